@@ -1,0 +1,305 @@
+//! The validated configuration. A value of these types has passed every check in `validate`:
+//! names are well formed and unique, references resolve, thresholds are strict majorities,
+//! paths are absolute, key files exist with owner-only permissions.
+//!
+//! Structs are `#[non_exhaustive]`: other crates read their fields but cannot build them, so
+//! the only way to get one is through [`crate::Config::load`].
+
+use core::fmt;
+use core::num::NonZeroU64;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use causeway_proofs::{Domain, EvmAddress, HashAlgorithm};
+
+use crate::values::{Endpoint, PostgresUrl, PrivacyPublicKey};
+
+/// `[gateway]`: who this gateway is and where its own keys live.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Gateway {
+    /// This gateway's organisation: the name of one of the [`Member`]s.
+    pub organisation: String,
+    /// secp256k1 validator secret; its address is this organisation's `validator_address`.
+    pub validator_key_file: PathBuf,
+    /// X25519 privacy secret; its public key is this organisation's `privacy_public_key`.
+    pub privacy_key_file: PathBuf,
+    /// Where the peer protocol (gRPC over mutual TLS) listens.
+    pub peer_listen: SocketAddr,
+    /// The TLS identity this gateway presents to its peers (as server and as client).
+    pub tls: TlsIdentity,
+}
+
+/// A certificate chain and its private key (PEM files).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TlsIdentity {
+    /// Certificate chain, leaf first.
+    pub cert_file: PathBuf,
+    /// Private key (owner-only permissions checked).
+    pub key_file: PathBuf,
+}
+
+/// `[[members]]`: one organisation of the consortium and its gateway.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Member {
+    /// Unique name, `[a-z][a-z0-9-]*`.
+    pub name: String,
+    /// The address its validator key signs checkpoints as (never zero, unique).
+    pub validator_address: EvmAddress,
+    /// Its X25519 public key for private payloads (not of small order, unique).
+    pub privacy_public_key: PrivacyPublicKey,
+    /// Its gateway's peer-protocol URL (`https://`).
+    pub peer_endpoint: Endpoint,
+    /// How to authenticate its gateway.
+    pub tls: PeerTls,
+    /// Who controls its validator key, for the concentration rule.
+    pub custody: Custody,
+}
+
+/// How a member's gateway is authenticated over mutual TLS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PeerTls {
+    /// CA certificate(s) that issue the member's gateway certificates.
+    pub ca_file: PathBuf,
+    /// The name its certificate must carry (defaults to the endpoint's host).
+    pub server_name: String,
+    /// An exact certificate to pin, when given.
+    pub cert_file: Option<PathBuf>,
+}
+
+/// Who really controls a validator key. Each tag is free text; members sharing a tag value
+/// share a single point of compromise, and no such group may reach a lane's threshold
+/// (the Ronin, Orbit and Multichain lesson). An untagged member is taken to hold its own key.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Custody {
+    /// The organisation or team that operates the key.
+    pub operator: Option<String>,
+    /// The machine or cluster that holds it.
+    pub host: Option<String>,
+    /// The HSM or KMS that holds it.
+    pub hsm: Option<String>,
+    /// The legal custodian of the key (or of its MPC shares).
+    pub custodian: Option<String>,
+}
+
+/// The chain families Causeway speaks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ChainFamily {
+    /// Ethereum and enterprise Ethereum (Besu, Quorum).
+    Evm,
+    /// Hyperledger Fabric.
+    Fabric,
+    /// FISCO BCOS.
+    Fisco,
+}
+
+impl fmt::Display for ChainFamily {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ChainFamily::Evm => "evm",
+            ChainFamily::Fabric => "fabric",
+            ChainFamily::Fisco => "fisco",
+        })
+    }
+}
+
+/// When an event on a chain is final, so a gateway may append it to the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Finality {
+    /// EVM: this many blocks on top of the event's block (at least 1).
+    Confirmations(NonZeroU64),
+    /// EVM: the block is at or below the node's `finalized` block.
+    Finalized,
+    /// Fabric and FISCO BCOS: final once committed.
+    OnCommit,
+}
+
+/// `[chains.<name>]`: one configured chain.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Chain {
+    /// Unique name, `[a-z][a-z0-9-]*`.
+    pub name: String,
+    /// Unique, non-zero domain id.
+    pub domain: Domain,
+    /// Node URLs, at least one, tried in order.
+    pub endpoints: Vec<Endpoint>,
+    /// When events are final.
+    pub finality: Finality,
+    /// Key files this gateway signs the chain's transactions with (may be empty when it only
+    /// watches the chain; several keys spread nonce contention).
+    pub signer_key_files: Vec<PathBuf>,
+    /// Family-specific settings.
+    pub kind: ChainKind,
+}
+
+impl Chain {
+    /// The chain's family.
+    pub fn family(&self) -> ChainFamily {
+        match self.kind {
+            ChainKind::Evm(_) => ChainFamily::Evm,
+            ChainKind::Fabric(_) => ChainFamily::Fabric,
+            ChainKind::Fisco(_) => ChainFamily::Fisco,
+        }
+    }
+}
+
+/// Family-specific chain settings.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum ChainKind {
+    /// An EVM chain.
+    Evm(EvmChain),
+    /// A Hyperledger Fabric channel.
+    Fabric(FabricChain),
+    /// A FISCO BCOS group.
+    Fisco(FiscoChain),
+}
+
+/// EVM settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EvmChain {
+    /// EIP-155 chain id (non-zero, unique among EVM chains). Adapters still compare it with
+    /// the node's `eth_chainId` at run time.
+    pub chain_id: u64,
+    /// The Outbox contract whose events are the only source of messages.
+    pub outbox: EvmAddress,
+    /// The Inbox contract that verifies and dispatches deliveries.
+    pub inbox: EvmAddress,
+    /// The Anchor contract checkpoints are anchored to, when this chain anchors.
+    pub anchor: Option<EvmAddress>,
+}
+
+/// Hyperledger Fabric settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FabricChain {
+    /// The channel (Fabric's ledger; it plays the role of a chain id).
+    pub channel: String,
+    /// The Causeway chaincode (outbox events and inbox deliveries).
+    pub chaincode: String,
+    /// The MSP id this gateway's Fabric identity belongs to.
+    pub msp_id: String,
+    /// The X.509 certificate of that identity (its key is the chain's signer key); present
+    /// whenever signer keys are configured.
+    pub identity_cert_file: Option<PathBuf>,
+    /// CA certificate for the peers' TLS, when the endpoints use `grpcs`.
+    pub tls_ca_file: Option<PathBuf>,
+}
+
+/// FISCO BCOS settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FiscoChain {
+    /// The chain id (e.g. `chain0`).
+    pub chain_id: String,
+    /// The group (e.g. `group0`).
+    pub group: String,
+    /// The Outbox contract.
+    pub outbox: EvmAddress,
+    /// The Inbox contract.
+    pub inbox: EvmAddress,
+}
+
+/// A chain named by a lane: its name and domain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ChainRef {
+    /// The chain's name.
+    pub name: String,
+    /// The chain's domain.
+    pub domain: Domain,
+}
+
+/// One validator of a lane: a member and its address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Validator {
+    /// The member's name.
+    pub member: String,
+    /// Its validator address.
+    pub address: EvmAddress,
+}
+
+/// A rate limit on a lane.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RateLimit {
+    /// At most this many messages …
+    pub max_messages: NonZeroU64,
+    /// … per window of this length (non-zero).
+    pub window: Duration,
+}
+
+/// `[lanes.<name>]`: messages from one chain to another, attested by a validator set.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Lane {
+    /// Unique name, `[a-z][a-z0-9-]*`.
+    pub name: String,
+    /// Where messages come from.
+    pub origin: ChainRef,
+    /// Where they go (never the origin).
+    pub destination: ChainRef,
+    /// The lane's Merkle log hash (SHA-256 unless the lane asks otherwise).
+    pub hash: HashAlgorithm,
+    /// Distinct members whose signatures count, in configuration order.
+    pub validators: Vec<Validator>,
+    /// Signatures needed: `1 ≤ threshold ≤ n` and `2·threshold > n`.
+    pub threshold: u32,
+    /// Whether delivery on this lane is paused.
+    pub paused: bool,
+    /// Optional rate limit.
+    pub rate_limit: Option<RateLimit>,
+}
+
+impl Lane {
+    /// The validator addresses, in configuration order.
+    pub fn validator_addresses(&self) -> Vec<EvmAddress> {
+        self.validators.iter().map(|v| v.address).collect()
+    }
+}
+
+/// `[api]`: the HTTP API.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Api {
+    /// Listen address (default `127.0.0.1:8080`).
+    pub listen: SocketAddr,
+    /// TLS identity; plain HTTP when absent.
+    pub tls: Option<TlsIdentity>,
+}
+
+/// `[storage]`: where the pipeline's durable state lives.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Storage {
+    /// One SQLite file (the default: `causeway.sqlite` beside the configuration file).
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// PostgreSQL, for several replicas.
+    Postgres {
+        /// Connection URL (a secret; redacted in `Debug`).
+        url: PostgresUrl,
+        /// File holding the password, when the URL has none.
+        password_file: Option<PathBuf>,
+    },
+}
+
+/// `[monitoring]`: the Prometheus `/metrics` endpoint.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Monitoring {
+    /// Listen address (default `127.0.0.1:9464`).
+    pub listen: SocketAddr,
+}

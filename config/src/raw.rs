@@ -1,0 +1,163 @@
+//! The file as written: serde structs that mirror the TOML one to one. Every table denies
+//! unknown keys; values keep their byte spans so validation can name the line. Nothing here is
+//! trusted: `validate` turns these into the typed [`crate::Config`].
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use causeway_proofs::{Domain, HashAlgorithm};
+use serde::Deserialize;
+use toml::Spanned;
+
+/// A value with its byte range in the file.
+pub(crate) type S<T> = Spanned<T>;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConfig {
+    pub(crate) gateway: S<RawGateway>,
+    #[serde(default)]
+    pub(crate) members: Vec<S<RawMember>>,
+    #[serde(default)]
+    pub(crate) chains: BTreeMap<String, S<RawChain>>,
+    #[serde(default)]
+    pub(crate) lanes: BTreeMap<String, S<RawLane>>,
+    pub(crate) api: Option<S<RawApi>>,
+    pub(crate) storage: Option<S<RawStorage>>,
+    pub(crate) monitoring: Option<S<RawMonitoring>>,
+}
+
+/// `[gateway]`: this gateway's organisation and keys.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawGateway {
+    pub(crate) organisation: S<String>,
+    pub(crate) validator_key_file: Option<S<PathBuf>>,
+    pub(crate) privacy_key_file: Option<S<PathBuf>>,
+    pub(crate) peer_listen: S<String>,
+    pub(crate) tls: S<RawTlsIdentity>,
+}
+
+/// A TLS identity: certificate chain and private key.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTlsIdentity {
+    pub(crate) cert_file: S<PathBuf>,
+    pub(crate) key_file: Option<S<PathBuf>>,
+}
+
+/// `[[members]]`: one organisation of the consortium.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMember {
+    pub(crate) name: S<String>,
+    pub(crate) validator_address: S<String>,
+    pub(crate) privacy_public_key: S<String>,
+    pub(crate) peer_endpoint: S<String>,
+    pub(crate) tls: S<RawMemberTls>,
+    pub(crate) custody: Option<S<RawCustody>>,
+}
+
+/// `members[i].tls`: how to authenticate that member's gateway.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMemberTls {
+    pub(crate) ca_file: S<PathBuf>,
+    pub(crate) server_name: Option<S<String>>,
+    pub(crate) cert_file: Option<S<PathBuf>>,
+}
+
+/// `members[i].custody`: who really holds the validator key.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCustody {
+    pub(crate) operator: Option<S<String>>,
+    pub(crate) host: Option<S<String>>,
+    pub(crate) hsm: Option<S<String>>,
+    pub(crate) custodian: Option<S<String>>,
+}
+
+/// The chain families, as written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RawFamily {
+    Evm,
+    Fabric,
+    Fisco,
+}
+
+/// `[chains.<name>]`. Family-specific keys are all optional here; validation checks which
+/// ones the family requires and refuses the ones it does not use.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawChain {
+    pub(crate) domain: S<Domain>,
+    pub(crate) family: S<RawFamily>,
+    /// An integer for EVM, a string for FISCO BCOS; absent for Fabric.
+    pub(crate) chain_id: Option<S<toml::Value>>,
+    pub(crate) endpoints: Option<S<Vec<S<String>>>>,
+    /// `{ confirmations = n }`, `{ tag = "finalized" }` or `"on-commit"`.
+    pub(crate) finality: Option<S<toml::Value>>,
+    #[serde(default)]
+    pub(crate) signer_key_files: Vec<S<PathBuf>>,
+    // EVM and FISCO BCOS
+    pub(crate) outbox: Option<S<String>>,
+    pub(crate) inbox: Option<S<String>>,
+    // EVM only
+    pub(crate) anchor: Option<S<String>>,
+    // Fabric
+    pub(crate) channel: Option<S<String>>,
+    pub(crate) chaincode: Option<S<String>>,
+    pub(crate) msp_id: Option<S<String>>,
+    pub(crate) identity_cert_file: Option<S<PathBuf>>,
+    pub(crate) tls_ca_file: Option<S<PathBuf>>,
+    // FISCO BCOS
+    pub(crate) group: Option<S<String>>,
+}
+
+/// `[lanes.<name>]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLane {
+    pub(crate) origin: S<String>,
+    pub(crate) destination: S<String>,
+    pub(crate) hash: Option<S<HashAlgorithm>>,
+    pub(crate) validators: S<Vec<S<String>>>,
+    pub(crate) threshold: S<u32>,
+    #[serde(default)]
+    pub(crate) paused: bool,
+    pub(crate) rate_limit: Option<S<RawRateLimit>>,
+}
+
+/// `lanes.<name>.rate_limit`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRateLimit {
+    pub(crate) max_messages: S<u64>,
+    pub(crate) window_secs: S<u64>,
+}
+
+/// `[api]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawApi {
+    pub(crate) listen: Option<S<String>>,
+    pub(crate) tls: Option<S<RawTlsIdentity>>,
+}
+
+/// `[storage]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStorage {
+    pub(crate) sqlite_path: Option<S<PathBuf>>,
+    pub(crate) postgres_url: Option<S<String>>,
+    pub(crate) postgres_password_file: Option<S<PathBuf>>,
+}
+
+/// `[monitoring]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMonitoring {
+    pub(crate) listen: Option<S<String>>,
+}

@@ -1,0 +1,256 @@
+//! The content key and everything derived from it.
+//!
+//! ```text
+//! prk            = HKDF-Extract(salt = "causeway/envelope/v1", ikm = content key)
+//! D              = SHA-256(preamble ‖ recipient count ‖ recipient blocks)     (the "core" header)
+//! key commitment = HKDF-Expand(prk, "key commitment"          ‖ D, 32)
+//! payload key    = HKDF-Expand(prk, "payload key"             ‖ D, 32)   AES-256-GCM
+//! nonce prefix   = HKDF-Expand(prk, "payload nonce prefix"    ‖ D, 7)
+//! grant key      = HKDF-Expand(prk, "grant key"               ‖ D, 32)   PRK of the grant tags
+//! salt           = HKDF-Expand(prk, "payload commitment salt" ‖ D, 32)
+//! ```
+//!
+//! Security decisions:
+//! - AES-GCM is not key-committing (invisible salamanders, T44). The key commitment is
+//!   HMAC-SHA256-based and therefore collision resistant in the content key: two different
+//!   content keys cannot match one commitment, so two recipients who unwrap different keys
+//!   cannot both pass the check, and it is checked (in constant time) before any chunk is
+//!   decrypted.
+//! - The payload key is derived, never the raw content key, and it binds `D`: chunks moved to
+//!   another header, or a header with an altered context or recipient list, fail.
+//! - Labels are distinct and `D` has a fixed length, so no two derivations share an input.
+
+use hkdf::Hkdf;
+use rand_core::CryptoRngCore;
+use sha2::Sha256;
+use subtle::ConstantTimeEq as _;
+use zeroize::Zeroizing;
+
+use super::commitment::CommitmentSalt;
+use super::header::{GrantBlock, RecipientBlock, TAG_LEN, WRAPPED_LEN};
+use crate::Error;
+use crate::hpke::{self, Aead, EncappedKey};
+use crate::keys::{KeyId, KeyPair, PublicKey};
+
+/// Bytes of the STREAM nonce prefix (12-byte nonce = prefix ‖ u32 counter ‖ last flag).
+pub(crate) const NONCE_PREFIX_LEN: usize = 7;
+
+const EXTRACT_SALT: &[u8] = b"causeway/envelope/v1";
+const WRAP_INFO: &[u8] = b"causeway/envelope/v1/wrap";
+const GRANT_INFO: &[u8] = b"causeway/envelope/v1/grant";
+
+/// The random 256-bit key of one envelope. Zeroized on drop.
+pub(crate) struct ContentKey(Zeroizing<[u8; 32]>);
+
+impl ContentKey {
+    pub(crate) fn generate(rng: &mut impl CryptoRngCore) -> Self {
+        let mut k = Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(k.as_mut());
+        ContentKey(k)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn from_bytes(bytes: [u8; 32]) -> Self {
+        ContentKey(Zeroizing::new(bytes))
+    }
+
+    fn from_plaintext(pt: &[u8]) -> Option<Self> {
+        let mut k = Zeroizing::new([0u8; 32]);
+        if pt.len() != 32 {
+            return None;
+        }
+        k.copy_from_slice(pt);
+        Some(ContentKey(k))
+    }
+}
+
+/// Everything derived from the content key and the core header digest.
+pub(crate) struct EnvelopeKeys {
+    pub(crate) key_commitment: [u8; TAG_LEN],
+    pub(crate) payload_key: Zeroizing<[u8; 32]>,
+    pub(crate) nonce_prefix: [u8; NONCE_PREFIX_LEN],
+    pub(crate) grant_key: Zeroizing<[u8; 32]>,
+    pub(crate) commitment_salt: CommitmentSalt,
+}
+
+impl EnvelopeKeys {
+    pub(crate) fn derive(content_key: &ContentKey, core_digest: &[u8; 32]) -> Self {
+        let hk = Hkdf::<Sha256>::new(Some(EXTRACT_SALT), content_key.0.as_ref());
+        let expand = |label: &[u8], out: &mut [u8]| {
+            hk.expand_multi_info(&[label, core_digest], out)
+                .expect("outputs of at most 32 bytes are valid for HKDF-SHA256");
+        };
+        let mut key_commitment = [0u8; TAG_LEN];
+        expand(b"key commitment", &mut key_commitment);
+        let mut payload_key = Zeroizing::new([0u8; 32]);
+        expand(b"payload key", payload_key.as_mut());
+        let mut nonce_prefix = [0u8; NONCE_PREFIX_LEN];
+        expand(b"payload nonce prefix", &mut nonce_prefix);
+        let mut grant_key = Zeroizing::new([0u8; 32]);
+        expand(b"grant key", grant_key.as_mut());
+        let mut salt = Zeroizing::new([0u8; 32]);
+        expand(b"payload commitment salt", salt.as_mut());
+        EnvelopeKeys {
+            key_commitment,
+            payload_key,
+            nonce_prefix,
+            grant_key,
+            commitment_salt: CommitmentSalt::from_bytes(*salt),
+        }
+    }
+
+    /// Checks the header's key commitment in constant time.
+    pub(crate) fn check_commitment(&self, header_commitment: &[u8; TAG_LEN]) -> Result<(), Error> {
+        if bool::from(self.key_commitment.ct_eq(header_commitment)) {
+            Ok(())
+        } else {
+            Err(Error::KeyCommitmentMismatch)
+        }
+    }
+
+    /// The tag of a grant: HKDF-Expand (that is, HMAC-SHA256) under the grant key over the
+    /// previous tag (the key commitment for the first grant) and the grant's fields. Chaining
+    /// makes the grant list append-only: a grant cannot be altered, reordered or removed from
+    /// the middle without every later tag failing.
+    pub(crate) fn grant_tag(
+        &self,
+        previous: &[u8; TAG_LEN],
+        grantor: &KeyId,
+        grantee: &KeyId,
+        enc: &EncappedKey,
+        wrapped: &[u8; WRAPPED_LEN],
+    ) -> [u8; TAG_LEN] {
+        let hk = Hkdf::<Sha256>::from_prk(self.grant_key.as_ref())
+            .expect("a 32-byte PRK is valid for HKDF-SHA256");
+        let mut tag = [0u8; TAG_LEN];
+        hk.expand_multi_info(
+            &[b"grant", previous, &grantor.0, &grantee.0, enc.as_bytes(), wrapped],
+            &mut tag,
+        )
+        .expect("32 bytes is a valid HKDF-SHA256 output length");
+        tag
+    }
+
+    /// Checks every grant tag in order, in constant time each.
+    pub(crate) fn check_grants(&self, grants: &[GrantBlock]) -> Result<(), Error> {
+        let mut previous = self.key_commitment;
+        for (index, g) in grants.iter().enumerate() {
+            let expected = self.grant_tag(&previous, &g.grantor, &g.grantee, &g.enc, &g.wrapped);
+            if !bool::from(expected.ct_eq(&g.tag)) {
+                return Err(Error::GrantTagMismatch { index });
+            }
+            previous = g.tag;
+        }
+        Ok(())
+    }
+}
+
+fn info(prefix: &[u8], digest: &[u8; 32]) -> Vec<u8> {
+    [prefix, digest].concat()
+}
+
+fn to_wrapped(ct: Vec<u8>) -> [u8; WRAPPED_LEN] {
+    let mut out = [0u8; WRAPPED_LEN];
+    out.copy_from_slice(&ct);
+    out
+}
+
+/// Wraps the content key for `recipient` (HPKE base mode, AES-256-GCM). `info` binds the
+/// preamble (magic, version, suite, envelope id, context); `aad` is the recipient's key id.
+pub(crate) fn wrap(
+    content_key: &ContentKey,
+    recipient: &PublicKey,
+    preamble_digest: &[u8; 32],
+    rng: &mut impl CryptoRngCore,
+) -> Result<RecipientBlock, Error> {
+    let key_id = recipient.key_id();
+    let (enc, ct) = hpke::seal_base(
+        Aead::Aes256Gcm,
+        recipient,
+        &info(WRAP_INFO, preamble_digest),
+        &key_id.0,
+        content_key.0.as_ref(),
+        rng,
+    )?;
+    Ok(RecipientBlock {
+        key_id,
+        enc,
+        wrapped: to_wrapped(ct),
+    })
+}
+
+/// Unwraps a recipient block with the recipient's key.
+pub(crate) fn unwrap(
+    block: &RecipientBlock,
+    key: &KeyPair,
+    preamble_digest: &[u8; 32],
+) -> Result<ContentKey, Error> {
+    let failed = || Error::UnwrapFailed {
+        key_id: key.key_id(),
+    };
+    let pt = Zeroizing::new(
+        hpke::open_base(
+            Aead::Aes256Gcm,
+            &block.enc,
+            key,
+            &info(WRAP_INFO, preamble_digest),
+            &block.key_id.0,
+            &block.wrapped,
+        )
+        .map_err(|e| match e {
+            // A small-order `enc` is worth naming; every other failure is one opaque error.
+            Error::ZeroSharedSecret => e,
+            _ => failed(),
+        })?,
+    );
+    ContentKey::from_plaintext(&pt).ok_or_else(failed)
+}
+
+/// Wraps the content key for a grantee. `info` binds the core header digest; `aad` the grantor
+/// and grantee key ids. Returns `(enc, wrapped)`.
+pub(crate) fn wrap_grant(
+    content_key: &ContentKey,
+    grantor: &KeyId,
+    grantee: &PublicKey,
+    core_digest: &[u8; 32],
+    rng: &mut impl CryptoRngCore,
+) -> Result<(EncappedKey, [u8; WRAPPED_LEN]), Error> {
+    let aad = [grantor.0, grantee.key_id().0].concat();
+    let (enc, ct) = hpke::seal_base(
+        Aead::Aes256Gcm,
+        grantee,
+        &info(GRANT_INFO, core_digest),
+        &aad,
+        content_key.0.as_ref(),
+        rng,
+    )?;
+    Ok((enc, to_wrapped(ct)))
+}
+
+/// Unwraps a grant block with the grantee's key.
+pub(crate) fn unwrap_grant(
+    block: &GrantBlock,
+    key: &KeyPair,
+    core_digest: &[u8; 32],
+) -> Result<ContentKey, Error> {
+    let failed = || Error::UnwrapFailed {
+        key_id: key.key_id(),
+    };
+    let aad = [block.grantor.0, block.grantee.0].concat();
+    let pt = Zeroizing::new(
+        hpke::open_base(
+            Aead::Aes256Gcm,
+            &block.enc,
+            key,
+            &info(GRANT_INFO, core_digest),
+            &aad,
+            &block.wrapped,
+        )
+        .map_err(|e| match e {
+            // A small-order `enc` is worth naming; every other failure is one opaque error.
+            Error::ZeroSharedSecret => e,
+            _ => failed(),
+        })?,
+    );
+    ContentKey::from_plaintext(&pt).ok_or_else(failed)
+}

@@ -1,0 +1,193 @@
+//! The payload as a STREAM of AES-256-GCM chunks (Hoang, Reyhanitabar, Rogaway, Vizár,
+//! "Online Authenticated-Encryption and its Nonce-Reuse Misuse-Resistance", CRYPTO 2015).
+//!
+//! Chunk `i` holds plaintext bytes `[i·C, (i+1)·C)` with C = 64 KiB, encrypted under the payload
+//! key with nonce `prefix (7) ‖ i (u32 BE) ‖ last (0x00 or 0x01)` and empty associated data. All
+//! chunks but the last hold exactly C bytes; the last holds 1..=C bytes, or 0 if the whole
+//! payload is empty. Hence a reordered or dropped chunk fails (wrong counter), a stream cut at a
+//! chunk boundary fails (its last chunk was sealed with flag 0), and appended data fails (the
+//! real last chunk was sealed with flag 1). The stream runs to the end of the input.
+//!
+//! Memory is one chunk buffer (64 KiB + 16) whatever the payload size. Each chunk is written
+//! only after its tag verified; the final chunk only after it verified *as final*.
+
+use std::io::{self, Read, Write};
+
+use aes_gcm::aead::{AeadInPlace as _, KeyInit as _};
+use aes_gcm::{Aes256Gcm, Nonce, Tag};
+use zeroize::Zeroizing;
+
+use super::commitment::CommitmentHasher;
+use super::secrets::{EnvelopeKeys, NONCE_PREFIX_LEN};
+use crate::Error;
+
+/// Plaintext bytes per chunk.
+pub const CHUNK_SIZE: usize = 64 * 1024;
+/// AES-GCM tag bytes per chunk.
+pub const CHUNK_TAG_LEN: usize = 16;
+
+/// The payload cipher of one envelope.
+pub(crate) struct ChunkCipher {
+    aes: Aes256Gcm,
+    prefix: [u8; NONCE_PREFIX_LEN],
+}
+
+impl ChunkCipher {
+    pub(crate) fn new(keys: &EnvelopeKeys) -> Self {
+        ChunkCipher {
+            aes: Aes256Gcm::new(keys.payload_key.as_ref().into()),
+            prefix: keys.nonce_prefix,
+        }
+    }
+
+    /// The nonce of chunk `index`; refuses an index beyond the 32-bit counter.
+    pub(crate) fn nonce(&self, index: u64, last: bool) -> Result<[u8; 12], Error> {
+        let counter = u32::try_from(index).map_err(|_| Error::NonceExhausted {
+            what: "envelope chunk",
+        })?;
+        let mut n = [0u8; 12];
+        n[..NONCE_PREFIX_LEN].copy_from_slice(&self.prefix);
+        n[NONCE_PREFIX_LEN..11].copy_from_slice(&counter.to_be_bytes());
+        n[11] = u8::from(last);
+        Ok(n)
+    }
+
+    /// Decrypts one chunk in place; `Ok(false)` if it does not authenticate (buffer unchanged).
+    pub(crate) fn decrypt(&self, index: u64, last: bool, ct: &mut [u8], tag: &[u8]) -> Result<bool, Error> {
+        let nonce = self.nonce(index, last)?;
+        Ok(self
+            .aes
+            .decrypt_in_place_detached(Nonce::from_slice(&nonce), b"", ct, Tag::from_slice(tag))
+            .is_ok())
+    }
+}
+
+/// Reads whole chunks and tells whether input follows, with a one-byte lookahead.
+struct Chunks<R> {
+    inner: R,
+    pending: Option<u8>,
+}
+
+impl<R: Read> Chunks<R> {
+    /// Fills `buf` as far as the input allows. Returns the bytes filled and whether the input
+    /// is exhausted after them.
+    fn fill(&mut self, buf: &mut [u8]) -> io::Result<(usize, bool)> {
+        let mut n = 0;
+        if let Some(b) = self.pending.take() {
+            buf[0] = b;
+            n = 1;
+        }
+        while n < buf.len() {
+            match self.inner.read(&mut buf[n..]) {
+                Ok(0) => return Ok((n, true)),
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let mut one = [0u8; 1];
+        loop {
+            match self.inner.read(&mut one) {
+                Ok(0) => return Ok((n, true)),
+                Ok(_) => {
+                    self.pending = Some(one[0]);
+                    return Ok((n, false));
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// Encrypts `plaintext` to `out` chunk by chunk, feeding the commitment. Returns
+/// `(plaintext bytes, ciphertext bytes)`.
+pub(crate) fn seal_chunks(
+    cipher: &ChunkCipher,
+    hasher: &mut CommitmentHasher,
+    plaintext: impl Read,
+    mut out: impl Write,
+) -> Result<(u64, u64), Error> {
+    let mut src = Chunks {
+        inner: plaintext,
+        pending: None,
+    };
+    let mut buf = Zeroizing::new(vec![0u8; CHUNK_SIZE + CHUNK_TAG_LEN]);
+    let (mut pt_len, mut ct_len, mut index) = (0u64, 0u64, 0u64);
+    loop {
+        let (n, last) = src.fill(&mut buf[..CHUNK_SIZE]).map_err(|source| Error::Io {
+            during: "reading the plaintext",
+            source,
+        })?;
+        hasher.update(&buf[..n]);
+        let nonce = cipher.nonce(index, last)?;
+        let tag = cipher
+            .aes
+            .encrypt_in_place_detached(Nonce::from_slice(&nonce), b"", &mut buf[..n])
+            .map_err(|_| Error::AeadLimit { len: n as u64 })?;
+        buf[n..n + CHUNK_TAG_LEN].copy_from_slice(&tag);
+        out.write_all(&buf[..n + CHUNK_TAG_LEN])
+            .map_err(|source| Error::Io {
+                during: "writing the envelope",
+                source,
+            })?;
+        pt_len += n as u64;
+        ct_len += (n + CHUNK_TAG_LEN) as u64;
+        if last {
+            return Ok((pt_len, ct_len));
+        }
+        index += 1;
+    }
+}
+
+/// Decrypts the chunk stream of `input` to `out`, feeding the commitment. Returns the
+/// plaintext length. On `Err`, whatever was written to `out` must be discarded.
+pub(crate) fn open_chunks(
+    cipher: &ChunkCipher,
+    hasher: &mut CommitmentHasher,
+    input: impl Read,
+    mut out: impl Write,
+) -> Result<u64, Error> {
+    let mut src = Chunks {
+        inner: input,
+        pending: None,
+    };
+    let mut buf = Zeroizing::new(vec![0u8; CHUNK_SIZE + CHUNK_TAG_LEN]);
+    let (mut pt_len, mut index) = (0u64, 0u64);
+    loop {
+        let (n, last) = src.fill(&mut buf[..]).map_err(|source| Error::Io {
+            during: "reading the envelope",
+            source,
+        })?;
+        if n < CHUNK_TAG_LEN {
+            // Not even a tag: the stream was cut (at a chunk boundary, or inside a tag).
+            return Err(Error::StreamTruncated { chunks: index });
+        }
+        if last && n == CHUNK_TAG_LEN && index > 0 {
+            return Err(Error::EmptyFinalChunk { index });
+        }
+        let (ct, tag) = buf[..n].split_at_mut(n - CHUNK_TAG_LEN);
+        if !cipher.decrypt(index, last, ct, tag)? {
+            // Tell truncation and trailing data apart from damage: does the chunk
+            // authenticate with the other flag? The buffer is discarded either way.
+            if cipher.decrypt(index, !last, ct, tag)? {
+                return Err(if last {
+                    Error::StreamTruncated { chunks: index + 1 }
+                } else {
+                    Error::TrailingData { index }
+                });
+            }
+            return Err(Error::ChunkAuthentication { index });
+        }
+        hasher.update(ct);
+        out.write_all(ct).map_err(|source| Error::Io {
+            during: "writing the plaintext",
+            source,
+        })?;
+        pt_len += ct.len() as u64;
+        if last {
+            return Ok(pt_len);
+        }
+        index += 1;
+    }
+}

@@ -1,0 +1,317 @@
+//! The one error type of `causeway-privacy`.
+//!
+//! Each variant names what went wrong and carries the facts needed to act on it. Decryption
+//! failures are deliberately typed (an operator needs to know whether a key file is wrong or a
+//! stored envelope was damaged), but none of them reveals anything about secret values: they
+//! name positions and public key ids only. The HTTP edge should map every variant for which
+//! [`Error::is_authentication_failure`] holds to one status, so that a remote caller cannot use
+//! the variants as an oracle (the partitioning-oracle concern of Len, Grubbs and Ristenpart).
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::keys::KeyId;
+
+/// Why a key, envelope, grant or disclosure was rejected. Never a panic.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    // ---- keys ---------------------------------------------------------------------------------
+    /// A key or encapsulated key of the wrong length.
+    #[error("{what} must be {expected} bytes, got {actual}")]
+    InvalidKeyLength {
+        /// What was being decoded.
+        what: &'static str,
+        /// Required length in bytes.
+        expected: usize,
+        /// Length found.
+        actual: usize,
+    },
+    /// A public key string that is neither 64 hex digits nor base64 of 32 bytes.
+    #[error("cannot parse X25519 public key: {reason}")]
+    PublicKeyEncoding {
+        /// What the parser saw.
+        reason: String,
+    },
+    /// A public key of small order (0, 1, the order-8 points, p-1, p, p+1, ...): any shared
+    /// secret with it is all-zero, i.e. public (RFC 7748 §6.1, RFC 9180 §7.1.4).
+    #[error("X25519 public key {key_hex} has small order and is refused")]
+    LowOrderPublicKey {
+        /// The refused key, hex.
+        key_hex: String,
+    },
+    /// A public key encoding with bit 255 set or a coordinate >= 2^255-19. Accepting it would
+    /// give one key two encodings and two key ids.
+    #[error("X25519 public key {key_hex} is not canonically encoded")]
+    NonCanonicalPublicKey {
+        /// The refused key, hex.
+        key_hex: String,
+    },
+    /// X25519 produced the all-zero shared secret: the peer key has small order.
+    #[error("X25519 produced an all-zero shared secret (peer public key of small order)")]
+    ZeroSharedSecret,
+    /// A key file could not be read, created or written.
+    #[error("key file {path}: cannot {action}: {source}")]
+    KeyFileIo {
+        /// The key file.
+        path: PathBuf,
+        /// What was being done ("open", "read", "create", "write").
+        action: &'static str,
+        /// The operating-system error.
+        source: io::Error,
+    },
+    /// A private key file that group or others may read.
+    #[error(
+        "key file {path} has mode {mode:o}, readable by group or others; run `chmod 600 {path}` \
+         and consider the key compromised if others could have read it"
+    )]
+    KeyFilePermissions {
+        /// The key file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// A key file whose contents are not a Causeway X25519 key.
+    #[error("key file {path} is malformed: {reason}")]
+    KeyFileFormat {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    // ---- HPKE ---------------------------------------------------------------------------------
+    /// `psk` and `psk_id` given inconsistently with the mode (RFC 9180 §5.1 VerifyPSKInputs).
+    #[error("inconsistent PSK inputs for HPKE mode {mode}: {reason}")]
+    PskInputs {
+        /// The HPKE mode number.
+        mode: u8,
+        /// Which rule was broken.
+        reason: &'static str,
+    },
+    /// An unknown HPKE AEAD identifier.
+    #[error("unsupported HPKE AEAD id {id:#06x}; supported: 0x0001 (AES-128-GCM), 0x0002 (AES-256-GCM)")]
+    UnsupportedAead {
+        /// The identifier.
+        id: u16,
+    },
+    /// AEAD decryption failed: wrong key, or ciphertext, tag, nonce or associated data altered.
+    #[error("AEAD authentication failed")]
+    AeadOpen,
+    /// An AEAD input beyond AES-GCM's limits (2^36 - 32 bytes per message).
+    #[error("AES-GCM cannot seal {len} bytes in one message")]
+    AeadLimit {
+        /// Plaintext length.
+        len: u64,
+    },
+    /// A nonce counter would wrap (HPKE sequence number, envelope chunk counter). Never wraps.
+    #[error("{what} counter exhausted; no further message can be sealed without reusing a nonce")]
+    NonceExhausted {
+        /// Which counter.
+        what: &'static str,
+    },
+    /// An HPKE export longer than 255 * 32 bytes.
+    #[error("HPKE export of {requested} bytes exceeds the maximum of {max}")]
+    ExportTooLong {
+        /// Bytes requested.
+        requested: usize,
+        /// Maximum.
+        max: usize,
+    },
+
+    // ---- envelope format ----------------------------------------------------------------------
+    /// The input ended inside the envelope header.
+    #[error("envelope truncated inside the {what}")]
+    HeaderTruncated {
+        /// Which header field was being read.
+        what: &'static str,
+    },
+    /// Not an envelope.
+    #[error("not a Causeway envelope: magic bytes {found:02x?}")]
+    BadMagic {
+        /// The first four bytes found.
+        found: [u8; 4],
+    },
+    /// An envelope version this build does not read.
+    #[error("unsupported envelope version {found}; this build reads version {supported}")]
+    UnsupportedVersion {
+        /// Version found.
+        found: u8,
+        /// Version supported.
+        supported: u8,
+    },
+    /// An unknown cipher-suite byte.
+    #[error("unsupported envelope suite {found}; this build reads suite {supported}")]
+    UnsupportedSuite {
+        /// Suite found.
+        found: u8,
+        /// Suite supported.
+        supported: u8,
+    },
+    /// An envelope (or seal request) with no recipient.
+    #[error("an envelope needs at least one recipient")]
+    NoRecipients,
+    /// More recipients plus grants than an envelope may hold.
+    #[error("{count} recipients and grants exceed the maximum of {max}")]
+    TooManyRecipients {
+        /// Recipients plus grants.
+        count: usize,
+        /// Maximum.
+        max: usize,
+    },
+    /// The same key id twice among recipients and grantees.
+    #[error("key {key_id} appears twice among the envelope's recipients and grantees")]
+    DuplicateRecipient {
+        /// The repeated key id.
+        key_id: KeyId,
+    },
+    /// A grant whose grantor is neither a recipient nor an earlier grantee.
+    #[error("grant {index} names grantor {grantor}, who holds no access to this envelope")]
+    UnknownGrantor {
+        /// Position of the grant.
+        index: usize,
+        /// The grantor key id.
+        grantor: KeyId,
+    },
+
+    // ---- envelope authentication --------------------------------------------------------------
+    /// The opening key is neither a recipient nor a grantee of this envelope.
+    #[error("key {key_id} is not a recipient of this envelope")]
+    NotARecipient {
+        /// The opener's key id.
+        key_id: KeyId,
+    },
+    /// The content key wrapped for this key did not decrypt: wrong key, or the recipient block
+    /// or the envelope context was altered.
+    #[error("the content key wrapped for {key_id} failed to authenticate")]
+    UnwrapFailed {
+        /// The opener's key id.
+        key_id: KeyId,
+    },
+    /// The content key does not match the envelope's key commitment: the header (context or
+    /// recipient list) was altered, or the sender wrapped different keys for different
+    /// recipients.
+    #[error("key commitment mismatch: header altered or inconsistent content keys")]
+    KeyCommitmentMismatch,
+    /// A grant record whose tag does not verify (altered, reordered or forged).
+    #[error("grant {index} failed to authenticate")]
+    GrantTagMismatch {
+        /// Position of the grant.
+        index: usize,
+    },
+    /// A payload chunk that failed to authenticate (altered, reordered, dropped or replaced).
+    #[error("payload chunk {index} failed to authenticate")]
+    ChunkAuthentication {
+        /// Zero-based chunk index.
+        index: u64,
+    },
+    /// The chunk stream ended before its final chunk: the envelope was truncated.
+    #[error("envelope payload truncated after {chunks} chunks (final chunk missing)")]
+    StreamTruncated {
+        /// Chunks that authenticated before the end.
+        chunks: u64,
+    },
+    /// Bytes after the final chunk.
+    #[error("data after the final payload chunk {index}")]
+    TrailingData {
+        /// Index of the final chunk.
+        index: u64,
+    },
+    /// An empty final chunk after non-empty ones: never produced by a sealer.
+    #[error("empty final chunk {index}; a sealer never writes one after other chunks")]
+    EmptyFinalChunk {
+        /// Index of the chunk.
+        index: u64,
+    },
+    /// The plaintext recomputes to another commitment than the expected one (e.g. the message
+    /// body on chain).
+    #[error("payload commitment mismatch: the plaintext is not the one committed on chain")]
+    PayloadCommitmentMismatch,
+    /// A grant to a key that already has access.
+    #[error("key {key_id} already has access to this envelope")]
+    AlreadyRecipient {
+        /// The grantee's key id.
+        key_id: KeyId,
+    },
+    /// Reading or writing a stream failed.
+    #[error("I/O error while {during}: {source}")]
+    Io {
+        /// What was being done.
+        during: &'static str,
+        /// The underlying error.
+        source: io::Error,
+    },
+
+    // ---- selective disclosure -----------------------------------------------------------------
+    /// A payload to commit to that is not a non-empty JSON object.
+    #[error("selective disclosure needs a non-empty JSON object, got {found}")]
+    NotAnObject {
+        /// What was given.
+        found: &'static str,
+    },
+    /// More fields than a commitment may hold.
+    #[error("{count} fields exceed the maximum of {max}")]
+    TooManyFields {
+        /// Fields given.
+        count: usize,
+        /// Maximum.
+        max: usize,
+    },
+    /// A JSON value nested deeper than the canonical encoder accepts.
+    #[error("JSON value nested deeper than {max} levels")]
+    TooDeep {
+        /// Maximum depth.
+        max: usize,
+    },
+    /// A field asked for or opened that the payload does not have.
+    #[error("field {name:?} is not part of the committed payload")]
+    UnknownField {
+        /// The field name.
+        name: String,
+    },
+    /// Stored commitment openings that do not fit the payload they are applied to.
+    #[error("commitment opening does not match the payload: {reason}")]
+    OpeningMismatch {
+        /// What differs.
+        reason: String,
+    },
+    /// A disclosure that is malformed as a whole (mixed tree sizes, unsorted or repeated names).
+    #[error("malformed disclosure: {reason}")]
+    MalformedDisclosure {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A disclosed field whose value, salt or proof does not lead to the committed root.
+    #[error("disclosed field {name:?} does not match the commitment: {source}")]
+    FieldProof {
+        /// The field name.
+        name: String,
+        /// Why the inclusion proof failed.
+        source: causeway_proofs::Error,
+    },
+    /// A zero root: never a commitment.
+    #[error("a zero payload root is never a valid commitment")]
+    ZeroRoot,
+}
+
+impl Error {
+    /// Whether this error means "the ciphertext, header or key did not authenticate". The
+    /// gateway maps all of these to one API status so a remote party learns nothing more than
+    /// "cannot open".
+    pub fn is_authentication_failure(&self) -> bool {
+        matches!(
+            self,
+            Error::ZeroSharedSecret
+                | Error::AeadOpen
+                | Error::NotARecipient { .. }
+                | Error::UnwrapFailed { .. }
+                | Error::KeyCommitmentMismatch
+                | Error::GrantTagMismatch { .. }
+                | Error::ChunkAuthentication { .. }
+                | Error::StreamTruncated { .. }
+                | Error::TrailingData { .. }
+                | Error::EmptyFinalChunk { .. }
+                | Error::PayloadCommitmentMismatch
+        )
+    }
+}

@@ -1,0 +1,135 @@
+//! Key files: the only files this crate opens.
+//!
+//! Format (UTF-8 text; `#` lines are comments, written for humans and ignored when read):
+//!
+//! ```text
+//! # Causeway X25519 privacy key. Keep it secret: mode 0600, never commit it.
+//! # key id: 5d1a…
+//! # public key: 3948cfe0…
+//! causeway-x25519-secret-key-v1:<base64 of the 32-byte private key>
+//! ```
+//!
+//! Security decisions: files are created with mode 0600 and never overwritten; a file that
+//! group or others may read is refused with an error telling the operator what to run (as
+//! OpenSSH does for identity files). The check uses the metadata of the opened handle, so the
+//! file cannot be swapped between the check and the read. Buffers holding the secret are
+//! zeroized.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read as _, Write as _};
+use std::path::Path;
+
+use base64::Engine as _;
+use zeroize::Zeroizing;
+
+use super::{KEY_LEN, KeyPair};
+use crate::Error;
+
+/// Prefix of the key line.
+const KEY_LINE_PREFIX: &str = "causeway-x25519-secret-key-v1:";
+
+/// A key file is a few hundred bytes; anything much larger is not one.
+const MAX_KEY_FILE_LEN: u64 = 4096;
+
+impl KeyPair {
+    /// Writes the key to a new file `path` with mode 0600. Refuses to overwrite an existing file.
+    pub fn write_to_file(&self, path: &Path) -> Result<(), Error> {
+        let io_err = |action, source| Error::KeyFileIo {
+            path: path.to_path_buf(),
+            action,
+            source,
+        };
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(0o600);
+        }
+        let mut file = options.open(path).map_err(|e| io_err("create", e))?;
+        #[cfg(unix)]
+        {
+            // The umask can only remove bits from 0600, but be explicit.
+            use std::os::unix::fs::PermissionsExt as _;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| io_err("set permissions of", e))?;
+        }
+        let contents = Zeroizing::new(format!(
+            "# Causeway X25519 privacy key. Keep it secret: mode 0600, never commit it.\n\
+             # key id: {}\n# public key: {}\n{}{}\n",
+            self.key_id(),
+            self.public_key(),
+            KEY_LINE_PREFIX,
+            Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(self.secret_bytes()))
+                .as_str(),
+        ));
+        file.write_all(contents.as_bytes()).map_err(|e| io_err("write", e))?;
+        file.sync_all().map_err(|e| io_err("write", e))?;
+        Ok(())
+    }
+
+    /// Reads a key file written by [`KeyPair::write_to_file`]. Refuses a file that group or
+    /// others may read ([`Error::KeyFilePermissions`]).
+    pub fn read_from_file(path: &Path) -> Result<KeyPair, Error> {
+        let io_err = |action, source| Error::KeyFileIo {
+            path: path.to_path_buf(),
+            action,
+            source,
+        };
+        let format_err = |reason: String| Error::KeyFileFormat {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let file = File::open(path).map_err(|e| io_err("open", e))?;
+        let metadata = file.metadata().map_err(|e| io_err("read metadata of", e))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = metadata.permissions().mode() & 0o7777;
+            if mode & 0o077 != 0 {
+                return Err(Error::KeyFilePermissions {
+                    path: path.to_path_buf(),
+                    mode,
+                });
+            }
+        }
+        if !metadata.is_file() {
+            return Err(format_err("not a regular file".into()));
+        }
+        let mut raw = Zeroizing::new(Vec::new());
+        file.take(MAX_KEY_FILE_LEN + 1)
+            .read_to_end(&mut raw)
+            .map_err(|e| io_err("read", e))?;
+        if raw.len() as u64 > MAX_KEY_FILE_LEN {
+            return Err(format_err(format!("larger than {MAX_KEY_FILE_LEN} bytes")));
+        }
+        let text = std::str::from_utf8(&raw).map_err(|_| format_err("not UTF-8 text".into()))?;
+        let mut key_lines = text
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with('#'));
+        let line = key_lines
+            .next()
+            .ok_or_else(|| format_err("no key line".into()))?;
+        if key_lines.next().is_some() {
+            return Err(format_err("more than one key line".into()));
+        }
+        let encoded = line.strip_prefix(KEY_LINE_PREFIX).ok_or_else(|| {
+            format_err(format!("the key line must start with {KEY_LINE_PREFIX:?}"))
+        })?;
+        let decoded = Zeroizing::new(
+            base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .map_err(|e| format_err(format!("key is not base64: {e}")))?,
+        );
+        let mut secret = Zeroizing::new([0u8; KEY_LEN]);
+        if decoded.len() != KEY_LEN {
+            return Err(format_err(format!(
+                "key is {} bytes, expected {KEY_LEN}",
+                decoded.len()
+            )));
+        }
+        secret.copy_from_slice(&decoded);
+        Ok(KeyPair::from_secret_bytes(*secret))
+    }
+}

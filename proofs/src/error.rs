@@ -1,0 +1,176 @@
+//! The one error type of `causeway-proofs`: every way a proof, message or signature can fail.
+
+use crate::{Domain, Hash32};
+
+/// Why a value was rejected. Each variant names what went wrong and carries the facts needed
+/// to act on it; none of them is ever a panic.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    // ---- Merkle log -------------------------------------------------------------------------
+    /// A leaf index at or beyond the log size it is proven against.
+    #[error("leaf index {index} is outside a log of size {size}")]
+    IndexOutOfRange {
+        /// The offending index.
+        index: u64,
+        /// The log size it was checked against.
+        size: u64,
+    },
+    /// A proof path with the wrong number of nodes for its (index, size) or (old, new) sizes.
+    #[error("proof has {actual} nodes but {expected} are required")]
+    ProofLength {
+        /// Nodes the proof must have.
+        expected: usize,
+        /// Nodes it has.
+        actual: usize,
+    },
+    /// A consistency proof asked for an old size larger than the new one, or for an empty old log.
+    #[error("no consistency proof exists from size {old_size} to size {new_size}")]
+    InvalidSizes {
+        /// The older log size.
+        old_size: u64,
+        /// The newer log size.
+        new_size: u64,
+    },
+    /// A proof that recomputes to a different root than the one it was checked against.
+    #[error("proof recomputes root {computed} but the expected root is {expected}")]
+    RootMismatch {
+        /// Root recomputed from the proof.
+        computed: Hash32,
+        /// Root it had to match.
+        expected: Hash32,
+    },
+    /// A zero (all-0x00) root: never a valid commitment (the Nomad failure).
+    #[error("a zero root is never valid")]
+    ZeroRoot,
+    /// A root or proof asked of a log for a size it has not reached yet.
+    #[error("log size {requested} requested, but the log holds only {size} leaves")]
+    SizeBeyondLog {
+        /// The size asked for.
+        requested: u64,
+        /// The log's current size.
+        size: u64,
+    },
+
+    // ---- Messages ---------------------------------------------------------------------------
+    /// Encoded bytes too short to hold a message header.
+    #[error("message is {len} bytes, shorter than the {min}-byte header")]
+    MessageTooShort {
+        /// Bytes given.
+        len: usize,
+        /// Header length.
+        min: usize,
+    },
+    /// A message body larger than the protocol allows.
+    #[error("message body is {len} bytes; the maximum is {max}")]
+    BodyTooLarge {
+        /// Body length.
+        len: usize,
+        /// Maximum body length.
+        max: usize,
+    },
+    /// A message version this build does not speak.
+    #[error("unsupported message version {version}; this build speaks version {supported}")]
+    UnsupportedVersion {
+        /// Version found.
+        version: u8,
+        /// Version supported.
+        supported: u8,
+    },
+
+    // ---- Checkpoints and attestations -------------------------------------------------------
+    /// A checkpoint (or message) for another origin domain than the lane it is checked for.
+    #[error("checkpoint is for origin domain {actual}, but this lane's origin is {expected}")]
+    WrongDomain {
+        /// Domain the verifier expects.
+        expected: Domain,
+        /// Domain found.
+        actual: Domain,
+    },
+    /// A proof bundle signed for another lane than the one the verifier trusts (another chain
+    /// id, Inbox or validator epoch): its signatures could never count here.
+    #[error("bundle's signing domain has {field} = {found}, but this verifier trusts {expected}")]
+    SigningDomainMismatch {
+        /// Which field differs.
+        field: &'static str,
+        /// The verifier's own value.
+        expected: String,
+        /// The bundle's value.
+        found: String,
+    },
+    /// A message for another destination than the lane it is checked for.
+    #[error("message is for destination domain {actual}, but this lane delivers to {expected}")]
+    WrongDestination {
+        /// Destination the verifier expects.
+        expected: Domain,
+        /// Destination found.
+        actual: Domain,
+    },
+    /// A signature whose recovered signer is not in the validator set.
+    #[error("signature {position} recovers to {address}, which is not a configured validator")]
+    UnknownValidator {
+        /// Position of the signature in the list.
+        position: usize,
+        /// Recovered signer, 0x-hex.
+        address: String,
+    },
+    /// The same validator counted twice.
+    #[error("validator {address} signed more than once (signature {position})")]
+    DuplicateSigner {
+        /// Position of the repeated signature.
+        position: usize,
+        /// The repeated signer, 0x-hex.
+        address: String,
+    },
+    /// Signers not in strictly ascending address order.
+    #[error("signature {position} is out of order: signers must be strictly ascending by address")]
+    SignersNotAscending {
+        /// Position of the out-of-order signature.
+        position: usize,
+    },
+    /// A signature with s in the upper half of the curve order (malleable).
+    #[error("signature {position} has a high s value; only low-s signatures are accepted")]
+    HighS {
+        /// Position of the signature.
+        position: usize,
+    },
+    /// A signature that is not 65 bytes of r ‖ s ‖ v with v in {27, 28}, or whose r or s is out of range.
+    #[error("signature {position} is malformed: {reason}")]
+    MalformedSignature {
+        /// Position of the signature.
+        position: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Fewer valid distinct signatures than the threshold.
+    #[error("{valid} valid signatures from distinct validators, but the threshold is {threshold}")]
+    BelowThreshold {
+        /// Valid distinct signatures.
+        valid: usize,
+        /// Required signatures.
+        threshold: usize,
+    },
+    /// A validator set that cannot protect anything: empty, zero or default entries, duplicates,
+    /// or a threshold of zero or above its size.
+    #[error("invalid validator set: {reason}")]
+    InvalidValidatorSet {
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    // ---- Encodings --------------------------------------------------------------------------
+    /// Malformed hex, JSON or field in an encoded value.
+    #[error("cannot decode {what}: {reason}")]
+    Decode {
+        /// What was being decoded.
+        what: &'static str,
+        /// Why it failed.
+        reason: String,
+    },
+    /// A proof bundle whose parts disagree with each other (message, proof, checkpoint).
+    #[error("proof bundle is inconsistent: {reason}")]
+    InconsistentBundle {
+        /// Which parts disagree.
+        reason: String,
+    },
+}

@@ -1,0 +1,13 @@
+//! Integration tests of `causeway-proofs`, one binary (see STYLE.md): published vectors,
+//! differential tests against other Merkle implementations, and property tests.
+
+mod attestation;
+mod bundle;
+mod checkpoint;
+mod ethereum_signing;
+mod merkle;
+mod message;
+mod rfc6962;
+mod sm3;
+mod vectors;
+mod wycheproof_secp256k1;

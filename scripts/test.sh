@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace: the README's test command. Installs what the tests need first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+cargo test --workspace --all-targets --locked "$@"
+cargo test --workspace --doc --locked

@@ -34,7 +34,8 @@ fn parse_error(text: &str, origin: &Path, error: &serde_path_to_error::Error<tom
     } else if let Some(field) = backticked(&message, "missing field `") {
         key = join(&key, field);
         (Rule::MissingField, format!("add `{field}` to this table"))
-    } else if let Some(dup) = backticked(&message, "duplicate key `") {
+    } else if let Some(dup) = message.split_once("duplicate key `").and_then(|(_, rest)| rest.split('`').next()) {
+        // toml reports e.g. "invalid table header\nduplicate key `evm-a` in table `chains`".
         let table = message.split("in table `").nth(1).and_then(|t| t.split('`').next());
         key = match table {
             Some(t) if !t.is_empty() => format!("{t}.{dup}"),

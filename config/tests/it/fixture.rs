@@ -9,24 +9,23 @@ use causeway_config::{Config, ConfigError, Env, NoEnv, Rule};
 /// Validator secret of org`n` is 32 bytes of `n`; its privacy secret 32 bytes of `0x10 + n`.
 /// The addresses and public keys below are derived from them (and `keyfile`'s unit tests pin
 /// the 0x01…01 → 0x1a642f…14f1 pair to its published value).
-pub fn validator_secret_hex(org: u8) -> String {
+pub(crate) fn validator_secret_hex(org: u8) -> String {
     hex::encode([org; 32])
 }
 
-pub fn privacy_secret_hex(org: u8) -> String {
+pub(crate) fn privacy_secret_hex(org: u8) -> String {
     hex::encode([0x10 + org; 32])
 }
 
-pub const ORG1_ADDRESS: &str = "0x1a642f0e3c3af545e7acbd38b07251b3990914f1";
-pub const ORG2_ADDRESS: &str = "0x5050a4f4b3f9338c3472dcc01a87c76a144b3c9c";
-pub const ORG3_ADDRESS: &str = "0x3325a78425f17a7e487eb5666b2bfd93abb06c70";
-pub const ORG4_ADDRESS: &str = "0xc48b812bb43401392c037381aca934f4069c0517";
-pub const ORG1_PRIVACY: &str = "e06Qm75//kTEZaIgA31gjuNYl9Me+XLwf3SJLLD3PxM=";
-pub const ORG2_PRIVACY: &str = "BSpQdzrI2Rdz8tyWYuEvDe/pFeQVuKHI4gpaPWqyuEM=";
-pub const ORG4_PRIVACY: &str = "GKb4waf93yK9QQE4959ymM040dClQtQmbVVr6GCdiGI=";
+pub(crate) const ORG1_ADDRESS: &str = "0x1a642f0e3c3af545e7acbd38b07251b3990914f1";
+pub(crate) const ORG2_ADDRESS: &str = "0x5050a4f4b3f9338c3472dcc01a87c76a144b3c9c";
+pub(crate) const ORG4_ADDRESS: &str = "0xc48b812bb43401392c037381aca934f4069c0517";
+pub(crate) const ORG1_PRIVACY: &str = "e06Qm75//kTEZaIgA31gjuNYl9Me+XLwf3SJLLD3PxM=";
+pub(crate) const ORG2_PRIVACY: &str = "BSpQdzrI2Rdz8tyWYuEvDe/pFeQVuKHI4gpaPWqyuEM=";
+pub(crate) const ORG4_PRIVACY: &str = "GKb4waf93yK9QQE4959ymM040dClQtQmbVVr6GCdiGI=";
 
 /// A minimal valid configuration: three members, two EVM chains, lanes both ways.
-pub const BASE: &str = r#"
+pub(crate) const BASE: &str = r#"
 [gateway]
 organisation = "org1"
 validator_key_file = "keys/validator.key"
@@ -89,19 +88,19 @@ threshold = 2
 
 /// `text` with the one occurrence of `from` replaced by `to` (panics when `from` is absent or
 /// ambiguous, so a test never passes because its edit silently did nothing).
-pub fn edit(text: &str, from: &str, to: &str) -> String {
+pub(crate) fn edit(text: &str, from: &str, to: &str) -> String {
     assert_eq!(text.matches(from).count(), 1, "edit: `{from}` must occur exactly once");
     text.replacen(from, to, 1)
 }
 
 /// A temporary gateway folder.
-pub struct Fixture {
+pub(crate) struct Fixture {
     dir: tempfile::TempDir,
 }
 
 impl Fixture {
     /// A folder holding every file [`BASE`] names, key files with mode 0600.
-    pub fn new() -> Fixture {
+    pub(crate) fn new() -> Fixture {
         let fixture = Fixture { dir: tempfile::tempdir().expect("temporary folder") };
         fixture.secret("keys/validator.key", &validator_secret_hex(1));
         fixture.secret("keys/privacy.key", &privacy_secret_hex(1));
@@ -113,24 +112,24 @@ impl Fixture {
     }
 
     /// The folder.
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         self.dir.path()
     }
 
     /// The absolute path of `rel` in the folder.
-    pub fn path(&self, rel: &str) -> PathBuf {
+    pub(crate) fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
 
     /// Writes a secret file with mode 0600.
-    pub fn secret(&self, rel: &str, contents: &str) -> PathBuf {
+    pub(crate) fn secret(&self, rel: &str, contents: &str) -> PathBuf {
         let path = self.write(rel, contents);
         set_mode(&path, 0o600);
         path
     }
 
     /// Writes a (dummy PEM) public file.
-    pub fn public(&self, rel: &str) -> PathBuf {
+    pub(crate) fn public(&self, rel: &str) -> PathBuf {
         self.write(rel, "-----BEGIN CERTIFICATE-----\ndummy\n-----END CERTIFICATE-----\n")
     }
 
@@ -142,18 +141,18 @@ impl Fixture {
     }
 
     /// Writes `toml` as `gateway.toml` in the folder and loads it with no environment.
-    pub fn load(&self, toml: &str) -> Result<Config, ConfigError> {
+    pub(crate) fn load(&self, toml: &str) -> Result<Config, ConfigError> {
         self.load_env(toml, &NoEnv)
     }
 
     /// Writes `toml` as `gateway.toml` in the folder and loads it with `env`.
-    pub fn load_env(&self, toml: &str, env: &dyn Env) -> Result<Config, ConfigError> {
+    pub(crate) fn load_env(&self, toml: &str, env: &dyn Env) -> Result<Config, ConfigError> {
         let path = self.write("gateway.toml", toml);
         Config::load_with_env(path, env)
     }
 
     /// Loads `toml` and returns the single problem it must cause, checking its key and rule.
-    pub fn one_problem(&self, toml: &str, key: &str, rule: Rule) -> ConfigError {
+    pub(crate) fn one_problem(&self, toml: &str, key: &str, rule: Rule) -> ConfigError {
         let err = self.load(toml).expect_err("the configuration must be refused");
         assert_eq!(err.problems().len(), 1, "expected exactly one problem, got:\n{err}");
         let problem = err.problems().first().expect("one");
@@ -164,7 +163,7 @@ impl Fixture {
 }
 
 /// The problem with `key` among those of `err` (panics listing them all when absent).
-pub fn problem<'e>(err: &'e ConfigError, key: &str) -> &'e ConfigError {
+pub(crate) fn problem<'e>(err: &'e ConfigError, key: &str) -> &'e ConfigError {
     err.problems()
         .iter()
         .find(|p| p.key() == Some(key))
@@ -172,10 +171,10 @@ pub fn problem<'e>(err: &'e ConfigError, key: &str) -> &'e ConfigError {
 }
 
 #[cfg(unix)]
-pub fn set_mode(path: &Path, mode: u32) {
+pub(crate) fn set_mode(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
 #[cfg(not(unix))]
-pub fn set_mode(_path: &Path, _mode: u32) {}
+pub(crate) fn set_mode(_path: &Path, _mode: u32) {}

@@ -1,1 +1,13 @@
-//! Integration tests.
+//! Integration tests of `causeway-config`: every example loads, and every validation rule
+//! refuses what it should with the key path and fix it promises.
+#![allow(clippy::unwrap_used)]
+
+mod chains;
+mod env;
+mod examples;
+mod files;
+mod fixture;
+mod lanes;
+mod members;
+mod parse;
+mod services;

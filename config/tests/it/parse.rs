@@ -84,7 +84,7 @@ fn a_chain_or_lane_defined_twice_is_refused_with_its_line() {
     assert_eq!((err.key(), err.rule()), (Some("chains.evm-a"), Some(Rule::Syntax)));
     assert!(err.to_string().contains("duplicate key `evm-a`"), "{err}");
     assert!(err.fix().is_some_and(|f| f.contains("define `chains.evm-a` once")), "{err}");
-    let line = text.lines().rposition(|l| l == "[chains.evm-a]").expect("the line") + 1;
+    let line = text.lines().collect::<Vec<_>>().iter().rposition(|l| *l == "[chains.evm-a]").expect("the line") + 1;
     assert_eq!(err.position().map(|p| p.line), Some(line));
 
     let text = format!("{BASE}\n[lanes.evm-a-to-evm-b]\norigin = \"evm-a\"\n");

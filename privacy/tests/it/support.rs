@@ -7,29 +7,29 @@ use causeway_proofs::message::{Address32, Nonce};
 use rand_core::{CryptoRng, RngCore};
 
 /// Path of a file under ../shared/vectors.
-pub fn vector_path(rel: &str) -> std::path::PathBuf {
+pub(crate) fn vector_path(rel: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/vectors")
         .join(rel)
 }
 
 /// Hex to bytes.
-pub fn h(s: &str) -> Vec<u8> {
+pub(crate) fn h(s: &str) -> Vec<u8> {
     hex::decode(s).unwrap()
 }
 
 /// A deterministic key pair numbered `n`.
-pub fn key(n: u8) -> KeyPair {
+pub(crate) fn key(n: u8) -> KeyPair {
     KeyPair::from_secret_bytes([n; 32])
 }
 
 /// The public keys of `keys`.
-pub fn publics(keys: &[KeyPair]) -> Vec<PublicKey> {
+pub(crate) fn publics(keys: &[KeyPair]) -> Vec<PublicKey> {
     keys.iter().map(|k| *k.public_key()).collect()
 }
 
 /// A message context.
-pub fn context() -> EnvelopeContext {
+pub(crate) fn context() -> EnvelopeContext {
     EnvelopeContext {
         origin: Domain(31337),
         destination: Domain(1),
@@ -39,12 +39,12 @@ pub fn context() -> EnvelopeContext {
 }
 
 /// Deterministic payload bytes of length `len`.
-pub fn payload(len: usize) -> Vec<u8> {
+pub(crate) fn payload(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i.wrapping_mul(31) ^ (i >> 8)) as u8).collect()
 }
 
 /// Seals `plaintext` for `recipients` under [`context`].
-pub fn seal(recipients: &[PublicKey], plaintext: &[u8]) -> (Vec<u8>, envelope::Sealed) {
+pub(crate) fn seal(recipients: &[PublicKey], plaintext: &[u8]) -> (Vec<u8>, envelope::Sealed) {
     envelope::seal_to_vec(
         &SealRequest {
             context: context(),
@@ -56,7 +56,7 @@ pub fn seal(recipients: &[PublicKey], plaintext: &[u8]) -> (Vec<u8>, envelope::S
 }
 
 /// An RNG that returns fixed bytes: replays a published ikmE so Encap uses that ephemeral key.
-pub struct Replay(pub Vec<u8>);
+pub(crate) struct Replay(pub(crate) Vec<u8>);
 
 impl RngCore for Replay {
     fn next_u32(&mut self) -> u32 {

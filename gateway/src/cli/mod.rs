@@ -1,0 +1,14 @@
+//! The subcommands of `causeway`, one module each.
+
+pub(crate) mod keys;
+pub(crate) mod verify;
+
+/// How a command that ran to completion ended: exit code 0 or 1. Errors that kept it from
+/// running at all (unreadable files, bad arguments) are `Err` and exit with 2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Everything checked out.
+    Success,
+    /// The input was examined and rejected (e.g. a bundle that fails verification).
+    Rejected,
+}

@@ -1,0 +1,7 @@
+//! Integration tests of the `causeway` binary: the committed sample bundle and the CLI's
+//! verdicts, exit codes and key files.
+#![allow(clippy::unwrap_used)]
+
+mod keys;
+mod sample;
+mod verify;

@@ -173,4 +173,67 @@ pub enum Error {
         /// Which parts disagree.
         reason: String,
     },
+
+    // ---- SM2 signatures and HMAC-SM3 (module `sm`) --------------------------------------------
+    /// Bytes that are not an SM2 public key on sm2p256v1.
+    #[error("invalid SM2 public key: {reason}")]
+    Sm2InvalidPublicKey {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// An SM2 secret key outside 1..n-2.
+    #[error("invalid SM2 secret key: it must be in 1..n-2")]
+    Sm2InvalidSecretKey,
+    /// Bytes that are not an SM2 signature (r, s) with r and s in 1..n-1.
+    #[error("invalid SM2 signature: {reason}")]
+    Sm2InvalidSignature {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A user identity too long for its 16-bit bit length ENTL.
+    #[error("SM2 user id is {len} bytes; at most {max} fit its 16-bit bit length")]
+    Sm2UserIdTooLong {
+        /// Bytes given.
+        len: usize,
+        /// Longest allowed.
+        max: usize,
+    },
+    /// A prehashed SM2 input that is empty or longer than any supported digest.
+    #[error("SM2 prehash is {len} bytes; 1 to {max} bytes are accepted")]
+    Sm2InvalidPrehash {
+        /// Bytes given.
+        len: usize,
+        /// Longest allowed.
+        max: usize,
+    },
+    /// A well-formed SM2 signature that does not verify for this key and digest.
+    #[error("SM2 signature does not verify")]
+    Sm2VerificationFailed,
+    /// An SM2 signature could not be made with the given nonce.
+    #[error("SM2 signing failed: {reason}")]
+    Sm2SigningFailed {
+        /// Why.
+        reason: &'static str,
+    },
+    /// An HMAC tag of another length than the verifier expects.
+    #[error("HMAC tag is {actual} bytes, but {expected} are expected")]
+    HmacTagLength {
+        /// Length the verifier expects.
+        expected: usize,
+        /// Length given.
+        actual: usize,
+    },
+    /// A truncated HMAC tag length the verifier refuses to configure.
+    #[error("HMAC tags may be truncated to {min}..={max} bytes, not {len}")]
+    HmacTruncation {
+        /// Length requested.
+        len: usize,
+        /// Shortest allowed.
+        min: usize,
+        /// Full tag length.
+        max: usize,
+    },
+    /// An HMAC tag that does not match the data and key.
+    #[error("HMAC tag does not match")]
+    HmacMismatch,
 }

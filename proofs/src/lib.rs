@@ -15,6 +15,7 @@ mod error;
 pub mod hash;
 pub mod log;
 pub mod message;
+pub mod sm;
 
 pub use attestation::{
     EvmAddress, Signature, ValidatorKey, ValidatorSet, VerifiedQuorum, verify_attestations,

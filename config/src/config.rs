@@ -36,14 +36,20 @@ impl Config {
     /// [`Config::load`] with overrides read from `env` instead of the process environment.
     pub fn load_with_env(path: impl AsRef<Path>, env: &dyn Env) -> Result<Config, ConfigError> {
         let path = path.as_ref();
-        let text =
-            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { file: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            file: path.to_owned(),
+            source,
+        })?;
         Config::from_toml_str(&text, path, env)
     }
 
     /// Parses and validates `text` as if read from `origin`: errors name `origin`, and relative
     /// paths are resolved against its folder.
-    pub fn from_toml_str(text: &str, origin: impl AsRef<Path>, env: &dyn Env) -> Result<Config, ConfigError> {
+    pub fn from_toml_str(
+        text: &str,
+        origin: impl AsRef<Path>,
+        env: &dyn Env,
+    ) -> Result<Config, ConfigError> {
         crate::load::from_toml_str(text, origin.as_ref(), env)
     }
 
@@ -75,7 +81,9 @@ impl Config {
 
     /// The member whose validator address is `address`.
     pub fn member_by_validator(&self, address: &EvmAddress) -> Option<&Member> {
-        self.members.iter().find(|m| &m.validator_address == address)
+        self.members
+            .iter()
+            .find(|m| &m.validator_address == address)
     }
 
     /// All chains, sorted by name.
@@ -105,7 +113,9 @@ impl Config {
 
     /// The lane from `origin` to `destination`, if one is configured.
     pub fn lane_between(&self, origin: Domain, destination: Domain) -> Option<&Lane> {
-        self.lanes.iter().find(|l| l.origin.domain == origin && l.destination.domain == destination)
+        self.lanes
+            .iter()
+            .find(|l| l.origin.domain == origin && l.destination.domain == destination)
     }
 
     /// The lanes whose messages come from `origin`.
@@ -115,7 +125,9 @@ impl Config {
 
     /// The lanes whose messages go to `destination`.
     pub fn lanes_to(&self, destination: Domain) -> impl Iterator<Item = &Lane> {
-        self.lanes.iter().filter(move |l| l.destination.domain == destination)
+        self.lanes
+            .iter()
+            .filter(move |l| l.destination.domain == destination)
     }
 
     /// The HTTP API settings.

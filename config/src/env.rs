@@ -48,7 +48,13 @@ pub enum ChainVar {
 pub fn chain_var(chain: &str, var: ChainVar) -> String {
     let name: String = chain
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     let suffix = match var {
         ChainVar::SignerKeyFile => "SIGNER_KEY_FILE",
@@ -109,8 +115,14 @@ mod tests {
 
     #[test]
     fn chain_variables_upper_case_the_name_and_replace_dashes() {
-        assert_eq!(chain_var("evm-a", ChainVar::SignerKeyFile), "CAUSEWAY_CHAIN_EVM_A_SIGNER_KEY_FILE");
-        assert_eq!(chain_var("fisco2", ChainVar::Endpoints), "CAUSEWAY_CHAIN_FISCO2_ENDPOINTS");
+        assert_eq!(
+            chain_var("evm-a", ChainVar::SignerKeyFile),
+            "CAUSEWAY_CHAIN_EVM_A_SIGNER_KEY_FILE"
+        );
+        assert_eq!(
+            chain_var("fisco2", ChainVar::Endpoints),
+            "CAUSEWAY_CHAIN_FISCO2_ENDPOINTS"
+        );
     }
 
     #[test]

@@ -8,9 +8,9 @@ use std::path::PathBuf;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Position {
     /// Line, starting at 1.
-    pub line: usize,
+    pub line: u32,
     /// Column, starting at 1, counted in characters.
-    pub column: usize,
+    pub column: u32,
 }
 
 impl Position {
@@ -24,7 +24,12 @@ impl Position {
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         let column = before[line_start..].chars().count() + 1;
-        Position { line, column }
+        // Saturate: a configuration of four billion lines is not a case worth a wider type.
+        let narrow = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Position {
+            line: narrow(line),
+            column: narrow(column),
+        }
     }
 }
 
@@ -236,6 +241,13 @@ impl ConfigErrors {
         self.0.is_empty()
     }
 
+    /// Orders the problems as they appear in the file; those without a position (values from
+    /// the environment) come last, in the order found.
+    pub(crate) fn sort_by_position(&mut self) {
+        self.0
+            .sort_by_key(|e| e.position().map_or((u32::MAX, 0), |p| (p.line, p.column)));
+    }
+
     /// `Ok(())` when empty, the single error when there is one, [`ConfigError::Several`] otherwise.
     pub fn into_result(mut self) -> Result<(), ConfigError> {
         match self.0.len() {
@@ -289,8 +301,17 @@ mod tests {
             "/etc/causeway/gateway.toml: lanes.a-to-b.threshold: threshold 1 of 3 is not a strict \
              majority (fix: set threshold to at least 2)"
         );
-        let e = invalid("lanes.a-to-b.threshold", Some(Position { line: 12, column: 13 }));
-        assert!(e.to_string().starts_with("/etc/causeway/gateway.toml:12:13: lanes.a-to-b.threshold: "));
+        let e = invalid(
+            "lanes.a-to-b.threshold",
+            Some(Position {
+                line: 12,
+                column: 13,
+            }),
+        );
+        assert!(
+            e.to_string()
+                .starts_with("/etc/causeway/gateway.toml:12:13: lanes.a-to-b.threshold: ")
+        );
     }
 
     #[test]
@@ -304,7 +325,10 @@ mod tests {
         assert_eq!(list.len(), 3);
         let e = list.into_result().expect_err("three problems");
         let text = e.to_string();
-        assert!(text.starts_with("the configuration has 3 problems:"), "{text}");
+        assert!(
+            text.starts_with("the configuration has 3 problems:"),
+            "{text}"
+        );
         for key in ["a", "b", "c"] {
             assert!(text.contains(&format!("gateway.toml: {key}: ")), "{text}");
         }
@@ -324,10 +348,19 @@ mod tests {
     #[test]
     fn positions_are_one_based_lines_and_character_columns() {
         let text = "a = 1\nbé = 2\n";
-        assert_eq!(Position::of_offset(text, 0), Position { line: 1, column: 1 });
-        assert_eq!(Position::of_offset(text, 6), Position { line: 2, column: 1 });
+        assert_eq!(
+            Position::of_offset(text, 0),
+            Position { line: 1, column: 1 }
+        );
+        assert_eq!(
+            Position::of_offset(text, 6),
+            Position { line: 2, column: 1 }
+        );
         // 'é' is two bytes; the '=' after "bé " is the fourth character.
-        assert_eq!(Position::of_offset(text, 10), Position { line: 2, column: 4 });
+        assert_eq!(
+            Position::of_offset(text, 10),
+            Position { line: 2, column: 4 }
+        );
         assert_eq!(Position::of_offset(text, 1000).line, 3);
     }
 }

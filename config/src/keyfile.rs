@@ -35,14 +35,19 @@ impl fmt::Debug for Secret32 {
 /// Reads a 32-byte secret from `path` (hex or base64, whitespace trimmed). The error names the
 /// key file, never its contents. Permissions are checked by [`crate::Config::load`], not here.
 pub fn read_secret_key_file(path: &Path) -> Result<Secret32, ConfigError> {
-    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid {
-        file: path.to_owned(),
-        key: "(key file)".to_owned(),
-        problem: format!("cannot read the key file: {e}"),
-        fix: format!("check that {} exists and is readable by this user", path.display()),
-        rule: Rule::FileMissing,
-        position: None,
-    })?);
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid {
+            file: path.to_owned(),
+            key: "(key file)".to_owned(),
+            problem: format!("cannot read the key file: {e}"),
+            fix: format!(
+                "check that {} exists and is readable by this user",
+                path.display()
+            ),
+            rule: Rule::FileMissing,
+            position: None,
+        })?,
+    );
     let bytes = decode_32(text.trim()).map_err(|reason| contents_error(path, &reason))?;
     Ok(Secret32(Zeroizing::new(bytes)))
 }
@@ -61,8 +66,9 @@ fn contents_error(path: &Path, reason: &str) -> ConfigError {
 /// The validator address (keccak-256 of the uncompressed public key, last 20 bytes, as
 /// Solidity's `ecrecover` names it) of a secp256k1 secret, or why the secret is unusable.
 pub(crate) fn validator_address(secret: &Secret32) -> Result<EvmAddress, String> {
-    let key = k256::SecretKey::from_slice(secret.expose_secret())
-        .map_err(|_| "the 32 bytes are not a valid secp256k1 secret key (zero or not below the group order)")?;
+    let key = k256::SecretKey::from_slice(secret.expose_secret()).map_err(
+        |_| "the 32 bytes are not a valid secp256k1 secret key (zero or not below the group order)",
+    )?;
     let point = key.public_key().to_encoded_point(false);
     let digest = Keccak256::digest(&point.as_bytes()[1..]);
     let mut address = [0u8; 20];
@@ -97,15 +103,19 @@ impl OwnKeyCheck<'_> {
 
     fn read(&self) -> Result<Secret32, ConfigError> {
         read_secret_key_file(self.path).map_err(|e| match e {
-            ConfigError::Invalid { problem, fix, rule, .. } => {
-                self.error(rule, format!("{}: {problem}", self.path.display()), fix)
-            }
+            ConfigError::Invalid {
+                problem, fix, rule, ..
+            } => self.error(rule, format!("{}: {problem}", self.path.display()), fix),
             other => other,
         })
     }
 
     /// Checks that the validator key's address is `expected` (the member entry `member_key`).
-    pub(crate) fn validator(&self, expected: &EvmAddress, member_key: &str) -> Result<(), ConfigError> {
+    pub(crate) fn validator(
+        &self,
+        expected: &EvmAddress,
+        member_key: &str,
+    ) -> Result<(), ConfigError> {
         let secret = self.read()?;
         let actual = validator_address(&secret).map_err(|reason| {
             self.error(
@@ -132,7 +142,11 @@ impl OwnKeyCheck<'_> {
     }
 
     /// Checks that the privacy key's public key is `expected` (the member entry `member_key`).
-    pub(crate) fn privacy(&self, expected: &PrivacyPublicKey, member_key: &str) -> Result<(), ConfigError> {
+    pub(crate) fn privacy(
+        &self,
+        expected: &PrivacyPublicKey,
+        member_key: &str,
+    ) -> Result<(), ConfigError> {
         let actual = privacy_public_key(&self.read()?);
         if &actual == expected {
             return Ok(());
@@ -164,7 +178,9 @@ mod tests {
         let secret = Secret32(Zeroizing::new([1u8; 32]));
         assert_eq!(
             validator_address(&secret).unwrap(),
-            "0x1a642f0e3c3af545e7acbd38b07251b3990914f1".parse().unwrap()
+            "0x1a642f0e3c3af545e7acbd38b07251b3990914f1"
+                .parse()
+                .unwrap()
         );
         assert!(validator_address(&Secret32(Zeroizing::new([0u8; 32]))).is_err());
         assert!(validator_address(&Secret32(Zeroizing::new([0xff; 32]))).is_err());
@@ -173,10 +189,11 @@ mod tests {
     #[test]
     fn privacy_public_key_matches_rfc7748_alice() {
         // RFC 7748 §6.1: Alice's private key and public key.
-        let secret: [u8; 32] = hex::decode("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a")
-            .unwrap()
-            .try_into()
-            .unwrap();
+        let secret: [u8; 32] =
+            hex::decode("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a")
+                .unwrap()
+                .try_into()
+                .unwrap();
         let public = privacy_public_key(&Secret32(Zeroizing::new(secret)));
         assert_eq!(
             hex::encode(public.as_bytes()),
@@ -195,13 +212,19 @@ mod tests {
 
         let b64_file = dir.path().join("b64.key");
         std::fs::write(&b64_file, "q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=").unwrap();
-        assert_eq!(read_secret_key_file(&b64_file).unwrap().expose_secret(), &[0xab; 32]);
+        assert_eq!(
+            read_secret_key_file(&b64_file).unwrap().expose_secret(),
+            &[0xab; 32]
+        );
 
         let bad = dir.path().join("bad.key");
         std::fs::write(&bad, "not a key").unwrap();
         let e = read_secret_key_file(&bad).unwrap_err();
         assert_eq!(e.rule(), Some(Rule::KeyFileContents));
-        assert!(!e.to_string().contains("not a key"), "the contents must not be echoed: {e}");
+        assert!(
+            !e.to_string().contains("not a key"),
+            "the contents must not be echoed: {e}"
+        );
 
         let e = read_secret_key_file(&dir.path().join("absent.key")).unwrap_err();
         assert_eq!(e.rule(), Some(Rule::FileMissing));

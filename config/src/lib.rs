@@ -17,7 +17,7 @@
 //!
 //! The file holds no secret: only paths to key files, which must be private to their owner
 //! (`chmod 600`). Key file paths, the PostgreSQL URL and RPC URLs with credentials can come from
-//! the environment instead ([`env`] lists the variables). `Debug` of a [`Config`] prints no
+//! the environment instead ([`env`](mod@env) lists the variables). `Debug` of a [`Config`] prints no
 //! secret.
 //!
 //! # Validation
@@ -56,7 +56,8 @@ pub use env::{Env, NoEnv, ProcessEnv};
 pub use error::{ConfigError, ConfigErrors, Position, Rule};
 pub use keyfile::{Secret32, read_secret_key_file};
 pub use model::{
-    Api, Chain, ChainFamily, ChainKind, ChainRef, Custody, EvmChain, FabricChain, Finality, FiscoChain, Gateway, Lane,
-    Member, Monitoring, PeerTls, RateLimit, Storage, TlsIdentity, Validator,
+    Api, Chain, ChainFamily, ChainKind, ChainRef, Custody, EvmChain, FabricChain, Finality,
+    FiscoChain, Gateway, Lane, Member, Monitoring, PeerTls, RateLimit, Storage, TlsIdentity,
+    Validator,
 };
 pub use values::{Endpoint, PostgresUrl, PrivacyPublicKey};

@@ -11,7 +11,11 @@ use crate::error::{ConfigError, Position, Rule};
 use crate::raw::RawConfig;
 use crate::validate::{Ctx, validate};
 
-pub(crate) fn from_toml_str(text: &str, origin: &Path, env: &dyn Env) -> Result<Config, ConfigError> {
+pub(crate) fn from_toml_str(
+    text: &str,
+    origin: &Path,
+    env: &dyn Env,
+) -> Result<Config, ConfigError> {
     let raw: RawConfig = serde_path_to_error::deserialize(toml::Deserializer::new(text))
         .map_err(|e| parse_error(text, origin, &e))?;
     let mut ctx = Ctx::new(origin, text, env);
@@ -19,7 +23,11 @@ pub(crate) fn from_toml_str(text: &str, origin: &Path, env: &dyn Env) -> Result<
 }
 
 /// Maps one parse error (the toml crate stops at the first) to an `Invalid` error.
-fn parse_error(text: &str, origin: &Path, error: &serde_path_to_error::Error<toml::de::Error>) -> ConfigError {
+fn parse_error(
+    text: &str,
+    origin: &Path,
+    error: &serde_path_to_error::Error<toml::de::Error>,
+) -> ConfigError {
     let inner = error.inner();
     let message = inner.message().trim().to_owned();
     let position = inner.span().map(|s| Position::of_offset(text, s.start));
@@ -29,31 +37,52 @@ fn parse_error(text: &str, origin: &Path, error: &serde_path_to_error::Error<tom
         let field = field.to_owned();
         (
             Rule::UnknownField,
-            format!("remove `{field}` or correct its spelling (see config/examples/gateway.toml for every key)"),
+            format!(
+                "remove `{field}` or correct its spelling (see config/examples/gateway.toml for every key)"
+            ),
         )
     } else if let Some(field) = backticked(&message, "missing field `") {
         key = join(&key, field);
         (Rule::MissingField, format!("add `{field}` to this table"))
-    } else if let Some(dup) = message.split_once("duplicate key `").and_then(|(_, rest)| rest.split('`').next()) {
+    } else if let Some(dup) = message
+        .split_once("duplicate key `")
+        .and_then(|(_, rest)| rest.split('`').next())
+    {
         // toml reports e.g. "invalid table header\nduplicate key `evm-a` in table `chains`".
-        let table = message.split("in table `").nth(1).and_then(|t| t.split('`').next());
+        let table = message
+            .split("in table `")
+            .nth(1)
+            .and_then(|t| t.split('`').next());
         key = match table {
             Some(t) if !t.is_empty() => format!("{t}.{dup}"),
             _ => dup.to_owned(),
         };
-        (Rule::Syntax, format!("define `{key}` once: rename or remove the second definition"))
+        (
+            Rule::Syntax,
+            format!("define `{key}` once: rename or remove the second definition"),
+        )
     } else if message.starts_with("invalid type")
         || message.starts_with("invalid value")
         || message.starts_with("unknown variant")
         || message.starts_with("invalid length")
     {
-        (Rule::InvalidValue, "give this key a value of the expected kind".to_owned())
+        (
+            Rule::InvalidValue,
+            "give this key a value of the expected kind".to_owned(),
+        )
     } else {
-        (Rule::Syntax, "correct the TOML syntax at this position".to_owned())
+        (
+            Rule::Syntax,
+            "correct the TOML syntax at this position".to_owned(),
+        )
     };
     ConfigError::Invalid {
         file: origin.to_owned(),
-        key: if key.is_empty() { "(document)".to_owned() } else { key },
+        key: if key.is_empty() {
+            "(document)".to_owned()
+        } else {
+            key
+        },
         problem: message,
         fix,
         rule,
@@ -67,7 +96,11 @@ fn backticked<'m>(message: &'m str, prefix: &str) -> Option<&'m str> {
 }
 
 fn join(parent: &str, field: &str) -> String {
-    if parent.is_empty() { field.to_owned() } else { format!("{parent}.{field}") }
+    if parent.is_empty() {
+        field.to_owned()
+    } else {
+        format!("{parent}.{field}")
+    }
 }
 
 /// Renders a serde path as `lanes.a-to-b.threshold` / `members[2].name`, leaving out the

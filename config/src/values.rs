@@ -149,7 +149,9 @@ pub(crate) fn decode_32(s: &str) -> Result<[u8; 32], String> {
         hex::decode_to_slice(digits, &mut out).map_err(|_| "not valid hex".to_owned())?;
         return Ok(out);
     }
-    let mut bytes = BASE64.decode(s).map_err(|_| "neither 0x-hex nor standard base64".to_owned())?;
+    let mut bytes = BASE64
+        .decode(s)
+        .map_err(|_| "neither 0x-hex nor standard base64".to_owned())?;
     let result = if bytes.len() == 32 {
         out.copy_from_slice(&bytes);
         Ok(out)
@@ -173,7 +175,10 @@ impl PostgresUrl {
         let parts = UrlParts::parse(text).map_err(|e| e.replace(text, &redact_all(text)))?;
         let scheme = parts.scheme.to_ascii_lowercase();
         if scheme != "postgres" && scheme != "postgresql" {
-            return Err(format!("scheme `{}` is not `postgres` or `postgresql`", parts.scheme));
+            return Err(format!(
+                "scheme `{}` is not `postgres` or `postgresql`",
+                parts.scheme
+            ));
         }
         Ok(PostgresUrl(text.to_owned()))
     }
@@ -244,10 +249,13 @@ impl fmt::Debug for PostgresUrl {
 fn query_params(rest: &str) -> impl Iterator<Item = (&str, Option<&str>)> {
     let query = rest.split_once('?').map_or("", |(_, q)| q);
     let query = query.split_once('#').map_or(query, |(q, _)| q);
-    query.split('&').filter(|p| !p.is_empty()).map(|p| match p.split_once('=') {
-        Some((k, v)) => (k, Some(v)),
-        None => (p, None),
-    })
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (p, None),
+        })
 }
 
 /// `scheme://***` for a text that failed to parse and may hold anything.
@@ -274,10 +282,16 @@ impl<'a> UrlParts<'a> {
             return Err("the URL is empty".to_owned());
         }
         if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(format!("`{}` contains whitespace or control characters", redact_all(text)));
+            return Err(format!(
+                "`{}` contains whitespace or control characters",
+                redact_all(text)
+            ));
         }
         let Some((scheme, after)) = text.split_once("://") else {
-            return Err(format!("`{}` is not a URL of the form scheme://host:port", redact_all(text)));
+            return Err(format!(
+                "`{}` is not a URL of the form scheme://host:port",
+                redact_all(text)
+            ));
         };
         let mut chars = scheme.chars();
         let scheme_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
@@ -295,12 +309,19 @@ impl<'a> UrlParts<'a> {
             let Some((inner, after)) = v6.split_once(']') else {
                 return Err("an IPv6 host lacks its closing `]`".to_owned());
             };
-            if inner.is_empty() || !inner.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.') {
+            if inner.is_empty()
+                || !inner
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+            {
                 return Err(format!("`[{inner}]` is not an IPv6 address"));
             }
             let port = match after {
                 "" => None,
-                p => Some(p.strip_prefix(':').ok_or_else(|| format!("unexpected `{p}` after the IPv6 host"))?),
+                p => Some(
+                    p.strip_prefix(':')
+                        .ok_or_else(|| format!("unexpected `{p}` after the IPv6 host"))?,
+                ),
             };
             (&host_port[..inner.len() + 2], port)
         } else {
@@ -309,7 +330,11 @@ impl<'a> UrlParts<'a> {
                 None => (host_port, None),
             }
         };
-        if !host.starts_with('[') && !host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')) {
+        if !host.starts_with('[')
+            && !host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        {
             return Err(format!("`{host}` is not a host name or IP address"));
         }
         let port = match port_text {
@@ -319,7 +344,13 @@ impl<'a> UrlParts<'a> {
                 Ok(port) => Some(port),
             },
         };
-        Ok(UrlParts { scheme, userinfo, host, port, rest })
+        Ok(UrlParts {
+            scheme,
+            userinfo,
+            host,
+            port,
+            rest,
+        })
     }
 }
 
@@ -344,19 +375,29 @@ mod tests {
 
     #[test]
     fn endpoints_parse_and_display_without_credentials() {
-        let e = Endpoint::parse("https://user:pw@rpc.example.com:8545/v3/SECRETKEY?x=1").expect("valid");
+        let e = Endpoint::parse("https://user:pw@rpc.example.com:8545/v3/SECRETKEY?x=1")
+            .expect("valid");
         assert_eq!(e.scheme(), "https");
         assert_eq!(e.host(), "rpc.example.com");
         assert_eq!(e.port(), Some(8545));
         assert!(e.has_userinfo());
         assert_eq!(e.to_string(), "https://***@rpc.example.com:8545/…");
         let debug = format!("{e:?}");
-        assert!(!debug.contains("pw") && !debug.contains("SECRETKEY"), "{debug}");
-        assert_eq!(e.as_str(), "https://user:pw@rpc.example.com:8545/v3/SECRETKEY?x=1");
+        assert!(
+            !debug.contains("pw") && !debug.contains("SECRETKEY"),
+            "{debug}"
+        );
+        assert_eq!(
+            e.as_str(),
+            "https://user:pw@rpc.example.com:8545/v3/SECRETKEY?x=1"
+        );
 
         let v6 = Endpoint::parse("ws://[::1]:8546").expect("valid");
         assert_eq!((v6.host(), v6.port()), ("[::1]", Some(8546)));
-        assert_eq!(Endpoint::parse("http://10.0.0.1").expect("valid").port(), None);
+        assert_eq!(
+            Endpoint::parse("http://10.0.0.1").expect("valid").port(),
+            None
+        );
     }
 
     #[test]
@@ -392,25 +433,40 @@ mod tests {
         let zero = PrivacyPublicKey::from_bytes([0; 32]);
         let mut one = [0u8; 32];
         one[0] = 1;
-        let order8 = hex::decode("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800").expect("hex");
+        let order8 =
+            hex::decode("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800")
+                .expect("hex");
         let order8: [u8; 32] = order8.try_into().expect("32 bytes");
-        for weak in [zero, PrivacyPublicKey::from_bytes(one), PrivacyPublicKey::from_bytes(order8)] {
+        for weak in [
+            zero,
+            PrivacyPublicKey::from_bytes(one),
+            PrivacyPublicKey::from_bytes(order8),
+        ] {
             assert!(weak.is_low_order(), "{weak:?}");
         }
     }
 
     #[test]
     fn postgres_urls_redact_passwords_everywhere() {
-        let url = PostgresUrl::parse("postgres://causeway:hunter2@db.internal:5432/causeway?sslmode=verify-full")
-            .expect("valid");
+        let url = PostgresUrl::parse(
+            "postgres://causeway:hunter2@db.internal:5432/causeway?sslmode=verify-full",
+        )
+        .expect("valid");
         assert!(url.has_password());
-        assert_eq!(url.to_string(), "postgres://causeway:***@db.internal:5432/causeway?sslmode=verify-full");
+        assert_eq!(
+            url.to_string(),
+            "postgres://causeway:***@db.internal:5432/causeway?sslmode=verify-full"
+        );
         assert!(!format!("{url:?}").contains("hunter2"));
         assert!(url.expose_secret().contains("hunter2"));
 
-        let q = PostgresUrl::parse("postgresql://db/causeway?user=c&password=hunter2").expect("valid");
+        let q =
+            PostgresUrl::parse("postgresql://db/causeway?user=c&password=hunter2").expect("valid");
         assert!(q.has_password());
-        assert_eq!(q.to_string(), "postgresql://db/causeway?user=c&password=***");
+        assert_eq!(
+            q.to_string(),
+            "postgresql://db/causeway?user=c&password=***"
+        );
 
         let none = PostgresUrl::parse("postgres://causeway@db:5432/causeway").expect("valid");
         assert!(!none.has_password());
@@ -422,7 +478,15 @@ mod tests {
         for good in ["org1", "evm-a", "a", "evm-a-to-evm-b"] {
             assert!(check_name(good).is_ok(), "{good}");
         }
-        for bad in ["", "Org1", "1org", "evm_a", "evm-", "with space", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "Org1",
+            "1org",
+            "evm_a",
+            "evm-",
+            "with space",
+            &"a".repeat(64),
+        ] {
             assert!(check_name(bad).is_err(), "{bad}");
         }
     }

@@ -25,17 +25,26 @@ pub(crate) fn path_or_env(
 ) -> Option<Located> {
     if ctx.env.var(var).is_some() {
         let value = ctx.env_value(var, key)?;
-        return Some(Located { path: ctx.resolve(Path::new(&value)), source: Source::Env(var) });
+        return Some(Located {
+            path: ctx.resolve(Path::new(&value)),
+            source: Source::Env(var),
+        });
     }
     match from_file {
-        Some(p) => Some(Located { path: ctx.resolve(p.get_ref()), source: Source::File(p.span()) }),
+        Some(p) => Some(Located {
+            path: ctx.resolve(p.get_ref()),
+            source: Source::File(p.span()),
+        }),
         None => {
             ctx.report(
                 key,
                 table,
                 Rule::MissingField,
                 format!("no {} is configured", leaf(key)),
-                format!("add {} = \"{example}\" or set the environment variable {var}", leaf(key)),
+                format!(
+                    "add {} = \"{example}\" or set the environment variable {var}",
+                    leaf(key)
+                ),
             );
             None
         }
@@ -44,7 +53,10 @@ pub(crate) fn path_or_env(
 
 /// The path of a file value, resolved.
 pub(crate) fn located(ctx: &Ctx<'_>, value: &S<PathBuf>) -> Located {
-    Located { path: ctx.resolve(value.get_ref()), source: Source::File(value.span()) }
+    Located {
+        path: ctx.resolve(value.get_ref()),
+        source: Source::File(value.span()),
+    }
 }
 
 /// The last segment of a dotted key.
@@ -103,10 +115,15 @@ fn existing_file(ctx: &mut Ctx<'_>, key: &str, file: &Located, what: &str) -> bo
     let note = file.source.note();
     let where_fix = match file.source.env_var() {
         Some(var) => format!("correct {var}"),
-        None => format!("correct {key} (relative paths are resolved against {})", ctx.base.display()),
+        None => format!(
+            "correct {key} (relative paths are resolved against {})",
+            ctx.base.display()
+        ),
     };
     let problem = match std::fs::metadata(&file.path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => format!("{what} {shown}{note} does not exist"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            format!("{what} {shown}{note} does not exist")
+        }
         Err(e) => format!("{what} {shown}{note} cannot be read: {e}"),
         Ok(m) if !m.is_file() => format!("{what} {shown}{note} is not a regular file"),
         Ok(_) => match std::fs::File::open(&file.path) {

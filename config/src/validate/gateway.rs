@@ -12,7 +12,11 @@ use crate::keyfile::OwnKeyCheck;
 use crate::model::{Gateway, TlsIdentity};
 use crate::raw::{RawGateway, RawTlsIdentity, S};
 
-pub(crate) fn gateway(ctx: &mut Ctx<'_>, raw: &S<RawGateway>, members: &Members) -> Option<Gateway> {
+pub(crate) fn gateway(
+    ctx: &mut Ctx<'_>,
+    raw: &S<RawGateway>,
+    members: &Members,
+) -> Option<Gateway> {
     let table = Source::File(raw.span());
     let raw = raw.get_ref();
     let before = ctx.error_count();
@@ -48,7 +52,13 @@ pub(crate) fn gateway(ctx: &mut Ctx<'_>, raw: &S<RawGateway>, members: &Members)
         "keys/privacy.key",
     );
     let peer_listen = listen_address(ctx, "gateway.peer_listen", &raw.peer_listen);
-    let tls = tls_identity(ctx, "gateway.tls", &raw.tls, env::TLS_KEY_FILE, "tls/gateway.key");
+    let tls = tls_identity(
+        ctx,
+        "gateway.tls",
+        &raw.tls,
+        env::TLS_KEY_FILE,
+        "tls/gateway.key",
+    );
 
     // The keys must be the ones the consortium knows this organisation by: a gateway signing
     // with another key would see its signatures silently ignored, and one decrypting with
@@ -56,14 +66,22 @@ pub(crate) fn gateway(ctx: &mut Ctx<'_>, raw: &S<RawGateway>, members: &Members)
     if let Some(member) = members.valid(organisation) {
         let member_index = members.index(organisation).unwrap_or_default();
         if let Some(v) = &validator {
-            let check = OwnKeyCheck { file: ctx.file, key: "gateway.validator_key_file", path: &v.path };
+            let check = OwnKeyCheck {
+                file: ctx.file,
+                key: "gateway.validator_key_file",
+                path: &v.path,
+            };
             let member_key = format!("members[{member_index}].validator_address");
             if let Err(e) = check.validator(&member.validator_address, &member_key) {
                 ctx.push(e);
             }
         }
         if let Some(p) = &privacy {
-            let check = OwnKeyCheck { file: ctx.file, key: "gateway.privacy_key_file", path: &p.path };
+            let check = OwnKeyCheck {
+                file: ctx.file,
+                key: "gateway.privacy_key_file",
+                path: &p.path,
+            };
             let member_key = format!("members[{member_index}].privacy_public_key");
             if let Err(e) = check.privacy(&member.privacy_public_key, &member_key) {
                 ctx.push(e);
@@ -117,7 +135,10 @@ pub(crate) fn tls_identity(
         example,
     );
     match (cert_ok, key_file) {
-        (true, Some(k)) => Some(TlsIdentity { cert_file: cert.path, key_file: k.path }),
+        (true, Some(k)) => Some(TlsIdentity {
+            cert_file: cert.path,
+            key_file: k.path,
+        }),
         _ => None,
     }
 }

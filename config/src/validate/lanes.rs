@@ -50,21 +50,33 @@ fn lane_one<'r>(
     let key = |field: &str| format!("lanes.{name}.{field}");
     let raw = raw_lane.get_ref();
     if let Err(problem) = check_name(name) {
-        ctx.report(format!("lanes.{name}"), &Source::File(raw_lane.span()), Rule::InvalidName, format!("lane {problem}"), NAME_FIX);
+        ctx.report(
+            format!("lanes.{name}"),
+            &Source::File(raw_lane.span()),
+            Rule::InvalidName,
+            format!("lane {problem}"),
+            NAME_FIX,
+        );
     }
 
     // Origin and destination.
     let known_chains = list(chains.keys());
     let mut chain_ref = |field: &str, value: &S<String>| -> Option<ChainRef> {
         match chains.get(value.get_ref()) {
-            Some(c) => Some(ChainRef { name: value.get_ref().clone(), domain: *c.get_ref().domain.get_ref() }),
+            Some(c) => Some(ChainRef {
+                name: value.get_ref().clone(),
+                domain: *c.get_ref().domain.get_ref(),
+            }),
             None => {
                 ctx.report(
                     key(field),
                     &Source::File(value.span()),
                     Rule::UnknownChain,
                     format!("chain `{}` is not configured", value.get_ref()),
-                    format!("name one of the configured chains ({known_chains}) or add [chains.{}]", value.get_ref()),
+                    format!(
+                        "name one of the configured chains ({known_chains}) or add [chains.{}]",
+                        value.get_ref()
+                    ),
                 );
                 None
             }
@@ -72,7 +84,10 @@ fn lane_one<'r>(
     };
     let origin = chain_ref("origin", &raw.origin);
     let destination = chain_ref("destination", &raw.destination);
-    let (o, d) = (raw.origin.get_ref().as_str(), raw.destination.get_ref().as_str());
+    let (o, d) = (
+        raw.origin.get_ref().as_str(),
+        raw.destination.get_ref().as_str(),
+    );
     if o == d {
         ctx.report(
             key("destination"),
@@ -114,7 +129,12 @@ fn lane_one<'r>(
     })
 }
 
-fn validator_set(ctx: &mut Ctx<'_>, name: &str, raw: &RawLane, members: &Members) -> Option<Vec<Validator>> {
+fn validator_set(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    raw: &RawLane,
+    members: &Members,
+) -> Option<Vec<Validator>> {
     let list_raw = raw.validators.get_ref();
     if list_raw.is_empty() {
         ctx.report(
@@ -122,7 +142,10 @@ fn validator_set(ctx: &mut Ctx<'_>, name: &str, raw: &RawLane, members: &Members
             &Source::File(raw.validators.span()),
             Rule::EmptyValidatorSet,
             "the lane has no validators, so nothing on it can ever be attested",
-            format!("list the member gateways that attest this lane (known members: {})", members.names()),
+            format!(
+                "list the member gateways that attest this lane (known members: {})",
+                members.names()
+            ),
         );
         return None;
     }
@@ -138,7 +161,10 @@ fn validator_set(ctx: &mut Ctx<'_>, name: &str, raw: &RawLane, members: &Members
                 &Source::File(v.span()),
                 Rule::UnknownMember,
                 format!("`{member}` is not a configured member"),
-                format!("name one of the members ({}) or add a [[members]] entry named `{member}`", members.names()),
+                format!(
+                    "name one of the members ({}) or add a [[members]] entry named `{member}`",
+                    members.names()
+                ),
             );
             ok = false;
         } else if !seen.insert(member.as_str()) {
@@ -146,12 +172,17 @@ fn validator_set(ctx: &mut Ctx<'_>, name: &str, raw: &RawLane, members: &Members
                 key,
                 &Source::File(v.span()),
                 Rule::DuplicateValidator,
-                format!("`{member}` is listed twice: one key would count twice toward the threshold"),
+                format!(
+                    "`{member}` is listed twice: one key would count twice toward the threshold"
+                ),
                 "list each member once",
             );
             ok = false;
         } else if let Some(m) = members.valid(member) {
-            out.push(Validator { member: member.clone(), address: m.validator_address });
+            out.push(Validator {
+                member: member.clone(),
+                address: m.validator_address,
+            });
         } else {
             // The member has its own reported problems; the lane cannot be built.
             ok = false;
@@ -169,26 +200,51 @@ fn threshold(ctx: &mut Ctx<'_>, name: &str, raw: &RawLane) -> Option<u32> {
     let majority = n / 2 + 1;
     let key = format!("lanes.{name}.threshold");
     let source = Source::File(raw.threshold.span());
-    let range = if majority == n { format!("{n}") } else { format!("between {majority} and {n}") };
+    let range = if majority == n {
+        format!("{n}")
+    } else {
+        format!("between {majority} and {n}")
+    };
     let (rule, problem) = if t == 0 {
-        (Rule::ThresholdZero, "threshold 0 would accept a checkpoint with no signature at all".to_owned())
+        (
+            Rule::ThresholdZero,
+            "threshold 0 would accept a checkpoint with no signature at all".to_owned(),
+        )
     } else if t > n {
-        (Rule::ThresholdAboveValidators, format!("threshold {t} exceeds the {n} validators: no checkpoint could ever be attested"))
+        (
+            Rule::ThresholdAboveValidators,
+            format!(
+                "threshold {t} exceeds the {n} validators: no checkpoint could ever be attested"
+            ),
+        )
     } else if u64::from(t) * 2 <= u64::from(n) {
         (
             Rule::ThresholdNotMajority,
             format!(
-                "threshold {t} of {n} is not a strict majority (2 × threshold must exceed {n}): two disjoint groups could attest conflicting checkpoints, and {t} stolen keys suffice"
+                "threshold {t} of {n} is not a strict majority (2 × threshold must exceed {n}): two disjoint groups of validators could attest conflicting checkpoints"
             ),
         )
     } else {
         return Some(t);
     };
-    ctx.report(key, &source, rule, problem, format!("set threshold to {range} for {n} validators"));
+    ctx.report(
+        key,
+        &source,
+        rule,
+        problem,
+        format!("set threshold to {range} for {n} validators"),
+    );
     None
 }
 
-fn concentration(ctx: &mut Ctx<'_>, name: &str, raw: &RawLane, validators: &[Validator], t: u32, members: &Members) {
+fn concentration(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    raw: &RawLane,
+    validators: &[Validator],
+    t: u32,
+    members: &Members,
+) {
     type Tag = fn(&Custody) -> Option<&String>;
     let tags: [(&str, Tag); 4] = [
         ("operator", |c| c.operator.as_ref()),
@@ -201,7 +257,10 @@ fn concentration(ctx: &mut Ctx<'_>, name: &str, raw: &RawLane, validators: &[Val
         for v in validators {
             // Only explicit tags count: an untagged member is taken to hold its own key.
             if let Some(value) = members.valid(&v.member).and_then(|m| get(&m.custody)) {
-                groups.entry(value.as_str()).or_default().push(v.member.as_str());
+                groups
+                    .entry(value.as_str())
+                    .or_default()
+                    .push(v.member.as_str());
             }
         }
         for (value, holders) in groups {
@@ -225,7 +284,9 @@ fn concentration(ctx: &mut Ctx<'_>, name: &str, raw: &RawLane, validators: &[Val
 }
 
 fn rate_limit(ctx: &mut Ctx<'_>, name: &str, raw: &RawLane) -> Option<Option<RateLimit>> {
-    let Some(r) = &raw.rate_limit else { return Some(None) };
+    let Some(r) = &raw.rate_limit else {
+        return Some(None);
+    };
     let r = r.get_ref();
     let max = NonZeroU64::new(*r.max_messages.get_ref());
     if max.is_none() {
@@ -248,5 +309,8 @@ fn rate_limit(ctx: &mut Ctx<'_>, name: &str, raw: &RawLane) -> Option<Option<Rat
         );
         return None;
     }
-    Some(Some(RateLimit { max_messages: max?, window: Duration::from_secs(window) }))
+    Some(Some(RateLimit {
+        max_messages: max?,
+        window: Duration::from_secs(window),
+    }))
 }

@@ -50,11 +50,14 @@ impl Members {
 /// Renders names as "`a`, `b`" (or "none").
 pub(crate) fn list<'a>(names: impl Iterator<Item = &'a String>) -> String {
     let all: Vec<String> = names.map(|n| format!("`{n}`")).collect();
-    if all.is_empty() { "none".to_owned() } else { all.join(", ") }
+    if all.is_empty() {
+        "none".to_owned()
+    } else {
+        all.join(", ")
+    }
 }
 
-pub(crate) const NAME_FIX: &str =
-    "use lower-case letters, digits and '-', starting with a letter and not ending with '-' (at most 63 characters)";
+pub(crate) const NAME_FIX: &str = "use lower-case letters, digits and '-', starting with a letter and not ending with '-' (at most 63 characters)";
 
 pub(crate) fn members(ctx: &mut Ctx<'_>, raw: &[S<RawMember>]) -> Members {
     let mut declared = BTreeMap::new();
@@ -68,7 +71,13 @@ pub(crate) fn members(ctx: &mut Ctx<'_>, raw: &[S<RawMember>]) -> Members {
 
         let name = m.name.get_ref();
         if let Err(problem) = check_name(name) {
-            ctx.report(at("name"), &Source::File(m.name.span()), Rule::InvalidName, problem, NAME_FIX);
+            ctx.report(
+                at("name"),
+                &Source::File(m.name.span()),
+                Rule::InvalidName,
+                problem,
+                NAME_FIX,
+            );
         }
         // Invalid names are still declared, so that lanes naming them are not also reported.
         if let Some(&first) = declared.get(name) {
@@ -95,7 +104,9 @@ pub(crate) fn members(ctx: &mut Ctx<'_>, raw: &[S<RawMember>]) -> Members {
             public_file(ctx, &at("tls.cert_file"), cert);
         }
         let server_name = match &tls.server_name {
-            Some(s) if s.get_ref().trim().is_empty() || s.get_ref().contains(char::is_whitespace) => {
+            Some(s)
+                if s.get_ref().trim().is_empty() || s.get_ref().contains(char::is_whitespace) =>
+            {
                 ctx.report(
                     at("tls.server_name"),
                     &Source::File(s.span()),
@@ -106,22 +117,39 @@ pub(crate) fn members(ctx: &mut Ctx<'_>, raw: &[S<RawMember>]) -> Members {
                 None
             }
             Some(s) => Some(s.get_ref().clone()),
-            None => peer_endpoint.as_ref().map(|e| e.host().trim_start_matches('[').trim_end_matches(']').to_owned()),
+            None => peer_endpoint.as_ref().map(|e| {
+                e.host()
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_owned()
+            }),
         };
         let custody = custody(ctx, i, m.custody.as_ref());
 
         let member = if ctx.error_count() == before {
-            match (validator_address, privacy_public_key, peer_endpoint, server_name) {
-                (Some(validator_address), Some(privacy_public_key), Some(peer_endpoint), Some(server_name)) => {
-                    Some(Member {
-                        name: name.clone(),
-                        validator_address,
-                        privacy_public_key,
-                        peer_endpoint,
-                        tls: PeerTls { ca_file: ca_file.path, server_name, cert_file: cert_file.map(|c| c.path) },
-                        custody,
-                    })
-                }
+            match (
+                validator_address,
+                privacy_public_key,
+                peer_endpoint,
+                server_name,
+            ) {
+                (
+                    Some(validator_address),
+                    Some(privacy_public_key),
+                    Some(peer_endpoint),
+                    Some(server_name),
+                ) => Some(Member {
+                    name: name.clone(),
+                    validator_address,
+                    privacy_public_key,
+                    peer_endpoint,
+                    tls: PeerTls {
+                        ca_file: ca_file.path,
+                        server_name,
+                        cert_file: cert_file.map(|c| c.path),
+                    },
+                    custody,
+                }),
                 _ => None,
             }
         } else {
@@ -245,7 +273,10 @@ fn peer_endpoint(ctx: &mut Ctx<'_>, key: &str, raw: &S<String>) -> Option<Endpoi
             key,
             &source,
             Rule::InvalidValue,
-            format!("scheme `{}`: gateways talk to each other only over mutual TLS", endpoint.scheme()),
+            format!(
+                "scheme `{}`: gateways talk to each other only over mutual TLS",
+                endpoint.scheme()
+            ),
             example,
         );
         return None;
@@ -264,7 +295,9 @@ fn peer_endpoint(ctx: &mut Ctx<'_>, key: &str, raw: &S<String>) -> Option<Endpoi
 }
 
 fn custody(ctx: &mut Ctx<'_>, i: usize, raw: Option<&S<RawCustody>>) -> Custody {
-    let Some(raw) = raw else { return Custody::default() };
+    let Some(raw) = raw else {
+        return Custody::default();
+    };
     let raw = raw.get_ref();
     let mut tag = |field: &str, value: &Option<S<String>>| -> Option<String> {
         let value = value.as_ref()?;

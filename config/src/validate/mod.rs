@@ -65,9 +65,18 @@ pub(crate) struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub(crate) fn new(file: &'a Path, text: &'a str, env: &'a dyn Env) -> Self {
-        let parent = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let parent = file
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         let base = std::path::absolute(parent).unwrap_or_else(|_| parent.to_owned());
-        Ctx { file, text, base, env, errors: ConfigErrors::new() }
+        Ctx {
+            file,
+            text,
+            base,
+            env,
+            errors: ConfigErrors::new(),
+        }
     }
 
     /// Records one problem.
@@ -79,7 +88,9 @@ impl<'a> Ctx<'a> {
         problem: impl Into<String>,
         fix: impl Into<String>,
     ) {
-        let position = source.span().map(|s| Position::of_offset(self.text, s.start));
+        let position = source
+            .span()
+            .map(|s| Position::of_offset(self.text, s.start));
         self.errors.push(ConfigError::Invalid {
             file: self.file.to_owned(),
             key: key.into(),
@@ -97,7 +108,11 @@ impl<'a> Ctx<'a> {
 
     /// `path` made absolute against the configuration file's folder.
     pub(crate) fn resolve(&self, path: &Path) -> PathBuf {
-        if path.is_absolute() { path.to_owned() } else { self.base.join(path) }
+        if path.is_absolute() {
+            path.to_owned()
+        } else {
+            self.base.join(path)
+        }
     }
 
     /// The value of an override variable: `None` when unset; an empty value is reported
@@ -131,10 +146,17 @@ pub(crate) fn validate(raw: RawConfig, ctx: &mut Ctx<'_>) -> Result<Config, Conf
     let lanes = lanes::lanes(ctx, &raw.lanes, &raw.chains, &members);
     let services = services::services(ctx, &raw, gateway.as_ref());
 
-    let problems = std::mem::take(&mut ctx.errors);
+    let mut problems = std::mem::take(&mut ctx.errors);
+    problems.sort_by_position();
     problems.into_result()?;
     match (gateway, members.complete(), chains, lanes, services) {
-        (Some(gateway), Some(members), Some(chains), Some(lanes), Some((api, storage, monitoring))) => Ok(Config {
+        (
+            Some(gateway),
+            Some(members),
+            Some(chains),
+            Some(lanes),
+            Some((api, storage, monitoring)),
+        ) => Ok(Config {
             file: ctx.file.to_owned(),
             gateway,
             members,
@@ -149,7 +171,8 @@ pub(crate) fn validate(raw: RawConfig, ctx: &mut Ctx<'_>) -> Result<Config, Conf
         _ => Err(ConfigError::Invalid {
             file: ctx.file.to_owned(),
             key: "(configuration)".to_owned(),
-            problem: "validation could not build the configuration but reported no reason".to_owned(),
+            problem: "validation could not build the configuration but reported no reason"
+                .to_owned(),
             fix: "report this as a bug in causeway-config".to_owned(),
             rule: Rule::InvalidValue,
             position: None,

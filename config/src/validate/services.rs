@@ -32,7 +32,11 @@ pub(crate) fn services(
     // unspecified address) one service would answer on the other's port.
     let mut listeners: Vec<(&str, SocketAddr, Source)> = Vec::new();
     if let Some(g) = gateway {
-        listeners.push(("gateway.peer_listen", g.peer_listen, Source::File(raw.gateway.get_ref().peer_listen.span())));
+        listeners.push((
+            "gateway.peer_listen",
+            g.peer_listen,
+            Source::File(raw.gateway.get_ref().peer_listen.span()),
+        ));
     }
     if let Some((a, source)) = &api {
         listeners.push(("api.listen", a.listen, source.clone()));
@@ -42,7 +46,9 @@ pub(crate) fn services(
     }
     for (i, (key, addr, source)) in listeners.iter().enumerate() {
         for (other_key, other, _) in &listeners[..i] {
-            let same_ip = addr.ip() == other.ip() || addr.ip().is_unspecified() || other.ip().is_unspecified();
+            let same_ip = addr.ip() == other.ip()
+                || addr.ip().is_unspecified()
+                || other.ip().is_unspecified();
             if addr.port() == other.port() && same_ip {
                 ctx.report(
                     *key,
@@ -57,10 +63,20 @@ pub(crate) fn services(
     Some((api?.0, storage?, monitoring?.0))
 }
 
-fn listen_or_default(ctx: &mut Ctx<'_>, key: &str, raw: Option<&S<String>>, default: &str) -> Option<(SocketAddr, Source)> {
+fn listen_or_default(
+    ctx: &mut Ctx<'_>,
+    key: &str,
+    raw: Option<&S<String>>,
+    default: &str,
+) -> Option<(SocketAddr, Source)> {
     match raw {
         Some(v) => listen_address(ctx, key, v).map(|a| (a, Source::File(v.span()))),
-        None => Some((default.parse().expect("the default listen addresses are valid"), Source::Default)),
+        None => Some((
+            default
+                .parse()
+                .expect("the default listen addresses are valid"),
+            Source::Default,
+        )),
     }
 }
 
@@ -71,7 +87,10 @@ fn api(ctx: &mut Ctx<'_>, raw: &RawConfig) -> Option<(Api, Source)> {
                 "api.tls",
                 &Source::Env(env::API_TLS_KEY_FILE),
                 Rule::EnvOverride,
-                format!("{} is set but the file has no [api.tls] table with the certificate", env::API_TLS_KEY_FILE),
+                format!(
+                    "{} is set but the file has no [api.tls] table with the certificate",
+                    env::API_TLS_KEY_FILE
+                ),
                 "add [api.tls] with cert_file, or unset the variable",
             );
             return None;
@@ -82,13 +101,22 @@ fn api(ctx: &mut Ctx<'_>, raw: &RawConfig) -> Option<(Api, Source)> {
     let api = api.get_ref();
     let listen = listen_or_default(ctx, "api.listen", api.listen.as_ref(), DEFAULT_API_LISTEN);
     let tls = match &api.tls {
-        Some(t) => Some(tls_identity(ctx, "api.tls", t, env::API_TLS_KEY_FILE, "tls/api.key")?),
+        Some(t) => Some(tls_identity(
+            ctx,
+            "api.tls",
+            t,
+            env::API_TLS_KEY_FILE,
+            "tls/api.key",
+        )?),
         None if ctx.env.var(env::API_TLS_KEY_FILE).is_some() => {
             ctx.report(
                 "api.tls",
                 &Source::Env(env::API_TLS_KEY_FILE),
                 Rule::EnvOverride,
-                format!("{} is set but [api] has no tls table with the certificate", env::API_TLS_KEY_FILE),
+                format!(
+                    "{} is set but [api] has no tls table with the certificate",
+                    env::API_TLS_KEY_FILE
+                ),
                 "add api.tls = { cert_file = \"tls/api.crt\" }, or unset the variable",
             );
             return None;
@@ -100,8 +128,12 @@ fn api(ctx: &mut Ctx<'_>, raw: &RawConfig) -> Option<(Api, Source)> {
 }
 
 fn monitoring(ctx: &mut Ctx<'_>, raw: &RawConfig) -> Option<(Monitoring, Source)> {
-    let listen = raw.monitoring.as_ref().and_then(|m| m.get_ref().listen.as_ref());
-    let (listen, source) = listen_or_default(ctx, "monitoring.listen", listen, DEFAULT_MONITORING_LISTEN)?;
+    let listen = raw
+        .monitoring
+        .as_ref()
+        .and_then(|m| m.get_ref().listen.as_ref());
+    let (listen, source) =
+        listen_or_default(ctx, "monitoring.listen", listen, DEFAULT_MONITORING_LISTEN)?;
     Some((Monitoring { listen }, source))
 }
 
@@ -119,8 +151,16 @@ fn storage(ctx: &mut Ctx<'_>, raw: Option<&S<RawStorage>>) -> Option<Storage> {
     } else {
         file_url.map(|u| (u.get_ref().clone(), Source::File(u.span())))
     };
-    let password = if ctx.env.var(env::POSTGRES_PASSWORD_FILE).is_some() || password_file.is_some() {
-        path_or_env(ctx, "storage.postgres_password_file", password_file, env::POSTGRES_PASSWORD_FILE, &table, "")
+    let password = if ctx.env.var(env::POSTGRES_PASSWORD_FILE).is_some() || password_file.is_some()
+    {
+        path_or_env(
+            ctx,
+            "storage.postgres_password_file",
+            password_file,
+            env::POSTGRES_PASSWORD_FILE,
+            &table,
+            "",
+        )
     } else {
         None
     };
@@ -132,7 +172,10 @@ fn storage(ctx: &mut Ctx<'_>, raw: Option<&S<RawStorage>>) -> Option<Storage> {
                 &p.source,
                 Rule::StorageConflict,
                 "a PostgreSQL password file is configured but no postgres_url",
-                format!("add storage.postgres_url, set {}, or remove the password file", env::POSTGRES_URL),
+                format!(
+                    "add storage.postgres_url, set {}, or remove the password file",
+                    env::POSTGRES_URL
+                ),
             );
             return None;
         }
@@ -154,7 +197,13 @@ fn storage(ctx: &mut Ctx<'_>, raw: Option<&S<RawStorage>>) -> Option<Storage> {
                 "keep the one back-end this gateway uses".to_owned(),
             ),
         };
-        ctx.report("storage.sqlite_path", &Source::File(s.span()), Rule::StorageConflict, problem, fix);
+        ctx.report(
+            "storage.sqlite_path",
+            &Source::File(s.span()),
+            Rule::StorageConflict,
+            problem,
+            fix,
+        );
         return None;
     }
     let url = match PostgresUrl::parse(&url_text) {
@@ -189,7 +238,10 @@ fn storage(ctx: &mut Ctx<'_>, raw: Option<&S<RawStorage>>) -> Option<Storage> {
                 "storage.postgres_password_file",
                 &p.source,
                 Rule::StorageConflict,
-                format!("the PostgreSQL URL{} already carries a password", url_source.note()),
+                format!(
+                    "the PostgreSQL URL{} already carries a password",
+                    url_source.note()
+                ),
                 "keep one of the two passwords",
             );
             return None;

@@ -10,15 +10,30 @@ const EVM_A_INBOX: &str = "inbox = \"0xe7f1725e7734ce288f8367e1bb143e90bb3f0512\
 #[test]
 fn an_evm_chain_without_outbox_or_inbox_is_refused() {
     let f = Fixture::new();
-    let err = f.one_problem(&edit(BASE, EVM_A_OUTBOX, ""), "chains.evm-a.outbox", Rule::MissingContract);
-    assert_eq!(err.fix(), Some("add outbox = \"0x…\" with the address of the deployed Outbox contract"));
-    f.one_problem(&edit(BASE, EVM_A_INBOX, ""), "chains.evm-a.inbox", Rule::MissingContract);
+    let err = f.one_problem(
+        &edit(BASE, EVM_A_OUTBOX, ""),
+        "chains.evm-a.outbox",
+        Rule::MissingContract,
+    );
+    assert_eq!(
+        err.fix(),
+        Some("add outbox = \"0x…\" with the address of the deployed Outbox contract")
+    );
+    f.one_problem(
+        &edit(BASE, EVM_A_INBOX, ""),
+        "chains.evm-a.inbox",
+        Rule::MissingContract,
+    );
 }
 
 #[test]
 fn a_zero_contract_address_or_domain_is_refused() {
     let f = Fixture::new();
-    let text = edit(BASE, EVM_A_INBOX, "inbox = \"0x0000000000000000000000000000000000000000\"\n");
+    let text = edit(
+        BASE,
+        EVM_A_INBOX,
+        "inbox = \"0x0000000000000000000000000000000000000000\"\n",
+    );
     f.one_problem(&text, "chains.evm-a.inbox", Rule::ZeroValue);
     let text = edit(BASE, "domain = 1001", "domain = 0");
     f.one_problem(&text, "chains.evm-a.domain", Rule::ZeroValue);
@@ -29,45 +44,86 @@ fn a_zero_contract_address_or_domain_is_refused() {
 #[test]
 fn duplicate_domains_are_refused() {
     let f = Fixture::new();
-    let err = f.one_problem(&edit(BASE, "domain = 1002", "domain = 1001"), "chains.evm-b.domain", Rule::DuplicateDomain);
-    assert!(err.to_string().contains("domain 1001 is already the domain of chain `evm-a`"), "{err}");
+    let err = f.one_problem(
+        &edit(BASE, "domain = 1002", "domain = 1001"),
+        "chains.evm-b.domain",
+        Rule::DuplicateDomain,
+    );
+    assert!(
+        err.to_string()
+            .contains("domain 1001 is already the domain of chain `evm-a`"),
+        "{err}"
+    );
     assert_eq!(err.fix(), Some("give every chain its own domain id"));
 }
 
 #[test]
 fn duplicate_evm_chain_ids_are_refused() {
     let f = Fixture::new();
-    f.one_problem(&edit(BASE, "chain_id = 1339", "chain_id = 1338"), "chains.evm-b.chain_id", Rule::DuplicateChainId);
+    f.one_problem(
+        &edit(BASE, "chain_id = 1339", "chain_id = 1338"),
+        "chains.evm-b.chain_id",
+        Rule::DuplicateChainId,
+    );
 }
 
 #[test]
 fn an_empty_or_missing_endpoint_list_is_refused() {
     let f = Fixture::new();
     let err = f.one_problem(
-        &edit(BASE, "endpoints = [\"http://127.0.0.1:8545\"]", "endpoints = []"),
+        &edit(
+            BASE,
+            "endpoints = [\"http://127.0.0.1:8545\"]",
+            "endpoints = []",
+        ),
         "chains.evm-a.endpoints",
         Rule::EmptyEndpoints,
     );
-    assert!(err.fix().is_some_and(|f| f.contains("CAUSEWAY_CHAIN_EVM_A_ENDPOINTS")), "{err}");
-    f.one_problem(&edit(BASE, "endpoints = [\"http://127.0.0.1:8545\"]\n", ""), "chains.evm-a.endpoints", Rule::EmptyEndpoints);
+    assert!(
+        err.fix()
+            .is_some_and(|f| f.contains("CAUSEWAY_CHAIN_EVM_A_ENDPOINTS")),
+        "{err}"
+    );
+    f.one_problem(
+        &edit(BASE, "endpoints = [\"http://127.0.0.1:8545\"]\n", ""),
+        "chains.evm-a.endpoints",
+        Rule::EmptyEndpoints,
+    );
 }
 
 #[test]
 fn bad_endpoints_are_refused_one_by_one() {
     let f = Fixture::new();
-    let text = edit(BASE, "endpoints = [\"http://127.0.0.1:8545\"]", "endpoints = [\"http://127.0.0.1:8545\", \"grpcs://x:1\", \"nonsense\"]");
+    let text = edit(
+        BASE,
+        "endpoints = [\"http://127.0.0.1:8545\"]",
+        "endpoints = [\"http://127.0.0.1:8545\", \"grpcs://x:1\", \"nonsense\"]",
+    );
     let err = f.load(&text).expect_err("bad endpoints");
     assert_eq!(err.problems().len(), 2, "{err}");
-    assert_eq!(crate::fixture::problem(&err, "chains.evm-a.endpoints[1]").rule(), Some(Rule::InvalidValue));
-    assert_eq!(crate::fixture::problem(&err, "chains.evm-a.endpoints[2]").rule(), Some(Rule::InvalidValue));
+    assert_eq!(
+        crate::fixture::problem(&err, "chains.evm-a.endpoints[1]").rule(),
+        Some(Rule::InvalidValue)
+    );
+    assert_eq!(
+        crate::fixture::problem(&err, "chains.evm-a.endpoints[2]").rule(),
+        Some(Rule::InvalidValue)
+    );
 }
 
 #[test]
 fn credentials_in_an_endpoint_in_the_file_are_refused() {
     let f = Fixture::new();
-    let text = edit(BASE, "\"http://127.0.0.1:8545\"", "\"https://alice:s3cret@rpc.example:8545\"");
+    let text = edit(
+        BASE,
+        "\"http://127.0.0.1:8545\"",
+        "\"https://alice:s3cret@rpc.example:8545\"",
+    );
     let err = f.one_problem(&text, "chains.evm-a.endpoints[0]", Rule::SecretInFile);
-    assert!(err.fix().is_some_and(|f| f.contains("CAUSEWAY_CHAIN_EVM_A_ENDPOINTS")));
+    assert!(
+        err.fix()
+            .is_some_and(|f| f.contains("CAUSEWAY_CHAIN_EVM_A_ENDPOINTS"))
+    );
     assert!(!err.to_string().contains("s3cret"), "{err}");
 }
 
@@ -75,19 +131,59 @@ fn credentials_in_an_endpoint_in_the_file_are_refused() {
 fn unsafe_finality_is_refused() {
     let f = Fixture::new();
     let cases = [
-        ("finality = { confirmations = 0 }", "chains.evm-a.finality.confirmations", Rule::UnsafeFinality),
-        ("finality = { tag = \"latest\" }", "chains.evm-a.finality.tag", Rule::UnsafeFinality),
-        ("finality = { tag = \"safe\" }", "chains.evm-a.finality.tag", Rule::UnsafeFinality),
-        ("finality = \"on-commit\"", "chains.evm-a.finality", Rule::UnsafeFinality),
-        ("finality = { confirmations = -3 }", "chains.evm-a.finality.confirmations", Rule::InvalidValue),
-        ("finality = \"whenever\"", "chains.evm-a.finality", Rule::InvalidValue),
-        ("finality = { blocks = 3 }", "chains.evm-a.finality", Rule::InvalidValue),
+        (
+            "finality = { confirmations = 0 }",
+            "chains.evm-a.finality.confirmations",
+            Rule::UnsafeFinality,
+        ),
+        (
+            "finality = { tag = \"latest\" }",
+            "chains.evm-a.finality.tag",
+            Rule::UnsafeFinality,
+        ),
+        (
+            "finality = { tag = \"safe\" }",
+            "chains.evm-a.finality.tag",
+            Rule::UnsafeFinality,
+        ),
+        (
+            "finality = \"on-commit\"",
+            "chains.evm-a.finality",
+            Rule::UnsafeFinality,
+        ),
+        (
+            "finality = { confirmations = -3 }",
+            "chains.evm-a.finality.confirmations",
+            Rule::InvalidValue,
+        ),
+        (
+            "finality = \"whenever\"",
+            "chains.evm-a.finality",
+            Rule::InvalidValue,
+        ),
+        (
+            "finality = { blocks = 3 }",
+            "chains.evm-a.finality",
+            Rule::InvalidValue,
+        ),
     ];
     for (finality, key, rule) in cases {
-        let err = f.one_problem(&edit(BASE, "finality = { confirmations = 12 }", finality), key, rule);
-        assert!(err.fix().is_some_and(|f| f.contains("{ tag = \"finalized\" }")), "{finality}: {err}");
+        let err = f.one_problem(
+            &edit(BASE, "finality = { confirmations = 12 }", finality),
+            key,
+            rule,
+        );
+        assert!(
+            err.fix()
+                .is_some_and(|f| f.contains("{ tag = \"finalized\" }")),
+            "{finality}: {err}"
+        );
     }
-    let err = f.one_problem(&edit(BASE, "finality = { confirmations = 12 }\n", ""), "chains.evm-a.finality", Rule::MissingField);
+    let err = f.one_problem(
+        &edit(BASE, "finality = { confirmations = 12 }\n", ""),
+        "chains.evm-a.finality",
+        Rule::MissingField,
+    );
     assert!(err.to_string().contains("explicit finality rule"), "{err}");
 }
 
@@ -104,19 +200,30 @@ msp_id = "Org1MSP"
 #[test]
 fn fabric_chains_are_final_on_commit_and_take_channel_and_chaincode() {
     let f = Fixture::new();
-    let config = f.load(&format!("{BASE}{FABRIC}")).expect("valid fabric chain");
+    let config = f
+        .load(&format!("{BASE}{FABRIC}"))
+        .expect("valid fabric chain");
     let fab = config.chain("fab").expect("fab");
     assert_eq!(fab.finality, Finality::OnCommit, "the default for fabric");
     assert!(matches!(&fab.kind, ChainKind::Fabric(c) if c.channel == "trade"));
 
-    let text = format!("{BASE}{}", FABRIC.replace("msp_id", "finality = { confirmations = 3 }\nmsp_id"));
+    let text = format!(
+        "{BASE}{}",
+        FABRIC.replace("msp_id", "finality = { confirmations = 3 }\nmsp_id")
+    );
     let err = f.one_problem(&text, "chains.fab.finality", Rule::NotForFamily);
-    assert_eq!(err.fix(), Some("write finality = \"on-commit\" (or leave finality out)"));
+    assert_eq!(
+        err.fix(),
+        Some("write finality = \"on-commit\" (or leave finality out)")
+    );
 
     let text = format!("{BASE}{}", FABRIC.replace("channel = \"trade\"\n", ""));
     f.one_problem(&text, "chains.fab.channel", Rule::MissingContract);
 
-    let text = format!("{BASE}{}outbox = \"0x5fbdb2315678afecb367f032d93f642f64180aa3\"\n", FABRIC);
+    let text = format!(
+        "{BASE}{}outbox = \"0x5fbdb2315678afecb367f032d93f642f64180aa3\"\n",
+        FABRIC
+    );
     let err = f.one_problem(&text, "chains.fab.outbox", Rule::NotForFamily);
     assert_eq!(err.fix(), Some("remove `outbox` or correct `family`"));
 }
@@ -128,8 +235,13 @@ fn a_fabric_signer_needs_its_certificate() {
     let text = format!("{BASE}{FABRIC}signer_key_files = [\"keys/fab.key\"]\n");
     f.one_problem(&text, "chains.fab.identity_cert_file", Rule::MissingField);
     f.public("msp/cert.pem");
-    let config = f.load(&format!("{text}identity_cert_file = \"msp/cert.pem\"\n")).expect("with its certificate");
-    assert_eq!(config.chain("fab").expect("fab").signer_key_files, vec![f.path("keys/fab.key")]);
+    let config = f
+        .load(&format!("{text}identity_cert_file = \"msp/cert.pem\"\n"))
+        .expect("with its certificate");
+    assert_eq!(
+        config.chain("fab").expect("fab").signer_key_files,
+        vec![f.path("keys/fab.key")]
+    );
 }
 
 const FISCO: &str = r#"
@@ -146,16 +258,43 @@ inbox = "0x31ed5233b81c79d5adddeef71df34703d1cf9a4c"
 #[test]
 fn fisco_chains_need_group_chain_id_and_contracts() {
     let f = Fixture::new();
-    let config = f.load(&format!("{BASE}{FISCO}")).expect("valid fisco chain");
-    assert_eq!(config.chain("fisco").expect("fisco").finality, Finality::OnCommit);
-    f.one_problem(&format!("{BASE}{}", FISCO.replace("group = \"group0\"\n", "")), "chains.fisco.group", Rule::MissingField);
-    f.one_problem(&format!("{BASE}{}", FISCO.replace("chain_id = \"chain0\"", "chain_id = 1")), "chains.fisco.chain_id", Rule::InvalidValue);
+    let config = f
+        .load(&format!("{BASE}{FISCO}"))
+        .expect("valid fisco chain");
+    assert_eq!(
+        config.chain("fisco").expect("fisco").finality,
+        Finality::OnCommit
+    );
     f.one_problem(
-        &format!("{BASE}{}", FISCO.replace("inbox = \"0x31ed5233b81c79d5adddeef71df34703d1cf9a4c\"\n", "")),
+        &format!("{BASE}{}", FISCO.replace("group = \"group0\"\n", "")),
+        "chains.fisco.group",
+        Rule::MissingField,
+    );
+    f.one_problem(
+        &format!(
+            "{BASE}{}",
+            FISCO.replace("chain_id = \"chain0\"", "chain_id = 1")
+        ),
+        "chains.fisco.chain_id",
+        Rule::InvalidValue,
+    );
+    f.one_problem(
+        &format!(
+            "{BASE}{}",
+            FISCO.replace(
+                "inbox = \"0x31ed5233b81c79d5adddeef71df34703d1cf9a4c\"\n",
+                ""
+            )
+        ),
         "chains.fisco.inbox",
         Rule::MissingContract,
     );
-    let twice = format!("{BASE}{FISCO}{}", FISCO.replace("chains.fisco", "chains.fisco2").replace("3001", "3002"));
+    let twice = format!(
+        "{BASE}{FISCO}{}",
+        FISCO
+            .replace("chains.fisco", "chains.fisco2")
+            .replace("3001", "3002")
+    );
     f.one_problem(&twice, "chains.fisco2.chain_id", Rule::DuplicateChainId);
 }
 
@@ -164,5 +303,8 @@ fn a_chain_name_must_be_well_formed() {
     let f = Fixture::new();
     let text = format!("{BASE}{}", FISCO.replace("chains.fisco", "chains.Fisco_1"));
     let err = f.one_problem(&text, "chains.Fisco_1", Rule::InvalidName);
-    assert!(err.fix().is_some_and(|f| f.starts_with("use lower-case letters")));
+    assert!(
+        err.fix()
+            .is_some_and(|f| f.starts_with("use lower-case letters"))
+    );
 }

@@ -48,16 +48,27 @@ fn load_example(path: &Path) -> Config {
         match key.as_str() {
             "validator_key_file" => fixture.secret(&rel, &validator_secret_hex(1)),
             "privacy_key_file" => fixture.secret(&rel, &privacy_secret_hex(1)),
-            k if k.contains("key") || k.contains("password") => fixture.secret(&rel, &validator_secret_hex(7)),
+            k if k.contains("key") || k.contains("password") => {
+                fixture.secret(&rel, &validator_secret_hex(7))
+            }
             _ => fixture.public(&rel),
         };
     }
-    let copy = fixture.path(path.file_name().and_then(|n| n.to_str()).expect("a file name"));
+    let copy = fixture.path(
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .expect("a file name"),
+    );
     std::fs::write(&copy, &text).expect("copy the example");
     let config = Config::load_with_env(&copy, &NoEnv)
         .unwrap_or_else(|e| panic!("example {} does not load:\n{e}", path.display()));
     // Paths are resolved into the copy's folder.
-    assert!(config.gateway().validator_key_file.starts_with(fixture.dir()));
+    assert!(
+        config
+            .gateway()
+            .validator_key_file
+            .starts_with(fixture.dir())
+    );
     config
 }
 
@@ -69,12 +80,20 @@ fn every_example_loads() {
         if path.extension().is_some_and(|e| e == "toml") {
             let config = load_example(&path);
             assert_eq!(config.own_member().validator_address.to_hex(), ORG1_ADDRESS);
-            seen.push(path.file_name().expect("file").to_string_lossy().into_owned());
+            seen.push(
+                path.file_name()
+                    .expect("file")
+                    .to_string_lossy()
+                    .into_owned(),
+            );
         }
     }
     seen.sort();
     for expected in ["fabric-evm.toml", "fisco-evm.toml", "gateway.toml"] {
-        assert!(seen.iter().any(|s| s == expected), "{expected} missing from {seen:?}");
+        assert!(
+            seen.iter().any(|s| s == expected),
+            "{expected} missing from {seen:?}"
+        );
     }
 }
 
@@ -84,15 +103,30 @@ fn the_reference_example_is_a_three_member_two_chain_consortium() {
     assert_eq!(config.gateway().organisation, "org1");
     assert_eq!(config.members().len(), 3);
     assert_eq!(config.chains().len(), 2);
-    assert!(config.chains().iter().all(|c| c.family() == ChainFamily::Evm));
+    assert!(
+        config
+            .chains()
+            .iter()
+            .all(|c| c.family() == ChainFamily::Evm)
+    );
     let a = config.chain("evm-a").expect("evm-a");
     assert_eq!(a.domain, Domain(1001));
-    assert_eq!(a.finality, Finality::Confirmations(NonZeroU64::new(12).expect("non-zero")));
+    assert_eq!(
+        a.finality,
+        Finality::Confirmations(NonZeroU64::new(12).expect("non-zero"))
+    );
     assert_eq!(a.endpoints.len(), 2);
-    let ChainKind::Evm(evm) = &a.kind else { panic!("evm-a is an EVM chain") };
+    let ChainKind::Evm(evm) = &a.kind else {
+        panic!("evm-a is an EVM chain")
+    };
     assert_eq!(evm.chain_id, 1338);
     assert!(evm.anchor.is_some());
-    assert_eq!(config.chain_by_domain(Domain(1002)).map(|c| c.name.as_str()), Some("evm-b"));
+    assert_eq!(
+        config
+            .chain_by_domain(Domain(1002))
+            .map(|c| c.name.as_str()),
+        Some("evm-b")
+    );
 
     let lane = config.lane("evm-a-to-evm-b").expect("lane");
     assert_eq!((lane.threshold, lane.validators.len()), (2, 3));
@@ -101,7 +135,9 @@ fn the_reference_example_is_a_three_member_two_chain_consortium() {
     assert!(config.lane_between(Domain(1002), Domain(1001)).is_some());
     assert_eq!(config.lanes_from(Domain(1001)).count(), 1);
     assert_eq!(config.lanes_to(Domain(1001)).count(), 1);
-    assert!(matches!(config.storage(), Storage::Sqlite { path } if path.ends_with("data/causeway.sqlite")));
+    assert!(
+        matches!(config.storage(), Storage::Sqlite { path } if path.ends_with("data/causeway.sqlite"))
+    );
     assert_eq!(config.api().listen.port(), 8080);
     assert_eq!(config.monitoring().listen.port(), 9464);
 }
@@ -111,13 +147,32 @@ fn the_fabric_and_fisco_examples_use_their_families_settings() {
     let fabric = load_example(&examples_dir().join("fabric-evm.toml"));
     let chain = fabric.chain("fabric").expect("fabric chain");
     assert_eq!(chain.finality, Finality::OnCommit);
-    let ChainKind::Fabric(f) = &chain.kind else { panic!("a Fabric chain") };
-    assert_eq!((f.channel.as_str(), f.chaincode.as_str(), f.msp_id.as_str()), ("trade", "causeway", "Org1MSP"));
+    let ChainKind::Fabric(f) = &chain.kind else {
+        panic!("a Fabric chain")
+    };
+    assert_eq!(
+        (f.channel.as_str(), f.chaincode.as_str(), f.msp_id.as_str()),
+        ("trade", "causeway", "Org1MSP")
+    );
     assert!(f.identity_cert_file.is_some() && f.tls_ca_file.is_some());
 
     let fisco = load_example(&examples_dir().join("fisco-evm.toml"));
-    let ChainKind::Fisco(f) = &fisco.chain("fisco").expect("fisco chain").kind else { panic!("a FISCO chain") };
-    assert_eq!((f.chain_id.as_str(), f.group.as_str()), ("chain0", "group0"));
-    assert_eq!(fisco.lane("quorum-to-fisco").expect("lane").hash, HashAlgorithm::Sm3);
-    assert!(matches!(fisco.storage(), Storage::Postgres { password_file: Some(_), .. }));
+    let ChainKind::Fisco(f) = &fisco.chain("fisco").expect("fisco chain").kind else {
+        panic!("a FISCO chain")
+    };
+    assert_eq!(
+        (f.chain_id.as_str(), f.group.as_str()),
+        ("chain0", "group0")
+    );
+    assert_eq!(
+        fisco.lane("quorum-to-fisco").expect("lane").hash,
+        HashAlgorithm::Sm3
+    );
+    assert!(matches!(
+        fisco.storage(),
+        Storage::Postgres {
+            password_file: Some(_),
+            ..
+        }
+    ));
 }

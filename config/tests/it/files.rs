@@ -13,12 +13,20 @@ fn a_key_file_readable_by_others_or_group_is_refused_with_the_chmod_fix() {
     for mode in [0o644, 0o640, 0o604, 0o660, 0o602, 0o610] {
         set_mode(&path, mode);
         let err = f.one_problem(BASE, "gateway.validator_key_file", Rule::KeyFilePermissions);
-        assert_eq!(err.fix(), Some(format!("chmod 600 {}", path.display()).as_str()), "mode {mode:o}");
-        assert!(err.to_string().contains(&format!("has mode {mode:04o}")), "{err}");
+        assert_eq!(
+            err.fix(),
+            Some(format!("chmod 600 {}", path.display()).as_str()),
+            "mode {mode:o}"
+        );
+        assert!(
+            err.to_string().contains(&format!("has mode {mode:04o}")),
+            "{err}"
+        );
     }
     for mode in [0o600, 0o400] {
         set_mode(&path, mode);
-        f.load(BASE).unwrap_or_else(|e| panic!("mode {mode:o} is private: {e}"));
+        f.load(BASE)
+            .unwrap_or_else(|e| panic!("mode {mode:o} is private: {e}"));
     }
 }
 
@@ -44,9 +52,20 @@ fn a_missing_key_file_is_refused_naming_its_path() {
     std::fs::remove_file(f.path("keys/validator.key")).expect("remove");
     let err = f.one_problem(BASE, "gateway.validator_key_file", Rule::FileMissing);
     let path = f.path("keys/validator.key");
-    assert!(err.to_string().contains(&format!("key file {} does not exist", path.display())), "{err}");
-    assert!(err.fix().is_some_and(|x| x.starts_with(&format!("create {}", path.display()))), "{err}");
-    assert!(err.position().is_some(), "the value came from the file: {err}");
+    assert!(
+        err.to_string()
+            .contains(&format!("key file {} does not exist", path.display())),
+        "{err}"
+    );
+    assert!(
+        err.fix()
+            .is_some_and(|x| x.starts_with(&format!("create {}", path.display()))),
+        "{err}"
+    );
+    assert!(
+        err.position().is_some(),
+        "the value came from the file: {err}"
+    );
 }
 
 #[test]
@@ -56,7 +75,10 @@ fn a_missing_certificate_is_refused() {
     let err = f.load(BASE).expect_err("no CA file");
     // All three members name it.
     assert_eq!(err.problems().len(), 3, "{err}");
-    assert_eq!(crate::fixture::problem(&err, "members[2].tls.ca_file").rule(), Some(Rule::FileMissing));
+    assert_eq!(
+        crate::fixture::problem(&err, "members[2].tls.ca_file").rule(),
+        Some(Rule::FileMissing)
+    );
 }
 
 #[test]
@@ -75,7 +97,9 @@ fn a_key_file_that_is_not_configured_is_reported_with_both_ways_to_set_it() {
     let err = f.one_problem(&text, "gateway.validator_key_file", Rule::MissingField);
     assert_eq!(
         err.fix(),
-        Some("add validator_key_file = \"keys/validator.key\" or set the environment variable CAUSEWAY_VALIDATOR_KEY_FILE")
+        Some(
+            "add validator_key_file = \"keys/validator.key\" or set the environment variable CAUSEWAY_VALIDATOR_KEY_FILE"
+        )
     );
 }
 
@@ -85,14 +109,21 @@ fn relative_paths_are_resolved_against_the_configuration_folder() {
     // The configuration lives in a sub-folder and reaches the keys through `..`.
     let sub = f.path("etc");
     std::fs::create_dir_all(&sub).expect("mkdir");
-    let text = BASE.replace("\"keys/", "\"../keys/").replace("\"tls/", "\"../tls/");
+    let text = BASE
+        .replace("\"keys/", "\"../keys/")
+        .replace("\"tls/", "\"../tls/");
     let path = sub.join("gateway.toml");
     std::fs::write(&path, text).expect("write");
     let config = Config::load_with_env(&path, &NoEnv).expect("loads from its own folder");
-    assert_eq!(config.gateway().validator_key_file, sub.join("../keys/validator.key"));
+    assert_eq!(
+        config.gateway().validator_key_file,
+        sub.join("../keys/validator.key")
+    );
     assert!(config.gateway().validator_key_file.is_absolute());
     assert_eq!(config.members()[0].tls.ca_file, sub.join("../tls/ca.crt"));
-    assert!(matches!(config.storage(), causeway_config::Storage::Sqlite { path } if *path == sub.join("causeway.sqlite")));
+    assert!(
+        matches!(config.storage(), causeway_config::Storage::Sqlite { path } if *path == sub.join("causeway.sqlite"))
+    );
     assert_eq!(config.file(), path);
 }
 
@@ -100,7 +131,11 @@ fn relative_paths_are_resolved_against_the_configuration_folder() {
 fn absolute_paths_are_kept() {
     let f = Fixture::new();
     let abs = f.path("keys/validator.key");
-    let text = edit(BASE, "\"keys/validator.key\"", &format!("{:?}", abs.display().to_string()));
+    let text = edit(
+        BASE,
+        "\"keys/validator.key\"",
+        &format!("{:?}", abs.display().to_string()),
+    );
     let config = f.load(&text).expect("absolute path");
     assert_eq!(config.gateway().validator_key_file, abs);
 }
@@ -109,6 +144,13 @@ fn absolute_paths_are_kept() {
 fn an_unreadable_configuration_file_is_a_read_error() {
     let f = Fixture::new();
     let err = Config::load_with_env(f.path("nope.toml"), &NoEnv).expect_err("no such file");
-    assert!(matches!(err, causeway_config::ConfigError::Read { .. }), "{err}");
-    assert!(err.to_string().contains("nope.toml: cannot read the configuration file"), "{err}");
+    assert!(
+        matches!(err, causeway_config::ConfigError::Read { .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("nope.toml: cannot read the configuration file"),
+        "{err}"
+    );
 }

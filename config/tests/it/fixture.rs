@@ -89,7 +89,11 @@ threshold = 2
 /// `text` with the one occurrence of `from` replaced by `to` (panics when `from` is absent or
 /// ambiguous, so a test never passes because its edit silently did nothing).
 pub(crate) fn edit(text: &str, from: &str, to: &str) -> String {
-    assert_eq!(text.matches(from).count(), 1, "edit: `{from}` must occur exactly once");
+    assert_eq!(
+        text.matches(from).count(),
+        1,
+        "edit: `{from}` must occur exactly once"
+    );
     text.replacen(from, to, 1)
 }
 
@@ -101,11 +105,16 @@ pub(crate) struct Fixture {
 impl Fixture {
     /// A folder holding every file [`BASE`] names, key files with mode 0600.
     pub(crate) fn new() -> Fixture {
-        let fixture = Fixture { dir: tempfile::tempdir().expect("temporary folder") };
+        let fixture = Fixture {
+            dir: tempfile::tempdir().expect("temporary folder"),
+        };
         fixture.secret("keys/validator.key", &validator_secret_hex(1));
         fixture.secret("keys/privacy.key", &privacy_secret_hex(1));
         fixture.secret("keys/evm-a-signer.key", &validator_secret_hex(9));
-        fixture.secret("tls/gateway.key", "-----BEGIN PRIVATE KEY-----\ndummy\n-----END PRIVATE KEY-----\n");
+        fixture.secret(
+            "tls/gateway.key",
+            "-----BEGIN PRIVATE KEY-----\ndummy\n-----END PRIVATE KEY-----\n",
+        );
         fixture.public("tls/gateway.crt");
         fixture.public("tls/ca.crt");
         fixture
@@ -130,7 +139,10 @@ impl Fixture {
 
     /// Writes a (dummy PEM) public file.
     pub(crate) fn public(&self, rel: &str) -> PathBuf {
-        self.write(rel, "-----BEGIN CERTIFICATE-----\ndummy\n-----END CERTIFICATE-----\n")
+        self.write(
+            rel,
+            "-----BEGIN CERTIFICATE-----\ndummy\n-----END CERTIFICATE-----\n",
+        )
     }
 
     fn write(&self, rel: &str, contents: &str) -> PathBuf {
@@ -153,8 +165,14 @@ impl Fixture {
 
     /// Loads `toml` and returns the single problem it must cause, checking its key and rule.
     pub(crate) fn one_problem(&self, toml: &str, key: &str, rule: Rule) -> ConfigError {
-        let err = self.load(toml).expect_err("the configuration must be refused");
-        assert_eq!(err.problems().len(), 1, "expected exactly one problem, got:\n{err}");
+        let err = self
+            .load(toml)
+            .expect_err("the configuration must be refused");
+        assert_eq!(
+            err.problems().len(),
+            1,
+            "expected exactly one problem, got:\n{err}"
+        );
         let problem = err.problems().first().expect("one");
         assert_eq!(problem.key(), Some(key), "wrong key in:\n{err}");
         assert_eq!(problem.rule(), Some(rule), "wrong rule in:\n{err}");

@@ -14,28 +14,43 @@ fn defaults_are_loopback_listeners_and_sqlite_beside_the_file() {
     assert_eq!(config.api().listen.to_string(), "127.0.0.1:8080");
     assert!(config.api().tls.is_none());
     assert_eq!(config.monitoring().listen.to_string(), "127.0.0.1:9464");
-    assert!(matches!(config.storage(), Storage::Sqlite { path } if *path == f.path("causeway.sqlite")));
+    assert!(
+        matches!(config.storage(), Storage::Sqlite { path } if *path == f.path("causeway.sqlite"))
+    );
 }
 
 #[test]
 fn a_password_in_the_postgres_url_in_the_file_is_refused() {
     let f = Fixture::new();
-    let text = format!("{BASE}\n[storage]\npostgres_url = \"postgres://causeway:hunter2@db:5432/causeway\"\n");
+    let text = format!(
+        "{BASE}\n[storage]\npostgres_url = \"postgres://causeway:hunter2@db:5432/causeway\"\n"
+    );
     let err = f.one_problem(&text, "storage.postgres_url", Rule::SecretInFile);
-    assert!(err.fix().is_some_and(|x| x.contains("CAUSEWAY_POSTGRES_URL")), "{err}");
+    assert!(
+        err.fix()
+            .is_some_and(|x| x.contains("CAUSEWAY_POSTGRES_URL")),
+        "{err}"
+    );
     assert!(!err.to_string().contains("hunter2"), "{err}");
-    let text = format!("{BASE}\n[storage]\npostgres_url = \"postgres://db/causeway?password=hunter2\"\n");
+    let text =
+        format!("{BASE}\n[storage]\npostgres_url = \"postgres://db/causeway?password=hunter2\"\n");
     f.one_problem(&text, "storage.postgres_url", Rule::SecretInFile);
 }
 
 #[test]
 fn two_storage_back_ends_are_refused() {
     let f = Fixture::new();
-    let text = format!("{BASE}\n[storage]\nsqlite_path = \"a.sqlite\"\npostgres_url = \"postgres://c@db/c\"\n");
+    let text = format!(
+        "{BASE}\n[storage]\nsqlite_path = \"a.sqlite\"\npostgres_url = \"postgres://c@db/c\"\n"
+    );
     f.one_problem(&text, "storage.sqlite_path", Rule::StorageConflict);
     f.secret("keys/pg.password", "pw");
     let text = format!("{BASE}\n[storage]\npostgres_password_file = \"keys/pg.password\"\n");
-    f.one_problem(&text, "storage.postgres_password_file", Rule::StorageConflict);
+    f.one_problem(
+        &text,
+        "storage.postgres_password_file",
+        Rule::StorageConflict,
+    );
 }
 
 #[test]
@@ -43,12 +58,20 @@ fn listeners_on_one_socket_are_refused() {
     let f = Fixture::new();
     let text = format!("{BASE}\n[monitoring]\nlisten = \"127.0.0.1:7443\"\n");
     let err = f.one_problem(&text, "monitoring.listen", Rule::DuplicateListenAddress);
-    assert!(err.to_string().contains("collides with gateway.peer_listen = 0.0.0.0:7443"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("collides with gateway.peer_listen = 0.0.0.0:7443"),
+        "{err}"
+    );
     let text = format!("{BASE}\n[api]\nlisten = \"127.0.0.1:9464\"\n");
     f.one_problem(&text, "monitoring.listen", Rule::DuplicateListenAddress);
-    let text = format!("{BASE}\n[api]\nlisten = \"10.0.0.1:7000\"\n[monitoring]\nlisten = \"10.0.0.1:7000\"\n");
+    let text = format!(
+        "{BASE}\n[api]\nlisten = \"10.0.0.1:7000\"\n[monitoring]\nlisten = \"10.0.0.1:7000\"\n"
+    );
     f.one_problem(&text, "monitoring.listen", Rule::DuplicateListenAddress);
-    let text = format!("{BASE}\n[api]\nlisten = \"10.0.0.1:7000\"\n[monitoring]\nlisten = \"10.0.0.2:7000\"\n");
+    let text = format!(
+        "{BASE}\n[api]\nlisten = \"10.0.0.1:7000\"\n[monitoring]\nlisten = \"10.0.0.2:7000\"\n"
+    );
     f.load(&text).expect("one port on two addresses");
 }
 
@@ -56,8 +79,14 @@ fn listeners_on_one_socket_are_refused() {
 fn debug_of_a_loaded_configuration_prints_no_secret() {
     let f = Fixture::new();
     let env: BTreeMap<String, String> = [
-        ("CAUSEWAY_POSTGRES_URL", "postgres://causeway:hunter2@db.internal:5432/causeway?password=hunter3"),
-        ("CAUSEWAY_CHAIN_EVM_A_ENDPOINTS", "https://alice:pa55word@rpc.provider.example/v3/APIKEY42"),
+        (
+            "CAUSEWAY_POSTGRES_URL",
+            "postgres://causeway:hunter2@db.internal:5432/causeway?password=hunter3",
+        ),
+        (
+            "CAUSEWAY_CHAIN_EVM_A_ENDPOINTS",
+            "https://alice:pa55word@rpc.provider.example/v3/APIKEY42",
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -74,13 +103,24 @@ fn debug_of_a_loaded_configuration_prints_no_secret() {
         privacy_secret_hex(1),
         validator_secret_hex(9),
     ] {
-        assert!(!debug.contains(&secret) && !pretty.contains(&secret), "Debug shows {secret}:\n{pretty}");
+        assert!(
+            !debug.contains(&secret) && !pretty.contains(&secret),
+            "Debug shows {secret}:\n{pretty}"
+        );
     }
     // The redacted forms are still informative.
-    assert!(debug.contains("postgres://causeway:***@db.internal:5432/causeway?password=***"), "{debug}");
-    assert!(debug.contains("https://***@rpc.provider.example/…"), "{debug}");
+    assert!(
+        debug.contains("postgres://causeway:***@db.internal:5432/causeway?password=***"),
+        "{debug}"
+    );
+    assert!(
+        debug.contains("https://***@rpc.provider.example/…"),
+        "{debug}"
+    );
     // And the driver still gets the real URL.
-    let Storage::Postgres { url, .. } = config.storage() else { panic!("postgres") };
+    let Storage::Postgres { url, .. } = config.storage() else {
+        panic!("postgres")
+    };
     assert!(url.expose_secret().contains("hunter2"));
 }
 
@@ -89,11 +129,21 @@ fn every_problem_is_reported_at_once() {
     let f = Fixture::new();
     std::fs::remove_file(f.path("keys/evm-a-signer.key")).expect("remove");
     let mut text = edit(BASE, "domain = 1002", "domain = 1001");
-    text = edit(&text, "inbox = \"0xe7f1725e7734ce288f8367e1bb143e90bb3f0512\"\n", "");
-    text = edit(&text, "validators = [\"org1\", \"org2\", \"org3\"]\nthreshold = 2\n\n", "validators = [\"org1\", \"org2\", \"org3\"]\nthreshold = 1\n\n");
+    text = edit(
+        &text,
+        "inbox = \"0xe7f1725e7734ce288f8367e1bb143e90bb3f0512\"\n",
+        "",
+    );
+    text = edit(
+        &text,
+        "validators = [\"org1\", \"org2\", \"org3\"]\nthreshold = 2\n\n",
+        "validators = [\"org1\", \"org2\", \"org3\"]\nthreshold = 1\n\n",
+    );
     text = edit(&text, "name = \"org3\"", "name = \"org2\"");
     let err = f.load(&text).expect_err("five problems");
-    let ConfigError::Several(list) = &err else { panic!("several problems expected, got {err}") };
+    let ConfigError::Several(list) = &err else {
+        panic!("several problems expected, got {err}")
+    };
     let keys: Vec<&str> = list.as_slice().iter().filter_map(|p| p.key()).collect();
     for key in [
         "members[2].name",
@@ -105,9 +155,15 @@ fn every_problem_is_reported_at_once() {
         assert!(keys.contains(&key), "{key} missing from {keys:?}");
     }
     let shown = err.to_string();
-    assert!(shown.starts_with(&format!("the configuration has {} problems:", list.len())), "{shown}");
+    assert!(
+        shown.starts_with(&format!("the configuration has {} problems:", list.len())),
+        "{shown}"
+    );
     assert_eq!(shown.lines().count(), list.len() + 1, "{shown}");
     for line in shown.lines().skip(1) {
-        assert!(line.starts_with("  - ") && line.contains(" (fix: "), "{line}");
+        assert!(
+            line.starts_with("  - ") && line.contains(" (fix: "),
+            "{line}"
+        );
     }
 }

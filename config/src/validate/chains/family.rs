@@ -1,0 +1,343 @@
+//! Family-specific chain settings: EVM and FISCO BCOS contracts and chain ids, Fabric channel,
+//! chaincode and identity; keys of one family are refused on another.
+
+use std::collections::BTreeMap;
+
+use causeway_proofs::EvmAddress;
+
+use super::{ChainCheck, family_name};
+use crate::error::Rule;
+use crate::model::{EvmChain, FabricChain, FiscoChain};
+use crate::raw::{RawChain, RawFamily, S};
+use crate::validate::Source;
+use crate::validate::files::{located, public_file};
+
+impl<'n> ChainCheck<'_, 'n, '_> {
+    /// An address key that the family requires.
+    fn address(
+        &mut self,
+        field: &str,
+        raw: Option<&S<String>>,
+        required: bool,
+        what: &str,
+    ) -> Option<Option<EvmAddress>> {
+        let Some(raw) = raw else {
+            if required {
+                let table = self.table.clone();
+                self.report(
+                    field,
+                    &table,
+                    Rule::MissingContract,
+                    format!("no {what} address is configured"),
+                    format!(
+                        "add {field} = \"0x…\" with the address of the deployed {what} contract"
+                    ),
+                );
+                return None;
+            }
+            return Some(None);
+        };
+        let source = Source::File(raw.span());
+        match raw.get_ref().parse::<EvmAddress>() {
+            Ok(a) if a.is_zero() => {
+                self.report(
+                    field,
+                    &source,
+                    Rule::ZeroValue,
+                    format!("the zero address cannot be the {what} contract"),
+                    format!("write the address of the deployed {what} contract"),
+                );
+                None
+            }
+            Ok(a) => Some(Some(a)),
+            Err(e) => {
+                self.report(
+                    field,
+                    &source,
+                    Rule::InvalidValue,
+                    format!("`{}` is not an address: {e}", raw.get_ref()),
+                    "write 0x followed by 40 hex digits",
+                );
+                None
+            }
+        }
+    }
+
+    /// Refuses keys that belong to other families.
+    fn not_for_family<T>(&mut self, family: RawFamily, fields: &[(&str, Option<&S<T>>)]) -> bool {
+        let mut ok = true;
+        for (field, value) in fields {
+            if let Some(v) = value {
+                let source = Source::File(v.span());
+                self.report(
+                    field,
+                    &source,
+                    Rule::NotForFamily,
+                    format!("`{field}` does not apply to {} chains", family_name(family)),
+                    format!("remove `{field}` or correct `family`"),
+                );
+                ok = false;
+            }
+        }
+        ok
+    }
+
+    /// A text key that the family requires.
+    fn text(
+        &mut self,
+        field: &str,
+        raw: Option<&S<String>>,
+        rule: Rule,
+        example: &str,
+    ) -> Option<String> {
+        match raw {
+            Some(v) if !v.get_ref().is_empty() && !v.get_ref().contains(char::is_whitespace) => {
+                Some(v.get_ref().clone())
+            }
+            Some(v) => {
+                let source = Source::File(v.span());
+                self.report(
+                    field,
+                    &source,
+                    Rule::InvalidValue,
+                    format!("`{}` is empty or contains spaces", v.get_ref()),
+                    format!("write {field} = \"{example}\""),
+                );
+                None
+            }
+            None => {
+                let table = self.table.clone();
+                self.report(
+                    field,
+                    &table,
+                    rule,
+                    format!("no {field} is configured"),
+                    format!("add {field} = \"{example}\""),
+                );
+                None
+            }
+        }
+    }
+
+    pub(super) fn evm(
+        &mut self,
+        raw: &RawChain,
+        chain_ids: &mut BTreeMap<(RawFamily, String), &'n str>,
+    ) -> Option<EvmChain> {
+        let others = self.not_for_family(
+            RawFamily::Evm,
+            &[
+                ("channel", raw.channel.as_ref()),
+                ("chaincode", raw.chaincode.as_ref()),
+                ("msp_id", raw.msp_id.as_ref()),
+                ("group", raw.group.as_ref()),
+            ],
+        ) & self.not_for_family(
+            RawFamily::Evm,
+            &[
+                ("tls_ca_file", raw.tls_ca_file.as_ref()),
+                ("identity_cert_file", raw.identity_cert_file.as_ref()),
+            ],
+        );
+        let chain_id = match &raw.chain_id {
+            Some(v) => match v.get_ref() {
+                toml::Value::Integer(0) => {
+                    self.report(
+                        "chain_id",
+                        &Source::File(v.span()),
+                        Rule::ZeroValue,
+                        "chain id 0 is not an EVM chain id",
+                        "write the chain's EIP-155 chain id (what eth_chainId returns)",
+                    );
+                    None
+                }
+                toml::Value::Integer(n) if *n > 0 => self
+                    .unique_chain_id(RawFamily::Evm, n.to_string(), v, chain_ids)
+                    .map(|()| n.unsigned_abs()),
+                other => {
+                    self.report(
+                        "chain_id",
+                        &Source::File(v.span()),
+                        Rule::InvalidValue,
+                        format!("`{other}` is not an EVM chain id"),
+                        "write the chain's EIP-155 chain id as a positive integer",
+                    );
+                    None
+                }
+            },
+            None => {
+                let table = self.table.clone();
+                self.report(
+                    "chain_id",
+                    &table,
+                    Rule::MissingField,
+                    "an EVM chain needs its chain id",
+                    "add chain_id = <the chain's EIP-155 chain id, as eth_chainId returns it>",
+                );
+                None
+            }
+        };
+        let outbox = self.address("outbox", raw.outbox.as_ref(), true, "Outbox");
+        let inbox = self.address("inbox", raw.inbox.as_ref(), true, "Inbox");
+        let anchor = self.address("anchor", raw.anchor.as_ref(), false, "Anchor");
+        if !others {
+            return None;
+        }
+        Some(EvmChain {
+            chain_id: chain_id?,
+            outbox: outbox??,
+            inbox: inbox??,
+            anchor: anchor?,
+        })
+    }
+
+    /// An optional certificate file: `Some(None)` when absent, `None` when present but missing.
+    fn optional_file(
+        &mut self,
+        field: &str,
+        raw: Option<&S<std::path::PathBuf>>,
+    ) -> Option<Option<std::path::PathBuf>> {
+        let Some(p) = raw else { return Some(None) };
+        let file = located(self.ctx, p);
+        let key = self.key(field);
+        public_file(self.ctx, &key, &file).then_some(Some(file.path))
+    }
+
+    pub(super) fn fabric(&mut self, raw: &RawChain, has_signers: bool) -> Option<FabricChain> {
+        let others = self.not_for_family(
+            RawFamily::Fabric,
+            &[
+                ("outbox", raw.outbox.as_ref()),
+                ("inbox", raw.inbox.as_ref()),
+                ("anchor", raw.anchor.as_ref()),
+                ("group", raw.group.as_ref()),
+            ],
+        ) & self
+            .not_for_family(RawFamily::Fabric, &[("chain_id", raw.chain_id.as_ref())]);
+        let channel = self.text(
+            "channel",
+            raw.channel.as_ref(),
+            Rule::MissingContract,
+            "mychannel",
+        );
+        let chaincode = self.text(
+            "chaincode",
+            raw.chaincode.as_ref(),
+            Rule::MissingContract,
+            "causeway",
+        );
+        let msp_id = self.text("msp_id", raw.msp_id.as_ref(), Rule::MissingField, "Org1MSP");
+        let tls_ca_file = self.optional_file("tls_ca_file", raw.tls_ca_file.as_ref());
+        let identity_cert_file =
+            self.optional_file("identity_cert_file", raw.identity_cert_file.as_ref());
+        if has_signers && raw.identity_cert_file.is_none() {
+            let table = self.table.clone();
+            self.report(
+                "identity_cert_file",
+                &table,
+                Rule::MissingField,
+                "a Fabric signer key needs the X.509 certificate of its identity",
+                "add identity_cert_file = \"msp/signcerts/cert.pem\" (the certificate issued by the MSP for the signer key)",
+            );
+            return None;
+        }
+        if !others {
+            return None;
+        }
+        Some(FabricChain {
+            channel: channel?,
+            chaincode: chaincode?,
+            msp_id: msp_id?,
+            identity_cert_file: identity_cert_file?,
+            tls_ca_file: tls_ca_file?,
+        })
+    }
+
+    pub(super) fn fisco(
+        &mut self,
+        raw: &RawChain,
+        chain_ids: &mut BTreeMap<(RawFamily, String), &'n str>,
+    ) -> Option<FiscoChain> {
+        let others = self.not_for_family(
+            RawFamily::Fisco,
+            &[
+                ("channel", raw.channel.as_ref()),
+                ("chaincode", raw.chaincode.as_ref()),
+                ("msp_id", raw.msp_id.as_ref()),
+                ("anchor", raw.anchor.as_ref()),
+            ],
+        ) & self.not_for_family(
+            RawFamily::Fisco,
+            &[
+                ("tls_ca_file", raw.tls_ca_file.as_ref()),
+                ("identity_cert_file", raw.identity_cert_file.as_ref()),
+            ],
+        );
+        let group = self.text("group", raw.group.as_ref(), Rule::MissingField, "group0");
+        let chain_id = match &raw.chain_id {
+            Some(v) => match v.get_ref() {
+                toml::Value::String(s) if !s.is_empty() && !s.contains(char::is_whitespace) => {
+                    group
+                        .as_ref()
+                        .and_then(|g| {
+                            self.unique_chain_id(RawFamily::Fisco, format!("{s}/{g}"), v, chain_ids)
+                        })
+                        .map(|()| s.clone())
+                }
+                other => {
+                    self.report(
+                        "chain_id",
+                        &Source::File(v.span()),
+                        Rule::InvalidValue,
+                        format!("`{other}` is not a FISCO BCOS chain id"),
+                        "write the node's chain id as a string, e.g. chain_id = \"chain0\"",
+                    );
+                    None
+                }
+            },
+            None => {
+                let table = self.table.clone();
+                self.report(
+                    "chain_id",
+                    &table,
+                    Rule::MissingField,
+                    "a FISCO BCOS chain needs its chain id",
+                    "add chain_id = \"chain0\" (the node's configured chain id)",
+                );
+                None
+            }
+        };
+        let outbox = self.address("outbox", raw.outbox.as_ref(), true, "Outbox");
+        let inbox = self.address("inbox", raw.inbox.as_ref(), true, "Inbox");
+        if !others {
+            return None;
+        }
+        Some(FiscoChain {
+            chain_id: chain_id?,
+            group: group?,
+            outbox: outbox??,
+            inbox: inbox??,
+        })
+    }
+
+    fn unique_chain_id(
+        &mut self,
+        family: RawFamily,
+        id: String,
+        raw: &S<toml::Value>,
+        seen: &mut BTreeMap<(RawFamily, String), &'n str>,
+    ) -> Option<()> {
+        if let Some(first) = seen.get(&(family, id.clone())) {
+            self.report(
+                "chain_id",
+                &Source::File(raw.span()),
+                Rule::DuplicateChainId,
+                format!("chain `{first}` already has chain id {id}: two entries for one chain would let messages be replayed between them"),
+                "give each chain its real chain id, and configure each chain once",
+            );
+            return None;
+        }
+        seen.insert((family, id), self.name);
+        Some(())
+    }
+}

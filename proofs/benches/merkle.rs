@@ -214,5 +214,67 @@ fn roots_and_proofs(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, build, roots_and_proofs);
+/// The same inclusion proofs from `merkle_light` and `rs_merkle` over the same 1M ids (neither
+/// offers consistency proofs). `merkle_light` pads its tree to 2^20 leaves; `rs_merkle` uses its
+/// default unprefixed SHA-256. Verification includes the comparison with the trusted root.
+fn alternatives_proofs(c: &mut Criterion) {
+    let ids = random_ids(LEAVES);
+    let index = |k: usize| (k as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) % LEAVES as u64;
+    let mut g = c.benchmark_group("merkle_proofs_1m_alternatives");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .throughput(Throughput::Elements(1));
+
+    let ml = MerkleTree::<Hash32, Sha256Algorithm>::from_iter(ids.iter().copied());
+    let ml_root = ml.root();
+    let mut k = 0;
+    g.bench_function("merkle_light_inclusion_generate", |b| {
+        b.iter(|| {
+            k += 1;
+            ml.gen_proof(index(k) as usize)
+        })
+    });
+    let ml_proofs: Vec<_> = (0..PROOFS)
+        .map(|k| ml.gen_proof(index(k) as usize))
+        .collect();
+    let mut k = 0;
+    g.bench_function("merkle_light_inclusion_verify", |b| {
+        b.iter(|| {
+            k = (k + 1) % PROOFS;
+            let p = &ml_proofs[k];
+            assert!(p.validate::<Sha256Algorithm>() && p.root() == ml_root);
+        })
+    });
+    drop(ml_proofs);
+    drop(ml);
+
+    let leaf_hashes: Vec<[u8; 32]> = ids
+        .iter()
+        .map(|id| HashAlgorithm::Sha256.leaf_hash(&id.0).0)
+        .collect();
+    let rs = rs_merkle::MerkleTree::<rs_merkle::algorithms::Sha256>::from_leaves(&leaf_hashes);
+    let rs_root = rs.root().unwrap();
+    let mut k = 0;
+    g.bench_function("rs_merkle_inclusion_generate", |b| {
+        b.iter(|| {
+            k += 1;
+            rs.proof(&[index(k) as usize])
+        })
+    });
+    let rs_proofs: Vec<_> = (0..PROOFS)
+        .map(|k| (index(k) as usize, rs.proof(&[index(k) as usize])))
+        .collect();
+    let mut k = 0;
+    g.bench_function("rs_merkle_inclusion_verify", |b| {
+        b.iter(|| {
+            k = (k + 1) % PROOFS;
+            let (i, p) = &rs_proofs[k];
+            assert!(p.verify(rs_root, &[*i], &[leaf_hashes[*i]], LEAVES));
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, build, roots_and_proofs, alternatives_proofs);
 criterion_main!(benches);

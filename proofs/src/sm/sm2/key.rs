@@ -2,10 +2,10 @@
 
 use core::fmt;
 
+use ::sm2::elliptic_curve::PrimeField;
 use ::sm2::elliptic_curve::rand_core::CryptoRngCore;
 use ::sm2::elliptic_curve::sec1::{FromEncodedPoint, ToEncodedPoint};
 use ::sm2::elliptic_curve::zeroize::{Zeroize, Zeroizing};
-use ::sm2::elliptic_curve::{Field, PrimeField};
 use ::sm2::{AffinePoint, EncodedPoint, FieldBytes, NonZeroScalar, Scalar, SecretKey};
 
 use super::P;
@@ -30,10 +30,10 @@ impl Sm2PublicKey {
     /// points are not accepted), a coordinate not below p, or a point off the curve. The
     /// identity has no such encoding, so it can never be a key.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        let xy: &[u8; 64] = match bytes.len() {
-            64 => bytes.try_into(),
-            65 if bytes[0] == 0x04 => bytes[1..].try_into(),
-            65 => {
+        let xy: &[u8] = match bytes {
+            [0x04, xy @ ..] if xy.len() == 64 => xy,
+            _ if bytes.len() == 64 => bytes,
+            _ if bytes.len() == 65 => {
                 return Err(invalid_key(
                     "a 65-byte key must start with 0x04 (uncompressed)",
                 ));
@@ -43,8 +43,7 @@ impl Sm2PublicKey {
                     "a key is 64 bytes x ‖ y or 65 bytes 0x04 ‖ x ‖ y",
                 ));
             }
-        }
-        .map_err(|_| invalid_key("length was checked above"))?;
+        };
         let (x, y) = xy.split_at(32);
         // Canonical coordinates: big-endian byte arrays compare like the integers they encode.
         if x >= P.as_slice() {
@@ -53,11 +52,19 @@ impl Sm2PublicKey {
         if y >= P.as_slice() {
             return Err(invalid_key("y coordinate is not below the field prime p"));
         }
-        let encoded =
-            EncodedPoint::from_affine_coordinates(FieldBytes::from_slice(x), FieldBytes::from_slice(y), false);
+        let encoded = EncodedPoint::from_affine_coordinates(
+            FieldBytes::from_slice(x),
+            FieldBytes::from_slice(y),
+            false,
+        );
         let point = Option::<AffinePoint>::from(AffinePoint::from_encoded_point(&encoded))
             .ok_or_else(|| invalid_key("the point is not on the curve sm2p256v1"))?;
-        Ok(Sm2PublicKey { point, bytes: *xy })
+        let mut encoding = [0u8; 64];
+        encoding.copy_from_slice(xy); // 64 bytes by the match above
+        Ok(Sm2PublicKey {
+            point,
+            bytes: encoding,
+        })
     }
 
     /// The 64-byte encoding x ‖ y (FISCO BCOS's node id and signature suffix).
@@ -113,8 +120,8 @@ impl Sm2SecretKey {
     /// The key whose scalar is the big-endian `bytes`; fails with [`Error::Sm2InvalidSecretKey`]
     /// unless it is in 1..n-2.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, Error> {
-        let secret =
-            SecretKey::from_bytes(FieldBytes::from_slice(bytes)).map_err(|_| Error::Sm2InvalidSecretKey)?;
+        let secret = SecretKey::from_bytes(FieldBytes::from_slice(bytes))
+            .map_err(|_| Error::Sm2InvalidSecretKey)?;
         Self::from_secret(secret).ok_or(Error::Sm2InvalidSecretKey)
     }
 

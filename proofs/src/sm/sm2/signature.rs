@@ -8,7 +8,7 @@ use ::sm2::elliptic_curve::point::AffineCoordinates;
 use ::sm2::elliptic_curve::rand_core::CryptoRngCore;
 use ::sm2::elliptic_curve::subtle::ConstantTimeEq;
 use ::sm2::elliptic_curve::zeroize::Zeroize;
-use ::sm2::elliptic_curve::{Curve, Field, Group, PrimeField};
+use ::sm2::elliptic_curve::{Curve, Group, PrimeField};
 use ::sm2::{FieldBytes, NonZeroScalar, ProjectivePoint, Scalar, Sm2, U256};
 
 use super::key::nonzero_scalar;
@@ -40,8 +40,10 @@ impl Sm2Signature {
             .map_err(|_| invalid_signature("a signature is 64 bytes r ‖ s"))?;
         let (r, s) = rs.split_at(32);
         Self::from_scalars(
-            r.try_into().map_err(|_| invalid_signature("r is 32 bytes"))?,
-            s.try_into().map_err(|_| invalid_signature("s is 32 bytes"))?,
+            r.try_into()
+                .map_err(|_| invalid_signature("r is 32 bytes"))?,
+            s.try_into()
+                .map_err(|_| invalid_signature("s is 32 bytes"))?,
         )
     }
 
@@ -49,10 +51,14 @@ impl Sm2Signature {
     /// [`Error::Sm2InvalidSignature`] unless both are in 1..n-1.
     pub fn from_scalars(r: &[u8; 32], s: &[u8; 32]) -> Result<Self, Error> {
         if nonzero_scalar(r).is_none() {
-            return Err(invalid_signature("r is zero or not below the group order n"));
+            return Err(invalid_signature(
+                "r is zero or not below the group order n",
+            ));
         }
         if nonzero_scalar(s).is_none() {
-            return Err(invalid_signature("s is zero or not below the group order n"));
+            return Err(invalid_signature(
+                "s is zero or not below the group order n",
+            ));
         }
         Ok(Sm2Signature { r: *r, s: *s })
     }
@@ -77,8 +83,10 @@ impl Sm2Signature {
 
     fn scalars(&self) -> (NonZeroScalar, NonZeroScalar) {
         (
-            nonzero_scalar(&self.r).expect("r was checked to be in 1..n-1 when the signature was built"),
-            nonzero_scalar(&self.s).expect("s was checked to be in 1..n-1 when the signature was built"),
+            nonzero_scalar(&self.r)
+                .expect("r was checked to be in 1..n-1 when the signature was built"),
+            nonzero_scalar(&self.s)
+                .expect("s was checked to be in 1..n-1 when the signature was built"),
         )
     }
 }
@@ -108,7 +116,11 @@ pub fn verify(
     msg: &[u8],
     signature: &Sm2Signature,
 ) -> Result<(), Error> {
-    verify_digest(public_key, &message_digest(public_key, user_id, msg)?, signature)
+    verify_digest(
+        public_key,
+        &message_digest(public_key, user_id, msg)?,
+        signature,
+    )
 }
 
 /// Verifies `signature` over the already computed digest e = SM3(Z_A ‖ M) (steps B5–B7 of
@@ -121,7 +133,11 @@ pub fn verify_digest(
     e: &Hash32,
     signature: &Sm2Signature,
 ) -> Result<(), Error> {
-    verify_scalar(public_key, &Scalar::reduce_bytes(FieldBytes::from_slice(&e.0)), signature)
+    verify_scalar(
+        public_key,
+        &Scalar::reduce_bytes(FieldBytes::from_slice(&e.0)),
+        signature,
+    )
 }
 
 /// Verifies `signature` over a prehashed value of 1 to [`MAX_PREHASH_LEN`] bytes, read as a
@@ -153,7 +169,11 @@ pub fn verify_prehash(
 }
 
 /// Steps B5–B7 with e already reduced mod n.
-fn verify_scalar(public_key: &Sm2PublicKey, e: &Scalar, signature: &Sm2Signature) -> Result<(), Error> {
+fn verify_scalar(
+    public_key: &Sm2PublicKey,
+    e: &Scalar,
+    signature: &Sm2Signature,
+) -> Result<(), Error> {
     let (r, s) = signature.scalars();
     // B5: t = (r + s) mod n; t = 0 fails.
     let t = *r + *s;
@@ -231,13 +251,21 @@ pub fn sign_digest_with_k(
     let mut k = nonzero_scalar(k).ok_or(Error::Sm2SigningFailed {
         reason: "k is zero or not below the group order n",
     })?;
-    let signature = sign_scalar(secret_key, &Scalar::reduce_bytes(FieldBytes::from_slice(&e.0)), &k);
+    let signature = sign_scalar(
+        secret_key,
+        &Scalar::reduce_bytes(FieldBytes::from_slice(&e.0)),
+        &k,
+    );
     k.zeroize();
     signature
 }
 
 /// Steps A4–A7 with e reduced mod n.
-fn sign_scalar(secret_key: &Sm2SecretKey, e: &Scalar, k: &NonZeroScalar) -> Result<Sm2Signature, Error> {
+fn sign_scalar(
+    secret_key: &Sm2SecretKey,
+    e: &Scalar,
+    k: &NonZeroScalar,
+) -> Result<Sm2Signature, Error> {
     // A4: (x1, y1) = [k]G, never the identity since 0 < k < n.
     let x1 = (ProjectivePoint::generator() * **k).to_affine().x();
     // A5: r = (e + x1) mod n; retry if r = 0 or r + k = n.

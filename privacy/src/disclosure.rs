@@ -98,7 +98,7 @@ impl<'de> Deserialize<'de> for FieldSalt {
 
 /// The public commitment to a JSON payload: the root of its field tree. Compared in constant
 /// time.
-#[derive(Clone, Copy, Debug, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct PayloadRoot(pub Hash32);
 
@@ -309,9 +309,12 @@ impl CommittedPayload {
         let mut fields = Vec::with_capacity(names.len());
         let mut log = MerkleLog::new();
         for name in names {
-            let salt = opening.salts.get(name).ok_or_else(|| Error::OpeningMismatch {
-                reason: format!("no salt for field {name:?}"),
-            })?;
+            let salt = opening
+                .salts
+                .get(name)
+                .ok_or_else(|| Error::OpeningMismatch {
+                    reason: format!("no salt for field {name:?}"),
+                })?;
             let value = map[name].clone();
             log.append(&leaf_data(salt, name, &value)?);
             fields.push(CommittedField {
@@ -427,14 +430,14 @@ impl Disclosure {
                     f.name, f.proof.size.0, size.0
                 ));
             }
-            if let Some(p) = previous {
-                if p.name.as_bytes() >= f.name.as_bytes() || p.proof.index >= f.proof.index {
-                    return malformed(format!(
-                        "fields {:?} (leaf {}) and {:?} (leaf {}) are not in strictly increasing \
-                         name and leaf order",
-                        p.name, p.proof.index.0, f.name, f.proof.index.0
-                    ));
-                }
+            if let Some(p) = previous
+                && (p.name.as_bytes() >= f.name.as_bytes() || p.proof.index >= f.proof.index)
+            {
+                return malformed(format!(
+                    "fields {:?} (leaf {}) and {:?} (leaf {}) are not in strictly increasing \
+                     name and leaf order",
+                    p.name, p.proof.index.0, f.name, f.proof.index.0
+                ));
             }
             let leaf = leaf_data(&f.salt, &f.name, &f.value)?;
             f.proof

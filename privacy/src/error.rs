@@ -90,7 +90,9 @@ pub enum Error {
         reason: &'static str,
     },
     /// An unknown HPKE AEAD identifier.
-    #[error("unsupported HPKE AEAD id {id:#06x}; supported: 0x0001 (AES-128-GCM), 0x0002 (AES-256-GCM)")]
+    #[error(
+        "unsupported HPKE AEAD id {id:#06x}; supported: 0x0001 (AES-128-GCM), 0x0002 (AES-256-GCM)"
+    )]
     UnsupportedAead {
         /// The identifier.
         id: u16,

@@ -47,7 +47,7 @@ impl fmt::Debug for CommitmentSalt {
 
 /// A salted commitment to a private payload's plaintext and context. Public; compared in
 /// constant time. Serialised as `0x`-prefixed hex.
-#[derive(Clone, Copy, Hash)]
+#[derive(Clone, Copy)]
 pub struct PayloadCommitment(pub [u8; 32]);
 
 impl PayloadCommitment {

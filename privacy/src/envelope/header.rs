@@ -170,7 +170,11 @@ impl EnvelopeHeader {
     /// Key ids of everyone with access: recipients, then grantees in grant order.
     pub fn readers(&self) -> Vec<KeyId> {
         let grantees = self.grants.iter().map(|g| g.grantee);
-        self.recipients.iter().map(|r| r.key_id).chain(grantees).collect()
+        self.recipients
+            .iter()
+            .map(|r| r.key_id)
+            .chain(grantees)
+            .collect()
     }
 
     /// Length of the encoded header in bytes.

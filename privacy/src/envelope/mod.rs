@@ -139,7 +139,14 @@ impl Opened {
 
 /// Seals `plaintext` for the request's recipients, writing the envelope to `out`, with the
 /// operating system's random number generator.
-pub fn seal(request: &SealRequest<'_>, plaintext: impl Read, out: impl Write) -> Result<Sealed, Error> {
+///
+/// The header is written first, then one chunk per 64 KiB read, so memory stays bounded. On
+/// `Err` (a read or write failure), what was written is an incomplete envelope: discard it.
+pub fn seal(
+    request: &SealRequest<'_>,
+    plaintext: impl Read,
+    out: impl Write,
+) -> Result<Sealed, Error> {
     seal_with_rng(request, plaintext, out, &mut rand_core::OsRng)
 }
 
@@ -157,7 +164,9 @@ pub fn seal_with_rng(
     let mut seen = BTreeSet::new();
     for pk in request.recipients {
         if !seen.insert(pk.key_id()) {
-            return Err(Error::DuplicateRecipient { key_id: pk.key_id() });
+            return Err(Error::DuplicateRecipient {
+                key_id: pk.key_id(),
+            });
         }
     }
 
@@ -173,7 +182,9 @@ pub fn seal_with_rng(
     };
     let preamble_digest = header.preamble_digest();
     for pk in request.recipients {
-        header.recipients.push(secrets::wrap(&content_key, pk, &preamble_digest, rng)?);
+        header
+            .recipients
+            .push(secrets::wrap(&content_key, pk, &preamble_digest, rng)?);
     }
     let keys = EnvelopeKeys::derive(&content_key, &header.core_digest());
     header.key_commitment = keys.key_commitment;
@@ -181,7 +192,8 @@ pub fn seal_with_rng(
     header.write_to(&mut out)?;
     let cipher = ChunkCipher::new(&keys);
     let mut hasher = CommitmentHasher::new(&request.context, &keys.commitment_salt);
-    let (plaintext_len, chunks_len) = stream::seal_chunks(&cipher, &mut hasher, plaintext, &mut out)?;
+    let (plaintext_len, chunks_len) =
+        stream::seal_chunks(&cipher, &mut hasher, plaintext, &mut out)?;
     out.flush().map_err(|source| Error::Io {
         during: "writing the envelope",
         source,
@@ -195,7 +207,10 @@ pub fn seal_with_rng(
 }
 
 /// Seals an in-memory payload; returns the envelope bytes.
-pub fn seal_to_vec(request: &SealRequest<'_>, plaintext: &[u8]) -> Result<(Vec<u8>, Sealed), Error> {
+pub fn seal_to_vec(
+    request: &SealRequest<'_>,
+    plaintext: &[u8],
+) -> Result<(Vec<u8>, Sealed), Error> {
     let mut out = Vec::new();
     let sealed = seal(request, plaintext, &mut out)?;
     Ok((out, sealed))
@@ -204,7 +219,10 @@ pub fn seal_to_vec(request: &SealRequest<'_>, plaintext: &[u8]) -> Result<(Vec<u
 impl EnvelopeHeader {
     /// Unwraps the content key with `key` and authenticates the whole header: the key
     /// commitment, then every grant tag.
-    pub(crate) fn unlock(&self, key: &KeyPair) -> Result<(ContentKey, EnvelopeKeys, Access), Error> {
+    pub(crate) fn unlock(
+        &self,
+        key: &KeyPair,
+    ) -> Result<(ContentKey, EnvelopeKeys, Access), Error> {
         let id = key.key_id();
         let core_digest = self.core_digest();
         let (content_key, access) =
@@ -225,7 +243,12 @@ impl EnvelopeHeader {
 
     /// Opens the payload chunks that follow this header (read from `body`), writing plaintext
     /// to `out`. **On `Err`, discard everything written to `out`.**
-    pub fn open_payload(&self, key: &KeyPair, body: impl Read, out: impl Write) -> Result<Opened, Error> {
+    pub fn open_payload(
+        &self,
+        key: &KeyPair,
+        body: impl Read,
+        out: impl Write,
+    ) -> Result<Opened, Error> {
         let (_, keys, access) = self.unlock(key)?;
         let cipher = ChunkCipher::new(&keys);
         let mut hasher = CommitmentHasher::new(&self.context, &keys.commitment_salt);

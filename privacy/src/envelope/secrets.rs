@@ -124,7 +124,14 @@ impl EnvelopeKeys {
             .expect("a 32-byte PRK is valid for HKDF-SHA256");
         let mut tag = [0u8; TAG_LEN];
         hk.expand_multi_info(
-            &[b"grant", previous, &grantor.0, &grantee.0, enc.as_bytes(), wrapped],
+            &[
+                b"grant",
+                previous,
+                &grantor.0,
+                &grantee.0,
+                enc.as_bytes(),
+                wrapped,
+            ],
             &mut tag,
         )
         .expect("32 bytes is a valid HKDF-SHA256 output length");

@@ -53,11 +53,17 @@ impl ChunkCipher {
     }
 
     /// Decrypts one chunk in place; `Ok(false)` if it does not authenticate (buffer unchanged).
-    pub(crate) fn decrypt(&self, index: u64, last: bool, ct: &mut [u8], tag: &[u8]) -> Result<bool, Error> {
+    pub(crate) fn decrypt(
+        &self,
+        index: u64,
+        last: bool,
+        ct: &mut [u8],
+        tag: &[u8; CHUNK_TAG_LEN],
+    ) -> Result<bool, Error> {
         let nonce = self.nonce(index, last)?;
         Ok(self
             .aes
-            .decrypt_in_place_detached(Nonce::from_slice(&nonce), b"", ct, Tag::from_slice(tag))
+            .decrypt_in_place_detached(&Nonce::from(nonce), b"", ct, &Tag::from(*tag))
             .is_ok())
     }
 }
@@ -115,15 +121,17 @@ pub(crate) fn seal_chunks(
     let mut buf = Zeroizing::new(vec![0u8; CHUNK_SIZE + CHUNK_TAG_LEN]);
     let (mut pt_len, mut ct_len, mut index) = (0u64, 0u64, 0u64);
     loop {
-        let (n, last) = src.fill(&mut buf[..CHUNK_SIZE]).map_err(|source| Error::Io {
-            during: "reading the plaintext",
-            source,
-        })?;
+        let (n, last) = src
+            .fill(&mut buf[..CHUNK_SIZE])
+            .map_err(|source| Error::Io {
+                during: "reading the plaintext",
+                source,
+            })?;
         hasher.update(&buf[..n]);
         let nonce = cipher.nonce(index, last)?;
         let tag = cipher
             .aes
-            .encrypt_in_place_detached(Nonce::from_slice(&nonce), b"", &mut buf[..n])
+            .encrypt_in_place_detached(&Nonce::from(nonce), b"", &mut buf[..n])
             .map_err(|_| Error::AeadLimit { len: n as u64 })?;
         buf[n..n + CHUNK_TAG_LEN].copy_from_slice(&tag);
         out.write_all(&buf[..n + CHUNK_TAG_LEN])
@@ -167,10 +175,11 @@ pub(crate) fn open_chunks(
             return Err(Error::EmptyFinalChunk { index });
         }
         let (ct, tag) = buf[..n].split_at_mut(n - CHUNK_TAG_LEN);
-        if !cipher.decrypt(index, last, ct, tag)? {
+        let tag: [u8; CHUNK_TAG_LEN] = (&*tag).try_into().expect("split 16 bytes from the end");
+        if !cipher.decrypt(index, last, ct, &tag)? {
             // Tell truncation and trailing data apart from damage: does the chunk
             // authenticate with the other flag? The buffer is discarded either way.
-            if cipher.decrypt(index, !last, ct, tag)? {
+            if cipher.decrypt(index, !last, ct, &tag)? {
                 return Err(if last {
                     Error::StreamTruncated { chunks: index + 1 }
                 } else {

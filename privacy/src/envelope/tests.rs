@@ -5,9 +5,9 @@
 
 use std::collections::HashSet;
 
+use aes_gcm::aead::AeadInPlace as _;
 use aes_gcm::aes::Aes256;
 use aes_gcm::aes::cipher::{BlockEncrypt as _, KeyInit as _};
-use aes_gcm::aead::AeadInPlace as _;
 use aes_gcm::{Aes256Gcm, Nonce};
 use causeway_proofs::Domain;
 use causeway_proofs::message::{Address32, Nonce as MessageNonce};
@@ -93,8 +93,12 @@ fn nonce_reuse_leaks_xor_and_ghash_key() {
     let aes = Aes256Gcm::new(&key.into());
     let (p1, p2) = (*b"attack at dawn!!", *b"retreat at dusk!");
     let (mut c1, mut c2) = (p1, p2);
-    let t1 = aes.encrypt_in_place_detached(Nonce::from_slice(&nonce), b"", &mut c1).unwrap();
-    let t2 = aes.encrypt_in_place_detached(Nonce::from_slice(&nonce), b"", &mut c2).unwrap();
+    let t1 = aes
+        .encrypt_in_place_detached(&Nonce::from(nonce), b"", &mut c1)
+        .unwrap();
+    let t2 = aes
+        .encrypt_in_place_detached(&Nonce::from(nonce), b"", &mut c2)
+        .unwrap();
     let xor = |a: &[u8], b: &[u8]| a.iter().zip(b).map(|(x, y)| x ^ y).collect::<Vec<_>>();
     assert_eq!(xor(&c1, &c2), xor(&p1, &p2));
     // T1 ⊕ T2 = (C1 ⊕ C2) · H^2, as the length block and E(J0) cancel.
@@ -108,7 +112,10 @@ fn nonce_reuse_leaks_xor_and_ghash_key() {
 /// key for each recipient. AES-GCM accepts both; the key commitment rejects recipient B.
 #[test]
 fn invisible_salamander_is_rejected_by_the_key_commitment() {
-    let (a, b) = (KeyPair::from_secret_bytes([1; 32]), KeyPair::from_secret_bytes([2; 32]));
+    let (a, b) = (
+        KeyPair::from_secret_bytes([1; 32]),
+        KeyPair::from_secret_bytes([2; 32]),
+    );
     let (ka, kb) = ([0xaa; 32], [0xbb; 32]);
     let mut rng = rand_core::OsRng;
     let mut header = EnvelopeHeader {
@@ -157,7 +164,8 @@ fn invisible_salamander_is_rejected_by_the_key_commitment() {
     // GCM alone is fooled: the chunk authenticates under both keys, to different plaintexts.
     let decrypt = |cipher: &ChunkCipher| {
         let mut ct = chunk[..64].to_vec();
-        let ok = cipher.decrypt(0, true, &mut ct, &chunk[64..]).unwrap();
+        let tag: [u8; 16] = chunk[64..].try_into().unwrap();
+        let ok = cipher.decrypt(0, true, &mut ct, &tag).unwrap();
         (ok, ct)
     };
     let (ok_a, pt_a) = decrypt(&ca);
@@ -171,7 +179,10 @@ fn invisible_salamander_is_rejected_by_the_key_commitment() {
     let (plaintext, _) = open_to_vec(&a, &envelope).unwrap();
     assert_eq!(plaintext, pt_a);
     let mut out = Vec::new();
-    assert!(matches!(open(&b, &envelope[..], &mut out), Err(Error::KeyCommitmentMismatch)));
+    assert!(matches!(
+        open(&b, &envelope[..], &mut out),
+        Err(Error::KeyCommitmentMismatch)
+    ));
     assert!(out.is_empty(), "nothing released to B");
 }
 
@@ -227,3 +238,58 @@ fn stream_nonce_layout() {
     assert_eq!(cipher.nonce(0x0102_0304, false).unwrap()[11], 0);
 }
 
+/// An envelope for `reader` built by hand from chunks `(plaintext, last flag)`, as a malicious
+/// sender could.
+fn forge(reader: &KeyPair, chunks: &[(&[u8], bool)]) -> Vec<u8> {
+    let ck = [0x77; 32];
+    let mut header = EnvelopeHeader {
+        id: EnvelopeId([4; 16]),
+        context: context(),
+        recipients: vec![],
+        key_commitment: [0; 32],
+        grants: vec![],
+    };
+    let pre = header.preamble_digest();
+    let block = secrets::wrap(
+        &ContentKey::from_bytes(ck),
+        reader.public_key(),
+        &pre,
+        &mut rand_core::OsRng,
+    );
+    header.recipients = vec![block.unwrap()];
+    let keys = EnvelopeKeys::derive(&ContentKey::from_bytes(ck), &header.core_digest());
+    header.key_commitment = keys.key_commitment;
+    let cipher = ChunkCipher::new(&keys);
+    let aes = Aes256Gcm::new(keys.payload_key.as_ref().into());
+    let mut out = header.to_bytes();
+    for (i, (pt, last)) in chunks.iter().enumerate() {
+        let nonce = cipher.nonce(i as u64, *last).unwrap();
+        let mut buf = pt.to_vec();
+        let tag = aes
+            .encrypt_in_place_detached(&Nonce::from(nonce), b"", &mut buf)
+            .unwrap();
+        out.extend_from_slice(&buf);
+        out.extend_from_slice(&tag);
+    }
+    out
+}
+
+/// A sealer never ends a non-empty payload with an empty chunk; the opener refuses one, so
+/// each payload has exactly one chunking.
+#[test]
+fn empty_final_chunk_after_data_is_refused() {
+    let r = KeyPair::from_secret_bytes([6; 32]);
+    let full = vec![0x61u8; CHUNK_SIZE];
+    let canonical = forge(&r, &[(&full, true)]);
+    assert_eq!(open_to_vec(&r, &canonical).unwrap().0, full);
+    let padded = forge(&r, &[(&full, false), (b"", true)]);
+    assert!(matches!(
+        open_to_vec(&r, &padded),
+        Err(Error::EmptyFinalChunk { index: 1 })
+    ));
+    // A short chunk that is not final is refused as well (it is read as the final one).
+    let short_first = forge(&r, &[(b"abc", false), (b"def", true)]);
+    assert!(open_to_vec(&r, &short_first).is_err());
+    // The empty payload is one empty final chunk.
+    assert_eq!(open_to_vec(&r, &forge(&r, &[(b"", true)])).unwrap().0, b"");
+}

@@ -76,8 +76,13 @@ impl AeadKey {
 
     /// `ciphertext ‖ tag` of `plaintext` under `nonce` and associated data `aad`. Fails only for
     /// inputs beyond GCM's limits (2^36 - 32 bytes of plaintext).
-    pub fn seal(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Error> {
-        let nonce = Nonce::from_slice(nonce);
+    pub fn seal(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, Error> {
+        let nonce = &Nonce::from(*nonce);
         let payload = Payload {
             msg: plaintext,
             aad,
@@ -91,8 +96,13 @@ impl AeadKey {
     }
 
     /// The plaintext of `ciphertext ‖ tag`, or [`Error::AeadOpen`].
-    pub fn open(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, Error> {
-        let nonce = Nonce::from_slice(nonce);
+    pub fn open(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        ciphertext: &[u8],
+    ) -> Result<Vec<u8>, Error> {
+        let nonce = &Nonce::from(*nonce);
         let payload = Payload {
             msg: ciphertext,
             aad,

@@ -91,8 +91,14 @@ pub fn generate_key_pair(rng: &mut impl CryptoRngCore) -> KeyPair {
 fn extract_and_expand(dh: &[&[u8]], kem_context: &[&[u8]]) -> SharedSecret {
     let eae_prk = labeled_extract(&SUITE_ID, b"", b"eae_prk", dh);
     let mut out = Zeroizing::new([0u8; NSECRET]);
-    labeled_expand(&SUITE_ID, &eae_prk, b"shared_secret", kem_context, out.as_mut())
-        .expect("32 bytes is a valid HKDF-SHA256 output length");
+    labeled_expand(
+        &SUITE_ID,
+        &eae_prk,
+        b"shared_secret",
+        kem_context,
+        out.as_mut(),
+    )
+    .expect("32 bytes is a valid HKDF-SHA256 output length");
     SharedSecret(out)
 }
 
@@ -129,17 +135,29 @@ pub fn auth_encap(
     let enc = EncappedKey(*ephemeral.public_key().as_bytes());
     let ss = extract_and_expand(
         &[dh_e.as_ref(), dh_s.as_ref()],
-        &[enc.as_bytes(), pk_r.as_bytes(), sk_s.public_key().as_bytes()],
+        &[
+            enc.as_bytes(),
+            pk_r.as_bytes(),
+            sk_s.public_key().as_bytes(),
+        ],
     );
     Ok((ss, enc))
 }
 
 /// AuthDecap(enc, skR, pkS).
-pub fn auth_decap(enc: &EncappedKey, sk_r: &KeyPair, pk_s: &PublicKey) -> Result<SharedSecret, Error> {
+pub fn auth_decap(
+    enc: &EncappedKey,
+    sk_r: &KeyPair,
+    pk_s: &PublicKey,
+) -> Result<SharedSecret, Error> {
     let dh_e = sk_r.diffie_hellman(enc.as_bytes())?;
     let dh_s = sk_r.diffie_hellman(pk_s.as_bytes())?;
     Ok(extract_and_expand(
         &[dh_e.as_ref(), dh_s.as_ref()],
-        &[enc.as_bytes(), sk_r.public_key().as_bytes(), pk_s.as_bytes()],
+        &[
+            enc.as_bytes(),
+            sk_r.public_key().as_bytes(),
+            pk_s.as_bytes(),
+        ],
     ))
 }

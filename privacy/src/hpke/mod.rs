@@ -154,7 +154,10 @@ impl ContextInner {
     /// ComputeNonce(seq) = base_nonce ⊕ I2OSP(seq, Nn).
     fn nonce(&self) -> [u8; NONCE_LEN] {
         let mut nonce = self.base_nonce;
-        for (n, s) in nonce[NONCE_LEN - 8..].iter_mut().zip(self.seq.to_be_bytes()) {
+        for (n, s) in nonce[NONCE_LEN - 8..]
+            .iter_mut()
+            .zip(self.seq.to_be_bytes())
+        {
             *n ^= s;
         }
         nonce
@@ -325,13 +328,21 @@ impl ReceiverContext {
 
 impl fmt::Debug for SenderContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SenderContext({:?}, seq {}, <redacted>)", self.0.aead, self.0.seq)
+        write!(
+            f,
+            "SenderContext({:?}, seq {}, <redacted>)",
+            self.0.aead, self.0.seq
+        )
     }
 }
 
 impl fmt::Debug for ReceiverContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ReceiverContext({:?}, seq {}, <redacted>)", self.0.aead, self.0.seq)
+        write!(
+            f,
+            "ReceiverContext({:?}, seq {}, <redacted>)",
+            self.0.aead, self.0.seq
+        )
     }
 }
 
@@ -343,7 +354,10 @@ pub fn setup_base_sender(
     rng: &mut impl CryptoRngCore,
 ) -> Result<(EncappedKey, SenderContext), Error> {
     let (ss, enc) = kem::encap(pk_r, rng)?;
-    Ok((enc, SenderContext(key_schedule(aead, Mode::Base, &ss, info, None)?)))
+    Ok((
+        enc,
+        SenderContext(key_schedule(aead, Mode::Base, &ss, info, None)?),
+    ))
 }
 
 /// SetupBaseR(enc, skR, info).
@@ -354,7 +368,13 @@ pub fn setup_base_receiver(
     info: &[u8],
 ) -> Result<ReceiverContext, Error> {
     let ss = kem::decap(enc, sk_r)?;
-    Ok(ReceiverContext(key_schedule(aead, Mode::Base, &ss, info, None)?))
+    Ok(ReceiverContext(key_schedule(
+        aead,
+        Mode::Base,
+        &ss,
+        info,
+        None,
+    )?))
 }
 
 /// SetupPSKS(pkR, info, psk, psk_id).
@@ -366,7 +386,10 @@ pub fn setup_psk_sender(
     rng: &mut impl CryptoRngCore,
 ) -> Result<(EncappedKey, SenderContext), Error> {
     let (ss, enc) = kem::encap(pk_r, rng)?;
-    Ok((enc, SenderContext(key_schedule(aead, Mode::Psk, &ss, info, Some(psk))?)))
+    Ok((
+        enc,
+        SenderContext(key_schedule(aead, Mode::Psk, &ss, info, Some(psk))?),
+    ))
 }
 
 /// SetupPSKR(enc, skR, info, psk, psk_id).
@@ -378,7 +401,13 @@ pub fn setup_psk_receiver(
     psk: Psk<'_>,
 ) -> Result<ReceiverContext, Error> {
     let ss = kem::decap(enc, sk_r)?;
-    Ok(ReceiverContext(key_schedule(aead, Mode::Psk, &ss, info, Some(psk))?))
+    Ok(ReceiverContext(key_schedule(
+        aead,
+        Mode::Psk,
+        &ss,
+        info,
+        Some(psk),
+    )?))
 }
 
 /// SetupAuthS(pkR, info, skS).
@@ -390,7 +419,10 @@ pub fn setup_auth_sender(
     rng: &mut impl CryptoRngCore,
 ) -> Result<(EncappedKey, SenderContext), Error> {
     let (ss, enc) = kem::auth_encap(pk_r, sk_s, rng)?;
-    Ok((enc, SenderContext(key_schedule(aead, Mode::Auth, &ss, info, None)?)))
+    Ok((
+        enc,
+        SenderContext(key_schedule(aead, Mode::Auth, &ss, info, None)?),
+    ))
 }
 
 /// SetupAuthR(enc, skR, info, pkS).
@@ -402,7 +434,13 @@ pub fn setup_auth_receiver(
     pk_s: &PublicKey,
 ) -> Result<ReceiverContext, Error> {
     let ss = kem::auth_decap(enc, sk_r, pk_s)?;
-    Ok(ReceiverContext(key_schedule(aead, Mode::Auth, &ss, info, None)?))
+    Ok(ReceiverContext(key_schedule(
+        aead,
+        Mode::Auth,
+        &ss,
+        info,
+        None,
+    )?))
 }
 
 /// SetupAuthPSKS(pkR, info, psk, psk_id, skS).
@@ -415,7 +453,10 @@ pub fn setup_auth_psk_sender(
     rng: &mut impl CryptoRngCore,
 ) -> Result<(EncappedKey, SenderContext), Error> {
     let (ss, enc) = kem::auth_encap(pk_r, sk_s, rng)?;
-    Ok((enc, SenderContext(key_schedule(aead, Mode::AuthPsk, &ss, info, Some(psk))?)))
+    Ok((
+        enc,
+        SenderContext(key_schedule(aead, Mode::AuthPsk, &ss, info, Some(psk))?),
+    ))
 }
 
 /// SetupAuthPSKR(enc, skR, info, psk, psk_id, pkS).
@@ -428,7 +469,13 @@ pub fn setup_auth_psk_receiver(
     pk_s: &PublicKey,
 ) -> Result<ReceiverContext, Error> {
     let ss = kem::auth_decap(enc, sk_r, pk_s)?;
-    Ok(ReceiverContext(key_schedule(aead, Mode::AuthPsk, &ss, info, Some(psk))?))
+    Ok(ReceiverContext(key_schedule(
+        aead,
+        Mode::AuthPsk,
+        &ss,
+        info,
+        Some(psk),
+    )?))
 }
 
 /// Single-shot base-mode Seal (RFC 9180 §6.1): `(enc, ct)`.
@@ -453,5 +500,5 @@ pub fn open_base(
     aad: &[u8],
     ciphertext: &[u8],
 ) -> Result<Vec<u8>, Error> {
-    setup_base_receiver(aead, enc, sk_r, info, )?.open(aad, ciphertext)
+    setup_base_receiver(aead, enc, sk_r, info)?.open(aad, ciphertext)
 }

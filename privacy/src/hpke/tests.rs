@@ -163,7 +163,10 @@ fn rfc9180_vectors_every_intermediate() {
         for x in &v.exports {
             let out = sender.export(&h(&x.exporter_context), x.len).unwrap();
             assert_eq!(hex::encode(&out), x.exported_value);
-            assert_eq!(receiver.export(&h(&x.exporter_context), x.len).unwrap(), out);
+            assert_eq!(
+                receiver.export(&h(&x.exporter_context), x.len).unwrap(),
+                out
+            );
         }
     }
     assert_eq!(seen.len(), 8, "every (mode, aead) pair once");
@@ -204,8 +207,13 @@ fn psk_inputs_are_verified() {
 #[test]
 fn sequence_number_never_wraps() {
     let r = kem::derive_key_pair(b"recipient");
-    let (enc, mut sender) =
-        setup_base_sender(Aead::Aes256Gcm, r.public_key(), b"info", &mut rand_core::OsRng).unwrap();
+    let (enc, mut sender) = setup_base_sender(
+        Aead::Aes256Gcm,
+        r.public_key(),
+        b"info",
+        &mut rand_core::OsRng,
+    )
+    .unwrap();
     let mut receiver = setup_base_receiver(Aead::Aes256Gcm, &enc, &r, b"info").unwrap();
     sender.0.seq = u64::MAX - 1;
     receiver.0.seq = u64::MAX - 1;
@@ -215,7 +223,10 @@ fn sequence_number_never_wraps() {
         sender.seal(b"", b"one too many"),
         Err(Error::NonceExhausted { .. })
     ));
-    assert!(matches!(receiver.open(b"", &ct), Err(Error::NonceExhausted { .. })));
+    assert!(matches!(
+        receiver.open(b"", &ct),
+        Err(Error::NonceExhausted { .. })
+    ));
 }
 
 #[test]

@@ -63,7 +63,8 @@ impl KeyPair {
             Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(self.secret_bytes()))
                 .as_str(),
         ));
-        file.write_all(contents.as_bytes()).map_err(|e| io_err("write", e))?;
+        file.write_all(contents.as_bytes())
+            .map_err(|e| io_err("write", e))?;
         file.sync_all().map_err(|e| io_err("write", e))?;
         Ok(())
     }

@@ -108,7 +108,10 @@ impl FromStr for PublicKey {
     /// without padding) of 32 bytes, as the configuration carries them.
     fn from_str(s: &str) -> Result<Self, Error> {
         let s = s.trim();
-        let digits = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s);
+        let digits = s
+            .strip_prefix("0x")
+            .or_else(|| s.strip_prefix("0X"))
+            .unwrap_or(s);
         if digits.len() == 2 * KEY_LEN && digits.bytes().all(|b| b.is_ascii_hexdigit()) {
             let mut out = [0u8; KEY_LEN];
             hex::decode_to_slice(digits, &mut out).map_err(|e| Error::PublicKeyEncoding {
@@ -116,7 +119,9 @@ impl FromStr for PublicKey {
             })?;
             return Self::from_bytes(out);
         }
-        use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+        use base64::engine::general_purpose::{
+            STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD,
+        };
         for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
             if let Ok(bytes) = engine.decode(s) {
                 return Self::from_slice(&bytes).map_err(|e| match e {
@@ -258,7 +263,9 @@ impl KeyPair {
     /// X25519(private key, `peer`) for any 32-byte peer encoding (bit 255 masked, as RFC 7748
     /// specifies), refusing an all-zero result in constant time (RFC 9180 §7.1.4).
     pub fn diffie_hellman(&self, peer: &[u8; KEY_LEN]) -> Result<Zeroizing<[u8; KEY_LEN]>, Error> {
-        let shared = self.secret.diffie_hellman(&x25519_dalek::PublicKey::from(*peer));
+        let shared = self
+            .secret
+            .diffie_hellman(&x25519_dalek::PublicKey::from(*peer));
         let out = Zeroizing::new(shared.to_bytes());
         if bool::from(out.ct_eq(&[0u8; KEY_LEN])) {
             return Err(Error::ZeroSharedSecret);
@@ -302,7 +309,10 @@ mod tests {
         let kp = KeyPair::from_secret_bytes([7; 32]);
         let pk = *kp.public_key();
         assert_eq!(pk.to_hex().parse::<PublicKey>().unwrap(), pk);
-        assert_eq!(format!("0x{}", pk.to_hex()).parse::<PublicKey>().unwrap(), pk);
+        assert_eq!(
+            format!("0x{}", pk.to_hex()).parse::<PublicKey>().unwrap(),
+            pk
+        );
         assert_eq!(pk.to_base64().parse::<PublicKey>().unwrap(), pk);
         let url = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(pk.as_bytes());
         assert_eq!(url.parse::<PublicKey>().unwrap(), pk);

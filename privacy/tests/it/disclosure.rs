@@ -1,9 +1,9 @@
 //! Selective disclosure: commit to a JSON object's fields, disclose some, check them.
 
+use causeway_privacy::Error;
 use causeway_privacy::disclosure::{
     self, CommitmentOpening, CommittedPayload, Disclosure, FieldSalt, Padding, PayloadRoot,
 };
-use causeway_privacy::Error;
 use causeway_proofs::{Hash32, LeafIndex, LogSize};
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -50,7 +50,8 @@ fn leaf_encoding_known_answer() {
 
 #[test]
 fn canonical_json_sorts_recursively_and_strips_whitespace() {
-    let a: Value = serde_json::from_str(r#"{ "b": [1, {"z": true, "a": "é\n"}], "a": 1.5 }"#).unwrap();
+    let a: Value =
+        serde_json::from_str(r#"{ "b": [1, {"z": true, "a": "é\n"}], "a": 1.5 }"#).unwrap();
     assert_eq!(
         String::from_utf8(disclosure::canonical_json(&a).unwrap()).unwrap(),
         r#"{"a":1.5,"b":[1,{"a":"é\n","z":true}]}"#
@@ -63,7 +64,10 @@ fn canonical_json_sorts_recursively_and_strips_whitespace() {
     for _ in 0..=disclosure::MAX_DEPTH {
         deep = json!([deep]);
     }
-    assert!(matches!(disclosure::canonical_json(&deep), Err(Error::TooDeep { .. })));
+    assert!(matches!(
+        disclosure::canonical_json(&deep),
+        Err(Error::TooDeep { .. })
+    ));
 }
 
 #[test]
@@ -100,7 +104,10 @@ fn wrong_value_salt_name_or_proof_fails() {
     let root = committed.root();
     let good = committed.disclose(&["amount", "paid"]).unwrap();
     let expect_proof_err = |d: &Disclosure, what: &str| {
-        assert!(matches!(d.verify(&root), Err(Error::FieldProof { .. })), "{what}");
+        assert!(
+            matches!(d.verify(&root), Err(Error::FieldProof { .. })),
+            "{what}"
+        );
     };
 
     let mut d = good.clone();
@@ -128,22 +135,39 @@ fn wrong_value_salt_name_or_proof_fails() {
     expect_proof_err(&d, "short path");
 
     // Another root, the zero root.
-    let other = CommittedPayload::commit(&invoice(), Padding::None).unwrap().root();
+    let other = CommittedPayload::commit(&invoice(), Padding::None)
+        .unwrap()
+        .root();
     assert!(matches!(good.verify(&other), Err(Error::FieldProof { .. })));
-    assert!(matches!(good.verify(&PayloadRoot(Hash32::ZERO)), Err(Error::ZeroRoot)));
+    assert!(matches!(
+        good.verify(&PayloadRoot(Hash32::ZERO)),
+        Err(Error::ZeroRoot)
+    ));
 
     // Structure: mixed sizes, unsorted, repeated, empty.
     let mut d = good.clone();
     d.fields[1].proof.size = LogSize(8);
-    assert!(matches!(d.verify(&root), Err(Error::MalformedDisclosure { .. })));
+    assert!(matches!(
+        d.verify(&root),
+        Err(Error::MalformedDisclosure { .. })
+    ));
     let mut d = good.clone();
     d.fields.swap(0, 1);
-    assert!(matches!(d.verify(&root), Err(Error::MalformedDisclosure { .. })));
+    assert!(matches!(
+        d.verify(&root),
+        Err(Error::MalformedDisclosure { .. })
+    ));
     let mut d = good.clone();
     d.fields[1] = d.fields[0].clone();
-    assert!(matches!(d.verify(&root), Err(Error::MalformedDisclosure { .. })));
+    assert!(matches!(
+        d.verify(&root),
+        Err(Error::MalformedDisclosure { .. })
+    ));
     let empty = Disclosure { fields: vec![] };
-    assert!(matches!(empty.verify(&root), Err(Error::MalformedDisclosure { .. })));
+    assert!(matches!(
+        empty.verify(&root),
+        Err(Error::MalformedDisclosure { .. })
+    ));
 }
 
 #[test]
@@ -157,7 +181,11 @@ fn opening_rebuilds_the_same_commitment() {
     assert_eq!(again.root(), committed.root());
     let d = again.disclose(&["note"]).unwrap();
     assert_eq!(d.verify(&committed.root()).unwrap()["note"], Value::Null);
-    assert_eq!(d.fields[0].proof.size, LogSize(8), "padded size is what leaks");
+    assert_eq!(
+        d.fields[0].proof.size,
+        LogSize(8),
+        "padded size is what leaks"
+    );
     // The opening does not fit another payload.
     let mut other = invoice();
     other.as_object_mut().unwrap().remove("note");
@@ -171,7 +199,14 @@ fn opening_rebuilds_the_same_commitment() {
 
 #[test]
 fn inputs_are_checked() {
-    for v in [json!([1]), json!("s"), json!(1), json!(null), json!(true), json!({})] {
+    for v in [
+        json!([1]),
+        json!("s"),
+        json!(1),
+        json!(null),
+        json!(true),
+        json!({}),
+    ] {
         assert!(matches!(
             CommittedPayload::commit(&v, Padding::None),
             Err(Error::NotAnObject { .. })
@@ -188,8 +223,7 @@ fn arb_object() -> impl Strategy<Value = serde_json::Map<String, Value>> {
         "[a-zA-Z0-9 éü\"\\\\]{0,12}".prop_map(Value::from),
         Just(Value::Null),
     ];
-    prop::collection::btree_map("[a-z_]{1,8}", scalar, 1..20)
-        .prop_map(|m| m.into_iter().collect())
+    prop::collection::btree_map("[a-z_]{1,8}", scalar, 1..20).prop_map(|m| m.into_iter().collect())
 }
 
 proptest! {

@@ -16,7 +16,15 @@ use sha2::{Digest as _, Sha256};
 
 use crate::support::{context, key, payload, publics, seal};
 
-const EDGE_SIZES: [usize; 7] = [0, 1, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1, 2 * CHUNK_SIZE, 2 * CHUNK_SIZE + 3];
+const EDGE_SIZES: [usize; 7] = [
+    0,
+    1,
+    CHUNK_SIZE - 1,
+    CHUNK_SIZE,
+    CHUNK_SIZE + 1,
+    2 * CHUNK_SIZE,
+    2 * CHUNK_SIZE + 3,
+];
 
 fn header_len(bytes: &[u8]) -> usize {
     EnvelopeHeader::read_from(bytes).unwrap().encoded_len()
@@ -57,7 +65,10 @@ fn header_describes_the_envelope() {
     let header = EnvelopeHeader::read_from(&bytes[..]).unwrap();
     assert_eq!(header.id(), sealed.envelope_id);
     assert_eq!(header.context(), &context());
-    assert_eq!(header.recipients(), vec![keys[0].key_id(), keys[1].key_id()]);
+    assert_eq!(
+        header.recipients(),
+        vec![keys[0].key_id(), keys[1].key_id()]
+    );
     assert!(header.grants().is_empty());
     assert_eq!(&header.to_bytes()[..], &bytes[..header.encoded_len()]);
     assert_eq!(&bytes[..6], b"CWEV\x01\x01");
@@ -77,7 +88,10 @@ fn seal_request_is_checked() {
     };
     assert!(matches!(req(&none), Err(Error::NoRecipients)));
     let k = *key(1).public_key();
-    assert!(matches!(req(&[k, k]), Err(Error::DuplicateRecipient { .. })));
+    assert!(matches!(
+        req(&[k, k]),
+        Err(Error::DuplicateRecipient { .. })
+    ));
     let many: Vec<PublicKey> = (0..=MAX_READERS as u32)
         .map(|i| {
             let mut s = [0u8; 32];
@@ -85,7 +99,13 @@ fn seal_request_is_checked() {
             *KeyPair::from_secret_bytes(s).public_key()
         })
         .collect();
-    assert!(matches!(req(&many), Err(Error::TooManyRecipients { count: 1025, max: 1024 })));
+    assert!(matches!(
+        req(&many),
+        Err(Error::TooManyRecipients {
+            count: 1025,
+            max: 1024
+        })
+    ));
 }
 
 fn open_err(k: &KeyPair, bytes: &[u8]) -> Error {
@@ -122,12 +142,30 @@ fn flips_name_the_damaged_field() {
         bad
     };
     assert!(matches!(open_err(&a, &flip(0)), Error::BadMagic { .. }));
-    assert!(matches!(open_err(&a, &flip(4)), Error::UnsupportedVersion { found: 0, supported: 1 }));
-    assert!(matches!(open_err(&a, &flip(5)), Error::UnsupportedSuite { found: 0, supported: 1 }));
+    assert!(matches!(
+        open_err(&a, &flip(4)),
+        Error::UnsupportedVersion {
+            found: 0,
+            supported: 1
+        }
+    ));
+    assert!(matches!(
+        open_err(&a, &flip(5)),
+        Error::UnsupportedSuite {
+            found: 0,
+            supported: 1
+        }
+    ));
     // Envelope id and context (origin, destination, nonce, sender): every unwrap fails.
     for at in [6, 21, 22, 26, 30, 38, 69] {
-        assert!(matches!(open_err(&a, &flip(at)), Error::UnwrapFailed { .. }), "byte {at}");
-        assert!(matches!(open_err(&b, &flip(at)), Error::UnwrapFailed { .. }), "byte {at}");
+        assert!(
+            matches!(open_err(&a, &flip(at)), Error::UnwrapFailed { .. }),
+            "byte {at}"
+        );
+        assert!(
+            matches!(open_err(&b, &flip(at)), Error::UnwrapFailed { .. }),
+            "byte {at}"
+        );
     }
     // Recipient count 2 -> 3: the parser reads past the blocks into the commitment and chunks.
     let e = open_err(&a, &flip(71));
@@ -143,21 +181,45 @@ fn flips_name_the_damaged_field() {
         "{e}"
     );
     // A's block: key id -> A is no longer named; enc or wrapped key -> A's unwrap fails.
-    assert!(matches!(open_err(&a, &flip(72)), Error::NotARecipient { .. }));
-    assert!(matches!(open_err(&a, &flip(72 + 16)), Error::UnwrapFailed { .. }));
-    assert!(matches!(open_err(&a, &flip(72 + 48)), Error::UnwrapFailed { .. }));
+    assert!(matches!(
+        open_err(&a, &flip(72)),
+        Error::NotARecipient { .. }
+    ));
+    assert!(matches!(
+        open_err(&a, &flip(72 + 16)),
+        Error::UnwrapFailed { .. }
+    ));
+    assert!(matches!(
+        open_err(&a, &flip(72 + 48)),
+        Error::UnwrapFailed { .. }
+    ));
     // ... and B, who unwraps its own intact block, sees the header changed.
     for at in [72, 72 + 16, 72 + 48] {
-        assert!(matches!(open_err(&b, &flip(at)), Error::KeyCommitmentMismatch), "byte {at}");
+        assert!(
+            matches!(open_err(&b, &flip(at)), Error::KeyCommitmentMismatch),
+            "byte {at}"
+        );
     }
     // The key commitment.
-    assert!(matches!(open_err(&a, &flip(72 + 192)), Error::KeyCommitmentMismatch));
+    assert!(matches!(
+        open_err(&a, &flip(72 + 192)),
+        Error::KeyCommitmentMismatch
+    ));
     // The grant count 0 -> 1 swallows payload bytes as a grant block naming an unknown grantor.
-    assert!(matches!(open_err(&a, &flip(72 + 192 + 32 + 1)), Error::UnknownGrantor { .. } | Error::HeaderTruncated { .. }));
+    assert!(matches!(
+        open_err(&a, &flip(72 + 192 + 32 + 1)),
+        Error::UnknownGrantor { .. } | Error::HeaderTruncated { .. }
+    ));
     // The payload chunk.
     let chunk_at = header_len(&bytes);
-    assert!(matches!(open_err(&a, &flip(chunk_at)), Error::ChunkAuthentication { index: 0 }));
-    assert!(matches!(open_err(&a, &flip(bytes.len() - 1)), Error::ChunkAuthentication { index: 0 }));
+    assert!(matches!(
+        open_err(&a, &flip(chunk_at)),
+        Error::ChunkAuthentication { index: 0 }
+    ));
+    assert!(matches!(
+        open_err(&a, &flip(bytes.len() - 1)),
+        Error::ChunkAuthentication { index: 0 }
+    ));
 }
 
 #[test]
@@ -168,8 +230,14 @@ fn swapped_recipient_blocks_fail() {
     let (first, second) = (72..168, 168..264);
     swapped[first.clone()].copy_from_slice(&bytes[second.clone()]);
     swapped[second].copy_from_slice(&bytes[first]);
-    assert!(matches!(open_err(&a, &swapped), Error::KeyCommitmentMismatch));
-    assert!(matches!(open_err(&b, &swapped), Error::KeyCommitmentMismatch));
+    assert!(matches!(
+        open_err(&a, &swapped),
+        Error::KeyCommitmentMismatch
+    ));
+    assert!(matches!(
+        open_err(&b, &swapped),
+        Error::KeyCommitmentMismatch
+    ));
 }
 
 #[test]
@@ -205,23 +273,56 @@ fn reordered_dropped_and_duplicated_chunks_fail() {
         out
     };
     assert_eq!(assemble(&[0, 1, 2]), bytes);
-    assert!(matches!(open_err(&k, &assemble(&[1, 0, 2])), Error::ChunkAuthentication { index: 0 }));
-    assert!(matches!(open_err(&k, &assemble(&[0, 2])), Error::ChunkAuthentication { index: 1 }));
-    assert!(matches!(open_err(&k, &assemble(&[0, 0, 1, 2])), Error::ChunkAuthentication { index: 1 }));
+    assert!(matches!(
+        open_err(&k, &assemble(&[1, 0, 2])),
+        Error::ChunkAuthentication { index: 0 }
+    ));
+    assert!(matches!(
+        open_err(&k, &assemble(&[0, 2])),
+        Error::ChunkAuthentication { index: 1 }
+    ));
+    assert!(matches!(
+        open_err(&k, &assemble(&[0, 0, 1, 2])),
+        Error::ChunkAuthentication { index: 1 }
+    ));
     // Dropping the final chunk is a truncation at a chunk boundary.
-    assert!(matches!(open_err(&k, &assemble(&[0, 1])), Error::StreamTruncated { chunks: 2 }));
-    assert!(matches!(open_err(&k, &assemble(&[])), Error::StreamTruncated { chunks: 0 }));
+    assert!(matches!(
+        open_err(&k, &assemble(&[0, 1])),
+        Error::StreamTruncated { chunks: 2 }
+    ));
+    assert!(matches!(
+        open_err(&k, &assemble(&[])),
+        Error::StreamTruncated { chunks: 0 }
+    ));
     // Chunks of another envelope (same recipient, same context) do not fit this header.
     let (_, other, h2, _) = three_chunks();
     let mut mixed = bytes[..h].to_vec();
     mixed.extend_from_slice(&other[h2..]);
-    assert!(matches!(open_err(&k, &mixed), Error::ChunkAuthentication { index: 0 }));
+    assert!(matches!(
+        open_err(&k, &mixed),
+        Error::ChunkAuthentication { index: 0 }
+    ));
 }
 
 #[test]
 fn truncation_anywhere_fails() {
     let (k, bytes, h, _) = three_chunks();
-    let cuts = [0, 3, 6, 70, 72, h - 1, h, h + 1, h + 15, h + 16, h + FULL - 1, h + FULL, h + 2 * FULL, bytes.len() - 1];
+    let cuts = [
+        0,
+        3,
+        6,
+        70,
+        72,
+        h - 1,
+        h,
+        h + 1,
+        h + 15,
+        h + 16,
+        h + FULL - 1,
+        h + FULL,
+        h + 2 * FULL,
+        bytes.len() - 1,
+    ];
     for cut in cuts {
         let e = open_err(&k, &bytes[..cut]);
         match e {
@@ -239,12 +340,18 @@ fn trailing_data_fails() {
     let (bytes, _) = seal(&publics(&[key(1)]), &payload(2 * CHUNK_SIZE));
     let mut extra = bytes.clone();
     extra.push(0);
-    assert!(matches!(open_err(&k, &extra), Error::TrailingData { index: 1 }));
+    assert!(matches!(
+        open_err(&k, &extra),
+        Error::TrailingData { index: 1 }
+    ));
     // Final chunk short: the extra bytes become part of it.
     let (bytes, _) = seal(&publics(&[key(1)]), b"short");
     let mut extra = bytes.clone();
     extra.extend_from_slice(b"more");
-    assert!(matches!(open_err(&k, &extra), Error::ChunkAuthentication { index: 0 }));
+    assert!(matches!(
+        open_err(&k, &extra),
+        Error::ChunkAuthentication { index: 0 }
+    ));
     // A whole second envelope appended.
     let mut two = bytes.clone();
     two.extend_from_slice(&bytes);
@@ -276,8 +383,15 @@ fn final_chunk_is_withheld_until_it_authenticates() {
     let last = bad.len() - 1;
     bad[last] ^= 1;
     let mut rec = Recorder::default();
-    assert!(matches!(envelope::open(&k, &bad[..], &mut rec), Err(Error::ChunkAuthentication { index: 2 })));
-    assert_eq!(rec.bytes, pt[..2 * CHUNK_SIZE], "only the two verified chunks");
+    assert!(matches!(
+        envelope::open(&k, &bad[..], &mut rec),
+        Err(Error::ChunkAuthentication { index: 2 })
+    ));
+    assert_eq!(
+        rec.bytes,
+        pt[..2 * CHUNK_SIZE],
+        "only the two verified chunks"
+    );
     // Truncated before the final chunk: chunk 1 was sealed as non-final, so it is released
     // only as an ordinary chunk and the error says the stream was cut.
     let mut rec = Recorder::default();
@@ -296,8 +410,14 @@ fn context_and_addressing_are_bound() {
     // Re-address A's block to B by rewriting the key id.
     let mut readdressed = bytes_a.clone();
     readdressed[72..88].copy_from_slice(b.key_id().as_bytes());
-    assert!(matches!(open_err(&b, &readdressed), Error::UnwrapFailed { .. }));
-    assert!(matches!(open_err(&a, &readdressed), Error::NotARecipient { .. }));
+    assert!(matches!(
+        open_err(&b, &readdressed),
+        Error::UnwrapFailed { .. }
+    ));
+    assert!(matches!(
+        open_err(&a, &readdressed),
+        Error::NotARecipient { .. }
+    ));
     // Swap `enc` between two envelopes for the same recipient.
     let (bytes_a2, _) = seal(&publics(&[key(1)]), b"for a again");
     let mut swapped = bytes_a.clone();
@@ -306,7 +426,10 @@ fn context_and_addressing_are_bound() {
     // Replay under another message: a different nonce in the context.
     let mut replayed = bytes_a.clone();
     replayed[30..38].copy_from_slice(&43u64.to_be_bytes());
-    assert!(matches!(open_err(&a, &replayed), Error::UnwrapFailed { .. }));
+    assert!(matches!(
+        open_err(&a, &replayed),
+        Error::UnwrapFailed { .. }
+    ));
     // Move A's whole recipient block into another envelope for A.
     let mut moved = bytes_a2.clone();
     moved[72..168].copy_from_slice(&bytes_a[72..168]);
@@ -325,7 +448,9 @@ fn payload_commitment_binds_the_plaintext() {
         opened_two.verify_commitment(&sealed_one.commitment),
         Err(Error::PayloadCommitmentMismatch)
     ));
-    opened_two.verify_commitment(&sealed_two.commitment).unwrap();
+    opened_two
+        .verify_commitment(&sealed_two.commitment)
+        .unwrap();
     let (_, again) = seal(&publics(&[key(1)]), b"pay 10");
     assert_ne!(again.commitment, sealed_one.commitment, "salted");
     let (_, opened_one) = envelope::open_to_vec(&a, &one).unwrap();
@@ -338,7 +463,10 @@ fn payload_commitment_binds_the_plaintext() {
     );
     // Text form round trip.
     let text = sealed_one.commitment.to_string();
-    assert_eq!(text.parse::<PayloadCommitment>().unwrap(), sealed_one.commitment);
+    assert_eq!(
+        text.parse::<PayloadCommitment>().unwrap(),
+        sealed_one.commitment
+    );
 }
 
 #[test]
@@ -347,7 +475,10 @@ fn header_parser_is_bounded() {
     // Recipient count 0 and 1025, before any block is read.
     let mut zero = bytes.clone();
     zero[70..72].copy_from_slice(&0u16.to_be_bytes());
-    assert!(matches!(EnvelopeHeader::read_from(&zero[..]), Err(Error::NoRecipients)));
+    assert!(matches!(
+        EnvelopeHeader::read_from(&zero[..]),
+        Err(Error::NoRecipients)
+    ));
     let mut huge = bytes[..72].to_vec();
     huge[70..72].copy_from_slice(&1025u16.to_be_bytes());
     assert!(matches!(
@@ -356,7 +487,10 @@ fn header_parser_is_bounded() {
     ));
     // 65535 claimed recipients with no bytes behind them: refused by count, not by reading.
     huge[70..72].copy_from_slice(&u16::MAX.to_be_bytes());
-    assert!(matches!(EnvelopeHeader::read_from(&huge[..]), Err(Error::TooManyRecipients { .. })));
+    assert!(matches!(
+        EnvelopeHeader::read_from(&huge[..]),
+        Err(Error::TooManyRecipients { .. })
+    ));
     // A grant count that overflows the total.
     let mut grants = bytes[..header_len(&bytes)].to_vec();
     let at = grants.len() - 2;
@@ -365,7 +499,10 @@ fn header_parser_is_bounded() {
         EnvelopeHeader::read_from(&grants[..]),
         Err(Error::TooManyRecipients { count: 1025, .. })
     ));
-    assert!(matches!(EnvelopeHeader::read_from(&b"CWE"[..]), Err(Error::HeaderTruncated { .. })));
+    assert!(matches!(
+        EnvelopeHeader::read_from(&b"CWE"[..]),
+        Err(Error::HeaderTruncated { .. })
+    ));
 }
 
 /// A reader that produces `len` pseudo-random bytes without holding them, hashing what it
@@ -381,7 +518,10 @@ impl Read for Source {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = buf.len().min(self.left).min(7 * 1024); // odd-sized reads on purpose
         for b in &mut buf[..n] {
-            self.state = self.state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            self.state = self
+                .state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             *b = (self.state >> 56) as u8;
         }
         self.hash.update(&buf[..n]);
@@ -457,15 +597,15 @@ fn streams_64_mib_in_bounded_memory() {
     assert_eq!(sink.hash.finalize(), source_hash);
     assert_eq!(opened.plaintext_len, LEN as u64);
     opened.verify_commitment(&sealed.commitment).unwrap();
-    assert!(early.load(Ordering::SeqCst), "plaintext flowed before the source was exhausted");
+    assert!(
+        early.load(Ordering::SeqCst),
+        "plaintext flowed before the source was exhausted"
+    );
     assert!(max_write.load(Ordering::SeqCst) <= CHUNK_SIZE);
 }
 
 fn arb_size() -> impl Strategy<Value = usize> {
-    prop_oneof![
-        prop::sample::select(EDGE_SIZES.to_vec()),
-        0..3 * CHUNK_SIZE,
-    ]
+    prop_oneof![prop::sample::select(EDGE_SIZES.to_vec()), 0..3 * CHUNK_SIZE,]
 }
 
 proptest! {

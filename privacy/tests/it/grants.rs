@@ -1,8 +1,8 @@
 //! Grants: re-wrapping the content key for a new reader without touching the payload.
 
+use causeway_privacy::Error;
 use causeway_privacy::envelope::{self, Access, EnvelopeHeader};
 use causeway_privacy::grant::{self, Grant};
-use causeway_privacy::Error;
 
 use crate::support::{key, payload, publics, seal};
 
@@ -17,7 +17,10 @@ fn grant_adds_a_reader_and_leaves_the_payload_untouched() {
     let (a, b, c) = (key(1), key(2), key(3));
     let pt = payload(70_000);
     let (bytes, sealed) = seal(&publics(&[key(1), key(2)]), &pt);
-    assert!(matches!(envelope::open_to_vec(&c, &bytes), Err(Error::NotARecipient { .. })));
+    assert!(matches!(
+        envelope::open_to_vec(&c, &bytes),
+        Err(Error::NotARecipient { .. })
+    ));
 
     let (granted, record) = grant::grant_to_vec(&bytes, &a, c.public_key()).unwrap();
     assert_eq!(
@@ -37,7 +40,10 @@ fn grant_adds_a_reader_and_leaves_the_payload_untouched() {
     assert_eq!(h1.encoded_len(), h0.encoded_len() + 144);
     assert_eq!(h1.grants(), vec![record.clone()]);
     assert_eq!(h1.readers(), vec![a.key_id(), b.key_id(), c.key_id()]);
-    assert_eq!(&granted[..h0.encoded_len() - 2], &bytes[..h0.encoded_len() - 2]);
+    assert_eq!(
+        &granted[..h0.encoded_len() - 2],
+        &bytes[..h0.encoded_len() - 2]
+    );
 
     // Everyone reads the same plaintext, and the same commitment.
     for (k, access) in [
@@ -62,7 +68,10 @@ fn grantees_can_grant_onward_and_the_chain_is_checked() {
     let (bytes, _) = seal(&publics(&[key(1)]), b"chained");
     let (g1, r1) = grant::grant_to_vec(&bytes, &a, c.public_key()).unwrap();
     let (g2, r2) = grant::grant_to_vec(&g1, &c, d.public_key()).unwrap();
-    assert_eq!((r2.index, r2.grantor, r2.grantee), (1, c.key_id(), d.key_id()));
+    assert_eq!(
+        (r2.index, r2.grantor, r2.grantee),
+        (1, c.key_id(), d.key_id())
+    );
     assert_ne!(r1.tag, r2.tag);
     for k in [&a, &c, &d] {
         assert_eq!(envelope::open_to_vec(k, &g2).unwrap().0, b"chained");
@@ -85,7 +94,10 @@ fn grantees_can_grant_onward_and_the_chain_is_checked() {
     dropped[count_at..count_at + 2].copy_from_slice(&1u16.to_be_bytes());
     dropped.extend_from_slice(&g2[h.encoded_len()..]);
     assert_eq!(dropped, g1);
-    assert!(matches!(envelope::open_to_vec(&d, &dropped), Err(Error::NotARecipient { .. })));
+    assert!(matches!(
+        envelope::open_to_vec(&d, &dropped),
+        Err(Error::NotARecipient { .. })
+    ));
 }
 
 #[test]
@@ -148,7 +160,10 @@ fn header_level_grant_matches_streaming_grant() {
     let mut assembled = next.to_bytes();
     assembled.extend_from_slice(body);
     assert_eq!(next.grants(), vec![record]);
-    assert_eq!(envelope::open_to_vec(&c, &assembled).unwrap().0, payload(10));
+    assert_eq!(
+        envelope::open_to_vec(&c, &assembled).unwrap().0,
+        payload(10)
+    );
     // Opening via a stored header and a separate body.
     let mut out = Vec::new();
     next.open_payload(&c, body, &mut out).unwrap();
@@ -170,7 +185,10 @@ fn grant_blocks_do_not_transplant() {
     forged.extend_from_slice(&1u16.to_be_bytes());
     forged.extend_from_slice(block);
     forged.extend_from_slice(body2);
-    assert!(matches!(envelope::open_to_vec(&c, &forged), Err(Error::UnwrapFailed { .. })));
+    assert!(matches!(
+        envelope::open_to_vec(&c, &forged),
+        Err(Error::UnwrapFailed { .. })
+    ));
     assert!(matches!(
         envelope::open_to_vec(&a, &forged),
         Err(Error::GrantTagMismatch { index: 0 })

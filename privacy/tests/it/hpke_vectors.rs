@@ -5,9 +5,9 @@
 //! (The unit tests in src/hpke/tests.rs also check key_schedule_context, secret, key,
 //! base_nonce and exporter_secret, which the public API does not expose.)
 
+use causeway_privacy::Error;
 use causeway_privacy::hpke::{self, Aead, EncappedKey, Psk, kem};
 use causeway_privacy::keys::KeyPair;
-use causeway_privacy::Error;
 use serde::Deserialize;
 
 use crate::support::{Replay, h, vector_path};
@@ -127,8 +127,8 @@ fn all_eight_rfc9180_vectors() {
             }
             (2, Some(k), None) => {
                 let s = hpke::setup_auth_sender(aead, pk_r, &info, k, &mut rng).unwrap();
-                let r = hpke::setup_auth_receiver(aead, &s.0, &sk_r, &info, k.public_key())
-                    .unwrap();
+                let r =
+                    hpke::setup_auth_receiver(aead, &s.0, &sk_r, &info, k.public_key()).unwrap();
                 (s, r)
             }
             (3, Some(k), Some(p)) => {
@@ -148,8 +148,14 @@ fn all_eight_rfc9180_vectors() {
         }
         for x in &v.exports {
             let ctx = h(&x.exporter_context);
-            assert_eq!(hex::encode(sender.export(&ctx, x.len).unwrap()), x.exported_value);
-            assert_eq!(hex::encode(receiver.export(&ctx, x.len).unwrap()), x.exported_value);
+            assert_eq!(
+                hex::encode(sender.export(&ctx, x.len).unwrap()),
+                x.exported_value
+            );
+            assert_eq!(
+                hex::encode(receiver.export(&ctx, x.len).unwrap()),
+                x.exported_value
+            );
             exports += 1;
         }
     }
@@ -160,18 +166,33 @@ fn all_eight_rfc9180_vectors() {
 #[test]
 fn open_rejects_changes() {
     let r = kem::derive_key_pair(b"recipient ikm");
-    let (enc, ct) =
-        hpke::seal_base(Aead::Aes256Gcm, r.public_key(), b"info", b"aad", b"pt", &mut rand_core::OsRng)
-            .unwrap();
+    let (enc, ct) = hpke::seal_base(
+        Aead::Aes256Gcm,
+        r.public_key(),
+        b"info",
+        b"aad",
+        b"pt",
+        &mut rand_core::OsRng,
+    )
+    .unwrap();
     let open = |enc: &EncappedKey, info: &[u8], aad: &[u8], ct: &[u8]| {
         hpke::open_base(Aead::Aes256Gcm, enc, &r, info, aad, ct)
     };
     assert_eq!(open(&enc, b"info", b"aad", &ct).unwrap(), b"pt");
-    assert!(matches!(open(&enc, b"info", b"AAD", &ct), Err(Error::AeadOpen)));
-    assert!(matches!(open(&enc, b"INFO", b"aad", &ct), Err(Error::AeadOpen)));
+    assert!(matches!(
+        open(&enc, b"info", b"AAD", &ct),
+        Err(Error::AeadOpen)
+    ));
+    assert!(matches!(
+        open(&enc, b"INFO", b"aad", &ct),
+        Err(Error::AeadOpen)
+    ));
     let mut bad = ct.clone();
     bad[0] ^= 0x80;
-    assert!(matches!(open(&enc, b"info", b"aad", &bad), Err(Error::AeadOpen)));
+    assert!(matches!(
+        open(&enc, b"info", b"aad", &bad),
+        Err(Error::AeadOpen)
+    ));
     let mut other_enc = enc;
     other_enc.0[0] ^= 1;
     assert!(open(&other_enc, b"info", b"aad", &ct).is_err());
@@ -179,7 +200,8 @@ fn open_rejects_changes() {
     assert!(hpke::open_base(Aead::Aes128Gcm, &enc, &r, b"info", b"aad", &ct).is_err());
     // Exports longer than 255 * 32 bytes are refused.
     let (_, sender) =
-        hpke::setup_base_sender(Aead::Aes256Gcm, r.public_key(), b"", &mut rand_core::OsRng).unwrap();
+        hpke::setup_base_sender(Aead::Aes256Gcm, r.public_key(), b"", &mut rand_core::OsRng)
+            .unwrap();
     assert!(matches!(
         sender.export(b"", 255 * 32 + 1),
         Err(Error::ExportTooLong { .. })
@@ -193,8 +215,15 @@ fn open_rejects_changes() {
 fn same_plaintext_twice_differs() {
     let r = kem::derive_key_pair(b"recipient ikm");
     let seal = || {
-        hpke::seal_base(Aead::Aes256Gcm, r.public_key(), b"", b"", b"same", &mut rand_core::OsRng)
-            .unwrap()
+        hpke::seal_base(
+            Aead::Aes256Gcm,
+            r.public_key(),
+            b"",
+            b"",
+            b"same",
+            &mut rand_core::OsRng,
+        )
+        .unwrap()
     };
     let (e1, c1) = seal();
     let (e2, c2) = seal();
@@ -204,5 +233,8 @@ fn same_plaintext_twice_differs() {
 
 #[test]
 fn unknown_aead_id() {
-    assert!(matches!(Aead::from_id(3), Err(Error::UnsupportedAead { id: 3 })));
+    assert!(matches!(
+        Aead::from_id(3),
+        Err(Error::UnsupportedAead { id: 3 })
+    ));
 }

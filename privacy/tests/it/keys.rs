@@ -3,9 +3,9 @@
 use std::os::unix::fs::PermissionsExt as _;
 
 use base64::Engine as _;
+use causeway_privacy::Error;
 use causeway_privacy::hpke::{EncappedKey, kem};
 use causeway_privacy::keys::{KeyId, KeyPair, PublicKey};
-use causeway_privacy::Error;
 use sha2::{Digest as _, Sha256};
 
 use crate::support::h;
@@ -39,7 +39,10 @@ fn low_order_points_are_refused_at_registration_and_in_decap() {
     let me = KeyPair::from_secret_bytes([3; 32]);
     for p in low_order_points() {
         assert!(
-            matches!(PublicKey::from_bytes(p), Err(Error::LowOrderPublicKey { .. })),
+            matches!(
+                PublicKey::from_bytes(p),
+                Err(Error::LowOrderPublicKey { .. })
+            ),
             "{}",
             hex::encode(p)
         );
@@ -47,8 +50,14 @@ fn low_order_points_are_refused_at_registration_and_in_decap() {
             hex::encode(p).parse::<PublicKey>(),
             Err(Error::LowOrderPublicKey { .. })
         ));
-        assert!(matches!(me.diffie_hellman(&p), Err(Error::ZeroSharedSecret)));
-        assert!(matches!(kem::decap(&EncappedKey(p), &me), Err(Error::ZeroSharedSecret)));
+        assert!(matches!(
+            me.diffie_hellman(&p),
+            Err(Error::ZeroSharedSecret)
+        ));
+        assert!(matches!(
+            kem::decap(&EncappedKey(p), &me),
+            Err(Error::ZeroSharedSecret)
+        ));
     }
 }
 
@@ -65,10 +74,22 @@ fn wrong_lengths_are_refused() {
         ));
     }
     let b64 = |n: usize| base64::engine::general_purpose::STANDARD.encode(vec![9u8; n]);
-    assert!(matches!(b64(31).parse::<PublicKey>(), Err(Error::PublicKeyEncoding { .. })));
-    assert!(matches!(b64(33).parse::<PublicKey>(), Err(Error::PublicKeyEncoding { .. })));
-    assert!(matches!("09".repeat(31).parse::<PublicKey>(), Err(Error::PublicKeyEncoding { .. })));
-    assert!(matches!("not a key!".parse::<PublicKey>(), Err(Error::PublicKeyEncoding { .. })));
+    assert!(matches!(
+        b64(31).parse::<PublicKey>(),
+        Err(Error::PublicKeyEncoding { .. })
+    ));
+    assert!(matches!(
+        b64(33).parse::<PublicKey>(),
+        Err(Error::PublicKeyEncoding { .. })
+    ));
+    assert!(matches!(
+        "09".repeat(31).parse::<PublicKey>(),
+        Err(Error::PublicKeyEncoding { .. })
+    ));
+    assert!(matches!(
+        "not a key!".parse::<PublicKey>(),
+        Err(Error::PublicKeyEncoding { .. })
+    ));
 }
 
 #[test]
@@ -76,7 +97,10 @@ fn non_canonical_encodings_are_refused() {
     let pk = *KeyPair::from_secret_bytes([1; 32]).public_key();
     let mut high = *pk.as_bytes();
     high[31] |= 0x80;
-    assert!(matches!(PublicKey::from_bytes(high), Err(Error::NonCanonicalPublicKey { .. })));
+    assert!(matches!(
+        PublicKey::from_bytes(high),
+        Err(Error::NonCanonicalPublicKey { .. })
+    ));
     // 2^255 - 19 + 9 (the base point's u plus p) reduces to 9: same point, other encoding.
     let nine_plus_p = h("f6ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f");
     assert!(matches!(
@@ -89,22 +113,39 @@ fn non_canonical_encodings_are_refused() {
 fn key_id_is_a_sha256_prefix_and_text_forms_parse() {
     // RFC 7748 §6.1: Alice's private key and public key.
     let alice = KeyPair::from_secret_bytes(
-        h("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a").try_into().unwrap(),
+        h("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a")
+            .try_into()
+            .unwrap(),
     );
     let pk_hex = "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a";
     assert_eq!(alice.public_key().to_hex(), pk_hex);
     let digest = Sha256::digest(h(pk_hex));
     assert_eq!(alice.key_id().as_bytes(), &digest[..16]);
     assert_eq!(alice.key_id().to_string(), hex::encode(&digest[..16]));
-    assert_eq!(alice.key_id().to_string().parse::<KeyId>().unwrap(), alice.key_id());
+    assert_eq!(
+        alice.key_id().to_string().parse::<KeyId>().unwrap(),
+        alice.key_id()
+    );
 
     let b64 = base64::engine::general_purpose::STANDARD.encode(h(pk_hex));
-    for text in [pk_hex.to_owned(), format!("0x{pk_hex}"), b64.clone(), format!("  {b64}\n")] {
-        assert_eq!(&text.parse::<PublicKey>().unwrap(), alice.public_key(), "{text:?}");
+    for text in [
+        pk_hex.to_owned(),
+        format!("0x{pk_hex}"),
+        b64.clone(),
+        format!("  {b64}\n"),
+    ] {
+        assert_eq!(
+            &text.parse::<PublicKey>().unwrap(),
+            alice.public_key(),
+            "{text:?}"
+        );
     }
     assert_eq!(alice.public_key().to_string(), b64);
     let json = serde_json::to_string(alice.public_key()).unwrap();
-    assert_eq!(serde_json::from_str::<PublicKey>(&json).unwrap(), *alice.public_key());
+    assert_eq!(
+        serde_json::from_str::<PublicKey>(&json).unwrap(),
+        *alice.public_key()
+    );
 
     // RFC 7748 §6.1: the shared secret with Bob.
     let bob_pk = h("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
@@ -130,7 +171,10 @@ fn key_files_round_trip_with_mode_0600() {
     // Never overwritten.
     assert!(matches!(
         key.write_to_file(&path),
-        Err(Error::KeyFileIo { action: "create", .. })
+        Err(Error::KeyFileIo {
+            action: "create",
+            ..
+        })
     ));
 }
 
@@ -173,18 +217,26 @@ fn malformed_key_files_are_refused() {
         ),
         (
             "two",
-            format!("causeway-x25519-secret-key-v1:{good_b64}\ncauseway-x25519-secret-key-v1:{good_b64}\n"),
+            format!(
+                "causeway-x25519-secret-key-v1:{good_b64}\ncauseway-x25519-secret-key-v1:{good_b64}\n"
+            ),
         ),
         ("big", "#".repeat(5000)),
     ];
     for (name, body) in cases {
         let p = write(name, &body);
         assert!(
-            matches!(KeyPair::read_from_file(&p), Err(Error::KeyFileFormat { .. })),
+            matches!(
+                KeyPair::read_from_file(&p),
+                Err(Error::KeyFileFormat { .. })
+            ),
             "{name}"
         );
     }
-    let p = write("ok", &format!("\n# hand-written\ncauseway-x25519-secret-key-v1:{good_b64}\n"));
+    let p = write(
+        "ok",
+        &format!("\n# hand-written\ncauseway-x25519-secret-key-v1:{good_b64}\n"),
+    );
     assert_eq!(
         KeyPair::read_from_file(&p).unwrap().public_key(),
         KeyPair::from_secret_bytes([7; 32]).public_key()

@@ -40,7 +40,9 @@ pub(crate) fn context() -> EnvelopeContext {
 
 /// Deterministic payload bytes of length `len`.
 pub(crate) fn payload(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i.wrapping_mul(31) ^ (i >> 8)) as u8).collect()
+    (0..len)
+        .map(|i| (i.wrapping_mul(31) ^ (i >> 8)) as u8)
+        .collect()
 }
 
 /// Seals `plaintext` for `recipients` under [`context`].

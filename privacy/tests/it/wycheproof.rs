@@ -5,16 +5,14 @@
 //! "acceptable" LowOrderPublic / ZeroSharedSecret cases are expected errors here, and such
 //! public keys are refused at registration too.
 
-use aes_gcm::aead::consts::{
-    U1, U2, U4, U6, U8, U10, U12, U15, U16, U20, U32, U64, U128, U257,
-};
+use aes_gcm::AesGcm;
+use aes_gcm::aead::consts::{U1, U2, U4, U6, U8, U10, U12, U15, U16, U20, U32, U64, U128, U257};
 use aes_gcm::aead::generic_array::ArrayLength;
 use aes_gcm::aead::{Aead as _, KeyInit, Payload};
 use aes_gcm::aes::{Aes128, Aes192, Aes256};
-use aes_gcm::AesGcm;
+use causeway_privacy::Error;
 use causeway_privacy::hpke::{Aead, AeadKey};
 use causeway_privacy::keys::{KeyPair, PublicKey};
-use causeway_privacy::Error;
 use serde::Deserialize;
 
 use crate::support::{h, vector_path};
@@ -45,32 +43,53 @@ struct XdhTest {
 
 #[test]
 fn x25519() {
-    let file: File<XdhGroup> =
-        serde_json::from_slice(&std::fs::read(vector_path("wycheproof/wycheproof_x25519_test.json")).unwrap())
-            .unwrap();
+    let file: File<XdhGroup> = serde_json::from_slice(
+        &std::fs::read(vector_path("wycheproof/wycheproof_x25519_test.json")).unwrap(),
+    )
+    .unwrap();
     let (mut agreed, mut refused) = (0, 0);
     for t in file.groups.iter().flat_map(|g| &g.tests) {
         let sk = KeyPair::from_secret_bytes(h(&t.private).try_into().unwrap());
         let pk: [u8; 32] = h(&t.public).try_into().unwrap();
         let zero = t.shared == "00".repeat(32);
-        assert!(t.result == "valid" || t.result == "acceptable", "tc {}", t.id);
+        assert!(
+            t.result == "valid" || t.result == "acceptable",
+            "tc {}",
+            t.id
+        );
         if zero {
             // Every all-zero case is flagged low order; refused at DH and at registration.
             assert!(t.flags.iter().any(|f| f == "LowOrderPublic"), "tc {}", t.id);
-            assert!(matches!(sk.diffie_hellman(&pk), Err(Error::ZeroSharedSecret)), "tc {}", t.id);
             assert!(
-                matches!(PublicKey::from_bytes(pk), Err(Error::LowOrderPublicKey { .. })),
+                matches!(sk.diffie_hellman(&pk), Err(Error::ZeroSharedSecret)),
+                "tc {}",
+                t.id
+            );
+            assert!(
+                matches!(
+                    PublicKey::from_bytes(pk),
+                    Err(Error::LowOrderPublicKey { .. })
+                ),
                 "tc {}",
                 t.id
             );
             refused += 1;
         } else {
             // Includes NonCanonicalPublic (bit 255 masked, value reduced) and twist points.
-            assert_eq!(hex::encode(*sk.diffie_hellman(&pk).unwrap()), t.shared, "tc {}", t.id);
+            assert_eq!(
+                hex::encode(*sk.diffie_hellman(&pk).unwrap()),
+                t.shared,
+                "tc {}",
+                t.id
+            );
             match PublicKey::from_bytes(pk) {
                 Ok(p) => assert_eq!(p.as_bytes(), &pk),
                 Err(Error::NonCanonicalPublicKey { .. }) => {
-                    assert!(t.flags.iter().any(|f| f == "NonCanonicalPublic"), "tc {}", t.id)
+                    assert!(
+                        t.flags.iter().any(|f| f == "NonCanonicalPublic"),
+                        "tc {}",
+                        t.id
+                    )
                 }
                 Err(e) => panic!("tc {}: {e}", t.id),
             }
@@ -106,13 +125,19 @@ struct GcmTest {
 }
 
 /// Seal and open with aes-gcm's generic `AesGcm` for cipher `C` and nonce size `N`.
-fn generic<C, N>(key: &[u8], iv: &[u8], aad: &[u8], msg: &[u8], ct_tag: &[u8]) -> (Vec<u8>, Option<Vec<u8>>)
+fn generic<C, N>(
+    key: &[u8],
+    iv: &[u8],
+    aad: &[u8],
+    msg: &[u8],
+    ct_tag: &[u8],
+) -> (Vec<u8>, Option<Vec<u8>>)
 where
     AesGcm<C, N>: KeyInit + aes_gcm::aead::Aead,
     N: ArrayLength<u8>,
 {
     let c = AesGcm::<C, N>::new_from_slice(key).unwrap();
-    let nonce = aes_gcm::aead::generic_array::GenericArray::from_slice(iv);
+    let nonce = <&aes_gcm::aead::Nonce<AesGcm<C, N>>>::from(iv);
     let sealed = c.encrypt(nonce, Payload { msg, aad }).unwrap();
     let opened = c.decrypt(nonce, Payload { msg: ct_tag, aad }).ok();
     (sealed, opened)
@@ -142,9 +167,10 @@ macro_rules! by_iv_len {
 
 #[test]
 fn aes_gcm() {
-    let file: File<GcmGroup> =
-        serde_json::from_slice(&std::fs::read(vector_path("wycheproof/wycheproof_aes_gcm_test.json")).unwrap())
-            .unwrap();
+    let file: File<GcmGroup> = serde_json::from_slice(
+        &std::fs::read(vector_path("wycheproof/wycheproof_aes_gcm_test.json")).unwrap(),
+    )
+    .unwrap();
     let (mut valid, mut invalid, mut through_hpke, mut empty_iv_refused) = (0, 0, 0, 0);
     let skipped = 0; // every group runs: no IV size is left out
     for g in &file.groups {
@@ -189,7 +215,10 @@ fn aes_gcm() {
                     assert_eq!(k.seal(&nonce, &aad, &msg).unwrap(), ct_tag, "tc {}", t.id);
                     assert_eq!(k.open(&nonce, &aad, &ct_tag).unwrap(), msg, "tc {}", t.id);
                 } else {
-                    assert!(matches!(k.open(&nonce, &aad, &ct_tag), Err(Error::AeadOpen)));
+                    assert!(matches!(
+                        k.open(&nonce, &aad, &ct_tag),
+                        Err(Error::AeadOpen)
+                    ));
                 }
                 through_hpke += 1;
             }
@@ -198,13 +227,20 @@ fn aes_gcm() {
     assert_eq!(file.number_of_tests, 316);
     assert_eq!((valid, invalid, skipped), (229, 87, 0));
     assert_eq!(empty_iv_refused, 6);
-    assert!(through_hpke > 100, "{through_hpke} cases ran through AeadKey");
+    assert!(
+        through_hpke > 100,
+        "{through_hpke} cases ran through AeadKey"
+    );
 }
 
 #[test]
 fn aead_key_length_is_checked() {
     assert!(matches!(
         AeadKey::new(Aead::Aes256Gcm, &[0; 16]),
-        Err(Error::InvalidKeyLength { expected: 32, actual: 16, .. })
+        Err(Error::InvalidKeyLength {
+            expected: 32,
+            actual: 16,
+            ..
+        })
     ));
 }

@@ -79,7 +79,8 @@ fn tampered_bundles_are_rejected_with_their_reason() {
         c[at] = if c[at] == '0' { '1' } else { '0' };
         c.into_iter().collect::<String>()
     };
-    let cases: Vec<(&str, Box<dyn FnOnce(&mut serde_json::Value)>, &str)> = vec![
+    type Edit = Box<dyn FnOnce(&mut serde_json::Value)>;
+    let cases: Vec<(&str, Edit, &str)> = vec![
         (
             "body",
             Box::new(move |v| {

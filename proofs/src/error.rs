@@ -1,6 +1,6 @@
 //! The one error type of `causeway-proofs`: every way a proof, message or signature can fail.
 
-use crate::{Domain, Hash32};
+use crate::{Domain, EvmAddress, Hash32};
 
 /// Why a value was rejected. Each variant names what went wrong and carries the facts needed
 /// to act on it; none of them is ever a panic.
@@ -171,6 +171,150 @@ pub enum Error {
     #[error("proof bundle is inconsistent: {reason}")]
     InconsistentBundle {
         /// Which parts disagree.
+        reason: String,
+    },
+
+    // ---- EVM native proofs (module `evm`) -----------------------------------------------------
+    /// Bytes that are not strict, canonical RLP (truncated, trailing bytes, non-minimal lengths or
+    /// integers) or whose RLP shape is not the expected structure.
+    #[error("malformed RLP in {what} at byte {offset}: {reason}")]
+    Rlp {
+        /// What was being decoded (receipt, log, header, trie node...).
+        what: &'static str,
+        /// Byte offset of the problem within that value.
+        offset: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A Merkle-Patricia proof larger than the verifier accepts (checked before any hashing).
+    #[error("trie proof has {actual} {what}; at most {max} are accepted")]
+    MptProofTooLarge {
+        /// "nodes" or "bytes".
+        what: &'static str,
+        /// Count found.
+        actual: usize,
+        /// Limit.
+        max: usize,
+    },
+    /// A trie proof that ends before reaching the key's value or its proven absence.
+    #[error("trie proof is truncated: node {index} is referenced but missing")]
+    MptMissingNode {
+        /// Position the missing node would have in the proof.
+        index: usize,
+    },
+    /// A proof node whose keccak-256 is not the hash its parent (or the root) commits to.
+    #[error("trie proof node {index} hashes to {computed}, but its parent commits to {expected}")]
+    MptNodeHashMismatch {
+        /// Position of the node in the proof.
+        index: usize,
+        /// Hash the root or parent node commits to.
+        expected: Hash32,
+        /// keccak-256 of the node given.
+        computed: Hash32,
+    },
+    /// A proof node that is not a canonical trie node (wrong item count, bad hex-prefix path,
+    /// non-canonical inlining, empty value, extension not followed by a branch...).
+    #[error("trie proof node {index} is malformed: {reason}")]
+    MptMalformedNode {
+        /// Position of the (containing) node in the proof.
+        index: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A proof with more nodes than the path to the key uses (padding is never accepted).
+    #[error("trie proof has {given} nodes but the path to the key uses only {used}")]
+    MptUnusedNodes {
+        /// Nodes on the path.
+        used: usize,
+        /// Nodes given.
+        given: usize,
+    },
+    /// A valid proof that the key is NOT in the trie, where its inclusion was required.
+    #[error("the trie proof shows that key {key} is absent")]
+    MptKeyAbsent {
+        /// The key, 0x-hex.
+        key: String,
+    },
+    /// A valid inclusion proof for the key whose value differs from the claimed one.
+    #[error("the trie holds a different value for key {key} than the one claimed")]
+    MptValueMismatch {
+        /// The key, 0x-hex.
+        key: String,
+    },
+    /// A receipt proof made against another receipts root than the block's.
+    #[error("receipt proof claims receipts root {claimed}, but the block's is {expected}")]
+    ReceiptsRootMismatch {
+        /// Root the proof was made against.
+        claimed: Hash32,
+        /// Root of the block (from its header).
+        expected: Hash32,
+    },
+    /// A receipt proof asked for a transaction index the block does not have.
+    #[error("transaction index {index} is outside a block of {receipts} receipts")]
+    ReceiptIndexOutOfRange {
+        /// Index asked for.
+        index: u64,
+        /// Receipts in the block.
+        receipts: usize,
+    },
+    /// A typed receipt envelope whose type this build does not decode.
+    #[error("unsupported receipt type {tx_type:#04x}")]
+    UnsupportedReceiptType {
+        /// The EIP-2718 type byte.
+        tx_type: u8,
+    },
+    /// A header whose keccak-256 is not the block hash it is presented for.
+    #[error("block header hashes to {computed}, but the expected block hash is {expected}")]
+    BlockHashMismatch {
+        /// keccak-256 of the header bytes (or the hash a proof claims).
+        computed: Hash32,
+        /// Block hash the verifier trusts.
+        expected: Hash32,
+    },
+    /// The proven transaction reverted (receipt status 0): its logs never happened.
+    #[error("transaction {tx_index} failed (receipt status 0); its events do not count")]
+    ReceiptFailed {
+        /// Index of the transaction in its block.
+        tx_index: u64,
+    },
+    /// A log position beyond the receipt's logs.
+    #[error("log {index} requested, but the receipt has {logs} logs")]
+    LogIndexOutOfRange {
+        /// Position requested (within the receipt).
+        index: u32,
+        /// Logs in the receipt.
+        logs: usize,
+    },
+    /// A log emitted by another contract than the configured one (a look-alike contract).
+    #[error("log was emitted by {actual}, not by the configured contract {expected}")]
+    LogEmitterMismatch {
+        /// Contract the verifier trusts.
+        expected: EvmAddress,
+        /// Contract that emitted the log.
+        actual: EvmAddress,
+    },
+    /// A log with another number of topics than its event has.
+    #[error("log has {actual} topics, but the event has {expected}")]
+    LogTopicCount {
+        /// Topics of the event (signature plus indexed fields).
+        expected: usize,
+        /// Topics found.
+        actual: usize,
+    },
+    /// A log topic that differs from the expected one (event signature or indexed field).
+    #[error("log topic {position} is {actual}, but {expected} is expected")]
+    LogTopicMismatch {
+        /// Topic position (0 = event signature).
+        position: usize,
+        /// Expected topic.
+        expected: Hash32,
+        /// Topic found.
+        actual: Hash32,
+    },
+    /// Event data that is not exactly the ABI encoding of the expected message bytes.
+    #[error("event data does not carry the expected message: {reason}")]
+    EventDataMismatch {
+        /// What differs.
         reason: String,
     },
 

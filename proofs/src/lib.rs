@@ -12,6 +12,7 @@ pub mod attestation;
 pub mod bundle;
 pub mod checkpoint;
 mod error;
+pub mod evm;
 pub mod hash;
 pub mod log;
 pub mod message;

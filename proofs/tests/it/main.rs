@@ -4,7 +4,9 @@
 mod attestation;
 mod bundle;
 mod checkpoint;
+mod eth_trie;
 mod ethereum_signing;
+mod evm_receipts;
 mod hmac_sm3;
 mod merkle;
 mod message;

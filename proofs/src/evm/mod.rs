@@ -1,0 +1,34 @@
+//! Native proofs of EVM chains: that a block's transaction emitted a log, checked offline from
+//! a trusted block hash.
+//!
+//! - [`trie`]: the Ethereum Merkle-Patricia trie (roots and proofs of any key-value map) and
+//!   [`verify_proof`], a strict, bounded verifier for proofs from untrusted sources.
+//! - [`receipts_root`], [`ReceiptTrie`] and [`ReceiptProof`]: a block's receipts trie
+//!   (key `rlp(index)`, value the receipt's consensus encoding) and the proof of one receipt
+//!   against the header's receiptsRoot.
+//! - [`decode_receipt`]: a receipt's status and logs; [`decode_header`] and [`header_hash`]:
+//!   the header fields a proof chains through, and the block hash.
+//! - [`EvmSourceProof`]: header → receipts root → receipt → the Outbox's `Dispatch` log → the
+//!   message bytes. This is the `native_proof` of a bundle of family `evm`.
+//!
+//! Everything here is pure computation over bytes (RLP, keccak-256): no I/O, no client library.
+//! Adapters fetch headers and receipts and build the proofs; verifiers only need the bytes.
+
+mod header;
+mod json;
+mod receipt;
+mod receipt_proof;
+mod rlp;
+mod source;
+pub mod trie;
+mod verify;
+
+pub use header::{EvmHeader, MAX_HEADER_LEN, decode_header, header_hash};
+pub use receipt::{Bloom, Log, MAX_TOPICS, Receipt, TxType, decode_receipt};
+pub use receipt_proof::{ReceiptProof, ReceiptTrie, receipt_key, receipts_root};
+pub use source::{
+    DISPATCH_EVENT_SIGNATURE, DISPATCH_TOPICS, EvmSourceProof, decode_dispatch_data,
+    dispatch_topic0, encode_dispatch_data,
+};
+pub use trie::{EMPTY_ROOT, FrozenTrie, PatriciaTrie};
+pub use verify::{MAX_PROOF_BYTES, MAX_PROOF_NODES, verify_proof};

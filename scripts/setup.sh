@@ -17,6 +17,29 @@ if [ ! -d ../shared/vectors ] && [ -z "${CAUSEWAY_VECTORS:-}" ]; then
   echo "warning: ../shared/vectors not found; vector tests will fail (set CAUSEWAY_VECTORS)" >&2
 fi
 
-# Later issues add: anvil and solc from npm into .tools/ (pinned), Debian packages for promtool
-# and Chromium. Issue 2 needs nothing beyond cargo for its tests.
+# npm tools, pinned by tools/package.json + tools/package-lock.json (committed) and installed into
+# the project-local, gitignored .tools/ with `npm ci`: solc-js 0.8.30 (scripts/build-contracts.sh)
+# and anvil 1.7.1 (@foundry-rs/anvil-linux-amd64, the devnet's EVM chains). Nothing is taken
+# from PATH: the devnet crate runs .tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
+# (override with CAUSEWAY_ANVIL). Re-running is a no-op once .tools/ matches the lock file.
+ANVIL=.tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
+if ! need_cmd npm || ! need_cmd node; then
+  echo "error: node and npm are needed to install solc and anvil into .tools/" >&2
+  exit 1
+fi
+if cmp -s tools/package.json .tools/package.json 2>/dev/null \
+  && cmp -s tools/package-lock.json .tools/package-lock.json 2>/dev/null \
+  && [ -f .tools/node_modules/.package-lock.json ] \
+  && [ -x "$ANVIL" ] && [ -f .tools/node_modules/solc/soljson.js ]; then
+  echo "setup: npm tools in .tools/ are up to date"
+else
+  echo "setup: installing pinned npm tools into .tools/"
+  mkdir -p .tools
+  cp tools/package.json tools/package-lock.json .tools/
+  npm ci --prefix .tools --no-audit --no-fund --loglevel=error
+fi
+echo "setup: $("$ANVIL" --version | head -n 1)"
+echo "setup: solc $(node -e 'process.stdout.write(require("./.tools/node_modules/solc").version())')"
+
+# Later issues add: Debian packages for promtool and Chromium.
 echo "setup: ok"

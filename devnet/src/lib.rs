@@ -1,9 +1,19 @@
 //! `causeway-devnet`: local networks for tests and for `causeway devnet`.
 //!
-//! It will start real `anvil` nodes on free loopback ports (the npm package
-//! `@foundry-rs/anvil-linux-amd64`, installed by `scripts/setup.sh` into `.tools/`), deploy the
-//! compiled contracts from `contracts/`, and run the protocol-faithful Fabric test network and
-//! FISCO BCOS test node that stand in where the real nodes cannot run on these machines. Only
-//! tests and the `devnet` command use it; no production path does.
+//! It starts real `anvil` nodes on free loopback ports ([`anvil`]: the npm package
+//! `@foundry-rs/anvil-linux-amd64`, pinned and installed by `scripts/setup.sh` into `.tools/`,
+//! never taken from `PATH`), deploys the compiled Causeway contracts from
+//! `contracts/artifacts/` ([`contracts`]), and assembles the two-chain [`Devnet`]. [`fixtures`]
+//! holds what tests need to drive the contracts with values computed by `causeway_proofs`
+//! (committees, origin logs, ABI conversions). Only tests and the `devnet` command use this
+//! crate; no production path does.
+
+pub mod anvil;
+pub mod contracts;
+mod devnet;
+mod error;
+pub mod fixtures;
 
 pub use causeway_proofs::Domain;
+pub use devnet::{ADMIN_KEY_INDEX, CHAIN_A, CHAIN_B, ChainSpec, DevChain, Devnet};
+pub use error::{Error, Result};

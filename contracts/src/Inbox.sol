@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {Checkpoint, InclusionProof, IMessageRecipient} from "./Types.sol";
+import {ValidatorRegistry} from "./ValidatorRegistry.sol";
+import {MessageCodec} from "./lib/MessageCodec.sol";
+import {MerkleLog} from "./lib/MerkleLog.sol";
+import {
+    AlreadyDelivered,
+    ForbiddenRecipient,
+    InsufficientGas,
+    InvalidProof,
+    NotFailed,
+    Paused,
+    WrongDestination,
+    WrongDomain
+} from "./Errors.sol";
+
+/// @title Inbox
+/// @notice Destination side of Causeway on an EVM chain. A relayer (anyone: relayers are
+/// untrusted) submits messages with their RFC 9162 inclusion proofs and one checkpoint signed by
+/// m-of-n validators of the origin; the Inbox checks the signatures once per batch, then for each
+/// message its origin, destination, that it was never delivered and its proof, and calls
+/// `recipient.handle(origin, sender, body)`. A recipient that reverts is recorded as failed and
+/// can be retried; it never blocks the batch's other messages.
+/// @dev Security (docs: security/bridge-exploits.md):
+/// - everything is recomputed from stored state and the running chain (digest, root, replay key);
+/// - the replay key is the message id, never a signature or a (root, index) pair (T11, T19, T25);
+/// - the Inbox holds no privileges, no allowances and no ether (no payable function), and a
+///   message can never target the Inbox itself, its admin or a target the admin denied (T23);
+/// - the recipient gets a fixed gas budget that the relayer cannot shrink (T26), and at most
+///   `MAX_REASON_LEN` bytes of its revert data are copied (no return-data bombs).
+contract Inbox is ValidatorRegistry {
+    using MessageCodec for bytes;
+
+    /// `status`: never seen.
+    uint8 public constant STATUS_NONE = 0;
+    /// `status`: delivered (the recipient's `handle` returned).
+    uint8 public constant STATUS_DELIVERED = 1;
+    /// `status`: the recipient reverted; `retry` may deliver it later.
+    uint8 public constant STATUS_FAILED = 2;
+    /// Gas every recipient call gets on first delivery; a transaction that cannot give it reverts
+    /// `InsufficientGas` as a whole. `retry` forwards all the gas its caller supplies.
+    uint256 public constant HANDLE_GAS = 500_000;
+    /// Gas kept back after a recipient call for the Inbox's own bookkeeping.
+    uint256 internal constant GAS_RESERVE = 30_000;
+    /// Most revert-data bytes of a failed recipient kept in `DeliveryFailed`.
+    uint256 public constant MAX_REASON_LEN = 512;
+
+    /// This chain's Causeway domain (the destination every delivered message must name).
+    uint32 public immutable localDomain;
+
+    mapping(bytes32 id => uint8) private _status;
+    mapping(uint32 origin => bool) private _paused;
+    mapping(address target => bool) private _forbidden;
+
+    /// The message was delivered: its recipient's `handle` returned.
+    event Delivered(bytes32 indexed id, uint32 indexed origin, uint64 nonce);
+    /// The message was proven but its recipient reverted with `reason` (truncated to
+    /// `MAX_REASON_LEN` bytes); it is retryable with `retry`.
+    event DeliveryFailed(bytes32 indexed id, uint32 indexed origin, uint64 nonce, bytes reason);
+    /// The admin paused or resumed deliveries from `origin`.
+    event PauseChanged(uint32 indexed origin, bool paused);
+    /// The admin added or removed a privileged target that messages may never call.
+    event ForbiddenRecipientChanged(address indexed target, bool forbidden);
+
+    /// @param localDomain_ This chain's Causeway domain.
+    /// @param admin_ The account that configures validator sets, pauses and denied targets.
+    constructor(uint32 localDomain_, address admin_) ValidatorRegistry(admin_) {
+        localDomain = localDomain_;
+    }
+
+    /// @notice Delivers one message (see `deliverBatch`).
+    function deliver(
+        bytes calldata message,
+        InclusionProof calldata proof,
+        Checkpoint calldata cp,
+        bytes[] calldata signatures
+    ) external {
+        if (_paused[cp.origin]) revert Paused(cp.origin);
+        _verifyCheckpoint(cp, signatures);
+        _deliver(message, proof, cp);
+    }
+
+    /// @notice Delivers `messages[i]` with `proofs[i]` under one checkpoint `cp` and its
+    /// validator `signatures` (65-byte r ‖ s ‖ v, v in {27, 28}, ascending by signer). The
+    /// signatures are verified once; any invalid message reverts the whole batch; a reverting
+    /// recipient only records its own message as failed.
+    function deliverBatch(
+        bytes[] calldata messages,
+        InclusionProof[] calldata proofs,
+        Checkpoint calldata cp,
+        bytes[] calldata signatures
+    ) external {
+        if (messages.length != proofs.length) revert InvalidProof();
+        if (_paused[cp.origin]) revert Paused(cp.origin);
+        _verifyCheckpoint(cp, signatures);
+        for (uint256 i = 0; i < messages.length; ++i) {
+            _deliver(messages[i], proofs[i], cp);
+        }
+    }
+
+    /// @notice Calls the recipient of a message recorded as failed again, with all the gas the
+    /// caller supplies (minus a small reserve). On success the message becomes delivered; on
+    /// another revert it stays failed and `DeliveryFailed` is emitted again.
+    function retry(bytes calldata message) external {
+        message.check();
+        bytes32 id = message.id();
+        if (_status[id] != STATUS_FAILED) revert NotFailed(id);
+        uint32 origin = message.origin();
+        if (_paused[origin]) revert Paused(origin);
+        address recipient = _recipient(message);
+        _status[id] = STATUS_DELIVERED;
+        _requireGas();
+        _call(id, message, recipient, gasleft() - GAS_RESERVE);
+    }
+
+    /// @notice 0 never seen, 1 delivered, 2 failed (retryable).
+    function status(bytes32 id) external view returns (uint8) {
+        return _status[id];
+    }
+
+    /// @notice Pauses or resumes deliveries and retries from `origin` (admin only).
+    function setPaused(uint32 origin, bool paused_) external onlyAdmin {
+        _paused[origin] = paused_;
+        emit PauseChanged(origin, paused_);
+    }
+
+    /// @notice Whether deliveries from `origin` are paused.
+    function paused(uint32 origin) external view returns (bool) {
+        return _paused[origin];
+    }
+
+    /// @notice Denies (or allows again) a privileged target, such as an Anchor, a proxy admin or a
+    /// token the Inbox was wrongly given rights on, as a message recipient (admin only). The Inbox
+    /// itself and its admin are always denied.
+    function setForbiddenRecipient(address target, bool forbidden) external onlyAdmin {
+        _forbidden[target] = forbidden;
+        emit ForbiddenRecipientChanged(target, forbidden);
+    }
+
+    /// @notice Whether a message may never be delivered to `target`.
+    function isForbiddenRecipient(address target) public view returns (bool) {
+        return target == address(this) || target == admin || _forbidden[target];
+    }
+
+    /// @notice Whether `path` proves the message id `id` at `index` in the SHA-256 log of `size`
+    /// leaves with root `root` (RFC 9162 §2.1.3.2), exactly as deliveries check it.
+    function verifyInclusion(bytes32 id, uint64 index, uint64 size, bytes32[] calldata path, bytes32 root)
+        external
+        view
+        returns (bool)
+    {
+        return MerkleLog.verifyInclusion(index, size, MerkleLog.leafHash(id), path, root);
+    }
+
+    function _signingDestination() internal view override returns (uint32) {
+        return localDomain;
+    }
+
+    /// @notice Checks one message against the verified checkpoint and hands it to its recipient.
+    function _deliver(bytes calldata message, InclusionProof calldata proof, Checkpoint calldata cp) private {
+        message.check();
+        uint32 origin = message.origin();
+        // The caller checked that cp.origin is not paused; this makes it the message's origin.
+        if (origin != cp.origin) revert WrongDomain(cp.origin, origin);
+        uint32 destination = message.destination();
+        if (destination != localDomain) revert WrongDestination(localDomain, destination);
+        bytes32 id = message.id();
+        if (_status[id] != STATUS_NONE) revert AlreadyDelivered(id);
+        if (!MerkleLog.verifyInclusion(proof.index, cp.size, MerkleLog.leafHash(id), proof.path, cp.root)) {
+            revert InvalidProof();
+        }
+        address recipient = _recipient(message);
+        // Effects before the interaction: a re-entrant delivery of the same id sees it delivered.
+        _status[id] = STATUS_DELIVERED;
+        _requireGas();
+        _call(id, message, recipient, HANDLE_GAS);
+    }
+
+    /// @notice The recipient as an EVM address; reverts `ForbiddenRecipient` for a privileged
+    /// target or a 32-byte identity that is not a left-padded address.
+    function _recipient(bytes calldata message) private view returns (address recipient) {
+        uint256 raw = uint256(message.recipient());
+        recipient = address(uint160(raw));
+        if (raw >> 160 != 0 || isForbiddenRecipient(recipient)) revert ForbiddenRecipient(recipient);
+    }
+
+    /// @notice Reverts the whole transaction unless the recipient can get `HANDLE_GAS` in full
+    /// (EIP-150 passes at most 63/64 of what is left) with `GAS_RESERVE` to spare.
+    function _requireGas() private view {
+        uint256 required = HANDLE_GAS + HANDLE_GAS / 63 + GAS_RESERVE;
+        uint256 available = gasleft();
+        if (available < required) revert InsufficientGas(available, required);
+    }
+
+    /// @notice Calls `handle` with `gasLimit` gas; records a revert (or a recipient without code)
+    /// as a retryable failure. The status was already set to delivered by the caller.
+    function _call(bytes32 id, bytes calldata message, address recipient, uint256 gasLimit) private {
+        uint32 origin = message.origin();
+        uint64 nonce = message.nonce();
+        bool ok = false;
+        bytes memory reason;
+        if (recipient.code.length == 0) {
+            reason = abi.encodeWithSignature("Error(string)", "recipient has no code");
+        } else {
+            bytes memory data =
+                abi.encodeCall(IMessageRecipient.handle, (origin, message.sender(), message.body()));
+            assembly ("memory-safe") {
+                ok := call(gasLimit, recipient, 0, add(data, 0x20), mload(data), 0, 0)
+                if iszero(ok) {
+                    let size := returndatasize()
+                    if gt(size, MAX_REASON_LEN) { size := MAX_REASON_LEN }
+                    reason := mload(0x40)
+                    mstore(reason, size)
+                    returndatacopy(add(reason, 0x20), 0, size)
+                    mstore(0x40, add(add(reason, 0x20), and(add(size, 31), not(31))))
+                }
+            }
+        }
+        if (ok) {
+            emit Delivered(id, origin, nonce);
+        } else {
+            _status[id] = STATUS_FAILED;
+            emit DeliveryFailed(id, origin, nonce, reason);
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! The compiled Causeway contracts: typed bindings and deployment.
+//!
+//! The bindings come from the committed artifacts' ABIs (`sol!` reads
+//! `contracts/artifacts/<Name>.json` at compile time); the bytecode that is deployed is read from
+//! the same files at run time, so a rebuilt artifact is what tests deploy without recompiling
+//! Rust. Deployment sends a plain contract-creation transaction (bytecode followed by the
+//! ABI-encoded constructor arguments) and waits for its receipt.
+
+use std::path::{Path, PathBuf};
+
+use alloy::json_abi::JsonAbi;
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{Address, Bytes};
+use alloy::providers::{DynProvider, Provider};
+use alloy::rpc::types::TransactionRequest;
+use alloy::sol_types::SolConstructor;
+use causeway_proofs::Domain;
+
+use crate::anvil::workspace_root;
+use crate::{Error, Result};
+
+/// Bindings generated from the committed artifact ABIs.
+///
+/// Each module (`Outbox`, `Inbox`, `Anchor`, `ExampleRecipient`) has the contract's call and
+/// event types, its `…Errors` enum for decoding reverts and an `…Instance` for calling it.
+pub mod bindings {
+    #![allow(missing_docs, clippy::too_many_arguments, unreachable_pub)]
+
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        Outbox,
+        "../contracts/artifacts/Outbox.json"
+    );
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        Inbox,
+        "../contracts/artifacts/Inbox.json"
+    );
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        Anchor,
+        "../contracts/artifacts/Anchor.json"
+    );
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        ExampleRecipient,
+        "../contracts/artifacts/ExampleRecipient.json"
+    );
+}
+
+pub use bindings::{Anchor, ExampleRecipient, Inbox, Outbox};
+
+/// A deployed Outbox.
+pub type OutboxHandle = Outbox::OutboxInstance<DynProvider>;
+/// A deployed Inbox.
+pub type InboxHandle = Inbox::InboxInstance<DynProvider>;
+/// A deployed Anchor.
+pub type AnchorHandle = Anchor::AnchorInstance<DynProvider>;
+/// A deployed ExampleRecipient.
+pub type RecipientHandle = ExampleRecipient::ExampleRecipientInstance<DynProvider>;
+
+/// Environment variable naming another artifacts folder (e.g. the output of
+/// `scripts/build-contracts.sh /tmp/x` while experimenting with the sources).
+pub const ARTIFACTS_ENV: &str = "CAUSEWAY_CONTRACT_ARTIFACTS";
+
+/// Where the artifacts are read from: `$CAUSEWAY_CONTRACT_ARTIFACTS` if set, else the committed
+/// `contracts/artifacts/` under the workspace root.
+///
+/// Only the bytecode is read from there; the bindings' ABI is always the committed one.
+pub fn artifacts_dir() -> PathBuf {
+    match std::env::var_os(ARTIFACTS_ENV) {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => workspace_root().join("contracts").join("artifacts"),
+    }
+}
+
+/// One compiled contract as `scripts/build-contracts.sh` writes it.
+#[derive(Clone, Debug)]
+pub struct Artifact {
+    /// The contract's name.
+    pub contract_name: String,
+    /// Its JSON ABI.
+    pub abi: JsonAbi,
+    /// Creation bytecode (constructor arguments go after it).
+    pub bytecode: Bytes,
+    /// Runtime bytecode (immutables are zero here; the deployed code has their values).
+    pub deployed_bytecode: Bytes,
+}
+
+impl Artifact {
+    /// Loads `contracts/artifacts/<name>.json`.
+    pub fn load(name: &str) -> Result<Self> {
+        Self::load_from(&artifacts_dir().join(format!("{name}.json")))
+    }
+
+    /// Loads an artifact file.
+    pub fn load_from(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::ArtifactRead {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let bad = |reason: String| Error::ArtifactFormat {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let mut value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        let mut take = |key: &str| {
+            value
+                .get_mut(key)
+                .map(serde_json::Value::take)
+                .ok_or_else(|| bad(format!("missing \"{key}\"")))
+        };
+        let contract_name = take("contractName")?
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| bad("\"contractName\" is not a string".to_owned()))?;
+        let abi: JsonAbi =
+            serde_json::from_value(take("abi")?).map_err(|e| bad(format!("abi: {e}")))?;
+        let hex = |v: serde_json::Value, key: &str| -> Result<Bytes> {
+            let s = v
+                .as_str()
+                .ok_or_else(|| bad(format!("\"{key}\" is not a string")))?;
+            let bytes: Bytes = s.parse().map_err(|e| bad(format!("{key}: {e}")))?;
+            if bytes.is_empty() {
+                return Err(bad(format!("\"{key}\" is empty")));
+            }
+            Ok(bytes)
+        };
+        let bytecode = hex(take("bytecode")?, "bytecode")?;
+        let deployed_bytecode = hex(take("deployedBytecode")?, "deployedBytecode")?;
+        Ok(Artifact {
+            contract_name,
+            abi,
+            bytecode,
+            deployed_bytecode,
+        })
+    }
+
+    /// Deploys this contract from the provider's default account with `constructor_args`
+    /// (ABI-encoded) and returns its address.
+    pub async fn deploy(&self, provider: &DynProvider, constructor_args: &[u8]) -> Result<Address> {
+        let mut code = self.bytecode.to_vec();
+        code.extend_from_slice(constructor_args);
+        let tx = TransactionRequest::default().with_deploy_code(code);
+        let receipt = provider
+            .send_transaction(tx)
+            .await
+            .map_err(|source| Error::Rpc {
+                context: "sending a deployment",
+                source: Box::new(source),
+            })?
+            .get_receipt()
+            .await
+            .map_err(|source| Error::Pending {
+                context: "waiting for a deployment",
+                source: Box::new(source),
+            })?;
+        let fail = |reason: &str| Error::Deploy {
+            contract: self.contract_name.clone(),
+            reason: reason.to_owned(),
+        };
+        if !receipt.status() {
+            return Err(fail("the creation transaction reverted"));
+        }
+        receipt
+            .contract_address
+            .ok_or_else(|| fail("the receipt names no contract address"))
+    }
+}
+
+/// Deploys an `Outbox` whose messages originate from `local_domain`.
+pub async fn deploy_outbox(provider: &DynProvider, local_domain: Domain) -> Result<OutboxHandle> {
+    let args = Outbox::constructorCall {
+        localDomain_: local_domain.0,
+    }
+    .abi_encode();
+    let address = Artifact::load("Outbox")?.deploy(provider, &args).await?;
+    Ok(Outbox::new(address, provider.clone()))
+}
+
+/// Deploys an `Inbox` for destination `local_domain`, configured by `admin`.
+pub async fn deploy_inbox(
+    provider: &DynProvider,
+    local_domain: Domain,
+    admin: Address,
+) -> Result<InboxHandle> {
+    let args = Inbox::constructorCall {
+        localDomain_: local_domain.0,
+        admin_: admin,
+    }
+    .abi_encode();
+    let address = Artifact::load("Inbox")?.deploy(provider, &args).await?;
+    Ok(Inbox::new(address, provider.clone()))
+}
+
+/// Deploys an `Anchor` configured by `admin`.
+pub async fn deploy_anchor(provider: &DynProvider, admin: Address) -> Result<AnchorHandle> {
+    let args = Anchor::constructorCall { admin_: admin }.abi_encode();
+    let address = Artifact::load("Anchor")?.deploy(provider, &args).await?;
+    Ok(Anchor::new(address, provider.clone()))
+}
+
+/// Deploys an `ExampleRecipient` that accepts messages from `inbox` (owner: the deployer).
+pub async fn deploy_example_recipient(
+    provider: &DynProvider,
+    inbox: Address,
+) -> Result<RecipientHandle> {
+    let args = ExampleRecipient::constructorCall { inbox_: inbox }.abi_encode();
+    let address = Artifact::load("ExampleRecipient")?
+        .deploy(provider, &args)
+        .await?;
+    Ok(ExampleRecipient::new(address, provider.clone()))
+}

@@ -1,0 +1,85 @@
+//! The crate's one error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while starting chains or deploying contracts. (alloy's errors
+/// are boxed: they are large and rare.)
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The anvil binary is not where it should be.
+    #[error(
+        "anvil not found at {path}: run scripts/setup.sh (installs the pinned npm package into .tools/) or set CAUSEWAY_ANVIL"
+    )]
+    AnvilNotFound {
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// The anvil process could not be started.
+    #[error("could not start anvil at {path}: {source}")]
+    AnvilSpawn {
+        /// The binary.
+        path: PathBuf,
+        /// Why the OS refused.
+        source: std::io::Error,
+    },
+    /// anvil exited or stopped talking before it reported its listening address.
+    #[error("anvil did not start ({reason}); its output was:\n{output}")]
+    AnvilStartup {
+        /// What happened (exited, timed out, unreadable output).
+        reason: String,
+        /// What anvil printed so far.
+        output: String,
+    },
+    /// A compiled contract artifact could not be read.
+    #[error("cannot read contract artifact {path}: {source} (run scripts/build-contracts.sh)")]
+    ArtifactRead {
+        /// The artifact file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A compiled contract artifact is not in the expected shape.
+    #[error("malformed contract artifact {path}: {reason}")]
+    ArtifactFormat {
+        /// The artifact file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A JSON-RPC request to a node failed.
+    #[error("rpc request failed while {context}: {source}")]
+    Rpc {
+        /// What we were doing.
+        context: &'static str,
+        /// The transport error.
+        source: Box<alloy::transports::TransportError>,
+    },
+    /// A contract call or transaction failed (including reverts, whose data it carries).
+    #[error("contract call failed while {context}: {source}")]
+    Contract {
+        /// What we were doing.
+        context: &'static str,
+        /// The alloy contract error.
+        source: Box<alloy::contract::Error>,
+    },
+    /// Waiting for a transaction's receipt failed.
+    #[error("transaction not confirmed while {context}: {source}")]
+    Pending {
+        /// What we were doing.
+        context: &'static str,
+        /// The alloy error.
+        source: Box<alloy::providers::PendingTransactionError>,
+    },
+    /// A deployment transaction was mined but reverted, or created no contract.
+    #[error("deploying {contract} failed: {reason}")]
+    Deploy {
+        /// The contract name.
+        contract: String,
+        /// What happened.
+        reason: String,
+    },
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = core::result::Result<T, E>;

@@ -1,0 +1,220 @@
+//! Test fixtures shared by every crate that exercises the contracts: a validator committee with
+//! deterministic keys, an origin's Merkle log, and conversions from `causeway_proofs` values to
+//! the contracts' ABI types. Everything here computes with `causeway_proofs`, the reference the
+//! contracts must agree with byte for byte.
+
+use alloy::primitives::{Address, B256, Bytes, keccak256};
+use causeway_proofs::{
+    Address32, Checkpoint, Domain, EvmAddress, Hash32, HashAlgorithm, InclusionProof, LeafIndex,
+    LogSize, Message, MessageId, Nonce, SigningDomain, ValidatorKey, log::Sha256Log,
+};
+
+use crate::contracts::{Anchor, Inbox};
+
+/// An EVM address as alloy's type.
+pub fn to_alloy(address: EvmAddress) -> Address {
+    Address::from(address.0)
+}
+
+/// An alloy address as `causeway_proofs`' type.
+pub fn from_alloy(address: Address) -> EvmAddress {
+    EvmAddress(address.into_array())
+}
+
+/// An EVM address as the 32-byte identity messages carry (left-padded).
+pub fn address32(address: Address) -> Address32 {
+    Address32::from(from_alloy(address))
+}
+
+/// A 32-byte value as alloy's `B256`.
+pub fn b256(h: Hash32) -> B256 {
+    B256::from(h.0)
+}
+
+/// A checkpoint in the Inbox's ABI shape.
+pub fn inbox_checkpoint(cp: &Checkpoint) -> Inbox::Checkpoint {
+    Inbox::Checkpoint {
+        origin: cp.origin().0,
+        hashAlgorithm: cp.hash_algorithm().id(),
+        size: cp.size().0,
+        root: b256(cp.root()),
+    }
+}
+
+/// A checkpoint in the Anchor's ABI shape.
+pub fn anchor_checkpoint(cp: &Checkpoint) -> Anchor::Checkpoint {
+    Anchor::Checkpoint {
+        origin: cp.origin().0,
+        hashAlgorithm: cp.hash_algorithm().id(),
+        size: cp.size().0,
+        root: b256(cp.root()),
+    }
+}
+
+/// An inclusion proof in the Inbox's ABI shape (its size is the checkpoint's).
+pub fn inbox_proof(proof: &InclusionProof) -> Inbox::InclusionProof {
+    Inbox::InclusionProof {
+        index: proof.index.0,
+        path: proof.path.iter().copied().map(b256).collect(),
+    }
+}
+
+/// The signing domain of an EVM Inbox (or, with `destination` 0, an Anchor) at `verifier`.
+pub fn evm_signing_domain(
+    origin: Domain,
+    origin_chain_id: u64,
+    destination: Domain,
+    destination_chain_id: u64,
+    verifier: Address,
+    validator_epoch: u64,
+) -> SigningDomain {
+    SigningDomain {
+        origin,
+        origin_chain_id,
+        destination,
+        destination_chain_id,
+        inbox: SigningDomain::evm_inbox(from_alloy(verifier)),
+        validator_epoch,
+    }
+}
+
+/// A validator committee with deterministic test keys (never anvil's funded dev keys).
+#[derive(Debug)]
+pub struct Committee {
+    /// Keys sorted by address, ascending (the order signatures must come in).
+    keys: Vec<ValidatorKey>,
+    threshold: u8,
+}
+
+impl Committee {
+    /// `n` keys derived from `label` (keccak-256 of `label ‖ i`, skipping the negligible
+    /// non-scalars), needing `threshold` signatures.
+    pub fn new(label: &str, n: usize, threshold: u8) -> Self {
+        let mut keys = Vec::with_capacity(n);
+        let mut counter: u64 = 0;
+        while keys.len() < n {
+            let mut seed = label.as_bytes().to_vec();
+            seed.extend_from_slice(&counter.to_be_bytes());
+            counter += 1;
+            if let Ok(key) = ValidatorKey::from_bytes(&keccak256(&seed).0) {
+                keys.push(key);
+            }
+        }
+        keys.sort_by_key(ValidatorKey::address);
+        Committee { keys, threshold }
+    }
+
+    /// The keys, ascending by address.
+    pub fn keys(&self) -> &[ValidatorKey] {
+        &self.keys
+    }
+
+    /// Signatures needed.
+    pub fn threshold(&self) -> u8 {
+        self.threshold
+    }
+
+    /// The addresses, ascending (the form `setValidators` takes).
+    pub fn addresses(&self) -> Vec<Address> {
+        self.keys.iter().map(|k| to_alloy(k.address())).collect()
+    }
+
+    /// Signatures of `cp` on `domain` by the committee members at `members` (positions in
+    /// ascending address order), in the order given, as the contracts take them.
+    pub fn sign_with(
+        &self,
+        cp: &Checkpoint,
+        domain: &SigningDomain,
+        members: &[usize],
+    ) -> Vec<Bytes> {
+        members
+            .iter()
+            .map(|&i| Bytes::copy_from_slice(self.keys[i].sign_checkpoint(cp, domain).as_bytes()))
+            .collect()
+    }
+
+    /// A threshold of signatures (the first `threshold` members), ascending by signer.
+    pub fn sign(&self, cp: &Checkpoint, domain: &SigningDomain) -> Vec<Bytes> {
+        let members: Vec<usize> = (0..usize::from(self.threshold)).collect();
+        self.sign_with(cp, domain, &members)
+    }
+}
+
+/// One origin's append-only SHA-256 Merkle log of messages, as the gateways keep it.
+#[derive(Debug, Default)]
+pub struct OriginLog {
+    log: Sha256Log,
+    messages: Vec<Message>,
+}
+
+impl OriginLog {
+    /// An empty log.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends `message` (its id is the leaf data) and returns its index.
+    pub fn append(&mut self, message: Message) -> LeafIndex {
+        let index = self.log.append(message.id().as_hash());
+        self.messages.push(message);
+        index
+    }
+
+    /// Appends a bare id (a message not kept here, e.g. filler) and returns its index.
+    pub fn append_id(&mut self, id: MessageId) -> LeafIndex {
+        self.log.append(id.as_hash())
+    }
+
+    /// The messages appended with [`append`](Self::append), in order.
+    pub fn messages(&self) -> &[Message] {
+        &self.messages
+    }
+
+    /// Number of leaves.
+    pub fn size(&self) -> LogSize {
+        self.log.size()
+    }
+
+    /// The underlying log (for consistency proofs and roots at earlier sizes).
+    pub fn log(&self) -> &Sha256Log {
+        &self.log
+    }
+
+    /// The checkpoint of the whole log for `origin`.
+    pub fn checkpoint(&self, origin: Domain) -> Checkpoint {
+        Checkpoint::new(
+            origin,
+            HashAlgorithm::Sha256,
+            self.log.size(),
+            self.log.root(),
+        )
+        .expect("a SHA-256 root is never all zeros")
+    }
+
+    /// The inclusion proof of leaf `index` in the whole log.
+    pub fn proof(&self, index: LeafIndex) -> InclusionProof {
+        self.log
+            .inclusion_proof(index, self.log.size())
+            .expect("callers ask only for leaves they appended")
+    }
+}
+
+/// A version-1 message with the given fields (body at most 64 KiB).
+pub fn message(
+    nonce: u64,
+    origin: Domain,
+    sender: Address,
+    destination: Domain,
+    recipient: Address,
+    body: &[u8],
+) -> Message {
+    Message::new(
+        Nonce(nonce),
+        origin,
+        address32(sender),
+        destination,
+        address32(recipient),
+        body.to_vec(),
+    )
+    .expect("fixture bodies stay under the 64 KiB limit")
+}

@@ -1,0 +1,171 @@
+//! The committed artifacts expose exactly the interface issue 3 fixes (plus the documented
+//! additions), nothing payable, and load through the artifact reader.
+
+use std::collections::BTreeSet;
+
+use alloy::json_abi::StateMutability;
+use causeway_devnet::Error;
+use causeway_devnet::contracts::{Artifact, artifacts_dir};
+
+/// Every function and event signature of `name`'s ABI, and checks that nothing is payable.
+fn signatures(name: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let artifact = Artifact::load(name).unwrap();
+    assert_eq!(artifact.contract_name, name);
+    assert!(
+        artifact.abi.fallback.is_none() && artifact.abi.receive.is_none(),
+        "{name}"
+    );
+    if let Some(c) = &artifact.abi.constructor {
+        assert_ne!(
+            c.state_mutability,
+            StateMutability::Payable,
+            "{name} constructor"
+        );
+    }
+    let mut functions = BTreeSet::new();
+    for f in artifact.abi.functions() {
+        assert_ne!(
+            f.state_mutability,
+            StateMutability::Payable,
+            "{name}.{}",
+            f.name
+        );
+        functions.insert(f.signature());
+    }
+    let events = artifact.abi.events().map(|e| e.signature()).collect();
+    (functions, events)
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+#[test]
+fn the_artifacts_expose_the_fixed_interface() {
+    let cp = "(uint32,uint8,uint64,bytes32)";
+    let registry = [
+        "setValidators(uint32,uint64,address[],uint8)".to_owned(),
+        "validatorSet(uint32)".to_owned(),
+        format!("checkpointDigest({cp})"),
+        "admin()".to_owned(),
+        "CHECKPOINT_TYPEHASH()".to_owned(),
+        "CHECKPOINT_VERSION()".to_owned(),
+        "DOMAIN_TYPEHASH()".to_owned(),
+        "MAX_VALIDATORS()".to_owned(),
+        "SHA256()".to_owned(),
+    ];
+    let (f, e) = signatures("Outbox");
+    assert_eq!(
+        f,
+        set(&["dispatch(uint32,bytes32,bytes)", "nonce()", "localDomain()"])
+    );
+    assert_eq!(e, set(&["Dispatch(bytes32,uint64,uint32,bytes)"]));
+
+    let (f, e) = signatures("Inbox");
+    let mut expected: BTreeSet<String> = registry.iter().cloned().collect();
+    expected.extend([
+        format!("deliver(bytes,(uint64,bytes32[]),{cp},bytes[])"),
+        format!("deliverBatch(bytes[],(uint64,bytes32[])[],{cp},bytes[])"),
+        "retry(bytes)".to_owned(),
+        "status(bytes32)".to_owned(),
+        "setPaused(uint32,bool)".to_owned(),
+        "paused(uint32)".to_owned(),
+        "setForbiddenRecipient(address,bool)".to_owned(),
+        "isForbiddenRecipient(address)".to_owned(),
+        "verifyInclusion(bytes32,uint64,uint64,bytes32[],bytes32)".to_owned(),
+        "localDomain()".to_owned(),
+        "HANDLE_GAS()".to_owned(),
+        "MAX_REASON_LEN()".to_owned(),
+        "STATUS_NONE()".to_owned(),
+        "STATUS_DELIVERED()".to_owned(),
+        "STATUS_FAILED()".to_owned(),
+    ]);
+    assert_eq!(f, expected);
+    assert_eq!(
+        e,
+        set(&[
+            "ValidatorSetChanged(uint32,uint64,address[],uint8)",
+            "Delivered(bytes32,uint32,uint64)",
+            "DeliveryFailed(bytes32,uint32,uint64,bytes)",
+            "PauseChanged(uint32,bool)",
+            "ForbiddenRecipientChanged(address,bool)",
+        ])
+    );
+
+    let (f, e) = signatures("Anchor");
+    let mut expected: BTreeSet<String> = registry.iter().cloned().collect();
+    expected.extend([
+        format!("anchor({cp},bytes[],bytes32[])"),
+        "latest(uint32)".to_owned(),
+        "verifyConsistency(uint64,uint64,bytes32,bytes32,bytes32[])".to_owned(),
+    ]);
+    assert_eq!(f, expected);
+    assert_eq!(
+        e,
+        set(&[
+            "ValidatorSetChanged(uint32,uint64,address[],uint8)",
+            "Anchored(uint32,uint64,bytes32)",
+        ])
+    );
+
+    // The custom errors of the fixed list, with their exact argument types.
+    let inbox = Artifact::load("Inbox").unwrap();
+    let errors: BTreeSet<String> = inbox.abi.errors().map(|e| e.signature()).collect();
+    for expected in [
+        "ZeroRoot()",
+        "WrongDomain(uint32,uint32)",
+        "WrongDestination(uint32,uint32)",
+        "UnknownValidator(address)",
+        "DuplicateSigner(address)",
+        "SignersNotAscending(uint256)",
+        "HighS(uint256)",
+        "InvalidSignature(uint256)",
+        "BelowThreshold(uint256,uint256)",
+        "InvalidProof()",
+        "AlreadyDelivered(bytes32)",
+        "ForbiddenRecipient(address)",
+        "Paused(uint32)",
+        "NotAdmin()",
+        "InvalidValidatorSet(string)",
+        "UnsupportedVersion(uint8)",
+        "UnsupportedHash(uint8)",
+        "NotFailed(bytes32)",
+        "MessageTooShort()",
+        "BodyTooLarge()",
+    ] {
+        assert!(errors.contains(expected), "Inbox lacks {expected}");
+    }
+    let anchor = Artifact::load("Anchor").unwrap();
+    let errors: BTreeSet<String> = anchor.abi.errors().map(|e| e.signature()).collect();
+    for expected in ["InconsistentCheckpoint()", "StaleCheckpoint(uint64,uint64)"] {
+        assert!(errors.contains(expected), "Anchor lacks {expected}");
+    }
+}
+
+#[test]
+fn malformed_artifacts_are_reported() {
+    assert!(artifacts_dir().join("Inbox.json").is_file());
+    let dir = std::env::temp_dir().join(format!("causeway-devnet-abi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("Broken.json");
+    std::fs::write(
+        &path,
+        r#"{"contractName":"Broken","abi":[],"bytecode":"0x","deployedBytecode":"0x00"}"#,
+    )
+    .unwrap();
+    let err = Artifact::load_from(&path).unwrap_err();
+    assert!(matches!(err, Error::ArtifactFormat { .. }), "{err}");
+    assert!(err.to_string().contains("\"bytecode\" is empty"), "{err}");
+    std::fs::write(&path, r#"{"abi":[]}"#).unwrap();
+    assert!(
+        Artifact::load_from(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("contractName")
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(matches!(
+        Artifact::load_from(&dir.join("Missing.json")).unwrap_err(),
+        Error::ArtifactRead { .. }
+    ));
+}

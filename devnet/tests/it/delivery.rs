@@ -1,0 +1,240 @@
+//! Deliveries that must succeed: an Outbox batch end to end, failed recipients and retries,
+//! pausing, and the gas floor that stops relayer griefing.
+
+use alloy::primitives::{Address, B256, Bytes};
+use alloy::sol_types::{SolError, SolValue};
+use causeway_devnet::contracts::{ExampleRecipient, Inbox, Outbox, deploy_example_recipient};
+use causeway_devnet::fixtures::{address32, inbox_checkpoint, inbox_proof};
+use causeway_devnet::{CHAIN_B, DevChain, Devnet};
+use causeway_proofs::Message;
+
+use crate::common::{Lane, dev, events, inbox_error};
+use crate::mined;
+
+fn id(m: &Message) -> B256 {
+    B256::from(m.id().0.0)
+}
+
+#[tokio::test]
+async fn a_signed_and_proven_batch_from_the_outbox_reaches_its_recipient() {
+    let net = Devnet::start().await.unwrap();
+    let sender = dev(&net.a, 4);
+    let outbox = Outbox::new(*net.a.outbox.address(), net.a.node.provider(4));
+    let recipient = *net.b.recipient.address();
+    // Three messages sent on chain A, read back from the Dispatch events as a watcher would.
+    let mut sent = Vec::new();
+    for body in [b"first".as_slice(), b"", &[0x42; 300]] {
+        let receipt = mined!(outbox.dispatch(
+            net.b.spec.domain.0,
+            address32(recipient).0.into(),
+            Bytes::copy_from_slice(body)
+        ));
+        let ev = events::<Outbox::Dispatch>(&receipt).remove(0);
+        sent.push(Message::decode(&ev.message).unwrap());
+    }
+    // A gateway appends them (after some other traffic) and a 3-of-5 committee signs.
+    let mut lane = Lane::open(&net.b).await;
+    lane.push(Address::repeat_byte(0x77), b"someone else's message");
+    let items: Vec<_> = sent
+        .iter()
+        .map(|m| (m.clone(), lane.push_message(m.clone())))
+        .collect();
+    lane.push(Address::repeat_byte(0x77), b"a later message");
+    // The Inbox recomputes exactly the digest causeway_proofs signs (docs/wire-format.md).
+    let cp = lane.checkpoint();
+    let on_chain = lane
+        .inbox
+        .checkpointDigest(inbox_checkpoint(&cp))
+        .call()
+        .await
+        .unwrap();
+    assert_eq!(on_chain.0, cp.signing_digest(&lane.domain()).0);
+    let receipt = lane.deliver(&items).await;
+
+    let delivered = events::<Inbox::Delivered>(&receipt);
+    assert_eq!(delivered.len(), 3);
+    for (ev, m) in delivered.iter().zip(&sent) {
+        assert_eq!(ev.id, id(m));
+        assert_eq!(ev.origin, 1);
+        assert_eq!(ev.nonce, m.nonce().0);
+        assert_eq!(lane.status(m).await, 1);
+    }
+    let handled = events::<ExampleRecipient::Handled>(&receipt);
+    assert_eq!(handled.len(), 3);
+    for (ev, m) in handled.iter().zip(&sent) {
+        assert_eq!(ev.origin, 1);
+        assert_eq!(ev.sender.0, address32(sender).0);
+        assert_eq!(ev.body.as_ref(), m.body());
+    }
+    let r = &net.b.recipient;
+    assert_eq!(
+        r.handled().call().await.unwrap(),
+        alloy::primitives::U256::from(3)
+    );
+    assert_eq!(r.lastOrigin().call().await.unwrap(), 1);
+    assert_eq!(r.lastSender().call().await.unwrap().0, address32(sender).0);
+    assert_eq!(r.lastBody().call().await.unwrap().as_ref(), &[0x42; 300]);
+
+    // The single-message entry point delivers too.
+    let (m, i) = lane.push(recipient, b"alone");
+    let cp = lane.checkpoint();
+    let receipt = mined!(lane.inbox.deliver(
+        Bytes::from(m.encode()),
+        inbox_proof(&lane.log.proof(i)),
+        inbox_checkpoint(&cp),
+        lane.sign(&cp)
+    ));
+    assert_eq!(events::<Inbox::Delivered>(&receipt).len(), 1);
+    assert_eq!(r.lastBody().call().await.unwrap().as_ref(), b"alone");
+}
+
+#[tokio::test]
+async fn a_reverting_recipient_fails_alone_and_can_be_retried() {
+    let b = DevChain::start(CHAIN_B).await.unwrap();
+    let good = *b.recipient.address();
+    let bad = deploy_example_recipient(&b.provider, *b.inbox.address())
+        .await
+        .unwrap();
+    mined!(bad.setShouldRevert(true));
+    let eoa = dev(&b, 6);
+    let mut lane = Lane::open(&b).await;
+    let g1 = lane.push(good, b"g1");
+    let x = lane.push(*bad.address(), b"poison");
+    let g2 = lane.push(good, b"g2");
+    let e = lane.push(eoa, b"to an account without code");
+    let receipt = lane
+        .deliver(&[g1.clone(), x.clone(), g2.clone(), e.clone()])
+        .await;
+
+    // T40: the poison message fails alone, the others are delivered in order.
+    let delivered: Vec<B256> = events::<Inbox::Delivered>(&receipt)
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(delivered, vec![id(&g1.0), id(&g2.0)]);
+    let failed = events::<Inbox::DeliveryFailed>(&receipt);
+    assert_eq!(failed.len(), 2);
+    assert_eq!(failed[0].id, id(&x.0));
+    assert_eq!(failed[0].nonce, x.0.nonce().0);
+    let reason = ExampleRecipient::Rejected::abi_decode(&failed[0].reason).unwrap();
+    assert_eq!(reason.origin, 1);
+    assert_eq!(failed[1].id, id(&e.0));
+    assert_eq!(
+        &failed[1].reason[..4],
+        &[0x08, 0xc3, 0x79, 0xa0],
+        "Error(string) selector"
+    );
+    assert_eq!(
+        String::abi_decode(&failed[1].reason[4..]).unwrap(),
+        "recipient has no code"
+    );
+    assert_eq!(lane.status(&g1.0).await, 1);
+    assert_eq!(lane.status(&x.0).await, 2);
+    assert_eq!(lane.status(&e.0).await, 2);
+    assert_eq!(
+        b.recipient.handled().call().await.unwrap(),
+        alloy::primitives::U256::from(2)
+    );
+
+    // A failed message is not deliverable again through deliverBatch (the replay key is its id).
+    assert!(matches!(
+        lane.deliver_err(std::slice::from_ref(&x)).await,
+        Inbox::InboxErrors::AlreadyDelivered(Inbox::AlreadyDelivered { id: got }) if got == id(&x.0)
+    ));
+    // Retrying while the recipient still reverts records the failure again.
+    let receipt = mined!(lane.inbox.retry(Bytes::from(x.0.encode())));
+    assert_eq!(events::<Inbox::DeliveryFailed>(&receipt).len(), 1);
+    assert_eq!(lane.status(&x.0).await, 2);
+    // Only failed messages can be retried.
+    let err = lane
+        .inbox
+        .retry(Bytes::from(g1.0.encode()))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        inbox_error(&err),
+        Inbox::InboxErrors::NotFailed(Inbox::NotFailed { id: got }) if got == id(&g1.0)
+    ));
+    let (never, _) = lane.push(good, b"never delivered");
+    let err = lane
+        .inbox
+        .retry(Bytes::from(never.encode()))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        inbox_error(&err),
+        Inbox::InboxErrors::NotFailed(_)
+    ));
+
+    // Once the recipient accepts, a retry (by anyone) delivers exactly once.
+    mined!(bad.setShouldRevert(false));
+    let anyone = Inbox::new(*lane.inbox.address(), b.node.provider(8));
+    let receipt = mined!(anyone.retry(Bytes::from(x.0.encode())));
+    let delivered = events::<Inbox::Delivered>(&receipt);
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].id, id(&x.0));
+    assert_eq!(lane.status(&x.0).await, 1);
+    assert_eq!(bad.lastBody().call().await.unwrap().as_ref(), b"poison");
+    let err = anyone
+        .retry(Bytes::from(x.0.encode()))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        inbox_error(&err),
+        Inbox::InboxErrors::NotFailed(_)
+    ));
+}
+
+#[tokio::test]
+async fn a_relayer_cannot_make_a_recipient_fail_by_withholding_gas() {
+    // T26: with too little gas the whole transaction reverts; the message is never recorded as
+    // failed, and a later delivery with enough gas succeeds.
+    let b = DevChain::start(CHAIN_B).await.unwrap();
+    let mut lane = Lane::open(&b).await;
+    let item = lane.push(*b.recipient.address(), b"gas");
+    let (messages, proofs, cp, sigs) = lane.batch_args(std::slice::from_ref(&item));
+    let call = lane
+        .inbox
+        .deliverBatch(messages, proofs, cp, sigs)
+        .gas(300_000);
+    let err = call.call().await.unwrap_err();
+    match inbox_error(&err) {
+        Inbox::InboxErrors::InsufficientGas(e) => {
+            assert!(e.available < e.required, "{e:?}");
+            assert!(e.required > alloy::primitives::U256::from(500_000u64));
+        }
+        other => panic!("expected InsufficientGas, got {other:?}"),
+    }
+    // Mined with that gas limit, the transaction reverts on chain.
+    let receipt = call.send().await.unwrap().get_receipt().await.unwrap();
+    assert!(!receipt.status());
+    assert_eq!(lane.status(&item.0).await, 0);
+    lane.deliver(std::slice::from_ref(&item)).await;
+    assert_eq!(lane.status(&item.0).await, 1);
+}
+
+#[tokio::test]
+async fn an_origin_can_be_paused_by_the_admin_only() {
+    let b = DevChain::start(CHAIN_B).await.unwrap();
+    let mut lane = Lane::open(&b).await;
+    let item = lane.push(*b.recipient.address(), b"pause me");
+    let stranger = Inbox::new(*b.inbox.address(), b.node.provider(5));
+    let err = stranger.setPaused(1, true).send().await.unwrap_err();
+    assert!(matches!(inbox_error(&err), Inbox::InboxErrors::NotAdmin(_)));
+
+    let receipt = mined!(b.inbox.setPaused(1, true));
+    let ev = events::<Inbox::PauseChanged>(&receipt).remove(0);
+    assert_eq!((ev.origin, ev.paused), (1, true));
+    assert!(b.inbox.paused(1).call().await.unwrap());
+    assert!(matches!(
+        lane.deliver_err(std::slice::from_ref(&item)).await,
+        Inbox::InboxErrors::Paused(Inbox::Paused { origin: 1 })
+    ));
+    assert_eq!(lane.status(&item.0).await, 0);
+    mined!(b.inbox.setPaused(1, false));
+    lane.deliver(std::slice::from_ref(&item)).await;
+    assert_eq!(lane.status(&item.0).await, 1);
+}

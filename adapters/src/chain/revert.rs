@@ -1,0 +1,255 @@
+//! [`RevertReason`]: why a destination refused a delivery, in the protocol's own error names.
+
+use core::fmt;
+
+use causeway_proofs::{Domain, MessageId};
+use serde::{Deserialize, Serialize};
+
+/// Why a destination refused a transaction. The named variants are Causeway's protocol errors
+/// (the custom errors of the Solidity Inbox and Anchor, which the other families' destinations
+/// reuse); the others cover what any contract may do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "error")]
+#[non_exhaustive]
+pub enum RevertReason {
+    /// A checkpoint with a zero root.
+    ZeroRoot,
+    /// A message whose origin is not the checkpoint's origin.
+    WrongDomain {
+        /// The checkpoint's origin.
+        expected: Domain,
+        /// The message's origin.
+        actual: Domain,
+    },
+    /// A message for another destination.
+    WrongDestination {
+        /// The destination's own domain.
+        expected: Domain,
+        /// The message's destination.
+        actual: Domain,
+    },
+    /// A signature from an address outside the validator set.
+    UnknownValidator {
+        /// The recovered signer, 0x-hex.
+        signer: String,
+    },
+    /// The same validator twice.
+    DuplicateSigner {
+        /// The repeated signer, 0x-hex.
+        signer: String,
+    },
+    /// Signers not strictly ascending.
+    SignersNotAscending {
+        /// Position of the offending signature.
+        position: u64,
+    },
+    /// A malleable (high-s) signature.
+    HighS {
+        /// Position of the offending signature.
+        position: u64,
+    },
+    /// A signature that does not recover.
+    InvalidSignature {
+        /// Position of the offending signature.
+        position: u64,
+    },
+    /// Fewer valid distinct signatures than the threshold.
+    BelowThreshold {
+        /// Valid distinct signatures.
+        valid: u64,
+        /// Required.
+        threshold: u64,
+    },
+    /// An inclusion proof that does not lead to the checkpoint's root.
+    InvalidProof,
+    /// The message was already delivered (the replay guard).
+    AlreadyDelivered {
+        /// Its id.
+        id: MessageId,
+    },
+    /// A recipient the destination never calls (itself, its admin, a denied target).
+    ForbiddenRecipient {
+        /// The recipient, 0x-hex.
+        recipient: String,
+    },
+    /// Deliveries from this origin are paused.
+    Paused {
+        /// The paused origin.
+        origin: Domain,
+    },
+    /// An admin function called by someone else.
+    NotAdmin,
+    /// A validator set the destination refuses.
+    InvalidValidatorSet {
+        /// Its reason.
+        reason: String,
+    },
+    /// A message version the destination does not speak.
+    UnsupportedVersion {
+        /// The version.
+        version: u8,
+    },
+    /// A log hash algorithm the destination does not support.
+    UnsupportedHash {
+        /// The algorithm id.
+        hash_algorithm: u8,
+    },
+    /// An anchored checkpoint not consistent with the previous one.
+    InconsistentCheckpoint,
+    /// An anchored checkpoint older than the last one.
+    StaleCheckpoint {
+        /// The last anchored size.
+        last: u64,
+        /// The refused size.
+        got: u64,
+    },
+    /// `retry` of a message that is not recorded as failed.
+    NotFailed {
+        /// Its id.
+        id: MessageId,
+    },
+    /// Message bytes shorter than the header.
+    MessageTooShort,
+    /// A message body over the limit.
+    BodyTooLarge,
+    /// Not enough gas left to give the recipient its full budget.
+    InsufficientGas {
+        /// Gas left.
+        available: u64,
+        /// Gas required.
+        required: u64,
+    },
+    /// No validator set is configured for this origin.
+    UnknownOrigin {
+        /// The origin.
+        origin: Domain,
+    },
+    /// The transaction ran out of gas.
+    OutOfGas,
+    /// A plain `Error(string)` revert.
+    Message {
+        /// Its text.
+        message: String,
+    },
+    /// A Solidity `Panic(uint256)` (assertion, overflow, ...).
+    Panic {
+        /// The panic code.
+        code: u64,
+    },
+    /// Revert data this adapter cannot name (hex), or none at all.
+    Unknown {
+        /// The raw revert data, 0x-hex (may be "0x").
+        data: String,
+    },
+}
+
+impl RevertReason {
+    /// A short, stable name (the Solidity error name, snake case), e.g. for metric labels.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RevertReason::ZeroRoot => "zero_root",
+            RevertReason::WrongDomain { .. } => "wrong_domain",
+            RevertReason::WrongDestination { .. } => "wrong_destination",
+            RevertReason::UnknownValidator { .. } => "unknown_validator",
+            RevertReason::DuplicateSigner { .. } => "duplicate_signer",
+            RevertReason::SignersNotAscending { .. } => "signers_not_ascending",
+            RevertReason::HighS { .. } => "high_s",
+            RevertReason::InvalidSignature { .. } => "invalid_signature",
+            RevertReason::BelowThreshold { .. } => "below_threshold",
+            RevertReason::InvalidProof => "invalid_proof",
+            RevertReason::AlreadyDelivered { .. } => "already_delivered",
+            RevertReason::ForbiddenRecipient { .. } => "forbidden_recipient",
+            RevertReason::Paused { .. } => "paused",
+            RevertReason::NotAdmin => "not_admin",
+            RevertReason::InvalidValidatorSet { .. } => "invalid_validator_set",
+            RevertReason::UnsupportedVersion { .. } => "unsupported_version",
+            RevertReason::UnsupportedHash { .. } => "unsupported_hash",
+            RevertReason::InconsistentCheckpoint => "inconsistent_checkpoint",
+            RevertReason::StaleCheckpoint { .. } => "stale_checkpoint",
+            RevertReason::NotFailed { .. } => "not_failed",
+            RevertReason::MessageTooShort => "message_too_short",
+            RevertReason::BodyTooLarge => "body_too_large",
+            RevertReason::InsufficientGas { .. } => "insufficient_gas",
+            RevertReason::UnknownOrigin { .. } => "unknown_origin",
+            RevertReason::OutOfGas => "out_of_gas",
+            RevertReason::Message { .. } => "message",
+            RevertReason::Panic { .. } => "panic",
+            RevertReason::Unknown { .. } => "unknown",
+        }
+    }
+
+    /// Whether sending the same batch again later could succeed without changing it: a paused
+    /// origin, too little gas, or a revert the adapter cannot name. Proof, signature, domain and
+    /// replay errors are permanent for that batch.
+    pub fn may_succeed_later(&self) -> bool {
+        matches!(
+            self,
+            RevertReason::Paused { .. }
+                | RevertReason::InsufficientGas { .. }
+                | RevertReason::OutOfGas
+                | RevertReason::UnknownOrigin { .. }
+                | RevertReason::Unknown { .. }
+        )
+    }
+}
+
+impl fmt::Display for RevertReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RevertReason::WrongDomain { expected, actual } => {
+                write!(f, "WrongDomain(expected {expected}, actual {actual})")
+            }
+            RevertReason::WrongDestination { expected, actual } => {
+                write!(f, "WrongDestination(expected {expected}, actual {actual})")
+            }
+            RevertReason::UnknownValidator { signer } => write!(f, "UnknownValidator({signer})"),
+            RevertReason::DuplicateSigner { signer } => write!(f, "DuplicateSigner({signer})"),
+            RevertReason::SignersNotAscending { position } => {
+                write!(f, "SignersNotAscending({position})")
+            }
+            RevertReason::HighS { position } => write!(f, "HighS({position})"),
+            RevertReason::InvalidSignature { position } => {
+                write!(f, "InvalidSignature({position})")
+            }
+            RevertReason::BelowThreshold { valid, threshold } => {
+                write!(f, "BelowThreshold(valid {valid}, threshold {threshold})")
+            }
+            RevertReason::AlreadyDelivered { id } => write!(f, "AlreadyDelivered({id})"),
+            RevertReason::ForbiddenRecipient { recipient } => {
+                write!(f, "ForbiddenRecipient({recipient})")
+            }
+            RevertReason::Paused { origin } => write!(f, "Paused({origin})"),
+            RevertReason::InvalidValidatorSet { reason } => {
+                write!(f, "InvalidValidatorSet({reason:?})")
+            }
+            RevertReason::UnsupportedVersion { version } => {
+                write!(f, "UnsupportedVersion({version})")
+            }
+            RevertReason::UnsupportedHash { hash_algorithm } => {
+                write!(f, "UnsupportedHash({hash_algorithm})")
+            }
+            RevertReason::StaleCheckpoint { last, got } => {
+                write!(f, "StaleCheckpoint(last {last}, got {got})")
+            }
+            RevertReason::NotFailed { id } => write!(f, "NotFailed({id})"),
+            RevertReason::InsufficientGas {
+                available,
+                required,
+            } => write!(
+                f,
+                "InsufficientGas(available {available}, required {required})"
+            ),
+            RevertReason::UnknownOrigin { origin } => write!(f, "UnknownOrigin({origin})"),
+            RevertReason::Message { message } => write!(f, "Error({message:?})"),
+            RevertReason::Panic { code } => write!(f, "Panic(0x{code:02x})"),
+            RevertReason::Unknown { data } => write!(f, "unknown revert data {data}"),
+            RevertReason::ZeroRoot => f.write_str("ZeroRoot"),
+            RevertReason::InvalidProof => f.write_str("InvalidProof"),
+            RevertReason::NotAdmin => f.write_str("NotAdmin"),
+            RevertReason::InconsistentCheckpoint => f.write_str("InconsistentCheckpoint"),
+            RevertReason::MessageTooShort => f.write_str("MessageTooShort"),
+            RevertReason::BodyTooLarge => f.write_str("BodyTooLarge"),
+            RevertReason::OutOfGas => f.write_str("out of gas"),
+        }
+    }
+}

@@ -1,0 +1,426 @@
+//! [`EvmDestination`]: delivers batches to the Solidity Inbox with `deliverBatch`, from one local
+//! key, many transactions in flight.
+//!
+//! - **Sizing**: each batch is simulated with `eth_estimateGas` (which also surfaces a revert
+//!   such as `AlreadyDelivered(id)` before anything is sent) and split in halves until every part
+//!   fits the per-transaction gas budget.
+//! - **Fees**: EIP-1559, from `eth_feeHistory` (alloy's estimator), optionally capped.
+//! - **Nonces**: a local counter ([`nonce::NonceManager`]); submissions do not wait for each
+//!   other's inclusion.
+//! - **Retries**: retryable RPC failures are retried with exponential backoff and full jitter;
+//!   a raw transaction is re-sent byte for byte, so a retry can never create a second one.
+//! - **Stuck transactions**: [`Destination::outcome`] re-sends a transaction still pending after
+//!   `replace_after` under the same nonce with both fees raised by at least 12.5 %, and
+//!   re-broadcasts one the node forgot.
+//! - **Outcome**: from the receipt, per message `Delivered` / `DeliveryFailed(reason)`; a
+//!   reverted transaction's reason is recovered by replaying it with `eth_call` on the parent
+//!   block's state and decoded into the protocol's named errors.
+
+mod fees;
+mod nonce;
+mod outcome;
+mod send;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{Address, B256, Bytes};
+use alloy::providers::Provider;
+use alloy::rpc::types::TransactionRequest;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolCall;
+use causeway_proofs::bundle::ChainFamily;
+use causeway_proofs::{Domain, MessageId};
+use serde::{Deserialize, Serialize};
+use tokio::sync::OnceCell;
+
+use self::fees::Fees;
+use self::nonce::NonceManager;
+use super::bindings::{
+    IInbox, STATUS_DELIVERED, STATUS_FAILED, STATUS_NONE, b256, deliver_batch_calldata,
+};
+use super::rpc::{Rpc, RpcConfig};
+use crate::Error;
+use crate::chain::{
+    DeliveryBatch, DeliveryStatus, Destination, Submission, SubmissionHandle, SubmissionOutcome,
+};
+
+/// Configuration of an [`EvmDestination`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EvmDestinationConfig {
+    /// The node.
+    pub rpc: RpcConfig,
+    /// This chain's Causeway domain (the Inbox's `localDomain`).
+    pub domain: Domain,
+    /// The Inbox.
+    pub inbox: Address,
+    /// The chain id the key signs for; the node's is checked against it. `None`: the node's.
+    pub chain_id: Option<u64>,
+    /// Most gas one transaction may use; larger batches are split.
+    pub gas_budget: u64,
+    /// Gas added on top of the estimate, in percent.
+    pub gas_margin_percent: u64,
+    /// A transaction still pending after this long is replaced with higher fees.
+    pub replace_after: Duration,
+    /// Fee increase of a replacement, in thousandths (at least 125 = 12.5 %).
+    pub fee_bump_per_mille: u64,
+    /// Highest `maxFeePerGas` ever offered, in wei (`None`: no cap).
+    pub max_fee_cap: Option<u128>,
+    /// Replacements of one transaction before it is left to the node as it is.
+    pub max_replacements: u32,
+}
+
+impl EvmDestinationConfig {
+    /// Defaults for `inbox` of `domain` at `url`: 15 M gas per transaction, 25 % margin,
+    /// replacement after 60 s with a 15 % bump, no fee cap, at most 5 replacements.
+    pub fn new(url: impl Into<String>, domain: Domain, inbox: Address) -> Self {
+        EvmDestinationConfig {
+            rpc: RpcConfig::new(url),
+            domain,
+            inbox,
+            chain_id: None,
+            gas_budget: 15_000_000,
+            gas_margin_percent: 25,
+            replace_after: Duration::from_secs(60),
+            fee_bump_per_mille: 150,
+            max_fee_cap: None,
+            max_replacements: 5,
+        }
+    }
+}
+
+/// The data of an EVM [`SubmissionHandle`]: who sent it, its nonce, and every transaction hash
+/// sent for that nonce (the original and any replacements known when the handle was made).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvmSubmission {
+    /// The sending account.
+    pub from: Address,
+    /// The transaction's nonce.
+    pub nonce: u64,
+    /// Hashes of the transactions sent with that nonce, oldest first.
+    pub transactions: Vec<B256>,
+}
+
+impl EvmSubmission {
+    /// The handle carrying this submission.
+    pub fn to_handle(&self) -> SubmissionHandle {
+        SubmissionHandle {
+            family: ChainFamily::Evm,
+            data: serde_json::json!({
+                "from": self.from,
+                "nonce": self.nonce,
+                "transactions": self.transactions,
+            }),
+        }
+    }
+
+    /// The submission a handle carries; [`Error::InvalidHandle`] if it is not an EVM one.
+    pub fn from_handle(handle: &SubmissionHandle) -> Result<Self, Error> {
+        if handle.family != ChainFamily::Evm {
+            return Err(Error::InvalidHandle {
+                reason: format!("handle of family {:?}, not evm", handle.family),
+            });
+        }
+        EvmSubmission::deserialize(&handle.data).map_err(|e| Error::InvalidHandle {
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// One signed transaction as broadcast.
+#[derive(Clone, Debug)]
+struct SentTx {
+    hash: B256,
+    fees: Fees,
+    raw: Bytes,
+}
+
+/// What the destination remembers of a transaction it sent, by nonce.
+#[derive(Clone, Debug)]
+struct InFlight {
+    calldata: Bytes,
+    gas_limit: u64,
+    sent: Vec<SentTx>,
+    last_sent: Instant,
+}
+
+/// The destination side of an EVM chain: a cloneable handle over one RPC connection and one
+/// signing key. Its `Debug` shows the sending address, never the key.
+#[derive(Clone)]
+pub struct EvmDestination {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    rpc: Rpc,
+    config: EvmDestinationConfig,
+    signer: PrivateKeySigner,
+    from: Address,
+    chain_id: OnceCell<u64>,
+    nonces: NonceManager,
+    in_flight: Mutex<HashMap<u64, InFlight>>,
+}
+
+impl core::fmt::Debug for EvmDestination {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("EvmDestination")
+            .field("endpoint", &self.inner.rpc.endpoint())
+            .field("domain", &self.inner.config.domain)
+            .field("inbox", &self.inner.config.inbox)
+            .field("from", &self.inner.from)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Locks a mutex whose data stays consistent even if a holder panicked (plain values only).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// How many in-flight records of mined nonces are kept (for outcome queries of replacements).
+const KEEP_MINED: u64 = 1024;
+
+impl EvmDestination {
+    /// A destination sending from the account of the 32-byte secp256k1 `secret` key.
+    pub fn new(config: EvmDestinationConfig, secret: &[u8; 32]) -> Result<Self, Error> {
+        let signer =
+            PrivateKeySigner::from_bytes(&B256::from(*secret)).map_err(|e| Error::Signer {
+                reason: e.to_string(),
+            })?;
+        if config.inbox == Address::ZERO {
+            return Err(Error::Config {
+                reason: "the Inbox address is zero".into(),
+            });
+        }
+        let rpc = Rpc::connect(&config.rpc)?;
+        Ok(EvmDestination {
+            inner: Arc::new(Inner {
+                rpc,
+                from: signer.address(),
+                signer,
+                chain_id: OnceCell::new(),
+                nonces: NonceManager::new(),
+                in_flight: Mutex::new(HashMap::new()),
+                config,
+            }),
+        })
+    }
+
+    /// The sending account.
+    pub fn address(&self) -> Address {
+        self.inner.from
+    }
+
+    /// Hashes of every transaction this process sent with `nonce` (the original first, then
+    /// its replacements), for operators and tests.
+    pub fn sent_transactions(&self, nonce: u64) -> Vec<B256> {
+        lock(&self.inner.in_flight)
+            .get(&nonce)
+            .map(|f| f.sent.iter().map(|t| t.hash).collect())
+            .unwrap_or_default()
+    }
+
+    /// The chain id transactions are signed for (read from the node once, checked against the
+    /// configured one).
+    pub async fn chain_id(&self) -> Result<u64, Error> {
+        let inner = &self.inner;
+        let id = inner
+            .chain_id
+            .get_or_try_init(|| async {
+                let node = inner
+                    .rpc
+                    .call("eth_chainId", |p| async move { p.get_chain_id().await })
+                    .await?;
+                match inner.config.chain_id {
+                    Some(expected) if expected != node => Err(Error::Config {
+                        reason: format!(
+                            "the node at {} serves chain {node}, configured for chain {expected}",
+                            inner.rpc.endpoint()
+                        ),
+                    }),
+                    _ => Ok(node),
+                }
+            })
+            .await?;
+        Ok(*id)
+    }
+
+    /// Gas one transaction carrying `calldata` needs, margin included. A revert in simulation
+    /// is [`Error::Reverted`] with the decoded reason.
+    pub async fn estimate(&self, calldata: &Bytes) -> Result<u64, Error> {
+        let inner = &self.inner;
+        let request = TransactionRequest::default()
+            .from(inner.from)
+            .to(inner.config.inbox)
+            .input(calldata.clone().into());
+        let gas = inner
+            .rpc
+            .call("eth_estimateGas", |p| {
+                let request = request.clone();
+                async move { p.estimate_gas(request).await }
+            })
+            .await?;
+        let margin = gas.saturating_mul(inner.config.gas_margin_percent) / 100;
+        Ok(gas.saturating_add(margin))
+    }
+
+    /// Splits `batch` into consecutive parts that each fit the gas budget: `(range, calldata,
+    /// gas limit)` per part, in order. Simulates every part; sends nothing.
+    async fn plan(
+        &self,
+        batch: &DeliveryBatch,
+    ) -> Result<Vec<(core::ops::Range<usize>, Bytes, u64)>, Error> {
+        let budget = self.inner.config.gas_budget;
+        let mut todo = Vec::new();
+        todo.push(0..batch.items.len());
+        let mut parts = Vec::new();
+        // Depth-first, right half pushed first, so parts come out in order.
+        while let Some(range) = todo.pop() {
+            let calldata = deliver_batch_calldata(&batch.slice(range.clone()));
+            let gas = self.estimate(&calldata).await?;
+            if gas <= budget {
+                parts.push((range, calldata, gas));
+            } else if range.len() == 1 {
+                return Err(Error::GasBudgetExceeded {
+                    needed: gas,
+                    budget,
+                });
+            } else {
+                let mid = range.start + range.len() / 2;
+                todo.push(mid..range.end);
+                todo.push(range.start..mid);
+            }
+        }
+        Ok(parts)
+    }
+
+    /// Forgets in-flight records far below the account's mined nonce.
+    fn prune(&self, mined_nonce: u64) {
+        let floor = mined_nonce.saturating_sub(KEEP_MINED);
+        lock(&self.inner.in_flight).retain(|n, _| *n >= floor);
+    }
+
+    /// Delivery status of `id` read from the Inbox at the latest block.
+    async fn status(&self, id: &MessageId) -> Result<u8, Error> {
+        let inner = &self.inner;
+        let data = IInbox::statusCall { id: b256(&id.0) }.abi_encode();
+        let request = TransactionRequest::default()
+            .to(inner.config.inbox)
+            .input(Bytes::from(data).into());
+        let out = inner
+            .rpc
+            .call("eth_call", |p| {
+                let request = request.clone();
+                async move { p.call(request).await }
+            })
+            .await?;
+        IInbox::statusCall::abi_decode_returns(&out).map_err(|e| Error::Decode {
+            what: "Inbox.status result",
+            reason: e.to_string(),
+        })
+    }
+}
+
+impl Destination for EvmDestination {
+    fn domain(&self) -> Domain {
+        self.inner.config.domain
+    }
+
+    #[tracing::instrument(name = "evm_submit", skip_all,
+        fields(domain = %self.inner.config.domain, messages = batch.items.len()))]
+    async fn submit(&self, batch: &DeliveryBatch) -> Result<Vec<Submission>, Error> {
+        if batch.items.is_empty() {
+            return Err(Error::InvalidBatch {
+                reason: "no messages".into(),
+            });
+        }
+        if let Some(item) = batch
+            .items
+            .iter()
+            .find(|i| i.proof.size != batch.checkpoint.size())
+        {
+            return Err(Error::InvalidBatch {
+                reason: format!(
+                    "message {} is proven against log size {}, the checkpoint has {}",
+                    item.message.id(),
+                    item.proof.size.0,
+                    batch.checkpoint.size().0
+                ),
+            });
+        }
+        let ids = batch.ids();
+        let parts = self.plan(batch).await?;
+        let mut out = Vec::with_capacity(parts.len());
+        for (range, calldata, gas_limit) in parts {
+            let sent = match self.send_new(calldata.clone(), gas_limit).await {
+                // The counter was stale: it is re-read from the node, one more try.
+                Err(Error::NonceTooLow { .. } | Error::Underpriced { .. }) => {
+                    self.send_new(calldata, gas_limit).await
+                }
+                other => other,
+            };
+            let sub = match sent {
+                Ok(sub) => sub,
+                // Parts already sent are in flight: report them; the rest is not sent.
+                Err(e) if !out.is_empty() => {
+                    tracing::warn!(error = %e, sent = out.len(),
+                        "a later part of the batch could not be sent");
+                    break;
+                }
+                Err(e) => return Err(e),
+            };
+            tracing::debug!(nonce = sub.nonce, tx = %sub.transactions[0],
+                messages = range.len(), "submitted deliverBatch");
+            out.push(Submission {
+                handle: sub.to_handle(),
+                messages: ids[range].to_vec(),
+            });
+        }
+        Ok(out)
+    }
+
+    #[tracing::instrument(name = "evm_outcome", skip_all, fields(domain = %self.inner.config.domain))]
+    async fn outcome(&self, handle: &SubmissionHandle) -> Result<SubmissionOutcome, Error> {
+        let sub = EvmSubmission::from_handle(handle)?;
+        let from = sub.from;
+        // The mined nonce first: a receipt that appears after this read is still found below.
+        let mined_nonce = self
+            .inner
+            .rpc
+            .call("eth_getTransactionCount", |p| async move {
+                p.get_transaction_count(from).latest().await
+            })
+            .await?;
+        for hash in self.known_hashes(&sub) {
+            if let Some(outcome) = self.receipt_outcome(hash).await? {
+                self.prune(mined_nonce);
+                return Ok(outcome);
+            }
+        }
+        if mined_nonce > sub.nonce {
+            // Another transaction used the nonce: the local counter may be stale too.
+            if sub.from == self.inner.from {
+                self.inner.nonces.resync().await;
+            }
+            return Ok(SubmissionOutcome::Dropped);
+        }
+        if sub.from == self.inner.from {
+            self.unstick(sub.nonce).await?;
+        }
+        Ok(SubmissionOutcome::Pending)
+    }
+
+    async fn delivery_status(&self, id: &MessageId) -> Result<DeliveryStatus, Error> {
+        match self.status(id).await? {
+            STATUS_NONE => Ok(DeliveryStatus::NotDelivered),
+            STATUS_DELIVERED => Ok(DeliveryStatus::Delivered),
+            STATUS_FAILED => Ok(DeliveryStatus::Failed),
+            other => Err(Error::Decode {
+                what: "Inbox.status result",
+                reason: format!("unknown status {other}"),
+            }),
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! Reading a `deliverBatch` transaction's outcome from its receipt: per-message `Delivered` /
+//! `DeliveryFailed` events, or the decoded reason of a revert.
+
+use alloy::consensus::Transaction as _;
+use alloy::eips::BlockId as AlloyBlockId;
+use alloy::primitives::{Address, B256, Log};
+use alloy::providers::Provider;
+use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
+use alloy::sol_types::SolEvent;
+use causeway_proofs::{Hash32, MessageId};
+
+use super::EvmDestination;
+use crate::Error;
+use crate::chain::{BlockId, BlockRef, MessageOutcome, RevertReason, SubmissionOutcome};
+use crate::evm::bindings::{IInbox, describe_recipient_revert};
+
+/// The per-message results an Inbox reported in a receipt's logs, in log order. Logs from other
+/// addresses (a recipient emitting look-alike events) are ignored.
+pub(crate) fn delivery_results(inbox: Address, logs: &[Log]) -> Vec<(MessageId, MessageOutcome)> {
+    let mut out = Vec::new();
+    for log in logs.iter().filter(|l| l.address == inbox) {
+        if let Ok(e) = IInbox::Delivered::decode_log(log) {
+            out.push((MessageId(Hash32(e.data.id.0)), MessageOutcome::Delivered));
+        } else if let Ok(e) = IInbox::DeliveryFailed::decode_log(log) {
+            out.push((
+                MessageId(Hash32(e.data.id.0)),
+                MessageOutcome::Failed {
+                    reason: describe_recipient_revert(&e.data.reason),
+                },
+            ));
+        }
+    }
+    out
+}
+
+impl EvmDestination {
+    /// The outcome of transaction `hash` if it has a receipt.
+    pub(super) async fn receipt_outcome(
+        &self,
+        hash: B256,
+    ) -> Result<Option<SubmissionOutcome>, Error> {
+        let rpc = &self.inner.rpc;
+        let receipt = rpc
+            .call("eth_getTransactionReceipt", |p| async move {
+                p.get_transaction_receipt(hash).await
+            })
+            .await?;
+        let Some(receipt) = receipt else {
+            return Ok(None);
+        };
+        let (Some(height), Some(block_hash)) = (receipt.block_number, receipt.block_hash) else {
+            return Ok(None);
+        };
+        let block = BlockRef {
+            height,
+            id: BlockId::from(block_hash.0),
+        };
+        if receipt.inner.status() {
+            let latest = rpc
+                .call(
+                    "eth_blockNumber",
+                    |p| async move { p.get_block_number().await },
+                )
+                .await?;
+            let logs: Vec<Log> = receipt
+                .inner
+                .logs()
+                .iter()
+                .map(|l| l.inner.clone())
+                .collect();
+            Ok(Some(SubmissionOutcome::Included {
+                block,
+                confirmations: latest.saturating_sub(height).saturating_add(1),
+                messages: delivery_results(self.inner.config.inbox, &logs),
+            }))
+        } else {
+            let reason = self.revert_reason(&receipt, hash).await?;
+            Ok(Some(SubmissionOutcome::Reverted { block, reason }))
+        }
+    }
+
+    /// Why a mined transaction reverted: out of gas when it used its whole limit; else the
+    /// revert data of a replay with `eth_call`, first on the parent block's state (what the
+    /// transaction saw, minus the transactions before it in its own block), then, if that
+    /// replay succeeds because an earlier transaction of the same block changed the state (a
+    /// competing relayer delivering the same message), on the block's own state.
+    async fn revert_reason(
+        &self,
+        receipt: &TransactionReceipt,
+        hash: B256,
+    ) -> Result<RevertReason, Error> {
+        let rpc = &self.inner.rpc;
+        let unknown = || RevertReason::Unknown { data: "0x".into() };
+        let tx = rpc
+            .call("eth_getTransactionByHash", |p| async move {
+                p.get_transaction_by_hash(hash).await
+            })
+            .await?;
+        let Some(tx) = tx else {
+            return Ok(unknown());
+        };
+        let gas_limit = tx.gas_limit();
+        if receipt.gas_used >= gas_limit {
+            return Ok(RevertReason::OutOfGas);
+        }
+        let Some(height) = receipt.block_number else {
+            return Ok(unknown());
+        };
+        let mut request = TransactionRequest::default()
+            .from(receipt.from)
+            .input(tx.input().clone().into())
+            .gas_limit(gas_limit);
+        if let Some(to) = tx.to() {
+            request = request.to(to);
+        }
+        for at in [height.saturating_sub(1), height] {
+            let block = AlloyBlockId::number(at);
+            let replay = rpc
+                .call("eth_call", |p| {
+                    let request = request.clone();
+                    async move { p.call(request).block(block).await }
+                })
+                .await;
+            match replay {
+                Err(Error::Reverted { reason }) => return Ok(reason),
+                Err(e) if e.is_retryable() => return Err(e),
+                // Succeeded on this state (or failed for another reason): try the next one.
+                _ => {}
+            }
+        }
+        Ok(unknown())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy::primitives::{Bytes, LogData};
+    use alloy::sol_types::SolError;
+
+    use super::*;
+    use crate::evm::bindings::Builtin;
+
+    fn log(address: Address, event: &impl SolEvent) -> Log {
+        Log {
+            address,
+            data: event.encode_log_data(),
+        }
+    }
+
+    #[test]
+    fn per_message_results_come_from_the_inbox_only() {
+        let inbox = Address::repeat_byte(0x11);
+        let other = Address::repeat_byte(0x22);
+        let reason = Builtin::Error {
+            message: "recipient says no".into(),
+        }
+        .abi_encode();
+        let logs = vec![
+            log(
+                inbox,
+                &IInbox::Delivered {
+                    id: B256::repeat_byte(1),
+                    origin: 1,
+                    nonce: 0,
+                },
+            ),
+            // A recipient emitting an identical event is not the Inbox.
+            log(
+                other,
+                &IInbox::Delivered {
+                    id: B256::repeat_byte(9),
+                    origin: 1,
+                    nonce: 9,
+                },
+            ),
+            log(
+                inbox,
+                &IInbox::DeliveryFailed {
+                    id: B256::repeat_byte(2),
+                    origin: 1,
+                    nonce: 1,
+                    reason: Bytes::from(reason),
+                },
+            ),
+            Log {
+                address: inbox,
+                data: LogData::new_unchecked(vec![B256::repeat_byte(0xee)], Bytes::new()),
+            },
+        ];
+        let results = delivery_results(inbox, &logs);
+        assert_eq!(
+            results,
+            vec![
+                (MessageId(Hash32([1; 32])), MessageOutcome::Delivered),
+                (
+                    MessageId(Hash32([2; 32])),
+                    MessageOutcome::Failed {
+                        reason: "recipient says no".into()
+                    }
+                ),
+            ]
+        );
+    }
+}

@@ -1,0 +1,211 @@
+//! Signing, broadcasting and replacing `deliverBatch` transactions.
+
+use std::time::Instant;
+
+use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+use alloy::eips::eip2718::Encodable2718;
+use alloy::primitives::{B256, Bytes, TxKind, U256};
+use alloy::providers::Provider;
+use alloy::signers::SignerSync;
+
+use super::fees::{Fees, SendRefusal, classify_refusal, refusal_message};
+use super::{EvmDestination, EvmSubmission, InFlight, SentTx, lock};
+use crate::Error;
+
+impl EvmDestination {
+    /// The current EIP-1559 fee estimate, capped.
+    pub(super) async fn fees(&self) -> Result<Fees, Error> {
+        let estimate = self
+            .inner
+            .rpc
+            .call("eth_feeHistory", |p| async move {
+                p.estimate_eip1559_fees().await
+            })
+            .await?;
+        Ok(Fees {
+            max_fee: estimate.max_fee_per_gas,
+            priority_fee: estimate.max_priority_fee_per_gas,
+        }
+        .capped(self.inner.config.max_fee_cap))
+    }
+
+    /// Signs a `deliverBatch` transaction.
+    pub(super) fn sign(
+        &self,
+        chain_id: u64,
+        nonce: u64,
+        gas_limit: u64,
+        fees: Fees,
+        calldata: &Bytes,
+    ) -> Result<SentTx, Error> {
+        let tx = TxEip1559 {
+            chain_id,
+            nonce,
+            gas_limit,
+            max_fee_per_gas: fees.max_fee,
+            max_priority_fee_per_gas: fees.priority_fee,
+            to: TxKind::Call(self.inner.config.inbox),
+            value: U256::ZERO,
+            access_list: Default::default(),
+            input: calldata.clone(),
+        };
+        let signature = self
+            .inner
+            .signer
+            .sign_hash_sync(&tx.signature_hash())
+            .map_err(|e| Error::Signer {
+                reason: e.to_string(),
+            })?;
+        let envelope = TxEnvelope::from(tx.into_signed(signature));
+        Ok(SentTx {
+            hash: *envelope.tx_hash(),
+            fees,
+            raw: Bytes::from(envelope.encoded_2718()),
+        })
+    }
+
+    /// Broadcasts a signed transaction, re-sending the same bytes on retryable failures; the
+    /// node already knowing it counts as success.
+    pub(super) async fn broadcast(&self, nonce: u64, tx: &SentTx) -> Result<(), Error> {
+        let result = self
+            .inner
+            .rpc
+            .call("eth_sendRawTransaction", |p| {
+                let raw = tx.raw.clone();
+                async move { p.send_raw_transaction(&raw).await.map(|_| ()) }
+            })
+            .await;
+        let Err(e) = result else {
+            return Ok(());
+        };
+        let account = format!("{:#x}", self.inner.from);
+        match refusal_message(&e).map(classify_refusal) {
+            Some(SendRefusal::AlreadyKnown) => Ok(()),
+            Some(SendRefusal::NonceTooLow) => Err(Error::NonceTooLow { account, nonce }),
+            Some(SendRefusal::Underpriced) => Err(Error::Underpriced {
+                nonce,
+                message: refusal_message(&e).unwrap_or_default().to_owned(),
+            }),
+            Some(SendRefusal::InsufficientFunds) => Err(Error::InsufficientFunds { account }),
+            Some(SendRefusal::Other) | None => Err(e),
+        }
+    }
+
+    /// Signs and broadcasts one part with the next nonce; returns its submission.
+    pub(super) async fn send_new(
+        &self,
+        calldata: Bytes,
+        gas_limit: u64,
+    ) -> Result<EvmSubmission, Error> {
+        let chain_id = self.chain_id().await?;
+        let fees = self.fees().await?;
+        let inner = &self.inner;
+        let from = inner.from;
+        let fetch = || async move {
+            inner
+                .rpc
+                .call("eth_getTransactionCount", |p| async move {
+                    p.get_transaction_count(from).pending().await
+                })
+                .await
+        };
+        let send = |nonce: u64| {
+            let calldata = calldata.clone();
+            async move {
+                let tx = self.sign(chain_id, nonce, gas_limit, fees, &calldata)?;
+                self.broadcast(nonce, &tx).await?;
+                let hash = tx.hash;
+                lock(&inner.in_flight).insert(
+                    nonce,
+                    InFlight {
+                        calldata,
+                        gas_limit,
+                        sent: vec![tx],
+                        last_sent: Instant::now(),
+                    },
+                );
+                Ok(EvmSubmission {
+                    from,
+                    nonce,
+                    transactions: vec![hash],
+                })
+            }
+        };
+        inner.nonces.with_next(fetch, send).await
+    }
+
+    /// Every hash known for `sub`'s nonce: the handle's and those sent since.
+    pub(super) fn known_hashes(&self, sub: &EvmSubmission) -> Vec<B256> {
+        let mut hashes = sub.transactions.clone();
+        if sub.from == self.inner.from
+            && let Some(f) = lock(&self.inner.in_flight).get(&sub.nonce)
+        {
+            for tx in &f.sent {
+                if !hashes.contains(&tx.hash) {
+                    hashes.push(tx.hash);
+                }
+            }
+        }
+        hashes
+    }
+
+    /// Replaces (or re-broadcasts) the transaction of `nonce` if it has been pending too long.
+    pub(super) async fn unstick(&self, nonce: u64) -> Result<(), Error> {
+        let inner = &self.inner;
+        let Some(entry) = lock(&inner.in_flight).get(&nonce).cloned() else {
+            return Ok(());
+        };
+        if entry.last_sent.elapsed() < inner.config.replace_after {
+            return Ok(());
+        }
+        let Some(last) = entry.sent.last().cloned() else {
+            return Ok(());
+        };
+        let replacements = u32::try_from(entry.sent.len().saturating_sub(1)).unwrap_or(u32::MAX);
+        let known = inner
+            .rpc
+            .call("eth_getTransactionByHash", |p| async move {
+                p.get_transaction_by_hash(last.hash).await
+            })
+            .await?
+            .is_some();
+        if replacements >= inner.config.max_replacements {
+            if !known {
+                self.broadcast(nonce, &last).await?;
+            }
+            return Ok(());
+        }
+        let current = self.fees().await?;
+        let Some(fees) = last.fees.replacement(
+            current,
+            inner.config.fee_bump_per_mille,
+            inner.config.max_fee_cap,
+        ) else {
+            tracing::warn!(
+                nonce,
+                "transaction stuck, but the fee cap leaves no room to bump"
+            );
+            if !known {
+                self.broadcast(nonce, &last).await?;
+            }
+            return Ok(());
+        };
+        let chain_id = self.chain_id().await?;
+        let tx = self.sign(chain_id, nonce, entry.gas_limit, fees, &entry.calldata)?;
+        tracing::info!(nonce, old = %last.hash, new = %tx.hash, max_fee = fees.max_fee,
+            "replacing a stuck transaction");
+        match self.broadcast(nonce, &tx).await {
+            Ok(()) => {
+                let mut map = lock(&inner.in_flight);
+                if let Some(f) = map.get_mut(&nonce) {
+                    f.sent.push(tx);
+                    f.last_sent = Instant::now();
+                }
+                Ok(())
+            }
+            // Mined meanwhile: the next outcome query finds the receipt.
+            Err(Error::NonceTooLow { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! The EVM family adapter (Ethereum, Besu, Quorum, anvil), on alloy over HTTP JSON-RPC.
+//!
+//! - [`EvmSource`]: the Outbox's final `Dispatch` events with verified receipt proofs;
+//! - [`EvmNativeVerifier`]: the offline check of those proofs;
+//! - [`EvmDestination`]: `Inbox.deliverBatch` transactions from a local key, many in flight;
+//! - [`EvmStateReader`]: a storage slot with `eth_getProof`, verified against the state root.
+//!
+//! The contract bindings in [`bindings`] are written from the fixed interface of issue 3.
+
+pub mod bindings;
+mod destination;
+mod proof;
+mod range;
+mod reorg;
+mod rpc;
+mod source;
+mod state;
+
+use serde::{Deserialize, Serialize};
+
+pub use destination::{EvmDestination, EvmDestinationConfig, EvmSubmission};
+pub use proof::EvmNativeVerifier;
+pub use range::RangeSizer;
+pub use rpc::RpcConfig;
+pub use source::{EvmSource, EvmSourceConfig, SourceCounters};
+pub use state::{EvmStateProof, EvmStateReader};
+
+/// When an EVM block counts as final.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Finality {
+    /// Final once this many blocks were built on top of it (`latest - n`). 0 means "as soon as
+    /// it is mined", which is unsafe on any chain that can reorganise.
+    Confirmations(u64),
+    /// Final at or below the node's `finalized` block (proof-of-stake chains).
+    FinalizedTag,
+}
+
+/// The highest final block under `finality`, or `None` while no block is final.
+pub(crate) async fn final_height(
+    rpc: &rpc::Rpc,
+    finality: Finality,
+) -> Result<Option<u64>, crate::Error> {
+    use alloy::eips::BlockNumberOrTag;
+    use alloy::providers::Provider;
+    match finality {
+        Finality::Confirmations(n) => {
+            let latest = rpc
+                .call(
+                    "eth_blockNumber",
+                    |p| async move { p.get_block_number().await },
+                )
+                .await?;
+            Ok(latest.checked_sub(n))
+        }
+        Finality::FinalizedTag => {
+            let block = rpc
+                .call("eth_getBlockByNumber", |p| async move {
+                    p.get_block_by_number(BlockNumberOrTag::Finalized).await
+                })
+                .await?;
+            Ok(block.map(|b| b.header.number))
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! The EVM native proof: building an [`EvmSourceProof`] from what a node returned, and
+//! [`EvmNativeVerifier`], the offline check of one.
+//!
+//! The proof chains a trusted block hash to the message bytes: header RLP (hashes to the block
+//! hash) → receipts root → the receipt of the emitting transaction (Merkle-Patricia proof,
+//! rebuilt by us from all of the block's receipts) → the Outbox's `Dispatch` log → the bytes.
+//! The checks themselves live in `causeway_proofs::evm` (no I/O); this module feeds them.
+
+use alloy::eips::eip2718::Encodable2718;
+use alloy::primitives::{Address, B256};
+use alloy::rpc::types::{Block, TransactionReceipt};
+use causeway_proofs::bundle::ChainFamily;
+use causeway_proofs::evm::{EvmSourceProof, ReceiptTrie, dispatch_topic0, header_hash};
+use causeway_proofs::{Domain, EvmAddress, Hash32};
+
+use crate::Error;
+use crate::chain::{NativeVerifier, ObservedMessage};
+
+/// A proofs-crate address from an alloy one.
+pub(crate) fn evm_address(a: Address) -> EvmAddress {
+    EvmAddress(a.into_array())
+}
+
+/// A proofs-crate hash from an alloy one.
+pub(crate) fn hash32(h: B256) -> Hash32 {
+    Hash32(h.0)
+}
+
+/// Maps a rejected native proof to this crate's error: a log from another emitter is
+/// [`Error::ForeignEmitter`], anything else [`Error::InvalidNativeProof`].
+pub(crate) fn proof_error(e: causeway_proofs::Error) -> Error {
+    match e {
+        causeway_proofs::Error::LogEmitterMismatch { expected, actual } => Error::ForeignEmitter {
+            emitter: actual.to_hex(),
+            expected: expected.to_hex(),
+        },
+        other => Error::InvalidNativeProof {
+            reason: other.to_string(),
+        },
+    }
+}
+
+/// One block's data for proofs: its header RLP and its receipts trie, both checked against the
+/// block hash and the header's receipts root before any proof is built from them.
+pub(crate) struct BlockProofs {
+    hash: B256,
+    header_rlp: Vec<u8>,
+    trie: ReceiptTrie,
+    /// Logs per receipt, by transaction index (to find a log's position in its receipt).
+    log_counts: Vec<usize>,
+}
+
+impl BlockProofs {
+    /// Encodes the block's header and receipts, refusing a node whose data does not hash to the
+    /// block hash and receipts root it claims.
+    pub(crate) fn new(block: &Block, receipts: &[TransactionReceipt]) -> Result<Self, Error> {
+        let hash = block.header.hash;
+        let header_rlp = alloy::rlp::encode(&block.header.inner);
+        let computed = header_hash(&header_rlp);
+        if computed.0 != hash.0 {
+            return Err(Error::InvalidNativeProof {
+                reason: format!(
+                    "the node's header of block {} re-encodes to hash {computed}, not {hash}",
+                    block.header.number
+                ),
+            });
+        }
+        let tx_count = block.transactions.len();
+        if receipts.len() != tx_count {
+            return Err(Error::MissingData {
+                what: format!("receipts of block {hash}: {} of {tx_count}", receipts.len()),
+            });
+        }
+        let mut encoded = Vec::with_capacity(receipts.len());
+        let mut log_counts = Vec::with_capacity(receipts.len());
+        for (i, r) in receipts.iter().enumerate() {
+            if r.transaction_index != Some(i as u64) || r.block_hash != Some(hash) {
+                return Err(Error::InvalidNativeProof {
+                    reason: format!(
+                        "receipt {i} of block {hash} is for transaction {:?} of block {:?}",
+                        r.transaction_index, r.block_hash
+                    ),
+                });
+            }
+            log_counts.push(r.inner.logs().len());
+            encoded.push(r.inner.clone().map_logs(|l| l.inner).encoded_2718());
+        }
+        let trie = ReceiptTrie::new(&encoded);
+        if trie.root().0 != block.header.receipts_root.0 {
+            return Err(Error::InvalidNativeProof {
+                reason: format!(
+                    "the receipts of block {hash} have root {}, the header says {}",
+                    trie.root(),
+                    block.header.receipts_root
+                ),
+            });
+        }
+        Ok(BlockProofs {
+            hash,
+            header_rlp,
+            trie,
+            log_counts,
+        })
+    }
+
+    /// The position among its receipt's logs of the log with block-wide index `log_index`
+    /// emitted by transaction `tx_index`.
+    pub(crate) fn log_index_in_receipt(&self, tx_index: u64, log_index: u64) -> Option<u32> {
+        let tx = usize::try_from(tx_index).ok()?;
+        let before: usize = self.log_counts.get(..tx)?.iter().sum();
+        let within = usize::try_from(log_index).ok()?.checked_sub(before)?;
+        if within >= *self.log_counts.get(tx)? {
+            return None;
+        }
+        u32::try_from(within).ok()
+    }
+
+    /// The proof of the log at `log_index` (block-wide) of transaction `tx_index`, verified
+    /// against the block hash, `outbox` and `message_bytes` before it is returned.
+    pub(crate) fn prove(
+        &self,
+        tx_index: u64,
+        log_index: u64,
+        outbox: &EvmAddress,
+        message_bytes: &[u8],
+    ) -> Result<EvmSourceProof, Error> {
+        let log_index_in_receipt = self.log_index_in_receipt(tx_index, log_index).ok_or_else(
+            || Error::InvalidNativeProof {
+                reason: format!(
+                    "log {log_index} is not among the logs of transaction {tx_index} in block {}",
+                    self.hash
+                ),
+            },
+        )?;
+        let receipt_proof = self
+            .trie
+            .proof(tx_index)
+            .map_err(proof_error)?
+            .with_block_hash(hash32(self.hash));
+        let proof = EvmSourceProof {
+            header: self.header_rlp.clone(),
+            receipt_proof,
+            log_index_in_receipt,
+        };
+        proof
+            .verify(
+                &hash32(self.hash),
+                outbox,
+                &dispatch_topic0(),
+                message_bytes,
+            )
+            .map_err(proof_error)?;
+        Ok(proof)
+    }
+}
+
+/// Checks EVM source proofs offline for one origin: its domain and its Outbox.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EvmNativeVerifier {
+    /// The origin's domain (every proven message must name it as origin).
+    pub domain: Domain,
+    /// The origin's Outbox (the only accepted emitter).
+    pub outbox: Address,
+}
+
+impl NativeVerifier for EvmNativeVerifier {
+    fn family(&self) -> ChainFamily {
+        ChainFamily::Evm
+    }
+
+    fn verify(&self, observed: &ObservedMessage) -> Result<(), Error> {
+        let invalid = |reason: String| Error::InvalidNativeProof { reason };
+        if observed.message.origin() != self.domain {
+            return Err(invalid(format!(
+                "message origin {} is not this chain's domain {}",
+                observed.message.origin(),
+                self.domain
+            )));
+        }
+        let Some(block_hash) = observed.source.block_hash else {
+            return Err(invalid("the source reference names no block hash".into()));
+        };
+        let proof = EvmSourceProof::from_native_proof(&observed.proof).map_err(proof_error)?;
+        proof
+            .verify(
+                &block_hash,
+                &evm_address(self.outbox),
+                &dispatch_topic0(),
+                &observed.message.encode(),
+            )
+            .map_err(proof_error)?;
+        if let Some(number) = observed.source.block_number {
+            let header = proof.decode_header().map_err(proof_error)?;
+            if header.number != number {
+                return Err(invalid(format!(
+                    "the proof's header is block {}, the source reference says {number}",
+                    header.number
+                )));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,478 @@
+//! `EvmDestination` against anvil: per-message outcomes, replay refused with its name, batch
+//! splitting by gas, many transactions in flight from one key, replacement of a stuck one, and
+//! the decoded reason of a transaction that reverted on chain.
+
+use std::time::Duration;
+
+use alloy::primitives::{Address, Bytes};
+use alloy::providers::Provider;
+use alloy::providers::ext::AnvilApi;
+use causeway_adapters::evm::{EvmDestination, EvmDestinationConfig, EvmSubmission};
+use causeway_adapters::{
+    DeliveryBatch, DeliveryItem, DeliveryStatus, Destination, Error, MessageOutcome, RevertReason,
+    Submission, SubmissionHandle, SubmissionOutcome,
+};
+use causeway_devnet::contracts::deploy_example_recipient;
+use causeway_devnet::fixtures::{
+    Committee, OriginLog, evm_signing_domain, inbox_checkpoint, inbox_proof, message,
+};
+use causeway_devnet::{CHAIN_A, CHAIN_B, DevChain};
+use causeway_proofs::{LeafIndex, Message, MessageId, Signature};
+
+/// Dev account used as the relayer (the admin is account 0).
+const RELAYER: usize = 5;
+
+/// Chain B with the Inbox trusting a 2-of-3 committee for origin domain 1 (chain A).
+struct Lane {
+    chain: DevChain,
+    committee: Committee,
+    epoch: u64,
+}
+
+impl Lane {
+    async fn start() -> Lane {
+        let chain = DevChain::start(CHAIN_B).await.unwrap();
+        let committee = Committee::new("causeway-adapters-it", 3, 2);
+        chain
+            .inbox
+            .setValidators(CHAIN_A.domain.0, CHAIN_A.chain_id, committee.addresses(), 2)
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+        let set = chain
+            .inbox
+            .validatorSet(CHAIN_A.domain.0)
+            .call()
+            .await
+            .unwrap();
+        Lane {
+            chain,
+            committee,
+            epoch: set.epoch,
+        }
+    }
+
+    fn inbox(&self) -> Address {
+        *self.chain.inbox.address()
+    }
+
+    fn config(&self) -> EvmDestinationConfig {
+        let mut c =
+            EvmDestinationConfig::new(self.chain.node.endpoint(), CHAIN_B.domain, self.inbox());
+        c.chain_id = Some(CHAIN_B.chain_id);
+        c
+    }
+
+    fn destination(&self, config: EvmDestinationConfig) -> EvmDestination {
+        let key = self.chain.node.dev_keys()[RELAYER].to_bytes();
+        EvmDestination::new(config, &key.0).unwrap()
+    }
+
+    /// A message from chain A to `recipient` on chain B.
+    fn message(&self, nonce: u64, recipient: Address) -> Message {
+        message(
+            nonce,
+            CHAIN_A.domain,
+            Address::repeat_byte(0xaa),
+            CHAIN_B.domain,
+            recipient,
+            format!("body {nonce:04}").as_bytes(),
+        )
+    }
+
+    /// The batch delivering `log`'s messages at `indexes` under a checkpoint of the whole log.
+    fn batch(&self, log: &OriginLog, indexes: &[usize]) -> DeliveryBatch {
+        let cp = log.checkpoint(CHAIN_A.domain);
+        let domain = evm_signing_domain(
+            CHAIN_A.domain,
+            CHAIN_A.chain_id,
+            CHAIN_B.domain,
+            CHAIN_B.chain_id,
+            self.inbox(),
+            self.epoch,
+        );
+        let signatures = self
+            .committee
+            .sign(&cp, &domain)
+            .iter()
+            .map(|s| Signature::from_slice(s).unwrap())
+            .collect();
+        DeliveryBatch {
+            checkpoint: cp,
+            signatures,
+            items: indexes
+                .iter()
+                .map(|&i| DeliveryItem {
+                    message: log.messages()[i].clone(),
+                    proof: log.proof(LeafIndex(i as u64)),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Polls `outcome` until it is no longer pending.
+async fn settle(dest: &EvmDestination, handle: &SubmissionHandle) -> SubmissionOutcome {
+    for _ in 0..100 {
+        match dest.outcome(handle).await.unwrap() {
+            SubmissionOutcome::Pending => tokio::time::sleep(Duration::from_millis(50)).await,
+            other => return other,
+        }
+    }
+    panic!("submission still pending");
+}
+
+fn delivered(ids: &[MessageId]) -> Vec<(MessageId, MessageOutcome)> {
+    ids.iter()
+        .map(|id| (*id, MessageOutcome::Delivered))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivers_a_batch_with_per_message_outcomes_and_refuses_a_replay_by_name() {
+    let lane = Lane::start().await;
+    let refusing = deploy_example_recipient(&lane.chain.provider, lane.inbox())
+        .await
+        .unwrap();
+    refusing
+        .setShouldRevert(true)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let good = *lane.chain.recipient.address();
+    let mut log = OriginLog::new();
+    log.append(lane.message(0, good));
+    log.append(lane.message(1, *refusing.address()));
+    log.append(lane.message(2, good));
+    let ids: Vec<MessageId> = log.messages().iter().map(Message::id).collect();
+    let dest = lane.destination(lane.config());
+    let batch = lane.batch(&log, &[0, 1, 2]);
+
+    let subs = dest.submit(&batch).await.unwrap();
+    assert_eq!(subs.len(), 1);
+    assert_eq!(subs[0].messages, ids);
+    let Submission { handle, .. } = &subs[0];
+    let sub = EvmSubmission::from_handle(handle).unwrap();
+    assert_eq!(sub.from, dest.address());
+    match settle(&dest, handle).await {
+        SubmissionOutcome::Included {
+            confirmations,
+            messages,
+            block,
+        } => {
+            assert!(confirmations >= 1);
+            assert!(block.height > 0);
+            assert_eq!(messages.len(), 3);
+            assert_eq!(messages[0], (ids[0], MessageOutcome::Delivered));
+            assert_eq!(messages[1].0, ids[1]);
+            assert!(
+                matches!(&messages[1].1, MessageOutcome::Failed { reason } if !reason.is_empty())
+            );
+            assert_eq!(messages[2], (ids[2], MessageOutcome::Delivered));
+        }
+        other => panic!("expected Included, got {other:?}"),
+    }
+    assert_eq!(
+        dest.delivery_status(&ids[0]).await.unwrap(),
+        DeliveryStatus::Delivered
+    );
+    assert_eq!(
+        dest.delivery_status(&ids[1]).await.unwrap(),
+        DeliveryStatus::Failed
+    );
+    let other = lane.message(9, good).id();
+    assert_eq!(
+        dest.delivery_status(&other).await.unwrap(),
+        DeliveryStatus::NotDelivered
+    );
+    assert_eq!(
+        lane.chain.recipient.handled().call().await.unwrap(),
+        alloy::primitives::U256::from(2)
+    );
+
+    // T25: the same batch again is refused in simulation, by name, and nothing is sent.
+    let nonce_before = lane
+        .chain
+        .provider
+        .get_transaction_count(dest.address())
+        .await
+        .unwrap();
+    match dest.submit(&batch).await {
+        Err(Error::Reverted {
+            reason: RevertReason::AlreadyDelivered { id },
+        }) => assert_eq!(id, ids[0]),
+        other => panic!("expected AlreadyDelivered, got {other:?}"),
+    }
+    let nonce_after = lane
+        .chain
+        .provider
+        .get_transaction_count(dest.address())
+        .await
+        .unwrap();
+    assert_eq!(nonce_before, nonce_after);
+
+    // Other refusals are named too: a proof for another message, a checkpoint for another
+    // origin.
+    let mut log2 = OriginLog::new();
+    log2.append(lane.message(20, good));
+    log2.append(lane.message(21, good));
+    let mut swapped = lane.batch(&log2, &[0]);
+    swapped.items[0].proof = log2.proof(LeafIndex(1));
+    assert!(matches!(
+        dest.submit(&swapped).await,
+        Err(Error::Reverted {
+            reason: RevertReason::InvalidProof
+        })
+    ));
+    let mut unsigned = lane.batch(&log2, &[0]);
+    unsigned.signatures.truncate(1);
+    assert!(matches!(
+        dest.submit(&unsigned).await,
+        Err(Error::Reverted {
+            reason: RevertReason::BelowThreshold {
+                valid: 1,
+                threshold: 2
+            }
+        })
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn splits_a_batch_that_exceeds_the_gas_budget() {
+    let lane = Lane::start().await;
+    let good = *lane.chain.recipient.address();
+    let mut log = OriginLog::new();
+    for n in 0..4 {
+        log.append(lane.message(n, good));
+    }
+    let ids: Vec<MessageId> = log.messages().iter().map(Message::id).collect();
+    let probe = lane.destination(lane.config());
+    let single = causeway_adapters::evm::bindings::deliver_batch_calldata(&lane.batch(&log, &[0]));
+    let pair = causeway_adapters::evm::bindings::deliver_batch_calldata(&lane.batch(&log, &[0, 1]));
+    let one = probe.estimate(&single).await.unwrap();
+    let two = probe.estimate(&pair).await.unwrap();
+    assert!(
+        two > one + 1_000,
+        "a second message costs gas ({one} vs {two})"
+    );
+
+    let mut config = lane.config();
+    config.gas_budget = one + 1_000;
+    let dest = lane.destination(config);
+    let subs = dest.submit(&lane.batch(&log, &[0, 1, 2, 3])).await.unwrap();
+    assert_eq!(subs.len(), 4, "one message per transaction");
+    for (sub, id) in subs.iter().zip(&ids) {
+        assert_eq!(sub.messages, vec![*id]);
+        match settle(&dest, &sub.handle).await {
+            SubmissionOutcome::Included { messages, .. } => {
+                assert_eq!(messages, delivered(&[*id]));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    let mut tiny = lane.config();
+    tiny.gas_budget = 100_000;
+    let mut log2 = OriginLog::new();
+    log2.append(lane.message(10, good));
+    assert!(matches!(
+        lane.destination(tiny)
+            .submit(&lane.batch(&log2, &[0]))
+            .await,
+        Err(Error::GasBudgetExceeded {
+            budget: 100_000,
+            ..
+        })
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keeps_many_transactions_in_flight_from_one_signer() {
+    let lane = Lane::start().await;
+    let good = *lane.chain.recipient.address();
+    let mut log = OriginLog::new();
+    for n in 0..20 {
+        log.append(lane.message(n, good));
+    }
+    let dest = lane.destination(lane.config());
+    let start = lane
+        .chain
+        .provider
+        .get_transaction_count(dest.address())
+        .await
+        .unwrap();
+    lane.chain
+        .provider
+        .anvil_set_auto_mine(false)
+        .await
+        .unwrap();
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let dest = dest.clone();
+        let batch = lane.batch(&log, &[i]);
+        tasks.spawn(async move { dest.submit(&batch).await.unwrap() });
+    }
+    let subs: Vec<Submission> = tasks.join_all().await.into_iter().flatten().collect();
+    assert_eq!(subs.len(), 20);
+    let mut nonces: Vec<u64> = subs
+        .iter()
+        .map(|s| EvmSubmission::from_handle(&s.handle).unwrap().nonce)
+        .collect();
+    nonces.sort_unstable();
+    assert_eq!(
+        nonces,
+        (start..start + 20).collect::<Vec<_>>(),
+        "contiguous"
+    );
+    for s in &subs {
+        assert_eq!(
+            dest.outcome(&s.handle).await.unwrap(),
+            SubmissionOutcome::Pending
+        );
+    }
+
+    lane.chain.provider.evm_mine(None).await.unwrap();
+    lane.chain.provider.anvil_set_auto_mine(true).await.unwrap();
+    let mut blocks = std::collections::BTreeSet::new();
+    for s in &subs {
+        match settle(&dest, &s.handle).await {
+            SubmissionOutcome::Included {
+                block, messages, ..
+            } => {
+                assert_eq!(messages, delivered(&s.messages));
+                blocks.insert(block.height);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        blocks.len(),
+        1,
+        "all twenty were pending together and mined in one block"
+    );
+    assert_eq!(
+        lane.chain.recipient.handled().call().await.unwrap(),
+        alloy::primitives::U256::from(20)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replaces_a_stuck_transaction_with_bumped_fees() {
+    let lane = Lane::start().await;
+    let good = *lane.chain.recipient.address();
+    let mut log = OriginLog::new();
+    log.append(lane.message(0, good));
+    let mut config = lane.config();
+    config.replace_after = Duration::ZERO;
+    config.fee_bump_per_mille = 125;
+    let dest = lane.destination(config);
+    lane.chain
+        .provider
+        .anvil_set_auto_mine(false)
+        .await
+        .unwrap();
+
+    let subs = dest.submit(&lane.batch(&log, &[0])).await.unwrap();
+    let sub = EvmSubmission::from_handle(&subs[0].handle).unwrap();
+    assert_eq!(dest.sent_transactions(sub.nonce), sub.transactions);
+    let p = &lane.chain.provider;
+    // (The node drops the original from its pool once replaced: read it now.)
+    let old = p
+        .get_transaction_by_hash(sub.transactions[0])
+        .await
+        .unwrap()
+        .unwrap();
+    // Pending past `replace_after`: the outcome query re-sends it with higher fees.
+    assert_eq!(
+        dest.outcome(&subs[0].handle).await.unwrap(),
+        SubmissionOutcome::Pending
+    );
+    let sent = dest.sent_transactions(sub.nonce);
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0], sub.transactions[0]);
+    let new = p.get_transaction_by_hash(sent[1]).await.unwrap().unwrap();
+    use alloy::consensus::Transaction as _;
+    assert_eq!(old.nonce(), new.nonce());
+    assert!(new.max_fee_per_gas() * 1000 >= old.max_fee_per_gas() * 1125);
+    let (old_tip, new_tip) = (
+        old.max_priority_fee_per_gas().unwrap(),
+        new.max_priority_fee_per_gas().unwrap(),
+    );
+    assert!(new_tip * 1000 >= old_tip * 1125, "{old_tip} -> {new_tip}");
+
+    lane.chain.provider.evm_mine(None).await.unwrap();
+    lane.chain.provider.anvil_set_auto_mine(true).await.unwrap();
+    match settle(&dest, &subs[0].handle).await {
+        SubmissionOutcome::Included { messages, .. } => {
+            assert_eq!(messages, delivered(&subs[0].messages));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        p.get_transaction_receipt(sent[0]).await.unwrap().is_none(),
+        "the original was replaced, never mined"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_beaten_by_another_relayer_reports_already_delivered() {
+    let lane = Lane::start().await;
+    let good = *lane.chain.recipient.address();
+    let mut log = OriginLog::new();
+    log.append(lane.message(0, good));
+    let batch = lane.batch(&log, &[0]);
+    let dest = lane.destination(lane.config());
+    lane.chain
+        .provider
+        .anvil_set_auto_mine(false)
+        .await
+        .unwrap();
+    let subs = dest.submit(&batch).await.unwrap();
+
+    // T25(c): another relayer (the admin account) delivers the same message in the same block
+    // with a much higher tip, so it executes first.
+    let cp = log.checkpoint(CHAIN_A.domain);
+    let sigs: Vec<Bytes> = batch
+        .signatures
+        .iter()
+        .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+        .collect();
+    let competitor = lane
+        .chain
+        .inbox
+        .deliver(
+            Bytes::from(log.messages()[0].encode()),
+            inbox_proof(&log.proof(LeafIndex(0))),
+            inbox_checkpoint(&cp),
+            sigs,
+        )
+        .gas(2_000_000)
+        .max_fee_per_gas(1_000_000_000_000)
+        .max_priority_fee_per_gas(500_000_000_000)
+        .send()
+        .await
+        .unwrap();
+    lane.chain.provider.evm_mine(None).await.unwrap();
+    lane.chain.provider.anvil_set_auto_mine(true).await.unwrap();
+    assert!(competitor.get_receipt().await.unwrap().status());
+    match settle(&dest, &subs[0].handle).await {
+        SubmissionOutcome::Reverted { reason, .. } => assert_eq!(
+            reason,
+            RevertReason::AlreadyDelivered {
+                id: log.messages()[0].id()
+            }
+        ),
+        other => panic!("expected Reverted, got {other:?}"),
+    }
+    assert_eq!(
+        dest.delivery_status(&log.messages()[0].id()).await.unwrap(),
+        DeliveryStatus::Delivered
+    );
+}

@@ -1,0 +1,403 @@
+//! Fabric identities and signatures: Wycheproof ECDSA P-256 vectors (see
+//! `shared/vectors/wycheproof/SOURCE.txt`) against plain and low-S (endorsement) verification,
+//! and MSP certificate checks with a CA and leaves generated here.
+
+use std::str::FromStr as _;
+use std::time::{Duration, SystemTime};
+
+use causeway_adapters::fabric::proto::msp::SerializedIdentity;
+use causeway_adapters::fabric::{
+    FabricError, FabricIdentity, MspRoots, SigningIdentity, TransactionId, TrustedMsps,
+    verify_endorsement_signature, verify_signature,
+};
+use der::{Decode as _, Encode as _, EncodePem as _, pem::LineEnding};
+use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
+use prost::Message as _;
+use serde_json::Value;
+use x509_cert::Certificate;
+use x509_cert::builder::{Builder as _, CertificateBuilder, Profile};
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::spki::SubjectPublicKeyInfoOwned;
+use x509_cert::time::{Time, Validity};
+
+const WYCHEPROOF: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/vectors/wycheproof/"
+);
+
+/// floor(n / 2) for P-256: s above it is "high".
+const HALF_N: &str = "7fffffff800000007fffffffffffffffde737d56d38bcf4279dce5617e3192a8";
+
+struct Case {
+    key: VerifyingKey,
+    msg: Vec<u8>,
+    sig: Vec<u8>,
+    valid: bool,
+    id: u64,
+}
+
+fn cases(file: &str) -> Vec<Case> {
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{WYCHEPROOF}{file}")).unwrap())
+            .unwrap();
+    let mut out = Vec::new();
+    for group in json["testGroups"].as_array().unwrap() {
+        let key = hex::decode(group["publicKey"]["uncompressed"].as_str().unwrap()).unwrap();
+        let key = VerifyingKey::from_sec1_bytes(&key).unwrap();
+        for test in group["tests"].as_array().unwrap() {
+            let result = test["result"].as_str().unwrap();
+            assert!(
+                result == "valid" || result == "invalid",
+                "unexpected result {result}"
+            );
+            out.push(Case {
+                key,
+                msg: hex::decode(test["msg"].as_str().unwrap()).unwrap(),
+                sig: hex::decode(test["sig"].as_str().unwrap()).unwrap(),
+                valid: result == "valid",
+                id: test["tcId"].as_u64().unwrap(),
+            });
+        }
+    }
+    out
+}
+
+fn is_high(s: &[u8]) -> bool {
+    hex::encode(s).as_str() > HALF_N
+}
+
+#[test]
+fn wycheproof_der_plain_and_low_s() {
+    let cases = cases("wycheproof_ecdsa_secp256r1_sha256_test.json");
+    assert_eq!(cases.len(), 484);
+    let mut high_s_valid = 0;
+    for case in &cases {
+        let plain = verify_signature(&case.key, &case.msg, &case.sig).is_ok();
+        assert_eq!(plain, case.valid, "tcId {}", case.id);
+        let low = verify_endorsement_signature(&case.key, &case.msg, &case.sig);
+        if case.valid {
+            let s = Signature::from_der(&case.sig).unwrap().s().to_bytes();
+            if is_high(&s) {
+                high_s_valid += 1;
+                assert!(matches!(low, Err(FabricError::HighS)), "tcId {}", case.id);
+            } else {
+                assert!(low.is_ok(), "tcId {}", case.id);
+            }
+        } else {
+            assert!(low.is_err(), "tcId {}", case.id);
+        }
+    }
+    // The vectors do contain valid high-S signatures for the low-S rule to reject.
+    assert!(high_s_valid > 0);
+}
+
+#[test]
+fn wycheproof_p1363_plain_and_low_s() {
+    let cases = cases("wycheproof_ecdsa_secp256r1_sha256_p1363_test.json");
+    let mut high_s_valid = 0;
+    for case in &cases {
+        // P1363 is r || s, 32 bytes each; anything else is malformed. Re-encode as DER, the only
+        // form Fabric carries.
+        let der = Signature::from_slice(&case.sig)
+            .ok()
+            .map(|s| s.to_der().as_bytes().to_vec());
+        let plain = der
+            .as_ref()
+            .is_some_and(|der| verify_signature(&case.key, &case.msg, der).is_ok());
+        assert_eq!(plain, case.valid, "tcId {}", case.id);
+        let low = der
+            .as_ref()
+            .map(|der| verify_endorsement_signature(&case.key, &case.msg, der));
+        if case.valid {
+            if is_high(&case.sig[32..]) {
+                high_s_valid += 1;
+                assert!(
+                    matches!(low, Some(Err(FabricError::HighS))),
+                    "tcId {}",
+                    case.id
+                );
+            } else {
+                assert!(matches!(low, Some(Ok(()))), "tcId {}", case.id);
+            }
+        } else {
+            assert!(!matches!(low, Some(Ok(()))), "tcId {}", case.id);
+        }
+    }
+    assert!(high_s_valid > 0);
+}
+
+pub(crate) fn time(t: SystemTime) -> Time {
+    Time::try_from(t).unwrap()
+}
+
+pub(crate) fn validity(from: SystemTime, to: SystemTime) -> Validity {
+    Validity {
+        not_before: time(from),
+        not_after: time(to),
+    }
+}
+
+pub(crate) fn year() -> Duration {
+    Duration::from_secs(365 * 24 * 3600)
+}
+
+pub(crate) fn key() -> SigningKey {
+    SigningKey::random(&mut rand_core::OsRng)
+}
+
+pub(crate) fn root(cn: &str, key: &SigningKey) -> Certificate {
+    let now = SystemTime::now();
+    let spki = SubjectPublicKeyInfoOwned::from_key(*key.verifying_key()).unwrap();
+    CertificateBuilder::new(
+        Profile::Root,
+        SerialNumber::from(1u32),
+        validity(now - year(), now + year()),
+        Name::from_str(&format!("CN={cn},O=Org1")).unwrap(),
+        spki,
+        key,
+    )
+    .unwrap()
+    .build::<p256::ecdsa::DerSignature>()
+    .unwrap()
+}
+
+pub(crate) fn leaf(
+    issuer: &Certificate,
+    issuer_key: &SigningKey,
+    key: &SigningKey,
+    validity: Validity,
+) -> Certificate {
+    let spki = SubjectPublicKeyInfoOwned::from_key(*key.verifying_key()).unwrap();
+    CertificateBuilder::new(
+        Profile::Leaf {
+            issuer: issuer.tbs_certificate.subject.clone(),
+            enable_key_agreement: false,
+            enable_key_encipherment: false,
+        },
+        SerialNumber::from(2u32),
+        validity,
+        Name::from_str("CN=peer0.org1.example.com,O=Org1").unwrap(),
+        spki,
+        issuer_key,
+    )
+    .unwrap()
+    .build::<p256::ecdsa::DerSignature>()
+    .unwrap()
+}
+
+pub(crate) fn pem(certificate: &Certificate) -> Vec<u8> {
+    certificate.to_pem(LineEnding::LF).unwrap().into_bytes()
+}
+
+pub(crate) struct Org {
+    pub(crate) ca_key: SigningKey,
+    pub(crate) ca: Certificate,
+    pub(crate) trusted: TrustedMsps,
+}
+
+pub(crate) fn org1() -> Org {
+    let ca_key = key();
+    let ca = root("ca.org1.example.com", &ca_key);
+    let trusted = TrustedMsps::new([MspRoots::new("Org1MSP", &[pem(&ca)]).unwrap()]);
+    Org {
+        ca_key,
+        ca,
+        trusted,
+    }
+}
+
+pub(crate) fn current() -> Validity {
+    let now = SystemTime::now();
+    validity(now - year(), now + year())
+}
+
+#[test]
+fn a_leaf_of_the_configured_ca_is_trusted_and_signs_low_s() {
+    let org = org1();
+    let peer_key = key();
+    let cert = leaf(&org.ca, &org.ca_key, &peer_key, current());
+    let signer = SigningIdentity::new(
+        FabricIdentity::from_pem("Org1MSP", &pem(&cert)).unwrap(),
+        peer_key,
+    )
+    .unwrap();
+    let identity = FabricIdentity::from_serialized(signer.creator()).unwrap();
+    assert_eq!(identity.mspid(), "Org1MSP");
+    org.trusted.validate(&identity, SystemTime::now()).unwrap();
+
+    // The creator bytes are msp.SerializedIdentity{mspid, id_bytes = PEM}.
+    let serialized = SerializedIdentity::decode(signer.creator()).unwrap();
+    assert_eq!(serialized.id_bytes, pem(&cert));
+
+    // An endorsement signs proposal_response_payload || endorser (fabric.md A.8 item 8).
+    for i in 0..32u8 {
+        let mut data = vec![i; 40];
+        data.extend_from_slice(signer.creator());
+        let signature = signer.sign(&data);
+        let parsed = Signature::from_der(&signature).unwrap();
+        assert!(parsed.normalize_s().is_none(), "signatures are low-S");
+        identity.verify(&data, &signature).unwrap();
+        data[0] ^= 1;
+        assert!(matches!(
+            identity.verify(&data, &signature),
+            Err(FabricError::BadSignature)
+        ));
+    }
+
+    // The high-S twin of a valid signature verifies mathematically but is refused.
+    let data = b"endorsed".to_vec();
+    let low = Signature::from_der(&signer.sign(&data)).unwrap();
+    let high = Signature::from_scalars(low.r(), -*low.s()).unwrap();
+    let high = high.to_der().as_bytes().to_vec();
+    verify_signature(identity.verifying_key(), &data, &high).unwrap();
+    assert!(matches!(
+        identity.verify(&data, &high),
+        Err(FabricError::HighS)
+    ));
+}
+
+#[test]
+fn a_cert_from_another_ca_is_rejected() {
+    let org = org1();
+    // Same subject name as the configured CA, different key.
+    let rogue_key = key();
+    let rogue = root("ca.org1.example.com", &rogue_key);
+    let cert = leaf(&rogue, &rogue_key, &key(), current());
+    let identity = FabricIdentity::from_pem("Org1MSP", &pem(&cert)).unwrap();
+    assert!(matches!(
+        org.trusted.validate(&identity, SystemTime::now()),
+        Err(FabricError::UntrustedCertificate { .. })
+    ));
+    // Claiming an MSP that is not configured.
+    let cert = leaf(&org.ca, &org.ca_key, &key(), current());
+    let identity = FabricIdentity::from_pem("Org2MSP", &pem(&cert)).unwrap();
+    assert!(matches!(
+        org.trusted.validate(&identity, SystemTime::now()),
+        Err(FabricError::UnknownMsp { .. })
+    ));
+}
+
+#[test]
+fn an_expired_or_not_yet_valid_cert_is_rejected() {
+    let org = org1();
+    let now = SystemTime::now();
+    let expired = leaf(
+        &org.ca,
+        &org.ca_key,
+        &key(),
+        validity(now - year(), now - year() / 2),
+    );
+    let identity = FabricIdentity::from_pem("Org1MSP", &pem(&expired)).unwrap();
+    assert!(matches!(
+        org.trusted.validate(&identity, now),
+        Err(FabricError::CertificateNotValidAt { .. })
+    ));
+    // The same certificate was fine while it was valid.
+    org.trusted
+        .validate(&identity, now - year() * 3 / 4)
+        .unwrap();
+    // A valid leaf checked after its CA expired.
+    let cert = leaf(&org.ca, &org.ca_key, &key(), current());
+    let identity = FabricIdentity::from_pem("Org1MSP", &pem(&cert)).unwrap();
+    assert!(matches!(
+        org.trusted.validate(&identity, now + year() * 2),
+        Err(FabricError::CertificateNotValidAt { .. })
+    ));
+}
+
+#[test]
+fn a_tampered_cert_is_rejected() {
+    let org = org1();
+    let cert = leaf(&org.ca, &org.ca_key, &key(), current());
+    let mut der = cert.to_der().unwrap();
+    let at = der.windows(5).position(|w| w == b"peer0").unwrap();
+    der[at + 4] = b'1'; // peer0 -> peer1: still well-formed, no longer what the CA signed
+    let tampered = Certificate::from_der(&der).unwrap();
+    let identity = FabricIdentity::from_pem("Org1MSP", &pem(&tampered)).unwrap();
+    assert!(matches!(
+        org.trusted.validate(&identity, SystemTime::now()),
+        Err(FabricError::UntrustedCertificate { .. })
+    ));
+}
+
+#[test]
+fn the_ca_itself_is_not_an_identity_and_garbage_is_refused() {
+    let org = org1();
+    let identity = FabricIdentity::from_pem("Org1MSP", &pem(&org.ca)).unwrap();
+    assert!(matches!(
+        org.trusted.validate(&identity, SystemTime::now()),
+        Err(FabricError::UsageNotAllowed { .. })
+    ));
+    assert!(matches!(
+        FabricIdentity::from_pem(
+            "Org1MSP",
+            b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+        ),
+        Err(FabricError::BadCertificate { .. })
+    ));
+    // A leaf is not accepted as a root.
+    let cert = leaf(&org.ca, &org.ca_key, &key(), current());
+    assert!(MspRoots::new("Org1MSP", &[pem(&cert)]).is_err());
+    // A key that is not the certificate's.
+    let identity = FabricIdentity::from_pem("Org1MSP", &pem(&cert)).unwrap();
+    assert!(SigningIdentity::new(identity, key()).is_err());
+}
+
+#[test]
+fn transaction_id_is_sha256_of_nonce_and_creator() {
+    // Hand-computed with Python: hashlib.sha256(bytes(range(24)) + b"creator").hexdigest().
+    let nonce: Vec<u8> = (0..24).collect();
+    assert_eq!(
+        TransactionId::derive(&nonce, b"creator").0,
+        "151635d156b87fcdd972bf6d45d83eb75864e6b9caff423a784c5c4e58051968"
+    );
+}
+
+#[test]
+fn endorsements_verify_against_the_configured_msps() {
+    use causeway_adapters::fabric::EndorsedAction;
+    use causeway_adapters::fabric::proto::protos::{ChaincodeAction, Endorsement};
+
+    let org = org1();
+    let peer_key = key();
+    let cert = leaf(&org.ca, &org.ca_key, &peer_key, current());
+    let peer = SigningIdentity::from_pem(
+        "Org1MSP",
+        &pem(&cert),
+        &p256::pkcs8::EncodePrivateKey::to_pkcs8_pem(&peer_key, LineEnding::LF).unwrap(),
+    )
+    .unwrap();
+    let mut action = EndorsedAction {
+        header: vec![],
+        proposal_response_payload: b"proposal response payload".to_vec(),
+        endorsements: vec![],
+        chaincode_action: ChaincodeAction::default(),
+        event: None,
+    };
+    let mut endorsement = Endorsement {
+        endorser: peer.creator().to_vec(),
+        signature: vec![],
+    };
+    endorsement.signature = peer.sign(&action.signed_data(&endorsement));
+    let now = SystemTime::now();
+    let endorser = action
+        .verify_endorsement(&endorsement, &org.trusted, now)
+        .unwrap();
+    assert_eq!(endorser.mspid(), "Org1MSP");
+
+    // The signature covers the payload: any change to it fails.
+    action.proposal_response_payload.push(0);
+    assert!(matches!(
+        action.verify_endorsement(&endorsement, &org.trusted, now),
+        Err(FabricError::BadSignature)
+    ));
+    action.proposal_response_payload.pop();
+
+    // The same signature under an identity of an MSP that is not configured.
+    let foreign = TrustedMsps::new([]);
+    assert!(matches!(
+        action.verify_endorsement(&endorsement, &foreign, now),
+        Err(FabricError::UnknownMsp { .. })
+    ));
+}

@@ -1,0 +1,98 @@
+//! `EvmStateReader` against anvil: a storage slot with `eth_getProof`, verified, and re-checked
+//! offline.
+
+use alloy::primitives::Address;
+use causeway_adapters::evm::{EvmStateProof, EvmStateReader, Finality, RpcConfig};
+use causeway_adapters::{Error, ReadAt, StateQuery, StateReader};
+use causeway_devnet::{CHAIN_A, DevChain};
+use causeway_proofs::Hash32;
+
+use crate::support::{dispatch, mine, recipient};
+
+fn word(v: u64) -> Vec<u8> {
+    let mut w = vec![0u8; 32];
+    w[24..].copy_from_slice(&v.to_be_bytes());
+    w
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_a_storage_slot_with_a_verified_proof() {
+    let chain = DevChain::start(CHAIN_A).await.unwrap();
+    let outbox = *chain.outbox.address();
+    let (_, first) = dispatch(&chain, outbox, 2, recipient(1), b"a").await;
+    dispatch(&chain, outbox, 2, recipient(1), b"b").await;
+    dispatch(&chain, outbox, 2, recipient(1), b"c").await;
+    mine(&chain, 1).await;
+    let reader = EvmStateReader::new(
+        RpcConfig::new(chain.node.endpoint()),
+        Finality::Confirmations(1),
+    )
+    .unwrap();
+    // Outbox storage slot 0 holds `uint64 nonce` (localDomain is immutable).
+    let query = |contract: String, slot: u64, at| StateQuery {
+        contract,
+        key: word(slot),
+        at,
+    };
+    let read = reader
+        .read(&query(format!("{outbox:#x}"), 0, ReadAt::Final))
+        .await
+        .unwrap();
+    assert_eq!(read.value, word(3));
+    let proof = EvmStateProof::from_native_proof(&read.proof).unwrap();
+    let block_hash = Hash32(read.at.id.as_bytes().try_into().unwrap());
+    assert_eq!(proof.verify(&block_hash).unwrap(), read.at.height);
+
+    // Offline re-verification catches a changed value or another block.
+    let mut lie = proof.clone();
+    lie.value = alloy::primitives::U256::from(4);
+    assert!(matches!(
+        lie.verify(&block_hash),
+        Err(Error::InvalidNativeProof { .. })
+    ));
+    assert!(proof.verify(&Hash32([1; 32])).is_err());
+
+    // At an earlier block, an unused slot, and an account that does not exist.
+    let earlier = reader
+        .read(&query(format!("{outbox:#x}"), 0, ReadAt::Height(first)))
+        .await
+        .unwrap();
+    assert_eq!(earlier.value, word(1));
+    let unused = reader
+        .read(&query(format!("{outbox:#x}"), 5, ReadAt::Final))
+        .await
+        .unwrap();
+    assert_eq!(unused.value, word(0));
+    let nobody = Address::repeat_byte(0x42);
+    let absent = reader
+        .read(&query(format!("{nobody:#x}"), 0, ReadAt::Final))
+        .await
+        .unwrap();
+    assert_eq!(absent.value, word(0));
+    EvmStateProof::from_native_proof(&absent.proof)
+        .unwrap()
+        .verify(&Hash32(absent.at.id.as_bytes().try_into().unwrap()))
+        .unwrap();
+
+    // Malformed queries.
+    assert!(matches!(
+        reader
+            .read(&StateQuery {
+                contract: "not an address".into(),
+                key: word(0),
+                at: ReadAt::Final
+            })
+            .await,
+        Err(Error::InvalidQuery { .. })
+    ));
+    assert!(matches!(
+        reader
+            .read(&StateQuery {
+                contract: format!("{outbox:#x}"),
+                key: vec![0; 31],
+                at: ReadAt::Final
+            })
+            .await,
+        Err(Error::InvalidQuery { .. })
+    ));
+}

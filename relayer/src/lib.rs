@@ -7,8 +7,17 @@
 //! resumes where it stopped. The relayer is untrusted by design: destinations recompute and
 //! check everything it hands them.
 //!
-//! The pipeline and its store arrive with the EVM issue; this crate currently only fixes its
-//! place above `causeway-proofs`, `causeway-adapters` and `causeway-config`.
+//! - [`store`]: the durable store behind the [`Store`](store::Store) trait, with its SQLite
+//!   implementation ([`SqliteStore`](store::SqliteStore)).
+//! - [`pipeline`]: the stages as tokio tasks, built with [`Relayer`] and run behind a
+//!   [`RelayerHandle`].
+//! - [`Error`]: the crate's one error enum.
+
+mod error;
+pub mod pipeline;
+pub mod store;
 
 pub use causeway_adapters as adapters;
 pub use causeway_config as config;
+pub use error::{BackendError, Error};
+pub use pipeline::{Relayer, RelayerHandle};

@@ -1,0 +1,255 @@
+//! The relayer's error type: one enum for the crate, each variant naming what went wrong and
+//! carrying the facts an operator or the calling stage needs to act on it.
+
+use causeway_proofs::{Domain, Hash32, LogSize, MessageId, Nonce};
+
+use crate::store::{DeliveryStateKind, Lane, LeaseOwner};
+
+/// A boxed error from a storage backend (SQLite today, PostgreSQL later).
+pub type BackendError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Everything the relayer and its store can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The storage backend failed while doing `op`; the transaction was rolled back.
+    #[error("store: {op} failed: {source}")]
+    Backend {
+        /// What the store was doing.
+        op: &'static str,
+        /// The backend's own error.
+        #[source]
+        source: BackendError,
+    },
+
+    /// Another process held the database lock for longer than the configured busy timeout.
+    /// Transient: the call changed nothing and may be retried.
+    #[error("store: {op} gave up waiting for the database lock (busy)")]
+    Busy {
+        /// What the store was doing.
+        op: &'static str,
+    },
+
+    /// The database was written by a newer build (its schema is ahead of the migrations this
+    /// build embeds). Refusing to open protects it from being written with old assumptions.
+    #[error("store schema version {found} is newer than this build supports ({supported})")]
+    SchemaTooNew {
+        /// The highest migration recorded in the database.
+        found: u32,
+        /// The highest migration this build embeds.
+        supported: u32,
+    },
+
+    /// A stored value could not be decoded: the database was edited by hand or is damaged.
+    #[error("store holds a corrupt {what}: {reason}")]
+    Corrupt {
+        /// Which value.
+        what: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A value does not fit the store's 63-bit integer columns.
+    #[error("{what} {value} exceeds the store's integer range (at most 2^63 - 1)")]
+    OutOfRange {
+        /// Which value.
+        what: &'static str,
+        /// The value.
+        value: u64,
+    },
+
+    /// The origin already emitted a different message under this nonce: two conflicting
+    /// messages for one (origin, nonce), which only a faulty or malicious source produces.
+    /// Evidence of equivocation; the whole batch was refused.
+    #[error(
+        "equivocation on origin {origin} nonce {nonce}: stored message {stored}, offered {offered}"
+    )]
+    Equivocation {
+        /// The origin domain.
+        origin: Domain,
+        /// The nonce used twice.
+        nonce: Nonce,
+        /// The message already accepted under it.
+        stored: MessageId,
+        /// The conflicting message.
+        offered: MessageId,
+    },
+
+    /// A message was offered to another origin's batch (or a checkpoint to another origin's lane).
+    #[error("message or checkpoint of origin {actual} offered for origin {expected}")]
+    WrongOrigin {
+        /// The origin the call was about.
+        expected: Domain,
+        /// The origin the value names.
+        actual: Domain,
+    },
+
+    /// An event was observed in a block beyond the cursor its batch advances to: the batch must
+    /// cover every event it carries.
+    #[error("event {id} from block {block} lies beyond the batch's cursor at block {cursor}")]
+    EventBeyondCursor {
+        /// The event's message.
+        id: MessageId,
+        /// The block it was observed in.
+        block: u64,
+        /// The block the batch advances the cursor to.
+        cursor: u64,
+    },
+
+    /// A source cursor may only move forward (rollbacks go through `rollback_to`).
+    #[error("cursor of origin {origin} at block {stored} cannot move back to block {offered}")]
+    CursorRegression {
+        /// The origin domain.
+        origin: Domain,
+        /// The stored cursor's block.
+        stored: u64,
+        /// The block offered.
+        offered: u64,
+    },
+
+    /// The same height was offered with another block hash than the stored cursor's: the origin
+    /// reorganised at or below a block this store already treats as final.
+    #[error(
+        "cursor of origin {origin} at block {block}: stored hash {stored}, offered hash {offered}"
+    )]
+    CursorConflict {
+        /// The origin domain.
+        origin: Domain,
+        /// The block height.
+        block: u64,
+        /// The stored hash.
+        stored: Hash32,
+        /// The hash offered.
+        offered: Hash32,
+    },
+
+    /// `rollback_to` was asked to move a cursor forward.
+    #[error("rollback of origin {origin} to block {target} is ahead of its cursor at {stored}")]
+    RollbackForward {
+        /// The origin domain.
+        origin: Domain,
+        /// The stored cursor's block.
+        stored: u64,
+        /// The requested block.
+        target: u64,
+    },
+
+    /// A rollback would remove events already appended to the origin's log. Accepted events are
+    /// final by contract (adapters emit only finalised events) and may already be attested, so
+    /// a reorg beneath them means the origin broke its finality rule: an operator must look.
+    #[error(
+        "cannot roll origin {origin} back to block {target}: leaf {leaf_index} ({id}) from block \
+         {block} is already in the log"
+    )]
+    RollbackBelowFinal {
+        /// The origin domain.
+        origin: Domain,
+        /// The requested block.
+        target: u64,
+        /// The first logged event above the target.
+        id: MessageId,
+        /// Its leaf index.
+        leaf_index: u64,
+        /// Its block.
+        block: u64,
+    },
+
+    /// A checkpoint for a size this store already holds with another root or hash algorithm.
+    #[error("lane {lane}: checkpoint at size {size} has root {stored}, offered {offered}")]
+    CheckpointConflict {
+        /// The lane.
+        lane: Lane,
+        /// The log size.
+        size: LogSize,
+        /// The stored root.
+        stored: Hash32,
+        /// The conflicting root.
+        offered: Hash32,
+    },
+
+    /// A checkpoint larger than the log this store holds: the gateway cannot have rebuilt that
+    /// root itself, nor build inclusion proofs against it.
+    #[error("lane {lane}: checkpoint size {size} exceeds the stored log size {log_size}")]
+    CheckpointBeyondLog {
+        /// The lane.
+        lane: Lane,
+        /// The checkpoint's size.
+        size: LogSize,
+        /// Leaves stored for the origin.
+        log_size: LogSize,
+    },
+
+    /// No message with this id was ever accepted.
+    #[error("no message {id} in the store")]
+    UnknownMessage {
+        /// The id asked for.
+        id: MessageId,
+    },
+
+    /// The message's delivery is not in a state that allows `action`.
+    #[error("cannot {action} message {id}: its delivery is {state}")]
+    InvalidTransition {
+        /// The message.
+        id: MessageId,
+        /// What was attempted.
+        action: &'static str,
+        /// Its current state.
+        state: DeliveryStateKind,
+    },
+
+    /// The caller's lease on the message is gone (it expired and another instance took it, or
+    /// the message moved on). Nothing was changed; drop the message from the batch.
+    #[error("lease on message {id} is not held by {owner} (holder: {holder:?}, state {state})")]
+    LeaseLost {
+        /// The message.
+        id: MessageId,
+        /// Who claimed it.
+        owner: LeaseOwner,
+        /// Who holds it now, if anyone.
+        holder: Option<LeaseOwner>,
+        /// Its current state.
+        state: DeliveryStateKind,
+    },
+
+    /// A chain adapter failed while the pipeline was doing `op` (added for the pipeline).
+    #[error("pipeline: {op} failed: {source}")]
+    Chain {
+        /// What the pipeline was doing.
+        op: &'static str,
+        /// The adapter's error.
+        #[source]
+        source: causeway_adapters::Error,
+    },
+
+    /// A proof or checkpoint operation failed while the pipeline was doing `op`.
+    #[error("pipeline: {op} failed: {source}")]
+    Proof {
+        /// What the pipeline was doing.
+        op: &'static str,
+        /// The proofs crate's error.
+        #[source]
+        source: causeway_proofs::Error,
+    },
+
+    /// The relayer's configuration is unusable (checked when it is spawned).
+    #[error("relayer configuration: {reason}")]
+    Config {
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A blocking store call's worker thread panicked or was cancelled.
+    #[error("pipeline: blocking task for {op} did not finish")]
+    TaskFailed {
+        /// What the task was doing.
+        op: &'static str,
+    },
+
+    /// A crash injected by a test failpoint: the write ran but was never committed.
+    #[cfg(feature = "failpoints")]
+    #[error("injected crash before commit during {op}")]
+    InjectedCrash {
+        /// What the store was doing.
+        op: &'static str,
+    },
+}

@@ -1,0 +1,93 @@
+//! What a relayer is configured with: its origins, its lanes and the pipeline's knobs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use causeway_adapters::NativeVerifier;
+use causeway_adapters::chain::{DynDestination, DynSource};
+use causeway_proofs::{HashAlgorithm, SigningDomain, ValidatorSet};
+
+use crate::store::{Lane, LeaseOwner, RetryPolicy};
+
+/// One origin chain: where its messages come from and how their native proofs are checked.
+#[derive(Clone)]
+pub struct OriginConfig {
+    /// The origin's source (its domain names the origin).
+    pub source: Arc<dyn DynSource>,
+    /// Re-checks each observed message's native proof before it is accepted.
+    pub verifier: Arc<dyn NativeVerifier>,
+    /// The first block to scan when the store has no cursor for this origin yet.
+    pub start_height: u64,
+}
+
+/// One lane: where an origin's messages go and what the destination will check.
+#[derive(Clone)]
+pub struct LaneConfig {
+    /// The destination chain (its domain names the lane's destination).
+    pub destination: Arc<dyn DynDestination>,
+    /// The domain the checkpoint signatures are made for (names the lane's origin, the
+    /// destination's chain id, Inbox and validator epoch).
+    pub signing_domain: SigningDomain,
+    /// The validators whose signatures the destination counts, and its threshold.
+    pub validators: ValidatorSet,
+    /// The lane's log hash algorithm (SHA-256 for the EVM Inbox).
+    pub hash_algorithm: HashAlgorithm,
+    /// Most messages per delivery batch.
+    pub batch_size: usize,
+}
+
+impl LaneConfig {
+    /// The lane: the signing domain's origin to the destination's domain.
+    pub fn lane(&self) -> Lane {
+        Lane {
+            origin: self.signing_domain.origin,
+            destination: self.destination.domain(),
+        }
+    }
+}
+
+/// The pipeline's knobs, shared by every origin and lane.
+#[derive(Clone, Debug)]
+pub struct PipelineConfig {
+    /// This relayer instance's name in the store's leases (stable across restarts, so a
+    /// restarted instance recognises its own submissions).
+    pub owner: LeaseOwner,
+    /// Capacity of each channel between the source stages (in batches).
+    pub channel_capacity: usize,
+    /// Most submissions in flight (submitted, not yet settled) per lane.
+    pub max_in_flight: usize,
+    /// Wait between source polls once the source is caught up.
+    pub source_poll: Duration,
+    /// First backoff after a retryable source error; doubled per failure.
+    pub source_backoff: Duration,
+    /// Largest backoff after source errors.
+    pub source_backoff_max: Duration,
+    /// Wait between looks for deliverable work when there was none.
+    pub deliver_poll: Duration,
+    /// Wait between polls of in-flight submissions.
+    pub confirm_poll: Duration,
+    /// Confirmations a submission needs before its messages count as delivered.
+    pub confirmations: u64,
+    /// How long a lease lasts (longer than a submission takes).
+    pub lease_for: Duration,
+    /// Persisted backoff and attempt bound of failed deliveries.
+    pub retry: RetryPolicy,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            owner: LeaseOwner("causeway-relayer".into()),
+            channel_capacity: 4,
+            max_in_flight: 8,
+            source_poll: Duration::from_secs(2),
+            source_backoff: Duration::from_millis(500),
+            source_backoff_max: Duration::from_secs(60),
+            deliver_poll: Duration::from_secs(1),
+            confirm_poll: Duration::from_secs(2),
+            confirmations: 1,
+            lease_for: Duration::from_secs(120),
+            retry: RetryPolicy::default(),
+        }
+    }
+}

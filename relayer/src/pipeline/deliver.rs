@@ -1,0 +1,299 @@
+//! The deliver stage of one lane: lease pending messages covered by the latest checkpoint
+//! with enough signatures, skip those the destination already delivered, prove the rest from
+//! the in-memory log, submit, and hand each submission to the confirm stage without waiting
+//! for it (up to `max_in_flight` batches in flight, bounded by a semaphore).
+
+use std::sync::{Arc, RwLock};
+
+use causeway_adapters::{DeliveryBatch, DeliveryItem, DeliveryStatus, SubmissionHandle};
+use causeway_proofs::hash::keccak256;
+use causeway_proofs::{Hash32, MessageId};
+use tokio::sync::{Semaphore, mpsc, watch};
+
+use super::confirm::InFlight;
+use super::log::OriginLogs;
+use super::metrics::PipelineMetrics;
+use super::{LaneConfig, StageContext, blocking, cancellable};
+use crate::store::{
+    Confirmation, FailureOutcome, FailureReport, LeaseRequest, LeasedMessage, Result, Submission,
+};
+
+/// The store's record of a submission: keccak-256 of the adapter handle's JSON (the adapter
+/// handle itself lives in memory with the confirm stage).
+pub(crate) fn handle_hash(handle: &SubmissionHandle) -> Hash32 {
+    keccak256(handle.data.to_string().as_bytes())
+}
+
+fn handle_nonce(handle: &SubmissionHandle) -> u64 {
+    handle
+        .data
+        .get("nonce")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0)
+}
+
+/// Runs until cancelled.
+pub(crate) async fn deliver(
+    ctx: StageContext,
+    lane: LaneConfig,
+    logs: Arc<RwLock<OriginLogs>>,
+    mut checkpoint_rx: watch::Receiver<()>,
+    in_flight: Arc<Semaphore>,
+    out: mpsc::Sender<InFlight>,
+) {
+    let l = lane.lane();
+    loop {
+        if ctx.cancel.is_cancelled() {
+            return;
+        }
+        match deliver_once(&ctx, &lane, &logs, &in_flight, &out).await {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(e) => tracing::warn!(lane = %l, error = %e, "delivery round failed"),
+        }
+        // Nothing to do (or a fault): wait for a new checkpoint or the poll interval.
+        tokio::select! {
+            () = ctx.cancel.cancelled() => return,
+            _ = checkpoint_rx.changed() => {}
+            () = tokio::time::sleep(ctx.config.deliver_poll) => {}
+        }
+    }
+}
+
+/// One lease-prove-submit round; `Ok(true)` when it did work (look again at once).
+async fn deliver_once(
+    ctx: &StageContext,
+    lane: &LaneConfig,
+    logs: &RwLock<OriginLogs>,
+    in_flight: &Arc<Semaphore>,
+    out: &mpsc::Sender<InFlight>,
+) -> Result<bool> {
+    let l = lane.lane();
+    let threshold = lane.validators.threshold();
+    let store = Arc::clone(&ctx.store);
+    let Some(checkpoint) = blocking("read checkpoint", move || {
+        store.latest_checkpoint(l, threshold)
+    })
+    .await?
+    else {
+        return Ok(false);
+    };
+    // Backpressure: no lease is taken while the lane has its fill of submissions in flight.
+    let permit = tokio::select! {
+        () = ctx.cancel.cancelled() => return Ok(false),
+        p = Arc::clone(in_flight).acquire_owned() => match p {
+            Ok(p) => p,
+            Err(_) => return Ok(false),
+        },
+    };
+    let max = ctx.config.max_in_flight.max(1);
+    ctx.metrics
+        .in_flight_changed((max - in_flight.available_permits()) as u64);
+
+    let store = Arc::clone(&ctx.store);
+    let (owner, limit, lease_for, now) = (
+        ctx.config.owner.clone(),
+        lane.batch_size,
+        ctx.config.lease_for,
+        ctx.clock.now(),
+    );
+    let covered_by = checkpoint.checkpoint.size();
+    let leased = blocking("lease pending", move || {
+        store.lease_pending(&LeaseRequest {
+            lane: l,
+            owner: &owner,
+            limit,
+            lease_for,
+            covered_by,
+            now,
+        })
+    })
+    .await?;
+    if leased.is_empty() {
+        drop(permit);
+        ctx.metrics
+            .in_flight_changed((max - in_flight.available_permits()) as u64);
+        return Ok(false);
+    }
+
+    // The destination's replay record first: a message leased again after a restart (or an
+    // expired lease) may have been delivered by a submission this instance no longer knows.
+    let all: Vec<MessageId> = leased.iter().map(|m| m.message.id()).collect();
+    let mut todo: Vec<LeasedMessage> = Vec::with_capacity(leased.len());
+    let mut done: Vec<MessageId> = Vec::new();
+    for m in leased {
+        let id = m.message.id();
+        let Some(status) = cancellable(&ctx.cancel, lane.destination.delivery_status(&id)).await
+        else {
+            return Ok(false);
+        };
+        match status {
+            Ok(DeliveryStatus::NotDelivered) => todo.push(m),
+            Ok(DeliveryStatus::Delivered | DeliveryStatus::Failed) => done.push(id),
+            Err(e) => {
+                PipelineMetrics::add(&ctx.metrics.submit_failures, 1);
+                tracing::warn!(
+                    lane = %l,
+                    messages = all.len(),
+                    retryable = e.is_retryable(),
+                    error = %e,
+                    "destination status read failed; messages back to pending with backoff"
+                );
+                fail_leased(ctx, lane, &all, &format!("delivery status: {e}")).await?;
+                return Ok(false);
+            }
+        }
+    }
+    if !done.is_empty() {
+        PipelineMetrics::add(&ctx.metrics.already_delivered, done.len() as u64);
+        let store = Arc::clone(&ctx.store);
+        let now = ctx.clock.now();
+        let n = done.len() as u64;
+        // The block is unknown here (the delivery happened in a submission we lost); 0 marks it.
+        blocking("confirm already delivered", move || {
+            store.confirm(&Confirmation {
+                ids: &done,
+                block: 0,
+                now,
+            })
+        })
+        .await?;
+        PipelineMetrics::add(&ctx.metrics.confirmed, n);
+    }
+    if todo.is_empty() {
+        return Ok(true);
+    }
+
+    let batch = {
+        let logs = logs
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let alg = checkpoint.checkpoint.hash_algorithm();
+        let mut items = Vec::with_capacity(todo.len());
+        for m in &todo {
+            items.push(DeliveryItem {
+                message: m.message.clone(),
+                proof: logs.inclusion_proof(alg, m.leaf_index, covered_by)?,
+            });
+        }
+        DeliveryBatch {
+            checkpoint: checkpoint.checkpoint,
+            signatures: checkpoint.signatures.iter().map(|s| s.signature).collect(),
+            items,
+        }
+    };
+    let ids = batch.ids();
+    let Some(submitted) = cancellable(&ctx.cancel, lane.destination.submit(&batch)).await else {
+        return Ok(false);
+    };
+    let submissions = match submitted {
+        Ok(s) => s,
+        Err(e) => {
+            PipelineMetrics::add(&ctx.metrics.submit_failures, 1);
+            tracing::warn!(
+                lane = %l,
+                messages = ids.len(),
+                retryable = e.is_retryable(),
+                error = %e,
+                "submit failed; messages back to pending with backoff"
+            );
+            fail_leased(ctx, lane, &ids, &format!("submit: {e}")).await?;
+            return Ok(true);
+        }
+    };
+    let permit = Arc::new(permit);
+    let mut sent: Vec<MessageId> = Vec::with_capacity(ids.len());
+    for sub in submissions {
+        let store = Arc::clone(&ctx.store);
+        let (owner, now) = (ctx.config.owner.clone(), ctx.clock.now());
+        let (tx_hash, tx_nonce) = (handle_hash(&sub.handle), handle_nonce(&sub.handle));
+        let sub_ids = sub.messages.clone();
+        let marked = blocking("mark submitted", move || {
+            store.mark_submitted(&Submission {
+                owner: &owner,
+                ids: &sub_ids,
+                tx_hash,
+                tx_nonce,
+                now,
+            })
+        })
+        .await;
+        if let Err(e) = marked {
+            // Sent anyway: keep following it; confirm moves any state to confirmed.
+            tracing::warn!(lane = %l, error = %e, "could not record a sent submission");
+        }
+        PipelineMetrics::add(&ctx.metrics.submissions, 1);
+        PipelineMetrics::add(&ctx.metrics.messages_submitted, sub.messages.len() as u64);
+        sent.extend(sub.messages.iter().copied());
+        let flight = InFlight {
+            handle: sub.handle,
+            ids: sub.messages,
+            _permit: Arc::clone(&permit),
+        };
+        if out.send(flight).await.is_err() {
+            return Ok(false);
+        }
+    }
+    let unsent: Vec<MessageId> = ids.into_iter().filter(|id| !sent.contains(id)).collect();
+    if !unsent.is_empty() {
+        fail_leased(ctx, lane, &unsent, "not sent by the destination adapter").await?;
+    }
+    Ok(true)
+}
+
+/// Records a failed attempt for messages still leased by this instance.
+async fn fail_leased(
+    ctx: &StageContext,
+    lane: &LaneConfig,
+    ids: &[MessageId],
+    reason: &str,
+) -> Result<()> {
+    record_failures(ctx, lane, ids, reason, true).await
+}
+
+/// Records a failed attempt per message: back to pending with the persisted backoff, or dead
+/// letter once the attempts are used up. `leased`: the messages are leased by this instance
+/// (nothing was sent); otherwise they were submitted.
+pub(crate) async fn record_failures(
+    ctx: &StageContext,
+    lane: &LaneConfig,
+    ids: &[MessageId],
+    reason: &str,
+    leased: bool,
+) -> Result<()> {
+    let l = lane.lane();
+    let store = Arc::clone(&ctx.store);
+    let (owner, policy, now) = (ctx.config.owner.clone(), ctx.config.retry, ctx.clock.now());
+    let ids = ids.to_vec();
+    let reason = reason.to_owned();
+    let outcomes = blocking("record failure", move || {
+        let mut outcomes = Vec::with_capacity(ids.len());
+        for id in ids {
+            let outcome = store.record_failure(&FailureReport {
+                id,
+                owner: leased.then_some(&owner),
+                reason: &reason,
+                policy,
+                jitter: rand::random(),
+                now,
+            });
+            outcomes.push((id, outcome));
+        }
+        Ok(outcomes)
+    })
+    .await?;
+    for (id, outcome) in outcomes {
+        match outcome {
+            Ok(FailureOutcome::DeadLetter { attempts }) => {
+                PipelineMetrics::add(&ctx.metrics.dead_letters, 1);
+                tracing::warn!(lane = %l, message_id = %id, attempts, "message is a dead letter");
+            }
+            Ok(FailureOutcome::Retry { .. }) => {}
+            // Another instance took the message meanwhile, or it moved on: nothing to record.
+            Err(e) => {
+                tracing::debug!(lane = %l, message_id = %id, error = %e, "failure not recorded")
+            }
+        }
+    }
+    Ok(())
+}

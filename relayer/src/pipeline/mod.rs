@@ -1,0 +1,349 @@
+//! The relayer pipeline: watch -> verify -> log -> attest -> deliver -> confirm.
+//!
+//! Each stage is its own tokio task; stages are joined by bounded channels (a slow stage makes
+//! the one before it wait, memory stays bounded) and stopped by one [`CancellationToken`].
+//! Per origin: a *watch* task pulls [`SourceBatch`](causeway_adapters::SourceBatch)es from the
+//! stored cursor, a *verify* task re-checks every native proof, a *log* task makes the batch
+//! durable ([`SourceStore::accept_events`](crate::store::SourceStore::accept_events)) and then
+//! appends it to the in-memory Merkle logs. Per lane: an *attest* task signs the root it
+//! rebuilt itself through a [`SignatureCollector`], a *deliver* task leases covered messages
+//! from the store and submits them (many submissions in flight, bounded by a semaphore), a
+//! *confirm* task follows each submission to its outcome.
+//!
+//! The store is the source of truth: every stage reads its work from it or writes its result
+//! to it before moving on, so a new [`Relayer`] on the same database resumes where the last
+//! one stopped (see [`Relayer::spawn`] for the restart rules). Store calls block, so they run
+//! on `spawn_blocking`.
+
+mod attest;
+mod clock;
+mod config;
+mod confirm;
+mod deliver;
+mod log;
+mod metrics;
+mod signer;
+mod source;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use causeway_proofs::Domain;
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+pub use config::{LaneConfig, OriginConfig, PipelineConfig};
+pub use metrics::{PipelineMetrics, PipelineMetricsSnapshot};
+pub use signer::{LocalSigner, MultiSigner, SignatureCollector, SignatureRequest};
+
+use crate::Error;
+use crate::store::Result;
+use crate::store::{LaneStats, Store};
+
+use clock::Clock;
+use log::OriginLogs;
+
+/// Builds a relayer: origins (a source and its verifier), lanes (a destination and its trust
+/// settings), a signature collector and the store.
+pub struct Relayer {
+    store: Arc<dyn Store>,
+    config: PipelineConfig,
+    collector: Arc<dyn SignatureCollector>,
+    origins: BTreeMap<Domain, OriginConfig>,
+    lanes: Vec<LaneConfig>,
+}
+
+impl Relayer {
+    /// A relayer over `store` that signs checkpoints through `collector`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        collector: Arc<dyn SignatureCollector>,
+        config: PipelineConfig,
+    ) -> Self {
+        Relayer {
+            store,
+            config,
+            collector,
+            origins: BTreeMap::new(),
+            lanes: Vec::new(),
+        }
+    }
+
+    /// Watches an origin chain (replacing an earlier configuration of the same domain).
+    pub fn origin(mut self, origin: OriginConfig) -> Self {
+        self.origins.insert(origin.source.domain(), origin);
+        self
+    }
+
+    /// Delivers the messages of one lane (its origin must be configured with
+    /// [`Relayer::origin`]).
+    pub fn lane(mut self, lane: LaneConfig) -> Self {
+        self.lanes.push(lane);
+        self
+    }
+
+    /// Starts every stage and returns the handle that observes and stops them.
+    ///
+    /// Restart rules: the watch stage resumes from the stored cursor; the in-memory logs are
+    /// rebuilt from the stored leaves; messages leased by a previous run come back when their
+    /// lease expires and are checked against the destination's replay record
+    /// ([`delivery_status`](causeway_adapters::Destination::delivery_status)) before they are
+    /// submitted again; messages this owner had submitted (their adapter handles are lost with
+    /// the process) are settled by the same check on start: delivered ones are confirmed, the
+    /// others go back to pending.
+    ///
+    /// Must be called inside a tokio runtime. Fails with [`Error::Config`] if a lane's origin
+    /// is not configured, two lanes share an origin and destination, or a lane's signing
+    /// domain names other domains than its origin and destination; fails if the store cannot
+    /// be read.
+    pub async fn spawn(self) -> Result<RelayerHandle> {
+        self.check()?;
+        let cancel = CancellationToken::new();
+        let metrics = Arc::new(PipelineMetrics::default());
+        let health = Health::default();
+        let clock = Clock::start();
+        let mut tasks = JoinSet::new();
+        let ctx = StageContext {
+            store: Arc::clone(&self.store),
+            config: Arc::new(self.config.clone()),
+            metrics: Arc::clone(&metrics),
+            health: health.clone(),
+            cancel: cancel.clone(),
+            clock,
+        };
+
+        for (domain, origin) in &self.origins {
+            let lanes: Vec<&LaneConfig> = self
+                .lanes
+                .iter()
+                .filter(|l| l.lane().origin == *domain)
+                .collect();
+            let algorithms = lanes.iter().map(|l| l.hash_algorithm).collect::<Vec<_>>();
+            let logs = OriginLogs::rebuild(&ctx, *domain, &algorithms).await?;
+            let logs = Arc::new(std::sync::RwLock::new(logs));
+            let size = logs
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .size();
+            let (size_tx, size_rx) = watch::channel(size);
+            let cap = self.config.channel_capacity.max(1);
+            let (observed_tx, observed_rx) = mpsc::channel(cap);
+            let (verified_tx, verified_rx) = mpsc::channel(cap);
+            tasks.spawn(
+                source::watch(ctx.clone(), origin.clone(), observed_tx)
+                    .instrument(tracing::info_span!("watch", origin = %domain)),
+            );
+            tasks.spawn(
+                source::verify(ctx.clone(), origin.clone(), observed_rx, verified_tx)
+                    .instrument(tracing::info_span!("verify", origin = %domain)),
+            );
+            tasks.spawn(
+                source::append(
+                    ctx.clone(),
+                    *domain,
+                    Arc::clone(&logs),
+                    verified_rx,
+                    size_tx,
+                )
+                .instrument(tracing::info_span!("log", origin = %domain)),
+            );
+            for lane in lanes {
+                let (checkpoint_tx, checkpoint_rx) = watch::channel(());
+                tasks.spawn(
+                    attest::attest(
+                        ctx.clone(),
+                        lane.clone(),
+                        Arc::clone(&logs),
+                        Arc::clone(&self.collector),
+                        size_rx.clone(),
+                        checkpoint_tx,
+                    )
+                    .instrument(tracing::info_span!("attest", lane = %lane.lane())),
+                );
+                let in_flight = Arc::new(Semaphore::new(self.config.max_in_flight.max(1)));
+                let (submitted_tx, submitted_rx) = mpsc::channel(self.config.max_in_flight.max(1));
+                let in_flight_gauge = Arc::clone(&in_flight);
+                tasks.spawn(
+                    deliver::deliver(
+                        ctx.clone(),
+                        lane.clone(),
+                        Arc::clone(&logs),
+                        checkpoint_rx,
+                        in_flight,
+                        submitted_tx,
+                    )
+                    .instrument(tracing::info_span!("deliver", lane = %lane.lane())),
+                );
+                tasks.spawn(
+                    confirm::confirm(ctx.clone(), lane.clone(), submitted_rx, in_flight_gauge)
+                        .instrument(tracing::info_span!("confirm", lane = %lane.lane())),
+                );
+            }
+        }
+
+        Ok(RelayerHandle {
+            store: self.store,
+            cancel,
+            tasks,
+            metrics,
+            health,
+        })
+    }
+
+    fn check(&self) -> Result<()> {
+        let mut seen = std::collections::BTreeSet::new();
+        for lane in &self.lanes {
+            let l = lane.lane();
+            if !self.origins.contains_key(&l.origin) {
+                return Err(Error::Config {
+                    reason: format!("lane {l} has no configured origin {}", l.origin),
+                });
+            }
+            if !seen.insert(l) {
+                return Err(Error::Config {
+                    reason: format!("lane {l} is configured twice"),
+                });
+            }
+            if lane.signing_domain.origin != l.origin {
+                return Err(Error::Config {
+                    reason: format!(
+                        "lane {l}: signing domain names origin {}",
+                        lane.signing_domain.origin
+                    ),
+                });
+            }
+            if lane.signing_domain.destination != l.destination {
+                return Err(Error::Config {
+                    reason: format!(
+                        "lane {l}: signing domain names destination {}",
+                        lane.signing_domain.destination
+                    ),
+                });
+            }
+            if lane.batch_size == 0 {
+                return Err(Error::Config {
+                    reason: format!("lane {l}: batch size must be at least 1"),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A running relayer: observe its progress, stop it.
+pub struct RelayerHandle {
+    store: Arc<dyn Store>,
+    cancel: CancellationToken,
+    tasks: JoinSet<()>,
+    metrics: Arc<PipelineMetrics>,
+    health: Health,
+}
+
+/// What the relayer has done so far: the store's counts per lane and state, and the origins
+/// and lanes that halted (with why).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// Per lane, messages per delivery state (from the store).
+    pub lanes: Vec<LaneStats>,
+    /// Origins or lanes that stopped on a fault an operator must look at, with the reason.
+    pub halted: BTreeMap<String, String>,
+}
+
+impl RelayerHandle {
+    /// The store's per-lane counts and the halted parts.
+    pub async fn progress(&self) -> Result<Progress> {
+        let store = Arc::clone(&self.store);
+        let lanes = blocking("read lane stats", move || store.lane_stats()).await?;
+        Ok(Progress {
+            lanes,
+            halted: self.health.halted(),
+        })
+    }
+
+    /// The pipeline's counters.
+    pub fn metrics(&self) -> PipelineMetricsSnapshot {
+        self.metrics.snapshot()
+    }
+
+    /// Stops every stage and waits for them to finish. Work in progress is abandoned at a
+    /// safe point: everything already acknowledged is in the store.
+    pub async fn shutdown(mut self) {
+        self.cancel.cancel();
+        while let Some(joined) = self.tasks.join_next().await {
+            if let Err(e) = joined
+                && e.is_panic()
+            {
+                tracing::error!(error = %e, "pipeline task panicked");
+            }
+        }
+    }
+}
+
+impl Drop for RelayerHandle {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+/// Origins and lanes that halted, shared by the stages.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Health(Arc<Mutex<BTreeMap<String, String>>>);
+
+impl Health {
+    fn halt(&self, what: String, reason: String) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(what, reason);
+    }
+
+    fn halted(&self) -> BTreeMap<String, String> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// What every stage task holds.
+#[derive(Clone)]
+pub(crate) struct StageContext {
+    store: Arc<dyn Store>,
+    config: Arc<PipelineConfig>,
+    metrics: Arc<PipelineMetrics>,
+    health: Health,
+    cancel: CancellationToken,
+    clock: Clock,
+}
+
+/// Runs a blocking store call on tokio's blocking pool.
+async fn blocking<T: Send + 'static>(
+    op: &'static str,
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| Error::TaskFailed { op })?
+}
+
+/// Runs `fut` unless cancelled first (`None`). Abandoning a chain call is safe: whatever it
+/// did is found again through the store and the destination's replay record.
+async fn cancellable<T>(
+    cancel: &CancellationToken,
+    fut: impl core::future::Future<Output = T>,
+) -> Option<T> {
+    tokio::select! {
+        () = cancel.cancelled() => None,
+        v = fut => Some(v),
+    }
+}
+
+/// Sleeps for `d` unless cancelled first; returns `false` when cancelled.
+async fn sleep_or_cancel(cancel: &CancellationToken, d: std::time::Duration) -> bool {
+    tokio::select! {
+        () = cancel.cancelled() => false,
+        () = tokio::time::sleep(d) => true,
+    }
+}

@@ -1,0 +1,160 @@
+//! The relayer's durable store: the seam between the pipeline and its database.
+//!
+//! [`Store`] is four small capability traits, one per kind of work, so each pipeline stage
+//! depends only on what it uses:
+//!
+//! - [`SourceStore`]: per-origin cursors, the events accepted from the origin chain and the
+//!   origin's append-only Merkle log (its leaves; roots are rebuilt in memory on restart);
+//! - [`CheckpointStore`]: checkpoints per lane and the validators' signatures over them;
+//! - [`DeliveryStore`]: each message's delivery state machine, leased to relayer instances;
+//! - [`QueryStore`]: what the API and the metrics read.
+//!
+//! [`SqliteStore`] is the embedded implementation; a PostgreSQL backend for several replicas
+//! implements the same traits and must pass the same conformance suite
+//! (`relayer/tests/it/conformance.rs`).
+//!
+//! # Contract shared by every method
+//!
+//! - Every mutating call is one transaction: it applies entirely or not at all, and when it
+//!   returns `Ok` its effect is durable (it survives a process crash and a power loss). The
+//!   pipeline acknowledges nothing before that.
+//! - Queries return `Ok(None)` (or an empty list) for "not found"; errors mean the store
+//!   could not answer.
+//! - Time is passed in ([`UnixMillis`]); the store never reads a clock.
+//! - Calls block (SQLite is a blocking library). Async code calls them from
+//!   `tokio::task::spawn_blocking` or a dedicated thread, never on a runtime worker.
+//! - Handles are `Send + Sync`: share one as `Arc<dyn Store>` (methods on `dyn Store` need no
+//!   imports; generic code imports the capability traits it calls).
+//!
+//! # Finality
+//!
+//! Only final events reach the store: source adapters wait for their chain's finality rule
+//! before emitting an event, and [`SourceStore::accept_events`] appends every new event to the
+//! log at once. There is deliberately no table of unfinal events: a leaf, once appended, may be
+//! attested by this gateway and must never change. Reorgs of unfinal blocks are the adapter's
+//! business; [`SourceStore::rollback_to`] only moves a cursor back, and refuses when logged
+//! events lie above the target (a reorg beneath a final event needs an operator).
+
+mod backoff;
+mod sqlite;
+mod types;
+
+pub use backoff::RetryPolicy;
+pub use sqlite::{SqliteOptions, SqliteStore};
+pub use types::{
+    AcceptBatch, AcceptOutcome, AcceptedEvent, CheckpointOutcome, CheckpointRecord, Confirmation,
+    Delivery, DeliveryState, DeliveryStateKind, FailureOutcome, FailureReport, Lane, LaneStats,
+    LeaseOwner, LeaseRequest, LeasedMessage, MessageRecord, SourceCursor, StateCounts,
+    StoredCheckpoint, Submission, SubmittedMessage, UnixMillis, ValidatorSignature,
+};
+
+use causeway_proofs::{Domain, LeafIndex, LogSize, MessageId};
+
+use crate::Error;
+
+/// The store's result type.
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// Per-origin source progress, accepted events and the origin's Merkle log leaves.
+pub trait SourceStore: Send + Sync {
+    /// The cursor of `origin`, or `None` before its first batch.
+    fn cursor(&self, origin: Domain) -> Result<Option<SourceCursor>>;
+
+    /// Accepts a batch of final, verified events of `batch.origin` and advances its cursor to
+    /// `batch.cursor`, atomically: after a crash either all of it is stored or none.
+    ///
+    /// Each new message is appended to the origin's log at the next leaf index, in batch order,
+    /// and gets a pending delivery (eligible at once). A message already stored is left alone
+    /// (re-accepting after a crash is a no-op). Fails, storing nothing, with
+    /// [`Error::Equivocation`] if another message is stored under the same (origin, nonce),
+    /// [`Error::WrongOrigin`] for a message of another origin, [`Error::EventBeyondCursor`] for
+    /// a new event from a block past the cursor, and [`Error::CursorRegression`] /
+    /// [`Error::CursorConflict`] if the cursor would move back or change hash at its height.
+    fn accept_events(&self, batch: &AcceptBatch<'_>) -> Result<AcceptOutcome>;
+
+    /// Moves `origin`'s cursor back to `to` (the last block the watcher knows is canonical) and
+    /// returns the previous cursor. Removes nothing: fails with [`Error::RollbackBelowFinal`] if
+    /// logged events come from blocks above `to`, and [`Error::RollbackForward`] if `to` is
+    /// ahead of the cursor.
+    fn rollback_to(
+        &self,
+        origin: Domain,
+        to: SourceCursor,
+        now: UnixMillis,
+    ) -> Result<Option<SourceCursor>>;
+
+    /// Up to `limit` consecutive leaves of `origin`'s log from index `from` (empty past the end).
+    fn leaves(&self, origin: Domain, from: LeafIndex, limit: usize) -> Result<Vec<MessageId>>;
+
+    /// The number of leaves in `origin`'s log.
+    fn log_size(&self, origin: Domain) -> Result<LogSize>;
+}
+
+/// Checkpoints of the origins' logs, per lane, and the signatures gathered for them.
+pub trait CheckpointStore: Send + Sync {
+    /// Records a checkpoint for `record.lane` (if new) and adds the signatures of validators not
+    /// yet recorded for it; one validator counts once (a second signature of the same validator
+    /// is ignored). The caller has verified each signature. Fails with
+    /// [`Error::CheckpointConflict`] if the lane already has another root at that size,
+    /// [`Error::CheckpointBeyondLog`] if the log is shorter than the checkpoint, and
+    /// [`Error::WrongOrigin`] if the checkpoint is of another origin.
+    fn record_checkpoint(&self, record: &CheckpointRecord<'_>) -> Result<CheckpointOutcome>;
+
+    /// The largest checkpoint of `lane` signed by at least `min_signatures` distinct
+    /// validators, with all its signatures, or `None`.
+    fn latest_checkpoint(
+        &self,
+        lane: Lane,
+        min_signatures: usize,
+    ) -> Result<Option<StoredCheckpoint>>;
+}
+
+/// The delivery state machine of every message (see [`DeliveryState`]).
+pub trait DeliveryStore: Send + Sync {
+    /// Leases to `req.owner` up to `req.limit` messages of `req.lane`, lowest leaf index first,
+    /// that are pending with `next_attempt_at <= now` or leased under an expired lease, and
+    /// whose leaf index is below `req.covered_by`. While a lease is live no other call returns
+    /// the message, from this handle or any other on the same database.
+    fn lease_pending(&self, req: &LeaseRequest<'_>) -> Result<Vec<LeasedMessage>>;
+
+    /// Records that the messages were sent in transaction `tx_hash`. Call it after signing and
+    /// before broadcasting. All or nothing: fails with [`Error::LeaseLost`] if any message is
+    /// not leased by `owner` (drop it from the batch and re-sign).
+    fn mark_submitted(&self, submission: &Submission<'_>) -> Result<()>;
+
+    /// Records the messages delivered in a final destination block. Any state but `Confirmed`
+    /// moves to `Confirmed` (the destination's record is the truth, even if another instance
+    /// delivered the message); an already confirmed message is left as it is.
+    fn confirm(&self, confirmation: &Confirmation<'_>) -> Result<()>;
+
+    /// Records a failed attempt (see [`FailureReport::owner`] for the states it applies to):
+    /// back to pending after the policy's backoff, or to dead letter once the attempts are
+    /// used up.
+    fn record_failure(&self, report: &FailureReport<'_>) -> Result<FailureOutcome>;
+
+    /// Sends a dead letter back to pending with its attempts reset, eligible at `now`. Fails
+    /// with [`Error::InvalidTransition`] if the message is not a dead letter.
+    fn retry_dead_letter(&self, id: MessageId, now: UnixMillis) -> Result<()>;
+}
+
+/// Reads for the API and the metrics.
+pub trait QueryStore: Send + Sync {
+    /// A message with its log position, source and delivery, or `None`.
+    fn message(&self, id: MessageId) -> Result<Option<MessageRecord>>;
+
+    /// Per-lane counts per delivery state and the oldest undelivered message, for every lane
+    /// that has carried a message, ordered by lane.
+    fn lane_stats(&self) -> Result<Vec<LaneStats>>;
+
+    /// Up to `limit` messages of `lane` in the `Submitted` state, lowest leaf index first, with
+    /// who sent them and in which transaction. Added for the pipeline's restart recovery: a
+    /// restarted relayer has lost the adapter handles of its in-flight submissions and must ask
+    /// the destination what became of these messages.
+    fn submitted(&self, lane: Lane, limit: usize) -> Result<Vec<SubmittedMessage>>;
+}
+
+/// Everything the relayer keeps durably: the four capabilities together. Implemented for every
+/// type that has them.
+pub trait Store: SourceStore + CheckpointStore + DeliveryStore + QueryStore {}
+
+impl<T: SourceStore + CheckpointStore + DeliveryStore + QueryStore + ?Sized> Store for T {}

@@ -1,0 +1,261 @@
+//! The delivery state machine ([`DeliveryStore`](crate::store::DeliveryStore)).
+
+use causeway_proofs::{LeafIndex, MessageId};
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use super::codec::{self, bits_to_i64, to_i64};
+use super::{query, sql};
+use crate::Error;
+use crate::store::{
+    Confirmation, DeliveryStateKind, FailureOutcome, FailureReport, LeaseOwner, LeaseRequest,
+    LeasedMessage, Result, Submission, UnixMillis,
+};
+
+/// The parts of a delivery row a transition depends on.
+struct Current {
+    state: DeliveryStateKind,
+    owner: Option<LeaseOwner>,
+    attempts: u32,
+}
+
+fn current(tx: &Transaction<'_>, id: MessageId) -> Result<Current> {
+    let row: Option<(String, Option<String>, i64)> = tx
+        .prepare_cached("SELECT state, lease_owner, attempts FROM delivery WHERE message_id = ?1")
+        .and_then(|mut s| {
+            s.query_row([&id.0.0[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()
+        })
+        .map_err(sql("read delivery"))?;
+    let (state, owner, attempts) = row.ok_or(Error::UnknownMessage { id })?;
+    Ok(Current {
+        state: codec::state(&state)?,
+        owner: owner.map(LeaseOwner),
+        attempts: codec::to_u32("attempts", attempts)?,
+    })
+}
+
+pub(super) fn lease(tx: &Transaction<'_>, req: &LeaseRequest<'_>) -> Result<Vec<LeasedMessage>> {
+    let op = "lease pending messages";
+    if req.limit == 0 {
+        return Ok(Vec::new());
+    }
+    let now = to_i64("time", req.now.0)?;
+    let until = req.now.saturating_add(req.lease_for);
+    let until_i = to_i64("lease end", until.0)?;
+    // Sizes past i64 cover every storable index.
+    let covered = i64::try_from(req.covered_by.0).unwrap_or(i64::MAX);
+    let limit = i64::try_from(req.limit).unwrap_or(i64::MAX);
+    // One statement: the rows it selects are updated before any other writer can run (the
+    // transaction holds the write lock), so a live lease is never handed out twice.
+    let mut stmt = tx
+        .prepare_cached(
+            "UPDATE delivery
+             SET state = 'leased', lease_owner = ?1, lease_until = ?2, updated_at = ?3
+             WHERE message_id IN (
+                 SELECT message_id FROM delivery
+                 WHERE origin = ?4 AND destination = ?5 AND leaf_index < ?6
+                   AND ((state = 'pending' AND next_attempt_at <= ?3)
+                        OR (state = 'leased' AND lease_until <= ?3))
+                 ORDER BY leaf_index LIMIT ?7)
+             RETURNING message_id, leaf_index, attempts",
+        )
+        .map_err(sql(op))?;
+    let rows = stmt
+        .query_map(
+            params![
+                req.owner.0,
+                until_i,
+                now,
+                req.lane.origin.0,
+                req.lane.destination.0,
+                covered,
+                limit
+            ],
+            |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            },
+        )
+        .map_err(sql(op))?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(sql(op))?;
+    let mut leased = Vec::with_capacity(rows.len());
+    for (id, leaf_index, attempts) in rows {
+        let id = codec::message_id(&id)?;
+        leased.push(LeasedMessage {
+            leaf_index: LeafIndex(codec::to_u64("leaf index", leaf_index)?),
+            message: query::load_message(tx, id)?,
+            attempts: codec::to_u32("attempts", attempts)?,
+            lease_until: until,
+        });
+    }
+    // RETURNING gives no order guarantee.
+    leased.sort_by_key(|m| m.leaf_index);
+    if !leased.is_empty() {
+        tracing::debug!(
+            lane = %req.lane, owner = %req.owner, count = leased.len(), until = until.0,
+            "leased messages"
+        );
+    }
+    Ok(leased)
+}
+
+pub(super) fn submitted(tx: &Transaction<'_>, s: &Submission<'_>) -> Result<()> {
+    let op = "mark submitted";
+    let now = to_i64("time", s.now.0)?;
+    for &id in s.ids {
+        let cur = current(tx, id)?;
+        if cur.state != DeliveryStateKind::Leased || cur.owner.as_ref() != Some(s.owner) {
+            return Err(Error::LeaseLost {
+                id,
+                owner: s.owner.clone(),
+                holder: cur.owner.filter(|_| cur.state == DeliveryStateKind::Leased),
+                state: cur.state,
+            });
+        }
+        tx.prepare_cached(
+            "UPDATE delivery SET state = 'submitted', tx_hash = ?2, tx_nonce = ?3,
+                 submitted_at = ?4, lease_until = NULL, updated_at = ?4
+             WHERE message_id = ?1",
+        )
+        .and_then(|mut st| {
+            st.execute(params![
+                &id.0.0[..],
+                &s.tx_hash.0[..],
+                bits_to_i64(s.tx_nonce),
+                now
+            ])
+        })
+        .map_err(sql(op))?;
+    }
+    tracing::debug!(
+        owner = %s.owner, tx_hash = %s.tx_hash, tx_nonce = s.tx_nonce, count = s.ids.len(),
+        "recorded submission"
+    );
+    Ok(())
+}
+
+pub(super) fn confirm(tx: &Transaction<'_>, c: &Confirmation<'_>) -> Result<()> {
+    let op = "confirm delivery";
+    let now = to_i64("time", c.now.0)?;
+    let block = to_i64("confirmation block", c.block)?;
+    for &id in c.ids {
+        let cur = current(tx, id)?;
+        if cur.state == DeliveryStateKind::Confirmed {
+            continue;
+        }
+        tx.prepare_cached(
+            "UPDATE delivery SET state = 'confirmed', confirmed_block = ?2, lease_until = NULL,
+                 dead_reason = NULL, updated_at = ?3
+             WHERE message_id = ?1",
+        )
+        .and_then(|mut st| st.execute(params![&id.0.0[..], block, now]))
+        .map_err(sql(op))?;
+        tracing::debug!(message_id = %id, block = c.block, from = %cur.state, "confirmed delivery");
+    }
+    Ok(())
+}
+
+pub(super) fn failure(tx: &Transaction<'_>, f: &FailureReport<'_>) -> Result<FailureOutcome> {
+    let op = "record failure";
+    let id = f.id;
+    let cur = current(tx, id)?;
+    match f.owner {
+        Some(owner) => {
+            if cur.state != DeliveryStateKind::Leased || cur.owner.as_ref() != Some(owner) {
+                return Err(Error::LeaseLost {
+                    id,
+                    owner: owner.clone(),
+                    holder: cur.owner.filter(|_| cur.state == DeliveryStateKind::Leased),
+                    state: cur.state,
+                });
+            }
+        }
+        None => {
+            if cur.state != DeliveryStateKind::Submitted {
+                return Err(Error::InvalidTransition {
+                    id,
+                    action: "record a failed submission of",
+                    state: cur.state,
+                });
+            }
+        }
+    }
+    let attempts = cur.attempts.saturating_add(1);
+    let now = to_i64("time", f.now.0)?;
+    let (outcome, state, next_attempt_at, dead_reason) = if f.policy.exhausted(attempts) {
+        (
+            FailureOutcome::DeadLetter { attempts },
+            DeliveryStateKind::DeadLetter,
+            f.now,
+            Some(f.reason),
+        )
+    } else {
+        let next = f.now.saturating_add(f.policy.delay(attempts, f.jitter));
+        (
+            FailureOutcome::Retry {
+                attempts,
+                next_attempt_at: next,
+            },
+            DeliveryStateKind::Pending,
+            next,
+            None,
+        )
+    };
+    let next_i = to_i64("next attempt time", next_attempt_at.0)?;
+    tx.prepare_cached(
+        "UPDATE delivery SET state = ?2, attempts = ?3, next_attempt_at = ?4, dead_reason = ?5,
+             last_error = ?6, lease_owner = NULL, lease_until = NULL, tx_hash = NULL,
+             tx_nonce = NULL, submitted_at = NULL, updated_at = ?7
+         WHERE message_id = ?1",
+    )
+    .and_then(|mut st| {
+        st.execute(params![
+            &id.0.0[..],
+            state.as_str(),
+            i64::from(attempts),
+            next_i,
+            dead_reason,
+            f.reason,
+            now
+        ])
+    })
+    .map_err(sql(op))?;
+    match outcome {
+        FailureOutcome::DeadLetter { attempts } => tracing::warn!(
+            message_id = %id, attempts, reason = f.reason, "delivery dead-lettered"
+        ),
+        FailureOutcome::Retry {
+            attempts,
+            next_attempt_at,
+        } => tracing::debug!(
+            message_id = %id, attempts, next_attempt_at = next_attempt_at.0, reason = f.reason,
+            "delivery attempt failed; will retry"
+        ),
+    }
+    Ok(outcome)
+}
+
+pub(super) fn retry_dead(tx: &Transaction<'_>, id: MessageId, now: UnixMillis) -> Result<()> {
+    let cur = current(tx, id)?;
+    if cur.state != DeliveryStateKind::DeadLetter {
+        return Err(Error::InvalidTransition {
+            id,
+            action: "retry",
+            state: cur.state,
+        });
+    }
+    let now = to_i64("time", now.0)?;
+    tx.prepare_cached(
+        "UPDATE delivery SET state = 'pending', attempts = 0, next_attempt_at = ?2,
+             dead_reason = NULL, updated_at = ?2
+         WHERE message_id = ?1",
+    )
+    .and_then(|mut st| st.execute(params![&id.0.0[..], now]))
+    .map_err(sql("retry dead letter"))?;
+    tracing::info!(message_id = %id, "dead letter sent back to pending");
+    Ok(())
+}

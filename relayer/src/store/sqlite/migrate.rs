@@ -1,0 +1,102 @@
+//! Embedded schema migrations: ordered SQL scripts compiled into the binary, applied in one
+//! transaction on open and recorded in `schema_version`.
+//!
+//! A migration, once released, never changes: fix mistakes with a new one. A file migrated by
+//! a newer build is refused ([`Error::SchemaTooNew`]) rather than written with old assumptions.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+
+use super::{codec, sql};
+use crate::Error;
+use crate::store::{Result, UnixMillis};
+
+/// One schema step.
+struct Migration {
+    version: u32,
+    name: &'static str,
+    sql: &'static str,
+}
+
+/// Every migration, in order; versions are 1, 2, 3, ... without gaps.
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "initial",
+    sql: include_str!("migrations/0001_initial.sql"),
+}];
+
+/// The schema version this build brings a file to.
+pub(super) const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Applies the missing migrations in one `IMMEDIATE` transaction (so two processes opening a new
+/// file at once apply them once) and returns the resulting version.
+pub(super) fn migrate(conn: &mut Connection) -> Result<u32> {
+    let op = "migrate schema";
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql(op))?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+             version    INTEGER PRIMARY KEY,
+             name       TEXT    NOT NULL,
+             applied_at INTEGER NOT NULL
+         ) STRICT;",
+    )
+    .map_err(sql(op))?;
+    let current = current_version(&tx)?;
+    if current > LATEST_VERSION {
+        return Err(Error::SchemaTooNew {
+            found: current,
+            supported: LATEST_VERSION,
+        });
+    }
+    let now = codec::to_i64("time", UnixMillis::now().0)?;
+    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+        tx.execute_batch(m.sql).map_err(sql("apply migration"))?;
+        tx.execute(
+            "INSERT INTO schema_version (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            rusqlite::params![m.version, m.name, now],
+        )
+        .map_err(sql(op))?;
+        tracing::info!(
+            version = m.version,
+            name = m.name,
+            "applied store migration"
+        );
+    }
+    tx.commit().map_err(sql(op))?;
+    Ok(LATEST_VERSION)
+}
+
+/// The last applied migration (0 for a new file).
+pub(super) fn current_version(tx: &Transaction<'_>) -> Result<u32> {
+    let op = "read schema version";
+    let v: Option<i64> = tx
+        .query_row("SELECT max(version) FROM schema_version", [], |r| r.get(0))
+        .optional()
+        .map_err(sql(op))?
+        .flatten();
+    let v = v.unwrap_or(0);
+    u32::try_from(v).map_err(|_| Error::Corrupt {
+        what: "schema version",
+        reason: format!("{v} is not a migration number"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_numbered_in_order_without_gaps() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(
+                m.version as usize,
+                i + 1,
+                "migration {} out of order",
+                m.name
+            );
+            assert!(!m.sql.trim().is_empty(), "migration {} is empty", m.name);
+        }
+        assert_eq!(LATEST_VERSION as usize, MIGRATIONS.len());
+    }
+}

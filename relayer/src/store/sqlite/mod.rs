@@ -1,0 +1,299 @@
+//! [`SqliteStore`]: the embedded [`Store`](super::Store), one SQLite file in WAL mode.
+//!
+//! Every mutating call runs in one `BEGIN IMMEDIATE` transaction: it takes the database's write
+//! lock up front (waiting up to the busy timeout for another connection or process to finish),
+//! so two handles never interleave a read-then-write and leases stay exclusive across
+//! processes. Reads run in deferred transactions and, thanks to WAL, never wait for writers.
+//!
+//! Durability ("everything accepted is durable before it is acknowledged", DESIGN.md Storage):
+//! `synchronous = FULL`. In WAL mode `NORMAL` is crash-safe for a *process* crash, but a power
+//! loss or kernel panic can roll back the last transactions committed before the next WAL
+//! checkpoint, i.e. calls that already returned `Ok`. A cursor or a `Submitted` record lost that
+//! way would be redone (re-read, re-sent), but the contract says `Ok` means durable, so each
+//! commit fsyncs the WAL. The cost is one fsync per call; batches amortise it.
+
+mod checkpoint;
+mod codec;
+mod delivery;
+mod migrate;
+mod query;
+mod source;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use causeway_proofs::{Domain, LeafIndex, LogSize, MessageId};
+use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
+
+use super::{
+    AcceptBatch, AcceptOutcome, CheckpointOutcome, CheckpointRecord, CheckpointStore, Confirmation,
+    DeliveryStore, FailureOutcome, FailureReport, Lane, LaneStats, LeaseRequest, LeasedMessage,
+    MessageRecord, QueryStore, Result, SourceCursor, SourceStore, StoredCheckpoint, Submission,
+    SubmittedMessage, UnixMillis,
+};
+use crate::Error;
+
+/// How to open a [`SqliteStore`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SqliteOptions {
+    /// How long a call waits for another connection's write lock before failing with
+    /// [`Error::Busy`].
+    pub busy_timeout: Duration,
+}
+
+impl Default for SqliteOptions {
+    /// A 5 s busy timeout: far above any single transaction here, well below an RPC timeout.
+    fn default() -> Self {
+        SqliteOptions {
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The SQLite implementation of [`Store`](super::Store).
+///
+/// One handle owns one connection (behind a mutex, so a handle can be shared between threads);
+/// several handles, in one process or several, may open the same file.
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+    #[cfg(feature = "failpoints")]
+    crash_before_commit: std::sync::atomic::AtomicBool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store at `path` with default options, and brings its
+    /// schema up to date.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path, SqliteOptions::default())
+    }
+
+    /// Opens the store at `path` with `options`: sets WAL mode, `synchronous = FULL`, foreign
+    /// keys and the busy timeout, then applies the embedded migrations not yet applied. Fails
+    /// with [`Error::SchemaTooNew`] if a newer build has migrated the file.
+    pub fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(&path, flags).map_err(sql("open"))?;
+        configure(&conn, options)?;
+        let version = migrate::migrate(&mut conn)?;
+        tracing::debug!(path = %path.display(), schema_version = version, "opened SQLite store");
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+            path,
+            #[cfg(feature = "failpoints")]
+            crash_before_commit: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version the file is at (the last applied migration).
+    pub fn schema_version(&self) -> Result<u32> {
+        self.read("schema_version", migrate::current_version)
+    }
+
+    /// Runs SQLite's `PRAGMA integrity_check` (b-trees, indices, constraints); fails with
+    /// [`Error::Corrupt`] listing what it found.
+    pub fn integrity_check(&self) -> Result<()> {
+        self.read("integrity_check", |tx| {
+            let mut stmt = tx
+                .prepare("PRAGMA integrity_check")
+                .map_err(sql("integrity_check"))?;
+            let rows: Vec<String> = stmt
+                .query_map([], |r| r.get(0))
+                .map_err(sql("integrity_check"))?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(sql("integrity_check"))?;
+            if rows == ["ok"] {
+                Ok(())
+            } else {
+                Err(Error::Corrupt {
+                    what: "database file",
+                    reason: rows.join("; "),
+                })
+            }
+        })
+    }
+
+    /// Test failpoint: the next mutating call runs all its statements but never commits, and
+    /// leaves its transaction open on the connection, as if the process died just before
+    /// `COMMIT`. The call fails with [`Error::InjectedCrash`]; drop the handle and reopen.
+    #[cfg(feature = "failpoints")]
+    pub fn crash_before_next_commit(&self) {
+        self.crash_before_commit
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while the lock was held unwound through the transaction guard, which rolled
+        // the transaction back: the connection itself is fine to reuse.
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `f` in one write transaction and commits it (durably, see the module docs).
+    fn write<T>(
+        &self,
+        op: &'static str,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql(op))?;
+        let out = f(&tx)?;
+        #[cfg(feature = "failpoints")]
+        if self
+            .crash_before_commit
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            let mut tx = tx;
+            tx.set_drop_behavior(rusqlite::DropBehavior::Ignore);
+            drop(tx);
+            return Err(Error::InjectedCrash { op });
+        }
+        tx.commit().map_err(sql(op))?;
+        Ok(out)
+    }
+
+    /// Runs `f` in one read transaction (a consistent snapshot).
+    fn read<T>(
+        &self,
+        op: &'static str,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Deferred)
+            .map_err(sql(op))?;
+        let out = f(&tx)?;
+        tx.commit().map_err(sql(op))?;
+        Ok(out)
+    }
+}
+
+/// Per-connection settings. `journal_mode` is stored in the file; the others are per connection.
+fn configure(conn: &Connection, options: SqliteOptions) -> Result<()> {
+    conn.busy_timeout(options.busy_timeout)
+        .map_err(sql("set busy timeout"))?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+        .map_err(sql("enable WAL"))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Error::Backend {
+            op: "enable WAL",
+            source: format!("SQLite kept journal_mode = {mode} (WAL unsupported here?)").into(),
+        });
+    }
+    // FULL, not NORMAL: see the module docs ("durable before acknowledged").
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(sql("set synchronous"))?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(sql("enable foreign keys"))?;
+    // Schema triggers are ours; never run functions a crafted schema could name.
+    conn.pragma_update(None, "trusted_schema", "OFF")
+        .map_err(sql("set trusted_schema"))?;
+    Ok(())
+}
+
+/// Maps a SQLite error during `op`: lock contention past the busy timeout is [`Error::Busy`]
+/// (transient), anything else [`Error::Backend`].
+fn sql(op: &'static str) -> impl Fn(rusqlite::Error) -> Error {
+    move |e| match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Error::Busy { op },
+        _ => Error::Backend {
+            op,
+            source: Box::new(e),
+        },
+    }
+}
+
+impl SourceStore for SqliteStore {
+    fn cursor(&self, origin: Domain) -> Result<Option<SourceCursor>> {
+        self.read("read cursor", |tx| source::cursor(tx, origin))
+    }
+
+    fn accept_events(&self, batch: &AcceptBatch<'_>) -> Result<AcceptOutcome> {
+        self.write("accept events", |tx| source::accept(tx, batch))
+    }
+
+    fn rollback_to(
+        &self,
+        origin: Domain,
+        to: SourceCursor,
+        now: UnixMillis,
+    ) -> Result<Option<SourceCursor>> {
+        self.write("roll back cursor", |tx| {
+            source::rollback(tx, origin, to, now)
+        })
+    }
+
+    fn leaves(&self, origin: Domain, from: LeafIndex, limit: usize) -> Result<Vec<MessageId>> {
+        self.read("read leaves", |tx| source::leaves(tx, origin, from, limit))
+    }
+
+    fn log_size(&self, origin: Domain) -> Result<LogSize> {
+        self.read("read log size", |tx| source::log_size(tx, origin))
+    }
+}
+
+impl CheckpointStore for SqliteStore {
+    fn record_checkpoint(&self, record: &CheckpointRecord<'_>) -> Result<CheckpointOutcome> {
+        self.write("record checkpoint", |tx| checkpoint::record(tx, record))
+    }
+
+    fn latest_checkpoint(
+        &self,
+        lane: Lane,
+        min_signatures: usize,
+    ) -> Result<Option<StoredCheckpoint>> {
+        self.read("read latest checkpoint", |tx| {
+            checkpoint::latest(tx, lane, min_signatures)
+        })
+    }
+}
+
+impl DeliveryStore for SqliteStore {
+    fn lease_pending(&self, req: &LeaseRequest<'_>) -> Result<Vec<LeasedMessage>> {
+        self.write("lease pending messages", |tx| delivery::lease(tx, req))
+    }
+
+    fn mark_submitted(&self, submission: &Submission<'_>) -> Result<()> {
+        self.write("mark submitted", |tx| delivery::submitted(tx, submission))
+    }
+
+    fn confirm(&self, confirmation: &Confirmation<'_>) -> Result<()> {
+        self.write("confirm delivery", |tx| delivery::confirm(tx, confirmation))
+    }
+
+    fn record_failure(&self, report: &FailureReport<'_>) -> Result<FailureOutcome> {
+        self.write("record failure", |tx| delivery::failure(tx, report))
+    }
+
+    fn retry_dead_letter(&self, id: MessageId, now: UnixMillis) -> Result<()> {
+        self.write("retry dead letter", |tx| delivery::retry_dead(tx, id, now))
+    }
+}
+
+impl QueryStore for SqliteStore {
+    fn message(&self, id: MessageId) -> Result<Option<MessageRecord>> {
+        self.read("read message", |tx| query::message(tx, id))
+    }
+
+    fn lane_stats(&self) -> Result<Vec<LaneStats>> {
+        self.read("read lane stats", query::lane_stats)
+    }
+
+    fn submitted(&self, lane: Lane, limit: usize) -> Result<Vec<SubmittedMessage>> {
+        self.read("read submitted", |tx| query::submitted(tx, lane, limit))
+    }
+}

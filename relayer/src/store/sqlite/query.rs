@@ -1,0 +1,232 @@
+//! Reads for the API and the metrics ([`QueryStore`](crate::store::QueryStore)).
+
+use std::collections::BTreeMap;
+
+use causeway_proofs::bundle::{NativeProof, SourceReference};
+use causeway_proofs::{LeafIndex, Message, MessageId};
+use rusqlite::{OptionalExtension, Row, Transaction};
+
+use super::codec::{self, bits_to_u64};
+use super::sql;
+use crate::store::{
+    Delivery, DeliveryState, DeliveryStateKind, Lane, LaneStats, LeaseOwner, MessageRecord, Result,
+    StateCounts, SubmittedMessage,
+};
+
+/// A stored message, decoded and checked against its id.
+pub(super) fn load_message(tx: &Transaction<'_>, id: MessageId) -> Result<Message> {
+    let encoded: Vec<u8> = tx
+        .prepare_cached("SELECT encoded FROM message WHERE id = ?1")
+        .and_then(|mut s| s.query_row([&id.0.0[..]], |r| r.get(0)))
+        .map_err(sql("read message"))?;
+    decode_message(id, &encoded)
+}
+
+fn decode_message(id: MessageId, encoded: &[u8]) -> Result<Message> {
+    let message =
+        Message::decode(encoded).map_err(|e| codec::corrupt("message encoding", e.to_string()))?;
+    if message.id() != id {
+        return Err(codec::corrupt(
+            "message encoding",
+            format!("stored under {id} but hashes to {}", message.id()),
+        ));
+    }
+    Ok(message)
+}
+
+/// The raw columns of a message joined with its delivery.
+struct RawRecord {
+    encoded: Vec<u8>,
+    source_ref: String,
+    native_proof: Option<String>,
+    accepted_at: i64,
+    origin: i64,
+    destination: i64,
+    leaf_index: i64,
+    state: String,
+    attempts: i64,
+    next_attempt_at: i64,
+    lease_owner: Option<String>,
+    lease_until: Option<i64>,
+    tx_hash: Option<Vec<u8>>,
+    tx_nonce: Option<i64>,
+    submitted_at: Option<i64>,
+    confirmed_block: Option<i64>,
+    dead_reason: Option<String>,
+    last_error: Option<String>,
+}
+
+impl RawRecord {
+    const COLUMNS: &'static str = "m.encoded, m.source_ref, m.native_proof, m.accepted_at,
+        d.origin, d.destination, d.leaf_index, d.state, d.attempts, d.next_attempt_at,
+        d.lease_owner, d.lease_until, d.tx_hash, d.tx_nonce, d.submitted_at, d.confirmed_block,
+        d.dead_reason, d.last_error";
+
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(RawRecord {
+            encoded: r.get(0)?,
+            source_ref: r.get(1)?,
+            native_proof: r.get(2)?,
+            accepted_at: r.get(3)?,
+            origin: r.get(4)?,
+            destination: r.get(5)?,
+            leaf_index: r.get(6)?,
+            state: r.get(7)?,
+            attempts: r.get(8)?,
+            next_attempt_at: r.get(9)?,
+            lease_owner: r.get(10)?,
+            lease_until: r.get(11)?,
+            tx_hash: r.get(12)?,
+            tx_nonce: r.get(13)?,
+            submitted_at: r.get(14)?,
+            confirmed_block: r.get(15)?,
+            dead_reason: r.get(16)?,
+            last_error: r.get(17)?,
+        })
+    }
+
+    fn decode(self, id: MessageId) -> Result<MessageRecord> {
+        let missing = |what: &'static str| codec::corrupt(what, "missing for its state".into());
+        let state = match codec::state(&self.state)? {
+            DeliveryStateKind::Pending => DeliveryState::Pending,
+            DeliveryStateKind::Leased => DeliveryState::Leased {
+                owner: LeaseOwner(self.lease_owner.ok_or_else(|| missing("lease owner"))?),
+                until: codec::millis(self.lease_until.ok_or_else(|| missing("lease end"))?)?,
+            },
+            DeliveryStateKind::Submitted => DeliveryState::Submitted {
+                owner: LeaseOwner(self.lease_owner.ok_or_else(|| missing("submitter"))?),
+                tx_hash: codec::hash32(
+                    "transaction hash",
+                    &self.tx_hash.ok_or_else(|| missing("transaction hash"))?,
+                )?,
+                tx_nonce: bits_to_u64(self.tx_nonce.ok_or_else(|| missing("tx nonce"))?),
+                submitted_at: codec::millis(
+                    self.submitted_at
+                        .ok_or_else(|| missing("submission time"))?,
+                )?,
+            },
+            DeliveryStateKind::Confirmed => DeliveryState::Confirmed {
+                block: codec::to_u64(
+                    "confirmation block",
+                    self.confirmed_block
+                        .ok_or_else(|| missing("confirmation block"))?,
+                )?,
+            },
+            DeliveryStateKind::DeadLetter => DeliveryState::DeadLetter {
+                reason: self
+                    .dead_reason
+                    .ok_or_else(|| missing("dead-letter reason"))?,
+            },
+        };
+        let source: SourceReference = serde_json::from_str(&self.source_ref)
+            .map_err(|e| codec::corrupt("source reference", e.to_string()))?;
+        let native_proof: Option<NativeProof> = self
+            .native_proof
+            .map(|j| serde_json::from_str(&j))
+            .transpose()
+            .map_err(|e| codec::corrupt("native proof", e.to_string()))?;
+        Ok(MessageRecord {
+            message: decode_message(id, &self.encoded)?,
+            leaf_index: LeafIndex(codec::to_u64("leaf index", self.leaf_index)?),
+            source,
+            native_proof,
+            accepted_at: codec::millis(self.accepted_at)?,
+            delivery: Delivery {
+                lane: Lane {
+                    origin: codec::domain(self.origin)?,
+                    destination: codec::domain(self.destination)?,
+                },
+                state,
+                attempts: codec::to_u32("attempts", self.attempts)?,
+                next_attempt_at: codec::millis(self.next_attempt_at)?,
+                last_error: self.last_error,
+            },
+        })
+    }
+}
+
+pub(super) fn message(tx: &Transaction<'_>, id: MessageId) -> Result<Option<MessageRecord>> {
+    let sql_text = format!(
+        "SELECT {} FROM message m JOIN delivery d ON d.message_id = m.id WHERE m.id = ?1",
+        RawRecord::COLUMNS
+    );
+    let raw = tx
+        .prepare_cached(&sql_text)
+        .and_then(|mut s| s.query_row([&id.0.0[..]], RawRecord::from_row).optional())
+        .map_err(sql("read message"))?;
+    raw.map(|r| r.decode(id)).transpose()
+}
+
+pub(super) fn lane_stats(tx: &Transaction<'_>) -> Result<Vec<LaneStats>> {
+    let op = "read lane stats";
+    let counts: Vec<(i64, i64, String, i64)> = tx
+        .prepare_cached("SELECT origin, destination, state, n FROM lane_count")
+        .and_then(|mut s| {
+            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect()
+        })
+        .map_err(sql(op))?;
+    let mut lanes: BTreeMap<Lane, StateCounts> = BTreeMap::new();
+    for (origin, destination, state, n) in counts {
+        let lane = Lane {
+            origin: codec::domain(origin)?,
+            destination: codec::domain(destination)?,
+        };
+        *lanes
+            .entry(lane)
+            .or_default()
+            .get_mut(codec::state(&state)?) = codec::to_u64("lane count", n)?;
+    }
+    let mut out = Vec::with_capacity(lanes.len());
+    for (lane, counts) in lanes {
+        let oldest: Option<i64> = tx
+            .prepare_cached(
+                "SELECT min(created_at) FROM delivery
+                 WHERE origin = ?1 AND destination = ?2
+                   AND state IN ('pending', 'leased', 'submitted')",
+            )
+            .and_then(|mut s| s.query_row([lane.origin.0, lane.destination.0], |r| r.get(0)))
+            .map_err(sql(op))?;
+        out.push(LaneStats {
+            lane,
+            counts,
+            oldest_pending_since: oldest.map(codec::millis).transpose()?,
+        });
+    }
+    Ok(out)
+}
+
+pub(super) fn submitted(
+    tx: &Transaction<'_>,
+    lane: Lane,
+    limit: usize,
+) -> Result<Vec<SubmittedMessage>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    /// message id, leaf index, owner, tx hash, submitted at.
+    type SubmittedRow = (Vec<u8>, i64, String, Vec<u8>, i64);
+    let rows: Vec<SubmittedRow> = tx
+        .prepare_cached(
+            "SELECT message_id, leaf_index, lease_owner, tx_hash, submitted_at FROM delivery
+             WHERE origin = ?1 AND destination = ?2 AND state = 'submitted'
+             ORDER BY leaf_index LIMIT ?3",
+        )
+        .and_then(|mut s| {
+            s.query_map(
+                rusqlite::params![lane.origin.0, lane.destination.0, limit],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )?
+            .collect()
+        })
+        .map_err(sql("read submitted"))?;
+    rows.into_iter()
+        .map(|(id, leaf, owner, tx_hash, at)| {
+            Ok(SubmittedMessage {
+                id: codec::message_id(&id)?,
+                leaf_index: LeafIndex(codec::to_u64("leaf index", leaf)?),
+                owner: LeaseOwner(owner),
+                tx_hash: codec::hash32("tx hash", &tx_hash)?,
+                submitted_at: codec::millis(at)?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,281 @@
+//! Cursors, accepted events and the per-origin log ([`SourceStore`](crate::store::SourceStore)).
+
+use causeway_proofs::{Domain, LeafIndex, LogSize, MessageId};
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use super::codec::{self, bits_to_i64, to_i64};
+use super::sql;
+use crate::Error;
+use crate::store::{
+    AcceptBatch, AcceptOutcome, DeliveryStateKind, Result, SourceCursor, UnixMillis,
+};
+
+pub(super) fn cursor(tx: &Transaction<'_>, origin: Domain) -> Result<Option<SourceCursor>> {
+    let op = "read cursor";
+    let row: Option<(i64, Vec<u8>)> = tx
+        .prepare_cached("SELECT block_number, block_hash FROM source_cursor WHERE origin = ?1")
+        .and_then(|mut s| {
+            s.query_row([origin.0], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+        .map_err(sql(op))?;
+    row.map(|(number, hash)| {
+        Ok(SourceCursor {
+            block_number: codec::to_u64("cursor block", number)?,
+            block_hash: codec::hash32("cursor block hash", &hash)?,
+        })
+    })
+    .transpose()
+}
+
+pub(super) fn log_size(tx: &Transaction<'_>, origin: Domain) -> Result<LogSize> {
+    let next: i64 = tx
+        .prepare_cached("SELECT coalesce(max(leaf_index) + 1, 0) FROM log_leaf WHERE origin = ?1")
+        .and_then(|mut s| s.query_row([origin.0], |r| r.get(0)))
+        .map_err(sql("read log size"))?;
+    codec::to_u64("log size", next).map(LogSize)
+}
+
+pub(super) fn accept(tx: &Transaction<'_>, batch: &AcceptBatch<'_>) -> Result<AcceptOutcome> {
+    let op = "accept events";
+    let origin = batch.origin;
+    if let Some(stored) = cursor(tx, origin)? {
+        check_cursor_advance(origin, stored, batch.cursor)?;
+    }
+    let now = to_i64("time", batch.now.0)?;
+    let mut next = log_size(tx, origin)?.0;
+    let mut outcome = AcceptOutcome {
+        appended: Vec::new(),
+        already_known: 0,
+        log_size: LogSize(next),
+    };
+
+    for event in batch.events {
+        let message = &event.message;
+        if message.origin() != origin {
+            return Err(Error::WrongOrigin {
+                expected: origin,
+                actual: message.origin(),
+            });
+        }
+        let id = message.id();
+        let known: Option<i64> = tx
+            .prepare_cached("SELECT 1 FROM message WHERE id = ?1")
+            .and_then(|mut s| s.query_row([&id.0.0[..]], |r| r.get(0)).optional())
+            .map_err(sql(op))?;
+        if known.is_some() {
+            outcome.already_known += 1;
+            continue;
+        }
+        let nonce = bits_to_i64(message.nonce().0);
+        let other: Option<Vec<u8>> = tx
+            .prepare_cached("SELECT id FROM message WHERE origin = ?1 AND nonce = ?2")
+            .and_then(|mut s| {
+                s.query_row(params![origin.0, nonce], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(sql(op))?;
+        if let Some(other) = other {
+            let stored = codec::message_id(&other)?;
+            tracing::warn!(
+                origin = %origin, nonce = %message.nonce(), %stored, offered = %id,
+                "equivocation: two messages under one origin nonce"
+            );
+            return Err(Error::Equivocation {
+                origin,
+                nonce: message.nonce(),
+                stored,
+                offered: id,
+            });
+        }
+        let block = event.source.block_number;
+        if let Some(block) = block
+            && block > batch.cursor.block_number
+        {
+            return Err(Error::EventBeyondCursor {
+                id,
+                block,
+                cursor: batch.cursor.block_number,
+            });
+        }
+        let source_block = block.map(|b| to_i64("source block", b)).transpose()?;
+        let source_ref = serde_json::to_string(&event.source).map_err(|e| Error::Backend {
+            op: "encode source reference",
+            source: Box::new(e),
+        })?;
+        let native_proof = event
+            .native_proof
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| Error::Backend {
+                op: "encode native proof",
+                source: Box::new(e),
+            })?;
+        let leaf = to_i64("leaf index", next)?;
+        tx.prepare_cached(
+            "INSERT INTO message (id, origin, nonce, destination, encoded, source_block,
+                                  source_ref, native_proof, accepted_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                &id.0.0[..],
+                origin.0,
+                nonce,
+                message.destination().0,
+                message.encode(),
+                source_block,
+                source_ref,
+                native_proof,
+                now
+            ])
+        })
+        .map_err(sql(op))?;
+        tx.prepare_cached(
+            "INSERT INTO log_leaf (origin, leaf_index, message_id) VALUES (?1, ?2, ?3)",
+        )
+        .and_then(|mut s| s.execute(params![origin.0, leaf, &id.0.0[..]]))
+        .map_err(sql(op))?;
+        tx.prepare_cached(
+            "INSERT INTO delivery (message_id, origin, destination, leaf_index, state,
+                                   next_attempt_at, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6)",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                &id.0.0[..],
+                origin.0,
+                message.destination().0,
+                leaf,
+                DeliveryStateKind::Pending.as_str(),
+                now
+            ])
+        })
+        .map_err(sql(op))?;
+        outcome.appended.push((LeafIndex(next), id));
+        next += 1;
+    }
+
+    store_cursor(tx, origin, batch.cursor, now)?;
+    outcome.log_size = LogSize(next);
+    tracing::debug!(
+        origin = %origin,
+        block = batch.cursor.block_number,
+        appended = outcome.appended.len(),
+        already_known = outcome.already_known,
+        log_size = next,
+        "accepted events"
+    );
+    Ok(outcome)
+}
+
+/// A batch's cursor may stay at the stored height (a replay) with the same hash, or move up.
+fn check_cursor_advance(origin: Domain, stored: SourceCursor, offered: SourceCursor) -> Result<()> {
+    if offered.block_number < stored.block_number {
+        return Err(Error::CursorRegression {
+            origin,
+            stored: stored.block_number,
+            offered: offered.block_number,
+        });
+    }
+    if offered.block_number == stored.block_number && offered.block_hash != stored.block_hash {
+        return Err(Error::CursorConflict {
+            origin,
+            block: stored.block_number,
+            stored: stored.block_hash,
+            offered: offered.block_hash,
+        });
+    }
+    Ok(())
+}
+
+fn store_cursor(tx: &Transaction<'_>, origin: Domain, c: SourceCursor, now: i64) -> Result<()> {
+    let number = to_i64("cursor block", c.block_number)?;
+    tx.prepare_cached(
+        "INSERT INTO source_cursor (origin, block_number, block_hash, updated_at)
+         VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (origin) DO UPDATE SET block_number = excluded.block_number,
+             block_hash = excluded.block_hash, updated_at = excluded.updated_at",
+    )
+    .and_then(|mut s| s.execute(params![origin.0, number, &c.block_hash.0[..], now]))
+    .map_err(sql("store cursor"))?;
+    Ok(())
+}
+
+pub(super) fn rollback(
+    tx: &Transaction<'_>,
+    origin: Domain,
+    to: SourceCursor,
+    now: UnixMillis,
+) -> Result<Option<SourceCursor>> {
+    let op = "roll back cursor";
+    let stored = cursor(tx, origin)?;
+    if let Some(stored) = stored
+        && to.block_number > stored.block_number
+    {
+        return Err(Error::RollbackForward {
+            origin,
+            stored: stored.block_number,
+            target: to.block_number,
+        });
+    }
+    let target = to_i64("rollback block", to.block_number)?;
+    let above: Option<(Vec<u8>, i64, i64)> = tx
+        .prepare_cached(
+            "SELECT l.message_id, l.leaf_index, m.source_block
+             FROM message m JOIN log_leaf l ON l.message_id = m.id
+             WHERE m.origin = ?1 AND m.source_block > ?2
+             ORDER BY l.leaf_index LIMIT 1",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![origin.0, target], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()
+        })
+        .map_err(sql(op))?;
+    if let Some((id, leaf_index, block)) = above {
+        return Err(Error::RollbackBelowFinal {
+            origin,
+            target: to.block_number,
+            id: codec::message_id(&id)?,
+            leaf_index: codec::to_u64("leaf index", leaf_index)?,
+            block: codec::to_u64("source block", block)?,
+        });
+    }
+    let now = to_i64("time", now.0)?;
+    store_cursor(tx, origin, to, now)?;
+    tracing::warn!(
+        origin = %origin,
+        from = stored.map(|c| c.block_number),
+        to = to.block_number,
+        "rolled source cursor back"
+    );
+    Ok(stored)
+}
+
+pub(super) fn leaves(
+    tx: &Transaction<'_>,
+    origin: Domain,
+    from: LeafIndex,
+    limit: usize,
+) -> Result<Vec<MessageId>> {
+    let op = "read leaves";
+    let from = to_i64("leaf index", from.0)?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT message_id FROM log_leaf WHERE origin = ?1 AND leaf_index >= ?2
+             ORDER BY leaf_index LIMIT ?3",
+        )
+        .map_err(sql(op))?;
+    let rows = stmt
+        .query_map(params![origin.0, from, limit], |r| r.get::<_, Vec<u8>>(0))
+        .map_err(sql(op))?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(codec::message_id(&row.map_err(sql(op))?)?);
+    }
+    Ok(out)
+}

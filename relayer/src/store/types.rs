@@ -1,0 +1,463 @@
+//! The values that cross the [`Store`](super::Store) seam: requests for the mutating calls and
+//! the records the queries return.
+
+use core::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use causeway_proofs::bundle::{NativeProof, SourceReference};
+use causeway_proofs::{
+    Checkpoint, Domain, EvmAddress, Hash32, LeafIndex, LogSize, Message, MessageId, Signature,
+};
+
+use super::RetryPolicy;
+
+/// A point in time: milliseconds since the Unix epoch. Passed into every call that depends on
+/// time, so tests control the clock.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UnixMillis(pub u64);
+
+impl UnixMillis {
+    /// The wall clock now (0 if the clock is set before 1970).
+    pub fn now() -> Self {
+        let since = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO);
+        UnixMillis(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    /// This instant plus `d`, saturating at the end of time.
+    pub fn saturating_add(self, d: Duration) -> Self {
+        let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        UnixMillis(self.0.saturating_add(ms))
+    }
+
+    /// How long after `earlier` this instant is (zero if it is not later).
+    pub fn saturating_since(self, earlier: UnixMillis) -> Duration {
+        Duration::from_millis(self.0.saturating_sub(earlier.0))
+    }
+}
+
+impl fmt::Display for UnixMillis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}ms", self.0)
+    }
+}
+
+/// A lane: messages from one origin domain to one destination domain. Deliveries are leased
+/// per lane because a destination accepts a batch under one checkpoint of one origin's log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Lane {
+    /// Where the messages were emitted.
+    pub origin: Domain,
+    /// Where they are delivered.
+    pub destination: Domain,
+}
+
+impl fmt::Display for Lane {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}->{}", self.origin, self.destination)
+    }
+}
+
+/// How far a source watcher has processed an origin chain: the last block whose events are all
+/// in the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SourceCursor {
+    /// The block's height.
+    pub block_number: u64,
+    /// The block's hash, so a restart can check the chain still has that block.
+    pub block_hash: Hash32,
+}
+
+/// One final, verified event from an origin chain: the message and where it was seen.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AcceptedEvent {
+    /// The canonical message.
+    pub message: Message,
+    /// Where it was observed (block, transaction, log index).
+    pub source: SourceReference,
+    /// The origin chain's own proof of it, already checked by the verify stage.
+    pub native_proof: Option<NativeProof>,
+}
+
+/// A batch for [`SourceStore::accept_events`](super::SourceStore::accept_events): the final
+/// events of a block range of `origin`, in the chain's order, and the cursor at the range's end.
+#[derive(Clone, Copy, Debug)]
+pub struct AcceptBatch<'a> {
+    /// The origin domain every event must belong to.
+    pub origin: Domain,
+    /// The events, in origin-chain order (block, transaction, log index).
+    pub events: &'a [AcceptedEvent],
+    /// The cursor to store with them: the last block of the range.
+    pub cursor: SourceCursor,
+    /// The current time.
+    pub now: UnixMillis,
+}
+
+/// What [`SourceStore::accept_events`](super::SourceStore::accept_events) did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AcceptOutcome {
+    /// The messages appended to the log, with the leaf index each got, in order.
+    pub appended: Vec<(LeafIndex, MessageId)>,
+    /// Events already in the store (a replay after a crash): left as they were.
+    pub already_known: usize,
+    /// The origin's log size after the batch.
+    pub log_size: LogSize,
+}
+
+/// Who holds a lease: one relayer instance (a stable name, e.g. host and process id).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LeaseOwner(pub String);
+
+impl fmt::Display for LeaseOwner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A request for [`DeliveryStore::lease_pending`](super::DeliveryStore::lease_pending).
+#[derive(Clone, Copy, Debug)]
+pub struct LeaseRequest<'a> {
+    /// The lane to take work from.
+    pub lane: Lane,
+    /// Who takes it.
+    pub owner: &'a LeaseOwner,
+    /// At most this many messages.
+    pub limit: usize,
+    /// How long the lease lasts; after that another instance may take the messages.
+    pub lease_for: Duration,
+    /// Only messages whose leaf index is below this size: the size of the checkpoint the batch
+    /// will be delivered under, so every leased message can be proven against it.
+    pub covered_by: LogSize,
+    /// The current time.
+    pub now: UnixMillis,
+}
+
+/// A message handed out by [`DeliveryStore::lease_pending`](super::DeliveryStore::lease_pending).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeasedMessage {
+    /// Its position in the origin's log.
+    pub leaf_index: LeafIndex,
+    /// The message.
+    pub message: Message,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// When the lease ends.
+    pub lease_until: UnixMillis,
+}
+
+/// A transaction carrying leased messages, recorded by
+/// [`DeliveryStore::mark_submitted`](super::DeliveryStore::mark_submitted).
+#[derive(Clone, Copy, Debug)]
+pub struct Submission<'a> {
+    /// The lease holder.
+    pub owner: &'a LeaseOwner,
+    /// The messages the transaction delivers.
+    pub ids: &'a [MessageId],
+    /// The transaction's hash.
+    pub tx_hash: Hash32,
+    /// The sender account's nonce it uses.
+    pub tx_nonce: u64,
+    /// The current time.
+    pub now: UnixMillis,
+}
+
+/// Messages the destination reports delivered in a final block, recorded by
+/// [`DeliveryStore::confirm`](super::DeliveryStore::confirm).
+#[derive(Clone, Copy, Debug)]
+pub struct Confirmation<'a> {
+    /// The delivered messages.
+    pub ids: &'a [MessageId],
+    /// The destination block that holds the delivery.
+    pub block: u64,
+    /// The current time.
+    pub now: UnixMillis,
+}
+
+/// A failed delivery attempt, recorded by
+/// [`DeliveryStore::record_failure`](super::DeliveryStore::record_failure).
+#[derive(Clone, Copy, Debug)]
+pub struct FailureReport<'a> {
+    /// The message.
+    pub id: MessageId,
+    /// `Some(owner)`: the attempt failed under this lease before anything was submitted (the
+    /// message must be leased by `owner`). `None`: a submitted transaction reverted or was
+    /// reorganised out (the message must be submitted).
+    pub owner: Option<&'a LeaseOwner>,
+    /// What went wrong, kept as the message's last error (and dead-letter reason).
+    pub reason: &'a str,
+    /// The backoff and attempt bound.
+    pub policy: RetryPolicy,
+    /// Random bits for the backoff's jitter (see [`RetryPolicy::delay`]).
+    pub jitter: u64,
+    /// The current time.
+    pub now: UnixMillis,
+}
+
+/// What [`DeliveryStore::record_failure`](super::DeliveryStore::record_failure) decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureOutcome {
+    /// Back to pending, eligible again at `next_attempt_at`.
+    Retry {
+        /// Failed attempts so far.
+        attempts: u32,
+        /// When it may be leased again.
+        next_attempt_at: UnixMillis,
+    },
+    /// The attempts are used up: the message waits in the dead-letter state for an operator.
+    DeadLetter {
+        /// Failed attempts so far.
+        attempts: u32,
+    },
+}
+
+/// The state of one message's delivery to its destination.
+///
+/// `Pending -> Leased -> Submitted -> Confirmed`; a failure under a lease or of a submitted
+/// transaction goes back to `Pending` (with backoff) or, once the attempts are used up, to
+/// `DeadLetter`, from which only an explicit retry brings it back. `Confirmed` is final.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeliveryState {
+    /// Waiting to be leased (once `next_attempt_at` has passed).
+    Pending,
+    /// Taken by a relayer instance until `until`.
+    Leased {
+        /// The holder.
+        owner: LeaseOwner,
+        /// When the lease ends.
+        until: UnixMillis,
+    },
+    /// Sent in a transaction that is not yet final.
+    Submitted {
+        /// Who sent it.
+        owner: LeaseOwner,
+        /// The transaction.
+        tx_hash: Hash32,
+        /// The sender's account nonce it used.
+        tx_nonce: u64,
+        /// When it was recorded.
+        submitted_at: UnixMillis,
+    },
+    /// Delivered in a final destination block.
+    Confirmed {
+        /// That block.
+        block: u64,
+    },
+    /// Given up after the maximum attempts; retried only on demand.
+    DeadLetter {
+        /// The last failure.
+        reason: String,
+    },
+}
+
+impl DeliveryState {
+    /// The state without its data.
+    pub fn kind(&self) -> DeliveryStateKind {
+        match self {
+            DeliveryState::Pending => DeliveryStateKind::Pending,
+            DeliveryState::Leased { .. } => DeliveryStateKind::Leased,
+            DeliveryState::Submitted { .. } => DeliveryStateKind::Submitted,
+            DeliveryState::Confirmed { .. } => DeliveryStateKind::Confirmed,
+            DeliveryState::DeadLetter { .. } => DeliveryStateKind::DeadLetter,
+        }
+    }
+}
+
+/// The delivery states as a fixed set (metric label values, error facts).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DeliveryStateKind {
+    /// See [`DeliveryState::Pending`].
+    Pending,
+    /// See [`DeliveryState::Leased`].
+    Leased,
+    /// See [`DeliveryState::Submitted`].
+    Submitted,
+    /// See [`DeliveryState::Confirmed`].
+    Confirmed,
+    /// See [`DeliveryState::DeadLetter`].
+    DeadLetter,
+}
+
+impl DeliveryStateKind {
+    /// Every state, in pipeline order.
+    pub const ALL: [DeliveryStateKind; 5] = [
+        DeliveryStateKind::Pending,
+        DeliveryStateKind::Leased,
+        DeliveryStateKind::Submitted,
+        DeliveryStateKind::Confirmed,
+        DeliveryStateKind::DeadLetter,
+    ];
+
+    /// The stable lowercase name (stored in the database and used as a metric label).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStateKind::Pending => "pending",
+            DeliveryStateKind::Leased => "leased",
+            DeliveryStateKind::Submitted => "submitted",
+            DeliveryStateKind::Confirmed => "confirmed",
+            DeliveryStateKind::DeadLetter => "dead_letter",
+        }
+    }
+
+    /// The state named `s` by [`DeliveryStateKind::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl fmt::Display for DeliveryStateKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One message's delivery: its state and retry bookkeeping.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// The lane it travels.
+    pub lane: Lane,
+    /// Where it stands.
+    pub state: DeliveryState,
+    /// Failed attempts since acceptance (or since the last dead-letter retry).
+    pub attempts: u32,
+    /// When it may next be leased (meaningful while pending).
+    pub next_attempt_at: UnixMillis,
+    /// The most recent failure, if any.
+    pub last_error: Option<String>,
+}
+
+/// Everything the store holds about one message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MessageRecord {
+    /// The message.
+    pub message: Message,
+    /// Its position in the origin's log.
+    pub leaf_index: LeafIndex,
+    /// Where it was observed.
+    pub source: SourceReference,
+    /// The origin chain's proof of it.
+    pub native_proof: Option<NativeProof>,
+    /// When it was accepted.
+    pub accepted_at: UnixMillis,
+    /// Its delivery.
+    pub delivery: Delivery,
+}
+
+/// Messages per delivery state on one lane.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StateCounts {
+    /// Waiting to be leased.
+    pub pending: u64,
+    /// Leased.
+    pub leased: u64,
+    /// Submitted, not yet final.
+    pub submitted: u64,
+    /// Delivered.
+    pub confirmed: u64,
+    /// Given up.
+    pub dead_letter: u64,
+}
+
+impl StateCounts {
+    /// The count for `kind`.
+    pub fn get(&self, kind: DeliveryStateKind) -> u64 {
+        match kind {
+            DeliveryStateKind::Pending => self.pending,
+            DeliveryStateKind::Leased => self.leased,
+            DeliveryStateKind::Submitted => self.submitted,
+            DeliveryStateKind::Confirmed => self.confirmed,
+            DeliveryStateKind::DeadLetter => self.dead_letter,
+        }
+    }
+
+    /// A mutable reference to the count for `kind`.
+    pub fn get_mut(&mut self, kind: DeliveryStateKind) -> &mut u64 {
+        match kind {
+            DeliveryStateKind::Pending => &mut self.pending,
+            DeliveryStateKind::Leased => &mut self.leased,
+            DeliveryStateKind::Submitted => &mut self.submitted,
+            DeliveryStateKind::Confirmed => &mut self.confirmed,
+            DeliveryStateKind::DeadLetter => &mut self.dead_letter,
+        }
+    }
+}
+
+/// Backlog figures for one lane (the metrics' and status page's view).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LaneStats {
+    /// The lane.
+    pub lane: Lane,
+    /// Messages per state.
+    pub counts: StateCounts,
+    /// When the oldest message not yet delivered (pending, leased or submitted) was accepted.
+    pub oldest_pending_since: Option<UnixMillis>,
+}
+
+impl LaneStats {
+    /// How long the oldest undelivered message has been waiting at `now`.
+    pub fn oldest_pending_age(&self, now: UnixMillis) -> Option<Duration> {
+        self.oldest_pending_since.map(|t| now.saturating_since(t))
+    }
+}
+
+/// One validator's signature over a checkpoint, with the address it recovers to (checked by the
+/// caller against the lane's signing digest before it is recorded).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ValidatorSignature {
+    /// The validator's address.
+    pub validator: EvmAddress,
+    /// Its signature.
+    pub signature: Signature,
+}
+
+/// A checkpoint and signatures for [`CheckpointStore::record_checkpoint`](super::CheckpointStore::record_checkpoint).
+#[derive(Clone, Copy, Debug)]
+pub struct CheckpointRecord<'a> {
+    /// The lane the signatures are for (the signing domain names the destination).
+    pub lane: Lane,
+    /// The checkpoint of `lane.origin`'s log.
+    pub checkpoint: Checkpoint,
+    /// Signatures gathered so far (verified by the caller); more may be added later.
+    pub signatures: &'a [ValidatorSignature],
+    /// The current time.
+    pub now: UnixMillis,
+}
+
+/// What [`CheckpointStore::record_checkpoint`](super::CheckpointStore::record_checkpoint) did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckpointOutcome {
+    /// Signatures from validators not seen before for this checkpoint.
+    pub new_signatures: usize,
+    /// Distinct validators that have signed it now.
+    pub total_signatures: usize,
+}
+
+/// A recorded checkpoint with its signatures.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    /// The lane.
+    pub lane: Lane,
+    /// The checkpoint.
+    pub checkpoint: Checkpoint,
+    /// One signature per validator, in strictly ascending validator order (the order the
+    /// Inbox requires).
+    pub signatures: Vec<ValidatorSignature>,
+    /// When it was first recorded.
+    pub recorded_at: UnixMillis,
+}
+
+/// A message in the `Submitted` state, as listed by
+/// [`QueryStore::submitted`](super::QueryStore::submitted).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubmittedMessage {
+    /// The message.
+    pub id: MessageId,
+    /// Its position in the origin's log.
+    pub leaf_index: LeafIndex,
+    /// Who sent it.
+    pub owner: LeaseOwner,
+    /// The transaction that carries it.
+    pub tx_hash: Hash32,
+    /// When the submission was recorded.
+    pub submitted_at: UnixMillis,
+}

@@ -1,0 +1,893 @@
+//! The store conformance suite: what every [`Store`] backend must do, written against the trait
+//! and a [`Backend`] that opens handles on one database. SQLite runs it below; a PostgreSQL
+//! backend adds one `conformance_suite!(postgres, PgBackend::new())` line.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use causeway_proofs::{Domain, LeafIndex, LogSize, MessageId};
+use causeway_relayer::Error;
+use causeway_relayer::store::{
+    CheckpointRecord, CheckpointStore, Confirmation, DeliveryState, DeliveryStateKind,
+    DeliveryStore, FailureOutcome, FailureReport, Lane, LeaseOwner, LeaseRequest, LeasedMessage,
+    QueryStore, SourceStore, StateCounts, Store, Submission,
+};
+
+use crate::fixtures::*;
+
+macro_rules! conformance_suite {
+    ($name:ident, $backend:expr) => {
+        mod $name {
+            use super::*;
+            conformance_suite!(@tests $backend;
+                accept_appends_contiguous_leaves_with_pending_deliveries,
+                accept_is_idempotent_on_message_id,
+                equivocation_is_rejected_and_the_whole_batch_with_it,
+                batch_and_cursor_checks,
+                rollback_moves_only_the_cursor_and_never_below_logged_events,
+                leaves_page_through_the_log,
+                checkpoints_count_each_validator_once,
+                leases_are_exclusive_ordered_and_bounded,
+                leases_expire,
+                leases_are_exclusive_across_handles_and_threads,
+                failures_back_off_then_dead_letter_then_retry,
+                submit_confirm_and_revert_transitions,
+                lane_stats_count_states_and_oldest_pending,
+                reopening_preserves_everything,
+                unknown_ids_are_none_or_errors,
+                submitted_lists_in_flight_messages_of_a_lane,
+            );
+        }
+    };
+    (@tests $backend:expr; $($test:ident),+ $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                let backend = $backend;
+                super::$test(&backend);
+            }
+        )+
+    };
+}
+
+conformance_suite!(sqlite, SqliteBackend::new());
+
+fn lease(
+    s: &dyn Store,
+    who: &LeaseOwner,
+    limit: usize,
+    lease_ms: u64,
+    covered: u64,
+    now: u64,
+) -> Vec<LeasedMessage> {
+    s.lease_pending(&LeaseRequest {
+        lane: LANE,
+        owner: who,
+        limit,
+        lease_for: Duration::from_millis(lease_ms),
+        covered_by: LogSize(covered),
+        now: t(now),
+    })
+    .unwrap()
+}
+
+fn state_of(s: &dyn Store, id: MessageId) -> DeliveryState {
+    s.message(id).unwrap().expect("stored").delivery.state
+}
+
+fn ids(leased: &[LeasedMessage]) -> Vec<MessageId> {
+    leased.iter().map(|m| m.message.id()).collect()
+}
+
+pub fn accept_appends_contiguous_leaves_with_pending_deliveries<B: Backend>(b: &B) {
+    let s = b.open();
+    assert_eq!(s.cursor(ORIGIN).unwrap(), None);
+    assert_eq!(s.log_size(ORIGIN).unwrap(), LogSize(0));
+    let first = accept_new(&s, 0, 3, 10, 1_000);
+    let second = accept_new(&s, 3, 2, 11, 2_000);
+    assert_eq!(s.cursor(ORIGIN).unwrap(), Some(cursor(11)));
+    assert_eq!(s.log_size(ORIGIN).unwrap(), LogSize(5));
+    let all: Vec<MessageId> = first.iter().chain(&second).map(|m| m.id()).collect();
+    assert_eq!(s.leaves(ORIGIN, LeafIndex(0), 100).unwrap(), all);
+    for (i, m) in first.iter().chain(&second).enumerate() {
+        let rec = s.message(m.id()).unwrap().expect("accepted");
+        assert_eq!(rec.message, *m);
+        assert_eq!(rec.leaf_index, LeafIndex(i as u64));
+        assert_eq!(
+            rec.source,
+            event(m.clone(), if i < 3 { 10 } else { 11 }).source
+        );
+        assert_eq!(
+            rec.native_proof,
+            event(m.clone(), if i < 3 { 10 } else { 11 }).native_proof
+        );
+        assert_eq!(rec.accepted_at, t(if i < 3 { 1_000 } else { 2_000 }));
+        assert_eq!(rec.delivery.lane, LANE);
+        assert_eq!(rec.delivery.state, DeliveryState::Pending);
+        assert_eq!(rec.delivery.attempts, 0);
+        assert_eq!(rec.delivery.next_attempt_at, rec.accepted_at);
+        assert_eq!(rec.delivery.last_error, None);
+    }
+    // Another origin has its own log, starting at 0.
+    let other = Domain(9);
+    let m = message(other, 0, DEST, 0);
+    let out = accept(&s, other, &[event(m.clone(), 5)], 5, 3_000).unwrap();
+    assert_eq!(out.appended, vec![(LeafIndex(0), m.id())]);
+    assert_eq!(s.log_size(ORIGIN).unwrap(), LogSize(5));
+}
+
+pub fn accept_is_idempotent_on_message_id<B: Backend>(b: &B) {
+    let s = b.open();
+    let msgs: Vec<_> = (0..3).map(|n| message(ORIGIN, n, DEST, 0)).collect();
+    let events: Vec<_> = msgs.iter().map(|m| event(m.clone(), 7)).collect();
+    let first = accept(&s, ORIGIN, &events, 7, 100).unwrap();
+    assert_eq!(first.appended.len(), 3);
+    assert_eq!(first.already_known, 0);
+    assert_eq!(first.log_size, LogSize(3));
+    // Replaying the batch (a crash after commit, before the watcher moved on) changes nothing.
+    let again = accept(&s, ORIGIN, &events, 7, 999).unwrap();
+    assert_eq!(again.appended, vec![]);
+    assert_eq!(again.already_known, 3);
+    assert_eq!(again.log_size, LogSize(3));
+    assert_eq!(
+        s.message(msgs[0].id()).unwrap().unwrap().accepted_at,
+        t(100)
+    );
+    // An overlapping batch appends only the new message; a duplicate inside a batch counts once.
+    let m3 = message(ORIGIN, 3, DEST, 0);
+    let overlap = vec![
+        events[2].clone(),
+        event(m3.clone(), 8),
+        event(m3.clone(), 8),
+    ];
+    let out = accept(&s, ORIGIN, &overlap, 8, 200).unwrap();
+    assert_eq!(out.appended, vec![(LeafIndex(3), m3.id())]);
+    assert_eq!(out.already_known, 2);
+    assert_eq!(s.leaves(ORIGIN, LeafIndex(0), 10).unwrap().len(), 4);
+}
+
+pub fn equivocation_is_rejected_and_the_whole_batch_with_it<B: Backend>(b: &B) {
+    let s = b.open();
+    let honest = message(ORIGIN, 0, DEST, 0);
+    accept(&s, ORIGIN, &[event(honest.clone(), 1)], 1, 10).unwrap();
+    let fresh = message(ORIGIN, 1, DEST, 0);
+    let forged = message(ORIGIN, 0, DEST, 1);
+    let batch = [event(fresh.clone(), 2), event(forged.clone(), 2)];
+    let err = accept(&s, ORIGIN, &batch, 2, 20).unwrap_err();
+    match err {
+        Error::Equivocation {
+            origin,
+            nonce,
+            stored,
+            offered,
+        } => {
+            assert_eq!(origin, ORIGIN);
+            assert_eq!(nonce, honest.nonce());
+            assert_eq!(stored, honest.id());
+            assert_eq!(offered, forged.id());
+        }
+        other => panic!("expected Equivocation, got {other:?}"),
+    }
+    // Nothing of the batch is stored: not the fresh message before the forgery, not the cursor.
+    assert!(s.message(fresh.id()).unwrap().is_none());
+    assert!(s.message(forged.id()).unwrap().is_none());
+    assert_eq!(s.cursor(ORIGIN).unwrap(), Some(cursor(1)));
+    assert_eq!(s.log_size(ORIGIN).unwrap(), LogSize(1));
+    // Equivocation inside one batch is caught too.
+    let twins = [
+        event(fresh.clone(), 2),
+        event(message(ORIGIN, 1, DEST, 9), 2),
+    ];
+    assert!(matches!(
+        accept(&s, ORIGIN, &twins, 2, 30),
+        Err(Error::Equivocation { .. })
+    ));
+    assert_eq!(s.log_size(ORIGIN).unwrap(), LogSize(1));
+}
+
+pub fn batch_and_cursor_checks<B: Backend>(b: &B) {
+    let s = b.open();
+    accept_new(&s, 0, 1, 10, 1);
+    // A message of another origin.
+    let foreign = message(Domain(7), 1, DEST, 0);
+    assert!(matches!(
+        accept(&s, ORIGIN, &[event(foreign, 11)], 11, 2),
+        Err(Error::WrongOrigin {
+            expected: ORIGIN,
+            actual: Domain(7)
+        })
+    ));
+    // An event from a block past the batch's cursor.
+    let late = message(ORIGIN, 1, DEST, 0);
+    assert!(matches!(
+        accept(&s, ORIGIN, &[event(late.clone(), 12)], 11, 2),
+        Err(Error::EventBeyondCursor {
+            block: 12,
+            cursor: 11,
+            ..
+        })
+    ));
+    // The cursor never moves back, nor changes hash at its height.
+    assert!(matches!(
+        accept(&s, ORIGIN, &[], 9, 2),
+        Err(Error::CursorRegression {
+            stored: 10,
+            offered: 9,
+            ..
+        })
+    ));
+    let mut forked = cursor(10);
+    forked.block_hash = block_hash(1_000);
+    let batch = causeway_relayer::store::AcceptBatch {
+        origin: ORIGIN,
+        events: &[],
+        cursor: forked,
+        now: t(2),
+    };
+    assert!(matches!(
+        s.accept_events(&batch),
+        Err(Error::CursorConflict { block: 10, .. })
+    ));
+    assert_eq!(s.cursor(ORIGIN).unwrap(), Some(cursor(10)));
+    assert_eq!(s.log_size(ORIGIN).unwrap(), LogSize(1));
+    // An empty range still advances the cursor.
+    accept(&s, ORIGIN, &[], 20, 3).unwrap();
+    assert_eq!(s.cursor(ORIGIN).unwrap(), Some(cursor(20)));
+}
+
+pub fn rollback_moves_only_the_cursor_and_never_below_logged_events<B: Backend>(b: &B) {
+    let s = b.open();
+    let msgs = accept_new(&s, 0, 2, 10, 1);
+    accept(&s, ORIGIN, &[], 15, 2).unwrap();
+    // Back to 12: no logged event above it.
+    assert_eq!(
+        s.rollback_to(ORIGIN, cursor(12), t(3)).unwrap(),
+        Some(cursor(15))
+    );
+    assert_eq!(s.cursor(ORIGIN).unwrap(), Some(cursor(12)));
+    // Forward is not a rollback.
+    assert!(matches!(
+        s.rollback_to(ORIGIN, cursor(13), t(4)),
+        Err(Error::RollbackForward {
+            stored: 12,
+            target: 13,
+            ..
+        })
+    ));
+    // Below block 10 would orphan logged (final, maybe attested) leaves: refused.
+    match s.rollback_to(ORIGIN, cursor(9), t(5)).unwrap_err() {
+        Error::RollbackBelowFinal {
+            target,
+            id,
+            leaf_index,
+            block,
+            ..
+        } => {
+            assert_eq!((target, leaf_index, block), (9, 0, 10));
+            assert_eq!(id, msgs[0].id());
+        }
+        other => panic!("expected RollbackBelowFinal, got {other:?}"),
+    }
+    assert_eq!(s.cursor(ORIGIN).unwrap(), Some(cursor(12)));
+    assert_eq!(s.log_size(ORIGIN).unwrap(), LogSize(2));
+    // Re-scanning from the rolled-back cursor re-offers the same events: a no-op.
+    let replay: Vec<_> = msgs.iter().map(|m| event(m.clone(), 10)).collect();
+    let out = accept(&s, ORIGIN, &replay, 14, 6).unwrap();
+    assert_eq!((out.appended.len(), out.already_known), (0, 2));
+}
+
+pub fn leaves_page_through_the_log<B: Backend>(b: &B) {
+    let s = b.open();
+    let msgs = accept_new(&s, 0, 10, 1, 1);
+    let mut paged = Vec::new();
+    let mut from = 0;
+    loop {
+        let page = s.leaves(ORIGIN, LeafIndex(from), 3).unwrap();
+        if page.is_empty() {
+            break;
+        }
+        from += page.len() as u64;
+        paged.extend(page);
+    }
+    assert_eq!(paged, msgs.iter().map(|m| m.id()).collect::<Vec<_>>());
+    assert!(s.leaves(ORIGIN, LeafIndex(10), 5).unwrap().is_empty());
+    assert!(s.leaves(ORIGIN, LeafIndex(3), 0).unwrap().is_empty());
+    assert!(s.leaves(Domain(42), LeafIndex(0), 5).unwrap().is_empty());
+}
+
+pub fn checkpoints_count_each_validator_once<B: Backend>(b: &B) {
+    let s = b.open();
+    accept_new(&s, 0, 4, 1, 1);
+    let record = |size, variant, sigs: &[_]| {
+        s.record_checkpoint(&CheckpointRecord {
+            lane: LANE,
+            checkpoint: checkpoint(size, variant),
+            signatures: sigs,
+            now: t(50),
+        })
+    };
+    assert_eq!(s.latest_checkpoint(LANE, 0).unwrap(), None);
+    let out = record(2, 0, &[validator_sig(3), validator_sig(1)]).unwrap();
+    assert_eq!((out.new_signatures, out.total_signatures), (2, 2));
+    // Same validator again (even with other bytes) and a newcomer: only the newcomer counts.
+    let mut again = validator_sig(3);
+    again.signature.0[0] ^= 1;
+    let out = record(2, 0, &[again, validator_sig(2), validator_sig(2)]).unwrap();
+    assert_eq!((out.new_signatures, out.total_signatures), (1, 3));
+    let latest = s.latest_checkpoint(LANE, 1).unwrap().expect("recorded");
+    assert_eq!(latest.checkpoint, checkpoint(2, 0));
+    assert_eq!(latest.lane, LANE);
+    assert_eq!(
+        latest.signatures,
+        vec![validator_sig(1), validator_sig(2), validator_sig(3)],
+        "ascending by validator, first signature kept"
+    );
+    // Another root at the same size is a conflict.
+    assert!(matches!(
+        record(2, 1, &[]),
+        Err(Error::CheckpointConflict {
+            size: LogSize(2),
+            ..
+        })
+    ));
+    // A checkpoint beyond the stored log cannot be ours.
+    assert!(matches!(
+        record(5, 0, &[]),
+        Err(Error::CheckpointBeyondLog {
+            size: LogSize(5),
+            log_size: LogSize(4),
+            ..
+        })
+    ));
+    // A checkpoint of another origin does not belong on this lane.
+    let other_lane = Lane {
+        origin: Domain(9),
+        destination: DEST,
+    };
+    assert!(matches!(
+        s.record_checkpoint(&CheckpointRecord {
+            lane: other_lane,
+            checkpoint: checkpoint(1, 0),
+            signatures: &[],
+            now: t(1),
+        }),
+        Err(Error::WrongOrigin { .. })
+    ));
+    // A larger checkpoint with one signature: latest overall, but not with a quorum of 2.
+    record(4, 0, &[validator_sig(5)]).unwrap();
+    assert_eq!(
+        s.latest_checkpoint(LANE, 1).unwrap().unwrap().checkpoint,
+        checkpoint(4, 0)
+    );
+    assert_eq!(
+        s.latest_checkpoint(LANE, 2).unwrap().unwrap().checkpoint,
+        checkpoint(2, 0)
+    );
+    assert_eq!(s.latest_checkpoint(LANE, 4).unwrap(), None);
+    // Lanes are separate: the same origin to another destination has no checkpoint.
+    let lane2 = Lane {
+        origin: ORIGIN,
+        destination: Domain(3),
+    };
+    assert_eq!(s.latest_checkpoint(lane2, 0).unwrap(), None);
+}
+
+pub fn leases_are_exclusive_ordered_and_bounded<B: Backend>(b: &B) {
+    let s = b.open();
+    let msgs = accept_new(&s, 0, 6, 1, 1_000);
+    let (a, bb) = (owner("a"), owner("b"));
+    // Only leaves below the checkpoint size, lowest first, at most `limit`.
+    let got = lease(&s, &a, 2, 10_000, 5, 1_000);
+    assert_eq!(ids(&got), vec![msgs[0].id(), msgs[1].id()]);
+    assert_eq!(got[0].leaf_index, LeafIndex(0));
+    assert_eq!(got[0].attempts, 0);
+    assert_eq!(got[0].lease_until, t(11_000));
+    assert_eq!(
+        state_of(&s, msgs[0].id()),
+        DeliveryState::Leased {
+            owner: a.clone(),
+            until: t(11_000)
+        }
+    );
+    let got_b = lease(&s, &bb, 10, 10_000, 5, 1_001);
+    assert_eq!(
+        ids(&got_b),
+        vec![msgs[2].id(), msgs[3].id(), msgs[4].id()],
+        "live leases are never handed out again; leaf 5 is not covered"
+    );
+    assert!(lease(&s, &a, 10, 10_000, 5, 1_002).is_empty());
+    assert!(lease(&s, &a, 0, 10_000, 6, 1_002).is_empty(), "limit 0");
+    // Another lane sees nothing.
+    let other = s
+        .lease_pending(&LeaseRequest {
+            lane: Lane {
+                origin: ORIGIN,
+                destination: Domain(3),
+            },
+            owner: &a,
+            limit: 10,
+            lease_for: Duration::from_secs(1),
+            covered_by: LogSize(100),
+            now: t(1_003),
+        })
+        .unwrap();
+    assert!(other.is_empty());
+}
+
+pub fn leases_expire<B: Backend>(b: &B) {
+    let s = b.open();
+    let msgs = accept_new(&s, 0, 2, 1, 0);
+    let (a, bb) = (owner("a"), owner("b"));
+    assert_eq!(lease(&s, &a, 10, 500, 2, 100).len(), 2);
+    assert!(
+        lease(&s, &bb, 10, 500, 2, 599).is_empty(),
+        "still live at 599"
+    );
+    // At 600 the lease has ended: b takes both over; a can no longer act on them.
+    let got = lease(&s, &bb, 10, 500, 2, 600);
+    assert_eq!(ids(&got), vec![msgs[0].id(), msgs[1].id()]);
+    let err = s
+        .mark_submitted(&Submission {
+            owner: &a,
+            ids: &[msgs[0].id()],
+            tx_hash: block_hash(1),
+            tx_nonce: 0,
+            now: t(601),
+        })
+        .unwrap_err();
+    match err {
+        Error::LeaseLost {
+            id, owner, holder, ..
+        } => {
+            assert_eq!(id, msgs[0].id());
+            assert_eq!(owner, a);
+            assert_eq!(holder, Some(bb.clone()));
+        }
+        other => panic!("expected LeaseLost, got {other:?}"),
+    }
+    // An expired lease not yet taken over can be re-leased by its own holder too.
+    assert_eq!(lease(&s, &bb, 10, 500, 2, 1_100).len(), 2);
+}
+
+pub fn leases_are_exclusive_across_handles_and_threads<B: Backend>(b: &B) {
+    let total = 120u64;
+    accept_new(&b.open(), 0, total, 1, 0);
+    let handles: Vec<Arc<dyn Store>> = vec![Arc::new(b.open()), Arc::new(b.open())];
+    let threads: Vec<_> = handles
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| {
+            std::thread::spawn(move || {
+                let me = owner(&format!("instance-{i}"));
+                let mut mine = Vec::new();
+                loop {
+                    let got = lease(&*s, &me, 3, 60_000, total, 1);
+                    if got.is_empty() {
+                        break;
+                    }
+                    mine.extend(ids(&got));
+                }
+                (me, mine)
+            })
+        })
+        .collect();
+    let results: Vec<(LeaseOwner, Vec<MessageId>)> =
+        threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let s = b.open();
+    let mut seen = BTreeSet::new();
+    for (me, mine) in &results {
+        for id in mine {
+            assert!(seen.insert(*id), "{id} leased twice");
+            match state_of(&s, *id) {
+                DeliveryState::Leased { owner, .. } => assert_eq!(&owner, me),
+                other => panic!("{id} is {other:?}"),
+            }
+        }
+    }
+    assert_eq!(
+        seen.len() as u64,
+        total,
+        "every message leased exactly once"
+    );
+}
+
+pub fn failures_back_off_then_dead_letter_then_retry<B: Backend>(b: &B) {
+    let s = b.open();
+    let m = accept_new(&s, 0, 1, 1, 0).remove(0);
+    let a = owner("a");
+    let policy = policy(3);
+    let fail = |owner: Option<&LeaseOwner>, now: u64, jitter: u64| {
+        s.record_failure(&FailureReport {
+            id: m.id(),
+            owner,
+            reason: "rpc timeout",
+            policy,
+            jitter,
+            now: t(now),
+        })
+    };
+    // Attempt 1 fails under the lease: back off 1 s (jitter picks the full step).
+    assert_eq!(lease(&s, &a, 1, 60_000, 1, 0).len(), 1);
+    let out = fail(Some(&a), 100, 500).unwrap();
+    let next = 100 + policy.delay(1, 500).as_millis() as u64;
+    assert_eq!(
+        out,
+        FailureOutcome::Retry {
+            attempts: 1,
+            next_attempt_at: t(next)
+        }
+    );
+    let rec = s.message(m.id()).unwrap().unwrap();
+    assert_eq!(rec.delivery.state, DeliveryState::Pending);
+    assert_eq!(rec.delivery.attempts, 1);
+    assert_eq!(rec.delivery.next_attempt_at, t(next));
+    assert_eq!(rec.delivery.last_error.as_deref(), Some("rpc timeout"));
+    // Not leasable before its time, leasable at it.
+    assert!(lease(&s, &a, 1, 60_000, 1, next - 1).is_empty());
+    let got = lease(&s, &a, 1, 60_000, 1, next);
+    assert_eq!(got[0].attempts, 1);
+    // Attempt 2: submitted, then reverted (no owner: the confirm stage reports it).
+    s.mark_submitted(&Submission {
+        owner: &a,
+        ids: &[m.id()],
+        tx_hash: block_hash(77),
+        tx_nonce: 5,
+        now: t(next + 1),
+    })
+    .unwrap();
+    assert!(matches!(
+        fail(Some(&a), next + 2, 0),
+        Err(Error::LeaseLost { .. })
+    ));
+    let out = fail(None, next + 2, 0).unwrap();
+    let next2 = next + 2 + policy.delay(2, 0).as_millis() as u64;
+    assert_eq!(
+        out,
+        FailureOutcome::Retry {
+            attempts: 2,
+            next_attempt_at: t(next2)
+        }
+    );
+    assert_eq!(
+        next2 - (next + 2),
+        1_000,
+        "second step is 2 s, jitter 0 takes its half"
+    );
+    // Attempt 3 uses up the policy: dead letter, never leased again.
+    lease(&s, &a, 1, 60_000, 1, next2);
+    assert_eq!(
+        fail(Some(&a), next2 + 1, 0).unwrap(),
+        FailureOutcome::DeadLetter { attempts: 3 }
+    );
+    assert_eq!(
+        state_of(&s, m.id()),
+        DeliveryState::DeadLetter {
+            reason: "rpc timeout".into()
+        }
+    );
+    assert!(lease(&s, &a, 1, 60_000, 1, u64::MAX / 4).is_empty());
+    assert!(matches!(
+        fail(None, next2 + 2, 0),
+        Err(Error::InvalidTransition {
+            state: DeliveryStateKind::DeadLetter,
+            ..
+        })
+    ));
+    // The operator retries it: pending now, attempts reset.
+    s.retry_dead_letter(m.id(), t(900_000)).unwrap();
+    let rec = s.message(m.id()).unwrap().unwrap();
+    assert_eq!(rec.delivery.state, DeliveryState::Pending);
+    assert_eq!(rec.delivery.attempts, 0);
+    assert_eq!(rec.delivery.next_attempt_at, t(900_000));
+    assert!(matches!(
+        s.retry_dead_letter(m.id(), t(900_001)),
+        Err(Error::InvalidTransition {
+            state: DeliveryStateKind::Pending,
+            ..
+        })
+    ));
+    assert_eq!(lease(&s, &a, 1, 60_000, 1, 900_000).len(), 1);
+}
+
+pub fn submit_confirm_and_revert_transitions<B: Backend>(b: &B) {
+    let s = b.open();
+    let msgs = accept_new(&s, 0, 4, 1, 0);
+    let (a, bb) = (owner("a"), owner("b"));
+    let got = lease(&s, &a, 3, 60_000, 4, 10);
+    assert_eq!(got.len(), 3);
+    // All or nothing: message 3 is not leased by a, so nothing is recorded.
+    let batch = [msgs[0].id(), msgs[1].id(), msgs[3].id()];
+    assert!(matches!(
+        s.mark_submitted(&Submission {
+            owner: &a,
+            ids: &batch,
+            tx_hash: block_hash(1),
+            tx_nonce: 1,
+            now: t(11),
+        }),
+        Err(Error::LeaseLost {
+            state: DeliveryStateKind::Pending,
+            holder: None,
+            ..
+        })
+    ));
+    assert!(matches!(
+        state_of(&s, msgs[0].id()),
+        DeliveryState::Leased { .. }
+    ));
+    assert!(matches!(
+        s.mark_submitted(&Submission {
+            owner: &bb,
+            ids: &[msgs[0].id()],
+            tx_hash: block_hash(1),
+            tx_nonce: 1,
+            now: t(11),
+        }),
+        Err(Error::LeaseLost { .. })
+    ));
+    s.mark_submitted(&Submission {
+        owner: &a,
+        ids: &batch[..2],
+        tx_hash: block_hash(1),
+        tx_nonce: 1,
+        now: t(12),
+    })
+    .unwrap();
+    assert_eq!(
+        state_of(&s, msgs[0].id()),
+        DeliveryState::Submitted {
+            owner: a.clone(),
+            tx_hash: block_hash(1),
+            tx_nonce: 1,
+            submitted_at: t(12)
+        }
+    );
+    // Submitted messages are not leased even after the lease time passes.
+    assert_eq!(
+        ids(&lease(&s, &bb, 10, 1, 4, 100_000)),
+        vec![msgs[2].id(), msgs[3].id()]
+    );
+    // Confirm message 0; message 1's transaction was reorganised out: back to pending.
+    s.confirm(&Confirmation {
+        ids: &[msgs[0].id()],
+        block: 42,
+        now: t(200_000),
+    })
+    .unwrap();
+    assert_eq!(
+        state_of(&s, msgs[0].id()),
+        DeliveryState::Confirmed { block: 42 }
+    );
+    s.record_failure(&FailureReport {
+        id: msgs[1].id(),
+        owner: None,
+        reason: "reorged out",
+        policy: policy(5),
+        jitter: 0,
+        now: t(200_000),
+    })
+    .unwrap();
+    assert_eq!(state_of(&s, msgs[1].id()), DeliveryState::Pending);
+    // Confirmed is final: confirming again keeps the first block; it is never leased again.
+    s.confirm(&Confirmation {
+        ids: &[msgs[0].id()],
+        block: 43,
+        now: t(200_001),
+    })
+    .unwrap();
+    assert_eq!(
+        state_of(&s, msgs[0].id()),
+        DeliveryState::Confirmed { block: 42 }
+    );
+    let later = lease(&s, &a, 10, 1_000, 4, u64::MAX / 4);
+    assert!(!ids(&later).contains(&msgs[0].id()));
+    assert!(ids(&later).contains(&msgs[1].id()));
+    assert!(matches!(
+        s.record_failure(&FailureReport {
+            id: msgs[0].id(),
+            owner: None,
+            reason: "late revert",
+            policy: policy(5),
+            jitter: 0,
+            now: t(1),
+        }),
+        Err(Error::InvalidTransition {
+            state: DeliveryStateKind::Confirmed,
+            ..
+        })
+    ));
+    // The destination says message 2 is delivered (another instance did it): confirmed from
+    // whatever state it is in.
+    s.confirm(&Confirmation {
+        ids: &[msgs[2].id()],
+        block: 50,
+        now: t(1),
+    })
+    .unwrap();
+    assert_eq!(
+        state_of(&s, msgs[2].id()),
+        DeliveryState::Confirmed { block: 50 }
+    );
+}
+
+pub fn lane_stats_count_states_and_oldest_pending<B: Backend>(b: &B) {
+    let s = b.open();
+    assert!(s.lane_stats().unwrap().is_empty());
+    let msgs = accept_new(&s, 0, 3, 1, 1_000);
+    let lane2 = Lane {
+        origin: ORIGIN,
+        destination: Domain(3),
+    };
+    let m = message(ORIGIN, 3, lane2.destination, 0);
+    accept(&s, ORIGIN, &[event(m, 2)], 2, 5_000).unwrap();
+    let a = owner("a");
+    lease(&s, &a, 1, 60_000, 10, 6_000);
+    s.confirm(&Confirmation {
+        ids: &[msgs[0].id()],
+        block: 9,
+        now: t(7_000),
+    })
+    .unwrap();
+    let stats = s.lane_stats().unwrap();
+    assert_eq!(stats.len(), 2);
+    assert_eq!(stats[0].lane, LANE);
+    assert_eq!(
+        stats[0].counts,
+        StateCounts {
+            pending: 2,
+            confirmed: 1,
+            ..StateCounts::default()
+        }
+    );
+    // Message 0 (accepted at 1 000) is delivered; the oldest waiting one was accepted then too.
+    assert_eq!(stats[0].oldest_pending_since, Some(t(1_000)));
+    assert_eq!(
+        stats[0].oldest_pending_age(t(4_000)),
+        Some(Duration::from_millis(3_000))
+    );
+    assert_eq!(stats[1].lane, lane2);
+    assert_eq!(stats[1].counts.get(DeliveryStateKind::Pending), 1);
+    assert_eq!(stats[1].counts.leased, 0);
+    assert_eq!(stats[1].oldest_pending_since, Some(t(5_000)));
+    s.confirm(&Confirmation {
+        ids: &[msgs[1].id(), msgs[2].id()],
+        block: 9,
+        now: t(8_000),
+    })
+    .unwrap();
+    let stats = s.lane_stats().unwrap();
+    assert_eq!(stats[0].counts.confirmed, 3);
+    assert_eq!(stats[0].oldest_pending_since, None);
+}
+
+pub fn reopening_preserves_everything<B: Backend>(b: &B) {
+    let msgs;
+    let before;
+    {
+        let s = b.open();
+        msgs = accept_new(&s, 0, 5, 3, 100);
+        let a = owner("a");
+        lease(&s, &a, 2, 60_000, 5, 200);
+        s.mark_submitted(&Submission {
+            owner: &a,
+            ids: &[msgs[0].id()],
+            tx_hash: block_hash(9),
+            tx_nonce: 3,
+            now: t(300),
+        })
+        .unwrap();
+        s.confirm(&Confirmation {
+            ids: &[msgs[2].id()],
+            block: 4,
+            now: t(400),
+        })
+        .unwrap();
+        s.record_checkpoint(&CheckpointRecord {
+            lane: LANE,
+            checkpoint: checkpoint(5, 0),
+            signatures: &[validator_sig(1)],
+            now: t(500),
+        })
+        .unwrap();
+        before = snapshot(&s, &msgs);
+    }
+    let s = b.open();
+    assert_eq!(snapshot(&s, &msgs), before);
+}
+
+type Snapshot = (
+    Option<causeway_relayer::store::SourceCursor>,
+    Vec<MessageId>,
+    Vec<causeway_relayer::store::MessageRecord>,
+    Option<causeway_relayer::store::StoredCheckpoint>,
+    Vec<causeway_relayer::store::LaneStats>,
+);
+
+fn snapshot(s: &dyn Store, msgs: &[causeway_proofs::Message]) -> Snapshot {
+    (
+        s.cursor(ORIGIN).unwrap(),
+        s.leaves(ORIGIN, LeafIndex(0), 1_000).unwrap(),
+        msgs.iter()
+            .map(|m| s.message(m.id()).unwrap().unwrap())
+            .collect(),
+        s.latest_checkpoint(LANE, 1).unwrap(),
+        s.lane_stats().unwrap(),
+    )
+}
+
+pub fn unknown_ids_are_none_or_errors<B: Backend>(b: &B) {
+    let s = b.open();
+    let ghost = message(ORIGIN, 99, DEST, 0).id();
+    assert!(s.message(ghost).unwrap().is_none());
+    assert!(matches!(
+        s.retry_dead_letter(ghost, t(1)),
+        Err(Error::UnknownMessage { id }) if id == ghost
+    ));
+    assert!(matches!(
+        s.confirm(&Confirmation {
+            ids: &[ghost],
+            block: 1,
+            now: t(1)
+        }),
+        Err(Error::UnknownMessage { .. })
+    ));
+    assert!(matches!(
+        s.mark_submitted(&Submission {
+            owner: &owner("a"),
+            ids: &[ghost],
+            tx_hash: block_hash(1),
+            tx_nonce: 0,
+            now: t(1)
+        }),
+        Err(Error::UnknownMessage { .. })
+    ));
+}
+
+pub fn submitted_lists_in_flight_messages_of_a_lane<B: Backend>(b: &B) {
+    let s = b.open();
+    let msgs = accept_new(&s, 0, 4, 1, 0);
+    let a = owner("a");
+    assert!(s.submitted(LANE, 10).unwrap().is_empty());
+    let got = lease(&s, &a, 3, 60_000, 4, 10);
+    assert_eq!(got.len(), 3);
+    assert!(
+        s.submitted(LANE, 10).unwrap().is_empty(),
+        "leased is not submitted"
+    );
+    let ids = [msgs[2].id(), msgs[0].id()];
+    s.mark_submitted(&Submission {
+        owner: &a,
+        ids: &ids,
+        tx_hash: block_hash(7),
+        tx_nonce: 3,
+        now: t(11),
+    })
+    .unwrap();
+    let listed = s.submitted(LANE, 10).unwrap();
+    let listed_ids: Vec<MessageId> = listed.iter().map(|m| m.id).collect();
+    assert_eq!(listed_ids, vec![msgs[0].id(), msgs[2].id()], "leaf order");
+    assert_eq!(listed[0].leaf_index, LeafIndex(0));
+    assert_eq!(listed[0].owner, a);
+    assert_eq!(listed[0].tx_hash, block_hash(7));
+    assert_eq!(listed[0].submitted_at, t(11));
+    assert_eq!(s.submitted(LANE, 1).unwrap().len(), 1, "limit");
+    let other = Lane {
+        origin: LANE.origin,
+        destination: Domain(LANE.destination.0 + 1),
+    };
+    assert!(s.submitted(other, 10).unwrap().is_empty());
+    s.confirm(&Confirmation {
+        ids: &[msgs[0].id()],
+        block: 5,
+        now: t(12),
+    })
+    .unwrap();
+    let left: Vec<MessageId> = s
+        .submitted(LANE, 10)
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(left, vec![msgs[2].id()]);
+}

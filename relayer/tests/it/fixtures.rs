@@ -1,0 +1,162 @@
+//! Shared test values: messages, events, cursors and a SQLite backend in a temporary folder.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use causeway_proofs::bundle::{ChainFamily, NativeProof, SourceReference};
+use causeway_proofs::hash::keccak256;
+use causeway_proofs::{
+    Address32, Checkpoint, Domain, EvmAddress, Hash32, HashAlgorithm, LogSize, Message, Nonce,
+    Signature,
+};
+use causeway_relayer::store::{
+    AcceptBatch, AcceptOutcome, AcceptedEvent, Lane, LeaseOwner, RetryPolicy, SourceCursor,
+    SqliteStore, Store, UnixMillis, ValidatorSignature,
+};
+use tempfile::TempDir;
+
+/// Opens new handles on one database. The conformance suite is written against this, so a
+/// PostgreSQL backend provides its own `open` (same database, new connection) and reuses it.
+pub trait Backend {
+    /// The store type.
+    type S: Store + 'static;
+    /// A new handle on the same database: a second connection, or the reopen after a crash.
+    fn open(&self) -> Self::S;
+}
+
+/// SQLite in a fresh temporary folder.
+pub struct SqliteBackend {
+    _dir: TempDir,
+    pub path: PathBuf,
+}
+
+impl SqliteBackend {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relayer.sqlite");
+        SqliteBackend { _dir: dir, path }
+    }
+}
+
+impl Backend for SqliteBackend {
+    type S = SqliteStore;
+    fn open(&self) -> SqliteStore {
+        SqliteStore::open(&self.path).unwrap()
+    }
+}
+
+pub const ORIGIN: Domain = Domain(1);
+pub const DEST: Domain = Domain(2);
+pub const LANE: Lane = Lane {
+    origin: ORIGIN,
+    destination: DEST,
+};
+
+pub fn t(ms: u64) -> UnixMillis {
+    UnixMillis(ms)
+}
+
+pub fn owner(name: &str) -> LeaseOwner {
+    LeaseOwner(name.to_owned())
+}
+
+/// A message of `origin` with `nonce` to `destination`; `variant` changes the body (same nonce,
+/// different message: equivocation).
+pub fn message(origin: Domain, nonce: u64, destination: Domain, variant: u8) -> Message {
+    Message::new(
+        Nonce(nonce),
+        origin,
+        Address32::from(EvmAddress([0x11; 20])),
+        destination,
+        Address32::from(EvmAddress([0x22; 20])),
+        format!("body {origin} {nonce} {variant}").into_bytes(),
+    )
+    .unwrap()
+}
+
+pub fn block_hash(block: u64) -> Hash32 {
+    keccak256(&block.to_be_bytes())
+}
+
+pub fn cursor(block: u64) -> SourceCursor {
+    SourceCursor {
+        block_number: block,
+        block_hash: block_hash(block),
+    }
+}
+
+/// An event as the EVM source would emit it, observed in `block`.
+pub fn event(message: Message, block: u64) -> AcceptedEvent {
+    let tx = keccak256(&message.encode());
+    AcceptedEvent {
+        source: SourceReference {
+            block_number: Some(block),
+            block_hash: Some(block_hash(block)),
+            transaction_hash: Some(tx),
+            fabric_tx_id: None,
+            event_index: Some(message.nonce().0 % 7),
+        },
+        native_proof: Some(NativeProof {
+            family: ChainFamily::Evm,
+            data: serde_json::json!({ "receipt_proof": [tx.to_hex()], "block": block }),
+        }),
+        message,
+    }
+}
+
+/// Accepts `events` of `origin` with the cursor at `block`.
+pub fn accept(
+    s: &dyn Store,
+    origin: Domain,
+    events: &[AcceptedEvent],
+    block: u64,
+    now: u64,
+) -> causeway_relayer::store::Result<AcceptOutcome> {
+    s.accept_events(&AcceptBatch {
+        origin,
+        events,
+        cursor: cursor(block),
+        now: t(now),
+    })
+}
+
+/// Accepts `n` new messages (nonces `first..first+n`) to `DEST`, all observed in `block`.
+pub fn accept_new(s: &dyn Store, first: u64, n: u64, block: u64, now: u64) -> Vec<Message> {
+    let msgs: Vec<Message> = (first..first + n)
+        .map(|i| message(ORIGIN, i, DEST, 0))
+        .collect();
+    let events: Vec<AcceptedEvent> = msgs.iter().map(|m| event(m.clone(), block)).collect();
+    accept(s, ORIGIN, &events, block, now).unwrap();
+    msgs
+}
+
+/// A checkpoint of `ORIGIN` at `size` with a made-up, non-zero root (`variant` changes it).
+pub fn checkpoint(size: u64, variant: u8) -> Checkpoint {
+    let mut seed = size.to_be_bytes().to_vec();
+    seed.push(variant);
+    Checkpoint::new(
+        ORIGIN,
+        HashAlgorithm::Sha256,
+        LogSize(size),
+        keccak256(&seed),
+    )
+    .unwrap()
+}
+
+/// A well-formed (not verified here) signature attributed to validator `v`.
+pub fn validator_sig(v: u8) -> ValidatorSignature {
+    let mut bytes = [v; 65];
+    bytes[64] = 27;
+    ValidatorSignature {
+        validator: EvmAddress([v; 20]),
+        signature: Signature::from_slice(&bytes).unwrap(),
+    }
+}
+
+pub fn policy(max_attempts: u32) -> RetryPolicy {
+    RetryPolicy {
+        base_delay: Duration::from_millis(1_000),
+        max_delay: Duration::from_millis(8_000),
+        max_attempts,
+    }
+}

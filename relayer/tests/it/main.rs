@@ -1,0 +1,20 @@
+//! Integration tests of `causeway-relayer`: the store conformance suite (run on SQLite; a
+//! PostgreSQL backend runs the same), SQLite specifics, a stateful model test with simulated
+//! crashes, and a real crash test that SIGKILLs a writer process.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    unreachable_pub
+)]
+
+mod conformance;
+mod crash;
+mod e2e_evm;
+mod fixtures;
+mod model;
+mod pipeline;
+mod pipeline_faults;
+mod pipeline_harness;
+mod sqlite;

@@ -1,0 +1,266 @@
+//! Shared fixtures of the pipeline tests: in-memory chains from `causeway_adapters::memory`,
+//! a [`Probe`] destination wrapping one (counts deliveries, injects reverts and slow
+//! confirmations), and a relayer builder with test-sized intervals.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use causeway_adapters::memory::MemoryChain;
+use causeway_adapters::{
+    BlockId, BlockRef, DeliveryBatch, DeliveryStatus, Destination, Error as AdapterError,
+    RevertReason, Submission, SubmissionHandle, SubmissionOutcome,
+};
+use causeway_proofs::bundle::ChainFamily;
+use causeway_proofs::{
+    Address32, Domain, HashAlgorithm, Message, MessageId, Nonce, SigningDomain, TrustAnchor,
+    ValidatorKey, ValidatorSet,
+};
+use causeway_relayer::pipeline::{
+    LaneConfig, OriginConfig, PipelineConfig, Progress, SignatureCollector,
+};
+use causeway_relayer::store::{LaneStats, LeaseOwner, RetryPolicy, SqliteStore, StateCounts};
+use causeway_relayer::{Relayer, RelayerHandle};
+
+pub const P_ORIGIN: Domain = Domain(10);
+pub const P_DEST: Domain = Domain(20);
+
+/// `n` messages from `P_ORIGIN` to `P_DEST`, nonces `first..first + n`.
+pub fn messages(first: u64, n: u64) -> Vec<Message> {
+    (first..first + n)
+        .map(|i| {
+            Message::new(
+                Nonce(i),
+                P_ORIGIN,
+                Address32([1; 32]),
+                P_DEST,
+                Address32([2; 32]),
+                i.to_be_bytes().to_vec(),
+            )
+            .unwrap()
+        })
+        .collect()
+}
+
+/// Emits `msgs` on `chain`, `per_block` per block.
+pub fn emit(chain: &MemoryChain, msgs: &[Message], per_block: usize) {
+    for block in msgs.chunks(per_block) {
+        chain.emit(block.to_vec());
+    }
+}
+
+pub fn key(i: u8) -> ValidatorKey {
+    ValidatorKey::from_bytes(&[i + 1; 32]).unwrap()
+}
+
+pub fn signing_domain() -> SigningDomain {
+    SigningDomain {
+        origin: P_ORIGIN,
+        origin_chain_id: 1010,
+        destination: P_DEST,
+        destination_chain_id: 2020,
+        inbox: SigningDomain::named_inbox("pipeline-test-inbox"),
+        validator_epoch: 1,
+    }
+}
+
+pub fn validators(keys: &[ValidatorKey], threshold: usize) -> ValidatorSet {
+    ValidatorSet::new(keys.iter().map(ValidatorKey::address).collect(), threshold).unwrap()
+}
+
+/// A destination chain that checks signatures like the Inbox.
+pub fn destination_chain(keys: &[ValidatorKey], threshold: usize) -> MemoryChain {
+    MemoryChain::new(P_DEST, 0).with_trust(TrustAnchor {
+        signing_domain: signing_domain(),
+        validators: validators(keys, threshold),
+    })
+}
+
+/// Test-sized knobs (real or paused time).
+pub fn test_config() -> PipelineConfig {
+    PipelineConfig {
+        owner: LeaseOwner("test-relayer".into()),
+        channel_capacity: 2,
+        max_in_flight: 4,
+        source_poll: Duration::from_millis(20),
+        source_backoff: Duration::from_millis(50),
+        source_backoff_max: Duration::from_millis(500),
+        deliver_poll: Duration::from_millis(20),
+        confirm_poll: Duration::from_millis(10),
+        confirmations: 1,
+        lease_for: Duration::from_millis(500),
+        retry: RetryPolicy {
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(2),
+            max_attempts: 50,
+        },
+    }
+}
+
+/// A relayer of one lane `P_ORIGIN -> P_DEST`.
+pub fn relayer(
+    db: &Path,
+    source: &MemoryChain,
+    destination: Arc<Probe>,
+    collector: Arc<dyn SignatureCollector>,
+    set: ValidatorSet,
+    batch_size: usize,
+    config: PipelineConfig,
+) -> Relayer {
+    let store = Arc::new(SqliteStore::open(db).unwrap());
+    Relayer::new(store, collector, config)
+        .origin(OriginConfig {
+            source: Arc::new(source.clone()),
+            verifier: Arc::new(source.clone()),
+            start_height: 0,
+        })
+        .lane(LaneConfig {
+            destination,
+            signing_domain: signing_domain(),
+            validators: set,
+            hash_algorithm: HashAlgorithm::Sha256,
+            batch_size,
+        })
+}
+
+/// The lane's counts (zero before its first message).
+pub fn counts(p: &Progress) -> StateCounts {
+    p.lanes
+        .iter()
+        .find(|s: &&LaneStats| s.lane.origin == P_ORIGIN && s.lane.destination == P_DEST)
+        .map(|s| s.counts)
+        .unwrap_or_default()
+}
+
+/// Polls the handle until `done(progress)` holds; panics after `timeout` (of tokio's clock).
+pub async fn wait_until(
+    handle: &RelayerHandle,
+    timeout: Duration,
+    done: impl Fn(&Progress) -> bool,
+) -> Progress {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let p = handle.progress().await.unwrap();
+        if done(&p) {
+            return p;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out; progress {p:?}, metrics {:?}",
+            handle.metrics()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A destination wrapping a [`MemoryChain`]: counts every message it accepted in a successful
+/// submission, can fake a reverted transaction, and can hold outcomes pending for a while.
+#[derive(Debug)]
+pub struct Probe {
+    pub chain: MemoryChain,
+    /// Upcoming submissions to "send" but report as reverted (nothing delivered).
+    pub revert_next: AtomicU32,
+    /// Outcome polls each submission stays pending for.
+    pub pending_polls: u32,
+    delivered: Mutex<HashMap<MessageId, u32>>,
+    polls: Mutex<HashMap<String, u32>>,
+    outstanding: AtomicU64,
+    pub max_outstanding: AtomicU64,
+    fake: AtomicU64,
+}
+
+impl Probe {
+    pub fn new(chain: MemoryChain) -> Self {
+        Probe {
+            chain,
+            revert_next: AtomicU32::new(0),
+            pending_polls: 0,
+            delivered: Mutex::new(HashMap::new()),
+            polls: Mutex::new(HashMap::new()),
+            outstanding: AtomicU64::new(0),
+            max_outstanding: AtomicU64::new(0),
+            fake: AtomicU64::new(0),
+        }
+    }
+
+    /// How many times each message was accepted by a successful submission.
+    pub fn deliveries(&self) -> HashMap<MessageId, u32> {
+        self.delivered.lock().unwrap().clone()
+    }
+}
+
+impl Destination for Probe {
+    fn domain(&self) -> Domain {
+        P_DEST
+    }
+
+    async fn submit(&self, batch: &DeliveryBatch) -> Result<Vec<Submission>, AdapterError> {
+        if self
+            .revert_next
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            let n = self.fake.fetch_add(1, Ordering::SeqCst);
+            self.track_sent();
+            return Ok(vec![Submission {
+                handle: SubmissionHandle {
+                    family: ChainFamily::Evm,
+                    data: serde_json::json!({ "probe_revert": n }),
+                },
+                messages: batch.ids(),
+            }]);
+        }
+        let subs = self.chain.submit(batch).await?;
+        {
+            let mut d = self.delivered.lock().unwrap();
+            for id in batch.ids() {
+                *d.entry(id).or_default() += 1;
+            }
+        }
+        self.track_sent();
+        Ok(subs)
+    }
+
+    async fn outcome(&self, handle: &SubmissionHandle) -> Result<SubmissionOutcome, AdapterError> {
+        let key = handle.data.to_string();
+        let polls = {
+            let mut p = self.polls.lock().unwrap();
+            let n = p.entry(key).or_default();
+            *n += 1;
+            *n
+        };
+        if polls <= self.pending_polls {
+            return Ok(SubmissionOutcome::Pending);
+        }
+        let outcome = if handle.data.get("probe_revert").is_some() {
+            SubmissionOutcome::Reverted {
+                block: BlockRef {
+                    height: 1,
+                    id: BlockId::new(vec![7; 32]),
+                },
+                reason: RevertReason::Message {
+                    message: "probe revert".into(),
+                },
+            }
+        } else {
+            self.chain.outcome(handle).await?
+        };
+        if polls == self.pending_polls + 1 {
+            self.outstanding.fetch_sub(1, Ordering::SeqCst);
+        }
+        Ok(outcome)
+    }
+
+    async fn delivery_status(&self, id: &MessageId) -> Result<DeliveryStatus, AdapterError> {
+        self.chain.delivery_status(id).await
+    }
+}
+
+impl Probe {
+    fn track_sent(&self) {
+        let now = self.outstanding.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_outstanding.fetch_max(now, Ordering::SeqCst);
+    }
+}

@@ -1,0 +1,218 @@
+//! What only the SQLite backend has: its file settings, schema rules enforced by the database
+//! itself, migrations, lock contention, and crashes before commit.
+
+use std::time::Duration;
+
+use causeway_proofs::{LeafIndex, LogSize};
+use causeway_relayer::Error;
+use causeway_relayer::store::{
+    DeliveryState, DeliveryStore, LeaseRequest, QueryStore, SourceStore, SqliteOptions,
+    SqliteStore, Store,
+};
+use rusqlite::Connection;
+
+use crate::fixtures::*;
+
+fn raw(b: &SqliteBackend) -> Connection {
+    let c = Connection::open(&b.path).unwrap();
+    c.busy_timeout(Duration::from_secs(5)).unwrap();
+    c
+}
+
+#[test]
+fn file_is_wal_with_recorded_migrations() {
+    let b = SqliteBackend::new();
+    let s = b.open();
+    assert_eq!(s.schema_version().unwrap(), 1);
+    assert_eq!(s.path(), b.path.as_path());
+    s.integrity_check().unwrap();
+    let c = raw(&b);
+    let mode: String = c
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let versions: Vec<(i64, String)> = c
+        .prepare("SELECT version, name FROM schema_version ORDER BY version")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(versions, vec![(1, "initial".to_owned())]);
+    drop(s);
+    // Reopening applies nothing twice.
+    let s = b.open();
+    assert_eq!(s.schema_version().unwrap(), 1);
+    let n: i64 = c
+        .query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn a_file_from_a_newer_build_is_refused() {
+    let b = SqliteBackend::new();
+    drop(b.open());
+    raw(&b)
+        .execute(
+            "INSERT INTO schema_version (version, name, applied_at) VALUES (7, 'future', 0)",
+            [],
+        )
+        .unwrap();
+    match SqliteStore::open(&b.path).unwrap_err() {
+        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (7, 1)),
+        other => panic!("expected SchemaTooNew, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_schema_itself_keeps_the_log_append_only_and_contiguous() {
+    let b = SqliteBackend::new();
+    let s = b.open();
+    let msgs = accept_new(&s, 0, 3, 1, 0);
+    let c = raw(&b);
+    let fails = |sql: &str| {
+        let err = c.execute(sql, []).unwrap_err().to_string();
+        assert!(
+            err.contains("append-only")
+                || err.contains("immutable")
+                || err.contains("never deleted")
+                || err.contains("next index")
+                || err.contains("keeps its message"),
+            "{sql}: {err}"
+        );
+    };
+    fails("DELETE FROM log_leaf");
+    fails("UPDATE log_leaf SET leaf_index = leaf_index + 10");
+    fails("DELETE FROM message");
+    fails("UPDATE message SET accepted_at = 0");
+    fails("DELETE FROM delivery");
+    fails("UPDATE delivery SET leaf_index = 9");
+    // A gap in the log is refused by the database, whatever code writes it.
+    let id = message(ORIGIN, 50, DEST, 0).id();
+    c.execute(
+        "INSERT INTO message (id, origin, nonce, destination, encoded, source_ref, accepted_at)
+         VALUES (?1, 1, 50, 2, x'00', '{}', 0)",
+        [&id.0.0[..]],
+    )
+    .unwrap();
+    let err = c
+        .execute(
+            "INSERT INTO log_leaf (origin, leaf_index, message_id) VALUES (1, 5, ?1)",
+            [&id.0.0[..]],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("next index"), "{err}");
+    // A state without its data is refused.
+    let err = c
+        .execute("UPDATE delivery SET state = 'leased'", [])
+        .unwrap_err();
+    assert!(err.to_string().contains("CHECK"), "{err}");
+    assert_eq!(
+        s.leaves(ORIGIN, LeafIndex(0), 10).unwrap(),
+        msgs.iter().map(|m| m.id()).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn a_crash_before_commit_leaves_nothing_behind() {
+    let b = SqliteBackend::new();
+    let first = {
+        let s = b.open();
+        accept_new(&s, 0, 2, 5, 0)
+    };
+    // The batch's writes all run, then the "process dies" before COMMIT: the transaction is
+    // left open on the connection and the connection is dropped.
+    let pending: Vec<_> = (2..6).map(|n| message(ORIGIN, n, DEST, 0)).collect();
+    let events: Vec<_> = pending.iter().map(|m| event(m.clone(), 6)).collect();
+    {
+        let s = b.open();
+        s.crash_before_next_commit();
+        assert!(matches!(
+            accept(&s, ORIGIN, &events, 6, 10),
+            Err(Error::InjectedCrash { .. })
+        ));
+    }
+    let s = b.open();
+    s.integrity_check().unwrap();
+    assert_eq!(
+        s.cursor(ORIGIN).unwrap(),
+        Some(cursor(5)),
+        "cursor not advanced"
+    );
+    assert_eq!(
+        s.log_size(ORIGIN).unwrap(),
+        LogSize(2),
+        "no leaf of the batch"
+    );
+    for m in &pending {
+        assert!(s.message(m.id()).unwrap().is_none());
+    }
+    assert_eq!(s.lane_stats().unwrap()[0].counts.pending, 2);
+    // The watcher resumes from the stored cursor and re-offers the batch: it lands whole.
+    let out = accept(&s, ORIGIN, &events, 6, 20).unwrap();
+    assert_eq!(out.appended.len(), 4);
+    assert_eq!(out.appended[0].0, LeafIndex(2));
+    assert_eq!(s.message(first[0].id()).unwrap().unwrap().accepted_at, t(0));
+
+    // A lease that never committed hands nothing out.
+    s.crash_before_next_commit();
+    let who = owner("a");
+    let req = LeaseRequest {
+        lane: LANE,
+        owner: &who,
+        limit: 10,
+        lease_for: Duration::from_secs(60),
+        covered_by: LogSize(6),
+        now: t(30),
+    };
+    assert!(matches!(
+        s.lease_pending(&req),
+        Err(Error::InjectedCrash { .. })
+    ));
+    drop(s);
+    let s = b.open();
+    assert_eq!(
+        s.message(first[0].id()).unwrap().unwrap().delivery.state,
+        DeliveryState::Pending
+    );
+    assert_eq!(s.lease_pending(&req).unwrap().len(), 6);
+}
+
+#[test]
+fn a_held_write_lock_makes_writes_busy_but_not_reads() {
+    let b = SqliteBackend::new();
+    drop(b.open());
+    let s = SqliteStore::open_with(
+        &b.path,
+        SqliteOptions {
+            busy_timeout: Duration::from_millis(100),
+        },
+    )
+    .unwrap();
+    accept_new(&s, 0, 1, 1, 0);
+    let c = raw(&b);
+    c.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let started = std::time::Instant::now();
+    let err = accept(&s, ORIGIN, &[], 2, 1).unwrap_err();
+    assert!(matches!(err, Error::Busy { .. }), "{err:?}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(90),
+        "waited for the timeout"
+    );
+    // WAL: readers are not blocked by the writer.
+    assert_eq!(s.cursor(ORIGIN).unwrap(), Some(cursor(1)));
+    c.execute_batch("ROLLBACK").unwrap();
+    accept(&s, ORIGIN, &[], 2, 1).unwrap();
+    assert_eq!(s.cursor(ORIGIN).unwrap(), Some(cursor(2)));
+}
+
+#[test]
+fn handles_are_shareable_trait_objects() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<SqliteStore>();
+    let b = SqliteBackend::new();
+    let s: Box<dyn Store> = Box::new(b.open());
+    let source: &dyn SourceStore = &*s;
+    assert_eq!(source.log_size(ORIGIN).unwrap(), LogSize(0));
+}

@@ -6,6 +6,7 @@
 
 mod destination;
 mod fabric_blocks;
+mod fabric_client;
 mod fabric_identity;
 mod fabric_signatures;
 mod hostile_node;

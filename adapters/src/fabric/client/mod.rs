@@ -1,0 +1,326 @@
+//! A client of a Fabric peer over gRPC and TLS (rustls, ring): the Gateway service (Evaluate,
+//! Endorse, Submit, CommitStatus, ChaincodeEvents) and the Deliver service (full blocks from a
+//! position). Every request is built and signed by [`super::request`] with the client's
+//! [`SigningIdentity`]; gRPC failures become the crate's [`Error`], with the `gateway.ErrorDetail`s
+//! of the status (one per peer that failed) in the message.
+
+mod status;
+mod stream;
+
+use std::time::{Duration, SystemTime};
+
+use tonic::Status;
+use tonic::transport::{Certificate as TlsCertificate, Channel, ClientTlsConfig, Endpoint};
+
+use super::block::ValidationCode;
+use super::identity::{SigningIdentity, TransactionId};
+use super::proto::common::Envelope;
+use super::proto::gateway::gateway_client::GatewayClient;
+use super::proto::gateway::{EndorseRequest, EvaluateRequest, SubmitRequest};
+use super::proto::orderer::seek_info::SeekBehavior;
+use super::proto::orderer::seek_position::Type as SeekType;
+use super::proto::orderer::{SeekInfo, SeekPosition, SeekSpecified};
+use super::proto::protos::Response;
+use super::proto::protos::deliver_client::DeliverClient;
+use super::request::{self, Invocation, NONCE_LEN};
+use crate::Error;
+use status::status_error;
+pub use stream::{BlockStream, ChaincodeEventStream};
+
+/// How long establishing the connection (TCP and TLS handshake) may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The certificate and PKCS#8 key (both PEM) a client presents for mutual TLS.
+#[derive(Clone)]
+pub struct TlsIdentity {
+    /// The client's TLS certificate chain, PEM.
+    pub cert_pem: Vec<u8>,
+    /// Its private key, PEM.
+    pub key_pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for TlsIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsIdentity")
+            .field("cert_pem", &String::from_utf8_lossy(&self.cert_pem))
+            .field("key_pem", &"<redacted>")
+            .finish()
+    }
+}
+
+/// How to authenticate the peer, and ourselves to it.
+#[derive(Clone, Debug)]
+pub struct TlsConfig {
+    /// The CA certificates (PEM) the peer's TLS certificate must chain to, e.g. the peer
+    /// organisation's `tlscacerts/` ([`super::msp::MspFolder::tls_roots_pem`]).
+    pub ca_pem: Vec<u8>,
+    /// Our certificate and key, when the peer requires mutual TLS.
+    pub client_identity: Option<TlsIdentity>,
+    /// The name the peer's certificate must carry, when it is not the endpoint's host (e.g.
+    /// `peer0.org1.example.com` reached through `127.0.0.1`).
+    pub server_name: Option<String>,
+}
+
+/// A connected, cloneable handle on one peer's Gateway and Deliver services.
+#[derive(Clone, Debug)]
+pub struct FabricClient {
+    endpoint: String,
+    signer: SigningIdentity,
+    gateway: GatewayClient<Channel>,
+    deliver: DeliverClient<Channel>,
+}
+
+/// A transaction endorsed by the peer's gateway, ready for [`FabricClient::submit`].
+#[derive(Clone, Debug)]
+pub struct EndorsedTransaction {
+    /// The transaction id.
+    pub tx_id: TransactionId,
+    /// The channel.
+    pub channel_id: String,
+    /// The unsigned prepared transaction the gateway assembled from the endorsements.
+    pub prepared: Envelope,
+}
+
+/// Where and how a submitted transaction was committed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CommitStatus {
+    /// The committer's validation code.
+    pub code: ValidationCode,
+    /// The block holding the transaction.
+    pub block_number: u64,
+}
+
+impl FabricClient {
+    /// Connects to `endpoint` (`https://host:port`) over TLS, authenticating as `signer` in
+    /// every request. The peer's certificate must chain to `tls.ca_pem` and name
+    /// `tls.server_name` (or the endpoint's host); otherwise the connection is refused with
+    /// [`Error::RpcUnavailable`].
+    pub async fn connect(
+        endpoint: &str,
+        tls: TlsConfig,
+        signer: SigningIdentity,
+    ) -> Result<Self, Error> {
+        let cas =
+            x509_cert::Certificate::load_pem_chain(&tls.ca_pem).map_err(|e| Error::Config {
+                reason: format!("TLS CA certificates for {endpoint} are not PEM X.509: {e}"),
+            })?;
+        if cas.is_empty() {
+            return Err(Error::Config {
+                reason: format!("no TLS CA certificate configured for {endpoint}"),
+            });
+        }
+        let mut config =
+            ClientTlsConfig::new().ca_certificate(TlsCertificate::from_pem(&tls.ca_pem));
+        if let Some(identity) = &tls.client_identity {
+            config = config.identity(tonic::transport::Identity::from_pem(
+                &identity.cert_pem,
+                &identity.key_pem,
+            ));
+        }
+        if let Some(name) = &tls.server_name {
+            config = config.domain_name(name.clone());
+        }
+        let config_error = |e: tonic::transport::Error| Error::Config {
+            reason: format!("Fabric endpoint {endpoint}: {}", chain(&e)),
+        };
+        let channel = Endpoint::from_shared(endpoint.to_owned())
+            .map_err(config_error)?
+            .connect_timeout(CONNECT_TIMEOUT)
+            .tls_config(config)
+            .map_err(config_error)?
+            .connect()
+            .await
+            .map_err(|e| Error::RpcUnavailable {
+                endpoint: endpoint.to_owned(),
+                source: format!("TLS connection failed: {}", chain(&e)).into(),
+            })?;
+        Ok(Self {
+            endpoint: endpoint.to_owned(),
+            signer,
+            gateway: GatewayClient::new(channel.clone()),
+            deliver: DeliverClient::new(channel),
+        })
+    }
+
+    /// The identity requests are signed with.
+    pub fn signer(&self) -> &SigningIdentity {
+        &self.signer
+    }
+
+    /// Evaluates (queries) `invocation` on the peers of `target_orgs` (any peer if empty);
+    /// returns the chaincode's response. Nothing is written to the ledger.
+    pub async fn evaluate(
+        &self,
+        invocation: &Invocation,
+        target_orgs: &[String],
+    ) -> Result<Response, Error> {
+        let proposed = request::propose(&self.signer, invocation, nonce(), SystemTime::now());
+        let response = self
+            .gateway
+            .clone()
+            .evaluate(EvaluateRequest {
+                transaction_id: proposed.tx_id.0,
+                channel_id: invocation.channel_id.clone(),
+                proposed_transaction: Some(proposed.signed_proposal),
+                target_organizations: target_orgs.to_vec(),
+            })
+            .await
+            .map_err(|s| self.rpc_error("gateway.Gateway/Evaluate", s))?;
+        response
+            .into_inner()
+            .result
+            .ok_or_else(|| Error::MissingData {
+                what: "result of gateway.Gateway/Evaluate".to_owned(),
+            })
+    }
+
+    /// Has `invocation` endorsed (by the peers of `endorsing_orgs`, or as the chaincode's
+    /// policy requires if empty); returns the prepared transaction to [`Self::submit`].
+    pub async fn endorse(
+        &self,
+        invocation: &Invocation,
+        endorsing_orgs: &[String],
+    ) -> Result<EndorsedTransaction, Error> {
+        let proposed = request::propose(&self.signer, invocation, nonce(), SystemTime::now());
+        let response = self
+            .gateway
+            .clone()
+            .endorse(EndorseRequest {
+                transaction_id: proposed.tx_id.0.clone(),
+                channel_id: invocation.channel_id.clone(),
+                proposed_transaction: Some(proposed.signed_proposal),
+                endorsing_organizations: endorsing_orgs.to_vec(),
+            })
+            .await
+            .map_err(|s| self.rpc_error("gateway.Gateway/Endorse", s))?;
+        let prepared =
+            response
+                .into_inner()
+                .prepared_transaction
+                .ok_or_else(|| Error::MissingData {
+                    what: "prepared transaction of gateway.Gateway/Endorse".to_owned(),
+                })?;
+        Ok(EndorsedTransaction {
+            tx_id: proposed.tx_id,
+            channel_id: invocation.channel_id.clone(),
+            prepared,
+        })
+    }
+
+    /// Signs the endorsed transaction and submits it for ordering. Returns once the orderer
+    /// accepted it; [`Self::commit_status`] says when and how it was committed.
+    pub async fn submit(&self, endorsed: &EndorsedTransaction) -> Result<(), Error> {
+        let mut prepared = endorsed.prepared.clone();
+        request::sign_prepared(&self.signer, &mut prepared);
+        self.gateway
+            .clone()
+            .submit(SubmitRequest {
+                transaction_id: endorsed.tx_id.0.clone(),
+                channel_id: endorsed.channel_id.clone(),
+                prepared_transaction: Some(prepared),
+            })
+            .await
+            .map_err(|s| self.rpc_error("gateway.Gateway/Submit", s))?;
+        Ok(())
+    }
+
+    /// Waits until transaction `tx_id` of `channel_id` is committed; returns its validation
+    /// code and block.
+    pub async fn commit_status(
+        &self,
+        tx_id: &TransactionId,
+        channel_id: &str,
+    ) -> Result<CommitStatus, Error> {
+        let signed = request::commit_status_request(&self.signer, tx_id, channel_id);
+        let response = self
+            .gateway
+            .clone()
+            .commit_status(signed)
+            .await
+            .map_err(|s| self.rpc_error("gateway.Gateway/CommitStatus", s))?
+            .into_inner();
+        let code = u8::try_from(response.result).map_err(|_| Error::Decode {
+            what: "validation code of gateway.Gateway/CommitStatus",
+            reason: format!("{} is not a validation code", response.result),
+        })?;
+        Ok(CommitStatus {
+            code: ValidationCode(code),
+            block_number: response.block_number,
+        })
+    }
+
+    /// Streams the events of `chaincode` on `channel_id` from block `from` (one item per
+    /// block with events), skipping those up to and including `after_tx_id` in that block.
+    pub async fn chaincode_events(
+        &self,
+        channel_id: &str,
+        chaincode: &str,
+        from: u64,
+        after_tx_id: Option<&TransactionId>,
+    ) -> Result<ChaincodeEventStream, Error> {
+        let signed = request::chaincode_events_request(
+            &self.signer,
+            channel_id,
+            chaincode,
+            specified(from),
+            after_tx_id,
+        );
+        let inner = self
+            .gateway
+            .clone()
+            .chaincode_events(signed)
+            .await
+            .map_err(|s| self.rpc_error("gateway.Gateway/ChaincodeEvents", s))?
+            .into_inner();
+        Ok(ChaincodeEventStream::new(self.endpoint.clone(), inner))
+    }
+
+    /// Streams the full blocks of `channel_id` from number `from` on, in order, waiting for
+    /// new ones (Deliver with a signed DELIVER_SEEK_INFO envelope). The stream ends when the
+    /// peer sends a SUCCESS status; any other status is an error.
+    pub async fn deliver_blocks(&self, channel_id: &str, from: u64) -> Result<BlockStream, Error> {
+        let seek = SeekInfo {
+            start: Some(specified(from)),
+            stop: Some(specified(u64::MAX)),
+            behavior: SeekBehavior::BlockUntilReady as i32,
+            ..Default::default()
+        };
+        let envelope =
+            request::seek_envelope(&self.signer, channel_id, &seek, nonce(), SystemTime::now());
+        let inner = self
+            .deliver
+            .clone()
+            .deliver(tokio_stream::once(envelope))
+            .await
+            .map_err(|s| self.rpc_error("protos.Deliver/Deliver", s))?
+            .into_inner();
+        Ok(BlockStream::new(self.endpoint.clone(), inner, from))
+    }
+
+    fn rpc_error(&self, method: &'static str, status: Status) -> Error {
+        status_error(&self.endpoint, method, status)
+    }
+}
+
+/// An error and its sources, joined: tonic's top-level transport error says only "transport
+/// error", the reason (e.g. rustls' "certificate not valid for name") is in its sources.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        out.push_str(": ");
+        out.push_str(&e.to_string());
+        source = e.source();
+    }
+    out
+}
+
+fn specified(number: u64) -> SeekPosition {
+    SeekPosition {
+        r#type: Some(SeekType::Specified(SeekSpecified { number })),
+    }
+}
+
+fn nonce() -> [u8; NONCE_LEN] {
+    rand::random()
+}

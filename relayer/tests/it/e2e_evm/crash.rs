@@ -1,0 +1,241 @@
+//! Crash safety: the relayer in a child process, SIGKILLed at random moments and restarted on
+//! the same SQLite file; every message still reaches chain B exactly once.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use alloy::primitives::Address;
+use causeway_adapters::evm::{EvmDestination, EvmDestinationConfig};
+use causeway_devnet::fixtures::evm_signing_domain;
+use causeway_devnet::{CHAIN_A, CHAIN_B};
+use causeway_proofs::Message;
+use causeway_relayer::store::{QueryStore, SqliteStore, StateCounts};
+
+use super::harness::*;
+
+/// Set in a child's environment: the test then runs the relayer (see [`crash_child`]).
+const CHILD_ENV: &str = "CAUSEWAY_E2E_RELAYER_CHILD";
+/// The crash test's full name, for re-running this binary in child mode.
+const CRASH_TEST: &str =
+    "e2e_evm::crash::a_relayer_sigkilled_at_random_moments_delivers_every_message_exactly_once";
+/// What a child prints once its relayer runs.
+const STARTED: &str = "RELAYER STARTED";
+/// Rounds that end with a SIGKILL, then one that runs to completion.
+const KILLS: usize = 12;
+/// Messages dispatched before each round (final on chain A when the child starts).
+const PER_ROUND: usize = 150;
+
+/// What a child needs to rebuild the parent's relayer, as `key=value` lines in [`CHILD_ENV`].
+struct ChildSpec {
+    db: String,
+    a_url: String,
+    b_url: String,
+    outbox: Address,
+    inbox: Address,
+    epoch: u64,
+    key: String,
+}
+
+impl ChildSpec {
+    fn encode(&self) -> String {
+        format!(
+            "db={}\na={}\nb={}\noutbox={}\ninbox={}\nepoch={}\nkey={}",
+            self.db, self.a_url, self.b_url, self.outbox, self.inbox, self.epoch, self.key
+        )
+    }
+
+    fn decode(text: &str) -> ChildSpec {
+        let fields: HashMap<&str, &str> = text.lines().filter_map(|l| l.split_once('=')).collect();
+        ChildSpec {
+            db: fields["db"].to_owned(),
+            a_url: fields["a"].to_owned(),
+            b_url: fields["b"].to_owned(),
+            outbox: fields["outbox"].parse().unwrap(),
+            inbox: fields["inbox"].parse().unwrap(),
+            epoch: fields["epoch"].parse().unwrap(),
+            key: fields["key"].to_owned(),
+        }
+    }
+}
+
+/// The child: run the relayer on the parent's chains and database until killed (or until the
+/// parent goes away: its end of stdin closes).
+async fn crash_child(spec: ChildSpec) {
+    std::thread::spawn(|| {
+        let mut sink = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);
+        std::process::exit(0);
+    });
+    let mut config = EvmDestinationConfig::new(spec.b_url, CHAIN_B.domain, spec.inbox);
+    config.chain_id = Some(CHAIN_B.chain_id);
+    let key: alloy::primitives::B256 = spec.key.parse().unwrap();
+    let destination = EvmDestination::new(config, &key.0).unwrap();
+    let signing_domain = evm_signing_domain(
+        CHAIN_A.domain,
+        CHAIN_A.chain_id,
+        CHAIN_B.domain,
+        CHAIN_B.chain_id,
+        spec.inbox,
+        spec.epoch,
+    );
+    let mut pipeline = e2e_config();
+    // A killed run's leases come back quickly.
+    pipeline.lease_for = Duration::from_secs(2);
+    // Small batches, few in flight: a round's work spans many transactions to be killed in.
+    pipeline.max_in_flight = 2;
+    let handle = build_relayer(
+        Path::new(&spec.db),
+        evm_source(spec.a_url, spec.outbox),
+        destination,
+        signing_domain,
+        pipeline,
+        5,
+    )
+    .spawn()
+    .await
+    .unwrap();
+    println!("{STARTED}");
+    // Bounded even if nobody kills it.
+    tokio::time::sleep(Duration::from_secs(80)).await;
+    handle.shutdown().await;
+    std::process::exit(1);
+}
+
+/// Starts a child relayer and waits until it runs; returns it with its stdin (closing that
+/// ends it).
+async fn start_child(spec: &ChildSpec) -> tokio::process::Child {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", CRASH_TEST, "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, spec.encode())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let started = async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.contains(STARTED) {
+                return;
+            }
+        }
+        panic!("the child relayer ended before starting");
+    };
+    tokio::time::timeout(Duration::from_secs(20), started)
+        .await
+        .expect("the child relayer starts");
+    // Keep draining its stdout so it never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    child
+}
+
+/// The lane's counts in the store at `db` (read beside the running child: WAL).
+fn stored_counts(db: &Path) -> StateCounts {
+    let store = SqliteStore::open(db).unwrap();
+    store
+        .lane_stats()
+        .unwrap()
+        .into_iter()
+        .find(|s| s.lane == LANE)
+        .map(|s| s.counts)
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relayer_sigkilled_at_random_moments_delivers_every_message_exactly_once() {
+    if let Ok(spec) = std::env::var(CHILD_ENV) {
+        crash_child(ChildSpec::decode(&spec)).await;
+        return;
+    }
+    use std::os::unix::process::ExitStatusExt;
+    let started = Instant::now();
+    let bridge = Bridge::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("relayer.db");
+    let spec = ChildSpec {
+        db: db.to_str().unwrap().to_owned(),
+        a_url: bridge.a.node.endpoint(),
+        b_url: bridge.b.node.endpoint(),
+        outbox: *bridge.a.outbox.address(),
+        inbox: *bridge.b.inbox.address(),
+        epoch: bridge.signing_domain.validator_epoch,
+        key: bridge.b.node.dev_keys()[RELAYER_ACCOUNT]
+            .to_bytes()
+            .to_string(),
+    };
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    eprintln!("e2e crash test seed {seed}");
+    let mut rng = seed;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+
+    let mut msgs = Vec::new();
+    let mut killed_mid_work = 0;
+    for round in 0..KILLS {
+        msgs.extend(
+            bridge
+                .dispatch(&bodies(&format!("round {round:02}"), PER_ROUND), 50)
+                .await,
+        );
+        bridge.mine_a(CONFIRMATIONS).await;
+        let mut child = start_child(&spec).await;
+        tokio::time::sleep(Duration::from_millis(next() % 600)).await;
+        child.start_kill().unwrap(); // SIGKILL
+        let status = child.wait().await.unwrap();
+        assert_eq!(
+            status.signal(),
+            Some(9),
+            "round {round}: ended by {status:?}"
+        );
+        let c = stored_counts(&db);
+        if c.confirmed < msgs.len() as u64 {
+            killed_mid_work += 1;
+        }
+        eprintln!("round {round}: killed; {c:?} of {}", msgs.len());
+    }
+    assert!(
+        killed_mid_work >= KILLS / 2,
+        "most kills hit work in progress"
+    );
+
+    // A last run on the same file finishes the work.
+    let mut child = start_child(&spec).await;
+    let deadline = Instant::now() + Duration::from_secs(45);
+    loop {
+        let c = stored_counts(&db);
+        if c.confirmed == msgs.len() as u64 {
+            assert_eq!(
+                (c.pending, c.leased, c.submitted, c.dead_letter),
+                (0, 0, 0, 0)
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the last run did not finish: {c:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    eprintln!(
+        "{} messages, {KILLS} kills ({killed_mid_work} mid-work), took {:?}",
+        msgs.len(),
+        started.elapsed()
+    );
+
+    bridge.assert_delivered_exactly_once(&msgs, &[]).await;
+    let sample: Vec<Message> = msgs.iter().step_by(37).cloned().collect();
+    bridge.assert_bundles_verify(&db, &sample);
+}

@@ -25,6 +25,9 @@ enum Command {
     /// Generate and inspect key files (validator and privacy keys).
     #[command(subcommand)]
     Keys(cli::keys::KeysCommand),
+    /// Measure the relayer end to end on local anvil chains.
+    #[command(subcommand)]
+    Bench(cli::bench::BenchCommand),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +35,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Verify(args) => cli::verify::run(&args),
         Command::Keys(cmd) => cli::keys::run(&cmd).map(|()| cli::Outcome::Success),
+        Command::Bench(cmd) => cli::bench::run(&cmd).map(|()| cli::Outcome::Success),
     };
     match outcome {
         Ok(cli::Outcome::Success) => ExitCode::SUCCESS,

@@ -1,5 +1,6 @@
 //! The subcommands of `causeway`, one module each.
 
+pub(crate) mod bench;
 pub(crate) mod keys;
 pub(crate) mod verify;
 

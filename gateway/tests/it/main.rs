@@ -2,6 +2,7 @@
 //! verdicts, exit codes and key files.
 #![allow(clippy::unwrap_used)]
 
+mod bench;
 mod keys;
 mod sample;
 mod verify;

@@ -75,17 +75,7 @@ async fn restart_mid_way_delivers_the_rest_exactly_once() {
     emit(&source, &msgs[..600], 5);
     source.mine(1);
     let probe = Arc::new(Probe::new(destination_chain(&keys, 1)));
-    let build = || {
-        relayer(
-            &db,
-            &source,
-            Arc::clone(&probe),
-            Arc::new(LocalSigner::new(key(0))),
-            validators(&keys, 1),
-            25,
-            test_config(),
-        )
-    };
+    let build = || solo_relayer(&db, &source, Arc::clone(&probe), 25, test_config());
 
     let first = build().spawn().await.unwrap();
     let p = wait_until(&first, Duration::from_secs(60), |p| {
@@ -143,17 +133,7 @@ async fn submissions_in_flight_at_shutdown_are_settled_on_restart_without_resubm
     let mut stuck = Probe::new(chain.clone());
     stuck.pending_polls = u32::MAX;
     let stuck = Arc::new(stuck);
-    let build = |probe: Arc<Probe>| {
-        relayer(
-            &db,
-            &source,
-            probe,
-            Arc::new(LocalSigner::new(key(0))),
-            validators(&keys, 1),
-            10,
-            test_config(),
-        )
-    };
+    let build = |probe: Arc<Probe>| solo_relayer(&db, &source, probe, 10, test_config());
     let first = build(Arc::clone(&stuck)).spawn().await.unwrap();
     wait_until(&first, Duration::from_secs(30), |p| {
         counts(p).submitted == 30

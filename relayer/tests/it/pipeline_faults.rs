@@ -33,18 +33,10 @@ async fn a_destination_outage_is_retried_with_backoff_and_completes() {
         max_attempts: 100,
     };
     let db = dir.path().join("relayer.db");
-    let handle = relayer(
-        &db,
-        &source,
-        Arc::clone(&probe),
-        Arc::new(LocalSigner::new(key(0))),
-        validators(&keys, 1),
-        10,
-        config,
-    )
-    .spawn()
-    .await
-    .unwrap();
+    let handle = solo_relayer(&db, &source, Arc::clone(&probe), 10, config)
+        .spawn()
+        .await
+        .unwrap();
 
     // A minute of outage (paused clock): failures are recorded, nothing is delivered, and the
     // persisted backoff keeps the number of attempts small.
@@ -90,18 +82,10 @@ async fn a_reverted_batch_goes_back_to_pending_then_is_delivered() {
         max_attempts: 5,
     };
     let db = dir.path().join("relayer.db");
-    let handle = relayer(
-        &db,
-        &source,
-        Arc::clone(&probe),
-        Arc::new(LocalSigner::new(key(0))),
-        validators(&keys, 1),
-        20,
-        config,
-    )
-    .spawn()
-    .await
-    .unwrap();
+    let handle = solo_relayer(&db, &source, Arc::clone(&probe), 20, config)
+        .spawn()
+        .await
+        .unwrap();
 
     let p = wait_until(&handle, Duration::from_secs(60), |p| {
         counts(p).pending == 20
@@ -443,18 +427,10 @@ async fn a_batch_that_always_reverts_ends_in_dead_letters() {
         max_attempts: 3,
     };
     let db = dir.path().join("relayer.db");
-    let handle = relayer(
-        &db,
-        &source,
-        Arc::clone(&probe),
-        Arc::new(LocalSigner::new(key(0))),
-        validators(&keys, 1),
-        6,
-        config,
-    )
-    .spawn()
-    .await
-    .unwrap();
+    let handle = solo_relayer(&db, &source, Arc::clone(&probe), 6, config)
+        .spawn()
+        .await
+        .unwrap();
     let p = wait_until(&handle, Duration::from_secs(120), |p| {
         counts(p).dead_letter == 6
     })

@@ -19,7 +19,7 @@ use causeway_proofs::{
     ValidatorKey, ValidatorSet,
 };
 use causeway_relayer::pipeline::{
-    LaneConfig, OriginConfig, PipelineConfig, Progress, SignatureCollector,
+    LaneConfig, LocalSigner, OriginConfig, PipelineConfig, Progress, SignatureCollector,
 };
 use causeway_relayer::store::{LaneStats, LeaseOwner, RetryPolicy, SqliteStore, StateCounts};
 use causeway_relayer::{Relayer, RelayerHandle};
@@ -123,6 +123,25 @@ pub fn relayer(
             hash_algorithm: HashAlgorithm::Sha256,
             batch_size,
         })
+}
+
+/// A relayer of the one-gateway setup most tests use: validator `key(0)` signing alone (1-of-1).
+pub fn solo_relayer(
+    db: &Path,
+    source: &MemoryChain,
+    destination: Arc<Probe>,
+    batch_size: usize,
+    config: PipelineConfig,
+) -> Relayer {
+    relayer(
+        db,
+        source,
+        destination,
+        Arc::new(LocalSigner::new(key(0))),
+        validators(&[key(0)], 1),
+        batch_size,
+        config,
+    )
 }
 
 /// The lane's counts (zero before its first message).

@@ -1,6 +1,7 @@
 //! The subcommands of `causeway`, one module each.
 
 pub(crate) mod bench;
+pub(crate) mod bundles;
 pub(crate) mod keys;
 pub(crate) mod verify;
 

@@ -1,32 +1,63 @@
-//! `causeway bench relay`: a small run over real anvil chains prints the table with numbers.
+//! `causeway bench relay`: a small run over real anvil chains prints the table with numbers,
+//! and every message it delivered has a bundle that `causeway verify` accepts, receipt proof
+//! included; tampered copies are refused.
 
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-#[test]
-fn bench_relay_prints_a_table_of_measured_figures() {
-    let started = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_causeway"))
-        .args([
-            "bench",
-            "relay",
-            "--messages",
-            "64",
-            "--batch-sizes",
-            "16",
-            "--transfers",
-            "200",
-            "--timeout-secs",
-            "50",
-        ])
+/// Edits a bundle's JSON.
+type Tamper = fn(&mut serde_json::Value);
+
+/// Messages the run relays.
+const MESSAGES: usize = 64;
+
+fn causeway(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_causeway"))
+        .args(args)
         .output()
-        .expect("the causeway binary runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "stdout: {stdout}\nstderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .expect("the causeway binary runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn verify(bundles: &[PathBuf], trust: &Path, json: bool) -> Output {
+    let mut args: Vec<&str> = vec!["verify"];
+    args.extend(bundles.iter().map(|p| p.to_str().unwrap()));
+    args.extend(["--trust", trust.to_str().unwrap()]);
+    if json {
+        args.push("--json");
+    }
+    causeway(&args)
+}
+
+#[test]
+fn bench_relay_measures_and_its_bundles_verify_with_the_cli() {
+    let export = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let messages = MESSAGES.to_string();
+    let out = causeway(&[
+        "bench",
+        "relay",
+        "--messages",
+        &messages,
+        "--batch-sizes",
+        "16",
+        "--transfers",
+        "200",
+        "--timeout-secs",
+        "50",
+        "--export-bundles",
+        export.path().to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{}", text(&out));
     assert!(
         started.elapsed() < Duration::from_secs(60),
         "took {:?}",
@@ -35,7 +66,7 @@ fn bench_relay_prints_a_table_of_measured_figures() {
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(
         lines[0],
-        "| batch size | messages | msgs/s | p50 ms | p99 ms | gas/msg | raw transfers/s | ratio |"
+        "| batch size | messages | msgs/s | p50 ms | p99 ms | gas/msg | raw transfers/s | ratio | automine kicks |"
     );
     assert_eq!(lines.len(), 3, "{stdout}");
     let cells: Vec<&str> = lines[2]
@@ -43,9 +74,9 @@ fn bench_relay_prints_a_table_of_measured_figures() {
         .split('|')
         .map(str::trim)
         .collect();
-    assert_eq!(cells.len(), 8, "{stdout}");
-    assert_eq!(&cells[..2], &["16", "64"]);
-    let numbers: Vec<f64> = cells[2..].iter().map(|c| c.parse().unwrap()).collect();
+    assert_eq!(cells.len(), 9, "{stdout}");
+    assert_eq!(&cells[..2], &["16", messages.as_str()]);
+    let numbers: Vec<f64> = cells[2..8].iter().map(|c| c.parse().unwrap()).collect();
     // Every figure is a positive measurement; latencies are ordered; a delivery costs gas.
     assert!(
         numbers.iter().all(|x| x.is_finite() && *x > 0.0),
@@ -54,4 +85,97 @@ fn bench_relay_prints_a_table_of_measured_figures() {
     let (p50, p99) = (numbers[1], numbers[2]);
     assert!(p50 <= p99, "{stdout}");
     assert!(numbers[3] > 21_000.0, "gas per message: {stdout}");
+    cells[8]
+        .parse::<usize>()
+        .expect("a count of automine kicks");
+
+    // Every delivered message's bundle, checked by the CLI with its receipt proof.
+    let dir = export.path().join("batch-16");
+    let trust = dir.join("trust.json");
+    let mut bundles: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("bundle-")
+        })
+        .collect();
+    bundles.sort();
+    assert_eq!(bundles.len(), MESSAGES, "one bundle per message");
+    let out = verify(&bundles, &trust, false);
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let valid = report.lines().filter(|l| l.starts_with("VALID: ")).count();
+    assert_eq!(valid, MESSAGES, "{report}");
+    assert_eq!(
+        report.matches("native proof   Evm proof checked").count(),
+        MESSAGES,
+        "{report}"
+    );
+    let out = verify(&bundles, &trust, true);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let verdicts: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let verdicts = verdicts.as_array().unwrap();
+    assert_eq!(verdicts.len(), MESSAGES);
+    let mut nonces: Vec<u64> = verdicts
+        .iter()
+        .map(|v| {
+            assert_eq!(v["valid"], true, "{v}");
+            assert_eq!(v["verdict"]["native_proof_checked"], true, "{v}");
+            v["verdict"]["nonce"].as_u64().unwrap()
+        })
+        .collect();
+    nonces.sort_unstable();
+    assert_eq!(nonces, (0..MESSAGES as u64).collect::<Vec<_>>());
+
+    // Tampered copies: each refused (exit 1) with its reason, the good one beside it still valid.
+    let original: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&bundles[5]).unwrap()).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let cases: [(&str, Tamper, &str); 3] = [
+        (
+            "receipt",
+            |b| {
+                let r = b["native_proof"]["data"]["receipt_proof"]["receipt"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                let last = if r.ends_with('0') { "1" } else { "0" };
+                b["native_proof"]["data"]["receipt_proof"]["receipt"] =
+                    serde_json::Value::String(format!("{}{last}", &r[..r.len() - 1]));
+            },
+            "native proof:",
+        ),
+        (
+            "no-native",
+            |b| {
+                b.as_object_mut().unwrap().remove("native_proof");
+            },
+            "no native proof",
+        ),
+        (
+            "other-block",
+            |b| {
+                b["source"]["block_hash"] =
+                    serde_json::Value::String(format!("0x{}", "ab".repeat(32)));
+            },
+            "native proof:",
+        ),
+    ];
+    for (name, edit, reason) in cases {
+        let mut tampered = original.clone();
+        edit(&mut tampered);
+        let path = scratch.path().join(format!("{name}.json"));
+        std::fs::write(&path, serde_json::to_string_pretty(&tampered).unwrap()).unwrap();
+        let out = verify(&[bundles[4].clone(), path], &trust, false);
+        let report = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", text(&out));
+        let starting = |p: &str| report.lines().filter(|l| l.starts_with(p)).count();
+        assert_eq!(starting("VALID: "), 1, "{name}: {report}");
+        assert_eq!(starting("INVALID: "), 1, "{name}: {report}");
+        assert!(report.contains(reason), "{name}: {report}");
+    }
 }

@@ -1,0 +1,84 @@
+//! Proof bundles out of a relayer's store: what `causeway bench relay --export-bundles` writes,
+//! so that every delivered message can be checked afterwards with `causeway verify`.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow, ensure};
+use causeway_proofs::log::Sha256Log;
+use causeway_proofs::{EvmAddress, LeafIndex, ProofBundle, SigningDomain, ValidatorSet};
+use causeway_relayer::store::{CheckpointStore, Lane, QueryStore, SourceStore, SqliteStore};
+
+/// Leaves read from the store per page.
+const PAGE: usize = 10_000;
+
+/// Writes `dir/trust.json` (the lane's signing domain, validators and threshold, and the
+/// origin's Outbox for the native-proof check) and one `dir/bundle-<leaf index>.json` per
+/// message covered by the lane's latest checkpoint that has `validators.threshold()`
+/// signatures. Returns how many bundles were written.
+pub(crate) fn export(
+    store: &SqliteStore,
+    lane: Lane,
+    signing_domain: SigningDomain,
+    validators: &ValidatorSet,
+    outbox: EvmAddress,
+    dir: &Path,
+) -> Result<usize> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let trust = serde_json::json!({
+        "signing_domain": signing_domain,
+        "validators": validators.members(),
+        "threshold": validators.threshold(),
+        "source": { "family": "evm", "outbox": outbox },
+    });
+    std::fs::write(
+        dir.join("trust.json"),
+        serde_json::to_string_pretty(&trust)?,
+    )?;
+
+    let stored = store
+        .latest_checkpoint(lane, validators.threshold())?
+        .ok_or_else(|| anyhow!("lane {lane} has no checkpoint with a quorum of signatures"))?;
+    let checkpoint = stored.checkpoint;
+    let signatures: Vec<_> = stored.signatures.iter().map(|s| s.signature).collect();
+
+    // The origin's log, rebuilt from the store's leaves, must have the signed root.
+    let mut log = Sha256Log::new();
+    let mut ids = Vec::new();
+    while (ids.len() as u64) < checkpoint.size().0 {
+        let page = store.leaves(lane.origin, LeafIndex(ids.len() as u64), PAGE)?;
+        ensure!(
+            !page.is_empty(),
+            "the store's log is shorter than its checkpoint"
+        );
+        for id in &page {
+            log.append(id.as_hash());
+        }
+        ids.extend(page);
+    }
+    ensure!(
+        log.root_at(checkpoint.size())? == checkpoint.root(),
+        "the store's leaves do not give the checkpoint's root"
+    );
+    for (index, id) in ids.iter().enumerate().take(checkpoint.size().0 as usize) {
+        let record = store
+            .message(*id)?
+            .ok_or_else(|| anyhow!("leaf {index} names message {id}, which the store lacks"))?;
+        let inclusion = log.inclusion_proof(record.leaf_index, checkpoint.size())?;
+        let mut bundle = ProofBundle::assemble(
+            record.message,
+            inclusion,
+            checkpoint,
+            signing_domain,
+            signatures.clone(),
+        )?
+        .with_source(record.source);
+        if let Some(native) = record.native_proof {
+            bundle = bundle.with_native_proof(native);
+        }
+        std::fs::write(
+            dir.join(format!("bundle-{index:06}.json")),
+            bundle.to_json_pretty(),
+        )?;
+    }
+    Ok(ids.len().min(checkpoint.size().0 as usize))
+}

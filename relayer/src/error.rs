@@ -49,6 +49,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// A submission handle longer than the store keeps.
+    #[error("submission handle of {len} bytes is longer than the {max} bytes the store keeps")]
+    HandleTooLong {
+        /// Its length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+
     /// A value does not fit the store's 63-bit integer columns.
     #[error("{what} {value} exceeds the store's integer range (at most 2^63 - 1)")]
     OutOfRange {

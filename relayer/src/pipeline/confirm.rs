@@ -8,8 +8,10 @@
 //! - reverted as a whole, or dropped (and not delivered by anyone): back to pending with the
 //!   persisted backoff, dead letter after the policy's maximum attempts.
 //!
-//! On start it settles this owner's submissions left by a previous run (their adapter
-//! handles died with it) by asking the destination's replay record.
+//! On start it takes over this owner's submissions left by a previous run: those whose adapter
+//! handle the store kept are followed like any other (a transaction still pending after a
+//! restart is waited for, not sent again); the others (rows from a build that kept no handle)
+//! are settled by asking the destination's replay record.
 
 use std::sync::Arc;
 
@@ -25,15 +27,16 @@ use super::metrics::PipelineMetrics;
 use super::{LaneConfig, StageContext, blocking, cancellable, sleep_or_cancel};
 use crate::store::{Confirmation, Result};
 
-/// A submission being followed. Holding the permit keeps the lane's in-flight slot taken.
+/// A submission being followed. Holding the permit keeps the lane's in-flight slot taken
+/// (submissions taken over from a previous run hold none).
 pub(crate) struct InFlight {
     pub(crate) handle: SubmissionHandle,
     pub(crate) ids: Vec<MessageId>,
-    pub(crate) _permit: Arc<OwnedSemaphorePermit>,
+    pub(crate) _permit: Option<Arc<OwnedSemaphorePermit>>,
 }
 
-/// Most left-over submitted messages settled per store read on start.
-const RECOVERY_PAGE: usize = 1_000;
+/// Most left-over submitted messages read from the store on start.
+const RECOVERY_LIMIT: usize = 1_000_000;
 
 /// Runs until cancelled.
 pub(crate) async fn confirm(
@@ -43,9 +46,9 @@ pub(crate) async fn confirm(
     in_flight: Arc<Semaphore>,
 ) {
     let l = lane.lane();
-    loop {
+    let mut pending: Vec<InFlight> = loop {
         match recover(&ctx, &lane).await {
-            Ok(()) => break,
+            Ok(taken_over) => break taken_over,
             Err(e) => {
                 tracing::warn!(
                     lane = %l,
@@ -57,9 +60,8 @@ pub(crate) async fn confirm(
                 }
             }
         }
-    }
+    };
     let cap = ctx.config.max_in_flight.max(1);
-    let mut pending: Vec<InFlight> = Vec::new();
     let mut tick = tokio::time::interval(ctx.config.confirm_poll);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
@@ -231,24 +233,45 @@ async fn confirm_ids(ctx: &StageContext, ids: Vec<MessageId>, block: u64) -> Res
     Ok(())
 }
 
-/// Settles this owner's submissions left by a previous run.
-async fn recover(ctx: &StageContext, lane: &LaneConfig) -> Result<()> {
+/// Takes over this owner's submissions left by a previous run: returns those with a kept
+/// handle, to be followed, and settles the others by the destination's replay record.
+async fn recover(ctx: &StageContext, lane: &LaneConfig) -> Result<Vec<InFlight>> {
     let l = lane.lane();
-    loop {
-        let store = Arc::clone(&ctx.store);
-        let left = blocking("read submitted", move || store.submitted(l, RECOVERY_PAGE)).await?;
-        let ours: Vec<MessageId> = left
-            .iter()
-            .filter(|m| m.owner == ctx.config.owner)
-            .map(|m| m.id)
-            .collect();
-        if ours.is_empty() {
-            return Ok(());
-        }
-        tracing::info!(lane = %l, messages = ours.len(), "settling submissions of a previous run");
-        settle_unknown(ctx, lane, &ours, "submission lost with a restart").await?;
-        if left.len() < RECOVERY_PAGE {
-            return Ok(());
+    let store = Arc::clone(&ctx.store);
+    let left = blocking("read submitted", move || store.submitted(l, RECOVERY_LIMIT)).await?;
+    if left.len() == RECOVERY_LIMIT {
+        tracing::warn!(lane = %l, limit = RECOVERY_LIMIT,
+            "more submitted messages than one start-up read takes; the rest wait for a restart");
+    }
+    let mut follow: Vec<InFlight> = Vec::new();
+    let mut unknown: Vec<MessageId> = Vec::new();
+    for m in left.into_iter().filter(|m| m.owner == ctx.config.owner) {
+        let handle = m
+            .handle
+            .as_deref()
+            .and_then(|h| serde_json::from_str::<SubmissionHandle>(h).ok());
+        match handle {
+            Some(handle) => match follow.iter_mut().find(|f| f.handle == handle) {
+                Some(f) => f.ids.push(m.id),
+                None => follow.push(InFlight {
+                    handle,
+                    ids: vec![m.id],
+                    _permit: None,
+                }),
+            },
+            None => unknown.push(m.id),
         }
     }
+    if !follow.is_empty() {
+        let messages: usize = follow.iter().map(|f| f.ids.len()).sum();
+        tracing::info!(lane = %l, submissions = follow.len(), messages,
+            "following the submissions of a previous run");
+        PipelineMetrics::add(&ctx.metrics.taken_over, follow.len() as u64);
+    }
+    if !unknown.is_empty() {
+        tracing::info!(lane = %l, messages = unknown.len(),
+            "settling submissions of a previous run that have no kept handle");
+        settle_unknown(ctx, lane, &unknown, "submission lost with a restart").await?;
+    }
+    Ok(follow)
 }

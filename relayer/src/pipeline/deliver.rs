@@ -207,6 +207,7 @@ async fn deliver_once(
         let store = Arc::clone(&ctx.store);
         let (owner, now) = (ctx.config.owner.clone(), ctx.clock.now());
         let (tx_hash, tx_nonce) = (handle_hash(&sub.handle), handle_nonce(&sub.handle));
+        let handle_json = serde_json::to_string(&sub.handle).unwrap_or_default();
         let sub_ids = sub.messages.clone();
         let marked = blocking("mark submitted", move || {
             store.mark_submitted(&Submission {
@@ -214,6 +215,7 @@ async fn deliver_once(
                 ids: &sub_ids,
                 tx_hash,
                 tx_nonce,
+                handle: &handle_json,
                 now,
             })
         })
@@ -228,7 +230,7 @@ async fn deliver_once(
         let flight = InFlight {
             handle: sub.handle,
             ids: sub.messages,
-            _permit: Arc::clone(&permit),
+            _permit: Some(Arc::clone(&permit)),
         };
         if out.send(flight).await.is_err() {
             return Ok(false);

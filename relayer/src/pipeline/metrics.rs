@@ -56,6 +56,8 @@ metrics! {
     failed_at_recipient,
     /// Submissions that reverted or were dropped (messages back to pending).
     reverted,
+    /// Submissions of a previous run followed by their kept handles after a restart.
+    taken_over,
     /// Messages that became dead letters.
     dead_letters,
     /// Submissions in flight now (gauge).

@@ -158,8 +158,17 @@ pub struct Submission<'a> {
     pub tx_hash: Hash32,
     /// The sender account's nonce it uses.
     pub tx_nonce: u64,
+    /// The destination adapter's handle of the transaction (the JSON of a
+    /// `causeway_adapters::SubmissionHandle`), at most [`Submission::MAX_HANDLE_LEN`] bytes:
+    /// what a restarted relayer follows the submission with.
+    pub handle: &'a str,
     /// The current time.
     pub now: UnixMillis,
+}
+
+impl Submission<'_> {
+    /// Longest handle kept (an EVM handle with a dozen replacement hashes is under 1 KiB).
+    pub const MAX_HANDLE_LEN: usize = 16 * 1024;
 }
 
 /// Messages the destination reports delivered in a final block, recorded by
@@ -458,6 +467,9 @@ pub struct SubmittedMessage {
     pub owner: LeaseOwner,
     /// The transaction that carries it.
     pub tx_hash: Hash32,
+    /// The destination adapter's handle of that transaction (JSON), `None` for rows recorded
+    /// before the store kept handles.
+    pub handle: Option<String>,
     /// When the submission was recorded.
     pub submitted_at: UnixMillis,
 }

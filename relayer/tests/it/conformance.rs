@@ -433,6 +433,7 @@ pub fn leases_expire<B: Backend>(b: &B) {
             ids: &[msgs[0].id()],
             tx_hash: block_hash(1),
             tx_nonce: 0,
+            handle: HANDLE,
             now: t(601),
         })
         .unwrap_err();
@@ -533,6 +534,7 @@ pub fn failures_back_off_then_dead_letter_then_retry<B: Backend>(b: &B) {
         ids: &[m.id()],
         tx_hash: block_hash(77),
         tx_nonce: 5,
+        handle: HANDLE,
         now: t(next + 1),
     })
     .unwrap();
@@ -604,6 +606,7 @@ pub fn submit_confirm_and_revert_transitions<B: Backend>(b: &B) {
             ids: &batch,
             tx_hash: block_hash(1),
             tx_nonce: 1,
+            handle: HANDLE,
             now: t(11),
         }),
         Err(Error::LeaseLost {
@@ -622,6 +625,7 @@ pub fn submit_confirm_and_revert_transitions<B: Backend>(b: &B) {
             ids: &[msgs[0].id()],
             tx_hash: block_hash(1),
             tx_nonce: 1,
+            handle: HANDLE,
             now: t(11),
         }),
         Err(Error::LeaseLost { .. })
@@ -631,6 +635,7 @@ pub fn submit_confirm_and_revert_transitions<B: Backend>(b: &B) {
         ids: &batch[..2],
         tx_hash: block_hash(1),
         tx_nonce: 1,
+        handle: HANDLE,
         now: t(12),
     })
     .unwrap();
@@ -774,6 +779,7 @@ pub fn reopening_preserves_everything<B: Backend>(b: &B) {
             ids: &[msgs[0].id()],
             tx_hash: block_hash(9),
             tx_nonce: 3,
+            handle: HANDLE,
             now: t(300),
         })
         .unwrap();
@@ -838,11 +844,15 @@ pub fn unknown_ids_are_none_or_errors<B: Backend>(b: &B) {
             ids: &[ghost],
             tx_hash: block_hash(1),
             tx_nonce: 0,
+            handle: HANDLE,
             now: t(1)
         }),
         Err(Error::UnknownMessage { .. })
     ));
 }
+
+/// A submission handle as the EVM adapter writes one.
+const HANDLE: &str = r#"{"family":"evm","data":{"from":"0x01","nonce":3,"transactions":["0x07"]}}"#;
 
 pub fn submitted_lists_in_flight_messages_of_a_lane<B: Backend>(b: &B) {
     let s = b.open();
@@ -861,6 +871,7 @@ pub fn submitted_lists_in_flight_messages_of_a_lane<B: Backend>(b: &B) {
         ids: &ids,
         tx_hash: block_hash(7),
         tx_nonce: 3,
+        handle: HANDLE,
         now: t(11),
     })
     .unwrap();
@@ -870,6 +881,11 @@ pub fn submitted_lists_in_flight_messages_of_a_lane<B: Backend>(b: &B) {
     assert_eq!(listed[0].leaf_index, LeafIndex(0));
     assert_eq!(listed[0].owner, a);
     assert_eq!(listed[0].tx_hash, block_hash(7));
+    assert_eq!(
+        listed[0].handle.as_deref(),
+        Some(HANDLE),
+        "the handle is kept"
+    );
     assert_eq!(listed[0].submitted_at, t(11));
     assert_eq!(s.submitted(LANE, 1).unwrap().len(), 1, "limit");
     let other = Lane {
@@ -890,4 +906,22 @@ pub fn submitted_lists_in_flight_messages_of_a_lane<B: Backend>(b: &B) {
         .map(|m| m.id)
         .collect();
     assert_eq!(left, vec![msgs[2].id()]);
+
+    // A handle longer than the store keeps is refused, and the lease is left as it was.
+    let long = "x".repeat(Submission::MAX_HANDLE_LEN + 1);
+    assert!(matches!(
+        s.mark_submitted(&Submission {
+            owner: &a,
+            ids: &[msgs[1].id()],
+            tx_hash: block_hash(8),
+            tx_nonce: 4,
+            handle: &long,
+            now: t(13),
+        }),
+        Err(Error::HandleTooLong { .. })
+    ));
+    assert!(matches!(
+        state_of(&s, msgs[1].id()),
+        DeliveryState::Leased { .. }
+    ));
 }

@@ -120,7 +120,7 @@ async fn restart_mid_way_delivers_the_rest_exactly_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn submissions_in_flight_at_shutdown_are_settled_on_restart_without_resubmitting() {
+async fn submissions_in_flight_at_shutdown_are_followed_on_restart_without_resubmitting() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("relayer.db");
     let keys = [key(0)];
@@ -129,7 +129,7 @@ async fn submissions_in_flight_at_shutdown_are_settled_on_restart_without_resubm
     emit(&source, &msgs, 10);
     let chain = destination_chain(&keys, 1);
     // First run: the destination executes every submission but never reports an outcome, so
-    // all of them are still `submitted` when the relayer stops (their handles die with it).
+    // all of them are still `submitted` when the relayer stops (their handles are in the store).
     let mut stuck = Probe::new(chain.clone());
     stuck.pending_polls = u32::MAX;
     let stuck = Arc::new(stuck);
@@ -142,8 +142,11 @@ async fn submissions_in_flight_at_shutdown_are_settled_on_restart_without_resubm
     first.shutdown().await;
     assert_eq!(stuck.deliveries().len(), 30);
 
-    // Second run: the destination's replay record settles them; nothing is sent again.
-    let probe = Arc::new(Probe::new(chain));
+    // Second run: the kept handles are followed (still pending for a few polls, then
+    // included); nothing is sent again and the replay record is not needed.
+    let mut slow = Probe::new(chain);
+    slow.pending_polls = 3;
+    let probe = Arc::new(slow);
     let second = build(Arc::clone(&probe)).spawn().await.unwrap();
     wait_until(&second, Duration::from_secs(30), |p| {
         counts(p).confirmed == 30
@@ -152,7 +155,12 @@ async fn submissions_in_flight_at_shutdown_are_settled_on_restart_without_resubm
     let metrics = second.metrics();
     second.shutdown().await;
     assert_eq!(metrics.messages_submitted, 0);
-    assert_eq!(metrics.already_delivered, 30);
+    assert_eq!(
+        metrics.taken_over, 3,
+        "three batches of ten followed by handle"
+    );
+    assert_eq!(metrics.already_delivered, 0);
+    assert_eq!(metrics.confirmed, 30);
     assert!(probe.deliveries().is_empty());
 }
 

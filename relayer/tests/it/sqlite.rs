@@ -23,7 +23,7 @@ fn raw(b: &SqliteBackend) -> Connection {
 fn file_is_wal_with_recorded_migrations() {
     let b = SqliteBackend::new();
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 1);
+    assert_eq!(s.schema_version().unwrap(), 2);
     assert_eq!(s.path(), b.path.as_path());
     s.integrity_check().unwrap();
     let c = raw(&b);
@@ -38,15 +38,62 @@ fn file_is_wal_with_recorded_migrations() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(versions, vec![(1, "initial".to_owned())]);
+    assert_eq!(
+        versions,
+        vec![
+            (1, "initial".to_owned()),
+            (2, "submission handle".to_owned())
+        ]
+    );
     drop(s);
     // Reopening applies nothing twice.
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 1);
+    assert_eq!(s.schema_version().unwrap(), 2);
     let n: i64 = c
         .query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(n, 1);
+    assert_eq!(n, 2);
+}
+
+/// A file written by the first release (schema 1) is brought to the current schema on open,
+/// its rows kept.
+#[test]
+fn a_file_of_schema_1_is_migrated_in_place() {
+    let b = SqliteBackend::new();
+    {
+        let c = raw(&b);
+        c.execute_batch(
+            "CREATE TABLE schema_version (
+                 version    INTEGER PRIMARY KEY,
+                 name       TEXT    NOT NULL,
+                 applied_at INTEGER NOT NULL
+             ) STRICT;",
+        )
+        .unwrap();
+        c.execute_batch(include_str!(
+            "../../src/store/sqlite/migrations/0001_initial.sql"
+        ))
+        .unwrap();
+        c.execute(
+            "INSERT INTO schema_version (version, name, applied_at) VALUES (1, 'initial', 0)",
+            [],
+        )
+        .unwrap();
+    }
+    let s = b.open();
+    assert_eq!(s.schema_version().unwrap(), 2);
+    s.integrity_check().unwrap();
+    let columns: Vec<String> = raw(&b)
+        .prepare("SELECT name FROM pragma_table_info('delivery')")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        columns.iter().any(|c| c == "submission_handle"),
+        "{columns:?}"
+    );
 }
 
 #[test]
@@ -60,7 +107,7 @@ fn a_file_from_a_newer_build_is_refused() {
         )
         .unwrap();
     match SqliteStore::open(&b.path).unwrap_err() {
-        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (7, 1)),
+        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (7, 2)),
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
 }

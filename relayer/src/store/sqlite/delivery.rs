@@ -106,6 +106,12 @@ pub(super) fn lease(tx: &Transaction<'_>, req: &LeaseRequest<'_>) -> Result<Vec<
 pub(super) fn submitted(tx: &Transaction<'_>, s: &Submission<'_>) -> Result<()> {
     let op = "mark submitted";
     let now = to_i64("time", s.now.0)?;
+    if s.handle.len() > Submission::MAX_HANDLE_LEN {
+        return Err(Error::HandleTooLong {
+            len: s.handle.len(),
+            max: Submission::MAX_HANDLE_LEN,
+        });
+    }
     for &id in s.ids {
         let cur = current(tx, id)?;
         if cur.state != DeliveryStateKind::Leased || cur.owner.as_ref() != Some(s.owner) {
@@ -118,7 +124,7 @@ pub(super) fn submitted(tx: &Transaction<'_>, s: &Submission<'_>) -> Result<()> 
         }
         tx.prepare_cached(
             "UPDATE delivery SET state = 'submitted', tx_hash = ?2, tx_nonce = ?3,
-                 submitted_at = ?4, lease_until = NULL, updated_at = ?4
+                 submitted_at = ?4, lease_until = NULL, updated_at = ?4, submission_handle = ?5
              WHERE message_id = ?1",
         )
         .and_then(|mut st| {
@@ -126,7 +132,8 @@ pub(super) fn submitted(tx: &Transaction<'_>, s: &Submission<'_>) -> Result<()> 
                 &id.0.0[..],
                 &s.tx_hash.0[..],
                 bits_to_i64(s.tx_nonce),
-                now
+                now,
+                s.handle
             ])
         })
         .map_err(sql(op))?;
@@ -209,7 +216,7 @@ pub(super) fn failure(tx: &Transaction<'_>, f: &FailureReport<'_>) -> Result<Fai
     tx.prepare_cached(
         "UPDATE delivery SET state = ?2, attempts = ?3, next_attempt_at = ?4, dead_reason = ?5,
              last_error = ?6, lease_owner = NULL, lease_until = NULL, tx_hash = NULL,
-             tx_nonce = NULL, submitted_at = NULL, updated_at = ?7
+             tx_nonce = NULL, submitted_at = NULL, submission_handle = NULL, updated_at = ?7
          WHERE message_id = ?1",
     )
     .and_then(|mut st| {

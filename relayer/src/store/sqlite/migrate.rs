@@ -18,11 +18,18 @@ struct Migration {
 }
 
 /// Every migration, in order; versions are 1, 2, 3, ... without gaps.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("migrations/0001_initial.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("migrations/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "submission handle",
+        sql: include_str!("migrations/0002_submission_handle.sql"),
+    },
+];
 
 /// The schema version this build brings a file to.
 pub(super) const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;

@@ -202,29 +202,40 @@ pub(super) fn submitted(
     limit: usize,
 ) -> Result<Vec<SubmittedMessage>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    /// message id, leaf index, owner, tx hash, submitted at.
-    type SubmittedRow = (Vec<u8>, i64, String, Vec<u8>, i64);
+    /// message id, leaf index, owner, tx hash, submitted at, handle.
+    type SubmittedRow = (Vec<u8>, i64, String, Vec<u8>, i64, Option<String>);
     let rows: Vec<SubmittedRow> = tx
         .prepare_cached(
-            "SELECT message_id, leaf_index, lease_owner, tx_hash, submitted_at FROM delivery
+            "SELECT message_id, leaf_index, lease_owner, tx_hash, submitted_at, submission_handle
+             FROM delivery
              WHERE origin = ?1 AND destination = ?2 AND state = 'submitted'
              ORDER BY leaf_index LIMIT ?3",
         )
         .and_then(|mut s| {
             s.query_map(
                 rusqlite::params![lane.origin.0, lane.destination.0, limit],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                },
             )?
             .collect()
         })
         .map_err(sql("read submitted"))?;
     rows.into_iter()
-        .map(|(id, leaf, owner, tx_hash, at)| {
+        .map(|(id, leaf, owner, tx_hash, at, handle)| {
             Ok(SubmittedMessage {
                 id: codec::message_id(&id)?,
                 leaf_index: LeafIndex(codec::to_u64("leaf index", leaf)?),
                 owner: LeaseOwner(owner),
                 tx_hash: codec::hash32("tx hash", &tx_hash)?,
+                handle,
                 submitted_at: codec::millis(at)?,
             })
         })

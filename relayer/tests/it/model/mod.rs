@@ -250,6 +250,7 @@ fn run(
                     ids: &ids,
                     tx_hash: keccak256(&nonce.to_be_bytes()),
                     tx_nonce: *nonce,
+                    handle: "{}",
                     now,
                 });
                 compare_unit(expected, got)

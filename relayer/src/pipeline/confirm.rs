@@ -14,6 +14,7 @@
 //! are settled by asking the destination's replay record.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use causeway_adapters::{DeliveryStatus, MessageOutcome, SubmissionHandle, SubmissionOutcome};
 use causeway_proofs::MessageId;
@@ -33,6 +34,10 @@ pub(crate) struct InFlight {
     pub(crate) handle: SubmissionHandle,
     pub(crate) ids: Vec<MessageId>,
     pub(crate) _permit: Option<Arc<OwnedSemaphorePermit>>,
+    /// For a submission taken over from a previous run: when. The adapter of this run cannot
+    /// push such a transaction along (it never sent it), so one still pending after a lease
+    /// period is settled by the replay record instead.
+    pub(crate) taken_over_at: Option<Instant>,
 }
 
 /// Most left-over submitted messages read from the store on start.
@@ -112,7 +117,17 @@ async fn settle(ctx: &StageContext, lane: &LaneConfig, flight: &InFlight) -> Res
         }
     };
     match outcome {
-        SubmissionOutcome::Pending => Ok(false),
+        SubmissionOutcome::Pending => match flight.taken_over_at {
+            Some(at) if at.elapsed() > ctx.config.lease_for => {
+                tracing::warn!(lane = %l, messages = flight.ids.len(),
+                    "a submission of a previous run is still pending after a lease period; \
+                     settling its messages by the destination's replay record");
+                settle_unknown(ctx, lane, &flight.ids, "submission of a previous run stuck")
+                    .await?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        },
         SubmissionOutcome::Included { confirmations, .. }
             if confirmations < ctx.config.confirmations =>
         {
@@ -257,6 +272,7 @@ async fn recover(ctx: &StageContext, lane: &LaneConfig) -> Result<Vec<InFlight>>
                     handle,
                     ids: vec![m.id],
                     _permit: None,
+                    taken_over_at: Some(Instant::now()),
                 }),
             },
             None => unknown.push(m.id),

@@ -231,6 +231,7 @@ async fn deliver_once(
             handle: sub.handle,
             ids: sub.messages,
             _permit: Some(Arc::clone(&permit)),
+            taken_over_at: None,
         };
         if out.send(flight).await.is_err() {
             return Ok(false);

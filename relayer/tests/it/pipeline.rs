@@ -164,6 +164,53 @@ async fn submissions_in_flight_at_shutdown_are_followed_on_restart_without_resub
     assert!(probe.deliveries().is_empty());
 }
 
+/// A kept handle whose transaction stays pending after the restart (this run's adapter never
+/// sent it, so it cannot push it along) is given a lease period, then settled by the
+/// destination's replay record; nothing is sent twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_taken_over_submission_still_pending_after_a_lease_is_settled_by_the_replay_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("relayer.db");
+    let keys = [key(0)];
+    let source = MemoryChain::new(P_ORIGIN, 0);
+    let msgs = messages(0, 20);
+    emit(&source, &msgs, 10);
+    let chain = destination_chain(&keys, 1);
+    let never = || {
+        let mut p = Probe::new(chain.clone());
+        p.pending_polls = u32::MAX;
+        Arc::new(p)
+    };
+    let build = |probe: Arc<Probe>| solo_relayer(&db, &source, probe, 10, test_config());
+    let first = build(never()).spawn().await.unwrap();
+    wait_until(&first, Duration::from_secs(30), |p| {
+        counts(p).submitted == 20
+    })
+    .await;
+    first.shutdown().await;
+
+    let probe = never();
+    let started = std::time::Instant::now();
+    let second = build(Arc::clone(&probe)).spawn().await.unwrap();
+    wait_until(&second, Duration::from_secs(30), |p| {
+        counts(p).confirmed == 20
+    })
+    .await;
+    let metrics = second.metrics();
+    second.shutdown().await;
+    assert!(
+        started.elapsed() >= test_config().lease_for,
+        "followed for a lease period first"
+    );
+    assert_eq!(metrics.taken_over, 2);
+    assert_eq!(
+        metrics.already_delivered, 20,
+        "settled by the replay record"
+    );
+    assert_eq!(metrics.messages_submitted, 0);
+    assert!(probe.deliveries().is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_another_relayer_delivered_are_confirmed_not_resubmitted() {
     use causeway_adapters::{DeliveryBatch, DeliveryItem};

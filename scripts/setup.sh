@@ -21,7 +21,11 @@ fi
 # the project-local, gitignored .tools/ with `npm ci`: solc-js 0.8.30 (scripts/build-contracts.sh)
 # and anvil 1.7.1 (@foundry-rs/anvil-linux-amd64, the devnet's EVM chains). Nothing is taken
 # from PATH: the devnet crate runs .tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
-# (override with CAUSEWAY_ANVIL). Re-running is a no-op once .tools/ matches the lock file.
+# (override with CAUSEWAY_ANVIL). Also Hyperledger Fabric's official Node client and protos
+# (@hyperledger/fabric-gateway 1.11.0, the last release that supports Node 20; fabric-protos 0.3.7;
+# @grpc/grpc-js 1.14.7) for the Fabric fidelity tests (devnet/fidelity/, devnet/src/node.rs);
+# optional dependencies are omitted (fabric-gateway's pkcs11js HSM binding is a native build we
+# never use). Re-running is a no-op once .tools/ matches the lock file.
 ANVIL=.tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
 if ! need_cmd npm || ! need_cmd node; then
   echo "error: node and npm are needed to install solc and anvil into .tools/" >&2
@@ -30,16 +34,18 @@ fi
 if cmp -s tools/package.json .tools/package.json 2>/dev/null \
   && cmp -s tools/package-lock.json .tools/package-lock.json 2>/dev/null \
   && [ -f .tools/node_modules/.package-lock.json ] \
-  && [ -x "$ANVIL" ] && [ -f .tools/node_modules/solc/soljson.js ]; then
+  && [ -x "$ANVIL" ] && [ -f .tools/node_modules/solc/soljson.js ] \
+  && [ -f .tools/node_modules/@hyperledger/fabric-gateway/package.json ]; then
   echo "setup: npm tools in .tools/ are up to date"
 else
   echo "setup: installing pinned npm tools into .tools/"
   mkdir -p .tools
   cp tools/package.json tools/package-lock.json .tools/
-  npm ci --prefix .tools --no-audit --no-fund --loglevel=error
+  npm ci --prefix .tools --no-audit --no-fund --loglevel=error --omit=optional
 fi
 echo "setup: $("$ANVIL" --version | head -n 1)"
 echo "setup: solc $(node -e 'process.stdout.write(require("./.tools/node_modules/solc").version())')"
+echo "setup: @hyperledger/fabric-gateway $(node -p 'require("./.tools/node_modules/@hyperledger/fabric-gateway/package.json").version')"
 
 # Later issues add: Debian packages for promtool and Chromium.
 echo "setup: ok"

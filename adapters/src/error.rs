@@ -113,6 +113,18 @@ pub enum Error {
         /// The configured Outbox.
         expected: String,
     },
+    /// A block the node served fails verification (data hash, orderer signature, endorsements,
+    /// hash chain to the cursor): the node is faulty or hostile. Nothing from the block was
+    /// yielded; retryable, since another attempt (or another peer) may serve the real block.
+    #[error("block {number} from {endpoint} failed verification: {reason}")]
+    InvalidBlock {
+        /// The endpoint, without credentials.
+        endpoint: String,
+        /// The block's number.
+        number: u64,
+        /// What failed.
+        reason: String,
+    },
     /// A native source proof that does not prove what it claims.
     #[error("invalid native proof: {reason}")]
     InvalidNativeProof {
@@ -217,6 +229,7 @@ impl Error {
                 | Error::Timeout { .. }
                 | Error::RangeTooLarge { .. }
                 | Error::MissingData { .. }
+                | Error::InvalidBlock { .. }
                 | Error::ReorgAboveCursor { .. }
                 | Error::NonceTooLow { .. }
                 | Error::Underpriced { .. }

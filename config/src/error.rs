@@ -86,6 +86,12 @@ pub enum Rule {
     MissingContract,
     /// A key that does not apply to the chain's family.
     NotForFamily,
+    /// A Fabric chain without the `verifier` section that says whose MSP roots, orderers and
+    /// endorsement policy its blocks are checked against (nothing would be verified).
+    MissingVerifier,
+    /// A Fabric endorsement policy that does not parse, cannot be satisfied, is satisfied by
+    /// nobody, or names an organisation whose MSP roots are not configured.
+    InvalidPolicy,
     /// A finality rule that can accept events which later disappear (or none at all).
     UnsafeFinality,
     /// A lane names a chain that is not configured.

@@ -27,7 +27,8 @@
 //! among others: unknown keys; thresholds of 0, above the validator count, or not a strict
 //! majority; one validator address, privacy key, member name, domain or chain id used twice;
 //! lanes to unknown chains, to themselves or with unknown validators; one operator, host, HSM
-//! or custodian holding a threshold of a lane's keys; EVM chains without Outbox or Inbox;
+//! or custodian holding a threshold of a lane's keys; EVM chains without Outbox or Inbox; Fabric
+//! chains without a verifier (MSP roots, orderers, a satisfiable endorsement policy);
 //! unsafe finality (0 confirmations, `latest`, `on-commit` on EVM); empty endpoint lists; zero
 //! addresses and domains; missing files; key files readable by group or others; and own keys
 //! that do not match this organisation's published address and privacy key. Relative paths are
@@ -56,8 +57,8 @@ pub use env::{Env, NoEnv, ProcessEnv};
 pub use error::{ConfigError, ConfigErrors, Position, Rule};
 pub use keyfile::{Secret32, read_secret_key_file};
 pub use model::{
-    Api, Chain, ChainFamily, ChainKind, ChainRef, Custody, EvmChain, FabricChain, Finality,
-    FiscoChain, Gateway, Lane, Member, Monitoring, PeerTls, RateLimit, Storage, TlsIdentity,
-    Validator,
+    Api, Chain, ChainFamily, ChainKind, ChainRef, Custody, EvmChain, FabricChain, FabricMsp,
+    FabricPolicy, FabricVerifier, Finality, FiscoChain, Gateway, Lane, Member, Monitoring, PeerTls,
+    RateLimit, Storage, TlsIdentity, Validator,
 };
 pub use values::{Endpoint, PostgresUrl, PrivacyPublicKey};

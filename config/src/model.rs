@@ -184,8 +184,13 @@ pub struct EvmChain {
 pub struct FabricChain {
     /// The channel (Fabric's ledger; it plays the role of a chain id).
     pub channel: String,
-    /// The Causeway chaincode (outbox events and inbox deliveries).
-    pub chaincode: String,
+    /// The outbox chaincode: the only emitter whose `causeway.Dispatch` events count.
+    pub outbox_chaincode: String,
+    /// The inbox chaincode deliveries are submitted to.
+    pub inbox_chaincode: String,
+    /// Whose MSP roots, orderers and endorsement policy the channel's blocks are checked
+    /// against (always present: a Fabric chain without it is refused at load).
+    pub verifier: FabricVerifier,
     /// The MSP id this gateway's Fabric identity belongs to.
     pub msp_id: String,
     /// The X.509 certificate of that identity (its key is the chain's signer key); present
@@ -193,6 +198,83 @@ pub struct FabricChain {
     pub identity_cert_file: Option<PathBuf>,
     /// CA certificate for the peers' TLS, when the endpoints use `grpcs`.
     pub tls_ca_file: Option<PathBuf>,
+}
+
+/// What a Fabric chain's blocks and transactions are verified against.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FabricVerifier {
+    /// The organisations whose clients create and whose peers endorse transactions (at least
+    /// one; MSP ids unique).
+    pub orgs: Vec<FabricMsp>,
+    /// The ordering service's organisations, whose identities sign blocks (at least one).
+    pub orderers: Vec<FabricMsp>,
+    /// Which organisations must endorse an outbox transaction; every one it names is in
+    /// `orgs`.
+    pub endorsement_policy: FabricPolicy,
+    /// Distinct orderer signatures each block needs (at least 1; default 1, as Raft signs
+    /// with one orderer).
+    pub orderer_signatures: u32,
+}
+
+/// An organisation (MSP) and its root CA certificates (PEM files, its MSP folder's
+/// `cacerts/`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FabricMsp {
+    /// The MSP id, e.g. `Org1MSP`.
+    pub msp_id: String,
+    /// Its root CA certificate files (at least one).
+    pub root_cert_files: Vec<PathBuf>,
+}
+
+/// A Fabric endorsement policy over organisations, with `MAJORITY` resolved to the configured
+/// `orgs`. Every variant names at least one organisation and needs between one and all of
+/// them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FabricPolicy {
+    /// `AND(a, b, …)`: every listed organisation.
+    AllOf(Vec<String>),
+    /// `OutOf(n, a, b, …)` (and `OR(…)`, which is `OutOf(1, …)`): at least `n` of them.
+    OutOf {
+        /// How many must endorse.
+        n: usize,
+        /// The organisations that count.
+        msps: Vec<String>,
+    },
+    /// `MAJORITY` (of the configured orgs) or `MAJORITY(a, b, …)`: more than half of them.
+    Majority(Vec<String>),
+}
+
+impl FabricPolicy {
+    /// The organisations the policy names.
+    pub fn msps(&self) -> &[String] {
+        match self {
+            FabricPolicy::AllOf(m)
+            | FabricPolicy::OutOf { msps: m, .. }
+            | FabricPolicy::Majority(m) => m,
+        }
+    }
+
+    /// How many of [`FabricPolicy::msps`] must endorse.
+    pub fn required(&self) -> usize {
+        match self {
+            FabricPolicy::AllOf(m) => m.len(),
+            FabricPolicy::OutOf { n, .. } => *n,
+            FabricPolicy::Majority(m) => m.len() / 2 + 1,
+        }
+    }
+}
+
+impl fmt::Display for FabricPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FabricPolicy::AllOf(m) => write!(f, "AND({})", m.join(",")),
+            FabricPolicy::OutOf { n, msps } => write!(f, "OutOf({n},{})", msps.join(",")),
+            FabricPolicy::Majority(m) => write!(f, "MAJORITY({})", m.join(",")),
+        }
+    }
 }
 
 /// FISCO BCOS settings.

@@ -108,12 +108,38 @@ pub(crate) struct RawChain {
     pub(crate) anchor: Option<S<String>>,
     // Fabric
     pub(crate) channel: Option<S<String>>,
+    /// Refused with a pointer to `outbox_chaincode` and `inbox_chaincode` (one chaincode each).
     pub(crate) chaincode: Option<S<String>>,
+    pub(crate) outbox_chaincode: Option<S<String>>,
+    pub(crate) inbox_chaincode: Option<S<String>>,
+    pub(crate) verifier: Option<S<RawFabricVerifier>>,
     pub(crate) msp_id: Option<S<String>>,
     pub(crate) identity_cert_file: Option<S<PathBuf>>,
     pub(crate) tls_ca_file: Option<S<PathBuf>>,
     // FISCO BCOS
     pub(crate) group: Option<S<String>>,
+}
+
+/// `[chains.<name>.verifier]`: what a Fabric chain's blocks and transactions are checked
+/// against.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFabricVerifier {
+    #[serde(default)]
+    pub(crate) orgs: Vec<S<RawFabricMsp>>,
+    #[serde(default)]
+    pub(crate) orderers: Vec<S<RawFabricMsp>>,
+    pub(crate) endorsement_policy: Option<S<String>>,
+    pub(crate) orderer_signatures: Option<S<u32>>,
+}
+
+/// One organisation of a Fabric verifier: its MSP id and root CA certificate files.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFabricMsp {
+    pub(crate) msp_id: S<String>,
+    #[serde(default)]
+    pub(crate) root_cert_files: Vec<S<PathBuf>>,
 }
 
 /// `[lanes.<name>]`.

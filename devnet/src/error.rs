@@ -79,6 +79,42 @@ pub enum Error {
         /// What happened.
         reason: String,
     },
+    /// No `node` binary to run the Fabric fidelity scripts with.
+    #[error(
+        "node not found ({looked_in}): install Node.js (scripts/setup.sh needs it too) or set CAUSEWAY_NODE"
+    )]
+    NodeNotFound {
+        /// Where it was looked for.
+        looked_in: String,
+    },
+    /// The pinned npm packages the fidelity scripts load are not installed.
+    #[error(
+        "npm packages missing in {path}: {missing}: run scripts/setup.sh (installs the pinned tools/ packages into .tools/) or set CAUSEWAY_NODE_MODULES"
+    )]
+    NodePackagesMissing {
+        /// The `node_modules` folder looked in.
+        path: PathBuf,
+        /// The packages not found there.
+        missing: String,
+    },
+    /// A Node script failed: could not start, exited non-zero, overran, or printed no JSON.
+    #[error("node script {script} failed: {reason}; its stderr was:\n{stderr}")]
+    NodeScript {
+        /// The script.
+        script: PathBuf,
+        /// What happened.
+        reason: String,
+        /// What the script wrote on stderr.
+        stderr: String,
+    },
+    /// The Fabric test network could not be set up, started, stopped or asked something.
+    #[error("Fabric test network: {context}: {reason}")]
+    Fabric {
+        /// What we were doing, e.g. "binding the peer's port".
+        context: &'static str,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 /// `Result` with this crate's [`Error`].

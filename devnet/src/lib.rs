@@ -5,14 +5,20 @@
 //! never taken from `PATH`), deploys the compiled Causeway contracts from
 //! `contracts/artifacts/` ([`contracts`]), and assembles the two-chain [`Devnet`]. [`fixtures`]
 //! holds what tests need to drive the contracts with values computed by `causeway_proofs`
-//! (committees, origin logs, ABI conversions). Only tests and the `devnet` command use this
-//! crate; no production path does.
+//! (committees, origin logs, ABI conversions). [`fabric`] is the Fabric test network: a
+//! protocol-faithful peer and ordering service serving Fabric's Gateway and Deliver services
+//! over TLS, with generated organisations and the Causeway chaincodes. [`node`] runs the Node
+//! scripts of `devnet/fidelity/` that check our Fabric wire format with Fabric's official Node
+//! packages (pinned, installed into `.tools/` by `scripts/setup.sh`). Only tests and the
+//! `devnet` command use this crate; no production path does.
 
 pub mod anvil;
 pub mod contracts;
 mod devnet;
 mod error;
+pub mod fabric;
 pub mod fixtures;
+pub mod node;
 
 pub use causeway_proofs::Domain;
 pub use devnet::{ADMIN_KEY_INDEX, CHAIN_A, CHAIN_B, ChainSpec, DevChain, Devnet};

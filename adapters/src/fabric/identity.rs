@@ -316,6 +316,16 @@ impl TrustedMsps {
         self.msps.contains_key(mspid)
     }
 
+    /// Whether no organisation is configured (nothing would ever be trusted).
+    pub fn is_empty(&self) -> bool {
+        self.msps.is_empty()
+    }
+
+    /// The configured MSP ids, sorted.
+    pub fn mspids(&self) -> impl Iterator<Item = &str> {
+        self.msps.keys().map(String::as_str)
+    }
+
     /// Checks that `identity` is a signing identity issued by a root of its MSP, valid at `at`.
     pub fn validate(&self, identity: &FabricIdentity, at: SystemTime) -> Result<(), FabricError> {
         let mspid = identity.mspid();

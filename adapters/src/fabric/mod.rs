@@ -7,12 +7,17 @@
 
 pub mod block;
 pub mod client;
+pub mod destination;
 mod error;
 pub mod identity;
+pub mod inbox_wire;
 pub mod msp;
+mod native;
 pub mod policy;
 pub mod proto;
 pub mod request;
+mod source;
+pub mod state;
 mod verify;
 
 pub use block::{
@@ -23,10 +28,17 @@ pub use client::{
     BlockStream, ChaincodeEventStream, CommitStatus, EndorsedTransaction, FabricClient, TlsConfig,
     TlsIdentity,
 };
+pub use destination::{FabricDestination, FabricDestinationConfig, FabricSubmission};
 pub use error::FabricError;
 pub use identity::{
     FabricIdentity, MspRoots, SigningIdentity, TransactionId, TrustedMsps,
     verify_endorsement_signature, verify_signature,
 };
 pub use msp::MspFolder;
+pub use native::{
+    DEFAULT_OUTBOX_CHAINCODE, DISPATCH_EVENT, FabricNativeVerifier, FabricSourceProof,
+    FabricVerifierConfig, MAX_PROOF_BLOCK_LEN, msp_roots_from_files,
+};
 pub use policy::EndorsementPolicy;
+pub use source::{FabricSource, FabricSourceConfig, FabricSourceCounters};
+pub use state::{FabricStateProof, FabricStateReader, FabricStateReaderConfig, VerifiedRead};

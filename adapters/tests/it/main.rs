@@ -7,8 +7,10 @@
 mod destination;
 mod fabric_blocks;
 mod fabric_client;
+mod fabric_destination;
 mod fabric_identity;
 mod fabric_signatures;
+mod fabric_source;
 mod hostile_node;
 mod proxy;
 mod source;

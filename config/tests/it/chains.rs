@@ -187,29 +187,55 @@ fn unsafe_finality_is_refused() {
     assert!(err.to_string().contains("explicit finality rule"), "{err}");
 }
 
-const FABRIC: &str = r#"
+/// A Fabric chain with its verifier; [`fabric_fixture`] writes the root certificates it names.
+pub(crate) const FABRIC: &str = r#"
 [chains.fab]
 domain = 2001
 family = "fabric"
 endpoints = ["grpcs://peer0.org1.example.com:7051"]
 channel = "trade"
-chaincode = "causeway"
+outbox_chaincode = "causeway_outbox"
+inbox_chaincode = "causeway_inbox"
 msp_id = "Org1MSP"
+verifier = { orgs = [{ msp_id = "Org1MSP", root_cert_files = ["msp/org1.pem"] }, { msp_id = "Org2MSP", root_cert_files = ["msp/org2.pem"] }], orderers = [{ msp_id = "OrdererMSP", root_cert_files = ["msp/orderer.pem"] }], endorsement_policy = "AND(Org1MSP,Org2MSP)" }
 "#;
 
-#[test]
-fn fabric_chains_are_final_on_commit_and_take_channel_and_chaincode() {
+/// A fixture with the files [`FABRIC`] names.
+pub(crate) fn fabric_fixture() -> Fixture {
     let f = Fixture::new();
+    for rel in ["msp/org1.pem", "msp/org2.pem", "msp/orderer.pem"] {
+        f.public(rel);
+    }
+    f
+}
+
+#[test]
+fn fabric_chains_are_final_on_commit_and_take_channel_and_chaincodes() {
+    let f = fabric_fixture();
     let config = f
         .load(&format!("{BASE}{FABRIC}"))
         .expect("valid fabric chain");
     let fab = config.chain("fab").expect("fab");
     assert_eq!(fab.finality, Finality::OnCommit, "the default for fabric");
-    assert!(matches!(&fab.kind, ChainKind::Fabric(c) if c.channel == "trade"));
+    let ChainKind::Fabric(c) = &fab.kind else {
+        panic!("a Fabric chain")
+    };
+    assert_eq!(
+        (
+            c.channel.as_str(),
+            c.outbox_chaincode.as_str(),
+            c.inbox_chaincode.as_str()
+        ),
+        ("trade", "causeway_outbox", "causeway_inbox")
+    );
 
     let text = format!(
         "{BASE}{}",
-        FABRIC.replace("msp_id", "finality = { confirmations = 3 }\nmsp_id")
+        edit(
+            FABRIC,
+            "\nmsp_id = ",
+            "\nfinality = { confirmations = 3 }\nmsp_id = "
+        )
     );
     let err = f.one_problem(&text, "chains.fab.finality", Rule::NotForFamily);
     assert_eq!(
@@ -217,8 +243,33 @@ fn fabric_chains_are_final_on_commit_and_take_channel_and_chaincode() {
         Some("write finality = \"on-commit\" (or leave finality out)")
     );
 
-    let text = format!("{BASE}{}", FABRIC.replace("channel = \"trade\"\n", ""));
+    let text = format!("{BASE}{}", edit(FABRIC, "channel = \"trade\"\n", ""));
     f.one_problem(&text, "chains.fab.channel", Rule::MissingContract);
+    let text = format!(
+        "{BASE}{}",
+        edit(FABRIC, "outbox_chaincode = \"causeway_outbox\"\n", "")
+    );
+    let err = f.one_problem(&text, "chains.fab.outbox_chaincode", Rule::MissingContract);
+    assert_eq!(
+        err.fix(),
+        Some("add outbox_chaincode = \"causeway_outbox\"")
+    );
+
+    let text = format!(
+        "{BASE}{}",
+        edit(
+            FABRIC,
+            "inbox_chaincode = \"causeway_inbox\"\n",
+            "chaincode = \"causeway\"\n"
+        )
+    );
+    let err = f.load(&text).expect_err("the old single chaincode key");
+    let old = crate::fixture::problem(&err, "chains.fab.chaincode");
+    assert!(
+        old.fix()
+            .is_some_and(|fix| fix.contains("outbox_chaincode") && fix.contains("inbox_chaincode")),
+        "{err}"
+    );
 
     let text = format!(
         "{BASE}{}outbox = \"0x5fbdb2315678afecb367f032d93f642f64180aa3\"\n",
@@ -230,7 +281,7 @@ fn fabric_chains_are_final_on_commit_and_take_channel_and_chaincode() {
 
 #[test]
 fn a_fabric_signer_needs_its_certificate() {
-    let f = Fixture::new();
+    let f = fabric_fixture();
     f.secret("keys/fab.key", "-----BEGIN PRIVATE KEY-----\n");
     let text = format!("{BASE}{FABRIC}signer_key_files = [\"keys/fab.key\"]\n");
     f.one_problem(&text, "chains.fab.identity_cert_file", Rule::MissingField);

@@ -6,7 +6,7 @@
 use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
 
-use causeway_config::{ChainFamily, ChainKind, Config, Finality, NoEnv, Storage};
+use causeway_config::{ChainFamily, ChainKind, Config, FabricPolicy, Finality, NoEnv, Storage};
 use causeway_proofs::{Domain, HashAlgorithm};
 
 use crate::fixture::{Fixture, ORG1_ADDRESS, privacy_secret_hex, validator_secret_hex};
@@ -151,10 +151,26 @@ fn the_fabric_and_fisco_examples_use_their_families_settings() {
         panic!("a Fabric chain")
     };
     assert_eq!(
-        (f.channel.as_str(), f.chaincode.as_str(), f.msp_id.as_str()),
-        ("trade", "causeway", "Org1MSP")
+        (
+            f.channel.as_str(),
+            f.outbox_chaincode.as_str(),
+            f.inbox_chaincode.as_str(),
+            f.msp_id.as_str()
+        ),
+        ("trade", "causeway_outbox", "causeway_inbox", "Org1MSP")
     );
     assert!(f.identity_cert_file.is_some() && f.tls_ca_file.is_some());
+    let v = &f.verifier;
+    assert_eq!(
+        v.orgs.iter().map(|o| o.msp_id.as_str()).collect::<Vec<_>>(),
+        ["Org1MSP", "Org2MSP"]
+    );
+    assert_eq!(v.orderers.len(), 1);
+    assert_eq!(
+        v.endorsement_policy,
+        FabricPolicy::AllOf(vec!["Org1MSP".into(), "Org2MSP".into()])
+    );
+    assert_eq!(v.orderer_signatures, 1);
 
     let fisco = load_example(&examples_dir().join("fisco-evm.toml"));
     let ChainKind::Fisco(f) = &fisco.chain("fisco").expect("fisco chain").kind else {

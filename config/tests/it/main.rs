@@ -5,6 +5,7 @@
 mod chains;
 mod env;
 mod examples;
+mod fabric;
 mod files;
 mod fixture;
 mod lanes;

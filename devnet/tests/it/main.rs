@@ -18,6 +18,8 @@ mod attacks;
 mod common;
 mod delivery;
 mod differential;
+mod fabric_fidelity;
+mod fabric_network;
 mod gas;
 mod outbox;
 mod replay;

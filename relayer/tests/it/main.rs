@@ -12,6 +12,7 @@
 mod conformance;
 mod crash;
 mod e2e_evm;
+mod e2e_fabric;
 mod fixtures;
 mod model;
 mod pipeline;

@@ -1,5 +1,5 @@
-//! Family-specific chain settings: EVM and FISCO BCOS contracts and chain ids, Fabric channel,
-//! chaincode and identity; keys of one family are refused on another.
+//! Family-specific chain settings: EVM and FISCO BCOS contracts and chain ids (Fabric's are in
+//! `fabric`); keys of one family are refused on another.
 
 use std::collections::BTreeMap;
 
@@ -7,7 +7,7 @@ use causeway_proofs::EvmAddress;
 
 use super::{ChainCheck, family_name};
 use crate::error::Rule;
-use crate::model::{EvmChain, FabricChain, FiscoChain};
+use crate::model::{EvmChain, FiscoChain};
 use crate::raw::{RawChain, RawFamily, S};
 use crate::validate::Source;
 use crate::validate::files::{located, public_file};
@@ -64,7 +64,11 @@ impl<'n> ChainCheck<'_, 'n, '_> {
     }
 
     /// Refuses keys that belong to other families.
-    fn not_for_family<T>(&mut self, family: RawFamily, fields: &[(&str, Option<&S<T>>)]) -> bool {
+    pub(super) fn not_for_family<T>(
+        &mut self,
+        family: RawFamily,
+        fields: &[(&str, Option<&S<T>>)],
+    ) -> bool {
         let mut ok = true;
         for (field, value) in fields {
             if let Some(v) = value {
@@ -83,7 +87,7 @@ impl<'n> ChainCheck<'_, 'n, '_> {
     }
 
     /// A text key that the family requires.
-    fn text(
+    pub(super) fn text(
         &mut self,
         field: &str,
         raw: Option<&S<String>>,
@@ -138,7 +142,14 @@ impl<'n> ChainCheck<'_, 'n, '_> {
                 ("tls_ca_file", raw.tls_ca_file.as_ref()),
                 ("identity_cert_file", raw.identity_cert_file.as_ref()),
             ],
-        );
+        ) & self.not_for_family(
+            RawFamily::Evm,
+            &[
+                ("outbox_chaincode", raw.outbox_chaincode.as_ref()),
+                ("inbox_chaincode", raw.inbox_chaincode.as_ref()),
+            ],
+        ) & self
+            .not_for_family(RawFamily::Evm, &[("verifier", raw.verifier.as_ref())]);
         let chain_id = match &raw.chain_id {
             Some(v) => match v.get_ref() {
                 toml::Value::Integer(0) => {
@@ -192,7 +203,7 @@ impl<'n> ChainCheck<'_, 'n, '_> {
     }
 
     /// An optional certificate file: `Some(None)` when absent, `None` when present but missing.
-    fn optional_file(
+    pub(super) fn optional_file(
         &mut self,
         field: &str,
         raw: Option<&S<std::path::PathBuf>>,
@@ -201,56 +212,6 @@ impl<'n> ChainCheck<'_, 'n, '_> {
         let file = located(self.ctx, p);
         let key = self.key(field);
         public_file(self.ctx, &key, &file).then_some(Some(file.path))
-    }
-
-    pub(super) fn fabric(&mut self, raw: &RawChain, has_signers: bool) -> Option<FabricChain> {
-        let others = self.not_for_family(
-            RawFamily::Fabric,
-            &[
-                ("outbox", raw.outbox.as_ref()),
-                ("inbox", raw.inbox.as_ref()),
-                ("anchor", raw.anchor.as_ref()),
-                ("group", raw.group.as_ref()),
-            ],
-        ) & self
-            .not_for_family(RawFamily::Fabric, &[("chain_id", raw.chain_id.as_ref())]);
-        let channel = self.text(
-            "channel",
-            raw.channel.as_ref(),
-            Rule::MissingContract,
-            "mychannel",
-        );
-        let chaincode = self.text(
-            "chaincode",
-            raw.chaincode.as_ref(),
-            Rule::MissingContract,
-            "causeway",
-        );
-        let msp_id = self.text("msp_id", raw.msp_id.as_ref(), Rule::MissingField, "Org1MSP");
-        let tls_ca_file = self.optional_file("tls_ca_file", raw.tls_ca_file.as_ref());
-        let identity_cert_file =
-            self.optional_file("identity_cert_file", raw.identity_cert_file.as_ref());
-        if has_signers && raw.identity_cert_file.is_none() {
-            let table = self.table.clone();
-            self.report(
-                "identity_cert_file",
-                &table,
-                Rule::MissingField,
-                "a Fabric signer key needs the X.509 certificate of its identity",
-                "add identity_cert_file = \"msp/signcerts/cert.pem\" (the certificate issued by the MSP for the signer key)",
-            );
-            return None;
-        }
-        if !others {
-            return None;
-        }
-        Some(FabricChain {
-            channel: channel?,
-            chaincode: chaincode?,
-            msp_id: msp_id?,
-            identity_cert_file: identity_cert_file?,
-            tls_ca_file: tls_ca_file?,
-        })
     }
 
     pub(super) fn fisco(
@@ -272,7 +233,14 @@ impl<'n> ChainCheck<'_, 'n, '_> {
                 ("tls_ca_file", raw.tls_ca_file.as_ref()),
                 ("identity_cert_file", raw.identity_cert_file.as_ref()),
             ],
-        );
+        ) & self.not_for_family(
+            RawFamily::Fisco,
+            &[
+                ("outbox_chaincode", raw.outbox_chaincode.as_ref()),
+                ("inbox_chaincode", raw.inbox_chaincode.as_ref()),
+            ],
+        ) & self
+            .not_for_family(RawFamily::Fisco, &[("verifier", raw.verifier.as_ref())]);
         let group = self.text("group", raw.group.as_ref(), Rule::MissingField, "group0");
         let chain_id = match &raw.chain_id {
             Some(v) => match v.get_ref() {

@@ -1,5 +1,6 @@
 //! `[chains.<name>]`: domain, family, chain id, endpoints, finality, contracts, signer keys.
 
+mod fabric;
 mod family;
 mod finality;
 

@@ -1,0 +1,357 @@
+//! The native proof of a message dispatched on Fabric, and [`FabricNativeVerifier`], its
+//! offline check.
+//!
+//! The proof is the whole committed block and the position of the transaction in it
+//! ([`FabricSourceProof`]; NativeProof data `{"block": "<base64 common.Block>", "tx_index": n}`).
+//! The check, from the bytes alone and the verifier's own configuration:
+//! 1. the block decodes; its header hash is the block hash the source reference names, and its
+//!    number the block number;
+//! 2. its `data_hash` commits to its data;
+//! 3. enough distinct orderer identities (trusted under the orderer MSP roots) signed it;
+//! 4. transaction `tx_index` has the source reference's tx id and the committer's code VALID;
+//! 5. its creator is a trusted identity whose signature over the envelope verifies, and whose
+//!    tx id is derived from nonce and creator;
+//! 6. its endorsements, verified against the organisations' MSP roots, satisfy the endorsement
+//!    policy, and the endorsed chaincode action is the configured outbox's;
+//! 7. its chaincode event is `causeway.Dispatch` from the outbox, and its payload decodes
+//!    strictly as the observed message, whose origin is this chain's domain.
+//!
+//! Whether the block is on the channel's hash chain is the source's check (its cursor holds the
+//! previous header hash); an offline proof of one block cannot know it.
+//!
+//! What no check of a block can establish: the TRANSACTIONS_FILTER (validation codes) is
+//! written by the committing peer and covered by no signature, so a proof read from one peer
+//! trusts that peer's validation, as Fabric's own clients do. A lying peer is covered by the
+//! consortium's threshold: each member gateway reads its own organisation's peer.
+
+mod cache;
+mod check;
+#[cfg(test)]
+pub(crate) mod testkit;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use causeway_proofs::Domain;
+use causeway_proofs::bundle::{ChainFamily, NativeProof};
+use serde::{Deserialize, Serialize};
+
+pub use check::DISPATCH_EVENT;
+pub(crate) use check::{Candidate, Checker, Skip};
+
+use crate::Error;
+use crate::chain::{NativeVerifier, ObservedMessage};
+use crate::fabric::{EndorsementPolicy, FabricBlock, TrustedMsps};
+
+/// Largest block a proof may carry, in bytes: Fabric's default `AbsoluteMaxBytes` (10 MB).
+pub const MAX_PROOF_BLOCK_LEN: usize = 10 * 1024 * 1024;
+
+/// The default name of the outbox chaincode.
+pub const DEFAULT_OUTBOX_CHAINCODE: &str = "causeway_outbox";
+
+/// What a Fabric origin's proofs are checked against: whom to trust, and for what.
+#[derive(Clone, Debug)]
+pub struct FabricVerifierConfig {
+    /// Root CAs of the organisations whose clients create and whose peers endorse
+    /// transactions.
+    pub trusted: TrustedMsps,
+    /// Root CAs of the ordering service's organisations (block signers).
+    pub orderers: TrustedMsps,
+    /// Which organisations must have endorsed an outbox transaction.
+    pub policy: EndorsementPolicy,
+    /// The outbox chaincode: the only emitter whose events count.
+    pub outbox_chaincode: String,
+    /// The channel.
+    pub channel: String,
+    /// Distinct orderer identities that must have signed each block (1 for Raft; a BFT quorum
+    /// otherwise).
+    pub orderer_signatures_required: usize,
+}
+
+impl FabricVerifierConfig {
+    /// A configuration for `channel` with the default outbox chaincode
+    /// ([`DEFAULT_OUTBOX_CHAINCODE`]) and one orderer signature per block.
+    pub fn new(
+        channel: impl Into<String>,
+        trusted: TrustedMsps,
+        orderers: TrustedMsps,
+        policy: EndorsementPolicy,
+    ) -> Self {
+        Self {
+            trusted,
+            orderers,
+            policy,
+            outbox_chaincode: DEFAULT_OUTBOX_CHAINCODE.to_owned(),
+            channel: channel.into(),
+            orderer_signatures_required: 1,
+        }
+    }
+
+    /// Refuses a configuration under which nothing, or anything, would verify: no trusted
+    /// organisation or orderer, a policy that names no organisation, needs none or more than
+    /// it names, or names one without roots, no channel or outbox, no orderer signature.
+    pub fn validate(&self) -> Result<(), Error> {
+        let refuse = |reason: String| Err(Error::Config { reason });
+        if self.trusted.is_empty() {
+            return refuse("the Fabric verifier trusts no organisation: configure the MSP root certificates of the endorsing organisations".into());
+        }
+        if self.orderers.is_empty() {
+            return refuse("the Fabric verifier trusts no orderer: configure the ordering service's MSP root certificates".into());
+        }
+        let msps = check::policy_msps(&self.policy);
+        let distinct: std::collections::BTreeSet<&String> = msps.iter().collect();
+        if distinct.is_empty() {
+            return refuse(format!(
+                "endorsement policy {} names no organisation",
+                self.policy
+            ));
+        }
+        let needed = match &self.policy {
+            EndorsementPolicy::AllOf(_) => distinct.len(),
+            EndorsementPolicy::OutOf { n, .. } => *n,
+            EndorsementPolicy::Majority(_) => distinct.len() / 2 + 1,
+        };
+        if needed == 0 || needed > distinct.len() {
+            return refuse(format!(
+                "endorsement policy {} needs {needed} of {} distinct organisations: it could never, or always, be satisfied",
+                self.policy,
+                distinct.len()
+            ));
+        }
+        if let Some(missing) = distinct.iter().find(|m| !self.trusted.contains(m)) {
+            return refuse(format!(
+                "endorsement policy {} names {missing}, whose MSP root certificates are not configured",
+                self.policy
+            ));
+        }
+        if self.channel.is_empty() {
+            return refuse("the Fabric verifier has no channel".into());
+        }
+        if self.outbox_chaincode.is_empty() {
+            return refuse("the Fabric verifier has no outbox chaincode".into());
+        }
+        if self.orderer_signatures_required == 0 {
+            return refuse(
+                "orderer_signatures_required is 0: blocks would be accepted unsigned".into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The root CA certificates of `mspid` from PEM (or DER) files, as a Fabric chain's verifier
+/// section lists them (`root_cert_files`): an unreadable file, a certificate that is not a
+/// self-signed P-256 CA, or no file at all is an [`Error::Config`] naming the file or the MSP.
+pub fn msp_roots_from_files<P: AsRef<std::path::Path>>(
+    mspid: &str,
+    files: &[P],
+) -> Result<crate::fabric::MspRoots, Error> {
+    let certificates = files
+        .iter()
+        .map(|path| {
+            std::fs::read(path.as_ref()).map_err(|e| Error::Config {
+                reason: format!(
+                    "cannot read root certificate {} of {mspid}: {e}",
+                    path.as_ref().display()
+                ),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    crate::fabric::MspRoots::new(mspid, &certificates).map_err(|e| Error::Config {
+        reason: format!("root certificates of {mspid}: {e}"),
+    })
+}
+
+/// A Fabric native proof: the committed block holding the transaction, and the transaction's
+/// position in it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FabricSourceProof {
+    /// The whole block.
+    pub block: FabricBlock,
+    /// Index of the transaction in the block's data (and its TRANSACTIONS_FILTER).
+    pub tx_index: u32,
+}
+
+/// The JSON of [`NativeProof::data`] for Fabric.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProofJson {
+    block: String,
+    tx_index: u32,
+}
+
+impl FabricSourceProof {
+    /// The proof as a [`NativeProof`] (family `fabric`).
+    pub fn to_native_proof(&self) -> NativeProof {
+        native_proof(&BASE64.encode(self.block.encode()), self.tx_index)
+    }
+
+    /// Parses a [`NativeProof`] of family `fabric`: base64 of at most
+    /// [`MAX_PROOF_BLOCK_LEN`] bytes that decode as a block.
+    pub fn from_native_proof(proof: &NativeProof) -> Result<Self, Error> {
+        let invalid = |reason: String| Error::InvalidNativeProof { reason };
+        if proof.family != ChainFamily::Fabric {
+            return Err(invalid(format!(
+                "a {:?} proof is not a Fabric proof",
+                proof.family
+            )));
+        }
+        let json: ProofJson = serde_json::from_value(proof.data.clone())
+            .map_err(|e| invalid(format!("Fabric proof data: {e}")))?;
+        if json.block.len() > MAX_PROOF_BLOCK_LEN.div_ceil(3) * 4 {
+            return Err(invalid(format!(
+                "the proof's block exceeds {MAX_PROOF_BLOCK_LEN} bytes"
+            )));
+        }
+        let bytes = BASE64
+            .decode(json.block.as_bytes())
+            .map_err(|e| invalid(format!("the proof's block is not base64: {e}")))?;
+        Ok(Self {
+            block: FabricBlock::decode(&bytes)?,
+            tx_index: json.tx_index,
+        })
+    }
+}
+
+/// A Fabric [`NativeProof`] from the base64 of a block (so that the source encodes a block once
+/// for all of its messages).
+pub(crate) fn native_proof(block_base64: &str, tx_index: u32) -> NativeProof {
+    NativeProof {
+        family: ChainFamily::Fabric,
+        data: serde_json::json!({ "block": block_base64, "tx_index": tx_index }),
+    }
+}
+
+/// Checks Fabric native proofs offline for one origin (see the module docs). A cheap handle:
+/// clones share the configuration and the cache of validated identities.
+#[derive(Clone, Debug)]
+pub struct FabricNativeVerifier {
+    checker: Arc<Checker>,
+}
+
+impl FabricNativeVerifier {
+    /// A verifier for messages of `domain`; fails closed on a configuration that
+    /// [`FabricVerifierConfig::validate`] refuses.
+    pub fn new(domain: Domain, config: FabricVerifierConfig) -> Result<Self, Error> {
+        config.validate()?;
+        Ok(Self {
+            checker: Checker::new(config, domain),
+        })
+    }
+
+    pub(crate) fn checker(&self) -> &Arc<Checker> {
+        &self.checker
+    }
+
+    /// The origin domain.
+    pub fn domain(&self) -> crate::Domain {
+        self.checker.domain
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &FabricVerifierConfig {
+        &self.checker.config
+    }
+
+    /// [`NativeVerifier::verify`] with certificates checked at `at` instead of now.
+    pub fn verify_at(&self, observed: &ObservedMessage, at: SystemTime) -> Result<(), Error> {
+        let invalid = |reason: String| Error::InvalidNativeProof { reason };
+        let checker = &self.checker;
+        let source = &observed.source;
+        let proof = FabricSourceProof::from_native_proof(&observed.proof)?;
+        let block = &proof.block;
+        let hash = block.header_hash();
+        match source.block_hash {
+            Some(claimed) if claimed.0 == hash.0 => {}
+            Some(claimed) => {
+                return Err(invalid(format!(
+                    "the proof's block has header hash {hash}, the source reference says {claimed}"
+                )));
+            }
+            None => return Err(invalid("the source reference names no block hash".into())),
+        }
+        if source.block_number != Some(block.number()) {
+            return Err(invalid(format!(
+                "the proof's block is number {}, the source reference says {:?}",
+                block.number(),
+                source.block_number
+            )));
+        }
+        if source.event_index != Some(0) {
+            return Err(invalid(format!(
+                "event index {:?}: a Fabric transaction has one event, index 0",
+                source.event_index
+            )));
+        }
+        let Some(tx_id) = source.fabric_tx_id.as_deref() else {
+            return Err(invalid("the source reference names no Fabric tx id".into()));
+        };
+        checker.check_block(block, at)?;
+        let index = usize::try_from(proof.tx_index).map_err(|_| {
+            invalid(format!(
+                "tx index {} does not fit this platform",
+                proof.tx_index
+            ))
+        })?;
+        let codes = block.validation_codes()?;
+        let code = *codes.get(index).ok_or_else(|| {
+            invalid(format!(
+                "block {} has no transaction {index} ({} transactions)",
+                block.number(),
+                codes.len()
+            ))
+        })?;
+        let candidate = match checker.classify(block, code, index)? {
+            Ok(candidate) => candidate,
+            Err(Skip::NotValid { code }) => {
+                return Err(crate::fabric::FabricError::NotValid {
+                    tx_id: tx_id.to_owned(),
+                    code,
+                }
+                .into());
+            }
+            Err(Skip::Foreign { chaincode }) => {
+                return Err(Error::ForeignEmitter {
+                    emitter: format!("chaincode `{chaincode}`"),
+                    expected: format!("chaincode `{}`", checker.config.outbox_chaincode),
+                });
+            }
+            Err(Skip::NoDispatch) => {
+                return Err(invalid(format!(
+                    "transaction {index} of block {} has no {DISPATCH_EVENT} event",
+                    block.number()
+                )));
+            }
+            Err(Skip::Malformed { reason }) => return Err(invalid(reason)),
+        };
+        if candidate.tx.tx_id() != tx_id {
+            return Err(invalid(format!(
+                "transaction {index} of block {} is {}, the source reference says {tx_id}",
+                block.number(),
+                candidate.tx.tx_id()
+            )));
+        }
+        if candidate.message != observed.message {
+            return Err(invalid(format!(
+                "the event carries message {}, not the observed {}",
+                candidate.message.id(),
+                observed.message.id()
+            )));
+        }
+        checker.check_transaction(&candidate.tx, at)
+    }
+}
+
+impl NativeVerifier for FabricNativeVerifier {
+    fn family(&self) -> ChainFamily {
+        ChainFamily::Fabric
+    }
+
+    fn verify(&self, observed: &ObservedMessage) -> Result<(), Error> {
+        self.verify_at(observed, SystemTime::now())
+    }
+}

@@ -1,0 +1,374 @@
+//! Test fixtures: organisations with generated CAs, identities, and signed blocks holding
+//! outbox transactions, built as a client, peers, orderer and committer would.
+
+#![allow(clippy::unwrap_used)]
+
+use std::str::FromStr as _;
+use std::time::{Duration, SystemTime};
+
+use causeway_proofs::{Address32, Domain, Message, Nonce};
+use p256::ecdsa::SigningKey;
+use prost::Message as _;
+use x509_cert::Certificate;
+use x509_cert::builder::{Builder as _, CertificateBuilder, Profile};
+use x509_cert::der::EncodePem as _;
+use x509_cert::der::pem::LineEnding;
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::spki::SubjectPublicKeyInfoOwned;
+use x509_cert::time::{Time, Validity};
+
+use super::{DISPATCH_EVENT, FabricVerifierConfig};
+use crate::fabric::proto::common::{
+    Block, BlockData, BlockHeader, BlockMetadata, ChannelHeader, Envelope, Header, HeaderType,
+    Metadata, MetadataSignature, Payload, SignatureHeader,
+};
+use crate::fabric::proto::protos::{
+    ChaincodeAction, ChaincodeActionPayload, ChaincodeEndorsedAction, ChaincodeEvent, ChaincodeId,
+    Endorsement, ProposalResponsePayload, Transaction, TransactionAction,
+};
+use crate::fabric::{
+    EndorsementPolicy, FabricBlock, FabricIdentity, HeaderHash, MspRoots, SigningIdentity,
+    TransactionId, TrustedMsps, ValidationCode, data_hash, header_bytes,
+};
+
+pub(crate) const CHANNEL: &str = "causeway";
+pub(crate) const OUTBOX: &str = "causeway_outbox";
+pub(crate) const DOMAIN: Domain = Domain(2001);
+
+fn year() -> Duration {
+    Duration::from_secs(365 * 24 * 3600)
+}
+
+fn validity(from: SystemTime, to: SystemTime) -> Validity {
+    Validity {
+        not_before: Time::try_from(from).unwrap(),
+        not_after: Time::try_from(to).unwrap(),
+    }
+}
+
+/// Valid from a year ago to a year ahead.
+pub(crate) fn current() -> Validity {
+    let now = SystemTime::now();
+    validity(now - year(), now + year())
+}
+
+/// Expired yesterday.
+pub(crate) fn expired() -> Validity {
+    let now = SystemTime::now();
+    validity(now - year(), now - Duration::from_secs(24 * 3600))
+}
+
+fn key() -> SigningKey {
+    SigningKey::random(&mut rand_core::OsRng)
+}
+
+fn pem(certificate: &Certificate) -> Vec<u8> {
+    certificate.to_pem(LineEnding::LF).unwrap().into_bytes()
+}
+
+/// An organisation: its MSP id and root CA.
+pub(crate) struct Org {
+    pub(crate) mspid: &'static str,
+    ca_key: SigningKey,
+    ca: Certificate,
+}
+
+impl Org {
+    pub(crate) fn new(mspid: &'static str) -> Self {
+        let ca_key = key();
+        let spki = SubjectPublicKeyInfoOwned::from_key(*ca_key.verifying_key()).unwrap();
+        let ca = CertificateBuilder::new(
+            Profile::Root,
+            SerialNumber::from(1u32),
+            current(),
+            Name::from_str(&format!("CN=ca.{mspid},O={mspid}")).unwrap(),
+            spki,
+            &ca_key,
+        )
+        .unwrap()
+        .build::<p256::ecdsa::DerSignature>()
+        .unwrap();
+        Self { mspid, ca_key, ca }
+    }
+
+    /// The root certificate, PEM.
+    pub(crate) fn ca_pem(&self) -> Vec<u8> {
+        pem(&self.ca)
+    }
+
+    pub(crate) fn roots(&self) -> MspRoots {
+        MspRoots::new(self.mspid, &[pem(&self.ca)]).unwrap()
+    }
+
+    /// A signing identity issued by this organisation's CA.
+    pub(crate) fn member_valid(&self, validity: Validity) -> SigningIdentity {
+        let member_key = key();
+        let spki = SubjectPublicKeyInfoOwned::from_key(*member_key.verifying_key()).unwrap();
+        let cert = CertificateBuilder::new(
+            Profile::Leaf {
+                issuer: self.ca.tbs_certificate.subject.clone(),
+                enable_key_agreement: false,
+                enable_key_encipherment: false,
+            },
+            SerialNumber::from(2u32),
+            validity,
+            Name::from_str(&format!("CN=member.{},O={}", self.mspid, self.mspid)).unwrap(),
+            spki,
+            &self.ca_key,
+        )
+        .unwrap()
+        .build::<p256::ecdsa::DerSignature>()
+        .unwrap();
+        SigningIdentity::new(
+            FabricIdentity::from_pem(self.mspid, &pem(&cert)).unwrap(),
+            member_key,
+        )
+        .unwrap()
+    }
+
+    pub(crate) fn member(&self) -> SigningIdentity {
+        self.member_valid(current())
+    }
+}
+
+/// Two endorsing organisations, an outsider, an orderer, and identities of each.
+pub(crate) struct Net {
+    pub(crate) org1: Org,
+    pub(crate) org2: Org,
+    pub(crate) org3: Org,
+    pub(crate) orderer_org: Org,
+    pub(crate) client: SigningIdentity,
+    pub(crate) peer1: SigningIdentity,
+    pub(crate) peer2: SigningIdentity,
+    pub(crate) orderer: SigningIdentity,
+}
+
+impl Net {
+    pub(crate) fn new() -> Self {
+        let org1 = Org::new("Org1MSP");
+        let org2 = Org::new("Org2MSP");
+        let org3 = Org::new("Org3MSP");
+        let orderer_org = Org::new("OrdererMSP");
+        let (client, peer1, peer2, orderer) = (
+            org1.member(),
+            org1.member(),
+            org2.member(),
+            orderer_org.member(),
+        );
+        Self {
+            org1,
+            org2,
+            org3,
+            orderer_org,
+            client,
+            peer1,
+            peer2,
+            orderer,
+        }
+    }
+
+    /// Trusts Org1 and Org2 (not Org3) under AND(Org1MSP, Org2MSP), and the orderer.
+    pub(crate) fn config(&self) -> FabricVerifierConfig {
+        let mut config = FabricVerifierConfig::new(
+            CHANNEL,
+            TrustedMsps::new([self.org1.roots(), self.org2.roots()]),
+            TrustedMsps::new([self.orderer_org.roots()]),
+            EndorsementPolicy::AllOf(vec!["Org1MSP".into(), "Org2MSP".into()]),
+        );
+        config.outbox_chaincode = OUTBOX.into();
+        config
+    }
+
+    /// An outbox dispatch of message `nonce` by the client, endorsed by both peers.
+    pub(crate) fn dispatch(&self, nonce: u64) -> TxSpec<'_> {
+        TxSpec {
+            creator: &self.client,
+            endorsers: vec![&self.peer1, &self.peer2],
+            chaincode: OUTBOX.into(),
+            event_chaincode: OUTBOX.into(),
+            event_name: DISPATCH_EVENT.into(),
+            payload: message(nonce).encode(),
+            channel: CHANNEL.into(),
+            tx_id: None,
+            nonce: nonce.to_be_bytes().repeat(3),
+            code: ValidationCode::VALID,
+        }
+    }
+}
+
+/// The test message with `nonce`.
+pub(crate) fn message(nonce: u64) -> Message {
+    Message::new(
+        Nonce(nonce),
+        DOMAIN,
+        Address32([1; 32]),
+        Domain(1),
+        Address32([2; 32]),
+        format!("hello {nonce}").into_bytes(),
+    )
+    .unwrap()
+}
+
+/// One endorser transaction to build; every field can be bent by a test.
+pub(crate) struct TxSpec<'a> {
+    pub(crate) creator: &'a SigningIdentity,
+    pub(crate) endorsers: Vec<&'a SigningIdentity>,
+    pub(crate) chaincode: String,
+    pub(crate) event_chaincode: String,
+    pub(crate) event_name: String,
+    pub(crate) payload: Vec<u8>,
+    pub(crate) channel: String,
+    pub(crate) tx_id: Option<String>,
+    pub(crate) nonce: Vec<u8>,
+    pub(crate) code: ValidationCode,
+}
+
+impl TxSpec<'_> {
+    /// The derived transaction id (or the override).
+    pub(crate) fn id(&self) -> String {
+        self.tx_id
+            .clone()
+            .unwrap_or_else(|| TransactionId::derive(&self.nonce, self.creator.creator()).0)
+    }
+
+    /// The signed envelope bytes.
+    pub(crate) fn envelope(&self) -> Vec<u8> {
+        let signature_header = SignatureHeader {
+            creator: self.creator.creator().to_vec(),
+            nonce: self.nonce.clone(),
+        }
+        .encode_to_vec();
+        let tx_id = self.id();
+        let prp = ProposalResponsePayload {
+            proposal_hash: vec![1; 32],
+            extension: ChaincodeAction {
+                events: ChaincodeEvent {
+                    chaincode_id: self.event_chaincode.clone(),
+                    tx_id: tx_id.clone(),
+                    event_name: self.event_name.clone(),
+                    payload: self.payload.clone(),
+                }
+                .encode_to_vec(),
+                chaincode_id: Some(ChaincodeId {
+                    name: self.chaincode.clone(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }
+            .encode_to_vec(),
+        }
+        .encode_to_vec();
+        let endorsements = self
+            .endorsers
+            .iter()
+            .map(|peer| Endorsement {
+                endorser: peer.creator().to_vec(),
+                signature: peer.sign(&[prp.as_slice(), peer.creator()].concat()),
+            })
+            .collect();
+        let transaction = Transaction {
+            actions: vec![TransactionAction {
+                header: signature_header.clone(),
+                payload: ChaincodeActionPayload {
+                    chaincode_proposal_payload: vec![],
+                    action: Some(ChaincodeEndorsedAction {
+                        proposal_response_payload: prp,
+                        endorsements,
+                    }),
+                }
+                .encode_to_vec(),
+            }],
+        };
+        let payload = Payload {
+            header: Some(Header {
+                channel_header: ChannelHeader {
+                    r#type: HeaderType::EndorserTransaction as i32,
+                    channel_id: self.channel.clone(),
+                    tx_id,
+                    ..Default::default()
+                }
+                .encode_to_vec(),
+                signature_header,
+            }),
+            data: transaction.encode_to_vec(),
+        }
+        .encode_to_vec();
+        Envelope {
+            signature: self.creator.sign(&payload),
+            payload,
+        }
+        .encode_to_vec()
+    }
+}
+
+/// Block `number` after `previous` holding `txs` with their codes, signed by `orderer`.
+pub(crate) fn block(
+    number: u64,
+    previous: Option<HeaderHash>,
+    txs: &[TxSpec<'_>],
+    orderer: &SigningIdentity,
+) -> FabricBlock {
+    let codes: Vec<u8> = txs.iter().map(|t| t.code.0).collect();
+    raw_block(
+        number,
+        previous,
+        txs.iter().map(TxSpec::envelope).collect(),
+        codes,
+        orderer,
+    )
+}
+
+/// A block from envelope bytes and filter codes, signed by `orderer`.
+pub(crate) fn raw_block(
+    number: u64,
+    previous: Option<HeaderHash>,
+    envelopes: Vec<Vec<u8>>,
+    codes: Vec<u8>,
+    orderer: &SigningIdentity,
+) -> FabricBlock {
+    let data = BlockData { data: envelopes };
+    let header = BlockHeader {
+        number,
+        previous_hash: previous.map_or_else(Vec::new, |h| h.0.to_vec()),
+        data_hash: data_hash(&data).to_vec(),
+    };
+    FabricBlock::new(Block {
+        metadata: Some(BlockMetadata {
+            metadata: vec![
+                orderer_signatures(&header, orderer).encode_to_vec(),
+                vec![],
+                codes,
+                vec![],
+                vec![],
+            ],
+        }),
+        header: Some(header),
+        data: Some(data),
+    })
+    .unwrap()
+}
+
+/// The SIGNATURES metadata of `header` by `orderer`.
+pub(crate) fn orderer_signatures(header: &BlockHeader, orderer: &SigningIdentity) -> Metadata {
+    let value = b"last config".to_vec();
+    let signature_header = SignatureHeader {
+        creator: orderer.creator().to_vec(),
+        nonce: vec![3; 24],
+    }
+    .encode_to_vec();
+    let signed = [
+        value.as_slice(),
+        signature_header.as_slice(),
+        &header_bytes(header),
+    ]
+    .concat();
+    Metadata {
+        value,
+        signatures: vec![MetadataSignature {
+            signature: orderer.sign(&signed),
+            signature_header,
+            identifier_header: vec![],
+        }],
+    }
+}

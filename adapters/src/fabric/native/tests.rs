@@ -1,0 +1,451 @@
+//! Every check of [`FabricNativeVerifier`] passes on a well-formed block and fails when the one
+//! thing it checks is bent.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::{Duration, SystemTime};
+
+use causeway_proofs::Hash32;
+use causeway_proofs::bundle::SourceReference;
+use prost::Message as _;
+
+use super::testkit::{
+    CHANNEL, DOMAIN, Net, OUTBOX, TxSpec, block, current, expired, message, raw_block,
+};
+use super::*;
+use crate::fabric::proto::common::{Block, Envelope};
+use crate::fabric::{EndorsementPolicy, HeaderHash, TrustedMsps, ValidationCode};
+
+/// The observed message of transaction `index` in `block`, as the source would yield it.
+fn observed(block: &FabricBlock, index: u32, tx_id: &str, message: Message) -> ObservedMessage {
+    ObservedMessage {
+        message,
+        source: SourceReference {
+            block_number: Some(block.number()),
+            block_hash: Some(Hash32(block.header_hash().0)),
+            transaction_hash: None,
+            fabric_tx_id: Some(tx_id.to_owned()),
+            event_index: Some(0),
+        },
+        proof: FabricSourceProof {
+            block: block.clone(),
+            tx_index: index,
+        }
+        .to_native_proof(),
+    }
+}
+
+use causeway_proofs::Message;
+
+fn verifier(net: &Net) -> FabricNativeVerifier {
+    FabricNativeVerifier::new(DOMAIN, net.config()).unwrap()
+}
+
+/// Builds block 3 with `spec` at index 1 (after an unrelated valid dispatch) and verifies it.
+fn verify_spec(net: &Net, spec: TxSpec<'_>) -> Result<(), Error> {
+    let id = spec.id();
+    let first = net.dispatch(100);
+    let block = block(3, Some(HeaderHash([9; 32])), &[first, spec], &net.orderer);
+    verifier(net).verify(&observed(&block, 1, &id, message(7)))
+}
+
+fn reason(result: Result<(), Error>) -> String {
+    match result {
+        Err(e) => e.to_string(),
+        Ok(()) => panic!("accepted"),
+    }
+}
+
+#[test]
+fn a_dispatch_in_a_valid_endorsed_signed_block_verifies() {
+    let net = Net::new();
+    verify_spec(&net, net.dispatch(7)).unwrap();
+    // The JSON form round-trips and names the family.
+    let spec = net.dispatch(7);
+    let id = spec.id();
+    let block = block(0, None, &[spec], &net.orderer);
+    let o = observed(&block, 0, &id, message(7));
+    let json = serde_json::to_string(&o).unwrap();
+    assert!(json.contains("\"family\":\"fabric\""), "{json}");
+    let back: ObservedMessage = serde_json::from_str(&json).unwrap();
+    verifier(&net).verify(&back).unwrap();
+    assert_eq!(verifier(&net).family(), ChainFamily::Fabric);
+}
+
+#[test]
+fn construction_fails_closed() {
+    let net = Net::new();
+    let refused = |config: FabricVerifierConfig| match FabricNativeVerifier::new(DOMAIN, config) {
+        Err(Error::Config { reason }) => reason,
+        other => panic!("accepted: {other:?}"),
+    };
+    let mut c = net.config();
+    c.trusted = TrustedMsps::default();
+    assert!(refused(c).contains("trusts no organisation"));
+    let mut c = net.config();
+    c.orderers = TrustedMsps::default();
+    assert!(refused(c).contains("trusts no orderer"));
+    let mut c = net.config();
+    c.policy = EndorsementPolicy::AllOf(vec![]);
+    assert!(refused(c).contains("names no organisation"));
+    let mut c = net.config();
+    c.policy = EndorsementPolicy::AllOf(vec!["Org1MSP".into(), "Org3MSP".into()]);
+    assert!(refused(c).contains("names Org3MSP, whose MSP root certificates are not configured"));
+    let mut c = net.config();
+    c.policy = EndorsementPolicy::OutOf {
+        n: 0,
+        msps: vec!["Org1MSP".into()],
+    };
+    assert!(refused(c).contains("needs 0 of 1"));
+    let mut c = net.config();
+    c.policy = EndorsementPolicy::OutOf {
+        n: 3,
+        msps: vec!["Org1MSP".into(), "Org2MSP".into(), "Org2MSP".into()],
+    };
+    assert!(refused(c).contains("needs 3 of 2"));
+    let mut c = net.config();
+    c.orderer_signatures_required = 0;
+    assert!(refused(c).contains("unsigned"));
+    let mut c = net.config();
+    c.channel = String::new();
+    assert!(refused(c).contains("no channel"));
+    let mut c = net.config();
+    c.outbox_chaincode = String::new();
+    assert!(refused(c).contains("no outbox"));
+    // Majority and OutOf within bounds are fine.
+    let mut c = net.config();
+    c.policy = EndorsementPolicy::Majority(vec!["Org1MSP".into(), "Org2MSP".into()]);
+    FabricNativeVerifier::new(DOMAIN, c).unwrap();
+}
+
+#[test]
+fn the_source_reference_must_name_this_block_transaction_and_event() {
+    let net = Net::new();
+    let spec = net.dispatch(7);
+    let id = spec.id();
+    let block = block(5, Some(HeaderHash([1; 32])), &[spec], &net.orderer);
+    let v = verifier(&net);
+    let good = observed(&block, 0, &id, message(7));
+    v.verify(&good).unwrap();
+
+    let mut o = good.clone();
+    o.source.block_hash = Some(Hash32([0xee; 32]));
+    assert!(reason(v.verify(&o)).contains("header hash"));
+    let mut o = good.clone();
+    o.source.block_hash = None;
+    assert!(reason(v.verify(&o)).contains("no block hash"));
+    let mut o = good.clone();
+    o.source.block_number = Some(6);
+    assert!(reason(v.verify(&o)).contains("number 5"));
+    let mut o = good.clone();
+    o.source.event_index = Some(1);
+    assert!(reason(v.verify(&o)).contains("event index"));
+    let mut o = good.clone();
+    o.source.fabric_tx_id = Some("00".repeat(32));
+    assert!(reason(v.verify(&o)).contains("the source reference says"));
+    let mut o = good.clone();
+    o.source.fabric_tx_id = None;
+    assert!(reason(v.verify(&o)).contains("no Fabric tx id"));
+    let o = observed(&block, 1, &id, message(7));
+    assert!(reason(v.verify(&o)).contains("has no transaction 1"));
+    // Another message than the event's.
+    let o = observed(&block, 0, &id, message(8));
+    assert!(reason(v.verify(&o)).contains("not the observed"));
+    // A proof of another family, or garbled data.
+    let mut o = good.clone();
+    o.proof.family = ChainFamily::Evm;
+    assert!(reason(v.verify(&o)).contains("not a Fabric proof"));
+    let mut o = good;
+    o.proof.data = serde_json::json!({"block": "!!", "tx_index": 0});
+    assert!(reason(v.verify(&o)).contains("not base64"));
+}
+
+#[test]
+fn a_tampered_data_section_fails_the_data_hash() {
+    let net = Net::new();
+    let spec = net.dispatch(7);
+    let id = spec.id();
+    let good = block(5, None, &[spec], &net.orderer);
+    let mut raw: Block = good.block().clone();
+    // Swap in another transaction; the header (hash, orderer signature) is unchanged.
+    raw.data.as_mut().unwrap().data[0] = net.dispatch(8).envelope();
+    let tampered = FabricBlock::new(raw).unwrap();
+    assert_eq!(tampered.header_hash(), good.header_hash());
+    let err = verifier(&net)
+        .verify(&observed(&tampered, 0, &id, message(7)))
+        .unwrap_err();
+    assert!(err.to_string().contains("data_hash"), "{err}");
+}
+
+#[test]
+fn the_block_needs_a_trusted_orderer_signature() {
+    let net = Net::new();
+    let spec = net.dispatch(7);
+    let id = spec.id();
+    // Signed by a member of Org1 (trusted as a member, not as an orderer).
+    let by_peer = block(5, None, &[net.dispatch(7)], &net.peer1);
+    let err = reason(verifier(&net).verify(&observed(&by_peer, 0, &id, message(7))));
+    assert!(err.contains("0 valid orderer signature(s) of 1"), "{err}");
+    assert!(err.contains("unknown MSP Org1MSP"), "{err}");
+
+    // A signature over another header.
+    let good = block(5, None, &[spec], &net.orderer);
+    let other = block(6, None, &[net.dispatch(7)], &net.orderer);
+    let mut raw: Block = good.block().clone();
+    raw.metadata.as_mut().unwrap().metadata[0] =
+        other.block().metadata.as_ref().unwrap().metadata[0].clone();
+    let resigned = FabricBlock::new(raw).unwrap();
+    let err = reason(verifier(&net).verify(&observed(&resigned, 0, &id, message(7))));
+    assert!(err.contains("signature does not verify"), "{err}");
+
+    // No signature at all.
+    let mut raw: Block = good.block().clone();
+    raw.metadata.as_mut().unwrap().metadata[0] = vec![];
+    let unsigned = FabricBlock::new(raw).unwrap();
+    let err = reason(verifier(&net).verify(&observed(&unsigned, 0, &id, message(7))));
+    assert!(err.contains("0 valid orderer signature(s) of 0"), "{err}");
+
+    // Two distinct orderer signatures required, one present.
+    let mut config = net.config();
+    config.orderer_signatures_required = 2;
+    let v = FabricNativeVerifier::new(DOMAIN, config).unwrap();
+    let err = reason(v.verify(&observed(&good, 0, &id, message(7))));
+    assert!(
+        err.contains("1 valid orderer signature(s) of 1 present, 2 required"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_transaction_the_committer_marked_invalid_is_refused() {
+    let net = Net::new();
+    let mut spec = net.dispatch(7);
+    spec.code = ValidationCode(10); // ENDORSEMENT_POLICY_FAILURE
+    let err = verify_spec(&net, spec).unwrap_err();
+    assert!(matches!(&err, Error::InvalidNativeProof { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("ENDORSEMENT_POLICY_FAILURE (10), not VALID"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_creator_must_be_trusted_current_and_have_signed() {
+    let net = Net::new();
+    // A client of an organisation outside the trust.
+    let outsider = net.org3.member();
+    let mut spec = net.dispatch(7);
+    spec.creator = &outsider;
+    assert!(reason(verify_spec(&net, spec)).contains("creator refused: unknown MSP Org3MSP"));
+    // Expired certificate.
+    let stale = net.org1.member_valid(expired());
+    let mut spec = net.dispatch(7);
+    spec.creator = &stale;
+    assert!(reason(verify_spec(&net, spec)).contains("is not valid at"));
+    // Same MSP id, another CA.
+    let impostor_org = super::testkit::Org::new("Org1MSP");
+    let impostor = impostor_org.member();
+    let mut spec = net.dispatch(7);
+    spec.creator = &impostor;
+    assert!(reason(verify_spec(&net, spec)).contains("not issued by any of its MSP's root CAs"));
+    // A tx id that is not derived from nonce and creator.
+    let mut spec = net.dispatch(7);
+    spec.tx_id = Some("ab".repeat(32));
+    assert!(reason(verify_spec(&net, spec)).contains("is not derived from its nonce"));
+
+    // A signature over other bytes.
+    let spec = net.dispatch(7);
+    let id = spec.id();
+    let mut envelope = Envelope::decode(spec.envelope().as_slice()).unwrap();
+    envelope.signature = net.client.sign(b"something else");
+    let block = raw_block(
+        2,
+        None,
+        vec![envelope.encode_to_vec()],
+        vec![0],
+        &net.orderer,
+    );
+    let err = reason(verifier(&net).verify(&observed(&block, 0, &id, message(7))));
+    assert!(
+        err.contains("creator signature: signature does not verify"),
+        "{err}"
+    );
+}
+
+#[test]
+fn endorsements_must_satisfy_the_policy_with_trusted_organisations() {
+    let net = Net::new();
+    let org3_peer = net.org3.member();
+    // Org1 alone.
+    let mut spec = net.dispatch(7);
+    spec.endorsers = vec![&net.peer1];
+    let err = reason(verify_spec(&net, spec));
+    assert!(
+        err.contains("endorsement policy 2 of [Org1MSP, Org2MSP] not satisfied"),
+        "{err}"
+    );
+    // Org1 twice does not make two organisations.
+    let other_org1_peer = net.org1.member();
+    let mut spec = net.dispatch(7);
+    spec.endorsers = vec![&net.peer1, &other_org1_peer];
+    assert!(reason(verify_spec(&net, spec)).contains("not satisfied"));
+    // Org3 (outside the policy and the trust) instead of Org2.
+    let mut spec = net.dispatch(7);
+    spec.endorsers = vec![&net.peer1, &org3_peer];
+    let err = reason(verify_spec(&net, spec));
+    assert!(err.contains("refused: unknown MSP Org3MSP"), "{err}");
+    // An Org2 endorser whose certificate expired.
+    let stale = net.org2.member_valid(expired());
+    let mut spec = net.dispatch(7);
+    spec.endorsers = vec![&net.peer1, &stale];
+    assert!(reason(verify_spec(&net, spec)).contains("is not valid at"));
+    // Org3 in addition to both: extra endorsements do not hurt.
+    let mut spec = net.dispatch(7);
+    spec.endorsers = vec![&org3_peer, &net.peer1, &net.peer2];
+    verify_spec(&net, spec).unwrap();
+    // With Org3 trusted but outside the policy, it still does not count.
+    let mut config = net.config();
+    config.trusted = TrustedMsps::new([net.org1.roots(), net.org2.roots(), net.org3.roots()]);
+    let v = FabricNativeVerifier::new(DOMAIN, config).unwrap();
+    let mut spec = net.dispatch(7);
+    spec.endorsers = vec![&net.peer1, &org3_peer];
+    let id = spec.id();
+    let b = block(1, None, &[spec], &net.orderer);
+    let err = reason(v.verify(&observed(&b, 0, &id, message(7))));
+    assert!(err.contains("Org3MSP is not named by the policy"), "{err}");
+}
+
+#[test]
+fn a_bad_endorsement_signature_does_not_count() {
+    let net = Net::new();
+    // peer2's certificate with peer1's signature: the endorser entry is Org2's, the signature
+    // is not.
+    let spec = net.dispatch(7);
+    let id = spec.id();
+    let mut envelope = Envelope::decode(spec.envelope().as_slice()).unwrap();
+    // Rebuild with the Org2 endorsement's signature replaced.
+    use crate::fabric::proto::common::Payload;
+    use crate::fabric::proto::protos::{ChaincodeActionPayload, Transaction};
+    let mut payload = Payload::decode(envelope.payload.as_slice()).unwrap();
+    let mut tx = Transaction::decode(payload.data.as_slice()).unwrap();
+    let mut cap = ChaincodeActionPayload::decode(tx.actions[0].payload.as_slice()).unwrap();
+    let action = cap.action.as_mut().unwrap();
+    action.endorsements[1].signature = net.peer2.sign(b"another proposal response");
+    tx.actions[0].payload = cap.encode_to_vec();
+    payload.data = tx.encode_to_vec();
+    envelope.payload = payload.encode_to_vec();
+    envelope.signature = net.client.sign(&envelope.payload);
+    let block = raw_block(
+        2,
+        None,
+        vec![envelope.encode_to_vec()],
+        vec![0],
+        &net.orderer,
+    );
+    let err = reason(verifier(&net).verify(&observed(&block, 0, &id, message(7))));
+    assert!(err.contains("Org2MSP: signature does not verify"), "{err}");
+}
+
+#[test]
+fn only_the_outbox_chaincode_dispatch_event_counts() {
+    let net = Net::new();
+    // A look-alike event from another chaincode.
+    let mut spec = net.dispatch(7);
+    spec.chaincode = "copycat".into();
+    spec.event_chaincode = "copycat".into();
+    let err = verify_spec(&net, spec).unwrap_err();
+    assert!(
+        matches!(&err, Error::ForeignEmitter { emitter, .. } if emitter.contains("copycat")),
+        "{err}"
+    );
+    // An event claiming the outbox from an action of another chaincode.
+    let mut spec = net.dispatch(7);
+    spec.chaincode = "copycat".into();
+    assert!(matches!(
+        verify_spec(&net, spec),
+        Err(Error::ForeignEmitter { .. })
+    ));
+    // The outbox's action with an event naming another chaincode.
+    let mut spec = net.dispatch(7);
+    spec.event_chaincode = "copycat".into();
+    assert!(matches!(
+        verify_spec(&net, spec),
+        Err(Error::ForeignEmitter { .. })
+    ));
+    // Another event name.
+    let mut spec = net.dispatch(7);
+    spec.event_name = "causeway.Dispatched".into();
+    assert!(reason(verify_spec(&net, spec)).contains("has no causeway.Dispatch event"));
+    // A payload that is not a message, or a message of another origin.
+    let mut spec = net.dispatch(7);
+    spec.payload = b"not a message".to_vec();
+    assert!(reason(verify_spec(&net, spec)).contains("not a Causeway message"));
+    let mut spec = net.dispatch(7);
+    spec.payload = causeway_proofs::Message::new(
+        causeway_proofs::Nonce(7),
+        causeway_proofs::Domain(9),
+        causeway_proofs::Address32([1; 32]),
+        causeway_proofs::Domain(1),
+        causeway_proofs::Address32([2; 32]),
+        b"hello 7".to_vec(),
+    )
+    .unwrap()
+    .encode();
+    assert!(reason(verify_spec(&net, spec)).contains("is not this chain's domain"));
+    // Another channel.
+    let mut spec = net.dispatch(7);
+    spec.channel = "other".into();
+    assert!(reason(verify_spec(&net, spec)).contains("is on channel `other`"));
+}
+
+#[test]
+fn cached_identities_are_still_checked_for_expiry() {
+    let net = Net::new();
+    let spec = net.dispatch(7);
+    let id = spec.id();
+    let block = block(5, None, &[spec], &net.orderer);
+    let o = observed(&block, 0, &id, message(7));
+    let v = verifier(&net);
+    let now = SystemTime::now();
+    v.verify_at(&o, now).unwrap();
+    // Two years on, every certificate has expired: the cache does not hide it.
+    let later = now + Duration::from_secs(2 * 365 * 24 * 3600);
+    assert!(reason(v.verify_at(&o, later)).contains("is not valid at"));
+    // Still fine now, from the cache.
+    v.verify_at(&o, now).unwrap();
+    let _ = (CHANNEL, OUTBOX, current());
+}
+
+#[test]
+fn roots_load_from_files_and_name_what_is_wrong() {
+    let net = Net::new();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, net.org1.ca_pem()).unwrap();
+    let roots = msp_roots_from_files("Org1MSP", &[&ca]).unwrap();
+    assert_eq!(roots.mspid(), "Org1MSP");
+    // The roots loaded from the file validate the org's identities.
+    let trusted = TrustedMsps::new([roots]);
+    trusted
+        .validate(net.client.identity(), SystemTime::now())
+        .unwrap();
+
+    let missing = dir.path().join("missing.pem");
+    let err = msp_roots_from_files("Org1MSP", &[&missing]).unwrap_err();
+    assert!(err.to_string().contains("missing.pem"), "{err}");
+    let garbage = dir.path().join("garbage.pem");
+    std::fs::write(
+        &garbage,
+        b"-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let err = msp_roots_from_files("Org1MSP", &[&garbage]).unwrap_err();
+    assert!(
+        err.to_string().contains("root certificates of Org1MSP"),
+        "{err}"
+    );
+    let none: [&std::path::Path; 0] = [];
+    let err = msp_roots_from_files("Org1MSP", &none).unwrap_err();
+    assert!(err.to_string().contains("no root certificate"), "{err}");
+}

@@ -1,0 +1,449 @@
+//! The inbox chaincode `causeway_inbox`: the Fabric twin of `contracts/src/Inbox.sol`. A relayer
+//! (anyone) calls `deliverBatch` with a [`FabricDeliveryBatch`]; the inbox makes exactly the
+//! Solidity Inbox's checks, in its order, and refuses a bad batch as a whole with the Solidity
+//! custom error's name (the chaincode error message is [`encode_revert`] of the
+//! [`RevertReason`]):
+//!
+//! 1. the checkpoint (`_verifyCheckpoint`): SHA-256 log (`UnsupportedHash`), non-zero root
+//!    (`ZeroRoot`), a validator set configured for its origin (`UnknownOrigin`), then per
+//!    signature, in order: 65 bytes with r, s in range and v in {27, 28} (`InvalidSignature(i)`),
+//!    low s (`HighS(i)`), a member of the set (`UnknownValidator`), not seen before
+//!    (`DuplicateSigner`), strictly above the previous signer (`SignersNotAscending(i)`), and at
+//!    least the threshold (`BelowThreshold`). The digest is recomputed from stored state and
+//!    the running network: the [`inbox_signing_domain`] of this channel and chaincode name,
+//!    the stored origin chain id and epoch;
+//! 2. per message (`_deliver`): decodes (`MessageTooShort`, `UnsupportedVersion`,
+//!    `BodyTooLarge`), origin is the checkpoint's (`WrongDomain`), destination is this network
+//!    (`WrongDestination`), never seen, in this batch either (`AlreadyDelivered`), the RFC 9162
+//!    SHA-256 inclusion proof against the checkpoint's size and root (`InvalidProof`), and a
+//!    recipient that is not the inbox itself nor its admin (`ForbiddenRecipient`);
+//! 3. the recipient chaincode's `handle(origin, sender, body, id)`; one that fails (or is not
+//!    installed) is recorded failed (`failed/<id>`, retryable with `retry`), its writes are
+//!    discarded, and the batch goes on.
+//!
+//! Differences from the EVM, by nature of Fabric: no gas (no `InsufficientGas`), no pause, the
+//! recipient is the installed chaincode whose `Address32::from_name("<channel>/<name>")` the
+//! message names. The response payload and the `causeway.Delivered` event carry the results
+//! ([`encode_results`]).
+
+use std::collections::BTreeSet;
+
+use causeway_adapters::chain::{MessageOutcome, RevertReason};
+use causeway_adapters::fabric::inbox_wire::{
+    DeliveryResult, FabricDeliveryBatch, WireCheckpoint, encode_results, encode_revert,
+    inbox_signing_domain,
+};
+use causeway_proofs::hash::keccak256;
+use causeway_proofs::{
+    Address32, Checkpoint, Domain, Hash32, HashAlgorithm, InclusionProof, Message, MessageId,
+    Signature, ValidatorSet, verify_attestations,
+};
+
+use super::{Chaincode, ChaincodeError, Stub};
+use validators::{StoredSet, set_validators};
+
+mod validators;
+
+pub use causeway_adapters::fabric::inbox_wire::INBOX_CHAINCODE;
+
+/// The event `deliverBatch` and `retry` set, with the results as payload.
+pub const DELIVERED_EVENT: &str = "causeway.Delivered";
+/// The event `setValidators` sets, with the stored set as payload.
+pub const VALIDATORS_SET_EVENT: &str = "causeway.ValidatorsSet";
+/// The largest validator set (as the Solidity registry's `MAX_VALIDATORS`).
+pub const MAX_VALIDATORS: usize = 255;
+/// Most bytes of a failed recipient's message kept as the failure reason.
+pub const MAX_REASON_LEN: usize = 512;
+
+/// The inbox chaincode. Its configuration (channel, domain, admin) is the network's
+/// ([`super::NetworkInfo`]); its name is the one it is installed under.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Inbox;
+
+impl Chaincode for Inbox {
+    fn invoke(
+        &self,
+        stub: &mut Stub<'_>,
+        function: &str,
+        args: &[Vec<u8>],
+    ) -> Result<Vec<u8>, ChaincodeError> {
+        match function {
+            "deliverBatch" => {
+                expect_args(function, args, 1)?;
+                deliver_batch(stub, &args[0]).map_err(revert)
+            }
+            "retry" => {
+                expect_args(function, args, 1)?;
+                let bytes = parse_hex_arg(
+                    "message",
+                    &args[0],
+                    causeway_proofs::message::MAX_MESSAGE_LEN + 32,
+                )?;
+                retry(stub, &bytes).map_err(revert)
+            }
+            "setValidators" => {
+                expect_args(function, args, 4)?;
+                set_validators(stub, args).map_err(revert)
+            }
+            "getValidators" => {
+                expect_args(function, args, 1)?;
+                let origin = Domain(parse_decimal::<u32>("origin", &args[0])?);
+                let set = StoredSet::load(stub, origin)?
+                    .ok_or(RevertReason::UnknownOrigin { origin })
+                    .map_err(revert)?;
+                Ok(set.to_json(origin))
+            }
+            "isDelivered" => {
+                expect_args(function, args, 1)?;
+                let id = parse_id(&args[0])?;
+                let delivered = status(stub, &id) == Status::Delivered;
+                Ok(delivered.to_string().into_bytes())
+            }
+            "status" => {
+                expect_args(function, args, 1)?;
+                let id = parse_id(&args[0])?;
+                Ok(status(stub, &id).name().as_bytes().to_vec())
+            }
+            other => Err(ChaincodeError(format!(
+                "{INBOX_CHAINCODE} has no function {other:?} (deliverBatch, retry, setValidators, \
+                 getValidators, isDelivered, status)"
+            ))),
+        }
+    }
+}
+
+/// A refused call: the Solidity error's name for people, the reason's JSON for adapters.
+fn revert(reason: RevertReason) -> ChaincodeError {
+    ChaincodeError(encode_revert(&reason))
+}
+
+// ---- state ------------------------------------------------------------------------------------
+
+/// A message's record, as `Inbox.status` has it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Status {
+    None,
+    Delivered,
+    Failed,
+}
+
+impl Status {
+    fn name(self) -> &'static str {
+        match self {
+            Status::None => "none",
+            Status::Delivered => "delivered",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+fn delivered_key(id: &MessageId) -> String {
+    format!("delivered/{}", hex::encode(id.as_hash().0))
+}
+
+fn failed_key(id: &MessageId) -> String {
+    format!("failed/{}", hex::encode(id.as_hash().0))
+}
+
+fn status(stub: &mut Stub<'_>, id: &MessageId) -> Status {
+    if stub.get_state(&delivered_key(id)).is_some() {
+        Status::Delivered
+    } else if stub.get_state(&failed_key(id)).is_some() {
+        Status::Failed
+    } else {
+        Status::None
+    }
+}
+
+// ---- deliverBatch -----------------------------------------------------------------------------
+
+/// `deliverBatch(batch_json)`.
+fn deliver_batch(stub: &mut Stub<'_>, json: &[u8]) -> Result<Vec<u8>, RevertReason> {
+    let batch = FabricDeliveryBatch::parse(json).map_err(|e| RevertReason::Message {
+        message: e.to_string(),
+    })?;
+    let checkpoint = verify_checkpoint(stub, &batch)?;
+    let inbox = own_address(stub);
+    let admin = Address32(keccak256(stub.network().admin.serialized()).0);
+    let local = stub.network().domain;
+    // The stub reads the transaction's own writes, but a set keeps the in-batch replay guard
+    // independent of that.
+    let mut seen = BTreeSet::new();
+    let mut checked = Vec::with_capacity(batch.items.len());
+    for item in &batch.items {
+        let message = decode_message(&item.message.0)?;
+        if message.origin() != checkpoint.origin() {
+            return Err(RevertReason::WrongDomain {
+                expected: checkpoint.origin(),
+                actual: message.origin(),
+            });
+        }
+        if message.destination() != local {
+            return Err(RevertReason::WrongDestination {
+                expected: local,
+                actual: message.destination(),
+            });
+        }
+        let id = message.id();
+        if !seen.insert(id) || status(stub, &id) != Status::None {
+            return Err(RevertReason::AlreadyDelivered { id });
+        }
+        // As the Solidity Inbox: the proof's path at its index against the checkpoint's size
+        // and root (the size the proof claims is not trusted).
+        let proof = InclusionProof {
+            index: item.proof.index,
+            size: checkpoint.size(),
+            path: item.proof.path.clone(),
+        };
+        if proof
+            .verify(HashAlgorithm::Sha256, id.as_hash(), &checkpoint.root())
+            .is_err()
+        {
+            return Err(RevertReason::InvalidProof);
+        }
+        let recipient = message.recipient();
+        if recipient == inbox || recipient == admin {
+            return Err(RevertReason::ForbiddenRecipient {
+                recipient: recipient.to_hex(),
+            });
+        }
+        checked.push(message);
+    }
+    let results: Vec<DeliveryResult> = checked.iter().map(|m| call(stub, m, false)).collect();
+    let payload = encode_results(&results);
+    stub.set_event(DELIVERED_EVENT, payload.clone());
+    Ok(payload)
+}
+
+/// `_verifyCheckpoint`: returns the checkpoint once its signatures meet the threshold.
+fn verify_checkpoint(
+    stub: &mut Stub<'_>,
+    batch: &FabricDeliveryBatch,
+) -> Result<Checkpoint, RevertReason> {
+    let wire: &WireCheckpoint = &batch.checkpoint;
+    if wire.hash_algorithm != HashAlgorithm::Sha256 {
+        return Err(RevertReason::UnsupportedHash {
+            hash_algorithm: wire.hash_algorithm.id(),
+        });
+    }
+    if wire.root.is_zero() {
+        return Err(RevertReason::ZeroRoot);
+    }
+    let checkpoint = wire.to_checkpoint().map_err(|e| RevertReason::Message {
+        message: e.to_string(),
+    })?;
+    let origin = checkpoint.origin();
+    let stored = StoredSet::load(stub, origin)
+        .map_err(|e| RevertReason::Message { message: e.0 })?
+        .ok_or(RevertReason::UnknownOrigin { origin })?;
+    let domain = inbox_signing_domain(
+        origin,
+        stored.origin_chain_id,
+        stub.network().domain,
+        stub.channel(),
+        stub.chaincode_name(),
+        stored.epoch,
+    );
+    let digest = checkpoint.signing_digest(&domain);
+    let signatures: Vec<&[u8]> = batch.signatures.iter().map(|s| s.0.as_slice()).collect();
+    verify_signatures(&stored.set, &digest, &signatures)?;
+    Ok(checkpoint)
+}
+
+/// The per-signature loop of `_verifyCheckpoint` over raw signature bytes, through
+/// `causeway_proofs::verify_attestations` (same order of checks as the Solidity loop: canonical
+/// form, low s, membership, distinct, ascending; then the threshold). A signature that is not
+/// 65 bytes is `InvalidSignature` at its position, after the signatures before it were checked.
+fn verify_signatures(
+    set: &ValidatorSet,
+    digest: &Hash32,
+    signatures: &[&[u8]],
+) -> Result<(), RevertReason> {
+    let wrong_length = signatures.iter().position(|s| s.len() != 65);
+    let well_formed: Vec<Signature> = signatures[..wrong_length.unwrap_or(signatures.len())]
+        .iter()
+        .map(|s| Signature::from_slice(s).expect("checked to be 65 bytes"))
+        .collect();
+    match (verify_attestations(set, digest, &well_formed), wrong_length) {
+        (Ok(_) | Err(causeway_proofs::Error::BelowThreshold { .. }), Some(position)) => {
+            Err(RevertReason::InvalidSignature {
+                position: position as u64,
+            })
+        }
+        (Ok(_), None) => Ok(()),
+        (Err(e), _) => Err(attestation_reason(e)),
+    }
+}
+
+/// The Solidity error of an attestation failure.
+fn attestation_reason(error: causeway_proofs::Error) -> RevertReason {
+    use causeway_proofs::Error as E;
+    match error {
+        E::UnknownValidator { address, .. } => RevertReason::UnknownValidator { signer: address },
+        E::DuplicateSigner { address, .. } => RevertReason::DuplicateSigner { signer: address },
+        E::SignersNotAscending { position } => RevertReason::SignersNotAscending {
+            position: position as u64,
+        },
+        E::HighS { position } => RevertReason::HighS {
+            position: position as u64,
+        },
+        E::MalformedSignature { position, .. } => RevertReason::InvalidSignature {
+            position: position as u64,
+        },
+        E::BelowThreshold { valid, threshold } => RevertReason::BelowThreshold {
+            valid: valid as u64,
+            threshold: threshold as u64,
+        },
+        other => RevertReason::Message {
+            message: other.to_string(),
+        },
+    }
+}
+
+/// `MessageCodec.check` and the accessors: the message, or the Solidity error of its bytes.
+fn decode_message(bytes: &[u8]) -> Result<Message, RevertReason> {
+    Message::decode(bytes).map_err(|e| match e {
+        causeway_proofs::Error::MessageTooShort { .. } => RevertReason::MessageTooShort,
+        causeway_proofs::Error::UnsupportedVersion { version, .. } => {
+            RevertReason::UnsupportedVersion { version }
+        }
+        causeway_proofs::Error::BodyTooLarge { .. } => RevertReason::BodyTooLarge,
+        other => RevertReason::Message {
+            message: other.to_string(),
+        },
+    })
+}
+
+/// The inbox's own identity as a recipient: `Address32::from_name("<channel>/<chaincode>")`.
+fn own_address(stub: &Stub<'_>) -> Address32 {
+    Address32::from_name(&format!("{}/{}", stub.channel(), stub.chaincode_name()))
+}
+
+/// The installed chaincode whose identity is `recipient`.
+fn resolve(stub: &Stub<'_>, recipient: &Address32) -> Option<String> {
+    let channel = stub.channel().to_owned();
+    stub.chaincode_names()
+        .into_iter()
+        .find(|name| Address32::from_name(&format!("{channel}/{name}")) == *recipient)
+}
+
+/// `_call`: hands a checked message to its recipient's `handle(origin, sender, body, id)` and
+/// records the result: `delivered/<id>`, or `failed/<id>` when the recipient fails or is not
+/// installed (its writes discarded by the stub). `retrying`: the message is recorded failed.
+fn call(stub: &mut Stub<'_>, message: &Message, retrying: bool) -> DeliveryResult {
+    let id = message.id();
+    let result = match resolve(stub, &message.recipient()) {
+        None => Err(format!(
+            "no chaincode on channel {} has identity {}",
+            stub.channel(),
+            message.recipient()
+        )),
+        Some(name) => stub
+            .invoke_chaincode(
+                &name,
+                "handle",
+                &[
+                    message.origin().0.to_string().into_bytes(),
+                    message.sender().to_hex().into_bytes(),
+                    message.body().to_vec(),
+                    id.to_hex().into_bytes(),
+                ],
+            )
+            .map_err(|e| e.0),
+    };
+    match result {
+        Ok(_) => {
+            if retrying {
+                stub.del_state(&failed_key(&id));
+            }
+            stub.put_state(&delivered_key(&id), b"1".to_vec());
+            DeliveryResult {
+                id,
+                outcome: MessageOutcome::Delivered,
+            }
+        }
+        Err(mut reason) => {
+            if reason.len() > MAX_REASON_LEN {
+                let mut end = MAX_REASON_LEN;
+                while !reason.is_char_boundary(end) {
+                    end -= 1;
+                }
+                reason.truncate(end);
+            }
+            stub.put_state(&failed_key(&id), b"1".to_vec());
+            DeliveryResult {
+                id,
+                outcome: MessageOutcome::Failed { reason },
+            }
+        }
+    }
+}
+
+// ---- retry ------------------------------------------------------------------------------------
+
+/// `retry(message hex)`: calls the recipient of a message recorded failed again; delivered on
+/// success, still failed otherwise (the result says which).
+fn retry(stub: &mut Stub<'_>, bytes: &[u8]) -> Result<Vec<u8>, RevertReason> {
+    let message = decode_message(bytes)?;
+    let id = message.id();
+    if status(stub, &id) != Status::Failed {
+        return Err(RevertReason::NotFailed { id });
+    }
+    let recipient = message.recipient();
+    let admin = Address32(keccak256(stub.network().admin.serialized()).0);
+    if recipient == own_address(stub) || recipient == admin {
+        return Err(RevertReason::ForbiddenRecipient {
+            recipient: recipient.to_hex(),
+        });
+    }
+    let results = vec![call(stub, &message, true)];
+    let payload = encode_results(&results);
+    stub.set_event(DELIVERED_EVENT, payload.clone());
+    Ok(payload)
+}
+
+// ---- arguments --------------------------------------------------------------------------------
+
+fn expect_args(function: &str, args: &[Vec<u8>], count: usize) -> Result<(), ChaincodeError> {
+    if args.len() == count {
+        Ok(())
+    } else {
+        Err(ChaincodeError(format!(
+            "{function} takes {count} arguments, got {}",
+            args.len()
+        )))
+    }
+}
+
+fn parse_decimal<T: std::str::FromStr>(what: &str, arg: &[u8]) -> Result<T, ChaincodeError> {
+    std::str::from_utf8(arg)
+        .ok()
+        .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|t| t.parse().ok())
+        .ok_or_else(|| {
+            ChaincodeError(format!(
+                "{what} {:?} is not a decimal number",
+                String::from_utf8_lossy(arg)
+            ))
+        })
+}
+
+fn parse_hex_arg(what: &str, arg: &[u8], max: usize) -> Result<Vec<u8>, ChaincodeError> {
+    let text = std::str::from_utf8(arg).unwrap_or("");
+    let digits = text.strip_prefix("0x").unwrap_or(text);
+    if digits.len() / 2 > max {
+        return Err(ChaincodeError(format!("{what} is longer than {max} bytes")));
+    }
+    hex::decode(digits).map_err(|e| ChaincodeError(format!("{what} is not hex: {e}")))
+}
+
+fn parse_id(arg: &[u8]) -> Result<MessageId, ChaincodeError> {
+    let bytes = parse_hex_arg("message id", arg, 32)?;
+    let array: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| ChaincodeError("message id is not 32 bytes".to_owned()))?;
+    Ok(MessageId(Hash32(array)))
+}
+
+#[cfg(test)]
+mod tests;

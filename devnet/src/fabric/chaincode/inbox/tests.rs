@@ -1,0 +1,732 @@
+//! Tests of the inbox chaincode through the [`super::super::Stub`] of a simulated transaction:
+//! each Solidity check by name, nothing written on refusal, failed recipients and `retry`,
+//! validator-set administration.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::str::FromStr as _;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use causeway_adapters::chain::{DeliveryBatch, DeliveryItem};
+use causeway_adapters::fabric::FabricIdentity;
+use causeway_adapters::fabric::inbox_wire::{WireBytes, decode_revert, parse_results};
+use causeway_proofs::{LeafIndex, Nonce, SigningDomain};
+use der::EncodePem as _;
+use p256::ecdsa::SigningKey;
+use x509_cert::builder::{Builder as _, CertificateBuilder, Profile};
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::spki::SubjectPublicKeyInfoOwned;
+use x509_cert::time::{Time, Validity};
+
+use super::super::recipient::{RECIPIENT_CHAINCODE, Recipient};
+use super::super::{Chaincodes, NetworkInfo, TxContext, Version, WorldState, simulate};
+use super::*;
+use crate::fixtures::{Committee, OriginLog};
+
+const CHANNEL: &str = "causeway";
+const LOCAL: Domain = Domain(7);
+const ORIGIN: Domain = Domain(1);
+const ORIGIN_CHAIN_ID: u64 = 31337;
+
+/// A self-signed P-256 certificate: identities here are only compared, never validated.
+fn identity(mspid: &str, cn: &str) -> FabricIdentity {
+    let key = SigningKey::random(&mut rand_core::OsRng);
+    let now = SystemTime::now();
+    let year = Duration::from_secs(365 * 24 * 3600);
+    let validity = Validity {
+        not_before: Time::try_from(now - year).unwrap(),
+        not_after: Time::try_from(now + year).unwrap(),
+    };
+    let spki = SubjectPublicKeyInfoOwned::from_key(*key.verifying_key()).unwrap();
+    let cert = CertificateBuilder::new(
+        Profile::Root,
+        SerialNumber::from(1u32),
+        validity,
+        Name::from_str(&format!("CN={cn}")).unwrap(),
+        spki,
+        &key,
+    )
+    .unwrap()
+    .build::<p256::ecdsa::DerSignature>()
+    .unwrap();
+    let pem = cert.to_pem(der::pem::LineEnding::LF).unwrap();
+    FabricIdentity::from_pem(mspid, pem.as_bytes()).unwrap()
+}
+
+struct Net {
+    network: NetworkInfo,
+    chaincodes: Chaincodes,
+    world: WorldState,
+    user: FabricIdentity,
+    block: u64,
+    committee: Committee,
+}
+
+impl Net {
+    fn new() -> Net {
+        let mut chaincodes: Chaincodes = BTreeMap::new();
+        chaincodes.insert(INBOX_CHAINCODE.to_owned(), Arc::new(Inbox));
+        chaincodes.insert(RECIPIENT_CHAINCODE.to_owned(), Arc::new(Recipient));
+        let mut net = Net {
+            network: NetworkInfo {
+                channel: CHANNEL.to_owned(),
+                domain: LOCAL,
+                admin: identity("Org1MSP", "Admin@org1"),
+            },
+            chaincodes,
+            world: WorldState::new(),
+            user: identity("Org1MSP", "User1@org1"),
+            block: 1,
+            committee: Committee::new("fabric-inbox-unit", 3, 2),
+        };
+        let validators: Vec<String> = net
+            .committee
+            .keys()
+            .iter()
+            .map(|k| k.address().to_hex())
+            .collect();
+        let admin = net.network.admin.clone();
+        let epoch = net
+            .call(
+                &admin,
+                INBOX_CHAINCODE,
+                "setValidators",
+                &[
+                    b"1".to_vec(),
+                    ORIGIN_CHAIN_ID.to_string().into_bytes(),
+                    b"2".to_vec(),
+                    validators.join(",").into_bytes(),
+                ],
+            )
+            .unwrap();
+        assert_eq!(epoch, b"1");
+        net
+    }
+
+    /// Simulates and, on success, commits (no MVCC check: one transaction per block).
+    fn call(
+        &mut self,
+        creator: &FabricIdentity,
+        chaincode: &str,
+        function: &str,
+        args: &[Vec<u8>],
+    ) -> Result<Vec<u8>, ChaincodeError> {
+        let tx = TxContext {
+            creator: creator.clone(),
+            tx_id: format!("tx{}", self.block),
+        };
+        let sim = simulate(
+            &self.network,
+            &self.chaincodes,
+            &self.world,
+            &tx,
+            chaincode,
+            function,
+            args,
+        );
+        if sim.result.is_ok() {
+            for (ns, set) in &sim.rwset.namespaces {
+                for (key, value) in &set.writes {
+                    let k = (ns.clone(), key.clone());
+                    match value {
+                        Some(v) => {
+                            let version = Version {
+                                block_num: self.block,
+                                tx_num: 0,
+                            };
+                            self.world.insert(k, (v.clone(), version));
+                        }
+                        None => {
+                            self.world.remove(&k);
+                        }
+                    }
+                }
+            }
+            self.block += 1;
+        }
+        sim.result
+    }
+
+    fn deliver(&mut self, json: Vec<u8>) -> Result<Vec<DeliveryResult>, RevertReason> {
+        let user = self.user.clone();
+        self.call(&user, INBOX_CHAINCODE, "deliverBatch", &[json])
+            .map(|payload| parse_results(&payload).unwrap())
+            .map_err(|e| decode_revert(&e.0).unwrap_or(RevertReason::Message { message: e.0 }))
+    }
+
+    fn query(&mut self, chaincode: &str, function: &str, arg: &[u8]) -> String {
+        let user = self.user.clone();
+        let out = self
+            .call(&user, chaincode, function, &[arg.to_vec()])
+            .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn count(&mut self) -> String {
+        let user = self.user.clone();
+        String::from_utf8(self.call(&user, RECIPIENT_CHAINCODE, "count", &[]).unwrap()).unwrap()
+    }
+
+    fn domain(&self) -> SigningDomain {
+        inbox_signing_domain(ORIGIN, ORIGIN_CHAIN_ID, LOCAL, CHANNEL, INBOX_CHAINCODE, 1)
+    }
+
+    /// A batch of `bodies` to `recipient`, signed by committee members `signers`.
+    fn batch(&self, bodies: &[&str], recipient: Address32, signers: &[usize]) -> DeliveryBatch {
+        let mut log = OriginLog::new();
+        let messages: Vec<Message> = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                Message::new(
+                    Nonce(i as u64),
+                    ORIGIN,
+                    Address32([5; 32]),
+                    LOCAL,
+                    recipient,
+                    b.as_bytes().to_vec(),
+                )
+                .unwrap()
+            })
+            .collect();
+        for m in &messages {
+            log.append(m.clone());
+        }
+        let checkpoint = log.checkpoint(ORIGIN);
+        let signatures = signers
+            .iter()
+            .map(|&i| self.committee.keys()[i].sign_checkpoint(&checkpoint, &self.domain()))
+            .collect();
+        DeliveryBatch {
+            checkpoint,
+            signatures,
+            items: messages
+                .into_iter()
+                .enumerate()
+                .map(|(i, message)| DeliveryItem {
+                    message,
+                    proof: log.proof(LeafIndex(i as u64)),
+                })
+                .collect(),
+        }
+    }
+}
+
+fn recipient() -> Address32 {
+    Address32::from_name(&format!("{CHANNEL}/{RECIPIENT_CHAINCODE}"))
+}
+
+fn json(batch: &DeliveryBatch) -> Vec<u8> {
+    FabricDeliveryBatch::from_batch(batch).to_json()
+}
+
+#[test]
+fn a_signed_batch_is_delivered_once_and_replay_is_refused() {
+    let mut net = Net::new();
+    let batch = net.batch(&["a", "b", "c"], recipient(), &[0, 2]);
+    let results = net.deliver(json(&batch)).unwrap();
+    assert_eq!(results.len(), 3);
+    assert!(
+        results
+            .iter()
+            .all(|r| r.outcome == MessageOutcome::Delivered)
+    );
+    assert_eq!(results[1].id, batch.items[1].message.id());
+    assert_eq!(net.count(), "3");
+    assert_eq!(net.query(RECIPIENT_CHAINCODE, "received", b"1"), "b");
+    for item in &batch.items {
+        let id = item.message.id().to_hex();
+        assert_eq!(
+            net.query(INBOX_CHAINCODE, "isDelivered", id.as_bytes()),
+            "true"
+        );
+        assert_eq!(
+            net.query(INBOX_CHAINCODE, "status", id.as_bytes()),
+            "delivered"
+        );
+    }
+    let replay = net.deliver(json(&batch)).unwrap_err();
+    assert_eq!(
+        replay,
+        RevertReason::AlreadyDelivered {
+            id: batch.items[0].message.id()
+        }
+    );
+    assert_eq!(net.count(), "3");
+    // A batch repeating one message in itself is a replay too.
+    let twice = net.batch(&["d"], recipient(), &[0, 1]);
+    let mut doubled = twice.clone();
+    doubled.items.push(twice.items[0].clone());
+    assert_eq!(
+        net.deliver(json(&doubled)).unwrap_err(),
+        RevertReason::AlreadyDelivered {
+            id: twice.items[0].message.id()
+        }
+    );
+    assert_eq!(net.count(), "3");
+}
+
+#[test]
+fn each_bad_batch_is_refused_with_the_solidity_error_and_nothing_is_written() {
+    let mut net = Net::new();
+    let good = net.batch(&["x", "y"], recipient(), &[0, 1]);
+    let id0 = good.items[0].message.id();
+    let keys = net.committee.keys();
+    let digest = good.checkpoint.signing_digest(&net.domain());
+
+    let mut cases: Vec<(&str, Vec<u8>, RevertReason)> = Vec::new();
+    let mut wire = FabricDeliveryBatch::from_batch(&good);
+    wire.checkpoint.root = Hash32::ZERO;
+    cases.push(("zero root", wire.to_json(), RevertReason::ZeroRoot));
+
+    let mut wire = FabricDeliveryBatch::from_batch(&good);
+    wire.checkpoint.origin = Domain(99);
+    cases.push((
+        "unknown origin",
+        wire.to_json(),
+        RevertReason::UnknownOrigin { origin: Domain(99) },
+    ));
+
+    let mut wire = FabricDeliveryBatch::from_batch(&good);
+    wire.checkpoint.hash_algorithm = HashAlgorithm::Keccak256;
+    cases.push((
+        "keccak log",
+        wire.to_json(),
+        RevertReason::UnsupportedHash { hash_algorithm: 2 },
+    ));
+
+    let outsider = causeway_proofs::ValidatorKey::from_bytes(&[7; 32]).unwrap();
+    let mut forged = good.clone();
+    forged.signatures[1] = outsider.sign(&digest);
+    cases.push((
+        "non-validator",
+        json(&forged),
+        RevertReason::UnknownValidator {
+            signer: outsider.address().to_hex(),
+        },
+    ));
+
+    let mut duplicate = good.clone();
+    duplicate.signatures = vec![good.signatures[0], good.signatures[0]];
+    cases.push((
+        "duplicate",
+        json(&duplicate),
+        RevertReason::DuplicateSigner {
+            signer: keys[0].address().to_hex(),
+        },
+    ));
+
+    let mut descending = good.clone();
+    descending.signatures.reverse();
+    cases.push((
+        "descending",
+        json(&descending),
+        RevertReason::SignersNotAscending { position: 1 },
+    ));
+
+    let mut high = good.clone();
+    high.signatures[0] = malleate(&good.signatures[0]);
+    cases.push(("high s", json(&high), RevertReason::HighS { position: 0 }));
+
+    let mut one = good.clone();
+    one.signatures.truncate(1);
+    cases.push((
+        "one of two",
+        json(&one),
+        RevertReason::BelowThreshold {
+            valid: 1,
+            threshold: 2,
+        },
+    ));
+
+    let mut wire = FabricDeliveryBatch::from_batch(&good);
+    wire.signatures[1] = WireBytes(vec![1; 64]);
+    cases.push((
+        "64-byte signature",
+        wire.to_json(),
+        RevertReason::InvalidSignature { position: 1 },
+    ));
+
+    let mut garbage = good.clone();
+    garbage.signatures[0] = Signature([0; 65]);
+    cases.push((
+        "zero signature",
+        json(&garbage),
+        RevertReason::InvalidSignature { position: 0 },
+    ));
+
+    let mut swapped = good.clone();
+    swapped.items[0].proof = good.items[1].proof.clone();
+    cases.push((
+        "proof of another message",
+        json(&swapped),
+        RevertReason::InvalidProof,
+    ));
+
+    let elsewhere = {
+        let mut b = net.batch(&["x"], recipient(), &[0, 1]);
+        let m = &b.items[0].message;
+        let other = Message::new(
+            m.nonce(),
+            ORIGIN,
+            m.sender(),
+            Domain(8),
+            recipient(),
+            b"x".to_vec(),
+        )
+        .unwrap();
+        let mut log = OriginLog::new();
+        log.append(other.clone());
+        b.checkpoint = log.checkpoint(ORIGIN);
+        b.signatures = vec![
+            keys[0].sign_checkpoint(&b.checkpoint, &net.domain()),
+            keys[1].sign_checkpoint(&b.checkpoint, &net.domain()),
+        ];
+        b.items[0] = DeliveryItem {
+            message: other,
+            proof: log.proof(LeafIndex(0)),
+        };
+        b
+    };
+    cases.push((
+        "wrong destination",
+        json(&elsewhere),
+        RevertReason::WrongDestination {
+            expected: LOCAL,
+            actual: Domain(8),
+        },
+    ));
+
+    let to_inbox = net.batch(
+        &["pwn"],
+        Address32::from_name(&format!("{CHANNEL}/{INBOX_CHAINCODE}")),
+        &[0, 1],
+    );
+    cases.push((
+        "recipient = inbox",
+        json(&to_inbox),
+        RevertReason::ForbiddenRecipient {
+            recipient: Address32::from_name(&format!("{CHANNEL}/{INBOX_CHAINCODE}")).to_hex(),
+        },
+    ));
+
+    // Per-message checks, after the (valid) signatures, as `MessageCodec.check` and
+    // `_deliver` make them.
+    let bad_message = |bytes: Vec<u8>| {
+        let mut wire = FabricDeliveryBatch::from_batch(&good);
+        wire.items[0].message = WireBytes(bytes);
+        wire.to_json()
+    };
+    let encoded = good.items[0].message.encode();
+    cases.push((
+        "80-byte message",
+        bad_message(encoded[..80].to_vec()),
+        RevertReason::MessageTooShort,
+    ));
+    let mut v2 = encoded.clone();
+    v2[0] = 2;
+    cases.push((
+        "version 2",
+        bad_message(v2),
+        RevertReason::UnsupportedVersion { version: 2 },
+    ));
+    let mut huge = encoded.clone();
+    huge.resize(81 + 65_537, 0);
+    cases.push((
+        "oversize body",
+        bad_message(huge),
+        RevertReason::BodyTooLarge,
+    ));
+    let mut other_origin = encoded.clone();
+    other_origin[9..13].copy_from_slice(&2u32.to_be_bytes());
+    cases.push((
+        "message from another origin",
+        bad_message(other_origin),
+        RevertReason::WrongDomain {
+            expected: ORIGIN,
+            actual: Domain(2),
+        },
+    ));
+
+    // Signed for another channel's inbox: the digest differs, the signer is nobody.
+    let other_channel =
+        inbox_signing_domain(ORIGIN, ORIGIN_CHAIN_ID, LOCAL, "other", INBOX_CHAINCODE, 1);
+    let mut replayed = good.clone();
+    replayed.signatures = vec![
+        keys[0].sign_checkpoint(&good.checkpoint, &other_channel),
+        keys[1].sign_checkpoint(&good.checkpoint, &other_channel),
+    ];
+    let refused = net.deliver(json(&replayed)).unwrap_err();
+    assert!(
+        matches!(refused, RevertReason::UnknownValidator { .. }),
+        "{refused:?}"
+    );
+
+    for (name, input, expected) in cases {
+        let before = net.world.clone();
+        assert_eq!(net.deliver(input).unwrap_err(), expected, "{name}");
+        assert_eq!(net.world, before, "{name}: nothing written");
+    }
+    assert_eq!(
+        net.query(INBOX_CHAINCODE, "status", id0.to_hex().as_bytes()),
+        "none"
+    );
+    // The good batch still goes through afterwards.
+    assert_eq!(net.deliver(json(&good)).unwrap().len(), 2);
+}
+
+#[test]
+fn a_failing_recipient_is_recorded_failed_and_the_rest_delivered_and_retry_works() {
+    let mut net = Net::new();
+    let nowhere = Address32([0x42; 32]);
+    let mut batch = net.batch(&["one", "revert please", "three"], recipient(), &[1, 2]);
+    // Re-sign a batch whose last message names a recipient that is not installed.
+    let mut log = OriginLog::new();
+    let mut items = Vec::new();
+    for (i, item) in batch.items.iter().enumerate() {
+        let m = &item.message;
+        let to = if i == 2 { nowhere } else { m.recipient() };
+        let message =
+            Message::new(m.nonce(), ORIGIN, m.sender(), LOCAL, to, m.body().to_vec()).unwrap();
+        log.append(message.clone());
+        items.push(message);
+    }
+    batch.checkpoint = log.checkpoint(ORIGIN);
+    batch.signatures = [1, 2]
+        .iter()
+        .map(|&i| net.committee.keys()[i].sign_checkpoint(&batch.checkpoint, &net.domain()))
+        .collect();
+    batch.items = items
+        .into_iter()
+        .enumerate()
+        .map(|(i, message)| DeliveryItem {
+            message,
+            proof: log.proof(LeafIndex(i as u64)),
+        })
+        .collect();
+
+    let results = net.deliver(json(&batch)).unwrap();
+    assert_eq!(results[0].outcome, MessageOutcome::Delivered);
+    assert!(
+        matches!(&results[1].outcome, MessageOutcome::Failed { reason } if reason.starts_with("Rejected(1, 0x0505")),
+        "{results:?}"
+    );
+    assert!(
+        matches!(&results[2].outcome, MessageOutcome::Failed { reason } if reason.contains("no chaincode")),
+        "{results:?}"
+    );
+    assert_eq!(
+        net.count(),
+        "1",
+        "the failed recipient's writes are discarded"
+    );
+    let failed = batch.items[1].message.clone();
+    assert_eq!(
+        net.query(INBOX_CHAINCODE, "status", failed.id().to_hex().as_bytes()),
+        "failed"
+    );
+    assert_eq!(
+        net.query(
+            INBOX_CHAINCODE,
+            "isDelivered",
+            failed.id().to_hex().as_bytes()
+        ),
+        "false"
+    );
+    // Failed is not "never seen": delivering it again is a replay.
+    assert!(matches!(
+        net.deliver(json(&batch)),
+        Err(RevertReason::AlreadyDelivered { .. })
+    ));
+
+    let user = net.user.clone();
+    let hex_message = |m: &Message| format!("0x{}", hex::encode(m.encode())).into_bytes();
+    let again = net
+        .call(&user, INBOX_CHAINCODE, "retry", &[hex_message(&failed)])
+        .unwrap();
+    let again = parse_results(&again).unwrap();
+    assert!(matches!(again[0].outcome, MessageOutcome::Failed { .. }));
+    let delivered = batch.items[0].message.clone();
+    let refused = net
+        .call(&user, INBOX_CHAINCODE, "retry", &[hex_message(&delivered)])
+        .unwrap_err();
+    assert_eq!(
+        decode_revert(&refused.0),
+        Some(RevertReason::NotFailed { id: delivered.id() })
+    );
+}
+
+#[test]
+fn only_the_admin_sets_validators_and_only_safe_sets() {
+    let mut net = Net::new();
+    let user = net.user.clone();
+    let admin = net.network.admin.clone();
+    let a = "0x1000000000000000000000000000000000000001";
+    let b = "0x2000000000000000000000000000000000000002";
+    let args = |t: &str, v: &str| {
+        vec![
+            b"1".to_vec(),
+            b"5".to_vec(),
+            t.as_bytes().to_vec(),
+            v.as_bytes().to_vec(),
+        ]
+    };
+    let err = net
+        .call(&user, INBOX_CHAINCODE, "setValidators", &args("1", a))
+        .unwrap_err();
+    assert_eq!(decode_revert(&err.0), Some(RevertReason::NotAdmin));
+    for (t, v, reason) in [
+        ("1", "", "empty validator set"),
+        ("0", a, "zero threshold"),
+        (
+            "1",
+            &format!("{a},{b}"),
+            "threshold is not a strict majority",
+        ),
+        (
+            "2",
+            &format!("{b},{a}"),
+            "validators not strictly ascending",
+        ),
+        ("2", &format!("{a},{a}"), "duplicate validator"),
+        ("3", &format!("{a},{b}"), "threshold above validator count"),
+    ] {
+        let err = net
+            .call(&admin, INBOX_CHAINCODE, "setValidators", &args(t, v))
+            .unwrap_err();
+        assert_eq!(
+            decode_revert(&err.0),
+            Some(RevertReason::InvalidValidatorSet {
+                reason: reason.to_owned()
+            }),
+            "{t} {v}"
+        );
+    }
+    assert_eq!(
+        net.call(
+            &admin,
+            INBOX_CHAINCODE,
+            "setValidators",
+            &args("2", &format!("{a},{b}"))
+        )
+        .unwrap(),
+        b"2"
+    );
+    let set: serde_json::Value =
+        serde_json::from_str(&net.query(INBOX_CHAINCODE, "getValidators", b"1")).unwrap();
+    assert_eq!(set["epoch"], 2);
+    assert_eq!(set["origin_chain_id"], 5);
+    // The old committee's signatures stop counting with the epoch.
+    let batch = net.batch(&["late"], recipient(), &[0, 1]);
+    assert!(matches!(
+        net.deliver(json(&batch)),
+        Err(RevertReason::UnknownValidator { .. })
+    ));
+}
+
+/// A recipient that refuses messages until its `open` function was called.
+struct Gate;
+
+impl Chaincode for Gate {
+    fn invoke(
+        &self,
+        stub: &mut Stub<'_>,
+        function: &str,
+        _args: &[Vec<u8>],
+    ) -> Result<Vec<u8>, ChaincodeError> {
+        match function {
+            "open" => {
+                stub.put_state("open", b"1".to_vec());
+                Ok(Vec::new())
+            }
+            "handle" if stub.get_state("open").is_some() => {
+                stub.put_state("handled", b"1".to_vec());
+                Ok(Vec::new())
+            }
+            _ => Err(ChaincodeError::new("closed")),
+        }
+    }
+}
+
+#[test]
+fn a_failed_message_is_delivered_by_retry_once_its_recipient_accepts_it() {
+    let mut net = Net::new();
+    net.chaincodes.insert("gate".to_owned(), Arc::new(Gate));
+    let gate = Address32::from_name(&format!("{CHANNEL}/gate"));
+    let batch = net.batch(&["knock"], gate, &[0, 1]);
+    let message = batch.items[0].message.clone();
+    let id = message.id().to_hex();
+    let results = net.deliver(json(&batch)).unwrap();
+    assert_eq!(
+        results[0].outcome,
+        MessageOutcome::Failed {
+            reason: "closed".into()
+        }
+    );
+    assert_eq!(
+        net.query(INBOX_CHAINCODE, "status", id.as_bytes()),
+        "failed"
+    );
+    assert!(
+        !net.world
+            .contains_key(&("gate".to_owned(), "handled".to_owned()))
+    );
+
+    let user = net.user.clone();
+    net.call(&user, "gate", "open", &[]).unwrap();
+    let hex_message = format!("0x{}", hex::encode(message.encode())).into_bytes();
+    let retried = net
+        .call(
+            &user,
+            INBOX_CHAINCODE,
+            "retry",
+            std::slice::from_ref(&hex_message),
+        )
+        .unwrap();
+    assert_eq!(
+        parse_results(&retried).unwrap()[0].outcome,
+        MessageOutcome::Delivered
+    );
+    assert_eq!(
+        net.query(INBOX_CHAINCODE, "status", id.as_bytes()),
+        "delivered"
+    );
+    assert_eq!(
+        net.query(INBOX_CHAINCODE, "isDelivered", id.as_bytes()),
+        "true"
+    );
+    assert!(
+        net.world
+            .contains_key(&("gate".to_owned(), "handled".to_owned()))
+    );
+    let again = net
+        .call(&user, INBOX_CHAINCODE, "retry", &[hex_message])
+        .unwrap_err();
+    assert_eq!(
+        decode_revert(&again.0),
+        Some(RevertReason::NotFailed { id: message.id() })
+    );
+}
+
+/// The malleated twin of a low-s signature: (r, n - s, v ^ 1).
+fn malleate(sig: &Signature) -> Signature {
+    // secp256k1 group order (SEC 2 v2, section 2.4.1).
+    let n =
+        hex::decode("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141").unwrap();
+    let s = sig.s();
+    let mut out = sig.0;
+    let mut borrow = 0i16;
+    for i in (0..32).rev() {
+        let mut d = i16::from(n[i]) - i16::from(s[i]) - borrow;
+        borrow = i16::from(d < 0);
+        if d < 0 {
+            d += 256;
+        }
+        out[32 + i] = u8::try_from(d).unwrap();
+    }
+    out[64] ^= 27 ^ 28; // 27 <-> 28
+    Signature(out)
+}

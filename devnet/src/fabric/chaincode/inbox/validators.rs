@@ -1,0 +1,143 @@
+//! The inbox's validator sets: `setValidators` (admin only, the Solidity registry's rules) and
+//! the stored set each checkpoint is verified against.
+
+use causeway_adapters::chain::RevertReason;
+use causeway_proofs::{Domain, EvmAddress, ValidatorSet};
+
+use super::super::{ChaincodeError, Stub};
+use super::{MAX_VALIDATORS, VALIDATORS_SET_EVENT};
+
+fn validators_key(origin: Domain) -> String {
+    format!("validators/{}", origin.0)
+}
+
+/// One origin's validator set as stored by `setValidators`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct StoredSet {
+    pub(super) origin_chain_id: u64,
+    pub(super) epoch: u64,
+    pub(super) set: ValidatorSet,
+}
+
+impl StoredSet {
+    pub(super) fn to_json(&self, origin: Domain) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "origin": origin.0,
+            "origin_chain_id": self.origin_chain_id,
+            "threshold": self.set.threshold(),
+            "epoch": self.epoch,
+            "validators": self.set.members(),
+        }))
+        .expect("plain data serialises")
+    }
+
+    pub(super) fn load(
+        stub: &mut Stub<'_>,
+        origin: Domain,
+    ) -> Result<Option<Self>, ChaincodeError> {
+        let Some(bytes) = stub.get_state(&validators_key(origin)) else {
+            return Ok(None);
+        };
+        let corrupt = |what: &str| ChaincodeError(format!("stored validator set: {what}"));
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| corrupt(&e.to_string()))?;
+        let number = |field: &str| {
+            value
+                .get(field)
+                .and_then(serde_json::Value::as_u64)
+                .ok_or_else(|| corrupt(field))
+        };
+        let members: Vec<EvmAddress> =
+            serde_json::from_value(value.get("validators").cloned().unwrap_or_default())
+                .map_err(|e| corrupt(&e.to_string()))?;
+        let threshold = usize::try_from(number("threshold")?).map_err(|_| corrupt("threshold"))?;
+        let set = ValidatorSet::new(members, threshold).map_err(|e| corrupt(&e.to_string()))?;
+        Ok(Some(StoredSet {
+            origin_chain_id: number("origin_chain_id")?,
+            epoch: number("epoch")?,
+            set,
+        }))
+    }
+}
+
+/// `setValidators(origin, origin_chain_id, threshold, validators)`, admin only: replaces the
+/// set of `origin` and moves its epoch to the next one (signatures for the old set stop
+/// verifying); returns the new epoch. Validators are comma-separated `0x` addresses, strictly
+/// ascending; the threshold a strict majority (the Solidity registry's rules; a Fabric origin's
+/// chain id 0 is allowed, Fabric having none).
+pub(super) fn set_validators(
+    stub: &mut Stub<'_>,
+    args: &[Vec<u8>],
+) -> Result<Vec<u8>, RevertReason> {
+    if stub.creator_bytes() != stub.network().admin.serialized() {
+        return Err(RevertReason::NotAdmin);
+    }
+    let invalid = |reason: &str| RevertReason::InvalidValidatorSet {
+        reason: reason.to_owned(),
+    };
+    let parse = |what: &str, arg: &[u8]| {
+        std::str::from_utf8(arg)
+            .ok()
+            .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|t| t.parse::<u64>().ok())
+            .ok_or_else(|| invalid(&format!("{what} is not a decimal number")))
+    };
+    let origin = Domain(
+        u32::try_from(parse("origin", &args[0])?).map_err(|_| invalid("origin is not a u32"))?,
+    );
+    let origin_chain_id = parse("origin chain id", &args[1])?;
+    let threshold = parse("threshold", &args[2])?;
+    let text = std::str::from_utf8(&args[3]).map_err(|_| invalid("validators are not UTF-8"))?;
+    let validators: Vec<EvmAddress> = if text.is_empty() {
+        Vec::new()
+    } else {
+        text.split(',')
+            .map(|a| a.trim().parse::<EvmAddress>())
+            .collect::<Result<_, _>>()
+            .map_err(|e| invalid(&e.to_string()))?
+    };
+    let n = validators.len() as u64;
+    if n == 0 {
+        return Err(invalid("empty validator set"));
+    }
+    if validators.len() > MAX_VALIDATORS {
+        return Err(invalid("more than 255 validators"));
+    }
+    if threshold == 0 {
+        return Err(invalid("zero threshold"));
+    }
+    if threshold > n {
+        return Err(invalid("threshold above validator count"));
+    }
+    if 2 * threshold <= n {
+        return Err(invalid("threshold is not a strict majority"));
+    }
+    let mut previous = EvmAddress::default();
+    for v in &validators {
+        if v.is_zero() {
+            return Err(invalid("zero address validator"));
+        }
+        if *v == previous {
+            return Err(invalid("duplicate validator"));
+        }
+        if *v < previous {
+            return Err(invalid("validators not strictly ascending"));
+        }
+        previous = *v;
+    }
+    let set =
+        ValidatorSet::new(validators, threshold as usize).map_err(|e| invalid(&e.to_string()))?;
+    let epoch = StoredSet::load(stub, origin)
+        .map_err(|e| invalid(&e.0))?
+        .map_or(0, |s| s.epoch)
+        + 1;
+    let stored = StoredSet {
+        origin_chain_id,
+        epoch,
+        set,
+    };
+    let json = stored.to_json(origin);
+    stub.put_state(&validators_key(origin), json.clone());
+    stub.set_event(VALIDATORS_SET_EVENT, json);
+    Ok(epoch.to_string().into_bytes())
+}

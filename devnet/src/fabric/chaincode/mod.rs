@@ -1,0 +1,380 @@
+//! The chaincode plug-in API of the test network: a [`Chaincode`] is called with a [`Stub`]
+//! (Fabric's `ChaincodeStubInterface`, reduced to what Causeway's chaincodes need) and returns
+//! its response payload or a [`ChaincodeError`] (a `500` response with that message).
+//!
+//! Keys are namespaced per chaincode, as Fabric's world state is. Every [`Stub::get_state`]
+//! records the committed version of the key in the transaction's read set and every
+//! [`Stub::put_state`] / [`Stub::del_state`] lands in its write set; both become a real
+//! `kvrwset.KVRWSet` in the `ChaincodeAction.results` of the transaction. Unlike Fabric's
+//! `GetState`, a read returns the transaction's own pending write of the key when there is one
+//! (the read set still records the committed version, so MVCC checks are unchanged).
+//!
+//! The built-in chaincodes are [`outbox`] (`causeway_outbox`), [`inbox`] (`causeway_inbox`)
+//! and [`recipient`] (`causeway_recipient`); tests may register more with
+//! [`super::FabricNetwork::register_chaincode`].
+
+pub mod inbox;
+pub mod outbox;
+pub mod recipient;
+mod rwset;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use causeway_adapters::fabric::FabricIdentity;
+use causeway_proofs::Domain;
+
+pub use rwset::{RwSet, Version};
+
+/// The world state a simulation reads: `(namespace, key)` to value and committed version.
+pub(crate) type WorldState = BTreeMap<(String, String), (Vec<u8>, Version)>;
+
+/// The chaincodes installed on the peer, by name.
+pub type Chaincodes = BTreeMap<String, Arc<dyn Chaincode>>;
+
+/// How deep chaincode-to-chaincode calls may nest before the call fails.
+const MAX_CALL_DEPTH: usize = 8;
+
+/// A chaincode: Fabric's `Invoke(stub)` with the function name and arguments already split
+/// (`ChaincodeInput.args[0]` is the function).
+pub trait Chaincode: Send + Sync {
+    /// Runs `function` with `args`; the returned bytes are the response payload (status 200).
+    fn invoke(
+        &self,
+        stub: &mut Stub<'_>,
+        function: &str,
+        args: &[Vec<u8>],
+    ) -> Result<Vec<u8>, ChaincodeError>;
+}
+
+/// A chaincode failure: the peer answers with status 500 and this message, and nothing the
+/// invocation wrote is kept.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ChaincodeError(pub String);
+
+impl ChaincodeError {
+    /// A failure with `message`.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+/// Facts about the network every chaincode may read through [`Stub::network`].
+#[derive(Clone, Debug)]
+pub struct NetworkInfo {
+    /// The channel name.
+    pub channel: String,
+    /// The Causeway domain of this network (origin of the outbox's messages, destination of
+    /// the inbox's).
+    pub domain: Domain,
+    /// The identity configured as the inbox admin at start-up (an Org1MSP admin).
+    pub admin: FabricIdentity,
+}
+
+/// The proposal a simulation runs for: who asked, under which transaction id.
+#[derive(Clone, Debug)]
+pub(crate) struct TxContext {
+    pub(crate) creator: FabricIdentity,
+    pub(crate) tx_id: String,
+}
+
+/// What one simulation produced.
+pub(crate) struct Simulation {
+    /// The chaincode's result.
+    pub(crate) result: Result<Vec<u8>, ChaincodeError>,
+    /// Reads and writes of every namespace touched (writes empty when `result` is an error).
+    pub(crate) rwset: RwSet,
+    /// The chaincode event of the top-level chaincode, if it set one.
+    pub(crate) event: Option<(String, Vec<u8>)>,
+}
+
+/// Runs `function` of chaincode `name` against `world`.
+pub(crate) fn simulate(
+    network: &NetworkInfo,
+    chaincodes: &Chaincodes,
+    world: &WorldState,
+    tx: &TxContext,
+    name: &str,
+    function: &str,
+    args: &[Vec<u8>],
+) -> Simulation {
+    let mut rwset = RwSet::default();
+    let Some(chaincode) = chaincodes.get(name).cloned() else {
+        return Simulation {
+            result: Err(ChaincodeError(format!(
+                "chaincode {name} is not installed on channel {}",
+                network.channel
+            ))),
+            rwset,
+            event: None,
+        };
+    };
+    let mut stub = Stub {
+        network,
+        chaincodes,
+        world,
+        tx,
+        namespace: name.to_owned(),
+        rwset: &mut rwset,
+        event: None,
+        depth: 0,
+    };
+    let result = chaincode.invoke(&mut stub, function, args);
+    let event = stub.event.take();
+    if result.is_err() {
+        rwset.discard_writes();
+    }
+    Simulation {
+        result,
+        rwset,
+        event,
+    }
+}
+
+/// The chaincode's view of the transaction being simulated and of the world state.
+pub struct Stub<'a> {
+    network: &'a NetworkInfo,
+    chaincodes: &'a Chaincodes,
+    world: &'a WorldState,
+    tx: &'a TxContext,
+    namespace: String,
+    rwset: &'a mut RwSet,
+    event: Option<(String, Vec<u8>)>,
+    depth: usize,
+}
+
+impl std::fmt::Debug for Stub<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stub")
+            .field("namespace", &self.namespace)
+            .field("tx_id", &self.tx.tx_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Stub<'_> {
+    /// The value of `key` in this chaincode's namespace (the transaction's own pending write
+    /// if any, else the committed value); records the committed version in the read set.
+    pub fn get_state(&mut self, key: &str) -> Option<Vec<u8>> {
+        let committed = self.world.get(&(self.namespace.clone(), key.to_owned()));
+        self.rwset
+            .record_read(&self.namespace, key, committed.map(|(_, version)| *version));
+        match self.rwset.pending_write(&self.namespace, key) {
+            Some(pending) => pending.cloned(),
+            None => committed.map(|(value, _)| value.clone()),
+        }
+    }
+
+    /// Writes `value` under `key` in this chaincode's namespace (applied at commit, if the
+    /// transaction is valid).
+    pub fn put_state(&mut self, key: &str, value: Vec<u8>) {
+        self.rwset.record_write(&self.namespace, key, Some(value));
+    }
+
+    /// Deletes `key` from this chaincode's namespace (at commit, if the transaction is valid).
+    pub fn del_state(&mut self, key: &str) {
+        self.rwset.record_write(&self.namespace, key, None);
+    }
+
+    /// Sets the transaction's chaincode event. As in Fabric, there is one event per
+    /// transaction: a second call replaces the first, and events set by a called chaincode are
+    /// not part of the transaction.
+    pub fn set_event(&mut self, name: &str, payload: Vec<u8>) {
+        self.event = Some((name.to_owned(), payload));
+    }
+
+    /// The identity that signed the proposal.
+    pub fn creator(&self) -> &FabricIdentity {
+        &self.tx.creator
+    }
+
+    /// The creator's serialized `msp.SerializedIdentity` bytes.
+    pub fn creator_bytes(&self) -> &[u8] {
+        self.tx.creator.serialized()
+    }
+
+    /// The transaction id.
+    pub fn tx_id(&self) -> &str {
+        &self.tx.tx_id
+    }
+
+    /// The channel name.
+    pub fn channel(&self) -> &str {
+        &self.network.channel
+    }
+
+    /// The name of the chaincode running (its key namespace).
+    pub fn chaincode_name(&self) -> &str {
+        &self.namespace
+    }
+
+    /// Facts about the network (channel, Causeway domain, inbox admin).
+    pub fn network(&self) -> &NetworkInfo {
+        self.network
+    }
+
+    /// The names of the chaincodes installed on the peer, sorted.
+    pub fn chaincode_names(&self) -> Vec<String> {
+        self.chaincodes.keys().cloned().collect()
+    }
+
+    /// Calls `function` of chaincode `name` in the same transaction (Fabric's
+    /// `InvokeChaincode` on the same channel). The callee runs in its own key namespace; its
+    /// writes are kept only if it returns `Ok` (its reads always stay in the read set), and an
+    /// event it sets is dropped.
+    pub fn invoke_chaincode(
+        &mut self,
+        name: &str,
+        function: &str,
+        args: &[Vec<u8>],
+    ) -> Result<Vec<u8>, ChaincodeError> {
+        let chaincode = self
+            .chaincodes
+            .get(name)
+            .cloned()
+            .ok_or_else(|| ChaincodeError(format!("chaincode {name} is not installed")))?;
+        if self.depth >= MAX_CALL_DEPTH {
+            return Err(ChaincodeError(format!(
+                "chaincode call depth {MAX_CALL_DEPTH} exceeded calling {name}"
+            )));
+        }
+        let before = self.rwset.clone();
+        let result = {
+            let mut callee = Stub {
+                network: self.network,
+                chaincodes: self.chaincodes,
+                world: self.world,
+                tx: self.tx,
+                namespace: name.to_owned(),
+                rwset: &mut *self.rwset,
+                event: None,
+                depth: self.depth + 1,
+            };
+            chaincode.invoke(&mut callee, function, args)
+        };
+        if result.is_err() {
+            self.rwset.restore_writes(before);
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::fabric::pki::{Ca, current_validity};
+
+    /// Writes `mine`, calls `callee` (which reads `seen`, writes `theirs`, sets an event and
+    /// fails when asked), then fails itself when asked.
+    struct Caller;
+    struct Callee;
+
+    impl Chaincode for Caller {
+        fn invoke(
+            &self,
+            stub: &mut Stub<'_>,
+            function: &str,
+            args: &[Vec<u8>],
+        ) -> Result<Vec<u8>, ChaincodeError> {
+            stub.put_state("mine", b"1".to_vec());
+            stub.set_event("caller", Vec::new());
+            let called = stub.invoke_chaincode("callee", function, args);
+            assert_eq!(stub.chaincode_name(), "caller");
+            if function == "fail_caller" {
+                return Err(ChaincodeError::new("caller failed"));
+            }
+            Ok(format!("{called:?}").into_bytes())
+        }
+    }
+
+    impl Chaincode for Callee {
+        fn invoke(
+            &self,
+            stub: &mut Stub<'_>,
+            function: &str,
+            _args: &[Vec<u8>],
+        ) -> Result<Vec<u8>, ChaincodeError> {
+            assert_eq!(stub.get_state("seen").as_deref(), Some(&b"old"[..]));
+            stub.put_state("theirs", b"2".to_vec());
+            stub.set_event("callee", Vec::new());
+            if function == "fail_callee" {
+                Err(ChaincodeError::new("callee failed"))
+            } else {
+                Ok(b"ok".to_vec())
+            }
+        }
+    }
+
+    fn run(function: &str) -> Simulation {
+        let ca = Ca::new("ca.org1.example.com", "org1.example.com").unwrap();
+        let (signer, _, _) = ca
+            .issue_identity(
+                "Org1MSP",
+                "User1",
+                "client",
+                "org1",
+                current_validity().unwrap(),
+            )
+            .unwrap();
+        let network = NetworkInfo {
+            channel: "causeway".to_owned(),
+            domain: Domain(3),
+            admin: signer.identity().clone(),
+        };
+        let mut chaincodes = Chaincodes::new();
+        chaincodes.insert("caller".to_owned(), Arc::new(Caller));
+        chaincodes.insert("callee".to_owned(), Arc::new(Callee));
+        let version = Version {
+            block_num: 4,
+            tx_num: 1,
+        };
+        let world = WorldState::from([(
+            ("callee".to_owned(), "seen".to_owned()),
+            (b"old".to_vec(), version),
+        )]);
+        let tx = TxContext {
+            creator: signer.identity().clone(),
+            tx_id: "tx".to_owned(),
+        };
+        simulate(&network, &chaincodes, &world, &tx, "caller", function, &[])
+    }
+
+    #[test]
+    fn a_called_chaincode_writes_in_its_namespace_and_its_event_is_dropped() {
+        let sim = run("ok");
+        assert_eq!(sim.result.unwrap(), b"Ok([111, 107])");
+        assert_eq!(sim.rwset.write("caller", "mine"), Some(Some(&b"1"[..])));
+        assert_eq!(sim.rwset.write("callee", "theirs"), Some(Some(&b"2"[..])));
+        assert_eq!(sim.rwset.write("caller", "theirs"), None);
+        assert_eq!(
+            sim.rwset.read("callee", "seen"),
+            Some(Some(Version {
+                block_num: 4,
+                tx_num: 1
+            }))
+        );
+        assert_eq!(sim.event.unwrap().0, "caller");
+        // The encoding round-trips through kvrwset protos.
+        assert_eq!(RwSet::decode(&sim.rwset.encode()).unwrap(), sim.rwset);
+    }
+
+    #[test]
+    fn a_failing_callee_loses_its_writes_but_not_its_reads() {
+        let sim = run("fail_callee");
+        assert!(sim.result.is_ok());
+        assert_eq!(sim.rwset.write("caller", "mine"), Some(Some(&b"1"[..])));
+        assert_eq!(sim.rwset.write("callee", "theirs"), None);
+        assert!(sim.rwset.read("callee", "seen").is_some());
+    }
+
+    #[test]
+    fn a_failing_chaincode_writes_nothing() {
+        let sim = run("fail_caller");
+        assert_eq!(sim.result, Err(ChaincodeError::new("caller failed")));
+        assert_eq!(sim.rwset.write("caller", "mine"), None);
+        assert_eq!(sim.rwset.write("callee", "theirs"), None);
+    }
+}

@@ -1,0 +1,703 @@
+//! The Fabric test network driven through the adapter's `FabricClient` over real TLS: blocks
+//! it commits check with the adapter's offline verifiers (hash chain, data hash, orderer
+//! signature, creator, endorsements under AND(Org1MSP, Org2MSP), transaction filter), events
+//! and blocks stream from a position, the committer rejects what Fabric's rejects (MVCC
+//! conflicts, duplicate transaction ids, bad creator signatures), a restart keeps the chain,
+//! and each fault hook produces the fault it names.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, SystemTime};
+
+use causeway_adapters::Error as AdapterError;
+use causeway_adapters::fabric::proto::common::{BlockMetadataIndex, HeaderType};
+use causeway_adapters::fabric::proto::gateway::gateway_client::GatewayClient;
+use causeway_adapters::fabric::proto::gateway::{EndorseRequest, SubmitRequest};
+use causeway_adapters::fabric::proto::protos::TxValidationCode;
+use causeway_adapters::fabric::request::{self, Invocation};
+use causeway_adapters::fabric::{
+    CommitStatus, EndorsedTransaction, FabricBlock, FabricClient, FabricError, TlsConfig,
+    TransactionId, ValidationCode, verify_chain,
+};
+use causeway_devnet::fabric::{
+    DISPATCH_EVENT, EndorsementFault, FabricNetwork, FabricNetworkOptions, Fault, IdentityKind,
+    ORG1, ORG2, ORG3, OUTBOX_CHAINCODE, RwSet, TlsServing,
+};
+use causeway_proofs::hash::keccak256;
+use causeway_proofs::{Address32, Domain, Message};
+use tokio_stream::StreamExt as _;
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+#[test]
+fn the_network_handle_can_be_shared_across_tasks() {
+    fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<FabricNetwork>();
+}
+
+async fn network() -> FabricNetwork {
+    FabricNetwork::start(FabricNetworkOptions::default())
+        .await
+        .unwrap()
+}
+
+fn recipient() -> String {
+    format!("0x{}", "ab".repeat(32))
+}
+
+fn dispatch(network: &FabricNetwork, body: &[u8]) -> Invocation {
+    Invocation {
+        channel_id: network.channel().to_owned(),
+        chaincode: OUTBOX_CHAINCODE.to_owned(),
+        function: "dispatch".to_owned(),
+        args: vec![b"7".to_vec(), recipient().into_bytes(), body.to_vec()],
+        ..Default::default()
+    }
+}
+
+fn nonce_query(network: &FabricNetwork) -> Invocation {
+    Invocation {
+        channel_id: network.channel().to_owned(),
+        chaincode: OUTBOX_CHAINCODE.to_owned(),
+        function: "nonce".to_owned(),
+        ..Default::default()
+    }
+}
+
+async fn next_nonce(client: &FabricClient, network: &FabricNetwork) -> String {
+    let response = client.evaluate(&nonce_query(network), &[]).await.unwrap();
+    assert_eq!(response.status, 200);
+    String::from_utf8(response.payload).unwrap()
+}
+
+/// Endorses, submits and waits for the commit of `invocation`.
+async fn commit(
+    client: &FabricClient,
+    invocation: &Invocation,
+) -> (EndorsedTransaction, CommitStatus) {
+    let endorsed = client.endorse(invocation, &[]).await.unwrap();
+    client.submit(&endorsed).await.unwrap();
+    let status = tokio::time::timeout(
+        WAIT,
+        client.commit_status(&endorsed.tx_id, &endorsed.channel_id),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    (endorsed, status)
+}
+
+fn code(code: TxValidationCode) -> ValidationCode {
+    ValidationCode(code as u8)
+}
+
+/// All blocks of the network, from the ledger.
+fn blocks(network: &FabricNetwork) -> Vec<FabricBlock> {
+    (0..network.height())
+        .map(|n| network.block(n).unwrap())
+        .collect()
+}
+
+/// The transaction `tx_id` of `block`: its index and decoded form.
+fn find_tx(
+    block: &FabricBlock,
+    tx_id: &TransactionId,
+) -> (usize, causeway_adapters::fabric::FabricTransaction) {
+    let tx = block
+        .transactions()
+        .unwrap()
+        .into_iter()
+        .find(|tx| tx.tx_id() == tx_id.0)
+        .unwrap();
+    (tx.index, tx)
+}
+
+/// A gRPC Gateway client over the network's TLS, for requests FabricClient never sends.
+async fn raw_gateway(network: &FabricNetwork) -> GatewayClient<Channel> {
+    let tls = ClientTlsConfig::new().ca_certificate(tonic::transport::Certificate::from_pem(
+        network.tls_ca_pem(),
+    ));
+    let channel = Endpoint::from_shared(network.endpoint())
+        .unwrap()
+        .tls_config(tls)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    GatewayClient::new(channel)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dispatch_is_committed_in_a_block_every_offline_check_accepts() {
+    let network = network().await;
+    let client = network.client(ORG1).await.unwrap();
+    assert_eq!(network.height(), 1);
+    assert_eq!(next_nonce(&client, &network).await, "0");
+
+    let (endorsed, status) = commit(&client, &dispatch(&network, b"hello fabric")).await;
+    assert_eq!(status.code, ValidationCode::VALID);
+    assert_eq!(status.block_number, 1);
+    assert_eq!(next_nonce(&client, &network).await, "1");
+
+    // Block 0 is the genesis config block, signed by the orderer like every block.
+    let all = blocks(&network);
+    let genesis = all[0].transactions().unwrap();
+    assert_eq!(genesis[0].header_type(), HeaderType::Config as i32);
+    verify_chain(&all).unwrap();
+    let now = SystemTime::now();
+    for block in &all {
+        block.verify_data_hash().unwrap();
+        let signers = block
+            .verify_orderer_signatures(&network.orderer_msps(), now, 1)
+            .unwrap();
+        assert_eq!(signers[0].mspid(), "OrdererMSP");
+    }
+    // Application MSPs do not sign blocks.
+    assert!(matches!(
+        all[1].verify_orderer_signatures(&network.trusted_msps(), now, 1),
+        Err(FabricError::NoValidOrdererSignature { .. })
+    ));
+
+    let block = &all[1];
+    let (index, tx) = find_tx(block, &endorsed.tx_id);
+    assert_eq!(
+        block.validation_codes().unwrap()[index],
+        ValidationCode::VALID
+    );
+    assert_eq!(
+        block.metadata(BlockMetadataIndex::TransactionsFilter),
+        &[0u8][..]
+    );
+    let creator = tx.verify_creator(&network.trusted_msps(), now).unwrap();
+    assert_eq!(creator.mspid(), ORG1);
+    assert_eq!(tx.actions.len(), 1);
+    let action = &tx.actions[0];
+    let endorsed_by = network
+        .endorsement_policy()
+        .check(action, &network.trusted_msps(), now)
+        .unwrap();
+    assert_eq!(
+        endorsed_by,
+        BTreeSet::from([ORG1.to_owned(), ORG2.to_owned()])
+    );
+    assert_eq!(
+        action.chaincode_action.chaincode_id.as_ref().unwrap().name,
+        OUTBOX_CHAINCODE
+    );
+
+    // The event is the exact encoded message; the response is its id.
+    let event = action.event.as_ref().unwrap();
+    assert_eq!(event.event_name, DISPATCH_EVENT);
+    assert_eq!(event.tx_id, endorsed.tx_id.0);
+    let message = Message::decode(&event.payload).unwrap();
+    assert_eq!(message.nonce().0, 0);
+    assert_eq!(message.origin(), network.domain());
+    assert_eq!(message.destination(), Domain(7));
+    assert_eq!(message.recipient(), Address32([0xab; 32]));
+    assert_eq!(message.body(), b"hello fabric");
+    assert_eq!(
+        message.sender(),
+        Address32(keccak256(client.signer().creator()).0)
+    );
+    let response = action.chaincode_action.response.as_ref().unwrap();
+    assert_eq!(response.status, 200);
+    assert_eq!(response.payload, message.id().as_hash().0.to_vec());
+
+    // The read/write set is a real kvrwset: read `nonce` absent, wrote "1".
+    let rwset = RwSet::decode(&action.chaincode_action.results).unwrap();
+    assert_eq!(rwset.read(OUTBOX_CHAINCODE, "nonce"), Some(None));
+    assert_eq!(
+        rwset.write(OUTBOX_CHAINCODE, "nonce"),
+        Some(Some(&b"1"[..]))
+    );
+    assert_eq!(
+        network.state(OUTBOX_CHAINCODE, "nonce").as_deref(),
+        Some(&b"1"[..])
+    );
+
+    // Deliver serves the same bytes the ledger holds.
+    let mut stream = client.deliver_blocks(network.channel(), 0).await.unwrap();
+    for expected in &all {
+        let got = tokio::time::timeout(WAIT, stream.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.encode(), expected.encode());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_arguments_are_a_chaincode_error_and_write_nothing() {
+    let network = network().await;
+    let client = network.client(ORG2).await.unwrap();
+    let mut invocation = dispatch(&network, b"x");
+    invocation.args[1] = b"0x1234".to_vec();
+    let error = client.endorse(&invocation, &[]).await.unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("chaincode response 500"), "{text}");
+    assert!(text.contains("is not 64 hex characters"), "{text}");
+    invocation.args[0] = b"-1".to_vec();
+    let error = client.evaluate(&invocation, &[]).await.unwrap_err();
+    assert!(error.to_string().contains("not a decimal u32"), "{error}");
+    assert_eq!(network.height(), 1);
+    assert_eq!(network.state(OUTBOX_CHAINCODE, "nonce"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chaincode_events_stream_from_a_start_block_and_wait_for_new_ones() {
+    let network = network().await;
+    let client = network.client(ORG1).await.unwrap();
+    let mut committed = Vec::new();
+    for i in 0..3u8 {
+        let (endorsed, status) = commit(&client, &dispatch(&network, &[i])).await;
+        assert_eq!(status.code, ValidationCode::VALID);
+        committed.push((endorsed.tx_id, status.block_number));
+    }
+
+    // From block 0: the three events, one per block, in order.
+    let mut events = client
+        .chaincode_events(network.channel(), OUTBOX_CHAINCODE, 0, None)
+        .await
+        .unwrap();
+    for (i, (tx_id, block)) in committed.iter().enumerate() {
+        let response = tokio::time::timeout(WAIT, events.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(response.block_number, *block);
+        assert_eq!(response.events.len(), 1);
+        assert_eq!(response.events[0].tx_id, tx_id.0);
+        assert_eq!(response.events[0].event_name, DISPATCH_EVENT);
+        let message = Message::decode(&response.events[0].payload).unwrap();
+        assert_eq!(message.body(), &[u8::try_from(i).unwrap()]);
+    }
+    // The stream waits for the next commit.
+    let (endorsed, status) = commit(&client, &dispatch(&network, b"live")).await;
+    let response = tokio::time::timeout(WAIT, events.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(response.block_number, status.block_number);
+    assert_eq!(response.events[0].tx_id, endorsed.tx_id.0);
+
+    // From the third block, after its transaction: the live one comes first.
+    let (third_tx, third_block) = &committed[2];
+    let mut later = client
+        .chaincode_events(
+            network.channel(),
+            OUTBOX_CHAINCODE,
+            *third_block,
+            Some(third_tx),
+        )
+        .await
+        .unwrap();
+    let response = tokio::time::timeout(WAIT, later.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(response.events[0].tx_id, endorsed.tx_id.0);
+
+    // Another chaincode's stream sees none of them.
+    let mut none = client
+        .chaincode_events(network.channel(), "causeway_inbox", 0, None)
+        .await
+        .unwrap();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), none.next())
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliver_streams_from_a_position_and_waits_for_new_blocks() {
+    let network = network().await;
+    let client = network.client(ORG1).await.unwrap();
+    for i in 0..2u8 {
+        commit(&client, &dispatch(&network, &[i])).await;
+    }
+    assert_eq!(network.height(), 3);
+    let mut stream = client.deliver_blocks(network.channel(), 2).await.unwrap();
+    let first = tokio::time::timeout(WAIT, stream.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.number(), 2);
+    let (_, status) = commit(&client, &dispatch(&network, b"next")).await;
+    assert_eq!(status.block_number, 3);
+    let second = tokio::time::timeout(WAIT, stream.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(second.number(), 3);
+    verify_chain(&[first, second]).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_later_of_two_transactions_reading_the_same_key_is_an_mvcc_conflict() {
+    let network = network().await;
+    let org1 = network.client(ORG1).await.unwrap();
+    let org2 = network.client(ORG2).await.unwrap();
+    // Both simulated against nonce = 0, so both read `nonce` at the same (absent) version.
+    let first = org1.endorse(&dispatch(&network, b"a"), &[]).await.unwrap();
+    let second = org2.endorse(&dispatch(&network, b"b"), &[]).await.unwrap();
+    org1.submit(&first).await.unwrap();
+    org2.submit(&second).await.unwrap();
+    let first_status = org1
+        .commit_status(&first.tx_id, network.channel())
+        .await
+        .unwrap();
+    let second_status = org2
+        .commit_status(&second.tx_id, network.channel())
+        .await
+        .unwrap();
+    assert_eq!(first_status.code, ValidationCode::VALID);
+    assert_eq!(second_status.code, code(TxValidationCode::MvccReadConflict));
+    // The invalid transaction stays in its block with its code; its write did not land.
+    let block = network.block(second_status.block_number).unwrap();
+    let (index, _) = find_tx(&block, &second.tx_id);
+    assert_eq!(
+        block.validation_codes().unwrap()[index],
+        code(TxValidationCode::MvccReadConflict)
+    );
+    assert_eq!(next_nonce(&org1, &network).await, "1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicate_transaction_id_is_rejected() {
+    let network = network().await;
+    let client = network.client(ORG1).await.unwrap();
+    let (endorsed, status) = commit(&client, &dispatch(&network, b"once")).await;
+    assert_eq!(status.code, ValidationCode::VALID);
+
+    // The same signed transaction again: ordered, then marked DUPLICATE_TXID.
+    client.submit(&endorsed).await.unwrap();
+    network.wait_for_height(3, WAIT).await.unwrap();
+    let block = network.block(2).unwrap();
+    assert_eq!(
+        block.validation_codes().unwrap(),
+        vec![code(TxValidationCode::DuplicateTxid)]
+    );
+    assert_eq!(next_nonce(&client, &network).await, "1");
+
+    // A proposal reusing the committed id (same nonce and creator) is refused at Endorse.
+    let signer = network.client_identity(ORG1);
+    let nonce = [9u8; request::NONCE_LEN];
+    let invocation = dispatch(&network, b"again");
+    let mut gateway = raw_gateway(&network).await;
+    let propose = || request::propose(&signer, &invocation, nonce, SystemTime::now());
+    let proposed = propose();
+    let endorse = |p: request::ProposedTransaction| EndorseRequest {
+        transaction_id: p.tx_id.0,
+        channel_id: network.channel().to_owned(),
+        proposed_transaction: Some(p.signed_proposal),
+        endorsing_organizations: Vec::new(),
+    };
+    let response = gateway.endorse(endorse(proposed.clone())).await.unwrap();
+    let mut prepared = response.into_inner().prepared_transaction.unwrap();
+    request::sign_prepared(&signer, &mut prepared);
+    gateway
+        .submit(SubmitRequest {
+            transaction_id: proposed.tx_id.0.clone(),
+            channel_id: network.channel().to_owned(),
+            prepared_transaction: Some(prepared),
+        })
+        .await
+        .unwrap();
+    network.wait_for_height(4, WAIT).await.unwrap();
+    let refused = gateway.endorse(endorse(propose())).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::AlreadyExists);
+    assert!(refused.message().contains("duplicate transaction"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_creator_signature_is_rejected() {
+    let network = network().await;
+    let client = network.client(ORG1).await.unwrap();
+    let mut gateway = raw_gateway(&network).await;
+    let signer = network.client_identity(ORG1);
+    let invocation = dispatch(&network, b"signed");
+
+    // A proposal whose signature is not over its bytes.
+    let mut proposed = request::propose(&signer, &invocation, [1; 24], SystemTime::now());
+    proposed.signed_proposal.signature = signer.sign(b"something else");
+    let refused = gateway
+        .endorse(EndorseRequest {
+            transaction_id: proposed.tx_id.0.clone(),
+            channel_id: network.channel().to_owned(),
+            proposed_transaction: Some(proposed.signed_proposal),
+            endorsing_organizations: Vec::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied);
+
+    // A transaction signed by another identity than its creator: the orderer refuses it.
+    let endorsed = client.endorse(&invocation, &[]).await.unwrap();
+    let mut prepared = endorsed.prepared.clone();
+    request::sign_prepared(&network.client_identity(ORG2), &mut prepared);
+    let refused = gateway
+        .submit(SubmitRequest {
+            transaction_id: endorsed.tx_id.0.clone(),
+            channel_id: network.channel().to_owned(),
+            prepared_transaction: Some(prepared),
+        })
+        .await
+        .unwrap_err();
+    assert!(refused.message().contains("FORBIDDEN"), "{refused:?}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(network.height(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_keeps_the_ledger_and_continues_the_chain() {
+    let network = network().await;
+    let client = network.client(ORG1).await.unwrap();
+    commit(&client, &dispatch(&network, b"before")).await;
+    let port = network.port();
+    let height = network.height();
+
+    network.stop().await;
+    assert!(matches!(
+        client.evaluate(&nonce_query(&network), &[]).await,
+        Err(AdapterError::RpcUnavailable { .. })
+    ));
+    network.restart().await.unwrap();
+    assert_eq!(network.port(), port);
+    assert_eq!(network.height(), height);
+
+    let client = network.client(ORG1).await.unwrap();
+    assert_eq!(next_nonce(&client, &network).await, "1");
+    let (_, status) = commit(&client, &dispatch(&network, b"after")).await;
+    assert_eq!(status.block_number, height);
+    let mut stream = client.deliver_blocks(network.channel(), 0).await.unwrap();
+    let mut streamed = Vec::new();
+    for _ in 0..network.height() {
+        streamed.push(
+            tokio::time::timeout(WAIT, stream.next())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap(),
+        );
+    }
+    verify_chain(&streamed).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn block_faults_damage_exactly_the_next_block() {
+    let network = network().await;
+    let client = network.client(ORG1).await.unwrap();
+
+    network.inject(Fault::InvalidateNextTransaction(
+        TxValidationCode::EndorsementPolicyFailure,
+    ));
+    let (invalid, status) = commit(&client, &dispatch(&network, b"invalid")).await;
+    assert_eq!(
+        status.code,
+        code(TxValidationCode::EndorsementPolicyFailure)
+    );
+    assert_eq!(next_nonce(&client, &network).await, "0");
+
+    network.inject(Fault::WrongDataHash);
+    let (valid, status) = commit(&client, &dispatch(&network, b"data")).await;
+    // The invalid transaction's event is not served; the next valid one is.
+    let mut events = client
+        .chaincode_events(network.channel(), OUTBOX_CHAINCODE, 0, None)
+        .await
+        .unwrap();
+    let first = tokio::time::timeout(WAIT, events.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.events[0].tx_id, valid.tx_id.0);
+    assert_ne!(first.events[0].tx_id, invalid.tx_id.0);
+    let damaged = network.block(status.block_number).unwrap();
+    assert!(matches!(
+        damaged.verify_data_hash(),
+        Err(FabricError::DataHashMismatch { .. })
+    ));
+
+    network.inject(Fault::BrokenPreviousHash);
+    let (_, status) = commit(&client, &dispatch(&network, b"link")).await;
+    let broken = status.block_number;
+    let (_, status) = commit(&client, &dispatch(&network, b"after")).await;
+    let all = blocks(&network);
+    assert!(matches!(
+        verify_chain(&all),
+        Err(FabricError::BrokenHashChain { number, .. }) if number == broken
+    ));
+    // Only that link is broken: the chain after it and before it checks.
+    verify_chain(&all[usize::try_from(broken).unwrap()..]).unwrap();
+    verify_chain(&all[..usize::try_from(broken).unwrap()]).unwrap();
+    assert_eq!(status.block_number, broken + 1);
+    for block in &all[usize::try_from(broken).unwrap()..] {
+        block.verify_data_hash().unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endorsement_faults_are_valid_blocks_the_policy_check_refuses() {
+    let network = network().await;
+    let client = network.client(ORG1).await.unwrap();
+    let now = SystemTime::now();
+    let trusted = network.trusted_msps();
+    let policy = network.endorsement_policy();
+
+    let cases = [
+        (EndorsementFault::OutsideOrgInsteadOfOrg2, false),
+        (EndorsementFault::ExpiredOrg2Certificate, false),
+        (EndorsementFault::Org2CertificateFromOtherCa, false),
+        (EndorsementFault::AlsoOutsideOrg, true),
+    ];
+    for (fault, satisfied) in cases {
+        network.inject(Fault::Endorsement(fault));
+        let (endorsed, status) = commit(&client, &dispatch(&network, b"endorsed")).await;
+        // A lying committer marks it VALID; only the verifier's own checks catch it.
+        assert_eq!(status.code, ValidationCode::VALID, "{fault:?}");
+        let block = network.block(status.block_number).unwrap();
+        let (_, tx) = find_tx(&block, &endorsed.tx_id);
+        let action = &tx.actions[0];
+        let checked = policy.check(action, &trusted, now);
+        assert_eq!(checked.is_ok(), satisfied, "{fault:?}: {checked:?}");
+        let second = &action.endorsements[1];
+        let endorser = action.verify_endorsement(second, &trusted, now);
+        match fault {
+            EndorsementFault::OutsideOrgInsteadOfOrg2 => {
+                assert!(
+                    matches!(endorser, Err(FabricError::UnknownMsp { ref mspid }) if mspid == ORG3)
+                );
+            }
+            EndorsementFault::ExpiredOrg2Certificate => {
+                assert!(matches!(
+                    endorser,
+                    Err(FabricError::CertificateNotValidAt { .. })
+                ));
+            }
+            EndorsementFault::Org2CertificateFromOtherCa => {
+                assert!(matches!(
+                    endorser,
+                    Err(FabricError::UntrustedCertificate { .. })
+                ));
+            }
+            _ => {
+                assert_eq!(action.endorsements.len(), 3);
+                assert!(endorser.is_ok());
+            }
+        }
+    }
+
+    // Without a fault, endorsing with Org1MSP alone fails the policy at commit.
+    let endorsed = client
+        .endorse(&dispatch(&network, b"org1 only"), &[ORG1.to_owned()])
+        .await
+        .unwrap();
+    client.submit(&endorsed).await.unwrap();
+    let status = client
+        .commit_status(&endorsed.tx_id, network.channel())
+        .await
+        .unwrap();
+    assert_eq!(
+        status.code,
+        code(TxValidationCode::EndorsementPolicyFailure)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_and_other_ca_creators_are_refused_unless_a_fault_lets_them_in() {
+    let network = network().await;
+    for kind in [IdentityKind::Expired, IdentityKind::OtherCa] {
+        let identity = network.issue_identity(ORG1, kind).unwrap();
+        let client = network.connect(identity).await.unwrap();
+        let mut blocks = client.deliver_blocks(network.channel(), 0).await.unwrap();
+        let forbidden = tokio::time::timeout(WAIT, blocks.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap_err();
+        assert!(forbidden.to_string().contains("FORBIDDEN"), "{forbidden}");
+        let refused = client
+            .endorse(&dispatch(&network, b"creator"), &[])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(refused, AdapterError::Rpc { code, .. } if code == tonic::Code::PermissionDenied as i64),
+            "{kind:?}: {refused}"
+        );
+
+        network.inject(Fault::AcceptUntrustedCreator);
+        let (endorsed, status) = commit(&client, &dispatch(&network, b"creator")).await;
+        assert_eq!(status.code, ValidationCode::VALID);
+        let block = network.block(status.block_number).unwrap();
+        let (_, tx) = find_tx(&block, &endorsed.tx_id);
+        let refused = tx
+            .verify_creator(&network.trusted_msps(), SystemTime::now())
+            .unwrap_err();
+        match kind {
+            IdentityKind::Expired => {
+                assert!(matches!(refused, FabricError::CertificateNotValidAt { .. }));
+            }
+            _ => assert!(matches!(refused, FabricError::UntrustedCertificate { .. })),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_certificate_of_another_ca_is_refused() {
+    let network = FabricNetwork::start(FabricNetworkOptions {
+        tls: TlsServing::OtherCa,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let refused = FabricClient::connect(
+        &network.endpoint(),
+        network.tls_config(),
+        network.client_identity(ORG1),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(refused, AdapterError::RpcUnavailable { .. }),
+        "{refused}"
+    );
+    network.set_tls_serving(TlsServing::NetworkCa);
+    network.restart().await.unwrap();
+    let client = network.client(ORG1).await.unwrap();
+    assert_eq!(next_nonce(&client, &network).await, "0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutual_tls_requires_a_client_certificate() {
+    let network = FabricNetwork::start(FabricNetworkOptions {
+        require_client_tls: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let client = network.client(ORG1).await.unwrap();
+    assert_eq!(next_nonce(&client, &network).await, "0");
+
+    let anonymous = TlsConfig {
+        client_identity: None,
+        ..network.tls_config()
+    };
+    let outcome = async {
+        let client = FabricClient::connect(
+            &network.endpoint(),
+            anonymous,
+            network.client_identity(ORG1),
+        )
+        .await?;
+        client.evaluate(&nonce_query(&network), &[]).await
+    }
+    .await;
+    assert!(outcome.is_err());
+}

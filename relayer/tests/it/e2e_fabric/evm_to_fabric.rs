@@ -1,0 +1,344 @@
+//! EVM → Fabric end to end: 500 messages dispatched on an anvil chain's Outbox are relayed by
+//! the pipeline (`EvmSource`, its native verifier, a 2-of-3 committee, `FabricDestination`) to
+//! the Fabric test network's `causeway_inbox`, which checks every checkpoint signature and
+//! inclusion proof itself. Checked on the Fabric ledger: `isDelivered` for every id, and the
+//! example recipient received each body exactly once (its count is 500).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{Address, Bytes};
+use alloy::providers::Provider;
+use alloy::providers::ext::AnvilApi;
+use alloy::rpc::types::TransactionRequest;
+use alloy::sol_types::SolCall;
+use causeway_adapters::evm::{EvmSource, EvmSourceConfig, Finality};
+use causeway_adapters::fabric::inbox_wire::{INBOX_CHAINCODE, inbox_signing_domain};
+use causeway_adapters::fabric::request::Invocation;
+use causeway_adapters::fabric::{FabricClient, FabricDestination, FabricDestinationConfig};
+use causeway_devnet::contracts::Outbox;
+use causeway_devnet::fabric::chaincode::recipient::RECIPIENT_CHAINCODE;
+use causeway_devnet::fabric::{FabricNetwork, FabricNetworkOptions, ORG1};
+use causeway_devnet::fixtures::{Committee, address32};
+use causeway_devnet::{CHAIN_A, DevChain};
+use causeway_proofs::{Address32, HashAlgorithm, Message, Nonce, ValidatorKey, ValidatorSet};
+use causeway_relayer::pipeline::{LaneConfig, MultiSigner, OriginConfig, PipelineConfig};
+use causeway_relayer::store::{Lane, LeaseOwner, RetryPolicy, SqliteStore, StateCounts};
+use causeway_relayer::{Relayer, RelayerHandle};
+
+/// Messages relayed.
+const N: usize = 500;
+/// Dispatches per anvil block.
+const PER_BLOCK: usize = 100;
+/// Confirmations on the anvil chain before an Outbox event is final.
+const CONFIRMATIONS: u64 = 3;
+/// The committee's deterministic keys.
+const COMMITTEE: &str = "causeway-relayer-e2e-evm-to-fabric";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_hundred_messages_from_anvil_are_delivered_to_the_fabric_inbox_exactly_once() {
+    let started = Instant::now();
+    let (chain, net) = tokio::join!(
+        DevChain::start(CHAIN_A),
+        FabricNetwork::start(FabricNetworkOptions::default())
+    );
+    let (chain, net) = (chain.unwrap(), net.unwrap());
+    let lane = Lane {
+        origin: CHAIN_A.domain,
+        destination: net.domain(),
+    };
+
+    // The Fabric inbox trusts a 2-of-3 committee for chain A; the signing domain is what the
+    // inbox recomputes (its channel and chaincode name, chain A's id, epoch 1).
+    let committee = Committee::new(COMMITTEE, 3, 2);
+    let admin = net.connect(net.admin_identity()).await.unwrap();
+    let validators: Vec<String> = committee
+        .keys()
+        .iter()
+        .map(|k| k.address().to_hex())
+        .collect();
+    let epoch = invoke_inbox(
+        &admin,
+        &net,
+        "setValidators",
+        vec![
+            CHAIN_A.domain.0.to_string().into_bytes(),
+            CHAIN_A.chain_id.to_string().into_bytes(),
+            b"2".to_vec(),
+            validators.join(",").into_bytes(),
+        ],
+    )
+    .await;
+    let epoch: u64 = String::from_utf8(epoch).unwrap().parse().unwrap();
+    let signing_domain = inbox_signing_domain(
+        CHAIN_A.domain,
+        CHAIN_A.chain_id,
+        net.domain(),
+        net.channel(),
+        INBOX_CHAINCODE,
+        epoch,
+    );
+
+    let recipient = Address32::from_name(&format!("{}/{RECIPIENT_CHAINCODE}", net.channel()));
+    let bodies: Vec<Vec<u8>> = (0..N)
+        .map(|i| format!("evm-to-fabric message {i:05}").into_bytes())
+        .collect();
+    let messages = dispatch(&chain, net.domain(), recipient, &bodies).await;
+    chain
+        .provider
+        .anvil_mine(Some(CONFIRMATIONS), None)
+        .await
+        .unwrap();
+    eprintln!("{N} dispatched after {:?}", started.elapsed());
+
+    let source = EvmSource::new(EvmSourceConfig::new(
+        chain.node.endpoint(),
+        CHAIN_A.domain,
+        *chain.outbox.address(),
+        Finality::Confirmations(CONFIRMATIONS),
+    ))
+    .unwrap();
+    let destination = FabricDestination::new(
+        net.client(ORG1).await.unwrap(),
+        FabricDestinationConfig::new(net.domain(), net.channel()),
+    )
+    .unwrap();
+    let set = ValidatorSet::new(
+        committee.keys().iter().map(ValidatorKey::address).collect(),
+        2,
+    )
+    .unwrap();
+    let keys = committee.keys();
+    let copy = |k: &ValidatorKey| ValidatorKey::from_bytes(&k.secret_bytes()).unwrap();
+    let signer = MultiSigner::new(vec![copy(&keys[0]), copy(&keys[2])]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("relayer.db")).unwrap());
+    let handle = Relayer::new(store, Arc::new(signer), config())
+        .origin(OriginConfig {
+            verifier: Arc::new(source.verifier()),
+            source: Arc::new(source),
+            start_height: 0,
+        })
+        .lane(LaneConfig {
+            destination: Arc::new(destination),
+            signing_domain,
+            validators: set,
+            hash_algorithm: HashAlgorithm::Sha256,
+            batch_size: 100,
+        })
+        .spawn()
+        .await
+        .unwrap();
+
+    let counts = wait_until(&handle, lane, Duration::from_secs(60), |c| {
+        c.confirmed == N as u64
+    })
+    .await;
+    assert_eq!(
+        (
+            counts.pending,
+            counts.leased,
+            counts.submitted,
+            counts.dead_letter
+        ),
+        (0, 0, 0, 0)
+    );
+    let metrics = handle.metrics();
+    handle.shutdown().await;
+    eprintln!("relayed after {:?}: {metrics:?}", started.elapsed());
+    assert_eq!(metrics.accepted, N as u64);
+
+    // On the Fabric ledger: every id delivered (through the peer's Gateway), ...
+    let user = net.client(ORG1).await.unwrap();
+    for m in &messages {
+        let answer = evaluate(
+            &user,
+            &net,
+            INBOX_CHAINCODE,
+            "isDelivered",
+            vec![m.id().to_hex().into_bytes()],
+        )
+        .await;
+        assert_eq!(answer, "true", "message {:?} not delivered", m.nonce());
+    }
+    // ... and each body handled exactly once by the recipient.
+    let count = evaluate(&user, &net, RECIPIENT_CHAINCODE, "count", vec![]).await;
+    assert_eq!(count, N.to_string());
+    let mut received: HashMap<Vec<u8>, u32> = HashMap::new();
+    for n in 0..N {
+        let body = net
+            .state(RECIPIENT_CHAINCODE, &format!("received/{n}"))
+            .unwrap_or_else(|| panic!("received/{n} missing"));
+        *received.entry(body).or_default() += 1;
+    }
+    assert_eq!(received.len(), N);
+    for body in &bodies {
+        assert_eq!(received.get(body), Some(&1));
+    }
+    eprintln!("checked after {:?}", started.elapsed());
+}
+
+/// Pipeline knobs for real chains: quick polls, leases longer than a submission takes.
+fn config() -> PipelineConfig {
+    PipelineConfig {
+        owner: LeaseOwner("e2e-evm-to-fabric".into()),
+        channel_capacity: 4,
+        max_in_flight: 4,
+        source_poll: Duration::from_millis(50),
+        source_backoff: Duration::from_millis(100),
+        source_backoff_max: Duration::from_secs(1),
+        deliver_poll: Duration::from_millis(50),
+        confirm_poll: Duration::from_millis(50),
+        confirmations: 1,
+        lease_for: Duration::from_secs(20),
+        retry: RetryPolicy {
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+            max_attempts: 100,
+        },
+    }
+}
+
+/// Dispatches every body from chain A's admin to `recipient` on `destination`,
+/// [`PER_BLOCK`] per block; returns the messages the Outbox emitted.
+async fn dispatch(
+    chain: &DevChain,
+    destination: causeway_proofs::Domain,
+    recipient: Address32,
+    bodies: &[Vec<u8>],
+) -> Vec<Message> {
+    let p = &chain.provider;
+    let outbox: Address = *chain.outbox.address();
+    let first = chain.outbox.nonce().call().await.unwrap();
+    p.anvil_set_auto_mine(false).await.unwrap();
+    for chunk in bodies.chunks(PER_BLOCK) {
+        for body in chunk {
+            let call = Outbox::dispatchCall {
+                destination: destination.0,
+                recipient: recipient.0.into(),
+                body: Bytes::copy_from_slice(body),
+            };
+            let request = TransactionRequest::default()
+                .from(chain.admin)
+                .to(outbox)
+                .input(Bytes::from(call.abi_encode()).into())
+                .gas_limit(200_000);
+            let _pending = p.send_transaction(request).await.unwrap();
+        }
+        p.evm_mine(None).await.unwrap();
+    }
+    let want = first + bodies.len() as u64;
+    for _ in 0..100 {
+        if chain.outbox.nonce().call().await.unwrap() == want {
+            break;
+        }
+        p.evm_mine(None).await.unwrap();
+    }
+    p.anvil_set_auto_mine(true).await.unwrap();
+    assert_eq!(chain.outbox.nonce().call().await.unwrap(), want);
+    bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| {
+            Message::new(
+                Nonce(first + i as u64),
+                CHAIN_A.domain,
+                address32(chain.admin),
+                destination,
+                recipient,
+                body.clone(),
+            )
+            .unwrap()
+        })
+        .collect()
+}
+
+/// Endorses, submits and commits `function` of the inbox as `client`; returns its response.
+async fn invoke_inbox(
+    client: &FabricClient,
+    net: &FabricNetwork,
+    function: &str,
+    args: Vec<Vec<u8>>,
+) -> Vec<u8> {
+    let invocation = Invocation {
+        channel_id: net.channel().to_owned(),
+        chaincode: INBOX_CHAINCODE.to_owned(),
+        function: function.to_owned(),
+        args: args.clone(),
+        ..Default::default()
+    };
+    let endorsed = client.endorse(&invocation, &[]).await.unwrap();
+    client.submit(&endorsed).await.unwrap();
+    let status = client
+        .commit_status(&endorsed.tx_id, &endorsed.channel_id)
+        .await
+        .unwrap();
+    assert!(status.code.is_valid(), "{}", status.code);
+    // The committed result, read back the way any client would.
+    let set: serde_json::Value = serde_json::from_str(
+        &evaluate(
+            client,
+            net,
+            INBOX_CHAINCODE,
+            "getValidators",
+            vec![args[0].clone()],
+        )
+        .await,
+    )
+    .unwrap();
+    set["epoch"].to_string().into_bytes()
+}
+
+async fn evaluate(
+    client: &FabricClient,
+    net: &FabricNetwork,
+    chaincode: &str,
+    function: &str,
+    args: Vec<Vec<u8>>,
+) -> String {
+    let response = client
+        .evaluate(
+            &Invocation {
+                channel_id: net.channel().to_owned(),
+                chaincode: chaincode.to_owned(),
+                function: function.to_owned(),
+                args,
+                ..Default::default()
+            },
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status, 200);
+    String::from_utf8(response.payload).unwrap()
+}
+
+/// Polls the relayer until the lane's counts satisfy `done`; panics after `timeout`.
+async fn wait_until(
+    handle: &RelayerHandle,
+    lane: Lane,
+    timeout: Duration,
+    done: impl Fn(&StateCounts) -> bool,
+) -> StateCounts {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let p = handle.progress().await.unwrap();
+        assert!(p.halted.is_empty(), "halted: {:?}", p.halted);
+        let counts = p
+            .lanes
+            .iter()
+            .find(|s| s.lane == lane)
+            .map(|s| s.counts)
+            .unwrap_or_default();
+        if done(&counts) {
+            return counts;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out; progress {p:?}, metrics {:?}",
+            handle.metrics()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

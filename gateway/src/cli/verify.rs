@@ -10,8 +10,12 @@ use anyhow::{Context, Result};
 use causeway_adapters::NativeVerifier;
 use causeway_adapters::chain::ObservedMessage;
 use causeway_adapters::evm::EvmNativeVerifier;
+use causeway_adapters::fabric::{
+    EndorsementPolicy, FabricNativeVerifier, FabricVerifierConfig, MspRoots, TrustedMsps,
+};
+use causeway_config::FabricPolicy;
 use causeway_proofs::bundle::{MAX_BUNDLE_JSON_LEN, TrustAnchor, Verdict};
-use causeway_proofs::{EvmAddress, ProofBundle, SigningDomain, ValidatorSet};
+use causeway_proofs::{Domain, EvmAddress, ProofBundle, SigningDomain, ValidatorSet};
 use serde::Deserialize;
 
 use super::Outcome;
@@ -40,9 +44,16 @@ pub(crate) struct VerifyArgs {
 ///   "source": { "family": "evm", "outbox": "0x…" } }
 /// ```
 ///
+/// or, for a Fabric origin,
+/// `"source": { "family": "fabric", "channel": "trade", "orgs": [{ "msp_id": "Org1MSP",
+/// "root_certs": ["-----BEGIN CERTIFICATE-----…"] }, …], "orderers": [{ "msp_id": "OrdererMSP",
+/// "root_certs": […] }], "endorsement_policy": "AND(Org1MSP,Org2MSP)" }`.
+///
 /// With `source`, every bundle must carry a native proof of that family, and it is checked
 /// (EVM: the receipt-trie proof against the block's receiptsRoot, the event from the named
-/// Outbox). Without it, native proofs are reported but not checked.
+/// Outbox; Fabric: the block's data hash and orderer signatures, the transaction VALID, its
+/// creator and endorsements under the policy, the event from the outbox chaincode). Without it,
+/// native proofs are reported but not checked.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TrustFile {
@@ -62,6 +73,88 @@ enum SourceTrust {
         /// The Outbox address.
         outbox: EvmAddress,
     },
+    /// A Fabric channel: the block must carry the orderers' signatures, the transaction must be
+    /// VALID and endorsed under the policy by organisations of these MSP roots, and the event
+    /// must come from the outbox chaincode.
+    Fabric {
+        /// The channel.
+        channel: String,
+        /// The outbox chaincode (default `causeway_outbox`).
+        #[serde(default = "default_outbox_chaincode")]
+        outbox_chaincode: String,
+        /// The endorsing organisations and their MSP root certificates (PEM).
+        orgs: Vec<TrustMsp>,
+        /// The ordering service's MSPs and their root certificates (PEM).
+        orderers: Vec<TrustMsp>,
+        /// As in the gateway configuration: `AND(…)`, `OR(…)`, `OutOf(n, …)`, `MAJORITY`.
+        endorsement_policy: String,
+        /// Orderer signatures a block needs (default 1).
+        #[serde(default = "one")]
+        orderer_signatures: usize,
+    },
+}
+
+/// One MSP of a Fabric trust: its id and root certificates.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrustMsp {
+    msp_id: String,
+    root_certs: Vec<String>,
+}
+
+fn default_outbox_chaincode() -> String {
+    causeway_adapters::fabric::DEFAULT_OUTBOX_CHAINCODE.to_owned()
+}
+
+fn one() -> usize {
+    1
+}
+
+/// The MSPs of a Fabric trust, their roots parsed.
+fn trusted_msps(msps: &[TrustMsp], what: &str) -> Result<TrustedMsps> {
+    let roots = msps
+        .iter()
+        .map(|m| {
+            MspRoots::new(&m.msp_id, &m.root_certs)
+                .with_context(|| format!("the {what} MSP {} in the trust file", m.msp_id))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(TrustedMsps::new(roots))
+}
+
+/// The Fabric native-proof checker a trust file describes.
+fn fabric_verifier(origin: Domain, source: SourceTrust) -> Result<Box<dyn NativeVerifier>> {
+    let SourceTrust::Fabric {
+        channel,
+        outbox_chaincode,
+        orgs,
+        orderers,
+        endorsement_policy,
+        orderer_signatures,
+    } = source
+    else {
+        anyhow::bail!("not a Fabric source");
+    };
+    let ids: Vec<String> = orgs.iter().map(|m| m.msp_id.clone()).collect();
+    let policy = FabricPolicy::parse(&endorsement_policy, &ids)
+        .map_err(|e| anyhow::anyhow!("endorsement_policy in the trust file: {e}"))?;
+    let policy = match policy {
+        FabricPolicy::AllOf(m) => EndorsementPolicy::AllOf(m),
+        FabricPolicy::OutOf { n, msps } => EndorsementPolicy::OutOf { n, msps },
+        FabricPolicy::Majority(m) => EndorsementPolicy::Majority(m),
+        other => anyhow::bail!("endorsement policy {other} is not supported by this build"),
+    };
+    let mut config = FabricVerifierConfig::new(
+        &channel,
+        trusted_msps(&orgs, "organisation")?,
+        trusted_msps(&orderers, "orderer")?,
+        policy,
+    );
+    config.outbox_chaincode = outbox_chaincode;
+    config.orderer_signatures_required = orderer_signatures;
+    Ok(Box::new(
+        FabricNativeVerifier::new(origin, config).context("the Fabric source in the trust file")?,
+    ))
 }
 
 /// What `causeway verify` trusts: the lane's anchor and, optionally, a native-proof checker.
@@ -86,6 +179,10 @@ pub(crate) fn load_trust(path: &Path) -> Result<Trust> {
             domain: file.signing_domain.origin,
             outbox: outbox.0.into(),
         })),
+        Some(fabric @ SourceTrust::Fabric { .. }) => Some(
+            fabric_verifier(file.signing_domain.origin, fabric)
+                .with_context(|| format!("in the trust file {}", path.display()))?,
+        ),
     };
     Ok(Trust {
         anchor: TrustAnchor {

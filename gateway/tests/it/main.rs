@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod bench;
+mod fabric_bundles;
 mod keys;
 mod sample;
 mod verify;

@@ -104,6 +104,15 @@ pub(crate) fn parse_policy(text: &str, configured: &[String]) -> Result<FabricPo
     Ok(policy)
 }
 
+impl FabricPolicy {
+    /// Parses a policy written as `[chains.<name>.verifier] endorsement_policy` is (`AND(…)`,
+    /// `OR(…)`, `OutOf(n, …)`, `MAJORITY(…)`, or `MAJORITY` of `configured`), with the same
+    /// checks; for other files that name a Fabric policy (e.g. `causeway verify`'s trust file).
+    pub fn parse(text: &str, configured: &[String]) -> Result<FabricPolicy, String> {
+        parse_policy(text, configured).map_err(|e| e.0)
+    }
+}
+
 impl ChainCheck<'_, '_, '_> {
     pub(super) fn fabric(&mut self, raw: &RawChain, has_signers: bool) -> Option<FabricChain> {
         let others = self.not_for_family(

@@ -1,0 +1,212 @@
+//! `causeway verify` on bundles of messages from the Fabric test network: the trust file names
+//! the channel's MSP roots, orderer and endorsement policy, and the CLI checks each bundle's
+//! Fabric native proof (the whole block: data hash, orderer signature, VALID code, creator,
+//! endorsements under the policy, the outbox chaincode's event) beside its checkpoint and
+//! inclusion proof. Tampered blocks and a trust with the wrong roots are refused.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use causeway_adapters::Source;
+use causeway_adapters::chain::{Cursor, ObservedMessage};
+use causeway_adapters::fabric::request::Invocation;
+use causeway_adapters::fabric::{FabricSource, FabricSourceConfig, FabricVerifierConfig};
+use causeway_devnet::fabric::{
+    FabricNetwork, FabricNetworkOptions, ORDERER, ORG1, ORG2, OUTBOX_CHAINCODE,
+};
+use causeway_proofs::attestation::order_signatures;
+use causeway_proofs::log::Sha256Log;
+use causeway_proofs::{Address32, Checkpoint, HashAlgorithm, LeafIndex, ProofBundle};
+
+use crate::sample::{sample_domain, sample_validators};
+
+/// Messages dispatched on the channel.
+const N: usize = 3;
+
+fn verify(bundles: &[PathBuf], trust: &Path) -> Output {
+    let mut args: Vec<&str> = vec!["verify"];
+    args.extend(bundles.iter().map(|p| p.to_str().unwrap()));
+    args.extend(["--trust", trust.to_str().unwrap()]);
+    Command::new(env!("CARGO_BIN_EXE_causeway"))
+        .args(&args)
+        .output()
+        .expect("the causeway binary runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn pem(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fabric_bundles_verify_with_the_cli_native_proof_included() {
+    let net = FabricNetwork::start(FabricNetworkOptions {
+        max_message_count: 1,
+        batch_timeout: Duration::from_millis(5),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let client = net.client(ORG1).await.unwrap();
+    for i in 0..N {
+        let invocation = Invocation {
+            channel_id: net.channel().to_owned(),
+            chaincode: OUTBOX_CHAINCODE.to_owned(),
+            function: "dispatch".to_owned(),
+            args: vec![
+                b"2".to_vec(),
+                Address32([0x42; 32]).to_hex().into_bytes(),
+                format!("fabric message {i}").into_bytes(),
+            ],
+            ..Default::default()
+        };
+        let endorsed = client.endorse(&invocation, &[]).await.unwrap();
+        client.submit(&endorsed).await.unwrap();
+        let status = client
+            .commit_status(&endorsed.tx_id, net.channel())
+            .await
+            .unwrap();
+        assert!(
+            status.code.is_valid(),
+            "dispatch committed as {}",
+            status.code
+        );
+    }
+
+    // What a gateway observes: the source verifies every block before yielding a message.
+    let config = FabricVerifierConfig::new(
+        net.channel(),
+        net.trusted_msps(),
+        net.orderer_msps(),
+        net.endorsement_policy(),
+    );
+    let source = FabricSource::new(
+        net.client(ORG1).await.unwrap(),
+        net.endpoint(),
+        FabricSourceConfig::new(net.domain(), config),
+    )
+    .unwrap();
+    let mut cursor = Cursor::Start { height: 0 };
+    let mut observed: Vec<ObservedMessage> = Vec::new();
+    while observed.len() < N {
+        let batch = source.next_batch(&cursor).await.unwrap();
+        observed.extend(batch.messages);
+        cursor = batch.cursor;
+    }
+    assert_eq!(observed.len(), N);
+
+    // The origin's log and a checkpoint signed by 3 of the sample's 5 validators.
+    let mut domain = sample_domain();
+    domain.origin = net.domain();
+    let mut log = Sha256Log::new();
+    for o in &observed {
+        log.append(o.id().as_hash());
+    }
+    let checkpoint =
+        Checkpoint::new(net.domain(), HashAlgorithm::Sha256, log.size(), log.root()).unwrap();
+    let digest = checkpoint.signing_digest(&domain);
+    let keys = sample_validators();
+    let sigs: Vec<_> = keys[..3].iter().map(|k| k.sign(&digest)).collect();
+    let sigs = order_signatures(&digest, &sigs).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut bundles = Vec::new();
+    for (i, o) in observed.iter().enumerate() {
+        let bundle = ProofBundle::assemble(
+            o.message.clone(),
+            log.inclusion_proof(LeafIndex(i as u64), log.size())
+                .unwrap(),
+            checkpoint,
+            domain,
+            sigs.clone(),
+        )
+        .unwrap()
+        .with_source(o.source.clone())
+        .with_native_proof(o.proof.clone());
+        let path = dir.path().join(format!("bundle-{i}.json"));
+        std::fs::write(&path, bundle.to_json_pretty()).unwrap();
+        bundles.push(path);
+    }
+    let trust_json = |org2_root: &[u8]| {
+        serde_json::json!({
+            "signing_domain": domain,
+            "validators": keys.iter().map(|k| k.address()).collect::<Vec<_>>(),
+            "threshold": 3,
+            "source": {
+                "family": "fabric",
+                "channel": net.channel(),
+                "orgs": [
+                    { "msp_id": ORG1, "root_certs": [pem(net.org(ORG1).ca_pem())] },
+                    { "msp_id": ORG2, "root_certs": [pem(org2_root)] },
+                ],
+                "orderers": [
+                    { "msp_id": ORDERER, "root_certs": [pem(net.org(ORDERER).ca_pem())] },
+                ],
+                "endorsement_policy": "AND(Org1MSP,Org2MSP)",
+            },
+        })
+    };
+    let trust = dir.path().join("trust.json");
+    std::fs::write(&trust, trust_json(net.org(ORG2).ca_pem()).to_string()).unwrap();
+
+    let out = verify(&bundles, &trust);
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        report
+            .matches("native proof   Fabric proof checked")
+            .count(),
+        N,
+        "{report}"
+    );
+
+    // A block byte changed inside the proof: the data hash no longer matches.
+    let mut tampered: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&bundles[1]).unwrap()).unwrap();
+    let block = tampered["native_proof"]["data"]["block"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mid = block.len() / 2;
+    let flipped = if &block[mid..=mid] == "A" { "B" } else { "A" };
+    tampered["native_proof"]["data"]["block"] =
+        serde_json::Value::String(format!("{}{flipped}{}", &block[..mid], &block[mid + 1..]));
+    let bad = dir.path().join("tampered.json");
+    std::fs::write(&bad, tampered.to_string()).unwrap();
+    let out = verify(&[bundles[0].clone(), bad], &trust);
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(report.contains("INVALID: "), "{report}");
+    assert!(report.contains("native proof:"), "{report}");
+
+    // A verifier that trusts another CA for Org2MSP refuses every endorsement Org2 made.
+    let wrong = dir.path().join("wrong-roots.json");
+    std::fs::write(&wrong, trust_json(net.org(ORG1).ca_pem()).to_string()).unwrap();
+    let out = verify(&bundles, &wrong);
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(
+        report
+            .lines()
+            .filter(|l| l.starts_with("INVALID: "))
+            .count(),
+        N,
+        "{report}"
+    );
+
+    // A policy naming an organisation without roots is a trust-file error (exit 2).
+    let mut bad_policy = trust_json(net.org(ORG2).ca_pem());
+    bad_policy["source"]["endorsement_policy"] = "AND(Org1MSP,Org3MSP)".into();
+    let path = dir.path().join("bad-policy.json");
+    std::fs::write(&path, bad_policy.to_string()).unwrap();
+    let out = verify(&bundles, &path);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}

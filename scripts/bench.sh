@@ -4,6 +4,9 @@
 #   ./scripts/bench.sh            # everything
 #   ./scripts/bench.sh merkle     # only the Merkle log group
 #   ./scripts/bench.sh envelope   # only envelopes (+ age and openssl)
+#   ./scripts/bench.sh evm        # receipt-trie proofs
+#   ./scripts/bench.sh relay      # the relay end to end over two anvil chains
+#   ./scripts/bench.sh fabric     # Fabric ingestion and P-256 verification
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -15,4 +18,18 @@ fi
 if [ "$what" = all ] || [ "$what" = envelope ]; then
   taskset -c 0 cargo bench -p causeway-privacy --bench envelope
   bash scripts/bench-privacy.sh
+fi
+if [ "$what" = all ] || [ "$what" = evm ]; then
+  # Receipt-trie proofs (issue 3).
+  taskset -c 0 cargo bench -p causeway-proofs --bench evm
+fi
+if [ "$what" = all ] || [ "$what" = relay ]; then
+  # End to end over two anvil chains, beside anvil's raw transfer rate (issue 3).
+  cargo build --release -p causeway-gateway
+  target/release/causeway bench relay
+fi
+if [ "$what" = all ] || [ "$what" = fabric ]; then
+  # Fabric ingestion from the test peer's Deliver stream with full verification, on 1 and 2
+  # worker threads, and P-256 verifications per core (issue 4).
+  cargo bench -p causeway-adapters --bench fabric
 fi

@@ -28,7 +28,8 @@
 //! majority; one validator address, privacy key, member name, domain or chain id used twice;
 //! lanes to unknown chains, to themselves or with unknown validators; one operator, host, HSM
 //! or custodian holding a threshold of a lane's keys; EVM chains without Outbox or Inbox; Fabric
-//! chains without a verifier (MSP roots, orderers, a satisfiable endorsement policy);
+//! chains without a chain id or a verifier (MSP roots, orderers, a satisfiable endorsement
+//! policy);
 //! unsafe finality (0 confirmations, `latest`, `on-commit` on EVM); empty endpoint lists; zero
 //! addresses and domains; missing files; key files readable by group or others; and own keys
 //! that do not match this organisation's published address and privacy key. Relative paths are

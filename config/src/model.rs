@@ -182,7 +182,11 @@ pub struct EvmChain {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct FabricChain {
-    /// The channel (Fabric's ledger; it plays the role of a chain id).
+    /// The channel's chain id, assigned by the consortium (non-zero, unique among its Fabric
+    /// chains): Fabric has none of its own, and checkpoint signing domains name the ledger by it
+    /// (the destination chain id at this channel's inbox, the origin chain id of its messages).
+    pub chain_id: u64,
+    /// The channel (Fabric's ledger).
     pub channel: String,
     /// The outbox chaincode: the only emitter whose `causeway.Dispatch` events count.
     pub outbox_chaincode: String,

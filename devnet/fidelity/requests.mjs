@@ -273,6 +273,9 @@ function official(spec) {
         return {
             transaction_id: proposal.getTransactionId(),
             proposal: decodeProposal(proposed.getProposal().getProposalBytes_asU8()),
+            // The exact bytes it signs, for a byte-for-byte comparison with ours rebuilt with its
+            // nonce and time.
+            proposal_hex: hex(proposed.getProposal().getProposalBytes_asU8()),
             chaincode_events_request_hex: hex(signedEvents.getRequest_asU8()),
             block_events: {
                 header: decodeHeader(blocksPayload.getHeader()),

@@ -23,7 +23,7 @@
 use std::time::Duration;
 
 use causeway_proofs::bundle::ChainFamily;
-use causeway_proofs::{Domain, MessageId};
+use causeway_proofs::{Domain, MessageId, SigningDomain};
 use serde::{Deserialize, Serialize};
 use tokio_stream::StreamExt as _;
 
@@ -31,7 +31,7 @@ use super::block::FabricTransaction;
 use super::client::{CommitStatus, EndorsedTransaction, FabricClient};
 use super::inbox_wire::{
     DeliveryResult, FabricDeliveryBatch, INBOX_CHAINCODE, MAX_BATCH_BYTES, MAX_BATCH_ITEMS,
-    decode_revert, parse_results,
+    decode_revert, inbox_signing_domain, parse_results,
 };
 use super::request::Invocation;
 use crate::Error;
@@ -45,6 +45,9 @@ use crate::chain::{
 pub struct FabricDestinationConfig {
     /// This network's Causeway domain (the inbox's).
     pub domain: Domain,
+    /// The configured chain id of the inbox's channel (non-zero, unique among the consortium's
+    /// Fabric chains): the destination chain id of the checkpoints it verifies.
+    pub chain_id: u64,
     /// The channel the inbox is installed on.
     pub channel: String,
     /// The inbox chaincode's name.
@@ -67,12 +70,13 @@ pub struct FabricDestinationConfig {
 }
 
 impl FabricDestinationConfig {
-    /// Defaults for the inbox `causeway_inbox` on `channel` of the network with Causeway domain
-    /// `domain`: at most 128 messages and 512 KiB per transaction, 2 s of waiting per outcome
-    /// query, dropped after 60 s without a commit.
-    pub fn new(domain: Domain, channel: impl Into<String>) -> Self {
+    /// Defaults for the inbox `causeway_inbox` on `channel` (configured chain id `chain_id`) of
+    /// the network with Causeway domain `domain`: at most 128 messages and 512 KiB per
+    /// transaction, 2 s of waiting per outcome query, dropped after 60 s without a commit.
+    pub fn new(domain: Domain, chain_id: u64, channel: impl Into<String>) -> Self {
         FabricDestinationConfig {
             domain,
+            chain_id,
             channel: channel.into(),
             inbox_chaincode: INBOX_CHAINCODE.to_owned(),
             endorsing_orgs: Vec::new(),
@@ -81,6 +85,26 @@ impl FabricDestinationConfig {
             commit_wait: Duration::from_secs(2),
             drop_after: Duration::from_secs(60),
         }
+    }
+
+    /// What validators sign a checkpoint of `origin` (chain id `origin_chain_id`, validator
+    /// set epoch `validator_epoch` at this inbox) under for this inbox: its
+    /// [`inbox_signing_domain`].
+    pub fn signing_domain(
+        &self,
+        origin: Domain,
+        origin_chain_id: u64,
+        validator_epoch: u64,
+    ) -> SigningDomain {
+        inbox_signing_domain(
+            origin,
+            origin_chain_id,
+            self.domain,
+            self.chain_id,
+            &self.channel,
+            &self.inbox_chaincode,
+            validator_epoch,
+        )
     }
 }
 
@@ -146,6 +170,11 @@ impl FabricDestination {
                     "max_bytes {} exceeds the inbox's {MAX_BATCH_BYTES}",
                     config.max_bytes
                 ),
+            });
+        }
+        if config.chain_id == 0 {
+            return Err(Error::Config {
+                reason: "chain id 0 is never trusted: give the channel its configured, non-zero chain id".to_owned(),
             });
         }
         if config.channel.is_empty() || config.inbox_chaincode.is_empty() {
@@ -507,7 +536,7 @@ mod tests {
 
     #[test]
     fn batches_split_by_count_and_by_bytes_and_every_part_fits() {
-        let mut config = FabricDestinationConfig::new(Domain(2), "causeway");
+        let mut config = FabricDestinationConfig::new(Domain(2), 2001, "causeway");
         config.max_items = 4;
         let b = batch(10, 10);
         assert_eq!(plan(&b, &config).unwrap(), vec![0..4, 4..8, 8..10]);

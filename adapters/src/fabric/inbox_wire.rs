@@ -52,13 +52,17 @@ pub const INBOX_CHAINCODE: &str = "causeway_inbox";
 
 /// The signing domain of a Fabric inbox: what validators sign a checkpoint of `origin` under
 /// for the inbox chaincode `inbox_chaincode` on `channel` of the network whose Causeway domain
-/// is `destination`. Fabric has no chain id: the destination chain id is 0 (as is a Fabric
-/// origin's), and the inbox is named by keccak-256 of `"<channel>/<chaincode>"`, so a signature
-/// for one channel or chaincode never verifies on another.
+/// is `destination`. Fabric ledgers have no chain id of their own, so each channel is given one
+/// by configuration (`[chains.<name>] chain_id`: non-zero, unique among the consortium's Fabric
+/// chains): `destination_chain_id` is the inbox channel's, `origin_chain_id` the origin's (a
+/// Fabric origin's configured one, or an EVM origin's EIP-155 id). The inbox is named by
+/// keccak-256 of `"<channel>/<chaincode>"`, so a signature for one channel, chaincode or chain
+/// id never verifies on another.
 pub fn inbox_signing_domain(
     origin: Domain,
     origin_chain_id: u64,
     destination: Domain,
+    destination_chain_id: u64,
     channel: &str,
     inbox_chaincode: &str,
     validator_epoch: u64,
@@ -67,7 +71,7 @@ pub fn inbox_signing_domain(
         origin,
         origin_chain_id,
         destination,
-        destination_chain_id: 0,
+        destination_chain_id,
         inbox: SigningDomain::named_inbox(&format!("{channel}/{inbox_chaincode}")),
         validator_epoch,
     }

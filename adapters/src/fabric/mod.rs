@@ -1,9 +1,14 @@
 //! Hyperledger Fabric: the wire protocol ([`proto`], generated from `adapters/proto/`), block
-//! decoding and hash-chain checks ([`block`]) and MSP identities with Fabric's signature rules
+//! decoding and hash-chain checks ([`block`]), MSP identities with Fabric's signature rules
 //! ([`identity`]), the signature checks of a block's contents and endorsement policies
-//! ([`policy`]). Apart from the peer client ([`client`]) and MSP folder loading ([`msp`]),
-//! everything here is offline: bytes in, checked values or a [`FabricError`]
-//! out, failing closed.
+//! ([`policy`]), and the requests fabric-gateway builds ([`request`]) — offline, bytes in,
+//! checked values or a [`FabricError`] out, failing closed — and the parts that talk to peers
+//! over the Gateway and Deliver services: the client ([`client`]), the chain adapters built on
+//! it ([`FabricSource`] reading the outbox's events block by block, [`FabricDestination`]
+//! delivering to the inbox chaincode, [`FabricStateReader`] reading chaincode state with its
+//! endorsements), and MSP folder loading ([`msp`]). The native proof of a Fabric message
+//! ([`FabricNativeVerifier`]) is checked offline. A Fabric channel's chain id in checkpoint
+//! signing domains is configured, never read from the ledger ([`inbox_wire::inbox_signing_domain`]).
 
 pub mod block;
 pub mod client;

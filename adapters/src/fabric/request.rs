@@ -18,7 +18,7 @@ use super::proto::gateway::{
 use super::proto::orderer::{SeekInfo, SeekPosition};
 use super::proto::protos::{
     ChaincodeHeaderExtension, ChaincodeId, ChaincodeInput, ChaincodeInvocationSpec,
-    ChaincodeProposalPayload, ChaincodeSpec, Proposal, SignedProposal,
+    ChaincodeProposalPayload, ChaincodeSpec, Proposal, SignedProposal, chaincode_spec,
 };
 
 /// Length of the random nonce fabric-gateway puts in every signature header.
@@ -86,6 +86,10 @@ pub fn propose(
     args.extend(invocation.args.iter().cloned());
     let spec = ChaincodeInvocationSpec {
         chaincode_spec: Some(ChaincodeSpec {
+            // As fabric-gateway (1.x, `ProposalBuilder#newChaincodeSpec`) sets it in every
+            // proposal, whatever the chaincode's language; peers ignore it for an installed
+            // chaincode.
+            r#type: chaincode_spec::Type::Node as i32,
             chaincode_id: Some(chaincode_id),
             input: Some(ChaincodeInput {
                 args,

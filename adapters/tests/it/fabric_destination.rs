@@ -70,7 +70,7 @@ impl Setup {
         )
         .await;
         assert_eq!(epoch, b"1");
-        let mut config = FabricDestinationConfig::new(net.domain(), net.channel());
+        let mut config = FabricDestinationConfig::new(net.domain(), net.chain_id(), net.channel());
         tweak(&mut config);
         let destination = FabricDestination::new(net.client(ORG1).await.unwrap(), config).unwrap();
         let user = net.client(ORG2).await.unwrap();
@@ -87,6 +87,7 @@ impl Setup {
             ORIGIN,
             ORIGIN_CHAIN_ID,
             self.net.domain(),
+            self.net.chain_id(),
             self.net.channel(),
             INBOX_CHAINCODE,
             1,
@@ -311,6 +312,18 @@ async fn every_bad_batch_is_refused_with_its_named_reason_and_nothing_is_written
     let good = s.batch("good", &["x", "y"]);
     let digest = good.checkpoint.signing_digest(&s.domain());
     let local = s.net.domain();
+    // The destination names the inbox as validators must: by the channel's configured chain id.
+    assert_eq!(
+        s.destination
+            .config()
+            .signing_domain(ORIGIN, ORIGIN_CHAIN_ID, 1),
+        s.domain()
+    );
+    let unconfigured = FabricDestinationConfig::new(local, 0, s.net.channel());
+    assert!(matches!(
+        FabricDestination::new(s.net.client(ORG1).await.unwrap(), unconfigured),
+        Err(Error::Config { .. })
+    ));
 
     let mut cases: Vec<(&str, DeliveryBatch, RevertReason)> = Vec::new();
     let outsider = ValidatorKey::from_bytes(&[0x77; 32]).unwrap();
@@ -388,6 +401,7 @@ async fn every_bad_batch_is_refused_with_its_named_reason_and_nothing_is_written
         ORIGIN,
         ORIGIN_CHAIN_ID,
         local,
+        s.net.chain_id(),
         "another-channel",
         INBOX_CHAINCODE,
         1,
@@ -401,6 +415,26 @@ async fn every_bad_batch_is_refused_with_its_named_reason_and_nothing_is_written
         causeway_proofs::attestation::recover(&digest, &replayed.signatures[0], 0).unwrap();
     cases.push((
         "signed for another channel",
+        replayed,
+        RevertReason::UnknownValidator {
+            signer: replayed_signer.to_hex(),
+        },
+    ));
+    // Signed for this channel and inbox chaincode under another chain id (another Fabric
+    // chain's, or 0): the digest differs too.
+    let mut other_chain = s.domain();
+    other_chain.destination_chain_id = s.net.chain_id() + 1;
+    let mut replayed = good.clone();
+    replayed.signatures = vec![
+        keys[0].sign_checkpoint(&good.checkpoint, &other_chain),
+        keys[2].sign_checkpoint(&good.checkpoint, &other_chain),
+    ];
+    // What the inbox recovers over its own digest: nobody it knows.
+    let replayed_signer =
+        causeway_proofs::attestation::recover(&digest, &replayed.signatures[0], 0).unwrap();
+    assert_ne!(replayed_signer, keys[0].address());
+    cases.push((
+        "signed for another chain id",
         replayed,
         RevertReason::UnknownValidator {
             signer: replayed_signer.to_hex(),

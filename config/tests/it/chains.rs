@@ -192,6 +192,7 @@ pub(crate) const FABRIC: &str = r#"
 [chains.fab]
 domain = 2001
 family = "fabric"
+chain_id = 7001
 endpoints = ["grpcs://peer0.org1.example.com:7051"]
 channel = "trade"
 outbox_chaincode = "causeway_outbox"
@@ -277,6 +278,71 @@ fn fabric_chains_are_final_on_commit_and_take_channel_and_chaincodes() {
     );
     let err = f.one_problem(&text, "chains.fab.outbox", Rule::NotForFamily);
     assert_eq!(err.fix(), Some("remove `outbox` or correct `family`"));
+}
+
+#[test]
+fn a_fabric_chain_needs_a_non_zero_chain_id_unique_among_fabric_chains() {
+    let f = fabric_fixture();
+    let config = f.load(&format!("{BASE}{FABRIC}")).expect("valid");
+    let ChainKind::Fabric(c) = &config.chain("fab").expect("fab").kind else {
+        panic!("a Fabric chain")
+    };
+    assert_eq!(c.chain_id, 7001);
+
+    let missing = format!("{BASE}{}", edit(FABRIC, "chain_id = 7001\n", ""));
+    let err = f.one_problem(&missing, "chains.fab.chain_id", Rule::MissingField);
+    assert!(err.to_string().contains("checkpoint signatures"), "{err}");
+    assert!(
+        err.fix()
+            .is_some_and(|fix| fix.starts_with("add chain_id = ") && fix.contains("unique")),
+        "{err}"
+    );
+    let zero = format!("{BASE}{}", edit(FABRIC, "chain_id = 7001", "chain_id = 0"));
+    let err = f.one_problem(&zero, "chains.fab.chain_id", Rule::ZeroValue);
+    assert!(err.to_string().contains("never trusted"), "{err}");
+    for bad in ["\"trade\"", "-5", "1.5"] {
+        let text = format!(
+            "{BASE}{}",
+            edit(FABRIC, "chain_id = 7001", &format!("chain_id = {bad}"))
+        );
+        let err = f.one_problem(&text, "chains.fab.chain_id", Rule::InvalidValue);
+        assert!(
+            err.fix()
+                .is_some_and(|fix| fix.contains("positive integer")),
+            "{err}"
+        );
+    }
+
+    let second = FABRIC
+        .replace("chains.fab]", "chains.fab2]")
+        .replace("domain = 2001", "domain = 2002");
+    let twice = format!("{BASE}{FABRIC}{second}");
+    let err = f.one_problem(&twice, "chains.fab2.chain_id", Rule::DuplicateChainId);
+    assert!(
+        err.to_string()
+            .contains("chain `fab` already has chain id 7001"),
+        "{err}"
+    );
+    let second = edit(&second, "chain_id = 7001", "chain_id = 7002");
+    let config = f
+        .load(&format!("{BASE}{FABRIC}{second}"))
+        .expect("two channels, two chain ids");
+    let ids: Vec<u64> = ["fab", "fab2"]
+        .iter()
+        .map(|n| match &config.chain(n).expect("chain").kind {
+            ChainKind::Fabric(c) => c.chain_id,
+            _ => panic!("a Fabric chain"),
+        })
+        .collect();
+    assert_eq!(ids, [7001, 7002]);
+    // Chain ids are unique per family, as EVM chain ids are: a Fabric chain may share a
+    // number with an EVM chain.
+    let shared = format!(
+        "{BASE}{}",
+        edit(FABRIC, "chain_id = 7001", "chain_id = 1338")
+    );
+    f.load(&shared)
+        .expect("an EVM chain's id on a Fabric chain");
 }
 
 #[test]

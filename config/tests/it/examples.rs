@@ -159,6 +159,7 @@ fn the_fabric_and_fisco_examples_use_their_families_settings() {
         ),
         ("trade", "causeway_outbox", "causeway_inbox", "Org1MSP")
     );
+    assert_eq!(f.chain_id, 2001);
     assert!(f.identity_cert_file.is_some() && f.tls_ca_file.is_some());
     let v = &f.verifier;
     assert_eq!(

@@ -36,6 +36,7 @@ pub use chaincode::recipient::RECIPIENT_CHAINCODE;
 pub use chaincode::{Chaincode, ChaincodeError, NetworkInfo, RwSet, Stub, Version};
 pub use faults::{EndorsementFault, Fault};
 pub use network::{
-    DEFAULT_CHANNEL, FABRIC_DOMAIN, FabricNetwork, FabricNetworkOptions, PEER_HOST, TlsServing,
+    DEFAULT_CHANNEL, FABRIC_CHAIN_ID, FABRIC_DOMAIN, FabricNetwork, FabricNetworkOptions,
+    PEER_HOST, TlsServing,
 };
 pub use org::{IdentityKind, ORDERER, ORG1, ORG2, ORG3, Org};

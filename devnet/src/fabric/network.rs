@@ -36,6 +36,13 @@ use crate::{Error, Result};
 /// devnet's chains are domains 1 and 2).
 pub const FABRIC_DOMAIN: Domain = Domain(3);
 
+/// The chain id of the Fabric test network's channel unless configured otherwise: the
+/// destination chain id of its inbox's signing domain, and the origin chain id an inbox
+/// elsewhere is configured with for it. Fabric ledgers have none of their own; the consortium
+/// configures one per channel (non-zero, unique among its Fabric chains), as `[chains.<name>]
+/// chain_id` in the gateway configuration.
+pub const FABRIC_CHAIN_ID: u64 = 2001;
+
 /// The default channel name.
 pub const DEFAULT_CHANNEL: &str = "causeway";
 
@@ -62,6 +69,8 @@ pub struct FabricNetworkOptions {
     pub channel: String,
     /// The Causeway domain of the network (default [`FABRIC_DOMAIN`]).
     pub domain: Domain,
+    /// The channel's configured chain id (default [`FABRIC_CHAIN_ID`]; 0 is refused at start).
+    pub chain_id: u64,
     /// The loopback port to listen on (default: a free one).
     pub port: Option<u16>,
     /// Cut a block when this many transactions are pending (Fabric's default: 10).
@@ -84,6 +93,7 @@ impl std::fmt::Debug for FabricNetworkOptions {
         f.debug_struct("FabricNetworkOptions")
             .field("channel", &self.channel)
             .field("domain", &self.domain)
+            .field("chain_id", &self.chain_id)
             .field("port", &self.port)
             .field("max_message_count", &self.max_message_count)
             .field("batch_timeout", &self.batch_timeout)
@@ -103,6 +113,7 @@ impl Default for FabricNetworkOptions {
         Self {
             channel: DEFAULT_CHANNEL.to_owned(),
             domain: FABRIC_DOMAIN,
+            chain_id: FABRIC_CHAIN_ID,
             port: None,
             max_message_count: 10,
             batch_timeout: Duration::from_millis(50),
@@ -150,8 +161,16 @@ impl std::fmt::Debug for FabricNetwork {
 
 impl FabricNetwork {
     /// Generates the organisations, certificates and genesis block, installs the chaincodes
-    /// and starts serving on `127.0.0.1`.
+    /// and starts serving on `127.0.0.1`. Refuses a chain id of 0 (the default value, never
+    /// trusted in a signing domain).
     pub async fn start(options: FabricNetworkOptions) -> Result<Self> {
+        if options.chain_id == 0 {
+            return Err(Error::Fabric {
+                context: "starting the network",
+                reason: "chain id 0 is never trusted: configure the channel's non-zero chain id"
+                    .to_owned(),
+            });
+        }
         // tonic's server takes rustls' process-wide provider; two are compiled into the
         // workspace (ring, and aws-lc through alloy), so none is chosen unless we name one.
         let _already_installed = rustls::crypto::ring::default_provider().install_default();
@@ -202,6 +221,7 @@ impl FabricNetwork {
             network: NetworkInfo {
                 channel: options.channel.clone(),
                 domain: options.domain,
+                chain_id: options.chain_id,
                 admin: org(ORG1).admin().identity().clone(),
             },
             channel_msps: TrustedMsps::new([org(ORG1).roots(), org(ORG2).roots()]),
@@ -356,6 +376,11 @@ impl FabricNetwork {
     /// The network's Causeway domain.
     pub fn domain(&self) -> Domain {
         self.peer.network.domain
+    }
+
+    /// The channel's configured chain id (what signing domains name this ledger by).
+    pub fn chain_id(&self) -> u64 {
+        self.peer.network.chain_id
     }
 
     /// Organisation `mspid` (`Org1MSP`, `Org2MSP`, `Org3MSP` outside the channel, or

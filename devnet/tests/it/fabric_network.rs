@@ -19,8 +19,8 @@ use causeway_adapters::fabric::{
     TransactionId, ValidationCode, verify_chain,
 };
 use causeway_devnet::fabric::{
-    DISPATCH_EVENT, EndorsementFault, FabricNetwork, FabricNetworkOptions, Fault, IdentityKind,
-    ORG1, ORG2, ORG3, OUTBOX_CHAINCODE, RwSet, TlsServing,
+    DISPATCH_EVENT, EndorsementFault, FABRIC_CHAIN_ID, FabricNetwork, FabricNetworkOptions, Fault,
+    IdentityKind, ORG1, ORG2, ORG3, OUTBOX_CHAINCODE, RwSet, TlsServing,
 };
 use causeway_proofs::hash::keccak256;
 use causeway_proofs::{Address32, Domain, Message};
@@ -33,6 +33,26 @@ const WAIT: Duration = Duration::from_secs(10);
 fn the_network_handle_can_be_shared_across_tasks() {
     fn shareable<T: Send + Sync + 'static>() {}
     shareable::<FabricNetwork>();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_channel_has_its_configured_non_zero_chain_id() {
+    assert_ne!(FABRIC_CHAIN_ID, 0);
+    assert_eq!(network().await.chain_id(), FABRIC_CHAIN_ID);
+    let configured = FabricNetwork::start(FabricNetworkOptions {
+        chain_id: 4242,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(configured.chain_id(), 4242);
+    let refused = FabricNetwork::start(FabricNetworkOptions {
+        chain_id: 0,
+        ..Default::default()
+    })
+    .await
+    .unwrap_err();
+    assert!(refused.to_string().contains("chain id 0"), "{refused}");
 }
 
 async fn network() -> FabricNetwork {

@@ -107,6 +107,7 @@ async fn fabric_bundles_verify_with_the_cli_native_proof_included() {
     // The origin's log and a checkpoint signed by 3 of the sample's 5 validators.
     let mut domain = sample_domain();
     domain.origin = net.domain();
+    domain.origin_chain_id = net.chain_id();
     let mut log = Sha256Log::new();
     for o in &observed {
         log.append(o.id().as_hash());

@@ -1,9 +1,11 @@
-//! Fabric chain settings: channel, outbox and inbox chaincodes, identity, and the verifier
+//! Fabric chain settings: the channel's configured chain id (Fabric has none of its own; it
+//! names the channel in checkpoint signing domains, so it is required, non-zero and unique
+//! among Fabric chains), channel, outbox and inbox chaincodes, identity, and the verifier
 //! section (`[chains.<name>.verifier]`) that every Fabric chain must have: the endorsing
 //! organisations' and the orderers' MSP root certificates and the endorsement policy. A chain
 //! without it is refused, since nothing it reads could be verified (fail closed).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use super::ChainCheck;
@@ -113,8 +115,16 @@ impl FabricPolicy {
     }
 }
 
-impl ChainCheck<'_, '_, '_> {
-    pub(super) fn fabric(&mut self, raw: &RawChain, has_signers: bool) -> Option<FabricChain> {
+/// How to write a Fabric chain id, for fixes.
+const CHAIN_ID_FIX: &str = "add chain_id = <a positive integer the consortium assigns to this channel, unique among its Fabric chains> (Fabric has no chain id of its own; this one names the channel in checkpoint signatures)";
+
+impl<'n> ChainCheck<'_, 'n, '_> {
+    pub(super) fn fabric(
+        &mut self,
+        raw: &RawChain,
+        has_signers: bool,
+        chain_ids: &mut BTreeMap<(RawFamily, String), &'n str>,
+    ) -> Option<FabricChain> {
         let others = self.not_for_family(
             RawFamily::Fabric,
             &[
@@ -123,8 +133,8 @@ impl ChainCheck<'_, '_, '_> {
                 ("anchor", raw.anchor.as_ref()),
                 ("group", raw.group.as_ref()),
             ],
-        ) & self
-            .not_for_family(RawFamily::Fabric, &[("chain_id", raw.chain_id.as_ref())]);
+        );
+        let chain_id = self.fabric_chain_id(raw, chain_ids);
         if let Some(old) = &raw.chaincode {
             self.report(
                 "chaincode",
@@ -175,6 +185,7 @@ impl ChainCheck<'_, '_, '_> {
             return None;
         }
         Some(FabricChain {
+            chain_id: chain_id?,
             channel: channel?,
             outbox_chaincode: outbox_chaincode?,
             inbox_chaincode: inbox_chaincode?,
@@ -183,6 +194,51 @@ impl ChainCheck<'_, '_, '_> {
             tls_ca_file: tls_ca_file?,
             verifier: verifier?,
         })
+    }
+
+    /// The channel's configured chain id: non-zero, unique among the Fabric chains.
+    fn fabric_chain_id(
+        &mut self,
+        raw: &RawChain,
+        chain_ids: &mut BTreeMap<(RawFamily, String), &'n str>,
+    ) -> Option<u64> {
+        let Some(v) = &raw.chain_id else {
+            let table = self.table.clone();
+            self.report(
+                "chain_id",
+                &table,
+                Rule::MissingField,
+                "a Fabric chain needs its configured chain id: checkpoint signatures name the channel by it",
+                CHAIN_ID_FIX,
+            );
+            return None;
+        };
+        let source = Source::File(v.span());
+        match v.get_ref() {
+            toml::Value::Integer(0) => {
+                self.report(
+                    "chain_id",
+                    &source,
+                    Rule::ZeroValue,
+                    "chain id 0 is the default value and is never trusted",
+                    "write the non-zero chain id the consortium assigned to this channel",
+                );
+                None
+            }
+            toml::Value::Integer(n) if *n > 0 => self
+                .unique_chain_id(RawFamily::Fabric, n.to_string(), v, chain_ids)
+                .map(|()| n.unsigned_abs()),
+            other => {
+                self.report(
+                    "chain_id",
+                    &source,
+                    Rule::InvalidValue,
+                    format!("`{other}` is not a Fabric chain id"),
+                    "write the chain id the consortium assigned to this channel as a positive integer, e.g. chain_id = 2001",
+                );
+                None
+            }
+        }
     }
 
     fn verifier(&mut self, raw: Option<&S<RawFabricVerifier>>) -> Option<FabricVerifier> {

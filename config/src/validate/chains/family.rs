@@ -288,7 +288,7 @@ impl<'n> ChainCheck<'_, 'n, '_> {
         })
     }
 
-    fn unique_chain_id(
+    pub(super) fn unique_chain_id(
         &mut self,
         family: RawFamily,
         id: String,

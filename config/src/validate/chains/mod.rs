@@ -94,7 +94,8 @@ impl<'n> ChainCheck<'_, 'n, '_> {
                 let has_signers = signer_key_files
                     .as_ref()
                     .is_some_and(|files| !files.is_empty());
-                self.fabric(raw, has_signers).map(ChainKind::Fabric)
+                self.fabric(raw, has_signers, chain_ids)
+                    .map(ChainKind::Fabric)
             }
             RawFamily::Fisco => self.fisco(raw, chain_ids).map(ChainKind::Fisco),
         };

@@ -10,8 +10,8 @@
 //!    low s (`HighS(i)`), a member of the set (`UnknownValidator`), not seen before
 //!    (`DuplicateSigner`), strictly above the previous signer (`SignersNotAscending(i)`), and at
 //!    least the threshold (`BelowThreshold`). The digest is recomputed from stored state and
-//!    the running network: the [`inbox_signing_domain`] of this channel and chaincode name,
-//!    the stored origin chain id and epoch;
+//!    the running network: the [`inbox_signing_domain`] of this channel's configured chain id
+//!    and chaincode name, the stored origin chain id and epoch;
 //! 2. per message (`_deliver`): decodes (`MessageTooShort`, `UnsupportedVersion`,
 //!    `BodyTooLarge`), origin is the checkpoint's (`WrongDomain`), destination is this network
 //!    (`WrongDestination`), never seen, in this batch either (`AlreadyDelivered`), the RFC 9162
@@ -240,6 +240,7 @@ fn verify_checkpoint(
         origin,
         stored.origin_chain_id,
         stub.network().domain,
+        stub.network().chain_id,
         stub.channel(),
         stub.chaincode_name(),
         stored.epoch,

@@ -68,6 +68,9 @@ pub struct NetworkInfo {
     /// The Causeway domain of this network (origin of the outbox's messages, destination of
     /// the inbox's).
     pub domain: Domain,
+    /// The channel's configured chain id (non-zero): the destination chain id of the inbox's
+    /// signing domain.
+    pub chain_id: u64,
     /// The identity configured as the inbox admin at start-up (an Org1MSP admin).
     pub admin: FabricIdentity,
 }
@@ -322,6 +325,7 @@ mod tests {
         let network = NetworkInfo {
             channel: "causeway".to_owned(),
             domain: Domain(3),
+            chain_id: 2001,
             admin: signer.identity().clone(),
         };
         let mut chaincodes = Chaincodes::new();

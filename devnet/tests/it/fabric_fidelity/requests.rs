@@ -250,7 +250,7 @@ async fn signed_requests_decode_and_verify_with_the_official_protos() {
         at(p, "proposal.payload"),
         &json!({
             "chaincode_spec": {
-                "type": 0,
+                "type": 2,
                 "chaincode_id": {"name": CHAINCODE, "path": "", "version": ""},
                 "args": [hex::encode("dispatch"), hex::encode("7"), hex::encode(&call.args[1]), "00ff80626f6479"],
                 "decorations": 0,
@@ -363,25 +363,43 @@ async fn signed_requests_decode_and_verify_with_the_official_protos() {
         text(official, "chaincode_events_request_hex"),
         text(&out, "chaincode_events.0.request_hex")
     );
-    // Its proposal has our proposal's shape; only the per-call values differ (nonce, tx id,
-    // time), and the chaincode type: fabric-gateway sets ChaincodeSpec.type = NODE (2) in every
-    // proposal, whatever the chaincode's language, where we leave it UNDEFINED (0), as Fabric's
-    // Go SDK does; peers ignore the field when invoking an installed chaincode.
+    // Its proposal has our proposal's shape, field for field (ChaincodeSpec.type = NODE
+    // included, as fabric-gateway sets it in every proposal): only the per-call values differ
+    // (nonce, tx id, time).
     let mut diff = BTreeSet::new();
     differences(at(official, "proposal"), at(p, "proposal"), "", &mut diff);
-    let expected: BTreeSet<String> = [
+    let per_call: BTreeSet<String> = [
         "header.channel_header.timestamp.nanos",
         "header.channel_header.timestamp.seconds",
         "header.channel_header.tx_id",
         "header.computed_tx_id",
         "header.signature_header.nonce",
-        "payload.chaincode_spec.type",
     ]
     .into_iter()
     .map(str::to_owned)
     .collect();
-    assert_eq!(diff, expected, "official vs ours: {official:#}");
+    assert_eq!(diff, per_call, "official vs ours: {official:#}");
     assert_eq!(at(official, "proposal.payload.chaincode_spec.type"), 2);
+    assert_eq!(at(p, "proposal.payload.chaincode_spec.type"), 2);
+    // And byte for byte: ours, built with the official proposal's nonce and time, is the very
+    // proposal the official client signs.
+    let official_nonce: [u8; NONCE_LEN] =
+        hex::decode(text(official, "proposal.header.signature_header.nonce"))
+            .unwrap()
+            .try_into()
+            .unwrap();
+    let official_time = at(official, "proposal.header.channel_header.timestamp");
+    let official_now = UNIX_EPOCH
+        + Duration::new(
+            official_time["seconds"].as_u64().unwrap(),
+            u32::try_from(official_time["nanos"].as_u64().unwrap()).unwrap(),
+        );
+    let rebuilt = propose(signer, &call, official_nonce, official_now);
+    assert_eq!(
+        hex::encode(&rebuilt.signed_proposal.proposal_bytes),
+        text(official, "proposal_hex")
+    );
+    assert_eq!(rebuilt.tx_id.0, text(official, "transaction_id"));
     assert_eq!(
         text(official, "proposal.header.computed_tx_id"),
         text(official, "transaction_id")

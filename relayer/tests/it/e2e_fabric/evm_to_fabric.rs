@@ -50,7 +50,8 @@ async fn five_hundred_messages_from_anvil_are_delivered_to_the_fabric_inbox_exac
     };
 
     // The Fabric inbox trusts a 2-of-3 committee for chain A; the signing domain is what the
-    // inbox recomputes (its channel and chaincode name, chain A's id, epoch 1).
+    // inbox recomputes (its channel's configured chain id, channel and chaincode name, chain
+    // A's id, epoch 1).
     let committee = Committee::new(COMMITTEE, 3, 2);
     let admin = net.connect(net.admin_identity()).await.unwrap();
     let validators: Vec<String> = committee
@@ -75,6 +76,7 @@ async fn five_hundred_messages_from_anvil_are_delivered_to_the_fabric_inbox_exac
         CHAIN_A.domain,
         CHAIN_A.chain_id,
         net.domain(),
+        net.chain_id(),
         net.channel(),
         INBOX_CHAINCODE,
         epoch,
@@ -101,9 +103,15 @@ async fn five_hundred_messages_from_anvil_are_delivered_to_the_fabric_inbox_exac
     .unwrap();
     let destination = FabricDestination::new(
         net.client(ORG1).await.unwrap(),
-        FabricDestinationConfig::new(net.domain(), net.channel()),
+        FabricDestinationConfig::new(net.domain(), net.chain_id(), net.channel()),
     )
     .unwrap();
+    assert_eq!(
+        destination
+            .config()
+            .signing_domain(CHAIN_A.domain, CHAIN_A.chain_id, epoch),
+        signing_domain
+    );
     let set = ValidatorSet::new(
         committee.keys().iter().map(ValidatorKey::address).collect(),
         2,

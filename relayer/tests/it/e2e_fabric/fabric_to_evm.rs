@@ -48,12 +48,6 @@ const N: usize = 500;
 const COMMITTEE: &str = "causeway-relayer-e2e-fabric-to-evm";
 /// Dev account of the anvil chain the relayer sends from (the admin is account 0).
 const RELAYER_ACCOUNT: usize = 5;
-/// The origin chain id the Inbox is configured with for the Fabric channel. The Fabric spec
-/// gives a Fabric origin chain id 0, but `ValidatorRegistry.setValidators` refuses 0 ("zero
-/// origin chain id"): the consortium configures a non-zero id for the channel, and the relayer
-/// signs for the same value.
-const FABRIC_CHAIN_ID: u64 = 3;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_hundred_messages_from_fabric_are_delivered_to_the_evm_inbox_exactly_once() {
     let started = Instant::now();
@@ -72,12 +66,12 @@ async fn five_hundred_messages_from_fabric_are_delivered_to_the_evm_inbox_exactl
         destination: CHAIN_B.domain,
     };
 
-    // The EVM Inbox trusts a 2-of-3 committee for the Fabric origin; the signing domain is the
-    // one it recomputes on chain.
+    // The EVM Inbox trusts a 2-of-3 committee for the Fabric origin, whose origin chain id is
+    // the channel's configured one; the signing domain is the one it recomputes on chain.
     let committee = Committee::new(COMMITTEE, 3, 2);
     let receipt = chain
         .inbox
-        .setValidators(origin.0, FABRIC_CHAIN_ID, committee.addresses(), 2)
+        .setValidators(origin.0, net.chain_id(), committee.addresses(), 2)
         .send()
         .await
         .unwrap()
@@ -90,7 +84,7 @@ async fn five_hundred_messages_from_fabric_are_delivered_to_the_evm_inbox_exactl
     let chain_id = chain.provider.get_chain_id().await.unwrap();
     let signing_domain = evm_signing_domain(
         origin,
-        FABRIC_CHAIN_ID,
+        net.chain_id(),
         causeway_proofs::Domain(local),
         chain_id,
         *chain.inbox.address(),

@@ -30,6 +30,8 @@ const CHANNEL: &str = "causeway";
 const LOCAL: Domain = Domain(7);
 const ORIGIN: Domain = Domain(1);
 const ORIGIN_CHAIN_ID: u64 = 31337;
+/// The configured chain id of the inbox's channel.
+const LOCAL_CHAIN_ID: u64 = 2001;
 
 /// A self-signed P-256 certificate: identities here are only compared, never validated.
 fn identity(mspid: &str, cn: &str) -> FabricIdentity {
@@ -74,6 +76,7 @@ impl Net {
             network: NetworkInfo {
                 channel: CHANNEL.to_owned(),
                 domain: LOCAL,
+                chain_id: LOCAL_CHAIN_ID,
                 admin: identity("Org1MSP", "Admin@org1"),
             },
             chaincodes,
@@ -171,7 +174,15 @@ impl Net {
     }
 
     fn domain(&self) -> SigningDomain {
-        inbox_signing_domain(ORIGIN, ORIGIN_CHAIN_ID, LOCAL, CHANNEL, INBOX_CHAINCODE, 1)
+        inbox_signing_domain(
+            ORIGIN,
+            ORIGIN_CHAIN_ID,
+            LOCAL,
+            LOCAL_CHAIN_ID,
+            CHANNEL,
+            INBOX_CHAINCODE,
+            1,
+        )
     }
 
     /// A batch of `bodies` to `recipient`, signed by committee members `signers`.
@@ -452,8 +463,15 @@ fn each_bad_batch_is_refused_with_the_solidity_error_and_nothing_is_written() {
     ));
 
     // Signed for another channel's inbox: the digest differs, the signer is nobody.
-    let other_channel =
-        inbox_signing_domain(ORIGIN, ORIGIN_CHAIN_ID, LOCAL, "other", INBOX_CHAINCODE, 1);
+    let other_channel = inbox_signing_domain(
+        ORIGIN,
+        ORIGIN_CHAIN_ID,
+        LOCAL,
+        LOCAL_CHAIN_ID,
+        "other",
+        INBOX_CHAINCODE,
+        1,
+    );
     let mut replayed = good.clone();
     replayed.signatures = vec![
         keys[0].sign_checkpoint(&good.checkpoint, &other_channel),
@@ -560,20 +578,62 @@ fn a_failing_recipient_is_recorded_failed_and_the_rest_delivered_and_retry_works
 }
 
 #[test]
+fn a_checkpoint_signed_for_another_chain_id_is_refused() {
+    let mut net = Net::new();
+    let good = net.batch(&["a", "b"], recipient(), &[0, 1]);
+    // The right channel and chaincode, domains, origin chain id and epoch; only the destination
+    // chain id differs: another Fabric chain of the consortium with a same-named channel, or 0
+    // (the old "Fabric has no chain id" convention).
+    for chain_id in [LOCAL_CHAIN_ID + 1, 0] {
+        let mut other = net.domain();
+        other.destination_chain_id = chain_id;
+        assert_eq!(
+            other,
+            inbox_signing_domain(
+                ORIGIN,
+                ORIGIN_CHAIN_ID,
+                LOCAL,
+                chain_id,
+                CHANNEL,
+                INBOX_CHAINCODE,
+                1
+            )
+        );
+        let mut replayed = good.clone();
+        replayed.signatures = [0, 1]
+            .iter()
+            .map(|&i| net.committee.keys()[i].sign_checkpoint(&good.checkpoint, &other))
+            .collect();
+        let before = net.world.clone();
+        let refused = net.deliver(json(&replayed)).unwrap_err();
+        assert!(
+            matches!(refused, RevertReason::UnknownValidator { .. }),
+            "chain id {chain_id}: {refused:?}"
+        );
+        assert_eq!(net.world, before, "chain id {chain_id}: nothing written");
+    }
+    assert_eq!(net.count(), "0");
+    // Signed for this channel's chain id, the same checkpoint is delivered.
+    assert_eq!(net.deliver(json(&good)).unwrap().len(), 2);
+    assert_eq!(net.count(), "2");
+}
+
+#[test]
 fn only_the_admin_sets_validators_and_only_safe_sets() {
     let mut net = Net::new();
     let user = net.user.clone();
     let admin = net.network.admin.clone();
     let a = "0x1000000000000000000000000000000000000001";
     let b = "0x2000000000000000000000000000000000000002";
-    let args = |t: &str, v: &str| {
+    let args_for = |chain_id: &str, t: &str, v: &str| {
         vec![
             b"1".to_vec(),
-            b"5".to_vec(),
+            chain_id.as_bytes().to_vec(),
             t.as_bytes().to_vec(),
             v.as_bytes().to_vec(),
         ]
     };
+    let args = |t: &str, v: &str| args_for("5", t, v);
     let err = net
         .call(&user, INBOX_CHAINCODE, "setValidators", &args("1", a))
         .unwrap_err();
@@ -605,6 +665,22 @@ fn only_the_admin_sets_validators_and_only_safe_sets() {
             "{t} {v}"
         );
     }
+    // As ValidatorRegistry.setValidators: every origin, Fabric ones included, has a non-zero
+    // chain id.
+    let err = net
+        .call(
+            &admin,
+            INBOX_CHAINCODE,
+            "setValidators",
+            &args_for("0", "2", &format!("{a},{b}")),
+        )
+        .unwrap_err();
+    assert_eq!(
+        decode_revert(&err.0),
+        Some(RevertReason::InvalidValidatorSet {
+            reason: "zero origin chain id".to_owned()
+        })
+    );
     assert_eq!(
         net.call(
             &admin,

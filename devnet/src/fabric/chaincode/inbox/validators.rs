@@ -63,8 +63,8 @@ impl StoredSet {
 /// `setValidators(origin, origin_chain_id, threshold, validators)`, admin only: replaces the
 /// set of `origin` and moves its epoch to the next one (signatures for the old set stop
 /// verifying); returns the new epoch. Validators are comma-separated `0x` addresses, strictly
-/// ascending; the threshold a strict majority (the Solidity registry's rules; a Fabric origin's
-/// chain id 0 is allowed, Fabric having none).
+/// ascending; the origin chain id non-zero (a Fabric origin's is its configured one); the
+/// threshold a strict majority (the Solidity registry's rules, checked in its order).
 pub(super) fn set_validators(
     stub: &mut Stub<'_>,
     args: &[Vec<u8>],
@@ -102,6 +102,9 @@ pub(super) fn set_validators(
     }
     if validators.len() > MAX_VALIDATORS {
         return Err(invalid("more than 255 validators"));
+    }
+    if origin_chain_id == 0 {
+        return Err(invalid("zero origin chain id"));
     }
     if threshold == 0 {
         return Err(invalid("zero threshold"));

@@ -92,6 +92,9 @@ pub enum Rule {
     /// A Fabric endorsement policy that does not parse, cannot be satisfied, is satisfied by
     /// nobody, or names an organisation whose MSP roots are not configured.
     InvalidPolicy,
+    /// Two MSPs of a Fabric verifier share a root certificate (or its key), or one MSP is both
+    /// an endorsing organisation and an orderer: identities of one would count as the other.
+    OverlappingTrustRoots,
     /// A finality rule that can accept events which later disappear (or none at all).
     UnsafeFinality,
     /// A lane names a chain that is not configured.

@@ -128,6 +128,21 @@ pub fn data_hash(data: &BlockData) -> [u8; 32] {
     hasher.finalize().into()
 }
 
+/// Fabric's proposal hash (`protoutil.GetProposalHash2`): SHA-256 of the channel header, the
+/// proposal's signature header and the `ChaincodeProposalPayload` without transient data, each
+/// as serialized. Endorsers sign it inside the `ProposalResponsePayload`.
+pub fn proposal_hash(
+    channel_header: &[u8],
+    signature_header: &[u8],
+    chaincode_proposal_payload: &[u8],
+) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(channel_header);
+    hasher.update(signature_header);
+    hasher.update(chaincode_proposal_payload);
+    hasher.finalize().into()
+}
+
 /// A decoded block that has a header, data and metadata. Decoding checks structure only; call
 /// [`FabricBlock::verify_data_hash`] and [`verify_chain`] to check its hashes.
 #[derive(Clone, Debug, PartialEq)]
@@ -282,6 +297,8 @@ pub struct FabricTransaction {
     pub index: usize,
     /// The decoded channel header (type, channel id, tx id, ...).
     pub channel_header: ChannelHeader,
+    /// The serialized channel header, as the creator signed it and the proposal hash covers it.
+    pub channel_header_bytes: Vec<u8>,
     /// The decoded signature header (creator and nonce).
     pub signature_header: SignatureHeader,
     /// The envelope's payload bytes: what the creator signed.
@@ -323,6 +340,7 @@ impl FabricTransaction {
         Ok(Self {
             index,
             channel_header,
+            channel_header_bytes: header.channel_header.clone(),
             signature_header,
             payload: envelope.payload,
             signature: envelope.signature,
@@ -351,6 +369,10 @@ impl FabricTransaction {
 pub struct EndorsedAction {
     /// The action's serialized SignatureHeader (the proposal's).
     pub header: Vec<u8>,
+    /// The serialized `ChaincodeProposalPayload` (without transient data) of the proposal.
+    pub chaincode_proposal_payload: Vec<u8>,
+    /// The `ProposalResponsePayload.proposal_hash` the endorsers signed.
+    pub proposal_hash: Vec<u8>,
     /// The serialized `ProposalResponsePayload` every endorser signed (with its identity
     /// appended: the signed data is `proposal_response_payload || endorser`).
     pub proposal_response_payload: Vec<u8>,
@@ -386,6 +408,8 @@ impl EndorsedAction {
         };
         Ok(Self {
             header: header.to_vec(),
+            chaincode_proposal_payload: action_payload.chaincode_proposal_payload,
+            proposal_hash: response_payload.proposal_hash,
             proposal_response_payload: endorsed.proposal_response_payload,
             endorsements: endorsed.endorsements,
             chaincode_action,

@@ -137,6 +137,35 @@ pub enum FabricError {
         /// The refused use, e.g. "signing certificates" or "an identity (it is a CA)".
         usage: &'static str,
     },
+    /// A trusted identity that does not play the role its use requires (e.g. a client
+    /// certificate as an endorsement, where policies name `Org.peer`).
+    #[error(
+        "identity {subject} of {mspid} does not have the {required} role (its NodeOU role: {})",
+        found.map_or_else(|| "none".to_owned(), |r| r.to_string())
+    )]
+    RoleNotAllowed {
+        /// The MSP id.
+        mspid: String,
+        /// The certificate's subject.
+        subject: String,
+        /// The role required.
+        required: crate::fabric::identity::MspRole,
+        /// The role its certificate names, if exactly one.
+        found: Option<crate::fabric::identity::MspRole>,
+    },
+    /// An endorsed action's `proposal_hash` is not the hash of the proposal the transaction
+    /// carries: the endorsements were made for another proposal.
+    #[error(
+        "transaction {tx_id}: the endorsed proposal hash {claimed} is not the hash of its proposal ({computed})"
+    )]
+    ProposalHashMismatch {
+        /// The transaction id.
+        tx_id: String,
+        /// Hex of `ProposalResponsePayload.proposal_hash`.
+        claimed: String,
+        /// Hex of the hash of the channel header, action header and proposal payload.
+        computed: String,
+    },
     /// A signature is not a DER ECDSA signature with 0 < r, s < n.
     #[error("signature is not a DER-encoded ECDSA P-256 signature")]
     MalformedSignature,

@@ -11,6 +11,11 @@
 //! - An identity is trusted only if its MSP is configured, a root of that MSP signed its
 //!   certificate, both certificates are valid at the supplied time, the identity is not itself
 //!   a CA and its key usage (when present) allows digital signatures.
+//! - Being trusted is not enough to endorse or sign blocks: with Fabric's NodeOUs, an identity's
+//!   role is the one `client`, `peer`, `admin` or `orderer` organisational unit of its
+//!   certificate's subject (an identity with none, or several, has no role), and a principal
+//!   such as `Org1MSP.peer` admits only identities of that role ([`MspRole`]). A client or admin
+//!   certificate of an organisation is therefore never that organisation's endorsement.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -31,6 +36,96 @@ use super::proto::msp::SerializedIdentity;
 
 /// `ecdsa-with-SHA256` (RFC 5758 §3.2): the only certificate signature algorithm accepted.
 const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+
+/// `id-at-organizationalUnitName` (RFC 4519 §2.20): where NodeOUs put an identity's role.
+const ORGANIZATIONAL_UNIT: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.11");
+
+/// Which identities of an organisation a policy principal admits: Fabric's `msp.MSPRole`
+/// (`Org1MSP.member`, `Org1MSP.peer`, ...). Every role but [`MspRole::Member`] is read from the
+/// certificate's subject OU as Fabric's NodeOUs define it (`client`, `peer`, `admin`,
+/// `orderer`, the identifiers of the test network's and `cryptogen`'s `config.yaml`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MspRole {
+    /// Any valid identity of the organisation (for MSPs that do not enable NodeOUs).
+    Member,
+    /// Administrators (`OU=admin`).
+    Admin,
+    /// Client applications (`OU=client`).
+    Client,
+    /// Peers (`OU=peer`): the endorsers of `Org.peer` policies and, with NodeOUs, of
+    /// `MAJORITY Endorsement`.
+    Peer,
+    /// Ordering service nodes (`OU=orderer`): the block signers.
+    Orderer,
+}
+
+impl MspRole {
+    /// The NodeOU roles, by their organisational unit identifier.
+    const NODE_ROLES: [(&'static str, MspRole); 4] = [
+        ("client", MspRole::Client),
+        ("peer", MspRole::Peer),
+        ("admin", MspRole::Admin),
+        ("orderer", MspRole::Orderer),
+    ];
+
+    /// Checks that `identity` plays this role: always for [`MspRole::Member`], otherwise its
+    /// certificate has exactly one NodeOU role and it is this one.
+    pub fn check(self, identity: &FabricIdentity) -> Result<(), FabricError> {
+        if self == MspRole::Member || identity.node_role() == Some(self) {
+            return Ok(());
+        }
+        Err(FabricError::RoleNotAllowed {
+            mspid: identity.mspid().to_owned(),
+            subject: subject(identity.certificate()),
+            required: self,
+            found: identity.node_role(),
+        })
+    }
+}
+
+impl fmt::Display for MspRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MspRole::Member => "member",
+            MspRole::Admin => "admin",
+            MspRole::Client => "client",
+            MspRole::Peer => "peer",
+            MspRole::Orderer => "orderer",
+        })
+    }
+}
+
+/// The NodeOU role of a certificate: its subject's one `client`, `peer`, `admin` or `orderer`
+/// organisational unit; none when it has none or several (Fabric's
+/// `validateIdentityOUsV142`: "the identity must be a client, a peer, an orderer or an admin
+/// identity to be valid, not a combination of them").
+fn node_role(certificate: &Certificate) -> Option<MspRole> {
+    let mut found = None;
+    let mut count = 0;
+    for rdn in certificate.tbs_certificate.subject.0.iter() {
+        for attribute in rdn.0.iter() {
+            if attribute.oid != ORGANIZATIONAL_UNIT {
+                continue;
+            }
+            let value = attribute
+                .value
+                .decode_as::<der::asn1::Utf8StringRef<'_>>()
+                .map(|s| s.as_str().to_owned())
+                .or_else(|_| {
+                    attribute
+                        .value
+                        .decode_as::<der::asn1::PrintableStringRef<'_>>()
+                        .map(|s| s.as_str().to_owned())
+                });
+            let Ok(value) = value else { continue };
+            if let Some((_, role)) = MspRole::NODE_ROLES.iter().find(|(ou, _)| *ou == value) {
+                found = Some(*role);
+                count += 1;
+            }
+        }
+    }
+    if count == 1 { found } else { None }
+}
 
 /// A Fabric transaction id: lowercase hex of SHA-256(nonce || creator), where creator is the
 /// serialized `msp.SerializedIdentity` (Fabric `protoutil.ComputeTxID`; peers recompute it and
@@ -182,6 +277,7 @@ pub struct FabricIdentity {
     certificate: Certificate,
     key: VerifyingKey,
     serialized: Vec<u8>,
+    role: Option<MspRole>,
 }
 
 impl fmt::Debug for FabricIdentity {
@@ -199,11 +295,13 @@ impl FabricIdentity {
         let identity: SerializedIdentity = decode(bytes, || "msp.SerializedIdentity".to_owned())?;
         let certificate = parse_certificate(&identity.mspid, &identity.id_bytes)?;
         let key = p256_key(&identity.mspid, &certificate)?;
+        let role = node_role(&certificate);
         Ok(Self {
             mspid: identity.mspid,
             certificate,
             key,
             serialized: bytes.to_vec(),
+            role,
         })
     }
 
@@ -226,6 +324,12 @@ impl FabricIdentity {
     /// The certificate.
     pub fn certificate(&self) -> &Certificate {
         &self.certificate
+    }
+
+    /// The certificate's NodeOU role (see [`MspRole`]); `None` when its subject names no
+    /// role or several. Never [`MspRole::Member`].
+    pub fn node_role(&self) -> Option<MspRole> {
+        self.role
     }
 
     /// The certificate's P-256 key.
@@ -367,6 +471,17 @@ impl TrustedMsps {
             });
         }
         Ok(())
+    }
+
+    /// [`TrustedMsps::validate`], then [`MspRole::check`]: a trusted identity playing `role`.
+    pub fn validate_role(
+        &self,
+        identity: &FabricIdentity,
+        role: MspRole,
+        at: SystemTime,
+    ) -> Result<(), FabricError> {
+        self.validate(identity, at)?;
+        role.check(identity)
     }
 }
 

@@ -36,7 +36,7 @@ pub use client::{
 pub use destination::{FabricDestination, FabricDestinationConfig, FabricSubmission};
 pub use error::FabricError;
 pub use identity::{
-    FabricIdentity, MspRoots, SigningIdentity, TransactionId, TrustedMsps,
+    FabricIdentity, MspRole, MspRoots, SigningIdentity, TransactionId, TrustedMsps,
     verify_endorsement_signature, verify_signature,
 };
 pub use msp::MspFolder;

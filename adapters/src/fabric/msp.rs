@@ -8,6 +8,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use zeroize::Zeroizing;
+
 use super::identity::{MspRoots, SigningIdentity};
 use crate::Error;
 
@@ -43,9 +45,15 @@ impl MspFolder {
         let certificate = single_file(&self.path.join("signcerts"), Some("pem"))?;
         let key = single_file(&self.path.join("keystore"), None)?;
         let certificate_pem = read(&certificate)?;
-        let key_pem = String::from_utf8(read(&key)?).map_err(|_| Error::Config {
-            reason: format!("private key {} is not PEM text", key.display()),
-        })?;
+        // The key's bytes are wiped when dropped, whichever way this returns.
+        let key_bytes = Zeroizing::new(read(&key)?);
+        let key_pem = Zeroizing::new(
+            std::str::from_utf8(&key_bytes)
+                .map_err(|_| Error::Config {
+                    reason: format!("private key {} is not PEM text", key.display()),
+                })?
+                .to_owned(),
+        );
         SigningIdentity::from_pem(&self.mspid, &certificate_pem, &key_pem).map_err(|e| {
             Error::Config {
                 reason: format!(

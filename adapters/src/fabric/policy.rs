@@ -1,7 +1,8 @@
 //! Endorsement policies over organisations, the forms Causeway configures for a Fabric source
 //! ("org1 AND org2", "majority of orgs", "n of these orgs"), evaluated as Fabric evaluates a
-//! signature policy: only endorsements whose signature and identity verify count, and each
-//! organisation counts once however many of its peers endorsed.
+//! signature policy: only endorsements whose signature and identity verify, by identities of the
+//! required role (`Org.peer` by default, see [`MspRole`]), count, and each organisation counts
+//! once however many of its peers endorsed.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -9,7 +10,8 @@ use std::time::SystemTime;
 
 use super::block::EndorsedAction;
 use super::error::FabricError;
-use super::identity::TrustedMsps;
+use super::identity::{MspRole, TrustedMsps};
+use super::verify::{endorsements, resolve_with};
 
 /// Which organisations (MSP ids) must have endorsed a transaction.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,28 +52,30 @@ impl EndorsementPolicy {
                 >= n
     }
 
-    /// Checks the endorsements of `action`: verifies each one (identity trusted at `at`, low-S
-    /// signature over `proposal_response_payload || endorser`), ignores those that fail, as
-    /// Fabric does, and requires the valid ones to satisfy the policy. Returns the endorsing
-    /// organisations.
+    /// The organisations the policy names (only their endorsements can count).
+    pub fn msps(&self) -> &[String] {
+        self.threshold().1
+    }
+
+    /// Checks the endorsements of `action`: verifies them (endorser trusted at `at` in `role`,
+    /// normally [`MspRole::Peer`]; low-S signature over `proposal_response_payload ||
+    /// endorser`), ignores those that fail, as Fabric does, and requires the valid ones of the
+    /// policy's organisations to satisfy it. Returns the endorsing organisations (once the
+    /// policy is satisfied, further endorsements are not verified).
     pub fn check(
         &self,
         action: &EndorsedAction,
         trusted: &TrustedMsps,
+        role: MspRole,
         at: SystemTime,
     ) -> Result<BTreeSet<String>, FabricError> {
-        let endorsed_by: BTreeSet<String> = action
-            .endorsements
-            .iter()
-            .filter_map(|e| action.verify_endorsement(e, trusted, at).ok())
-            .map(|identity| identity.mspid().to_owned())
-            .collect();
-        if self.is_satisfied_by(&endorsed_by) {
-            Ok(endorsed_by)
+        let (satisfied, endorsed) = endorsements(self, action, resolve_with(trusted, role, at));
+        if satisfied {
+            Ok(endorsed.by)
         } else {
             Err(FabricError::PolicyNotSatisfied {
                 policy: self.to_string(),
-                endorsed_by: endorsed_by.into_iter().collect(),
+                endorsed_by: endorsed.by.into_iter().collect(),
             })
         }
     }

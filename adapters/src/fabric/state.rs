@@ -20,13 +20,12 @@ use std::time::SystemTime;
 use causeway_proofs::bundle::{ChainFamily, NativeProof};
 use prost::Message as _;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 use tokio_stream::StreamExt as _;
 
-use super::block::FabricTransaction;
+use super::block::{FabricTransaction, proposal_hash};
 use super::client::FabricClient;
 use super::error::{FabricError, decode};
-use super::identity::TrustedMsps;
+use super::identity::{MspRole, TrustedMsps};
 use super::policy::EndorsementPolicy;
 use super::proto::common::{Envelope, Payload};
 use super::proto::protos::{
@@ -57,12 +56,24 @@ pub struct FabricStateReaderConfig {
 pub struct FabricStateReader {
     client: FabricClient,
     config: FabricStateReaderConfig,
+    endorser_role: MspRole,
 }
 
 impl FabricStateReader {
-    /// A reader over `client`.
+    /// A reader over `client`, counting endorsements by peers only ([`MspRole::Peer`]).
     pub fn new(client: FabricClient, config: FabricStateReaderConfig) -> Self {
-        FabricStateReader { client, config }
+        FabricStateReader {
+            client,
+            config,
+            endorser_role: MspRole::Peer,
+        }
+    }
+
+    /// Counts endorsements by identities of `role` instead ([`MspRole::Member`] for
+    /// organisations without NodeOUs).
+    pub fn with_endorser_role(mut self, role: MspRole) -> Self {
+        self.endorser_role = role;
+        self
     }
 }
 
@@ -163,11 +174,23 @@ pub struct VerifiedRead {
 }
 
 impl FabricStateProof {
-    /// Verifies the proof against `trusted` roots and `policy` at time `at`.
+    /// Verifies the proof against `trusted` roots and `policy` at time `at`, counting only
+    /// endorsements by peers ([`MspRole::Peer`]).
     pub fn verify(
         &self,
         trusted: &TrustedMsps,
         policy: &EndorsementPolicy,
+        at: SystemTime,
+    ) -> Result<VerifiedRead, Error> {
+        self.verify_with_role(trusted, policy, MspRole::Peer, at)
+    }
+
+    /// [`FabricStateProof::verify`] with endorsements counted from identities of `role`.
+    pub fn verify_with_role(
+        &self,
+        trusted: &TrustedMsps,
+        policy: &EndorsementPolicy,
+        role: MspRole,
         at: SystemTime,
     ) -> Result<VerifiedRead, Error> {
         let bad = |reason: String| Error::InvalidNativeProof { reason };
@@ -193,7 +216,7 @@ impl FabricStateProof {
                 self.chaincode
             )));
         }
-        let endorsed_by = policy.check(action, trusted, at)?;
+        let endorsed_by = policy.check(action, trusted, role, at)?;
         self.check_proposal()?;
         let response =
             action
@@ -263,11 +286,12 @@ impl FabricStateProof {
             decode(&endorsed.proposal_response_payload, || {
                 "protos.ProposalResponsePayload".to_owned()
             })?;
-        let mut hasher = Sha256::new();
-        hasher.update(&header.channel_header);
-        hasher.update(&header.signature_header);
-        hasher.update(&action_payload.chaincode_proposal_payload);
-        if response.proposal_hash.as_slice() != hasher.finalize().as_slice() {
+        let computed = proposal_hash(
+            &header.channel_header,
+            &header.signature_header,
+            &action_payload.chaincode_proposal_payload,
+        );
+        if response.proposal_hash.as_slice() != computed.as_slice() {
             return Err(bad(
                 "the endorsements are of another proposal (proposal hash mismatch)".to_owned(),
             ));
@@ -338,8 +362,12 @@ impl StateReader for FabricStateReader {
             args: q.args,
             transaction: endorsed.prepared.encode_to_vec(),
         };
-        let verified =
-            proof.verify(&self.config.trusted, &self.config.policy, SystemTime::now())?;
+        let verified = proof.verify_with_role(
+            &self.config.trusted,
+            &self.config.policy,
+            self.endorser_role,
+            SystemTime::now(),
+        )?;
         let mut blocks = self
             .client
             .deliver_blocks(&proof.channel, verified.min_height)

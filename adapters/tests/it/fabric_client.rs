@@ -85,7 +85,7 @@ impl TlsCa {
         let cert = builder.build::<p256::ecdsa::DerSignature>().unwrap();
         TlsIdentity {
             cert_pem: pem(&cert),
-            key_pem: key_pem(&key),
+            key_pem: key_pem(&key).into(),
         }
     }
 }
@@ -148,7 +148,7 @@ async fn network(blocks: Vec<FabricBlock>, mutual: bool, skip_block: Option<u64>
         peer.clone(),
         ServerTls {
             cert_pem: server.cert_pem,
-            key_pem: server.key_pem,
+            key_pem: server.key_pem.to_vec(),
             client_ca_pem: mutual.then(|| tls_ca.pem()),
         },
     )

@@ -517,8 +517,45 @@ async fn a_failing_recipient_is_recorded_failed_and_the_rest_is_delivered() {
     assert_eq!(
         s.count().await,
         2,
-        "the failed call's writes were discarded"
+        "the example recipient refuses before it writes, so its failed call wrote nothing"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_recipient_refuses_handle_from_anyone_but_the_inbox() {
+    let s = Setup::start().await;
+    let height = s.net.height();
+    // A channel member submits `handle` itself, with an origin, sender and body of its choice.
+    let invocation = Invocation {
+        channel_id: s.net.channel().to_owned(),
+        chaincode: RECIPIENT_CHAINCODE.to_owned(),
+        function: "handle".into(),
+        args: vec![
+            ORIGIN.0.to_string().into_bytes(),
+            Address32([5; 32]).to_hex().into_bytes(),
+            b"forged".to_vec(),
+        ],
+        ..Default::default()
+    };
+    let err = s.user.endorse(&invocation, &[]).await.unwrap_err();
+    assert!(
+        err.to_string().contains(
+            "NotInbox(caller: a client, proposal for: causeway_recipient, depth: 0): only \
+             causeway_inbox may call handle"
+        ),
+        "{err}"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(s.net.height(), height, "no transaction reached the orderer");
+    assert_eq!(s.count().await, 0);
+    // The inbox's call still reaches it.
+    let batch = s.batch("through the inbox", &["real"]);
+    let subs = s.destination.submit(&batch).await.unwrap();
+    assert_eq!(
+        included(s.settle(&subs[0].handle).await),
+        vec![(batch.ids()[0], MessageOutcome::Delivered)]
+    );
+    assert_eq!(s.count().await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -677,10 +714,25 @@ async fn state_reads_carry_verified_endorsements_and_tampering_is_refused() {
     // The proof passed off as the answer to another query.
     let mut other = proof.clone();
     other.args = vec![MessageId(Hash32([1; 32])).to_hex()];
-    assert!(other.verify(&trusted, &policy, SystemTime::now()).is_err());
+    assert!(matches!(
+        other.verify(&trusted, &policy, SystemTime::now()),
+        Err(Error::InvalidNativeProof { reason })
+            if reason == "the endorsed proposal calls another function or other arguments"
+    ));
+    // ... or as the answer of another function.
+    let mut other = proof.clone();
+    other.function = "status".to_owned();
+    assert!(matches!(
+        other.verify(&trusted, &policy, SystemTime::now()),
+        Err(Error::InvalidNativeProof { reason })
+            if reason == "the endorsed proposal calls another function or other arguments"
+    ));
     // A stricter policy than the endorsements give.
     let strict = EndorsementPolicy::AllOf(vec![ORG1.into(), ORG2.into(), "Org3MSP".into()]);
-    assert!(proof.verify(&trusted, &strict, SystemTime::now()).is_err());
+    assert!(matches!(
+        proof.verify(&trusted, &strict, SystemTime::now()),
+        Err(Error::InvalidNativeProof { reason }) if reason.contains("not satisfied")
+    ));
 
     // A peer endorsing with an organisation outside the policy: refused by the reader itself.
     s.net.inject(Fault::Endorsement(

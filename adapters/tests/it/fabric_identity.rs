@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use causeway_adapters::fabric::proto::msp::SerializedIdentity;
 use causeway_adapters::fabric::{
-    FabricError, FabricIdentity, MspRoots, SigningIdentity, TransactionId, TrustedMsps,
+    FabricError, FabricIdentity, MspRole, MspRoots, SigningIdentity, TransactionId, TrustedMsps,
     verify_endorsement_signature, verify_signature,
 };
 use der::{Decode as _, Encode as _, EncodePem as _, pem::LineEnding};
@@ -162,11 +162,23 @@ pub(crate) fn root(cn: &str, key: &SigningKey) -> Certificate {
     .unwrap()
 }
 
+/// A peer's certificate (`OU=peer`, Fabric's NodeOU role of an endorser).
 pub(crate) fn leaf(
     issuer: &Certificate,
     issuer_key: &SigningKey,
     key: &SigningKey,
     validity: Validity,
+) -> Certificate {
+    leaf_as(issuer, issuer_key, key, validity, "OU=peer")
+}
+
+/// A certificate whose subject's organisational units are `ous` (e.g. `OU=client`).
+pub(crate) fn leaf_as(
+    issuer: &Certificate,
+    issuer_key: &SigningKey,
+    key: &SigningKey,
+    validity: Validity,
+    ous: &str,
 ) -> Certificate {
     let spki = SubjectPublicKeyInfoOwned::from_key(*key.verifying_key()).unwrap();
     CertificateBuilder::new(
@@ -177,7 +189,7 @@ pub(crate) fn leaf(
         },
         SerialNumber::from(2u32),
         validity,
-        Name::from_str("CN=peer0.org1.example.com,O=Org1").unwrap(),
+        Name::from_str(&format!("CN=peer0.org1.example.com,{ous},O=Org1")).unwrap(),
         spki,
         issuer_key,
     )
@@ -370,6 +382,8 @@ fn endorsements_verify_against_the_configured_msps() {
     .unwrap();
     let mut action = EndorsedAction {
         header: vec![],
+        chaincode_proposal_payload: vec![],
+        proposal_hash: vec![],
         proposal_response_payload: b"proposal response payload".to_vec(),
         endorsements: vec![],
         chaincode_action: ChaincodeAction::default(),
@@ -382,14 +396,14 @@ fn endorsements_verify_against_the_configured_msps() {
     endorsement.signature = peer.sign(&action.signed_data(&endorsement));
     let now = SystemTime::now();
     let endorser = action
-        .verify_endorsement(&endorsement, &org.trusted, now)
+        .verify_endorsement(&endorsement, &org.trusted, MspRole::Peer, now)
         .unwrap();
     assert_eq!(endorser.mspid(), "Org1MSP");
 
     // The signature covers the payload: any change to it fails.
     action.proposal_response_payload.push(0);
     assert!(matches!(
-        action.verify_endorsement(&endorsement, &org.trusted, now),
+        action.verify_endorsement(&endorsement, &org.trusted, MspRole::Peer, now),
         Err(FabricError::BadSignature)
     ));
     action.proposal_response_payload.pop();
@@ -397,7 +411,55 @@ fn endorsements_verify_against_the_configured_msps() {
     // The same signature under an identity of an MSP that is not configured.
     let foreign = TrustedMsps::new([]);
     assert!(matches!(
-        action.verify_endorsement(&endorsement, &foreign, now),
+        action.verify_endorsement(&endorsement, &foreign, MspRole::Peer, now),
         Err(FabricError::UnknownMsp { .. })
     ));
+}
+
+#[test]
+fn the_node_role_is_the_one_node_ou_of_the_subject() {
+    let org = org1();
+    let identity = |ous: &str| {
+        let cert = leaf_as(&org.ca, &org.ca_key, &key(), current(), ous);
+        FabricIdentity::from_pem("Org1MSP", &pem(&cert)).unwrap()
+    };
+    assert_eq!(identity("OU=peer").node_role(), Some(MspRole::Peer));
+    assert_eq!(identity("OU=client").node_role(), Some(MspRole::Client));
+    assert_eq!(identity("OU=admin").node_role(), Some(MspRole::Admin));
+    assert_eq!(identity("OU=orderer").node_role(), Some(MspRole::Orderer));
+    // Other OUs are ignored; none, or two roles, is no role (Fabric: "not a combination").
+    assert_eq!(
+        identity("OU=org1,OU=peer,OU=department1").node_role(),
+        Some(MspRole::Peer)
+    );
+    assert_eq!(identity("OU=department1").node_role(), None);
+    assert_eq!(identity("OU=peer,OU=client").node_role(), None);
+    assert_eq!(identity("OU=PEER").node_role(), None);
+
+    // A trusted client certificate is a member, not a peer.
+    let now = SystemTime::now();
+    let client = identity("OU=client");
+    org.trusted
+        .validate_role(&client, MspRole::Member, now)
+        .unwrap();
+    org.trusted
+        .validate_role(&client, MspRole::Client, now)
+        .unwrap();
+    let err = org
+        .trusted
+        .validate_role(&client, MspRole::Peer, now)
+        .unwrap_err();
+    assert!(matches!(
+        &err,
+        FabricError::RoleNotAllowed {
+            required: MspRole::Peer,
+            found: Some(MspRole::Client),
+            ..
+        }
+    ));
+    assert!(
+        err.to_string()
+            .contains("does not have the peer role (its NodeOU role: client)"),
+        "{err}"
+    );
 }

@@ -13,14 +13,14 @@ use causeway_adapters::fabric::proto::protos::{
     ProposalResponsePayload, Transaction, TransactionAction,
 };
 use causeway_adapters::fabric::{
-    EndorsementPolicy, FabricBlock, FabricError, FabricIdentity, MspRoots, SigningIdentity,
-    TransactionId, TrustedMsps, data_hash, header_bytes,
+    EndorsementPolicy, FabricBlock, FabricError, FabricIdentity, MspRole, MspRoots,
+    SigningIdentity, TransactionId, TrustedMsps, data_hash, header_bytes,
 };
 use p256::ecdsa::{Signature, SigningKey};
 use prost::Message as _;
 use x509_cert::Certificate;
 
-use crate::fabric_identity::{current, key, leaf, pem, root};
+use crate::fabric_identity::{current, key, leaf_as, pem, root};
 
 struct Org {
     mspid: &'static str,
@@ -39,9 +39,21 @@ impl Org {
         MspRoots::new(self.mspid, &[pem(&self.ca)]).unwrap()
     }
 
+    /// A peer (`OU=peer`).
     fn member(&self) -> SigningIdentity {
+        self.role("peer")
+    }
+
+    /// An identity of NodeOU role `ou`.
+    fn role(&self, ou: &str) -> SigningIdentity {
         let member_key = key();
-        let cert = leaf(&self.ca, &self.ca_key, &member_key, current());
+        let cert = leaf_as(
+            &self.ca,
+            &self.ca_key,
+            &member_key,
+            current(),
+            &format!("OU={ou}"),
+        );
         SigningIdentity::new(
             FabricIdentity::from_pem(self.mspid, &pem(&cert)).unwrap(),
             member_key,
@@ -175,10 +187,10 @@ fn a_signed_endorsed_transaction_checks_out_and_tampering_fails() {
     let peers = TrustedMsps::new([org1.roots(), org2.roots(), org3.roots()]);
     let orderers = TrustedMsps::new([orderer_org.roots()]);
     let (client, peer1, peer2, orderer) = (
-        org1.member(),
+        org1.role("client"),
         org1.member(),
         org2.member(),
-        orderer_org.member(),
+        orderer_org.role("orderer"),
     );
     let now = SystemTime::now();
 
@@ -187,7 +199,9 @@ fn a_signed_endorsed_transaction_checks_out_and_tampering_fails() {
         &orderer,
     );
     block.verify_data_hash().unwrap();
-    let signers = block.verify_orderer_signatures(&orderers, now, 1).unwrap();
+    let signers = block
+        .verify_orderer_signatures(&orderers, MspRole::Orderer, now, 1)
+        .unwrap();
     assert_eq!(signers.len(), 1);
     assert_eq!(signers[0].mspid(), "OrdererMSP");
     assert!(block.validation_codes().unwrap()[0].is_valid());
@@ -198,44 +212,78 @@ fn a_signed_endorsed_transaction_checks_out_and_tampering_fails() {
     assert_eq!(action.event, Some(event()));
 
     let and = EndorsementPolicy::AllOf(vec!["Org1MSP".into(), "Org2MSP".into()]);
-    let endorsed = and.check(action, &peers, now).unwrap();
+    let endorsed = and.check(action, &peers, MspRole::Peer, now).unwrap();
     assert_eq!(
         endorsed.into_iter().collect::<Vec<_>>(),
         ["Org1MSP", "Org2MSP"]
     );
     let majority =
         EndorsementPolicy::Majority(vec!["Org1MSP".into(), "Org2MSP".into(), "Org3MSP".into()]);
-    majority.check(action, &peers, now).unwrap();
+    majority.check(action, &peers, MspRole::Peer, now).unwrap();
     let all3 = EndorsementPolicy::AllOf(vec!["Org1MSP".into(), "Org2MSP".into(), "Org3MSP".into()]);
     assert!(matches!(
-        all3.check(action, &peers, now),
+        all3.check(action, &peers, MspRole::Peer, now),
         Err(FabricError::PolicyNotSatisfied { .. })
     ));
     // Without Org2 among the trusted MSPs its endorsement does not count.
     let only_org1 = TrustedMsps::new([org1.roots()]);
     assert!(matches!(
-        and.check(action, &only_org1, now),
+        and.check(action, &only_org1, MspRole::Peer, now),
         Err(FabricError::PolicyNotSatisfied { .. })
     ));
 
     // The orderer signature: two signers required, only one present; peers are not orderers.
     assert!(matches!(
-        block.verify_orderer_signatures(&orderers, now, 2),
+        block.verify_orderer_signatures(&orderers, MspRole::Orderer, now, 2),
         Err(FabricError::NoValidOrdererSignature {
             number: 7,
             signatures: 1
         })
     ));
-    assert!(block.verify_orderer_signatures(&peers, now, 1).is_err());
+    assert!(
+        block
+            .verify_orderer_signatures(&peers, MspRole::Orderer, now, 1)
+            .is_err()
+    );
     // The signature covers the header: another previous_hash breaks it.
     let mut tampered = block.block().clone();
     tampered.header.as_mut().unwrap().previous_hash[0] ^= 1;
     let tampered = FabricBlock::new(tampered).unwrap();
     assert!(
         tampered
-            .verify_orderer_signatures(&orderers, now, 1)
+            .verify_orderer_signatures(&orderers, MspRole::Orderer, now, 1)
             .is_err()
     );
+
+    // Roles (NodeOUs): the ordering organisation's admin does not sign blocks, and an Org2
+    // client does not endorse for Org2.
+    let by_admin = signed_block(
+        vec![transaction(&client, &[&peer1, &peer2], None)],
+        &orderer_org.role("admin"),
+    );
+    assert!(
+        by_admin
+            .verify_orderer_signatures(&orderers, MspRole::Orderer, now, 1)
+            .is_err()
+    );
+    by_admin
+        .verify_orderer_signatures(&orderers, MspRole::Member, now, 1)
+        .unwrap();
+    let org2_client = org2.role("client");
+    let block = signed_block(
+        vec![transaction(&client, &[&peer1, &org2_client], None)],
+        &orderer,
+    );
+    let action = &block.transactions().unwrap()[0].actions[0];
+    assert!(matches!(
+        and.check(action, &peers, MspRole::Peer, now),
+        Err(FabricError::PolicyNotSatisfied { ref endorsed_by, .. }) if endorsed_by == &["Org1MSP"]
+    ));
+    assert!(matches!(
+        action.verify_endorsement(&action.endorsements[1], &peers, MspRole::Peer, now),
+        Err(FabricError::RoleNotAllowed { .. })
+    ));
+    and.check(action, &peers, MspRole::Member, now).unwrap();
 }
 
 #[test]
@@ -247,10 +295,10 @@ fn bad_endorsements_and_creators_do_not_count() {
     );
     let peers = TrustedMsps::new([org1.roots(), org2.roots()]);
     let (client, peer1, peer2, orderer) = (
-        org1.member(),
+        org1.role("client"),
         org1.member(),
         org2.member(),
-        orderer_org.member(),
+        orderer_org.role("orderer"),
     );
     let now = SystemTime::now();
     let and = EndorsementPolicy::AllOf(vec!["Org1MSP".into(), "Org2MSP".into()]);
@@ -265,11 +313,11 @@ fn bad_endorsements_and_creators_do_not_count() {
     let high = Signature::from_scalars(low.r(), -*low.s()).unwrap();
     action.endorsements[1].signature = high.to_der().as_bytes().to_vec();
     assert!(matches!(
-        action.verify_endorsement(&action.endorsements[1], &peers, now),
+        action.verify_endorsement(&action.endorsements[1], &peers, MspRole::Peer, now),
         Err(FabricError::HighS)
     ));
     assert!(matches!(
-        and.check(&action, &peers, now),
+        and.check(&action, &peers, MspRole::Peer, now),
         Err(FabricError::PolicyNotSatisfied { .. })
     ));
 
@@ -279,7 +327,7 @@ fn bad_endorsements_and_creators_do_not_count() {
         &orderer,
     );
     let action = &block.transactions().unwrap()[0].actions[0];
-    assert!(and.check(action, &peers, now).is_err());
+    assert!(and.check(action, &peers, MspRole::Peer, now).is_err());
 
     // A tx id not derived from nonce and creator.
     let block = signed_block(

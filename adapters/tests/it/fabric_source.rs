@@ -2,24 +2,29 @@
 //! events read from Deliver with every block verified; the network's fault hooks for each
 //! rejection (invalid transaction, endorsement outside the policy, tampered data hash, broken
 //! hash chain, expired or wrong-CA certificates, a peer with another CA's TLS certificate); a
-//! look-alike chaincode's events;
-//! and a peer stopped and restarted while the source reads.
+//! look-alike chaincode's events; a transaction larger than tonic's 4 MiB default message size;
+//! a state read endorsed by a client certificate; and a peer stopped and restarted while the
+//! source reads.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use causeway_adapters::fabric::proto::protos::TxValidationCode;
+use causeway_adapters::fabric::proto::common::{Envelope, Payload};
+use causeway_adapters::fabric::proto::protos::{
+    ChaincodeActionPayload, Endorsement, Transaction, TxValidationCode,
+};
 use causeway_adapters::fabric::request::Invocation;
 use causeway_adapters::fabric::{
-    CommitStatus, FabricClient, FabricSource, FabricSourceConfig, FabricVerifierConfig,
-    SigningIdentity,
+    CommitStatus, FabricClient, FabricIdentity, FabricSource, FabricSourceConfig, FabricStateProof,
+    FabricVerifierConfig, MspRole, SigningIdentity,
 };
 use causeway_adapters::{Cursor, Error, NativeVerifier, ObservedMessage, Source};
 use causeway_devnet::fabric::{
     Chaincode, ChaincodeError, DISPATCH_EVENT, EndorsementFault, FabricNetwork,
-    FabricNetworkOptions, Fault, IdentityKind, ORG1, OUTBOX_CHAINCODE, Stub, TlsServing,
+    FabricNetworkOptions, Fault, IdentityKind, ORG1, ORG2, OUTBOX_CHAINCODE, Stub, TlsServing,
 };
 use causeway_proofs::{Address32, Domain, Message, Nonce};
+use prost::Message as _;
 
 /// A network that cuts a block per transaction, so that each dispatch is committed at once
 /// (every dispatch reads and writes the outbox's nonce: two in one block would conflict).
@@ -426,4 +431,155 @@ async fn a_peer_restarted_mid_stream_resumes_from_the_cursor_without_gap_or_repe
         source.counters().streams_opened >= 2,
         "the stream was reopened"
     );
+}
+
+/// Accepts any call and writes nothing: a transaction as large as its arguments.
+struct Blob;
+
+impl Chaincode for Blob {
+    fn invoke(
+        &self,
+        _stub: &mut Stub<'_>,
+        _function: &str,
+        args: &[Vec<u8>],
+    ) -> Result<Vec<u8>, ChaincodeError> {
+        Ok(args
+            .iter()
+            .map(Vec::len)
+            .sum::<usize>()
+            .to_string()
+            .into_bytes())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_larger_than_four_mib_does_not_stop_the_source() {
+    let net = network().await;
+    net.register_chaincode("blob", std::sync::Arc::new(Blob));
+    let client = net.client(ORG1).await.unwrap();
+    dispatch(&net, &client, "before").await;
+    // 5 MiB of argument: above tonic's 4 MiB default message limit, both ways.
+    let invocation = Invocation {
+        channel_id: net.channel().to_owned(),
+        chaincode: "blob".to_owned(),
+        function: "store".to_owned(),
+        args: vec![vec![0x5a; 5 << 20]],
+        ..Default::default()
+    };
+    let endorsed = client.endorse(&invocation, &[]).await.unwrap();
+    client.submit(&endorsed).await.unwrap();
+    let big = client
+        .commit_status(&endorsed.tx_id, net.channel())
+        .await
+        .unwrap();
+    assert!(big.code.is_valid());
+    assert!(net.block(big.block_number).unwrap().encode().len() > 5 << 20);
+    dispatch(&net, &client, "after").await;
+
+    // A byte budget of 1 MiB: the big block is read alone, then the source goes on.
+    let mut config = FabricSourceConfig::new(net.domain(), verifier_config(&net));
+    config.idle_wait = Duration::from_millis(100);
+    config.max_batch_bytes = 1 << 20;
+    let source = FabricSource::new(client.clone(), net.endpoint(), config).unwrap();
+    let verifier = source.verifier();
+    let mut cursor = Cursor::Start { height: 0 };
+    let mut messages = Vec::new();
+    let mut ended_on_big_block = false;
+    loop {
+        let batch = source.next_batch(&cursor).await.unwrap();
+        for m in &batch.messages {
+            verifier.verify(m).unwrap();
+        }
+        messages.extend(batch.messages.iter().cloned());
+        ended_on_big_block |= batch.cursor.processed().map(|(h, _)| h) == Some(big.block_number);
+        cursor = batch.cursor.clone();
+        // (Not `caught_up`: a 5 MiB block may take longer than the linger to arrive.)
+        if cursor.processed().map(|(h, _)| h) == Some(net.height() - 1) {
+            break;
+        }
+    }
+    assert_eq!(bodies(&messages), ["before", "after"]);
+    assert!(
+        ended_on_big_block,
+        "the budget ends a batch at the big block"
+    );
+    assert_eq!(cursor.processed().map(|(h, _)| h), Some(net.height() - 1));
+}
+
+/// `prepared` with the endorsement of `mspid` replaced by one `signer` makes (a valid
+/// signature over the same proposal response).
+fn endorsed_instead(prepared: &Envelope, mspid: &str, signer: &SigningIdentity) -> Envelope {
+    let mut payload = Payload::decode(prepared.payload.as_slice()).unwrap();
+    let mut transaction = Transaction::decode(payload.data.as_slice()).unwrap();
+    let mut action =
+        ChaincodeActionPayload::decode(transaction.actions[0].payload.as_slice()).unwrap();
+    let endorsed = action.action.as_mut().unwrap();
+    let prp = endorsed.proposal_response_payload.clone();
+    for endorsement in &mut endorsed.endorsements {
+        if FabricIdentity::from_serialized(&endorsement.endorser)
+            .unwrap()
+            .mspid()
+            == mspid
+        {
+            let endorser = signer.creator().to_vec();
+            *endorsement = Endorsement {
+                signature: signer.sign(&[prp.as_slice(), endorser.as_slice()].concat()),
+                endorser,
+            };
+        }
+    }
+    transaction.actions[0].payload = action.encode_to_vec();
+    payload.data = transaction.encode_to_vec();
+    Envelope {
+        payload: payload.encode_to_vec(),
+        signature: Vec::new(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_read_endorsed_by_a_client_certificate_is_refused() {
+    let net = network().await;
+    let client = net.client(ORG1).await.unwrap();
+    let query = Invocation {
+        channel_id: net.channel().to_owned(),
+        chaincode: OUTBOX_CHAINCODE.to_owned(),
+        function: "nonce".to_owned(),
+        ..Default::default()
+    };
+    let endorsed = client.endorse(&query, &[]).await.unwrap();
+    let proof = |transaction: &Envelope| FabricStateProof {
+        channel: net.channel().to_owned(),
+        chaincode: OUTBOX_CHAINCODE.to_owned(),
+        function: "nonce".to_owned(),
+        args: Vec::new(),
+        transaction: transaction.encode_to_vec(),
+    };
+    let (trusted, policy, now) = (
+        net.trusted_msps(),
+        net.endorsement_policy(),
+        SystemTime::now(),
+    );
+    let honest = proof(&endorsed.prepared)
+        .verify(&trusted, &policy, now)
+        .unwrap();
+    assert_eq!(honest.value, b"0");
+    // Org2's user (OU=client) signs the same response in place of Org2's peer.
+    let forged = proof(&endorsed_instead(
+        &endorsed.prepared,
+        ORG2,
+        &net.client_identity(ORG2),
+    ));
+    match forged.verify(&trusted, &policy, now) {
+        Err(Error::InvalidNativeProof { reason }) => {
+            assert!(
+                reason.contains("not satisfied") && reason.contains("[\"Org1MSP\"]"),
+                "{reason}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // Only an MSP configured without NodeOUs (role `member`) would take it.
+    forged
+        .verify_with_role(&trusted, &policy, MspRole::Member, now)
+        .unwrap();
 }

@@ -189,3 +189,146 @@ fn fabric_keys_are_refused_on_other_families() {
         assert_eq!(p.rule(), Some(Rule::NotForFamily), "{err}");
     }
 }
+
+/// Root CA certificates made for these tests with `openssl req -x509 -sha256` on P-256 keys:
+/// [`ROOT_A`] and [`ROOT_A_REISSUED`] share one key (different subject and serial); [`ROOT_B`]
+/// and [`ROOT_C`] have their own.
+const ROOT_A: &str = "-----BEGIN CERTIFICATE-----
+MIIByTCCAW+gAwIBAgIUFN63pDchYrVCcI6nbv8h/N95NuwwCgYIKoZIzj0EAwIw
+OTEZMBcGA1UECgwQb3JnMS5leGFtcGxlLmNvbTEcMBoGA1UEAwwTY2Eub3JnMS5l
+eGFtcGxlLmNvbTAgFw0yNjExMjQwODQzMThaGA8yMTI2MTAzMTA4NDMxOFowOTEZ
+MBcGA1UECgwQb3JnMS5leGFtcGxlLmNvbTEcMBoGA1UEAwwTY2Eub3JnMS5leGFt
+cGxlLmNvbTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABMpPnHDAfhsycSTVEycM
+Pyo2wCcqK4GyBnq74k8mrDJZ8xjhWs5V0JJq3zqdwf9doiQ6jnY9xVlPGY4uSIpa
+CH2jUzBRMB0GA1UdDgQWBBSeu26/GMsSt6cLTZeFb7oXmz9oMzAfBgNVHSMEGDAW
+gBSeu26/GMsSt6cLTZeFb7oXmz9oMzAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49
+BAMCA0gAMEUCIQDiofkuBumge9F4ItmQkkrXFmWCB5DEQw0H5zdu0o0J9QIgK9Bn
+tNXRqms+1sUh0d7fBbgMyfnpNWvZAjWcidVVT+M=
+-----END CERTIFICATE-----
+";
+const ROOT_A_REISSUED: &str = "-----BEGIN CERTIFICATE-----
+MIIBuDCCAV6gAwIBAgIBBzAKBggqhkjOPQQDAjA6MRkwFwYDVQQKDBBvcmcxLmV4
+YW1wbGUuY29tMR0wGwYDVQQDDBRjYTIub3JnMS5leGFtcGxlLmNvbTAgFw0yNjEx
+MjQwODQzMThaGA8yMTI2MTAzMTA4NDMxOFowOjEZMBcGA1UECgwQb3JnMS5leGFt
+cGxlLmNvbTEdMBsGA1UEAwwUY2EyLm9yZzEuZXhhbXBsZS5jb20wWTATBgcqhkjO
+PQIBBggqhkjOPQMBBwNCAATKT5xwwH4bMnEk1RMnDD8qNsAnKiuBsgZ6u+JPJqwy
+WfMY4VrOVdCSat86ncH/XaIkOo52PcVZTxmOLkiKWgh9o1MwUTAdBgNVHQ4EFgQU
+nrtuvxjLErenC02XhW+6F5s/aDMwHwYDVR0jBBgwFoAUnrtuvxjLErenC02XhW+6
+F5s/aDMwDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNIADBFAiEAxtcHg45F
+1Hq6wB7E1YNWa/xDJXc5SjizRc2SZjaFAzQCIFPJaJISp3uy6pxlHwcAF+6SrWv/
+BM3jZzEMdKnvEGky
+-----END CERTIFICATE-----
+";
+const ROOT_B: &str = "-----BEGIN CERTIFICATE-----
+MIIByTCCAW+gAwIBAgIUZfxj0nMKVtTo0Op8Wl0hGUN57+IwCgYIKoZIzj0EAwIw
+OTEZMBcGA1UECgwQb3JnMi5leGFtcGxlLmNvbTEcMBoGA1UEAwwTY2Eub3JnMi5l
+eGFtcGxlLmNvbTAgFw0yNjExMjQwODQzMThaGA8yMTI2MTAzMTA4NDMxOFowOTEZ
+MBcGA1UECgwQb3JnMi5leGFtcGxlLmNvbTEcMBoGA1UEAwwTY2Eub3JnMi5leGFt
+cGxlLmNvbTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABIQrW3Iwm7bqjVZnSVvJ
+KTTdPFgD1AMQfrNxhHG6nwU+JZqWMZGrtEUWvaau5s2JgFHUfzxmPd9h7o7pYf3M
+GPCjUzBRMB0GA1UdDgQWBBTh8v6tLaHukxJywMWop7wX3YTP7TAfBgNVHSMEGDAW
+gBTh8v6tLaHukxJywMWop7wX3YTP7TAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49
+BAMCA0gAMEUCIQCuP62Z9l8SinNilehwGkjx7zyZfRP1YjGC2WbGL8ElKwIgCEez
+HKsPSyKgtH0P7l9O7LDplchsu0IvpbxzCr27Ul4=
+-----END CERTIFICATE-----
+";
+const ROOT_C: &str = "-----BEGIN CERTIFICATE-----
+MIIBtjCCAVugAwIBAgIUTKzgDVRaA+5aJu/+sNwKFoIoGqowCgYIKoZIzj0EAwIw
+LzEUMBIGA1UECgwLZXhhbXBsZS5jb20xFzAVBgNVBAMMDmNhLmV4YW1wbGUuY29t
+MCAXDTI2MTEyNDA4NDQxMVoYDzIxMjYxMDMxMDg0NDExWjAvMRQwEgYDVQQKDAtl
+eGFtcGxlLmNvbTEXMBUGA1UEAwwOY2EuZXhhbXBsZS5jb20wWTATBgcqhkjOPQIB
+BggqhkjOPQMBBwNCAAR2/yGJH7geS5fYdfbwvoQ3jo+2SwTxSFph5ERw0vQQCccx
+VFI+C3i8ldtY4eIH4GNdzLX9jZTri38yJjJK0zzmo1MwUTAdBgNVHQ4EFgQUT3iE
+ymrJZHVXfaTvxa4k4AIyrs4wHwYDVR0jBBgwFoAUT3iEymrJZHVXfaTvxa4k4AIy
+rs4wDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNJADBGAiEAuz1zmXkCxOwW
+btR2jRj3fTaVYP+IPt48llxAbkb7I9ACIQC9at505CqIk72Pkuzn3HJbvNnuuZAf
+gqIn/Gwwlj/cXA==
+-----END CERTIFICATE-----
+";
+
+/// [`FABRIC`]'s fixture with real root certificates: `org1`, `org2` and `orderer` are the PEM
+/// texts of Org1MSP's, Org2MSP's and OrdererMSP's root files.
+fn roots_fixture(org1: &str, org2: &str, orderer: &str) -> crate::fixture::Fixture {
+    let f = fabric_fixture();
+    f.file("msp/org1.pem", org1);
+    f.file("msp/org2.pem", org2);
+    f.file("msp/orderer.pem", orderer);
+    f
+}
+
+#[test]
+fn a_root_under_two_msp_ids_is_refused() {
+    let config = format!("{BASE}{FABRIC}");
+    // Distinct roots load.
+    roots_fixture(ROOT_A, ROOT_B, ROOT_C)
+        .load(&config)
+        .expect("distinct roots");
+
+    // The same certificate under Org1MSP and Org2MSP.
+    let err = roots_fixture(ROOT_A, ROOT_A, ROOT_C).one_problem(
+        &config,
+        "chains.fab.verifier.orgs[1].root_cert_files[0]",
+        Rule::OverlappingTrustRoots,
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains(
+            "same public key as a root of Org1MSP (chains.fab.verifier.orgs[0].root_cert_files[0])"
+        ) && text.contains("count as both Org2MSP and Org1MSP"),
+        "{text}"
+    );
+    assert!(
+        err.fix().is_some_and(|fix| fix.contains("its own root CA")),
+        "{text}"
+    );
+
+    // The orderer's root re-issues Org1MSP's key in another certificate: the same root.
+    let err = roots_fixture(ROOT_A, ROOT_B, ROOT_A_REISSUED).one_problem(
+        &config,
+        "chains.fab.verifier.orderers[0].root_cert_files[0]",
+        Rule::OverlappingTrustRoots,
+    );
+    assert!(err.to_string().contains("root of Org1MSP"), "{err}");
+
+    // A file of several roots, the second of them Org1MSP's.
+    roots_fixture(ROOT_A, &format!("{ROOT_B}{ROOT_A_REISSUED}"), ROOT_C).one_problem(
+        &config,
+        "chains.fab.verifier.orgs[1].root_cert_files[0]",
+        Rule::OverlappingTrustRoots,
+    );
+
+    // One MSP listing the same root in two files is not an overlap.
+    let twice = verifier(&[
+        r#"orgs = [{ msp_id = "Org1MSP", root_cert_files = ["msp/org1.pem", "msp/org1-copy.pem"] }, { msp_id = "Org2MSP", root_cert_files = ["msp/org2.pem"] }]"#,
+        ORDERERS,
+        r#"endorsement_policy = "AND(Org1MSP,Org2MSP)""#,
+    ]);
+    let f = roots_fixture(ROOT_A, ROOT_B, ROOT_C);
+    f.file("msp/org1-copy.pem", ROOT_A_REISSUED);
+    f.load(&twice).expect("one MSP, one root twice");
+}
+
+#[test]
+fn an_msp_that_is_both_an_organisation_and_an_orderer_is_refused() {
+    let f = fabric_fixture();
+    let err = f.one_problem(
+        &verifier(&[
+            ORGS,
+            r#"orderers = [{ msp_id = "OrdererMSP", root_cert_files = ["msp/orderer.pem"] }, { msp_id = "Org2MSP", root_cert_files = ["msp/org2.pem"] }]"#,
+            r#"endorsement_policy = "AND(Org1MSP,Org2MSP)""#,
+        ]),
+        "chains.fab.verifier.orderers[1].msp_id",
+        Rule::OverlappingTrustRoots,
+    );
+    assert!(
+        err.to_string().contains(
+            "Org2MSP is both an endorsing organisation (verifier.orgs[1]) and an orderer"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.fix()
+            .is_some_and(|fix| fix.contains("its own MSP") && fix.contains("not both")),
+        "{err}"
+    );
+}

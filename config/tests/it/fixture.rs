@@ -145,6 +145,11 @@ impl Fixture {
         )
     }
 
+    /// Writes a public file with `contents`.
+    pub(crate) fn file(&self, rel: &str, contents: &str) -> PathBuf {
+        self.write(rel, contents)
+    }
+
     fn write(&self, rel: &str, contents: &str) -> PathBuf {
         let path = self.path(rel);
         std::fs::create_dir_all(path.parent().expect("inside the folder")).expect("create folder");

@@ -3,7 +3,8 @@
 //! the channel, the header type, the creator (trusted identity, low-S signature over the
 //! payload), the transaction id (`CheckTxID`), duplicates (`DUPLICATE_TXID`, against the
 //! ledger and earlier transactions of the block), the chaincode actions (installed chaincode,
-//! successful response), the endorsement policy over the endorsements that verify
+//! successful response), the proposal hash the endorsers signed (`INVALID_ENDORSER_TRANSACTION`),
+//! the endorsement policy over the endorsements by peers (NodeOU `peer`) that verify
 //! (`ENDORSEMENT_POLICY_FAILURE`) and the read set against the current versions
 //! (`MVCC_READ_CONFLICT`, counting the writes of earlier valid transactions of the block).
 //! Invalid transactions stay in the block with their code; only valid ones change the state.
@@ -13,7 +14,7 @@ use std::time::SystemTime;
 
 use causeway_adapters::fabric::proto::common::{Envelope, HeaderType};
 use causeway_adapters::fabric::proto::protos::TxValidationCode;
-use causeway_adapters::fabric::{FabricTransaction, TransactionId, ValidationCode};
+use causeway_adapters::fabric::{FabricTransaction, MspRole, TransactionId, ValidationCode};
 use prost::Message as _;
 
 use super::chaincode::{RwSet, Version};
@@ -131,6 +132,14 @@ impl Peer {
         if computed.0 != tx_id {
             return Verdict::invalid(tx_id, TxValidationCode::BadProposalTxid);
         }
+        // The endorsed proposal hash must be the hash of this transaction's proposal: Fabric's
+        // `validateEndorserTransaction` ("proposal hash does not match"), whose error
+        // `ValidateTransaction` turns into INVALID_ENDORSER_TRANSACTION
+        // (hyperledger/fabric core/common/validation/msgvalidation.go), before the duplicate
+        // and policy checks.
+        if tx.verify_proposal_hashes().is_err() {
+            return Verdict::invalid(tx_id, TxValidationCode::InvalidEndorserTransaction);
+        }
         if is_known(ledger, &tx_id) || in_block.contains(&tx_id) {
             return Verdict::invalid(tx_id, TxValidationCode::DuplicateTxid);
         }
@@ -159,7 +168,7 @@ impl Peer {
             if !faults.forced_valid.contains(&tx_id)
                 && self
                     .policy
-                    .check(action, &self.channel_msps, SystemTime::now())
+                    .check(action, &self.channel_msps, MspRole::Peer, SystemTime::now())
                     .is_err()
             {
                 return Verdict::invalid(tx_id, TxValidationCode::EndorsementPolicyFailure);

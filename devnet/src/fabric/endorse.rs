@@ -3,8 +3,7 @@
 //! chaincode, and assembling the endorsed transaction the Gateway returns from Endorse
 //! (`shared/protocol/fabric.md` A.8 items 5, 6, 8).
 
-use sha2::{Digest, Sha256};
-
+use causeway_adapters::fabric::block::proposal_hash;
 use causeway_adapters::fabric::proto::common::{
     ChannelHeader, Envelope, Header, HeaderType, Payload, SignatureHeader,
 };
@@ -118,10 +117,11 @@ impl Peer {
             transient_map: Default::default(),
         }
         .encode_to_vec();
-        let mut hasher = Sha256::new();
-        hasher.update(&header.channel_header);
-        hasher.update(&header.signature_header);
-        hasher.update(&payload_for_tx);
+        let proposal_hash = proposal_hash(
+            &header.channel_header,
+            &header.signature_header,
+            &payload_for_tx,
+        );
         Ok(OpenedProposal {
             tx_id: computed,
             signature_header: header.signature_header.clone(),
@@ -131,7 +131,7 @@ impl Peer {
             function,
             args,
             payload_for_tx,
-            proposal_hash: hasher.finalize().into(),
+            proposal_hash,
         })
     }
 

@@ -3,7 +3,9 @@
 //! `peerOrganizations/<domain>/{msp, users/User1@<domain>/msp, users/Admin@<domain>/msp,
 //! peers/peer0.<domain>/msp}` (and `ordererOrganizations/example.com/orderers/...` for the
 //! orderer). Each MSP folder holds `signcerts/cert.pem`, `keystore/key_sk`, `cacerts/ca.pem`
-//! and `tlscacerts/tlsca.pem`.
+//! and `tlscacerts/tlsca.pem`. Certificates carry Fabric's NodeOU roles in their subject, as
+//! `cryptogen` with `EnableNodeOUs` issues them: `OU=peer` for peers, `OU=orderer` for the
+//! orderer, `OU=client` for users and `OU=admin` for admins; only peers' endorsements count.
 
 use std::path::{Path, PathBuf};
 
@@ -200,14 +202,20 @@ impl Org {
         &self.node
     }
 
-    /// A new identity of this organisation with the given kind of certificate.
+    /// A new identity of this organisation with the given kind of certificate: a peer's
+    /// (NodeOU `peer`) when `cn` names a peer (`peer0.…`), a client's otherwise.
     pub(crate) fn issue(&self, cn: &str, kind: IdentityKind) -> Result<SigningIdentity> {
         let (ca, validity) = match kind {
             IdentityKind::Valid => (&self.ca, current_validity()?),
             IdentityKind::Expired => (&self.ca, expired_validity()?),
             IdentityKind::OtherCa => (&self.rogue_ca, current_validity()?),
         };
-        ca.issue_identity(&self.mspid, cn, "client", &self.domain, validity)
+        let ou = if cn.starts_with("peer") {
+            "peer"
+        } else {
+            "client"
+        };
+        ca.issue_identity(&self.mspid, cn, ou, &self.domain, validity)
             .map(|(signer, _, _)| signer)
     }
 }

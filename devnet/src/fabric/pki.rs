@@ -232,7 +232,7 @@ impl Ca {
         )?;
         Ok(TlsIdentity {
             cert_pem: cert_pem(&cert)?,
-            key_pem: key_pem(&key)?,
+            key_pem: key_pem(&key)?.into(),
         })
     }
 }

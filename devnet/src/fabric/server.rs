@@ -32,10 +32,22 @@ impl Service<http::Request<Body>> for Services {
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        // Requests and responses up to the adapter client's limit (tonic's server default, 4
+        // MiB, would refuse a large transaction that a Fabric peer with the test network's
+        // 99 MB `AbsoluteMaxBytes` accepts).
+        let limit = causeway_adapters::fabric::client::DEFAULT_MAX_MESSAGE_LEN;
         if request.uri().path().starts_with("/gateway.Gateway/") {
-            self.gateway.call(request)
+            self.gateway
+                .clone()
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit)
+                .call(request)
         } else {
-            self.deliver.call(request)
+            self.deliver
+                .clone()
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit)
+                .call(request)
         }
     }
 }

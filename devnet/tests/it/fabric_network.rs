@@ -15,7 +15,7 @@ use causeway_adapters::fabric::proto::gateway::{EndorseRequest, SubmitRequest};
 use causeway_adapters::fabric::proto::protos::TxValidationCode;
 use causeway_adapters::fabric::request::{self, Invocation};
 use causeway_adapters::fabric::{
-    CommitStatus, EndorsedTransaction, FabricBlock, FabricClient, FabricError, TlsConfig,
+    CommitStatus, EndorsedTransaction, FabricBlock, FabricClient, FabricError, MspRole, TlsConfig,
     TransactionId, ValidationCode, verify_chain,
 };
 use causeway_devnet::fabric::{
@@ -168,13 +168,13 @@ async fn a_dispatch_is_committed_in_a_block_every_offline_check_accepts() {
     for block in &all {
         block.verify_data_hash().unwrap();
         let signers = block
-            .verify_orderer_signatures(&network.orderer_msps(), now, 1)
+            .verify_orderer_signatures(&network.orderer_msps(), MspRole::Orderer, now, 1)
             .unwrap();
         assert_eq!(signers[0].mspid(), "OrdererMSP");
     }
     // Application MSPs do not sign blocks.
     assert!(matches!(
-        all[1].verify_orderer_signatures(&network.trusted_msps(), now, 1),
+        all[1].verify_orderer_signatures(&network.trusted_msps(), MspRole::Orderer, now, 1),
         Err(FabricError::NoValidOrdererSignature { .. })
     ));
 
@@ -194,7 +194,7 @@ async fn a_dispatch_is_committed_in_a_block_every_offline_check_accepts() {
     let action = &tx.actions[0];
     let endorsed_by = network
         .endorsement_policy()
-        .check(action, &network.trusted_msps(), now)
+        .check(action, &network.trusted_msps(), MspRole::Peer, now)
         .unwrap();
     assert_eq!(
         endorsed_by,
@@ -585,10 +585,10 @@ async fn endorsement_faults_are_valid_blocks_the_policy_check_refuses() {
         let block = network.block(status.block_number).unwrap();
         let (_, tx) = find_tx(&block, &endorsed.tx_id);
         let action = &tx.actions[0];
-        let checked = policy.check(action, &trusted, now);
+        let checked = policy.check(action, &trusted, MspRole::Peer, now);
         assert_eq!(checked.is_ok(), satisfied, "{fault:?}: {checked:?}");
         let second = &action.endorsements[1];
-        let endorser = action.verify_endorsement(second, &trusted, now);
+        let endorser = action.verify_endorsement(second, &trusted, MspRole::Peer, now);
         match fault {
             EndorsementFault::OutsideOrgInsteadOfOrg2 => {
                 assert!(
@@ -720,4 +720,154 @@ async fn mutual_tls_requires_a_client_certificate() {
     }
     .await;
     assert!(outcome.is_err());
+}
+
+/// `prepared` with its (single) action's `ChaincodeActionPayload` changed by `edit`.
+fn edit_action(
+    prepared: &causeway_adapters::fabric::proto::common::Envelope,
+    edit: impl FnOnce(&mut causeway_adapters::fabric::proto::protos::ChaincodeActionPayload),
+) -> causeway_adapters::fabric::proto::common::Envelope {
+    use causeway_adapters::fabric::proto::common::{Envelope, Payload};
+    use causeway_adapters::fabric::proto::protos::{ChaincodeActionPayload, Transaction};
+    use prost::Message as _;
+    let mut payload = Payload::decode(prepared.payload.as_slice()).unwrap();
+    let mut transaction = Transaction::decode(payload.data.as_slice()).unwrap();
+    let mut action =
+        ChaincodeActionPayload::decode(transaction.actions[0].payload.as_slice()).unwrap();
+    edit(&mut action);
+    transaction.actions[0].payload = action.encode_to_vec();
+    payload.data = transaction.encode_to_vec();
+    Envelope {
+        payload: payload.encode_to_vec(),
+        signature: Vec::new(),
+    }
+}
+
+/// Submits `endorsed` with `prepared` in place of its own transaction; returns its status.
+async fn submit_as(
+    client: &FabricClient,
+    endorsed: &EndorsedTransaction,
+    prepared: causeway_adapters::fabric::proto::common::Envelope,
+) -> CommitStatus {
+    let forged = EndorsedTransaction {
+        prepared,
+        ..endorsed.clone()
+    };
+    client.submit(&forged).await.unwrap();
+    tokio::time::timeout(
+        WAIT,
+        client.commit_status(&forged.tx_id, &forged.channel_id),
+    )
+    .await
+    .unwrap()
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endorsement_by_a_client_or_admin_certificate_fails_the_policy() {
+    use causeway_adapters::fabric::FabricIdentity;
+    use causeway_adapters::fabric::proto::protos::Endorsement;
+
+    let network = network().await;
+    let client = network.client(ORG1).await.unwrap();
+    let now = SystemTime::now();
+    // Org2's user and admin: trusted identities of Org2, but not its peers (OU=client, admin).
+    for impostor in [
+        network.client_identity(ORG2),
+        network.org(ORG2).admin().clone(),
+    ] {
+        let endorsed = client
+            .endorse(&dispatch(&network, b"impostor"), &[])
+            .await
+            .unwrap();
+        let forged = edit_action(&endorsed.prepared, |action| {
+            let action = action.action.as_mut().unwrap();
+            let prp = action.proposal_response_payload.clone();
+            for endorsement in &mut action.endorsements {
+                let mspid = FabricIdentity::from_serialized(&endorsement.endorser)
+                    .unwrap()
+                    .mspid()
+                    .to_owned();
+                if mspid == ORG2 {
+                    let endorser = impostor.creator().to_vec();
+                    *endorsement = Endorsement {
+                        signature: impostor.sign(&[prp.as_slice(), endorser.as_slice()].concat()),
+                        endorser,
+                    };
+                }
+            }
+        });
+        let status = submit_as(&client, &endorsed, forged).await;
+        assert_eq!(
+            status.code,
+            code(TxValidationCode::EndorsementPolicyFailure),
+            "{:?}",
+            impostor.identity()
+        );
+        // The adapter's own policy check refuses it too, naming the role.
+        let block = network.block(status.block_number).unwrap();
+        let (_, tx) = find_tx(&block, &endorsed.tx_id);
+        let action = &tx.actions[0];
+        let org2 = action
+            .endorsements
+            .iter()
+            .find(|e| {
+                FabricIdentity::from_serialized(&e.endorser)
+                    .unwrap()
+                    .mspid()
+                    == ORG2
+            })
+            .unwrap();
+        assert!(matches!(
+            action.verify_endorsement(org2, &network.trusted_msps(), MspRole::Peer, now),
+            Err(FabricError::RoleNotAllowed { .. })
+        ));
+        action
+            .verify_endorsement(org2, &network.trusted_msps(), MspRole::Member, now)
+            .unwrap();
+    }
+    // Nothing was dispatched.
+    assert_eq!(next_nonce(&client, &network).await, "0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endorsements_of_another_proposal_are_an_invalid_endorser_transaction() {
+    let network = network().await;
+    let client = network.client(ORG1).await.unwrap();
+    let wanted = client
+        .endorse(&dispatch(&network, b"wanted"), &[])
+        .await
+        .unwrap();
+    let other = client
+        .endorse(&dispatch(&network, b"other"), &[])
+        .await
+        .unwrap();
+    // The other proposal's endorsed action (valid signatures, its proposal hash) under the
+    // wanted transaction's header and proposal.
+    let other_action = edit_action(&other.prepared, |_| {});
+    let mut endorsed_other = None;
+    let _ = edit_action(&other_action, |action| {
+        endorsed_other = action.action.clone()
+    });
+    let forged = edit_action(&wanted.prepared, |action| action.action = endorsed_other);
+    let status = submit_as(&client, &wanted, forged).await;
+    // Fabric's ValidateTransaction: "proposal hash does not match".
+    assert_eq!(
+        status.code,
+        code(TxValidationCode::InvalidEndorserTransaction)
+    );
+    let block = network.block(status.block_number).unwrap();
+    let (_, tx) = find_tx(&block, &wanted.tx_id);
+    assert!(matches!(
+        tx.verify_proposal_hashes(),
+        Err(FabricError::ProposalHashMismatch { .. })
+    ));
+    // Honest transactions carry their own proposal's hash.
+    let (endorsed, status) = commit(&client, &dispatch(&network, b"honest")).await;
+    assert_eq!(status.code, ValidationCode::VALID);
+    let block = network.block(status.block_number).unwrap();
+    find_tx(&block, &endorsed.tx_id)
+        .1
+        .verify_proposal_hashes()
+        .unwrap();
 }

@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use tonic::Status;
 use tonic::transport::{Certificate as TlsCertificate, Channel, ClientTlsConfig, Endpoint};
+use zeroize::Zeroizing;
 
 use super::block::ValidationCode;
 use super::identity::{SigningIdentity, TransactionId};
@@ -30,13 +31,18 @@ pub use stream::{BlockStream, ChaincodeEventStream};
 /// How long establishing the connection (TCP and TLS handshake) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The largest gRPC message a [`FabricClient`] sends or accepts by default: 100 MiB, above
+/// Fabric's test-network `AbsoluteMaxBytes` (99 MB) plus the framing of a Deliver response.
+/// tonic's own default (4 MiB) would stop a source for good at the first larger block.
+pub const DEFAULT_MAX_MESSAGE_LEN: usize = 100 * 1024 * 1024;
+
 /// The certificate and PKCS#8 key (both PEM) a client presents for mutual TLS.
 #[derive(Clone)]
 pub struct TlsIdentity {
     /// The client's TLS certificate chain, PEM.
     pub cert_pem: Vec<u8>,
-    /// Its private key, PEM.
-    pub key_pem: Vec<u8>,
+    /// Its private key, PEM; wiped from memory when dropped.
+    pub key_pem: Zeroizing<Vec<u8>>,
 }
 
 impl std::fmt::Debug for TlsIdentity {
@@ -114,7 +120,7 @@ impl FabricClient {
         if let Some(identity) = &tls.client_identity {
             config = config.identity(tonic::transport::Identity::from_pem(
                 &identity.cert_pem,
-                &identity.key_pem,
+                identity.key_pem.as_slice(),
             ));
         }
         if let Some(name) = &tls.server_name {
@@ -139,7 +145,22 @@ impl FabricClient {
             signer,
             gateway: GatewayClient::new(channel.clone()),
             deliver: DeliverClient::new(channel),
-        })
+        }
+        .with_max_message_len(DEFAULT_MAX_MESSAGE_LEN))
+    }
+
+    /// Sets the largest gRPC message both services send and accept (default
+    /// [`DEFAULT_MAX_MESSAGE_LEN`]); a block or response larger than this fails its call.
+    pub fn with_max_message_len(mut self, bytes: usize) -> Self {
+        self.gateway = self
+            .gateway
+            .max_decoding_message_size(bytes)
+            .max_encoding_message_size(bytes);
+        self.deliver = self
+            .deliver
+            .max_decoding_message_size(bytes)
+            .max_encoding_message_size(bytes);
+        self
     }
 
     /// The identity requests are signed with.

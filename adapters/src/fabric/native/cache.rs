@@ -74,6 +74,16 @@ impl Validated {
     }
 }
 
+impl crate::fabric::verify::Signer for Arc<Validated> {
+    fn identity(&self) -> &FabricIdentity {
+        &self.identity
+    }
+
+    fn verify_signature(&self, message: &[u8], der_signature: &[u8]) -> Result<(), FabricError> {
+        self.verify(message, der_signature)
+    }
+}
+
 /// See [`Validated::verify`]; `sec1` is an uncompressed P-256 point.
 pub(crate) fn verify_low_s(
     sec1: &[u8],

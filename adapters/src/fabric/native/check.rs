@@ -16,12 +16,9 @@ use causeway_proofs::{Domain, Message};
 use super::FabricVerifierConfig;
 use super::cache::{IdentityCache, Role, Validated};
 use crate::Error;
-use crate::fabric::error::decode;
-use crate::fabric::proto::common::{BlockMetadataIndex, HeaderType, Metadata, SignatureHeader};
-use crate::fabric::{
-    EndorsementPolicy, FabricBlock, FabricError, FabricTransaction, TransactionId, ValidationCode,
-    header_bytes,
-};
+use crate::fabric::proto::common::HeaderType;
+use crate::fabric::verify::{endorsements, orderer_signatures};
+use crate::fabric::{FabricBlock, FabricError, FabricTransaction, MspRole, ValidationCode};
 
 /// The chaincode event name of a Causeway message (spec: one event per transaction).
 pub const DISPATCH_EVENT: &str = "causeway.Dispatch";
@@ -64,8 +61,6 @@ pub(crate) struct Candidate {
 pub(crate) struct Checker {
     pub(crate) config: FabricVerifierConfig,
     pub(crate) domain: Domain,
-    /// The MSP ids the policy names: only their endorsements can count.
-    policy_msps: BTreeSet<String>,
     cache: IdentityCache,
 }
 
@@ -73,82 +68,56 @@ fn invalid(reason: String) -> Error {
     Error::InvalidNativeProof { reason }
 }
 
-/// The organisations an endorsement policy names.
-pub(crate) fn policy_msps(policy: &EndorsementPolicy) -> &[String] {
-    match policy {
-        EndorsementPolicy::AllOf(msps)
-        | EndorsementPolicy::OutOf { msps, .. }
-        | EndorsementPolicy::Majority(msps) => msps,
-    }
-}
-
 impl Checker {
     pub(crate) fn new(config: FabricVerifierConfig, domain: Domain) -> Arc<Self> {
-        let policy_msps = policy_msps(&config.policy).iter().cloned().collect();
         Arc::new(Self {
             config,
             domain,
-            policy_msps,
             cache: IdentityCache::default(),
         })
     }
 
+    /// The identity in `bytes`, validated (through the cache) against the roots of `roots` and
+    /// checked to play `role`.
+    fn resolve(
+        &self,
+        roots: Role,
+        role: MspRole,
+        at: SystemTime,
+    ) -> impl Fn(&[u8]) -> Result<Arc<Validated>, FabricError> + '_ {
+        move |bytes| {
+            let trusted = match roots {
+                Role::Member => &self.config.trusted,
+                Role::Orderer => &self.config.orderers,
+            };
+            let identity = self.cache.validated(roots, bytes, trusted, at)?;
+            role.check(&identity)?;
+            Ok(identity)
+        }
+    }
+
     /// The block-level checks: data hash, and the required number of distinct orderer
-    /// identities whose low-S signature over `Metadata.value || signature_header ||
-    /// header_bytes` verifies (Fabric's `BlockSignatureVerifier`).
+    /// identities (in the configured orderer role) whose low-S signature over `Metadata.value ||
+    /// signature_header || header_bytes` verifies (Fabric's `BlockSignatureVerifier`).
     pub(crate) fn check_block(&self, block: &FabricBlock, at: SystemTime) -> Result<(), Error> {
         block.verify_data_hash()?;
-        let metadata: Metadata = decode(block.metadata(BlockMetadataIndex::Signatures), || {
-            format!("common.Metadata (SIGNATURES) of block {}", block.number())
-        })?;
-        let header = header_bytes(block.header());
-        let mut signers: Vec<Arc<Validated>> = Vec::new();
-        let mut refused: Vec<String> = Vec::new();
-        for signature in &metadata.signatures {
-            let identity = decode::<SignatureHeader>(&signature.signature_header, || {
-                "common.SignatureHeader of an orderer signature".to_owned()
-            })
-            .and_then(|h| {
-                self.cache
-                    .validated(Role::Orderer, &h.creator, &self.config.orderers, at)
-            });
-            let identity = match identity {
-                Ok(identity) => identity,
-                Err(e) => {
-                    refused.push(e.to_string());
-                    continue;
-                }
-            };
-            if signers
-                .iter()
-                .any(|s| s.serialized() == identity.serialized())
-            {
-                continue;
-            }
-            let signed = [
-                metadata.value.as_slice(),
-                signature.signature_header.as_slice(),
-                header.as_slice(),
-            ]
-            .concat();
-            match identity.verify(&signed, &signature.signature) {
-                Ok(()) => signers.push(identity),
-                Err(e) => refused.push(format!("{}: {e}", identity.mspid())),
-            }
-        }
+        let checked = orderer_signatures(
+            block,
+            self.resolve(Role::Orderer, self.config.orderer_role, at),
+        )?;
         let required = self.config.orderer_signatures_required;
-        if signers.len() >= required {
+        if checked.signers.len() >= required {
             return Ok(());
         }
         Err(invalid(format!(
             "block {}: {} valid orderer signature(s) of {} present, {required} required{}",
             block.number(),
-            signers.len(),
-            metadata.signatures.len(),
-            if refused.is_empty() {
+            checked.signers.len(),
+            checked.present,
+            if checked.refused.is_empty() {
                 String::new()
             } else {
-                format!(" (refused: {})", refused.join("; "))
+                format!(" (refused: {})", checked.refused.join("; "))
             }
         )))
     }
@@ -249,69 +218,34 @@ impl Checker {
         Ok(Ok(Candidate { tx, message }))
     }
 
-    /// The signature checks of a candidate transaction: its creator (trusted identity, low-S
-    /// signature over the payload, tx id derived from nonce and creator) and its endorsements
-    /// (only valid ones of the policy's organisations count, each organisation once) against
-    /// the endorsement policy.
+    /// The checks of a candidate transaction: its creator (trusted identity, low-S signature
+    /// over the payload, tx id derived from nonce and creator), the proposal hash its
+    /// endorsers signed (that of this transaction's proposal), and its endorsements (only valid
+    /// ones by identities of the configured endorser role of the policy's organisations count,
+    /// each organisation once) against the endorsement policy.
     pub(crate) fn check_transaction(
         &self,
         tx: &FabricTransaction,
         at: SystemTime,
     ) -> Result<(), Error> {
-        let trusted = &self.config.trusted;
         let id = tx.tx_id();
-        let creator = self
-            .cache
-            .validated(Role::Member, &tx.signature_header.creator, trusted, at)
+        let creator = self.resolve(Role::Member, MspRole::Member, at)(&tx.signature_header.creator)
             .map_err(|e| invalid(format!("transaction {id}: creator refused: {e}")))?;
         creator
             .verify(&tx.payload, &tx.signature)
             .map_err(|e| invalid(format!("transaction {id}: creator signature: {e}")))?;
-        let derived =
-            TransactionId::derive(&tx.signature_header.nonce, &tx.signature_header.creator);
-        if derived.0 != id {
-            return Err(FabricError::TxIdMismatch {
-                claimed: id.to_owned(),
-                computed: derived.0,
-            }
-            .into());
-        }
+        tx.check_tx_id()?;
+        tx.verify_proposal_hashes()?;
         let policy = &self.config.policy;
         let mut endorsed_by = BTreeSet::new();
         let mut refused = Vec::new();
+        let resolve = self.resolve(Role::Member, self.config.endorser_role, at);
         for action in &tx.actions {
-            for endorsement in &action.endorsements {
-                if policy.is_satisfied_by(&endorsed_by) {
-                    break;
-                }
-                let identity =
-                    match self
-                        .cache
-                        .validated(Role::Member, &endorsement.endorser, trusted, at)
-                    {
-                        Ok(identity) => identity,
-                        Err(e) => {
-                            refused.push(e.to_string());
-                            continue;
-                        }
-                    };
-                let mspid = identity.mspid();
-                if !self.policy_msps.contains(mspid) {
-                    refused.push(format!("{mspid} is not named by the policy"));
-                    continue;
-                }
-                if endorsed_by.contains(mspid) {
-                    continue;
-                }
-                match identity.verify(&action.signed_data(endorsement), &endorsement.signature) {
-                    Ok(()) => {
-                        endorsed_by.insert(mspid.to_owned());
-                    }
-                    Err(e) => refused.push(format!("{mspid}: {e}")),
-                }
-            }
+            let (_, endorsed) = endorsements(policy, action, &resolve);
+            endorsed_by.extend(endorsed.by);
+            refused.extend(endorsed.refused);
         }
-        if policy.is_satisfied_by(&endorsed_by) {
+        if !tx.actions.is_empty() && policy.is_satisfied_by(&endorsed_by) {
             return Ok(());
         }
         Err(invalid(format!(

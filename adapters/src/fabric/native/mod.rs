@@ -7,12 +7,15 @@
 //! 1. the block decodes; its header hash is the block hash the source reference names, and its
 //!    number the block number;
 //! 2. its `data_hash` commits to its data;
-//! 3. enough distinct orderer identities (trusted under the orderer MSP roots) signed it;
+//! 3. enough distinct orderer identities (trusted under the orderer MSP roots, NodeOU role
+//!    `orderer`) signed it;
 //! 4. transaction `tx_index` has the source reference's tx id and the committer's code VALID;
 //! 5. its creator is a trusted identity whose signature over the envelope verifies, and whose
 //!    tx id is derived from nonce and creator;
-//! 6. its endorsements, verified against the organisations' MSP roots, satisfy the endorsement
-//!    policy, and the endorsed chaincode action is the configured outbox's;
+//! 6. the proposal hash its endorsers signed is the hash of its own proposal, and its
+//!    endorsements, by peers (NodeOU role, [`FabricVerifierConfig::endorser_role`]) verified
+//!    against the organisations' MSP roots, satisfy the endorsement policy, and the endorsed
+//!    chaincode action is the configured outbox's;
 //! 7. its chaincode event is `causeway.Dispatch` from the outbox, and its payload decodes
 //!    strictly as the observed message, whose origin is this chain's domain.
 //!
@@ -45,10 +48,13 @@ pub(crate) use check::{Candidate, Checker, Skip};
 
 use crate::Error;
 use crate::chain::{NativeVerifier, ObservedMessage};
-use crate::fabric::{EndorsementPolicy, FabricBlock, TrustedMsps};
+use crate::fabric::{EndorsementPolicy, FabricBlock, MspRole, TrustedMsps};
 
-/// Largest block a proof may carry, in bytes: Fabric's default `AbsoluteMaxBytes` (10 MB).
-pub const MAX_PROOF_BLOCK_LEN: usize = 10 * 1024 * 1024;
+/// Largest block a proof may carry, in bytes: the largest gRPC message the client accepts by
+/// default ([`crate::fabric::client::DEFAULT_MAX_MESSAGE_LEN`]), so that every block the source
+/// can read can also be proven. Fabric's `AbsoluteMaxBytes` defaults to 10 MB and is 99 MB in
+/// its test network.
+pub const MAX_PROOF_BLOCK_LEN: usize = crate::fabric::client::DEFAULT_MAX_MESSAGE_LEN;
 
 /// The default name of the outbox chaincode.
 pub const DEFAULT_OUTBOX_CHAINCODE: &str = "causeway_outbox";
@@ -70,11 +76,19 @@ pub struct FabricVerifierConfig {
     /// Distinct orderer identities that must have signed each block (1 for Raft; a BFT quorum
     /// otherwise).
     pub orderer_signatures_required: usize,
+    /// The role an endorser's certificate must have for its endorsement to count: with
+    /// NodeOUs, [`MspRole::Peer`] (the default: `Org.peer` principals, `MAJORITY Endorsement`);
+    /// [`MspRole::Member`] only for organisations without NodeOUs.
+    pub endorser_role: MspRole,
+    /// The role a block signer's certificate must have: [`MspRole::Orderer`] by default.
+    pub orderer_role: MspRole,
 }
 
 impl FabricVerifierConfig {
     /// A configuration for `channel` with the default outbox chaincode
-    /// ([`DEFAULT_OUTBOX_CHAINCODE`]) and one orderer signature per block.
+    /// ([`DEFAULT_OUTBOX_CHAINCODE`]), one orderer signature per block, endorsements counted
+    /// only from peers ([`MspRole::Peer`]) and block signatures only from orderers
+    /// ([`MspRole::Orderer`]).
     pub fn new(
         channel: impl Into<String>,
         trusted: TrustedMsps,
@@ -88,6 +102,8 @@ impl FabricVerifierConfig {
             outbox_chaincode: DEFAULT_OUTBOX_CHAINCODE.to_owned(),
             channel: channel.into(),
             orderer_signatures_required: 1,
+            endorser_role: MspRole::Peer,
+            orderer_role: MspRole::Orderer,
         }
     }
 
@@ -102,7 +118,7 @@ impl FabricVerifierConfig {
         if self.orderers.is_empty() {
             return refuse("the Fabric verifier trusts no orderer: configure the ordering service's MSP root certificates".into());
         }
-        let msps = check::policy_msps(&self.policy);
+        let msps = self.policy.msps();
         let distinct: std::collections::BTreeSet<&String> = msps.iter().collect();
         if distinct.is_empty() {
             return refuse(format!(

@@ -19,13 +19,15 @@ use x509_cert::spki::SubjectPublicKeyInfoOwned;
 use x509_cert::time::{Time, Validity};
 
 use super::{DISPATCH_EVENT, FabricVerifierConfig};
+use crate::fabric::block::proposal_hash;
 use crate::fabric::proto::common::{
     Block, BlockData, BlockHeader, BlockMetadata, ChannelHeader, Envelope, Header, HeaderType,
     Metadata, MetadataSignature, Payload, SignatureHeader,
 };
 use crate::fabric::proto::protos::{
     ChaincodeAction, ChaincodeActionPayload, ChaincodeEndorsedAction, ChaincodeEvent, ChaincodeId,
-    Endorsement, ProposalResponsePayload, Transaction, TransactionAction,
+    ChaincodeInput, ChaincodeInvocationSpec, ChaincodeProposalPayload, ChaincodeSpec, Endorsement,
+    ProposalResponsePayload, Transaction, TransactionAction,
 };
 use crate::fabric::{
     EndorsementPolicy, FabricBlock, FabricIdentity, HeaderHash, MspRoots, SigningIdentity,
@@ -101,8 +103,13 @@ impl Org {
         MspRoots::new(self.mspid, &[pem(&self.ca)]).unwrap()
     }
 
-    /// A signing identity issued by this organisation's CA.
+    /// A peer identity (`OU=peer`) issued by this organisation's CA.
     pub(crate) fn member_valid(&self, validity: Validity) -> SigningIdentity {
+        self.with_ou("peer", validity)
+    }
+
+    /// A signing identity of NodeOU role `ou` issued by this organisation's CA.
+    pub(crate) fn with_ou(&self, ou: &str, validity: Validity) -> SigningIdentity {
         let member_key = key();
         let spki = SubjectPublicKeyInfoOwned::from_key(*member_key.verifying_key()).unwrap();
         let cert = CertificateBuilder::new(
@@ -113,7 +120,7 @@ impl Org {
             },
             SerialNumber::from(2u32),
             validity,
-            Name::from_str(&format!("CN=member.{},O={}", self.mspid, self.mspid)).unwrap(),
+            Name::from_str(&format!("CN={ou}.{},OU={ou},O={}", self.mspid, self.mspid)).unwrap(),
             spki,
             &self.ca_key,
         )
@@ -127,8 +134,14 @@ impl Org {
         .unwrap()
     }
 
+    /// A peer of this organisation, valid now.
     pub(crate) fn member(&self) -> SigningIdentity {
         self.member_valid(current())
+    }
+
+    /// An identity of NodeOU role `ou`, valid now.
+    pub(crate) fn role(&self, ou: &str) -> SigningIdentity {
+        self.with_ou(ou, current())
     }
 }
 
@@ -151,10 +164,10 @@ impl Net {
         let org3 = Org::new("Org3MSP");
         let orderer_org = Org::new("OrdererMSP");
         let (client, peer1, peer2, orderer) = (
-            org1.member(),
-            org1.member(),
-            org2.member(),
-            orderer_org.member(),
+            org1.role("client"),
+            org1.role("peer"),
+            org2.role("peer"),
+            orderer_org.role("orderer"),
         );
         Self {
             org1,
@@ -193,6 +206,7 @@ impl Net {
             tx_id: None,
             nonce: nonce.to_be_bytes().repeat(3),
             code: ValidationCode::VALID,
+            proposal_hash: None,
         }
     }
 }
@@ -222,6 +236,8 @@ pub(crate) struct TxSpec<'a> {
     pub(crate) tx_id: Option<String>,
     pub(crate) nonce: Vec<u8>,
     pub(crate) code: ValidationCode,
+    /// The proposal hash the endorsers sign, instead of the hash of this proposal.
+    pub(crate) proposal_hash: Option<Vec<u8>>,
 }
 
 impl TxSpec<'_> {
@@ -232,16 +248,67 @@ impl TxSpec<'_> {
             .unwrap_or_else(|| TransactionId::derive(&self.nonce, self.creator.creator()).0)
     }
 
-    /// The signed envelope bytes.
-    pub(crate) fn envelope(&self) -> Vec<u8> {
-        let signature_header = SignatureHeader {
+    /// The serialized channel header and chaincode proposal payload (function and argument,
+    /// no transient data) of the proposal, as a client sends them.
+    fn proposal(&self) -> (Vec<u8>, Vec<u8>) {
+        let channel_header = ChannelHeader {
+            r#type: HeaderType::EndorserTransaction as i32,
+            channel_id: self.channel.clone(),
+            tx_id: self.id(),
+            ..Default::default()
+        }
+        .encode_to_vec();
+        let chaincode_proposal_payload = ChaincodeProposalPayload {
+            input: ChaincodeInvocationSpec {
+                chaincode_spec: Some(ChaincodeSpec {
+                    chaincode_id: Some(ChaincodeId {
+                        name: self.chaincode.clone(),
+                        ..Default::default()
+                    }),
+                    input: Some(ChaincodeInput {
+                        args: vec![b"dispatch".to_vec(), self.nonce.clone()],
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+            }
+            .encode_to_vec(),
+            transient_map: Default::default(),
+        }
+        .encode_to_vec();
+        (channel_header, chaincode_proposal_payload)
+    }
+
+    /// Fabric's proposal hash of this proposal (what honest endorsers sign).
+    pub(crate) fn own_proposal_hash(&self) -> Vec<u8> {
+        let (channel_header, chaincode_proposal_payload) = self.proposal();
+        proposal_hash(
+            &channel_header,
+            &self.signature_header(),
+            &chaincode_proposal_payload,
+        )
+        .to_vec()
+    }
+
+    fn signature_header(&self) -> Vec<u8> {
+        SignatureHeader {
             creator: self.creator.creator().to_vec(),
             nonce: self.nonce.clone(),
         }
-        .encode_to_vec();
+        .encode_to_vec()
+    }
+
+    /// The signed envelope bytes.
+    pub(crate) fn envelope(&self) -> Vec<u8> {
+        let signature_header = self.signature_header();
         let tx_id = self.id();
+        let (channel_header, chaincode_proposal_payload) = self.proposal();
+        let hash = self
+            .proposal_hash
+            .clone()
+            .unwrap_or_else(|| self.own_proposal_hash());
         let prp = ProposalResponsePayload {
-            proposal_hash: vec![1; 32],
+            proposal_hash: hash,
             extension: ChaincodeAction {
                 events: ChaincodeEvent {
                     chaincode_id: self.event_chaincode.clone(),
@@ -271,7 +338,7 @@ impl TxSpec<'_> {
             actions: vec![TransactionAction {
                 header: signature_header.clone(),
                 payload: ChaincodeActionPayload {
-                    chaincode_proposal_payload: vec![],
+                    chaincode_proposal_payload,
                     action: Some(ChaincodeEndorsedAction {
                         proposal_response_payload: prp,
                         endorsements,
@@ -282,13 +349,7 @@ impl TxSpec<'_> {
         };
         let payload = Payload {
             header: Some(Header {
-                channel_header: ChannelHeader {
-                    r#type: HeaderType::EndorserTransaction as i32,
-                    channel_id: self.channel.clone(),
-                    tx_id,
-                    ..Default::default()
-                }
-                .encode_to_vec(),
+                channel_header,
                 signature_header,
             }),
             data: transaction.encode_to_vec(),

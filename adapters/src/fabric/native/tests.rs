@@ -14,7 +14,7 @@ use super::testkit::{
 };
 use super::*;
 use crate::fabric::proto::common::{Block, Envelope};
-use crate::fabric::{EndorsementPolicy, HeaderHash, TrustedMsps, ValidationCode};
+use crate::fabric::{EndorsementPolicy, HeaderHash, MspRole, TrustedMsps, ValidationCode};
 
 /// The observed message of transaction `index` in `block`, as the source would yield it.
 fn observed(block: &FabricBlock, index: u32, tx_id: &str, message: Message) -> ObservedMessage {
@@ -448,4 +448,72 @@ fn roots_load_from_files_and_name_what_is_wrong() {
     let none: [&std::path::Path; 0] = [];
     let err = msp_roots_from_files("Org1MSP", &none).unwrap_err();
     assert!(err.to_string().contains("no root certificate"), "{err}");
+}
+
+#[test]
+fn only_peer_certificates_endorse_and_only_orderer_certificates_sign_blocks() {
+    let net = Net::new();
+    // Org2's client and admin certificates are trusted identities of Org2, not its peers.
+    for ou in ["client", "admin"] {
+        let not_a_peer = net.org2.role(ou);
+        let mut spec = net.dispatch(7);
+        spec.endorsers = vec![&net.peer1, &not_a_peer];
+        let err = reason(verify_spec(&net, spec));
+        assert!(
+            err.contains("not satisfied")
+                && err.contains(&format!(
+                    "does not have the peer role (its NodeOU role: {ou})"
+                )),
+            "{err}"
+        );
+    }
+    // A certificate without a NodeOU role, or with two, is no peer either.
+    let none = net.org2.role("engineering");
+    let mut spec = net.dispatch(7);
+    spec.endorsers = vec![&net.peer1, &none];
+    assert!(reason(verify_spec(&net, spec)).contains("its NodeOU role: none"));
+    // An MSP without NodeOUs is configured with the `member` role: then any identity counts.
+    let client2 = net.org2.role("client");
+    let mut config = net.config();
+    config.endorser_role = MspRole::Member;
+    let member_verifier = FabricNativeVerifier::new(DOMAIN, config).unwrap();
+    let mut spec = net.dispatch(7);
+    spec.endorsers = vec![&net.peer1, &client2];
+    let id = spec.id();
+    let b = block(1, None, &[spec], &net.orderer);
+    member_verifier
+        .verify(&observed(&b, 0, &id, message(7)))
+        .unwrap();
+    assert!(
+        reason(verifier(&net).verify(&observed(&b, 0, &id, message(7))))
+            .contains("does not have the peer role")
+    );
+
+    // The ordering organisation's admin is trusted by the orderer roots but is no orderer.
+    let orderer_admin = net.orderer_org.role("admin");
+    let spec = net.dispatch(7);
+    let id = spec.id();
+    let b = block(1, None, &[spec], &orderer_admin);
+    let err = reason(verifier(&net).verify(&observed(&b, 0, &id, message(7))));
+    assert!(
+        err.contains("0 valid orderer signature(s) of 1")
+            && err.contains("does not have the orderer role"),
+        "{err}"
+    );
+}
+
+#[test]
+fn endorsements_of_another_proposal_are_refused() {
+    let net = Net::new();
+    // The endorsers signed a response naming the hash of another proposal (another nonce:
+    // another transaction), whose signatures are otherwise valid.
+    let other = net.dispatch(8);
+    let mut spec = net.dispatch(7);
+    spec.proposal_hash = Some(other.own_proposal_hash());
+    let err = reason(verify_spec(&net, spec));
+    assert!(err.contains("is not the hash of its proposal"), "{err}");
+    // The honest hash passes (the same transaction otherwise).
+    let spec = net.dispatch(7);
+    assert_eq!(spec.own_proposal_hash().len(), 32);
+    verify_spec(&net, spec).unwrap();
 }

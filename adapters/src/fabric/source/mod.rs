@@ -5,15 +5,17 @@
 //! 1. reads full blocks from the peer's Deliver service, from the cursor on (keeping the stream
 //!    open between calls while the cursor follows it): waits up to
 //!    [`FabricSourceConfig::idle_wait`] for the first, then takes what follows within
-//!    [`FabricSourceConfig::linger`], at most [`FabricSourceConfig::max_blocks`];
+//!    [`FabricSourceConfig::linger`], at most [`FabricSourceConfig::max_blocks`] and
+//!    [`FabricSourceConfig::max_batch_bytes`];
 //! 2. checks the header hash chain from the cursor's block (Fabric is final on commit: a
 //!    block that does not link is never skipped, it is an error);
 //! 3. verifies every block once, on [`FabricSourceConfig::workers`] threads: data hash and
 //!    orderer signatures, and for every outbox `causeway.Dispatch` event of a VALID
 //!    transaction its creator and endorsements against the policy (see
 //!    [`FabricNativeVerifier`]). The channel's genesis block (number 0, made by configtxgen and
-//!    not signed by the orderers) is taken on its data hash alone unless it claims a message;
-//!    block 1's orderer signature covers the link to it;
+//!    not signed by the orderers) is taken on its data hash alone unless it claims a message,
+//!    and only together with block 1, whose orderer signature covers the link to it: a batch
+//!    never ends on an unsigned block 0 (else a forged genesis would wedge the cursor);
 //! 4. yields those events in block and transaction order. Events of invalid transactions,
 //!    look-alike events of other chaincodes and malformed payloads are ignored and counted
 //!    ([`FabricSourceCounters`]).
@@ -39,6 +41,10 @@ use super::{BlockStream, FabricBlock, FabricClient, FabricNativeVerifier, Fabric
 use crate::Error;
 use crate::chain::{BlockId, Cursor, ObservedMessage, Source, SourceBatch};
 
+/// The default byte budget of one batch ([`FabricSourceConfig::max_batch_bytes`]): 64 MiB of
+/// blocks, which a batch holds in memory (with their proofs) until it is stored.
+pub(crate) const DEFAULT_MAX_BATCH_BYTES: usize = 64 * 1024 * 1024;
+
 /// Configuration of a [`FabricSource`].
 #[derive(Clone, Debug)]
 pub struct FabricSourceConfig {
@@ -48,6 +54,9 @@ pub struct FabricSourceConfig {
     pub verifier: FabricVerifierConfig,
     /// Most blocks one batch covers.
     pub max_blocks: usize,
+    /// Most block bytes (protobuf encoding) one batch reads: once reached, the batch ends
+    /// after the block that reached it (a single larger block is still read, alone).
+    pub max_batch_bytes: usize,
     /// How long a call waits for the first new block before reporting that it caught up.
     pub idle_wait: Duration,
     /// How long, once a block arrived, the call waits for the next one before returning.
@@ -57,13 +66,14 @@ pub struct FabricSourceConfig {
 }
 
 impl FabricSourceConfig {
-    /// Defaults: batches of at most 500 blocks, 200 ms idle wait, 5 ms linger, one worker
-    /// per core.
+    /// Defaults: batches of at most 500 blocks and 64 MiB of blocks, 200 ms idle
+    /// wait, 5 ms linger, one worker per core.
     pub fn new(domain: Domain, verifier: FabricVerifierConfig) -> Self {
         Self {
             domain,
             verifier,
             max_blocks: 500,
+            max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
             idle_wait: Duration::from_millis(200),
             linger: Duration::from_millis(5),
             workers: 0,
@@ -148,9 +158,10 @@ impl FabricSource {
         config: FabricSourceConfig,
     ) -> Result<Self, Error> {
         let verifier = FabricNativeVerifier::new(config.domain, config.verifier.clone())?;
-        if config.max_blocks == 0 {
+        if config.max_blocks == 0 || config.max_batch_bytes == 0 {
             return Err(Error::Config {
-                reason: "max_blocks is 0: the Fabric source could never advance".into(),
+                reason: "max_blocks or max_batch_bytes is 0: the Fabric source could never advance"
+                    .into(),
             });
         }
         let workers = if config.workers == 0 {
@@ -211,8 +222,19 @@ impl FabricSource {
         let mut blocks = Vec::new();
         let mut caught_up = false;
         let mut failure = None;
-        while blocks.len() < inner.config.max_blocks {
-            let wait = if blocks.is_empty() {
+        let mut bytes = 0usize;
+        // From block 0, at least blocks 0 and 1: the genesis block is not signed, and a batch
+        // never ends on it (see `verify::verify_blocks`).
+        let max_blocks = if from == 0 {
+            inner.config.max_blocks.max(2)
+        } else {
+            inner.config.max_blocks
+        };
+        while blocks.len() < max_blocks
+            && (bytes < inner.config.max_batch_bytes || (from == 0 && blocks.len() < 2))
+        {
+            // Block 1 is waited for like a first block: without it block 0 is not taken.
+            let wait = if blocks.is_empty() || (from == 0 && blocks.len() < 2) {
                 inner.config.idle_wait
             } else {
                 inner.config.linger
@@ -222,7 +244,10 @@ impl FabricSource {
                     caught_up = true;
                     break;
                 }
-                Ok(Some(Ok(block))) => blocks.push(block),
+                Ok(Some(Ok(block))) => {
+                    bytes = bytes.saturating_add(prost::Message::encoded_len(block.block()));
+                    blocks.push(block);
+                }
                 Ok(Some(Err(e))) => {
                     failure = Some(e);
                     break;
@@ -310,6 +335,15 @@ impl Source for FabricSource {
                 return Err(error);
             }
             tracing::warn!(%error, "refused a block; returning the blocks before it");
+        }
+        if verified.blocks.is_empty() {
+            // Only an unsigned genesis block was read: wait for block 1 to prove it.
+            self.drop_stream().await;
+            return Ok(SourceBatch {
+                messages: Vec::new(),
+                cursor: cursor.clone(),
+                final_height: unchanged_height,
+            });
         }
         let complete = verified.blocks.len() == read;
         let mut messages = Vec::new();

@@ -278,3 +278,83 @@ fn a_transaction_twice_in_a_block_as_valid_is_refused() {
     assert!(v.blocks.is_empty());
     assert!(refused(&v).1.contains("appears twice marked VALID"));
 }
+
+#[test]
+fn a_batch_never_ends_on_an_unsigned_genesis_block() {
+    let net = Net::new();
+    let unsigned = |b: FabricBlock| {
+        let mut raw: Block = b.block().clone();
+        raw.metadata.as_mut().unwrap().metadata[0] = vec![];
+        FabricBlock::new(raw).unwrap()
+    };
+    let mut config_tx = net.dispatch(0);
+    config_tx.event_name = "not a dispatch".into();
+    let genesis = unsigned(block(0, None, &[config_tx], &net.orderer));
+    // Block 0 alone: nothing is taken, nothing is wrong; the cursor stays at the start.
+    let v = run(&net, &Cursor::Start { height: 0 }, vec![genesis.clone()], 2);
+    assert!(v.error.is_none(), "{:?}", v.error);
+    assert!(v.blocks.is_empty());
+    // A forged genesis: block 1 (signed) does not link to it, so neither is taken.
+    let mut forged_tx = net.dispatch(0);
+    forged_tx.event_name = "forged".into();
+    let forged = unsigned(block(0, None, &[forged_tx], &net.orderer));
+    let next = block(
+        1,
+        Some(genesis.header_hash()),
+        &[net.dispatch(10)],
+        &net.orderer,
+    );
+    let v = run(
+        &net,
+        &Cursor::Start { height: 0 },
+        vec![forged, next.clone()],
+        2,
+    );
+    assert!(v.blocks.is_empty());
+    let (number, reason) = refused(&v);
+    assert_eq!(
+        (number, reason.contains("previous_hash")),
+        (1, true),
+        "{reason}"
+    );
+    // Block 1 not signed by an orderer: block 0 is not taken alone either.
+    let by_peer = block(
+        1,
+        Some(genesis.header_hash()),
+        &[net.dispatch(10)],
+        &net.peer1,
+    );
+    let v = run(
+        &net,
+        &Cursor::Start { height: 0 },
+        vec![genesis.clone(), by_peer],
+        2,
+    );
+    assert!(v.blocks.is_empty());
+    assert_eq!(refused(&v).0, 1);
+    // With its signed successor, both are taken.
+    let v = run(&net, &Cursor::Start { height: 0 }, vec![genesis, next], 2);
+    assert!(v.error.is_none(), "{:?}", v.error);
+    assert_eq!(v.blocks.len(), 2);
+    // A genesis block that is signed stands on its own.
+    let mut config_tx = net.dispatch(0);
+    config_tx.event_name = "not a dispatch".into();
+    let signed = block(0, None, &[config_tx], &net.orderer);
+    let v = run(&net, &Cursor::Start { height: 0 }, vec![signed], 2);
+    assert_eq!(v.blocks.len(), 1);
+}
+
+#[test]
+fn a_client_certificate_endorsement_stops_the_run() {
+    let net = Net::new();
+    let genesis = HeaderHash([7; 32]);
+    let client2 = net.org2.role("client");
+    let mut spec = net.dispatch(10);
+    spec.endorsers = vec![&net.peer1, &client2];
+    let b = block(1, Some(genesis), &[spec], &net.orderer);
+    let v = run(&net, &after(0, genesis), vec![b], 2);
+    assert!(v.blocks.is_empty());
+    let (number, reason) = refused(&v);
+    assert_eq!(number, 1);
+    assert!(reason.contains("does not have the peer role"), "{reason}");
+}

@@ -139,7 +139,8 @@ pub(crate) fn verify_blocks(
             // The channel's genesis block is made by configtxgen, not signed by the ordering
             // service: only its data hash is checked here. It holds configuration, not
             // messages (a message in it requires the signature, below), and block 1's
-            // orderer signature covers the link to its header.
+            // orderer signature covers the link to its header (which is why the batch may not
+            // end on it, below).
             Job::Block(b) if blocks[b].number() == 0 => blocks[b]
                 .verify_data_hash()
                 .map_err(Error::from)
@@ -211,6 +212,15 @@ pub(crate) fn verify_blocks(
         ignored.foreign_events += local.foreign_events;
         ignored.malformed_events += local.malformed_events;
         out.push((block, found));
+    }
+    // A batch never ends on an unsigned genesis block: its only proof is block 1's orderer
+    // signature over the link to it, so without block 1 a forged block 0 would set a cursor
+    // that no real block links to. It is read again with block 1 next time.
+    if out
+        .last()
+        .is_some_and(|(block, _)| block.number() == 0 && checker.check_block(block, at).is_err())
+    {
+        out.pop();
     }
     Verified {
         blocks: out,

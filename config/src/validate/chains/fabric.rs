@@ -3,7 +3,8 @@
 //! among Fabric chains), channel, outbox and inbox chaincodes, identity, and the verifier
 //! section (`[chains.<name>.verifier]`) that every Fabric chain must have: the endorsing
 //! organisations' and the orderers' MSP root certificates and the endorsement policy. A chain
-//! without it is refused, since nothing it reads could be verified (fail closed).
+//! without it is refused, since nothing it reads could be verified (fail closed), and so is
+//! one whose MSPs share a root (see [`roots`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -14,6 +15,8 @@ use crate::model::{FabricChain, FabricMsp, FabricPolicy, FabricVerifier};
 use crate::raw::{RawChain, RawFabricMsp, RawFabricVerifier, RawFamily, S};
 use crate::validate::Source;
 use crate::validate::files::{located, public_file};
+
+mod roots;
 
 /// The verifier section as it should look, for fixes.
 const VERIFIER_EXAMPLE: &str = "add a [chains.<name>.verifier] table with orgs = [{ msp_id = \"Org1MSP\", root_cert_files = [\"msp/org1/cacerts/ca.pem\"] }, …], orderers = [{ msp_id = \"OrdererMSP\", root_cert_files = [\"msp/orderer/cacerts/ca.pem\"] }] and endorsement_policy = \"AND(Org1MSP,Org2MSP)\"";
@@ -278,6 +281,10 @@ impl<'n> ChainCheck<'_, 'n, '_> {
             Some(n) => Some(*n.get_ref()),
         };
         let policy = self.policy(raw, &section, orgs.as_deref());
+        let distinct = self.distinct_roots(raw);
+        if !distinct {
+            return None;
+        }
         Some(FabricVerifier {
             orgs: orgs?,
             orderers: orderers?,

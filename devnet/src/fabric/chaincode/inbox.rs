@@ -4,6 +4,7 @@
 //! custom error's name (the chaincode error message is [`encode_revert`] of the
 //! [`RevertReason`]):
 //!
+//! 0. the checkpoint's origin is not paused by the admin (`Paused(origin)`);
 //! 1. the checkpoint (`_verifyCheckpoint`): SHA-256 log (`UnsupportedHash`), non-zero root
 //!    (`ZeroRoot`), a validator set configured for its origin (`UnknownOrigin`), then per
 //!    signature, in order: 65 bytes with r, s in range and v in {27, 28} (`InvalidSignature(i)`),
@@ -16,15 +17,32 @@
 //!    `BodyTooLarge`), origin is the checkpoint's (`WrongDomain`), destination is this network
 //!    (`WrongDestination`), never seen, in this batch either (`AlreadyDelivered`), the RFC 9162
 //!    SHA-256 inclusion proof against the checkpoint's size and root (`InvalidProof`), and a
-//!    recipient that is not the inbox itself nor its admin (`ForbiddenRecipient`);
-//! 3. the recipient chaincode's `handle(origin, sender, body, id)`; one that fails (or is not
-//!    installed) is recorded failed (`failed/<id>`, retryable with `retry`), its writes are
-//!    discarded, and the batch goes on.
+//!    recipient that is not the inbox itself, its admin nor a target the admin denied
+//!    (`ForbiddenRecipient`);
+//! 3. the recipient chaincode's `handle(origin, sender, body, id)`, with the message recorded
+//!    delivered first (effects before the interaction, as `_deliver`: a re-entrant delivery of
+//!    the same id sees it delivered, on the test peer whose reads see the transaction's own
+//!    writes; a real peer's `GetState` does not, so there re-entrancy is only stopped by the
+//!    recipients' caller check); one that fails (or is not installed) is recorded failed
+//!    instead (`failed/<id>`, retryable with `retry`) and the batch goes on.
 //!
-//! Differences from the EVM, by nature of Fabric: no gas (no `InsufficientGas`), no pause, the
-//! recipient is the installed chaincode whose `Address32::from_name("<channel>/<name>")` the
-//! message names. The response payload and the `causeway.Delivered` event carry the results
-//! ([`encode_results`]).
+//! A failed recipient's writes are **not** undone: Fabric merges what a chaincode called with
+//! `InvokeChaincode` wrote into the transaction even when it returns an error (the test peer
+//! does the same, see [`Stub::invoke_chaincode`]), where the EVM reverts the failed call's
+//! storage. A recipient must therefore validate before it writes (the example recipient makes
+//! every check before its first write), and authenticate the inbox as its caller (see
+//! [`super::recipient`]).
+//!
+//! The admin's emergency controls are `Inbox.sol`'s: `setPaused(origin, true|false)` pauses
+//! `deliverBatch` and `retry` for an origin (event `causeway.PauseChanged`, query `paused`),
+//! and `setForbiddenRecipient(target, true|false)` denies a recipient identity (event
+//! `causeway.ForbiddenRecipientChanged`, query `isForbiddenRecipient`); anyone else gets
+//! `NotAdmin`.
+//!
+//! Differences from the EVM, by nature of Fabric: no gas (no `InsufficientGas`), the recipient
+//! is the installed chaincode whose `Address32::from_name("<channel>/<name>")` the message
+//! names, and a failed recipient keeps its writes (above). The response payload and the
+//! `causeway.Delivered` event carry the results ([`encode_results`]).
 
 use std::collections::BTreeSet;
 
@@ -33,15 +51,16 @@ use causeway_adapters::fabric::inbox_wire::{
     DeliveryResult, FabricDeliveryBatch, WireCheckpoint, encode_results, encode_revert,
     inbox_signing_domain,
 };
-use causeway_proofs::hash::keccak256;
 use causeway_proofs::{
     Address32, Checkpoint, Domain, Hash32, HashAlgorithm, InclusionProof, Message, MessageId,
     Signature, ValidatorSet, verify_attestations,
 };
 
 use super::{Chaincode, ChaincodeError, Stub};
+use controls::{is_forbidden, is_paused, require_allowed, require_not_paused};
 use validators::{StoredSet, set_validators};
 
+mod controls;
 mod validators;
 
 pub use causeway_adapters::fabric::inbox_wire::INBOX_CHAINCODE;
@@ -50,6 +69,12 @@ pub use causeway_adapters::fabric::inbox_wire::INBOX_CHAINCODE;
 pub const DELIVERED_EVENT: &str = "causeway.Delivered";
 /// The event `setValidators` sets, with the stored set as payload.
 pub const VALIDATORS_SET_EVENT: &str = "causeway.ValidatorsSet";
+/// The event `setPaused` sets (`Inbox.sol`'s `PauseChanged`), with
+/// `{"origin": n, "paused": bool}` as payload.
+pub const PAUSE_CHANGED_EVENT: &str = "causeway.PauseChanged";
+/// The event `setForbiddenRecipient` sets (`Inbox.sol`'s `ForbiddenRecipientChanged`), with
+/// `{"target": "0x..", "forbidden": bool}` as payload.
+pub const FORBIDDEN_RECIPIENT_CHANGED_EVENT: &str = "causeway.ForbiddenRecipientChanged";
 /// The largest validator set (as the Solidity registry's `MAX_VALIDATORS`).
 pub const MAX_VALIDATORS: usize = 255;
 /// Most bytes of a failed recipient's message kept as the failure reason.
@@ -85,6 +110,24 @@ impl Chaincode for Inbox {
                 expect_args(function, args, 4)?;
                 set_validators(stub, args).map_err(revert)
             }
+            "setPaused" => {
+                expect_args(function, args, 2)?;
+                controls::set_paused(stub, args)
+            }
+            "paused" => {
+                expect_args(function, args, 1)?;
+                let origin = Domain(parse_decimal::<u32>("origin", &args[0])?);
+                Ok(is_paused(stub, origin).to_string().into_bytes())
+            }
+            "setForbiddenRecipient" => {
+                expect_args(function, args, 2)?;
+                controls::set_forbidden_recipient(stub, args)
+            }
+            "isForbiddenRecipient" => {
+                expect_args(function, args, 1)?;
+                let target = controls::parse_target(&args[0])?;
+                Ok(is_forbidden(stub, &target).to_string().into_bytes())
+            }
             "getValidators" => {
                 expect_args(function, args, 1)?;
                 let origin = Domain(parse_decimal::<u32>("origin", &args[0])?);
@@ -106,7 +149,8 @@ impl Chaincode for Inbox {
             }
             other => Err(ChaincodeError(format!(
                 "{INBOX_CHAINCODE} has no function {other:?} (deliverBatch, retry, setValidators, \
-                 getValidators, isDelivered, status)"
+                 getValidators, setPaused, paused, setForbiddenRecipient, isForbiddenRecipient, \
+                 isDelivered, status)"
             ))),
         }
     }
@@ -162,9 +206,8 @@ fn deliver_batch(stub: &mut Stub<'_>, json: &[u8]) -> Result<Vec<u8>, RevertReas
     let batch = FabricDeliveryBatch::parse(json).map_err(|e| RevertReason::Message {
         message: e.to_string(),
     })?;
+    require_not_paused(stub, batch.checkpoint.origin)?;
     let checkpoint = verify_checkpoint(stub, &batch)?;
-    let inbox = own_address(stub);
-    let admin = Address32(keccak256(stub.network().admin.serialized()).0);
     let local = stub.network().domain;
     // The stub reads the transaction's own writes, but a set keeps the in-batch replay guard
     // independent of that.
@@ -201,12 +244,7 @@ fn deliver_batch(stub: &mut Stub<'_>, json: &[u8]) -> Result<Vec<u8>, RevertReas
         {
             return Err(RevertReason::InvalidProof);
         }
-        let recipient = message.recipient();
-        if recipient == inbox || recipient == admin {
-            return Err(RevertReason::ForbiddenRecipient {
-                recipient: recipient.to_hex(),
-            });
-        }
+        require_allowed(stub, &message.recipient())?;
         checked.push(message);
     }
     let results: Vec<DeliveryResult> = checked.iter().map(|m| call(stub, m, false)).collect();
@@ -328,11 +366,18 @@ fn resolve(stub: &Stub<'_>, recipient: &Address32) -> Option<String> {
         .find(|name| Address32::from_name(&format!("{channel}/{name}")) == *recipient)
 }
 
-/// `_call`: hands a checked message to its recipient's `handle(origin, sender, body, id)` and
-/// records the result: `delivered/<id>`, or `failed/<id>` when the recipient fails or is not
-/// installed (its writes discarded by the stub). `retrying`: the message is recorded failed.
+/// `_call`: records a checked message delivered, hands it to its recipient's
+/// `handle(origin, sender, body, id)`, and records it failed instead (`failed/<id>`) when the
+/// recipient fails or is not installed (what the recipient wrote stays, as in Fabric).
+/// `retrying`: the message is recorded failed.
 fn call(stub: &mut Stub<'_>, message: &Message, retrying: bool) -> DeliveryResult {
     let id = message.id();
+    // Effects before the interaction, as `_deliver` and `retry`: a recipient that calls the
+    // inbox back sees the message delivered, not retryable nor new.
+    if retrying {
+        stub.del_state(&failed_key(&id));
+    }
+    stub.put_state(&delivered_key(&id), b"1".to_vec());
     let result = match resolve(stub, &message.recipient()) {
         None => Err(format!(
             "no chaincode on channel {} has identity {}",
@@ -353,16 +398,10 @@ fn call(stub: &mut Stub<'_>, message: &Message, retrying: bool) -> DeliveryResul
             .map_err(|e| e.0),
     };
     match result {
-        Ok(_) => {
-            if retrying {
-                stub.del_state(&failed_key(&id));
-            }
-            stub.put_state(&delivered_key(&id), b"1".to_vec());
-            DeliveryResult {
-                id,
-                outcome: MessageOutcome::Delivered,
-            }
-        }
+        Ok(_) => DeliveryResult {
+            id,
+            outcome: MessageOutcome::Delivered,
+        },
         Err(mut reason) => {
             if reason.len() > MAX_REASON_LEN {
                 let mut end = MAX_REASON_LEN;
@@ -371,6 +410,7 @@ fn call(stub: &mut Stub<'_>, message: &Message, retrying: bool) -> DeliveryResul
                 }
                 reason.truncate(end);
             }
+            stub.del_state(&delivered_key(&id));
             stub.put_state(&failed_key(&id), b"1".to_vec());
             DeliveryResult {
                 id,
@@ -383,20 +423,17 @@ fn call(stub: &mut Stub<'_>, message: &Message, retrying: bool) -> DeliveryResul
 // ---- retry ------------------------------------------------------------------------------------
 
 /// `retry(message hex)`: calls the recipient of a message recorded failed again; delivered on
-/// success, still failed otherwise (the result says which).
+/// success, still failed otherwise (the result says which). Checked as `Inbox.retry`: the
+/// message decodes, is recorded failed (`NotFailed`), its origin is not paused (`Paused`) and
+/// its recipient not forbidden (`ForbiddenRecipient`).
 fn retry(stub: &mut Stub<'_>, bytes: &[u8]) -> Result<Vec<u8>, RevertReason> {
     let message = decode_message(bytes)?;
     let id = message.id();
     if status(stub, &id) != Status::Failed {
         return Err(RevertReason::NotFailed { id });
     }
-    let recipient = message.recipient();
-    let admin = Address32(keccak256(stub.network().admin.serialized()).0);
-    if recipient == own_address(stub) || recipient == admin {
-        return Err(RevertReason::ForbiddenRecipient {
-            recipient: recipient.to_hex(),
-        });
-    }
+    require_not_paused(stub, message.origin())?;
+    require_allowed(stub, &message.recipient())?;
     let results = vec![call(stub, &message, true)];
     let payload = encode_results(&results);
     stub.set_event(DELIVERED_EVENT, payload.clone());

@@ -9,6 +9,14 @@
 //! `GetState`, a read returns the transaction's own pending write of the key when there is one
 //! (the read set still records the committed version, so MVCC checks are unchanged).
 //!
+//! A chaincode may call another with [`Stub::invoke_chaincode`] (Fabric's `InvokeChaincode` on
+//! the same channel): the callee's reads and writes join the transaction's read/write set
+//! **even when the callee fails**, as in Fabric, where the callee shares the transaction
+//! simulator and only its response status tells the caller it failed. A chaincode called by
+//! another must therefore validate before it writes. A callee learns who called it from
+//! [`Stub::top_level_chaincode`] (what Fabric offers: the chaincode of the signed proposal),
+//! [`Stub::call_depth`] and [`Stub::caller`] (what the test peer knows besides).
+//!
 //! The built-in chaincodes are [`outbox`] (`causeway_outbox`), [`inbox`] (`causeway_inbox`)
 //! and [`recipient`] (`causeway_recipient`); tests may register more with
 //! [`super::FabricNetwork::register_chaincode`].
@@ -47,8 +55,10 @@ pub trait Chaincode: Send + Sync {
     ) -> Result<Vec<u8>, ChaincodeError>;
 }
 
-/// A chaincode failure: the peer answers with status 500 and this message, and nothing the
-/// invocation wrote is kept.
+/// A chaincode failure. From the proposal's chaincode, the peer answers with status 500 and
+/// this message, and nothing the transaction wrote is kept; from a chaincode called with
+/// [`Stub::invoke_chaincode`], the caller gets the error and the callee's writes stay in the
+/// transaction (Fabric's semantics).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct ChaincodeError(pub String);
@@ -121,6 +131,8 @@ pub(crate) fn simulate(
         namespace: name.to_owned(),
         rwset: &mut rwset,
         event: None,
+        top_level: name,
+        caller: None,
         depth: 0,
     };
     let result = chaincode.invoke(&mut stub, function, args);
@@ -144,6 +156,10 @@ pub struct Stub<'a> {
     namespace: String,
     rwset: &'a mut RwSet,
     event: Option<(String, Vec<u8>)>,
+    /// The chaincode the signed proposal invokes.
+    top_level: &'a str,
+    /// The chaincode that called this one with [`Stub::invoke_chaincode`], if any.
+    caller: Option<String>,
     depth: usize,
 }
 
@@ -152,6 +168,9 @@ impl std::fmt::Debug for Stub<'_> {
         f.debug_struct("Stub")
             .field("namespace", &self.namespace)
             .field("tx_id", &self.tx.tx_id)
+            .field("top_level", &self.top_level)
+            .field("caller", &self.caller)
+            .field("depth", &self.depth)
             .finish_non_exhaustive()
     }
 }
@@ -212,6 +231,29 @@ impl Stub<'_> {
         &self.namespace
     }
 
+    /// The chaincode the transaction's signed proposal invokes: the name Fabric gives a
+    /// chaincode as `GetSignedProposal()` -> `Proposal.payload` -> `ChaincodeProposalPayload.input`
+    /// -> `ChaincodeInvocationSpec.chaincode_spec.chaincode_id.name`. It is this chaincode's own
+    /// name unless another chaincode called it; a client cannot make it differ from the
+    /// chaincode its proposal names.
+    pub fn top_level_chaincode(&self) -> &str {
+        self.top_level
+    }
+
+    /// How many [`Stub::invoke_chaincode`] calls this invocation is nested in: 0 for the
+    /// proposal's chaincode, 1 for a chaincode it called, and so on. (A chaincode on a real
+    /// peer cannot learn this; the test peer knows it.)
+    pub fn call_depth(&self) -> usize {
+        self.depth
+    }
+
+    /// The chaincode that called this one with [`Stub::invoke_chaincode`], or `None` when this
+    /// is the proposal's chaincode. (A chaincode on a real peer cannot learn this; the test
+    /// peer knows it.)
+    pub fn caller(&self) -> Option<&str> {
+        self.caller.as_deref()
+    }
+
     /// Facts about the network (channel, Causeway domain, inbox admin).
     pub fn network(&self) -> &NetworkInfo {
         self.network
@@ -224,8 +266,10 @@ impl Stub<'_> {
 
     /// Calls `function` of chaincode `name` in the same transaction (Fabric's
     /// `InvokeChaincode` on the same channel). The callee runs in its own key namespace; its
-    /// writes are kept only if it returns `Ok` (its reads always stay in the read set), and an
-    /// event it sets is dropped.
+    /// reads and writes join the transaction's read/write set whether it returns `Ok` or an
+    /// error (as in Fabric: an error response does not undo what the callee wrote, so a
+    /// chaincode meant to be called must validate before it writes), and an event it sets is
+    /// dropped.
     pub fn invoke_chaincode(
         &mut self,
         name: &str,
@@ -242,24 +286,19 @@ impl Stub<'_> {
                 "chaincode call depth {MAX_CALL_DEPTH} exceeded calling {name}"
             )));
         }
-        let before = self.rwset.clone();
-        let result = {
-            let mut callee = Stub {
-                network: self.network,
-                chaincodes: self.chaincodes,
-                world: self.world,
-                tx: self.tx,
-                namespace: name.to_owned(),
-                rwset: &mut *self.rwset,
-                event: None,
-                depth: self.depth + 1,
-            };
-            chaincode.invoke(&mut callee, function, args)
+        let mut callee = Stub {
+            network: self.network,
+            chaincodes: self.chaincodes,
+            world: self.world,
+            tx: self.tx,
+            namespace: name.to_owned(),
+            rwset: &mut *self.rwset,
+            event: None,
+            top_level: self.top_level,
+            caller: Some(self.namespace.clone()),
+            depth: self.depth + 1,
         };
-        if result.is_err() {
-            self.rwset.restore_writes(before);
-        }
-        result
+        chaincode.invoke(&mut callee, function, args)
     }
 }
 
@@ -282,6 +321,10 @@ mod tests {
             function: &str,
             args: &[Vec<u8>],
         ) -> Result<Vec<u8>, ChaincodeError> {
+            assert_eq!(
+                (stub.top_level_chaincode(), stub.caller(), stub.call_depth()),
+                ("caller", None, 0)
+            );
             stub.put_state("mine", b"1".to_vec());
             stub.set_event("caller", Vec::new());
             let called = stub.invoke_chaincode("callee", function, args);
@@ -302,6 +345,13 @@ mod tests {
         ) -> Result<Vec<u8>, ChaincodeError> {
             assert_eq!(stub.get_state("seen").as_deref(), Some(&b"old"[..]));
             stub.put_state("theirs", b"2".to_vec());
+            let who = format!(
+                "{} {:?} {}",
+                stub.top_level_chaincode(),
+                stub.caller(),
+                stub.call_depth()
+            );
+            stub.put_state("who", who.into_bytes());
             stub.set_event("callee", Vec::new());
             if function == "fail_callee" {
                 Err(ChaincodeError::new("callee failed"))
@@ -354,6 +404,11 @@ mod tests {
         assert_eq!(sim.rwset.write("callee", "theirs"), Some(Some(&b"2"[..])));
         assert_eq!(sim.rwset.write("caller", "theirs"), None);
         assert_eq!(
+            sim.rwset.write("callee", "who"),
+            Some(Some(&b"caller Some(\"caller\") 1"[..])),
+            "the callee sees the proposal's chaincode, its caller and its depth"
+        );
+        assert_eq!(
             sim.rwset.read("callee", "seen"),
             Some(Some(Version {
                 block_num: 4,
@@ -365,12 +420,22 @@ mod tests {
         assert_eq!(RwSet::decode(&sim.rwset.encode()).unwrap(), sim.rwset);
     }
 
+    /// Fabric's `InvokeChaincode` shares the transaction simulator with the callee: an error
+    /// response from the callee does not undo its writes, and a caller that goes on commits
+    /// them.
     #[test]
-    fn a_failing_callee_loses_its_writes_but_not_its_reads() {
+    fn a_failing_callee_keeps_its_writes_and_reads_as_in_fabric() {
         let sim = run("fail_callee");
-        assert!(sim.result.is_ok());
+        assert_eq!(
+            sim.result.unwrap(),
+            format!(
+                "{:?}",
+                Err::<Vec<u8>, _>(ChaincodeError::new("callee failed"))
+            )
+            .into_bytes()
+        );
         assert_eq!(sim.rwset.write("caller", "mine"), Some(Some(&b"1"[..])));
-        assert_eq!(sim.rwset.write("callee", "theirs"), None);
+        assert_eq!(sim.rwset.write("callee", "theirs"), Some(Some(&b"2"[..])));
         assert!(sim.rwset.read("callee", "seen").is_some());
     }
 

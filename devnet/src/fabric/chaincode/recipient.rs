@@ -4,9 +4,38 @@
 //! body that starts with the bytes `revert` with `Rejected(origin, sender)`, so that tests can
 //! exercise failed deliveries and `retry`. `count()` and `received(n)` read what it stored.
 //!
+//! # How a Fabric recipient must authenticate the inbox
+//!
+//! Any member of the channel may send a proposal for any installed chaincode, so `handle`
+//! would otherwise take a forged origin, sender and body from anyone. `ExampleRecipient.sol`
+//! refuses `msg.sender != inbox` with `NotInbox`; a chaincode has no `msg.sender`, so it must
+//! check instead that the transaction's signed proposal invokes the inbox. On a real peer that
+//! is `GetSignedProposal()` -> `Proposal.payload` (`ChaincodeProposalPayload`) -> `input`
+//! (`ChaincodeInvocationSpec`) -> `chaincode_spec.chaincode_id.name == "causeway_inbox"`, here
+//! [`Stub::top_level_chaincode`]: a client cannot sign a proposal for the inbox that runs
+//! anything but the inbox. This recipient also requires that the inbox called it directly
+//! ([`Stub::caller`] is the inbox and [`Stub::call_depth`] is 1), the exact twin of the
+//! Solidity check. `handle` refuses any other caller with `NotInbox(...)` before it reads or
+//! writes anything.
+//!
+//! A real peer does not tell a chaincode who called it, only the proposal's chaincode: there,
+//! another chaincode the inbox calls in the same transaction (the recipient of another message
+//! of the batch) could call `handle` under a proposal for the inbox. A recipient deployed on a
+//! real peer must therefore also match its arguments against a message of the batch in the
+//! proposal's input that names it (its id is the fourth argument), and handle each id once.
+
+//! # Validate before writing
+//!
+//! Fabric keeps the writes of a chaincode called with `InvokeChaincode` even when it returns an
+//! error (see [`Stub::invoke_chaincode`]): the inbox records the message failed, but whatever
+//! the recipient wrote before failing is committed with the transaction. A recipient must
+//! therefore make every check that can fail before its first `put_state`/`del_state`, as this
+//! one does (`NotInbox`, the arguments, `Rejected`, the stored count, then the writes).
+//!
 //! Every accepted message reads and writes `count`: two transactions endorsed against the same
 //! count conflict at commit (`MVCC_READ_CONFLICT`), as a counter does in Fabric.
 
+use super::inbox::INBOX_CHAINCODE;
 use super::{Chaincode, ChaincodeError, Stub};
 
 /// The chaincode name the network installs the recipient under.
@@ -46,8 +75,10 @@ impl Chaincode for Recipient {
     }
 }
 
-/// `handle(origin, sender, body[, id])`.
+/// `handle(origin, sender, body[, id])`: refuses any caller but the inbox (`NotInbox`), then
+/// stores the body.
 fn handle(stub: &mut Stub<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>, ChaincodeError> {
+    require_inbox(stub)?;
     let (origin, sender, body) = match args {
         [origin, sender, body] | [origin, sender, body, _] => (origin, sender, body),
         _ => {
@@ -70,6 +101,22 @@ fn handle(stub: &mut Stub<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>, ChaincodeErr
     Ok(Vec::new())
 }
 
+/// `NotInbox` unless the signed proposal invokes the inbox and the inbox called this chaincode
+/// directly (see the module docs).
+fn require_inbox(stub: &Stub<'_>) -> Result<(), ChaincodeError> {
+    let top_level = stub.top_level_chaincode();
+    let caller = stub.caller();
+    if top_level == INBOX_CHAINCODE && caller == Some(INBOX_CHAINCODE) && stub.call_depth() == 1 {
+        return Ok(());
+    }
+    Err(ChaincodeError(format!(
+        "NotInbox(caller: {}, proposal for: {top_level}, depth: {}): only {INBOX_CHAINCODE} may \
+         call handle",
+        caller.unwrap_or("a client"),
+        stub.call_depth()
+    )))
+}
+
 fn count(stub: &mut Stub<'_>) -> Result<u64, ChaincodeError> {
     match stub.get_state(COUNT_KEY) {
         None => Ok(0),
@@ -77,5 +124,162 @@ fn count(stub: &mut Stub<'_>) -> Result<u64, ChaincodeError> {
             .ok()
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| ChaincodeError("stored count is not a decimal number".to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::Arc;
+
+    use causeway_proofs::Domain;
+
+    use super::*;
+    use crate::fabric::chaincode::{
+        Chaincodes, NetworkInfo, Simulation, TxContext, WorldState, simulate,
+    };
+    use crate::fabric::pki::{Ca, current_validity};
+
+    /// Calls the recipient's `handle` with its own arguments, or calls the chaincode named in
+    /// its first argument (which then calls the recipient), and answers what it got.
+    struct Relay;
+
+    impl Chaincode for Relay {
+        fn invoke(
+            &self,
+            stub: &mut Stub<'_>,
+            function: &str,
+            args: &[Vec<u8>],
+        ) -> Result<Vec<u8>, ChaincodeError> {
+            match function {
+                "via" => {
+                    let next = String::from_utf8(args[0].clone()).unwrap();
+                    stub.invoke_chaincode(&next, "call", &args[1..])
+                }
+                _ => stub.invoke_chaincode(RECIPIENT_CHAINCODE, "handle", args),
+            }
+        }
+    }
+
+    fn handle_args(body: &[u8]) -> Vec<Vec<u8>> {
+        vec![
+            b"1".to_vec(),
+            format!("0x{}", "05".repeat(32)).into_bytes(),
+            body.to_vec(),
+        ]
+    }
+
+    /// Runs `function` of `chaincode` on a peer where the inbox's name is held by a [`Relay`]
+    /// (so the test decides what "the inbox" sends) beside another relay, `forwarder`.
+    fn run(chaincode: &str, function: &str, args: &[Vec<u8>]) -> Simulation {
+        let ca = Ca::new("ca.org1.example.com", "org1.example.com").unwrap();
+        let (signer, _, _) = ca
+            .issue_identity(
+                "Org1MSP",
+                "User1",
+                "client",
+                "org1",
+                current_validity().unwrap(),
+            )
+            .unwrap();
+        let network = NetworkInfo {
+            channel: "causeway".to_owned(),
+            domain: Domain(3),
+            chain_id: 2001,
+            admin: signer.identity().clone(),
+        };
+        let mut chaincodes = Chaincodes::new();
+        chaincodes.insert(RECIPIENT_CHAINCODE.to_owned(), Arc::new(Recipient));
+        chaincodes.insert(INBOX_CHAINCODE.to_owned(), Arc::new(Relay));
+        chaincodes.insert("forwarder".to_owned(), Arc::new(Relay));
+        let tx = TxContext {
+            creator: signer.identity().clone(),
+            tx_id: "tx".to_owned(),
+        };
+        simulate(
+            &network,
+            &chaincodes,
+            &WorldState::new(),
+            &tx,
+            chaincode,
+            function,
+            args,
+        )
+    }
+
+    fn writes(sim: &Simulation) -> usize {
+        sim.rwset
+            .namespaces
+            .values()
+            .map(|ns| ns.writes.len())
+            .sum()
+    }
+
+    #[test]
+    fn handle_submitted_directly_is_refused_before_anything_is_read_or_written() {
+        let sim = run(RECIPIENT_CHAINCODE, "handle", &handle_args(b"forged"));
+        let err = sim.result.as_ref().unwrap_err();
+        assert_eq!(
+            err.0,
+            "NotInbox(caller: a client, proposal for: causeway_recipient, depth: 0): only \
+             causeway_inbox may call handle"
+        );
+        assert_eq!(writes(&sim), 0);
+        assert!(sim.rwset.read(RECIPIENT_CHAINCODE, COUNT_KEY).is_none());
+    }
+
+    #[test]
+    fn handle_called_by_another_chaincode_is_refused() {
+        // A proposal for another chaincode that calls handle.
+        let sim = run("forwarder", "call", &handle_args(b"forged"));
+        assert!(
+            sim.result
+                .as_ref()
+                .unwrap_err()
+                .0
+                .starts_with("NotInbox(caller: forwarder, proposal for: forwarder, depth: 1)"),
+            "{:?}",
+            sim.result
+        );
+        // A proposal for the inbox, whose callee calls handle: the caller is not the inbox.
+        let mut args = vec![b"forwarder".to_vec()];
+        args.extend(handle_args(b"forged"));
+        let sim = run(INBOX_CHAINCODE, "via", &args);
+        assert!(
+            sim.result
+                .as_ref()
+                .unwrap_err()
+                .0
+                .starts_with("NotInbox(caller: forwarder, proposal for: causeway_inbox, depth: 2)"),
+            "{:?}",
+            sim.result
+        );
+        assert_eq!(writes(&sim), 0);
+    }
+
+    #[test]
+    fn handle_called_by_the_inbox_stores_the_body() {
+        let sim = run(INBOX_CHAINCODE, "call", &handle_args(b"hello"));
+        assert_eq!(sim.result.unwrap(), Vec::<u8>::new());
+        assert_eq!(
+            sim.rwset.write(RECIPIENT_CHAINCODE, "received/0"),
+            Some(Some(&b"hello"[..]))
+        );
+        assert_eq!(
+            sim.rwset.write(RECIPIENT_CHAINCODE, COUNT_KEY),
+            Some(Some(&b"1"[..]))
+        );
+        // Refused bodies are refused before the first write, so nothing of them is kept even
+        // though Fabric keeps a failed callee's writes.
+        let sim = run(INBOX_CHAINCODE, "call", &handle_args(b"revert now"));
+        assert!(
+            sim.result
+                .as_ref()
+                .unwrap_err()
+                .0
+                .starts_with("Rejected(1, 0x0505")
+        );
+        assert_eq!(writes(&sim), 0);
     }
 }

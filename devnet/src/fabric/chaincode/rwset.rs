@@ -68,14 +68,6 @@ impl RwSet {
         }
     }
 
-    /// Puts the writes back as they were in `before`, keeping the reads made since.
-    pub(crate) fn restore_writes(&mut self, before: RwSet) {
-        let mut before = before.namespaces;
-        for (name, ns) in &mut self.namespaces {
-            ns.writes = before.remove(name).map(|b| b.writes).unwrap_or_default();
-        }
-    }
-
     /// The `rwset.TxReadWriteSet` bytes of `ChaincodeAction.results`.
     pub fn encode(&self) -> Vec<u8> {
         self.to_proto().encode_to_vec()

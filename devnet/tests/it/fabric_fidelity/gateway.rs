@@ -369,7 +369,7 @@ async fn the_official_client_needs_and_uses_a_client_certificate_under_mutual_tl
     let tls = net.client_tls_identity();
     input["client_tls"] = json!({
         "cert_pem": String::from_utf8(tls.cert_pem).unwrap(),
-        "key_pem": String::from_utf8(tls.key_pem).unwrap(),
+        "key_pem": String::from_utf8(tls.key_pem.to_vec()).unwrap(),
     });
     input["timeout_ms"] = json!(20_000);
     let out = node("gateway.mjs", &input).await;

@@ -58,6 +58,9 @@ fn identity(mspid: &str, cn: &str) -> FabricIdentity {
     FabricIdentity::from_pem(mspid, pem.as_bytes()).unwrap()
 }
 
+/// A chaincode event: its name and payload.
+type Event = (String, Vec<u8>);
+
 struct Net {
     network: NetworkInfo,
     chaincodes: Chaincodes,
@@ -117,6 +120,17 @@ impl Net {
         function: &str,
         args: &[Vec<u8>],
     ) -> Result<Vec<u8>, ChaincodeError> {
+        self.call_with_event(creator, chaincode, function, args).0
+    }
+
+    /// [`Net::call`], with the event the transaction set.
+    fn call_with_event(
+        &mut self,
+        creator: &FabricIdentity,
+        chaincode: &str,
+        function: &str,
+        args: &[Vec<u8>],
+    ) -> (Result<Vec<u8>, ChaincodeError>, Option<Event>) {
         let tx = TxContext {
             creator: creator.clone(),
             tx_id: format!("tx{}", self.block),
@@ -150,7 +164,7 @@ impl Net {
             }
             self.block += 1;
         }
-        sim.result
+        (sim.result, sim.event)
     }
 
     fn deliver(&mut self, json: Vec<u8>) -> Result<Vec<DeliveryResult>, RevertReason> {
@@ -539,7 +553,7 @@ fn a_failing_recipient_is_recorded_failed_and_the_rest_delivered_and_retry_works
     assert_eq!(
         net.count(),
         "1",
-        "the failed recipient's writes are discarded"
+        "the example recipient refuses before it writes: its failed call wrote nothing"
     );
     let failed = batch.items[1].message.clone();
     assert_eq!(
@@ -805,4 +819,435 @@ fn malleate(sig: &Signature) -> Signature {
     }
     out[64] ^= 27 ^ 28; // 27 <-> 28
     Signature(out)
+}
+
+/// A recipient that counts its attempts *before* checking that it accepts the message, the
+/// mistake the inbox's docs warn about: on Fabric the count of a failed attempt is kept.
+struct CountsFirst;
+
+impl Chaincode for CountsFirst {
+    fn invoke(
+        &self,
+        stub: &mut Stub<'_>,
+        function: &str,
+        _args: &[Vec<u8>],
+    ) -> Result<Vec<u8>, ChaincodeError> {
+        match function {
+            "open" => {
+                stub.put_state("open", b"1".to_vec());
+                Ok(Vec::new())
+            }
+            "handle" => {
+                let attempts = stub
+                    .get_state("attempts")
+                    .map_or(0, |v| String::from_utf8(v).unwrap().parse::<u64>().unwrap());
+                stub.put_state("attempts", (attempts + 1).to_string().into_bytes());
+                if stub.get_state("open").is_none() {
+                    return Err(ChaincodeError::new("closed"));
+                }
+                stub.put_state("handled", b"1".to_vec());
+                Ok(Vec::new())
+            }
+            _ => Err(ChaincodeError::new("no such function")),
+        }
+    }
+}
+
+fn hex_message(m: &Message) -> Vec<u8> {
+    format!("0x{}", hex::encode(m.encode())).into_bytes()
+}
+
+#[test]
+fn a_recipient_that_writes_before_failing_keeps_its_writes_and_retry_delivers() {
+    let mut net = Net::new();
+    net.chaincodes
+        .insert("counts_first".to_owned(), Arc::new(CountsFirst));
+    let to = Address32::from_name(&format!("{CHANNEL}/counts_first"));
+    let batch = net.batch(&["m"], to, &[0, 1]);
+    let message = batch.items[0].message.clone();
+    let id = message.id().to_hex();
+    let attempts = |net: &Net| {
+        net.world
+            .get(&("counts_first".to_owned(), "attempts".to_owned()))
+            .map(|(v, _)| String::from_utf8(v.clone()).unwrap())
+    };
+
+    let results = net.deliver(json(&batch)).unwrap();
+    assert_eq!(
+        results[0].outcome,
+        MessageOutcome::Failed {
+            reason: "closed".into()
+        }
+    );
+    // As in Fabric: the failed callee's write is committed with the inbox's transaction.
+    assert_eq!(attempts(&net).as_deref(), Some("1"));
+    assert!(
+        !net.world
+            .contains_key(&("counts_first".to_owned(), "handled".to_owned()))
+    );
+    assert_eq!(
+        net.query(INBOX_CHAINCODE, "status", id.as_bytes()),
+        "failed"
+    );
+
+    let user = net.user.clone();
+    let again = net
+        .call(&user, INBOX_CHAINCODE, "retry", &[hex_message(&message)])
+        .unwrap();
+    assert!(matches!(
+        parse_results(&again).unwrap()[0].outcome,
+        MessageOutcome::Failed { .. }
+    ));
+    assert_eq!(attempts(&net).as_deref(), Some("2"));
+    assert_eq!(
+        net.query(INBOX_CHAINCODE, "status", id.as_bytes()),
+        "failed"
+    );
+
+    net.call(&user, "counts_first", "open", &[]).unwrap();
+    let delivered = net
+        .call(&user, INBOX_CHAINCODE, "retry", &[hex_message(&message)])
+        .unwrap();
+    assert_eq!(
+        parse_results(&delivered).unwrap()[0].outcome,
+        MessageOutcome::Delivered
+    );
+    assert_eq!(attempts(&net).as_deref(), Some("3"));
+    assert!(
+        net.world
+            .contains_key(&("counts_first".to_owned(), "handled".to_owned()))
+    );
+    assert_eq!(
+        net.query(INBOX_CHAINCODE, "status", id.as_bytes()),
+        "delivered"
+    );
+}
+
+/// A recipient that, while handling its message, calls the example recipient's `handle` with
+/// an origin, sender and body of its choosing, and answers what it got.
+struct Forger;
+
+impl Chaincode for Forger {
+    fn invoke(
+        &self,
+        stub: &mut Stub<'_>,
+        _function: &str,
+        _args: &[Vec<u8>],
+    ) -> Result<Vec<u8>, ChaincodeError> {
+        stub.invoke_chaincode(
+            RECIPIENT_CHAINCODE,
+            "handle",
+            &[
+                b"1".to_vec(),
+                Address32([9; 32]).to_hex().into_bytes(),
+                b"forged".to_vec(),
+            ],
+        )
+    }
+}
+
+#[test]
+fn another_recipient_cannot_hand_the_example_recipient_a_forged_message() {
+    let mut net = Net::new();
+    net.chaincodes.insert("forger".to_owned(), Arc::new(Forger));
+    let batch = net.batch(
+        &["m"],
+        Address32::from_name(&format!("{CHANNEL}/forger")),
+        &[0, 1],
+    );
+    let results = net.deliver(json(&batch)).unwrap();
+    assert!(
+        matches!(&results[0].outcome, MessageOutcome::Failed { reason }
+            if reason.starts_with("NotInbox(caller: forger, proposal for: causeway_inbox, depth: 2)")),
+        "{results:?}"
+    );
+    assert_eq!(net.count(), "0");
+    // Submitted directly, handle is refused too and nothing is committed.
+    let user = net.user.clone();
+    let before = net.world.clone();
+    let err = net
+        .call(
+            &user,
+            RECIPIENT_CHAINCODE,
+            "handle",
+            &[b"1".to_vec(), b"0x05".to_vec(), b"forged".to_vec()],
+        )
+        .unwrap_err();
+    assert!(err.0.starts_with("NotInbox(caller: a client"), "{err}");
+    assert_eq!(net.world, before);
+    assert_eq!(net.count(), "0");
+}
+
+/// A recipient that, while handling its message, delivers `batch` again through the inbox and
+/// stores what the inbox answered.
+struct Reenter(Vec<u8>);
+
+impl Chaincode for Reenter {
+    fn invoke(
+        &self,
+        stub: &mut Stub<'_>,
+        _function: &str,
+        _args: &[Vec<u8>],
+    ) -> Result<Vec<u8>, ChaincodeError> {
+        let nested = stub.invoke_chaincode(
+            INBOX_CHAINCODE,
+            "deliverBatch",
+            std::slice::from_ref(&self.0),
+        );
+        let handled = stub.get_state("handled").map_or(0, |v| v.len());
+        stub.put_state("handled", vec![1; handled + 1]);
+        stub.put_state("nested", format!("{nested:?}").into_bytes());
+        Ok(Vec::new())
+    }
+}
+
+#[test]
+fn a_message_is_recorded_delivered_before_its_recipient_runs() {
+    let mut net = Net::new();
+    let batch = net.batch(
+        &["m"],
+        Address32::from_name(&format!("{CHANNEL}/reenter")),
+        &[0, 1],
+    );
+    net.chaincodes
+        .insert("reenter".to_owned(), Arc::new(Reenter(json(&batch))));
+    let results = net.deliver(json(&batch)).unwrap();
+    assert_eq!(results[0].outcome, MessageOutcome::Delivered);
+    let stored = |key: &str| {
+        net.world
+            .get(&("reenter".to_owned(), key.to_owned()))
+            .map(|(v, _)| v.clone())
+            .unwrap()
+    };
+    let nested = String::from_utf8(stored("nested")).unwrap();
+    assert!(nested.contains("AlreadyDelivered"), "{nested}");
+    assert_eq!(stored("handled"), vec![1], "handled once");
+}
+
+#[test]
+fn only_the_admin_pauses_an_origin_and_a_paused_origin_delivers_and_retries_nothing() {
+    let mut net = Net::new();
+    let user = net.user.clone();
+    let admin = net.network.admin.clone();
+    let pause = |on: bool| {
+        vec![
+            ORIGIN.0.to_string().into_bytes(),
+            on.to_string().into_bytes(),
+        ]
+    };
+    let err = net
+        .call(&user, INBOX_CHAINCODE, "setPaused", &pause(true))
+        .unwrap_err();
+    assert_eq!(decode_revert(&err.0), Some(RevertReason::NotAdmin));
+    assert_eq!(net.query(INBOX_CHAINCODE, "paused", b"1"), "false");
+
+    // A message that failed before the pause, for retry.
+    net.chaincodes.insert("gate".to_owned(), Arc::new(Gate));
+    let gate = Address32::from_name(&format!("{CHANNEL}/gate"));
+    let knock = net.batch(&["knock"], gate, &[0, 1]);
+    assert!(matches!(
+        net.deliver(json(&knock)).unwrap()[0].outcome,
+        MessageOutcome::Failed { .. }
+    ));
+    net.call(&user, "gate", "open", &[]).unwrap();
+
+    let (paused, event) = net.call_with_event(&admin, INBOX_CHAINCODE, "setPaused", &pause(true));
+    assert_eq!(paused.unwrap(), b"true");
+    let (name, payload) = event.unwrap();
+    assert_eq!(name, PAUSE_CHANGED_EVENT);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&payload).unwrap(),
+        serde_json::json!({ "origin": 1, "paused": true })
+    );
+    assert_eq!(net.query(INBOX_CHAINCODE, "paused", b"1"), "true");
+    assert_eq!(net.query(INBOX_CHAINCODE, "paused", b"2"), "false");
+
+    let batch = net.batch(&["a"], recipient(), &[0, 1]);
+    let before = net.world.clone();
+    assert_eq!(
+        net.deliver(json(&batch)).unwrap_err(),
+        RevertReason::Paused { origin: ORIGIN }
+    );
+    // Checked before the checkpoint, as `deliverBatch` does: an unsigned batch is `Paused` too.
+    let mut unsigned = batch.clone();
+    unsigned.signatures.clear();
+    assert_eq!(
+        net.deliver(json(&unsigned)).unwrap_err(),
+        RevertReason::Paused { origin: ORIGIN }
+    );
+    let err = net
+        .call(
+            &user,
+            INBOX_CHAINCODE,
+            "retry",
+            &[hex_message(&knock.items[0].message)],
+        )
+        .unwrap_err();
+    assert_eq!(
+        decode_revert(&err.0),
+        Some(RevertReason::Paused { origin: ORIGIN })
+    );
+    assert_eq!(net.world, before, "nothing written while paused");
+
+    let (resumed, event) = net.call_with_event(&admin, INBOX_CHAINCODE, "setPaused", &pause(false));
+    assert_eq!(resumed.unwrap(), b"false");
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&event.unwrap().1).unwrap(),
+        serde_json::json!({ "origin": 1, "paused": false })
+    );
+    assert_eq!(net.deliver(json(&batch)).unwrap().len(), 1);
+    assert_eq!(net.count(), "1");
+    let retried = net
+        .call(
+            &user,
+            INBOX_CHAINCODE,
+            "retry",
+            &[hex_message(&knock.items[0].message)],
+        )
+        .unwrap();
+    assert_eq!(
+        parse_results(&retried).unwrap()[0].outcome,
+        MessageOutcome::Delivered
+    );
+    let err = net
+        .call(
+            &admin,
+            INBOX_CHAINCODE,
+            "setPaused",
+            &[b"1".to_vec(), b"yes".to_vec()],
+        )
+        .unwrap_err();
+    assert!(err.0.contains("neither true nor false"), "{err}");
+}
+
+#[test]
+fn only_the_admin_forbids_a_recipient_and_a_forbidden_recipient_gets_nothing() {
+    let mut net = Net::new();
+    let user = net.user.clone();
+    let admin = net.network.admin.clone();
+    let forbid = |target: Address32, on: bool| {
+        vec![target.to_hex().into_bytes(), on.to_string().into_bytes()]
+    };
+    let is_forbidden = |net: &mut Net, target: Address32| {
+        net.query(
+            INBOX_CHAINCODE,
+            "isForbiddenRecipient",
+            target.to_hex().as_bytes(),
+        )
+    };
+    let err = net
+        .call(
+            &user,
+            INBOX_CHAINCODE,
+            "setForbiddenRecipient",
+            &forbid(recipient(), true),
+        )
+        .unwrap_err();
+    assert_eq!(decode_revert(&err.0), Some(RevertReason::NotAdmin));
+    // The inbox itself and its admin are always forbidden.
+    let inbox = Address32::from_name(&format!("{CHANNEL}/{INBOX_CHAINCODE}"));
+    let admin_address = Address32(causeway_proofs::hash::keccak256(admin.serialized()).0);
+    assert_eq!(is_forbidden(&mut net, inbox), "true");
+    assert_eq!(is_forbidden(&mut net, admin_address), "true");
+    assert_eq!(is_forbidden(&mut net, recipient()), "false");
+
+    // A message that failed before its recipient was forbidden, for retry.
+    net.chaincodes.insert("gate".to_owned(), Arc::new(Gate));
+    let gate = Address32::from_name(&format!("{CHANNEL}/gate"));
+    let knock = net.batch(&["knock"], gate, &[0, 1]);
+    assert!(matches!(
+        net.deliver(json(&knock)).unwrap()[0].outcome,
+        MessageOutcome::Failed { .. }
+    ));
+    net.call(&user, "gate", "open", &[]).unwrap();
+
+    let (forbidden, event) = net.call_with_event(
+        &admin,
+        INBOX_CHAINCODE,
+        "setForbiddenRecipient",
+        &forbid(recipient(), true),
+    );
+    assert_eq!(forbidden.unwrap(), b"true");
+    let (name, payload) = event.unwrap();
+    assert_eq!(name, FORBIDDEN_RECIPIENT_CHANGED_EVENT);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&payload).unwrap(),
+        serde_json::json!({ "target": recipient().to_hex(), "forbidden": true })
+    );
+    net.call(
+        &admin,
+        INBOX_CHAINCODE,
+        "setForbiddenRecipient",
+        &forbid(gate, true),
+    )
+    .unwrap();
+    assert_eq!(is_forbidden(&mut net, recipient()), "true");
+
+    let batch = net.batch(&["a"], recipient(), &[0, 1]);
+    let before = net.world.clone();
+    assert_eq!(
+        net.deliver(json(&batch)).unwrap_err(),
+        RevertReason::ForbiddenRecipient {
+            recipient: recipient().to_hex()
+        }
+    );
+    let err = net
+        .call(
+            &user,
+            INBOX_CHAINCODE,
+            "retry",
+            &[hex_message(&knock.items[0].message)],
+        )
+        .unwrap_err();
+    assert_eq!(
+        decode_revert(&err.0),
+        Some(RevertReason::ForbiddenRecipient {
+            recipient: gate.to_hex()
+        })
+    );
+    assert_eq!(
+        net.world, before,
+        "nothing written for a forbidden recipient"
+    );
+
+    // Allowed again (the 0x prefix is optional).
+    let bare = hex::encode(recipient().0).into_bytes();
+    net.call(
+        &admin,
+        INBOX_CHAINCODE,
+        "setForbiddenRecipient",
+        &[bare, b"false".to_vec()],
+    )
+    .unwrap();
+    net.call(
+        &admin,
+        INBOX_CHAINCODE,
+        "setForbiddenRecipient",
+        &forbid(gate, false),
+    )
+    .unwrap();
+    assert_eq!(is_forbidden(&mut net, recipient()), "false");
+    assert_eq!(net.deliver(json(&batch)).unwrap().len(), 1);
+    assert_eq!(net.count(), "1");
+    let retried = net
+        .call(
+            &user,
+            INBOX_CHAINCODE,
+            "retry",
+            &[hex_message(&knock.items[0].message)],
+        )
+        .unwrap();
+    assert_eq!(
+        parse_results(&retried).unwrap()[0].outcome,
+        MessageOutcome::Delivered
+    );
+    let err = net
+        .call(
+            &admin,
+            INBOX_CHAINCODE,
+            "setForbiddenRecipient",
+            &[b"0x1234".to_vec(), b"true".to_vec()],
+        )
+        .unwrap_err();
+    assert!(err.0.contains("not a 32-byte hex identity"), "{err}");
 }

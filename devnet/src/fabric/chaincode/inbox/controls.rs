@@ -1,0 +1,132 @@
+//! The inbox's emergency controls, as `Inbox.sol` has them: the admin pauses (and resumes)
+//! deliveries and retries per origin (`setPaused`, `paused`), and denies (or allows again)
+//! privileged message recipients (`setForbiddenRecipient`, `isForbiddenRecipient`; the inbox
+//! itself and its admin are always denied). Only the configured admin may change either
+//! (`NotAdmin`); each change sets its event, named after the Solidity event.
+
+use causeway_adapters::chain::RevertReason;
+use causeway_proofs::hash::keccak256;
+use causeway_proofs::{Address32, Domain};
+
+use super::super::{ChaincodeError, Stub};
+use super::{FORBIDDEN_RECIPIENT_CHANGED_EVENT, PAUSE_CHANGED_EVENT, own_address};
+
+fn paused_key(origin: Domain) -> String {
+    format!("paused/{}", origin.0)
+}
+
+fn forbidden_key(target: &Address32) -> String {
+    format!("forbidden/{}", hex::encode(target.0))
+}
+
+/// Whether deliveries and retries from `origin` are paused.
+pub(super) fn is_paused(stub: &mut Stub<'_>, origin: Domain) -> bool {
+    stub.get_state(&paused_key(origin)).is_some()
+}
+
+/// `Paused(origin)` when deliveries from `origin` are paused.
+pub(super) fn require_not_paused(stub: &mut Stub<'_>, origin: Domain) -> Result<(), RevertReason> {
+    if is_paused(stub, origin) {
+        Err(RevertReason::Paused { origin })
+    } else {
+        Ok(())
+    }
+}
+
+/// The admin's identity as a message recipient: keccak-256 of its serialized identity.
+pub(super) fn admin_address(stub: &Stub<'_>) -> Address32 {
+    Address32(keccak256(stub.network().admin.serialized()).0)
+}
+
+/// `isForbiddenRecipient`: the inbox itself, its admin, or a target the admin denied.
+pub(super) fn is_forbidden(stub: &mut Stub<'_>, target: &Address32) -> bool {
+    *target == own_address(stub)
+        || *target == admin_address(stub)
+        || stub.get_state(&forbidden_key(target)).is_some()
+}
+
+/// `ForbiddenRecipient(recipient)` when messages may never be delivered to `recipient`.
+pub(super) fn require_allowed(
+    stub: &mut Stub<'_>,
+    recipient: &Address32,
+) -> Result<(), RevertReason> {
+    if is_forbidden(stub, recipient) {
+        Err(RevertReason::ForbiddenRecipient {
+            recipient: recipient.to_hex(),
+        })
+    } else {
+        Ok(())
+    }
+}
+
+fn require_admin(stub: &Stub<'_>) -> Result<(), RevertReason> {
+    if stub.creator_bytes() == stub.network().admin.serialized() {
+        Ok(())
+    } else {
+        Err(RevertReason::NotAdmin)
+    }
+}
+
+/// `setPaused(origin, paused)`, admin only: `paused` is `true` or `false`. Sets the event
+/// `causeway.PauseChanged` with `{"origin": n, "paused": bool}`; returns the new value.
+pub(super) fn set_paused(stub: &mut Stub<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>, ChaincodeError> {
+    require_admin(stub).map_err(super::revert)?;
+    let origin = Domain(super::parse_decimal::<u32>("origin", &args[0])?);
+    let paused = parse_bool("paused", &args[1])?;
+    if paused {
+        stub.put_state(&paused_key(origin), b"1".to_vec());
+    } else {
+        stub.del_state(&paused_key(origin));
+    }
+    let event = serde_json::json!({ "origin": origin.0, "paused": paused });
+    stub.set_event(PAUSE_CHANGED_EVENT, event.to_string().into_bytes());
+    Ok(paused.to_string().into_bytes())
+}
+
+/// `setForbiddenRecipient(target, forbidden)`, admin only: `target` is a 32-byte recipient
+/// identity in hex (`0x` optional), `forbidden` is `true` or `false`. Sets the event
+/// `causeway.ForbiddenRecipientChanged` with `{"target": "0x..", "forbidden": bool}`; returns
+/// the new value.
+pub(super) fn set_forbidden_recipient(
+    stub: &mut Stub<'_>,
+    args: &[Vec<u8>],
+) -> Result<Vec<u8>, ChaincodeError> {
+    require_admin(stub).map_err(super::revert)?;
+    let target = parse_target(&args[0])?;
+    let forbidden = parse_bool("forbidden", &args[1])?;
+    if forbidden {
+        stub.put_state(&forbidden_key(&target), b"1".to_vec());
+    } else {
+        stub.del_state(&forbidden_key(&target));
+    }
+    let event = serde_json::json!({ "target": target.to_hex(), "forbidden": forbidden });
+    stub.set_event(
+        FORBIDDEN_RECIPIENT_CHANGED_EVENT,
+        event.to_string().into_bytes(),
+    );
+    Ok(forbidden.to_string().into_bytes())
+}
+
+/// A recipient identity argument: 64 hex digits, `0x` optional.
+pub(super) fn parse_target(arg: &[u8]) -> Result<Address32, ChaincodeError> {
+    std::str::from_utf8(arg)
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .ok_or_else(|| {
+            ChaincodeError(format!(
+                "target {:?} is not a 32-byte hex identity",
+                String::from_utf8_lossy(arg)
+            ))
+        })
+}
+
+fn parse_bool(what: &str, arg: &[u8]) -> Result<bool, ChaincodeError> {
+    match arg {
+        b"true" => Ok(true),
+        b"false" => Ok(false),
+        _ => Err(ChaincodeError(format!(
+            "{what} {:?} is neither true nor false",
+            String::from_utf8_lossy(arg)
+        ))),
+    }
+}

@@ -11,12 +11,13 @@
 // Input (stdin, JSON):
 //   { "endpoint": "https://127.0.0.1:port", "tls_ca_pem": PEM, "server_name": optional name,
 //     "msp": { "mspid", "path" (an MSP folder) }, "channel", "chaincode",
-//     "client_tls": optional { "cert_pem", "key_pem" } (mutual TLS),
+//     "client_tls": optional { "cert_pem", "key_pem" } (mutual TLS: block events then carry the
+//                   certificate's hash, and are also tried without it),
 //     "dispatch": [hex args], "bad_dispatch": [hex args], "events_start_block": number,
 //     "timeout_ms": number }
 // Output (stdout, JSON): see the object returned at the end.
 
-import { createPrivateKey } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -70,7 +71,12 @@ run(async () => {
         : grpc.credentials.createSsl(Buffer.from(input.tls_ca_pem, 'utf8'));
     const client = new grpc.Client(address, credentials, options);
     const deadline = () => ({ deadline: Date.now() + timeoutMs });
-    const gateway = connect({
+    // Under mutual TLS, block events must carry SHA-256 of the client's TLS certificate (DER):
+    // the option fabric-gateway documents as required then (ConnectOptions.tlsClientCertificateHash).
+    const tlsClientCertificateHash = input.client_tls
+        ? createHash('sha256').update(new X509Certificate(input.client_tls.cert_pem).raw).digest()
+        : undefined;
+    const connectOptions = {
         client,
         identity: { mspId: input.msp.mspid, credentials: certificate },
         signer: signers.newPrivateKeySigner(privateKey),
@@ -79,7 +85,8 @@ run(async () => {
         endorseOptions: deadline,
         submitOptions: deadline,
         commitStatusOptions: deadline,
-    });
+    };
+    const gateway = connect({ ...connectOptions, tlsClientCertificateHash });
     try {
         const network = gateway.getNetwork(input.channel);
         const contract = network.getContract(input.chaincode);
@@ -186,6 +193,29 @@ run(async () => {
             blockStream.close();
         }
 
+        // Under mutual TLS, block events without the certificate hash: the peer refuses them.
+        let unboundBlockEvents = null;
+        if (input.client_tls) {
+            const unbound = connect(connectOptions);
+            try {
+                const stream = await unbound.getNetwork(input.channel).getBlockEvents({ startBlock: BigInt(0) });
+                try {
+                    await within(timeoutMs, 'unbound block events', (async () => {
+                        for await (const b of stream) {
+                            unboundBlockEvents = { unexpected_block: String(b.getHeader().getNumber()) };
+                            break;
+                        }
+                    })());
+                } finally {
+                    stream.close();
+                }
+            } catch (error) {
+                unboundBlockEvents = { error: describeError(error) };
+            } finally {
+                unbound.close();
+            }
+        }
+
         // A function the chaincode does not have: Evaluate fails.
         let evaluateError;
         try {
@@ -214,6 +244,7 @@ run(async () => {
             events,
             resumed: resumedFrom,
             blocks,
+            unbound_block_events: unboundBlockEvents,
             bad_evaluate: evaluateError,
             bad_dispatch: badDispatch,
         };

@@ -175,6 +175,19 @@ pub enum FabricError {
     /// A signature that does not verify under the signer's key.
     #[error("signature does not verify")]
     BadSignature,
+    /// An endorsed read whose proposal is dated too far from the time it is checked at: an
+    /// old result replayed, or a proposal dated ahead to outlive its state.
+    #[error(
+        "the read was proposed at {proposed_at:?}, more than {max_age:?} from {at:?}: too old (or dated ahead) to stand for the current state"
+    )]
+    StaleRead {
+        /// The proposal's `ChannelHeader.timestamp`.
+        proposed_at: SystemTime,
+        /// The time of the check.
+        at: SystemTime,
+        /// The largest distance allowed between the two.
+        max_age: std::time::Duration,
+    },
 }
 
 impl From<FabricError> for crate::Error {

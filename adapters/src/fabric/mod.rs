@@ -46,4 +46,7 @@ pub use native::{
 };
 pub use policy::EndorsementPolicy;
 pub use source::{FabricSource, FabricSourceConfig, FabricSourceCounters};
-pub use state::{FabricStateProof, FabricStateReader, FabricStateReaderConfig, VerifiedRead};
+pub use state::{
+    DEFAULT_READ_MAX_AGE, FabricStateProof, FabricStateReader, FabricStateReaderConfig,
+    VerifiedRead,
+};

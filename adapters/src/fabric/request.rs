@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::time::SystemTime;
 
 use prost::Message as _;
+use sha2::{Digest, Sha256};
 
 use super::identity::{SigningIdentity, TransactionId};
 use super::proto::common::{ChannelHeader, Envelope, Header, HeaderType, Payload, SignatureHeader};
@@ -164,11 +165,31 @@ pub fn chaincode_events_request(
     }
 }
 
+/// SHA-256 of a client's TLS certificate (its DER bytes), as a Deliver request under mutual
+/// TLS carries it in `ChannelHeader.tls_cert_hash`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TlsCertHash(pub [u8; 32]);
+
+impl TlsCertHash {
+    /// The hash of the DER-encoded certificate `der`.
+    pub fn of_der(der: &[u8]) -> Self {
+        TlsCertHash(Sha256::digest(der).into())
+    }
+}
+
 /// The signed DELIVER_SEEK_INFO envelope that opens a Deliver stream (A.5).
+///
+/// `tls_cert_hash`: the hash of the client's TLS certificate when the connection uses mutual
+/// TLS. A peer (or orderer) that requires client certificates binds each seek request to the
+/// connection (Fabric's `common/deliver` `BindingInspector`, built with `mutualTLS =
+/// UseTLS && RequireClientCert` in `internal/peer/node/start.go`): without the hash, or with
+/// another certificate's, it answers BAD_REQUEST. fabric-gateway sets it likewise from its
+/// `tlsClientCertificateHash` option (`BlockEventsBuilder`), in seek envelopes only.
 pub fn seek_envelope(
     signer: &SigningIdentity,
     channel_id: &str,
     seek: &SeekInfo,
+    tls_cert_hash: Option<&TlsCertHash>,
     nonce: [u8; NONCE_LEN],
     now: SystemTime,
 ) -> Envelope {
@@ -177,6 +198,7 @@ pub fn seek_envelope(
             r#type: HeaderType::DeliverSeekInfo as i32,
             timestamp: Some(now.into()),
             channel_id: channel_id.to_owned(),
+            tls_cert_hash: tls_cert_hash.map(|h| h.0.to_vec()).unwrap_or_default(),
             ..Default::default()
         }
         .encode_to_vec(),

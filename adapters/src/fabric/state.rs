@@ -11,19 +11,33 @@
 //!
 //! A query ([`StateQuery`]): `contract` is `"<channel>/<chaincode>"`, `key` is a JSON array of
 //! strings, the function and its arguments (e.g. `["isDelivered", "0x…"]`). Peers serve only
-//! their current state: [`ReadAt::Height`] is refused. The read's block is the newest block
-//! that wrote a key the query read (the state is at least that new); its id is the block's
-//! header hash.
+//! their current state: [`ReadAt::Height`] is refused.
+//!
+//! Freshness: endorsements carry no time of their own, but every endorser signs the proposal
+//! hash, which covers the proposal's channel header and so its timestamp.
+//! [`FabricStateProof::verify`] returns that timestamp ([`VerifiedRead::proposed_at`]) and
+//! refuses a proof whose proposal is dated more than `max_age` away from the time of the
+//! check (before or after: Fabric's endorsers do not check the proposer's clock, as its
+//! Deliver service checks `|now - timestamp|` against `AuthenticationTimeWindow`). An old
+//! endorsed `"false"` cannot be replayed as current beyond `max_age`.
+//!
+//! The block a read reports ([`StateRead::at`]) is the newest block that wrote a key the query
+//! read (`min_height`: the peer's state was at least that new when it endorsed; 0 when every
+//! key read was absent), and its id is that block's header hash, verified by the reader: the
+//! block is fetched through Deliver and carries the ordering service's signatures (the
+//! configured orderer roots, [`MspRole::Orderer`]) over that header. Fabric does not sign its
+//! genesis block, so block 0's header is verified through block 1, whose signed header names
+//! it as `previous_hash`.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use causeway_proofs::bundle::{ChainFamily, NativeProof};
 use prost::Message as _;
 use serde::{Deserialize, Serialize};
 use tokio_stream::StreamExt as _;
 
-use super::block::{FabricTransaction, proposal_hash};
-use super::client::FabricClient;
+use super::block::{FabricBlock, FabricTransaction, proposal_hash, verify_chain};
+use super::client::{BlockStream, FabricClient};
 use super::error::{FabricError, decode};
 use super::identity::{MspRole, TrustedMsps};
 use super::policy::EndorsementPolicy;
@@ -40,7 +54,15 @@ use crate::chain::{BlockId, BlockRef, ReadAt, StateQuery, StateRead, StateReader
 /// Longest `key` (the JSON function call) accepted.
 const MAX_QUERY_LEN: usize = 64 * 1024;
 
-/// Configuration of a [`FabricStateReader`]: whose endorsements count.
+/// The default [`FabricStateReaderConfig::max_age`]: the reader checks its own proposal right
+/// after the peers endorsed it.
+pub const DEFAULT_READ_MAX_AGE: Duration = Duration::from_secs(60);
+
+/// How long the reader waits for a block it verifies (block 1, when the read is at the
+/// genesis block and nothing has been committed since).
+const BLOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// Configuration of a [`FabricStateReader`]: whose endorsements and block signatures count.
 #[derive(Clone, Debug)]
 pub struct FabricStateReaderConfig {
     /// The organisations whose MSP roots endorsers must chain to.
@@ -49,6 +71,29 @@ pub struct FabricStateReaderConfig {
     pub policy: EndorsementPolicy,
     /// Organisations to ask for endorsements (empty: the gateway's choice).
     pub endorsing_orgs: Vec<String>,
+    /// Root CAs of the ordering service's organisations: the block a read reports must be
+    /// signed by its orderers.
+    pub orderers: TrustedMsps,
+    /// Distinct orderer identities that must have signed that block (1 for Raft).
+    pub orderer_signatures_required: usize,
+    /// The largest distance between a read's proposal time and its check.
+    pub max_age: Duration,
+}
+
+impl FabricStateReaderConfig {
+    /// Endorsements of `trusted` organisations under `policy`, blocks signed by one orderer
+    /// of `orderers`, proposals at most [`DEFAULT_READ_MAX_AGE`] old, endorsing
+    /// organisations chosen by the gateway.
+    pub fn new(trusted: TrustedMsps, orderers: TrustedMsps, policy: EndorsementPolicy) -> Self {
+        FabricStateReaderConfig {
+            trusted,
+            policy,
+            endorsing_orgs: Vec::new(),
+            orderers,
+            orderer_signatures_required: 1,
+            max_age: DEFAULT_READ_MAX_AGE,
+        }
+    }
 }
 
 /// Reads chaincode state through one [`FabricClient`], returning only verified results.
@@ -171,18 +216,24 @@ pub struct VerifiedRead {
     pub endorsed_by: Vec<String>,
     /// The newest block that wrote a key the query read (0 when it read only absent keys).
     pub min_height: u64,
+    /// When the read was proposed: the proposal's `ChannelHeader.timestamp`, which every
+    /// endorsement covers (through the proposal hash). The proposer's clock: Fabric's
+    /// endorsers do not check it.
+    pub proposed_at: SystemTime,
 }
 
 impl FabricStateProof {
     /// Verifies the proof against `trusted` roots and `policy` at time `at`, counting only
-    /// endorsements by peers ([`MspRole::Peer`]).
+    /// endorsements by peers ([`MspRole::Peer`]), and refuses it
+    /// ([`FabricError::StaleRead`]) unless the proposal is dated within `max_age` of `at`.
     pub fn verify(
         &self,
         trusted: &TrustedMsps,
         policy: &EndorsementPolicy,
         at: SystemTime,
+        max_age: Duration,
     ) -> Result<VerifiedRead, Error> {
-        self.verify_with_role(trusted, policy, MspRole::Peer, at)
+        self.verify_with_role(trusted, policy, MspRole::Peer, at, max_age)
     }
 
     /// [`FabricStateProof::verify`] with endorsements counted from identities of `role`.
@@ -192,9 +243,28 @@ impl FabricStateProof {
         policy: &EndorsementPolicy,
         role: MspRole,
         at: SystemTime,
+        max_age: Duration,
     ) -> Result<VerifiedRead, Error> {
         let bad = |reason: String| Error::InvalidNativeProof { reason };
         let tx = FabricTransaction::decode(0, &self.transaction)?;
+        let proposed_at = tx
+            .channel_header
+            .timestamp
+            .and_then(|t| SystemTime::try_from(t).ok())
+            .ok_or(FabricError::MissingField {
+                what: "common.ChannelHeader.timestamp",
+            })?;
+        let distance = at
+            .duration_since(proposed_at)
+            .unwrap_or_else(|ahead| ahead.duration());
+        if distance > max_age {
+            return Err(FabricError::StaleRead {
+                proposed_at,
+                at,
+                max_age,
+            }
+            .into());
+        }
         if tx.channel_id() != self.channel {
             return Err(bad(format!(
                 "endorsed on channel {:?}, not {:?}",
@@ -236,6 +306,7 @@ impl FabricStateProof {
             value: response.payload.clone(),
             endorsed_by: endorsed_by.into_iter().collect(),
             min_height: min_height(&action.chaincode_action.results, &self.chaincode)?,
+            proposed_at,
         })
     }
 
@@ -300,6 +371,63 @@ impl FabricStateProof {
     }
 }
 
+impl FabricStateReader {
+    /// Block `number` of `channel`, with its header hash verified: signed by the configured
+    /// orderers, or (the unsigned genesis block) named as `previous_hash` by block 1's signed
+    /// header.
+    async fn verified_block(
+        &self,
+        channel: &str,
+        number: u64,
+        at: SystemTime,
+    ) -> Result<BlockRef, Error> {
+        let endpoint = self.client.endpoint();
+        let invalid = |reason: String| Error::InvalidBlock {
+            endpoint: endpoint.to_owned(),
+            number,
+            reason,
+        };
+        let mut blocks = self.client.deliver_blocks(channel, number).await?;
+        let block = next_block(&mut blocks, number).await?;
+        if block.number() != number {
+            return Err(invalid(format!("the peer served block {}", block.number())));
+        }
+        let signed = if number == 0 {
+            let next = next_block(&mut blocks, 1).await?;
+            verify_chain(&[block.clone(), next.clone()]).map_err(|e| invalid(e.to_string()))?;
+            next
+        } else {
+            block.clone()
+        };
+        signed
+            .verify_data_hash()
+            .and_then(|()| {
+                signed.verify_orderer_signatures(
+                    &self.config.orderers,
+                    MspRole::Orderer,
+                    at,
+                    self.config.orderer_signatures_required,
+                )
+            })
+            .map_err(|e| invalid(e.to_string()))?;
+        Ok(BlockRef {
+            height: number,
+            id: BlockId::from(block.header_hash().0),
+        })
+    }
+}
+
+/// The next block of `blocks` (expected to be `number`), waiting at most [`BLOCK_WAIT`].
+async fn next_block(blocks: &mut BlockStream, number: u64) -> Result<FabricBlock, Error> {
+    let missing = || Error::MissingData {
+        what: format!("block {number}"),
+    };
+    tokio::time::timeout(BLOCK_WAIT, blocks.next())
+        .await
+        .map_err(|_| missing())?
+        .ok_or_else(missing)?
+}
+
 /// `kvrwset.KVRWSet`, reads only (its other fields are skipped when decoding).
 #[derive(Clone, PartialEq, prost::Message)]
 struct KvReads {
@@ -362,24 +490,19 @@ impl StateReader for FabricStateReader {
             args: q.args,
             transaction: endorsed.prepared.encode_to_vec(),
         };
+        let now = SystemTime::now();
         let verified = proof.verify_with_role(
             &self.config.trusted,
             &self.config.policy,
             self.endorser_role,
-            SystemTime::now(),
+            now,
+            self.config.max_age,
         )?;
-        let mut blocks = self
-            .client
-            .deliver_blocks(&proof.channel, verified.min_height)
+        let at = self
+            .verified_block(&proof.channel, verified.min_height, now)
             .await?;
-        let block = blocks.next().await.ok_or_else(|| Error::MissingData {
-            what: format!("block {}", verified.min_height),
-        })??;
         Ok(StateRead {
-            at: BlockRef {
-                height: verified.min_height,
-                id: BlockId::from(block.header_hash().0),
-            },
+            at,
             value: verified.value,
             proof: NativeProof {
                 family: ChainFamily::Fabric,

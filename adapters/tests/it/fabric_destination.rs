@@ -674,19 +674,15 @@ async fn state_reads_carry_verified_endorsements_and_tampering_is_refused() {
 
     let trusted = s.net.trusted_msps();
     let policy = s.net.endorsement_policy();
-    let reader = FabricStateReader::new(
-        s.net.client(ORG1).await.unwrap(),
-        FabricStateReaderConfig {
-            trusted: trusted.clone(),
-            policy: policy.clone(),
-            endorsing_orgs: Vec::new(),
-        },
-    );
+    let config =
+        FabricStateReaderConfig::new(trusted.clone(), s.net.orderer_msps(), policy.clone());
+    let reader = FabricStateReader::new(s.net.client(ORG1).await.unwrap(), config.clone());
     let query = StateQuery {
         contract: format!("{}/{INBOX_CHAINCODE}", s.net.channel()),
         key: serde_json::to_vec(&["isDelivered", &id.to_hex()]).unwrap(),
         at: ReadAt::Final,
     };
+    let before = SystemTime::now();
     let read = reader.read(&query).await.unwrap();
     assert_eq!(read.value, b"true");
     let committed = s.net.block(read.at.height).unwrap();
@@ -698,24 +694,42 @@ async fn state_reads_carry_verified_endorsements_and_tampering_is_refused() {
 
     // Offline, from the JSON alone.
     let proof: FabricStateProof = serde_json::from_value(read.proof.data.clone()).unwrap();
-    let verified = proof.verify(&trusted, &policy, SystemTime::now()).unwrap();
+    let now = SystemTime::now();
+    let verified = proof.verify(&trusted, &policy, now, MAX_AGE).unwrap();
     assert_eq!(verified.value, b"true");
     assert_eq!(verified.endorsed_by, vec![ORG1.to_owned(), ORG2.to_owned()]);
     assert_eq!(verified.min_height, read.at.height);
+    // The time the read was proposed, bound by the endorsements.
+    assert!(before <= verified.proposed_at && verified.proposed_at <= now);
+    // Freshness: checked later than `max_age` after the proposal (an old result replayed),
+    // or earlier (a proposal dated ahead), the same proof is refused.
+    for at in [now + 2 * MAX_AGE, verified.proposed_at - 2 * MAX_AGE] {
+        match proof.verify(&trusted, &policy, at, MAX_AGE) {
+            Err(Error::InvalidNativeProof { reason }) => {
+                assert!(reason.contains("too old (or dated ahead)"), "{reason}");
+            }
+            other => panic!("a stale read was accepted: {other:?}"),
+        }
+    }
+    assert!(
+        proof
+            .verify(&trusted, &policy, verified.proposed_at + MAX_AGE, MAX_AGE)
+            .is_ok()
+    );
 
     // The value changed in the endorsed bytes: no endorsement verifies any more.
     let mut tampered = proof.clone();
     let at = find(&tampered.transaction, b"true").expect("the value is in the transaction");
     tampered.transaction[at..at + 4].copy_from_slice(b"fals");
     assert!(matches!(
-        tampered.verify(&trusted, &policy, SystemTime::now()),
+        tampered.verify(&trusted, &policy, SystemTime::now(), MAX_AGE),
         Err(Error::InvalidNativeProof { reason }) if reason.contains("not satisfied")
     ));
     // The proof passed off as the answer to another query.
     let mut other = proof.clone();
     other.args = vec![MessageId(Hash32([1; 32])).to_hex()];
     assert!(matches!(
-        other.verify(&trusted, &policy, SystemTime::now()),
+        other.verify(&trusted, &policy, SystemTime::now(), MAX_AGE),
         Err(Error::InvalidNativeProof { reason })
             if reason == "the endorsed proposal calls another function or other arguments"
     ));
@@ -723,14 +737,14 @@ async fn state_reads_carry_verified_endorsements_and_tampering_is_refused() {
     let mut other = proof.clone();
     other.function = "status".to_owned();
     assert!(matches!(
-        other.verify(&trusted, &policy, SystemTime::now()),
+        other.verify(&trusted, &policy, SystemTime::now(), MAX_AGE),
         Err(Error::InvalidNativeProof { reason })
             if reason == "the endorsed proposal calls another function or other arguments"
     ));
     // A stricter policy than the endorsements give.
     let strict = EndorsementPolicy::AllOf(vec![ORG1.into(), ORG2.into(), "Org3MSP".into()]);
     assert!(matches!(
-        proof.verify(&trusted, &strict, SystemTime::now()),
+        proof.verify(&trusted, &strict, SystemTime::now(), MAX_AGE),
         Err(Error::InvalidNativeProof { reason }) if reason.contains("not satisfied")
     ));
 
@@ -760,7 +774,42 @@ async fn state_reads_carry_verified_endorsements_and_tampering_is_refused() {
         reader.read(&old).await,
         Err(Error::InvalidQuery { .. })
     ));
+
+    // A message never delivered: the read touched only an absent key, so it is at the
+    // genesis block, whose header hash the reader verified through block 1's signed header.
+    let absent = StateQuery {
+        key: serde_json::to_vec(&["isDelivered", &MessageId(Hash32([9; 32])).to_hex()]).unwrap(),
+        ..query.clone()
+    };
+    let read = reader.read(&absent).await.unwrap();
+    assert_eq!(read.value, b"false");
+    assert_eq!(read.at.height, 0);
+    assert_eq!(
+        read.at.id.as_bytes(),
+        s.net.block(0).unwrap().header_hash().0
+    );
+
+    // The reported block must carry the configured orderers' signature: a reader trusting
+    // other block signers (here the application organisations' roots) refuses the read.
+    let wrong_orderers = FabricStateReader::new(
+        s.net.client(ORG1).await.unwrap(),
+        FabricStateReaderConfig {
+            orderers: trusted.clone(),
+            ..config
+        },
+    );
+    for q in [&query, &absent] {
+        match wrong_orderers.read(q).await {
+            Err(Error::InvalidBlock { reason, .. }) => {
+                assert!(reason.contains("orderer signature"), "{reason}");
+            }
+            other => panic!("an unverified block was reported: {other:?}"),
+        }
+    }
 }
+
+/// How far a state read's proposal time may be from the time it is checked, in these tests.
+const MAX_AGE: Duration = Duration::from_secs(60);
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)

@@ -359,8 +359,8 @@ fn client_requests_are_built_and_signed_as_fabric_gateway_does() {
         ChaincodeHeaderExtension, ChaincodeInvocationSpec, ChaincodeProposalPayload, Proposal,
     };
     use causeway_adapters::fabric::request::{
-        Invocation, chaincode_events_request, commit_status_request, propose, seek_envelope,
-        sign_prepared,
+        Invocation, TlsCertHash, chaincode_events_request, commit_status_request, propose,
+        seek_envelope, sign_prepared,
     };
 
     let client = Org::new("Org1MSP").member();
@@ -447,7 +447,7 @@ fn client_requests_are_built_and_signed_as_fabric_gateway_does() {
         }),
         ..Default::default()
     };
-    let envelope = seek_envelope(&client, "mychannel", &seek, nonce, now);
+    let envelope = seek_envelope(&client, "mychannel", &seek, None, nonce, now);
     identity
         .verify(&envelope.payload, &envelope.signature)
         .unwrap();
@@ -455,5 +455,18 @@ fn client_requests_are_built_and_signed_as_fabric_gateway_does() {
     let channel_header =
         ChannelHeader::decode(payload.header.unwrap().channel_header.as_slice()).unwrap();
     assert_eq!(channel_header.r#type, HeaderType::DeliverSeekInfo as i32);
+    // Without mutual TLS the header binds no certificate.
+    assert!(channel_header.tls_cert_hash.is_empty());
     assert_eq!(SeekInfo::decode(payload.data.as_slice()).unwrap(), seek);
+
+    // Under mutual TLS: SHA-256 of the client certificate's DER, in ChannelHeader field 8.
+    let hash = TlsCertHash::of_der(b"certificate DER");
+    let bound = seek_envelope(&client, "mychannel", &seek, Some(&hash), nonce, now);
+    let payload = Payload::decode(bound.payload.as_slice()).unwrap();
+    let channel_header =
+        ChannelHeader::decode(payload.header.unwrap().channel_header.as_slice()).unwrap();
+    assert_eq!(
+        channel_header.tls_cert_hash,
+        <sha2::Sha256 as sha2::Digest>::digest(b"certificate DER").to_vec()
+    );
 }

@@ -15,8 +15,8 @@ use causeway_adapters::fabric::proto::protos::{
 };
 use causeway_adapters::fabric::request::Invocation;
 use causeway_adapters::fabric::{
-    CommitStatus, FabricClient, FabricIdentity, FabricSource, FabricSourceConfig, FabricStateProof,
-    FabricVerifierConfig, MspRole, SigningIdentity,
+    CommitStatus, DEFAULT_READ_MAX_AGE, FabricClient, FabricIdentity, FabricSource,
+    FabricSourceConfig, FabricStateProof, FabricVerifierConfig, MspRole, SigningIdentity,
 };
 use causeway_adapters::{Cursor, Error, NativeVerifier, ObservedMessage, Source};
 use causeway_devnet::fabric::{
@@ -148,6 +148,33 @@ async fn outbox_events_are_read_with_verified_proofs_from_a_cursor() {
         reason.contains("is not the previous header hash abab"),
         "{reason}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_source_reads_over_mutual_tls_with_requests_bound_to_its_certificate() {
+    // A peer requiring client certificates refuses Deliver requests that do not carry the
+    // hash of the connection's certificate (Fabric's BindingInspector): the source's client
+    // sets it, so the whole path works over mutual TLS.
+    let net = FabricNetwork::start(FabricNetworkOptions {
+        max_message_count: 1,
+        batch_timeout: Duration::from_millis(5),
+        require_client_tls: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let client = net.client(ORG1).await.unwrap();
+    assert_eq!(
+        client.tls_cert_hash(),
+        Some(&net.client_tls_identity().cert_hash().unwrap())
+    );
+    let source = source(&net).await;
+    for body in ["t0", "t1"] {
+        assert!(dispatch(&net, &client, body).await.code.is_valid());
+    }
+    let (messages, _) = drain(&source, Cursor::Start { height: 0 }).await.unwrap();
+    assert_eq!(bodies(&messages), ["t0", "t1"]);
+    assert_eq!(source.counters().refused_blocks, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -560,7 +587,7 @@ async fn a_state_read_endorsed_by_a_client_certificate_is_refused() {
         SystemTime::now(),
     );
     let honest = proof(&endorsed.prepared)
-        .verify(&trusted, &policy, now)
+        .verify(&trusted, &policy, now, DEFAULT_READ_MAX_AGE)
         .unwrap();
     assert_eq!(honest.value, b"0");
     // Org2's user (OU=client) signs the same response in place of Org2's peer.
@@ -569,7 +596,7 @@ async fn a_state_read_endorsed_by_a_client_certificate_is_refused() {
         ORG2,
         &net.client_identity(ORG2),
     ));
-    match forged.verify(&trusted, &policy, now) {
+    match forged.verify(&trusted, &policy, now, DEFAULT_READ_MAX_AGE) {
         Err(Error::InvalidNativeProof { reason }) => {
             assert!(
                 reason.contains("not satisfied") && reason.contains("[\"Org1MSP\"]"),
@@ -580,6 +607,12 @@ async fn a_state_read_endorsed_by_a_client_certificate_is_refused() {
     }
     // Only an MSP configured without NodeOUs (role `member`) would take it.
     forged
-        .verify_with_role(&trusted, &policy, MspRole::Member, now)
+        .verify_with_role(
+            &trusted,
+            &policy,
+            MspRole::Member,
+            now,
+            DEFAULT_READ_MAX_AGE,
+        )
         .unwrap();
 }

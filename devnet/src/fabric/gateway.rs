@@ -1,6 +1,14 @@
 //! The peer's `gateway.Gateway` service: Evaluate, Endorse (with the peers of Org1MSP and
 //! Org2MSP), Submit (to the ordering service), CommitStatus (waits for the commit, as
 //! Fabric's does) and ChaincodeEvents (from a start block, waiting for new blocks).
+//!
+//! No TLS binding here, even under mutual TLS, as in Fabric: its gateway
+//! (`internal/pkg/gateway`: `evaluate.go`, `endorse.go`, `submit.go`, `commitstatus.go`,
+//! `chaincodeevents.go`) checks only the signed request against the channel ACL
+//! (`CheckACL(resources.Gateway_CommitStatus/Gateway_ChaincodeEvents, ...)`) or hands the
+//! signed proposal to the endorsers, and never compares `ChannelHeader.tls_cert_hash` with the
+//! connection's certificate; fabric-gateway sets that field only in block-event (Deliver)
+//! requests. The binding is the Deliver service's (see [`super::deliver`]).
 
 use std::pin::Pin;
 

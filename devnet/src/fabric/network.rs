@@ -239,6 +239,7 @@ impl FabricNetwork {
             generation: watch::Sender::new(0),
             orderer_queue: queue,
             address: format!("{PEER_HOST}:7051"),
+            mutual_tls: options.require_client_tls,
         });
         spawn_orderer(
             Arc::downgrade(&peer),

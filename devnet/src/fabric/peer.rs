@@ -45,6 +45,9 @@ pub(crate) struct Peer {
     pub(crate) orderer_queue: mpsc::UnboundedSender<Envelope>,
     /// The address named in `gateway.ErrorDetail`s.
     pub(crate) address: String,
+    /// Whether the server requires client certificates (Fabric's `mutualTLS = UseTLS &&
+    /// RequireClientCert`): Deliver then binds each request to the connection's certificate.
+    pub(crate) mutual_tls: bool,
 }
 
 impl std::fmt::Debug for Peer {

@@ -9,11 +9,17 @@ use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime};
 
 use causeway_adapters::Error as AdapterError;
-use causeway_adapters::fabric::proto::common::{BlockMetadataIndex, HeaderType};
+use causeway_adapters::fabric::proto::common::{
+    BlockMetadataIndex, Envelope, HeaderType, Status as FabricStatus,
+};
 use causeway_adapters::fabric::proto::gateway::gateway_client::GatewayClient;
 use causeway_adapters::fabric::proto::gateway::{EndorseRequest, SubmitRequest};
+use causeway_adapters::fabric::proto::orderer::seek_position::Type as SeekType;
+use causeway_adapters::fabric::proto::orderer::{SeekInfo, SeekPosition, SeekSpecified};
 use causeway_adapters::fabric::proto::protos::TxValidationCode;
-use causeway_adapters::fabric::request::{self, Invocation};
+use causeway_adapters::fabric::proto::protos::deliver_client::DeliverClient;
+use causeway_adapters::fabric::proto::protos::deliver_response::Type as DeliverType;
+use causeway_adapters::fabric::request::{self, Invocation, TlsCertHash};
 use causeway_adapters::fabric::{
     CommitStatus, EndorsedTransaction, FabricBlock, FabricClient, FabricError, MspRole, TlsConfig,
     TransactionId, ValidationCode, verify_chain,
@@ -720,6 +726,148 @@ async fn mutual_tls_requires_a_client_certificate() {
     }
     .await;
     assert!(outcome.is_err());
+}
+
+/// A raw Deliver client over the network's TLS settings (with its client certificate under
+/// mutual TLS), for requests FabricClient never sends.
+async fn raw_deliver(network: &FabricNetwork) -> DeliverClient<Channel> {
+    let config = network.tls_config();
+    let mut tls = ClientTlsConfig::new()
+        .ca_certificate(tonic::transport::Certificate::from_pem(&config.ca_pem));
+    if let Some(id) = &config.client_identity {
+        tls = tls.identity(tonic::transport::Identity::from_pem(
+            &id.cert_pem,
+            id.key_pem.as_slice(),
+        ));
+    }
+    let channel = Endpoint::from_shared(network.endpoint())
+        .unwrap()
+        .tls_config(tls)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    DeliverClient::new(channel)
+}
+
+/// A signed seek request for block 0 alone, carrying `tls_cert_hash`.
+fn seek_genesis(network: &FabricNetwork, tls_cert_hash: Option<&TlsCertHash>) -> Envelope {
+    let genesis = SeekPosition {
+        r#type: Some(SeekType::Specified(SeekSpecified { number: 0 })),
+    };
+    let seek = SeekInfo {
+        start: Some(genesis),
+        stop: Some(genesis),
+        ..Default::default()
+    };
+    request::seek_envelope(
+        &network.client_identity(ORG1),
+        network.channel(),
+        &seek,
+        tls_cert_hash,
+        [3; request::NONCE_LEN],
+        SystemTime::now(),
+    )
+}
+
+/// What the peer answers on one Deliver stream carrying `requests`, until it ends: block
+/// numbers as `Ok`, statuses as `Err`.
+async fn deliver_answers(
+    network: &FabricNetwork,
+    requests: Vec<Envelope>,
+) -> Vec<Result<u64, i32>> {
+    let mut stream = raw_deliver(network)
+        .await
+        .deliver(tokio_stream::iter(requests))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut answers = Vec::new();
+    while let Some(response) = tokio::time::timeout(WAIT, stream.next()).await.unwrap() {
+        match response.unwrap().r#type.unwrap() {
+            DeliverType::Block(block) => answers.push(Ok(block.header.unwrap().number)),
+            DeliverType::Status(code) => answers.push(Err(code)),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    answers
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliver_under_mutual_tls_binds_each_request_to_the_client_certificate() {
+    let network = FabricNetwork::start(FabricNetworkOptions {
+        require_client_tls: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let ours = network.client_tls_identity().cert_hash().unwrap();
+    let bad_request = Err(FabricStatus::BadRequest as i32);
+    let served = vec![Ok(0), Err(FabricStatus::Success as i32)];
+    // Fabric's BindingInspector (mutualTLSBinding): no hash, or another certificate's hash,
+    // and the request is answered BAD_REQUEST, with no block.
+    let other = TlsCertHash::of_der(b"another certificate");
+    for claimed in [None, Some(&other)] {
+        assert_eq!(
+            deliver_answers(&network, vec![seek_genesis(&network, claimed)]).await,
+            vec![bad_request],
+            "{claimed:?}"
+        );
+    }
+    // The hash of the certificate presented in the handshake: served.
+    assert_eq!(
+        deliver_answers(&network, vec![seek_genesis(&network, Some(&ours))]).await,
+        served
+    );
+    // As in Fabric, a refused request ends the stream: the good one after it is not served.
+    assert_eq!(
+        deliver_answers(
+            &network,
+            vec![
+                seek_genesis(&network, None),
+                seek_genesis(&network, Some(&ours))
+            ]
+        )
+        .await,
+        vec![bad_request]
+    );
+    // Our client binds its requests itself: blocks stream over mutual TLS.
+    let client = network.client(ORG1).await.unwrap();
+    assert_eq!(client.tls_cert_hash(), Some(&ours));
+    commit(&client, &dispatch(&network, b"bound")).await;
+    let mut blocks = client.deliver_blocks(network.channel(), 0).await.unwrap();
+    for number in 0..2 {
+        let block = tokio::time::timeout(WAIT, blocks.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(block.number(), number);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliver_over_server_authenticated_tls_checks_no_binding() {
+    let network = network().await;
+    let client = network.client(ORG1).await.unwrap();
+    assert_eq!(client.tls_cert_hash(), None);
+    let served = vec![Ok(0), Err(FabricStatus::Success as i32)];
+    // Without client certificates Fabric's inspector is the no-op one: any hash, or none.
+    let any = TlsCertHash::of_der(b"any certificate");
+    for claimed in [None, Some(&any)] {
+        assert_eq!(
+            deliver_answers(&network, vec![seek_genesis(&network, claimed)]).await,
+            served,
+            "{claimed:?}"
+        );
+    }
+    let mut blocks = client.deliver_blocks(network.channel(), 0).await.unwrap();
+    let genesis = tokio::time::timeout(WAIT, blocks.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(genesis.number(), 0);
 }
 
 /// `prepared` with its (single) action's `ChaincodeActionPayload` changed by `edit`.

@@ -3,6 +3,13 @@
 //! position). Every request is built and signed by [`super::request`] with the client's
 //! [`SigningIdentity`]; gRPC failures become the crate's [`Error`], with the `gateway.ErrorDetail`s
 //! of the status (one per peer that failed) in the message.
+//!
+//! Under mutual TLS only the Deliver requests carry the hash of our TLS certificate: Fabric
+//! binds Deliver seek envelopes to the connection (`common/deliver/deliver.go`
+//! `validateChannelHeader` → `BindingInspector`), while its Gateway service checks none
+//! (`internal/pkg/gateway`: Evaluate/Endorse pass the signed proposal to the endorsers,
+//! CommitStatus and ChaincodeEvents check only the request's signature against the channel
+//! ACL), and fabric-gateway sets `tls_cert_hash` in its block-event requests alone.
 
 mod status;
 mod stream;
@@ -23,7 +30,7 @@ use super::proto::orderer::seek_position::Type as SeekType;
 use super::proto::orderer::{SeekInfo, SeekPosition, SeekSpecified};
 use super::proto::protos::Response;
 use super::proto::protos::deliver_client::DeliverClient;
-use super::request::{self, Invocation, NONCE_LEN};
+use super::request::{self, Invocation, NONCE_LEN, TlsCertHash};
 use crate::Error;
 use status::status_error;
 pub use stream::{BlockStream, ChaincodeEventStream};
@@ -43,6 +50,25 @@ pub struct TlsIdentity {
     pub cert_pem: Vec<u8>,
     /// Its private key, PEM; wiped from memory when dropped.
     pub key_pem: Zeroizing<Vec<u8>>,
+}
+
+impl TlsIdentity {
+    /// SHA-256 of the DER of the certificate presented in the handshake (the first of
+    /// `cert_pem`): what Deliver requests carry under mutual TLS
+    /// ([`request::seek_envelope`]).
+    pub fn cert_hash(&self) -> Result<TlsCertHash, Error> {
+        let not_pem = |reason: String| Error::Config {
+            reason: format!("client TLS certificate: {reason}"),
+        };
+        let chain = x509_cert::Certificate::load_pem_chain(&self.cert_pem)
+            .map_err(|e| not_pem(format!("not PEM X.509: {e}")))?;
+        let leaf = chain
+            .first()
+            .ok_or_else(|| not_pem("no certificate in the PEM".to_owned()))?;
+        // The DER decoder is strict, so re-encoding gives back the certificate's own bytes.
+        let der = der::Encode::to_der(leaf).map_err(|e| not_pem(format!("DER: {e}")))?;
+        Ok(TlsCertHash::of_der(&der))
+    }
 }
 
 impl std::fmt::Debug for TlsIdentity {
@@ -72,6 +98,7 @@ pub struct TlsConfig {
 pub struct FabricClient {
     endpoint: String,
     signer: SigningIdentity,
+    tls_cert_hash: Option<TlsCertHash>,
     gateway: GatewayClient<Channel>,
     deliver: DeliverClient<Channel>,
 }
@@ -117,6 +144,11 @@ impl FabricClient {
         }
         let mut config =
             ClientTlsConfig::new().ca_certificate(TlsCertificate::from_pem(&tls.ca_pem));
+        let tls_cert_hash = tls
+            .client_identity
+            .as_ref()
+            .map(TlsIdentity::cert_hash)
+            .transpose()?;
         if let Some(identity) = &tls.client_identity {
             config = config.identity(tonic::transport::Identity::from_pem(
                 &identity.cert_pem,
@@ -143,6 +175,7 @@ impl FabricClient {
         Ok(Self {
             endpoint: endpoint.to_owned(),
             signer,
+            tls_cert_hash,
             gateway: GatewayClient::new(channel.clone()),
             deliver: DeliverClient::new(channel),
         }
@@ -163,9 +196,20 @@ impl FabricClient {
         self
     }
 
+    /// The peer's endpoint (`https://host:port`).
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
     /// The identity requests are signed with.
     pub fn signer(&self) -> &SigningIdentity {
         &self.signer
+    }
+
+    /// The hash of our TLS client certificate, under mutual TLS: every Deliver request
+    /// carries it (a peer requiring client certificates refuses one that does not).
+    pub fn tls_cert_hash(&self) -> Option<&TlsCertHash> {
+        self.tls_cert_hash.as_ref()
     }
 
     /// Evaluates (queries) `invocation` on the peers of `target_orgs` (any peer if empty);
@@ -297,8 +341,9 @@ impl FabricClient {
     }
 
     /// Streams the full blocks of `channel_id` from number `from` on, in order, waiting for
-    /// new ones (Deliver with a signed DELIVER_SEEK_INFO envelope). The stream ends when the
-    /// peer sends a SUCCESS status; any other status is an error.
+    /// new ones (Deliver with a signed DELIVER_SEEK_INFO envelope, bound to our TLS client
+    /// certificate under mutual TLS). The stream ends when the peer sends a SUCCESS status;
+    /// any other status is an error.
     pub async fn deliver_blocks(&self, channel_id: &str, from: u64) -> Result<BlockStream, Error> {
         let seek = SeekInfo {
             start: Some(specified(from)),
@@ -306,8 +351,14 @@ impl FabricClient {
             behavior: SeekBehavior::BlockUntilReady as i32,
             ..Default::default()
         };
-        let envelope =
-            request::seek_envelope(&self.signer, channel_id, &seek, nonce(), SystemTime::now());
+        let envelope = request::seek_envelope(
+            &self.signer,
+            channel_id,
+            &seek,
+            self.tls_cert_hash.as_ref(),
+            nonce(),
+            SystemTime::now(),
+        );
         let inner = self
             .deliver
             .clone()

@@ -385,4 +385,10 @@ async fn the_official_client_needs_and_uses_a_client_certificate_under_mutual_tl
     assert_eq!(message.body(), b"mtls");
     // A dispatch with one argument instead of three is refused at endorsement.
     assert_eq!(text(&out, "bad_dispatch.error.name"), "EndorseError");
+    // Block events bound to the client certificate (tlsClientCertificateHash) stream; without
+    // the hash the peer answers BAD_REQUEST (400), as Fabric's deliver BindingInspector does,
+    // and the official client reports that status.
+    assert!(!at(&out, "blocks").as_array().unwrap().is_empty());
+    let unbound = text(&out, "unbound_block_events.error.message");
+    assert!(unbound.contains("400"), "{unbound}");
 }

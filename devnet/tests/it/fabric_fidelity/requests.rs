@@ -13,8 +13,8 @@ use causeway_adapters::fabric::proto::protos::{
     ProposalResponsePayload, Response, SignedProposal, Transaction, TransactionAction,
 };
 use causeway_adapters::fabric::request::{
-    Invocation, NONCE_LEN, chaincode_events_request, commit_status_request, propose, seek_envelope,
-    sign_prepared,
+    Invocation, NONCE_LEN, TlsCertHash, chaincode_events_request, commit_status_request, propose,
+    seek_envelope, sign_prepared,
 };
 use p256::ecdsa::Signature;
 use prost::Message as _;
@@ -175,7 +175,8 @@ async fn signed_requests_decode_and_verify_with_the_official_protos() {
     let events_from_5 = chaincode_events_request(signer, CHANNEL, CHAINCODE, specified(5), None);
     let events_after =
         chaincode_events_request(signer, CHANNEL, CHAINCODE, specified(8), Some(&bare.tx_id));
-    // What FabricClient::deliver_blocks sends.
+    // What FabricClient::deliver_blocks sends (under mutual TLS: bound to its certificate).
+    let tls_cert_hash = TlsCertHash::of_der(b"a client TLS certificate");
     let seek = seek_envelope(
         signer,
         CHANNEL,
@@ -185,6 +186,7 @@ async fn signed_requests_decode_and_verify_with_the_official_protos() {
             behavior: SeekBehavior::BlockUntilReady as i32,
             ..Default::default()
         },
+        Some(&tls_cert_hash),
         NONCE,
         now(),
     );
@@ -340,6 +342,11 @@ async fn signed_requests_decode_and_verify_with_the_official_protos() {
         "DELIVER_SEEK_INFO"
     );
     assert_eq!(text(s, "header.channel_header.channel_id"), CHANNEL);
+    // ChannelHeader.tls_cert_hash (field 8), where Fabric's deliver BindingInspector reads it.
+    assert_eq!(
+        text(s, "header.channel_header.tls_cert_hash"),
+        hex::encode(tls_cert_hash.0)
+    );
     assert_eq!(
         at(s, "header.channel_header.timestamp"),
         &json!({"seconds": 1_700_000_000u64, "nanos": 123_456_789})

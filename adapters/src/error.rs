@@ -203,6 +203,17 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A Fabric gateway returned from Endorse a prepared transaction that is not the one we
+    /// proposed (or that does not decode): it was refused before anything was signed or
+    /// submitted.
+    #[error("Fabric gateway {endpoint} prepared a transaction we did not propose: {reason}")]
+    PreparedTransactionRefused {
+        /// The gateway peer's endpoint.
+        endpoint: String,
+        /// What differs from our proposal.
+        #[source]
+        reason: Box<crate::fabric::FabricError>,
+    },
     /// A value from the chain or a stored handle that cannot be decoded.
     #[error("cannot decode {what}: {reason}")]
     Decode {

@@ -166,6 +166,18 @@ pub enum FabricError {
         /// Hex of the hash of the channel header, action header and proposal payload.
         computed: String,
     },
+    /// The prepared transaction a gateway returned from Endorse is not the endorser
+    /// transaction of the proposal we sent: signing it would put our signature on another
+    /// transaction, so it is refused unsigned.
+    #[error(
+        "the prepared transaction for {tx_id} differs from our proposal in its {part}: refused unsigned"
+    )]
+    PreparedTransactionMismatch {
+        /// The id of the transaction we proposed.
+        tx_id: String,
+        /// What differs, e.g. "signature header (creator or nonce)".
+        part: &'static str,
+    },
     /// A signature is not a DER ECDSA signature with 0 < r, s < n.
     #[error("signature is not a DER-encoded ECDSA P-256 signature")]
     MalformedSignature,

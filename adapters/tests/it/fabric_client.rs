@@ -14,8 +14,9 @@ use causeway_adapters::Error;
 use causeway_adapters::fabric::proto::common::{Block, BlockData, BlockHeader, BlockMetadata};
 use causeway_adapters::fabric::request::Invocation;
 use causeway_adapters::fabric::{
-    CommitStatus, FabricBlock, FabricClient, FabricIdentity, MspFolder, SigningIdentity, TlsConfig,
-    TlsIdentity, TransactionId, TrustedMsps, ValidationCode, data_hash, header_hash, verify_chain,
+    CommitStatus, FabricBlock, FabricClient, FabricError, FabricIdentity, MspFolder,
+    SigningIdentity, TlsConfig, TlsIdentity, TransactionId, TrustedMsps, ValidationCode, data_hash,
+    header_hash, verify_chain,
 };
 use der::asn1::Ia5String;
 use der::pem::LineEnding;
@@ -31,7 +32,7 @@ use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
 
 use crate::fabric_identity::{Org, current, key, leaf, org1, pem, root};
-use server::{COMMIT_BLOCK, Peer, ServerTls, serve};
+use server::{COMMIT_BLOCK, Peer, PreparedFault, ServerTls, serve};
 
 const PEER_NAME: &str = "peer0.org1.example.com";
 const CHANNEL: &str = "mychannel";
@@ -138,10 +139,19 @@ struct Net {
 /// A peer serving `blocks` over TLS as `PEER_NAME`, requiring client certificates from its TLS
 /// CA when `mutual`.
 async fn network(blocks: Vec<FabricBlock>, mutual: bool, skip_block: Option<u64>) -> Net {
+    network_with(blocks, mutual, |peer| peer.skip_block = skip_block).await
+}
+
+/// As [`network`], with the peer set up by `configure`.
+async fn network_with(
+    blocks: Vec<FabricBlock>,
+    mutual: bool,
+    configure: impl FnOnce(&mut Peer),
+) -> Net {
     let org = org1();
     let tls_ca = TlsCa::new("tlsca.org1.example.com");
     let mut peer = Peer::new(org.trusted.clone(), blocks);
-    peer.skip_block = skip_block;
+    configure(&mut peer);
     let peer = Arc::new(peer);
     let server = tls_ca.issue(PEER_NAME, 10);
     let address = serve(
@@ -251,10 +261,13 @@ async fn gateway_error_details_reach_the_error() {
 async fn endorse_submit_and_commit_status() {
     let net = network(chain(1), false, None).await;
     let client = net.client().await;
-    let endorsed = client
-        .endorse(&invocation("Transfer", &["asset1", "bob"]), &[])
-        .await
-        .unwrap();
+    // With transient data, which the gateway leaves out of the transaction (as Fabric does)
+    // and the client's check of the prepared transaction accounts for.
+    let mut transfer = invocation("Transfer", &["asset1", "bob"]);
+    transfer
+        .transient
+        .insert("price".to_owned(), b"100".to_vec());
+    let endorsed = client.endorse(&transfer, &[]).await.unwrap();
     assert_eq!(endorsed.channel_id, CHANNEL);
     // Not submitted yet: the peer does not know it.
     let error = client
@@ -280,6 +293,45 @@ async fn endorse_submit_and_commit_status() {
     forged.tx_id = TransactionId("00".repeat(32));
     let error = client.submit(&forged).await.unwrap_err();
     assert_eq!(rpc_code(&error), tonic::Code::FailedPrecondition as i64);
+}
+
+#[tokio::test]
+async fn a_prepared_transaction_other_than_our_proposal_is_refused_unsigned() {
+    for (fault, part) in [
+        (
+            PreparedFault::OtherCall,
+            "chaincode proposal payload (chaincode, function or arguments)",
+        ),
+        (
+            PreparedFault::OtherChannelHeader,
+            "channel header (type, channel, tx id, time or chaincode)",
+        ),
+        (PreparedFault::WrongProposalHash, "endorsed proposal hash"),
+    ] {
+        let net = network_with(chain(1), false, |peer| peer.prepared_fault = Some(fault)).await;
+        let client = net.client().await;
+        let error = client
+            .endorse(&invocation("Transfer", &["asset1", "bob"]), &[])
+            .await
+            .unwrap_err();
+        match &error {
+            Error::PreparedTransactionRefused { endpoint, reason } => {
+                assert_eq!(endpoint, &net.endpoint, "{fault:?}");
+                match reason.as_ref() {
+                    FabricError::PreparedTransactionMismatch { part: found, .. } => {
+                        assert_eq!(*found, part, "{fault:?}");
+                    }
+                    other => panic!("{fault:?}: expected a mismatch, got {other:?}"),
+                }
+            }
+            other => panic!("{fault:?}: expected a refusal, got {other:?}"),
+        }
+        assert!(error.to_string().contains(part), "{error}");
+        assert!(!error.is_retryable());
+        // Endorse reached the peer; nothing was submitted.
+        assert_eq!(net.peer.requests.load(Ordering::SeqCst), 1, "{fault:?}");
+        assert_eq!(net.peer.submissions.load(Ordering::SeqCst), 0, "{fault:?}");
+    }
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@
 //! CommitStatus and ChaincodeEvents check only the request's signature against the channel
 //! ACL), and fabric-gateway sets `tls_cert_hash` in its block-event requests alone.
 
+mod prepared;
 mod status;
 mod stream;
 
@@ -110,7 +111,8 @@ pub struct EndorsedTransaction {
     pub tx_id: TransactionId,
     /// The channel.
     pub channel_id: String,
-    /// The unsigned prepared transaction the gateway assembled from the endorsements.
+    /// The unsigned prepared transaction the gateway assembled from the endorsements, as
+    /// [`FabricClient::endorse`] checked it against our proposal.
     pub prepared: Envelope,
 }
 
@@ -241,6 +243,12 @@ impl FabricClient {
 
     /// Has `invocation` endorsed (by the peers of `endorsing_orgs`, or as the chaincode's
     /// policy requires if empty); returns the prepared transaction to [`Self::submit`].
+    ///
+    /// The gateway assembles that transaction, and we sign whatever it holds, so it is checked
+    /// against our proposal first: same header (tx id, channel, chaincode, creator, nonce),
+    /// exactly one action carrying our signature header and our chaincode proposal payload
+    /// (function and arguments, without transient data), endorsed for our proposal's hash.
+    /// Anything else is refused with [`Error::PreparedTransactionRefused`].
     pub async fn endorse(
         &self,
         invocation: &Invocation,
@@ -253,7 +261,7 @@ impl FabricClient {
             .endorse(EndorseRequest {
                 transaction_id: proposed.tx_id.0.clone(),
                 channel_id: invocation.channel_id.clone(),
-                proposed_transaction: Some(proposed.signed_proposal),
+                proposed_transaction: Some(proposed.signed_proposal.clone()),
                 endorsing_organizations: endorsing_orgs.to_vec(),
             })
             .await
@@ -265,6 +273,12 @@ impl FabricClient {
                 .ok_or_else(|| Error::MissingData {
                     what: "prepared transaction of gateway.Gateway/Endorse".to_owned(),
                 })?;
+        prepared::check_prepared(&proposed.tx_id.0, &proposed.signed_proposal, &prepared).map_err(
+            |reason| Error::PreparedTransactionRefused {
+                endpoint: self.endpoint.clone(),
+                reason: Box::new(reason),
+            },
+        )?;
         Ok(EndorsedTransaction {
             tx_id: proposed.tx_id,
             channel_id: invocation.channel_id.clone(),

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::SystemTime;
 
+use causeway_adapters::fabric::block::proposal_hash;
 use causeway_adapters::fabric::proto::common::{
     ChannelHeader, Envelope, Header, HeaderType, Payload, SignatureHeader, Status as FabricStatus,
 };
@@ -26,8 +27,10 @@ use causeway_adapters::fabric::proto::orderer::seek_position::Type as SeekType;
 use causeway_adapters::fabric::proto::protos::deliver_response::Type as DeliverType;
 use causeway_adapters::fabric::proto::protos::deliver_server::{Deliver, DeliverServer};
 use causeway_adapters::fabric::proto::protos::{
-    ChaincodeEvent, ChaincodeInvocationSpec, ChaincodeProposalPayload, DeliverResponse, Proposal,
-    Response, SignedProposal, TxValidationCode,
+    ChaincodeAction, ChaincodeActionPayload, ChaincodeEndorsedAction, ChaincodeEvent,
+    ChaincodeInvocationSpec, ChaincodeProposalPayload, DeliverResponse, Proposal,
+    ProposalResponsePayload, Response, SignedProposal, Transaction, TransactionAction,
+    TxValidationCode,
 };
 use causeway_adapters::fabric::{FabricBlock, FabricIdentity, TransactionId, TrustedMsps};
 use prost::Message;
@@ -43,14 +46,29 @@ type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 /// The block every submitted transaction is committed in.
 pub(crate) const COMMIT_BLOCK: u64 = 5;
 
+/// How the peer's gateway tampers with the prepared transaction it returns from Endorse.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum PreparedFault {
+    /// A transaction (consistently hashed) for another function and arguments.
+    OtherCall,
+    /// A transaction (consistently hashed) under a channel header for another channel.
+    OtherChannelHeader,
+    /// The proposal's transaction, endorsed for another proposal hash.
+    WrongProposalHash,
+}
+
 /// The peer's state and what it has seen.
 pub(crate) struct Peer {
     trusted: TrustedMsps,
     blocks: Vec<FabricBlock>,
     /// A block number Deliver leaves out (to test the client's order check).
     pub(crate) skip_block: Option<u64>,
+    /// How Endorse tampers with the prepared transaction, if at all.
+    pub(crate) prepared_fault: Option<PreparedFault>,
     /// Requests that reached a service method.
     pub(crate) requests: AtomicUsize,
+    /// Submit requests received.
+    pub(crate) submissions: AtomicUsize,
     endorsed: Mutex<HashSet<String>>,
     committed: Mutex<HashMap<String, u64>>,
 }
@@ -61,7 +79,9 @@ impl Peer {
             trusted,
             blocks,
             skip_block: None,
+            prepared_fault: None,
             requests: AtomicUsize::new(0),
+            submissions: AtomicUsize::new(0),
             endorsed: Mutex::new(HashSet::new()),
             committed: Mutex::new(HashMap::new()),
         }
@@ -97,7 +117,10 @@ impl Peer {
         if tx_id.0 != claimed_tx_id {
             return Err(Status::invalid_argument("transaction id does not match"));
         }
-        let payload = ChaincodeProposalPayload::decode(proposal.payload.as_slice()).map_err(bad)?;
+        let mut payload =
+            ChaincodeProposalPayload::decode(proposal.payload.as_slice()).map_err(bad)?;
+        payload.transient_map.clear();
+        let payload_for_tx = payload.encode_to_vec();
         let spec = ChaincodeInvocationSpec::decode(payload.input.as_slice()).map_err(bad)?;
         let mut args = spec
             .chaincode_spec
@@ -111,8 +134,80 @@ impl Peer {
         Ok(Opened {
             tx_id: tx_id.0,
             header,
+            payload_for_tx,
             function,
             args,
+        })
+    }
+
+    /// The endorser transaction of `opened` as a gateway assembles it (one action, endorsed
+    /// for the proposal's hash; no endorsements, this peer checks none), tampered with as
+    /// [`Self::prepared_fault`] says.
+    fn prepared(&self, opened: &Opened) -> Result<Payload, Status> {
+        let mut header = opened.header.clone();
+        let mut payload_for_tx = opened.payload_for_tx.clone();
+        match self.prepared_fault {
+            None | Some(PreparedFault::WrongProposalHash) => {}
+            Some(PreparedFault::OtherCall) => {
+                let mut payload =
+                    ChaincodeProposalPayload::decode(payload_for_tx.as_slice()).map_err(bad)?;
+                let mut spec =
+                    ChaincodeInvocationSpec::decode(payload.input.as_slice()).map_err(bad)?;
+                let input = spec
+                    .chaincode_spec
+                    .as_mut()
+                    .and_then(|s| s.input.as_mut())
+                    .ok_or_else(|| bad("no input"))?;
+                input.args = vec![
+                    b"Transfer".to_vec(),
+                    b"asset1".to_vec(),
+                    b"mallory".to_vec(),
+                ];
+                payload.input = spec.encode_to_vec();
+                payload_for_tx = payload.encode_to_vec();
+            }
+            Some(PreparedFault::OtherChannelHeader) => {
+                let mut channel_header =
+                    ChannelHeader::decode(header.channel_header.as_slice()).map_err(bad)?;
+                channel_header.channel_id = "otherchannel".to_owned();
+                header.channel_header = channel_header.encode_to_vec();
+            }
+        }
+        let mut hash = proposal_hash(
+            &header.channel_header,
+            &header.signature_header,
+            &payload_for_tx,
+        );
+        if matches!(self.prepared_fault, Some(PreparedFault::WrongProposalHash)) {
+            hash[0] ^= 1;
+        }
+        let response_payload = ProposalResponsePayload {
+            proposal_hash: hash.to_vec(),
+            extension: ChaincodeAction {
+                response: Some(Response {
+                    status: 200,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }
+            .encode_to_vec(),
+        };
+        let transaction = Transaction {
+            actions: vec![TransactionAction {
+                header: header.signature_header.clone(),
+                payload: ChaincodeActionPayload {
+                    chaincode_proposal_payload: payload_for_tx,
+                    action: Some(ChaincodeEndorsedAction {
+                        proposal_response_payload: response_payload.encode_to_vec(),
+                        endorsements: Vec::new(),
+                    }),
+                }
+                .encode_to_vec(),
+            }],
+        };
+        Ok(Payload {
+            header: Some(header),
+            data: transaction.encode_to_vec(),
         })
     }
 }
@@ -121,6 +216,8 @@ impl Peer {
 struct Opened {
     tx_id: String,
     header: Header,
+    /// The serialized `ChaincodeProposalPayload` without transient data.
+    payload_for_tx: Vec<u8>,
     function: String,
     args: Vec<Vec<u8>>,
 }
@@ -192,16 +289,12 @@ impl Gateway for Peer {
         request: Request<EndorseRequest>,
     ) -> Result<tonic::Response<EndorseResponse>, Status> {
         let request = request.into_inner();
-        let Opened { tx_id, header, .. } =
-            self.open_proposal(request.proposed_transaction, &request.transaction_id)?;
+        let opened = self.open_proposal(request.proposed_transaction, &request.transaction_id)?;
+        let payload = self.prepared(&opened)?;
         self.endorsed
             .lock()
             .expect("no panics while locked")
-            .insert(tx_id.clone());
-        let payload = Payload {
-            header: Some(header),
-            data: format!("endorsed {tx_id}").into_bytes(),
-        };
+            .insert(opened.tx_id);
         Ok(tonic::Response::new(EndorseResponse {
             prepared_transaction: Some(Envelope {
                 payload: payload.encode_to_vec(),
@@ -214,6 +307,7 @@ impl Gateway for Peer {
         &self,
         request: Request<SubmitRequest>,
     ) -> Result<tonic::Response<SubmitResponse>, Status> {
+        self.submissions.fetch_add(1, Ordering::SeqCst);
         let request = request.into_inner();
         let envelope = request
             .prepared_transaction

@@ -22,6 +22,7 @@ use causeway_adapters::{Cursor, Error, NativeVerifier, ObservedMessage, Source};
 use causeway_devnet::fabric::{
     Chaincode, ChaincodeError, DISPATCH_EVENT, EndorsementFault, FabricNetwork,
     FabricNetworkOptions, Fault, IdentityKind, ORG1, ORG2, OUTBOX_CHAINCODE, Stub, TlsServing,
+    commit_invocation, dispatch_invocation,
 };
 use causeway_proofs::{Address32, Domain, Message, Nonce};
 use prost::Message as _;
@@ -58,19 +59,13 @@ async fn source(net: &FabricNetwork) -> FabricSource {
 
 /// Dispatches `body` to domain 1 on the outbox as `client`; returns where it was committed.
 async fn dispatch(net: &FabricNetwork, client: &FabricClient, body: &str) -> CommitStatus {
-    let invocation = Invocation {
-        channel_id: net.channel().to_owned(),
-        chaincode: OUTBOX_CHAINCODE.to_owned(),
-        function: "dispatch".to_owned(),
-        args: vec![b"1".to_vec(), "22".repeat(32).into_bytes(), body.into()],
-        ..Default::default()
-    };
-    let endorsed = client.endorse(&invocation, &[]).await.unwrap();
-    client.submit(&endorsed).await.unwrap();
-    client
-        .commit_status(&endorsed.tx_id, net.channel())
-        .await
-        .unwrap()
+    let invocation = outbox_dispatch(net, body.as_bytes());
+    commit_invocation(client, &invocation).await.unwrap().1
+}
+
+/// The outbox's `dispatch` of `body` to domain 1.
+fn outbox_dispatch(net: &FabricNetwork, body: &[u8]) -> Invocation {
+    dispatch_invocation(net.channel(), Domain(1), Address32([0x22; 32]), body)
 }
 
 /// Reads batches from `cursor` until the source reports it caught up; verifies every message
@@ -231,12 +226,7 @@ async fn a_look_alike_event_from_another_chaincode_is_ignored_and_counted() {
         args: vec![b"forged".to_vec()],
         ..Default::default()
     };
-    let endorsed = client.endorse(&invocation, &[]).await.unwrap();
-    client.submit(&endorsed).await.unwrap();
-    let status = client
-        .commit_status(&endorsed.tx_id, net.channel())
-        .await
-        .unwrap();
+    let (_, status) = commit_invocation(&client, &invocation).await.unwrap();
     assert!(
         status.code.is_valid(),
         "a valid, properly endorsed transaction"
@@ -391,20 +381,8 @@ async fn a_peer_restarted_mid_stream_resumes_from_the_cursor_without_gap_or_repe
             let client = net.client(ORG1).await.unwrap();
             let mut sent = 0;
             while sent < TOTAL {
-                let invocation = Invocation {
-                    channel_id: net.channel().to_owned(),
-                    chaincode: OUTBOX_CHAINCODE.to_owned(),
-                    function: "dispatch".to_owned(),
-                    args: vec![b"1".to_vec(), "22".repeat(32).into_bytes(), b"x".to_vec()],
-                    ..Default::default()
-                };
-                let attempt = async {
-                    let endorsed = client.endorse(&invocation, &[]).await?;
-                    client.submit(&endorsed).await?;
-                    client.commit_status(&endorsed.tx_id, net.channel()).await
-                };
-                match attempt.await {
-                    Ok(status) if status.code.is_valid() => sent += 1,
+                match commit_invocation(&client, &outbox_dispatch(&net, b"x")).await {
+                    Ok((_, status)) if status.code.is_valid() => sent += 1,
                     _ => tokio::time::sleep(Duration::from_millis(20)).await,
                 }
             }
@@ -493,12 +471,7 @@ async fn a_transaction_larger_than_four_mib_does_not_stop_the_source() {
         args: vec![vec![0x5a; 5 << 20]],
         ..Default::default()
     };
-    let endorsed = client.endorse(&invocation, &[]).await.unwrap();
-    client.submit(&endorsed).await.unwrap();
-    let big = client
-        .commit_status(&endorsed.tx_id, net.channel())
-        .await
-        .unwrap();
+    let (_, big) = commit_invocation(&client, &invocation).await.unwrap();
     assert!(big.code.is_valid());
     assert!(net.block(big.block_number).unwrap().encode().len() > 5 << 20);
     dispatch(&net, &client, "after").await;

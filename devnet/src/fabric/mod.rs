@@ -19,6 +19,7 @@
 pub mod chaincode;
 mod commit;
 mod deliver;
+mod dispatch;
 mod endorse;
 mod faults;
 mod gateway;
@@ -34,6 +35,7 @@ pub use chaincode::inbox::INBOX_CHAINCODE;
 pub use chaincode::outbox::{DISPATCH_EVENT, OUTBOX_CHAINCODE};
 pub use chaincode::recipient::RECIPIENT_CHAINCODE;
 pub use chaincode::{Chaincode, ChaincodeError, NetworkInfo, RwSet, Stub, Version};
+pub use dispatch::{commit_invocation, dispatch, dispatch_invocation};
 pub use faults::{EndorsementFault, Fault};
 pub use network::{
     DEFAULT_CHANNEL, FABRIC_CHAIN_ID, FABRIC_DOMAIN, FabricNetwork, FabricNetworkOptions,

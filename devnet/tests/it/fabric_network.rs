@@ -26,7 +26,7 @@ use causeway_adapters::fabric::{
 };
 use causeway_devnet::fabric::{
     DISPATCH_EVENT, EndorsementFault, FABRIC_CHAIN_ID, FabricNetwork, FabricNetworkOptions, Fault,
-    IdentityKind, ORG1, ORG2, ORG3, OUTBOX_CHAINCODE, RwSet, TlsServing,
+    IdentityKind, ORG1, ORG2, ORG3, OUTBOX_CHAINCODE, RwSet, TlsServing, dispatch_invocation,
 };
 use causeway_proofs::hash::keccak256;
 use causeway_proofs::{Address32, Domain, Message};
@@ -67,18 +67,18 @@ async fn network() -> FabricNetwork {
         .unwrap()
 }
 
-fn recipient() -> String {
-    format!("0x{}", "ab".repeat(32))
+/// A network that requires a client TLS certificate.
+async fn mutual_tls_network() -> FabricNetwork {
+    FabricNetwork::start(FabricNetworkOptions {
+        require_client_tls: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap()
 }
 
 fn dispatch(network: &FabricNetwork, body: &[u8]) -> Invocation {
-    Invocation {
-        channel_id: network.channel().to_owned(),
-        chaincode: OUTBOX_CHAINCODE.to_owned(),
-        function: "dispatch".to_owned(),
-        args: vec![b"7".to_vec(), recipient().into_bytes(), body.to_vec()],
-        ..Default::default()
-    }
+    dispatch_invocation(network.channel(), Domain(7), Address32([0xab; 32]), body)
 }
 
 fn nonce_query(network: &FabricNetwork) -> Invocation {
@@ -94,6 +94,17 @@ async fn next_nonce(client: &FabricClient, network: &FabricNetwork) -> String {
     let response = client.evaluate(&nonce_query(network), &[]).await.unwrap();
     assert_eq!(response.status, 200);
     String::from_utf8(response.payload).unwrap()
+}
+
+/// The next item of `stream`: it must come within [`WAIT`] and be no error.
+async fn next_within_wait<T, E: std::fmt::Debug>(
+    stream: &mut (impl tokio_stream::Stream<Item = Result<T, E>> + Unpin),
+) -> T {
+    tokio::time::timeout(WAIT, stream.next())
+        .await
+        .expect("an item within the wait")
+        .expect("the stream stays open")
+        .unwrap()
 }
 
 /// Endorses, submits and waits for the commit of `invocation`.
@@ -143,14 +154,18 @@ async fn raw_gateway(network: &FabricNetwork) -> GatewayClient<Channel> {
     let tls = ClientTlsConfig::new().ca_certificate(tonic::transport::Certificate::from_pem(
         network.tls_ca_pem(),
     ));
-    let channel = Endpoint::from_shared(network.endpoint())
+    GatewayClient::new(raw_channel(network, tls).await)
+}
+
+/// A gRPC channel to the network's peer with `tls`.
+async fn raw_channel(network: &FabricNetwork, tls: ClientTlsConfig) -> Channel {
+    Endpoint::from_shared(network.endpoint())
         .unwrap()
         .tls_config(tls)
         .unwrap()
         .connect()
         .await
-        .unwrap();
-    GatewayClient::new(channel)
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -244,11 +259,7 @@ async fn a_dispatch_is_committed_in_a_block_every_offline_check_accepts() {
     // Deliver serves the same bytes the ledger holds.
     let mut stream = client.deliver_blocks(network.channel(), 0).await.unwrap();
     for expected in &all {
-        let got = tokio::time::timeout(WAIT, stream.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
+        let got = next_within_wait(&mut stream).await;
         assert_eq!(got.encode(), expected.encode());
     }
 }
@@ -287,11 +298,7 @@ async fn chaincode_events_stream_from_a_start_block_and_wait_for_new_ones() {
         .await
         .unwrap();
     for (i, (tx_id, block)) in committed.iter().enumerate() {
-        let response = tokio::time::timeout(WAIT, events.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
+        let response = next_within_wait(&mut events).await;
         assert_eq!(response.block_number, *block);
         assert_eq!(response.events.len(), 1);
         assert_eq!(response.events[0].tx_id, tx_id.0);
@@ -301,11 +308,7 @@ async fn chaincode_events_stream_from_a_start_block_and_wait_for_new_ones() {
     }
     // The stream waits for the next commit.
     let (endorsed, status) = commit(&client, &dispatch(&network, b"live")).await;
-    let response = tokio::time::timeout(WAIT, events.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let response = next_within_wait(&mut events).await;
     assert_eq!(response.block_number, status.block_number);
     assert_eq!(response.events[0].tx_id, endorsed.tx_id.0);
 
@@ -320,11 +323,7 @@ async fn chaincode_events_stream_from_a_start_block_and_wait_for_new_ones() {
         )
         .await
         .unwrap();
-    let response = tokio::time::timeout(WAIT, later.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let response = next_within_wait(&mut later).await;
     assert_eq!(response.events[0].tx_id, endorsed.tx_id.0);
 
     // Another chaincode's stream sees none of them.
@@ -348,19 +347,11 @@ async fn deliver_streams_from_a_position_and_waits_for_new_blocks() {
     }
     assert_eq!(network.height(), 3);
     let mut stream = client.deliver_blocks(network.channel(), 2).await.unwrap();
-    let first = tokio::time::timeout(WAIT, stream.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let first = next_within_wait(&mut stream).await;
     assert_eq!(first.number(), 2);
     let (_, status) = commit(&client, &dispatch(&network, b"next")).await;
     assert_eq!(status.block_number, 3);
-    let second = tokio::time::timeout(WAIT, stream.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let second = next_within_wait(&mut stream).await;
     assert_eq!(second.number(), 3);
     verify_chain(&[first, second]).unwrap();
 }
@@ -505,13 +496,7 @@ async fn a_restart_keeps_the_ledger_and_continues_the_chain() {
     let mut stream = client.deliver_blocks(network.channel(), 0).await.unwrap();
     let mut streamed = Vec::new();
     for _ in 0..network.height() {
-        streamed.push(
-            tokio::time::timeout(WAIT, stream.next())
-                .await
-                .unwrap()
-                .unwrap()
-                .unwrap(),
-        );
+        streamed.push(next_within_wait(&mut stream).await);
     }
     verify_chain(&streamed).unwrap();
 }
@@ -538,11 +523,7 @@ async fn block_faults_damage_exactly_the_next_block() {
         .chaincode_events(network.channel(), OUTBOX_CHAINCODE, 0, None)
         .await
         .unwrap();
-    let first = tokio::time::timeout(WAIT, events.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let first = next_within_wait(&mut events).await;
     assert_eq!(first.events[0].tx_id, valid.tx_id.0);
     assert_ne!(first.events[0].tx_id, invalid.tx_id.0);
     let damaged = network.block(status.block_number).unwrap();
@@ -702,12 +683,7 @@ async fn a_tls_certificate_of_another_ca_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mutual_tls_requires_a_client_certificate() {
-    let network = FabricNetwork::start(FabricNetworkOptions {
-        require_client_tls: true,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let network = mutual_tls_network().await;
     let client = network.client(ORG1).await.unwrap();
     assert_eq!(next_nonce(&client, &network).await, "0");
 
@@ -740,14 +716,7 @@ async fn raw_deliver(network: &FabricNetwork) -> DeliverClient<Channel> {
             id.key_pem.as_slice(),
         ));
     }
-    let channel = Endpoint::from_shared(network.endpoint())
-        .unwrap()
-        .tls_config(tls)
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    DeliverClient::new(channel)
+    DeliverClient::new(raw_channel(network, tls).await)
 }
 
 /// A signed seek request for block 0 alone, carrying `tls_cert_hash`.
@@ -795,12 +764,7 @@ async fn deliver_answers(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deliver_under_mutual_tls_binds_each_request_to_the_client_certificate() {
-    let network = FabricNetwork::start(FabricNetworkOptions {
-        require_client_tls: true,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let network = mutual_tls_network().await;
     let ours = network.client_tls_identity().cert_hash().unwrap();
     let bad_request = Err(FabricStatus::BadRequest as i32);
     let served = vec![Ok(0), Err(FabricStatus::Success as i32)];
@@ -837,11 +801,7 @@ async fn deliver_under_mutual_tls_binds_each_request_to_the_client_certificate()
     commit(&client, &dispatch(&network, b"bound")).await;
     let mut blocks = client.deliver_blocks(network.channel(), 0).await.unwrap();
     for number in 0..2 {
-        let block = tokio::time::timeout(WAIT, blocks.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
+        let block = next_within_wait(&mut blocks).await;
         assert_eq!(block.number(), number);
     }
 }
@@ -862,11 +822,7 @@ async fn deliver_over_server_authenticated_tls_checks_no_binding() {
         );
     }
     let mut blocks = client.deliver_blocks(network.channel(), 0).await.unwrap();
-    let genesis = tokio::time::timeout(WAIT, blocks.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let genesis = next_within_wait(&mut blocks).await;
     assert_eq!(genesis.number(), 0);
 }
 

@@ -10,14 +10,11 @@ use std::time::Duration;
 
 use causeway_adapters::Source;
 use causeway_adapters::chain::{Cursor, ObservedMessage};
-use causeway_adapters::fabric::request::Invocation;
 use causeway_adapters::fabric::{FabricSource, FabricSourceConfig, FabricVerifierConfig};
-use causeway_devnet::fabric::{
-    FabricNetwork, FabricNetworkOptions, ORDERER, ORG1, ORG2, OUTBOX_CHAINCODE,
-};
+use causeway_devnet::fabric::{FabricNetwork, FabricNetworkOptions, ORDERER, ORG1, ORG2, dispatch};
 use causeway_proofs::attestation::order_signatures;
 use causeway_proofs::log::Sha256Log;
-use causeway_proofs::{Address32, Checkpoint, HashAlgorithm, LeafIndex, ProofBundle};
+use causeway_proofs::{Address32, Checkpoint, Domain, HashAlgorithm, LeafIndex, ProofBundle};
 
 use crate::sample::{sample_domain, sample_validators};
 
@@ -58,28 +55,17 @@ async fn fabric_bundles_verify_with_the_cli_native_proof_included() {
     .unwrap();
     let client = net.client(ORG1).await.unwrap();
     for i in 0..N {
-        let invocation = Invocation {
-            channel_id: net.channel().to_owned(),
-            chaincode: OUTBOX_CHAINCODE.to_owned(),
-            function: "dispatch".to_owned(),
-            args: vec![
-                b"2".to_vec(),
-                Address32([0x42; 32]).to_hex().into_bytes(),
-                format!("fabric message {i}").into_bytes(),
-            ],
-            ..Default::default()
-        };
-        let endorsed = client.endorse(&invocation, &[]).await.unwrap();
-        client.submit(&endorsed).await.unwrap();
-        let status = client
-            .commit_status(&endorsed.tx_id, net.channel())
-            .await
-            .unwrap();
-        assert!(
-            status.code.is_valid(),
-            "dispatch committed as {}",
-            status.code
-        );
+        let body = format!("fabric message {i}");
+        let recipient = Address32([0x42; 32]);
+        dispatch(
+            &client,
+            net.channel(),
+            Domain(2),
+            recipient,
+            body.as_bytes(),
+        )
+        .await
+        .unwrap();
     }
 
     // What a gateway observes: the source verifies every block before yielding a message.

@@ -7,7 +7,7 @@
 
 mod crash;
 mod faults;
-mod harness;
+pub(crate) mod harness;
 
 use std::time::{Duration, Instant};
 

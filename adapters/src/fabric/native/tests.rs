@@ -14,7 +14,9 @@ use super::testkit::{
 };
 use super::*;
 use crate::fabric::proto::common::{Block, Envelope};
-use crate::fabric::{EndorsementPolicy, HeaderHash, MspRole, TrustedMsps, ValidationCode};
+use crate::fabric::{
+    EndorsementPolicy, HeaderHash, MspRole, SigningIdentity, TrustedMsps, ValidationCode,
+};
 
 /// The observed message of transaction `index` in `block`, as the source would yield it.
 fn observed(block: &FabricBlock, index: u32, tx_id: &str, message: Message) -> ObservedMessage {
@@ -47,6 +49,33 @@ fn verify_spec(net: &Net, spec: TxSpec<'_>) -> Result<(), Error> {
     let first = net.dispatch(100);
     let block = block(3, Some(HeaderHash([9; 32])), &[first, spec], &net.orderer);
     verifier(net).verify(&observed(&block, 1, &id, message(7)))
+}
+
+/// [`verify_spec`] of dispatch 7 created by `creator`.
+fn verify_created_by(net: &Net, creator: &SigningIdentity) -> Result<(), Error> {
+    let mut spec = net.dispatch(7);
+    spec.creator = creator;
+    verify_spec(net, spec)
+}
+
+/// [`verify_spec`] of dispatch 7 endorsed by `endorsers`.
+fn verify_endorsed_by(net: &Net, endorsers: &[&SigningIdentity]) -> Result<(), Error> {
+    let mut spec = net.dispatch(7);
+    spec.endorsers = endorsers.to_vec();
+    verify_spec(net, spec)
+}
+
+/// Block 1 holding dispatch 7 endorsed by `endorsers`, and the transaction's id.
+fn endorsed_block(net: &Net, endorsers: &[&SigningIdentity]) -> (FabricBlock, String) {
+    let mut spec = net.dispatch(7);
+    spec.endorsers = endorsers.to_vec();
+    let id = spec.id();
+    (block(1, None, &[spec], &net.orderer), id)
+}
+
+/// Why `verifier` refuses message 7 as transaction 0 (`id`) of `block`.
+fn refusal(verifier: &FabricNativeVerifier, block: &FabricBlock, id: &str) -> String {
+    reason(verifier.verify(&observed(block, 0, id, message(7))))
 }
 
 fn reason(result: Result<(), Error>) -> String {
@@ -184,7 +213,7 @@ fn the_block_needs_a_trusted_orderer_signature() {
     let id = spec.id();
     // Signed by a member of Org1 (trusted as a member, not as an orderer).
     let by_peer = block(5, None, &[net.dispatch(7)], &net.peer1);
-    let err = reason(verifier(&net).verify(&observed(&by_peer, 0, &id, message(7))));
+    let err = refusal(&verifier(&net), &by_peer, &id);
     assert!(err.contains("0 valid orderer signature(s) of 1"), "{err}");
     assert!(err.contains("unknown MSP Org1MSP"), "{err}");
 
@@ -195,21 +224,21 @@ fn the_block_needs_a_trusted_orderer_signature() {
     raw.metadata.as_mut().unwrap().metadata[0] =
         other.block().metadata.as_ref().unwrap().metadata[0].clone();
     let resigned = FabricBlock::new(raw).unwrap();
-    let err = reason(verifier(&net).verify(&observed(&resigned, 0, &id, message(7))));
+    let err = refusal(&verifier(&net), &resigned, &id);
     assert!(err.contains("signature does not verify"), "{err}");
 
     // No signature at all.
     let mut raw: Block = good.block().clone();
     raw.metadata.as_mut().unwrap().metadata[0] = vec![];
     let unsigned = FabricBlock::new(raw).unwrap();
-    let err = reason(verifier(&net).verify(&observed(&unsigned, 0, &id, message(7))));
+    let err = refusal(&verifier(&net), &unsigned, &id);
     assert!(err.contains("0 valid orderer signature(s) of 0"), "{err}");
 
     // Two distinct orderer signatures required, one present.
     let mut config = net.config();
     config.orderer_signatures_required = 2;
     let v = FabricNativeVerifier::new(DOMAIN, config).unwrap();
-    let err = reason(v.verify(&observed(&good, 0, &id, message(7))));
+    let err = refusal(&v, &good, &id);
     assert!(
         err.contains("1 valid orderer signature(s) of 1 present, 2 required"),
         "{err}"
@@ -235,20 +264,19 @@ fn the_creator_must_be_trusted_current_and_have_signed() {
     let net = Net::new();
     // A client of an organisation outside the trust.
     let outsider = net.org3.member();
-    let mut spec = net.dispatch(7);
-    spec.creator = &outsider;
-    assert!(reason(verify_spec(&net, spec)).contains("creator refused: unknown MSP Org3MSP"));
+    assert!(
+        reason(verify_created_by(&net, &outsider)).contains("creator refused: unknown MSP Org3MSP")
+    );
     // Expired certificate.
     let stale = net.org1.member_valid(expired());
-    let mut spec = net.dispatch(7);
-    spec.creator = &stale;
-    assert!(reason(verify_spec(&net, spec)).contains("is not valid at"));
+    assert!(reason(verify_created_by(&net, &stale)).contains("is not valid at"));
     // Same MSP id, another CA.
     let impostor_org = super::testkit::Org::new("Org1MSP");
     let impostor = impostor_org.member();
-    let mut spec = net.dispatch(7);
-    spec.creator = &impostor;
-    assert!(reason(verify_spec(&net, spec)).contains("not issued by any of its MSP's root CAs"));
+    assert!(
+        reason(verify_created_by(&net, &impostor))
+            .contains("not issued by any of its MSP's root CAs")
+    );
     // A tx id that is not derived from nonce and creator.
     let mut spec = net.dispatch(7);
     spec.tx_id = Some("ab".repeat(32));
@@ -266,7 +294,7 @@ fn the_creator_must_be_trusted_current_and_have_signed() {
         vec![0],
         &net.orderer,
     );
-    let err = reason(verifier(&net).verify(&observed(&block, 0, &id, message(7))));
+    let err = refusal(&verifier(&net), &block, &id);
     assert!(
         err.contains("creator signature: signature does not verify"),
         "{err}"
@@ -278,41 +306,30 @@ fn endorsements_must_satisfy_the_policy_with_trusted_organisations() {
     let net = Net::new();
     let org3_peer = net.org3.member();
     // Org1 alone.
-    let mut spec = net.dispatch(7);
-    spec.endorsers = vec![&net.peer1];
-    let err = reason(verify_spec(&net, spec));
+    let err = reason(verify_endorsed_by(&net, &[&net.peer1]));
     assert!(
         err.contains("endorsement policy 2 of [Org1MSP, Org2MSP] not satisfied"),
         "{err}"
     );
     // Org1 twice does not make two organisations.
     let other_org1_peer = net.org1.member();
-    let mut spec = net.dispatch(7);
-    spec.endorsers = vec![&net.peer1, &other_org1_peer];
-    assert!(reason(verify_spec(&net, spec)).contains("not satisfied"));
+    assert!(
+        reason(verify_endorsed_by(&net, &[&net.peer1, &other_org1_peer])).contains("not satisfied")
+    );
     // Org3 (outside the policy and the trust) instead of Org2.
-    let mut spec = net.dispatch(7);
-    spec.endorsers = vec![&net.peer1, &org3_peer];
-    let err = reason(verify_spec(&net, spec));
+    let err = reason(verify_endorsed_by(&net, &[&net.peer1, &org3_peer]));
     assert!(err.contains("refused: unknown MSP Org3MSP"), "{err}");
     // An Org2 endorser whose certificate expired.
     let stale = net.org2.member_valid(expired());
-    let mut spec = net.dispatch(7);
-    spec.endorsers = vec![&net.peer1, &stale];
-    assert!(reason(verify_spec(&net, spec)).contains("is not valid at"));
+    assert!(reason(verify_endorsed_by(&net, &[&net.peer1, &stale])).contains("is not valid at"));
     // Org3 in addition to both: extra endorsements do not hurt.
-    let mut spec = net.dispatch(7);
-    spec.endorsers = vec![&org3_peer, &net.peer1, &net.peer2];
-    verify_spec(&net, spec).unwrap();
+    verify_endorsed_by(&net, &[&org3_peer, &net.peer1, &net.peer2]).unwrap();
     // With Org3 trusted but outside the policy, it still does not count.
     let mut config = net.config();
     config.trusted = TrustedMsps::new([net.org1.roots(), net.org2.roots(), net.org3.roots()]);
     let v = FabricNativeVerifier::new(DOMAIN, config).unwrap();
-    let mut spec = net.dispatch(7);
-    spec.endorsers = vec![&net.peer1, &org3_peer];
-    let id = spec.id();
-    let b = block(1, None, &[spec], &net.orderer);
-    let err = reason(v.verify(&observed(&b, 0, &id, message(7))));
+    let (b, id) = endorsed_block(&net, &[&net.peer1, &org3_peer]);
+    let err = refusal(&v, &b, &id);
     assert!(err.contains("Org3MSP is not named by the policy"), "{err}");
 }
 
@@ -343,7 +360,7 @@ fn a_bad_endorsement_signature_does_not_count() {
         vec![0],
         &net.orderer,
     );
-    let err = reason(verifier(&net).verify(&observed(&block, 0, &id, message(7))));
+    let err = refusal(&verifier(&net), &block, &id);
     assert!(err.contains("Org2MSP: signature does not verify"), "{err}");
 }
 
@@ -456,9 +473,7 @@ fn only_peer_certificates_endorse_and_only_orderer_certificates_sign_blocks() {
     // Org2's client and admin certificates are trusted identities of Org2, not its peers.
     for ou in ["client", "admin"] {
         let not_a_peer = net.org2.role(ou);
-        let mut spec = net.dispatch(7);
-        spec.endorsers = vec![&net.peer1, &not_a_peer];
-        let err = reason(verify_spec(&net, spec));
+        let err = reason(verify_endorsed_by(&net, &[&net.peer1, &not_a_peer]));
         assert!(
             err.contains("not satisfied")
                 && err.contains(&format!(
@@ -469,32 +484,26 @@ fn only_peer_certificates_endorse_and_only_orderer_certificates_sign_blocks() {
     }
     // A certificate without a NodeOU role, or with two, is no peer either.
     let none = net.org2.role("engineering");
-    let mut spec = net.dispatch(7);
-    spec.endorsers = vec![&net.peer1, &none];
-    assert!(reason(verify_spec(&net, spec)).contains("its NodeOU role: none"));
+    assert!(
+        reason(verify_endorsed_by(&net, &[&net.peer1, &none])).contains("its NodeOU role: none")
+    );
     // An MSP without NodeOUs is configured with the `member` role: then any identity counts.
     let client2 = net.org2.role("client");
     let mut config = net.config();
     config.endorser_role = MspRole::Member;
     let member_verifier = FabricNativeVerifier::new(DOMAIN, config).unwrap();
-    let mut spec = net.dispatch(7);
-    spec.endorsers = vec![&net.peer1, &client2];
-    let id = spec.id();
-    let b = block(1, None, &[spec], &net.orderer);
+    let (b, id) = endorsed_block(&net, &[&net.peer1, &client2]);
     member_verifier
         .verify(&observed(&b, 0, &id, message(7)))
         .unwrap();
-    assert!(
-        reason(verifier(&net).verify(&observed(&b, 0, &id, message(7))))
-            .contains("does not have the peer role")
-    );
+    assert!(refusal(&verifier(&net), &b, &id).contains("does not have the peer role"));
 
     // The ordering organisation's admin is trusted by the orderer roots but is no orderer.
     let orderer_admin = net.orderer_org.role("admin");
     let spec = net.dispatch(7);
     let id = spec.id();
     let b = block(1, None, &[spec], &orderer_admin);
-    let err = reason(verifier(&net).verify(&observed(&b, 0, &id, message(7))));
+    let err = refusal(&verifier(&net), &b, &id);
     assert!(
         err.contains("0 valid orderer signature(s) of 1")
             && err.contains("does not have the orderer role"),

@@ -12,7 +12,7 @@ use crate::chain::{BlockId, Cursor};
 use crate::fabric::native::testkit::{DOMAIN, Net, block, message};
 use crate::fabric::native::{Checker, FabricSourceProof};
 use crate::fabric::proto::common::Block;
-use crate::fabric::{FabricBlock, HeaderHash, ValidationCode};
+use crate::fabric::{FabricBlock, HeaderHash, SigningIdentity, ValidationCode};
 
 /// A chain of `n` blocks from number 1 after `genesis`, block i holding dispatches
 /// 10*i .. 10*i + 2 (the second of each marked invalid when `with_invalid`).
@@ -48,6 +48,30 @@ fn run(net: &Net, cursor: &Cursor, blocks: Vec<FabricBlock>, workers: usize) -> 
         workers,
         SystemTime::now(),
     )
+}
+
+/// [`run`] from the start of the ledger, on two workers.
+fn run_from_start(net: &Net, blocks: Vec<FabricBlock>) -> Verified {
+    run(net, &Cursor::Start { height: 0 }, blocks, 2)
+}
+
+/// `b` without its orderer signature.
+fn unsigned(b: FabricBlock) -> FabricBlock {
+    let mut raw: Block = b.block().clone();
+    raw.metadata.as_mut().unwrap().metadata[0] = vec![];
+    FabricBlock::new(raw).unwrap()
+}
+
+/// A block 0 holding one transaction whose event is named `event` (no dispatch).
+fn genesis_with_event(net: &Net, event: &str) -> FabricBlock {
+    let mut config_tx = net.dispatch(0);
+    config_tx.event_name = event.into();
+    block(0, None, &[config_tx], &net.orderer)
+}
+
+/// Block 1 after `genesis`, holding dispatch 10, signed by `signer`.
+fn dispatch_10_after(net: &Net, genesis: &FabricBlock, signer: &SigningIdentity) -> FabricBlock {
+    block(1, Some(genesis.header_hash()), &[net.dispatch(10)], signer)
 }
 
 fn nonces(v: &Verified) -> Vec<u64> {
@@ -224,43 +248,21 @@ fn look_alikes_invalid_and_malformed_events_are_ignored_and_counted() {
 #[test]
 fn an_unsigned_genesis_block_is_taken_but_never_for_a_message() {
     let net = Net::new();
-    let unsigned = |b: FabricBlock| {
-        let mut raw: Block = b.block().clone();
-        raw.metadata.as_mut().unwrap().metadata[0] = vec![];
-        FabricBlock::new(raw).unwrap()
-    };
     // A genesis block without messages (as configtxgen makes it: no orderer signature).
-    let mut config_tx = net.dispatch(0);
-    config_tx.event_name = "not a dispatch".into();
-    let genesis = unsigned(block(0, None, &[config_tx], &net.orderer));
-    let next = block(
-        1,
-        Some(genesis.header_hash()),
-        &[net.dispatch(10)],
-        &net.orderer,
-    );
-    let v = run(
-        &net,
-        &Cursor::Start { height: 0 },
-        vec![genesis.clone(), next],
-        2,
-    );
+    let genesis = unsigned(genesis_with_event(&net, "not a dispatch"));
+    let next = dispatch_10_after(&net, &genesis, &net.orderer);
+    let v = run_from_start(&net, vec![genesis.clone(), next]);
     assert!(v.error.is_none(), "{:?}", v.error);
     assert_eq!(nonces(&v), vec![10]);
     // A block 0 that claims a message needs its signature like any other.
     let claimed = unsigned(block(0, None, &[net.dispatch(1)], &net.orderer));
-    let v = run(&net, &Cursor::Start { height: 0 }, vec![claimed], 2);
+    let v = run_from_start(&net, vec![claimed]);
     assert!(v.blocks.is_empty());
     assert!(refused(&v).1.contains("0 valid orderer signature(s) of 0"));
     // Its data hash is still checked.
     let mut raw: Block = genesis.block().clone();
     raw.data.as_mut().unwrap().data[0] = b"tampered".to_vec();
-    let v = run(
-        &net,
-        &Cursor::Start { height: 0 },
-        vec![FabricBlock::new(raw).unwrap()],
-        2,
-    );
+    let v = run_from_start(&net, vec![FabricBlock::new(raw).unwrap()]);
     assert!(refused(&v).1.contains("data_hash"));
 }
 
@@ -282,34 +284,15 @@ fn a_transaction_twice_in_a_block_as_valid_is_refused() {
 #[test]
 fn a_batch_never_ends_on_an_unsigned_genesis_block() {
     let net = Net::new();
-    let unsigned = |b: FabricBlock| {
-        let mut raw: Block = b.block().clone();
-        raw.metadata.as_mut().unwrap().metadata[0] = vec![];
-        FabricBlock::new(raw).unwrap()
-    };
-    let mut config_tx = net.dispatch(0);
-    config_tx.event_name = "not a dispatch".into();
-    let genesis = unsigned(block(0, None, &[config_tx], &net.orderer));
+    let genesis = unsigned(genesis_with_event(&net, "not a dispatch"));
     // Block 0 alone: nothing is taken, nothing is wrong; the cursor stays at the start.
-    let v = run(&net, &Cursor::Start { height: 0 }, vec![genesis.clone()], 2);
+    let v = run_from_start(&net, vec![genesis.clone()]);
     assert!(v.error.is_none(), "{:?}", v.error);
     assert!(v.blocks.is_empty());
     // A forged genesis: block 1 (signed) does not link to it, so neither is taken.
-    let mut forged_tx = net.dispatch(0);
-    forged_tx.event_name = "forged".into();
-    let forged = unsigned(block(0, None, &[forged_tx], &net.orderer));
-    let next = block(
-        1,
-        Some(genesis.header_hash()),
-        &[net.dispatch(10)],
-        &net.orderer,
-    );
-    let v = run(
-        &net,
-        &Cursor::Start { height: 0 },
-        vec![forged, next.clone()],
-        2,
-    );
+    let forged = unsigned(genesis_with_event(&net, "forged"));
+    let next = dispatch_10_after(&net, &genesis, &net.orderer);
+    let v = run_from_start(&net, vec![forged, next.clone()]);
     assert!(v.blocks.is_empty());
     let (number, reason) = refused(&v);
     assert_eq!(
@@ -318,29 +301,17 @@ fn a_batch_never_ends_on_an_unsigned_genesis_block() {
         "{reason}"
     );
     // Block 1 not signed by an orderer: block 0 is not taken alone either.
-    let by_peer = block(
-        1,
-        Some(genesis.header_hash()),
-        &[net.dispatch(10)],
-        &net.peer1,
-    );
-    let v = run(
-        &net,
-        &Cursor::Start { height: 0 },
-        vec![genesis.clone(), by_peer],
-        2,
-    );
+    let by_peer = dispatch_10_after(&net, &genesis, &net.peer1);
+    let v = run_from_start(&net, vec![genesis.clone(), by_peer]);
     assert!(v.blocks.is_empty());
     assert_eq!(refused(&v).0, 1);
     // With its signed successor, both are taken.
-    let v = run(&net, &Cursor::Start { height: 0 }, vec![genesis, next], 2);
+    let v = run_from_start(&net, vec![genesis, next]);
     assert!(v.error.is_none(), "{:?}", v.error);
     assert_eq!(v.blocks.len(), 2);
     // A genesis block that is signed stands on its own.
-    let mut config_tx = net.dispatch(0);
-    config_tx.event_name = "not a dispatch".into();
-    let signed = block(0, None, &[config_tx], &net.orderer);
-    let v = run(&net, &Cursor::Start { height: 0 }, vec![signed], 2);
+    let signed = genesis_with_event(&net, "not a dispatch");
+    let v = run_from_start(&net, vec![signed]);
     assert_eq!(v.blocks.len(), 1);
 }
 

@@ -5,10 +5,10 @@
 use std::time::Duration;
 
 use causeway_adapters::fabric::proto::gateway::PreparedTransaction;
-use causeway_adapters::fabric::request::Invocation;
 use causeway_adapters::fabric::{FabricBlock, TransactionId};
 use causeway_devnet::fabric::{
     DISPATCH_EVENT, FabricNetwork, FabricNetworkOptions, ORDERER, ORG1, ORG2, OUTBOX_CHAINCODE,
+    dispatch, dispatch_invocation,
 };
 use causeway_proofs::hash::keccak256;
 use causeway_proofs::{Address32, Domain, Message, Nonce};
@@ -27,11 +27,7 @@ fn signed_by(mspid: &str) -> Value {
 }
 
 fn dispatch_args(destination: u32, recipient: &Address32, body: &[u8]) -> Vec<Vec<u8>> {
-    vec![
-        destination.to_string().into_bytes(),
-        recipient.to_hex().into_bytes(),
-        body.to_vec(),
-    ]
+    dispatch_invocation("", Domain(destination), *recipient, body).args
 }
 
 #[tokio::test]
@@ -44,21 +40,10 @@ async fn test_network_blocks_fetched_by_our_client_decode_and_verify_with_the_of
     let recipient = Address32([0x42; 32]);
     let mut tx_ids: Vec<TransactionId> = Vec::new();
     for i in 0..3u8 {
-        let invocation = Invocation {
-            channel_id: net.channel().to_owned(),
-            chaincode: OUTBOX_CHAINCODE.to_owned(),
-            function: "dispatch".to_owned(),
-            args: dispatch_args(7, &recipient, &[i; 5]),
-            ..Default::default()
-        };
-        let endorsed = client.endorse(&invocation, &[]).await.unwrap();
-        client.submit(&endorsed).await.unwrap();
-        let status = client
-            .commit_status(&endorsed.tx_id, net.channel())
+        let (tx_id, _) = dispatch(&client, net.channel(), Domain(7), recipient, &[i; 5])
             .await
             .unwrap();
-        assert!(status.code.is_valid());
-        tx_ids.push(endorsed.tx_id);
+        tx_ids.push(tx_id);
     }
     // Every block, genesis included, from the peer's Deliver service through our client.
     let height = net.height();

@@ -21,13 +21,13 @@ use causeway_devnet::fixtures::{Committee, address32, evm_signing_domain, messag
 use causeway_devnet::{CHAIN_A, CHAIN_B, DevChain};
 use causeway_proofs::log::Sha256Log;
 use causeway_proofs::{
-    HashAlgorithm, LeafIndex, Message, ProofBundle, SigningDomain, TrustAnchor, ValidatorKey,
-    ValidatorSet,
+    Checkpoint, HashAlgorithm, LeafIndex, Message, ProofBundle, Signature, SigningDomain,
+    TrustAnchor, ValidatorKey, ValidatorSet, Verdict,
 };
 use causeway_relayer::pipeline::{LaneConfig, MultiSigner, OriginConfig, PipelineConfig, Progress};
 use causeway_relayer::store::{
-    CheckpointStore, Lane, LeaseOwner, QueryStore, RetryPolicy, SourceStore, SqliteStore,
-    StateCounts,
+    CheckpointStore, Lane, LeaseOwner, MessageRecord, QueryStore, RetryPolicy, SourceStore,
+    SqliteStore, StateCounts,
 };
 use causeway_relayer::{Relayer, RelayerHandle};
 
@@ -292,33 +292,49 @@ impl Bridge {
                 record.leaf_index.0 < cp.size().0,
                 "covered by the checkpoint"
             );
-            let inclusion = log.inclusion_proof(record.leaf_index, cp.size()).unwrap();
-            let native = record.native_proof.clone().unwrap();
-            let bundle = ProofBundle::assemble(
-                record.message.clone(),
-                inclusion,
-                cp,
-                self.signing_domain,
-                signatures.clone(),
-            )
-            .unwrap()
-            .with_source(record.source.clone())
-            .with_native_proof(native.clone());
-            // Through its JSON form, as a verifier elsewhere receives it.
-            let bundle = ProofBundle::from_json(&bundle.to_json_pretty()).unwrap();
-            let verdict = bundle.verify(&trust).unwrap();
-            assert_eq!(verdict.message_id, m.id());
-            assert_eq!(verdict.leaf_index, record.leaf_index);
+            let leaf_index = record.leaf_index;
+            let verdict = assert_record_verifies(record, &log, cp, &signatures, &trust, &verifier);
+            assert_eq!(verdict.leaf_index, leaf_index);
             assert_eq!(verdict.signers.len(), 2);
-            verifier
-                .verify(&ObservedMessage {
-                    message: record.message,
-                    source: record.source,
-                    proof: native,
-                })
-                .unwrap();
         }
     }
+}
+
+/// Assembles the proof bundle of `record` under `cp`, a checkpoint of `log` (what `causeway
+/// verify` is given), verifies it through its JSON form against `trust`, and verifies the
+/// native proof kept beside it with `verifier`. Returns the bundle's verdict.
+pub fn assert_record_verifies(
+    record: MessageRecord,
+    log: &Sha256Log,
+    cp: Checkpoint,
+    signatures: &[Signature],
+    trust: &TrustAnchor,
+    verifier: &dyn NativeVerifier,
+) -> Verdict {
+    let inclusion = log.inclusion_proof(record.leaf_index, cp.size()).unwrap();
+    let native = record.native_proof.clone().unwrap();
+    let bundle = ProofBundle::assemble(
+        record.message.clone(),
+        inclusion,
+        cp,
+        trust.signing_domain,
+        signatures.to_vec(),
+    )
+    .unwrap()
+    .with_source(record.source.clone())
+    .with_native_proof(native.clone());
+    // Through its JSON form, as a verifier elsewhere receives it.
+    let bundle = ProofBundle::from_json(&bundle.to_json_pretty()).unwrap();
+    let verdict = bundle.verify(trust).unwrap();
+    assert_eq!(verdict.message_id, record.message.id());
+    verifier
+        .verify(&ObservedMessage {
+            message: record.message,
+            source: record.source,
+            proof: native,
+        })
+        .unwrap();
+    verdict
 }
 
 /// The label the committee's deterministic keys derive from (a child process rebuilds them).

@@ -13,26 +13,25 @@ use alloy::providers::Provider;
 use alloy::providers::ext::AnvilApi;
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
-use causeway_adapters::evm::{EvmSource, EvmSourceConfig, Finality};
 use causeway_adapters::fabric::inbox_wire::{INBOX_CHAINCODE, inbox_signing_domain};
 use causeway_adapters::fabric::request::Invocation;
 use causeway_adapters::fabric::{FabricClient, FabricDestination, FabricDestinationConfig};
 use causeway_devnet::contracts::Outbox;
 use causeway_devnet::fabric::chaincode::recipient::RECIPIENT_CHAINCODE;
-use causeway_devnet::fabric::{FabricNetwork, FabricNetworkOptions, ORG1};
+use causeway_devnet::fabric::{FabricNetwork, FabricNetworkOptions, ORG1, commit_invocation};
 use causeway_devnet::fixtures::{Committee, address32};
 use causeway_devnet::{CHAIN_A, DevChain};
-use causeway_proofs::{Address32, HashAlgorithm, Message, Nonce, ValidatorKey, ValidatorSet};
-use causeway_relayer::pipeline::{LaneConfig, MultiSigner, OriginConfig, PipelineConfig};
-use causeway_relayer::store::{Lane, LeaseOwner, RetryPolicy, SqliteStore, StateCounts};
-use causeway_relayer::{Relayer, RelayerHandle};
+use causeway_proofs::{Address32, Message, Nonce};
+use causeway_relayer::pipeline::PipelineConfig;
+use causeway_relayer::store::{Lane, RetryPolicy};
+
+use super::common::{self, relay_all, spawn_relayer};
+use crate::e2e_evm::harness::{CONFIRMATIONS, evm_source};
 
 /// Messages relayed.
 const N: usize = 500;
 /// Dispatches per anvil block.
 const PER_BLOCK: usize = 100;
-/// Confirmations on the anvil chain before an Outbox event is final.
-const CONFIRMATIONS: u64 = 3;
 /// The committee's deterministic keys.
 const COMMITTEE: &str = "causeway-relayer-e2e-evm-to-fabric";
 
@@ -94,13 +93,7 @@ async fn five_hundred_messages_from_anvil_are_delivered_to_the_fabric_inbox_exac
         .unwrap();
     eprintln!("{N} dispatched after {:?}", started.elapsed());
 
-    let source = EvmSource::new(EvmSourceConfig::new(
-        chain.node.endpoint(),
-        CHAIN_A.domain,
-        *chain.outbox.address(),
-        Finality::Confirmations(CONFIRMATIONS),
-    ))
-    .unwrap();
+    let source = evm_source(chain.node.endpoint(), *chain.outbox.address());
     let destination = FabricDestination::new(
         net.client(ORG1).await.unwrap(),
         FabricDestinationConfig::new(net.domain(), net.chain_id(), net.channel()),
@@ -112,50 +105,18 @@ async fn five_hundred_messages_from_anvil_are_delivered_to_the_fabric_inbox_exac
             .signing_domain(CHAIN_A.domain, CHAIN_A.chain_id, epoch),
         signing_domain
     );
-    let set = ValidatorSet::new(
-        committee.keys().iter().map(ValidatorKey::address).collect(),
-        2,
-    )
-    .unwrap();
-    let keys = committee.keys();
-    let copy = |k: &ValidatorKey| ValidatorKey::from_bytes(&k.secret_bytes()).unwrap();
-    let signer = MultiSigner::new(vec![copy(&keys[0]), copy(&keys[2])]);
+    let verifier = source.verifier();
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(dir.path().join("relayer.db")).unwrap());
-    let handle = Relayer::new(store, Arc::new(signer), config())
-        .origin(OriginConfig {
-            verifier: Arc::new(source.verifier()),
-            source: Arc::new(source),
-            start_height: 0,
-        })
-        .lane(LaneConfig {
-            destination: Arc::new(destination),
-            signing_domain,
-            validators: set,
-            hash_algorithm: HashAlgorithm::Sha256,
-            batch_size: 100,
-        })
-        .spawn()
-        .await
-        .unwrap();
-
-    let counts = wait_until(&handle, lane, Duration::from_secs(60), |c| {
-        c.confirmed == N as u64
-    })
+    let handle = spawn_relayer(
+        &dir.path().join("relayer.db"),
+        &committee,
+        config(),
+        (Arc::new(source), Arc::new(verifier)),
+        Arc::new(destination),
+        signing_domain,
+    )
     .await;
-    assert_eq!(
-        (
-            counts.pending,
-            counts.leased,
-            counts.submitted,
-            counts.dead_letter
-        ),
-        (0, 0, 0, 0)
-    );
-    let metrics = handle.metrics();
-    handle.shutdown().await;
-    eprintln!("relayed after {:?}: {metrics:?}", started.elapsed());
-    assert_eq!(metrics.accepted, N as u64);
+    relay_all(handle, lane, N, started).await;
 
     // On the Fabric ledger: every id delivered (through the peer's Gateway), ...
     let user = net.client(ORG1).await.unwrap();
@@ -187,24 +148,15 @@ async fn five_hundred_messages_from_anvil_are_delivered_to_the_fabric_inbox_exac
     eprintln!("checked after {:?}", started.elapsed());
 }
 
-/// Pipeline knobs for real chains: quick polls, leases longer than a submission takes.
+/// The shared pipeline knobs, with quicker retries.
 fn config() -> PipelineConfig {
     PipelineConfig {
-        owner: LeaseOwner("e2e-evm-to-fabric".into()),
-        channel_capacity: 4,
-        max_in_flight: 4,
-        source_poll: Duration::from_millis(50),
-        source_backoff: Duration::from_millis(100),
-        source_backoff_max: Duration::from_secs(1),
-        deliver_poll: Duration::from_millis(50),
-        confirm_poll: Duration::from_millis(50),
-        confirmations: 1,
-        lease_for: Duration::from_secs(20),
         retry: RetryPolicy {
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(1),
             max_attempts: 100,
         },
+        ..common::config("e2e-evm-to-fabric")
     }
 }
 
@@ -276,12 +228,7 @@ async fn invoke_inbox(
         args: args.clone(),
         ..Default::default()
     };
-    let endorsed = client.endorse(&invocation, &[]).await.unwrap();
-    client.submit(&endorsed).await.unwrap();
-    let status = client
-        .commit_status(&endorsed.tx_id, &endorsed.channel_id)
-        .await
-        .unwrap();
+    let (_, status) = commit_invocation(client, &invocation).await.unwrap();
     assert!(status.code.is_valid(), "{}", status.code);
     // The committed result, read back the way any client would.
     let set: serde_json::Value = serde_json::from_str(
@@ -320,33 +267,4 @@ async fn evaluate(
         .unwrap();
     assert_eq!(response.status, 200);
     String::from_utf8(response.payload).unwrap()
-}
-
-/// Polls the relayer until the lane's counts satisfy `done`; panics after `timeout`.
-async fn wait_until(
-    handle: &RelayerHandle,
-    lane: Lane,
-    timeout: Duration,
-    done: impl Fn(&StateCounts) -> bool,
-) -> StateCounts {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let p = handle.progress().await.unwrap();
-        assert!(p.halted.is_empty(), "halted: {:?}", p.halted);
-        let counts = p
-            .lanes
-            .iter()
-            .find(|s| s.lane == lane)
-            .map(|s| s.counts)
-            .unwrap_or_default();
-        if done(&counts) {
-            return counts;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out; progress {p:?}, metrics {:?}",
-            handle.metrics()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }

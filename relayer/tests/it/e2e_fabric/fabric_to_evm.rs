@@ -19,28 +19,22 @@ use std::time::{Duration, Instant};
 use alloy::providers::Provider;
 use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent;
+use causeway_adapters::NativeVerifier;
 use causeway_adapters::evm::{EvmDestination, EvmDestinationConfig};
-use causeway_adapters::fabric::request::Invocation;
-use causeway_adapters::fabric::{
-    FabricClient, FabricSource, FabricSourceConfig, FabricVerifierConfig,
-};
-use causeway_adapters::{NativeVerifier, ObservedMessage};
+use causeway_adapters::fabric::{FabricSource, FabricSourceConfig, FabricVerifierConfig};
 use causeway_devnet::contracts::ExampleRecipient;
-use causeway_devnet::fabric::{FabricNetwork, FabricNetworkOptions, ORG1, OUTBOX_CHAINCODE};
+use causeway_devnet::fabric::{
+    FabricNetwork, FabricNetworkOptions, ORG1, OUTBOX_CHAINCODE, dispatch,
+};
 use causeway_devnet::fixtures::{Committee, address32, evm_signing_domain};
 use causeway_devnet::{CHAIN_B, DevChain};
 use causeway_proofs::hash::keccak256;
 use causeway_proofs::log::Sha256Log;
-use causeway_proofs::{
-    Address32, HashAlgorithm, LeafIndex, Message, Nonce, ProofBundle, TrustAnchor, ValidatorKey,
-    ValidatorSet,
-};
-use causeway_relayer::pipeline::{LaneConfig, MultiSigner, OriginConfig, PipelineConfig};
-use causeway_relayer::store::{
-    CheckpointStore, Lane, LeaseOwner, QueryStore, RetryPolicy, SourceStore, SqliteStore,
-    StateCounts,
-};
-use causeway_relayer::{Relayer, RelayerHandle};
+use causeway_proofs::{Address32, LeafIndex, Message, Nonce, TrustAnchor};
+use causeway_relayer::store::{CheckpointStore, Lane, QueryStore, SourceStore, SqliteStore};
+
+use super::common::{config, relay_all, spawn_relayer};
+use crate::e2e_evm::harness::{assert_record_verifies, validators};
 
 /// Messages relayed.
 const N: usize = 500;
@@ -90,11 +84,7 @@ async fn five_hundred_messages_from_fabric_are_delivered_to_the_evm_inbox_exactl
         *chain.inbox.address(),
         set.epoch,
     );
-    let validators = ValidatorSet::new(
-        committee.keys().iter().map(ValidatorKey::address).collect(),
-        2,
-    )
-    .unwrap();
+    let validators = validators(&committee);
 
     // The relayer: FabricSource (its verifier trusts the channel's MSP roots, the orderer and
     // the chaincodes' policy) to the Inbox.
@@ -120,28 +110,17 @@ async fn five_hundred_messages_from_fabric_are_delivered_to_the_evm_inbox_exactl
     destination_config.chain_id = Some(CHAIN_B.chain_id);
     let key = chain.node.dev_keys()[RELAYER_ACCOUNT].to_bytes();
     let destination = EvmDestination::new(destination_config, &key.0).unwrap();
-    let keys = committee.keys();
-    let copy = |k: &ValidatorKey| ValidatorKey::from_bytes(&k.secret_bytes()).unwrap();
-    let signer = MultiSigner::new(vec![copy(&keys[0]), copy(&keys[2])]);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("relayer.db");
-    let store = Arc::new(SqliteStore::open(&db).unwrap());
-    let handle = Relayer::new(store, Arc::new(signer), config())
-        .origin(OriginConfig {
-            verifier: Arc::new(verifier.clone()),
-            source: Arc::new(source),
-            start_height: 0,
-        })
-        .lane(LaneConfig {
-            destination: Arc::new(destination),
-            signing_domain,
-            validators: validators.clone(),
-            hash_algorithm: HashAlgorithm::Sha256,
-            batch_size: 100,
-        })
-        .spawn()
-        .await
-        .unwrap();
+    let handle = spawn_relayer(
+        &db,
+        &committee,
+        config("e2e-fabric-to-evm"),
+        (Arc::new(source), Arc::new(verifier.clone())),
+        Arc::new(destination),
+        signing_domain,
+    )
+    .await;
 
     // Dispatch while the relayer runs.
     let user = net.client(ORG1).await.unwrap();
@@ -152,7 +131,9 @@ async fn five_hundred_messages_from_fabric_are_delivered_to_the_evm_inbox_exactl
     let sender = Address32(keccak256(user.signer().creator()).0);
     let mut messages = Vec::with_capacity(N);
     for (i, body) in bodies.iter().enumerate() {
-        dispatch(&user, &net, recipient, body).await;
+        dispatch(&user, net.channel(), CHAIN_B.domain, recipient, body)
+            .await
+            .unwrap();
         messages.push(
             Message::new(
                 Nonce(i as u64),
@@ -171,23 +152,7 @@ async fn five_hundred_messages_from_fabric_are_delivered_to_the_evm_inbox_exactl
         started.elapsed()
     );
 
-    let counts = wait_until(&handle, lane, Duration::from_secs(60), |c| {
-        c.confirmed == N as u64
-    })
-    .await;
-    assert_eq!(
-        (
-            counts.pending,
-            counts.leased,
-            counts.submitted,
-            counts.dead_letter
-        ),
-        (0, 0, 0, 0)
-    );
-    let metrics = handle.metrics();
-    handle.shutdown().await;
-    eprintln!("relayed after {:?}: {metrics:?}", started.elapsed());
-    assert_eq!(metrics.accepted, N as u64);
+    relay_all(handle, lane, N, started).await;
 
     // On the EVM chain: every id delivered, each body handled once, from the Fabric origin and
     // the identity that dispatched it.
@@ -235,32 +200,6 @@ async fn five_hundred_messages_from_fabric_are_delivered_to_the_evm_inbox_exactl
     eprintln!("checked after {:?}", started.elapsed());
 }
 
-/// Dispatches `body` to `recipient` on chain B through the outbox, and waits for its commit.
-async fn dispatch(client: &FabricClient, net: &FabricNetwork, recipient: Address32, body: &[u8]) {
-    let invocation = Invocation {
-        channel_id: net.channel().to_owned(),
-        chaincode: OUTBOX_CHAINCODE.to_owned(),
-        function: "dispatch".to_owned(),
-        args: vec![
-            CHAIN_B.domain.0.to_string().into_bytes(),
-            recipient.to_hex().into_bytes(),
-            body.to_vec(),
-        ],
-        ..Default::default()
-    };
-    let endorsed = client.endorse(&invocation, &[]).await.unwrap();
-    client.submit(&endorsed).await.unwrap();
-    let status = client
-        .commit_status(&endorsed.tx_id, net.channel())
-        .await
-        .unwrap();
-    assert!(
-        status.code.is_valid(),
-        "dispatch committed as {}",
-        status.code
-    );
-}
-
 fn assert_bundles_verify(
     db: &std::path::Path,
     lane: Lane,
@@ -285,77 +224,6 @@ fn assert_bundles_verify(
         assert_eq!(&record.message, m);
         // The log follows the origin's order: the nonce is the leaf index.
         assert_eq!(record.leaf_index.0, m.nonce().0);
-        let inclusion = log.inclusion_proof(record.leaf_index, cp.size()).unwrap();
-        let native = record.native_proof.clone().unwrap();
-        let bundle = ProofBundle::assemble(
-            record.message.clone(),
-            inclusion,
-            cp,
-            trust.signing_domain,
-            signatures.clone(),
-        )
-        .unwrap()
-        .with_source(record.source.clone())
-        .with_native_proof(native.clone());
-        let bundle = ProofBundle::from_json(&bundle.to_json_pretty()).unwrap();
-        let verdict = bundle.verify(trust).unwrap();
-        assert_eq!(verdict.message_id, m.id());
-        verifier
-            .verify(&ObservedMessage {
-                message: record.message,
-                source: record.source,
-                proof: native,
-            })
-            .unwrap();
-    }
-}
-
-/// Pipeline knobs for real chains: quick polls, leases longer than a submission takes.
-fn config() -> PipelineConfig {
-    PipelineConfig {
-        owner: LeaseOwner("e2e-fabric-to-evm".into()),
-        channel_capacity: 4,
-        max_in_flight: 4,
-        source_poll: Duration::from_millis(50),
-        source_backoff: Duration::from_millis(100),
-        source_backoff_max: Duration::from_secs(1),
-        deliver_poll: Duration::from_millis(50),
-        confirm_poll: Duration::from_millis(50),
-        confirmations: 1,
-        lease_for: Duration::from_secs(20),
-        retry: RetryPolicy {
-            base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(2),
-            max_attempts: 100,
-        },
-    }
-}
-
-/// Polls the lane's counts until `done` holds; panics after `timeout` or if anything halted.
-async fn wait_until(
-    handle: &RelayerHandle,
-    lane: Lane,
-    timeout: Duration,
-    done: impl Fn(&StateCounts) -> bool,
-) -> StateCounts {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let p = handle.progress().await.unwrap();
-        assert!(p.halted.is_empty(), "halted: {:?}", p.halted);
-        let counts = p
-            .lanes
-            .iter()
-            .find(|s| s.lane == lane)
-            .map(|s| s.counts)
-            .unwrap_or_default();
-        if done(&counts) {
-            return counts;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out; progress {p:?}, metrics {:?}",
-            handle.metrics()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_record_verifies(record, &log, cp, &signatures, trust, verifier);
     }
 }

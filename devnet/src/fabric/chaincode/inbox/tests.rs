@@ -96,9 +96,8 @@ impl Net {
             .collect();
         let admin = net.network.admin.clone();
         let epoch = net
-            .call(
+            .inbox(
                 &admin,
-                INBOX_CHAINCODE,
                 "setValidators",
                 &[
                     b"1".to_vec(),
@@ -169,7 +168,7 @@ impl Net {
 
     fn deliver(&mut self, json: Vec<u8>) -> Result<Vec<DeliveryResult>, RevertReason> {
         let user = self.user.clone();
-        self.call(&user, INBOX_CHAINCODE, "deliverBatch", &[json])
+        self.inbox(&user, "deliverBatch", &[json])
             .map(|payload| parse_results(&payload).unwrap())
             .map_err(|e| decode_revert(&e.0).unwrap_or(RevertReason::Message { message: e.0 }))
     }
@@ -180,6 +179,56 @@ impl Net {
             .call(&user, chaincode, function, &[arg.to_vec()])
             .unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    /// `function` of the inbox as `creator`.
+    fn inbox(
+        &mut self,
+        creator: &FabricIdentity,
+        function: &str,
+        args: &[Vec<u8>],
+    ) -> Result<Vec<u8>, ChaincodeError> {
+        self.call(creator, INBOX_CHAINCODE, function, args)
+    }
+
+    /// `retry(message)` on the inbox, as the user.
+    fn retry(&mut self, message: &Message) -> Result<Vec<u8>, ChaincodeError> {
+        let user = self.user.clone();
+        self.inbox(&user, "retry", &[hex_message(message)])
+    }
+
+    /// Installs the [`Gate`] recipient, delivers a message to it while it is closed (the
+    /// message fails) and opens it: a failed message that `retry` can deliver. Returns the
+    /// gate's identity and the message.
+    fn knock_at_gate(&mut self) -> (Address32, Message) {
+        self.chaincodes.insert("gate".to_owned(), Arc::new(Gate));
+        let gate = Address32::from_name(&format!("{CHANNEL}/gate"));
+        let knock = self.batch(&["knock"], gate, &[0, 1]);
+        assert!(matches!(
+            self.deliver(json(&knock)).unwrap()[0].outcome,
+            MessageOutcome::Failed { .. }
+        ));
+        let user = self.user.clone();
+        self.call(&user, "gate", "open", &[]).unwrap();
+        (gate, knock.items[0].message.clone())
+    }
+
+    /// The outcome of `retry(message)`, which must succeed.
+    fn retry_outcome(&mut self, message: &Message) -> MessageOutcome {
+        let payload = self.retry(message).unwrap();
+        parse_results(&payload).unwrap().remove(0).outcome
+    }
+
+    /// The inbox reports message `id` (hex) delivered: by `isDelivered` and by `status`.
+    fn assert_delivered(&mut self, id: &str) {
+        assert_eq!(
+            self.query(INBOX_CHAINCODE, "isDelivered", id.as_bytes()),
+            "true"
+        );
+        assert_eq!(
+            self.query(INBOX_CHAINCODE, "status", id.as_bytes()),
+            "delivered"
+        );
     }
 
     fn count(&mut self) -> String {
@@ -264,14 +313,7 @@ fn a_signed_batch_is_delivered_once_and_replay_is_refused() {
     assert_eq!(net.query(RECIPIENT_CHAINCODE, "received", b"1"), "b");
     for item in &batch.items {
         let id = item.message.id().to_hex();
-        assert_eq!(
-            net.query(INBOX_CHAINCODE, "isDelivered", id.as_bytes()),
-            "true"
-        );
-        assert_eq!(
-            net.query(INBOX_CHAINCODE, "status", id.as_bytes()),
-            "delivered"
-        );
+        net.assert_delivered(&id);
     }
     let replay = net.deliver(json(&batch)).unwrap_err();
     assert_eq!(
@@ -574,17 +616,11 @@ fn a_failing_recipient_is_recorded_failed_and_the_rest_delivered_and_retry_works
         Err(RevertReason::AlreadyDelivered { .. })
     ));
 
-    let user = net.user.clone();
-    let hex_message = |m: &Message| format!("0x{}", hex::encode(m.encode())).into_bytes();
-    let again = net
-        .call(&user, INBOX_CHAINCODE, "retry", &[hex_message(&failed)])
-        .unwrap();
+    let again = net.retry(&failed).unwrap();
     let again = parse_results(&again).unwrap();
     assert!(matches!(again[0].outcome, MessageOutcome::Failed { .. }));
     let delivered = batch.items[0].message.clone();
-    let refused = net
-        .call(&user, INBOX_CHAINCODE, "retry", &[hex_message(&delivered)])
-        .unwrap_err();
+    let refused = net.retry(&delivered).unwrap_err();
     assert_eq!(
         decode_revert(&refused.0),
         Some(RevertReason::NotFailed { id: delivered.id() })
@@ -649,7 +685,7 @@ fn only_the_admin_sets_validators_and_only_safe_sets() {
     };
     let args = |t: &str, v: &str| args_for("5", t, v);
     let err = net
-        .call(&user, INBOX_CHAINCODE, "setValidators", &args("1", a))
+        .inbox(&user, "setValidators", &args("1", a))
         .unwrap_err();
     assert_eq!(decode_revert(&err.0), Some(RevertReason::NotAdmin));
     for (t, v, reason) in [
@@ -668,9 +704,7 @@ fn only_the_admin_sets_validators_and_only_safe_sets() {
         ("2", &format!("{a},{a}"), "duplicate validator"),
         ("3", &format!("{a},{b}"), "threshold above validator count"),
     ] {
-        let err = net
-            .call(&admin, INBOX_CHAINCODE, "setValidators", &args(t, v))
-            .unwrap_err();
+        let err = net.inbox(&admin, "setValidators", &args(t, v)).unwrap_err();
         assert_eq!(
             decode_revert(&err.0),
             Some(RevertReason::InvalidValidatorSet {
@@ -682,9 +716,8 @@ fn only_the_admin_sets_validators_and_only_safe_sets() {
     // As ValidatorRegistry.setValidators: every origin, Fabric ones included, has a non-zero
     // chain id.
     let err = net
-        .call(
+        .inbox(
             &admin,
-            INBOX_CHAINCODE,
             "setValidators",
             &args_for("0", "2", &format!("{a},{b}")),
         )
@@ -696,13 +729,8 @@ fn only_the_admin_sets_validators_and_only_safe_sets() {
         })
     );
     assert_eq!(
-        net.call(
-            &admin,
-            INBOX_CHAINCODE,
-            "setValidators",
-            &args("2", &format!("{a},{b}"))
-        )
-        .unwrap(),
+        net.inbox(&admin, "setValidators", &args("2", &format!("{a},{b}")))
+            .unwrap(),
         b"2"
     );
     let set: serde_json::Value =
@@ -767,34 +795,13 @@ fn a_failed_message_is_delivered_by_retry_once_its_recipient_accepts_it() {
 
     let user = net.user.clone();
     net.call(&user, "gate", "open", &[]).unwrap();
-    let hex_message = format!("0x{}", hex::encode(message.encode())).into_bytes();
-    let retried = net
-        .call(
-            &user,
-            INBOX_CHAINCODE,
-            "retry",
-            std::slice::from_ref(&hex_message),
-        )
-        .unwrap();
-    assert_eq!(
-        parse_results(&retried).unwrap()[0].outcome,
-        MessageOutcome::Delivered
-    );
-    assert_eq!(
-        net.query(INBOX_CHAINCODE, "status", id.as_bytes()),
-        "delivered"
-    );
-    assert_eq!(
-        net.query(INBOX_CHAINCODE, "isDelivered", id.as_bytes()),
-        "true"
-    );
+    assert_eq!(net.retry_outcome(&message), MessageOutcome::Delivered);
+    net.assert_delivered(&id);
     assert!(
         net.world
             .contains_key(&("gate".to_owned(), "handled".to_owned()))
     );
-    let again = net
-        .call(&user, INBOX_CHAINCODE, "retry", &[hex_message])
-        .unwrap_err();
+    let again = net.retry(&message).unwrap_err();
     assert_eq!(
         decode_revert(&again.0),
         Some(RevertReason::NotFailed { id: message.id() })
@@ -830,24 +837,17 @@ impl Chaincode for CountsFirst {
         &self,
         stub: &mut Stub<'_>,
         function: &str,
-        _args: &[Vec<u8>],
+        args: &[Vec<u8>],
     ) -> Result<Vec<u8>, ChaincodeError> {
+        if function == "handle" {
+            let attempts = stub
+                .get_state("attempts")
+                .map_or(0, |v| String::from_utf8(v).unwrap().parse::<u64>().unwrap());
+            stub.put_state("attempts", (attempts + 1).to_string().into_bytes());
+        }
+        // Past the count, it opens, accepts and refuses as the gate does.
         match function {
-            "open" => {
-                stub.put_state("open", b"1".to_vec());
-                Ok(Vec::new())
-            }
-            "handle" => {
-                let attempts = stub
-                    .get_state("attempts")
-                    .map_or(0, |v| String::from_utf8(v).unwrap().parse::<u64>().unwrap());
-                stub.put_state("attempts", (attempts + 1).to_string().into_bytes());
-                if stub.get_state("open").is_none() {
-                    return Err(ChaincodeError::new("closed"));
-                }
-                stub.put_state("handled", b"1".to_vec());
-                Ok(Vec::new())
-            }
+            "open" | "handle" => Gate.invoke(stub, function, args),
             _ => Err(ChaincodeError::new("no such function")),
         }
     }
@@ -891,11 +891,8 @@ fn a_recipient_that_writes_before_failing_keeps_its_writes_and_retry_delivers() 
     );
 
     let user = net.user.clone();
-    let again = net
-        .call(&user, INBOX_CHAINCODE, "retry", &[hex_message(&message)])
-        .unwrap();
     assert!(matches!(
-        parse_results(&again).unwrap()[0].outcome,
+        net.retry_outcome(&message),
         MessageOutcome::Failed { .. }
     ));
     assert_eq!(attempts(&net).as_deref(), Some("2"));
@@ -905,13 +902,7 @@ fn a_recipient_that_writes_before_failing_keeps_its_writes_and_retry_delivers() 
     );
 
     net.call(&user, "counts_first", "open", &[]).unwrap();
-    let delivered = net
-        .call(&user, INBOX_CHAINCODE, "retry", &[hex_message(&message)])
-        .unwrap();
-    assert_eq!(
-        parse_results(&delivered).unwrap()[0].outcome,
-        MessageOutcome::Delivered
-    );
+    assert_eq!(net.retry_outcome(&message), MessageOutcome::Delivered);
     assert_eq!(attempts(&net).as_deref(), Some("3"));
     assert!(
         net.world
@@ -1035,21 +1026,12 @@ fn only_the_admin_pauses_an_origin_and_a_paused_origin_delivers_and_retries_noth
             on.to_string().into_bytes(),
         ]
     };
-    let err = net
-        .call(&user, INBOX_CHAINCODE, "setPaused", &pause(true))
-        .unwrap_err();
+    let err = net.inbox(&user, "setPaused", &pause(true)).unwrap_err();
     assert_eq!(decode_revert(&err.0), Some(RevertReason::NotAdmin));
     assert_eq!(net.query(INBOX_CHAINCODE, "paused", b"1"), "false");
 
     // A message that failed before the pause, for retry.
-    net.chaincodes.insert("gate".to_owned(), Arc::new(Gate));
-    let gate = Address32::from_name(&format!("{CHANNEL}/gate"));
-    let knock = net.batch(&["knock"], gate, &[0, 1]);
-    assert!(matches!(
-        net.deliver(json(&knock)).unwrap()[0].outcome,
-        MessageOutcome::Failed { .. }
-    ));
-    net.call(&user, "gate", "open", &[]).unwrap();
+    let (_, knock) = net.knock_at_gate();
 
     let (paused, event) = net.call_with_event(&admin, INBOX_CHAINCODE, "setPaused", &pause(true));
     assert_eq!(paused.unwrap(), b"true");
@@ -1075,14 +1057,7 @@ fn only_the_admin_pauses_an_origin_and_a_paused_origin_delivers_and_retries_noth
         net.deliver(json(&unsigned)).unwrap_err(),
         RevertReason::Paused { origin: ORIGIN }
     );
-    let err = net
-        .call(
-            &user,
-            INBOX_CHAINCODE,
-            "retry",
-            &[hex_message(&knock.items[0].message)],
-        )
-        .unwrap_err();
+    let err = net.retry(&knock).unwrap_err();
     assert_eq!(
         decode_revert(&err.0),
         Some(RevertReason::Paused { origin: ORIGIN })
@@ -1097,25 +1072,9 @@ fn only_the_admin_pauses_an_origin_and_a_paused_origin_delivers_and_retries_noth
     );
     assert_eq!(net.deliver(json(&batch)).unwrap().len(), 1);
     assert_eq!(net.count(), "1");
-    let retried = net
-        .call(
-            &user,
-            INBOX_CHAINCODE,
-            "retry",
-            &[hex_message(&knock.items[0].message)],
-        )
-        .unwrap();
-    assert_eq!(
-        parse_results(&retried).unwrap()[0].outcome,
-        MessageOutcome::Delivered
-    );
+    assert_eq!(net.retry_outcome(&knock), MessageOutcome::Delivered);
     let err = net
-        .call(
-            &admin,
-            INBOX_CHAINCODE,
-            "setPaused",
-            &[b"1".to_vec(), b"yes".to_vec()],
-        )
+        .inbox(&admin, "setPaused", &[b"1".to_vec(), b"yes".to_vec()])
         .unwrap_err();
     assert!(err.0.contains("neither true nor false"), "{err}");
 }
@@ -1136,12 +1095,7 @@ fn only_the_admin_forbids_a_recipient_and_a_forbidden_recipient_gets_nothing() {
         )
     };
     let err = net
-        .call(
-            &user,
-            INBOX_CHAINCODE,
-            "setForbiddenRecipient",
-            &forbid(recipient(), true),
-        )
+        .inbox(&user, "setForbiddenRecipient", &forbid(recipient(), true))
         .unwrap_err();
     assert_eq!(decode_revert(&err.0), Some(RevertReason::NotAdmin));
     // The inbox itself and its admin are always forbidden.
@@ -1152,14 +1106,7 @@ fn only_the_admin_forbids_a_recipient_and_a_forbidden_recipient_gets_nothing() {
     assert_eq!(is_forbidden(&mut net, recipient()), "false");
 
     // A message that failed before its recipient was forbidden, for retry.
-    net.chaincodes.insert("gate".to_owned(), Arc::new(Gate));
-    let gate = Address32::from_name(&format!("{CHANNEL}/gate"));
-    let knock = net.batch(&["knock"], gate, &[0, 1]);
-    assert!(matches!(
-        net.deliver(json(&knock)).unwrap()[0].outcome,
-        MessageOutcome::Failed { .. }
-    ));
-    net.call(&user, "gate", "open", &[]).unwrap();
+    let (gate, knock) = net.knock_at_gate();
 
     let (forbidden, event) = net.call_with_event(
         &admin,
@@ -1174,13 +1121,8 @@ fn only_the_admin_forbids_a_recipient_and_a_forbidden_recipient_gets_nothing() {
         serde_json::from_slice::<serde_json::Value>(&payload).unwrap(),
         serde_json::json!({ "target": recipient().to_hex(), "forbidden": true })
     );
-    net.call(
-        &admin,
-        INBOX_CHAINCODE,
-        "setForbiddenRecipient",
-        &forbid(gate, true),
-    )
-    .unwrap();
+    net.inbox(&admin, "setForbiddenRecipient", &forbid(gate, true))
+        .unwrap();
     assert_eq!(is_forbidden(&mut net, recipient()), "true");
 
     let batch = net.batch(&["a"], recipient(), &[0, 1]);
@@ -1191,14 +1133,7 @@ fn only_the_admin_forbids_a_recipient_and_a_forbidden_recipient_gets_nothing() {
             recipient: recipient().to_hex()
         }
     );
-    let err = net
-        .call(
-            &user,
-            INBOX_CHAINCODE,
-            "retry",
-            &[hex_message(&knock.items[0].message)],
-        )
-        .unwrap_err();
+    let err = net.retry(&knock).unwrap_err();
     assert_eq!(
         decode_revert(&err.0),
         Some(RevertReason::ForbiddenRecipient {
@@ -1212,39 +1147,17 @@ fn only_the_admin_forbids_a_recipient_and_a_forbidden_recipient_gets_nothing() {
 
     // Allowed again (the 0x prefix is optional).
     let bare = hex::encode(recipient().0).into_bytes();
-    net.call(
-        &admin,
-        INBOX_CHAINCODE,
-        "setForbiddenRecipient",
-        &[bare, b"false".to_vec()],
-    )
-    .unwrap();
-    net.call(
-        &admin,
-        INBOX_CHAINCODE,
-        "setForbiddenRecipient",
-        &forbid(gate, false),
-    )
-    .unwrap();
+    net.inbox(&admin, "setForbiddenRecipient", &[bare, b"false".to_vec()])
+        .unwrap();
+    net.inbox(&admin, "setForbiddenRecipient", &forbid(gate, false))
+        .unwrap();
     assert_eq!(is_forbidden(&mut net, recipient()), "false");
     assert_eq!(net.deliver(json(&batch)).unwrap().len(), 1);
     assert_eq!(net.count(), "1");
-    let retried = net
-        .call(
-            &user,
-            INBOX_CHAINCODE,
-            "retry",
-            &[hex_message(&knock.items[0].message)],
-        )
-        .unwrap();
-    assert_eq!(
-        parse_results(&retried).unwrap()[0].outcome,
-        MessageOutcome::Delivered
-    );
+    assert_eq!(net.retry_outcome(&knock), MessageOutcome::Delivered);
     let err = net
-        .call(
+        .inbox(
             &admin,
-            INBOX_CHAINCODE,
             "setForbiddenRecipient",
             &[b"0x1234".to_vec(), b"true".to_vec()],
         )

@@ -108,6 +108,8 @@ pub enum RevertReason {
         /// Its id.
         id: MessageId,
     },
+    /// A contract deployed or handed over to the zero address as admin.
+    ZeroAdmin,
     /// Message bytes shorter than the header.
     MessageTooShort,
     /// A message body over the limit.
@@ -167,6 +169,7 @@ impl RevertReason {
             RevertReason::InconsistentCheckpoint => "inconsistent_checkpoint",
             RevertReason::StaleCheckpoint { .. } => "stale_checkpoint",
             RevertReason::NotFailed { .. } => "not_failed",
+            RevertReason::ZeroAdmin => "zero_admin",
             RevertReason::MessageTooShort => "message_too_short",
             RevertReason::BodyTooLarge => "body_too_large",
             RevertReason::InsufficientGas { .. } => "insufficient_gas",
@@ -247,6 +250,7 @@ impl fmt::Display for RevertReason {
             RevertReason::InvalidProof => f.write_str("InvalidProof"),
             RevertReason::NotAdmin => f.write_str("NotAdmin"),
             RevertReason::InconsistentCheckpoint => f.write_str("InconsistentCheckpoint"),
+            RevertReason::ZeroAdmin => f.write_str("ZeroAdmin"),
             RevertReason::MessageTooShort => f.write_str("MessageTooShort"),
             RevertReason::BodyTooLarge => f.write_str("BodyTooLarge"),
             RevertReason::OutOfGas => f.write_str("out of gas"),

@@ -73,6 +73,7 @@ alloy::sol! {
         error BodyTooLarge();
         error UnknownOrigin(uint32 origin);
         error InsufficientGas(uint256 available, uint256 required);
+        error ZeroAdmin();
     }
 
     /// Solidity's built-in revert payloads.
@@ -212,6 +213,7 @@ pub fn decode_revert(data: &[u8]) -> RevertReason {
             E::UnknownOrigin(e) => RevertReason::UnknownOrigin {
                 origin: Domain(e.origin),
             },
+            E::ZeroAdmin(_) => RevertReason::ZeroAdmin,
             E::InsufficientGas(e) => RevertReason::InsufficientGas {
                 available: small(e.available),
                 required: small(e.required),

@@ -13,27 +13,20 @@ use causeway_adapters::{
 use causeway_proofs::{Domain, Hash32, HashAlgorithm, Nonce};
 use causeway_relayer::Relayer;
 use causeway_relayer::pipeline::{LaneConfig, LocalSigner, OriginConfig};
-use causeway_relayer::store::{QueryStore, RetryPolicy, SqliteStore};
+use causeway_relayer::store::{QueryStore, SqliteStore};
 
 use crate::pipeline_harness::*;
 
 #[tokio::test(start_paused = true)]
 async fn a_destination_outage_is_retried_with_backoff_and_completes() {
-    let dir = tempfile::tempdir().unwrap();
-    let keys = [key(0)];
-    let source = MemoryChain::new(P_ORIGIN, 0);
-    let msgs = messages(0, 40);
-    emit(&source, &msgs, 4);
-    let probe = Arc::new(Probe::new(destination_chain(&keys, 1)));
+    let solo = Solo::new(40, 4);
+    let (db, msgs) = (&solo.db, &solo.msgs);
+    let probe = Arc::new(solo.probe());
     probe.chain.set_unavailable(true);
     let mut config = test_config();
-    config.retry = RetryPolicy {
-        base_delay: Duration::from_secs(1),
-        max_delay: Duration::from_secs(8),
-        max_attempts: 100,
-    };
-    let db = dir.path().join("relayer.db");
-    let handle = solo_relayer(&db, &source, Arc::clone(&probe), 10, config)
+    config.retry = retry_policy(Duration::from_secs(1), Duration::from_secs(8), 100);
+    let handle = solo
+        .relayer(Arc::clone(&probe), 10, config)
         .spawn()
         .await
         .unwrap();
@@ -48,8 +41,8 @@ async fn a_destination_outage_is_retried_with_backoff_and_completes() {
     let failures = handle.metrics().submit_failures;
     assert!(failures >= 2, "retried: {failures}");
     assert!(failures <= 40 * 17, "backed off, not flooding: {failures}");
-    let store = SqliteStore::open(&db).unwrap();
-    for m in &msgs {
+    let store = SqliteStore::open(db).unwrap();
+    for m in msgs {
         let attempts = store.message(m.id()).unwrap().unwrap().delivery.attempts;
         assert!((4..=17).contains(&attempts), "attempts {attempts}");
     }
@@ -67,22 +60,15 @@ async fn a_destination_outage_is_retried_with_backoff_and_completes() {
 
 #[tokio::test(start_paused = true)]
 async fn a_reverted_batch_goes_back_to_pending_then_is_delivered() {
-    let dir = tempfile::tempdir().unwrap();
-    let keys = [key(0)];
-    let source = MemoryChain::new(P_ORIGIN, 0);
-    let msgs = messages(0, 20);
-    emit(&source, &msgs, 20);
-    let probe = Arc::new(Probe::new(destination_chain(&keys, 1)));
+    let solo = Solo::new(20, 20);
+    let (db, msgs) = (&solo.db, &solo.msgs);
+    let probe = Arc::new(solo.probe());
     probe.revert_next.store(1, Ordering::SeqCst);
     let mut config = test_config();
     // A long backoff: after the revert the messages visibly wait in pending.
-    config.retry = RetryPolicy {
-        base_delay: Duration::from_secs(600),
-        max_delay: Duration::from_secs(600),
-        max_attempts: 5,
-    };
-    let db = dir.path().join("relayer.db");
-    let handle = solo_relayer(&db, &source, Arc::clone(&probe), 20, config)
+    config.retry = retry_policy(Duration::from_secs(600), Duration::from_secs(600), 5);
+    let handle = solo
+        .relayer(Arc::clone(&probe), 20, config)
         .spawn()
         .await
         .unwrap();
@@ -93,7 +79,7 @@ async fn a_reverted_batch_goes_back_to_pending_then_is_delivered() {
     .await;
     assert_eq!(handle.metrics().reverted, 1);
     assert_eq!(counts(&p).confirmed, 0);
-    let store = SqliteStore::open(&db).unwrap();
+    let store = SqliteStore::open(db).unwrap();
     let record = store.message(msgs[3].id()).unwrap().unwrap();
     assert_eq!(record.delivery.attempts, 1);
     assert!(
@@ -194,28 +180,17 @@ async fn a_forged_native_proof_halts_the_origin_and_nothing_is_delivered() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_destination_keeps_in_flight_submissions_bounded() {
-    let dir = tempfile::tempdir().unwrap();
-    let keys = [key(0)];
-    let source = MemoryChain::new(P_ORIGIN, 0);
-    let msgs = messages(0, 120);
-    emit(&source, &msgs, 10);
-    let mut probe = Probe::new(destination_chain(&keys, 1));
+    let solo = Solo::new(120, 10);
+    let mut probe = solo.probe();
     probe.pending_polls = 5; // each submission stays pending for five polls
     let probe = Arc::new(probe);
     let mut config = test_config();
     config.max_in_flight = 2;
-    let handle = relayer(
-        &dir.path().join("relayer.db"),
-        &source,
-        Arc::clone(&probe),
-        Arc::new(LocalSigner::new(key(0))),
-        validators(&keys, 1),
-        5,
-        config,
-    )
-    .spawn()
-    .await
-    .unwrap();
+    let handle = solo
+        .relayer(Arc::clone(&probe), 5, config)
+        .spawn()
+        .await
+        .unwrap();
 
     // While the destination is slow, most messages wait durably in the store, not in memory.
     let p = wait_until(&handle, Duration::from_secs(30), |p| {
@@ -240,25 +215,15 @@ async fn a_slow_destination_keeps_in_flight_submissions_bounded() {
 
 #[tokio::test(start_paused = true)]
 async fn a_source_outage_backs_off_then_resumes() {
-    let dir = tempfile::tempdir().unwrap();
-    let keys = [key(0)];
-    let source = MemoryChain::new(P_ORIGIN, 0);
-    let msgs = messages(0, 10);
-    emit(&source, &msgs, 5);
+    let solo = Solo::new(10, 5);
+    let source = &solo.source;
     source.set_unavailable(true);
-    let probe = Arc::new(Probe::new(destination_chain(&keys, 1)));
-    let handle = relayer(
-        &dir.path().join("relayer.db"),
-        &source,
-        Arc::clone(&probe),
-        Arc::new(LocalSigner::new(key(0))),
-        validators(&keys, 1),
-        10,
-        test_config(),
-    )
-    .spawn()
-    .await
-    .unwrap();
+    let probe = Arc::new(solo.probe());
+    let handle = solo
+        .relayer(Arc::clone(&probe), 10, test_config())
+        .spawn()
+        .await
+        .unwrap();
     // Ten seconds of outage: backoff 50, 100, 200, 400 ms, then 500 ms each: about 24 polls.
     tokio::time::sleep(Duration::from_secs(10)).await;
     let errors = handle.metrics().source_errors;
@@ -377,25 +342,15 @@ async fn a_slow_verify_stage_holds_the_watcher_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recipient_that_refuses_is_confirmed_as_failed_at_the_destination() {
-    let dir = tempfile::tempdir().unwrap();
-    let keys = [key(0)];
-    let source = MemoryChain::new(P_ORIGIN, 0);
-    let msgs = messages(0, 8);
-    emit(&source, &msgs, 8);
-    let probe = Arc::new(Probe::new(destination_chain(&keys, 1)));
+    let solo = Solo::new(8, 8);
+    let msgs = &solo.msgs;
+    let probe = Arc::new(solo.probe());
     probe.chain.refuse(msgs[5].id());
-    let handle = relayer(
-        &dir.path().join("relayer.db"),
-        &source,
-        Arc::clone(&probe),
-        Arc::new(LocalSigner::new(key(0))),
-        validators(&keys, 1),
-        8,
-        test_config(),
-    )
-    .spawn()
-    .await
-    .unwrap();
+    let handle = solo
+        .relayer(Arc::clone(&probe), 8, test_config())
+        .spawn()
+        .await
+        .unwrap();
     wait_until(&handle, Duration::from_secs(30), |p| {
         counts(p).confirmed == 8
     })
@@ -413,21 +368,14 @@ async fn a_recipient_that_refuses_is_confirmed_as_failed_at_the_destination() {
 
 #[tokio::test(start_paused = true)]
 async fn a_batch_that_always_reverts_ends_in_dead_letters() {
-    let dir = tempfile::tempdir().unwrap();
-    let keys = [key(0)];
-    let source = MemoryChain::new(P_ORIGIN, 0);
-    let msgs = messages(0, 6);
-    emit(&source, &msgs, 6);
-    let probe = Arc::new(Probe::new(destination_chain(&keys, 1)));
+    let solo = Solo::new(6, 6);
+    let (db, msgs) = (&solo.db, &solo.msgs);
+    let probe = Arc::new(solo.probe());
     probe.revert_next.store(u32::MAX, Ordering::SeqCst);
     let mut config = test_config();
-    config.retry = RetryPolicy {
-        base_delay: Duration::from_secs(1),
-        max_delay: Duration::from_secs(4),
-        max_attempts: 3,
-    };
-    let db = dir.path().join("relayer.db");
-    let handle = solo_relayer(&db, &source, Arc::clone(&probe), 6, config)
+    config.retry = retry_policy(Duration::from_secs(1), Duration::from_secs(4), 3);
+    let handle = solo
+        .relayer(Arc::clone(&probe), 6, config)
         .spawn()
         .await
         .unwrap();
@@ -443,7 +391,7 @@ async fn a_batch_that_always_reverts_ends_in_dead_letters() {
     assert_eq!(handle.metrics().messages_submitted, submitted);
     assert_eq!(handle.metrics().dead_letters, 6);
     handle.shutdown().await;
-    let store = SqliteStore::open(&db).unwrap();
+    let store = SqliteStore::open(db).unwrap();
     let state = store.message(msgs[0].id()).unwrap().unwrap().delivery.state;
     assert!(
         matches!(&state, causeway_relayer::store::DeliveryState::DeadLetter { reason } if reason.contains("probe revert")),

@@ -3,7 +3,7 @@
 //! confirmations), and a relayer builder with test-sized intervals.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -142,6 +142,55 @@ pub fn solo_relayer(
         batch_size,
         config,
     )
+}
+
+/// The one-gateway fixture most tests start from: a fresh store file, `n` messages emitted on
+/// `P_ORIGIN` (`per_block` per block) and the 1-of-1 destination chain that trusts `key(0)`.
+pub struct Solo {
+    _dir: tempfile::TempDir,
+    /// The store file.
+    pub db: PathBuf,
+    /// The origin chain, messages already emitted.
+    pub source: MemoryChain,
+    /// The emitted messages.
+    pub msgs: Vec<Message>,
+    /// The destination chain (shared by every [`Solo::probe`]).
+    pub chain: MemoryChain,
+}
+
+impl Solo {
+    pub fn new(n: u64, per_block: usize) -> Solo {
+        let dir = tempfile::tempdir().unwrap();
+        let source = MemoryChain::new(P_ORIGIN, 0);
+        let msgs = messages(0, n);
+        emit(&source, &msgs, per_block);
+        Solo {
+            db: dir.path().join("relayer.db"),
+            _dir: dir,
+            source,
+            msgs,
+            chain: destination_chain(&[key(0)], 1),
+        }
+    }
+
+    /// A probe over the destination chain.
+    pub fn probe(&self) -> Probe {
+        Probe::new(self.chain.clone())
+    }
+
+    /// The 1-of-1 relayer of this fixture's store, origin and `probe`.
+    pub fn relayer(&self, probe: Arc<Probe>, batch_size: usize, config: PipelineConfig) -> Relayer {
+        solo_relayer(&self.db, &self.source, probe, batch_size, config)
+    }
+}
+
+/// A retry policy with these bounds.
+pub fn retry_policy(base: Duration, max: Duration, max_attempts: u32) -> RetryPolicy {
+    RetryPolicy {
+        base_delay: base,
+        max_delay: max,
+        max_attempts,
+    }
 }
 
 /// The lane's counts (zero before its first message).

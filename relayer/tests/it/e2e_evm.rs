@@ -44,10 +44,7 @@ async fn a_thousand_messages_from_a_to_b_are_delivered_exactly_once_with_verifyi
     )
     .await;
     let c = counts(&p);
-    assert_eq!(
-        (c.pending, c.leased, c.submitted, c.dead_letter),
-        (0, 0, 0, 0)
-    );
+    assert_settled(&c);
     let metrics = handle.metrics();
     handle.shutdown().await;
     eprintln!("relayed after {:?}: {metrics:?}", started.elapsed());
@@ -122,10 +119,7 @@ async fn an_event_reorganised_away_before_finality_is_never_delivered_but_its_re
     )
     .await;
     let c = counts(&p);
-    assert_eq!(
-        (c.pending, c.leased, c.submitted, c.dead_letter),
-        (0, 0, 0, 0)
-    );
+    assert_settled(&c);
     // Nothing more arrives: the doomed event never comes back.
     bridge.mine_a(CONFIRMATIONS).await;
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -41,10 +41,7 @@ async fn thousand_messages_are_delivered_exactly_once_with_two_of_three_signatur
     })
     .await;
     let c = counts(&p);
-    assert_eq!(
-        (c.pending, c.leased, c.submitted, c.dead_letter),
-        (0, 0, 0, 0)
-    );
+    assert_settled(&c);
     assert!(p.halted.is_empty(), "{:?}", p.halted);
     let metrics = handle.metrics();
     handle.shutdown().await;
@@ -96,10 +93,7 @@ async fn restart_mid_way_delivers_the_rest_exactly_once() {
     .await;
     assert!(p.halted.is_empty(), "{:?}", p.halted);
     let c = counts(&p);
-    assert_eq!(
-        (c.pending, c.leased, c.submitted, c.dead_letter),
-        (0, 0, 0, 0)
-    );
+    assert_settled(&c);
     second.shutdown().await;
 
     let delivered = probe.deliveries();

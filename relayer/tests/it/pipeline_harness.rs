@@ -193,6 +193,16 @@ pub fn retry_policy(base: Duration, max: Duration, max_attempts: u32) -> RetryPo
     }
 }
 
+/// Asserts that no message of the lane is still on its way or given up: nothing pending,
+/// leased, submitted or dead-lettered.
+pub fn assert_settled(c: &StateCounts) {
+    assert_eq!(
+        (c.pending, c.leased, c.submitted, c.dead_letter),
+        (0, 0, 0, 0),
+        "{c:?}"
+    );
+}
+
 /// The lane's counts (zero before its first message).
 pub fn counts(p: &Progress) -> StateCounts {
     p.lanes

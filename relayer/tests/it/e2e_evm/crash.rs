@@ -216,10 +216,7 @@ async fn a_relayer_sigkilled_at_random_moments_delivers_every_message_exactly_on
     loop {
         let c = stored_counts(&db);
         if c.confirmed == msgs.len() as u64 {
-            assert_eq!(
-                (c.pending, c.leased, c.submitted, c.dead_letter),
-                (0, 0, 0, 0)
-            );
+            assert_settled(&c);
             break;
         }
         assert!(

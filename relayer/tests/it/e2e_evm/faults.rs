@@ -186,10 +186,7 @@ async fn the_destination_node_going_dark_mid_run_delays_delivery_without_loss() 
     )
     .await;
     let c = counts(&p);
-    assert_eq!(
-        (c.pending, c.leased, c.submitted, c.dead_letter),
-        (0, 0, 0, 0)
-    );
+    assert_settled(&c);
     let metrics = handle.metrics();
     handle.shutdown().await;
     eprintln!(
@@ -291,10 +288,7 @@ async fn the_destination_node_killed_mid_run_and_restarted_with_its_state_loses_
     )
     .await;
     let c = counts(&p);
-    assert_eq!(
-        (c.pending, c.leased, c.submitted, c.dead_letter),
-        (0, 0, 0, 0)
-    );
+    assert_settled(&c);
     let metrics = handle.metrics();
     handle.shutdown().await;
     eprintln!(

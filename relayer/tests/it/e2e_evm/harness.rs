@@ -413,6 +413,8 @@ pub fn e2e_config() -> PipelineConfig {
     }
 }
 
+pub use crate::pipeline_harness::assert_settled;
+
 /// The lane's counts (zero before its first message).
 pub fn counts(p: &Progress) -> StateCounts {
     p.lanes

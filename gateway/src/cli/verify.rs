@@ -73,25 +73,30 @@ enum SourceTrust {
         /// The Outbox address.
         outbox: EvmAddress,
     },
-    /// A Fabric channel: the block must carry the orderers' signatures, the transaction must be
-    /// VALID and endorsed under the policy by organisations of these MSP roots, and the event
-    /// must come from the outbox chaincode.
-    Fabric {
-        /// The channel.
-        channel: String,
-        /// The outbox chaincode (default `causeway_outbox`).
-        #[serde(default = "default_outbox_chaincode")]
-        outbox_chaincode: String,
-        /// The endorsing organisations and their MSP root certificates (PEM).
-        orgs: Vec<TrustMsp>,
-        /// The ordering service's MSPs and their root certificates (PEM).
-        orderers: Vec<TrustMsp>,
-        /// As in the gateway configuration: `AND(…)`, `OR(…)`, `OutOf(n, …)`, `MAJORITY`.
-        endorsement_policy: String,
-        /// Orderer signatures a block needs (default 1).
-        #[serde(default = "one")]
-        orderer_signatures: usize,
-    },
+    /// A Fabric channel.
+    Fabric(FabricTrust),
+}
+
+/// A Fabric channel's trust: the block must carry the orderers' signatures, the transaction
+/// must be VALID and endorsed under the policy by organisations of these MSP roots, and the
+/// event must come from the outbox chaincode.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FabricTrust {
+    /// The channel.
+    channel: String,
+    /// The outbox chaincode (default `causeway_outbox`).
+    #[serde(default = "default_outbox_chaincode")]
+    outbox_chaincode: String,
+    /// The endorsing organisations and their MSP root certificates (PEM).
+    orgs: Vec<TrustMsp>,
+    /// The ordering service's MSPs and their root certificates (PEM).
+    orderers: Vec<TrustMsp>,
+    /// As in the gateway configuration: `AND(…)`, `OR(…)`, `OutOf(n, …)`, `MAJORITY`.
+    endorsement_policy: String,
+    /// Orderer signatures a block needs (default 1).
+    #[serde(default = "one")]
+    orderer_signatures: usize,
 }
 
 /// One MSP of a Fabric trust: its id and root certificates.
@@ -123,18 +128,15 @@ fn trusted_msps(msps: &[TrustMsp], what: &str) -> Result<TrustedMsps> {
 }
 
 /// The Fabric native-proof checker a trust file describes.
-fn fabric_verifier(origin: Domain, source: SourceTrust) -> Result<Box<dyn NativeVerifier>> {
-    let SourceTrust::Fabric {
+fn fabric_verifier(origin: Domain, trust: FabricTrust) -> Result<Box<dyn NativeVerifier>> {
+    let FabricTrust {
         channel,
         outbox_chaincode,
         orgs,
         orderers,
         endorsement_policy,
         orderer_signatures,
-    } = source
-    else {
-        anyhow::bail!("not a Fabric source");
-    };
+    } = trust;
     let ids: Vec<String> = orgs.iter().map(|m| m.msp_id.clone()).collect();
     let policy = FabricPolicy::parse(&endorsement_policy, &ids)
         .map_err(|e| anyhow::anyhow!("endorsement_policy in the trust file: {e}"))?;
@@ -179,7 +181,7 @@ pub(crate) fn load_trust(path: &Path) -> Result<Trust> {
             domain: file.signing_domain.origin,
             outbox: outbox.0.into(),
         })),
-        Some(fabric @ SourceTrust::Fabric { .. }) => Some(
+        Some(SourceTrust::Fabric(fabric)) => Some(
             fabric_verifier(file.signing_domain.origin, fabric)
                 .with_context(|| format!("in the trust file {}", path.display()))?,
         ),

@@ -158,22 +158,15 @@ impl Setup {
     }
 
     async fn evaluate(&self, chaincode: &str, function: &str, args: Vec<Vec<u8>>) -> String {
-        let response = self
-            .user
-            .evaluate(
-                &Invocation {
-                    channel_id: self.net.channel().to_owned(),
-                    chaincode: chaincode.to_owned(),
-                    function: function.to_owned(),
-                    args,
-                    ..Default::default()
-                },
-                &[],
-            )
-            .await
-            .unwrap();
-        assert_eq!(response.status, 200);
-        String::from_utf8(response.payload).unwrap()
+        causeway_devnet::fabric::evaluate_text(
+            &self.user,
+            self.net.channel(),
+            chaincode,
+            function,
+            args,
+        )
+        .await
+        .unwrap()
     }
 
     async fn count(&self) -> u64 {

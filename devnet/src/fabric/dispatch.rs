@@ -71,3 +71,35 @@ pub async fn dispatch(
         })
     }
 }
+
+/// Evaluates `chaincode.function(args)` on `channel` as `client` and returns its payload as
+/// text; fails unless the chaincode answered with status 200 and UTF-8.
+pub async fn evaluate_text(
+    client: &FabricClient,
+    channel: &str,
+    chaincode: &str,
+    function: &str,
+    args: Vec<Vec<u8>>,
+) -> Result<String> {
+    let invocation = Invocation {
+        channel_id: channel.to_owned(),
+        chaincode: chaincode.to_owned(),
+        function: function.to_owned(),
+        args,
+        ..Default::default()
+    };
+    let response = client
+        .evaluate(&invocation, &[])
+        .await
+        .map_err(err("evaluate"))?;
+    if response.status != 200 {
+        return Err(Error::Fabric {
+            context: "evaluate",
+            reason: format!(
+                "{chaincode}.{function} answered status {}: {}",
+                response.status, response.message
+            ),
+        });
+    }
+    String::from_utf8(response.payload).map_err(err("evaluate result as UTF-8"))
+}

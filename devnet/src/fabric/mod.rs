@@ -35,7 +35,7 @@ pub use chaincode::inbox::INBOX_CHAINCODE;
 pub use chaincode::outbox::{DISPATCH_EVENT, OUTBOX_CHAINCODE};
 pub use chaincode::recipient::RECIPIENT_CHAINCODE;
 pub use chaincode::{Chaincode, ChaincodeError, NetworkInfo, RwSet, Stub, Version};
-pub use dispatch::{commit_invocation, dispatch, dispatch_invocation};
+pub use dispatch::{commit_invocation, dispatch, dispatch_invocation, evaluate_text};
 pub use faults::{EndorsementFault, Fault};
 pub use network::{
     DEFAULT_CHANNEL, FABRIC_CHAIN_ID, FABRIC_DOMAIN, FabricNetwork, FabricNetworkOptions,

@@ -252,19 +252,7 @@ async fn evaluate(
     function: &str,
     args: Vec<Vec<u8>>,
 ) -> String {
-    let response = client
-        .evaluate(
-            &Invocation {
-                channel_id: net.channel().to_owned(),
-                chaincode: chaincode.to_owned(),
-                function: function.to_owned(),
-                args,
-                ..Default::default()
-            },
-            &[],
-        )
+    causeway_devnet::fabric::evaluate_text(client, net.channel(), chaincode, function, args)
         .await
-        .unwrap();
-    assert_eq!(response.status, 200);
-    String::from_utf8(response.payload).unwrap()
+        .unwrap()
 }

@@ -36,6 +36,32 @@ impl DeliveryBatch {
         self.items.iter().map(|i| i.message.id()).collect()
     }
 
+    /// Checks what every destination needs of a batch before it plans anything: at least one
+    /// message, and every inclusion proof against the checkpoint's log size.
+    /// [`Error::InvalidBatch`] otherwise.
+    pub fn check_shape(&self) -> Result<(), Error> {
+        if self.items.is_empty() {
+            return Err(Error::InvalidBatch {
+                reason: "no messages".into(),
+            });
+        }
+        match self
+            .items
+            .iter()
+            .find(|i| i.proof.size != self.checkpoint.size())
+        {
+            Some(item) => Err(Error::InvalidBatch {
+                reason: format!(
+                    "message {} is proven against log size {}, the checkpoint has {}",
+                    item.message.id(),
+                    item.proof.size.0,
+                    self.checkpoint.size().0
+                ),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// The batch reduced to the items at `range` (same checkpoint and signatures): a batch can
     /// be split anywhere, because every proof is against the same checkpoint.
     pub fn slice(&self, range: core::ops::Range<usize>) -> DeliveryBatch {
@@ -157,4 +183,71 @@ pub trait Destination: Send + Sync {
         &self,
         id: &MessageId,
     ) -> impl Future<Output = Result<DeliveryStatus, Error>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use causeway_proofs::log::Sha256Log;
+    use causeway_proofs::{Address32, Domain, HashAlgorithm, LeafIndex, LogSize, Message, Nonce};
+
+    use super::*;
+
+    /// A batch of `n` messages proven against a checkpoint of their log.
+    fn batch(n: u64) -> DeliveryBatch {
+        let msgs: Vec<Message> = (0..n)
+            .map(|i| {
+                Message::new(
+                    Nonce(i),
+                    Domain(1),
+                    Address32([1; 32]),
+                    Domain(2),
+                    Address32([2; 32]),
+                    vec![i as u8],
+                )
+                .expect("a small message")
+            })
+            .collect();
+        let mut log = Sha256Log::new();
+        for m in &msgs {
+            log.append(m.id().as_hash());
+        }
+        let checkpoint = Checkpoint::new(Domain(1), HashAlgorithm::Sha256, log.size(), log.root())
+            .expect("a non-empty log");
+        let items = msgs
+            .into_iter()
+            .enumerate()
+            .map(|(i, message)| DeliveryItem {
+                proof: log
+                    .inclusion_proof(LeafIndex(i as u64), log.size())
+                    .expect("a leaf of the log"),
+                message,
+            })
+            .collect();
+        DeliveryBatch {
+            checkpoint,
+            signatures: Vec::new(),
+            items,
+        }
+    }
+
+    #[test]
+    fn check_shape_wants_messages_proven_against_the_checkpoint_size() {
+        let good = batch(3);
+        assert!(good.check_shape().is_ok());
+        assert!(matches!(
+            good.slice(0..0).check_shape(),
+            Err(Error::InvalidBatch { .. })
+        ));
+        let mut stale = good.clone();
+        stale.items[1].proof.size = LogSize(2);
+        match stale.check_shape() {
+            Err(Error::InvalidBatch { reason }) => {
+                assert!(
+                    reason.contains("log size 2, the checkpoint has 3"),
+                    "{reason}"
+                );
+            }
+            other => panic!("expected InvalidBatch, got {other:?}"),
+        }
+    }
 }

@@ -362,25 +362,7 @@ impl Destination for FabricDestination {
     #[tracing::instrument(name = "fabric_submit", skip_all,
         fields(domain = %self.config.domain, messages = batch.items.len()))]
     async fn submit(&self, batch: &DeliveryBatch) -> Result<Vec<Submission>, Error> {
-        if batch.items.is_empty() {
-            return Err(Error::InvalidBatch {
-                reason: "no messages".into(),
-            });
-        }
-        if let Some(item) = batch
-            .items
-            .iter()
-            .find(|i| i.proof.size != batch.checkpoint.size())
-        {
-            return Err(Error::InvalidBatch {
-                reason: format!(
-                    "message {} is proven against log size {}, the checkpoint has {}",
-                    item.message.id(),
-                    item.proof.size.0,
-                    batch.checkpoint.size().0
-                ),
-            });
-        }
+        batch.check_shape()?;
         let mut out = Vec::new();
         for range in plan(batch, &self.config)? {
             let part = batch.slice(range);

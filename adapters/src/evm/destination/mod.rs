@@ -331,25 +331,7 @@ impl Destination for EvmDestination {
     #[tracing::instrument(name = "evm_submit", skip_all,
         fields(domain = %self.inner.config.domain, messages = batch.items.len()))]
     async fn submit(&self, batch: &DeliveryBatch) -> Result<Vec<Submission>, Error> {
-        if batch.items.is_empty() {
-            return Err(Error::InvalidBatch {
-                reason: "no messages".into(),
-            });
-        }
-        if let Some(item) = batch
-            .items
-            .iter()
-            .find(|i| i.proof.size != batch.checkpoint.size())
-        {
-            return Err(Error::InvalidBatch {
-                reason: format!(
-                    "message {} is proven against log size {}, the checkpoint has {}",
-                    item.message.id(),
-                    item.proof.size.0,
-                    batch.checkpoint.size().0
-                ),
-            });
-        }
+        batch.check_shape()?;
         let ids = batch.ids();
         let parts = self.plan(batch).await?;
         let mut out = Vec::with_capacity(parts.len());

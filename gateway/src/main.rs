@@ -26,6 +26,7 @@ enum Command {
     #[command(subcommand)]
     Keys(cli::keys::KeysCommand),
     /// Measure the relayer end to end on local anvil chains.
+    #[cfg(feature = "devnet")]
     #[command(subcommand)]
     Bench(cli::bench::BenchCommand),
 }
@@ -35,6 +36,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Verify(args) => cli::verify::run(&args),
         Command::Keys(cmd) => cli::keys::run(&cmd).map(|()| cli::Outcome::Success),
+        #[cfg(feature = "devnet")]
         Command::Bench(cmd) => cli::bench::run(&cmd).map(|()| cli::Outcome::Success),
     };
     match outcome {

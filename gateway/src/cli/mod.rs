@@ -1,6 +1,8 @@
 //! The subcommands of `causeway`, one module each.
 
+#[cfg(feature = "devnet")]
 pub(crate) mod bench;
+#[cfg(feature = "devnet")]
 pub(crate) mod bundles;
 pub(crate) mod keys;
 pub(crate) mod verify;

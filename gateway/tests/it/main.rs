@@ -2,6 +2,8 @@
 //! verdicts, exit codes and key files.
 #![allow(clippy::unwrap_used)]
 
+// `causeway bench` exists only in builds with the `devnet` feature (the default).
+#[cfg(feature = "devnet")]
 mod bench;
 mod fabric_bundles;
 mod keys;

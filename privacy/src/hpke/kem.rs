@@ -121,8 +121,9 @@ pub(crate) fn kem_error(_: hpke::HpkeError) -> Error {
 /// DeriveKeyPair(ikm) (RFC 9180 §7.1.3): deterministic key pair from input keying material.
 pub fn derive_key_pair(ikm: &[u8]) -> KeyPair {
     let (sk, _) = Kem::derive_keypair(ikm);
+    // Written straight into a zeroized buffer (`to_bytes` would leave an unwiped copy).
     let mut bytes = Zeroizing::new([0u8; KEY_LEN]);
-    bytes.copy_from_slice(&sk.to_bytes());
+    sk.write_exact(bytes.as_mut());
     KeyPair::from_secret_bytes(*bytes)
 }
 

@@ -7,7 +7,8 @@
 //! large payloads is CPU-bound; async callers run it on `spawn_blocking`.
 //!
 //! - [`keys`]: X25519 privacy keys, key ids, key files (mode 0600, zeroized, never printed).
-//! - [`hpke`]: RFC 9180 HPKE (DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-128/256-GCM, all modes).
+//! - [`hpke`]: RFC 9180 HPKE (DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-128/256-GCM, all modes),
+//!   the `hpke` crate behind our key and error types.
 //! - [`envelope`]: a payload encrypted once (AES-256-GCM STREAM, 64 KiB chunks), its content key
 //!   wrapped per recipient with HPKE base mode, key-committing, with a salted plaintext
 //!   commitment to put on chain.

@@ -1,22 +1,33 @@
-//! DHKEM(X25519, HKDF-SHA256), KEM id 0x0020 (RFC 9180 §4.1, §7.1).
+//! DHKEM(X25519, HKDF-SHA256), KEM id 0x0020 (RFC 9180 §4.1, §7.1), from the `hpke` crate.
+//!
+//! This module only converts between our key types and the crate's: the key derivation, the
+//! Diffie-Hellman steps, the all-zero check and ExtractAndExpand are `hpke`'s
+//! (`hpke::kem::X25519HkdfSha256`). The stand-alone Encap/Decap functions are kept for the
+//! RFC 9180 vector tests, which check the shared secret the setup functions do not expose.
 
 use core::fmt;
 
+use hpke::{Deserializable as _, Kem as _, Serializable as _};
 use rand_core::CryptoRngCore;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use super::{labeled_expand, labeled_extract};
 use crate::Error;
 use crate::keys::{KEY_LEN, KeyPair, PublicKey};
 
+/// The `hpke` crate's DHKEM(X25519, HKDF-SHA256).
+pub(crate) type Kem = hpke::kem::X25519HkdfSha256;
+/// The `hpke` crate's X25519 private key (a `StaticSecret`, zeroized on drop).
+pub(crate) type LibPrivateKey = <Kem as hpke::Kem>::PrivateKey;
+/// The `hpke` crate's X25519 public key.
+pub(crate) type LibPublicKey = <Kem as hpke::Kem>::PublicKey;
+/// The `hpke` crate's encapsulated key.
+pub(crate) type LibEncappedKey = <Kem as hpke::Kem>::EncappedKey;
+
 /// The KEM identifier.
-pub const KEM_ID: u16 = 0x0020;
+pub const KEM_ID: u16 = <Kem as hpke::Kem>::KEM_ID;
 /// `Nsecret`, `Nenc`, `Npk`, `Nsk` of DHKEM(X25519, HKDF-SHA256): all 32.
 pub const NSECRET: usize = 32;
-
-/// `suite_id` of the KEM: `"KEM" ‖ I2OSP(kem_id, 2)`.
-const SUITE_ID: [u8; 5] = [b'K', b'E', b'M', 0x00, 0x20];
 
 /// The encapsulated key `enc` (the ephemeral public key). Any 32 bytes: decapsulation refuses
 /// those of small order by the all-zero check.
@@ -40,6 +51,18 @@ impl EncappedKey {
     pub fn as_bytes(&self) -> &[u8; KEY_LEN] {
         &self.0
     }
+
+    /// The `hpke` crate's form (any 32 bytes are accepted, as RFC 9180 DeserializePublicKey
+    /// for X25519 does).
+    pub(crate) fn to_lib(self) -> LibEncappedKey {
+        LibEncappedKey::from_bytes(&self.0).expect("X25519 accepts every 32-byte encoding")
+    }
+
+    fn from_lib(enc: &LibEncappedKey) -> Self {
+        let mut out = [0u8; KEY_LEN];
+        out.copy_from_slice(&enc.to_bytes());
+        EncappedKey(out)
+    }
 }
 
 impl fmt::Debug for EncappedKey {
@@ -56,6 +79,13 @@ impl SharedSecret {
     pub fn as_bytes(&self) -> &[u8; NSECRET] {
         &self.0
     }
+
+    /// Copies the crate's shared secret (which zeroizes itself on drop) into ours.
+    fn from_lib(ss: &hpke::kem::SharedSecret<Kem>) -> Self {
+        let mut out = Zeroizing::new([0u8; NSECRET]);
+        out.copy_from_slice(&ss.0);
+        SharedSecret(out)
+    }
 }
 
 impl ConstantTimeEq for SharedSecret {
@@ -70,36 +100,40 @@ impl fmt::Debug for SharedSecret {
     }
 }
 
-/// DeriveKeyPair(ikm) (RFC 9180 §7.1.3): deterministic key pair from input keying material.
-pub fn derive_key_pair(ikm: &[u8]) -> KeyPair {
-    let dkp_prk = labeled_extract(&SUITE_ID, b"", b"dkp_prk", &[ikm]);
-    let mut sk = Zeroizing::new([0u8; KEY_LEN]);
-    labeled_expand(&SUITE_ID, &dkp_prk, b"sk", &[], sk.as_mut())
-        .expect("32 bytes is a valid HKDF-SHA256 output length");
-    KeyPair::from_secret_bytes(*sk)
+/// Our private key in the `hpke` crate's type. Both wrap an x25519-dalek `StaticSecret`
+/// (zeroized on drop); the crate's constructor takes a slice, so the copy goes through it.
+pub(crate) fn lib_private_key(key: &KeyPair) -> LibPrivateKey {
+    LibPrivateKey::from_bytes(key.secret_bytes()).expect("an X25519 private key is 32 bytes")
 }
 
-/// GenerateKeyPair(): DeriveKeyPair of `Nsk` random bytes (RFC 9180 §4). Drawing the ikm rather
-/// than the scalar lets a test replay a published ikmE through an RNG that returns it.
+/// Our public key in the `hpke` crate's type.
+pub(crate) fn lib_public_key(key: &PublicKey) -> LibPublicKey {
+    LibPublicKey::from_bytes(key.as_bytes()).expect("an X25519 public key is 32 bytes")
+}
+
+/// The crate's X25519 Encap/Decap fail only on an all-zero Diffie-Hellman output (RFC 9180
+/// §7.1.4), reported as `EncapError`/`DecapError` ("the only possible error" in its docs of
+/// `setup_sender`/`setup_receiver`); we name it.
+pub(crate) fn kem_error(_: hpke::HpkeError) -> Error {
+    Error::ZeroSharedSecret
+}
+
+/// DeriveKeyPair(ikm) (RFC 9180 §7.1.3): deterministic key pair from input keying material.
+pub fn derive_key_pair(ikm: &[u8]) -> KeyPair {
+    let (sk, _) = Kem::derive_keypair(ikm);
+    // Written straight into a zeroized buffer (`to_bytes` would leave an unwiped copy).
+    let mut bytes = Zeroizing::new([0u8; KEY_LEN]);
+    sk.write_exact(bytes.as_mut());
+    KeyPair::from_secret_bytes(*bytes)
+}
+
+/// GenerateKeyPair(): DeriveKeyPair of `Nsk` random bytes (RFC 9180 §4), as the crate's
+/// Encap draws its ephemeral key, so a test can replay a published ikmE through an RNG that
+/// returns it.
 pub fn generate_key_pair(rng: &mut impl CryptoRngCore) -> KeyPair {
     let mut ikm = Zeroizing::new([0u8; KEY_LEN]);
     rng.fill_bytes(ikm.as_mut());
     derive_key_pair(ikm.as_ref())
-}
-
-/// ExtractAndExpand(dh, kem_context).
-fn extract_and_expand(dh: &[&[u8]], kem_context: &[&[u8]]) -> SharedSecret {
-    let eae_prk = labeled_extract(&SUITE_ID, b"", b"eae_prk", dh);
-    let mut out = Zeroizing::new([0u8; NSECRET]);
-    labeled_expand(
-        &SUITE_ID,
-        &eae_prk,
-        b"shared_secret",
-        kem_context,
-        out.as_mut(),
-    )
-    .expect("32 bytes is a valid HKDF-SHA256 output length");
-    SharedSecret(out)
 }
 
 /// Encap(pkR): a fresh ephemeral key pair from `rng`, the shared secret and `enc`.
@@ -107,20 +141,16 @@ pub fn encap(
     pk_r: &PublicKey,
     rng: &mut impl CryptoRngCore,
 ) -> Result<(SharedSecret, EncappedKey), Error> {
-    let ephemeral = generate_key_pair(rng);
-    let dh = ephemeral.diffie_hellman(pk_r.as_bytes())?;
-    let enc = EncappedKey(*ephemeral.public_key().as_bytes());
-    let ss = extract_and_expand(&[dh.as_ref()], &[enc.as_bytes(), pk_r.as_bytes()]);
-    Ok((ss, enc))
+    // `Kem::encap`/`decap` are public but doc-hidden in hpke 0.12 (pinned): they are the only
+    // way to reach the shared secret, which the RFC vectors publish and our tests check.
+    let (ss, enc) = Kem::encap(&lib_public_key(pk_r), None, rng).map_err(kem_error)?;
+    Ok((SharedSecret::from_lib(&ss), EncappedKey::from_lib(&enc)))
 }
 
 /// Decap(enc, skR).
 pub fn decap(enc: &EncappedKey, sk_r: &KeyPair) -> Result<SharedSecret, Error> {
-    let dh = sk_r.diffie_hellman(enc.as_bytes())?;
-    Ok(extract_and_expand(
-        &[dh.as_ref()],
-        &[enc.as_bytes(), sk_r.public_key().as_bytes()],
-    ))
+    let ss = Kem::decap(&lib_private_key(sk_r), None, &enc.to_lib()).map_err(kem_error)?;
+    Ok(SharedSecret::from_lib(&ss))
 }
 
 /// AuthEncap(pkR, skS): like [`encap`], and also authenticates the sender's key `sk_s`.
@@ -129,19 +159,10 @@ pub fn auth_encap(
     sk_s: &KeyPair,
     rng: &mut impl CryptoRngCore,
 ) -> Result<(SharedSecret, EncappedKey), Error> {
-    let ephemeral = generate_key_pair(rng);
-    let dh_e = ephemeral.diffie_hellman(pk_r.as_bytes())?;
-    let dh_s = sk_s.diffie_hellman(pk_r.as_bytes())?;
-    let enc = EncappedKey(*ephemeral.public_key().as_bytes());
-    let ss = extract_and_expand(
-        &[dh_e.as_ref(), dh_s.as_ref()],
-        &[
-            enc.as_bytes(),
-            pk_r.as_bytes(),
-            sk_s.public_key().as_bytes(),
-        ],
-    );
-    Ok((ss, enc))
+    let sender = (lib_private_key(sk_s), lib_public_key(sk_s.public_key()));
+    let (ss, enc) =
+        Kem::encap(&lib_public_key(pk_r), Some((&sender.0, &sender.1)), rng).map_err(kem_error)?;
+    Ok((SharedSecret::from_lib(&ss), EncappedKey::from_lib(&enc)))
 }
 
 /// AuthDecap(enc, skR, pkS).
@@ -150,14 +171,11 @@ pub fn auth_decap(
     sk_r: &KeyPair,
     pk_s: &PublicKey,
 ) -> Result<SharedSecret, Error> {
-    let dh_e = sk_r.diffie_hellman(enc.as_bytes())?;
-    let dh_s = sk_r.diffie_hellman(pk_s.as_bytes())?;
-    Ok(extract_and_expand(
-        &[dh_e.as_ref(), dh_s.as_ref()],
-        &[
-            enc.as_bytes(),
-            sk_r.public_key().as_bytes(),
-            pk_s.as_bytes(),
-        ],
-    ))
+    let ss = Kem::decap(
+        &lib_private_key(sk_r),
+        Some(&lib_public_key(pk_s)),
+        &enc.to_lib(),
+    )
+    .map_err(kem_error)?;
+    Ok(SharedSecret::from_lib(&ss))
 }

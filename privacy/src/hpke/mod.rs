@@ -1,17 +1,22 @@
 //! RFC 9180 HPKE for the suites DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 / AES-128-GCM or
-//! AES-256-GCM, all four modes, written on x25519-dalek, hkdf, sha2 and aes-gcm.
+//! AES-256-GCM, all four modes, from the `hpke` crate (rozbb/rust-hpke, RustCrypto primitives).
 //!
-//! Envelopes use base mode with AES-256-GCM to wrap content keys; the other modes exist so that
-//! the whole published test-vector set runs against this code, and for future peer-to-peer use.
+//! Envelopes use base mode with AES-256-GCM to wrap content keys; the other modes run the whole
+//! published test-vector set, and auth mode is kept for binding grantors later. This module is
+//! our API over the crate: our key and error types, a run-time choice of AEAD (the crate picks
+//! it by type), and the checks the crate leaves to its caller (below).
 //!
 //! Security decisions:
-//! - No API takes a caller-chosen AEAD nonce: nonces are `base_nonce ⊕ seq` with a sequence
-//!   number that never wraps ([`Error::NonceExhausted`]) (T42).
-//! - The ephemeral key is `DeriveKeyPair(random ikm)`, fresh per setup, so two seals of the same
-//!   plaintext differ in `enc` and ciphertext.
-//! - All-zero DH outputs are refused in constant time (RFC 9180 §7.1.4) (T43).
+//! - No API takes a caller-chosen AEAD nonce: nonces are `base_nonce ⊕ seq` (the crate's), and
+//!   our sequence number refuses to reach `u64::MAX` ([`Error::NonceExhausted`]) (T42).
+//! - The ephemeral key is `DeriveKeyPair(random ikm)`, fresh per setup (the crate's Encap), so
+//!   two seals of the same plaintext differ in `enc` and ciphertext.
+//! - All-zero DH outputs are refused in constant time (RFC 9180 §7.1.4; the crate's check,
+//!   reported as [`Error::ZeroSharedSecret`]) (T43).
 //! - The key schedule binds `mode`, `info`, `psk_id` and, through `kem_context`, `enc` and the
-//!   public keys (T45).
+//!   public keys (the crate's KeySchedule) (T45).
+//! - PSK inputs are verified here (RFC 9180 §5.1 VerifyPSKInputs): hpke 0.12 accepts an empty
+//!   `psk` or `psk_id` without complaint.
 
 mod aead;
 pub mod kem;
@@ -20,69 +25,24 @@ mod tests;
 
 use core::fmt;
 
-use hkdf::{Hkdf, HkdfExtract};
+use hpke::aead::{AeadCtxR, AeadCtxS, AesGcm128, AesGcm256};
+use hpke::kdf::HkdfSha256;
+use hpke::{HpkeError, OpModeR, OpModeS, PskBundle};
 use rand_core::CryptoRngCore;
-use sha2::Sha256;
-use zeroize::Zeroizing;
 
 pub use aead::{Aead, AeadKey, NONCE_LEN, TAG_LEN};
 pub use kem::{EncappedKey, SharedSecret};
 
+use self::kem::{Kem, kem_error, lib_private_key, lib_public_key};
 use crate::Error;
 use crate::keys::{KeyPair, PublicKey};
 
 /// The KDF identifier of HKDF-SHA256.
-pub const KDF_ID: u16 = 0x0001;
+pub const KDF_ID: u16 = <HkdfSha256 as hpke::kdf::Kdf>::KDF_ID;
 /// `Nh` of HKDF-SHA256.
 const NH: usize = 32;
 /// Maximum HKDF-SHA256 output, hence the longest export.
 pub const MAX_EXPORT_LEN: usize = 255 * NH;
-
-/// A 32-byte pseudorandom key, zeroized on drop.
-pub(crate) type Prk = Zeroizing<[u8; NH]>;
-
-/// LabeledExtract(salt, label, ikm) with `ikm` given in parts (RFC 9180 §4).
-pub(crate) fn labeled_extract(suite_id: &[u8], salt: &[u8], label: &[u8], ikm: &[&[u8]]) -> Prk {
-    let mut ext = HkdfExtract::<Sha256>::new(Some(salt));
-    ext.input_ikm(b"HPKE-v1");
-    ext.input_ikm(suite_id);
-    ext.input_ikm(label);
-    for part in ikm {
-        ext.input_ikm(part);
-    }
-    let (prk, _) = ext.finalize();
-    let mut out = Zeroizing::new([0u8; NH]);
-    out.copy_from_slice(&prk);
-    out
-}
-
-/// LabeledExpand(prk, label, info, L) with `info` given in parts, L = `out.len()`.
-pub(crate) fn labeled_expand(
-    suite_id: &[u8],
-    prk: &[u8; NH],
-    label: &[u8],
-    info: &[&[u8]],
-    out: &mut [u8],
-) -> Result<(), Error> {
-    if out.len() > MAX_EXPORT_LEN {
-        return Err(Error::ExportTooLong {
-            requested: out.len(),
-            max: MAX_EXPORT_LEN,
-        });
-    }
-    let hk = Hkdf::<Sha256>::from_prk(prk).expect("a 32-byte PRK is at least Nh bytes");
-    let len = u16::try_from(out.len())
-        .expect("at most 255 * 32 bytes, checked above")
-        .to_be_bytes();
-    let mut parts: Vec<&[u8]> = Vec::with_capacity(4 + info.len());
-    parts.extend_from_slice(&[&len, b"HPKE-v1", suite_id, label]);
-    parts.extend_from_slice(info);
-    hk.expand_multi_info(&parts, out)
-        .map_err(|_| Error::ExportTooLong {
-            requested: out.len(),
-            max: MAX_EXPORT_LEN,
-        })
-}
 
 /// An HPKE mode (RFC 9180 §5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -131,91 +91,9 @@ impl fmt::Debug for Psk<'_> {
     }
 }
 
-/// `suite_id = "HPKE" ‖ I2OSP(kem_id, 2) ‖ I2OSP(kdf_id, 2) ‖ I2OSP(aead_id, 2)`.
-fn hpke_suite_id(aead: Aead) -> [u8; 10] {
-    let mut id = [0u8; 10];
-    id[..4].copy_from_slice(b"HPKE");
-    id[4..6].copy_from_slice(&kem::KEM_ID.to_be_bytes());
-    id[6..8].copy_from_slice(&KDF_ID.to_be_bytes());
-    id[8..10].copy_from_slice(&aead.id().to_be_bytes());
-    id
-}
-
-/// The secrets of an HPKE context, shared by both roles.
-struct ContextInner {
-    aead: Aead,
-    key: AeadKey,
-    base_nonce: [u8; NONCE_LEN],
-    seq: u64,
-    exporter_secret: Prk,
-}
-
-impl ContextInner {
-    /// ComputeNonce(seq) = base_nonce ⊕ I2OSP(seq, Nn).
-    fn nonce(&self) -> [u8; NONCE_LEN] {
-        let mut nonce = self.base_nonce;
-        for (n, s) in nonce[NONCE_LEN - 8..]
-            .iter_mut()
-            .zip(self.seq.to_be_bytes())
-        {
-            *n ^= s;
-        }
-        nonce
-    }
-
-    /// IncrementSeq(), refusing to wrap.
-    fn increment(&mut self) -> Result<(), Error> {
-        self.seq = self.seq.checked_add(1).ok_or(Error::NonceExhausted {
-            what: "HPKE sequence",
-        })?;
-        Ok(())
-    }
-
-    fn check_seq(&self) -> Result<(), Error> {
-        // The last sequence number is reserved so that increment never has to fail after a
-        // message was processed.
-        if self.seq == u64::MAX {
-            return Err(Error::NonceExhausted {
-                what: "HPKE sequence",
-            });
-        }
-        Ok(())
-    }
-
-    fn export(&self, exporter_context: &[u8], len: usize) -> Result<Vec<u8>, Error> {
-        let mut out = vec![0u8; len];
-        labeled_expand(
-            &hpke_suite_id(self.aead),
-            &self.exporter_secret,
-            b"sec",
-            &[exporter_context],
-            &mut out,
-        )?;
-        Ok(out)
-    }
-}
-
-/// The values of RFC 9180 §5.1's key schedule; kept apart from [`ContextInner`] so unit tests
-/// can check each intermediate against the published vectors.
-struct Schedule {
-    #[cfg_attr(not(test), allow(dead_code))] // read by the vector tests
-    key_schedule_context: Vec<u8>,
-    #[cfg_attr(not(test), allow(dead_code))] // read by the vector tests
-    secret: Prk,
-    key: Zeroizing<Vec<u8>>,
-    base_nonce: [u8; NONCE_LEN],
-    exporter_secret: Prk,
-}
-
-/// KeySchedule(mode, shared_secret, info, psk, psk_id) up to its derived values.
-fn schedule(
-    aead: Aead,
-    mode: Mode,
-    shared_secret: &SharedSecret,
-    info: &[u8],
-    psk: Option<Psk<'_>>,
-) -> Result<Schedule, Error> {
-    // VerifyPSKInputs.
+/// VerifyPSKInputs(mode, psk, psk_id) (RFC 9180 §5.1). Ours: hpke 0.12's `PskBundle` is two
+/// public slices the crate never checks.
+fn verify_psk_inputs(mode: Mode, psk: Option<Psk<'_>>) -> Result<(), Error> {
     let (psk, psk_id) = match psk {
         Some(p) => (p.psk, p.psk_id),
         None => (&b""[..], &b""[..]),
@@ -229,79 +107,113 @@ fn schedule(
     } else {
         None
     };
-    if let Some(reason) = reason {
-        return Err(Error::PskInputs {
+    match reason {
+        Some(reason) => Err(Error::PskInputs {
             mode: mode.id(),
             reason,
-        });
+        }),
+        None => Ok(()),
     }
-
-    let suite_id = hpke_suite_id(aead);
-    let psk_id_hash = labeled_extract(&suite_id, b"", b"psk_id_hash", &[psk_id]);
-    let info_hash = labeled_extract(&suite_id, b"", b"info_hash", &[info]);
-    let mut key_schedule_context = Vec::with_capacity(1 + 2 * NH);
-    key_schedule_context.push(mode.id());
-    key_schedule_context.extend_from_slice(&psk_id_hash[..]);
-    key_schedule_context.extend_from_slice(&info_hash[..]);
-    let secret = labeled_extract(&suite_id, shared_secret.as_bytes(), b"secret", &[psk]);
-
-    let ctx = [&key_schedule_context[..]];
-    let mut key = Zeroizing::new(vec![0u8; aead.key_len()]);
-    labeled_expand(&suite_id, &secret, b"key", &ctx, &mut key)?;
-    let mut base_nonce = [0u8; NONCE_LEN];
-    labeled_expand(&suite_id, &secret, b"base_nonce", &ctx, &mut base_nonce)?;
-    let mut exporter_secret = Zeroizing::new([0u8; NH]);
-    labeled_expand(&suite_id, &secret, b"exp", &ctx, exporter_secret.as_mut())?;
-    Ok(Schedule {
-        key_schedule_context,
-        secret,
-        key,
-        base_nonce,
-        exporter_secret,
-    })
 }
 
-/// KeySchedule<ROLE>(mode, shared_secret, info, psk, psk_id) (RFC 9180 §5.1).
-fn key_schedule(
+/// The crate's bundle of a PSK we have verified.
+fn bundle(psk: Psk<'_>) -> PskBundle<'_> {
+    PskBundle {
+        psk: psk.psk,
+        psk_id: psk.psk_id,
+    }
+}
+
+/// The last sequence number is reserved, so that a context never has to report exhaustion
+/// after it processed a message (the crate would allow one more, at `u64::MAX`).
+fn check_seq(seq: u64) -> Result<(), Error> {
+    if seq == u64::MAX {
+        return Err(exhausted(HpkeError::MessageLimitReached));
+    }
+    Ok(())
+}
+
+fn exhausted(_: HpkeError) -> Error {
+    Error::NonceExhausted {
+        what: "HPKE sequence",
+    }
+}
+
+/// Context.Export(exporter_context, L) through `export`, with our length limit and error.
+fn export_with(
+    len: usize,
+    export: impl FnOnce(&mut [u8]) -> Result<(), HpkeError>,
+) -> Result<Vec<u8>, Error> {
+    let too_long = || Error::ExportTooLong {
+        requested: len,
+        max: MAX_EXPORT_LEN,
+    };
+    if len > MAX_EXPORT_LEN {
+        return Err(too_long());
+    }
+    let mut out = vec![0u8; len];
+    export(&mut out).map_err(|_| too_long())?;
+    Ok(out)
+}
+
+/// The crate's sender context for the AEAD chosen at run time (boxed: about 1 KiB each).
+enum SenderInner {
+    Aes128(Box<AeadCtxS<AesGcm128, HkdfSha256, Kem>>),
+    Aes256(Box<AeadCtxS<AesGcm256, HkdfSha256, Kem>>),
+}
+
+/// The crate's receiver context for the AEAD chosen at run time (boxed: about 1 KiB each).
+enum ReceiverInner {
+    Aes128(Box<AeadCtxR<AesGcm128, HkdfSha256, Kem>>),
+    Aes256(Box<AeadCtxR<AesGcm256, HkdfSha256, Kem>>),
+}
+
+/// The sender's HPKE context: seals messages in order and exports secrets. Its key, base nonce
+/// and exporter secret are the crate's, zeroized on drop.
+pub struct SenderContext {
+    inner: SenderInner,
     aead: Aead,
-    mode: Mode,
-    shared_secret: &SharedSecret,
-    info: &[u8],
-    psk: Option<Psk<'_>>,
-) -> Result<ContextInner, Error> {
-    let s = schedule(aead, mode, shared_secret, info, psk)?;
-    Ok(ContextInner {
-        aead,
-        key: AeadKey::new(aead, &s.key)?,
-        base_nonce: s.base_nonce,
-        seq: 0,
-        exporter_secret: s.exporter_secret,
-    })
+    /// Messages sealed so far; mirrors the crate's counter, which it does not expose.
+    seq: u64,
 }
-
-/// The sender's HPKE context: seals messages in order and exports secrets.
-pub struct SenderContext(ContextInner);
 
 /// The recipient's HPKE context: opens messages in order and exports secrets.
-pub struct ReceiverContext(ContextInner);
+pub struct ReceiverContext {
+    inner: ReceiverInner,
+    aead: Aead,
+    /// Messages opened so far; mirrors the crate's counter, which it does not expose.
+    seq: u64,
+}
 
 impl SenderContext {
     /// ContextS.Seal(aad, pt): encrypts the next message.
     pub fn seal(&mut self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Error> {
-        self.0.check_seq()?;
-        let ct = self.0.key.seal(&self.0.nonce(), aad, plaintext)?;
-        self.0.increment()?;
+        check_seq(self.seq)?;
+        let sealed = match &mut self.inner {
+            SenderInner::Aes128(ctx) => ctx.seal(plaintext, aad),
+            SenderInner::Aes256(ctx) => ctx.seal(plaintext, aad),
+        };
+        let ct = sealed.map_err(|e| match e {
+            HpkeError::MessageLimitReached => exhausted(e),
+            _ => Error::AeadLimit {
+                len: plaintext.len() as u64,
+            },
+        })?;
+        self.seq += 1;
         Ok(ct)
     }
 
     /// Context.Export(exporter_context, L).
     pub fn export(&self, exporter_context: &[u8], len: usize) -> Result<Vec<u8>, Error> {
-        self.0.export(exporter_context, len)
+        export_with(len, |out| match &self.inner {
+            SenderInner::Aes128(ctx) => ctx.export(exporter_context, out),
+            SenderInner::Aes256(ctx) => ctx.export(exporter_context, out),
+        })
     }
 
     /// The next sequence number (messages sealed so far).
     pub fn sequence(&self) -> u64 {
-        self.0.seq
+        self.seq
     }
 }
 
@@ -309,20 +221,30 @@ impl ReceiverContext {
     /// ContextR.Open(aad, ct): decrypts the next message. A failed open does not advance the
     /// sequence number.
     pub fn open(&mut self, aad: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, Error> {
-        self.0.check_seq()?;
-        let pt = self.0.key.open(&self.0.nonce(), aad, ciphertext)?;
-        self.0.increment()?;
+        check_seq(self.seq)?;
+        let opened = match &mut self.inner {
+            ReceiverInner::Aes128(ctx) => ctx.open(ciphertext, aad),
+            ReceiverInner::Aes256(ctx) => ctx.open(ciphertext, aad),
+        };
+        let pt = opened.map_err(|e| match e {
+            HpkeError::MessageLimitReached => exhausted(e),
+            _ => Error::AeadOpen,
+        })?;
+        self.seq += 1;
         Ok(pt)
     }
 
     /// Context.Export(exporter_context, L).
     pub fn export(&self, exporter_context: &[u8], len: usize) -> Result<Vec<u8>, Error> {
-        self.0.export(exporter_context, len)
+        export_with(len, |out| match &self.inner {
+            ReceiverInner::Aes128(ctx) => ctx.export(exporter_context, out),
+            ReceiverInner::Aes256(ctx) => ctx.export(exporter_context, out),
+        })
     }
 
     /// The next sequence number (messages opened so far).
     pub fn sequence(&self) -> u64 {
-        self.0.seq
+        self.seq
     }
 }
 
@@ -331,7 +253,7 @@ impl fmt::Debug for SenderContext {
         write!(
             f,
             "SenderContext({:?}, seq {}, <redacted>)",
-            self.0.aead, self.0.seq
+            self.aead, self.seq
         )
     }
 }
@@ -341,9 +263,64 @@ impl fmt::Debug for ReceiverContext {
         write!(
             f,
             "ReceiverContext({:?}, seq {}, <redacted>)",
-            self.0.aead, self.0.seq
+            self.aead, self.seq
         )
     }
+}
+
+/// SetupS for any mode: the crate's `setup_sender` with the AEAD chosen at run time.
+fn setup_sender(
+    aead: Aead,
+    mode: &OpModeS<'_, Kem>,
+    pk_r: &PublicKey,
+    info: &[u8],
+    rng: &mut impl CryptoRngCore,
+) -> Result<(EncappedKey, SenderContext), Error> {
+    let pk_r = lib_public_key(pk_r);
+    let (enc, inner) = match aead {
+        Aead::Aes128Gcm => {
+            let (enc, ctx) = hpke::setup_sender(mode, &pk_r, info, rng).map_err(kem_error)?;
+            (enc, SenderInner::Aes128(Box::new(ctx)))
+        }
+        Aead::Aes256Gcm => {
+            let (enc, ctx) = hpke::setup_sender(mode, &pk_r, info, rng).map_err(kem_error)?;
+            (enc, SenderInner::Aes256(Box::new(ctx)))
+        }
+    };
+    let enc = EncappedKey::from_slice(&hpke::Serializable::to_bytes(&enc))?;
+    Ok((
+        enc,
+        SenderContext {
+            inner,
+            aead,
+            seq: 0,
+        },
+    ))
+}
+
+/// SetupR for any mode: the crate's `setup_receiver` with the AEAD chosen at run time.
+fn setup_receiver(
+    aead: Aead,
+    mode: &OpModeR<'_, Kem>,
+    enc: &EncappedKey,
+    sk_r: &KeyPair,
+    info: &[u8],
+) -> Result<ReceiverContext, Error> {
+    let sk_r = lib_private_key(sk_r);
+    let enc = enc.to_lib();
+    let inner = match aead {
+        Aead::Aes128Gcm => ReceiverInner::Aes128(Box::new(
+            hpke::setup_receiver(mode, &sk_r, &enc, info).map_err(kem_error)?,
+        )),
+        Aead::Aes256Gcm => ReceiverInner::Aes256(Box::new(
+            hpke::setup_receiver(mode, &sk_r, &enc, info).map_err(kem_error)?,
+        )),
+    };
+    Ok(ReceiverContext {
+        inner,
+        aead,
+        seq: 0,
+    })
 }
 
 /// SetupBaseS(pkR, info).
@@ -353,11 +330,7 @@ pub fn setup_base_sender(
     info: &[u8],
     rng: &mut impl CryptoRngCore,
 ) -> Result<(EncappedKey, SenderContext), Error> {
-    let (ss, enc) = kem::encap(pk_r, rng)?;
-    Ok((
-        enc,
-        SenderContext(key_schedule(aead, Mode::Base, &ss, info, None)?),
-    ))
+    setup_sender(aead, &OpModeS::Base, pk_r, info, rng)
 }
 
 /// SetupBaseR(enc, skR, info).
@@ -367,14 +340,7 @@ pub fn setup_base_receiver(
     sk_r: &KeyPair,
     info: &[u8],
 ) -> Result<ReceiverContext, Error> {
-    let ss = kem::decap(enc, sk_r)?;
-    Ok(ReceiverContext(key_schedule(
-        aead,
-        Mode::Base,
-        &ss,
-        info,
-        None,
-    )?))
+    setup_receiver(aead, &OpModeR::Base, enc, sk_r, info)
 }
 
 /// SetupPSKS(pkR, info, psk, psk_id).
@@ -385,11 +351,8 @@ pub fn setup_psk_sender(
     psk: Psk<'_>,
     rng: &mut impl CryptoRngCore,
 ) -> Result<(EncappedKey, SenderContext), Error> {
-    let (ss, enc) = kem::encap(pk_r, rng)?;
-    Ok((
-        enc,
-        SenderContext(key_schedule(aead, Mode::Psk, &ss, info, Some(psk))?),
-    ))
+    verify_psk_inputs(Mode::Psk, Some(psk))?;
+    setup_sender(aead, &OpModeS::Psk(bundle(psk)), pk_r, info, rng)
 }
 
 /// SetupPSKR(enc, skR, info, psk, psk_id).
@@ -400,14 +363,8 @@ pub fn setup_psk_receiver(
     info: &[u8],
     psk: Psk<'_>,
 ) -> Result<ReceiverContext, Error> {
-    let ss = kem::decap(enc, sk_r)?;
-    Ok(ReceiverContext(key_schedule(
-        aead,
-        Mode::Psk,
-        &ss,
-        info,
-        Some(psk),
-    )?))
+    verify_psk_inputs(Mode::Psk, Some(psk))?;
+    setup_receiver(aead, &OpModeR::Psk(bundle(psk)), enc, sk_r, info)
 }
 
 /// SetupAuthS(pkR, info, skS).
@@ -418,11 +375,8 @@ pub fn setup_auth_sender(
     sk_s: &KeyPair,
     rng: &mut impl CryptoRngCore,
 ) -> Result<(EncappedKey, SenderContext), Error> {
-    let (ss, enc) = kem::auth_encap(pk_r, sk_s, rng)?;
-    Ok((
-        enc,
-        SenderContext(key_schedule(aead, Mode::Auth, &ss, info, None)?),
-    ))
+    let sender = (lib_private_key(sk_s), lib_public_key(sk_s.public_key()));
+    setup_sender(aead, &OpModeS::Auth(sender), pk_r, info, rng)
 }
 
 /// SetupAuthR(enc, skR, info, pkS).
@@ -433,14 +387,7 @@ pub fn setup_auth_receiver(
     info: &[u8],
     pk_s: &PublicKey,
 ) -> Result<ReceiverContext, Error> {
-    let ss = kem::auth_decap(enc, sk_r, pk_s)?;
-    Ok(ReceiverContext(key_schedule(
-        aead,
-        Mode::Auth,
-        &ss,
-        info,
-        None,
-    )?))
+    setup_receiver(aead, &OpModeR::Auth(lib_public_key(pk_s)), enc, sk_r, info)
 }
 
 /// SetupAuthPSKS(pkR, info, psk, psk_id, skS).
@@ -452,11 +399,15 @@ pub fn setup_auth_psk_sender(
     sk_s: &KeyPair,
     rng: &mut impl CryptoRngCore,
 ) -> Result<(EncappedKey, SenderContext), Error> {
-    let (ss, enc) = kem::auth_encap(pk_r, sk_s, rng)?;
-    Ok((
-        enc,
-        SenderContext(key_schedule(aead, Mode::AuthPsk, &ss, info, Some(psk))?),
-    ))
+    verify_psk_inputs(Mode::AuthPsk, Some(psk))?;
+    let sender = (lib_private_key(sk_s), lib_public_key(sk_s.public_key()));
+    setup_sender(
+        aead,
+        &OpModeS::AuthPsk(sender, bundle(psk)),
+        pk_r,
+        info,
+        rng,
+    )
 }
 
 /// SetupAuthPSKR(enc, skR, info, psk, psk_id, pkS).
@@ -468,14 +419,9 @@ pub fn setup_auth_psk_receiver(
     psk: Psk<'_>,
     pk_s: &PublicKey,
 ) -> Result<ReceiverContext, Error> {
-    let ss = kem::auth_decap(enc, sk_r, pk_s)?;
-    Ok(ReceiverContext(key_schedule(
-        aead,
-        Mode::AuthPsk,
-        &ss,
-        info,
-        Some(psk),
-    )?))
+    verify_psk_inputs(Mode::AuthPsk, Some(psk))?;
+    let mode = OpModeR::AuthPsk(lib_public_key(pk_s), bundle(psk));
+    setup_receiver(aead, &mode, enc, sk_r, info)
 }
 
 /// Single-shot base-mode Seal (RFC 9180 §6.1): `(enc, ct)`.

@@ -6,10 +6,14 @@ use causeway_proofs::Domain;
 use causeway_proofs::message::{Address32, Nonce};
 use rand_core::{CryptoRng, RngCore};
 
-/// Path of a file under ../shared/vectors.
+/// Path of a file under ../shared/vectors; `CAUSEWAY_VECTORS` overrides the folder (as in
+/// proofs' tests), for checkouts such as worktrees that do not sit beside `shared/`.
 pub(crate) fn vector_path(rel: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/vectors")
+    std::env::var_os("CAUSEWAY_VECTORS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors")
+        })
         .join(rel)
 }
 

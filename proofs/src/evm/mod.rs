@@ -11,7 +11,8 @@
 //! - [`EvmSourceProof`]: header → receipts root → receipt → the Outbox's `Dispatch` log → the
 //!   message bytes. This is the `native_proof` of a bundle of family `evm`.
 //!
-//! Everything here is pure computation over bytes (RLP, keccak-256): no I/O, no client library.
+//! Everything here is pure computation over bytes: no I/O, no client library. RLP is decoded by
+//! alloy-rlp and trie proofs are checked by alloy-trie (see [`verify_proof`]); keccak-256 is sha3's.
 //! Adapters fetch headers and receipts and build the proofs; verifiers only need the bytes.
 
 mod header;

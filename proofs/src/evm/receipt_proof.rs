@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use super::json::{de_nodes, de_receipt, ser_hex, ser_nodes};
 use super::receipt::{Receipt, decode_receipt};
+use alloy_trie::proof::{ProofNodes, ProofRetainer};
+use alloy_trie::{HashBuilder, Nibbles};
+
 use super::rlp::encode_u64;
-use super::trie::{FrozenTrie, nibbles};
 use super::verify::verify_proof;
 use crate::{Error, Hash32};
 
@@ -26,10 +28,12 @@ pub fn receipts_root<R: AsRef<[u8]>>(receipts: &[R]) -> Hash32 {
     ReceiptTrie::new(receipts).root()
 }
 
-/// The receipts trie of one block, built once to prove several of its receipts.
+/// The receipts trie of one block, built once to prove several of its receipts: alloy-trie's
+/// `HashBuilder` (reth's trie builder) with every receipt's key retained for proofs.
 #[derive(Clone, Debug)]
 pub struct ReceiptTrie {
-    trie: FrozenTrie,
+    root: Hash32,
+    nodes: ProofNodes,
     receipts: Vec<Vec<u8>>,
 }
 
@@ -37,24 +41,30 @@ impl ReceiptTrie {
     /// The trie of `receipts` (consensus encodings, in transaction order).
     pub fn new<R: AsRef<[u8]>>(receipts: &[R]) -> Self {
         let receipts: Vec<Vec<u8>> = receipts.iter().map(|r| r.as_ref().to_vec()).collect();
-        let mut entries: Vec<(Vec<u8>, &[u8])> = receipts
+        let mut entries: Vec<(Nibbles, &[u8])> = receipts
             .iter()
             .enumerate()
-            .map(|(i, r)| (receipt_key(i as u64), r.as_slice()))
+            .map(|(i, r)| (Nibbles::unpack(receipt_key(i as u64)), r.as_slice()))
             .collect();
-        // The trie wants keys in byte order, which is not index order (rlp(0) = 0x80 sorts
-        // after rlp(1..=127) = 0x01..=0x7f).
-        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let entries = entries.into_iter().map(|(k, v)| (nibbles(&k), v)).collect();
+        // The builder wants keys in nibble order, which is not index order (rlp(0) = 0x80
+        // sorts after rlp(1..=127) = 0x01..=0x7f).
+        entries.sort_unstable_by_key(|e| e.0);
+        let targets = entries.iter().map(|(k, _)| *k).collect();
+        let mut builder = HashBuilder::default().with_proof_retainer(ProofRetainer::new(targets));
+        for (key, receipt) in &entries {
+            builder.add_leaf(*key, receipt);
+        }
+        let root = Hash32(builder.root().0);
         ReceiptTrie {
-            trie: FrozenTrie::from_sorted(entries),
+            root,
+            nodes: builder.take_proof_nodes(),
             receipts,
         }
     }
 
     /// The receipts root.
     pub fn root(&self) -> Hash32 {
-        self.trie.root()
+        self.root
     }
 
     /// Number of receipts.
@@ -80,8 +90,19 @@ impl ReceiptTrie {
             receipts_root: self.root(),
             tx_index,
             receipt: receipt.clone(),
-            nodes: self.trie.proof(&receipt_key(tx_index)),
+            nodes: self.proof_nodes(tx_index),
         })
+    }
+
+    /// The nodes on the path to receipt `tx_index`, root first: the retainer keeps embedded
+    /// nodes too, and a proof lists only the root and the nodes referenced by hash.
+    fn proof_nodes(&self, tx_index: u64) -> Vec<Vec<u8>> {
+        self.nodes
+            .matching_nodes_sorted(&Nibbles::unpack(receipt_key(tx_index)))
+            .into_iter()
+            .filter(|(path, node)| path.is_empty() || node.len() >= 32)
+            .map(|(_, node)| node.to_vec())
+            .collect()
     }
 }
 

@@ -1,11 +1,15 @@
 //! Strict Recursive Length Prefix (RLP, Ethereum Yellow Paper appendix B): a decoder that
-//! accepts only the canonical encoding of every value, and the few encoders the trie needs.
+//! accepts only the canonical encoding of every value, and the few encoders the trie needs,
+//! both alloy-rlp's (its `Header` and `Encodable`). This module adds only a borrowed view of
+//! items with byte offsets, for errors that say where a receipt or header is malformed.
 //!
 //! Strictness is what makes decoding safe for proofs: every accepted input re-encodes to
 //! itself, so two different byte strings can never be read as the same receipt or header.
 //! Rejected: truncated items, trailing bytes, a single byte below 0x80 wrapped in a string
 //! header, long-form lengths that fit the short form, lengths with leading zero bytes, and
 //! integers with leading zero bytes. All arithmetic on lengths is checked; nothing panics.
+
+use alloy_rlp::{Decodable, Encodable, Header};
 
 use crate::Error;
 
@@ -103,81 +107,43 @@ impl<'a> Ctx<'a> {
 }
 
 /// Decodes the item at the start of `buf`; returns it and the bytes after it.
+///
+/// The header is alloy-rlp's [`Header::decode`], which refuses every non-canonical form
+/// (a single byte below 0x80 wrapped, long-form lengths that fit the short form, lengths with
+/// leading zero bytes) and payloads longer than the input. Ours is only the [`Item`] view with
+/// offsets, which alloy-rlp's owned decoding does not give.
 pub(crate) fn decode_first(buf: &[u8]) -> Result<(Item<'_>, &[u8]), RlpError> {
-    let Some(&first) = buf.first() else {
+    if buf.is_empty() {
         return Err(RlpError::at(0, "empty input where an item was expected"));
-    };
-    let (is_list, header_len, payload_len) = match first {
-        0x00..=0x7f => {
-            let raw = &buf[..1];
-            return Ok((
-                Item {
-                    is_list: false,
-                    payload: raw,
-                    raw,
-                },
-                &buf[1..],
-            ));
-        }
-        0x80..=0xb7 => (false, 1, usize::from(first - 0x80)),
-        0xb8..=0xbf => {
-            let (len, header) = long_length(buf, usize::from(first - 0xb7))?;
-            (false, header, len)
-        }
-        0xc0..=0xf7 => (true, 1, usize::from(first - 0xc0)),
-        0xf8..=0xff => {
-            let (len, header) = long_length(buf, usize::from(first - 0xf7))?;
-            (true, header, len)
-        }
-    };
-    let end = header_len
-        .checked_add(payload_len)
-        .ok_or_else(|| RlpError::at(0, "length overflows"))?;
-    if end > buf.len() {
-        return Err(RlpError::at(
-            0,
-            format!("item of {end} bytes is truncated to {} bytes", buf.len()),
-        ));
     }
-    let payload = &buf[header_len..end];
-    if !is_list && payload_len == 1 && payload[0] < 0x80 {
-        return Err(RlpError::at(
-            0,
-            "single byte below 0x80 must be encoded as itself",
-        ));
-    }
+    let mut rest = buf;
+    let header = Header::decode(&mut rest).map_err(|e| RlpError::at(0, reason(e)))?;
+    // `rest` now starts at the payload (for a single byte below 0x80, the byte itself), and
+    // `Header::decode` checked that the payload fits in it.
+    let header_len = buf.len() - rest.len();
+    let end = header_len + header.payload_length;
     Ok((
         Item {
-            is_list,
-            payload,
+            is_list: header.list,
+            payload: &buf[header_len..end],
             raw: &buf[..end],
         },
         &buf[end..],
     ))
 }
 
-/// Reads a long-form length of `len_of_len` bytes after the first byte; returns the payload
-/// length and the header length.
-fn long_length(buf: &[u8], len_of_len: usize) -> Result<(usize, usize), RlpError> {
-    let Some(bytes) = buf.get(1..1 + len_of_len) else {
-        return Err(RlpError::at(1, "length bytes are truncated"));
-    };
-    if bytes[0] == 0 {
-        return Err(RlpError::at(1, "length has a leading zero byte"));
+/// Why alloy-rlp refused an encoding, in the words of our errors.
+fn reason(e: alloy_rlp::Error) -> String {
+    match e {
+        alloy_rlp::Error::NonCanonicalSingleByte => {
+            "single byte below 0x80 must be encoded as itself".to_owned()
+        }
+        alloy_rlp::Error::NonCanonicalSize => "long-form length must use the short form".to_owned(),
+        alloy_rlp::Error::LeadingZero => "length or integer has a leading zero byte".to_owned(),
+        alloy_rlp::Error::InputTooShort => "item is truncated".to_owned(),
+        alloy_rlp::Error::Overflow => "integer does not fit its type".to_owned(),
+        other => other.to_string(),
     }
-    if len_of_len > core::mem::size_of::<usize>() {
-        return Err(RlpError::at(1, "length does not fit in memory"));
-    }
-    let len = bytes
-        .iter()
-        .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
-    if len <= 55 {
-        return Err(RlpError::at(
-            0,
-            format!("long-form length {len} must use the short form"),
-        ));
-    }
-    Ok((len, 1 + len_of_len))
 }
 
 /// Decodes `buf` as exactly one item (no trailing bytes).
@@ -229,7 +195,9 @@ impl<'a> Item<'a> {
     }
 
     /// A canonical unsigned integer of at most `max_bytes` bytes (big-endian, no leading zero;
-    /// zero is the empty string), returned as its minimal big-endian bytes.
+    /// zero is the empty string), returned as its minimal big-endian bytes. Ours: alloy-rlp
+    /// decodes integers only into fixed-width types, and the header's 32-byte difficulty and
+    /// base fee are kept as bytes.
     pub(crate) fn uint_bytes(&self, max_bytes: usize) -> Result<&'a [u8], RlpError> {
         let b = self.bytes()?;
         if b.len() > max_bytes {
@@ -244,41 +212,29 @@ impl<'a> Item<'a> {
         Ok(b)
     }
 
-    /// A canonical unsigned integer that fits in 64 bits.
+    /// A canonical unsigned integer that fits in 64 bits (alloy-rlp's `u64` decoding, which
+    /// refuses leading zeros and more than 8 bytes).
     pub(crate) fn u64(&self) -> Result<u64, RlpError> {
-        let b = self.uint_bytes(8)?;
-        Ok(b.iter().fold(0u64, |acc, &x| (acc << 8) | u64::from(x)))
+        if self.is_list {
+            return Err(RlpError::at(0, "expected a byte string, found a list"));
+        }
+        let mut raw = self.raw;
+        <u64 as Decodable>::decode(&mut raw).map_err(|e| RlpError::at(0, reason(e)))
     }
 }
 
-/// Appends the header of a byte string or list (`offset` 0x80 or 0xc0) with `len` payload bytes.
-fn encode_header(offset: u8, len: usize, out: &mut Vec<u8>) {
-    if len <= 55 {
-        // len <= 55, so the sum stays within a byte.
-        out.push(offset + len as u8);
-    } else {
-        let be = len.to_be_bytes();
-        let skip = be.iter().take_while(|&&b| b == 0).count();
-        let len_bytes = &be[skip..];
-        // At most size_of::<usize>() = 8 bytes, so 0x37 + 8 stays within a byte.
-        out.push(offset + 55 + len_bytes.len() as u8);
-        out.extend_from_slice(len_bytes);
-    }
-}
-
-/// Appends the encoding of a byte string.
+/// Appends the encoding of a byte string (alloy-rlp's).
 pub(crate) fn encode_bytes(bytes: &[u8], out: &mut Vec<u8>) {
-    if bytes.len() == 1 && bytes[0] < 0x80 {
-        out.push(bytes[0]);
-    } else {
-        encode_header(0x80, bytes.len(), out);
-        out.extend_from_slice(bytes);
-    }
+    bytes.encode(out);
 }
 
 /// Appends the header of a list whose items' encodings total `payload_len` bytes.
 pub(crate) fn encode_list_header(payload_len: usize, out: &mut Vec<u8>) {
-    encode_header(0xc0, payload_len, out);
+    Header {
+        list: true,
+        payload_length: payload_len,
+    }
+    .encode(out);
 }
 
 /// Wraps already-encoded items into a list.
@@ -291,11 +247,7 @@ pub(crate) fn encode_list(payload: &[u8]) -> Vec<u8> {
 
 /// The canonical encoding of an unsigned integer (the receipts-trie key of a transaction index).
 pub(crate) fn encode_u64(value: u64) -> Vec<u8> {
-    let be = value.to_be_bytes();
-    let skip = be.iter().take_while(|&&b| b == 0).count();
-    let mut out = Vec::with_capacity(9);
-    encode_bytes(&be[skip..], &mut out);
-    out
+    alloy_rlp::encode(value)
 }
 
 #[cfg(test)]

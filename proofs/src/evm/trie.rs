@@ -10,6 +10,13 @@
 //! Nodes whose encoding is shorter than 32 bytes are embedded in their parent instead of being
 //! referenced by hash; the root is always hashed. Proofs list the hashed nodes from the root
 //! down, which is what `eth_getProof` returns and what [`super::verify_proof`] checks.
+//!
+//! Why this builder is ours: alloy-trie's `HashBuilder` (which builds the receipts trie, see
+//! [`super::ReceiptTrie`]) cannot store a value at a branch node, so it cannot build a map in
+//! which one key prefixes another, and it needs every proof target before it builds. This
+//! trie serves those general maps (the `trietest` vectors, tests of the verifier); it only
+//! produces roots and proofs, and every proof still has to pass [`super::verify_proof`]. Its
+//! RLP encoding is alloy-rlp's.
 
 use std::collections::BTreeMap;
 

@@ -1,12 +1,27 @@
 //! Strict verification of Merkle-Patricia proofs from untrusted sources.
 //!
-//! The verifier walks from the root to the key, one node at a time, and accepts a proof only if
-//! it is exactly the canonical path: every hashed node hashes to what its parent commits to,
-//! every node is canonical (2 or 17 items, strict hex-prefix paths, children under 32 bytes
-//! embedded and all others hashed, no empty values, extensions followed by branches), and no
-//! node is left over. Sizes are bounded before anything is hashed, the walk is a loop (no
-//! recursion, so no stack to exhaust), and each step consumes at least one key nibble, so the
-//! work is linear in the proof's size. Hostile input yields an [`Error`], never a panic.
+//! Two verifiers must both accept a proof. alloy-trie's `proof::verify_proof` checks the
+//! commitment chain (every node hashes to its parent's reference, the path follows the key, the
+//! value is the one claimed); it is the authority wherever it can speak. Our walk, from the root
+//! to the key one node at a time, adds what alloy-trie cannot express:
+//! - the value itself: alloy-trie checks a value given to it, while callers (state proofs) need
+//!   the value the proof holds, so the walk reads it and alloy-trie then confirms it;
+//! - bounds on the proof's size before anything is hashed (alloy-trie has none);
+//! - canonical form: 2 or 17 items, strict hex-prefix paths, children under 32 bytes embedded
+//!   and all others hashed, no empty values, branches of at least two entries, extensions
+//!   followed by branches, no node left over; alloy-trie accepts some non-canonical nodes;
+//! - typed errors naming the node at fault;
+//! - tries alloy-trie's decoder refuses or cannot check: values at branch nodes (keys that
+//!   prefix other keys, as in the general `trietest` vectors) and root nodes under 32 bytes
+//!   (which it compares by value, not by hash). Receipt, transaction, state and storage tries
+//!   have neither, so alloy-trie checks every proof of theirs.
+//!
+//! The walk is a loop (no recursion, so no stack to exhaust), and each step consumes at least
+//! one key nibble, so the work is linear in the proof's size. Hostile input yields an
+//! [`Error`], never a panic.
+
+use alloy_primitives::{B256, Bytes};
+use alloy_trie::Nibbles;
 
 use super::rlp::{Item, decode_exact};
 use super::trie::{EMPTY_ROOT, decode_hex_prefix, nibbles};
@@ -41,6 +56,35 @@ pub fn verify_proof<'a>(
     key: &[u8],
     nodes: &'a [Vec<u8>],
 ) -> Result<Option<&'a [u8]>, Error> {
+    let walked = walk(root, key, nodes)?;
+    if walked.alloy_can_check && !nodes.is_empty() {
+        let proof: Vec<Bytes> = nodes.iter().map(|n| Bytes::copy_from_slice(n)).collect();
+        alloy_trie::proof::verify_proof(
+            B256::from(root.0),
+            Nibbles::unpack(key),
+            walked.value.map(<[u8]>::to_vec),
+            &proof,
+        )
+        .map_err(|e| {
+            malformed(
+                nodes.len() - 1,
+                format!("alloy-trie's verifier refuses the proof: {e}"),
+            )
+        })?;
+    }
+    Ok(walked.value)
+}
+
+/// What our walk found: the value (or `None` for a proven absence), and whether alloy-trie can
+/// check the same proof (key of at most 32 bytes, no value at a branch, root node of 32 bytes
+/// or more).
+struct Walked<'a> {
+    value: Option<&'a [u8]>,
+    alloy_can_check: bool,
+}
+
+/// Our strict walk from `root` along `key` (see the module documentation).
+fn walk<'a>(root: &Hash32, key: &[u8], nodes: &'a [Vec<u8>]) -> Result<Walked<'a>, Error> {
     if nodes.len() > MAX_PROOF_NODES {
         return Err(Error::MptProofTooLarge {
             what: "nodes",
@@ -60,8 +104,14 @@ pub fn verify_proof<'a>(
         });
     }
     if nodes.is_empty() && *root == EMPTY_ROOT {
-        return Ok(None);
+        return Ok(Walked {
+            value: None,
+            alloy_can_check: true,
+        });
     }
+    // alloy-trie's nibble paths hold at most 64 nibbles (`Nibbles::unpack` of a longer key
+    // panics), so keys over 32 bytes stay with our walk alone.
+    let mut alloy_can_check = key.len() <= 32 && nodes.first().is_some_and(|root| root.len() >= 32);
 
     let key = nibbles(key);
     let mut pos = 0;
@@ -107,6 +157,7 @@ pub fn verify_proof<'a>(
                 let value = items[16]
                     .bytes()
                     .map_err(|_| malformed(index, "a branch value must be a byte string"))?;
+                alloy_can_check &= value.is_empty();
                 // Every slot must be a well-formed reference, not only the one followed.
                 let mut occupied = usize::from(!value.is_empty());
                 for slot in &items[..16] {
@@ -162,6 +213,11 @@ pub fn verify_proof<'a>(
                             }
                         }
                     } else {
+                        // alloy-trie decodes an embedded child even where the key leaves
+                        // the path, and refuses a value at a branch inside it.
+                        if items[1].is_list {
+                            alloy_can_check &= !embedded_branch_value(items[1].raw);
+                        }
                         Some(None)
                     }
                 }
@@ -180,7 +236,10 @@ pub fn verify_proof<'a>(
                     given: nodes.len(),
                 });
             }
-            return Ok(result);
+            return Ok(Walked {
+                value: result,
+                alloy_can_check,
+            });
         }
     }
 }
@@ -208,6 +267,25 @@ fn child_reference<'a>(item: &Item<'a>, index: usize) -> Result<Option<NodeRef<'
             index,
             format!("a child reference is empty, 32 bytes or an embedded node, not {n} bytes"),
         )),
+    }
+}
+
+/// Whether the embedded node `raw` (under 32 bytes), or a node embedded in it, has a value at
+/// a branch. Bounded: embedded nodes are under 32 bytes. A malformed node answers `false`, and
+/// alloy-trie then refuses it.
+fn embedded_branch_value(raw: &[u8]) -> bool {
+    let Ok(items) = decode_exact(raw).and_then(|item| item.list()) else {
+        return false;
+    };
+    match items.len() {
+        17 => {
+            !items[16].payload.is_empty()
+                || items[..16]
+                    .iter()
+                    .any(|child| child.is_list && embedded_branch_value(child.raw))
+        }
+        2 => items[1].is_list && embedded_branch_value(items[1].raw),
+        _ => false,
     }
 }
 
@@ -253,6 +331,50 @@ mod tests {
             let proof = frozen.proof(key);
             assert_eq!(verify_proof(&root, key, &proof).unwrap(), None, "{key:?}");
         }
+    }
+
+    /// alloy-trie checks every proof it can express (no branch values, root node of 32 bytes
+    /// or more, keys of at most 32 bytes), and only those.
+    #[test]
+    fn alloy_trie_checks_what_it_can_express() {
+        let frozen = sample().freeze();
+        let root = frozen.root();
+        // "do" and "dog" hold values at branches on the way to "doge".
+        for key in [&b"do"[..], b"dog", b"doge"] {
+            let proof = frozen.proof(key);
+            let walked = walk(&root, key, &proof).unwrap();
+            assert!(
+                !walked.alloy_can_check,
+                "{key:?}: a branch value on the path"
+            );
+        }
+        // "horse" branches off before them: alloy-trie checks it.
+        let proof = frozen.proof(b"horse");
+        assert!(walk(&root, b"horse", &proof).unwrap().alloy_can_check);
+        assert_eq!(
+            verify_proof(&root, b"horse", &proof).unwrap(),
+            Some(&b"stallion"[..])
+        );
+        let mut t = PatriciaTrie::new();
+        for i in 0u8..40 {
+            t.insert(&[i, 0xaa, i], &[i; 40]);
+        }
+        let frozen = t.freeze();
+        let root = frozen.root();
+        for key in [&[7u8, 0xaa, 7][..], &[7, 0xab, 7], &[200, 0, 0]] {
+            let proof = frozen.proof(key);
+            let walked = walk(&root, key, &proof).unwrap();
+            assert!(walked.alloy_can_check, "{key:?}");
+            assert_eq!(verify_proof(&root, key, &proof).unwrap(), walked.value);
+        }
+        // A key longer than 32 bytes stays with our walk (alloy-trie's paths hold 64 nibbles).
+        let long = [7u8; 33];
+        assert!(
+            !walk(&root, &long, &frozen.proof(&long))
+                .unwrap()
+                .alloy_can_check
+        );
+        assert_eq!(verify_proof(&root, &long, &frozen.proof(&long)), Ok(None));
     }
 
     #[test]

@@ -272,6 +272,33 @@ fn parsers_reject_out_of_range_values() {
     assert_ne!(Sm2PublicKey::from_bytes(&negated).unwrap(), g);
 }
 
+/// The `sm2` crate computes Z itself for UTF-8 identities; ours ([`za`]) serves identities that
+/// are not UTF-8. Both must give the same e: a signature made on one path verifies on the other.
+#[test]
+fn library_z_and_our_z_agree() {
+    let mut rng = rand_core::OsRng;
+    let key = Sm2SecretKey::generate(&mut rng);
+    let public = key.public_key();
+    let msg = b"sealer vote";
+    let sig = sign(&key, DEFAULT_USER_ID, msg, &mut rng).unwrap();
+    let e = causeway_proofs::sm::message_digest(&public, DEFAULT_USER_ID, msg).unwrap();
+    assert_eq!(verify_digest(&public, &e, &sig), Ok(()));
+    let sig = sign_digest(&key, &e, &mut rng).unwrap();
+    assert_eq!(verify(&public, DEFAULT_USER_ID, msg, &sig), Ok(()));
+    // An identity that is not UTF-8 signs and verifies, and is bound: another one fails.
+    let binary_id = [0xff, 0xfe, 0x00, 0x80];
+    let sig = sign(&key, &binary_id, msg, &mut rng).unwrap();
+    assert_eq!(verify(&public, &binary_id, msg, &sig), Ok(()));
+    assert_eq!(
+        verify(&public, &[0xff, 0xfe, 0x00, 0x81], msg, &sig),
+        Err(Error::Sm2VerificationFailed)
+    );
+    assert_eq!(
+        verify(&public, DEFAULT_USER_ID, msg, &sig),
+        Err(Error::Sm2VerificationFailed)
+    );
+}
+
 #[test]
 fn random_keys_sign_and_verify() {
     let mut rng = rand_core::OsRng;
@@ -287,8 +314,8 @@ fn random_keys_sign_and_verify() {
         Ok(())
     );
     let e = Hash32([0x5a; 32]);
-    let a = sign_digest(&key, &e, &mut rng);
-    let b = sign_digest(&key, &e, &mut rng);
+    let a = sign_digest(&key, &e, &mut rng).unwrap();
+    let b = sign_digest(&key, &e, &mut rng).unwrap();
     assert_ne!(a, b, "fresh nonces give fresh signatures");
     assert_eq!(verify_digest(&key.public_key(), &e, &a), Ok(()));
     assert_eq!(verify_digest(&key.public_key(), &e, &b), Ok(()));

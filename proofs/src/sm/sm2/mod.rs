@@ -3,10 +3,17 @@
 //!
 //! A signature signs e = SM3(Z ‖ M), where Z ([`za`]) binds the signer's identity and public
 //! key to the curve. Verification ([`verify`], [`verify_digest`], [`verify_prehash`]) and
-//! signing ([`sign`], [`sign_digest`], [`sign_digest_with_k`]) follow the standard's numbered
-//! steps, written here over the RustCrypto `sm2` crate's constant-time scalar and point
-//! arithmetic. We do not use that crate's verifier: it accepts only a 32-byte e, while OpenSSL's
-//! published vectors (and its `EVP_PKEY_verify`) also take a longer prehashed e.
+//! signing ([`sign`], [`sign_digest`]) are the RustCrypto `sm2` crate's `dsa` module
+//! (`VerifyingKey`/`SigningKey` with a distinguishing identifier). Ours, because that crate
+//! cannot express them: [`za`] and [`message_digest`] (it keeps Z private and takes the
+//! identity as UTF-8 text, while GB/T 32918 allows any bytes), the reduction of prehashed
+//! values other than 32 bytes (OpenSSL's published vectors use 64-byte ones), and
+//! [`sign_digest_with_k`] (it derives k itself, so it cannot replay a published k).
+//!
+//! One difference from the code this replaced: at step B6 the crate reads the x coordinate of
+//! [s]G + [t]P without first refusing the identity (x then reads as 0). The identity arises
+//! only for s + t·d ≡ 0 (mod n), which needs the secret key d: it is the "k = 0" signature of
+//! the key's holder, never a forgery.
 //!
 //! Security decisions, all checked on construction so that a value that exists is valid:
 //! a [`Sm2PublicKey`] is a point of sm2p256v1 with canonical coordinates (never the identity);

@@ -1,18 +1,22 @@
 //! SM2 signatures: the (r, s) pair, verification (GB/T 32918.2 clause 7) and signing
-//! (clause 6).
+//! (clause 6), by the RustCrypto `sm2` crate's `dsa` module. Ours are only what it cannot do:
+//! identities that are not UTF-8, prehashed values other than 32 bytes (OpenSSL's
+//! convention), and signing with a given k for known-answer tests.
 
 use core::fmt;
 
-use ::sm2::elliptic_curve::ops::{LinearCombination, Reduce};
+use ::sm2::dsa::signature::Verifier as _;
+use ::sm2::dsa::signature::hazmat::{PrehashVerifier as _, RandomizedPrehashSigner as _};
+use ::sm2::dsa::{Signature as LibSignature, SigningKey, VerifyingKey};
+use ::sm2::elliptic_curve::ops::Reduce;
 use ::sm2::elliptic_curve::point::AffineCoordinates;
 use ::sm2::elliptic_curve::rand_core::CryptoRngCore;
-use ::sm2::elliptic_curve::subtle::ConstantTimeEq;
 use ::sm2::elliptic_curve::zeroize::Zeroize;
 use ::sm2::elliptic_curve::{Curve, Group, PrimeField};
 use ::sm2::{FieldBytes, NonZeroScalar, ProjectivePoint, Scalar, Sm2, U256};
 
 use super::key::nonzero_scalar;
-use super::{Sm2PublicKey, Sm2SecretKey, message_digest};
+use super::{MAX_USER_ID_LEN, Sm2PublicKey, Sm2SecretKey, message_digest};
 use crate::{Error, Hash32};
 
 /// Longest prehashed value [`verify_prehash`] accepts: 64 bytes, a SHA-512 digest.
@@ -81,13 +85,18 @@ impl Sm2Signature {
         out
     }
 
-    fn scalars(&self) -> (NonZeroScalar, NonZeroScalar) {
-        (
-            nonzero_scalar(&self.r)
-                .expect("r was checked to be in 1..n-1 when the signature was built"),
-            nonzero_scalar(&self.s)
-                .expect("s was checked to be in 1..n-1 when the signature was built"),
-        )
+    /// The `sm2` crate's form (which checks r and s again).
+    fn to_lib(self) -> LibSignature {
+        LibSignature::from_scalars(self.r, self.s)
+            .expect("r and s were checked to be in 1..n-1 when the signature was built")
+    }
+
+    /// Ours from the `sm2` crate's signature, whose r and s are non-zero scalars.
+    fn from_lib(signature: &LibSignature) -> Self {
+        Sm2Signature {
+            r: signature.r_bytes().into(),
+            s: signature.s_bytes().into(),
+        }
     }
 }
 
@@ -105,8 +114,8 @@ fn invalid_signature(reason: &'static str) -> Error {
 }
 
 /// Verifies `signature` over message `msg` by `public_key` under identity `user_id`
-/// (usually [`super::DEFAULT_USER_ID`]): computes e = SM3(Z_A ‖ M) and runs
-/// [`verify_digest`].
+/// (usually [`super::DEFAULT_USER_ID`]): e = SM3(Z_A ‖ M) and steps B1–B7, by the `sm2`
+/// crate's verifier.
 ///
 /// Fails with [`Error::Sm2VerificationFailed`] if the signature does not verify, or
 /// [`Error::Sm2UserIdTooLong`].
@@ -116,15 +125,23 @@ pub fn verify(
     msg: &[u8],
     signature: &Sm2Signature,
 ) -> Result<(), Error> {
-    verify_digest(
-        public_key,
-        &message_digest(public_key, user_id, msg)?,
-        signature,
-    )
+    check_user_id(user_id)?;
+    match core::str::from_utf8(user_id) {
+        Ok(distid) => verifying_key(public_key, distid)?
+            .verify(msg, &signature.to_lib())
+            .map_err(|_| Error::Sm2VerificationFailed),
+        // The crate takes the identity as `&str`; GB/T 32918 allows any bytes. Only then is Z
+        // ours ([`super::za`]), and the crate verifies the resulting e.
+        Err(_) => verify_digest(
+            public_key,
+            &message_digest(public_key, user_id, msg)?,
+            signature,
+        ),
+    }
 }
 
-/// Verifies `signature` over the already computed digest e = SM3(Z_A ‖ M) (steps B5–B7 of
-/// GB/T 32918.2 clause 7.1; B1–B2 hold for every [`Sm2Signature`]).
+/// Verifies `signature` over the already computed digest e = SM3(Z_A ‖ M) (steps B1–B7 of
+/// GB/T 32918.2 clause 7.1, by the `sm2` crate's prehash verifier).
 ///
 /// The caller is responsible for e binding Z_A: verifying an e that was not computed with
 /// [`super::message_digest`] (or the same formula) drops the identity binding of SM2.
@@ -133,11 +150,10 @@ pub fn verify_digest(
     e: &Hash32,
     signature: &Sm2Signature,
 ) -> Result<(), Error> {
-    verify_scalar(
-        public_key,
-        &Scalar::reduce_bytes(FieldBytes::from_slice(&e.0)),
-        signature,
-    )
+    // The crate's prehash verifier does not read the identifier (Z is only for messages).
+    verifying_key(public_key, "")?
+        .verify_prehash(&e.0, &signature.to_lib())
+        .map_err(|_| Error::Sm2VerificationFailed)
 }
 
 /// Verifies `signature` over a prehashed value of 1 to [`MAX_PREHASH_LEN`] bytes, read as a
@@ -158,6 +174,8 @@ pub fn verify_prehash(
             max: MAX_PREHASH_LEN,
         });
     }
+    // The crate's verifier takes exactly 32 bytes, and reduces them mod n. Ours: the reduction
+    // of a shorter or longer value to the 32-byte e the crate then verifies.
     let mut wide = [0u8; 64];
     wide[64 - prehash.len()..].copy_from_slice(prehash);
     let (high, low) = wide.split_at(32);
@@ -165,45 +183,32 @@ pub fn verify_prehash(
     let two_256_mod_n = Scalar::reduce(U256::ZERO.wrapping_sub(&Sm2::ORDER));
     let e = Scalar::reduce_bytes(FieldBytes::from_slice(high)) * two_256_mod_n
         + Scalar::reduce_bytes(FieldBytes::from_slice(low));
-    verify_scalar(public_key, &e, signature)
+    verify_digest(public_key, &Hash32(e.to_repr().into()), signature)
 }
 
-/// Steps B5–B7 with e already reduced mod n.
-fn verify_scalar(
-    public_key: &Sm2PublicKey,
-    e: &Scalar,
-    signature: &Sm2Signature,
-) -> Result<(), Error> {
-    let (r, s) = signature.scalars();
-    // B5: t = (r + s) mod n; t = 0 fails.
-    let t = *r + *s;
-    if bool::from(t.is_zero()) {
-        return Err(Error::Sm2VerificationFailed);
-    }
-    // B6: (x1, y1) = [s]G + [t]P. The standard takes the point's x coordinate, which the
-    // identity does not have: reject it explicitly rather than reading its placeholder x = 0.
-    let point = ProjectivePoint::lincomb(
-        &ProjectivePoint::generator(),
-        &s,
-        &ProjectivePoint::from(*public_key.point()),
-        &t,
-    );
-    if bool::from(point.is_identity()) {
-        return Err(Error::Sm2VerificationFailed);
-    }
-    // B7: R = (e + x1) mod n; the signature verifies iff R = r.
-    let big_r = *e + Scalar::reduce_bytes(&point.to_affine().x());
-    if bool::from(big_r.ct_eq(&r)) {
-        Ok(())
-    } else {
-        Err(Error::Sm2VerificationFailed)
-    }
+/// The `sm2` crate's verifying key for `public_key` and identity `distid`.
+fn verifying_key(public_key: &Sm2PublicKey, distid: &str) -> Result<VerifyingKey, Error> {
+    // Fails only for the identity (never a `Sm2PublicKey`) or an over-long identity (checked
+    // by the callers).
+    VerifyingKey::from_affine(distid, *public_key.point()).map_err(|_| Error::Sm2InvalidPublicKey {
+        reason: "the sm2 crate refused the key",
+    })
 }
 
-/// Signs message `msg` under identity `user_id` with a random nonce from `rng`:
-/// e = SM3(Z_A ‖ M), then [`sign_digest`].
+/// The identity's bit length must fit ENTL's 16 bits.
+fn check_user_id(user_id: &[u8]) -> Result<(), Error> {
+    if user_id.len() > MAX_USER_ID_LEN {
+        return Err(Error::Sm2UserIdTooLong {
+            len: user_id.len(),
+            max: MAX_USER_ID_LEN,
+        });
+    }
+    Ok(())
+}
+
+/// Signs message `msg` under identity `user_id`: e = SM3(Z_A ‖ M), then [`sign_digest`].
 ///
-/// Fails only with [`Error::Sm2UserIdTooLong`].
+/// Fails with [`Error::Sm2UserIdTooLong`], or as [`sign_digest`].
 pub fn sign(
     secret_key: &Sm2SecretKey,
     user_id: &[u8],
@@ -211,32 +216,40 @@ pub fn sign(
     rng: &mut impl CryptoRngCore,
 ) -> Result<Sm2Signature, Error> {
     let e = message_digest(&secret_key.public_key(), user_id, msg)?;
-    Ok(sign_digest(secret_key, &e, rng))
+    sign_digest(secret_key, &e, rng)
 }
 
-/// Signs the digest e (GB/T 32918.2 clause 6.1, steps A3–A7) with a fresh uniformly random
-/// nonce k from `rng`, retrying in the negligible cases the standard says to retry.
+/// How often [`sign_digest`] asks the crate again after a refused nonce (probability about
+/// 2^-255 each) before it blames the random number generator.
+const SIGN_ATTEMPTS: usize = 8;
+
+/// Signs the digest e (GB/T 32918.2 clause 6.1, steps A3–A7) with the `sm2` crate's signer:
+/// the nonce k is RFC 6979's, hedged with 32 fresh bytes from `rng` (so a weak `rng` alone
+/// does not reveal the key, and a fault cannot repeat k across messages).
 ///
-/// Security: the whole secret key leaks if k repeats or is predictable, so `rng` must be a
-/// cryptographic RNG (e.g. `rand_core::OsRng`).
+/// Fails with [`Error::Sm2SigningFailed`] if `rng` fails repeatedly.
 pub fn sign_digest(
     secret_key: &Sm2SecretKey,
     e: &Hash32,
     rng: &mut impl CryptoRngCore,
-) -> Sm2Signature {
-    let e = Scalar::reduce_bytes(FieldBytes::from_slice(&e.0));
-    loop {
-        let mut k = NonZeroScalar::random(&mut *rng);
-        let signature = sign_scalar(secret_key, &e, &k);
-        k.zeroize();
-        if let Ok(signature) = signature {
-            return signature;
+) -> Result<Sm2Signature, Error> {
+    // The crate's `SigningKey` reads the identifier only to compute Z for messages.
+    let signing_key = SigningKey::from_nonzero_scalar("", secret_key.scalar())
+        .map_err(|_| Error::Sm2InvalidSecretKey)?;
+    for _ in 0..SIGN_ATTEMPTS {
+        // A refusal is the crate's "return to A3" (r = 0, r + k = n) or an RNG error.
+        if let Ok(signature) = signing_key.sign_prehash_with_rng(&mut *rng, &e.0) {
+            return Ok(Sm2Signature::from_lib(&signature));
         }
     }
+    Err(Error::Sm2SigningFailed {
+        reason: "no nonce was accepted: the random number generator is failing",
+    })
 }
 
 /// Signs the digest e with the caller's nonce `k` (big-endian, in 1..n-1): **for known-answer
-/// tests only**, to reproduce published (r, s) values such as GB/T 32918.5 Annex A.
+/// tests only**, to reproduce published (r, s) values such as GB/T 32918.5 Annex A. Ours: the
+/// `sm2` crate always derives k itself (RFC 6979), so it cannot reproduce a published k.
 ///
 /// Security: a production signer must never choose k itself; two signatures with one k, or a
 /// k with a few known bits, reveal the secret key. Use [`sign_digest`].

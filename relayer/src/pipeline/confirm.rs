@@ -26,7 +26,7 @@ use tokio::time::MissedTickBehavior;
 use super::deliver::record_failures;
 use super::metrics::PipelineMetrics;
 use super::{LaneConfig, StageContext, blocking, cancellable, sleep_or_cancel};
-use crate::store::{Confirmation, Result};
+use crate::store::{Confirmation, KeptHandle, Result};
 
 /// A submission being followed. Holding the permit keeps the lane's in-flight slot taken
 /// (submissions taken over from a previous run hold none).
@@ -261,12 +261,8 @@ async fn recover(ctx: &StageContext, lane: &LaneConfig) -> Result<Vec<InFlight>>
     let mut follow: Vec<InFlight> = Vec::new();
     let mut unknown: Vec<MessageId> = Vec::new();
     for m in left.into_iter().filter(|m| m.owner == ctx.config.owner) {
-        let handle = m
-            .handle
-            .as_deref()
-            .and_then(|h| serde_json::from_str::<SubmissionHandle>(h).ok());
-        match handle {
-            Some(handle) => match follow.iter_mut().find(|f| f.handle == handle) {
+        match m.handle {
+            KeptHandle::Kept(handle) => match follow.iter_mut().find(|f| f.handle == handle) {
                 Some(f) => f.ids.push(m.id),
                 None => follow.push(InFlight {
                     handle,
@@ -275,7 +271,12 @@ async fn recover(ctx: &StageContext, lane: &LaneConfig) -> Result<Vec<InFlight>>
                     taken_over_at: Some(Instant::now()),
                 }),
             },
-            None => unknown.push(m.id),
+            KeptHandle::Missing => unknown.push(m.id),
+            KeptHandle::Unreadable { reason, .. } => {
+                tracing::warn!(lane = %l, message_id = %m.id, %reason,
+                    "kept submission handle does not read; settling by the replay record");
+                unknown.push(m.id);
+            }
         }
     }
     if !follow.is_empty() {

@@ -5,9 +5,8 @@
 
 use std::sync::{Arc, RwLock};
 
-use causeway_adapters::{DeliveryBatch, DeliveryItem, DeliveryStatus, SubmissionHandle};
-use causeway_proofs::hash::keccak256;
-use causeway_proofs::{Hash32, MessageId};
+use causeway_adapters::{DeliveryBatch, DeliveryItem, DeliveryStatus};
+use causeway_proofs::MessageId;
 use tokio::sync::{Semaphore, mpsc, watch};
 
 use super::confirm::InFlight;
@@ -17,20 +16,6 @@ use super::{LaneConfig, StageContext, blocking, cancellable};
 use crate::store::{
     Confirmation, FailureOutcome, FailureReport, LeaseRequest, LeasedMessage, Result, Submission,
 };
-
-/// The store's record of a submission: keccak-256 of the adapter handle's JSON (the adapter
-/// handle itself lives in memory with the confirm stage).
-pub(crate) fn handle_hash(handle: &SubmissionHandle) -> Hash32 {
-    keccak256(handle.data.to_string().as_bytes())
-}
-
-fn handle_nonce(handle: &SubmissionHandle) -> u64 {
-    handle
-        .data
-        .get("nonce")
-        .and_then(serde_json::Value::as_u64)
-        .unwrap_or(0)
-}
 
 /// Runs until cancelled.
 pub(crate) async fn deliver(
@@ -206,16 +191,13 @@ async fn deliver_once(
     for sub in submissions {
         let store = Arc::clone(&ctx.store);
         let (owner, now) = (ctx.config.owner.clone(), ctx.clock.now());
-        let (tx_hash, tx_nonce) = (handle_hash(&sub.handle), handle_nonce(&sub.handle));
-        let handle_json = serde_json::to_string(&sub.handle).unwrap_or_default();
+        let handle = sub.handle.clone();
         let sub_ids = sub.messages.clone();
         let marked = blocking("mark submitted", move || {
             store.mark_submitted(&Submission {
                 owner: &owner,
                 ids: &sub_ids,
-                tx_hash,
-                tx_nonce,
-                handle: &handle_json,
+                handle: &handle,
                 now,
             })
         })

@@ -271,7 +271,7 @@ impl Probe {
 
 impl Destination for Probe {
     fn domain(&self) -> Domain {
-        P_DEST
+        self.chain.domain()
     }
 
     async fn submit(&self, batch: &DeliveryBatch) -> Result<Vec<Submission>, AdapterError> {

@@ -94,7 +94,7 @@ pub(crate) async fn confirm(
 async fn follow_once(
     ctx: &StageContext,
     lane: &LaneConfig,
-    metrics: &LaneMetrics,
+    metrics: &Arc<LaneMetrics>,
     flight: &InFlight,
 ) -> Result<bool> {
     let l = lane.lane();
@@ -205,7 +205,7 @@ async fn follow_once(
 async fn settle_unknown(
     ctx: &StageContext,
     lane: &LaneConfig,
-    metrics: &LaneMetrics,
+    metrics: &Arc<LaneMetrics>,
     ids: &[MessageId],
     reason: &str,
 ) -> Result<()> {
@@ -237,7 +237,7 @@ async fn settle_unknown(
 async fn recover(
     ctx: &StageContext,
     lane: &LaneConfig,
-    metrics: &LaneMetrics,
+    metrics: &Arc<LaneMetrics>,
 ) -> Result<Vec<InFlight>> {
     let l = lane.lane();
     let store = Arc::clone(&ctx.store);

@@ -48,7 +48,7 @@ pub(crate) async fn deliver(
 async fn deliver_once(
     ctx: &StageContext,
     lane: &LaneConfig,
-    metrics: &LaneMetrics,
+    metrics: &Arc<LaneMetrics>,
     logs: &RwLock<OriginLogs>,
     in_flight: &Arc<Semaphore>,
     out: &mpsc::Sender<InFlight>,
@@ -222,7 +222,7 @@ async fn deliver_once(
 async fn fail_leased(
     ctx: &StageContext,
     lane: &LaneConfig,
-    metrics: &LaneMetrics,
+    metrics: &Arc<LaneMetrics>,
     ids: &[MessageId],
     reason: &str,
 ) -> Result<()> {

@@ -46,7 +46,7 @@ pub(crate) enum FailedAttempt {
 pub(crate) async fn record_failures(
     ctx: &StageContext,
     lane: &LaneConfig,
-    metrics: &LaneMetrics,
+    metrics: &Arc<LaneMetrics>,
     ids: &[MessageId],
     reason: &str,
     attempt: FailedAttempt,
@@ -95,7 +95,7 @@ pub(crate) async fn record_failures(
 /// unknown: the delivery happened in a submission this instance no longer follows).
 pub(crate) async fn confirm_delivered(
     ctx: &StageContext,
-    metrics: &LaneMetrics,
+    metrics: &Arc<LaneMetrics>,
     ids: Vec<MessageId>,
     block: u64,
 ) -> Result<()> {
@@ -104,15 +104,18 @@ pub(crate) async fn confirm_delivered(
     }
     let n = ids.len() as u64;
     let store = Arc::clone(&ctx.store);
+    let metrics = Arc::clone(metrics);
     let now = ctx.clock.now();
     blocking("confirm", move || {
         store.confirm(&Confirmation {
             ids: &ids,
             block,
             now,
-        })
+        })?;
+        // Counted on the thread that stored it, right after the commit: the counter trails
+        // the store's count by no scheduler hop (readers compare the two).
+        add(&metrics.confirmed, n);
+        Ok(())
     })
-    .await?;
-    add(&metrics.confirmed, n);
-    Ok(())
+    .await
 }

@@ -47,7 +47,7 @@ async fn thousand_messages_are_delivered_exactly_once_with_two_of_three_signatur
     let c = counts(&p);
     assert_settled(&c);
     assert!(p.halted.is_empty(), "{:?}", p.halted);
-    let metrics = handle.metrics();
+    let metrics = metrics_when(&handle, |m| m.all_lanes().confirmed >= N).await;
     handle.shutdown().await;
 
     let delivered = probe.deliveries();
@@ -154,7 +154,7 @@ async fn submissions_in_flight_at_shutdown_are_followed_on_restart_without_resub
         counts(p).confirmed == 30
     })
     .await;
-    let metrics = second.metrics();
+    let metrics = metrics_when(&second, |m| m.all_lanes().confirmed >= 30).await;
     second.shutdown().await;
     assert_eq!(metrics.all_lanes().messages_submitted, 0);
     assert_eq!(
@@ -199,7 +199,7 @@ async fn a_taken_over_submission_still_pending_after_a_lease_is_settled_by_the_r
         counts(p).confirmed == 20
     })
     .await;
-    let metrics = second.metrics();
+    let metrics = metrics_when(&second, |m| m.all_lanes().confirmed >= 20).await;
     second.shutdown().await;
     assert!(
         started.elapsed() >= test_config().lease_for,

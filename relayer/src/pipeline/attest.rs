@@ -9,7 +9,7 @@ use causeway_proofs::{Checkpoint, LogSize};
 use tokio::sync::watch;
 
 use super::log::OriginLogs;
-use super::metrics::PipelineMetrics;
+use super::metrics::{LaneMetrics, add};
 use super::{
     LaneConfig, SignatureCollector, SignatureRequest, StageContext, blocking, sleep_or_cancel,
 };
@@ -20,6 +20,7 @@ use crate::store::{CheckpointRecord, Result};
 pub(crate) async fn attest(
     ctx: StageContext,
     lane: LaneConfig,
+    metrics: Arc<LaneMetrics>,
     logs: Arc<RwLock<OriginLogs>>,
     collector: Arc<dyn SignatureCollector>,
     mut size_rx: watch::Receiver<LogSize>,
@@ -30,7 +31,7 @@ pub(crate) async fn attest(
     loop {
         let size = *size_rx.borrow_and_update();
         if size > signed {
-            match sign(&ctx, &lane, &logs, collector.as_ref(), size).await {
+            match sign(&ctx, &lane, &metrics, &logs, collector.as_ref(), size).await {
                 Ok(()) => {
                     signed = size;
                     checkpoint_tx.send_replace(());
@@ -59,6 +60,7 @@ pub(crate) async fn attest(
 async fn sign(
     ctx: &StageContext,
     lane: &LaneConfig,
+    metrics: &LaneMetrics,
     logs: &RwLock<OriginLogs>,
     collector: &dyn SignatureCollector,
     size: LogSize,
@@ -108,7 +110,7 @@ async fn sign(
         })
     })
     .await?;
-    PipelineMetrics::add(&ctx.metrics.checkpoints, 1);
+    add(&metrics.checkpoints, 1);
     if outcome.total_signatures < lane.validators.threshold() {
         tracing::warn!(
             lane = %l,

@@ -16,29 +16,17 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use causeway_adapters::{DeliveryStatus, MessageOutcome, SubmissionHandle, SubmissionOutcome};
+use causeway_adapters::{DeliveryStatus, MessageOutcome, SubmissionOutcome};
 use causeway_proofs::MessageId;
 use std::sync::atomic::Ordering;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::{Semaphore, mpsc};
 use tokio::time::MissedTickBehavior;
 
-use super::deliver::record_failures;
-use super::metrics::PipelineMetrics;
+use super::metrics::{LaneMetrics, add};
+use super::settle::{FailedAttempt, InFlight, confirm_delivered, record_failures};
 use super::{LaneConfig, StageContext, blocking, cancellable, sleep_or_cancel};
-use crate::store::{Confirmation, Result};
-
-/// A submission being followed. Holding the permit keeps the lane's in-flight slot taken
-/// (submissions taken over from a previous run hold none).
-pub(crate) struct InFlight {
-    pub(crate) handle: SubmissionHandle,
-    pub(crate) ids: Vec<MessageId>,
-    pub(crate) _permit: Option<Arc<OwnedSemaphorePermit>>,
-    /// For a submission taken over from a previous run: when. The adapter of this run cannot
-    /// push such a transaction along (it never sent it), so one still pending after a lease
-    /// period is settled by the replay record instead.
-    pub(crate) taken_over_at: Option<Instant>,
-}
+use crate::store::{KeptHandle, Result};
 
 /// Most left-over submitted messages read from the store on start.
 const RECOVERY_LIMIT: usize = 1_000_000;
@@ -47,12 +35,13 @@ const RECOVERY_LIMIT: usize = 1_000_000;
 pub(crate) async fn confirm(
     ctx: StageContext,
     lane: LaneConfig,
+    metrics: Arc<LaneMetrics>,
     mut input: mpsc::Receiver<InFlight>,
     in_flight: Arc<Semaphore>,
 ) {
     let l = lane.lane();
     let mut pending: Vec<InFlight> = loop {
-        match recover(&ctx, &lane).await {
+        match recover(&ctx, &lane, &metrics).await {
             Ok(taken_over) => break taken_over,
             Err(e) => {
                 tracing::warn!(
@@ -79,8 +68,8 @@ pub(crate) async fn confirm(
             _ = tick.tick() => {
                 let mut still = Vec::with_capacity(pending.len());
                 for flight in pending {
-                    let Some(settled) = cancellable(&ctx.cancel, settle(&ctx, &lane, &flight)).await
-                    else {
+                    let followed = follow_once(&ctx, &lane, &metrics, &flight);
+                    let Some(settled) = cancellable(&ctx.cancel, followed).await else {
                         return;
                     };
                     match settled {
@@ -95,14 +84,19 @@ pub(crate) async fn confirm(
                 pending = still;
                 // Settled submissions dropped their permits above.
                 let busy = cap - in_flight.available_permits().min(cap);
-                ctx.metrics.in_flight.store(busy as u64, Ordering::Relaxed);
+                metrics.in_flight.store(busy as u64, Ordering::Relaxed);
             }
         }
     }
 }
 
 /// Follows one submission; `Ok(true)` once it is settled in the store.
-async fn settle(ctx: &StageContext, lane: &LaneConfig, flight: &InFlight) -> Result<bool> {
+async fn follow_once(
+    ctx: &StageContext,
+    lane: &LaneConfig,
+    metrics: &Arc<LaneMetrics>,
+    flight: &InFlight,
+) -> Result<bool> {
     let l = lane.lane();
     let outcome = match lane.destination.outcome(&flight.handle).await {
         Ok(o) => o,
@@ -122,8 +116,14 @@ async fn settle(ctx: &StageContext, lane: &LaneConfig, flight: &InFlight) -> Res
                 tracing::warn!(lane = %l, messages = flight.ids.len(),
                     "a submission of a previous run is still pending after a lease period; \
                      settling its messages by the destination's replay record");
-                settle_unknown(ctx, lane, &flight.ids, "submission of a previous run stuck")
-                    .await?;
+                settle_unknown(
+                    ctx,
+                    lane,
+                    metrics,
+                    &flight.ids,
+                    "submission of a previous run stuck",
+                )
+                .await?;
                 Ok(true)
             }
             _ => Ok(false),
@@ -139,7 +139,7 @@ async fn settle(ctx: &StageContext, lane: &LaneConfig, flight: &InFlight) -> Res
             let mut done = Vec::with_capacity(messages.len());
             for (id, result) in &messages {
                 if let MessageOutcome::Failed { reason } = result {
-                    PipelineMetrics::add(&ctx.metrics.failed_at_recipient, 1);
+                    add(&metrics.failed_at_recipient, 1);
                     tracing::warn!(
                         lane = %l,
                         message_id = %id,
@@ -158,21 +158,22 @@ async fn settle(ctx: &StageContext, lane: &LaneConfig, flight: &InFlight) -> Res
                 .filter(|id| !done.contains(id))
                 .copied()
                 .collect();
-            confirm_ids(ctx, done, block.height).await?;
+            confirm_delivered(ctx, metrics, done, block.height).await?;
             if !missing.is_empty() {
                 record_failures(
                     ctx,
                     lane,
+                    metrics,
                     &missing,
                     "not processed by the destination",
-                    false,
+                    FailedAttempt::Submitted,
                 )
                 .await?;
             }
             Ok(true)
         }
         SubmissionOutcome::Reverted { block, reason } => {
-            PipelineMetrics::add(&ctx.metrics.reverted, 1);
+            add(&metrics.reverted, 1);
             tracing::warn!(
                 lane = %l,
                 block = block.height,
@@ -183,17 +184,18 @@ async fn settle(ctx: &StageContext, lane: &LaneConfig, flight: &InFlight) -> Res
             record_failures(
                 ctx,
                 lane,
+                metrics,
                 &flight.ids,
                 &format!("reverted: {reason}"),
-                false,
+                FailedAttempt::Submitted,
             )
             .await?;
             Ok(true)
         }
         SubmissionOutcome::Dropped => {
-            PipelineMetrics::add(&ctx.metrics.reverted, 1);
+            add(&metrics.reverted, 1);
             tracing::warn!(lane = %l, messages = flight.ids.len(), "submission dropped");
-            settle_unknown(ctx, lane, &flight.ids, "submission dropped").await?;
+            settle_unknown(ctx, lane, metrics, &flight.ids, "submission dropped").await?;
             Ok(true)
         }
     }
@@ -203,6 +205,7 @@ async fn settle(ctx: &StageContext, lane: &LaneConfig, flight: &InFlight) -> Res
 async fn settle_unknown(
     ctx: &StageContext,
     lane: &LaneConfig,
+    metrics: &Arc<LaneMetrics>,
     ids: &[MessageId],
     reason: &str,
 ) -> Result<()> {
@@ -220,37 +223,22 @@ async fn settle_unknown(
             }
         }
     }
-    PipelineMetrics::add(&ctx.metrics.already_delivered, delivered.len() as u64);
+    add(&metrics.already_delivered, delivered.len() as u64);
     // The destination block is unknown here; 0 marks it.
-    confirm_ids(ctx, delivered, 0).await?;
+    confirm_delivered(ctx, metrics, delivered, 0).await?;
     if !not.is_empty() {
-        record_failures(ctx, lane, &not, reason, false).await?;
+        record_failures(ctx, lane, metrics, &not, reason, FailedAttempt::Submitted).await?;
     }
-    Ok(())
-}
-
-async fn confirm_ids(ctx: &StageContext, ids: Vec<MessageId>, block: u64) -> Result<()> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let n = ids.len() as u64;
-    let store = Arc::clone(&ctx.store);
-    let now = ctx.clock.now();
-    blocking("confirm", move || {
-        store.confirm(&Confirmation {
-            ids: &ids,
-            block,
-            now,
-        })
-    })
-    .await?;
-    PipelineMetrics::add(&ctx.metrics.confirmed, n);
     Ok(())
 }
 
 /// Takes over this owner's submissions left by a previous run: returns those with a kept
 /// handle, to be followed, and settles the others by the destination's replay record.
-async fn recover(ctx: &StageContext, lane: &LaneConfig) -> Result<Vec<InFlight>> {
+async fn recover(
+    ctx: &StageContext,
+    lane: &LaneConfig,
+    metrics: &Arc<LaneMetrics>,
+) -> Result<Vec<InFlight>> {
     let l = lane.lane();
     let store = Arc::clone(&ctx.store);
     let left = blocking("read submitted", move || store.submitted(l, RECOVERY_LIMIT)).await?;
@@ -261,12 +249,8 @@ async fn recover(ctx: &StageContext, lane: &LaneConfig) -> Result<Vec<InFlight>>
     let mut follow: Vec<InFlight> = Vec::new();
     let mut unknown: Vec<MessageId> = Vec::new();
     for m in left.into_iter().filter(|m| m.owner == ctx.config.owner) {
-        let handle = m
-            .handle
-            .as_deref()
-            .and_then(|h| serde_json::from_str::<SubmissionHandle>(h).ok());
-        match handle {
-            Some(handle) => match follow.iter_mut().find(|f| f.handle == handle) {
+        match m.handle {
+            KeptHandle::Kept(handle) => match follow.iter_mut().find(|f| f.handle == handle) {
                 Some(f) => f.ids.push(m.id),
                 None => follow.push(InFlight {
                     handle,
@@ -275,19 +259,31 @@ async fn recover(ctx: &StageContext, lane: &LaneConfig) -> Result<Vec<InFlight>>
                     taken_over_at: Some(Instant::now()),
                 }),
             },
-            None => unknown.push(m.id),
+            KeptHandle::Missing => unknown.push(m.id),
+            KeptHandle::Unreadable { reason, .. } => {
+                tracing::warn!(lane = %l, message_id = %m.id, %reason,
+                    "kept submission handle does not read; settling by the replay record");
+                unknown.push(m.id);
+            }
         }
     }
     if !follow.is_empty() {
         let messages: usize = follow.iter().map(|f| f.ids.len()).sum();
         tracing::info!(lane = %l, submissions = follow.len(), messages,
             "following the submissions of a previous run");
-        PipelineMetrics::add(&ctx.metrics.taken_over, follow.len() as u64);
+        add(&metrics.taken_over, follow.len() as u64);
     }
     if !unknown.is_empty() {
         tracing::info!(lane = %l, messages = unknown.len(),
             "settling submissions of a previous run that have no kept handle");
-        settle_unknown(ctx, lane, &unknown, "submission lost with a restart").await?;
+        settle_unknown(
+            ctx,
+            lane,
+            metrics,
+            &unknown,
+            "submission lost with a restart",
+        )
+        .await?;
     }
     Ok(follow)
 }

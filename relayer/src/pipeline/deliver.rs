@@ -5,37 +5,21 @@
 
 use std::sync::{Arc, RwLock};
 
-use causeway_adapters::{DeliveryBatch, DeliveryItem, DeliveryStatus, SubmissionHandle};
-use causeway_proofs::hash::keccak256;
-use causeway_proofs::{Hash32, MessageId};
+use causeway_adapters::{DeliveryBatch, DeliveryItem, DeliveryStatus};
+use causeway_proofs::MessageId;
 use tokio::sync::{Semaphore, mpsc, watch};
 
-use super::confirm::InFlight;
 use super::log::OriginLogs;
-use super::metrics::PipelineMetrics;
+use super::metrics::{LaneMetrics, add};
+use super::settle::{FailedAttempt, InFlight, confirm_delivered, record_failures};
 use super::{LaneConfig, StageContext, blocking, cancellable};
-use crate::store::{
-    Confirmation, FailureOutcome, FailureReport, LeaseRequest, LeasedMessage, Result, Submission,
-};
-
-/// The store's record of a submission: keccak-256 of the adapter handle's JSON (the adapter
-/// handle itself lives in memory with the confirm stage).
-pub(crate) fn handle_hash(handle: &SubmissionHandle) -> Hash32 {
-    keccak256(handle.data.to_string().as_bytes())
-}
-
-fn handle_nonce(handle: &SubmissionHandle) -> u64 {
-    handle
-        .data
-        .get("nonce")
-        .and_then(serde_json::Value::as_u64)
-        .unwrap_or(0)
-}
+use crate::store::{LeaseRequest, LeasedMessage, Result, Submission};
 
 /// Runs until cancelled.
 pub(crate) async fn deliver(
     ctx: StageContext,
     lane: LaneConfig,
+    metrics: Arc<LaneMetrics>,
     logs: Arc<RwLock<OriginLogs>>,
     mut checkpoint_rx: watch::Receiver<()>,
     in_flight: Arc<Semaphore>,
@@ -46,7 +30,7 @@ pub(crate) async fn deliver(
         if ctx.cancel.is_cancelled() {
             return;
         }
-        match deliver_once(&ctx, &lane, &logs, &in_flight, &out).await {
+        match deliver_once(&ctx, &lane, &metrics, &logs, &in_flight, &out).await {
             Ok(true) => continue,
             Ok(false) => {}
             Err(e) => tracing::warn!(lane = %l, error = %e, "delivery round failed"),
@@ -64,6 +48,7 @@ pub(crate) async fn deliver(
 async fn deliver_once(
     ctx: &StageContext,
     lane: &LaneConfig,
+    metrics: &Arc<LaneMetrics>,
     logs: &RwLock<OriginLogs>,
     in_flight: &Arc<Semaphore>,
     out: &mpsc::Sender<InFlight>,
@@ -87,8 +72,7 @@ async fn deliver_once(
         },
     };
     let max = ctx.config.max_in_flight.max(1);
-    ctx.metrics
-        .in_flight_changed((max - in_flight.available_permits()) as u64);
+    metrics.in_flight_changed((max - in_flight.available_permits()) as u64);
 
     let store = Arc::clone(&ctx.store);
     let (owner, limit, lease_for, now) = (
@@ -111,8 +95,7 @@ async fn deliver_once(
     .await?;
     if leased.is_empty() {
         drop(permit);
-        ctx.metrics
-            .in_flight_changed((max - in_flight.available_permits()) as u64);
+        metrics.in_flight_changed((max - in_flight.available_permits()) as u64);
         return Ok(false);
     }
 
@@ -131,7 +114,7 @@ async fn deliver_once(
             Ok(DeliveryStatus::NotDelivered) => todo.push(m),
             Ok(DeliveryStatus::Delivered | DeliveryStatus::Failed) => done.push(id),
             Err(e) => {
-                PipelineMetrics::add(&ctx.metrics.submit_failures, 1);
+                add(&metrics.submit_failures, 1);
                 tracing::warn!(
                     lane = %l,
                     messages = all.len(),
@@ -139,27 +122,14 @@ async fn deliver_once(
                     error = %e,
                     "destination status read failed; messages back to pending with backoff"
                 );
-                fail_leased(ctx, lane, &all, &format!("delivery status: {e}")).await?;
+                fail_leased(ctx, lane, metrics, &all, &format!("delivery status: {e}")).await?;
                 return Ok(false);
             }
         }
     }
-    if !done.is_empty() {
-        PipelineMetrics::add(&ctx.metrics.already_delivered, done.len() as u64);
-        let store = Arc::clone(&ctx.store);
-        let now = ctx.clock.now();
-        let n = done.len() as u64;
-        // The block is unknown here (the delivery happened in a submission we lost); 0 marks it.
-        blocking("confirm already delivered", move || {
-            store.confirm(&Confirmation {
-                ids: &done,
-                block: 0,
-                now,
-            })
-        })
-        .await?;
-        PipelineMetrics::add(&ctx.metrics.confirmed, n);
-    }
+    add(&metrics.already_delivered, done.len() as u64);
+    // The block is unknown here (the delivery happened in a submission we lost); 0 marks it.
+    confirm_delivered(ctx, metrics, done, 0).await?;
     if todo.is_empty() {
         return Ok(true);
     }
@@ -189,7 +159,7 @@ async fn deliver_once(
     let submissions = match submitted {
         Ok(s) => s,
         Err(e) => {
-            PipelineMetrics::add(&ctx.metrics.submit_failures, 1);
+            add(&metrics.submit_failures, 1);
             tracing::warn!(
                 lane = %l,
                 messages = ids.len(),
@@ -197,7 +167,7 @@ async fn deliver_once(
                 error = %e,
                 "submit failed; messages back to pending with backoff"
             );
-            fail_leased(ctx, lane, &ids, &format!("submit: {e}")).await?;
+            fail_leased(ctx, lane, metrics, &ids, &format!("submit: {e}")).await?;
             return Ok(true);
         }
     };
@@ -206,16 +176,13 @@ async fn deliver_once(
     for sub in submissions {
         let store = Arc::clone(&ctx.store);
         let (owner, now) = (ctx.config.owner.clone(), ctx.clock.now());
-        let (tx_hash, tx_nonce) = (handle_hash(&sub.handle), handle_nonce(&sub.handle));
-        let handle_json = serde_json::to_string(&sub.handle).unwrap_or_default();
+        let handle = sub.handle.clone();
         let sub_ids = sub.messages.clone();
         let marked = blocking("mark submitted", move || {
             store.mark_submitted(&Submission {
                 owner: &owner,
                 ids: &sub_ids,
-                tx_hash,
-                tx_nonce,
-                handle: &handle_json,
+                handle: &handle,
                 now,
             })
         })
@@ -224,8 +191,8 @@ async fn deliver_once(
             // Sent anyway: keep following it; confirm moves any state to confirmed.
             tracing::warn!(lane = %l, error = %e, "could not record a sent submission");
         }
-        PipelineMetrics::add(&ctx.metrics.submissions, 1);
-        PipelineMetrics::add(&ctx.metrics.messages_submitted, sub.messages.len() as u64);
+        add(&metrics.submissions, 1);
+        add(&metrics.messages_submitted, sub.messages.len() as u64);
         sent.extend(sub.messages.iter().copied());
         let flight = InFlight {
             handle: sub.handle,
@@ -239,7 +206,14 @@ async fn deliver_once(
     }
     let unsent: Vec<MessageId> = ids.into_iter().filter(|id| !sent.contains(id)).collect();
     if !unsent.is_empty() {
-        fail_leased(ctx, lane, &unsent, "not sent by the destination adapter").await?;
+        fail_leased(
+            ctx,
+            lane,
+            metrics,
+            &unsent,
+            "not sent by the destination adapter",
+        )
+        .await?;
     }
     Ok(true)
 }
@@ -248,55 +222,9 @@ async fn deliver_once(
 async fn fail_leased(
     ctx: &StageContext,
     lane: &LaneConfig,
+    metrics: &Arc<LaneMetrics>,
     ids: &[MessageId],
     reason: &str,
 ) -> Result<()> {
-    record_failures(ctx, lane, ids, reason, true).await
-}
-
-/// Records a failed attempt per message: back to pending with the persisted backoff, or dead
-/// letter once the attempts are used up. `leased`: the messages are leased by this instance
-/// (nothing was sent); otherwise they were submitted.
-pub(crate) async fn record_failures(
-    ctx: &StageContext,
-    lane: &LaneConfig,
-    ids: &[MessageId],
-    reason: &str,
-    leased: bool,
-) -> Result<()> {
-    let l = lane.lane();
-    let store = Arc::clone(&ctx.store);
-    let (owner, policy, now) = (ctx.config.owner.clone(), ctx.config.retry, ctx.clock.now());
-    let ids = ids.to_vec();
-    let reason = reason.to_owned();
-    let outcomes = blocking("record failure", move || {
-        let mut outcomes = Vec::with_capacity(ids.len());
-        for id in ids {
-            let outcome = store.record_failure(&FailureReport {
-                id,
-                owner: leased.then_some(&owner),
-                reason: &reason,
-                policy,
-                jitter: rand::random(),
-                now,
-            });
-            outcomes.push((id, outcome));
-        }
-        Ok(outcomes)
-    })
-    .await?;
-    for (id, outcome) in outcomes {
-        match outcome {
-            Ok(FailureOutcome::DeadLetter { attempts }) => {
-                PipelineMetrics::add(&ctx.metrics.dead_letters, 1);
-                tracing::warn!(lane = %l, message_id = %id, attempts, "message is a dead letter");
-            }
-            Ok(FailureOutcome::Retry { .. }) => {}
-            // Another instance took the message meanwhile, or it moved on: nothing to record.
-            Err(e) => {
-                tracing::debug!(lane = %l, message_id = %id, error = %e, "failure not recorded")
-            }
-        }
-    }
-    Ok(())
+    record_failures(ctx, lane, metrics, ids, reason, FailedAttempt::Leased).await
 }

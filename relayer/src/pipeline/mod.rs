@@ -1,20 +1,23 @@
-//! The relayer pipeline: watch -> verify -> log -> attest -> deliver -> confirm.
+//! The relayer pipeline: watch -> verify -> append -> attest -> deliver -> confirm.
 //!
-//! Each stage is its own tokio task; stages are joined by bounded channels (a slow stage makes
-//! the one before it wait, memory stays bounded) and stopped by one [`CancellationToken`].
-//! Per origin: a *watch* task pulls [`SourceBatch`](causeway_adapters::SourceBatch)es from the
-//! stored cursor, a *verify* task re-checks every native proof, a *log* task makes the batch
-//! durable ([`SourceStore::accept_events`](crate::store::SourceStore::accept_events)) and then
-//! appends it to the in-memory Merkle logs. Per lane: an *attest* task signs the root it
-//! rebuilt itself through a [`SignatureCollector`], a *deliver* task leases covered messages
-//! from the store and submits them (many submissions in flight, bounded by a semaphore), a
-//! *confirm* task follows each submission to its outcome.
+//! Each stage is its own tokio task, in a file named after it; stages are joined by bounded
+//! channels (a slow stage makes the one before it wait, memory stays bounded) and stopped by
+//! one [`CancellationToken`]. Per origin: a *watch* task pulls
+//! [`SourceBatch`](causeway_adapters::SourceBatch)es from the stored cursor, a *verify* task
+//! re-checks every native proof, an *append* task makes the batch durable
+//! ([`SourceStore::accept_events`](crate::store::SourceStore::accept_events)) and then appends
+//! it to the in-memory Merkle logs (`log.rs`, the data structure). Per lane: an *attest* task
+//! signs the root it rebuilt itself through a [`SignatureCollector`], a *deliver* task leases
+//! covered messages from the store and submits them (many submissions in flight, bounded by a
+//! semaphore), a *confirm* task follows each submission to its outcome. What deliver and
+//! confirm share (the followed submission, recording a delivery or a failure) is `settle.rs`.
 //!
 //! The store is the source of truth: every stage reads its work from it or writes its result
 //! to it before moving on, so a new [`Relayer`] on the same database resumes where the last
 //! one stopped (see [`Relayer::spawn`] for the restart rules). Store calls block, so they run
 //! on `spawn_blocking`.
 
+mod append;
 mod attest;
 mod clock;
 mod config;
@@ -22,20 +25,22 @@ mod confirm;
 mod deliver;
 mod log;
 mod metrics;
+mod settle;
 mod signer;
-mod source;
+mod verify;
+mod watch;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use causeway_proofs::Domain;
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 pub use config::{LaneConfig, OriginConfig, PipelineConfig};
-pub use metrics::{PipelineMetrics, PipelineMetricsSnapshot};
+pub use metrics::{LaneMetricsSnapshot, OriginMetricsSnapshot, PipelineMetricsSnapshot};
 pub use signer::{LocalSigner, MultiSigner, SignatureCollector, SignatureRequest};
 
 use crate::Error;
@@ -44,6 +49,7 @@ use crate::store::{LaneStats, Store};
 
 use clock::Clock;
 use log::OriginLogs;
+use metrics::PipelineMetrics;
 
 /// Builds a relayer: origins (a source and its verifier), lanes (a destination and its trust
 /// settings), a signature collector and the store.
@@ -101,14 +107,13 @@ impl Relayer {
     pub async fn spawn(self) -> Result<RelayerHandle> {
         self.check()?;
         let cancel = CancellationToken::new();
-        let metrics = Arc::new(PipelineMetrics::default());
+        let mut metrics = PipelineMetrics::default();
         let health = Health::default();
         let clock = Clock::start();
         let mut tasks = JoinSet::new();
         let ctx = StageContext {
             store: Arc::clone(&self.store),
             config: Arc::new(self.config.clone()),
-            metrics: Arc::clone(&metrics),
             health: health.clone(),
             cancel: cancel.clone(),
             clock,
@@ -127,34 +132,48 @@ impl Relayer {
                 .read()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .size();
-            let (size_tx, size_rx) = watch::channel(size);
+            let (size_tx, size_rx) = tokio::sync::watch::channel(size);
             let cap = self.config.channel_capacity.max(1);
             let (observed_tx, observed_rx) = mpsc::channel(cap);
             let (verified_tx, verified_rx) = mpsc::channel(cap);
             tasks.spawn(
-                source::watch(ctx.clone(), origin.clone(), observed_tx)
-                    .instrument(tracing::info_span!("watch", origin = %domain)),
+                watch::watch(
+                    ctx.clone(),
+                    origin.clone(),
+                    metrics.origin(*domain),
+                    observed_tx,
+                )
+                .instrument(tracing::info_span!("watch", origin = %domain)),
             );
             tasks.spawn(
-                source::verify(ctx.clone(), origin.clone(), observed_rx, verified_tx)
-                    .instrument(tracing::info_span!("verify", origin = %domain)),
+                verify::verify(
+                    ctx.clone(),
+                    origin.clone(),
+                    metrics.origin(*domain),
+                    observed_rx,
+                    verified_tx,
+                )
+                .instrument(tracing::info_span!("verify", origin = %domain)),
             );
             tasks.spawn(
-                source::append(
+                append::append(
                     ctx.clone(),
                     *domain,
+                    metrics.origin(*domain),
                     Arc::clone(&logs),
                     verified_rx,
                     size_tx,
                 )
-                .instrument(tracing::info_span!("log", origin = %domain)),
+                .instrument(tracing::info_span!("append", origin = %domain)),
             );
             for lane in lanes {
-                let (checkpoint_tx, checkpoint_rx) = watch::channel(());
+                let lane_metrics = metrics.lane(lane.lane());
+                let (checkpoint_tx, checkpoint_rx) = tokio::sync::watch::channel(());
                 tasks.spawn(
                     attest::attest(
                         ctx.clone(),
                         lane.clone(),
+                        Arc::clone(&lane_metrics),
                         Arc::clone(&logs),
                         Arc::clone(&self.collector),
                         size_rx.clone(),
@@ -169,6 +188,7 @@ impl Relayer {
                     deliver::deliver(
                         ctx.clone(),
                         lane.clone(),
+                        Arc::clone(&lane_metrics),
                         Arc::clone(&logs),
                         checkpoint_rx,
                         in_flight,
@@ -177,8 +197,14 @@ impl Relayer {
                     .instrument(tracing::info_span!("deliver", lane = %lane.lane())),
                 );
                 tasks.spawn(
-                    confirm::confirm(ctx.clone(), lane.clone(), submitted_rx, in_flight_gauge)
-                        .instrument(tracing::info_span!("confirm", lane = %lane.lane())),
+                    confirm::confirm(
+                        ctx.clone(),
+                        lane.clone(),
+                        lane_metrics,
+                        submitted_rx,
+                        in_flight_gauge,
+                    )
+                    .instrument(tracing::info_span!("confirm", lane = %lane.lane())),
                 );
             }
         }
@@ -237,7 +263,7 @@ pub struct RelayerHandle {
     store: Arc<dyn Store>,
     cancel: CancellationToken,
     tasks: JoinSet<()>,
-    metrics: Arc<PipelineMetrics>,
+    metrics: PipelineMetrics,
     health: Health,
 }
 
@@ -262,7 +288,7 @@ impl RelayerHandle {
         })
     }
 
-    /// The pipeline's counters.
+    /// The pipeline's counters and gauges, per origin and per lane.
     pub fn metrics(&self) -> PipelineMetricsSnapshot {
         self.metrics.snapshot()
     }
@@ -312,7 +338,6 @@ impl Health {
 pub(crate) struct StageContext {
     store: Arc<dyn Store>,
     config: Arc<PipelineConfig>,
-    metrics: Arc<PipelineMetrics>,
     health: Health,
     cancel: CancellationToken,
     clock: Clock,

@@ -43,9 +43,9 @@ pub use backoff::RetryPolicy;
 pub use sqlite::{SqliteOptions, SqliteStore};
 pub use types::{
     AcceptBatch, AcceptOutcome, AcceptedEvent, CheckpointOutcome, CheckpointRecord, Confirmation,
-    Delivery, DeliveryState, DeliveryStateKind, FailureOutcome, FailureReport, Lane, LaneStats,
-    LeaseOwner, LeaseRequest, LeasedMessage, MessageRecord, SourceCursor, StateCounts,
-    StoredCheckpoint, Submission, SubmittedMessage, UnixMillis, ValidatorSignature,
+    Delivery, DeliveryState, DeliveryStateKind, FailureOutcome, FailureReport, KeptHandle, Lane,
+    LaneStats, LeaseOwner, LeaseRequest, LeasedMessage, MessageRecord, SourceCursor, StateCounts,
+    StoredCheckpoint, Submission, SubmissionId, SubmittedMessage, UnixMillis, ValidatorSignature,
 };
 
 use causeway_proofs::{Domain, LeafIndex, LogSize, MessageId};
@@ -117,8 +117,8 @@ pub trait DeliveryStore: Send + Sync {
     /// the message, from this handle or any other on the same database.
     fn lease_pending(&self, req: &LeaseRequest<'_>) -> Result<Vec<LeasedMessage>>;
 
-    /// Records that the messages were sent in transaction `tx_hash`. Call it after signing and
-    /// before broadcasting. All or nothing: fails with [`Error::LeaseLost`] if any message is
+    /// Records that the messages were sent in the submission `submission.handle` names (kept
+    /// as is, with its [`SubmissionId`]). Call it after signing and before broadcasting. All or nothing: fails with [`Error::LeaseLost`] if any message is
     /// not leased by `owner` (drop it from the batch and re-sign).
     fn mark_submitted(&self, submission: &Submission<'_>) -> Result<()>;
 
@@ -147,7 +147,7 @@ pub trait QueryStore: Send + Sync {
     fn lane_stats(&self) -> Result<Vec<LaneStats>>;
 
     /// Up to `limit` messages of `lane` in the `Submitted` state, lowest leaf index first, with
-    /// who sent them and in which transaction. Added for the pipeline's restart recovery: a
+    /// who sent them, in which submission, and its kept adapter handle. Added for the pipeline's restart recovery: a
     /// restarted relayer has lost the adapter handles of its in-flight submissions and must ask
     /// the destination what became of these messages.
     fn submitted(&self, lane: Lane, limit: usize) -> Result<Vec<SubmittedMessage>>;

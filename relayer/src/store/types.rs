@@ -4,7 +4,9 @@
 use core::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use causeway_adapters::SubmissionHandle;
 use causeway_proofs::bundle::{NativeProof, SourceReference};
+use causeway_proofs::hash::keccak256;
 use causeway_proofs::{
     Checkpoint, Domain, EvmAddress, Hash32, LeafIndex, LogSize, Message, MessageId, Signature,
 };
@@ -146,28 +148,45 @@ pub struct LeasedMessage {
     pub lease_until: UnixMillis,
 }
 
-/// A transaction carrying leased messages, recorded by
-/// [`DeliveryStore::mark_submitted`](super::DeliveryStore::mark_submitted).
+/// A submission's identity in the store, whatever the destination's chain family: keccak-256
+/// of the adapter handle's data (its JSON), the same for every message the submission carries.
+/// A display id that groups messages sent together; following the submission takes the
+/// handle itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SubmissionId(pub Hash32);
+
+impl SubmissionId {
+    /// The id of the submission `handle` refers to.
+    pub fn of(handle: &SubmissionHandle) -> Self {
+        SubmissionId(keccak256(handle.data.to_string().as_bytes()))
+    }
+}
+
+impl fmt::Display for SubmissionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// A submission carrying leased messages (a transaction, or the destination family's
+/// equivalent), recorded by [`DeliveryStore::mark_submitted`](super::DeliveryStore::mark_submitted).
 #[derive(Clone, Copy, Debug)]
 pub struct Submission<'a> {
     /// The lease holder.
     pub owner: &'a LeaseOwner,
-    /// The messages the transaction delivers.
+    /// The messages the submission delivers.
     pub ids: &'a [MessageId],
-    /// The transaction's hash.
-    pub tx_hash: Hash32,
-    /// The sender account's nonce it uses.
-    pub tx_nonce: u64,
-    /// The destination adapter's handle of the transaction (the JSON of a
-    /// `causeway_adapters::SubmissionHandle`), at most [`Submission::MAX_HANDLE_LEN`] bytes:
-    /// what a restarted relayer follows the submission with.
-    pub handle: &'a str,
+    /// The destination adapter's handle of the submission, stored as is (its JSON, at most
+    /// [`Submission::MAX_HANDLE_LEN`] bytes): what a restarted relayer follows it with. The
+    /// store reads nothing of a family's own fields; the [`SubmissionId`] is derived from it.
+    pub handle: &'a SubmissionHandle,
     /// The current time.
     pub now: UnixMillis,
 }
 
 impl Submission<'_> {
-    /// Longest handle kept (an EVM handle with a dozen replacement hashes is under 1 KiB).
+    /// Longest handle kept, as JSON (an EVM handle with a dozen replacement hashes is under
+    /// 1 KiB).
     pub const MAX_HANDLE_LEN: usize = 16 * 1024;
 }
 
@@ -236,14 +255,12 @@ pub enum DeliveryState {
         /// When the lease ends.
         until: UnixMillis,
     },
-    /// Sent in a transaction that is not yet final.
+    /// Sent in a submission that is not yet final.
     Submitted {
         /// Who sent it.
         owner: LeaseOwner,
-        /// The transaction.
-        tx_hash: Hash32,
-        /// The sender's account nonce it used.
-        tx_nonce: u64,
+        /// The submission that carries it.
+        submission: SubmissionId,
         /// When it was recorded.
         submitted_at: UnixMillis,
     },
@@ -465,11 +482,43 @@ pub struct SubmittedMessage {
     pub leaf_index: LeafIndex,
     /// Who sent it.
     pub owner: LeaseOwner,
-    /// The transaction that carries it.
-    pub tx_hash: Hash32,
-    /// The destination adapter's handle of that transaction (JSON), `None` for rows recorded
-    /// before the store kept handles.
-    pub handle: Option<String>,
+    /// The submission that carries it.
+    pub submission: SubmissionId,
+    /// The destination adapter's handle of that submission, as far as the store has it.
+    pub handle: KeptHandle,
     /// When the submission was recorded.
     pub submitted_at: UnixMillis,
+}
+
+/// What the store has of a submitted message's adapter handle.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeptHandle {
+    /// The handle as the adapter made it: the submission can be followed to its outcome.
+    Kept(SubmissionHandle),
+    /// None: the row was submitted by a build that kept no handles (store schema 1).
+    Missing,
+    /// A handle is stored but does not read as one (written by a build with another handle
+    /// shape): kept as stored, with why it does not read.
+    Unreadable {
+        /// The stored JSON.
+        json: String,
+        /// Why it is not a handle.
+        reason: String,
+    },
+}
+
+impl KeptHandle {
+    /// Reads a stored handle column.
+    pub(crate) fn from_column(json: Option<String>) -> Self {
+        match json {
+            None => KeptHandle::Missing,
+            Some(json) => match serde_json::from_str(&json) {
+                Ok(handle) => KeptHandle::Kept(handle),
+                Err(e) => KeptHandle::Unreadable {
+                    json,
+                    reason: e.to_string(),
+                },
+            },
+        }
+    }
 }

@@ -6,12 +6,14 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use causeway_adapters::SubmissionHandle;
+use causeway_proofs::bundle::ChainFamily;
 use causeway_proofs::{Domain, LeafIndex, LogSize, MessageId};
 use causeway_relayer::Error;
 use causeway_relayer::store::{
     CheckpointRecord, CheckpointStore, Confirmation, DeliveryState, DeliveryStateKind,
-    DeliveryStore, FailureOutcome, FailureReport, Lane, LeaseOwner, LeaseRequest, LeasedMessage,
-    QueryStore, SourceStore, StateCounts, Store, Submission,
+    DeliveryStore, FailureOutcome, FailureReport, KeptHandle, Lane, LeaseOwner, LeaseRequest,
+    LeasedMessage, QueryStore, SourceStore, StateCounts, Store, Submission, SubmissionId,
 };
 
 use crate::fixtures::*;
@@ -431,9 +433,7 @@ pub fn leases_expire<B: Backend>(b: &B) {
         .mark_submitted(&Submission {
             owner: &a,
             ids: &[msgs[0].id()],
-            tx_hash: block_hash(1),
-            tx_nonce: 0,
-            handle: HANDLE,
+            handle: &handle(1),
             now: t(601),
         })
         .unwrap_err();
@@ -532,9 +532,7 @@ pub fn failures_back_off_then_dead_letter_then_retry<B: Backend>(b: &B) {
     s.mark_submitted(&Submission {
         owner: &a,
         ids: &[m.id()],
-        tx_hash: block_hash(77),
-        tx_nonce: 5,
-        handle: HANDLE,
+        handle: &handle(77),
         now: t(next + 1),
     })
     .unwrap();
@@ -604,9 +602,7 @@ pub fn submit_confirm_and_revert_transitions<B: Backend>(b: &B) {
         s.mark_submitted(&Submission {
             owner: &a,
             ids: &batch,
-            tx_hash: block_hash(1),
-            tx_nonce: 1,
-            handle: HANDLE,
+            handle: &handle(1),
             now: t(11),
         }),
         Err(Error::LeaseLost {
@@ -623,9 +619,7 @@ pub fn submit_confirm_and_revert_transitions<B: Backend>(b: &B) {
         s.mark_submitted(&Submission {
             owner: &bb,
             ids: &[msgs[0].id()],
-            tx_hash: block_hash(1),
-            tx_nonce: 1,
-            handle: HANDLE,
+            handle: &handle(1),
             now: t(11),
         }),
         Err(Error::LeaseLost { .. })
@@ -633,9 +627,7 @@ pub fn submit_confirm_and_revert_transitions<B: Backend>(b: &B) {
     s.mark_submitted(&Submission {
         owner: &a,
         ids: &batch[..2],
-        tx_hash: block_hash(1),
-        tx_nonce: 1,
-        handle: HANDLE,
+        handle: &handle(1),
         now: t(12),
     })
     .unwrap();
@@ -643,8 +635,7 @@ pub fn submit_confirm_and_revert_transitions<B: Backend>(b: &B) {
         state_of(&s, msgs[0].id()),
         DeliveryState::Submitted {
             owner: a.clone(),
-            tx_hash: block_hash(1),
-            tx_nonce: 1,
+            submission: SubmissionId::of(&handle(1)),
             submitted_at: t(12)
         }
     );
@@ -777,9 +768,7 @@ pub fn reopening_preserves_everything<B: Backend>(b: &B) {
         s.mark_submitted(&Submission {
             owner: &a,
             ids: &[msgs[0].id()],
-            tx_hash: block_hash(9),
-            tx_nonce: 3,
-            handle: HANDLE,
+            handle: &handle(9),
             now: t(300),
         })
         .unwrap();
@@ -842,17 +831,12 @@ pub fn unknown_ids_are_none_or_errors<B: Backend>(b: &B) {
         s.mark_submitted(&Submission {
             owner: &owner("a"),
             ids: &[ghost],
-            tx_hash: block_hash(1),
-            tx_nonce: 0,
-            handle: HANDLE,
+            handle: &handle(1),
             now: t(1)
         }),
         Err(Error::UnknownMessage { .. })
     ));
 }
-
-/// A submission handle as the EVM adapter writes one.
-const HANDLE: &str = r#"{"family":"evm","data":{"from":"0x01","nonce":3,"transactions":["0x07"]}}"#;
 
 pub fn submitted_lists_in_flight_messages_of_a_lane<B: Backend>(b: &B) {
     let s = b.open();
@@ -869,9 +853,7 @@ pub fn submitted_lists_in_flight_messages_of_a_lane<B: Backend>(b: &B) {
     s.mark_submitted(&Submission {
         owner: &a,
         ids: &ids,
-        tx_hash: block_hash(7),
-        tx_nonce: 3,
-        handle: HANDLE,
+        handle: &handle(7),
         now: t(11),
     })
     .unwrap();
@@ -880,11 +862,16 @@ pub fn submitted_lists_in_flight_messages_of_a_lane<B: Backend>(b: &B) {
     assert_eq!(listed_ids, vec![msgs[0].id(), msgs[2].id()], "leaf order");
     assert_eq!(listed[0].leaf_index, LeafIndex(0));
     assert_eq!(listed[0].owner, a);
-    assert_eq!(listed[0].tx_hash, block_hash(7));
+    assert_eq!(listed[0].submission, SubmissionId::of(&handle(7)));
     assert_eq!(
-        listed[0].handle.as_deref(),
-        Some(HANDLE),
-        "the handle is kept"
+        listed[1].submission, listed[0].submission,
+        "one submission, one id"
+    );
+    assert_ne!(listed[0].submission, SubmissionId::of(&handle(8)));
+    assert_eq!(
+        listed[0].handle,
+        KeptHandle::Kept(handle(7)),
+        "the handle is kept as is"
     );
     assert_eq!(listed[0].submitted_at, t(11));
     assert_eq!(s.submitted(LANE, 1).unwrap().len(), 1, "limit");
@@ -908,13 +895,14 @@ pub fn submitted_lists_in_flight_messages_of_a_lane<B: Backend>(b: &B) {
     assert_eq!(left, vec![msgs[2].id()]);
 
     // A handle longer than the store keeps is refused, and the lease is left as it was.
-    let long = "x".repeat(Submission::MAX_HANDLE_LEN + 1);
+    let long = SubmissionHandle {
+        family: ChainFamily::Evm,
+        data: serde_json::Value::String("x".repeat(Submission::MAX_HANDLE_LEN)),
+    };
     assert!(matches!(
         s.mark_submitted(&Submission {
             owner: &a,
             ids: &[msgs[1].id()],
-            tx_hash: block_hash(8),
-            tx_nonce: 4,
             handle: &long,
             now: t(13),
         }),

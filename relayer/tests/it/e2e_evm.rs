@@ -48,11 +48,14 @@ async fn a_thousand_messages_from_a_to_b_are_delivered_exactly_once_with_verifyi
     let metrics = handle.metrics();
     handle.shutdown().await;
     eprintln!("relayed after {:?}: {metrics:?}", started.elapsed());
-    assert_eq!(metrics.accepted, N as u64);
+    assert_eq!(metrics.all_origins().accepted, N as u64);
     // A submission whose fate was unknown may be re-sent only after the Inbox's record says
     // "not delivered"; the on-chain checks below are what proves exactly once.
-    assert!(metrics.messages_submitted >= N as u64, "{metrics:?}");
-    // Not asserted: `metrics.reverted`. Under CPU load the destination once reported a mined
+    assert!(
+        metrics.all_lanes().messages_submitted >= N as u64,
+        "{metrics:?}"
+    );
+    // Not asserted: `metrics.all_lanes().reverted`. Under CPU load the destination once reported a mined
     // submission as dropped; the relayer then settles it by the Inbox's replay record (the
     // counts below prove nothing was sent twice).
 
@@ -127,7 +130,7 @@ async fn an_event_reorganised_away_before_finality_is_never_delivered_but_its_re
     assert_eq!(counts(&p).confirmed, 31);
     let metrics = handle.metrics();
     handle.shutdown().await;
-    assert_eq!(metrics.accepted, 31, "{metrics:?}");
+    assert_eq!(metrics.all_origins().accepted, 31, "{metrics:?}");
 
     bridge
         .assert_delivered_exactly_once(&delivered, &doomed)

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use causeway_adapters::SubmissionHandle;
 use causeway_proofs::bundle::{ChainFamily, NativeProof, SourceReference};
 use causeway_proofs::hash::keccak256;
 use causeway_proofs::{
@@ -150,6 +151,14 @@ pub fn validator_sig(v: u8) -> ValidatorSignature {
     ValidatorSignature {
         validator: EvmAddress([v; 20]),
         signature: Signature::from_slice(&bytes).unwrap(),
+    }
+}
+
+/// A submission handle as the EVM adapter writes one, for nonce `n` (distinct per `n`).
+pub fn handle(n: u64) -> SubmissionHandle {
+    SubmissionHandle {
+        family: ChainFamily::Evm,
+        data: serde_json::json!({ "from": "0x01", "nonce": n, "transactions": ["0x07"] }),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Integration tests of `causeway-relayer`: the store conformance suite (run on SQLite; a
-//! PostgreSQL backend runs the same), SQLite specifics, a stateful model test with simulated
-//! crashes, and a real crash test that SIGKILLs a writer process.
+//! PostgreSQL backend runs the same), SQLite specifics and migrations of files written by earlier
+//! schemas, a stateful model test with simulated crashes, and a real crash test that SIGKILLs a
+//! writer process.
 
 #![allow(
     clippy::unwrap_used,
@@ -14,6 +15,7 @@ mod crash;
 mod e2e_evm;
 mod e2e_fabric;
 mod fixtures;
+mod migration;
 mod model;
 mod pipeline;
 mod pipeline_faults;

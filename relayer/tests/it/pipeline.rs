@@ -6,7 +6,11 @@ use std::time::Duration;
 
 use causeway_adapters::memory::MemoryChain;
 use causeway_adapters::{DeliveryStatus, Destination};
-use causeway_relayer::pipeline::{LocalSigner, MultiSigner};
+use causeway_proofs::{
+    Address32, Domain, HashAlgorithm, Message, Nonce, SigningDomain, TrustAnchor,
+};
+use causeway_relayer::pipeline::{LaneConfig, LocalSigner, MultiSigner, Progress};
+use causeway_relayer::store::Lane;
 
 use crate::pipeline_harness::*;
 
@@ -43,7 +47,7 @@ async fn thousand_messages_are_delivered_exactly_once_with_two_of_three_signatur
     let c = counts(&p);
     assert_settled(&c);
     assert!(p.halted.is_empty(), "{:?}", p.halted);
-    let metrics = handle.metrics();
+    let metrics = metrics_when(&handle, |m| m.all_lanes().confirmed >= N).await;
     handle.shutdown().await;
 
     let delivered = probe.deliveries();
@@ -55,11 +59,11 @@ async fn thousand_messages_are_delivered_exactly_once_with_two_of_three_signatur
             DeliveryStatus::Delivered
         );
     }
-    assert_eq!(metrics.accepted, N);
-    assert_eq!(metrics.verified, N);
-    assert_eq!(metrics.confirmed, N);
-    assert!(metrics.checkpoints >= 1);
-    assert!(metrics.max_in_flight <= 4, "{metrics:?}");
+    assert_eq!(metrics.all_origins().accepted, N);
+    assert_eq!(metrics.all_origins().verified, N);
+    assert_eq!(metrics.all_lanes().confirmed, N);
+    assert!(metrics.all_lanes().checkpoints >= 1);
+    assert!(metrics.all_lanes().max_in_flight <= 4, "{metrics:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,8 +112,12 @@ async fn restart_mid_way_delivers_the_rest_exactly_once() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let p = third.progress().await.unwrap();
     assert_eq!(counts(&p).confirmed, N);
-    assert_eq!(third.metrics().messages_submitted, 0);
-    assert_eq!(third.metrics().accepted, 0, "the cursor was resumed");
+    assert_eq!(third.metrics().all_lanes().messages_submitted, 0);
+    assert_eq!(
+        third.metrics().all_origins().accepted,
+        0,
+        "the cursor was resumed"
+    );
     third.shutdown().await;
 }
 
@@ -146,15 +154,16 @@ async fn submissions_in_flight_at_shutdown_are_followed_on_restart_without_resub
         counts(p).confirmed == 30
     })
     .await;
-    let metrics = second.metrics();
+    let metrics = metrics_when(&second, |m| m.all_lanes().confirmed >= 30).await;
     second.shutdown().await;
-    assert_eq!(metrics.messages_submitted, 0);
+    assert_eq!(metrics.all_lanes().messages_submitted, 0);
     assert_eq!(
-        metrics.taken_over, 3,
+        metrics.all_lanes().taken_over,
+        3,
         "three batches of ten followed by handle"
     );
-    assert_eq!(metrics.already_delivered, 0);
-    assert_eq!(metrics.confirmed, 30);
+    assert_eq!(metrics.all_lanes().already_delivered, 0);
+    assert_eq!(metrics.all_lanes().confirmed, 30);
     assert!(probe.deliveries().is_empty());
 }
 
@@ -190,18 +199,19 @@ async fn a_taken_over_submission_still_pending_after_a_lease_is_settled_by_the_r
         counts(p).confirmed == 20
     })
     .await;
-    let metrics = second.metrics();
+    let metrics = metrics_when(&second, |m| m.all_lanes().confirmed >= 20).await;
     second.shutdown().await;
     assert!(
         started.elapsed() >= test_config().lease_for,
         "followed for a lease period first"
     );
-    assert_eq!(metrics.taken_over, 2);
+    assert_eq!(metrics.all_lanes().taken_over, 2);
     assert_eq!(
-        metrics.already_delivered, 20,
+        metrics.all_lanes().already_delivered,
+        20,
         "settled by the replay record"
     );
-    assert_eq!(metrics.messages_submitted, 0);
+    assert_eq!(metrics.all_lanes().messages_submitted, 0);
     assert!(probe.deliveries().is_empty());
 }
 
@@ -256,9 +266,100 @@ async fn messages_another_relayer_delivered_are_confirmed_not_resubmitted() {
     .await;
     let metrics = handle.metrics();
     handle.shutdown().await;
-    assert_eq!(metrics.already_delivered, 5);
-    assert_eq!(metrics.messages_submitted, 7);
+    assert_eq!(metrics.all_lanes().already_delivered, 5);
+    assert_eq!(metrics.all_lanes().messages_submitted, 7);
     let delivered = probe.deliveries();
     assert_eq!(delivered.len(), 7);
     assert!(msgs[..5].iter().all(|m| !delivered.contains_key(&m.id())));
+}
+
+/// Two lanes from one origin: each reports its own figures. Lane A's destination never settles
+/// a submission (its four in-flight slots stay taken) while lane B delivers everything; lane A's
+/// in-flight gauge must not be overwritten by lane B's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_lanes_report_their_own_metrics() {
+    const DEST_B: Domain = Domain(21);
+    let dir = tempfile::tempdir().unwrap();
+    let source = MemoryChain::new(P_ORIGIN, 0);
+    let to_a = messages(0, 6);
+    let to_b: Vec<Message> = (6..16)
+        .map(|i| {
+            Message::new(
+                Nonce(i),
+                P_ORIGIN,
+                Address32([1; 32]),
+                DEST_B,
+                Address32([2; 32]),
+                i.to_be_bytes().to_vec(),
+            )
+            .unwrap()
+        })
+        .collect();
+    emit(&source, &to_a, 3);
+    emit(&source, &to_b, 5);
+
+    let mut stuck = Probe::new(destination_chain(&[key(0)], 1));
+    stuck.pending_polls = u32::MAX;
+    let domain_b = SigningDomain {
+        destination: DEST_B,
+        destination_chain_id: 2121,
+        inbox: SigningDomain::named_inbox("pipeline-test-inbox-b"),
+        ..signing_domain()
+    };
+    let chain_b = MemoryChain::new(DEST_B, 0).with_trust(TrustAnchor {
+        signing_domain: domain_b,
+        validators: validators(&[key(0)], 1),
+    });
+    let lane_a = Lane {
+        origin: P_ORIGIN,
+        destination: P_DEST,
+    };
+    let lane_b = Lane {
+        origin: P_ORIGIN,
+        destination: DEST_B,
+    };
+    let handle = solo_relayer(
+        &dir.path().join("relayer.db"),
+        &source,
+        Arc::new(stuck),
+        1,
+        test_config(),
+    )
+    .lane(LaneConfig {
+        destination: Arc::new(Probe::new(chain_b)),
+        signing_domain: domain_b,
+        validators: validators(&[key(0)], 1),
+        hash_algorithm: HashAlgorithm::Sha256,
+        batch_size: 5,
+    })
+    .spawn()
+    .await
+    .unwrap();
+    let of = |p: &Progress, lane: Lane| {
+        p.lanes
+            .iter()
+            .find(|s| s.lane == lane)
+            .map(|s| s.counts)
+            .unwrap_or_default()
+    };
+    wait_until(&handle, Duration::from_secs(30), |p| {
+        of(p, lane_b).confirmed == 10 && of(p, lane_a).submitted == 4
+    })
+    .await;
+    // Several confirm polls of both lanes after lane B settled its last submission.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let metrics = handle.metrics();
+    handle.shutdown().await;
+
+    let (a, b) = (metrics.lane(lane_a), metrics.lane(lane_b));
+    assert_eq!(
+        (a.in_flight, a.max_in_flight),
+        (4, 4),
+        "lane A keeps its four slots taken: {metrics:?}"
+    );
+    assert_eq!(b.in_flight, 0, "lane B has settled everything: {metrics:?}");
+    assert_eq!((a.messages_submitted, a.confirmed), (4, 0), "{metrics:?}");
+    assert_eq!((b.messages_submitted, b.confirmed), (10, 10), "{metrics:?}");
+    assert_eq!(metrics.origin(P_ORIGIN).accepted, 16);
+    assert_eq!(metrics.lanes.len(), 2);
 }

@@ -38,7 +38,7 @@ async fn a_destination_outage_is_retried_with_backoff_and_completes() {
     assert_eq!(counts(&p).confirmed, 0);
     // Backoff 0.5-1 s, 1-2 s, 2-4 s, then 4-8 s: at most about 17 attempts per message in a
     // minute (the 20 ms polling would make 3000 without it).
-    let failures = handle.metrics().submit_failures;
+    let failures = handle.metrics().all_lanes().submit_failures;
     assert!(failures >= 2, "retried: {failures}");
     assert!(failures <= 40 * 17, "backed off, not flooding: {failures}");
     let store = SqliteStore::open(db).unwrap();
@@ -77,7 +77,7 @@ async fn a_reverted_batch_goes_back_to_pending_then_is_delivered() {
         counts(p).pending == 20
     })
     .await;
-    assert_eq!(handle.metrics().reverted, 1);
+    assert_eq!(handle.metrics().all_lanes().reverted, 1);
     assert_eq!(counts(&p).confirmed, 0);
     let store = SqliteStore::open(db).unwrap();
     let record = store.message(msgs[3].id()).unwrap().unwrap();
@@ -166,8 +166,8 @@ async fn a_forged_native_proof_halts_the_origin_and_nothing_is_delivered() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let p = handle.progress().await.unwrap();
     assert_eq!(counts(&p), Default::default(), "nothing accepted");
-    assert_eq!(handle.metrics().invalid_proofs, 1);
-    assert_eq!(handle.metrics().messages_submitted, 0);
+    assert_eq!(handle.metrics().all_origins().invalid_proofs, 1);
+    assert_eq!(handle.metrics().all_lanes().messages_submitted, 0);
     handle.shutdown().await;
     for m in &msgs {
         assert!(store.message(m.id()).unwrap().is_none());
@@ -208,8 +208,8 @@ async fn a_slow_destination_keeps_in_flight_submissions_bounded() {
     handle.shutdown().await;
     let most = probe.max_outstanding.load(Ordering::SeqCst);
     assert!((1..=2).contains(&most), "in flight at once: {most}");
-    assert!(metrics.max_in_flight <= 2, "{metrics:?}");
-    assert_eq!(metrics.submissions, 24, "batches of five");
+    assert!(metrics.all_lanes().max_in_flight <= 2, "{metrics:?}");
+    assert_eq!(metrics.all_lanes().submissions, 24, "batches of five");
     assert!(probe.deliveries().values().all(|n| *n == 1));
 }
 
@@ -226,7 +226,7 @@ async fn a_source_outage_backs_off_then_resumes() {
         .unwrap();
     // Ten seconds of outage: backoff 50, 100, 200, 400 ms, then 500 ms each: about 24 polls.
     tokio::time::sleep(Duration::from_secs(10)).await;
-    let errors = handle.metrics().source_errors;
+    let errors = handle.metrics().all_origins().source_errors;
     assert!((5..=25).contains(&errors), "source errors {errors}");
     assert_eq!(counts(&handle.progress().await.unwrap()).confirmed, 0);
     source.set_unavailable(false);
@@ -358,8 +358,8 @@ async fn a_recipient_that_refuses_is_confirmed_as_failed_at_the_destination() {
     let metrics = handle.metrics();
     handle.shutdown().await;
     // Not sent again by the relayer: the destination keeps the failure and retries it itself.
-    assert_eq!(metrics.failed_at_recipient, 1);
-    assert_eq!(metrics.messages_submitted, 8);
+    assert_eq!(metrics.all_lanes().failed_at_recipient, 1);
+    assert_eq!(metrics.all_lanes().messages_submitted, 8);
     assert_eq!(
         probe.delivery_status(&msgs[5].id()).await.unwrap(),
         DeliveryStatus::Failed
@@ -385,11 +385,11 @@ async fn a_batch_that_always_reverts_ends_in_dead_letters() {
     .await;
     assert_eq!(counts(&p).confirmed, 0);
     // Nothing more is tried once they are dead letters.
-    let submitted = handle.metrics().messages_submitted;
+    let submitted = handle.metrics().all_lanes().messages_submitted;
     assert_eq!(submitted, 3 * 6, "three attempts each");
     tokio::time::sleep(Duration::from_secs(600)).await;
-    assert_eq!(handle.metrics().messages_submitted, submitted);
-    assert_eq!(handle.metrics().dead_letters, 6);
+    assert_eq!(handle.metrics().all_lanes().messages_submitted, submitted);
+    assert_eq!(handle.metrics().all_lanes().dead_letters, 6);
     handle.shutdown().await;
     let store = SqliteStore::open(db).unwrap();
     let state = store.message(msgs[0].id()).unwrap().unwrap().delivery.state;

@@ -19,7 +19,8 @@ use causeway_proofs::{
     ValidatorKey, ValidatorSet,
 };
 use causeway_relayer::pipeline::{
-    LaneConfig, LocalSigner, OriginConfig, PipelineConfig, Progress, SignatureCollector,
+    LaneConfig, LocalSigner, OriginConfig, PipelineConfig, PipelineMetricsSnapshot, Progress,
+    SignatureCollector,
 };
 use causeway_relayer::store::{LaneStats, LeaseOwner, RetryPolicy, SqliteStore, StateCounts};
 use causeway_relayer::{Relayer, RelayerHandle};
@@ -233,6 +234,24 @@ pub async fn wait_until(
     }
 }
 
+/// The handle's metrics once `settled(metrics)` holds, or the last snapshot after five seconds
+/// (of tokio's clock) so the caller's assertions report it. The pipeline bumps a counter right
+/// after the store call it counts, on another thread, so a reader that has just seen the
+/// store's count may find the counter a moment behind.
+pub async fn metrics_when(
+    handle: &RelayerHandle,
+    settled: impl Fn(&PipelineMetricsSnapshot) -> bool,
+) -> PipelineMetricsSnapshot {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let m = handle.metrics();
+        if settled(&m) || tokio::time::Instant::now() >= deadline {
+            return m;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// A destination wrapping a [`MemoryChain`]: counts every message it accepted in a successful
 /// submission, can fake a reverted transaction, and can hold outcomes pending for a while.
 #[derive(Debug)]
@@ -271,7 +290,7 @@ impl Probe {
 
 impl Destination for Probe {
     fn domain(&self) -> Domain {
-        P_DEST
+        self.chain.domain()
     }
 
     async fn submit(&self, batch: &DeliveryBatch) -> Result<Vec<Submission>, AdapterError> {

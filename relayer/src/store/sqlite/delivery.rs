@@ -3,12 +3,12 @@
 use causeway_proofs::{LeafIndex, MessageId};
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::codec::{self, bits_to_i64, to_i64};
+use super::codec::{self, to_i64};
 use super::{query, sql};
 use crate::Error;
 use crate::store::{
     Confirmation, DeliveryStateKind, FailureOutcome, FailureReport, LeaseOwner, LeaseRequest,
-    LeasedMessage, Result, Submission, UnixMillis,
+    LeasedMessage, Result, Submission, SubmissionId, UnixMillis,
 };
 
 /// The parts of a delivery row a transition depends on.
@@ -106,12 +106,17 @@ pub(super) fn lease(tx: &Transaction<'_>, req: &LeaseRequest<'_>) -> Result<Vec<
 pub(super) fn submitted(tx: &Transaction<'_>, s: &Submission<'_>) -> Result<()> {
     let op = "mark submitted";
     let now = to_i64("time", s.now.0)?;
-    if s.handle.len() > Submission::MAX_HANDLE_LEN {
+    let handle = serde_json::to_string(s.handle).map_err(|e| Error::Backend {
+        op: "encode submission handle",
+        source: Box::new(e),
+    })?;
+    if handle.len() > Submission::MAX_HANDLE_LEN {
         return Err(Error::HandleTooLong {
-            len: s.handle.len(),
+            len: handle.len(),
             max: Submission::MAX_HANDLE_LEN,
         });
     }
+    let submission = SubmissionId::of(s.handle);
     for &id in s.ids {
         let cur = current(tx, id)?;
         if cur.state != DeliveryStateKind::Leased || cur.owner.as_ref() != Some(s.owner) {
@@ -123,23 +128,16 @@ pub(super) fn submitted(tx: &Transaction<'_>, s: &Submission<'_>) -> Result<()> 
             });
         }
         tx.prepare_cached(
-            "UPDATE delivery SET state = 'submitted', tx_hash = ?2, tx_nonce = ?3,
-                 submitted_at = ?4, lease_until = NULL, updated_at = ?4, submission_handle = ?5
+            "UPDATE delivery SET state = 'submitted', submission_id = ?2, submission_handle = ?3,
+                 submitted_at = ?4, lease_until = NULL, updated_at = ?4
              WHERE message_id = ?1",
         )
-        .and_then(|mut st| {
-            st.execute(params![
-                &id.0.0[..],
-                &s.tx_hash.0[..],
-                bits_to_i64(s.tx_nonce),
-                now,
-                s.handle
-            ])
-        })
+        .and_then(|mut st| st.execute(params![&id.0.0[..], &submission.0.0[..], handle, now]))
         .map_err(sql(op))?;
     }
     tracing::debug!(
-        owner = %s.owner, tx_hash = %s.tx_hash, tx_nonce = s.tx_nonce, count = s.ids.len(),
+        owner = %s.owner, submission = %submission, family = ?s.handle.family,
+        count = s.ids.len(),
         "recorded submission"
     );
     Ok(())
@@ -215,8 +213,8 @@ pub(super) fn failure(tx: &Transaction<'_>, f: &FailureReport<'_>) -> Result<Fai
     let next_i = to_i64("next attempt time", next_attempt_at.0)?;
     tx.prepare_cached(
         "UPDATE delivery SET state = ?2, attempts = ?3, next_attempt_at = ?4, dead_reason = ?5,
-             last_error = ?6, lease_owner = NULL, lease_until = NULL, tx_hash = NULL,
-             tx_nonce = NULL, submitted_at = NULL, submission_handle = NULL, updated_at = ?7
+             last_error = ?6, lease_owner = NULL, lease_until = NULL, submission_id = NULL,
+             submission_handle = NULL, submitted_at = NULL, updated_at = ?7
          WHERE message_id = ?1",
     )
     .and_then(|mut st| {

@@ -29,6 +29,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "submission handle",
         sql: include_str!("migrations/0002_submission_handle.sql"),
     },
+    Migration {
+        version: 3,
+        name: "family-neutral submission",
+        sql: include_str!("migrations/0003_family_neutral_submission.sql"),
+    },
 ];
 
 /// The schema version this build brings a file to.

@@ -6,11 +6,11 @@ use causeway_proofs::bundle::{NativeProof, SourceReference};
 use causeway_proofs::{LeafIndex, Message, MessageId};
 use rusqlite::{OptionalExtension, Row, Transaction};
 
-use super::codec::{self, bits_to_u64};
+use super::codec;
 use super::sql;
 use crate::store::{
-    Delivery, DeliveryState, DeliveryStateKind, Lane, LaneStats, LeaseOwner, MessageRecord, Result,
-    StateCounts, SubmittedMessage,
+    Delivery, DeliveryState, DeliveryStateKind, KeptHandle, Lane, LaneStats, LeaseOwner,
+    MessageRecord, Result, StateCounts, SubmissionId, SubmittedMessage,
 };
 
 /// A stored message, decoded and checked against its id.
@@ -48,8 +48,7 @@ struct RawRecord {
     next_attempt_at: i64,
     lease_owner: Option<String>,
     lease_until: Option<i64>,
-    tx_hash: Option<Vec<u8>>,
-    tx_nonce: Option<i64>,
+    submission_id: Option<Vec<u8>>,
     submitted_at: Option<i64>,
     confirmed_block: Option<i64>,
     dead_reason: Option<String>,
@@ -59,7 +58,7 @@ struct RawRecord {
 impl RawRecord {
     const COLUMNS: &'static str = "m.encoded, m.source_ref, m.native_proof, m.accepted_at,
         d.origin, d.destination, d.leaf_index, d.state, d.attempts, d.next_attempt_at,
-        d.lease_owner, d.lease_until, d.tx_hash, d.tx_nonce, d.submitted_at, d.confirmed_block,
+        d.lease_owner, d.lease_until, d.submission_id, d.submitted_at, d.confirmed_block,
         d.dead_reason, d.last_error";
 
     fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
@@ -76,12 +75,11 @@ impl RawRecord {
             next_attempt_at: r.get(9)?,
             lease_owner: r.get(10)?,
             lease_until: r.get(11)?,
-            tx_hash: r.get(12)?,
-            tx_nonce: r.get(13)?,
-            submitted_at: r.get(14)?,
-            confirmed_block: r.get(15)?,
-            dead_reason: r.get(16)?,
-            last_error: r.get(17)?,
+            submission_id: r.get(12)?,
+            submitted_at: r.get(13)?,
+            confirmed_block: r.get(14)?,
+            dead_reason: r.get(15)?,
+            last_error: r.get(16)?,
         })
     }
 
@@ -95,11 +93,10 @@ impl RawRecord {
             },
             DeliveryStateKind::Submitted => DeliveryState::Submitted {
                 owner: LeaseOwner(self.lease_owner.ok_or_else(|| missing("submitter"))?),
-                tx_hash: codec::hash32(
-                    "transaction hash",
-                    &self.tx_hash.ok_or_else(|| missing("transaction hash"))?,
-                )?,
-                tx_nonce: bits_to_u64(self.tx_nonce.ok_or_else(|| missing("tx nonce"))?),
+                submission: SubmissionId(codec::hash32(
+                    "submission id",
+                    &self.submission_id.ok_or_else(|| missing("submission id"))?,
+                )?),
                 submitted_at: codec::millis(
                     self.submitted_at
                         .ok_or_else(|| missing("submission time"))?,
@@ -202,11 +199,12 @@ pub(super) fn submitted(
     limit: usize,
 ) -> Result<Vec<SubmittedMessage>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    /// message id, leaf index, owner, tx hash, submitted at, handle.
+    /// message id, leaf index, owner, submission id, submitted at, handle.
     type SubmittedRow = (Vec<u8>, i64, String, Vec<u8>, i64, Option<String>);
     let rows: Vec<SubmittedRow> = tx
         .prepare_cached(
-            "SELECT message_id, leaf_index, lease_owner, tx_hash, submitted_at, submission_handle
+            "SELECT message_id, leaf_index, lease_owner, submission_id, submitted_at,
+                    submission_handle
              FROM delivery
              WHERE origin = ?1 AND destination = ?2 AND state = 'submitted'
              ORDER BY leaf_index LIMIT ?3",
@@ -229,13 +227,13 @@ pub(super) fn submitted(
         })
         .map_err(sql("read submitted"))?;
     rows.into_iter()
-        .map(|(id, leaf, owner, tx_hash, at, handle)| {
+        .map(|(id, leaf, owner, submission, at, handle)| {
             Ok(SubmittedMessage {
                 id: codec::message_id(&id)?,
                 leaf_index: LeafIndex(codec::to_u64("leaf index", leaf)?),
                 owner: LeaseOwner(owner),
-                tx_hash: codec::hash32("tx hash", &tx_hash)?,
-                handle,
+                submission: SubmissionId(codec::hash32("submission id", &submission)?),
+                handle: KeptHandle::from_column(handle),
                 submitted_at: codec::millis(at)?,
             })
         })

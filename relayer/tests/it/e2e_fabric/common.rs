@@ -73,7 +73,7 @@ pub async fn relay_all(handle: RelayerHandle, lane: Lane, n: usize, started: Ins
     let metrics = handle.metrics();
     handle.shutdown().await;
     eprintln!("relayed after {:?}: {metrics:?}", started.elapsed());
-    assert_eq!(metrics.accepted, n as u64);
+    assert_eq!(metrics.all_origins().accepted, n as u64);
 }
 
 /// Polls the lane's counts until `done` holds; panics after `timeout` or if anything halted.

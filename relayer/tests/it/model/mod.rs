@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use causeway_proofs::hash::keccak256;
 use causeway_proofs::{Domain, LeafIndex, LogSize, MessageId};
 use causeway_relayer::Error;
 use causeway_relayer::store::{
@@ -15,7 +14,7 @@ use causeway_relayer::store::{
 };
 use proptest::prelude::*;
 
-use crate::fixtures::{Backend, SqliteBackend, cursor, validator_sig};
+use crate::fixtures::{Backend, SqliteBackend, cursor, handle, validator_sig};
 
 mod ops;
 mod state;
@@ -248,9 +247,7 @@ fn run(
                 let got = store.mark_submitted(&Submission {
                     owner: &who,
                     ids: &ids,
-                    tx_hash: keccak256(&nonce.to_be_bytes()),
-                    tx_nonce: *nonce,
-                    handle: "{}",
+                    handle: &handle(*nonce),
                     now,
                 });
                 compare_unit(expected, got)

@@ -10,13 +10,13 @@ use causeway_proofs::{
 };
 use causeway_relayer::store::{
     AcceptedEvent, Delivery, DeliveryState, FailureOutcome, Lane, LaneStats, LeaseOwner,
-    LeasedMessage, MessageRecord, SourceCursor, StateCounts, StoredCheckpoint, UnixMillis,
-    ValidatorSignature,
+    LeasedMessage, MessageRecord, SourceCursor, StateCounts, StoredCheckpoint, SubmissionId,
+    UnixMillis, ValidatorSignature,
 };
 
 use super::ops::{Item, Pick, Poison, Who};
 use super::{DESTS, ORIGINS, OWNERS, POLICY};
-use crate::fixtures::{event, message};
+use crate::fixtures::{event, handle, message};
 
 /// The model's copy of one message.
 #[derive(Clone, Debug)]
@@ -272,9 +272,9 @@ impl Model {
         &mut self,
         owner: &LeaseOwner,
         ids: &[MessageId],
-        tx_nonce: u64,
+        nonce: u64,
     ) -> Expect<()> {
-        let hash = keccak256(&tx_nonce.to_be_bytes());
+        let submission = SubmissionId::of(&handle(nonce));
         for id in ids {
             let r = self.messages.get_mut(id).ok_or("UnknownMessage")?;
             match &r.delivery.state {
@@ -283,8 +283,7 @@ impl Model {
             }
             r.delivery.state = DeliveryState::Submitted {
                 owner: owner.clone(),
-                tx_hash: hash,
-                tx_nonce,
+                submission,
                 submitted_at: UnixMillis(self.now),
             };
         }

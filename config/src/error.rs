@@ -95,6 +95,9 @@ pub enum Rule {
     /// Two MSPs of a Fabric verifier share a root certificate (or its key), or one MSP is both
     /// an endorsing organisation and an orderer: identities of one would count as the other.
     OverlappingTrustRoots,
+    /// A Fabric verifier lists one consenter twice (the same public key, maybe in two
+    /// certificates): one orderer would count twice toward a block's quorum.
+    DuplicateConsenter,
     /// A finality rule that can accept events which later disappear (or none at all).
     UnsafeFinality,
     /// A lane names a chain that is not configured.

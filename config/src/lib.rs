@@ -58,8 +58,8 @@ pub use env::{Env, NoEnv, ProcessEnv};
 pub use error::{ConfigError, ConfigErrors, Position, Rule};
 pub use keyfile::{Secret32, read_secret_key_file};
 pub use model::{
-    Api, Chain, ChainFamily, ChainKind, ChainRef, Custody, EvmChain, FabricChain, FabricMsp,
-    FabricPolicy, FabricVerifier, Finality, FiscoChain, Gateway, Lane, Member, Monitoring, PeerTls,
-    RateLimit, Storage, TlsIdentity, Validator,
+    Api, Chain, ChainFamily, ChainKind, ChainRef, Custody, EvmChain, FabricChain, FabricConsenter,
+    FabricMsp, FabricPolicy, FabricVerifier, Finality, FiscoChain, Gateway, Lane, Member,
+    Monitoring, PeerTls, RateLimit, Storage, TlsIdentity, Validator,
 };
 pub use values::{Endpoint, PostgresUrl, PrivacyPublicKey};

@@ -217,8 +217,24 @@ pub struct FabricVerifier {
     /// `orgs`.
     pub endorsement_policy: FabricPolicy,
     /// Distinct orderer signatures each block needs (at least 1; default 1, as Raft signs
-    /// with one orderer).
+    /// with one orderer), orderers told apart by public key.
     pub orderer_signatures: u32,
+    /// The channel's consenters (its ordering nodes' certificates): when listed, only their
+    /// signatures count toward `orderer_signatures`, each once. Empty: any orderer certificate
+    /// of `orderers` counts. Every consenter's MSP is in `orderers`, no public key is listed
+    /// twice, and there are at least `orderer_signatures` of them.
+    pub consenters: Vec<FabricConsenter>,
+}
+
+/// A consenter of a Fabric channel: an ordering node whose signature counts toward a block's
+/// quorum.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FabricConsenter {
+    /// Its MSP id (one of the verifier's `orderers`).
+    pub msp_id: String,
+    /// Its signing certificate (PEM), as the channel configuration's consenter lists it.
+    pub cert_file: PathBuf,
 }
 
 /// An organisation (MSP) and its root CA certificates (PEM files, its MSP folder's

@@ -131,6 +131,16 @@ pub(crate) struct RawFabricVerifier {
     pub(crate) orderers: Vec<S<RawFabricMsp>>,
     pub(crate) endorsement_policy: Option<S<String>>,
     pub(crate) orderer_signatures: Option<S<u32>>,
+    #[serde(default)]
+    pub(crate) consenters: Vec<S<RawFabricConsenter>>,
+}
+
+/// One consenter (ordering node) of a Fabric channel: its MSP id and certificate file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFabricConsenter {
+    pub(crate) msp_id: S<String>,
+    pub(crate) cert_file: S<PathBuf>,
 }
 
 /// One organisation of a Fabric verifier: its MSP id and root CA certificate files.

@@ -137,6 +137,28 @@ pub enum FabricError {
         /// The refused use, e.g. "signing certificates" or "an identity (it is a CA)".
         usage: &'static str,
     },
+    /// A certificate (of an identity or a root) with a critical extension the verifier does
+    /// not process: RFC 5280 and Go's x509 (so Fabric) refuse it.
+    #[error(
+        "certificate {subject} has critical extension {oid}, which Causeway does not process: refused, as Fabric refuses it"
+    )]
+    UnknownCriticalExtension {
+        /// The certificate's subject.
+        subject: String,
+        /// The extension's object identifier.
+        oid: String,
+    },
+    /// An identity whose NodeOU role cannot be told: several role OUs, or an OU that is not a
+    /// readable string. Fabric refuses such an identity whatever it is used for.
+    #[error("identity {subject} of {mspid} is refused: {reason}")]
+    RoleRefused {
+        /// The MSP id.
+        mspid: String,
+        /// The certificate's subject.
+        subject: String,
+        /// What is wrong with its organisational units.
+        reason: String,
+    },
     /// A trusted identity that does not play the role its use requires (e.g. a client
     /// certificate as an endorsement, where policies name `Org.peer`).
     #[error(
@@ -152,6 +174,31 @@ pub enum FabricError {
         required: crate::fabric::identity::MspRole,
         /// The role its certificate names, if exactly one.
         found: Option<crate::fabric::identity::MspRole>,
+    },
+    /// A transaction creator whose NodeOU role may not create transactions (an orderer, or no
+    /// role where the organisations use NodeOUs).
+    #[error(
+        "identity {subject} of {mspid} may not create transactions: a creator must be a client, an admin or a peer (its NodeOU role: {})",
+        found.map_or_else(|| "none".to_owned(), |r| r.to_string())
+    )]
+    CreatorRoleNotAllowed {
+        /// The MSP id.
+        mspid: String,
+        /// The certificate's subject.
+        subject: String,
+        /// The role its certificate names, if exactly one.
+        found: Option<crate::fabric::identity::MspRole>,
+    },
+    /// A block signature by a trusted orderer that is not one of the configured consenters:
+    /// it does not count toward the block's quorum.
+    #[error(
+        "orderer {subject} of {mspid} is not one of the configured consenters: its signature does not count"
+    )]
+    NotAConsenter {
+        /// The MSP id.
+        mspid: String,
+        /// The certificate's subject.
+        subject: String,
     },
     /// An endorsed action's `proposal_hash` is not the hash of the proposal the transaction
     /// carries: the endorsements were made for another proposal.

@@ -9,11 +9,14 @@
 //!   high-S ones, so accepting them would let a proof pass here that no peer accepted.
 //!   Certificate signatures (made by CAs, which do not normalise) are checked without that rule.
 //! - An identity is trusted only if its MSP is configured, a root of that MSP signed its
-//!   certificate, both certificates are valid at the supplied time, the identity is not itself
+//!   certificate, both certificates are valid at the supplied time, neither has a critical
+//!   extension this verifier does not know (RFC 5280, Go's x509), the identity is not itself
 //!   a CA and its key usage (when present) allows digital signatures.
 //! - Being trusted is not enough to endorse or sign blocks: with Fabric's NodeOUs, an identity's
 //!   role is the one `client`, `peer`, `admin` or `orderer` organisational unit of its
-//!   certificate's subject (an identity with none, or several, has no role), and a principal
+//!   certificate's subject, read from whichever string type the certificate uses (an identity
+//!   with none has no role; one with several, or with an OU that is not a readable string, is
+//!   refused outright, as Fabric refuses it), and a principal
 //!   such as `Org1MSP.peer` admits only identities of that role ([`MspRole`]). A client or admin
 //!   certificate of an organisation is therefore never that organisation's endorsement.
 
@@ -22,7 +25,7 @@ use std::fmt;
 use std::time::SystemTime;
 
 use der::asn1::ObjectIdentifier;
-use der::{Decode as _, DecodePem as _, Encode as _};
+use der::{Decode as _, DecodePem as _, Encode as _, Tagged as _};
 use p256::ecdsa::signature::{Signer as _, Verifier as _};
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 use p256::pkcs8::{DecodePrivateKey as _, DecodePublicKey as _};
@@ -95,36 +98,84 @@ impl fmt::Display for MspRole {
     }
 }
 
-/// The NodeOU role of a certificate: its subject's one `client`, `peer`, `admin` or `orderer`
-/// organisational unit; none when it has none or several (Fabric's
-/// `validateIdentityOUsV142`: "the identity must be a client, a peer, an orderer or an admin
-/// identity to be valid, not a combination of them").
-fn node_role(certificate: &Certificate) -> Option<MspRole> {
-    let mut found = None;
-    let mut count = 0;
+/// The NodeOU roles a certificate's subject names, as Fabric reads them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum NodeRoles {
+    /// Exactly one of `client`, `peer`, `admin`, `orderer` (once).
+    One(MspRole),
+    /// None of them: the identity can only be a [`MspRole::Member`] (MSPs without NodeOUs).
+    None,
+    /// Why the identity has no usable role and is refused outright: several role OUs
+    /// (Fabric's `validateIdentityOUsV142`: "the identity must be a client, a peer, an orderer
+    /// or an admin identity to be valid, not a combination of them"), or an organisational unit
+    /// in an encoding that is not a string (Go's x509 refuses such a certificate to parse).
+    Refused(String),
+}
+
+/// The text of a subject attribute in any of the string types an X.509 name may use: every
+/// `DirectoryString` choice (UTF8String, PrintableString, TeletexString, BMPString; a
+/// UniversalString does not even parse as a certificate here), and the IA5String,
+/// NumericString and VisibleString that Go's x509 also reads. Reading only some of them would
+/// let a role written in another type go unseen. `None` for any other type, or bytes that are
+/// not text in the type's encoding.
+fn attribute_text(value: &der::Any) -> Option<String> {
+    use der::Tag;
+    let bytes = value.value();
+    match value.tag() {
+        Tag::Utf8String => std::str::from_utf8(bytes).ok().map(str::to_owned),
+        Tag::PrintableString | Tag::Ia5String | Tag::NumericString | Tag::VisibleString => bytes
+            .is_ascii()
+            .then(|| bytes.iter().map(|&b| char::from(b)).collect()),
+        // T.61 as Go reads it: byte by byte (the role names are ASCII either way).
+        Tag::TeletexString | Tag::VideotexString => {
+            Some(bytes.iter().map(|&b| char::from(b)).collect())
+        }
+        Tag::BmpString => {
+            if !bytes.len().is_multiple_of(2) {
+                return None;
+            }
+            let units = bytes
+                .chunks_exact(2)
+                .map(|pair| u16::from_be_bytes([pair[0], pair[1]]));
+            char::decode_utf16(units)
+                .collect::<Result<String, _>>()
+                .ok()
+        }
+        _ => None,
+    }
+}
+
+/// The NodeOU roles of a certificate's subject (see [`NodeRoles`]).
+fn node_roles(certificate: &Certificate) -> NodeRoles {
+    let mut found = Vec::new();
     for rdn in certificate.tbs_certificate.subject.0.iter() {
         for attribute in rdn.0.iter() {
             if attribute.oid != ORGANIZATIONAL_UNIT {
                 continue;
             }
-            let value = attribute
-                .value
-                .decode_as::<der::asn1::Utf8StringRef<'_>>()
-                .map(|s| s.as_str().to_owned())
-                .or_else(|_| {
-                    attribute
-                        .value
-                        .decode_as::<der::asn1::PrintableStringRef<'_>>()
-                        .map(|s| s.as_str().to_owned())
-                });
-            let Ok(value) = value else { continue };
+            let Some(value) = attribute_text(&attribute.value) else {
+                return NodeRoles::Refused(format!(
+                    "an organisational unit is not a readable string (ASN.1 tag {})",
+                    attribute.value.tag()
+                ));
+            };
             if let Some((_, role)) = MspRole::NODE_ROLES.iter().find(|(ou, _)| *ou == value) {
-                found = Some(*role);
-                count += 1;
+                found.push(*role);
             }
         }
     }
-    if count == 1 { found } else { None }
+    match found.as_slice() {
+        [] => NodeRoles::None,
+        [role] => NodeRoles::One(*role),
+        several => NodeRoles::Refused(format!(
+            "its subject names several NodeOU roles ({}): an identity is a client, a peer, an admin or an orderer, not a combination",
+            several
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
 }
 
 /// A Fabric transaction id: lowercase hex of SHA-256(nonce || creator), where creator is the
@@ -255,6 +306,45 @@ fn is_ca(certificate: &Certificate) -> Result<bool, der::Error> {
         .is_some_and(|(_, constraints)| constraints.ca))
 }
 
+/// The extensions a certificate may mark critical here: those Go's x509 parser handles (so
+/// that Fabric's MSP accepts them critical) and whose meaning this verifier either enforces
+/// (key usage, basic constraints) or that cannot widen what a certificate may do (key ids,
+/// names, CRL and CA-issuer locations, policies, extended key usage, which Fabric's MSP
+/// verifies with `ExtKeyUsageAny`). Left out although Go handles them: name constraints,
+/// policy mappings, policy constraints and inhibit-any-policy, which constrain a chain and
+/// which Go enforces but this verifier does not, so a critical one is refused rather than
+/// ignored.
+const KNOWN_CRITICAL_EXTENSIONS: [ObjectIdentifier; 9] = [
+    ObjectIdentifier::new_unwrap("2.5.29.14"), // subjectKeyIdentifier
+    ObjectIdentifier::new_unwrap("2.5.29.15"), // keyUsage
+    ObjectIdentifier::new_unwrap("2.5.29.17"), // subjectAltName
+    ObjectIdentifier::new_unwrap("2.5.29.19"), // basicConstraints
+    ObjectIdentifier::new_unwrap("2.5.29.31"), // cRLDistributionPoints
+    ObjectIdentifier::new_unwrap("2.5.29.32"), // certificatePolicies
+    ObjectIdentifier::new_unwrap("2.5.29.35"), // authorityKeyIdentifier
+    ObjectIdentifier::new_unwrap("2.5.29.37"), // extKeyUsage
+    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.1.1"), // authorityInfoAccess
+];
+
+/// Refuses a certificate with a critical extension this verifier does not know (RFC 5280
+/// §4.2: a certificate with an unrecognised critical extension must be rejected; Go's x509
+/// `Verify`, and so Fabric, fails it with `UnhandledCriticalExtension`).
+fn check_critical_extensions(certificate: &Certificate) -> Result<(), FabricError> {
+    let unknown = certificate
+        .tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .find(|e| e.critical && !KNOWN_CRITICAL_EXTENSIONS.contains(&e.extn_id));
+    match unknown {
+        None => Ok(()),
+        Some(extension) => Err(FabricError::UnknownCriticalExtension {
+            subject: subject(certificate),
+            oid: extension.extn_id.to_string(),
+        }),
+    }
+}
+
 /// Whether the certificate's key usage extension, when present, has the bit `allows` reads.
 fn key_usage_allows(
     mspid: &str,
@@ -277,7 +367,7 @@ pub struct FabricIdentity {
     certificate: Certificate,
     key: VerifyingKey,
     serialized: Vec<u8>,
-    role: Option<MspRole>,
+    roles: NodeRoles,
 }
 
 impl fmt::Debug for FabricIdentity {
@@ -295,13 +385,13 @@ impl FabricIdentity {
         let identity: SerializedIdentity = decode(bytes, || "msp.SerializedIdentity".to_owned())?;
         let certificate = parse_certificate(&identity.mspid, &identity.id_bytes)?;
         let key = p256_key(&identity.mspid, &certificate)?;
-        let role = node_role(&certificate);
+        let roles = node_roles(&certificate);
         Ok(Self {
             mspid: identity.mspid,
             certificate,
             key,
             serialized: bytes.to_vec(),
-            role,
+            roles,
         })
     }
 
@@ -329,7 +419,10 @@ impl FabricIdentity {
     /// The certificate's NodeOU role (see [`MspRole`]); `None` when its subject names no
     /// role or several. Never [`MspRole::Member`].
     pub fn node_role(&self) -> Option<MspRole> {
-        self.role
+        match self.roles {
+            NodeRoles::One(role) => Some(role),
+            NodeRoles::None | NodeRoles::Refused(_) => None,
+        }
     }
 
     /// The certificate's P-256 key.
@@ -377,6 +470,7 @@ impl MspRoots {
                         "root certificate is not self-signed",
                     ));
                 }
+                check_critical_extensions(&certificate)?;
                 if !is_ca(&certificate).map_err(|e| bad_certificate(mspid, e))? {
                     return Err(FabricError::UsageNotAllowed {
                         subject: subject(&certificate),
@@ -430,8 +524,22 @@ impl TrustedMsps {
         self.msps.keys().map(String::as_str)
     }
 
-    /// Checks that `identity` is a signing identity issued by a root of its MSP, valid at `at`.
+    /// Checks that `identity` is a signing identity issued by a root of its MSP, valid at `at`:
+    /// both certificates within their validity, no unknown critical extension in either, key
+    /// usages that allow certificate and digital signatures, the identity not a CA, and its
+    /// subject naming at most one NodeOU role, in readable strings.
     pub fn validate(&self, identity: &FabricIdentity, at: SystemTime) -> Result<(), FabricError> {
+        self.validate_window(identity, at).map(|_| ())
+    }
+
+    /// [`TrustedMsps::validate`], returning the window in which the validation holds for time
+    /// alone: from the later `not_before` to the earlier `not_after` of the identity's
+    /// certificate and the root that issued it (what a cache of validations must re-check).
+    pub(crate) fn validate_window(
+        &self,
+        identity: &FabricIdentity,
+        at: SystemTime,
+    ) -> Result<(SystemTime, SystemTime), FabricError> {
         let mspid = identity.mspid();
         let msp = self
             .msps
@@ -452,6 +560,15 @@ impl TrustedMsps {
             })?;
         check_validity(&root.certificate, at)?;
         check_validity(certificate, at)?;
+        check_critical_extensions(&root.certificate)?;
+        check_critical_extensions(certificate)?;
+        if let NodeRoles::Refused(reason) = &identity.roles {
+            return Err(FabricError::RoleRefused {
+                mspid: mspid.to_owned(),
+                subject: subject(certificate),
+                reason: reason.clone(),
+            });
+        }
         if !key_usage_allows(mspid, &root.certificate, KeyUsage::key_cert_sign)? {
             return Err(FabricError::UsageNotAllowed {
                 subject: subject(&root.certificate),
@@ -470,7 +587,13 @@ impl TrustedMsps {
                 usage: "digital signatures",
             });
         }
-        Ok(())
+        let window = |c: &Certificate| {
+            let v = &c.tbs_certificate.validity;
+            (v.not_before.to_system_time(), v.not_after.to_system_time())
+        };
+        let (root_from, root_to) = window(&root.certificate);
+        let (from, to) = window(certificate);
+        Ok((from.max(root_from), to.min(root_to)))
     }
 
     /// [`TrustedMsps::validate`], then [`MspRole::check`]: a trusted identity playing `role`.

@@ -42,7 +42,7 @@ pub use identity::{
 pub use msp::MspFolder;
 pub use native::{
     DEFAULT_OUTBOX_CHAINCODE, DISPATCH_EVENT, FabricNativeVerifier, FabricSourceProof,
-    FabricVerifierConfig, MAX_PROOF_BLOCK_LEN, msp_roots_from_files,
+    FabricVerifierConfig, MAX_PROOF_BLOCK_LEN, VALIDATION_CODE_UNPROVED, msp_roots_from_files,
 };
 pub use policy::EndorsementPolicy;
 pub use source::{FabricSource, FabricSourceConfig, FabricSourceCounters};

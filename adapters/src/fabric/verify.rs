@@ -61,7 +61,7 @@ pub(crate) struct OrdererSignatures<S> {
 
 /// Checks every signature of `block`'s SIGNATURES metadata: each signs `Metadata.value ||
 /// signature_header || header_bytes` (Fabric's `BlockSignatureVerifier`) and counts when
-/// `resolve` accepts its creator and the signature verifies, each identity once. BFT
+/// `resolve` accepts its creator and the signature verifies, each public key once. BFT
 /// signatures that carry only an `identifier_header` are not supported yet and do not count.
 pub(crate) fn orderer_signatures<S: Signer>(
     block: &FabricBlock,
@@ -85,9 +85,12 @@ pub(crate) fn orderer_signatures<S: Signer>(
                 continue;
             }
         };
+        // One orderer counts once: told apart by public key, as Fabric tells its consenters
+        // apart, not by the serialized identity, of which one certificate has many encodings
+        // (PEM or DER, extra protobuf fields).
         if signers
             .iter()
-            .any(|s| s.identity().serialized() == identity.identity().serialized())
+            .any(|s| s.identity().verifying_key() == identity.identity().verifying_key())
         {
             continue;
         }
@@ -167,7 +170,8 @@ impl FabricBlock {
     /// Verifies the ordering service's signatures in the SIGNATURES metadata: each signs
     /// `Metadata.value || signature_header || header_bytes` (Fabric's `BlockSignatureVerifier`)
     /// with a low-S signature of an identity trusted by `orderers` at `at` in `role` (normally
-    /// [`MspRole::Orderer`]). Returns the distinct orderers whose signature verified; fails
+    /// [`MspRole::Orderer`]). Returns the orderers whose signature verified, each public key
+    /// once (one certificate serialized several ways is one orderer); fails
     /// unless there are at least `required` (and at least one). Signatures that fail are not
     /// counted.
     pub fn verify_orderer_signatures(

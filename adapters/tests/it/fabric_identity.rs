@@ -463,3 +463,115 @@ fn the_node_role_is_the_one_node_ou_of_the_subject() {
         "{err}"
     );
 }
+
+#[test]
+fn a_role_in_any_string_type_is_read_and_a_second_role_refuses_the_identity() {
+    let org = org1();
+    let now = SystemTime::now();
+    let identity = |ous: &str| {
+        let cert = leaf_as(&org.ca, &org.ca_key, &key(), current(), ous);
+        FabricIdentity::from_pem("Org1MSP", &pem(&cert)).unwrap()
+    };
+    // "client" as a BMPString (UTF-16), a TeletexString and an IA5String; "peer" as a
+    // BMPString (RFC 4514 `#` hex: the attribute value's DER).
+    const BMP_CLIENT: &str = "OU=#1E0C0063006C00690065006E0074";
+    const T61_CLIENT: &str = "OU=#1406636C69656E74";
+    const IA5_CLIENT: &str = "OU=#1606636C69656E74";
+    const BMP_PEER: &str = "OU=#1E080070006500650072";
+    assert_eq!(identity(BMP_PEER).node_role(), Some(MspRole::Peer));
+    assert_eq!(identity(T61_CLIENT).node_role(), Some(MspRole::Client));
+    org.trusted
+        .validate_role(&identity(BMP_PEER), MspRole::Peer, now)
+        .unwrap();
+    // A peer certificate with an extra client OU in another string type is no peer, and no
+    // identity at all: Fabric refuses a combination of roles whatever the use.
+    for extra in [BMP_CLIENT, T61_CLIENT, IA5_CLIENT] {
+        let mixed = identity(&format!("OU=peer,{extra}"));
+        assert_eq!(mixed.node_role(), None, "{extra}");
+        for role in [MspRole::Peer, MspRole::Member] {
+            let err = org.trusted.validate_role(&mixed, role, now).unwrap_err();
+            // The subject's order: the RDN sequence, the reverse of the RFC 4514 text.
+            assert!(
+                matches!(err, FabricError::RoleRefused { .. })
+                    && err
+                        .to_string()
+                        .contains("several NodeOU roles (client, peer)"),
+                "{extra}: {err}"
+            );
+        }
+    }
+    // An OU that is not a string at all (an OCTET STRING "peer"): Go's x509 refuses to parse
+    // such a certificate, and so is it refused here.
+    let odd = identity("OU=client,OU=#040470656572");
+    let err = org.trusted.validate(&odd, now).unwrap_err();
+    assert!(err.to_string().contains("not a readable string"), "{err}");
+}
+
+/// `certificate` with `extension` appended, signed again by `issuer_key`.
+fn with_extension(
+    mut certificate: Certificate,
+    issuer_key: &SigningKey,
+    extension: x509_cert::ext::Extension,
+) -> Certificate {
+    use p256::ecdsa::signature::Signer as _;
+    certificate
+        .tbs_certificate
+        .extensions
+        .get_or_insert_with(Vec::new)
+        .push(extension);
+    let tbs = certificate.tbs_certificate.to_der().unwrap();
+    let signature: Signature = issuer_key.sign(&tbs);
+    certificate.signature =
+        der::asn1::BitString::from_bytes(signature.to_der().as_bytes()).unwrap();
+    certificate
+}
+
+/// An extension nobody knows (a private-enterprise OID), `critical` or not.
+fn unknown_extension(critical: bool) -> x509_cert::ext::Extension {
+    x509_cert::ext::Extension {
+        extn_id: der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.55555.1"),
+        critical,
+        extn_value: der::asn1::OctetString::new(vec![0x05, 0x00]).unwrap(),
+    }
+}
+
+#[test]
+fn a_certificate_with_an_unknown_critical_extension_is_refused() {
+    let org = org1();
+    let now = SystemTime::now();
+    let peer = leaf(&org.ca, &org.ca_key, &key(), current());
+    // Not critical: ignored, as RFC 5280 says.
+    let lenient = with_extension(peer.clone(), &org.ca_key, unknown_extension(false));
+    org.trusted
+        .validate(
+            &FabricIdentity::from_pem("Org1MSP", &pem(&lenient)).unwrap(),
+            now,
+        )
+        .unwrap();
+    // Critical: refused, as Go's x509 (and so Fabric) refuses it.
+    let strict = with_extension(peer, &org.ca_key, unknown_extension(true));
+    let err = org
+        .trusted
+        .validate(
+            &FabricIdentity::from_pem("Org1MSP", &pem(&strict)).unwrap(),
+            now,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&err, FabricError::UnknownCriticalExtension { oid, .. } if oid == "1.3.6.1.4.1.55555.1"),
+        "{err}"
+    );
+    // A root with one is refused when it is loaded.
+    let root_key = key();
+    let odd_root = with_extension(
+        root("ca.odd.example.com", &root_key),
+        &root_key,
+        unknown_extension(true),
+    );
+    let err = MspRoots::new("Org1MSP", &[pem(&odd_root)]).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("has critical extension 1.3.6.1.4.1.55555.1"),
+        "{err}"
+    );
+}

@@ -332,3 +332,98 @@ fn an_msp_that_is_both_an_organisation_and_an_orderer_is_refused() {
         "{err}"
     );
 }
+
+const CONSENTERS: &str = r#"consenters = [{ msp_id = "OrdererMSP", cert_file = "msp/o0.pem" }, { msp_id = "OrdererMSP", cert_file = "msp/o1.pem" }, { msp_id = "OrdererMSP", cert_file = "msp/o2.pem" }]"#;
+
+/// [`fabric_fixture`] with three consenter certificates (distinct keys).
+fn consenters_fixture() -> crate::fixture::Fixture {
+    let f = fabric_fixture();
+    f.file("msp/o0.pem", ROOT_A);
+    f.file("msp/o1.pem", ROOT_B);
+    f.file("msp/o2.pem", ROOT_C);
+    f
+}
+
+#[test]
+fn the_consenters_a_bft_quorum_counts_from_are_loaded_and_checked() {
+    let policy = r#"endorsement_policy = "AND(Org1MSP,Org2MSP)""#;
+    let f = consenters_fixture();
+    // None by default: any orderer certificate of the orderer MSPs counts.
+    let config = f.load(&format!("{BASE}{FABRIC}")).expect("valid");
+    let ChainKind::Fabric(c) = &config.chain("fab").expect("fab").kind else {
+        panic!("a Fabric chain")
+    };
+    assert!(c.verifier.consenters.is_empty());
+
+    let config = f
+        .load(&verifier(&[
+            ORGS,
+            ORDERERS,
+            policy,
+            "orderer_signatures = 2",
+            CONSENTERS,
+        ]))
+        .expect("three consenters, two signatures per block");
+    let ChainKind::Fabric(c) = &config.chain("fab").expect("fab").kind else {
+        panic!("a Fabric chain")
+    };
+    assert_eq!(c.verifier.orderer_signatures, 2);
+    assert_eq!(
+        c.verifier
+            .consenters
+            .iter()
+            .map(|c| (c.msp_id.as_str(), c.cert_file.clone()))
+            .collect::<Vec<_>>(),
+        [
+            ("OrdererMSP", f.path("msp/o0.pem")),
+            ("OrdererMSP", f.path("msp/o1.pem")),
+            ("OrdererMSP", f.path("msp/o2.pem")),
+        ]
+    );
+
+    // More signatures required than consenters listed: no block could verify.
+    let err = f.one_problem(
+        &verifier(&[ORGS, ORDERERS, policy, "orderer_signatures = 4", CONSENTERS]),
+        "chains.fab.verifier.orderer_signatures",
+        Rule::InvalidValue,
+    );
+    assert!(
+        err.to_string().contains("only 3 consenters are listed"),
+        "{err}"
+    );
+
+    // One consenter's key twice (a certificate re-issued for the same key).
+    f.file("msp/o2.pem", ROOT_A_REISSUED);
+    let err = f.one_problem(
+        &verifier(&[ORGS, ORDERERS, policy, "orderer_signatures = 3", CONSENTERS]),
+        "chains.fab.verifier.consenters[2].cert_file",
+        Rule::DuplicateConsenter,
+    );
+    assert!(
+        err.to_string().contains("same public key as consenter 0"),
+        "{err}"
+    );
+    f.file("msp/o2.pem", ROOT_C);
+
+    // A consenter of an MSP that is not an orderer, and one whose file is missing.
+    f.one_problem(
+        &verifier(&[
+            ORGS,
+            ORDERERS,
+            policy,
+            r#"consenters = [{ msp_id = "Org1MSP", cert_file = "msp/o0.pem" }]"#,
+        ]),
+        "chains.fab.verifier.consenters[0].msp_id",
+        Rule::InvalidValue,
+    );
+    f.one_problem(
+        &verifier(&[
+            ORGS,
+            ORDERERS,
+            policy,
+            r#"consenters = [{ msp_id = "OrdererMSP", cert_file = "msp/nowhere.pem" }]"#,
+        ]),
+        "chains.fab.verifier.consenters[0].cert_file",
+        Rule::FileMissing,
+    );
+}

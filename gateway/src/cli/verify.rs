@@ -14,7 +14,7 @@ use causeway_adapters::fabric::{
     EndorsementPolicy, FabricNativeVerifier, FabricVerifierConfig, MspRoots, TrustedMsps,
 };
 use causeway_config::FabricPolicy;
-use causeway_proofs::bundle::{MAX_BUNDLE_JSON_LEN, TrustAnchor, Verdict};
+use causeway_proofs::bundle::{ChainFamily, MAX_BUNDLE_JSON_LEN, TrustAnchor, Verdict};
 use causeway_proofs::{Domain, EvmAddress, ProofBundle, SigningDomain, ValidatorSet};
 use serde::Deserialize;
 
@@ -51,9 +51,10 @@ pub(crate) struct VerifyArgs {
 ///
 /// With `source`, every bundle must carry a native proof of that family, and it is checked
 /// (EVM: the receipt-trie proof against the block's receiptsRoot, the event from the named
-/// Outbox; Fabric: the block's data hash and orderer signatures, the transaction VALID, its
-/// creator and endorsements under the policy, the event from the outbox chaincode). Without it,
-/// native proofs are reported but not checked.
+/// Outbox; Fabric: the block's data hash and orderer signatures, its creator and endorsements
+/// under the policy, the event from the outbox chaincode; the transaction's VALID code, which
+/// nobody signs, is reported as unproved). Without it, native proofs are reported but not
+/// checked.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TrustFile {
@@ -247,7 +248,9 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<Outcome> {
         all_valid &= verdict.is_ok();
         if args.json {
             json.push(match &verdict {
-                Ok(v) => serde_json::json!({ "bundle": path, "valid": true, "verdict": v }),
+                Ok(v) => serde_json::json!({
+                    "bundle": path, "valid": true, "verdict": v, "unproved": unproved(v)
+                }),
                 Err(e) => serde_json::json!({ "bundle": path, "valid": false, "reason": e }),
             });
         } else {
@@ -301,5 +304,19 @@ fn print_text(path: &Path, verdict: &Result<Verdict, String>) {
             "  native proof   {f:?} proof present, not checked (the trust file names no source)"
         ),
         (None, _) => println!("  native proof   none in the bundle"),
+    }
+    for what in unproved(v) {
+        println!("  unproved       {what}");
+    }
+}
+
+/// What a checked verdict relies on without proof: for a Fabric proof, the transaction's
+/// validation code (signed by nobody; attested by the gateways' threshold instead).
+fn unproved(v: &Verdict) -> Vec<&'static str> {
+    match (v.native_proof, v.native_proof_checked) {
+        (Some(ChainFamily::Fabric), true) => {
+            vec![causeway_adapters::fabric::VALIDATION_CODE_UNPROVED]
+        }
+        _ => Vec::new(),
     }
 }

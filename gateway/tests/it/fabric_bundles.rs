@@ -154,6 +154,27 @@ async fn fabric_bundles_verify_with_the_cli_native_proof_included() {
         N,
         "{report}"
     );
+    // The VALID code is nobody's signature: the verdict says it is not proved by the block.
+    assert_eq!(
+        report
+            .matches("unproved       the transaction's VALID code")
+            .count(),
+        N,
+        "{report}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_causeway"))
+        .args(["verify", bundles[0].to_str().unwrap(), "--json", "--trust"])
+        .arg(&trust)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        json["unproved"][0]
+            .as_str()
+            .is_some_and(|u| u.contains("nobody signs it")),
+        "{json}"
+    );
 
     // A block byte changed inside the proof: the data hash no longer matches.
     let mut tampered: serde_json::Value =

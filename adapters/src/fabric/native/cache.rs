@@ -4,9 +4,10 @@
 //!
 //! Security decisions:
 //! - Only successful validations are cached; a refused identity is checked again every time.
-//! - A cached identity is reused only while the certificate is within its own validity period
-//!   at the time of the check, and for at most [`TTL`] around the time it was validated, after
-//!   which it is validated again in full (root expiry, key usage, CA signature).
+//! - A cached identity is reused only while the certificate and the root that issued it are
+//!   both within their validity periods at the time of the check, and for at most [`TTL`]
+//!   around the time it was validated, after which it is validated again in full (key usage,
+//!   CA signature).
 //! - Identities are cached per role: an orderer identity validated against the orderer roots is
 //!   never taken as a peer or client identity, nor the other way round.
 
@@ -36,6 +37,9 @@ pub(crate) enum Role {
 struct Entry {
     identity: Arc<Validated>,
     validated_at: SystemTime,
+    /// When the certificate and the root that issued it are both within their validity.
+    valid_from: SystemTime,
+    valid_to: SystemTime,
 }
 
 /// An identity that passed validation, with its key in the form ring verifies with.
@@ -140,7 +144,6 @@ impl IdentityCache {
                 .read()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             if let Some(entry) = entries.get(bytes) {
-                let validity = &entry.identity.certificate().tbs_certificate.validity;
                 let fresh = within(
                     at,
                     entry
@@ -148,18 +151,14 @@ impl IdentityCache {
                         .checked_sub(TTL)
                         .unwrap_or(SystemTime::UNIX_EPOCH),
                     entry.validated_at + TTL,
-                ) && within(
-                    at,
-                    validity.not_before.to_system_time(),
-                    validity.not_after.to_system_time(),
-                );
+                ) && within(at, entry.valid_from, entry.valid_to);
                 if fresh {
                     return Ok(Arc::clone(&entry.identity));
                 }
             }
         }
         let identity = FabricIdentity::from_serialized(bytes)?;
-        trusted.validate(&identity, at)?;
+        let (valid_from, valid_to) = trusted.validate_window(&identity, at)?;
         let identity = Arc::new(Validated::new(identity));
         let mut entries = map
             .write()
@@ -172,6 +171,8 @@ impl IdentityCache {
             Entry {
                 identity: Arc::clone(&identity),
                 validated_at: at,
+                valid_from,
+                valid_to,
             },
         );
         Ok(identity)

@@ -18,7 +18,9 @@ use super::cache::{IdentityCache, Role, Validated};
 use crate::Error;
 use crate::fabric::proto::common::HeaderType;
 use crate::fabric::verify::{endorsements, orderer_signatures};
-use crate::fabric::{FabricBlock, FabricError, FabricTransaction, MspRole, ValidationCode};
+use crate::fabric::{
+    FabricBlock, FabricError, FabricIdentity, FabricTransaction, MspRole, ValidationCode,
+};
 
 /// The chaincode event name of a Causeway message (spec: one event per transaction).
 pub const DISPATCH_EVENT: &str = "causeway.Dispatch";
@@ -96,15 +98,29 @@ impl Checker {
         }
     }
 
-    /// The block-level checks: data hash, and the required number of distinct orderer
-    /// identities (in the configured orderer role) whose low-S signature over `Metadata.value ||
-    /// signature_header || header_bytes` verifies (Fabric's `BlockSignatureVerifier`).
+    /// The block-level checks: data hash, and the required number of distinct orderers (in the
+    /// configured orderer role, among the configured consenters when named, each public key
+    /// once) whose low-S signature over `Metadata.value || signature_header || header_bytes`
+    /// verifies (Fabric's `BlockSignatureVerifier`).
     pub(crate) fn check_block(&self, block: &FabricBlock, at: SystemTime) -> Result<(), Error> {
         block.verify_data_hash()?;
-        let checked = orderer_signatures(
-            block,
-            self.resolve(Role::Orderer, self.config.orderer_role, at),
-        )?;
+        let orderer = self.resolve(Role::Orderer, self.config.orderer_role, at);
+        let consenters = &self.config.consenters;
+        let checked = orderer_signatures(block, |bytes: &[u8]| {
+            let identity = orderer(bytes)?;
+            if consenters.is_empty()
+                || consenters.iter().any(|c| {
+                    c.verifying_key() == identity.verifying_key() && c.mspid() == identity.mspid()
+                })
+            {
+                Ok(identity)
+            } else {
+                Err(FabricError::NotAConsenter {
+                    mspid: identity.mspid().to_owned(),
+                    subject: identity.certificate().tbs_certificate.subject.to_string(),
+                })
+            }
+        })?;
         let required = self.config.orderer_signatures_required;
         if checked.signers.len() >= required {
             return Ok(());
@@ -218,8 +234,34 @@ impl Checker {
         Ok(Ok(Candidate { tx, message }))
     }
 
+    /// Whether a transaction's creator may have created it, by its NodeOU role. Fabric lets a
+    /// creator submit when it satisfies the channel's Writers policy: the orderer checks it at
+    /// Broadcast and the endorsers at Propose, and the committer re-checks only the
+    /// identity and its signature, so a block carries no proof of it. The application Writers
+    /// policies Fabric ships (`OR('Org.admin', 'Org.client')` in the test network,
+    /// `OR('Org.member')` in the samples made with cryptogen) admit the admins, clients and,
+    /// under `member`, the peers of the application organisations, never an `orderer`; and with
+    /// NodeOUs Fabric refuses an identity with no role at all (`validateIdentityOUsV142`). So,
+    /// when the organisations use NodeOUs (endorsers are counted as [`MspRole::Peer`]s), the
+    /// creator must be a client, an admin or a peer; without NodeOUs
+    /// ([`MspRole::Member`] endorsers) no role can be read and any trusted identity may create.
+    fn check_creator_role(&self, creator: &FabricIdentity) -> Result<(), FabricError> {
+        if self.config.endorser_role == MspRole::Member {
+            return Ok(());
+        }
+        match creator.node_role() {
+            Some(MspRole::Client | MspRole::Admin | MspRole::Peer) => Ok(()),
+            found => Err(FabricError::CreatorRoleNotAllowed {
+                mspid: creator.mspid().to_owned(),
+                subject: creator.certificate().tbs_certificate.subject.to_string(),
+                found,
+            }),
+        }
+    }
+
     /// The checks of a candidate transaction: its creator (trusted identity, low-S signature
-    /// over the payload, tx id derived from nonce and creator), the proposal hash its
+    /// over the payload, tx id derived from nonce and creator, a client, admin or peer: see
+    /// [`Checker::check_creator_role`]), the proposal hash its
     /// endorsers signed (that of this transaction's proposal), and its endorsements (only valid
     /// ones by identities of the configured endorser role of the policy's organisations count,
     /// each organisation once) against the endorsement policy.
@@ -230,6 +272,7 @@ impl Checker {
     ) -> Result<(), Error> {
         let id = tx.tx_id();
         let creator = self.resolve(Role::Member, MspRole::Member, at)(&tx.signature_header.creator)
+            .and_then(|creator| self.check_creator_role(&creator).map(|()| creator))
             .map_err(|e| invalid(format!("transaction {id}: creator refused: {e}")))?;
         creator
             .verify(&tx.payload, &tx.signature)

@@ -7,11 +7,11 @@
 //! 1. the block decodes; its header hash is the block hash the source reference names, and its
 //!    number the block number;
 //! 2. its `data_hash` commits to its data;
-//! 3. enough distinct orderer identities (trusted under the orderer MSP roots, NodeOU role
-//!    `orderer`) signed it;
+//! 3. enough distinct orderers (trusted under the orderer MSP roots, NodeOU role `orderer`,
+//!    among the configured consenters when named, told apart by public key) signed it;
 //! 4. transaction `tx_index` has the source reference's tx id and the committer's code VALID;
-//! 5. its creator is a trusted identity whose signature over the envelope verifies, and whose
-//!    tx id is derived from nonce and creator;
+//! 5. its creator is a trusted identity (a client, admin or peer, with NodeOUs) whose
+//!    signature over the envelope verifies, and whose tx id is derived from nonce and creator;
 //! 6. the proposal hash its endorsers signed is the hash of its own proposal, and its
 //!    endorsements, by peers (NodeOU role, [`FabricVerifierConfig::endorser_role`]) verified
 //!    against the organisations' MSP roots, satisfy the endorsement policy, and the endorsed
@@ -24,8 +24,12 @@
 //!
 //! What no check of a block can establish: the TRANSACTIONS_FILTER (validation codes) is
 //! written by the committing peer and covered by no signature, so a proof read from one peer
-//! trusts that peer's validation, as Fabric's own clients do. A lying peer is covered by the
-//! consortium's threshold: each member gateway reads its own organisation's peer.
+//! trusts that peer's validation, as Fabric's own clients do, and anyone building a proof can
+//! relabel an invalid transaction (the losing dispatch of an MVCC conflict, another message
+//! under the same nonce) as VALID. Offline verification says so ([`VALIDATION_CODE_UNPROVED`],
+//! which `causeway verify` prints). A lying peer is covered by the consortium's threshold: each
+//! member gateway reads its own organisation's peer, and its source refuses a nonce seen twice
+//! (equivocation) or a gap in the outbox's nonces.
 
 mod cache;
 mod check;
@@ -48,13 +52,18 @@ pub(crate) use check::{Candidate, Checker, Skip};
 
 use crate::Error;
 use crate::chain::{NativeVerifier, ObservedMessage};
-use crate::fabric::{EndorsementPolicy, FabricBlock, MspRole, TrustedMsps};
+use crate::fabric::{EndorsementPolicy, FabricBlock, FabricIdentity, MspRole, TrustedMsps};
 
 /// Largest block a proof may carry, in bytes: the largest gRPC message the client accepts by
 /// default ([`crate::fabric::client::DEFAULT_MAX_MESSAGE_LEN`]), so that every block the source
 /// can read can also be proven. Fabric's `AbsoluteMaxBytes` defaults to 10 MB and is 99 MB in
 /// its test network.
 pub const MAX_PROOF_BLOCK_LEN: usize = crate::fabric::client::DEFAULT_MAX_MESSAGE_LEN;
+
+/// What a checked Fabric native proof does not prove, for verdicts to say so: the
+/// transaction's validation code is the committing peer's TRANSACTIONS_FILTER byte, which no
+/// one signs (see the module docs).
+pub const VALIDATION_CODE_UNPROVED: &str = "the transaction's VALID code: the committing peer writes it into the block's TRANSACTIONS_FILTER and nobody signs it, so the block does not prove it; the gateways' threshold attests it, each gateway reading its own organisation's peers";
 
 /// The default name of the outbox chaincode.
 pub const DEFAULT_OUTBOX_CHAINCODE: &str = "causeway_outbox";
@@ -73,9 +82,16 @@ pub struct FabricVerifierConfig {
     pub outbox_chaincode: String,
     /// The channel.
     pub channel: String,
-    /// Distinct orderer identities that must have signed each block (1 for Raft; a BFT quorum
-    /// otherwise).
+    /// Distinct orderers (told apart by public key, as Fabric does) that must have signed each
+    /// block (1 for Raft; a BFT quorum otherwise).
     pub orderer_signatures_required: usize,
+    /// The channel's consenters (orderer certificates, as the channel configuration lists
+    /// them): when given, only their signatures count toward
+    /// [`FabricVerifierConfig::orderer_signatures_required`], each consenter once. Empty: any
+    /// orderer certificate of the orderer MSPs counts, each public key once (enough for Raft;
+    /// a BFT quorum should name its consenters, so that an orderer holding a renewed
+    /// certificate with a new key still counts once).
+    pub consenters: Vec<FabricIdentity>,
     /// The role an endorser's certificate must have for its endorsement to count: with
     /// NodeOUs, [`MspRole::Peer`] (the default: `Org.peer` principals, `MAJORITY Endorsement`);
     /// [`MspRole::Member`] only for organisations without NodeOUs.
@@ -102,6 +118,7 @@ impl FabricVerifierConfig {
             outbox_chaincode: DEFAULT_OUTBOX_CHAINCODE.to_owned(),
             channel: channel.into(),
             orderer_signatures_required: 1,
+            consenters: Vec::new(),
             endorser_role: MspRole::Peer,
             orderer_role: MspRole::Orderer,
         }
@@ -109,7 +126,9 @@ impl FabricVerifierConfig {
 
     /// Refuses a configuration under which nothing, or anything, would verify: no trusted
     /// organisation or orderer, a policy that names no organisation, needs none or more than
-    /// it names, or names one without roots, no channel or outbox, no orderer signature.
+    /// it names, names one twice or one without roots, no channel or outbox, no orderer
+    /// signature, or consenters that are not distinct orderers of the orderer MSPs valid now,
+    /// or fewer of them than the signatures required.
     pub fn validate(&self) -> Result<(), Error> {
         let refuse = |reason: String| Err(Error::Config { reason });
         if self.trusted.is_empty() {
@@ -138,6 +157,16 @@ impl FabricVerifierConfig {
                 distinct.len()
             ));
         }
+        if let Some(twice) = msps
+            .iter()
+            .enumerate()
+            .find_map(|(i, m)| msps[..i].contains(m).then_some(m))
+        {
+            return refuse(format!(
+                "endorsement policy {} names {twice} twice: an organisation counts once however often it is named, so the policy could not mean what it says (AND with a repeated organisation is never satisfied); name each organisation once",
+                self.policy
+            ));
+        }
         if let Some(missing) = distinct.iter().find(|m| !self.trusted.contains(m)) {
             return refuse(format!(
                 "endorsement policy {} names {missing}, whose MSP root certificates are not configured",
@@ -154,6 +183,45 @@ impl FabricVerifierConfig {
             return refuse(
                 "orderer_signatures_required is 0: blocks would be accepted unsigned".into(),
             );
+        }
+        self.validate_consenters()
+    }
+
+    /// The consenters, when named: each an orderer-role identity of an orderer MSP, valid now,
+    /// no public key twice, and at least as many as the signatures each block needs.
+    fn validate_consenters(&self) -> Result<(), Error> {
+        let refuse = |reason: String| Err(Error::Config { reason });
+        if self.consenters.is_empty() {
+            return Ok(());
+        }
+        let now = SystemTime::now();
+        for (i, consenter) in self.consenters.iter().enumerate() {
+            if let Some(first) = self.consenters[..i]
+                .iter()
+                .position(|c| c.verifying_key() == consenter.verifying_key())
+            {
+                return refuse(format!(
+                    "consenters {first} and {i} have the same public key: one orderer would count twice toward the {} signatures a block needs; list each consenter once",
+                    self.orderer_signatures_required
+                ));
+            }
+            if let Err(e) = self
+                .orderers
+                .validate_role(consenter, self.orderer_role, now)
+            {
+                return refuse(format!(
+                    "consenter {i} ({:?}) is not an orderer the verifier trusts: {e}; give the certificate of a consenter of the channel, issued by the orderer MSP's roots",
+                    consenter
+                ));
+            }
+        }
+        if self.orderer_signatures_required > self.consenters.len() {
+            return refuse(format!(
+                "{} orderer signatures are required but only {} consenters are named: no block could ever verify; name every consenter of the channel, or require at most {}",
+                self.orderer_signatures_required,
+                self.consenters.len(),
+                self.consenters.len()
+            ));
         }
         Ok(())
     }

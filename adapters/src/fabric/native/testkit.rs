@@ -38,11 +38,11 @@ pub(crate) const CHANNEL: &str = "causeway";
 pub(crate) const OUTBOX: &str = "causeway_outbox";
 pub(crate) const DOMAIN: Domain = Domain(2001);
 
-fn year() -> Duration {
+pub(crate) fn year() -> Duration {
     Duration::from_secs(365 * 24 * 3600)
 }
 
-fn validity(from: SystemTime, to: SystemTime) -> Validity {
+pub(crate) fn validity(from: SystemTime, to: SystemTime) -> Validity {
     Validity {
         not_before: Time::try_from(from).unwrap(),
         not_after: Time::try_from(to).unwrap(),
@@ -78,12 +78,17 @@ pub(crate) struct Org {
 
 impl Org {
     pub(crate) fn new(mspid: &'static str) -> Self {
+        Self::with_root_validity(mspid, current())
+    }
+
+    /// An organisation whose root CA certificate is valid for `validity`.
+    pub(crate) fn with_root_validity(mspid: &'static str, validity: Validity) -> Self {
         let ca_key = key();
         let spki = SubjectPublicKeyInfoOwned::from_key(*ca_key.verifying_key()).unwrap();
         let ca = CertificateBuilder::new(
             Profile::Root,
             SerialNumber::from(1u32),
-            current(),
+            validity,
             Name::from_str(&format!("CN=ca.{mspid},O={mspid}")).unwrap(),
             spki,
             &ca_key,
@@ -412,24 +417,43 @@ pub(crate) fn raw_block(
 
 /// The SIGNATURES metadata of `header` by `orderer`.
 pub(crate) fn orderer_signatures(header: &BlockHeader, orderer: &SigningIdentity) -> Metadata {
+    orderer_signatures_as(header, &[(orderer.creator().to_vec(), orderer)])
+}
+
+/// The SIGNATURES metadata of `header` with one signature per entry: each signer's key signs
+/// under the given creator bytes (its serialized identity, or another encoding of it).
+pub(crate) fn orderer_signatures_as(
+    header: &BlockHeader,
+    signers: &[(Vec<u8>, &SigningIdentity)],
+) -> Metadata {
     let value = b"last config".to_vec();
-    let signature_header = SignatureHeader {
-        creator: orderer.creator().to_vec(),
-        nonce: vec![3; 24],
-    }
-    .encode_to_vec();
-    let signed = [
-        value.as_slice(),
-        signature_header.as_slice(),
-        &header_bytes(header),
-    ]
-    .concat();
-    Metadata {
-        value,
-        signatures: vec![MetadataSignature {
-            signature: orderer.sign(&signed),
-            signature_header,
-            identifier_header: vec![],
-        }],
-    }
+    let signatures = signers
+        .iter()
+        .map(|(creator, orderer)| {
+            let signature_header = SignatureHeader {
+                creator: creator.clone(),
+                nonce: vec![3; 24],
+            }
+            .encode_to_vec();
+            let signed = [
+                value.as_slice(),
+                signature_header.as_slice(),
+                &header_bytes(header),
+            ]
+            .concat();
+            MetadataSignature {
+                signature: orderer.sign(&signed),
+                signature_header,
+                identifier_header: vec![],
+            }
+        })
+        .collect();
+    Metadata { value, signatures }
+}
+
+/// `block` with its SIGNATURES metadata replaced by `signatures`.
+pub(crate) fn resigned(block: &FabricBlock, signatures: &Metadata) -> FabricBlock {
+    let mut raw: Block = block.block().clone();
+    raw.metadata.as_mut().unwrap().metadata[0] = signatures.encode_to_vec();
+    FabricBlock::new(raw).unwrap()
 }

@@ -10,7 +10,8 @@ use causeway_proofs::bundle::SourceReference;
 use prost::Message as _;
 
 use super::testkit::{
-    CHANNEL, DOMAIN, Net, OUTBOX, TxSpec, block, current, expired, message, raw_block,
+    CHANNEL, DOMAIN, Net, OUTBOX, TxSpec, block, current, expired, message, orderer_signatures_as,
+    raw_block, resigned,
 };
 use super::*;
 use crate::fabric::proto::common::{Block, Envelope};
@@ -525,4 +526,220 @@ fn endorsements_of_another_proposal_are_refused() {
     let spec = net.dispatch(7);
     assert_eq!(spec.own_proposal_hash().len(), 32);
     verify_spec(&net, spec).unwrap();
+}
+
+#[test]
+fn a_policy_naming_an_organisation_twice_is_refused_at_load() {
+    let net = Net::new();
+    let mut c = net.config();
+    c.policy = EndorsementPolicy::AllOf(vec!["Org1MSP".into(), "Org1MSP".into(), "Org2MSP".into()]);
+    // Each organisation counts once, so this AND could never be satisfied.
+    let both = ["Org1MSP".to_owned(), "Org2MSP".to_owned()]
+        .into_iter()
+        .collect();
+    assert!(!c.policy.is_satisfied_by(&both));
+    let err = FabricNativeVerifier::new(DOMAIN, c)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("names Org1MSP twice"), "{err}");
+    let mut c = net.config();
+    c.policy =
+        EndorsementPolicy::Majority(vec!["Org1MSP".into(), "Org2MSP".into(), "Org2MSP".into()]);
+    let err = FabricNativeVerifier::new(DOMAIN, c)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("names Org2MSP twice"), "{err}");
+}
+
+#[test]
+fn cached_identities_are_still_checked_against_their_roots_expiry() {
+    let net = Net::new();
+    let now = SystemTime::now();
+    let root_end = now + Duration::from_secs(3600);
+    // Org1's root expires in an hour; its client and peer certificates run for a year.
+    let org1 = super::testkit::Org::with_root_validity(
+        "Org1MSP",
+        super::testkit::validity(now - super::testkit::year(), root_end),
+    );
+    let (client, peer) = (org1.role("client"), org1.role("peer"));
+    let mut config = net.config();
+    config.trusted = TrustedMsps::new([org1.roots(), net.org2.roots()]);
+    let v = FabricNativeVerifier::new(DOMAIN, config).unwrap();
+    let mut spec = net.dispatch(7);
+    spec.creator = &client;
+    spec.endorsers = vec![&peer, &net.peer2];
+    let id = spec.id();
+    let b = block(5, None, &[spec], &net.orderer);
+    let o = observed(&b, 0, &id, message(7));
+    v.verify_at(&o, root_end - Duration::from_secs(10)).unwrap();
+    // Twenty seconds later, well within the time a validation is reused, the root has expired.
+    let err = reason(v.verify_at(&o, root_end + Duration::from_secs(10)));
+    assert!(
+        err.contains("is not valid at") && err.contains("CN=ca.Org1MSP"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_creator_must_be_a_client_an_admin_or_a_peer() {
+    let net = Net::new();
+    for ou in ["client", "admin", "peer"] {
+        verify_created_by(&net, &net.org1.role(ou)).unwrap();
+    }
+    for (ou, found) in [("orderer", "orderer"), ("engineering", "none")] {
+        let err = reason(verify_created_by(&net, &net.org1.role(ou)));
+        assert!(
+            err.contains("creator refused")
+                && err.contains("may not create transactions")
+                && err.contains(&format!("its NodeOU role: {found})")),
+            "{err}"
+        );
+    }
+    // Without NodeOUs (endorsers counted as members) no role can be read: any trusted identity
+    // may create.
+    let mut config = net.config();
+    config.endorser_role = MspRole::Member;
+    let member_verifier = FabricNativeVerifier::new(DOMAIN, config).unwrap();
+    let no_role = net.org1.role("orderer");
+    let mut spec = net.dispatch(7);
+    spec.creator = &no_role;
+    let id = spec.id();
+    let b = block(1, None, &[spec], &net.orderer);
+    member_verifier
+        .verify(&observed(&b, 0, &id, message(7)))
+        .unwrap();
+}
+
+/// The creator bytes of `identity` with its certificate as DER instead of PEM.
+fn der_creator(identity: &SigningIdentity) -> Vec<u8> {
+    use der::Encode as _;
+    crate::fabric::proto::msp::SerializedIdentity {
+        mspid: identity.identity().mspid().to_owned(),
+        id_bytes: identity.identity().certificate().to_der().unwrap(),
+    }
+    .encode_to_vec()
+}
+
+#[test]
+fn one_orderer_certificate_in_three_encodings_is_one_signature() {
+    let net = Net::new();
+    let spec = net.dispatch(7);
+    let id = spec.id();
+    let good = block(5, None, &[spec], &net.orderer);
+    let header = good.header().clone();
+    // The orderer's certificate as PEM, as DER, and as PEM followed by an unknown protobuf
+    // field (number 100, varint 1), which decoding ignores: three creators, one orderer.
+    let pem_creator = net.orderer.creator().to_vec();
+    let mut extra_field = pem_creator.clone();
+    extra_field.extend_from_slice(&[0xa0, 0x06, 0x01]);
+    let tripled = resigned(
+        &good,
+        &orderer_signatures_as(
+            &header,
+            &[
+                (pem_creator, &net.orderer),
+                (der_creator(&net.orderer), &net.orderer),
+                (extra_field, &net.orderer),
+            ],
+        ),
+    );
+    let mut config = net.config();
+    config.orderer_signatures_required = 3;
+    let v = FabricNativeVerifier::new(DOMAIN, config.clone()).unwrap();
+    let err = refusal(&v, &tripled, &id);
+    assert!(
+        err.contains("1 valid orderer signature(s) of 3 present, 3 required"),
+        "{err}"
+    );
+    // The public check counts the same way.
+    let now = SystemTime::now();
+    assert!(matches!(
+        tripled.verify_orderer_signatures(&config.orderers, MspRole::Orderer, now, 3),
+        Err(crate::fabric::FabricError::NoValidOrdererSignature { .. })
+    ));
+    assert_eq!(
+        tripled
+            .verify_orderer_signatures(&config.orderers, MspRole::Orderer, now, 1)
+            .unwrap()
+            .len(),
+        1
+    );
+    // Three orderers with their own keys meet the quorum.
+    let (o2, o3) = (
+        net.orderer_org.role("orderer"),
+        net.orderer_org.role("orderer"),
+    );
+    let three = resigned(
+        &good,
+        &orderer_signatures_as(
+            &header,
+            &[
+                (net.orderer.creator().to_vec(), &net.orderer),
+                (o2.creator().to_vec(), &o2),
+                (o3.creator().to_vec(), &o3),
+            ],
+        ),
+    );
+    v.verify(&observed(&three, 0, &id, message(7))).unwrap();
+}
+
+#[test]
+fn only_the_configured_consenters_count_toward_the_quorum() {
+    let net = Net::new();
+    let (o2, o3, outsider) = (
+        net.orderer_org.role("orderer"),
+        net.orderer_org.role("orderer"),
+        net.orderer_org.role("orderer"),
+    );
+    let mut config = net.config();
+    config.consenters = vec![
+        net.orderer.identity().clone(),
+        o2.identity().clone(),
+        o3.identity().clone(),
+    ];
+    config.orderer_signatures_required = 2;
+    let v = FabricNativeVerifier::new(DOMAIN, config.clone()).unwrap();
+    let spec = net.dispatch(7);
+    let id = spec.id();
+    let good = block(5, None, &[spec], &net.orderer);
+    let header = good.header().clone();
+    let signed_by = |signers: &[&SigningIdentity]| {
+        let signers: Vec<(Vec<u8>, &SigningIdentity)> =
+            signers.iter().map(|s| (s.creator().to_vec(), *s)).collect();
+        resigned(&good, &orderer_signatures_as(&header, &signers))
+    };
+    // An orderer certificate the orderer CA issued, but not a consenter of the channel.
+    let err = refusal(&v, &signed_by(&[&net.orderer, &outsider]), &id);
+    assert!(
+        err.contains("1 valid orderer signature(s) of 2 present, 2 required")
+            && err.contains("is not one of the configured consenters"),
+        "{err}"
+    );
+    v.verify(&observed(
+        &signed_by(&[&o3, &net.orderer]),
+        0,
+        &id,
+        message(7),
+    ))
+    .unwrap();
+
+    // The consenters are checked when the verifier is built.
+    let refused = |config: FabricVerifierConfig| match FabricNativeVerifier::new(DOMAIN, config) {
+        Err(Error::Config { reason }) => reason,
+        other => panic!("accepted: {other:?}"),
+    };
+    let mut c = config.clone();
+    c.consenters
+        .push(crate::fabric::FabricIdentity::from_serialized(&der_creator(&net.orderer)).unwrap());
+    assert!(refused(c).contains("consenters 0 and 3 have the same public key"));
+    let mut c = config.clone();
+    c.orderer_signatures_required = 4;
+    assert!(refused(c).contains("only 3 consenters are named"));
+    let mut c = config.clone();
+    c.consenters.push(net.peer1.identity().clone());
+    assert!(refused(c).contains("is not an orderer the verifier trusts: unknown MSP Org1MSP"));
+    let mut c = config;
+    c.consenters
+        .push(net.orderer_org.role("admin").identity().clone());
+    assert!(refused(c).contains("does not have the orderer role"));
 }

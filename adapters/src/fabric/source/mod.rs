@@ -16,7 +16,10 @@
 //!    not signed by the orderers) is taken on its data hash alone unless it claims a message,
 //!    and only together with block 1, whose orderer signature covers the link to it: a batch
 //!    never ends on an unsigned block 0 (else a forged genesis would wedge the cursor);
-//! 4. yields those events in block and transaction order. Events of invalid transactions,
+//! 4. checks that the messages carry the outbox's nonces one after the other: a nonce seen
+//!    before is equivocation (a relabelled twin: the same nonce, another message), a nonce
+//!    beyond the next a gap (see [`nonces`]);
+//! 5. yields those events in block and transaction order. Events of invalid transactions,
 //!    look-alike events of other chaincodes and malformed payloads are ignored and counted
 //!    ([`FabricSourceCounters`]).
 //!
@@ -24,6 +27,7 @@
 //! stops just before it), and the next call fails with [`Error::InvalidBlock`] (retryable: the
 //! relayer backs off and asks again, from the same cursor).
 
+mod nonces;
 mod verify;
 
 use std::sync::Arc;
@@ -134,6 +138,8 @@ struct Inner {
     verifier: FabricNativeVerifier,
     workers: usize,
     stream: tokio::sync::Mutex<Option<OpenStream>>,
+    /// The outbox nonce after the last batch returned (see [`nonces`]).
+    next_nonce: std::sync::Mutex<Option<nonces::NextNonce>>,
     counters: Counters,
 }
 
@@ -177,6 +183,7 @@ impl FabricSource {
                 verifier,
                 workers,
                 stream: tokio::sync::Mutex::new(None),
+                next_nonce: std::sync::Mutex::new(None),
                 counters: Counters::default(),
             }),
         })
@@ -307,7 +314,7 @@ impl Source for FabricSource {
         let endpoint = inner.endpoint.clone();
         let workers = inner.workers;
         let cursor_copy = cursor.clone();
-        let verified = tokio::task::spawn_blocking(move || {
+        let mut verified = tokio::task::spawn_blocking(move || {
             verify::verify_blocks(
                 &checker,
                 &endpoint,
@@ -321,6 +328,14 @@ impl Source for FabricSource {
         .map_err(|e| Error::InvalidNativeProof {
             reason: format!("block verification task failed: {e}"),
         })?;
+        let expected = {
+            let last = inner
+                .next_nonce
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            nonces::expected_from(cursor, last.as_ref())
+        };
+        let next_nonce = nonces::check(expected, &mut verified, &inner.endpoint);
 
         let c = &inner.counters;
         add(&c.invalid_tx_events, verified.ignored.invalid_tx_events);
@@ -370,6 +385,14 @@ impl Source for FabricSource {
         }
         add(&c.messages, messages.len() as u64);
         let (height, hash) = last.expect("at least one verified block when there is no error");
+        *inner
+            .next_nonce
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(nonces::NextNonce {
+            height,
+            block_id: BlockId::from(hash.0),
+            next: next_nonce,
+        });
         Ok(SourceBatch {
             messages,
             cursor: Cursor::After {

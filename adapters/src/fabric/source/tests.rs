@@ -6,6 +6,7 @@
 
 use std::time::SystemTime;
 
+use super::nonces;
 use super::verify::{Verified, verify_blocks};
 use crate::Error;
 use crate::chain::{BlockId, Cursor};
@@ -328,4 +329,151 @@ fn a_client_certificate_endorsement_stops_the_run() {
     let (number, reason) = refused(&v);
     assert_eq!(number, 1);
     assert!(reason.contains("does not have the peer role"), "{reason}");
+}
+
+/// Dispatch `nonce` carrying another message than [`message`]`(nonce)` under another
+/// transaction id: the losing twin of an MVCC conflict, as a peer that relabels it VALID
+/// would serve it.
+fn twin(net: &Net, nonce: u64) -> crate::fabric::native::testkit::TxSpec<'_> {
+    let mut spec = net.dispatch(nonce);
+    spec.payload = causeway_proofs::Message::new(
+        causeway_proofs::Nonce(nonce),
+        DOMAIN,
+        causeway_proofs::Address32([1; 32]),
+        causeway_proofs::Domain(1),
+        causeway_proofs::Address32([2; 32]),
+        b"the other message".to_vec(),
+    )
+    .unwrap()
+    .encode();
+    spec.nonce = vec![0xee; 24];
+    spec
+}
+
+/// Blocks 1.. after `genesis`, block i holding the dispatches `txs[i - 1]`.
+fn blocks_of(
+    genesis: HeaderHash,
+    txs: Vec<Vec<crate::fabric::native::testkit::TxSpec<'_>>>,
+    net: &Net,
+) -> Vec<FabricBlock> {
+    let mut previous = genesis;
+    let mut out = Vec::new();
+    for (i, txs) in txs.into_iter().enumerate() {
+        let b = block(i as u64 + 1, Some(previous), &txs, &net.orderer);
+        previous = b.header_hash();
+        out.push(b);
+    }
+    out
+}
+
+#[test]
+fn a_relabelled_twin_is_refused_as_equivocation_and_its_block_yields_nothing() {
+    let net = Net::new();
+    let genesis = HeaderHash([7; 32]);
+    // The twin of nonce 1 in the next block: blocks 1 is yielded, block 2 not.
+    let blocks = blocks_of(
+        genesis,
+        vec![
+            vec![net.dispatch(0), net.dispatch(1)],
+            vec![net.dispatch(2), twin(&net, 1)],
+        ],
+        &net,
+    );
+    let mut v = run(&net, &after(0, genesis), blocks, 2);
+    assert!(v.error.is_none(), "every block verifies on its own");
+    let next = nonces::check(Some(0), &mut v, "https://peer");
+    assert_eq!(nonces(&v), vec![0, 1]);
+    assert_eq!(next, Some(2));
+    let (number, reason) = refused(&v);
+    assert_eq!(number, 2);
+    assert!(
+        reason.starts_with("equivocation")
+            && reason.contains("under outbox nonce 1, which VALID transaction")
+            && reason.contains("relabelled"),
+        "{reason}"
+    );
+
+    // The twin in the same block as the original: the block yields nothing at all.
+    let blocks = blocks_of(genesis, vec![vec![net.dispatch(0), twin(&net, 0)]], &net);
+    let mut v = run(&net, &after(0, genesis), blocks, 2);
+    assert_eq!(nonces::check(Some(0), &mut v, "https://peer"), Some(0));
+    assert!(v.blocks.is_empty());
+    assert!(refused(&v).1.starts_with("equivocation"));
+
+    // The twin after the original was yielded in an earlier batch.
+    let blocks = blocks_of(genesis, vec![vec![twin(&net, 1)]], &net);
+    let mut v = run(&net, &after(0, genesis), blocks, 2);
+    nonces::check(Some(2), &mut v, "https://peer");
+    assert!(v.blocks.is_empty());
+    let reason = refused(&v).1;
+    assert!(
+        reason.contains("messages up to nonce 1 were already read"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn a_nonce_gap_is_refused_and_consecutive_nonces_pass() {
+    let net = Net::new();
+    let genesis = HeaderHash([7; 32]);
+    // Nonce 1 hidden (its transaction marked invalid by the peer).
+    let mut hidden = net.dispatch(1);
+    hidden.code = ValidationCode(11);
+    let blocks = blocks_of(
+        genesis,
+        vec![vec![net.dispatch(0)], vec![hidden, net.dispatch(2)]],
+        &net,
+    );
+    let mut v = run(&net, &after(0, genesis), blocks.clone(), 2);
+    assert_eq!(nonces::check(Some(0), &mut v, "https://peer"), Some(1));
+    assert_eq!(nonces(&v), vec![0]);
+    let (number, reason) = refused(&v);
+    assert_eq!(number, 2);
+    assert!(
+        reason.starts_with("nonce gap") && reason.contains("nonces 1..2 are missing"),
+        "{reason}"
+    );
+
+    // From the start of the ledger the first nonce is 0.
+    let expected = nonces::expected_from(&Cursor::Start { height: 0 }, None);
+    assert_eq!(expected, Some(0));
+    let blocks = blocks_of(genesis, vec![vec![net.dispatch(1)]], &net);
+    let mut v = run(&net, &after(0, genesis), blocks, 2);
+    nonces::check(expected, &mut v, "https://peer");
+    assert!(v.blocks.is_empty());
+    assert!(refused(&v).1.contains("nonces 0..1 are missing"));
+
+    // Resumed elsewhere, the first message sets the count, and the rest follow it.
+    let blocks = blocks_of(
+        genesis,
+        vec![
+            vec![net.dispatch(5), net.dispatch(6)],
+            vec![net.dispatch(7)],
+        ],
+        &net,
+    );
+    let last = blocks[1].header_hash();
+    let mut v = run(&net, &after(0, genesis), blocks, 2);
+    assert_eq!(
+        nonces::expected_from(&Cursor::Start { height: 3 }, None),
+        None
+    );
+    assert_eq!(nonces::check(None, &mut v, "https://peer"), Some(8));
+    assert!(v.error.is_none(), "{:?}", v.error);
+    assert_eq!(nonces(&v), vec![5, 6, 7]);
+    // The next batch, from the cursor this one ended at, continues the count; from another
+    // cursor it is unknown.
+    let recorded = nonces::NextNonce {
+        height: 2,
+        block_id: BlockId::from(last.0),
+        next: Some(8),
+    };
+    assert_eq!(
+        nonces::expected_from(&after(2, last), Some(&recorded)),
+        Some(8)
+    );
+    assert_eq!(
+        nonces::expected_from(&after(2, HeaderHash([1; 32])), Some(&recorded)),
+        None
+    );
 }

@@ -2,9 +2,10 @@
 //! names the channel in checkpoint signing domains, so it is required, non-zero and unique
 //! among Fabric chains), channel, outbox and inbox chaincodes, identity, and the verifier
 //! section (`[chains.<name>.verifier]`) that every Fabric chain must have: the endorsing
-//! organisations' and the orderers' MSP root certificates and the endorsement policy. A chain
-//! without it is refused, since nothing it reads could be verified (fail closed), and so is
-//! one whose MSPs share a root (see [`roots`]).
+//! organisations' and the orderers' MSP root certificates and the endorsement policy, and
+//! optionally the channel's consenters a BFT quorum is counted from (see [`consenters`]). A
+//! chain without it is refused, since nothing it reads could be verified (fail closed), and so
+//! is one whose MSPs share a root (see [`roots`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use crate::raw::{RawChain, RawFabricMsp, RawFabricVerifier, RawFamily, S};
 use crate::validate::Source;
 use crate::validate::files::{located, public_file};
 
+mod consenters;
 mod roots;
 
 /// The verifier section as it should look, for fixes.
@@ -281,6 +283,7 @@ impl<'n> ChainCheck<'_, 'n, '_> {
             Some(n) => Some(*n.get_ref()),
         };
         let policy = self.policy(raw, &section, orgs.as_deref());
+        let consenters = self.consenters(raw, orderer_signatures);
         let distinct = self.distinct_roots(raw);
         if !distinct {
             return None;
@@ -290,6 +293,7 @@ impl<'n> ChainCheck<'_, 'n, '_> {
             orderers: orderers?,
             endorsement_policy: policy?,
             orderer_signatures: orderer_signatures?,
+            consenters: consenters?,
         })
     }
 

@@ -122,7 +122,7 @@ impl ChainCheck<'_, '_, '_> {
 }
 
 /// The DER of every `CERTIFICATE` PEM block of `text` that decodes.
-fn pem_certificates(text: &str) -> Vec<Vec<u8>> {
+pub(super) fn pem_certificates(text: &str) -> Vec<Vec<u8>> {
     const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
     const END: &str = "-----END CERTIFICATE-----";
     let mut out = Vec::new();
@@ -180,7 +180,7 @@ fn contents(element: &[u8]) -> &[u8] {
 
 /// The `subjectPublicKeyInfo` element of an X.509 certificate (RFC 5280 §4.1): the seventh
 /// field of `tbsCertificate`, counting the optional `[0] version` as the first.
-fn subject_public_key_info(der: &[u8]) -> Option<&[u8]> {
+pub(super) fn subject_public_key_info(der: &[u8]) -> Option<&[u8]> {
     const SEQUENCE: u8 = 0x30;
     let (tag, certificate, _) = element(der)?;
     if tag != SEQUENCE {

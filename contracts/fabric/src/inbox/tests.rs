@@ -1,30 +1,16 @@
-//! Tests of the inbox chaincode through the [`super::super::Stub`] of a simulated transaction:
-//! each Solidity check by name, nothing written on refusal, failed recipients and `retry`,
-//! validator-set administration.
+//! Tests of the inbox chaincode through the [`crate::Stub`] of a transaction simulated on the
+//! in-memory test peer ([`crate::support::Peer`]): each Solidity check by name, nothing
+//! written on refusal, failed recipients and `retry`, validator-set administration.
 
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
-use std::str::FromStr as _;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use causeway_proofs::{Nonce, SigningDomain};
 
-use causeway_adapters::chain::{DeliveryBatch, DeliveryItem};
-use causeway_adapters::fabric::FabricIdentity;
-use causeway_adapters::fabric::inbox_wire::{WireBytes, decode_revert, parse_results};
-use causeway_proofs::{LeafIndex, Nonce, SigningDomain};
-use der::EncodePem as _;
-use p256::ecdsa::SigningKey;
-use x509_cert::builder::{Builder as _, CertificateBuilder, Profile};
-use x509_cert::name::Name;
-use x509_cert::serial_number::SerialNumber;
-use x509_cert::spki::SubjectPublicKeyInfoOwned;
-use x509_cert::time::{Time, Validity};
-
-use super::super::recipient::{RECIPIENT_CHAINCODE, Recipient};
-use super::super::{Chaincodes, NetworkInfo, TxContext, Version, WorldState, simulate};
 use super::*;
-use crate::fixtures::{Committee, OriginLog};
+use crate::recipient::{RECIPIENT_CHAINCODE, Recipient};
+use crate::support::{Committee, OriginLog, Peer};
+use crate::wire::{DeliveryBatch, DeliveryItem, WireBytes, decode_revert, parse_results};
+use crate::{Chaincode, NetworkInfo};
 
 const CHANNEL: &str = "causeway";
 const LOCAL: Domain = Domain(7);
@@ -33,60 +19,35 @@ const ORIGIN_CHAIN_ID: u64 = 31337;
 /// The configured chain id of the inbox's channel.
 const LOCAL_CHAIN_ID: u64 = 2001;
 
-/// A self-signed P-256 certificate: identities here are only compared, never validated.
-fn identity(mspid: &str, cn: &str) -> FabricIdentity {
-    let key = SigningKey::random(&mut rand_core::OsRng);
-    let now = SystemTime::now();
-    let year = Duration::from_secs(365 * 24 * 3600);
-    let validity = Validity {
-        not_before: Time::try_from(now - year).unwrap(),
-        not_after: Time::try_from(now + year).unwrap(),
-    };
-    let spki = SubjectPublicKeyInfoOwned::from_key(*key.verifying_key()).unwrap();
-    let cert = CertificateBuilder::new(
-        Profile::Root,
-        SerialNumber::from(1u32),
-        validity,
-        Name::from_str(&format!("CN={cn}")).unwrap(),
-        spki,
-        &key,
-    )
-    .unwrap()
-    .build::<p256::ecdsa::DerSignature>()
-    .unwrap();
-    let pem = cert.to_pem(der::pem::LineEnding::LF).unwrap();
-    FabricIdentity::from_pem(mspid, pem.as_bytes()).unwrap()
+/// The serialized identity of `cn` in `mspid`: the chaincodes only compare and hash the
+/// creator's bytes, so any distinct bytes stand for a `msp.SerializedIdentity` here.
+fn identity(mspid: &str, cn: &str) -> Vec<u8> {
+    format!("{mspid}/{cn}").into_bytes()
 }
 
 /// A chaincode event: its name and payload.
 type Event = (String, Vec<u8>);
 
 struct Net {
-    network: NetworkInfo,
-    chaincodes: Chaincodes,
-    world: WorldState,
-    user: FabricIdentity,
-    block: u64,
+    peer: Peer,
+    user: Vec<u8>,
     committee: Committee,
 }
 
 impl Net {
     fn new() -> Net {
-        let mut chaincodes: Chaincodes = BTreeMap::new();
-        chaincodes.insert(INBOX_CHAINCODE.to_owned(), Arc::new(Inbox));
-        chaincodes.insert(RECIPIENT_CHAINCODE.to_owned(), Arc::new(Recipient));
+        let mut peer = Peer::new(NetworkInfo {
+            channel: CHANNEL.to_owned(),
+            domain: LOCAL,
+            chain_id: LOCAL_CHAIN_ID,
+            admin: identity("Org1MSP", "Admin@org1"),
+        });
+        peer.install(INBOX_CHAINCODE, Inbox);
+        peer.install(RECIPIENT_CHAINCODE, Recipient);
         let mut net = Net {
-            network: NetworkInfo {
-                channel: CHANNEL.to_owned(),
-                domain: LOCAL,
-                chain_id: LOCAL_CHAIN_ID,
-                admin: identity("Org1MSP", "Admin@org1"),
-            },
-            chaincodes,
-            world: WorldState::new(),
+            peer,
             user: identity("Org1MSP", "User1@org1"),
-            block: 1,
-            committee: Committee::new("fabric-inbox-unit", 3, 2),
+            committee: Committee::new("fabric-inbox-unit", 3),
         };
         let validators: Vec<String> = net
             .committee
@@ -94,7 +55,7 @@ impl Net {
             .iter()
             .map(|k| k.address().to_hex())
             .collect();
-        let admin = net.network.admin.clone();
+        let admin = net.admin();
         let epoch = net
             .inbox(
                 &admin,
@@ -111,10 +72,25 @@ impl Net {
         net
     }
 
-    /// Simulates and, on success, commits (no MVCC check: one transaction per block).
+    /// The inbox admin's identity.
+    fn admin(&self) -> Vec<u8> {
+        self.peer.network.admin.clone()
+    }
+
+    /// Installs `chaincode` under `name`.
+    fn install(&mut self, name: &str, chaincode: impl Chaincode + 'static) {
+        self.peer.install(name, chaincode);
+    }
+
+    /// The committed value of `key` in `namespace`.
+    fn stored(&self, namespace: &str, key: &str) -> Option<&Vec<u8>> {
+        self.peer.world.get(&(namespace.to_owned(), key.to_owned()))
+    }
+
+    /// Simulates and, on success, commits.
     fn call(
         &mut self,
-        creator: &FabricIdentity,
+        creator: &[u8],
         chaincode: &str,
         function: &str,
         args: &[Vec<u8>],
@@ -125,45 +101,13 @@ impl Net {
     /// [`Net::call`], with the event the transaction set.
     fn call_with_event(
         &mut self,
-        creator: &FabricIdentity,
+        creator: &[u8],
         chaincode: &str,
         function: &str,
         args: &[Vec<u8>],
     ) -> (Result<Vec<u8>, ChaincodeError>, Option<Event>) {
-        let tx = TxContext {
-            creator: creator.clone(),
-            tx_id: format!("tx{}", self.block),
-        };
-        let sim = simulate(
-            &self.network,
-            &self.chaincodes,
-            &self.world,
-            &tx,
-            chaincode,
-            function,
-            args,
-        );
-        if sim.result.is_ok() {
-            for (ns, set) in &sim.rwset.namespaces {
-                for (key, value) in &set.writes {
-                    let k = (ns.clone(), key.clone());
-                    match value {
-                        Some(v) => {
-                            let version = Version {
-                                block_num: self.block,
-                                tx_num: 0,
-                            };
-                            self.world.insert(k, (v.clone(), version));
-                        }
-                        None => {
-                            self.world.remove(&k);
-                        }
-                    }
-                }
-            }
-            self.block += 1;
-        }
-        (sim.result, sim.event)
+        let tx = self.peer.submit(creator, chaincode, function, args);
+        (tx.result, tx.event)
     }
 
     fn deliver(&mut self, json: Vec<u8>) -> Result<Vec<DeliveryResult>, RevertReason> {
@@ -184,7 +128,7 @@ impl Net {
     /// `function` of the inbox as `creator`.
     fn inbox(
         &mut self,
-        creator: &FabricIdentity,
+        creator: &[u8],
         function: &str,
         args: &[Vec<u8>],
     ) -> Result<Vec<u8>, ChaincodeError> {
@@ -201,7 +145,7 @@ impl Net {
     /// message fails) and opens it: a failed message that `retry` can deliver. Returns the
     /// gate's identity and the message.
     fn knock_at_gate(&mut self) -> (Address32, Message) {
-        self.chaincodes.insert("gate".to_owned(), Arc::new(Gate));
+        self.install("gate", Gate);
         let gate = Address32::from_name(&format!("{CHANNEL}/gate"));
         let knock = self.batch(&["knock"], gate, &[0, 1]);
         assert!(matches!(
@@ -250,7 +194,6 @@ impl Net {
 
     /// A batch of `bodies` to `recipient`, signed by committee members `signers`.
     fn batch(&self, bodies: &[&str], recipient: Address32, signers: &[usize]) -> DeliveryBatch {
-        let mut log = OriginLog::new();
         let messages: Vec<Message> = bodies
             .iter()
             .enumerate()
@@ -266,14 +209,17 @@ impl Net {
                 .unwrap()
             })
             .collect();
+        self.signed(messages, signers)
+    }
+
+    /// A batch of `messages`, logged in order and signed by committee members `signers`.
+    fn signed(&self, messages: Vec<Message>, signers: &[usize]) -> DeliveryBatch {
+        let mut log = OriginLog::default();
         for m in &messages {
-            log.append(m.clone());
+            log.append(m);
         }
         let checkpoint = log.checkpoint(ORIGIN);
-        let signatures = signers
-            .iter()
-            .map(|&i| self.committee.keys()[i].sign_checkpoint(&checkpoint, &self.domain()))
-            .collect();
+        let signatures = self.committee.sign(&checkpoint, &self.domain(), signers);
         DeliveryBatch {
             checkpoint,
             signatures,
@@ -282,7 +228,7 @@ impl Net {
                 .enumerate()
                 .map(|(i, message)| DeliveryItem {
                     message,
-                    proof: log.proof(LeafIndex(i as u64)),
+                    proof: log.proof(i),
                 })
                 .collect(),
         }
@@ -434,8 +380,7 @@ fn each_bad_batch_is_refused_with_the_solidity_error_and_nothing_is_written() {
     ));
 
     let elsewhere = {
-        let mut b = net.batch(&["x"], recipient(), &[0, 1]);
-        let m = &b.items[0].message;
+        let m = &good.items[0].message;
         let other = Message::new(
             m.nonce(),
             ORIGIN,
@@ -445,18 +390,7 @@ fn each_bad_batch_is_refused_with_the_solidity_error_and_nothing_is_written() {
             b"x".to_vec(),
         )
         .unwrap();
-        let mut log = OriginLog::new();
-        log.append(other.clone());
-        b.checkpoint = log.checkpoint(ORIGIN);
-        b.signatures = vec![
-            keys[0].sign_checkpoint(&b.checkpoint, &net.domain()),
-            keys[1].sign_checkpoint(&b.checkpoint, &net.domain()),
-        ];
-        b.items[0] = DeliveryItem {
-            message: other,
-            proof: log.proof(LeafIndex(0)),
-        };
-        b
+        net.signed(vec![other], &[0, 1])
     };
     cases.push((
         "wrong destination",
@@ -540,9 +474,9 @@ fn each_bad_batch_is_refused_with_the_solidity_error_and_nothing_is_written() {
     );
 
     for (name, input, expected) in cases {
-        let before = net.world.clone();
+        let before = net.peer.world.clone();
         assert_eq!(net.deliver(input).unwrap_err(), expected, "{name}");
-        assert_eq!(net.world, before, "{name}: nothing written");
+        assert_eq!(net.peer.world, before, "{name}: nothing written");
     }
     assert_eq!(
         net.query(INBOX_CHAINCODE, "status", id0.to_hex().as_bytes()),
@@ -558,29 +492,17 @@ fn a_failing_recipient_is_recorded_failed_and_the_rest_delivered_and_retry_works
     let nowhere = Address32([0x42; 32]);
     let mut batch = net.batch(&["one", "revert please", "three"], recipient(), &[1, 2]);
     // Re-sign a batch whose last message names a recipient that is not installed.
-    let mut log = OriginLog::new();
-    let mut items = Vec::new();
-    for (i, item) in batch.items.iter().enumerate() {
-        let m = &item.message;
-        let to = if i == 2 { nowhere } else { m.recipient() };
-        let message =
-            Message::new(m.nonce(), ORIGIN, m.sender(), LOCAL, to, m.body().to_vec()).unwrap();
-        log.append(message.clone());
-        items.push(message);
-    }
-    batch.checkpoint = log.checkpoint(ORIGIN);
-    batch.signatures = [1, 2]
+    let messages = batch
+        .items
         .iter()
-        .map(|&i| net.committee.keys()[i].sign_checkpoint(&batch.checkpoint, &net.domain()))
-        .collect();
-    batch.items = items
-        .into_iter()
         .enumerate()
-        .map(|(i, message)| DeliveryItem {
-            message,
-            proof: log.proof(LeafIndex(i as u64)),
+        .map(|(i, item)| {
+            let m = &item.message;
+            let to = if i == 2 { nowhere } else { m.recipient() };
+            Message::new(m.nonce(), ORIGIN, m.sender(), LOCAL, to, m.body().to_vec()).unwrap()
         })
         .collect();
+    batch = net.signed(messages, &[1, 2]);
 
     let results = net.deliver(json(&batch)).unwrap();
     assert_eq!(results[0].outcome, MessageOutcome::Delivered);
@@ -654,13 +576,16 @@ fn a_checkpoint_signed_for_another_chain_id_is_refused() {
             .iter()
             .map(|&i| net.committee.keys()[i].sign_checkpoint(&good.checkpoint, &other))
             .collect();
-        let before = net.world.clone();
+        let before = net.peer.world.clone();
         let refused = net.deliver(json(&replayed)).unwrap_err();
         assert!(
             matches!(refused, RevertReason::UnknownValidator { .. }),
             "chain id {chain_id}: {refused:?}"
         );
-        assert_eq!(net.world, before, "chain id {chain_id}: nothing written");
+        assert_eq!(
+            net.peer.world, before,
+            "chain id {chain_id}: nothing written"
+        );
     }
     assert_eq!(net.count(), "0");
     // Signed for this channel's chain id, the same checkpoint is delivered.
@@ -672,7 +597,7 @@ fn a_checkpoint_signed_for_another_chain_id_is_refused() {
 fn only_the_admin_sets_validators_and_only_safe_sets() {
     let mut net = Net::new();
     let user = net.user.clone();
-    let admin = net.network.admin.clone();
+    let admin = net.admin();
     let a = "0x1000000000000000000000000000000000000001";
     let b = "0x2000000000000000000000000000000000000002";
     let args_for = |chain_id: &str, t: &str, v: &str| {
@@ -751,7 +676,7 @@ struct Gate;
 impl Chaincode for Gate {
     fn invoke(
         &self,
-        stub: &mut Stub<'_>,
+        stub: &mut dyn Stub,
         function: &str,
         _args: &[Vec<u8>],
     ) -> Result<Vec<u8>, ChaincodeError> {
@@ -772,7 +697,7 @@ impl Chaincode for Gate {
 #[test]
 fn a_failed_message_is_delivered_by_retry_once_its_recipient_accepts_it() {
     let mut net = Net::new();
-    net.chaincodes.insert("gate".to_owned(), Arc::new(Gate));
+    net.install("gate", Gate);
     let gate = Address32::from_name(&format!("{CHANNEL}/gate"));
     let batch = net.batch(&["knock"], gate, &[0, 1]);
     let message = batch.items[0].message.clone();
@@ -788,19 +713,13 @@ fn a_failed_message_is_delivered_by_retry_once_its_recipient_accepts_it() {
         net.query(INBOX_CHAINCODE, "status", id.as_bytes()),
         "failed"
     );
-    assert!(
-        !net.world
-            .contains_key(&("gate".to_owned(), "handled".to_owned()))
-    );
+    assert!(net.stored("gate", "handled").is_none());
 
     let user = net.user.clone();
     net.call(&user, "gate", "open", &[]).unwrap();
     assert_eq!(net.retry_outcome(&message), MessageOutcome::Delivered);
     net.assert_delivered(&id);
-    assert!(
-        net.world
-            .contains_key(&("gate".to_owned(), "handled".to_owned()))
-    );
+    assert!(net.stored("gate", "handled").is_some());
     let again = net.retry(&message).unwrap_err();
     assert_eq!(
         decode_revert(&again.0),
@@ -835,7 +754,7 @@ struct CountsFirst;
 impl Chaincode for CountsFirst {
     fn invoke(
         &self,
-        stub: &mut Stub<'_>,
+        stub: &mut dyn Stub,
         function: &str,
         args: &[Vec<u8>],
     ) -> Result<Vec<u8>, ChaincodeError> {
@@ -860,16 +779,14 @@ fn hex_message(m: &Message) -> Vec<u8> {
 #[test]
 fn a_recipient_that_writes_before_failing_keeps_its_writes_and_retry_delivers() {
     let mut net = Net::new();
-    net.chaincodes
-        .insert("counts_first".to_owned(), Arc::new(CountsFirst));
+    net.install("counts_first", CountsFirst);
     let to = Address32::from_name(&format!("{CHANNEL}/counts_first"));
     let batch = net.batch(&["m"], to, &[0, 1]);
     let message = batch.items[0].message.clone();
     let id = message.id().to_hex();
     let attempts = |net: &Net| {
-        net.world
-            .get(&("counts_first".to_owned(), "attempts".to_owned()))
-            .map(|(v, _)| String::from_utf8(v.clone()).unwrap())
+        net.stored("counts_first", "attempts")
+            .map(|v| String::from_utf8(v.clone()).unwrap())
     };
 
     let results = net.deliver(json(&batch)).unwrap();
@@ -881,10 +798,7 @@ fn a_recipient_that_writes_before_failing_keeps_its_writes_and_retry_delivers() 
     );
     // As in Fabric: the failed callee's write is committed with the inbox's transaction.
     assert_eq!(attempts(&net).as_deref(), Some("1"));
-    assert!(
-        !net.world
-            .contains_key(&("counts_first".to_owned(), "handled".to_owned()))
-    );
+    assert!(net.stored("counts_first", "handled").is_none());
     assert_eq!(
         net.query(INBOX_CHAINCODE, "status", id.as_bytes()),
         "failed"
@@ -904,10 +818,7 @@ fn a_recipient_that_writes_before_failing_keeps_its_writes_and_retry_delivers() 
     net.call(&user, "counts_first", "open", &[]).unwrap();
     assert_eq!(net.retry_outcome(&message), MessageOutcome::Delivered);
     assert_eq!(attempts(&net).as_deref(), Some("3"));
-    assert!(
-        net.world
-            .contains_key(&("counts_first".to_owned(), "handled".to_owned()))
-    );
+    assert!(net.stored("counts_first", "handled").is_some());
     assert_eq!(
         net.query(INBOX_CHAINCODE, "status", id.as_bytes()),
         "delivered"
@@ -921,7 +832,7 @@ struct Forger;
 impl Chaincode for Forger {
     fn invoke(
         &self,
-        stub: &mut Stub<'_>,
+        stub: &mut dyn Stub,
         _function: &str,
         _args: &[Vec<u8>],
     ) -> Result<Vec<u8>, ChaincodeError> {
@@ -940,7 +851,7 @@ impl Chaincode for Forger {
 #[test]
 fn another_recipient_cannot_hand_the_example_recipient_a_forged_message() {
     let mut net = Net::new();
-    net.chaincodes.insert("forger".to_owned(), Arc::new(Forger));
+    net.install("forger", Forger);
     let batch = net.batch(
         &["m"],
         Address32::from_name(&format!("{CHANNEL}/forger")),
@@ -955,7 +866,7 @@ fn another_recipient_cannot_hand_the_example_recipient_a_forged_message() {
     assert_eq!(net.count(), "0");
     // Submitted directly, handle is refused too and nothing is committed.
     let user = net.user.clone();
-    let before = net.world.clone();
+    let before = net.peer.world.clone();
     let err = net
         .call(
             &user,
@@ -965,7 +876,7 @@ fn another_recipient_cannot_hand_the_example_recipient_a_forged_message() {
         )
         .unwrap_err();
     assert!(err.0.starts_with("NotInbox(caller: a client"), "{err}");
-    assert_eq!(net.world, before);
+    assert_eq!(net.peer.world, before);
     assert_eq!(net.count(), "0");
 }
 
@@ -976,7 +887,7 @@ struct Reenter(Vec<u8>);
 impl Chaincode for Reenter {
     fn invoke(
         &self,
-        stub: &mut Stub<'_>,
+        stub: &mut dyn Stub,
         _function: &str,
         _args: &[Vec<u8>],
     ) -> Result<Vec<u8>, ChaincodeError> {
@@ -1000,16 +911,10 @@ fn a_message_is_recorded_delivered_before_its_recipient_runs() {
         Address32::from_name(&format!("{CHANNEL}/reenter")),
         &[0, 1],
     );
-    net.chaincodes
-        .insert("reenter".to_owned(), Arc::new(Reenter(json(&batch))));
+    net.install("reenter", Reenter(json(&batch)));
     let results = net.deliver(json(&batch)).unwrap();
     assert_eq!(results[0].outcome, MessageOutcome::Delivered);
-    let stored = |key: &str| {
-        net.world
-            .get(&("reenter".to_owned(), key.to_owned()))
-            .map(|(v, _)| v.clone())
-            .unwrap()
-    };
+    let stored = |key: &str| net.stored("reenter", key).cloned().unwrap();
     let nested = String::from_utf8(stored("nested")).unwrap();
     assert!(nested.contains("AlreadyDelivered"), "{nested}");
     assert_eq!(stored("handled"), vec![1], "handled once");
@@ -1019,7 +924,7 @@ fn a_message_is_recorded_delivered_before_its_recipient_runs() {
 fn only_the_admin_pauses_an_origin_and_a_paused_origin_delivers_and_retries_nothing() {
     let mut net = Net::new();
     let user = net.user.clone();
-    let admin = net.network.admin.clone();
+    let admin = net.admin();
     let pause = |on: bool| {
         vec![
             ORIGIN.0.to_string().into_bytes(),
@@ -1045,7 +950,7 @@ fn only_the_admin_pauses_an_origin_and_a_paused_origin_delivers_and_retries_noth
     assert_eq!(net.query(INBOX_CHAINCODE, "paused", b"2"), "false");
 
     let batch = net.batch(&["a"], recipient(), &[0, 1]);
-    let before = net.world.clone();
+    let before = net.peer.world.clone();
     assert_eq!(
         net.deliver(json(&batch)).unwrap_err(),
         RevertReason::Paused { origin: ORIGIN }
@@ -1062,7 +967,7 @@ fn only_the_admin_pauses_an_origin_and_a_paused_origin_delivers_and_retries_noth
         decode_revert(&err.0),
         Some(RevertReason::Paused { origin: ORIGIN })
     );
-    assert_eq!(net.world, before, "nothing written while paused");
+    assert_eq!(net.peer.world, before, "nothing written while paused");
 
     let (resumed, event) = net.call_with_event(&admin, INBOX_CHAINCODE, "setPaused", &pause(false));
     assert_eq!(resumed.unwrap(), b"false");
@@ -1083,7 +988,7 @@ fn only_the_admin_pauses_an_origin_and_a_paused_origin_delivers_and_retries_noth
 fn only_the_admin_forbids_a_recipient_and_a_forbidden_recipient_gets_nothing() {
     let mut net = Net::new();
     let user = net.user.clone();
-    let admin = net.network.admin.clone();
+    let admin = net.admin();
     let forbid = |target: Address32, on: bool| {
         vec![target.to_hex().into_bytes(), on.to_string().into_bytes()]
     };
@@ -1100,7 +1005,7 @@ fn only_the_admin_forbids_a_recipient_and_a_forbidden_recipient_gets_nothing() {
     assert_eq!(decode_revert(&err.0), Some(RevertReason::NotAdmin));
     // The inbox itself and its admin are always forbidden.
     let inbox = Address32::from_name(&format!("{CHANNEL}/{INBOX_CHAINCODE}"));
-    let admin_address = Address32(causeway_proofs::hash::keccak256(admin.serialized()).0);
+    let admin_address = Address32(causeway_proofs::hash::keccak256(&admin).0);
     assert_eq!(is_forbidden(&mut net, inbox), "true");
     assert_eq!(is_forbidden(&mut net, admin_address), "true");
     assert_eq!(is_forbidden(&mut net, recipient()), "false");
@@ -1126,7 +1031,7 @@ fn only_the_admin_forbids_a_recipient_and_a_forbidden_recipient_gets_nothing() {
     assert_eq!(is_forbidden(&mut net, recipient()), "true");
 
     let batch = net.batch(&["a"], recipient(), &[0, 1]);
-    let before = net.world.clone();
+    let before = net.peer.world.clone();
     assert_eq!(
         net.deliver(json(&batch)).unwrap_err(),
         RevertReason::ForbiddenRecipient {
@@ -1141,7 +1046,7 @@ fn only_the_admin_forbids_a_recipient_and_a_forbidden_recipient_gets_nothing() {
         })
     );
     assert_eq!(
-        net.world, before,
+        net.peer.world, before,
         "nothing written for a forbidden recipient"
     );
 

@@ -39,7 +39,7 @@ struct BenchOutbox;
 impl Chaincode for BenchOutbox {
     fn invoke(
         &self,
-        stub: &mut Stub<'_>,
+        stub: &mut dyn Stub,
         _function: &str,
         args: &[Vec<u8>],
     ) -> Result<Vec<u8>, ChaincodeError> {

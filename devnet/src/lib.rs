@@ -7,10 +7,12 @@
 //! holds what tests need to drive the contracts with values computed by `causeway_proofs`
 //! (committees, origin logs, ABI conversions). [`fabric`] is the Fabric test network: a
 //! protocol-faithful peer and ordering service serving Fabric's Gateway and Deliver services
-//! over TLS, with generated organisations and the Causeway chaincodes. [`node`] runs the Node
-//! scripts of `devnet/fidelity/` that check our Fabric wire format with Fabric's official Node
-//! packages (pinned, installed into `.tools/` by `scripts/setup.sh`). Only tests and the
-//! `devnet` command use this crate; no production path does.
+//! over TLS, with generated organisations, running the Causeway chaincodes of
+//! `causeway-chaincode` (`contracts/fabric/`) through its implementation of their `Stub`
+//! interface. [`node`] runs the Node scripts of `devnet/fidelity/` that check our Fabric wire
+//! format with Fabric's official Node packages (pinned, installed into `.tools/` by
+//! `scripts/setup.sh`). Only tests and the `devnet` command use this crate; no production path
+//! does.
 
 pub mod anvil;
 pub mod contracts;

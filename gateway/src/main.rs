@@ -1,8 +1,9 @@
 //! `causeway`: the command-line entry point of a Causeway gateway.
 //!
-//! Today it verifies proof bundles offline (`causeway verify`) and makes key files
-//! (`causeway keys`); the gateway's HTTP API, peer protocol and pipeline wiring (`run`,
-//! `devnet`, `send`, `status`, `bench`) arrive with the issues that build them.
+//! It verifies proof bundles offline (`causeway verify`, EVM and Fabric native proofs
+//! included), makes key files (`causeway keys`) and measures the relayer end to end on local
+//! anvil chains (`causeway bench relay`). The gateway's HTTP API, peer protocol and pipeline
+//! wiring (`run`, `devnet`, `send`, `status`) are not commands yet.
 
 use std::process::ExitCode;
 

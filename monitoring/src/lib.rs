@@ -7,4 +7,6 @@
 //! Label values only ever come from fixed enums, never from message ids, so cardinality stays
 //! bounded.
 //!
-//! The metric families arrive with the relayer pipeline; this crate depends on nothing of ours.
+//! None of that is written yet: the relayer pipeline keeps its counters itself
+//! (`causeway_relayer::pipeline::PipelineMetrics`), and nothing exports them. This crate
+//! depends on nothing of ours.

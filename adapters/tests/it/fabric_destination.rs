@@ -21,7 +21,7 @@ use causeway_adapters::fabric::{
     FabricStateProof, FabricStateReader, FabricStateReaderConfig, FabricSubmission,
 };
 use causeway_adapters::{Error, MessageId};
-use causeway_devnet::fabric::chaincode::recipient::RECIPIENT_CHAINCODE;
+use causeway_devnet::fabric::RECIPIENT_CHAINCODE;
 use causeway_devnet::fabric::{
     EndorsementFault, FabricNetwork, FabricNetworkOptions, Fault, ORG1, ORG2,
 };

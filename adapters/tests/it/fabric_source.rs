@@ -195,7 +195,7 @@ struct Copycat;
 impl Chaincode for Copycat {
     fn invoke(
         &self,
-        stub: &mut Stub<'_>,
+        stub: &mut dyn Stub,
         _function: &str,
         args: &[Vec<u8>],
     ) -> Result<Vec<u8>, ChaincodeError> {
@@ -444,7 +444,7 @@ struct Blob;
 impl Chaincode for Blob {
     fn invoke(
         &self,
-        _stub: &mut Stub<'_>,
+        _stub: &mut dyn Stub,
         _function: &str,
         args: &[Vec<u8>],
     ) -> Result<Vec<u8>, ChaincodeError> {

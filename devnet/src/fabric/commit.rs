@@ -17,10 +17,10 @@ use causeway_adapters::fabric::proto::protos::TxValidationCode;
 use causeway_adapters::fabric::{FabricTransaction, MspRole, TransactionId, ValidationCode};
 use prost::Message as _;
 
-use super::chaincode::{RwSet, Version};
 use super::faults::Faults;
 use super::ledger::{BlockDamage, Ledger, is_known};
 use super::peer::{Peer, lock, read, write};
+use super::simulate::{RwSet, Version};
 
 /// One transaction's verdict.
 struct Verdict {

@@ -5,9 +5,9 @@ use causeway_adapters::fabric::request::Invocation;
 use causeway_adapters::fabric::{CommitStatus, FabricClient, TransactionId};
 use causeway_proofs::{Address32, Domain};
 
-use super::chaincode::outbox::OUTBOX_CHAINCODE;
 use super::pki::err;
 use crate::{Error, Result};
+use causeway_chaincode::OUTBOX_CHAINCODE;
 
 /// The invocation of `causeway_outbox.dispatch(destination, recipient, body)` on `channel`.
 pub fn dispatch_invocation(

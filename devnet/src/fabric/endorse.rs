@@ -17,10 +17,11 @@ use causeway_adapters::fabric::{FabricIdentity, SigningIdentity, TransactionId};
 use prost::Message as _;
 use tonic::Status;
 
-use super::chaincode::{ChaincodeError, Simulation, TxContext, simulate};
 use super::faults::EndorsementFault;
 use super::org::{ORG1, ORG2};
 use super::peer::{Peer, lock, read};
+use super::simulate::{Simulation, TxContext, simulate};
+use causeway_chaincode::ChaincodeError;
 
 /// The version the peer reports for every chaincode.
 const CHAINCODE_VERSION: &str = "1.0";

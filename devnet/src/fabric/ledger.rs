@@ -18,13 +18,13 @@ use causeway_adapters::fabric::{
 };
 use prost::Message as _;
 
-use super::chaincode::WorldState;
 use super::org::Org;
 use super::pki::random_bytes;
 use super::proto::configtx::{
     BatchSize, BatchTimeout, Config, ConfigEnvelope, ConfigGroup, ConfigValue, FabricMspConfig,
     HashingAlgorithm, MspConfig,
 };
+use super::simulate::WorldState;
 
 /// How a block is to be damaged (fault hooks).
 #[derive(Clone, Copy, Debug, Default)]

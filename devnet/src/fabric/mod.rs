@@ -13,10 +13,11 @@
 //! signature and TRANSACTIONS_FILTER the committer's validation codes. Endorsements are made
 //! with the peer keys of Org1MSP and Org2MSP over real `kvrwset` read/write sets; the
 //! committer checks creators, transaction ids, duplicates, the endorsement policy and MVCC
-//! versions like Fabric's. Chaincodes are Rust ([`chaincode::Chaincode`]); the outbox, the
-//! inbox and an example recipient are built in. [`Fault`]s make the network misbehave in named ways for rejection tests.
+//! versions like Fabric's. Chaincodes are Rust ([`Chaincode`]s of `causeway_chaincode`, run
+//! through the peer's implementation of their [`Stub`]); the outbox, the inbox and the example
+//! recipient of `contracts/fabric/` are installed at start-up. [`Fault`]s make the network
+//! misbehave in named ways for rejection tests.
 
-pub mod chaincode;
 mod commit;
 mod deliver;
 mod dispatch;
@@ -30,11 +31,12 @@ mod peer;
 mod pki;
 pub mod proto;
 mod server;
+mod simulate;
 
-pub use chaincode::inbox::INBOX_CHAINCODE;
-pub use chaincode::outbox::{DISPATCH_EVENT, OUTBOX_CHAINCODE};
-pub use chaincode::recipient::RECIPIENT_CHAINCODE;
-pub use chaincode::{Chaincode, ChaincodeError, NetworkInfo, RwSet, Stub, Version};
+pub use causeway_chaincode::{
+    Chaincode, ChaincodeError, DISPATCH_EVENT, INBOX_CHAINCODE, NetworkInfo, OUTBOX_CHAINCODE,
+    RECIPIENT_CHAINCODE, Stub,
+};
 pub use dispatch::{commit_invocation, dispatch, dispatch_invocation, evaluate_text};
 pub use faults::{EndorsementFault, Fault};
 pub use network::{
@@ -42,3 +44,4 @@ pub use network::{
     PEER_HOST, TlsServing,
 };
 pub use org::{IdentityKind, ORDERER, ORG1, ORG2, ORG3, Org};
+pub use simulate::{RwSet, Version};

@@ -20,17 +20,18 @@ use tokio::task::JoinHandle;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
-use super::chaincode::inbox::{INBOX_CHAINCODE, Inbox};
-use super::chaincode::outbox::{OUTBOX_CHAINCODE, Outbox};
-use super::chaincode::recipient::{RECIPIENT_CHAINCODE, Recipient};
-use super::chaincode::{Chaincode, Chaincodes, NetworkInfo};
 use super::faults::{Fault, Faults};
 use super::ledger::{BatchConfig, Ledger};
 use super::org::{IdentityKind, ORDERER, ORG1, ORG2, ORG3, Org, OrgKind};
 use super::peer::{FaultyEndorsers, Peer, PeerService, lock, orderer_queue, read, spawn_orderer};
 use super::pki::{Ca, err};
 use super::server::{Services, bind};
+use super::simulate::Chaincodes;
 use crate::{Error, Result};
+use causeway_chaincode::{
+    Chaincode, INBOX_CHAINCODE, Inbox, NetworkInfo, OUTBOX_CHAINCODE, Outbox, RECIPIENT_CHAINCODE,
+    Recipient,
+};
 
 /// The Causeway domain of the Fabric test network unless configured otherwise (the anvil
 /// devnet's chains are domains 1 and 2).
@@ -222,7 +223,7 @@ impl FabricNetwork {
                 channel: options.channel.clone(),
                 domain: options.domain,
                 chain_id: options.chain_id,
-                admin: org(ORG1).admin().identity().clone(),
+                admin: org(ORG1).admin().identity().serialized().to_vec(),
             },
             channel_msps: TrustedMsps::new([org(ORG1).roots(), org(ORG2).roots()]),
             endorsers: [ORG1, ORG2]

@@ -12,9 +12,10 @@ use causeway_adapters::fabric::{EndorsementPolicy, FabricIdentity, SigningIdenti
 use tokio::sync::{mpsc, watch};
 use tonic::Status;
 
-use super::chaincode::{Chaincodes, NetworkInfo};
 use super::faults::Faults;
 use super::ledger::Ledger;
+use super::simulate::Chaincodes;
+use causeway_chaincode::NetworkInfo;
 
 /// The identities the peer endorses with when a fault asks for a faulty endorsement.
 #[derive(Debug)]

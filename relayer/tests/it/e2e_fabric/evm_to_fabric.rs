@@ -17,7 +17,7 @@ use causeway_adapters::fabric::inbox_wire::{INBOX_CHAINCODE, inbox_signing_domai
 use causeway_adapters::fabric::request::Invocation;
 use causeway_adapters::fabric::{FabricClient, FabricDestination, FabricDestinationConfig};
 use causeway_devnet::contracts::Outbox;
-use causeway_devnet::fabric::chaincode::recipient::RECIPIENT_CHAINCODE;
+use causeway_devnet::fabric::RECIPIENT_CHAINCODE;
 use causeway_devnet::fabric::{FabricNetwork, FabricNetworkOptions, ORG1, commit_invocation};
 use causeway_devnet::fixtures::{Committee, address32};
 use causeway_devnet::{CHAIN_A, DevChain};

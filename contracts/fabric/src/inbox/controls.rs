@@ -4,12 +4,12 @@
 //! itself and its admin are always denied). Only the configured admin may change either
 //! (`NotAdmin`); each change sets its event, named after the Solidity event.
 
-use causeway_adapters::chain::RevertReason;
 use causeway_proofs::hash::keccak256;
 use causeway_proofs::{Address32, Domain};
 
-use super::super::{ChaincodeError, Stub};
 use super::{FORBIDDEN_RECIPIENT_CHANGED_EVENT, PAUSE_CHANGED_EVENT, own_address};
+use crate::wire::RevertReason;
+use crate::{ChaincodeError, Stub};
 
 fn paused_key(origin: Domain) -> String {
     format!("paused/{}", origin.0)
@@ -20,12 +20,12 @@ fn forbidden_key(target: &Address32) -> String {
 }
 
 /// Whether deliveries and retries from `origin` are paused.
-pub(super) fn is_paused(stub: &mut Stub<'_>, origin: Domain) -> bool {
+pub(super) fn is_paused(stub: &mut dyn Stub, origin: Domain) -> bool {
     stub.get_state(&paused_key(origin)).is_some()
 }
 
 /// `Paused(origin)` when deliveries from `origin` are paused.
-pub(super) fn require_not_paused(stub: &mut Stub<'_>, origin: Domain) -> Result<(), RevertReason> {
+pub(super) fn require_not_paused(stub: &mut dyn Stub, origin: Domain) -> Result<(), RevertReason> {
     if is_paused(stub, origin) {
         Err(RevertReason::Paused { origin })
     } else {
@@ -34,12 +34,12 @@ pub(super) fn require_not_paused(stub: &mut Stub<'_>, origin: Domain) -> Result<
 }
 
 /// The admin's identity as a message recipient: keccak-256 of its serialized identity.
-pub(super) fn admin_address(stub: &Stub<'_>) -> Address32 {
-    Address32(keccak256(stub.network().admin.serialized()).0)
+pub(super) fn admin_address(stub: &dyn Stub) -> Address32 {
+    Address32(keccak256(stub.network().admin.as_slice()).0)
 }
 
 /// `isForbiddenRecipient`: the inbox itself, its admin, or a target the admin denied.
-pub(super) fn is_forbidden(stub: &mut Stub<'_>, target: &Address32) -> bool {
+pub(super) fn is_forbidden(stub: &mut dyn Stub, target: &Address32) -> bool {
     *target == own_address(stub)
         || *target == admin_address(stub)
         || stub.get_state(&forbidden_key(target)).is_some()
@@ -47,7 +47,7 @@ pub(super) fn is_forbidden(stub: &mut Stub<'_>, target: &Address32) -> bool {
 
 /// `ForbiddenRecipient(recipient)` when messages may never be delivered to `recipient`.
 pub(super) fn require_allowed(
-    stub: &mut Stub<'_>,
+    stub: &mut dyn Stub,
     recipient: &Address32,
 ) -> Result<(), RevertReason> {
     if is_forbidden(stub, recipient) {
@@ -59,8 +59,8 @@ pub(super) fn require_allowed(
     }
 }
 
-fn require_admin(stub: &Stub<'_>) -> Result<(), RevertReason> {
-    if stub.creator_bytes() == stub.network().admin.serialized() {
+fn require_admin(stub: &dyn Stub) -> Result<(), RevertReason> {
+    if stub.creator_bytes() == stub.network().admin.as_slice() {
         Ok(())
     } else {
         Err(RevertReason::NotAdmin)
@@ -69,7 +69,7 @@ fn require_admin(stub: &Stub<'_>) -> Result<(), RevertReason> {
 
 /// `setPaused(origin, paused)`, admin only: `paused` is `true` or `false`. Sets the event
 /// `causeway.PauseChanged` with `{"origin": n, "paused": bool}`; returns the new value.
-pub(super) fn set_paused(stub: &mut Stub<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>, ChaincodeError> {
+pub(super) fn set_paused(stub: &mut dyn Stub, args: &[Vec<u8>]) -> Result<Vec<u8>, ChaincodeError> {
     require_admin(stub).map_err(super::revert)?;
     let origin = Domain(super::parse_decimal::<u32>("origin", &args[0])?);
     let paused = parse_bool("paused", &args[1])?;
@@ -88,7 +88,7 @@ pub(super) fn set_paused(stub: &mut Stub<'_>, args: &[Vec<u8>]) -> Result<Vec<u8
 /// `causeway.ForbiddenRecipientChanged` with `{"target": "0x..", "forbidden": bool}`; returns
 /// the new value.
 pub(super) fn set_forbidden_recipient(
-    stub: &mut Stub<'_>,
+    stub: &mut dyn Stub,
     args: &[Vec<u8>],
 ) -> Result<Vec<u8>, ChaincodeError> {
     require_admin(stub).map_err(super::revert)?;

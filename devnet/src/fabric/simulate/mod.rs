@@ -1,36 +1,31 @@
-//! The chaincode plug-in API of the test network: a [`Chaincode`] is called with a [`Stub`]
-//! (Fabric's `ChaincodeStubInterface`, reduced to what Causeway's chaincodes need) and returns
-//! its response payload or a [`ChaincodeError`] (a `500` response with that message).
+//! How the test peer runs a chaincode: [`simulate`] calls a [`Chaincode`] of
+//! `causeway_chaincode` with [`PeerStub`], the peer's implementation of the chaincodes'
+//! [`causeway_chaincode::Stub`] interface, and records what the transaction read and wrote.
 //!
-//! Keys are namespaced per chaincode, as Fabric's world state is. Every [`Stub::get_state`]
-//! records the committed version of the key in the transaction's read set and every
-//! [`Stub::put_state`] / [`Stub::del_state`] lands in its write set; both become a real
-//! `kvrwset.KVRWSet` in the `ChaincodeAction.results` of the transaction. Unlike Fabric's
-//! `GetState`, a read returns the transaction's own pending write of the key when there is one
-//! (the read set still records the committed version, so MVCC checks are unchanged).
+//! Keys are namespaced per chaincode, as Fabric's world state is. Every `get_state` records the
+//! committed version of the key in the transaction's read set and every `put_state` /
+//! `del_state` lands in its write set; both become a real `kvrwset.KVRWSet` in the
+//! `ChaincodeAction.results` of the transaction. Unlike Fabric's `GetState`, a read returns the
+//! transaction's own pending write of the key when there is one (the read set still records
+//! the committed version, so MVCC checks are unchanged).
 //!
-//! A chaincode may call another with [`Stub::invoke_chaincode`] (Fabric's `InvokeChaincode` on
-//! the same channel): the callee's reads and writes join the transaction's read/write set
-//! **even when the callee fails**, as in Fabric, where the callee shares the transaction
-//! simulator and only its response status tells the caller it failed. A chaincode called by
-//! another must therefore validate before it writes. A callee learns who called it from
-//! [`Stub::top_level_chaincode`] (what Fabric offers: the chaincode of the signed proposal),
-//! [`Stub::call_depth`] and [`Stub::caller`] (what the test peer knows besides).
+//! A chaincode may call another with `invoke_chaincode` (Fabric's `InvokeChaincode` on the
+//! same channel): the callee's reads and writes join the transaction's read/write set **even
+//! when the callee fails**, as in Fabric, where the callee shares the transaction simulator and
+//! only its response status tells the caller it failed. A callee learns who called it from
+//! `top_level_chaincode` (what Fabric offers: the chaincode of the signed proposal),
+//! `call_depth` and `caller` (what the test peer knows besides).
 //!
-//! The built-in chaincodes are [`outbox`] (`causeway_outbox`), [`inbox`] (`causeway_inbox`)
-//! and [`recipient`] (`causeway_recipient`); tests may register more with
-//! [`super::FabricNetwork::register_chaincode`].
+//! The built-in chaincodes are `causeway_chaincode`'s outbox, inbox and recipient; tests may
+//! register more with [`super::FabricNetwork::register_chaincode`].
 
-pub mod inbox;
-pub mod outbox;
-pub mod recipient;
 mod rwset;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use causeway_adapters::fabric::FabricIdentity;
-use causeway_proofs::Domain;
+use causeway_chaincode::{Chaincode, ChaincodeError, NetworkInfo, Stub};
 
 pub use rwset::{RwSet, Version};
 
@@ -38,52 +33,10 @@ pub use rwset::{RwSet, Version};
 pub(crate) type WorldState = BTreeMap<(String, String), (Vec<u8>, Version)>;
 
 /// The chaincodes installed on the peer, by name.
-pub type Chaincodes = BTreeMap<String, Arc<dyn Chaincode>>;
+pub(crate) type Chaincodes = BTreeMap<String, Arc<dyn Chaincode>>;
 
 /// How deep chaincode-to-chaincode calls may nest before the call fails.
 const MAX_CALL_DEPTH: usize = 8;
-
-/// A chaincode: Fabric's `Invoke(stub)` with the function name and arguments already split
-/// (`ChaincodeInput.args[0]` is the function).
-pub trait Chaincode: Send + Sync {
-    /// Runs `function` with `args`; the returned bytes are the response payload (status 200).
-    fn invoke(
-        &self,
-        stub: &mut Stub<'_>,
-        function: &str,
-        args: &[Vec<u8>],
-    ) -> Result<Vec<u8>, ChaincodeError>;
-}
-
-/// A chaincode failure. From the proposal's chaincode, the peer answers with status 500 and
-/// this message, and nothing the transaction wrote is kept; from a chaincode called with
-/// [`Stub::invoke_chaincode`], the caller gets the error and the callee's writes stay in the
-/// transaction (Fabric's semantics).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ChaincodeError(pub String);
-
-impl ChaincodeError {
-    /// A failure with `message`.
-    pub fn new(message: impl Into<String>) -> Self {
-        Self(message.into())
-    }
-}
-
-/// Facts about the network every chaincode may read through [`Stub::network`].
-#[derive(Clone, Debug)]
-pub struct NetworkInfo {
-    /// The channel name.
-    pub channel: String,
-    /// The Causeway domain of this network (origin of the outbox's messages, destination of
-    /// the inbox's).
-    pub domain: Domain,
-    /// The channel's configured chain id (non-zero): the destination chain id of the inbox's
-    /// signing domain.
-    pub chain_id: u64,
-    /// The identity configured as the inbox admin at start-up (an Org1MSP admin).
-    pub admin: FabricIdentity,
-}
 
 /// The proposal a simulation runs for: who asked, under which transaction id.
 #[derive(Clone, Debug)]
@@ -123,7 +76,7 @@ pub(crate) fn simulate(
             event: None,
         };
     };
-    let mut stub = Stub {
+    let mut stub = PeerStub {
         network,
         chaincodes,
         world,
@@ -147,8 +100,9 @@ pub(crate) fn simulate(
     }
 }
 
-/// The chaincode's view of the transaction being simulated and of the world state.
-pub struct Stub<'a> {
+/// The peer's [`Stub`]: one chaincode invocation's view of the transaction being simulated and
+/// of the world state.
+pub(crate) struct PeerStub<'a> {
     network: &'a NetworkInfo,
     chaincodes: &'a Chaincodes,
     world: &'a WorldState,
@@ -158,14 +112,14 @@ pub struct Stub<'a> {
     event: Option<(String, Vec<u8>)>,
     /// The chaincode the signed proposal invokes.
     top_level: &'a str,
-    /// The chaincode that called this one with [`Stub::invoke_chaincode`], if any.
+    /// The chaincode that called this one with `invoke_chaincode`, if any.
     caller: Option<String>,
     depth: usize,
 }
 
-impl std::fmt::Debug for Stub<'_> {
+impl std::fmt::Debug for PeerStub<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Stub")
+        f.debug_struct("PeerStub")
             .field("namespace", &self.namespace)
             .field("tx_id", &self.tx.tx_id)
             .field("top_level", &self.top_level)
@@ -175,10 +129,8 @@ impl std::fmt::Debug for Stub<'_> {
     }
 }
 
-impl Stub<'_> {
-    /// The value of `key` in this chaincode's namespace (the transaction's own pending write
-    /// if any, else the committed value); records the committed version in the read set.
-    pub fn get_state(&mut self, key: &str) -> Option<Vec<u8>> {
+impl Stub for PeerStub<'_> {
+    fn get_state(&mut self, key: &str) -> Option<Vec<u8>> {
         let committed = self.world.get(&(self.namespace.clone(), key.to_owned()));
         self.rwset
             .record_read(&self.namespace, key, committed.map(|(_, version)| *version));
@@ -188,89 +140,51 @@ impl Stub<'_> {
         }
     }
 
-    /// Writes `value` under `key` in this chaincode's namespace (applied at commit, if the
-    /// transaction is valid).
-    pub fn put_state(&mut self, key: &str, value: Vec<u8>) {
+    fn put_state(&mut self, key: &str, value: Vec<u8>) {
         self.rwset.record_write(&self.namespace, key, Some(value));
     }
 
-    /// Deletes `key` from this chaincode's namespace (at commit, if the transaction is valid).
-    pub fn del_state(&mut self, key: &str) {
+    fn del_state(&mut self, key: &str) {
         self.rwset.record_write(&self.namespace, key, None);
     }
 
-    /// Sets the transaction's chaincode event. As in Fabric, there is one event per
-    /// transaction: a second call replaces the first, and events set by a called chaincode are
-    /// not part of the transaction.
-    pub fn set_event(&mut self, name: &str, payload: Vec<u8>) {
+    fn set_event(&mut self, name: &str, payload: Vec<u8>) {
         self.event = Some((name.to_owned(), payload));
     }
 
-    /// The identity that signed the proposal.
-    pub fn creator(&self) -> &FabricIdentity {
-        &self.tx.creator
-    }
-
-    /// The creator's serialized `msp.SerializedIdentity` bytes.
-    pub fn creator_bytes(&self) -> &[u8] {
+    fn creator_bytes(&self) -> &[u8] {
         self.tx.creator.serialized()
     }
 
-    /// The transaction id.
-    pub fn tx_id(&self) -> &str {
+    fn tx_id(&self) -> &str {
         &self.tx.tx_id
     }
 
-    /// The channel name.
-    pub fn channel(&self) -> &str {
-        &self.network.channel
-    }
-
-    /// The name of the chaincode running (its key namespace).
-    pub fn chaincode_name(&self) -> &str {
+    fn chaincode_name(&self) -> &str {
         &self.namespace
     }
 
-    /// The chaincode the transaction's signed proposal invokes: the name Fabric gives a
-    /// chaincode as `GetSignedProposal()` -> `Proposal.payload` -> `ChaincodeProposalPayload.input`
-    /// -> `ChaincodeInvocationSpec.chaincode_spec.chaincode_id.name`. It is this chaincode's own
-    /// name unless another chaincode called it; a client cannot make it differ from the
-    /// chaincode its proposal names.
-    pub fn top_level_chaincode(&self) -> &str {
+    fn top_level_chaincode(&self) -> &str {
         self.top_level
     }
 
-    /// How many [`Stub::invoke_chaincode`] calls this invocation is nested in: 0 for the
-    /// proposal's chaincode, 1 for a chaincode it called, and so on. (A chaincode on a real
-    /// peer cannot learn this; the test peer knows it.)
-    pub fn call_depth(&self) -> usize {
+    fn call_depth(&self) -> usize {
         self.depth
     }
 
-    /// The chaincode that called this one with [`Stub::invoke_chaincode`], or `None` when this
-    /// is the proposal's chaincode. (A chaincode on a real peer cannot learn this; the test
-    /// peer knows it.)
-    pub fn caller(&self) -> Option<&str> {
+    fn caller(&self) -> Option<&str> {
         self.caller.as_deref()
     }
 
-    /// Facts about the network (channel, Causeway domain, inbox admin).
-    pub fn network(&self) -> &NetworkInfo {
+    fn network(&self) -> &NetworkInfo {
         self.network
     }
 
-    /// The names of the chaincodes installed on the peer, sorted.
-    pub fn chaincode_names(&self) -> Vec<String> {
+    fn chaincode_names(&self) -> Vec<String> {
         self.chaincodes.keys().cloned().collect()
     }
 
-    /// Calls `function` of chaincode `name` in the same transaction (Fabric's
-    /// `InvokeChaincode` on the same channel). The callee runs in its own key namespace; its
-    /// reads and writes join the transaction's read/write set whether it returns `Ok` or an
-    /// error (as in Fabric: an error response does not undo what the callee wrote, so a
-    /// chaincode meant to be called must validate before it writes), and an event it sets is
-    /// dropped.
-    pub fn invoke_chaincode(
+    fn invoke_chaincode(
         &mut self,
         name: &str,
         function: &str,
@@ -286,7 +200,7 @@ impl Stub<'_> {
                 "chaincode call depth {MAX_CALL_DEPTH} exceeded calling {name}"
             )));
         }
-        let mut callee = Stub {
+        let mut callee = PeerStub {
             network: self.network,
             chaincodes: self.chaincodes,
             world: self.world,
@@ -308,6 +222,7 @@ mod tests {
 
     use super::*;
     use crate::fabric::pki::{Ca, current_validity};
+    use causeway_proofs::Domain;
 
     /// Writes `mine`, calls `callee` (which reads `seen`, writes `theirs`, sets an event and
     /// fails when asked), then fails itself when asked.
@@ -317,7 +232,7 @@ mod tests {
     impl Chaincode for Caller {
         fn invoke(
             &self,
-            stub: &mut Stub<'_>,
+            stub: &mut dyn Stub,
             function: &str,
             args: &[Vec<u8>],
         ) -> Result<Vec<u8>, ChaincodeError> {
@@ -339,7 +254,7 @@ mod tests {
     impl Chaincode for Callee {
         fn invoke(
             &self,
-            stub: &mut Stub<'_>,
+            stub: &mut dyn Stub,
             function: &str,
             _args: &[Vec<u8>],
         ) -> Result<Vec<u8>, ChaincodeError> {
@@ -376,7 +291,7 @@ mod tests {
             channel: "causeway".to_owned(),
             domain: Domain(3),
             chain_id: 2001,
-            admin: signer.identity().clone(),
+            admin: signer.identity().serialized().to_vec(),
         };
         let mut chaincodes = Chaincodes::new();
         chaincodes.insert("caller".to_owned(), Arc::new(Caller));

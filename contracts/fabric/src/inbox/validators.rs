@@ -1,11 +1,11 @@
 //! The inbox's validator sets: `setValidators` (admin only, the Solidity registry's rules) and
 //! the stored set each checkpoint is verified against.
 
-use causeway_adapters::chain::RevertReason;
 use causeway_proofs::{Domain, EvmAddress, ValidatorSet};
 
-use super::super::{ChaincodeError, Stub};
 use super::{MAX_VALIDATORS, VALIDATORS_SET_EVENT};
+use crate::wire::RevertReason;
+use crate::{ChaincodeError, Stub};
 
 fn validators_key(origin: Domain) -> String {
     format!("validators/{}", origin.0)
@@ -32,7 +32,7 @@ impl StoredSet {
     }
 
     pub(super) fn load(
-        stub: &mut Stub<'_>,
+        stub: &mut dyn Stub,
         origin: Domain,
     ) -> Result<Option<Self>, ChaincodeError> {
         let Some(bytes) = stub.get_state(&validators_key(origin)) else {
@@ -66,10 +66,10 @@ impl StoredSet {
 /// ascending; the origin chain id non-zero (a Fabric origin's is its configured one); the
 /// threshold a strict majority (the Solidity registry's rules, checked in its order).
 pub(super) fn set_validators(
-    stub: &mut Stub<'_>,
+    stub: &mut dyn Stub,
     args: &[Vec<u8>],
 ) -> Result<Vec<u8>, RevertReason> {
-    if stub.creator_bytes() != stub.network().admin.serialized() {
+    if stub.creator_bytes() != stub.network().admin.as_slice() {
         return Err(RevertReason::NotAdmin);
     }
     let invalid = |reason: &str| RevertReason::InvalidValidatorSet {

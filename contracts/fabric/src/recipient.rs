@@ -35,8 +35,8 @@
 //! Every accepted message reads and writes `count`: two transactions endorsed against the same
 //! count conflict at commit (`MVCC_READ_CONFLICT`), as a counter does in Fabric.
 
-use super::inbox::INBOX_CHAINCODE;
-use super::{Chaincode, ChaincodeError, Stub};
+use crate::wire::INBOX_CHAINCODE;
+use crate::{Chaincode, ChaincodeError, Stub};
 
 /// The chaincode name the network installs the recipient under.
 pub const RECIPIENT_CHAINCODE: &str = "causeway_recipient";
@@ -53,7 +53,7 @@ pub struct Recipient;
 impl Chaincode for Recipient {
     fn invoke(
         &self,
-        stub: &mut Stub<'_>,
+        stub: &mut dyn Stub,
         function: &str,
         args: &[Vec<u8>],
     ) -> Result<Vec<u8>, ChaincodeError> {
@@ -77,7 +77,7 @@ impl Chaincode for Recipient {
 
 /// `handle(origin, sender, body[, id])`: refuses any caller but the inbox (`NotInbox`), then
 /// stores the body.
-fn handle(stub: &mut Stub<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>, ChaincodeError> {
+fn handle(stub: &mut dyn Stub, args: &[Vec<u8>]) -> Result<Vec<u8>, ChaincodeError> {
     require_inbox(stub)?;
     let (origin, sender, body) = match args {
         [origin, sender, body] | [origin, sender, body, _] => (origin, sender, body),
@@ -103,7 +103,7 @@ fn handle(stub: &mut Stub<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>, ChaincodeErr
 
 /// `NotInbox` unless the signed proposal invokes the inbox and the inbox called this chaincode
 /// directly (see the module docs).
-fn require_inbox(stub: &Stub<'_>) -> Result<(), ChaincodeError> {
+fn require_inbox(stub: &dyn Stub) -> Result<(), ChaincodeError> {
     let top_level = stub.top_level_chaincode();
     let caller = stub.caller();
     if top_level == INBOX_CHAINCODE && caller == Some(INBOX_CHAINCODE) && stub.call_depth() == 1 {
@@ -117,7 +117,7 @@ fn require_inbox(stub: &Stub<'_>) -> Result<(), ChaincodeError> {
     )))
 }
 
-fn count(stub: &mut Stub<'_>) -> Result<u64, ChaincodeError> {
+fn count(stub: &mut dyn Stub) -> Result<u64, ChaincodeError> {
     match stub.get_state(COUNT_KEY) {
         None => Ok(0),
         Some(bytes) => std::str::from_utf8(&bytes)
@@ -131,15 +131,11 @@ fn count(stub: &mut Stub<'_>) -> Result<u64, ChaincodeError> {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use std::sync::Arc;
-
     use causeway_proofs::Domain;
 
     use super::*;
-    use crate::fabric::chaincode::{
-        Chaincodes, NetworkInfo, Simulation, TxContext, WorldState, simulate,
-    };
-    use crate::fabric::pki::{Ca, current_validity};
+    use crate::NetworkInfo;
+    use crate::support::{Peer, Transaction};
 
     /// Calls the recipient's `handle` with its own arguments, or calls the chaincode named in
     /// its first argument (which then calls the recipient), and answers what it got.
@@ -148,7 +144,7 @@ mod tests {
     impl Chaincode for Relay {
         fn invoke(
             &self,
-            stub: &mut Stub<'_>,
+            stub: &mut dyn Stub,
             function: &str,
             args: &[Vec<u8>],
         ) -> Result<Vec<u8>, ChaincodeError> {
@@ -172,48 +168,18 @@ mod tests {
 
     /// Runs `function` of `chaincode` on a peer where the inbox's name is held by a [`Relay`]
     /// (so the test decides what "the inbox" sends) beside another relay, `forwarder`.
-    fn run(chaincode: &str, function: &str, args: &[Vec<u8>]) -> Simulation {
-        let ca = Ca::new("ca.org1.example.com", "org1.example.com").unwrap();
-        let (signer, _, _) = ca
-            .issue_identity(
-                "Org1MSP",
-                "User1",
-                "client",
-                "org1",
-                current_validity().unwrap(),
-            )
-            .unwrap();
-        let network = NetworkInfo {
+    fn run(chaincode: &str, function: &str, args: &[Vec<u8>]) -> Transaction {
+        let user = b"Org1MSP User1".to_vec();
+        let mut peer = Peer::new(NetworkInfo {
             channel: "causeway".to_owned(),
             domain: Domain(3),
             chain_id: 2001,
-            admin: signer.identity().clone(),
-        };
-        let mut chaincodes = Chaincodes::new();
-        chaincodes.insert(RECIPIENT_CHAINCODE.to_owned(), Arc::new(Recipient));
-        chaincodes.insert(INBOX_CHAINCODE.to_owned(), Arc::new(Relay));
-        chaincodes.insert("forwarder".to_owned(), Arc::new(Relay));
-        let tx = TxContext {
-            creator: signer.identity().clone(),
-            tx_id: "tx".to_owned(),
-        };
-        simulate(
-            &network,
-            &chaincodes,
-            &WorldState::new(),
-            &tx,
-            chaincode,
-            function,
-            args,
-        )
-    }
-
-    fn writes(sim: &Simulation) -> usize {
-        sim.rwset
-            .namespaces
-            .values()
-            .map(|ns| ns.writes.len())
-            .sum()
+            admin: user.clone(),
+        });
+        peer.install(RECIPIENT_CHAINCODE, Recipient);
+        peer.install(INBOX_CHAINCODE, Relay);
+        peer.install("forwarder", Relay);
+        peer.simulate(&user, chaincode, function, args)
     }
 
     #[test]
@@ -225,8 +191,8 @@ mod tests {
             "NotInbox(caller: a client, proposal for: causeway_recipient, depth: 0): only \
              causeway_inbox may call handle"
         );
-        assert_eq!(writes(&sim), 0);
-        assert!(sim.rwset.read(RECIPIENT_CHAINCODE, COUNT_KEY).is_none());
+        assert!(sim.writes.is_empty());
+        assert!(!sim.read(RECIPIENT_CHAINCODE, COUNT_KEY));
     }
 
     #[test]
@@ -255,19 +221,19 @@ mod tests {
             "{:?}",
             sim.result
         );
-        assert_eq!(writes(&sim), 0);
+        assert!(sim.writes.is_empty());
     }
 
     #[test]
     fn handle_called_by_the_inbox_stores_the_body() {
         let sim = run(INBOX_CHAINCODE, "call", &handle_args(b"hello"));
-        assert_eq!(sim.result.unwrap(), Vec::<u8>::new());
+        assert_eq!(sim.result.as_deref(), Ok(&[][..]));
         assert_eq!(
-            sim.rwset.write(RECIPIENT_CHAINCODE, "received/0"),
+            sim.write(RECIPIENT_CHAINCODE, "received/0"),
             Some(Some(&b"hello"[..]))
         );
         assert_eq!(
-            sim.rwset.write(RECIPIENT_CHAINCODE, COUNT_KEY),
+            sim.write(RECIPIENT_CHAINCODE, COUNT_KEY),
             Some(Some(&b"1"[..]))
         );
         // Refused bodies are refused before the first write, so nothing of them is kept even
@@ -280,6 +246,6 @@ mod tests {
                 .0
                 .starts_with("Rejected(1, 0x0505")
         );
-        assert_eq!(writes(&sim), 0);
+        assert!(sim.writes.is_empty());
     }
 }

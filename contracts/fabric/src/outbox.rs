@@ -10,7 +10,7 @@
 use causeway_proofs::hash::keccak256;
 use causeway_proofs::{Address32, Domain, Message, Nonce};
 
-use super::{Chaincode, ChaincodeError, Stub};
+use crate::{Chaincode, ChaincodeError, Stub};
 
 /// The chaincode name the network installs the outbox under.
 pub const OUTBOX_CHAINCODE: &str = "causeway_outbox";
@@ -28,7 +28,7 @@ pub struct Outbox;
 impl Chaincode for Outbox {
     fn invoke(
         &self,
-        stub: &mut Stub<'_>,
+        stub: &mut dyn Stub,
         function: &str,
         args: &[Vec<u8>],
     ) -> Result<Vec<u8>, ChaincodeError> {
@@ -46,7 +46,7 @@ impl Chaincode for Outbox {
 }
 
 /// `dispatch(destination_domain, recipient, body)`: returns the 32-byte message id.
-fn dispatch(stub: &mut Stub<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>, ChaincodeError> {
+fn dispatch(stub: &mut dyn Stub, args: &[Vec<u8>]) -> Result<Vec<u8>, ChaincodeError> {
     expect_args("dispatch", args, 3)?;
     let destination = parse_domain(&args[0])?;
     let recipient = parse_recipient(&args[1])?;
@@ -81,7 +81,7 @@ fn expect_args(function: &str, args: &[Vec<u8>], count: usize) -> Result<(), Cha
 }
 
 /// The next nonce stored under [`NONCE_KEY`].
-fn next_nonce(stub: &mut Stub<'_>) -> Result<u64, ChaincodeError> {
+fn next_nonce(stub: &mut dyn Stub) -> Result<u64, ChaincodeError> {
     match stub.get_state(NONCE_KEY) {
         None => Ok(0),
         Some(bytes) => std::str::from_utf8(&bytes)

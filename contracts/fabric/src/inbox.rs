@@ -31,7 +31,7 @@
 //! does the same, see [`Stub::invoke_chaincode`]), where the EVM reverts the failed call's
 //! storage. A recipient must therefore validate before it writes (the example recipient makes
 //! every check before its first write), and authenticate the inbox as its caller (see
-//! [`super::recipient`]).
+//! [`crate::recipient`]).
 //!
 //! The admin's emergency controls are `Inbox.sol`'s: `setPaused(origin, true|false)` pauses
 //! `deliverBatch` and `retry` for an origin (event `causeway.PauseChanged`, query `paused`),
@@ -46,24 +46,23 @@
 
 use std::collections::BTreeSet;
 
-use causeway_adapters::chain::{MessageOutcome, RevertReason};
-use causeway_adapters::fabric::inbox_wire::{
-    DeliveryResult, FabricDeliveryBatch, WireCheckpoint, encode_results, encode_revert,
-    inbox_signing_domain,
-};
 use causeway_proofs::{
     Address32, Checkpoint, Domain, Hash32, HashAlgorithm, InclusionProof, Message, MessageId,
     Signature, ValidatorSet, verify_attestations,
 };
 
-use super::{Chaincode, ChaincodeError, Stub};
+use crate::wire::{
+    DeliveryResult, FabricDeliveryBatch, MessageOutcome, RevertReason, WireCheckpoint,
+    encode_results, encode_revert, inbox_signing_domain,
+};
+use crate::{Chaincode, ChaincodeError, Stub};
 use controls::{is_forbidden, is_paused, require_allowed, require_not_paused};
 use validators::{StoredSet, set_validators};
 
 mod controls;
 mod validators;
 
-pub use causeway_adapters::fabric::inbox_wire::INBOX_CHAINCODE;
+pub use crate::wire::INBOX_CHAINCODE;
 
 /// The event `deliverBatch` and `retry` set, with the results as payload.
 pub const DELIVERED_EVENT: &str = "causeway.Delivered";
@@ -81,14 +80,14 @@ pub const MAX_VALIDATORS: usize = 255;
 pub const MAX_REASON_LEN: usize = 512;
 
 /// The inbox chaincode. Its configuration (channel, domain, admin) is the network's
-/// ([`super::NetworkInfo`]); its name is the one it is installed under.
+/// ([`crate::NetworkInfo`]); its name is the one it is installed under.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Inbox;
 
 impl Chaincode for Inbox {
     fn invoke(
         &self,
-        stub: &mut Stub<'_>,
+        stub: &mut dyn Stub,
         function: &str,
         args: &[Vec<u8>],
     ) -> Result<Vec<u8>, ChaincodeError> {
@@ -189,7 +188,7 @@ fn failed_key(id: &MessageId) -> String {
     format!("failed/{}", hex::encode(id.as_hash().0))
 }
 
-fn status(stub: &mut Stub<'_>, id: &MessageId) -> Status {
+fn status(stub: &mut dyn Stub, id: &MessageId) -> Status {
     if stub.get_state(&delivered_key(id)).is_some() {
         Status::Delivered
     } else if stub.get_state(&failed_key(id)).is_some() {
@@ -202,7 +201,7 @@ fn status(stub: &mut Stub<'_>, id: &MessageId) -> Status {
 // ---- deliverBatch -----------------------------------------------------------------------------
 
 /// `deliverBatch(batch_json)`.
-fn deliver_batch(stub: &mut Stub<'_>, json: &[u8]) -> Result<Vec<u8>, RevertReason> {
+fn deliver_batch(stub: &mut dyn Stub, json: &[u8]) -> Result<Vec<u8>, RevertReason> {
     let batch = FabricDeliveryBatch::parse(json).map_err(|e| RevertReason::Message {
         message: e.to_string(),
     })?;
@@ -255,7 +254,7 @@ fn deliver_batch(stub: &mut Stub<'_>, json: &[u8]) -> Result<Vec<u8>, RevertReas
 
 /// `_verifyCheckpoint`: returns the checkpoint once its signatures meet the threshold.
 fn verify_checkpoint(
-    stub: &mut Stub<'_>,
+    stub: &mut dyn Stub,
     batch: &FabricDeliveryBatch,
 ) -> Result<Checkpoint, RevertReason> {
     let wire: &WireCheckpoint = &batch.checkpoint;
@@ -354,12 +353,12 @@ fn decode_message(bytes: &[u8]) -> Result<Message, RevertReason> {
 }
 
 /// The inbox's own identity as a recipient: `Address32::from_name("<channel>/<chaincode>")`.
-fn own_address(stub: &Stub<'_>) -> Address32 {
+fn own_address(stub: &dyn Stub) -> Address32 {
     Address32::from_name(&format!("{}/{}", stub.channel(), stub.chaincode_name()))
 }
 
 /// The installed chaincode whose identity is `recipient`.
-fn resolve(stub: &Stub<'_>, recipient: &Address32) -> Option<String> {
+fn resolve(stub: &dyn Stub, recipient: &Address32) -> Option<String> {
     let channel = stub.channel().to_owned();
     stub.chaincode_names()
         .into_iter()
@@ -370,7 +369,7 @@ fn resolve(stub: &Stub<'_>, recipient: &Address32) -> Option<String> {
 /// `handle(origin, sender, body, id)`, and records it failed instead (`failed/<id>`) when the
 /// recipient fails or is not installed (what the recipient wrote stays, as in Fabric).
 /// `retrying`: the message is recorded failed.
-fn call(stub: &mut Stub<'_>, message: &Message, retrying: bool) -> DeliveryResult {
+fn call(stub: &mut dyn Stub, message: &Message, retrying: bool) -> DeliveryResult {
     let id = message.id();
     // Effects before the interaction, as `_deliver` and `retry`: a recipient that calls the
     // inbox back sees the message delivered, not retryable nor new.
@@ -426,7 +425,7 @@ fn call(stub: &mut Stub<'_>, message: &Message, retrying: bool) -> DeliveryResul
 /// success, still failed otherwise (the result says which). Checked as `Inbox.retry`: the
 /// message decodes, is recorded failed (`NotFailed`), its origin is not paused (`Paused`) and
 /// its recipient not forbidden (`ForbiddenRecipient`).
-fn retry(stub: &mut Stub<'_>, bytes: &[u8]) -> Result<Vec<u8>, RevertReason> {
+fn retry(stub: &mut dyn Stub, bytes: &[u8]) -> Result<Vec<u8>, RevertReason> {
     let message = decode_message(bytes)?;
     let id = message.id();
     if status(stub, &id) != Status::Failed {

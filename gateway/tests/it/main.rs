@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod bench;
+mod evm_source;
 mod fabric_bundles;
 mod keys;
 mod sample;

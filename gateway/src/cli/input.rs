@@ -10,6 +10,7 @@ use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, Result, ensure};
+use zeroize::Zeroizing;
 
 /// Reads at most `max` bytes from the open `reader` (named `path` in errors) into `bytes`;
 /// refuses more.
@@ -38,4 +39,16 @@ pub(crate) fn read_text(path: &Path, max: u64) -> Result<String> {
             e.utf8_error().valid_up_to()
         )
     })
+}
+
+/// Reads a secret's text from an already opened `file`, at most `max` bytes (a small limit:
+/// the buffer is allocated once, so no copy of the secret is left behind by a reallocation),
+/// into memory that is wiped when dropped.
+pub(crate) fn read_secret_text(file: File, path: &Path, max: u64) -> Result<Zeroizing<String>> {
+    let capacity = usize::try_from(max.saturating_add(1)).unwrap_or(usize::MAX);
+    let mut bytes = Zeroizing::new(Vec::with_capacity(capacity));
+    read_limited(file, path, max, &mut bytes)?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", path.display()))?;
+    Ok(Zeroizing::new(text.to_owned()))
 }

@@ -194,7 +194,8 @@ mod tests {
     #[test]
     fn each_edited_field_is_refused() {
         let p = proven(0, 2);
-        let edits: [(&str, fn(&mut SourceReference)); 6] = [
+        type Edit = fn(&mut SourceReference);
+        let edits: [(&str, Edit); 6] = [
             ("block_hash", |r| r.block_hash = Some(Hash32([9; 32]))),
             ("block_number", |r| r.block_number = Some(43)),
             ("transaction_hash", |r| {

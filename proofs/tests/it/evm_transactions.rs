@@ -2,6 +2,8 @@
 //! that carry the emitting transaction, so a bundle's transaction hash is proven (or, when
 //! edited, refused).
 
+#![allow(clippy::unwrap_used)]
+
 use alloy_consensus::proofs::calculate_transaction_root;
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope, TxLegacy};
 use alloy_eips::eip2718::Encodable2718;

@@ -5,6 +5,7 @@
 //! surrounding whitespace (a trailing newline) is ignored. Nothing else is in the file.
 
 use core::fmt;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use causeway_proofs::EvmAddress;
@@ -32,22 +33,39 @@ impl fmt::Debug for Secret32 {
     }
 }
 
+/// Longest key file read: a key file holds 64 hex digits or 44 base64 characters and a
+/// newline; anything much larger is not one.
+const MAX_KEY_FILE_LEN: u64 = 4096;
+
 /// Reads a 32-byte secret from `path` (hex or base64, whitespace trimmed). The error names the
-/// key file, never its contents. Permissions are checked by [`crate::Config::load`], not here.
+/// key file, never its contents. At most [`MAX_KEY_FILE_LEN`] bytes are read, whatever the
+/// file claims to be (`/dev/zero` or a pipe is refused after that many bytes). Permissions are
+/// checked by [`crate::Config::load`], not here.
 pub fn read_secret_key_file(path: &Path) -> Result<Secret32, ConfigError> {
-    let text = Zeroizing::new(
-        std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid {
-            file: path.to_owned(),
-            key: "(key file)".to_owned(),
-            problem: format!("cannot read the key file: {e}"),
-            fix: format!(
-                "check that {} exists and is readable by this user",
-                path.display()
-            ),
-            rule: Rule::FileMissing,
-            position: None,
-        })?,
-    );
+    let unreadable = |e: std::io::Error| ConfigError::Invalid {
+        file: path.to_owned(),
+        key: "(key file)".to_owned(),
+        problem: format!("cannot read the key file: {e}"),
+        fix: format!(
+            "check that {} exists and is readable by this user",
+            path.display()
+        ),
+        rule: Rule::FileMissing,
+        position: None,
+    };
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    // Allocated once, so no reallocation leaves a copy of the secret behind.
+    let mut raw = Zeroizing::new(Vec::with_capacity(MAX_KEY_FILE_LEN as usize + 1));
+    file.take(MAX_KEY_FILE_LEN + 1)
+        .read_to_end(&mut raw)
+        .map_err(unreadable)?;
+    if raw.len() as u64 > MAX_KEY_FILE_LEN {
+        return Err(contents_error(
+            path,
+            &format!("the file is larger than {MAX_KEY_FILE_LEN} bytes"),
+        ));
+    }
+    let text = std::str::from_utf8(&raw).map_err(|_| contents_error(path, "not UTF-8 text"))?;
     let bytes = decode_32(text.trim()).map_err(|reason| contents_error(path, &reason))?;
     Ok(Secret32(Zeroizing::new(bytes)))
 }
@@ -228,5 +246,13 @@ mod tests {
 
         let e = read_secret_key_file(&dir.path().join("absent.key")).unwrap_err();
         assert_eq!(e.rule(), Some(Rule::FileMissing));
+    }
+
+    #[test]
+    fn an_endless_key_file_is_refused_after_the_limit() {
+        // /dev/zero reports a length of 0 and never ends: the read stops after the limit.
+        let e = read_secret_key_file(Path::new("/dev/zero")).unwrap_err();
+        assert_eq!(e.rule(), Some(Rule::KeyFileContents));
+        assert!(e.to_string().contains("larger than 4096 bytes"), "{e}");
     }
 }

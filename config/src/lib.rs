@@ -50,6 +50,7 @@ pub mod keyfile;
 mod load;
 mod model;
 mod raw;
+mod threshold;
 mod validate;
 mod values;
 
@@ -62,4 +63,5 @@ pub use model::{
     FabricMsp, FabricPolicy, FabricVerifier, Finality, FiscoChain, Gateway, Lane, Member,
     Monitoring, PeerTls, RateLimit, Storage, TlsIdentity, Validator,
 };
+pub use threshold::{ThresholdRefusal, check_threshold};
 pub use values::{Endpoint, PostgresUrl, PrivacyPublicKey};

@@ -141,6 +141,7 @@ fn receipts(c: &mut Criterion) {
         header,
         receipt_proof: proof,
         log_index_in_receipt: 2,
+        transaction_proof: None,
     };
     let bytes = message.encode();
     source

@@ -271,6 +271,27 @@ pub enum Error {
         /// Block hash the verifier trusts.
         expected: Hash32,
     },
+    /// A transaction proof that does not show its transaction at the receipt's index under the
+    /// block's transactions root.
+    #[error(
+        "the transaction proof does not show the transaction at index {tx_index} of the block: {reason}"
+    )]
+    TransactionProofInvalid {
+        /// Index of the transaction (the receipt's) in its block.
+        tx_index: u64,
+        /// The broken link.
+        reason: String,
+    },
+    /// A field of a bundle's source reference that contradicts what its native proof proves.
+    #[error("the source reference says {field} = {claimed}, but the native proof shows {proven}")]
+    SourceReferenceMismatch {
+        /// The field (`block_hash`, `block_number`, `transaction_hash`, `event_index`, …).
+        field: &'static str,
+        /// What the reference claims.
+        claimed: String,
+        /// What the proof shows.
+        proven: String,
+    },
     /// The proven transaction reverted (receipt status 0): its logs never happened.
     #[error("transaction {tx_index} failed (receipt status 0); its events do not count")]
     ReceiptFailed {

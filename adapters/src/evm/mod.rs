@@ -19,7 +19,7 @@ mod state;
 use serde::{Deserialize, Serialize};
 
 pub use destination::{EvmDestination, EvmDestinationConfig, EvmSubmission};
-pub use proof::EvmNativeVerifier;
+pub use proof::{CheckedSource, EvmNativeVerifier};
 pub use range::RangeSizer;
 pub use rpc::RpcConfig;
 pub use source::{EvmSource, EvmSourceConfig, SourceCounters};

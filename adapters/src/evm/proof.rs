@@ -3,14 +3,19 @@
 //!
 //! The proof chains a trusted block hash to the message bytes: header RLP (hashes to the block
 //! hash) → receipts root → the receipt of the emitting transaction (Merkle-Patricia proof,
-//! rebuilt by us from all of the block's receipts) → the Outbox's `Dispatch` log → the bytes.
-//! The checks themselves live in `causeway_proofs::evm` (no I/O); this module feeds them.
+//! rebuilt by us from all of the block's receipts) → the Outbox's `Dispatch` log → the bytes;
+//! and header → transactions root → the emitting transaction (rebuilt from all of the block's
+//! transactions), which proves the source reference's transaction hash. The checks themselves
+//! live in `causeway_proofs::evm` (no I/O); this module feeds them.
 
 use alloy::eips::eip2718::Encodable2718;
 use alloy::primitives::{Address, B256};
 use alloy::rpc::types::{Block, TransactionReceipt};
-use causeway_proofs::bundle::ChainFamily;
-use causeway_proofs::evm::{EvmSourceProof, ReceiptTrie, dispatch_topic0, header_hash};
+use causeway_proofs::bundle::{ChainFamily, SourceReference};
+use causeway_proofs::evm::{
+    EvmSourceProof, ProvenSource, ReceiptTrie, TransactionTrie, Unproved, dispatch_topic0,
+    header_hash,
+};
 use causeway_proofs::{Domain, EvmAddress, Hash32};
 
 use crate::Error;
@@ -40,19 +45,21 @@ pub(crate) fn proof_error(e: causeway_proofs::Error) -> Error {
     }
 }
 
-/// One block's data for proofs: its header RLP and its receipts trie, both checked against the
-/// block hash and the header's receipts root before any proof is built from them.
+/// One block's data for proofs: its header RLP, its receipts trie and its transactions trie,
+/// checked against the block hash and the header's roots before any proof is built from them.
 pub(crate) struct BlockProofs {
     hash: B256,
     header_rlp: Vec<u8>,
     trie: ReceiptTrie,
+    transactions: TransactionTrie,
     /// Logs per receipt, by transaction index (to find a log's position in its receipt).
     log_counts: Vec<usize>,
 }
 
 impl BlockProofs {
-    /// Encodes the block's header and receipts, refusing a node whose data does not hash to the
-    /// block hash and receipts root it claims.
+    /// Encodes the block's header, transactions and receipts, refusing a node whose data does
+    /// not hash to the block hash and roots it claims. `block` must carry its full transactions
+    /// (`eth_getBlockByNumber` with `true`).
     pub(crate) fn new(block: &Block, receipts: &[TransactionReceipt]) -> Result<Self, Error> {
         let hash = block.header.hash;
         let header_rlp = alloy::rlp::encode(&block.header.inner);
@@ -65,7 +72,24 @@ impl BlockProofs {
                 ),
             });
         }
-        let tx_count = block.transactions.len();
+        let Some(txs) = block.transactions.as_transactions() else {
+            return Err(Error::MissingData {
+                what: format!("the transactions of block {hash} (the node sent only hashes)"),
+            });
+        };
+        let encoded_txs: Vec<Vec<u8>> =
+            txs.iter().map(|t| t.inner.inner().encoded_2718()).collect();
+        let transactions = TransactionTrie::new(&encoded_txs);
+        if transactions.root().0 != block.header.transactions_root.0 {
+            return Err(Error::InvalidNativeProof {
+                reason: format!(
+                    "the transactions of block {hash} have root {}, the header says {}",
+                    transactions.root(),
+                    block.header.transactions_root
+                ),
+            });
+        }
+        let tx_count = txs.len();
         if receipts.len() != tx_count {
             return Err(Error::MissingData {
                 what: format!("receipts of block {hash}: {} of {tx_count}", receipts.len()),
@@ -99,6 +123,7 @@ impl BlockProofs {
             hash,
             header_rlp,
             trie,
+            transactions,
             log_counts,
         })
     }
@@ -116,13 +141,15 @@ impl BlockProofs {
     }
 
     /// The proof of the log at `log_index` (block-wide) of transaction `tx_index`, verified
-    /// against the block hash, `outbox` and `message_bytes` before it is returned.
+    /// against the block hash, `outbox` and `message_bytes`, and against `reference` (no
+    /// field of the source reference yielded with it may contradict it), before it is returned.
     pub(crate) fn prove(
         &self,
         tx_index: u64,
         log_index: u64,
         outbox: &EvmAddress,
         message_bytes: &[u8],
+        reference: &SourceReference,
     ) -> Result<EvmSourceProof, Error> {
         let log_index_in_receipt = self.log_index_in_receipt(tx_index, log_index).ok_or_else(
             || Error::InvalidNativeProof {
@@ -137,18 +164,21 @@ impl BlockProofs {
             .proof(tx_index)
             .map_err(proof_error)?
             .with_block_hash(hash32(self.hash));
+        let transaction_proof = self.transactions.proof(tx_index).map_err(proof_error)?;
         let proof = EvmSourceProof {
             header: self.header_rlp.clone(),
             receipt_proof,
             log_index_in_receipt,
+            transaction_proof: Some(transaction_proof),
         };
         proof
-            .verify(
+            .verify_source(
                 &hash32(self.hash),
                 outbox,
                 &dispatch_topic0(),
                 message_bytes,
             )
+            .and_then(|proven| proven.check_reference(reference))
             .map_err(proof_error)?;
         Ok(proof)
     }
@@ -163,12 +193,21 @@ pub struct EvmNativeVerifier {
     pub outbox: Address,
 }
 
-impl NativeVerifier for EvmNativeVerifier {
-    fn family(&self) -> ChainFamily {
-        ChainFamily::Evm
-    }
+/// What [`EvmNativeVerifier::check`] established about an observed message's source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckedSource {
+    /// Where the proof shows the log was emitted.
+    pub proven: ProvenSource,
+    /// Fields of the source reference the proof neither proves nor contradicts.
+    pub unproved: Vec<Unproved>,
+}
 
-    fn verify(&self, observed: &ObservedMessage) -> Result<(), Error> {
+impl EvmNativeVerifier {
+    /// Checks the native proof from the source reference's block hash down to the message
+    /// bytes, then every field of the source reference against what the proof shows: a
+    /// contradiction is refused, a field the proof cannot decide is returned as unproved.
+    /// That the block hash is on the origin chain is the caller's to establish.
+    pub fn check(&self, observed: &ObservedMessage) -> Result<CheckedSource, Error> {
         let invalid = |reason: String| Error::InvalidNativeProof { reason };
         if observed.message.origin() != self.domain {
             return Err(invalid(format!(
@@ -181,23 +220,27 @@ impl NativeVerifier for EvmNativeVerifier {
             return Err(invalid("the source reference names no block hash".into()));
         };
         let proof = EvmSourceProof::from_native_proof(&observed.proof).map_err(proof_error)?;
-        proof
-            .verify(
+        let proven = proof
+            .verify_source(
                 &block_hash,
                 &evm_address(self.outbox),
                 &dispatch_topic0(),
                 &observed.message.encode(),
             )
             .map_err(proof_error)?;
-        if let Some(number) = observed.source.block_number {
-            let header = proof.decode_header().map_err(proof_error)?;
-            if header.number != number {
-                return Err(invalid(format!(
-                    "the proof's header is block {}, the source reference says {number}",
-                    header.number
-                )));
-            }
-        }
-        Ok(())
+        let unproved = proven
+            .check_reference(&observed.source)
+            .map_err(proof_error)?;
+        Ok(CheckedSource { proven, unproved })
+    }
+}
+
+impl NativeVerifier for EvmNativeVerifier {
+    fn family(&self) -> ChainFamily {
+        ChainFamily::Evm
+    }
+
+    fn verify(&self, observed: &ObservedMessage) -> Result<(), Error> {
+        self.check(observed).map(|_| ())
     }
 }

@@ -2,7 +2,8 @@
 //! rate limit.
 //!
 //! The threshold rule is the issue's: `1 ≤ threshold ≤ n` and `2·threshold > n` (a strict
-//! majority), so two disjoint quorums can never both attest. The custody rule is the
+//! majority), so two disjoint quorums can never both attest; it lives in
+//! [`crate::threshold`] so trust files are held to it too. The custody rule is the
 //! committee-policy lint of `security/bridge-exploits.md` T02: no single operator, host, HSM
 //! or custodian may hold `threshold` keys of one lane (Ronin, Orbit, Multichain).
 
@@ -16,6 +17,7 @@ use super::{Ctx, Source};
 use crate::error::Rule;
 use crate::model::{ChainRef, Custody, Lane, RateLimit, Validator};
 use crate::raw::{RawChain, RawLane, S};
+use crate::threshold::check_threshold;
 use crate::values::check_name;
 
 /// Checks every lane; `Some` only when all passed.
@@ -193,48 +195,24 @@ fn validator_set(
 
 fn threshold(ctx: &mut Ctx<'_>, name: &str, raw: &RawLane) -> Option<u32> {
     let t = *raw.threshold.get_ref();
-    let n = u32::try_from(raw.validators.get_ref().len()).unwrap_or(u32::MAX);
+    let n = raw.validators.get_ref().len();
     if n == 0 {
         return None; // reported as an empty validator set
     }
-    let majority = n / 2 + 1;
-    let key = format!("lanes.{name}.threshold");
-    let source = Source::File(raw.threshold.span());
-    let range = if majority == n {
-        format!("{n}")
-    } else {
-        format!("between {majority} and {n}")
-    };
-    let (rule, problem) = if t == 0 {
-        (
-            Rule::ThresholdZero,
-            "threshold 0 would accept a checkpoint with no signature at all".to_owned(),
-        )
-    } else if t > n {
-        (
-            Rule::ThresholdAboveValidators,
-            format!(
-                "threshold {t} exceeds the {n} validators: no checkpoint could ever be attested"
-            ),
-        )
-    } else if u64::from(t) * 2 <= u64::from(n) {
-        (
-            Rule::ThresholdNotMajority,
-            format!(
-                "threshold {t} of {n} is not a strict majority (2 × threshold must exceed {n}): two disjoint groups of validators could attest conflicting checkpoints"
-            ),
-        )
-    } else {
-        return Some(t);
-    };
-    ctx.report(
-        key,
-        &source,
-        rule,
-        problem,
-        format!("set threshold to {range} for {n} validators"),
-    );
-    None
+    match check_threshold(u64::from(t), n) {
+        Ok(()) => Some(t),
+        Err(refusal) => {
+            let source = Source::File(raw.threshold.span());
+            ctx.report(
+                format!("lanes.{name}.threshold"),
+                &source,
+                refusal.rule,
+                refusal.problem,
+                refusal.fix,
+            );
+            None
+        }
+    }
 }
 
 fn concentration(

@@ -24,8 +24,13 @@ pub(crate) fn export(
     dir: &Path,
 ) -> Result<usize> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut domain = serde_json::json!(signing_domain);
+    if let Some(inbox) = signing_domain.inbox.to_evm() {
+        // The configuration's form of an EVM inbox (the trust file takes both).
+        domain["inbox"] = serde_json::json!(inbox);
+    }
     let trust = serde_json::json!({
-        "signing_domain": signing_domain,
+        "signing_domain": domain,
         "validators": validators.members(),
         "threshold": validators.threshold(),
         "source": { "family": "evm", "outbox": outbox },

@@ -1,24 +1,30 @@
-//! `causeway verify BUNDLE... --trust TRUST`: check proof bundles offline.
+//! `causeway verify BUNDLE... --trust TRUST [--rpc URL]`: check proof bundles offline.
 //!
 //! The bundle is untrusted input. What the verifier trusts comes from a separate trust file
 //! (the lane's signing domain and validator set, as the destination would configure them), so
-//! a forged bundle cannot bring its own validators.
+//! a forged bundle cannot bring its own validators. Every file is read up to a limit, every
+//! bundle gets a verdict (an unreadable one too), and what the checks did not prove (a source
+//! reference field, a block not compared with its chain) is said in the verdict.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use causeway_adapters::NativeVerifier;
 use causeway_adapters::chain::ObservedMessage;
-use causeway_adapters::evm::EvmNativeVerifier;
+use causeway_adapters::evm::{CheckedSource, EvmNativeVerifier};
 use causeway_adapters::fabric::{
     EndorsementPolicy, FabricNativeVerifier, FabricVerifierConfig, MspRoots, TrustedMsps,
 };
 use causeway_config::FabricPolicy;
 use causeway_proofs::bundle::{ChainFamily, MAX_BUNDLE_JSON_LEN, TrustAnchor, Verdict};
+use causeway_proofs::evm::{ProvenSource, Unproved};
+use causeway_proofs::message::Address32;
 use causeway_proofs::{Domain, EvmAddress, ProofBundle, SigningDomain, ValidatorSet};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::Outcome;
+use super::chain::OriginNode;
+use super::input::read_text;
 
 /// Arguments of `causeway verify`.
 #[derive(clap::Args, Debug)]
@@ -33,14 +39,21 @@ pub(crate) struct VerifyArgs {
     /// Print the verdicts as JSON instead of text (one object for one bundle, else an array).
     #[arg(long)]
     json: bool,
+    /// An origin node's JSON-RPC URL (EVM origins): each proven block's hash is compared with
+    /// the chain's block at that number, which ties the proof to the chain. Without it, the
+    /// verdict reports the block hash as not compared with the chain.
+    #[arg(long, value_name = "URL")]
+    rpc: Option<String>,
 }
 
-/// The trust file: what the verifier's own configuration says about the lane.
+/// The trust file: what the verifier's own configuration says about the lane. Its format is
+/// documented in `docs/trust-file.md`:
 ///
 /// ```json
 /// { "signing_domain": { "origin": 1, "origin_chain_id": 31337, "destination": 2,
-///                       "destination_chain_id": 31338, "inbox": "0x…", "validator_epoch": 1 },
-///   "validators": ["0x…", "0x…"], "threshold": 2,
+///                       "destination_chain_id": 31338, "inbox": "0x…(20 or 32 bytes)",
+///                       "validator_epoch": 1 },
+///   "validators": ["0x…", "0x…", "0x…"], "threshold": 2,
 ///   "source": { "family": "evm", "outbox": "0x…" } }
 /// ```
 ///
@@ -49,20 +62,75 @@ pub(crate) struct VerifyArgs {
 /// "root_certs": ["-----BEGIN CERTIFICATE-----…"] }, …], "orderers": [{ "msp_id": "OrdererMSP",
 /// "root_certs": […] }], "endorsement_policy": "AND(Org1MSP,Org2MSP)" }`.
 ///
-/// With `source`, every bundle must carry a native proof of that family, and it is checked
-/// (EVM: the receipt-trie proof against the block's receiptsRoot, the event from the named
-/// Outbox; Fabric: the block's data hash and orderer signatures, its creator and endorsements
-/// under the policy, the event from the outbox chaincode; the transaction's VALID code, which
-/// nobody signs, is reported as unproved). Without it, native proofs are reported but not
-/// checked.
+/// The threshold is held to the configuration's rule (a strict majority, see
+/// [`causeway_config::check_threshold`]). With `source`, every bundle must carry a native proof
+/// of that family, and it is checked (EVM: the receipt-trie proof against the block's
+/// receiptsRoot, the event from the named Outbox, the emitting transaction against the
+/// transactionsRoot, and every field of the source reference proven or reported unproved;
+/// Fabric: the block's data hash and orderer signatures, its creator and endorsements under the
+/// policy, the event from the outbox chaincode; the transaction's VALID code, which nobody signs,
+/// is reported as unproved). Without it, native proofs are reported but not checked.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TrustFile {
-    signing_domain: SigningDomain,
+    signing_domain: TrustDomain,
     validators: Vec<EvmAddress>,
-    threshold: usize,
+    threshold: u64,
     #[serde(default)]
     source: Option<SourceTrust>,
+}
+
+/// The lane's signing domain as a trust file writes it: [`SigningDomain`], with the inbox
+/// given as the configuration gives it (a 20-byte EVM address) or in its 32-byte form.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrustDomain {
+    origin: Domain,
+    origin_chain_id: u64,
+    destination: Domain,
+    destination_chain_id: u64,
+    inbox: TrustInbox,
+    validator_epoch: u64,
+}
+
+impl From<TrustDomain> for SigningDomain {
+    fn from(d: TrustDomain) -> Self {
+        SigningDomain {
+            origin: d.origin,
+            origin_chain_id: d.origin_chain_id,
+            destination: d.destination,
+            destination_chain_id: d.destination_chain_id,
+            inbox: d.inbox.0,
+            validator_epoch: d.validator_epoch,
+        }
+    }
+}
+
+/// The destination's inbox: `0x` + 40 hex digits (an EVM Inbox contract, as in the
+/// configuration's `[chains.<name>] inbox`) or `0x` + 64 hex digits (the 32-byte form the
+/// signatures commit to: an EVM address left-padded with zeros, or a named inbox's hash).
+#[derive(Debug)]
+struct TrustInbox(Address32);
+
+impl<'de> Deserialize<'de> for TrustInbox {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        let digits = s
+            .strip_prefix("0x")
+            .or_else(|| s.strip_prefix("0X"))
+            .unwrap_or(&s)
+            .len();
+        let parsed = match digits {
+            40 => s.parse::<EvmAddress>().map(SigningDomain::evm_inbox),
+            _ => s.parse::<Address32>(),
+        };
+        parsed.map(TrustInbox).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "inbox {s:?}: {e}; write an EVM inbox as 0x and 40 hex digits (as in the \
+                 configuration), or the 32-byte form as 0x and 64 hex digits"
+            ))
+        })
+    }
 }
 
 /// How the origin's native proofs are checked.
@@ -163,98 +231,294 @@ fn fabric_verifier(origin: Domain, trust: FabricTrust) -> Result<Box<dyn NativeV
 /// What `causeway verify` trusts: the lane's anchor and, optionally, a native-proof checker.
 pub(crate) struct Trust {
     anchor: TrustAnchor,
-    native: Option<Box<dyn NativeVerifier>>,
+    native: Option<Native>,
+}
+
+/// The origin's native-proof checker.
+enum Native {
+    /// An EVM origin: checked here field by field, so the verdict says what is unproved.
+    Evm(EvmNativeVerifier),
+    /// Another family, checked as a whole.
+    Other(Box<dyn NativeVerifier>),
+}
+
+impl Native {
+    fn family(&self) -> ChainFamily {
+        match self {
+            Native::Evm(v) => v.family(),
+            Native::Other(v) => v.family(),
+        }
+    }
 }
 
 /// Largest trust file read (it holds at most a few hundred validators).
 const MAX_TRUST_FILE_LEN: u64 = 1024 * 1024;
 
+/// Reads and checks the trust file: its validator set is held to the configuration's
+/// threshold rule ([`causeway_config::check_threshold`]), so a trust file cannot accept what a
+/// gateway's configuration would refuse.
 pub(crate) fn load_trust(path: &Path) -> Result<Trust> {
-    let text = read_bounded(path, MAX_TRUST_FILE_LEN)
+    let text = read_text(path, MAX_TRUST_FILE_LEN)
         .with_context(|| format!("while reading the trust file {}", path.display()))?;
     let file: TrustFile = serde_json::from_str(&text)
         .with_context(|| format!("while parsing the trust file {}", path.display()))?;
-    let validators = ValidatorSet::new(file.validators, file.threshold)
+    causeway_config::check_threshold(file.threshold, file.validators.len())
+        .with_context(|| format!("in the trust file {}: threshold", path.display()))?;
+    let threshold = usize::try_from(file.threshold)
+        .context("the threshold does not fit in memory addresses")?;
+    let validators = ValidatorSet::new(file.validators, threshold)
         .with_context(|| format!("in the trust file {}", path.display()))?;
-    let native: Option<Box<dyn NativeVerifier>> = match file.source {
+    let signing_domain = SigningDomain::from(file.signing_domain);
+    let native = match file.source {
         None => None,
-        Some(SourceTrust::Evm { outbox }) => Some(Box::new(EvmNativeVerifier {
-            domain: file.signing_domain.origin,
+        Some(SourceTrust::Evm { outbox }) => Some(Native::Evm(EvmNativeVerifier {
+            domain: signing_domain.origin,
             outbox: outbox.0.into(),
         })),
-        Some(SourceTrust::Fabric(fabric)) => Some(
-            fabric_verifier(file.signing_domain.origin, fabric)
+        Some(SourceTrust::Fabric(fabric)) => Some(Native::Other(
+            fabric_verifier(signing_domain.origin, fabric)
                 .with_context(|| format!("in the trust file {}", path.display()))?,
-        ),
+        )),
     };
     Ok(Trust {
         anchor: TrustAnchor {
-            signing_domain: file.signing_domain,
+            signing_domain,
             validators,
         },
         native,
     })
 }
 
-fn read_bounded(path: &Path, max: u64) -> Result<String> {
-    let len = std::fs::metadata(path)?.len();
-    anyhow::ensure!(
-        len <= max,
-        "{} is {len} bytes, larger than the {max} bytes accepted",
-        path.display()
-    );
-    Ok(std::fs::read_to_string(path)?)
+/// A verified bundle: the verdict, for an EVM origin what its source proof established, and
+/// for any origin what the verdict relies on without proof.
+struct Checked {
+    verdict: Verdict,
+    source: Option<EvmFindings>,
+    /// Fields nothing here proved, with the reason (EVM: parts of the source reference; Fabric:
+    /// the transaction's validation code, which nobody signs).
+    unproved: Vec<Unproved>,
+}
+
+/// What an EVM native proof established about the bundle's source reference, and what not.
+#[derive(Serialize)]
+struct EvmFindings {
+    /// Where the proof shows the message was emitted.
+    proven: ProvenSource,
+    /// The node (`--rpc`) whose chain has the proven block, if one was asked.
+    on_chain_at: Option<String>,
+}
+
+/// Why a bundle did not verify.
+enum Refusal {
+    /// The bundle is refused: it is malformed or a check failed.
+    Invalid(String),
+    /// A check could not be made (the `--rpc` node failed): neither valid nor refused.
+    Unchecked(String),
 }
 
 /// Verifies one parsed bundle: the checkpoint, signatures and inclusion proof against the
-/// anchor, then the native proof when the trust file configures the origin.
-fn check(bundle: &ProofBundle, trust: &Trust) -> Result<Verdict, String> {
-    let mut verdict = bundle.verify(&trust.anchor).map_err(|e| e.to_string())?;
-    if let Some(native) = &trust.native {
-        let (Some(proof), Some(source)) = (bundle.native_proof(), bundle.source()) else {
-            return Err(format!(
-                "the trust file requires a {:?} native proof and its source reference, and the bundle has {}",
-                native.family(),
-                if bundle.native_proof().is_none() {
-                    "no native proof"
-                } else {
-                    "no source reference"
+/// anchor, then the native proof when the trust file configures the origin, then (EVM, with
+/// `--rpc`) that the proven block is on the origin chain.
+fn check(
+    bundle: &ProofBundle,
+    trust: &Trust,
+    node: Option<&OriginNode>,
+) -> Result<Checked, Refusal> {
+    let invalid = |reason: String| Refusal::Invalid(reason);
+    let mut verdict = bundle
+        .verify(&trust.anchor)
+        .map_err(|e| invalid(e.to_string()))?;
+    let Some(native) = &trust.native else {
+        return Ok(Checked {
+            verdict,
+            source: None,
+            unproved: Vec::new(),
+        });
+    };
+    let (Some(proof), Some(source)) = (bundle.native_proof(), bundle.source()) else {
+        return Err(invalid(format!(
+            "the trust file requires a {:?} native proof and its source reference, and the bundle has {}",
+            native.family(),
+            if bundle.native_proof().is_none() {
+                "no native proof"
+            } else {
+                "no source reference"
+            }
+        )));
+    };
+    let observed = ObservedMessage {
+        message: bundle.message().clone(),
+        source: source.clone(),
+        proof: proof.clone(),
+    };
+    let native_error = |e: causeway_adapters::Error| invalid(format!("native proof: {e}"));
+    let (findings, unproved) = match native {
+        Native::Other(verifier) => {
+            verifier.verify(&observed).map_err(native_error)?;
+            let unproved = match verifier.family() {
+                ChainFamily::Fabric => vec![Unproved {
+                    field: "validation_code",
+                    reason: causeway_adapters::fabric::VALIDATION_CODE_UNPROVED.to_owned(),
+                }],
+                _ => Vec::new(),
+            };
+            (None, unproved)
+        }
+        Native::Evm(verifier) => {
+            let CheckedSource {
+                proven,
+                mut unproved,
+            } = verifier.check(&observed).map_err(native_error)?;
+            let on_chain_at = match node {
+                Some(node) => {
+                    check_on_chain(node, &proven)?;
+                    Some(node.shown().to_owned())
                 }
-            ));
-        };
-        let observed = ObservedMessage {
-            message: bundle.message().clone(),
-            source: source.clone(),
-            proof: proof.clone(),
-        };
-        native
-            .verify(&observed)
-            .map_err(|e| format!("native proof: {e}"))?;
-        verdict.native_proof_checked = true;
-    }
-    Ok(verdict)
+                None => {
+                    unproved.insert(
+                        0,
+                        Unproved {
+                            field: "block_hash",
+                            reason: "not compared with the origin chain: the proof shows that \
+                                     the block's header holds the event, not that the block is \
+                                     on the chain (pass --rpc URL of an origin node you trust)"
+                                .to_owned(),
+                        },
+                    );
+                    None
+                }
+            };
+            (
+                Some(EvmFindings {
+                    proven,
+                    on_chain_at,
+                }),
+                unproved,
+            )
+        }
+    };
+    verdict.native_proof_checked = true;
+    Ok(Checked {
+        verdict,
+        source: findings,
+        unproved,
+    })
 }
 
+/// Asks the origin node for the block at the proven number and compares its hash.
+fn check_on_chain(node: &OriginNode, proven: &ProvenSource) -> Result<(), Refusal> {
+    let number = proven.block_number;
+    match node.block_hash(number) {
+        Err(e) => Err(Refusal::Unchecked(format!(
+            "the proven block could not be compared with the origin chain: {}",
+            super::error_report(&e)
+        ))),
+        Ok(None) => Err(Refusal::Invalid(format!(
+            "the origin chain at {} has no block {number}: the proof's block {} is not on it",
+            node.shown(),
+            proven.block_hash
+        ))),
+        Ok(Some(hash)) if hash != proven.block_hash => Err(Refusal::Invalid(format!(
+            "the origin chain's block {number} at {} has hash {hash}, not the proof's {}: the \
+             proof's block is not on the chain (a fork, or a forged header)",
+            node.shown(),
+            proven.block_hash
+        ))),
+        Ok(Some(_)) => Ok(()),
+    }
+}
+
+/// What became of one bundle file.
+enum Report {
+    /// The file could not be read (missing, unreadable, too large, not UTF-8), or a check
+    /// could not be made (the `--rpc` node failed).
+    Unchecked(String),
+    /// Read and refused, with the reason.
+    Invalid(String),
+    /// Verified.
+    Valid(Box<Checked>),
+}
+
+impl Report {
+    fn to_json(&self, path: &Path) -> serde_json::Value {
+        match self {
+            Report::Valid(c) => {
+                let mut v =
+                    serde_json::json!({ "bundle": path, "valid": true, "verdict": c.verdict });
+                if let Some(source) = &c.source {
+                    v["source"] = serde_json::json!(source);
+                }
+                if !c.unproved.is_empty() {
+                    v["unproved"] = serde_json::json!(c.unproved);
+                }
+                v
+            }
+            Report::Invalid(e) => {
+                serde_json::json!({ "bundle": path, "valid": false, "reason": e })
+            }
+            Report::Unchecked(e) => serde_json::json!({
+                "bundle": path, "valid": false, "unchecked": true, "reason": e
+            }),
+        }
+    }
+}
+
+/// Reads and checks one bundle file.
+fn report(path: &Path, trust: &Trust, node: Option<&OriginNode>) -> Report {
+    let text = match read_text(path, MAX_BUNDLE_JSON_LEN as u64)
+        .with_context(|| format!("while reading the bundle {}", path.display()))
+    {
+        Ok(text) => text,
+        Err(e) => return Report::Unchecked(super::error_report(&e)),
+    };
+    match ProofBundle::from_json(&text)
+        .map_err(|e| Refusal::Invalid(e.to_string()))
+        .and_then(|bundle| check(&bundle, trust, node))
+    {
+        Ok(checked) => Report::Valid(Box::new(checked)),
+        Err(Refusal::Invalid(reason)) => Report::Invalid(reason),
+        Err(Refusal::Unchecked(reason)) => Report::Unchecked(reason),
+    }
+}
+
+/// Checks every bundle and prints every verdict, an unreadable or malformed file included.
+/// Exit codes: 0 if all are valid, 1 if one was refused, 2 (an error) if one could not be read
+/// or checked (after all verdicts are printed).
 pub(crate) fn run(args: &VerifyArgs) -> Result<Outcome> {
     let trust = load_trust(&args.trust)?;
+    let node = match &args.rpc {
+        None => None,
+        Some(url) => {
+            anyhow::ensure!(
+                matches!(trust.native, Some(Native::Evm(_))),
+                "--rpc ties a proven EVM block to its chain, but the trust file {} names no EVM \
+                 source (add \"source\": {{ \"family\": \"evm\", \"outbox\": \"0x…\" }})",
+                args.trust.display()
+            );
+            Some(OriginNode::connect(
+                url,
+                trust.anchor.signing_domain.origin_chain_id,
+            )?)
+        }
+    };
     let mut all_valid = true;
+    let mut unreadable = 0usize;
     let mut json = Vec::with_capacity(args.bundles.len());
     for path in &args.bundles {
-        let text = read_bounded(path, MAX_BUNDLE_JSON_LEN as u64)
-            .with_context(|| format!("while reading the bundle {}", path.display()))?;
-        let verdict = ProofBundle::from_json(&text)
-            .map_err(|e| e.to_string())
-            .and_then(|bundle| check(&bundle, &trust));
-        all_valid &= verdict.is_ok();
+        let report = report(path, &trust, node.as_ref());
+        match &report {
+            Report::Valid(_) => {}
+            Report::Invalid(_) => all_valid = false,
+            Report::Unchecked(e) => {
+                all_valid = false;
+                unreadable += 1;
+                eprintln!("error: {e}");
+            }
+        }
         if args.json {
-            json.push(match &verdict {
-                Ok(v) => serde_json::json!({
-                    "bundle": path, "valid": true, "verdict": v, "unproved": unproved(v)
-                }),
-                Err(e) => serde_json::json!({ "bundle": path, "valid": false, "reason": e }),
-            });
+            json.push(report.to_json(path));
         } else {
-            print_text(path, &verdict);
+            print_text(path, &report);
         }
     }
     if args.json {
@@ -264,6 +528,11 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<Outcome> {
         };
         println!("{}", serde_json::to_string_pretty(&out)?);
     }
+    anyhow::ensure!(
+        unreadable == 0,
+        "{unreadable} of {} bundles could not be read or checked (each is named above)",
+        args.bundles.len()
+    );
     Ok(if all_valid {
         Outcome::Success
     } else {
@@ -271,11 +540,16 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<Outcome> {
     })
 }
 
-fn print_text(path: &Path, verdict: &Result<Verdict, String>) {
-    let v = match verdict {
-        Ok(v) => v,
-        Err(reason) => {
+fn print_text(path: &Path, report: &Report) {
+    let (v, findings, unproved) = match report {
+        Report::Valid(c) => (&c.verdict, &c.source, &c.unproved),
+        Report::Invalid(reason) => {
             println!("INVALID: {}", path.display());
+            println!("  reason: {reason}");
+            return;
+        }
+        Report::Unchecked(reason) => {
+            println!("UNCHECKED: {}", path.display());
             println!("  reason: {reason}");
             return;
         }
@@ -305,18 +579,24 @@ fn print_text(path: &Path, verdict: &Result<Verdict, String>) {
         ),
         (None, _) => println!("  native proof   none in the bundle"),
     }
-    for what in unproved(v) {
-        println!("  unproved       {what}");
-    }
-}
-
-/// What a checked verdict relies on without proof: for a Fabric proof, the transaction's
-/// validation code (signed by nobody; attested by the gateways' threshold instead).
-fn unproved(v: &Verdict) -> Vec<&'static str> {
-    match (v.native_proof, v.native_proof_checked) {
-        (Some(ChainFamily::Fabric), true) => {
-            vec![causeway_adapters::fabric::VALIDATION_CODE_UNPROVED]
+    if let Some(f) = findings {
+        let p = &f.proven;
+        let tx = p
+            .transaction_hash
+            .map(|h| format!(" ({h})"))
+            .unwrap_or_default();
+        println!(
+            "  source         block {} ({}), transaction {}{tx}, log {} of its receipt",
+            p.block_number, p.block_hash, p.tx_index, p.log_index_in_receipt
+        );
+        if let Some(node) = &f.on_chain_at {
+            println!(
+                "  on chain       block {} has this hash at {node}",
+                p.block_number
+            );
         }
-        _ => Vec::new(),
+    }
+    for u in unproved {
+        println!("  unproved       {}: {}", u.field, u.reason);
     }
 }

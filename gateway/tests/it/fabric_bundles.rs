@@ -157,7 +157,7 @@ async fn fabric_bundles_verify_with_the_cli_native_proof_included() {
     // The VALID code is nobody's signature: the verdict says it is not proved by the block.
     assert_eq!(
         report
-            .matches("unproved       the transaction's VALID code")
+            .matches("unproved       validation_code: the transaction's VALID code")
             .count(),
         N,
         "{report}"
@@ -170,7 +170,7 @@ async fn fabric_bundles_verify_with_the_cli_native_proof_included() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(
-        json["unproved"][0]
+        json["unproved"][0]["reason"]
             .as_str()
             .is_some_and(|u| u.contains("nobody signs it")),
         "{json}"

@@ -62,3 +62,133 @@ fn validator_and_privacy_keys_round_trip() {
         assert_eq!(std::fs::read_to_string(&path).unwrap(), secret);
     }
 }
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A validator key file others may read is refused, as a privacy key file is.
+#[test]
+fn a_validator_key_readable_by_others_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("validator.key");
+    let p = path.to_str().unwrap();
+    assert!(
+        causeway(&["keys", "generate", "validator", "--out", p])
+            .status
+            .success()
+    );
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = causeway(&["keys", "show", "validator", p]);
+    assert_eq!(out.status.code(), Some(2));
+    let e = stderr(&out);
+    assert!(e.contains("has mode 644"), "{e}");
+    assert!(e.contains(&format!("chmod 600 {p}")), "{e}");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(causeway(&["keys", "show", "validator", p]).status.success());
+}
+
+/// Showing a key as the other kind says which kind the file holds.
+#[test]
+fn a_key_of_the_other_kind_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    for (kind, other) in [("validator", "privacy"), ("privacy", "validator")] {
+        let path = dir.path().join(format!("{kind}.key"));
+        let p = path.to_str().unwrap();
+        assert!(
+            causeway(&["keys", "generate", kind, "--out", p])
+                .status
+                .success()
+        );
+        let out = causeway(&["keys", "show", other, p]);
+        assert_eq!(out.status.code(), Some(2));
+        let e = stderr(&out);
+        assert!(
+            e.contains(&format!("holds a {kind} key, not a {other} key")),
+            "{kind} shown as {other}: {e}"
+        );
+        assert!(e.contains(&format!("causeway keys show {kind} {p}")), "{e}");
+    }
+}
+
+/// "File exists" is said once, not once per level of the cause chain.
+#[test]
+fn an_existing_file_is_reported_once() {
+    let dir = tempfile::tempdir().unwrap();
+    for kind in ["validator", "privacy"] {
+        let path = dir.path().join(format!("{kind}.key"));
+        let p = path.to_str().unwrap();
+        assert!(
+            causeway(&["keys", "generate", kind, "--out", p])
+                .status
+                .success()
+        );
+        let out = causeway(&["keys", "generate", kind, "--out", p]);
+        assert_eq!(out.status.code(), Some(2));
+        let e = stderr(&out);
+        assert_eq!(e.matches("File exists").count(), 1, "{kind}: {e}");
+    }
+}
+
+/// A missing folder is named as such, and nothing is created.
+#[test]
+fn a_missing_parent_folder_is_reported_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("no-such-folder");
+    let path = folder.join("key");
+    for kind in ["validator", "privacy"] {
+        let out = causeway(&["keys", "generate", kind, "--out", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2));
+        let e = stderr(&out);
+        assert!(
+            e.contains(&format!("the folder {} does not exist", folder.display())),
+            "{kind}: {e}"
+        );
+        assert!(out.stdout.is_empty(), "{kind}");
+    }
+    assert!(!folder.exists());
+}
+
+/// `--out -` is refused clearly (a secret on standard output is a secret leaked), and no file
+/// named `-` appears.
+#[test]
+fn out_dash_is_refused_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for kind in ["validator", "privacy"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_causeway"))
+            .args(["keys", "generate", kind, "--out", "-"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let e = stderr(&out);
+        assert!(
+            e.contains("--out - would write the secret key to standard output"),
+            "{e}"
+        );
+        assert!(out.stdout.is_empty(), "{kind}: nothing on standard output");
+        assert!(
+            !dir.path().join("-").exists(),
+            "{kind}: a file named - was created"
+        );
+    }
+}
+
+/// A key file that never ends (`/dev/zero`, a pipe) is refused, not read forever.
+#[test]
+fn an_endless_key_file_is_refused() {
+    // Not a regular file, and unreadable by the mode check: /dev/zero is 0666.
+    let out = causeway(&["keys", "show", "validator", "/dev/zero"]);
+    assert_eq!(out.status.code(), Some(2));
+    let e = stderr(&out);
+    assert!(e.contains("/dev/zero"), "{e}");
+    // A private regular file far larger than a key: refused after the limit.
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.key");
+    std::fs::write(&big, "0".repeat(1 << 20)).unwrap();
+    std::fs::set_permissions(&big, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = causeway(&["keys", "show", "validator", big.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let e = stderr(&out);
+    assert!(e.contains("larger than the 4096 bytes accepted"), "{e}");
+}

@@ -88,8 +88,11 @@ pub(crate) fn sample_bundle() -> (ProofBundle, serde_json::Value) {
         fabric_tx_id: None,
         event_index: Some(0),
     });
+    // The inbox in the configuration's 20-byte form (the trust file also takes the 32-byte one).
+    let mut trust_domain = serde_json::json!(domain);
+    trust_domain["inbox"] = serde_json::json!(domain.inbox.to_evm().unwrap());
     let trust = serde_json::json!({
-        "signing_domain": domain,
+        "signing_domain": trust_domain,
         "validators": keys.iter().map(|k| k.address()).collect::<Vec<_>>(),
         "threshold": 3,
     });

@@ -10,6 +10,7 @@ use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serializer};
 
 use super::header::MAX_HEADER_LEN;
+use super::transaction::MAX_TRANSACTION_LEN;
 use super::verify::{MAX_PROOF_BYTES, MAX_PROOF_NODES};
 use crate::hash::parse_hex_vec;
 
@@ -34,6 +35,11 @@ fn de_bounded<'de, D: Deserializer<'de>>(
 /// A receipt: at most [`MAX_PROOF_BYTES`].
 pub(crate) fn de_receipt<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
     de_bounded(d, "receipt", MAX_PROOF_BYTES)
+}
+
+/// A transaction: at most [`MAX_TRANSACTION_LEN`].
+pub(crate) fn de_transaction<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    de_bounded(d, "transaction", MAX_TRANSACTION_LEN)
 }
 
 /// A block header: at most [`MAX_HEADER_LEN`].

@@ -8,8 +8,13 @@
 //!   against the header's receiptsRoot.
 //! - [`decode_receipt`]: a receipt's status and logs; [`decode_header`] and [`header_hash`]:
 //!   the header fields a proof chains through, and the block hash.
+//! - [`TransactionTrie`] and [`TransactionProof`]: a block's transactions trie and the proof of
+//!   one transaction (hence its hash) against the header's transactionsRoot.
 //! - [`EvmSourceProof`]: header → receipts root → receipt → the Outbox's `Dispatch` log → the
-//!   message bytes. This is the `native_proof` of a bundle of family `evm`.
+//!   message bytes (and header → transactions root → the emitting transaction). This is the
+//!   `native_proof` of a bundle of family `evm`.
+//! - [`ProvenSource`]: what a verified source proof establishes about a bundle's source
+//!   reference, field by field: proven, contradicted (refused) or [`Unproved`].
 //!
 //! Everything here is pure computation over bytes: no I/O, no client library. RLP is decoded by
 //! alloy-rlp and trie proofs are checked by alloy-trie (see [`verify_proof`]); keccak-256 is sha3's.
@@ -19,17 +24,21 @@ mod header;
 mod json;
 mod receipt;
 mod receipt_proof;
+mod reference;
 mod rlp;
 mod source;
+mod transaction;
 pub mod trie;
 mod verify;
 
 pub use header::{EvmHeader, MAX_HEADER_LEN, decode_header, header_hash};
 pub use receipt::{Bloom, Log, MAX_TOPICS, Receipt, TxType, decode_receipt};
 pub use receipt_proof::{ReceiptProof, ReceiptTrie, receipt_key, receipts_root};
+pub use reference::{ProvenSource, Unproved};
 pub use source::{
     DISPATCH_EVENT_SIGNATURE, DISPATCH_TOPICS, EvmSourceProof, decode_dispatch_data,
     dispatch_topic0, encode_dispatch_data,
 };
+pub use transaction::{MAX_TRANSACTION_LEN, TransactionProof, TransactionTrie};
 pub use trie::{EMPTY_ROOT, FrozenTrie, PatriciaTrie};
 pub use verify::{MAX_PROOF_BYTES, MAX_PROOF_NODES, verify_proof};

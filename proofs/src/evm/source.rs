@@ -13,6 +13,7 @@ use super::header::{EvmHeader, decode_header, header_hash};
 use super::json::{de_header, ser_hex};
 use super::receipt::decode_receipt;
 use super::receipt_proof::ReceiptProof;
+use super::transaction::TransactionProof;
 use crate::bundle::{ChainFamily, NativeProof};
 use crate::hash::keccak256;
 use crate::{Error, EvmAddress, Hash32, Message};
@@ -87,11 +88,14 @@ fn word(value: u64) -> [u8; 32] {
 }
 
 /// Proof that a block emitted a `Dispatch` log: the block's header, the receipt proof of the
-/// emitting transaction, and the log's position among that receipt's logs (not its block-wide
-/// log index: subtract the logs of the block's earlier receipts).
+/// emitting transaction, the log's position among that receipt's logs (not its block-wide
+/// log index: subtract the logs of the block's earlier receipts), and optionally the emitting
+/// transaction with its proof against the header's transactionsRoot (which proves the
+/// transaction hash; see [`super::ProvenSource`]).
 ///
 /// JSON (the `data` of a bundle's `native_proof` with family `evm`):
-/// `{"header":"0x…", "receipt_proof":{…}, "log_index_in_receipt":0}`.
+/// `{"header":"0x…", "receipt_proof":{…}, "log_index_in_receipt":0, "transaction_proof":{…}}`;
+/// `transaction_proof` may be absent (proofs made before it existed stay valid).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EvmSourceProof {
@@ -103,6 +107,10 @@ pub struct EvmSourceProof {
     pub receipt_proof: ReceiptProof,
     /// Position of the log among the receipt's logs.
     pub log_index_in_receipt: u32,
+    /// The emitting transaction, proven at the receipt's index against the header's
+    /// transactions root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction_proof: Option<TransactionProof>,
 }
 
 impl EvmSourceProof {
@@ -112,7 +120,8 @@ impl EvmSourceProof {
     ///
     /// Errors, in the order checked: [`Error::BlockHashMismatch`] (header or the receipt
     /// proof's block label), header decoding ([`Error::Rlp`]), the receipt proof's own errors
-    /// (see [`ReceiptProof::verify`]), receipt decoding, [`Error::ReceiptFailed`],
+    /// (see [`ReceiptProof::verify`]), [`Error::TransactionProofInvalid`] if the proof carries
+    /// a transaction, receipt decoding, [`Error::ReceiptFailed`],
     /// [`Error::LogIndexOutOfRange`], [`Error::LogEmitterMismatch`], [`Error::LogTopicCount`],
     /// [`Error::LogTopicMismatch`] for topic 0, [`Error::EventDataMismatch`], message decoding,
     /// then [`Error::LogTopicMismatch`] for the id, nonce and destination topics.
@@ -140,6 +149,9 @@ impl EvmSourceProof {
         }
         let header = decode_header(&self.header)?;
         self.receipt_proof.verify(&header.receipts_root)?;
+        if let Some(transaction) = &self.transaction_proof {
+            transaction.verify(&header.transactions_root, self.receipt_proof.tx_index)?;
+        }
 
         let receipt = decode_receipt(&self.receipt_proof.receipt)?;
         if !receipt.status {

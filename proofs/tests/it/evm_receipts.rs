@@ -139,6 +139,7 @@ fn mainnet_cancun_source_chain_checks_up_to_the_log() {
         header: h(BLOCK_19432673_HEADER),
         receipt_proof: block_19432673_receipt_proof(),
         log_index_in_receipt: 0,
+        transaction_proof: None,
     };
     let link: EvmAddress = "0x514910771af9ca656af840dff83e8264ecf986ca"
         .parse()
@@ -275,7 +276,7 @@ impl Rng {
     }
 }
 
-fn alloy_log(address: EvmAddress, topics: &[Hash32], data: &[u8]) -> AlloyLog {
+pub(crate) fn alloy_log(address: EvmAddress, topics: &[Hash32], data: &[u8]) -> AlloyLog {
     AlloyLog::new_unchecked(
         Address::from(address.0),
         topics.iter().map(|t| B256::from(t.0)).collect(),
@@ -283,7 +284,12 @@ fn alloy_log(address: EvmAddress, topics: &[Hash32], data: &[u8]) -> AlloyLog {
     )
 }
 
-fn envelope(ty: TxType, status: bool, cumulative: u64, logs: Vec<AlloyLog>) -> ReceiptEnvelope {
+pub(crate) fn envelope(
+    ty: TxType,
+    status: bool,
+    cumulative: u64,
+    logs: Vec<AlloyLog>,
+) -> ReceiptEnvelope {
     let receipt = AlloyReceipt {
         status: Eip658Value::Eip658(status),
         cumulative_gas_used: cumulative,
@@ -308,7 +314,7 @@ const TYPES: [TxType; 5] = [
 ];
 
 /// A block of `n` receipts of every type, with 0-3 logs of 0-4 topics and up to 300 data bytes.
-fn alloy_block(n: usize, seed: u64) -> Vec<ReceiptEnvelope> {
+pub(crate) fn alloy_block(n: usize, seed: u64) -> Vec<ReceiptEnvelope> {
     let mut rng = Rng(seed | 1);
     let mut cumulative = 0;
     (0..n)
@@ -329,7 +335,7 @@ fn alloy_block(n: usize, seed: u64) -> Vec<ReceiptEnvelope> {
         .collect()
 }
 
-fn encode_all(envelopes: &[ReceiptEnvelope]) -> Vec<Vec<u8>> {
+pub(crate) fn encode_all(envelopes: &[ReceiptEnvelope]) -> Vec<Vec<u8>> {
     envelopes.iter().map(|e| e.encoded_2718()).collect()
 }
 
@@ -619,8 +625,8 @@ proptest! {
 
 // ---- EvmSourceProof: header -> receipts root -> receipt -> Dispatch log -> message ------------
 
-const OUTBOX: EvmAddress = EvmAddress([0x0b; 20]);
-const DISPATCH_INDEX: u64 = 5;
+pub(crate) const OUTBOX: EvmAddress = EvmAddress([0x0b; 20]);
+pub(crate) const DISPATCH_INDEX: u64 = 5;
 
 fn word(v: u64) -> Hash32 {
     let mut w = [0u8; 32];
@@ -628,7 +634,7 @@ fn word(v: u64) -> Hash32 {
     Hash32(w)
 }
 
-fn message() -> Message {
+pub(crate) fn message() -> Message {
     Message::new(
         Nonce(7),
         Domain(31_337),
@@ -641,7 +647,7 @@ fn message() -> Message {
 }
 
 /// The Dispatch log of `message` as an Outbox emits it.
-fn dispatch_topics(message: &Message) -> Vec<Hash32> {
+pub(crate) fn dispatch_topics(message: &Message) -> Vec<Hash32> {
     vec![
         dispatch_topic0(),
         message.id().into(),
@@ -651,7 +657,7 @@ fn dispatch_topics(message: &Message) -> Vec<Hash32> {
 }
 
 /// A realistic Cancun header committing to `receipts_root`.
-fn cancun_header(receipts_root: Hash32) -> Header {
+pub(crate) fn cancun_header(receipts_root: Hash32) -> Header {
     Header {
         parent_hash: B256::repeat_byte(0x11),
         ommers_hash: EMPTY_OMMER_ROOT_HASH,
@@ -708,6 +714,7 @@ fn source_proof_with(
             .unwrap()
             .with_block_hash(block_hash),
         log_index_in_receipt: 1,
+        transaction_proof: None,
     };
     (proof, block_hash)
 }

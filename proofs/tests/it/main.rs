@@ -7,6 +7,7 @@ mod checkpoint;
 mod eth_trie;
 mod ethereum_signing;
 mod evm_receipts;
+mod evm_transactions;
 mod hmac_sm3;
 mod merkle;
 mod message;

@@ -216,6 +216,22 @@ impl EvmSource {
             })
     }
 
+    /// Block `height` with its full transactions (to prove a transaction against the header's
+    /// transactions root).
+    async fn full_block(&self, height: u64) -> Result<Block, Error> {
+        self.inner
+            .rpc
+            .call("eth_getBlockByNumber", |p| async move {
+                p.get_block_by_number(BlockNumberOrTag::Number(height))
+                    .full()
+                    .await
+            })
+            .await?
+            .ok_or_else(|| Error::MissingData {
+                what: format!("block {height}"),
+            })
+    }
+
     /// Records `block`'s header in the window, classifying a conflict against the cursor.
     fn observe(&self, block: &Block, cursor_height: Option<u64>) -> Result<(), Error> {
         let seen = SeenHeader {
@@ -327,7 +343,7 @@ impl EvmSource {
         let outbox = evm_address(self.inner.config.outbox);
         let mut messages = Vec::new();
         for (height, group) in by_block {
-            let block = self.block(height).await?;
+            let block = self.full_block(height).await?;
             for c in &group {
                 if c.block_hash != block.header.hash {
                     return Err(Error::ReorgAboveCursor {
@@ -351,17 +367,18 @@ impl EvmSource {
                 })?;
             let proofs = BlockProofs::new(&block, &receipts)?;
             for c in group {
-                let proof = proofs.prove(c.tx_index, c.log_index, &outbox, &c.bytes)?;
+                let source = SourceReference {
+                    block_number: Some(height),
+                    block_hash: Some(hash32(hash)),
+                    transaction_hash: Some(hash32(c.tx_hash)),
+                    fabric_tx_id: None,
+                    event_index: Some(c.log_index),
+                };
+                let proof = proofs.prove(c.tx_index, c.log_index, &outbox, &c.bytes, &source)?;
                 let native = proof.to_native_proof().map_err(super::proof::proof_error)?;
                 messages.push(ObservedMessage {
                     message: c.message,
-                    source: SourceReference {
-                        block_number: Some(height),
-                        block_hash: Some(hash32(hash)),
-                        transaction_hash: Some(hash32(c.tx_hash)),
-                        fabric_tx_id: None,
-                        event_index: Some(c.log_index),
-                    },
+                    source,
                     proof: native,
                 });
             }

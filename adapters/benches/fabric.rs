@@ -68,7 +68,7 @@ fn events() -> u64 {
         .unwrap_or(4_000)
 }
 
-/// Starts the network and commits `count` dispatches, 64 in flight.
+/// Starts the network and commits `count` dispatches, endorsed 64 at a time.
 async fn filled_network(count: u64) -> FabricNetwork {
     let net = FabricNetwork::start(FabricNetworkOptions {
         chaincodes: vec![(OUTBOX_CHAINCODE.to_owned(), Arc::new(BenchOutbox) as _)],
@@ -79,27 +79,32 @@ async fn filled_network(count: u64) -> FabricNetwork {
     let client = net.client(ORG1).await.unwrap();
     let channel = net.channel().to_owned();
     let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for nonce in 0..count {
-        if tasks.len() >= 64 {
-            tasks.join_next().await.unwrap().unwrap();
+    // Endorse 64 at a time concurrently, then submit in nonce order: the source checks that the
+    // outbox's nonces follow each other in block order (a gap or a repeat is refused).
+    let mut next = 0;
+    while next < count {
+        let wave = next..count.min(next + 64);
+        next = wave.end;
+        let mut tasks = tokio::task::JoinSet::new();
+        for nonce in wave {
+            let client = client.clone();
+            let channel = channel.clone();
+            tasks.spawn(async move {
+                let invocation = Invocation {
+                    channel_id: channel,
+                    chaincode: OUTBOX_CHAINCODE.to_owned(),
+                    function: "dispatch".to_owned(),
+                    args: vec![nonce.to_string().into_bytes(), vec![0xb0; 64]],
+                    ..Default::default()
+                };
+                (nonce, client.endorse(&invocation, &[]).await.unwrap())
+            });
         }
-        let client = client.clone();
-        let channel = channel.clone();
-        tasks.spawn(async move {
-            let invocation = Invocation {
-                channel_id: channel,
-                chaincode: OUTBOX_CHAINCODE.to_owned(),
-                function: "dispatch".to_owned(),
-                args: vec![nonce.to_string().into_bytes(), vec![0xb0; 64]],
-                ..Default::default()
-            };
-            let endorsed = client.endorse(&invocation, &[]).await.unwrap();
-            client.submit(&endorsed).await.unwrap();
-        });
-    }
-    while let Some(r) = tasks.join_next().await {
-        r.unwrap();
+        let mut endorsed = tasks.join_all().await;
+        endorsed.sort_by_key(|(nonce, _)| *nonce);
+        for (_, transaction) in &endorsed {
+            client.submit(transaction).await.unwrap();
+        }
     }
     // Every transaction is committed once the ledger stops growing.
     let mut height = 0;

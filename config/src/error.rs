@@ -153,7 +153,7 @@ pub enum ConfigError {
         position: Option<Position>,
     },
     /// The configuration file could not be read at all.
-    #[error("{}: cannot read the configuration file: {source} (fix: check the path and that this user may read it)", file.display())]
+    #[error("{}: cannot read the configuration file (fix: check the path and that this user may read it)", file.display())]
     Read {
         /// The path given.
         file: PathBuf,

@@ -16,7 +16,7 @@ pub enum Error {
         path: PathBuf,
     },
     /// The anvil process could not be started.
-    #[error("could not start anvil at {path}: {source}")]
+    #[error("could not start anvil at {path}")]
     AnvilSpawn {
         /// The binary.
         path: PathBuf,
@@ -32,7 +32,7 @@ pub enum Error {
         output: String,
     },
     /// A compiled contract artifact could not be read.
-    #[error("cannot read contract artifact {path}: {source} (run scripts/build-contracts.sh)")]
+    #[error("cannot read contract artifact {path} (run scripts/build-contracts.sh)")]
     ArtifactRead {
         /// The artifact file.
         path: PathBuf,
@@ -48,7 +48,7 @@ pub enum Error {
         reason: String,
     },
     /// A JSON-RPC request to a node failed.
-    #[error("rpc request failed while {context}: {source}")]
+    #[error("rpc request failed while {context}")]
     Rpc {
         /// What we were doing.
         context: &'static str,
@@ -56,7 +56,7 @@ pub enum Error {
         source: Box<alloy::transports::TransportError>,
     },
     /// A contract call or transaction failed (including reverts, whose data it carries).
-    #[error("contract call failed while {context}: {source}")]
+    #[error("contract call failed while {context}")]
     Contract {
         /// What we were doing.
         context: &'static str,
@@ -64,7 +64,7 @@ pub enum Error {
         source: Box<alloy::contract::Error>,
     },
     /// Waiting for a transaction's receipt failed.
-    #[error("transaction not confirmed while {context}: {source}")]
+    #[error("transaction not confirmed while {context}")]
     Pending {
         /// What we were doing.
         context: &'static str,

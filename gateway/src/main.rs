@@ -44,7 +44,7 @@ fn main() -> ExitCode {
         Ok(cli::Outcome::Success) => ExitCode::SUCCESS,
         Ok(cli::Outcome::Rejected) => ExitCode::from(1),
         Err(err) => {
-            eprintln!("error: {}", cli::error_report(&err));
+            eprintln!("error: {err:#}");
             ExitCode::from(2)
         }
     }

@@ -51,7 +51,7 @@ pub enum Error {
     #[error("X25519 produced an all-zero shared secret (peer public key of small order)")]
     ZeroSharedSecret,
     /// A key file could not be read, created or written.
-    #[error("key file {path}: cannot {action}: {source}")]
+    #[error("key file {path}: cannot {action}")]
     KeyFileIo {
         /// The key file.
         path: PathBuf,
@@ -236,7 +236,7 @@ pub enum Error {
         key_id: KeyId,
     },
     /// Reading or writing a stream failed.
-    #[error("I/O error while {during}: {source}")]
+    #[error("I/O error while {during}")]
     Io {
         /// What was being done.
         during: &'static str,
@@ -284,7 +284,7 @@ pub enum Error {
         reason: String,
     },
     /// A disclosed field whose value, salt or proof does not lead to the committed root.
-    #[error("disclosed field {name:?} does not match the commitment: {source}")]
+    #[error("disclosed field {name:?} does not match the commitment")]
     FieldProof {
         /// The field name.
         name: String,
@@ -315,5 +315,27 @@ impl Error {
                 | Error::EmptyFinalChunk { .. }
                 | Error::PayloadCommitmentMismatch
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    /// A cause is printed once: the message says what failed, `source()` carries the OS error.
+    #[test]
+    fn a_key_file_error_returns_its_cause_instead_of_repeating_it() {
+        let err = Error::KeyFileIo {
+            path: PathBuf::from("/keys/org1.key"),
+            action: "create",
+            source: io::Error::new(io::ErrorKind::AlreadyExists, "File exists"),
+        };
+        assert_eq!(err.to_string(), "key file /keys/org1.key: cannot create");
+        assert_eq!(
+            err.source().map(ToString::to_string).as_deref(),
+            Some("File exists")
+        );
     }
 }

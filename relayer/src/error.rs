@@ -13,7 +13,7 @@ pub type BackendError = Box<dyn std::error::Error + Send + Sync + 'static>;
 #[non_exhaustive]
 pub enum Error {
     /// The storage backend failed while doing `op`; the transaction was rolled back.
-    #[error("store: {op} failed: {source}")]
+    #[error("store: {op} failed")]
     Backend {
         /// What the store was doing.
         op: &'static str,
@@ -221,7 +221,7 @@ pub enum Error {
     },
 
     /// A chain adapter failed while the pipeline was doing `op` (added for the pipeline).
-    #[error("pipeline: {op} failed: {source}")]
+    #[error("pipeline: {op} failed")]
     Chain {
         /// What the pipeline was doing.
         op: &'static str,
@@ -231,7 +231,7 @@ pub enum Error {
     },
 
     /// A proof or checkpoint operation failed while the pipeline was doing `op`.
-    #[error("pipeline: {op} failed: {source}")]
+    #[error("pipeline: {op} failed")]
     Proof {
         /// What the pipeline was doing.
         op: &'static str,
@@ -261,4 +261,26 @@ pub enum Error {
         /// What the store was doing.
         op: &'static str,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    /// A cause is printed once: the message names the step, `source()` carries the cause, so
+    /// `{err:#}` and tracing's `error.sources` show it exactly once.
+    #[test]
+    fn a_wrapped_cause_is_returned_not_repeated_in_the_message() {
+        let err = Error::Backend {
+            op: "lease",
+            source: "disk I/O error".into(),
+        };
+        assert_eq!(err.to_string(), "store: lease failed");
+        assert_eq!(
+            err.source().map(ToString::to_string).as_deref(),
+            Some("disk I/O error")
+        );
+    }
 }

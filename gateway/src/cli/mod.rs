@@ -18,22 +18,3 @@ pub(crate) enum Outcome {
     /// The input was examined and rejected (e.g. a bundle that fails verification).
     Rejected,
 }
-
-/// An error and its causes for the terminal, each cause said once: `{err:#}` prints every
-/// cause after the message, and an error that also writes its cause into its own message (such
-/// as "key file …: cannot create: File exists") would say it twice. A cause whose text the
-/// line already holds is skipped.
-pub(crate) fn error_report(err: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in err.chain() {
-        let text = cause.to_string();
-        if line.contains(&text) {
-            continue;
-        }
-        if !line.is_empty() {
-            line.push_str(": ");
-        }
-        line.push_str(&text);
-    }
-    line
-}

@@ -411,7 +411,7 @@ fn check_on_chain(node: &OriginNode, proven: &ProvenSource) -> Result<(), Refusa
     match node.block_hash(number) {
         Err(e) => Err(Refusal::Unchecked(format!(
             "the proven block could not be compared with the origin chain: {}",
-            super::error_report(&e)
+            format!("{e:#}")
         ))),
         Ok(None) => Err(Refusal::Invalid(format!(
             "the origin chain at {} has no block {number}: the proof's block {} is not on it",
@@ -469,7 +469,7 @@ fn report(path: &Path, trust: &Trust, node: Option<&OriginNode>) -> Report {
         .with_context(|| format!("while reading the bundle {}", path.display()))
     {
         Ok(text) => text,
-        Err(e) => return Report::Unchecked(super::error_report(&e)),
+        Err(e) => return Report::Unchecked(format!("{e:#}")),
     };
     match ProofBundle::from_json(&text)
         .map_err(|e| Refusal::Invalid(e.to_string()))

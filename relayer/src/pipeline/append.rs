@@ -44,7 +44,7 @@ pub(crate) async fn append(
             Err(e) => {
                 tracing::error!(
                     origin = %domain,
-                    error = %e,
+                    error = &e as &dyn std::error::Error,
                     "accepting events failed; origin halted",
                 );
                 ctx.health.halt(format!("origin {domain}"), e.to_string());
@@ -64,7 +64,7 @@ pub(crate) async fn append(
             if let Err(e) = logs.append(first, &ids) {
                 tracing::error!(
                     origin = %domain,
-                    error = %e,
+                    error = &e as &dyn std::error::Error,
                     "in-memory log out of step; origin halted",
                 );
                 ctx.health.halt(format!("origin {domain}"), e.to_string());

@@ -40,7 +40,7 @@ pub(crate) async fn attest(
                     tracing::warn!(
                         lane = %l,
                         size = size.0,
-                        error = %e,
+                        error = &e as &dyn std::error::Error,
                         "checkpoint not signed; retrying",
                     );
                     if !sleep_or_cancel(&ctx.cancel, ctx.config.deliver_poll).await {
@@ -96,7 +96,9 @@ async fn sign(
                 recovered = %signer,
                 "dropping a signature from outside the validator set or of another signer"
             ),
-            Err(e) => tracing::warn!(lane = %l, error = %e, "dropping a malformed signature"),
+            Err(e) => {
+                tracing::warn!(lane = %l, error = &e as &dyn std::error::Error, "dropping a malformed signature")
+            }
         }
     }
     let store = Arc::clone(&ctx.store);

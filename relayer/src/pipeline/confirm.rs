@@ -46,7 +46,7 @@ pub(crate) async fn confirm(
             Err(e) => {
                 tracing::warn!(
                     lane = %l,
-                    error = %e,
+                    error = &e as &dyn std::error::Error,
                     "settling left-over submissions failed; retrying",
                 );
                 if !sleep_or_cancel(&ctx.cancel, ctx.config.confirm_poll).await {
@@ -76,7 +76,7 @@ pub(crate) async fn confirm(
                         Ok(true) => {}
                         Ok(false) => still.push(flight),
                         Err(e) => {
-                            tracing::warn!(lane = %l, error = %e, "following a submission failed");
+                            tracing::warn!(lane = %l, error = &e as &dyn std::error::Error, "following a submission failed");
                             still.push(flight);
                         }
                     }
@@ -104,7 +104,7 @@ async fn follow_once(
             tracing::warn!(
                 lane = %l,
                 retryable = e.is_retryable(),
-                error = %e,
+                error = &e as &dyn std::error::Error,
                 "outcome query failed",
             );
             return Ok(false);

@@ -33,7 +33,9 @@ pub(crate) async fn deliver(
         match deliver_once(&ctx, &lane, &metrics, &logs, &in_flight, &out).await {
             Ok(true) => continue,
             Ok(false) => {}
-            Err(e) => tracing::warn!(lane = %l, error = %e, "delivery round failed"),
+            Err(e) => {
+                tracing::warn!(lane = %l, error = &e as &dyn std::error::Error, "delivery round failed")
+            }
         }
         // Nothing to do (or a fault): wait for a new checkpoint or the poll interval.
         tokio::select! {
@@ -119,7 +121,7 @@ async fn deliver_once(
                     lane = %l,
                     messages = all.len(),
                     retryable = e.is_retryable(),
-                    error = %e,
+                    error = &e as &dyn std::error::Error,
                     "destination status read failed; messages back to pending with backoff"
                 );
                 fail_leased(ctx, lane, metrics, &all, &format!("delivery status: {e}")).await?;
@@ -164,7 +166,7 @@ async fn deliver_once(
                 lane = %l,
                 messages = ids.len(),
                 retryable = e.is_retryable(),
-                error = %e,
+                error = &e as &dyn std::error::Error,
                 "submit failed; messages back to pending with backoff"
             );
             fail_leased(ctx, lane, metrics, &ids, &format!("submit: {e}")).await?;
@@ -189,7 +191,7 @@ async fn deliver_once(
         .await;
         if let Err(e) = marked {
             // Sent anyway: keep following it; confirm moves any state to confirmed.
-            tracing::warn!(lane = %l, error = %e, "could not record a sent submission");
+            tracing::warn!(lane = %l, error = &e as &dyn std::error::Error, "could not record a sent submission");
         }
         add(&metrics.submissions, 1);
         add(&metrics.messages_submitted, sub.messages.len() as u64);

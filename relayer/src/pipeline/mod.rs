@@ -301,7 +301,10 @@ impl RelayerHandle {
             if let Err(e) = joined
                 && e.is_panic()
             {
-                tracing::error!(error = %e, "pipeline task panicked");
+                tracing::error!(
+                    error = &e as &dyn std::error::Error,
+                    "pipeline task panicked"
+                );
             }
         }
     }

@@ -84,7 +84,7 @@ pub(crate) async fn record_failures(
             Ok(FailureOutcome::Retry { .. }) => {}
             // Another instance took the message meanwhile, or it moved on: nothing to record.
             Err(e) => {
-                tracing::debug!(lane = %l, message_id = %id, error = %e, "failure not recorded")
+                tracing::debug!(lane = %l, message_id = %id, error = &e as &dyn std::error::Error, "failure not recorded")
             }
         }
     }

@@ -37,7 +37,7 @@ pub(crate) async fn watch(
         Err(e) => {
             tracing::error!(
                 origin = %domain,
-                error = %e,
+                error = &e as &dyn std::error::Error,
                 "cannot read the source cursor; origin halted",
             );
             ctx.health.halt(format!("origin {domain}"), e.to_string());
@@ -81,7 +81,7 @@ pub(crate) async fn watch(
                     origin = %domain,
                     attempt = failures,
                     retry_in_ms = delay.as_millis() as u64,
-                    error = %e,
+                    error = &e as &dyn std::error::Error,
                     "source fault; backing off"
                 );
                 if !sleep_or_cancel(&ctx.cancel, delay).await {
@@ -91,7 +91,7 @@ pub(crate) async fn watch(
             Err(e) => {
                 tracing::error!(
                     origin = %domain,
-                    error = %e,
+                    error = &e as &dyn std::error::Error,
                     "source failed permanently; origin halted",
                 );
                 ctx.health.halt(format!("origin {domain}"), e.to_string());

@@ -227,6 +227,21 @@ pub enum Error {
     Proof(#[from] causeway_proofs::Error),
 }
 
+impl From<causeway_proofs::fabric::FabricError> for Error {
+    fn from(error: causeway_proofs::fabric::FabricError) -> Self {
+        use causeway_proofs::fabric::FabricError;
+        match error {
+            FabricError::ForeignEmitter { emitter, expected } => {
+                Error::ForeignEmitter { emitter, expected }
+            }
+            FabricError::Config { reason } => Error::Config { reason },
+            other => Error::InvalidNativeProof {
+                reason: other.to_string(),
+            },
+        }
+    }
+}
+
 impl Error {
     /// Whether the same operation may succeed if tried again later (after a backoff), without
     /// anything else changing: transport failures, rate limits, timeouts, lagging nodes, a

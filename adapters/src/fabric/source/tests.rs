@@ -9,10 +9,10 @@ use std::time::SystemTime;
 use super::verify::{Verified, verify_blocks};
 use crate::Error;
 use crate::chain::{BlockId, Cursor};
-use crate::fabric::native::testkit::{DOMAIN, Net, block, message};
-use crate::fabric::native::{Checker, FabricSourceProof};
 use crate::fabric::proto::common::Block;
 use crate::fabric::{FabricBlock, HeaderHash, SigningIdentity, ValidationCode};
+use causeway_proofs::fabric::testkit::{DOMAIN, Net, block, message};
+use causeway_proofs::fabric::{Checker, FabricSourceProof};
 
 /// A chain of `n` blocks from number 1 after `genesis`, block i holding dispatches
 /// 10*i .. 10*i + 2 (the second of each marked invalid when `with_invalid`).
@@ -228,7 +228,7 @@ fn look_alikes_invalid_and_malformed_events_are_ignored_and_counted() {
     header.data_hash = crate::fabric::data_hash(raw.data.as_ref().unwrap()).to_vec();
     let header = raw.header.clone().unwrap();
     raw.metadata.as_mut().unwrap().metadata[0] = prost::Message::encode_to_vec(
-        &crate::fabric::native::testkit::orderer_signatures(&header, &net.orderer),
+        &causeway_proofs::fabric::testkit::orderer_signatures(&header, &net.orderer),
     );
     let b = FabricBlock::new(raw).unwrap();
     let v = run(&net, &after(0, genesis), vec![b], 2);

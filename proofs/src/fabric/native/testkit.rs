@@ -6,7 +6,7 @@
 use std::str::FromStr as _;
 use std::time::{Duration, SystemTime};
 
-use causeway_proofs::{Address32, Domain, Message, Nonce};
+use crate::{Address32, Domain, Message, Nonce};
 use p256::ecdsa::SigningKey;
 use prost::Message as _;
 use x509_cert::Certificate;
@@ -34,9 +34,9 @@ use crate::fabric::{
     TransactionId, TrustedMsps, ValidationCode, data_hash, header_bytes,
 };
 
-pub(crate) const CHANNEL: &str = "causeway";
-pub(crate) const OUTBOX: &str = "causeway_outbox";
-pub(crate) const DOMAIN: Domain = Domain(2001);
+pub const CHANNEL: &str = "causeway";
+pub const OUTBOX: &str = "causeway_outbox";
+pub const DOMAIN: Domain = Domain(2001);
 
 fn year() -> Duration {
     Duration::from_secs(365 * 24 * 3600)
@@ -50,13 +50,13 @@ fn validity(from: SystemTime, to: SystemTime) -> Validity {
 }
 
 /// Valid from a year ago to a year ahead.
-pub(crate) fn current() -> Validity {
+pub fn current() -> Validity {
     let now = SystemTime::now();
     validity(now - year(), now + year())
 }
 
 /// Expired yesterday.
-pub(crate) fn expired() -> Validity {
+pub fn expired() -> Validity {
     let now = SystemTime::now();
     validity(now - year(), now - Duration::from_secs(24 * 3600))
 }
@@ -70,14 +70,14 @@ fn pem(certificate: &Certificate) -> Vec<u8> {
 }
 
 /// An organisation: its MSP id and root CA.
-pub(crate) struct Org {
-    pub(crate) mspid: &'static str,
+pub struct Org {
+    pub mspid: &'static str,
     ca_key: SigningKey,
     ca: Certificate,
 }
 
 impl Org {
-    pub(crate) fn new(mspid: &'static str) -> Self {
+    pub fn new(mspid: &'static str) -> Self {
         let ca_key = key();
         let spki = SubjectPublicKeyInfoOwned::from_key(*ca_key.verifying_key()).unwrap();
         let ca = CertificateBuilder::new(
@@ -95,21 +95,21 @@ impl Org {
     }
 
     /// The root certificate, PEM.
-    pub(crate) fn ca_pem(&self) -> Vec<u8> {
+    pub fn ca_pem(&self) -> Vec<u8> {
         pem(&self.ca)
     }
 
-    pub(crate) fn roots(&self) -> MspRoots {
+    pub fn roots(&self) -> MspRoots {
         MspRoots::new(self.mspid, &[pem(&self.ca)]).unwrap()
     }
 
     /// A peer identity (`OU=peer`) issued by this organisation's CA.
-    pub(crate) fn member_valid(&self, validity: Validity) -> SigningIdentity {
+    pub fn member_valid(&self, validity: Validity) -> SigningIdentity {
         self.with_ou("peer", validity)
     }
 
     /// A signing identity of NodeOU role `ou` issued by this organisation's CA.
-    pub(crate) fn with_ou(&self, ou: &str, validity: Validity) -> SigningIdentity {
+    pub fn with_ou(&self, ou: &str, validity: Validity) -> SigningIdentity {
         let member_key = key();
         let spki = SubjectPublicKeyInfoOwned::from_key(*member_key.verifying_key()).unwrap();
         let cert = CertificateBuilder::new(
@@ -135,30 +135,30 @@ impl Org {
     }
 
     /// A peer of this organisation, valid now.
-    pub(crate) fn member(&self) -> SigningIdentity {
+    pub fn member(&self) -> SigningIdentity {
         self.member_valid(current())
     }
 
     /// An identity of NodeOU role `ou`, valid now.
-    pub(crate) fn role(&self, ou: &str) -> SigningIdentity {
+    pub fn role(&self, ou: &str) -> SigningIdentity {
         self.with_ou(ou, current())
     }
 }
 
 /// Two endorsing organisations, an outsider, an orderer, and identities of each.
-pub(crate) struct Net {
-    pub(crate) org1: Org,
-    pub(crate) org2: Org,
-    pub(crate) org3: Org,
-    pub(crate) orderer_org: Org,
-    pub(crate) client: SigningIdentity,
-    pub(crate) peer1: SigningIdentity,
-    pub(crate) peer2: SigningIdentity,
-    pub(crate) orderer: SigningIdentity,
+pub struct Net {
+    pub org1: Org,
+    pub org2: Org,
+    pub org3: Org,
+    pub orderer_org: Org,
+    pub client: SigningIdentity,
+    pub peer1: SigningIdentity,
+    pub peer2: SigningIdentity,
+    pub orderer: SigningIdentity,
 }
 
 impl Net {
-    pub(crate) fn new() -> Self {
+    pub fn new() -> Self {
         let org1 = Org::new("Org1MSP");
         let org2 = Org::new("Org2MSP");
         let org3 = Org::new("Org3MSP");
@@ -182,7 +182,7 @@ impl Net {
     }
 
     /// Trusts Org1 and Org2 (not Org3) under AND(Org1MSP, Org2MSP), and the orderer.
-    pub(crate) fn config(&self) -> FabricVerifierConfig {
+    pub fn config(&self) -> FabricVerifierConfig {
         let mut config = FabricVerifierConfig::new(
             CHANNEL,
             TrustedMsps::new([self.org1.roots(), self.org2.roots()]),
@@ -194,7 +194,7 @@ impl Net {
     }
 
     /// An outbox dispatch of message `nonce` by the client, endorsed by both peers.
-    pub(crate) fn dispatch(&self, nonce: u64) -> TxSpec<'_> {
+    pub fn dispatch(&self, nonce: u64) -> TxSpec<'_> {
         TxSpec {
             creator: &self.client,
             endorsers: vec![&self.peer1, &self.peer2],
@@ -212,7 +212,7 @@ impl Net {
 }
 
 /// The test message with `nonce`.
-pub(crate) fn message(nonce: u64) -> Message {
+pub fn message(nonce: u64) -> Message {
     Message::new(
         Nonce(nonce),
         DOMAIN,
@@ -225,24 +225,24 @@ pub(crate) fn message(nonce: u64) -> Message {
 }
 
 /// One endorser transaction to build; every field can be bent by a test.
-pub(crate) struct TxSpec<'a> {
-    pub(crate) creator: &'a SigningIdentity,
-    pub(crate) endorsers: Vec<&'a SigningIdentity>,
-    pub(crate) chaincode: String,
-    pub(crate) event_chaincode: String,
-    pub(crate) event_name: String,
-    pub(crate) payload: Vec<u8>,
-    pub(crate) channel: String,
-    pub(crate) tx_id: Option<String>,
-    pub(crate) nonce: Vec<u8>,
-    pub(crate) code: ValidationCode,
+pub struct TxSpec<'a> {
+    pub creator: &'a SigningIdentity,
+    pub endorsers: Vec<&'a SigningIdentity>,
+    pub chaincode: String,
+    pub event_chaincode: String,
+    pub event_name: String,
+    pub payload: Vec<u8>,
+    pub channel: String,
+    pub tx_id: Option<String>,
+    pub nonce: Vec<u8>,
+    pub code: ValidationCode,
     /// The proposal hash the endorsers sign, instead of the hash of this proposal.
-    pub(crate) proposal_hash: Option<Vec<u8>>,
+    pub proposal_hash: Option<Vec<u8>>,
 }
 
 impl TxSpec<'_> {
     /// The derived transaction id (or the override).
-    pub(crate) fn id(&self) -> String {
+    pub fn id(&self) -> String {
         self.tx_id
             .clone()
             .unwrap_or_else(|| TransactionId::derive(&self.nonce, self.creator.creator()).0)
@@ -280,7 +280,7 @@ impl TxSpec<'_> {
     }
 
     /// Fabric's proposal hash of this proposal (what honest endorsers sign).
-    pub(crate) fn own_proposal_hash(&self) -> Vec<u8> {
+    pub fn own_proposal_hash(&self) -> Vec<u8> {
         let (channel_header, chaincode_proposal_payload) = self.proposal();
         proposal_hash(
             &channel_header,
@@ -299,7 +299,7 @@ impl TxSpec<'_> {
     }
 
     /// The signed envelope bytes.
-    pub(crate) fn envelope(&self) -> Vec<u8> {
+    pub fn envelope(&self) -> Vec<u8> {
         let signature_header = self.signature_header();
         let tx_id = self.id();
         let (channel_header, chaincode_proposal_payload) = self.proposal();
@@ -364,7 +364,7 @@ impl TxSpec<'_> {
 }
 
 /// Block `number` after `previous` holding `txs` with their codes, signed by `orderer`.
-pub(crate) fn block(
+pub fn block(
     number: u64,
     previous: Option<HeaderHash>,
     txs: &[TxSpec<'_>],
@@ -381,7 +381,7 @@ pub(crate) fn block(
 }
 
 /// A block from envelope bytes and filter codes, signed by `orderer`.
-pub(crate) fn raw_block(
+pub fn raw_block(
     number: u64,
     previous: Option<HeaderHash>,
     envelopes: Vec<Vec<u8>>,
@@ -411,7 +411,7 @@ pub(crate) fn raw_block(
 }
 
 /// The SIGNATURES metadata of `header` by `orderer`.
-pub(crate) fn orderer_signatures(header: &BlockHeader, orderer: &SigningIdentity) -> Metadata {
+pub fn orderer_signatures(header: &BlockHeader, orderer: &SigningIdentity) -> Metadata {
     let value = b"last config".to_vec();
     let signature_header = SignatureHeader {
         creator: orderer.creator().to_vec(),

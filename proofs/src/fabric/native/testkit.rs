@@ -34,8 +34,11 @@ use crate::fabric::{
     TransactionId, TrustedMsps, ValidationCode, data_hash, header_bytes,
 };
 
+/// The test network's channel.
 pub const CHANNEL: &str = "causeway";
+/// The test network's outbox chaincode.
 pub const OUTBOX: &str = "causeway_outbox";
+/// The test network's Causeway domain.
 pub const DOMAIN: Domain = Domain(2001);
 
 fn year() -> Duration {
@@ -71,12 +74,14 @@ fn pem(certificate: &Certificate) -> Vec<u8> {
 
 /// An organisation: its MSP id and root CA.
 pub struct Org {
+    /// The MSP id.
     pub mspid: &'static str,
     ca_key: SigningKey,
     ca: Certificate,
 }
 
 impl Org {
+    /// An organisation with a fresh P-256 root CA.
     pub fn new(mspid: &'static str) -> Self {
         let ca_key = key();
         let spki = SubjectPublicKeyInfoOwned::from_key(*ca_key.verifying_key()).unwrap();
@@ -99,6 +104,7 @@ impl Org {
         pem(&self.ca)
     }
 
+    /// The MSP roots of the organisation (its CA).
     pub fn roots(&self) -> MspRoots {
         MspRoots::new(self.mspid, &[pem(&self.ca)]).unwrap()
     }
@@ -147,17 +153,32 @@ impl Org {
 
 /// Two endorsing organisations, an outsider, an orderer, and identities of each.
 pub struct Net {
+    /// The first endorsing organisation (`Org1MSP`).
     pub org1: Org,
+    /// The second endorsing organisation (`Org2MSP`).
     pub org2: Org,
+    /// An organisation the policy does not name (`Org3MSP`).
     pub org3: Org,
+    /// The ordering organisation.
     pub orderer_org: Org,
+    /// A client of Org1 (the transactions' creator).
     pub client: SigningIdentity,
+    /// A peer of Org1.
     pub peer1: SigningIdentity,
+    /// A peer of Org2.
     pub peer2: SigningIdentity,
+    /// The orderer (block signer).
     pub orderer: SigningIdentity,
 }
 
+impl Default for Net {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Net {
+    /// A network with fresh keys for every organisation and identity.
     pub fn new() -> Self {
         let org1 = Org::new("Org1MSP");
         let org2 = Org::new("Org2MSP");
@@ -226,15 +247,25 @@ pub fn message(nonce: u64) -> Message {
 
 /// One endorser transaction to build; every field can be bent by a test.
 pub struct TxSpec<'a> {
+    /// Who creates (signs) the transaction.
     pub creator: &'a SigningIdentity,
+    /// Who endorses it.
     pub endorsers: Vec<&'a SigningIdentity>,
+    /// The chaincode of the endorsed action.
     pub chaincode: String,
+    /// The chaincode the event names.
     pub event_chaincode: String,
+    /// The event's name.
     pub event_name: String,
+    /// The event's payload.
     pub payload: Vec<u8>,
+    /// The channel in the channel header.
     pub channel: String,
+    /// A tx id instead of the one derived from nonce and creator.
     pub tx_id: Option<String>,
+    /// The signature header's nonce.
     pub nonce: Vec<u8>,
+    /// The committer's validation code in the block's filter.
     pub code: ValidationCode,
     /// The proposal hash the endorsers sign, instead of the hash of this proposal.
     pub proposal_hash: Option<Vec<u8>>,

@@ -2,13 +2,15 @@
 //! from `proofs/proto/`), block decoding and hash-chain checks ([`block`]), MSP identities with
 //! Fabric's signature rules ([`identity`]), endorsement policies ([`policy`]), the signature
 //! checks of a block's contents, and the native proof of a message dispatched on Fabric
-//! ([`FabricSourceProof`], checked by [`FabricNativeVerifier`]). Bytes in, checked values or a
+//! ([`FabricSourceProof`], checked by [`FabricNativeVerifier`]), and the inbox chaincode's batch
+//! format ([`inbox_wire`]). Bytes in, checked values or a
 //! [`FabricError`] out, failing closed; no I/O. The parts that talk to peers (client, source,
 //! destination, state reader, MSP folders) are in `causeway-adapters`.
 
 pub mod block;
 mod error;
 pub mod identity;
+pub mod inbox_wire;
 mod native;
 pub mod policy;
 pub mod proto;

@@ -10,8 +10,9 @@ use std::time::SystemTime;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FabricError {
-    /// Bytes that should hold a protobuf message do not decode as one.
-    #[error("cannot decode {what}: {source}")]
+    /// Bytes that should hold a protobuf message do not decode as one. prost's reason is the
+    /// [`source`](std::error::Error::source), not part of the message (printed once by `{:#}`).
+    #[error("cannot decode {what}")]
     Decode {
         /// Which message was being decoded, e.g. "common.Envelope of transaction 2".
         what: String,

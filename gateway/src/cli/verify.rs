@@ -10,11 +10,11 @@ use anyhow::{Context, Result};
 use causeway_adapters::NativeVerifier;
 use causeway_adapters::chain::ObservedMessage;
 use causeway_adapters::evm::EvmNativeVerifier;
-use causeway_adapters::fabric::{
-    EndorsementPolicy, FabricNativeVerifier, FabricVerifierConfig, MspRoots, TrustedMsps,
-};
 use causeway_config::FabricPolicy;
 use causeway_proofs::bundle::{MAX_BUNDLE_JSON_LEN, TrustAnchor, Verdict};
+use causeway_proofs::fabric::{
+    EndorsementPolicy, FabricNativeVerifier, FabricVerifierConfig, MspRoots, TrustedMsps,
+};
 use causeway_proofs::{Domain, EvmAddress, ProofBundle, SigningDomain, ValidatorSet};
 use serde::Deserialize;
 
@@ -108,7 +108,7 @@ struct TrustMsp {
 }
 
 fn default_outbox_chaincode() -> String {
-    causeway_adapters::fabric::DEFAULT_OUTBOX_CHAINCODE.to_owned()
+    causeway_proofs::fabric::DEFAULT_OUTBOX_CHAINCODE.to_owned()
 }
 
 fn one() -> usize {

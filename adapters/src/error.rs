@@ -131,6 +131,12 @@ pub enum Error {
         /// What failed.
         reason: String,
     },
+    /// Fabric data (a block, transaction, identity, signature, endorsement or native proof)
+    /// that failed to decode or verify, with its typed reason from `causeway_proofs::fabric`.
+    /// Its message and causes are the [`FabricError`](causeway_proofs::fabric::FabricError)'s,
+    /// printed once. Not retryable.
+    #[error(transparent)]
+    Fabric(causeway_proofs::fabric::FabricError),
 
     // ---- destination --------------------------------------------------------------------------
     /// The destination refused the batch (in simulation or on chain) with `reason`.
@@ -225,6 +231,23 @@ pub enum Error {
     /// A message, checkpoint or proof rejected by `causeway_proofs`.
     #[error(transparent)]
     Proof(#[from] causeway_proofs::Error),
+}
+
+/// Fabric's offline checks keep their typed error ([`Error::Fabric`]), except the two kinds
+/// every chain family reports alike: an event of a look-alike emitter
+/// ([`Error::ForeignEmitter`], as for an EVM log of another contract) and a verifier
+/// configuration that cannot work ([`Error::Config`]).
+impl From<causeway_proofs::fabric::FabricError> for Error {
+    fn from(error: causeway_proofs::fabric::FabricError) -> Self {
+        use causeway_proofs::fabric::FabricError;
+        match error {
+            FabricError::ForeignEmitter { emitter, expected } => {
+                Error::ForeignEmitter { emitter, expected }
+            }
+            FabricError::Config { reason } => Error::Config { reason },
+            other => Error::Fabric(other),
+        }
+    }
 }
 
 impl Error {
@@ -362,11 +385,61 @@ mod tests {
             .is_retryable()
         );
         assert!(!Error::InvalidNativeProof { reason: "x".into() }.is_retryable());
+        assert!(!Error::Fabric(causeway_proofs::fabric::FabricError::BadSignature).is_retryable());
         assert!(
             !Error::InsufficientFunds {
                 account: "0x".into()
             }
             .is_retryable()
         );
+    }
+
+    /// A Fabric error keeps its type through the adapter's error, and `{err:#}` (which walks
+    /// `source()`) prints its message and each cause once.
+    #[test]
+    fn fabric_errors_stay_typed_and_print_each_cause_once() {
+        use std::error::Error as _;
+
+        use causeway_proofs::fabric::FabricError;
+        use causeway_proofs::fabric::proto::common::Block;
+
+        let err = Error::from(FabricError::HighS);
+        assert!(matches!(err, Error::Fabric(FabricError::HighS)), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "signature has a high S value, which Fabric refuses"
+        );
+
+        let decode = causeway_proofs::fabric::decode::<Block>(&[0xff], || "common.Block".into())
+            .expect_err("0xff is no protobuf");
+        let err = Error::from(decode);
+        assert!(
+            matches!(&err, Error::Fabric(FabricError::Decode { what, .. }) if what == "common.Block"),
+            "{err:?}"
+        );
+        // Each cause appears once in the whole chain of messages.
+        let mut chain = vec![err.to_string()];
+        let mut cause = err.source();
+        while let Some(c) = cause {
+            chain.push(c.to_string());
+            cause = c.source();
+        }
+        let cause = chain.last().expect("at least the error itself").clone();
+        let printed = chain.join(": ");
+        assert_eq!(printed.matches(cause.as_str()).count(), 1, "{printed}");
+
+        // The two kinds every family reports alike keep their chain-neutral variants.
+        let foreign = Error::from(FabricError::ForeignEmitter {
+            emitter: "chaincode `copycat`".into(),
+            expected: "chaincode `causeway_outbox`".into(),
+        });
+        assert!(
+            matches!(foreign, Error::ForeignEmitter { .. }),
+            "{foreign:?}"
+        );
+        let config = Error::from(FabricError::Config {
+            reason: "no channel".into(),
+        });
+        assert!(matches!(config, Error::Config { .. }), "{config:?}");
     }
 }

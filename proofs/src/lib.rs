@@ -13,6 +13,7 @@ pub mod bundle;
 pub mod checkpoint;
 mod error;
 pub mod evm;
+pub mod fabric;
 pub mod hash;
 pub mod log;
 pub mod message;

@@ -15,169 +15,49 @@
 //! root, a signature that is not 65 bytes or a message that does not decode survive parsing, so
 //! that the inbox chaincode refuses them with the same named reasons, in the same order, as the
 //! Solidity Inbox (`ZeroRoot`, `InvalidSignature(i)`, `MessageTooShort`, ...).
-//! [`FabricDeliveryBatch::into_batch`] is the strict conversion.
+//! [`FabricDeliveryBatch::into_batch`] is the strict conversion. The parser itself is
+//! `causeway_proofs::fabric::inbox_wire`'s (no I/O, fuzzed); this module adds what needs the
+//! adapters' batch, result and revert types.
 
-use causeway_proofs::hash::parse_hex_vec;
-use causeway_proofs::message::MAX_MESSAGE_LEN;
-use causeway_proofs::{
-    Checkpoint, Domain, Hash32, HashAlgorithm, InclusionProof, LogSize, Message, MessageId,
-    Signature, SigningDomain,
+pub use causeway_proofs::fabric::inbox_wire::{
+    INBOX_CHAINCODE, MAX_BATCH_BYTES, MAX_BATCH_ITEMS, MAX_SIGNATURE_BYTES, MAX_SIGNATURES,
+    MAX_WIRE_MESSAGE_BYTES, WireBatch, WireBytes, WireCheckpoint, WireItem, inbox_signing_domain,
 };
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use causeway_proofs::{Message, MessageId, Signature};
+use serde::{Deserialize, Serialize};
 
 use crate::Error;
 use crate::chain::{DeliveryBatch, DeliveryItem, MessageOutcome, RevertReason};
 
-/// Largest `deliverBatch` argument accepted, in bytes of JSON.
-pub const MAX_BATCH_BYTES: usize = 1 << 20;
-/// Most messages in one batch.
-pub const MAX_BATCH_ITEMS: usize = 512;
-/// Most signatures in one batch (the Solidity registry's `MAX_VALIDATORS` is 255).
-pub const MAX_SIGNATURES: usize = 256;
-/// Longest signature bytes accepted by the parser. Longer than 65 so that a signature of the
-/// wrong length is refused by the inbox as `InvalidSignature(position)`, as on the EVM.
-const MAX_SIGNATURE_BYTES: usize = 128;
-/// Longest message bytes accepted by the parser: one word more than the longest valid message,
-/// so that an oversize body is refused by name (`BodyTooLarge`) rather than as bad JSON.
-const MAX_WIRE_MESSAGE_BYTES: usize = MAX_MESSAGE_LEN + 32;
-
-/// What the parser calls the batch in its errors.
-const WHAT: &str = "FabricDeliveryBatch";
-
 /// The marker in front of the machine-readable reason in the inbox chaincode's error message.
 pub const REVERT_MARKER: &str = "causeway-revert=";
 
-/// The chaincode name the inbox is installed under on the Causeway test network.
-pub const INBOX_CHAINCODE: &str = "causeway_inbox";
-
-/// The signing domain of a Fabric inbox: what validators sign a checkpoint of `origin` under
-/// for the inbox chaincode `inbox_chaincode` on `channel` of the network whose Causeway domain
-/// is `destination`. Fabric ledgers have no chain id of their own, so each channel is given one
-/// by configuration (`[chains.<name>] chain_id`: non-zero, unique among the consortium's Fabric
-/// chains): `destination_chain_id` is the inbox channel's, `origin_chain_id` the origin's (a
-/// Fabric origin's configured one, or an EVM origin's EIP-155 id). The inbox is named by
-/// keccak-256 of `"<channel>/<chaincode>"`, so a signature for one channel, chaincode or chain
-/// id never verifies on another.
-pub fn inbox_signing_domain(
-    origin: Domain,
-    origin_chain_id: u64,
-    destination: Domain,
-    destination_chain_id: u64,
-    channel: &str,
-    inbox_chaincode: &str,
-    validator_epoch: u64,
-) -> SigningDomain {
-    SigningDomain {
-        origin,
-        origin_chain_id,
-        destination,
-        destination_chain_id,
-        inbox: SigningDomain::named_inbox(&format!("{channel}/{inbox_chaincode}")),
-        validator_epoch,
-    }
-}
-
-/// A checkpoint as carried on the wire: the fields of `causeway_proofs::Checkpoint`'s JSON,
-/// without its validation (the inbox refuses a zero root as `ZeroRoot`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WireCheckpoint {
-    /// Checkpoint format version (1).
-    pub version: u8,
-    /// The origin domain whose log it commits to.
-    pub origin: Domain,
-    /// The log's hash algorithm.
-    pub hash_algorithm: HashAlgorithm,
-    /// The log size.
-    pub size: LogSize,
-    /// The root (possibly zero: refused by the inbox, not by the parser).
-    pub root: Hash32,
-}
-
-impl WireCheckpoint {
-    /// The validated checkpoint: version 1, non-zero root.
-    pub fn to_checkpoint(&self) -> Result<Checkpoint, causeway_proofs::Error> {
-        if self.version != Checkpoint::VERSION {
-            return Err(causeway_proofs::Error::Decode {
-                what: "checkpoint",
-                reason: format!(
-                    "unsupported checkpoint version {}; this build speaks version {}",
-                    self.version,
-                    Checkpoint::VERSION
-                ),
-            });
-        }
-        Checkpoint::new(self.origin, self.hash_algorithm, self.size, self.root)
-    }
-}
-
-impl From<Checkpoint> for WireCheckpoint {
-    fn from(c: Checkpoint) -> Self {
-        WireCheckpoint {
-            version: c.version(),
-            origin: c.origin(),
-            hash_algorithm: c.hash_algorithm(),
-            size: c.size(),
-            root: c.root(),
-        }
-    }
-}
-
-/// Bytes shown as `0x` hex; parsed with a length bound of `MAX` bytes.
-#[derive(Clone, PartialEq, Eq)]
-pub struct WireBytes<const MAX: usize>(pub Vec<u8>);
-
-impl<const MAX: usize> core::fmt::Debug for WireBytes<MAX> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "0x{}", hex::encode(&self.0))
-    }
-}
-
-impl<const MAX: usize> Serialize for WireBytes<MAX> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("0x{}", hex::encode(&self.0)))
-    }
-}
-
-impl<'de, const MAX: usize> Deserialize<'de> for WireBytes<MAX> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        if !s.starts_with("0x") {
-            return Err(serde::de::Error::custom("hex bytes must start with 0x"));
-        }
-        parse_hex_vec(&s, "hex bytes", MAX)
-            .map(WireBytes)
-            .map_err(serde::de::Error::custom)
-    }
-}
-
-/// One message of a wire batch: its encoded bytes and its inclusion proof.
+/// The `deliverBatch` argument of the inbox chaincode: the parsed [`WireBatch`] (whose parser
+/// lives in `causeway_proofs`, so that it is fuzzed without a chain client), with the
+/// conversions to and from a [`DeliveryBatch`]. Its fields are the [`WireBatch`]'s (through
+/// `Deref`); its JSON is the [`WireBatch`]'s.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WireItem {
-    /// The canonical message encoding (not yet decoded: the inbox reports a malformed one by
-    /// name).
-    pub message: WireBytes<MAX_WIRE_MESSAGE_BYTES>,
-    /// Its inclusion proof (the inbox verifies it against the checkpoint's size and root).
-    pub proof: InclusionProof,
+#[serde(transparent)]
+pub struct FabricDeliveryBatch(pub WireBatch);
+
+impl std::ops::Deref for FabricDeliveryBatch {
+    type Target = WireBatch;
+
+    fn deref(&self) -> &WireBatch {
+        &self.0
+    }
 }
 
-/// The `deliverBatch` argument of the inbox chaincode.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FabricDeliveryBatch {
-    /// The checkpoint every proof is against.
-    pub checkpoint: WireCheckpoint,
-    /// Validator signatures (65 bytes each when well formed), ascending by signer.
-    pub signatures: Vec<WireBytes<MAX_SIGNATURE_BYTES>>,
-    /// The messages.
-    pub items: Vec<WireItem>,
+impl std::ops::DerefMut for FabricDeliveryBatch {
+    fn deref_mut(&mut self) -> &mut WireBatch {
+        &mut self.0
+    }
 }
 
 impl FabricDeliveryBatch {
     /// The wire form of a delivery batch.
     pub fn from_batch(batch: &DeliveryBatch) -> Self {
-        FabricDeliveryBatch {
+        FabricDeliveryBatch(WireBatch {
             checkpoint: batch.checkpoint.into(),
             signatures: batch
                 .signatures
@@ -192,50 +72,39 @@ impl FabricDeliveryBatch {
                     proof: i.proof.clone(),
                 })
                 .collect(),
-        }
+        })
     }
 
     /// The JSON bytes `deliverBatch` takes.
     pub fn to_json(&self) -> Vec<u8> {
-        serde_json::to_vec(self).expect("plain data serialises")
+        self.0.to_json()
     }
 
-    /// Parses `deliverBatch`'s argument, refusing more than [`MAX_BATCH_BYTES`] before reading
-    /// it, and more than [`MAX_BATCH_ITEMS`] items or [`MAX_SIGNATURES`] signatures.
+    /// Parses `deliverBatch`'s argument ([`WireBatch::parse`]: bounded before it is read); a
+    /// refusal is an [`Error::Decode`] naming what is wrong.
     pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
-        if bytes.len() > MAX_BATCH_BYTES {
-            return Err(decode_error(format!(
-                "{} bytes exceed the maximum of {MAX_BATCH_BYTES}",
-                bytes.len()
-            )));
+        match WireBatch::parse(bytes) {
+            Ok(batch) => Ok(FabricDeliveryBatch(batch)),
+            Err(causeway_proofs::Error::Decode { what, reason }) => {
+                Err(Error::Decode { what, reason })
+            }
+            Err(other) => Err(other.into()),
         }
-        let batch: FabricDeliveryBatch = serde_json::from_slice(bytes)
-            .map_err(|e| decode_error(format!("malformed JSON: {e}")))?;
-        if batch.items.len() > MAX_BATCH_ITEMS {
-            return Err(decode_error(format!(
-                "{} items exceed the maximum of {MAX_BATCH_ITEMS}",
-                batch.items.len()
-            )));
-        }
-        if batch.signatures.len() > MAX_SIGNATURES {
-            return Err(decode_error(format!(
-                "{} signatures exceed the maximum of {MAX_SIGNATURES}",
-                batch.signatures.len()
-            )));
-        }
-        Ok(batch)
     }
 
     /// The strict batch: a valid checkpoint, 65-byte signatures and decodable messages.
     pub fn into_batch(self) -> Result<DeliveryBatch, Error> {
-        let checkpoint = self.checkpoint.to_checkpoint()?;
-        let signatures = self
-            .signatures
+        let WireBatch {
+            checkpoint,
+            signatures,
+            items,
+        } = self.0;
+        let checkpoint = checkpoint.to_checkpoint()?;
+        let signatures = signatures
             .iter()
             .map(|s| Signature::from_slice(&s.0))
             .collect::<Result<Vec<_>, _>>()?;
-        let items = self
-            .items
+        let items = items
             .into_iter()
             .map(|i| {
                 Ok(DeliveryItem {
@@ -250,10 +119,6 @@ impl FabricDeliveryBatch {
             items,
         })
     }
-}
-
-fn decode_error(reason: String) -> Error {
-    Error::Decode { what: WHAT, reason }
 }
 
 /// What the inbox did with one message: an entry of `deliverBatch`'s response payload and of its
@@ -323,7 +188,7 @@ pub fn decode_revert(text: &str) -> Option<RevertReason> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use causeway_proofs::log::Sha256Log;
-    use causeway_proofs::{Address32, LeafIndex, Nonce};
+    use causeway_proofs::{Address32, Checkpoint, Domain, Hash32, HashAlgorithm, LeafIndex, Nonce};
 
     use super::*;
 
@@ -437,7 +302,7 @@ mod tests {
             let err = FabricDeliveryBatch::parse(input.as_bytes())
                 .unwrap_err()
                 .to_string();
-            assert!(err.contains(WHAT), "{err}");
+            assert!(err.contains("FabricDeliveryBatch"), "{err}");
             assert!(err.contains(expected), "{input}: {err}");
         }
     }

@@ -38,7 +38,6 @@ use tokio_stream::StreamExt as _;
 
 use super::block::{FabricBlock, FabricTransaction, proposal_hash, verify_chain};
 use super::client::{BlockStream, FabricClient};
-use super::error::{FabricError, decode};
 use super::identity::{MspRole, TrustedMsps};
 use super::policy::EndorsementPolicy;
 use super::proto::common::{Envelope, Payload};
@@ -50,6 +49,7 @@ use super::proto::rwset::TxReadWriteSet;
 use super::request::Invocation;
 use crate::Error;
 use crate::chain::{BlockId, BlockRef, ReadAt, StateQuery, StateRead, StateReader};
+use causeway_proofs::fabric::{FabricError, decode};
 
 /// Longest `key` (the JSON function call) accepted.
 const MAX_QUERY_LEN: usize = 64 * 1024;

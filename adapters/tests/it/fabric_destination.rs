@@ -698,7 +698,9 @@ async fn state_reads_carry_verified_endorsements_and_tampering_is_refused() {
     // or earlier (a proposal dated ahead), the same proof is refused.
     for at in [now + 2 * MAX_AGE, verified.proposed_at - 2 * MAX_AGE] {
         match proof.verify(&trusted, &policy, at, MAX_AGE) {
-            Err(Error::InvalidNativeProof { reason }) => {
+            // A Fabric check's typed error.
+            Err(Error::Fabric(e @ FabricError::StaleRead { .. })) => {
+                let reason = e.to_string();
                 assert!(reason.contains("too old (or dated ahead)"), "{reason}");
             }
             other => panic!("a stale read was accepted: {other:?}"),
@@ -716,7 +718,7 @@ async fn state_reads_carry_verified_endorsements_and_tampering_is_refused() {
     tampered.transaction[at..at + 4].copy_from_slice(b"fals");
     assert!(matches!(
         tampered.verify(&trusted, &policy, SystemTime::now(), MAX_AGE),
-        Err(Error::InvalidNativeProof { reason }) if reason.contains("not satisfied")
+        Err(e @ (Error::InvalidNativeProof { .. } | Error::Fabric(_))) if e.to_string().contains("not satisfied")
     ));
     // The proof passed off as the answer to another query.
     let mut other = proof.clone();
@@ -738,7 +740,7 @@ async fn state_reads_carry_verified_endorsements_and_tampering_is_refused() {
     let strict = EndorsementPolicy::AllOf(vec![ORG1.into(), ORG2.into(), "Org3MSP".into()]);
     assert!(matches!(
         proof.verify(&trusted, &strict, SystemTime::now(), MAX_AGE),
-        Err(Error::InvalidNativeProof { reason }) if reason.contains("not satisfied")
+        Err(e @ (Error::InvalidNativeProof { .. } | Error::Fabric(_))) if e.to_string().contains("not satisfied")
     ));
 
     // A peer endorsing with an organisation outside the policy: refused by the reader itself.
@@ -746,7 +748,8 @@ async fn state_reads_carry_verified_endorsements_and_tampering_is_refused() {
         EndorsementFault::OutsideOrgInsteadOfOrg2,
     ));
     match reader.read(&query).await {
-        Err(Error::InvalidNativeProof { reason }) => {
+        Err(e @ (Error::InvalidNativeProof { .. } | Error::Fabric(_))) => {
+            let reason = e.to_string();
             assert!(
                 reason.contains(
                     &FabricError::PolicyNotSatisfied {

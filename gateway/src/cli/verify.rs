@@ -12,12 +12,12 @@ use anyhow::{Context, Result};
 use causeway_adapters::NativeVerifier;
 use causeway_adapters::chain::ObservedMessage;
 use causeway_adapters::evm::{CheckedSource, EvmNativeVerifier};
-use causeway_adapters::fabric::{
-    EndorsementPolicy, FabricNativeVerifier, FabricVerifierConfig, MspRoots, TrustedMsps,
-};
 use causeway_config::FabricPolicy;
 use causeway_proofs::bundle::{ChainFamily, MAX_BUNDLE_JSON_LEN, TrustAnchor, Verdict};
 use causeway_proofs::evm::{ProvenSource, Unproved};
+use causeway_proofs::fabric::{
+    EndorsementPolicy, FabricNativeVerifier, FabricVerifierConfig, MspRoots, TrustedMsps,
+};
 use causeway_proofs::message::Address32;
 use causeway_proofs::{Domain, EvmAddress, ProofBundle, SigningDomain, ValidatorSet};
 use serde::{Deserialize, Serialize};
@@ -177,7 +177,7 @@ struct TrustMsp {
 }
 
 fn default_outbox_chaincode() -> String {
-    causeway_adapters::fabric::DEFAULT_OUTBOX_CHAINCODE.to_owned()
+    causeway_proofs::fabric::DEFAULT_OUTBOX_CHAINCODE.to_owned()
 }
 
 fn one() -> usize {
@@ -358,7 +358,7 @@ fn check(
             let unproved = match verifier.family() {
                 ChainFamily::Fabric => vec![Unproved {
                     field: "validation_code",
-                    reason: causeway_adapters::fabric::VALIDATION_CODE_UNPROVED.to_owned(),
+                    reason: causeway_proofs::fabric::VALIDATION_CODE_UNPROVED.to_owned(),
                 }],
                 _ => Vec::new(),
             };

@@ -6,12 +6,12 @@
 use prost::Message as _;
 
 use crate::fabric::block::proposal_hash;
-use crate::fabric::error::{FabricError, decode};
 use crate::fabric::proto::common::{Envelope, Header, Payload};
 use crate::fabric::proto::protos::{
     ChaincodeActionPayload, ChaincodeProposalPayload, Proposal, ProposalResponsePayload,
     SignedProposal, Transaction,
 };
+use causeway_proofs::fabric::{FabricError, decode};
 
 /// Checks that `prepared` is the endorser transaction of `proposal` (transaction `tx_id`):
 /// its payload header is the proposal's header byte for byte (same channel header, hence tx
@@ -100,9 +100,9 @@ mod tests {
     use std::time::SystemTime;
 
     use super::*;
-    use crate::fabric::native::testkit::Org;
     use crate::fabric::proto::protos::{ChaincodeEndorsedAction, TransactionAction};
     use crate::fabric::request::{Invocation, ProposedTransaction, propose};
+    use causeway_proofs::fabric::testkit::Org;
 
     fn proposed() -> ProposedTransaction {
         let invocation = Invocation {

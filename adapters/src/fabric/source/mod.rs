@@ -40,10 +40,10 @@ use causeway_proofs::bundle::SourceReference;
 use causeway_proofs::{Domain, Hash32};
 use tokio_stream::StreamExt as _;
 
-use super::native::native_proof;
 use super::{BlockStream, FabricBlock, FabricClient, FabricNativeVerifier, FabricVerifierConfig};
 use crate::Error;
 use crate::chain::{BlockId, Cursor, ObservedMessage, Source, SourceBatch};
+use causeway_proofs::fabric::native_proof;
 
 /// The default byte budget of one batch ([`FabricSourceConfig::max_batch_bytes`]): 64 MiB of
 /// blocks, which a batch holds in memory (with their proofs) until it is stored.

@@ -10,10 +10,10 @@ use super::nonces;
 use super::verify::{Verified, verify_blocks};
 use crate::Error;
 use crate::chain::{BlockId, Cursor};
-use crate::fabric::native::testkit::{DOMAIN, Net, block, message};
-use crate::fabric::native::{Checker, FabricSourceProof};
 use crate::fabric::proto::common::Block;
 use crate::fabric::{FabricBlock, HeaderHash, SigningIdentity, ValidationCode};
+use causeway_proofs::fabric::testkit::{DOMAIN, Net, block, message};
+use causeway_proofs::fabric::{Checker, FabricSourceProof};
 
 /// A chain of `n` blocks from number 1 after `genesis`, block i holding dispatches
 /// 10*i .. 10*i + 2 (the second of each marked invalid when `with_invalid`).
@@ -229,7 +229,7 @@ fn look_alikes_invalid_and_malformed_events_are_ignored_and_counted() {
     header.data_hash = crate::fabric::data_hash(raw.data.as_ref().unwrap()).to_vec();
     let header = raw.header.clone().unwrap();
     raw.metadata.as_mut().unwrap().metadata[0] = prost::Message::encode_to_vec(
-        &crate::fabric::native::testkit::orderer_signatures(&header, &net.orderer),
+        &causeway_proofs::fabric::testkit::orderer_signatures(&header, &net.orderer),
     );
     let b = FabricBlock::new(raw).unwrap();
     let v = run(&net, &after(0, genesis), vec![b], 2);
@@ -334,7 +334,7 @@ fn a_client_certificate_endorsement_stops_the_run() {
 /// Dispatch `nonce` carrying another message than [`message`]`(nonce)` under another
 /// transaction id: the losing twin of an MVCC conflict, as a peer that relabels it VALID
 /// would serve it.
-fn twin(net: &Net, nonce: u64) -> crate::fabric::native::testkit::TxSpec<'_> {
+fn twin(net: &Net, nonce: u64) -> causeway_proofs::fabric::testkit::TxSpec<'_> {
     let mut spec = net.dispatch(nonce);
     spec.payload = causeway_proofs::Message::new(
         causeway_proofs::Nonce(nonce),
@@ -353,7 +353,7 @@ fn twin(net: &Net, nonce: u64) -> crate::fabric::native::testkit::TxSpec<'_> {
 /// Blocks 1.. after `genesis`, block i holding the dispatches `txs[i - 1]`.
 fn blocks_of(
     genesis: HeaderHash,
-    txs: Vec<Vec<crate::fabric::native::testkit::TxSpec<'_>>>,
+    txs: Vec<Vec<causeway_proofs::fabric::testkit::TxSpec<'_>>>,
     net: &Net,
 ) -> Vec<FabricBlock> {
     let mut previous = genesis;

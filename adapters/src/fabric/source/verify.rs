@@ -11,8 +11,8 @@ use causeway_proofs::Message;
 
 use crate::Error;
 use crate::chain::Cursor;
-use crate::fabric::native::{Candidate, Checker, Skip};
 use crate::fabric::{FabricBlock, FabricError, ValidationCode};
+use causeway_proofs::fabric::{Candidate, Checker, Skip};
 
 /// What was ignored in the verified blocks (see [`super::FabricSourceCounters`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -145,7 +145,10 @@ pub(crate) fn verify_blocks(
                 .verify_data_hash()
                 .map_err(Error::from)
                 .map(|()| None),
-            Job::Block(b) => checker.check_block(&blocks[b], at).map(|()| None),
+            Job::Block(b) => checker
+                .check_block(&blocks[b], at)
+                .map_err(Error::from)
+                .map(|()| None),
             Job::Tx(b, t) => match checker.classify(&blocks[b], codes[b][t], t)? {
                 Err(skip) => Ok(Some(TxResult::Skipped(skip))),
                 Ok(Candidate { tx, message }) => {
@@ -202,7 +205,7 @@ pub(crate) fn verify_blocks(
             }
         }
         if failed.is_none() && block.number() == 0 && !found.is_empty() {
-            failed = checker.check_block(&block, at).err();
+            failed = checker.check_block(&block, at).err().map(Error::from);
         }
         if let Some(e) = failed {
             first_error = Some((b, block_error(endpoint, block.number(), e)));

@@ -6,7 +6,7 @@
 use std::str::FromStr as _;
 use std::time::{Duration, SystemTime};
 
-use causeway_proofs::{Address32, Domain, Message, Nonce};
+use crate::{Address32, Domain, Message, Nonce};
 use p256::ecdsa::SigningKey;
 use prost::Message as _;
 use x509_cert::Certificate;
@@ -34,9 +34,12 @@ use crate::fabric::{
     TransactionId, TrustedMsps, ValidationCode, data_hash, header_bytes,
 };
 
-pub(crate) const CHANNEL: &str = "causeway";
-pub(crate) const OUTBOX: &str = "causeway_outbox";
-pub(crate) const DOMAIN: Domain = Domain(2001);
+/// The test network's channel.
+pub const CHANNEL: &str = "causeway";
+/// The test network's outbox chaincode.
+pub const OUTBOX: &str = "causeway_outbox";
+/// The test network's Causeway domain.
+pub const DOMAIN: Domain = Domain(2001);
 
 pub(crate) fn year() -> Duration {
     Duration::from_secs(365 * 24 * 3600)
@@ -50,13 +53,13 @@ pub(crate) fn validity(from: SystemTime, to: SystemTime) -> Validity {
 }
 
 /// Valid from a year ago to a year ahead.
-pub(crate) fn current() -> Validity {
+pub fn current() -> Validity {
     let now = SystemTime::now();
     validity(now - year(), now + year())
 }
 
 /// Expired yesterday.
-pub(crate) fn expired() -> Validity {
+pub fn expired() -> Validity {
     let now = SystemTime::now();
     validity(now - year(), now - Duration::from_secs(24 * 3600))
 }
@@ -70,19 +73,21 @@ fn pem(certificate: &Certificate) -> Vec<u8> {
 }
 
 /// An organisation: its MSP id and root CA.
-pub(crate) struct Org {
-    pub(crate) mspid: &'static str,
+pub struct Org {
+    /// The MSP id.
+    pub mspid: &'static str,
     ca_key: SigningKey,
     ca: Certificate,
 }
 
 impl Org {
-    pub(crate) fn new(mspid: &'static str) -> Self {
+    /// An organisation with a fresh P-256 root CA.
+    pub fn new(mspid: &'static str) -> Self {
         Self::with_root_validity(mspid, current())
     }
 
     /// An organisation whose root CA certificate is valid for `validity`.
-    pub(crate) fn with_root_validity(mspid: &'static str, validity: Validity) -> Self {
+    pub fn with_root_validity(mspid: &'static str, validity: Validity) -> Self {
         let ca_key = key();
         let spki = SubjectPublicKeyInfoOwned::from_key(*ca_key.verifying_key()).unwrap();
         let ca = CertificateBuilder::new(
@@ -100,21 +105,22 @@ impl Org {
     }
 
     /// The root certificate, PEM.
-    pub(crate) fn ca_pem(&self) -> Vec<u8> {
+    pub fn ca_pem(&self) -> Vec<u8> {
         pem(&self.ca)
     }
 
-    pub(crate) fn roots(&self) -> MspRoots {
+    /// The MSP roots of the organisation (its CA).
+    pub fn roots(&self) -> MspRoots {
         MspRoots::new(self.mspid, &[pem(&self.ca)]).unwrap()
     }
 
     /// A peer identity (`OU=peer`) issued by this organisation's CA.
-    pub(crate) fn member_valid(&self, validity: Validity) -> SigningIdentity {
+    pub fn member_valid(&self, validity: Validity) -> SigningIdentity {
         self.with_ou("peer", validity)
     }
 
     /// A signing identity of NodeOU role `ou` issued by this organisation's CA.
-    pub(crate) fn with_ou(&self, ou: &str, validity: Validity) -> SigningIdentity {
+    pub fn with_ou(&self, ou: &str, validity: Validity) -> SigningIdentity {
         let member_key = key();
         let spki = SubjectPublicKeyInfoOwned::from_key(*member_key.verifying_key()).unwrap();
         let cert = CertificateBuilder::new(
@@ -140,30 +146,45 @@ impl Org {
     }
 
     /// A peer of this organisation, valid now.
-    pub(crate) fn member(&self) -> SigningIdentity {
+    pub fn member(&self) -> SigningIdentity {
         self.member_valid(current())
     }
 
     /// An identity of NodeOU role `ou`, valid now.
-    pub(crate) fn role(&self, ou: &str) -> SigningIdentity {
+    pub fn role(&self, ou: &str) -> SigningIdentity {
         self.with_ou(ou, current())
     }
 }
 
 /// Two endorsing organisations, an outsider, an orderer, and identities of each.
-pub(crate) struct Net {
-    pub(crate) org1: Org,
-    pub(crate) org2: Org,
-    pub(crate) org3: Org,
-    pub(crate) orderer_org: Org,
-    pub(crate) client: SigningIdentity,
-    pub(crate) peer1: SigningIdentity,
-    pub(crate) peer2: SigningIdentity,
-    pub(crate) orderer: SigningIdentity,
+pub struct Net {
+    /// The first endorsing organisation (`Org1MSP`).
+    pub org1: Org,
+    /// The second endorsing organisation (`Org2MSP`).
+    pub org2: Org,
+    /// An organisation the policy does not name (`Org3MSP`).
+    pub org3: Org,
+    /// The ordering organisation.
+    pub orderer_org: Org,
+    /// A client of Org1 (the transactions' creator).
+    pub client: SigningIdentity,
+    /// A peer of Org1.
+    pub peer1: SigningIdentity,
+    /// A peer of Org2.
+    pub peer2: SigningIdentity,
+    /// The orderer (block signer).
+    pub orderer: SigningIdentity,
+}
+
+impl Default for Net {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Net {
-    pub(crate) fn new() -> Self {
+    /// A network with fresh keys for every organisation and identity.
+    pub fn new() -> Self {
         let org1 = Org::new("Org1MSP");
         let org2 = Org::new("Org2MSP");
         let org3 = Org::new("Org3MSP");
@@ -187,7 +208,7 @@ impl Net {
     }
 
     /// Trusts Org1 and Org2 (not Org3) under AND(Org1MSP, Org2MSP), and the orderer.
-    pub(crate) fn config(&self) -> FabricVerifierConfig {
+    pub fn config(&self) -> FabricVerifierConfig {
         let mut config = FabricVerifierConfig::new(
             CHANNEL,
             TrustedMsps::new([self.org1.roots(), self.org2.roots()]),
@@ -199,7 +220,7 @@ impl Net {
     }
 
     /// An outbox dispatch of message `nonce` by the client, endorsed by both peers.
-    pub(crate) fn dispatch(&self, nonce: u64) -> TxSpec<'_> {
+    pub fn dispatch(&self, nonce: u64) -> TxSpec<'_> {
         TxSpec {
             creator: &self.client,
             endorsers: vec![&self.peer1, &self.peer2],
@@ -217,7 +238,7 @@ impl Net {
 }
 
 /// The test message with `nonce`.
-pub(crate) fn message(nonce: u64) -> Message {
+pub fn message(nonce: u64) -> Message {
     Message::new(
         Nonce(nonce),
         DOMAIN,
@@ -230,24 +251,34 @@ pub(crate) fn message(nonce: u64) -> Message {
 }
 
 /// One endorser transaction to build; every field can be bent by a test.
-pub(crate) struct TxSpec<'a> {
-    pub(crate) creator: &'a SigningIdentity,
-    pub(crate) endorsers: Vec<&'a SigningIdentity>,
-    pub(crate) chaincode: String,
-    pub(crate) event_chaincode: String,
-    pub(crate) event_name: String,
-    pub(crate) payload: Vec<u8>,
-    pub(crate) channel: String,
-    pub(crate) tx_id: Option<String>,
-    pub(crate) nonce: Vec<u8>,
-    pub(crate) code: ValidationCode,
+pub struct TxSpec<'a> {
+    /// Who creates (signs) the transaction.
+    pub creator: &'a SigningIdentity,
+    /// Who endorses it.
+    pub endorsers: Vec<&'a SigningIdentity>,
+    /// The chaincode of the endorsed action.
+    pub chaincode: String,
+    /// The chaincode the event names.
+    pub event_chaincode: String,
+    /// The event's name.
+    pub event_name: String,
+    /// The event's payload.
+    pub payload: Vec<u8>,
+    /// The channel in the channel header.
+    pub channel: String,
+    /// A tx id instead of the one derived from nonce and creator.
+    pub tx_id: Option<String>,
+    /// The signature header's nonce.
+    pub nonce: Vec<u8>,
+    /// The committer's validation code in the block's filter.
+    pub code: ValidationCode,
     /// The proposal hash the endorsers sign, instead of the hash of this proposal.
-    pub(crate) proposal_hash: Option<Vec<u8>>,
+    pub proposal_hash: Option<Vec<u8>>,
 }
 
 impl TxSpec<'_> {
     /// The derived transaction id (or the override).
-    pub(crate) fn id(&self) -> String {
+    pub fn id(&self) -> String {
         self.tx_id
             .clone()
             .unwrap_or_else(|| TransactionId::derive(&self.nonce, self.creator.creator()).0)
@@ -285,7 +316,7 @@ impl TxSpec<'_> {
     }
 
     /// Fabric's proposal hash of this proposal (what honest endorsers sign).
-    pub(crate) fn own_proposal_hash(&self) -> Vec<u8> {
+    pub fn own_proposal_hash(&self) -> Vec<u8> {
         let (channel_header, chaincode_proposal_payload) = self.proposal();
         proposal_hash(
             &channel_header,
@@ -304,7 +335,7 @@ impl TxSpec<'_> {
     }
 
     /// The signed envelope bytes.
-    pub(crate) fn envelope(&self) -> Vec<u8> {
+    pub fn envelope(&self) -> Vec<u8> {
         let signature_header = self.signature_header();
         let tx_id = self.id();
         let (channel_header, chaincode_proposal_payload) = self.proposal();
@@ -369,7 +400,7 @@ impl TxSpec<'_> {
 }
 
 /// Block `number` after `previous` holding `txs` with their codes, signed by `orderer`.
-pub(crate) fn block(
+pub fn block(
     number: u64,
     previous: Option<HeaderHash>,
     txs: &[TxSpec<'_>],
@@ -386,7 +417,7 @@ pub(crate) fn block(
 }
 
 /// A block from envelope bytes and filter codes, signed by `orderer`.
-pub(crate) fn raw_block(
+pub fn raw_block(
     number: u64,
     previous: Option<HeaderHash>,
     envelopes: Vec<Vec<u8>>,
@@ -416,13 +447,13 @@ pub(crate) fn raw_block(
 }
 
 /// The SIGNATURES metadata of `header` by `orderer`.
-pub(crate) fn orderer_signatures(header: &BlockHeader, orderer: &SigningIdentity) -> Metadata {
+pub fn orderer_signatures(header: &BlockHeader, orderer: &SigningIdentity) -> Metadata {
     orderer_signatures_as(header, &[(orderer.creator().to_vec(), orderer)])
 }
 
 /// The SIGNATURES metadata of `header` with one signature per entry: each signer's key signs
 /// under the given creator bytes (its serialized identity, or another encoding of it).
-pub(crate) fn orderer_signatures_as(
+pub fn orderer_signatures_as(
     header: &BlockHeader,
     signers: &[(Vec<u8>, &SigningIdentity)],
 ) -> Metadata {
@@ -452,7 +483,7 @@ pub(crate) fn orderer_signatures_as(
 }
 
 /// `block` with its SIGNATURES metadata replaced by `signatures`.
-pub(crate) fn resigned(block: &FabricBlock, signatures: &Metadata) -> FabricBlock {
+pub fn resigned(block: &FabricBlock, signatures: &Metadata) -> FabricBlock {
     let mut raw: Block = block.block().clone();
     raw.metadata.as_mut().unwrap().metadata[0] = signatures.encode_to_vec();
     FabricBlock::new(raw).unwrap()

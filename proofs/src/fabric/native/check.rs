@@ -11,11 +11,11 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use causeway_proofs::{Domain, Message};
+use crate::{Domain, Message};
 
 use super::FabricVerifierConfig;
 use super::cache::{IdentityCache, Role, Validated};
-use crate::Error;
+use crate::fabric::FabricError as Error;
 use crate::fabric::proto::common::HeaderType;
 use crate::fabric::verify::{endorsements, orderer_signatures};
 use crate::fabric::{
@@ -28,7 +28,7 @@ pub const DISPATCH_EVENT: &str = "causeway.Dispatch";
 /// Why a transaction holds no message to yield. The source ignores these (and counts them); the
 /// verifier refuses a proof that points at one.
 #[derive(Debug)]
-pub(crate) enum Skip {
+pub enum Skip {
     /// Not an endorser transaction, no chaincode event, or an event of another name.
     NoDispatch,
     /// A `causeway.Dispatch` event from another chaincode than the outbox (a look-alike).
@@ -51,27 +51,30 @@ pub(crate) enum Skip {
 /// An outbox `causeway.Dispatch` event of a VALID transaction, before its signatures are
 /// checked.
 #[derive(Debug)]
-pub(crate) struct Candidate {
+pub struct Candidate {
     /// The transaction.
-    pub(crate) tx: FabricTransaction,
+    pub tx: FabricTransaction,
     /// The message its event carries.
-    pub(crate) message: Message,
+    pub message: Message,
 }
 
 /// The configuration, the origin domain and the identity cache.
 #[derive(Debug)]
-pub(crate) struct Checker {
-    pub(crate) config: FabricVerifierConfig,
-    pub(crate) domain: Domain,
+pub struct Checker {
+    /// Whom to trust, and for what.
+    pub config: FabricVerifierConfig,
+    /// The origin domain every message must name.
+    pub domain: Domain,
     cache: IdentityCache,
 }
 
 fn invalid(reason: String) -> Error {
-    Error::InvalidNativeProof { reason }
+    Error::InvalidProof { reason }
 }
 
 impl Checker {
-    pub(crate) fn new(config: FabricVerifierConfig, domain: Domain) -> Arc<Self> {
+    /// A checker for messages of `domain`, with an empty identity cache.
+    pub fn new(config: FabricVerifierConfig, domain: Domain) -> Arc<Self> {
         Arc::new(Self {
             config,
             domain,
@@ -102,7 +105,7 @@ impl Checker {
     /// configured orderer role, among the configured consenters when named, each public key
     /// once) whose low-S signature over `Metadata.value || signature_header || header_bytes`
     /// verifies (Fabric's `BlockSignatureVerifier`).
-    pub(crate) fn check_block(&self, block: &FabricBlock, at: SystemTime) -> Result<(), Error> {
+    pub fn check_block(&self, block: &FabricBlock, at: SystemTime) -> Result<(), Error> {
         block.verify_data_hash()?;
         let orderer = self.resolve(Role::Orderer, self.config.orderer_role, at);
         let consenters = &self.config.consenters;
@@ -140,7 +143,7 @@ impl Checker {
 
     /// Decodes transaction `index` of `block` and says whether it carries a message to check.
     /// Errors only for a VALID transaction that does not decode or is on another channel.
-    pub(crate) fn classify(
+    pub fn classify(
         &self,
         block: &FabricBlock,
         code: ValidationCode,
@@ -265,11 +268,7 @@ impl Checker {
     /// endorsers signed (that of this transaction's proposal), and its endorsements (only valid
     /// ones by identities of the configured endorser role of the policy's organisations count,
     /// each organisation once) against the endorsement policy.
-    pub(crate) fn check_transaction(
-        &self,
-        tx: &FabricTransaction,
-        at: SystemTime,
-    ) -> Result<(), Error> {
+    pub fn check_transaction(&self, tx: &FabricTransaction, at: SystemTime) -> Result<(), Error> {
         let id = tx.tx_id();
         let creator = self.resolve(Role::Member, MspRole::Member, at)(&tx.signature_header.creator)
             .and_then(|creator| self.check_creator_role(&creator).map(|()| creator))

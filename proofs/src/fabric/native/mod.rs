@@ -33,32 +33,31 @@
 
 mod cache;
 mod check;
-#[cfg(test)]
-pub(crate) mod testkit;
+#[cfg(any(test, feature = "test-utils"))]
+pub mod testkit;
 #[cfg(test)]
 mod tests;
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::bundle::{ChainFamily, NativeProof, SourceReference};
+use crate::{Domain, Message};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use causeway_proofs::Domain;
-use causeway_proofs::bundle::{ChainFamily, NativeProof};
 use serde::{Deserialize, Serialize};
 
 pub use check::DISPATCH_EVENT;
-pub(crate) use check::{Candidate, Checker, Skip};
+pub use check::{Candidate, Checker, Skip};
 
-use crate::Error;
-use crate::chain::{NativeVerifier, ObservedMessage};
+use crate::fabric::FabricError as Error;
 use crate::fabric::{EndorsementPolicy, FabricBlock, FabricIdentity, MspRole, TrustedMsps};
 
-/// Largest block a proof may carry, in bytes: the largest gRPC message the client accepts by
-/// default ([`crate::fabric::client::DEFAULT_MAX_MESSAGE_LEN`]), so that every block the source
-/// can read can also be proven. Fabric's `AbsoluteMaxBytes` defaults to 10 MB and is 99 MB in
-/// its test network.
-pub const MAX_PROOF_BLOCK_LEN: usize = crate::fabric::client::DEFAULT_MAX_MESSAGE_LEN;
+/// Largest block a proof may carry, in bytes: the largest gRPC message the adapters' Fabric
+/// client accepts by default (its `DEFAULT_MAX_MESSAGE_LEN`, asserted equal there), so that every
+/// block the source can read can also be proven. Fabric's `AbsoluteMaxBytes` defaults to 10 MB
+/// and is 99 MB in its test network.
+pub const MAX_PROOF_BLOCK_LEN: usize = 100 * 1024 * 1024;
 
 /// What a checked Fabric native proof does not prove, for verdicts to say so: the
 /// transaction's validation code is the committing peer's TRANSACTIONS_FILTER byte, which no
@@ -227,29 +226,6 @@ impl FabricVerifierConfig {
     }
 }
 
-/// The root CA certificates of `mspid` from PEM (or DER) files, as a Fabric chain's verifier
-/// section lists them (`root_cert_files`): an unreadable file, a certificate that is not a
-/// self-signed P-256 CA, or no file at all is an [`Error::Config`] naming the file or the MSP.
-pub fn msp_roots_from_files<P: AsRef<std::path::Path>>(
-    mspid: &str,
-    files: &[P],
-) -> Result<crate::fabric::MspRoots, Error> {
-    let certificates = files
-        .iter()
-        .map(|path| {
-            std::fs::read(path.as_ref()).map_err(|e| Error::Config {
-                reason: format!(
-                    "cannot read root certificate {} of {mspid}: {e}",
-                    path.as_ref().display()
-                ),
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    crate::fabric::MspRoots::new(mspid, &certificates).map_err(|e| Error::Config {
-        reason: format!("root certificates of {mspid}: {e}"),
-    })
-}
-
 /// A Fabric native proof: the committed block holding the transaction, and the transaction's
 /// position in it.
 #[derive(Clone, Debug, PartialEq)]
@@ -277,7 +253,7 @@ impl FabricSourceProof {
     /// Parses a [`NativeProof`] of family `fabric`: base64 of at most
     /// [`MAX_PROOF_BLOCK_LEN`] bytes that decode as a block.
     pub fn from_native_proof(proof: &NativeProof) -> Result<Self, Error> {
-        let invalid = |reason: String| Error::InvalidNativeProof { reason };
+        let invalid = |reason: String| Error::InvalidProof { reason };
         if proof.family != ChainFamily::Fabric {
             return Err(invalid(format!(
                 "a {:?} proof is not a Fabric proof",
@@ -303,7 +279,7 @@ impl FabricSourceProof {
 
 /// A Fabric [`NativeProof`] from the base64 of a block (so that the source encodes a block once
 /// for all of its messages).
-pub(crate) fn native_proof(block_base64: &str, tx_index: u32) -> NativeProof {
+pub fn native_proof(block_base64: &str, tx_index: u32) -> NativeProof {
     NativeProof {
         family: ChainFamily::Fabric,
         data: serde_json::json!({ "block": block_base64, "tx_index": tx_index }),
@@ -327,7 +303,9 @@ impl FabricNativeVerifier {
         })
     }
 
-    pub(crate) fn checker(&self) -> &Arc<Checker> {
+    /// The shared checks (for a source that verifies every block it reads with this
+    /// verifier's configuration and cache).
+    pub fn checker(&self) -> &Arc<Checker> {
         &self.checker
     }
 
@@ -341,12 +319,28 @@ impl FabricNativeVerifier {
         &self.checker.config
     }
 
-    /// [`NativeVerifier::verify`] with certificates checked at `at` instead of now.
-    pub fn verify_at(&self, observed: &ObservedMessage, at: SystemTime) -> Result<(), Error> {
-        let invalid = |reason: String| Error::InvalidNativeProof { reason };
+    /// Checks that `proof` proves `message` was dispatched where `source` says (see the module
+    /// docs), with certificates checked now.
+    pub fn check(
+        &self,
+        message: &Message,
+        source: &SourceReference,
+        proof: &NativeProof,
+    ) -> Result<(), Error> {
+        self.check_at(message, source, proof, SystemTime::now())
+    }
+
+    /// [`FabricNativeVerifier::check`] with certificates checked at `at` instead of now.
+    pub fn check_at(
+        &self,
+        message: &Message,
+        source: &SourceReference,
+        proof: &NativeProof,
+        at: SystemTime,
+    ) -> Result<(), Error> {
+        let invalid = |reason: String| Error::InvalidProof { reason };
         let checker = &self.checker;
-        let source = &observed.source;
-        let proof = FabricSourceProof::from_native_proof(&observed.proof)?;
+        let proof = FabricSourceProof::from_native_proof(proof)?;
         let block = &proof.block;
         let hash = block.header_hash();
         match source.block_hash {
@@ -395,8 +389,7 @@ impl FabricNativeVerifier {
                 return Err(crate::fabric::FabricError::NotValid {
                     tx_id: tx_id.to_owned(),
                     code,
-                }
-                .into());
+                });
             }
             Err(Skip::Foreign { chaincode }) => {
                 return Err(Error::ForeignEmitter {
@@ -419,23 +412,13 @@ impl FabricNativeVerifier {
                 candidate.tx.tx_id()
             )));
         }
-        if candidate.message != observed.message {
+        if candidate.message != *message {
             return Err(invalid(format!(
                 "the event carries message {}, not the observed {}",
                 candidate.message.id(),
-                observed.message.id()
+                message.id()
             )));
         }
         checker.check_transaction(&candidate.tx, at)
-    }
-}
-
-impl NativeVerifier for FabricNativeVerifier {
-    fn family(&self) -> ChainFamily {
-        ChainFamily::Fabric
-    }
-
-    fn verify(&self, observed: &ObservedMessage) -> Result<(), Error> {
-        self.verify_at(observed, SystemTime::now())
     }
 }

@@ -193,10 +193,13 @@ mod tests {
     /// accepts, and refuses with the same error kind.
     #[test]
     fn ring_path_agrees_with_p256_on_wycheproof() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/vectors/wycheproof/wycheproof_ecdsa_secp256r1_sha256_test.json"
-        );
+        // `CAUSEWAY_VECTORS` overrides the shared vectors folder, as for the integration tests.
+        let base = std::env::var_os("CAUSEWAY_VECTORS")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors")
+            });
+        let path = base.join("wycheproof/wycheproof_ecdsa_secp256r1_sha256_test.json");
         let json: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let mut cases = 0;

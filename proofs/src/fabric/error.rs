@@ -5,13 +5,14 @@ use std::time::SystemTime;
 
 /// Why Fabric data failed to decode or verify.
 ///
-/// Kept beside the crate's [`crate::Error`] because these checks run offline, on bytes alone;
-/// it converts into [`crate::Error::InvalidNativeProof`] at the adapter boundary.
+/// Kept beside the crate's [`crate::Error`] because these checks are Fabric's alone; the
+/// adapters convert it into their own error at their boundary.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FabricError {
-    /// Bytes that should hold a protobuf message do not decode as one.
-    #[error("cannot decode {what}: {source}")]
+    /// Bytes that should hold a protobuf message do not decode as one. prost's reason is the
+    /// [`source`](std::error::Error::source), not part of the message (printed once by `{:#}`).
+    #[error("cannot decode {what}")]
     Decode {
         /// Which message was being decoded, e.g. "common.Envelope of transaction 2".
         what: String,
@@ -247,18 +248,32 @@ pub enum FabricError {
         /// The largest distance allowed between the two.
         max_age: std::time::Duration,
     },
-}
-
-impl From<FabricError> for crate::Error {
-    fn from(error: FabricError) -> Self {
-        crate::Error::InvalidNativeProof {
-            reason: error.to_string(),
-        }
-    }
+    /// A native proof that does not prove what it claims (its block, transaction or event is
+    /// not the one its source reference names).
+    #[error("{reason}")]
+    InvalidProof {
+        /// What failed.
+        reason: String,
+    },
+    /// A `causeway.Dispatch` event emitted by another chaincode than the configured outbox (a
+    /// look-alike): sources ignore it, verifiers refuse a proof of it.
+    #[error("event emitted by {emitter}, not by the configured outbox {expected}")]
+    ForeignEmitter {
+        /// Who emitted it, e.g. "chaincode `copycat`".
+        emitter: String,
+        /// The configured outbox, e.g. "chaincode `causeway_outbox`".
+        expected: String,
+    },
+    /// A verifier configuration under which nothing, or anything, would verify.
+    #[error("{reason}")]
+    Config {
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// Shorthand for a prost decode of `T` from `bytes`, naming `what` in the error.
-pub(crate) fn decode<T: prost::Message + Default>(
+pub fn decode<T: prost::Message + Default>(
     bytes: &[u8],
     what: impl FnOnce() -> String,
 ) -> Result<T, FabricError> {

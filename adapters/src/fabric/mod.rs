@@ -26,6 +26,7 @@ pub use block::{
     header_bytes, header_hash, verify_chain,
 };
 pub use causeway_proofs::fabric::FabricError;
+pub use causeway_proofs::fabric::VALIDATION_CODE_UNPROVED;
 pub use causeway_proofs::fabric::{
     DEFAULT_OUTBOX_CHAINCODE, DISPATCH_EVENT, FabricNativeVerifier, FabricSourceProof,
     FabricVerifierConfig, MAX_PROOF_BLOCK_LEN,
@@ -40,7 +41,6 @@ pub use identity::{
     verify_endorsement_signature, verify_signature,
 };
 pub use msp::MspFolder;
-pub use causeway_proofs::fabric::VALIDATION_CODE_UNPROVED;
 pub use native::msp_roots_from_files;
 pub use policy::EndorsementPolicy;
 pub use source::{FabricSource, FabricSourceConfig, FabricSourceCounters};

@@ -410,8 +410,7 @@ fn check_on_chain(node: &OriginNode, proven: &ProvenSource) -> Result<(), Refusa
     let number = proven.block_number;
     match node.block_hash(number) {
         Err(e) => Err(Refusal::Unchecked(format!(
-            "the proven block could not be compared with the origin chain: {}",
-            format!("{e:#}")
+            "the proven block could not be compared with the origin chain: {e:#}"
         ))),
         Ok(None) => Err(Refusal::Invalid(format!(
             "the origin chain at {} has no block {number}: the proof's block {} is not on it",

@@ -2,7 +2,7 @@
 
 use causeway_config::{ChainKind, Finality, Rule};
 
-use crate::fixture::{BASE, Fixture, edit};
+use crate::support::{BASE, Fixture, edit};
 
 const EVM_A_OUTBOX: &str = "outbox = \"0x5fbdb2315678afecb367f032d93f642f64180aa3\"\n";
 const EVM_A_INBOX: &str = "inbox = \"0xe7f1725e7734ce288f8367e1bb143e90bb3f0512\"\n";
@@ -102,11 +102,11 @@ fn bad_endpoints_are_refused_one_by_one() {
     let err = f.load(&text).expect_err("bad endpoints");
     assert_eq!(err.problems().len(), 2, "{err}");
     assert_eq!(
-        crate::fixture::problem(&err, "chains.evm-a.endpoints[1]").rule(),
+        crate::support::problem(&err, "chains.evm-a.endpoints[1]").rule(),
         Some(Rule::InvalidValue)
     );
     assert_eq!(
-        crate::fixture::problem(&err, "chains.evm-a.endpoints[2]").rule(),
+        crate::support::problem(&err, "chains.evm-a.endpoints[2]").rule(),
         Some(Rule::InvalidValue)
     );
 }
@@ -265,7 +265,7 @@ fn fabric_chains_are_final_on_commit_and_take_channel_and_chaincodes() {
         )
     );
     let err = f.load(&text).expect_err("the old single chaincode key");
-    let old = crate::fixture::problem(&err, "chains.fab.chaincode");
+    let old = crate::support::problem(&err, "chains.fab.chaincode");
     assert!(
         old.fix()
             .is_some_and(|fix| fix.contains("outbox_chaincode") && fix.contains("inbox_chaincode")),

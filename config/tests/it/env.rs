@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use causeway_config::{Rule, Storage, env};
 
-use crate::fixture::{BASE, Fixture, edit, validator_secret_hex};
+use crate::support::{BASE, Fixture, edit, validator_secret_hex};
 
 fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs

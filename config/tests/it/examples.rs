@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use causeway_config::{ChainFamily, ChainKind, Config, FabricPolicy, Finality, NoEnv, Storage};
 use causeway_proofs::{Domain, HashAlgorithm};
 
-use crate::fixture::{Fixture, ORG1_ADDRESS, privacy_secret_hex, validator_secret_hex};
+use crate::support::{Fixture, ORG1_ADDRESS, privacy_secret_hex, validator_secret_hex};
 
 fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")

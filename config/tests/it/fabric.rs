@@ -5,7 +5,7 @@
 use causeway_config::{ChainKind, FabricPolicy, Rule};
 
 use crate::chains::{FABRIC, fabric_fixture};
-use crate::fixture::{BASE, edit};
+use crate::support::{BASE, edit};
 
 const VERIFIER_LINE_START: &str = "verifier = { orgs = [";
 
@@ -185,7 +185,7 @@ fn fabric_keys_are_refused_on_other_families() {
     );
     let err = f.load(&text).expect_err("refused");
     for key in ["chains.evm-a.outbox_chaincode", "chains.evm-a.verifier"] {
-        let p = crate::fixture::problem(&err, key);
+        let p = crate::support::problem(&err, key);
         assert_eq!(p.rule(), Some(Rule::NotForFamily), "{err}");
     }
 }
@@ -248,7 +248,7 @@ gqIn/Gwwlj/cXA==
 
 /// [`FABRIC`]'s fixture with real root certificates: `org1`, `org2` and `orderer` are the PEM
 /// texts of Org1MSP's, Org2MSP's and OrdererMSP's root files.
-fn roots_fixture(org1: &str, org2: &str, orderer: &str) -> crate::fixture::Fixture {
+fn roots_fixture(org1: &str, org2: &str, orderer: &str) -> crate::support::Fixture {
     let f = fabric_fixture();
     f.file("msp/org1.pem", org1);
     f.file("msp/org2.pem", org2);
@@ -336,7 +336,7 @@ fn an_msp_that_is_both_an_organisation_and_an_orderer_is_refused() {
 const CONSENTERS: &str = r#"consenters = [{ msp_id = "OrdererMSP", cert_file = "msp/o0.pem" }, { msp_id = "OrdererMSP", cert_file = "msp/o1.pem" }, { msp_id = "OrdererMSP", cert_file = "msp/o2.pem" }]"#;
 
 /// [`fabric_fixture`] with three consenter certificates (distinct keys).
-fn consenters_fixture() -> crate::fixture::Fixture {
+fn consenters_fixture() -> crate::support::Fixture {
     let f = fabric_fixture();
     f.file("msp/o0.pem", ROOT_A);
     f.file("msp/o1.pem", ROOT_B);

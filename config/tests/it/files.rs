@@ -3,7 +3,7 @@
 
 use causeway_config::{Config, NoEnv, Rule};
 
-use crate::fixture::{BASE, Fixture, edit, set_mode};
+use crate::support::{BASE, Fixture, edit, set_mode};
 
 #[cfg(unix)]
 #[test]
@@ -76,7 +76,7 @@ fn a_missing_certificate_is_refused() {
     // All three members name it.
     assert_eq!(err.problems().len(), 3, "{err}");
     assert_eq!(
-        crate::fixture::problem(&err, "members[2].tls.ca_file").rule(),
+        crate::support::problem(&err, "members[2].tls.ca_file").rule(),
         Some(Rule::FileMissing)
     );
 }

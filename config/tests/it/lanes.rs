@@ -3,7 +3,7 @@
 
 use causeway_config::Rule;
 
-use crate::fixture::{BASE, Fixture, ORG4_ADDRESS, ORG4_PRIVACY, edit};
+use crate::support::{BASE, Fixture, ORG4_ADDRESS, ORG4_PRIVACY, edit};
 
 const LANE_AB: &str = "[lanes.evm-a-to-evm-b]
 origin = \"evm-a\"
@@ -231,7 +231,7 @@ fn keys_concentrated_on_one_host_are_refused() {
             .load(&text)
             .expect_err("two of three keys in one hand, threshold 2");
         assert_eq!(err.problems().len(), 2, "both lanes: {err}");
-        let p = crate::fixture::problem(&err, "lanes.evm-a-to-evm-b.validators");
+        let p = crate::support::problem(&err, "lanes.evm-a-to-evm-b.validators");
         assert_eq!(p.rule(), Some(Rule::ConcentratedCustody));
         assert!(
             p.to_string().contains(&format!(

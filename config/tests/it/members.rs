@@ -2,7 +2,7 @@
 
 use causeway_config::Rule;
 
-use crate::fixture::{
+use crate::support::{
     BASE, Fixture, ORG1_ADDRESS, ORG1_PRIVACY, ORG2_ADDRESS, ORG2_PRIVACY, ORG4_ADDRESS,
     ORG4_PRIVACY, edit,
 };
@@ -52,7 +52,7 @@ fn duplicate_member_names_are_refused() {
     let f = Fixture::new();
     let text = edit(BASE, "name = \"org3\"", "name = \"org2\"");
     let err = f.load(&text).expect_err("two org2");
-    let p = crate::fixture::problem(&err, "members[2].name");
+    let p = crate::support::problem(&err, "members[2].name");
     assert_eq!(p.rule(), Some(Rule::DuplicateMemberName));
     assert!(
         p.to_string()
@@ -137,7 +137,7 @@ fn invalid_names_are_refused() {
     let f = Fixture::new();
     let text = BASE.replace("\"org3\"", "\"Org_3\"");
     let err = f.load(&text).expect_err("bad name");
-    let p = crate::fixture::problem(&err, "members[2].name");
+    let p = crate::support::problem(&err, "members[2].name");
     assert_eq!(p.rule(), Some(Rule::InvalidName));
     assert!(
         p.fix()
@@ -163,7 +163,7 @@ fn the_validator_key_must_match_the_published_address() {
     // org4's secret in org1's key file.
     f.secret(
         "keys/validator.key",
-        &crate::fixture::validator_secret_hex(4),
+        &crate::support::validator_secret_hex(4),
     );
     let err = f.one_problem(BASE, "gateway.validator_key_file", Rule::KeyMismatch);
     let shown = err.to_string();
@@ -185,7 +185,7 @@ fn the_validator_key_must_match_the_published_address() {
 #[test]
 fn the_privacy_key_must_match_the_published_key() {
     let f = Fixture::new();
-    f.secret("keys/privacy.key", &crate::fixture::privacy_secret_hex(4));
+    f.secret("keys/privacy.key", &crate::support::privacy_secret_hex(4));
     let err = f.one_problem(BASE, "gateway.privacy_key_file", Rule::KeyMismatch);
     assert!(
         err.to_string()

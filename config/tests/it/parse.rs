@@ -3,7 +3,7 @@
 
 use causeway_config::{Position, Rule};
 
-use crate::fixture::{BASE, Fixture, edit};
+use crate::support::{BASE, Fixture, edit};
 
 /// The 1-based line number of the line at 0-based `index`.
 fn line_number(index: usize) -> u32 {

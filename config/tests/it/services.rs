@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use causeway_config::{ConfigError, Rule, Storage};
 
-use crate::fixture::{BASE, Fixture, edit, privacy_secret_hex, validator_secret_hex};
+use crate::support::{BASE, Fixture, edit, privacy_secret_hex, validator_secret_hex};
 
 #[test]
 fn defaults_are_loopback_listeners_and_sqlite_beside_the_file() {

@@ -9,8 +9,8 @@ use causeway_devnet::fixtures::{
 use causeway_devnet::{CHAIN_B, DevChain, Domain};
 use causeway_proofs::{Checkpoint, Hash32, HashAlgorithm, LogSize, MessageId, SigningDomain};
 
-use crate::common::{Rng, decode_revert, events};
 use crate::mined;
+use crate::support::{Rng, decode_revert, events};
 
 use Anchor::AnchorErrors as E;
 

@@ -15,8 +15,8 @@ use causeway_proofs::{
     Address32, Checkpoint, Hash32, HashAlgorithm, LeafIndex, LogSize, Message, Nonce, ValidatorKey,
 };
 
-use crate::common::{Lane, inbox_error, origin_sender};
 use crate::mined;
+use crate::support::{Lane, inbox_error, origin_sender};
 
 use Inbox::InboxErrors as E;
 

@@ -8,8 +8,8 @@ use causeway_devnet::fixtures::{address32, inbox_checkpoint, inbox_proof};
 use causeway_devnet::{CHAIN_B, DevChain, Devnet};
 use causeway_proofs::Message;
 
-use crate::common::{Lane, dev, events, inbox_error};
 use crate::mined;
+use crate::support::{Lane, dev, events, inbox_error};
 
 fn id(m: &Message) -> B256 {
     B256::from(m.id().0.0)

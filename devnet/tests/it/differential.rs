@@ -9,7 +9,7 @@ use causeway_proofs::{
     ConsistencyProof, Hash32, HashAlgorithm, InclusionProof, LeafIndex, LogSize, MessageId,
 };
 
-use crate::common::Rng;
+use crate::support::Rng;
 
 /// A log of `n` pseudo-random ids (the ids are kept for inclusion checks).
 fn random_log(rng: &mut Rng, n: usize) -> (OriginLog, Vec<Hash32>) {

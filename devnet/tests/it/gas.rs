@@ -3,7 +3,7 @@
 
 use causeway_devnet::{CHAIN_B, DevChain};
 
-use crate::common::Lane;
+use crate::support::Lane;
 
 #[tokio::test]
 async fn batching_lowers_the_gas_per_delivered_message() {

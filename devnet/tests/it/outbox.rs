@@ -6,8 +6,8 @@ use causeway_devnet::fixtures::address32;
 use causeway_devnet::{CHAIN_A, CHAIN_B, DevChain};
 use causeway_proofs::{Address32, Message, Nonce};
 
-use crate::common::{decode_revert, dev, events};
 use crate::mined;
+use crate::support::{decode_revert, dev, events};
 
 #[tokio::test]
 async fn dispatch_emits_the_canonical_message_and_its_id() {

@@ -6,8 +6,8 @@ use causeway_devnet::contracts::{Inbox, deploy_example_recipient, deploy_inbox};
 use causeway_devnet::fixtures::Committee;
 use causeway_devnet::{CHAIN_B, Devnet, Domain};
 
-use crate::common::{Lane, ORIGIN, dev, inbox_error};
 use crate::mined;
+use crate::support::{Lane, ORIGIN, dev, inbox_error};
 
 #[tokio::test]
 async fn a_delivery_cannot_be_replayed_on_another_chain_or_inbox() {

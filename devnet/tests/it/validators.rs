@@ -7,8 +7,8 @@ use causeway_devnet::contracts::Inbox;
 use causeway_devnet::fixtures::Committee;
 use causeway_devnet::{CHAIN_B, DevChain};
 
-use crate::common::{Lane, ORIGIN, events, inbox_error};
 use crate::mined;
+use crate::support::{Lane, ORIGIN, events, inbox_error};
 
 use Inbox::InboxErrors as E;
 

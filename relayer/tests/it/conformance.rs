@@ -16,7 +16,7 @@ use causeway_relayer::store::{
     LeasedMessage, QueryStore, SourceStore, StateCounts, Store, Submission, SubmissionId,
 };
 
-use crate::fixtures::*;
+use crate::support::*;
 
 macro_rules! conformance_suite {
     ($name:ident, $backend:expr) => {

@@ -15,7 +15,7 @@ use causeway_relayer::store::{
     UnixMillis,
 };
 
-use crate::fixtures::*;
+use crate::support::*;
 
 /// Set in the child's environment to the database path: the test then runs the writer loop.
 const CHILD_ENV: &str = "CAUSEWAY_STORE_CRASH_CHILD";

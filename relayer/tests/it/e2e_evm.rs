@@ -7,7 +7,7 @@
 
 mod crash;
 mod faults;
-pub(crate) mod harness;
+pub(crate) mod support;
 
 use std::time::{Duration, Instant};
 
@@ -16,7 +16,7 @@ use alloy::providers::ext::AnvilApi;
 use alloy::rpc::types::anvil::{ReorgOptions, TransactionData};
 use causeway_relayer::store::{QueryStore, SqliteStore};
 
-use harness::*;
+use support::*;
 
 /// Messages dispatched on chain A (100 per block).
 const N: usize = 1_000;

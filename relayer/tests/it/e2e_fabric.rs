@@ -2,6 +2,6 @@
 //! `causeway_devnet` (issue 4): 500 messages each way, every one delivered exactly once with
 //! its proofs checked at the destination.
 
-mod common;
 mod evm_to_fabric;
 mod fabric_to_evm;
+mod support;

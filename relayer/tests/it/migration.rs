@@ -13,7 +13,7 @@ use causeway_relayer::store::{
 };
 use rusqlite::{Connection, params};
 
-use crate::fixtures::*;
+use crate::support::*;
 
 const SCHEMA_1: &str = include_str!("../../src/store/sqlite/migrations/0001_initial.sql");
 const SCHEMA_2: &str = include_str!("../../src/store/sqlite/migrations/0002_submission_handle.sql");

@@ -12,7 +12,7 @@ use causeway_proofs::{
 use causeway_relayer::pipeline::{LaneConfig, LocalSigner, MultiSigner, Progress};
 use causeway_relayer::store::Lane;
 
-use crate::pipeline_harness::*;
+use crate::support::pipeline::*;
 
 const N: u64 = 1000;
 

@@ -15,7 +15,7 @@ use causeway_relayer::Relayer;
 use causeway_relayer::pipeline::{LaneConfig, LocalSigner, OriginConfig};
 use causeway_relayer::store::{QueryStore, SqliteStore};
 
-use crate::pipeline_harness::*;
+use crate::support::pipeline::*;
 
 #[tokio::test(start_paused = true)]
 async fn a_destination_outage_is_retried_with_backoff_and_completes() {

@@ -11,7 +11,7 @@ use causeway_relayer::store::{
 };
 use rusqlite::Connection;
 
-use crate::fixtures::*;
+use crate::support::*;
 
 fn raw(b: &SqliteBackend) -> Connection {
     let c = Connection::open(&b.path).unwrap();

@@ -12,7 +12,7 @@ use causeway_devnet::{CHAIN_A, CHAIN_B};
 use causeway_proofs::Message;
 use causeway_relayer::store::{QueryStore, SqliteStore, StateCounts};
 
-use super::harness::*;
+use super::support::*;
 
 /// Set in a child's environment: the test then runs the relayer (see [`crash_child`]).
 const CHILD_ENV: &str = "CAUSEWAY_E2E_RELAYER_CHILD";

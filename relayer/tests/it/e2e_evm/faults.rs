@@ -10,7 +10,7 @@ use causeway_devnet::CHAIN_B;
 use causeway_devnet::contracts::ExampleRecipient;
 use causeway_relayer::store::{QueryStore, SqliteStore};
 
-use super::harness::*;
+use super::support::*;
 
 /// open connection and drops new ones at once (the node looks dead). Stopped when dropped.
 struct Gate {

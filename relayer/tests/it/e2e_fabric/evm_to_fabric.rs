@@ -25,8 +25,8 @@ use causeway_proofs::{Address32, Message, Nonce};
 use causeway_relayer::pipeline::PipelineConfig;
 use causeway_relayer::store::{Lane, RetryPolicy};
 
-use super::common::{self, relay_all, spawn_relayer};
-use crate::e2e_evm::harness::{CONFIRMATIONS, evm_source};
+use super::support::{self, relay_all, spawn_relayer};
+use crate::e2e_evm::support::{CONFIRMATIONS, evm_source};
 
 /// Messages relayed.
 const N: usize = 500;
@@ -156,7 +156,7 @@ fn config() -> PipelineConfig {
             max_delay: Duration::from_secs(1),
             max_attempts: 100,
         },
-        ..common::config("e2e-evm-to-fabric")
+        ..support::config("e2e-evm-to-fabric")
     }
 }
 

@@ -33,8 +33,8 @@ use causeway_proofs::log::Sha256Log;
 use causeway_proofs::{Address32, LeafIndex, Message, Nonce, TrustAnchor};
 use causeway_relayer::store::{CheckpointStore, Lane, QueryStore, SourceStore, SqliteStore};
 
-use super::common::{config, relay_all, spawn_relayer};
-use crate::e2e_evm::harness::{assert_record_verifies, validators};
+use super::support::{config, relay_all, spawn_relayer};
+use crate::e2e_evm::support::{assert_record_verifies, validators};
 
 /// Messages relayed.
 const N: usize = 500;

@@ -14,7 +14,7 @@ use causeway_relayer::store::{
 };
 use proptest::prelude::*;
 
-use crate::fixtures::{Backend, SqliteBackend, cursor, handle, validator_sig};
+use crate::support::{Backend, SqliteBackend, cursor, handle, validator_sig};
 
 mod ops;
 mod state;

@@ -16,7 +16,7 @@ use causeway_relayer::store::{
 
 use super::ops::{Item, Pick, Poison, Who};
 use super::{DESTS, ORIGINS, OWNERS, POLICY};
-use crate::fixtures::{event, handle, message};
+use crate::support::{event, handle, message};
 
 /// The model's copy of one message.
 #[derive(Clone, Debug)]

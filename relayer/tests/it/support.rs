@@ -1,5 +1,8 @@
 //! Shared test values: messages, events, cursors and a SQLite backend in a temporary folder.
 
+/// The pipeline harness: a relayer over in-memory chains, probes and fault switches.
+pub(crate) mod pipeline;
+
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -413,7 +413,7 @@ pub fn e2e_config() -> PipelineConfig {
     }
 }
 
-pub use crate::pipeline_harness::assert_settled;
+pub use crate::support::pipeline::assert_settled;
 
 /// The lane's counts (zero before its first message).
 pub fn counts(p: &Progress) -> StateCounts {

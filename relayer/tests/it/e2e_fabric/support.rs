@@ -13,7 +13,7 @@ use causeway_relayer::pipeline::{LaneConfig, OriginConfig, PipelineConfig};
 use causeway_relayer::store::{Lane, LeaseOwner, SqliteStore, StateCounts};
 use causeway_relayer::{Relayer, RelayerHandle};
 
-use crate::e2e_evm::harness::{collector, e2e_config, validators};
+use crate::e2e_evm::support::{collector, e2e_config, validators};
 
 /// Pipeline knobs for real chains (quick polls, leases longer than a submission takes), with
 /// the lease owner `owner`.

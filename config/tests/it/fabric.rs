@@ -426,4 +426,16 @@ fn the_consenters_a_bft_quorum_counts_from_are_loaded_and_checked() {
         "chains.fab.verifier.consenters[0].cert_file",
         Rule::FileMissing,
     );
+    // An endless device as certificate file: named as not a regular file, and never read (before,
+    // validation read /dev/zero until memory ran out).
+    f.one_problem(
+        &verifier(&[
+            ORGS,
+            ORDERERS,
+            policy,
+            r#"consenters = [{ msp_id = "OrdererMSP", cert_file = "/dev/zero" }]"#,
+        ]),
+        "chains.fab.verifier.consenters[0].cert_file",
+        Rule::FileMissing,
+    );
 }

@@ -6,10 +6,15 @@
 //! carry consecutive nonces in block order, from 0. But which transactions are VALID is the
 //! TRANSACTIONS_FILTER, written by the committing peer and signed by nobody: a lying peer (or
 //! anyone building a proof) can relabel the losing twin of a conflict as VALID (the same nonce,
-//! another message), or mark a valid dispatch invalid to hide it. Neither survives this check:
-//! a nonce seen again is refused as equivocation, a nonce beyond the next as a gap, and the
-//! block that holds either yields nothing (the blocks before it are kept, as for any refused
-//! block, and the source asks for it again and refuses it again: it stops there, visibly).
+//! another message), or mark a valid dispatch invalid to hide it. This check catches both
+//! alone: a nonce seen again is refused as equivocation, a nonce beyond the next as a gap, and
+//! the block that holds either yields nothing (the blocks before it are kept, as for any refused
+//! block, and the source asks for it again and refuses it again: it stops there, visibly). What
+//! it cannot see: a peer that swaps a pair of twins (the winner marked invalid, the loser
+//! VALID) leaves one message per nonce and no gap; that, like any lie about the filter, is left
+//! to the consortium's threshold of gateways, each reading its own organisation's peers. Nor does
+//! it know the next nonce when it resumes at a cursor it did not hand out (a restart): the first
+//! message read sets it there, and the store's one-message-per-nonce rule still refuses a twin.
 //!
 //! The next nonce is known from the start of the ledger (0) and, between batches, from the
 //! cursor the source handed out last. A source resumed at another cursor (after a restart)

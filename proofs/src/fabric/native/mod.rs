@@ -368,6 +368,13 @@ impl FabricNativeVerifier {
         let Some(tx_id) = source.fabric_tx_id.as_deref() else {
             return Err(invalid("the source reference names no Fabric tx id".into()));
         };
+        // Every field of the reference is proven or refused: a Fabric transaction is named by its
+        // tx id, so an EVM-style transaction hash here is a claim nothing could back.
+        if let Some(hash) = source.transaction_hash {
+            return Err(invalid(format!(
+                "the source reference carries an EVM transaction hash {hash}; a Fabric transaction is named by its tx id only"
+            )));
+        }
         checker.check_block(block, at)?;
         let index = usize::try_from(proof.tx_index).map_err(|_| {
             invalid(format!(

@@ -199,6 +199,10 @@ fn the_source_reference_must_name_this_block_transaction_and_event() {
     let mut o = good.clone();
     o.source.fabric_tx_id = None;
     assert!(reason(v.verify(&o)).contains("no Fabric tx id"));
+    // An EVM-style transaction hash is a claim nothing in a Fabric proof backs: refused.
+    let mut o = good.clone();
+    o.source.transaction_hash = Some(Hash32([0xab; 32]));
+    assert!(reason(v.verify(&o)).contains("EVM transaction hash"));
     let o = observed(&block, 1, &id, message(7));
     assert!(reason(v.verify(&o)).contains("has no transaction 1"));
     // Another message than the event's.

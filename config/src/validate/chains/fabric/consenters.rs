@@ -56,8 +56,10 @@ impl ChainCheck<'_, '_, '_> {
             }
             let file = located(self.ctx, &entry.cert_file);
             let key = self.key(&format!("verifier.consenters[{i}].cert_file"));
-            ok &= public_file(self.ctx, &key, &file);
-            if let Ok(text) = std::fs::read_to_string(&file.path) {
+            let readable = public_file(self.ctx, &key, &file);
+            ok &= readable;
+            // Read only a regular file (not a FIFO or /dev/zero), and at most a bounded amount.
+            if let Some(text) = readable.then(|| read_bounded(&file.path)).flatten() {
                 let certificates = pem_certificates(&text);
                 if certificates.len() > 1 {
                     self.report(
@@ -121,4 +123,20 @@ impl ChainCheck<'_, '_, '_> {
         }
         ok.then_some(out)
     }
+}
+
+/// Largest consenter certificate file read, in bytes: a PEM certificate is a few KiB.
+const MAX_CERT_FILE_LEN: u64 = 1024 * 1024;
+
+/// The file's text, or `None` when it cannot be read, is not UTF-8 or exceeds
+/// [`MAX_CERT_FILE_LEN`] (reported by the certificate checks that follow as "no certificate").
+fn read_bounded(path: &std::path::Path) -> Option<String> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .ok()?
+        .take(MAX_CERT_FILE_LEN + 1)
+        .read_to_string(&mut text)
+        .ok()?;
+    (text.len() as u64 <= MAX_CERT_FILE_LEN).then_some(text)
 }

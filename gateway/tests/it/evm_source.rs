@@ -14,12 +14,9 @@ use causeway_adapters::evm::{EvmSource, EvmSourceConfig, Finality};
 use causeway_adapters::{Cursor, ObservedMessage, Source};
 use causeway_devnet::contracts::Outbox;
 use causeway_devnet::{CHAIN_A, CHAIN_B, DevChain};
-use causeway_proofs::attestation::order_signatures;
-use causeway_proofs::log::Sha256Log;
-use causeway_proofs::{Checkpoint, HashAlgorithm, LeafIndex, ProofBundle};
 use serde_json::Value;
 
-use crate::sample::{sample_bundle, sample_domain, sample_validators};
+use crate::sample::{sample_bundle, sample_domain, write_attested_bundles};
 
 fn causeway(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_causeway"))
@@ -95,34 +92,7 @@ fn write_bundles(
     chain: &DevChain,
     observed: &[ObservedMessage],
 ) -> (Vec<PathBuf>, PathBuf) {
-    let domain = sample_domain();
-    let mut log = Sha256Log::new();
-    for o in observed {
-        log.append(o.message.id().as_hash());
-    }
-    let checkpoint =
-        Checkpoint::new(domain.origin, HashAlgorithm::Sha256, log.size(), log.root()).unwrap();
-    let digest = checkpoint.signing_digest(&domain);
-    let keys = sample_validators();
-    let sigs: Vec<_> = keys[..3].iter().map(|k| k.sign(&digest)).collect();
-    let sigs = order_signatures(&digest, &sigs).unwrap();
-    let mut paths = Vec::new();
-    for (i, o) in observed.iter().enumerate() {
-        let bundle = ProofBundle::assemble(
-            o.message.clone(),
-            log.inclusion_proof(LeafIndex(i as u64), log.size())
-                .unwrap(),
-            checkpoint,
-            domain,
-            sigs.clone(),
-        )
-        .unwrap()
-        .with_source(o.source.clone())
-        .with_native_proof(o.proof.clone());
-        let path = dir.join(format!("bundle-{i}.json"));
-        std::fs::write(&path, bundle.to_json_pretty()).unwrap();
-        paths.push(path);
-    }
+    let paths = write_attested_bundles(dir, sample_domain(), observed);
     let (_, mut trust) = sample_bundle();
     trust["source"] = serde_json::json!({ "family": "evm", "outbox": chain.outbox.address() });
     let trust_path = dir.join("trust.json");

@@ -12,11 +12,9 @@ use causeway_adapters::Source;
 use causeway_adapters::chain::{Cursor, ObservedMessage};
 use causeway_adapters::fabric::{FabricSource, FabricSourceConfig, FabricVerifierConfig};
 use causeway_devnet::fabric::{FabricNetwork, FabricNetworkOptions, ORDERER, ORG1, ORG2, dispatch};
-use causeway_proofs::attestation::order_signatures;
-use causeway_proofs::log::Sha256Log;
-use causeway_proofs::{Address32, Checkpoint, Domain, HashAlgorithm, LeafIndex, ProofBundle};
+use causeway_proofs::{Address32, Domain};
 
-use crate::sample::{sample_domain, sample_validators};
+use crate::sample::{sample_domain, sample_validators, write_attested_bundles};
 
 /// Messages dispatched on the channel.
 const N: usize = 3;
@@ -94,34 +92,9 @@ async fn fabric_bundles_verify_with_the_cli_native_proof_included() {
     let mut domain = sample_domain();
     domain.origin = net.domain();
     domain.origin_chain_id = net.chain_id();
-    let mut log = Sha256Log::new();
-    for o in &observed {
-        log.append(o.id().as_hash());
-    }
-    let checkpoint =
-        Checkpoint::new(net.domain(), HashAlgorithm::Sha256, log.size(), log.root()).unwrap();
-    let digest = checkpoint.signing_digest(&domain);
     let keys = sample_validators();
-    let sigs: Vec<_> = keys[..3].iter().map(|k| k.sign(&digest)).collect();
-    let sigs = order_signatures(&digest, &sigs).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut bundles = Vec::new();
-    for (i, o) in observed.iter().enumerate() {
-        let bundle = ProofBundle::assemble(
-            o.message.clone(),
-            log.inclusion_proof(LeafIndex(i as u64), log.size())
-                .unwrap(),
-            checkpoint,
-            domain,
-            sigs.clone(),
-        )
-        .unwrap()
-        .with_source(o.source.clone())
-        .with_native_proof(o.proof.clone());
-        let path = dir.path().join(format!("bundle-{i}.json"));
-        std::fs::write(&path, bundle.to_json_pretty()).unwrap();
-        bundles.push(path);
-    }
+    let bundles = write_attested_bundles(dir.path(), domain, &observed);
     let trust_json = |org2_root: &[u8]| {
         serde_json::json!({
             "signing_domain": domain,

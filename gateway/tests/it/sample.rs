@@ -124,3 +124,48 @@ fn committed_sample_matches_the_generator() {
         "examples/trust.json is stale: rerun with CAUSEWAY_BLESS=1"
     );
 }
+
+/// Writes one proof bundle per message of `observed` into `dir` (`bundle-<i>.json`): one SHA-256
+/// log of their ids in that order, its checkpoint for `domain.origin` signed by 3 of the sample's
+/// 5 validators, each message's source reference and native proof. Returns the paths in order.
+pub(crate) fn write_attested_bundles(
+    dir: &std::path::Path,
+    domain: SigningDomain,
+    observed: &[causeway_adapters::ObservedMessage],
+) -> Vec<PathBuf> {
+    let mut log = Sha256Log::new();
+    for o in observed {
+        log.append(o.message.id().as_hash());
+    }
+    let checkpoint = causeway_proofs::Checkpoint::new(
+        domain.origin,
+        causeway_proofs::HashAlgorithm::Sha256,
+        log.size(),
+        log.root(),
+    )
+    .unwrap();
+    let digest = checkpoint.signing_digest(&domain);
+    let sigs: Vec<_> = sample_validators()[..3]
+        .iter()
+        .map(|k| k.sign(&digest))
+        .collect();
+    let sigs = order_signatures(&digest, &sigs).unwrap();
+    let mut paths = Vec::new();
+    for (i, o) in observed.iter().enumerate() {
+        let bundle = ProofBundle::assemble(
+            o.message.clone(),
+            log.inclusion_proof(causeway_proofs::LeafIndex(i as u64), log.size())
+                .unwrap(),
+            checkpoint,
+            domain,
+            sigs.clone(),
+        )
+        .unwrap()
+        .with_source(o.source.clone())
+        .with_native_proof(o.proof.clone());
+        let path = dir.join(format!("bundle-{i}.json"));
+        std::fs::write(&path, bundle.to_json_pretty()).unwrap();
+        paths.push(path);
+    }
+    paths
+}

@@ -36,7 +36,7 @@ impl Config {
     /// [`Config::load`] with overrides read from `env` instead of the process environment.
     pub fn load_with_env(path: impl AsRef<Path>, env: &dyn Env) -> Result<Config, ConfigError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = read_config_text(path).map_err(|source| ConfigError::Read {
             file: path.to_owned(),
             source,
         })?;
@@ -144,4 +144,24 @@ impl Config {
     pub fn monitoring(&self) -> &Monitoring {
         &self.monitoring
     }
+}
+
+/// Largest configuration file read (a consortium's configuration is a few kilobytes).
+const MAX_CONFIG_FILE_LEN: u64 = 16 * 1024 * 1024;
+
+/// The text of the configuration file: a regular file (a FIFO or `/dev/zero` is refused
+/// unread) of at most [`MAX_CONFIG_FILE_LEN`] bytes.
+fn read_config_text(path: &Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    crate::keyfile::open_regular_file(path)?
+        .take(MAX_CONFIG_FILE_LEN + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_CONFIG_FILE_LEN {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than the {MAX_CONFIG_FILE_LEN} bytes accepted for a configuration"),
+        ));
+    }
+    Ok(text)
 }

@@ -33,6 +33,58 @@ impl fmt::Debug for Secret32 {
     }
 }
 
+/// Opens `path` for reading only if it is a regular file, checked before opening (opening a
+/// FIFO waits for a writer, for ever if none comes) and again on the opened handle (the same
+/// file, not one swapped in between). Errors of kind `InvalidInput` name what the path is.
+pub fn open_regular_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let not_regular = |what: &str| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} is {what}, not a regular file", path.display()),
+        )
+    };
+    let before = std::fs::metadata(path)?;
+    if !before.is_file() {
+        return Err(not_regular(file_kind(&before)));
+    }
+    let file = std::fs::File::open(path)?;
+    let after = file.metadata()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        if (after.dev(), after.ino()) != (before.dev(), before.ino()) {
+            return Err(not_regular("a file that changed while it was opened"));
+        }
+    }
+    if !after.is_file() {
+        return Err(not_regular(file_kind(&after)));
+    }
+    Ok(file)
+}
+
+/// What a non-regular file is, for errors.
+fn file_kind(metadata: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        let kind = metadata.file_type();
+        if kind.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return "a device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    if metadata.is_dir() {
+        "a folder"
+    } else {
+        "something else"
+    }
+}
+
 /// Longest key file read: a key file holds 64 hex digits or 44 base64 characters and a
 /// newline; anything much larger is not one.
 const MAX_KEY_FILE_LEN: u64 = 4096;
@@ -53,7 +105,7 @@ pub fn read_secret_key_file(path: &Path) -> Result<Secret32, ConfigError> {
         rule: Rule::FileMissing,
         position: None,
     };
-    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let file = open_regular_file(path).map_err(unreadable)?;
     // Allocated once, so no reallocation leaves a copy of the secret behind.
     let mut raw = Zeroizing::new(Vec::with_capacity(MAX_KEY_FILE_LEN as usize + 1));
     file.take(MAX_KEY_FILE_LEN + 1)
@@ -249,9 +301,19 @@ mod tests {
     }
 
     #[test]
-    fn an_endless_key_file_is_refused_after_the_limit() {
-        // /dev/zero reports a length of 0 and never ends: the read stops after the limit.
+    fn an_endless_or_oversized_key_file_is_refused() {
+        // /dev/zero reports a length of 0 and never ends: refused unread, as not a regular file.
         let e = read_secret_key_file(Path::new("/dev/zero")).unwrap_err();
+        assert_eq!(e.rule(), Some(Rule::FileMissing));
+        assert!(
+            e.to_string().contains("is a device, not a regular file"),
+            "{e}"
+        );
+        // A regular file far larger than a key: the read stops after the limit.
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.key");
+        std::fs::write(&big, "0".repeat(1 << 20)).unwrap();
+        let e = read_secret_key_file(&big).unwrap_err();
         assert_eq!(e.rule(), Some(Rule::KeyFileContents));
         assert!(e.to_string().contains("larger than 4096 bytes"), "{e}");
     }

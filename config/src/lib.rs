@@ -57,7 +57,7 @@ mod values;
 pub use config::Config;
 pub use env::{Env, NoEnv, ProcessEnv};
 pub use error::{ConfigError, ConfigErrors, Position, Rule};
-pub use keyfile::{Secret32, read_secret_key_file};
+pub use keyfile::{Secret32, open_regular_file, read_secret_key_file};
 pub use model::{
     Api, Chain, ChainFamily, ChainKind, ChainRef, Custody, EvmChain, FabricChain, FabricConsenter,
     FabricMsp, FabricPolicy, FabricVerifier, Finality, FiscoChain, Gateway, Lane, Member,

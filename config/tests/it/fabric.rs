@@ -27,7 +27,7 @@ fn verifier(parts: &[&str]) -> String {
 
 #[test]
 fn the_verifier_is_loaded_with_roots_orderers_and_policy() {
-    let f = fabric_fixture();
+    let f = consenters_fixture();
     let config = f.load(&format!("{BASE}{FABRIC}")).expect("valid");
     let ChainKind::Fabric(c) = &config.chain("fab").expect("fab").kind else {
         panic!("a Fabric chain")
@@ -51,6 +51,7 @@ fn the_verifier_is_loaded_with_roots_orderers_and_policy() {
         ORDERERS,
         r#"endorsement_policy = "MAJORITY""#,
         "orderer_signatures = 3",
+        CONSENTERS,
     ]);
     let config = f.load(&text).expect("majority");
     let ChainKind::Fabric(c) = &config.chain("fab").expect("fab").kind else {
@@ -379,6 +380,19 @@ fn the_consenters_a_bft_quorum_counts_from_are_loaded_and_checked() {
             ("OrdererMSP", f.path("msp/o1.pem")),
             ("OrdererMSP", f.path("msp/o2.pem")),
         ]
+    );
+
+    // A BFT quorum without consenters: one orderer holding several certificates of the
+    // orderer CA could meet it alone.
+    let err = f.one_problem(
+        &verifier(&[ORGS, ORDERERS, policy, "orderer_signatures = 2"]),
+        "chains.fab.verifier.orderer_signatures",
+        Rule::InvalidValue,
+    );
+    assert!(
+        err.to_string().contains("no consenters are listed")
+            && err.fix().is_some_and(|fix| fix.contains("consenters = [")),
+        "{err}"
     );
 
     // More signatures required than consenters listed: no block could verify.

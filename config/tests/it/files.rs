@@ -154,3 +154,59 @@ fn an_unreadable_configuration_file_is_a_read_error() {
         "{err}"
     );
 }
+
+/// Runs `f` on a thread and fails the test if it has not returned within 20 s (a read that
+/// waits for a writer, or reads an endless file, would never return).
+#[cfg(unix)]
+fn within_20s<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(f()));
+    rx.recv_timeout(std::time::Duration::from_secs(20))
+        .unwrap_or_else(|_| panic!("{what} still reading after 20 s"))
+}
+
+#[cfg(unix)]
+#[test]
+fn a_configuration_or_key_file_that_never_ends_is_refused_unread() {
+    let f = Fixture::new();
+    let fifo = f.path("endless.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .args(["-m", "600"])
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    for path in [fifo.clone(), "/dev/zero".into()] {
+        let shown = path.display().to_string();
+        let p = path.clone();
+        let err = within_20s(&shown, move || Config::load_with_env(p, &NoEnv))
+            .expect_err("not a configuration file");
+        assert!(
+            matches!(err, causeway_config::ConfigError::Read { .. })
+                && chain(&err).contains("not a regular file"),
+            "{shown}: {}",
+            chain(&err)
+        );
+        let err = within_20s(&shown, move || causeway_config::read_secret_key_file(&path))
+            .expect_err("not a key file");
+        assert!(
+            chain(&err).contains("not a regular file"),
+            "{shown}: {}",
+            chain(&err)
+        );
+    }
+    let err = within_20s("fifo", move || Config::load_with_env(fifo, &NoEnv)).unwrap_err();
+    assert!(chain(&err).contains("named pipe"), "{}", chain(&err));
+}
+
+/// An error and its causes, as `{err:#}` would print them.
+#[cfg(unix)]
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(e) = cause {
+        text = format!("{text}: {e}");
+        cause = e.source();
+    }
+    text
+}

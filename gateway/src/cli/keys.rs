@@ -161,7 +161,7 @@ fn looks_like(text: &str, kind: KeyKind) -> bool {
 /// Whether `path` (read again, bounded, only after the expected kind was refused) holds a key
 /// of `kind`.
 fn holds(path: &Path, kind: KeyKind) -> bool {
-    std::fs::File::open(path)
+    causeway_config::open_regular_file(path)
         .ok()
         .and_then(|f| read_secret_text(f, path, MAX_KEY_FILE_LEN).ok())
         .is_some_and(|text| looks_like(&text, kind))
@@ -188,7 +188,7 @@ fn wrong_kind(path: &Path, found: KeyKind, wanted: KeyKind) -> String {
 /// refused, checked on the opened handle so the file cannot be swapped between check and read;
 /// anything but a regular file, or a file over [`MAX_KEY_FILE_LEN`], is refused unread.
 pub(crate) fn read_validator_key(path: &Path) -> Result<ValidatorKey> {
-    let file = std::fs::File::open(path)
+    let file = causeway_config::open_regular_file(path)
         .with_context(|| format!("while opening the validator key {}", path.display()))?;
     let metadata = file
         .metadata()

@@ -16,7 +16,8 @@ use causeway_config::FabricPolicy;
 use causeway_proofs::bundle::{ChainFamily, MAX_BUNDLE_JSON_LEN, TrustAnchor, Verdict};
 use causeway_proofs::evm::{ProvenSource, Unproved};
 use causeway_proofs::fabric::{
-    EndorsementPolicy, FabricNativeVerifier, FabricVerifierConfig, MspRoots, TrustedMsps,
+    EndorsementPolicy, FabricIdentity, FabricNativeVerifier, FabricVerifierConfig, MspRoots,
+    TrustedMsps,
 };
 use causeway_proofs::message::Address32;
 use causeway_proofs::{Domain, EvmAddress, ProofBundle, SigningDomain, ValidatorSet};
@@ -166,6 +167,17 @@ struct FabricTrust {
     /// Orderer signatures a block needs (default 1).
     #[serde(default = "one")]
     orderer_signatures: usize,
+    /// The channel's consenters a quorum above one is counted from (required then).
+    #[serde(default)]
+    consenters: Vec<TrustConsenter>,
+}
+
+/// One consenter of a Fabric trust: its orderer MSP and signing certificate (PEM).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrustConsenter {
+    msp_id: String,
+    cert: String,
 }
 
 /// One MSP of a Fabric trust: its id and root certificates.
@@ -205,6 +217,7 @@ fn fabric_verifier(origin: Domain, trust: FabricTrust) -> Result<Box<dyn NativeV
         orderers,
         endorsement_policy,
         orderer_signatures,
+        consenters,
     } = trust;
     let ids: Vec<String> = orgs.iter().map(|m| m.msp_id.clone()).collect();
     let policy = FabricPolicy::parse(&endorsement_policy, &ids)
@@ -223,6 +236,18 @@ fn fabric_verifier(origin: Domain, trust: FabricTrust) -> Result<Box<dyn NativeV
     );
     config.outbox_chaincode = outbox_chaincode;
     config.orderer_signatures_required = orderer_signatures;
+    config.consenters = consenters
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            FabricIdentity::from_pem(&c.msp_id, c.cert.as_bytes()).with_context(|| {
+                format!(
+                    "consenters[{i}] ({}) in the trust file: give the consenter's signing certificate in PEM",
+                    c.msp_id
+                )
+            })
+        })
+        .collect::<Result<_>>()?;
     Ok(Box::new(
         FabricNativeVerifier::new(origin, config).context("the Fabric source in the trust file")?,
     ))

@@ -183,6 +183,43 @@ async fn fabric_bundles_verify_with_the_cli_native_proof_included() {
         "{report}"
     );
 
+    // A BFT quorum must be counted from named consenters: without them the trust file is
+    // refused (exit 2); named, only their signatures count.
+    let orderer_cert = |folder: causeway_adapters::fabric::MspFolder| {
+        pem(&std::fs::read(folder.path().join("signcerts/cert.pem")).unwrap())
+    };
+    let mut quorum = trust_json(net.org(ORG2).ca_pem());
+    quorum["source"]["orderer_signatures"] = 2.into();
+    let path = dir.path().join("quorum.json");
+    std::fs::write(&path, quorum.to_string()).unwrap();
+    let out = verify(&bundles, &path);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("no consenters are named"),
+        "{}",
+        text(&out)
+    );
+    let mut named = trust_json(net.org(ORG2).ca_pem());
+    named["source"]["consenters"] = serde_json::json!([
+        { "msp_id": ORDERER, "cert": orderer_cert(net.org(ORDERER).node_msp_folder()) },
+    ]);
+    let path = dir.path().join("consenters.json");
+    std::fs::write(&path, named.to_string()).unwrap();
+    let out = verify(&bundles, &path);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // A consenter that is not an orderer node (the orderer organisation's admin) is refused.
+    named["source"]["consenters"] = serde_json::json!([
+        { "msp_id": ORDERER, "cert": orderer_cert(net.org(ORDERER).admin_msp_folder()) },
+    ]);
+    std::fs::write(&path, named.to_string()).unwrap();
+    let out = verify(&bundles, &path);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("does not have the orderer role"),
+        "{}",
+        text(&out)
+    );
+
     // A policy naming an organisation without roots is a trust-file error (exit 2).
     let mut bad_policy = trust_json(net.org(ORG2).ca_pem());
     bad_policy["source"]["endorsement_policy"] = "AND(Org1MSP,Org3MSP)".into();

@@ -1,7 +1,9 @@
 //! `causeway keys`: key files are created 0600, never overwritten, and never echo a secret.
 
+use std::io::Read as _;
 use std::os::unix::fs::PermissionsExt;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 fn causeway(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_causeway"))
@@ -191,4 +193,44 @@ fn an_endless_key_file_is_refused() {
     assert_eq!(out.status.code(), Some(2));
     let e = stderr(&out);
     assert!(e.contains("larger than the 4096 bytes accepted"), "{e}");
+}
+
+/// A named pipe as key file, private (mode 600) so the mode check lets it through: refused
+/// unopened. Before, opening it waited for a writer for ever.
+#[test]
+fn a_named_pipe_as_key_file_is_refused_without_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("key.fifo");
+    let made = Command::new("mkfifo")
+        .args(["-m", "600"])
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    for kind in ["validator", "privacy"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_causeway"))
+            .args(["keys", "show", kind, fifo.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the causeway binary runs");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("{kind}: `causeway keys show` still waits on the named pipe");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut e = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut e).unwrap();
+        assert_eq!(status.code(), Some(2), "{kind}: {e}");
+        assert!(
+            e.contains("named pipe") || e.contains("not a regular file"),
+            "{kind}: {e}"
+        );
+    }
 }

@@ -81,6 +81,13 @@ impl KeyPair {
             path: path.to_path_buf(),
             reason,
         };
+        // Checked before opening too: opening a FIFO waits for a writer, for ever if none comes.
+        if !std::fs::metadata(path)
+            .map_err(|e| io_err("open", e))?
+            .is_file()
+        {
+            return Err(format_err("not a regular file".into()));
+        }
         let file = File::open(path).map_err(|e| io_err("open", e))?;
         let metadata = file.metadata().map_err(|e| io_err("read metadata of", e))?;
         #[cfg(unix)]

@@ -82,14 +82,15 @@ pub struct FabricVerifierConfig {
     /// The channel.
     pub channel: String,
     /// Distinct orderers (told apart by public key, as Fabric does) that must have signed each
-    /// block (1 for Raft; a BFT quorum otherwise).
+    /// block (1 for Raft; a BFT quorum otherwise, which needs
+    /// [`FabricVerifierConfig::consenters`]).
     pub orderer_signatures_required: usize,
     /// The channel's consenters (orderer certificates, as the channel configuration lists
     /// them): when given, only their signatures count toward
     /// [`FabricVerifierConfig::orderer_signatures_required`], each consenter once. Empty: any
-    /// orderer certificate of the orderer MSPs counts, each public key once (enough for Raft;
-    /// a BFT quorum should name its consenters, so that an orderer holding a renewed
-    /// certificate with a new key still counts once).
+    /// orderer certificate of the orderer MSPs counts, each public key once: enough for Raft's
+    /// one signature, and refused for more, since an orderer holding several certificates
+    /// (keys) of its CA would count several times.
     pub consenters: Vec<FabricIdentity>,
     /// The role an endorser's certificate must have for its endorsement to count: with
     /// NodeOUs, [`MspRole::Peer`] (the default: `Org.peer` principals, `MAJORITY Endorsement`);
@@ -126,8 +127,8 @@ impl FabricVerifierConfig {
     /// Refuses a configuration under which nothing, or anything, would verify: no trusted
     /// organisation or orderer, a policy that names no organisation, needs none or more than
     /// it names, names one twice or one without roots, no channel or outbox, no orderer
-    /// signature, or consenters that are not distinct orderers of the orderer MSPs valid now,
-    /// or fewer of them than the signatures required.
+    /// signature, more than one without named consenters, or consenters that are not distinct
+    /// orderers of the orderer MSPs valid now, or fewer of them than the signatures required.
     pub fn validate(&self) -> Result<(), Error> {
         let refuse = |reason: String| Err(Error::Config { reason });
         if self.trusted.is_empty() {
@@ -191,6 +192,13 @@ impl FabricVerifierConfig {
     fn validate_consenters(&self) -> Result<(), Error> {
         let refuse = |reason: String| Err(Error::Config { reason });
         if self.consenters.is_empty() {
+            if self.orderer_signatures_required > 1 {
+                // One orderer CA can issue one node as many keys as the quorum needs.
+                return refuse(format!(
+                    "{} orderer signatures are required but no consenters are named: any certificate the orderer CA issues would count, so one orderer holding {} certificates could meet the quorum alone; name the channel's consenters (their signing certificates)",
+                    self.orderer_signatures_required, self.orderer_signatures_required
+                ));
+            }
             return Ok(());
         }
         let now = SystemTime::now();

@@ -265,6 +265,10 @@ fn the_block_needs_a_trusted_orderer_signature() {
     // Two distinct orderer signatures required, one present.
     let mut config = net.config();
     config.orderer_signatures_required = 2;
+    config.consenters = vec![
+        net.orderer.identity().clone(),
+        net.orderer_org.role("orderer").identity().clone(),
+    ];
     let v = FabricNativeVerifier::new(DOMAIN, config).unwrap();
     let err = refusal(&v, &good, &id);
     assert!(
@@ -637,8 +641,22 @@ fn one_orderer_certificate_in_three_encodings_is_one_signature() {
             ],
         ),
     );
+    // Three orderers with their own keys, the channel's consenters.
+    let (o2, o3) = (
+        net.orderer_org.role("orderer"),
+        net.orderer_org.role("orderer"),
+    );
     let mut config = net.config();
     config.orderer_signatures_required = 3;
+    // Without consenters, a quorum above one is refused at once: the orderer CA could issue
+    // one node three keys.
+    let err = FabricNativeVerifier::new(DOMAIN, config.clone()).unwrap_err();
+    assert!(err.to_string().contains("no consenters are named"), "{err}");
+    config.consenters = vec![
+        net.orderer.identity().clone(),
+        o2.identity().clone(),
+        o3.identity().clone(),
+    ];
     let v = FabricNativeVerifier::new(DOMAIN, config.clone()).unwrap();
     let err = refusal(&v, &tripled, &id);
     assert!(
@@ -658,11 +676,7 @@ fn one_orderer_certificate_in_three_encodings_is_one_signature() {
             .len(),
         1
     );
-    // Three orderers with their own keys meet the quorum.
-    let (o2, o3) = (
-        net.orderer_org.role("orderer"),
-        net.orderer_org.role("orderer"),
-    );
+    // Three consenters with their own keys meet the quorum.
     let three = resigned(
         &good,
         &orderer_signatures_as(

@@ -1,8 +1,9 @@
 //! `verifier.consenters`: the ordering nodes of a Fabric channel whose signatures count toward
 //! a block's quorum (`orderer_signatures`), as the channel configuration lists its consenters.
 //! Without them any orderer certificate of the `orderers` MSPs counts (each public key once),
-//! which is enough for Raft's one signature; a BFT quorum is only as good as the list it is
-//! counted from, so the list is checked: every consenter belongs to an orderer MSP, has its
+//! which is enough for Raft's one signature. A BFT quorum (more than one signature) needs the
+//! list, since one orderer CA can issue one node any number of keys, and is only as good as
+//! the list it is counted from, so the list is checked: every consenter belongs to an orderer MSP, has its
 //! certificate file, and is listed once (by public key, so the same key in a renewed
 //! certificate is the same consenter), and there are at least as many consenters as
 //! signatures required (else no block could ever verify). Files that cannot be read or hold
@@ -100,6 +101,25 @@ impl ChainCheck<'_, '_, '_> {
                 cert_file: file.path,
             });
         }
+        if let (Some(required @ 2..), true) = (orderer_signatures, raw.consenters.is_empty()) {
+            // Without consenters any certificate of the orderer CA counts, and that CA can issue
+            // one orderer as many certificates (keys) as the quorum needs: a BFT quorum must be
+            // counted from the channel's consenters.
+            let source = raw
+                .orderer_signatures
+                .as_ref()
+                .map_or_else(|| self.table.clone(), |n| Source::File(n.span()));
+            self.report(
+                "verifier.orderer_signatures",
+                &source,
+                Rule::InvalidValue,
+                format!(
+                    "{required} orderer signatures are required but no consenters are listed: any certificate the orderer CA issues would count, so one orderer holding {required} certificates could meet the quorum alone"
+                ),
+                CONSENTERS_FIX,
+            );
+            ok = false;
+        }
         if let (Some(required), false) = (orderer_signatures, raw.consenters.is_empty()) {
             let named = raw.consenters.len();
             if usize::try_from(required).is_ok_and(|r| r > named) {
@@ -133,7 +153,7 @@ const MAX_CERT_FILE_LEN: u64 = 1024 * 1024;
 fn read_bounded(path: &std::path::Path) -> Option<String> {
     use std::io::Read as _;
     let mut text = String::new();
-    std::fs::File::open(path)
+    crate::keyfile::open_regular_file(path)
         .ok()?
         .take(MAX_CERT_FILE_LEN + 1)
         .read_to_string(&mut text)

@@ -26,7 +26,7 @@ use tokio::time::MissedTickBehavior;
 use super::metrics::{LaneMetrics, add};
 use super::settle::{FailedAttempt, InFlight, confirm_delivered, record_failures};
 use super::{LaneConfig, StageContext, blocking, cancellable, sleep_or_cancel};
-use crate::store::{KeptHandle, Result};
+use crate::store::{KeptHandle, Result, SubmissionId};
 
 /// Most left-over submitted messages read from the store on start.
 const RECOVERY_LIMIT: usize = 1_000_000;
@@ -120,7 +120,7 @@ async fn follow_once(
                     ctx,
                     lane,
                     metrics,
-                    &flight.ids,
+                    &flight.each_with_submission(),
                     "submission of a previous run stuck",
                 )
                 .await?;
@@ -166,7 +166,7 @@ async fn follow_once(
                     metrics,
                     &missing,
                     "not processed by the destination",
-                    FailedAttempt::Submitted,
+                    FailedAttempt::Submitted(flight.submission),
                 )
                 .await?;
             }
@@ -187,7 +187,7 @@ async fn follow_once(
                 metrics,
                 &flight.ids,
                 &format!("reverted: {reason}"),
-                FailedAttempt::Submitted,
+                FailedAttempt::Submitted(flight.submission),
             )
             .await?;
             Ok(true)
@@ -195,26 +195,35 @@ async fn follow_once(
         SubmissionOutcome::Dropped => {
             add(&metrics.reverted, 1);
             tracing::warn!(lane = %l, messages = flight.ids.len(), "submission dropped");
-            settle_unknown(ctx, lane, metrics, &flight.ids, "submission dropped").await?;
+            settle_unknown(
+                ctx,
+                lane,
+                metrics,
+                &flight.each_with_submission(),
+                "submission dropped",
+            )
+            .await?;
             Ok(true)
         }
     }
 }
 
-/// Settles messages whose submission's fate is unknown, by the destination's replay record.
+/// Settles messages whose submission's fate is unknown, by the destination's replay record:
+/// each with the submission it was recorded in, so that only a message still submitted in it
+/// is sent back.
 async fn settle_unknown(
     ctx: &StageContext,
     lane: &LaneConfig,
     metrics: &Arc<LaneMetrics>,
-    ids: &[MessageId],
+    items: &[(MessageId, SubmissionId)],
     reason: &str,
 ) -> Result<()> {
     let mut delivered = Vec::new();
-    let mut not = Vec::new();
-    for id in ids {
-        match lane.destination.delivery_status(id).await {
-            Ok(DeliveryStatus::Delivered | DeliveryStatus::Failed) => delivered.push(*id),
-            Ok(DeliveryStatus::NotDelivered) => not.push(*id),
+    let mut not: Vec<(MessageId, SubmissionId)> = Vec::new();
+    for &(id, submission) in items {
+        match lane.destination.delivery_status(&id).await {
+            Ok(DeliveryStatus::Delivered | DeliveryStatus::Failed) => delivered.push(id),
+            Ok(DeliveryStatus::NotDelivered) => not.push((id, submission)),
             Err(e) => {
                 return Err(crate::Error::Chain {
                     op: "read delivery status",
@@ -226,8 +235,24 @@ async fn settle_unknown(
     add(&metrics.already_delivered, delivered.len() as u64);
     // The destination block is unknown here; 0 marks it.
     confirm_delivered(ctx, metrics, delivered, 0).await?;
-    if !not.is_empty() {
-        record_failures(ctx, lane, metrics, &not, reason, FailedAttempt::Submitted).await?;
+    let mut submissions: Vec<SubmissionId> = not.iter().map(|&(_, s)| s).collect();
+    submissions.sort_unstable();
+    submissions.dedup();
+    for submission in submissions {
+        let ids: Vec<MessageId> = not
+            .iter()
+            .filter(|&&(_, s)| s == submission)
+            .map(|&(id, _)| id)
+            .collect();
+        record_failures(
+            ctx,
+            lane,
+            metrics,
+            &ids,
+            reason,
+            FailedAttempt::Submitted(submission),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -247,7 +272,7 @@ async fn recover(
             "more submitted messages than one start-up read takes; the rest wait for a restart");
     }
     let mut follow: Vec<InFlight> = Vec::new();
-    let mut unknown: Vec<MessageId> = Vec::new();
+    let mut unknown: Vec<(MessageId, SubmissionId)> = Vec::new();
     for m in left.into_iter().filter(|m| m.owner == ctx.config.owner) {
         match m.handle {
             KeptHandle::Kept(handle) => match follow.iter_mut().find(|f| f.handle == handle) {
@@ -255,15 +280,16 @@ async fn recover(
                 None => follow.push(InFlight {
                     handle,
                     ids: vec![m.id],
+                    submission: m.submission,
                     _permit: None,
                     taken_over_at: Some(Instant::now()),
                 }),
             },
-            KeptHandle::Missing => unknown.push(m.id),
+            KeptHandle::Missing => unknown.push((m.id, m.submission)),
             KeptHandle::Unreadable { reason, .. } => {
                 tracing::warn!(lane = %l, message_id = %m.id, %reason,
                     "kept submission handle does not read; settling by the replay record");
-                unknown.push(m.id);
+                unknown.push((m.id, m.submission));
             }
         }
     }

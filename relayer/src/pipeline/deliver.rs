@@ -13,7 +13,7 @@ use super::log::OriginLogs;
 use super::metrics::{LaneMetrics, add};
 use super::settle::{FailedAttempt, InFlight, confirm_delivered, record_failures};
 use super::{LaneConfig, StageContext, blocking, cancellable};
-use crate::store::{LeaseRequest, LeasedMessage, Result, Submission};
+use crate::store::{LeaseRequest, LeaseToken, LeasedMessage, Result, Submission, SubmissionId};
 
 /// Runs until cancelled.
 pub(crate) async fn deliver(
@@ -77,10 +77,11 @@ async fn deliver_once(
     metrics.in_flight_changed((max - in_flight.available_permits()) as u64);
 
     let store = Arc::clone(&ctx.store);
-    let (owner, limit, lease_for, now) = (
+    let (owner, limit, lease_for, policy, now) = (
         ctx.config.owner.clone(),
         lane.batch_size,
         ctx.config.lease_for,
+        ctx.config.retry,
         ctx.clock.now(),
     );
     let covered_by = checkpoint.checkpoint.size();
@@ -91,15 +92,16 @@ async fn deliver_once(
             limit,
             lease_for,
             covered_by,
+            policy,
             now,
         })
     })
     .await?;
-    if leased.is_empty() {
+    let Some(lease) = leased.first().map(|m| m.lease) else {
         drop(permit);
         metrics.in_flight_changed((max - in_flight.available_permits()) as u64);
         return Ok(false);
-    }
+    };
 
     // The destination's replay record first: a message leased again after a restart (or an
     // expired lease) may have been delivered by a submission this instance no longer knows.
@@ -124,7 +126,15 @@ async fn deliver_once(
                     error = &e as &dyn std::error::Error,
                     "destination status read failed; messages back to pending with backoff"
                 );
-                fail_leased(ctx, lane, metrics, &all, &format!("delivery status: {e}")).await?;
+                fail_leased(
+                    ctx,
+                    lane,
+                    metrics,
+                    lease,
+                    &all,
+                    &format!("delivery status: {e}"),
+                )
+                .await?;
                 return Ok(false);
             }
         }
@@ -169,7 +179,7 @@ async fn deliver_once(
                 error = &e as &dyn std::error::Error,
                 "submit failed; messages back to pending with backoff"
             );
-            fail_leased(ctx, lane, metrics, &ids, &format!("submit: {e}")).await?;
+            fail_leased(ctx, lane, metrics, lease, &ids, &format!("submit: {e}")).await?;
             return Ok(true);
         }
     };
@@ -183,6 +193,7 @@ async fn deliver_once(
         let marked = blocking("mark submitted", move || {
             store.mark_submitted(&Submission {
                 owner: &owner,
+                lease,
                 ids: &sub_ids,
                 handle: &handle,
                 now,
@@ -197,6 +208,7 @@ async fn deliver_once(
         add(&metrics.messages_submitted, sub.messages.len() as u64);
         sent.extend(sub.messages.iter().copied());
         let flight = InFlight {
+            submission: SubmissionId::of(&sub.handle),
             handle: sub.handle,
             ids: sub.messages,
             _permit: Some(Arc::clone(&permit)),
@@ -212,6 +224,7 @@ async fn deliver_once(
             ctx,
             lane,
             metrics,
+            lease,
             &unsent,
             "not sent by the destination adapter",
         )
@@ -225,8 +238,17 @@ async fn fail_leased(
     ctx: &StageContext,
     lane: &LaneConfig,
     metrics: &Arc<LaneMetrics>,
+    lease: LeaseToken,
     ids: &[MessageId],
     reason: &str,
 ) -> Result<()> {
-    record_failures(ctx, lane, metrics, ids, reason, FailedAttempt::Leased).await
+    record_failures(
+        ctx,
+        lane,
+        metrics,
+        ids,
+        reason,
+        FailedAttempt::Leased(lease),
+    )
+    .await
 }

@@ -12,7 +12,9 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use super::metrics::{LaneMetrics, add};
 use super::{LaneConfig, StageContext, blocking};
-use crate::store::{Confirmation, FailureOutcome, FailureReport, Result};
+use crate::store::{
+    Attempt, Confirmation, FailureOutcome, FailureReport, LeaseToken, Result, SubmissionId,
+};
 
 /// A submission being followed by the confirm stage. Holding the permit keeps the lane's
 /// in-flight slot taken (submissions taken over from a previous run hold none).
@@ -21,6 +23,8 @@ pub(crate) struct InFlight {
     pub(crate) handle: SubmissionHandle,
     /// The messages it carries.
     pub(crate) ids: Vec<MessageId>,
+    /// The submission's id in the store (of `handle`).
+    pub(crate) submission: SubmissionId,
     /// The lane's in-flight slot, released when the submission is settled.
     pub(crate) _permit: Option<Arc<OwnedSemaphorePermit>>,
     /// For a submission taken over from a previous run: when. The adapter of this run cannot
@@ -29,15 +33,22 @@ pub(crate) struct InFlight {
     pub(crate) taken_over_at: Option<Instant>,
 }
 
+impl InFlight {
+    /// Each message with this submission's id.
+    pub(crate) fn each_with_submission(&self) -> Vec<(MessageId, SubmissionId)> {
+        self.ids.iter().map(|&id| (id, self.submission)).collect()
+    }
+}
+
 /// Where a failed delivery attempt stood in the store, which decides who may record it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum FailedAttempt {
-    /// Nothing was sent: the messages are still leased by this instance (the status read or
-    /// the submit failed, or the adapter left them out of every submission).
-    Leased,
-    /// A transaction carrying the messages was recorded as submitted and then reverted, was
-    /// dropped, or left them unprocessed.
-    Submitted,
+    /// Nothing was sent: the messages are still leased by this instance under this lease (the
+    /// status read or the submit failed, or the adapter left them out of every submission).
+    Leased(LeaseToken),
+    /// The submission carrying the messages was recorded and then reverted, was dropped, or
+    /// left them unprocessed.
+    Submitted(SubmissionId),
 }
 
 /// Records a failed attempt per message: back to pending with the persisted backoff, or dead
@@ -61,9 +72,12 @@ pub(crate) async fn record_failures(
         for id in ids {
             let outcome = store.record_failure(&FailureReport {
                 id,
-                owner: match attempt {
-                    FailedAttempt::Leased => Some(&owner),
-                    FailedAttempt::Submitted => None,
+                attempt: match attempt {
+                    FailedAttempt::Leased(lease) => Attempt::Leased {
+                        owner: &owner,
+                        lease,
+                    },
+                    FailedAttempt::Submitted(submission) => Attempt::Submitted { submission },
                 },
                 reason: &reason,
                 policy,

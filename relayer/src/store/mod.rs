@@ -42,10 +42,11 @@ mod types;
 pub use backoff::RetryPolicy;
 pub use sqlite::{SqliteOptions, SqliteStore};
 pub use types::{
-    AcceptBatch, AcceptOutcome, AcceptedEvent, CheckpointOutcome, CheckpointRecord, Confirmation,
-    Delivery, DeliveryState, DeliveryStateKind, FailureOutcome, FailureReport, KeptHandle, Lane,
-    LaneStats, LeaseOwner, LeaseRequest, LeasedMessage, MessageRecord, SourceCursor, StateCounts,
-    StoredCheckpoint, Submission, SubmissionId, SubmittedMessage, UnixMillis, ValidatorSignature,
+    AcceptBatch, AcceptOutcome, AcceptedEvent, Attempt, CheckpointOutcome, CheckpointRecord,
+    Confirmation, Delivery, DeliveryState, DeliveryStateKind, FailureOutcome, FailureReport,
+    KeptHandle, LEASE_EXPIRED_REASON, Lane, LaneStats, LeaseOwner, LeaseRequest, LeaseToken,
+    LeasedMessage, MessageRecord, SourceCursor, StateCounts, StoredCheckpoint, Submission,
+    SubmissionId, SubmittedMessage, UnixMillis, ValidatorSignature,
 };
 
 use causeway_proofs::{Domain, LeafIndex, LogSize, MessageId};
@@ -112,14 +113,18 @@ pub trait CheckpointStore: Send + Sync {
 /// The delivery state machine of every message (see [`DeliveryState`]).
 pub trait DeliveryStore: Send + Sync {
     /// Leases to `req.owner` up to `req.limit` messages of `req.lane`, lowest leaf index first,
-    /// that are pending with `next_attempt_at <= now` or leased under an expired lease, and
-    /// whose leaf index is below `req.covered_by`. While a lease is live no other call returns
-    /// the message, from this handle or any other on the same database.
+    /// that are pending with `next_attempt_at <= now` and whose leaf index is below
+    /// `req.covered_by`, under a new [`LeaseToken`] that every returned message carries. While
+    /// a lease is live no other call returns the message, from this handle or any other on the
+    /// same database. First, every expired lease of the lane counts as a failed attempt
+    /// ([`LEASE_EXPIRED_REASON`]): the message goes back to pending, eligible at once, or to
+    /// dead letter once `req.policy`'s attempts are used up.
     fn lease_pending(&self, req: &LeaseRequest<'_>) -> Result<Vec<LeasedMessage>>;
 
     /// Records that the messages were sent in the submission `submission.handle` names (kept
-    /// as is, with its [`SubmissionId`]). Call it after signing and before broadcasting. All or nothing: fails with [`Error::LeaseLost`] if any message is
-    /// not leased by `owner` (drop it from the batch and re-sign).
+    /// as is, with its [`SubmissionId`]). Call it after signing and before broadcasting. All or
+    /// nothing: fails with [`Error::LeaseLost`] if any message is not leased by `owner` under
+    /// `lease` (leased again since, by anyone: drop it from the batch and re-sign).
     fn mark_submitted(&self, submission: &Submission<'_>) -> Result<()>;
 
     /// Records the messages delivered in a final destination block. Any state but `Confirmed`
@@ -127,9 +132,10 @@ pub trait DeliveryStore: Send + Sync {
     /// delivered the message); an already confirmed message is left as it is.
     fn confirm(&self, confirmation: &Confirmation<'_>) -> Result<()>;
 
-    /// Records a failed attempt (see [`FailureReport::owner`] for the states it applies to):
-    /// back to pending after the policy's backoff, or to dead letter once the attempts are
-    /// used up.
+    /// Records a failed attempt: back to pending after the policy's backoff, or to dead letter
+    /// once the attempts are used up. Fenced by [`FailureReport::attempt`]: a report about a
+    /// lease the message was leased again since fails with [`Error::LeaseLost`], one about a
+    /// submission it is no longer in with [`Error::InvalidTransition`], and changes nothing.
     fn record_failure(&self, report: &FailureReport<'_>) -> Result<FailureOutcome>;
 
     /// Sends a dead letter back to pending with its attempts reset, eligible at `now`. Fails

@@ -131,6 +131,10 @@ pub struct LeaseRequest<'a> {
     /// Only messages whose leaf index is below this size: the size of the checkpoint the batch
     /// will be delivered under, so every leased message can be proven against it.
     pub covered_by: LogSize,
+    /// The attempt bound: a message whose lease expired without an outcome has used an attempt
+    /// (its holder stopped, or failed before recording anything), and is a dead letter once
+    /// they are used up.
+    pub policy: RetryPolicy,
     /// The current time.
     pub now: UnixMillis,
 }
@@ -146,6 +150,26 @@ pub struct LeasedMessage {
     pub attempts: u32,
     /// When the lease ends.
     pub lease_until: UnixMillis,
+    /// The lease it was handed out under (the same for every message of one lease call).
+    pub lease: LeaseToken,
+}
+
+/// The last error (and dead-letter reason) of a message whose lease expired without an outcome:
+/// its holder stopped, or failed before recording anything. Such an expiry uses an attempt.
+pub const LEASE_EXPIRED_REASON: &str = "its lease expired without an outcome (the instance holding it stopped, or failed before recording anything)";
+
+/// One lease call's token: every message it leased carries it, and every write about that
+/// lease ([`Submission`], [`Attempt::Leased`]) names it. Tokens only grow, store-wide; a write
+/// naming a token the message no longer carries is refused ([`crate::Error::LeaseLost`]),
+/// however the owner is named, so an instance that paused past its lease cannot overwrite the
+/// work of the instance that leased the message next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LeaseToken(pub u64);
+
+impl fmt::Display for LeaseToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "lease {}", self.0)
+    }
 }
 
 /// A submission's identity in the store, whatever the destination's chain family: keccak-256
@@ -174,6 +198,8 @@ impl fmt::Display for SubmissionId {
 pub struct Submission<'a> {
     /// The lease holder.
     pub owner: &'a LeaseOwner,
+    /// The lease the messages were taken under.
+    pub lease: LeaseToken,
     /// The messages the submission delivers.
     pub ids: &'a [MessageId],
     /// The destination adapter's handle of the submission, stored as is (its JSON, at most
@@ -208,10 +234,8 @@ pub struct Confirmation<'a> {
 pub struct FailureReport<'a> {
     /// The message.
     pub id: MessageId,
-    /// `Some(owner)`: the attempt failed under this lease before anything was submitted (the
-    /// message must be leased by `owner`). `None`: a submitted transaction reverted or was
-    /// reorganised out (the message must be submitted).
-    pub owner: Option<&'a LeaseOwner>,
+    /// Which attempt failed: the state the message must still be in for the failure to count.
+    pub attempt: Attempt<'a>,
     /// What went wrong, kept as the message's last error (and dead-letter reason).
     pub reason: &'a str,
     /// The backoff and attempt bound.
@@ -220,6 +244,26 @@ pub struct FailureReport<'a> {
     pub jitter: u64,
     /// The current time.
     pub now: UnixMillis,
+}
+
+/// The attempt a [`FailureReport`] is about. A report about an attempt the message has moved on
+/// from (leased again, submitted in another submission, settled) is refused and changes nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attempt<'a> {
+    /// The attempt failed before anything was submitted: the message must still be leased by
+    /// `owner` under `lease`.
+    Leased {
+        /// The lease holder.
+        owner: &'a LeaseOwner,
+        /// Its lease.
+        lease: LeaseToken,
+    },
+    /// The submission reverted or was reorganised out: the message must still be submitted in
+    /// `submission`.
+    Submitted {
+        /// The submission that failed.
+        submission: SubmissionId,
+    },
 }
 
 /// What [`DeliveryStore::record_failure`](super::DeliveryStore::record_failure) decided.

@@ -11,9 +11,10 @@ use causeway_proofs::bundle::ChainFamily;
 use causeway_proofs::{Domain, LeafIndex, LogSize, MessageId};
 use causeway_relayer::Error;
 use causeway_relayer::store::{
-    CheckpointRecord, CheckpointStore, Confirmation, DeliveryState, DeliveryStateKind,
+    Attempt, CheckpointRecord, CheckpointStore, Confirmation, DeliveryState, DeliveryStateKind,
     DeliveryStore, FailureOutcome, FailureReport, KeptHandle, Lane, LeaseOwner, LeaseRequest,
-    LeasedMessage, QueryStore, SourceStore, StateCounts, Store, Submission, SubmissionId,
+    LeaseToken, LeasedMessage, QueryStore, RetryPolicy, SourceStore, StateCounts, Store,
+    Submission, SubmissionId,
 };
 
 use crate::support::*;
@@ -32,6 +33,7 @@ macro_rules! conformance_suite {
                 checkpoints_count_each_validator_once,
                 leases_are_exclusive_ordered_and_bounded,
                 leases_expire,
+                an_expired_lease_uses_an_attempt_until_the_message_is_a_dead_letter,
                 leases_are_exclusive_across_handles_and_threads,
                 failures_back_off_then_dead_letter_then_retry,
                 submit_confirm_and_revert_transitions,
@@ -69,6 +71,7 @@ fn lease(
         limit,
         lease_for: Duration::from_millis(lease_ms),
         covered_by: LogSize(covered),
+        policy: RetryPolicy::default(),
         now: t(now),
     })
     .unwrap()
@@ -411,6 +414,7 @@ pub fn leases_are_exclusive_ordered_and_bounded<B: Backend>(b: &B) {
             limit: 10,
             lease_for: Duration::from_secs(1),
             covered_by: LogSize(100),
+            policy: RetryPolicy::default(),
             now: t(1_003),
         })
         .unwrap();
@@ -421,7 +425,8 @@ pub fn leases_expire<B: Backend>(b: &B) {
     let s = b.open();
     let msgs = accept_new(&s, 0, 2, 1, 0);
     let (a, bb) = (owner("a"), owner("b"));
-    assert_eq!(lease(&s, &a, 10, 500, 2, 100).len(), 2);
+    let first = lease(&s, &a, 10, 500, 2, 100);
+    assert_eq!(first.len(), 2);
     assert!(
         lease(&s, &bb, 10, 500, 2, 599).is_empty(),
         "still live at 599"
@@ -429,9 +434,12 @@ pub fn leases_expire<B: Backend>(b: &B) {
     // At 600 the lease has ended: b takes both over; a can no longer act on them.
     let got = lease(&s, &bb, 10, 500, 2, 600);
     assert_eq!(ids(&got), vec![msgs[0].id(), msgs[1].id()]);
+    assert!(got[0].lease > first[0].lease, "tokens only grow");
+    assert_eq!(got[0].attempts, 1, "the expired lease used an attempt");
     let err = s
         .mark_submitted(&Submission {
             owner: &a,
+            lease: first[0].lease,
             ids: &[msgs[0].id()],
             handle: &handle(1),
             now: t(601),
@@ -449,6 +457,51 @@ pub fn leases_expire<B: Backend>(b: &B) {
     }
     // An expired lease not yet taken over can be re-leased by its own holder too.
     assert_eq!(lease(&s, &bb, 10, 500, 2, 1_100).len(), 2);
+}
+
+/// A message whose every attempt dies before anything is recorded (its holder crashes, or
+/// fails before calling the store) must not be leased for ever: each expired lease counts.
+pub fn an_expired_lease_uses_an_attempt_until_the_message_is_a_dead_letter<B: Backend>(b: &B) {
+    let s = b.open();
+    let m = accept_new(&s, 0, 1, 1, 0).remove(0);
+    let a = owner("a");
+    let lease3 = |now: u64| {
+        s.lease_pending(&LeaseRequest {
+            lane: LANE,
+            owner: &a,
+            limit: 10,
+            lease_for: Duration::from_millis(100),
+            covered_by: LogSize(1),
+            policy: policy(3),
+            now: t(now),
+        })
+        .unwrap()
+    };
+    assert_eq!(lease3(0)[0].attempts, 0);
+    assert!(lease3(50).is_empty(), "live");
+    assert_eq!(lease3(100)[0].attempts, 1, "expired once");
+    let rec = s.message(m.id()).unwrap().unwrap();
+    assert!(
+        rec.delivery
+            .last_error
+            .is_some_and(|e| e.contains("lease expired without an outcome"))
+    );
+    assert_eq!(lease3(200)[0].attempts, 2, "expired twice");
+    // The third expiry uses up the policy's three attempts: a dead letter, leased no more.
+    assert!(lease3(300).is_empty());
+    match state_of(&s, m.id()) {
+        DeliveryState::DeadLetter { reason } => {
+            assert!(
+                reason.contains("lease expired without an outcome"),
+                "{reason}"
+            )
+        }
+        other => panic!("expected a dead letter, got {other:?}"),
+    }
+    assert_eq!(s.message(m.id()).unwrap().unwrap().delivery.attempts, 3);
+    // The operator's retry brings it back, as for any dead letter.
+    s.retry_dead_letter(m.id(), t(400)).unwrap();
+    assert_eq!(lease3(400)[0].attempts, 0);
 }
 
 pub fn leases_are_exclusive_across_handles_and_threads<B: Backend>(b: &B) {
@@ -498,10 +551,10 @@ pub fn failures_back_off_then_dead_letter_then_retry<B: Backend>(b: &B) {
     let m = accept_new(&s, 0, 1, 1, 0).remove(0);
     let a = owner("a");
     let policy = policy(3);
-    let fail = |owner: Option<&LeaseOwner>, now: u64, jitter: u64| {
+    let fail = |attempt: Attempt<'_>, now: u64, jitter: u64| {
         s.record_failure(&FailureReport {
             id: m.id(),
-            owner,
+            attempt,
             reason: "rpc timeout",
             policy,
             jitter,
@@ -509,8 +562,10 @@ pub fn failures_back_off_then_dead_letter_then_retry<B: Backend>(b: &B) {
         })
     };
     // Attempt 1 fails under the lease: back off 1 s (jitter picks the full step).
-    assert_eq!(lease(&s, &a, 1, 60_000, 1, 0).len(), 1);
-    let out = fail(Some(&a), 100, 500).unwrap();
+    let got = lease(&s, &a, 1, 60_000, 1, 0);
+    assert_eq!(got.len(), 1);
+    let leased = |lease| Attempt::Leased { owner: &a, lease };
+    let out = fail(leased(got[0].lease), 100, 500).unwrap();
     let next = 100 + policy.delay(1, 500).as_millis() as u64;
     assert_eq!(
         out,
@@ -528,19 +583,28 @@ pub fn failures_back_off_then_dead_letter_then_retry<B: Backend>(b: &B) {
     assert!(lease(&s, &a, 1, 60_000, 1, next - 1).is_empty());
     let got = lease(&s, &a, 1, 60_000, 1, next);
     assert_eq!(got[0].attempts, 1);
-    // Attempt 2: submitted, then reverted (no owner: the confirm stage reports it).
+    // Attempt 2: submitted, then reverted (the confirm stage reports it, naming the submission).
     s.mark_submitted(&Submission {
         owner: &a,
+        lease: got[0].lease,
         ids: &[m.id()],
         handle: &handle(77),
         now: t(next + 1),
     })
     .unwrap();
     assert!(matches!(
-        fail(Some(&a), next + 2, 0),
+        fail(leased(got[0].lease), next + 2, 0),
         Err(Error::LeaseLost { .. })
     ));
-    let out = fail(None, next + 2, 0).unwrap();
+    // A report about another submission (a stale follower of an older transaction) is refused.
+    let submitted = |n| Attempt::Submitted {
+        submission: SubmissionId::of(&handle(n)),
+    };
+    assert!(matches!(
+        fail(submitted(76), next + 2, 0),
+        Err(Error::InvalidTransition { .. })
+    ));
+    let out = fail(submitted(77), next + 2, 0).unwrap();
     let next2 = next + 2 + policy.delay(2, 0).as_millis() as u64;
     assert_eq!(
         out,
@@ -555,9 +619,9 @@ pub fn failures_back_off_then_dead_letter_then_retry<B: Backend>(b: &B) {
         "second step is 2 s, jitter 0 takes its half"
     );
     // Attempt 3 uses up the policy: dead letter, never leased again.
-    lease(&s, &a, 1, 60_000, 1, next2);
+    let got = lease(&s, &a, 1, 60_000, 1, next2);
     assert_eq!(
-        fail(Some(&a), next2 + 1, 0).unwrap(),
+        fail(leased(got[0].lease), next2 + 1, 0).unwrap(),
         FailureOutcome::DeadLetter { attempts: 3 }
     );
     assert_eq!(
@@ -568,7 +632,7 @@ pub fn failures_back_off_then_dead_letter_then_retry<B: Backend>(b: &B) {
     );
     assert!(lease(&s, &a, 1, 60_000, 1, u64::MAX / 4).is_empty());
     assert!(matches!(
-        fail(None, next2 + 2, 0),
+        fail(submitted(77), next2 + 2, 0),
         Err(Error::InvalidTransition {
             state: DeliveryStateKind::DeadLetter,
             ..
@@ -598,9 +662,11 @@ pub fn submit_confirm_and_revert_transitions<B: Backend>(b: &B) {
     assert_eq!(got.len(), 3);
     // All or nothing: message 3 is not leased by a, so nothing is recorded.
     let batch = [msgs[0].id(), msgs[1].id(), msgs[3].id()];
+    let lease_a = got[0].lease;
     assert!(matches!(
         s.mark_submitted(&Submission {
             owner: &a,
+            lease: lease_a,
             ids: &batch,
             handle: &handle(1),
             now: t(11),
@@ -618,7 +684,19 @@ pub fn submit_confirm_and_revert_transitions<B: Backend>(b: &B) {
     assert!(matches!(
         s.mark_submitted(&Submission {
             owner: &bb,
+            lease: lease_a,
             ids: &[msgs[0].id()],
+            handle: &handle(1),
+            now: t(11),
+        }),
+        Err(Error::LeaseLost { .. })
+    ));
+    // Right owner, an older lease: refused too.
+    assert!(matches!(
+        s.mark_submitted(&Submission {
+            owner: &a,
+            lease: LeaseToken(lease_a.0 - 1),
+            ids: &batch[..2],
             handle: &handle(1),
             now: t(11),
         }),
@@ -626,6 +704,7 @@ pub fn submit_confirm_and_revert_transitions<B: Backend>(b: &B) {
     ));
     s.mark_submitted(&Submission {
         owner: &a,
+        lease: lease_a,
         ids: &batch[..2],
         handle: &handle(1),
         now: t(12),
@@ -657,7 +736,9 @@ pub fn submit_confirm_and_revert_transitions<B: Backend>(b: &B) {
     );
     s.record_failure(&FailureReport {
         id: msgs[1].id(),
-        owner: None,
+        attempt: Attempt::Submitted {
+            submission: SubmissionId::of(&handle(1)),
+        },
         reason: "reorged out",
         policy: policy(5),
         jitter: 0,
@@ -682,7 +763,9 @@ pub fn submit_confirm_and_revert_transitions<B: Backend>(b: &B) {
     assert!(matches!(
         s.record_failure(&FailureReport {
             id: msgs[0].id(),
-            owner: None,
+            attempt: Attempt::Submitted {
+                submission: SubmissionId::of(&handle(1)),
+            },
             reason: "late revert",
             policy: policy(5),
             jitter: 0,
@@ -764,9 +847,10 @@ pub fn reopening_preserves_everything<B: Backend>(b: &B) {
         let s = b.open();
         msgs = accept_new(&s, 0, 5, 3, 100);
         let a = owner("a");
-        lease(&s, &a, 2, 60_000, 5, 200);
+        let got = lease(&s, &a, 2, 60_000, 5, 200);
         s.mark_submitted(&Submission {
             owner: &a,
+            lease: got[0].lease,
             ids: &[msgs[0].id()],
             handle: &handle(9),
             now: t(300),
@@ -830,6 +914,7 @@ pub fn unknown_ids_are_none_or_errors<B: Backend>(b: &B) {
     assert!(matches!(
         s.mark_submitted(&Submission {
             owner: &owner("a"),
+            lease: LeaseToken(1),
             ids: &[ghost],
             handle: &handle(1),
             now: t(1)
@@ -852,6 +937,7 @@ pub fn submitted_lists_in_flight_messages_of_a_lane<B: Backend>(b: &B) {
     let ids = [msgs[2].id(), msgs[0].id()];
     s.mark_submitted(&Submission {
         owner: &a,
+        lease: got[0].lease,
         ids: &ids,
         handle: &handle(7),
         now: t(11),
@@ -902,6 +988,7 @@ pub fn submitted_lists_in_flight_messages_of_a_lane<B: Backend>(b: &B) {
     assert!(matches!(
         s.mark_submitted(&Submission {
             owner: &a,
+            lease: got[0].lease,
             ids: &[msgs[1].id()],
             handle: &long,
             now: t(13),

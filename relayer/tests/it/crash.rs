@@ -65,6 +65,7 @@ fn child(path: &Path) -> ! {
                 limit: 3,
                 lease_for: Duration::from_secs(3_600),
                 covered_by: LogSize(u64::MAX),
+                policy: causeway_relayer::store::RetryPolicy::default(),
                 now,
             })
             .unwrap();

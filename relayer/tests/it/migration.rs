@@ -222,7 +222,7 @@ fn a_file_of_schema_2_migrates_in_place_and_every_row_keeps_its_meaning() {
     write_schema_2(&b, &msgs, &rows);
 
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 3);
+    assert_eq!(s.schema_version().unwrap(), 4);
     s.integrity_check().unwrap();
     let columns: Vec<String> = Connection::open(&b.path)
         .unwrap()
@@ -336,14 +336,17 @@ fn a_file_of_schema_2_migrates_in_place_and_every_row_keeps_its_meaning() {
             limit: 10,
             lease_for: Duration::from_secs(60),
             covered_by: LogSize(7),
+            policy: policy(12),
             now: t(10_000),
         })
         .unwrap();
+    let lease = leased[0].lease;
     let leased: Vec<u64> = leased.iter().map(|m| m.leaf_index.0).collect();
     assert_eq!(leased, vec![0, 1], "pending and expired-lease messages");
     let next = handle(9);
     s.mark_submitted(&Submission {
         owner: &owner("b"),
+        lease,
         ids: &[msgs[0].id(), msgs[1].id()],
         handle: &next,
         now: t(10_001),
@@ -365,5 +368,5 @@ fn a_file_of_schema_2_migrates_in_place_and_every_row_keeps_its_meaning() {
         .unwrap_err();
     assert!(err.to_string().contains("never deleted"), "{err}");
     drop(s);
-    assert_eq!(b.open().schema_version().unwrap(), 3, "applied once");
+    assert_eq!(b.open().schema_version().unwrap(), 4, "applied once");
 }

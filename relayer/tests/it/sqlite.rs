@@ -23,7 +23,7 @@ fn raw(b: &SqliteBackend) -> Connection {
 fn file_is_wal_with_recorded_migrations() {
     let b = SqliteBackend::new();
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 3);
+    assert_eq!(s.schema_version().unwrap(), 4);
     assert_eq!(s.path(), b.path.as_path());
     s.integrity_check().unwrap();
     let c = raw(&b);
@@ -44,16 +44,17 @@ fn file_is_wal_with_recorded_migrations() {
             (1, "initial".to_owned()),
             (2, "submission handle".to_owned()),
             (3, "family-neutral submission".to_owned()),
+            (4, "lease tokens".to_owned()),
         ]
     );
     drop(s);
     // Reopening applies nothing twice.
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 3);
+    assert_eq!(s.schema_version().unwrap(), 4);
     let n: i64 = c
         .query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(n, 3);
+    assert_eq!(n, 4);
 }
 
 /// A file written by the first release (schema 1) is brought to the current schema on open,
@@ -82,7 +83,7 @@ fn a_file_of_schema_1_is_migrated_in_place() {
         .unwrap();
     }
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 3);
+    assert_eq!(s.schema_version().unwrap(), 4);
     s.integrity_check().unwrap();
     let columns: Vec<String> = raw(&b)
         .prepare("SELECT name FROM pragma_table_info('delivery')")
@@ -108,7 +109,7 @@ fn a_file_from_a_newer_build_is_refused() {
         )
         .unwrap();
     match SqliteStore::open(&b.path).unwrap_err() {
-        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (7, 3)),
+        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (7, 4)),
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
 }
@@ -212,6 +213,7 @@ fn a_crash_before_commit_leaves_nothing_behind() {
         limit: 10,
         lease_for: Duration::from_secs(60),
         covered_by: LogSize(6),
+        policy: policy(12),
         now: t(30),
     };
     assert!(matches!(

@@ -7,8 +7,9 @@ use super::codec::{self, to_i64};
 use super::{query, sql};
 use crate::Error;
 use crate::store::{
-    Confirmation, DeliveryStateKind, FailureOutcome, FailureReport, LeaseOwner, LeaseRequest,
-    LeasedMessage, Result, Submission, SubmissionId, UnixMillis,
+    Attempt, Confirmation, DeliveryStateKind, FailureOutcome, FailureReport, LEASE_EXPIRED_REASON,
+    LeaseOwner, LeaseRequest, LeaseToken, LeasedMessage, Result, Submission, SubmissionId,
+    UnixMillis,
 };
 
 /// The parts of a delivery row a transition depends on.
@@ -16,21 +17,56 @@ struct Current {
     state: DeliveryStateKind,
     owner: Option<LeaseOwner>,
     attempts: u32,
+    lease: Option<LeaseToken>,
+    submission: Option<SubmissionId>,
+}
+
+impl Current {
+    /// Whether the message is still leased by `owner` under `lease`.
+    fn leased_by(&self, owner: &LeaseOwner, lease: LeaseToken) -> bool {
+        self.state == DeliveryStateKind::Leased
+            && self.owner.as_ref() == Some(owner)
+            && self.lease == Some(lease)
+    }
+
+    /// [`Error::LeaseLost`] for a write by `owner` about a lease the message moved on from.
+    fn lease_lost(self, id: MessageId, owner: &LeaseOwner) -> Error {
+        Error::LeaseLost {
+            id,
+            owner: owner.clone(),
+            holder: self
+                .owner
+                .filter(|_| self.state == DeliveryStateKind::Leased),
+            state: self.state,
+        }
+    }
 }
 
 fn current(tx: &Transaction<'_>, id: MessageId) -> Result<Current> {
-    let row: Option<(String, Option<String>, i64)> = tx
-        .prepare_cached("SELECT state, lease_owner, attempts FROM delivery WHERE message_id = ?1")
+    type Row = (String, Option<String>, i64, Option<i64>, Option<Vec<u8>>);
+    let row: Option<Row> = tx
+        .prepare_cached(
+            "SELECT state, lease_owner, attempts, lease_token, submission_id
+             FROM delivery WHERE message_id = ?1",
+        )
         .and_then(|mut s| {
-            s.query_row([&id.0.0[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()
+            s.query_row([&id.0.0[..]], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .optional()
         })
         .map_err(sql("read delivery"))?;
-    let (state, owner, attempts) = row.ok_or(Error::UnknownMessage { id })?;
+    let (state, owner, attempts, lease, submission) = row.ok_or(Error::UnknownMessage { id })?;
     Ok(Current {
         state: codec::state(&state)?,
         owner: owner.map(LeaseOwner),
         attempts: codec::to_u32("attempts", attempts)?,
+        lease: lease
+            .map(|t| codec::to_u64("lease token", t).map(LeaseToken))
+            .transpose()?,
+        submission: submission
+            .map(|b| codec::hash32("submission id", &b).map(SubmissionId))
+            .transpose()?,
     })
 }
 
@@ -45,17 +81,23 @@ pub(super) fn lease(tx: &Transaction<'_>, req: &LeaseRequest<'_>) -> Result<Vec<
     // Sizes past i64 cover every storable index.
     let covered = i64::try_from(req.covered_by.0).unwrap_or(i64::MAX);
     let limit = i64::try_from(req.limit).unwrap_or(i64::MAX);
+    expire_leases(tx, req, now)?;
+    let token: i64 = tx
+        .prepare_cached("UPDATE lease_sequence SET last = last + 1 WHERE id = 1 RETURNING last")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .map_err(sql("take a lease token"))?;
+    let lease = LeaseToken(codec::to_u64("lease token", token)?);
     // One statement: the rows it selects are updated before any other writer can run (the
     // transaction holds the write lock), so a live lease is never handed out twice.
     let mut stmt = tx
         .prepare_cached(
             "UPDATE delivery
-             SET state = 'leased', lease_owner = ?1, lease_until = ?2, updated_at = ?3
+             SET state = 'leased', lease_owner = ?1, lease_until = ?2, updated_at = ?3,
+                 lease_token = ?8
              WHERE message_id IN (
                  SELECT message_id FROM delivery
                  WHERE origin = ?4 AND destination = ?5 AND leaf_index < ?6
-                   AND ((state = 'pending' AND next_attempt_at <= ?3)
-                        OR (state = 'leased' AND lease_until <= ?3))
+                   AND state = 'pending' AND next_attempt_at <= ?3
                  ORDER BY leaf_index LIMIT ?7)
              RETURNING message_id, leaf_index, attempts",
         )
@@ -69,7 +111,8 @@ pub(super) fn lease(tx: &Transaction<'_>, req: &LeaseRequest<'_>) -> Result<Vec<
                 req.lane.origin.0,
                 req.lane.destination.0,
                 covered,
-                limit
+                limit,
+                token
             ],
             |r| {
                 Ok((
@@ -90,6 +133,7 @@ pub(super) fn lease(tx: &Transaction<'_>, req: &LeaseRequest<'_>) -> Result<Vec<
             message: query::load_message(tx, id)?,
             attempts: codec::to_u32("attempts", attempts)?,
             lease_until: until,
+            lease,
         });
     }
     // RETURNING gives no order guarantee.
@@ -101,6 +145,58 @@ pub(super) fn lease(tx: &Transaction<'_>, req: &LeaseRequest<'_>) -> Result<Vec<
         );
     }
     Ok(leased)
+}
+
+/// Ends the expired leases of `req.lane`: each has used an attempt, so it goes back to pending
+/// (eligible at once: the lease was the wait) or, once the attempts are used up, to dead letter.
+/// Without this a message whose every attempt dies before anything is recorded would be leased
+/// again for ever.
+fn expire_leases(tx: &Transaction<'_>, req: &LeaseRequest<'_>, now: i64) -> Result<()> {
+    let op = "expire leases";
+    let max = i64::from(req.policy.max_attempts.max(1));
+    let dead = tx
+        .prepare_cached(
+            "UPDATE delivery
+             SET state = 'dead_letter', attempts = attempts + 1, next_attempt_at = ?3,
+                 dead_reason = ?5, last_error = ?5, lease_owner = NULL, lease_until = NULL,
+                 lease_token = NULL, updated_at = ?3
+             WHERE origin = ?1 AND destination = ?2 AND state = 'leased' AND lease_until <= ?3
+               AND attempts + 1 >= ?4",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                req.lane.origin.0,
+                req.lane.destination.0,
+                now,
+                max,
+                LEASE_EXPIRED_REASON
+            ])
+        })
+        .map_err(sql(op))?;
+    let back = tx
+        .prepare_cached(
+            "UPDATE delivery
+             SET state = 'pending', attempts = attempts + 1, next_attempt_at = ?3,
+                 last_error = ?4, lease_owner = NULL, lease_until = NULL, lease_token = NULL,
+                 updated_at = ?3
+             WHERE origin = ?1 AND destination = ?2 AND state = 'leased' AND lease_until <= ?3",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                req.lane.origin.0,
+                req.lane.destination.0,
+                now,
+                LEASE_EXPIRED_REASON
+            ])
+        })
+        .map_err(sql(op))?;
+    if dead + back > 0 {
+        tracing::warn!(
+            lane = %req.lane, dead_letters = dead, back_to_pending = back,
+            "leases expired without an outcome; each counts as a failed attempt"
+        );
+    }
+    Ok(())
 }
 
 pub(super) fn submitted(tx: &Transaction<'_>, s: &Submission<'_>) -> Result<()> {
@@ -119,17 +215,12 @@ pub(super) fn submitted(tx: &Transaction<'_>, s: &Submission<'_>) -> Result<()> 
     let submission = SubmissionId::of(s.handle);
     for &id in s.ids {
         let cur = current(tx, id)?;
-        if cur.state != DeliveryStateKind::Leased || cur.owner.as_ref() != Some(s.owner) {
-            return Err(Error::LeaseLost {
-                id,
-                owner: s.owner.clone(),
-                holder: cur.owner.filter(|_| cur.state == DeliveryStateKind::Leased),
-                state: cur.state,
-            });
+        if !cur.leased_by(s.owner, s.lease) {
+            return Err(cur.lease_lost(id, s.owner));
         }
         tx.prepare_cached(
             "UPDATE delivery SET state = 'submitted', submission_id = ?2, submission_handle = ?3,
-                 submitted_at = ?4, lease_until = NULL, updated_at = ?4
+                 submitted_at = ?4, lease_until = NULL, lease_token = NULL, updated_at = ?4
              WHERE message_id = ?1",
         )
         .and_then(|mut st| st.execute(params![&id.0.0[..], &submission.0.0[..], handle, now]))
@@ -154,6 +245,7 @@ pub(super) fn confirm(tx: &Transaction<'_>, c: &Confirmation<'_>) -> Result<()> 
         }
         tx.prepare_cached(
             "UPDATE delivery SET state = 'confirmed', confirmed_block = ?2, lease_until = NULL,
+                 lease_token = NULL,
                  dead_reason = NULL, updated_at = ?3
              WHERE message_id = ?1",
         )
@@ -168,19 +260,14 @@ pub(super) fn failure(tx: &Transaction<'_>, f: &FailureReport<'_>) -> Result<Fai
     let op = "record failure";
     let id = f.id;
     let cur = current(tx, id)?;
-    match f.owner {
-        Some(owner) => {
-            if cur.state != DeliveryStateKind::Leased || cur.owner.as_ref() != Some(owner) {
-                return Err(Error::LeaseLost {
-                    id,
-                    owner: owner.clone(),
-                    holder: cur.owner.filter(|_| cur.state == DeliveryStateKind::Leased),
-                    state: cur.state,
-                });
+    match f.attempt {
+        Attempt::Leased { owner, lease } => {
+            if !cur.leased_by(owner, lease) {
+                return Err(cur.lease_lost(id, owner));
             }
         }
-        None => {
-            if cur.state != DeliveryStateKind::Submitted {
+        Attempt::Submitted { submission } => {
+            if cur.state != DeliveryStateKind::Submitted || cur.submission != Some(submission) {
                 return Err(Error::InvalidTransition {
                     id,
                     action: "record a failed submission of",
@@ -213,7 +300,8 @@ pub(super) fn failure(tx: &Transaction<'_>, f: &FailureReport<'_>) -> Result<Fai
     let next_i = to_i64("next attempt time", next_attempt_at.0)?;
     tx.prepare_cached(
         "UPDATE delivery SET state = ?2, attempts = ?3, next_attempt_at = ?4, dead_reason = ?5,
-             last_error = ?6, lease_owner = NULL, lease_until = NULL, submission_id = NULL,
+             last_error = ?6, lease_owner = NULL, lease_until = NULL, lease_token = NULL,
+             submission_id = NULL,
              submission_handle = NULL, submitted_at = NULL, updated_at = ?7
          WHERE message_id = ?1",
     )

@@ -34,6 +34,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "family-neutral submission",
         sql: include_str!("migrations/0003_family_neutral_submission.sql"),
     },
+    Migration {
+        version: 4,
+        name: "lease tokens",
+        sql: include_str!("migrations/0004_lease_tokens.sql"),
+    },
 ];
 
 /// The schema version this build brings a file to.

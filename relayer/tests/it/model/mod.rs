@@ -8,9 +8,9 @@ use std::time::Duration;
 use causeway_proofs::{Domain, LeafIndex, LogSize, MessageId};
 use causeway_relayer::Error;
 use causeway_relayer::store::{
-    AcceptBatch, CheckpointRecord, CheckpointStore, Confirmation, DeliveryState, DeliveryStore,
-    FailureReport, Lane, LeaseRequest, RetryPolicy, SourceStore, SqliteStore, Store, Submission,
-    UnixMillis, ValidatorSignature,
+    AcceptBatch, Attempt, CheckpointRecord, CheckpointStore, Confirmation, DeliveryState,
+    DeliveryStore, FailureReport, Lane, LeaseRequest, RetryPolicy, SourceStore, SqliteStore, Store,
+    Submission, UnixMillis, ValidatorSignature,
 };
 use proptest::prelude::*;
 
@@ -20,7 +20,7 @@ mod ops;
 mod state;
 
 use ops::{Op, Step, step};
-use state::{Expect, Model, cp, lease_owner};
+use state::{Expect, Model, ModelAttempt, cp, lease_owner};
 
 const ORIGINS: [Domain; 2] = [Domain(1), Domain(2)];
 const DESTS: [Domain; 2] = [Domain(10), Domain(11)];
@@ -210,6 +210,7 @@ fn run(
                 limit: *limit,
                 lease_for: Duration::from_millis(*lease_ms),
                 covered_by: LogSize(covered),
+                policy: POLICY,
                 now,
             });
             match got {
@@ -243,9 +244,11 @@ fn run(
             None => Ok(()),
             Some(ids) => {
                 let who = model.resolve(*who, ids[0]);
-                let expected = next.submit(&who, &ids, *nonce);
+                let lease = model.token_of(ids[0]);
+                let expected = next.submit(&who, lease, &ids, *nonce);
                 let got = store.mark_submitted(&Submission {
                     owner: &who,
+                    lease,
                     ids: &ids,
                     handle: &handle(*nonce),
                     now,
@@ -274,12 +277,23 @@ fn run(
         Op::Fail { pick, who, jitter } => match model.pick(*pick) {
             None => Ok(()),
             Some(id) => {
-                let who = who.map(|w| model.resolve(w, id));
+                let attempt = match who {
+                    Some(w) => ModelAttempt::Leased(model.resolve(*w, id), model.token_of(id)),
+                    None => ModelAttempt::Submitted(model.submission_of(id)),
+                };
                 let reason = format!("failure at {}", model.now);
-                let expected = next.fail(id, who.as_ref(), *jitter, &reason);
+                let expected = next.fail(id, &attempt, *jitter, &reason);
                 let got = store.record_failure(&FailureReport {
                     id,
-                    owner: who.as_ref(),
+                    attempt: match &attempt {
+                        ModelAttempt::Leased(owner, lease) => Attempt::Leased {
+                            owner,
+                            lease: *lease,
+                        },
+                        ModelAttempt::Submitted(submission) => Attempt::Submitted {
+                            submission: *submission,
+                        },
+                    },
                     reason: &reason,
                     policy: POLICY,
                     jitter: *jitter,

@@ -9,9 +9,9 @@ use causeway_proofs::{
     Signature,
 };
 use causeway_relayer::store::{
-    AcceptedEvent, Delivery, DeliveryState, FailureOutcome, Lane, LaneStats, LeaseOwner,
-    LeasedMessage, MessageRecord, SourceCursor, StateCounts, StoredCheckpoint, SubmissionId,
-    UnixMillis, ValidatorSignature,
+    AcceptedEvent, Delivery, DeliveryState, FailureOutcome, LEASE_EXPIRED_REASON, Lane, LaneStats,
+    LeaseOwner, LeaseToken, LeasedMessage, MessageRecord, SourceCursor, StateCounts,
+    StoredCheckpoint, SubmissionId, UnixMillis, ValidatorSignature,
 };
 
 use super::ops::{Item, Pick, Poison, Who};
@@ -47,6 +47,16 @@ pub(super) struct Model {
     pub(super) checkpoints: BTreeMap<(Lane, u64), CheckpointEntry>,
     /// Messages a store call refused; they must never appear.
     pub(super) refused: BTreeSet<MessageId>,
+    /// The last lease token handed out (store-wide).
+    pub(super) lease_seq: u64,
+    /// The token of each leased message's current lease.
+    pub(super) tokens: BTreeMap<MessageId, u64>,
+}
+
+/// The attempt a modelled failure report names.
+pub(super) enum ModelAttempt {
+    Leased(LeaseOwner, LeaseToken),
+    Submitted(SubmissionId),
 }
 
 /// The error variant a store call is expected to fail with.
@@ -101,6 +111,19 @@ impl Model {
             (Who::Holder, DeliveryState::Leased { owner, .. }) => owner.clone(),
             (Who::Holder, _) => lease_owner(0),
             (Who::Named(i), _) => lease_owner(i),
+        }
+    }
+
+    /// The token of `id`'s current lease (0, which no lease has, when it has none).
+    pub(super) fn token_of(&self, id: MessageId) -> LeaseToken {
+        LeaseToken(self.tokens.get(&id).copied().unwrap_or(0))
+    }
+
+    /// The submission `id` is in, or one it is not in.
+    pub(super) fn submission_of(&self, id: MessageId) -> SubmissionId {
+        match &self.messages[&id].delivery.state {
+            DeliveryState::Submitted { submission, .. } => *submission,
+            _ => SubmissionId::of(&handle(0)),
         }
     }
 
@@ -236,7 +259,34 @@ impl Model {
         lease_ms: u64,
         covered: u64,
     ) -> Vec<LeasedMessage> {
+        if limit == 0 {
+            return Vec::new();
+        }
         let now = self.now;
+        // Expired leases of the lane used an attempt: back to pending, or dead letter.
+        for id in self.of_origin(lane.origin) {
+            let r = self.messages.get_mut(&id).unwrap();
+            if r.delivery.lane != lane {
+                continue;
+            }
+            if let DeliveryState::Leased { until, .. } = &r.delivery.state
+                && until.0 <= now
+            {
+                r.delivery.attempts += 1;
+                r.delivery.last_error = Some(LEASE_EXPIRED_REASON.to_owned());
+                r.delivery.next_attempt_at = UnixMillis(now);
+                r.delivery.state = if POLICY.exhausted(r.delivery.attempts) {
+                    DeliveryState::DeadLetter {
+                        reason: LEASE_EXPIRED_REASON.to_owned(),
+                    }
+                } else {
+                    DeliveryState::Pending
+                };
+                self.tokens.remove(&id);
+            }
+        }
+        self.lease_seq += 1;
+        let lease = self.lease_seq;
         let until = UnixMillis(now + lease_ms);
         let mut out = Vec::new();
         for id in self.of_origin(lane.origin) {
@@ -249,7 +299,6 @@ impl Model {
             }
             let eligible = match &r.delivery.state {
                 DeliveryState::Pending => r.delivery.next_attempt_at.0 <= now,
-                DeliveryState::Leased { until, .. } => until.0 <= now,
                 _ => false,
             };
             if eligible {
@@ -262,7 +311,9 @@ impl Model {
                     message: r.message.clone(),
                     attempts: r.delivery.attempts,
                     lease_until: until,
+                    lease: LeaseToken(lease),
                 });
+                self.tokens.insert(id, lease);
             }
         }
         out
@@ -271,14 +322,16 @@ impl Model {
     pub(super) fn submit(
         &mut self,
         owner: &LeaseOwner,
+        lease: LeaseToken,
         ids: &[MessageId],
         nonce: u64,
     ) -> Expect<()> {
         let submission = SubmissionId::of(&handle(nonce));
         for id in ids {
+            let token = self.tokens.remove(id);
             let r = self.messages.get_mut(id).ok_or("UnknownMessage")?;
             match &r.delivery.state {
-                DeliveryState::Leased { owner: o, .. } if o == owner => {}
+                DeliveryState::Leased { owner: o, .. } if o == owner && token == Some(lease.0) => {}
                 _ => return Err("LeaseLost"),
             }
             r.delivery.state = DeliveryState::Submitted {
@@ -303,18 +356,22 @@ impl Model {
     pub(super) fn fail(
         &mut self,
         id: MessageId,
-        owner: Option<&LeaseOwner>,
+        attempt: &ModelAttempt,
         jitter: u64,
         reason: &str,
     ) -> Expect<FailureOutcome> {
         let now = self.now;
+        let token = self.tokens.get(&id).copied();
         let r = self.messages.get_mut(&id).ok_or("UnknownMessage")?;
-        match (owner, &r.delivery.state) {
-            (Some(o), DeliveryState::Leased { owner, .. }) if owner == o => {}
-            (Some(_), _) => return Err("LeaseLost"),
-            (None, DeliveryState::Submitted { .. }) => {}
-            (None, _) => return Err("InvalidTransition"),
+        match (attempt, &r.delivery.state) {
+            (ModelAttempt::Leased(o, lease), DeliveryState::Leased { owner, .. })
+                if owner == o && token == Some(lease.0) => {}
+            (ModelAttempt::Leased(..), _) => return Err("LeaseLost"),
+            (ModelAttempt::Submitted(s), DeliveryState::Submitted { submission, .. })
+                if submission == s => {}
+            (ModelAttempt::Submitted(_), _) => return Err("InvalidTransition"),
         }
+        self.tokens.remove(&id);
         let attempts = r.delivery.attempts + 1;
         r.delivery.attempts = attempts;
         r.delivery.last_error = Some(reason.to_owned());

@@ -3,14 +3,14 @@
 
 use std::sync::{Arc, RwLock};
 
-use causeway_proofs::{Domain, LogSize};
+use causeway_proofs::{Domain, LeafIndex, LogSize, MessageId};
 use tokio::sync::{mpsc, watch};
 
 use super::log::OriginLogs;
 use super::metrics::{OriginMetrics, add};
 use super::verify::VerifiedBatch;
 use super::{StageContext, blocking};
-use crate::store::AcceptBatch;
+use crate::store::{AcceptBatch, AcceptOutcome, Result};
 
 /// Runs until cancelled or the origin halts. The accept is idempotent (a batch replayed after a
 /// crash appends nothing), and the in-memory logs move only after the store has the batch.
@@ -51,38 +51,86 @@ pub(crate) async fn append(
                 return;
             }
         };
-        if outcome.appended.is_empty() {
-            continue;
-        }
         add(&metrics.accepted, outcome.appended.len() as u64);
-        let first = outcome.appended[0].0;
-        let ids: Vec<_> = outcome.appended.iter().map(|(_, id)| *id).collect();
-        let size = {
-            let mut logs = logs
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if let Err(e) = logs.append(first, &ids) {
+        let size = match catch_up(&ctx, domain, &logs, &outcome).await {
+            Ok(size) => size,
+            Err(e) => {
                 tracing::error!(
                     origin = %domain,
                     error = &e as &dyn std::error::Error,
-                    "in-memory log out of step; origin halted",
+                    "in-memory log out of step with the store; origin halted",
                 );
                 ctx.health.halt(format!("origin {domain}"), e.to_string());
                 return;
             }
-            logs.size()
         };
-        if size != outcome.log_size {
-            tracing::error!(
-                origin = %domain,
-                memory = size.0,
-                store = outcome.log_size.0,
-                "in-memory log size differs from the store's; origin halted"
-            );
-            ctx.health
-                .halt(format!("origin {domain}"), "log size mismatch".into());
-            return;
+        if size == *size_tx.borrow() {
+            continue;
         }
         size_tx.send_replace(size);
     }
+}
+
+/// Leaves read from the store per call when catching up.
+const CATCH_UP_PAGE: usize = 10_000;
+
+/// Brings the in-memory logs to the store's log size after an accept: with the batch's own
+/// leaves when they are exactly what is missing, else from the store's leaves. The store's log
+/// is the one truth: instances sharing a store append to it in turn, and each catches up with
+/// what the others appended (accepting a batch another instance stored first appends nothing).
+async fn catch_up(
+    ctx: &StageContext,
+    origin: Domain,
+    logs: &Arc<RwLock<OriginLogs>>,
+    outcome: &AcceptOutcome,
+) -> Result<LogSize> {
+    let target = outcome.log_size;
+    let mut size = read(logs).size();
+    if size.0 > target.0 {
+        return Err(crate::Error::Config {
+            reason: format!(
+                "the in-memory log of origin {origin} has {} leaves, more than the store's {}",
+                size.0, target.0
+            ),
+        });
+    }
+    if let Some(&(first, _)) = outcome.appended.first()
+        && first.0 == size.0
+        && size.0 + outcome.appended.len() as u64 == target.0
+    {
+        let ids: Vec<MessageId> = outcome.appended.iter().map(|(_, id)| *id).collect();
+        let mut logs = logs
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        logs.append(first, &ids)?;
+        return Ok(logs.size());
+    }
+    while size.0 < target.0 {
+        let store = Arc::clone(&ctx.store);
+        let limit = usize::try_from(target.0 - size.0)
+            .unwrap_or(usize::MAX)
+            .min(CATCH_UP_PAGE);
+        let from = LeafIndex(size.0);
+        let page = blocking("read log leaves", move || store.leaves(origin, from, limit)).await?;
+        if page.is_empty() {
+            return Err(crate::Error::Config {
+                reason: format!(
+                    "the store's log of origin {origin} reports {} leaves but has none from {}",
+                    target.0, size.0
+                ),
+            });
+        }
+        let mut logs = logs
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        logs.append(from, &page)?;
+        size = logs.size();
+    }
+    tracing::debug!(origin = %origin, size = size.0, "in-memory log caught up with the store");
+    Ok(size)
+}
+
+fn read(logs: &RwLock<OriginLogs>) -> std::sync::RwLockReadGuard<'_, OriginLogs> {
+    logs.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -346,14 +346,47 @@ pub(crate) struct StageContext {
     clock: Clock,
 }
 
-/// Runs a blocking store call on tokio's blocking pool.
+/// Runs a blocking store call on tokio's blocking pool, again while the database is busy
+/// ([`retry_busy`]).
 async fn blocking<T: Send + 'static>(
     op: &'static str,
-    f: impl FnOnce() -> Result<T> + Send + 'static,
+    f: impl FnMut() -> Result<T> + Send + 'static,
 ) -> Result<T> {
-    tokio::task::spawn_blocking(f)
+    tokio::task::spawn_blocking(move || retry_busy(op, f))
         .await
         .map_err(|_| Error::TaskFailed { op })?
+}
+
+/// First wait after the store reports the database busy; doubled per retry.
+const BUSY_FIRST_WAIT: std::time::Duration = std::time::Duration::from_millis(10);
+/// Longest wait between retries of a busy store call.
+const BUSY_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Calls `f` until the store answers something other than [`Error::Busy`]: busy is a state
+/// (another process holds the lock past the busy timeout; the call changed nothing), not a
+/// verdict, so no stage halts or drops an outcome over it. Waits with capped exponential
+/// backoff on the calling (blocking) thread, and says so in the log.
+fn retry_busy<T>(op: &'static str, mut f: impl FnMut() -> Result<T>) -> Result<T> {
+    let mut wait = BUSY_FIRST_WAIT;
+    let mut retries: u64 = 0;
+    loop {
+        match f() {
+            Err(Error::Busy { .. }) => {
+                retries += 1;
+                if retries.is_power_of_two() {
+                    tracing::warn!(
+                        op,
+                        retries,
+                        wait_ms = wait.as_millis() as u64,
+                        "store busy (another process holds the database lock); retrying"
+                    );
+                }
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(BUSY_MAX_WAIT);
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Runs `fut` unless cancelled first (`None`). Abandoning a chain call is safe: whatever it

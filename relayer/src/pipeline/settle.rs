@@ -69,20 +69,22 @@ pub(crate) async fn record_failures(
     let reason = reason.to_owned();
     let outcomes = blocking("record failure", move || {
         let mut outcomes = Vec::with_capacity(ids.len());
-        for id in ids {
-            let outcome = store.record_failure(&FailureReport {
-                id,
-                attempt: match attempt {
-                    FailedAttempt::Leased(lease) => Attempt::Leased {
-                        owner: &owner,
-                        lease,
+        for &id in &ids {
+            let outcome = super::retry_busy("record failure", || {
+                store.record_failure(&FailureReport {
+                    id,
+                    attempt: match attempt {
+                        FailedAttempt::Leased(lease) => Attempt::Leased {
+                            owner: &owner,
+                            lease,
+                        },
+                        FailedAttempt::Submitted(submission) => Attempt::Submitted { submission },
                     },
-                    FailedAttempt::Submitted(submission) => Attempt::Submitted { submission },
-                },
-                reason: &reason,
-                policy,
-                jitter: rand::random(),
-                now,
+                    reason: &reason,
+                    policy,
+                    jitter: rand::random(),
+                    now,
+                })
             });
             outcomes.push((id, outcome));
         }

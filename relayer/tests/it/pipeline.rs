@@ -363,3 +363,72 @@ async fn two_lanes_report_their_own_metrics() {
     assert_eq!(metrics.origin(P_ORIGIN).accepted, 16);
     assert_eq!(metrics.lanes.len(), 2);
 }
+
+/// Two instances of one gateway on one store file (issue 10, item 1): each accepts the origin's
+/// batches in turn, the one behind accepts what the other stored as a no-op and catches its
+/// in-memory log up from the store; they lease disjoint messages. Before, the one behind halted
+/// (its cursor "regressed", or its log no longer lined up) with most messages undelivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_one_store_deliver_everything_once_and_neither_halts() {
+    let fixture = Solo::new(N, 25);
+    let probe = Arc::new(fixture.probe());
+    let instance = |name: &str| {
+        let mut config = test_config();
+        config.owner = causeway_relayer::store::LeaseOwner(name.into());
+        fixture.relayer(Arc::clone(&probe), 40, config)
+    };
+    let a = instance("instance-a").spawn().await.unwrap();
+    let b = instance("instance-b").spawn().await.unwrap();
+    let p = wait_until(&a, Duration::from_secs(90), |p| counts(p).confirmed == N).await;
+    assert_settled(&counts(&p));
+    // The instance that accepted less caught its log up from the store: it attests the whole
+    // log too (before, it never got past the first batch the other stored).
+    let mb = metrics_when(&b, |m| m.all_lanes().checkpoints >= 1).await;
+    assert!(mb.all_lanes().checkpoints >= 1, "b never attested: {mb:?}");
+    let pb = b.progress().await.unwrap();
+    let ma = a.metrics();
+    a.shutdown().await;
+    b.shutdown().await;
+    assert!(p.halted.is_empty(), "a halted: {:?}", p.halted);
+    assert!(pb.halted.is_empty(), "b halted: {:?}", pb.halted);
+    let delivered = probe.deliveries();
+    assert_eq!(delivered.len() as u64, N);
+    assert!(delivered.values().all(|n| *n == 1), "each message once");
+    assert_eq!(
+        ma.all_origins().accepted + mb.all_origins().accepted,
+        N,
+        "each message appended once, by one of them: a: {ma:?}\nb: {mb:?}"
+    );
+}
+
+/// Another process holding the database lock past the busy timeout (issue 10, item 5): busy is
+/// a state, so every stage waits and retries; nothing halts and nothing is dropped. Before, the
+/// first store call that gave up (reading the cursor, accepting events) halted the origin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_locked_past_the_busy_timeout_delays_but_halts_nothing() {
+    let fixture = Solo::new(200, 20);
+    let probe = Arc::new(fixture.probe());
+    let relayer = fixture.relayer(Arc::clone(&probe), 40, test_config());
+    // Another process takes the write lock and keeps it longer than the 5 s busy timeout.
+    let db = fixture.db.clone();
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    let holder = std::thread::spawn(move || {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        locked_tx.send(()).unwrap();
+        std::thread::sleep(Duration::from_secs(7));
+        c.execute_batch("COMMIT").unwrap();
+    });
+    locked_rx.recv().unwrap();
+    let handle = relayer.spawn().await.unwrap();
+    let p = wait_until(&handle, Duration::from_secs(60), |p| {
+        counts(p).confirmed == 200
+    })
+    .await;
+    holder.join().unwrap();
+    assert!(p.halted.is_empty(), "{:?}", p.halted);
+    handle.shutdown().await;
+    let delivered = probe.deliveries();
+    assert_eq!(delivered.len(), 200);
+    assert!(delivered.values().all(|n| *n == 1), "each message once");
+}

@@ -1,6 +1,7 @@
 //! What only the SQLite backend has: its file settings, schema rules enforced by the database
 //! itself, migrations, lock contention, and crashes before commit.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use causeway_proofs::{LeafIndex, LogSize};
@@ -265,4 +266,37 @@ fn handles_are_shareable_trait_objects() {
     let s: Box<dyn Store> = Box::new(b.open());
     let source: &dyn SourceStore = &*s;
     assert_eq!(source.log_size(ORIGIN).unwrap(), LogSize(0));
+}
+
+/// Several processes starting at once on a new file (issue 10, item 5): switching it to WAL and
+/// migrating it need the file alone for a moment, and SQLite may answer busy there without
+/// waiting; every opener must still succeed, and the file be migrated once.
+#[test]
+fn many_handles_opening_a_new_file_at_once_all_succeed() {
+    for round in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.db");
+        let start = Arc::new(std::sync::Barrier::new(6));
+        let openers: Vec<_> = (0..6)
+            .map(|_| {
+                let (path, start) = (path.clone(), Arc::clone(&start));
+                std::thread::spawn(move || {
+                    start.wait();
+                    SqliteStore::open(&path).map(|s| s.schema_version().unwrap())
+                })
+            })
+            .collect();
+        for opener in openers {
+            let version = opener.join().unwrap();
+            assert!(
+                matches!(version, Ok(4)),
+                "round {round}: an opener failed: {version:?}"
+            );
+        }
+        let n: i64 = rusqlite::Connection::open(&path)
+            .unwrap()
+            .query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 4, "round {round}: each migration applied once");
+    }
 }

@@ -73,14 +73,23 @@ impl SqliteStore {
     /// Opens the store at `path` with `options`: sets WAL mode, `synchronous = FULL`, foreign
     /// keys and the busy timeout, then applies the embedded migrations not yet applied. Fails
     /// with [`Error::SchemaTooNew`] if a newer build has migrated the file.
+    ///
+    /// Several processes may open a new file at once: switching it to WAL and migrating it
+    /// need the file to themselves for a moment, and SQLite can answer busy there without
+    /// waiting for the busy timeout (a lock upgrade it would otherwise deadlock on), so the
+    /// whole opening is tried again until the busy timeout has passed.
     pub fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let mut conn = Connection::open_with_flags(&path, flags).map_err(sql("open"))?;
-        configure(&conn, options)?;
-        let version = migrate::migrate(&mut conn)?;
+        let started = std::time::Instant::now();
+        let (conn, version) = loop {
+            match Self::connect(&path, options) {
+                Err(Error::Busy { op }) if started.elapsed() < options.busy_timeout => {
+                    tracing::debug!(path = %path.display(), op, "database busy while opening; trying again");
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                other => break other?,
+            }
+        };
         tracing::debug!(path = %path.display(), schema_version = version, "opened SQLite store");
         Ok(SqliteStore {
             conn: Mutex::new(conn),
@@ -88,6 +97,17 @@ impl SqliteStore {
             #[cfg(feature = "failpoints")]
             crash_before_commit: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// One attempt at opening: connect, configure, migrate.
+    fn connect(path: &Path, options: SqliteOptions) -> Result<(Connection, u32)> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(path, flags).map_err(sql("open"))?;
+        configure(&conn, options)?;
+        let version = migrate::migrate(&mut conn)?;
+        Ok((conn, version))
     }
 
     /// The database file.

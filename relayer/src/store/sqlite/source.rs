@@ -39,7 +39,13 @@ pub(super) fn log_size(tx: &Transaction<'_>, origin: Domain) -> Result<LogSize> 
 pub(super) fn accept(tx: &Transaction<'_>, batch: &AcceptBatch<'_>) -> Result<AcceptOutcome> {
     let op = "accept events";
     let origin = batch.origin;
-    if let Some(stored) = cursor(tx, origin)? {
+    let stored = cursor(tx, origin)?;
+    if let Some(stored) = stored
+        && batch.cursor.block_number < stored.block_number
+    {
+        return replay_behind(tx, batch, stored);
+    }
+    if let Some(stored) = stored {
         check_cursor_advance(origin, stored, batch.cursor)?;
     }
     let now = to_i64("time", batch.now.0)?;
@@ -171,6 +177,48 @@ pub(super) fn accept(tx: &Transaction<'_>, batch: &AcceptBatch<'_>) -> Result<Ac
 }
 
 /// A batch's cursor may stay at the stored height (a replay) with the same hash, or move up.
+/// A batch that ends below the stored cursor: another instance on this store already accepted
+/// these blocks (or this one did before a restart from an older cursor). Accepted as a no-op,
+/// the cursor left where it is, when every event is already stored; an event the store has
+/// not seen below its cursor means the sources disagree, and is refused as a regression.
+fn replay_behind(
+    tx: &Transaction<'_>,
+    batch: &AcceptBatch<'_>,
+    stored: SourceCursor,
+) -> Result<AcceptOutcome> {
+    let origin = batch.origin;
+    for event in batch.events {
+        let id = event.message.id();
+        let known: Option<i64> = tx
+            .prepare_cached("SELECT 1 FROM message WHERE id = ?1 AND origin = ?2")
+            .and_then(|mut s| {
+                s.query_row(params![&id.0.0[..], origin.0], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(sql("accept events"))?;
+        if known.is_none() {
+            return Err(Error::CursorRegression {
+                origin,
+                stored: stored.block_number,
+                offered: batch.cursor.block_number,
+            });
+        }
+    }
+    let log_size = log_size(tx, origin)?;
+    tracing::debug!(
+        origin = %origin,
+        block = batch.cursor.block_number,
+        stored = stored.block_number,
+        already_known = batch.events.len(),
+        "batch behind the stored cursor, already accepted"
+    );
+    Ok(AcceptOutcome {
+        appended: Vec::new(),
+        already_known: batch.events.len(),
+        log_size,
+    })
+}
+
 fn check_cursor_advance(origin: Domain, stored: SourceCursor, offered: SourceCursor) -> Result<()> {
     if offered.block_number < stored.block_number {
         return Err(Error::CursorRegression {

@@ -26,7 +26,7 @@ use tokio::time::MissedTickBehavior;
 use super::metrics::{LaneMetrics, add};
 use super::settle::{FailedAttempt, InFlight, confirm_delivered, record_failures};
 use super::{LaneConfig, StageContext, blocking, cancellable, sleep_or_cancel};
-use crate::store::{KeptHandle, Result, SubmissionId};
+use crate::store::{KeptHandle, Renewal, Result, SubmissionId, TakeOver};
 
 /// Most left-over submitted messages read from the store on start.
 const RECOVERY_LIMIT: usize = 1_000_000;
@@ -41,7 +41,7 @@ pub(crate) async fn confirm(
 ) {
     let l = lane.lane();
     let mut pending: Vec<InFlight> = loop {
-        match recover(&ctx, &lane, &metrics).await {
+        match take_over(&ctx, &lane, &metrics, None).await {
             Ok(taken_over) => break taken_over,
             Err(e) => {
                 tracing::warn!(
@@ -56,6 +56,7 @@ pub(crate) async fn confirm(
         }
     };
     let cap = ctx.config.max_in_flight.max(1);
+    let mut last_take_over = Instant::now();
     let mut tick = tokio::time::interval(ctx.config.confirm_poll);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
@@ -66,6 +67,17 @@ pub(crate) async fn confirm(
                 None => return,
             },
             _ = tick.tick() => {
+                if let Err(e) = renew(&ctx, &lane, &mut pending).await {
+                    tracing::warn!(lane = %l, error = &e as &dyn std::error::Error, "renewing follow leases failed");
+                }
+                if last_take_over.elapsed() >= ctx.config.lease_for / 2 {
+                    last_take_over = Instant::now();
+                    let following: Vec<SubmissionId> = pending.iter().map(|f| f.submission).collect();
+                    match take_over(&ctx, &lane, &metrics, Some(&following)).await {
+                        Ok(taken) => pending.extend(taken),
+                        Err(e) => tracing::warn!(lane = %l, error = &e as &dyn std::error::Error, "taking over abandoned submissions failed"),
+                    }
+                }
                 let mut still = Vec::with_capacity(pending.len());
                 for flight in pending {
                     let followed = follow_once(&ctx, &lane, &metrics, &flight);
@@ -257,23 +269,46 @@ async fn settle_unknown(
     Ok(())
 }
 
-/// Takes over this owner's submissions left by a previous run: returns those with a kept
-/// handle, to be followed, and settles the others by the destination's replay record.
-async fn recover(
+/// Takes over the lane's submissions no instance follows any more (this owner's own, left by a
+/// previous run, at once; another instance's once its follow lease expired): returns those with
+/// a kept handle, to be followed, and settles the others by the destination's replay record.
+/// `following`: the submissions this instance already follows, or `None` on start (when it
+/// follows none, and takes its own name's left-overs at once).
+async fn take_over(
     ctx: &StageContext,
     lane: &LaneConfig,
     metrics: &Arc<LaneMetrics>,
+    following: Option<&[SubmissionId]>,
 ) -> Result<Vec<InFlight>> {
     let l = lane.lane();
     let store = Arc::clone(&ctx.store);
-    let left = blocking("read submitted", move || store.submitted(l, RECOVERY_LIMIT)).await?;
+    let (owner, follow_for, include_own, now) = (
+        ctx.config.owner.clone(),
+        ctx.config.lease_for,
+        following.is_none(),
+        ctx.clock.now(),
+    );
+    let left = blocking("take over submitted", move || {
+        store.take_over_submitted(&TakeOver {
+            lane: l,
+            owner: &owner,
+            follow_for,
+            limit: RECOVERY_LIMIT,
+            include_own,
+            now,
+        })
+    })
+    .await?;
     if left.len() == RECOVERY_LIMIT {
         tracing::warn!(lane = %l, limit = RECOVERY_LIMIT,
-            "more submitted messages than one start-up read takes; the rest wait for a restart");
+            "more submitted messages than one take-over reads; the rest wait for the next");
     }
     let mut follow: Vec<InFlight> = Vec::new();
     let mut unknown: Vec<(MessageId, SubmissionId)> = Vec::new();
-    for m in left.into_iter().filter(|m| m.owner == ctx.config.owner) {
+    for m in left
+        .into_iter()
+        .filter(|m| !following.is_some_and(|f| f.contains(&m.submission)))
+    {
         match m.handle {
             KeptHandle::Kept(handle) => match follow.iter_mut().find(|f| f.handle == handle) {
                 Some(f) => f.ids.push(m.id),
@@ -283,6 +318,7 @@ async fn recover(
                     submission: m.submission,
                     _permit: None,
                     taken_over_at: Some(Instant::now()),
+                    renewed_at: Instant::now(),
                 }),
             },
             KeptHandle::Missing => unknown.push((m.id, m.submission)),
@@ -296,12 +332,12 @@ async fn recover(
     if !follow.is_empty() {
         let messages: usize = follow.iter().map(|f| f.ids.len()).sum();
         tracing::info!(lane = %l, submissions = follow.len(), messages,
-            "following the submissions of a previous run");
+            "following submissions no instance followed any more");
         add(&metrics.taken_over, follow.len() as u64);
     }
     if !unknown.is_empty() {
         tracing::info!(lane = %l, messages = unknown.len(),
-            "settling submissions of a previous run that have no kept handle");
+            "settling taken-over submissions that have no kept handle");
         settle_unknown(
             ctx,
             lane,
@@ -312,4 +348,50 @@ async fn recover(
         .await?;
     }
     Ok(follow)
+}
+
+/// Renews the follow leases of `pending` that are a third through; drops the submissions this
+/// instance no longer follows (another took them over after a pause of this one, or their
+/// messages were settled meanwhile).
+async fn renew(ctx: &StageContext, lane: &LaneConfig, pending: &mut Vec<InFlight>) -> Result<()> {
+    let l = lane.lane();
+    let due = ctx.config.lease_for / 3;
+    let mut kept = Vec::with_capacity(pending.len());
+    for mut flight in std::mem::take(pending) {
+        if flight.renewed_at.elapsed() < due {
+            kept.push(flight);
+            continue;
+        }
+        let store = Arc::clone(&ctx.store);
+        let (owner, submission, now) =
+            (ctx.config.owner.clone(), flight.submission, ctx.clock.now());
+        let until = now.saturating_add(ctx.config.lease_for);
+        let renewed_at = Instant::now();
+        let still = blocking("renew submitted", move || {
+            store.renew_submitted(&Renewal {
+                owner: &owner,
+                submission,
+                until,
+                now,
+            })
+        })
+        .await;
+        match still {
+            Ok(0) => {
+                tracing::info!(lane = %l, %submission, messages = flight.ids.len(),
+                    "no longer following a submission: taken over by another instance, or settled");
+            }
+            Ok(_) => {
+                flight.renewed_at = renewed_at;
+                kept.push(flight);
+            }
+            Err(e) => {
+                kept.push(flight);
+                *pending = kept;
+                return Err(e);
+            }
+        }
+    }
+    *pending = kept;
+    Ok(())
 }

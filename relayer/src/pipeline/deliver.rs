@@ -213,6 +213,7 @@ async fn deliver_once(
             ids: sub.messages,
             _permit: Some(Arc::clone(&permit)),
             taken_over_at: None,
+            renewed_at: std::time::Instant::now(),
         };
         if out.send(flight).await.is_err() {
             return Ok(false);

@@ -27,10 +27,13 @@ pub(crate) struct InFlight {
     pub(crate) submission: SubmissionId,
     /// The lane's in-flight slot, released when the submission is settled.
     pub(crate) _permit: Option<Arc<OwnedSemaphorePermit>>,
-    /// For a submission taken over from a previous run: when. The adapter of this run cannot
-    /// push such a transaction along (it never sent it), so one still pending after a lease
-    /// period is settled by the replay record instead.
+    /// For a submission taken over from a previous run or another instance: when. The adapter
+    /// of this run cannot push such a transaction along (it never sent it), so one still
+    /// pending after a lease period is settled by the replay record instead.
     pub(crate) taken_over_at: Option<Instant>,
+    /// When its follow lease in the store was last set (renewed well before it ends, so that
+    /// no other instance takes the submission over while this one follows it).
+    pub(crate) renewed_at: Instant,
 }
 
 impl InFlight {

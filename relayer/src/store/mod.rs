@@ -45,8 +45,8 @@ pub use types::{
     AcceptBatch, AcceptOutcome, AcceptedEvent, Attempt, CheckpointOutcome, CheckpointRecord,
     Confirmation, Delivery, DeliveryState, DeliveryStateKind, FailureOutcome, FailureReport,
     KeptHandle, LEASE_EXPIRED_REASON, Lane, LaneStats, LeaseOwner, LeaseRequest, LeaseToken,
-    LeasedMessage, MessageRecord, SourceCursor, StateCounts, StoredCheckpoint, Submission,
-    SubmissionId, SubmittedMessage, UnixMillis, ValidatorSignature,
+    LeasedMessage, MessageRecord, Renewal, SourceCursor, StateCounts, StoredCheckpoint, Submission,
+    SubmissionId, SubmittedMessage, TakeOver, UnixMillis, ValidatorSignature,
 };
 
 use causeway_proofs::{Domain, LeafIndex, LogSize, MessageId};
@@ -141,6 +141,19 @@ pub trait DeliveryStore: Send + Sync {
     /// Sends a dead letter back to pending with its attempts reset, eligible at `now`. Fails
     /// with [`Error::InvalidTransition`] if the message is not a dead letter.
     fn retry_dead_letter(&self, id: MessageId, now: UnixMillis) -> Result<()>;
+
+    /// Takes over, for `req.owner`, up to `req.limit` submitted messages of `req.lane` (lowest
+    /// leaf index first) that no instance follows any more: their follow lease (set when they
+    /// were submitted, renewed by their follower) has expired, or, with `req.include_own`,
+    /// they are `req.owner`'s own (a restart under the same name). They stay submitted in the same submission, now
+    /// followed by `req.owner` until `now + follow_for`. A submitted message whose instance
+    /// never returns is so settled by another, from the recorded submission.
+    fn take_over_submitted(&self, req: &TakeOver<'_>) -> Result<Vec<SubmittedMessage>>;
+
+    /// Extends the follow lease of the messages `renewal.owner` follows in
+    /// `renewal.submission`; returns how many it still follows (0: another instance took the
+    /// submission over, or its messages were settled: stop following it).
+    fn renew_submitted(&self, renewal: &Renewal<'_>) -> Result<usize>;
 }
 
 /// Reads for the API and the metrics.

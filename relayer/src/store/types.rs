@@ -216,6 +216,39 @@ impl Submission<'_> {
     pub const MAX_HANDLE_LEN: usize = 16 * 1024;
 }
 
+/// A request for [`DeliveryStore::take_over_submitted`](super::DeliveryStore::take_over_submitted).
+#[derive(Clone, Copy, Debug)]
+pub struct TakeOver<'a> {
+    /// The lane.
+    pub lane: Lane,
+    /// Who takes the submissions over.
+    pub owner: &'a LeaseOwner,
+    /// How long the new holder may follow them before it must renew
+    /// ([`DeliveryStore::renew_submitted`](super::DeliveryStore::renew_submitted)).
+    pub follow_for: Duration,
+    /// At most this many messages.
+    pub limit: usize,
+    /// Also `owner`'s own submitted messages whatever their lease (a restart under the same
+    /// name: nothing of this process follows them yet).
+    pub include_own: bool,
+    /// The current time.
+    pub now: UnixMillis,
+}
+
+/// A renewal of the lease under which one instance follows a submission, for
+/// [`DeliveryStore::renew_submitted`](super::DeliveryStore::renew_submitted).
+#[derive(Clone, Copy, Debug)]
+pub struct Renewal<'a> {
+    /// The instance following the submission.
+    pub owner: &'a LeaseOwner,
+    /// The submission.
+    pub submission: SubmissionId,
+    /// The new end of its lease.
+    pub until: UnixMillis,
+    /// The current time.
+    pub now: UnixMillis,
+}
+
 /// Messages the destination reports delivered in a final block, recorded by
 /// [`DeliveryStore::confirm`](super::DeliveryStore::confirm).
 #[derive(Clone, Copy, Debug)]

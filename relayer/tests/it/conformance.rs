@@ -13,8 +13,8 @@ use causeway_relayer::Error;
 use causeway_relayer::store::{
     Attempt, CheckpointRecord, CheckpointStore, Confirmation, DeliveryState, DeliveryStateKind,
     DeliveryStore, FailureOutcome, FailureReport, KeptHandle, Lane, LeaseOwner, LeaseRequest,
-    LeaseToken, LeasedMessage, QueryStore, RetryPolicy, SourceStore, StateCounts, Store,
-    Submission, SubmissionId,
+    LeaseToken, LeasedMessage, QueryStore, Renewal, RetryPolicy, SourceStore, StateCounts, Store,
+    Submission, SubmissionId, TakeOver,
 };
 
 use crate::support::*;
@@ -41,6 +41,7 @@ macro_rules! conformance_suite {
                 reopening_preserves_everything,
                 unknown_ids_are_none_or_errors,
                 submitted_lists_in_flight_messages_of_a_lane,
+                submitted_messages_are_followed_under_a_lease_and_taken_over_when_it_ends,
             );
         }
     };
@@ -1010,4 +1011,76 @@ pub fn submitted_lists_in_flight_messages_of_a_lane<B: Backend>(b: &B) {
         state_of(&s, msgs[1].id()),
         DeliveryState::Leased { .. }
     ));
+}
+
+/// Submitted messages keep a follow lease (from their lease, renewed by their follower); once
+/// it ends another instance takes them over, and the first one's renewal then says it no
+/// longer follows them.
+pub fn submitted_messages_are_followed_under_a_lease_and_taken_over_when_it_ends<B: Backend>(
+    b: &B,
+) {
+    let s = b.open();
+    let msgs = accept_new(&s, 0, 3, 1, 0);
+    let (a, bb) = (owner("a"), owner("b"));
+    let got = lease(&s, &a, 2, 1_000, 3, 0);
+    s.mark_submitted(&Submission {
+        owner: &a,
+        lease: got[0].lease,
+        ids: &[msgs[0].id(), msgs[1].id()],
+        handle: &handle(5),
+        now: t(10),
+    })
+    .unwrap();
+    let take = |who: &LeaseOwner, include_own: bool, now: u64| {
+        s.take_over_submitted(&TakeOver {
+            lane: LANE,
+            owner: who,
+            follow_for: Duration::from_millis(1_000),
+            limit: 10,
+            include_own,
+            now: t(now),
+        })
+        .unwrap()
+    };
+    let submission = SubmissionId::of(&handle(5));
+    // Followed under the lease it was submitted in (until 1 000): nobody else takes it.
+    assert!(take(&bb, true, 500).is_empty());
+    // Its own name takes it back at once when asked to (a restart), and renews it.
+    assert_eq!(take(&a, true, 600).len(), 2);
+    let renew = |who: &LeaseOwner, now: u64| {
+        s.renew_submitted(&Renewal {
+            owner: who,
+            submission,
+            until: t(now + 1_000),
+            now: t(now),
+        })
+        .unwrap()
+    };
+    assert_eq!(renew(&a, 1_500), 2, "until 2 500");
+    assert!(
+        take(&bb, false, 2_400).is_empty(),
+        "renewed: still followed"
+    );
+    // a stops renewing: at 2 500 b takes both over, in their submission, with their handle.
+    let taken = take(&bb, false, 2_500);
+    assert_eq!(
+        taken.iter().map(|m| m.id).collect::<Vec<_>>(),
+        vec![msgs[0].id(), msgs[1].id()]
+    );
+    assert!(taken.iter().all(|m| m.submission == submission
+        && m.handle == KeptHandle::Kept(handle(5))
+        && m.owner == bb));
+    assert!(matches!(
+        state_of(&s, msgs[0].id()),
+        DeliveryState::Submitted { owner, .. } if owner == bb
+    ));
+    // a wakes up: it follows nothing any more; b renews.
+    assert_eq!(renew(&a, 2_600), 0);
+    assert_eq!(renew(&bb, 2_600), 2);
+    // The leased, unsubmitted message is not a submission to take over.
+    assert!(
+        take(&owner("c"), false, 10_000)
+            .iter()
+            .all(|m| m.id != msgs[2].id())
+    );
 }

@@ -432,3 +432,55 @@ async fn a_store_locked_past_the_busy_timeout_delays_but_halts_nothing() {
     assert_eq!(delivered.len(), 200);
     assert!(delivered.values().all(|n| *n == 1), "each message once");
 }
+
+/// An instance that stops with submissions in flight and never returns (issue 10, item 4):
+/// another instance, under another name, takes them over once their follow lease expires,
+/// follows the recorded submissions and settles them; nothing is sent again. Before, they
+/// stayed `submitted` for ever (only their own owner took them over, on its restart).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submissions_of_an_instance_that_never_returns_are_settled_by_another() {
+    let fixture = Solo::new(30, 10);
+    let named = |name: &str| {
+        let mut config = test_config();
+        config.owner = causeway_relayer::store::LeaseOwner(name.into());
+        config
+    };
+    // Instance a: the destination executes every submission but never reports an outcome.
+    let mut stuck = fixture.probe();
+    stuck.pending_polls = u32::MAX;
+    let stuck = Arc::new(stuck);
+    let a = fixture
+        .relayer(Arc::clone(&stuck), 10, named("instance-a"))
+        .spawn()
+        .await
+        .unwrap();
+    wait_until(&a, Duration::from_secs(30), |p| counts(p).submitted == 30).await;
+    a.shutdown().await;
+    assert_eq!(stuck.deliveries().len(), 30);
+
+    // Instance b, another name: a's submissions are taken over after their lease.
+    let mut slow = fixture.probe();
+    slow.pending_polls = 3;
+    let probe = Arc::new(slow);
+    let started = std::time::Instant::now();
+    let b = fixture
+        .relayer(Arc::clone(&probe), 10, named("instance-b"))
+        .spawn()
+        .await
+        .unwrap();
+    wait_until(&b, Duration::from_secs(30), |p| counts(p).confirmed == 30).await;
+    let metrics = metrics_when(&b, |m| m.all_lanes().confirmed >= 30).await;
+    b.shutdown().await;
+    assert!(
+        started.elapsed() >= test_config().lease_for / 2,
+        "not before a's follow lease could have expired"
+    );
+    assert_eq!(metrics.all_lanes().taken_over, 3, "three batches of ten");
+    assert_eq!(
+        metrics.all_lanes().messages_submitted,
+        0,
+        "nothing sent again"
+    );
+    assert_eq!(metrics.all_lanes().confirmed, 30);
+    assert!(probe.deliveries().is_empty());
+}

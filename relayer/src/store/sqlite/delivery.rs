@@ -7,9 +7,9 @@ use super::codec::{self, to_i64};
 use super::{query, sql};
 use crate::Error;
 use crate::store::{
-    Attempt, Confirmation, DeliveryStateKind, FailureOutcome, FailureReport, LEASE_EXPIRED_REASON,
-    LeaseOwner, LeaseRequest, LeaseToken, LeasedMessage, Result, Submission, SubmissionId,
-    UnixMillis,
+    Attempt, Confirmation, DeliveryStateKind, FailureOutcome, FailureReport, KeptHandle,
+    LEASE_EXPIRED_REASON, LeaseOwner, LeaseRequest, LeaseToken, LeasedMessage, Renewal, Result,
+    Submission, SubmissionId, SubmittedMessage, TakeOver, UnixMillis,
 };
 
 /// The parts of a delivery row a transition depends on.
@@ -220,7 +220,7 @@ pub(super) fn submitted(tx: &Transaction<'_>, s: &Submission<'_>) -> Result<()> 
         }
         tx.prepare_cached(
             "UPDATE delivery SET state = 'submitted', submission_id = ?2, submission_handle = ?3,
-                 submitted_at = ?4, lease_until = NULL, lease_token = NULL, updated_at = ?4
+                 submitted_at = ?4, lease_token = NULL, updated_at = ?4
              WHERE message_id = ?1",
         )
         .and_then(|mut st| st.execute(params![&id.0.0[..], &submission.0.0[..], handle, now]))
@@ -351,4 +351,73 @@ pub(super) fn retry_dead(tx: &Transaction<'_>, id: MessageId, now: UnixMillis) -
     .map_err(sql("retry dead letter"))?;
     tracing::info!(message_id = %id, "dead letter sent back to pending");
     Ok(())
+}
+
+pub(super) fn take_over(tx: &Transaction<'_>, req: &TakeOver<'_>) -> Result<Vec<SubmittedMessage>> {
+    let op = "take over submitted";
+    if req.limit == 0 {
+        return Ok(Vec::new());
+    }
+    let now = to_i64("time", req.now.0)?;
+    let until = to_i64("follow lease end", req.now.saturating_add(req.follow_for).0)?;
+    let limit = i64::try_from(req.limit).unwrap_or(i64::MAX);
+    // message id, leaf index, submission id, submitted at, handle.
+    type Row = (Vec<u8>, i64, Vec<u8>, i64, Option<String>);
+    let rows: Vec<Row> = tx
+        .prepare_cached(
+            "UPDATE delivery SET lease_owner = ?1, lease_until = ?2, updated_at = ?3
+             WHERE message_id IN (
+                 SELECT message_id FROM delivery
+                 WHERE origin = ?4 AND destination = ?5 AND state = 'submitted'
+                   AND ((?7 AND lease_owner = ?1) OR lease_until IS NULL OR lease_until <= ?3)
+                 ORDER BY leaf_index LIMIT ?6)
+             RETURNING message_id, leaf_index, submission_id, submitted_at, submission_handle",
+        )
+        .and_then(|mut s| {
+            s.query_map(
+                params![
+                    req.owner.0,
+                    until,
+                    now,
+                    req.lane.origin.0,
+                    req.lane.destination.0,
+                    limit,
+                    req.include_own
+                ],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )?
+            .collect()
+        })
+        .map_err(sql(op))?;
+    let mut taken = rows
+        .into_iter()
+        .map(|(id, leaf, submission, at, handle)| {
+            Ok(SubmittedMessage {
+                id: codec::message_id(&id)?,
+                leaf_index: LeafIndex(codec::to_u64("leaf index", leaf)?),
+                owner: req.owner.clone(),
+                submission: SubmissionId(codec::hash32("submission id", &submission)?),
+                handle: KeptHandle::from_column(handle),
+                submitted_at: codec::millis(at)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    // RETURNING gives no order guarantee.
+    taken.sort_by_key(|m| m.leaf_index);
+    if !taken.is_empty() {
+        tracing::debug!(lane = %req.lane, owner = %req.owner, count = taken.len(),
+            "took over submitted messages");
+    }
+    Ok(taken)
+}
+
+pub(super) fn renew(tx: &Transaction<'_>, r: &Renewal<'_>) -> Result<usize> {
+    let until = to_i64("follow lease end", r.until.0)?;
+    let now = to_i64("time", r.now.0)?;
+    tx.prepare_cached(
+        "UPDATE delivery SET lease_until = ?1, updated_at = ?2
+         WHERE state = 'submitted' AND lease_owner = ?3 AND submission_id = ?4",
+    )
+    .and_then(|mut s| s.execute(params![until, now, r.owner.0, &r.submission.0.0[..]]))
+    .map_err(sql("renew submitted"))
 }

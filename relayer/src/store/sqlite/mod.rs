@@ -29,8 +29,8 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavio
 use super::{
     AcceptBatch, AcceptOutcome, CheckpointOutcome, CheckpointRecord, CheckpointStore, Confirmation,
     DeliveryStore, FailureOutcome, FailureReport, Lane, LaneStats, LeaseRequest, LeasedMessage,
-    MessageRecord, QueryStore, Result, SourceCursor, SourceStore, StoredCheckpoint, Submission,
-    SubmittedMessage, UnixMillis,
+    MessageRecord, QueryStore, Renewal, Result, SourceCursor, SourceStore, StoredCheckpoint,
+    Submission, SubmittedMessage, TakeOver, UnixMillis,
 };
 use crate::Error;
 
@@ -301,6 +301,14 @@ impl DeliveryStore for SqliteStore {
 
     fn retry_dead_letter(&self, id: MessageId, now: UnixMillis) -> Result<()> {
         self.write("retry dead letter", |tx| delivery::retry_dead(tx, id, now))
+    }
+
+    fn take_over_submitted(&self, req: &TakeOver<'_>) -> Result<Vec<SubmittedMessage>> {
+        self.write("take over submitted", |tx| delivery::take_over(tx, req))
+    }
+
+    fn renew_submitted(&self, renewal: &Renewal<'_>) -> Result<usize> {
+        self.write("renew submitted", |tx| delivery::renew(tx, renewal))
     }
 }
 

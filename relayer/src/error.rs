@@ -220,6 +220,19 @@ pub enum Error {
         state: DeliveryStateKind,
     },
 
+    /// Another live instance runs under this instance's name on the same store. Two instances
+    /// with one name would each take the other's submissions for its own.
+    #[error(
+        "another relayer instance named {owner} is running on the store {store}: give this one \
+         another name (or stop the other)"
+    )]
+    OwnerInUse {
+        /// The name.
+        owner: LeaseOwner,
+        /// The store (its file).
+        store: String,
+    },
+
     /// A chain adapter failed while the pipeline was doing `op` (added for the pipeline).
     #[error("pipeline: {op} failed")]
     Chain {

@@ -49,8 +49,11 @@ impl LaneConfig {
 /// The pipeline's knobs, shared by every origin and lane.
 #[derive(Clone, Debug)]
 pub struct PipelineConfig {
-    /// This relayer instance's name in the store's leases (stable across restarts, so a
-    /// restarted instance recognises its own submissions).
+    /// This relayer instance's name in the store's leases: one live instance per name and
+    /// store (a second is refused at spawn). The default is unique per process
+    /// ([`LeaseOwner::unique`]); a name kept across restarts lets a restarted instance take
+    /// its own submissions back at once, where another name waits for their follow lease to
+    /// end.
     pub owner: LeaseOwner,
     /// Capacity of each channel between the source stages (in batches).
     pub channel_capacity: usize,
@@ -77,7 +80,7 @@ pub struct PipelineConfig {
 impl Default for PipelineConfig {
     fn default() -> Self {
         PipelineConfig {
-            owner: LeaseOwner("causeway-relayer".into()),
+            owner: LeaseOwner::unique(),
             channel_capacity: 4,
             max_in_flight: 8,
             source_poll: Duration::from_secs(2),

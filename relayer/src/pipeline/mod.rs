@@ -96,16 +96,19 @@ impl Relayer {
     /// rebuilt from the stored leaves; messages leased by a previous run come back when their
     /// lease expires and are checked against the destination's replay record
     /// ([`delivery_status`](causeway_adapters::Destination::delivery_status)) before they are
-    /// submitted again; messages this owner had submitted (their adapter handles are lost with
-    /// the process) are settled by the same check on start: delivered ones are confirmed, the
-    /// others go back to pending.
+    /// submitted again; submissions this owner had in flight are followed again from their
+    /// kept handles on start (those without one are settled by the same check: delivered ones
+    /// are confirmed, the others go back to pending), and those of an instance that stopped
+    /// are taken over the same way once their follow lease ends.
     ///
-    /// Must be called inside a tokio runtime. Fails with [`Error::Config`] if a lane's origin
+    /// Must be called inside a tokio runtime. Fails with [`Error::OwnerInUse`] if another live
+    /// instance runs under this one's name on the store, with [`Error::Config`] if a lane's origin
     /// is not configured, two lanes share an origin and destination, or a lane's signing
     /// domain names other domains than its origin and destination; fails if the store cannot
     /// be read.
     pub async fn spawn(self) -> Result<RelayerHandle> {
         self.check()?;
+        let claim = self.store.claim_owner(&self.config.owner)?;
         let cancel = CancellationToken::new();
         let mut metrics = PipelineMetrics::default();
         let health = Health::default();
@@ -210,6 +213,7 @@ impl Relayer {
         }
 
         Ok(RelayerHandle {
+            _claim: claim,
             store: self.store,
             cancel,
             tasks,
@@ -260,6 +264,8 @@ impl Relayer {
 
 /// A running relayer: observe its progress, stop it.
 pub struct RelayerHandle {
+    /// This instance's name on the store, held until the handle drops.
+    _claim: crate::store::OwnerClaim,
     store: Arc<dyn Store>,
     cancel: CancellationToken,
     tasks: JoinSet<()>,

@@ -45,8 +45,8 @@ pub use types::{
     AcceptBatch, AcceptOutcome, AcceptedEvent, Attempt, CheckpointOutcome, CheckpointRecord,
     Confirmation, Delivery, DeliveryState, DeliveryStateKind, FailureOutcome, FailureReport,
     KeptHandle, LEASE_EXPIRED_REASON, Lane, LaneStats, LeaseOwner, LeaseRequest, LeaseToken,
-    LeasedMessage, MessageRecord, Renewal, SourceCursor, StateCounts, StoredCheckpoint, Submission,
-    SubmissionId, SubmittedMessage, TakeOver, UnixMillis, ValidatorSignature,
+    LeasedMessage, MessageRecord, OwnerClaim, Renewal, SourceCursor, StateCounts, StoredCheckpoint,
+    Submission, SubmissionId, SubmittedMessage, TakeOver, UnixMillis, ValidatorSignature,
 };
 
 use causeway_proofs::{Domain, LeafIndex, LogSize, MessageId};
@@ -154,6 +154,11 @@ pub trait DeliveryStore: Send + Sync {
     /// `renewal.submission`; returns how many it still follows (0: another instance took the
     /// submission over, or its messages were settled: stop following it).
     fn renew_submitted(&self, renewal: &Renewal<'_>) -> Result<usize>;
+
+    /// Claims `owner`'s name on this store for as long as the returned claim lives, and at most
+    /// until the process ends: a second live instance under the same name is refused with
+    /// [`Error::OwnerInUse`] (it would take the first one's submissions for its own).
+    fn claim_owner(&self, owner: &LeaseOwner) -> Result<OwnerClaim>;
 }
 
 /// Reads for the API and the metrics.

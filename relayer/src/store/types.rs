@@ -107,9 +107,33 @@ pub struct AcceptOutcome {
     pub log_size: LogSize,
 }
 
-/// Who holds a lease: one relayer instance (a stable name, e.g. host and process id).
+/// Who holds a lease: one relayer instance. One name, one live instance per store
+/// ([`DeliveryStore::claim_owner`](super::DeliveryStore::claim_owner)); a stable name lets a
+/// restarted instance take its own submissions back at once.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LeaseOwner(pub String);
+
+impl LeaseOwner {
+    /// A name no other process has: `causeway-<pid>-<random>`. The default, so that two
+    /// instances started without a name never share one.
+    pub fn unique() -> Self {
+        LeaseOwner(format!(
+            "causeway-{}-{:08x}",
+            std::process::id(),
+            rand::random::<u32>()
+        ))
+    }
+}
+
+/// Holds an instance's name on a store ([`DeliveryStore::claim_owner`](super::DeliveryStore::claim_owner))
+/// until dropped (or the process ends).
+pub struct OwnerClaim(pub Box<dyn std::any::Any + Send + Sync>);
+
+impl fmt::Debug for OwnerClaim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OwnerClaim")
+    }
+}
 
 impl fmt::Display for LeaseOwner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

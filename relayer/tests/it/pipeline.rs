@@ -484,3 +484,43 @@ async fn submissions_of_an_instance_that_never_returns_are_settled_by_another() 
     assert_eq!(metrics.all_lanes().confirmed, 30);
     assert!(probe.deliveries().is_empty());
 }
+
+/// One name, one live instance per store (issue 10, item 2): a second instance under the same
+/// explicit name is refused at spawn, saying what to do; the name is free again once the first
+/// stops. The default name is unique per process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_instance_under_the_same_name_is_refused() {
+    let fixture = Solo::new(5, 5);
+    let probe = Arc::new(fixture.probe());
+    let first = fixture
+        .relayer(Arc::clone(&probe), 10, test_config())
+        .spawn()
+        .await
+        .unwrap();
+    let err = fixture
+        .relayer(Arc::clone(&probe), 10, test_config())
+        .spawn()
+        .await
+        .map(|_| ())
+        .unwrap_err();
+    assert!(
+        matches!(&err, causeway_relayer::Error::OwnerInUse { owner, .. } if owner.0 == "test-relayer"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("give this one another name"),
+        "{err}"
+    );
+    first.shutdown().await;
+    let again = fixture
+        .relayer(Arc::clone(&probe), 10, test_config())
+        .spawn()
+        .await
+        .unwrap();
+    again.shutdown().await;
+    let defaults = (
+        causeway_relayer::pipeline::PipelineConfig::default().owner,
+        causeway_relayer::pipeline::PipelineConfig::default().owner,
+    );
+    assert_ne!(defaults.0, defaults.1, "default names are unique");
+}

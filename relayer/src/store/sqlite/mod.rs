@@ -28,9 +28,9 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavio
 
 use super::{
     AcceptBatch, AcceptOutcome, CheckpointOutcome, CheckpointRecord, CheckpointStore, Confirmation,
-    DeliveryStore, FailureOutcome, FailureReport, Lane, LaneStats, LeaseRequest, LeasedMessage,
-    MessageRecord, QueryStore, Renewal, Result, SourceCursor, SourceStore, StoredCheckpoint,
-    Submission, SubmittedMessage, TakeOver, UnixMillis,
+    DeliveryStore, FailureOutcome, FailureReport, Lane, LaneStats, LeaseOwner, LeaseRequest,
+    LeasedMessage, MessageRecord, OwnerClaim, QueryStore, Renewal, Result, SourceCursor,
+    SourceStore, StoredCheckpoint, Submission, SubmittedMessage, TakeOver, UnixMillis,
 };
 use crate::Error;
 
@@ -309,6 +309,42 @@ impl DeliveryStore for SqliteStore {
 
     fn renew_submitted(&self, renewal: &Renewal<'_>) -> Result<usize> {
         self.write("renew submitted", |tx| delivery::renew(tx, renewal))
+    }
+
+    /// An exclusive lock (`flock`) on a file per name in the folder `<store file>.owners/`:
+    /// the operating system releases it when the process ends, however it ends, so a crashed
+    /// instance never blocks its restart.
+    fn claim_owner(&self, owner: &LeaseOwner) -> Result<OwnerClaim> {
+        let op = "claim instance name";
+        let io = |source: std::io::Error| Error::Backend {
+            op,
+            source: Box::new(source),
+        };
+        let mut folder = self.path.clone().into_os_string();
+        folder.push(".owners");
+        let folder = PathBuf::from(folder);
+        std::fs::create_dir_all(&folder).map_err(io)?;
+        let digest = causeway_proofs::hash::keccak256(owner.0.as_bytes());
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(folder.join(format!("{}.lock", hex::encode(&digest.0[..16]))))
+            .map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::OwnerInUse {
+                    owner: owner.clone(),
+                    store: self.path.display().to_string(),
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
+        // For people looking at the folder: whose lock it is.
+        let _ = (&file).set_len(0);
+        let _ = std::io::Write::write_all(&mut &file, format!("{}\n", owner.0).as_bytes());
+        Ok(OwnerClaim(Box::new(file)))
     }
 }
 

@@ -342,7 +342,7 @@ impl DeliveryStore for SqliteStore {
             Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
         }
         // For people looking at the folder: whose lock it is.
-        let _ = (&file).set_len(0);
+        let _ = file.set_len(0);
         let _ = std::io::Write::write_all(&mut &file, format!("{}\n", owner.0).as_bytes());
         Ok(OwnerClaim(Box::new(file)))
     }

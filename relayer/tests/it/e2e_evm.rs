@@ -64,6 +64,58 @@ async fn a_thousand_messages_from_a_to_b_are_delivered_exactly_once_with_verifyi
     eprintln!("checked after {:?}", started.elapsed());
 }
 
+/// Two instances of one gateway on one store file over real chains (issue 10, item 1): each
+/// sends from its own account, they share the origin's log through the store, lease disjoint
+/// messages, and neither halts; chain B handles every message exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_one_store_deliver_a_thousand_messages_exactly_once() {
+    let bridge = Bridge::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("relayer.db");
+    let msgs = bridge.dispatch(&bodies("two-instances", N), 100).await;
+    bridge.mine_a(CONFIRMATIONS).await;
+    let instance = |name: &str, account: usize| {
+        let mut config = e2e_config();
+        config.owner = causeway_relayer::store::LeaseOwner(name.into());
+        build_relayer(
+            &db,
+            bridge.source(bridge.a.node.endpoint()),
+            bridge.destination_as(bridge.b.node.endpoint(), account, |_| {}),
+            bridge.signing_domain,
+            config,
+            50,
+        )
+    };
+    let a = instance("instance-a", RELAYER_ACCOUNT)
+        .spawn()
+        .await
+        .unwrap();
+    let b = instance("instance-b", RELAYER_ACCOUNT + 1)
+        .spawn()
+        .await
+        .unwrap();
+    let p = wait_until(
+        &a,
+        Duration::from_secs(120),
+        || async {},
+        |c| c.confirmed == N as u64,
+    )
+    .await;
+    assert_settled(&counts(&p));
+    let pb = b.progress().await.unwrap();
+    assert!(pb.halted.is_empty(), "b halted: {:?}", pb.halted);
+    let (ma, mb) = (a.metrics(), b.metrics());
+    a.shutdown().await;
+    b.shutdown().await;
+    assert_eq!(
+        ma.all_origins().accepted + mb.all_origins().accepted,
+        N as u64,
+        "each message appended once: a {ma:?}, b {mb:?}"
+    );
+    bridge.assert_delivered_exactly_once(&msgs, &[]).await;
+    bridge.assert_bundles_verify(&db, &msgs);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_reorganised_away_before_finality_is_never_delivered_but_its_replacement_is() {
     let started = Instant::now();

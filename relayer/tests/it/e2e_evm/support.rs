@@ -113,10 +113,20 @@ impl Bridge {
         url: String,
         tweak: impl FnOnce(&mut EvmDestinationConfig),
     ) -> EvmDestination {
+        self.destination_as(url, RELAYER_ACCOUNT, tweak)
+    }
+
+    /// A destination sending from chain B's dev account `account`.
+    pub fn destination_as(
+        &self,
+        url: String,
+        account: usize,
+        tweak: impl FnOnce(&mut EvmDestinationConfig),
+    ) -> EvmDestination {
         let mut config = EvmDestinationConfig::new(url, CHAIN_B.domain, *self.b.inbox.address());
         config.chain_id = Some(CHAIN_B.chain_id);
         tweak(&mut config);
-        let key = self.b.node.dev_keys()[RELAYER_ACCOUNT].to_bytes();
+        let key = self.b.node.dev_keys()[account].to_bytes();
         EvmDestination::new(config, &key.0).unwrap()
     }
 

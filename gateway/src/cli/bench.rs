@@ -330,6 +330,7 @@ fn pipeline_config(confirmations: u64) -> PipelineConfig {
         confirm_poll: Duration::from_millis(20),
         confirmations,
         lease_for: Duration::from_secs(30),
+        clock_skew: Duration::from_secs(3),
         retry: RetryPolicy {
             base_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(2),

@@ -73,6 +73,11 @@ pub struct PipelineConfig {
     pub confirmations: u64,
     /// How long a lease lasts (longer than a submission takes).
     pub lease_for: Duration,
+    /// The most the clocks of instances sharing the store may differ by: a lease holder stops
+    /// acting on a lease (sends nothing under it) this long before it ends by its own
+    /// monotonic clock, so that an instance whose clock runs ahead never takes over a lease
+    /// still in use. Less than `lease_for`.
+    pub clock_skew: Duration,
     /// Persisted backoff and attempt bound of failed deliveries.
     pub retry: RetryPolicy,
 }
@@ -90,6 +95,7 @@ impl Default for PipelineConfig {
             confirm_poll: Duration::from_secs(2),
             confirmations: 1,
             lease_for: Duration::from_secs(120),
+            clock_skew: Duration::from_secs(10),
             retry: RetryPolicy::default(),
         }
     }

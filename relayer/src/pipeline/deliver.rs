@@ -85,6 +85,8 @@ async fn deliver_once(
         ctx.clock.now(),
     );
     let covered_by = checkpoint.checkpoint.size();
+    // The lease's end by this instance's monotonic clock (see `clock_skew`).
+    let leased_at = tokio::time::Instant::now();
     let leased = blocking("lease pending", move || {
         store.lease_pending(&LeaseRequest {
             lane: l,
@@ -165,6 +167,28 @@ async fn deliver_once(
         }
     };
     let ids = batch.ids();
+    // Nothing is sent under a lease that may already look expired to an instance whose clock
+    // runs ahead of this one's by up to `clock_skew` (it would lease and send the same messages).
+    let used = leased_at.elapsed();
+    if used + ctx.config.clock_skew >= ctx.config.lease_for {
+        tracing::warn!(
+            lane = %l,
+            messages = ids.len(),
+            used_ms = used.as_millis() as u64,
+            lease_ms = ctx.config.lease_for.as_millis() as u64,
+            "the lease was nearly over before the batch could be sent; not sending it"
+        );
+        fail_leased(
+            ctx,
+            lane,
+            metrics,
+            lease,
+            &ids,
+            "the lease was nearly over before the batch could be sent (slow destination reads?)",
+        )
+        .await?;
+        return Ok(true);
+    }
     let Some(submitted) = cancellable(&ctx.cancel, lane.destination.submit(&batch)).await else {
         return Ok(false);
     };

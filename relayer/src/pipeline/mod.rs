@@ -223,6 +223,14 @@ impl Relayer {
     }
 
     fn check(&self) -> Result<()> {
+        if self.config.clock_skew >= self.config.lease_for {
+            return Err(Error::Config {
+                reason: format!(
+                    "clock_skew ({:?}) must be less than lease_for ({:?}): nothing would ever be sent under a lease",
+                    self.config.clock_skew, self.config.lease_for
+                ),
+            });
+        }
         let mut seen = std::collections::BTreeSet::new();
         for lane in &self.lanes {
             let l = lane.lane();

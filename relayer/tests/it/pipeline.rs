@@ -524,3 +524,44 @@ async fn a_second_instance_under_the_same_name_is_refused() {
     );
     assert_ne!(defaults.0, defaults.1, "default names are unique");
 }
+
+/// Nothing is sent under a lease that is nearly over (issue 10, item 6): an instance whose
+/// clock runs up to `clock_skew` ahead would already see it expired and send the same
+/// messages. Here the destination's status reads eat the lease; the batch is never sent and
+/// the attempt is recorded. Before, it was sent after the lease had ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_is_not_sent_under_a_lease_that_is_nearly_over() {
+    use causeway_relayer::store::QueryStore;
+    let fixture = Solo::new(5, 5);
+    let mut slow = fixture.probe();
+    // Five reads of 100 ms: 500 ms of a 500 ms lease.
+    slow.status_delay = Duration::from_millis(100);
+    let probe = Arc::new(slow);
+    let handle = fixture
+        .relayer(Arc::clone(&probe), 5, test_config())
+        .spawn()
+        .await
+        .unwrap();
+    let store = causeway_relayer::store::SqliteStore::open(&fixture.db).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let id = fixture.msgs[0].id();
+    loop {
+        let error = store
+            .message(id)
+            .unwrap()
+            .and_then(|r| r.delivery.last_error);
+        if error
+            .as_deref()
+            .is_some_and(|e| e.contains("lease was nearly over"))
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never refused: {error:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    handle.shutdown().await;
+    assert!(probe.deliveries().is_empty(), "nothing was sent");
+}

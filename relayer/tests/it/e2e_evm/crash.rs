@@ -83,6 +83,7 @@ async fn crash_child(spec: ChildSpec) {
     let mut pipeline = e2e_config();
     // A killed run's leases come back quickly.
     pipeline.lease_for = Duration::from_secs(2);
+    pipeline.clock_skew = Duration::from_millis(200);
     // Small batches, few in flight: a round's work spans many transactions to be killed in.
     pipeline.max_in_flight = 2;
     let handle = build_relayer(

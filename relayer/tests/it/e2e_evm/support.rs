@@ -415,6 +415,7 @@ pub fn e2e_config() -> PipelineConfig {
         confirm_poll: Duration::from_millis(50),
         confirmations: 1,
         lease_for: Duration::from_secs(20),
+        clock_skew: Duration::from_secs(2),
         retry: RetryPolicy {
             base_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(2),

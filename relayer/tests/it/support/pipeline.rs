@@ -92,6 +92,7 @@ pub fn test_config() -> PipelineConfig {
         confirm_poll: Duration::from_millis(10),
         confirmations: 1,
         lease_for: Duration::from_millis(500),
+        clock_skew: Duration::from_millis(50),
         retry: RetryPolicy {
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(2),
@@ -261,6 +262,8 @@ pub struct Probe {
     pub revert_next: AtomicU32,
     /// Outcome polls each submission stays pending for.
     pub pending_polls: u32,
+    /// How long each delivery status read takes.
+    pub status_delay: Duration,
     delivered: Mutex<HashMap<MessageId, u32>>,
     polls: Mutex<HashMap<String, u32>>,
     outstanding: AtomicU64,
@@ -274,6 +277,7 @@ impl Probe {
             chain,
             revert_next: AtomicU32::new(0),
             pending_polls: 0,
+            status_delay: Duration::ZERO,
             delivered: Mutex::new(HashMap::new()),
             polls: Mutex::new(HashMap::new()),
             outstanding: AtomicU64::new(0),
@@ -351,6 +355,7 @@ impl Destination for Probe {
     }
 
     async fn delivery_status(&self, id: &MessageId) -> Result<DeliveryStatus, AdapterError> {
+        tokio::time::sleep(self.status_delay).await;
         self.chain.delivery_status(id).await
     }
 }

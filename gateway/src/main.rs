@@ -1,7 +1,8 @@
 //! `causeway`: the command-line entry point of a Causeway gateway.
 //!
 //! It verifies proof bundles offline (`causeway verify`, EVM and Fabric native proofs
-//! included), makes key files (`causeway keys`) and measures the relayer end to end on local
+//! included), makes key files (`causeway keys`), repairs a relayer's store after a
+//! reorganisation (`causeway store rollback`) and measures the relayer end to end on local
 //! anvil chains (`causeway bench relay`). The gateway's HTTP API, peer protocol and pipeline
 //! wiring (`run`, `devnet`, `send`, `status`) are not commands yet.
 
@@ -26,6 +27,9 @@ enum Command {
     /// Generate and inspect key files (validator and privacy keys).
     #[command(subcommand)]
     Keys(cli::keys::KeysCommand),
+    /// Inspect and repair a relayer's store (roll a source cursor back after a reorganisation).
+    #[command(subcommand)]
+    Store(cli::store::StoreCommand),
     /// Measure the relayer end to end on local anvil chains.
     #[cfg(feature = "devnet")]
     #[command(subcommand)]
@@ -37,6 +41,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Verify(args) => cli::verify::run(&args),
         Command::Keys(cmd) => cli::keys::run(&cmd).map(|()| cli::Outcome::Success),
+        Command::Store(cmd) => cli::store::run(&cmd),
         #[cfg(feature = "devnet")]
         Command::Bench(cmd) => cli::bench::run(&cmd).map(|()| cli::Outcome::Success),
     };

@@ -148,7 +148,9 @@ pub enum Error {
     /// a reorg beneath them means the origin broke its finality rule: an operator must look.
     #[error(
         "cannot roll origin {origin} back to block {target}: leaf {leaf_index} ({id}) from block \
-         {block} is already in the log"
+         {block} is already in the log; a log never forgets a message it accepted (it may be \
+         attested already): roll back no lower than block {block}, or treat the lost blocks as an \
+         incident for the consortium"
     )]
     RollbackBelowFinal {
         /// The origin domain.

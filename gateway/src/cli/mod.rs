@@ -7,6 +7,7 @@ pub(crate) mod bundles;
 mod chain;
 mod input;
 pub(crate) mod keys;
+pub(crate) mod store;
 pub(crate) mod verify;
 
 /// How a command that ran to completion ended: exit code 0 or 1. Errors that kept it from

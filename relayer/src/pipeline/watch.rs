@@ -89,12 +89,25 @@ pub(crate) async fn watch(
                 }
             }
             Err(e) => {
+                let reason = match &e {
+                    causeway_adapters::Error::ReorgBelowCursor { height, .. } => format!(
+                        "{e}. Block {height} and the ones above it were taken as final and are gone. \
+                         If no accepted message came from them, stop the gateway, run \
+                         `causeway store rollback --db <store file> --origin {domain} --to <height> --hash <hash>` \
+                         with the last block below {height} both forks share, and start it again \
+                         (`causeway store cursor` shows where the cursor is); the store refuses if \
+                         accepted messages came from above it: then the origin's log holds events \
+                         that are no longer on chain, an incident for the consortium"
+                    ),
+                    _ => e.to_string(),
+                };
                 tracing::error!(
                     origin = %domain,
                     error = &e as &dyn std::error::Error,
+                    fix = %reason,
                     "source failed permanently; origin halted",
                 );
-                ctx.health.halt(format!("origin {domain}"), e.to_string());
+                ctx.health.halt(format!("origin {domain}"), reason);
                 return;
             }
         }

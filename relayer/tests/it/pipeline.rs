@@ -565,3 +565,89 @@ async fn a_batch_is_not_sent_under_a_lease_that_is_nearly_over() {
     handle.shutdown().await;
     assert!(probe.deliveries().is_empty(), "nothing was sent");
 }
+
+/// A reorganisation below the cursor (issue 10, item 8) halts the origin with what to do, and
+/// the rollback it names lets a restarted relayer read the new fork: nothing lost, nothing
+/// twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reorg_below_the_cursor_halts_with_the_fix_and_the_rollback_resumes() {
+    use causeway_adapters::BlockId;
+    use causeway_proofs::Hash32;
+    use causeway_relayer::store::{SourceCursor, SourceStore, SqliteStore, UnixMillis};
+
+    let fixture = Solo::new(5, 5);
+    fixture.source.mine(3);
+    let head = fixture.source.head();
+    let probe = Arc::new(fixture.probe());
+    let first = fixture
+        .relayer(Arc::clone(&probe), 10, test_config())
+        .spawn()
+        .await
+        .unwrap();
+    wait_until(&first, Duration::from_secs(30), |p| {
+        counts(p).confirmed == 5
+    })
+    .await;
+    let store = SqliteStore::open(&fixture.db).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while store.cursor(P_ORIGIN).unwrap().map(|c| c.block_number) != Some(head) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "cursor never reached the head"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The two top (empty) blocks, already read as final, are replaced.
+    fixture.source.reorg(2, vec![vec![], vec![]]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let reason = loop {
+        let p = first.progress().await.unwrap();
+        if let Some(reason) = p.halted.get(&format!("origin {P_ORIGIN}")) {
+            break reason.clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "never halted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(
+        reason.contains("reorganisation below the cursor")
+            && reason.contains(&format!(
+                "causeway store rollback --db <store file> --origin {P_ORIGIN}"
+            )),
+        "{reason}"
+    );
+    first.shutdown().await;
+
+    // The operator rolls back to the last block both forks share (fork 0 at head - 2).
+    let common = head - 2;
+    let mut seed = common.to_be_bytes().to_vec();
+    seed.extend_from_slice(&0u64.to_be_bytes());
+    let id = BlockId::from(causeway_proofs::hash::keccak256(&seed).0);
+    let hash = Hash32(id.as_bytes().try_into().unwrap());
+    store
+        .rollback_to(
+            P_ORIGIN,
+            SourceCursor {
+                block_number: common,
+                block_hash: hash,
+            },
+            UnixMillis::now(),
+        )
+        .unwrap();
+    // Restarted, it reads the new fork and delivers what comes next, once.
+    let more = messages(5, 2);
+    emit(&fixture.source, &more, 2);
+    let second = fixture
+        .relayer(Arc::clone(&probe), 10, test_config())
+        .spawn()
+        .await
+        .unwrap();
+    let p = wait_until(&second, Duration::from_secs(30), |p| {
+        counts(p).confirmed == 7
+    })
+    .await;
+    assert!(p.halted.is_empty(), "{:?}", p.halted);
+    second.shutdown().await;
+    let delivered = probe.deliveries();
+    assert_eq!(delivered.len(), 7);
+    assert!(delivered.values().all(|n| *n == 1));
+}

@@ -14,6 +14,9 @@ use crate::store::{AcceptBatch, AcceptOutcome, Result};
 
 /// Runs until cancelled or the origin halts. The accept is idempotent (a batch replayed after a
 /// crash appends nothing), and the in-memory logs move only after the store has the batch.
+/// Between batches, every source poll interval, the logs also catch up with what other
+/// instances on the store appended (an instance whose source is behind, or idle, still proves
+/// the messages they accepted).
 pub(crate) async fn append(
     ctx: StageContext,
     domain: Domain,
@@ -22,10 +25,37 @@ pub(crate) async fn append(
     mut input: mpsc::Receiver<VerifiedBatch>,
     size_tx: watch::Sender<LogSize>,
 ) {
+    let mut idle = tokio::time::interval(ctx.config.source_poll);
+    idle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let batch = tokio::select! {
             () = ctx.cancel.cancelled() => return,
             b = input.recv() => match b { Some(b) => b, None => return },
+            _ = idle.tick() => {
+                let store = Arc::clone(&ctx.store);
+                let stored = match blocking("read log size", move || store.log_size(domain)).await {
+                    Ok(size) => size,
+                    Err(e) => {
+                        tracing::warn!(origin = %domain, error = &e as &dyn std::error::Error, "reading the log size failed");
+                        continue;
+                    }
+                };
+                if stored.0 > read(&logs).size().0 {
+                    let outcome = AcceptOutcome { appended: Vec::new(), already_known: 0, log_size: stored };
+                    match catch_up(&ctx, domain, &logs, &outcome).await {
+                        Ok(size) => {
+                            size_tx.send_replace(size);
+                        }
+                        Err(e) => {
+                            tracing::error!(origin = %domain, error = &e as &dyn std::error::Error,
+                                "in-memory log out of step with the store; origin halted");
+                            ctx.health.halt(format!("origin {domain}"), e.to_string());
+                            return;
+                        }
+                    }
+                }
+                continue;
+            }
         };
         let store = Arc::clone(&ctx.store);
         let now = ctx.clock.now();

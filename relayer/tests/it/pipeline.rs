@@ -372,11 +372,7 @@ async fn two_lanes_report_their_own_metrics() {
 async fn two_instances_on_one_store_deliver_everything_once_and_neither_halts() {
     let fixture = Solo::new(N, 25);
     let probe = Arc::new(fixture.probe());
-    let instance = |name: &str| {
-        let mut config = test_config();
-        config.owner = causeway_relayer::store::LeaseOwner(name.into());
-        fixture.relayer(Arc::clone(&probe), 40, config)
-    };
+    let instance = |name: &str| fixture.relayer(Arc::clone(&probe), 40, named_config(name));
     let a = instance("instance-a").spawn().await.unwrap();
     let b = instance("instance-b").spawn().await.unwrap();
     let p = wait_until(&a, Duration::from_secs(90), |p| counts(p).confirmed == N).await;
@@ -440,17 +436,12 @@ async fn a_store_locked_past_the_busy_timeout_delays_but_halts_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn submissions_of_an_instance_that_never_returns_are_settled_by_another() {
     let fixture = Solo::new(30, 10);
-    let named = |name: &str| {
-        let mut config = test_config();
-        config.owner = causeway_relayer::store::LeaseOwner(name.into());
-        config
-    };
     // Instance a: the destination executes every submission but never reports an outcome.
     let mut stuck = fixture.probe();
     stuck.pending_polls = u32::MAX;
     let stuck = Arc::new(stuck);
     let a = fixture
-        .relayer(Arc::clone(&stuck), 10, named("instance-a"))
+        .relayer(Arc::clone(&stuck), 10, named_config("instance-a"))
         .spawn()
         .await
         .unwrap();
@@ -464,7 +455,7 @@ async fn submissions_of_an_instance_that_never_returns_are_settled_by_another() 
     let probe = Arc::new(slow);
     let started = std::time::Instant::now();
     let b = fixture
-        .relayer(Arc::clone(&probe), 10, named("instance-b"))
+        .relayer(Arc::clone(&probe), 10, named_config("instance-b"))
         .spawn()
         .await
         .unwrap();
@@ -650,4 +641,38 @@ async fn a_reorg_below_the_cursor_halts_with_the_fix_and_the_rollback_resumes() 
     let delivered = probe.deliveries();
     assert_eq!(delivered.len(), 7);
     assert!(delivered.values().all(|n| *n == 1));
+}
+
+/// An instance whose source yields nothing new (behind, or idle) still keeps its log up with
+/// what another instance appends to the store: it attests the whole log. Before, its log moved
+/// only with its own accepts, and it could prove none of the other's messages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_instance_catches_its_log_up_with_the_store() {
+    let fixture = Solo::new(N, 25);
+    let probe = Arc::new(fixture.probe());
+    // Its own view of the origin has no block yet: it reads nothing.
+    let idle_source = MemoryChain::new(P_ORIGIN, 0);
+    let idle = solo_relayer(
+        &fixture.db,
+        &idle_source,
+        Arc::clone(&probe),
+        40,
+        named_config("instance-idle"),
+    )
+    .spawn()
+    .await
+    .unwrap();
+    let busy = fixture
+        .relayer(Arc::clone(&probe), 40, named_config("instance-busy"))
+        .spawn()
+        .await
+        .unwrap();
+    wait_until(&busy, Duration::from_secs(60), |p| counts(p).confirmed == N).await;
+    let m = metrics_when(&idle, |m| m.all_lanes().checkpoints >= 1).await;
+    let p = idle.progress().await.unwrap();
+    busy.shutdown().await;
+    idle.shutdown().await;
+    assert!(p.halted.is_empty(), "{:?}", p.halted);
+    assert_eq!(m.all_origins().accepted, 0, "it accepted nothing itself");
+    assert!(m.all_lanes().checkpoints >= 1, "it never attested: {m:?}");
 }

@@ -101,6 +101,14 @@ pub fn test_config() -> PipelineConfig {
     }
 }
 
+/// [`test_config`] for the instance named `name`.
+pub fn named_config(name: &str) -> PipelineConfig {
+    PipelineConfig {
+        owner: LeaseOwner(name.into()),
+        ..test_config()
+    }
+}
+
 /// A relayer of one lane `P_ORIGIN -> P_DEST`.
 pub fn relayer(
     db: &Path,

@@ -101,17 +101,18 @@ impl ChainCheck<'_, '_, '_> {
                 cert_file: file.path,
             });
         }
+        // Where `orderer_signatures` is written (or its table, when it is left at 1).
+        let signatures_source = raw
+            .orderer_signatures
+            .as_ref()
+            .map_or_else(|| self.table.clone(), |n| Source::File(n.span()));
         if let (Some(required @ 2..), true) = (orderer_signatures, raw.consenters.is_empty()) {
             // Without consenters any certificate of the orderer CA counts, and that CA can issue
             // one orderer as many certificates (keys) as the quorum needs: a BFT quorum must be
             // counted from the channel's consenters.
-            let source = raw
-                .orderer_signatures
-                .as_ref()
-                .map_or_else(|| self.table.clone(), |n| Source::File(n.span()));
             self.report(
                 "verifier.orderer_signatures",
-                &source,
+                &signatures_source,
                 Rule::InvalidValue,
                 format!(
                     "{required} orderer signatures are required but no consenters are listed: any certificate the orderer CA issues would count, so one orderer holding {required} certificates could meet the quorum alone"
@@ -123,13 +124,9 @@ impl ChainCheck<'_, '_, '_> {
         if let (Some(required), false) = (orderer_signatures, raw.consenters.is_empty()) {
             let named = raw.consenters.len();
             if usize::try_from(required).is_ok_and(|r| r > named) {
-                let source = raw
-                    .orderer_signatures
-                    .as_ref()
-                    .map_or_else(|| self.table.clone(), |n| Source::File(n.span()));
                 self.report(
                     "verifier.orderer_signatures",
-                    &source,
+                    &signatures_source,
                     Rule::InvalidValue,
                     format!(
                         "{required} orderer signatures are required but only {named} consenters are listed: no block could ever verify"

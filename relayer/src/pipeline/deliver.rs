@@ -85,6 +85,18 @@ async fn deliver_once(
         ctx.clock.now(),
     );
     let covered_by = checkpoint.checkpoint.size();
+    // A checkpoint recorded by another instance on the store may be ahead of this one's
+    // in-memory log for a moment (it catches up every poll): no proof can be built against it
+    // before, so nothing is leased.
+    let known = logs
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .size();
+    if known.0 < covered_by.0 {
+        drop(permit);
+        metrics.in_flight_changed((max - in_flight.available_permits()) as u64);
+        return Ok(false);
+    }
     // The lease's end by this instance's monotonic clock (see `clock_skew`).
     let leased_at = tokio::time::Instant::now();
     let leased = blocking("lease pending", move || {

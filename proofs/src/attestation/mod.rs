@@ -24,6 +24,8 @@ use crate::hash::parse_hex_array;
 pub mod key;
 pub mod quorum;
 pub mod signature;
+#[cfg(any(test, feature = "test-utils"))]
+pub mod testkit;
 
 pub use key::ValidatorKey;
 pub use quorum::{ValidatorSet, VerifiedQuorum, order_signatures, verify_attestations};

@@ -3,12 +3,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
-fn causeway(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_causeway"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use crate::support::causeway;
 
 #[test]
 fn validator_and_privacy_keys_round_trip() {

@@ -9,4 +9,5 @@ mod evm_source;
 mod fabric_bundles;
 mod keys;
 mod sample;
+mod support;
 mod verify;

@@ -44,4 +44,5 @@ pub use network::{
     PEER_HOST, TlsServing,
 };
 pub use org::{IdentityKind, ORDERER, ORG1, ORG2, ORG3, Org};
+pub use server::PeerServices;
 pub use simulate::{RwSet, Version};

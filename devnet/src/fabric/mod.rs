@@ -35,7 +35,7 @@ mod simulate;
 
 pub use causeway_chaincode::{
     Chaincode, ChaincodeError, DISPATCH_EVENT, INBOX_CHAINCODE, NetworkInfo, OUTBOX_CHAINCODE,
-    RECIPIENT_CHAINCODE, Stub,
+    RECIPIENT_CHAINCODE, Response, Stub,
 };
 pub use dispatch::{commit_invocation, dispatch, dispatch_invocation, evaluate_text};
 pub use faults::{EndorsementFault, Fault};

@@ -26,7 +26,7 @@ use causeway_adapters::fabric::{
 use causeway_adapters::{Cursor, Source};
 use causeway_devnet::fabric::{
     Chaincode, ChaincodeError, DISPATCH_EVENT, FabricNetwork, FabricNetworkOptions, ORG1,
-    OUTBOX_CHAINCODE, Stub,
+    OUTBOX_CHAINCODE, Response, Stub,
 };
 use causeway_proofs::hash::keccak256;
 use causeway_proofs::{Address32, Domain, Message, Nonce};
@@ -37,12 +37,7 @@ use p256::ecdsa::SigningKey;
 struct BenchOutbox;
 
 impl Chaincode for BenchOutbox {
-    fn invoke(
-        &self,
-        stub: &mut dyn Stub,
-        _function: &str,
-        args: &[Vec<u8>],
-    ) -> Result<Vec<u8>, ChaincodeError> {
+    fn invoke(&self, stub: &mut dyn Stub, _function: &str, args: &[Vec<u8>]) -> Response {
         let nonce: u64 = std::str::from_utf8(&args[0])
             .ok()
             .and_then(|s| s.parse().ok())
@@ -90,13 +85,12 @@ async fn filled_network(count: u64) -> FabricNetwork {
             let client = client.clone();
             let channel = channel.clone();
             tasks.spawn(async move {
-                let invocation = Invocation {
-                    channel_id: channel,
-                    chaincode: OUTBOX_CHAINCODE.to_owned(),
-                    function: "dispatch".to_owned(),
-                    args: vec![nonce.to_string().into_bytes(), vec![0xb0; 64]],
-                    ..Default::default()
-                };
+                let invocation = Invocation::new(
+                    &channel,
+                    OUTBOX_CHAINCODE,
+                    "dispatch",
+                    vec![nonce.to_string().into_bytes(), vec![0xb0; 64]],
+                );
                 (nonce, client.endorse(&invocation, &[]).await.unwrap())
             });
         }

@@ -194,21 +194,13 @@ impl OwnKeyCheck<'_> {
                 "generate a fresh secp256k1 validator key".to_owned(),
             )
         })?;
-        if &actual == expected {
-            return Ok(());
-        }
-        Err(self.error(
-            Rule::KeyMismatch,
-            format!(
-                "the key in {} belongs to validator {actual}, but {member_key} publishes {expected}",
-                self.path.display()
-            ),
-            format!(
-                "point {} at this organisation's validator key, or (after a key rotation agreed with the \
-                 consortium) set {member_key} = \"{actual}\"",
-                self.key
-            ),
-        ))
+        self.expect_key(
+            "validator",
+            "belongs to validator",
+            &actual,
+            expected,
+            member_key,
+        )
     }
 
     /// Checks that the privacy key's public key is `expected` (the member entry `member_key`).
@@ -218,17 +210,31 @@ impl OwnKeyCheck<'_> {
         member_key: &str,
     ) -> Result<(), ConfigError> {
         let actual = privacy_public_key(&self.read()?);
-        if &actual == expected {
+        self.expect_key("privacy", "has public key", &actual, expected, member_key)
+    }
+
+    /// `Ok` when the file's key (`actual`) is the `kind` key the member entry `member_key`
+    /// publishes (`expected`); else the mismatch, saying what the file's key is (`found`, e.g.
+    /// "has public key") and how to resolve it.
+    fn expect_key<K: PartialEq + std::fmt::Display>(
+        &self,
+        kind: &str,
+        found: &str,
+        actual: &K,
+        expected: &K,
+        member_key: &str,
+    ) -> Result<(), ConfigError> {
+        if actual == expected {
             return Ok(());
         }
         Err(self.error(
             Rule::KeyMismatch,
             format!(
-                "the key in {} has public key {actual}, but {member_key} publishes {expected}",
+                "the key in {} {found} {actual}, but {member_key} publishes {expected}",
                 self.path.display()
             ),
             format!(
-                "point {} at this organisation's privacy key, or (after a key rotation agreed with the \
+                "point {} at this organisation's {kind} key, or (after a key rotation agreed with the \
                  consortium) set {member_key} = \"{actual}\"",
                 self.key
             ),

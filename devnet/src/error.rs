@@ -63,6 +63,12 @@ pub enum Error {
         /// The alloy contract error.
         source: Box<alloy::contract::Error>,
     },
+    /// A transaction was mined but reverted.
+    #[error("{call} reverted")]
+    Reverted {
+        /// The contract function called.
+        call: &'static str,
+    },
     /// Waiting for a transaction's receipt failed.
     #[error("transaction not confirmed while {context}")]
     Pending {

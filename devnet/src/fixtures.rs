@@ -3,13 +3,17 @@
 //! the contracts' ABI types. Everything here computes with `causeway_proofs`, the reference the
 //! contracts must agree with byte for byte.
 
-use alloy::primitives::{Address, B256, Bytes, keccak256};
+use alloy::primitives::{Address, B256, Bytes};
+use alloy::providers::Provider as _;
+pub use causeway_proofs::attestation::testkit::OriginLog;
+use causeway_proofs::attestation::testkit::derived_keys;
 use causeway_proofs::{
-    Address32, Checkpoint, Domain, EvmAddress, Hash32, HashAlgorithm, InclusionProof, LeafIndex,
-    LogSize, Message, MessageId, Nonce, SigningDomain, ValidatorKey, log::Sha256Log,
+    Address32, Checkpoint, Domain, EvmAddress, Hash32, InclusionProof, Message, Nonce,
+    SigningDomain, ValidatorKey,
 };
 
-use crate::contracts::{Anchor, Inbox};
+use crate::contracts::{Anchor, Inbox, InboxHandle};
+use crate::{Error, Result};
 
 /// An EVM address as alloy's type.
 pub fn to_alloy(address: EvmAddress) -> Address {
@@ -90,18 +94,10 @@ impl Committee {
     /// `n` keys derived from `label` (keccak-256 of `label ‖ i`, skipping the negligible
     /// non-scalars), needing `threshold` signatures.
     pub fn new(label: &str, n: usize, threshold: u8) -> Self {
-        let mut keys = Vec::with_capacity(n);
-        let mut counter: u64 = 0;
-        while keys.len() < n {
-            let mut seed = label.as_bytes().to_vec();
-            seed.extend_from_slice(&counter.to_be_bytes());
-            counter += 1;
-            if let Ok(key) = ValidatorKey::from_bytes(&keccak256(&seed).0) {
-                keys.push(key);
-            }
+        Committee {
+            keys: derived_keys(label, n),
+            threshold,
         }
-        keys.sort_by_key(ValidatorKey::address);
-        Committee { keys, threshold }
     }
 
     /// The keys, ascending by address.
@@ -138,64 +134,71 @@ impl Committee {
         let members: Vec<usize> = (0..usize::from(self.threshold)).collect();
         self.sign_with(cp, domain, &members)
     }
-}
 
-/// One origin's append-only SHA-256 Merkle log of messages, as the gateways keep it.
-#[derive(Debug, Default)]
-pub struct OriginLog {
-    log: Sha256Log,
-    messages: Vec<Message>,
-}
-
-impl OriginLog {
-    /// An empty log.
-    pub fn new() -> Self {
-        Self::default()
+    /// The arguments of the Fabric inbox chaincode's `setValidators` that make this committee
+    /// (with its threshold) the validator set of `origin`, whose chain id is `origin_chain_id`.
+    pub fn fabric_set_validators_args(&self, origin: Domain, origin_chain_id: u64) -> Vec<Vec<u8>> {
+        let validators: Vec<String> = self.keys.iter().map(|k| k.address().to_hex()).collect();
+        vec![
+            origin.0.to_string().into_bytes(),
+            origin_chain_id.to_string().into_bytes(),
+            self.threshold.to_string().into_bytes(),
+            validators.join(",").into_bytes(),
+        ]
     }
 
-    /// Appends `message` (its id is the leaf data) and returns its index.
-    pub fn append(&mut self, message: Message) -> LeafIndex {
-        let index = self.log.append(message.id().as_hash());
-        self.messages.push(message);
-        index
-    }
-
-    /// Appends a bare id (a message not kept here, e.g. filler) and returns its index.
-    pub fn append_id(&mut self, id: MessageId) -> LeafIndex {
-        self.log.append(id.as_hash())
-    }
-
-    /// The messages appended with [`append`](Self::append), in order.
-    pub fn messages(&self) -> &[Message] {
-        &self.messages
-    }
-
-    /// Number of leaves.
-    pub fn size(&self) -> LogSize {
-        self.log.size()
-    }
-
-    /// The underlying log (for consistency proofs and roots at earlier sizes).
-    pub fn log(&self) -> &Sha256Log {
-        &self.log
-    }
-
-    /// The checkpoint of the whole log for `origin`.
-    pub fn checkpoint(&self, origin: Domain) -> Checkpoint {
-        Checkpoint::new(
+    /// Makes this committee (with its threshold) the validator set of `origin`, whose chain id
+    /// is `origin_chain_id`, on `inbox` (whose provider must sign as the admin), and returns the
+    /// signing domain the Inbox now checks signatures against: its local domain, its chain's id,
+    /// its address and the epoch `setValidators` moved to.
+    pub async fn install(
+        &self,
+        inbox: &InboxHandle,
+        origin: Domain,
+        origin_chain_id: u64,
+    ) -> Result<SigningDomain> {
+        let receipt = inbox
+            .setValidators(origin.0, origin_chain_id, self.addresses(), self.threshold)
+            .send()
+            .await
+            .map_err(contract("sending setValidators"))?
+            .get_receipt()
+            .await
+            .map_err(|source| Error::Pending {
+                context: "waiting for setValidators",
+                source: Box::new(source),
+            })?;
+        if !receipt.status() {
+            return Err(Error::Reverted {
+                call: "setValidators",
+            });
+        }
+        let set = inbox
+            .validatorSet(origin.0)
+            .call()
+            .await
+            .map_err(contract("reading the validator set"))?;
+        let local = inbox
+            .localDomain()
+            .call()
+            .await
+            .map_err(contract("reading the local domain"))?;
+        let chain_id = inbox
+            .provider()
+            .get_chain_id()
+            .await
+            .map_err(|source| Error::Rpc {
+                context: "reading the chain id",
+                source: Box::new(source),
+            })?;
+        Ok(evm_signing_domain(
             origin,
-            HashAlgorithm::Sha256,
-            self.log.size(),
-            self.log.root(),
-        )
-        .expect("a SHA-256 root is never all zeros")
-    }
-
-    /// The inclusion proof of leaf `index` in the whole log.
-    pub fn proof(&self, index: LeafIndex) -> InclusionProof {
-        self.log
-            .inclusion_proof(index, self.log.size())
-            .expect("callers ask only for leaves they appended")
+            origin_chain_id,
+            Domain(local),
+            chain_id,
+            *inbox.address(),
+            set.epoch,
+        ))
     }
 }
 
@@ -217,4 +220,12 @@ pub fn message(
         body.to_vec(),
     )
     .expect("fixture bodies stay under the 64 KiB limit")
+}
+
+/// Maps a contract call's error to [`Error::Contract`] with `context`.
+fn contract(context: &'static str) -> impl Fn(alloy::contract::Error) -> Error {
+    move |source| Error::Contract {
+        context,
+        source: Box::new(source),
+    }
 }

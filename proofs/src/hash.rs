@@ -12,7 +12,7 @@ use core::hash::Hasher;
 use core::str::FromStr;
 
 use merkle_light::hash::Algorithm;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
 use crate::Error;
@@ -116,18 +116,7 @@ impl FromStr for Hash32 {
     }
 }
 
-impl Serialize for Hash32 {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_hex())
-    }
-}
-
-impl<'de> Deserialize<'de> for Hash32 {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+crate::serde_as_text!(Hash32, Hash32::to_hex);
 
 /// Which hash function a lane's Merkle log uses. SHA-256 is the default (cheap in the EVM via
 /// its precompile); Keccak-256 and SM3 serve lanes that ask for them (SM3 for Chinese

@@ -126,18 +126,7 @@ impl FromStr for Address32 {
     }
 }
 
-impl Serialize for Address32 {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_hex())
-    }
-}
-
-impl<'de> Deserialize<'de> for Address32 {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+crate::serde_as_text!(Address32, Address32::to_hex);
 
 /// A message's identity: keccak-256 of its canonical encoding. It is the Merkle leaf data
 /// (the log stores `H(0x00 ‖ id)`) and the replay key at every destination.

@@ -31,6 +31,30 @@ pub struct DeliveryBatch {
 }
 
 impl DeliveryBatch {
+    /// A test batch: `messages` appended in order to a fresh log of `origin`, each proven
+    /// against the log's checkpoint, with `signatures` as given.
+    #[cfg(any(test, feature = "test-utils"))]
+    pub fn logged(
+        origin: causeway_proofs::Domain,
+        messages: Vec<Message>,
+        signatures: Vec<Signature>,
+    ) -> Self {
+        let mut log = causeway_proofs::attestation::testkit::OriginLog::new();
+        let indexes: Vec<_> = messages.iter().map(|m| log.append(m.clone())).collect();
+        DeliveryBatch {
+            checkpoint: log.checkpoint(origin),
+            signatures,
+            items: messages
+                .into_iter()
+                .zip(indexes)
+                .map(|(message, index)| DeliveryItem {
+                    message,
+                    proof: log.proof(index),
+                })
+                .collect(),
+        }
+    }
+
     /// The ids of the batch's messages, in order.
     pub fn ids(&self) -> Vec<MessageId> {
         self.items.iter().map(|i| i.message.id()).collect()

@@ -36,6 +36,24 @@ pub enum Finality {
     FinalizedTag,
 }
 
+/// The canonical block at `height` (transaction hashes only); [`crate::Error::MissingData`]
+/// when the node has none.
+pub(crate) async fn block_at(
+    rpc: &rpc::Rpc,
+    height: u64,
+) -> Result<alloy::rpc::types::Block, crate::Error> {
+    use alloy::eips::BlockNumberOrTag;
+    use alloy::providers::Provider;
+    rpc.call("eth_getBlockByNumber", |p| async move {
+        p.get_block_by_number(BlockNumberOrTag::Number(height))
+            .await
+    })
+    .await?
+    .ok_or_else(|| crate::Error::MissingData {
+        what: format!("block {height}"),
+    })
+}
+
 /// The highest final block under `finality`, or `None` while no block is final.
 pub(crate) async fn final_height(
     rpc: &rpc::Rpc,

@@ -2,7 +2,6 @@
 //! account and storage proofs, verified against the block's state root before it is returned;
 //! [`EvmStateProof`] re-checks such a read offline from a trusted block hash.
 
-use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::providers::Provider;
 use alloy::rlp::{Decodable, Encodable, Header};
@@ -211,16 +210,7 @@ impl StateReader for EvmStateReader {
                     what: "a final block".into(),
                 })?,
         };
-        let block = self
-            .rpc
-            .call("eth_getBlockByNumber", |p| async move {
-                p.get_block_by_number(BlockNumberOrTag::Number(height))
-                    .await
-            })
-            .await?
-            .ok_or_else(|| Error::MissingData {
-                what: format!("block {height}"),
-            })?;
+        let block = super::block_at(&self.rpc, height).await?;
         let response = self
             .rpc
             .call("eth_getProof", |p| async move {

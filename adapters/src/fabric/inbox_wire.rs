@@ -187,13 +187,11 @@ pub fn decode_revert(text: &str) -> Option<RevertReason> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use causeway_proofs::log::Sha256Log;
-    use causeway_proofs::{Address32, Checkpoint, Domain, Hash32, HashAlgorithm, LeafIndex, Nonce};
+    use causeway_proofs::{Address32, Domain, Hash32, Nonce};
 
     use super::*;
 
     fn batch(n: u64) -> DeliveryBatch {
-        let mut log = Sha256Log::new();
         let messages: Vec<Message> = (0..n)
             .map(|i| {
                 Message::new(
@@ -207,25 +205,11 @@ mod tests {
                 .unwrap()
             })
             .collect();
-        for m in &messages {
-            log.append(m.id().as_hash());
-        }
-        let checkpoint =
-            Checkpoint::new(Domain(1), HashAlgorithm::Sha256, log.size(), log.root()).unwrap();
-        DeliveryBatch {
-            checkpoint,
-            signatures: vec![Signature([0x11; 65]), Signature([0x22; 65])],
-            items: messages
-                .into_iter()
-                .enumerate()
-                .map(|(i, message)| DeliveryItem {
-                    message,
-                    proof: log
-                        .inclusion_proof(LeafIndex(i as u64), log.size())
-                        .unwrap(),
-                })
-                .collect(),
-        }
+        DeliveryBatch::logged(
+            Domain(1),
+            messages,
+            vec![Signature([0x11; 65]), Signature([0x22; 65])],
+        )
     }
 
     #[test]

@@ -40,6 +40,19 @@ pub struct Invocation {
     pub transient: HashMap<String, Vec<u8>>,
 }
 
+impl Invocation {
+    /// `chaincode.function(args)` on `channel`, without transient data.
+    pub fn new(channel: &str, chaincode: &str, function: &str, args: Vec<Vec<u8>>) -> Self {
+        Invocation {
+            channel_id: channel.to_owned(),
+            chaincode: chaincode.to_owned(),
+            function: function.to_owned(),
+            args,
+            transient: HashMap::new(),
+        }
+    }
+}
+
 /// A signed proposal and the id of the transaction it proposes.
 #[derive(Clone, Debug)]
 pub struct ProposedTransaction {

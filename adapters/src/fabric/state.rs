@@ -472,13 +472,12 @@ impl StateReader for FabricStateReader {
     #[tracing::instrument(name = "fabric_read", skip_all, fields(contract = %query.contract))]
     async fn read(&self, query: &StateQuery) -> Result<StateRead, Error> {
         let q = parse_query(query)?;
-        let invocation = Invocation {
-            channel_id: q.channel.clone(),
-            chaincode: q.chaincode.clone(),
-            function: q.function.clone(),
-            args: q.args.iter().map(|a| a.as_bytes().to_vec()).collect(),
-            ..Default::default()
-        };
+        let invocation = Invocation::new(
+            &q.channel,
+            &q.chaincode,
+            &q.function,
+            q.args.iter().map(|a| a.as_bytes().to_vec()).collect(),
+        );
         let endorsed = self
             .client
             .endorse(&invocation, &self.config.endorsing_orgs)

@@ -33,25 +33,14 @@ impl Lane {
     async fn start() -> Lane {
         let chain = DevChain::start(CHAIN_B).await.unwrap();
         let committee = Committee::new("causeway-adapters-it", 3, 2);
-        chain
-            .inbox
-            .setValidators(CHAIN_A.domain.0, CHAIN_A.chain_id, committee.addresses(), 2)
-            .send()
-            .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap();
-        let set = chain
-            .inbox
-            .validatorSet(CHAIN_A.domain.0)
-            .call()
+        let domain = committee
+            .install(&chain.inbox, CHAIN_A.domain, CHAIN_A.chain_id)
             .await
             .unwrap();
         Lane {
             chain,
             committee,
-            epoch: set.epoch,
+            epoch: domain.validator_epoch,
         }
     }
 

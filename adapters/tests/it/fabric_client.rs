@@ -5,7 +5,6 @@
 
 mod server;
 
-use std::str::FromStr as _;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::SystemTime;
@@ -18,20 +17,13 @@ use causeway_adapters::fabric::{
     SigningIdentity, TlsConfig, TlsIdentity, TransactionId, TrustedMsps, ValidationCode, data_hash,
     header_hash, verify_chain,
 };
-use der::asn1::Ia5String;
+use causeway_proofs::fabric::testkit::{Ca, CertSpec, key, pem};
 use der::pem::LineEnding;
 use p256::ecdsa::SigningKey;
 use p256::pkcs8::EncodePrivateKey as _;
 use tokio_stream::StreamExt as _;
-use x509_cert::Certificate;
-use x509_cert::builder::{Builder as _, CertificateBuilder, Profile};
-use x509_cert::ext::pkix::SubjectAltName;
-use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::name::Name;
-use x509_cert::serial_number::SerialNumber;
-use x509_cert::spki::SubjectPublicKeyInfoOwned;
 
-use crate::fabric_identity::{Org, current, key, leaf, org1, pem, root};
+use crate::fabric_identity::{Org, leaf, org1, root};
 use server::{COMMIT_BLOCK, Peer, PreparedFault, ServerTls, serve};
 
 const PEER_NAME: &str = "peer0.org1.example.com";
@@ -44,57 +36,23 @@ fn key_pem(key: &SigningKey) -> Vec<u8> {
         .to_vec()
 }
 
-/// A TLS CA (like an organisation's `tlsca`).
-struct TlsCa {
-    key: SigningKey,
-    cert: Certificate,
-}
-
-impl TlsCa {
-    fn new(cn: &str) -> Self {
-        let key = key();
-        let cert = root(cn, &key);
-        Self { key, cert }
-    }
-
-    fn pem(&self) -> Vec<u8> {
-        pem(&self.cert)
-    }
-
-    /// A leaf certificate for `dns` and its key, both PEM.
-    fn issue(&self, dns: &str, serial: u32) -> TlsIdentity {
-        let key = key();
-        let spki = SubjectPublicKeyInfoOwned::from_key(*key.verifying_key()).unwrap();
-        let mut builder = CertificateBuilder::new(
-            Profile::Leaf {
-                issuer: self.cert.tbs_certificate.subject.clone(),
-                enable_key_agreement: false,
-                enable_key_encipherment: false,
-            },
-            SerialNumber::from(serial),
-            current(),
-            Name::from_str(&format!("CN={dns},O=Org1")).unwrap(),
-            spki,
-            &self.key,
-        )
-        .unwrap();
-        builder
-            .add_extension(&SubjectAltName(vec![GeneralName::DnsName(
-                Ia5String::new(dns).unwrap(),
-            )]))
-            .unwrap();
-        let cert = builder.build::<p256::ecdsa::DerSignature>().unwrap();
-        TlsIdentity {
-            cert_pem: pem(&cert),
-            key_pem: key_pem(&key).into(),
-        }
+/// A TLS certificate from `tls_ca` (like an organisation's `tlsca`) for `dns`, and its key,
+/// both PEM.
+fn tls_identity(tls_ca: &Ca, dns: &str, serial: u64) -> TlsIdentity {
+    let key = key();
+    let spec = CertSpec::new(format!("CN={dns},O=Org1"))
+        .serial(serial)
+        .dns(dns);
+    TlsIdentity {
+        cert_pem: pem(&tls_ca.issue(&spec, &key)),
+        key_pem: key_pem(&key).into(),
     }
 }
 
 /// An Org1MSP member signed by `org`'s CA.
 fn member(org: &Org) -> SigningIdentity {
     let key = key();
-    let cert = leaf(&org.ca, &org.ca_key, &key, current());
+    let cert = leaf(&org.ca, &key);
     SigningIdentity::new(
         FabricIdentity::from_pem("Org1MSP", &pem(&cert)).unwrap(),
         key,
@@ -131,7 +89,7 @@ fn chain(count: u64) -> Vec<FabricBlock> {
 
 struct Net {
     org: Org,
-    tls_ca: TlsCa,
+    tls_ca: Ca,
     peer: Arc<Peer>,
     endpoint: String,
 }
@@ -149,11 +107,11 @@ async fn network_with(
     configure: impl FnOnce(&mut Peer),
 ) -> Net {
     let org = org1();
-    let tls_ca = TlsCa::new("tlsca.org1.example.com");
+    let tls_ca = root("tlsca.org1.example.com");
     let mut peer = Peer::new(org.trusted.clone(), blocks);
     configure(&mut peer);
     let peer = Arc::new(peer);
-    let server = tls_ca.issue(PEER_NAME, 10);
+    let server = tls_identity(&tls_ca, PEER_NAME, 10);
     let address = serve(
         peer.clone(),
         ServerTls {
@@ -188,13 +146,12 @@ impl Net {
 }
 
 fn invocation(function: &str, args: &[&str]) -> Invocation {
-    Invocation {
-        channel_id: CHANNEL.to_owned(),
-        chaincode: "basic".to_owned(),
-        function: function.to_owned(),
-        args: args.iter().map(|a| a.as_bytes().to_vec()).collect(),
-        ..Default::default()
-    }
+    Invocation::new(
+        CHANNEL,
+        "basic",
+        function,
+        args.iter().map(|a| a.as_bytes().to_vec()).collect(),
+    )
 }
 
 fn rpc_code(error: &Error) -> i64 {
@@ -409,7 +366,11 @@ async fn deliver_with_a_gap_is_an_error() {
 async fn mutual_tls_requires_a_client_certificate() {
     let net = network(chain(1), true, None).await;
     // With a certificate from the TLS CA the peer trusts: served.
-    let tls = net.tls(Some(net.tls_ca.issue("client.org1.example.com", 20)));
+    let tls = net.tls(Some(tls_identity(
+        &net.tls_ca,
+        "client.org1.example.com",
+        20,
+    )));
     let client = FabricClient::connect(&net.endpoint, tls, member(&net.org))
         .await
         .unwrap();
@@ -435,8 +396,8 @@ async fn mutual_tls_requires_a_client_certificate() {
     );
 
     // A certificate from another CA is refused too.
-    let other = TlsCa::new("tlsca.org2.example.com");
-    let tls = net.tls(Some(other.issue("client.org2.example.com", 21)));
+    let other = root("tlsca.org2.example.com");
+    let tls = net.tls(Some(tls_identity(&other, "client.org2.example.com", 21)));
     let refused = match FabricClient::connect(&net.endpoint, tls, member(&net.org)).await {
         Err(error) => error,
         Ok(client) => client
@@ -471,7 +432,7 @@ async fn a_peer_certificate_for_another_name_or_from_another_ca_is_refused() {
 
     // Trusting only another CA.
     let mut tls = net.tls(None);
-    tls.ca_pem = TlsCa::new("tlsca.org2.example.com").pem();
+    tls.ca_pem = root("tlsca.org2.example.com").pem();
     let message = refusal(FabricClient::connect(&net.endpoint, tls, member(&net.org)).await);
     assert!(message.contains("UnknownIssuer"), "{message}");
 
@@ -486,9 +447,9 @@ async fn a_peer_certificate_for_another_name_or_from_another_ca_is_refused() {
 }
 
 /// Writes an MSP folder as cryptogen does, for a member of `org` and TLS CA `tls_ca`.
-fn write_msp(dir: &std::path::Path, org: &Org, tls_ca: &TlsCa) -> SigningIdentity {
+fn write_msp(dir: &std::path::Path, org: &Org, tls_ca: &Ca) -> SigningIdentity {
     let key = key();
-    let cert = leaf(&org.ca, &org.ca_key, &key, current());
+    let cert = leaf(&org.ca, &key);
     for sub in ["signcerts", "keystore", "cacerts", "tlscacerts"] {
         std::fs::create_dir_all(dir.join(sub)).unwrap();
     }
@@ -500,7 +461,7 @@ fn write_msp(dir: &std::path::Path, org: &Org, tls_ca: &TlsCa) -> SigningIdentit
     std::fs::write(dir.join("keystore/priv_sk"), key_pem(&key)).unwrap();
     std::fs::write(
         dir.join("cacerts/ca.org1.example.com-cert.pem"),
-        pem(&org.ca),
+        org.ca.pem(),
     )
     .unwrap();
     std::fs::write(
@@ -555,7 +516,7 @@ async fn an_msp_folder_gives_the_identity_roots_and_tls_roots() {
 #[test]
 fn msp_folder_errors_name_the_path() {
     let org = org1();
-    let tls_ca = TlsCa::new("tlsca.org1.example.com");
+    let tls_ca = root("tlsca.org1.example.com");
     let dir = tempfile::tempdir().unwrap();
     write_msp(dir.path(), &org, &tls_ca);
     let msp = MspFolder::new(dir.path(), "Org1MSP");
@@ -597,7 +558,7 @@ fn msp_folder_errors_name_the_path() {
 
     // A root that is not a CA certificate.
     let leaf_key = key();
-    let not_ca = leaf(&org.ca, &org.ca_key, &leaf_key, current());
+    let not_ca = leaf(&org.ca, &leaf_key);
     std::fs::write(cacerts.join("leaf.pem"), pem(&not_ca)).unwrap();
     let reason = config_reason(msp.roots());
     assert!(reason.contains(&cacerts.display().to_string()), "{reason}");

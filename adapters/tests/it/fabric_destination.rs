@@ -26,8 +26,9 @@ use causeway_devnet::fabric::{
     EndorsementFault, FabricNetwork, FabricNetworkOptions, Fault, ORG1, ORG2,
 };
 use causeway_devnet::fixtures::{Committee, OriginLog};
+use causeway_proofs::attestation::testkit::malleate;
 use causeway_proofs::{
-    Address32, Domain, Hash32, LeafIndex, Message, Nonce, Signature, SigningDomain, ValidatorKey,
+    Address32, Domain, Hash32, LeafIndex, Message, Nonce, SigningDomain, ValidatorKey,
 };
 
 /// The origin whose checkpoints the inbox trusts in these tests.
@@ -52,23 +53,8 @@ impl Setup {
             .unwrap();
         let committee = Committee::new("fabric-destination-it", 3, 2);
         let admin = net.connect(net.admin_identity()).await.unwrap();
-        let validators: Vec<String> = committee
-            .keys()
-            .iter()
-            .map(|k| k.address().to_hex())
-            .collect();
-        let epoch = invoke(
-            &admin,
-            &net,
-            "setValidators",
-            vec![
-                ORIGIN.0.to_string().into_bytes(),
-                ORIGIN_CHAIN_ID.to_string().into_bytes(),
-                b"2".to_vec(),
-                validators.join(",").into_bytes(),
-            ],
-        )
-        .await;
+        let args = committee.fabric_set_validators_args(ORIGIN, ORIGIN_CHAIN_ID);
+        let epoch = invoke(&admin, &net, "setValidators", args).await;
         assert_eq!(epoch, b"1");
         let mut config = FabricDestinationConfig::new(net.domain(), net.chain_id(), net.channel());
         tweak(&mut config);
@@ -207,13 +193,7 @@ async fn invoke(
     function: &str,
     args: Vec<Vec<u8>>,
 ) -> Vec<u8> {
-    let invocation = Invocation {
-        channel_id: net.channel().to_owned(),
-        chaincode: INBOX_CHAINCODE.to_owned(),
-        function: function.to_owned(),
-        args,
-        ..Default::default()
-    };
+    let invocation = Invocation::new(net.channel(), INBOX_CHAINCODE, function, args);
     let endorsed = client.endorse(&invocation, &[]).await.unwrap();
     let payload = {
         use prost::Message as _;
@@ -455,13 +435,12 @@ async fn every_bad_batch_is_refused_with_its_named_reason_and_nothing_is_written
     // A zero root cannot even be built as a `Checkpoint`: sent as raw JSON, the inbox names it.
     let mut wire = FabricDeliveryBatch::from_batch(&good);
     wire.checkpoint.root = Hash32::ZERO;
-    let invocation = Invocation {
-        channel_id: s.net.channel().to_owned(),
-        chaincode: INBOX_CHAINCODE.to_owned(),
-        function: "deliverBatch".into(),
-        args: vec![wire.to_json()],
-        ..Default::default()
-    };
+    let invocation = Invocation::new(
+        s.net.channel(),
+        INBOX_CHAINCODE,
+        "deliverBatch",
+        vec![wire.to_json()],
+    );
     let err = s.user.endorse(&invocation, &[]).await.unwrap_err();
     assert_eq!(
         decode_revert(&err.to_string()).or_else(|| match &err {
@@ -519,17 +498,16 @@ async fn the_recipient_refuses_handle_from_anyone_but_the_inbox() {
     let s = Setup::start().await;
     let height = s.net.height();
     // A channel member submits `handle` itself, with an origin, sender and body of its choice.
-    let invocation = Invocation {
-        channel_id: s.net.channel().to_owned(),
-        chaincode: RECIPIENT_CHAINCODE.to_owned(),
-        function: "handle".into(),
-        args: vec![
+    let invocation = Invocation::new(
+        s.net.channel(),
+        RECIPIENT_CHAINCODE,
+        "handle",
+        vec![
             ORIGIN.0.to_string().into_bytes(),
             Address32([5; 32]).to_hex().into_bytes(),
             b"forged".to_vec(),
         ],
-        ..Default::default()
-    };
+    );
     let err = s.user.endorse(&invocation, &[]).await.unwrap_err();
     assert!(
         err.to_string().contains(
@@ -809,24 +787,4 @@ const MAX_AGE: Duration = Duration::from_secs(60);
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// The malleated twin of a low-s signature: (r, n - s, v ^ 1).
-fn malleate(sig: &Signature) -> Signature {
-    // secp256k1 group order n (SEC 2 v2, section 2.4.1).
-    let n =
-        hex::decode("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141").unwrap();
-    let s = sig.s();
-    let mut out = sig.0;
-    let mut borrow = 0i16;
-    for i in (0..32).rev() {
-        let mut d = i16::from(n[i]) - i16::from(s[i]) - borrow;
-        borrow = i16::from(d < 0);
-        if d < 0 {
-            d += 256;
-        }
-        out[32 + i] = u8::try_from(d).unwrap();
-    }
-    out[64] ^= 27 ^ 28;
-    Signature(out)
 }

@@ -2,24 +2,19 @@
 //! `shared/vectors/wycheproof/SOURCE.txt`) against plain and low-S (endorsement) verification,
 //! and MSP certificate checks with a CA and leaves generated here.
 
-use std::str::FromStr as _;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use causeway_adapters::fabric::proto::msp::SerializedIdentity;
 use causeway_adapters::fabric::{
     FabricError, FabricIdentity, MspRole, MspRoots, SigningIdentity, TransactionId, TrustedMsps,
     verify_endorsement_signature, verify_signature,
 };
-use der::{Decode as _, Encode as _, EncodePem as _, pem::LineEnding};
+use causeway_proofs::fabric::testkit::{Ca, CertSpec, key, pem, validity, year};
+use der::{Decode as _, Encode as _, pem::LineEnding};
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 use prost::Message as _;
 use serde_json::Value;
 use x509_cert::Certificate;
-use x509_cert::builder::{Builder as _, CertificateBuilder, Profile};
-use x509_cert::name::Name;
-use x509_cert::serial_number::SerialNumber;
-use x509_cert::spki::SubjectPublicKeyInfoOwned;
-use x509_cert::time::{Time, Validity};
 
 const WYCHEPROOF: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -127,108 +122,42 @@ fn wycheproof_p1363_plain_and_low_s() {
     assert!(high_s_valid > 0);
 }
 
-pub(crate) fn time(t: SystemTime) -> Time {
-    Time::try_from(t).unwrap()
+/// A root CA named `CN=<cn>,O=Org1`.
+pub(crate) fn root(cn: &str) -> Ca {
+    Ca::new(&format!("CN={cn},O=Org1"))
 }
 
-pub(crate) fn validity(from: SystemTime, to: SystemTime) -> Validity {
-    Validity {
-        not_before: time(from),
-        not_after: time(to),
-    }
+/// Org1's `peer0` with the organisational units `ous` (e.g. `OU=client`).
+pub(crate) fn subject(ous: &str) -> CertSpec {
+    CertSpec::new(format!("CN=peer0.org1.example.com,{ous},O=Org1"))
 }
 
-pub(crate) fn year() -> Duration {
-    Duration::from_secs(365 * 24 * 3600)
+/// A peer's certificate (`OU=peer`, Fabric's NodeOU role of an endorser) for `key`.
+pub(crate) fn leaf(ca: &Ca, key: &SigningKey) -> Certificate {
+    leaf_as(ca, key, "OU=peer")
 }
 
-pub(crate) fn key() -> SigningKey {
-    SigningKey::random(&mut rand_core::OsRng)
-}
-
-pub(crate) fn root(cn: &str, key: &SigningKey) -> Certificate {
-    let now = SystemTime::now();
-    let spki = SubjectPublicKeyInfoOwned::from_key(*key.verifying_key()).unwrap();
-    CertificateBuilder::new(
-        Profile::Root,
-        SerialNumber::from(1u32),
-        validity(now - year(), now + year()),
-        Name::from_str(&format!("CN={cn},O=Org1")).unwrap(),
-        spki,
-        key,
-    )
-    .unwrap()
-    .build::<p256::ecdsa::DerSignature>()
-    .unwrap()
-}
-
-/// A peer's certificate (`OU=peer`, Fabric's NodeOU role of an endorser).
-pub(crate) fn leaf(
-    issuer: &Certificate,
-    issuer_key: &SigningKey,
-    key: &SigningKey,
-    validity: Validity,
-) -> Certificate {
-    leaf_as(issuer, issuer_key, key, validity, "OU=peer")
-}
-
-/// A certificate whose subject's organisational units are `ous` (e.g. `OU=client`).
-pub(crate) fn leaf_as(
-    issuer: &Certificate,
-    issuer_key: &SigningKey,
-    key: &SigningKey,
-    validity: Validity,
-    ous: &str,
-) -> Certificate {
-    let spki = SubjectPublicKeyInfoOwned::from_key(*key.verifying_key()).unwrap();
-    CertificateBuilder::new(
-        Profile::Leaf {
-            issuer: issuer.tbs_certificate.subject.clone(),
-            enable_key_agreement: false,
-            enable_key_encipherment: false,
-        },
-        SerialNumber::from(2u32),
-        validity,
-        Name::from_str(&format!("CN=peer0.org1.example.com,{ous},O=Org1")).unwrap(),
-        spki,
-        issuer_key,
-    )
-    .unwrap()
-    .build::<p256::ecdsa::DerSignature>()
-    .unwrap()
-}
-
-pub(crate) fn pem(certificate: &Certificate) -> Vec<u8> {
-    certificate.to_pem(LineEnding::LF).unwrap().into_bytes()
+/// A certificate for `key` whose subject's organisational units are `ous`.
+pub(crate) fn leaf_as(ca: &Ca, key: &SigningKey, ous: &str) -> Certificate {
+    ca.issue(&subject(ous), key)
 }
 
 pub(crate) struct Org {
-    pub(crate) ca_key: SigningKey,
-    pub(crate) ca: Certificate,
+    pub(crate) ca: Ca,
     pub(crate) trusted: TrustedMsps,
 }
 
 pub(crate) fn org1() -> Org {
-    let ca_key = key();
-    let ca = root("ca.org1.example.com", &ca_key);
-    let trusted = TrustedMsps::new([MspRoots::new("Org1MSP", &[pem(&ca)]).unwrap()]);
-    Org {
-        ca_key,
-        ca,
-        trusted,
-    }
-}
-
-pub(crate) fn current() -> Validity {
-    let now = SystemTime::now();
-    validity(now - year(), now + year())
+    let ca = root("ca.org1.example.com");
+    let trusted = TrustedMsps::new([MspRoots::new("Org1MSP", &[ca.pem()]).unwrap()]);
+    Org { ca, trusted }
 }
 
 #[test]
 fn a_leaf_of_the_configured_ca_is_trusted_and_signs_low_s() {
     let org = org1();
     let peer_key = key();
-    let cert = leaf(&org.ca, &org.ca_key, &peer_key, current());
+    let cert = leaf(&org.ca, &peer_key);
     let signer = SigningIdentity::new(
         FabricIdentity::from_pem("Org1MSP", &pem(&cert)).unwrap(),
         peer_key,
@@ -273,16 +202,15 @@ fn a_leaf_of_the_configured_ca_is_trusted_and_signs_low_s() {
 fn a_cert_from_another_ca_is_rejected() {
     let org = org1();
     // Same subject name as the configured CA, different key.
-    let rogue_key = key();
-    let rogue = root("ca.org1.example.com", &rogue_key);
-    let cert = leaf(&rogue, &rogue_key, &key(), current());
+    let rogue = root("ca.org1.example.com");
+    let cert = leaf(&rogue, &key());
     let identity = FabricIdentity::from_pem("Org1MSP", &pem(&cert)).unwrap();
     assert!(matches!(
         org.trusted.validate(&identity, SystemTime::now()),
         Err(FabricError::UntrustedCertificate { .. })
     ));
     // Claiming an MSP that is not configured.
-    let cert = leaf(&org.ca, &org.ca_key, &key(), current());
+    let cert = leaf(&org.ca, &key());
     let identity = FabricIdentity::from_pem("Org2MSP", &pem(&cert)).unwrap();
     assert!(matches!(
         org.trusted.validate(&identity, SystemTime::now()),
@@ -294,11 +222,9 @@ fn a_cert_from_another_ca_is_rejected() {
 fn an_expired_or_not_yet_valid_cert_is_rejected() {
     let org = org1();
     let now = SystemTime::now();
-    let expired = leaf(
-        &org.ca,
-        &org.ca_key,
+    let expired = org.ca.issue(
+        &subject("OU=peer").validity(validity(now - year(), now - year() / 2)),
         &key(),
-        validity(now - year(), now - year() / 2),
     );
     let identity = FabricIdentity::from_pem("Org1MSP", &pem(&expired)).unwrap();
     assert!(matches!(
@@ -310,7 +236,7 @@ fn an_expired_or_not_yet_valid_cert_is_rejected() {
         .validate(&identity, now - year() * 3 / 4)
         .unwrap();
     // A valid leaf checked after its CA expired.
-    let cert = leaf(&org.ca, &org.ca_key, &key(), current());
+    let cert = leaf(&org.ca, &key());
     let identity = FabricIdentity::from_pem("Org1MSP", &pem(&cert)).unwrap();
     assert!(matches!(
         org.trusted.validate(&identity, now + year() * 2),
@@ -321,7 +247,7 @@ fn an_expired_or_not_yet_valid_cert_is_rejected() {
 #[test]
 fn a_tampered_cert_is_rejected() {
     let org = org1();
-    let cert = leaf(&org.ca, &org.ca_key, &key(), current());
+    let cert = leaf(&org.ca, &key());
     let mut der = cert.to_der().unwrap();
     let at = der.windows(5).position(|w| w == b"peer0").unwrap();
     der[at + 4] = b'1'; // peer0 -> peer1: still well-formed, no longer what the CA signed
@@ -336,7 +262,7 @@ fn a_tampered_cert_is_rejected() {
 #[test]
 fn the_ca_itself_is_not_an_identity_and_garbage_is_refused() {
     let org = org1();
-    let identity = FabricIdentity::from_pem("Org1MSP", &pem(&org.ca)).unwrap();
+    let identity = FabricIdentity::from_pem("Org1MSP", &org.ca.pem()).unwrap();
     assert!(matches!(
         org.trusted.validate(&identity, SystemTime::now()),
         Err(FabricError::UsageNotAllowed { .. })
@@ -349,7 +275,7 @@ fn the_ca_itself_is_not_an_identity_and_garbage_is_refused() {
         Err(FabricError::BadCertificate { .. })
     ));
     // A leaf is not accepted as a root.
-    let cert = leaf(&org.ca, &org.ca_key, &key(), current());
+    let cert = leaf(&org.ca, &key());
     assert!(MspRoots::new("Org1MSP", &[pem(&cert)]).is_err());
     // A key that is not the certificate's.
     let identity = FabricIdentity::from_pem("Org1MSP", &pem(&cert)).unwrap();
@@ -373,7 +299,7 @@ fn endorsements_verify_against_the_configured_msps() {
 
     let org = org1();
     let peer_key = key();
-    let cert = leaf(&org.ca, &org.ca_key, &peer_key, current());
+    let cert = leaf(&org.ca, &peer_key);
     let peer = SigningIdentity::from_pem(
         "Org1MSP",
         &pem(&cert),
@@ -420,7 +346,7 @@ fn endorsements_verify_against_the_configured_msps() {
 fn the_node_role_is_the_one_node_ou_of_the_subject() {
     let org = org1();
     let identity = |ous: &str| {
-        let cert = leaf_as(&org.ca, &org.ca_key, &key(), current(), ous);
+        let cert = leaf_as(&org.ca, &key(), ous);
         FabricIdentity::from_pem("Org1MSP", &pem(&cert)).unwrap()
     };
     assert_eq!(identity("OU=peer").node_role(), Some(MspRole::Peer));
@@ -469,7 +395,7 @@ fn a_role_in_any_string_type_is_read_and_a_second_role_refuses_the_identity() {
     let org = org1();
     let now = SystemTime::now();
     let identity = |ous: &str| {
-        let cert = leaf_as(&org.ca, &org.ca_key, &key(), current(), ous);
+        let cert = leaf_as(&org.ca, &key(), ous);
         FabricIdentity::from_pem("Org1MSP", &pem(&cert)).unwrap()
     };
     // "client" as a BMPString (UTF-16), a TeletexString and an IA5String; "peer" as a
@@ -507,25 +433,6 @@ fn a_role_in_any_string_type_is_read_and_a_second_role_refuses_the_identity() {
     assert!(err.to_string().contains("not a readable string"), "{err}");
 }
 
-/// `certificate` with `extension` appended, signed again by `issuer_key`.
-fn with_extension(
-    mut certificate: Certificate,
-    issuer_key: &SigningKey,
-    extension: x509_cert::ext::Extension,
-) -> Certificate {
-    use p256::ecdsa::signature::Signer as _;
-    certificate
-        .tbs_certificate
-        .extensions
-        .get_or_insert_with(Vec::new)
-        .push(extension);
-    let tbs = certificate.tbs_certificate.to_der().unwrap();
-    let signature: Signature = issuer_key.sign(&tbs);
-    certificate.signature =
-        der::asn1::BitString::from_bytes(signature.to_der().as_bytes()).unwrap();
-    certificate
-}
-
 /// An extension nobody knows (a private-enterprise OID), `critical` or not.
 fn unknown_extension(critical: bool) -> x509_cert::ext::Extension {
     x509_cert::ext::Extension {
@@ -539,9 +446,12 @@ fn unknown_extension(critical: bool) -> x509_cert::ext::Extension {
 fn a_certificate_with_an_unknown_critical_extension_is_refused() {
     let org = org1();
     let now = SystemTime::now();
-    let peer = leaf(&org.ca, &org.ca_key, &key(), current());
+    let peer = |critical: bool| {
+        let spec = subject("OU=peer").extension(unknown_extension(critical));
+        org.ca.issue(&spec, &key())
+    };
     // Not critical: ignored, as RFC 5280 says.
-    let lenient = with_extension(peer.clone(), &org.ca_key, unknown_extension(false));
+    let lenient = peer(false);
     org.trusted
         .validate(
             &FabricIdentity::from_pem("Org1MSP", &pem(&lenient)).unwrap(),
@@ -549,7 +459,7 @@ fn a_certificate_with_an_unknown_critical_extension_is_refused() {
         )
         .unwrap();
     // Critical: refused, as Go's x509 (and so Fabric) refuses it.
-    let strict = with_extension(peer, &org.ca_key, unknown_extension(true));
+    let strict = peer(true);
     let err = org
         .trusted
         .validate(
@@ -562,13 +472,11 @@ fn a_certificate_with_an_unknown_critical_extension_is_refused() {
         "{err}"
     );
     // A root with one is refused when it is loaded.
-    let root_key = key();
-    let odd_root = with_extension(
-        root("ca.odd.example.com", &root_key),
-        &root_key,
-        unknown_extension(true),
+    let odd_root = Ca::from_spec(
+        &CertSpec::new("CN=ca.odd.example.com,O=Org1").extension(unknown_extension(true)),
+        key(),
     );
-    let err = MspRoots::new("Org1MSP", &[pem(&odd_root)]).unwrap_err();
+    let err = MspRoots::new("Org1MSP", &[odd_root.pem()]).unwrap_err();
     assert!(
         err.to_string()
             .contains("has critical extension 1.3.6.1.4.1.55555.1"),

@@ -13,54 +13,12 @@ use causeway_adapters::fabric::proto::protos::{
     ProposalResponsePayload, Transaction, TransactionAction,
 };
 use causeway_adapters::fabric::{
-    EndorsementPolicy, FabricBlock, FabricError, FabricIdentity, MspRole, MspRoots,
-    SigningIdentity, TransactionId, TrustedMsps, data_hash, header_bytes,
+    EndorsementPolicy, FabricBlock, FabricError, MspRole, SigningIdentity, TransactionId,
+    TrustedMsps, data_hash, header_bytes,
 };
-use p256::ecdsa::{Signature, SigningKey};
+use causeway_proofs::fabric::testkit::Org;
+use p256::ecdsa::Signature;
 use prost::Message as _;
-use x509_cert::Certificate;
-
-use crate::fabric_identity::{current, key, leaf_as, pem, root};
-
-struct Org {
-    mspid: &'static str,
-    ca_key: SigningKey,
-    ca: Certificate,
-}
-
-impl Org {
-    fn new(mspid: &'static str) -> Self {
-        let ca_key = key();
-        let ca = root(&format!("ca.{mspid}"), &ca_key);
-        Self { mspid, ca_key, ca }
-    }
-
-    fn roots(&self) -> MspRoots {
-        MspRoots::new(self.mspid, &[pem(&self.ca)]).unwrap()
-    }
-
-    /// A peer (`OU=peer`).
-    fn member(&self) -> SigningIdentity {
-        self.role("peer")
-    }
-
-    /// An identity of NodeOU role `ou`.
-    fn role(&self, ou: &str) -> SigningIdentity {
-        let member_key = key();
-        let cert = leaf_as(
-            &self.ca,
-            &self.ca_key,
-            &member_key,
-            current(),
-            &format!("OU={ou}"),
-        );
-        SigningIdentity::new(
-            FabricIdentity::from_pem(self.mspid, &pem(&cert)).unwrap(),
-            member_key,
-        )
-        .unwrap()
-    }
-}
 
 fn event() -> ChaincodeEvent {
     ChaincodeEvent {

@@ -21,8 +21,8 @@ use causeway_adapters::fabric::{
 use causeway_adapters::{Cursor, Error, NativeVerifier, ObservedMessage, Source};
 use causeway_devnet::fabric::{
     Chaincode, ChaincodeError, DISPATCH_EVENT, EndorsementFault, FabricNetwork,
-    FabricNetworkOptions, Fault, IdentityKind, ORG1, ORG2, OUTBOX_CHAINCODE, Stub, TlsServing,
-    commit_invocation, dispatch_invocation,
+    FabricNetworkOptions, Fault, IdentityKind, ORG1, ORG2, OUTBOX_CHAINCODE, Response, Stub,
+    TlsServing, commit_invocation, dispatch_invocation,
 };
 use causeway_proofs::{Address32, Domain, Message, Nonce};
 use prost::Message as _;
@@ -193,12 +193,7 @@ async fn an_event_in_a_transaction_marked_invalid_is_not_delivered() {
 struct Copycat;
 
 impl Chaincode for Copycat {
-    fn invoke(
-        &self,
-        stub: &mut dyn Stub,
-        _function: &str,
-        args: &[Vec<u8>],
-    ) -> Result<Vec<u8>, ChaincodeError> {
+    fn invoke(&self, stub: &mut dyn Stub, _function: &str, args: &[Vec<u8>]) -> Response {
         let message = Message::new(
             Nonce(0),
             stub.network().domain,
@@ -219,13 +214,12 @@ async fn a_look_alike_event_from_another_chaincode_is_ignored_and_counted() {
     net.register_chaincode("copycat", std::sync::Arc::new(Copycat));
     let client = net.client(ORG1).await.unwrap();
     let source = source(&net).await;
-    let invocation = Invocation {
-        channel_id: net.channel().to_owned(),
-        chaincode: "copycat".to_owned(),
-        function: "dispatch".to_owned(),
-        args: vec![b"forged".to_vec()],
-        ..Default::default()
-    };
+    let invocation = Invocation::new(
+        net.channel(),
+        "copycat",
+        "dispatch",
+        vec![b"forged".to_vec()],
+    );
     let (_, status) = commit_invocation(&client, &invocation).await.unwrap();
     assert!(
         status.code.is_valid(),
@@ -442,12 +436,7 @@ async fn a_peer_restarted_mid_stream_resumes_from_the_cursor_without_gap_or_repe
 struct Blob;
 
 impl Chaincode for Blob {
-    fn invoke(
-        &self,
-        _stub: &mut dyn Stub,
-        _function: &str,
-        args: &[Vec<u8>],
-    ) -> Result<Vec<u8>, ChaincodeError> {
+    fn invoke(&self, _stub: &mut dyn Stub, _function: &str, args: &[Vec<u8>]) -> Response {
         Ok(args
             .iter()
             .map(Vec::len)
@@ -464,13 +453,7 @@ async fn a_transaction_larger_than_four_mib_does_not_stop_the_source() {
     let client = net.client(ORG1).await.unwrap();
     dispatch(&net, &client, "before").await;
     // 5 MiB of argument: above tonic's 4 MiB default message limit, both ways.
-    let invocation = Invocation {
-        channel_id: net.channel().to_owned(),
-        chaincode: "blob".to_owned(),
-        function: "store".to_owned(),
-        args: vec![vec![0x5a; 5 << 20]],
-        ..Default::default()
-    };
+    let invocation = Invocation::new(net.channel(), "blob", "store", vec![vec![0x5a; 5 << 20]]);
     let (_, big) = commit_invocation(&client, &invocation).await.unwrap();
     assert!(big.code.is_valid());
     assert!(net.block(big.block_number).unwrap().encode().len() > 5 << 20);
@@ -540,12 +523,7 @@ fn endorsed_instead(prepared: &Envelope, mspid: &str, signer: &SigningIdentity) 
 async fn a_state_read_endorsed_by_a_client_certificate_is_refused() {
     let net = network().await;
     let client = net.client(ORG1).await.unwrap();
-    let query = Invocation {
-        channel_id: net.channel().to_owned(),
-        chaincode: OUTBOX_CHAINCODE.to_owned(),
-        function: "nonce".to_owned(),
-        ..Default::default()
-    };
+    let query = Invocation::new(net.channel(), OUTBOX_CHAINCODE, "nonce", Vec::new());
     let endorsed = client.endorse(&query, &[]).await.unwrap();
     let proof = |transaction: &Envelope| FabricStateProof {
         channel: net.channel().to_owned(),

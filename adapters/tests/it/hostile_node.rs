@@ -7,12 +7,11 @@ use alloy::providers::Provider;
 use alloy::rpc::types::Filter;
 use causeway_adapters::evm::{EvmSource, EvmSourceConfig, Finality};
 use causeway_adapters::{Cursor, NativeVerifier};
-use causeway_devnet::contracts::deploy_outbox;
 use causeway_devnet::{CHAIN_A, DevChain};
 use serde_json::{Value, json};
 
 use crate::proxy::{self, log_query_span};
-use crate::support::{dispatch, drain, mine, recipient};
+use crate::support::{chain_with_look_alike, dispatch, drain, mine, recipient};
 
 fn source_at(url: String, chain: &DevChain, initial_range: u64) -> EvmSource {
     let mut config = EvmSourceConfig::new(
@@ -55,12 +54,7 @@ async fn adapts_the_log_range_to_a_node_that_refuses_wide_queries() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_a_node_serves_from_a_look_alike_are_ignored_and_counted() {
-    let chain = DevChain::start(CHAIN_A).await.unwrap();
-    let outbox = *chain.outbox.address();
-    let look_alike = *deploy_outbox(&chain.provider, chain.spec.domain)
-        .await
-        .unwrap()
-        .address();
+    let (chain, outbox, look_alike) = chain_with_look_alike().await;
     dispatch(&chain, look_alike, 2, recipient(6), b"forged").await;
     dispatch(&chain, outbox, 2, recipient(7), b"genuine").await;
     let forged: Vec<Value> = chain

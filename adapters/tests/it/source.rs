@@ -7,24 +7,20 @@ use alloy::providers::ext::AnvilApi;
 use alloy::rpc::types::anvil::{ReorgOptions, TransactionData};
 use causeway_adapters::evm::{EvmSource, EvmSourceConfig, Finality};
 use causeway_adapters::{Cursor, Error, NativeVerifier, Source};
-use causeway_devnet::contracts::deploy_outbox;
 use causeway_devnet::{CHAIN_A, DevChain};
 use causeway_proofs::evm::EvmSourceProof;
 use causeway_proofs::{Domain, Nonce};
 
-use crate::support::{dispatch, dispatch_request, drain, head, mine, recipient, source};
+use crate::support::{
+    chain_with_look_alike, dispatch, dispatch_request, drain, head, mine, recipient, source,
+};
 
 const START: Cursor = Cursor::Start { height: 0 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn yields_exactly_the_outbox_messages_with_verifying_proofs_and_ignores_a_look_alike() {
-    let chain = DevChain::start(CHAIN_A).await.unwrap();
-    let outbox = *chain.outbox.address();
     // T27: a second Outbox of the same domain emits the identical Dispatch event.
-    let look_alike = *deploy_outbox(&chain.provider, chain.spec.domain)
-        .await
-        .unwrap()
-        .address();
+    let (chain, outbox, look_alike) = chain_with_look_alike().await;
 
     // Three transactions in one block (real, look-alike, real), then one more real.
     chain.provider.anvil_set_auto_mine(false).await.unwrap();

@@ -8,7 +8,8 @@ use alloy::sol_types::SolCall;
 use causeway_adapters::evm::bindings::IOutbox;
 use causeway_adapters::evm::{EvmSource, EvmSourceConfig, Finality};
 use causeway_adapters::{Cursor, Source, SourceBatch};
-use causeway_devnet::DevChain;
+use causeway_devnet::contracts::deploy_outbox;
+use causeway_devnet::{CHAIN_A, DevChain};
 
 /// Sends `Outbox.dispatch(destination, recipient, body)` on `outbox` from the admin account and
 /// returns the transaction hash and its block number.
@@ -105,4 +106,16 @@ pub(crate) async fn drain(
 /// A 32-byte recipient identity.
 pub(crate) fn recipient(byte: u8) -> B256 {
     B256::repeat_byte(byte)
+}
+
+/// Chain A with its Outbox and a look-alike: a second Outbox of the same domain, which emits
+/// the identical `Dispatch` event (T27). Returns the chain and the two addresses.
+pub(crate) async fn chain_with_look_alike() -> (DevChain, Address, Address) {
+    let chain = DevChain::start(CHAIN_A).await.unwrap();
+    let outbox = *chain.outbox.address();
+    let look_alike = *deploy_outbox(&chain.provider, chain.spec.domain)
+        .await
+        .unwrap()
+        .address();
+    (chain, outbox, look_alike)
 }

@@ -194,19 +194,7 @@ fn fabric_keys_are_refused_on_other_families() {
 /// Root CA certificates made for these tests with `openssl req -x509 -sha256` on P-256 keys:
 /// [`ROOT_A`] and [`ROOT_A_REISSUED`] share one key (different subject and serial); [`ROOT_B`]
 /// and [`ROOT_C`] have their own.
-const ROOT_A: &str = "-----BEGIN CERTIFICATE-----
-MIIByTCCAW+gAwIBAgIUFN63pDchYrVCcI6nbv8h/N95NuwwCgYIKoZIzj0EAwIw
-OTEZMBcGA1UECgwQb3JnMS5leGFtcGxlLmNvbTEcMBoGA1UEAwwTY2Eub3JnMS5l
-eGFtcGxlLmNvbTAgFw0yNjExMjQwODQzMThaGA8yMTI2MTAzMTA4NDMxOFowOTEZ
-MBcGA1UECgwQb3JnMS5leGFtcGxlLmNvbTEcMBoGA1UEAwwTY2Eub3JnMS5leGFt
-cGxlLmNvbTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABMpPnHDAfhsycSTVEycM
-Pyo2wCcqK4GyBnq74k8mrDJZ8xjhWs5V0JJq3zqdwf9doiQ6jnY9xVlPGY4uSIpa
-CH2jUzBRMB0GA1UdDgQWBBSeu26/GMsSt6cLTZeFb7oXmz9oMzAfBgNVHSMEGDAW
-gBSeu26/GMsSt6cLTZeFb7oXmz9oMzAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49
-BAMCA0gAMEUCIQDiofkuBumge9F4ItmQkkrXFmWCB5DEQw0H5zdu0o0J9QIgK9Bn
-tNXRqms+1sUh0d7fBbgMyfnpNWvZAjWcidVVT+M=
------END CERTIFICATE-----
-";
+const ROOT_A: &str = include_str!("../../testdata/root-a.pem");
 const ROOT_A_REISSUED: &str = "-----BEGIN CERTIFICATE-----
 MIIBuDCCAV6gAwIBAgIBBzAKBggqhkjOPQQDAjA6MRkwFwYDVQQKDBBvcmcxLmV4
 YW1wbGUuY29tMR0wGwYDVQQDDBRjYTIub3JnMS5leGFtcGxlLmNvbTAgFw0yNjEx

@@ -51,11 +51,12 @@ use causeway_proofs::{
     Signature, ValidatorSet, verify_attestations,
 };
 
+use crate::args::{expect_args, hex_digits, parse_decimal};
 use crate::wire::{
     DeliveryResult, FabricDeliveryBatch, MessageOutcome, RevertReason, WireCheckpoint,
     encode_results, encode_revert, inbox_signing_domain,
 };
-use crate::{Chaincode, ChaincodeError, Stub};
+use crate::{Chaincode, ChaincodeError, Response, Stub};
 use controls::{is_forbidden, is_paused, require_allowed, require_not_paused};
 use validators::{StoredSet, set_validators};
 
@@ -85,12 +86,7 @@ pub const MAX_REASON_LEN: usize = 512;
 pub struct Inbox;
 
 impl Chaincode for Inbox {
-    fn invoke(
-        &self,
-        stub: &mut dyn Stub,
-        function: &str,
-        args: &[Vec<u8>],
-    ) -> Result<Vec<u8>, ChaincodeError> {
+    fn invoke(&self, stub: &mut dyn Stub, function: &str, args: &[Vec<u8>]) -> Response {
         match function {
             "deliverBatch" => {
                 expect_args(function, args, 1)?;
@@ -441,33 +437,8 @@ fn retry(stub: &mut dyn Stub, bytes: &[u8]) -> Result<Vec<u8>, RevertReason> {
 
 // ---- arguments --------------------------------------------------------------------------------
 
-fn expect_args(function: &str, args: &[Vec<u8>], count: usize) -> Result<(), ChaincodeError> {
-    if args.len() == count {
-        Ok(())
-    } else {
-        Err(ChaincodeError(format!(
-            "{function} takes {count} arguments, got {}",
-            args.len()
-        )))
-    }
-}
-
-fn parse_decimal<T: std::str::FromStr>(what: &str, arg: &[u8]) -> Result<T, ChaincodeError> {
-    std::str::from_utf8(arg)
-        .ok()
-        .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
-        .and_then(|t| t.parse().ok())
-        .ok_or_else(|| {
-            ChaincodeError(format!(
-                "{what} {:?} is not a decimal number",
-                String::from_utf8_lossy(arg)
-            ))
-        })
-}
-
-fn parse_hex_arg(what: &str, arg: &[u8], max: usize) -> Result<Vec<u8>, ChaincodeError> {
-    let text = std::str::from_utf8(arg).unwrap_or("");
-    let digits = text.strip_prefix("0x").unwrap_or(text);
+fn parse_hex_arg(what: &str, arg: &[u8], max: usize) -> Response {
+    let digits = hex_digits(arg);
     if digits.len() / 2 > max {
         return Err(ChaincodeError(format!("{what} is longer than {max} bytes")));
     }

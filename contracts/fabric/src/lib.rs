@@ -11,9 +11,12 @@
 //! A chaincode is a [`Chaincode`]: called with a [`Stub`], the small interface it needs from the
 //! peer that runs it (Fabric's `ChaincodeStubInterface`, reduced to what these chaincodes use:
 //! world state, the chaincode event, the creator, the transaction, calls to other chaincodes).
-//! The Fabric test network of `causeway-devnet` implements [`Stub`] on its simulated peer; this
-//! crate knows nothing of that peer.
+//! [`host::run`] is the one implementation of [`Stub`]: a peer supplies its transaction
+//! simulator's state ([`host::TxState`]); the Fabric test network of `causeway-devnet` and the
+//! in-memory peer of this crate's tests are the two hosts.
 
+mod args;
+pub mod host;
 pub mod inbox;
 pub mod outbox;
 pub mod recipient;
@@ -25,4 +28,4 @@ mod wire;
 pub use inbox::{INBOX_CHAINCODE, Inbox};
 pub use outbox::{DISPATCH_EVENT, OUTBOX_CHAINCODE, Outbox};
 pub use recipient::{RECIPIENT_CHAINCODE, Recipient};
-pub use stub::{Chaincode, ChaincodeError, NetworkInfo, Stub};
+pub use stub::{Chaincode, ChaincodeError, NetworkInfo, Response, Stub};

@@ -10,7 +10,8 @@
 use causeway_proofs::hash::keccak256;
 use causeway_proofs::{Address32, Domain, Message, Nonce};
 
-use crate::{Chaincode, ChaincodeError, Stub};
+use crate::args::{decimal, expect_args, hex_digits, stored_count};
+use crate::{Chaincode, ChaincodeError, Response, Stub};
 
 /// The chaincode name the network installs the outbox under.
 pub const OUTBOX_CHAINCODE: &str = "causeway_outbox";
@@ -26,12 +27,7 @@ const NONCE_KEY: &str = "nonce";
 pub struct Outbox;
 
 impl Chaincode for Outbox {
-    fn invoke(
-        &self,
-        stub: &mut dyn Stub,
-        function: &str,
-        args: &[Vec<u8>],
-    ) -> Result<Vec<u8>, ChaincodeError> {
+    fn invoke(&self, stub: &mut dyn Stub, function: &str, args: &[Vec<u8>]) -> Response {
         match function {
             "dispatch" => dispatch(stub, args),
             "nonce" => {
@@ -46,7 +42,7 @@ impl Chaincode for Outbox {
 }
 
 /// `dispatch(destination_domain, recipient, body)`: returns the 32-byte message id.
-fn dispatch(stub: &mut dyn Stub, args: &[Vec<u8>]) -> Result<Vec<u8>, ChaincodeError> {
+fn dispatch(stub: &mut dyn Stub, args: &[Vec<u8>]) -> Response {
     expect_args("dispatch", args, 3)?;
     let destination = parse_domain(&args[0])?;
     let recipient = parse_recipient(&args[1])?;
@@ -69,46 +65,24 @@ fn dispatch(stub: &mut dyn Stub, args: &[Vec<u8>]) -> Result<Vec<u8>, ChaincodeE
     Ok(message.id().as_hash().0.to_vec())
 }
 
-fn expect_args(function: &str, args: &[Vec<u8>], count: usize) -> Result<(), ChaincodeError> {
-    if args.len() == count {
-        Ok(())
-    } else {
-        Err(ChaincodeError(format!(
-            "{function} takes {count} arguments, got {}",
-            args.len()
-        )))
-    }
-}
-
 /// The next nonce stored under [`NONCE_KEY`].
 fn next_nonce(stub: &mut dyn Stub) -> Result<u64, ChaincodeError> {
-    match stub.get_state(NONCE_KEY) {
-        None => Ok(0),
-        Some(bytes) => std::str::from_utf8(&bytes)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| ChaincodeError("stored nonce is not a decimal number".to_owned())),
-    }
+    stored_count(stub, NONCE_KEY, "nonce")
 }
 
 /// A decimal ASCII `u32` domain.
 fn parse_domain(arg: &[u8]) -> Result<Domain, ChaincodeError> {
-    let text = std::str::from_utf8(arg).ok();
-    text.filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
-        .and_then(|t| t.parse().ok())
-        .map(Domain)
-        .ok_or_else(|| {
-            ChaincodeError(format!(
-                "dispatch: destination domain {:?} is not a decimal u32",
-                String::from_utf8_lossy(arg)
-            ))
-        })
+    decimal(arg).map(Domain).ok_or_else(|| {
+        ChaincodeError(format!(
+            "dispatch: destination domain {:?} is not a decimal u32",
+            String::from_utf8_lossy(arg)
+        ))
+    })
 }
 
 /// 64 hex characters, optionally `0x`-prefixed.
 fn parse_recipient(arg: &[u8]) -> Result<Address32, ChaincodeError> {
-    let text = std::str::from_utf8(arg).unwrap_or("");
-    let hex_part = text.strip_prefix("0x").unwrap_or(text);
+    let hex_part = hex_digits(arg);
     let mut out = [0u8; 32];
     if hex_part.len() == 64 && hex::decode_to_slice(hex_part, &mut out).is_ok() {
         Ok(Address32(out))

@@ -36,7 +36,7 @@
 //! count conflict at commit (`MVCC_READ_CONFLICT`), as a counter does in Fabric.
 
 use crate::wire::INBOX_CHAINCODE;
-use crate::{Chaincode, ChaincodeError, Stub};
+use crate::{Chaincode, ChaincodeError, Response, Stub};
 
 /// The chaincode name the network installs the recipient under.
 pub const RECIPIENT_CHAINCODE: &str = "causeway_recipient";
@@ -51,12 +51,7 @@ const COUNT_KEY: &str = "count";
 pub struct Recipient;
 
 impl Chaincode for Recipient {
-    fn invoke(
-        &self,
-        stub: &mut dyn Stub,
-        function: &str,
-        args: &[Vec<u8>],
-    ) -> Result<Vec<u8>, ChaincodeError> {
+    fn invoke(&self, stub: &mut dyn Stub, function: &str, args: &[Vec<u8>]) -> Response {
         match function {
             "handle" => handle(stub, args),
             "count" => Ok(count(stub)?.to_string().into_bytes()),
@@ -77,7 +72,7 @@ impl Chaincode for Recipient {
 
 /// `handle(origin, sender, body[, id])`: refuses any caller but the inbox (`NotInbox`), then
 /// stores the body.
-fn handle(stub: &mut dyn Stub, args: &[Vec<u8>]) -> Result<Vec<u8>, ChaincodeError> {
+fn handle(stub: &mut dyn Stub, args: &[Vec<u8>]) -> Response {
     require_inbox(stub)?;
     let (origin, sender, body) = match args {
         [origin, sender, body] | [origin, sender, body, _] => (origin, sender, body),
@@ -118,13 +113,7 @@ fn require_inbox(stub: &dyn Stub) -> Result<(), ChaincodeError> {
 }
 
 fn count(stub: &mut dyn Stub) -> Result<u64, ChaincodeError> {
-    match stub.get_state(COUNT_KEY) {
-        None => Ok(0),
-        Some(bytes) => std::str::from_utf8(&bytes)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| ChaincodeError("stored count is not a decimal number".to_owned())),
-    }
+    crate::args::stored_count(stub, COUNT_KEY, "count")
 }
 
 #[cfg(test)]
@@ -142,12 +131,7 @@ mod tests {
     struct Relay;
 
     impl Chaincode for Relay {
-        fn invoke(
-            &self,
-            stub: &mut dyn Stub,
-            function: &str,
-            args: &[Vec<u8>],
-        ) -> Result<Vec<u8>, ChaincodeError> {
+        fn invoke(&self, stub: &mut dyn Stub, function: &str, args: &[Vec<u8>]) -> Response {
             match function {
                 "via" => {
                     let next = String::from_utf8(args[0].clone()).unwrap();

@@ -20,16 +20,15 @@
 
 use causeway_proofs::Domain;
 
+/// What a chaincode answers: its response payload (status 200), or the error a peer answers
+/// with status 500 (Fabric's `pb.Response`).
+pub type Response = Result<Vec<u8>, ChaincodeError>;
+
 /// A chaincode: Fabric's `Invoke(stub)` with the function name and arguments already split
 /// (`ChaincodeInput.args[0]` is the function).
 pub trait Chaincode: Send + Sync {
     /// Runs `function` with `args`; the returned bytes are the response payload (status 200).
-    fn invoke(
-        &self,
-        stub: &mut dyn Stub,
-        function: &str,
-        args: &[Vec<u8>],
-    ) -> Result<Vec<u8>, ChaincodeError>;
+    fn invoke(&self, stub: &mut dyn Stub, function: &str, args: &[Vec<u8>]) -> Response;
 }
 
 /// A chaincode failure. From the proposal's chaincode, the peer answers with status 500 and
@@ -122,12 +121,7 @@ pub trait Stub {
     /// error (as in Fabric: an error response does not undo what the callee wrote, so a
     /// chaincode meant to be called must validate before it writes), and an event it sets is
     /// dropped.
-    fn invoke_chaincode(
-        &mut self,
-        name: &str,
-        function: &str,
-        args: &[Vec<u8>],
-    ) -> Result<Vec<u8>, ChaincodeError>;
+    fn invoke_chaincode(&mut self, name: &str, function: &str, args: &[Vec<u8>]) -> Response;
 
     /// The channel name (of [`Stub::network`]).
     fn channel(&self) -> &str {

@@ -1,32 +1,29 @@
-//! Test support: [`Peer`], an in-memory test double of the peer that keeps the [`Stub`]
-//! contract (namespaced keys, reads that see the transaction's own writes, a failed callee's
-//! writes kept, a failed proposal's writes dropped, one event per transaction), and the
-//! committee and origin log that sign and prove the inbox's batches.
+//! Test support: [`Peer`], an in-memory peer that runs chaincodes with [`crate::host::run`]
+//! (the one implementation of the [`crate::Stub`] contract) over a world-state map, and the
+//! committee that signs the inbox's batches.
 //!
-//! The Fabric test network of `causeway-devnet` is the other implementation of [`Stub`]: it
-//! runs these chaincodes behind real endorsements, blocks and MVCC checks.
+//! The Fabric test network of `causeway-devnet` is the other host: it runs these chaincodes
+//! behind real endorsements, blocks and MVCC checks.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use causeway_proofs::hash::keccak256;
-use causeway_proofs::log::Sha256Log;
-use causeway_proofs::{Checkpoint, Domain, HashAlgorithm, InclusionProof, LeafIndex, Message};
+use causeway_proofs::Checkpoint;
+use causeway_proofs::attestation::testkit::derived_keys;
 use causeway_proofs::{SigningDomain, ValidatorKey};
 
-use crate::{Chaincode, ChaincodeError, NetworkInfo, Stub};
+use crate::host::{Chaincodes, Outcome, Proposal, TxState, run};
+use crate::{Chaincode, NetworkInfo, Response};
 
 /// A key of the world state: `(namespace, key)`.
 pub(crate) type StateKey = (String, String);
 
-/// How deep chaincode-to-chaincode calls may nest before the call fails.
-const MAX_CALL_DEPTH: usize = 8;
-
-/// An in-memory peer: installed chaincodes over a committed world state.
+/// An in-memory peer: installed chaincodes over a committed world state, run by
+/// [`crate::host::run`] (one transaction per block: no conflict to check).
 pub(crate) struct Peer {
-    /// What the chaincodes read through [`Stub::network`].
+    /// What the chaincodes read through [`crate::Stub::network`].
     pub(crate) network: NetworkInfo,
-    chaincodes: BTreeMap<String, Arc<dyn Chaincode>>,
+    chaincodes: Chaincodes,
     /// The committed world state.
     pub(crate) world: BTreeMap<StateKey, Vec<u8>>,
     transactions: u64,
@@ -36,7 +33,7 @@ pub(crate) struct Peer {
 #[derive(Debug)]
 pub(crate) struct Transaction {
     /// The proposal's chaincode's response.
-    pub(crate) result: Result<Vec<u8>, ChaincodeError>,
+    pub(crate) result: Response,
     /// Every key read, in any namespace.
     pub(crate) reads: BTreeSet<StateKey>,
     /// Every key written (`None`: deleted); empty when `result` is an error.
@@ -64,7 +61,7 @@ impl Peer {
     pub(crate) fn new(network: NetworkInfo) -> Self {
         Peer {
             network,
-            chaincodes: BTreeMap::new(),
+            chaincodes: Chaincodes::new(),
             world: BTreeMap::new(),
             transactions: 0,
         }
@@ -84,38 +81,27 @@ impl Peer {
         args: &[Vec<u8>],
     ) -> Transaction {
         let tx_id = format!("tx{}", self.transactions);
-        let mut effects = Effects::default();
-        let mut stub = TestStub {
-            peer: self,
+        let proposal = Proposal {
+            network: &self.network,
+            chaincodes: &self.chaincodes,
             creator,
             tx_id: &tx_id,
-            namespace: chaincode.to_owned(),
-            top_level: chaincode,
-            caller: None,
-            depth: 0,
-            effects: &mut effects,
-            event: None,
         };
-        let result = match self.chaincodes.get(chaincode).cloned() {
-            Some(code) => code.invoke(&mut stub, function, args),
-            None => Err(ChaincodeError(format!(
-                "chaincode {chaincode} is not installed"
-            ))),
+        let mut state = Effects {
+            world: &self.world,
+            reads: BTreeSet::new(),
+            writes: BTreeMap::new(),
         };
-        let event = stub.event.take();
-        if result.is_err() {
-            effects.writes.clear();
-        }
+        let Outcome { result, event } = run(proposal, &mut state, chaincode, function, args);
         Transaction {
             result,
-            reads: effects.reads,
-            writes: effects.writes,
+            reads: state.reads,
+            writes: state.writes,
             event,
         }
     }
 
-    /// [`Peer::simulate`], then commits the writes when the chaincode succeeded (one
-    /// transaction per block: no conflict to check).
+    /// [`Peer::simulate`], then commits the writes when the chaincode succeeded.
     pub(crate) fn submit(
         &mut self,
         creator: &[u8],
@@ -135,117 +121,30 @@ impl Peer {
     }
 }
 
-/// The reads and writes of a transaction being simulated, shared by every chaincode it calls.
-#[derive(Default)]
-struct Effects {
+/// The reads and writes of a transaction being simulated over the committed world state.
+struct Effects<'a> {
+    world: &'a BTreeMap<StateKey, Vec<u8>>,
     reads: BTreeSet<StateKey>,
     writes: BTreeMap<StateKey, Option<Vec<u8>>>,
 }
 
-/// The [`Stub`] one chaincode invocation of a simulated transaction sees.
-struct TestStub<'a> {
-    peer: &'a Peer,
-    creator: &'a [u8],
-    tx_id: &'a str,
-    namespace: String,
-    top_level: &'a str,
-    caller: Option<String>,
-    depth: usize,
-    effects: &'a mut Effects,
-    event: Option<(String, Vec<u8>)>,
-}
-
-impl TestStub<'_> {
-    fn key(&self, key: &str) -> StateKey {
-        (self.namespace.clone(), key.to_owned())
-    }
-}
-
-impl Stub for TestStub<'_> {
-    fn get_state(&mut self, key: &str) -> Option<Vec<u8>> {
-        let key = self.key(key);
-        self.effects.reads.insert(key.clone());
-        match self.effects.writes.get(&key) {
+impl TxState for Effects<'_> {
+    fn get(&mut self, namespace: &str, key: &str) -> Option<Vec<u8>> {
+        let key = (namespace.to_owned(), key.to_owned());
+        self.reads.insert(key.clone());
+        match self.writes.get(&key) {
             Some(pending) => pending.clone(),
-            None => self.peer.world.get(&key).cloned(),
+            None => self.world.get(&key).cloned(),
         }
     }
 
-    fn put_state(&mut self, key: &str, value: Vec<u8>) {
-        let key = self.key(key);
-        self.effects.writes.insert(key, Some(value));
+    fn put(&mut self, namespace: &str, key: &str, value: Option<Vec<u8>>) {
+        self.writes
+            .insert((namespace.to_owned(), key.to_owned()), value);
     }
 
-    fn del_state(&mut self, key: &str) {
-        let key = self.key(key);
-        self.effects.writes.insert(key, None);
-    }
-
-    fn set_event(&mut self, name: &str, payload: Vec<u8>) {
-        self.event = Some((name.to_owned(), payload));
-    }
-
-    fn creator_bytes(&self) -> &[u8] {
-        self.creator
-    }
-
-    fn tx_id(&self) -> &str {
-        self.tx_id
-    }
-
-    fn chaincode_name(&self) -> &str {
-        &self.namespace
-    }
-
-    fn top_level_chaincode(&self) -> &str {
-        self.top_level
-    }
-
-    fn call_depth(&self) -> usize {
-        self.depth
-    }
-
-    fn caller(&self) -> Option<&str> {
-        self.caller.as_deref()
-    }
-
-    fn network(&self) -> &NetworkInfo {
-        &self.peer.network
-    }
-
-    fn chaincode_names(&self) -> Vec<String> {
-        self.peer.chaincodes.keys().cloned().collect()
-    }
-
-    fn invoke_chaincode(
-        &mut self,
-        name: &str,
-        function: &str,
-        args: &[Vec<u8>],
-    ) -> Result<Vec<u8>, ChaincodeError> {
-        let chaincode = self
-            .peer
-            .chaincodes
-            .get(name)
-            .cloned()
-            .ok_or_else(|| ChaincodeError(format!("chaincode {name} is not installed")))?;
-        if self.depth >= MAX_CALL_DEPTH {
-            return Err(ChaincodeError(format!(
-                "chaincode call depth {MAX_CALL_DEPTH} exceeded calling {name}"
-            )));
-        }
-        let mut callee = TestStub {
-            peer: self.peer,
-            creator: self.creator,
-            tx_id: self.tx_id,
-            namespace: name.to_owned(),
-            top_level: self.top_level,
-            caller: Some(self.namespace.clone()),
-            depth: self.depth + 1,
-            effects: &mut *self.effects,
-            event: None,
-        };
-        chaincode.invoke(&mut callee, function, args)
+    fn discard_writes(&mut self) {
+        self.writes.clear();
     }
 }
 
@@ -256,20 +155,11 @@ pub(crate) struct Committee {
 }
 
 impl Committee {
-    /// `n` keys derived from `label` (keccak-256 of `label ‖ i`, skipping non-scalars).
+    /// `n` keys derived from `label` (see [`derived_keys`]).
     pub(crate) fn new(label: &str, n: usize) -> Self {
-        let mut keys = Vec::with_capacity(n);
-        let mut counter: u64 = 0;
-        while keys.len() < n {
-            let mut seed = label.as_bytes().to_vec();
-            seed.extend_from_slice(&counter.to_be_bytes());
-            counter += 1;
-            if let Ok(key) = ValidatorKey::from_bytes(&keccak256(&seed).0) {
-                keys.push(key);
-            }
+        Committee {
+            keys: derived_keys(label, n),
         }
-        keys.sort_by_key(ValidatorKey::address);
-        Committee { keys }
     }
 
     /// The keys, ascending by address.
@@ -288,36 +178,5 @@ impl Committee {
             .iter()
             .map(|&i| self.keys[i].sign_checkpoint(checkpoint, domain))
             .collect()
-    }
-}
-
-/// An origin's SHA-256 Merkle log of message ids, as the gateways keep it.
-#[derive(Default)]
-pub(crate) struct OriginLog {
-    log: Sha256Log,
-}
-
-impl OriginLog {
-    /// Appends `message`'s id.
-    pub(crate) fn append(&mut self, message: &Message) {
-        self.log.append(message.id().as_hash());
-    }
-
-    /// The checkpoint of the whole log for `origin`.
-    pub(crate) fn checkpoint(&self, origin: Domain) -> Checkpoint {
-        Checkpoint::new(
-            origin,
-            HashAlgorithm::Sha256,
-            self.log.size(),
-            self.log.root(),
-        )
-        .expect("a SHA-256 root is never all zeros")
-    }
-
-    /// The inclusion proof of leaf `index` in the whole log.
-    pub(crate) fn proof(&self, index: usize) -> InclusionProof {
-        self.log
-            .inclusion_proof(LeafIndex(index as u64), self.log.size())
-            .expect("tests ask only for leaves they appended")
     }
 }

@@ -12,6 +12,6 @@ pub(crate) use causeway_adapters::fabric::inbox_wire::{
 };
 
 #[cfg(test)]
-pub(crate) use causeway_adapters::chain::{DeliveryBatch, DeliveryItem};
+pub(crate) use causeway_adapters::chain::DeliveryBatch;
 #[cfg(test)]
 pub(crate) use causeway_adapters::fabric::inbox_wire::{WireBytes, decode_revert, parse_results};

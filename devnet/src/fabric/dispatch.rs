@@ -16,17 +16,16 @@ pub fn dispatch_invocation(
     recipient: Address32,
     body: &[u8],
 ) -> Invocation {
-    Invocation {
-        channel_id: channel.to_owned(),
-        chaincode: OUTBOX_CHAINCODE.to_owned(),
-        function: "dispatch".to_owned(),
-        args: vec![
+    Invocation::new(
+        channel,
+        OUTBOX_CHAINCODE,
+        "dispatch",
+        vec![
             destination.0.to_string().into_bytes(),
             recipient.to_hex().into_bytes(),
             body.to_vec(),
         ],
-        ..Default::default()
-    }
+    )
 }
 
 /// Endorses `invocation` as `client` (with the gateway's choice of endorsers), submits it and
@@ -81,13 +80,7 @@ pub async fn evaluate_text(
     function: &str,
     args: Vec<Vec<u8>>,
 ) -> Result<String> {
-    let invocation = Invocation {
-        channel_id: channel.to_owned(),
-        chaincode: chaincode.to_owned(),
-        function: function.to_owned(),
-        args,
-        ..Default::default()
-    };
+    let invocation = Invocation::new(channel, chaincode, function, args);
     let response = client
         .evaluate(&invocation, &[])
         .await

@@ -13,6 +13,7 @@
 use std::pin::Pin;
 
 use causeway_adapters::fabric::FabricBlock;
+use causeway_adapters::fabric::client::gateway_error;
 use causeway_adapters::fabric::proto::common::{
     ChannelHeader, HeaderType, Payload, SignatureHeader,
 };
@@ -37,29 +38,6 @@ use super::peer::{Peer, PeerService, read};
 
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
-/// `google.rpc.Status`, to carry `gateway.ErrorDetail`s as Fabric's gateway does.
-#[derive(Clone, PartialEq, prost::Message)]
-struct RpcStatus {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(string, tag = "2")]
-    message: String,
-    #[prost(message, repeated, tag = "3")]
-    details: Vec<prost_types_any::Any>,
-}
-
-/// `google.protobuf.Any`, declared here to avoid a dependency for one message.
-mod prost_types_any {
-    /// `google.protobuf.Any`.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub(super) struct Any {
-        #[prost(string, tag = "1")]
-        pub(super) type_url: String,
-        #[prost(bytes = "vec", tag = "2")]
-        pub(super) value: Vec<u8>,
-    }
-}
-
 impl Peer {
     /// A gRPC error with one `gateway.ErrorDetail` naming this peer.
     fn peer_error(&self, code: Code, message: &str, detail: String) -> Status {
@@ -68,15 +46,7 @@ impl Peer {
             msp_id: ORG1.to_owned(),
             message: detail,
         };
-        let status = RpcStatus {
-            code: code as i32,
-            message: message.to_owned(),
-            details: vec![prost_types_any::Any {
-                type_url: "type.googleapis.com/gateway.ErrorDetail".to_owned(),
-                value: detail.encode_to_vec(),
-            }],
-        };
-        Status::with_details(code, message, status.encode_to_vec().into())
+        gateway_error(code, message, &detail)
     }
 }
 

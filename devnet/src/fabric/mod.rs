@@ -35,7 +35,7 @@ mod simulate;
 
 pub use causeway_chaincode::{
     Chaincode, ChaincodeError, DISPATCH_EVENT, INBOX_CHAINCODE, NetworkInfo, OUTBOX_CHAINCODE,
-    RECIPIENT_CHAINCODE, Stub,
+    RECIPIENT_CHAINCODE, Response, Stub,
 };
 pub use dispatch::{commit_invocation, dispatch, dispatch_invocation, evaluate_text};
 pub use faults::{EndorsementFault, Fault};
@@ -44,4 +44,5 @@ pub use network::{
     PEER_HOST, TlsServing,
 };
 pub use org::{IdentityKind, ORDERER, ORG1, ORG2, ORG3, Org};
+pub use server::PeerServices;
 pub use simulate::{RwSet, Version};

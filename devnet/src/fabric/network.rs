@@ -7,8 +7,6 @@ use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use causeway_adapters::fabric::proto::gateway::gateway_server::GatewayServer;
-use causeway_adapters::fabric::proto::protos::deliver_server::DeliverServer;
 use causeway_adapters::fabric::{
     EndorsementPolicy, FabricBlock, FabricClient, SigningIdentity, TlsConfig, TlsIdentity,
     TrustedMsps,
@@ -25,7 +23,7 @@ use super::ledger::{BatchConfig, Ledger};
 use super::org::{IdentityKind, ORDERER, ORG1, ORG2, ORG3, Org, OrgKind};
 use super::peer::{FaultyEndorsers, Peer, PeerService, lock, orderer_queue, read, spawn_orderer};
 use super::pki::{Ca, err};
-use super::server::{Services, bind};
+use super::server::{PeerServices, bind};
 use super::simulate::Chaincodes;
 use crate::{Error, Result};
 use causeway_chaincode::{
@@ -284,11 +282,7 @@ impl FabricNetwork {
         if self.require_client_tls {
             config = config.client_ca_root(Certificate::from_pem(self.tls_ca.pem()));
         }
-        let service = PeerService(self.peer.clone());
-        let services = Services {
-            gateway: GatewayServer::new(service.clone()),
-            deliver: DeliverServer::new(service),
-        };
+        let services = PeerServices::new(Arc::new(PeerService(self.peer.clone())));
         let (shutdown, signal) = oneshot::channel::<()>();
         let server = Server::builder()
             .tls_config(config)

@@ -2,27 +2,46 @@
 
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use causeway_adapters::fabric::proto::gateway::gateway_server::GatewayServer;
-use causeway_adapters::fabric::proto::protos::deliver_server::DeliverServer;
+use causeway_adapters::fabric::proto::gateway::gateway_server::{Gateway, GatewayServer};
+use causeway_adapters::fabric::proto::protos::deliver_server::{Deliver, DeliverServer};
 use tokio::net::TcpListener;
 use tonic::body::Body;
 use tonic::codegen::{BoxFuture, Service, http};
 
-use super::peer::PeerService;
 use crate::{Error, Result};
 
-/// Gateway and Deliver on one connection, dispatched by the path's service name (tonic's
-/// router needs its `router` feature).
-#[derive(Clone)]
-pub(crate) struct Services {
-    pub(crate) gateway: GatewayServer<PeerService>,
-    pub(crate) deliver: DeliverServer<PeerService>,
+/// Gateway and Deliver of one peer on one connection, dispatched by the path's service name
+/// (tonic's router needs its `router` feature). The test network's peer serves through it, and
+/// so do other test gateways (the Fabric client's tests).
+pub struct PeerServices<T> {
+    gateway: GatewayServer<T>,
+    deliver: DeliverServer<T>,
 }
 
-impl Service<http::Request<Body>> for Services {
+impl<T> PeerServices<T> {
+    /// Both services of `peer`.
+    pub fn new(peer: Arc<T>) -> Self {
+        Self {
+            gateway: GatewayServer::from_arc(peer.clone()),
+            deliver: DeliverServer::from_arc(peer),
+        }
+    }
+}
+
+impl<T> Clone for PeerServices<T> {
+    fn clone(&self) -> Self {
+        Self {
+            gateway: self.gateway.clone(),
+            deliver: self.deliver.clone(),
+        }
+    }
+}
+
+impl<T: Gateway + Deliver> Service<http::Request<Body>> for PeerServices<T> {
     type Response = http::Response<Body>;
     type Error = Infallible;
     type Future = BoxFuture<Self::Response, Self::Error>;

@@ -11,8 +11,10 @@ use causeway_devnet::fixtures::{
     Committee, OriginLog, address32, inbox_checkpoint, inbox_proof, message,
 };
 use causeway_devnet::{CHAIN_B, DevChain, Domain};
+use causeway_proofs::attestation::testkit;
 use causeway_proofs::{
-    Address32, Checkpoint, Hash32, HashAlgorithm, LeafIndex, LogSize, Message, Nonce, ValidatorKey,
+    Address32, Checkpoint, Hash32, HashAlgorithm, LeafIndex, LogSize, Message, Nonce, Signature,
+    ValidatorKey,
 };
 
 use crate::mined;
@@ -51,11 +53,8 @@ async fn with_sigs(lane: &Lane, item: &(Message, LeafIndex), sigs: Vec<Bytes>) -
 
 /// The malleated twin (r, n - s, v ^ 1) of a low-s signature: the same signer, high s.
 fn malleate(sig: &Bytes) -> Bytes {
-    let s = U256::from_be_slice(&sig[32..64]);
-    let mut out = sig.to_vec();
-    out[32..64].copy_from_slice(&(ORDER - s).to_be_bytes::<32>());
-    out[64] = if sig[64] == 27 { 28 } else { 27 };
-    Bytes::from(out)
+    let sig = Signature(sig[..].try_into().expect("a 65-byte signature"));
+    Bytes::from(testkit::malleate(&sig).0.to_vec())
 }
 
 fn unknown_validator(e: &E) -> Address {

@@ -17,21 +17,10 @@ mod blocks;
 mod gateway;
 mod requests;
 
-use std::str::FromStr as _;
-use std::time::{Duration, SystemTime};
-
 use causeway_adapters::fabric::{FabricIdentity, SigningIdentity};
 use causeway_devnet::node::{fidelity_script, run_json};
-use der::EncodePem as _;
-use der::pem::LineEnding;
-use p256::ecdsa::SigningKey;
+use causeway_proofs::fabric::testkit::{Ca, CertSpec, key, pem};
 use serde_json::Value;
-use x509_cert::Certificate;
-use x509_cert::builder::{Builder as _, CertificateBuilder, Profile};
-use x509_cert::name::Name;
-use x509_cert::serial_number::SerialNumber;
-use x509_cert::spki::SubjectPublicKeyInfoOwned;
-use x509_cert::time::{Time, Validity};
 
 /// Runs `devnet/fidelity/<script>` with `input`; panics with the error (which carries the
 /// script's stderr) if node, the packages or the script fail.
@@ -48,47 +37,15 @@ pub(crate) struct Member {
     pub(crate) certificate_pem: String,
 }
 
-fn validity() -> Validity {
-    let now = SystemTime::now();
-    let year = Duration::from_secs(365 * 24 * 3600);
-    Validity {
-        not_before: Time::try_from(now - year).unwrap(),
-        not_after: Time::try_from(now + year).unwrap(),
-    }
-}
-
 /// A member of `mspid` whose certificate a fresh self-signed CA issued (ECDSA P-256).
 pub(crate) fn member(mspid: &str) -> Member {
-    let ca_key = SigningKey::random(&mut rand_core::OsRng);
-    let ca_name = Name::from_str(&format!("CN=ca.{mspid},O={mspid}")).unwrap();
-    let ca = CertificateBuilder::new(
-        Profile::Root,
-        SerialNumber::from(1u32),
-        validity(),
-        ca_name.clone(),
-        SubjectPublicKeyInfoOwned::from_key(*ca_key.verifying_key()).unwrap(),
-        &ca_key,
-    )
-    .unwrap()
-    .build::<p256::ecdsa::DerSignature>()
-    .unwrap();
-    let key = SigningKey::random(&mut rand_core::OsRng);
-    let certificate: Certificate = CertificateBuilder::new(
-        Profile::Leaf {
-            issuer: ca.tbs_certificate.subject.clone(),
-            enable_key_agreement: false,
-            enable_key_encipherment: false,
-        },
-        SerialNumber::from(2u32),
-        validity(),
-        Name::from_str(&format!("CN=user1,OU=client,O={mspid}")).unwrap(),
-        SubjectPublicKeyInfoOwned::from_key(*key.verifying_key()).unwrap(),
-        &ca_key,
-    )
-    .unwrap()
-    .build::<p256::ecdsa::DerSignature>()
-    .unwrap();
-    let certificate_pem = certificate.to_pem(LineEnding::LF).unwrap();
+    let ca = Ca::from_spec(
+        &CertSpec::new(format!("CN=ca.{mspid},O={mspid}")).serial(1),
+        key(),
+    );
+    let key = key();
+    let spec = CertSpec::new(format!("CN=user1,OU=client,O={mspid}")).serial(2);
+    let certificate_pem = String::from_utf8(pem(&ca.issue(&spec, &key))).unwrap();
     let signer = SigningIdentity::new(
         FabricIdentity::from_pem(mspid, certificate_pem.as_bytes()).unwrap(),
         key,

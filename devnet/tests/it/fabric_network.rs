@@ -82,12 +82,7 @@ fn dispatch(network: &FabricNetwork, body: &[u8]) -> Invocation {
 }
 
 fn nonce_query(network: &FabricNetwork) -> Invocation {
-    Invocation {
-        channel_id: network.channel().to_owned(),
-        chaincode: OUTBOX_CHAINCODE.to_owned(),
-        function: "nonce".to_owned(),
-        ..Default::default()
-    }
+    Invocation::new(network.channel(), OUTBOX_CHAINCODE, "nonce", Vec::new())
 }
 
 async fn next_nonce(client: &FabricClient, network: &FabricNetwork) -> String {

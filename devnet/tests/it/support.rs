@@ -61,21 +61,11 @@ impl Lane {
         origin: Domain,
         committee: Committee,
     ) -> Lane {
-        let receipt = inbox
-            .setValidators(
-                origin.0,
-                ORIGIN.chain_id,
-                committee.addresses(),
-                committee.threshold(),
-            )
-            .send()
+        let epoch = committee
+            .install(&inbox, origin, ORIGIN.chain_id)
             .await
             .unwrap()
-            .get_receipt()
-            .await
-            .unwrap();
-        assert!(receipt.status());
-        let epoch = inbox.validatorSet(origin.0).call().await.unwrap().epoch;
+            .validator_epoch;
         Lane {
             origin,
             origin_chain_id: ORIGIN.chain_id,

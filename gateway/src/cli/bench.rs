@@ -24,7 +24,7 @@ use causeway_adapters::evm::{
     EvmDestination, EvmDestinationConfig, EvmSource, EvmSourceConfig, Finality,
 };
 use causeway_devnet::contracts::{Inbox, Outbox};
-use causeway_devnet::fixtures::{Committee, address32, evm_signing_domain};
+use causeway_devnet::fixtures::{Committee, address32};
 use causeway_devnet::{CHAIN_A, CHAIN_B, DevChain};
 use causeway_proofs::{EvmAddress, HashAlgorithm, ValidatorKey, ValidatorSet};
 use causeway_relayer::Relayer;
@@ -156,25 +156,10 @@ async fn one_batch_size(args: &RelayArgs, batch_size: usize) -> Result<Row> {
     let (a, b) = tokio::try_join!(DevChain::start(CHAIN_A), DevChain::start(CHAIN_B))
         .context("starting the chains")?;
     let committee = Committee::new(COMMITTEE, 3, 2);
-    let receipt = b
-        .inbox
-        .setValidators(CHAIN_A.domain.0, CHAIN_A.chain_id, committee.addresses(), 2)
-        .send()
-        .await?
-        .get_receipt()
-        .await?;
-    ensure!(receipt.status(), "setValidators reverted");
-    let set = b.inbox.validatorSet(CHAIN_A.domain.0).call().await?;
-    let local = b.inbox.localDomain().call().await?;
-    let chain_id = b.provider.get_chain_id().await?;
-    let signing_domain = evm_signing_domain(
-        CHAIN_A.domain,
-        CHAIN_A.chain_id,
-        causeway_proofs::Domain(local),
-        chain_id,
-        *b.inbox.address(),
-        set.epoch,
-    );
+    let signing_domain = committee
+        .install(&b.inbox, CHAIN_A.domain, CHAIN_A.chain_id)
+        .await
+        .context("configuring the committee on chain B")?;
 
     // The baseline first, on the same chain B, before the relay touches it.
     let raw = raw_transfers(&b, args.transfers).await?;

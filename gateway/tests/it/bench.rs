@@ -3,8 +3,10 @@
 //! included; tampered copies are refused.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
+
+use crate::support::{causeway, text, verify_all};
 
 /// Edits a bundle's JSON.
 type Tamper = fn(&mut serde_json::Value);
@@ -12,29 +14,8 @@ type Tamper = fn(&mut serde_json::Value);
 /// Messages the run relays.
 const MESSAGES: usize = 64;
 
-fn causeway(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_causeway"))
-        .args(args)
-        .output()
-        .expect("the causeway binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 fn verify(bundles: &[PathBuf], trust: &Path, json: bool) -> Output {
-    let mut args: Vec<&str> = vec!["verify"];
-    args.extend(bundles.iter().map(|p| p.to_str().unwrap()));
-    args.extend(["--trust", trust.to_str().unwrap()]);
-    if json {
-        args.push("--json");
-    }
-    causeway(&args)
+    verify_all(bundles, trust, if json { &["--json"] } else { &[] })
 }
 
 #[test]

@@ -3,7 +3,6 @@
 //! the proven block to the chain (and refuses a block the chain does not have).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use alloy::primitives::{B256, Bytes};
 use alloy::providers::Provider;
@@ -17,33 +16,7 @@ use causeway_devnet::{CHAIN_A, CHAIN_B, DevChain};
 use serde_json::Value;
 
 use crate::sample::{sample_bundle, sample_domain, write_attested_bundles};
-
-fn causeway(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_causeway"))
-        .args(args)
-        .output()
-        .expect("the causeway binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn verify(bundle: &Path, trust: &Path, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "verify",
-        bundle.to_str().unwrap(),
-        "--trust",
-        trust.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    causeway(&args)
-}
+use crate::support::{causeway, text, verify};
 
 /// Dispatches two messages in one block (transactions 0 and 1) and observes them with the
 /// EVM source, native proofs included.

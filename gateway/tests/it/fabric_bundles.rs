@@ -15,27 +15,13 @@ use causeway_devnet::fabric::{FabricNetwork, FabricNetworkOptions, ORDERER, ORG1
 use causeway_proofs::{Address32, Domain};
 
 use crate::sample::{sample_domain, sample_validators, write_attested_bundles};
+use crate::support::{text, verify_all};
 
 /// Messages dispatched on the channel.
 const N: usize = 3;
 
 fn verify(bundles: &[PathBuf], trust: &Path) -> Output {
-    let mut args: Vec<&str> = vec!["verify"];
-    args.extend(bundles.iter().map(|p| p.to_str().unwrap()));
-    args.extend(["--trust", trust.to_str().unwrap()]);
-    Command::new(env!("CARGO_BIN_EXE_causeway"))
-        .args(&args)
-        .output()
-        .expect("the causeway binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    verify_all(bundles, trust, &[])
 }
 
 fn pem(bytes: &[u8]) -> String {

@@ -5,12 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn causeway(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_causeway"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use crate::support::causeway;
 
 #[test]
 fn validator_and_privacy_keys_round_trip() {

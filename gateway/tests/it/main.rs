@@ -10,4 +10,5 @@ mod fabric_bundles;
 mod keys;
 mod sample;
 mod store;
+mod support;
 mod verify;

@@ -4,24 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::sample::examples_dir;
-
-fn causeway(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_causeway"))
-        .args(args)
-        .output()
-        .expect("the causeway binary runs")
-}
-
-fn verify(bundle: &Path, trust: &Path, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "verify",
-        bundle.to_str().unwrap(),
-        "--trust",
-        trust.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    causeway(&args)
-}
+use crate::support::{causeway, verify};
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

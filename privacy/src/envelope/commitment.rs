@@ -11,7 +11,6 @@
 use core::fmt;
 use core::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
@@ -114,18 +113,7 @@ impl FromStr for PayloadCommitment {
     }
 }
 
-impl Serialize for PayloadCommitment {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_hex())
-    }
-}
-
-impl<'de> Deserialize<'de> for PayloadCommitment {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+causeway_proofs::serde_as_text!(PayloadCommitment, PayloadCommitment::to_hex);
 
 /// Streaming computation of a [`PayloadCommitment`].
 pub(crate) struct CommitmentHasher(Sha256);

@@ -12,7 +12,7 @@ use std::io::{self, Read, Write};
 
 use causeway_proofs::Domain;
 use causeway_proofs::message::{Address32, Nonce};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::Error;
@@ -67,18 +67,7 @@ impl FromStr for EnvelopeId {
     }
 }
 
-impl Serialize for EnvelopeId {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_string())
-    }
-}
-
-impl<'de> Deserialize<'de> for EnvelopeId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+causeway_proofs::serde_as_text!(EnvelopeId, EnvelopeId::to_string);
 
 /// The message an envelope belongs to. Authenticated by the header: changing any field makes
 /// every recipient's unwrap fail.

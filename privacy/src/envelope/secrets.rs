@@ -192,20 +192,30 @@ pub(crate) fn unwrap(
     key: &KeyPair,
     preamble_digest: &[u8; 32],
 ) -> Result<ContentKey, Error> {
+    open_content_key(
+        key,
+        &block.enc,
+        &info(WRAP_INFO, preamble_digest),
+        &block.key_id.0,
+        &block.wrapped,
+    )
+}
+
+/// Opens a wrapped content key (a recipient's or a grantee's) with `key`. A small-order `enc`
+/// is worth naming ([`Error::ZeroSharedSecret`]); every other failure is one opaque
+/// [`Error::UnwrapFailed`].
+fn open_content_key(
+    key: &KeyPair,
+    enc: &EncappedKey,
+    info: &[u8],
+    aad: &[u8],
+    wrapped: &[u8; WRAPPED_LEN],
+) -> Result<ContentKey, Error> {
     let failed = || Error::UnwrapFailed {
         key_id: key.key_id(),
     };
     let pt = Zeroizing::new(
-        hpke::open_base(
-            Aead::Aes256Gcm,
-            &block.enc,
-            key,
-            &info(WRAP_INFO, preamble_digest),
-            &block.key_id.0,
-            &block.wrapped,
-        )
-        .map_err(|e| match e {
-            // A small-order `enc` is worth naming; every other failure is one opaque error.
+        hpke::open_base(Aead::Aes256Gcm, enc, key, info, aad, wrapped).map_err(|e| match e {
             Error::ZeroSharedSecret => e,
             _ => failed(),
         })?,
@@ -240,24 +250,12 @@ pub(crate) fn unwrap_grant(
     key: &KeyPair,
     core_digest: &[u8; 32],
 ) -> Result<ContentKey, Error> {
-    let failed = || Error::UnwrapFailed {
-        key_id: key.key_id(),
-    };
     let aad = [block.grantor.0, block.grantee.0].concat();
-    let pt = Zeroizing::new(
-        hpke::open_base(
-            Aead::Aes256Gcm,
-            &block.enc,
-            key,
-            &info(GRANT_INFO, core_digest),
-            &aad,
-            &block.wrapped,
-        )
-        .map_err(|e| match e {
-            // A small-order `enc` is worth naming; every other failure is one opaque error.
-            Error::ZeroSharedSecret => e,
-            _ => failed(),
-        })?,
-    );
-    ContentKey::from_plaintext(&pt).ok_or_else(failed)
+    open_content_key(
+        key,
+        &block.enc,
+        &info(GRANT_INFO, core_digest),
+        &aad,
+        &block.wrapped,
+    )
 }

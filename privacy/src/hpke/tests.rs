@@ -1,5 +1,5 @@
-//! RFC 9180 Appendix A test vectors, every intermediate value (the integration tests repeat the
-//! run through the public API only). Source: ../shared/vectors/hpke/SOURCE.txt (the HPKE
+//! RFC 9180 Appendix A test vectors, every intermediate value and every public step (the one
+//! run of these vectors; the integration tests exercise the public API on other inputs). Source: ../shared/vectors/hpke/SOURCE.txt (the HPKE
 //! specification's test-vectors.json at commit 5f503c5, filtered to X25519/HKDF-SHA256/AES-GCM).
 
 #![allow(clippy::unwrap_used)]
@@ -157,6 +157,7 @@ fn rfc9180_vectors_every_intermediate() {
     let all = vectors();
     assert_eq!(all.len(), 8, "four modes x two AEADs");
     let mut seen = std::collections::BTreeSet::new();
+    let (mut encryptions, mut exports) = (0, 0);
     for v in &all {
         let aead = Aead::from_id(v.aead_id).unwrap();
         let mode = [Mode::Base, Mode::Psk, Mode::Auth, Mode::AuthPsk][usize::from(v.mode)];
@@ -267,7 +268,8 @@ fn rfc9180_vectors_every_intermediate() {
             assert_eq!(hex::encode(&expected), e.ct, "seq {seq}");
             let ct = sender.seal(&h(&e.aad), &h(&e.pt)).unwrap();
             assert_eq!(hex::encode(&ct), e.ct, "mode {} seq {seq}", v.mode);
-            assert_eq!(receiver.open(&h(&e.aad), &ct).unwrap(), h(&e.pt));
+            assert_eq!(receiver.open(&h(&e.aad), &h(&e.ct)).unwrap(), h(&e.pt));
+            encryptions += 1;
         }
         let exporter = hkdf::Hkdf::<sha2::Sha256, hkdf::hmac::SimpleHmac<sha2::Sha256>>::from_prk(
             &exporter_secret,
@@ -289,9 +291,11 @@ fn rfc9180_vectors_every_intermediate() {
                 receiver.export(&h(&x.exporter_context), x.len).unwrap(),
                 out
             );
+            exports += 1;
         }
     }
     assert_eq!(seen.len(), 8, "every (mode, aead) pair once");
+    assert_eq!((encryptions, exports), (8 * 257, 8 * 3));
 }
 
 #[test]

@@ -15,7 +15,6 @@ use core::str::FromStr;
 
 use base64::Engine as _;
 use rand_core::CryptoRngCore;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 use x25519_dalek::StaticSecret;
@@ -153,18 +152,7 @@ impl fmt::Debug for PublicKey {
     }
 }
 
-impl Serialize for PublicKey {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_base64())
-    }
-}
-
-impl<'de> Deserialize<'de> for PublicKey {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+causeway_proofs::serde_as_text!(PublicKey, PublicKey::to_base64);
 
 /// A public key's id: the first 16 bytes of SHA-256 of the key. Public; envelope headers name
 /// recipients by it. Displayed as 32 lowercase hex digits.
@@ -201,18 +189,7 @@ impl FromStr for KeyId {
     }
 }
 
-impl Serialize for KeyId {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_string())
-    }
-}
-
-impl<'de> Deserialize<'de> for KeyId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+causeway_proofs::serde_as_text!(KeyId, KeyId::to_string);
 
 /// An X25519 private key with its public key and id. The secret is zeroized on drop and never
 /// printed; the type is deliberately not `Clone` (share it behind an `Arc`).

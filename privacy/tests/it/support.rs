@@ -1,10 +1,9 @@
-//! Shared helpers: fixed keys and contexts, vector paths, a replaying RNG.
+//! Shared helpers: fixed keys and contexts, vector paths.
 
 use causeway_privacy::envelope::{self, EnvelopeContext, SealRequest};
 use causeway_privacy::keys::{KeyPair, PublicKey};
 use causeway_proofs::Domain;
 use causeway_proofs::message::{Address32, Nonce};
-use rand_core::{CryptoRng, RngCore};
 
 /// Path of a file under ../shared/vectors; `CAUSEWAY_VECTORS` overrides the folder (as in
 /// proofs' tests), for checkouts such as worktrees that do not sit beside `shared/`.
@@ -60,27 +59,3 @@ pub(crate) fn seal(recipients: &[PublicKey], plaintext: &[u8]) -> (Vec<u8>, enve
     )
     .unwrap()
 }
-
-/// An RNG that returns fixed bytes: replays a published ikmE so Encap uses that ephemeral key.
-pub(crate) struct Replay(pub(crate) Vec<u8>);
-
-impl RngCore for Replay {
-    fn next_u32(&mut self) -> u32 {
-        rand_core::impls::next_u32_via_fill(self)
-    }
-    fn next_u64(&mut self) -> u64 {
-        rand_core::impls::next_u64_via_fill(self)
-    }
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        assert!(dest.len() <= self.0.len(), "replay RNG exhausted");
-        let rest = self.0.split_off(dest.len());
-        dest.copy_from_slice(&self.0);
-        self.0 = rest;
-    }
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
-        self.fill_bytes(dest);
-        Ok(())
-    }
-}
-
-impl CryptoRng for Replay {}

@@ -16,14 +16,14 @@
 use core::fmt;
 use core::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 use crate::Error;
 use crate::hash::parse_hex_array;
 
 pub mod key;
 pub mod quorum;
 pub mod signature;
+#[cfg(any(test, feature = "test-utils"))]
+pub mod testkit;
 
 pub use key::ValidatorKey;
 pub use quorum::{ValidatorSet, VerifiedQuorum, order_signatures, verify_attestations};
@@ -65,15 +65,4 @@ impl FromStr for EvmAddress {
     }
 }
 
-impl Serialize for EvmAddress {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_hex())
-    }
-}
-
-impl<'de> Deserialize<'de> for EvmAddress {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+crate::serde_as_text!(EvmAddress, EvmAddress::to_hex);

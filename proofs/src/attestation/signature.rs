@@ -8,7 +8,6 @@ use k256::ecdsa::{RecoveryId, VerifyingKey};
 use k256::elliptic_curve::scalar::IsHigh;
 use k256::elliptic_curve::{PrimeField, subtle::CtOption};
 use k256::{FieldBytes, Scalar};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::EvmAddress;
 use super::key::address_of;
@@ -111,18 +110,7 @@ impl FromStr for Signature {
     }
 }
 
-impl Serialize for Signature {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_hex())
-    }
-}
-
-impl<'de> Deserialize<'de> for Signature {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+crate::serde_as_text!(Signature, Signature::to_hex);
 
 /// The EIP-191 "personal message" digest that `personal_sign` / `eth_sign` sign:
 /// `keccak256("\x19Ethereum Signed Message:\n" ‖ decimal(len(message)) ‖ message)`.

@@ -77,20 +77,40 @@ pub fn root_from_inclusion_proof<A: Algorithm<Hash32>>(
         return Err(wrong_length);
     }
     // 2.-3. fn = leaf_index, sn = tree_size - 1, r = hash.
-    let (mut fn_, mut sn) = (index.0, size.0 - 1);
     let mut r = *leaf_hash;
     let mut hasher = A::default();
-    // 4. For each p in the path:
+    // 4.-5. Each p is a left or a right sibling of r; sn must end at 0.
+    walk_path(index.0, size.0 - 1, path, |p, left| {
+        hasher.reset();
+        r = if left {
+            hasher.node(*p, r)
+        } else {
+            hasher.node(r, *p)
+        };
+    })
+    .map_err(|()| wrong_length)?;
+    Ok(r)
+}
+
+/// The walk up a proof's path that RFC 9162 §2.1.3.2 (step 4) and §2.1.4.2 (step 6) share,
+/// from `fn_` and `sn`: each value is passed to `visit` with `true` when it is a left sibling
+/// (LSB(fn) set, or fn == sn, after which the levels of the right border that have no
+/// sibling are skipped) and `false` when it is a right sibling; then both go up a level. Fails
+/// when sn reaches 0 before the path ends, or has not reached 0 when it ends.
+fn walk_path(
+    mut fn_: u64,
+    mut sn: u64,
+    path: &[Hash32],
+    mut visit: impl FnMut(&Hash32, bool),
+) -> Result<(), ()> {
     for p in path {
         // a. sn = 0 fails.
         if sn == 0 {
-            return Err(wrong_length);
+            return Err(());
         }
-        // b. LSB(fn) set or fn == sn: p is a left sibling.
+        // b. LSB(fn) set or fn == sn: a left sibling.
         if fn_ & 1 == 1 || fn_ == sn {
-            hasher.reset();
-            r = hasher.node(*p, r);
-            // Skip the levels where this node has no sibling (the right border).
+            visit(p, true);
             if fn_ & 1 == 0 {
                 while fn_ & 1 == 0 && fn_ != 0 {
                     fn_ >>= 1;
@@ -98,19 +118,14 @@ pub fn root_from_inclusion_proof<A: Algorithm<Hash32>>(
                 }
             }
         } else {
-            // c. Otherwise p is a right sibling.
-            hasher.reset();
-            r = hasher.node(r, *p);
+            // c. Otherwise a right sibling.
+            visit(p, false);
         }
         // d. Up one level.
         fn_ >>= 1;
         sn >>= 1;
     }
-    // 5. sn must have reached 0.
-    if sn != 0 {
-        return Err(wrong_length);
-    }
-    Ok(r)
+    if sn == 0 { Ok(()) } else { Err(()) }
 }
 
 /// Checks that the leaf with `leaf_hash` sits at `index` in the log of `size` leaves whose
@@ -193,37 +208,20 @@ pub fn verify_consistency<A: Algorithm<Hash32>>(
     // 5. fr = sr = the first value.
     let (mut fr, mut sr) = (seed, seed);
     let mut hasher = A::default();
-    // 6. For each subsequent value c:
-    for c in rest {
-        // a. sn = 0 fails.
-        if sn == 0 {
-            return Err(wrong_length);
-        }
-        // b. LSB(fn) set or fn == sn: c is a left sibling in both trees.
-        if fn_ & 1 == 1 || fn_ == sn {
-            hasher.reset();
+    // 6.-7. Each c is a left sibling in both trees, or a right sibling present only in the new
+    // tree; sn must end at 0.
+    walk_path(fn_, sn, rest, |c, left| {
+        hasher.reset();
+        if left {
             fr = hasher.node(*c, fr);
             hasher.reset();
             sr = hasher.node(*c, sr);
-            if fn_ & 1 == 0 {
-                while fn_ & 1 == 0 && fn_ != 0 {
-                    fn_ >>= 1;
-                    sn >>= 1;
-                }
-            }
         } else {
-            // c. Otherwise c is a right sibling, present only in the new tree.
-            hasher.reset();
             sr = hasher.node(sr, *c);
         }
-        // d. Up one level.
-        fn_ >>= 1;
-        sn >>= 1;
-    }
-    // 7. fr must equal the old root, sr the new root, and sn must be 0.
-    if sn != 0 {
-        return Err(wrong_length);
-    }
+    })
+    .map_err(|()| wrong_length)?;
+    // 7. fr must equal the old root, sr the new root.
     if fr != *old_root {
         return Err(Error::RootMismatch {
             computed: fr,

@@ -224,14 +224,7 @@ fn a_file_of_schema_2_migrates_in_place_and_every_row_keeps_its_meaning() {
     let s = b.open();
     assert_eq!(s.schema_version().unwrap(), 4);
     s.integrity_check().unwrap();
-    let columns: Vec<String> = Connection::open(&b.path)
-        .unwrap()
-        .prepare("SELECT name FROM pragma_table_info('delivery')")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let columns = b.columns("delivery");
     for gone in ["tx_hash", "tx_nonce"] {
         assert!(!columns.iter().any(|c| c == gone), "{gone}: {columns:?}");
     }

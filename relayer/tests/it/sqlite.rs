@@ -86,13 +86,7 @@ fn a_file_of_schema_1_is_migrated_in_place() {
     let s = b.open();
     assert_eq!(s.schema_version().unwrap(), 4);
     s.integrity_check().unwrap();
-    let columns: Vec<String> = raw(&b)
-        .prepare("SELECT name FROM pragma_table_info('delivery')")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let columns = b.columns("delivery");
     assert!(
         columns.iter().any(|c| c == "submission_handle"),
         "{columns:?}"

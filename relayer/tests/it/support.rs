@@ -40,6 +40,18 @@ impl SqliteBackend {
         let path = dir.path().join("relayer.sqlite");
         SqliteBackend { _dir: dir, path }
     }
+
+    /// The columns of `table`, read from the database file on a connection of its own.
+    pub fn columns(&self, table: &str) -> Vec<String> {
+        let c = rusqlite::Connection::open(&self.path).unwrap();
+        c.busy_timeout(Duration::from_secs(5)).unwrap();
+        c.prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
 }
 
 impl Backend for SqliteBackend {

@@ -204,16 +204,7 @@ impl EvmSource {
 
     /// The canonical block at `height` (transaction hashes only).
     async fn block(&self, height: u64) -> Result<Block, Error> {
-        self.inner
-            .rpc
-            .call("eth_getBlockByNumber", |p| async move {
-                p.get_block_by_number(BlockNumberOrTag::Number(height))
-                    .await
-            })
-            .await?
-            .ok_or_else(|| Error::MissingData {
-                what: format!("block {height}"),
-            })
+        super::block_at(&self.inner.rpc, height).await
     }
 
     /// Block `height` with its full transactions (to prove a transaction against the header's

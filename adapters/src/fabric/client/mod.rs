@@ -33,6 +33,7 @@ use super::proto::protos::Response;
 use super::proto::protos::deliver_client::DeliverClient;
 use super::request::{self, Invocation, NONCE_LEN, TlsCertHash};
 use crate::Error;
+pub use status::gateway_error;
 use status::status_error;
 pub use stream::{BlockStream, ChaincodeEventStream};
 

@@ -21,6 +21,21 @@ struct RpcStatus {
 /// The type URL of the details Fabric's gateway attaches, one per failing peer.
 const ERROR_DETAIL_TYPE: &str = "type.googleapis.com/gateway.ErrorDetail";
 
+/// The status Fabric's gateway answers with when a peer failed: `code` and `message`, with
+/// `detail` (naming the peer) in a `google.rpc.Status` — what [`status_error`] reads back. Test
+/// gateways (the devnet's, the client tests') answer with it.
+pub fn gateway_error(code: Code, message: &str, detail: &ErrorDetail) -> Status {
+    let status = RpcStatus {
+        code: code as i32,
+        message: message.to_owned(),
+        details: vec![prost_types::Any {
+            type_url: ERROR_DETAIL_TYPE.to_owned(),
+            value: detail.encode_to_vec(),
+        }],
+    };
+    Status::with_details(code, message, status.encode_to_vec().into())
+}
+
 /// Maps a gRPC status: UNAVAILABLE is [`Error::RpcUnavailable`], DEADLINE_EXCEEDED
 /// [`Error::Timeout`], anything else [`Error::Rpc`] with the gateway's error details.
 pub(super) fn status_error(endpoint: &str, method: &'static str, status: Status) -> Error {

@@ -53,9 +53,7 @@ mod tests {
     use super::*;
 
     fn batch(n: usize, body: usize) -> DeliveryBatch {
-        use causeway_proofs::log::Sha256Log;
-        use causeway_proofs::{Address32, Checkpoint, HashAlgorithm, LeafIndex, Message, Nonce};
-        let mut log = Sha256Log::new();
+        use causeway_proofs::{Address32, Message, Nonce};
         let messages: Vec<Message> = (0..n)
             .map(|i| {
                 Message::new(
@@ -69,25 +67,11 @@ mod tests {
                 .unwrap()
             })
             .collect();
-        for m in &messages {
-            log.append(m.id().as_hash());
-        }
-        let checkpoint =
-            Checkpoint::new(Domain(1), HashAlgorithm::Sha256, log.size(), log.root()).unwrap();
-        DeliveryBatch {
-            checkpoint,
-            signatures: vec![causeway_proofs::Signature([1; 65])],
-            items: messages
-                .into_iter()
-                .enumerate()
-                .map(|(i, message)| crate::chain::DeliveryItem {
-                    message,
-                    proof: log
-                        .inclusion_proof(LeafIndex(i as u64), log.size())
-                        .unwrap(),
-                })
-                .collect(),
-        }
+        DeliveryBatch::logged(
+            Domain(1),
+            messages,
+            vec![causeway_proofs::Signature([1; 65])],
+        )
     }
 
     #[test]

@@ -158,13 +158,12 @@ impl FabricDestination {
     }
 
     fn invocation(&self, function: &str, args: Vec<Vec<u8>>) -> Invocation {
-        Invocation {
-            channel_id: self.config.channel.clone(),
-            chaincode: self.config.inbox_chaincode.clone(),
-            function: function.to_owned(),
+        Invocation::new(
+            &self.config.channel,
+            &self.config.inbox_chaincode,
+            function,
             args,
-            ..Default::default()
-        }
+        )
     }
 }
 

@@ -4,19 +4,18 @@
 //! the signed bytes) and answers from a small in-memory state.
 
 use std::collections::{HashMap, HashSet};
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::SystemTime;
 
 use causeway_adapters::fabric::block::proposal_hash;
+use causeway_adapters::fabric::client::gateway_error;
 use causeway_adapters::fabric::proto::common::{
     ChannelHeader, Envelope, Header, HeaderType, Payload, SignatureHeader, Status as FabricStatus,
 };
-use causeway_adapters::fabric::proto::gateway::gateway_server::{Gateway, GatewayServer};
+use causeway_adapters::fabric::proto::gateway::gateway_server::Gateway;
 use causeway_adapters::fabric::proto::gateway::{
     ChaincodeEventsRequest, ChaincodeEventsResponse, CommitStatusRequest, CommitStatusResponse,
     EndorseRequest, EndorseResponse, ErrorDetail, EvaluateRequest, EvaluateResponse,
@@ -25,7 +24,7 @@ use causeway_adapters::fabric::proto::gateway::{
 use causeway_adapters::fabric::proto::orderer::SeekInfo;
 use causeway_adapters::fabric::proto::orderer::seek_position::Type as SeekType;
 use causeway_adapters::fabric::proto::protos::deliver_response::Type as DeliverType;
-use causeway_adapters::fabric::proto::protos::deliver_server::{Deliver, DeliverServer};
+use causeway_adapters::fabric::proto::protos::deliver_server::Deliver;
 use causeway_adapters::fabric::proto::protos::{
     ChaincodeAction, ChaincodeActionPayload, ChaincodeEndorsedAction, ChaincodeEvent,
     ChaincodeInvocationSpec, ChaincodeProposalPayload, DeliverResponse, Proposal,
@@ -33,11 +32,10 @@ use causeway_adapters::fabric::proto::protos::{
     TxValidationCode,
 };
 use causeway_adapters::fabric::{FabricBlock, FabricIdentity, TransactionId, TrustedMsps};
+use causeway_devnet::fabric::PeerServices;
 use prost::Message;
 use tokio_stream::Stream;
 use tokio_stream::wrappers::TcpListenerStream;
-use tonic::body::Body;
-use tonic::codegen::{BoxFuture, Service, http};
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic::{Code, Request, Status, Streaming};
 
@@ -230,18 +228,6 @@ fn bad(e: impl std::fmt::Display) -> Status {
     Status::invalid_argument(e.to_string())
 }
 
-/// `google.rpc.Status` with one `gateway.ErrorDetail`, as Fabric's gateway reports a failing
-/// peer.
-#[derive(Clone, PartialEq, Message)]
-struct RpcStatus {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(string, tag = "2")]
-    message: String,
-    #[prost(message, repeated, tag = "3")]
-    details: Vec<prost_types::Any>,
-}
-
 #[tonic::async_trait]
 impl Gateway for Peer {
     async fn evaluate(
@@ -257,18 +243,10 @@ impl Gateway for Peer {
                 msp_id: "Org1MSP".to_owned(),
                 message: "chaincode response 500, asset missing".to_owned(),
             };
-            let status = RpcStatus {
-                code: Code::Aborted as i32,
-                message: "evaluate call to endorser returned error".to_owned(),
-                details: vec![prost_types::Any {
-                    type_url: "type.googleapis.com/gateway.ErrorDetail".to_owned(),
-                    value: detail.encode_to_vec(),
-                }],
-            };
-            return Err(Status::with_details(
+            return Err(gateway_error(
                 Code::Aborted,
-                status.message.clone(),
-                status.encode_to_vec().into(),
+                "evaluate call to endorser returned error",
+                &detail,
             ));
         }
         let args: Vec<String> = args
@@ -467,32 +445,6 @@ pub(crate) struct ServerTls {
     pub(crate) client_ca_pem: Option<Vec<u8>>,
 }
 
-/// Both services on one connection: the router tonic offers needs its `router` feature (axum),
-/// so requests are dispatched here by their path's service name.
-#[derive(Clone)]
-struct Services {
-    gateway: GatewayServer<Peer>,
-    deliver: DeliverServer<Peer>,
-}
-
-impl Service<http::Request<Body>> for Services {
-    type Response = http::Response<Body>;
-    type Error = Infallible;
-    type Future = BoxFuture<Self::Response, Self::Error>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        if request.uri().path().starts_with("/gateway.Gateway/") {
-            self.gateway.call(request)
-        } else {
-            self.deliver.call(request)
-        }
-    }
-}
-
 /// Serves `peer` over TLS on a free loopback port until the test's runtime ends.
 pub(crate) async fn serve(peer: Arc<Peer>, tls: ServerTls) -> SocketAddr {
     // tonic's server takes rustls' process-wide provider; two are compiled in (ring here,
@@ -504,10 +456,7 @@ pub(crate) async fn serve(peer: Arc<Peer>, tls: ServerTls) -> SocketAddr {
     if let Some(ca) = tls.client_ca_pem {
         config = config.client_ca_root(Certificate::from_pem(ca));
     }
-    let services = Services {
-        gateway: GatewayServer::from_arc(peer.clone()),
-        deliver: DeliverServer::from_arc(peer),
-    };
+    let services = PeerServices::new(peer);
     let server = Server::builder()
         .tls_config(config)
         .unwrap()

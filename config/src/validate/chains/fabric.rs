@@ -130,15 +130,7 @@ impl<'n> ChainCheck<'_, 'n, '_> {
         has_signers: bool,
         chain_ids: &mut BTreeMap<(RawFamily, String), &'n str>,
     ) -> Option<FabricChain> {
-        let others = self.not_for_family(
-            RawFamily::Fabric,
-            &[
-                ("outbox", raw.outbox.as_ref()),
-                ("inbox", raw.inbox.as_ref()),
-                ("anchor", raw.anchor.as_ref()),
-                ("group", raw.group.as_ref()),
-            ],
-        );
+        let others = self.not_for_family(RawFamily::Fabric, raw);
         let chain_id = self.fabric_chain_id(raw, chain_ids);
         if let Some(old) = &raw.chaincode {
             self.report(
@@ -208,41 +200,29 @@ impl<'n> ChainCheck<'_, 'n, '_> {
         chain_ids: &mut BTreeMap<(RawFamily, String), &'n str>,
     ) -> Option<u64> {
         let Some(v) = &raw.chain_id else {
-            let table = self.table.clone();
-            self.report(
-                "chain_id",
-                &table,
+            return self.chain_id_problem(
+                None,
                 Rule::MissingField,
                 "a Fabric chain needs its configured chain id: checkpoint signatures name the channel by it",
                 CHAIN_ID_FIX,
             );
-            return None;
         };
-        let source = Source::File(v.span());
         match v.get_ref() {
-            toml::Value::Integer(0) => {
-                self.report(
-                    "chain_id",
-                    &source,
-                    Rule::ZeroValue,
-                    "chain id 0 is the default value and is never trusted",
-                    "write the non-zero chain id the consortium assigned to this channel",
-                );
-                None
-            }
+            toml::Value::Integer(0) => self.chain_id_problem(
+                Some(v),
+                Rule::ZeroValue,
+                "chain id 0 is the default value and is never trusted",
+                "write the non-zero chain id the consortium assigned to this channel",
+            ),
             toml::Value::Integer(n) if *n > 0 => self
                 .unique_chain_id(RawFamily::Fabric, n.to_string(), v, chain_ids)
                 .map(|()| n.unsigned_abs()),
-            other => {
-                self.report(
-                    "chain_id",
-                    &source,
-                    Rule::InvalidValue,
-                    format!("`{other}` is not a Fabric chain id"),
-                    "write the chain id the consortium assigned to this channel as a positive integer, e.g. chain_id = 2001",
-                );
-                None
-            }
+            other => self.chain_id_problem(
+                Some(v),
+                Rule::InvalidValue,
+                format!("`{other}` is not a Fabric chain id"),
+                "write the chain id the consortium assigned to this channel as a positive integer, e.g. chain_id = 2001",
+            ),
         }
     }
 

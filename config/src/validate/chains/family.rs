@@ -63,19 +63,39 @@ impl<'n> ChainCheck<'_, 'n, '_> {
         }
     }
 
-    /// Refuses keys that belong to other families.
-    pub(super) fn not_for_family<T>(
-        &mut self,
-        family: RawFamily,
-        fields: &[(&str, Option<&S<T>>)],
-    ) -> bool {
+    /// Refuses the keys of `raw` that belong to other families than `family` (one table of
+    /// which family each key is for, in the order its problems are reported).
+    pub(super) fn not_for_family(&mut self, family: RawFamily, raw: &RawChain) -> bool {
+        use RawFamily::{Evm, Fabric, Fisco};
+        fn at<T>(value: &Option<S<T>>) -> Option<std::ops::Range<usize>> {
+            value.as_ref().map(S::span)
+        }
+        // A key, where it is written (if it is), and the families it is for.
+        type FamilyKey = (
+            &'static str,
+            Option<std::ops::Range<usize>>,
+            &'static [RawFamily],
+        );
+        let keys: [FamilyKey; 12] = [
+            ("outbox", at(&raw.outbox), &[Evm, Fisco]),
+            ("inbox", at(&raw.inbox), &[Evm, Fisco]),
+            ("channel", at(&raw.channel), &[Fabric]),
+            ("chaincode", at(&raw.chaincode), &[Fabric]),
+            ("msp_id", at(&raw.msp_id), &[Fabric]),
+            ("anchor", at(&raw.anchor), &[Evm]),
+            ("group", at(&raw.group), &[Fisco]),
+            ("tls_ca_file", at(&raw.tls_ca_file), &[Fabric]),
+            ("identity_cert_file", at(&raw.identity_cert_file), &[Fabric]),
+            ("outbox_chaincode", at(&raw.outbox_chaincode), &[Fabric]),
+            ("inbox_chaincode", at(&raw.inbox_chaincode), &[Fabric]),
+            ("verifier", at(&raw.verifier), &[Fabric]),
+        ];
         let mut ok = true;
-        for (field, value) in fields {
-            if let Some(v) = value {
-                let source = Source::File(v.span());
+        for (field, span, families) in keys {
+            if let Some(span) = span.filter(|_| !families.contains(&family)) {
                 self.report(
                     field,
-                    &source,
+                    &Source::File(span),
                     Rule::NotForFamily,
                     format!("`{field}` does not apply to {} chains", family_name(family)),
                     format!("remove `{field}` or correct `family`"),
@@ -128,65 +148,31 @@ impl<'n> ChainCheck<'_, 'n, '_> {
         raw: &RawChain,
         chain_ids: &mut BTreeMap<(RawFamily, String), &'n str>,
     ) -> Option<EvmChain> {
-        let others = self.not_for_family(
-            RawFamily::Evm,
-            &[
-                ("channel", raw.channel.as_ref()),
-                ("chaincode", raw.chaincode.as_ref()),
-                ("msp_id", raw.msp_id.as_ref()),
-                ("group", raw.group.as_ref()),
-            ],
-        ) & self.not_for_family(
-            RawFamily::Evm,
-            &[
-                ("tls_ca_file", raw.tls_ca_file.as_ref()),
-                ("identity_cert_file", raw.identity_cert_file.as_ref()),
-            ],
-        ) & self.not_for_family(
-            RawFamily::Evm,
-            &[
-                ("outbox_chaincode", raw.outbox_chaincode.as_ref()),
-                ("inbox_chaincode", raw.inbox_chaincode.as_ref()),
-            ],
-        ) & self
-            .not_for_family(RawFamily::Evm, &[("verifier", raw.verifier.as_ref())]);
+        let others = self.not_for_family(RawFamily::Evm, raw);
         let chain_id = match &raw.chain_id {
             Some(v) => match v.get_ref() {
-                toml::Value::Integer(0) => {
-                    self.report(
-                        "chain_id",
-                        &Source::File(v.span()),
-                        Rule::ZeroValue,
-                        "chain id 0 is not an EVM chain id",
-                        "write the chain's EIP-155 chain id (what eth_chainId returns)",
-                    );
-                    None
-                }
+                toml::Value::Integer(0) => self.chain_id_problem(
+                    Some(v),
+                    Rule::ZeroValue,
+                    "chain id 0 is not an EVM chain id",
+                    "write the chain's EIP-155 chain id (what eth_chainId returns)",
+                ),
                 toml::Value::Integer(n) if *n > 0 => self
                     .unique_chain_id(RawFamily::Evm, n.to_string(), v, chain_ids)
                     .map(|()| n.unsigned_abs()),
-                other => {
-                    self.report(
-                        "chain_id",
-                        &Source::File(v.span()),
-                        Rule::InvalidValue,
-                        format!("`{other}` is not an EVM chain id"),
-                        "write the chain's EIP-155 chain id as a positive integer",
-                    );
-                    None
-                }
+                other => self.chain_id_problem(
+                    Some(v),
+                    Rule::InvalidValue,
+                    format!("`{other}` is not an EVM chain id"),
+                    "write the chain's EIP-155 chain id as a positive integer",
+                ),
             },
-            None => {
-                let table = self.table.clone();
-                self.report(
-                    "chain_id",
-                    &table,
-                    Rule::MissingField,
-                    "an EVM chain needs its chain id",
-                    "add chain_id = <the chain's EIP-155 chain id, as eth_chainId returns it>",
-                );
-                None
-            }
+            None => self.chain_id_problem(
+                None,
+                Rule::MissingField,
+                "an EVM chain needs its chain id",
+                "add chain_id = <the chain's EIP-155 chain id, as eth_chainId returns it>",
+            ),
         };
         let outbox = self.address("outbox", raw.outbox.as_ref(), true, "Outbox");
         let inbox = self.address("inbox", raw.inbox.as_ref(), true, "Inbox");
@@ -219,28 +205,7 @@ impl<'n> ChainCheck<'_, 'n, '_> {
         raw: &RawChain,
         chain_ids: &mut BTreeMap<(RawFamily, String), &'n str>,
     ) -> Option<FiscoChain> {
-        let others = self.not_for_family(
-            RawFamily::Fisco,
-            &[
-                ("channel", raw.channel.as_ref()),
-                ("chaincode", raw.chaincode.as_ref()),
-                ("msp_id", raw.msp_id.as_ref()),
-                ("anchor", raw.anchor.as_ref()),
-            ],
-        ) & self.not_for_family(
-            RawFamily::Fisco,
-            &[
-                ("tls_ca_file", raw.tls_ca_file.as_ref()),
-                ("identity_cert_file", raw.identity_cert_file.as_ref()),
-            ],
-        ) & self.not_for_family(
-            RawFamily::Fisco,
-            &[
-                ("outbox_chaincode", raw.outbox_chaincode.as_ref()),
-                ("inbox_chaincode", raw.inbox_chaincode.as_ref()),
-            ],
-        ) & self
-            .not_for_family(RawFamily::Fisco, &[("verifier", raw.verifier.as_ref())]);
+        let others = self.not_for_family(RawFamily::Fisco, raw);
         let group = self.text("group", raw.group.as_ref(), Rule::MissingField, "group0");
         let chain_id = match &raw.chain_id {
             Some(v) => match v.get_ref() {
@@ -252,28 +217,19 @@ impl<'n> ChainCheck<'_, 'n, '_> {
                         })
                         .map(|()| s.clone())
                 }
-                other => {
-                    self.report(
-                        "chain_id",
-                        &Source::File(v.span()),
-                        Rule::InvalidValue,
-                        format!("`{other}` is not a FISCO BCOS chain id"),
-                        "write the node's chain id as a string, e.g. chain_id = \"chain0\"",
-                    );
-                    None
-                }
+                other => self.chain_id_problem(
+                    Some(v),
+                    Rule::InvalidValue,
+                    format!("`{other}` is not a FISCO BCOS chain id"),
+                    "write the node's chain id as a string, e.g. chain_id = \"chain0\"",
+                ),
             },
-            None => {
-                let table = self.table.clone();
-                self.report(
-                    "chain_id",
-                    &table,
-                    Rule::MissingField,
-                    "a FISCO BCOS chain needs its chain id",
-                    "add chain_id = \"chain0\" (the node's configured chain id)",
-                );
-                None
-            }
+            None => self.chain_id_problem(
+                None,
+                Rule::MissingField,
+                "a FISCO BCOS chain needs its chain id",
+                "add chain_id = \"chain0\" (the node's configured chain id)",
+            ),
         };
         let outbox = self.address("outbox", raw.outbox.as_ref(), true, "Outbox");
         let inbox = self.address("inbox", raw.inbox.as_ref(), true, "Inbox");
@@ -286,6 +242,23 @@ impl<'n> ChainCheck<'_, 'n, '_> {
             outbox: outbox??,
             inbox: inbox??,
         })
+    }
+
+    /// Reports a problem with `chain_id`: at its value when it is written (`Some`), else at the
+    /// chain's table; always `None` (no chain id to use).
+    pub(super) fn chain_id_problem<T>(
+        &mut self,
+        value: Option<&S<toml::Value>>,
+        rule: Rule,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Option<T> {
+        let source = match value {
+            Some(v) => Source::File(v.span()),
+            None => self.table.clone(),
+        };
+        self.report("chain_id", &source, rule, problem, fix);
+        None
     }
 
     pub(super) fn unique_chain_id(

@@ -9,7 +9,7 @@ use causeway_proofs::{Address32, Domain};
 
 use super::{FORBIDDEN_RECIPIENT_CHANGED_EVENT, PAUSE_CHANGED_EVENT, own_address};
 use crate::wire::RevertReason;
-use crate::{ChaincodeError, Stub};
+use crate::{ChaincodeError, Response, Stub};
 
 fn paused_key(origin: Domain) -> String {
     format!("paused/{}", origin.0)
@@ -69,9 +69,9 @@ fn require_admin(stub: &dyn Stub) -> Result<(), RevertReason> {
 
 /// `setPaused(origin, paused)`, admin only: `paused` is `true` or `false`. Sets the event
 /// `causeway.PauseChanged` with `{"origin": n, "paused": bool}`; returns the new value.
-pub(super) fn set_paused(stub: &mut dyn Stub, args: &[Vec<u8>]) -> Result<Vec<u8>, ChaincodeError> {
+pub(super) fn set_paused(stub: &mut dyn Stub, args: &[Vec<u8>]) -> Response {
     require_admin(stub).map_err(super::revert)?;
-    let origin = Domain(super::parse_decimal::<u32>("origin", &args[0])?);
+    let origin = Domain(crate::args::parse_decimal::<u32>("origin", &args[0])?);
     let paused = parse_bool("paused", &args[1])?;
     if paused {
         stub.put_state(&paused_key(origin), b"1".to_vec());
@@ -87,10 +87,7 @@ pub(super) fn set_paused(stub: &mut dyn Stub, args: &[Vec<u8>]) -> Result<Vec<u8
 /// identity in hex (`0x` optional), `forbidden` is `true` or `false`. Sets the event
 /// `causeway.ForbiddenRecipientChanged` with `{"target": "0x..", "forbidden": bool}`; returns
 /// the new value.
-pub(super) fn set_forbidden_recipient(
-    stub: &mut dyn Stub,
-    args: &[Vec<u8>],
-) -> Result<Vec<u8>, ChaincodeError> {
+pub(super) fn set_forbidden_recipient(stub: &mut dyn Stub, args: &[Vec<u8>]) -> Response {
     require_admin(stub).map_err(super::revert)?;
     let target = parse_target(&args[0])?;
     let forbidden = parse_bool("forbidden", &args[1])?;

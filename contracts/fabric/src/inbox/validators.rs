@@ -76,10 +76,7 @@ pub(super) fn set_validators(
         reason: reason.to_owned(),
     };
     let parse = |what: &str, arg: &[u8]| {
-        std::str::from_utf8(arg)
-            .ok()
-            .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|t| t.parse::<u64>().ok())
+        crate::args::decimal::<u64>(arg)
             .ok_or_else(|| invalid(&format!("{what} is not a decimal number")))
     };
     let origin = Domain(

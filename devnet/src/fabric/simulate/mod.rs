@@ -1,6 +1,7 @@
-//! How the test peer runs a chaincode: [`simulate`] calls a [`Chaincode`] of
-//! `causeway_chaincode` with [`PeerStub`], the peer's implementation of the chaincodes'
-//! [`causeway_chaincode::Stub`] interface, and records what the transaction read and wrote.
+//! How the test peer runs a chaincode: [`simulate`] calls a chaincode of `causeway_chaincode`
+//! through [`causeway_chaincode::host::run`] (the one implementation of the chaincodes'
+//! [`causeway_chaincode::Stub`] interface) over the peer's state, [`PeerState`], and records
+//! what the transaction read and wrote.
 //!
 //! Keys are namespaced per chaincode, as Fabric's world state is. Every `get_state` records the
 //! committed version of the key in the transaction's read set and every `put_state` /
@@ -22,21 +23,17 @@
 mod rwset;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use causeway_adapters::fabric::FabricIdentity;
-use causeway_chaincode::{Chaincode, ChaincodeError, NetworkInfo, Stub};
+use causeway_chaincode::NetworkInfo;
+use causeway_chaincode::Response;
+use causeway_chaincode::host::{Outcome, Proposal, TxState, run};
 
+pub(crate) use causeway_chaincode::host::Chaincodes;
 pub use rwset::{RwSet, Version};
 
 /// The world state a simulation reads: `(namespace, key)` to value and committed version.
 pub(crate) type WorldState = BTreeMap<(String, String), (Vec<u8>, Version)>;
-
-/// The chaincodes installed on the peer, by name.
-pub(crate) type Chaincodes = BTreeMap<String, Arc<dyn Chaincode>>;
-
-/// How deep chaincode-to-chaincode calls may nest before the call fails.
-const MAX_CALL_DEPTH: usize = 8;
 
 /// The proposal a simulation runs for: who asked, under which transaction id.
 #[derive(Clone, Debug)]
@@ -48,7 +45,7 @@ pub(crate) struct TxContext {
 /// What one simulation produced.
 pub(crate) struct Simulation {
     /// The chaincode's result.
-    pub(crate) result: Result<Vec<u8>, ChaincodeError>,
+    pub(crate) result: Response,
     /// Reads and writes of every namespace touched (writes empty when `result` is an error).
     pub(crate) rwset: RwSet,
     /// The chaincode event of the top-level chaincode, if it set one.
@@ -65,154 +62,48 @@ pub(crate) fn simulate(
     function: &str,
     args: &[Vec<u8>],
 ) -> Simulation {
-    let mut rwset = RwSet::default();
-    let Some(chaincode) = chaincodes.get(name).cloned() else {
-        return Simulation {
-            result: Err(ChaincodeError(format!(
-                "chaincode {name} is not installed on channel {}",
-                network.channel
-            ))),
-            rwset,
-            event: None,
-        };
-    };
-    let mut stub = PeerStub {
+    let proposal = Proposal {
         network,
         chaincodes,
-        world,
-        tx,
-        namespace: name.to_owned(),
-        rwset: &mut rwset,
-        event: None,
-        top_level: name,
-        caller: None,
-        depth: 0,
+        creator: tx.creator.serialized(),
+        tx_id: &tx.tx_id,
     };
-    let result = chaincode.invoke(&mut stub, function, args);
-    let event = stub.event.take();
-    if result.is_err() {
-        rwset.discard_writes();
-    }
+    let mut state = PeerState {
+        world,
+        rwset: RwSet::default(),
+    };
+    let Outcome { result, event } = run(proposal, &mut state, name, function, args);
     Simulation {
         result,
-        rwset,
+        rwset: state.rwset,
         event,
     }
 }
 
-/// The peer's [`Stub`]: one chaincode invocation's view of the transaction being simulated and
-/// of the world state.
-pub(crate) struct PeerStub<'a> {
-    network: &'a NetworkInfo,
-    chaincodes: &'a Chaincodes,
+/// The peer's transaction simulator: reads record the committed version of the key (for MVCC)
+/// and see the transaction's own pending writes.
+struct PeerState<'a> {
     world: &'a WorldState,
-    tx: &'a TxContext,
-    namespace: String,
-    rwset: &'a mut RwSet,
-    event: Option<(String, Vec<u8>)>,
-    /// The chaincode the signed proposal invokes.
-    top_level: &'a str,
-    /// The chaincode that called this one with `invoke_chaincode`, if any.
-    caller: Option<String>,
-    depth: usize,
+    rwset: RwSet,
 }
 
-impl std::fmt::Debug for PeerStub<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PeerStub")
-            .field("namespace", &self.namespace)
-            .field("tx_id", &self.tx.tx_id)
-            .field("top_level", &self.top_level)
-            .field("caller", &self.caller)
-            .field("depth", &self.depth)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Stub for PeerStub<'_> {
-    fn get_state(&mut self, key: &str) -> Option<Vec<u8>> {
-        let committed = self.world.get(&(self.namespace.clone(), key.to_owned()));
+impl TxState for PeerState<'_> {
+    fn get(&mut self, namespace: &str, key: &str) -> Option<Vec<u8>> {
+        let committed = self.world.get(&(namespace.to_owned(), key.to_owned()));
         self.rwset
-            .record_read(&self.namespace, key, committed.map(|(_, version)| *version));
-        match self.rwset.pending_write(&self.namespace, key) {
+            .record_read(namespace, key, committed.map(|(_, version)| *version));
+        match self.rwset.pending_write(namespace, key) {
             Some(pending) => pending.cloned(),
             None => committed.map(|(value, _)| value.clone()),
         }
     }
 
-    fn put_state(&mut self, key: &str, value: Vec<u8>) {
-        self.rwset.record_write(&self.namespace, key, Some(value));
+    fn put(&mut self, namespace: &str, key: &str, value: Option<Vec<u8>>) {
+        self.rwset.record_write(namespace, key, value);
     }
 
-    fn del_state(&mut self, key: &str) {
-        self.rwset.record_write(&self.namespace, key, None);
-    }
-
-    fn set_event(&mut self, name: &str, payload: Vec<u8>) {
-        self.event = Some((name.to_owned(), payload));
-    }
-
-    fn creator_bytes(&self) -> &[u8] {
-        self.tx.creator.serialized()
-    }
-
-    fn tx_id(&self) -> &str {
-        &self.tx.tx_id
-    }
-
-    fn chaincode_name(&self) -> &str {
-        &self.namespace
-    }
-
-    fn top_level_chaincode(&self) -> &str {
-        self.top_level
-    }
-
-    fn call_depth(&self) -> usize {
-        self.depth
-    }
-
-    fn caller(&self) -> Option<&str> {
-        self.caller.as_deref()
-    }
-
-    fn network(&self) -> &NetworkInfo {
-        self.network
-    }
-
-    fn chaincode_names(&self) -> Vec<String> {
-        self.chaincodes.keys().cloned().collect()
-    }
-
-    fn invoke_chaincode(
-        &mut self,
-        name: &str,
-        function: &str,
-        args: &[Vec<u8>],
-    ) -> Result<Vec<u8>, ChaincodeError> {
-        let chaincode = self
-            .chaincodes
-            .get(name)
-            .cloned()
-            .ok_or_else(|| ChaincodeError(format!("chaincode {name} is not installed")))?;
-        if self.depth >= MAX_CALL_DEPTH {
-            return Err(ChaincodeError(format!(
-                "chaincode call depth {MAX_CALL_DEPTH} exceeded calling {name}"
-            )));
-        }
-        let mut callee = PeerStub {
-            network: self.network,
-            chaincodes: self.chaincodes,
-            world: self.world,
-            tx: self.tx,
-            namespace: name.to_owned(),
-            rwset: &mut *self.rwset,
-            event: None,
-            top_level: self.top_level,
-            caller: Some(self.namespace.clone()),
-            depth: self.depth + 1,
-        };
-        chaincode.invoke(&mut callee, function, args)
+    fn discard_writes(&mut self) {
+        self.rwset.discard_writes();
     }
 }
 
@@ -220,8 +111,11 @@ impl Stub for PeerStub<'_> {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
+    use std::sync::Arc;
+
     use super::*;
     use crate::fabric::pki::{Ca, current_validity};
+    use causeway_chaincode::{Chaincode, ChaincodeError, Stub};
     use causeway_proofs::Domain;
 
     /// Writes `mine`, calls `callee` (which reads `seen`, writes `theirs`, sets an event and
@@ -230,12 +124,7 @@ mod tests {
     struct Callee;
 
     impl Chaincode for Caller {
-        fn invoke(
-            &self,
-            stub: &mut dyn Stub,
-            function: &str,
-            args: &[Vec<u8>],
-        ) -> Result<Vec<u8>, ChaincodeError> {
+        fn invoke(&self, stub: &mut dyn Stub, function: &str, args: &[Vec<u8>]) -> Response {
             assert_eq!(
                 (stub.top_level_chaincode(), stub.caller(), stub.call_depth()),
                 ("caller", None, 0)
@@ -252,12 +141,7 @@ mod tests {
     }
 
     impl Chaincode for Callee {
-        fn invoke(
-            &self,
-            stub: &mut dyn Stub,
-            function: &str,
-            _args: &[Vec<u8>],
-        ) -> Result<Vec<u8>, ChaincodeError> {
+        fn invoke(&self, stub: &mut dyn Stub, function: &str, _args: &[Vec<u8>]) -> Response {
             assert_eq!(stub.get_state("seen").as_deref(), Some(&b"old"[..]));
             stub.put_state("theirs", b"2".to_vec());
             let who = format!(

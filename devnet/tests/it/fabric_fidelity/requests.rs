@@ -40,17 +40,18 @@ fn specified(number: u64) -> SeekPosition {
 /// `dispatch(destination, recipient, body)` with a body that is not UTF-8 and one transient
 /// entry (a single one: protobuf maps have no defined order, so two could re-encode in another).
 fn invocation() -> Invocation {
-    Invocation {
-        channel_id: CHANNEL.to_owned(),
-        chaincode: CHAINCODE.to_owned(),
-        function: "dispatch".to_owned(),
-        args: vec![
+    let mut invocation = Invocation::new(
+        CHANNEL,
+        CHAINCODE,
+        "dispatch",
+        vec![
             b"7".to_vec(),
             b"0x00000000000000000000000000000000000000000000000000000000000000ab".to_vec(),
             vec![0x00, 0xff, 0x80, b'b', b'o', b'd', b'y'],
         ],
-        transient: HashMap::from([("secret".to_owned(), vec![1, 2, 3])]),
-    }
+    );
+    invocation.transient = HashMap::from([("secret".to_owned(), vec![1, 2, 3])]);
+    invocation
 }
 
 /// The same signature with S replaced by n - S (still valid ECDSA, but Fabric rejects it).
@@ -148,12 +149,7 @@ async fn signed_requests_decode_and_verify_with_the_official_protos() {
     // An evaluate-style proposal with no arguments and no transient data.
     let bare = propose(
         signer,
-        &Invocation {
-            channel_id: CHANNEL.to_owned(),
-            chaincode: CHAINCODE.to_owned(),
-            function: "nonce".to_owned(),
-            ..Default::default()
-        },
+        &Invocation::new(CHANNEL, CHAINCODE, "nonce", Vec::new()),
         [9; NONCE_LEN],
         now(),
     );

@@ -17,7 +17,7 @@ use causeway_adapters::evm::{
     EvmDestination, EvmDestinationConfig, EvmSource, EvmSourceConfig, Finality,
 };
 use causeway_devnet::contracts::{ExampleRecipient, Outbox};
-use causeway_devnet::fixtures::{Committee, address32, evm_signing_domain, message};
+use causeway_devnet::fixtures::{Committee, address32, message};
 use causeway_devnet::{CHAIN_A, CHAIN_B, DevChain};
 use causeway_proofs::log::Sha256Log;
 use causeway_proofs::{
@@ -56,31 +56,16 @@ impl Bridge {
     pub async fn start() -> Bridge {
         let (a, b) = tokio::try_join!(DevChain::start(CHAIN_A), DevChain::start(CHAIN_B)).unwrap();
         let committee = Committee::new(COMMITTEE, 3, 2);
-        let receipt = b
-            .inbox
-            .setValidators(CHAIN_A.domain.0, CHAIN_A.chain_id, committee.addresses(), 2)
-            .send()
-            .await
-            .unwrap()
-            .get_receipt()
+        // What the Inbox hashes: origin and its chain id as configured, its own localDomain,
+        // block.chainid, address(this) left-padded, the epoch setValidators moved to.
+        let signing_domain = committee
+            .install(&b.inbox, CHAIN_A.domain, CHAIN_A.chain_id)
             .await
             .unwrap();
-        assert!(receipt.status());
         let set = b.inbox.validatorSet(CHAIN_A.domain.0).call().await.unwrap();
         assert_eq!(set.threshold, 2);
         assert_eq!(set.originChainId, CHAIN_A.chain_id);
-        // What the Inbox hashes: origin and its chain id as configured, its own localDomain,
-        // block.chainid, address(this) left-padded, the epoch setValidators moved to.
-        let local = b.inbox.localDomain().call().await.unwrap();
-        let chain_id = b.provider.get_chain_id().await.unwrap();
-        let signing_domain = evm_signing_domain(
-            CHAIN_A.domain,
-            CHAIN_A.chain_id,
-            causeway_proofs::Domain(local),
-            chain_id,
-            *b.inbox.address(),
-            set.epoch,
-        );
+        assert_eq!(set.epoch, signing_domain.validator_epoch);
         Bridge {
             a,
             b,

@@ -53,23 +53,8 @@ async fn five_hundred_messages_from_anvil_are_delivered_to_the_fabric_inbox_exac
     // A's id, epoch 1).
     let committee = Committee::new(COMMITTEE, 3, 2);
     let admin = net.connect(net.admin_identity()).await.unwrap();
-    let validators: Vec<String> = committee
-        .keys()
-        .iter()
-        .map(|k| k.address().to_hex())
-        .collect();
-    let epoch = invoke_inbox(
-        &admin,
-        &net,
-        "setValidators",
-        vec![
-            CHAIN_A.domain.0.to_string().into_bytes(),
-            CHAIN_A.chain_id.to_string().into_bytes(),
-            b"2".to_vec(),
-            validators.join(",").into_bytes(),
-        ],
-    )
-    .await;
+    let args = committee.fabric_set_validators_args(CHAIN_A.domain, CHAIN_A.chain_id);
+    let epoch = invoke_inbox(&admin, &net, "setValidators", args).await;
     let epoch: u64 = String::from_utf8(epoch).unwrap().parse().unwrap();
     let signing_domain = inbox_signing_domain(
         CHAIN_A.domain,
@@ -221,13 +206,7 @@ async fn invoke_inbox(
     function: &str,
     args: Vec<Vec<u8>>,
 ) -> Vec<u8> {
-    let invocation = Invocation {
-        channel_id: net.channel().to_owned(),
-        chaincode: INBOX_CHAINCODE.to_owned(),
-        function: function.to_owned(),
-        args: args.clone(),
-        ..Default::default()
-    };
+    let invocation = Invocation::new(net.channel(), INBOX_CHAINCODE, function, args.clone());
     let (_, status) = commit_invocation(client, &invocation).await.unwrap();
     assert!(status.code.is_valid(), "{}", status.code);
     // The committed result, read back the way any client would.

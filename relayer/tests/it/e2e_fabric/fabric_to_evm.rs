@@ -26,7 +26,7 @@ use causeway_devnet::contracts::ExampleRecipient;
 use causeway_devnet::fabric::{
     FabricNetwork, FabricNetworkOptions, ORG1, OUTBOX_CHAINCODE, dispatch,
 };
-use causeway_devnet::fixtures::{Committee, address32, evm_signing_domain};
+use causeway_devnet::fixtures::{Committee, address32};
 use causeway_devnet::{CHAIN_B, DevChain};
 use causeway_proofs::hash::keccak256;
 use causeway_proofs::log::Sha256Log;
@@ -63,27 +63,10 @@ async fn five_hundred_messages_from_fabric_are_delivered_to_the_evm_inbox_exactl
     // The EVM Inbox trusts a 2-of-3 committee for the Fabric origin, whose origin chain id is
     // the channel's configured one; the signing domain is the one it recomputes on chain.
     let committee = Committee::new(COMMITTEE, 3, 2);
-    let receipt = chain
-        .inbox
-        .setValidators(origin.0, net.chain_id(), committee.addresses(), 2)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
+    let signing_domain = committee
+        .install(&chain.inbox, origin, net.chain_id())
         .await
         .unwrap();
-    assert!(receipt.status());
-    let set = chain.inbox.validatorSet(origin.0).call().await.unwrap();
-    let local = chain.inbox.localDomain().call().await.unwrap();
-    let chain_id = chain.provider.get_chain_id().await.unwrap();
-    let signing_domain = evm_signing_domain(
-        origin,
-        net.chain_id(),
-        causeway_proofs::Domain(local),
-        chain_id,
-        *chain.inbox.address(),
-        set.epoch,
-    );
     let validators = validators(&committee);
 
     // The relayer: FabricSource (its verifier trusts the channel's MSP roots, the orderer and

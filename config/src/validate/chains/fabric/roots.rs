@@ -207,20 +207,9 @@ pub(super) fn subject_public_key_info(der: &[u8]) -> Option<&[u8]> {
 mod tests {
     use super::*;
 
-    /// A self-signed P-256 certificate made with `openssl req -x509` for these tests.
-    const CERT: &str = "-----BEGIN CERTIFICATE-----
-MIIByTCCAW+gAwIBAgIUFN63pDchYrVCcI6nbv8h/N95NuwwCgYIKoZIzj0EAwIw
-OTEZMBcGA1UECgwQb3JnMS5leGFtcGxlLmNvbTEcMBoGA1UEAwwTY2Eub3JnMS5l
-eGFtcGxlLmNvbTAgFw0yNjExMjQwODQzMThaGA8yMTI2MTAzMTA4NDMxOFowOTEZ
-MBcGA1UECgwQb3JnMS5leGFtcGxlLmNvbTEcMBoGA1UEAwwTY2Eub3JnMS5leGFt
-cGxlLmNvbTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABMpPnHDAfhsycSTVEycM
-Pyo2wCcqK4GyBnq74k8mrDJZ8xjhWs5V0JJq3zqdwf9doiQ6jnY9xVlPGY4uSIpa
-CH2jUzBRMB0GA1UdDgQWBBSeu26/GMsSt6cLTZeFb7oXmz9oMzAfBgNVHSMEGDAW
-gBSeu26/GMsSt6cLTZeFb7oXmz9oMzAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49
-BAMCA0gAMEUCIQDiofkuBumge9F4ItmQkkrXFmWCB5DEQw0H5zdu0o0J9QIgK9Bn
-tNXRqms+1sUh0d7fBbgMyfnpNWvZAjWcidVVT+M=
------END CERTIFICATE-----
-";
+    /// A self-signed P-256 certificate made with `openssl req -x509` for the tests (the
+    /// integration tests' `ROOT_A`).
+    const CERT: &str = include_str!("../../../../testdata/root-a.pem");
 
     #[test]
     fn the_public_key_is_found_in_a_real_certificate() {

@@ -47,12 +47,7 @@ fn a_signed_batch_is_delivered_once_and_replay_is_refused() {
 struct Reenter(Vec<u8>);
 
 impl Chaincode for Reenter {
-    fn invoke(
-        &self,
-        stub: &mut dyn Stub,
-        _function: &str,
-        _args: &[Vec<u8>],
-    ) -> Result<Vec<u8>, ChaincodeError> {
+    fn invoke(&self, stub: &mut dyn Stub, _function: &str, _args: &[Vec<u8>]) -> Response {
         let nested = stub.invoke_chaincode(
             INBOX_CHAINCODE,
             "deliverBatch",

@@ -15,9 +15,9 @@ use causeway_proofs::{Nonce, SigningDomain};
 
 use super::*;
 use crate::recipient::{RECIPIENT_CHAINCODE, Recipient};
-use crate::support::{Committee, OriginLog, Peer};
-use crate::wire::{DeliveryBatch, DeliveryItem, WireBytes, decode_revert, parse_results};
-use crate::{Chaincode, NetworkInfo};
+use crate::support::{Committee, Peer};
+use crate::wire::{DeliveryBatch, WireBytes, decode_revert, parse_results};
+use crate::{Chaincode, NetworkInfo, Response};
 
 const CHANNEL: &str = "causeway";
 const LOCAL: Domain = Domain(7);
@@ -101,7 +101,7 @@ impl Net {
         chaincode: &str,
         function: &str,
         args: &[Vec<u8>],
-    ) -> Result<Vec<u8>, ChaincodeError> {
+    ) -> Response {
         self.call_with_event(creator, chaincode, function, args).0
     }
 
@@ -112,7 +112,7 @@ impl Net {
         chaincode: &str,
         function: &str,
         args: &[Vec<u8>],
-    ) -> (Result<Vec<u8>, ChaincodeError>, Option<Event>) {
+    ) -> (Response, Option<Event>) {
         let tx = self.peer.submit(creator, chaincode, function, args);
         (tx.result, tx.event)
     }
@@ -133,17 +133,12 @@ impl Net {
     }
 
     /// `function` of the inbox as `creator`.
-    fn inbox(
-        &mut self,
-        creator: &[u8],
-        function: &str,
-        args: &[Vec<u8>],
-    ) -> Result<Vec<u8>, ChaincodeError> {
+    fn inbox(&mut self, creator: &[u8], function: &str, args: &[Vec<u8>]) -> Response {
         self.call(creator, INBOX_CHAINCODE, function, args)
     }
 
     /// `retry(message)` on the inbox, as the user.
-    fn retry(&mut self, message: &Message) -> Result<Vec<u8>, ChaincodeError> {
+    fn retry(&mut self, message: &Message) -> Response {
         let user = self.user.clone();
         self.inbox(&user, "retry", &[hex_message(message)])
     }
@@ -238,24 +233,11 @@ impl Net {
 
     /// A batch of `messages`, logged in order and signed by committee members `signers`.
     fn signed(&self, messages: Vec<Message>, signers: &[usize]) -> DeliveryBatch {
-        let mut log = OriginLog::default();
-        for m in &messages {
-            log.append(m);
-        }
-        let checkpoint = log.checkpoint(ORIGIN);
-        let signatures = self.committee.sign(&checkpoint, &self.domain(), signers);
-        DeliveryBatch {
-            checkpoint,
-            signatures,
-            items: messages
-                .into_iter()
-                .enumerate()
-                .map(|(i, message)| DeliveryItem {
-                    message,
-                    proof: log.proof(i),
-                })
-                .collect(),
-        }
+        let mut batch = DeliveryBatch::logged(ORIGIN, messages, Vec::new());
+        batch.signatures = self
+            .committee
+            .sign(&batch.checkpoint, &self.domain(), signers);
+        batch
     }
 }
 
@@ -275,12 +257,7 @@ fn hex_message(m: &Message) -> Vec<u8> {
 struct Gate;
 
 impl Chaincode for Gate {
-    fn invoke(
-        &self,
-        stub: &mut dyn Stub,
-        function: &str,
-        _args: &[Vec<u8>],
-    ) -> Result<Vec<u8>, ChaincodeError> {
+    fn invoke(&self, stub: &mut dyn Stub, function: &str, _args: &[Vec<u8>]) -> Response {
         match function {
             "open" => {
                 stub.put_state("open", b"1".to_vec());

@@ -105,12 +105,7 @@ fn a_failed_message_is_delivered_by_retry_once_its_recipient_accepts_it() {
 struct CountsFirst;
 
 impl Chaincode for CountsFirst {
-    fn invoke(
-        &self,
-        stub: &mut dyn Stub,
-        function: &str,
-        args: &[Vec<u8>],
-    ) -> Result<Vec<u8>, ChaincodeError> {
+    fn invoke(&self, stub: &mut dyn Stub, function: &str, args: &[Vec<u8>]) -> Response {
         if function == "handle" {
             let attempts = stub
                 .get_state("attempts")
@@ -179,12 +174,7 @@ fn a_recipient_that_writes_before_failing_keeps_its_writes_and_retry_delivers() 
 struct Forger;
 
 impl Chaincode for Forger {
-    fn invoke(
-        &self,
-        stub: &mut dyn Stub,
-        _function: &str,
-        _args: &[Vec<u8>],
-    ) -> Result<Vec<u8>, ChaincodeError> {
+    fn invoke(&self, stub: &mut dyn Stub, _function: &str, _args: &[Vec<u8>]) -> Response {
         stub.invoke_chaincode(
             RECIPIENT_CHAINCODE,
             "handle",

@@ -3,6 +3,7 @@
 //! afterwards the good batch the bad ones were made from is still new and goes through.
 
 use super::*;
+use causeway_proofs::attestation::testkit::malleate;
 
 /// A network and a good batch of two messages to the example recipient, signed by members 0
 /// and 1.
@@ -269,24 +270,4 @@ fn a_checkpoint_signed_for_another_chain_id_is_refused() {
     // Signed for this channel's chain id, the same checkpoint is delivered.
     assert_eq!(net.deliver(json(&good)).unwrap().len(), 2);
     assert_eq!(net.count(), "2");
-}
-
-/// The malleated twin of a low-s signature: (r, n - s, v ^ 1).
-fn malleate(sig: &Signature) -> Signature {
-    // secp256k1 group order (SEC 2 v2, section 2.4.1).
-    let n =
-        hex::decode("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141").unwrap();
-    let s = sig.s();
-    let mut out = sig.0;
-    let mut borrow = 0i16;
-    for i in (0..32).rev() {
-        let mut d = i16::from(n[i]) - i16::from(s[i]) - borrow;
-        borrow = i16::from(d < 0);
-        if d < 0 {
-            d += 256;
-        }
-        out[32 + i] = u8::try_from(d).unwrap();
-    }
-    out[64] ^= 27 ^ 28; // 27 <-> 28
-    Signature(out)
 }

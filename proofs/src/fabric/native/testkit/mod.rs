@@ -1,22 +1,18 @@
-//! Test fixtures: organisations with generated CAs, identities, and signed blocks holding
-//! outbox transactions, built as a client, peers, orderer and committer would.
+//! Test fixtures: the one builder of test certificates ([`Ca`], [`CertSpec`]), organisations
+//! with generated CAs, identities, and signed blocks holding outbox transactions, built as a
+//! client, peers, orderer and committer would.
 
 #![allow(clippy::unwrap_used)]
 
-use std::str::FromStr as _;
+mod certs;
+
 use std::time::{Duration, SystemTime};
 
 use crate::{Address32, Domain, Message, Nonce};
-use p256::ecdsa::SigningKey;
 use prost::Message as _;
-use x509_cert::Certificate;
-use x509_cert::builder::{Builder as _, CertificateBuilder, Profile};
-use x509_cert::der::EncodePem as _;
-use x509_cert::der::pem::LineEnding;
-use x509_cert::name::Name;
-use x509_cert::serial_number::SerialNumber;
-use x509_cert::spki::SubjectPublicKeyInfoOwned;
 use x509_cert::time::{Time, Validity};
+
+pub use certs::{Ca, CertSpec, key, pem};
 
 use super::{DISPATCH_EVENT, FabricVerifierConfig};
 use crate::fabric::block::proposal_hash;
@@ -30,8 +26,8 @@ use crate::fabric::proto::protos::{
     ProposalResponsePayload, Transaction, TransactionAction,
 };
 use crate::fabric::{
-    EndorsementPolicy, FabricBlock, FabricIdentity, HeaderHash, MspRoots, SigningIdentity,
-    TransactionId, TrustedMsps, ValidationCode, data_hash, header_bytes,
+    EndorsementPolicy, FabricBlock, HeaderHash, MspRoots, SigningIdentity, TransactionId,
+    TrustedMsps, ValidationCode, data_hash, header_bytes,
 };
 
 /// The test network's channel.
@@ -41,11 +37,13 @@ pub const OUTBOX: &str = "causeway_outbox";
 /// The test network's Causeway domain.
 pub const DOMAIN: Domain = Domain(2001);
 
-pub(crate) fn year() -> Duration {
+/// A year.
+pub fn year() -> Duration {
     Duration::from_secs(365 * 24 * 3600)
 }
 
-pub(crate) fn validity(from: SystemTime, to: SystemTime) -> Validity {
+/// Valid from `from` to `to`.
+pub fn validity(from: SystemTime, to: SystemTime) -> Validity {
     Validity {
         not_before: Time::try_from(from).unwrap(),
         not_after: Time::try_from(to).unwrap(),
@@ -64,20 +62,12 @@ pub fn expired() -> Validity {
     validity(now - year(), now - Duration::from_secs(24 * 3600))
 }
 
-fn key() -> SigningKey {
-    SigningKey::random(&mut rand_core::OsRng)
-}
-
-fn pem(certificate: &Certificate) -> Vec<u8> {
-    certificate.to_pem(LineEnding::LF).unwrap().into_bytes()
-}
-
 /// An organisation: its MSP id and root CA.
 pub struct Org {
     /// The MSP id.
     pub mspid: &'static str,
-    ca_key: SigningKey,
-    ca: Certificate,
+    /// The root CA (`CN=ca.<mspid>,O=<mspid>`).
+    pub ca: Ca,
 }
 
 impl Org {
@@ -88,30 +78,23 @@ impl Org {
 
     /// An organisation whose root CA certificate is valid for `validity`.
     pub fn with_root_validity(mspid: &'static str, validity: Validity) -> Self {
-        let ca_key = key();
-        let spki = SubjectPublicKeyInfoOwned::from_key(*ca_key.verifying_key()).unwrap();
-        let ca = CertificateBuilder::new(
-            Profile::Root,
-            SerialNumber::from(1u32),
-            validity,
-            Name::from_str(&format!("CN=ca.{mspid},O={mspid}")).unwrap(),
-            spki,
-            &ca_key,
-        )
-        .unwrap()
-        .build::<p256::ecdsa::DerSignature>()
-        .unwrap();
-        Self { mspid, ca_key, ca }
+        let spec = CertSpec::new(format!("CN=ca.{mspid},O={mspid}"))
+            .serial(1)
+            .validity(validity);
+        Self {
+            mspid,
+            ca: Ca::from_spec(&spec, key()),
+        }
     }
 
     /// The root certificate, PEM.
     pub fn ca_pem(&self) -> Vec<u8> {
-        pem(&self.ca)
+        self.ca.pem()
     }
 
     /// The MSP roots of the organisation (its CA).
     pub fn roots(&self) -> MspRoots {
-        MspRoots::new(self.mspid, &[pem(&self.ca)]).unwrap()
+        MspRoots::new(self.mspid, &[self.ca.pem()]).unwrap()
     }
 
     /// A peer identity (`OU=peer`) issued by this organisation's CA.
@@ -121,28 +104,11 @@ impl Org {
 
     /// A signing identity of NodeOU role `ou` issued by this organisation's CA.
     pub fn with_ou(&self, ou: &str, validity: Validity) -> SigningIdentity {
-        let member_key = key();
-        let spki = SubjectPublicKeyInfoOwned::from_key(*member_key.verifying_key()).unwrap();
-        let cert = CertificateBuilder::new(
-            Profile::Leaf {
-                issuer: self.ca.tbs_certificate.subject.clone(),
-                enable_key_agreement: false,
-                enable_key_encipherment: false,
-            },
-            SerialNumber::from(2u32),
-            validity,
-            Name::from_str(&format!("CN={ou}.{},OU={ou},O={}", self.mspid, self.mspid)).unwrap(),
-            spki,
-            &self.ca_key,
-        )
-        .unwrap()
-        .build::<p256::ecdsa::DerSignature>()
-        .unwrap();
-        SigningIdentity::new(
-            FabricIdentity::from_pem(self.mspid, &pem(&cert)).unwrap(),
-            member_key,
-        )
-        .unwrap()
+        let mspid = self.mspid;
+        let spec = CertSpec::new(format!("CN={ou}.{mspid},OU={ou},O={mspid}"))
+            .serial(2)
+            .validity(validity);
+        self.ca.identity(mspid, &spec)
     }
 
     /// A peer of this organisation, valid now.

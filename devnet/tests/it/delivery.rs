@@ -215,26 +215,3 @@ async fn a_relayer_cannot_make_a_recipient_fail_by_withholding_gas() {
     lane.deliver(std::slice::from_ref(&item)).await;
     assert_eq!(lane.status(&item.0).await, 1);
 }
-
-#[tokio::test]
-async fn an_origin_can_be_paused_by_the_admin_only() {
-    let b = DevChain::start(CHAIN_B).await.unwrap();
-    let mut lane = Lane::open(&b).await;
-    let item = lane.push(*b.recipient.address(), b"pause me");
-    let stranger = Inbox::new(*b.inbox.address(), b.node.provider(5));
-    let err = stranger.setPaused(1, true).send().await.unwrap_err();
-    assert!(matches!(inbox_error(&err), Inbox::InboxErrors::NotAdmin(_)));
-
-    let receipt = mined!(b.inbox.setPaused(1, true));
-    let ev = events::<Inbox::PauseChanged>(&receipt).remove(0);
-    assert_eq!((ev.origin, ev.paused), (1, true));
-    assert!(b.inbox.paused(1).call().await.unwrap());
-    assert!(matches!(
-        lane.deliver_err(std::slice::from_ref(&item)).await,
-        Inbox::InboxErrors::Paused(Inbox::Paused { origin: 1 })
-    ));
-    assert_eq!(lane.status(&item.0).await, 0);
-    mined!(b.inbox.setPaused(1, false));
-    lane.deliver(std::slice::from_ref(&item)).await;
-    assert_eq!(lane.status(&item.0).await, 1);
-}

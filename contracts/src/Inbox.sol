@@ -7,6 +7,7 @@ import {MessageCodec} from "./lib/MessageCodec.sol";
 import {MerkleLog} from "./lib/MerkleLog.sol";
 import {
     AlreadyDelivered,
+    ConflictingCheckpoint,
     ForbiddenRecipient,
     InsufficientGas,
     InvalidProof,
@@ -75,6 +76,9 @@ contract Inbox is ValidatorRegistry {
 
     mapping(bytes32 id => uint8) private _status;
     mapping(uint32 origin => Lane) private _lanes;
+    /// The first root accepted for each (origin, log size): a different signed root for the same
+    /// size is equivocation by the signing threshold and is refused with both roots.
+    mapping(uint32 origin => mapping(uint64 size => bytes32 root)) private _roots;
     mapping(address target => bool) private _forbidden;
 
     /// The message was delivered: its recipient's `handle` returned.
@@ -112,6 +116,7 @@ contract Inbox is ValidatorRegistry {
         if (lane.paused) revert Paused(cp.origin);
         bool limited = lane.maxMessages != 0;
         _verifyCheckpoint(cp, signatures);
+        _acceptRoot(cp);
         _deliver(message, proof, cp, lane, limited);
     }
 
@@ -130,6 +135,7 @@ contract Inbox is ValidatorRegistry {
         if (lane.paused) revert Paused(cp.origin);
         bool limited = lane.maxMessages != 0;
         _verifyCheckpoint(cp, signatures);
+        _acceptRoot(cp);
         for (uint256 i = 0; i < messages.length; ++i) {
             _deliver(messages[i], proofs[i], cp, lane, limited);
         }
@@ -237,6 +243,22 @@ contract Inbox is ValidatorRegistry {
 
     function _signingDestination() internal view override returns (uint32) {
         return localDomain;
+    }
+
+    /// @notice The root first accepted for `origin` at log size `size` (0 if none yet).
+    function acceptedRoot(uint32 origin, uint64 size) external view returns (bytes32) {
+        return _roots[origin][size];
+    }
+
+    /// @notice Records the first verified root of (origin, size); reverts
+    /// `ConflictingCheckpoint` with both roots when a different one was accepted before.
+    function _acceptRoot(Checkpoint calldata cp) private {
+        bytes32 known = _roots[cp.origin][cp.size];
+        if (known == bytes32(0)) {
+            _roots[cp.origin][cp.size] = cp.root;
+        } else if (known != cp.root) {
+            revert ConflictingCheckpoint(cp.origin, cp.size, known, cp.root);
+        }
     }
 
     /// @notice Counts one message against the rate limit of `lane`; false when the current

@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use causeway_proofs::{Domain, MessageId};
+use causeway_proofs::{Domain, Hash32, MessageId};
 use serde::{Deserialize, Serialize};
 
 /// Why a destination refused a transaction. The named variants are Causeway's protocol errors
@@ -169,6 +169,18 @@ pub enum RevertReason {
     },
     /// A rate limit with a message count but no window, or the reverse.
     InvalidRateLimit,
+    /// A signed checkpoint whose root differs from the root the destination already accepted
+    /// for the same origin and log size: the validators' threshold equivocated.
+    ConflictingCheckpoint {
+        /// The origin.
+        origin: Domain,
+        /// The log size.
+        size: u64,
+        /// The root accepted first.
+        known: Hash32,
+        /// The conflicting root offered.
+        offered: Hash32,
+    },
     /// The transaction ran out of gas.
     OutOfGas,
     /// A plain `Error(string)` revert.
@@ -225,6 +237,7 @@ impl RevertReason {
             RevertReason::NotValidator { .. } => "not_validator",
             RevertReason::NotPaused { .. } => "not_paused",
             RevertReason::InvalidRateLimit => "invalid_rate_limit",
+            RevertReason::ConflictingCheckpoint { .. } => "conflicting_checkpoint",
             RevertReason::OutOfGas => "out_of_gas",
             RevertReason::Message { .. } => "message",
             RevertReason::Panic { .. } => "panic",
@@ -311,6 +324,15 @@ impl fmt::Display for RevertReason {
             RevertReason::NotValidator { account } => write!(f, "NotValidator({account})"),
             RevertReason::NotPaused { origin } => write!(f, "NotPaused({origin})"),
             RevertReason::InvalidRateLimit => f.write_str("InvalidRateLimit"),
+            RevertReason::ConflictingCheckpoint {
+                origin,
+                size,
+                known,
+                offered,
+            } => write!(
+                f,
+                "ConflictingCheckpoint({origin}, size {size}, known {known}, offered {offered})"
+            ),
             RevertReason::Message { message } => write!(f, "Error({message:?})"),
             RevertReason::Panic { code } => write!(f, "Panic(0x{code:02x})"),
             RevertReason::Unknown { data } => write!(f, "unknown revert data {data}"),

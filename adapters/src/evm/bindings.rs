@@ -87,6 +87,7 @@ alloy::sol! {
         error NotValidator(address account);
         error NotPaused(uint32 origin);
         error InvalidRateLimit();
+        error ConflictingCheckpoint(uint32 origin, uint64 size, bytes32 known, bytes32 offered);
     }
 
     /// Solidity's built-in revert payloads.
@@ -252,6 +253,12 @@ pub fn decode_revert(data: &[u8]) -> RevertReason {
                 origin: Domain(e.origin),
             },
             E::InvalidRateLimit(_) => RevertReason::InvalidRateLimit,
+            E::ConflictingCheckpoint(e) => RevertReason::ConflictingCheckpoint {
+                origin: Domain(e.origin),
+                size: e.size,
+                known: Hash32(e.known.0),
+                offered: Hash32(e.offered.0),
+            },
             E::InsufficientGas(e) => RevertReason::InsufficientGas {
                 available: small(e.available),
                 required: small(e.required),

@@ -12,7 +12,9 @@
 //!    (`DuplicateSigner`), strictly above the previous signer (`SignersNotAscending(i)`), and at
 //!    least the threshold (`BelowThreshold`). The digest is recomputed from stored state and
 //!    the running network: the [`inbox_signing_domain`] of this channel's configured chain id
-//!    and chaincode name, the stored origin chain id and epoch;
+//!    and chaincode name, the stored origin chain id and epoch; then the first root accepted for
+//!    (origin, size) is kept and a different one refused with both roots
+//!    (`ConflictingCheckpoint`);
 //! 2. per message (`_deliver`): decodes (`MessageTooShort`, `UnsupportedVersion`,
 //!    `BodyTooLarge`), origin is the checkpoint's (`WrongDomain`), destination is this network
 //!    (`WrongDestination`), never seen, in this batch either (`AlreadyDelivered`), the RFC 9162
@@ -207,6 +209,7 @@ fn deliver_batch(stub: &mut dyn Stub, json: &[u8]) -> Result<Vec<u8>, RevertReas
     })?;
     require_not_paused(stub, batch.checkpoint.origin)?;
     let checkpoint = verify_checkpoint(stub, &batch)?;
+    accept_root(stub, &checkpoint)?;
     let local = stub.network().domain;
     // The stub reads the transaction's own writes, but a set keeps the in-batch replay guard
     // independent of that.
@@ -250,6 +253,33 @@ fn deliver_batch(stub: &mut dyn Stub, json: &[u8]) -> Result<Vec<u8>, RevertReas
     let payload = encode_results(&results);
     stub.set_event(DELIVERED_EVENT, payload.clone());
     Ok(payload)
+}
+
+fn root_key(origin: Domain, size: u64) -> String {
+    format!("roots/{}/{size}", origin.0)
+}
+
+/// `_acceptRoot`: records the first verified root of (origin, size) (key `roots/<origin>/<size>`)
+/// and refuses a different one with both roots (`ConflictingCheckpoint`): the threshold that
+/// signed both has equivocated.
+fn accept_root(stub: &mut dyn Stub, checkpoint: &Checkpoint) -> Result<(), RevertReason> {
+    let key = root_key(checkpoint.origin(), checkpoint.size().0);
+    let offered = checkpoint.root();
+    match stub.get_state(&key) {
+        None => {
+            stub.put_state(&key, offered.0.to_vec());
+            Ok(())
+        }
+        Some(known) if known.as_slice() == offered.0.as_slice() => Ok(()),
+        Some(known) => Err(RevertReason::ConflictingCheckpoint {
+            origin: checkpoint.origin(),
+            size: checkpoint.size().0,
+            known: Hash32(known.try_into().map_err(|_| RevertReason::Message {
+                message: "stored root is not 32 bytes".to_owned(),
+            })?),
+            offered,
+        }),
+    }
 }
 
 /// `_verifyCheckpoint`: returns the checkpoint once its signatures meet the threshold.

@@ -93,6 +93,7 @@ fn the_artifacts_expose_the_fixed_interface() {
         "paused(uint32)".to_owned(),
         "setRateLimit(uint32,uint32,uint32)".to_owned(),
         "rateLimit(uint32)".to_owned(),
+        "acceptedRoot(uint32,uint64)".to_owned(),
         "setForbiddenRecipient(address,bool)".to_owned(),
         "isForbiddenRecipient(address)".to_owned(),
         "verifyInclusion(bytes32,uint64,uint64,bytes32[],bytes32)".to_owned(),

@@ -680,3 +680,46 @@ async fn messages_can_never_reach_the_inbox_or_its_admin() {
     assert!(b.provider.send_transaction(tx).await.is_err());
     assert_eq!(b.provider.get_balance(inbox).await.unwrap(), U256::ZERO);
 }
+
+#[tokio::test]
+async fn a_conflicting_checkpoint_is_refused_with_both_roots() {
+    // Issue 9 item 4: a threshold that signs two roots for one (origin, size) has equivocated;
+    // the Inbox keeps the first root it accepted and refuses the other with both as evidence.
+    let b = DevChain::start(CHAIN_B).await.unwrap();
+    let mut lane = Lane::open(&b).await;
+    let to = *b.recipient.address();
+    let honest = lane.push(to, b"honest history");
+    lane.deliver(std::slice::from_ref(&honest)).await;
+    let known = lane.checkpoint();
+    assert_eq!(
+        b.inbox
+            .acceptedRoot(1, known.size().0)
+            .call()
+            .await
+            .unwrap()
+            .0,
+        known.root().0
+    );
+
+    // A forked log of the same size, signed by the same threshold.
+    let honest_log = std::mem::replace(&mut lane.log, OriginLog::new());
+    let forged = lane.push(to, b"rewritten history");
+    let offered = lane.checkpoint();
+    assert_eq!(offered.size(), known.size());
+    assert_eq!(
+        lane.deliver_err(std::slice::from_ref(&forged)).await,
+        E::ConflictingCheckpoint(Inbox::ConflictingCheckpoint {
+            origin: 1,
+            size: known.size().0,
+            known: B256::from(known.root().0),
+            offered: B256::from(offered.root().0),
+        })
+    );
+    assert_eq!(lane.status(&forged.0).await, 0);
+
+    // The honest history goes on: the same checkpoint again, and larger ones.
+    lane.log = honest_log;
+    let again = lane.push(to, b"more honest history");
+    lane.deliver(std::slice::from_ref(&again)).await;
+    assert_eq!(lane.status(&again.0).await, 1);
+}

@@ -290,3 +290,24 @@ fn malleate(sig: &Signature) -> Signature {
     out[64] ^= 27 ^ 28; // 27 <-> 28
     Signature(out)
 }
+
+#[test]
+fn a_conflicting_checkpoint_is_refused_with_both_roots() {
+    let (mut net, good) = good_batch();
+    assert_eq!(net.deliver(json(&good)).unwrap().len(), 2);
+    // The same threshold signs another log of the same size.
+    let forged = net.batch(&["rewritten", "history"], recipient(), &[0, 1]);
+    assert_eq!(forged.checkpoint.size(), good.checkpoint.size());
+    net.assert_refused(
+        "equivocation",
+        json(&forged),
+        RevertReason::ConflictingCheckpoint {
+            origin: ORIGIN,
+            size: 2,
+            known: good.checkpoint.root(),
+            offered: forged.checkpoint.root(),
+        },
+    );
+    let id = forged.items[0].message.id().to_hex();
+    assert_eq!(net.query(INBOX_CHAINCODE, "status", id.as_bytes()), "none");
+}

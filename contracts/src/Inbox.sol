@@ -6,7 +6,6 @@ import {ValidatorRegistry} from "./ValidatorRegistry.sol";
 import {MessageCodec} from "./lib/MessageCodec.sol";
 import {MerkleLog} from "./lib/MerkleLog.sol";
 import {
-    AlreadyDelivered,
     ConflictingCheckpoint,
     ForbiddenRecipient,
     InsufficientGas,
@@ -43,6 +42,8 @@ contract Inbox is ValidatorRegistry {
     uint8 public constant STATUS_DELIVERED = 1;
     /// `status`: the recipient reverted; `retry` may deliver it later.
     uint8 public constant STATUS_FAILED = 2;
+    /// `status`: refused for good (a forbidden recipient); `retry` cannot change it.
+    uint8 public constant STATUS_REFUSED = 3;
     /// Gas every recipient call gets on first delivery; a transaction that cannot give it reverts
     /// `InsufficientGas` as a whole. `retry` forwards all the gas its caller supplies.
     uint256 public constant HANDLE_GAS = 500_000;
@@ -89,6 +90,13 @@ contract Inbox is ValidatorRegistry {
     /// Deliveries from `origin` were paused (by a validator or the admin) or resumed (by a
     /// threshold of the validators).
     event PauseChanged(uint32 indexed origin, bool paused);
+    /// The message was already delivered, failed or refused (`status` != 0), for instance by
+    /// another relayer's transaction: it is skipped and the batch goes on.
+    event AlreadyDeliveredSkipped(bytes32 indexed id, uint8 status);
+    /// The message was proven but its recipient is forbidden (the Inbox, its admin, a denied
+    /// target, or a 32-byte identity that is not an address): recorded refused (status 3) for
+    /// good, never delivered nor retried; the batch goes on.
+    event DeliveryRefused(bytes32 indexed id, uint32 indexed origin, uint64 nonce, bytes32 recipient);
     /// The message was proven but left undelivered (status still 0) because its origin's rate
     /// limit for the current window is used up; it can be delivered in a later window.
     event RateLimited(bytes32 indexed id, uint32 indexed origin, uint64 nonce);
@@ -105,7 +113,8 @@ contract Inbox is ValidatorRegistry {
         localDomain = localDomain_;
     }
 
-    /// @notice Delivers one message (see `deliverBatch`).
+    /// @notice Delivers one message, under the rules of `deliverBatch` (a message already seen is
+    /// skipped and a forbidden recipient refused, without reverting).
     function deliver(
         bytes calldata message,
         InclusionProof calldata proof,
@@ -122,8 +131,12 @@ contract Inbox is ValidatorRegistry {
 
     /// @notice Delivers `messages[i]` with `proofs[i]` under one checkpoint `cp` and its
     /// validator `signatures` (65-byte r ‖ s ‖ v, v in {27, 28}, ascending by signer). The
-    /// signatures are verified once; any invalid message reverts the whole batch; a reverting
-    /// recipient only records its own message as failed.
+    /// signatures are verified once. An invalid checkpoint, signature, message encoding, domain
+    /// or proof reverts the whole batch (only a buggy or hostile relayer builds those). One
+    /// message never sinks the others: one already delivered (or failed, or refused) is skipped
+    /// (`AlreadyDeliveredSkipped`), one to a forbidden recipient is refused for good
+    /// (`DeliveryRefused`, status 3), one over the rate limit is left undelivered
+    /// (`RateLimited`), and a reverting recipient only records its own message as failed.
     function deliverBatch(
         bytes[] calldata messages,
         InclusionProof[] calldata proofs,
@@ -156,7 +169,7 @@ contract Inbox is ValidatorRegistry {
         _call(id, message, recipient, gasleft() - GAS_RESERVE);
     }
 
-    /// @notice 0 never seen, 1 delivered, 2 failed (retryable).
+    /// @notice 0 never seen, 1 delivered, 2 failed (retryable), 3 refused (for good).
     function status(bytes32 id) external view returns (uint8) {
         return _status[id];
     }
@@ -295,11 +308,23 @@ contract Inbox is ValidatorRegistry {
         uint32 destination = message.destination();
         if (destination != localDomain) revert WrongDestination(localDomain, destination);
         bytes32 id = message.id();
-        if (_status[id] != STATUS_NONE) revert AlreadyDelivered(id);
+        uint8 seen = _status[id];
+        if (seen != STATUS_NONE) {
+            // Delivered by someone else first (or failed, or refused): nothing to do here. Its
+            // proof was checked when it was first recorded.
+            emit AlreadyDeliveredSkipped(id, seen);
+            return;
+        }
         if (!MerkleLog.verifyInclusion(proof.index, cp.size, MerkleLog.leafHash(id), proof.path, cp.root)) {
             revert InvalidProof();
         }
-        address recipient = _recipient(message);
+        uint256 raw = uint256(message.recipient());
+        address recipient = address(uint160(raw));
+        if (raw >> 160 != 0 || isForbiddenRecipient(recipient)) {
+            _status[id] = STATUS_REFUSED;
+            emit DeliveryRefused(id, origin, message.nonce(), bytes32(raw));
+            return;
+        }
         if (limited && !_admit(lane)) {
             emit RateLimited(id, origin, message.nonce());
             return;

@@ -40,6 +40,8 @@ alloy::sol! {
         event ValidatorSetChangeCancelled(uint32 indexed origin, uint64 epoch);
         event ValidatorSetChangeApplied(uint32 indexed origin, uint64 epoch);
         event RateLimited(bytes32 indexed id, uint32 indexed origin, uint64 nonce);
+        event AlreadyDeliveredSkipped(bytes32 indexed id, uint8 status);
+        event DeliveryRefused(bytes32 indexed id, uint32 indexed origin, uint64 nonce, bytes32 recipient);
         function setValidators(uint32 origin, uint64 originChainId, address[] calldata validators, uint8 threshold) external;
         function deliver(bytes calldata message, InclusionProof calldata proof, Checkpoint calldata cp, bytes[] calldata signatures) external;
         function deliverBatch(bytes[] calldata messages, InclusionProof[] calldata proofs, Checkpoint calldata cp, bytes[] calldata signatures) external;
@@ -104,6 +106,8 @@ pub(crate) const STATUS_NONE: u8 = 0;
 pub(crate) const STATUS_DELIVERED: u8 = 1;
 /// `Inbox.status`: delivered to a recipient that reverted (retryable).
 pub(crate) const STATUS_FAILED: u8 = 2;
+/// `Inbox.status`: refused for good (a forbidden recipient).
+pub(crate) const STATUS_REFUSED: u8 = 3;
 
 /// An alloy hash from a proofs hash.
 pub(crate) fn b256(h: &Hash32) -> B256 {

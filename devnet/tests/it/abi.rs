@@ -103,6 +103,7 @@ fn the_artifacts_expose_the_fixed_interface() {
         "STATUS_NONE()".to_owned(),
         "STATUS_DELIVERED()".to_owned(),
         "STATUS_FAILED()".to_owned(),
+        "STATUS_REFUSED()".to_owned(),
     ]);
     assert_eq!(f, expected);
     let mut expected = set(&registry_events);
@@ -112,6 +113,8 @@ fn the_artifacts_expose_the_fixed_interface() {
         "PauseChanged(uint32,bool)",
         "ForbiddenRecipientChanged(address,bool)",
         "RateLimited(bytes32,uint32,uint64)",
+        "AlreadyDeliveredSkipped(bytes32,uint8)",
+        "DeliveryRefused(bytes32,uint32,uint64,bytes32)",
         "RateLimitChanged(uint32,uint32,uint32)",
     ]));
     assert_eq!(e, expected);
@@ -142,7 +145,7 @@ fn the_artifacts_expose_the_fixed_interface() {
         "InvalidSignature(uint256)",
         "BelowThreshold(uint256,uint256)",
         "InvalidProof()",
-        "AlreadyDelivered(bytes32)",
+        // AlreadyDelivered is no longer raised: a message seen before is skipped (issue 9).
         "ForbiddenRecipient(address)",
         "Paused(uint32)",
         "NotAdmin()",

@@ -24,7 +24,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::time::MissedTickBehavior;
 
 use super::metrics::{LaneMetrics, add};
-use super::settle::{FailedAttempt, InFlight, confirm_delivered, record_failures};
+use super::settle::{FailedAttempt, InFlight, confirm_delivered, record_failures, record_refusals};
 use super::{LaneConfig, StageContext, blocking, cancellable, sleep_or_cancel};
 use crate::store::{KeptHandle, Result};
 
@@ -137,7 +137,16 @@ async fn follow_once(
             block, messages, ..
         } => {
             let mut done = Vec::with_capacity(messages.len());
+            let mut refused = Vec::new();
             for (id, result) in &messages {
+                if let MessageOutcome::Refused { reason } = result {
+                    tracing::warn!(lane = %l, message_id = %id, %reason,
+                        "destination refused the message for good");
+                    if flight.ids.contains(id) {
+                        refused.push(*id);
+                    }
+                    continue;
+                }
                 if let MessageOutcome::Failed { reason } = result {
                     add(&metrics.failed_at_recipient, 1);
                     tracing::warn!(
@@ -155,10 +164,19 @@ async fn follow_once(
             let missing: Vec<MessageId> = flight
                 .ids
                 .iter()
-                .filter(|id| !done.contains(id))
+                .filter(|id| !done.contains(id) && !refused.contains(id))
                 .copied()
                 .collect();
             confirm_delivered(ctx, metrics, done, block.height).await?;
+            record_refusals(
+                ctx,
+                lane,
+                metrics,
+                &refused,
+                "forbidden recipient",
+                FailedAttempt::Submitted,
+            )
+            .await?;
             if !missing.is_empty() {
                 record_failures(
                     ctx,
@@ -211,9 +229,11 @@ async fn settle_unknown(
 ) -> Result<()> {
     let mut delivered = Vec::new();
     let mut not = Vec::new();
+    let mut refused = Vec::new();
     for id in ids {
         match lane.destination.delivery_status(id).await {
             Ok(DeliveryStatus::Delivered | DeliveryStatus::Failed) => delivered.push(*id),
+            Ok(DeliveryStatus::Refused) => refused.push(*id),
             Ok(DeliveryStatus::NotDelivered) => not.push(*id),
             Err(e) => {
                 return Err(crate::Error::Chain {
@@ -226,6 +246,15 @@ async fn settle_unknown(
     add(&metrics.already_delivered, delivered.len() as u64);
     // The destination block is unknown here; 0 marks it.
     confirm_delivered(ctx, metrics, delivered, 0).await?;
+    record_refusals(
+        ctx,
+        lane,
+        metrics,
+        &refused,
+        "recorded refused at the destination",
+        FailedAttempt::Submitted,
+    )
+    .await?;
     if !not.is_empty() {
         record_failures(ctx, lane, metrics, &not, reason, FailedAttempt::Submitted).await?;
     }

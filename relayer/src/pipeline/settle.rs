@@ -91,6 +91,64 @@ pub(crate) async fn record_failures(
     Ok(())
 }
 
+/// Dead-letters messages the destination refused for good (a forbidden recipient): no retry
+/// could ever deliver them, so the backoff is skipped; an operator sees them with `reason`.
+pub(crate) async fn record_refusals(
+    ctx: &StageContext,
+    lane: &LaneConfig,
+    metrics: &Arc<LaneMetrics>,
+    ids: &[MessageId],
+    reason: &str,
+    attempt: FailedAttempt,
+) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let l = lane.lane();
+    let store = Arc::clone(&ctx.store);
+    // One failure exhausts this policy: the message becomes a dead letter at once.
+    let policy = crate::store::RetryPolicy {
+        max_attempts: 1,
+        ..ctx.config.retry
+    };
+    let (owner, now) = (ctx.config.owner.clone(), ctx.clock.now());
+    let ids = ids.to_vec();
+    let reason = format!("refused by the destination for good: {reason}");
+    let outcomes = blocking("record refusal", move || {
+        Ok(ids
+            .into_iter()
+            .map(|id| {
+                let outcome = store.record_failure(&FailureReport {
+                    id,
+                    owner: match attempt {
+                        FailedAttempt::Leased => Some(&owner),
+                        FailedAttempt::Submitted => None,
+                    },
+                    reason: &reason,
+                    policy,
+                    jitter: 0,
+                    now,
+                });
+                (id, outcome)
+            })
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    for (id, outcome) in outcomes {
+        match outcome {
+            Ok(_) => {
+                add(&metrics.dead_letters, 1);
+                tracing::warn!(lane = %l, message_id = %id,
+                    "destination refused the message for good; dead letter");
+            }
+            Err(e) => {
+                tracing::debug!(lane = %l, message_id = %id, error = &e as &dyn std::error::Error, "refusal not recorded")
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Records messages the destination delivered, in its block `block` (0 when the block is
 /// unknown: the delivery happened in a submission this instance no longer follows).
 pub(crate) async fn confirm_delivered(

@@ -35,8 +35,11 @@
 //! every check before its first write), and authenticate the inbox as its caller (see
 //! [`crate::recipient`]).
 //!
-//! The admin's emergency controls are `Inbox.sol`'s: `setPaused(origin, true|false)` pauses
-//! `deliverBatch` and `retry` for an origin (event `causeway.PauseChanged`, query `paused`),
+//! No single key changes the validator set ([`governance`]): the admin installs an origin's
+//! first set (`setValidators`, once), later sets need a threshold of the current set
+//! (`changeValidators`). The admin's emergency controls are `Inbox.sol`'s: `setPaused(origin,
+//! true)` pauses `deliverBatch` and `retry` for an origin (event `causeway.PauseChanged`, query
+//! `paused`), lifted only by a threshold of the validators (`unpause(origin, signatures)`),
 //! and `setForbiddenRecipient(target, true|false)` denies a recipient identity (event
 //! `causeway.ForbiddenRecipientChanged`, query `isForbiddenRecipient`); anyone else gets
 //! `NotAdmin`.
@@ -62,6 +65,7 @@ use controls::{is_forbidden, is_paused, require_allowed, require_not_paused};
 use validators::{StoredSet, set_validators};
 
 mod controls;
+mod governance;
 mod validators;
 
 pub use crate::wire::INBOX_CHAINCODE;
@@ -111,6 +115,27 @@ impl Chaincode for Inbox {
                 expect_args(function, args, 4)?;
                 set_validators(stub, args).map_err(revert)
             }
+            "changeValidators" => {
+                expect_args(function, args, 6)?;
+                governance::change_validators(stub, args).map_err(revert)
+            }
+            "validatorSetChangeDigest" => {
+                expect_args(function, args, 5)?;
+                governance::change_digest_view(stub, args)
+                    .map(|d| d.to_hex().into_bytes())
+                    .map_err(revert)
+            }
+            "unpauseDigest" => {
+                expect_args(function, args, 1)?;
+                let origin = Domain(parse_decimal::<u32>("origin", &args[0])?);
+                governance::unpause_digest_view(stub, origin)
+                    .map(|d| d.to_hex().into_bytes())
+                    .map_err(revert)
+            }
+            "unpause" => {
+                expect_args(function, args, 2)?;
+                controls::unpause(stub, args)
+            }
             "setPaused" => {
                 expect_args(function, args, 2)?;
                 controls::set_paused(stub, args)
@@ -150,7 +175,7 @@ impl Chaincode for Inbox {
             }
             other => Err(ChaincodeError(format!(
                 "{INBOX_CHAINCODE} has no function {other:?} (deliverBatch, retry, setValidators, \
-                 getValidators, setPaused, paused, setForbiddenRecipient, isForbiddenRecipient, \
+                 changeValidators, getValidators, setPaused, unpause, paused, setForbiddenRecipient, isForbiddenRecipient, \
                  isDelivered, status)"
             ))),
         }

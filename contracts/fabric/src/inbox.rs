@@ -17,10 +17,12 @@
 //!    (`ConflictingCheckpoint`);
 //! 2. per message (`_deliver`): decodes (`MessageTooShort`, `UnsupportedVersion`,
 //!    `BodyTooLarge`), origin is the checkpoint's (`WrongDomain`), destination is this network
-//!    (`WrongDestination`), never seen, in this batch either (`AlreadyDelivered`), the RFC 9162
-//!    SHA-256 inclusion proof against the checkpoint's size and root (`InvalidProof`), and a
-//!    recipient that is not the inbox itself, its admin nor a target the admin denied
-//!    (`ForbiddenRecipient`);
+//!    (`WrongDestination`), the RFC 9162 SHA-256 inclusion proof against the checkpoint's size
+//!    and root (`InvalidProof`); any of these refuses the whole batch. One message never sinks
+//!    the batch (issue 9): one recorded before, or earlier in this batch, is skipped and
+//!    reported as recorded (delivered, failed or refused); one whose recipient is the inbox
+//!    itself, its admin or a target the admin denied is recorded refused for good
+//!    (`refused/<id>`, result `refused`, status `refused`; `retry` cannot change it);
 //! 3. the recipient chaincode's `handle(origin, sender, body, id)`, with the message recorded
 //!    delivered first (effects before the interaction, as `_deliver`: a re-entrant delivery of
 //!    the same id sees it delivered, on the test peer whose reads see the transaction's own
@@ -49,7 +51,7 @@
 //! names, and a failed recipient keeps its writes (above). The response payload and the
 //! `causeway.Delivered` event carry the results ([`encode_results`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use causeway_proofs::{
     Address32, Checkpoint, Domain, Hash32, HashAlgorithm, InclusionProof, Message, MessageId,
@@ -195,6 +197,7 @@ enum Status {
     None,
     Delivered,
     Failed,
+    Refused,
 }
 
 impl Status {
@@ -203,6 +206,7 @@ impl Status {
             Status::None => "none",
             Status::Delivered => "delivered",
             Status::Failed => "failed",
+            Status::Refused => "refused",
         }
     }
 }
@@ -215,11 +219,17 @@ fn failed_key(id: &MessageId) -> String {
     format!("failed/{}", hex::encode(id.as_hash().0))
 }
 
+fn refused_key(id: &MessageId) -> String {
+    format!("refused/{}", hex::encode(id.as_hash().0))
+}
+
 fn status(stub: &mut dyn Stub, id: &MessageId) -> Status {
     if stub.get_state(&delivered_key(id)).is_some() {
         Status::Delivered
     } else if stub.get_state(&failed_key(id)).is_some() {
         Status::Failed
+    } else if stub.get_state(&refused_key(id)).is_some() {
+        Status::Refused
     } else {
         Status::None
     }
@@ -239,7 +249,7 @@ fn deliver_batch(stub: &mut dyn Stub, json: &[u8]) -> Result<Vec<u8>, RevertReas
     // The stub reads the transaction's own writes, but a set keeps the in-batch replay guard
     // independent of that.
     let mut seen = BTreeSet::new();
-    let mut checked = Vec::with_capacity(batch.items.len());
+    let mut steps = Vec::with_capacity(batch.items.len());
     for item in &batch.items {
         let message = decode_message(&item.message.0)?;
         if message.origin() != checkpoint.origin() {
@@ -256,7 +266,9 @@ fn deliver_batch(stub: &mut dyn Stub, json: &[u8]) -> Result<Vec<u8>, RevertReas
         }
         let id = message.id();
         if !seen.insert(id) || status(stub, &id) != Status::None {
-            return Err(RevertReason::AlreadyDelivered { id });
+            // Recorded before (or earlier in this batch): skipped, the batch goes on (issue 9).
+            steps.push(Step::Skip(id));
+            continue;
         }
         // As the Solidity Inbox: the proof's path at its index against the checkpoint's size
         // and root (the size the proof claims is not trusted).
@@ -271,10 +283,52 @@ fn deliver_batch(stub: &mut dyn Stub, json: &[u8]) -> Result<Vec<u8>, RevertReas
         {
             return Err(RevertReason::InvalidProof);
         }
-        require_allowed(stub, &message.recipient())?;
-        checked.push(message);
+        if is_forbidden(stub, &message.recipient()) {
+            steps.push(Step::Refuse(message));
+        } else {
+            steps.push(Step::Call(message));
+        }
     }
-    let results: Vec<DeliveryResult> = checked.iter().map(|m| call(stub, m, false)).collect();
+    // Every check passed: now the effects, in the batch's order.
+    let mut outcomes: BTreeMap<MessageId, Status> = BTreeMap::new();
+    let mut results = Vec::with_capacity(steps.len());
+    for step in steps {
+        let result = match step {
+            Step::Call(message) => {
+                let result = call(stub, &message, false);
+                let now = match result.outcome {
+                    MessageOutcome::Delivered => Status::Delivered,
+                    _ => Status::Failed,
+                };
+                outcomes.insert(result.id, now);
+                result
+            }
+            Step::Refuse(message) => {
+                let id = message.id();
+                stub.put_state(&refused_key(&id), b"1".to_vec());
+                outcomes.insert(id, Status::Refused);
+                DeliveryResult {
+                    id,
+                    outcome: MessageOutcome::Refused {
+                        reason: format!("forbidden recipient {}", message.recipient()),
+                    },
+                }
+            }
+            Step::Skip(id) => {
+                // This batch's own record first: a real peer's GetState does not read the
+                // transaction's own writes.
+                let recorded = match outcomes.get(&id) {
+                    Some(s) => *s,
+                    None => status(stub, &id),
+                };
+                DeliveryResult {
+                    id,
+                    outcome: skipped_outcome(recorded),
+                }
+            }
+        };
+        results.push(result);
+    }
     let payload = encode_results(&results);
     stub.set_event(DELIVERED_EVENT, payload.clone());
     Ok(payload)
@@ -304,6 +358,30 @@ fn accept_root(stub: &mut dyn Stub, checkpoint: &Checkpoint) -> Result<(), Rever
             })?),
             offered,
         }),
+    }
+}
+
+/// What `deliverBatch` does with one checked message.
+enum Step {
+    /// Hand it to its recipient.
+    Call(Message),
+    /// Record it refused for good (a forbidden recipient).
+    Refuse(Message),
+    /// Recorded before: report it as recorded.
+    Skip(MessageId),
+}
+
+/// The outcome reported for a message skipped because it was recorded before (`Inbox.sol`'s
+/// `AlreadyDeliveredSkipped(id, status)`).
+fn skipped_outcome(recorded: Status) -> MessageOutcome {
+    match recorded {
+        Status::Failed => MessageOutcome::Failed {
+            reason: "recorded failed by an earlier transaction".into(),
+        },
+        Status::Refused => MessageOutcome::Refused {
+            reason: "recorded refused by an earlier transaction".into(),
+        },
+        Status::Delivered | Status::None => MessageOutcome::Delivered,
     }
 }
 

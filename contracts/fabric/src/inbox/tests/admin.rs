@@ -314,14 +314,32 @@ fn only_the_admin_forbids_a_recipient_and_a_forbidden_recipient_gets_nothing() {
         .unwrap();
     assert_eq!(is_forbidden(&mut net, recipient()), "true");
 
-    let batch = net.batch(&["a"], recipient(), &[0, 1]);
-    let before = net.peer.world.clone();
-    assert_eq!(
-        net.deliver(json(&batch)).unwrap_err(),
-        RevertReason::ForbiddenRecipient {
-            recipient: recipient().to_hex()
-        }
+    // A batch to a forbidden recipient is not refused: the message is refused for good (issue
+    // 9) and nothing reaches the recipient.
+    let forbidden_batch = net.batch(&["a"], recipient(), &[0, 1]);
+    let results = net.deliver(json(&forbidden_batch)).unwrap();
+    assert!(
+        matches!(&results[0].outcome, MessageOutcome::Refused { reason } if reason.contains("forbidden")),
+        "{results:?}"
     );
+    let refused_id = forbidden_batch.items[0].message.id().to_hex();
+    assert_eq!(
+        net.query(INBOX_CHAINCODE, "status", refused_id.as_bytes()),
+        "refused"
+    );
+    assert_eq!(net.count(), "0");
+    let err = net.retry(&forbidden_batch.items[0].message).unwrap_err();
+    assert!(matches!(
+        decode_revert(&err.0),
+        Some(RevertReason::NotFailed { .. })
+    ));
+    // Another message to it, from a log of another size.
+    let batch = {
+        let mut b = net.batch(&["z", "a"], recipient(), &[0, 1]);
+        b.items.remove(0);
+        b
+    };
+    let before = net.peer.world.clone();
     let err = net.retry(&knock).unwrap_err();
     assert_eq!(
         decode_revert(&err.0),
@@ -331,7 +349,7 @@ fn only_the_admin_forbids_a_recipient_and_a_forbidden_recipient_gets_nothing() {
     );
     assert_eq!(
         net.peer.world, before,
-        "nothing written for a forbidden recipient"
+        "nothing written for a forbidden recipient's retry"
     );
 
     // Allowed again (the 0x prefix is optional).

@@ -34,6 +34,7 @@ struct State {
     unavailable: bool,
     delivered: HashMap<MessageId, DeliveryStatus>,
     refusing_recipients: BTreeSet<MessageId>,
+    forbidden_recipients: BTreeSet<MessageId>,
     /// Submissions: block they were included in and per-message results.
     submissions: Vec<(u64, Vec<(MessageId, MessageOutcome)>)>,
 }
@@ -117,6 +118,12 @@ impl MemoryChain {
     /// Makes the recipient of message `id` refuse it (delivered as [`MessageOutcome::Failed`]).
     pub fn refuse(&self, id: MessageId) {
         self.state().refusing_recipients.insert(id);
+    }
+
+    /// Makes message `id`'s recipient forbidden: the destination refuses it for good
+    /// ([`MessageOutcome::Refused`], status [`DeliveryStatus::Refused`]), as the Inbox does.
+    pub fn forbid(&self, id: MessageId) {
+        self.state().forbidden_recipients.insert(id);
     }
 
     /// The current head height.
@@ -297,7 +304,12 @@ impl Destination for MemoryChain {
         let mut results = Vec::with_capacity(batch.items.len());
         for item in &batch.items {
             let id = item.message.id();
-            let outcome = if s.refusing_recipients.contains(&id) {
+            let outcome = if s.forbidden_recipients.contains(&id) {
+                s.delivered.insert(id, DeliveryStatus::Refused);
+                MessageOutcome::Refused {
+                    reason: "forbidden recipient".into(),
+                }
+            } else if s.refusing_recipients.contains(&id) {
                 s.delivered.insert(id, DeliveryStatus::Failed);
                 MessageOutcome::Failed {
                     reason: "recipient refused".into(),

@@ -26,8 +26,9 @@ contract Anchor is ValidatorRegistry {
     /// A checkpoint of `origin`'s log was recorded.
     event Anchored(uint32 indexed origin, uint64 size, bytes32 root);
 
-    /// @param admin_ The account that configures validator sets.
-    constructor(address admin_) ValidatorRegistry(admin_) {}
+    /// @param admin_ The account that installs first validator sets.
+    /// @param changeDelay_ Seconds a validator-set change stays pending (see ValidatorRegistry).
+    constructor(address admin_, uint64 changeDelay_) ValidatorRegistry(admin_, changeDelay_) {}
 
     /// @notice Records `cp` if signed by the origin's validators and consistent with the last
     /// checkpoint recorded for that origin (`consistencyProof` from the last size to `cp.size`).

@@ -61,3 +61,26 @@ error UnknownOrigin(uint32 origin);
 error InsufficientGas(uint256 available, uint256 required);
 /// The admin of a contract cannot be the zero address.
 error ZeroAdmin();
+
+// Validator-set governance, pausing and rate limits (issue 9).
+
+/// The origin already has a validator set: only its current validators (a threshold of their
+/// signatures, after the change delay) may change it, never the admin alone.
+error AlreadyConfigured(uint32 origin);
+/// A validator-set change is already pending for this origin (cancel or apply it first).
+error ChangePending(uint32 origin, uint64 epoch);
+/// No validator-set change is pending for this origin.
+error NoPendingChange(uint32 origin);
+/// The pending change may not be applied before `executableAt` (a unix time in seconds).
+error ChangeNotReady(uint64 executableAt, uint64 now_);
+/// A proposed change must name the next unused epoch of its origin.
+error WrongEpoch(uint64 expected, uint64 actual);
+/// Only a current validator of the origin (or the admin) may pause it.
+error NotValidator(address account);
+/// `unpause` of an origin that is not paused.
+error NotPaused(uint32 origin);
+/// A signed checkpoint whose root differs from the root already accepted for the same origin and
+/// log size: the signing threshold has equivocated, and both roots are the evidence.
+error ConflictingCheckpoint(uint32 origin, uint64 size, bytes32 known, bytes32 offered);
+/// A rate limit needs both a message count and a window (or neither, to remove it).
+error InvalidRateLimit();

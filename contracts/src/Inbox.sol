@@ -6,11 +6,14 @@ import {ValidatorRegistry} from "./ValidatorRegistry.sol";
 import {MessageCodec} from "./lib/MessageCodec.sol";
 import {MerkleLog} from "./lib/MerkleLog.sol";
 import {
-    AlreadyDelivered,
+    ConflictingCheckpoint,
     ForbiddenRecipient,
     InsufficientGas,
     InvalidProof,
+    InvalidRateLimit,
     NotFailed,
+    NotPaused,
+    NotValidator,
     Paused,
     WrongDestination,
     WrongDomain
@@ -39,6 +42,8 @@ contract Inbox is ValidatorRegistry {
     uint8 public constant STATUS_DELIVERED = 1;
     /// `status`: the recipient reverted; `retry` may deliver it later.
     uint8 public constant STATUS_FAILED = 2;
+    /// `status`: refused for good (a forbidden recipient); `retry` cannot change it.
+    uint8 public constant STATUS_REFUSED = 3;
     /// Gas every recipient call gets on first delivery; a transaction that cannot give it reverts
     /// `InsufficientGas` as a whole. `retry` forwards all the gas its caller supplies.
     uint256 public constant HANDLE_GAS = 500_000;
@@ -50,8 +55,31 @@ contract Inbox is ValidatorRegistry {
     /// This chain's Causeway domain (the destination every delivered message must name).
     uint32 public immutable localDomain;
 
+    /// One origin's lane controls, packed in one storage slot (read once per batch).
+    struct Lane {
+        /// Deliveries and retries from the origin are refused (`Paused`).
+        bool paused;
+        /// How many times the lane was paused: part of the unpause digest, so signatures for
+        /// one unpause never lift a later pause.
+        uint32 pauses;
+        /// Most messages handed to recipients per window (0: no limit).
+        uint32 maxMessages;
+        /// The window's length in seconds.
+        uint32 window;
+        /// Messages handed to recipients in the current window.
+        uint32 count;
+        /// When the current window started (unix seconds).
+        uint64 windowStart;
+    }
+
+    /// keccak256 of the EIP-712 type string of an unpause (governance domain).
+    bytes32 public constant UNPAUSE_TYPEHASH = keccak256("Unpause(uint32 originDomain,uint32 pauses)");
+
     mapping(bytes32 id => uint8) private _status;
-    mapping(uint32 origin => bool) private _paused;
+    mapping(uint32 origin => Lane) private _lanes;
+    /// The first root accepted for each (origin, log size): a different signed root for the same
+    /// size is equivocation by the signing threshold and is refused with both roots.
+    mapping(uint32 origin => mapping(uint64 size => bytes32 root)) private _roots;
     mapping(address target => bool) private _forbidden;
 
     /// The message was delivered: its recipient's `handle` returned.
@@ -59,33 +87,56 @@ contract Inbox is ValidatorRegistry {
     /// The message was proven but its recipient reverted with `reason` (truncated to
     /// `MAX_REASON_LEN` bytes); it is retryable with `retry`.
     event DeliveryFailed(bytes32 indexed id, uint32 indexed origin, uint64 nonce, bytes reason);
-    /// The admin paused or resumed deliveries from `origin`.
+    /// Deliveries from `origin` were paused (by a validator or the admin) or resumed (by a
+    /// threshold of the validators).
     event PauseChanged(uint32 indexed origin, bool paused);
+    /// The message was already delivered, failed or refused (`status` != 0), for instance by
+    /// another relayer's transaction: it is skipped and the batch goes on.
+    event AlreadyDeliveredSkipped(bytes32 indexed id, uint8 status);
+    /// The message was proven but its recipient is forbidden (the Inbox, its admin, a denied
+    /// target, or a 32-byte identity that is not an address): recorded refused (status 3) for
+    /// good, never delivered nor retried; the batch goes on.
+    event DeliveryRefused(bytes32 indexed id, uint32 indexed origin, uint64 nonce, bytes32 recipient);
+    /// The message was proven but left undelivered (status still 0) because its origin's rate
+    /// limit for the current window is used up; it can be delivered in a later window.
+    event RateLimited(bytes32 indexed id, uint32 indexed origin, uint64 nonce);
+    /// The admin set the rate limit of `origin` (0 messages: no limit).
+    event RateLimitChanged(uint32 indexed origin, uint32 maxMessages, uint32 window);
     /// The admin added or removed a privileged target that messages may never call.
     event ForbiddenRecipientChanged(address indexed target, bool forbidden);
 
     /// @param localDomain_ This chain's Causeway domain.
-    /// @param admin_ The account that configures validator sets, pauses and denied targets.
-    constructor(uint32 localDomain_, address admin_) ValidatorRegistry(admin_) {
+    /// @param admin_ The account that installs first validator sets, denies targets, sets rate
+    /// limits and may pause.
+    /// @param changeDelay_ Seconds a validator-set change stays pending (see ValidatorRegistry).
+    constructor(uint32 localDomain_, address admin_, uint64 changeDelay_) ValidatorRegistry(admin_, changeDelay_) {
         localDomain = localDomain_;
     }
 
-    /// @notice Delivers one message (see `deliverBatch`).
+    /// @notice Delivers one message, under the rules of `deliverBatch` (a message already seen is
+    /// skipped and a forbidden recipient refused, without reverting).
     function deliver(
         bytes calldata message,
         InclusionProof calldata proof,
         Checkpoint calldata cp,
         bytes[] calldata signatures
     ) external {
-        if (_paused[cp.origin]) revert Paused(cp.origin);
+        Lane storage lane = _lanes[cp.origin];
+        if (lane.paused) revert Paused(cp.origin);
+        bool limited = lane.maxMessages != 0;
         _verifyCheckpoint(cp, signatures);
-        _deliver(message, proof, cp);
+        _acceptRoot(cp);
+        _deliver(message, proof, cp, lane, limited);
     }
 
     /// @notice Delivers `messages[i]` with `proofs[i]` under one checkpoint `cp` and its
     /// validator `signatures` (65-byte r ‖ s ‖ v, v in {27, 28}, ascending by signer). The
-    /// signatures are verified once; any invalid message reverts the whole batch; a reverting
-    /// recipient only records its own message as failed.
+    /// signatures are verified once. An invalid checkpoint, signature, message encoding, domain
+    /// or proof reverts the whole batch (only a buggy or hostile relayer builds those). One
+    /// message never sinks the others: one already delivered (or failed, or refused) is skipped
+    /// (`AlreadyDeliveredSkipped`), one to a forbidden recipient is refused for good
+    /// (`DeliveryRefused`, status 3), one over the rate limit is left undelivered
+    /// (`RateLimited`), and a reverting recipient only records its own message as failed.
     function deliverBatch(
         bytes[] calldata messages,
         InclusionProof[] calldata proofs,
@@ -93,10 +144,13 @@ contract Inbox is ValidatorRegistry {
         bytes[] calldata signatures
     ) external {
         if (messages.length != proofs.length) revert InvalidProof();
-        if (_paused[cp.origin]) revert Paused(cp.origin);
+        Lane storage lane = _lanes[cp.origin];
+        if (lane.paused) revert Paused(cp.origin);
+        bool limited = lane.maxMessages != 0;
         _verifyCheckpoint(cp, signatures);
+        _acceptRoot(cp);
         for (uint256 i = 0; i < messages.length; ++i) {
-            _deliver(messages[i], proofs[i], cp);
+            _deliver(messages[i], proofs[i], cp, lane, limited);
         }
     }
 
@@ -108,27 +162,73 @@ contract Inbox is ValidatorRegistry {
         bytes32 id = message.id();
         if (_status[id] != STATUS_FAILED) revert NotFailed(id);
         uint32 origin = message.origin();
-        if (_paused[origin]) revert Paused(origin);
+        if (_lanes[origin].paused) revert Paused(origin);
         address recipient = _recipient(message);
         _status[id] = STATUS_DELIVERED;
         _requireGas();
         _call(id, message, recipient, gasleft() - GAS_RESERVE);
     }
 
-    /// @notice 0 never seen, 1 delivered, 2 failed (retryable).
+    /// @notice 0 never seen, 1 delivered, 2 failed (retryable), 3 refused (for good).
     function status(bytes32 id) external view returns (uint8) {
         return _status[id];
     }
 
-    /// @notice Pauses or resumes deliveries and retries from `origin` (admin only).
-    function setPaused(uint32 origin, bool paused_) external onlyAdmin {
-        _paused[origin] = paused_;
-        emit PauseChanged(origin, paused_);
+    /// @notice Pauses deliveries and retries from `origin`: any one current validator of the
+    /// origin, or the admin, may (pausing is safe). A no-op when already paused.
+    function pause(uint32 origin) external {
+        if (msg.sender != admin && !_isValidator(origin, msg.sender)) revert NotValidator(msg.sender);
+        Lane storage lane = _lanes[origin];
+        if (lane.paused) return;
+        lane.paused = true;
+        lane.pauses += 1;
+        emit PauseChanged(origin, true);
+    }
+
+    /// @notice Resumes deliveries from `origin`, signed by a threshold of its current validators
+    /// over `unpauseDigest(origin)` (the governance domain; the digest names the pause count, so
+    /// signatures lift exactly one pause). The admin alone cannot unpause.
+    function unpause(uint32 origin, bytes[] calldata signatures) external {
+        Lane storage lane = _lanes[origin];
+        if (!lane.paused) revert NotPaused(origin);
+        _verifyQuorum(origin, _unpauseDigest(origin, lane.pauses), signatures);
+        lane.paused = false;
+        emit PauseChanged(origin, false);
+    }
+
+    /// @notice The digest a threshold of the validators of `origin` signs to lift its current
+    /// pause.
+    function unpauseDigest(uint32 origin) external view returns (bytes32) {
+        return _unpauseDigest(origin, _lanes[origin].pauses);
     }
 
     /// @notice Whether deliveries from `origin` are paused.
     function paused(uint32 origin) external view returns (bool) {
-        return _paused[origin];
+        return _lanes[origin].paused;
+    }
+
+    /// @notice Limits deliveries from `origin` to `maxMessages` handed to recipients per
+    /// `window` seconds (admin only; 0 and 0 remove the limit). Messages beyond the limit are left
+    /// undelivered with `RateLimited`, never reverted, so the rest of a batch is not lost. The
+    /// current window restarts.
+    function setRateLimit(uint32 origin, uint32 maxMessages, uint32 window) external onlyAdmin {
+        if ((maxMessages == 0) != (window == 0)) revert InvalidRateLimit();
+        Lane storage lane = _lanes[origin];
+        lane.maxMessages = maxMessages;
+        lane.window = window;
+        lane.count = 0;
+        lane.windowStart = uint64(block.timestamp);
+        emit RateLimitChanged(origin, maxMessages, window);
+    }
+
+    /// @notice The rate limit of `origin` and the current window's use.
+    function rateLimit(uint32 origin)
+        external
+        view
+        returns (uint32 maxMessages, uint32 window, uint32 count, uint64 windowStart)
+    {
+        Lane storage lane = _lanes[origin];
+        return (lane.maxMessages, lane.window, lane.count, lane.windowStart);
     }
 
     /// @notice Denies (or allows again) a privileged target, such as an Anchor, a proxy admin or a
@@ -158,8 +258,49 @@ contract Inbox is ValidatorRegistry {
         return localDomain;
     }
 
-    /// @notice Checks one message against the verified checkpoint and hands it to its recipient.
-    function _deliver(bytes calldata message, InclusionProof calldata proof, Checkpoint calldata cp) private {
+    /// @notice The root first accepted for `origin` at log size `size` (0 if none yet).
+    function acceptedRoot(uint32 origin, uint64 size) external view returns (bytes32) {
+        return _roots[origin][size];
+    }
+
+    /// @notice Records the first verified root of (origin, size); reverts
+    /// `ConflictingCheckpoint` with both roots when a different one was accepted before.
+    function _acceptRoot(Checkpoint calldata cp) private {
+        bytes32 known = _roots[cp.origin][cp.size];
+        if (known == bytes32(0)) {
+            _roots[cp.origin][cp.size] = cp.root;
+        } else if (known != cp.root) {
+            revert ConflictingCheckpoint(cp.origin, cp.size, known, cp.root);
+        }
+    }
+
+    /// @notice Counts one message against the rate limit of `lane`; false when the current
+    /// window is used up. Written before the recipient runs, so a re-entrant delivery sees it.
+    function _admit(Lane storage lane) private returns (bool) {
+        uint64 now_ = uint64(block.timestamp);
+        if (now_ >= lane.windowStart + lane.window) {
+            lane.windowStart = now_;
+            lane.count = 0;
+        }
+        uint32 count = lane.count;
+        if (count >= lane.maxMessages) return false;
+        lane.count = count + 1;
+        return true;
+    }
+
+    function _unpauseDigest(uint32 origin, uint32 pauses) private view returns (bytes32) {
+        return _governanceDigest(origin, keccak256(abi.encode(UNPAUSE_TYPEHASH, origin, pauses)));
+    }
+
+    /// @notice Checks one message against the verified checkpoint and hands it to its recipient
+    /// (or leaves it undelivered with `RateLimited` when its lane's window is used up).
+    function _deliver(
+        bytes calldata message,
+        InclusionProof calldata proof,
+        Checkpoint calldata cp,
+        Lane storage lane,
+        bool limited
+    ) private {
         message.check();
         uint32 origin = message.origin();
         // The caller checked that cp.origin is not paused; this makes it the message's origin.
@@ -167,11 +308,27 @@ contract Inbox is ValidatorRegistry {
         uint32 destination = message.destination();
         if (destination != localDomain) revert WrongDestination(localDomain, destination);
         bytes32 id = message.id();
-        if (_status[id] != STATUS_NONE) revert AlreadyDelivered(id);
+        uint8 seen = _status[id];
+        if (seen != STATUS_NONE) {
+            // Delivered by someone else first (or failed, or refused): nothing to do here. Its
+            // proof was checked when it was first recorded.
+            emit AlreadyDeliveredSkipped(id, seen);
+            return;
+        }
         if (!MerkleLog.verifyInclusion(proof.index, cp.size, MerkleLog.leafHash(id), proof.path, cp.root)) {
             revert InvalidProof();
         }
-        address recipient = _recipient(message);
+        uint256 raw = uint256(message.recipient());
+        address recipient = address(uint160(raw));
+        if (raw >> 160 != 0 || isForbiddenRecipient(recipient)) {
+            _status[id] = STATUS_REFUSED;
+            emit DeliveryRefused(id, origin, message.nonce(), bytes32(raw));
+            return;
+        }
+        if (limited && !_admit(lane)) {
+            emit RateLimited(id, origin, message.nonce());
+            return;
+        }
         // Effects before the interaction: a re-entrant delivery of the same id sees it delivered.
         _status[id] = STATUS_DELIVERED;
         _requireGas();

@@ -3,29 +3,41 @@ pragma solidity 0.8.30;
 
 import {Checkpoint} from "./Types.sol";
 import {
+    AlreadyConfigured,
     BelowThreshold,
+    ChangeNotReady,
+    ChangePending,
     DuplicateSigner,
     HighS,
     InvalidSignature,
     InvalidValidatorSet,
+    NoPendingChange,
     NotAdmin,
     SignersNotAscending,
     UnknownOrigin,
     UnknownValidator,
     UnsupportedHash,
+    WrongEpoch,
     ZeroAdmin,
     ZeroRoot
 } from "./Errors.sol";
 
 /// @title ValidatorRegistry
-/// @notice Per-origin validator sets (m-of-n, strict majority) changed only by the admin, and the
-/// checkpoint check shared by the Inbox and the Anchor: the EIP-712-style digest of
-/// docs/wire-format.md recomputed from stored state and the running chain, then ecrecover over
-/// distinct, ascending, low-s validator signatures.
-/// @dev Security: nothing about the signing domain comes from the caller. `block.chainid` and
+/// @notice Per-origin validator sets (m-of-n, strict majority) and the checkpoint check shared by
+/// the Inbox and the Anchor: the EIP-712-style digest of docs/wire-format.md recomputed from
+/// stored state and the running chain, then ecrecover over distinct, ascending, low-s validator
+/// signatures.
+/// @dev Governance (no single key changes a set, Ronin's lesson): the admin installs the FIRST
+/// set of an origin (`setValidators`, bootstrap) and nothing after. A later set is proposed with
+/// a threshold of the current set's signatures over a governance digest (`proposeValidatorSet`),
+/// stays pending for `changeDelay` seconds while the current set still rules, may be cancelled
+/// in that time by the same threshold (`cancelValidatorSetChange`), and is then installed by
+/// anyone (`applyValidatorSetChange`). Every step emits an event that gateways watch.
+/// Security: nothing about a signing domain comes from the caller. `block.chainid` and
 /// `address(this)` are read at run time (a fork or a second deployment gets other digests), the
 /// origin chain id and epoch come from storage, and each epoch has its own membership map, so a
-/// validator removed by `setValidators` stops counting at once.
+/// validator removed by a change stops counting at once. Governance digests use their own domain
+/// type (`CausewayGovernance`) and struct types, so no checkpoint signature is ever one of them.
 abstract contract ValidatorRegistry {
     /// secp256k1 group order / 2: the largest s accepted (EIP-2).
     uint256 internal constant HALF_ORDER = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
@@ -45,6 +57,18 @@ abstract contract ValidatorRegistry {
     /// keccak256 of the EIP-712 type string of a checkpoint.
     bytes32 public constant CHECKPOINT_TYPEHASH =
         keccak256("Checkpoint(uint8 version,uint32 originDomain,uint8 hashAlgorithm,uint64 logSize,bytes32 root)");
+    /// keccak256 of the EIP-712 type string of the governance domain separator: the current set
+    /// of `originDomain` (its chain id and epoch) acting on the contract `verifier` of `chainId`.
+    bytes32 public constant GOVERNANCE_DOMAIN_TYPEHASH = keccak256(
+        "CausewayGovernance(string name,string version,uint32 originDomain,uint256 originChainId,uint256 chainId,bytes32 verifier,uint64 validatorEpoch)"
+    );
+    /// keccak256 of the EIP-712 type string of a validator-set change.
+    bytes32 public constant VALIDATOR_SET_CHANGE_TYPEHASH = keccak256(
+        "ValidatorSetChange(uint32 originDomain,uint64 originChainId,address[] validators,uint8 threshold,uint64 epoch)"
+    );
+    /// keccak256 of the EIP-712 type string of the cancellation of a pending change.
+    bytes32 public constant CANCEL_CHANGE_TYPEHASH =
+        keccak256("CancelValidatorSetChange(uint32 originDomain,uint64 epoch,bytes32 change)");
     bytes32 internal constant NAME_HASH = keccak256("Causeway");
     bytes32 internal constant VERSION_HASH = keccak256("1");
 
@@ -56,20 +80,54 @@ abstract contract ValidatorRegistry {
         uint64 originChainId;
     }
 
-    /// The only account allowed to change validator sets (and, in the Inbox, to pause).
+    /// A proposed set of one origin, waiting for its delay (`epoch` 0: none pending).
+    struct PendingChange {
+        address[] validators;
+        uint8 threshold;
+        uint64 epoch;
+        uint64 originChainId;
+        uint64 executableAt;
+        bytes32 changeHash;
+    }
+
+    /// The only account allowed to install an origin's first validator set (and, in the Inbox,
+    /// to deny recipients, set rate limits and pause).
     address public immutable admin;
+    /// Seconds between a proposed validator-set change and the earliest time it can be applied
+    /// (seconds on a devnet; a day or more in production, so gateways can react).
+    uint64 public immutable changeDelay;
 
     mapping(uint32 origin => ValidatorSetData) internal _sets;
     /// 1-based position of a validator in the set of (origin, epoch); 0 = not a member.
     mapping(uint32 origin => mapping(uint64 epoch => mapping(address validator => uint256))) internal _slot;
+    mapping(uint32 origin => PendingChange) private _pending;
+    /// The highest epoch installed or proposed (cancelled proposals burn their epoch, so their
+    /// signatures can never be submitted again).
+    mapping(uint32 origin => uint64) private _lastEpoch;
 
     /// A new validator set for `origin` takes effect from `epoch` on.
     event ValidatorSetChanged(uint32 indexed origin, uint64 epoch, address[] validators, uint8 threshold);
+    /// The current set of `origin` signed a change to a new set; it can be applied from
+    /// `executableAt` on (unless cancelled).
+    event ValidatorSetChangeProposed(
+        uint32 indexed origin,
+        uint64 epoch,
+        uint64 originChainId,
+        address[] validators,
+        uint8 threshold,
+        uint64 executableAt
+    );
+    /// The pending change to `epoch` was cancelled by the current set; it never applies.
+    event ValidatorSetChangeCancelled(uint32 indexed origin, uint64 epoch);
+    /// The pending change to `epoch` was applied (a `ValidatorSetChanged` follows).
+    event ValidatorSetChangeApplied(uint32 indexed origin, uint64 epoch);
 
-    /// @param admin_ The account that may change validator sets; never zero.
-    constructor(address admin_) {
+    /// @param admin_ The account that may install first validator sets; never zero.
+    /// @param changeDelay_ Seconds a validator-set change stays pending before it can apply.
+    constructor(address admin_, uint64 changeDelay_) {
         if (admin_ == address(0)) revert ZeroAdmin();
         admin = admin_;
+        changeDelay = changeDelay_;
     }
 
     modifier onlyAdmin() {
@@ -77,8 +135,8 @@ abstract contract ValidatorRegistry {
         _;
     }
 
-    /// @notice Replaces the validator set of `origin` (admin only) and bumps its epoch, so
-    /// signatures made for the previous set stop verifying.
+    /// @notice Installs the first validator set of `origin` (admin only, once: `AlreadyConfigured`
+    /// after that) at epoch 1. Later sets need the current set's threshold (`proposeValidatorSet`).
     /// @param origin The origin domain whose checkpoints the set signs.
     /// @param originChainId The origin chain's chain id, part of the signing domain (never 0).
     /// @param validators Strictly ascending, non-zero addresses, at most 255.
@@ -87,6 +145,114 @@ abstract contract ValidatorRegistry {
         external
         onlyAdmin
     {
+        _checkSet(originChainId, validators, threshold);
+        if (_sets[origin].threshold != 0) revert AlreadyConfigured(origin);
+        _install(origin, 1, originChainId, validators, threshold);
+    }
+
+    /// @notice Proposes the validator set of `origin` for `epoch` (the next unused epoch, see
+    /// `nextEpoch`), signed by a threshold of its current set over `validatorSetChangeDigest`.
+    /// Anyone may submit it; it can be applied after `changeDelay` seconds.
+    function proposeValidatorSet(
+        uint32 origin,
+        uint64 originChainId,
+        address[] calldata validators,
+        uint8 threshold,
+        uint64 epoch,
+        bytes[] calldata signatures
+    ) external {
+        _checkSet(originChainId, validators, threshold);
+        ValidatorSetData storage set = _sets[origin];
+        if (set.threshold == 0) revert UnknownOrigin(origin);
+        PendingChange storage pending = _pending[origin];
+        if (pending.epoch != 0) revert ChangePending(origin, pending.epoch);
+        uint64 expected = nextEpoch(origin);
+        if (epoch != expected) revert WrongEpoch(expected, epoch);
+        bytes32 change = _changeHash(origin, originChainId, validators, threshold, epoch);
+        _verifyQuorum(origin, _governanceDigest(origin, change), signatures);
+        uint64 executableAt = uint64(block.timestamp) + changeDelay;
+        pending.validators = validators;
+        pending.threshold = threshold;
+        pending.epoch = epoch;
+        pending.originChainId = originChainId;
+        pending.executableAt = executableAt;
+        pending.changeHash = change;
+        _lastEpoch[origin] = epoch;
+        emit ValidatorSetChangeProposed(origin, epoch, originChainId, validators, threshold, executableAt);
+    }
+
+    /// @notice Cancels the pending change of `origin`, signed by a threshold of the current set
+    /// over `cancelDigest(origin)`. Its epoch stays burnt: the proposal can never come back.
+    function cancelValidatorSetChange(uint32 origin, bytes[] calldata signatures) external {
+        PendingChange storage pending = _pending[origin];
+        uint64 epoch = pending.epoch;
+        if (epoch == 0) revert NoPendingChange(origin);
+        _verifyQuorum(origin, _cancelDigest(origin, epoch, pending.changeHash), signatures);
+        delete _pending[origin];
+        emit ValidatorSetChangeCancelled(origin, epoch);
+    }
+
+    /// @notice Installs the pending change of `origin` once its delay has passed (anyone).
+    function applyValidatorSetChange(uint32 origin) external {
+        PendingChange storage pending = _pending[origin];
+        uint64 epoch = pending.epoch;
+        if (epoch == 0) revert NoPendingChange(origin);
+        if (block.timestamp < pending.executableAt) {
+            revert ChangeNotReady(pending.executableAt, uint64(block.timestamp));
+        }
+        address[] memory validators = pending.validators;
+        uint8 threshold = pending.threshold;
+        uint64 originChainId = pending.originChainId;
+        delete _pending[origin];
+        emit ValidatorSetChangeApplied(origin, epoch);
+        _install(origin, epoch, originChainId, validators, threshold);
+    }
+
+    /// @notice The pending change of `origin` (all zero if none).
+    function pendingValidatorSet(uint32 origin)
+        external
+        view
+        returns (
+            address[] memory validators,
+            uint8 threshold,
+            uint64 epoch,
+            uint64 originChainId,
+            uint64 executableAt
+        )
+    {
+        PendingChange storage p = _pending[origin];
+        return (p.validators, p.threshold, p.epoch, p.originChainId, p.executableAt);
+    }
+
+    /// @notice The epoch the next proposal for `origin` must name.
+    function nextEpoch(uint32 origin) public view returns (uint64) {
+        uint64 current = _sets[origin].epoch;
+        uint64 last = _lastEpoch[origin];
+        return (last > current ? last : current) + 1;
+    }
+
+    /// @notice The digest the current set of `origin` signs to propose a change (a debugging aid
+    /// for gateways; `proposeValidatorSet` recomputes it).
+    function validatorSetChangeDigest(
+        uint32 origin,
+        uint64 originChainId,
+        address[] calldata validators,
+        uint8 threshold,
+        uint64 epoch
+    ) external view returns (bytes32) {
+        return _governanceDigest(origin, _changeHash(origin, originChainId, validators, threshold, epoch));
+    }
+
+    /// @notice The digest the current set of `origin` signs to cancel its pending change.
+    function cancelDigest(uint32 origin) external view returns (bytes32) {
+        PendingChange storage pending = _pending[origin];
+        if (pending.epoch == 0) revert NoPendingChange(origin);
+        return _cancelDigest(origin, pending.epoch, pending.changeHash);
+    }
+
+    /// @notice Reverts `InvalidValidatorSet` unless the set is safe: non-empty, at most 255,
+    /// non-zero strictly ascending members, a strict-majority threshold, a non-zero chain id.
+    function _checkSet(uint64 originChainId, address[] calldata validators, uint8 threshold) private pure {
         uint256 n = validators.length;
         if (n == 0) revert InvalidValidatorSet("empty validator set");
         if (n > MAX_VALIDATORS) revert InvalidValidatorSet("more than 255 validators");
@@ -94,22 +260,78 @@ abstract contract ValidatorRegistry {
         if (threshold == 0) revert InvalidValidatorSet("zero threshold");
         if (threshold > n) revert InvalidValidatorSet("threshold above validator count");
         if (2 * uint256(threshold) <= n) revert InvalidValidatorSet("threshold is not a strict majority");
-        ValidatorSetData storage set = _sets[origin];
-        uint64 epoch = set.epoch + 1;
         address previous = address(0);
         for (uint256 i = 0; i < n; ++i) {
             address v = validators[i];
             if (v == address(0)) revert InvalidValidatorSet("zero address validator");
             if (v == previous) revert InvalidValidatorSet("duplicate validator");
             if (v < previous) revert InvalidValidatorSet("validators not strictly ascending");
-            _slot[origin][epoch][v] = i + 1;
             previous = v;
         }
+    }
+
+    /// @notice Makes a checked set the current one of `origin` at `epoch`.
+    function _install(
+        uint32 origin,
+        uint64 epoch,
+        uint64 originChainId,
+        address[] memory validators,
+        uint8 threshold
+    ) private {
+        mapping(address => uint256) storage slotOf = _slot[origin][epoch];
+        for (uint256 i = 0; i < validators.length; ++i) {
+            slotOf[validators[i]] = i + 1;
+        }
+        ValidatorSetData storage set = _sets[origin];
         set.validators = validators;
         set.threshold = threshold;
         set.epoch = epoch;
         set.originChainId = originChainId;
         emit ValidatorSetChanged(origin, epoch, validators, threshold);
+    }
+
+    /// @notice The EIP-712 struct hash of a validator-set change.
+    function _changeHash(
+        uint32 origin,
+        uint64 originChainId,
+        address[] calldata validators,
+        uint8 threshold,
+        uint64 epoch
+    ) private pure returns (bytes32) {
+        return keccak256(
+            abi.encode(
+                VALIDATOR_SET_CHANGE_TYPEHASH,
+                origin,
+                originChainId,
+                keccak256(abi.encodePacked(validators)),
+                threshold,
+                epoch
+            )
+        );
+    }
+
+    /// @notice The cancel digest of the pending change `change` to `epoch`.
+    function _cancelDigest(uint32 origin, uint64 epoch, bytes32 change) private view returns (bytes32) {
+        return _governanceDigest(origin, keccak256(abi.encode(CANCEL_CHANGE_TYPEHASH, origin, epoch, change)));
+    }
+
+    /// @notice `keccak256(0x19 ‖ 0x01 ‖ governanceSeparator ‖ structHash)` under the current set
+    /// of `origin` (its stored chain id and epoch), this chain and this contract.
+    function _governanceDigest(uint32 origin, bytes32 structHash) internal view returns (bytes32) {
+        ValidatorSetData storage set = _sets[origin];
+        bytes32 separator = keccak256(
+            abi.encode(
+                GOVERNANCE_DOMAIN_TYPEHASH,
+                NAME_HASH,
+                VERSION_HASH,
+                origin,
+                set.originChainId,
+                block.chainid,
+                bytes32(uint256(uint160(address(this)))),
+                set.epoch
+            )
+        );
+        return keccak256(abi.encodePacked(hex"1901", separator, structHash));
     }
 
     /// @notice The current validator set of `origin` (empty, 0, 0, 0 if never configured).
@@ -162,11 +384,17 @@ abstract contract ValidatorRegistry {
         if (cp.hashAlgorithm != SHA256) revert UnsupportedHash(cp.hashAlgorithm);
         if (cp.root == bytes32(0)) revert ZeroRoot();
         ValidatorSetData storage set = _sets[cp.origin];
+        if (set.threshold == 0) revert UnknownOrigin(cp.origin);
+        _verifyQuorum(cp.origin, _digest(cp, set.originChainId, set.epoch), signatures);
+    }
+
+    /// @notice Reverts unless `signatures` over `digest` come from at least the threshold of
+    /// distinct validators of the current set of `origin` (checkpoint and governance rules alike).
+    function _verifyQuorum(uint32 origin, bytes32 digest, bytes[] calldata signatures) internal view {
+        ValidatorSetData storage set = _sets[origin];
         uint256 threshold = set.threshold;
-        if (threshold == 0) revert UnknownOrigin(cp.origin);
-        uint64 epoch = set.epoch;
-        bytes32 digest = _digest(cp, set.originChainId, epoch);
-        mapping(address => uint256) storage slotOf = _slot[cp.origin][epoch];
+        if (threshold == 0) revert UnknownOrigin(origin);
+        mapping(address => uint256) storage slotOf = _slot[origin][set.epoch];
         uint256 seen = 0;
         address previous = address(0);
         for (uint256 i = 0; i < signatures.length; ++i) {
@@ -180,6 +408,11 @@ abstract contract ValidatorRegistry {
             previous = signer;
         }
         if (signatures.length < threshold) revert BelowThreshold(signatures.length, threshold);
+    }
+
+    /// @notice Whether `account` is a member of the current set of `origin`.
+    function _isValidator(uint32 origin, address account) internal view returns (bool) {
+        return _slot[origin][_sets[origin].epoch][account] != 0;
     }
 
     /// @notice The signer of `digest` under a canonical 65-byte r ‖ s ‖ v signature.

@@ -183,24 +183,44 @@ pub async fn deploy_outbox(provider: &DynProvider, local_domain: Domain) -> Resu
     Ok(Outbox::new(address, provider.clone()))
 }
 
-/// Deploys an `Inbox` for destination `local_domain`, configured by `admin`.
+/// Seconds a validator-set change stays pending on the devnet's contracts (production
+/// deployments use a day or more; tests move anvil's clock with `evm_increaseTime`).
+pub const DEVNET_CHANGE_DELAY: u64 = 60;
+
+/// Deploys an `Inbox` for destination `local_domain`, configured by `admin`, with the devnet's
+/// validator-set change delay ([`DEVNET_CHANGE_DELAY`]).
 pub async fn deploy_inbox(
     provider: &DynProvider,
     local_domain: Domain,
     admin: Address,
 ) -> Result<InboxHandle> {
+    deploy_inbox_with_delay(provider, local_domain, admin, DEVNET_CHANGE_DELAY).await
+}
+
+/// Deploys an `Inbox` whose validator-set changes wait `change_delay` seconds.
+pub async fn deploy_inbox_with_delay(
+    provider: &DynProvider,
+    local_domain: Domain,
+    admin: Address,
+    change_delay: u64,
+) -> Result<InboxHandle> {
     let args = Inbox::constructorCall {
         localDomain_: local_domain.0,
         admin_: admin,
+        changeDelay_: change_delay,
     }
     .abi_encode();
     let address = Artifact::load("Inbox")?.deploy(provider, &args).await?;
     Ok(Inbox::new(address, provider.clone()))
 }
 
-/// Deploys an `Anchor` configured by `admin`.
+/// Deploys an `Anchor` configured by `admin` with the devnet's change delay.
 pub async fn deploy_anchor(provider: &DynProvider, admin: Address) -> Result<AnchorHandle> {
-    let args = Anchor::constructorCall { admin_: admin }.abi_encode();
+    let args = Anchor::constructorCall {
+        admin_: admin,
+        changeDelay_: DEVNET_CHANGE_DELAY,
+    }
+    .abi_encode();
     let address = Artifact::load("Anchor")?.deploy(provider, &args).await?;
     Ok(Anchor::new(address, provider.clone()))
 }

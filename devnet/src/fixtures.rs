@@ -3,7 +3,7 @@
 //! the contracts' ABI types. Everything here computes with `causeway_proofs`, the reference the
 //! contracts must agree with byte for byte.
 
-use alloy::primitives::{Address, B256, Bytes};
+use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::providers::Provider as _;
 pub use causeway_proofs::attestation::testkit::OriginLog;
 use causeway_proofs::attestation::testkit::derived_keys;
@@ -129,6 +129,15 @@ impl Committee {
             .collect()
     }
 
+    /// Signatures of a raw `digest` (a governance digest, see [`GovernanceDomain`]) by the
+    /// members at `members`, in the order given.
+    pub fn sign_digest(&self, digest: Hash32, members: &[usize]) -> Vec<Bytes> {
+        members
+            .iter()
+            .map(|&i| Bytes::copy_from_slice(self.keys[i].sign(&digest).as_bytes()))
+            .collect()
+    }
+
     /// A threshold of signatures (the first `threshold` members), ascending by signer.
     pub fn sign(&self, cp: &Checkpoint, domain: &SigningDomain) -> Vec<Bytes> {
         let members: Vec<usize> = (0..usize::from(self.threshold)).collect();
@@ -227,5 +236,119 @@ fn contract(context: &'static str) -> impl Fn(alloy::contract::Error) -> Error {
     move |source| Error::Contract {
         context,
         source: Box::new(source),
+    }
+}
+
+/// The governance signing domain of a `ValidatorRegistry` (an Inbox or an Anchor): the current
+/// validator set of `origin` (its stored origin chain id and epoch) acting on `verifier` on the
+/// chain `chain_id`. The digests below are the registry's `validatorSetChangeDigest`,
+/// `cancelDigest` and the Inbox's `unpauseDigest`, recomputed off chain as a gateway must.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GovernanceDomain {
+    /// The origin whose validator set acts.
+    pub origin: Domain,
+    /// The current set's origin chain id.
+    pub origin_chain_id: u64,
+    /// The current set's epoch.
+    pub epoch: u64,
+    /// The chain id of the registry's chain.
+    pub chain_id: u64,
+    /// The registry contract.
+    pub verifier: Address,
+}
+
+/// A validator-set change as the current set signs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidatorSetChange {
+    /// The new set's origin chain id.
+    pub origin_chain_id: u64,
+    /// The new members, ascending.
+    pub validators: Vec<Address>,
+    /// The new threshold.
+    pub threshold: u8,
+    /// The epoch the new set takes (the registry's `nextEpoch`).
+    pub epoch: u64,
+}
+
+/// `abi.encode` of static words: each value left-padded to 32 bytes.
+fn encode_words(words: &[B256]) -> Vec<u8> {
+    words.iter().flat_map(|w| w.0).collect()
+}
+
+/// An unsigned integer as an ABI word.
+fn uint(value: u64) -> B256 {
+    B256::from(U256::from(value))
+}
+
+impl GovernanceDomain {
+    fn separator(&self) -> B256 {
+        let typehash = keccak256(
+            "CausewayGovernance(string name,string version,uint32 originDomain,uint256 originChainId,uint256 chainId,bytes32 verifier,uint64 validatorEpoch)",
+        );
+        keccak256(encode_words(&[
+            typehash,
+            keccak256("Causeway"),
+            keccak256("1"),
+            uint(self.origin.0.into()),
+            uint(self.origin_chain_id),
+            uint(self.chain_id),
+            self.verifier.into_word(),
+            uint(self.epoch),
+        ]))
+    }
+
+    /// `keccak256(0x19 ‖ 0x01 ‖ separator ‖ struct_hash)`.
+    fn digest(&self, struct_hash: B256) -> Hash32 {
+        let mut data = vec![0x19, 0x01];
+        data.extend_from_slice(self.separator().as_slice());
+        data.extend_from_slice(struct_hash.as_slice());
+        Hash32(keccak256(data).0)
+    }
+
+    /// The EIP-712 struct hash of `change` for this origin.
+    pub fn change_hash(&self, change: &ValidatorSetChange) -> B256 {
+        let typehash = keccak256(
+            "ValidatorSetChange(uint32 originDomain,uint64 originChainId,address[] validators,uint8 threshold,uint64 epoch)",
+        );
+        let members: Vec<u8> = change
+            .validators
+            .iter()
+            .flat_map(|a| a.into_word().0)
+            .collect();
+        keccak256(encode_words(&[
+            typehash,
+            uint(self.origin.0.into()),
+            uint(change.origin_chain_id),
+            keccak256(members),
+            uint(change.threshold.into()),
+            uint(change.epoch),
+        ]))
+    }
+
+    /// What the current set signs to propose `change`.
+    pub fn change_digest(&self, change: &ValidatorSetChange) -> Hash32 {
+        self.digest(self.change_hash(change))
+    }
+
+    /// What the current set signs to cancel the pending `change`.
+    pub fn cancel_digest(&self, change: &ValidatorSetChange) -> Hash32 {
+        let typehash =
+            keccak256("CancelValidatorSetChange(uint32 originDomain,uint64 epoch,bytes32 change)");
+        self.digest(keccak256(encode_words(&[
+            typehash,
+            uint(self.origin.0.into()),
+            uint(change.epoch),
+            self.change_hash(change),
+        ])))
+    }
+
+    /// What the current set signs to lift the Inbox's pause number `pauses` of this origin.
+    pub fn unpause_digest(&self, pauses: u32) -> Hash32 {
+        let typehash = keccak256("Unpause(uint32 originDomain,uint32 pauses)");
+        self.digest(keccak256(encode_words(&[
+            typehash,
+            uint(self.origin.0.into()),
+            uint(pauses.into()),
+        ])))
     }
 }

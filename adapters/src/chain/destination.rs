@@ -130,6 +130,12 @@ pub enum MessageOutcome {
         /// The recipient's revert reason, decoded when it is a string, else hex.
         reason: String,
     },
+    /// Proven, but refused for good by the destination (a forbidden recipient): never handed
+    /// to a recipient and never retryable there. The relayer dead-letters it without retrying.
+    Refused {
+        /// Why, for people.
+        reason: String,
+    },
 }
 
 /// What became of a submission.
@@ -170,6 +176,8 @@ pub enum DeliveryStatus {
     Delivered,
     /// Proven, but its recipient refused it; it can be retried at the destination.
     Failed,
+    /// Refused for good by the destination (a forbidden recipient); nothing can deliver it.
+    Refused,
 }
 
 /// A destination chain, as the relayer's deliver and confirm stages see it.

@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use causeway_proofs::{Domain, MessageId};
+use causeway_proofs::{Domain, Hash32, MessageId};
 use serde::{Deserialize, Serialize};
 
 /// Why a destination refused a transaction. The named variants are Causeway's protocol errors
@@ -126,6 +126,61 @@ pub enum RevertReason {
         /// The origin.
         origin: Domain,
     },
+    /// The admin tried to replace an origin's validator set after its bootstrap.
+    AlreadyConfigured {
+        /// The origin.
+        origin: Domain,
+    },
+    /// A validator-set change is already pending for this origin.
+    ChangePending {
+        /// The origin.
+        origin: Domain,
+        /// The pending change's epoch.
+        epoch: u64,
+    },
+    /// No validator-set change is pending for this origin.
+    NoPendingChange {
+        /// The origin.
+        origin: Domain,
+    },
+    /// A pending validator-set change applied before its delay ended.
+    ChangeNotReady {
+        /// When it becomes applicable (unix seconds).
+        executable_at: u64,
+        /// The block's time.
+        now: u64,
+    },
+    /// A proposed validator-set change names another epoch than the next unused one.
+    WrongEpoch {
+        /// The epoch it must name.
+        expected: u64,
+        /// The epoch it named.
+        actual: u64,
+    },
+    /// A pause by an account that is neither a current validator of the origin nor the admin.
+    NotValidator {
+        /// The account.
+        account: String,
+    },
+    /// `unpause` of an origin that is not paused.
+    NotPaused {
+        /// The origin.
+        origin: Domain,
+    },
+    /// A rate limit with a message count but no window, or the reverse.
+    InvalidRateLimit,
+    /// A signed checkpoint whose root differs from the root the destination already accepted
+    /// for the same origin and log size: the validators' threshold equivocated.
+    ConflictingCheckpoint {
+        /// The origin.
+        origin: Domain,
+        /// The log size.
+        size: u64,
+        /// The root accepted first.
+        known: Hash32,
+        /// The conflicting root offered.
+        offered: Hash32,
+    },
     /// The transaction ran out of gas.
     OutOfGas,
     /// A plain `Error(string)` revert.
@@ -174,6 +229,15 @@ impl RevertReason {
             RevertReason::BodyTooLarge => "body_too_large",
             RevertReason::InsufficientGas { .. } => "insufficient_gas",
             RevertReason::UnknownOrigin { .. } => "unknown_origin",
+            RevertReason::AlreadyConfigured { .. } => "already_configured",
+            RevertReason::ChangePending { .. } => "change_pending",
+            RevertReason::NoPendingChange { .. } => "no_pending_change",
+            RevertReason::ChangeNotReady { .. } => "change_not_ready",
+            RevertReason::WrongEpoch { .. } => "wrong_epoch",
+            RevertReason::NotValidator { .. } => "not_validator",
+            RevertReason::NotPaused { .. } => "not_paused",
+            RevertReason::InvalidRateLimit => "invalid_rate_limit",
+            RevertReason::ConflictingCheckpoint { .. } => "conflicting_checkpoint",
             RevertReason::OutOfGas => "out_of_gas",
             RevertReason::Message { .. } => "message",
             RevertReason::Panic { .. } => "panic",
@@ -243,6 +307,32 @@ impl fmt::Display for RevertReason {
                 "InsufficientGas(available {available}, required {required})"
             ),
             RevertReason::UnknownOrigin { origin } => write!(f, "UnknownOrigin({origin})"),
+            RevertReason::AlreadyConfigured { origin } => write!(f, "AlreadyConfigured({origin})"),
+            RevertReason::ChangePending { origin, epoch } => {
+                write!(f, "ChangePending({origin}, epoch {epoch})")
+            }
+            RevertReason::NoPendingChange { origin } => write!(f, "NoPendingChange({origin})"),
+            RevertReason::ChangeNotReady { executable_at, now } => {
+                write!(
+                    f,
+                    "ChangeNotReady(executable at {executable_at}, now {now})"
+                )
+            }
+            RevertReason::WrongEpoch { expected, actual } => {
+                write!(f, "WrongEpoch(expected {expected}, got {actual})")
+            }
+            RevertReason::NotValidator { account } => write!(f, "NotValidator({account})"),
+            RevertReason::NotPaused { origin } => write!(f, "NotPaused({origin})"),
+            RevertReason::InvalidRateLimit => f.write_str("InvalidRateLimit"),
+            RevertReason::ConflictingCheckpoint {
+                origin,
+                size,
+                known,
+                offered,
+            } => write!(
+                f,
+                "ConflictingCheckpoint({origin}, size {size}, known {known}, offered {offered})"
+            ),
             RevertReason::Message { message } => write!(f, "Error({message:?})"),
             RevertReason::Panic { code } => write!(f, "Panic(0x{code:02x})"),
             RevertReason::Unknown { data } => write!(f, "unknown revert data {data}"),

@@ -36,12 +36,19 @@ alloy::sol! {
         event Delivered(bytes32 indexed id, uint32 indexed origin, uint64 nonce);
         event DeliveryFailed(bytes32 indexed id, uint32 indexed origin, uint64 nonce, bytes reason);
         event ValidatorSetChanged(uint32 indexed origin, uint64 epoch, address[] validators, uint8 threshold);
+        event ValidatorSetChangeProposed(uint32 indexed origin, uint64 epoch, uint64 originChainId, address[] validators, uint8 threshold, uint64 executableAt);
+        event ValidatorSetChangeCancelled(uint32 indexed origin, uint64 epoch);
+        event ValidatorSetChangeApplied(uint32 indexed origin, uint64 epoch);
+        event RateLimited(bytes32 indexed id, uint32 indexed origin, uint64 nonce);
+        event AlreadyDeliveredSkipped(bytes32 indexed id, uint8 status);
+        event DeliveryRefused(bytes32 indexed id, uint32 indexed origin, uint64 nonce, bytes32 recipient);
         function setValidators(uint32 origin, uint64 originChainId, address[] calldata validators, uint8 threshold) external;
         function deliver(bytes calldata message, InclusionProof calldata proof, Checkpoint calldata cp, bytes[] calldata signatures) external;
         function deliverBatch(bytes[] calldata messages, InclusionProof[] calldata proofs, Checkpoint calldata cp, bytes[] calldata signatures) external;
         function retry(bytes calldata message) external;
         function status(bytes32 id) external view returns (uint8);
-        function setPaused(uint32 origin, bool paused) external;
+        function pause(uint32 origin) external;
+        function paused(uint32 origin) external view returns (bool);
         function validatorSet(uint32 origin) external view returns (address[] memory validators, uint8 threshold, uint64 epoch, uint64 originChainId);
     }
 
@@ -74,6 +81,15 @@ alloy::sol! {
         error UnknownOrigin(uint32 origin);
         error InsufficientGas(uint256 available, uint256 required);
         error ZeroAdmin();
+        error AlreadyConfigured(uint32 origin);
+        error ChangePending(uint32 origin, uint64 epoch);
+        error NoPendingChange(uint32 origin);
+        error ChangeNotReady(uint64 executableAt, uint64 now_);
+        error WrongEpoch(uint64 expected, uint64 actual);
+        error NotValidator(address account);
+        error NotPaused(uint32 origin);
+        error InvalidRateLimit();
+        error ConflictingCheckpoint(uint32 origin, uint64 size, bytes32 known, bytes32 offered);
     }
 
     /// Solidity's built-in revert payloads.
@@ -90,6 +106,8 @@ pub(crate) const STATUS_NONE: u8 = 0;
 pub(crate) const STATUS_DELIVERED: u8 = 1;
 /// `Inbox.status`: delivered to a recipient that reverted (retryable).
 pub(crate) const STATUS_FAILED: u8 = 2;
+/// `Inbox.status`: refused for good (a forbidden recipient).
+pub(crate) const STATUS_REFUSED: u8 = 3;
 
 /// An alloy hash from a proofs hash.
 pub(crate) fn b256(h: &Hash32) -> B256 {
@@ -214,6 +232,37 @@ pub fn decode_revert(data: &[u8]) -> RevertReason {
                 origin: Domain(e.origin),
             },
             E::ZeroAdmin(_) => RevertReason::ZeroAdmin,
+            E::AlreadyConfigured(e) => RevertReason::AlreadyConfigured {
+                origin: Domain(e.origin),
+            },
+            E::ChangePending(e) => RevertReason::ChangePending {
+                origin: Domain(e.origin),
+                epoch: e.epoch,
+            },
+            E::NoPendingChange(e) => RevertReason::NoPendingChange {
+                origin: Domain(e.origin),
+            },
+            E::ChangeNotReady(e) => RevertReason::ChangeNotReady {
+                executable_at: e.executableAt,
+                now: e.now_,
+            },
+            E::WrongEpoch(e) => RevertReason::WrongEpoch {
+                expected: e.expected,
+                actual: e.actual,
+            },
+            E::NotValidator(e) => RevertReason::NotValidator {
+                account: hex_address(e.account),
+            },
+            E::NotPaused(e) => RevertReason::NotPaused {
+                origin: Domain(e.origin),
+            },
+            E::InvalidRateLimit(_) => RevertReason::InvalidRateLimit,
+            E::ConflictingCheckpoint(e) => RevertReason::ConflictingCheckpoint {
+                origin: Domain(e.origin),
+                size: e.size,
+                known: Hash32(e.known.0),
+                offered: Hash32(e.offered.0),
+            },
             E::InsufficientGas(e) => RevertReason::InsufficientGas {
                 available: small(e.available),
                 required: small(e.required),

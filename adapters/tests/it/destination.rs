@@ -121,7 +121,7 @@ fn delivered(ids: &[MessageId]) -> Vec<(MessageId, MessageOutcome)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn delivers_a_batch_with_per_message_outcomes_and_refuses_a_replay_by_name() {
+async fn delivers_a_batch_with_per_message_outcomes_and_skips_a_replay() {
     let lane = Lane::start().await;
     let refusing = deploy_example_recipient(&lane.chain.provider, lane.inbox())
         .await
@@ -185,26 +185,29 @@ async fn delivers_a_batch_with_per_message_outcomes_and_refuses_a_replay_by_name
         alloy::primitives::U256::from(2)
     );
 
-    // T25: the same batch again is refused in simulation, by name, and nothing is sent.
-    let nonce_before = lane
-        .chain
-        .provider
-        .get_transaction_count(dest.address())
-        .await
-        .unwrap();
-    match dest.submit(&batch).await {
-        Err(Error::Reverted {
-            reason: RevertReason::AlreadyDelivered { id },
-        }) => assert_eq!(id, ids[0]),
-        other => panic!("expected AlreadyDelivered, got {other:?}"),
+    // T25: the same batch again does not revert (issue 9): each message is skipped and reported
+    // as the Inbox recorded it, and no recipient runs again.
+    let subs = dest.submit(&batch).await.unwrap();
+    match settle(&dest, &subs[0].handle).await {
+        SubmissionOutcome::Included { messages, .. } => assert_eq!(
+            messages,
+            vec![
+                (ids[0], MessageOutcome::Delivered),
+                (
+                    ids[1],
+                    MessageOutcome::Failed {
+                        reason: "recorded failed by an earlier transaction".into()
+                    }
+                ),
+                (ids[2], MessageOutcome::Delivered),
+            ]
+        ),
+        other => panic!("expected Included, got {other:?}"),
     }
-    let nonce_after = lane
-        .chain
-        .provider
-        .get_transaction_count(dest.address())
-        .await
-        .unwrap();
-    assert_eq!(nonce_before, nonce_after);
+    assert_eq!(
+        lane.chain.recipient.handled().call().await.unwrap(),
+        alloy::primitives::U256::from(2)
+    );
 
     // Other refusals are named too: a proof for another message, a checkpoint for another
     // origin.
@@ -411,7 +414,7 @@ async fn replaces_a_stuck_transaction_with_bumped_fees() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_delivery_beaten_by_another_relayer_reports_already_delivered() {
+async fn a_delivery_beaten_by_another_relayer_reports_delivered_by_someone_else() {
     let lane = Lane::start().await;
     let good = *lane.chain.recipient.address();
     let mut log = OriginLog::new();
@@ -451,17 +454,47 @@ async fn a_delivery_beaten_by_another_relayer_reports_already_delivered() {
     lane.chain.provider.evm_mine(None).await.unwrap();
     lane.chain.provider.anvil_set_auto_mine(true).await.unwrap();
     assert!(competitor.get_receipt().await.unwrap().status());
+    // Issue 9: the beaten transaction does not revert; the message counts as delivered (by
+    // someone else).
     match settle(&dest, &subs[0].handle).await {
-        SubmissionOutcome::Reverted { reason, .. } => assert_eq!(
-            reason,
-            RevertReason::AlreadyDelivered {
-                id: log.messages()[0].id()
-            }
-        ),
-        other => panic!("expected Reverted, got {other:?}"),
+        SubmissionOutcome::Included { messages, .. } => {
+            assert_eq!(messages, delivered(&[log.messages()[0].id()]))
+        }
+        other => panic!("expected Included, got {other:?}"),
     }
     assert_eq!(
         dest.delivery_status(&log.messages()[0].id()).await.unwrap(),
         DeliveryStatus::Delivered
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forbidden_recipient_is_reported_refused_and_the_rest_delivered() {
+    let lane = Lane::start().await;
+    let good = *lane.chain.recipient.address();
+    let mut log = OriginLog::new();
+    log.append(lane.message(0, good));
+    log.append(lane.message(1, lane.inbox()));
+    log.append(lane.message(2, good));
+    let ids: Vec<MessageId> = log.messages().iter().map(Message::id).collect();
+    let dest = lane.destination(lane.config());
+    let subs = dest.submit(&lane.batch(&log, &[0, 1, 2])).await.unwrap();
+    match settle(&dest, &subs[0].handle).await {
+        SubmissionOutcome::Included { messages, .. } => {
+            assert_eq!(messages.len(), 3);
+            assert_eq!(messages[0], (ids[0], MessageOutcome::Delivered));
+            assert_eq!(messages[1].0, ids[1]);
+            assert!(
+                matches!(&messages[1].1, MessageOutcome::Refused { reason } if reason.contains("forbidden recipient")),
+                "{:?}",
+                messages[1]
+            );
+            assert_eq!(messages[2], (ids[2], MessageOutcome::Delivered));
+        }
+        other => panic!("expected Included, got {other:?}"),
+    }
+    assert_eq!(
+        dest.delivery_status(&ids[1]).await.unwrap(),
+        DeliveryStatus::Refused
     );
 }

@@ -233,7 +233,7 @@ fn included(outcome: SubmissionOutcome) -> Vec<(MessageId, MessageOutcome)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_signed_batch_is_delivered_once_and_its_replay_is_refused_before_sending() {
+async fn a_signed_batch_is_delivered_once_and_its_replay_is_skipped() {
     let s = Setup::start().await;
     let batch = s.batch("once", &["a", "b", "c"]);
     for item in &batch.items {
@@ -266,15 +266,18 @@ async fn a_signed_batch_is_delivered_once_and_its_replay_is_refused_before_sendi
     }
     assert_eq!(s.count().await, 3);
 
-    let height = s.net.height();
-    match s.destination.submit(&batch).await {
-        Err(Error::Reverted {
-            reason: RevertReason::AlreadyDelivered { id },
-        }) => assert_eq!(id, batch.ids()[0]),
-        other => panic!("replay not refused: {other:?}"),
-    }
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(s.net.height(), height, "nothing was sent");
+    // Issue 9: the replay does not refuse the batch; each message is reported delivered (by the
+    // earlier transaction) and no recipient runs again.
+    let subs = s.destination.submit(&batch).await.unwrap();
+    let results = included(s.settle(&subs[0].handle).await);
+    assert_eq!(
+        results,
+        batch
+            .ids()
+            .into_iter()
+            .map(|id| (id, MessageOutcome::Delivered))
+            .collect::<Vec<_>>()
+    );
     assert_eq!(s.count().await, 3);
 }
 
@@ -361,14 +364,8 @@ async fn every_bad_batch_is_refused_with_its_named_reason_and_nothing_is_written
             actual: Domain(local.0 + 1),
         },
     ));
-    let inbox = Address32::from_name(&format!("{}/{INBOX_CHAINCODE}", s.net.channel()));
-    cases.push((
-        "recipient = the inbox",
-        s.batch_of(vec![s.message(0, inbox, local, "pwn")], &[0, 1]),
-        RevertReason::ForbiddenRecipient {
-            recipient: inbox.to_hex(),
-        },
-    ));
+    // (A message to the inbox itself no longer refuses its batch: it is refused for good, see
+    // a_message_to_the_inbox_is_refused_for_good.)
     // Signed for another channel's inbox: the digest differs, the signers are nobody.
     let other_channel = inbox_signing_domain(
         ORIGIN,
@@ -787,4 +784,30 @@ const MAX_AGE: Duration = Duration::from_secs(60);
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_to_the_inbox_is_refused_for_good() {
+    let s = Setup::start().await;
+    let local = s.net.domain();
+    let inbox = Address32::from_name(&format!("{}/{INBOX_CHAINCODE}", s.net.channel()));
+    let batch = s.batch_of(vec![s.message(0, inbox, local, "pwn")], &[0, 1]);
+    let subs = s.destination.submit(&batch).await.unwrap();
+    let results = included(s.settle(&subs[0].handle).await);
+    assert_eq!(
+        results,
+        vec![(
+            batch.ids()[0],
+            MessageOutcome::Refused {
+                reason: format!("forbidden recipient {inbox}")
+            }
+        )]
+    );
+    assert_eq!(
+        s.destination
+            .delivery_status(&batch.ids()[0])
+            .await
+            .unwrap(),
+        DeliveryStatus::Refused
+    );
 }

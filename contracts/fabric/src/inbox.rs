@@ -12,13 +12,17 @@
 //!    (`DuplicateSigner`), strictly above the previous signer (`SignersNotAscending(i)`), and at
 //!    least the threshold (`BelowThreshold`). The digest is recomputed from stored state and
 //!    the running network: the [`inbox_signing_domain`] of this channel's configured chain id
-//!    and chaincode name, the stored origin chain id and epoch;
+//!    and chaincode name, the stored origin chain id and epoch; then the first root accepted for
+//!    (origin, size) is kept and a different one refused with both roots
+//!    (`ConflictingCheckpoint`);
 //! 2. per message (`_deliver`): decodes (`MessageTooShort`, `UnsupportedVersion`,
 //!    `BodyTooLarge`), origin is the checkpoint's (`WrongDomain`), destination is this network
-//!    (`WrongDestination`), never seen, in this batch either (`AlreadyDelivered`), the RFC 9162
-//!    SHA-256 inclusion proof against the checkpoint's size and root (`InvalidProof`), and a
-//!    recipient that is not the inbox itself, its admin nor a target the admin denied
-//!    (`ForbiddenRecipient`);
+//!    (`WrongDestination`), the RFC 9162 SHA-256 inclusion proof against the checkpoint's size
+//!    and root (`InvalidProof`); any of these refuses the whole batch. One message never sinks
+//!    the batch (issue 9): one recorded before, or earlier in this batch, is skipped and
+//!    reported as recorded (delivered, failed or refused); one whose recipient is the inbox
+//!    itself, its admin or a target the admin denied is recorded refused for good
+//!    (`refused/<id>`, result `refused`, status `refused`; `retry` cannot change it);
 //! 3. the recipient chaincode's `handle(origin, sender, body, id)`, with the message recorded
 //!    delivered first (effects before the interaction, as `_deliver`: a re-entrant delivery of
 //!    the same id sees it delivered, on the test peer whose reads see the transaction's own
@@ -33,8 +37,11 @@
 //! every check before its first write), and authenticate the inbox as its caller (see
 //! [`crate::recipient`]).
 //!
-//! The admin's emergency controls are `Inbox.sol`'s: `setPaused(origin, true|false)` pauses
-//! `deliverBatch` and `retry` for an origin (event `causeway.PauseChanged`, query `paused`),
+//! No single key changes the validator set ([`governance`]): the admin installs an origin's
+//! first set (`setValidators`, once), later sets need a threshold of the current set
+//! (`changeValidators`). The admin's emergency controls are `Inbox.sol`'s: `setPaused(origin,
+//! true)` pauses `deliverBatch` and `retry` for an origin (event `causeway.PauseChanged`, query
+//! `paused`), lifted only by a threshold of the validators (`unpause(origin, signatures)`),
 //! and `setForbiddenRecipient(target, true|false)` denies a recipient identity (event
 //! `causeway.ForbiddenRecipientChanged`, query `isForbiddenRecipient`); anyone else gets
 //! `NotAdmin`.
@@ -44,7 +51,7 @@
 //! names, and a failed recipient keeps its writes (above). The response payload and the
 //! `causeway.Delivered` event carry the results ([`encode_results`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use causeway_proofs::{
     Address32, Checkpoint, Domain, Hash32, HashAlgorithm, InclusionProof, Message, MessageId,
@@ -61,6 +68,7 @@ use controls::{is_forbidden, is_paused, require_allowed, require_not_paused};
 use validators::{StoredSet, set_validators};
 
 mod controls;
+mod governance;
 mod validators;
 
 pub use crate::wire::INBOX_CHAINCODE;
@@ -105,6 +113,27 @@ impl Chaincode for Inbox {
                 expect_args(function, args, 4)?;
                 set_validators(stub, args).map_err(revert)
             }
+            "changeValidators" => {
+                expect_args(function, args, 6)?;
+                governance::change_validators(stub, args).map_err(revert)
+            }
+            "validatorSetChangeDigest" => {
+                expect_args(function, args, 5)?;
+                governance::change_digest_view(stub, args)
+                    .map(|d| d.to_hex().into_bytes())
+                    .map_err(revert)
+            }
+            "unpauseDigest" => {
+                expect_args(function, args, 1)?;
+                let origin = Domain(parse_decimal::<u32>("origin", &args[0])?);
+                governance::unpause_digest_view(stub, origin)
+                    .map(|d| d.to_hex().into_bytes())
+                    .map_err(revert)
+            }
+            "unpause" => {
+                expect_args(function, args, 2)?;
+                controls::unpause(stub, args)
+            }
             "setPaused" => {
                 expect_args(function, args, 2)?;
                 controls::set_paused(stub, args)
@@ -144,7 +173,7 @@ impl Chaincode for Inbox {
             }
             other => Err(ChaincodeError(format!(
                 "{INBOX_CHAINCODE} has no function {other:?} (deliverBatch, retry, setValidators, \
-                 getValidators, setPaused, paused, setForbiddenRecipient, isForbiddenRecipient, \
+                 changeValidators, getValidators, setPaused, unpause, paused, setForbiddenRecipient, isForbiddenRecipient, \
                  isDelivered, status)"
             ))),
         }
@@ -164,6 +193,7 @@ enum Status {
     None,
     Delivered,
     Failed,
+    Refused,
 }
 
 impl Status {
@@ -172,6 +202,7 @@ impl Status {
             Status::None => "none",
             Status::Delivered => "delivered",
             Status::Failed => "failed",
+            Status::Refused => "refused",
         }
     }
 }
@@ -184,11 +215,17 @@ fn failed_key(id: &MessageId) -> String {
     format!("failed/{}", hex::encode(id.as_hash().0))
 }
 
+fn refused_key(id: &MessageId) -> String {
+    format!("refused/{}", hex::encode(id.as_hash().0))
+}
+
 fn status(stub: &mut dyn Stub, id: &MessageId) -> Status {
     if stub.get_state(&delivered_key(id)).is_some() {
         Status::Delivered
     } else if stub.get_state(&failed_key(id)).is_some() {
         Status::Failed
+    } else if stub.get_state(&refused_key(id)).is_some() {
+        Status::Refused
     } else {
         Status::None
     }
@@ -203,11 +240,12 @@ fn deliver_batch(stub: &mut dyn Stub, json: &[u8]) -> Result<Vec<u8>, RevertReas
     })?;
     require_not_paused(stub, batch.checkpoint.origin)?;
     let checkpoint = verify_checkpoint(stub, &batch)?;
+    accept_root(stub, &checkpoint)?;
     let local = stub.network().domain;
     // The stub reads the transaction's own writes, but a set keeps the in-batch replay guard
     // independent of that.
     let mut seen = BTreeSet::new();
-    let mut checked = Vec::with_capacity(batch.items.len());
+    let mut steps = Vec::with_capacity(batch.items.len());
     for item in &batch.items {
         let message = decode_message(&item.message.0)?;
         if message.origin() != checkpoint.origin() {
@@ -224,7 +262,9 @@ fn deliver_batch(stub: &mut dyn Stub, json: &[u8]) -> Result<Vec<u8>, RevertReas
         }
         let id = message.id();
         if !seen.insert(id) || status(stub, &id) != Status::None {
-            return Err(RevertReason::AlreadyDelivered { id });
+            // Recorded before (or earlier in this batch): skipped, the batch goes on (issue 9).
+            steps.push(Step::Skip(id));
+            continue;
         }
         // As the Solidity Inbox: the proof's path at its index against the checkpoint's size
         // and root (the size the proof claims is not trusted).
@@ -239,13 +279,106 @@ fn deliver_batch(stub: &mut dyn Stub, json: &[u8]) -> Result<Vec<u8>, RevertReas
         {
             return Err(RevertReason::InvalidProof);
         }
-        require_allowed(stub, &message.recipient())?;
-        checked.push(message);
+        if is_forbidden(stub, &message.recipient()) {
+            steps.push(Step::Refuse(message));
+        } else {
+            steps.push(Step::Call(message));
+        }
     }
-    let results: Vec<DeliveryResult> = checked.iter().map(|m| call(stub, m, false)).collect();
+    // Every check passed: now the effects, in the batch's order.
+    let mut outcomes: BTreeMap<MessageId, Status> = BTreeMap::new();
+    let mut results = Vec::with_capacity(steps.len());
+    for step in steps {
+        let result = match step {
+            Step::Call(message) => {
+                let result = call(stub, &message, false);
+                let now = match result.outcome {
+                    MessageOutcome::Delivered => Status::Delivered,
+                    _ => Status::Failed,
+                };
+                outcomes.insert(result.id, now);
+                result
+            }
+            Step::Refuse(message) => {
+                let id = message.id();
+                stub.put_state(&refused_key(&id), b"1".to_vec());
+                outcomes.insert(id, Status::Refused);
+                DeliveryResult {
+                    id,
+                    outcome: MessageOutcome::Refused {
+                        reason: format!("forbidden recipient {}", message.recipient()),
+                    },
+                }
+            }
+            Step::Skip(id) => {
+                // This batch's own record first: a real peer's GetState does not read the
+                // transaction's own writes.
+                let recorded = match outcomes.get(&id) {
+                    Some(s) => *s,
+                    None => status(stub, &id),
+                };
+                DeliveryResult {
+                    id,
+                    outcome: skipped_outcome(recorded),
+                }
+            }
+        };
+        results.push(result);
+    }
     let payload = encode_results(&results);
     stub.set_event(DELIVERED_EVENT, payload.clone());
     Ok(payload)
+}
+
+fn root_key(origin: Domain, size: u64) -> String {
+    format!("roots/{}/{size}", origin.0)
+}
+
+/// `_acceptRoot`: records the first verified root of (origin, size) (key `roots/<origin>/<size>`)
+/// and refuses a different one with both roots (`ConflictingCheckpoint`): the threshold that
+/// signed both has equivocated.
+fn accept_root(stub: &mut dyn Stub, checkpoint: &Checkpoint) -> Result<(), RevertReason> {
+    let key = root_key(checkpoint.origin(), checkpoint.size().0);
+    let offered = checkpoint.root();
+    match stub.get_state(&key) {
+        None => {
+            stub.put_state(&key, offered.0.to_vec());
+            Ok(())
+        }
+        Some(known) if known.as_slice() == offered.0.as_slice() => Ok(()),
+        Some(known) => Err(RevertReason::ConflictingCheckpoint {
+            origin: checkpoint.origin(),
+            size: checkpoint.size().0,
+            known: Hash32(known.try_into().map_err(|_| RevertReason::Message {
+                message: "stored root is not 32 bytes".to_owned(),
+            })?),
+            offered,
+        }),
+    }
+}
+
+/// What `deliverBatch` does with one checked message.
+enum Step {
+    /// Hand it to its recipient.
+    Call(Message),
+    /// Record it refused for good (a forbidden recipient).
+    Refuse(Message),
+    /// Recorded before: report it as recorded.
+    Skip(MessageId),
+}
+
+/// The outcome reported for a message skipped because it was recorded before (`Inbox.sol`'s
+/// `AlreadyDeliveredSkipped(id, status)`).
+fn skipped_outcome(recorded: Status) -> MessageOutcome {
+    match recorded {
+        Status::Failed => MessageOutcome::Failed {
+            reason: "recorded failed by an earlier transaction".into(),
+        },
+        Status::Refused => MessageOutcome::Refused {
+            reason: "recorded refused by an earlier transaction".into(),
+        },
+        Status::Delivered | Status::None => MessageOutcome::Delivered,
+    }
 }
 
 /// `_verifyCheckpoint`: returns the checkpoint once its signatures meet the threshold.

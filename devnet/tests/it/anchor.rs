@@ -4,7 +4,8 @@
 use alloy::primitives::{B256, Bytes};
 use causeway_devnet::contracts::{Anchor, AnchorHandle, deploy_anchor};
 use causeway_devnet::fixtures::{
-    Committee, OriginLog, anchor_checkpoint, b256, evm_signing_domain,
+    Committee, GovernanceDomain, OriginLog, ValidatorSetChange, anchor_checkpoint, b256,
+    evm_signing_domain,
 };
 use causeway_devnet::{CHAIN_B, DevChain, Domain};
 use causeway_proofs::{Checkpoint, Hash32, HashAlgorithm, LogSize, MessageId, SigningDomain};
@@ -278,4 +279,71 @@ async fn anchoring_random_pairs_agrees_with_causeway_proofs() {
             "{old} -> {new}"
         );
     }
+}
+
+#[tokio::test]
+async fn the_anchors_validators_change_only_with_their_threshold_and_after_the_delay() {
+    // Issue 9 item 3 on the Anchor (the same ValidatorRegistry as the Inbox).
+    let b = DevChain::start(CHAIN_B).await.unwrap();
+    let anchor = deploy_anchor(&b.provider, b.admin).await.unwrap();
+    let committee = Committee::new("anchor", 5, 3);
+    let origin = Domain(1);
+    let domain = anchor_with(&b, &anchor, origin, &committee).await;
+    let err = anchor
+        .setValidators(1, 31337, vec![b.admin], 1)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        decode_revert::<E>(&err),
+        E::AlreadyConfigured(Anchor::AlreadyConfigured { origin: 1 })
+    );
+    let next = Committee::new("anchor-next", 3, 2);
+    let change = ValidatorSetChange {
+        origin_chain_id: 31337,
+        validators: next.addresses(),
+        threshold: 2,
+        epoch: 2,
+    };
+    let gov = GovernanceDomain {
+        origin,
+        origin_chain_id: 31337,
+        epoch: 1,
+        chain_id: b.spec.chain_id,
+        verifier: *anchor.address(),
+    };
+    let digest = gov.change_digest(&change);
+    // An Inbox's signatures (another verifier) do not count here.
+    let elsewhere = GovernanceDomain {
+        verifier: alloy::primitives::Address::repeat_byte(0x1b),
+        ..gov
+    };
+    let wrong = committee.sign_digest(elsewhere.change_digest(&change), &[0, 1, 2]);
+    let propose =
+        |sigs: Vec<Bytes>| anchor.proposeValidatorSet(1, 31337, next.addresses(), 2, 2, sigs);
+    let err = propose(wrong).send().await.unwrap_err();
+    assert!(matches!(decode_revert::<E>(&err), E::UnknownValidator(_)));
+    mined!(propose(committee.sign_digest(digest, &[0, 2, 4])));
+    let err = anchor.applyValidatorSetChange(1).send().await.unwrap_err();
+    assert!(matches!(decode_revert::<E>(&err), E::ChangeNotReady(_)));
+    // The old set still anchors during the delay.
+    let log = random_log(&mut Rng::new(3), 4);
+    let cp = checkpoint(&log, origin, 4);
+    mined!(anchor.anchor(anchor_checkpoint(&cp), committee.sign(&cp, &domain), vec![]));
+    crate::support::advance_time(&b, causeway_devnet::contracts::DEVNET_CHANGE_DELAY).await;
+    mined!(anchor.applyValidatorSetChange(1));
+    assert_eq!(anchor.validatorSet(1).call().await.unwrap().epoch, 2);
+    let domain2 = SigningDomain {
+        validator_epoch: 2,
+        ..domain
+    };
+    let cp6 = {
+        let log = random_log(&mut Rng::new(3), 6);
+        (checkpoint(&log, origin, 6), consistency(&log, 4, 6))
+    };
+    mined!(anchor.anchor(
+        anchor_checkpoint(&cp6.0),
+        next.sign(&cp6.0, &domain2),
+        cp6.1
+    ));
 }

@@ -18,7 +18,7 @@ use causeway_proofs::{
 };
 
 use crate::mined;
-use crate::support::{Lane, inbox_error, origin_sender};
+use crate::support::{Lane, events, inbox_error, origin_sender};
 
 use Inbox::InboxErrors as E;
 
@@ -533,20 +533,31 @@ async fn checkpoints_and_messages_for_other_lanes_are_rejected() {
     lane.deliver(&[(ok.clone(), ok_i)]).await;
 }
 
+/// Delivers `items` and returns the ids the Inbox skipped as already recorded, with the status
+/// it reported, after checking that none of them reached a recipient again.
+async fn skipped(lane: &Lane, items: &[(Message, LeafIndex)]) -> Vec<(B256, u8)> {
+    let receipt = lane.deliver(items).await;
+    events::<Inbox::AlreadyDeliveredSkipped>(&receipt)
+        .into_iter()
+        .map(|e| (e.id, e.status))
+        .collect()
+}
+
 #[tokio::test]
 async fn a_message_is_delivered_once_whatever_the_proof_or_signatures() {
+    // Issue 9: a replay no longer reverts the batch; it is skipped (`AlreadyDeliveredSkipped`)
+    // and its recipient is never called again.
     let b = DevChain::start(CHAIN_B).await.unwrap();
     let to = *b.recipient.address();
     let mut lane = Lane::open(&b).await;
     let first = lane.push(to, b"once");
     lane.deliver(std::slice::from_ref(&first)).await;
     let id = B256::from(first.0.id().0.0);
-    let already = E::AlreadyDelivered(Inbox::AlreadyDelivered { id });
 
     // T25a: the same batch again.
     assert_eq!(
-        lane.deliver_err(std::slice::from_ref(&first)).await,
-        already
+        skipped(&lane, std::slice::from_ref(&first)).await,
+        vec![(id, 1)]
     );
     // T25b: with a proof against a later checkpoint, signed by another threshold subset.
     for i in 0..5 {
@@ -555,14 +566,15 @@ async fn a_message_is_delivered_once_whatever_the_proof_or_signatures() {
     let cp = lane.checkpoint();
     let sigs = lane.committee.sign_with(&cp, &lane.domain(), &[1, 3, 4]);
     let (messages, proofs, cp_abi, _) = lane.batch_args(std::slice::from_ref(&first));
-    let err = lane
-        .inbox
-        .deliverBatch(messages.clone(), proofs.clone(), cp_abi.clone(), sigs)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(inbox_error(&err), already);
-    // T11 replay variant: malleating a signature does not make a new message (and is refused).
+    let receipt =
+        mined!(
+            lane.inbox
+                .deliverBatch(messages.clone(), proofs.clone(), cp_abi.clone(), sigs)
+        );
+    assert_eq!(events::<Inbox::AlreadyDeliveredSkipped>(&receipt)[0].id, id);
+    assert!(events::<Inbox::Delivered>(&receipt).is_empty());
+    // T11 replay variant: malleating a signature does not make a new message (and is refused:
+    // an invalid signature still reverts the whole batch).
     let mut sigs = lane.sign(&cp);
     sigs[0] = malleate(&sigs[0]);
     let err = lane
@@ -581,27 +593,39 @@ async fn a_message_is_delivered_once_whatever_the_proof_or_signatures() {
     // T19c: the same message appended twice to the log; the second copy is still a replay.
     let dup_index = lane.push_message(first.0.clone());
     assert_eq!(
-        lane.deliver_err(&[(first.0.clone(), dup_index)]).await,
-        already
+        skipped(&lane, &[(first.0.clone(), dup_index)]).await,
+        vec![(id, 1)]
     );
-    // The same new message twice in one batch: the whole batch reverts.
+    // The same new message twice in one batch: delivered once, the copy skipped.
     let fresh = lane.push(to, b"twice in a batch");
     let fresh_id = B256::from(fresh.0.id().0.0);
     assert_eq!(
-        lane.deliver_err(&[fresh.clone(), fresh.clone()]).await,
-        E::AlreadyDelivered(Inbox::AlreadyDelivered { id: fresh_id })
+        skipped(&lane, &[fresh.clone(), fresh.clone()]).await,
+        vec![(fresh_id, 1)]
     );
-    assert_eq!(lane.status(&fresh.0).await, 0);
-    assert_eq!(b.recipient.handled().call().await.unwrap(), U256::from(1));
+    assert_eq!(lane.status(&fresh.0).await, 1);
+    assert_eq!(b.recipient.handled().call().await.unwrap(), U256::from(2));
+}
+
+/// Delivers `item` (which must not revert) and checks that the Inbox refused it for good.
+async fn assert_refused(lane: &Lane, item: &(Message, LeafIndex)) {
+    let receipt = lane.deliver(std::slice::from_ref(item)).await;
+    let ev = events::<Inbox::DeliveryRefused>(&receipt);
+    assert_eq!(ev.len(), 1, "{receipt:?}");
+    assert_eq!(ev[0].id.0, item.0.id().0.0);
+    assert_eq!(ev[0].recipient.0, item.0.recipient().0);
+    assert!(events::<Inbox::Delivered>(&receipt).is_empty());
+    assert!(events::<Inbox::DeliveryFailed>(&receipt).is_empty());
+    assert_eq!(lane.status(&item.0).await, 3);
 }
 
 #[tokio::test]
 async fn messages_can_never_reach_the_inbox_or_its_admin() {
-    // T23 (Poly Network): validly signed and proven messages aimed at privileged targets.
+    // T23 (Poly Network): validly signed and proven messages aimed at privileged targets are
+    // recorded refused for good (status 3, `DeliveryRefused`; issue 9), never called.
     let b = DevChain::start(CHAIN_B).await.unwrap();
     let mut lane = Lane::open(&b).await;
     let inbox = *b.inbox.address();
-    let forbidden = |a: Address| E::ForbiddenRecipient(Inbox::ForbiddenRecipient { recipient: a });
 
     // A payload that would re-configure the validators if the Inbox ever executed it.
     let payload = Inbox::setValidatorsCall {
@@ -612,15 +636,9 @@ async fn messages_can_never_reach_the_inbox_or_its_admin() {
     };
     let body = alloy::sol_types::SolCall::abi_encode(&payload);
     let to_inbox = lane.push(inbox, &body);
-    assert_eq!(
-        lane.deliver_err(std::slice::from_ref(&to_inbox)).await,
-        forbidden(inbox)
-    );
+    assert_refused(&lane, &to_inbox).await;
     let to_admin = lane.push(b.admin, b"transferOwnership");
-    assert_eq!(
-        lane.deliver_err(std::slice::from_ref(&to_admin)).await,
-        forbidden(b.admin)
-    );
+    assert_refused(&lane, &to_admin).await;
 
     // A privileged contract the admin names (here an Anchor) is denied too; only the admin may
     // name one.
@@ -641,10 +659,7 @@ async fn messages_can_never_reach_the_inbox_or_its_admin() {
             .unwrap()
     );
     let to_anchor = lane.push(*anchor.address(), b"anchor(...)");
-    assert_eq!(
-        lane.deliver_err(std::slice::from_ref(&to_anchor)).await,
-        forbidden(*anchor.address())
-    );
+    assert_refused(&lane, &to_anchor).await;
 
     // A 32-byte recipient that is not an EVM address cannot be called here.
     let mut wide = address32(*b.recipient.address());
@@ -659,17 +674,35 @@ async fn messages_can_never_reach_the_inbox_or_its_admin() {
     )
     .unwrap();
     let odd_i = lane.push_message(odd.clone());
-    assert!(matches!(
-        lane.deliver_err(&[(odd.clone(), odd_i)]).await,
-        E::ForbiddenRecipient(_)
-    ));
+    assert_refused(&lane, &(odd.clone(), odd_i)).await;
+
+    // A refusal is for good: `retry` cannot change it, and delivering it again skips it.
+    for m in [&to_inbox.0, &to_admin.0, &to_anchor.0, &odd] {
+        let err = b
+            .inbox
+            .retry(Bytes::from(m.encode()))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(matches!(inbox_error(&err), E::NotFailed(_)));
+    }
+    assert_eq!(
+        skipped(&lane, std::slice::from_ref(&to_inbox)).await,
+        vec![(B256::from(to_inbox.0.id().0.0), 3)]
+    );
+    // Even if the admin allows the target again.
+    mined!(b.inbox.setForbiddenRecipient(*anchor.address(), false));
+    assert_eq!(
+        skipped(&lane, std::slice::from_ref(&to_anchor)).await,
+        vec![(B256::from(to_anchor.0.id().0.0), 3)]
+    );
 
     // The validator set is untouched and nothing was delivered.
     let set = b.inbox.validatorSet(1).call().await.unwrap();
     assert_eq!(set.validators, lane.committee.addresses());
     assert_eq!(set.epoch, 1);
     for m in [&to_inbox.0, &to_admin.0, &to_anchor.0, &odd] {
-        assert_eq!(lane.status(m).await, 0);
+        assert_eq!(lane.status(m).await, 3);
     }
 
     // The Inbox holds no ether: it has no payable entry point.
@@ -678,4 +711,47 @@ async fn messages_can_never_reach_the_inbox_or_its_admin() {
         .with_value(U256::from(1));
     assert!(b.provider.send_transaction(tx).await.is_err());
     assert_eq!(b.provider.get_balance(inbox).await.unwrap(), U256::ZERO);
+}
+
+#[tokio::test]
+async fn a_conflicting_checkpoint_is_refused_with_both_roots() {
+    // Issue 9 item 4: a threshold that signs two roots for one (origin, size) has equivocated;
+    // the Inbox keeps the first root it accepted and refuses the other with both as evidence.
+    let b = DevChain::start(CHAIN_B).await.unwrap();
+    let mut lane = Lane::open(&b).await;
+    let to = *b.recipient.address();
+    let honest = lane.push(to, b"honest history");
+    lane.deliver(std::slice::from_ref(&honest)).await;
+    let known = lane.checkpoint();
+    assert_eq!(
+        b.inbox
+            .acceptedRoot(1, known.size().0)
+            .call()
+            .await
+            .unwrap()
+            .0,
+        known.root().0
+    );
+
+    // A forked log of the same size, signed by the same threshold.
+    let honest_log = std::mem::replace(&mut lane.log, OriginLog::new());
+    let forged = lane.push(to, b"rewritten history");
+    let offered = lane.checkpoint();
+    assert_eq!(offered.size(), known.size());
+    assert_eq!(
+        lane.deliver_err(std::slice::from_ref(&forged)).await,
+        E::ConflictingCheckpoint(Inbox::ConflictingCheckpoint {
+            origin: 1,
+            size: known.size().0,
+            known: B256::from(known.root().0),
+            offered: B256::from(offered.root().0),
+        })
+    );
+    assert_eq!(lane.status(&forged.0).await, 0);
+
+    // The honest history goes on: the same checkpoint again, and larger ones.
+    lane.log = honest_log;
+    let again = lane.push(to, b"more honest history");
+    lane.deliver(std::slice::from_ref(&again)).await;
+    assert_eq!(lane.status(&again.0).await, 1);
 }

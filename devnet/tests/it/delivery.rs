@@ -136,11 +136,12 @@ async fn a_reverting_recipient_fails_alone_and_can_be_retried() {
         alloy::primitives::U256::from(2)
     );
 
-    // A failed message is not deliverable again through deliverBatch (the replay key is its id).
-    assert!(matches!(
-        lane.deliver_err(std::slice::from_ref(&x)).await,
-        Inbox::InboxErrors::AlreadyDelivered(Inbox::AlreadyDelivered { id: got }) if got == id(&x.0)
-    ));
+    // A failed message is not deliverable again through deliverBatch (the replay key is its id):
+    // it is skipped with its status.
+    let receipt = lane.deliver(std::slice::from_ref(&x)).await;
+    let skipped = events::<Inbox::AlreadyDeliveredSkipped>(&receipt);
+    assert_eq!((skipped[0].id, skipped[0].status), (id(&x.0), 2));
+    assert!(events::<Inbox::DeliveryFailed>(&receipt).is_empty());
     // Retrying while the recipient still reverts records the failure again.
     let receipt = mined!(lane.inbox.retry(Bytes::from(x.0.encode())));
     assert_eq!(events::<Inbox::DeliveryFailed>(&receipt).len(), 1);
@@ -217,24 +218,71 @@ async fn a_relayer_cannot_make_a_recipient_fail_by_withholding_gas() {
 }
 
 #[tokio::test]
-async fn an_origin_can_be_paused_by_the_admin_only() {
+async fn a_front_run_batch_delivers_the_rest() {
+    // Issue 9 item 2: someone delivers one message of a pending batch first; the batch still
+    // delivers the others and reports the front-run one as skipped (delivered by someone else).
     let b = DevChain::start(CHAIN_B).await.unwrap();
     let mut lane = Lane::open(&b).await;
-    let item = lane.push(*b.recipient.address(), b"pause me");
-    let stranger = Inbox::new(*b.inbox.address(), b.node.provider(5));
-    let err = stranger.setPaused(1, true).send().await.unwrap_err();
-    assert!(matches!(inbox_error(&err), Inbox::InboxErrors::NotAdmin(_)));
+    let to = *b.recipient.address();
+    let items: Vec<_> = (0..4u8).map(|i| lane.push(to, &[i; 8])).collect();
+    // The front-runner: another account, the same signed checkpoint, one message.
+    let (messages, proofs, cp, sigs) = lane.batch_args(&items[2..3]);
+    let front = Inbox::new(*b.inbox.address(), b.node.provider(5));
+    mined!(front.deliverBatch(messages, proofs, cp, sigs));
+    assert_eq!(lane.status(&items[2].0).await, 1);
 
-    let receipt = mined!(b.inbox.setPaused(1, true));
-    let ev = events::<Inbox::PauseChanged>(&receipt).remove(0);
-    assert_eq!((ev.origin, ev.paused), (1, true));
-    assert!(b.inbox.paused(1).call().await.unwrap());
+    let receipt = lane.deliver(&items).await;
+    let delivered: Vec<B256> = events::<Inbox::Delivered>(&receipt)
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(
+        delivered,
+        vec![id(&items[0].0), id(&items[1].0), id(&items[3].0)]
+    );
+    let skipped = events::<Inbox::AlreadyDeliveredSkipped>(&receipt);
+    assert_eq!(skipped.len(), 1);
+    assert_eq!((skipped[0].id, skipped[0].status), (id(&items[2].0), 1));
+    for item in &items {
+        assert_eq!(lane.status(&item.0).await, 1);
+    }
+    assert_eq!(
+        b.recipient.handled().call().await.unwrap(),
+        alloy::primitives::U256::from(4)
+    );
+}
+
+#[tokio::test]
+async fn a_batch_with_a_forbidden_recipient_delivers_the_rest_and_records_the_refusal() {
+    let b = DevChain::start(CHAIN_B).await.unwrap();
+    let mut lane = Lane::open(&b).await;
+    let to = *b.recipient.address();
+    let first = lane.push(to, b"before");
+    let hostile = lane.push(*b.inbox.address(), b"call the inbox");
+    let last = lane.push(to, b"after");
+    let receipt = lane
+        .deliver(&[first.clone(), hostile.clone(), last.clone()])
+        .await;
+    assert_eq!(events::<Inbox::Delivered>(&receipt).len(), 2);
+    let refused = events::<Inbox::DeliveryRefused>(&receipt);
+    assert_eq!(refused.len(), 1);
+    assert_eq!(
+        (refused[0].id, refused[0].origin, refused[0].nonce),
+        (id(&hostile.0), 1, 1)
+    );
+    assert_eq!(refused[0].recipient, b.inbox.address().into_word());
+    assert_eq!(lane.status(&first.0).await, 1);
+    assert_eq!(lane.status(&hostile.0).await, 3);
+    assert_eq!(lane.status(&last.0).await, 1);
+    // Refused for good: retry cannot change it.
+    let err = lane
+        .inbox
+        .retry(Bytes::from(hostile.0.encode()))
+        .send()
+        .await
+        .unwrap_err();
     assert!(matches!(
-        lane.deliver_err(std::slice::from_ref(&item)).await,
-        Inbox::InboxErrors::Paused(Inbox::Paused { origin: 1 })
+        inbox_error(&err),
+        Inbox::InboxErrors::NotFailed(_)
     ));
-    assert_eq!(lane.status(&item.0).await, 0);
-    mined!(b.inbox.setPaused(1, false));
-    lane.deliver(std::slice::from_ref(&item)).await;
-    assert_eq!(lane.status(&item.0).await, 1);
 }

@@ -5,7 +5,8 @@ use alloy::rpc::types::TransactionReceipt;
 use alloy::sol_types::SolInterface;
 use causeway_devnet::contracts::{Inbox, InboxHandle};
 use causeway_devnet::fixtures::{
-    Committee, OriginLog, evm_signing_domain, inbox_checkpoint, inbox_proof, message,
+    Committee, GovernanceDomain, OriginLog, evm_signing_domain, inbox_checkpoint, inbox_proof,
+    message,
 };
 use causeway_devnet::{CHAIN_A, ChainSpec, DevChain};
 use causeway_proofs::{Checkpoint, Domain, LeafIndex, Message, SigningDomain};
@@ -87,6 +88,17 @@ impl Lane {
             *self.inbox.address(),
             self.epoch,
         )
+    }
+
+    /// The governance signing domain of this lane's current validator set on its Inbox.
+    pub fn governance(&self) -> GovernanceDomain {
+        GovernanceDomain {
+            origin: self.origin,
+            origin_chain_id: self.origin_chain_id,
+            epoch: self.epoch,
+            chain_id: self.destination.chain_id,
+            verifier: *self.inbox.address(),
+        }
     }
 
     /// Appends a message from [`origin_sender`] to `recipient` (nonce = its position).
@@ -212,6 +224,18 @@ pub fn events<E: alloy::sol_types::SolEvent>(receipt: &TransactionReceipt) -> Ve
         .filter_map(|log| log.log_decode::<E>().ok())
         .map(|log| log.inner.data)
         .collect()
+}
+
+/// Moves `chain`'s clock `seconds` ahead and mines a block at the new time.
+pub async fn advance_time(chain: &DevChain, seconds: u64) {
+    let p = chain.node.read_provider();
+    let _: serde_json::Value =
+        alloy::providers::Provider::raw_request(&p, "evm_increaseTime".into(), (seconds,))
+            .await
+            .unwrap();
+    let _: serde_json::Value = alloy::providers::Provider::raw_request(&p, "evm_mine".into(), ())
+        .await
+        .unwrap();
 }
 
 /// Sends a call and waits for its successful receipt.

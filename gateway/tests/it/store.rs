@@ -1,8 +1,6 @@
 //! `causeway store`: an origin's cursor shown, and rolled back after a reorganisation only
 //! when no accepted message came from above the target.
 
-use std::process::{Command, Output};
-
 use causeway_proofs::bundle::SourceReference;
 use causeway_proofs::hash::keccak256;
 use causeway_proofs::{Address32, Domain, EvmAddress, Hash32, Message, Nonce};
@@ -10,14 +8,9 @@ use causeway_relayer::store::{
     AcceptBatch, AcceptedEvent, SourceCursor, SourceStore, SqliteStore, UnixMillis,
 };
 
-const ORIGIN: Domain = Domain(1);
+use crate::support::{causeway, text};
 
-fn causeway(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_causeway"))
-        .args(args)
-        .output()
-        .expect("the causeway binary runs")
-}
+const ORIGIN: Domain = Domain(1);
 
 fn block_hash(block: u64) -> Hash32 {
     keccak256(&block.to_be_bytes())
@@ -62,14 +55,6 @@ fn store_with_events(db: &std::path::Path) {
             now: UnixMillis(1),
         })
         .unwrap();
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 #[test]

@@ -24,7 +24,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::time::MissedTickBehavior;
 
 use super::metrics::{LaneMetrics, add};
-use super::settle::{FailedAttempt, InFlight, confirm_delivered, record_failures};
+use super::settle::{FailedAttempt, InFlight, confirm_delivered, record_failures, record_refusals};
 use super::{LaneConfig, StageContext, blocking, cancellable, sleep_or_cancel};
 use crate::store::{KeptHandle, Renewal, Result, SubmissionId, TakeOver};
 
@@ -149,7 +149,16 @@ async fn follow_once(
             block, messages, ..
         } => {
             let mut done = Vec::with_capacity(messages.len());
+            let mut refused = Vec::new();
             for (id, result) in &messages {
+                if let MessageOutcome::Refused { reason } = result {
+                    tracing::warn!(lane = %l, message_id = %id, %reason,
+                        "destination refused the message for good");
+                    if flight.ids.contains(id) {
+                        refused.push(*id);
+                    }
+                    continue;
+                }
                 if let MessageOutcome::Failed { reason } = result {
                     add(&metrics.failed_at_recipient, 1);
                     tracing::warn!(
@@ -167,10 +176,19 @@ async fn follow_once(
             let missing: Vec<MessageId> = flight
                 .ids
                 .iter()
-                .filter(|id| !done.contains(id))
+                .filter(|id| !done.contains(id) && !refused.contains(id))
                 .copied()
                 .collect();
             confirm_delivered(ctx, metrics, done, block.height).await?;
+            record_refusals(
+                ctx,
+                lane,
+                metrics,
+                &refused,
+                "forbidden recipient",
+                FailedAttempt::Submitted(flight.submission),
+            )
+            .await?;
             if !missing.is_empty() {
                 record_failures(
                     ctx,
@@ -232,9 +250,11 @@ async fn settle_unknown(
 ) -> Result<()> {
     let mut delivered = Vec::new();
     let mut not: Vec<(MessageId, SubmissionId)> = Vec::new();
+    let mut refused: Vec<(MessageId, SubmissionId)> = Vec::new();
     for &(id, submission) in items {
         match lane.destination.delivery_status(&id).await {
             Ok(DeliveryStatus::Delivered | DeliveryStatus::Failed) => delivered.push(id),
+            Ok(DeliveryStatus::Refused) => refused.push((id, submission)),
             Ok(DeliveryStatus::NotDelivered) => not.push((id, submission)),
             Err(e) => {
                 return Err(crate::Error::Chain {
@@ -247,6 +267,17 @@ async fn settle_unknown(
     add(&metrics.already_delivered, delivered.len() as u64);
     // The destination block is unknown here; 0 marks it.
     confirm_delivered(ctx, metrics, delivered, 0).await?;
+    for (id, submission) in refused {
+        record_refusals(
+            ctx,
+            lane,
+            metrics,
+            &[id],
+            "recorded refused at the destination",
+            FailedAttempt::Submitted(submission),
+        )
+        .await?;
+    }
     let mut submissions: Vec<SubmissionId> = not.iter().map(|&(_, s)| s).collect();
     submissions.sort_unstable();
     submissions.dedup();

@@ -11,7 +11,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 
 use super::log::OriginLogs;
 use super::metrics::{LaneMetrics, add};
-use super::settle::{FailedAttempt, InFlight, confirm_delivered, record_failures};
+use super::settle::{FailedAttempt, InFlight, confirm_delivered, record_failures, record_refusals};
 use super::{LaneConfig, StageContext, blocking, cancellable};
 use crate::store::{LeaseRequest, LeaseToken, LeasedMessage, Result, Submission, SubmissionId};
 
@@ -122,6 +122,7 @@ async fn deliver_once(
     let all: Vec<MessageId> = leased.iter().map(|m| m.message.id()).collect();
     let mut todo: Vec<LeasedMessage> = Vec::with_capacity(leased.len());
     let mut done: Vec<MessageId> = Vec::new();
+    let mut refused: Vec<MessageId> = Vec::new();
     for m in leased {
         let id = m.message.id();
         let Some(status) = cancellable(&ctx.cancel, lane.destination.delivery_status(&id)).await
@@ -131,6 +132,7 @@ async fn deliver_once(
         match status {
             Ok(DeliveryStatus::NotDelivered) => todo.push(m),
             Ok(DeliveryStatus::Delivered | DeliveryStatus::Failed) => done.push(id),
+            Ok(DeliveryStatus::Refused) => refused.push(id),
             Err(e) => {
                 add(&metrics.submit_failures, 1);
                 tracing::warn!(
@@ -156,6 +158,15 @@ async fn deliver_once(
     add(&metrics.already_delivered, done.len() as u64);
     // The block is unknown here (the delivery happened in a submission we lost); 0 marks it.
     confirm_delivered(ctx, metrics, done, 0).await?;
+    record_refusals(
+        ctx,
+        lane,
+        metrics,
+        &refused,
+        "recorded refused at the destination",
+        FailedAttempt::Leased(lease),
+    )
+    .await?;
     if todo.is_empty() {
         return Ok(true);
     }

@@ -65,11 +65,54 @@ pub(crate) async fn record_failures(
     reason: &str,
     attempt: FailedAttempt,
 ) -> Result<()> {
+    record(
+        ctx,
+        lane,
+        metrics,
+        ids,
+        reason.to_owned(),
+        attempt,
+        ctx.config.retry,
+    )
+    .await
+}
+
+/// Dead-letters messages the destination refused for good (a forbidden recipient): no retry
+/// could ever deliver them, so the backoff is skipped; an operator sees them with `reason`.
+pub(crate) async fn record_refusals(
+    ctx: &StageContext,
+    lane: &LaneConfig,
+    metrics: &Arc<LaneMetrics>,
+    ids: &[MessageId],
+    reason: &str,
+    attempt: FailedAttempt,
+) -> Result<()> {
+    // One failure exhausts this policy: the message becomes a dead letter at once.
+    let policy = crate::store::RetryPolicy {
+        max_attempts: 1,
+        ..ctx.config.retry
+    };
+    let reason = format!("refused by the destination for good: {reason}");
+    record(ctx, lane, metrics, ids, reason, attempt, policy).await
+}
+
+/// One failure report per message under `policy`.
+async fn record(
+    ctx: &StageContext,
+    lane: &LaneConfig,
+    metrics: &Arc<LaneMetrics>,
+    ids: &[MessageId],
+    reason: String,
+    attempt: FailedAttempt,
+    policy: crate::store::RetryPolicy,
+) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
     let l = lane.lane();
     let store = Arc::clone(&ctx.store);
-    let (owner, policy, now) = (ctx.config.owner.clone(), ctx.config.retry, ctx.clock.now());
+    let (owner, now) = (ctx.config.owner.clone(), ctx.clock.now());
     let ids = ids.to_vec();
-    let reason = reason.to_owned();
     let outcomes = blocking("record failure", move || {
         let mut outcomes = Vec::with_capacity(ids.len());
         for &id in &ids {

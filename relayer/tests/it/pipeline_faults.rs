@@ -366,6 +366,38 @@ async fn a_recipient_that_refuses_is_confirmed_as_failed_at_the_destination() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forbidden_recipient_is_dead_lettered_at_once_and_the_rest_confirmed() {
+    // Issue 9: the destination refuses the message for good; the relayer never retries it.
+    let solo = Solo::new(8, 8);
+    let (db, msgs) = (&solo.db, &solo.msgs);
+    let probe = Arc::new(solo.probe());
+    probe.chain.forbid(msgs[3].id());
+    let handle = solo
+        .relayer(Arc::clone(&probe), 8, test_config())
+        .spawn()
+        .await
+        .unwrap();
+    wait_until(&handle, Duration::from_secs(30), |p| {
+        counts(p).confirmed == 7 && counts(p).dead_letter == 1
+    })
+    .await;
+    let metrics = handle.metrics();
+    handle.shutdown().await;
+    assert_eq!(
+        metrics.all_lanes().messages_submitted,
+        8,
+        "sent once, never retried"
+    );
+    assert_eq!(metrics.all_lanes().dead_letters, 1);
+    let store = SqliteStore::open(db).unwrap();
+    let state = store.message(msgs[3].id()).unwrap().unwrap().delivery.state;
+    assert!(
+        matches!(&state, causeway_relayer::store::DeliveryState::DeadLetter { reason } if reason.contains("refused")),
+        "{state:?}"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_batch_that_always_reverts_ends_in_dead_letters() {
     let solo = Solo::new(6, 6);

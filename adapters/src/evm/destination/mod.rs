@@ -2,7 +2,7 @@
 //! key, many transactions in flight.
 //!
 //! - **Sizing**: each batch is simulated with `eth_estimateGas` (which also surfaces a revert
-//!   such as `AlreadyDelivered(id)` before anything is sent) and split in halves until every part
+//!   such as `InvalidProof` before anything is sent) and split in halves until every part
 //!   fits the per-transaction gas budget.
 //! - **Fees**: EIP-1559, from `eth_feeHistory` (alloy's estimator), optionally capped.
 //! - **Nonces**: a local counter ([`nonce::NonceManager`]); submissions do not wait for each
@@ -12,9 +12,15 @@
 //! - **Stuck transactions**: [`Destination::outcome`] re-sends a transaction still pending after
 //!   `replace_after` under the same nonce with both fees raised by at least 12.5 %, and
 //!   re-broadcasts one the node forgot.
-//! - **Outcome**: from the receipt, per message `Delivered` / `DeliveryFailed(reason)`; a
-//!   reverted transaction's reason is recovered by replaying it with `eth_call` on the parent
-//!   block's state and decoded into the protocol's named errors.
+//! - **Outcome**: from the receipt, per message `Delivered` / `DeliveryFailed(reason)` /
+//!   `DeliveryRefused` (a forbidden recipient, [`MessageOutcome::Refused`]: dead-lettered, never
+//!   retried) / `AlreadyDeliveredSkipped(id, status)` (another transaction got there first: by
+//!   the status it recorded, delivered, failed or refused); a message over the lane's rate limit
+//!   (`RateLimited`) is not reported and so is prepared again later. A reverted transaction's
+//!   reason is recovered by replaying it with `eth_call` on the parent block's state and decoded
+//!   into the protocol's named errors.
+//!
+//! [`MessageOutcome::Refused`]: crate::chain::MessageOutcome::Refused
 
 mod fees;
 mod nonce;
@@ -38,7 +44,8 @@ use tokio::sync::OnceCell;
 use self::fees::Fees;
 use self::nonce::NonceManager;
 use super::bindings::{
-    IInbox, STATUS_DELIVERED, STATUS_FAILED, STATUS_NONE, b256, deliver_batch_calldata,
+    IInbox, STATUS_DELIVERED, STATUS_FAILED, STATUS_NONE, STATUS_REFUSED, b256,
+    deliver_batch_calldata,
 };
 use super::rpc::{Rpc, RpcConfig};
 use crate::Error;
@@ -399,6 +406,7 @@ impl Destination for EvmDestination {
             STATUS_NONE => Ok(DeliveryStatus::NotDelivered),
             STATUS_DELIVERED => Ok(DeliveryStatus::Delivered),
             STATUS_FAILED => Ok(DeliveryStatus::Failed),
+            STATUS_REFUSED => Ok(DeliveryStatus::Refused),
             other => Err(Error::Decode {
                 what: "Inbox.status result",
                 reason: format!("unknown status {other}"),

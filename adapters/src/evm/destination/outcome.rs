@@ -1,5 +1,6 @@
 //! Reading a `deliverBatch` transaction's outcome from its receipt: per-message `Delivered` /
-//! `DeliveryFailed` events, or the decoded reason of a revert.
+//! `DeliveryFailed` / `DeliveryRefused` / `AlreadyDeliveredSkipped` events, or the decoded
+//! reason of a revert.
 
 use alloy::consensus::Transaction as _;
 use alloy::eips::BlockId as AlloyBlockId;
@@ -12,14 +13,39 @@ use causeway_proofs::{Hash32, MessageId};
 use super::EvmDestination;
 use crate::Error;
 use crate::chain::{BlockId, BlockRef, MessageOutcome, RevertReason, SubmissionOutcome};
-use crate::evm::bindings::{IInbox, describe_recipient_revert};
+use crate::evm::bindings::{
+    IInbox, STATUS_DELIVERED, STATUS_FAILED, STATUS_REFUSED, describe_recipient_revert,
+};
 
 /// The per-message results an Inbox reported in a receipt's logs, in log order. Logs from other
-/// addresses (a recipient emitting look-alike events) are ignored.
+/// addresses (a recipient emitting look-alike events) are ignored. A message skipped because
+/// another transaction recorded it first counts as that record says: delivered (by someone
+/// else), failed (retryable at the destination) or refused. A rate-limited message is left out
+/// (not processed: the relayer prepares it again).
 pub(crate) fn delivery_results(inbox: Address, logs: &[Log]) -> Vec<(MessageId, MessageOutcome)> {
     let mut out = Vec::new();
     for log in logs.iter().filter(|l| l.address == inbox) {
-        if let Ok(e) = IInbox::Delivered::decode_log(log) {
+        if let Ok(e) = IInbox::AlreadyDeliveredSkipped::decode_log(log) {
+            let outcome = match e.data.status {
+                STATUS_DELIVERED => MessageOutcome::Delivered,
+                STATUS_FAILED => MessageOutcome::Failed {
+                    reason: "recorded failed by an earlier transaction".into(),
+                },
+                STATUS_REFUSED => MessageOutcome::Refused {
+                    reason: "recorded refused by an earlier transaction".into(),
+                },
+                // Not a status this adapter knows: leave it out, so it is prepared again.
+                _ => continue,
+            };
+            out.push((MessageId(Hash32(e.data.id.0)), outcome));
+        } else if let Ok(e) = IInbox::DeliveryRefused::decode_log(log) {
+            out.push((
+                MessageId(Hash32(e.data.id.0)),
+                MessageOutcome::Refused {
+                    reason: format!("forbidden recipient {}", e.data.recipient),
+                },
+            ));
+        } else if let Ok(e) = IInbox::Delivered::decode_log(log) {
             out.push((MessageId(Hash32(e.data.id.0)), MessageOutcome::Delivered));
         } else if let Ok(e) = IInbox::DeliveryFailed::decode_log(log) {
             out.push((
@@ -186,6 +212,38 @@ mod tests {
                 address: inbox,
                 data: LogData::new_unchecked(vec![B256::repeat_byte(0xee)], Bytes::new()),
             },
+            log(
+                inbox,
+                &IInbox::DeliveryRefused {
+                    id: B256::repeat_byte(3),
+                    origin: 1,
+                    nonce: 2,
+                    recipient: B256::repeat_byte(0x44),
+                },
+            ),
+            log(
+                inbox,
+                &IInbox::AlreadyDeliveredSkipped {
+                    id: B256::repeat_byte(4),
+                    status: STATUS_DELIVERED,
+                },
+            ),
+            log(
+                inbox,
+                &IInbox::AlreadyDeliveredSkipped {
+                    id: B256::repeat_byte(5),
+                    status: STATUS_REFUSED,
+                },
+            ),
+            // Rate-limited: not processed, so not reported.
+            log(
+                inbox,
+                &IInbox::RateLimited {
+                    id: B256::repeat_byte(6),
+                    origin: 1,
+                    nonce: 5,
+                },
+            ),
         ];
         let results = delivery_results(inbox, &logs);
         assert_eq!(
@@ -196,6 +254,19 @@ mod tests {
                     MessageId(Hash32([2; 32])),
                     MessageOutcome::Failed {
                         reason: "recipient says no".into()
+                    }
+                ),
+                (
+                    MessageId(Hash32([3; 32])),
+                    MessageOutcome::Refused {
+                        reason: format!("forbidden recipient {}", B256::repeat_byte(0x44))
+                    }
+                ),
+                (MessageId(Hash32([4; 32])), MessageOutcome::Delivered),
+                (
+                    MessageId(Hash32([5; 32])),
+                    MessageOutcome::Refused {
+                        reason: "recorded refused by an earlier transaction".into()
                     }
                 ),
             ]

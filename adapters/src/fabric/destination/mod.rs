@@ -267,6 +267,7 @@ impl Destination for FabricDestination {
             b"none" => Ok(DeliveryStatus::NotDelivered),
             b"delivered" => Ok(DeliveryStatus::Delivered),
             b"failed" => Ok(DeliveryStatus::Failed),
+            b"refused" => Ok(DeliveryStatus::Refused),
             other => Err(Error::Decode {
                 what: "inbox status",
                 reason: format!("unknown status {:?}", String::from_utf8_lossy(other)),

@@ -1,5 +1,6 @@
-//! The inbox's emergency controls, as `Inbox.sol` has them: the admin pauses (and resumes)
-//! deliveries and retries per origin (`setPaused`, `paused`), and denies (or allows again)
+//! The inbox's emergency controls, as `Inbox.sol` has them: the admin pauses deliveries and
+//! retries per origin (`setPaused`, `paused`; a threshold of the validators resumes them with
+//! `unpause`), and denies (or allows again)
 //! privileged message recipients (`setForbiddenRecipient`, `isForbiddenRecipient`; the inbox
 //! itself and its admin are always denied). Only the configured admin may change either
 //! (`NotAdmin`); each change sets its event, named after the Solidity event.
@@ -67,20 +68,43 @@ fn require_admin(stub: &dyn Stub) -> Result<(), RevertReason> {
     }
 }
 
-/// `setPaused(origin, paused)`, admin only: `paused` is `true` or `false`. Sets the event
-/// `causeway.PauseChanged` with `{"origin": n, "paused": bool}`; returns the new value.
+/// `setPaused(origin, true)`, admin only. Sets the event `causeway.PauseChanged` with
+/// `{"origin": n, "paused": true}`; returns `true`. Pausing an origin already paused changes
+/// nothing. `setPaused(origin, false)` is refused: unpausing needs a threshold of the
+/// validators (`unpause`).
 pub(super) fn set_paused(stub: &mut dyn Stub, args: &[Vec<u8>]) -> Response {
     require_admin(stub).map_err(super::revert)?;
     let origin = Domain(crate::args::parse_decimal::<u32>("origin", &args[0])?);
     let paused = parse_bool("paused", &args[1])?;
-    if paused {
-        stub.put_state(&paused_key(origin), b"1".to_vec());
-    } else {
-        stub.del_state(&paused_key(origin));
+    if !paused {
+        return Err(ChaincodeError(
+            "unpausing needs a threshold of the origin's validators: call unpause(origin, \
+             signatures)"
+                .to_owned(),
+        ));
     }
-    let event = serde_json::json!({ "origin": origin.0, "paused": paused });
+    if !is_paused(stub, origin) {
+        super::governance::count_pause(stub, origin);
+        stub.put_state(&paused_key(origin), b"1".to_vec());
+    }
+    let event = serde_json::json!({ "origin": origin.0, "paused": true });
     stub.set_event(PAUSE_CHANGED_EVENT, event.to_string().into_bytes());
-    Ok(paused.to_string().into_bytes())
+    Ok(b"true".to_vec())
+}
+
+/// `unpause(origin, signatures)`: anyone, with a threshold of the origin's current validators'
+/// signatures over the unpause digest of the current pause ([`super::governance`]); `NotPaused`
+/// when it is not paused. Sets `causeway.PauseChanged` with `"paused": false`.
+pub(super) fn unpause(stub: &mut dyn Stub, args: &[Vec<u8>]) -> Result<Vec<u8>, ChaincodeError> {
+    let origin = Domain(super::parse_decimal::<u32>("origin", &args[0])?);
+    if !is_paused(stub, origin) {
+        return Err(super::revert(RevertReason::NotPaused { origin }));
+    }
+    super::governance::check_unpause(stub, origin, &args[1]).map_err(super::revert)?;
+    stub.del_state(&paused_key(origin));
+    let event = serde_json::json!({ "origin": origin.0, "paused": false });
+    stub.set_event(PAUSE_CHANGED_EVENT, event.to_string().into_bytes());
+    Ok(b"false".to_vec())
 }
 
 /// `setForbiddenRecipient(target, forbidden)`, admin only: `target` is a 32-byte recipient

@@ -1,5 +1,5 @@
-//! The inbox's validator sets: `setValidators` (admin only, the Solidity registry's rules) and
-//! the stored set each checkpoint is verified against.
+//! The inbox's validator sets: `setValidators` (the admin's bootstrap, once per origin, the
+//! Solidity registry's rules) and the stored set each checkpoint is verified against.
 
 use causeway_proofs::{Domain, EvmAddress, ValidatorSet};
 
@@ -60,11 +60,12 @@ impl StoredSet {
     }
 }
 
-/// `setValidators(origin, origin_chain_id, threshold, validators)`, admin only: replaces the
-/// set of `origin` and moves its epoch to the next one (signatures for the old set stop
-/// verifying); returns the new epoch. Validators are comma-separated `0x` addresses, strictly
-/// ascending; the origin chain id non-zero (a Fabric origin's is its configured one); the
-/// threshold a strict majority (the Solidity registry's rules, checked in its order).
+/// `setValidators(origin, origin_chain_id, threshold, validators)`, admin only and once per
+/// origin (`AlreadyConfigured` after: later sets need the current set's threshold, see
+/// [`super::governance`]): installs the first set of `origin` at epoch 1; returns the epoch.
+/// Validators are comma-separated `0x` addresses, strictly ascending; the origin chain id
+/// non-zero (a Fabric origin's is its configured one); the threshold a strict majority (the
+/// Solidity registry's rules, checked in its order).
 pub(super) fn set_validators(
     stub: &mut dyn Stub,
     args: &[Vec<u8>],
@@ -72,6 +73,41 @@ pub(super) fn set_validators(
     if stub.creator_bytes() != stub.network().admin.as_slice() {
         return Err(RevertReason::NotAdmin);
     }
+    let (origin, origin_chain_id, set) = parse_set(&args[..4])?;
+    let invalid = |reason: &str| RevertReason::InvalidValidatorSet {
+        reason: reason.to_owned(),
+    };
+    if StoredSet::load(stub, origin)
+        .map_err(|e| invalid(&e.0))?
+        .is_some()
+    {
+        return Err(RevertReason::AlreadyConfigured { origin });
+    }
+    install(stub, origin, origin_chain_id, set, 1);
+    Ok(b"1".to_vec())
+}
+
+/// Stores `set` as the set of `origin` at `epoch` and sets the `causeway.ValidatorsSet` event.
+pub(super) fn install(
+    stub: &mut dyn Stub,
+    origin: Domain,
+    origin_chain_id: u64,
+    set: ValidatorSet,
+    epoch: u64,
+) {
+    let stored = StoredSet {
+        origin_chain_id,
+        epoch,
+        set,
+    };
+    let json = stored.to_json(origin);
+    stub.put_state(&validators_key(origin), json.clone());
+    stub.set_event(VALIDATORS_SET_EVENT, json);
+}
+
+/// Parses and checks `(origin, origin_chain_id, threshold, validators)` with the Solidity
+/// registry's rules, in its order.
+pub(super) fn parse_set(args: &[Vec<u8>]) -> Result<(Domain, u64, ValidatorSet), RevertReason> {
     let invalid = |reason: &str| RevertReason::InvalidValidatorSet {
         reason: reason.to_owned(),
     };
@@ -127,17 +163,5 @@ pub(super) fn set_validators(
     }
     let set =
         ValidatorSet::new(validators, threshold as usize).map_err(|e| invalid(&e.to_string()))?;
-    let epoch = StoredSet::load(stub, origin)
-        .map_err(|e| invalid(&e.0))?
-        .map_or(0, |s| s.epoch)
-        + 1;
-    let stored = StoredSet {
-        origin_chain_id,
-        epoch,
-        set,
-    };
-    let json = stored.to_json(origin);
-    stub.put_state(&validators_key(origin), json.clone());
-    stub.set_event(VALIDATORS_SET_EVENT, json);
-    Ok(epoch.to_string().into_bytes())
+    Ok((origin, origin_chain_id, set))
 }

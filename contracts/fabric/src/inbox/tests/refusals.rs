@@ -171,17 +171,19 @@ fn a_message_the_checkpoint_does_not_prove_for_this_inbox_is_refused_by_name() {
         },
     );
 
-    let inbox = Address32::from_name(&format!("{CHANNEL}/{INBOX_CHAINCODE}"));
-    let to_inbox = net.batch(&["pwn"], inbox, &[0, 1]);
-    net.assert_refused(
-        "recipient = inbox",
-        json(&to_inbox),
-        RevertReason::ForbiddenRecipient {
-            recipient: inbox.to_hex(),
-        },
-    );
-
     net.assert_still_deliverable(&good);
+
+    // A message to the inbox itself does not refuse the batch: it is refused for good.
+    let inbox = Address32::from_name(&format!("{CHANNEL}/{INBOX_CHAINCODE}"));
+    let mut to_inbox = net.batch(&["p", "q", "pwn"], inbox, &[0, 1]);
+    to_inbox.items.drain(..2);
+    let results = net.deliver(json(&to_inbox)).unwrap();
+    assert_eq!(
+        results[0].outcome,
+        MessageOutcome::Refused {
+            reason: format!("forbidden recipient {inbox}")
+        }
+    );
 }
 
 #[test]
@@ -270,4 +272,25 @@ fn a_checkpoint_signed_for_another_chain_id_is_refused() {
     // Signed for this channel's chain id, the same checkpoint is delivered.
     assert_eq!(net.deliver(json(&good)).unwrap().len(), 2);
     assert_eq!(net.count(), "2");
+}
+
+#[test]
+fn a_conflicting_checkpoint_is_refused_with_both_roots() {
+    let (mut net, good) = good_batch();
+    assert_eq!(net.deliver(json(&good)).unwrap().len(), 2);
+    // The same threshold signs another log of the same size.
+    let forged = net.batch(&["rewritten", "history"], recipient(), &[0, 1]);
+    assert_eq!(forged.checkpoint.size(), good.checkpoint.size());
+    net.assert_refused(
+        "equivocation",
+        json(&forged),
+        RevertReason::ConflictingCheckpoint {
+            origin: ORIGIN,
+            size: 2,
+            known: good.checkpoint.root(),
+            offered: forged.checkpoint.root(),
+        },
+    );
+    let id = forged.items[0].message.id().to_hex();
+    assert_eq!(net.query(INBOX_CHAINCODE, "status", id.as_bytes()), "none");
 }

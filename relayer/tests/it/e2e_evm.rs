@@ -116,6 +116,49 @@ async fn two_instances_on_one_store_deliver_a_thousand_messages_exactly_once() {
     bridge.assert_bundles_verify(&db, &msgs);
 }
 
+/// Two gateways' relayers (their own stores and accounts) deliver the same lane at once (issue
+/// 9, item 2): whichever lands second skips the messages the first delivered instead of
+/// reverting, so neither loses a message, sends one back to pending or dead-letters it, and
+/// chain B handles each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_relayers_with_their_own_stores_race_on_one_lane_and_lose_nothing() {
+    const RACED: usize = 300;
+    let bridge = Bridge::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let msgs = bridge.dispatch(&bodies("raced", RACED), 100).await;
+    bridge.mine_a(CONFIRMATIONS).await;
+    let relayer = |db: &str, account: usize| {
+        build_relayer(
+            &dir.path().join(db),
+            bridge.source(bridge.a.node.endpoint()),
+            bridge.destination_as(bridge.b.node.endpoint(), account, |_| {}),
+            bridge.signing_domain,
+            e2e_config(),
+            25,
+        )
+    };
+    let a = relayer("a.db", RELAYER_ACCOUNT).spawn().await.unwrap();
+    let b = relayer("b.db", RELAYER_ACCOUNT + 1).spawn().await.unwrap();
+    for handle in [&a, &b] {
+        let p = wait_until(
+            handle,
+            Duration::from_secs(120),
+            || async {},
+            |c| c.confirmed == RACED as u64,
+        )
+        .await;
+        assert_settled(&counts(&p));
+    }
+    let (ma, mb) = (a.metrics(), b.metrics());
+    a.shutdown().await;
+    b.shutdown().await;
+    for m in [&ma, &mb] {
+        assert_eq!(m.all_lanes().dead_letters, 0, "{m:?}");
+        assert_eq!(m.all_lanes().reverted, 0, "nothing reverted: {m:?}");
+    }
+    bridge.assert_delivered_exactly_once(&msgs, &[]).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_reorganised_away_before_finality_is_never_delivered_but_its_replacement_is() {
     let started = Instant::now();

@@ -152,6 +152,13 @@ async fn two_relayers_with_their_own_stores_race_on_one_lane_and_lose_nothing() 
     let (ma, mb) = (a.metrics(), b.metrics());
     a.shutdown().await;
     b.shutdown().await;
+    eprintln!(
+        "a submitted {}, found {} delivered; b submitted {}, found {} delivered",
+        ma.all_lanes().messages_submitted,
+        ma.all_lanes().already_delivered,
+        mb.all_lanes().messages_submitted,
+        mb.all_lanes().already_delivered
+    );
     for m in [&ma, &mb] {
         assert_eq!(m.all_lanes().dead_letters, 0, "{m:?}");
         assert_eq!(m.all_lanes().reverted, 0, "nothing reverted: {m:?}");

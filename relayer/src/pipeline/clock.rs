@@ -14,6 +14,10 @@ use std::sync::{Arc, Mutex};
 
 use crate::store::UnixMillis;
 
+/// A forward step of the wall clock larger than this is logged: an instance whose clock runs
+/// ahead of the others' ends their leases early.
+const FORWARD_STEP_WARNING_MS: u64 = 1_000;
+
 /// Where wall time is read (the system clock, or a test's).
 pub(crate) type WallSource = fn() -> UnixMillis;
 
@@ -47,6 +51,13 @@ impl Clock {
         let (then, at) = *last;
         let moved = then.saturating_add(at.elapsed());
         let wall = (self.wall)();
+        if wall.0 > moved.0.saturating_add(FORWARD_STEP_WARNING_MS) {
+            tracing::warn!(
+                step_ms = wall.0 - moved.0,
+                "the wall clock stepped forward; leases and backoffs follow it (check the time \
+                 source if this instance now runs ahead of the others on the store)"
+            );
+        }
         let now = if wall.0 > moved.0 { wall } else { moved };
         *last = (now, tokio::time::Instant::now());
         now

@@ -112,10 +112,29 @@ async fn follow_once(
     let l = lane.lane();
     let outcome = match lane.destination.outcome(&flight.handle).await {
         Ok(o) => o,
+        // A handle the adapter can never read (another family, an older format): following
+        // it would keep the messages submitted for ever; the replay record settles them.
+        Err(e) if !e.is_retryable() => {
+            tracing::warn!(
+                lane = %l,
+                messages = flight.ids.len(),
+                error = &e as &dyn std::error::Error,
+                "the submission cannot be followed; settling its messages by the destination's replay record",
+            );
+            settle_unknown(
+                ctx,
+                lane,
+                metrics,
+                &flight.each_with_submission(),
+                "submission could not be followed",
+            )
+            .await?;
+            return Ok(true);
+        }
         Err(e) => {
             tracing::warn!(
                 lane = %l,
-                retryable = e.is_retryable(),
+                retryable = true,
                 error = &e as &dyn std::error::Error,
                 "outcome query failed",
             );

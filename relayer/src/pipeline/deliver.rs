@@ -260,7 +260,11 @@ async fn deliver_once(
             ids: sub.messages,
             _permit: Some(Arc::clone(&permit)),
             taken_over_at: None,
-            renewed_at: std::time::Instant::now(),
+            // Renewed at the first confirm tick: the follow lease is what is left of the
+            // delivery lease, maybe little.
+            renewed_at: std::time::Instant::now()
+                .checked_sub(ctx.config.lease_for)
+                .unwrap_or_else(std::time::Instant::now),
         };
         if out.send(flight).await.is_err() {
             return Ok(false);

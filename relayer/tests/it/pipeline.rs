@@ -676,3 +676,85 @@ async fn an_idle_instance_catches_its_log_up_with_the_store() {
     assert_eq!(m.all_origins().accepted, 0, "it accepted nothing itself");
     assert!(m.all_lanes().checkpoints >= 1, "it never attested: {m:?}");
 }
+
+/// A kept handle the destination can never read (another family's, an older format) is not
+/// followed for ever: its messages are settled by the destination's replay record and sent
+/// again. Before, they stayed `submitted` while the instance renewed their follow lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submission_that_cannot_be_followed_is_settled_by_the_replay_record() {
+    use causeway_adapters::SubmissionHandle;
+    use causeway_proofs::LogSize;
+    use causeway_proofs::bundle::ChainFamily;
+    use causeway_relayer::store::{
+        DeliveryStore, LeaseOwner, LeaseRequest, SourceStore, SqliteStore, Submission, UnixMillis,
+    };
+
+    let fixture = Solo::new(3, 3);
+    let probe = Arc::new(fixture.probe());
+    // The messages are in the store, as the genesis block's (the source then finds them
+    // known), and submitted under a handle no memory chain reads.
+    let store = SqliteStore::open(&fixture.db).unwrap();
+    let genesis = {
+        let mut seed = 0u64.to_be_bytes().to_vec();
+        seed.extend_from_slice(&0u64.to_be_bytes());
+        causeway_proofs::hash::keccak256(&seed)
+    };
+    let events: Vec<_> = fixture
+        .msgs
+        .iter()
+        .map(|m| crate::support::event(m.clone(), 0))
+        .collect();
+    store
+        .accept_events(&causeway_relayer::store::AcceptBatch {
+            origin: P_ORIGIN,
+            events: &events,
+            cursor: causeway_relayer::store::SourceCursor {
+                block_number: 0,
+                block_hash: genesis,
+            },
+            now: UnixMillis::now(),
+        })
+        .unwrap();
+    let me = LeaseOwner("test-relayer".into());
+    let leased = store
+        .lease_pending(&LeaseRequest {
+            lane: causeway_relayer::store::Lane {
+                origin: P_ORIGIN,
+                destination: P_DEST,
+            },
+            owner: &me,
+            limit: 10,
+            lease_for: Duration::from_secs(60),
+            covered_by: LogSize(u64::MAX),
+            policy: test_config().retry,
+            now: UnixMillis::now(),
+        })
+        .unwrap();
+    let ids: Vec<_> = leased.iter().map(|m| m.message.id()).collect();
+    assert_eq!(ids.len(), 3);
+    store
+        .mark_submitted(&Submission {
+            owner: &me,
+            lease: leased[0].lease,
+            ids: &ids,
+            handle: &SubmissionHandle {
+                family: ChainFamily::Fabric,
+                data: serde_json::json!({ "tx_id": "from another family" }),
+            },
+            now: UnixMillis::now(),
+        })
+        .unwrap();
+    let second = fixture
+        .relayer(Arc::clone(&probe), 10, test_config())
+        .spawn()
+        .await
+        .unwrap();
+    wait_until(&second, Duration::from_secs(30), |p| {
+        counts(p).confirmed == 3
+    })
+    .await;
+    second.shutdown().await;
+    let delivered = probe.deliveries();
+    assert_eq!(delivered.len(), 3);
+    assert!(delivered.values().all(|n| *n == 1));
+}

@@ -320,7 +320,9 @@ impl DeliveryStore for SqliteStore {
             op,
             source: Box::new(source),
         };
-        let mut folder = self.path.clone().into_os_string();
+        // One folder per file, however its path is spelt (a symlink, a relative path).
+        let file = std::fs::canonicalize(&self.path).map_err(io)?;
+        let mut folder = file.into_os_string();
         folder.push(".owners");
         let folder = PathBuf::from(folder);
         std::fs::create_dir_all(&folder).map_err(io)?;

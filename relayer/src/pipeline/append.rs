@@ -33,7 +33,7 @@ pub(crate) async fn append(
             b = input.recv() => match b { Some(b) => b, None => return },
             _ = idle.tick() => {
                 let store = Arc::clone(&ctx.store);
-                let stored = match blocking("read log size", move || store.log_size(domain)).await {
+                let stored = match blocking(&ctx.cancel, "read log size", move || store.log_size(domain)).await {
                     Ok(size) => size,
                     Err(e) => {
                         tracing::warn!(origin = %domain, error = &e as &dyn std::error::Error, "reading the log size failed");
@@ -60,7 +60,7 @@ pub(crate) async fn append(
         let store = Arc::clone(&ctx.store);
         let now = ctx.clock.now();
         // Not cancelled mid-way: the accept is one transaction and finishes either way.
-        let accepted = blocking("accept events", move || {
+        let accepted = blocking(&ctx.cancel, "accept events", move || {
             store.accept_events(&AcceptBatch {
                 origin: domain,
                 events: &batch.events,
@@ -141,7 +141,10 @@ async fn catch_up(
             .unwrap_or(usize::MAX)
             .min(CATCH_UP_PAGE);
         let from = LeafIndex(size.0);
-        let page = blocking("read log leaves", move || store.leaves(origin, from, limit)).await?;
+        let page = blocking(&ctx.cancel, "read log leaves", move || {
+            store.leaves(origin, from, limit)
+        })
+        .await?;
         if page.is_empty() {
             return Err(crate::Error::Config {
                 reason: format!(

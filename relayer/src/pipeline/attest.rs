@@ -103,7 +103,7 @@ async fn sign(
     }
     let store = Arc::clone(&ctx.store);
     let now = ctx.clock.now();
-    let outcome = blocking("record checkpoint", move || {
+    let outcome = blocking(&ctx.cancel, "record checkpoint", move || {
         store.record_checkpoint(&CheckpointRecord {
             lane: l,
             checkpoint,

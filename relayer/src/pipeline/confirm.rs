@@ -338,7 +338,7 @@ async fn take_over(
         following.is_none(),
         ctx.clock.now(),
     );
-    let left = blocking("take over submitted", move || {
+    let left = blocking(&ctx.cancel, "take over submitted", move || {
         store.take_over_submitted(&TakeOver {
             lane: l,
             owner: &owner,
@@ -417,7 +417,7 @@ async fn renew(ctx: &StageContext, lane: &LaneConfig, pending: &mut Vec<InFlight
             (ctx.config.owner.clone(), flight.submission, ctx.clock.now());
         let until = now.saturating_add(ctx.config.lease_for);
         let renewed_at = Instant::now();
-        let still = blocking("renew submitted", move || {
+        let still = blocking(&ctx.cancel, "renew submitted", move || {
             store.renew_submitted(&Renewal {
                 owner: &owner,
                 submission,

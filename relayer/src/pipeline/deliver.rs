@@ -58,7 +58,7 @@ async fn deliver_once(
     let l = lane.lane();
     let threshold = lane.validators.threshold();
     let store = Arc::clone(&ctx.store);
-    let Some(checkpoint) = blocking("read checkpoint", move || {
+    let Some(checkpoint) = blocking(&ctx.cancel, "read checkpoint", move || {
         store.latest_checkpoint(l, threshold)
     })
     .await?
@@ -99,7 +99,7 @@ async fn deliver_once(
     }
     // The lease's end by this instance's monotonic clock (see `clock_skew`).
     let leased_at = tokio::time::Instant::now();
-    let leased = blocking("lease pending", move || {
+    let leased = blocking(&ctx.cancel, "lease pending", move || {
         store.lease_pending(&LeaseRequest {
             lane: l,
             owner: &owner,
@@ -237,7 +237,7 @@ async fn deliver_once(
         let (owner, now) = (ctx.config.owner.clone(), ctx.clock.now());
         let handle = sub.handle.clone();
         let sub_ids = sub.messages.clone();
-        let marked = blocking("mark submitted", move || {
+        let marked = blocking(&ctx.cancel, "mark submitted", move || {
             store.mark_submitted(&Submission {
                 owner: &owner,
                 lease,

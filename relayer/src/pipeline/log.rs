@@ -88,7 +88,7 @@ impl OriginLogs {
         loop {
             let store = Arc::clone(&ctx.store);
             let from = LeafIndex(logs.size);
-            let page = blocking("read log leaves", move || {
+            let page = blocking(&ctx.cancel, "read log leaves", move || {
                 store.leaves(origin, from, REBUILD_PAGE)
             })
             .await?;

@@ -295,7 +295,7 @@ impl RelayerHandle {
     /// The store's per-lane counts and the halted parts.
     pub async fn progress(&self) -> Result<Progress> {
         let store = Arc::clone(&self.store);
-        let lanes = blocking("read lane stats", move || store.lane_stats()).await?;
+        let lanes = blocking(&self.cancel, "read lane stats", move || store.lane_stats()).await?;
         Ok(Progress {
             lanes,
             halted: self.health.halted(),
@@ -363,10 +363,12 @@ pub(crate) struct StageContext {
 /// Runs a blocking store call on tokio's blocking pool, again while the database is busy
 /// ([`retry_busy`]).
 async fn blocking<T: Send + 'static>(
+    cancel: &CancellationToken,
     op: &'static str,
     f: impl FnMut() -> Result<T> + Send + 'static,
 ) -> Result<T> {
-    tokio::task::spawn_blocking(move || retry_busy(op, f))
+    let cancel = cancel.clone();
+    tokio::task::spawn_blocking(move || retry_busy(op, &cancel, f))
         .await
         .map_err(|_| Error::TaskFailed { op })?
 }
@@ -379,12 +381,18 @@ const BUSY_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 /// Calls `f` until the store answers something other than [`Error::Busy`]: busy is a state
 /// (another process holds the lock past the busy timeout; the call changed nothing), not a
 /// verdict, so no stage halts or drops an outcome over it. Waits with capped exponential
-/// backoff on the calling (blocking) thread, and says so in the log.
-fn retry_busy<T>(op: &'static str, mut f: impl FnMut() -> Result<T>) -> Result<T> {
+/// backoff on the calling (blocking) thread, and says so in the log. Gives up (returning the
+/// busy error) once `cancel` fires, so that a shutdown never waits on a lock held for ever.
+fn retry_busy<T>(
+    op: &'static str,
+    cancel: &CancellationToken,
+    mut f: impl FnMut() -> Result<T>,
+) -> Result<T> {
     let mut wait = BUSY_FIRST_WAIT;
     let mut retries: u64 = 0;
     loop {
         match f() {
+            Err(e @ Error::Busy { .. }) if cancel.is_cancelled() => return Err(e),
             Err(Error::Busy { .. }) => {
                 retries += 1;
                 if retries.is_power_of_two() {

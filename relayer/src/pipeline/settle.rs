@@ -111,12 +111,16 @@ async fn record(
     }
     let l = lane.lane();
     let store = Arc::clone(&ctx.store);
-    let (owner, now) = (ctx.config.owner.clone(), ctx.clock.now());
+    let (owner, now, cancel) = (
+        ctx.config.owner.clone(),
+        ctx.clock.now(),
+        ctx.cancel.clone(),
+    );
     let ids = ids.to_vec();
-    let outcomes = blocking("record failure", move || {
+    let outcomes = blocking(&ctx.cancel, "record failure", move || {
         let mut outcomes = Vec::with_capacity(ids.len());
         for &id in &ids {
-            let outcome = super::retry_busy("record failure", || {
+            let outcome = super::retry_busy("record failure", &cancel, || {
                 store.record_failure(&FailureReport {
                     id,
                     attempt: match attempt {
@@ -168,7 +172,7 @@ pub(crate) async fn confirm_delivered(
     let store = Arc::clone(&ctx.store);
     let metrics = Arc::clone(metrics);
     let now = ctx.clock.now();
-    blocking("confirm", move || {
+    blocking(&ctx.cancel, "confirm", move || {
         store.confirm(&Confirmation {
             ids: &ids,
             block,

@@ -32,7 +32,7 @@ pub(crate) async fn watch(
 ) {
     let domain = origin.source.domain();
     let store = Arc::clone(&ctx.store);
-    let stored = match blocking("read cursor", move || store.cursor(domain)).await {
+    let stored = match blocking(&ctx.cancel, "read cursor", move || store.cursor(domain)).await {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(

@@ -758,3 +758,36 @@ async fn a_submission_that_cannot_be_followed_is_settled_by_the_replay_record() 
     assert_eq!(delivered.len(), 3);
     assert!(delivered.values().all(|n| *n == 1));
 }
+
+/// A shutdown never waits on a database lock another process holds for ever: the stages stop
+/// retrying busy store calls once cancelled. Before, `shutdown()` never returned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_returns_while_another_process_holds_the_lock() {
+    let fixture = Solo::new(50, 10);
+    let probe = Arc::new(fixture.probe());
+    let handle = fixture
+        .relayer(Arc::clone(&probe), 10, test_config())
+        .spawn()
+        .await
+        .unwrap();
+    let db = fixture.db.clone();
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        locked_tx.send(()).unwrap();
+        let _ = release_rx.recv_timeout(Duration::from_secs(120));
+        c.execute_batch("COMMIT").unwrap();
+    });
+    locked_rx.recv().unwrap();
+    // Let the stages run into the lock.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stopped = tokio::time::timeout(Duration::from_secs(30), handle.shutdown()).await;
+    release_tx.send(()).unwrap();
+    holder.join().unwrap();
+    assert!(
+        stopped.is_ok(),
+        "shutdown still waiting on the lock after 30 s"
+    );
+}

@@ -27,72 +27,53 @@ pub(crate) async fn append(
 ) {
     let mut idle = tokio::time::interval(ctx.config.source_poll);
     idle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let halt = |what: &str, e: &crate::Error| {
+        tracing::error!(origin = %domain, error = e as &dyn std::error::Error, "{what}; origin halted");
+        ctx.health.halt(format!("origin {domain}"), e.to_string());
+    };
     loop {
-        let batch = tokio::select! {
+        let outcome = tokio::select! {
             () = ctx.cancel.cancelled() => return,
-            b = input.recv() => match b { Some(b) => b, None => return },
+            b = input.recv() => {
+                let Some(batch) = b else { return };
+                let store = Arc::clone(&ctx.store);
+                let now = ctx.clock.now();
+                // Not cancelled mid-way: the accept is one transaction and finishes either way.
+                let accepted = blocking(&ctx.cancel, "accept events", move || {
+                    store.accept_events(&AcceptBatch {
+                        origin: domain,
+                        events: &batch.events,
+                        cursor: batch.cursor,
+                        now,
+                    })
+                })
+                .await;
+                match accepted {
+                    Ok(o) => o,
+                    Err(e) => return halt("accepting events failed", &e),
+                }
+            }
             _ = idle.tick() => {
                 let store = Arc::clone(&ctx.store);
-                let stored = match blocking(&ctx.cancel, "read log size", move || store.log_size(domain)).await {
-                    Ok(size) => size,
+                match blocking(&ctx.cancel, "read log size", move || store.log_size(domain)).await {
+                    // Another instance on the store appended: catch up below.
+                    Ok(size) if size.0 > read(&logs).size().0 => AcceptOutcome {
+                        appended: Vec::new(),
+                        already_known: 0,
+                        log_size: size,
+                    },
+                    Ok(_) => continue,
                     Err(e) => {
                         tracing::warn!(origin = %domain, error = &e as &dyn std::error::Error, "reading the log size failed");
                         continue;
                     }
-                };
-                if stored.0 > read(&logs).size().0 {
-                    let outcome = AcceptOutcome { appended: Vec::new(), already_known: 0, log_size: stored };
-                    match catch_up(&ctx, domain, &logs, &outcome).await {
-                        Ok(size) => {
-                            size_tx.send_replace(size);
-                        }
-                        Err(e) => {
-                            tracing::error!(origin = %domain, error = &e as &dyn std::error::Error,
-                                "in-memory log out of step with the store; origin halted");
-                            ctx.health.halt(format!("origin {domain}"), e.to_string());
-                            return;
-                        }
-                    }
                 }
-                continue;
-            }
-        };
-        let store = Arc::clone(&ctx.store);
-        let now = ctx.clock.now();
-        // Not cancelled mid-way: the accept is one transaction and finishes either way.
-        let accepted = blocking(&ctx.cancel, "accept events", move || {
-            store.accept_events(&AcceptBatch {
-                origin: domain,
-                events: &batch.events,
-                cursor: batch.cursor,
-                now,
-            })
-        })
-        .await;
-        let outcome = match accepted {
-            Ok(o) => o,
-            Err(e) => {
-                tracing::error!(
-                    origin = %domain,
-                    error = &e as &dyn std::error::Error,
-                    "accepting events failed; origin halted",
-                );
-                ctx.health.halt(format!("origin {domain}"), e.to_string());
-                return;
             }
         };
         add(&metrics.accepted, outcome.appended.len() as u64);
         let size = match catch_up(&ctx, domain, &logs, &outcome).await {
             Ok(size) => size,
-            Err(e) => {
-                tracing::error!(
-                    origin = %domain,
-                    error = &e as &dyn std::error::Error,
-                    "in-memory log out of step with the store; origin halted",
-                );
-                ctx.health.halt(format!("origin {domain}"), e.to_string());
-                return;
-            }
+            Err(e) => return halt("in-memory log out of step with the store", &e),
         };
         if size == *size_tx.borrow() {
             continue;

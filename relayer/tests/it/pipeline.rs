@@ -406,16 +406,7 @@ async fn a_store_locked_past_the_busy_timeout_delays_but_halts_nothing() {
     let probe = Arc::new(fixture.probe());
     let relayer = fixture.relayer(Arc::clone(&probe), 40, test_config());
     // Another process takes the write lock and keeps it longer than the 5 s busy timeout.
-    let db = fixture.db.clone();
-    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
-    let holder = std::thread::spawn(move || {
-        let c = rusqlite::Connection::open(&db).unwrap();
-        c.execute_batch("BEGIN EXCLUSIVE").unwrap();
-        locked_tx.send(()).unwrap();
-        std::thread::sleep(Duration::from_secs(7));
-        c.execute_batch("COMMIT").unwrap();
-    });
-    locked_rx.recv().unwrap();
+    let (_keep, holder) = hold_write_lock(&fixture.db, Duration::from_secs(7));
     let handle = relayer.spawn().await.unwrap();
     let p = wait_until(&handle, Duration::from_secs(60), |p| {
         counts(p).confirmed == 200
@@ -770,21 +761,11 @@ async fn shutdown_returns_while_another_process_holds_the_lock() {
         .spawn()
         .await
         .unwrap();
-    let db = fixture.db.clone();
-    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
-    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
-    let holder = std::thread::spawn(move || {
-        let c = rusqlite::Connection::open(&db).unwrap();
-        c.execute_batch("BEGIN EXCLUSIVE").unwrap();
-        locked_tx.send(()).unwrap();
-        let _ = release_rx.recv_timeout(Duration::from_secs(120));
-        c.execute_batch("COMMIT").unwrap();
-    });
-    locked_rx.recv().unwrap();
+    let (release, holder) = hold_write_lock(&fixture.db, Duration::from_secs(120));
     // Let the stages run into the lock.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let stopped = tokio::time::timeout(Duration::from_secs(30), handle.shutdown()).await;
-    release_tx.send(()).unwrap();
+    release.send(()).unwrap();
     holder.join().unwrap();
     assert!(
         stopped.is_ok(),

@@ -7,9 +7,9 @@ use super::codec::{self, to_i64};
 use super::{query, sql};
 use crate::Error;
 use crate::store::{
-    Attempt, Confirmation, DeliveryStateKind, FailureOutcome, FailureReport, KeptHandle,
-    LEASE_EXPIRED_REASON, LeaseOwner, LeaseRequest, LeaseToken, LeasedMessage, Renewal, Result,
-    Submission, SubmissionId, SubmittedMessage, TakeOver, UnixMillis,
+    Attempt, Confirmation, DeliveryStateKind, FailureOutcome, FailureReport, LEASE_EXPIRED_REASON,
+    LeaseOwner, LeaseRequest, LeaseToken, LeasedMessage, Renewal, Result, Submission, SubmissionId,
+    SubmittedMessage, TakeOver, UnixMillis,
 };
 
 /// The parts of a delivery row a transition depends on.
@@ -361,9 +361,7 @@ pub(super) fn take_over(tx: &Transaction<'_>, req: &TakeOver<'_>) -> Result<Vec<
     let now = to_i64("time", req.now.0)?;
     let until = to_i64("follow lease end", req.now.saturating_add(req.follow_for).0)?;
     let limit = i64::try_from(req.limit).unwrap_or(i64::MAX);
-    // message id, leaf index, submission id, submitted at, handle.
-    type Row = (Vec<u8>, i64, Vec<u8>, i64, Option<String>);
-    let rows: Vec<Row> = tx
+    let rows: Vec<query::SubmittedRow> = tx
         .prepare_cached(
             "UPDATE delivery SET lease_owner = ?1, lease_until = ?2, updated_at = ?3
              WHERE message_id IN (
@@ -371,7 +369,8 @@ pub(super) fn take_over(tx: &Transaction<'_>, req: &TakeOver<'_>) -> Result<Vec<
                  WHERE origin = ?4 AND destination = ?5 AND state = 'submitted'
                    AND ((?7 AND lease_owner = ?1) OR lease_until IS NULL OR lease_until <= ?3)
                  ORDER BY leaf_index LIMIT ?6)
-             RETURNING message_id, leaf_index, submission_id, submitted_at, submission_handle",
+             RETURNING message_id, leaf_index, lease_owner, submission_id, submitted_at,
+                       submission_handle",
         )
         .and_then(|mut s| {
             s.query_map(
@@ -384,23 +383,14 @@ pub(super) fn take_over(tx: &Transaction<'_>, req: &TakeOver<'_>) -> Result<Vec<
                     limit,
                     req.include_own
                 ],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                query::submitted_row,
             )?
             .collect()
         })
         .map_err(sql(op))?;
     let mut taken = rows
         .into_iter()
-        .map(|(id, leaf, submission, at, handle)| {
-            Ok(SubmittedMessage {
-                id: codec::message_id(&id)?,
-                leaf_index: LeafIndex(codec::to_u64("leaf index", leaf)?),
-                owner: req.owner.clone(),
-                submission: SubmissionId(codec::hash32("submission id", &submission)?),
-                handle: KeptHandle::from_column(handle),
-                submitted_at: codec::millis(at)?,
-            })
-        })
+        .map(query::submitted_message)
         .collect::<Result<Vec<_>>>()?;
     // RETURNING gives no order guarantee.
     taken.sort_by_key(|m| m.leaf_index);

@@ -199,8 +199,6 @@ pub(super) fn submitted(
     limit: usize,
 ) -> Result<Vec<SubmittedMessage>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    /// message id, leaf index, owner, submission id, submitted at, handle.
-    type SubmittedRow = (Vec<u8>, i64, String, Vec<u8>, i64, Option<String>);
     let rows: Vec<SubmittedRow> = tx
         .prepare_cached(
             "SELECT message_id, leaf_index, lease_owner, submission_id, submitted_at,
@@ -212,30 +210,40 @@ pub(super) fn submitted(
         .and_then(|mut s| {
             s.query_map(
                 rusqlite::params![lane.origin.0, lane.destination.0, limit],
-                |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                    ))
-                },
+                submitted_row,
             )?
             .collect()
         })
         .map_err(sql("read submitted"))?;
-    rows.into_iter()
-        .map(|(id, leaf, owner, submission, at, handle)| {
-            Ok(SubmittedMessage {
-                id: codec::message_id(&id)?,
-                leaf_index: LeafIndex(codec::to_u64("leaf index", leaf)?),
-                owner: LeaseOwner(owner),
-                submission: SubmissionId(codec::hash32("submission id", &submission)?),
-                handle: KeptHandle::from_column(handle),
-                submitted_at: codec::millis(at)?,
-            })
-        })
-        .collect()
+    rows.into_iter().map(submitted_message).collect()
+}
+
+/// A submitted message's columns, in this order: message id, leaf index, owner, submission
+/// id, submitted at, handle.
+pub(super) type SubmittedRow = (Vec<u8>, i64, String, Vec<u8>, i64, Option<String>);
+
+/// Reads a [`SubmittedRow`] from the statement's first six columns.
+pub(super) fn submitted_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SubmittedRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
+}
+
+/// Decodes a [`SubmittedRow`].
+pub(super) fn submitted_message(
+    (id, leaf, owner, submission, at, handle): SubmittedRow,
+) -> Result<SubmittedMessage> {
+    Ok(SubmittedMessage {
+        id: codec::message_id(&id)?,
+        leaf_index: LeafIndex(codec::to_u64("leaf index", leaf)?),
+        owner: LeaseOwner(owner),
+        submission: SubmissionId(codec::hash32("submission id", &submission)?),
+        handle: KeptHandle::from_column(handle),
+        submitted_at: codec::millis(at)?,
+    })
 }

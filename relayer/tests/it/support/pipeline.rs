@@ -101,6 +101,26 @@ pub fn test_config() -> PipelineConfig {
     }
 }
 
+/// Another process's exclusive write lock on the store file `db`, taken when this returns and
+/// released when the returned sender sends (or drops), or after `at_most`.
+pub fn hold_write_lock(
+    db: &Path,
+    at_most: Duration,
+) -> (std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>) {
+    let db = db.to_path_buf();
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        locked_tx.send(()).unwrap();
+        let _ = release_rx.recv_timeout(at_most);
+        c.execute_batch("COMMIT").unwrap();
+    });
+    locked_rx.recv().unwrap();
+    (release_tx, holder)
+}
+
 /// [`test_config`] for the instance named `name`.
 pub fn named_config(name: &str) -> PipelineConfig {
     PipelineConfig {

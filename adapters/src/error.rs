@@ -220,6 +220,13 @@ pub enum Error {
         #[source]
         reason: Box<crate::fabric::FabricError>,
     },
+    /// The caller's [`Recorder`](crate::chain::Recorder) could not record a signed submission,
+    /// so it was not broadcast.
+    #[error("the signed submission was not recorded, so it was not sent: {reason}")]
+    NotRecorded {
+        /// Why, from the recorder.
+        reason: String,
+    },
     /// A value from the chain or a stored handle that cannot be decoded.
     #[error("cannot decode {what}: {reason}")]
     Decode {

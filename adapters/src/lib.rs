@@ -58,8 +58,8 @@ pub mod retry;
 pub use causeway_proofs::{Domain, Message, MessageId};
 pub use chain::{
     BlockId, BlockRef, Cursor, DeliveryBatch, DeliveryItem, DeliveryStatus, Destination,
-    DynDestination, DynSource, DynStateReader, MessageOutcome, NativeVerifier, ObservedMessage,
-    ReadAt, RevertReason, Source, SourceBatch, StateQuery, StateRead, StateReader, Submission,
-    SubmissionHandle, SubmissionOutcome,
+    DynDestination, DynSource, DynStateReader, MessageOutcome, NativeVerifier, NoRecorder,
+    ObservedMessage, ReadAt, Recorder, RevertReason, SignedSubmission, Source, SourceBatch,
+    StateQuery, StateRead, StateReader, Submission, SubmissionHandle, SubmissionOutcome,
 };
 pub use error::{BoxError, Error, redact_endpoint};

@@ -16,10 +16,13 @@ use causeway_proofs::hash::keccak256;
 use causeway_proofs::{Domain, Hash32, Message, MessageId, TrustAnchor, verify_attestations};
 
 use crate::Error;
+
+/// A submission applied to the memory chain: its block and per-message results.
+type Applied = (u64, Vec<(MessageId, MessageOutcome)>);
 use crate::chain::{
     BlockId, BlockRef, Cursor, DeliveryBatch, DeliveryStatus, Destination, MessageOutcome,
-    NativeVerifier, ObservedMessage, RevertReason, Source, SourceBatch, Submission,
-    SubmissionHandle, SubmissionOutcome,
+    NativeVerifier, ObservedMessage, Recorder, RevertReason, SignedSubmission, Source, SourceBatch,
+    Submission, SubmissionHandle, SubmissionOutcome,
 };
 
 /// Most blocks one [`Source::next_batch`] covers.
@@ -36,7 +39,9 @@ struct State {
     refusing_recipients: BTreeSet<MessageId>,
     forbidden_recipients: BTreeSet<MessageId>,
     /// Submissions: block they were included in and per-message results.
-    submissions: Vec<(u64, Vec<(MessageId, MessageOutcome)>)>,
+    /// By submission number: its block and results once applied (`None`: signed and handed to
+    /// the recorder, not applied yet, or never because the recorder refused it).
+    submissions: Vec<Option<Applied>>,
 }
 
 impl State {
@@ -291,13 +296,36 @@ impl Destination for MemoryChain {
         self.domain
     }
 
-    async fn submit(&self, batch: &DeliveryBatch) -> Result<Vec<Submission>, Error> {
+    async fn submit_recorded(
+        &self,
+        batch: &DeliveryBatch,
+        recorder: &dyn Recorder,
+    ) -> Result<Vec<Submission>, Error> {
         self.check_available()?;
         if batch.items.is_empty() {
             return Err(Error::InvalidBatch {
                 reason: "no messages".into(),
             });
         }
+        // "Sign": check the batch and reserve the submission's number.
+        let number = {
+            let mut s = self.state();
+            self.check_batch(&s, batch)
+                .map_err(|reason| Error::Reverted { reason })?;
+            s.submissions.push(None);
+            s.submissions.len() - 1
+        };
+        let handle = SubmissionHandle {
+            family: ChainFamily::Evm,
+            data: serde_json::json!({ "memory_submission": number }),
+        };
+        let signed = SignedSubmission {
+            handle: handle.clone(),
+            messages: batch.ids(),
+            signed: number.to_be_bytes().to_vec(),
+        };
+        recorder.record(&signed).await?;
+        // "Broadcast": apply it.
         let mut s = self.state();
         self.check_batch(&s, batch)
             .map_err(|reason| Error::Reverted { reason })?;
@@ -321,18 +349,18 @@ impl Destination for MemoryChain {
             results.push((id, outcome));
         }
         let height = s.push_block(Vec::new());
-        let number = s.submissions.len();
-        s.submissions.push((height, results));
+        s.submissions[number] = Some((height, results));
         Ok(vec![Submission {
-            handle: SubmissionHandle {
-                family: ChainFamily::Evm,
-                data: serde_json::json!({ "memory_submission": number }),
-            },
+            handle,
             messages: batch.ids(),
         }])
     }
 
-    async fn outcome(&self, handle: &SubmissionHandle) -> Result<SubmissionOutcome, Error> {
+    async fn outcome_recorded(
+        &self,
+        handle: &SubmissionHandle,
+        _signed: Option<&[u8]>,
+    ) -> Result<SubmissionOutcome, Error> {
         self.check_available()?;
         let number = handle
             .data
@@ -342,8 +370,11 @@ impl Destination for MemoryChain {
                 reason: "not a memory-chain handle".into(),
             })?;
         let s = self.state();
-        let Some((height, results)) = s.submissions.get(number as usize) else {
+        let Some(submission) = s.submissions.get(number as usize) else {
             return Ok(SubmissionOutcome::Dropped);
+        };
+        let Some((height, results)) = submission else {
+            return Ok(SubmissionOutcome::Pending);
         };
         let Some((id, _)) = s.blocks.get(*height as usize) else {
             return Ok(SubmissionOutcome::Dropped);

@@ -58,6 +58,18 @@ pub enum Error {
         max: usize,
     },
 
+    /// A signed transaction longer than the store keeps.
+    #[error(
+        "signed submission of {len} bytes is longer than the {max} bytes the store keeps; \
+         lower the lane's batch size"
+    )]
+    SignedTooLong {
+        /// Its length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+
     /// A value does not fit the store's 63-bit integer columns.
     #[error("{what} {value} exceeds the store's integer range (at most 2^63 - 1)")]
     OutOfRange {

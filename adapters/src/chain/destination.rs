@@ -6,7 +6,7 @@ use causeway_proofs::bundle::ChainFamily;
 use causeway_proofs::{Checkpoint, InclusionProof, Message, MessageId, Signature};
 use serde::{Deserialize, Serialize};
 
-use super::{BlockRef, RevertReason};
+use super::{BlockRef, BoxFuture, RevertReason};
 use crate::Error;
 
 /// One message and its inclusion proof in the batch's checkpointed log.
@@ -118,6 +118,50 @@ pub struct Submission {
     pub messages: Vec<MessageId>,
 }
 
+/// A submission signed and not yet broadcast: what [`Destination::submit_recorded`] hands its
+/// [`Recorder`] before sending it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SignedSubmission {
+    /// The handle to follow it with.
+    pub handle: SubmissionHandle,
+    /// The messages it carries.
+    pub messages: Vec<MessageId>,
+    /// The signed transaction as the chain takes it (EVM: the EIP-2718 envelope; Fabric: the
+    /// signed envelope), so that whoever follows the submission after a crash can send these
+    /// very bytes again ([`Destination::outcome_recorded`]) instead of a new transaction.
+    pub signed: Vec<u8>,
+}
+
+impl core::fmt::Debug for SignedSubmission {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SignedSubmission")
+            .field("handle", &self.handle)
+            .field("messages", &self.messages.len())
+            .field("signed_len", &self.signed.len())
+            .finish()
+    }
+}
+
+/// Where [`Destination::submit_recorded`] records each submission after signing it and before
+/// broadcasting it (the relayer's store). A crash between the two leaves a record from which
+/// the same transaction is sent again, never a second one for the same messages.
+pub trait Recorder: Send + Sync {
+    /// Records `submission`. An error means it was not recorded: the adapter then does not
+    /// broadcast it.
+    fn record<'a>(&'a self, submission: &'a SignedSubmission) -> BoxFuture<'a, Result<(), Error>>;
+}
+
+/// A [`Recorder`] that keeps nothing, for callers with no store (tools, tests): a crash
+/// between signing and broadcasting then leaves nothing to send again.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoRecorder;
+
+impl Recorder for NoRecorder {
+    fn record<'a>(&'a self, _: &'a SignedSubmission) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(core::future::ready(Ok(())))
+    }
+}
+
 /// What happened to one message of an included submission.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "result")]
@@ -183,32 +227,57 @@ pub enum DeliveryStatus {
 /// A destination chain, as the relayer's deliver and confirm stages see it.
 ///
 /// Contract for implementations:
-/// - [`Destination::submit`] may split a batch into several submissions (gas or size budgets)
-///   and returns as soon as they are accepted by the node, without waiting for inclusion, so
-///   many submissions can be in flight; a batch the destination would refuse as a whole is
-///   reported as [`Error::Reverted`] before anything is sent, when the chain can simulate it.
-///   An error means nothing was sent; if a later part fails after earlier parts were sent,
-///   `Ok` lists only the sent parts, and the batch's messages missing from every
-///   [`Submission`] were not sent;
-/// - [`Destination::outcome`] is polled by the confirm stage; an adapter may use the call to
-///   push a stuck submission along (EVM: re-send it with higher fees under the same nonce);
+/// - [`Destination::submit_recorded`] may split a batch into several submissions (gas or size
+///   budgets) and returns as soon as they are accepted by the node, without waiting for
+///   inclusion, so many submissions can be in flight; a batch the destination would refuse as
+///   a whole is reported as [`Error::Reverted`] before anything is sent, when the chain can
+///   simulate it. Each part is signed, then handed to the [`Recorder`], and broadcast only once
+///   the recorder accepted it (sign → record → broadcast). An error means nothing was sent;
+///   if a later part fails after earlier parts were sent, `Ok` lists only the sent parts, and
+///   the batch's messages missing from every [`Submission`] were not sent (a part recorded
+///   and then refused by the node is missing too: the caller undoes its record). A part whose
+///   broadcast had no answer (the node may have it) counts as sent;
+/// - [`Destination::outcome_recorded`] is polled by the confirm stage with the recorded signed
+///   transaction when there is one; an adapter may use the call to push a stuck submission
+///   along (EVM: re-send it with higher fees under the same nonce, or send the recorded bytes
+///   again to a node that lost them, after a crash between recording and broadcasting);
 /// - [`Destination::delivery_status`] reads the destination's own replay record, so a restarted
 ///   relayer never delivers twice.
 pub trait Destination: Send + Sync {
     /// The destination domain.
     fn domain(&self) -> causeway_proofs::Domain;
 
-    /// Submits `batch`, possibly as several submissions.
+    /// Submits `batch`, possibly as several submissions, recording each with `recorder` after
+    /// signing it and before broadcasting it.
+    fn submit_recorded(
+        &self,
+        batch: &DeliveryBatch,
+        recorder: &dyn Recorder,
+    ) -> impl Future<Output = Result<Vec<Submission>, Error>> + Send;
+
+    /// Submits `batch` without recording anything ([`NoRecorder`]).
     fn submit(
         &self,
         batch: &DeliveryBatch,
-    ) -> impl Future<Output = Result<Vec<Submission>, Error>> + Send;
+    ) -> impl Future<Output = Result<Vec<Submission>, Error>> + Send {
+        self.submit_recorded(batch, &NoRecorder)
+    }
 
-    /// What became of the submission behind `handle`.
+    /// What became of the submission behind `handle`; `signed` is its recorded signed
+    /// transaction, if the caller has it, to send again should the chain have lost it.
+    fn outcome_recorded(
+        &self,
+        handle: &SubmissionHandle,
+        signed: Option<&[u8]>,
+    ) -> impl Future<Output = Result<SubmissionOutcome, Error>> + Send;
+
+    /// What became of the submission behind `handle` (nothing recorded to send again).
     fn outcome(
         &self,
         handle: &SubmissionHandle,
-    ) -> impl Future<Output = Result<SubmissionOutcome, Error>> + Send;
+    ) -> impl Future<Output = Result<SubmissionOutcome, Error>> + Send {
+        self.outcome_recorded(handle, None)
+    }
 
     /// Whether the destination has already delivered message `id`.
     fn delivery_status(

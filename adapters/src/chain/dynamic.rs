@@ -8,8 +8,8 @@ use core::pin::Pin;
 use causeway_proofs::{Domain, MessageId};
 
 use super::{
-    Cursor, DeliveryBatch, DeliveryStatus, Destination, Source, SourceBatch, StateQuery, StateRead,
-    StateReader, Submission, SubmissionHandle, SubmissionOutcome,
+    Cursor, DeliveryBatch, DeliveryStatus, Destination, Recorder, Source, SourceBatch, StateQuery,
+    StateRead, StateReader, Submission, SubmissionHandle, SubmissionOutcome,
 };
 use crate::Error;
 
@@ -38,15 +38,17 @@ impl<T: Source> DynSource for T {
 pub trait DynDestination: Send + Sync {
     /// See [`Destination::domain`].
     fn domain(&self) -> Domain;
-    /// See [`Destination::submit`].
-    fn submit<'a>(
+    /// See [`Destination::submit_recorded`].
+    fn submit_recorded<'a>(
         &'a self,
         batch: &'a DeliveryBatch,
+        recorder: &'a dyn Recorder,
     ) -> BoxFuture<'a, Result<Vec<Submission>, Error>>;
-    /// See [`Destination::outcome`].
-    fn outcome<'a>(
+    /// See [`Destination::outcome_recorded`].
+    fn outcome_recorded<'a>(
         &'a self,
         handle: &'a SubmissionHandle,
+        signed: Option<&'a [u8]>,
     ) -> BoxFuture<'a, Result<SubmissionOutcome, Error>>;
     /// See [`Destination::delivery_status`].
     fn delivery_status<'a>(
@@ -60,18 +62,20 @@ impl<T: Destination> DynDestination for T {
         Destination::domain(self)
     }
 
-    fn submit<'a>(
+    fn submit_recorded<'a>(
         &'a self,
         batch: &'a DeliveryBatch,
+        recorder: &'a dyn Recorder,
     ) -> BoxFuture<'a, Result<Vec<Submission>, Error>> {
-        Box::pin(Destination::submit(self, batch))
+        Box::pin(Destination::submit_recorded(self, batch, recorder))
     }
 
-    fn outcome<'a>(
+    fn outcome_recorded<'a>(
         &'a self,
         handle: &'a SubmissionHandle,
+        signed: Option<&'a [u8]>,
     ) -> BoxFuture<'a, Result<SubmissionOutcome, Error>> {
-        Box::pin(Destination::outcome(self, handle))
+        Box::pin(Destination::outcome_recorded(self, handle, signed))
     }
 
     fn delivery_status<'a>(

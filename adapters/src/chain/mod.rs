@@ -25,8 +25,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use causeway_proofs::bundle::{ChainFamily, NativeProof, SourceReference};
 pub use destination::{
-    DeliveryBatch, DeliveryItem, DeliveryStatus, Destination, MessageOutcome, Submission,
-    SubmissionHandle, SubmissionOutcome,
+    DeliveryBatch, DeliveryItem, DeliveryStatus, Destination, MessageOutcome, NoRecorder, Recorder,
+    SignedSubmission, Submission, SubmissionHandle, SubmissionOutcome,
 };
 pub use dynamic::{BoxFuture, DynDestination, DynSource, DynStateReader};
 pub use revert::RevertReason;

@@ -1,16 +1,18 @@
 //! `EvmDestination` against anvil: per-message outcomes, replay refused with its name, batch
 //! splitting by gas, many transactions in flight from one key, replacement of a stuck one, and
-//! the decoded reason of a transaction that reverted on chain.
+//! the decoded reason of a transaction that reverted on chain, and record-before-broadcast
+//! (a restart sends the recorded transaction again, byte for byte).
 
 use std::time::Duration;
 
 use alloy::primitives::{Address, Bytes};
 use alloy::providers::Provider;
 use alloy::providers::ext::AnvilApi;
+use causeway_adapters::chain::BoxFuture;
 use causeway_adapters::evm::{EvmDestination, EvmDestinationConfig, EvmSubmission};
 use causeway_adapters::{
-    DeliveryBatch, DeliveryItem, DeliveryStatus, Destination, Error, MessageOutcome, RevertReason,
-    Submission, SubmissionHandle, SubmissionOutcome,
+    DeliveryBatch, DeliveryItem, DeliveryStatus, Destination, Error, MessageOutcome, Recorder,
+    RevertReason, SignedSubmission, Submission, SubmissionHandle, SubmissionOutcome,
 };
 use causeway_devnet::contracts::deploy_example_recipient;
 use causeway_devnet::fixtures::{
@@ -497,4 +499,235 @@ async fn a_forbidden_recipient_is_reported_refused_and_the_rest_delivered() {
         dest.delivery_status(&ids[1]).await.unwrap(),
         DeliveryStatus::Refused
     );
+}
+
+/// A recorder that keeps what it is given, then says yes, or no (as a store that failed, or a
+/// process that died right after recording: either way the adapter must not broadcast).
+struct Keep {
+    accept: bool,
+    kept: std::sync::Mutex<Vec<SignedSubmission>>,
+}
+
+impl Keep {
+    fn new(accept: bool) -> Keep {
+        Keep {
+            accept,
+            kept: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    fn kept(&self) -> Vec<SignedSubmission> {
+        self.kept.lock().unwrap().clone()
+    }
+}
+
+impl Recorder for Keep {
+    fn record<'a>(&'a self, s: &'a SignedSubmission) -> BoxFuture<'a, Result<(), Error>> {
+        self.kept.lock().unwrap().push(s.clone());
+        let result = if self.accept {
+            Ok(())
+        } else {
+            Err(Error::NotRecorded {
+                reason: "the test's store refused it".into(),
+            })
+        };
+        Box::pin(std::future::ready(result))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submission_is_recorded_before_it_is_broadcast_and_a_refused_record_sends_nothing() {
+    let lane = Lane::start().await;
+    let to = *lane.chain.recipient.address();
+    let mut log = OriginLog::new();
+    for i in 0..2 {
+        log.append(lane.message(i, to));
+    }
+    let dest = lane.destination(lane.config());
+    let from = dest.address();
+    let nonce_before = lane
+        .chain
+        .provider
+        .get_transaction_count(from)
+        .await
+        .unwrap();
+
+    // The store refuses the record: nothing reaches the node, and the nonce is not used up.
+    let refusing = Keep::new(false);
+    let err = dest
+        .submit_recorded(&lane.batch(&log, &[0, 1]), &refusing)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotRecorded { .. }), "{err}");
+    let [signed] = &refusing.kept()[..] else {
+        panic!("one part signed: {:?}", refusing.kept());
+    };
+    let sub = EvmSubmission::from_handle(&signed.handle).unwrap();
+    assert_eq!(sub.nonce, nonce_before);
+    let tx = lane
+        .chain
+        .provider
+        .get_transaction_by_hash(sub.transactions[0])
+        .await
+        .unwrap();
+    assert!(tx.is_none(), "a transaction whose record failed was sent");
+
+    // Recorded first, then sent: the record names the transaction that lands, with its bytes.
+    let keeping = Keep::new(true);
+    let subs = dest
+        .submit_recorded(&lane.batch(&log, &[0, 1]), &keeping)
+        .await
+        .unwrap();
+    let [recorded] = &keeping.kept()[..] else {
+        panic!("one part recorded: {:?}", keeping.kept());
+    };
+    assert_eq!(subs.len(), 1);
+    assert_eq!(
+        subs[0].handle, recorded.handle,
+        "the sent handle is the recorded one"
+    );
+    assert_eq!(subs[0].messages, recorded.messages);
+    let sent = EvmSubmission::from_handle(&recorded.handle).unwrap();
+    assert_eq!(
+        sent.nonce, nonce_before,
+        "the refused record's nonce is reused"
+    );
+    assert_eq!(
+        alloy::primitives::keccak256(&recorded.signed),
+        sent.transactions[0],
+        "the recorded bytes are the sent transaction"
+    );
+    match settle(&dest, &subs[0].handle).await {
+        SubmissionOutcome::Included { messages, .. } => {
+            assert_eq!(messages, delivered(&recorded.messages));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_sends_the_recorded_transaction_again_not_a_new_one() {
+    let lane = Lane::start().await;
+    let to = *lane.chain.recipient.address();
+    let mut log = OriginLog::new();
+    for i in 0..3 {
+        log.append(lane.message(i, to));
+    }
+    // The first process signs and records, and dies before broadcasting (the recorder's
+    // answer never reaches it: as far as the chain knows, nothing was sent).
+    let crashed = Keep::new(false);
+    let first = lane.destination(lane.config());
+    first
+        .submit_recorded(&lane.batch(&log, &[0, 1, 2]), &crashed)
+        .await
+        .unwrap_err();
+    drop(first);
+    let [recorded] = &crashed.kept()[..] else {
+        panic!("one part signed: {:?}", crashed.kept());
+    };
+    let sub = EvmSubmission::from_handle(&recorded.handle).unwrap();
+
+    // The restarted process follows the record. Bytes that are not the recorded transaction
+    // are never sent.
+    let restarted = lane.destination(lane.config());
+    let mut forged = recorded.signed.clone();
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    assert_eq!(
+        restarted
+            .outcome_recorded(&recorded.handle, Some(&forged))
+            .await
+            .unwrap(),
+        SubmissionOutcome::Pending
+    );
+    assert!(
+        lane.chain
+            .provider
+            .get_transaction_by_hash(sub.transactions[0])
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // With the recorded bytes, the very same transaction lands.
+    let mut outcome = SubmissionOutcome::Pending;
+    for _ in 0..100 {
+        outcome = restarted
+            .outcome_recorded(&recorded.handle, Some(&recorded.signed))
+            .await
+            .unwrap();
+        if outcome != SubmissionOutcome::Pending {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    match outcome {
+        SubmissionOutcome::Included { messages, .. } => {
+            assert_eq!(messages, delivered(&recorded.messages));
+        }
+        other => panic!("{other:?}"),
+    }
+    let receipt = lane
+        .chain
+        .provider
+        .get_transaction_receipt(sub.transactions[0])
+        .await
+        .unwrap()
+        .expect("the recorded transaction itself was mined");
+    assert!(receipt.status());
+    // And the restarted process's next transaction takes the following nonce.
+    log.append(lane.message(3, to));
+    let next = restarted.submit(&lane.batch(&log, &[3])).await.unwrap();
+    let next = EvmSubmission::from_handle(&next[0].handle).unwrap();
+    assert_eq!(next.nonce, sub.nonce + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submission_whose_nonce_another_transaction_took_is_dropped_after_the_grace() {
+    let lane = Lane::start().await;
+    let to = *lane.chain.recipient.address();
+    let mut log = OriginLog::new();
+    for i in 0..2 {
+        log.append(lane.message(i, to));
+    }
+    let mut config = lane.config();
+    config.drop_grace = Duration::from_millis(500);
+    let first = lane.destination(config.clone());
+    let p = &lane.chain.provider;
+    p.anvil_set_auto_mine(false).await.unwrap();
+    let lost = first.submit(&lane.batch(&log, &[0])).await.unwrap();
+    let lost_sub = EvmSubmission::from_handle(&lost[0].handle).unwrap();
+    // The node forgets it, and another process with the same key uses its nonce.
+    p.anvil_drop_transaction(lost_sub.transactions[0])
+        .await
+        .unwrap();
+    let other = lane.destination(config);
+    let took = other.submit(&lane.batch(&log, &[1])).await.unwrap();
+    let took_sub = EvmSubmission::from_handle(&took[0].handle).unwrap();
+    assert_eq!(took_sub.nonce, lost_sub.nonce);
+    p.evm_mine(None).await.unwrap();
+    p.anvil_set_auto_mine(true).await.unwrap();
+
+    // The nonce is used and the lost transaction has no receipt: pending through the grace
+    // (a node may show the nonce a moment before the receipt), then dropped.
+    let started = std::time::Instant::now();
+    assert_eq!(
+        first.outcome(&lost[0].handle).await.unwrap(),
+        SubmissionOutcome::Pending
+    );
+    let outcome = loop {
+        match first.outcome(&lost[0].handle).await.unwrap() {
+            SubmissionOutcome::Pending => tokio::time::sleep(Duration::from_millis(50)).await,
+            other => break other,
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "never dropped");
+    };
+    assert_eq!(outcome, SubmissionOutcome::Dropped);
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "dropped within the grace"
+    );
+    assert!(matches!(
+        other.outcome(&took[0].handle).await.unwrap(),
+        SubmissionOutcome::Included { .. }
+    ));
 }

@@ -40,7 +40,7 @@ pub(crate) async fn confirm(
     in_flight: Arc<Semaphore>,
 ) {
     let l = lane.lane();
-    let mut pending: Vec<InFlight> = loop {
+    let taken_over: Vec<InFlight> = loop {
         match take_over(&ctx, &lane, &metrics, None).await {
             Ok(taken_over) => break taken_over,
             Err(e) => {
@@ -55,6 +55,11 @@ pub(crate) async fn confirm(
             }
         }
     };
+    // One follow of the left-overs before any lane sends anything new (see `Recovery`).
+    let Some(mut pending) = follow_all(&ctx, &lane, &metrics, taken_over).await else {
+        return;
+    };
+    ctx.recovery.lane_done();
     let cap = ctx.config.max_in_flight.max(1);
     let mut last_take_over = Instant::now();
     let mut tick = tokio::time::interval(ctx.config.confirm_poll);
@@ -78,21 +83,9 @@ pub(crate) async fn confirm(
                         Err(e) => tracing::warn!(lane = %l, error = &e as &dyn std::error::Error, "taking over abandoned submissions failed"),
                     }
                 }
-                let mut still = Vec::with_capacity(pending.len());
-                for flight in pending {
-                    let followed = follow_once(&ctx, &lane, &metrics, &flight);
-                    let Some(settled) = cancellable(&ctx.cancel, followed).await else {
-                        return;
-                    };
-                    match settled {
-                        Ok(true) => {}
-                        Ok(false) => still.push(flight),
-                        Err(e) => {
-                            tracing::warn!(lane = %l, error = &e as &dyn std::error::Error, "following a submission failed");
-                            still.push(flight);
-                        }
-                    }
-                }
+                let Some(still) = follow_all(&ctx, &lane, &metrics, pending).await else {
+                    return;
+                };
                 pending = still;
                 // Settled submissions dropped their permits above.
                 let busy = cap - in_flight.available_permits().min(cap);
@@ -100,6 +93,28 @@ pub(crate) async fn confirm(
             }
         }
     }
+}
+
+/// Follows every submission of `pending` once; returns those not settled yet (`None` if
+/// cancelled).
+async fn follow_all(
+    ctx: &StageContext,
+    lane: &LaneConfig,
+    metrics: &Arc<LaneMetrics>,
+    pending: Vec<InFlight>,
+) -> Option<Vec<InFlight>> {
+    let mut still = Vec::with_capacity(pending.len());
+    for flight in pending {
+        match cancellable(&ctx.cancel, follow_once(ctx, lane, metrics, &flight)).await? {
+            Ok(true) => {}
+            Ok(false) => still.push(flight),
+            Err(e) => {
+                tracing::warn!(lane = %lane.lane(), error = &e as &dyn std::error::Error, "following a submission failed");
+                still.push(flight);
+            }
+        }
+    }
+    Some(still)
 }
 
 /// Follows one submission; `Ok(true)` once it is settled in the store.
@@ -110,7 +125,11 @@ async fn follow_once(
     flight: &InFlight,
 ) -> Result<bool> {
     let l = lane.lane();
-    let outcome = match lane.destination.outcome(&flight.handle).await {
+    let outcome = match lane
+        .destination
+        .outcome_recorded(&flight.handle, flight.signed.as_deref())
+        .await
+    {
         Ok(o) => o,
         // A handle the adapter can never read (another family, an older format): following
         // it would keep the messages submitted for ever; the replay record settles them.
@@ -366,6 +385,7 @@ async fn take_over(
                     handle,
                     ids: vec![m.id],
                     submission: m.submission,
+                    signed: None,
                     _permit: None,
                     taken_over_at: Some(Instant::now()),
                     renewed_at: Instant::now(),
@@ -378,6 +398,15 @@ async fn take_over(
                 unknown.push((m.id, m.submission));
             }
         }
+    }
+    for flight in &mut follow {
+        let store = Arc::clone(&ctx.store);
+        let submission = flight.submission;
+        flight.signed = blocking(&ctx.cancel, "read signed submission", move || {
+            store.signed_submission(submission)
+        })
+        .await?
+        .map(Arc::from);
     }
     if !follow.is_empty() {
         let messages: usize = follow.iter().map(|f| f.ids.len()).sum();

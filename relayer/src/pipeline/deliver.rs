@@ -2,10 +2,17 @@
 //! with enough signatures, skip those the destination already delivered, prove the rest from
 //! the in-memory log, submit, and hand each submission to the confirm stage without waiting
 //! for it (up to `max_in_flight` batches in flight, bounded by a semaphore).
+//!
+//! Submitting is sign → record → broadcast: the adapter hands each signed transaction to a
+//! [`StoreRecorder`], which records it in the store (`mark_submitted`, with its raw bytes)
+//! before the adapter broadcasts it. A transaction recorded and then refused by the node goes
+//! back to pending; one recorded by a run that died before broadcasting it is sent again,
+//! itself, by the next run's confirm stage, before any lane sends anything new (`Recovery`).
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
-use causeway_adapters::{DeliveryBatch, DeliveryItem, DeliveryStatus};
+use causeway_adapters::chain::BoxFuture;
+use causeway_adapters::{DeliveryBatch, DeliveryItem, DeliveryStatus, Recorder, SignedSubmission};
 use causeway_proofs::MessageId;
 use tokio::sync::{Semaphore, mpsc, watch};
 
@@ -26,6 +33,10 @@ pub(crate) async fn deliver(
     out: mpsc::Sender<InFlight>,
 ) {
     let l = lane.lane();
+    // Nothing new is sent before every lane followed its left-overs once (see `Recovery`).
+    if !ctx.recovery.wait(&ctx.cancel).await {
+        return;
+    }
     loop {
         if ctx.cancel.is_cancelled() {
             return;
@@ -212,7 +223,23 @@ async fn deliver_once(
         .await?;
         return Ok(true);
     }
-    let Some(submitted) = cancellable(&ctx.cancel, lane.destination.submit(&batch)).await else {
+    let recorder = StoreRecorder {
+        ctx,
+        lease,
+        recorded: Mutex::new(Vec::new()),
+    };
+    let submitted = cancellable(
+        &ctx.cancel,
+        lane.destination.submit_recorded(&batch, &recorder),
+    )
+    .await;
+    let recorded = recorder
+        .recorded
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(submitted) = submitted else {
+        // Cancelled mid-submit: what was recorded is followed by the next run (and sent
+        // again if it never left); the rest of the lease expires.
         return Ok(false);
     };
     let submissions = match submitted {
@@ -226,38 +253,38 @@ async fn deliver_once(
                 error = &e as &dyn std::error::Error,
                 "submit failed; messages back to pending with backoff"
             );
-            fail_leased(ctx, lane, metrics, lease, &ids, &format!("submit: {e}")).await?;
+            let reason = format!("submit: {e}");
+            unsend(ctx, lane, metrics, &recorded, &[], &reason).await?;
+            let unrecorded: Vec<MessageId> = ids
+                .iter()
+                .filter(|id| !recorded.iter().any(|r| r.ids.contains(id)))
+                .copied()
+                .collect();
+            fail_leased(ctx, lane, metrics, lease, &unrecorded, &reason).await?;
             return Ok(true);
         }
     };
     let permit = Arc::new(permit);
     let mut sent: Vec<MessageId> = Vec::with_capacity(ids.len());
-    for sub in submissions {
-        let store = Arc::clone(&ctx.store);
-        let (owner, now) = (ctx.config.owner.clone(), ctx.clock.now());
-        let handle = sub.handle.clone();
-        let sub_ids = sub.messages.clone();
-        let marked = blocking(&ctx.cancel, "mark submitted", move || {
-            store.mark_submitted(&Submission {
-                owner: &owner,
-                lease,
-                ids: &sub_ids,
-                handle: &handle,
-                now,
-            })
-        })
-        .await;
-        if let Err(e) = marked {
-            // Sent anyway: keep following it; confirm moves any state to confirmed.
-            tracing::warn!(lane = %l, error = &e as &dyn std::error::Error, "could not record a sent submission");
-        }
+    for sub in &submissions {
         add(&metrics.submissions, 1);
         add(&metrics.messages_submitted, sub.messages.len() as u64);
         sent.extend(sub.messages.iter().copied());
+        let submission = SubmissionId::of(&sub.handle);
+        let signed = recorded
+            .iter()
+            .find(|r| r.submission == submission)
+            .map(|r| Arc::clone(&r.signed));
+        if signed.is_none() {
+            // The adapter broke its contract (sent without recording): follow it anyway.
+            tracing::error!(lane = %l, %submission,
+                "the destination adapter sent a submission it did not record");
+        }
         let flight = InFlight {
-            submission: SubmissionId::of(&sub.handle),
-            handle: sub.handle,
-            ids: sub.messages,
+            submission,
+            handle: sub.handle.clone(),
+            ids: sub.messages.clone(),
+            signed,
             _permit: Some(Arc::clone(&permit)),
             taken_over_at: None,
             // Renewed at the first confirm tick: the follow lease is what is left of the
@@ -270,7 +297,24 @@ async fn deliver_once(
             return Ok(false);
         }
     }
-    let unsent: Vec<MessageId> = ids.into_iter().filter(|id| !sent.contains(id)).collect();
+    // Recorded, then refused by the node: back to pending.
+    let returned: Vec<SubmissionId> = submissions
+        .iter()
+        .map(|s| SubmissionId::of(&s.handle))
+        .collect();
+    unsend(
+        ctx,
+        lane,
+        metrics,
+        &recorded,
+        &returned,
+        "signed and recorded, but the destination refused the transaction",
+    )
+    .await?;
+    let unsent: Vec<MessageId> = ids
+        .into_iter()
+        .filter(|id| !sent.contains(id) && !recorded.iter().any(|r| r.ids.contains(id)))
+        .collect();
     if !unsent.is_empty() {
         fail_leased(
             ctx,
@@ -283,6 +327,100 @@ async fn deliver_once(
         .await?;
     }
     Ok(true)
+}
+
+/// One submission the deliver stage recorded in the store before the adapter broadcast it.
+struct Recorded {
+    submission: SubmissionId,
+    ids: Vec<MessageId>,
+    signed: Arc<[u8]>,
+}
+
+/// Records each signed submission of one batch in the store (sign → record → broadcast): a
+/// crash before the broadcast leaves the very transaction for the next run to send.
+struct StoreRecorder<'a> {
+    ctx: &'a StageContext,
+    lease: LeaseToken,
+    /// What it recorded, in order; a part signed again (another nonce) replaces its entry.
+    recorded: Mutex<Vec<Recorded>>,
+}
+
+impl Recorder for StoreRecorder<'_> {
+    fn record<'a>(
+        &'a self,
+        signed: &'a SignedSubmission,
+    ) -> BoxFuture<'a, core::result::Result<(), causeway_adapters::Error>> {
+        Box::pin(async move {
+            let ctx = self.ctx;
+            // A part signed again after the node refused its first signature: its messages
+            // are submitted in that first record, which this one replaces.
+            let replaces = self
+                .recorded
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .iter()
+                .find(|r| signed.messages.iter().any(|id| r.ids.contains(id)))
+                .map(|r| r.submission);
+            let store = Arc::clone(&ctx.store);
+            let (owner, lease, now) = (ctx.config.owner.clone(), self.lease, ctx.clock.now());
+            let bytes: Arc<[u8]> = Arc::from(signed.signed.as_slice());
+            let (ids, handle, kept) = (
+                signed.messages.clone(),
+                signed.handle.clone(),
+                Arc::clone(&bytes),
+            );
+            blocking(&ctx.cancel, "mark submitted", move || {
+                store.mark_submitted(&Submission {
+                    owner: &owner,
+                    lease,
+                    ids: &ids,
+                    handle: &handle,
+                    signed: Some(&kept),
+                    replaces,
+                    now,
+                })
+            })
+            .await
+            .map_err(|e| causeway_adapters::Error::NotRecorded {
+                reason: e.to_string(),
+            })?;
+            let mut recorded = self
+                .recorded
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            recorded.retain(|r| Some(r.submission) != replaces);
+            recorded.push(Recorded {
+                submission: SubmissionId::of(&signed.handle),
+                ids: signed.messages.clone(),
+                signed: bytes,
+            });
+            Ok(())
+        })
+    }
+}
+
+/// Sends back to pending (one failed attempt) the recorded submissions not in `sent`: they
+/// were recorded and then never broadcast.
+async fn unsend(
+    ctx: &StageContext,
+    lane: &LaneConfig,
+    metrics: &Arc<LaneMetrics>,
+    recorded: &[Recorded],
+    sent: &[SubmissionId],
+    reason: &str,
+) -> Result<()> {
+    for r in recorded.iter().filter(|r| !sent.contains(&r.submission)) {
+        record_failures(
+            ctx,
+            lane,
+            metrics,
+            &r.ids,
+            reason,
+            FailedAttempt::Submitted(r.submission),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Records a failed attempt for messages still leased by this instance.

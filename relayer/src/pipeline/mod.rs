@@ -120,6 +120,7 @@ impl Relayer {
             health: health.clone(),
             cancel: cancel.clone(),
             clock,
+            recovery: Recovery::new(self.lanes.len()),
         };
 
         for (domain, origin) in &self.origins {
@@ -358,6 +359,39 @@ pub(crate) struct StageContext {
     health: Health,
     cancel: CancellationToken,
     clock: Clock,
+    recovery: Recovery,
+}
+
+/// The lanes whose confirm stage has not yet followed, once, the submissions a previous run
+/// left. No lane sends anything new before none is left: a submission recorded and never
+/// broadcast (a crash in between) is sent again byte for byte by that first follow, before a
+/// new transaction could take its nonce.
+#[derive(Clone, Debug)]
+pub(crate) struct Recovery {
+    left: Arc<tokio::sync::watch::Sender<usize>>,
+}
+
+impl Recovery {
+    /// `lanes` lanes to recover.
+    fn new(lanes: usize) -> Self {
+        Recovery {
+            left: Arc::new(tokio::sync::watch::Sender::new(lanes)),
+        }
+    }
+
+    /// One lane has followed its left-overs once.
+    pub(crate) fn lane_done(&self) {
+        self.left.send_modify(|n| *n = n.saturating_sub(1));
+    }
+
+    /// Waits until every lane is done; `false` if cancelled first.
+    pub(crate) async fn wait(&self, cancel: &CancellationToken) -> bool {
+        let mut rx = self.left.subscribe();
+        tokio::select! {
+            () = cancel.cancelled() => false,
+            r = rx.wait_for(|n| *n == 0) => r.is_ok(),
+        }
+    }
 }
 
 /// Runs a blocking store call on tokio's blocking pool, again while the database is busy

@@ -25,6 +25,9 @@ pub(crate) struct InFlight {
     pub(crate) ids: Vec<MessageId>,
     /// The submission's id in the store (of `handle`).
     pub(crate) submission: SubmissionId,
+    /// Its signed transaction as recorded, sent again by the adapter should the chain not
+    /// know it (`None`: recorded without, by an older build or a family that keeps none).
+    pub(crate) signed: Option<Arc<[u8]>>,
     /// The lane's in-flight slot, released when the submission is settled.
     pub(crate) _permit: Option<Arc<OwnedSemaphorePermit>>,
     /// For a submission taken over from a previous run or another instance: when. The adapter

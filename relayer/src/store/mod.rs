@@ -122,10 +122,16 @@ pub trait DeliveryStore: Send + Sync {
     fn lease_pending(&self, req: &LeaseRequest<'_>) -> Result<Vec<LeasedMessage>>;
 
     /// Records that the messages were sent in the submission `submission.handle` names (kept
-    /// as is, with its [`SubmissionId`]). Call it after signing and before broadcasting. All or
-    /// nothing: fails with [`Error::LeaseLost`] if any message is not leased by `owner` under
-    /// `lease` (leased again since, by anyone: drop it from the batch and re-sign).
+    /// as is, with its [`SubmissionId`], and its signed bytes if given). Call it after signing
+    /// and before broadcasting. All or nothing: fails with [`Error::LeaseLost`] if any message
+    /// is not leased by `owner` under `lease` (leased again since, by anyone: drop it from the
+    /// batch and re-sign), or, with `submission.replaces`, still submitted by `owner` in that
+    /// submission.
     fn mark_submitted(&self, submission: &Submission<'_>) -> Result<()>;
+
+    /// The signed bytes recorded with `submission` by [`DeliveryStore::mark_submitted`], while
+    /// some of its messages is still submitted in it (`None` after, or if none were given).
+    fn signed_submission(&self, submission: SubmissionId) -> Result<Option<Vec<u8>>>;
 
     /// Records the messages delivered in a final destination block. Any state but `Confirmed`
     /// moves to `Confirmed` (the destination's record is the truth, even if another instance

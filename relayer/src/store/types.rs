@@ -230,6 +230,15 @@ pub struct Submission<'a> {
     /// [`Submission::MAX_HANDLE_LEN`] bytes): what a restarted relayer follows it with. The
     /// store reads nothing of a family's own fields; the [`SubmissionId`] is derived from it.
     pub handle: &'a SubmissionHandle,
+    /// The signed transaction, recorded before it is broadcast (at most
+    /// [`Submission::MAX_SIGNED_LEN`] bytes): whoever follows the submission after a crash sends
+    /// these bytes again ([`DeliveryStore::signed_submission`](super::DeliveryStore::signed_submission)).
+    /// Kept until none of its messages is submitted any more.
+    pub signed: Option<&'a [u8]>,
+    /// A submission of the same messages this one replaces: recorded by `owner` under this
+    /// lease and never broadcast (the node refused it, and the adapter signed them again with
+    /// another nonce). The messages must still be submitted in it.
+    pub replaces: Option<SubmissionId>,
     /// The current time.
     pub now: UnixMillis,
 }
@@ -238,6 +247,9 @@ impl Submission<'_> {
     /// Longest handle kept, as JSON (an EVM handle with a dozen replacement hashes is under
     /// 1 KiB).
     pub const MAX_HANDLE_LEN: usize = 16 * 1024;
+    /// Longest signed transaction kept (an EVM node takes transactions of at most 128 KiB; a
+    /// Fabric envelope of a large batch is a few MiB).
+    pub const MAX_SIGNED_LEN: usize = 16 * 1024 * 1024;
 }
 
 /// A request for [`DeliveryStore::take_over_submitted`](super::DeliveryStore::take_over_submitted).

@@ -42,6 +42,7 @@ macro_rules! conformance_suite {
                 unknown_ids_are_none_or_errors,
                 submitted_lists_in_flight_messages_of_a_lane,
                 submitted_messages_are_followed_under_a_lease_and_taken_over_when_it_ends,
+                signed_submissions_are_kept_until_settled_and_a_resigned_part_replaces_its_record,
             );
         }
     };
@@ -454,6 +455,8 @@ pub fn leases_expire<B: Backend>(b: &B) {
             lease: first[0].lease,
             ids: &[msgs[0].id()],
             handle: &handle(1),
+            signed: None,
+            replaces: None,
             now: t(601),
         })
         .unwrap_err();
@@ -601,6 +604,8 @@ pub fn failures_back_off_then_dead_letter_then_retry<B: Backend>(b: &B) {
         lease: got[0].lease,
         ids: &[m.id()],
         handle: &handle(77),
+        signed: None,
+        replaces: None,
         now: t(next + 1),
     })
     .unwrap();
@@ -681,6 +686,8 @@ pub fn submit_confirm_and_revert_transitions<B: Backend>(b: &B) {
             lease: lease_a,
             ids: &batch,
             handle: &handle(1),
+            signed: None,
+            replaces: None,
             now: t(11),
         }),
         Err(Error::LeaseLost {
@@ -699,6 +706,8 @@ pub fn submit_confirm_and_revert_transitions<B: Backend>(b: &B) {
             lease: lease_a,
             ids: &[msgs[0].id()],
             handle: &handle(1),
+            signed: None,
+            replaces: None,
             now: t(11),
         }),
         Err(Error::LeaseLost { .. })
@@ -710,6 +719,8 @@ pub fn submit_confirm_and_revert_transitions<B: Backend>(b: &B) {
             lease: LeaseToken(lease_a.0 - 1),
             ids: &batch[..2],
             handle: &handle(1),
+            signed: None,
+            replaces: None,
             now: t(11),
         }),
         Err(Error::LeaseLost { .. })
@@ -719,6 +730,8 @@ pub fn submit_confirm_and_revert_transitions<B: Backend>(b: &B) {
         lease: lease_a,
         ids: &batch[..2],
         handle: &handle(1),
+        signed: None,
+        replaces: None,
         now: t(12),
     })
     .unwrap();
@@ -865,6 +878,8 @@ pub fn reopening_preserves_everything<B: Backend>(b: &B) {
             lease: got[0].lease,
             ids: &[msgs[0].id()],
             handle: &handle(9),
+            signed: None,
+            replaces: None,
             now: t(300),
         })
         .unwrap();
@@ -929,6 +944,8 @@ pub fn unknown_ids_are_none_or_errors<B: Backend>(b: &B) {
             lease: LeaseToken(1),
             ids: &[ghost],
             handle: &handle(1),
+            signed: None,
+            replaces: None,
             now: t(1)
         }),
         Err(Error::UnknownMessage { .. })
@@ -952,6 +969,8 @@ pub fn submitted_lists_in_flight_messages_of_a_lane<B: Backend>(b: &B) {
         lease: got[0].lease,
         ids: &ids,
         handle: &handle(7),
+        signed: None,
+        replaces: None,
         now: t(11),
     })
     .unwrap();
@@ -1003,6 +1022,8 @@ pub fn submitted_lists_in_flight_messages_of_a_lane<B: Backend>(b: &B) {
             lease: got[0].lease,
             ids: &[msgs[1].id()],
             handle: &long,
+            signed: None,
+            replaces: None,
             now: t(13),
         }),
         Err(Error::HandleTooLong { .. })
@@ -1028,6 +1049,8 @@ pub fn submitted_messages_are_followed_under_a_lease_and_taken_over_when_it_ends
         lease: got[0].lease,
         ids: &[msgs[0].id(), msgs[1].id()],
         handle: &handle(5),
+        signed: None,
+        replaces: None,
         now: t(10),
     })
     .unwrap();
@@ -1083,4 +1106,129 @@ pub fn submitted_messages_are_followed_under_a_lease_and_taken_over_when_it_ends
             .iter()
             .all(|m| m.id != msgs[2].id())
     );
+}
+
+pub fn signed_submissions_are_kept_until_settled_and_a_resigned_part_replaces_its_record<
+    B: Backend,
+>(
+    b: &B,
+) {
+    let s = b.open();
+    let msgs = accept_new(&s, 0, 4, 1, 0);
+    let (a, bb) = (owner("a"), owner("b"));
+    let got = lease(&s, &a, 4, 60_000, 4, 10);
+    let lease_a = got[0].lease;
+    let first = [msgs[0].id(), msgs[1].id()];
+    let second = [msgs[2].id(), msgs[3].id()];
+    let submit = |who: &LeaseOwner, ids: &[MessageId], n: u64, signed: &[u8], replaces| {
+        s.mark_submitted(&Submission {
+            owner: who,
+            lease: lease_a,
+            ids,
+            handle: &handle(n),
+            signed: Some(signed),
+            replaces,
+            now: t(11),
+        })
+    };
+    let signed_of = |n| s.signed_submission(SubmissionId::of(&handle(n))).unwrap();
+    submit(&a, &first, 1, b"signed one", None).unwrap();
+    assert_eq!(signed_of(1).as_deref(), Some(&b"signed one"[..]));
+    assert_eq!(
+        signed_of(2),
+        None,
+        "nothing recorded for another submission"
+    );
+
+    // The node refused submission 1, and the adapter signed its messages again (another
+    // nonce): the new record replaces it. Only its owner may, and only for the messages
+    // submitted in it.
+    assert!(matches!(
+        submit(
+            &bb,
+            &first,
+            2,
+            b"signed two",
+            Some(SubmissionId::of(&handle(1)))
+        ),
+        Err(Error::LeaseLost { .. })
+    ));
+    assert!(matches!(
+        submit(
+            &a,
+            &first,
+            2,
+            b"signed two",
+            Some(SubmissionId::of(&handle(9)))
+        ),
+        Err(Error::LeaseLost { .. })
+    ));
+    assert!(matches!(
+        submit(&a, &first, 2, b"signed two", None),
+        Err(Error::LeaseLost { .. })
+    ));
+    assert_eq!(signed_of(2), None, "a refused record keeps nothing");
+    submit(
+        &a,
+        &first,
+        2,
+        b"signed two",
+        Some(SubmissionId::of(&handle(1))),
+    )
+    .unwrap();
+    assert_eq!(signed_of(1), None, "the replaced record's bytes are gone");
+    assert_eq!(signed_of(2).as_deref(), Some(&b"signed two"[..]));
+    assert!(matches!(
+        state_of(&s, msgs[1].id()),
+        DeliveryState::Submitted { submission, .. } if submission == SubmissionId::of(&handle(2))
+    ));
+
+    // Kept while a message is still submitted in it; gone once all are settled, whichever way.
+    submit(&a, &second, 3, b"signed three", None).unwrap();
+    s.confirm(&Confirmation {
+        ids: &first[..1],
+        block: 5,
+        now: t(20),
+    })
+    .unwrap();
+    assert!(signed_of(2).is_some(), "message 1 is still submitted in it");
+    s.record_failure(&FailureReport {
+        id: first[1],
+        attempt: Attempt::Submitted {
+            submission: SubmissionId::of(&handle(2)),
+        },
+        reason: "reverted",
+        policy: RetryPolicy::default(),
+        jitter: 0,
+        now: t(21),
+    })
+    .unwrap();
+    assert_eq!(signed_of(2), None);
+    s.confirm(&Confirmation {
+        ids: &second,
+        block: 6,
+        now: t(22),
+    })
+    .unwrap();
+    assert_eq!(signed_of(3), None);
+
+    // Bytes over the limit are refused, and nothing is recorded.
+    let got = lease(&s, &a, 1, 60_000, 4, 100_000);
+    let too_long = vec![1u8; Submission::MAX_SIGNED_LEN + 1];
+    assert!(matches!(
+        s.mark_submitted(&Submission {
+            owner: &a,
+            lease: got[0].lease,
+            ids: &ids(&got),
+            handle: &handle(4),
+            signed: Some(&too_long),
+            replaces: None,
+            now: t(100_001),
+        }),
+        Err(Error::SignedTooLong { .. })
+    ));
+    assert!(matches!(
+        state_of(&s, got[0].message.id()),
+        DeliveryState::Leased { .. }
+    ));
 }

@@ -123,6 +123,10 @@ async fn two_instances_on_one_store_deliver_a_thousand_messages_exactly_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_relayers_with_their_own_stores_race_on_one_lane_and_lose_nothing() {
     const RACED: usize = 300;
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .try_init();
     let bridge = Bridge::start().await;
     let dir = tempfile::tempdir().unwrap();
     let msgs = bridge.dispatch(&bodies("raced", RACED), 100).await;

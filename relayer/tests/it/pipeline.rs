@@ -732,6 +732,8 @@ async fn a_submission_that_cannot_be_followed_is_settled_by_the_replay_record() 
                 family: ChainFamily::Fabric,
                 data: serde_json::json!({ "tx_id": "from another family" }),
             },
+            signed: None,
+            replaces: None,
             now: UnixMillis::now(),
         })
         .unwrap();

@@ -24,7 +24,7 @@ fn raw(b: &SqliteBackend) -> Connection {
 fn file_is_wal_with_recorded_migrations() {
     let b = SqliteBackend::new();
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 4);
+    assert_eq!(s.schema_version().unwrap(), 5);
     assert_eq!(s.path(), b.path.as_path());
     s.integrity_check().unwrap();
     let c = raw(&b);
@@ -46,16 +46,17 @@ fn file_is_wal_with_recorded_migrations() {
             (2, "submission handle".to_owned()),
             (3, "family-neutral submission".to_owned()),
             (4, "lease tokens".to_owned()),
+            (5, "signed submissions".to_owned()),
         ]
     );
     drop(s);
     // Reopening applies nothing twice.
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 4);
+    assert_eq!(s.schema_version().unwrap(), 5);
     let n: i64 = c
         .query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(n, 4);
+    assert_eq!(n, 5);
 }
 
 /// A file written by the first release (schema 1) is brought to the current schema on open,
@@ -84,7 +85,7 @@ fn a_file_of_schema_1_is_migrated_in_place() {
         .unwrap();
     }
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 4);
+    assert_eq!(s.schema_version().unwrap(), 5);
     s.integrity_check().unwrap();
     let columns = b.columns("delivery");
     assert!(
@@ -104,7 +105,7 @@ fn a_file_from_a_newer_build_is_refused() {
         )
         .unwrap();
     match SqliteStore::open(&b.path).unwrap_err() {
-        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (7, 4)),
+        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (7, 5)),
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
 }
@@ -283,7 +284,7 @@ fn many_handles_opening_a_new_file_at_once_all_succeed() {
         for opener in openers {
             let version = opener.join().unwrap();
             assert!(
-                matches!(version, Ok(4)),
+                matches!(version, Ok(5)),
                 "round {round}: an opener failed: {version:?}"
             );
         }
@@ -291,6 +292,6 @@ fn many_handles_opening_a_new_file_at_once_all_succeed() {
             .unwrap()
             .query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(n, 4, "round {round}: each migration applied once");
+        assert_eq!(n, 5, "round {round}: each migration applied once");
     }
 }

@@ -7,6 +7,13 @@
 //! - **Fees**: EIP-1559, from `eth_feeHistory` (alloy's estimator), optionally capped.
 //! - **Nonces**: a local counter ([`nonce::NonceManager`]); submissions do not wait for each
 //!   other's inclusion.
+//! - **Record before broadcast**: each transaction is signed, handed to the caller's
+//!   [`Recorder`] with its raw bytes, and broadcast only once recorded (all under the nonce
+//!   lock, so a refused record frees its nonce for the next transaction). Following a
+//!   submission with its recorded bytes ([`Destination::outcome_recorded`]) sends them again
+//!   when the node does not know the transaction and this process did not send it (a restart
+//!   after a crash between recording and broadcasting, or another instance's submission taken
+//!   over); bytes that do not hash to the handle's transaction are never sent.
 //! - **Retries**: retryable RPC failures are retried with exponential backoff and full jitter;
 //!   a raw transaction is re-sent byte for byte, so a retry can never create a second one.
 //! - **Stuck transactions**: [`Destination::outcome`] re-sends a transaction still pending after
@@ -50,7 +57,8 @@ use super::bindings::{
 use super::rpc::{Rpc, RpcConfig};
 use crate::Error;
 use crate::chain::{
-    DeliveryBatch, DeliveryStatus, Destination, Submission, SubmissionHandle, SubmissionOutcome,
+    DeliveryBatch, DeliveryStatus, Destination, Recorder, Submission, SubmissionHandle,
+    SubmissionOutcome,
 };
 
 /// Configuration of an [`EvmDestination`].
@@ -76,11 +84,17 @@ pub struct EvmDestinationConfig {
     pub max_fee_cap: Option<u128>,
     /// Replacements of one transaction before it is left to the node as it is.
     pub max_replacements: u32,
+    /// How long a submission's nonce must stay used by another transaction, with no receipt
+    /// for any of its own, before it is reported dropped: a node (or a pool of nodes behind
+    /// one endpoint) can show an account's new nonce a moment before the receipt of the
+    /// transaction that used it.
+    pub drop_grace: Duration,
 }
 
 impl EvmDestinationConfig {
     /// Defaults for `inbox` of `domain` at `url`: 15 M gas per transaction, 25 % margin,
-    /// replacement after 60 s with a 15 % bump, no fee cap, at most 5 replacements.
+    /// replacement after 60 s with a 15 % bump, no fee cap, at most 5 replacements, dropped
+    /// after a 2 s grace.
     pub fn new(url: impl Into<String>, domain: Domain, inbox: Address) -> Self {
         EvmDestinationConfig {
             rpc: RpcConfig::new(url),
@@ -93,6 +107,7 @@ impl EvmDestinationConfig {
             fee_bump_per_mille: 150,
             max_fee_cap: None,
             max_replacements: 5,
+            drop_grace: Duration::from_secs(2),
         }
     }
 }
@@ -168,6 +183,8 @@ struct Inner {
     chain_id: OnceCell<u64>,
     nonces: NonceManager,
     in_flight: Mutex<HashMap<u64, InFlight>>,
+    /// Submissions (by sender and nonce) seen with their nonce used and no receipt: since when.
+    vanished: Mutex<HashMap<(Address, u64), Instant>>,
 }
 
 impl core::fmt::Debug for EvmDestination {
@@ -188,6 +205,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// How many in-flight records of mined nonces are kept (for outcome queries of replacements).
 const KEEP_MINED: u64 = 1024;
+
+/// Least time a sighting of a vanished submission is remembered.
+const KEEP_VANISHED: Duration = Duration::from_secs(600);
 
 impl EvmDestination {
     /// A destination sending from the account of the 32-byte secp256k1 `secret` key.
@@ -210,6 +230,7 @@ impl EvmDestination {
                 chain_id: OnceCell::new(),
                 nonces: NonceManager::new(),
                 in_flight: Mutex::new(HashMap::new()),
+                vanished: Mutex::new(HashMap::new()),
                 config,
             }),
         })
@@ -309,6 +330,23 @@ impl EvmDestination {
         lock(&self.inner.in_flight).retain(|n, _| *n >= floor);
     }
 
+    /// Whether `sub`, whose nonce is used and none of whose transactions has a receipt, has
+    /// been so for the drop grace (the first sighting starts it).
+    fn vanished_for_good(&self, sub: &EvmSubmission) -> bool {
+        let grace = self.inner.config.drop_grace;
+        let mut vanished = lock(&self.inner.vanished);
+        // Sightings of submissions nobody asks about any more.
+        vanished.retain(|_, since| since.elapsed() < grace.saturating_mul(100).max(KEEP_VANISHED));
+        let since = *vanished
+            .entry((sub.from, sub.nonce))
+            .or_insert_with(Instant::now);
+        if since.elapsed() < grace {
+            return false;
+        }
+        vanished.remove(&(sub.from, sub.nonce));
+        true
+    }
+
     /// Delivery status of `id` read from the Inbox at the latest block.
     async fn status(&self, id: &MessageId) -> Result<u8, Error> {
         let inner = &self.inner;
@@ -337,16 +375,25 @@ impl Destination for EvmDestination {
 
     #[tracing::instrument(name = "evm_submit", skip_all,
         fields(domain = %self.inner.config.domain, messages = batch.items.len()))]
-    async fn submit(&self, batch: &DeliveryBatch) -> Result<Vec<Submission>, Error> {
+    async fn submit_recorded(
+        &self,
+        batch: &DeliveryBatch,
+        recorder: &dyn Recorder,
+    ) -> Result<Vec<Submission>, Error> {
         batch.check_shape()?;
         let ids = batch.ids();
         let parts = self.plan(batch).await?;
         let mut out = Vec::with_capacity(parts.len());
         for (range, calldata, gas_limit) in parts {
-            let sent = match self.send_new(calldata.clone(), gas_limit).await {
-                // The counter was stale: it is re-read from the node, one more try.
+            let part = &ids[range.clone()];
+            let sent = match self
+                .send_new(calldata.clone(), gas_limit, part, recorder)
+                .await
+            {
+                // The counter was stale: it is re-read from the node, one more try (signed
+                // and recorded again: the first was never broadcast).
                 Err(Error::NonceTooLow { .. } | Error::Underpriced { .. }) => {
-                    self.send_new(calldata, gas_limit).await
+                    self.send_new(calldata, gas_limit, part, recorder).await
                 }
                 other => other,
             };
@@ -371,7 +418,11 @@ impl Destination for EvmDestination {
     }
 
     #[tracing::instrument(name = "evm_outcome", skip_all, fields(domain = %self.inner.config.domain))]
-    async fn outcome(&self, handle: &SubmissionHandle) -> Result<SubmissionOutcome, Error> {
+    async fn outcome_recorded(
+        &self,
+        handle: &SubmissionHandle,
+        signed: Option<&[u8]>,
+    ) -> Result<SubmissionOutcome, Error> {
         let sub = EvmSubmission::from_handle(handle)?;
         let from = sub.from;
         // The mined nonce first: a receipt that appears after this read is still found below.
@@ -384,19 +435,25 @@ impl Destination for EvmDestination {
             .await?;
         for hash in self.known_hashes(&sub) {
             if let Some(outcome) = self.receipt_outcome(hash).await? {
+                lock(&self.inner.vanished).remove(&(sub.from, sub.nonce));
                 self.prune(mined_nonce);
                 return Ok(outcome);
             }
         }
         if mined_nonce > sub.nonce {
+            if !self.vanished_for_good(&sub) {
+                return Ok(SubmissionOutcome::Pending);
+            }
             // Another transaction used the nonce: the local counter may be stale too.
             if sub.from == self.inner.from {
                 self.inner.nonces.resync().await;
             }
             return Ok(SubmissionOutcome::Dropped);
         }
-        if sub.from == self.inner.from {
+        if sub.from == self.inner.from && self.sent_by_this_process(sub.nonce) {
             self.unstick(sub.nonce).await?;
+        } else if let Some(signed) = signed {
+            self.resend_recorded(&sub, signed).await?;
         }
         Ok(SubmissionOutcome::Pending)
     }

@@ -3,14 +3,16 @@
 use std::time::Instant;
 
 use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
-use alloy::eips::eip2718::Encodable2718;
-use alloy::primitives::{B256, Bytes, TxKind, U256};
+use alloy::eips::eip2718::{Decodable2718, Encodable2718};
+use alloy::primitives::{B256, Bytes, TxKind, U256, keccak256};
 use alloy::providers::Provider;
 use alloy::signers::SignerSync;
 
 use super::fees::{Fees, SendRefusal, classify_refusal, refusal_message};
 use super::{EvmDestination, EvmSubmission, InFlight, SentTx, lock};
 use crate::Error;
+use crate::chain::{Recorder, SignedSubmission};
+use causeway_proofs::MessageId;
 
 impl EvmDestination {
     /// The current EIP-1559 fee estimate, capped.
@@ -67,11 +69,16 @@ impl EvmDestination {
     /// Broadcasts a signed transaction, re-sending the same bytes on retryable failures; the
     /// node already knowing it counts as success.
     pub(super) async fn broadcast(&self, nonce: u64, tx: &SentTx) -> Result<(), Error> {
+        self.broadcast_raw(nonce, &tx.raw).await
+    }
+
+    /// [`Self::broadcast`] of raw signed bytes.
+    async fn broadcast_raw(&self, nonce: u64, raw: &Bytes) -> Result<(), Error> {
         let result = self
             .inner
             .rpc
             .call("eth_sendRawTransaction", |p| {
-                let raw = tx.raw.clone();
+                let raw = raw.clone();
                 async move { p.send_raw_transaction(&raw).await.map(|_| ()) }
             })
             .await;
@@ -91,11 +98,16 @@ impl EvmDestination {
         }
     }
 
-    /// Signs and broadcasts one part with the next nonce; returns its submission.
+    /// Signs one part with the next nonce, has `recorder` record it, and broadcasts it; returns
+    /// its submission. A recorder error sends nothing (the nonce goes to the next
+    /// transaction); a broadcast that got no answer counts as sent (the node may have it: it is
+    /// followed, and re-sent byte for byte if the node turns out not to know it).
     pub(super) async fn send_new(
         &self,
         calldata: Bytes,
         gas_limit: u64,
+        messages: &[MessageId],
+        recorder: &dyn Recorder,
     ) -> Result<EvmSubmission, Error> {
         let chain_id = self.chain_id().await?;
         let fees = self.fees().await?;
@@ -113,8 +125,27 @@ impl EvmDestination {
             let calldata = calldata.clone();
             async move {
                 let tx = self.sign(chain_id, nonce, gas_limit, fees, &calldata)?;
-                self.broadcast(nonce, &tx).await?;
                 let hash = tx.hash;
+                let submission = EvmSubmission {
+                    from,
+                    nonce,
+                    transactions: vec![hash],
+                };
+                recorder
+                    .record(&SignedSubmission {
+                        handle: submission.to_handle(),
+                        messages: messages.to_vec(),
+                        signed: tx.raw.to_vec(),
+                    })
+                    .await?;
+                match self.broadcast(nonce, &tx).await {
+                    Ok(()) => {}
+                    Err(e @ (Error::RpcUnavailable { .. } | Error::Timeout { .. })) => {
+                        tracing::warn!(nonce, tx = %hash, error = %e,
+                            "the node did not answer the broadcast; following the transaction as sent");
+                    }
+                    Err(e) => return Err(e),
+                }
                 lock(&inner.in_flight).insert(
                     nonce,
                     InFlight {
@@ -124,14 +155,75 @@ impl EvmDestination {
                         last_sent: Instant::now(),
                     },
                 );
-                Ok(EvmSubmission {
-                    from,
-                    nonce,
-                    transactions: vec![hash],
-                })
+                Ok(submission)
             }
         };
         inner.nonces.with_next(fetch, send).await
+    }
+
+    /// Whether this process sent (and so can push along) a transaction with `nonce`.
+    pub(super) fn sent_by_this_process(&self, nonce: u64) -> bool {
+        lock(&self.inner.in_flight).contains_key(&nonce)
+    }
+
+    /// Sends the recorded signed transaction of `sub` again if the node does not know it: the
+    /// process that recorded it may have crashed before broadcasting it, or the node lost it.
+    /// The bytes must hash to one of the submission's transactions. A transaction of this
+    /// process's own account is then followed like one it sent (replaced with higher fees if
+    /// it stays pending).
+    pub(super) async fn resend_recorded(
+        &self,
+        sub: &EvmSubmission,
+        signed: &[u8],
+    ) -> Result<(), Error> {
+        let hash = keccak256(signed);
+        if !sub.transactions.contains(&hash) {
+            tracing::warn!(nonce = sub.nonce, recorded = %hash,
+                "the recorded signed transaction is not one of its submission's; not sending it");
+            return Ok(());
+        }
+        let inner = &self.inner;
+        let known = inner
+            .rpc
+            .call("eth_getTransactionByHash", |p| async move {
+                p.get_transaction_by_hash(hash).await
+            })
+            .await?
+            .is_some();
+        if known {
+            return Ok(());
+        }
+        let raw = Bytes::copy_from_slice(signed);
+        match self.broadcast_raw(sub.nonce, &raw).await {
+            Ok(()) => {}
+            // Its nonce was used meanwhile, or another transaction holds it in the pool: the
+            // next query reports it dropped, or finds its receipt.
+            Err(Error::NonceTooLow { .. } | Error::Underpriced { .. }) => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        tracing::info!(nonce = sub.nonce, tx = %hash, from = %sub.from,
+            "sent the recorded transaction again: the node did not have it");
+        if sub.from == inner.from
+            && let Ok(TxEnvelope::Eip1559(tx)) = TxEnvelope::decode_2718(&mut &signed[..])
+        {
+            let tx = tx.tx();
+            lock(&inner.in_flight)
+                .entry(sub.nonce)
+                .or_insert_with(|| InFlight {
+                    calldata: tx.input.clone(),
+                    gas_limit: tx.gas_limit,
+                    sent: vec![SentTx {
+                        hash,
+                        fees: Fees {
+                            max_fee: tx.max_fee_per_gas,
+                            priority_fee: tx.max_priority_fee_per_gas,
+                        },
+                        raw,
+                    }],
+                    last_sent: Instant::now(),
+                });
+        }
+        Ok(())
     }
 
     /// Every hash known for `sub`'s nonce: the handle's and those sent since.

@@ -290,8 +290,23 @@ impl FabricClient {
     /// Signs the endorsed transaction and submits it for ordering. Returns once the orderer
     /// accepted it; [`Self::commit_status`] says when and how it was committed.
     pub async fn submit(&self, endorsed: &EndorsedTransaction) -> Result<(), Error> {
+        let signed = self.sign(endorsed);
+        self.submit_signed(endorsed, signed).await
+    }
+
+    /// The endorsed transaction signed by this client's identity, ready for ordering.
+    pub fn sign(&self, endorsed: &EndorsedTransaction) -> Envelope {
         let mut prepared = endorsed.prepared.clone();
         request::sign_prepared(&self.signer, &mut prepared);
+        prepared
+    }
+
+    /// Submits `prepared`, the [signed](Self::sign) `endorsed` transaction, for ordering.
+    pub async fn submit_signed(
+        &self,
+        endorsed: &EndorsedTransaction,
+        prepared: Envelope,
+    ) -> Result<(), Error> {
         self.gateway
             .clone()
             .submit(SubmitRequest {

@@ -38,8 +38,8 @@ use super::inbox_wire::{
 use super::request::Invocation;
 use crate::Error;
 use crate::chain::{
-    DeliveryBatch, DeliveryStatus, Destination, RevertReason, Submission, SubmissionHandle,
-    SubmissionOutcome,
+    DeliveryBatch, DeliveryStatus, Destination, Recorder, RevertReason, SignedSubmission,
+    Submission, SubmissionHandle, SubmissionOutcome,
 };
 
 pub use self::submission::FabricSubmission;
@@ -174,18 +174,37 @@ impl Destination for FabricDestination {
 
     #[tracing::instrument(name = "fabric_submit", skip_all,
         fields(domain = %self.config.domain, messages = batch.items.len()))]
-    async fn submit(&self, batch: &DeliveryBatch) -> Result<Vec<Submission>, Error> {
+    async fn submit_recorded(
+        &self,
+        batch: &DeliveryBatch,
+        recorder: &dyn Recorder,
+    ) -> Result<Vec<Submission>, Error> {
         batch.check_shape()?;
         let mut out = Vec::new();
         for range in plan(batch, &self.config)? {
             let part = batch.slice(range);
             let sent = async {
                 let (endorsed, results) = self.endorse(&part).await?;
-                self.client.submit(&endorsed).await?;
-                Ok::<_, Error>((endorsed, results))
+                let handle = FabricSubmission {
+                    tx_id: endorsed.tx_id.0.clone(),
+                    channel: endorsed.channel_id.clone(),
+                    submitted_at: unix_now(),
+                    results,
+                }
+                .to_handle();
+                let signed = self.client.sign(&endorsed);
+                recorder
+                    .record(&SignedSubmission {
+                        handle: handle.clone(),
+                        messages: part.ids(),
+                        signed: prost::Message::encode_to_vec(&signed),
+                    })
+                    .await?;
+                self.client.submit_signed(&endorsed, signed).await?;
+                Ok::<_, Error>((endorsed, handle))
             }
             .await;
-            let (endorsed, results) = match sent {
+            let (endorsed, handle) = match sent {
                 Ok(sent) => sent,
                 // Parts already sent are in flight: report them; the rest is not sent.
                 Err(e) if !out.is_empty() => {
@@ -198,13 +217,7 @@ impl Destination for FabricDestination {
             tracing::debug!(tx = %endorsed.tx_id, messages = part.items.len(),
                 "submitted deliverBatch");
             out.push(Submission {
-                handle: FabricSubmission {
-                    tx_id: endorsed.tx_id.0.clone(),
-                    channel: endorsed.channel_id.clone(),
-                    submitted_at: unix_now(),
-                    results,
-                }
-                .to_handle(),
+                handle,
                 messages: part.ids(),
             });
         }
@@ -212,7 +225,14 @@ impl Destination for FabricDestination {
     }
 
     #[tracing::instrument(name = "fabric_outcome", skip_all, fields(domain = %self.config.domain))]
-    async fn outcome(&self, handle: &SubmissionHandle) -> Result<SubmissionOutcome, Error> {
+    /// The recorded signed envelope is not sent again: a transaction the orderer never got
+    /// is reported dropped after `drop_after`, and its messages are prepared again (a new
+    /// transaction id; the inbox's replay record keeps delivery exactly once).
+    async fn outcome_recorded(
+        &self,
+        handle: &SubmissionHandle,
+        _signed: Option<&[u8]>,
+    ) -> Result<SubmissionOutcome, Error> {
         let sub = FabricSubmission::from_handle(handle)?;
         let tx_id = super::identity::TransactionId(sub.tx_id.clone());
         let status = tokio::time::timeout(

@@ -212,10 +212,22 @@ pub(super) fn submitted(tx: &Transaction<'_>, s: &Submission<'_>) -> Result<()> 
             max: Submission::MAX_HANDLE_LEN,
         });
     }
+    if let Some(signed) = s.signed
+        && signed.len() > Submission::MAX_SIGNED_LEN
+    {
+        return Err(Error::SignedTooLong {
+            len: signed.len(),
+            max: Submission::MAX_SIGNED_LEN,
+        });
+    }
     let submission = SubmissionId::of(s.handle);
     for &id in s.ids {
         let cur = current(tx, id)?;
-        if !cur.leased_by(s.owner, s.lease) {
+        let replacing = s.replaces.is_some()
+            && cur.state == DeliveryStateKind::Submitted
+            && cur.owner.as_ref() == Some(s.owner)
+            && cur.submission == s.replaces;
+        if !cur.leased_by(s.owner, s.lease) && !replacing {
             return Err(cur.lease_lost(id, s.owner));
         }
         tx.prepare_cached(
@@ -226,12 +238,43 @@ pub(super) fn submitted(tx: &Transaction<'_>, s: &Submission<'_>) -> Result<()> 
         .and_then(|mut st| st.execute(params![&id.0.0[..], &submission.0.0[..], handle, now]))
         .map_err(sql(op))?;
     }
+    if let Some(signed) = s.signed {
+        tx.prepare_cached(
+            "INSERT INTO signed_submission (submission_id, signed, recorded_at)
+             VALUES (?1, ?2, ?3)
+             ON CONFLICT (submission_id) DO UPDATE SET signed = excluded.signed",
+        )
+        .and_then(|mut st| st.execute(params![&submission.0.0[..], signed, now]))
+        .map_err(sql(op))?;
+    }
+    if let Some(old) = s.replaces {
+        prune_signed(tx, old)?;
+    }
     tracing::debug!(
         owner = %s.owner, submission = %submission, family = ?s.handle.family,
-        count = s.ids.len(),
+        count = s.ids.len(), signed = s.signed.map(<[u8]>::len), replaces = ?s.replaces,
         "recorded submission"
     );
     Ok(())
+}
+
+/// Forgets the signed bytes of `submission` once none of its messages is submitted in it.
+fn prune_signed(tx: &Transaction<'_>, submission: SubmissionId) -> Result<()> {
+    tx.prepare_cached(
+        "DELETE FROM signed_submission WHERE submission_id = ?1
+           AND NOT EXISTS (SELECT 1 FROM delivery
+                           WHERE submission_id = ?1 AND state = 'submitted')",
+    )
+    .and_then(|mut st| st.execute([&submission.0.0[..]]))
+    .map_err(sql("forget signed submission"))?;
+    Ok(())
+}
+
+/// The signed bytes recorded for `submission`, while some message is still submitted in it.
+pub(super) fn signed(tx: &Transaction<'_>, submission: SubmissionId) -> Result<Option<Vec<u8>>> {
+    tx.prepare_cached("SELECT signed FROM signed_submission WHERE submission_id = ?1")
+        .and_then(|mut st| st.query_row([&submission.0.0[..]], |r| r.get(0)).optional())
+        .map_err(sql("read signed submission"))
 }
 
 pub(super) fn confirm(tx: &Transaction<'_>, c: &Confirmation<'_>) -> Result<()> {
@@ -251,6 +294,9 @@ pub(super) fn confirm(tx: &Transaction<'_>, c: &Confirmation<'_>) -> Result<()> 
         )
         .and_then(|mut st| st.execute(params![&id.0.0[..], block, now]))
         .map_err(sql(op))?;
+        if let Some(submission) = cur.submission {
+            prune_signed(tx, submission)?;
+        }
         tracing::debug!(message_id = %id, block = c.block, from = %cur.state, "confirmed delivery");
     }
     Ok(())
@@ -317,6 +363,9 @@ pub(super) fn failure(tx: &Transaction<'_>, f: &FailureReport<'_>) -> Result<Fai
         ])
     })
     .map_err(sql(op))?;
+    if let Some(submission) = cur.submission {
+        prune_signed(tx, submission)?;
+    }
     match outcome {
         FailureOutcome::DeadLetter { attempts } => tracing::warn!(
             message_id = %id, attempts, reason = f.reason, "delivery dead-lettered"

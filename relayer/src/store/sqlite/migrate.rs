@@ -39,6 +39,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "lease tokens",
         sql: include_str!("migrations/0004_lease_tokens.sql"),
     },
+    Migration {
+        version: 5,
+        name: "signed submissions",
+        sql: include_str!("migrations/0005_signed_submissions.sql"),
+    },
 ];
 
 /// The schema version this build brings a file to.

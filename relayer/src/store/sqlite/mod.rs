@@ -30,7 +30,8 @@ use super::{
     AcceptBatch, AcceptOutcome, CheckpointOutcome, CheckpointRecord, CheckpointStore, Confirmation,
     DeliveryStore, FailureOutcome, FailureReport, Lane, LaneStats, LeaseOwner, LeaseRequest,
     LeasedMessage, MessageRecord, OwnerClaim, QueryStore, Renewal, Result, SourceCursor,
-    SourceStore, StoredCheckpoint, Submission, SubmittedMessage, TakeOver, UnixMillis,
+    SourceStore, StoredCheckpoint, Submission, SubmissionId, SubmittedMessage, TakeOver,
+    UnixMillis,
 };
 use crate::Error;
 
@@ -289,6 +290,12 @@ impl DeliveryStore for SqliteStore {
 
     fn mark_submitted(&self, submission: &Submission<'_>) -> Result<()> {
         self.write("mark submitted", |tx| delivery::submitted(tx, submission))
+    }
+
+    fn signed_submission(&self, submission: SubmissionId) -> Result<Option<Vec<u8>>> {
+        self.read("read signed submission", |tx| {
+            delivery::signed(tx, submission)
+        })
     }
 
     fn confirm(&self, confirmation: &Confirmation<'_>) -> Result<()> {

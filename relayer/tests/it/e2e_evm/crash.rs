@@ -1,12 +1,22 @@
-//! Crash safety: the relayer in a child process, SIGKILLed at random moments and restarted on
-//! the same SQLite file; every message still reaches chain B exactly once.
+//! Crash safety: the relayer in a child process, SIGKILLed at random moments, and between
+//! signing, recording and broadcasting a transaction, and restarted on the same SQLite file;
+//! every message still reaches chain B exactly once, and a transaction recorded and never
+//! broadcast is sent, itself, by the next run.
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use alloy::primitives::Address;
-use causeway_adapters::evm::{EvmDestination, EvmDestinationConfig};
+use alloy::primitives::{Address, B256};
+use alloy::providers::Provider;
+use causeway_adapters::chain::BoxFuture;
+use causeway_adapters::evm::{EvmDestination, EvmDestinationConfig, EvmSubmission};
+use causeway_adapters::{
+    DeliveryBatch, DeliveryStatus, Destination, Error as AdapterError, Recorder, SignedSubmission,
+    Submission, SubmissionHandle, SubmissionOutcome,
+};
 use causeway_devnet::fixtures::evm_signing_domain;
 use causeway_devnet::{CHAIN_A, CHAIN_B};
 use causeway_proofs::Message;
@@ -21,6 +31,9 @@ const CRASH_TEST: &str =
     "e2e_evm::crash::a_relayer_sigkilled_at_random_moments_delivers_every_message_exactly_once";
 /// What a child prints once its relayer runs.
 const STARTED: &str = "RELAYER STARTED";
+/// What a child prints, with the transaction hash, when it kills itself right after the
+/// relayer recorded a signed transaction and before the adapter broadcast it.
+const KILLED_AFTER_RECORD: &str = "KILLED AFTER RECORDING";
 /// Rounds that end with a SIGKILL, then one that runs to completion.
 const KILLS: usize = 12;
 /// Messages dispatched before each round (final on chain A when the child starts): 12 x 170 =
@@ -28,6 +41,7 @@ const KILLS: usize = 12;
 const PER_ROUND: usize = 170;
 
 /// What a child needs to rebuild the parent's relayer, as `key=value` lines in [`CHILD_ENV`].
+#[derive(Clone)]
 struct ChildSpec {
     db: String,
     a_url: String,
@@ -36,13 +50,125 @@ struct ChildSpec {
     inbox: Address,
     epoch: u64,
     key: String,
+    kill: KillPoint,
+}
+
+/// Where a child kills itself (SIGKILL), counting the signed transactions of its run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KillPoint {
+    /// Never: the parent kills it at a random moment.
+    Never,
+    /// At the n-th signed transaction, before the relayer records it.
+    BeforeRecord(u32),
+    /// At the n-th signed transaction, after the relayer recorded it, before its broadcast.
+    AfterRecord(u32),
+}
+
+impl KillPoint {
+    fn encode(self) -> String {
+        match self {
+            KillPoint::Never => "never".into(),
+            KillPoint::BeforeRecord(n) => format!("before-record:{n}"),
+            KillPoint::AfterRecord(n) => format!("after-record:{n}"),
+        }
+    }
+
+    fn decode(text: &str) -> KillPoint {
+        match text.split_once(':') {
+            Some(("before-record", n)) => KillPoint::BeforeRecord(n.parse().unwrap()),
+            Some(("after-record", n)) => KillPoint::AfterRecord(n.parse().unwrap()),
+            _ => KillPoint::Never,
+        }
+    }
+}
+
+/// The child's destination: the real one, with a recorder that kills the process at its
+/// [`KillPoint`].
+struct Killing {
+    inner: EvmDestination,
+    kill: KillPoint,
+    signed: AtomicU32,
+}
+
+/// Ends this process with SIGKILL, as an operator's `kill -9` or the OOM killer would.
+fn kill_self(note: &str) -> ! {
+    println!("{note}");
+    std::process::Command::new("kill")
+        .args(["-9", &std::process::id().to_string()])
+        .status()
+        .unwrap();
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+struct KillingRecorder<'a> {
+    inner: &'a dyn Recorder,
+    owner: &'a Killing,
+}
+
+impl Recorder for KillingRecorder<'_> {
+    fn record<'a>(&'a self, s: &'a SignedSubmission) -> BoxFuture<'a, Result<(), AdapterError>> {
+        Box::pin(async move {
+            let n = self.owner.signed.fetch_add(1, Ordering::SeqCst) + 1;
+            if self.owner.kill == KillPoint::BeforeRecord(n) {
+                kill_self("KILLED BEFORE RECORDING");
+            }
+            self.inner.record(s).await?;
+            if self.owner.kill == KillPoint::AfterRecord(n) {
+                let tx = EvmSubmission::from_handle(&s.handle).unwrap().transactions[0];
+                kill_self(&format!("{KILLED_AFTER_RECORD} {tx}"));
+            }
+            Ok(())
+        })
+    }
+}
+
+impl Destination for Killing {
+    fn domain(&self) -> causeway_proofs::Domain {
+        self.inner.domain()
+    }
+
+    async fn submit_recorded(
+        &self,
+        batch: &DeliveryBatch,
+        recorder: &dyn Recorder,
+    ) -> Result<Vec<Submission>, AdapterError> {
+        let recorder = KillingRecorder {
+            inner: recorder,
+            owner: self,
+        };
+        self.inner.submit_recorded(batch, &recorder).await
+    }
+
+    async fn outcome_recorded(
+        &self,
+        handle: &SubmissionHandle,
+        signed: Option<&[u8]>,
+    ) -> Result<SubmissionOutcome, AdapterError> {
+        self.inner.outcome_recorded(handle, signed).await
+    }
+
+    async fn delivery_status(
+        &self,
+        id: &causeway_proofs::MessageId,
+    ) -> Result<DeliveryStatus, AdapterError> {
+        self.inner.delivery_status(id).await
+    }
 }
 
 impl ChildSpec {
     fn encode(&self) -> String {
         format!(
-            "db={}\na={}\nb={}\noutbox={}\ninbox={}\nepoch={}\nkey={}",
-            self.db, self.a_url, self.b_url, self.outbox, self.inbox, self.epoch, self.key
+            "db={}\na={}\nb={}\noutbox={}\ninbox={}\nepoch={}\nkey={}\nkill={}",
+            self.db,
+            self.a_url,
+            self.b_url,
+            self.outbox,
+            self.inbox,
+            self.epoch,
+            self.key,
+            self.kill.encode()
         )
     }
 
@@ -56,6 +182,7 @@ impl ChildSpec {
             inbox: fields["inbox"].parse().unwrap(),
             epoch: fields["epoch"].parse().unwrap(),
             key: fields["key"].to_owned(),
+            kill: KillPoint::decode(fields["kill"]),
         }
     }
 }
@@ -86,6 +213,11 @@ async fn crash_child(spec: ChildSpec) {
     pipeline.clock_skew = Duration::from_millis(200);
     // Small batches, few in flight: a round's work spans many transactions to be killed in.
     pipeline.max_in_flight = 2;
+    let destination = Killing {
+        inner: destination,
+        kill: spec.kill,
+        signed: AtomicU32::new(0),
+    };
     let handle = build_relayer(
         Path::new(&spec.db),
         evm_source(spec.a_url, spec.outbox),
@@ -104,9 +236,9 @@ async fn crash_child(spec: ChildSpec) {
     std::process::exit(1);
 }
 
-/// Starts a child relayer and waits until it runs; returns it with its stdin (closing that
-/// ends it).
-async fn start_child(spec: &ChildSpec) -> tokio::process::Child {
+/// Starts a child relayer and waits until it runs; returns it (its stdin open: closing that
+/// ends it), and the lines it prints after starting.
+async fn start_child(spec: &ChildSpec) -> (tokio::process::Child, Arc<Mutex<Vec<String>>>) {
     use tokio::io::AsyncBufReadExt;
     let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", CRASH_TEST, "--nocapture", "--test-threads=1"])
@@ -130,8 +262,14 @@ async fn start_child(spec: &ChildSpec) -> tokio::process::Child {
         .await
         .expect("the child relayer starts");
     // Keep draining its stdout so it never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    child
+    let printed = Arc::new(Mutex::new(Vec::new()));
+    let keep = Arc::clone(&printed);
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            keep.lock().unwrap().push(line);
+        }
+    });
+    (child, printed)
 }
 
 /// The lane's counts in the store at `db` (read beside the running child: WAL).
@@ -167,6 +305,7 @@ async fn a_relayer_sigkilled_at_random_moments_delivers_every_message_exactly_on
         key: bridge.b.node.dev_keys()[RELAYER_ACCOUNT]
             .to_bytes()
             .to_string(),
+        kill: KillPoint::Never,
     };
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -184,6 +323,8 @@ async fn a_relayer_sigkilled_at_random_moments_delivers_every_message_exactly_on
 
     let mut msgs = Vec::new();
     let mut killed_mid_work = 0;
+    // Transactions a child recorded and died before broadcasting.
+    let mut recorded_unsent: Vec<B256> = Vec::new();
     for round in 0..KILLS {
         msgs.extend(
             bridge
@@ -191,10 +332,39 @@ async fn a_relayer_sigkilled_at_random_moments_delivers_every_message_exactly_on
                 .await,
         );
         bridge.mine_a(CONFIRMATIONS).await;
-        let mut child = start_child(&spec).await;
-        tokio::time::sleep(Duration::from_millis(next() % 600)).await;
-        child.start_kill().unwrap(); // SIGKILL
-        let status = child.wait().await.unwrap();
+        // A third of the rounds kill at random, a third between signing and recording, a
+        // third between recording and broadcasting (at one of the first transactions).
+        let at = 1 + (next() % 3) as u32;
+        let kill = match round % 3 {
+            0 => KillPoint::Never,
+            1 => KillPoint::BeforeRecord(at),
+            _ => KillPoint::AfterRecord(at),
+        };
+        let (mut child, printed) = start_child(&ChildSpec {
+            kill,
+            ..spec.clone()
+        })
+        .await;
+        if kill == KillPoint::Never {
+            tokio::time::sleep(Duration::from_millis(next() % 600)).await;
+            child.start_kill().unwrap(); // SIGKILL
+        }
+        // `wait` closes the child's stdin, which ends a child still running: keep it open.
+        let _stdin = child.stdin.take();
+        let status = tokio::time::timeout(Duration::from_secs(40), child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("round {round}: the child never reached {kill:?}"))
+            .unwrap();
+        if let KillPoint::AfterRecord(_) = kill {
+            // The pipe may deliver the last line a moment after the exit.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let printed = printed.lock().unwrap();
+            let tx = printed
+                .iter()
+                .find_map(|l| l.strip_prefix(KILLED_AFTER_RECORD))
+                .unwrap_or_else(|| panic!("round {round}: no kill after recording: {printed:?}"));
+            recorded_unsent.push(tx.trim().parse().unwrap());
+        }
         assert_eq!(
             status.signal(),
             Some(9),
@@ -212,7 +382,7 @@ async fn a_relayer_sigkilled_at_random_moments_delivers_every_message_exactly_on
     );
 
     // A last run on the same file finishes the work.
-    let mut child = start_child(&spec).await;
+    let (mut child, _) = start_child(&spec).await;
     let deadline = Instant::now() + Duration::from_secs(45);
     loop {
         let c = stored_counts(&db);
@@ -235,6 +405,19 @@ async fn a_relayer_sigkilled_at_random_moments_delivers_every_message_exactly_on
     );
 
     bridge.assert_delivered_exactly_once(&msgs, &[]).await;
+    // Record before broadcast: each transaction recorded and never broadcast by a killed run
+    // was sent, itself (the same bytes, the same hash), by the next run.
+    assert_eq!(recorded_unsent.len(), KILLS / 3);
+    for tx in &recorded_unsent {
+        let receipt = bridge
+            .b
+            .provider
+            .get_transaction_receipt(*tx)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("the recorded transaction {tx} was never mined"));
+        assert!(receipt.status(), "{tx} reverted");
+    }
     let sample: Vec<Message> = msgs.iter().step_by(37).cloned().collect();
     bridge.assert_bundles_verify(&db, &sample);
 }

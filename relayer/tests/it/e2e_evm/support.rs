@@ -365,7 +365,7 @@ pub fn evm_source(url: String, outbox: Address) -> EvmSource {
 pub fn build_relayer(
     db: &Path,
     source: EvmSource,
-    destination: EvmDestination,
+    destination: impl causeway_adapters::Destination + 'static,
     signing_domain: SigningDomain,
     config: PipelineConfig,
     batch_size: usize,

@@ -251,6 +251,8 @@ fn run(
                     lease,
                     ids: &ids,
                     handle: &handle(*nonce),
+                    signed: None,
+                    replaces: None,
                     now,
                 });
                 compare_unit(expected, got)

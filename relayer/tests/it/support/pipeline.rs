@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use causeway_adapters::memory::MemoryChain;
 use causeway_adapters::{
-    BlockId, BlockRef, DeliveryBatch, DeliveryStatus, Destination, Error as AdapterError,
-    RevertReason, Submission, SubmissionHandle, SubmissionOutcome,
+    BlockId, BlockRef, DeliveryBatch, DeliveryStatus, Destination, Error as AdapterError, Recorder,
+    RevertReason, SignedSubmission, Submission, SubmissionHandle, SubmissionOutcome,
 };
 use causeway_proofs::bundle::ChainFamily;
 use causeway_proofs::{
@@ -325,23 +325,35 @@ impl Destination for Probe {
         self.chain.domain()
     }
 
-    async fn submit(&self, batch: &DeliveryBatch) -> Result<Vec<Submission>, AdapterError> {
+    async fn submit_recorded(
+        &self,
+        batch: &DeliveryBatch,
+        recorder: &dyn Recorder,
+    ) -> Result<Vec<Submission>, AdapterError> {
         if self
             .revert_next
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok()
         {
             let n = self.fake.fetch_add(1, Ordering::SeqCst);
+            let handle = SubmissionHandle {
+                family: ChainFamily::Evm,
+                data: serde_json::json!({ "probe_revert": n }),
+            };
+            recorder
+                .record(&SignedSubmission {
+                    handle: handle.clone(),
+                    messages: batch.ids(),
+                    signed: n.to_be_bytes().to_vec(),
+                })
+                .await?;
             self.track_sent();
             return Ok(vec![Submission {
-                handle: SubmissionHandle {
-                    family: ChainFamily::Evm,
-                    data: serde_json::json!({ "probe_revert": n }),
-                },
+                handle,
                 messages: batch.ids(),
             }]);
         }
-        let subs = self.chain.submit(batch).await?;
+        let subs = self.chain.submit_recorded(batch, recorder).await?;
         {
             let mut d = self.delivered.lock().unwrap();
             for id in batch.ids() {
@@ -352,7 +364,11 @@ impl Destination for Probe {
         Ok(subs)
     }
 
-    async fn outcome(&self, handle: &SubmissionHandle) -> Result<SubmissionOutcome, AdapterError> {
+    async fn outcome_recorded(
+        &self,
+        handle: &SubmissionHandle,
+        _signed: Option<&[u8]>,
+    ) -> Result<SubmissionOutcome, AdapterError> {
         let key = handle.data.to_string();
         let polls = {
             let mut p = self.polls.lock().unwrap();

@@ -5,7 +5,8 @@ use causeway_proofs::bundle::SourceReference;
 use causeway_proofs::hash::keccak256;
 use causeway_proofs::{Address32, Domain, EvmAddress, Hash32, Message, Nonce};
 use causeway_relayer::store::{
-    AcceptBatch, AcceptedEvent, SourceCursor, SourceStore, SqliteStore, UnixMillis,
+    AcceptBatch, AcceptedEvent, DeliveryStore, LeaseOwner, SourceCursor, SourceStore, SqliteStore,
+    UnixMillis,
 };
 
 use crate::support::{causeway, text};
@@ -104,6 +105,24 @@ fn a_cursor_is_rolled_back_only_above_the_last_accepted_message() {
             block_hash: block_hash(10)
         })
     );
+
+    // Not beside a running gateway: refused, naming it, and nothing changed.
+    let running = SqliteStore::open(&db).unwrap();
+    let claim = running
+        .claim_owner(&LeaseOwner("org1-gateway".into()))
+        .unwrap();
+    let hash9 = format!("{}", block_hash(9));
+    let out = causeway(&[
+        "store", "rollback", "--db", db_arg, "--origin", "1", "--to", "9", "--hash", &hash9,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("a gateway is running") && text(&out).contains("org1-gateway"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(store.cursor(ORIGIN).unwrap().unwrap().block_number, 10);
+    drop(claim);
 
     // Forward, a malformed hash, a file that is not a store: refused, saying why.
     let out = causeway(&[

@@ -144,6 +144,49 @@ impl SqliteStore {
         })
     }
 
+    /// The folder of the instance-name locks of this file (one per file, however its path is
+    /// spelt: a symlink, a relative path).
+    fn owners_folder(&self) -> std::io::Result<PathBuf> {
+        let mut folder = std::fs::canonicalize(&self.path)?.into_os_string();
+        folder.push(".owners");
+        Ok(PathBuf::from(folder))
+    }
+
+    /// The names of the instances running on this file now (each holds its name's lock, see
+    /// [`DeliveryStore::claim_owner`](super::DeliveryStore::claim_owner)): an operator's tool
+    /// that must not run beside a gateway checks it is empty.
+    pub fn live_owners(&self) -> Result<Vec<String>> {
+        let io = |source: std::io::Error| Error::Backend {
+            op: "list running instances",
+            source: Box::new(source),
+        };
+        let folder = self.owners_folder().map_err(io)?;
+        let entries = match std::fs::read_dir(&folder) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io(e)),
+        };
+        let mut live = Vec::new();
+        for entry in entries {
+            let path = entry.map_err(io)?.path();
+            if path.extension().is_none_or(|e| e != "lock") {
+                continue;
+            }
+            let file = std::fs::File::open(&path).map_err(io)?;
+            match file.try_lock_shared() {
+                // Free: nobody runs under that name (the lock goes with the file handle).
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    let name = std::fs::read_to_string(&path).unwrap_or_default();
+                    live.push(name.trim().to_owned());
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+            }
+        }
+        live.sort();
+        Ok(live)
+    }
+
     /// Test failpoint: the next mutating call runs all its statements but never commits, and
     /// leaves its transaction open on the connection, as if the process died just before
     /// `COMMIT`. The call fails with [`Error::InjectedCrash`]; drop the handle and reopen.
@@ -327,11 +370,7 @@ impl DeliveryStore for SqliteStore {
             op,
             source: Box::new(source),
         };
-        // One folder per file, however its path is spelt (a symlink, a relative path).
-        let file = std::fs::canonicalize(&self.path).map_err(io)?;
-        let mut folder = file.into_os_string();
-        folder.push(".owners");
-        let folder = PathBuf::from(folder);
+        let folder = self.owners_folder().map_err(io)?;
         std::fs::create_dir_all(&folder).map_err(io)?;
         let digest = causeway_proofs::hash::keccak256(owner.0.as_bytes());
         let file = std::fs::OpenOptions::new()

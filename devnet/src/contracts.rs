@@ -225,6 +225,14 @@ pub async fn deploy_anchor(provider: &DynProvider, admin: Address) -> Result<Anc
     Ok(Anchor::new(address, provider.clone()))
 }
 
+/// Deploys a `GasBurningRecipient` (a hostile recipient for tests: it burns all the gas it is
+/// given in a real transaction, and none in a gas estimate); returns its address.
+pub async fn deploy_gas_burning_recipient(provider: &DynProvider) -> Result<Address> {
+    Artifact::load("GasBurningRecipient")?
+        .deploy(provider, &[])
+        .await
+}
+
 /// Deploys an `ExampleRecipient` that accepts messages from `inbox` (owner: the deployer).
 pub async fn deploy_example_recipient(
     provider: &DynProvider,

@@ -201,6 +201,30 @@ pub enum RevertReason {
 }
 
 impl RevertReason {
+    /// Whether the reason can come from one message of a batch rather than from what the
+    /// whole batch shares (its checkpoint, signatures, lane): a batch that reverts for such a
+    /// reason is worth cutting in halves to find the message behind it, so that only that
+    /// message waits. Reasons no contract of ours names (a panic, a string, nothing) count as
+    /// possibly one message's.
+    pub fn may_be_one_message(&self) -> bool {
+        matches!(
+            self,
+            RevertReason::WrongDomain { .. }
+                | RevertReason::WrongDestination { .. }
+                | RevertReason::InvalidProof
+                | RevertReason::AlreadyDelivered { .. }
+                | RevertReason::ForbiddenRecipient { .. }
+                | RevertReason::UnsupportedVersion { .. }
+                | RevertReason::MessageTooShort
+                | RevertReason::BodyTooLarge
+                | RevertReason::InsufficientGas { .. }
+                | RevertReason::OutOfGas
+                | RevertReason::Message { .. }
+                | RevertReason::Panic { .. }
+                | RevertReason::Unknown { .. }
+        )
+    }
+
     /// A short, stable name (the Solidity error name, snake case), e.g. for metric labels.
     pub fn name(&self) -> &'static str {
         match self {

@@ -47,6 +47,7 @@ alloy::sol! {
         function deliverBatch(bytes[] calldata messages, InclusionProof[] calldata proofs, Checkpoint calldata cp, bytes[] calldata signatures) external;
         function retry(bytes calldata message) external;
         function status(bytes32 id) external view returns (uint8);
+        function HANDLE_GAS() external view returns (uint256);
         function pause(uint32 origin) external;
         function paused(uint32 origin) external view returns (bool);
         function validatorSet(uint32 origin) external view returns (address[] memory validators, uint8 threshold, uint64 epoch, uint64 originChainId);

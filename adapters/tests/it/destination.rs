@@ -14,7 +14,7 @@ use causeway_adapters::{
     DeliveryBatch, DeliveryItem, DeliveryStatus, Destination, Error, MessageOutcome, Recorder,
     RevertReason, SignedSubmission, Submission, SubmissionHandle, SubmissionOutcome,
 };
-use causeway_devnet::contracts::deploy_example_recipient;
+use causeway_devnet::contracts::{deploy_example_recipient, deploy_gas_burning_recipient};
 use causeway_devnet::fixtures::{
     Committee, OriginLog, evm_signing_domain, inbox_checkpoint, inbox_proof, message,
 };
@@ -256,8 +256,18 @@ async fn splits_a_batch_that_exceeds_the_gas_budget() {
         "a second message costs gas ({one} vs {two})"
     );
 
+    // A part's gas limit is its estimate plus the gas the Inbox guarantees each recipient.
+    let handle_gas: u64 = lane
+        .chain
+        .inbox
+        .HANDLE_GAS()
+        .call()
+        .await
+        .unwrap()
+        .try_into()
+        .unwrap();
     let mut config = lane.config();
-    config.gas_budget = one + 1_000;
+    config.gas_budget = one + handle_gas + 1_000;
     let dest = lane.destination(config);
     let subs = dest.submit(&lane.batch(&log, &[0, 1, 2, 3])).await.unwrap();
     assert_eq!(subs.len(), 4, "one message per transaction");
@@ -729,5 +739,92 @@ async fn a_submission_whose_nonce_another_transaction_took_is_dropped_after_the_
     assert!(matches!(
         other.outcome(&took[0].handle).await.unwrap(),
         SubmissionOutcome::Included { .. }
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recipient_that_burns_its_gas_only_outside_estimates_cannot_sink_the_batch() {
+    let lane = Lane::start().await;
+    let good = *lane.chain.recipient.address();
+    let burner = deploy_gas_burning_recipient(&lane.chain.provider)
+        .await
+        .unwrap();
+    let mut log = OriginLog::new();
+    // Honest messages around two hostile ones.
+    for i in 0..8 {
+        let to = if i == 2 || i == 5 { burner } else { good };
+        log.append(lane.message(i, to));
+    }
+    let ids: Vec<MessageId> = log.messages().iter().map(Message::id).collect();
+    let dest = lane.destination(lane.config());
+    let subs = dest
+        .submit(&lane.batch(&log, &(0..8).collect::<Vec<_>>()))
+        .await
+        .unwrap();
+    let mut outcomes = Vec::new();
+    for sub in &subs {
+        match settle(&dest, &sub.handle).await {
+            SubmissionOutcome::Included { messages, .. } => outcomes.extend(messages),
+            other => panic!("the batch must not revert: {other:?}"),
+        }
+    }
+    assert_eq!(outcomes.len(), 8, "{outcomes:?}");
+    for (i, id) in ids.iter().enumerate() {
+        let (_, outcome) = outcomes.iter().find(|(m, _)| m == id).unwrap();
+        if i == 2 || i == 5 {
+            assert!(
+                matches!(outcome, MessageOutcome::Failed { .. }),
+                "the hostile recipient's message fails, retryable: {outcome:?}"
+            );
+            assert_eq!(
+                dest.delivery_status(id).await.unwrap(),
+                DeliveryStatus::Failed
+            );
+        } else {
+            assert_eq!(outcome, &MessageOutcome::Delivered, "message {i}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_whose_delivery_alone_reverts_is_left_out_and_the_rest_is_sent() {
+    let lane = Lane::start().await;
+    let good = *lane.chain.recipient.address();
+    let mut log = OriginLog::new();
+    for i in 0..6 {
+        log.append(lane.message(i, good));
+    }
+    let ids: Vec<MessageId> = log.messages().iter().map(Message::id).collect();
+    // Message 4's proof is wrong (as a buggy or hostile peer would hand it over).
+    let mut batch = lane.batch(&log, &[0, 1, 2, 3, 4, 5]);
+    batch.items[4].proof = log.proof(LeafIndex(3));
+    let dest = lane.destination(lane.config());
+    let subs = dest.submit(&batch).await.unwrap();
+    let sent: Vec<MessageId> = subs.iter().flat_map(|s| s.messages.clone()).collect();
+    assert_eq!(
+        sent,
+        [ids[0], ids[1], ids[2], ids[3], ids[5]],
+        "all but the culprit, in order"
+    );
+    for sub in &subs {
+        match settle(&dest, &sub.handle).await {
+            SubmissionOutcome::Included { messages, .. } => {
+                assert_eq!(messages, delivered(&sub.messages));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        dest.delivery_status(&ids[4]).await.unwrap(),
+        DeliveryStatus::NotDelivered
+    );
+    // A reason the whole batch shares (here, no signatures) still fails all of it.
+    let mut unsigned = lane.batch(&log, &[4]);
+    unsigned.signatures.clear();
+    assert!(matches!(
+        dest.submit(&unsigned).await,
+        Err(Error::Reverted {
+            reason: RevertReason::BelowThreshold { .. }
+        })
     ));
 }

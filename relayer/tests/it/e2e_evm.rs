@@ -166,6 +166,12 @@ async fn two_relayers_with_their_own_stores_race_on_one_lane_and_lose_nothing() 
     for m in [&ma, &mb] {
         assert_eq!(m.all_lanes().dead_letters, 0, "{m:?}");
         assert_eq!(m.all_lanes().reverted, 0, "nothing reverted: {m:?}");
+        // Losing a race costs the loser one transaction per message at most: a message
+        // another relayer delivered first is counted delivered, never sent again.
+        assert!(
+            m.all_lanes().messages_submitted <= RACED as u64,
+            "a message was sent twice by one relayer: {m:?}"
+        );
     }
     bridge.assert_delivered_exactly_once(&msgs, &[]).await;
 }

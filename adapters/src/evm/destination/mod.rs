@@ -3,7 +3,12 @@
 //!
 //! - **Sizing**: each batch is simulated with `eth_estimateGas` (which also surfaces a revert
 //!   such as `InvalidProof` before anything is sent) and split in halves until every part
-//!   fits the per-transaction gas budget.
+//!   fits the per-transaction gas budget. A part's gas limit is the estimate plus the
+//!   `HANDLE_GAS` the Inbox guarantees each message, so no recipient can make it run short
+//!   (see [`EvmDestination::plan`]).
+//! - **One bad message**: a part whose simulation reverts for a reason one message can cause
+//!   is cut in halves until that message stands alone; it is left out of the submissions
+//!   (the caller backs it off) and the rest is sent.
 //! - **Fees**: EIP-1559, from `eth_feeHistory` (alloy's estimator), optionally capped.
 //! - **Nonces**: a local counter ([`nonce::NonceManager`]); submissions do not wait for each
 //!   other's inclusion.
@@ -181,6 +186,8 @@ struct Inner {
     signer: PrivateKeySigner,
     from: Address,
     chain_id: OnceCell<u64>,
+    /// The gas the Inbox guarantees each recipient (`HANDLE_GAS`), read once.
+    handle_gas: OnceCell<u64>,
     nonces: NonceManager,
     in_flight: Mutex<HashMap<u64, InFlight>>,
     /// Submissions (by sender and nonce) seen with their nonce used and no receipt: since when.
@@ -201,6 +208,21 @@ impl core::fmt::Debug for EvmDestination {
 /// Locks a mutex whose data stays consistent even if a holder panicked (plain values only).
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// How a batch is cut into transactions.
+#[derive(Debug, Default)]
+struct Plan {
+    /// Consecutive parts in order, each with its calldata and gas limit.
+    parts: Vec<(core::ops::Range<usize>, Bytes, u64)>,
+    /// Messages (by position in the batch) left out, each with why its delivery reverts.
+    left_out: Vec<(usize, crate::chain::RevertReason)>,
+}
+
+/// The gas limit of a part of `messages` messages whose estimate (margin included) is
+/// `estimate`: that plus `handle_gas` per message (see [`EvmDestination::plan`]).
+fn guaranteed_gas_limit(estimate: u64, messages: usize, handle_gas: u64) -> u64 {
+    estimate.saturating_add(handle_gas.saturating_mul(messages as u64))
 }
 
 /// How many in-flight records of mined nonces are kept (for outcome queries of replacements).
@@ -228,6 +250,7 @@ impl EvmDestination {
                 from: signer.address(),
                 signer,
                 chain_id: OnceCell::new(),
+                handle_gas: OnceCell::new(),
                 nonces: NonceManager::new(),
                 in_flight: Mutex::new(HashMap::new()),
                 vanished: Mutex::new(HashMap::new()),
@@ -294,25 +317,81 @@ impl EvmDestination {
         Ok(gas.saturating_add(margin))
     }
 
-    /// Splits `batch` into consecutive parts that each fit the gas budget: `(range, calldata,
-    /// gas limit)` per part, in order. Simulates every part; sends nothing.
-    async fn plan(
-        &self,
-        batch: &DeliveryBatch,
-    ) -> Result<Vec<(core::ops::Range<usize>, Bytes, u64)>, Error> {
+    /// The gas the Inbox hands each recipient (its `HANDLE_GAS`), read from it once.
+    async fn handle_gas(&self) -> Result<u64, Error> {
+        let inner = &self.inner;
+        let gas = inner
+            .handle_gas
+            .get_or_try_init(|| async {
+                let request = TransactionRequest::default()
+                    .to(inner.config.inbox)
+                    .input(Bytes::from(IInbox::HANDLE_GASCall {}.abi_encode()).into());
+                let out = inner
+                    .rpc
+                    .call("eth_call", |p| {
+                        let request = request.clone();
+                        async move { p.call(request).await }
+                    })
+                    .await?;
+                let gas = IInbox::HANDLE_GASCall::abi_decode_returns(&out).map_err(|e| {
+                    Error::Decode {
+                        what: "Inbox.HANDLE_GAS result",
+                        reason: e.to_string(),
+                    }
+                })?;
+                u64::try_from(gas).map_err(|_| Error::Decode {
+                    what: "Inbox.HANDLE_GAS result",
+                    reason: format!("{gas} does not fit 64 bits"),
+                })
+            })
+            .await?;
+        Ok(*gas)
+    }
+
+    /// Cuts `batch` into parts that each fit the gas budget, simulating every part (sends
+    /// nothing). A part whose simulation reverts for a reason one message can cause is cut in
+    /// halves until the message behind it stands alone: that message is left out
+    /// ([`Plan::left_out`]) and the rest is sent. A reason the whole batch shares (signatures,
+    /// checkpoint, a paused lane) fails the whole batch.
+    ///
+    /// A part's gas limit is not trusted to the estimate: a recipient can behave differently
+    /// in the estimate (run at gas price 0) and in the transaction, or change between the two.
+    /// The Inbox hands each recipient exactly `HANDLE_GAS` and nothing the recipient does can
+    /// make the Inbox's own work cost more, so the estimate plus `HANDLE_GAS` per message
+    /// covers any behaviour of the recipients (the estimate already holds what they used
+    /// then, and the 1/64 the Inbox keeps back at each call); the margin covers the Inbox's
+    /// own state moving between estimate and inclusion (a rate-limit window starting anew).
+    async fn plan(&self, batch: &DeliveryBatch) -> Result<Plan, Error> {
         let budget = self.inner.config.gas_budget;
+        let handle_gas = self.handle_gas().await?;
         let mut todo = Vec::new();
         todo.push(0..batch.items.len());
-        let mut parts = Vec::new();
+        let mut plan = Plan::default();
         // Depth-first, right half pushed first, so parts come out in order.
         while let Some(range) = todo.pop() {
             let calldata = deliver_batch_calldata(&batch.slice(range.clone()));
-            let gas = self.estimate(&calldata).await?;
-            if gas <= budget {
-                parts.push((range, calldata, gas));
+            let estimate = match self.estimate(&calldata).await {
+                Ok(gas) => gas,
+                Err(Error::Reverted { reason }) if reason.may_be_one_message() => {
+                    if range.len() == 1 {
+                        tracing::warn!(message_id = %batch.items[range.start].message.id(),
+                            %reason, "left out of the batch: its delivery alone reverts");
+                        plan.left_out.push((range.start, reason));
+                    } else {
+                        let mid = range.start + range.len() / 2;
+                        todo.push(mid..range.end);
+                        todo.push(range.start..mid);
+                    }
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let gas_limit = guaranteed_gas_limit(estimate, range.len(), handle_gas);
+            if gas_limit <= budget {
+                plan.parts.push((range, calldata, gas_limit));
             } else if range.len() == 1 {
                 return Err(Error::GasBudgetExceeded {
-                    needed: gas,
+                    needed: gas_limit,
                     budget,
                 });
             } else {
@@ -321,7 +400,7 @@ impl EvmDestination {
                 todo.push(range.start..mid);
             }
         }
-        Ok(parts)
+        Ok(plan)
     }
 
     /// Forgets in-flight records far below the account's mined nonce.
@@ -382,7 +461,13 @@ impl Destination for EvmDestination {
     ) -> Result<Vec<Submission>, Error> {
         batch.check_shape()?;
         let ids = batch.ids();
-        let parts = self.plan(batch).await?;
+        let Plan { parts, left_out } = self.plan(batch).await?;
+        if parts.is_empty()
+            && let Some((_, reason)) = left_out.into_iter().next()
+        {
+            // Every message reverts on its own: say why the first does.
+            return Err(Error::Reverted { reason });
+        }
         let mut out = Vec::with_capacity(parts.len());
         for (range, calldata, gas_limit) in parts {
             let part = &ids[range.clone()];

@@ -14,6 +14,9 @@ use crate::Error;
 use crate::chain::{Recorder, SignedSubmission};
 use causeway_proofs::MessageId;
 
+/// How long a transaction may go unseen by the node before its bytes are sent again.
+const RESEND_UNKNOWN_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl EvmDestination {
     /// The current EIP-1559 fee estimate, capped.
     pub(super) async fn fees(&self) -> Result<Fees, Error> {
@@ -241,19 +244,21 @@ impl EvmDestination {
         hashes
     }
 
-    /// Replaces (or re-broadcasts) the transaction of `nonce` if it has been pending too long.
+    /// Pushes the transaction of `nonce` along: sends its bytes again once the node turns out
+    /// not to know it (a broadcast that got no answer, a node restarted without its pool), and
+    /// replaces it with higher fees once it has been pending for `replace_after`.
     pub(super) async fn unstick(&self, nonce: u64) -> Result<(), Error> {
         let inner = &self.inner;
         let Some(entry) = lock(&inner.in_flight).get(&nonce).cloned() else {
             return Ok(());
         };
-        if entry.last_sent.elapsed() < inner.config.replace_after {
+        let waited = entry.last_sent.elapsed();
+        if waited < RESEND_UNKNOWN_AFTER.min(inner.config.replace_after) {
             return Ok(());
         }
         let Some(last) = entry.sent.last().cloned() else {
             return Ok(());
         };
-        let replacements = u32::try_from(entry.sent.len().saturating_sub(1)).unwrap_or(u32::MAX);
         let known = inner
             .rpc
             .call("eth_getTransactionByHash", |p| async move {
@@ -261,10 +266,23 @@ impl EvmDestination {
             })
             .await?
             .is_some();
-        if replacements >= inner.config.max_replacements {
-            if !known {
-                self.broadcast(nonce, &last).await?;
+        if !known {
+            match self.broadcast(nonce, &last).await {
+                // Mined meanwhile: the next outcome query finds the receipt.
+                Ok(()) | Err(Error::NonceTooLow { .. }) => {}
+                Err(e) => return Err(e),
             }
+            tracing::info!(nonce, tx = %last.hash, "the node did not know the transaction; sent it again");
+            if let Some(f) = lock(&inner.in_flight).get_mut(&nonce) {
+                f.last_sent = Instant::now();
+            }
+            return Ok(());
+        }
+        if waited < inner.config.replace_after {
+            return Ok(());
+        }
+        let replacements = u32::try_from(entry.sent.len().saturating_sub(1)).unwrap_or(u32::MAX);
+        if replacements >= inner.config.max_replacements {
             return Ok(());
         }
         let current = self.fees().await?;
@@ -277,9 +295,6 @@ impl EvmDestination {
                 nonce,
                 "transaction stuck, but the fee cap leaves no room to bump"
             );
-            if !known {
-                self.broadcast(nonce, &last).await?;
-            }
             return Ok(());
         };
         let chain_id = self.chain_id().await?;

@@ -4,7 +4,8 @@
 //! included), makes key files (`causeway keys`), repairs a relayer's store after a
 //! reorganisation (`causeway store rollback`) and measures the relayer end to end on local
 //! anvil chains (`causeway bench relay`). The gateway's HTTP API, peer protocol and pipeline
-//! wiring (`run`, `devnet`, `send`, `status`) are not commands yet.
+//! wiring (`run`, `devnet`, `send`, `status`) are not commands yet. Every command logs through
+//! `tracing` to standard error (`--log-level`, `--log-format`).
 
 use std::process::ExitCode;
 
@@ -13,9 +14,27 @@ use clap::{Parser, Subcommand};
 mod cli;
 
 /// Causeway: a privacy-preserving cross-chain gateway and relayer.
+///
+/// Logs go to standard error. Environment: RUST_LOG (a log filter, when --log-level is not
+/// given); CAUSEWAY_CONTRACT_ARTIFACTS (another contract artifacts folder, for `bench`); the
+/// CAUSEWAY_* key and endpoint overrides of a configuration file are listed in
+/// config/examples/gateway.toml.
 #[derive(Parser, Debug)]
-#[command(name = "causeway", version, about, propagate_version = true)]
+#[command(
+    name = "causeway",
+    version,
+    about,
+    long_about,
+    propagate_version = true
+)]
 struct Cli {
+    /// Log level (error, warn, info, debug, trace), or a filter such as
+    /// `info,causeway_relayer=debug`. Default: RUST_LOG if set, else `info`.
+    #[arg(long, global = true, value_name = "FILTER")]
+    log_level: Option<String>,
+    /// Log format: `text` for people, `json` (one object per line) for log collectors.
+    #[arg(long, global = true, value_enum, default_value_t = cli::logging::LogFormat::Text)]
+    log_format: cli::logging::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -38,6 +57,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(err) = cli::logging::init(cli.log_level.as_deref(), cli.log_format) {
+        eprintln!("error: {err:#}");
+        return ExitCode::from(2);
+    }
     let outcome = match cli.command {
         Command::Verify(args) => cli::verify::run(&args),
         Command::Keys(cmd) => cli::keys::run(&cmd).map(|()| cli::Outcome::Success),

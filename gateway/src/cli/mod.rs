@@ -7,6 +7,7 @@ pub(crate) mod bundles;
 mod chain;
 mod input;
 pub(crate) mod keys;
+pub(crate) mod logging;
 pub(crate) mod store;
 pub(crate) mod verify;
 

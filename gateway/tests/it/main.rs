@@ -8,6 +8,7 @@ mod bench;
 mod evm_source;
 mod fabric_bundles;
 mod keys;
+mod logging;
 mod sample;
 mod store;
 mod support;

@@ -13,12 +13,12 @@ use crate::support::{causeway, text};
 
 const ORIGIN: Domain = Domain(1);
 
-fn block_hash(block: u64) -> Hash32 {
+pub(crate) fn block_hash(block: u64) -> Hash32 {
     keccak256(&block.to_be_bytes())
 }
 
 /// A store with messages accepted from blocks 5 and 9, its cursor at block 12.
-fn store_with_events(db: &std::path::Path) {
+pub(crate) fn store_with_events(db: &std::path::Path) {
     let store = SqliteStore::open(db).unwrap();
     let events: Vec<AcceptedEvent> = [(0, 5), (1, 9)]
         .into_iter()

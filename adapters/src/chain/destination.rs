@@ -126,9 +126,10 @@ pub struct SignedSubmission {
     pub handle: SubmissionHandle,
     /// The messages it carries.
     pub messages: Vec<MessageId>,
-    /// The signed transaction as the chain takes it (EVM: the EIP-2718 envelope; Fabric: the
-    /// signed envelope), so that whoever follows the submission after a crash can send these
-    /// very bytes again ([`Destination::outcome_recorded`]) instead of a new transaction.
+    /// The signed transaction as the chain takes it (EVM: the EIP-2718 envelope), so that
+    /// whoever follows the submission after a crash can send these very bytes again
+    /// ([`Destination::outcome_recorded`]) instead of a new transaction. Empty when the
+    /// adapter never sends a transaction again (Fabric: a lost one is reported dropped).
     pub signed: Vec<u8>,
 }
 

@@ -828,3 +828,46 @@ async fn a_message_whose_delivery_alone_reverts_is_left_out_and_the_rest_is_sent
         })
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_transaction_whose_fees_fell_behind_is_replaced_not_resent_for_ever() {
+    let lane = Lane::start().await;
+    let good = *lane.chain.recipient.address();
+    let mut log = OriginLog::new();
+    log.append(lane.message(0, good));
+    // Replacement by age is far away: only the node's refusal can trigger it.
+    let dest = lane.destination(lane.config());
+    let p = &lane.chain.provider;
+    p.anvil_set_auto_mine(false).await.unwrap();
+    let subs = dest.submit(&lane.batch(&log, &[0])).await.unwrap();
+    let sub = EvmSubmission::from_handle(&subs[0].handle).unwrap();
+    // The node loses it, and the base fee climbs far above what it offered.
+    p.anvil_drop_transaction(sub.transactions[0]).await.unwrap();
+    let old = dest.sent_transactions(sub.nonce);
+    assert_eq!(old.len(), 1);
+    p.anvil_set_next_block_base_fee_per_gas(1_000_000_000_000)
+        .await
+        .unwrap();
+    p.evm_mine(None).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+
+    // Sent again, refused for its fees: replaced at once with fees the node takes.
+    assert_eq!(
+        dest.outcome(&subs[0].handle).await.unwrap(),
+        SubmissionOutcome::Pending
+    );
+    let sent = dest.sent_transactions(sub.nonce);
+    assert_eq!(sent.len(), 2, "replaced: {sent:?}");
+    assert!(
+        p.get_transaction_by_hash(sent[1]).await.unwrap().is_some(),
+        "the node has the replacement"
+    );
+    p.anvil_set_auto_mine(true).await.unwrap();
+    p.evm_mine(None).await.unwrap();
+    match settle(&dest, &subs[0].handle).await {
+        SubmissionOutcome::Included { messages, .. } => {
+            assert_eq!(messages, delivered(&subs[0].messages));
+        }
+        other => panic!("{other:?}"),
+    }
+}

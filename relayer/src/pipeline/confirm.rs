@@ -40,6 +40,7 @@ pub(crate) async fn confirm(
     in_flight: Arc<Semaphore>,
 ) {
     let l = lane.lane();
+    let mut recovering = true;
     let taken_over: Vec<InFlight> = loop {
         match take_over(&ctx, &lane, &metrics, None).await {
             Ok(taken_over) => break taken_over,
@@ -49,17 +50,26 @@ pub(crate) async fn confirm(
                     error = &e as &dyn std::error::Error,
                     "settling left-over submissions failed; retrying",
                 );
+                // Other lanes do not wait for this one's store or destination to come back.
+                if std::mem::take(&mut recovering) {
+                    ctx.recovery.lane_done();
+                }
                 if !sleep_or_cancel(&ctx.cancel, ctx.config.confirm_poll).await {
                     return;
                 }
             }
         }
     };
-    // One follow of the left-overs before any lane sends anything new (see `Recovery`).
-    let Some(mut pending) = follow_all(&ctx, &lane, &metrics, taken_over).await else {
+    // One follow of the left-overs before any lane sends anything new (see `Recovery`), for
+    // at most half a lease: a destination that does not answer holds back no lane for long.
+    let deadline = Instant::now() + ctx.config.lease_for / 2;
+    let Some(mut pending) = follow_all(&ctx, &lane, &metrics, taken_over, Some(deadline)).await
+    else {
         return;
     };
-    ctx.recovery.lane_done();
+    if recovering {
+        ctx.recovery.lane_done();
+    }
     let cap = ctx.config.max_in_flight.max(1);
     let mut last_take_over = Instant::now();
     let mut tick = tokio::time::interval(ctx.config.confirm_poll);
@@ -83,7 +93,7 @@ pub(crate) async fn confirm(
                         Err(e) => tracing::warn!(lane = %l, error = &e as &dyn std::error::Error, "taking over abandoned submissions failed"),
                     }
                 }
-                let Some(still) = follow_all(&ctx, &lane, &metrics, pending).await else {
+                let Some(still) = follow_all(&ctx, &lane, &metrics, pending, None).await else {
                     return;
                 };
                 pending = still;
@@ -95,16 +105,21 @@ pub(crate) async fn confirm(
     }
 }
 
-/// Follows every submission of `pending` once; returns those not settled yet (`None` if
-/// cancelled).
+/// Follows every submission of `pending` once (those reached before `deadline`); returns
+/// those not settled yet (`None` if cancelled).
 async fn follow_all(
     ctx: &StageContext,
     lane: &LaneConfig,
     metrics: &Arc<LaneMetrics>,
     pending: Vec<InFlight>,
+    deadline: Option<Instant>,
 ) -> Option<Vec<InFlight>> {
     let mut still = Vec::with_capacity(pending.len());
     for flight in pending {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            still.push(flight);
+            continue;
+        }
         match cancellable(&ctx.cancel, follow_once(ctx, lane, metrics, &flight)).await? {
             Ok(true) => {}
             Ok(false) => still.push(flight),

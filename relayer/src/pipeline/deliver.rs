@@ -271,11 +271,11 @@ async fn deliver_once(
         add(&metrics.messages_submitted, sub.messages.len() as u64);
         sent.extend(sub.messages.iter().copied());
         let submission = SubmissionId::of(&sub.handle);
-        let signed = recorded
-            .iter()
-            .find(|r| r.submission == submission)
+        let record = recorded.iter().find(|r| r.submission == submission);
+        let signed = record
+            .filter(|r| !r.signed.is_empty())
             .map(|r| Arc::clone(&r.signed));
-        if signed.is_none() {
+        if record.is_none() {
             // The adapter broke its contract (sent without recording): follow it anyway.
             tracing::error!(lane = %l, %submission,
                 "the destination adapter sent a submission it did not record");
@@ -375,7 +375,7 @@ impl Recorder for StoreRecorder<'_> {
                     lease,
                     ids: &ids,
                     handle: &handle,
-                    signed: Some(&kept),
+                    signed: (!kept.is_empty()).then_some(&kept[..]),
                     replaces,
                     now,
                 })

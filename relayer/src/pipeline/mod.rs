@@ -365,7 +365,10 @@ pub(crate) struct StageContext {
 /// The lanes whose confirm stage has not yet followed, once, the submissions a previous run
 /// left. No lane sends anything new before none is left: a submission recorded and never
 /// broadcast (a crash in between) is sent again byte for byte by that first follow, before a
-/// new transaction could take its nonce.
+/// new transaction could take its nonce. A lane is done after at most half a lease of
+/// following, or at its first failed take-over (its store or destination down), so one lane
+/// never holds the others back for long; a recorded transaction whose nonce a new one takes
+/// anyway is reported dropped and its messages are sent again.
 #[derive(Clone, Debug)]
 pub(crate) struct Recovery {
     left: Arc<tokio::sync::watch::Sender<usize>>,

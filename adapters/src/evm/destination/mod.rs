@@ -170,7 +170,10 @@ struct InFlight {
     calldata: Bytes,
     gas_limit: u64,
     sent: Vec<SentTx>,
+    /// When the newest transaction was signed and sent (the `replace_after` clock).
     last_sent: Instant,
+    /// When its bytes were last sent again to a node that did not know them.
+    resent_at: Option<Instant>,
 }
 
 /// The destination side of an EVM chain: a cloneable handle over one RPC connection and one

@@ -147,7 +147,16 @@ impl EvmDestination {
                         tracing::warn!(nonce, tx = %hash, error = %e,
                             "the node did not answer the broadcast; following the transaction as sent");
                     }
-                    Err(e) => return Err(e),
+                    // The broadcast is retried: an earlier try may have reached the node, and
+                    // a later one been refused for it (nonce too low, already known under
+                    // another name, a rate limit). If the node has the transaction, it is sent.
+                    Err(e) => {
+                        if !matches!(self.node_knows(hash).await, Ok(true)) {
+                            return Err(e);
+                        }
+                        tracing::warn!(nonce, tx = %hash, error = %e,
+                            "the broadcast was refused, but the node has the transaction; following it as sent");
+                    }
                 }
                 lock(&inner.in_flight).insert(
                     nonce,
@@ -156,6 +165,7 @@ impl EvmDestination {
                         gas_limit,
                         sent: vec![tx],
                         last_sent: Instant::now(),
+                        resent_at: None,
                     },
                 );
                 Ok(submission)
@@ -186,26 +196,10 @@ impl EvmDestination {
             return Ok(());
         }
         let inner = &self.inner;
-        let known = inner
-            .rpc
-            .call("eth_getTransactionByHash", |p| async move {
-                p.get_transaction_by_hash(hash).await
-            })
-            .await?
-            .is_some();
-        if known {
-            return Ok(());
-        }
         let raw = Bytes::copy_from_slice(signed);
-        match self.broadcast_raw(sub.nonce, &raw).await {
-            Ok(()) => {}
-            // Its nonce was used meanwhile, or another transaction holds it in the pool: the
-            // next query reports it dropped, or finds its receipt.
-            Err(Error::NonceTooLow { .. } | Error::Underpriced { .. }) => return Ok(()),
-            Err(e) => return Err(e),
-        }
-        tracing::info!(nonce = sub.nonce, tx = %hash, from = %sub.from,
-            "sent the recorded transaction again: the node did not have it");
+        // A transaction of this account is followed from now on like one this process sent:
+        // sent again while the node does not know it, replaced with higher fees if it stays
+        // pending.
         if sub.from == inner.from
             && let Ok(TxEnvelope::Eip1559(tx)) = TxEnvelope::decode_2718(&mut &signed[..])
         {
@@ -221,12 +215,37 @@ impl EvmDestination {
                             max_fee: tx.max_fee_per_gas,
                             priority_fee: tx.max_priority_fee_per_gas,
                         },
-                        raw,
+                        raw: raw.clone(),
                     }],
                     last_sent: Instant::now(),
+                    resent_at: None,
                 });
         }
+        if self.node_knows(hash).await? {
+            return Ok(());
+        }
+        match self.broadcast_raw(sub.nonce, &raw).await {
+            Ok(()) => {}
+            // Its nonce was used meanwhile, or another transaction holds it in the pool: the
+            // next query reports it dropped, or finds its receipt.
+            Err(Error::NonceTooLow { .. } | Error::Underpriced { .. }) => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        tracing::info!(nonce = sub.nonce, tx = %hash, from = %sub.from,
+            "sent the recorded transaction again: the node did not have it");
         Ok(())
+    }
+
+    /// Whether the node knows transaction `hash` (pending or mined).
+    async fn node_knows(&self, hash: B256) -> Result<bool, Error> {
+        Ok(self
+            .inner
+            .rpc
+            .call("eth_getTransactionByHash", |p| async move {
+                p.get_transaction_by_hash(hash).await
+            })
+            .await?
+            .is_some())
     }
 
     /// Every hash known for `sub`'s nonce: the handle's and those sent since.
@@ -253,36 +272,48 @@ impl EvmDestination {
             return Ok(());
         };
         let waited = entry.last_sent.elapsed();
-        if waited < RESEND_UNKNOWN_AFTER.min(inner.config.replace_after) {
+        let replace_after = inner.config.replace_after;
+        if waited < RESEND_UNKNOWN_AFTER.min(replace_after) {
             return Ok(());
         }
         let Some(last) = entry.sent.last().cloned() else {
             return Ok(());
         };
-        let known = inner
-            .rpc
-            .call("eth_getTransactionByHash", |p| async move {
-                p.get_transaction_by_hash(last.hash).await
-            })
-            .await?
-            .is_some();
-        if !known {
+        let mut refused = false;
+        if !self.node_knows(last.hash).await? {
+            if entry
+                .resent_at
+                .is_some_and(|at| at.elapsed() < RESEND_UNKNOWN_AFTER)
+            {
+                return Ok(());
+            }
             match self.broadcast(nonce, &last).await {
                 // Mined meanwhile: the next outcome query finds the receipt.
-                Ok(()) | Err(Error::NonceTooLow { .. }) => {}
+                Ok(()) | Err(Error::NonceTooLow { .. }) => {
+                    tracing::info!(nonce, tx = %last.hash,
+                        "the node did not know the transaction; sent it again");
+                }
+                // Its fees no longer do (the base fee rose above them): replace it now.
+                Err(Error::Underpriced { .. }) => refused = true,
                 Err(e) => return Err(e),
             }
-            tracing::info!(nonce, tx = %last.hash, "the node did not know the transaction; sent it again");
             if let Some(f) = lock(&inner.in_flight).get_mut(&nonce) {
-                f.last_sent = Instant::now();
+                f.resent_at = Some(Instant::now());
             }
-            return Ok(());
         }
-        if waited < inner.config.replace_after {
+        if waited < replace_after && !refused {
             return Ok(());
         }
         let replacements = u32::try_from(entry.sent.len().saturating_sub(1)).unwrap_or(u32::MAX);
         if replacements >= inner.config.max_replacements {
+            if refused {
+                tracing::warn!(
+                    nonce,
+                    replacements,
+                    "the node refuses the transaction's fees and the replacements are used up; \
+                     raise max_replacements or the fee cap"
+                );
+            }
             return Ok(());
         }
         let current = self.fees().await?;

@@ -77,9 +77,11 @@ contract Inbox is ValidatorRegistry {
 
     mapping(bytes32 id => uint8) private _status;
     mapping(uint32 origin => Lane) private _lanes;
-    /// The first root accepted for each (origin, log size): a different signed root for the same
-    /// size is equivocation by the signing threshold and is refused with both roots.
-    mapping(uint32 origin => mapping(uint64 size => bytes32 root)) private _roots;
+    /// The first root accepted for each (origin, log hash, log size): a different signed root for
+    /// the same size is equivocation by the signing threshold and is refused with both roots.
+    /// (A SHA-256 and a Keccak-256 root of the same log differ without any equivocation, so the
+    /// hash algorithm is part of the key: `_rootKey`.)
+    mapping(uint32 origin => mapping(uint72 key => bytes32 root)) private _roots;
     mapping(address target => bool) private _forbidden;
 
     /// The message was delivered: its recipient's `handle` returned.
@@ -149,8 +151,18 @@ contract Inbox is ValidatorRegistry {
         bool limited = lane.maxMessages != 0;
         _verifyCheckpoint(cp, signatures);
         _acceptRoot(cp);
+        // Each message's memory (the recipient call's arguments, a revert reason) is dead once
+        // it is handled: the free memory pointer goes back after each one, so memory (whose
+        // cost grows with the square of its size) stays one message large whatever the batch.
+        uint256 freeMemory;
+        assembly ("memory-safe") {
+            freeMemory := mload(0x40)
+        }
         for (uint256 i = 0; i < messages.length; ++i) {
             _deliver(messages[i], proofs[i], cp, lane, limited);
+            assembly ("memory-safe") {
+                mstore(0x40, freeMemory)
+            }
         }
     }
 
@@ -251,24 +263,38 @@ contract Inbox is ValidatorRegistry {
         view
         returns (bool)
     {
-        return MerkleLog.verifyInclusion(index, size, MerkleLog.leafHash(id), path, root);
+        return MerkleLog.verifyInclusion(false, index, size, MerkleLog.leafHash(false, id), path, root);
+    }
+
+    /// @notice Checkpoints of SHA-256 and Keccak-256 logs are verified (Keccak-256 lanes cost
+    /// less: the KECCAK256 opcode per proof level instead of a call to the SHA-256 precompile).
+    function _supportsHash(uint8 hashAlgorithm) internal pure override returns (bool) {
+        return hashAlgorithm == SHA256 || hashAlgorithm == KECCAK256;
     }
 
     function _signingDestination() internal view override returns (uint32) {
         return localDomain;
     }
 
-    /// @notice The root first accepted for `origin` at log size `size` (0 if none yet).
-    function acceptedRoot(uint32 origin, uint64 size) external view returns (bytes32) {
-        return _roots[origin][size];
+    /// @notice The root first accepted for `origin`'s log hashed with `hashAlgorithm` at log size
+    /// `size` (0 if none yet).
+    function acceptedRoot(uint32 origin, uint8 hashAlgorithm, uint64 size) external view returns (bytes32) {
+        return _roots[origin][_rootKey(hashAlgorithm, size)];
     }
 
-    /// @notice Records the first verified root of (origin, size); reverts
+    /// @notice The key of a root record under its origin: the log's hash algorithm and size.
+    function _rootKey(uint8 hashAlgorithm, uint64 size) private pure returns (uint72) {
+        return (uint72(hashAlgorithm) << 64) | size;
+    }
+
+    /// @notice Records the first verified root of (origin, hash algorithm, size); reverts
     /// `ConflictingCheckpoint` with both roots when a different one was accepted before.
     function _acceptRoot(Checkpoint calldata cp) private {
-        bytes32 known = _roots[cp.origin][cp.size];
+        mapping(uint72 => bytes32) storage roots = _roots[cp.origin];
+        uint72 key = _rootKey(cp.hashAlgorithm, cp.size);
+        bytes32 known = roots[key];
         if (known == bytes32(0)) {
-            _roots[cp.origin][cp.size] = cp.root;
+            roots[key] = cp.root;
         } else if (known != cp.root) {
             revert ConflictingCheckpoint(cp.origin, cp.size, known, cp.root);
         }
@@ -315,8 +341,12 @@ contract Inbox is ValidatorRegistry {
             emit AlreadyDeliveredSkipped(id, seen);
             return;
         }
-        if (!MerkleLog.verifyInclusion(proof.index, cp.size, MerkleLog.leafHash(id), proof.path, cp.root)) {
-            revert InvalidProof();
+        {
+            bool keccak = cp.hashAlgorithm == KECCAK256;
+            bytes32 leaf = MerkleLog.leafHash(keccak, id);
+            if (!MerkleLog.verifyInclusion(keccak, proof.index, cp.size, leaf, proof.path, cp.root)) {
+                revert InvalidProof();
+            }
         }
         uint256 raw = uint256(message.recipient());
         address recipient = address(uint160(raw));

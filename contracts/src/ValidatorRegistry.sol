@@ -45,8 +45,11 @@ abstract contract ValidatorRegistry {
     uint256 internal constant ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141;
     /// The largest validator set (signers are tracked in a 256-bit bitmap; threshold is uint8).
     uint256 public constant MAX_VALIDATORS = 255;
-    /// The only hash algorithm verified on chain: SHA-256 (`HashAlgorithm::Sha256.id()`).
+    /// Checkpoints of SHA-256 logs (`HashAlgorithm::Sha256.id()`): verified by every contract.
     uint8 public constant SHA256 = 1;
+    /// Checkpoints of Keccak-256 logs (`HashAlgorithm::Keccak256.id()`): verified by the Inbox
+    /// (its inclusion proofs hash with the KECCAK256 opcode), not by the Anchor.
+    uint8 public constant KECCAK256 = 2;
     /// The checkpoint format version that is signed.
     uint8 public constant CHECKPOINT_VERSION = 1;
 
@@ -354,6 +357,10 @@ abstract contract ValidatorRegistry {
     /// @notice The destination domain in this contract's signing domain (0 for the Anchor).
     function _signingDestination() internal view virtual returns (uint32);
 
+    /// @notice Whether this contract verifies proofs of logs hashed with `hashAlgorithm` (the
+    /// checkpoint's signed `hashAlgorithm`; anything else reverts `UnsupportedHash`).
+    function _supportsHash(uint8 hashAlgorithm) internal pure virtual returns (bool);
+
     /// @notice `keccak256(0x19 ‖ 0x01 ‖ domainSeparator ‖ structHash)` (docs/wire-format.md).
     function _digest(Checkpoint calldata cp, uint64 originChainId, uint64 epoch) internal view returns (bytes32) {
         bytes32 separator = keccak256(
@@ -374,14 +381,15 @@ abstract contract ValidatorRegistry {
         return keccak256(abi.encodePacked(hex"1901", separator, structHash));
     }
 
-    /// @notice Reverts unless `cp` is a SHA-256 checkpoint with a non-zero root signed by at
+    /// @notice Reverts unless `cp` is a checkpoint of a log hash this contract verifies
+    /// (`_supportsHash`) with a non-zero root signed by at
     /// least `threshold` distinct validators of its origin's current set.
     /// @dev Per signature, in the order of Rust's `verify_attestations`: canonical form (65 bytes,
     /// 0 < r, s < n, then s <= n/2, then v in {27, 28}), ecrecover != 0, membership, not seen
     /// before (bitmap of set positions), strictly above the previous signer. Any failure fails
     /// the whole call. Ascending order bounds the work to n + 1 recoveries.
     function _verifyCheckpoint(Checkpoint calldata cp, bytes[] calldata signatures) internal view {
-        if (cp.hashAlgorithm != SHA256) revert UnsupportedHash(cp.hashAlgorithm);
+        if (!_supportsHash(cp.hashAlgorithm)) revert UnsupportedHash(cp.hashAlgorithm);
         if (cp.root == bytes32(0)) revert ZeroRoot();
         ValidatorSetData storage set = _sets[cp.origin];
         if (set.threshold == 0) revert UnknownOrigin(cp.origin);

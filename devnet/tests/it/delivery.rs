@@ -286,3 +286,108 @@ async fn a_batch_with_a_forbidden_recipient_delivers_the_rest_and_records_the_re
         Inbox::InboxErrors::NotFailed(_)
     ));
 }
+
+#[tokio::test]
+async fn a_keccak256_lane_delivers_every_leaf_and_keeps_its_own_root_record() {
+    // Issue 9 item 5: a lane configured with `hash = "keccak256"` is verified on chain with the
+    // KECCAK256 opcode. Every leaf of logs of several sizes (odd, power of two, one past it) is
+    // delivered under the lane's Keccak-256 checkpoint, whose proofs must match Rust's byte for
+    // byte; a SHA-256 checkpoint of the same log and size is not mistaken for equivocation.
+    use causeway_proofs::HashAlgorithm;
+    let b = DevChain::start(CHAIN_B).await.unwrap();
+    let mut lane = Lane::open_hashed(&b, HashAlgorithm::Keccak256).await;
+    let to = *b.recipient.address();
+    let mut delivered = 0u64;
+    for grow_to in [1u64, 3, 8, 9, 21] {
+        let mut items = Vec::new();
+        while lane.log.size().0 < grow_to {
+            items.push(lane.push(to, &lane.log.size().0.to_be_bytes()));
+        }
+        assert_eq!(lane.checkpoint().hash_algorithm(), HashAlgorithm::Keccak256);
+        let receipt = lane.deliver(&items).await;
+        delivered += items.len() as u64;
+        assert_eq!(events::<Inbox::Delivered>(&receipt).len(), items.len());
+        for (m, _) in &items {
+            assert_eq!(lane.status(m).await, 1);
+        }
+    }
+    assert_eq!(
+        b.recipient.handled().call().await.unwrap(),
+        alloy::primitives::U256::from(delivered)
+    );
+    let keccak_cp = lane.checkpoint();
+    assert_eq!(
+        b.inbox
+            .acceptedRoot(lane.origin.0, 2, keccak_cp.size().0)
+            .call()
+            .await
+            .unwrap()
+            .0,
+        keccak_cp.root().0
+    );
+
+    // The same messages in a SHA-256 log of the same size: another root, no conflict.
+    let mut sha = causeway_devnet::fixtures::OriginLog::with_algorithm(HashAlgorithm::Sha256);
+    for m in lane.log.messages() {
+        sha.append(m.clone());
+    }
+    let sha_cp = sha.checkpoint(lane.origin);
+    assert_eq!(sha_cp.size(), keccak_cp.size());
+    assert_ne!(sha_cp.root(), keccak_cp.root());
+    let last = lane.log.messages().last().unwrap().clone();
+    let receipt = mined!(b.inbox.deliverBatch(
+        vec![Bytes::from(last.encode())],
+        vec![inbox_proof(
+            &sha.proof(causeway_proofs::LeafIndex(keccak_cp.size().0 - 1))
+        )],
+        inbox_checkpoint(&sha_cp),
+        lane.sign(&sha_cp),
+    ));
+    // Already delivered through the Keccak-256 lane: skipped, not a conflict.
+    assert_eq!(events::<Inbox::AlreadyDeliveredSkipped>(&receipt).len(), 1);
+    assert_eq!(
+        b.inbox
+            .acceptedRoot(lane.origin.0, 1, sha_cp.size().0)
+            .call()
+            .await
+            .unwrap()
+            .0,
+        sha_cp.root().0
+    );
+    // A Keccak-256 proof under the SHA-256 checkpoint (and the reverse) does not verify.
+    let fresh = lane.push(to, b"one more");
+    sha.append(fresh.0.clone());
+    let keccak_proof = inbox_proof(&lane.log.proof(fresh.1));
+    let sha_cp = sha.checkpoint(lane.origin);
+    let err = b
+        .inbox
+        .deliverBatch(
+            vec![Bytes::from(fresh.0.encode())],
+            vec![keccak_proof],
+            inbox_checkpoint(&sha_cp),
+            lane.sign(&sha_cp),
+        )
+        .send()
+        .await
+        .expect_err("a Keccak-256 proof never verifies against a SHA-256 root");
+    assert_eq!(
+        inbox_error(&err),
+        Inbox::InboxErrors::InvalidProof(Inbox::InvalidProof {})
+    );
+    let err = b
+        .inbox
+        .deliverBatch(
+            vec![Bytes::from(fresh.0.encode())],
+            vec![inbox_proof(&sha.proof(fresh.1))],
+            inbox_checkpoint(&lane.checkpoint()),
+            lane.sign(&lane.checkpoint()),
+        )
+        .send()
+        .await
+        .expect_err("a SHA-256 proof never verifies against a Keccak-256 root");
+    assert_eq!(
+        inbox_error(&err),
+        Inbox::InboxErrors::InvalidProof(Inbox::InvalidProof {})
+    );
+    lane.deliver(&[fresh]).await;
+}

@@ -9,7 +9,7 @@ use causeway_devnet::fixtures::{
     message,
 };
 use causeway_devnet::{CHAIN_A, ChainSpec, DevChain};
-use causeway_proofs::{Checkpoint, Domain, LeafIndex, Message, SigningDomain};
+use causeway_proofs::{Checkpoint, Domain, HashAlgorithm, LeafIndex, Message, SigningDomain};
 
 /// The origin every Inbox test delivers from: chain A's domain and chain id.
 pub const ORIGIN: ChainSpec = CHAIN_A;
@@ -53,6 +53,13 @@ impl Lane {
             Committee::new("lane", 5, 3),
         )
         .await
+    }
+
+    /// Like [`open`](Self::open), for a lane whose log is hashed with `alg`.
+    pub async fn open_hashed(dest: &DevChain, alg: HashAlgorithm) -> Lane {
+        let mut lane = Self::open(dest).await;
+        lane.log = OriginLog::with_algorithm(alg);
+        lane
     }
 
     /// Configures `committee` for `origin` on `inbox` (the provider must be the admin's).

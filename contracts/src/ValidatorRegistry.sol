@@ -389,33 +389,79 @@ abstract contract ValidatorRegistry {
     /// before (bitmap of set positions), strictly above the previous signer. Any failure fails
     /// the whole call. Ascending order bounds the work to n + 1 recoveries.
     function _verifyCheckpoint(Checkpoint calldata cp, bytes[] calldata signatures) internal view {
+        _verifyQuorum(cp.origin, _checkedDigest(cp), signatures);
+    }
+
+    /// @notice `_verifyCheckpoint` with the signatures packed back to back (65 bytes each) in
+    /// one `bytes` value: the same checks in the same order.
+    function _verifyCheckpointPacked(Checkpoint calldata cp, bytes calldata signatures) internal view {
+        _verifyQuorumPacked(cp.origin, _checkedDigest(cp), signatures);
+    }
+
+    /// @notice The digest of `cp` after its hash, root and origin checks.
+    function _checkedDigest(Checkpoint calldata cp) private view returns (bytes32) {
         if (!_supportsHash(cp.hashAlgorithm)) revert UnsupportedHash(cp.hashAlgorithm);
         if (cp.root == bytes32(0)) revert ZeroRoot();
         ValidatorSetData storage set = _sets[cp.origin];
         if (set.threshold == 0) revert UnknownOrigin(cp.origin);
-        _verifyQuorum(cp.origin, _digest(cp, set.originChainId, set.epoch), signatures);
+        return _digest(cp, set.originChainId, set.epoch);
     }
 
     /// @notice Reverts unless `signatures` over `digest` come from at least the threshold of
     /// distinct validators of the current set of `origin` (checkpoint and governance rules alike).
     function _verifyQuorum(uint32 origin, bytes32 digest, bytes[] calldata signatures) internal view {
-        ValidatorSetData storage set = _sets[origin];
-        uint256 threshold = set.threshold;
-        if (threshold == 0) revert UnknownOrigin(origin);
-        mapping(address => uint256) storage slotOf = _slot[origin][set.epoch];
+        (mapping(address => uint256) storage slotOf, uint256 threshold) = _quorum(origin);
         uint256 seen = 0;
         address previous = address(0);
         for (uint256 i = 0; i < signatures.length; ++i) {
-            address signer = _recover(digest, signatures[i], i);
-            uint256 slot = slotOf[signer];
-            if (slot == 0) revert UnknownValidator(signer);
-            uint256 bit = 1 << (slot - 1);
-            if (seen & bit != 0) revert DuplicateSigner(signer);
-            if (signer <= previous) revert SignersNotAscending(i);
-            seen |= bit;
-            previous = signer;
+            (seen, previous) = _countSigner(slotOf, _recover(digest, signatures[i], i), i, seen, previous);
         }
         if (signatures.length < threshold) revert BelowThreshold(signatures.length, threshold);
+    }
+
+    /// @notice `_verifyQuorum` over signatures packed back to back, 65 bytes each; trailing
+    /// bytes that are not a whole signature are an `InvalidSignature` at their position, checked
+    /// after the whole ones (as a short signature of the list form would be at its turn).
+    function _verifyQuorumPacked(uint32 origin, bytes32 digest, bytes calldata signatures) internal view {
+        (mapping(address => uint256) storage slotOf, uint256 threshold) = _quorum(origin);
+        uint256 count = signatures.length / 65;
+        uint256 seen = 0;
+        address previous = address(0);
+        for (uint256 i = 0; i < count; ++i) {
+            bytes calldata sig = signatures[i * 65:i * 65 + 65];
+            (seen, previous) = _countSigner(slotOf, _recover(digest, sig, i), i, seen, previous);
+        }
+        if (signatures.length != count * 65) revert InvalidSignature(count);
+        if (count < threshold) revert BelowThreshold(count, threshold);
+    }
+
+    /// @notice The membership map and threshold of the current set of `origin`.
+    function _quorum(uint32 origin)
+        private
+        view
+        returns (mapping(address => uint256) storage slotOf, uint256 threshold)
+    {
+        ValidatorSetData storage set = _sets[origin];
+        threshold = set.threshold;
+        if (threshold == 0) revert UnknownOrigin(origin);
+        slotOf = _slot[origin][set.epoch];
+    }
+
+    /// @notice Counts `signer` (the one at `position`): a member, not seen before (bitmap of set
+    /// positions), strictly above the previous signer.
+    function _countSigner(
+        mapping(address => uint256) storage slotOf,
+        address signer,
+        uint256 position,
+        uint256 seen,
+        address previous
+    ) private view returns (uint256, address) {
+        uint256 slot = slotOf[signer];
+        if (slot == 0) revert UnknownValidator(signer);
+        uint256 bit = 1 << (slot - 1);
+        if (seen & bit != 0) revert DuplicateSigner(signer);
+        if (signer <= previous) revert SignersNotAscending(position);
+        return (seen | bit, signer);
     }
 
     /// @notice Whether `account` is a member of the current set of `origin`.

@@ -86,6 +86,8 @@ fn the_artifacts_expose_the_fixed_interface() {
     expected.extend([
         format!("deliver(bytes,(uint64,bytes32[]),{cp},bytes[])"),
         format!("deliverBatch(bytes[],(uint64,bytes32[])[],{cp},bytes[])"),
+        // Issue 9 item 5: the same batch in a packed layout (cheaper calldata).
+        format!("deliverPacked({cp},bytes,bytes)"),
         "retry(bytes)".to_owned(),
         "status(bytes32)".to_owned(),
         "pause(uint32)".to_owned(),

@@ -16,10 +16,19 @@ const BATCHES: [usize; 4] = [1, 16, 128, 512];
 /// Batch sizes whose gas is broken down by opcode.
 const TRACED: [usize; 2] = [1, 128];
 
+/// How a batch is sent to the Inbox.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Layout {
+    /// `deliverBatch(bytes[], InclusionProof[], Checkpoint, bytes[])` (ABI arrays).
+    Abi,
+    /// `deliverPacked(Checkpoint, bytes signatures, bytes items)` (packed bytes).
+    Packed,
+}
+
 /// Delivers batches of [`BATCHES`] on a fresh chain's Inbox over a 3-of-5 lane hashed with
-/// `alg` (32-byte bodies to `ExampleRecipient`, after one warm-up delivery) and returns the gas
-/// per message of each.
-async fn measure(alg: HashAlgorithm) -> Vec<u64> {
+/// `alg`, sent in `layout` (32-byte bodies to `ExampleRecipient`, after one warm-up delivery),
+/// and returns the gas per message of each.
+async fn measure(alg: HashAlgorithm, layout: Layout) -> Vec<u64> {
     let b = DevChain::start_traced(CHAIN_B).await.unwrap();
     let mut lane = Lane::open_hashed(&b, alg).await;
     let to = *b.recipient.address();
@@ -33,17 +42,20 @@ async fn measure(alg: HashAlgorithm) -> Vec<u64> {
         let items: Vec<_> = (0..n)
             .map(|i| lane.push(to, &[(i % 251) as u8 + 1; 32]))
             .collect();
-        let receipt = lane.deliver(&items).await;
+        let receipt = match layout {
+            Layout::Abi => lane.deliver(&items).await,
+            Layout::Packed => lane.deliver_packed(&items).await,
+        };
         let per = receipt.gas_used / n as u64;
         println!(
-            "gas: {alg} lane, batch of {n:>3} (3-of-5 checkpoint, log size {}, 32-byte bodies to ExampleRecipient): {} total, {per} per message",
+            "gas: {alg} lane, {layout:?} layout, batch of {n:>3} (3-of-5 checkpoint, log size {}, 32-byte bodies to ExampleRecipient): {} total, {per} per message",
             lane.log.size().0,
             receipt.gas_used
         );
         if TRACED.contains(&n) {
             for (what, gas) in breakdown(&b, &receipt).await {
                 println!(
-                    "gas:   {alg} batch {n:>3}  {what:<58} {gas:>10} {:>8}/msg",
+                    "gas:   {alg} {layout:?} batch {n:>3}  {what:<58} {gas:>10} {:>8}/msg",
                     gas / n as i64
                 );
             }
@@ -138,21 +150,33 @@ async fn breakdown(chain: &DevChain, receipt: &TransactionReceipt) -> Vec<(&'sta
     out
 }
 
+/// Gas per message at batch 128 in BENCHMARKS.md before issue 9 item 5 (SHA-256 lane, ABI
+/// layout): no lane or layout may cost more.
+const BATCH_128_CEILING: u64 = 45_731;
+
 #[tokio::test]
-async fn gas_per_message_by_batch_size_and_lane_hash() {
-    let (sha, keccak) = tokio::join!(
-        measure(HashAlgorithm::Sha256),
-        measure(HashAlgorithm::Keccak256)
+async fn gas_per_message_by_batch_size_lane_hash_and_layout() {
+    use HashAlgorithm::{Keccak256, Sha256};
+    let (sha, keccak, sha_packed, keccak_packed) = tokio::join!(
+        measure(Sha256, Layout::Abi),
+        measure(Keccak256, Layout::Abi),
+        measure(Sha256, Layout::Packed),
+        measure(Keccak256, Layout::Packed),
     );
-    for per in [&sha, &keccak] {
+    for per in [&sha, &keccak, &sha_packed, &keccak_packed] {
         // Batching amortises the checkpoint up to 128; at 512 the log is 4.5x larger, so every
         // proof is two levels longer and the per-message cost rises again (BENCHMARKS.md).
         assert!(per[..3].windows(2).all(|w| w[1] < w[0]), "{per:?}");
+        assert!(per[2] <= BATCH_128_CEILING, "batch 128: {per:?}");
     }
-    for (s, k) in sha.iter().zip(&keccak) {
-        assert!(
-            k < s,
-            "a Keccak-256 lane must cost less per message: {keccak:?} vs {sha:?}"
-        );
+    for (s, k) in [(&sha, &keccak), (&sha_packed, &keccak_packed)] {
+        for (s, k) in s.iter().zip(k.iter()) {
+            assert!(k < s, "a Keccak-256 lane must cost less per message");
+        }
+    }
+    for (abi, packed) in [(&sha, &sha_packed), (&keccak, &keccak_packed)] {
+        for (a, p) in abi.iter().zip(packed.iter()) {
+            assert!(p < a, "the packed layout must cost less per message");
+        }
     }
 }

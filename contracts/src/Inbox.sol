@@ -55,10 +55,15 @@ contract Inbox is ValidatorRegistry {
     /// This chain's Causeway domain (the destination every delivered message must name).
     uint32 public immutable localDomain;
 
-    /// One origin's lane controls, packed in one storage slot (read once per batch).
+    /// `laneFlags` bit (in the origin's validator-set slot, read by every delivery): deliveries
+    /// and retries from the origin are refused (`Paused`).
+    uint8 private constant LANE_PAUSED = 1;
+    /// `laneFlags` bit: the origin has a rate limit (its `Lane` is read and counted).
+    uint8 private constant LANE_LIMITED = 2;
+
+    /// One origin's pause count and rate limit, packed in one storage slot (read only when the
+    /// lane is rate limited, or paused and unpaused).
     struct Lane {
-        /// Deliveries and retries from the origin are refused (`Paused`).
-        bool paused;
         /// How many times the lane was paused: part of the unpause digest, so signatures for
         /// one unpause never lift a later pause.
         uint32 pauses;
@@ -123,9 +128,7 @@ contract Inbox is ValidatorRegistry {
         Checkpoint calldata cp,
         bytes[] calldata signatures
     ) external {
-        Lane storage lane = _lanes[cp.origin];
-        if (lane.paused) revert Paused(cp.origin);
-        bool limited = lane.maxMessages != 0;
+        (Lane storage lane, bool limited) = _openLane(cp.origin);
         _verifyCheckpoint(cp, signatures);
         _acceptRoot(cp);
         _deliver(message, proof.index, proof.path, cp, lane, limited);
@@ -146,9 +149,7 @@ contract Inbox is ValidatorRegistry {
         bytes[] calldata signatures
     ) external {
         if (messages.length != proofs.length) revert InvalidProof();
-        Lane storage lane = _lanes[cp.origin];
-        if (lane.paused) revert Paused(cp.origin);
-        bool limited = lane.maxMessages != 0;
+        (Lane storage lane, bool limited) = _openLane(cp.origin);
         _verifyCheckpoint(cp, signatures);
         _acceptRoot(cp);
         // Each message's memory (the recipient call's arguments, a revert reason) is dead once
@@ -175,9 +176,7 @@ contract Inbox is ValidatorRegistry {
     /// big-endian, back to back up to the end. Items that do not parse exactly (a field cut
     /// short, or bytes left over) revert `InvalidProof`, as a proof list of the wrong length does.
     function deliverPacked(Checkpoint calldata cp, bytes calldata signatures, bytes calldata items) external {
-        Lane storage lane = _lanes[cp.origin];
-        if (lane.paused) revert Paused(cp.origin);
-        bool limited = lane.maxMessages != 0;
+        (Lane storage lane, bool limited) = _openLane(cp.origin);
         _verifyCheckpointPacked(cp, signatures);
         _acceptRoot(cp);
         uint256 freeMemory;
@@ -245,7 +244,7 @@ contract Inbox is ValidatorRegistry {
         bytes32 id = message.id();
         if (_status[id] != STATUS_FAILED) revert NotFailed(id);
         uint32 origin = message.origin();
-        if (_lanes[origin].paused) revert Paused(origin);
+        if (_sets[origin].laneFlags & LANE_PAUSED != 0) revert Paused(origin);
         address recipient = _recipient(message);
         _status[id] = STATUS_DELIVERED;
         _requireGas();
@@ -261,10 +260,11 @@ contract Inbox is ValidatorRegistry {
     /// origin, or the admin, may (pausing is safe). A no-op when already paused.
     function pause(uint32 origin) external {
         if (msg.sender != admin && !_isValidator(origin, msg.sender)) revert NotValidator(msg.sender);
-        Lane storage lane = _lanes[origin];
-        if (lane.paused) return;
-        lane.paused = true;
-        lane.pauses += 1;
+        ValidatorSetData storage set = _sets[origin];
+        uint8 flags = set.laneFlags;
+        if (flags & LANE_PAUSED != 0) return;
+        set.laneFlags = flags | LANE_PAUSED;
+        _lanes[origin].pauses += 1;
         emit PauseChanged(origin, true);
     }
 
@@ -272,10 +272,10 @@ contract Inbox is ValidatorRegistry {
     /// over `unpauseDigest(origin)` (the governance domain; the digest names the pause count, so
     /// signatures lift exactly one pause). The admin alone cannot unpause.
     function unpause(uint32 origin, bytes[] calldata signatures) external {
-        Lane storage lane = _lanes[origin];
-        if (!lane.paused) revert NotPaused(origin);
-        _verifyQuorum(origin, _unpauseDigest(origin, lane.pauses), signatures);
-        lane.paused = false;
+        ValidatorSetData storage set = _sets[origin];
+        if (set.laneFlags & LANE_PAUSED == 0) revert NotPaused(origin);
+        _verifyQuorum(origin, _unpauseDigest(origin, _lanes[origin].pauses), signatures);
+        set.laneFlags &= ~LANE_PAUSED;
         emit PauseChanged(origin, false);
     }
 
@@ -287,7 +287,7 @@ contract Inbox is ValidatorRegistry {
 
     /// @notice Whether deliveries from `origin` are paused.
     function paused(uint32 origin) external view returns (bool) {
-        return _lanes[origin].paused;
+        return _sets[origin].laneFlags & LANE_PAUSED != 0;
     }
 
     /// @notice Limits deliveries from `origin` to `maxMessages` handed to recipients per
@@ -301,6 +301,8 @@ contract Inbox is ValidatorRegistry {
         lane.window = window;
         lane.count = 0;
         lane.windowStart = uint64(block.timestamp);
+        ValidatorSetData storage set = _sets[origin];
+        set.laneFlags = maxMessages == 0 ? set.laneFlags & ~LANE_LIMITED : set.laneFlags | LANE_LIMITED;
         emit RateLimitChanged(origin, maxMessages, window);
     }
 
@@ -369,6 +371,14 @@ contract Inbox is ValidatorRegistry {
         } else if (known != cp.root) {
             revert ConflictingCheckpoint(cp.origin, cp.size, known, cp.root);
         }
+    }
+
+    /// @notice The lane of `origin` and whether it is rate limited; reverts `Paused` when it is
+    /// paused. Reads only the origin's validator-set slot (which the checkpoint check reads next).
+    function _openLane(uint32 origin) private view returns (Lane storage lane, bool limited) {
+        uint8 flags = _sets[origin].laneFlags;
+        if (flags & LANE_PAUSED != 0) revert Paused(origin);
+        return (_lanes[origin], flags & LANE_LIMITED != 0);
     }
 
     /// @notice Counts one message against the rate limit of `lane`; false when the current

@@ -81,6 +81,10 @@ abstract contract ValidatorRegistry {
         uint8 threshold;
         uint64 epoch;
         uint64 originChainId;
+        /// Lane state a derived contract keeps here because every checkpoint verification reads
+        /// this slot anyway (the Inbox: paused, rate limited; one cold read less per batch).
+        /// Never written by the registry: installing a set keeps it.
+        uint8 laneFlags;
     }
 
     /// A proposed set of one origin, waiting for its delay (`epoch` 0: none pending).
@@ -362,23 +366,45 @@ abstract contract ValidatorRegistry {
     function _supportsHash(uint8 hashAlgorithm) internal pure virtual returns (bool);
 
     /// @notice `keccak256(0x19 ‖ 0x01 ‖ domainSeparator ‖ structHash)` (docs/wire-format.md).
-    function _digest(Checkpoint calldata cp, uint64 originChainId, uint64 epoch) internal view returns (bytes32) {
-        bytes32 separator = keccak256(
-            abi.encode(
-                DOMAIN_TYPEHASH,
-                NAME_HASH,
-                VERSION_HASH,
-                cp.origin,
-                originChainId,
-                _signingDestination(),
-                block.chainid,
-                bytes32(uint256(uint160(address(this)))),
-                epoch
-            )
-        );
-        bytes32 structHash =
-            keccak256(abi.encode(CHECKPOINT_TYPEHASH, CHECKPOINT_VERSION, cp.origin, cp.hashAlgorithm, cp.size, cp.root));
-        return keccak256(abi.encodePacked(hex"1901", separator, structHash));
+    function _digest(Checkpoint calldata cp, uint64 originChainId, uint64 epoch)
+        internal
+        view
+        returns (bytes32 digest)
+    {
+        // The same words `abi.encode` would lay out (every field a full word), hashed in scratch
+        // memory above the free memory pointer: the checkpoint digest of every delivery.
+        bytes32[3] memory constants = [DOMAIN_TYPEHASH, NAME_HASH, VERSION_HASH];
+        bytes32 checkpointTypehash = CHECKPOINT_TYPEHASH;
+        uint256 version = CHECKPOINT_VERSION;
+        uint256 originDomain = cp.origin;
+        uint256 destination = _signingDestination();
+        uint256 hashAlgorithm = cp.hashAlgorithm;
+        uint256 size = cp.size;
+        bytes32 root = cp.root;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, mload(constants))
+            mstore(add(p, 0x20), mload(add(constants, 0x20)))
+            mstore(add(p, 0x40), mload(add(constants, 0x40)))
+            mstore(add(p, 0x60), originDomain)
+            mstore(add(p, 0x80), originChainId)
+            mstore(add(p, 0xa0), destination)
+            mstore(add(p, 0xc0), chainid())
+            mstore(add(p, 0xe0), address())
+            mstore(add(p, 0x100), epoch)
+            let separator := keccak256(p, 0x120)
+            mstore(p, checkpointTypehash)
+            mstore(add(p, 0x20), version)
+            mstore(add(p, 0x40), originDomain)
+            mstore(add(p, 0x60), hashAlgorithm)
+            mstore(add(p, 0x80), size)
+            mstore(add(p, 0xa0), root)
+            let structHash := keccak256(p, 0xc0)
+            mstore(p, 0x1901)
+            mstore(add(p, 0x20), separator)
+            mstore(add(p, 0x40), structHash)
+            digest := keccak256(add(p, 30), 66)
+        }
     }
 
     /// @notice Reverts unless `cp` is a checkpoint of a log hash this contract verifies
@@ -470,15 +496,30 @@ abstract contract ValidatorRegistry {
     }
 
     /// @notice The signer of `digest` under a canonical 65-byte r ‖ s ‖ v signature.
-    function _recover(bytes32 digest, bytes calldata sig, uint256 position) private pure returns (address signer) {
+    function _recover(bytes32 digest, bytes calldata sig, uint256 position) private view returns (address signer) {
         if (sig.length != 65) revert InvalidSignature(position);
-        uint256 r = uint256(bytes32(sig[0:32]));
-        uint256 s = uint256(bytes32(sig[32:64]));
-        uint8 v = uint8(sig[64]);
+        uint256 r;
+        uint256 s;
+        uint256 v;
+        assembly ("memory-safe") {
+            r := calldataload(sig.offset)
+            s := calldataload(add(sig.offset, 0x20))
+            v := byte(0, calldataload(add(sig.offset, 0x40)))
+        }
         if (r == 0 || r >= ORDER || s == 0 || s >= ORDER) revert InvalidSignature(position);
         if (s > HALF_ORDER) revert HighS(position);
         if (v != 27 && v != 28) revert InvalidSignature(position);
-        signer = ecrecover(digest, v, bytes32(r), bytes32(s));
+        assembly ("memory-safe") {
+            // ecrecover(digest, v, r, s) in scratch memory above the free memory pointer.
+            let p := mload(0x40)
+            mstore(p, digest)
+            mstore(add(p, 0x20), v)
+            mstore(add(p, 0x40), r)
+            mstore(add(p, 0x60), s)
+            mstore(0x00, 0)
+            if iszero(staticcall(gas(), 0x01, p, 0x80, 0x00, 0x20)) { revert(0, 0) }
+            signer := mload(0x00)
+        }
         if (signer == address(0)) revert InvalidSignature(position);
     }
 }

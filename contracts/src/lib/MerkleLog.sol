@@ -71,9 +71,10 @@ library MerkleLog {
         // Steps 2.-5. in assembly (the hot loop of every delivery): the same steps, without
         // Solidity's per-element bounds checks (the loop stays within `path`).
         assembly ("memory-safe") {
-            // 2.-3. fn = leaf_index, sn = tree_size - 1, r = leaf hash.
-            let fn := index
-            let sn := sub(size, 1)
+            // 2.-3. fn = leaf_index, sn = tree_size - 1, r = leaf hash (the uint64s cleaned of
+            // any high bits they may carry on the stack; size >= 1 was checked above).
+            let fn := and(index, 0xffffffffffffffff)
+            let sn := sub(and(size, 0xffffffffffffffff), 1)
             let r := leaf
             // Scratch for 0x01 ‖ left ‖ right above the free memory pointer (not allocated).
             let p := mload(0x40)

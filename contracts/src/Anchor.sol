@@ -71,4 +71,9 @@ contract Anchor is ValidatorRegistry {
     function _signingDestination() internal pure override returns (uint32) {
         return 0;
     }
+
+    /// Consistency proofs are verified over SHA-256 only.
+    function _supportsHash(uint8 hashAlgorithm) internal pure override returns (bool) {
+        return hashAlgorithm == SHA256;
+    }
 }

@@ -55,10 +55,15 @@ contract Inbox is ValidatorRegistry {
     /// This chain's Causeway domain (the destination every delivered message must name).
     uint32 public immutable localDomain;
 
-    /// One origin's lane controls, packed in one storage slot (read once per batch).
+    /// `laneFlags` bit (in the origin's validator-set slot, read by every delivery): deliveries
+    /// and retries from the origin are refused (`Paused`).
+    uint8 private constant LANE_PAUSED = 1;
+    /// `laneFlags` bit: the origin has a rate limit (its `Lane` is read and counted).
+    uint8 private constant LANE_LIMITED = 2;
+
+    /// One origin's pause count and rate limit, packed in one storage slot (read only when the
+    /// lane is rate limited, or paused and unpaused).
     struct Lane {
-        /// Deliveries and retries from the origin are refused (`Paused`).
-        bool paused;
         /// How many times the lane was paused: part of the unpause digest, so signatures for
         /// one unpause never lift a later pause.
         uint32 pauses;
@@ -77,9 +82,11 @@ contract Inbox is ValidatorRegistry {
 
     mapping(bytes32 id => uint8) private _status;
     mapping(uint32 origin => Lane) private _lanes;
-    /// The first root accepted for each (origin, log size): a different signed root for the same
-    /// size is equivocation by the signing threshold and is refused with both roots.
-    mapping(uint32 origin => mapping(uint64 size => bytes32 root)) private _roots;
+    /// The first root accepted for each (origin, log hash, log size): a different signed root for
+    /// the same size is equivocation by the signing threshold and is refused with both roots.
+    /// (A SHA-256 and a Keccak-256 root of the same log differ without any equivocation, so the
+    /// hash algorithm is part of the key: `_rootKey`.)
+    mapping(uint32 origin => mapping(uint72 key => bytes32 root)) private _roots;
     mapping(address target => bool) private _forbidden;
 
     /// The message was delivered: its recipient's `handle` returned.
@@ -121,12 +128,10 @@ contract Inbox is ValidatorRegistry {
         Checkpoint calldata cp,
         bytes[] calldata signatures
     ) external {
-        Lane storage lane = _lanes[cp.origin];
-        if (lane.paused) revert Paused(cp.origin);
-        bool limited = lane.maxMessages != 0;
+        (Lane storage lane, bool limited) = _openLane(cp.origin);
         _verifyCheckpoint(cp, signatures);
         _acceptRoot(cp);
-        _deliver(message, proof, cp, lane, limited);
+        _deliver(message, proof.index, proof.path, cp, lane, limited);
     }
 
     /// @notice Delivers `messages[i]` with `proofs[i]` under one checkpoint `cp` and its
@@ -144,14 +149,91 @@ contract Inbox is ValidatorRegistry {
         bytes[] calldata signatures
     ) external {
         if (messages.length != proofs.length) revert InvalidProof();
-        Lane storage lane = _lanes[cp.origin];
-        if (lane.paused) revert Paused(cp.origin);
-        bool limited = lane.maxMessages != 0;
+        (Lane storage lane, bool limited) = _openLane(cp.origin);
         _verifyCheckpoint(cp, signatures);
         _acceptRoot(cp);
-        for (uint256 i = 0; i < messages.length; ++i) {
-            _deliver(messages[i], proofs[i], cp, lane, limited);
+        // Each message's memory (the recipient call's arguments, a revert reason) is dead once
+        // it is handled: the free memory pointer goes back after each one, so memory (whose
+        // cost grows with the square of its size) stays one message large whatever the batch.
+        uint256 freeMemory;
+        assembly ("memory-safe") {
+            freeMemory := mload(0x40)
         }
+        for (uint256 i = 0; i < messages.length; ++i) {
+            InclusionProof calldata proof = proofs[i];
+            _deliver(messages[i], proof.index, proof.path, cp, lane, limited);
+            assembly ("memory-safe") {
+                mstore(0x40, freeMemory)
+            }
+        }
+    }
+
+    /// @notice `deliverBatch` with a packed encoding that costs less calldata and decoding (issue
+    /// 9 item 5), under the same rules and checks in the same order. `signatures` are the
+    /// validator signatures back to back, 65 bytes each (r ‖ s ‖ v, ascending by signer);
+    /// `items` are the messages with their proofs, each
+    /// `index (8 bytes) ‖ n (1 byte) ‖ n × 32-byte path ‖ length (4 bytes) ‖ message`, integers
+    /// big-endian, back to back up to the end. Items that do not parse exactly (a field cut
+    /// short, or bytes left over) revert `InvalidProof`, as a proof list of the wrong length does.
+    function deliverPacked(Checkpoint calldata cp, bytes calldata signatures, bytes calldata items) external {
+        (Lane storage lane, bool limited) = _openLane(cp.origin);
+        _verifyCheckpointPacked(cp, signatures);
+        _acceptRoot(cp);
+        uint256 freeMemory;
+        assembly ("memory-safe") {
+            freeMemory := mload(0x40)
+        }
+        uint256 at = 0;
+        while (at < items.length) {
+            at = _deliverItem(items, at, cp, lane, limited);
+            assembly ("memory-safe") {
+                mstore(0x40, freeMemory)
+            }
+        }
+    }
+
+    /// @notice Delivers the packed item of `deliverPacked` at `at`; returns where the next starts.
+    function _deliverItem(bytes calldata items, uint256 at, Checkpoint calldata cp, Lane storage lane, bool limited)
+        private
+        returns (uint256 next)
+    {
+        bytes calldata message;
+        uint64 index;
+        bytes32[] calldata path;
+        (message, index, path, next) = _item(items, at);
+        _deliver(message, index, path, cp, lane, limited);
+    }
+
+    /// @notice The packed item of `deliverPacked` that starts at `at` (< `items.length`) and
+    /// where the next one starts; reverts `InvalidProof` when it runs past the end of `items`.
+    function _item(bytes calldata items, uint256 at)
+        private
+        pure
+        returns (bytes calldata message, uint64 index, bytes32[] calldata path, uint256 next)
+    {
+        uint256 end = items.length;
+        bool short;
+        assembly ("memory-safe") {
+            let base := items.offset
+            // index (8) ‖ n (1): 9 bytes.
+            let pathAt := add(at, 9)
+            short := gt(pathAt, end)
+            let word := calldataload(add(base, at))
+            index := shr(192, word)
+            let n := byte(8, word)
+            // path (32 n) ‖ length (4). Every quantity is below 2^64 (`end` is a calldata
+            // length), so none of these sums can wrap.
+            let lengthAt := add(pathAt, shl(5, n))
+            let messageAt := add(lengthAt, 4)
+            short := or(short, gt(messageAt, end))
+            next := add(messageAt, shr(224, calldataload(add(base, lengthAt))))
+            short := or(short, gt(next, end))
+            path.offset := add(base, pathAt)
+            path.length := n
+            message.offset := add(base, messageAt)
+            message.length := sub(next, messageAt)
+        }
+        if (short) revert InvalidProof();
     }
 
     /// @notice Calls the recipient of a message recorded as failed again, with all the gas the
@@ -162,7 +244,7 @@ contract Inbox is ValidatorRegistry {
         bytes32 id = message.id();
         if (_status[id] != STATUS_FAILED) revert NotFailed(id);
         uint32 origin = message.origin();
-        if (_lanes[origin].paused) revert Paused(origin);
+        if (_sets[origin].laneFlags & LANE_PAUSED != 0) revert Paused(origin);
         address recipient = _recipient(message);
         _status[id] = STATUS_DELIVERED;
         _requireGas();
@@ -178,10 +260,11 @@ contract Inbox is ValidatorRegistry {
     /// origin, or the admin, may (pausing is safe). A no-op when already paused.
     function pause(uint32 origin) external {
         if (msg.sender != admin && !_isValidator(origin, msg.sender)) revert NotValidator(msg.sender);
-        Lane storage lane = _lanes[origin];
-        if (lane.paused) return;
-        lane.paused = true;
-        lane.pauses += 1;
+        ValidatorSetData storage set = _sets[origin];
+        uint8 flags = set.laneFlags;
+        if (flags & LANE_PAUSED != 0) return;
+        set.laneFlags = flags | LANE_PAUSED;
+        _lanes[origin].pauses += 1;
         emit PauseChanged(origin, true);
     }
 
@@ -189,10 +272,10 @@ contract Inbox is ValidatorRegistry {
     /// over `unpauseDigest(origin)` (the governance domain; the digest names the pause count, so
     /// signatures lift exactly one pause). The admin alone cannot unpause.
     function unpause(uint32 origin, bytes[] calldata signatures) external {
-        Lane storage lane = _lanes[origin];
-        if (!lane.paused) revert NotPaused(origin);
-        _verifyQuorum(origin, _unpauseDigest(origin, lane.pauses), signatures);
-        lane.paused = false;
+        ValidatorSetData storage set = _sets[origin];
+        if (set.laneFlags & LANE_PAUSED == 0) revert NotPaused(origin);
+        _verifyQuorum(origin, _unpauseDigest(origin, _lanes[origin].pauses), signatures);
+        set.laneFlags &= ~LANE_PAUSED;
         emit PauseChanged(origin, false);
     }
 
@@ -204,7 +287,7 @@ contract Inbox is ValidatorRegistry {
 
     /// @notice Whether deliveries from `origin` are paused.
     function paused(uint32 origin) external view returns (bool) {
-        return _lanes[origin].paused;
+        return _sets[origin].laneFlags & LANE_PAUSED != 0;
     }
 
     /// @notice Limits deliveries from `origin` to `maxMessages` handed to recipients per
@@ -218,6 +301,8 @@ contract Inbox is ValidatorRegistry {
         lane.window = window;
         lane.count = 0;
         lane.windowStart = uint64(block.timestamp);
+        ValidatorSetData storage set = _sets[origin];
+        set.laneFlags = maxMessages == 0 ? set.laneFlags & ~LANE_LIMITED : set.laneFlags | LANE_LIMITED;
         emit RateLimitChanged(origin, maxMessages, window);
     }
 
@@ -251,27 +336,49 @@ contract Inbox is ValidatorRegistry {
         view
         returns (bool)
     {
-        return MerkleLog.verifyInclusion(index, size, MerkleLog.leafHash(id), path, root);
+        return MerkleLog.verifyInclusion(false, index, size, MerkleLog.leafHash(false, id), path, root);
+    }
+
+    /// @notice Checkpoints of SHA-256 and Keccak-256 logs are verified (Keccak-256 lanes cost
+    /// less: the KECCAK256 opcode per proof level instead of a call to the SHA-256 precompile).
+    function _supportsHash(uint8 hashAlgorithm) internal pure override returns (bool) {
+        return hashAlgorithm == SHA256 || hashAlgorithm == KECCAK256;
     }
 
     function _signingDestination() internal view override returns (uint32) {
         return localDomain;
     }
 
-    /// @notice The root first accepted for `origin` at log size `size` (0 if none yet).
-    function acceptedRoot(uint32 origin, uint64 size) external view returns (bytes32) {
-        return _roots[origin][size];
+    /// @notice The root first accepted for `origin`'s log hashed with `hashAlgorithm` at log size
+    /// `size` (0 if none yet).
+    function acceptedRoot(uint32 origin, uint8 hashAlgorithm, uint64 size) external view returns (bytes32) {
+        return _roots[origin][_rootKey(hashAlgorithm, size)];
     }
 
-    /// @notice Records the first verified root of (origin, size); reverts
+    /// @notice The key of a root record under its origin: the log's hash algorithm and size.
+    function _rootKey(uint8 hashAlgorithm, uint64 size) private pure returns (uint72) {
+        return (uint72(hashAlgorithm) << 64) | size;
+    }
+
+    /// @notice Records the first verified root of (origin, hash algorithm, size); reverts
     /// `ConflictingCheckpoint` with both roots when a different one was accepted before.
     function _acceptRoot(Checkpoint calldata cp) private {
-        bytes32 known = _roots[cp.origin][cp.size];
+        mapping(uint72 => bytes32) storage roots = _roots[cp.origin];
+        uint72 key = _rootKey(cp.hashAlgorithm, cp.size);
+        bytes32 known = roots[key];
         if (known == bytes32(0)) {
-            _roots[cp.origin][cp.size] = cp.root;
+            roots[key] = cp.root;
         } else if (known != cp.root) {
             revert ConflictingCheckpoint(cp.origin, cp.size, known, cp.root);
         }
+    }
+
+    /// @notice The lane of `origin` and whether it is rate limited; reverts `Paused` when it is
+    /// paused. Reads only the origin's validator-set slot (which the checkpoint check reads next).
+    function _openLane(uint32 origin) private view returns (Lane storage lane, bool limited) {
+        uint8 flags = _sets[origin].laneFlags;
+        if (flags & LANE_PAUSED != 0) revert Paused(origin);
+        return (_lanes[origin], flags & LANE_LIMITED != 0);
     }
 
     /// @notice Counts one message against the rate limit of `lane`; false when the current
@@ -296,17 +403,20 @@ contract Inbox is ValidatorRegistry {
     /// (or leaves it undelivered with `RateLimited` when its lane's window is used up).
     function _deliver(
         bytes calldata message,
-        InclusionProof calldata proof,
+        uint64 index,
+        bytes32[] calldata path,
         Checkpoint calldata cp,
         Lane storage lane,
         bool limited
     ) private {
         message.check();
-        uint32 origin = message.origin();
-        // The caller checked that cp.origin is not paused; this makes it the message's origin.
-        if (origin != cp.origin) revert WrongDomain(cp.origin, origin);
-        uint32 destination = message.destination();
-        if (destination != localDomain) revert WrongDestination(localDomain, destination);
+        {
+            uint32 origin = message.origin();
+            // The caller checked that cp.origin is not paused; this makes it the message's origin.
+            if (origin != cp.origin) revert WrongDomain(cp.origin, origin);
+            uint32 destination = message.destination();
+            if (destination != localDomain) revert WrongDestination(localDomain, destination);
+        }
         bytes32 id = message.id();
         uint8 seen = _status[id];
         if (seen != STATUS_NONE) {
@@ -315,18 +425,28 @@ contract Inbox is ValidatorRegistry {
             emit AlreadyDeliveredSkipped(id, seen);
             return;
         }
-        if (!MerkleLog.verifyInclusion(proof.index, cp.size, MerkleLog.leafHash(id), proof.path, cp.root)) {
-            revert InvalidProof();
+        {
+            bool keccak = cp.hashAlgorithm == KECCAK256;
+            bytes32 leaf = MerkleLog.leafHash(keccak, id);
+            if (!MerkleLog.verifyInclusion(keccak, index, cp.size, leaf, path, cp.root)) {
+                revert InvalidProof();
+            }
         }
+        _hand(message, id, lane, limited);
+    }
+
+    /// @notice Hands a proven, never seen message to its recipient, or records it refused (a
+    /// forbidden recipient), or leaves it undelivered (`RateLimited`).
+    function _hand(bytes calldata message, bytes32 id, Lane storage lane, bool limited) private {
         uint256 raw = uint256(message.recipient());
         address recipient = address(uint160(raw));
         if (raw >> 160 != 0 || isForbiddenRecipient(recipient)) {
             _status[id] = STATUS_REFUSED;
-            emit DeliveryRefused(id, origin, message.nonce(), bytes32(raw));
+            emit DeliveryRefused(id, message.origin(), message.nonce(), bytes32(raw));
             return;
         }
         if (limited && !_admit(lane)) {
-            emit RateLimited(id, origin, message.nonce());
+            emit RateLimited(id, message.origin(), message.nonce());
             return;
         }
         // Effects before the interaction: a re-entrant delivery of the same id sees it delivered.

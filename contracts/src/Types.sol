@@ -2,8 +2,8 @@
 pragma solidity 0.8.30;
 
 /// The signed statement "the log of `origin` has `size` leaves and root `root`" (Rust:
-/// `causeway_proofs::Checkpoint`). `hashAlgorithm` is `HashAlgorithm::id()`; only 1 (SHA-256) is
-/// verified on chain.
+/// `causeway_proofs::Checkpoint`). `hashAlgorithm` is `HashAlgorithm::id()`: the Inbox verifies 1
+/// (SHA-256) and 2 (Keccak-256), the Anchor only 1.
 struct Checkpoint {
     uint32 origin;
     uint8 hashAlgorithm;

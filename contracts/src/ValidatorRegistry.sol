@@ -45,8 +45,11 @@ abstract contract ValidatorRegistry {
     uint256 internal constant ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141;
     /// The largest validator set (signers are tracked in a 256-bit bitmap; threshold is uint8).
     uint256 public constant MAX_VALIDATORS = 255;
-    /// The only hash algorithm verified on chain: SHA-256 (`HashAlgorithm::Sha256.id()`).
+    /// Checkpoints of SHA-256 logs (`HashAlgorithm::Sha256.id()`): verified by every contract.
     uint8 public constant SHA256 = 1;
+    /// Checkpoints of Keccak-256 logs (`HashAlgorithm::Keccak256.id()`): verified by the Inbox
+    /// (its inclusion proofs hash with the KECCAK256 opcode), not by the Anchor.
+    uint8 public constant KECCAK256 = 2;
     /// The checkpoint format version that is signed.
     uint8 public constant CHECKPOINT_VERSION = 1;
 
@@ -78,6 +81,10 @@ abstract contract ValidatorRegistry {
         uint8 threshold;
         uint64 epoch;
         uint64 originChainId;
+        /// Lane state a derived contract keeps here because every checkpoint verification reads
+        /// this slot anyway (the Inbox: paused, rate limited; one cold read less per batch).
+        /// Never written by the registry: installing a set keeps it.
+        uint8 laneFlags;
     }
 
     /// A proposed set of one origin, waiting for its delay (`epoch` 0: none pending).
@@ -354,60 +361,134 @@ abstract contract ValidatorRegistry {
     /// @notice The destination domain in this contract's signing domain (0 for the Anchor).
     function _signingDestination() internal view virtual returns (uint32);
 
+    /// @notice Whether this contract verifies proofs of logs hashed with `hashAlgorithm` (the
+    /// checkpoint's signed `hashAlgorithm`; anything else reverts `UnsupportedHash`).
+    function _supportsHash(uint8 hashAlgorithm) internal pure virtual returns (bool);
+
     /// @notice `keccak256(0x19 ‖ 0x01 ‖ domainSeparator ‖ structHash)` (docs/wire-format.md).
-    function _digest(Checkpoint calldata cp, uint64 originChainId, uint64 epoch) internal view returns (bytes32) {
-        bytes32 separator = keccak256(
-            abi.encode(
-                DOMAIN_TYPEHASH,
-                NAME_HASH,
-                VERSION_HASH,
-                cp.origin,
-                originChainId,
-                _signingDestination(),
-                block.chainid,
-                bytes32(uint256(uint160(address(this)))),
-                epoch
-            )
-        );
-        bytes32 structHash =
-            keccak256(abi.encode(CHECKPOINT_TYPEHASH, CHECKPOINT_VERSION, cp.origin, cp.hashAlgorithm, cp.size, cp.root));
-        return keccak256(abi.encodePacked(hex"1901", separator, structHash));
+    function _digest(Checkpoint calldata cp, uint64 originChainId, uint64 epoch)
+        internal
+        view
+        returns (bytes32 digest)
+    {
+        // The same words `abi.encode` would lay out (every field a full word), hashed in scratch
+        // memory above the free memory pointer: the checkpoint digest of every delivery.
+        bytes32[3] memory constants = [DOMAIN_TYPEHASH, NAME_HASH, VERSION_HASH];
+        bytes32 checkpointTypehash = CHECKPOINT_TYPEHASH;
+        uint256 version = CHECKPOINT_VERSION;
+        uint256 originDomain = cp.origin;
+        uint256 destination = _signingDestination();
+        uint256 hashAlgorithm = cp.hashAlgorithm;
+        uint256 size = cp.size;
+        bytes32 root = cp.root;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, mload(constants))
+            mstore(add(p, 0x20), mload(add(constants, 0x20)))
+            mstore(add(p, 0x40), mload(add(constants, 0x40)))
+            mstore(add(p, 0x60), originDomain)
+            // Narrow values on the stack may carry dirty high bits: clean the two uint64s.
+            mstore(add(p, 0x80), and(originChainId, 0xffffffffffffffff))
+            mstore(add(p, 0xa0), destination)
+            mstore(add(p, 0xc0), chainid())
+            mstore(add(p, 0xe0), address())
+            mstore(add(p, 0x100), and(epoch, 0xffffffffffffffff))
+            let separator := keccak256(p, 0x120)
+            mstore(p, checkpointTypehash)
+            mstore(add(p, 0x20), version)
+            mstore(add(p, 0x40), originDomain)
+            mstore(add(p, 0x60), hashAlgorithm)
+            mstore(add(p, 0x80), size)
+            mstore(add(p, 0xa0), root)
+            let structHash := keccak256(p, 0xc0)
+            mstore(p, 0x1901)
+            mstore(add(p, 0x20), separator)
+            mstore(add(p, 0x40), structHash)
+            digest := keccak256(add(p, 30), 66)
+        }
     }
 
-    /// @notice Reverts unless `cp` is a SHA-256 checkpoint with a non-zero root signed by at
+    /// @notice Reverts unless `cp` is a checkpoint of a log hash this contract verifies
+    /// (`_supportsHash`) with a non-zero root signed by at
     /// least `threshold` distinct validators of its origin's current set.
     /// @dev Per signature, in the order of Rust's `verify_attestations`: canonical form (65 bytes,
     /// 0 < r, s < n, then s <= n/2, then v in {27, 28}), ecrecover != 0, membership, not seen
     /// before (bitmap of set positions), strictly above the previous signer. Any failure fails
     /// the whole call. Ascending order bounds the work to n + 1 recoveries.
     function _verifyCheckpoint(Checkpoint calldata cp, bytes[] calldata signatures) internal view {
-        if (cp.hashAlgorithm != SHA256) revert UnsupportedHash(cp.hashAlgorithm);
+        _verifyQuorum(cp.origin, _checkedDigest(cp), signatures);
+    }
+
+    /// @notice `_verifyCheckpoint` with the signatures packed back to back (65 bytes each) in
+    /// one `bytes` value: the same checks in the same order.
+    function _verifyCheckpointPacked(Checkpoint calldata cp, bytes calldata signatures) internal view {
+        _verifyQuorumPacked(cp.origin, _checkedDigest(cp), signatures);
+    }
+
+    /// @notice The digest of `cp` after its hash, root and origin checks.
+    function _checkedDigest(Checkpoint calldata cp) private view returns (bytes32) {
+        if (!_supportsHash(cp.hashAlgorithm)) revert UnsupportedHash(cp.hashAlgorithm);
         if (cp.root == bytes32(0)) revert ZeroRoot();
         ValidatorSetData storage set = _sets[cp.origin];
         if (set.threshold == 0) revert UnknownOrigin(cp.origin);
-        _verifyQuorum(cp.origin, _digest(cp, set.originChainId, set.epoch), signatures);
+        return _digest(cp, set.originChainId, set.epoch);
     }
 
     /// @notice Reverts unless `signatures` over `digest` come from at least the threshold of
     /// distinct validators of the current set of `origin` (checkpoint and governance rules alike).
     function _verifyQuorum(uint32 origin, bytes32 digest, bytes[] calldata signatures) internal view {
-        ValidatorSetData storage set = _sets[origin];
-        uint256 threshold = set.threshold;
-        if (threshold == 0) revert UnknownOrigin(origin);
-        mapping(address => uint256) storage slotOf = _slot[origin][set.epoch];
+        (mapping(address => uint256) storage slotOf, uint256 threshold) = _quorum(origin);
         uint256 seen = 0;
         address previous = address(0);
         for (uint256 i = 0; i < signatures.length; ++i) {
-            address signer = _recover(digest, signatures[i], i);
-            uint256 slot = slotOf[signer];
-            if (slot == 0) revert UnknownValidator(signer);
-            uint256 bit = 1 << (slot - 1);
-            if (seen & bit != 0) revert DuplicateSigner(signer);
-            if (signer <= previous) revert SignersNotAscending(i);
-            seen |= bit;
-            previous = signer;
+            (seen, previous) = _countSigner(slotOf, _recover(digest, signatures[i], i), i, seen, previous);
         }
         if (signatures.length < threshold) revert BelowThreshold(signatures.length, threshold);
+    }
+
+    /// @notice `_verifyQuorum` over signatures packed back to back, 65 bytes each; trailing
+    /// bytes that are not a whole signature are an `InvalidSignature` at their position, checked
+    /// after the whole ones (as a short signature of the list form would be at its turn).
+    function _verifyQuorumPacked(uint32 origin, bytes32 digest, bytes calldata signatures) internal view {
+        (mapping(address => uint256) storage slotOf, uint256 threshold) = _quorum(origin);
+        uint256 count = signatures.length / 65;
+        uint256 seen = 0;
+        address previous = address(0);
+        for (uint256 i = 0; i < count; ++i) {
+            bytes calldata sig = signatures[i * 65:i * 65 + 65];
+            (seen, previous) = _countSigner(slotOf, _recover(digest, sig, i), i, seen, previous);
+        }
+        if (signatures.length != count * 65) revert InvalidSignature(count);
+        if (count < threshold) revert BelowThreshold(count, threshold);
+    }
+
+    /// @notice The membership map and threshold of the current set of `origin`.
+    function _quorum(uint32 origin)
+        private
+        view
+        returns (mapping(address => uint256) storage slotOf, uint256 threshold)
+    {
+        ValidatorSetData storage set = _sets[origin];
+        threshold = set.threshold;
+        if (threshold == 0) revert UnknownOrigin(origin);
+        slotOf = _slot[origin][set.epoch];
+    }
+
+    /// @notice Counts `signer` (the one at `position`): a member, not seen before (bitmap of set
+    /// positions), strictly above the previous signer.
+    function _countSigner(
+        mapping(address => uint256) storage slotOf,
+        address signer,
+        uint256 position,
+        uint256 seen,
+        address previous
+    ) private view returns (uint256, address) {
+        uint256 slot = slotOf[signer];
+        if (slot == 0) revert UnknownValidator(signer);
+        uint256 bit = 1 << (slot - 1);
+        if (seen & bit != 0) revert DuplicateSigner(signer);
+        if (signer <= previous) revert SignersNotAscending(position);
+        return (seen | bit, signer);
     }
 
     /// @notice Whether `account` is a member of the current set of `origin`.
@@ -416,15 +497,30 @@ abstract contract ValidatorRegistry {
     }
 
     /// @notice The signer of `digest` under a canonical 65-byte r ‖ s ‖ v signature.
-    function _recover(bytes32 digest, bytes calldata sig, uint256 position) private pure returns (address signer) {
+    function _recover(bytes32 digest, bytes calldata sig, uint256 position) private view returns (address signer) {
         if (sig.length != 65) revert InvalidSignature(position);
-        uint256 r = uint256(bytes32(sig[0:32]));
-        uint256 s = uint256(bytes32(sig[32:64]));
-        uint8 v = uint8(sig[64]);
+        uint256 r;
+        uint256 s;
+        uint256 v;
+        assembly ("memory-safe") {
+            r := calldataload(sig.offset)
+            s := calldataload(add(sig.offset, 0x20))
+            v := byte(0, calldataload(add(sig.offset, 0x40)))
+        }
         if (r == 0 || r >= ORDER || s == 0 || s >= ORDER) revert InvalidSignature(position);
         if (s > HALF_ORDER) revert HighS(position);
         if (v != 27 && v != 28) revert InvalidSignature(position);
-        signer = ecrecover(digest, v, bytes32(r), bytes32(s));
+        assembly ("memory-safe") {
+            // ecrecover(digest, v, r, s) in scratch memory above the free memory pointer.
+            let p := mload(0x40)
+            mstore(p, digest)
+            mstore(add(p, 0x20), v)
+            mstore(add(p, 0x40), r)
+            mstore(add(p, 0x60), s)
+            mstore(0x00, 0)
+            if iszero(staticcall(gas(), 0x01, p, 0x80, 0x00, 0x20)) { revert(0, 0) }
+            signer := mload(0x00)
+        }
         if (signer == address(0)) revert InvalidSignature(position);
     }
 }

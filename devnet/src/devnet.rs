@@ -66,11 +66,24 @@ impl DevChain {
     /// Starts anvil for `spec` with the given mining mode and deploys the contracts. With
     /// [`Mining::Manual`] the chain automines during deployment and stops mining afterwards.
     pub async fn start_with(spec: ChainSpec, mining: Mining) -> Result<Self> {
+        Self::start_configured(spec, mining, &[]).await
+    }
+
+    /// Starts anvil for `spec` (automine) with opcode tracing on (`--steps-tracing`, so that
+    /// `debug_traceTransaction` returns struct logs: the gas breakdowns of the gas benchmark).
+    pub async fn start_traced(spec: ChainSpec) -> Result<Self> {
+        Self::start_configured(spec, Mining::Automine, &["--steps-tracing"]).await
+    }
+
+    async fn start_configured(spec: ChainSpec, mining: Mining, args: &[&str]) -> Result<Self> {
         let startup = match mining {
             Mining::Manual => Mining::Automine,
             other => other,
         };
-        let config = AnvilConfig::new(spec.chain_id).with_mining(startup);
+        let config = args.iter().fold(
+            AnvilConfig::new(spec.chain_id).with_mining(startup),
+            |config, arg| config.with_arg(*arg),
+        );
         let node = AnvilNode::spawn(&config).await?;
         let provider = node.provider(ADMIN_KEY_INDEX);
         let admin = node

@@ -53,6 +53,8 @@ fn the_artifacts_expose_the_fixed_interface() {
         "DOMAIN_TYPEHASH()".to_owned(),
         "MAX_VALIDATORS()".to_owned(),
         "SHA256()".to_owned(),
+        // Issue 9 item 5: Keccak-256 lanes (the Inbox verifies them, the Anchor does not).
+        "KECCAK256()".to_owned(),
         // Governance (issue 9): threshold-signed, delayed, cancellable set changes.
         "proposeValidatorSet(uint32,uint64,address[],uint8,uint64,bytes[])".to_owned(),
         "cancelValidatorSetChange(uint32,bytes[])".to_owned(),
@@ -84,6 +86,8 @@ fn the_artifacts_expose_the_fixed_interface() {
     expected.extend([
         format!("deliver(bytes,(uint64,bytes32[]),{cp},bytes[])"),
         format!("deliverBatch(bytes[],(uint64,bytes32[])[],{cp},bytes[])"),
+        // Issue 9 item 5: the same batch in a packed layout (cheaper calldata).
+        format!("deliverPacked({cp},bytes,bytes)"),
         "retry(bytes)".to_owned(),
         "status(bytes32)".to_owned(),
         "pause(uint32)".to_owned(),
@@ -93,7 +97,7 @@ fn the_artifacts_expose_the_fixed_interface() {
         "paused(uint32)".to_owned(),
         "setRateLimit(uint32,uint32,uint32)".to_owned(),
         "rateLimit(uint32)".to_owned(),
-        "acceptedRoot(uint32,uint64)".to_owned(),
+        "acceptedRoot(uint32,uint8,uint64)".to_owned(),
         "setForbiddenRecipient(address,bool)".to_owned(),
         "isForbiddenRecipient(address)".to_owned(),
         "verifyInclusion(bytes32,uint64,uint64,bytes32[],bytes32)".to_owned(),

@@ -286,3 +286,226 @@ async fn a_batch_with_a_forbidden_recipient_delivers_the_rest_and_records_the_re
         Inbox::InboxErrors::NotFailed(_)
     ));
 }
+
+#[tokio::test]
+async fn a_keccak256_lane_delivers_every_leaf_and_keeps_its_own_root_record() {
+    // Issue 9 item 5: a lane configured with `hash = "keccak256"` is verified on chain with the
+    // KECCAK256 opcode. Every leaf of logs of several sizes (odd, power of two, one past it) is
+    // delivered under the lane's Keccak-256 checkpoint, whose proofs must match Rust's byte for
+    // byte; a SHA-256 checkpoint of the same log and size is not mistaken for equivocation.
+    use causeway_proofs::HashAlgorithm;
+    let b = DevChain::start(CHAIN_B).await.unwrap();
+    let mut lane = Lane::open_hashed(&b, HashAlgorithm::Keccak256).await;
+    let to = *b.recipient.address();
+    let mut delivered = 0u64;
+    for grow_to in [1u64, 3, 8, 9, 21] {
+        let mut items = Vec::new();
+        while lane.log.size().0 < grow_to {
+            items.push(lane.push(to, &lane.log.size().0.to_be_bytes()));
+        }
+        assert_eq!(lane.checkpoint().hash_algorithm(), HashAlgorithm::Keccak256);
+        let receipt = lane.deliver(&items).await;
+        delivered += items.len() as u64;
+        assert_eq!(events::<Inbox::Delivered>(&receipt).len(), items.len());
+        for (m, _) in &items {
+            assert_eq!(lane.status(m).await, 1);
+        }
+    }
+    assert_eq!(
+        b.recipient.handled().call().await.unwrap(),
+        alloy::primitives::U256::from(delivered)
+    );
+    let keccak_cp = lane.checkpoint();
+    assert_eq!(
+        b.inbox
+            .acceptedRoot(lane.origin.0, 2, keccak_cp.size().0)
+            .call()
+            .await
+            .unwrap()
+            .0,
+        keccak_cp.root().0
+    );
+
+    // The same messages in a SHA-256 log of the same size: another root, no conflict.
+    let mut sha = causeway_devnet::fixtures::OriginLog::with_algorithm(HashAlgorithm::Sha256);
+    for m in lane.log.messages() {
+        sha.append(m.clone());
+    }
+    let sha_cp = sha.checkpoint(lane.origin);
+    assert_eq!(sha_cp.size(), keccak_cp.size());
+    assert_ne!(sha_cp.root(), keccak_cp.root());
+    let last = lane.log.messages().last().unwrap().clone();
+    let receipt = mined!(b.inbox.deliverBatch(
+        vec![Bytes::from(last.encode())],
+        vec![inbox_proof(
+            &sha.proof(causeway_proofs::LeafIndex(keccak_cp.size().0 - 1))
+        )],
+        inbox_checkpoint(&sha_cp),
+        lane.sign(&sha_cp),
+    ));
+    // Already delivered through the Keccak-256 lane: skipped, not a conflict.
+    assert_eq!(events::<Inbox::AlreadyDeliveredSkipped>(&receipt).len(), 1);
+    assert_eq!(
+        b.inbox
+            .acceptedRoot(lane.origin.0, 1, sha_cp.size().0)
+            .call()
+            .await
+            .unwrap()
+            .0,
+        sha_cp.root().0
+    );
+    // A Keccak-256 proof under the SHA-256 checkpoint (and the reverse) does not verify.
+    let fresh = lane.push(to, b"one more");
+    sha.append(fresh.0.clone());
+    let keccak_proof = inbox_proof(&lane.log.proof(fresh.1));
+    let sha_cp = sha.checkpoint(lane.origin);
+    let err = b
+        .inbox
+        .deliverBatch(
+            vec![Bytes::from(fresh.0.encode())],
+            vec![keccak_proof],
+            inbox_checkpoint(&sha_cp),
+            lane.sign(&sha_cp),
+        )
+        .send()
+        .await
+        .expect_err("a Keccak-256 proof never verifies against a SHA-256 root");
+    assert_eq!(
+        inbox_error(&err),
+        Inbox::InboxErrors::InvalidProof(Inbox::InvalidProof {})
+    );
+    let err = b
+        .inbox
+        .deliverBatch(
+            vec![Bytes::from(fresh.0.encode())],
+            vec![inbox_proof(&sha.proof(fresh.1))],
+            inbox_checkpoint(&lane.checkpoint()),
+            lane.sign(&lane.checkpoint()),
+        )
+        .send()
+        .await
+        .expect_err("a SHA-256 proof never verifies against a Keccak-256 root");
+    assert_eq!(
+        inbox_error(&err),
+        Inbox::InboxErrors::InvalidProof(Inbox::InvalidProof {})
+    );
+    lane.deliver(&[fresh]).await;
+}
+
+#[tokio::test]
+async fn a_packed_batch_is_checked_like_an_abi_batch_and_refuses_bad_packing() {
+    // Issue 9 item 5: `deliverPacked` carries the same batch in packed bytes. Its parser takes
+    // untrusted bytes: every field cut short or left over reverts, and the signatures go
+    // through the same checks in the same order as `deliverBatch`'s.
+    use causeway_proofs::Signature;
+    use causeway_proofs::attestation::testkit::malleate;
+    type E = Inbox::InboxErrors;
+    let b = DevChain::start(CHAIN_B).await.unwrap();
+    let mut lane = Lane::open(&b).await;
+    let to = *b.recipient.address();
+    let first: Vec<_> = (0..3u8).map(|i| lane.push(to, &[i; 40])).collect();
+    let receipt = lane.deliver_packed(&first).await;
+    assert_eq!(events::<Inbox::Delivered>(&receipt).len(), 3);
+    for (m, _) in &first {
+        assert_eq!(lane.status(m).await, 1);
+    }
+
+    let items: Vec<_> = (0..3u8).map(|i| lane.push(to, &[0x80 | i; 7])).collect();
+    let (cp, sigs, packed) = lane.packed_args(&items);
+    let refused = |sigs: Vec<u8>, packed: Vec<u8>| {
+        let (inbox, cp) = (b.inbox.clone(), cp.clone());
+        async move {
+            let err = inbox
+                .deliverPacked(cp, Bytes::from(sigs), Bytes::from(packed))
+                .send()
+                .await
+                .expect_err("the packed batch must revert");
+            inbox_error(&err)
+        }
+    };
+    let invalid = E::InvalidProof(Inbox::InvalidProof {});
+    let (sigs, packed) = (sigs.to_vec(), packed.to_vec());
+    // The items cut short by one byte, or followed by one stray byte.
+    assert_eq!(
+        refused(sigs.clone(), packed[..packed.len() - 1].to_vec()).await,
+        invalid
+    );
+    let mut longer = packed.clone();
+    longer.push(0);
+    assert_eq!(refused(sigs.clone(), longer).await, invalid);
+    // The first item's path count or message length one too large (or a length past the end).
+    let mut more_nodes = packed.clone();
+    more_nodes[8] += 1;
+    assert_eq!(refused(sigs.clone(), more_nodes).await, invalid);
+    let n = usize::from(packed[8]);
+    let len_at = 9 + 32 * n;
+    let mut longer_message = packed.clone();
+    longer_message[len_at + 3] += 1;
+    assert_eq!(refused(sigs.clone(), longer_message).await, invalid);
+    let mut huge = packed.clone();
+    huge[len_at..len_at + 4].copy_from_slice(&[0xff; 4]);
+    assert_eq!(refused(sigs.clone(), huge).await, invalid);
+    // A flipped path bit is a bad proof.
+    let mut flipped = packed.clone();
+    flipped[9] ^= 1;
+    assert_eq!(refused(sigs.clone(), flipped).await, invalid);
+
+    // Signatures: a stray byte after the whole ones, one too few, out of order, high s.
+    let mut stray = sigs.clone();
+    stray.push(27);
+    assert_eq!(
+        refused(stray, packed.clone()).await,
+        E::InvalidSignature(Inbox::InvalidSignature {
+            position: alloy::primitives::U256::from(3)
+        })
+    );
+    assert_eq!(
+        refused(sigs[..130].to_vec(), packed.clone()).await,
+        E::BelowThreshold(Inbox::BelowThreshold {
+            valid: alloy::primitives::U256::from(2),
+            threshold: alloy::primitives::U256::from(3)
+        })
+    );
+    let mut swapped = sigs[65..130].to_vec();
+    swapped.extend_from_slice(&sigs[..65]);
+    swapped.extend_from_slice(&sigs[130..]);
+    assert_eq!(
+        refused(swapped, packed.clone()).await,
+        E::SignersNotAscending(Inbox::SignersNotAscending {
+            position: alloy::primitives::U256::from(1)
+        })
+    );
+    let mut high_s = malleate(&Signature(sigs[..65].try_into().unwrap()))
+        .0
+        .to_vec();
+    high_s.extend_from_slice(&sigs[65..]);
+    assert_eq!(
+        refused(high_s, packed.clone()).await,
+        E::HighS(Inbox::HighS {
+            position: alloy::primitives::U256::ZERO
+        })
+    );
+    for (m, _) in &items {
+        assert_eq!(
+            lane.status(m).await,
+            0,
+            "nothing was recorded by a refused batch"
+        );
+    }
+
+    // One of them front-run through deliverBatch: the packed batch skips it and delivers the rest.
+    lane.deliver(&items[1..2]).await;
+    let receipt = mined!(
+        b.inbox
+            .deliverPacked(cp, Bytes::from(sigs), Bytes::from(packed))
+    );
+    assert_eq!(events::<Inbox::Delivered>(&receipt).len(), 2);
+    assert_eq!(events::<Inbox::AlreadyDeliveredSkipped>(&receipt).len(), 1);
+    for (m, _) in &items {
+        assert_eq!(lane.status(m).await, 1);
+    }
+    // An empty packed batch under a valid checkpoint delivers nothing and reverts nothing.
+    let (cp, sigs, _) = lane.packed_args(&[]);
+    let receipt = mined!(b.inbox.deliverPacked(cp, sigs, Bytes::new()));
+    assert!(events::<Inbox::Delivered>(&receipt).is_empty());
+}

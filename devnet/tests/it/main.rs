@@ -20,6 +20,7 @@ mod differential;
 mod fabric_fidelity;
 mod fabric_network;
 mod gas;
+mod hyperlane;
 mod outbox;
 mod replay;
 mod support;

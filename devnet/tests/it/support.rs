@@ -3,13 +3,14 @@
 use alloy::primitives::{Address, B256, Bytes};
 use alloy::rpc::types::TransactionReceipt;
 use alloy::sol_types::SolInterface;
+use causeway_adapters::evm::bindings::packed_items;
 use causeway_devnet::contracts::{Inbox, InboxHandle};
 use causeway_devnet::fixtures::{
     Committee, GovernanceDomain, OriginLog, evm_signing_domain, inbox_checkpoint, inbox_proof,
     message,
 };
 use causeway_devnet::{CHAIN_A, ChainSpec, DevChain};
-use causeway_proofs::{Checkpoint, Domain, LeafIndex, Message, SigningDomain};
+use causeway_proofs::{Checkpoint, Domain, HashAlgorithm, LeafIndex, Message, SigningDomain};
 
 /// The origin every Inbox test delivers from: chain A's domain and chain id.
 pub const ORIGIN: ChainSpec = CHAIN_A;
@@ -53,6 +54,13 @@ impl Lane {
             Committee::new("lane", 5, 3),
         )
         .await
+    }
+
+    /// Like [`open`](Self::open), for a lane whose log is hashed with `alg`.
+    pub async fn open_hashed(dest: &DevChain, alg: HashAlgorithm) -> Lane {
+        let mut lane = Self::open(dest).await;
+        lane.log = OriginLog::with_algorithm(alg);
+        lane
     }
 
     /// Configures `committee` for `origin` on `inbox` (the provider must be the admin's).
@@ -156,6 +164,36 @@ impl Lane {
         let receipt = self
             .inbox
             .deliverBatch(messages, proofs, cp, sigs)
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+        assert!(receipt.status(), "delivery reverted: {receipt:?}");
+        receipt
+    }
+
+    /// The arguments of `deliverPacked` for `items` under the current checkpoint.
+    pub fn packed_args(&self, items: &[(Message, LeafIndex)]) -> (Inbox::Checkpoint, Bytes, Bytes) {
+        let cp = self.checkpoint();
+        let proofs: Vec<_> = items.iter().map(|(_, i)| self.log.proof(*i)).collect();
+        let packed = packed_items(items.iter().zip(&proofs).map(|((m, _), p)| (m, p)));
+        let sigs: Vec<u8> = self.sign(&cp).iter().flat_map(|s| s.to_vec()).collect();
+        (
+            inbox_checkpoint(&cp),
+            Bytes::from(sigs),
+            Bytes::from(packed),
+        )
+    }
+
+    /// Delivers `items` in one packed batch (`deliverPacked`) and returns the mined receipt
+    /// (panics on any failure).
+    pub async fn deliver_packed(&self, items: &[(Message, LeafIndex)]) -> TransactionReceipt {
+        let (cp, sigs, packed) = self.packed_args(items);
+        let receipt = self
+            .inbox
+            .deliverPacked(cp, sigs, packed)
             .send()
             .await
             .unwrap()

@@ -589,3 +589,49 @@ async fn the_rate_limit_leaves_extra_messages_undelivered_without_reverting() {
     let receipt = lane.deliver(&more).await;
     assert_eq!(events::<Inbox::Delivered>(&receipt).len(), 5);
 }
+
+#[tokio::test]
+async fn a_pause_and_a_rate_limit_survive_a_validator_set_change() {
+    // Issue 9 item 5 keeps the lane's paused and rate-limited bits in the validator set's storage
+    // slot (one cold read less per batch): installing a new set must keep them.
+    let b = DevChain::start(CHAIN_B).await.unwrap();
+    let mut lane = Lane::open(&b).await;
+    let to = *b.recipient.address();
+    mined!(b.inbox.setRateLimit(1, 1, 3600));
+    mined!(b.inbox.pause(1));
+    let change = ValidatorSetChange {
+        origin_chain_id: ORIGIN.chain_id,
+        validators: lane.committee.addresses()[1..].to_vec(),
+        threshold: 3,
+        epoch: 2,
+    };
+    propose(&lane, &change, &[0, 1, 2]).await;
+    advance_time(&b, DEVNET_CHANGE_DELAY).await;
+    mined!(b.inbox.applyValidatorSetChange(1));
+    lane.epoch = 2;
+    assert!(b.inbox.paused(1).call().await.unwrap());
+    let items: Vec<_> = (0..2u8).map(|i| lane.push(to, &[i; 4])).collect();
+    let (messages, proofs, cp, _) = lane.batch_args(&items);
+    let sigs = lane
+        .committee
+        .sign_with(&lane.checkpoint(), &lane.domain(), &[1, 2, 3]);
+    let err = b
+        .inbox
+        .deliverBatch(messages.clone(), proofs.clone(), cp.clone(), sigs.clone())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(inbox_error(&err), E::Paused(Inbox::Paused { origin: 1 }));
+    // The new set lifts the pause (pause number 1); the rate limit still holds.
+    let gov = lane.governance();
+    mined!(
+        b.inbox.unpause(
+            1,
+            lane.committee
+                .sign_digest(gov.unpause_digest(1), &[1, 2, 3])
+        )
+    );
+    let receipt = mined!(b.inbox.deliverBatch(messages, proofs, cp, sigs));
+    assert_eq!(events::<Inbox::Delivered>(&receipt).len(), 1);
+    assert_eq!(events::<Inbox::RateLimited>(&receipt).len(), 1);
+}

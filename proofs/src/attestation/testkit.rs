@@ -3,7 +3,7 @@
 
 use super::{Signature, ValidatorKey};
 use crate::hash::keccak256;
-use crate::log::Sha256Log;
+use crate::log::{Keccak256Log, Sha256Log, Sm3Log};
 use crate::{
     Checkpoint, Domain, HashAlgorithm, InclusionProof, LeafIndex, LogSize, Message, MessageId,
 };
@@ -48,29 +48,86 @@ pub fn malleate(sig: &Signature) -> Signature {
     Signature(out)
 }
 
-/// One origin's append-only SHA-256 Merkle log of messages, as the gateways keep it.
+/// One origin's append-only Merkle log of messages, as the gateways keep it: SHA-256 unless
+/// built with [`OriginLog::with_algorithm`].
 #[derive(Debug, Default)]
 pub struct OriginLog {
-    log: Sha256Log,
+    log: Tree,
     messages: Vec<Message>,
 }
 
+/// The tree of an [`OriginLog`], in the lane's hash algorithm.
+enum Tree {
+    Sha256(Sha256Log),
+    Keccak256(Box<Keccak256Log>),
+    Sm3(Box<Sm3Log>),
+}
+
+impl Default for Tree {
+    fn default() -> Self {
+        Tree::Sha256(Sha256Log::new())
+    }
+}
+
+impl core::fmt::Debug for Tree {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Tree::Sha256(log) => log.fmt(f),
+            Tree::Keccak256(log) => log.fmt(f),
+            Tree::Sm3(log) => log.fmt(f),
+        }
+    }
+}
+
+/// Runs `$body` with `$log` bound to the tree of `$tree`, whatever its algorithm.
+macro_rules! on_tree {
+    ($tree:expr, $log:ident => $body:expr) => {
+        match $tree {
+            Tree::Sha256($log) => $body,
+            Tree::Keccak256($log) => $body,
+            Tree::Sm3($log) => $body,
+        }
+    };
+}
+
 impl OriginLog {
-    /// An empty log.
+    /// An empty SHA-256 log.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// An empty log hashed with `alg` (a lane configured with `hash = "keccak256"`, say).
+    pub fn with_algorithm(alg: HashAlgorithm) -> Self {
+        let log = match alg {
+            HashAlgorithm::Sha256 => Tree::Sha256(Sha256Log::new()),
+            HashAlgorithm::Keccak256 => Tree::Keccak256(Box::default()),
+            HashAlgorithm::Sm3 => Tree::Sm3(Box::default()),
+        };
+        OriginLog {
+            log,
+            messages: Vec::new(),
+        }
+    }
+
+    /// The hash algorithm of the log (and of its checkpoints).
+    pub fn algorithm(&self) -> HashAlgorithm {
+        match self.log {
+            Tree::Sha256(_) => HashAlgorithm::Sha256,
+            Tree::Keccak256(_) => HashAlgorithm::Keccak256,
+            Tree::Sm3(_) => HashAlgorithm::Sm3,
+        }
+    }
+
     /// Appends `message` (its id is the leaf data) and returns its index.
     pub fn append(&mut self, message: Message) -> LeafIndex {
-        let index = self.log.append(message.id().as_hash());
+        let index = self.append_id(message.id());
         self.messages.push(message);
         index
     }
 
     /// Appends a bare id (a message not kept here, e.g. filler) and returns its index.
     pub fn append_id(&mut self, id: MessageId) -> LeafIndex {
-        self.log.append(id.as_hash())
+        on_tree!(&mut self.log, log => log.append(id.as_hash()))
     }
 
     /// The messages appended with [`append`](Self::append), in order.
@@ -80,29 +137,34 @@ impl OriginLog {
 
     /// Number of leaves.
     pub fn size(&self) -> LogSize {
-        self.log.size()
+        on_tree!(&self.log, log => log.size())
     }
 
-    /// The underlying log (for consistency proofs and roots at earlier sizes).
+    /// The underlying SHA-256 log (for consistency proofs and roots at earlier sizes).
+    ///
+    /// # Panics
+    /// If the log was built with another algorithm ([`with_algorithm`](Self::with_algorithm)).
     pub fn log(&self) -> &Sha256Log {
-        &self.log
+        match &self.log {
+            Tree::Sha256(log) => log,
+            _ => panic!(
+                "OriginLog::log is for SHA-256 logs; this one is {}",
+                self.algorithm()
+            ),
+        }
     }
 
     /// The checkpoint of the whole log for `origin`.
     pub fn checkpoint(&self, origin: Domain) -> Checkpoint {
-        Checkpoint::new(
-            origin,
-            HashAlgorithm::Sha256,
-            self.log.size(),
-            self.log.root(),
-        )
-        .expect("a SHA-256 root is never all zeros")
+        let root = on_tree!(&self.log, log => log.root());
+        Checkpoint::new(origin, self.algorithm(), self.size(), root)
+            .expect("a Merkle root is never all zeros")
     }
 
     /// The inclusion proof of leaf `index` in the whole log.
     pub fn proof(&self, index: LeafIndex) -> InclusionProof {
-        self.log
-            .inclusion_proof(index, self.log.size())
+        let size = self.size();
+        on_tree!(&self.log, log => log.inclusion_proof(index, size))
             .expect("callers ask only for leaves they appended")
     }
 }

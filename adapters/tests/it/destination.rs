@@ -247,8 +247,9 @@ async fn splits_a_batch_that_exceeds_the_gas_budget() {
     }
     let ids: Vec<MessageId> = log.messages().iter().map(Message::id).collect();
     let probe = lane.destination(lane.config());
-    let single = causeway_adapters::evm::bindings::deliver_batch_calldata(&lane.batch(&log, &[0]));
-    let pair = causeway_adapters::evm::bindings::deliver_batch_calldata(&lane.batch(&log, &[0, 1]));
+    let single = causeway_adapters::evm::bindings::deliver_packed_calldata(&lane.batch(&log, &[0]));
+    let pair =
+        causeway_adapters::evm::bindings::deliver_packed_calldata(&lane.batch(&log, &[0, 1]));
     let one = probe.estimate(&single).await.unwrap();
     let two = probe.estimate(&pair).await.unwrap();
     assert!(

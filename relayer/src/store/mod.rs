@@ -149,9 +149,10 @@ pub trait DeliveryStore: Send + Sync {
     fn retry_dead_letter(&self, id: MessageId, now: UnixMillis) -> Result<()>;
 
     /// Takes over, for `req.owner`, up to `req.limit` submitted messages of `req.lane` (lowest
-    /// leaf index first) that no instance follows any more: their follow lease (set when they
-    /// were submitted, renewed by their follower) has expired, or, with `req.include_own`,
-    /// they are `req.owner`'s own (a restart under the same name). They stay submitted in the same submission, now
+    /// leaf index first) that no instance follows any more: another instance's whose follow
+    /// lease (set when they were submitted, renewed by their follower) has expired, or, with
+    /// `req.include_own`, `req.owner`'s own (a restart under the same name; without it, its own
+    /// are never taken). They stay submitted in the same submission, now
     /// followed by `req.owner` until `now + follow_for`. A submitted message whose instance
     /// never returns is so settled by another, from the recorded submission.
     fn take_over_submitted(&self, req: &TakeOver<'_>) -> Result<Vec<SubmittedMessage>>;

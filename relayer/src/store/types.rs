@@ -264,8 +264,10 @@ pub struct TakeOver<'a> {
     pub follow_for: Duration,
     /// At most this many messages.
     pub limit: usize,
-    /// Also `owner`'s own submitted messages whatever their lease (a restart under the same
-    /// name: nothing of this process follows them yet).
+    /// `owner`'s own submitted messages too, whatever their lease (a restart under the same
+    /// name: nothing of this process follows them yet). Without it, `owner`'s own are never
+    /// taken, even once their follow lease ended: they are this instance's, in flight between
+    /// its stages (a running instance never takes its own work over from itself).
     pub include_own: bool,
     /// The current time.
     pub now: UnixMillis,

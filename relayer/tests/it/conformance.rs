@@ -1084,6 +1084,9 @@ pub fn submitted_messages_are_followed_under_a_lease_and_taken_over_when_it_ends
         take(&bb, false, 2_400).is_empty(),
         "renewed: still followed"
     );
+    // Its own name, when not asked for its own, never takes them, even past the lease: they
+    // are this instance's, in flight between its stages.
+    assert!(take(&a, false, 2_500).is_empty());
     // a stops renewing: at 2 500 b takes both over, in their submission, with their handle.
     let taken = take(&bb, false, 2_500);
     assert_eq!(

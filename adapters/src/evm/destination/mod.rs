@@ -1,5 +1,5 @@
-//! [`EvmDestination`]: delivers batches to the Solidity Inbox with `deliverBatch`, from one local
-//! key, many transactions in flight.
+//! [`EvmDestination`]: delivers batches to the Solidity Inbox with `deliverPacked` (the batch in
+//! packed calldata, the cheapest form), from one local key, many transactions in flight.
 //!
 //! - **Sizing**: each batch is simulated with `eth_estimateGas` (which also surfaces a revert
 //!   such as `InvalidProof` before anything is sent) and split in halves until every part
@@ -57,7 +57,7 @@ use self::fees::Fees;
 use self::nonce::NonceManager;
 use super::bindings::{
     IInbox, STATUS_DELIVERED, STATUS_FAILED, STATUS_NONE, STATUS_REFUSED, b256,
-    deliver_batch_calldata,
+    deliver_packed_calldata,
 };
 use super::rpc::{Rpc, RpcConfig};
 use crate::Error;
@@ -372,7 +372,7 @@ impl EvmDestination {
         let mut plan = Plan::default();
         // Depth-first, right half pushed first, so parts come out in order.
         while let Some(range) = todo.pop() {
-            let calldata = deliver_batch_calldata(&batch.slice(range.clone()));
+            let calldata = deliver_packed_calldata(&batch.slice(range.clone()));
             let estimate = match self.estimate(&calldata).await {
                 Ok(gas) => gas,
                 Err(Error::Reverted { reason }) if reason.may_be_one_message() => {
@@ -496,7 +496,7 @@ impl Destination for EvmDestination {
                 Err(e) => return Err(e),
             };
             tracing::debug!(nonce = sub.nonce, tx = %sub.transactions[0],
-                messages = range.len(), "submitted deliverBatch");
+                messages = range.len(), "submitted deliverPacked");
             out.push(Submission {
                 handle: sub.to_handle(),
                 messages: ids[range].to_vec(),

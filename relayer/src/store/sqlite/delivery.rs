@@ -416,7 +416,8 @@ pub(super) fn take_over(tx: &Transaction<'_>, req: &TakeOver<'_>) -> Result<Vec<
              WHERE message_id IN (
                  SELECT message_id FROM delivery
                  WHERE origin = ?4 AND destination = ?5 AND state = 'submitted'
-                   AND ((?7 AND lease_owner = ?1) OR lease_until IS NULL OR lease_until <= ?3)
+                   AND (CASE WHEN lease_owner = ?1 THEN ?7
+                             ELSE lease_until IS NULL OR lease_until <= ?3 END)
                  ORDER BY leaf_index LIMIT ?6)
              RETURNING message_id, leaf_index, lease_owner, submission_id, submitted_at,
                        submission_handle",

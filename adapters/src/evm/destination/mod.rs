@@ -4,8 +4,9 @@
 //! - **Sizing**: each batch is simulated with `eth_estimateGas` (which also surfaces a revert
 //!   such as `InvalidProof` before anything is sent) and split in halves until every part
 //!   fits the per-transaction gas budget. A part's gas limit is the estimate plus the
-//!   `HANDLE_GAS` the Inbox guarantees each message, so no recipient can make it run short
-//!   (see [`EvmDestination::plan`]).
+//!   `HANDLE_GAS` the Inbox guarantees two recipients, or every recipient for a while after a
+//!   delivery reverted on chain, so a hostile recipient costs one reverted transaction at
+//!   most, never a stall (see [`EvmDestination::plan`]).
 //! - **One bad message**: a part whose simulation reverts for a reason one message can cause
 //!   is cut in halves until that message stands alone; it is left out of the submissions
 //!   (the caller backs it off) and the rest is sent.
@@ -195,6 +196,9 @@ struct Inner {
     in_flight: Mutex<HashMap<u64, InFlight>>,
     /// Submissions (by sender and nonce) seen with their nonce used and no receipt: since when.
     vanished: Mutex<HashMap<(Address, u64), Instant>>,
+    /// Until when gas limits cover every recipient burning its whole `HANDLE_GAS` (set when a
+    /// delivery whose simulation passed reverted on chain).
+    cautious_until: Mutex<Option<Instant>>,
 }
 
 impl core::fmt::Debug for EvmDestination {
@@ -222,11 +226,17 @@ struct Plan {
     left_out: Vec<(usize, crate::chain::RevertReason)>,
 }
 
-/// The gas limit of a part of `messages` messages whose estimate (margin included) is
-/// `estimate`: that plus `handle_gas` per message (see [`EvmDestination::plan`]).
-fn guaranteed_gas_limit(estimate: u64, messages: usize, handle_gas: u64) -> u64 {
-    estimate.saturating_add(handle_gas.saturating_mul(messages as u64))
+/// The gas limit of a part whose estimate (margin included) is `estimate`, covering `covered`
+/// recipients that burn their whole `handle_gas` (see [`EvmDestination::plan`]).
+fn guaranteed_gas_limit(estimate: u64, covered: usize, handle_gas: u64) -> u64 {
+    estimate.saturating_add(handle_gas.saturating_mul(covered as u64))
 }
+
+/// Recipients per transaction whose whole `HANDLE_GAS` the gas limit covers by default.
+const OPTIMISTIC_HANDLES: usize = 2;
+
+/// How long gas limits cover every recipient after a delivery reverted on chain.
+const CAUTIOUS_FOR: Duration = Duration::from_secs(600);
 
 /// How many in-flight records of mined nonces are kept (for outcome queries of replacements).
 const KEEP_MINED: u64 = 1024;
@@ -257,6 +267,7 @@ impl EvmDestination {
                 nonces: NonceManager::new(),
                 in_flight: Mutex::new(HashMap::new()),
                 vanished: Mutex::new(HashMap::new()),
+                cautious_until: Mutex::new(None),
                 config,
             }),
         })
@@ -326,22 +337,9 @@ impl EvmDestination {
         let gas = inner
             .handle_gas
             .get_or_try_init(|| async {
-                let request = TransactionRequest::default()
-                    .to(inner.config.inbox)
-                    .input(Bytes::from(IInbox::HANDLE_GASCall {}.abi_encode()).into());
-                let out = inner
-                    .rpc
-                    .call("eth_call", |p| {
-                        let request = request.clone();
-                        async move { p.call(request).await }
-                    })
+                let gas = self
+                    .view(IInbox::HANDLE_GASCall {}, "Inbox.HANDLE_GAS result")
                     .await?;
-                let gas = IInbox::HANDLE_GASCall::abi_decode_returns(&out).map_err(|e| {
-                    Error::Decode {
-                        what: "Inbox.HANDLE_GAS result",
-                        reason: e.to_string(),
-                    }
-                })?;
                 u64::try_from(gas).map_err(|_| Error::Decode {
                     what: "Inbox.HANDLE_GAS result",
                     reason: format!("{gas} does not fit 64 bits"),
@@ -357,16 +355,21 @@ impl EvmDestination {
     /// ([`Plan::left_out`]) and the rest is sent. A reason the whole batch shares (signatures,
     /// checkpoint, a paused lane) fails the whole batch.
     ///
-    /// A part's gas limit is not trusted to the estimate: a recipient can behave differently
-    /// in the estimate (run at gas price 0) and in the transaction, or change between the two.
-    /// The Inbox hands each recipient exactly `HANDLE_GAS` and nothing the recipient does can
-    /// make the Inbox's own work cost more, so the estimate plus `HANDLE_GAS` per message
-    /// covers any behaviour of the recipients (the estimate already holds what they used
-    /// then, and the 1/64 the Inbox keeps back at each call); the margin covers the Inbox's
-    /// own state moving between estimate and inclusion (a rate-limit window starting anew).
+    /// A part's gas limit is not the estimate alone: a recipient can behave differently in
+    /// the estimate (run at gas price 0) and in the transaction, or change between the two.
+    /// The Inbox hands each recipient exactly `HANDLE_GAS` and nothing a recipient does can make
+    /// the Inbox's own work cost more, so the estimate plus `HANDLE_GAS` per message covers any
+    /// behaviour of the recipients (the estimate already holds what they used then, and the
+    /// 1/64 the Inbox keeps back at each call). That bound would cut a batch of 128 into parts
+    /// of 16 (15 M gas), so by default the limit covers [`OPTIMISTIC_HANDLES`] recipients
+    /// burning their whole allowance; once a delivery whose simulation passed reverts on chain
+    /// (a recipient burnt more than it did in the estimate), every limit covers all of them
+    /// for [`CAUTIOUS_FOR`]. A hostile recipient so costs at most one reverted transaction
+    /// (and one attempt of the messages it carried), never a stall.
     async fn plan(&self, batch: &DeliveryBatch) -> Result<Plan, Error> {
         let budget = self.inner.config.gas_budget;
         let handle_gas = self.handle_gas().await?;
+        let cautious = lock(&self.inner.cautious_until).is_some_and(|t| Instant::now() < t);
         let mut todo = Vec::new();
         todo.push(0..batch.items.len());
         let mut plan = Plan::default();
@@ -389,7 +392,12 @@ impl EvmDestination {
                 }
                 Err(e) => return Err(e),
             };
-            let gas_limit = guaranteed_gas_limit(estimate, range.len(), handle_gas);
+            let covered = if cautious {
+                range.len()
+            } else {
+                range.len().min(OPTIMISTIC_HANDLES)
+            };
+            let gas_limit = guaranteed_gas_limit(estimate, covered, handle_gas);
             if gas_limit <= budget {
                 plan.parts.push((range, calldata, gas_limit));
             } else if range.len() == 1 {
@@ -431,11 +439,20 @@ impl EvmDestination {
 
     /// Delivery status of `id` read from the Inbox at the latest block.
     async fn status(&self, id: &MessageId) -> Result<u8, Error> {
+        self.view(
+            IInbox::statusCall { id: b256(&id.0) },
+            "Inbox.status result",
+        )
+        .await
+    }
+
+    /// Calls a view function of the Inbox at the latest block; `what` names its result in a
+    /// decoding error.
+    async fn view<C: SolCall>(&self, call: C, what: &'static str) -> Result<C::Return, Error> {
         let inner = &self.inner;
-        let data = IInbox::statusCall { id: b256(&id.0) }.abi_encode();
         let request = TransactionRequest::default()
             .to(inner.config.inbox)
-            .input(Bytes::from(data).into());
+            .input(Bytes::from(call.abi_encode()).into());
         let out = inner
             .rpc
             .call("eth_call", |p| {
@@ -443,8 +460,8 @@ impl EvmDestination {
                 async move { p.call(request).await }
             })
             .await?;
-        IInbox::statusCall::abi_decode_returns(&out).map_err(|e| Error::Decode {
-            what: "Inbox.status result",
+        C::abi_decode_returns(&out).map_err(|e| Error::Decode {
+            what,
             reason: e.to_string(),
         })
     }
@@ -523,6 +540,14 @@ impl Destination for EvmDestination {
             .await?;
         for hash in self.known_hashes(&sub) {
             if let Some(outcome) = self.receipt_outcome(hash).await? {
+                if let SubmissionOutcome::Reverted { reason, .. } = &outcome {
+                    // Its simulation passed: the chain ran it differently (a recipient burning
+                    // more gas than in the estimate, most likely).
+                    tracing::warn!(nonce = sub.nonce, %reason,
+                        "a delivery reverted on chain although its simulation passed; gas limits \
+                         now cover every recipient's whole allowance for a while");
+                    *lock(&self.inner.cautious_until) = Some(Instant::now() + CAUTIOUS_FOR);
+                }
                 lock(&self.inner.vanished).remove(&(sub.from, sub.nonce));
                 self.prune(mined_nonce);
                 return Ok(outcome);

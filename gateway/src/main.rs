@@ -41,6 +41,9 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Set up one organisation's gateway folder: keys (0600), a TLS certificate request or a
+    /// self-signed certificate, and a configuration to fill in. Never overwrites.
+    Init(cli::init::InitArgs),
     /// Verify a proof bundle offline: message, inclusion proof, checkpoint and signatures.
     Verify(cli::verify::VerifyArgs),
     /// Generate and inspect key files (validator and privacy keys).
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let outcome = match cli.command {
+        Command::Init(args) => cli::init::run(&args).map(|()| cli::Outcome::Success),
         Command::Verify(args) => cli::verify::run(&args),
         Command::Keys(cmd) => cli::keys::run(&cmd).map(|()| cli::Outcome::Success),
         Command::Store(cmd) => cli::store::run(&cmd),

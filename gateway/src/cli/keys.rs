@@ -220,7 +220,7 @@ pub(crate) fn read_validator_key(path: &Path) -> Result<ValidatorKey> {
 }
 
 /// Creates `path` with mode 0600 and writes `bytes`; never overwrites an existing file.
-fn write_secret_file(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_secret_file(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut f = OpenOptions::new()
         .write(true)
         .create_new(true)

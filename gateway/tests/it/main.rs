@@ -7,6 +7,7 @@
 mod bench;
 mod evm_source;
 mod fabric_bundles;
+mod init;
 mod keys;
 mod logging;
 mod sample;

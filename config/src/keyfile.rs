@@ -89,7 +89,11 @@ fn file_kind(metadata: &std::fs::Metadata) -> &'static str {
 /// newline; anything much larger is not one.
 const MAX_KEY_FILE_LEN: u64 = 4096;
 
-/// Reads a 32-byte secret from `path` (hex or base64, whitespace trimmed). The error names the
+/// The label of the key line of a privacy key file (`causeway_privacy`'s format).
+const PRIVACY_KEY_PREFIX: &str = "causeway-x25519-secret-key-v1:";
+
+/// Reads a 32-byte secret from `path` (hex or base64, whitespace trimmed; `#` lines are
+/// comments; the privacy key files `causeway keys generate privacy` writes are read too). The error names the
 /// key file, never its contents. At most [`MAX_KEY_FILE_LEN`] bytes are read, whatever the
 /// file claims to be (`/dev/zero` or a pipe is refused after that many bytes). Permissions are
 /// checked by [`crate::Config::load`], not here.
@@ -118,7 +122,17 @@ pub fn read_secret_key_file(path: &Path) -> Result<Secret32, ConfigError> {
         ));
     }
     let text = std::str::from_utf8(&raw).map_err(|_| contents_error(path, "not UTF-8 text"))?;
-    let bytes = decode_32(text.trim()).map_err(|reason| contents_error(path, &reason))?;
+    // `#` lines are comments, as in the key files `causeway keys generate privacy` writes
+    // (`causeway-x25519-secret-key-v1:<base64>` after a few comment lines).
+    let body = Zeroizing::new(
+        text.lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
+    let body = body.trim();
+    let body = body.strip_prefix(PRIVACY_KEY_PREFIX).unwrap_or(body);
+    let bytes = decode_32(body.trim()).map_err(|reason| contents_error(path, &reason))?;
     Ok(Secret32(Zeroizing::new(bytes)))
 }
 
@@ -290,6 +304,19 @@ mod tests {
         std::fs::write(&b64_file, "q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=").unwrap();
         assert_eq!(
             read_secret_key_file(&b64_file).unwrap().expose_secret(),
+            &[0xab; 32]
+        );
+
+        // The privacy crate's key file: comment lines, then the labelled base64 key.
+        let privacy_file = dir.path().join("privacy.key");
+        std::fs::write(
+            &privacy_file,
+            "# Causeway X25519 privacy key. Keep it secret.\n# key id: 5d1a\n\
+             causeway-x25519-secret-key-v1:q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=\n",
+        )
+        .unwrap();
+        assert_eq!(
+            read_secret_key_file(&privacy_file).unwrap().expose_secret(),
             &[0xab; 32]
         );
 

@@ -104,6 +104,9 @@ pub enum Rule {
     UnknownChain,
     /// A lane from a chain to itself.
     LaneToSelf,
+    /// A lane whose log hash its destination cannot verify (the EVM Inbox verifies SHA-256 and
+    /// Keccak-256 logs, the Fabric inbox SHA-256 ones).
+    HashUnsupported,
     /// A lane's validator set names a member that is not configured.
     UnknownMember,
     /// A lane with no validators.

@@ -16,9 +16,10 @@ use super::members::{Members, NAME_FIX, list};
 use super::{Ctx, Source};
 use crate::error::Rule;
 use crate::model::{ChainRef, Custody, Lane, RateLimit, Validator};
-use crate::raw::{RawChain, RawLane, S};
+use crate::raw::{RawChain, RawFamily, RawLane, S};
 use crate::threshold::check_threshold;
 use crate::values::check_name;
+use causeway_proofs::HashAlgorithm;
 
 /// Checks every lane; `Some` only when all passed.
 pub(crate) fn lanes(
@@ -108,6 +109,37 @@ fn lane_one<'r>(
         );
     } else {
         pairs.insert((o, d), name);
+    }
+
+    // The destination verifies the inclusion proofs: it must know the lane's hash.
+    if let (Some(hash), Some(chain)) = (&raw.hash, chains.get(raw.destination.get_ref())) {
+        let supported: &[HashAlgorithm] = match chain.get_ref().family.get_ref() {
+            RawFamily::Evm => &[HashAlgorithm::Sha256, HashAlgorithm::Keccak256],
+            RawFamily::Fabric => &[HashAlgorithm::Sha256],
+            // Decided with the FISCO BCOS adapter (its crypto precompiles).
+            RawFamily::Fisco => &[
+                HashAlgorithm::Sha256,
+                HashAlgorithm::Keccak256,
+                HashAlgorithm::Sm3,
+            ],
+        };
+        if !supported.contains(hash.get_ref()) {
+            let names: Vec<String> = supported
+                .iter()
+                .map(|h| format!("\"{}\"", hash_name(*h)))
+                .collect();
+            ctx.report(
+                key("hash"),
+                &Source::File(hash.span()),
+                Rule::HashUnsupported,
+                format!(
+                    "destination `{}` cannot verify {} logs",
+                    raw.destination.get_ref(),
+                    hash_name(*hash.get_ref())
+                ),
+                format!("set hash to one of {}", names.join(", ")),
+            );
+        }
     }
 
     let validators = validator_set(ctx, name, raw, members);
@@ -291,4 +323,13 @@ fn rate_limit(ctx: &mut Ctx<'_>, name: &str, raw: &RawLane) -> Option<Option<Rat
         max_messages: max?,
         window: Duration::from_secs(window),
     }))
+}
+
+/// A hash's name as the configuration spells it.
+fn hash_name(hash: HashAlgorithm) -> &'static str {
+    match hash {
+        HashAlgorithm::Sha256 => "sha256",
+        HashAlgorithm::Keccak256 => "keccak256",
+        HashAlgorithm::Sm3 => "sm3",
+    }
 }

@@ -364,3 +364,27 @@ fn ronin_five_of_nine_keys_under_one_operator_is_refused() {
     f.load(&nine_validators(&[1, 2, 3, 4]))
         .expect("4 of 9 under one operator, threshold 5");
 }
+
+#[test]
+fn a_lane_whose_hash_its_destination_cannot_verify_is_refused() {
+    let f = Fixture::new();
+    // The EVM Inbox verifies SHA-256 and Keccak-256 logs, not SM3 ones.
+    let text = edit(
+        BASE,
+        "origin = \"evm-a\"\ndestination = \"evm-b\"",
+        "origin = \"evm-a\"\ndestination = \"evm-b\"\nhash = \"sm3\"",
+    );
+    let err = f.one_problem(&text, "lanes.evm-a-to-evm-b.hash", Rule::HashUnsupported);
+    assert!(err.to_string().contains("cannot verify sm3 logs"), "{err}");
+    assert_eq!(
+        err.fix(),
+        Some("set hash to one of \"sha256\", \"keccak256\"")
+    );
+    // Keccak-256 is fine there.
+    let text = edit(
+        BASE,
+        "origin = \"evm-a\"\ndestination = \"evm-b\"",
+        "origin = \"evm-a\"\ndestination = \"evm-b\"\nhash = \"keccak256\"",
+    );
+    f.load(&text).unwrap();
+}

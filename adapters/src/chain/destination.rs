@@ -150,6 +150,12 @@ pub trait Recorder: Send + Sync {
     /// Records `submission`. An error means it was not recorded: the adapter then does not
     /// broadcast it.
     fn record<'a>(&'a self, submission: &'a SignedSubmission) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Hears that message `id` was left out of every submission because its delivery alone
+    /// reverts in simulation, and why (the caller backs it off with that reason).
+    fn left_out(&self, id: &MessageId, reason: &RevertReason) {
+        let _ = (id, reason);
+    }
 }
 
 /// A [`Recorder`] that keeps nothing, for callers with no store (tools, tests): a crash

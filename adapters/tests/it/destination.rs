@@ -517,6 +517,7 @@ async fn a_forbidden_recipient_is_reported_refused_and_the_rest_delivered() {
 struct Keep {
     accept: bool,
     kept: std::sync::Mutex<Vec<SignedSubmission>>,
+    left: std::sync::Mutex<Vec<(MessageId, RevertReason)>>,
 }
 
 impl Keep {
@@ -524,6 +525,7 @@ impl Keep {
         Keep {
             accept,
             kept: std::sync::Mutex::new(Vec::new()),
+            left: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -543,6 +545,10 @@ impl Recorder for Keep {
             })
         };
         Box::pin(std::future::ready(result))
+    }
+
+    fn left_out(&self, id: &MessageId, reason: &RevertReason) {
+        self.left.lock().unwrap().push((*id, reason.clone()));
     }
 }
 
@@ -808,7 +814,13 @@ async fn a_message_whose_delivery_alone_reverts_is_left_out_and_the_rest_is_sent
     let mut batch = lane.batch(&log, &[0, 1, 2, 3, 4, 5]);
     batch.items[4].proof = log.proof(LeafIndex(3));
     let dest = lane.destination(lane.config());
-    let subs = dest.submit(&batch).await.unwrap();
+    let told = Keep::new(true);
+    let subs = dest.submit_recorded(&batch, &told).await.unwrap();
+    assert_eq!(
+        *told.left.lock().unwrap(),
+        [(ids[4], RevertReason::InvalidProof)],
+        "the recorder hears which message was left out, and why"
+    );
     let sent: Vec<MessageId> = subs.iter().flat_map(|s| s.messages.clone()).collect();
     assert_eq!(
         sent,

@@ -227,6 +227,7 @@ async fn deliver_once(
         ctx,
         lease,
         recorded: Mutex::new(Vec::new()),
+        left_out: Mutex::new(Vec::new()),
     };
     let submitted = cancellable(
         &ctx.cancel,
@@ -235,6 +236,10 @@ async fn deliver_once(
     .await;
     let recorded = recorder
         .recorded
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let left_out = recorder
+        .left_out
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let Some(submitted) = submitted else {
@@ -260,7 +265,8 @@ async fn deliver_once(
                 .filter(|id| !recorded.iter().any(|r| r.ids.contains(id)))
                 .copied()
                 .collect();
-            fail_leased(ctx, lane, metrics, lease, &unrecorded, &reason).await?;
+            let rest = fail_left_out(ctx, lane, metrics, lease, unrecorded, &left_out).await?;
+            fail_leased(ctx, lane, metrics, lease, &rest, &reason).await?;
             return Ok(true);
         }
     };
@@ -315,6 +321,7 @@ async fn deliver_once(
         .into_iter()
         .filter(|id| !sent.contains(id) && !recorded.iter().any(|r| r.ids.contains(id)))
         .collect();
+    let unsent = fail_left_out(ctx, lane, metrics, lease, unsent, &left_out).await?;
     if !unsent.is_empty() {
         fail_leased(
             ctx,
@@ -343,6 +350,8 @@ struct StoreRecorder<'a> {
     lease: LeaseToken,
     /// What it recorded, in order; a part signed again (another nonce) replaces its entry.
     recorded: Mutex<Vec<Recorded>>,
+    /// Messages the adapter left out, with why.
+    left_out: Mutex<Vec<(MessageId, String)>>,
 }
 
 impl Recorder for StoreRecorder<'_> {
@@ -397,6 +406,13 @@ impl Recorder for StoreRecorder<'_> {
             Ok(())
         })
     }
+
+    fn left_out(&self, id: &MessageId, reason: &causeway_adapters::RevertReason) {
+        self.left_out
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push((*id, reason.to_string()));
+    }
 }
 
 /// Sends back to pending (one failed attempt) the recorded submissions not in `sent`: they
@@ -421,6 +437,29 @@ async fn unsend(
         .await?;
     }
     Ok(())
+}
+
+/// Records a failed attempt, with its own reason, for each of `unsent` the adapter left out of
+/// the batch (its delivery alone reverts); returns the others.
+async fn fail_left_out(
+    ctx: &StageContext,
+    lane: &LaneConfig,
+    metrics: &Arc<LaneMetrics>,
+    lease: LeaseToken,
+    unsent: Vec<MessageId>,
+    left_out: &[(MessageId, String)],
+) -> Result<Vec<MessageId>> {
+    let mut rest = Vec::with_capacity(unsent.len());
+    for id in unsent {
+        match left_out.iter().find(|(l, _)| *l == id) {
+            Some((_, reason)) => {
+                let reason = format!("its delivery alone reverts: {reason}");
+                fail_leased(ctx, lane, metrics, lease, &[id], &reason).await?;
+            }
+            None => rest.push(id),
+        }
+    }
+    Ok(rest)
 }
 
 /// Records a failed attempt for messages still leased by this instance.

@@ -774,3 +774,42 @@ async fn shutdown_returns_while_another_process_holds_the_lock() {
         "shutdown still waiting on the lock after 30 s"
     );
 }
+
+/// A message the destination adapter leaves out of a batch (its delivery alone reverts in
+/// simulation) backs off with that reason, recorded in the store, and dead-letters with it once
+/// its attempts are used up; the rest of the batch is delivered (issue 9, item 2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_left_out_of_a_batch_backs_off_with_its_own_reason_and_the_rest_is_delivered() {
+    use causeway_relayer::store::{DeliveryState, QueryStore};
+    let fixture = Solo::new(10, 10);
+    let culprit = fixture.msgs[3].id();
+    let mut probe = fixture.probe();
+    probe.left_out = vec![culprit];
+    let probe = Arc::new(probe);
+    let mut config = test_config();
+    config.retry = retry_policy(Duration::from_millis(20), Duration::from_millis(40), 3);
+    let handle = fixture
+        .relayer(Arc::clone(&probe), 10, config)
+        .spawn()
+        .await
+        .unwrap();
+    let p = wait_until(&handle, Duration::from_secs(30), |p| {
+        let c = counts(p);
+        c.confirmed == 9 && c.dead_letter == 1
+    })
+    .await;
+    handle.shutdown().await;
+    assert!(p.halted.is_empty());
+    let delivered = probe.deliveries();
+    assert_eq!(delivered.len(), 9);
+    assert!(!delivered.contains_key(&culprit));
+    let store = causeway_relayer::store::SqliteStore::open(&fixture.db).unwrap();
+    let record = store.message(culprit).unwrap().unwrap();
+    let DeliveryState::DeadLetter { reason } = record.delivery.state else {
+        panic!("not a dead letter: {:?}", record.delivery.state);
+    };
+    assert!(
+        reason.contains("its delivery alone reverts") && reason.contains("InvalidProof"),
+        "{reason}"
+    );
+}

@@ -482,6 +482,9 @@ impl Destination for EvmDestination {
         batch.check_shape()?;
         let ids = batch.ids();
         let Plan { parts, left_out } = self.plan(batch).await?;
+        for (at, reason) in &left_out {
+            recorder.left_out(&ids[*at], reason);
+        }
         if parts.is_empty()
             && let Some((_, reason)) = left_out.into_iter().next()
         {

@@ -292,6 +292,9 @@ pub struct Probe {
     pub pending_polls: u32,
     /// How long each delivery status read takes.
     pub status_delay: Duration,
+    /// Messages whose delivery alone "reverts": left out of every submission, the recorder
+    /// told why (as the EVM adapter's bisection does).
+    pub left_out: Vec<MessageId>,
     delivered: Mutex<HashMap<MessageId, u32>>,
     polls: Mutex<HashMap<String, u32>>,
     outstanding: AtomicU64,
@@ -306,6 +309,7 @@ impl Probe {
             revert_next: AtomicU32::new(0),
             pending_polls: 0,
             status_delay: Duration::ZERO,
+            left_out: Vec::new(),
             delivered: Mutex::new(HashMap::new()),
             polls: Mutex::new(HashMap::new()),
             outstanding: AtomicU64::new(0),
@@ -353,6 +357,21 @@ impl Destination for Probe {
                 messages: batch.ids(),
             }]);
         }
+        let mut batch = batch.clone();
+        batch.items.retain(|item| {
+            let id = item.message.id();
+            let out = self.left_out.contains(&id);
+            if out {
+                recorder.left_out(&id, &RevertReason::InvalidProof);
+            }
+            !out
+        });
+        if batch.items.is_empty() {
+            return Err(AdapterError::Reverted {
+                reason: RevertReason::InvalidProof,
+            });
+        }
+        let batch = &batch;
         let subs = self.chain.submit_recorded(batch, recorder).await?;
         {
             let mut d = self.delivered.lock().unwrap();

@@ -234,6 +234,28 @@ pub enum Error {
         state: DeliveryStateKind,
     },
 
+    /// An operator's tool holds the store for maintenance (`causeway store rollback`): no
+    /// instance starts until it is done.
+    #[error(
+        "the store {store} is held for maintenance (causeway store rollback is running): start \
+         the gateway once it has finished"
+    )]
+    StoreInMaintenance {
+        /// The store (its file).
+        store: String,
+    },
+
+    /// Instances run on the store, so an operator's tool that must run alone does not.
+    #[error(
+        "a gateway is running on {store} (instances: {owners}): stop it first, then run this again"
+    )]
+    StoreInUse {
+        /// The store (its file).
+        store: String,
+        /// The running instances' names, comma-separated.
+        owners: String,
+    },
+
     /// Another live instance runs under this instance's name on the same store. Two instances
     /// with one name would each take the other's submissions for its own.
     #[error(

@@ -73,15 +73,8 @@ pub(crate) fn run(cmd: &StoreCommand) -> Result<Outcome> {
         } => {
             let block_hash = parse_hash(hash)?;
             let store = open(db)?;
-            let live = store
-                .live_owners()
-                .context("while checking for running gateways")?;
-            anyhow::ensure!(
-                live.is_empty(),
-                "a gateway is running on {} (instances: {}): stop it first, then roll back",
-                db.display(),
-                live.join(", ")
-            );
+            // No gateway runs on the store, and none starts, until the rollback is done.
+            let _held = store.hold_for_maintenance()?;
             let origin = Domain(*origin);
             let target = SourceCursor {
                 block_number: *to,

@@ -295,3 +295,28 @@ fn many_handles_opening_a_new_file_at_once_all_succeed() {
         assert_eq!(n, 5, "round {round}: each migration applied once");
     }
 }
+
+/// Maintenance (`causeway store rollback`) and running instances exclude each other: no
+/// instance starts while the store is held, and the store is not held while one runs (the
+/// error names it).
+#[test]
+fn maintenance_and_running_instances_exclude_each_other() {
+    let b = SqliteBackend::new();
+    let s = b.open();
+    let held = s.hold_for_maintenance().unwrap();
+    assert!(matches!(
+        s.claim_owner(&owner("org1-gateway")),
+        Err(Error::StoreInMaintenance { .. })
+    ));
+    drop(held);
+    let claim = s.claim_owner(&owner("org1-gateway")).unwrap();
+    let second = s.claim_owner(&owner("org1-replica")).unwrap();
+    match s.hold_for_maintenance() {
+        Err(Error::StoreInUse { owners, .. }) => {
+            assert_eq!(owners, "org1-gateway, org1-replica");
+        }
+        other => panic!("held beside running instances: {other:?}"),
+    }
+    drop((claim, second));
+    s.hold_for_maintenance().unwrap();
+}

@@ -64,6 +64,9 @@ pub struct SqliteStore {
     crash_before_commit: std::sync::atomic::AtomicBool,
 }
 
+/// The lock file, in the owners folder, that running instances hold shared and maintenance alone.
+const STORE_LOCK: &str = "store.lock";
+
 impl SqliteStore {
     /// Opens (creating if needed) the store at `path` with default options, and brings its
     /// schema up to date.
@@ -152,6 +155,32 @@ impl SqliteStore {
         Ok(PathBuf::from(folder))
     }
 
+    /// Holds the store for an operator's tool that must run alone (`causeway store rollback`):
+    /// fails with [`Error::StoreInUse`], naming them, while instances run on it, and no instance
+    /// starts ([`Error::StoreInMaintenance`]) until the returned guard is dropped.
+    pub fn hold_for_maintenance(&self) -> Result<OwnerClaim> {
+        let io = |source: std::io::Error| Error::Backend {
+            op: "hold the store for maintenance",
+            source: Box::new(source),
+        };
+        let folder = self.owners_folder().map_err(io)?;
+        std::fs::create_dir_all(&folder).map_err(io)?;
+        let store_lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(folder.join(STORE_LOCK))
+            .map_err(io)?;
+        match store_lock.try_lock() {
+            Ok(()) => Ok(OwnerClaim(Box::new(store_lock))),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::StoreInUse {
+                store: self.path.display().to_string(),
+                owners: self.live_owners()?.join(", "),
+            }),
+            Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+        }
+    }
+
     /// The names of the instances running on this file now (each holds its name's lock, see
     /// [`DeliveryStore::claim_owner`](super::DeliveryStore::claim_owner)): an operator's tool
     /// that must not run beside a gateway checks it is empty.
@@ -169,7 +198,9 @@ impl SqliteStore {
         let mut live = Vec::new();
         for entry in entries {
             let path = entry.map_err(io)?.path();
-            if path.extension().is_none_or(|e| e != "lock") {
+            if path.extension().is_none_or(|e| e != "lock")
+                || path.file_name().is_some_and(|n| n == STORE_LOCK)
+            {
                 continue;
             }
             let file = std::fs::File::open(&path).map_err(io)?;
@@ -372,6 +403,22 @@ impl DeliveryStore for SqliteStore {
         };
         let folder = self.owners_folder().map_err(io)?;
         std::fs::create_dir_all(&folder).map_err(io)?;
+        // Every running instance holds the store's lock shared; maintenance holds it alone.
+        let store_lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(folder.join(STORE_LOCK))
+            .map_err(io)?;
+        match store_lock.try_lock_shared() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::StoreInMaintenance {
+                    store: self.path.display().to_string(),
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
         let digest = causeway_proofs::hash::keccak256(owner.0.as_bytes());
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -392,7 +439,7 @@ impl DeliveryStore for SqliteStore {
         // For people looking at the folder: whose lock it is.
         let _ = file.set_len(0);
         let _ = std::io::Write::write_all(&mut &file, format!("{}\n", owner.0).as_bytes());
-        Ok(OwnerClaim(Box::new(file)))
+        Ok(OwnerClaim(Box::new((file, store_lock))))
     }
 }
 

@@ -258,3 +258,45 @@ async fn an_event_reorganised_away_before_finality_is_never_delivered_but_its_re
     bridge.assert_bundles_verify(&db, &delivered);
     eprintln!("reorg test took {:?}", started.elapsed());
 }
+
+/// A Keccak-256 lane (cheaper to verify on an EVM Inbox than SHA-256, issue 9 item 5): the
+/// relayer builds its log and proofs with Keccak-256, the validators sign checkpoints carrying
+/// that hash, and the Inbox verifies them: every message delivered exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keccak_lane_delivers_every_message_exactly_once() {
+    use causeway_proofs::HashAlgorithm;
+    let bridge = Bridge::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("relayer.db");
+    let handle = build_relayer_hashed(
+        &db,
+        bridge.source(bridge.a.node.endpoint()),
+        bridge.destination(bridge.b.node.endpoint()),
+        bridge.signing_domain,
+        e2e_config(),
+        25,
+        HashAlgorithm::Keccak256,
+    )
+    .spawn()
+    .await
+    .unwrap();
+    let msgs = bridge.dispatch(&bodies("keccak", 200), 100).await;
+    bridge.mine_a(CONFIRMATIONS).await;
+    let p = wait_until(
+        &handle,
+        Duration::from_secs(60),
+        || async {},
+        |c| c.confirmed == 200,
+    )
+    .await;
+    assert_settled(&counts(&p));
+    let metrics = handle.metrics();
+    handle.shutdown().await;
+    assert_eq!(metrics.all_lanes().reverted, 0, "{metrics:?}");
+    let store = causeway_relayer::store::SqliteStore::open(&db).unwrap();
+    let stored = causeway_relayer::store::CheckpointStore::latest_checkpoint(&store, LANE, 2)
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.checkpoint.hash_algorithm(), HashAlgorithm::Keccak256);
+    bridge.assert_delivered_exactly_once(&msgs, &[]).await;
+}

@@ -370,6 +370,27 @@ pub fn build_relayer(
     config: PipelineConfig,
     batch_size: usize,
 ) -> Relayer {
+    build_relayer_hashed(
+        db,
+        source,
+        destination,
+        signing_domain,
+        config,
+        batch_size,
+        HashAlgorithm::Sha256,
+    )
+}
+
+/// [`build_relayer`] with a lane log hashed by `hash`.
+pub fn build_relayer_hashed(
+    db: &Path,
+    source: EvmSource,
+    destination: impl causeway_adapters::Destination + 'static,
+    signing_domain: SigningDomain,
+    config: PipelineConfig,
+    batch_size: usize,
+    hash: HashAlgorithm,
+) -> Relayer {
     let committee = Committee::new(COMMITTEE, 3, 2);
     let store = Arc::new(SqliteStore::open(db).unwrap());
     Relayer::new(store, Arc::new(collector(&committee)), config)
@@ -382,7 +403,7 @@ pub fn build_relayer(
             destination: Arc::new(destination),
             signing_domain,
             validators: validators(&committee),
-            hash_algorithm: HashAlgorithm::Sha256,
+            hash_algorithm: hash,
             batch_size,
         })
 }

@@ -247,8 +247,9 @@ async fn deliver_once(
         // again if it never left); the rest of the lease expires.
         return Ok(false);
     };
-    let submissions = match submitted {
-        Ok(s) => s,
+    // On an error nothing new was sent: what was recorded goes back to pending with it.
+    let (submissions, failure) = match submitted {
+        Ok(s) => (s, None),
         Err(e) => {
             add(&metrics.submit_failures, 1);
             tracing::warn!(
@@ -258,29 +259,19 @@ async fn deliver_once(
                 error = &e as &dyn std::error::Error,
                 "submit failed; messages back to pending with backoff"
             );
-            let reason = format!("submit: {e}");
-            unsend(ctx, lane, metrics, &recorded, &[], &reason).await?;
-            let unrecorded: Vec<MessageId> = ids
-                .iter()
-                .filter(|id| !recorded.iter().any(|r| r.ids.contains(id)))
-                .copied()
-                .collect();
-            let rest = fail_left_out(ctx, lane, metrics, lease, unrecorded, &left_out).await?;
-            fail_leased(ctx, lane, metrics, lease, &rest, &reason).await?;
-            return Ok(true);
+            (Vec::new(), Some(format!("submit: {e}")))
         }
     };
     let permit = Arc::new(permit);
+    let mut returned: Vec<SubmissionId> = Vec::with_capacity(submissions.len());
     let mut sent: Vec<MessageId> = Vec::with_capacity(ids.len());
-    for sub in &submissions {
+    for sub in submissions {
         add(&metrics.submissions, 1);
         add(&metrics.messages_submitted, sub.messages.len() as u64);
         sent.extend(sub.messages.iter().copied());
         let submission = SubmissionId::of(&sub.handle);
+        returned.push(submission);
         let record = recorded.iter().find(|r| r.submission == submission);
-        let signed = record
-            .filter(|r| !r.signed.is_empty())
-            .map(|r| Arc::clone(&r.signed));
         if record.is_none() {
             // The adapter broke its contract (sent without recording): follow it anyway.
             tracing::error!(lane = %l, %submission,
@@ -288,9 +279,11 @@ async fn deliver_once(
         }
         let flight = InFlight {
             submission,
-            handle: sub.handle.clone(),
-            ids: sub.messages.clone(),
-            signed,
+            signed: record
+                .filter(|r| !r.signed.is_empty())
+                .map(|r| Arc::clone(&r.signed)),
+            handle: sub.handle,
+            ids: sub.messages,
             _permit: Some(Arc::clone(&permit)),
             taken_over_at: None,
             // Renewed at the first confirm tick: the follow lease is what is left of the
@@ -303,25 +296,24 @@ async fn deliver_once(
             return Ok(false);
         }
     }
-    // Recorded, then refused by the node: back to pending.
-    let returned: Vec<SubmissionId> = submissions
-        .iter()
-        .map(|s| SubmissionId::of(&s.handle))
-        .collect();
+    // Recorded and not returned: refused by the node, never sent. Back to pending.
     unsend(
         ctx,
         lane,
         metrics,
         &recorded,
         &returned,
-        "signed and recorded, but the destination refused the transaction",
+        failure
+            .as_deref()
+            .unwrap_or("signed and recorded, but the destination refused the transaction"),
     )
     .await?;
-    let unsent: Vec<MessageId> = ids
+    // Neither recorded nor sent: still leased. Left out for a reason of its own, or not sent.
+    let unrecorded: Vec<MessageId> = ids
         .into_iter()
         .filter(|id| !sent.contains(id) && !recorded.iter().any(|r| r.ids.contains(id)))
         .collect();
-    let unsent = fail_left_out(ctx, lane, metrics, lease, unsent, &left_out).await?;
+    let unsent = fail_left_out(ctx, lane, metrics, lease, unrecorded, &left_out).await?;
     if !unsent.is_empty() {
         fail_leased(
             ctx,
@@ -329,7 +321,9 @@ async fn deliver_once(
             metrics,
             lease,
             &unsent,
-            "not sent by the destination adapter",
+            failure
+                .as_deref()
+                .unwrap_or("not sent by the destination adapter"),
         )
         .await?;
     }

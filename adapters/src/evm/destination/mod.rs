@@ -426,7 +426,7 @@ impl EvmDestination {
         let grace = self.inner.config.drop_grace;
         let mut vanished = lock(&self.inner.vanished);
         // Sightings of submissions nobody asks about any more.
-        vanished.retain(|_, since| since.elapsed() < grace.saturating_mul(100).max(KEEP_VANISHED));
+        vanished.retain(|_, since| since.elapsed() < KEEP_VANISHED.max(grace));
         let since = *vanished
             .entry((sub.from, sub.nonce))
             .or_insert_with(Instant::now);

@@ -67,6 +67,15 @@ pub struct SqliteStore {
 /// The lock file, in the owners folder, that running instances hold shared and maintenance alone.
 const STORE_LOCK: &str = "store.lock";
 
+/// Opens (creating if needed, never truncating) a file that is only ever `flock`ed.
+fn open_lock_file(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the store at `path` with default options, and brings its
     /// schema up to date.
@@ -165,12 +174,7 @@ impl SqliteStore {
         };
         let folder = self.owners_folder().map_err(io)?;
         std::fs::create_dir_all(&folder).map_err(io)?;
-        let store_lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(folder.join(STORE_LOCK))
-            .map_err(io)?;
+        let store_lock = open_lock_file(&folder.join(STORE_LOCK)).map_err(io)?;
         match store_lock.try_lock() {
             Ok(()) => Ok(OwnerClaim(Box::new(store_lock))),
             Err(std::fs::TryLockError::WouldBlock) => Err(Error::StoreInUse {
@@ -404,12 +408,7 @@ impl DeliveryStore for SqliteStore {
         let folder = self.owners_folder().map_err(io)?;
         std::fs::create_dir_all(&folder).map_err(io)?;
         // Every running instance holds the store's lock shared; maintenance holds it alone.
-        let store_lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(folder.join(STORE_LOCK))
-            .map_err(io)?;
+        let store_lock = open_lock_file(&folder.join(STORE_LOCK)).map_err(io)?;
         match store_lock.try_lock_shared() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -420,11 +419,7 @@ impl DeliveryStore for SqliteStore {
             Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
         }
         let digest = causeway_proofs::hash::keccak256(owner.0.as_bytes());
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(folder.join(format!("{}.lock", hex::encode(&digest.0[..16]))))
+        let file = open_lock_file(&folder.join(format!("{}.lock", hex::encode(&digest.0[..16]))))
             .map_err(io)?;
         match file.try_lock() {
             Ok(()) => {}

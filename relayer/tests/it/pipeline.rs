@@ -141,6 +141,7 @@ async fn submissions_in_flight_at_shutdown_are_followed_on_restart_without_resub
         counts(p).submitted == 30
     })
     .await;
+    stuck.wait_applied(30).await;
     first.shutdown().await;
     assert_eq!(stuck.deliveries().len(), 30);
 
@@ -185,11 +186,13 @@ async fn a_taken_over_submission_still_pending_after_a_lease_is_settled_by_the_r
         Arc::new(p)
     };
     let build = |probe: Arc<Probe>| solo_relayer(&db, &source, probe, 10, test_config());
-    let first = build(never()).spawn().await.unwrap();
+    let stuck = never();
+    let first = build(Arc::clone(&stuck)).spawn().await.unwrap();
     wait_until(&first, Duration::from_secs(30), |p| {
         counts(p).submitted == 20
     })
     .await;
+    stuck.wait_applied(20).await;
     first.shutdown().await;
 
     let probe = never();
@@ -437,6 +440,7 @@ async fn submissions_of_an_instance_that_never_returns_are_settled_by_another() 
         .await
         .unwrap();
     wait_until(&a, Duration::from_secs(30), |p| counts(p).submitted == 30).await;
+    stuck.wait_applied(30).await;
     a.shutdown().await;
     assert_eq!(stuck.deliveries().len(), 30);
 

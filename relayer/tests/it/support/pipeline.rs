@@ -322,6 +322,21 @@ impl Probe {
     pub fn deliveries(&self) -> HashMap<MessageId, u32> {
         self.delivered.lock().unwrap().clone()
     }
+
+    /// Waits until `n` messages were accepted. The store records a submission before it is
+    /// sent, so `submitted` in the store can run ahead of what the destination has applied: a
+    /// test that stops the relayer to leave submissions in flight waits for this too.
+    pub async fn wait_applied(&self, n: usize) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while self.delivered.lock().unwrap().len() < n {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "only {} of {n} applied",
+                self.delivered.lock().unwrap().len()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
 }
 
 impl Destination for Probe {

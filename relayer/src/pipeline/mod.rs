@@ -41,7 +41,7 @@ use tracing::Instrument;
 
 pub use config::{LaneConfig, OriginConfig, PipelineConfig};
 pub use metrics::{LaneMetricsSnapshot, OriginMetricsSnapshot, PipelineMetricsSnapshot};
-pub use signer::{LocalSigner, MultiSigner, SignatureCollector, SignatureRequest};
+pub use signer::{LocalSigner, MultiSigner, PeerSignature, SignatureCollector, SignatureRequest};
 
 use crate::Error;
 use crate::store::Result;

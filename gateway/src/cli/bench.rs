@@ -201,6 +201,7 @@ async fn one_batch_size(args: &RelayArgs, batch_size: usize) -> Result<Row> {
             validators,
             hash_algorithm: HashAlgorithm::Sha256,
             batch_size,
+            rota: None,
         })
         .spawn()
         .await?;

@@ -11,6 +11,7 @@
 //!
 //! - [`key`]: [`ValidatorKey`], a validator's secret signing key.
 //! - [`signature`]: [`Signature`], recovery, EIP-2098 compact form, EIP-191 personal messages.
+//! - [`evidence`]: [`Equivocation`], offline-checkable evidence of a validator signing two roots.
 //! - [`quorum`]: [`ValidatorSet`] and [`verify_attestations`].
 
 use core::fmt;
@@ -19,12 +20,14 @@ use core::str::FromStr;
 use crate::Error;
 use crate::hash::parse_hex_array;
 
+pub mod evidence;
 pub mod key;
 pub mod quorum;
 pub mod signature;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod testkit;
 
+pub use evidence::{EQUIVOCATION_FORMAT, Equivocation, SignedCheckpoint};
 pub use key::ValidatorKey;
 pub use quorum::{ValidatorSet, VerifiedQuorum, order_signatures, verify_attestations};
 pub use signature::{Signature, hash_personal_message, recover};

@@ -7,7 +7,7 @@ use causeway_adapters::NativeVerifier;
 use causeway_adapters::chain::{DynDestination, DynSource};
 use causeway_proofs::{HashAlgorithm, SigningDomain, ValidatorSet};
 
-use crate::store::{Lane, LeaseOwner, RetryPolicy};
+use crate::store::{Lane, LeaseOwner, RetryPolicy, Rota};
 
 /// One origin chain: where its messages come from and how their native proofs are checked.
 #[derive(Clone)]
@@ -34,6 +34,9 @@ pub struct LaneConfig {
     pub hash_algorithm: HashAlgorithm,
     /// Most messages per delivery batch.
     pub batch_size: usize,
+    /// Turns with the other member gateways delivering the lane (`None`: this gateway delivers
+    /// everything as soon as it can).
+    pub rota: Option<Rota>,
 }
 
 impl LaneConfig {

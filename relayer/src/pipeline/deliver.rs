@@ -88,11 +88,12 @@ async fn deliver_once(
     metrics.in_flight_changed((max - in_flight.available_permits()) as u64);
 
     let store = Arc::clone(&ctx.store);
-    let (owner, limit, lease_for, policy, now) = (
+    let (owner, limit, lease_for, policy, rota, now) = (
         ctx.config.owner.clone(),
         lane.batch_size,
         ctx.config.lease_for,
         ctx.config.retry,
+        lane.rota,
         ctx.clock.now(),
     );
     let covered_by = checkpoint.checkpoint.size();
@@ -118,6 +119,7 @@ async fn deliver_once(
             lease_for,
             covered_by,
             policy,
+            rota,
             now,
         })
     })

@@ -91,6 +91,14 @@ metric_set! {
     LaneMetricsSnapshot {
         /// Checkpoints signed and recorded.
         checkpoints: sum,
+        /// Signatures received from other members' gateways.
+        member_signatures: sum,
+        /// Of those, dropped: malformed, of another lane, or not of a validator of the lane.
+        invalid_member_signatures: sum,
+        /// Member signatures over another root than this gateway's own for that size.
+        root_mismatches: sum,
+        /// Validators caught signing two roots for one size (evidence recorded).
+        equivocations: sum,
         /// Submissions sent to the destination.
         submissions: sum,
         /// Messages sent in submissions.

@@ -173,6 +173,7 @@ impl Relayer {
             for lane in lanes {
                 let lane_metrics = metrics.lane(lane.lane());
                 let (checkpoint_tx, checkpoint_rx) = tokio::sync::watch::channel(());
+                let members = self.collector.subscribe(lane.lane());
                 tasks.spawn(
                     attest::attest(
                         ctx.clone(),
@@ -182,6 +183,7 @@ impl Relayer {
                         Arc::clone(&self.collector),
                         size_rx.clone(),
                         checkpoint_tx,
+                        members,
                     )
                     .instrument(tracing::info_span!("attest", lane = %lane.lane())),
                 );

@@ -45,10 +45,12 @@ pub use types::{
     AcceptBatch, AcceptOutcome, AcceptedEvent, Attempt, CheckpointOutcome, CheckpointRecord,
     Confirmation, Delivery, DeliveryState, DeliveryStateKind, FailureOutcome, FailureReport,
     KeptHandle, LEASE_EXPIRED_REASON, Lane, LaneStats, LeaseOwner, LeaseRequest, LeaseToken,
-    LeasedMessage, MessageRecord, OwnerClaim, Renewal, SourceCursor, StateCounts, StoredCheckpoint,
-    Submission, SubmissionId, SubmittedMessage, TakeOver, UnixMillis, ValidatorSignature,
+    LeasedMessage, MemberSignatureOutcome, MemberSignatureRecord, MessageRecord, OwnerClaim,
+    Renewal, Rota, SourceCursor, StateCounts, StoredCheckpoint, Submission, SubmissionId,
+    SubmittedMessage, TakeOver, UnixMillis, ValidatorSignature,
 };
 
+use causeway_proofs::attestation::Equivocation;
 use causeway_proofs::{Domain, LeafIndex, LogSize, MessageId};
 
 use crate::Error;
@@ -101,8 +103,23 @@ pub trait CheckpointStore: Send + Sync {
     /// [`Error::WrongOrigin`] if the checkpoint is of another origin.
     fn record_checkpoint(&self, record: &CheckpointRecord<'_>) -> Result<CheckpointOutcome>;
 
+    /// Records another member's validator signature (checked by the caller) in one
+    /// transaction: [`MemberSignatureOutcome::Equivocation`] with the evidence, recorded, if the
+    /// validator signed another root for the same lane and size before (from then on its
+    /// signatures do not count on the lane, here or in [`CheckpointStore::latest_checkpoint`]);
+    /// else counted like [`CheckpointStore::record_checkpoint`] when it is over this gateway's own
+    /// root, and kept apart as a root mismatch when not. Fails like `record_checkpoint`.
+    fn record_member_signature(
+        &self,
+        record: &MemberSignatureRecord,
+    ) -> Result<MemberSignatureOutcome>;
+
+    /// The equivocation evidence recorded for `lane`, oldest first.
+    fn equivocations(&self, lane: Lane) -> Result<Vec<Equivocation>>;
+
     /// The largest checkpoint of `lane` signed by at least `min_signatures` distinct
-    /// validators, with all its signatures, or `None`.
+    /// validators that did not equivocate on the lane, with those validators' signatures, or
+    /// `None`.
     fn latest_checkpoint(
         &self,
         lane: Lane,

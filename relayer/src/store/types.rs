@@ -5,10 +5,12 @@ use core::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use causeway_adapters::SubmissionHandle;
+use causeway_proofs::attestation::Equivocation;
 use causeway_proofs::bundle::{NativeProof, SourceReference};
 use causeway_proofs::hash::keccak256;
 use causeway_proofs::{
     Checkpoint, Domain, EvmAddress, Hash32, LeafIndex, LogSize, Message, MessageId, Signature,
+    SigningDomain,
 };
 
 use super::RetryPolicy;
@@ -159,8 +161,40 @@ pub struct LeaseRequest<'a> {
     /// (its holder stopped, or failed before recording anything), and is a dead letter once
     /// they are used up.
     pub policy: RetryPolicy,
+    /// Whose turn it is, when several member gateways deliver the lane (`None`: every message
+    /// is this instance's to deliver).
+    pub rota: Option<Rota>,
     /// The current time.
     pub now: UnixMillis,
+}
+
+/// Turns in delivering a lane's messages between the consortium's member gateways, so that each
+/// message is normally sent once (relayers are untrusted and any member may deliver anything;
+/// the turns only save gas). Runs of [`Rota::run`] consecutive leaves belong to the members in
+/// rotation; the member whose run it is may deliver a message as soon as it is due, the next one
+/// [`Rota::grace`] later (it then first asks the destination whether the message is still
+/// undelivered), the one after that two graces later, and so on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rota {
+    /// Members taking turns (at least 1).
+    pub members: u32,
+    /// This gateway's place among them (below `members`).
+    pub position: u32,
+    /// Consecutive leaves in one member's run (at least 1).
+    pub run: u64,
+    /// How long each next member waits after the one before it.
+    pub grace: Duration,
+}
+
+impl Rota {
+    /// How long after a message is due this gateway may take it: 0 in its own runs.
+    pub fn wait(&self, leaf_index: LeafIndex) -> Duration {
+        let members = u64::from(self.members.max(1));
+        let owner = (leaf_index.0 / self.run.max(1)) % members;
+        let rank = (u64::from(self.position) + members - owner) % members;
+        self.grace
+            .saturating_mul(u32::try_from(rank).unwrap_or(u32::MAX))
+    }
 }
 
 /// A message handed out by [`DeliveryStore::lease_pending`](super::DeliveryStore::lease_pending).
@@ -571,6 +605,45 @@ pub struct CheckpointOutcome {
     pub new_signatures: usize,
     /// Distinct validators that have signed it now.
     pub total_signatures: usize,
+}
+
+/// Another member's validator signature for
+/// [`CheckpointStore::record_member_signature`](super::CheckpointStore::record_member_signature).
+#[derive(Clone, Copy, Debug)]
+pub struct MemberSignatureRecord {
+    /// The lane.
+    pub lane: Lane,
+    /// The lane's signing domain (kept in equivocation evidence, so that anyone can check it).
+    pub domain: SigningDomain,
+    /// The checkpoint the validator signed, of `lane.origin`'s log.
+    pub checkpoint: Checkpoint,
+    /// The validator and its signature (recovered and checked against the lane's validator set
+    /// by the caller).
+    pub signature: ValidatorSignature,
+    /// Whether `checkpoint`'s root is the one this gateway rebuilt itself for that size: only then
+    /// does the signature count.
+    pub matches_own_root: bool,
+    /// The current time.
+    pub now: UnixMillis,
+}
+
+/// What [`CheckpointStore::record_member_signature`](super::CheckpointStore::record_member_signature)
+/// did with a signature.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MemberSignatureOutcome {
+    /// Over this gateway's own root: recorded (or already there); the checkpoint now has this many
+    /// signatures that count.
+    Counted {
+        /// Distinct validators whose signatures count for the checkpoint now.
+        total_signatures: usize,
+    },
+    /// Over another root than this gateway's own (a root mismatch): kept, never counted.
+    RootMismatch,
+    /// The validator had signed another root for the same lane and size: evidence recorded, and
+    /// from now on its signatures do not count on the lane.
+    Equivocation(Box<Equivocation>),
+    /// The validator equivocated on this lane before: ignored.
+    Excluded,
 }
 
 /// A recorded checkpoint with its signatures.

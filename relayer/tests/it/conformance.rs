@@ -13,8 +13,8 @@ use causeway_relayer::Error;
 use causeway_relayer::store::{
     Attempt, CheckpointRecord, CheckpointStore, Confirmation, DeliveryState, DeliveryStateKind,
     DeliveryStore, FailureOutcome, FailureReport, KeptHandle, Lane, LeaseOwner, LeaseRequest,
-    LeaseToken, LeasedMessage, QueryStore, Renewal, RetryPolicy, SourceStore, StateCounts, Store,
-    Submission, SubmissionId, TakeOver,
+    LeaseToken, LeasedMessage, MemberSignatureOutcome, MemberSignatureRecord, QueryStore, Renewal,
+    RetryPolicy, SourceStore, StateCounts, Store, Submission, SubmissionId, TakeOver,
 };
 
 use crate::support::*;
@@ -31,6 +31,7 @@ macro_rules! conformance_suite {
                 rollback_moves_only_the_cursor_and_never_below_logged_events,
                 leaves_page_through_the_log,
                 checkpoints_count_each_validator_once,
+                member_signatures_catch_equivocation_in_either_order,
                 leases_are_exclusive_ordered_and_bounded,
                 leases_expire,
                 an_expired_lease_uses_an_attempt_until_the_message_is_a_dead_letter,
@@ -75,6 +76,7 @@ fn lease(
         covered_by: LogSize(covered),
         policy: RetryPolicy::default(),
         now: t(now),
+        rota: None,
     })
     .unwrap()
 }
@@ -391,6 +393,105 @@ pub fn checkpoints_count_each_validator_once<B: Backend>(b: &B) {
     assert_eq!(s.latest_checkpoint(lane2, 0).unwrap(), None);
 }
 
+/// Other members' signatures: over this gateway's own root they count; over another root they
+/// are kept apart (a root mismatch); a validator that signed two roots for one size, in either
+/// order, is caught with evidence anyone can check, and its signatures stop counting.
+pub fn member_signatures_catch_equivocation_in_either_order<B: Backend>(b: &B) {
+    let s = b.open();
+    accept_new(&s, 0, 4, 1, 1);
+    let domain = causeway_proofs::SigningDomain {
+        origin: ORIGIN,
+        origin_chain_id: 1,
+        destination: DEST,
+        destination_chain_id: 2,
+        inbox: causeway_proofs::SigningDomain::named_inbox("conformance"),
+        validator_epoch: 1,
+    };
+    let record = |size, variant, validator, own: bool| {
+        s.record_member_signature(&MemberSignatureRecord {
+            lane: LANE,
+            domain,
+            checkpoint: checkpoint(size, variant),
+            signature: validator_sig(validator),
+            matches_own_root: own,
+            now: t(60),
+        })
+    };
+    // Validator 1 signs our root at size 2, validator 2 another root at size 2.
+    assert_eq!(
+        record(2, 0, 1, true).unwrap(),
+        MemberSignatureOutcome::Counted {
+            total_signatures: 1
+        }
+    );
+    assert_eq!(
+        record(2, 1, 2, false).unwrap(),
+        MemberSignatureOutcome::RootMismatch
+    );
+    // Again the same: still one each (no equivocation with itself).
+    assert_eq!(
+        record(2, 0, 1, true).unwrap(),
+        MemberSignatureOutcome::Counted {
+            total_signatures: 1
+        }
+    );
+    assert_eq!(
+        record(2, 1, 2, false).unwrap(),
+        MemberSignatureOutcome::RootMismatch
+    );
+    assert!(s.equivocations(LANE).unwrap().is_empty());
+    // Validator 3 counts at size 2: the checkpoint has two signatures.
+    record(2, 0, 3, true).unwrap();
+    assert_eq!(
+        s.latest_checkpoint(LANE, 2)
+            .unwrap()
+            .unwrap()
+            .signatures
+            .len(),
+        2
+    );
+
+    // Counted first, then another root: equivocation.
+    let MemberSignatureOutcome::Equivocation(first) = record(2, 1, 1, false).unwrap() else {
+        panic!("validator 1 signed two roots at size 2");
+    };
+    assert_eq!(first.validator, validator_sig(1).validator);
+    assert_eq!(first.first.checkpoint, checkpoint(2, 0));
+    assert_eq!(first.second.checkpoint, checkpoint(2, 1));
+    assert_eq!(first.domain, domain);
+    // Mismatch first, then our root: equivocation too.
+    let MemberSignatureOutcome::Equivocation(second) = record(2, 0, 2, true).unwrap() else {
+        panic!("validator 2 signed two roots at size 2");
+    };
+    assert_eq!(second.first.checkpoint, checkpoint(2, 1));
+    assert_eq!(second.second.checkpoint, checkpoint(2, 0));
+    // From now on they are excluded, at every size.
+    assert_eq!(
+        record(3, 0, 1, true).unwrap(),
+        MemberSignatureOutcome::Excluded
+    );
+    assert_eq!(
+        record(3, 0, 2, true).unwrap(),
+        MemberSignatureOutcome::Excluded
+    );
+    let evidence = s.equivocations(LANE).unwrap();
+    assert_eq!(evidence.len(), 2);
+    assert_eq!(evidence[0], *first);
+    assert_eq!(evidence[1], *second);
+    // Their signatures stop counting, also the ones recorded before: only validator 3's is left.
+    assert_eq!(s.latest_checkpoint(LANE, 2).unwrap(), None);
+    let cp = s.latest_checkpoint(LANE, 1).unwrap().unwrap();
+    assert_eq!(cp.signatures, vec![validator_sig(3)]);
+    // Another lane is not affected.
+    let other = Lane {
+        origin: ORIGIN,
+        destination: Domain(DEST.0 + 1),
+    };
+    assert!(s.equivocations(other).unwrap().is_empty());
+    // Beyond the log: refused, nothing recorded.
+    assert!(record(9, 0, 3, false).is_err());
+}
+
 pub fn leases_are_exclusive_ordered_and_bounded<B: Backend>(b: &B) {
     let s = b.open();
     let msgs = accept_new(&s, 0, 6, 1, 1_000);
@@ -429,6 +530,7 @@ pub fn leases_are_exclusive_ordered_and_bounded<B: Backend>(b: &B) {
             covered_by: LogSize(100),
             policy: RetryPolicy::default(),
             now: t(1_003),
+            rota: None,
         })
         .unwrap();
     assert!(other.is_empty());
@@ -489,6 +591,7 @@ pub fn an_expired_lease_uses_an_attempt_until_the_message_is_a_dead_letter<B: Ba
             covered_by: LogSize(1),
             policy: policy(3),
             now: t(now),
+            rota: None,
         })
         .unwrap()
     };

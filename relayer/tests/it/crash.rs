@@ -67,6 +67,7 @@ fn child(path: &Path) -> ! {
                 covered_by: LogSize(u64::MAX),
                 policy: causeway_relayer::store::RetryPolicy::default(),
                 now,
+                rota: None,
             })
             .unwrap();
         let ids: Vec<_> = leased.iter().map(|m| m.message.id()).collect();

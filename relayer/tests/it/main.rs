@@ -11,6 +11,7 @@
 )]
 
 mod conformance;
+mod consortium;
 mod crash;
 mod e2e_evm;
 mod e2e_fabric;

@@ -222,7 +222,7 @@ fn a_file_of_schema_2_migrates_in_place_and_every_row_keeps_its_meaning() {
     write_schema_2(&b, &msgs, &rows);
 
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 5);
+    assert_eq!(s.schema_version().unwrap(), 6);
     s.integrity_check().unwrap();
     let columns = b.columns("delivery");
     for gone in ["tx_hash", "tx_nonce"] {
@@ -331,6 +331,7 @@ fn a_file_of_schema_2_migrates_in_place_and_every_row_keeps_its_meaning() {
             covered_by: LogSize(7),
             policy: policy(12),
             now: t(10_000),
+            rota: None,
         })
         .unwrap();
     let lease = leased[0].lease;
@@ -363,5 +364,5 @@ fn a_file_of_schema_2_migrates_in_place_and_every_row_keeps_its_meaning() {
         .unwrap_err();
     assert!(err.to_string().contains("never deleted"), "{err}");
     drop(s);
-    assert_eq!(b.open().schema_version().unwrap(), 5, "applied once");
+    assert_eq!(b.open().schema_version().unwrap(), 6, "applied once");
 }

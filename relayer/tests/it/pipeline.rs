@@ -334,6 +334,7 @@ async fn two_lanes_report_their_own_metrics() {
         validators: validators(&[key(0)], 1),
         hash_algorithm: HashAlgorithm::Sha256,
         batch_size: 5,
+        rota: None,
     })
     .spawn()
     .await
@@ -723,6 +724,7 @@ async fn a_submission_that_cannot_be_followed_is_settled_by_the_replay_record() 
             covered_by: LogSize(u64::MAX),
             policy: test_config().retry,
             now: UnixMillis::now(),
+            rota: None,
         })
         .unwrap();
     let ids: Vec<_> = leased.iter().map(|m| m.message.id()).collect();

@@ -153,6 +153,7 @@ async fn a_forged_native_proof_halts_the_origin_and_nothing_is_delivered() {
         validators: validators(&keys, 1),
         hash_algorithm: HashAlgorithm::Sha256,
         batch_size: 10,
+        rota: None,
     })
     .spawn()
     .await
@@ -320,6 +321,7 @@ async fn a_slow_verify_stage_holds_the_watcher_back() {
         validators: validators(&keys, 1),
         hash_algorithm: HashAlgorithm::Sha256,
         batch_size: 64,
+        rota: None,
     })
     .spawn()
     .await

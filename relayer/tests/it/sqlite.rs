@@ -24,7 +24,7 @@ fn raw(b: &SqliteBackend) -> Connection {
 fn file_is_wal_with_recorded_migrations() {
     let b = SqliteBackend::new();
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 5);
+    assert_eq!(s.schema_version().unwrap(), 6);
     assert_eq!(s.path(), b.path.as_path());
     s.integrity_check().unwrap();
     let c = raw(&b);
@@ -47,16 +47,17 @@ fn file_is_wal_with_recorded_migrations() {
             (3, "family-neutral submission".to_owned()),
             (4, "lease tokens".to_owned()),
             (5, "signed submissions".to_owned()),
+            (6, "member signatures and equivocation evidence".to_owned()),
         ]
     );
     drop(s);
     // Reopening applies nothing twice.
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 5);
+    assert_eq!(s.schema_version().unwrap(), 6);
     let n: i64 = c
         .query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(n, 5);
+    assert_eq!(n, 6);
 }
 
 /// A file written by the first release (schema 1) is brought to the current schema on open,
@@ -85,7 +86,7 @@ fn a_file_of_schema_1_is_migrated_in_place() {
         .unwrap();
     }
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 5);
+    assert_eq!(s.schema_version().unwrap(), 6);
     s.integrity_check().unwrap();
     let columns = b.columns("delivery");
     assert!(
@@ -100,12 +101,12 @@ fn a_file_from_a_newer_build_is_refused() {
     drop(b.open());
     raw(&b)
         .execute(
-            "INSERT INTO schema_version (version, name, applied_at) VALUES (7, 'future', 0)",
+            "INSERT INTO schema_version (version, name, applied_at) VALUES (8, 'future', 0)",
             [],
         )
         .unwrap();
     match SqliteStore::open(&b.path).unwrap_err() {
-        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (7, 5)),
+        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (8, 6)),
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
 }
@@ -211,6 +212,7 @@ fn a_crash_before_commit_leaves_nothing_behind() {
         covered_by: LogSize(6),
         policy: policy(12),
         now: t(30),
+        rota: None,
     };
     assert!(matches!(
         s.lease_pending(&req),
@@ -284,7 +286,7 @@ fn many_handles_opening_a_new_file_at_once_all_succeed() {
         for opener in openers {
             let version = opener.join().unwrap();
             assert!(
-                matches!(version, Ok(5)),
+                matches!(version, Ok(6)),
                 "round {round}: an opener failed: {version:?}"
             );
         }
@@ -292,7 +294,7 @@ fn many_handles_opening_a_new_file_at_once_all_succeed() {
             .unwrap()
             .query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(n, 5, "round {round}: each migration applied once");
+        assert_eq!(n, 6, "round {round}: each migration applied once");
     }
 }
 

@@ -81,6 +81,16 @@ pub(super) fn lease(tx: &Transaction<'_>, req: &LeaseRequest<'_>) -> Result<Vec<
     // Sizes past i64 cover every storable index.
     let covered = i64::try_from(req.covered_by.0).unwrap_or(i64::MAX);
     let limit = i64::try_from(req.limit).unwrap_or(i64::MAX);
+    // Turns between member gateways (see `Rota`); alone, every message is this instance's.
+    let (members, position, run, grace) = match req.rota {
+        Some(r) => (
+            i64::from(r.members.max(1)),
+            i64::from(r.position),
+            i64::try_from(r.run.max(1)).unwrap_or(i64::MAX),
+            i64::try_from(r.grace.as_millis()).unwrap_or(i64::MAX),
+        ),
+        None => (1, 0, 1, 0),
+    };
     expire_leases(tx, req, now)?;
     let token: i64 = tx
         .prepare_cached("UPDATE lease_sequence SET last = last + 1 WHERE id = 1 RETURNING last")
@@ -98,6 +108,8 @@ pub(super) fn lease(tx: &Transaction<'_>, req: &LeaseRequest<'_>) -> Result<Vec<
                  SELECT message_id FROM delivery
                  WHERE origin = ?4 AND destination = ?5 AND leaf_index < ?6
                    AND state = 'pending' AND next_attempt_at <= ?3
+                   AND next_attempt_at
+                       + ((?10 + ?9 - (leaf_index / ?11) % ?9) % ?9) * ?12 <= ?3
                  ORDER BY leaf_index LIMIT ?7)
              RETURNING message_id, leaf_index, attempts",
         )
@@ -112,7 +124,11 @@ pub(super) fn lease(tx: &Transaction<'_>, req: &LeaseRequest<'_>) -> Result<Vec<
                 req.lane.destination.0,
                 covered,
                 limit,
-                token
+                token,
+                members,
+                position,
+                run,
+                grace
             ],
             |r| {
                 Ok((

@@ -44,6 +44,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "signed submissions",
         sql: include_str!("migrations/0005_signed_submissions.sql"),
     },
+    Migration {
+        version: 6,
+        name: "member signatures and equivocation evidence",
+        sql: include_str!("migrations/0006_member_signatures.sql"),
+    },
 ];
 
 /// The schema version this build brings a file to.

@@ -23,15 +23,16 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use causeway_proofs::attestation::Equivocation;
 use causeway_proofs::{Domain, LeafIndex, LogSize, MessageId};
 use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
 
 use super::{
     AcceptBatch, AcceptOutcome, CheckpointOutcome, CheckpointRecord, CheckpointStore, Confirmation,
     DeliveryStore, FailureOutcome, FailureReport, Lane, LaneStats, LeaseOwner, LeaseRequest,
-    LeasedMessage, MessageRecord, OwnerClaim, QueryStore, Renewal, Result, SourceCursor,
-    SourceStore, StoredCheckpoint, Submission, SubmissionId, SubmittedMessage, TakeOver,
-    UnixMillis,
+    LeasedMessage, MemberSignatureOutcome, MemberSignatureRecord, MessageRecord, OwnerClaim,
+    QueryStore, Renewal, Result, SourceCursor, SourceStore, StoredCheckpoint, Submission,
+    SubmissionId, SubmittedMessage, TakeOver, UnixMillis,
 };
 use crate::Error;
 
@@ -348,6 +349,21 @@ impl SourceStore for SqliteStore {
 impl CheckpointStore for SqliteStore {
     fn record_checkpoint(&self, record: &CheckpointRecord<'_>) -> Result<CheckpointOutcome> {
         self.write("record checkpoint", |tx| checkpoint::record(tx, record))
+    }
+
+    fn record_member_signature(
+        &self,
+        record: &MemberSignatureRecord,
+    ) -> Result<MemberSignatureOutcome> {
+        self.write("record a member's signature", |tx| {
+            checkpoint::record_member(tx, record)
+        })
+    }
+
+    fn equivocations(&self, lane: Lane) -> Result<Vec<Equivocation>> {
+        self.read("read equivocation evidence", |tx| {
+            checkpoint::equivocations(tx, lane)
+        })
     }
 
     fn latest_checkpoint(

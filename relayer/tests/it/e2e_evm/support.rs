@@ -405,6 +405,7 @@ pub fn build_relayer_hashed(
             validators: validators(&committee),
             hash_algorithm: hash,
             batch_size,
+            rota: None,
         })
 }
 

@@ -47,6 +47,7 @@ pub async fn spawn_relayer(
             validators: validators(committee),
             hash_algorithm: HashAlgorithm::Sha256,
             batch_size: 100,
+            rota: None,
         })
         .spawn()
         .await

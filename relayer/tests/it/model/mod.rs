@@ -212,6 +212,7 @@ fn run(
                 covered_by: LogSize(covered),
                 policy: POLICY,
                 now,
+                rota: None,
             });
             match got {
                 Ok(got) => {

@@ -152,6 +152,7 @@ pub fn relayer(
             validators: set,
             hash_algorithm: HashAlgorithm::Sha256,
             batch_size,
+            rota: None,
         })
 }
 

@@ -1,5 +1,6 @@
-//! `causeway store`: what an operator does on a relayer's store file by hand, today the one
-//! repair a halted origin may need: moving its source cursor back after a reorganisation.
+//! `causeway store`: what an operator does on a relayer's store file by hand: the one repair a
+//! halted origin may need (moving its source cursor back after a reorganisation), and exporting
+//! the equivocation evidence a lane recorded.
 //!
 //! A source that finds the block under its cursor reorganised away halts its origin (the
 //! halt names the origin and the height). If no accepted message came from the blocks above
@@ -12,7 +13,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use causeway_proofs::{Domain, Hash32};
-use causeway_relayer::store::{SourceCursor, SourceStore, SqliteStore, UnixMillis};
+use causeway_relayer::store::{
+    CheckpointStore, Lane, SourceCursor, SourceStore, SqliteStore, UnixMillis,
+};
 
 use super::Outcome;
 
@@ -44,6 +47,24 @@ pub(crate) enum StoreCommand {
         /// That block's hash (0x and 64 hex digits), as the origin chain has it now.
         #[arg(long)]
         hash: String,
+    },
+    /// Write the equivocation evidence recorded for a lane (a validator that signed two roots
+    /// for one log size) as JSON files anyone can check with `causeway verify --evidence`.
+    /// Read-only: works while the gateway runs.
+    Evidence {
+        /// The relayer's SQLite store file.
+        #[arg(long)]
+        db: PathBuf,
+        /// The lane's origin domain.
+        #[arg(long)]
+        origin: u32,
+        /// The lane's destination domain.
+        #[arg(long)]
+        destination: u32,
+        /// The folder to write `equivocation-<validator>.json` files into (created if missing;
+        /// existing files are never overwritten).
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -94,7 +115,55 @@ pub(crate) fn run(cmd: &StoreCommand) -> Result<Outcome> {
             }
             Ok(Outcome::Success)
         }
+        StoreCommand::Evidence {
+            db,
+            origin,
+            destination,
+            out,
+        } => export_evidence(
+            db,
+            Lane {
+                origin: Domain(*origin),
+                destination: Domain(*destination),
+            },
+            out,
+        ),
     }
+}
+
+/// `causeway store evidence`.
+fn export_evidence(db: &std::path::Path, lane: Lane, out: &std::path::Path) -> Result<Outcome> {
+    let store = open(db)?;
+    let evidence = store
+        .equivocations(lane)
+        .with_context(|| format!("while reading the evidence of lane {lane}"))?;
+    if evidence.is_empty() {
+        println!("lane {lane}: no equivocation recorded");
+        return Ok(Outcome::Success);
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("while creating {}", out.display()))?;
+    for e in &evidence {
+        let path = out.join(format!("equivocation-{}.json", e.validator));
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .with_context(|| {
+                format!(
+                    "while creating {} (an existing file is never overwritten: choose another --out)",
+                    path.display()
+                )
+            })?;
+        std::io::Write::write_all(&mut file, e.to_json().as_bytes())
+            .with_context(|| format!("while writing {}", path.display()))?;
+        println!(
+            "lane {lane}: validator {} signed two roots at log size {}: {}",
+            e.validator,
+            e.first.checkpoint.size().0,
+            path.display()
+        );
+    }
+    Ok(Outcome::Success)
 }
 
 fn open(db: &std::path::Path) -> Result<SqliteStore> {

@@ -31,12 +31,18 @@ use super::input::read_text;
 #[derive(clap::Args, Debug)]
 pub(crate) struct VerifyArgs {
     /// The proof bundles (JSON, format `causeway-proof-bundle/1`), one or more.
-    #[arg(required = true, num_args = 1..)]
+    #[arg(required_unless_present = "evidence", num_args = 1..)]
     bundles: Vec<PathBuf>,
+    /// Check equivocation evidence instead of bundles (JSON, format
+    /// `causeway-equivocation-v1`, as `causeway store evidence` exports it): one validator's
+    /// signatures over two roots for one lane and log size. With --trust, the evidence must also
+    /// be for that lane's signing domain and name one of its validators.
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["bundles", "rpc"])]
+    evidence: Vec<PathBuf>,
     /// The trust file: the lane's signing domain, validators and threshold, and optionally the
     /// origin's native-proof settings (JSON).
-    #[arg(long)]
-    trust: PathBuf,
+    #[arg(long, required_unless_present = "evidence")]
+    trust: Option<PathBuf>,
     /// Print the verdicts as JSON instead of text (one object for one bundle, else an array).
     #[arg(long)]
     json: bool,
@@ -509,7 +515,14 @@ fn report(path: &Path, trust: &Trust, node: Option<&OriginNode>) -> Report {
 /// Exit codes: 0 if all are valid, 1 if one was refused, 2 (an error) if one could not be read
 /// or checked (after all verdicts are printed).
 pub(crate) fn run(args: &VerifyArgs) -> Result<Outcome> {
-    let trust = load_trust(&args.trust)?;
+    if !args.evidence.is_empty() {
+        return evidence(args);
+    }
+    let trust_path = args
+        .trust
+        .as_deref()
+        .context("--trust is required to verify bundles")?;
+    let trust = load_trust(trust_path)?;
     let node = match &args.rpc {
         None => None,
         Some(url) => {
@@ -517,7 +530,7 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<Outcome> {
                 matches!(trust.native, Some(Native::Evm(_))),
                 "--rpc ties a proven EVM block to its chain, but the trust file {} names no EVM \
                  source (add \"source\": {{ \"family\": \"evm\", \"outbox\": \"0x…\" }})",
-                args.trust.display()
+                trust_path.display()
             );
             Some(OriginNode::connect(
                 url,
@@ -557,6 +570,59 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<Outcome> {
         "{unreadable} of {} bundles could not be read or checked (each is named above)",
         args.bundles.len()
     );
+    Ok(if all_valid {
+        Outcome::Success
+    } else {
+        Outcome::Rejected
+    })
+}
+
+/// `causeway verify --evidence FILE…`: each file's verdict; exit 1 when any proves nothing.
+fn evidence(args: &VerifyArgs) -> Result<Outcome> {
+    use causeway_proofs::attestation::{Equivocation, evidence::MAX_EVIDENCE_JSON_LEN};
+    let trust = args.trust.as_deref().map(load_trust).transpose()?;
+    let mut all_valid = true;
+    for path in &args.evidence {
+        let text = read_text(path, MAX_EVIDENCE_JSON_LEN as u64)?;
+        let verdict = Equivocation::from_json(text.as_bytes())
+            .map_err(anyhow::Error::from)
+            .and_then(|e| {
+                let validator = e.verify()?;
+                if let Some(trust) = &trust {
+                    anyhow::ensure!(
+                        e.domain == trust.anchor.signing_domain,
+                        "the evidence is for another lane or validator epoch than the trust file's"
+                    );
+                    anyhow::ensure!(
+                        trust.anchor.validators.contains(&validator),
+                        "{validator} is not a validator of the trust file's lane"
+                    );
+                }
+                Ok((e, validator))
+            });
+        match verdict {
+            Ok((e, validator)) => {
+                println!("VALID EVIDENCE: {}", path.display());
+                println!("  validator      {validator} signed two roots");
+                println!(
+                    "  lane           domain {} -> domain {} (epoch {})",
+                    e.domain.origin, e.domain.destination, e.domain.validator_epoch
+                );
+                println!(
+                    "  log size       {} ({})",
+                    e.first.checkpoint.size().0,
+                    e.first.checkpoint.hash_algorithm()
+                );
+                println!("  first root     {}", e.first.checkpoint.root());
+                println!("  second root    {}", e.second.checkpoint.root());
+            }
+            Err(reason) => {
+                all_valid = false;
+                println!("INVALID EVIDENCE: {}", path.display());
+                println!("  reason: {reason:#}");
+            }
+        }
+    }
     Ok(if all_valid {
         Outcome::Success
     } else {

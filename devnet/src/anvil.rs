@@ -1,8 +1,9 @@
 //! Real `anvil` nodes on free loopback ports, killed when their handle is dropped.
 //!
 //! The binary is the pinned npm package `@foundry-rs/anvil-linux-amd64` that `scripts/setup.sh`
-//! installs into the workspace's `.tools/`; it is found relative to the workspace root (never
-//! through `PATH`), or at `$CAUSEWAY_ANVIL`. Each node listens on `127.0.0.1` with a port the OS
+//! installs into the project's `.tools/`; it is found at `$CAUSEWAY_ANVIL`, else in the `.tools/`
+//! of the project folder ([`workspace_root`]: no path of the build checkout is compiled in), else
+//! on `PATH`. Each node listens on `127.0.0.1` with a port the OS
 //! picks (`--port 0`, read back from anvil's "Listening on" line), so tests running in parallel
 //! never collide and never talk to a chain they did not start.
 
@@ -27,20 +28,51 @@ pub const ANVIL_RELATIVE_PATH: &str = ".tools/node_modules/@foundry-rs/anvil-lin
 /// How long anvil may take to report that it listens.
 pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// The workspace root (the parent of this crate's folder).
+/// The project folder a Causeway checkout's tools live in: the first of the current directory,
+/// its ancestors, then the running executable's folder and its ancestors (a binary built in a
+/// checkout sits in its `target/`) that holds a `.tools/` folder; else the first that holds the
+/// workspace's `Cargo.toml` with `contracts/`; else the current directory. Found at run time,
+/// never compiled in, so a binary moved to another machine does not look in the build's folder.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf));
+    let candidates: Vec<PathBuf> = cwd
+        .ancestors()
+        .chain(exe.iter().flat_map(|e| e.ancestors()))
         .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from(".."))
+        .collect();
+    candidates
+        .iter()
+        .find(|dir| dir.join(".tools").is_dir())
+        .or_else(|| {
+            candidates
+                .iter()
+                .find(|dir| dir.join("Cargo.toml").is_file() && dir.join("contracts").is_dir())
+        })
+        .cloned()
+        .unwrap_or(cwd)
 }
 
-/// The anvil binary: `$CAUSEWAY_ANVIL` if set, else [`ANVIL_RELATIVE_PATH`] under the workspace
-/// root.
+/// The anvil binary: `$CAUSEWAY_ANVIL` if set, else [`ANVIL_RELATIVE_PATH`] under
+/// [`workspace_root`] when it is there, else `anvil` on `PATH`; when none exists, the path under
+/// the project folder (so the error names the setup script).
 pub fn anvil_path() -> PathBuf {
     match std::env::var_os(ANVIL_ENV) {
         Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => workspace_root().join(ANVIL_RELATIVE_PATH),
+        _ => {
+            let local = workspace_root().join(ANVIL_RELATIVE_PATH);
+            if local.is_file() {
+                return local;
+            }
+            std::env::var_os("PATH")
+                .iter()
+                .flat_map(std::env::split_paths)
+                .map(|dir| dir.join("anvil"))
+                .find(|p| p.is_file())
+                .unwrap_or(local)
+        }
     }
 }
 
@@ -350,10 +382,13 @@ mod tests {
     }
 
     #[test]
-    fn the_binary_is_found_relative_to_the_workspace() {
+    fn the_binary_is_found_in_the_project_folder_found_at_run_time() {
         if std::env::var_os(ANVIL_ENV).is_none() {
             assert_eq!(anvil_path(), workspace_root().join(ANVIL_RELATIVE_PATH));
         }
-        assert!(workspace_root().join("Cargo.toml").is_file());
+        // Tests run in the crate's folder: its parent is the project folder.
+        let root = workspace_root();
+        assert!(root.join("Cargo.toml").is_file(), "{}", root.display());
+        assert!(root.join("devnet").is_dir(), "{}", root.display());
     }
 }

@@ -67,8 +67,8 @@ pub type RecipientHandle = ExampleRecipient::ExampleRecipientInstance<DynProvide
 /// `scripts/build-contracts.sh /tmp/x` while experimenting with the sources).
 pub const ARTIFACTS_ENV: &str = "CAUSEWAY_CONTRACT_ARTIFACTS";
 
-/// Where the artifacts are read from: `$CAUSEWAY_CONTRACT_ARTIFACTS` if set, else the committed
-/// `contracts/artifacts/` under the workspace root.
+/// Where the artifacts are read from when not embedded: `$CAUSEWAY_CONTRACT_ARTIFACTS` if set,
+/// else the committed `contracts/artifacts/` under the project folder.
 ///
 /// Only the bytecode is read from there; the bindings' ABI is always the committed one.
 pub fn artifacts_dir() -> PathBuf {
@@ -77,6 +77,31 @@ pub fn artifacts_dir() -> PathBuf {
         _ => workspace_root().join("contracts").join("artifacts"),
     }
 }
+
+/// The committed artifacts, compiled into the binary: `causeway devnet` and `bench` deploy
+/// these wherever the binary runs (`scripts/check-contracts.sh` keeps them equal to the sources).
+const EMBEDDED: &[(&str, &str)] = &[
+    (
+        "Anchor",
+        include_str!("../../contracts/artifacts/Anchor.json"),
+    ),
+    (
+        "ExampleRecipient",
+        include_str!("../../contracts/artifacts/ExampleRecipient.json"),
+    ),
+    (
+        "GasBurningRecipient",
+        include_str!("../../contracts/artifacts/GasBurningRecipient.json"),
+    ),
+    (
+        "Inbox",
+        include_str!("../../contracts/artifacts/Inbox.json"),
+    ),
+    (
+        "Outbox",
+        include_str!("../../contracts/artifacts/Outbox.json"),
+    ),
+];
 
 /// One compiled contract as `scripts/build-contracts.sh` writes it.
 #[derive(Clone, Debug)]
@@ -92,9 +117,18 @@ pub struct Artifact {
 }
 
 impl Artifact {
-    /// Loads `contracts/artifacts/<name>.json`.
+    /// The artifact of contract `name`: from `$CAUSEWAY_CONTRACT_ARTIFACTS/<name>.json` when
+    /// that is set, else the one compiled into the binary.
     pub fn load(name: &str) -> Result<Self> {
-        Self::load_from(&artifacts_dir().join(format!("{name}.json")))
+        match std::env::var_os(ARTIFACTS_ENV) {
+            Some(p) if !p.is_empty() => {
+                Self::load_from(&artifacts_dir().join(format!("{name}.json")))
+            }
+            _ => match EMBEDDED.iter().find(|(n, _)| *n == name) {
+                Some((_, text)) => Self::parse(text, Path::new(&format!("<embedded {name}.json>"))),
+                None => Self::load_from(&artifacts_dir().join(format!("{name}.json"))),
+            },
+        }
     }
 
     /// Loads an artifact file.
@@ -103,12 +137,16 @@ impl Artifact {
             path: path.to_path_buf(),
             source,
         })?;
+        Self::parse(&text, path)
+    }
+
+    fn parse(text: &str, path: &Path) -> Result<Self> {
         let bad = |reason: String| Error::ArtifactFormat {
             path: path.to_path_buf(),
             reason,
         };
         let mut value: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+            serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
         let mut take = |key: &str| {
             value
                 .get_mut(key)
@@ -243,4 +281,34 @@ pub async fn deploy_example_recipient(
         .deploy(provider, &args)
         .await?;
     Ok(ExampleRecipient::new(address, provider.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_artifacts_are_the_committed_files() {
+        for (name, text) in EMBEDDED {
+            let file = workspace_root()
+                .join("contracts/artifacts")
+                .join(format!("{name}.json"));
+            let on_disk = std::fs::read_to_string(&file).expect("committed artifact");
+            assert_eq!(
+                *text, on_disk,
+                "{name}: rebuild (cargo build) after scripts/build-contracts.sh"
+            );
+            let artifact = Artifact::parse(text, &file).expect("parses");
+            assert_eq!(artifact.contract_name, *name);
+        }
+        // Every committed artifact is embedded.
+        let committed = std::fs::read_dir(workspace_root().join("contracts/artifacts"))
+            .expect("artifacts folder")
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "json"))
+            })
+            .count();
+        assert_eq!(committed, EMBEDDED.len());
+    }
 }

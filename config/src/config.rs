@@ -6,7 +6,7 @@ use causeway_proofs::{Domain, EvmAddress};
 
 use crate::env::{Env, ProcessEnv};
 use crate::error::ConfigError;
-use crate::model::{Api, Chain, Gateway, Lane, Member, Monitoring, Storage};
+use crate::model::{Api, Chain, Gateway, Lane, Member, Monitoring, Relaying, Storage};
 
 /// The whole configuration of one gateway, validated. Obtain it with [`Config::load`] (or
 /// [`Config::load_with_env`] / [`Config::from_toml_str`]); every value in it has passed the
@@ -24,6 +24,7 @@ pub struct Config {
     pub(crate) api: Api,
     pub(crate) storage: Storage,
     pub(crate) monitoring: Monitoring,
+    pub(crate) relaying: Relaying,
 }
 
 impl Config {
@@ -143,6 +144,11 @@ impl Config {
     /// The monitoring settings.
     pub fn monitoring(&self) -> &Monitoring {
         &self.monitoring
+    }
+
+    /// The `[relayer]` settings (defaults when the section is absent).
+    pub fn relaying(&self) -> &Relaying {
+        &self.relaying
     }
 }
 

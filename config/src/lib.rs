@@ -61,7 +61,7 @@ pub use keyfile::{Secret32, open_regular_file, read_secret_key_file};
 pub use model::{
     Api, Chain, ChainFamily, ChainKind, ChainRef, Custody, EvmChain, FabricChain, FabricConsenter,
     FabricMsp, FabricPolicy, FabricVerifier, Finality, FiscoChain, Gateway, Lane, Member,
-    Monitoring, PeerTls, RateLimit, Storage, TlsIdentity, Validator,
+    Monitoring, PeerTls, RateLimit, Relaying, Storage, TlsIdentity, Validator,
 };
 pub use threshold::{ThresholdRefusal, check_threshold};
 pub use values::{Endpoint, PostgresUrl, PrivacyPublicKey};

@@ -405,3 +405,38 @@ pub struct Monitoring {
     /// Listen address (default `127.0.0.1:9464`).
     pub listen: SocketAddr,
 }
+
+/// `[relayer]`: how this gateway delivers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Relaying {
+    /// Most messages per delivery batch (default [`Relaying::DEFAULT_BATCH_SIZE`], at most
+    /// [`Relaying::MAX_BATCH_SIZE`]).
+    pub batch_size: usize,
+    /// How long the next member waits after the member whose turn it is before it delivers a
+    /// run of messages itself (when the destination still shows them undelivered).
+    pub delivery_grace: Duration,
+    /// How often chains are polled for new blocks and submissions for their outcome.
+    pub poll_interval: Duration,
+}
+
+impl Relaying {
+    /// Default batch size.
+    pub const DEFAULT_BATCH_SIZE: usize = 128;
+    /// Largest batch size (512 messages fill an EVM block of 30M gas).
+    pub const MAX_BATCH_SIZE: usize = 512;
+    /// Default delivery grace.
+    pub const DEFAULT_DELIVERY_GRACE: Duration = Duration::from_secs(10);
+    /// Default poll interval.
+    pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(500);
+}
+
+impl Default for Relaying {
+    fn default() -> Self {
+        Relaying {
+            batch_size: Self::DEFAULT_BATCH_SIZE,
+            delivery_grace: Self::DEFAULT_DELIVERY_GRACE,
+            poll_interval: Self::DEFAULT_POLL_INTERVAL,
+        }
+    }
+}

@@ -26,6 +26,7 @@ pub(crate) struct RawConfig {
     pub(crate) api: Option<S<RawApi>>,
     pub(crate) storage: Option<S<RawStorage>>,
     pub(crate) monitoring: Option<S<RawMonitoring>>,
+    pub(crate) relayer: Option<S<RawRelayer>>,
 }
 
 /// `[gateway]`: this gateway's organisation and keys.
@@ -196,4 +197,13 @@ pub(crate) struct RawStorage {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawMonitoring {
     pub(crate) listen: Option<S<String>>,
+}
+
+/// `[relayer]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRelayer {
+    pub(crate) batch_size: Option<S<u64>>,
+    pub(crate) delivery_grace_ms: Option<S<u64>>,
+    pub(crate) poll_interval_ms: Option<S<u64>>,
 }

@@ -145,17 +145,26 @@ pub(crate) fn validate(raw: RawConfig, ctx: &mut Ctx<'_>) -> Result<Config, Conf
     let chains = chains::chains(ctx, &raw.chains);
     let lanes = lanes::lanes(ctx, &raw.lanes, &raw.chains, &members);
     let services = services::services(ctx, &raw, gateway.as_ref());
+    let relaying = services::relaying(ctx, &raw);
 
     let mut problems = std::mem::take(&mut ctx.errors);
     problems.sort_by_position();
     problems.into_result()?;
-    match (gateway, members.complete(), chains, lanes, services) {
+    match (
+        gateway,
+        members.complete(),
+        chains,
+        lanes,
+        services,
+        relaying,
+    ) {
         (
             Some(gateway),
             Some(members),
             Some(chains),
             Some(lanes),
             Some((api, storage, monitoring)),
+            Some(relaying),
         ) => Ok(Config {
             file: ctx.file.to_owned(),
             gateway,
@@ -165,6 +174,7 @@ pub(crate) fn validate(raw: RawConfig, ctx: &mut Ctx<'_>) -> Result<Config, Conf
             api,
             storage,
             monitoring,
+            relaying,
         }),
         // Every part that returns `None` has reported why; reaching this arm is a bug, and
         // failing closed with a clear message is the right answer to it.

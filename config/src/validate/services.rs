@@ -8,7 +8,7 @@ use super::gateway::{listen_address, tls_identity};
 use super::{Ctx, Source};
 use crate::env;
 use crate::error::Rule;
-use crate::model::{Api, Gateway, Monitoring, Storage};
+use crate::model::{Api, Gateway, Monitoring, Relaying, Storage};
 use crate::raw::{RawConfig, RawStorage, S};
 use crate::values::PostgresUrl;
 
@@ -254,4 +254,59 @@ fn storage(ctx: &mut Ctx<'_>, raw: Option<&S<RawStorage>>) -> Option<Storage> {
 
 fn private(ctx: &mut Ctx<'_>, file: Located) -> Option<std::path::PathBuf> {
     secret_file(ctx, "storage.postgres_password_file", &file).then_some(file.path)
+}
+
+/// `[relayer]`: batch size, delivery grace and poll interval, each within its bounds.
+pub(super) fn relaying(ctx: &mut Ctx<'_>, raw: &RawConfig) -> Option<Relaying> {
+    let mut out = Relaying::default();
+    let Some(r) = raw.relayer.as_ref() else {
+        return Some(out);
+    };
+    let r = r.get_ref();
+    let mut ok = true;
+    let mut check =
+        |key: &str, value: Option<&S<u64>>, min: u64, max: u64, fix: &str| -> Option<u64> {
+            let v = value?;
+            if (min..=max).contains(v.get_ref()) {
+                Some(*v.get_ref())
+            } else {
+                ctx.report(
+                    format!("relayer.{key}"),
+                    &Source::File(v.span()),
+                    Rule::InvalidValue,
+                    format!("{} is outside {min}..={max}", v.get_ref()),
+                    fix,
+                );
+                ok = false;
+                None
+            }
+        };
+    if let Some(v) = check(
+        "batch_size",
+        r.batch_size.as_ref(),
+        1,
+        Relaying::MAX_BATCH_SIZE as u64,
+        "set a batch size between 1 and 512 (128 is the default)",
+    ) {
+        out.batch_size = v as usize;
+    }
+    if let Some(v) = check(
+        "delivery_grace_ms",
+        r.delivery_grace_ms.as_ref(),
+        0,
+        3_600_000,
+        "set a grace of at most an hour, e.g. 10000",
+    ) {
+        out.delivery_grace = std::time::Duration::from_millis(v);
+    }
+    if let Some(v) = check(
+        "poll_interval_ms",
+        r.poll_interval_ms.as_ref(),
+        10,
+        60_000,
+        "set a poll interval between 10 ms and a minute, e.g. 500",
+    ) {
+        out.poll_interval = std::time::Duration::from_millis(v);
+    }
+    ok.then_some(out)
 }

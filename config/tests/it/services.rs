@@ -167,3 +167,35 @@ fn every_problem_is_reported_at_once() {
         );
     }
 }
+
+#[test]
+fn relayer_settings_have_defaults_and_bounds() {
+    let f = Fixture::new();
+    let defaults = *f.load(BASE).expect("valid").relaying();
+    assert_eq!(defaults, causeway_config::Relaying::default());
+    assert_eq!(defaults.batch_size, 128);
+    let text = format!(
+        "{BASE}\n[relayer]\nbatch_size = 64\ndelivery_grace_ms = 2500\npoll_interval_ms = 100\n"
+    );
+    let r = *f.load(&text).expect("valid").relaying();
+    assert_eq!(r.batch_size, 64);
+    assert_eq!(r.delivery_grace, std::time::Duration::from_millis(2500));
+    assert_eq!(r.poll_interval, std::time::Duration::from_millis(100));
+    for (line, key) in [
+        ("batch_size = 0", "relayer.batch_size"),
+        ("batch_size = 513", "relayer.batch_size"),
+        ("delivery_grace_ms = 3600001", "relayer.delivery_grace_ms"),
+        ("poll_interval_ms = 5", "relayer.poll_interval_ms"),
+    ] {
+        f.one_problem(
+            &format!("{BASE}\n[relayer]\n{line}\n"),
+            key,
+            Rule::InvalidValue,
+        );
+    }
+    f.one_problem(
+        &format!("{BASE}\n[relayer]\nbatch = 5\n"),
+        "relayer.batch",
+        Rule::UnknownField,
+    );
+}

@@ -5,6 +5,7 @@
 // `causeway bench` exists only in builds with the `devnet` feature (the default).
 #[cfg(feature = "devnet")]
 mod bench;
+mod config_check;
 mod evm_source;
 mod fabric_bundles;
 mod init;

@@ -6,6 +6,8 @@
 use std::io::Read as _;
 use std::path::Path;
 
+use causeway_adapters::RevertReason;
+use causeway_adapters::fabric::inbox_wire::decode_revert;
 use causeway_adapters::fabric::request::Invocation;
 use causeway_adapters::fabric::{
     EndorsementPolicy, FabricClient, FabricDestination, FabricDestinationConfig, FabricIdentity,
@@ -373,7 +375,7 @@ pub(crate) async fn validator_set(
     let payload = match answer {
         Ok(payload) => payload,
         // The inbox refuses the query for an origin it has no set for.
-        Err(e) if e.contains("UnknownOrigin") => {
+        Err(e) if matches!(decode_revert(&e), Some(RevertReason::UnknownOrigin { .. })) => {
             return Ok(OnChainSet {
                 validators: Vec::new(),
                 threshold: 0,

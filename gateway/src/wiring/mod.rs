@@ -392,7 +392,8 @@ async fn check_lane(
                     origin.name, destination.name
                 ),
                 format!(
-                    "check that {}'s Inbox is the Causeway Inbox",
+                    "check that chains.{} names the Causeway Inbox (or inbox chaincode) and that \
+                     it answers",
                     destination.name
                 ),
             ));

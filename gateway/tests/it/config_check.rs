@@ -20,7 +20,7 @@ use crate::support::{causeway, text};
 /// The committee's deterministic keys (org1, org2, org3 in ascending address order).
 const COMMITTEE: &str = "causeway-gateway-config-check";
 /// The dev account whose key the gateway signs deliveries with (funded by anvil).
-const SIGNER_ACCOUNT: usize = 5;
+pub(crate) const SIGNER_ACCOUNT: usize = 5;
 /// Valid X25519 public keys for the other members (from config/examples/gateway.toml).
 const ORG2_PRIVACY: &str = "BSpQdzrI2Rdz8tyWYuEvDe/pFeQVuKHI4gpaPWqyuEM=";
 const ORG3_PRIVACY: &str = "GX/CxWfcA+4qrfDthmgdrCTap26DylVYdd075zduUwY=";
@@ -37,91 +37,70 @@ const GAMMA_ENDPOINTS: &str = "CAUSEWAY_CHAIN_GAMMA_ENDPOINTS";
 const UNREACHABLE_SHOWN: &str = "http://127.0.0.1:1";
 
 /// An organisation folder made by `causeway init` (privacy and TLS keys), with org1's
-/// validator key replaced by the committee's first key and a signer key for each chain.
-struct Org {
+/// validator key replaced by the committee's first key.
+pub(crate) struct Org {
     dir: tempfile::TempDir,
     privacy_public_key: String,
 }
 
-fn secret_file(path: &Path, hex: &str) {
-    std::fs::write(path, format!("{hex}\n")).unwrap();
+/// Writes `text` to `path`, readable by its owner only (as key files must be).
+pub(crate) fn secret_file(path: &Path, text: &[u8]) {
+    std::fs::write(path, text).unwrap();
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
-fn org(devnet: &Devnet, committee: &Committee) -> Org {
-    let dir = tempfile::tempdir().unwrap();
-    let gw = dir.path().join("org1");
-    let out = causeway(&[
-        "init",
-        "--org",
-        "org1",
-        "--dir",
-        gw.to_str().unwrap(),
-        "--self-signed",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let entry = &stdout[stdout.find("[[members]]").unwrap()..];
-    let privacy_public_key = value(entry, "privacy_public_key").to_owned();
-    let validator = committee.keys()[0].secret_bytes();
-    secret_file(&gw.join("keys/validator.key"), &hex::encode(*validator));
-    for (name, chain) in [("alpha", &devnet.a), ("beta", &devnet.b)] {
-        let key = chain.node.dev_keys()[SIGNER_ACCOUNT].to_bytes();
-        secret_file(
-            &gw.join(format!("keys/{name}-signer.key")),
-            &hex::encode(key.0),
-        );
-    }
-    Org {
-        dir,
-        privacy_public_key,
-    }
-}
-
 impl Org {
-    fn path(&self) -> PathBuf {
+    /// `causeway init --org org1 --self-signed`, then the committee's first key as validator key.
+    pub(crate) fn new(committee: &Committee) -> Org {
+        let dir = tempfile::tempdir().unwrap();
+        let gw = dir.path().join("org1");
+        let out = causeway(&[
+            "init",
+            "--org",
+            "org1",
+            "--dir",
+            gw.to_str().unwrap(),
+            "--self-signed",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let entry = &stdout[stdout.find("[[members]]").unwrap()..];
+        let privacy_public_key = value(entry, "privacy_public_key").to_owned();
+        let validator = committee.keys()[0].secret_bytes();
+        secret_file(
+            &gw.join("keys/validator.key"),
+            format!("{}\n", hex::encode(*validator)).as_bytes(),
+        );
+        Org {
+            dir,
+            privacy_public_key,
+        }
+    }
+
+    /// The folder (the configuration's paths are relative to it).
+    pub(crate) fn path(&self) -> PathBuf {
         self.dir.path().join("org1")
     }
-}
 
-/// What a test changes in the configuration.
-#[derive(Default)]
-struct Faults {
-    alpha_chain_id: Option<u64>,
-    beta_outbox: Option<String>,
-    org3_address: Option<String>,
-    gamma: bool,
-}
+    /// Writes `keys/<chain>-signer.key` with dev account [`SIGNER_ACCOUNT`] of `chain`.
+    pub(crate) fn evm_signer(&self, name: &str, chain: &DevChain) {
+        let key = chain.node.dev_keys()[SIGNER_ACCOUNT].to_bytes();
+        secret_file(
+            &self.path().join(format!("keys/{name}-signer.key")),
+            format!("{}\n", hex::encode(key.0)).as_bytes(),
+        );
+    }
 
-fn chain_toml(name: &str, chain: &DevChain, chain_id: u64, outbox: &str) -> String {
-    format!(
-        r#"
-[chains.{name}]
-domain = {domain}
-family = "evm"
-chain_id = {chain_id}
-endpoints = ["{endpoint}"]
-finality = {{ confirmations = 1 }}
-outbox = "{outbox}"
-inbox = "{inbox}"
-signer_key_files = ["keys/{name}-signer.key"]
-"#,
-        domain = chain.spec.domain.0,
-        endpoint = chain.node.endpoint(),
-        inbox = chain.inbox.address(),
-    )
-}
-
-/// Writes the configuration into the organisation's folder and returns its path.
-fn write_config(org: &Org, devnet: &Devnet, committee: &Committee, faults: &Faults) -> PathBuf {
-    let addresses: Vec<String> = committee
-        .keys()
-        .iter()
-        .map(|k| k.address().to_string())
-        .collect();
-    let org3 = faults.org3_address.clone().unwrap_or(addresses[2].clone());
-    let mut toml = format!(
-        r#"
+    /// `[gateway]`, the three members (org3's address replaced by `org3`, if given), and
+    /// `[storage]`.
+    pub(crate) fn gateway_toml(&self, committee: &Committee, org3: Option<&str>) -> String {
+        let addresses: Vec<String> = committee
+            .keys()
+            .iter()
+            .map(|k| k.address().to_string())
+            .collect();
+        format!(
+            r#"
 [gateway]
 organisation = "org1"
 validator_key_file = "keys/validator.key"
@@ -150,25 +129,76 @@ privacy_public_key = "{ORG3_PRIVACY}"
 peer_endpoint = "https://localhost:7445"
 tls = {{ ca_file = "tls/gateway.crt" }}
 
-[lanes.alpha-to-beta]
-origin = "alpha"
-destination = "beta"
-validators = ["org1", "org2", "org3"]
-threshold = 2
-
-[lanes.beta-to-alpha]
-origin = "beta"
-destination = "alpha"
-validators = ["org1", "org2", "org3"]
-threshold = 2
-
 [storage]
 sqlite_path = "data/causeway.sqlite"
 "#,
-        org1 = addresses[0],
-        org2 = addresses[1],
-        org1_privacy = org.privacy_public_key,
-    );
+            org1 = addresses[0],
+            org2 = addresses[1],
+            org3 = org3.unwrap_or(&addresses[2]),
+            org1_privacy = self.privacy_public_key,
+        )
+    }
+
+    /// Writes `causeway.toml` and returns its path.
+    pub(crate) fn write_config(&self, toml: &str) -> PathBuf {
+        let path = self.path().join("causeway.toml");
+        std::fs::write(&path, toml).unwrap();
+        path
+    }
+}
+
+/// The lanes `<a>-to-<b>` and `<b>-to-<a>`, 2 of org1, org2, org3.
+pub(crate) fn lanes_toml(a: &str, b: &str) -> String {
+    let mut out = String::new();
+    for (origin, destination) in [(a, b), (b, a)] {
+        out += &format!(
+            r#"
+[lanes.{origin}-to-{destination}]
+origin = "{origin}"
+destination = "{destination}"
+validators = ["org1", "org2", "org3"]
+threshold = 2
+"#
+        );
+    }
+    out
+}
+
+/// What a test changes in the configuration.
+#[derive(Default)]
+struct Faults {
+    alpha_chain_id: Option<u64>,
+    beta_outbox: Option<String>,
+    org3_address: Option<String>,
+    gamma: bool,
+}
+
+/// `[chains.<name>]` for a devnet chain, signing with `keys/<name>-signer.key`.
+pub(crate) fn chain_toml(name: &str, chain: &DevChain, chain_id: u64, outbox: &str) -> String {
+    format!(
+        r#"
+[chains.{name}]
+domain = {domain}
+family = "evm"
+chain_id = {chain_id}
+endpoints = ["{endpoint}"]
+finality = {{ confirmations = 1 }}
+outbox = "{outbox}"
+inbox = "{inbox}"
+signer_key_files = ["keys/{name}-signer.key"]
+"#,
+        domain = chain.spec.domain.0,
+        endpoint = chain.node.endpoint(),
+        inbox = chain.inbox.address(),
+    )
+}
+
+/// Writes the two-chain configuration with `faults` into the organisation's folder.
+fn write_config(org: &Org, devnet: &Devnet, committee: &Committee, faults: &Faults) -> PathBuf {
+    org.evm_signer("alpha", &devnet.a);
+    org.evm_signer("beta", &devnet.b);
+    let mut toml = org.gateway_toml(committee, faults.org3_address.as_deref());
+    toml += &lanes_toml("alpha", "beta");
     toml += &chain_toml(
         "alpha",
         &devnet.a,
@@ -198,9 +228,7 @@ inbox = "{NO_CODE}"
 "#
         );
     }
-    let path = org.path().join("causeway.toml");
-    std::fs::write(&path, toml).unwrap();
-    path
+    org.write_config(&toml)
 }
 
 /// Two chains with a committee installed on both Inboxes, for each other's origin.
@@ -218,7 +246,8 @@ async fn devnet() -> (Devnet, Committee) {
     (devnet, committee)
 }
 
-fn check(config: &Path) -> std::process::Output {
+/// `causeway config check --config <config>`.
+pub(crate) fn check(config: &Path) -> std::process::Output {
     causeway(&["config", "check", "--config", config.to_str().unwrap()])
 }
 
@@ -234,7 +263,7 @@ fn check_with_gamma_endpoints(config: &Path) -> std::process::Output {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_configuration_for_a_running_devnet_wires_and_passes_the_check() {
     let (devnet, committee) = devnet().await;
-    let org = org(&devnet, &committee);
+    let org = Org::new(&committee);
     let path = write_config(&org, &devnet, &committee, &Faults::default());
 
     let out = tokio::task::spawn_blocking({
@@ -294,7 +323,7 @@ async fn a_configuration_for_a_running_devnet_wires_and_passes_the_check() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_problem_is_reported_in_one_run_and_the_check_exits_1() {
     let (devnet, committee) = devnet().await;
-    let org = org(&devnet, &committee);
+    let org = Org::new(&committee);
     let faults = Faults {
         alpha_chain_id: Some(999),
         beta_outbox: Some(NO_CODE.to_owned()),

@@ -6,6 +6,7 @@
 #[cfg(feature = "devnet")]
 mod bench;
 mod config_check;
+mod config_check_fabric;
 mod evm_source;
 mod fabric_bundles;
 mod init;

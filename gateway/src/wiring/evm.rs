@@ -366,9 +366,11 @@ pub(crate) struct EvmAdapters {
     pub(crate) state: EvmStateReader,
 }
 
-/// Builds the adapters of `chain` on `node`: the source, its state reader and, from the first
-/// signer key, the destination. Only one key is used: [`EvmDestination`] sends from one
-/// account; further keys are reported unused in the log.
+/// Builds the adapters of `chain` on `node` (the first endpoint that passed the probes: the
+/// adapters speak to one node; failing over to the other endpoints is not wired yet): the
+/// source, its state reader and, from the first signer key, the destination. Only one key is
+/// used: [`EvmDestination`] sends from one account; further keys are reported unused in the
+/// log.
 pub(crate) fn build(
     chain: &Chain,
     evm: &EvmChain,

@@ -14,6 +14,10 @@
 //! validators and threshold. It reports every problem at once; [`wire`] refuses to build
 //! anything while one remains.
 //!
+//! The validator epoch in each lane's signing domain is read once, here: after a validator-set
+//! rotation on a destination the lane must be wired again (the gateway restarted), or its
+//! signatures name the old epoch and the destination refuses them.
+//!
 //! ```no_run
 //! # async fn start() -> Result<(), Box<dyn std::error::Error>> {
 //! let config = causeway_config::Config::load("/etc/causeway/gateway.toml")?;

@@ -166,7 +166,7 @@ threshold = 2
 
 /// What a test changes in the configuration.
 #[derive(Default)]
-struct Faults {
+pub(crate) struct Faults {
     alpha_chain_id: Option<u64>,
     beta_outbox: Option<String>,
     /// An Anchor address for beta (some other contract in the test).
@@ -198,7 +198,12 @@ signer_key_files = ["keys/{name}-signer.key"]
 }
 
 /// Writes the two-chain configuration with `faults` into the organisation's folder.
-fn write_config(org: &Org, devnet: &Devnet, committee: &Committee, faults: &Faults) -> PathBuf {
+pub(crate) fn write_config(
+    org: &Org,
+    devnet: &Devnet,
+    committee: &Committee,
+    faults: &Faults,
+) -> PathBuf {
     org.evm_signer("alpha", &devnet.a);
     org.evm_signer("beta", &devnet.b);
     let mut toml = org.gateway_toml(committee, faults.org3_address.as_deref());
@@ -247,7 +252,7 @@ inbox = "{NO_CODE}"
 }
 
 /// Two chains with a committee installed on both Inboxes, for each other's origin.
-async fn devnet() -> (Devnet, Committee) {
+pub(crate) async fn devnet() -> (Devnet, Committee) {
     let devnet = Devnet::start().await.unwrap();
     let committee = Committee::new(COMMITTEE, 3, 2);
     committee

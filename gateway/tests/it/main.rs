@@ -16,3 +16,4 @@ mod sample;
 mod store;
 mod support;
 mod verify;
+mod wiring_relay;

@@ -1,11 +1,12 @@
 //! `causeway`: the command-line entry point of a Causeway gateway.
 //!
-//! It verifies proof bundles offline (`causeway verify`, EVM and Fabric native proofs
-//! included), makes key files (`causeway keys`), repairs a relayer's store after a
-//! reorganisation (`causeway store rollback`) and measures the relayer end to end on local
-//! anvil chains (`causeway bench relay`). The gateway's HTTP API, peer protocol and pipeline
-//! wiring (`run`, `devnet`, `send`, `status`) are not commands yet. Every command logs through
-//! `tracing` to standard error (`--log-level`, `--log-format`).
+//! It checks a gateway's configuration against its chains (`causeway config check`), verifies
+//! proof bundles offline (`causeway verify`, EVM and Fabric native proofs included), makes key
+//! files (`causeway keys`), repairs a relayer's store after a reorganisation (`causeway store
+//! rollback`) and measures the relayer end to end on local anvil chains (`causeway bench
+//! relay`). The service itself is the `causeway_gateway` library (its `wiring` builds every
+//! chain from the configuration); `run`, `devnet`, `send` and `status` are not commands yet.
+//! Every command logs through `tracing` to standard error (`--log-level`, `--log-format`).
 
 use std::process::ExitCode;
 
@@ -44,6 +45,10 @@ enum Command {
     /// Set up one organisation's gateway folder: keys (0600), a TLS certificate request or a
     /// self-signed certificate, and a configuration to fill in. Never overwrites.
     Init(cli::init::InitArgs),
+    /// Check a configuration without starting work (`config check --config FILE`): files,
+    /// keys, endpoints, contracts and validator sets on chain; every problem at once.
+    #[command(subcommand)]
+    Config(cli::config::ConfigCommand),
     /// Verify a proof bundle offline: message, inclusion proof, checkpoint and signatures.
     Verify(cli::verify::VerifyArgs),
     /// Generate and inspect key files (validator and privacy keys).
@@ -66,6 +71,7 @@ fn main() -> ExitCode {
     }
     let outcome = match cli.command {
         Command::Init(args) => cli::init::run(&args).map(|()| cli::Outcome::Success),
+        Command::Config(cmd) => cli::config::run(&cmd),
         Command::Verify(args) => cli::verify::run(&args),
         Command::Keys(cmd) => cli::keys::run(&cmd).map(|()| cli::Outcome::Success),
         Command::Store(cmd) => cli::store::run(&cmd),

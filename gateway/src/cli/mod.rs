@@ -5,6 +5,7 @@ pub(crate) mod bench;
 #[cfg(feature = "devnet")]
 pub(crate) mod bundles;
 mod chain;
+pub(crate) mod config;
 pub(crate) mod init;
 mod input;
 pub(crate) mod keys;

@@ -17,7 +17,7 @@ fn mode(path: &Path) -> u32 {
 }
 
 /// The value after `key = "` on the first line starting with `key` in `block`.
-fn value<'a>(block: &'a str, key: &str) -> &'a str {
+pub(crate) fn value<'a>(block: &'a str, key: &str) -> &'a str {
     block
         .lines()
         .find_map(|l| l.strip_prefix(&format!("{key} = \"")))

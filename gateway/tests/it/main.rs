@@ -5,6 +5,8 @@
 // `causeway bench` exists only in builds with the `devnet` feature (the default).
 #[cfg(feature = "devnet")]
 mod bench;
+mod config_check;
+mod config_check_fabric;
 mod evidence;
 mod evm_source;
 mod fabric_bundles;
@@ -15,3 +17,4 @@ mod sample;
 mod store;
 mod support;
 mod verify;
+mod wiring_relay;

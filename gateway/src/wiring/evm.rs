@@ -1,0 +1,445 @@
+//! EVM chains: the startup probes of a node (reachable, right chain, Causeway contracts with
+//! the configured domain, signer accounts funded, the validator sets its Inbox holds) and the
+//! adapters built from a `[chains.*]` entry of family `evm`.
+
+use std::time::Duration;
+
+use alloy::primitives::{Address, Bytes};
+use alloy::providers::{Provider, RootProvider};
+use alloy::rpc::client::RpcClient;
+use alloy::rpc::types::TransactionRequest;
+use alloy::sol_types::SolCall;
+use alloy::transports::http::reqwest;
+use causeway_adapters::evm::bindings::IInbox;
+use causeway_adapters::evm::{
+    EvmDestination, EvmDestinationConfig, EvmSource, EvmSourceConfig, EvmStateReader,
+    Finality as AdapterFinality, RpcConfig,
+};
+use causeway_adapters::redact_endpoint;
+use causeway_config::{Chain, EvmChain, Finality, Secret32};
+use causeway_proofs::{Domain, EvmAddress};
+
+use super::code::{Contract, matches_artifact};
+use super::problem::{Problem, Report, Subject};
+use super::validators::OnChainSet;
+
+alloy::sol! {
+    /// The immutable both the Outbox and the Inbox expose (the adapters' bindings list only
+    /// what the relayer calls).
+    interface ILocalDomain {
+        function localDomain() external view returns (uint32);
+    }
+}
+
+/// Time one probe request may take, connection included: a startup check must not hang on a
+/// node that accepts connections and never answers.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An EVM node that answered the probes with the configured chain id.
+#[derive(Clone, Debug)]
+pub(crate) struct EvmNode {
+    provider: RootProvider,
+    /// The URL as configured (may carry credentials: never shown).
+    url: String,
+    /// The URL without credentials, path or query.
+    shown: String,
+}
+
+impl EvmNode {
+    fn connect(url: &str) -> Result<Self, String> {
+        let shown = redact_endpoint(url);
+        let parsed: reqwest::Url = url
+            .parse()
+            .map_err(|e| format!("{shown} is not a URL: {e}"))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(format!(
+                "{shown}: only http and https endpoints are supported for EVM chains"
+            ));
+        }
+        let client = reqwest::Client::builder()
+            .timeout(PROBE_TIMEOUT)
+            .connect_timeout(PROBE_TIMEOUT)
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(EvmNode {
+            provider: RootProvider::new(RpcClient::new_http_with_client(client, parsed)),
+            url: url.to_owned(),
+            shown,
+        })
+    }
+
+    /// The URL as configured, for the adapters (never log it).
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Runs `request`, bounded by [`PROBE_TIMEOUT`]; errors without the URL's secrets.
+    async fn ask<T, E: core::fmt::Display>(
+        &self,
+        method: &str,
+        request: impl core::future::IntoFuture<Output = Result<T, E>>,
+    ) -> Result<T, String> {
+        match tokio::time::timeout(PROBE_TIMEOUT, request).await {
+            Ok(Ok(value)) => Ok(value),
+            // Problems scrub every URL in their text; this one may quote ours in full.
+            Ok(Err(e)) => Err(format!("{method} failed: {e}")),
+            Err(_) => Err(format!(
+                "{method} got no answer within {} s",
+                PROBE_TIMEOUT.as_secs()
+            )),
+        }
+    }
+
+    async fn chain_id(&self) -> Result<u64, String> {
+        self.ask("eth_chainId", self.provider.get_chain_id()).await
+    }
+
+    async fn code(&self, address: Address) -> Result<Bytes, String> {
+        self.ask("eth_getCode", self.provider.get_code_at(address))
+            .await
+    }
+
+    async fn balance_is_zero(&self, address: Address) -> Result<bool, String> {
+        self.ask("eth_getBalance", self.provider.get_balance(address))
+            .await
+            .map(|b| b.is_zero())
+    }
+
+    /// `eth_call` of `call` on `to`, decoded.
+    async fn view<C: SolCall>(&self, to: Address, call: &C) -> Result<C::Return, String> {
+        let request = TransactionRequest::default()
+            .to(to)
+            .input(Bytes::from(call.abi_encode()).into());
+        let output = self.ask(C::SIGNATURE, self.provider.call(request)).await?;
+        C::abi_decode_returns(&output)
+            .map_err(|e| format!("{} answered {output} ({e})", C::SIGNATURE))
+    }
+
+    /// The validator set the Inbox at `inbox` holds for `origin`.
+    pub(crate) async fn validator_set(
+        &self,
+        inbox: Address,
+        origin: Domain,
+    ) -> Result<OnChainSet, String> {
+        let set = self
+            .view(inbox, &IInbox::validatorSetCall { origin: origin.0 })
+            .await?;
+        Ok(OnChainSet {
+            validators: set
+                .validators
+                .iter()
+                .map(|a| EvmAddress(a.into_array()))
+                .collect(),
+            threshold: u64::from(set.threshold),
+            epoch: set.epoch,
+            origin_chain_id: set.originChainId,
+        })
+    }
+}
+
+/// An alloy address from the configuration's.
+pub(crate) fn alloy_address(address: EvmAddress) -> Address {
+    Address::from(address.0)
+}
+
+/// Probes every endpoint of an EVM chain and, on the first that serves the configured chain,
+/// its contracts and signer accounts. Returns that node, or `None` when none answered as it
+/// should (the reasons are in `report`).
+pub(crate) async fn probe(chain: &Chain, evm: &EvmChain, report: &mut Report) -> Option<EvmNode> {
+    let subject = || Subject::Chain(chain.name.clone());
+    let mut good = None;
+    for endpoint in &chain.endpoints {
+        let node = match EvmNode::connect(endpoint.as_str()) {
+            Ok(node) => node,
+            Err(e) => {
+                report.push(Problem::error(
+                    subject(),
+                    e,
+                    format!("correct chains.{}.endpoints", chain.name),
+                ));
+                continue;
+            }
+        };
+        match node.chain_id().await {
+            Err(e) => report.push(Problem::error(
+                subject(),
+                format!("endpoint {} is unreachable: {e}", node.shown),
+                format!(
+                    "start the node or correct chains.{}.endpoints (or CAUSEWAY_CHAIN_{}_ENDPOINTS)",
+                    chain.name,
+                    env_name(&chain.name)
+                ),
+            )),
+            Ok(id) if id != evm.chain_id => report.push(Problem::error(
+                subject(),
+                format!(
+                    "endpoint {} serves chain id {id}, but chains.{}.chain_id is {}",
+                    node.shown, chain.name, evm.chain_id
+                ),
+                format!(
+                    "point the endpoint at a node of chain {} or, if the configuration is wrong, \
+                     set chains.{}.chain_id = {id}",
+                    evm.chain_id, chain.name
+                ),
+            )),
+            Ok(_) => {
+                if good.is_none() {
+                    good = Some(node);
+                }
+            }
+        }
+    }
+    let node = good?;
+    contract(&node, chain, Contract::Outbox, evm.outbox, report).await;
+    contract(&node, chain, Contract::Inbox, evm.inbox, report).await;
+    if let Some(anchor) = evm.anchor {
+        contract(&node, chain, Contract::Anchor, anchor, report).await;
+    }
+    signers(&node, chain, report).await;
+    Some(node)
+}
+
+/// Checks that `address` holds `contract`'s code and, for the Outbox and Inbox, that it
+/// answers `localDomain()` with the chain's configured domain.
+async fn contract(
+    node: &EvmNode,
+    chain: &Chain,
+    contract: Contract,
+    address: EvmAddress,
+    report: &mut Report,
+) {
+    let subject = || Subject::Chain(chain.name.clone());
+    let name = contract.name();
+    let key = format!("chains.{}.{}", chain.name, name.to_ascii_lowercase());
+    let at = alloy_address(address);
+    let code = match node.code(at).await {
+        Ok(code) => code,
+        Err(e) => {
+            report.push(Problem::error(
+                subject(),
+                format!("cannot read the {name}'s code at {address}: {e}"),
+                format!("check that {} answers eth_getCode", node.shown),
+            ));
+            return;
+        }
+    };
+    if code.is_empty() {
+        report.push(Problem::error(
+            subject(),
+            format!("the {name} address {address} has no code on this chain"),
+            format!("deploy the Causeway {name} there, or set {key} to its address"),
+        ));
+        return;
+    }
+    if !matches_artifact(&code, &contract.runtime_code()) {
+        report.push(Problem::error(
+            subject(),
+            format!(
+                "the contract at {address} is not the Causeway {name} this gateway was built \
+                 with (its runtime code differs)"
+            ),
+            format!(
+                "set {key} to the {name} deployed from contracts/artifacts/{name}.json, or \
+                 upgrade this gateway to the release that matches the deployed contract"
+            ),
+        ));
+        return;
+    }
+    if contract == Contract::Anchor {
+        return;
+    }
+    let local = node.view(at, &ILocalDomain::localDomainCall {}).await;
+    match local {
+        Ok(domain) if domain == chain.domain.0 => {}
+        Ok(domain) => report.push(Problem::error(
+            subject(),
+            format!(
+                "the {name} at {address} serves domain {domain}, but chains.{}.domain is {}",
+                chain.name, chain.domain.0
+            ),
+            format!(
+                "set {key} to the {name} deployed for domain {}, or chains.{}.domain = {domain}",
+                chain.domain.0, chain.name
+            ),
+        )),
+        Err(e) => report.push(Problem::error(
+            subject(),
+            format!("the {name} at {address} does not answer localDomain(): {e}"),
+            format!("set {key} to a Causeway {name}"),
+        )),
+    }
+}
+
+/// Reads every signer key file and warns about accounts without funds.
+async fn signers(node: &EvmNode, chain: &Chain, report: &mut Report) {
+    for (i, file) in chain.signer_key_files.iter().enumerate() {
+        let key = format!("chains.{}.signer_key_files[{i}]", chain.name);
+        let Some(address) = signer_address(chain, i, report) else {
+            continue;
+        };
+        match node.balance_is_zero(alloy_address(address)).await {
+            Ok(true) => report.push(Problem::warning(
+                Subject::Chain(chain.name.clone()),
+                format!(
+                    "the signer account {address} ({key}, {}) has no funds: its deliveries \
+                     would fail",
+                    file.display()
+                ),
+                format!("send gas money to {address} on this chain"),
+            )),
+            Ok(false) => {}
+            Err(e) => report.push(Problem::error(
+                Subject::Chain(chain.name.clone()),
+                format!("cannot read the balance of signer account {address}: {e}"),
+                format!("check that {} answers eth_getBalance", node.shown),
+            )),
+        }
+    }
+}
+
+/// The account of the chain's signer key `i`, or `None` (with the reason in `report`).
+fn signer_address(chain: &Chain, i: usize, report: &mut Report) -> Option<EvmAddress> {
+    let secret = read_signer_key(chain, i, report)?;
+    match causeway_proofs::ValidatorKey::from_bytes(secret.expose_secret()) {
+        Ok(key) => Some(key.address()),
+        Err(_) => {
+            report.push(Problem::error(
+                Subject::Chain(chain.name.clone()),
+                format!(
+                    "chains.{}.signer_key_files[{i}] ({}) is not a secp256k1 secret key",
+                    chain.name,
+                    chain.signer_key_files[i].display()
+                ),
+                "write the account's 32-byte secp256k1 key as 64 hex digits",
+            ));
+            None
+        }
+    }
+}
+
+/// Reads the chain's signer key `i` through the configuration's key file reader.
+pub(crate) fn read_signer_key(chain: &Chain, i: usize, report: &mut Report) -> Option<Secret32> {
+    let file = &chain.signer_key_files[i];
+    match causeway_config::read_secret_key_file(file) {
+        Ok(secret) => Some(secret),
+        Err(e) => {
+            report.push(Problem::error(
+                Subject::Chain(chain.name.clone()),
+                format!("chains.{}.signer_key_files[{i}]: {e}", chain.name),
+                format!(
+                    "make {} a readable key file of this chain's signer account",
+                    file.display()
+                ),
+            ));
+            None
+        }
+    }
+}
+
+/// The adapters' finality from the configuration's (EVM chains never have `on-commit`; the
+/// configuration refuses it).
+fn finality(chain: &Chain) -> Result<AdapterFinality, Problem> {
+    match chain.finality {
+        Finality::Confirmations(n) => Ok(AdapterFinality::Confirmations(n.get())),
+        Finality::Finalized => Ok(AdapterFinality::FinalizedTag),
+        _ => Err(Problem::error(
+            Subject::Chain(chain.name.clone()),
+            format!(
+                "finality {:?} does not apply to an EVM chain",
+                chain.finality
+            ),
+            format!(
+                "set chains.{}.finality = {{ confirmations = N }} or {{ tag = \"finalized\" }}",
+                chain.name
+            ),
+        )),
+    }
+}
+
+/// The adapters of one EVM chain, on the node the probes chose.
+pub(crate) struct EvmAdapters {
+    /// Its Outbox's final messages, read from height 0 when the store has no cursor.
+    pub(crate) source: EvmSource,
+    /// Its Inbox, when this gateway has a signer key for the chain.
+    pub(crate) destination: Option<EvmDestination>,
+    /// Storage reads with proofs.
+    pub(crate) state: EvmStateReader,
+}
+
+/// Builds the adapters of `chain` on `node` (the first endpoint that passed the probes: the
+/// adapters speak to one node; failing over to the other endpoints is not wired yet): the
+/// source, its state reader and, from the first signer key, the destination. Only one key is
+/// used: [`EvmDestination`] sends from one account; further keys are reported unused in the
+/// log.
+pub(crate) fn build(
+    chain: &Chain,
+    evm: &EvmChain,
+    node: &EvmNode,
+    report: &mut Report,
+) -> Option<EvmAdapters> {
+    let subject = || Subject::Chain(chain.name.clone());
+    let finality = match finality(chain) {
+        Ok(f) => f,
+        Err(problem) => {
+            report.push(problem);
+            return None;
+        }
+    };
+    let adapter_error = |what: &str, e: causeway_adapters::Error| {
+        Problem::error(
+            subject(),
+            format!("cannot build the {what}: {e}"),
+            format!("correct chains.{}", chain.name),
+        )
+    };
+    let source = EvmSource::new(EvmSourceConfig::new(
+        node.url(),
+        chain.domain,
+        alloy_address(evm.outbox),
+        finality,
+    ));
+    let state = EvmStateReader::new(RpcConfig::new(node.url()), finality);
+    let destination = match chain.signer_key_files.len() {
+        0 => None,
+        n => {
+            if n > 1 {
+                tracing::warn!(
+                    chain = %chain.name,
+                    unused = n - 1,
+                    "only the first signer key sends transactions; the others are unused for now"
+                );
+            }
+            let secret = read_signer_key(chain, 0, report)?;
+            let mut config =
+                EvmDestinationConfig::new(node.url(), chain.domain, alloy_address(evm.inbox));
+            config.chain_id = Some(evm.chain_id);
+            match EvmDestination::new(config, secret.expose_secret()) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    report.push(adapter_error("destination", e));
+                    return None;
+                }
+            }
+        }
+    };
+    match (source, state) {
+        (Ok(source), Ok(state)) => Some(EvmAdapters {
+            source,
+            destination,
+            state,
+        }),
+        (Err(e), _) => {
+            report.push(adapter_error("source", e));
+            None
+        }
+        (_, Err(e)) => {
+            report.push(adapter_error("state reader", e));
+            None
+        }
+    }
+}
+
+/// A chain name as environment variables spell it: `evm-a` → `EVM_A`.
+pub(crate) fn env_name(chain: &str) -> String {
+    chain.to_ascii_uppercase().replace('-', "_")
+}

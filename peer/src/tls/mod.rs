@@ -269,7 +269,9 @@ impl MemberTrust {
         match (&self.pin, &other.pin) {
             (Some(a), Some(b)) => a == b,
             (None, None) => {
-                self.server_name == other.server_name
+                // DNS names match case-insensitively, as webpki matches them.
+                self.server_name.to_str().to_ascii_lowercase()
+                    == other.server_name.to_str().to_ascii_lowercase()
                     && self.ca.iter().any(|c| other.ca.contains(c))
             }
             _ => false,

@@ -17,7 +17,7 @@ use causeway_relayer::pipeline::PeerSignature;
 use causeway_relayer::store::{Lane, ValidatorSignature};
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
@@ -143,6 +143,49 @@ async fn client_certificates_of_no_single_member_are_refused_at_the_handshake() 
     assert_eq!(stats.connections_accepted, 2, "{stats:?}");
     let mut server = server;
     server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_and_stalled_handshakes_are_cut_off_while_members_are_served() {
+    let mut consortium = Consortium::new(&["org1", "org2"], Pki::Shared).await;
+    consortium.limits.handshake_timeout = Duration::from_millis(500);
+    let mut org1 = consortium.start("org1", &[]).await;
+    let address = consortium.org("org1").address;
+    // Bytes that are not TLS, and connections that never say anything.
+    let mut garbage = Vec::new();
+    for _ in 0..5 {
+        let mut tcp = TcpStream::connect(address).await.expect("connects");
+        tcp.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("writes");
+        garbage.push(tcp);
+    }
+    let mut stalled = Vec::new();
+    for _ in 0..5 {
+        stalled.push(TcpStream::connect(address).await.expect("connects"));
+    }
+    // Meanwhile a member subscribes and is served.
+    let mut org2 = consortium.start("org2", &[L1]).await;
+    sign(&org1.collector, L1, 3).await;
+    assert_eq!(org2.next(L1).await.checkpoint.size(), LogSize(3));
+    eventually("every bad connection was refused", || {
+        org1.handle().server_stats().handshakes_refused == 10
+    })
+    .await;
+    // The server closed them all.
+    for mut tcp in garbage.into_iter().chain(stalled) {
+        let mut buf = [0u8; 256];
+        loop {
+            match tokio::time::timeout(PATIENCE, tcp.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => break,
+                Ok(Ok(_)) => continue, // a TLS alert
+                Err(_) => panic!("a bad connection was left open"),
+            }
+        }
+    }
+    assert_eq!(org1.handle().server_stats().connections_accepted, 1);
+    org2.stop().await;
+    org1.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -458,7 +501,8 @@ async fn a_configuration_where_one_certificate_fits_two_members_is_refused() {
     let consortium = Consortium::new(&["org1", "org2"], Pki::Shared).await;
     let org1 = consortium.org("org1");
     let mut twin = consortium.org("org2").member();
-    twin.trust = MemberTrust::ca("org2", &org1.ca.ca_pem(), &dns("org1")).unwrap();
+    // The same name in other letters' case: webpki would match one certificate to both.
+    twin.trust = MemberTrust::ca("org2", &org1.ca.ca_pem(), &dns("ORG1")).unwrap();
     let err = PeerConfig::new(
         "org1",
         org1.address,

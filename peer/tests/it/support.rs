@@ -137,6 +137,8 @@ impl Org {
 /// A consortium on loopback.
 pub struct Consortium {
     pub orgs: Vec<Org>,
+    /// The limits every gateway started from here gets.
+    pub limits: Limits,
 }
 
 impl Consortium {
@@ -168,7 +170,10 @@ impl Consortium {
                 listener: Some(listener),
             });
         }
-        Consortium { orgs }
+        Consortium {
+            orgs,
+            limits: limits(),
+        }
     }
 
     pub fn org(&self, name: &str) -> &Org {
@@ -192,7 +197,7 @@ impl Consortium {
             self.orgs.iter().map(Org::member).collect(),
         )
         .expect("a valid configuration")
-        .with_limits(limits())
+        .with_limits(self.limits.clone())
     }
 
     /// Starts `name`'s gateway with its own identity and a fresh collector subscribed to

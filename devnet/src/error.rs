@@ -113,6 +113,14 @@ pub enum Error {
         /// What the script wrote on stderr.
         stderr: String,
     },
+    /// The consortium test PKI could not issue or write a certificate.
+    #[error("test PKI: {context}: {reason}")]
+    Pki {
+        /// What we were doing.
+        context: &'static str,
+        /// Why it failed.
+        reason: String,
+    },
     /// The Fabric test network could not be set up, started, stopped or asked something.
     #[error("Fabric test network: {context}: {reason}")]
     Fabric {

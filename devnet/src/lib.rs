@@ -11,7 +11,8 @@
 //! `causeway-chaincode` (`contracts/fabric/`) through its implementation of their `Stub`
 //! interface. [`node`] runs the Node scripts of `devnet/fidelity/` that check our Fabric wire
 //! format with Fabric's official Node packages (pinned, installed into `.tools/` by
-//! `scripts/setup.sh`). Only tests and the `devnet` command use this crate; no production path
+//! `scripts/setup.sh`). [`pki`] is the consortium's test PKI: a CA issuing the member gateways'
+//! mutual-TLS certificates as PEM files. Only tests and the `devnet` command use this crate; no production path
 //! does.
 
 pub mod anvil;
@@ -21,6 +22,7 @@ mod error;
 pub mod fabric;
 pub mod fixtures;
 pub mod node;
+pub mod pki;
 
 pub use causeway_proofs::Domain;
 pub use devnet::{ADMIN_KEY_INDEX, CHAIN_A, CHAIN_B, ChainSpec, DevChain, Devnet};

@@ -1,0 +1,8 @@
+//! Integration tests of the peer protocol: real gateways over real mutual TLS on loopback.
+
+#![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
+
+mod config;
+mod exchange;
+mod refusals;
+mod support;

@@ -2,8 +2,11 @@
 //!
 //! The binary (`src/main.rs` and its `cli/` modules) parses arguments and prints; everything a
 //! running gateway is made of lives here so that it can be started and tested in-process.
-//! Today that is [`wiring`]: the one place that turns a validated
-//! [`causeway_config::Config`] into chain adapters, relayer origins and lanes, after checking
-//! every chain, contract, key and validator set the configuration names.
+//! - [`wiring`]: the one place that turns a validated [`causeway_config::Config`] into chain
+//!   adapters, relayer origins and lanes, after checking every chain, contract, key and
+//!   validator set the configuration names;
+//! - [`node`]: [`node::Node::start`] runs every role of one organisation's gateway (the relayer
+//!   pipeline, the peer protocol) and [`node::NodeHandle::shutdown`] drains it.
 
+pub mod node;
 pub mod wiring;

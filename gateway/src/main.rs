@@ -45,6 +45,11 @@ enum Command {
     /// Set up one organisation's gateway folder: keys (0600), a TLS certificate request or a
     /// self-signed certificate, and a configuration to fill in. Never overwrites.
     Init(cli::init::InitArgs),
+    /// Run this organisation's gateway: every role (watch, verify, log, attest, peer, deliver,
+    /// confirm) in one process. Checks every chain, contract, key and validator set first and
+    /// refuses to start, listing every problem, when one is wrong. SIGTERM or Ctrl-C drains
+    /// work in progress and exits 0.
+    Run(cli::run::RunArgs),
     /// Check a configuration without starting work (`config check --config FILE`): files,
     /// keys, endpoints, contracts and validator sets on chain; every problem at once.
     #[command(subcommand)]
@@ -71,6 +76,7 @@ fn main() -> ExitCode {
     }
     let outcome = match cli.command {
         Command::Init(args) => cli::init::run(&args).map(|()| cli::Outcome::Success),
+        Command::Run(args) => cli::run::run(&args).map(|()| cli::Outcome::Success),
         Command::Config(cmd) => cli::config::run(&cmd),
         Command::Verify(args) => cli::verify::run(&args),
         Command::Keys(cmd) => cli::keys::run(&cmd).map(|()| cli::Outcome::Success),

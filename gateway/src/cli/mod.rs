@@ -10,6 +10,7 @@ pub(crate) mod init;
 mod input;
 pub(crate) mod keys;
 pub(crate) mod logging;
+pub(crate) mod run;
 pub(crate) mod store;
 pub(crate) mod verify;
 

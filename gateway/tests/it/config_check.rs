@@ -335,7 +335,10 @@ async fn a_configuration_for_a_running_devnet_wires_and_passes_the_check() {
         assert_eq!(lane.signing_domain, expected, "{name}");
         assert_eq!(lane.destination.domain(), dest.spec.domain);
         assert_eq!(lane.validators.threshold(), 2);
-        assert_eq!(lane.batch_size, causeway_config::Relaying::DEFAULT_BATCH_SIZE);
+        assert_eq!(
+            lane.batch_size,
+            causeway_config::Relaying::DEFAULT_BATCH_SIZE
+        );
     }
     assert_eq!(wired.lanes.len(), 2);
 }

@@ -7,6 +7,7 @@
 mod bench;
 mod config_check;
 mod config_check_fabric;
+mod consortium;
 mod evidence;
 mod evm_source;
 mod fabric_bundles;

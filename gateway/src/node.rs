@@ -1,0 +1,189 @@
+//! [`Node`]: one organisation's gateway, every role in one process. `Node::start` wires the
+//! configured chains ([`crate::wiring`]), opens the store, starts the relayer pipeline (watch,
+//! verify, log, attest, deliver, confirm) with this member's validator key signing through the
+//! peer protocol, and the peer protocol's server and clients; [`NodeHandle::shutdown`] stops
+//! them in order. The API and metrics listeners come with their own issues and will start here
+//! too, each with the same shutdown signal.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use causeway_config::{Config, Storage};
+use causeway_peer::{Peer, PeerCollector, PeerConfig, PeerHandle};
+use causeway_proofs::ValidatorKey;
+use causeway_relayer::pipeline::PipelineConfig;
+use causeway_relayer::store::{LeaseOwner, Rota, SqliteStore, Store};
+use causeway_relayer::{Relayer, RelayerHandle};
+use tokio_util::sync::CancellationToken;
+
+use crate::wiring;
+
+/// How a gateway runs beyond what its configuration names: the pipeline's knobs and the grace
+/// period between members' delivery turns. [`NodeOptions::from_config`] takes them from the
+/// configuration's `[relayer]` section.
+#[derive(Clone, Debug)]
+pub struct NodeOptions {
+    /// The pipeline's knobs (its `owner` is replaced by the organisation's name: a restarted
+    /// gateway takes its own submissions back at once).
+    pub pipeline: PipelineConfig,
+    /// How long the next member waits after the member whose turn it is before it delivers a
+    /// run of messages itself (when the destination still shows them undelivered).
+    pub delivery_grace: Duration,
+}
+
+impl NodeOptions {
+    /// The options `config`'s `[relayer]` section sets (defaults where it is silent).
+    pub fn from_config(config: &Config) -> Self {
+        let r = config.relaying();
+        NodeOptions {
+            pipeline: PipelineConfig {
+                source_poll: r.poll_interval,
+                deliver_poll: r.poll_interval,
+                confirm_poll: r.poll_interval,
+                ..PipelineConfig::default()
+            },
+            delivery_grace: r.delivery_grace,
+        }
+    }
+}
+
+/// A gateway.
+#[derive(Debug)]
+pub struct Node;
+
+/// A running gateway: observe it, stop it.
+pub struct NodeHandle {
+    relayer: RelayerHandle,
+    peer: PeerHandle,
+    store: Arc<dyn Store>,
+    cancel: CancellationToken,
+}
+
+impl Node {
+    /// Checks and wires everything `config` names, then starts every role. Fails, saying what
+    /// to fix, before any work is accepted when a chain, contract, key, validator set or the
+    /// store is not as configured.
+    pub async fn start(config: &Config, options: NodeOptions) -> Result<NodeHandle> {
+        let wired = wiring::wire(config).await?;
+        for warning in &wired.warnings {
+            tracing::warn!("{warning}");
+        }
+        let store: Arc<dyn Store> = match config.storage() {
+            Storage::Sqlite { path } => Arc::new(
+                SqliteStore::open(path)
+                    .with_context(|| format!("opening the store {}", path.display()))?,
+            ),
+            Storage::Postgres { .. } => bail!(
+                "[storage] postgres_url is set, but this build has no PostgreSQL store yet \
+                 (fix: remove postgres_url to use the embedded SQLite store)"
+            ),
+            _ => bail!("this [storage] kind is not supported by this build"),
+        };
+        let key_file = &config.gateway().validator_key_file;
+        let secret = causeway_config::read_secret_key_file(key_file)
+            .with_context(|| format!("reading the validator key {}", key_file.display()))?;
+        let key = ValidatorKey::from_bytes(secret.expose_secret()).with_context(|| {
+            format!(
+                "{} does not hold a secp256k1 secret key (fix: `causeway keys` makes one)",
+                key_file.display()
+            )
+        })?;
+        let own = config.own_member();
+        if key.address() != own.validator_address {
+            bail!(
+                "the validator key {} signs as {}, but the configuration names {} as {}'s \
+                 validator (fix: point gateway.validator_key_file at {}'s key, or correct \
+                 validator_address in its [[members]] entry)",
+                key_file.display(),
+                key.address(),
+                own.validator_address,
+                own.name,
+                own.name
+            );
+        }
+        let collector = Arc::new(PeerCollector::new(key));
+
+        // Turns in delivering: the consortium's members, in configuration order (the same in
+        // every member's file).
+        let members = config.members();
+        let position = members
+            .iter()
+            .position(|m| m.name == own.name)
+            .context("this gateway's organisation is not among [[members]]")?;
+        let mut pipeline = options.pipeline.clone();
+        pipeline.owner = LeaseOwner(own.name.clone());
+        let mut relayer = Relayer::new(Arc::clone(&store), Arc::clone(&collector) as _, pipeline);
+        for origin in wired.origins {
+            relayer = relayer.origin(origin);
+        }
+        for (name, mut lane) in wired.lanes {
+            lane.rota = Some(Rota {
+                members: u32::try_from(members.len()).unwrap_or(u32::MAX),
+                position: u32::try_from(position).unwrap_or(u32::MAX),
+                run: lane.batch_size as u64,
+                grace: options.delivery_grace,
+            });
+            tracing::info!(lane = %name, route = %lane.lane(), batch = lane.batch_size, "lane configured");
+            relayer = relayer.lane(lane);
+        }
+        // The relayer first: it subscribes its lanes to the collector, which the peer clients
+        // then feed.
+        let relayer = relayer
+            .spawn()
+            .await
+            .context("starting the relayer pipeline")?;
+        let cancel = CancellationToken::new();
+        let peer_config =
+            PeerConfig::from_config(config).context("the peer protocol's settings")?;
+        let stop = cancel.clone();
+        let peer = Peer::start(
+            peer_config,
+            collector,
+            async move { stop.cancelled().await },
+        )
+        .await
+        .context("starting the peer protocol")?;
+        tracing::info!(
+            organisation = %own.name,
+            peer_listen = %peer.local_addr(),
+            chains = wired.chains.len(),
+            "gateway running"
+        );
+        Ok(NodeHandle {
+            relayer,
+            peer,
+            store,
+            cancel,
+        })
+    }
+}
+
+impl NodeHandle {
+    /// The relayer (progress, metrics).
+    pub fn relayer(&self) -> &RelayerHandle {
+        &self.relayer
+    }
+
+    /// The peer protocol (connected members).
+    pub fn peer(&self) -> &PeerHandle {
+        &self.peer
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Stops every role: the pipeline first (work in progress ends at a safe point: everything
+    /// accepted is in the store), then the peer protocol.
+    pub async fn shutdown(self) -> Result<()> {
+        self.relayer.shutdown().await;
+        self.cancel.cancel();
+        self.peer
+            .join()
+            .await
+            .context("stopping the peer protocol")?;
+        Ok(())
+    }
+}

@@ -1,0 +1,469 @@
+//! A consortium as it runs: three member organisations, each its own `causeway run` process with
+//! its own keys, SQLite store and mutual-TLS identity from the consortium's CA, attesting 2 of 3
+//! over the peer protocol on loopback, over two anvil chains (lanes both ways). No process holds
+//! another member's validator key, so a message is delivered only if the members' gateways
+//! agree on checkpoints over the peer protocol.
+//!
+//! One run covers the issue's scenarios in sequence (few slow multi-process tests): every
+//! message delivered exactly once (each destination Inbox emits one `Delivered` per message);
+//! one member SIGKILLed: delivery goes on with the other two; two stopped: nothing delivered,
+//! nothing lost; restarted: everything caught up, exactly once; SIGTERM: each process drains
+//! and exits 0. Every delivered message's bundle verifies with `causeway verify`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{B256, Bytes};
+use alloy::providers::Provider as _;
+use alloy::providers::ext::AnvilApi as _;
+use alloy::rpc::types::Filter;
+use alloy::sol_types::SolEvent as _;
+use causeway_devnet::contracts::{Inbox, Outbox};
+use causeway_devnet::fixtures::{Committee, address32};
+use causeway_devnet::pki::{ConsortiumCa, GatewayCertSpec};
+use causeway_devnet::{CHAIN_A, CHAIN_B, DevChain, Devnet};
+
+use crate::config_check::secret_file;
+use crate::init::value;
+use crate::support::{causeway, text};
+
+/// The committee's deterministic keys: member `i` holds key `i` only.
+const COMMITTEE: &str = "causeway-gateway-consortium";
+/// Member `i` delivers from anvil dev account `FIRST_SIGNER + i` (one account per member, so
+/// their nonces never collide).
+const FIRST_SIGNER: usize = 5;
+const MEMBERS: usize = 3;
+
+/// One member organisation's folder and process.
+struct Member {
+    name: String,
+    dir: PathBuf,
+    child: Option<Child>,
+    runs: u32,
+}
+
+impl Member {
+    fn config(&self) -> PathBuf {
+        self.dir.join("causeway.toml")
+    }
+
+    /// Starts `causeway run` (its log appended to `run.log`).
+    fn start(&mut self) {
+        assert!(self.child.is_none(), "{} already runs", self.name);
+        self.runs += 1;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("run.log"))
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_causeway"))
+            .args(["run", "--config", self.config().to_str().unwrap()])
+            .env("RUST_LOG", "info,causeway_relayer=info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+    }
+
+    /// SIGKILL: no chance to drain.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    /// SIGTERM, then the exit status (the gateway drains and exits 0).
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let pid = child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} did not stop within 60 s of SIGTERM:\n{}",
+                self.name,
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("run.log")).unwrap_or_default()
+    }
+
+    /// Fails the test with the log if the process exited on its own.
+    fn assert_running(&mut self) {
+        if let Some(child) = &mut self.child
+            && let Some(status) = child.try_wait().unwrap()
+        {
+            panic!("{} exited with {status}:\n{}", self.name, self.log());
+        }
+    }
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A free loopback port (bound and released; the gateway binds it again at once).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Every member's folder: `causeway init` (privacy key), the committee's key `i` as validator
+/// key, a certificate from the consortium CA, signer keys, and the shared configuration with
+/// this member's `[gateway]`.
+fn members(dir: &Path, devnet: &Devnet, committee: &Committee) -> Vec<Member> {
+    let ca = ConsortiumCa::new("Causeway test consortium");
+    let ports: Vec<u16> = (0..MEMBERS).map(|_| free_port()).collect();
+    let mut privacy = Vec::new();
+    for i in 0..MEMBERS {
+        let name = format!("org{}", i + 1);
+        let folder = dir.join(&name);
+        let out = causeway(&[
+            "init",
+            "--org",
+            &name,
+            "--dir",
+            folder.to_str().unwrap(),
+            "--self-signed",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let entry = &stdout[stdout.find("[[members]]").unwrap()..];
+        privacy.push(value(entry, "privacy_public_key").to_owned());
+        let key = committee.keys()[i].secret_bytes();
+        secret_file(
+            &folder.join("keys/validator.key"),
+            format!("{}\n", hex::encode(*key)).as_bytes(),
+        );
+        for (chain, dev) in [("alpha", &devnet.a), ("beta", &devnet.b)] {
+            let signer = dev.node.dev_keys()[FIRST_SIGNER + i].to_bytes();
+            secret_file(
+                &folder.join(format!("keys/{chain}-signer.key")),
+                format!("{}\n", hex::encode(signer.0)).as_bytes(),
+            );
+        }
+        std::fs::remove_file(folder.join("tls/gateway.crt")).unwrap();
+        std::fs::remove_file(folder.join("tls/gateway.key")).unwrap();
+        let cert = ca
+            .issue(&GatewayCertSpec::new(
+                &name,
+                &format!("{name}.causeway.test"),
+            ))
+            .unwrap();
+        cert.write(&folder.join("tls"), "gateway").unwrap();
+        ca.write_ca(&folder.join("tls/consortium-ca.crt")).unwrap();
+    }
+    let mut members_toml = String::new();
+    for i in 0..MEMBERS {
+        members_toml += &format!(
+            r#"
+[[members]]
+name = "org{n}"
+validator_address = "{address}"
+privacy_public_key = "{privacy}"
+peer_endpoint = "https://localhost:{port}"
+tls = {{ ca_file = "tls/consortium-ca.crt", server_name = "org{n}.causeway.test" }}
+"#,
+            n = i + 1,
+            address = committee.keys()[i].address(),
+            privacy = privacy[i],
+            port = ports[i],
+        );
+    }
+    let chains_toml = [("alpha", &devnet.a), ("beta", &devnet.b)]
+        .iter()
+        .map(|(name, chain)| {
+            format!(
+                r#"
+[chains.{name}]
+domain = {domain}
+family = "evm"
+chain_id = {chain_id}
+endpoints = ["{endpoint}"]
+finality = {{ confirmations = 1 }}
+outbox = "{outbox}"
+inbox = "{inbox}"
+signer_key_files = ["keys/{name}-signer.key"]
+"#,
+                domain = chain.spec.domain.0,
+                chain_id = chain.spec.chain_id,
+                endpoint = chain.node.endpoint(),
+                outbox = chain.outbox.address(),
+                inbox = chain.inbox.address(),
+            )
+        })
+        .collect::<String>();
+    let lanes_toml = crate::config_check::lanes_toml("alpha", "beta");
+    (0..MEMBERS)
+        .map(|i| {
+            let name = format!("org{}", i + 1);
+            let folder = dir.join(&name);
+            let toml = format!(
+                r#"
+[gateway]
+organisation = "{name}"
+validator_key_file = "keys/validator.key"
+privacy_key_file = "keys/privacy.key"
+peer_listen = "127.0.0.1:{port}"
+tls = {{ cert_file = "tls/gateway.crt", key_file = "tls/gateway.key" }}
+
+[api]
+listen = "127.0.0.1:{api}"
+
+[monitoring]
+listen = "127.0.0.1:{metrics}"
+
+[relayer]
+batch_size = 16
+delivery_grace_ms = 1500
+poll_interval_ms = 100
+{members_toml}{chains_toml}{lanes_toml}"#,
+                port = ports[i],
+                api = free_port(),
+                metrics = free_port(),
+            );
+            std::fs::write(folder.join("causeway.toml"), toml).unwrap();
+            Member {
+                name,
+                dir: folder,
+                child: None,
+                runs: 0,
+            }
+        })
+        .collect()
+}
+
+/// Dispatches `n` messages from `from` to `to`'s recipient; their ids.
+async fn dispatch(from: &DevChain, to: &DevChain, n: usize, tag: &str) -> Vec<B256> {
+    let mut pending = Vec::with_capacity(n);
+    for i in 0..n {
+        pending.push(
+            from.outbox
+                .dispatch(
+                    to.spec.domain.0,
+                    address32(*to.recipient.address()).0.into(),
+                    Bytes::from(format!("{tag} {i}").into_bytes()),
+                )
+                .send()
+                .await
+                .unwrap(),
+        );
+    }
+    let mut ids = Vec::with_capacity(n);
+    for tx in pending {
+        let receipt = tx.get_receipt().await.unwrap();
+        assert!(receipt.status());
+        let event = receipt
+            .inner
+            .logs()
+            .iter()
+            .find_map(|l| l.log_decode::<Outbox::Dispatch>().ok())
+            .expect("Dispatch event");
+        ids.push(event.inner.data.id);
+    }
+    ids
+}
+
+/// `Delivered` events per message id on `chain`'s Inbox, and the number of
+/// `AlreadyDeliveredSkipped` (a duplicate delivery, harmless and counted).
+async fn deliveries(chain: &DevChain) -> (HashMap<B256, u32>, usize) {
+    let logs = chain
+        .provider
+        .get_logs(&Filter::new().address(*chain.inbox.address()).from_block(0))
+        .await
+        .unwrap();
+    let mut delivered = HashMap::new();
+    let mut skipped = 0;
+    for log in logs {
+        match log.topic0() {
+            Some(t) if *t == Inbox::Delivered::SIGNATURE_HASH => {
+                let id = log.topics()[1];
+                *delivered.entry(id).or_insert(0) += 1;
+            }
+            Some(t) if *t == Inbox::AlreadyDeliveredSkipped::SIGNATURE_HASH => skipped += 1,
+            _ => {}
+        }
+    }
+    (delivered, skipped)
+}
+
+/// Mines on both chains (one confirmation) until every id of `a_to_b` is delivered on beta and
+/// every id of `b_to_a` on alpha, or `timeout`.
+async fn wait_delivered(
+    devnet: &Devnet,
+    members: &mut [Member],
+    a_to_b: &[B256],
+    b_to_a: &[B256],
+    timeout: Duration,
+) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let (on_b, _) = deliveries(&devnet.b).await;
+        let (on_a, _) = deliveries(&devnet.a).await;
+        let missing_b = a_to_b.iter().filter(|id| !on_b.contains_key(*id)).count();
+        let missing_a = b_to_a.iter().filter(|id| !on_a.contains_key(*id)).count();
+        if missing_a == 0 && missing_b == 0 {
+            return;
+        }
+        for m in members.iter_mut() {
+            m.assert_running();
+        }
+        if Instant::now() > deadline {
+            let logs: Vec<String> = members
+                .iter()
+                .map(|m| format!("--- {} ---\n{}", m.name, tail(&m.log(), 60)))
+                .collect();
+            panic!(
+                "{missing_b} of {} alpha->beta and {missing_a} of {} beta->alpha not delivered within {timeout:?}\n{}",
+                a_to_b.len(),
+                b_to_a.len(),
+                logs.join("\n")
+            );
+        }
+        devnet.a.provider.evm_mine(None).await.unwrap();
+        devnet.b.provider.evm_mine(None).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Two chains with the committee installed on both Inboxes (2 of 3, for each other's origin).
+async fn chains(committee: &Committee) -> Devnet {
+    let devnet = Devnet::start().await.unwrap();
+    committee
+        .install(&devnet.b.inbox, CHAIN_A.domain, CHAIN_A.chain_id)
+        .await
+        .unwrap();
+    committee
+        .install(&devnet.a.inbox, CHAIN_B.domain, CHAIN_B.chain_id)
+        .await
+        .unwrap();
+    devnet
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_member_processes_deliver_exactly_once_through_kills_and_restarts() {
+    let committee = Committee::new(COMMITTEE, 3, 2);
+    let devnet = chains(&committee).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut members = members(dir.path(), &devnet, &committee);
+    for m in &members {
+        let out = causeway(&["config", "check", "--config", m.config().to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{}: {}", m.name, text(&out));
+    }
+    for m in &mut members {
+        m.start();
+    }
+
+    // 1. All three up: both directions.
+    let mut a_to_b = dispatch(&devnet.a, &devnet.b, 120, "a-b").await;
+    let mut b_to_a = dispatch(&devnet.b, &devnet.a, 60, "b-a").await;
+    wait_delivered(
+        &devnet,
+        &mut members,
+        &a_to_b,
+        &b_to_a,
+        Duration::from_secs(120),
+    )
+    .await;
+
+    // 2. One member SIGKILLed: the other two still reach 2 of 3 and deliver (its runs after the
+    //    grace period).
+    members[0].kill();
+    a_to_b.extend(dispatch(&devnet.a, &devnet.b, 60, "a-b after one kill").await);
+    wait_delivered(
+        &devnet,
+        &mut members,
+        &a_to_b,
+        &b_to_a,
+        Duration::from_secs(120),
+    )
+    .await;
+
+    // 3. Two stopped: no threshold, nothing delivered, nothing lost.
+    members[1].kill();
+    let held = dispatch(&devnet.a, &devnet.b, 30, "a-b while two are down").await;
+    for _ in 0..20 {
+        devnet.a.provider.evm_mine(None).await.unwrap();
+        devnet.b.provider.evm_mine(None).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let (on_b, _) = deliveries(&devnet.b).await;
+    assert!(
+        held.iter().all(|id| !on_b.contains_key(id)),
+        "one member alone delivered without a threshold"
+    );
+    members[2].assert_running();
+
+    // 4. Both restarted: they catch up from their stores; everything delivered exactly once.
+    members[0].start();
+    members[1].start();
+    a_to_b.extend(held);
+    b_to_a.extend(dispatch(&devnet.b, &devnet.a, 30, "b-a after restarts").await);
+    wait_delivered(
+        &devnet,
+        &mut members,
+        &a_to_b,
+        &b_to_a,
+        Duration::from_secs(180),
+    )
+    .await;
+
+    let (on_b, skipped_b) = deliveries(&devnet.b).await;
+    let (on_a, skipped_a) = deliveries(&devnet.a).await;
+    assert_eq!(
+        on_b.len(),
+        a_to_b.len(),
+        "no message beyond those dispatched"
+    );
+    assert_eq!(on_a.len(), b_to_a.len());
+    assert!(
+        on_b.values().chain(on_a.values()).all(|n| *n == 1),
+        "each message delivered once"
+    );
+    eprintln!(
+        "delivered {} + {} messages; duplicate deliveries skipped by the Inboxes: {skipped_b} + {skipped_a}",
+        on_b.len(),
+        on_a.len()
+    );
+
+    // 5. SIGTERM: each drains and exits 0.
+    for m in &mut members {
+        let status = m.terminate();
+        assert!(
+            status.success(),
+            "{} exited with {status}:\n{}",
+            m.name,
+            tail(&m.log(), 40)
+        );
+        let log = m.log();
+        if std::env::var_os("CAUSEWAY_TEST_SHOW_LOGS").is_some() {
+            eprintln!("--- {} ---\n{log}", m.name);
+        }
+        assert!(log.contains("gateway running"), "{}", tail(&log, 20));
+        // No secret in the logs: no validator key hex.
+        assert!(!log.contains(&hex::encode(*committee.keys()[0].secret_bytes())));
+    }
+}

@@ -8,5 +8,8 @@
 //! - [`node`]: [`node::Node::start`] runs every role of one organisation's gateway (the relayer
 //!   pipeline, the peer protocol) and [`node::NodeHandle::shutdown`] drains it.
 
+#[cfg(feature = "devnet")]
+pub mod devnet;
+pub mod files;
 pub mod node;
 pub mod wiring;

@@ -4,9 +4,7 @@
 //! printed, only the public half (validator address, privacy public key and key id). Key
 //! files are read only if no one but their owner may read them, and at most 4 KiB of them.
 
-use std::fs::OpenOptions;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -219,20 +217,4 @@ pub(crate) fn read_validator_key(path: &Path) -> Result<ValidatorKey> {
         .with_context(|| format!("in the validator key file {}", path.display()))
 }
 
-/// Creates `path` with mode 0600 and writes `bytes`; never overwrites an existing file.
-pub(crate) fn write_secret_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| {
-            format!(
-                "while creating {} (it must not exist yet; key files are never overwritten)",
-                path.display()
-            )
-        })?;
-    f.write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .with_context(|| format!("while writing {}", path.display()))
-}
+pub(crate) use causeway_gateway::files::write_secret_file;

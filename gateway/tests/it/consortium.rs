@@ -22,19 +22,13 @@ use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent as _;
 use causeway_devnet::contracts::{Inbox, Outbox};
 use causeway_devnet::fixtures::{Committee, address32};
-use causeway_devnet::pki::{ConsortiumCa, GatewayCertSpec};
 use causeway_devnet::{CHAIN_A, CHAIN_B, DevChain, Devnet};
+use causeway_gateway::devnet::{Layout, LocalChain, write_members};
 
-use crate::config_check::secret_file;
-use crate::init::value;
 use crate::support::{causeway, text};
 
 /// The committee's deterministic keys: member `i` holds key `i` only.
 const COMMITTEE: &str = "causeway-gateway-consortium";
-/// Member `i` delivers from anvil dev account `FIRST_SIGNER + i` (one account per member, so
-/// their nonces never collide).
-const FIRST_SIGNER: usize = 5;
-const MEMBERS: usize = 3;
 
 /// One member organisation's folder and process.
 struct Member {
@@ -56,7 +50,7 @@ impl Member {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(self.dir.join("run.log"))
+            .open(self.dir.join("gateway.log"))
             .unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_causeway"))
             .args(["run", "--config", self.config().to_str().unwrap()])
@@ -98,7 +92,7 @@ impl Member {
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("run.log")).unwrap_or_default()
+        std::fs::read_to_string(self.dir.join("gateway.log")).unwrap_or_default()
     }
 
     /// Fails the test with the log if the process exited on its own.
@@ -117,136 +111,33 @@ impl Drop for Member {
     }
 }
 
-/// A free loopback port (bound and released; the gateway binds it again at once).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Every member's folder: `causeway init` (privacy key), the committee's key `i` as validator
-/// key, a certificate from the consortium CA, signer keys, and the shared configuration with
-/// this member's `[gateway]`.
+/// Every member's folder ([`write_members`]): the committee's key `i`, a certificate from the
+/// consortium CA, signer keys, and the shared configuration with this member's `[gateway]`.
 fn members(dir: &Path, devnet: &Devnet, committee: &Committee) -> Vec<Member> {
-    let ca = ConsortiumCa::new("Causeway test consortium");
-    let ports: Vec<u16> = (0..MEMBERS).map(|_| free_port()).collect();
-    let mut privacy = Vec::new();
-    for i in 0..MEMBERS {
-        let name = format!("org{}", i + 1);
-        let folder = dir.join(&name);
-        let out = causeway(&[
-            "init",
-            "--org",
-            &name,
-            "--dir",
-            folder.to_str().unwrap(),
-            "--self-signed",
-        ]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        let entry = &stdout[stdout.find("[[members]]").unwrap()..];
-        privacy.push(value(entry, "privacy_public_key").to_owned());
-        let key = committee.keys()[i].secret_bytes();
-        secret_file(
-            &folder.join("keys/validator.key"),
-            format!("{}\n", hex::encode(*key)).as_bytes(),
-        );
-        for (chain, dev) in [("alpha", &devnet.a), ("beta", &devnet.b)] {
-            let signer = dev.node.dev_keys()[FIRST_SIGNER + i].to_bytes();
-            secret_file(
-                &folder.join(format!("keys/{chain}-signer.key")),
-                format!("{}\n", hex::encode(signer.0)).as_bytes(),
-            );
-        }
-        std::fs::remove_file(folder.join("tls/gateway.crt")).unwrap();
-        std::fs::remove_file(folder.join("tls/gateway.key")).unwrap();
-        let cert = ca
-            .issue(&GatewayCertSpec::new(
-                &name,
-                &format!("{name}.causeway.test"),
-            ))
-            .unwrap();
-        cert.write(&folder.join("tls"), "gateway").unwrap();
-        ca.write_ca(&folder.join("tls/consortium-ca.crt")).unwrap();
-    }
-    let mut members_toml = String::new();
-    for i in 0..MEMBERS {
-        members_toml += &format!(
-            r#"
-[[members]]
-name = "org{n}"
-validator_address = "{address}"
-privacy_public_key = "{privacy}"
-peer_endpoint = "https://localhost:{port}"
-tls = {{ ca_file = "tls/consortium-ca.crt", server_name = "org{n}.causeway.test" }}
-"#,
-            n = i + 1,
-            address = committee.keys()[i].address(),
-            privacy = privacy[i],
-            port = ports[i],
-        );
-    }
-    let chains_toml = [("alpha", &devnet.a), ("beta", &devnet.b)]
-        .iter()
-        .map(|(name, chain)| {
-            format!(
-                r#"
-[chains.{name}]
-domain = {domain}
-family = "evm"
-chain_id = {chain_id}
-endpoints = ["{endpoint}"]
-finality = {{ confirmations = 1 }}
-outbox = "{outbox}"
-inbox = "{inbox}"
-signer_key_files = ["keys/{name}-signer.key"]
-"#,
-                domain = chain.spec.domain.0,
-                chain_id = chain.spec.chain_id,
-                endpoint = chain.node.endpoint(),
-                outbox = chain.outbox.address(),
-                inbox = chain.inbox.address(),
-            )
-        })
-        .collect::<String>();
-    let lanes_toml = crate::config_check::lanes_toml("alpha", "beta");
-    (0..MEMBERS)
-        .map(|i| {
-            let name = format!("org{}", i + 1);
-            let folder = dir.join(&name);
-            let toml = format!(
-                r#"
-[gateway]
-organisation = "{name}"
-validator_key_file = "keys/validator.key"
-privacy_key_file = "keys/privacy.key"
-peer_listen = "127.0.0.1:{port}"
-tls = {{ cert_file = "tls/gateway.crt", key_file = "tls/gateway.key" }}
-
-[api]
-listen = "127.0.0.1:{api}"
-
-[monitoring]
-listen = "127.0.0.1:{metrics}"
-
-[relayer]
-batch_size = 16
-delivery_grace_ms = 1500
-poll_interval_ms = 100
-{members_toml}{chains_toml}{lanes_toml}"#,
-                port = ports[i],
-                api = free_port(),
-                metrics = free_port(),
-            );
-            std::fs::write(folder.join("causeway.toml"), toml).unwrap();
-            Member {
-                name,
-                dir: folder,
-                child: None,
-                runs: 0,
-            }
+    let chains = [
+        LocalChain {
+            name: "alpha",
+            chain: &devnet.a,
+        },
+        LocalChain {
+            name: "beta",
+            chain: &devnet.b,
+        },
+    ];
+    let layout = Layout {
+        batch_size: 16,
+        delivery_grace_ms: 1500,
+        poll_interval_ms: 100,
+        first_signer: 5,
+    };
+    write_members(dir, committee, &chains, &layout)
+        .unwrap()
+        .into_iter()
+        .map(|folder| Member {
+            name: folder.name,
+            dir: folder.dir,
+            child: None,
+            runs: 0,
         })
         .collect()
 }

@@ -1,0 +1,222 @@
+//! A local consortium on one machine, for `causeway devnet` and the multi-process tests: one
+//! folder per member organisation with everything `causeway run` needs — its validator key (one
+//! of a [`Committee`]'s, so the chains' Inboxes know it), a fresh privacy key, a mutual-TLS
+//! certificate from a consortium CA ([`ConsortiumCa`]) that names the member, signer keys of
+//! anvil dev accounts (one account per member, so their nonces never collide) and a
+//! configuration naming every member, chain and lane. Built only with the `devnet` feature.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use causeway_devnet::DevChain;
+use causeway_devnet::fixtures::Committee;
+use causeway_devnet::pki::{ConsortiumCa, GatewayCertSpec};
+use zeroize::Zeroizing;
+
+use crate::files::write_secret_file;
+
+/// One member organisation's folder.
+#[derive(Clone, Debug)]
+pub struct MemberFolder {
+    /// Its name in the configuration (`org1`, `org2`, …).
+    pub name: String,
+    /// The folder.
+    pub dir: PathBuf,
+}
+
+impl MemberFolder {
+    /// Its configuration file.
+    pub fn config(&self) -> PathBuf {
+        self.dir.join("causeway.toml")
+    }
+
+    /// Its store (SQLite, the default beside the configuration).
+    pub fn store(&self) -> PathBuf {
+        self.dir.join("causeway.sqlite")
+    }
+
+    /// Where its gateway's log goes.
+    pub fn log(&self) -> PathBuf {
+        self.dir.join("gateway.log")
+    }
+}
+
+/// An EVM chain of the local consortium and its name in the configurations.
+#[derive(Clone, Copy, Debug)]
+pub struct LocalChain<'a> {
+    /// Its name (`[chains.<name>]`).
+    pub name: &'a str,
+    /// The running chain.
+    pub chain: &'a DevChain,
+}
+
+/// How the members' gateways are set up.
+#[derive(Clone, Copy, Debug)]
+pub struct Layout {
+    /// `[relayer] batch_size`.
+    pub batch_size: usize,
+    /// `[relayer] delivery_grace_ms`.
+    pub delivery_grace_ms: u64,
+    /// `[relayer] poll_interval_ms`.
+    pub poll_interval_ms: u64,
+    /// Member `i` signs deliveries with anvil dev account `first_signer + i`.
+    pub first_signer: usize,
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Layout {
+            batch_size: 32,
+            delivery_grace_ms: 2000,
+            poll_interval_ms: 100,
+            first_signer: 5,
+        }
+    }
+}
+
+/// A free loopback port (bound, then released for the gateway to bind).
+pub fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")
+        .context("while looking for a free loopback port")?
+        .local_addr()?
+        .port())
+}
+
+/// Writes one folder per member of `committee` (member `i` holds key `i` only) under `dir`,
+/// each with a configuration naming every member, the `chains` and a lane each way between
+/// every two of them, `committee.threshold()` of the members. The chains' Inboxes must already
+/// hold the committee for each origin ([`Committee::install`]).
+pub fn write_members(
+    dir: &Path,
+    committee: &Committee,
+    chains: &[LocalChain<'_>],
+    layout: &Layout,
+) -> Result<Vec<MemberFolder>> {
+    let n = committee.keys().len();
+    let ca = ConsortiumCa::new("Causeway devnet consortium");
+    let ports = (0..n).map(|_| free_port()).collect::<Result<Vec<_>>>()?;
+    let mut members = Vec::with_capacity(n);
+    let mut entries = String::new();
+    for (i, key) in committee.keys().iter().enumerate() {
+        let name = format!("org{}", i + 1);
+        let folder = dir.join(&name);
+        for sub in ["keys", "tls"] {
+            std::fs::create_dir_all(folder.join(sub))
+                .with_context(|| format!("while creating {}", folder.join(sub).display()))?;
+        }
+        let secret = Zeroizing::new(format!("0x{}\n", hex::encode(*key.secret_bytes())));
+        write_secret_file(&folder.join("keys/validator.key"), secret.as_bytes())?;
+        let privacy = causeway_privacy::keys::KeyPair::generate();
+        privacy.write_to_file(&folder.join("keys/privacy.key"))?;
+        for entry in chains {
+            let signer = entry
+                .chain
+                .node
+                .dev_keys()
+                .get(layout.first_signer + i)
+                .with_context(|| format!("anvil has no dev account {}", layout.first_signer + i))?
+                .to_bytes();
+            let text = Zeroizing::new(format!("0x{}\n", hex::encode(signer.0)));
+            write_secret_file(
+                &folder.join(format!("keys/{}-signer.key", entry.name)),
+                text.as_bytes(),
+            )?;
+        }
+        let server_name = format!("{name}.causeway.test");
+        let cert = ca.issue(&GatewayCertSpec::new(&name, &server_name))?;
+        cert.write(&folder.join("tls"), "gateway")?;
+        ca.write_ca(&folder.join("tls/consortium-ca.crt"))?;
+        entries += &format!(
+            r#"
+[[members]]
+name = "{name}"
+validator_address = "{address}"
+privacy_public_key = "{privacy}"
+peer_endpoint = "https://localhost:{port}"
+tls = {{ ca_file = "tls/consortium-ca.crt", server_name = "{server_name}" }}
+"#,
+            address = key.address(),
+            privacy = privacy.public_key().to_base64(),
+            port = ports[i],
+        );
+        members.push(MemberFolder { name, dir: folder });
+    }
+    let mut shared = entries;
+    for entry in chains {
+        let c = entry.chain;
+        shared += &format!(
+            r#"
+[chains.{name}]
+domain = {domain}
+family = "evm"
+chain_id = {chain_id}
+endpoints = ["{endpoint}"]
+finality = {{ confirmations = 1 }}
+outbox = "{outbox}"
+inbox = "{inbox}"
+signer_key_files = ["keys/{name}-signer.key"]
+"#,
+            name = entry.name,
+            domain = c.spec.domain.0,
+            chain_id = c.spec.chain_id,
+            endpoint = c.node.endpoint(),
+            outbox = c.outbox.address(),
+            inbox = c.inbox.address(),
+        );
+    }
+    let validators = members
+        .iter()
+        .map(|m| format!("\"{}\"", m.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    for origin in chains {
+        for destination in chains.iter().filter(|d| d.name != origin.name) {
+            shared += &format!(
+                r#"
+[lanes.{o}-to-{d}]
+origin = "{o}"
+destination = "{d}"
+validators = [{validators}]
+threshold = {threshold}
+"#,
+                o = origin.name,
+                d = destination.name,
+                threshold = committee.threshold(),
+            );
+        }
+    }
+    for (i, member) in members.iter().enumerate() {
+        let toml = format!(
+            r#"# A member gateway of the local consortium `causeway devnet` started.
+[gateway]
+organisation = "{name}"
+validator_key_file = "keys/validator.key"
+privacy_key_file = "keys/privacy.key"
+peer_listen = "127.0.0.1:{port}"
+tls = {{ cert_file = "tls/gateway.crt", key_file = "tls/gateway.key" }}
+
+[api]
+listen = "127.0.0.1:{api}"
+
+[monitoring]
+listen = "127.0.0.1:{metrics}"
+
+[relayer]
+batch_size = {batch}
+delivery_grace_ms = {grace}
+poll_interval_ms = {poll}
+{shared}"#,
+            name = member.name,
+            port = ports[i],
+            api = free_port()?,
+            metrics = free_port()?,
+            batch = layout.batch_size,
+            grace = layout.delivery_grace_ms,
+            poll = layout.poll_interval_ms,
+        );
+        std::fs::write(member.config(), toml)
+            .with_context(|| format!("while writing {}", member.config().display()))?;
+    }
+    Ok(members)
+}

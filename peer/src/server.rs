@@ -157,7 +157,7 @@ pub(crate) async fn serve(parts: ServerParts, cancel: CancellationToken) -> Resu
     let service = proto::peer_server::PeerServer::new(service)
         .max_decoding_message_size(limits.max_message_size)
         .max_encoding_message_size(limits.max_message_size);
-    let result = tonic::transport::Server::builder()
+    let server = tonic::transport::Server::builder()
         .max_concurrent_streams(limits.max_streams_per_connection)
         .concurrency_limit_per_connection(limits.max_streams_per_connection as usize)
         .http2_keepalive_interval(Some(limits.keepalive_interval))
@@ -165,11 +165,23 @@ pub(crate) async fn serve(parts: ServerParts, cancel: CancellationToken) -> Resu
         .http2_max_header_list_size(16 * 1024)
         // Bounds the time to the response headers of a call (not the signature stream itself).
         .timeout(limits.connect_timeout)
-        .serve_with_incoming_shutdown(service, ReceiverStream::new(incoming), cancel.cancelled())
-        .await
-        .map_err(|e| Error::Serve {
+        .serve_with_incoming_shutdown(service, ReceiverStream::new(incoming), cancel.cancelled());
+    // After shutdown, connections get `shutdown_grace` to close (a peer that stopped reading
+    // would otherwise hold the graceful close, and with it the gateway's exit, for ever).
+    let grace = limits.shutdown_grace;
+    let deadline = async {
+        cancel.cancelled().await;
+        tokio::time::sleep(grace).await;
+    };
+    let result = tokio::select! {
+        served = server => served.map_err(|e| Error::Serve {
             reason: e.to_string(),
-        });
+        }),
+        () = deadline => {
+            warn!(?grace, "peer server: connections still open after the shutdown grace period; leaving them");
+            Ok(())
+        }
+    };
     cancel.cancel();
     acceptor.await.map_err(|e| Error::Task {
         reason: e.to_string(),

@@ -404,11 +404,18 @@ impl proto::peer_server::Peer for PeerService {
             member: info.member,
         };
         let cancel = self.cancel.clone();
+        let counters = self.counters.clone();
+        counters
+            .streams_open
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tokio::spawn(async move {
             tokio::select! {
                 _ = cancel.cancelled() => {}
                 _ = stream.run(own) => {}
             }
+            counters
+                .streams_open
+                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         });
         Ok(Response::new(ReceiverStream::new(receiver)))
     }
@@ -437,7 +444,13 @@ impl SignatureStream {
             }
         }
         loop {
-            match own.recv().await {
+            // A subscriber that went away ends its stream at once, not at the next signature
+            // (else a member reconnecting in a loop could pile up idle streams).
+            let next = tokio::select! {
+                () = self.sender.closed() => return,
+                next = own.recv() => next,
+            };
+            match next {
                 Ok((lane, signature)) => {
                     if !self.cursors.contains_key(&lane)
                         || self.sent.get(&lane) == Some(&signature.checkpoint)

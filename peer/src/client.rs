@@ -99,6 +99,7 @@ impl MemberClient {
     pub(crate) async fn run(self, cancel: CancellationToken) {
         let mut cursors: HashMap<Lane, LogSize> = HashMap::new();
         let mut backoff = self.limits.backoff_initial;
+        let mut failures_in_a_row: u64 = 0;
         let name = self.member.name.clone();
         loop {
             self.status.set_state(self.index, LinkState::Connecting);
@@ -110,6 +111,10 @@ impl MemberClient {
             // A session that stayed up for a while resets the backoff.
             if started.elapsed() >= self.limits.backoff_max {
                 backoff = self.limits.backoff_initial;
+                failures_in_a_row = 0;
+            }
+            if outcome.is_ok() {
+                failures_in_a_row = 0;
             }
             match outcome {
                 Ok(SessionEnd::LanesChanged) => continue,
@@ -121,7 +126,14 @@ impl MemberClient {
                     self.status.violation(self.index, violation.to_string());
                 }
                 Err(SessionError::Failed(reason)) => {
-                    debug!(member = %name, %reason, "peer client: connection failed");
+                    // The first failure, then every tenth: an unreachable member is visible
+                    // without one line per attempt.
+                    failures_in_a_row += 1;
+                    if failures_in_a_row % 10 == 1 {
+                        warn!(member = %name, %reason, failures_in_a_row, "peer client: cannot reach the member; retrying with backoff");
+                    } else {
+                        debug!(member = %name, %reason, failures_in_a_row, "peer client: connection failed");
+                    }
                     self.status.failure(self.index, reason);
                 }
             }

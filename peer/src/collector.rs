@@ -5,8 +5,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
-use causeway_adapters::chain::BoxFuture;
 use causeway_proofs::{Checkpoint, EvmAddress, ValidatorKey};
+use causeway_relayer::adapters::chain::BoxFuture;
 use causeway_relayer::pipeline::{PeerSignature, SignatureCollector, SignatureRequest};
 use causeway_relayer::store::{Lane, Result as StoreResult, ValidatorSignature};
 use tokio::sync::{broadcast, mpsc, watch};

@@ -89,6 +89,8 @@ pub struct Limits {
     pub backoff_max: Duration,
     /// Signatures buffered per outgoing stream.
     pub stream_buffer: usize,
+    /// Time connections get to close after shutdown before the server stops waiting.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for Limits {
@@ -106,6 +108,7 @@ impl Default for Limits {
             backoff_initial: Duration::from_millis(500),
             backoff_max: Duration::from_secs(60),
             stream_buffer: 64,
+            shutdown_grace: Duration::from_secs(5),
         }
     }
 }

@@ -44,6 +44,29 @@ pub(crate) struct PeerConnInfo {
     pub(crate) remote: SocketAddr,
 }
 
+/// At most one warning per second for refusals an outsider can cause at will (a handshake
+/// flood must not become a log flood); the others are counted and reported with the next one.
+#[derive(Default)]
+struct LogThrottle {
+    next: Mutex<Option<std::time::Instant>>,
+    suppressed: std::sync::atomic::AtomicU64,
+}
+
+impl LogThrottle {
+    /// `Some(warnings suppressed since the last one)` if a warning may be logged now.
+    fn allow(&self) -> Option<u64> {
+        use std::sync::atomic::Ordering;
+        let now = std::time::Instant::now();
+        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+        if next.is_some_and(|next| now < next) {
+            self.suppressed.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        *next = Some(now + Duration::from_secs(1));
+        Some(self.suppressed.swap(0, Ordering::Relaxed))
+    }
+}
+
 /// Connections per member, released when a connection closes.
 #[derive(Default)]
 struct MemberSlots(Mutex<HashMap<Arc<str>, usize>>);
@@ -157,7 +180,7 @@ pub(crate) async fn serve(parts: ServerParts, cancel: CancellationToken) -> Resu
     let service = proto::peer_server::PeerServer::new(service)
         .max_decoding_message_size(limits.max_message_size)
         .max_encoding_message_size(limits.max_message_size);
-    let result = tonic::transport::Server::builder()
+    let server = tonic::transport::Server::builder()
         .max_concurrent_streams(limits.max_streams_per_connection)
         .concurrency_limit_per_connection(limits.max_streams_per_connection as usize)
         .http2_keepalive_interval(Some(limits.keepalive_interval))
@@ -165,11 +188,23 @@ pub(crate) async fn serve(parts: ServerParts, cancel: CancellationToken) -> Resu
         .http2_max_header_list_size(16 * 1024)
         // Bounds the time to the response headers of a call (not the signature stream itself).
         .timeout(limits.connect_timeout)
-        .serve_with_incoming_shutdown(service, ReceiverStream::new(incoming), cancel.cancelled())
-        .await
-        .map_err(|e| Error::Serve {
+        .serve_with_incoming_shutdown(service, ReceiverStream::new(incoming), cancel.cancelled());
+    // After shutdown, connections get `shutdown_grace` to close (a peer that stopped reading
+    // would otherwise hold the graceful close, and with it the gateway's exit, for ever).
+    let grace = limits.shutdown_grace;
+    let deadline = async {
+        cancel.cancelled().await;
+        tokio::time::sleep(grace).await;
+    };
+    let result = tokio::select! {
+        served = server => served.map_err(|e| Error::Serve {
             reason: e.to_string(),
-        });
+        }),
+        () = deadline => {
+            warn!(?grace, "peer server: connections still open after the shutdown grace period; leaving them");
+            Ok(())
+        }
+    };
     cancel.cancel();
     acceptor.await.map_err(|e| Error::Task {
         reason: e.to_string(),
@@ -189,6 +224,7 @@ async fn accept_loop(
     cancel: CancellationToken,
 ) {
     let connections = Arc::new(Semaphore::new(limits.max_connections));
+    let throttle = Arc::new(LogThrottle::default());
     let slots = Arc::new(MemberSlots::default());
     loop {
         let (tcp, remote) = tokio::select! {
@@ -205,7 +241,9 @@ async fn accept_loop(
         };
         let Ok(permit) = connections.clone().try_acquire_owned() else {
             ServerCounters::bump(&counters.connections_over_limit);
-            warn!(%remote, limit = limits.max_connections, "peer server: too many connections, closing a new one");
+            if let Some(suppressed) = throttle.allow() {
+                warn!(%remote, limit = limits.max_connections, suppressed, "peer server: too many connections, closing a new one");
+            }
             continue;
         };
         let _ = tcp.set_nodelay(true);
@@ -216,6 +254,7 @@ async fn accept_loop(
             limits: limits.clone(),
             counters: counters.clone(),
             admitted: admitted.clone(),
+            throttle: throttle.clone(),
         };
         let cancel = cancel.clone();
         tokio::spawn(async move {
@@ -234,13 +273,16 @@ struct Handshake {
     limits: Limits,
     counters: Arc<ServerCounters>,
     admitted: mpsc::Sender<io::Result<PeerConnection>>,
+    throttle: Arc<LogThrottle>,
 }
 
 impl Handshake {
     async fn run(self, tcp: TcpStream, remote: SocketAddr, permit: OwnedSemaphorePermit) {
         let refused = |reason: String| {
             ServerCounters::bump(&self.counters.handshakes_refused);
-            warn!(%remote, %reason, "peer server: refused a connection at the TLS handshake");
+            if let Some(suppressed) = self.throttle.allow() {
+                warn!(%remote, %reason, suppressed, "peer server: refused a connection at the TLS handshake");
+            }
         };
         let stream =
             match tokio::time::timeout(self.limits.handshake_timeout, self.acceptor.accept(tcp))
@@ -362,11 +404,18 @@ impl proto::peer_server::Peer for PeerService {
             member: info.member,
         };
         let cancel = self.cancel.clone();
+        let counters = self.counters.clone();
+        counters
+            .streams_open
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tokio::spawn(async move {
             tokio::select! {
                 _ = cancel.cancelled() => {}
                 _ = stream.run(own) => {}
             }
+            counters
+                .streams_open
+                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         });
         Ok(Response::new(ReceiverStream::new(receiver)))
     }
@@ -395,7 +444,13 @@ impl SignatureStream {
             }
         }
         loop {
-            match own.recv().await {
+            // A subscriber that went away ends its stream at once, not at the next signature
+            // (else a member reconnecting in a loop could pile up idle streams).
+            let next = tokio::select! {
+                () = self.sender.closed() => return,
+                next = own.recv() => next,
+            };
+            match next {
                 Ok((lane, signature)) => {
                     if !self.cursors.contains_key(&lane)
                         || self.sent.get(&lane) == Some(&signature.checkpoint)
@@ -457,6 +512,17 @@ impl SignatureStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refusal_warnings_are_throttled_and_the_suppressed_ones_counted() {
+        let throttle = LogThrottle::default();
+        assert_eq!(throttle.allow(), Some(0));
+        assert_eq!(throttle.allow(), None);
+        assert_eq!(throttle.allow(), None);
+        // A second later (moved back rather than waited for).
+        *throttle.next.lock().expect("not poisoned") = Some(std::time::Instant::now());
+        assert_eq!(throttle.allow(), Some(2));
+    }
 
     #[test]
     fn subscriptions_with_too_many_or_repeated_lanes_are_refused() {

@@ -126,6 +126,8 @@ pub struct ServerStats {
     pub subscriptions: u64,
     /// Subscriptions refused as malformed (too many lanes, a lane twice).
     pub subscriptions_refused: u64,
+    /// Signature streams open now.
+    pub streams_open: u64,
 }
 
 #[derive(Default)]
@@ -135,6 +137,7 @@ pub(crate) struct ServerCounters {
     pub(crate) connections_over_limit: AtomicU64,
     pub(crate) subscriptions: AtomicU64,
     pub(crate) subscriptions_refused: AtomicU64,
+    pub(crate) streams_open: AtomicU64,
 }
 
 impl ServerCounters {
@@ -150,6 +153,7 @@ impl ServerCounters {
             connections_over_limit: get(&self.connections_over_limit),
             subscriptions: get(&self.subscriptions),
             subscriptions_refused: get(&self.subscriptions_refused),
+            streams_open: get(&self.streams_open),
         }
     }
 }

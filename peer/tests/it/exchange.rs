@@ -113,3 +113,21 @@ async fn a_reconnecting_member_catches_up_from_its_cursor() {
     a.stop().await;
     c.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_that_goes_away_frees_its_stream_at_once() {
+    let mut consortium = Consortium::new(&["org1", "org2"], Pki::Shared).await;
+    let mut server = consortium.start("org1", &[]).await;
+    let mut subscriber = consortium.start("org2", &[L1]).await;
+    eventually("org2 subscribed to org1", || {
+        server.handle().server_stats().streams_open == 1
+    })
+    .await;
+    subscriber.stop().await;
+    // No signature is made: the stream must end because its subscriber left.
+    eventually("org1 closed the stream of the departed subscriber", || {
+        server.handle().server_stats().streams_open == 0
+    })
+    .await;
+    server.stop().await;
+}

@@ -540,3 +540,105 @@ fn an_identity_whose_key_is_not_the_certificates_is_refused() {
     // The error never carries the key.
     assert!(!format!("{err} {err:?}").contains("PRIVATE KEY"));
 }
+
+/// Opens TCP then TLS as a member's client, for a raw tonic channel.
+#[derive(Clone)]
+struct RawConnector(tokio_rustls::TlsConnector, SocketAddr, String);
+
+type RawIo = hyper_util::rt::TokioIo<tokio_rustls::client::TlsStream<TcpStream>>;
+
+impl tonic::codegen::Service<tonic::codegen::http::Uri> for RawConnector {
+    type Response = RawIo;
+    type Error = io::Error;
+    type Future = Pin<Box<dyn std::future::Future<Output = io::Result<RawIo>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: tonic::codegen::http::Uri) -> Self::Future {
+        let RawConnector(tls, address, name) = self.clone();
+        Box::pin(async move {
+            let tcp = TcpStream::connect(address).await?;
+            let name = ServerName::try_from(name).map_err(io::Error::other)?;
+            Ok(hyper_util::rt::TokioIo::new(tls.connect(name, tcp).await?))
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_or_unbounded_subscriptions_are_refused_and_the_member_is_still_served() {
+    let mut consortium = Consortium::new(&["org1", "org2"], Pki::Shared).await;
+    let mut org1 = consortium.start("org1", &[]).await;
+    sign(&org1.collector, L1, 6).await;
+    // org2's genuine client certificate, on a raw gRPC client.
+    let org2 = &consortium.org("org2").cert;
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(certificates(&consortium.org("org1").ca.ca_pem())[0].clone())
+        .unwrap();
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_client_auth_cert(
+        certificates(&org2.cert_pem),
+        PrivateKeyDer::from_pem_slice(org2.key_pem.as_bytes()).unwrap(),
+    )
+    .unwrap();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let connector = RawConnector(
+        tokio_rustls::TlsConnector::from(Arc::new(config)),
+        consortium.org("org1").address,
+        dns("org1"),
+    );
+    let channel = tonic::transport::Endpoint::from_static("http://org1.causeway.test")
+        .connect_with_connector(connector)
+        .await
+        .expect("org2 connects");
+    let mut client = proto::peer_client::PeerClient::new(channel);
+    let cursors = |n: u32| proto::StreamSignaturesRequest {
+        cursors: (0..n)
+            .map(|origin| proto::LaneCursor {
+                origin: origin + 1,
+                destination: 2,
+                last_size: Some(u64::MAX),
+            })
+            .collect(),
+    };
+
+    let status = client
+        .stream_signatures(cursors(200))
+        .await
+        .expect_err("more lanes than allowed");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    let status = client
+        .stream_signatures(cursors(2000))
+        .await
+        .expect_err("a request over the size limit");
+    assert_eq!(status.code(), tonic::Code::OutOfRange, "{status:?}");
+    assert!(status.message().contains("too large"), "{status:?}");
+    assert_eq!(org1.handle().server_stats().subscriptions_refused, 1);
+
+    // The same member, asking properly, is served.
+    let mut stream = client
+        .stream_signatures(proto::StreamSignaturesRequest {
+            cursors: vec![proto::LaneCursor {
+                origin: L1.origin.0,
+                destination: L1.destination.0,
+                last_size: None,
+            }],
+        })
+        .await
+        .expect("subscribes")
+        .into_inner();
+    let first = tokio::time::timeout(PATIENCE, stream.message())
+        .await
+        .expect("in time")
+        .expect("a message")
+        .expect("not the end");
+    assert_eq!(first.size, 6);
+    org1.stop().await;
+}

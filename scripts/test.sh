@@ -5,3 +5,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cargo test --workspace --all-targets --locked "$@"
 cargo test --workspace --doc --locked
+# The README's main job, as a new user runs it: a local consortium delivers 20 messages each way.
+bash scripts/devnet.sh --messages 20

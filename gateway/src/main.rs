@@ -62,6 +62,11 @@ enum Command {
     /// Inspect and repair a relayer's store (roll a source cursor back after a reorganisation).
     #[command(subcommand)]
     Store(cli::store::StoreCommand),
+    /// A whole consortium on this machine: two anvil chains and three member gateways
+    /// (`causeway run` each, 2 of 3 over mutual TLS) sending messages both ways. `--messages N`
+    /// exits 0 once N per lane are delivered and verified; otherwise it runs until Ctrl-C.
+    #[cfg(feature = "devnet")]
+    Devnet(cli::devnet::DevnetArgs),
     /// Measure the relayer end to end on local anvil chains.
     #[cfg(feature = "devnet")]
     #[command(subcommand)]
@@ -81,6 +86,8 @@ fn main() -> ExitCode {
         Command::Verify(args) => cli::verify::run(&args),
         Command::Keys(cmd) => cli::keys::run(&cmd).map(|()| cli::Outcome::Success),
         Command::Store(cmd) => cli::store::run(&cmd),
+        #[cfg(feature = "devnet")]
+        Command::Devnet(args) => cli::devnet::run(&args).map(|()| cli::Outcome::Success),
         #[cfg(feature = "devnet")]
         Command::Bench(cmd) => cli::bench::run(&cmd).map(|()| cli::Outcome::Success),
     };

@@ -6,6 +6,8 @@ pub(crate) mod bench;
 pub(crate) mod bundles;
 mod chain;
 pub(crate) mod config;
+#[cfg(feature = "devnet")]
+pub(crate) mod devnet;
 pub(crate) mod init;
 mod input;
 pub(crate) mod keys;

@@ -427,7 +427,7 @@ async fn verify_bundles(
         .with_context(|| format!("opening {}", member.store().display()))?;
     let mut verified = 0;
     for route in routes {
-        let out = dir.join("bundles").join(&route.name.replace("->", "-to-"));
+        let out = dir.join("bundles").join(route.name.replace("->", "-to-"));
         let lane = Lane {
             origin: route.signing_domain.origin,
             destination: route.signing_domain.destination,

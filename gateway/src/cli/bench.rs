@@ -51,6 +51,9 @@ pub(crate) enum BenchCommand {
     /// Relay messages A -> B on fresh anvil chains for each batch size and compare with the
     /// raw value-transfer rate of chain B.
     Relay(RelayArgs),
+    /// Three member gateways (`causeway run` processes, 2 of 3 over mutual TLS) under an
+    /// offered load: latency, duplicate deliveries and their gas, CPU per delivered message.
+    Consortium(super::bench_consortium::ConsortiumArgs),
 }
 
 /// Arguments of `causeway bench relay`.
@@ -85,6 +88,10 @@ pub(crate) fn run(cmd: &BenchCommand) -> Result<()> {
         .context("starting the async runtime")?;
     match cmd {
         BenchCommand::Relay(args) => runtime.block_on(relay(args)),
+        BenchCommand::Consortium(args) => {
+            drop(runtime);
+            super::bench_consortium::run(args)
+        }
     }
 }
 

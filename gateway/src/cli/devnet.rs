@@ -72,15 +72,15 @@ pub(crate) fn run(args: &DevnetArgs) -> Result<()> {
 
 /// What devnet started: stopped in [`LocalNet::stop`], and by `Drop` (kill) on any other exit.
 #[derive(Default)]
-struct LocalNet {
-    gateways: Vec<(String, Child)>,
-    chains: Vec<DevChain>,
+pub(crate) struct LocalNet {
+    pub(crate) gateways: Vec<(String, Child)>,
+    pub(crate) chains: Vec<DevChain>,
 }
 
 impl LocalNet {
     /// SIGTERM to every gateway (they drain and exit 0), SIGKILL after [`STOP_TIMEOUT`], then
     /// the chains.
-    async fn stop(&mut self) {
+    pub(crate) async fn stop(&mut self) {
         for (_, child) in &self.gateways {
             if let Some(pid) = child.id() {
                 let _ = Command::new("kill")
@@ -106,7 +106,7 @@ impl LocalNet {
 }
 
 /// Waits for SIGTERM or SIGINT; returns its name.
-async fn stop_signal() -> Result<&'static str> {
+pub(crate) async fn stop_signal() -> Result<&'static str> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
@@ -117,20 +117,26 @@ async fn stop_signal() -> Result<&'static str> {
 }
 
 /// One direction between the two chains.
-struct Route {
-    name: String,
-    from: usize,
-    to: usize,
-    signing_domain: SigningDomain,
+pub(crate) struct Route {
+    pub(crate) name: String,
+    pub(crate) from: usize,
+    pub(crate) to: usize,
+    pub(crate) signing_domain: SigningDomain,
     /// Dispatched message ids and when their dispatch was mined.
-    sent: Vec<(B256, Instant)>,
+    pub(crate) sent: Vec<(B256, Instant)>,
     /// Delivered ids and when they were seen delivered.
-    delivered: HashMap<B256, Instant>,
+    pub(crate) delivered: HashMap<B256, Instant>,
+    /// The first destination block not yet read for deliveries.
+    next_block: u64,
 }
 
-async fn devnet(args: &DevnetArgs, net: &mut LocalNet) -> Result<()> {
-    let dir = folder(args.dir.as_deref())?;
-    eprintln!("causeway devnet: a local consortium of three member gateways (2 of 3), no docker");
+/// Starts the chains, writes the members' folders under `dir` and starts their gateways; the
+/// chains and gateways go into `net`. Returns the members and the two routes (nothing sent yet).
+pub(crate) async fn start_consortium(
+    dir: &Path,
+    layout: &Layout,
+    net: &mut LocalNet,
+) -> Result<(Vec<MemberFolder>, Vec<Route>, Committee)> {
     eprintln!(
         "[1/4] starting two anvil chains: alliance (chain id {}) and public (chain id {})",
         CHAIN_A.chain_id, CHAIN_B.chain_id
@@ -163,7 +169,7 @@ async fn devnet(args: &DevnetArgs, net: &mut LocalNet) -> Result<()> {
             chain: &net.chains[1],
         },
     ];
-    let members = write_members(&dir, &committee, &chains, &Layout::default())?;
+    let members = write_members(dir, &committee, &chains, layout)?;
 
     eprintln!("[3/4] starting the member gateways (causeway run, one process each)");
     let exe = std::env::current_exe().context("finding this program's path")?;
@@ -191,8 +197,7 @@ async fn devnet(args: &DevnetArgs, net: &mut LocalNet) -> Result<()> {
             m.log().display()
         );
     }
-
-    let mut routes = vec![
+    let routes = vec![
         Route {
             name: "alliance->public".into(),
             from: 0,
@@ -200,6 +205,7 @@ async fn devnet(args: &DevnetArgs, net: &mut LocalNet) -> Result<()> {
             signing_domain: to_public,
             sent: Vec::new(),
             delivered: HashMap::new(),
+            next_block: 0,
         },
         Route {
             name: "public->alliance".into(),
@@ -208,8 +214,17 @@ async fn devnet(args: &DevnetArgs, net: &mut LocalNet) -> Result<()> {
             signing_domain: to_alliance,
             sent: Vec::new(),
             delivered: HashMap::new(),
+            next_block: 0,
         },
     ];
+    Ok((members, routes, committee))
+}
+
+async fn devnet(args: &DevnetArgs, net: &mut LocalNet) -> Result<()> {
+    let dir = folder(args.dir.as_deref())?;
+    eprintln!("causeway devnet: a local consortium of three member gateways (2 of 3), no docker");
+    let (members, mut routes, committee) = start_consortium(&dir, &Layout::default(), net).await?;
+    let exe = std::env::current_exe().context("finding this program's path")?;
     match args.messages {
         Some(n) => {
             eprintln!("[4/4] sending {n} messages each way and waiting for them to be delivered");
@@ -316,7 +331,7 @@ async fn wait_running(members: &[MemberFolder], net: &mut LocalNet) -> Result<()
 }
 
 /// Fails (naming the log) when a gateway has exited.
-fn check_running(net: &mut LocalNet) -> Result<()> {
+pub(crate) fn check_running(net: &mut LocalNet) -> Result<()> {
     for (name, child) in &mut net.gateways {
         if let Some(status) = child.try_wait()? {
             bail!("gateway {name} exited with {status}; its log says why");
@@ -363,38 +378,50 @@ async fn dispatch(
     Ok(sent)
 }
 
-/// Marks the messages each destination's Inbox reports delivered.
-async fn observe(chains: &[DevChain], routes: &mut [Route]) -> Result<()> {
+/// Marks the messages each destination's Inbox reports delivered (reading only the blocks not
+/// read before).
+pub(crate) async fn observe(chains: &[DevChain], routes: &mut [Route]) -> Result<()> {
     for route in routes {
         let dest = &chains[route.to];
+        let head = dest
+            .provider
+            .get_block_number()
+            .await
+            .context("reading the destination's head")?;
+        if head < route.next_block {
+            continue;
+        }
         let logs = dest
             .provider
             .get_logs(
                 &Filter::new()
                     .address(*dest.inbox.address())
                     .event_signature(Inbox::Delivered::SIGNATURE_HASH)
-                    .from_block(0),
+                    .from_block(route.next_block)
+                    .to_block(head),
             )
             .await
             .context("reading the Inbox's Delivered events")?;
+        let now = Instant::now();
         for log in logs {
             if let Some(id) = log.topics().get(1) {
-                route.delivered.entry(*id).or_insert_with(Instant::now);
+                route.delivered.entry(*id).or_insert(now);
             }
         }
+        route.next_block = head + 1;
     }
     Ok(())
 }
 
 /// One block on each chain: the last dispatches need one on top to be final.
-async fn mine(chains: &[DevChain]) -> Result<()> {
+pub(crate) async fn mine(chains: &[DevChain]) -> Result<()> {
     for c in chains {
         c.provider.evm_mine(None).await.context("mining a block")?;
     }
     Ok(())
 }
 
-fn progress(routes: &[Route]) -> String {
+pub(crate) fn progress(routes: &[Route]) -> String {
     routes
         .iter()
         .map(|r| {

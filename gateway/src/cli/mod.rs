@@ -3,6 +3,8 @@
 #[cfg(feature = "devnet")]
 pub(crate) mod bench;
 #[cfg(feature = "devnet")]
+pub(crate) mod bench_consortium;
+#[cfg(feature = "devnet")]
 pub(crate) mod bundles;
 mod chain;
 pub(crate) mod config;

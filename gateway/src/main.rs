@@ -14,19 +14,38 @@ use clap::{Parser, Subcommand};
 
 mod cli;
 
+/// The environment variables `causeway` reads, shown by `causeway --help`.
+const ENVIRONMENT: &str = "\
+Environment:
+  RUST_LOG                               log filter when --log-level is not given
+  A configuration's secrets and endpoints (instead of the file's values; see
+  config/examples/gateway.toml):
+  CAUSEWAY_VALIDATOR_KEY_FILE            gateway.validator_key_file
+  CAUSEWAY_PRIVACY_KEY_FILE              gateway.privacy_key_file
+  CAUSEWAY_TLS_KEY_FILE                  gateway.tls.key_file
+  CAUSEWAY_API_TLS_KEY_FILE              api.tls.key_file
+  CAUSEWAY_POSTGRES_URL                  storage.postgres_url (may hold the password)
+  CAUSEWAY_POSTGRES_PASSWORD_FILE        storage.postgres_password_file
+  CAUSEWAY_CHAIN_<NAME>_SIGNER_KEY_FILE  chains.<name>.signer_key_files (':'-separated)
+  CAUSEWAY_CHAIN_<NAME>_ENDPOINTS        chains.<name>.endpoints (','-separated)
+                                         (<NAME>: the chain name upper-cased, '-' as '_')
+  devnet and bench:
+  CAUSEWAY_ANVIL                         the anvil binary (default: .tools/ of the project
+                                         folder, then PATH; scripts/setup.sh installs it)
+  CAUSEWAY_CONTRACT_ARTIFACTS            another contract artifacts folder (default: the
+                                         artifacts compiled into this binary)";
+
 /// Causeway: a privacy-preserving cross-chain gateway and relayer.
 ///
-/// Logs go to standard error. Environment: RUST_LOG (a log filter, when --log-level is not
-/// given); CAUSEWAY_CONTRACT_ARTIFACTS (another contract artifacts folder, for `bench`); the
-/// CAUSEWAY_* key and endpoint overrides of a configuration file are listed in
-/// config/examples/gateway.toml.
+/// Logs go to standard error (--log-level, --log-format).
 #[derive(Parser, Debug)]
 #[command(
     name = "causeway",
     version,
     about,
     long_about,
-    propagate_version = true
+    propagate_version = true,
+    after_long_help = ENVIRONMENT
 )]
 struct Cli {
     /// Log level (error, warn, info, debug, trace), or a filter such as

@@ -87,7 +87,16 @@ pub(crate) fn run(cmd: &BenchCommand) -> Result<()> {
         .build()
         .context("starting the async runtime")?;
     match cmd {
-        BenchCommand::Relay(args) => runtime.block_on(relay(args)),
+        // A signal drops the run, and with it every anvil node it started.
+        BenchCommand::Relay(args) => runtime.block_on(async {
+            tokio::select! {
+                r = relay(args) => r,
+                signal = super::devnet::stop_signal() => {
+                    eprintln!("\n{}: stopping the anvil nodes the bench started", signal?);
+                    Ok(())
+                }
+            }
+        }),
         BenchCommand::Consortium(args) => {
             drop(runtime);
             super::bench_consortium::run(args)

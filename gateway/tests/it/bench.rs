@@ -160,3 +160,47 @@ fn bench_relay_measures_and_its_bundles_verify_with_the_cli() {
         assert!(report.contains(reason), "{name}: {report}");
     }
 }
+
+/// `causeway bench consortium`: three gateway processes under a small offered load report the
+/// latency, duplicate and CPU lines with numbers, every message delivered.
+#[test]
+fn bench_consortium_reports_latency_duplicates_and_cpu_per_gateway() {
+    let out = causeway(&[
+        "bench",
+        "consortium",
+        "--rate",
+        "20",
+        "--seconds",
+        "2",
+        "--batch-size",
+        "8",
+        "--grace-ms",
+        "1000",
+        "--timeout",
+        "60",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(stdout.contains("(40 messages)"), "{stdout}");
+    assert!(stdout.contains("deliveries: 40 messages"), "{stdout}");
+    for org in ["org1", "org2", "org3"] {
+        let line = stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{org}: CPU")))
+            .unwrap_or_else(|| panic!("no CPU line for {org}: {stdout}"));
+        let per_message: f64 = line
+            .split(", ")
+            .nth(1)
+            .and_then(|s| s.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no figure in {line}"));
+        assert!(per_message > 0.0, "{line}");
+    }
+    let p50: f64 = stdout
+        .split("p50 ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no p50 in {stdout}"));
+    assert!(p50 > 0.0 && p50 < 30.0, "{stdout}");
+}

@@ -11,6 +11,7 @@ mod consortium;
 mod evidence;
 mod evm_source;
 mod fabric_bundles;
+mod help;
 mod init;
 mod keys;
 mod logging;

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use causeway_devnet::DevChain;
+use causeway_devnet::fabric::{FabricNetwork, ORDERER, ORG1, ORG2, OUTBOX_CHAINCODE};
 use causeway_devnet::fixtures::Committee;
 use causeway_devnet::pki::{ConsortiumCa, GatewayCertSpec};
 use zeroize::Zeroizing;
@@ -51,6 +52,17 @@ pub struct LocalChain<'a> {
     pub chain: &'a DevChain,
 }
 
+/// The Fabric test network's channel as a chain of the local consortium.
+#[derive(Clone, Copy, Debug)]
+pub struct LocalFabric<'a> {
+    /// Its name (`[chains.<name>]`).
+    pub name: &'a str,
+    /// The running test network.
+    pub net: &'a FabricNetwork,
+    /// The inbox chaincode deliveries go to.
+    pub inbox_chaincode: &'a str,
+}
+
 /// How the members' gateways are set up.
 #[derive(Clone, Copy, Debug)]
 pub struct Layout {
@@ -84,13 +96,17 @@ pub fn free_port() -> Result<u16> {
 }
 
 /// Writes one folder per member of `committee` (member `i` holds key `i` only) under `dir`,
-/// each with a configuration naming every member, the `chains` and a lane each way between
-/// every two of them, `committee.threshold()` of the members. The chains' Inboxes must already
-/// hold the committee for each origin ([`Committee::install`]).
+/// each with a configuration naming every member, the EVM `chains`, the Fabric channel `fabric`
+/// (every member submits as the network's Org1 client) and the `lanes` (origin, destination
+/// chain names), each `committee.threshold()` of the members. The destinations must already hold
+/// the committee for each lane's origin ([`Committee::install`], the inbox chaincode's
+/// `setValidators`).
 pub fn write_members(
     dir: &Path,
     committee: &Committee,
     chains: &[LocalChain<'_>],
+    fabric: Option<LocalFabric<'_>>,
+    lanes: &[(&str, &str)],
     layout: &Layout,
 ) -> Result<Vec<MemberFolder>> {
     let n = committee.keys().len();
@@ -122,6 +138,9 @@ pub fn write_members(
                 &folder.join(format!("keys/{}-signer.key", entry.name)),
                 text.as_bytes(),
             )?;
+        }
+        if let Some(fabric) = fabric {
+            write_fabric_files(&folder, fabric.net)?;
         }
         let server_name = format!("{name}.causeway.test");
         let cert = ca.issue(&GatewayCertSpec::new(&name, &server_name))?;
@@ -165,26 +184,25 @@ signer_key_files = ["keys/{name}-signer.key"]
             inbox = c.inbox.address(),
         );
     }
+    if let Some(fabric) = fabric {
+        shared += &fabric_toml(fabric);
+    }
     let validators = members
         .iter()
         .map(|m| format!("\"{}\"", m.name))
         .collect::<Vec<_>>()
         .join(", ");
-    for origin in chains {
-        for destination in chains.iter().filter(|d| d.name != origin.name) {
-            shared += &format!(
-                r#"
+    for (o, d) in lanes {
+        shared += &format!(
+            r#"
 [lanes.{o}-to-{d}]
 origin = "{o}"
 destination = "{d}"
 validators = [{validators}]
 threshold = {threshold}
 "#,
-                o = origin.name,
-                d = destination.name,
-                threshold = committee.threshold(),
-            );
-        }
+            threshold = committee.threshold(),
+        );
     }
     for (i, member) in members.iter().enumerate() {
         let toml = format!(
@@ -219,4 +237,71 @@ poll_interval_ms = {poll}
             .with_context(|| format!("while writing {}", member.config().display()))?;
     }
     Ok(members)
+}
+
+/// Copies what a member needs of the Fabric test network into `folder/fabric/`: the
+/// organisations' root CA certificates, the Org1 client's certificate and key (its signer key,
+/// 0600) and the peer's TLS CA.
+fn write_fabric_files(folder: &Path, net: &FabricNetwork) -> Result<()> {
+    let dir = folder.join("fabric");
+    std::fs::create_dir_all(&dir).with_context(|| format!("while creating {}", dir.display()))?;
+    for mspid in [ORG1, ORG2, ORDERER] {
+        let from = net
+            .org(mspid)
+            .org_msp_folder()
+            .path()
+            .join("cacerts/ca.pem");
+        std::fs::copy(&from, dir.join(format!("{mspid}-ca.pem")))
+            .with_context(|| format!("while copying {}", from.display()))?;
+    }
+    let user = net.org(ORG1).msp_folder();
+    std::fs::copy(
+        user.path().join("signcerts/cert.pem"),
+        dir.join("client.pem"),
+    )
+    .context("while copying the Fabric client's certificate")?;
+    let key = Zeroizing::new(
+        std::fs::read(user.path().join("keystore/key_sk"))
+            .context("while reading the Fabric client's key")?,
+    );
+    write_secret_file(&folder.join("keys/fabric-signer.key"), &key)?;
+    std::fs::write(dir.join("tlsca.pem"), net.tls_ca_pem())
+        .with_context(|| format!("while writing {}", dir.join("tlsca.pem").display()))?;
+    Ok(())
+}
+
+/// The `[chains.<name>]` entry of the Fabric channel (paths as [`write_fabric_files`] wrote them).
+fn fabric_toml(fabric: LocalFabric<'_>) -> String {
+    let net = fabric.net;
+    format!(
+        r#"
+[chains.{name}]
+domain = {domain}
+family = "fabric"
+chain_id = {chain_id}
+endpoints = ["grpcs://127.0.0.1:{port}"]
+finality = "on-commit"
+channel = "{channel}"
+outbox_chaincode = "{OUTBOX_CHAINCODE}"
+inbox_chaincode = "{inbox}"
+msp_id = "{ORG1}"
+identity_cert_file = "fabric/client.pem"
+signer_key_files = ["keys/fabric-signer.key"]
+tls_ca_file = "fabric/tlsca.pem"
+
+[chains.{name}.verifier]
+orgs = [
+    {{ msp_id = "{ORG1}", root_cert_files = ["fabric/{ORG1}-ca.pem"] }},
+    {{ msp_id = "{ORG2}", root_cert_files = ["fabric/{ORG2}-ca.pem"] }},
+]
+orderers = [{{ msp_id = "{ORDERER}", root_cert_files = ["fabric/{ORDERER}-ca.pem"] }}]
+endorsement_policy = "AND({ORG1},{ORG2})"
+"#,
+        name = fabric.name,
+        domain = net.domain().0,
+        chain_id = net.chain_id(),
+        port = net.port(),
+        channel = net.channel(),
+        inbox = fabric.inbox_chaincode,
+    )
 }

@@ -260,7 +260,7 @@ async fn one_batch_size(args: &RelayArgs, batch_size: usize) -> Result<Row> {
             },
             signing_domain,
             &trusted,
-            EvmAddress(a.outbox.address().into_array()),
+            Some(EvmAddress(a.outbox.address().into_array())),
             &out,
         )?;
         eprintln!(

@@ -74,7 +74,8 @@ async fn consortium(args: &ConsortiumArgs, net: &mut LocalNet) -> Result<()> {
         delivery_grace_ms: args.grace_ms,
         ..Layout::default()
     };
-    let (_members, mut routes, _committee) = start_consortium(dir.path(), &layout, net).await?;
+    let (_members, mut routes, _committee) =
+        start_consortium(dir.path(), &layout, net, false).await?;
     routes.truncate(1); // alliance -> public carries the load
     let pids: Vec<(String, u32)> = net
         .gateways
@@ -103,7 +104,7 @@ async fn consortium(args: &ConsortiumArgs, net: &mut LocalNet) -> Result<()> {
         pending.push((send(from, to, i).await?, Instant::now()));
         if i % 64 == 0 {
             resolve(&mut pending, &mut routes[0].sent).await?;
-            observe(&net.chains, &mut routes).await?;
+            observe(net, &mut routes).await?;
             if last_report.elapsed() >= Duration::from_secs(2) {
                 eprintln!("      {}", super::devnet::progress(&routes));
                 last_report = Instant::now();
@@ -117,7 +118,7 @@ async fn consortium(args: &ConsortiumArgs, net: &mut LocalNet) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(args.timeout);
     loop {
         check_running(net)?;
-        observe(&net.chains, &mut routes).await?;
+        observe(net, &mut routes).await?;
         if routes[0].delivered.len() >= n {
             break;
         }

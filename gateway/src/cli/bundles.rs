@@ -11,16 +11,16 @@ use causeway_relayer::store::{CheckpointStore, Lane, QueryStore, SourceStore, Sq
 /// Leaves read from the store per page.
 const PAGE: usize = 10_000;
 
-/// Writes `dir/trust.json` (the lane's signing domain, validators and threshold, and the
+/// Writes `dir/trust.json` (the lane's signing domain, validators and threshold, and an EVM
 /// origin's Outbox for the native-proof check) and one `dir/bundle-<leaf index>.json` per
-/// message covered by the lane's latest checkpoint that has `validators.threshold()`
+/// message of the lane covered by its latest checkpoint that has `validators.threshold()`
 /// signatures. Returns how many bundles were written.
 pub(crate) fn export(
     store: &SqliteStore,
     lane: Lane,
     signing_domain: SigningDomain,
     validators: &ValidatorSet,
-    outbox: EvmAddress,
+    outbox: Option<EvmAddress>,
     dir: &Path,
 ) -> Result<usize> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -29,12 +29,14 @@ pub(crate) fn export(
         // The configuration's form of an EVM inbox (the trust file takes both).
         domain["inbox"] = serde_json::json!(inbox);
     }
-    let trust = serde_json::json!({
+    let mut trust = serde_json::json!({
         "signing_domain": domain,
         "validators": validators.members(),
         "threshold": validators.threshold(),
-        "source": { "family": "evm", "outbox": outbox },
     });
+    if let Some(outbox) = outbox {
+        trust["source"] = serde_json::json!({ "family": "evm", "outbox": outbox });
+    }
     std::fs::write(
         dir.join("trust.json"),
         serde_json::to_string_pretty(&trust)?,
@@ -64,10 +66,15 @@ pub(crate) fn export(
         log.root_at(checkpoint.size())? == checkpoint.root(),
         "the store's leaves do not give the checkpoint's root"
     );
+    let mut written = 0;
     for (index, id) in ids.iter().enumerate().take(checkpoint.size().0 as usize) {
         let record = store
             .message(*id)?
             .ok_or_else(|| anyhow!("leaf {index} names message {id}, which the store lacks"))?;
+        // The origin's log holds every lane's messages from it: only this lane's are bundled.
+        if record.message.destination() != lane.destination {
+            continue;
+        }
         let inclusion = log.inclusion_proof(record.leaf_index, checkpoint.size())?;
         let mut bundle = ProofBundle::assemble(
             record.message,
@@ -84,6 +91,7 @@ pub(crate) fn export(
             dir.join(format!("bundle-{index:06}.json")),
             bundle.to_json_pretty(),
         )?;
+        written += 1;
     }
-    Ok(ids.len().min(checkpoint.size().0 as usize))
+    Ok(written)
 }

@@ -19,11 +19,19 @@ use alloy::providers::ext::AnvilApi as _;
 use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent as _;
 use anyhow::{Context, Result, bail, ensure};
+use causeway_adapters::fabric::FabricClient;
+use causeway_adapters::fabric::request::Invocation;
 use causeway_devnet::contracts::{Inbox, Outbox};
+use causeway_devnet::fabric::{
+    FabricNetwork, FabricNetworkOptions, INBOX_CHAINCODE, ORG1, OUTBOX_CHAINCODE,
+    RECIPIENT_CHAINCODE, commit_invocation, evaluate_text,
+};
 use causeway_devnet::fixtures::{Committee, address32};
 use causeway_devnet::{CHAIN_A, CHAIN_B, DevChain};
-use causeway_gateway::devnet::{Layout, LocalChain, MemberFolder, write_members};
-use causeway_proofs::{EvmAddress, SigningDomain, ValidatorSet};
+use causeway_gateway::devnet::{Layout, LocalChain, LocalFabric, MemberFolder, write_members};
+use causeway_proofs::fabric::inbox_wire::inbox_signing_domain;
+use causeway_proofs::hash::keccak256;
+use causeway_proofs::{Address32, EvmAddress, Message, Nonce, SigningDomain, ValidatorSet};
 use causeway_relayer::store::{Lane, SqliteStore};
 use tokio::process::{Child, Command};
 
@@ -49,6 +57,9 @@ pub(crate) struct DevnetArgs {
     /// With --messages: give up (exit 1) if they are not all delivered within this many seconds.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     timeout: u64,
+    /// Leave out the Fabric test network (and the lanes between it and the alliance chain).
+    #[arg(long)]
+    no_fabric: bool,
 }
 
 pub(crate) fn run(args: &DevnetArgs) -> Result<()> {
@@ -75,6 +86,8 @@ pub(crate) fn run(args: &DevnetArgs) -> Result<()> {
 pub(crate) struct LocalNet {
     pub(crate) gateways: Vec<(String, Child)>,
     pub(crate) chains: Vec<DevChain>,
+    /// The Fabric test network (served by this process) and an Org1 client of it.
+    pub(crate) fabric: Option<(FabricNetwork, FabricClient)>,
 }
 
 impl LocalNet {
@@ -100,8 +113,11 @@ impl LocalNet {
                 }
             }
         }
-        // Dropping a chain kills its anvil process.
+        // Dropping a chain kills its anvil process; the Fabric network stops serving.
         self.chains.clear();
+        if let Some((net, _)) = self.fabric.take() {
+            net.stop().await;
+        }
     }
 }
 
@@ -116,11 +132,18 @@ pub(crate) async fn stop_signal() -> Result<&'static str> {
     })
 }
 
-/// One direction between the two chains.
+/// A chain of the local consortium: an anvil chain (by index) or the Fabric channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Side {
+    Evm(usize),
+    Fabric,
+}
+
+/// One direction between two chains.
 pub(crate) struct Route {
     pub(crate) name: String,
-    pub(crate) from: usize,
-    pub(crate) to: usize,
+    pub(crate) from: Side,
+    pub(crate) to: Side,
     pub(crate) signing_domain: SigningDomain,
     /// Dispatched message ids and when their dispatch was mined.
     pub(crate) sent: Vec<(B256, Instant)>,
@@ -130,16 +153,38 @@ pub(crate) struct Route {
     next_block: u64,
 }
 
-/// Starts the chains, writes the members' folders under `dir` and starts their gateways; the
-/// chains and gateways go into `net`. Returns the members and the two routes (nothing sent yet).
+/// A route with nothing sent yet.
+fn route(name: &str, from: Side, to: Side, signing_domain: SigningDomain) -> Route {
+    Route {
+        name: name.to_owned(),
+        from,
+        to,
+        signing_domain,
+        sent: Vec::new(),
+        delivered: HashMap::new(),
+        next_block: 0,
+    }
+}
+
+/// Starts the chains (and, with `fabric`, the Fabric test network), installs the committee on
+/// every destination, writes the members' folders under `dir` and starts their gateways; all of
+/// it goes into `net`. Returns the members and the routes (nothing sent yet): alliance <-> public,
+/// and alliance <-> ledger with Fabric.
 pub(crate) async fn start_consortium(
     dir: &Path,
     layout: &Layout,
     net: &mut LocalNet,
+    fabric: bool,
 ) -> Result<(Vec<MemberFolder>, Vec<Route>, Committee)> {
     eprintln!(
-        "[1/4] starting two anvil chains: alliance (chain id {}) and public (chain id {})",
-        CHAIN_A.chain_id, CHAIN_B.chain_id
+        "[1/4] starting two anvil chains: alliance (chain id {}) and public (chain id {}){}",
+        CHAIN_A.chain_id,
+        CHAIN_B.chain_id,
+        if fabric {
+            ", and the Fabric test network (channel ledger)"
+        } else {
+            ""
+        }
     );
     let (alliance, public) =
         tokio::try_join!(DevChain::start(CHAIN_A), DevChain::start(CHAIN_B))
@@ -153,6 +198,64 @@ pub(crate) async fn start_consortium(
         .install(&alliance.inbox, CHAIN_B.domain, CHAIN_B.chain_id)
         .await
         .context("installing the committee on the alliance chain's Inbox")?;
+    let mut routes = vec![
+        route("alliance->public", Side::Evm(0), Side::Evm(1), to_public),
+        route("public->alliance", Side::Evm(1), Side::Evm(0), to_alliance),
+    ];
+    if fabric {
+        let ledger = FabricNetwork::start(FabricNetworkOptions::default())
+            .await
+            .context("starting the Fabric test network")?;
+        let from_ledger = committee
+            .install(&alliance.inbox, ledger.domain(), ledger.chain_id())
+            .await
+            .context("installing the committee on the alliance chain's Inbox for the ledger")?;
+        let admin = ledger
+            .connect(ledger.admin_identity())
+            .await
+            .context("connecting to the Fabric test network as its admin")?;
+        let install = Invocation::new(
+            ledger.channel(),
+            INBOX_CHAINCODE,
+            "setValidators",
+            committee.fabric_set_validators_args(CHAIN_A.domain, CHAIN_A.chain_id),
+        );
+        let (_, status) = commit_invocation(&admin, &install)
+            .await
+            .context("installing the committee on the inbox chaincode")?;
+        ensure!(
+            status.code.is_valid(),
+            "setValidators committed as {}",
+            status.code
+        );
+        // The inbox chaincode's first set for an origin has epoch 1.
+        let to_ledger = inbox_signing_domain(
+            CHAIN_A.domain,
+            CHAIN_A.chain_id,
+            ledger.domain(),
+            ledger.chain_id(),
+            ledger.channel(),
+            INBOX_CHAINCODE,
+            1,
+        );
+        routes.push(route(
+            "alliance->ledger",
+            Side::Evm(0),
+            Side::Fabric,
+            to_ledger,
+        ));
+        routes.push(route(
+            "ledger->alliance",
+            Side::Fabric,
+            Side::Evm(0),
+            from_ledger,
+        ));
+        let client = ledger
+            .client(ORG1)
+            .await
+            .context("connecting to the Fabric test network as Org1's client")?;
+        net.fabric = Some((ledger, client));
+    }
     net.chains = vec![alliance, public];
 
     eprintln!(
@@ -169,7 +272,16 @@ pub(crate) async fn start_consortium(
             chain: &net.chains[1],
         },
     ];
-    let members = write_members(dir, &committee, &chains, layout)?;
+    let local_fabric = net.fabric.as_ref().map(|(ledger, _)| LocalFabric {
+        name: "ledger",
+        net: ledger,
+        inbox_chaincode: INBOX_CHAINCODE,
+    });
+    let mut lanes = vec![("alliance", "public"), ("public", "alliance")];
+    if local_fabric.is_some() {
+        lanes.extend([("alliance", "ledger"), ("ledger", "alliance")]);
+    }
+    let members = write_members(dir, &committee, &chains, local_fabric, &lanes, layout)?;
 
     eprintln!("[3/4] starting the member gateways (causeway run, one process each)");
     let exe = std::env::current_exe().context("finding this program's path")?;
@@ -197,46 +309,27 @@ pub(crate) async fn start_consortium(
             m.log().display()
         );
     }
-    let routes = vec![
-        Route {
-            name: "alliance->public".into(),
-            from: 0,
-            to: 1,
-            signing_domain: to_public,
-            sent: Vec::new(),
-            delivered: HashMap::new(),
-            next_block: 0,
-        },
-        Route {
-            name: "public->alliance".into(),
-            from: 1,
-            to: 0,
-            signing_domain: to_alliance,
-            sent: Vec::new(),
-            delivered: HashMap::new(),
-            next_block: 0,
-        },
-    ];
     Ok((members, routes, committee))
 }
 
 async fn devnet(args: &DevnetArgs, net: &mut LocalNet) -> Result<()> {
     let dir = folder(args.dir.as_deref())?;
     eprintln!("causeway devnet: a local consortium of three member gateways (2 of 3), no docker");
-    let (members, mut routes, committee) = start_consortium(&dir, &Layout::default(), net).await?;
+    let (members, mut routes, committee) =
+        start_consortium(&dir, &Layout::default(), net, !args.no_fabric).await?;
     let exe = std::env::current_exe().context("finding this program's path")?;
     match args.messages {
         Some(n) => {
             eprintln!("[4/4] sending {n} messages each way and waiting for them to be delivered");
             for route in &mut routes {
-                let (from, to) = (&net.chains[route.from], &net.chains[route.to]);
-                route.sent = dispatch(from, to, n, &route.name).await?;
+                let tag = route.name.clone();
+                route.sent = send_route(net, route, n, &tag).await?;
             }
             let deadline = Instant::now() + Duration::from_secs(args.timeout);
             let mut last = Instant::now();
             loop {
                 check_running(net)?;
-                observe(&net.chains, &mut routes).await?;
+                observe(net, &mut routes).await?;
                 let done = routes.iter().all(|r| r.delivered.len() >= r.sent.len());
                 if done || last.elapsed() >= Duration::from_secs(1) {
                     eprintln!("      {}", progress(&routes));
@@ -255,7 +348,7 @@ async fn devnet(args: &DevnetArgs, net: &mut LocalNet) -> Result<()> {
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
             let verified =
-                verify_bundles(&exe, &dir, &members[0], &routes, &committee, &net.chains).await?;
+                verify_bundles(&exe, &dir, &members[0], &routes, &committee, net).await?;
             summary(&routes, verified, &dir, &members);
             Ok(())
         }
@@ -265,11 +358,11 @@ async fn devnet(args: &DevnetArgs, net: &mut LocalNet) -> Result<()> {
             loop {
                 check_running(net)?;
                 for route in &mut routes {
-                    let (from, to) = (&net.chains[route.from], &net.chains[route.to]);
                     let tag = format!("{} #{i}", route.name);
-                    route.sent.extend(dispatch(from, to, 1, &tag).await?);
+                    let sent = send_route(net, route, 1, &tag).await?;
+                    route.sent.extend(sent);
                 }
-                observe(&net.chains, &mut routes).await?;
+                observe(net, &mut routes).await?;
                 eprintln!("      {}", progress(&routes));
                 i += 1;
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -340,10 +433,11 @@ pub(crate) fn check_running(net: &mut LocalNet) -> Result<()> {
     Ok(())
 }
 
-/// Dispatches `n` messages from `from`'s Outbox to `to`'s example recipient.
+/// Dispatches `n` messages from `from`'s Outbox to `recipient` on `to`.
 async fn dispatch(
     from: &DevChain,
-    to: &DevChain,
+    to: causeway_proofs::Domain,
+    recipient: Address32,
     n: usize,
     tag: &str,
 ) -> Result<Vec<(B256, Instant)>> {
@@ -352,11 +446,7 @@ async fn dispatch(
         let body = Bytes::from(format!("{tag} message {i}").into_bytes());
         pending.push(
             from.outbox
-                .dispatch(
-                    to.spec.domain.0,
-                    address32(*to.recipient.address()).0.into(),
-                    body,
-                )
+                .dispatch(to.0, recipient.0.into(), body)
                 .send()
                 .await
                 .context("sending a dispatch")?,
@@ -378,37 +468,122 @@ async fn dispatch(
     Ok(sent)
 }
 
-/// Marks the messages each destination's Inbox reports delivered (reading only the blocks not
-/// read before).
-pub(crate) async fn observe(chains: &[DevChain], routes: &mut [Route]) -> Result<()> {
-    for route in routes {
-        let dest = &chains[route.to];
-        let head = dest
-            .provider
-            .get_block_number()
-            .await
-            .context("reading the destination's head")?;
-        if head < route.next_block {
-            continue;
+/// Sends `n` messages along `route` (the recipient: the destination's example recipient
+/// contract or chaincode); their ids and when each was committed.
+async fn send_route(
+    net: &LocalNet,
+    route: &Route,
+    n: usize,
+    tag: &str,
+) -> Result<Vec<(B256, Instant)>> {
+    let fabric = net.fabric.as_ref();
+    let (to_domain, recipient) = match route.to {
+        Side::Evm(j) => {
+            let to = &net.chains[j];
+            (to.spec.domain, address32(*to.recipient.address()))
         }
-        let logs = dest
-            .provider
-            .get_logs(
-                &Filter::new()
-                    .address(*dest.inbox.address())
-                    .event_signature(Inbox::Delivered::SIGNATURE_HASH)
-                    .from_block(route.next_block)
-                    .to_block(head),
+        Side::Fabric => {
+            let (ledger, _) = fabric.context("no Fabric network")?;
+            (
+                ledger.domain(),
+                Address32::from_name(&format!("{}/{RECIPIENT_CHAINCODE}", ledger.channel())),
             )
-            .await
-            .context("reading the Inbox's Delivered events")?;
-        let now = Instant::now();
-        for log in logs {
-            if let Some(id) = log.topics().get(1) {
-                route.delivered.entry(*id).or_insert(now);
+        }
+    };
+    match route.from {
+        Side::Evm(i) => dispatch(&net.chains[i], to_domain, recipient, n, tag).await,
+        Side::Fabric => {
+            let (ledger, client) = fabric.context("no Fabric network")?;
+            let first: u64 =
+                evaluate_text(client, ledger.channel(), OUTBOX_CHAINCODE, "nonce", vec![])
+                    .await?
+                    .trim()
+                    .parse()
+                    .context("the outbox chaincode's nonce is not a number")?;
+            let sender = Address32(keccak256(client.signer().creator()).0);
+            let mut sent = Vec::with_capacity(n);
+            for i in 0..n {
+                let body = format!("{tag} message {i}").into_bytes();
+                causeway_devnet::fabric::dispatch(
+                    client,
+                    ledger.channel(),
+                    to_domain,
+                    recipient,
+                    &body,
+                )
+                .await?;
+                let message = Message::new(
+                    Nonce(first + i as u64),
+                    ledger.domain(),
+                    sender,
+                    to_domain,
+                    recipient,
+                    body,
+                )?;
+                sent.push((B256::from(message.id().as_hash().0), Instant::now()));
+            }
+            Ok(sent)
+        }
+    }
+}
+
+/// Marks the messages each route's destination reports delivered: an Inbox's `Delivered` events
+/// (reading only the blocks not read before), the inbox chaincode's `isDelivered`.
+pub(crate) async fn observe(net: &LocalNet, routes: &mut [Route]) -> Result<()> {
+    for route in routes {
+        match route.to {
+            Side::Evm(j) => {
+                let dest = &net.chains[j];
+                let head = dest
+                    .provider
+                    .get_block_number()
+                    .await
+                    .context("reading the destination's head")?;
+                if head < route.next_block {
+                    continue;
+                }
+                let logs = dest
+                    .provider
+                    .get_logs(
+                        &Filter::new()
+                            .address(*dest.inbox.address())
+                            .event_signature(Inbox::Delivered::SIGNATURE_HASH)
+                            .from_block(route.next_block)
+                            .to_block(head),
+                    )
+                    .await
+                    .context("reading the Inbox's Delivered events")?;
+                let now = Instant::now();
+                for log in logs {
+                    if let Some(id) = log.topics().get(1) {
+                        route.delivered.entry(*id).or_insert(now);
+                    }
+                }
+                route.next_block = head + 1;
+            }
+            Side::Fabric => {
+                let (ledger, client) = net.fabric.as_ref().context("no Fabric network")?;
+                let waiting: Vec<B256> = route
+                    .sent
+                    .iter()
+                    .map(|(id, _)| *id)
+                    .filter(|id| !route.delivered.contains_key(id))
+                    .collect();
+                for id in waiting {
+                    let answer = evaluate_text(
+                        client,
+                        ledger.channel(),
+                        INBOX_CHAINCODE,
+                        "isDelivered",
+                        vec![format!("{id:#x}").into_bytes()],
+                    )
+                    .await?;
+                    if answer.trim() == "true" {
+                        route.delivered.insert(id, Instant::now());
+                    }
+                }
             }
         }
-        route.next_block = head + 1;
     }
     Ok(())
 }
@@ -444,7 +619,7 @@ async fn verify_bundles(
     member: &MemberFolder,
     routes: &[Route],
     committee: &Committee,
-    chains: &[DevChain],
+    net: &LocalNet,
 ) -> Result<usize> {
     let validators = ValidatorSet::new(
         committee.keys().iter().map(|k| k.address()).collect(),
@@ -459,7 +634,12 @@ async fn verify_bundles(
             origin: route.signing_domain.origin,
             destination: route.signing_domain.destination,
         };
-        let outbox = EvmAddress(chains[route.from].outbox.address().into_array());
+        // An EVM origin's native proofs are checked against its Outbox; a Fabric origin's
+        // would need its MSP roots in the trust file (reported as not checked).
+        let outbox = match route.from {
+            Side::Evm(i) => Some(EvmAddress(net.chains[i].outbox.address().into_array())),
+            Side::Fabric => None,
+        };
         let written = super::bundles::export(
             &store,
             lane,
@@ -540,9 +720,21 @@ fn summary(routes: &[Route], verified: usize, dir: &Path, members: &[MemberFolde
         "  a gateway's config:     {}",
         members[0].config().display()
     );
-    eprintln!(
-        "  check a bundle:         causeway verify {}/bundles/alliance-to-public/bundle-000000.json --trust {}/bundles/alliance-to-public/trust.json",
-        dir.display(),
-        dir.display()
-    );
+    let lane_dir = dir.join("bundles").join("alliance-to-public");
+    let first = std::fs::read_dir(&lane_dir).ok().and_then(|entries| {
+        entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("bundle-"))
+            })
+            .min()
+    });
+    if let Some(bundle) = first {
+        eprintln!(
+            "  check a bundle:         causeway verify {} --trust {}",
+            bundle.display(),
+            lane_dir.join("trust.json").display()
+        );
+    }
 }

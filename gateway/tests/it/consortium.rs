@@ -130,7 +130,8 @@ fn members(dir: &Path, devnet: &Devnet, committee: &Committee) -> Vec<Member> {
         poll_interval_ms: 100,
         first_signer: 5,
     };
-    write_members(dir, committee, &chains, &layout)
+    let lanes = [("alpha", "beta"), ("beta", "alpha")];
+    write_members(dir, committee, &chains, None, &lanes, &layout)
         .unwrap()
         .into_iter()
         .map(|folder| Member {

@@ -151,6 +151,8 @@ pub(crate) struct Route {
     pub(crate) delivered: HashMap<B256, Instant>,
     /// The first destination block not yet read for deliveries.
     next_block: u64,
+    /// `Delivered` events seen for a message already delivered (never, with replay protection).
+    pub(crate) repeated: usize,
 }
 
 /// A route with nothing sent yet.
@@ -163,6 +165,7 @@ fn route(name: &str, from: Side, to: Side, signing_domain: SigningDomain) -> Rou
         sent: Vec::new(),
         delivered: HashMap::new(),
         next_block: 0,
+        repeated: 0,
     }
 }
 
@@ -321,12 +324,23 @@ async fn devnet(args: &DevnetArgs, net: &mut LocalNet) -> Result<()> {
     match args.messages {
         Some(n) => {
             eprintln!("[4/4] sending {n} messages each way and waiting for them to be delivered");
-            for route in &mut routes {
-                let tag = route.name.clone();
-                route.sent = send_route(net, route, n, &tag).await?;
+            // One message per route in turn, so every route is sent at the same pace and the
+            // latencies are those of a steady flow.
+            let mut last = Instant::now();
+            for i in 0..n {
+                for route in &mut routes {
+                    let tag = format!("{} #{i}", route.name);
+                    let sent = send_route(net, route, 1, &tag).await?;
+                    route.sent.extend(sent);
+                }
+                if last.elapsed() >= Duration::from_secs(1) {
+                    check_running(net)?;
+                    observe(net, &mut routes).await?;
+                    eprintln!("      {}", progress(&routes));
+                    last = Instant::now();
+                }
             }
             let deadline = Instant::now() + Duration::from_secs(args.timeout);
-            let mut last = Instant::now();
             loop {
                 check_running(net)?;
                 observe(net, &mut routes).await?;
@@ -347,6 +361,7 @@ async fn devnet(args: &DevnetArgs, net: &mut LocalNet) -> Result<()> {
                 mine(&net.chains).await?;
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
+            exactly_once(net, &routes).await?;
             let verified =
                 verify_bundles(&exe, &dir, &members[0], &routes, &committee, net).await?;
             summary(&routes, verified, &dir, &members);
@@ -553,10 +568,16 @@ pub(crate) async fn observe(net: &LocalNet, routes: &mut [Route]) -> Result<()> 
                     )
                     .await
                     .context("reading the Inbox's Delivered events")?;
+                // The Inbox also delivers other routes' messages: only this route's count.
+                let sent: std::collections::HashSet<B256> =
+                    route.sent.iter().map(|(id, _)| *id).collect();
                 let now = Instant::now();
                 for log in logs {
-                    if let Some(id) = log.topics().get(1) {
-                        route.delivered.entry(*id).or_insert(now);
+                    if let Some(id) = log.topics().get(1)
+                        && sent.contains(id)
+                        && route.delivered.insert(*id, now).is_some()
+                    {
+                        route.repeated += 1;
                     }
                 }
                 route.next_block = head + 1;
@@ -611,6 +632,40 @@ pub(crate) fn progress(routes: &[Route]) -> String {
         .join("  |  ")
 }
 
+/// Checks that no message was delivered twice: each EVM Inbox emitted one `Delivered` per
+/// message, and the Fabric recipient chaincode handled as many messages as were sent to it.
+async fn exactly_once(net: &LocalNet, routes: &[Route]) -> Result<()> {
+    for route in routes {
+        ensure!(
+            route.repeated == 0,
+            "{}: {} messages were delivered twice",
+            route.name,
+            route.repeated
+        );
+        if route.to == Side::Fabric {
+            let (ledger, client) = net.fabric.as_ref().context("no Fabric network")?;
+            let handled: usize = evaluate_text(
+                client,
+                ledger.channel(),
+                RECIPIENT_CHAINCODE,
+                "count",
+                vec![],
+            )
+            .await?
+            .trim()
+            .parse()
+            .context("the recipient chaincode's count is not a number")?;
+            ensure!(
+                handled == route.sent.len(),
+                "{}: the recipient chaincode handled {handled} messages, {} were sent",
+                route.name,
+                route.sent.len()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Exports every delivered message's proof bundle from the first member's store and checks each
 /// with `causeway verify` against a trust file of the lane. Returns how many verified.
 async fn verify_bundles(
@@ -640,20 +695,31 @@ async fn verify_bundles(
             Side::Evm(i) => Some(EvmAddress(net.chains[i].outbox.address().into_array())),
             Side::Fabric => None,
         };
-        let written = super::bundles::export(
-            &store,
-            lane,
-            route.signing_domain,
-            &validators,
-            outbox,
-            &out,
-        )?;
-        ensure!(
-            written >= route.sent.len(),
-            "{}: {written} bundles exported for {} messages",
-            route.name,
-            route.sent.len()
-        );
+        // The member's own store may need a moment to catch up with the checkpoint the
+        // delivering member used (its log, or a co-signature, still on the way).
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let written = super::bundles::export(
+                &store,
+                lane,
+                route.signing_domain,
+                &validators,
+                outbox,
+                &out,
+            )
+            .unwrap_or(0);
+            if written >= route.sent.len() {
+                break;
+            }
+            ensure!(
+                Instant::now() < deadline,
+                "{}: {} holds a threshold checkpoint over {written} of the {} messages",
+                route.name,
+                member.store().display(),
+                route.sent.len()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
         let mut bundles: Vec<PathBuf> = std::fs::read_dir(&out)?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| {
@@ -682,7 +748,9 @@ async fn verify_bundles(
 }
 
 fn summary(routes: &[Route], verified: usize, dir: &Path, members: &[MemberFolder]) {
-    eprintln!("\ndone: every message delivered exactly where it was sent, and its proof verified");
+    eprintln!(
+        "\ndone: every message delivered exactly once where it was sent, and its proof verified"
+    );
     for r in routes {
         let mut latencies: Vec<f64> = r
             .sent

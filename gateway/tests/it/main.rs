@@ -7,7 +7,10 @@
 mod bench;
 mod config_check;
 mod config_check_fabric;
+#[cfg(feature = "devnet")]
 mod consortium;
+#[cfg(feature = "devnet")]
+mod devnet;
 mod evidence;
 mod evm_source;
 mod fabric_bundles;

@@ -15,6 +15,7 @@ mod init;
 mod keys;
 mod logging;
 mod sample;
+mod status;
 mod store;
 mod support;
 mod verify;

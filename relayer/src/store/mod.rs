@@ -43,11 +43,12 @@ pub use backoff::RetryPolicy;
 pub use sqlite::{SqliteOptions, SqliteStore};
 pub use types::{
     AcceptBatch, AcceptOutcome, AcceptedEvent, Attempt, CheckpointOutcome, CheckpointRecord,
-    Confirmation, Delivery, DeliveryState, DeliveryStateKind, FailureOutcome, FailureReport,
-    KeptHandle, LEASE_EXPIRED_REASON, Lane, LaneStats, LastDelivery, LeaseOwner, LeaseRequest,
-    LeaseToken, LeasedMessage, MemberSignatureOutcome, MemberSignatureRecord, MessageRecord,
-    OwnerClaim, Renewal, Rota, SourceCursor, StateCounts, StoredCheckpoint, Submission,
-    SubmissionId, SubmittedMessage, TakeOver, UnixMillis, ValidatorActivity, ValidatorSignature,
+    Confirmation, DeadLetter, Delivery, DeliveryState, DeliveryStateKind, FailureOutcome,
+    FailureReport, KeptHandle, LEASE_EXPIRED_REASON, Lane, LaneStats, LastDelivery, LeaseOwner,
+    LeaseRequest, LeaseToken, LeasedMessage, MemberSignatureOutcome, MemberSignatureRecord,
+    MessageRecord, OwnerClaim, Renewal, Rota, SourceCursor, StateCounts, StoredCheckpoint,
+    Submission, SubmissionId, SubmittedMessage, TakeOver, UnixMillis, ValidatorActivity,
+    ValidatorSignature,
 };
 
 use causeway_proofs::attestation::Equivocation;
@@ -209,6 +210,9 @@ pub trait QueryStore: Send + Sync {
     /// The most recently recorded confirmation of a delivery on `lane`, or `None` before the
     /// first.
     fn last_delivery(&self, lane: Lane) -> Result<Option<LastDelivery>>;
+
+    /// Up to `limit` dead letters of `lane`, the most recently given up first.
+    fn dead_letters(&self, lane: Lane, limit: usize) -> Result<Vec<DeadLetter>>;
 }
 
 /// Everything the relayer keeps durably: the four capabilities together. Implemented for every

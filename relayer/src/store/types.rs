@@ -598,6 +598,22 @@ pub struct LastDelivery {
     pub block: u64,
 }
 
+/// A message of a lane in the dead-letter state, as listed by
+/// [`QueryStore::dead_letters`](super::QueryStore::dead_letters).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// The message.
+    pub id: MessageId,
+    /// Its position in the origin's log.
+    pub leaf_index: LeafIndex,
+    /// Failed attempts before it was given up.
+    pub attempts: u32,
+    /// Why it was given up (the last failure).
+    pub reason: String,
+    /// When it became a dead letter.
+    pub since: UnixMillis,
+}
+
 /// One validator's signature over a checkpoint, with the address it recovers to (checked by the
 /// caller against the lane's signing digest before it is recorded).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

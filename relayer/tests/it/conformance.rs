@@ -16,7 +16,7 @@ use causeway_relayer::store::{
     LeaseToken, LeasedMessage, MemberSignatureOutcome, MemberSignatureRecord, QueryStore, Renewal,
     RetryPolicy, SourceStore, StateCounts, Store, Submission, SubmissionId, TakeOver,
 };
-use causeway_relayer::store::{LastDelivery, ValidatorActivity};
+use causeway_relayer::store::{DeadLetter, LastDelivery, ValidatorActivity};
 
 use crate::support::*;
 
@@ -41,6 +41,7 @@ macro_rules! conformance_suite {
                 submit_confirm_and_revert_transitions,
                 lane_stats_count_states_and_oldest_pending,
                 validator_activity_and_last_delivery_per_lane,
+                dead_letters_are_listed_most_recent_first,
                 reopening_preserves_everything,
                 unknown_ids_are_none_or_errors,
                 submitted_lists_in_flight_messages_of_a_lane,
@@ -1078,6 +1079,59 @@ pub fn validator_activity_and_last_delivery_per_lane<B: Backend>(b: &B) {
         })
     );
     assert_eq!(s.last_delivery(lane2).unwrap(), None);
+}
+
+/// The dead letters of a lane, most recently given up first, with why and after how many
+/// attempts; a retried one leaves the list.
+pub fn dead_letters_are_listed_most_recent_first<B: Backend>(b: &B) {
+    let s = b.open();
+    assert!(s.dead_letters(LANE, 10).unwrap().is_empty());
+    let msgs = accept_new(&s, 0, 3, 1, 0);
+    let a = owner("a");
+    let give_up = |reason: &str, now: u64| {
+        let got = lease(&s, &a, 1, 60_000, 3, now);
+        let out = s
+            .record_failure(&FailureReport {
+                id: got[0].message.id(),
+                attempt: Attempt::Leased {
+                    owner: &a,
+                    lease: got[0].lease,
+                },
+                reason,
+                policy: policy(1),
+                jitter: 0,
+                now: t(now),
+            })
+            .unwrap();
+        assert_eq!(out, FailureOutcome::DeadLetter { attempts: 1 });
+    };
+    give_up("recipient reverted", 10);
+    give_up("message too large", 20);
+    let dead = |id: MessageId, leaf: u64, reason: &str, since: u64| DeadLetter {
+        id,
+        leaf_index: LeafIndex(leaf),
+        attempts: 1,
+        reason: reason.to_owned(),
+        since: t(since),
+    };
+    assert_eq!(
+        s.dead_letters(LANE, 10).unwrap(),
+        vec![
+            dead(msgs[1].id(), 1, "message too large", 20),
+            dead(msgs[0].id(), 0, "recipient reverted", 10),
+        ]
+    );
+    assert_eq!(s.dead_letters(LANE, 1).unwrap().len(), 1);
+    let lane2 = Lane {
+        origin: ORIGIN,
+        destination: Domain(3),
+    };
+    assert!(s.dead_letters(lane2, 10).unwrap().is_empty());
+    s.retry_dead_letter(msgs[1].id(), t(30)).unwrap();
+    assert_eq!(
+        s.dead_letters(LANE, 10).unwrap(),
+        vec![dead(msgs[0].id(), 0, "recipient reverted", 10)]
+    );
 }
 
 pub fn reopening_preserves_everything<B: Backend>(b: &B) {

@@ -29,10 +29,11 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavio
 
 use super::{
     AcceptBatch, AcceptOutcome, CheckpointOutcome, CheckpointRecord, CheckpointStore, Confirmation,
-    DeliveryStore, FailureOutcome, FailureReport, Lane, LaneStats, LastDelivery, LeaseOwner,
-    LeaseRequest, LeasedMessage, MemberSignatureOutcome, MemberSignatureRecord, MessageRecord,
-    OwnerClaim, QueryStore, Renewal, Result, SourceCursor, SourceStore, StoredCheckpoint,
-    Submission, SubmissionId, SubmittedMessage, TakeOver, UnixMillis, ValidatorActivity,
+    DeadLetter, DeliveryStore, FailureOutcome, FailureReport, Lane, LaneStats, LastDelivery,
+    LeaseOwner, LeaseRequest, LeasedMessage, MemberSignatureOutcome, MemberSignatureRecord,
+    MessageRecord, OwnerClaim, QueryStore, Renewal, Result, SourceCursor, SourceStore,
+    StoredCheckpoint, Submission, SubmissionId, SubmittedMessage, TakeOver, UnixMillis,
+    ValidatorActivity,
 };
 use crate::Error;
 
@@ -527,5 +528,11 @@ impl QueryStore for SqliteStore {
 
     fn last_delivery(&self, lane: Lane) -> Result<Option<LastDelivery>> {
         self.read("read last delivery", |tx| query::last_delivery(tx, lane))
+    }
+
+    fn dead_letters(&self, lane: Lane, limit: usize) -> Result<Vec<DeadLetter>> {
+        self.read("read dead letters", |tx| {
+            query::dead_letters(tx, lane, limit)
+        })
     }
 }

@@ -9,8 +9,8 @@ use rusqlite::{OptionalExtension, Row, Transaction};
 use super::codec;
 use super::sql;
 use crate::store::{
-    Delivery, DeliveryState, DeliveryStateKind, KeptHandle, Lane, LaneStats, LastDelivery,
-    LeaseOwner, MessageRecord, Result, StateCounts, SubmissionId, SubmittedMessage,
+    DeadLetter, Delivery, DeliveryState, DeliveryStateKind, KeptHandle, Lane, LaneStats,
+    LastDelivery, LeaseOwner, MessageRecord, Result, StateCounts, SubmissionId, SubmittedMessage,
     ValidatorActivity,
 };
 
@@ -301,4 +301,42 @@ pub(super) fn last_delivery(tx: &Transaction<'_>, lane: Lane) -> Result<Option<L
         })
     })
     .transpose()
+}
+
+/// A dead letter's columns: message id, leaf index, attempts, reason, since.
+type DeadRow = (Vec<u8>, i64, i64, Option<String>, i64);
+
+pub(super) fn dead_letters(
+    tx: &Transaction<'_>,
+    lane: Lane,
+    limit: usize,
+) -> Result<Vec<DeadLetter>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows: Vec<DeadRow> = tx
+        .prepare_cached(
+            "SELECT message_id, leaf_index, attempts, dead_reason, updated_at FROM delivery
+             WHERE origin = ?1 AND destination = ?2 AND state = 'dead_letter'
+             ORDER BY updated_at DESC, leaf_index DESC LIMIT ?3",
+        )
+        .and_then(|mut s| {
+            s.query_map(
+                rusqlite::params![lane.origin.0, lane.destination.0, limit],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )?
+            .collect()
+        })
+        .map_err(sql("read dead letters"))?;
+    rows.into_iter()
+        .map(|(id, leaf, attempts, reason, at)| {
+            Ok(DeadLetter {
+                id: codec::message_id(&id)?,
+                leaf_index: LeafIndex(codec::to_u64("leaf index", leaf)?),
+                attempts: codec::to_u32("attempts", attempts)?,
+                reason: reason.ok_or_else(|| {
+                    codec::corrupt("dead-letter reason", "missing for its state".into())
+                })?,
+                since: codec::millis(at)?,
+            })
+        })
+        .collect()
 }

@@ -29,6 +29,12 @@ use super::Outcome;
 /// How long one chain or peer probe may take, connection included.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How many dead letters per lane the report lists.
+const RECENT_DEAD_LETTERS: usize = 5;
+
+/// Longest dead-letter reason shown in text, in characters.
+const REASON_CHARS: usize = 160;
+
 /// What the peer section checks, said wherever it is shown.
 const PEER_NOTE: &str = "reachability checked now from this machine (a TCP connection to each \
                          member's peer endpoint), not the running gateway's own view of its links";
@@ -83,6 +89,19 @@ struct LaneReport {
     confirmed: u64,
     last_delivery: Option<Delivered>,
     dead_letters: u64,
+    /// The most recent dead letters (at most [`RECENT_DEAD_LETTERS`]).
+    recent_dead_letters: Vec<DeadLetterReport>,
+}
+
+#[derive(Serialize, Debug)]
+struct DeadLetterReport {
+    id: String,
+    leaf_index: u64,
+    attempts: u32,
+    /// The last failure, URLs redacted (revert reasons come from recipients: untrusted text).
+    reason: String,
+    since_ms: u64,
+    age_ms: u64,
 }
 
 #[derive(Serialize, Debug)]
@@ -330,6 +349,9 @@ fn lane_report(
     let last = store
         .last_delivery(key)
         .with_context(|| during("the last delivery"))?;
+    let dead = store
+        .dead_letters(key, RECENT_DEAD_LETTERS)
+        .with_context(|| during("the dead letters"))?;
     let own = config.own_member().validator_address;
     let last_signed = activity
         .iter()
@@ -407,6 +429,17 @@ fn lane_report(
             block: d.block,
         }),
         dead_letters: counts.dead_letter,
+        recent_dead_letters: dead
+            .into_iter()
+            .map(|d| DeadLetterReport {
+                id: d.id.to_string(),
+                leaf_index: d.leaf_index.0,
+                attempts: d.attempts,
+                reason: scrub_urls(&d.reason),
+                since_ms: d.since.0,
+                age_ms: age(now, d.since),
+            })
+            .collect(),
     })
 }
 
@@ -558,6 +591,20 @@ fn scrub_urls(text: &str) -> String {
     out
 }
 
+/// `text` safe for a terminal: control characters (escape sequences a hostile recipient could
+/// put in a revert reason, or a node in an error) replaced, and cut at [`REASON_CHARS`].
+fn printable(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .take(REASON_CHARS)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    if text.chars().count() > REASON_CHARS {
+        out.push('…');
+    }
+    out
+}
+
 /// Whether `endpoint` accepts a TCP connection within [`PROBE_TIMEOUT`].
 async fn tcp_reachable(endpoint: &Endpoint) -> Result<(), String> {
     let host = endpoint
@@ -697,6 +744,20 @@ fn text(r: &Report) -> String {
             }),
         );
         row(&mut o, "dead letters", l.dead_letters.to_string());
+        for d in &l.recent_dead_letters {
+            row(
+                &mut o,
+                "",
+                format!(
+                    "leaf {} {}: {} attempt(s), given up {} ago: {}",
+                    d.leaf_index,
+                    d.id,
+                    d.attempts,
+                    human(d.age_ms),
+                    printable(&d.reason)
+                ),
+            );
+        }
     }
     let _ = writeln!(o, "\nchains");
     let name_width = r.chains.iter().map(|c| c.name.len()).max().unwrap_or(0);
@@ -722,7 +783,7 @@ fn text(r: &Report) -> String {
                 "DOWN  {cursor}; {}",
                 endpoints
                     .iter()
-                    .map(|e| format!("{}: {}", e.endpoint, e.error))
+                    .map(|e| format!("{}: {}", e.endpoint, printable(&e.error)))
                     .collect::<Vec<_>>()
                     .join("; ")
             ),
@@ -771,6 +832,13 @@ mod tests {
             "error sending request for url (http://127.0.0.1:1): refused"
         );
         assert_eq!(scrub_urls("no url here"), "no url here");
+    }
+
+    #[test]
+    fn untrusted_reasons_cannot_drive_the_terminal() {
+        assert_eq!(printable("bad\u{1b}[2Jrecipient\n"), "bad?[2Jrecipient?");
+        let long = "x".repeat(REASON_CHARS + 10);
+        assert_eq!(printable(&long).chars().count(), REASON_CHARS + 1);
     }
 
     #[test]

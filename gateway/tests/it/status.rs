@@ -13,8 +13,8 @@ use causeway_devnet::{CHAIN_A, CHAIN_B, Devnet};
 use causeway_proofs::bundle::SourceReference;
 use causeway_proofs::hash::keccak256;
 use causeway_proofs::{
-    Address32, Checkpoint, Domain, EvmAddress, Hash32, HashAlgorithm, LogSize, Message, Nonce,
-    SigningDomain, ValidatorKey,
+    Address32, Checkpoint, Domain, EvmAddress, Hash32, HashAlgorithm, LogSize, Message, MessageId,
+    Nonce, SigningDomain, ValidatorKey,
 };
 use causeway_relayer::store::{
     AcceptBatch, AcceptedEvent, Attempt, CheckpointRecord, CheckpointStore, Confirmation,
@@ -67,7 +67,7 @@ fn signed(key: &ValidatorKey, cp: &Checkpoint) -> ValidatorSignature {
 /// 3); org1 (this gateway) signed sizes 1 to 3, org2 size 2, org3 size 3 and then another root
 /// for size 3 (equivocation); message 0 delivered in beta block 42, message 1 a dead letter,
 /// message 2 leased, message 3 pending.
-fn fill_store(db: &Path, keys: &[ValidatorKey]) {
+fn fill_store(db: &Path, keys: &[ValidatorKey]) -> MessageId {
     let store = SqliteStore::open(db).unwrap();
     let events: Vec<AcceptedEvent> = (0..4u64)
         .map(|nonce| {
@@ -178,7 +178,7 @@ fn fill_store(db: &Path, keys: &[ValidatorKey]) {
                     owner: &owner,
                     lease: first[0].lease,
                 },
-                reason: "the recipient reverted",
+                reason: "the recipient reverted \u{1b}[2J at http://user:hunter2@10.0.0.1:8545/x",
                 policy,
                 jitter: 0,
                 now,
@@ -187,6 +187,7 @@ fn fill_store(db: &Path, keys: &[ValidatorKey]) {
         FailureOutcome::DeadLetter { .. }
     ));
     assert_eq!(lease(1)[0].message.id(), events[2].message.id());
+    events[1].message.id()
 }
 
 fn status(config: &Path, json: bool) -> std::process::Output {
@@ -278,7 +279,7 @@ inbox = "0x00000000000000000000000000000000000000ee"
     assert!(text(&out).contains("missing.toml"), "{}", text(&out));
 
     std::fs::create_dir_all(db.parent().unwrap()).unwrap();
-    fill_store(&db, committee.keys());
+    let dead_id = fill_store(&db, committee.keys());
     // A gateway runs on the store (its instance claim held): status reads beside it.
     let running = SqliteStore::open(&db).unwrap();
     let _claim = running.claim_owner(&LeaseOwner("org1".into())).unwrap();
@@ -322,7 +323,12 @@ inbox = "0x00000000000000000000000000000000000000ee"
         "  equivocations   1".to_owned(),
         "  backlog         1 pending, 1 leased, 0 submitted; oldest waiting ".to_owned(),
         "(destination block 42); 1 delivered in all".to_owned(),
-        "  dead letters    1".to_owned(),
+        "  dead letters    1\n".to_owned(),
+        format!(
+            "                  leaf 1 {}: 1 attempt(s), given up ",
+            dead_id
+        ),
+        ": the recipient reverted ?[2J at http://10.0.0.1:8545\n".to_owned(),
         "lane beta-to-alpha: beta (2) -> alpha (1), 2 of 3 validators".to_owned(),
         "  signed by us    nothing yet".to_owned(),
         "  threshold       no checkpoint with 2 signatures yet".to_owned(),
@@ -373,6 +379,12 @@ inbox = "0x00000000000000000000000000000000000000ee"
     assert_eq!(lane["last_delivery"]["block"], 42);
     assert_eq!(lane["confirmed"], 1);
     assert_eq!(lane["dead_letters"], 1);
+    assert_eq!(lane["recent_dead_letters"][0]["id"], dead_id.to_string());
+    assert_eq!(lane["recent_dead_letters"][0]["leaf_index"], 1);
+    assert_eq!(
+        lane["recent_dead_letters"][0]["reason"],
+        "the recipient reverted \u{1b}[2J at http://10.0.0.1:8545"
+    );
     assert_eq!(v["lanes"][1]["log_size"], 0);
     assert!(v["lanes"][1]["last_signed"].is_null());
     let alpha = &v["chains"][0];

@@ -267,6 +267,9 @@ pub(crate) fn run(args: &StatusArgs) -> Result<Outcome> {
         }
         anyhow::Ok((chain_reports, peer_reports))
     })?;
+    // A name lookup still running on a blocking thread (no timeout cancels getaddrinfo) must
+    // not hold the report back.
+    runtime.shutdown_timeout(Duration::from_millis(100));
     let report = Report {
         organisation: config.gateway().organisation.clone(),
         config: args.config.display().to_string(),
@@ -445,6 +448,7 @@ fn lane_report(
 
 fn finality_text(finality: Finality) -> String {
     match finality {
+        Finality::Confirmations(n) if n.get() == 1 => "1 confirmation".to_owned(),
         Finality::Confirmations(n) => format!("{n} confirmations"),
         Finality::Finalized => "finalized tag".to_owned(),
         Finality::OnCommit => "on commit".to_owned(),

@@ -73,6 +73,10 @@ enum Command {
     /// keys, endpoints, contracts and validator sets on chain; every problem at once.
     #[command(subcommand)]
     Config(cli::config::ConfigCommand),
+    /// Report what this gateway has done and where it stands (read-only, beside the running
+    /// gateway): per lane log, checkpoints, signatures, backlog, deliveries and dead letters;
+    /// per chain head, final height and lag; peers reachable now. `--json` for scripts.
+    Status(cli::status::StatusArgs),
     /// Verify a proof bundle offline: message, inclusion proof, checkpoint and signatures.
     Verify(cli::verify::VerifyArgs),
     /// Generate and inspect key files (validator and privacy keys).
@@ -102,6 +106,7 @@ fn main() -> ExitCode {
         Command::Init(args) => cli::init::run(&args).map(|()| cli::Outcome::Success),
         Command::Run(args) => cli::run::run(&args).map(|()| cli::Outcome::Success),
         Command::Config(cmd) => cli::config::run(&cmd),
+        Command::Status(args) => cli::status::run(&args),
         Command::Verify(args) => cli::verify::run(&args),
         Command::Keys(cmd) => cli::keys::run(&cmd).map(|()| cli::Outcome::Success),
         Command::Store(cmd) => cli::store::run(&cmd),

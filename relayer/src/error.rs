@@ -40,6 +40,20 @@ pub enum Error {
         supported: u32,
     },
 
+    /// A store opened read-only ([`SqliteStore::open_read_only`](crate::store::SqliteStore::open_read_only))
+    /// is at an older schema than this build reads, and a reader never migrates it.
+    #[error(
+        "store schema version {found} is older than this build reads ({expected}): start the \
+         gateway with this build once (it migrates the store), or read it with the build that \
+         wrote it"
+    )]
+    SchemaTooOld {
+        /// The highest migration recorded in the database.
+        found: u32,
+        /// The schema version this build reads.
+        expected: u32,
+    },
+
     /// A stored value could not be decoded: the database was edited by hand or is damaged.
     #[error("store holds a corrupt {what}: {reason}")]
     Corrupt {

@@ -15,6 +15,7 @@ mod input;
 pub(crate) mod keys;
 pub(crate) mod logging;
 pub(crate) mod run;
+pub(crate) mod status;
 pub(crate) mod store;
 pub(crate) mod verify;
 

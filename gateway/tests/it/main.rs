@@ -19,6 +19,7 @@ mod init;
 mod keys;
 mod logging;
 mod sample;
+mod status;
 mod store;
 mod support;
 mod verify;

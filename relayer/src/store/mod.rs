@@ -43,11 +43,12 @@ pub use backoff::RetryPolicy;
 pub use sqlite::{SqliteOptions, SqliteStore};
 pub use types::{
     AcceptBatch, AcceptOutcome, AcceptedEvent, Attempt, CheckpointOutcome, CheckpointRecord,
-    Confirmation, Delivery, DeliveryState, DeliveryStateKind, FailureOutcome, FailureReport,
-    KeptHandle, LEASE_EXPIRED_REASON, Lane, LaneStats, LeaseOwner, LeaseRequest, LeaseToken,
-    LeasedMessage, MemberSignatureOutcome, MemberSignatureRecord, MessageRecord, OwnerClaim,
-    Renewal, Rota, SourceCursor, StateCounts, StoredCheckpoint, Submission, SubmissionId,
-    SubmittedMessage, TakeOver, UnixMillis, ValidatorSignature,
+    Confirmation, DeadLetter, Delivery, DeliveryState, DeliveryStateKind, FailureOutcome,
+    FailureReport, KeptHandle, LEASE_EXPIRED_REASON, Lane, LaneStats, LastDelivery, LeaseOwner,
+    LeaseRequest, LeaseToken, LeasedMessage, MemberSignatureOutcome, MemberSignatureRecord,
+    MessageRecord, OwnerClaim, Renewal, Rota, SourceCursor, StateCounts, StoredCheckpoint,
+    Submission, SubmissionId, SubmittedMessage, TakeOver, UnixMillis, ValidatorActivity,
+    ValidatorSignature,
 };
 
 use causeway_proofs::attestation::Equivocation;
@@ -199,6 +200,19 @@ pub trait QueryStore: Send + Sync {
     /// restarted relayer has lost the adapter handles of its in-flight submissions and must ask
     /// the destination what became of these messages.
     fn submitted(&self, lane: Lane, limit: usize) -> Result<Vec<SubmittedMessage>>;
+
+    /// Per validator that signed a checkpoint of `lane` (as recorded: this gateway's own
+    /// signatures and the counted ones of other members, equivocators' included), how many
+    /// checkpoints it signed and the largest size, in ascending validator order. Root
+    /// mismatches are not signatures of the lane's checkpoints and are not listed.
+    fn validator_activity(&self, lane: Lane) -> Result<Vec<ValidatorActivity>>;
+
+    /// The most recently recorded confirmation of a delivery on `lane`, or `None` before the
+    /// first.
+    fn last_delivery(&self, lane: Lane) -> Result<Option<LastDelivery>>;
+
+    /// Up to `limit` dead letters of `lane`, the most recently given up first.
+    fn dead_letters(&self, lane: Lane, limit: usize) -> Result<Vec<DeadLetter>>;
 }
 
 /// Everything the relayer keeps durably: the four capabilities together. Implemented for every

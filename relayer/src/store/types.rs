@@ -575,6 +575,45 @@ impl LaneStats {
     }
 }
 
+/// What one validator signed on a lane, as this gateway recorded it (its own signatures and the
+/// ones other members sent over this gateway's own roots), for the status page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ValidatorActivity {
+    /// The validator's address.
+    pub validator: EvmAddress,
+    /// How many of the lane's checkpoints carry its signature.
+    pub checkpoints: u64,
+    /// The largest log size it signed.
+    pub last_size: LogSize,
+    /// When its most recent signature was recorded.
+    pub last_recorded_at: UnixMillis,
+}
+
+/// The most recently confirmed delivery of a lane.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LastDelivery {
+    /// When the confirmation was recorded.
+    pub confirmed_at: UnixMillis,
+    /// The destination block that carried it.
+    pub block: u64,
+}
+
+/// A message of a lane in the dead-letter state, as listed by
+/// [`QueryStore::dead_letters`](super::QueryStore::dead_letters).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// The message.
+    pub id: MessageId,
+    /// Its position in the origin's log.
+    pub leaf_index: LeafIndex,
+    /// Failed attempts before it was given up.
+    pub attempts: u32,
+    /// Why it was given up (the last failure).
+    pub reason: String,
+    /// When it became a dead letter.
+    pub since: UnixMillis,
+}
+
 /// One validator's signature over a checkpoint, with the address it recovers to (checked by the
 /// caller against the lane's signing digest before it is recorded).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -16,6 +16,7 @@ use causeway_relayer::store::{
     LeaseToken, LeasedMessage, MemberSignatureOutcome, MemberSignatureRecord, QueryStore, Renewal,
     RetryPolicy, SourceStore, StateCounts, Store, Submission, SubmissionId, TakeOver,
 };
+use causeway_relayer::store::{DeadLetter, LastDelivery, ValidatorActivity};
 
 use crate::support::*;
 
@@ -39,6 +40,8 @@ macro_rules! conformance_suite {
                 failures_back_off_then_dead_letter_then_retry,
                 submit_confirm_and_revert_transitions,
                 lane_stats_count_states_and_oldest_pending,
+                validator_activity_and_last_delivery_per_lane,
+                dead_letters_are_listed_most_recent_first,
                 reopening_preserves_everything,
                 unknown_ids_are_none_or_errors,
                 submitted_lists_in_flight_messages_of_a_lane,
@@ -966,6 +969,169 @@ pub fn lane_stats_count_states_and_oldest_pending<B: Backend>(b: &B) {
     let stats = s.lane_stats().unwrap();
     assert_eq!(stats[0].counts.confirmed, 3);
     assert_eq!(stats[0].oldest_pending_since, None);
+}
+
+/// What the status page reads: per validator, the checkpoints of a lane it signed and the
+/// largest size; the lane's last confirmed delivery. Lanes are separate; a root mismatch is not
+/// a signature of the lane's checkpoints.
+pub fn validator_activity_and_last_delivery_per_lane<B: Backend>(b: &B) {
+    let s = b.open();
+    assert!(s.validator_activity(LANE).unwrap().is_empty());
+    assert_eq!(s.last_delivery(LANE).unwrap(), None);
+    let msgs = accept_new(&s, 0, 4, 1, 1);
+    let record = |size, sigs: &[_], now| {
+        s.record_checkpoint(&CheckpointRecord {
+            lane: LANE,
+            checkpoint: checkpoint(size, 0),
+            signatures: sigs,
+            now: t(now),
+        })
+        .unwrap()
+    };
+    record(1, &[validator_sig(1)], 10);
+    record(2, &[validator_sig(1), validator_sig(2)], 20);
+    record(3, &[validator_sig(1)], 30);
+    // Validator 3 signs another root at size 4: a root mismatch, not listed.
+    let domain = causeway_proofs::SigningDomain {
+        origin: ORIGIN,
+        origin_chain_id: 1,
+        destination: DEST,
+        destination_chain_id: 2,
+        inbox: causeway_proofs::SigningDomain::named_inbox("conformance"),
+        validator_epoch: 1,
+    };
+    assert_eq!(
+        s.record_member_signature(&MemberSignatureRecord {
+            lane: LANE,
+            domain,
+            checkpoint: checkpoint(4, 1),
+            signature: validator_sig(3),
+            matches_own_root: false,
+            now: t(40),
+        })
+        .unwrap(),
+        MemberSignatureOutcome::RootMismatch
+    );
+    // Another lane from the same origin, signed by validator 2 only.
+    let lane2 = Lane {
+        origin: ORIGIN,
+        destination: Domain(3),
+    };
+    s.record_checkpoint(&CheckpointRecord {
+        lane: lane2,
+        checkpoint: checkpoint(4, 0),
+        signatures: &[validator_sig(2)],
+        now: t(50),
+    })
+    .unwrap();
+    assert_eq!(
+        s.validator_activity(LANE).unwrap(),
+        vec![
+            ValidatorActivity {
+                validator: validator_sig(1).validator,
+                checkpoints: 3,
+                last_size: LogSize(3),
+                last_recorded_at: t(30),
+            },
+            ValidatorActivity {
+                validator: validator_sig(2).validator,
+                checkpoints: 1,
+                last_size: LogSize(2),
+                last_recorded_at: t(20),
+            },
+        ]
+    );
+    assert_eq!(
+        s.validator_activity(lane2).unwrap(),
+        vec![ValidatorActivity {
+            validator: validator_sig(2).validator,
+            checkpoints: 1,
+            last_size: LogSize(4),
+            last_recorded_at: t(50),
+        }]
+    );
+
+    // Deliveries: the latest confirmation counts, whatever the leaf order.
+    s.confirm(&Confirmation {
+        ids: &[msgs[2].id()],
+        block: 7,
+        now: t(100),
+    })
+    .unwrap();
+    s.confirm(&Confirmation {
+        ids: &[msgs[0].id(), msgs[1].id()],
+        block: 9,
+        now: t(200),
+    })
+    .unwrap();
+    // Confirming an already confirmed message again changes nothing.
+    s.confirm(&Confirmation {
+        ids: &[msgs[2].id()],
+        block: 11,
+        now: t(300),
+    })
+    .unwrap();
+    assert_eq!(
+        s.last_delivery(LANE).unwrap(),
+        Some(LastDelivery {
+            confirmed_at: t(200),
+            block: 9,
+        })
+    );
+    assert_eq!(s.last_delivery(lane2).unwrap(), None);
+}
+
+/// The dead letters of a lane, most recently given up first, with why and after how many
+/// attempts; a retried one leaves the list.
+pub fn dead_letters_are_listed_most_recent_first<B: Backend>(b: &B) {
+    let s = b.open();
+    assert!(s.dead_letters(LANE, 10).unwrap().is_empty());
+    let msgs = accept_new(&s, 0, 3, 1, 0);
+    let a = owner("a");
+    let give_up = |reason: &str, now: u64| {
+        let got = lease(&s, &a, 1, 60_000, 3, now);
+        let out = s
+            .record_failure(&FailureReport {
+                id: got[0].message.id(),
+                attempt: Attempt::Leased {
+                    owner: &a,
+                    lease: got[0].lease,
+                },
+                reason,
+                policy: policy(1),
+                jitter: 0,
+                now: t(now),
+            })
+            .unwrap();
+        assert_eq!(out, FailureOutcome::DeadLetter { attempts: 1 });
+    };
+    give_up("recipient reverted", 10);
+    give_up("message too large", 20);
+    let dead = |id: MessageId, leaf: u64, reason: &str, since: u64| DeadLetter {
+        id,
+        leaf_index: LeafIndex(leaf),
+        attempts: 1,
+        reason: reason.to_owned(),
+        since: t(since),
+    };
+    assert_eq!(
+        s.dead_letters(LANE, 10).unwrap(),
+        vec![
+            dead(msgs[1].id(), 1, "message too large", 20),
+            dead(msgs[0].id(), 0, "recipient reverted", 10),
+        ]
+    );
+    assert_eq!(s.dead_letters(LANE, 1).unwrap().len(), 1);
+    let lane2 = Lane {
+        origin: ORIGIN,
+        destination: Domain(3),
+    };
+    assert!(s.dead_letters(lane2, 10).unwrap().is_empty());
+    s.retry_dead_letter(msgs[1].id(), t(30)).unwrap();
+    assert_eq!(
+        s.dead_letters(LANE, 10).unwrap(),
+        vec![dead(msgs[0].id(), 0, "recipient reverted", 10)]
+    );
 }
 
 pub fn reopening_preserves_everything<B: Backend>(b: &B) {

@@ -111,6 +111,64 @@ fn a_file_from_a_newer_build_is_refused() {
     }
 }
 
+/// `causeway status` reads beside a running gateway: a read-only handle sees what the writer
+/// committed, never waits for a write transaction in progress nor makes the writer wait, cannot
+/// write, creates no file, and refuses a file at another schema than this build's.
+#[test]
+fn a_read_only_handle_reads_beside_a_writer_and_never_writes() {
+    let b = SqliteBackend::new();
+    let writer = b.open();
+    accept_new(&writer, 0, 2, 1, 1);
+    let options = SqliteOptions {
+        busy_timeout: Duration::from_millis(200),
+    };
+    let reader = SqliteStore::open_read_only(&b.path, options).unwrap();
+    assert_eq!(reader.log_size(ORIGIN).unwrap(), LogSize(2));
+
+    // A write transaction held open by another connection: the reader reads the last commit
+    // at once, and the writer commits while the reader's handle is open.
+    let held = raw(&b);
+    held.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let started = std::time::Instant::now();
+    assert_eq!(reader.log_size(ORIGIN).unwrap(), LogSize(2));
+    assert_eq!(reader.lane_stats().unwrap()[0].counts.pending, 2);
+    assert!(started.elapsed() < Duration::from_millis(150));
+    held.execute_batch("ROLLBACK").unwrap();
+    accept_new(&writer, 2, 1, 2, 2);
+    assert_eq!(reader.log_size(ORIGIN).unwrap(), LogSize(3));
+
+    // It cannot write, whatever it is asked.
+    assert!(matches!(
+        reader.retry_dead_letter(message(ORIGIN, 0, DEST, 0).id(), t(5)),
+        Err(Error::Backend { .. })
+    ));
+    assert_eq!(writer.log_size(ORIGIN).unwrap(), LogSize(3));
+
+    // No file is created for a missing store.
+    let missing = b.path.with_file_name("missing.sqlite");
+    assert!(SqliteStore::open_read_only(&missing, options).is_err());
+    assert!(!missing.exists());
+
+    // Another schema: refused, never migrated.
+    raw(&b)
+        .execute("DELETE FROM schema_version WHERE version = 6", [])
+        .unwrap();
+    match SqliteStore::open_read_only(&b.path, options).unwrap_err() {
+        Error::SchemaTooOld { found, expected } => assert_eq!((found, expected), (5, 6)),
+        other => panic!("expected SchemaTooOld, got {other:?}"),
+    }
+    raw(&b)
+        .execute(
+            "INSERT INTO schema_version (version, name, applied_at) VALUES (8, 'future', 0)",
+            [],
+        )
+        .unwrap();
+    match SqliteStore::open_read_only(&b.path, options).unwrap_err() {
+        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (8, 6)),
+        other => panic!("expected SchemaTooNew, got {other:?}"),
+    }
+}
+
 #[test]
 fn the_schema_itself_keeps_the_log_append_only_and_contiguous() {
     let b = SqliteBackend::new();

@@ -29,10 +29,11 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavio
 
 use super::{
     AcceptBatch, AcceptOutcome, CheckpointOutcome, CheckpointRecord, CheckpointStore, Confirmation,
-    DeliveryStore, FailureOutcome, FailureReport, Lane, LaneStats, LeaseOwner, LeaseRequest,
-    LeasedMessage, MemberSignatureOutcome, MemberSignatureRecord, MessageRecord, OwnerClaim,
-    QueryStore, Renewal, Result, SourceCursor, SourceStore, StoredCheckpoint, Submission,
-    SubmissionId, SubmittedMessage, TakeOver, UnixMillis,
+    DeadLetter, DeliveryStore, FailureOutcome, FailureReport, Lane, LaneStats, LastDelivery,
+    LeaseOwner, LeaseRequest, LeasedMessage, MemberSignatureOutcome, MemberSignatureRecord,
+    MessageRecord, OwnerClaim, QueryStore, Renewal, Result, SourceCursor, SourceStore,
+    StoredCheckpoint, Submission, SubmissionId, SubmittedMessage, TakeOver, UnixMillis,
+    ValidatorActivity,
 };
 use crate::Error;
 
@@ -111,6 +112,58 @@ impl SqliteStore {
             #[cfg(feature = "failpoints")]
             crash_before_commit: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Opens an existing store for reading only, beside a running gateway (`causeway status`):
+    /// creates no file, applies no migration and never takes the write lock (the connection is
+    /// `query_only`); each read is one WAL snapshot, which neither waits for the gateway's
+    /// writes nor holds them up. Fails with [`Error::SchemaTooNew`] or [`Error::SchemaTooOld`]
+    /// when the file is not at this build's schema.
+    pub fn open_read_only(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        // Read-write flags without CREATE: SQLite may need to create the WAL's shared-memory
+        // file beside a store whose gateway is not running; `query_only` forbids every write to
+        // the database itself.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&path, flags).map_err(sql("open"))?;
+        conn.busy_timeout(options.busy_timeout)
+            .map_err(sql("set busy timeout"))?;
+        conn.pragma_update(None, "query_only", "ON")
+            .map_err(sql("set query_only"))?;
+        conn.pragma_update(None, "trusted_schema", "OFF")
+            .map_err(sql("set trusted_schema"))?;
+        let store = SqliteStore {
+            conn: Mutex::new(conn),
+            path,
+            #[cfg(feature = "failpoints")]
+            crash_before_commit: std::sync::atomic::AtomicBool::new(false),
+        };
+        let found = store.read("read schema version", |tx| {
+            let has_table: bool = tx
+                .query_row(
+                    "SELECT count(*) > 0 FROM sqlite_master
+                     WHERE type = 'table' AND name = 'schema_version'",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(sql("read schema version"))?;
+            if has_table {
+                migrate::current_version(tx)
+            } else {
+                Ok(0)
+            }
+        })?;
+        match found.cmp(&migrate::LATEST_VERSION) {
+            core::cmp::Ordering::Greater => Err(Error::SchemaTooNew {
+                found,
+                supported: migrate::LATEST_VERSION,
+            }),
+            core::cmp::Ordering::Less => Err(Error::SchemaTooOld {
+                found,
+                expected: migrate::LATEST_VERSION,
+            }),
+            core::cmp::Ordering::Equal => Ok(store),
+        }
     }
 
     /// One attempt at opening: connect, configure, migrate.
@@ -465,5 +518,21 @@ impl QueryStore for SqliteStore {
 
     fn submitted(&self, lane: Lane, limit: usize) -> Result<Vec<SubmittedMessage>> {
         self.read("read submitted", |tx| query::submitted(tx, lane, limit))
+    }
+
+    fn validator_activity(&self, lane: Lane) -> Result<Vec<ValidatorActivity>> {
+        self.read("read validator activity", |tx| {
+            query::validator_activity(tx, lane)
+        })
+    }
+
+    fn last_delivery(&self, lane: Lane) -> Result<Option<LastDelivery>> {
+        self.read("read last delivery", |tx| query::last_delivery(tx, lane))
+    }
+
+    fn dead_letters(&self, lane: Lane, limit: usize) -> Result<Vec<DeadLetter>> {
+        self.read("read dead letters", |tx| {
+            query::dead_letters(tx, lane, limit)
+        })
     }
 }

@@ -3,14 +3,15 @@
 use std::collections::BTreeMap;
 
 use causeway_proofs::bundle::{NativeProof, SourceReference};
-use causeway_proofs::{LeafIndex, Message, MessageId};
+use causeway_proofs::{LeafIndex, LogSize, Message, MessageId};
 use rusqlite::{OptionalExtension, Row, Transaction};
 
 use super::codec;
 use super::sql;
 use crate::store::{
-    Delivery, DeliveryState, DeliveryStateKind, KeptHandle, Lane, LaneStats, LeaseOwner,
-    MessageRecord, Result, StateCounts, SubmissionId, SubmittedMessage,
+    DeadLetter, Delivery, DeliveryState, DeliveryStateKind, KeptHandle, Lane, LaneStats,
+    LastDelivery, LeaseOwner, MessageRecord, Result, StateCounts, SubmissionId, SubmittedMessage,
+    ValidatorActivity,
 };
 
 /// A stored message, decoded and checked against its id.
@@ -246,4 +247,96 @@ pub(super) fn submitted_message(
         handle: KeptHandle::from_column(handle),
         submitted_at: codec::millis(at)?,
     })
+}
+
+pub(super) fn validator_activity(
+    tx: &Transaction<'_>,
+    lane: Lane,
+) -> Result<Vec<ValidatorActivity>> {
+    let op = "read validator activity";
+    let rows: Vec<(Vec<u8>, i64, i64, i64)> = tx
+        .prepare_cached(
+            "SELECT s.validator, count(*), max(c.size), max(s.recorded_at)
+             FROM checkpoint c JOIN checkpoint_signature s ON s.checkpoint_id = c.id
+             WHERE c.origin = ?1 AND c.destination = ?2
+             GROUP BY s.validator ORDER BY s.validator",
+        )
+        .and_then(|mut s| {
+            s.query_map([lane.origin.0, lane.destination.0], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
+            .collect()
+        })
+        .map_err(sql(op))?;
+    rows.into_iter()
+        .map(|(validator, n, size, at)| {
+            Ok(ValidatorActivity {
+                validator: codec::evm_address(&validator)?,
+                checkpoints: codec::to_u64("signature count", n)?,
+                last_size: LogSize(codec::to_u64("checkpoint size", size)?),
+                last_recorded_at: codec::millis(at)?,
+            })
+        })
+        .collect()
+}
+
+pub(super) fn last_delivery(tx: &Transaction<'_>, lane: Lane) -> Result<Option<LastDelivery>> {
+    let row: Option<(i64, i64)> = tx
+        .prepare_cached(
+            "SELECT updated_at, confirmed_block FROM delivery
+             WHERE origin = ?1 AND destination = ?2 AND state = 'confirmed'
+             ORDER BY updated_at DESC, confirmed_block DESC LIMIT 1",
+        )
+        .and_then(|mut s| {
+            s.query_row([lane.origin.0, lane.destination.0], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+        })
+        .map_err(sql("read last delivery"))?;
+    row.map(|(at, block)| {
+        Ok(LastDelivery {
+            confirmed_at: codec::millis(at)?,
+            block: codec::to_u64("confirmation block", block)?,
+        })
+    })
+    .transpose()
+}
+
+/// A dead letter's columns: message id, leaf index, attempts, reason, since.
+type DeadRow = (Vec<u8>, i64, i64, Option<String>, i64);
+
+pub(super) fn dead_letters(
+    tx: &Transaction<'_>,
+    lane: Lane,
+    limit: usize,
+) -> Result<Vec<DeadLetter>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows: Vec<DeadRow> = tx
+        .prepare_cached(
+            "SELECT message_id, leaf_index, attempts, dead_reason, updated_at FROM delivery
+             WHERE origin = ?1 AND destination = ?2 AND state = 'dead_letter'
+             ORDER BY updated_at DESC, leaf_index DESC LIMIT ?3",
+        )
+        .and_then(|mut s| {
+            s.query_map(
+                rusqlite::params![lane.origin.0, lane.destination.0, limit],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )?
+            .collect()
+        })
+        .map_err(sql("read dead letters"))?;
+    rows.into_iter()
+        .map(|(id, leaf, attempts, reason, at)| {
+            Ok(DeadLetter {
+                id: codec::message_id(&id)?,
+                leaf_index: LeafIndex(codec::to_u64("leaf index", leaf)?),
+                attempts: codec::to_u32("attempts", attempts)?,
+                reason: reason.ok_or_else(|| {
+                    codec::corrupt("dead-letter reason", "missing for its state".into())
+                })?,
+                since: codec::millis(at)?,
+            })
+        })
+        .collect()
 }

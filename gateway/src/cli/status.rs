@@ -1,0 +1,856 @@
+//! `causeway status --config FILE`: what a gateway has done and where it stands, read beside the
+//! running gateway (as `hermes health-check` is): per lane the origin's log, the checkpoints
+//! signed, the backlog, the last delivery and the dead letters; per chain the head, the final
+//! height and how far the origin's cursor is behind it; per member whether its peer endpoint
+//! accepts a connection now.
+//!
+//! Read-only: the store is opened with [`SqliteStore::open_read_only`] (no write lock, no
+//! migration, no instance claim), so a running gateway and `status` never wait for each other.
+//! Exit 0 when it could report (a chain or peer that does not answer is part of the report), 2
+//! when the configuration or the store cannot be read.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use alloy::eips::BlockNumberOrTag;
+use alloy::providers::{Provider, RootProvider};
+use alloy::rpc::client::RpcClient;
+use alloy::transports::http::reqwest;
+use anyhow::{Context, Result, bail};
+use causeway_adapters::redact_endpoint;
+use causeway_config::{Chain, ChainKind, Config, ConfigError, Endpoint, Finality, Storage};
+use causeway_relayer::store::{
+    CheckpointStore, Lane, QueryStore, SourceStore, SqliteOptions, SqliteStore, UnixMillis,
+};
+use serde::Serialize;
+
+use super::Outcome;
+
+/// How long one chain or peer probe may take, connection included.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How many dead letters per lane the report lists.
+const RECENT_DEAD_LETTERS: usize = 5;
+
+/// Longest dead-letter reason shown in text, in characters.
+const REASON_CHARS: usize = 160;
+
+/// What the peer section checks, said wherever it is shown.
+const PEER_NOTE: &str = "reachability checked now from this machine (a TCP connection to each \
+                         member's peer endpoint), not the running gateway's own view of its links";
+
+/// Arguments of `causeway status`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct StatusArgs {
+    /// The gateway's configuration file.
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// Print one JSON object (for scripts) instead of aligned text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Everything `status` reports.
+#[derive(Serialize, Debug)]
+struct Report {
+    organisation: String,
+    config: String,
+    store: String,
+    /// When the report was made (Unix milliseconds); every age is relative to it.
+    now_ms: u64,
+    lanes: Vec<LaneReport>,
+    chains: Vec<ChainReport>,
+    peers: PeersReport,
+}
+
+#[derive(Serialize, Debug)]
+struct ChainName {
+    name: String,
+    domain: u32,
+}
+
+#[derive(Serialize, Debug)]
+struct LaneReport {
+    name: String,
+    origin: ChainName,
+    destination: ChainName,
+    paused: bool,
+    /// Leaves in the origin's log.
+    log_size: u64,
+    threshold: u32,
+    validators_configured: usize,
+    /// The last checkpoint this gateway's validator signed.
+    last_signed: Option<Signed>,
+    /// The largest checkpoint with `threshold` signatures that count.
+    last_threshold: Option<ThresholdCheckpoint>,
+    validators: Vec<ValidatorReport>,
+    equivocations: usize,
+    backlog: Backlog,
+    confirmed: u64,
+    last_delivery: Option<Delivered>,
+    dead_letters: u64,
+    /// The most recent dead letters (at most [`RECENT_DEAD_LETTERS`]).
+    recent_dead_letters: Vec<DeadLetterReport>,
+}
+
+#[derive(Serialize, Debug)]
+struct DeadLetterReport {
+    id: String,
+    leaf_index: u64,
+    attempts: u32,
+    /// The last failure, URLs redacted (revert reasons come from recipients: untrusted text).
+    reason: String,
+    since_ms: u64,
+    age_ms: u64,
+}
+
+#[derive(Serialize, Debug)]
+struct Signed {
+    size: u64,
+    recorded_at_ms: u64,
+    age_ms: u64,
+}
+
+#[derive(Serialize, Debug)]
+struct ThresholdCheckpoint {
+    size: u64,
+    signatures: usize,
+    recorded_at_ms: u64,
+    age_ms: u64,
+}
+
+#[derive(Serialize, Debug)]
+struct ValidatorReport {
+    /// The configured member, or `None` for a validator the configuration does not name.
+    member: Option<String>,
+    address: String,
+    checkpoints_signed: u64,
+    last_size: Option<u64>,
+    /// It signed two roots for one size on this lane: its signatures no longer count.
+    equivocated: bool,
+}
+
+#[derive(Serialize, Debug)]
+struct Backlog {
+    pending: u64,
+    leased: u64,
+    submitted: u64,
+    /// When the oldest message not yet delivered was accepted.
+    oldest_since_ms: Option<u64>,
+    oldest_age_ms: Option<u64>,
+}
+
+#[derive(Serialize, Debug)]
+struct Delivered {
+    confirmed_at_ms: u64,
+    age_ms: u64,
+    block: u64,
+}
+
+#[derive(Serialize, Debug)]
+struct ChainReport {
+    name: String,
+    domain: u32,
+    family: String,
+    finality: String,
+    /// The block the origin's watcher has read up to (all its events stored).
+    source_cursor: Option<u64>,
+    #[serde(flatten)]
+    state: ChainState,
+}
+
+#[derive(Serialize, Debug)]
+#[serde(tag = "status", rename_all = "snake_case")]
+enum ChainState {
+    /// An endpoint answered with the configured chain.
+    Up {
+        endpoint: String,
+        head: u64,
+        /// The highest final block under the configured finality (`None` while none is).
+        final_height: Option<u64>,
+        /// `head - final_height`.
+        lag: Option<u64>,
+        /// `final_height - source_cursor`: final blocks the watcher has still to read.
+        cursor_behind_final: Option<u64>,
+    },
+    /// No endpoint answered as it should.
+    Down { endpoints: Vec<EndpointError> },
+    /// Heights are not read for this family; its endpoints accept connections.
+    Reachable {
+        endpoints: Vec<String>,
+        note: String,
+    },
+}
+
+#[derive(Serialize, Debug)]
+struct EndpointError {
+    endpoint: String,
+    error: String,
+}
+
+#[derive(Serialize, Debug)]
+struct PeersReport {
+    note: &'static str,
+    members: Vec<PeerReport>,
+}
+
+#[derive(Serialize, Debug)]
+struct PeerReport {
+    member: String,
+    endpoint: String,
+    reachable: bool,
+    error: Option<String>,
+}
+
+/// Runs `causeway status`.
+pub(crate) fn run(args: &StatusArgs) -> Result<Outcome> {
+    let config = load_config(&args.config)?;
+    let db = match config.storage() {
+        Storage::Sqlite { path } => path.clone(),
+        Storage::Postgres { .. } => bail!(
+            "{}: the store is PostgreSQL; `causeway status` reads SQLite stores only for now",
+            args.config.display()
+        ),
+        other => bail!("{}: unsupported storage {other:?}", args.config.display()),
+    };
+    if !db.is_file() {
+        bail!(
+            "no store at {}: the gateway has not run yet (start it with `causeway run --config {}`)",
+            db.display(),
+            args.config.display()
+        );
+    }
+    let store = SqliteStore::open_read_only(&db, SqliteOptions::default())
+        .with_context(|| format!("while opening the store {} read-only", db.display()))?;
+    let now = UnixMillis::now();
+    let lanes = config
+        .lanes()
+        .iter()
+        .map(|lane| lane_report(&config, &store, lane, now))
+        .collect::<Result<Vec<_>>>()?;
+    let cursors = config
+        .chains()
+        .iter()
+        .map(|c| {
+            store
+                .cursor(c.domain)
+                .map(|cur| cur.map(|c| c.block_number))
+                .with_context(|| format!("while reading the source cursor of {}", c.name))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("while starting the async runtime")?;
+    let (chains, peers) = runtime.block_on(async {
+        let chains = config
+            .chains()
+            .iter()
+            .zip(cursors)
+            .map(|(chain, cursor)| tokio::spawn(chain_report(chain.clone(), cursor)))
+            .collect::<Vec<_>>();
+        let own = &config.own_member().name;
+        let peers = config
+            .members()
+            .iter()
+            .filter(|m| &m.name != own)
+            .map(|m| tokio::spawn(peer_report(m.name.clone(), m.peer_endpoint.clone())))
+            .collect::<Vec<_>>();
+        let mut chain_reports = Vec::new();
+        for task in chains {
+            chain_reports.push(task.await.context("a chain probe panicked")?);
+        }
+        let mut peer_reports = Vec::new();
+        for task in peers {
+            peer_reports.push(task.await.context("a peer probe panicked")?);
+        }
+        anyhow::Ok((chain_reports, peer_reports))
+    })?;
+    // A name lookup still running on a blocking thread (no timeout cancels getaddrinfo) must
+    // not hold the report back.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    let report = Report {
+        organisation: config.gateway().organisation.clone(),
+        config: args.config.display().to_string(),
+        store: db.display().to_string(),
+        now_ms: now.0,
+        lanes,
+        chains,
+        peers: PeersReport {
+            note: PEER_NOTE,
+            members: peers,
+        },
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).context("while writing the JSON report")?
+        );
+    } else {
+        print!("{}", text(&report));
+    }
+    Ok(Outcome::Success)
+}
+
+/// The configuration, or an error that lists its problems and names the command that explains
+/// them.
+fn load_config(path: &Path) -> Result<Config> {
+    match Config::load(path) {
+        Ok(config) => Ok(config),
+        Err(e @ ConfigError::Read { .. }) => Err(e.into()),
+        Err(e) => {
+            let problems: Vec<String> = e.problems().iter().map(ToString::to_string).collect();
+            bail!(
+                "{}: {} problem(s) in the configuration (`causeway config check --config {}` \
+                 explains each): {}",
+                path.display(),
+                problems.len(),
+                path.display(),
+                problems.join("; ")
+            )
+        }
+    }
+}
+
+fn age(now: UnixMillis, then: UnixMillis) -> u64 {
+    now.0.saturating_sub(then.0)
+}
+
+/// One lane's figures from the store.
+fn lane_report(
+    config: &Config,
+    store: &SqliteStore,
+    lane: &causeway_config::Lane,
+    now: UnixMillis,
+) -> Result<LaneReport> {
+    let key = Lane {
+        origin: lane.origin.domain,
+        destination: lane.destination.domain,
+    };
+    let during = |what: &str| format!("while reading {what} of lane {}", lane.name);
+    let log_size = store
+        .log_size(key.origin)
+        .with_context(|| during("the log size"))?;
+    let activity = store
+        .validator_activity(key)
+        .with_context(|| during("the signatures"))?;
+    let equivocators: Vec<_> = store
+        .equivocations(key)
+        .with_context(|| during("the equivocation evidence"))?
+        .into_iter()
+        .map(|e| e.validator)
+        .collect();
+    let threshold = store
+        .latest_checkpoint(key, lane.threshold as usize)
+        .with_context(|| during("the threshold checkpoint"))?;
+    let stats = store
+        .lane_stats()
+        .with_context(|| during("the backlog"))?
+        .into_iter()
+        .find(|s| s.lane == key);
+    let last = store
+        .last_delivery(key)
+        .with_context(|| during("the last delivery"))?;
+    let dead = store
+        .dead_letters(key, RECENT_DEAD_LETTERS)
+        .with_context(|| during("the dead letters"))?;
+    let own = config.own_member().validator_address;
+    let last_signed = activity
+        .iter()
+        .find(|a| a.validator == own)
+        .map(|a| Signed {
+            size: a.last_size.0,
+            recorded_at_ms: a.last_recorded_at.0,
+            age_ms: age(now, a.last_recorded_at),
+        });
+    // The configured validators first (configuration order, even those that never signed),
+    // then any other validator the store holds signatures of.
+    let mut validators: Vec<ValidatorReport> = lane
+        .validators
+        .iter()
+        .map(|v| {
+            let a = activity.iter().find(|a| a.validator == v.address);
+            ValidatorReport {
+                member: Some(v.member.clone()),
+                address: v.address.to_string(),
+                checkpoints_signed: a.map_or(0, |a| a.checkpoints),
+                last_size: a.map(|a| a.last_size.0),
+                equivocated: equivocators.contains(&v.address),
+            }
+        })
+        .collect();
+    for a in &activity {
+        if lane.validators.iter().all(|v| v.address != a.validator) {
+            validators.push(ValidatorReport {
+                member: config
+                    .member_by_validator(&a.validator)
+                    .map(|m| m.name.clone()),
+                address: a.validator.to_string(),
+                checkpoints_signed: a.checkpoints,
+                last_size: Some(a.last_size.0),
+                equivocated: equivocators.contains(&a.validator),
+            });
+        }
+    }
+    let counts = stats.map(|s| s.counts).unwrap_or_default();
+    let oldest = stats.and_then(|s| s.oldest_pending_since);
+    Ok(LaneReport {
+        name: lane.name.clone(),
+        origin: ChainName {
+            name: lane.origin.name.clone(),
+            domain: lane.origin.domain.0,
+        },
+        destination: ChainName {
+            name: lane.destination.name.clone(),
+            domain: lane.destination.domain.0,
+        },
+        paused: lane.paused,
+        log_size: log_size.0,
+        threshold: lane.threshold,
+        validators_configured: lane.validators.len(),
+        last_signed,
+        last_threshold: threshold.map(|t| ThresholdCheckpoint {
+            size: t.checkpoint.size().0,
+            signatures: t.signatures.len(),
+            recorded_at_ms: t.recorded_at.0,
+            age_ms: age(now, t.recorded_at),
+        }),
+        validators,
+        equivocations: equivocators.len(),
+        backlog: Backlog {
+            pending: counts.pending,
+            leased: counts.leased,
+            submitted: counts.submitted,
+            oldest_since_ms: oldest.map(|t| t.0),
+            oldest_age_ms: oldest.map(|t| age(now, t)),
+        },
+        confirmed: counts.confirmed,
+        last_delivery: last.map(|d| Delivered {
+            confirmed_at_ms: d.confirmed_at.0,
+            age_ms: age(now, d.confirmed_at),
+            block: d.block,
+        }),
+        dead_letters: counts.dead_letter,
+        recent_dead_letters: dead
+            .into_iter()
+            .map(|d| DeadLetterReport {
+                id: d.id.to_string(),
+                leaf_index: d.leaf_index.0,
+                attempts: d.attempts,
+                reason: scrub_urls(&d.reason),
+                since_ms: d.since.0,
+                age_ms: age(now, d.since),
+            })
+            .collect(),
+    })
+}
+
+fn finality_text(finality: Finality) -> String {
+    match finality {
+        Finality::Confirmations(n) if n.get() == 1 => "1 confirmation".to_owned(),
+        Finality::Confirmations(n) => format!("{n} confirmations"),
+        Finality::Finalized => "finalized tag".to_owned(),
+        Finality::OnCommit => "on commit".to_owned(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// One chain: its heights from the first endpoint that answers with the configured chain.
+async fn chain_report(chain: Chain, source_cursor: Option<u64>) -> ChainReport {
+    let state = match &chain.kind {
+        ChainKind::Evm(evm) => {
+            let mut failures = Vec::new();
+            let mut up = None;
+            for endpoint in &chain.endpoints {
+                match evm_heights(endpoint, evm.chain_id, chain.finality).await {
+                    Ok((head, final_height)) => {
+                        up = Some(ChainState::Up {
+                            endpoint: redact_endpoint(endpoint.as_str()),
+                            head,
+                            final_height,
+                            lag: final_height.map(|f| head.saturating_sub(f)),
+                            cursor_behind_final: final_height
+                                .zip(source_cursor)
+                                .map(|(f, c)| f.saturating_sub(c)),
+                        });
+                        break;
+                    }
+                    Err(error) => failures.push(EndpointError {
+                        endpoint: redact_endpoint(endpoint.as_str()),
+                        error,
+                    }),
+                }
+            }
+            up.unwrap_or(ChainState::Down {
+                endpoints: failures,
+            })
+        }
+        _ => {
+            let mut failures = Vec::new();
+            let mut reachable = Vec::new();
+            for endpoint in &chain.endpoints {
+                match tcp_reachable(endpoint).await {
+                    Ok(()) => reachable.push(redact_endpoint(endpoint.as_str())),
+                    Err(error) => failures.push(EndpointError {
+                        endpoint: redact_endpoint(endpoint.as_str()),
+                        error,
+                    }),
+                }
+            }
+            if reachable.is_empty() {
+                ChainState::Down {
+                    endpoints: failures,
+                }
+            } else {
+                ChainState::Reachable {
+                    endpoints: reachable,
+                    note: format!(
+                        "heights of {} chains are not read by `causeway status` yet",
+                        chain.family()
+                    ),
+                }
+            }
+        }
+    };
+    ChainReport {
+        name: chain.name.clone(),
+        domain: chain.domain.0,
+        family: chain.family().to_string(),
+        finality: finality_text(chain.finality),
+        source_cursor,
+        state,
+    }
+}
+
+/// Runs `request` within [`PROBE_TIMEOUT`]; the error names the call, never the URL's secrets.
+async fn ask<T, E: core::fmt::Display>(
+    method: &str,
+    request: impl core::future::IntoFuture<Output = Result<T, E>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(PROBE_TIMEOUT, request).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(format!("{method} failed: {}", scrub_urls(&e.to_string()))),
+        Err(_) => Err(format!(
+            "{method} got no answer within {} s",
+            PROBE_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+/// The head and the final height (under `finality`) of the EVM chain at `endpoint`, after
+/// checking that it serves `chain_id`.
+async fn evm_heights(
+    endpoint: &Endpoint,
+    chain_id: u64,
+    finality: Finality,
+) -> Result<(u64, Option<u64>), String> {
+    let url: reqwest::Url = endpoint
+        .as_str()
+        .parse()
+        .map_err(|e| format!("not a URL: {e}"))?;
+    let client = reqwest::Client::builder()
+        .timeout(PROBE_TIMEOUT)
+        .connect_timeout(PROBE_TIMEOUT)
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    let provider: RootProvider = RootProvider::new(RpcClient::new_http_with_client(client, url));
+    let served = ask("eth_chainId", provider.get_chain_id()).await?;
+    if served != chain_id {
+        return Err(format!(
+            "serves chain id {served}, the configuration says {chain_id}: fix `chain_id` or the endpoint"
+        ));
+    }
+    let head = ask("eth_blockNumber", provider.get_block_number()).await?;
+    let final_height = match finality {
+        Finality::Confirmations(n) => head.checked_sub(n.get()),
+        Finality::Finalized => ask(
+            "eth_getBlockByNumber(finalized)",
+            provider.get_block_by_number(BlockNumberOrTag::Finalized),
+        )
+        .await?
+        .map(|b| b.header.number),
+        _ => Some(head),
+    };
+    Ok((head, final_height))
+}
+
+/// Replaces every URL in `text` by its redacted form (errors from HTTP clients quote the URL,
+/// credentials included).
+fn scrub_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let start = rest[..at]
+            .rfind(|c: char| !c.is_ascii_alphanumeric() && c != '+' && c != '-' && c != '.')
+            .map_or(0, |i| i + 1);
+        let end = rest[at..]
+            .find(|c: char| c.is_whitespace() || matches!(c, ')' | '"' | '\'' | '>' | ','))
+            .map_or(rest.len(), |i| at + i);
+        out.push_str(&rest[..start]);
+        out.push_str(&redact_endpoint(&rest[start..end]));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `text` safe for a terminal: control characters (escape sequences a hostile recipient could
+/// put in a revert reason, or a node in an error) replaced, and cut at [`REASON_CHARS`].
+fn printable(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .take(REASON_CHARS)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    if text.chars().count() > REASON_CHARS {
+        out.push('…');
+    }
+    out
+}
+
+/// Whether `endpoint` accepts a TCP connection within [`PROBE_TIMEOUT`].
+async fn tcp_reachable(endpoint: &Endpoint) -> Result<(), String> {
+    let host = endpoint
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let port = endpoint.port().unwrap_or(match endpoint.scheme() {
+        "http" => 80,
+        _ => 443,
+    });
+    match tokio::time::timeout(PROBE_TIMEOUT, tokio::net::TcpStream::connect((host, port))).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!(
+            "no connection within {} s",
+            PROBE_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+async fn peer_report(member: String, endpoint: Endpoint) -> PeerReport {
+    let result = tcp_reachable(&endpoint).await;
+    PeerReport {
+        member,
+        endpoint: redact_endpoint(endpoint.as_str()),
+        reachable: result.is_ok(),
+        error: result.err(),
+    }
+}
+
+/// A duration for people: `42s`, `3m 05s`, `2h 10m`, `4d 03h`.
+fn human(ms: u64) -> String {
+    let s = ms / 1000;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m {:02}s", s / 60, s % 60),
+        3600..86400 => format!("{}h {:02}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d {:02}h", s / 86400, s % 86400 / 3600),
+    }
+}
+
+/// The aligned text report.
+fn text(r: &Report) -> String {
+    use std::fmt::Write as _;
+    let mut o = String::new();
+    let _ = writeln!(o, "Causeway gateway of {}", r.organisation);
+    let _ = writeln!(o, "  config  {}", r.config);
+    let _ = writeln!(o, "  store   {}", r.store);
+    for l in &r.lanes {
+        let _ = writeln!(
+            o,
+            "\nlane {}: {} ({}) -> {} ({}), {} of {} validators{}",
+            l.name,
+            l.origin.name,
+            l.origin.domain,
+            l.destination.name,
+            l.destination.domain,
+            l.threshold,
+            l.validators_configured,
+            if l.paused { ", PAUSED" } else { "" }
+        );
+        let row = |o: &mut String, label: &str, value: String| {
+            let _ = writeln!(o, "  {label:<16}{value}");
+        };
+        row(&mut o, "log size", l.log_size.to_string());
+        row(
+            &mut o,
+            "signed by us",
+            l.last_signed.as_ref().map_or("nothing yet".into(), |s| {
+                format!("size {} ({} ago)", s.size, human(s.age_ms))
+            }),
+        );
+        row(
+            &mut o,
+            "threshold",
+            l.last_threshold.as_ref().map_or(
+                format!("no checkpoint with {} signatures yet", l.threshold),
+                |t| {
+                    format!(
+                        "size {} with {} signatures (recorded {} ago)",
+                        t.size,
+                        t.signatures,
+                        human(t.age_ms)
+                    )
+                },
+            ),
+        );
+        let width = l
+            .validators
+            .iter()
+            .map(|v| v.member.as_deref().unwrap_or("(not a member)").len())
+            .max()
+            .unwrap_or(0);
+        for (i, v) in l.validators.iter().enumerate() {
+            let member = v.member.as_deref().unwrap_or("(not a member)");
+            let last = v
+                .last_size
+                .map_or("never signed".into(), |s| format!("last size {s}"));
+            let flag = if v.equivocated {
+                "  EQUIVOCATED: its signatures no longer count"
+            } else {
+                ""
+            };
+            row(
+                &mut o,
+                if i == 0 { "validators" } else { "" },
+                format!(
+                    "{member:<width$}  {}  {:>6} checkpoints  {last}{flag}",
+                    v.address, v.checkpoints_signed
+                ),
+            );
+        }
+        row(&mut o, "equivocations", l.equivocations.to_string());
+        let b = &l.backlog;
+        row(
+            &mut o,
+            "backlog",
+            format!(
+                "{} pending, {} leased, {} submitted{}",
+                b.pending,
+                b.leased,
+                b.submitted,
+                b.oldest_age_ms
+                    .map_or(String::new(), |a| format!("; oldest waiting {}", human(a)))
+            ),
+        );
+        row(
+            &mut o,
+            "last delivery",
+            l.last_delivery.as_ref().map_or("none yet".into(), |d| {
+                format!(
+                    "{} ago (destination block {}); {} delivered in all",
+                    human(d.age_ms),
+                    d.block,
+                    l.confirmed
+                )
+            }),
+        );
+        row(&mut o, "dead letters", l.dead_letters.to_string());
+        for d in &l.recent_dead_letters {
+            row(
+                &mut o,
+                "",
+                format!(
+                    "leaf {} {}: {} attempt(s), given up {} ago: {}",
+                    d.leaf_index,
+                    d.id,
+                    d.attempts,
+                    human(d.age_ms),
+                    printable(&d.reason)
+                ),
+            );
+        }
+    }
+    let _ = writeln!(o, "\nchains");
+    let name_width = r.chains.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    for c in &r.chains {
+        let cursor = c
+            .source_cursor
+            .map_or("no cursor".into(), |c| format!("cursor {c}"));
+        let detail = match &c.state {
+            ChainState::Up {
+                endpoint,
+                head,
+                final_height,
+                lag,
+                cursor_behind_final,
+            } => format!(
+                "up    head {head:>8}  final {:>8}  lag {:>4}  {cursor}{}  ({endpoint}, {})",
+                final_height.map_or("none".into(), |f| f.to_string()),
+                lag.map_or("-".into(), |l| l.to_string()),
+                cursor_behind_final.map_or(String::new(), |b| format!(", {b} final blocks behind")),
+                c.finality
+            ),
+            ChainState::Down { endpoints } => format!(
+                "DOWN  {cursor}; {}",
+                endpoints
+                    .iter()
+                    .map(|e| format!("{}: {}", e.endpoint, printable(&e.error)))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            ChainState::Reachable { endpoints, note } => {
+                format!("reachable  {cursor}  ({}; {note})", endpoints.join(", "))
+            }
+        };
+        let _ = writeln!(
+            o,
+            "  {:<name_width$}  domain {:>5}  {detail}",
+            c.name, c.domain
+        );
+    }
+    let _ = writeln!(o, "\npeers: {}", r.peers.note);
+    let width = r
+        .peers
+        .members
+        .iter()
+        .map(|p| p.member.len())
+        .max()
+        .unwrap_or(0);
+    for p in &r.peers.members {
+        let state = match &p.error {
+            None => "reachable".to_owned(),
+            Some(e) => format!("UNREACHABLE: {e}"),
+        };
+        let _ = writeln!(o, "  {:<width$}  {}  {state}", p.member, p.endpoint);
+    }
+    if r.peers.members.is_empty() {
+        let _ = writeln!(o, "  (no other member)");
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_in_errors_lose_their_credentials() {
+        let text =
+            "error sending request for url (http://user:hunter2@127.0.0.1:1/v3/KEY?x=1): refused";
+        let scrubbed = scrub_urls(text);
+        assert_eq!(
+            scrubbed,
+            "error sending request for url (http://127.0.0.1:1): refused"
+        );
+        assert_eq!(scrub_urls("no url here"), "no url here");
+    }
+
+    #[test]
+    fn untrusted_reasons_cannot_drive_the_terminal() {
+        assert_eq!(printable("bad\u{1b}[2Jrecipient\n"), "bad?[2Jrecipient?");
+        let long = "x".repeat(REASON_CHARS + 10);
+        assert_eq!(printable(&long).chars().count(), REASON_CHARS + 1);
+    }
+
+    #[test]
+    fn durations_read_as_people_say_them() {
+        assert_eq!(human(999), "0s");
+        assert_eq!(human(42_000), "42s");
+        assert_eq!(human(185_000), "3m 05s");
+        assert_eq!(human(7_800_000), "2h 10m");
+        assert_eq!(human(356_400_000), "4d 03h");
+    }
+}

@@ -1,12 +1,14 @@
 //! `causeway`: the command-line entry point of a Causeway gateway.
 //!
-//! It checks a gateway's configuration against its chains (`causeway config check`), verifies
-//! proof bundles offline (`causeway verify`, EVM and Fabric native proofs included), makes key
-//! files (`causeway keys`), repairs a relayer's store after a reorganisation (`causeway store
-//! rollback`) and measures the relayer end to end on local anvil chains (`causeway bench
-//! relay`). The service itself is the `causeway_gateway` library (its `wiring` builds every
-//! chain from the configuration); `run`, `devnet`, `send` and `status` are not commands yet.
-//! Every command logs through `tracing` to standard error (`--log-level`, `--log-format`).
+//! It runs an organisation's gateway (`causeway run`, every role in one process: the
+//! `causeway_gateway` library's `node`), a whole local consortium (`causeway devnet`), checks a
+//! configuration against its chains (`causeway config check`) and reports a gateway's state
+//! (`causeway status`); it verifies proof bundles and equivocation evidence offline (`causeway
+//! verify`), makes key files and gateway folders (`causeway keys`, `causeway init`), repairs a
+//! store after a reorganisation (`causeway store rollback`) and measures the relayer and the
+//! consortium (`causeway bench relay`, `causeway bench consortium`). `send` is not a command yet
+//! (the API issue). Every command logs through `tracing` to standard error (`--log-level`,
+//! `--log-format`).
 
 use std::process::ExitCode;
 

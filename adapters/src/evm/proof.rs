@@ -11,7 +11,7 @@
 use alloy::eips::eip2718::Encodable2718;
 use alloy::primitives::{Address, B256};
 use alloy::rpc::types::{Block, TransactionReceipt};
-use causeway_proofs::bundle::{ChainFamily, SourceReference};
+use causeway_proofs::bundle::ChainFamily;
 use causeway_proofs::evm::{
     EvmSourceProof, ProvenSource, ReceiptTrie, TransactionTrie, Unproved, dispatch_topic0,
     header_hash,
@@ -140,17 +140,13 @@ impl BlockProofs {
         u32::try_from(within).ok()
     }
 
-    /// The proof of the log at `log_index` (block-wide) of transaction `tx_index`, verified
-    /// against the block hash, `outbox` and `message_bytes`, and against `reference` (no
-    /// field of the source reference yielded with it may contradict it), before it is returned.
-    pub(crate) fn prove(
-        &self,
-        tx_index: u64,
-        log_index: u64,
-        outbox: &EvmAddress,
-        message_bytes: &[u8],
-        reference: &SourceReference,
-    ) -> Result<EvmSourceProof, Error> {
+    /// The proof of the log at `log_index` (block-wide) of transaction `tx_index`, built from
+    /// this block's data, whose header hash and transaction and receipt roots [`BlockProofs::new`]
+    /// checked. It is not verified here: the relayer's verify stage checks every proof once,
+    /// offline, with [`EvmNativeVerifier`] (against the block hash, the Outbox, the message bytes
+    /// and the source reference) before anything of its batch is accepted; checking it here too
+    /// doubled that cost for nothing (the same data, the same check).
+    pub(crate) fn prove(&self, tx_index: u64, log_index: u64) -> Result<EvmSourceProof, Error> {
         let log_index_in_receipt = self.log_index_in_receipt(tx_index, log_index).ok_or_else(
             || Error::InvalidNativeProof {
                 reason: format!(
@@ -165,22 +161,12 @@ impl BlockProofs {
             .map_err(proof_error)?
             .with_block_hash(hash32(self.hash));
         let transaction_proof = self.transactions.proof(tx_index).map_err(proof_error)?;
-        let proof = EvmSourceProof {
+        Ok(EvmSourceProof {
             header: self.header_rlp.clone(),
             receipt_proof,
             log_index_in_receipt,
             transaction_proof: Some(transaction_proof),
-        };
-        proof
-            .verify_source(
-                &hash32(self.hash),
-                outbox,
-                &dispatch_topic0(),
-                message_bytes,
-            )
-            .and_then(|proven| proven.check_reference(reference))
-            .map_err(proof_error)?;
-        Ok(proof)
+        })
     }
 }
 

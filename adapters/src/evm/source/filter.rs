@@ -17,7 +17,6 @@ pub(super) struct Candidate {
     pub(super) tx_hash: B256,
     pub(super) log_index: u64,
     pub(super) message: Message,
-    pub(super) bytes: Vec<u8>,
 }
 
 impl EvmSource {
@@ -55,14 +54,13 @@ impl EvmSource {
                 });
             };
             match check_dispatch(&log, inner.config.domain) {
-                Ok((message, bytes)) => out.push(Candidate {
+                Ok(message) => out.push(Candidate {
                     block_number,
                     block_hash,
                     tx_index,
                     tx_hash,
                     log_index,
                     message,
-                    bytes,
                 }),
                 Err(reason) => {
                     bump(&inner.counters.malformed_logs);
@@ -78,10 +76,9 @@ impl EvmSource {
 
 /// Decodes a `Dispatch` log's message and checks it against the log's topics and the chain's
 /// domain. The error is a reason for the logs.
-fn check_dispatch(log: &Log, domain: Domain) -> Result<(Message, Vec<u8>), String> {
+fn check_dispatch(log: &Log, domain: Domain) -> Result<Message, String> {
     let event = IOutbox::Dispatch::decode_log(&log.inner).map_err(|e| e.to_string())?;
-    let bytes = event.data.message.to_vec();
-    let message = Message::decode(&bytes).map_err(|e| e.to_string())?;
+    let message = Message::decode(&event.data.message).map_err(|e| e.to_string())?;
     if message.id().0 != Hash32(event.data.id.0) {
         return Err(format!(
             "topic id {} is not the message's id {}",
@@ -98,7 +95,7 @@ fn check_dispatch(log: &Log, domain: Domain) -> Result<(Message, Vec<u8>), Strin
     if message.nonce().0 != event.data.nonce || message.destination().0 != event.data.destination {
         return Err("nonce or destination topic differs from the message".into());
     }
-    Ok((message, bytes))
+    Ok(message)
 }
 
 #[cfg(test)]

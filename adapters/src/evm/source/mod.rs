@@ -1,4 +1,4 @@
-//! [`EvmSource`]: final `Dispatch` events of one Outbox, with verified receipt proofs.
+//! [`EvmSource`]: final `Dispatch` events of one Outbox, with their receipt proofs.
 //!
 //! One [`Source::next_batch`] call:
 //! 1. reads the final head (N confirmations below `latest`, or the `finalized` tag);
@@ -9,13 +9,15 @@
 //!    hostile one may) or whose message does not check out (id, origin, nonce, destination),
 //!    counting each in [`SourceCounters`];
 //! 5. for each block holding logs: fetches the block and all its receipts, checks the header
-//!    hash and receipts root, builds and verifies each message's [`EvmSourceProof`];
+//!    hash and the transaction and receipt roots, builds each message's [`EvmSourceProof`]
+//!    (verified once, offline, by the relayer's verify stage with [`EvmNativeVerifier`]);
 //! 6. fetches the range's last header for the new cursor. Every header passes the
 //!    [`HeaderWindow`] continuity checks; a log whose block hash differs from the canonical
 //!    block at its height is a reorganisation during the scan, which is retried from the same
 //!    cursor (nothing was yielded).
 //!
 //! [`EvmSourceProof`]: causeway_proofs::evm::EvmSourceProof
+//! [`EvmNativeVerifier`]: super::EvmNativeVerifier
 
 mod filter;
 
@@ -34,7 +36,7 @@ use causeway_proofs::bundle::SourceReference;
 use self::filter::Candidate;
 use super::Finality;
 use super::bindings::IOutbox;
-use super::proof::{BlockProofs, evm_address, hash32};
+use super::proof::{BlockProofs, hash32};
 use super::range::RangeSizer;
 use super::reorg::{HeaderWindow, SeenHeader};
 use super::rpc::{Rpc, RpcConfig};
@@ -331,7 +333,6 @@ impl EvmSource {
         for c in candidates {
             by_block.entry(c.block_number).or_default().push(c);
         }
-        let outbox = evm_address(self.inner.config.outbox);
         let mut messages = Vec::new();
         for (height, group) in by_block {
             let block = self.full_block(height).await?;
@@ -365,7 +366,7 @@ impl EvmSource {
                     fabric_tx_id: None,
                     event_index: Some(c.log_index),
                 };
-                let proof = proofs.prove(c.tx_index, c.log_index, &outbox, &c.bytes, &source)?;
+                let proof = proofs.prove(c.tx_index, c.log_index)?;
                 let native = proof.to_native_proof().map_err(super::proof::proof_error)?;
                 messages.push(ObservedMessage {
                     message: c.message,

@@ -338,6 +338,7 @@ fn pipeline_config(confirmations: u64) -> PipelineConfig {
             max_delay: Duration::from_secs(2),
             max_attempts: 100,
         },
+        checkpoint_interval: Duration::ZERO,
     }
 }
 

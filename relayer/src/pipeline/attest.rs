@@ -62,9 +62,28 @@ pub(crate) async fn attest(
         waiting: BTreeMap::new(),
     };
     let mut highest = LogSize(0);
+    // When this gateway last signed of its own accord (see `checkpoint_interval`).
+    let mut last_signed: Option<tokio::time::Instant> = None;
     loop {
         let size = *size_rx.borrow_and_update();
         if size > highest {
+            if let Some(at) = last_signed {
+                let ready = at + ctx.config.checkpoint_interval;
+                if tokio::time::Instant::now() < ready {
+                    // Too soon after the last one: sign the latest size once the interval has
+                    // passed, serving members' signatures meanwhile.
+                    tokio::select! {
+                        () = ctx.cancel.cancelled() => return,
+                        () = tokio::time::sleep_until(ready) => {}
+                        Some(signature) = next(&mut members) => {
+                            let size = *size_rx.borrow();
+                            attest.member_signature(signature, size).await;
+                        }
+                    }
+                    continue;
+                }
+            }
+            last_signed = Some(tokio::time::Instant::now());
             match attest.sign(size).await {
                 Ok(()) => highest = size,
                 Err(e) => {

@@ -83,6 +83,12 @@ pub struct PipelineConfig {
     pub clock_skew: Duration,
     /// Persisted backoff and attempt bound of failed deliveries.
     pub retry: RetryPolicy,
+    /// Shortest time between two checkpoints this gateway signs of its own accord on one lane:
+    /// while the log grows faster, the latest size is signed once the interval has passed
+    /// (co-signing a member's checkpoint is never delayed). Each signature is recorded,
+    /// published to every member and co-signed by them, so signing every origin block would
+    /// cost all members CPU and store writes for nothing; zero signs every size at once.
+    pub checkpoint_interval: Duration,
 }
 
 impl Default for PipelineConfig {
@@ -100,6 +106,7 @@ impl Default for PipelineConfig {
             lease_for: Duration::from_secs(120),
             clock_skew: Duration::from_secs(10),
             retry: RetryPolicy::default(),
+            checkpoint_interval: Duration::from_millis(100),
         }
     }
 }

@@ -9,7 +9,7 @@ use causeway_adapters::{DeliveryStatus, Destination};
 use causeway_proofs::{
     Address32, Domain, HashAlgorithm, Message, Nonce, SigningDomain, TrustAnchor,
 };
-use causeway_relayer::pipeline::{LaneConfig, LocalSigner, MultiSigner, Progress};
+use causeway_relayer::pipeline::{LaneConfig, LocalSigner, MultiSigner, PipelineConfig, Progress};
 use causeway_relayer::store::Lane;
 
 use crate::support::pipeline::*;
@@ -817,5 +817,49 @@ async fn a_message_left_out_of_a_batch_backs_off_with_its_own_reason_and_the_res
     assert!(
         reason.contains("its delivery alone reverts") && reason.contains("InvalidProof"),
         "{reason}"
+    );
+}
+
+/// A log that grows every 10 ms is signed at most once per `checkpoint_interval` (the latest
+/// size each time), not once per origin block, and every message is still delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_are_signed_at_most_once_per_interval_while_the_log_grows() {
+    async fn run(interval: Duration) -> u64 {
+        let solo = Solo::new(0, 1);
+        let config = PipelineConfig {
+            checkpoint_interval: interval,
+            source_poll: Duration::from_millis(5),
+            ..test_config()
+        };
+        let probe = Arc::new(solo.probe());
+        let handle = solo
+            .relayer(Arc::clone(&probe), 50, config)
+            .spawn()
+            .await
+            .unwrap();
+        let msgs = messages(0, 100);
+        for m in &msgs {
+            solo.source.emit(vec![m.clone()]);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        wait_until(&handle, Duration::from_secs(30), |p| {
+            counts(p).confirmed == 100
+        })
+        .await;
+        let checkpoints = handle.metrics().all_lanes().checkpoints;
+        handle.shutdown().await;
+        assert_eq!(probe.deliveries().len(), 100);
+        checkpoints
+    }
+    let every_size = run(Duration::ZERO).await;
+    let coalesced = run(Duration::from_millis(300)).await;
+    // ~1.2 s of growth: a handful of checkpoints, where signing every size makes dozens.
+    assert!(
+        coalesced <= 8,
+        "{coalesced} checkpoints with a 300 ms interval"
+    );
+    assert!(
+        every_size >= 3 * coalesced,
+        "{every_size} without an interval, {coalesced} with"
     );
 }

@@ -428,6 +428,7 @@ pub fn e2e_config() -> PipelineConfig {
             max_delay: Duration::from_secs(2),
             max_attempts: 100,
         },
+        checkpoint_interval: Duration::ZERO,
     }
 }
 

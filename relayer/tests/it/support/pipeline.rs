@@ -98,6 +98,7 @@ pub fn test_config() -> PipelineConfig {
             max_delay: Duration::from_secs(2),
             max_attempts: 50,
         },
+        checkpoint_interval: Duration::ZERO,
     }
 }
 

@@ -19,7 +19,7 @@ use causeway_devnet::fixtures::address32;
 use causeway_gateway::devnet::Layout;
 use clap::Args;
 
-use super::devnet::{LocalNet, check_running, mine, observe, start_consortium, stop_signal};
+use super::devnet::{LocalNet, check_running, mine, observe, run_local, start_consortium};
 
 /// Arguments of `causeway bench consortium`.
 #[derive(Args, Debug)]
@@ -46,22 +46,7 @@ pub(crate) fn run(args: &ConsortiumArgs) -> Result<()> {
         args.rate > 0 && args.seconds > 0,
         "--rate and --seconds must be positive"
     );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(async {
-        let mut net = LocalNet::default();
-        let outcome = tokio::select! {
-            r = consortium(args, &mut net) => r,
-            signal = stop_signal() => {
-                eprintln!("\n{}: stopping everything the bench started", signal?);
-                Ok(())
-            }
-        };
-        net.stop().await;
-        outcome
-    })
+    run_local("the bench", async |net| consortium(args, net).await)
 }
 
 async fn consortium(args: &ConsortiumArgs, net: &mut LocalNet) -> Result<()> {

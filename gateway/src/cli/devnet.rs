@@ -63,6 +63,15 @@ pub(crate) struct DevnetArgs {
 }
 
 pub(crate) fn run(args: &DevnetArgs) -> Result<()> {
+    run_local("devnet", async |net| devnet(args, net).await)
+}
+
+/// Runs `body` with a new [`LocalNet`] on a new runtime until it ends or SIGINT/SIGTERM arrives
+/// (`what` names the command in the message), then stops everything it started.
+pub(crate) fn run_local(
+    what: &str,
+    body: impl AsyncFnOnce(&mut LocalNet) -> Result<()>,
+) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -70,9 +79,9 @@ pub(crate) fn run(args: &DevnetArgs) -> Result<()> {
     runtime.block_on(async {
         let mut net = LocalNet::default();
         let outcome = tokio::select! {
-            r = devnet(args, &mut net) => r,
+            r = body(&mut net) => r,
             signal = stop_signal() => {
-                eprintln!("\n{}: stopping everything devnet started", signal?);
+                eprintln!("\n{}: stopping everything {what} started", signal?);
                 Ok(())
             }
         };

@@ -267,7 +267,10 @@ async fn messages_another_relayer_delivered_are_confirmed_not_resubmitted() {
         counts(p).confirmed == 12
     })
     .await;
-    let metrics = handle.metrics();
+    let metrics = metrics_when(&handle, |m| {
+        m.all_lanes().already_delivered >= 5 && m.all_lanes().messages_submitted >= 7
+    })
+    .await;
     handle.shutdown().await;
     assert_eq!(metrics.all_lanes().already_delivered, 5);
     assert_eq!(metrics.all_lanes().messages_submitted, 7);

@@ -35,7 +35,9 @@ Environment:
   CAUSEWAY_ANVIL                         the anvil binary (default: .tools/ of the project
                                          folder, then PATH; scripts/setup.sh installs it)
   CAUSEWAY_CONTRACT_ARTIFACTS            another contract artifacts folder (default: the
-                                         artifacts compiled into this binary)";
+                                         artifacts compiled into this binary)
+  CAUSEWAY_DEVNET_FAULT=equivocate       tests only: `run` signs two roots per checkpoint (a
+                                         faulty validator; devnet builds only)";
 
 /// Causeway: a privacy-preserving cross-chain gateway and relayer.
 ///

@@ -102,7 +102,7 @@ impl Node {
                 own.name
             );
         }
-        let collector = Arc::new(PeerCollector::new(key));
+        let collector = Arc::new(collector(key));
 
         // Turns in delivering: the consortium's members, in configuration order (the same in
         // every member's file).
@@ -157,6 +157,25 @@ impl Node {
             cancel,
         })
     }
+}
+
+/// The environment variable that makes a devnet build's gateway a FAULTY validator for tests
+/// (`equivocate`: it signs two roots for every checkpoint). Read only in builds with the `devnet`
+/// feature; a production build has no such mode.
+#[cfg(feature = "devnet")]
+pub const TEST_FAULT_ENV: &str = "CAUSEWAY_DEVNET_FAULT";
+
+/// This gateway's signature collector (a faulty one only in devnet builds, when asked).
+fn collector(key: ValidatorKey) -> PeerCollector {
+    #[cfg(feature = "devnet")]
+    if std::env::var(TEST_FAULT_ENV).as_deref() == Ok("equivocate") {
+        tracing::error!(
+            "{TEST_FAULT_ENV}=equivocate: this gateway is a FAULTY validator for tests and signs \
+             two roots for every checkpoint"
+        );
+        return PeerCollector::equivocating(key);
+    }
+    PeerCollector::new(key)
 }
 
 impl NodeHandle {

@@ -25,6 +25,9 @@ pub const DEFAULT_BROADCAST_CAPACITY: usize = 1024;
 /// the attest stage rebuilt itself; nothing received from a peer is ever signed here.
 pub struct PeerCollector {
     key: ValidatorKey,
+    /// Test builds only: also publish a signature over another root for every checkpoint.
+    #[cfg(feature = "test-faults")]
+    equivocate: bool,
     state: Mutex<State>,
     published: broadcast::Sender<(Lane, PeerSignature)>,
     lanes: watch::Sender<BTreeSet<Lane>>,
@@ -70,10 +73,23 @@ impl PeerCollector {
         let (lanes, _) = watch::channel(BTreeSet::new());
         PeerCollector {
             key,
+            #[cfg(feature = "test-faults")]
+            equivocate: false,
             state: Mutex::new(State::default()),
             published,
             lanes,
             lane_capacity: lane_capacity.max(1),
+        }
+    }
+
+    /// A FAULTY collector, for tests of equivocation detection across gateway processes: for
+    /// every checkpoint it signs, it also signs and publishes another root for the same lane and
+    /// size. Exists only with the `test-faults` feature (never in a production build).
+    #[cfg(feature = "test-faults")]
+    pub fn equivocating(key: ValidatorKey) -> Self {
+        PeerCollector {
+            equivocate: true,
+            ..Self::new(key)
         }
     }
 
@@ -156,6 +172,30 @@ impl SignatureCollector for PeerCollector {
                 signature: own,
             },
         );
+        #[cfg(feature = "test-faults")]
+        if self.equivocate {
+            let cp = request.checkpoint;
+            let mut root = cp.root().0;
+            root[0] ^= 0xff;
+            if let Ok(other) = Checkpoint::new(
+                cp.origin(),
+                cp.hash_algorithm(),
+                cp.size(),
+                causeway_proofs::Hash32(root),
+            ) {
+                let signature = ValidatorSignature {
+                    validator: self.key.address(),
+                    signature: self.key.sign_checkpoint(&other, &request.domain),
+                };
+                self.remember(
+                    request.lane(),
+                    &PeerSignature {
+                        checkpoint: other,
+                        signature,
+                    },
+                );
+            }
+        }
         Box::pin(async move { Ok(vec![own]) })
     }
 

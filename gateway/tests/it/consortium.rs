@@ -44,8 +44,13 @@ impl Member {
         self.dir.join("causeway.toml")
     }
 
-    /// Starts `causeway run` (its log appended to `run.log`).
+    /// Starts `causeway run` (its log appended to `gateway.log`).
     fn start(&mut self) {
+        self.start_with(&[]);
+    }
+
+    /// Starts `causeway run` with extra environment variables.
+    fn start_with(&mut self, env: &[(&str, &str)]) {
         assert!(self.child.is_none(), "{} already runs", self.name);
         self.runs += 1;
         let log = std::fs::OpenOptions::new()
@@ -56,6 +61,7 @@ impl Member {
         let child = Command::new(env!("CARGO_BIN_EXE_causeway"))
             .args(["run", "--config", self.config().to_str().unwrap()])
             .env("RUST_LOG", "info,causeway_relayer=info")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -373,5 +379,73 @@ async fn three_member_processes_deliver_exactly_once_through_kills_and_restarts(
         assert!(log.contains("gateway running"), "{}", tail(&log, 20));
         // No secret in the logs: no validator key hex.
         assert!(!log.contains(&hex::encode(*committee.keys()[0].secret_bytes())));
+    }
+}
+
+/// A member whose gateway signs two roots for every checkpoint (the devnet build's test fault,
+/// `CAUSEWAY_DEVNET_FAULT=equivocate`): the two honest members record evidence that `causeway
+/// verify --evidence` accepts offline, stop counting the faulty validator, and keep the lane
+/// moving with their own two signatures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_equivocating_member_process_is_caught_and_the_honest_two_keep_the_lane_moving() {
+    let committee = Committee::new(COMMITTEE, 3, 2);
+    let devnet = chains(&committee).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut members = members(dir.path(), &devnet, &committee);
+    members[0].start();
+    members[1].start();
+    members[2].start_with(&[("CAUSEWAY_DEVNET_FAULT", "equivocate")]);
+
+    let a_to_b = dispatch(&devnet.a, &devnet.b, 100, "a-b").await;
+    wait_delivered(
+        &devnet,
+        &mut members,
+        &a_to_b,
+        &[],
+        Duration::from_secs(120),
+    )
+    .await;
+    let (on_b, _) = deliveries(&devnet.b).await;
+    assert!(
+        on_b.values().all(|n| *n == 1),
+        "each message delivered once"
+    );
+    for m in &mut members {
+        assert!(m.terminate().success(), "{}", tail(&m.log(), 30));
+    }
+
+    let faulty = committee.keys()[2].address();
+    for m in &members[..2] {
+        let out_dir = dir.path().join(format!("evidence-{}", m.name));
+        let store = m.dir.join("causeway.sqlite");
+        let out = causeway(&[
+            "store",
+            "evidence",
+            "--db",
+            store.to_str().unwrap(),
+            "--origin",
+            &CHAIN_A.domain.0.to_string(),
+            "--destination",
+            &CHAIN_B.domain.0.to_string(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let file = out_dir.join(format!("equivocation-{faulty}.json"));
+        assert!(
+            file.is_file(),
+            "{}: no evidence against {faulty}: {}",
+            m.name,
+            text(&out)
+        );
+        let verify = causeway(&["verify", "--evidence", file.to_str().unwrap()]);
+        assert_eq!(verify.status.code(), Some(0), "{}", text(&verify));
+        assert!(
+            String::from_utf8_lossy(&verify.stdout).contains(&faulty.to_string()),
+            "{}",
+            text(&verify)
+        );
+        // No evidence against an honest member.
+        assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 1);
     }
 }

@@ -37,7 +37,8 @@ const REASON_CHARS: usize = 160;
 
 /// What the peer section checks, said wherever it is shown.
 const PEER_NOTE: &str = "reachability checked now from this machine (a TCP connection to each \
-                         member's peer endpoint), not the running gateway's own view of its links";
+                         member's peer endpoint, then a mutual-TLS handshake as this member), not \
+                         the running gateway's own view of its links";
 
 /// Arguments of `causeway status`.
 #[derive(clap::Args, Debug)]
@@ -200,6 +201,9 @@ struct PeerReport {
     endpoint: String,
     reachable: bool,
     error: Option<String>,
+    /// Once reachable: `accepted`, or why the mutual-TLS handshake failed (absent when this
+    /// gateway's own TLS settings could not be loaded).
+    mutual_tls: Option<String>,
 }
 
 /// Runs `causeway status`.
@@ -251,11 +255,20 @@ pub(crate) fn run(args: &StatusArgs) -> Result<Outcome> {
             .map(|(chain, cursor)| tokio::spawn(chain_report(chain.clone(), cursor)))
             .collect::<Vec<_>>();
         let own = &config.own_member().name;
+        let peer_config = causeway_peer::PeerConfig::from_config(&config)
+            .ok()
+            .map(std::sync::Arc::new);
         let peers = config
             .members()
             .iter()
             .filter(|m| &m.name != own)
-            .map(|m| tokio::spawn(peer_report(m.name.clone(), m.peer_endpoint.clone())))
+            .map(|m| {
+                tokio::spawn(peer_report(
+                    m.name.clone(),
+                    m.peer_endpoint.clone(),
+                    peer_config.clone(),
+                ))
+            })
             .collect::<Vec<_>>();
         let mut chain_reports = Vec::new();
         for task in chains {
@@ -629,13 +642,30 @@ async fn tcp_reachable(endpoint: &Endpoint) -> Result<(), String> {
     }
 }
 
-async fn peer_report(member: String, endpoint: Endpoint) -> PeerReport {
+async fn peer_report(
+    member: String,
+    endpoint: Endpoint,
+    config: Option<std::sync::Arc<causeway_peer::PeerConfig>>,
+) -> PeerReport {
     let result = tcp_reachable(&endpoint).await;
+    let mutual_tls = match (&result, config) {
+        (Ok(()), Some(config)) => {
+            match causeway_peer::probe(&config, &member, PROBE_TIMEOUT).await {
+                Some(causeway_peer::Probe::Accepted) => Some("accepted".to_owned()),
+                Some(causeway_peer::Probe::Refused(e) | causeway_peer::Probe::Unreachable(e)) => {
+                    Some(format!("REFUSED: {}", printable(&scrub_urls(&e))))
+                }
+                None => None,
+            }
+        }
+        _ => None,
+    };
     PeerReport {
         member,
         endpoint: redact_endpoint(endpoint.as_str()),
         reachable: result.is_ok(),
         error: result.err(),
+        mutual_tls,
     }
 }
 
@@ -810,9 +840,10 @@ fn text(r: &Report) -> String {
         .max()
         .unwrap_or(0);
     for p in &r.peers.members {
-        let state = match &p.error {
-            None => "reachable".to_owned(),
-            Some(e) => format!("UNREACHABLE: {e}"),
+        let state = match (&p.error, &p.mutual_tls) {
+            (None, Some(tls)) => format!("reachable, mutual TLS {tls}"),
+            (None, None) => "reachable".to_owned(),
+            (Some(e), _) => format!("UNREACHABLE: {e}"),
         };
         let _ = writeln!(o, "  {:<width$}  {}  {state}", p.member, p.endpoint);
     }

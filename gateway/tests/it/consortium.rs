@@ -295,6 +295,18 @@ async fn three_member_processes_deliver_exactly_once_through_kills_and_restarts(
     )
     .await;
 
+    // `causeway status` reaches both other members and is accepted by each over mutual TLS.
+    let status = causeway(&["status", "--config", members[0].config().to_str().unwrap()]);
+    assert_eq!(status.status.code(), Some(0), "{}", text(&status));
+    let stdout = String::from_utf8_lossy(&status.stdout).into_owned();
+    for other in ["org2", "org3"] {
+        assert!(
+            stdout.lines().any(|l| l.trim_start().starts_with(other)
+                && l.contains("reachable, mutual TLS accepted")),
+            "{other}: {stdout}"
+        );
+    }
+
     // 2. One member SIGKILLed: the other two still reach 2 of 3 and deliver (its runs after the
     //    grace period).
     members[0].kill();

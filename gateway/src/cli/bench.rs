@@ -115,6 +115,9 @@ struct Row {
     gas_per_msg: f64,
     raw_per_sec: f64,
     raw_kicks: usize,
+    /// The chain's batch ceiling: the same number of fresh messages, in pre-built, pre-signed
+    /// delivery transactions of the same batch size, sent back to back by a trivial sender.
+    ceiling_per_sec: f64,
 }
 
 async fn relay(args: &RelayArgs) -> Result<()> {
@@ -140,12 +143,12 @@ async fn relay(args: &RelayArgs) -> Result<()> {
 
 fn print_table(rows: &[Row]) {
     println!(
-        "| batch size | messages | msgs/s | p50 ms | p99 ms | gas/msg | raw transfers/s | ratio | automine kicks |"
+        "| batch size | messages | msgs/s | p50 ms | p99 ms | gas/msg | raw transfers/s | ratio | automine kicks | batch ceiling msgs/s | relay/ceiling |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
         println!(
-            "| {} | {} | {:.1} | {:.1} | {:.1} | {:.0} | {:.1} | {:.2} | {} |",
+            "| {} | {} | {:.1} | {:.1} | {:.1} | {:.0} | {:.1} | {:.2} | {} | {:.1} | {:.2} |",
             r.batch_size,
             r.messages,
             r.msgs_per_sec,
@@ -154,7 +157,9 @@ fn print_table(rows: &[Row]) {
             r.gas_per_msg,
             r.raw_per_sec,
             r.msgs_per_sec / r.raw_per_sec,
-            r.raw_kicks
+            r.raw_kicks,
+            r.ceiling_per_sec,
+            r.msgs_per_sec / r.ceiling_per_sec,
         );
     }
 }
@@ -302,6 +307,12 @@ async fn one_batch_size(args: &RelayArgs, batch_size: usize) -> Result<Row> {
     latencies.sort_by(f64::total_cmp);
     let elapsed = last_delivery.duration_since(first_mined).as_secs_f64();
 
+    // The chain's ceiling, on the same chains right after the relay: as many fresh messages,
+    // in pre-built, pre-signed batches of the same size.
+    let ceiling_per_sec = batch_ceiling(&a, &b, &committee, signing_domain, batch_size, n)
+        .await
+        .context("measuring the batch ceiling")?;
+
     Ok(Row {
         batch_size,
         messages: n,
@@ -311,6 +322,7 @@ async fn one_batch_size(args: &RelayArgs, batch_size: usize) -> Result<Row> {
         gas_per_msg: deliveries.gas as f64 / n as f64,
         raw_per_sec: raw.per_sec,
         raw_kicks: raw.kicks,
+        ceiling_per_sec,
     })
 }
 
@@ -454,32 +466,54 @@ const AUTOMINE_STALL: Duration = Duration::from_millis(500);
 /// kicks it with one `evm_mine` after [`AUTOMINE_STALL`] without a new block, counts the kicks,
 /// and keeps the stall time in its elapsed time (the rate is not flattered).
 async fn raw_transfers(b: &DevChain, m: usize) -> Result<RawRate> {
+    let to = Address::repeat_byte(0x42);
+    let calls = (0..m)
+        .map(|_| (to, U256::from(1), Bytes::new(), 21_000))
+        .collect();
+    let (elapsed, kicks) = send_pre_signed(b, TRANSFER_ACCOUNT, calls).await?;
+    Ok(RawRate {
+        per_sec: m as f64 / elapsed.as_secs_f64(),
+        kicks,
+    })
+}
+
+/// One call to pre-sign: recipient, value, input, gas limit.
+type Call = (Address, U256, Bytes, u64);
+
+/// Signs `calls` locally from dev account `account` of `b` (local nonces), sends the raw
+/// transactions back to back without awaiting receipts (automine), and returns the time from the
+/// first send to the last receipt and the automine kicks it took (see [`raw_transfers`]).
+async fn send_pre_signed(
+    b: &DevChain,
+    account: usize,
+    calls: Vec<Call>,
+) -> Result<(Duration, usize)> {
     let signer = b
         .node
         .dev_keys()
-        .get(TRANSFER_ACCOUNT)
-        .ok_or_else(|| anyhow!("anvil has no dev account {TRANSFER_ACCOUNT}"))?
+        .get(account)
+        .ok_or_else(|| anyhow!("anvil has no dev account {account}"))?
         .clone();
     let from = signer.address();
     let p = &b.provider;
     let chain_id = p.get_chain_id().await?;
     let nonce0 = p.get_transaction_count(from).await?;
     let fees = p.estimate_eip1559_fees().await?;
-    let to = Address::repeat_byte(0x42);
+    let m = calls.len();
     let mut raws = Vec::with_capacity(m);
-    for i in 0..m as u64 {
+    for (i, (to, value, input, gas_limit)) in calls.into_iter().enumerate() {
         let mut tx = TxEip1559 {
             chain_id,
-            nonce: nonce0 + i,
-            gas_limit: 21_000,
-            // Room for the base fee to rise while the transfers land (after a relay run the
+            nonce: nonce0 + i as u64,
+            gas_limit,
+            // Room for the base fee to rise while the transactions land (after a relay run the
             // base fee has decayed to a few wei, and full blocks raise it 12.5% each).
             max_fee_per_gas: fees.max_fee_per_gas.max(MAX_FEE_FLOOR) * 4,
             max_priority_fee_per_gas: fees.max_priority_fee_per_gas,
             to: TxKind::Call(to),
-            value: U256::from(1),
+            value,
             access_list: Default::default(),
-            input: Bytes::new(),
+            input,
         };
         let signature = signer.sign_transaction_sync(&mut tx)?;
         let envelope: TxEnvelope = tx.into_signed(signature).into();
@@ -493,7 +527,7 @@ async fn raw_transfers(b: &DevChain, m: usize) -> Result<RawRate> {
     for raw in &raws {
         last = Some(*p.send_raw_transaction(raw).await?.tx_hash());
     }
-    let last = last.ok_or_else(|| anyhow!("no transfer sent"))?;
+    let last = last.ok_or_else(|| anyhow!("no transaction sent"))?;
     let want = nonce0 + m as u64;
     let mut kicks = 0;
     let mut head = p.get_block_number().await?;
@@ -506,7 +540,7 @@ async fn raw_transfers(b: &DevChain, m: usize) -> Result<RawRate> {
         }
         ensure!(
             started.elapsed() < Duration::from_secs(120),
-            "transfers not all mined"
+            "pre-signed transactions not all mined"
         );
         let now = p.get_block_number().await?;
         if now != head {
@@ -519,8 +553,98 @@ async fn raw_transfers(b: &DevChain, m: usize) -> Result<RawRate> {
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    Ok(RawRate {
-        per_sec: m as f64 / started.elapsed().as_secs_f64(),
-        kicks,
-    })
+    Ok((started.elapsed(), kicks))
+}
+
+/// The dev account whose pre-signed delivery transactions measure the batch ceiling.
+const CEILING_ACCOUNT: usize = 8;
+
+/// The chain's own ceiling for deliveries of `n` fresh messages in batches of `batch_size`:
+/// dispatches them on `a`, builds origin A's log from its Outbox's events, signs its checkpoint
+/// with the committee (threshold), builds every `Inbox.deliverPacked` transaction (messages,
+/// inclusion proofs, checkpoint, signatures), signs them all, then sends them back to back from
+/// one account ([`send_pre_signed`]) and counts the `Delivered` events. Messages per second from
+/// the first send to the last receipt.
+async fn batch_ceiling(
+    a: &DevChain,
+    b: &DevChain,
+    committee: &Committee,
+    signing_domain: causeway_proofs::SigningDomain,
+    batch_size: usize,
+    n: usize,
+) -> Result<f64> {
+    use causeway_adapters::{DeliveryBatch, DeliveryItem};
+    use causeway_proofs::log::Sha256Log;
+    use causeway_proofs::{Checkpoint, LeafIndex, Message, Signature};
+
+    dispatch(a, *b.recipient.address(), n).await?;
+    a.provider.evm_mine(None).await?;
+    let filter = Filter::new()
+        .address(*a.outbox.address())
+        .event_signature(Outbox::Dispatch::SIGNATURE_HASH)
+        .from_block(0);
+    let mut messages = Vec::new();
+    for log in a.provider.get_logs(&filter).await? {
+        let event = log.log_decode::<Outbox::Dispatch>()?;
+        messages.push(Message::decode(&event.inner.data.message)?);
+    }
+    messages.sort_by_key(|m| m.nonce().0);
+    let mut log = Sha256Log::new();
+    for m in &messages {
+        log.append(m.id().as_hash());
+    }
+    let size = log.size();
+    let checkpoint = Checkpoint::new(CHAIN_A.domain, HashAlgorithm::Sha256, size, log.root())?;
+    let signatures = committee
+        .sign(&checkpoint, &signing_domain)
+        .iter()
+        .map(|s| Signature::from_slice(s))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let fresh = messages.len() - n;
+    let mut calls = Vec::new();
+    let mut expected = 0;
+    for chunk in (fresh..messages.len())
+        .collect::<Vec<_>>()
+        .chunks(batch_size)
+    {
+        let mut items = Vec::with_capacity(chunk.len());
+        for &i in chunk {
+            items.push(DeliveryItem {
+                message: messages[i].clone(),
+                proof: log.inclusion_proof(LeafIndex(i as u64), size)?,
+            });
+        }
+        expected += items.len();
+        let batch = DeliveryBatch {
+            checkpoint,
+            signatures: signatures.clone(),
+            items,
+        };
+        // The Inbox gives every message its HANDLE_GAS: room for that at the end, and ~60k per
+        // message (45k measured) before it.
+        let gas = 1_200_000 + 60_000 * chunk.len() as u64;
+        calls.push((
+            *b.inbox.address(),
+            U256::ZERO,
+            causeway_adapters::evm::bindings::deliver_packed_calldata(&batch),
+            gas,
+        ));
+    }
+    let first_block = b.provider.get_block_number().await? + 1;
+    let (elapsed, _kicks) = send_pre_signed(b, CEILING_ACCOUNT, calls).await?;
+    let delivered = b
+        .provider
+        .get_logs(
+            &Filter::new()
+                .address(*b.inbox.address())
+                .event_signature(Inbox::Delivered::SIGNATURE_HASH)
+                .from_block(first_block),
+        )
+        .await?
+        .len();
+    ensure!(
+        delivered == expected,
+        "the ceiling's pre-signed batches delivered {delivered} of {expected} messages"
+    );
+    Ok(n as f64 / elapsed.as_secs_f64())
 }

@@ -30,10 +30,12 @@ use crate::store::{
     CheckpointRecord, MemberSignatureOutcome, MemberSignatureRecord, Result, ValidatorSignature,
 };
 
-/// Most members' signatures kept waiting for this gateway's log to reach their size; past it the
-/// smallest sizes are dropped (a member re-sends its latest when it reconnects, and co-signs
-/// this gateway's own sizes, so nothing is lost for good).
-const MAX_WAITING: usize = 1024;
+/// Most signatures of one validator kept waiting for this gateway's log to reach their size;
+/// past it that validator's farthest sizes are dropped (the nearest are settled first; a member
+/// re-sends its latest when it reconnects and co-signs this gateway's own sizes, so nothing is
+/// lost for good). Counted per validator, so one member sending far-future sizes can only push
+/// out its own signatures, never an honest member's.
+const MAX_WAITING_PER_VALIDATOR: usize = 256;
 
 /// Most sizes remembered as signed by this gateway in this run (to co-sign each size once).
 const MAX_REMEMBERED: usize = 4096;
@@ -252,8 +254,18 @@ impl Attest<'_> {
         }
         if cp.size() > log_size {
             self.waiting.insert((cp.size(), validator), peer);
-            while self.waiting.len() > MAX_WAITING {
-                self.waiting.pop_first();
+            let mine: Vec<(LogSize, EvmAddress)> = self
+                .waiting
+                .keys()
+                .filter(|(_, v)| *v == validator)
+                .copied()
+                .collect();
+            for key in mine
+                .iter()
+                .rev()
+                .take(mine.len().saturating_sub(MAX_WAITING_PER_VALIDATOR))
+            {
+                self.waiting.remove(key);
             }
             return;
         }

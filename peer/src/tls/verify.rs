@@ -187,12 +187,7 @@ impl ClientCertVerifier for MembersVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &provider().signature_verification_algorithms,
-        )
+        handshake_signature(verify_tls12_signature, message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -201,12 +196,7 @@ impl ClientCertVerifier for MembersVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &provider().signature_verification_algorithms,
-        )
+        handshake_signature(verify_tls13_signature, message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -249,12 +239,7 @@ impl ServerCertVerifier for MemberServerVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &provider().signature_verification_algorithms,
-        )
+        handshake_signature(verify_tls12_signature, message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -263,15 +248,31 @@ impl ServerCertVerifier for MemberServerVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &provider().signature_verification_algorithms,
-        )
+        handshake_signature(verify_tls13_signature, message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         schemes()
     }
+}
+
+/// A handshake signature checked by rustls' `verify` (TLS 1.2 or 1.3) with this crate's
+/// provider's algorithms: the one body both verifiers share.
+fn handshake_signature(
+    verify: fn(
+        &[u8],
+        &CertificateDer<'_>,
+        &DigitallySignedStruct,
+        &rustls::crypto::WebPkiSupportedAlgorithms,
+    ) -> Result<HandshakeSignatureValid, rustls::Error>,
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+) -> Result<HandshakeSignatureValid, rustls::Error> {
+    verify(
+        message,
+        cert,
+        dss,
+        &provider().signature_verification_algorithms,
+    )
 }

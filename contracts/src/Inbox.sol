@@ -256,6 +256,15 @@ contract Inbox is ValidatorRegistry {
         return _status[id];
     }
 
+    /// @notice `status` of each of `ids`, in order: a relayer reads a whole batch's replay
+    /// records in one call instead of one call per message.
+    function statuses(bytes32[] calldata ids) external view returns (uint8[] memory out) {
+        out = new uint8[](ids.length);
+        for (uint256 i = 0; i < ids.length; ++i) {
+            out[i] = _status[ids[i]];
+        }
+    }
+
     /// @notice Pauses deliveries and retries from `origin`: any one current validator of the
     /// origin, or the admin, may (pausing is safe). A no-op when already paused.
     function pause(uint32 origin) external {

@@ -291,6 +291,22 @@ pub trait Destination: Send + Sync {
         &self,
         id: &MessageId,
     ) -> impl Future<Output = Result<DeliveryStatus, Error>> + Send;
+
+    /// [`Self::delivery_status`] of each of `ids`, in order. The default asks one by one; a
+    /// destination that can read many in one round trip (the EVM Inbox's `statuses`) does,
+    /// so a relayer's replay check before a batch costs one call, not one per message.
+    fn delivery_statuses(
+        &self,
+        ids: &[MessageId],
+    ) -> impl Future<Output = Result<Vec<DeliveryStatus>, Error>> + Send {
+        async move {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                out.push(self.delivery_status(id).await?);
+            }
+            Ok(out)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -55,6 +55,11 @@ pub trait DynDestination: Send + Sync {
         &'a self,
         id: &'a MessageId,
     ) -> BoxFuture<'a, Result<DeliveryStatus, Error>>;
+    /// See [`Destination::delivery_statuses`].
+    fn delivery_statuses<'a>(
+        &'a self,
+        ids: &'a [MessageId],
+    ) -> BoxFuture<'a, Result<Vec<DeliveryStatus>, Error>>;
 }
 
 impl<T: Destination> DynDestination for T {
@@ -83,6 +88,13 @@ impl<T: Destination> DynDestination for T {
         id: &'a MessageId,
     ) -> BoxFuture<'a, Result<DeliveryStatus, Error>> {
         Box::pin(Destination::delivery_status(self, id))
+    }
+
+    fn delivery_statuses<'a>(
+        &'a self,
+        ids: &'a [MessageId],
+    ) -> BoxFuture<'a, Result<Vec<DeliveryStatus>, Error>> {
+        Box::pin(Destination::delivery_statuses(self, ids))
     }
 }
 

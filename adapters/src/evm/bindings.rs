@@ -48,6 +48,7 @@ alloy::sol! {
         function deliverPacked(Checkpoint calldata cp, bytes calldata signatures, bytes calldata items) external;
         function retry(bytes calldata message) external;
         function status(bytes32 id) external view returns (uint8);
+        function statuses(bytes32[] calldata ids) external view returns (uint8[] memory out);
         function HANDLE_GAS() external view returns (uint256);
         function pause(uint32 origin) external;
         function paused(uint32 origin) external view returns (bool);
@@ -386,6 +387,10 @@ mod tests {
         assert_eq!(
             IInbox::statusCall::SELECTOR,
             keccak256("status(bytes32)")[..4]
+        );
+        assert_eq!(
+            IInbox::statusesCall::SELECTOR,
+            keccak256("statuses(bytes32[])")[..4]
         );
         assert_eq!(
             CausewayErrors::AlreadyDelivered::SELECTOR,

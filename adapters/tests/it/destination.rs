@@ -182,6 +182,19 @@ async fn delivers_a_batch_with_per_message_outcomes_and_skips_a_replay() {
         dest.delivery_status(&other).await.unwrap(),
         DeliveryStatus::NotDelivered
     );
+    // The whole batch's replay records in one `Inbox.statuses` call, in the order asked.
+    assert_eq!(
+        dest.delivery_statuses(&[other, ids[1], ids[0], other])
+            .await
+            .unwrap(),
+        [
+            DeliveryStatus::NotDelivered,
+            DeliveryStatus::Failed,
+            DeliveryStatus::Delivered,
+            DeliveryStatus::NotDelivered
+        ]
+    );
+    assert!(dest.delivery_statuses(&[]).await.unwrap().is_empty());
     assert_eq!(
         lane.chain.recipient.handled().call().await.unwrap(),
         alloy::primitives::U256::from(2)
@@ -508,6 +521,10 @@ async fn a_forbidden_recipient_is_reported_refused_and_the_rest_delivered() {
     }
     assert_eq!(
         dest.delivery_status(&ids[1]).await.unwrap(),
+        DeliveryStatus::Refused
+    );
+    assert_eq!(
+        dest.delivery_statuses(&ids).await.unwrap()[1],
         DeliveryStatus::Refused
     );
 }

@@ -304,17 +304,29 @@ async fn settle_unknown(
     let mut delivered = Vec::new();
     let mut not: Vec<(MessageId, SubmissionId)> = Vec::new();
     let mut refused: Vec<(MessageId, SubmissionId)> = Vec::new();
-    for &(id, submission) in items {
-        match lane.destination.delivery_status(&id).await {
-            Ok(DeliveryStatus::Delivered | DeliveryStatus::Failed) => delivered.push(id),
-            Ok(DeliveryStatus::Refused) => refused.push((id, submission)),
-            Ok(DeliveryStatus::NotDelivered) => not.push((id, submission)),
-            Err(e) => {
-                return Err(crate::Error::Chain {
-                    op: "read delivery status",
-                    source: e,
-                });
-            }
+    let ids: Vec<MessageId> = items.iter().map(|(id, _)| *id).collect();
+    let statuses = lane
+        .destination
+        .delivery_statuses(&ids)
+        .await
+        .map_err(|e| crate::Error::Chain {
+            op: "read delivery status",
+            source: e,
+        })?;
+    if statuses.len() != items.len() {
+        return Err(crate::Error::Chain {
+            op: "read delivery status",
+            source: causeway_adapters::Error::Decode {
+                what: "delivery statuses",
+                reason: format!("{} statuses for {} messages", statuses.len(), items.len()),
+            },
+        });
+    }
+    for (&(id, submission), status) in items.iter().zip(statuses) {
+        match status {
+            DeliveryStatus::Delivered | DeliveryStatus::Failed => delivered.push(id),
+            DeliveryStatus::Refused => refused.push((id, submission)),
+            DeliveryStatus::NotDelivered => not.push((id, submission)),
         }
     }
     add(&metrics.already_delivered, delivered.len() as u64);

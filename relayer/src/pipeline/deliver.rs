@@ -136,36 +136,46 @@ async fn deliver_once(
     let mut todo: Vec<LeasedMessage> = Vec::with_capacity(leased.len());
     let mut done: Vec<MessageId> = Vec::new();
     let mut refused: Vec<MessageId> = Vec::new();
-    for m in leased {
-        let id = m.message.id();
-        let Some(status) = cancellable(&ctx.cancel, lane.destination.delivery_status(&id)).await
-        else {
+    // One read for the whole batch (the EVM Inbox answers it in one call).
+    let Some(statuses) = cancellable(&ctx.cancel, lane.destination.delivery_statuses(&all)).await
+    else {
+        return Ok(false);
+    };
+    let statuses = match statuses {
+        Ok(s) if s.len() == leased.len() => s,
+        other => {
+            let e = match other {
+                Err(e) => e,
+                Ok(s) => causeway_adapters::Error::Decode {
+                    what: "delivery statuses",
+                    reason: format!("{} statuses for {} messages", s.len(), leased.len()),
+                },
+            };
+            add(&metrics.submit_failures, 1);
+            tracing::warn!(
+                lane = %l,
+                messages = all.len(),
+                retryable = e.is_retryable(),
+                error = &e as &dyn std::error::Error,
+                "destination status read failed; messages back to pending with backoff"
+            );
+            fail_leased(
+                ctx,
+                lane,
+                metrics,
+                lease,
+                &all,
+                &format!("delivery status: {e}"),
+            )
+            .await?;
             return Ok(false);
-        };
+        }
+    };
+    for (m, status) in leased.into_iter().zip(statuses) {
         match status {
-            Ok(DeliveryStatus::NotDelivered) => todo.push(m),
-            Ok(DeliveryStatus::Delivered | DeliveryStatus::Failed) => done.push(id),
-            Ok(DeliveryStatus::Refused) => refused.push(id),
-            Err(e) => {
-                add(&metrics.submit_failures, 1);
-                tracing::warn!(
-                    lane = %l,
-                    messages = all.len(),
-                    retryable = e.is_retryable(),
-                    error = &e as &dyn std::error::Error,
-                    "destination status read failed; messages back to pending with backoff"
-                );
-                fail_leased(
-                    ctx,
-                    lane,
-                    metrics,
-                    lease,
-                    &all,
-                    &format!("delivery status: {e}"),
-                )
-                .await?;
-                return Ok(false);
-            }
+            DeliveryStatus::NotDelivered => todo.push(m),
+            DeliveryStatus::Delivered | DeliveryStatus::Failed => done.push(m.message.id()),
+            DeliveryStatus::Refused => refused.push(m.message.id()),
         }
     }
     add(&metrics.already_delivered, done.len() as u64);

@@ -155,6 +155,13 @@ impl Destination for Killing {
     ) -> Result<DeliveryStatus, AdapterError> {
         self.inner.delivery_status(id).await
     }
+
+    async fn delivery_statuses(
+        &self,
+        ids: &[causeway_proofs::MessageId],
+    ) -> Result<Vec<DeliveryStatus>, AdapterError> {
+        self.inner.delivery_statuses(ids).await
+    }
 }
 
 impl ChildSpec {

@@ -18,7 +18,7 @@ mod state;
 
 use serde::{Deserialize, Serialize};
 
-pub use destination::{EvmDestination, EvmDestinationConfig, EvmSubmission};
+pub use destination::{EvmDestination, EvmDestinationConfig, EvmSubmission, PlanningStats};
 pub use proof::{CheckedSource, EvmNativeVerifier};
 pub use range::RangeSizer;
 pub use rpc::RpcConfig;

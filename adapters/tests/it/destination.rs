@@ -909,3 +909,58 @@ async fn a_lost_transaction_whose_fees_fell_behind_is_replaced_not_resent_for_ev
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_like_the_last_is_planned_with_one_simulation_and_anything_else_is_estimated() {
+    let lane = Lane::start().await;
+    let good = *lane.chain.recipient.address();
+    let mut log = OriginLog::new();
+    for i in 0..16 {
+        log.append(lane.message(i, good));
+    }
+    let ids: Vec<MessageId> = log.messages().iter().map(Message::id).collect();
+    let dest = lane.destination(lane.config());
+    let send_and_settle = |batch: DeliveryBatch| {
+        let dest = dest.clone();
+        async move {
+            let subs = dest.submit(&batch).await.unwrap();
+            let mut sent = Vec::new();
+            for sub in &subs {
+                match settle(&dest, &sub.handle).await {
+                    SubmissionOutcome::Included { messages, .. } => {
+                        assert_eq!(messages, delivered(&sub.messages));
+                    }
+                    other => panic!("{other:?}"),
+                }
+                sent.extend(sub.messages.iter().copied());
+            }
+            sent
+        }
+    };
+
+    // No estimate yet: the first batch is estimated.
+    send_and_settle(lane.batch(&log, &[0, 1, 2, 3])).await;
+    let stats = dest.planning_stats();
+    assert_eq!((stats.estimates, stats.predicted_plans), (1, 0));
+
+    // A batch like it goes out at the predicted limit, checked by one simulation.
+    let sent = send_and_settle(lane.batch(&log, &[4, 5, 6, 7])).await;
+    assert_eq!(sent, ids[4..8]);
+    let stats = dest.planning_stats();
+    assert_eq!((stats.estimates, stats.predicted_plans), (1, 1));
+
+    // A batch that does not complete at the prediction (one bad proof) is estimated part by
+    // part as before: the culprit is left out, the rest delivered.
+    let mut bad = lane.batch(&log, &[8, 9, 10, 11]);
+    bad.items[2].proof = log.proof(LeafIndex(3));
+    let sent = send_and_settle(bad).await;
+    assert_eq!(sent, [ids[8], ids[9], ids[11]]);
+    let stats = dest.planning_stats();
+    assert_eq!(stats.predicted_plans, 1);
+    assert!(stats.estimates > 1, "{stats:?}");
+
+    // The next good batch is predicted again, from the latest estimate.
+    let sent = send_and_settle(lane.batch(&log, &[12, 13, 14, 15])).await;
+    assert_eq!(sent, ids[12..16]);
+    assert_eq!(dest.planning_stats().predicted_plans, 2);
+}

@@ -78,6 +78,11 @@ pub(crate) struct RelayArgs {
     /// trust file into DIR/batch-<size>/ (check them with `causeway verify`).
     #[arg(long, value_name = "DIR")]
     export_bundles: Option<PathBuf>,
+    /// Dispatch every message (and make it final) before the relayer starts, and time the
+    /// relay from its start: the rate a relayer catches up at, comparable with the chain's
+    /// batch ceiling. Without it, messages are relayed while they are dispatched.
+    #[arg(long)]
+    catch_up: bool,
 }
 
 /// Runs a bench subcommand.
@@ -126,6 +131,14 @@ async fn relay(args: &RelayArgs) -> Result<()> {
     ensure!(
         !args.batch_sizes.is_empty() && args.batch_sizes.iter().all(|b| *b > 0),
         "--batch-sizes must list positive sizes"
+    );
+    eprintln!(
+        "mode: {}",
+        if args.catch_up {
+            "catch-up (every message final before the relayer starts; rates and latencies from its start)"
+        } else {
+            "live (messages relayed while they are dispatched; latencies from each source block)"
+        }
     );
     let mut rows = Vec::new();
     for &batch_size in &args.batch_sizes {
@@ -185,48 +198,6 @@ async fn one_batch_size(args: &RelayArgs, batch_size: usize) -> Result<Row> {
     // The baseline first, on the same chain B, before the relay touches it.
     let raw = raw_transfers(&b, args.transfers).await?;
 
-    // The relayer, running before anything is dispatched.
-    let dir = tempfile::tempdir().context("temporary directory")?;
-    let store = Arc::new(SqliteStore::open(dir.path().join("relayer.db"))?);
-    let store_for_export = Arc::clone(&store);
-    let source = EvmSource::new(EvmSourceConfig::new(
-        a.node.endpoint(),
-        CHAIN_A.domain,
-        *a.outbox.address(),
-        Finality::Confirmations(args.confirmations),
-    ))?;
-    let mut dest_config =
-        EvmDestinationConfig::new(b.node.endpoint(), CHAIN_B.domain, *b.inbox.address());
-    dest_config.chain_id = Some(CHAIN_B.chain_id);
-    let key = b
-        .node
-        .dev_keys()
-        .get(RELAYER_ACCOUNT)
-        .ok_or_else(|| anyhow!("anvil has no dev account {RELAYER_ACCOUNT}"))?
-        .to_bytes();
-    let destination = EvmDestination::new(dest_config, &key.0)?;
-    let keys = committee.keys();
-    let copy = |k: &ValidatorKey| ValidatorKey::from_bytes(&k.secret_bytes());
-    let signer = MultiSigner::new(vec![copy(&keys[0])?, copy(&keys[2])?]);
-    let validators = ValidatorSet::new(keys.iter().map(ValidatorKey::address).collect(), 2)?;
-    let trusted = validators.clone();
-    let handle = Relayer::new(store, Arc::new(signer), pipeline_config(args.confirmations))
-        .origin(OriginConfig {
-            verifier: Arc::new(source.verifier()),
-            source: Arc::new(source),
-            start_height: 0,
-        })
-        .lane(LaneConfig {
-            destination: Arc::new(destination),
-            signing_domain,
-            validators,
-            hash_algorithm: HashAlgorithm::Sha256,
-            batch_size,
-            rota: None,
-        })
-        .spawn()
-        .await?;
-
     // The destination poller.
     let n = args.messages;
     let watcher = tokio::spawn(watch_deliveries(
@@ -236,13 +207,33 @@ async fn one_batch_size(args: &RelayArgs, batch_size: usize) -> Result<Row> {
         Duration::from_secs(args.timeout_secs),
     ));
 
-    // Dispatch on A, PER_BLOCK per block, recording when each block was mined.
-    let mined = dispatch(&a, *b.recipient.address(), n).await?;
-    let first_mined = mined
-        .values()
-        .min()
-        .copied()
-        .ok_or_else(|| anyhow!("no block mined"))?;
+    // Live: the relayer runs before anything is dispatched. Catch-up: every message is
+    // dispatched and final first, and the relay is timed from the relayer's start.
+    let (mined, first_mined, relayer) = if args.catch_up {
+        let mined = dispatch(&a, *b.recipient.address(), n).await?;
+        for _ in 0..args.confirmations {
+            a.provider.evm_mine(None).await?;
+        }
+        let started = Instant::now();
+        let relayer = start_relayer(&a, &b, &committee, signing_domain, batch_size, args).await?;
+        (mined, started, relayer)
+    } else {
+        let relayer = start_relayer(&a, &b, &committee, signing_domain, batch_size, args).await?;
+        // Dispatch on A, PER_BLOCK per block, recording when each block was mined.
+        let mined = dispatch(&a, *b.recipient.address(), n).await?;
+        let first_mined = mined
+            .values()
+            .min()
+            .copied()
+            .ok_or_else(|| anyhow!("no block mined"))?;
+        (mined, first_mined, relayer)
+    };
+    let BenchRelayer {
+        handle,
+        store: store_for_export,
+        trusted,
+        _dir,
+    } = relayer;
 
     // Keep A moving so the last dispatches become final, until everything is delivered.
     let deadline = Instant::now() + Duration::from_secs(args.timeout_secs);
@@ -297,7 +288,9 @@ async fn one_batch_size(args: &RelayArgs, batch_size: usize) -> Result<Row> {
             .get(&id)
             .ok_or_else(|| anyhow!("message {id} dispatched but not delivered"))?;
         last_delivery = last_delivery.max(*delivered);
-        latencies.push(delivered.duration_since(*source).as_secs_f64() * 1e3);
+        // Catch-up: from the relayer's start (every message was final before it).
+        let from = (*source).max(first_mined);
+        latencies.push(delivered.duration_since(from).as_secs_f64() * 1e3);
     }
     ensure!(
         latencies.len() == n,
@@ -323,6 +316,73 @@ async fn one_batch_size(args: &RelayArgs, batch_size: usize) -> Result<Row> {
         raw_per_sec: raw.per_sec,
         raw_kicks: raw.kicks,
         ceiling_per_sec,
+    })
+}
+
+/// The relayer of one `bench relay` run, running.
+struct BenchRelayer {
+    handle: causeway_relayer::RelayerHandle,
+    store: Arc<SqliteStore>,
+    trusted: ValidatorSet,
+    /// The store's directory, removed when the run ends.
+    _dir: tempfile::TempDir,
+}
+
+/// Starts the relayer A -> B (one process, 2 of 3 local keys) with a fresh store.
+async fn start_relayer(
+    a: &DevChain,
+    b: &DevChain,
+    committee: &Committee,
+    signing_domain: causeway_proofs::SigningDomain,
+    batch_size: usize,
+    args: &RelayArgs,
+) -> Result<BenchRelayer> {
+    let dir = tempfile::tempdir().context("temporary directory")?;
+    let store = Arc::new(SqliteStore::open(dir.path().join("relayer.db"))?);
+    let store_for_export = Arc::clone(&store);
+    let source = EvmSource::new(EvmSourceConfig::new(
+        a.node.endpoint(),
+        CHAIN_A.domain,
+        *a.outbox.address(),
+        Finality::Confirmations(args.confirmations),
+    ))?;
+    let mut dest_config =
+        EvmDestinationConfig::new(b.node.endpoint(), CHAIN_B.domain, *b.inbox.address());
+    dest_config.chain_id = Some(CHAIN_B.chain_id);
+    let key = b
+        .node
+        .dev_keys()
+        .get(RELAYER_ACCOUNT)
+        .ok_or_else(|| anyhow!("anvil has no dev account {RELAYER_ACCOUNT}"))?
+        .to_bytes();
+    let destination = EvmDestination::new(dest_config, &key.0)?;
+    let keys = committee.keys();
+    let copy = |k: &ValidatorKey| ValidatorKey::from_bytes(&k.secret_bytes());
+    let signer = MultiSigner::new(vec![copy(&keys[0])?, copy(&keys[2])?]);
+    let validators = ValidatorSet::new(keys.iter().map(ValidatorKey::address).collect(), 2)?;
+    let trusted = validators.clone();
+    let handle = Relayer::new(store, Arc::new(signer), pipeline_config(args.confirmations))
+        .origin(OriginConfig {
+            verifier: Arc::new(source.verifier()),
+            source: Arc::new(source),
+            start_height: 0,
+        })
+        .lane(LaneConfig {
+            destination: Arc::new(destination),
+            signing_domain,
+            validators,
+            hash_algorithm: HashAlgorithm::Sha256,
+            batch_size,
+            rota: None,
+        })
+        .spawn()
+        .await?;
+
+    Ok(BenchRelayer {
+        handle,
+        store: store_for_export,
+        trusted,
+        _dir: dir,
     })
 }
 

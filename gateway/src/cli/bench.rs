@@ -83,6 +83,9 @@ pub(crate) struct RelayArgs {
     /// batch ceiling. Without it, messages are relayed while they are dispatched.
     #[arg(long)]
     catch_up: bool,
+    /// Delivery rounds the relayer runs at once per lane (see `PipelineConfig::deliver_workers`).
+    #[arg(long, default_value_t = 1)]
+    deliver_workers: usize,
 }
 
 /// Runs a bench subcommand.
@@ -361,22 +364,26 @@ async fn start_relayer(
     let signer = MultiSigner::new(vec![copy(&keys[0])?, copy(&keys[2])?]);
     let validators = ValidatorSet::new(keys.iter().map(ValidatorKey::address).collect(), 2)?;
     let trusted = validators.clone();
-    let handle = Relayer::new(store, Arc::new(signer), pipeline_config(args.confirmations))
-        .origin(OriginConfig {
-            verifier: Arc::new(source.verifier()),
-            source: Arc::new(source),
-            start_height: 0,
-        })
-        .lane(LaneConfig {
-            destination: Arc::new(destination),
-            signing_domain,
-            validators,
-            hash_algorithm: HashAlgorithm::Sha256,
-            batch_size,
-            rota: None,
-        })
-        .spawn()
-        .await?;
+    let handle = Relayer::new(
+        store,
+        Arc::new(signer),
+        pipeline_config(args.confirmations, args.deliver_workers),
+    )
+    .origin(OriginConfig {
+        verifier: Arc::new(source.verifier()),
+        source: Arc::new(source),
+        start_height: 0,
+    })
+    .lane(LaneConfig {
+        destination: Arc::new(destination),
+        signing_domain,
+        validators,
+        hash_algorithm: HashAlgorithm::Sha256,
+        batch_size,
+        rota: None,
+    })
+    .spawn()
+    .await?;
 
     Ok(BenchRelayer {
         handle,
@@ -392,7 +399,7 @@ fn percentile(values: &[f64], p: f64) -> f64 {
     values[rank.clamp(1, values.len()) - 1]
 }
 
-fn pipeline_config(confirmations: u64) -> PipelineConfig {
+fn pipeline_config(confirmations: u64, deliver_workers: usize) -> PipelineConfig {
     PipelineConfig {
         owner: LeaseOwner("bench-relayer".into()),
         channel_capacity: 4,
@@ -411,6 +418,7 @@ fn pipeline_config(confirmations: u64) -> PipelineConfig {
             max_attempts: 100,
         },
         checkpoint_interval: Duration::ZERO,
+        deliver_workers,
     }
 }
 

@@ -89,6 +89,12 @@ pub struct PipelineConfig {
     /// published to every member and co-signed by them, so signing every origin block would
     /// cost all members CPU and store writes for nothing; zero signs every size at once.
     pub checkpoint_interval: Duration,
+    /// Delivery rounds (lease, replay check, proofs, submit) each lane runs at once: while one
+    /// round waits for the destination (a simulation, a broadcast), the next leases and proves
+    /// the following messages. Their leases never overlap; the destination adapter keeps one
+    /// signer's nonces in order. At least 1; 1 by default (several take smaller batches when
+    /// messages trickle in, and no gain over one is measured yet).
+    pub deliver_workers: usize,
 }
 
 impl Default for PipelineConfig {
@@ -107,6 +113,7 @@ impl Default for PipelineConfig {
             clock_skew: Duration::from_secs(10),
             retry: RetryPolicy::default(),
             checkpoint_interval: Duration::from_millis(100),
+            deliver_workers: 1,
         }
     }
 }

@@ -190,18 +190,21 @@ impl Relayer {
                 let in_flight = Arc::new(Semaphore::new(self.config.max_in_flight.max(1)));
                 let (submitted_tx, submitted_rx) = mpsc::channel(self.config.max_in_flight.max(1));
                 let in_flight_gauge = Arc::clone(&in_flight);
-                tasks.spawn(
-                    deliver::deliver(
-                        ctx.clone(),
-                        lane.clone(),
-                        Arc::clone(&lane_metrics),
-                        Arc::clone(&logs),
-                        checkpoint_rx,
-                        in_flight,
-                        submitted_tx,
-                    )
-                    .instrument(tracing::info_span!("deliver", lane = %lane.lane())),
-                );
+                for worker in 0..self.config.deliver_workers.max(1) {
+                    tasks.spawn(
+                        deliver::deliver(
+                            ctx.clone(),
+                            lane.clone(),
+                            Arc::clone(&lane_metrics),
+                            Arc::clone(&logs),
+                            checkpoint_rx.clone(),
+                            Arc::clone(&in_flight),
+                            submitted_tx.clone(),
+                        )
+                        .instrument(tracing::info_span!("deliver", lane = %lane.lane(), worker)),
+                    );
+                }
+                drop((checkpoint_rx, submitted_tx));
                 tasks.spawn(
                     confirm::confirm(
                         ctx.clone(),

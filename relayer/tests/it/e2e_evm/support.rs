@@ -429,6 +429,7 @@ pub fn e2e_config() -> PipelineConfig {
             max_attempts: 100,
         },
         checkpoint_interval: Duration::ZERO,
+        deliver_workers: 2,
     }
 }
 

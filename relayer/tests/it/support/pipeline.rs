@@ -99,6 +99,7 @@ pub fn test_config() -> PipelineConfig {
             max_attempts: 50,
         },
         checkpoint_interval: Duration::ZERO,
+        deliver_workers: 2,
     }
 }
 

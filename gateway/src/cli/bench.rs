@@ -424,7 +424,11 @@ fn pipeline_config(confirmations: u64, deliver_workers: usize) -> PipelineConfig
 
 /// Dispatches `n` messages to `recipient` on chain `a` with automine off, [`PER_BLOCK`] per
 /// block, and returns the instant each block was mined, by block number.
-async fn dispatch(a: &DevChain, recipient: Address, n: usize) -> Result<HashMap<u64, Instant>> {
+pub(crate) async fn dispatch(
+    a: &DevChain,
+    recipient: Address,
+    n: usize,
+) -> Result<HashMap<u64, Instant>> {
     let p = &a.provider;
     let first = a.outbox.nonce().call().await?;
     let mut mined = HashMap::new();
@@ -633,7 +637,7 @@ const CEILING_ACCOUNT: usize = 8;
 /// inclusion proofs, checkpoint, signatures), signs them all, then sends them back to back from
 /// one account ([`send_pre_signed`]) and counts the `Delivered` events. Messages per second from
 /// the first send to the last receipt.
-async fn batch_ceiling(
+pub(crate) async fn batch_ceiling(
     a: &DevChain,
     b: &DevChain,
     committee: &Committee,

@@ -19,7 +19,10 @@ use causeway_devnet::fixtures::address32;
 use causeway_gateway::devnet::Layout;
 use clap::Args;
 
-use super::devnet::{LocalNet, check_running, mine, observe, run_local, start_consortium};
+use super::devnet::{
+    LocalNet, check_running, mine, observe, run_local, start_chains, start_consortium,
+    start_gateways,
+};
 
 /// Arguments of `causeway bench consortium`.
 #[derive(Args, Debug)]
@@ -39,6 +42,12 @@ pub(crate) struct ConsortiumArgs {
     /// Give up waiting for the last deliveries after this many seconds.
     #[arg(long, default_value_t = 300)]
     timeout: u64,
+    /// Catch-up instead of an offered load: dispatch MESSAGES (final) before the gateways
+    /// start, time the three gateways delivering them from their start, and compare with the
+    /// public chain's batch ceiling measured right after on the same chains (`--rate` and
+    /// `--seconds` are not used).
+    #[arg(long, value_name = "MESSAGES")]
+    catch_up: Option<usize>,
 }
 
 pub(crate) fn run(args: &ConsortiumArgs) -> Result<()> {
@@ -46,7 +55,137 @@ pub(crate) fn run(args: &ConsortiumArgs) -> Result<()> {
         args.rate > 0 && args.seconds > 0,
         "--rate and --seconds must be positive"
     );
-    run_local("the bench", async |net| consortium(args, net).await)
+    match args.catch_up {
+        Some(n) => {
+            ensure!(n > 0, "--catch-up needs at least 1 message");
+            run_local("the bench", async |net| catch_up(args, n, net).await)
+        }
+        None => run_local("the bench", async |net| consortium(args, net).await),
+    }
+}
+
+/// `--catch-up N`: N final messages waiting before the gateways start.
+async fn catch_up(args: &ConsortiumArgs, n: usize, net: &mut LocalNet) -> Result<()> {
+    let dir = tempfile::Builder::new()
+        .prefix("causeway-bench-consortium-")
+        .tempdir()
+        .context("creating a folder in the temporary directory")?;
+    let layout = Layout {
+        batch_size: args.batch_size,
+        delivery_grace_ms: args.grace_ms,
+        ..Layout::default()
+    };
+    let (mut routes, committee) = start_chains(net, false).await?;
+    routes.truncate(1); // alliance -> public carries the load
+    eprintln!("dispatching {n} messages alliance -> public before the gateways start");
+    super::bench::dispatch(&net.chains[0], *net.chains[1].recipient.address(), n).await?;
+    mine(&net.chains).await?;
+    let from = &net.chains[0];
+    let dispatched = from
+        .provider
+        .get_logs(
+            &Filter::new()
+                .address(*from.outbox.address())
+                .event_signature(Outbox::Dispatch::SIGNATURE_HASH)
+                .from_block(0),
+        )
+        .await
+        .context("reading the dispatches")?;
+    let at = Instant::now();
+    for log in dispatched {
+        if let Some(id) = log.topics().get(1) {
+            routes[0].sent.push((*id, at));
+        }
+    }
+    ensure!(
+        routes[0].sent.len() == n,
+        "{} dispatches found on the alliance chain, {n} expected",
+        routes[0].sent.len()
+    );
+
+    let started = Instant::now();
+    start_gateways(dir.path(), &layout, net, &committee).await?;
+    let running_after = started.elapsed();
+    let pids: Vec<(String, u32)> = net
+        .gateways
+        .iter()
+        .filter_map(|(name, child)| child.id().map(|pid| (name.clone(), pid)))
+        .collect();
+    let tick = clock_ticks_per_second()?;
+    let deadline = Instant::now() + Duration::from_secs(args.timeout);
+    let mut last_report = Instant::now();
+    loop {
+        check_running(net)?;
+        observe(net, &mut routes).await?;
+        if routes[0].delivered.len() >= n {
+            break;
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "{} of {n} delivered within the timeout; logs in {}",
+            routes[0].delivered.len(),
+            dir.path().display()
+        );
+        if last_report.elapsed() >= Duration::from_secs(2) {
+            eprintln!("      {} of {n} delivered", routes[0].delivered.len());
+            last_report = Instant::now();
+        }
+        mine(&net.chains).await?;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Everything since each process started (start-up and catching up the chains included).
+    let cpu = pids
+        .iter()
+        .map(|(_, pid)| cpu_seconds(*pid, tick))
+        .collect::<Result<Vec<_>>>()?;
+    let last = routes[0]
+        .delivered
+        .values()
+        .max()
+        .copied()
+        .context("nothing delivered")?;
+    let elapsed = last.saturating_duration_since(started).as_secs_f64();
+    let waste = duplicate_gas(&net.chains[1]).await?;
+    // The chain's ceiling on the same chains, the gateways stopped (they would relay the
+    // ceiling's fresh messages too).
+    net.stop_gateways().await;
+    let ceiling = super::bench::batch_ceiling(
+        &net.chains[0],
+        &net.chains[1],
+        &committee,
+        routes[0].signing_domain,
+        args.batch_size,
+        n,
+    )
+    .await
+    .context("measuring the batch ceiling")?;
+    let rate = n as f64 / elapsed;
+    println!(
+        "bench consortium --catch-up: 3 gateways (2 of 3), {n} messages final before they started, batch {}, grace {} ms",
+        args.batch_size, args.grace_ms
+    );
+    println!(
+        "  relay {rate:.1} msgs/s (all delivered {elapsed:.2} s after the gateways were started; running after {:.2} s), batch ceiling {ceiling:.1} msgs/s: relay / ceiling {:.2}",
+        running_after.as_secs_f64(),
+        rate / ceiling
+    );
+    println!(
+        "  deliveries: {} messages, {} duplicate sends skipped by the Inbox; {} delivery transactions, gas {} of which {} ({:.3}%) on duplicates",
+        waste.delivered,
+        waste.skipped,
+        waste.transactions,
+        waste.gas_total,
+        waste.gas_wasted,
+        100.0 * waste.gas_wasted as f64 / waste.gas_total.max(1) as f64
+    );
+    for (i, (name, _)) in pids.iter().enumerate() {
+        println!(
+            "  {name}: CPU {:.2} s, {:.0} µs per delivered message (start-up included)",
+            cpu[i],
+            cpu[i] * 1e6 / n as f64
+        );
+    }
+    Ok(())
 }
 
 async fn consortium(args: &ConsortiumArgs, net: &mut LocalNet) -> Result<()> {

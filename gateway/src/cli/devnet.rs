@@ -103,6 +103,17 @@ impl LocalNet {
     /// SIGTERM to every gateway (they drain and exit 0), SIGKILL after [`STOP_TIMEOUT`], then
     /// the chains.
     pub(crate) async fn stop(&mut self) {
+        self.stop_gateways().await;
+        // Dropping a chain kills its anvil process; the Fabric network stops serving.
+        self.chains.clear();
+        if let Some((net, _)) = self.fabric.take() {
+            net.stop().await;
+        }
+    }
+
+    /// SIGTERM to every gateway (they drain and exit 0), SIGKILL after [`STOP_TIMEOUT`]; the
+    /// chains go on.
+    pub(crate) async fn stop_gateways(&mut self) {
         for (_, child) in &self.gateways {
             if let Some(pid) = child.id() {
                 let _ = Command::new("kill")
@@ -121,11 +132,6 @@ impl LocalNet {
                     let _ = child.kill().await;
                 }
             }
-        }
-        // Dropping a chain kills its anvil process; the Fabric network stops serving.
-        self.chains.clear();
-        if let Some((net, _)) = self.fabric.take() {
-            net.stop().await;
         }
     }
 }
@@ -188,6 +194,17 @@ pub(crate) async fn start_consortium(
     net: &mut LocalNet,
     fabric: bool,
 ) -> Result<(Vec<MemberFolder>, Vec<Route>, Committee)> {
+    let (routes, committee) = start_chains(net, fabric).await?;
+    let members = start_gateways(dir, layout, net, &committee).await?;
+    Ok((members, routes, committee))
+}
+
+/// Starts the chains (and the Fabric test network when `fabric`) with the consortium's
+/// committee installed on every inbox: `net` holds them; the routes between them are returned.
+pub(crate) async fn start_chains(
+    net: &mut LocalNet,
+    fabric: bool,
+) -> Result<(Vec<Route>, Committee)> {
     eprintln!(
         "[1/4] starting two anvil chains: alliance (chain id {}) and public (chain id {}){}",
         CHAIN_A.chain_id,
@@ -269,7 +286,17 @@ pub(crate) async fn start_consortium(
         net.fabric = Some((ledger, client));
     }
     net.chains = vec![alliance, public];
+    Ok((routes, committee))
+}
 
+/// Writes the members' folders for the chains `net` holds and starts their gateways (one
+/// `causeway run` process each), waiting until each runs.
+pub(crate) async fn start_gateways(
+    dir: &Path,
+    layout: &Layout,
+    net: &mut LocalNet,
+    committee: &Committee,
+) -> Result<Vec<MemberFolder>> {
     eprintln!(
         "[2/4] writing the members' keys, certificates and configurations to {}",
         dir.display()
@@ -293,7 +320,7 @@ pub(crate) async fn start_consortium(
     if local_fabric.is_some() {
         lanes.extend([("alliance", "ledger"), ("ledger", "alliance")]);
     }
-    let members = write_members(dir, &committee, &chains, local_fabric, &lanes, layout)?;
+    let members = write_members(dir, committee, &chains, local_fabric, &lanes, layout)?;
 
     eprintln!("[3/4] starting the member gateways (causeway run, one process each)");
     let exe = std::env::current_exe().context("finding this program's path")?;
@@ -321,7 +348,7 @@ pub(crate) async fn start_consortium(
             m.log().display()
         );
     }
-    Ok((members, routes, committee))
+    Ok(members)
 }
 
 async fn devnet(args: &DevnetArgs, net: &mut LocalNet) -> Result<()> {

@@ -10,12 +10,12 @@
 //!
 //! - **Canonical order**: fields sorted by the UTF-8 bytes of their names (leaf `i` is the
 //!   `i`-th name), then any padding leaves.
-//! - **Canonical JSON** of a value ([`canonical_json`]): no insignificant whitespace; object
-//!   members sorted by the UTF-8 bytes of their names, recursively; strings escaped and numbers
-//!   written as `serde_json` writes them (integers verbatim, other numbers in shortest
-//!   round-trip form). This equals RFC 8785 (JCS) for objects, arrays, strings, booleans, null
-//!   and integers; non-integer numbers may be spelled differently, so verifiers must use this
-//!   definition, not a JCS library, for them.
+//! - **Canonical JSON** of a value ([`canonical_json`]): RFC 8785 (JCS) — members sorted by
+//!   UTF-16 code units, ECMAScript number spelling — through `serde_json_canonicalizer`. Numbers
+//!   are IEEE doubles: integers beyond ±(2^53 − 1) are refused (JCS would round them, so two
+//!   amounts could share a commitment); send them as strings. [`parse_exact_json`] (used by
+//!   [`CommittedPayload::commit_json`]) also refuses number literals that are not exactly the
+//!   double they denote (a uint256, `1.40000000000000001`).
 //! - **Leaf data** (what is appended to the log, which then hashes it as `SHA-256(0x00 ‖ data)`):
 //!
 //!   ```text
@@ -133,48 +133,133 @@ pub enum Padding {
     PowerOfTwo,
 }
 
-/// The canonical JSON encoding of `value` (see the module documentation).
+/// Largest integer magnitude a JSON number carries exactly: 2^53 − 1 (RFC 7493 §2.2; RFC 8785
+/// numbers are IEEE 754 doubles).
+pub const MAX_EXACT_INTEGER: u64 = (1 << 53) - 1;
+
+/// The canonical JSON encoding of `value`: RFC 8785 (JCS), by `serde_json_canonicalizer`.
+///
+/// Refuses integers beyond ±[`MAX_EXACT_INTEGER`] ([`Error::InexactNumber`]): JCS writes every
+/// number as a double, so two such integers could share one encoding (and one commitment).
 pub fn canonical_json(value: &Value) -> Result<Vec<u8>, Error> {
-    let mut out = Vec::new();
-    write_canonical(value, &mut out, 0)?;
-    Ok(out)
+    check_value(value, 0)?;
+    serde_json_canonicalizer::to_vec(value).map_err(|e| Error::InexactNumber {
+        number: String::new(),
+        reason: format!("RFC 8785 cannot encode it: {e}"),
+    })
 }
 
-fn write_canonical(value: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), Error> {
+/// Depth and number checks before canonicalising (the crate recurses without a bound).
+fn check_value(value: &Value, depth: usize) -> Result<(), Error> {
     if depth > MAX_DEPTH {
         return Err(Error::TooDeep { max: MAX_DEPTH });
     }
-    let scalar = |v: &Value, out: &mut Vec<u8>| {
-        serde_json::to_writer(out, v).expect("writing a JSON scalar into memory cannot fail");
-    };
     match value {
-        Value::Object(map) => {
-            let mut members: Vec<(&String, &Value)> = map.iter().collect();
-            members.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push(b'{');
-            for (i, (name, v)) in members.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                serde_json::to_writer(&mut *out, name).expect("writing a JSON string cannot fail");
-                out.push(b':');
-                write_canonical(v, out, depth + 1)?;
+        Value::Object(map) => map.values().try_for_each(|v| check_value(v, depth + 1)),
+        Value::Array(items) => items.iter().try_for_each(|v| check_value(v, depth + 1)),
+        Value::Number(n) => {
+            let exact = match (n.as_u64(), n.as_i64()) {
+                (Some(u), _) => u <= MAX_EXACT_INTEGER,
+                (None, Some(i)) => i.unsigned_abs() <= MAX_EXACT_INTEGER,
+                // A double: it is its own canonical value.
+                (None, None) => true,
+            };
+            if exact {
+                Ok(())
+            } else {
+                Err(Error::InexactNumber {
+                    number: n.to_string(),
+                    reason: format!("an integer beyond ±{MAX_EXACT_INTEGER} (2^53 − 1)"),
+                })
             }
-            out.push(b'}');
         }
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, v) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_canonical(v, out, depth + 1)?;
-            }
-            out.push(b']');
-        }
-        other => scalar(other, out),
+        Value::String(_) | Value::Bool(_) | Value::Null => Ok(()),
     }
-    Ok(())
+}
+
+/// Parses JSON text for commitment, refusing every number literal that is not exactly the
+/// IEEE double it denotes (its shortest round-trip spelling names another decimal): integers
+/// beyond 2^53, uint256 amounts, `1.40000000000000001`. Without this, two payloads differing
+/// in such a number would parse to one value and share a commitment.
+pub fn parse_exact_json(text: &str) -> Result<Value, Error> {
+    let value: Value = serde_json::from_str(text).map_err(|e| Error::InvalidJson {
+        reason: e.to_string(),
+    })?;
+    // The text is valid JSON now, so a scan outside strings finds exactly its number literals.
+    let bytes = text.as_bytes();
+    let (mut i, mut in_string) = (0, false);
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_string {
+            match b {
+                b'\\' => i += 1,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            i += 1;
+        } else if b == b'"' {
+            in_string = true;
+            i += 1;
+        } else if b == b'-' || b.is_ascii_digit() {
+            let start = i;
+            while i < bytes.len()
+                && matches!(bytes[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+            {
+                i += 1;
+            }
+            check_literal(&text[start..i])?;
+        } else {
+            i += 1;
+        }
+    }
+    check_value(&value, 0)?;
+    Ok(value)
+}
+
+/// `Ok` if the number literal denotes exactly the double nearest to it.
+fn check_literal(literal: &str) -> Result<(), Error> {
+    let inexact = |reason: String| Error::InexactNumber {
+        number: literal.to_owned(),
+        reason,
+    };
+    let x: f64 = literal
+        .parse()
+        .map_err(|_| inexact("not a number literal".to_owned()))?;
+    if !x.is_finite() {
+        return Err(inexact("beyond the range of a double".to_owned()));
+    }
+    // Rust prints the shortest spelling that reads back as the same double.
+    let shortest = format!("{x:e}");
+    if decimal_parts(literal) == decimal_parts(&shortest) {
+        Ok(())
+    } else {
+        Err(inexact(format!(
+            "JSON numbers are IEEE doubles (RFC 8785) and this one would be committed as {x}"
+        )))
+    }
+}
+
+/// A decimal literal as (negative, significant digits, exponent of the first digit); zero is
+/// `(false, "", 0)` whatever its sign.
+fn decimal_parts(literal: &str) -> (bool, String, i64) {
+    let (negative, rest) = match literal.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, literal),
+    };
+    let (mantissa, exp) = match rest.find(['e', 'E']) {
+        Some(p) => (&rest[..p], rest[p + 1..].parse::<i64>().unwrap_or(0)),
+        None => (rest, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all: String = format!("{int}{frac}");
+    let leading = all.len() - all.trim_start_matches('0').len();
+    let digits = all.trim_start_matches('0').trim_end_matches('0').to_owned();
+    if digits.is_empty() {
+        return (false, digits, 0);
+    }
+    // Value = 0.d1d2… × 10^(int.len() - leading + exp).
+    let point = int.len() as i64 - leading as i64 + exp;
+    (negative, digits, point)
 }
 
 /// The leaf data of field `name` with `value` and `salt` (see the module documentation).
@@ -249,6 +334,12 @@ impl CommittedPayload {
     /// system's random number generator.
     pub fn commit(payload: &Value, padding: Padding) -> Result<Self, Error> {
         Self::commit_with_rng(payload, padding, &mut rand_core::OsRng)
+    }
+
+    /// Commits to the fields of the JSON object in `text`, refusing numbers JSON cannot carry
+    /// exactly (see [`parse_exact_json`]): what a gateway calls with an application's payload.
+    pub fn commit_json(text: &str, padding: Padding) -> Result<Self, Error> {
+        Self::commit(&parse_exact_json(text)?, padding)
     }
 
     /// [`CommittedPayload::commit`] with the given random number generator.

@@ -265,6 +265,24 @@ pub enum Error {
         /// Maximum depth.
         max: usize,
     },
+    /// A number JSON (IEEE doubles, RFC 8785) cannot carry exactly: committing it could give
+    /// two different payloads one commitment.
+    #[error(
+        "number {number} cannot be committed exactly: {reason}; send it as a JSON string \
+         (e.g. \"{number}\") or as an integer within ±9007199254740991"
+    )]
+    InexactNumber {
+        /// The number as written (or as parsed).
+        number: String,
+        /// Why it is inexact.
+        reason: String,
+    },
+    /// Payload text that is not JSON.
+    #[error("the payload is not valid JSON: {reason}")]
+    InvalidJson {
+        /// The parser's message (position included).
+        reason: String,
+    },
     /// A field asked for or opened that the payload does not have.
     #[error("field {name:?} is not part of the committed payload")]
     UnknownField {

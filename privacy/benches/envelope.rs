@@ -70,13 +70,18 @@ fn seal_and_open(c: &mut Criterion) {
                         })
                     });
                 } else {
-                    let (sealed, _) = envelope::seal_to_vec(&request, &pt).unwrap();
+                    let (sealed, outcome) = envelope::seal_to_vec(&request, &pt).unwrap();
+                    let expected = envelope::ExpectedMessage {
+                        context: context(),
+                        commitment: outcome.commitment,
+                    };
                     let reader = keys.last().unwrap(); // the last block: the longest search
                     let mut out = Vec::with_capacity(size);
                     group.bench_function(id, |b| {
                         b.iter(|| {
                             out.clear();
-                            envelope::open(reader, black_box(&sealed[..]), &mut out).unwrap()
+                            envelope::open(reader, black_box(&sealed[..]), &expected, &mut out)
+                                .unwrap()
                         })
                     });
                 }

@@ -50,6 +50,7 @@ use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::Error;
+use crate::envelope::{CommitmentInputs, ExpectedMessage};
 
 /// Most fields (leaves, padding included) one payload commitment may hold.
 pub const MAX_FIELDS: usize = 65_536;
@@ -273,7 +274,7 @@ pub fn leaf_data(salt: &FieldSalt, name: &str, value: &Value) -> Result<Hash32, 
     Ok(Hash32(h.finalize().into()))
 }
 
-fn object(payload: &Value) -> Result<&serde_json::Map<String, Value>, Error> {
+pub(crate) fn object(payload: &Value) -> Result<&serde_json::Map<String, Value>, Error> {
     let found = match payload {
         Value::Object(m) if !m.is_empty() => return Ok(m),
         Value::Object(_) => "an empty object",
@@ -295,6 +296,45 @@ pub struct CommitmentOpening {
     pub salts: BTreeMap<String, FieldSalt>,
     /// Padding leaves, in order after the fields.
     pub padding: Vec<Hash32>,
+}
+
+impl CommitmentOpening {
+    /// The opening an envelope derives from its disclosure salts key (see
+    /// `envelope/secrets.rs`): `salt(name) = HKDF-Expand(key, "field salt" ‖ lp(name), 32)`,
+    /// padding leaf `i = HKDF-Expand(key, "padding leaf" ‖ i (u64 BE), 32)`. Every reader of the
+    /// envelope rebuilds the same tree from the plaintext.
+    pub(crate) fn derive<'a>(
+        salts_key: &[u8; 32],
+        names: impl Iterator<Item = &'a String>,
+        padding: usize,
+    ) -> Self {
+        let hk = hkdf::Hkdf::<Sha256>::from_prk(salts_key)
+            .expect("a 32-byte PRK is valid for HKDF-SHA256");
+        let salts = names
+            .map(|name| {
+                let mut salt = [0u8; 32];
+                hk.expand_multi_info(
+                    &[
+                        b"field salt",
+                        &(name.len() as u64).to_be_bytes(),
+                        name.as_bytes(),
+                    ],
+                    &mut salt,
+                )
+                .expect("32 bytes is a valid HKDF-SHA256 output length");
+                (name.clone(), FieldSalt(salt))
+            })
+            .collect();
+        let padding = (0..padding as u64)
+            .map(|i| {
+                let mut leaf = [0u8; 32];
+                hk.expand_multi_info(&[b"padding leaf", &i.to_be_bytes()], &mut leaf)
+                    .expect("32 bytes is a valid HKDF-SHA256 output length");
+                Hash32(leaf)
+            })
+            .collect();
+        CommitmentOpening { salts, padding }
+    }
 }
 
 impl fmt::Debug for CommitmentOpening {
@@ -441,6 +481,14 @@ impl CommittedPayload {
         PayloadRoot(self.log.root())
     }
 
+    /// Padding leaves `padding` adds to `fields` fields.
+    pub fn padding_for(fields: usize, padding: Padding) -> usize {
+        match padding {
+            Padding::None => 0,
+            Padding::PowerOfTwo => fields.next_power_of_two() - fields,
+        }
+    }
+
     /// Number of leaves (fields plus padding): what every disclosure reveals.
     pub fn leaf_count(&self) -> u64 {
         self.log.size().0
@@ -500,24 +548,29 @@ pub struct DisclosedField {
 }
 
 impl Disclosure {
-    /// Checks every disclosed field against `root` and returns them by name. Fails if any
-    /// value, salt, name or proof is wrong, if the fields are not in strictly increasing name
-    /// and index order, if the proofs disagree on the tree size, or if nothing is disclosed.
-    pub fn verify(&self, root: &PayloadRoot) -> Result<BTreeMap<String, Value>, Error> {
+    /// Checks every disclosed field against `root`, a tree of `leaves` leaves (the size comes
+    /// from the commitment, never from the proofs), and returns them by name. Fails if any
+    /// value, salt, name or proof is wrong, if a proof states another tree size, if the fields
+    /// are not in strictly increasing name and index order, or if nothing is disclosed.
+    pub fn verify(
+        &self,
+        root: &PayloadRoot,
+        leaves: u64,
+    ) -> Result<BTreeMap<String, Value>, Error> {
         if root.0.is_zero() {
             return Err(Error::ZeroRoot);
         }
         let malformed = |reason: String| Err(Error::MalformedDisclosure { reason });
-        let Some(first) = self.fields.first() else {
+        if self.fields.is_empty() {
             return malformed("no field disclosed".into());
-        };
-        let size = first.proof.size;
+        }
+        let size = causeway_proofs::LogSize(leaves);
         let mut out = BTreeMap::new();
         let mut previous: Option<&DisclosedField> = None;
         for f in &self.fields {
             if f.proof.size != size {
                 return malformed(format!(
-                    "field {:?} is proven in a tree of {} leaves, the first field in one of {}",
+                    "field {:?} is proven in a tree of {} leaves, the commitment's has {}",
                     f.name, f.proof.size.0, size.0
                 ));
             }
@@ -541,5 +594,32 @@ impl Disclosure {
             previous = Some(f);
         }
         Ok(out)
+    }
+}
+
+/// A disclosure with the public inputs of the on-chain message commitment it is checked
+/// against: what a private message's disclosed fields travel as (in the message, to
+/// `causeway verify`, to the Solidity verifier).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnchoredDisclosure {
+    /// The commitment's inputs besides the context (envelope digest, root, leaves).
+    pub inputs: CommitmentInputs,
+    /// The disclosed fields and their proofs.
+    pub disclosure: Disclosure,
+}
+
+impl AnchoredDisclosure {
+    /// Checks the disclosed fields against the on-chain message: the inputs hash, with the
+    /// expected context, to the expected commitment; the fields prove against the root in a
+    /// tree of exactly the committed size.
+    pub fn verify(&self, expected: &ExpectedMessage) -> Result<BTreeMap<String, Value>, Error> {
+        self.inputs
+            .commitment(&expected.context)
+            .verify(&expected.commitment)?;
+        self.disclosure.verify(
+            &self.inputs.disclosure_root(),
+            self.inputs.disclosure_leaves,
+        )
     }
 }

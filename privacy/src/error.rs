@@ -225,10 +225,38 @@ pub enum Error {
         /// Index of the chunk.
         index: u64,
     },
-    /// The plaintext recomputes to another commitment than the expected one (e.g. the message
-    /// body on chain).
-    #[error("payload commitment mismatch: the plaintext is not the one committed on chain")]
-    PayloadCommitmentMismatch,
+    /// The envelope (or a disclosure's inputs) hashes to another message commitment than the
+    /// one on chain: not the envelope of that message (e.g. re-encrypted by a co-recipient).
+    #[error(
+        "message commitment mismatch: this is not the envelope (or disclosure) the on-chain \
+         message commits to; fetch it again from the sender's gateway"
+    )]
+    MessageCommitmentMismatch,
+    /// The envelope names another message context than the one expected from the chain.
+    #[error(
+        "the envelope belongs to message {found:?}, not to the expected {expected:?}; open it \
+         against the message it names"
+    )]
+    ContextMismatch {
+        /// The context read from the chain.
+        expected: Box<crate::envelope::EnvelopeContext>,
+        /// The context in the envelope header.
+        found: Box<crate::envelope::EnvelopeContext>,
+    },
+    /// A streaming open of an envelope with a disclosure tree, which only an in-memory open
+    /// can check against the plaintext.
+    #[error(
+        "this envelope carries a selective-disclosure tree; open it with open_to_vec, which \
+         checks the tree against the plaintext"
+    )]
+    DisclosureNeedsWholePayload,
+    /// The disclosure tree in the header (or given) is not the one of the plaintext: the
+    /// sender committed disclosures that do not match what it sealed.
+    #[error("the disclosure tree does not match the payload it is said to commit to")]
+    DisclosureRootMismatch,
+    /// Fields asked to be disclosed from a payload sealed without a disclosure tree.
+    #[error("this payload was sealed without a disclosure tree (seal it with seal_json)")]
+    NoDisclosureTree,
     /// A grant to a key that already has access.
     #[error("key {key_id} already has access to this envelope")]
     AlreadyRecipient {
@@ -331,7 +359,9 @@ impl Error {
                 | Error::StreamTruncated { .. }
                 | Error::TrailingData { .. }
                 | Error::EmptyFinalChunk { .. }
-                | Error::PayloadCommitmentMismatch
+                | Error::MessageCommitmentMismatch
+                | Error::ContextMismatch { .. }
+                | Error::DisclosureRootMismatch
         )
     }
 }

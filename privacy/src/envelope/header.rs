@@ -10,19 +10,20 @@ use core::str::FromStr;
 use std::collections::BTreeSet;
 use std::io::{self, Read, Write};
 
-use causeway_proofs::Domain;
 use causeway_proofs::message::{Address32, Nonce};
+use causeway_proofs::{Domain, Hash32};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::Error;
+use crate::disclosure::PayloadRoot;
 use crate::hpke::EncappedKey;
 use crate::keys::{KEY_ID_LEN, KEY_LEN, KeyId};
 
 /// The first four bytes of every envelope.
 pub const MAGIC: [u8; 4] = *b"CWEV";
 /// The envelope format version this build writes and reads.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 /// Suite 1: DHKEM(X25519, HKDF-SHA256) + HKDF-SHA256 + AES-256-GCM key wrapping (HPKE base
 /// mode), HKDF-SHA256 key derivation and commitment, AES-256-GCM STREAM with 64 KiB chunks.
 pub const SUITE: u8 = 1;
@@ -33,8 +34,8 @@ pub const MAX_READERS: usize = 1024;
 pub const ENVELOPE_ID_LEN: usize = 16;
 /// Bytes of the encoded [`EnvelopeContext`].
 pub const CONTEXT_LEN: usize = 4 + 4 + 8 + 32;
-/// Bytes of magic, version, suite, envelope id and context.
-pub(crate) const PREAMBLE_LEN: usize = 4 + 1 + 1 + ENVELOPE_ID_LEN + CONTEXT_LEN;
+/// Bytes of magic, version, suite, envelope id, context, disclosure root and leaf count.
+pub(crate) const PREAMBLE_LEN: usize = 4 + 1 + 1 + ENVELOPE_ID_LEN + CONTEXT_LEN + 32 + 8;
 /// A wrapped 32-byte content key with its 16-byte tag.
 pub(crate) const WRAPPED_LEN: usize = 32 + 16;
 /// Bytes of a recipient block.
@@ -135,6 +136,8 @@ pub(crate) struct GrantBlock {
 pub struct EnvelopeHeader {
     pub(crate) id: EnvelopeId,
     pub(crate) context: EnvelopeContext,
+    pub(crate) disclosure_root: Hash32,
+    pub(crate) disclosure_leaves: u64,
     pub(crate) recipients: Vec<RecipientBlock>,
     pub(crate) key_commitment: [u8; TAG_LEN],
     pub(crate) grants: Vec<GrantBlock>,
@@ -149,6 +152,12 @@ impl EnvelopeHeader {
     /// The message context.
     pub fn context(&self) -> &EnvelopeContext {
         &self.context
+    }
+
+    /// The selective-disclosure root and leaf count this header carries (zero and 0 when the
+    /// payload has no disclosure tree). Authenticated once a reader opened the envelope.
+    pub fn disclosure(&self) -> (PayloadRoot, u64) {
+        (PayloadRoot(self.disclosure_root), self.disclosure_leaves)
     }
 
     /// Key ids of the original recipients, in header order.
@@ -176,15 +185,35 @@ impl EnvelopeHeader {
             + self.grants.len() * GRANT_BLOCK_LEN
     }
 
-    /// `magic ‖ version ‖ suite ‖ id ‖ context`.
+    /// `magic ‖ version ‖ suite ‖ id ‖ context ‖ disclosure root ‖ disclosure leaves`.
     pub(crate) fn preamble_bytes(&self) -> [u8; PREAMBLE_LEN] {
         let mut out = [0u8; PREAMBLE_LEN];
         out[0..4].copy_from_slice(&MAGIC);
         out[4] = VERSION;
         out[5] = SUITE;
         out[6..22].copy_from_slice(&self.id.0);
-        out[22..].copy_from_slice(&self.context.to_bytes());
+        out[22..70].copy_from_slice(&self.context.to_bytes());
+        out[70..102].copy_from_slice(&self.disclosure_root.0);
+        out[102..].copy_from_slice(&self.disclosure_leaves.to_be_bytes());
         out
+    }
+
+    /// The header digest bound by the on-chain commitment: SHA-256 of the header as sealed
+    /// (preamble, recipient count, recipient blocks, key commitment), grants excluded (they
+    /// come later and do not change the commitment). The key commitment must be in it: with
+    /// only the recipient blocks bound, a sender could hand two recipients two key
+    /// commitments for two content keys over one ciphertext.
+    pub fn header_digest(&self) -> Hash32 {
+        let mut h = Sha256::new();
+        h.update(self.preamble_bytes());
+        h.update(recipient_count(self.recipients.len()).to_be_bytes());
+        for r in &self.recipients {
+            h.update(r.key_id.0);
+            h.update(r.enc.0);
+            h.update(r.wrapped);
+        }
+        h.update(self.key_commitment);
+        Hash32(h.finalize().into())
     }
 
     /// SHA-256 of the preamble: the HPKE `info` of every recipient wrap binds it.
@@ -257,11 +286,33 @@ impl EnvelopeHeader {
                 supported: SUITE,
             });
         }
-        read_exact(&mut input, &mut preamble[6..], "envelope id and context")?;
+        read_exact(
+            &mut input,
+            &mut preamble[6..],
+            "envelope id, context and disclosure root",
+        )?;
         let mut id = [0u8; ENVELOPE_ID_LEN];
         id.copy_from_slice(&preamble[6..22]);
         let mut ctx = [0u8; CONTEXT_LEN];
-        ctx.copy_from_slice(&preamble[22..]);
+        ctx.copy_from_slice(&preamble[22..70]);
+        let disclosure_root = Hash32(take(&preamble[70..102]));
+        let disclosure_leaves = u64::from_be_bytes(take(&preamble[102..]));
+        if disclosure_leaves > crate::disclosure::MAX_FIELDS as u64
+            || (disclosure_leaves == 0) != disclosure_root.is_zero()
+        {
+            return Err(Error::MalformedDisclosure {
+                reason: format!(
+                    "the envelope header states a disclosure tree of {disclosure_leaves} leaves \
+                     with a {} root (at most {} leaves; a zero root exactly when none)",
+                    if disclosure_root.is_zero() {
+                        "zero"
+                    } else {
+                        "non-zero"
+                    },
+                    crate::disclosure::MAX_FIELDS
+                ),
+            });
+        }
 
         let n = read_u16(&mut input, "recipient count")?;
         if n == 0 {
@@ -317,6 +368,8 @@ impl EnvelopeHeader {
         Ok(EnvelopeHeader {
             id: EnvelopeId(id),
             context: EnvelopeContext::from_bytes(&ctx),
+            disclosure_root,
+            disclosure_leaves,
             recipients,
             key_commitment,
             grants,

@@ -7,8 +7,13 @@
 //! payload key    = HKDF-Expand(prk, "payload key"             ‖ D, 32)   AES-256-GCM
 //! nonce prefix   = HKDF-Expand(prk, "payload nonce prefix"    ‖ D, 7)
 //! grant key      = HKDF-Expand(prk, "grant key"               ‖ D, 32)   PRK of the grant tags
-//! salt           = HKDF-Expand(prk, "payload commitment salt" ‖ D, 32)
+//! salts key      = HKDF-Expand(prk, "disclosure salts" ‖ envelope id ‖ context, 32)
 //! ```
+//!
+//! The salts key is the PRK of the selective-disclosure salts (see
+//! [`crate::disclosure::CommitmentOpening::derive`]): it cannot depend on `D`, which contains
+//! the disclosure root those salts produce. Every reader can thus rebuild the disclosure tree
+//! from the plaintext, check it against the header, and disclose fields later.
 //!
 //! Security decisions:
 //! - AES-GCM is not key-committing (invisible salamanders, T44). The key commitment is
@@ -26,7 +31,6 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq as _;
 use zeroize::Zeroizing;
 
-use super::commitment::CommitmentSalt;
 use super::header::{GrantBlock, RecipientBlock, TAG_LEN, WRAPPED_LEN};
 use crate::Error;
 use crate::hpke::{self, Aead, EncappedKey};
@@ -64,13 +68,28 @@ impl ContentKey {
     }
 }
 
+/// The PRK of the disclosure salts of the envelope `id` under `context`.
+pub(crate) fn disclosure_salts_key(
+    content_key: &ContentKey,
+    id: &super::EnvelopeId,
+    context: &super::EnvelopeContext,
+) -> Zeroizing<[u8; 32]> {
+    let hk = Hkdf::<Sha256>::new(Some(EXTRACT_SALT), content_key.0.as_ref());
+    let mut key = Zeroizing::new([0u8; 32]);
+    hk.expand_multi_info(
+        &[b"disclosure salts", &id.0, &context.to_bytes()],
+        key.as_mut(),
+    )
+    .expect("32 bytes is a valid HKDF-SHA256 output length");
+    key
+}
+
 /// Everything derived from the content key and the core header digest.
 pub(crate) struct EnvelopeKeys {
     pub(crate) key_commitment: [u8; TAG_LEN],
     pub(crate) payload_key: Zeroizing<[u8; 32]>,
     pub(crate) nonce_prefix: [u8; NONCE_PREFIX_LEN],
     pub(crate) grant_key: Zeroizing<[u8; 32]>,
-    pub(crate) commitment_salt: CommitmentSalt,
 }
 
 impl EnvelopeKeys {
@@ -88,14 +107,11 @@ impl EnvelopeKeys {
         expand(b"payload nonce prefix", &mut nonce_prefix);
         let mut grant_key = Zeroizing::new([0u8; 32]);
         expand(b"grant key", grant_key.as_mut());
-        let mut salt = Zeroizing::new([0u8; 32]);
-        expand(b"payload commitment salt", salt.as_mut());
         EnvelopeKeys {
             key_commitment,
             payload_key,
             nonce_prefix,
             grant_key,
-            commitment_salt: CommitmentSalt::from_bytes(*salt),
         }
     }
 

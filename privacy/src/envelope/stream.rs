@@ -17,7 +17,7 @@ use aes_gcm::aead::{AeadInPlace as _, KeyInit as _};
 use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use zeroize::Zeroizing;
 
-use super::commitment::CommitmentHasher;
+use super::commitment::PayloadHasher;
 use super::secrets::{EnvelopeKeys, NONCE_PREFIX_LEN};
 use crate::Error;
 
@@ -106,11 +106,18 @@ impl<R: Read> Chunks<R> {
     }
 }
 
-/// Encrypts `plaintext` to `out` chunk by chunk, feeding the commitment. Returns
+/// The plaintext length of a chunk stream of `chunks_len` bytes, as a sealer writes them.
+pub(crate) fn plaintext_len(chunks_len: u64) -> u64 {
+    let full = (CHUNK_SIZE + CHUNK_TAG_LEN) as u64;
+    let chunks = chunks_len.div_ceil(full).max(1);
+    chunks_len.saturating_sub(chunks * CHUNK_TAG_LEN as u64)
+}
+
+/// Encrypts `plaintext` to `out` chunk by chunk, feeding the payload digest. Returns
 /// `(plaintext bytes, ciphertext bytes)`.
 pub(crate) fn seal_chunks(
     cipher: &ChunkCipher,
-    hasher: &mut CommitmentHasher,
+    hasher: &mut PayloadHasher,
     plaintext: impl Read,
     mut out: impl Write,
 ) -> Result<(u64, u64), Error> {
@@ -127,13 +134,13 @@ pub(crate) fn seal_chunks(
                 during: "reading the plaintext",
                 source,
             })?;
-        hasher.update(&buf[..n]);
         let nonce = cipher.nonce(index, last)?;
         let tag = cipher
             .aes
             .encrypt_in_place_detached(&Nonce::from(nonce), b"", &mut buf[..n])
             .map_err(|_| Error::AeadLimit { len: n as u64 })?;
         buf[n..n + CHUNK_TAG_LEN].copy_from_slice(&tag);
+        hasher.update(&buf[..n + CHUNK_TAG_LEN]);
         out.write_all(&buf[..n + CHUNK_TAG_LEN])
             .map_err(|source| Error::Io {
                 during: "writing the envelope",
@@ -148,11 +155,11 @@ pub(crate) fn seal_chunks(
     }
 }
 
-/// Decrypts the chunk stream of `input` to `out`, feeding the commitment. Returns the
+/// Decrypts the chunk stream of `input` to `out`, feeding the payload digest. Returns the
 /// plaintext length. On `Err`, whatever was written to `out` must be discarded.
 pub(crate) fn open_chunks(
     cipher: &ChunkCipher,
-    hasher: &mut CommitmentHasher,
+    hasher: &mut PayloadHasher,
     input: impl Read,
     mut out: impl Write,
 ) -> Result<u64, Error> {
@@ -174,6 +181,7 @@ pub(crate) fn open_chunks(
         if last && n == CHUNK_TAG_LEN && index > 0 {
             return Err(Error::EmptyFinalChunk { index });
         }
+        hasher.update(&buf[..n]);
         let (ct, tag) = buf[..n].split_at_mut(n - CHUNK_TAG_LEN);
         let tag: [u8; CHUNK_TAG_LEN] = (&*tag).try_into().expect("split 16 bytes from the end");
         if !cipher.decrypt(index, last, ct, &tag)? {
@@ -188,7 +196,6 @@ pub(crate) fn open_chunks(
             }
             return Err(Error::ChunkAuthentication { index });
         }
-        hasher.update(ct);
         out.write_all(ct).map_err(|source| Error::Io {
             during: "writing the plaintext",
             source,

@@ -121,6 +121,8 @@ fn invisible_salamander_is_rejected_by_the_key_commitment() {
     let mut header = EnvelopeHeader {
         id: EnvelopeId([3; 16]),
         context: context(),
+        disclosure_root: causeway_proofs::Hash32([0; 32]),
+        disclosure_leaves: 0,
         recipients: vec![],
         key_commitment: [0; 32],
         grants: vec![],
@@ -176,14 +178,43 @@ fn invisible_salamander_is_rejected_by_the_key_commitment() {
     // The envelope is not: A opens, B is refused before any plaintext is produced.
     let mut envelope = header.to_bytes();
     envelope.extend_from_slice(&chunk);
-    let (plaintext, _) = open_to_vec(&a, &envelope).unwrap();
-    assert_eq!(plaintext, pt_a);
+    let on_chain = claimed(&envelope);
+    let opened = open_to_vec(&a, &envelope, &on_chain).unwrap();
+    assert_eq!(&opened.plaintext[..], &pt_a[..]);
     let mut out = Vec::new();
     assert!(matches!(
-        open(&b, &envelope[..], &mut out),
+        open(&b, &envelope[..], &on_chain, &mut out),
         Err(Error::KeyCommitmentMismatch)
     ));
     assert!(out.is_empty(), "nothing released to B");
+
+    // Nor can the sender hand B another header with B's key commitment over the same chunks:
+    // the key commitment is inside the on-chain commitment.
+    header.key_commitment = keys_b.key_commitment;
+    let mut for_b = header.to_bytes();
+    for_b.extend_from_slice(&chunk);
+    assert!(
+        open_to_vec(&b, &for_b, &claimed(&for_b)).is_ok(),
+        "B alone is fooled by GCM"
+    );
+    let mut out = Vec::new();
+    assert!(matches!(
+        open(&b, &for_b[..], &on_chain, &mut out),
+        Err(Error::MessageCommitmentMismatch)
+    ));
+    assert!(matches!(
+        open_to_vec(&b, &for_b, &on_chain),
+        Err(Error::MessageCommitmentMismatch)
+    ));
+}
+
+/// The context and commitment envelope bytes claim for themselves (computed without a key).
+fn claimed(bytes: &[u8]) -> ExpectedMessage {
+    let (header, sealed) = inspect(bytes).unwrap();
+    ExpectedMessage {
+        context: header.context,
+        commitment: sealed.commitment,
+    }
 }
 
 /// T42 (a, b): every seal draws a fresh content key and ephemeral keys, so (payload key,
@@ -245,6 +276,8 @@ fn forge(reader: &KeyPair, chunks: &[(&[u8], bool)]) -> Vec<u8> {
     let mut header = EnvelopeHeader {
         id: EnvelopeId([4; 16]),
         context: context(),
+        disclosure_root: causeway_proofs::Hash32([0; 32]),
+        disclosure_leaves: 0,
         recipients: vec![],
         key_commitment: [0; 32],
         grants: vec![],
@@ -281,15 +314,69 @@ fn empty_final_chunk_after_data_is_refused() {
     let r = KeyPair::from_secret_bytes([6; 32]);
     let full = vec![0x61u8; CHUNK_SIZE];
     let canonical = forge(&r, &[(&full, true)]);
-    assert_eq!(open_to_vec(&r, &canonical).unwrap().0, full);
+    let open_claimed = |bytes: &[u8]| open_to_vec(&r, bytes, &claimed(bytes));
+    assert_eq!(&open_claimed(&canonical).unwrap().plaintext[..], &full[..]);
     let padded = forge(&r, &[(&full, false), (b"", true)]);
     assert!(matches!(
-        open_to_vec(&r, &padded),
+        open_claimed(&padded),
         Err(Error::EmptyFinalChunk { index: 1 })
     ));
     // A short chunk that is not final is refused as well (it is read as the final one).
     let short_first = forge(&r, &[(b"abc", false), (b"def", true)]);
-    assert!(open_to_vec(&r, &short_first).is_err());
+    assert!(open_claimed(&short_first).is_err());
     // The empty payload is one empty final chunk.
-    assert_eq!(open_to_vec(&r, &forge(&r, &[(b"", true)])).unwrap().0, b"");
+    let empty = forge(&r, &[(b"", true)]);
+    assert_eq!(&open_claimed(&empty).unwrap().plaintext[..], b"");
+}
+
+/// A dishonest sender states a disclosure tree in the header that is not the plaintext's
+/// (e.g. it discloses amount 10 while the payload says 10000). The envelope is otherwise
+/// valid and matches its commitment; every recipient's in-memory open rebuilds the tree from
+/// the plaintext and refuses it.
+#[test]
+fn a_header_tree_that_is_not_the_plaintexts_is_refused() {
+    let r = KeyPair::from_secret_bytes([6; 32]);
+    let request = SealRequest {
+        context: context(),
+        recipients: &[*r.public_key()],
+    };
+    let mut rng = rand_core::OsRng;
+    let content_key = ContentKey::generate(&mut rng);
+    let id = new_id(&mut rng);
+    // The tree of the payload the sender discloses from ...
+    let shown = serde_json::json!({"amount": 10, "to": "Org A"});
+    let salts_key = secrets::disclosure_salts_key(&content_key, &id, &request.context);
+    let names: Vec<String> = vec!["amount".into(), "to".into()];
+    let opening = CommitmentOpening::derive(&salts_key, names.iter(), 0);
+    let tree = CommittedPayload::from_opening(&shown, &opening).unwrap();
+    // ... over a payload that says something else.
+    let mut bytes = Vec::new();
+    seal_inner(
+        &request,
+        &content_key,
+        id,
+        Some((tree.root().0, tree.leaf_count())),
+        &br#"{"amount": 10000, "to": "Org A"}"#[..],
+        &mut bytes,
+        &mut rng,
+    )
+    .unwrap();
+    assert!(matches!(
+        open_to_vec(&r, &bytes, &claimed(&bytes)),
+        Err(Error::DisclosureRootMismatch)
+    ));
+    // The honest version opens.
+    let mut honest = Vec::new();
+    seal_inner(
+        &request,
+        &content_key,
+        id,
+        Some((tree.root().0, tree.leaf_count())),
+        &br#"{"amount": 10, "to": "Org A"}"#[..],
+        &mut honest,
+        &mut rng,
+    )
+    .unwrap();
+    let opened = open_to_vec(&r, &honest, &claimed(&honest)).unwrap();
+    assert_eq!(opened.disclosure.unwrap().root(), tree.root());
 }

@@ -76,7 +76,7 @@ fn disclose_and_verify() {
     assert_eq!(committed.leaf_count(), 7);
     let root = committed.root();
     let d = committed.disclose(&["seller", "amount", "amount"]).unwrap();
-    let shown = d.verify(&root).unwrap();
+    let shown = d.verify(&root, committed.leaf_count()).unwrap();
     assert_eq!(shown.len(), 2);
     assert_eq!(shown["amount"], json!({"value": 1250, "currency": "EUR"}));
     assert_eq!(shown["seller"], json!("Org A"));
@@ -91,7 +91,7 @@ fn disclose_and_verify() {
         assert!(!text.contains(hidden), "{hidden} leaked");
     }
     let back: Disclosure = serde_json::from_str(&text).unwrap();
-    assert_eq!(back.verify(&root).unwrap(), shown);
+    assert_eq!(back.verify(&root, committed.leaf_count()).unwrap(), shown);
 
     // Same payload, fresh salts: a different root.
     let again = CommittedPayload::commit(&invoice(), Padding::None).unwrap();
@@ -105,7 +105,10 @@ fn wrong_value_salt_name_or_proof_fails() {
     let good = committed.disclose(&["amount", "paid"]).unwrap();
     let expect_proof_err = |d: &Disclosure, what: &str| {
         assert!(
-            matches!(d.verify(&root), Err(Error::FieldProof { .. })),
+            matches!(
+                d.verify(&root, committed.leaf_count()),
+                Err(Error::FieldProof { .. })
+            ),
             "{what}"
         );
     };
@@ -138,9 +141,12 @@ fn wrong_value_salt_name_or_proof_fails() {
     let other = CommittedPayload::commit(&invoice(), Padding::None)
         .unwrap()
         .root();
-    assert!(matches!(good.verify(&other), Err(Error::FieldProof { .. })));
     assert!(matches!(
-        good.verify(&PayloadRoot(Hash32::ZERO)),
+        good.verify(&other, committed.leaf_count()),
+        Err(Error::FieldProof { .. })
+    ));
+    assert!(matches!(
+        good.verify(&PayloadRoot(Hash32::ZERO), committed.leaf_count()),
         Err(Error::ZeroRoot)
     ));
 
@@ -148,24 +154,24 @@ fn wrong_value_salt_name_or_proof_fails() {
     let mut d = good.clone();
     d.fields[1].proof.size = LogSize(8);
     assert!(matches!(
-        d.verify(&root),
+        d.verify(&root, committed.leaf_count()),
         Err(Error::MalformedDisclosure { .. })
     ));
     let mut d = good.clone();
     d.fields.swap(0, 1);
     assert!(matches!(
-        d.verify(&root),
+        d.verify(&root, committed.leaf_count()),
         Err(Error::MalformedDisclosure { .. })
     ));
     let mut d = good.clone();
     d.fields[1] = d.fields[0].clone();
     assert!(matches!(
-        d.verify(&root),
+        d.verify(&root, committed.leaf_count()),
         Err(Error::MalformedDisclosure { .. })
     ));
     let empty = Disclosure { fields: vec![] };
     assert!(matches!(
-        empty.verify(&root),
+        empty.verify(&root, committed.leaf_count()),
         Err(Error::MalformedDisclosure { .. })
     ));
 }
@@ -180,7 +186,10 @@ fn opening_rebuilds_the_same_commitment() {
     let again = CommittedPayload::from_opening(&invoice(), &restored).unwrap();
     assert_eq!(again.root(), committed.root());
     let d = again.disclose(&["note"]).unwrap();
-    assert_eq!(d.verify(&committed.root()).unwrap()["note"], Value::Null);
+    assert_eq!(
+        d.verify(&committed.root(), committed.leaf_count()).unwrap()["note"],
+        Value::Null
+    );
     assert_eq!(
         d.fields[0].proof.size,
         LogSize(8),
@@ -248,7 +257,7 @@ proptest! {
             .collect();
         prop_assume!(!names.is_empty());
         let d = c.disclose(&names).unwrap();
-        let shown = d.verify(&c.root()).unwrap();
+        let shown = d.verify(&c.root(), c.leaf_count()).unwrap();
         prop_assert_eq!(shown.len(), names.len());
         for n in &names {
             prop_assert_eq!(&shown[n.as_str()], &obj[n.as_str()]);
@@ -267,7 +276,7 @@ proptest! {
             let b = bit - 256;
             f.proof.path[b / 256].0[(b % 256) / 8] ^= 1 << (b % 8);
         }
-        prop_assert!(bad.verify(&c.root()).is_err());
+        prop_assert!(bad.verify(&c.root(), c.leaf_count()).is_err());
     }
 }
 
@@ -391,8 +400,11 @@ fn integers_beyond_what_json_carries_exactly_are_refused() {
     let b = CommittedPayload::commit_json(&format!(r#"{{"amount": "{less}"}}"#), Padding::None)
         .unwrap();
     let d = a.disclose(&["amount"]).unwrap();
-    assert_eq!(d.verify(&a.root()).unwrap()["amount"], json!(max));
-    assert!(d.verify(&b.root()).is_err());
+    assert_eq!(
+        d.verify(&a.root(), a.leaf_count()).unwrap()["amount"],
+        json!(max)
+    );
+    assert!(d.verify(&b.root(), b.leaf_count()).is_err());
     // Exact numbers are accepted, however they are spelled.
     for text in [
         r#"{"x": 9007199254740991, "y": -9007199254740991, "z": 4.50, "w": 1E30, "v": 0.1}"#,
@@ -414,6 +426,6 @@ proptest! {
         let c = CommittedPayload::commit(&json!({ "x": x, "y": 1 }), Padding::None).unwrap();
         let text = serde_json::to_string(&c.disclose(&["x"]).unwrap()).unwrap();
         let back: Disclosure = serde_json::from_str(&text).unwrap();
-        prop_assert!(back.verify(&c.root()).is_ok(), "{x:e} ({bits:016x}) as {text}");
+        prop_assert!(back.verify(&c.root(), c.leaf_count()).is_ok(), "{x:e} ({bits:016x}) as {text}");
     }
 }

@@ -4,7 +4,7 @@ use causeway_privacy::Error;
 use causeway_privacy::envelope::{self, Access, EnvelopeHeader};
 use causeway_privacy::grant::{self, Grant};
 
-use crate::support::{key, payload, publics, seal};
+use crate::support::{expected, key, payload, publics, seal, self_expected};
 
 fn split(bytes: &[u8]) -> (EnvelopeHeader, &[u8]) {
     let header = EnvelopeHeader::read_from(bytes).unwrap();
@@ -18,7 +18,7 @@ fn grant_adds_a_reader_and_leaves_the_payload_untouched() {
     let pt = payload(70_000);
     let (bytes, sealed) = seal(&publics(&[key(1), key(2)]), &pt);
     assert!(matches!(
-        envelope::open_to_vec(&c, &bytes),
+        envelope::open_to_vec(&c, &bytes, &self_expected(&bytes)),
         Err(Error::NotARecipient { .. })
     ));
 
@@ -51,10 +51,10 @@ fn grant_adds_a_reader_and_leaves_the_payload_untouched() {
         (&b, Access::Recipient { index: 1 }),
         (&c, Access::Grantee { index: 0 }),
     ] {
-        let (out, opened) = envelope::open_to_vec(k, &granted).unwrap();
-        assert_eq!(out, pt);
-        assert_eq!(opened.access, access);
-        opened.verify_commitment(&sealed.commitment).unwrap();
+        let o = envelope::open_to_vec(k, &granted, &expected(&sealed)).unwrap();
+        assert_eq!(&o.plaintext[..], &pt[..]);
+        assert_eq!(o.opened.access, access);
+        assert_eq!(o.opened.commitment, sealed.commitment);
     }
 
     // The grant record serialises for storage.
@@ -74,7 +74,8 @@ fn grantees_can_grant_onward_and_the_chain_is_checked() {
     );
     assert_ne!(r1.tag, r2.tag);
     for k in [&a, &c, &d] {
-        assert_eq!(envelope::open_to_vec(k, &g2).unwrap().0, b"chained");
+        let o = envelope::open_to_vec(k, &g2, &self_expected(&g2)).unwrap();
+        assert_eq!(&o.plaintext[..], b"chained");
     }
     // Swapping the two grant blocks: D's grantor C is then unknown at position 0.
     let (h, _) = split(&g2);
@@ -83,7 +84,7 @@ fn grantees_can_grant_onward_and_the_chain_is_checked() {
     swapped[start..start + 144].copy_from_slice(&g2[start + 144..start + 288]);
     swapped[start + 144..start + 288].copy_from_slice(&g2[start..start + 144]);
     assert!(matches!(
-        envelope::open_to_vec(&a, &swapped),
+        envelope::open_to_vec(&a, &swapped, &self_expected(&swapped)),
         Err(Error::UnknownGrantor { index: 0, .. })
     ));
     // Dropping the newest grant (and lowering the count) gives back the previous envelope
@@ -95,7 +96,7 @@ fn grantees_can_grant_onward_and_the_chain_is_checked() {
     dropped.extend_from_slice(&g2[h.encoded_len()..]);
     assert_eq!(dropped, g1);
     assert!(matches!(
-        envelope::open_to_vec(&d, &dropped),
+        envelope::open_to_vec(&d, &dropped, &self_expected(&dropped)),
         Err(Error::NotARecipient { .. })
     ));
 }
@@ -112,7 +113,7 @@ fn every_bit_of_a_grant_block_is_authenticated() {
         bad[start + bit / 8] ^= 1 << (bit % 8);
         // The original recipient sees a tampered grant list (or an unknown grantor / a
         // duplicate reader, when the ids change).
-        let e = envelope::open_to_vec(&a, &bad).unwrap_err();
+        let e = envelope::open_to_vec(&a, &bad, &self_expected(&bad)).unwrap_err();
         assert!(
             matches!(
                 e,
@@ -122,7 +123,10 @@ fn every_bit_of_a_grant_block_is_authenticated() {
             ),
             "bit {bit}: {e}"
         );
-        assert!(envelope::open_to_vec(&c, &bad).is_err(), "bit {bit}");
+        assert!(
+            envelope::open_to_vec(&c, &bad, &self_expected(&bad)).is_err(),
+            "bit {bit}"
+        );
     }
 }
 
@@ -144,7 +148,7 @@ fn grants_are_refused_when_they_should_be() {
     ));
     // A grantor cannot grant on a header whose commitment was tampered with.
     let mut bad = bytes.clone();
-    bad[72 + 2 * 96] ^= 1;
+    bad[112 + 2 * 96] ^= 1;
     assert!(matches!(
         grant::grant_to_vec(&bad, &a, key(5).public_key()),
         Err(Error::KeyCommitmentMismatch)
@@ -160,13 +164,12 @@ fn header_level_grant_matches_streaming_grant() {
     let mut assembled = next.to_bytes();
     assembled.extend_from_slice(body);
     assert_eq!(next.grants(), vec![record]);
-    assert_eq!(
-        envelope::open_to_vec(&c, &assembled).unwrap().0,
-        payload(10)
-    );
+    let o = envelope::open_to_vec(&c, &assembled, &self_expected(&assembled)).unwrap();
+    assert_eq!(&o.plaintext[..], &payload(10)[..]);
     // Opening via a stored header and a separate body.
     let mut out = Vec::new();
-    next.open_payload(&c, body, &mut out).unwrap();
+    next.open_body(&c, &self_expected(&bytes), body, &mut out)
+        .unwrap();
     assert_eq!(out, payload(10));
 }
 
@@ -186,11 +189,11 @@ fn grant_blocks_do_not_transplant() {
     forged.extend_from_slice(block);
     forged.extend_from_slice(body2);
     assert!(matches!(
-        envelope::open_to_vec(&c, &forged),
+        envelope::open_to_vec(&c, &forged, &self_expected(&forged)),
         Err(Error::UnwrapFailed { .. })
     ));
     assert!(matches!(
-        envelope::open_to_vec(&a, &forged),
+        envelope::open_to_vec(&a, &forged, &self_expected(&forged)),
         Err(Error::GrantTagMismatch { index: 0 })
     ));
 }

@@ -47,6 +47,12 @@ pub enum Error {
         /// The refused key, hex.
         key_hex: String,
     },
+    /// An XEdDSA signature that does not verify under the key it claims.
+    #[error("signature by key {key_id} does not verify")]
+    BadSignature {
+        /// The claimed signer.
+        key_id: KeyId,
+    },
     /// X25519 produced the all-zero shared secret: the peer key has small order.
     #[error("X25519 produced an all-zero shared secret (peer public key of small order)")]
     ZeroSharedSecret,
@@ -195,11 +201,39 @@ pub enum Error {
     /// recipients.
     #[error("key commitment mismatch: header altered or inconsistent content keys")]
     KeyCommitmentMismatch,
-    /// A grant record whose tag does not verify (altered, reordered or forged).
-    #[error("grant {index} failed to authenticate")]
-    GrantTagMismatch {
-        /// Position of the grant.
+    /// A grant-history entry whose signature does not verify under the key it names: forged,
+    /// altered, or an earlier entry rewritten.
+    #[error(
+        "grant history entry {index} is not signed by {grantor}: the history was forged or \
+         rewritten; fetch the envelope again from a recipient's gateway"
+    )]
+    GrantSignature {
+        /// Position of the entry.
         index: usize,
+        /// The key id the entry names as its signer.
+        grantor: KeyId,
+    },
+    /// The opener's grant was revoked.
+    #[error("the grant to {key_id} was revoked by its grantor")]
+    GrantRevoked {
+        /// The revoked grantee.
+        key_id: KeyId,
+    },
+    /// A revocation its signer may not make (not the grantor of an active grant).
+    #[error("grant history entry {index} is an invalid revocation: {reason}")]
+    InvalidRevocation {
+        /// Position of the entry.
+        index: usize,
+        /// Why.
+        reason: String,
+    },
+    /// A grant-history entry that is not well formed.
+    #[error("grant history entry {index} is malformed: {reason}")]
+    MalformedHistory {
+        /// Position of the entry.
+        index: usize,
+        /// What is wrong.
+        reason: String,
     },
     /// A payload chunk that failed to authenticate (altered, reordered, dropped or replaced).
     #[error("payload chunk {index} failed to authenticate")]
@@ -354,7 +388,8 @@ impl Error {
                 | Error::NotARecipient { .. }
                 | Error::UnwrapFailed { .. }
                 | Error::KeyCommitmentMismatch
-                | Error::GrantTagMismatch { .. }
+                | Error::GrantSignature { .. }
+                | Error::GrantRevoked { .. }
                 | Error::ChunkAuthentication { .. }
                 | Error::StreamTruncated { .. }
                 | Error::TrailingData { .. }

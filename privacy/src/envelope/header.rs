@@ -15,6 +15,7 @@ use causeway_proofs::{Domain, Hash32};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
+use super::history::{ENTRY_LEN, EntryKind, HistoryEntry};
 use crate::Error;
 use crate::disclosure::PayloadRoot;
 use crate::hpke::EncappedKey;
@@ -40,10 +41,8 @@ pub(crate) const PREAMBLE_LEN: usize = 4 + 1 + 1 + ENVELOPE_ID_LEN + CONTEXT_LEN
 pub(crate) const WRAPPED_LEN: usize = 32 + 16;
 /// Bytes of a recipient block.
 pub(crate) const RECIPIENT_BLOCK_LEN: usize = KEY_ID_LEN + KEY_LEN + WRAPPED_LEN;
-/// Bytes of the key commitment and of a grant tag.
+/// Bytes of the key commitment.
 pub(crate) const TAG_LEN: usize = 32;
-/// Bytes of a grant block.
-pub(crate) const GRANT_BLOCK_LEN: usize = 2 * KEY_ID_LEN + KEY_LEN + WRAPPED_LEN + TAG_LEN;
 
 /// A random identifier of one envelope. Hex in text.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -120,16 +119,6 @@ pub(crate) struct RecipientBlock {
     pub(crate) wrapped: [u8; WRAPPED_LEN],
 }
 
-/// The content key re-wrapped by a holder for a new reader.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct GrantBlock {
-    pub(crate) grantor: KeyId,
-    pub(crate) grantee: KeyId,
-    pub(crate) enc: EncappedKey,
-    pub(crate) wrapped: [u8; WRAPPED_LEN],
-    pub(crate) tag: [u8; TAG_LEN],
-}
-
 /// A parsed envelope header: structurally valid, not yet authenticated (that needs a reader's
 /// key; see [`EnvelopeHeader::open_payload`](crate::envelope::EnvelopeHeader::open_payload)).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -140,7 +129,7 @@ pub struct EnvelopeHeader {
     pub(crate) disclosure_leaves: u64,
     pub(crate) recipients: Vec<RecipientBlock>,
     pub(crate) key_commitment: [u8; TAG_LEN],
-    pub(crate) grants: Vec<GrantBlock>,
+    pub(crate) history: Vec<HistoryEntry>,
 }
 
 impl EnvelopeHeader {
@@ -165,9 +154,20 @@ impl EnvelopeHeader {
         self.recipients.iter().map(|r| r.key_id).collect()
     }
 
-    /// Key ids of everyone with access: recipients, then grantees in grant order.
+    /// Key ids of everyone with access now: recipients, then grantees in grant order
+    /// (revoked ones left out).
     pub fn readers(&self) -> Vec<KeyId> {
-        let grantees = self.grants.iter().map(|g| g.grantee);
+        let revoked: BTreeSet<KeyId> = self
+            .history
+            .iter()
+            .filter(|e| e.kind == EntryKind::Revoke)
+            .map(|e| e.subject)
+            .collect();
+        let grantees = self
+            .history
+            .iter()
+            .filter(|e| e.kind == EntryKind::Grant && !revoked.contains(&e.subject))
+            .map(|e| e.subject);
         self.recipients
             .iter()
             .map(|r| r.key_id)
@@ -182,7 +182,7 @@ impl EnvelopeHeader {
             + self.recipients.len() * RECIPIENT_BLOCK_LEN
             + TAG_LEN
             + 2
-            + self.grants.len() * GRANT_BLOCK_LEN
+            + self.history.len() * ENTRY_LEN
     }
 
     /// `magic ‖ version ‖ suite ‖ id ‖ context ‖ disclosure root ‖ disclosure leaves`.
@@ -246,13 +246,9 @@ impl EnvelopeHeader {
             out.extend_from_slice(&r.wrapped);
         }
         out.extend_from_slice(&self.key_commitment);
-        out.extend_from_slice(&recipient_count(self.grants.len()).to_be_bytes());
-        for g in &self.grants {
-            out.extend_from_slice(&g.grantor.0);
-            out.extend_from_slice(&g.grantee.0);
-            out.extend_from_slice(&g.enc.0);
-            out.extend_from_slice(&g.wrapped);
-            out.extend_from_slice(&g.tag);
+        out.extend_from_slice(&recipient_count(self.history.len()).to_be_bytes());
+        for e in &self.history {
+            out.extend_from_slice(&e.to_bytes());
         }
         out
     }
@@ -339,41 +335,26 @@ impl EnvelopeHeader {
         let mut key_commitment = [0u8; TAG_LEN];
         read_exact(&mut input, &mut key_commitment, "key commitment")?;
 
-        let g = read_u16(&mut input, "grant count")?;
+        let g = read_u16(&mut input, "grant history count")?;
         check_readers(n + g)?;
-        let mut grants = Vec::with_capacity(g);
-        for index in 0..g {
-            let mut b = [0u8; GRANT_BLOCK_LEN];
-            read_exact(&mut input, &mut b, "grant block")?;
-            let block = GrantBlock {
-                grantor: KeyId(take(&b[..16])),
-                grantee: KeyId(take(&b[16..32])),
-                enc: EncappedKey(take(&b[32..64])),
-                wrapped: take(&b[64..112]),
-                tag: take(&b[112..]),
-            };
-            if !seen.contains(&block.grantor) {
-                return Err(Error::UnknownGrantor {
-                    index,
-                    grantor: block.grantor,
-                });
-            }
-            if !seen.insert(block.grantee) {
-                return Err(Error::DuplicateRecipient {
-                    key_id: block.grantee,
-                });
-            }
-            grants.push(block);
-        }
-        Ok(EnvelopeHeader {
+        let mut header = EnvelopeHeader {
             id: EnvelopeId(id),
             context: EnvelopeContext::from_bytes(&ctx),
             disclosure_root,
             disclosure_leaves,
             recipients,
             key_commitment,
-            grants,
-        })
+            history: Vec::with_capacity(g),
+        };
+        let mut access = header.initial_access();
+        for index in 0..g {
+            let mut b = [0u8; ENTRY_LEN];
+            read_exact(&mut input, &mut b, "grant history entry")?;
+            let entry = HistoryEntry::from_bytes(&b, index)?;
+            access.apply(index, &entry)?;
+            header.history.push(entry);
+        }
+        Ok(header)
     }
 }
 

@@ -33,8 +33,9 @@
 //!   every recipient block, and is checked in constant time before anything is decrypted;
 //! - the payload key and nonce prefix are derived from the content key *and* that same header
 //!   digest, so the chunks belong to exactly this header;
-//! - grants (added later without touching the payload) are chained tags under a key derived
-//!   the same way (see [`crate::grant`]).
+//! - grants (added later without touching the payload) are entries of a history signed by
+//!   their grantors' privacy keys (XEdDSA), each signature covering all earlier entries (see
+//!   `history.rs` and [`crate::grant`]).
 //!
 //! What a reader of the bytes learns without a key: the context, the recipients' and
 //! grantees' key ids, who granted to whom, and the payload length to within 16 bytes per chunk.
@@ -58,6 +59,7 @@
 
 mod commitment;
 mod header;
+mod history;
 mod secrets;
 mod stream;
 #[cfg(test)]
@@ -80,7 +82,8 @@ pub use header::{
 };
 pub use stream::{CHUNK_SIZE, CHUNK_TAG_LEN};
 
-pub(crate) use header::GrantBlock;
+pub(crate) use history::HistoryEntry;
+pub use history::{EntryKind, Grant};
 pub(crate) use secrets::{ContentKey, EnvelopeKeys, wrap_grant};
 
 use crate::Error;
@@ -127,7 +130,7 @@ pub enum Access {
     },
     /// Through the grant at this position.
     Grantee {
-        /// Position among the grant blocks.
+        /// Position of the grant in the history.
         index: usize,
     },
 }
@@ -326,7 +329,7 @@ fn seal_inner(
         disclosure_leaves,
         recipients: Vec::with_capacity(request.recipients.len()),
         key_commitment: [0u8; 32],
-        grants: Vec::new(),
+        history: Vec::new(),
     };
     let preamble_digest = header.preamble_digest();
     for pk in request.recipients {
@@ -359,7 +362,7 @@ fn seal_inner(
 
 impl EnvelopeHeader {
     /// Unwraps the content key with `key` and authenticates the whole header: the key
-    /// commitment, then every grant tag.
+    /// commitment, then every signature of the grant history. A revoked grantee is refused.
     pub(crate) fn unlock(
         &self,
         key: &KeyPair,
@@ -370,15 +373,22 @@ impl EnvelopeHeader {
             if let Some(index) = self.recipients.iter().position(|r| r.key_id == id) {
                 let ck = secrets::unwrap(&self.recipients[index], key, &self.preamble_digest())?;
                 (ck, Access::Recipient { index })
-            } else if let Some(index) = self.grants.iter().position(|g| g.grantee == id) {
-                let ck = secrets::unwrap_grant(&self.grants[index], key, &core_digest)?;
+            } else if let Some(index) = self
+                .history
+                .iter()
+                .position(|e| e.kind == EntryKind::Grant && e.subject == id)
+            {
+                if self.access()?.revoked.contains(&id) {
+                    return Err(Error::GrantRevoked { key_id: id });
+                }
+                let ck = secrets::unwrap_grant(&self.history[index], key, &core_digest)?;
                 (ck, Access::Grantee { index })
             } else {
                 return Err(Error::NotARecipient { key_id: id });
             };
         let keys = EnvelopeKeys::derive(&content_key, &core_digest);
         keys.check_commitment(&self.key_commitment)?;
-        keys.check_grants(&self.grants)?;
+        self.verify_history()?;
         Ok((content_key, keys, access))
     }
 

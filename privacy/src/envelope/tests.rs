@@ -125,7 +125,7 @@ fn invisible_salamander_is_rejected_by_the_key_commitment() {
         disclosure_leaves: 0,
         recipients: vec![],
         key_commitment: [0; 32],
-        grants: vec![],
+        history: vec![],
     };
     let pre = header.preamble_digest();
     header.recipients = vec![
@@ -280,7 +280,7 @@ fn forge(reader: &KeyPair, chunks: &[(&[u8], bool)]) -> Vec<u8> {
         disclosure_leaves: 0,
         recipients: vec![],
         key_commitment: [0; 32],
-        grants: vec![],
+        history: vec![],
     };
     let pre = header.preamble_digest();
     let block = secrets::wrap(

@@ -256,3 +256,25 @@ fn debug_never_shows_the_secret() {
     assert!(!shown.contains(&base64::engine::general_purpose::STANDARD.encode(secret)));
     assert!(shown.contains(&k.key_id().to_string()));
 }
+
+/// XEdDSA differential: a signature by an X25519 privacy key is an RFC 8032 Ed25519 signature
+/// under the key's Edwards form (sign bit 0), as the XEdDSA specification defines it; ring's
+/// Ed25519 verifier, written independently, accepts it, and refuses it on another message.
+#[test]
+fn xeddsa_signatures_are_ed25519_signatures_under_the_converted_key() {
+    use ring::signature::{ED25519, UnparsedPublicKey};
+    let mut rng = rand_core::OsRng;
+    for seed in 1u8..=32 {
+        let kp = KeyPair::from_secret_bytes([seed.wrapping_mul(37); 32]);
+        let edwards = curve25519_dalek::montgomery::MontgomeryPoint(*kp.public_key().as_bytes())
+            .to_edwards(0)
+            .unwrap()
+            .compress();
+        let message = [b"causeway grant ".as_slice(), &[seed]].concat();
+        let sig = kp.sign(&message, &mut rng);
+        let ring_key = UnparsedPublicKey::new(&ED25519, edwards.as_bytes());
+        ring_key.verify(&message, &sig.0).unwrap();
+        assert!(ring_key.verify(b"another message", &sig.0).is_err());
+        kp.public_key().verify(&message, &sig).unwrap();
+    }
+}

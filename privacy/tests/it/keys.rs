@@ -278,3 +278,21 @@ fn xeddsa_signatures_are_ed25519_signatures_under_the_converted_key() {
         kp.public_key().verify(&message, &sig).unwrap();
     }
 }
+
+/// A key file larger than any key file is refused from its size, before a byte is read: a
+/// sparse 1 GiB file answers at once.
+#[test]
+fn oversized_key_files_are_refused_before_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.key");
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(1 << 30).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let started = std::time::Instant::now();
+    let e = KeyPair::read_from_file(&path).unwrap_err();
+    assert!(
+        matches!(&e, Error::KeyFileFormat { reason, .. } if reason.contains("1073741824 bytes")),
+        "{e}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+}

@@ -341,7 +341,7 @@ fn seal_inner(
     header.key_commitment = keys.key_commitment;
 
     header.write_to(&mut out)?;
-    let cipher = ChunkCipher::new(&keys);
+    let cipher = ChunkCipher::new(&keys)?;
     let mut hasher = PayloadHasher::new();
     let (plaintext_len, chunks_len) =
         stream::seal_chunks(&cipher, &mut hasher, plaintext, &mut out)?;
@@ -427,7 +427,7 @@ impl EnvelopeHeader {
             });
         }
         let (content_key, keys, access) = self.unlock(key)?;
-        let cipher = ChunkCipher::new(&keys);
+        let cipher = ChunkCipher::new(&keys)?;
         let mut hasher = PayloadHasher::new();
         let plaintext_len = stream::open_chunks(&cipher, &mut hasher, body, out)?;
         let (envelope, inputs) = self.commitment_inputs(&hasher);

@@ -139,7 +139,10 @@ fn invisible_salamander_is_rejected_by_the_key_commitment() {
 
     // One final chunk of m = 4 blocks. Tag under key X with nonce N_X:
     // T_X = C1·H^5 ⊕ C2·H^4 ⊕ C3·H^3 ⊕ C4·H^2 ⊕ L·H ⊕ E_X(J0_X). Pick C1..C3, solve for C4.
-    let (ca, cb) = (ChunkCipher::new(&keys_a), ChunkCipher::new(&keys_b));
+    let (ca, cb) = (
+        ChunkCipher::new(&keys_a).unwrap(),
+        ChunkCipher::new(&keys_b).unwrap(),
+    );
     let blocks = [0x1111u128, 0x2222, 0x3333];
     let len_block: u128 = 512; // len(aad) = 0 bits ‖ len(ciphertext) = 512 bits
     let partial = |keys: &EnvelopeKeys, cipher: &ChunkCipher| {
@@ -234,7 +237,7 @@ fn key_nonce_pairs_never_repeat() {
         let (bytes, _) = seal_to_vec(&request, &payload).unwrap();
         let header = EnvelopeHeader::read_from(&bytes[..]).unwrap();
         let (_, keys, _) = header.unlock(&r).unwrap();
-        let cipher = ChunkCipher::new(&keys);
+        let cipher = ChunkCipher::new(&keys).unwrap();
         for (i, last) in [(0, false), (1, true)] {
             assert!(pairs.insert((*keys.payload_key, cipher.nonce(i, last).unwrap())));
         }
@@ -248,7 +251,7 @@ fn key_nonce_pairs_never_repeat() {
 #[test]
 fn chunk_counter_never_wraps() {
     let keys = EnvelopeKeys::derive(&ContentKey::from_bytes([1; 32]), &[2; 32]);
-    let cipher = ChunkCipher::new(&keys);
+    let cipher = ChunkCipher::new(&keys).unwrap();
     let last_ok = cipher.nonce(u64::from(u32::MAX), true).unwrap();
     assert_eq!(&last_ok[7..11], &u32::MAX.to_be_bytes());
     assert!(matches!(
@@ -261,7 +264,7 @@ fn chunk_counter_never_wraps() {
 #[test]
 fn stream_nonce_layout() {
     let keys = EnvelopeKeys::derive(&ContentKey::from_bytes([1; 32]), &[2; 32]);
-    let cipher = ChunkCipher::new(&keys);
+    let cipher = ChunkCipher::new(&keys).unwrap();
     let n = cipher.nonce(0x0102_0304, true).unwrap();
     assert_eq!(&n[..7], &keys.nonce_prefix);
     assert_eq!(&n[7..11], &[1, 2, 3, 4]);
@@ -292,7 +295,7 @@ fn forge(reader: &KeyPair, chunks: &[(&[u8], bool)]) -> Vec<u8> {
     header.recipients = vec![block.unwrap()];
     let keys = EnvelopeKeys::derive(&ContentKey::from_bytes(ck), &header.core_digest());
     header.key_commitment = keys.key_commitment;
-    let cipher = ChunkCipher::new(&keys);
+    let cipher = ChunkCipher::new(&keys).unwrap();
     let aes = Aes256Gcm::new(keys.payload_key.as_ref().into());
     let mut out = header.to_bytes();
     for (i, (pt, last)) in chunks.iter().enumerate() {
@@ -379,4 +382,75 @@ fn a_header_tree_that_is_not_the_plaintexts_is_refused() {
     .unwrap();
     let opened = open_to_vec(&r, &honest, &claimed(&honest)).unwrap();
     assert_eq!(opened.disclosure.unwrap().root(), tree.root());
+}
+
+/// Differential: AWS-LC's AES-256-GCM (the payload cipher) and RustCrypto's `aes-gcm` (the
+/// oracle) give the same ciphertext and tag for the same key, nonce and data, at random sizes
+/// and every chunk boundary, and each opens the other's output.
+#[test]
+fn aws_lc_aes_gcm_matches_the_rustcrypto_oracle() {
+    use rand_core::RngCore as _;
+    let mut rng = rand_core::OsRng;
+    let mut sizes = vec![
+        0,
+        1,
+        15,
+        16,
+        17,
+        255,
+        256,
+        4095,
+        4096,
+        4097,
+        CHUNK_SIZE - 1,
+        CHUNK_SIZE,
+    ];
+    sizes.extend((0..48).map(|_| (rng.next_u32() as usize) % (CHUNK_SIZE + 1)));
+    for (i, size) in sizes.into_iter().enumerate() {
+        let mut key = [0u8; 32];
+        rng.fill_bytes(&mut key);
+        let mut prefix = [0u8; 7];
+        rng.fill_bytes(&mut prefix);
+        let cipher = ChunkCipher::from_parts(&key, prefix).unwrap();
+        let last = i % 2 == 0;
+        let index = u64::from(rng.next_u32());
+        let nonce = cipher.nonce(index, last).unwrap();
+        let mut data = vec![0u8; size];
+        rng.fill_bytes(&mut data);
+
+        let mut ours = data.clone();
+        let our_tag = cipher.encrypt(index, last, &mut ours).unwrap();
+        let oracle = Aes256Gcm::new(&key.into());
+        let mut theirs = data.clone();
+        let their_tag = oracle
+            .encrypt_in_place_detached(&Nonce::from(nonce), b"", &mut theirs)
+            .unwrap();
+        assert_eq!(ours, theirs, "ciphertext, size {size}");
+        assert_eq!(&our_tag[..], &their_tag[..], "tag, size {size}");
+
+        let mut back = vec![0u8; size];
+        assert!(
+            cipher
+                .decrypt_into(index, last, &theirs, &their_tag.into(), &mut back)
+                .unwrap()
+        );
+        assert_eq!(back, data);
+        let mut flipped_tag: [u8; 16] = their_tag.into();
+        flipped_tag[size % 16] ^= 1;
+        assert!(
+            !cipher
+                .decrypt_into(index, last, &theirs, &flipped_tag, &mut back)
+                .unwrap()
+        );
+        assert!(
+            !cipher
+                .decrypt_into(index, !last, &theirs, &their_tag.into(), &mut back)
+                .unwrap()
+        );
+        let mut again = ours.clone();
+        oracle
+            .decrypt_in_place_detached(&Nonce::from(nonce), b"", &mut again, &our_tag.into())
+            .unwrap();
+        assert_eq!(again, data);
+    }
 }

@@ -183,6 +183,11 @@ fn check_value(value: &Value, depth: usize) -> Result<(), Error> {
 /// beyond 2^53, uint256 amounts, `1.40000000000000001`. Without this, two payloads differing
 /// in such a number would parse to one value and share a commitment.
 pub fn parse_exact_json(text: &str) -> Result<Value, Error> {
+    // Duplicate member names first: serde_json keeps the last value, other parsers the first,
+    // so a payload with one would commit to a value some readers never see.
+    serde_json::from_str::<NoDuplicates>(text).map_err(|e| Error::InvalidJson {
+        reason: e.to_string(),
+    })?;
     let value: Value = serde_json::from_str(text).map_err(|e| Error::InvalidJson {
         reason: e.to_string(),
     })?;
@@ -215,6 +220,60 @@ pub fn parse_exact_json(text: &str) -> Result<Value, Error> {
     }
     check_value(&value, 0)?;
     Ok(value)
+}
+
+/// Any JSON value, refused if an object anywhere in it repeats a member name.
+struct NoDuplicates;
+
+impl<'de> Deserialize<'de> for NoDuplicates {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NoDuplicatesVisitor)
+    }
+}
+
+struct NoDuplicatesVisitor;
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicatesVisitor {
+    type Value = NoDuplicates;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_unit<E>(self) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<NoDuplicates, A::Error> {
+        while seq.next_element::<NoDuplicates>()?.is_some() {}
+        Ok(NoDuplicates)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<NoDuplicates, A::Error> {
+        let mut names = BTreeSet::new();
+        while let Some(name) = map.next_key::<String>()? {
+            map.next_value::<NoDuplicates>()?;
+            if !names.insert(name.clone()) {
+                return Err(serde::de::Error::custom(format!(
+                    "member name {name:?} appears twice in one object"
+                )));
+            }
+        }
+        Ok(NoDuplicates)
+    }
 }
 
 /// `Ok` if the number literal denotes exactly the double nearest to it.

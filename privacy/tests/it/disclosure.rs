@@ -429,3 +429,21 @@ proptest! {
         prop_assert!(back.verify(&c.root(), c.leaf_count()).is_ok(), "{x:e} ({bits:016x}) as {text}");
     }
 }
+
+/// A payload that repeats a member name is refused: parsers disagree on which value counts
+/// (serde_json keeps the last, others the first), so the commitment would be ambiguous.
+#[test]
+fn duplicate_member_names_are_refused() {
+    for text in [
+        r#"{"amount": "1", "amount": "1000"}"#,
+        r#"{"a": {"x": 1, "x": 2}}"#,
+        r#"{"a": [{"x": 1, "y": 2, "x": 3}]}"#,
+    ] {
+        let e = CommittedPayload::commit_json(text, Padding::None).unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidJson { reason } if reason.contains("twice")),
+            "{e}"
+        );
+    }
+    CommittedPayload::commit_json(r#"{"a": {"x": 1}, "b": {"x": 1}}"#, Padding::None).unwrap();
+}

@@ -6,13 +6,15 @@
 //! payloads stream through caller-provided [`std::io::Read`] and [`std::io::Write`]. Work over
 //! large payloads is CPU-bound; async callers run it on `spawn_blocking`.
 //!
-//! - [`keys`]: X25519 privacy keys, key ids, key files (mode 0600, zeroized, never printed).
+//! - [`keys`]: X25519 privacy keys, key ids, key files (mode 0600, zeroized, never printed),
+//!   XEdDSA signatures.
 //! - [`hpke`]: RFC 9180 HPKE (DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-128/256-GCM, all modes),
 //!   the `hpke` crate behind our key and error types.
 //! - [`envelope`]: a payload encrypted once (AES-256-GCM STREAM, 64 KiB chunks), its content key
 //!   wrapped per recipient with HPKE base mode, key-committing, with one message commitment to
 //!   put on chain that binds the envelope, its recipients and its disclosure tree.
-//! - [`grant`]: a reader gives another reader access without re-encrypting.
+//! - [`grant`]: a reader gives another reader access without re-encrypting, in a history
+//!   signed with the members' privacy keys (XEdDSA); the grantor can revoke.
 //! - [`disclosure`]: per-field salted commitments of a JSON payload in a Merkle tree; any subset
 //!   of fields can be disclosed and checked against the root.
 //!

@@ -20,7 +20,8 @@
 //!   [`Grant`] record (with its chain hash), so a cut is visible there.
 //! - A revocation is a signed entry by the grant's grantor: from then on `open` refuses the
 //!   grantee, and the gateway stops serving it. It cannot make the grantee forget a content key
-//!   it already unwrapped.
+//!   it already unwrapped. Grants the revoked grantee made onward stay (their grantors may
+//!   revoke them); a revoked key cannot be granted access again (grant to a new key instead).
 //! - Granting does not decrypt the payload; the grantee's open authenticates it.
 
 use std::io::{Read, Write};

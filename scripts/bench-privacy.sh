@@ -106,9 +106,12 @@ for n in $RECIPIENTS; do
   done
 done
 
-printf '%-6s %4s | %12s %12s | %12s %12s | %12s %12s\n' size rcpt \
-  "age enc MB/s" "age dec MB/s" "age enc ms" "age dec ms" "cw seal MB/s" "cw open MB/s"
-printf '%s\n' "-------------------------------------------------------------------------------------------------------"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b > 0) printf "%.2fx", b / a; else print "n/a" }'; }
+
+printf '%-6s %4s | %12s %12s | %12s %12s | %12s %12s | %9s %9s\n' size rcpt \
+  "age enc MB/s" "age dec MB/s" "age enc ms" "age dec ms" "cw seal MB/s" "cw open MB/s" \
+  "seal/age" "open/age"
+printf '%s\n' "---------------------------------------------------------------------------------------------------------------------------"
 for size in "${SIZES[@]}"; do
   bytes="$(bytes_of "$size")"
   runs="$(runs_for "$size")"
@@ -120,10 +123,11 @@ for size in "${SIZES[@]}"; do
     dec="$(mean_seconds "$runs" age -d -i "$work/key-$n-$n.txt" -o /dev/null "$work/sealed-$size-$n.age")"
     cw_seal="$(criterion_seconds seal "$size" "$n")"
     cw_open="$(criterion_seconds open "$size" "$n")"
-    printf '%-6s %4s | %12s %12s | %12s %12s | %12s %12s\n' "$size" "$n" \
+    printf '%-6s %4s | %12s %12s | %12s %12s | %12s %12s | %9s %9s\n' "$size" "$n" \
       "$(mb_per_s "$bytes" "$enc")" "$(mb_per_s "$bytes" "$dec")" "$(ms "$enc")" "$(ms "$dec")" \
       "$( [ -n "$cw_seal" ] && mb_per_s "$bytes" "$cw_seal" || echo n/a)" \
-      "$( [ -n "$cw_open" ] && mb_per_s "$bytes" "$cw_open" || echo n/a)"
+      "$( [ -n "$cw_open" ] && mb_per_s "$bytes" "$cw_open" || echo n/a)" \
+      "$(ratio "$cw_seal" "$enc")" "$(ratio "$cw_open" "$dec")"
   done
 done
 echo "(cw = Causeway, from target/criterion; n/a until 'cargo bench -p causeway-privacy --bench envelope' ran)"
@@ -131,5 +135,14 @@ echo "(cw = Causeway, from target/criterion; n/a until 'cargo bench -p causeway-
 if [ -z "${SKIP_OPENSSL:-}" ]; then
   echo
   echo "ceiling: openssl speed -evp aes-256-gcm -seconds 3, one core (columns: bytes per call, in 1000s of bytes/s)"
-  "${PIN[@]}" openssl speed -evp aes-256-gcm -seconds 3 2>/dev/null | tail -n 2
+  "${PIN[@]}" openssl speed -evp aes-256-gcm -seconds 3 2>/dev/null | tail -n 2 | tee "$work/openssl.txt"
+  # The 16 KiB column (the last) against Causeway's 16 MiB seal and open, one recipient.
+  ossl_kbs="$(tail -n 1 "$work/openssl.txt" | awk '{ v = $NF; sub(/k$/, "", v); print v }')"
+  for op in seal open; do
+    cw="$(criterion_seconds "$op" 16MiB 1)"
+    if [ -n "$cw" ] && [ -n "$ossl_kbs" ]; then
+      awk -v b=16777216 -v t="$cw" -v k="$ossl_kbs" -v op="$op" \
+        'BEGIN { printf "Causeway %s 16 MiB, 1 recipient: %.0f MB/s = %.0f%% of openssl aes-256-gcm (16 KiB calls, %.0f MB/s)\n", op, b / t / 1e6, 100 * (b / t) / (k * 1000), k / 1000 }'
+    fi
+  done
 fi

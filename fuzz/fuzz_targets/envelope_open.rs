@@ -1,18 +1,21 @@
 //! Envelope parsing and opening on untrusted bytes (`causeway-privacy`).
 //!
 //! Input byte 0 picks the mode:
-//! - even: the rest is an envelope as read from a store or a peer. `EnvelopeHeader::read_from`
-//!   and `open_to_vec` never panic, and an accepted header re-encodes to exactly the bytes it
-//!   was read from (the format has no slack).
+//! - even: the rest is an envelope as read from a store or a peer. `EnvelopeHeader::read_from`,
+//!   `inspect` and `open_to_vec` (against the commitment the bytes claim, and against the
+//!   fixture's) never panic, and an accepted header re-encodes to exactly the bytes it was read
+//!   from (the format has no slack).
 //! - odd: the rest is a list of (u16 position, u8 xor mask) edits applied to a fixed valid
 //!   envelope (deterministic keys and randomness). The untouched envelope opens to its
-//!   plaintext; any edit that changes a byte makes opening fail, for the recipient and for the
-//!   grantee, with nothing returned.
+//!   plaintext against the on-chain context and commitment; any edit that changes a byte makes
+//!   opening fail, for the recipient and for the grantee, with nothing returned.
 #![no_main]
 
 use std::sync::OnceLock;
 
-use causeway_privacy::envelope::{self, EnvelopeContext, EnvelopeHeader, SealRequest};
+use causeway_privacy::envelope::{
+    self, EnvelopeContext, EnvelopeHeader, ExpectedMessage, SealRequest,
+};
 use causeway_privacy::grant;
 use causeway_privacy::keys::KeyPair;
 use causeway_proofs::Domain;
@@ -50,6 +53,7 @@ struct Fixture {
     grantee: KeyPair,
     plaintext: Vec<u8>,
     envelope: Vec<u8>,
+    on_chain: ExpectedMessage,
 }
 
 fn fixture() -> &'static Fixture {
@@ -71,7 +75,7 @@ fn fixture() -> &'static Fixture {
         };
         let mut rng = Deterministic(42);
         let mut sealed = Vec::new();
-        envelope::seal_with_rng(&request, &plaintext[..], &mut sealed, &mut rng)
+        let outcome = envelope::seal_with_rng(&request, &plaintext[..], &mut sealed, &mut rng)
             .expect("sealing the fixture");
         let header = EnvelopeHeader::read_from(&sealed[..]).expect("fixture header");
         let (granted, _) = grant::grant_with_rng(&header, &recipient, grantee.public_key(), &mut rng)
@@ -83,6 +87,10 @@ fn fixture() -> &'static Fixture {
             grantee,
             plaintext,
             envelope,
+            on_chain: ExpectedMessage {
+                context: request.context,
+                commitment: outcome.commitment,
+            },
         }
     })
 }
@@ -96,8 +104,17 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(header) = EnvelopeHeader::read_from(rest) {
             assert_eq!(header.to_bytes(), &rest[..header.encoded_len()], "non-canonical header");
         }
-        if let Ok((plaintext, opened)) = envelope::open_to_vec(&f.recipient, rest) {
-            assert_eq!(plaintext.len() as u64, opened.plaintext_len);
+        let mut expected = vec![f.on_chain];
+        if let Ok((header, claimed)) = envelope::inspect(rest) {
+            expected.push(ExpectedMessage {
+                context: *header.context(),
+                commitment: claimed.commitment,
+            });
+        }
+        for on_chain in &expected {
+            if let Ok(opened) = envelope::open_to_vec(&f.recipient, rest, on_chain) {
+                assert_eq!(opened.plaintext.len() as u64, opened.opened.plaintext_len);
+            }
         }
         return;
     }
@@ -108,10 +125,10 @@ fuzz_target!(|data: &[u8]| {
     }
     let changed = bytes != f.envelope;
     for reader in [&f.recipient, &f.grantee] {
-        match envelope::open_to_vec(reader, &bytes) {
-            Ok((plaintext, _)) => {
+        match envelope::open_to_vec(reader, &bytes, &f.on_chain) {
+            Ok(opened) => {
                 assert!(!changed, "a modified envelope opened");
-                assert_eq!(plaintext, f.plaintext);
+                assert_eq!(&opened.plaintext[..], &f.plaintext[..]);
             }
             Err(e) => assert!(changed, "the fixture failed to open: {e}"),
         }

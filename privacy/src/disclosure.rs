@@ -10,12 +10,12 @@
 //!
 //! - **Canonical order**: fields sorted by the UTF-8 bytes of their names (leaf `i` is the
 //!   `i`-th name), then any padding leaves.
-//! - **Canonical JSON** of a value ([`canonical_json`]): no insignificant whitespace; object
-//!   members sorted by the UTF-8 bytes of their names, recursively; strings escaped and numbers
-//!   written as `serde_json` writes them (integers verbatim, other numbers in shortest
-//!   round-trip form). This equals RFC 8785 (JCS) for objects, arrays, strings, booleans, null
-//!   and integers; non-integer numbers may be spelled differently, so verifiers must use this
-//!   definition, not a JCS library, for them.
+//! - **Canonical JSON** of a value ([`canonical_json`]): RFC 8785 (JCS) — members sorted by
+//!   UTF-16 code units, ECMAScript number spelling — through `serde_json_canonicalizer`. Numbers
+//!   are IEEE doubles: integers beyond ±(2^53 − 1) are refused (JCS would round them, so two
+//!   amounts could share a commitment); send them as strings. [`parse_exact_json`] (used by
+//!   [`CommittedPayload::commit_json`]) also refuses number literals that are not exactly the
+//!   double they denote (a uint256, `1.40000000000000001`).
 //! - **Leaf data** (what is appended to the log, which then hashes it as `SHA-256(0x00 ‖ data)`):
 //!
 //!   ```text
@@ -50,6 +50,7 @@ use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::Error;
+use crate::envelope::{CommitmentInputs, ExpectedMessage};
 
 /// Most fields (leaves, padding included) one payload commitment may hold.
 pub const MAX_FIELDS: usize = 65_536;
@@ -133,48 +134,192 @@ pub enum Padding {
     PowerOfTwo,
 }
 
-/// The canonical JSON encoding of `value` (see the module documentation).
+/// Largest integer magnitude a JSON number carries exactly: 2^53 − 1 (RFC 7493 §2.2; RFC 8785
+/// numbers are IEEE 754 doubles).
+pub const MAX_EXACT_INTEGER: u64 = (1 << 53) - 1;
+
+/// The canonical JSON encoding of `value`: RFC 8785 (JCS), by `serde_json_canonicalizer`.
+///
+/// Refuses integers beyond ±[`MAX_EXACT_INTEGER`] ([`Error::InexactNumber`]): JCS writes every
+/// number as a double, so two such integers could share one encoding (and one commitment).
 pub fn canonical_json(value: &Value) -> Result<Vec<u8>, Error> {
-    let mut out = Vec::new();
-    write_canonical(value, &mut out, 0)?;
-    Ok(out)
+    check_value(value, 0)?;
+    serde_json_canonicalizer::to_vec(value).map_err(|e| Error::InexactNumber {
+        number: String::new(),
+        reason: format!("RFC 8785 cannot encode it: {e}"),
+    })
 }
 
-fn write_canonical(value: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), Error> {
+/// Depth and number checks before canonicalising (the crate recurses without a bound).
+fn check_value(value: &Value, depth: usize) -> Result<(), Error> {
     if depth > MAX_DEPTH {
         return Err(Error::TooDeep { max: MAX_DEPTH });
     }
-    let scalar = |v: &Value, out: &mut Vec<u8>| {
-        serde_json::to_writer(out, v).expect("writing a JSON scalar into memory cannot fail");
-    };
     match value {
-        Value::Object(map) => {
-            let mut members: Vec<(&String, &Value)> = map.iter().collect();
-            members.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push(b'{');
-            for (i, (name, v)) in members.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                serde_json::to_writer(&mut *out, name).expect("writing a JSON string cannot fail");
-                out.push(b':');
-                write_canonical(v, out, depth + 1)?;
+        Value::Object(map) => map.values().try_for_each(|v| check_value(v, depth + 1)),
+        Value::Array(items) => items.iter().try_for_each(|v| check_value(v, depth + 1)),
+        Value::Number(n) => {
+            let exact = match (n.as_u64(), n.as_i64()) {
+                (Some(u), _) => u <= MAX_EXACT_INTEGER,
+                (None, Some(i)) => i.unsigned_abs() <= MAX_EXACT_INTEGER,
+                // A double: it is its own canonical value.
+                (None, None) => true,
+            };
+            if exact {
+                Ok(())
+            } else {
+                Err(Error::InexactNumber {
+                    number: n.to_string(),
+                    reason: format!("an integer beyond ±{MAX_EXACT_INTEGER} (2^53 − 1)"),
+                })
             }
-            out.push(b'}');
         }
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, v) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_canonical(v, out, depth + 1)?;
-            }
-            out.push(b']');
-        }
-        other => scalar(other, out),
+        Value::String(_) | Value::Bool(_) | Value::Null => Ok(()),
     }
-    Ok(())
+}
+
+/// Parses JSON text for commitment, refusing every number literal that is not exactly the
+/// IEEE double it denotes (its shortest round-trip spelling names another decimal): integers
+/// beyond 2^53, uint256 amounts, `1.40000000000000001`. Without this, two payloads differing
+/// in such a number would parse to one value and share a commitment.
+pub fn parse_exact_json(text: &str) -> Result<Value, Error> {
+    // Duplicate member names first: serde_json keeps the last value, other parsers the first,
+    // so a payload with one would commit to a value some readers never see.
+    serde_json::from_str::<NoDuplicates>(text).map_err(|e| Error::InvalidJson {
+        reason: e.to_string(),
+    })?;
+    let value: Value = serde_json::from_str(text).map_err(|e| Error::InvalidJson {
+        reason: e.to_string(),
+    })?;
+    // The text is valid JSON now, so a scan outside strings finds exactly its number literals.
+    let bytes = text.as_bytes();
+    let (mut i, mut in_string) = (0, false);
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_string {
+            match b {
+                b'\\' => i += 1,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            i += 1;
+        } else if b == b'"' {
+            in_string = true;
+            i += 1;
+        } else if b == b'-' || b.is_ascii_digit() {
+            let start = i;
+            while i < bytes.len()
+                && matches!(bytes[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+            {
+                i += 1;
+            }
+            check_literal(&text[start..i])?;
+        } else {
+            i += 1;
+        }
+    }
+    check_value(&value, 0)?;
+    Ok(value)
+}
+
+/// Any JSON value, refused if an object anywhere in it repeats a member name.
+struct NoDuplicates;
+
+impl<'de> Deserialize<'de> for NoDuplicates {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NoDuplicatesVisitor)
+    }
+}
+
+struct NoDuplicatesVisitor;
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicatesVisitor {
+    type Value = NoDuplicates;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_unit<E>(self) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<NoDuplicates, A::Error> {
+        while seq.next_element::<NoDuplicates>()?.is_some() {}
+        Ok(NoDuplicates)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<NoDuplicates, A::Error> {
+        let mut names = BTreeSet::new();
+        while let Some(name) = map.next_key::<String>()? {
+            map.next_value::<NoDuplicates>()?;
+            if !names.insert(name.clone()) {
+                return Err(serde::de::Error::custom(format!(
+                    "member name {name:?} appears twice in one object"
+                )));
+            }
+        }
+        Ok(NoDuplicates)
+    }
+}
+
+/// `Ok` if the number literal denotes exactly the double nearest to it.
+fn check_literal(literal: &str) -> Result<(), Error> {
+    let inexact = |reason: String| Error::InexactNumber {
+        number: literal.to_owned(),
+        reason,
+    };
+    let x: f64 = literal
+        .parse()
+        .map_err(|_| inexact("not a number literal".to_owned()))?;
+    if !x.is_finite() {
+        return Err(inexact("beyond the range of a double".to_owned()));
+    }
+    // Rust prints the shortest spelling that reads back as the same double.
+    let shortest = format!("{x:e}");
+    if decimal_parts(literal) == decimal_parts(&shortest) {
+        Ok(())
+    } else {
+        Err(inexact(format!(
+            "JSON numbers are IEEE doubles (RFC 8785) and this one would be committed as {x}"
+        )))
+    }
+}
+
+/// A decimal literal as (negative, significant digits, exponent of the first digit); zero is
+/// `(false, "", 0)` whatever its sign.
+fn decimal_parts(literal: &str) -> (bool, String, i64) {
+    let (negative, rest) = match literal.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, literal),
+    };
+    let (mantissa, exp) = match rest.find(['e', 'E']) {
+        Some(p) => (&rest[..p], rest[p + 1..].parse::<i64>().unwrap_or(0)),
+        None => (rest, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all: String = format!("{int}{frac}");
+    let leading = all.len() - all.trim_start_matches('0').len();
+    let digits = all.trim_start_matches('0').trim_end_matches('0').to_owned();
+    if digits.is_empty() {
+        return (false, digits, 0);
+    }
+    // Value = 0.d1d2… × 10^(int.len() - leading + exp).
+    let point = int.len() as i64 - leading as i64 + exp;
+    (negative, digits, point)
 }
 
 /// The leaf data of field `name` with `value` and `salt` (see the module documentation).
@@ -188,7 +333,7 @@ pub fn leaf_data(salt: &FieldSalt, name: &str, value: &Value) -> Result<Hash32, 
     Ok(Hash32(h.finalize().into()))
 }
 
-fn object(payload: &Value) -> Result<&serde_json::Map<String, Value>, Error> {
+pub(crate) fn object(payload: &Value) -> Result<&serde_json::Map<String, Value>, Error> {
     let found = match payload {
         Value::Object(m) if !m.is_empty() => return Ok(m),
         Value::Object(_) => "an empty object",
@@ -210,6 +355,45 @@ pub struct CommitmentOpening {
     pub salts: BTreeMap<String, FieldSalt>,
     /// Padding leaves, in order after the fields.
     pub padding: Vec<Hash32>,
+}
+
+impl CommitmentOpening {
+    /// The opening an envelope derives from its disclosure salts key (see
+    /// `envelope/secrets.rs`): `salt(name) = HKDF-Expand(key, "field salt" ‖ lp(name), 32)`,
+    /// padding leaf `i = HKDF-Expand(key, "padding leaf" ‖ i (u64 BE), 32)`. Every reader of the
+    /// envelope rebuilds the same tree from the plaintext.
+    pub(crate) fn derive<'a>(
+        salts_key: &[u8; 32],
+        names: impl Iterator<Item = &'a String>,
+        padding: usize,
+    ) -> Self {
+        let hk = hkdf::Hkdf::<Sha256>::from_prk(salts_key)
+            .expect("a 32-byte PRK is valid for HKDF-SHA256");
+        let salts = names
+            .map(|name| {
+                let mut salt = [0u8; 32];
+                hk.expand_multi_info(
+                    &[
+                        b"field salt",
+                        &(name.len() as u64).to_be_bytes(),
+                        name.as_bytes(),
+                    ],
+                    &mut salt,
+                )
+                .expect("32 bytes is a valid HKDF-SHA256 output length");
+                (name.clone(), FieldSalt(salt))
+            })
+            .collect();
+        let padding = (0..padding as u64)
+            .map(|i| {
+                let mut leaf = [0u8; 32];
+                hk.expand_multi_info(&[b"padding leaf", &i.to_be_bytes()], &mut leaf)
+                    .expect("32 bytes is a valid HKDF-SHA256 output length");
+                Hash32(leaf)
+            })
+            .collect();
+        CommitmentOpening { salts, padding }
+    }
 }
 
 impl fmt::Debug for CommitmentOpening {
@@ -249,6 +433,12 @@ impl CommittedPayload {
     /// system's random number generator.
     pub fn commit(payload: &Value, padding: Padding) -> Result<Self, Error> {
         Self::commit_with_rng(payload, padding, &mut rand_core::OsRng)
+    }
+
+    /// Commits to the fields of the JSON object in `text`, refusing numbers JSON cannot carry
+    /// exactly (see [`parse_exact_json`]): what a gateway calls with an application's payload.
+    pub fn commit_json(text: &str, padding: Padding) -> Result<Self, Error> {
+        Self::commit(&parse_exact_json(text)?, padding)
     }
 
     /// [`CommittedPayload::commit`] with the given random number generator.
@@ -350,6 +540,14 @@ impl CommittedPayload {
         PayloadRoot(self.log.root())
     }
 
+    /// Padding leaves `padding` adds to `fields` fields.
+    pub fn padding_for(fields: usize, padding: Padding) -> usize {
+        match padding {
+            Padding::None => 0,
+            Padding::PowerOfTwo => fields.next_power_of_two() - fields,
+        }
+    }
+
     /// Number of leaves (fields plus padding): what every disclosure reveals.
     pub fn leaf_count(&self) -> u64 {
         self.log.size().0
@@ -409,24 +607,29 @@ pub struct DisclosedField {
 }
 
 impl Disclosure {
-    /// Checks every disclosed field against `root` and returns them by name. Fails if any
-    /// value, salt, name or proof is wrong, if the fields are not in strictly increasing name
-    /// and index order, if the proofs disagree on the tree size, or if nothing is disclosed.
-    pub fn verify(&self, root: &PayloadRoot) -> Result<BTreeMap<String, Value>, Error> {
+    /// Checks every disclosed field against `root`, a tree of `leaves` leaves (the size comes
+    /// from the commitment, never from the proofs), and returns them by name. Fails if any
+    /// value, salt, name or proof is wrong, if a proof states another tree size, if the fields
+    /// are not in strictly increasing name and index order, or if nothing is disclosed.
+    pub fn verify(
+        &self,
+        root: &PayloadRoot,
+        leaves: u64,
+    ) -> Result<BTreeMap<String, Value>, Error> {
         if root.0.is_zero() {
             return Err(Error::ZeroRoot);
         }
         let malformed = |reason: String| Err(Error::MalformedDisclosure { reason });
-        let Some(first) = self.fields.first() else {
+        if self.fields.is_empty() {
             return malformed("no field disclosed".into());
-        };
-        let size = first.proof.size;
+        }
+        let size = causeway_proofs::LogSize(leaves);
         let mut out = BTreeMap::new();
         let mut previous: Option<&DisclosedField> = None;
         for f in &self.fields {
             if f.proof.size != size {
                 return malformed(format!(
-                    "field {:?} is proven in a tree of {} leaves, the first field in one of {}",
+                    "field {:?} is proven in a tree of {} leaves, the commitment's has {}",
                     f.name, f.proof.size.0, size.0
                 ));
             }
@@ -450,5 +653,32 @@ impl Disclosure {
             previous = Some(f);
         }
         Ok(out)
+    }
+}
+
+/// A disclosure with the public inputs of the on-chain message commitment it is checked
+/// against: what a private message's disclosed fields travel as (in the message, to
+/// `causeway verify`, to the Solidity verifier).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnchoredDisclosure {
+    /// The commitment's inputs besides the context (envelope digest, root, leaves).
+    pub inputs: CommitmentInputs,
+    /// The disclosed fields and their proofs.
+    pub disclosure: Disclosure,
+}
+
+impl AnchoredDisclosure {
+    /// Checks the disclosed fields against the on-chain message: the inputs hash, with the
+    /// expected context, to the expected commitment; the fields prove against the root in a
+    /// tree of exactly the committed size.
+    pub fn verify(&self, expected: &ExpectedMessage) -> Result<BTreeMap<String, Value>, Error> {
+        self.inputs
+            .commitment(&expected.context)
+            .verify(&expected.commitment)?;
+        self.disclosure.verify(
+            &self.inputs.disclosure_root(),
+            self.inputs.disclosure_leaves,
+        )
     }
 }

@@ -47,6 +47,12 @@ pub enum Error {
         /// The refused key, hex.
         key_hex: String,
     },
+    /// An XEdDSA signature that does not verify under the key it claims.
+    #[error("signature by key {key_id} does not verify")]
+    BadSignature {
+        /// The claimed signer.
+        key_id: KeyId,
+    },
     /// X25519 produced the all-zero shared secret: the peer key has small order.
     #[error("X25519 produced an all-zero shared secret (peer public key of small order)")]
     ZeroSharedSecret,
@@ -195,11 +201,39 @@ pub enum Error {
     /// recipients.
     #[error("key commitment mismatch: header altered or inconsistent content keys")]
     KeyCommitmentMismatch,
-    /// A grant record whose tag does not verify (altered, reordered or forged).
-    #[error("grant {index} failed to authenticate")]
-    GrantTagMismatch {
-        /// Position of the grant.
+    /// A grant-history entry whose signature does not verify under the key it names: forged,
+    /// altered, or an earlier entry rewritten.
+    #[error(
+        "grant history entry {index} is not signed by {grantor}: the history was forged or \
+         rewritten; fetch the envelope again from a recipient's gateway"
+    )]
+    GrantSignature {
+        /// Position of the entry.
         index: usize,
+        /// The key id the entry names as its signer.
+        grantor: KeyId,
+    },
+    /// The opener's grant was revoked.
+    #[error("the grant to {key_id} was revoked by its grantor")]
+    GrantRevoked {
+        /// The revoked grantee.
+        key_id: KeyId,
+    },
+    /// A revocation its signer may not make (not the grantor of an active grant).
+    #[error("grant history entry {index} is an invalid revocation: {reason}")]
+    InvalidRevocation {
+        /// Position of the entry.
+        index: usize,
+        /// Why.
+        reason: String,
+    },
+    /// A grant-history entry that is not well formed.
+    #[error("grant history entry {index} is malformed: {reason}")]
+    MalformedHistory {
+        /// Position of the entry.
+        index: usize,
+        /// What is wrong.
+        reason: String,
     },
     /// A payload chunk that failed to authenticate (altered, reordered, dropped or replaced).
     #[error("payload chunk {index} failed to authenticate")]
@@ -225,10 +259,38 @@ pub enum Error {
         /// Index of the chunk.
         index: u64,
     },
-    /// The plaintext recomputes to another commitment than the expected one (e.g. the message
-    /// body on chain).
-    #[error("payload commitment mismatch: the plaintext is not the one committed on chain")]
-    PayloadCommitmentMismatch,
+    /// The envelope (or a disclosure's inputs) hashes to another message commitment than the
+    /// one on chain: not the envelope of that message (e.g. re-encrypted by a co-recipient).
+    #[error(
+        "message commitment mismatch: this is not the envelope (or disclosure) the on-chain \
+         message commits to; fetch it again from the sender's gateway"
+    )]
+    MessageCommitmentMismatch,
+    /// The envelope names another message context than the one expected from the chain.
+    #[error(
+        "the envelope belongs to message {found:?}, not to the expected {expected:?}; open it \
+         against the message it names"
+    )]
+    ContextMismatch {
+        /// The context read from the chain.
+        expected: Box<crate::envelope::EnvelopeContext>,
+        /// The context in the envelope header.
+        found: Box<crate::envelope::EnvelopeContext>,
+    },
+    /// A streaming open of an envelope with a disclosure tree, which only an in-memory open
+    /// can check against the plaintext.
+    #[error(
+        "this envelope carries a selective-disclosure tree; open it with open_to_vec, which \
+         checks the tree against the plaintext"
+    )]
+    DisclosureNeedsWholePayload,
+    /// The disclosure tree in the header (or given) is not the one of the plaintext: the
+    /// sender committed disclosures that do not match what it sealed.
+    #[error("the disclosure tree does not match the payload it is said to commit to")]
+    DisclosureRootMismatch,
+    /// Fields asked to be disclosed from a payload sealed without a disclosure tree.
+    #[error("this payload was sealed without a disclosure tree (seal it with seal_json)")]
+    NoDisclosureTree,
     /// A grant to a key that already has access.
     #[error("key {key_id} already has access to this envelope")]
     AlreadyRecipient {
@@ -264,6 +326,24 @@ pub enum Error {
     TooDeep {
         /// Maximum depth.
         max: usize,
+    },
+    /// A number JSON (IEEE doubles, RFC 8785) cannot carry exactly: committing it could give
+    /// two different payloads one commitment.
+    #[error(
+        "number {number} cannot be committed exactly: {reason}; send it as a JSON string \
+         (e.g. \"{number}\") or as an integer within ±9007199254740991"
+    )]
+    InexactNumber {
+        /// The number as written (or as parsed).
+        number: String,
+        /// Why it is inexact.
+        reason: String,
+    },
+    /// Payload text that is not JSON.
+    #[error("the payload is not valid JSON: {reason}")]
+    InvalidJson {
+        /// The parser's message (position included).
+        reason: String,
     },
     /// A field asked for or opened that the payload does not have.
     #[error("field {name:?} is not part of the committed payload")]
@@ -308,12 +388,15 @@ impl Error {
                 | Error::NotARecipient { .. }
                 | Error::UnwrapFailed { .. }
                 | Error::KeyCommitmentMismatch
-                | Error::GrantTagMismatch { .. }
+                | Error::GrantSignature { .. }
+                | Error::GrantRevoked { .. }
                 | Error::ChunkAuthentication { .. }
                 | Error::StreamTruncated { .. }
                 | Error::TrailingData { .. }
                 | Error::EmptyFinalChunk { .. }
-                | Error::PayloadCommitmentMismatch
+                | Error::MessageCommitmentMismatch
+                | Error::ContextMismatch { .. }
+                | Error::DisclosureRootMismatch
         )
     }
 }

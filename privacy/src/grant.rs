@@ -1,66 +1,41 @@
-//! Grants: a holder of an envelope gives a new reader access without re-encrypting.
+//! Grants: a holder of an envelope gives a new reader access without re-encrypting, and the
+//! grantor can revoke it.
 //!
-//! The grantor unwraps the content key, checks the envelope's key commitment and earlier
-//! grants, wraps the content key for the grantee (HPKE base mode, `info` binding the core header
-//! digest, `aad` the two key ids), and appends a grant block whose tag chains on the previous
-//! tag (the key commitment for the first grant). The payload chunks, the original recipient
-//! blocks and the key commitment are untouched, so every existing reader still opens the
-//! envelope, and the payload bytes stay identical.
+//! The grantor unwraps the content key, checks the envelope's key commitment and its grant
+//! history, wraps the content key for the grantee (HPKE base mode, `info` binding the core
+//! header digest, `aad` the two key ids), and appends a history entry signed with its own
+//! privacy key (XEdDSA) over the chain of all earlier entries. The payload chunks, the original
+//! recipient blocks and the key commitment are untouched, so every existing reader still opens
+//! the envelope, the payload bytes stay identical, and the on-chain commitment is unchanged.
+//! The entry format and the hash chain are in `envelope/history.rs`; why they hold, in
+//! `docs/private-messages.md`.
 //!
 //! Security decisions, and limits to know:
 //! - Anyone who can read an envelope can grant it onward (that is what holding the key means);
-//!   a [`Grant`] record names who did, for the grantor's gateway to store.
-//! - Grant tags are keyed by the content key, so a party without access (the store, the relayer)
-//!   cannot add, alter or reorder grants unseen; it can only drop the newest ones, which yields
-//!   the envelope as it was before them.
-//! - A grant cannot be revoked: the grantee may have kept the content key.
+//!   but only under its own key: the grantor is a public key that signs, not a label, so no
+//!   reader can write a grant in another member's name, and the history verifies without any
+//!   secret ([`crate::envelope::EnvelopeHeader::verify_history`]).
+//! - No one can alter, reorder or remove an earlier entry; the newest entries can only be cut
+//!   off the end, which yields the envelope as it was before them. The gateway stores each
+//!   [`Grant`] record (with its chain hash), so a cut is visible there.
+//! - A revocation is a signed entry by the grant's grantor: from then on `open` refuses the
+//!   grantee, and the gateway stops serving it. It cannot make the grantee forget a content key
+//!   it already unwrapped. Grants the revoked grantee made onward stay (their grantors may
+//!   revoke them); a revoked key cannot be granted access again (grant to a new key instead).
 //! - Granting does not decrypt the payload; the grantee's open authenticates it.
 
 use std::io::{Read, Write};
 
-use causeway_proofs::Hash32;
 use rand_core::CryptoRngCore;
-use serde::{Deserialize, Serialize};
 
 use crate::Error;
-use crate::envelope::{EnvelopeHeader, EnvelopeId, GrantBlock, MAX_READERS};
+pub use crate::envelope::{EntryKind, Grant};
+use crate::envelope::{EnvelopeHeader, HistoryEntry, MAX_READERS};
+use crate::hpke::EncappedKey;
 use crate::keys::{KeyId, KeyPair, PublicKey};
 
-/// The record of one grant: who gave whom access to which envelope.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Grant {
-    /// The envelope.
-    pub envelope_id: EnvelopeId,
-    /// Position of the grant block in the envelope.
-    pub index: usize,
-    /// Key id of the reader who granted.
-    pub grantor: KeyId,
-    /// Key id of the new reader.
-    pub grantee: KeyId,
-    /// The grant block's tag: identifies this exact grant.
-    pub tag: Hash32,
-}
-
-impl EnvelopeHeader {
-    /// The grant records carried by this header, in order (not authenticated until opened).
-    pub fn grants(&self) -> Vec<Grant> {
-        self.grants
-            .iter()
-            .enumerate()
-            .map(|(index, g)| Grant {
-                envelope_id: self.id,
-                index,
-                grantor: g.grantor,
-                grantee: g.grantee,
-                tag: Hash32(g.tag),
-            })
-            .collect()
-    }
-}
-
 /// Grants `grantee` access to the envelope with `header`, as `grantor` (a recipient or
-/// earlier grantee). Returns the new header and the grant record.
+/// active grantee). Returns the new header and the grant record.
 pub fn grant(
     header: &EnvelopeHeader,
     grantor: &KeyPair,
@@ -77,38 +52,106 @@ pub fn grant_with_rng(
     rng: &mut impl CryptoRngCore,
 ) -> Result<(EnvelopeHeader, Grant), Error> {
     let grantee_id = grantee.key_id();
-    if header.readers().contains(&grantee_id) {
+    if header.access()?.ever.contains(&grantee_id) {
         return Err(Error::AlreadyRecipient { key_id: grantee_id });
     }
-    let count = header.recipients.len() + header.grants.len() + 1;
+    check_count(header)?;
+    // Unlocking checks the key commitment and every signature of the history so far.
+    let (content_key, _, _) = header.unlock(grantor)?;
+    let grantor_id = grantor.key_id();
+    let (enc, wrapped) = crate::envelope::wrap_grant(
+        &content_key,
+        &grantor_id,
+        grantee,
+        &header.core_digest(),
+        rng,
+    )?;
+    append(
+        header,
+        grantor,
+        EntryKind::Grant,
+        grantee_id,
+        enc,
+        wrapped,
+        rng,
+    )
+}
+
+/// Revokes the access `grantor` granted to `grantee` on the envelope with `header`. Only the
+/// grantor of an active grant may revoke it. Returns the new header and the record.
+pub fn revoke(
+    header: &EnvelopeHeader,
+    grantor: &KeyPair,
+    grantee: &KeyId,
+) -> Result<(EnvelopeHeader, Grant), Error> {
+    revoke_with_rng(header, grantor, grantee, &mut rand_core::OsRng)
+}
+
+/// [`revoke`] with the given random number generator (the signature's nonce input).
+pub fn revoke_with_rng(
+    header: &EnvelopeHeader,
+    grantor: &KeyPair,
+    grantee: &KeyId,
+    rng: &mut impl CryptoRngCore,
+) -> Result<(EnvelopeHeader, Grant), Error> {
+    header.verify_history()?;
+    check_count(header)?;
+    let access = header.access()?;
+    if access.granted_by.get(grantee) != Some(&grantor.key_id()) {
+        return Err(Error::InvalidRevocation {
+            index: header.history.len(),
+            reason: format!(
+                "{} did not grant {grantee} access that is still active",
+                grantor.key_id()
+            ),
+        });
+    }
+    append(
+        header,
+        grantor,
+        EntryKind::Revoke,
+        *grantee,
+        EncappedKey([0; 32]),
+        [0; 48],
+        rng,
+    )
+}
+
+fn check_count(header: &EnvelopeHeader) -> Result<(), Error> {
+    let count = header.recipients.len() + header.history.len() + 1;
     if count > MAX_READERS {
         return Err(Error::TooManyRecipients {
             count,
             max: MAX_READERS,
         });
     }
-    let (content_key, keys, _) = header.unlock(grantor)?;
-    let core_digest = header.core_digest();
-    let grantor_id = grantor.key_id();
-    let (enc, wrapped) =
-        crate::envelope::wrap_grant(&content_key, &grantor_id, grantee, &core_digest, rng)?;
-    let previous = header.grants.last().map_or(keys.key_commitment, |g| g.tag);
-    let tag = keys.grant_tag(&previous, &grantor_id, &grantee_id, &enc, &wrapped);
-    let mut next = header.clone();
-    next.grants.push(GrantBlock {
-        grantor: grantor_id,
-        grantee: grantee_id,
+    Ok(())
+}
+
+fn append(
+    header: &EnvelopeHeader,
+    actor: &KeyPair,
+    kind: EntryKind,
+    subject: KeyId,
+    enc: EncappedKey,
+    wrapped: [u8; 48],
+    rng: &mut impl CryptoRngCore,
+) -> Result<(EnvelopeHeader, Grant), Error> {
+    let mut entry = HistoryEntry {
+        kind,
+        actor: *actor.public_key(),
+        subject,
         enc,
         wrapped,
-        tag,
-    });
-    let record = Grant {
-        envelope_id: header.id,
-        index: header.grants.len(),
-        grantor: grantor_id,
-        grantee: grantee_id,
-        tag: Hash32(tag),
+        signature: crate::keys::Signature([0; 64]),
     };
+    entry.signature = actor.sign(&entry.signed_message(&header.history_head()), rng);
+    let mut next = header.clone();
+    next.history.push(entry);
+    let record = next
+        .grants()
+        .pop()
+        .expect("the history just received an entry");
     Ok((next, record))
 }
 
@@ -118,19 +161,11 @@ pub fn grant_stream(
     grantor: &KeyPair,
     grantee: &PublicKey,
     mut envelope: impl Read,
-    mut out: impl Write,
+    out: impl Write,
 ) -> Result<Grant, Error> {
     let header = EnvelopeHeader::read_from(&mut envelope)?;
     let (next, record) = grant(&header, grantor, grantee)?;
-    next.write_to(&mut out)?;
-    std::io::copy(&mut envelope, &mut out).map_err(|source| Error::Io {
-        during: "copying the payload chunks",
-        source,
-    })?;
-    out.flush().map_err(|source| Error::Io {
-        during: "writing the envelope",
-        source,
-    })?;
+    rewrite(&next, envelope, out)?;
     Ok(record)
 }
 
@@ -143,4 +178,31 @@ pub fn grant_to_vec(
     let mut out = Vec::with_capacity(envelope.len() + 256);
     let record = grant_stream(grantor, grantee, envelope, &mut out)?;
     Ok((out, record))
+}
+
+/// [`revoke`] over an in-memory envelope: the envelope with the revocation appended.
+pub fn revoke_to_vec(
+    envelope: &[u8],
+    grantor: &KeyPair,
+    grantee: &KeyId,
+) -> Result<(Vec<u8>, Grant), Error> {
+    let mut input = envelope;
+    let header = EnvelopeHeader::read_from(&mut input)?;
+    let (next, record) = revoke(&header, grantor, grantee)?;
+    let mut out = Vec::with_capacity(envelope.len() + 256);
+    rewrite(&next, input, &mut out)?;
+    Ok((out, record))
+}
+
+fn rewrite(header: &EnvelopeHeader, body: impl Read, mut out: impl Write) -> Result<(), Error> {
+    let mut body = body;
+    header.write_to(&mut out)?;
+    std::io::copy(&mut body, &mut out).map_err(|source| Error::Io {
+        during: "copying the payload chunks",
+        source,
+    })?;
+    out.flush().map_err(|source| Error::Io {
+        during: "writing the envelope",
+        source,
+    })
 }

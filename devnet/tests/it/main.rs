@@ -22,6 +22,7 @@ mod fabric_network;
 mod gas;
 mod hyperlane;
 mod outbox;
+mod private_message;
 mod replay;
 mod support;
 mod validators;

@@ -10,19 +10,21 @@ use core::str::FromStr;
 use std::collections::BTreeSet;
 use std::io::{self, Read, Write};
 
-use causeway_proofs::Domain;
 use causeway_proofs::message::{Address32, Nonce};
+use causeway_proofs::{Domain, Hash32};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
+use super::history::{ENTRY_LEN, EntryKind, HistoryEntry};
 use crate::Error;
+use crate::disclosure::PayloadRoot;
 use crate::hpke::EncappedKey;
 use crate::keys::{KEY_ID_LEN, KEY_LEN, KeyId};
 
 /// The first four bytes of every envelope.
 pub const MAGIC: [u8; 4] = *b"CWEV";
 /// The envelope format version this build writes and reads.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 /// Suite 1: DHKEM(X25519, HKDF-SHA256) + HKDF-SHA256 + AES-256-GCM key wrapping (HPKE base
 /// mode), HKDF-SHA256 key derivation and commitment, AES-256-GCM STREAM with 64 KiB chunks.
 pub const SUITE: u8 = 1;
@@ -33,16 +35,14 @@ pub const MAX_READERS: usize = 1024;
 pub const ENVELOPE_ID_LEN: usize = 16;
 /// Bytes of the encoded [`EnvelopeContext`].
 pub const CONTEXT_LEN: usize = 4 + 4 + 8 + 32;
-/// Bytes of magic, version, suite, envelope id and context.
-pub(crate) const PREAMBLE_LEN: usize = 4 + 1 + 1 + ENVELOPE_ID_LEN + CONTEXT_LEN;
+/// Bytes of magic, version, suite, envelope id, context, disclosure root and leaf count.
+pub(crate) const PREAMBLE_LEN: usize = 4 + 1 + 1 + ENVELOPE_ID_LEN + CONTEXT_LEN + 32 + 8;
 /// A wrapped 32-byte content key with its 16-byte tag.
 pub(crate) const WRAPPED_LEN: usize = 32 + 16;
 /// Bytes of a recipient block.
 pub(crate) const RECIPIENT_BLOCK_LEN: usize = KEY_ID_LEN + KEY_LEN + WRAPPED_LEN;
-/// Bytes of the key commitment and of a grant tag.
+/// Bytes of the key commitment.
 pub(crate) const TAG_LEN: usize = 32;
-/// Bytes of a grant block.
-pub(crate) const GRANT_BLOCK_LEN: usize = 2 * KEY_ID_LEN + KEY_LEN + WRAPPED_LEN + TAG_LEN;
 
 /// A random identifier of one envelope. Hex in text.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -119,25 +119,17 @@ pub(crate) struct RecipientBlock {
     pub(crate) wrapped: [u8; WRAPPED_LEN],
 }
 
-/// The content key re-wrapped by a holder for a new reader.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct GrantBlock {
-    pub(crate) grantor: KeyId,
-    pub(crate) grantee: KeyId,
-    pub(crate) enc: EncappedKey,
-    pub(crate) wrapped: [u8; WRAPPED_LEN],
-    pub(crate) tag: [u8; TAG_LEN],
-}
-
 /// A parsed envelope header: structurally valid, not yet authenticated (that needs a reader's
 /// key; see [`EnvelopeHeader::open_payload`](crate::envelope::EnvelopeHeader::open_payload)).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EnvelopeHeader {
     pub(crate) id: EnvelopeId,
     pub(crate) context: EnvelopeContext,
+    pub(crate) disclosure_root: Hash32,
+    pub(crate) disclosure_leaves: u64,
     pub(crate) recipients: Vec<RecipientBlock>,
     pub(crate) key_commitment: [u8; TAG_LEN],
-    pub(crate) grants: Vec<GrantBlock>,
+    pub(crate) history: Vec<HistoryEntry>,
 }
 
 impl EnvelopeHeader {
@@ -151,14 +143,31 @@ impl EnvelopeHeader {
         &self.context
     }
 
+    /// The selective-disclosure root and leaf count this header carries (zero and 0 when the
+    /// payload has no disclosure tree). Authenticated once a reader opened the envelope.
+    pub fn disclosure(&self) -> (PayloadRoot, u64) {
+        (PayloadRoot(self.disclosure_root), self.disclosure_leaves)
+    }
+
     /// Key ids of the original recipients, in header order.
     pub fn recipients(&self) -> Vec<KeyId> {
         self.recipients.iter().map(|r| r.key_id).collect()
     }
 
-    /// Key ids of everyone with access: recipients, then grantees in grant order.
+    /// Key ids of everyone with access now: recipients, then grantees in grant order
+    /// (revoked ones left out).
     pub fn readers(&self) -> Vec<KeyId> {
-        let grantees = self.grants.iter().map(|g| g.grantee);
+        let revoked: BTreeSet<KeyId> = self
+            .history
+            .iter()
+            .filter(|e| e.kind == EntryKind::Revoke)
+            .map(|e| e.subject)
+            .collect();
+        let grantees = self
+            .history
+            .iter()
+            .filter(|e| e.kind == EntryKind::Grant && !revoked.contains(&e.subject))
+            .map(|e| e.subject);
         self.recipients
             .iter()
             .map(|r| r.key_id)
@@ -173,18 +182,38 @@ impl EnvelopeHeader {
             + self.recipients.len() * RECIPIENT_BLOCK_LEN
             + TAG_LEN
             + 2
-            + self.grants.len() * GRANT_BLOCK_LEN
+            + self.history.len() * ENTRY_LEN
     }
 
-    /// `magic ‖ version ‖ suite ‖ id ‖ context`.
+    /// `magic ‖ version ‖ suite ‖ id ‖ context ‖ disclosure root ‖ disclosure leaves`.
     pub(crate) fn preamble_bytes(&self) -> [u8; PREAMBLE_LEN] {
         let mut out = [0u8; PREAMBLE_LEN];
         out[0..4].copy_from_slice(&MAGIC);
         out[4] = VERSION;
         out[5] = SUITE;
         out[6..22].copy_from_slice(&self.id.0);
-        out[22..].copy_from_slice(&self.context.to_bytes());
+        out[22..70].copy_from_slice(&self.context.to_bytes());
+        out[70..102].copy_from_slice(&self.disclosure_root.0);
+        out[102..].copy_from_slice(&self.disclosure_leaves.to_be_bytes());
         out
+    }
+
+    /// The header digest bound by the on-chain commitment: SHA-256 of the header as sealed
+    /// (preamble, recipient count, recipient blocks, key commitment), grants excluded (they
+    /// come later and do not change the commitment). The key commitment must be in it: with
+    /// only the recipient blocks bound, a sender could hand two recipients two key
+    /// commitments for two content keys over one ciphertext.
+    pub fn header_digest(&self) -> Hash32 {
+        let mut h = Sha256::new();
+        h.update(self.preamble_bytes());
+        h.update(recipient_count(self.recipients.len()).to_be_bytes());
+        for r in &self.recipients {
+            h.update(r.key_id.0);
+            h.update(r.enc.0);
+            h.update(r.wrapped);
+        }
+        h.update(self.key_commitment);
+        Hash32(h.finalize().into())
     }
 
     /// SHA-256 of the preamble: the HPKE `info` of every recipient wrap binds it.
@@ -217,13 +246,9 @@ impl EnvelopeHeader {
             out.extend_from_slice(&r.wrapped);
         }
         out.extend_from_slice(&self.key_commitment);
-        out.extend_from_slice(&recipient_count(self.grants.len()).to_be_bytes());
-        for g in &self.grants {
-            out.extend_from_slice(&g.grantor.0);
-            out.extend_from_slice(&g.grantee.0);
-            out.extend_from_slice(&g.enc.0);
-            out.extend_from_slice(&g.wrapped);
-            out.extend_from_slice(&g.tag);
+        out.extend_from_slice(&recipient_count(self.history.len()).to_be_bytes());
+        for e in &self.history {
+            out.extend_from_slice(&e.to_bytes());
         }
         out
     }
@@ -257,11 +282,33 @@ impl EnvelopeHeader {
                 supported: SUITE,
             });
         }
-        read_exact(&mut input, &mut preamble[6..], "envelope id and context")?;
+        read_exact(
+            &mut input,
+            &mut preamble[6..],
+            "envelope id, context and disclosure root",
+        )?;
         let mut id = [0u8; ENVELOPE_ID_LEN];
         id.copy_from_slice(&preamble[6..22]);
         let mut ctx = [0u8; CONTEXT_LEN];
-        ctx.copy_from_slice(&preamble[22..]);
+        ctx.copy_from_slice(&preamble[22..70]);
+        let disclosure_root = Hash32(take(&preamble[70..102]));
+        let disclosure_leaves = u64::from_be_bytes(take(&preamble[102..]));
+        if disclosure_leaves > crate::disclosure::MAX_FIELDS as u64
+            || (disclosure_leaves == 0) != disclosure_root.is_zero()
+        {
+            return Err(Error::MalformedDisclosure {
+                reason: format!(
+                    "the envelope header states a disclosure tree of {disclosure_leaves} leaves \
+                     with a {} root (at most {} leaves; a zero root exactly when none)",
+                    if disclosure_root.is_zero() {
+                        "zero"
+                    } else {
+                        "non-zero"
+                    },
+                    crate::disclosure::MAX_FIELDS
+                ),
+            });
+        }
 
         let n = read_u16(&mut input, "recipient count")?;
         if n == 0 {
@@ -288,39 +335,26 @@ impl EnvelopeHeader {
         let mut key_commitment = [0u8; TAG_LEN];
         read_exact(&mut input, &mut key_commitment, "key commitment")?;
 
-        let g = read_u16(&mut input, "grant count")?;
+        let g = read_u16(&mut input, "grant history count")?;
         check_readers(n + g)?;
-        let mut grants = Vec::with_capacity(g);
-        for index in 0..g {
-            let mut b = [0u8; GRANT_BLOCK_LEN];
-            read_exact(&mut input, &mut b, "grant block")?;
-            let block = GrantBlock {
-                grantor: KeyId(take(&b[..16])),
-                grantee: KeyId(take(&b[16..32])),
-                enc: EncappedKey(take(&b[32..64])),
-                wrapped: take(&b[64..112]),
-                tag: take(&b[112..]),
-            };
-            if !seen.contains(&block.grantor) {
-                return Err(Error::UnknownGrantor {
-                    index,
-                    grantor: block.grantor,
-                });
-            }
-            if !seen.insert(block.grantee) {
-                return Err(Error::DuplicateRecipient {
-                    key_id: block.grantee,
-                });
-            }
-            grants.push(block);
-        }
-        Ok(EnvelopeHeader {
+        let mut header = EnvelopeHeader {
             id: EnvelopeId(id),
             context: EnvelopeContext::from_bytes(&ctx),
+            disclosure_root,
+            disclosure_leaves,
             recipients,
             key_commitment,
-            grants,
-        })
+            history: Vec::with_capacity(g),
+        };
+        let mut access = header.initial_access();
+        for index in 0..g {
+            let mut b = [0u8; ENTRY_LEN];
+            read_exact(&mut input, &mut b, "grant history entry")?;
+            let entry = HistoryEntry::from_bytes(&b, index)?;
+            access.apply(index, &entry)?;
+            header.history.push(entry);
+        }
+        Ok(header)
     }
 }
 

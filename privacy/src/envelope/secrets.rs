@@ -6,9 +6,13 @@
 //! key commitment = HKDF-Expand(prk, "key commitment"          ‖ D, 32)
 //! payload key    = HKDF-Expand(prk, "payload key"             ‖ D, 32)   AES-256-GCM
 //! nonce prefix   = HKDF-Expand(prk, "payload nonce prefix"    ‖ D, 7)
-//! grant key      = HKDF-Expand(prk, "grant key"               ‖ D, 32)   PRK of the grant tags
-//! salt           = HKDF-Expand(prk, "payload commitment salt" ‖ D, 32)
+//! salts key      = HKDF-Expand(prk, "disclosure salts" ‖ envelope id ‖ context, 32)
 //! ```
+//!
+//! The salts key is the PRK of the selective-disclosure salts (see
+//! [`crate::disclosure::CommitmentOpening::derive`]): it cannot depend on `D`, which contains
+//! the disclosure root those salts produce. Every reader can thus rebuild the disclosure tree
+//! from the plaintext, check it against the header, and disclose fields later.
 //!
 //! Security decisions:
 //! - AES-GCM is not key-committing (invisible salamanders, T44). The key commitment is
@@ -26,8 +30,8 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq as _;
 use zeroize::Zeroizing;
 
-use super::commitment::CommitmentSalt;
-use super::header::{GrantBlock, RecipientBlock, TAG_LEN, WRAPPED_LEN};
+use super::header::{RecipientBlock, TAG_LEN, WRAPPED_LEN};
+use super::history::HistoryEntry;
 use crate::Error;
 use crate::hpke::{self, Aead, EncappedKey};
 use crate::keys::{KeyId, KeyPair, PublicKey};
@@ -64,13 +68,27 @@ impl ContentKey {
     }
 }
 
+/// The PRK of the disclosure salts of the envelope `id` under `context`.
+pub(crate) fn disclosure_salts_key(
+    content_key: &ContentKey,
+    id: &super::EnvelopeId,
+    context: &super::EnvelopeContext,
+) -> Zeroizing<[u8; 32]> {
+    let hk = Hkdf::<Sha256>::new(Some(EXTRACT_SALT), content_key.0.as_ref());
+    let mut key = Zeroizing::new([0u8; 32]);
+    hk.expand_multi_info(
+        &[b"disclosure salts", &id.0, &context.to_bytes()],
+        key.as_mut(),
+    )
+    .expect("32 bytes is a valid HKDF-SHA256 output length");
+    key
+}
+
 /// Everything derived from the content key and the core header digest.
 pub(crate) struct EnvelopeKeys {
     pub(crate) key_commitment: [u8; TAG_LEN],
     pub(crate) payload_key: Zeroizing<[u8; 32]>,
     pub(crate) nonce_prefix: [u8; NONCE_PREFIX_LEN],
-    pub(crate) grant_key: Zeroizing<[u8; 32]>,
-    pub(crate) commitment_salt: CommitmentSalt,
 }
 
 impl EnvelopeKeys {
@@ -86,16 +104,10 @@ impl EnvelopeKeys {
         expand(b"payload key", payload_key.as_mut());
         let mut nonce_prefix = [0u8; NONCE_PREFIX_LEN];
         expand(b"payload nonce prefix", &mut nonce_prefix);
-        let mut grant_key = Zeroizing::new([0u8; 32]);
-        expand(b"grant key", grant_key.as_mut());
-        let mut salt = Zeroizing::new([0u8; 32]);
-        expand(b"payload commitment salt", salt.as_mut());
         EnvelopeKeys {
             key_commitment,
             payload_key,
             nonce_prefix,
-            grant_key,
-            commitment_salt: CommitmentSalt::from_bytes(*salt),
         }
     }
 
@@ -106,49 +118,6 @@ impl EnvelopeKeys {
         } else {
             Err(Error::KeyCommitmentMismatch)
         }
-    }
-
-    /// The tag of a grant: HKDF-Expand (that is, HMAC-SHA256) under the grant key over the
-    /// previous tag (the key commitment for the first grant) and the grant's fields. Chaining
-    /// makes the grant list append-only: a grant cannot be altered, reordered or removed from
-    /// the middle without every later tag failing.
-    pub(crate) fn grant_tag(
-        &self,
-        previous: &[u8; TAG_LEN],
-        grantor: &KeyId,
-        grantee: &KeyId,
-        enc: &EncappedKey,
-        wrapped: &[u8; WRAPPED_LEN],
-    ) -> [u8; TAG_LEN] {
-        let hk = Hkdf::<Sha256>::from_prk(self.grant_key.as_ref())
-            .expect("a 32-byte PRK is valid for HKDF-SHA256");
-        let mut tag = [0u8; TAG_LEN];
-        hk.expand_multi_info(
-            &[
-                b"grant",
-                previous,
-                &grantor.0,
-                &grantee.0,
-                enc.as_bytes(),
-                wrapped,
-            ],
-            &mut tag,
-        )
-        .expect("32 bytes is a valid HKDF-SHA256 output length");
-        tag
-    }
-
-    /// Checks every grant tag in order, in constant time each.
-    pub(crate) fn check_grants(&self, grants: &[GrantBlock]) -> Result<(), Error> {
-        let mut previous = self.key_commitment;
-        for (index, g) in grants.iter().enumerate() {
-            let expected = self.grant_tag(&previous, &g.grantor, &g.grantee, &g.enc, &g.wrapped);
-            if !bool::from(expected.ct_eq(&g.tag)) {
-                return Err(Error::GrantTagMismatch { index });
-            }
-            previous = g.tag;
-        }
-        Ok(())
     }
 }
 
@@ -246,11 +215,11 @@ pub(crate) fn wrap_grant(
 
 /// Unwraps a grant block with the grantee's key.
 pub(crate) fn unwrap_grant(
-    block: &GrantBlock,
+    block: &HistoryEntry,
     key: &KeyPair,
     core_digest: &[u8; 32],
 ) -> Result<ContentKey, Error> {
-    let aad = [block.grantor.0, block.grantee.0].concat();
+    let aad = [block.actor.key_id().0, block.subject.0].concat();
     open_content_key(
         key,
         &block.enc,

@@ -8,16 +8,20 @@
 //! chunk boundary fails (its last chunk was sealed with flag 0), and appended data fails (the
 //! real last chunk was sealed with flag 1). The stream runs to the end of the input.
 //!
-//! Memory is one chunk buffer (64 KiB + 16) whatever the payload size. Each chunk is written
-//! only after its tag verified; the final chunk only after it verified *as final*.
+//! Memory is one chunk buffer (64 KiB + 16) whatever the payload size (two when opening: the
+//! ciphertext stays intact so a failed chunk can be retried with the other flag). Each chunk is
+//! written only after its tag verified; the final chunk only after it verified *as final*.
+//!
+//! The cipher is AWS-LC's AES-256-GCM (through `aws-lc-rs`: VAES/VPCLMULQDQ stitched assembly
+//! where the CPU has it, the code OpenSSL runs). RustCrypto's `aes-gcm` stays in the tests as
+//! the differential oracle: same key, nonce and data give the same ciphertext and tag.
 
 use std::io::{self, Read, Write};
 
-use aes_gcm::aead::{AeadInPlace as _, KeyInit as _};
-use aes_gcm::{Aes256Gcm, Nonce, Tag};
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use zeroize::Zeroizing;
 
-use super::commitment::CommitmentHasher;
+use super::commitment::PayloadHasher;
 use super::secrets::{EnvelopeKeys, NONCE_PREFIX_LEN};
 use crate::Error;
 
@@ -28,16 +32,29 @@ pub const CHUNK_TAG_LEN: usize = 16;
 
 /// The payload cipher of one envelope.
 pub(crate) struct ChunkCipher {
-    aes: Aes256Gcm,
+    aes: LessSafeKey,
     prefix: [u8; NONCE_PREFIX_LEN],
 }
 
 impl ChunkCipher {
-    pub(crate) fn new(keys: &EnvelopeKeys) -> Self {
-        ChunkCipher {
-            aes: Aes256Gcm::new(keys.payload_key.as_ref().into()),
-            prefix: keys.nonce_prefix,
-        }
+    pub(crate) fn new(keys: &EnvelopeKeys) -> Result<Self, Error> {
+        Self::from_parts(&keys.payload_key, keys.nonce_prefix)
+    }
+
+    /// The cipher of a raw payload key and nonce prefix.
+    pub(crate) fn from_parts(
+        key: &[u8; 32],
+        prefix: [u8; NONCE_PREFIX_LEN],
+    ) -> Result<Self, Error> {
+        let key = UnboundKey::new(&AES_256_GCM, key).map_err(|_| Error::InvalidKeyLength {
+            what: "AES-256-GCM payload key",
+            expected: 32,
+            actual: key.len(),
+        })?;
+        Ok(ChunkCipher {
+            aes: LessSafeKey::new(key),
+            prefix,
+        })
     }
 
     /// The nonce of chunk `index`; refuses an index beyond the 32-bit counter.
@@ -52,7 +69,44 @@ impl ChunkCipher {
         Ok(n)
     }
 
-    /// Decrypts one chunk in place; `Ok(false)` if it does not authenticate (buffer unchanged).
+    /// Encrypts one chunk in place; returns its tag.
+    pub(crate) fn encrypt(
+        &self,
+        index: u64,
+        last: bool,
+        buf: &mut [u8],
+    ) -> Result<[u8; CHUNK_TAG_LEN], Error> {
+        let nonce = Nonce::assume_unique_for_key(self.nonce(index, last)?);
+        let tag = self
+            .aes
+            .seal_in_place_separate_tag(nonce, Aad::empty(), buf)
+            .map_err(|_| Error::AeadLimit {
+                len: buf.len() as u64,
+            })?;
+        let mut out = [0u8; CHUNK_TAG_LEN];
+        out.copy_from_slice(tag.as_ref());
+        Ok(out)
+    }
+
+    /// Decrypts one chunk from `ct` into `out` (same length), leaving `ct` intact; `Ok(false)`
+    /// if it does not authenticate (then `out` holds nothing usable).
+    pub(crate) fn decrypt_into(
+        &self,
+        index: u64,
+        last: bool,
+        ct: &[u8],
+        tag: &[u8; CHUNK_TAG_LEN],
+        out: &mut [u8],
+    ) -> Result<bool, Error> {
+        let nonce = Nonce::assume_unique_for_key(self.nonce(index, last)?);
+        Ok(self
+            .aes
+            .open_separate_gather(nonce, Aad::empty(), ct, tag, out)
+            .is_ok())
+    }
+
+    /// Decrypts one chunk in place; `Ok(false)` if it does not authenticate.
+    #[cfg(test)]
     pub(crate) fn decrypt(
         &self,
         index: u64,
@@ -60,11 +114,12 @@ impl ChunkCipher {
         ct: &mut [u8],
         tag: &[u8; CHUNK_TAG_LEN],
     ) -> Result<bool, Error> {
-        let nonce = self.nonce(index, last)?;
-        Ok(self
-            .aes
-            .decrypt_in_place_detached(&Nonce::from(nonce), b"", ct, &Tag::from(*tag))
-            .is_ok())
+        let mut out = vec![0u8; ct.len()];
+        let ok = self.decrypt_into(index, last, ct, tag, &mut out)?;
+        if ok {
+            ct.copy_from_slice(&out);
+        }
+        Ok(ok)
     }
 }
 
@@ -106,11 +161,18 @@ impl<R: Read> Chunks<R> {
     }
 }
 
-/// Encrypts `plaintext` to `out` chunk by chunk, feeding the commitment. Returns
+/// The plaintext length of a chunk stream of `chunks_len` bytes, as a sealer writes them.
+pub(crate) fn plaintext_len(chunks_len: u64) -> u64 {
+    let full = (CHUNK_SIZE + CHUNK_TAG_LEN) as u64;
+    let chunks = chunks_len.div_ceil(full).max(1);
+    chunks_len.saturating_sub(chunks * CHUNK_TAG_LEN as u64)
+}
+
+/// Encrypts `plaintext` to `out` chunk by chunk, feeding the payload digest. Returns
 /// `(plaintext bytes, ciphertext bytes)`.
 pub(crate) fn seal_chunks(
     cipher: &ChunkCipher,
-    hasher: &mut CommitmentHasher,
+    hasher: &mut PayloadHasher,
     plaintext: impl Read,
     mut out: impl Write,
 ) -> Result<(u64, u64), Error> {
@@ -127,13 +189,9 @@ pub(crate) fn seal_chunks(
                 during: "reading the plaintext",
                 source,
             })?;
-        hasher.update(&buf[..n]);
-        let nonce = cipher.nonce(index, last)?;
-        let tag = cipher
-            .aes
-            .encrypt_in_place_detached(&Nonce::from(nonce), b"", &mut buf[..n])
-            .map_err(|_| Error::AeadLimit { len: n as u64 })?;
+        let tag = cipher.encrypt(index, last, &mut buf[..n])?;
         buf[n..n + CHUNK_TAG_LEN].copy_from_slice(&tag);
+        hasher.update(&buf[..n + CHUNK_TAG_LEN]);
         out.write_all(&buf[..n + CHUNK_TAG_LEN])
             .map_err(|source| Error::Io {
                 during: "writing the envelope",
@@ -148,11 +206,11 @@ pub(crate) fn seal_chunks(
     }
 }
 
-/// Decrypts the chunk stream of `input` to `out`, feeding the commitment. Returns the
+/// Decrypts the chunk stream of `input` to `out`, feeding the payload digest. Returns the
 /// plaintext length. On `Err`, whatever was written to `out` must be discarded.
 pub(crate) fn open_chunks(
     cipher: &ChunkCipher,
-    hasher: &mut CommitmentHasher,
+    hasher: &mut PayloadHasher,
     input: impl Read,
     mut out: impl Write,
 ) -> Result<u64, Error> {
@@ -161,6 +219,7 @@ pub(crate) fn open_chunks(
         pending: None,
     };
     let mut buf = Zeroizing::new(vec![0u8; CHUNK_SIZE + CHUNK_TAG_LEN]);
+    let mut plain = Zeroizing::new(vec![0u8; CHUNK_SIZE]);
     let (mut pt_len, mut index) = (0u64, 0u64);
     loop {
         let (n, last) = src.fill(&mut buf[..]).map_err(|source| Error::Io {
@@ -174,12 +233,14 @@ pub(crate) fn open_chunks(
         if last && n == CHUNK_TAG_LEN && index > 0 {
             return Err(Error::EmptyFinalChunk { index });
         }
-        let (ct, tag) = buf[..n].split_at_mut(n - CHUNK_TAG_LEN);
-        let tag: [u8; CHUNK_TAG_LEN] = (&*tag).try_into().expect("split 16 bytes from the end");
-        if !cipher.decrypt(index, last, ct, &tag)? {
+        hasher.update(&buf[..n]);
+        let (ct, tag) = buf[..n].split_at(n - CHUNK_TAG_LEN);
+        let tag: [u8; CHUNK_TAG_LEN] = tag.try_into().expect("split 16 bytes from the end");
+        let pt = &mut plain[..ct.len()];
+        if !cipher.decrypt_into(index, last, ct, &tag, pt)? {
             // Tell truncation and trailing data apart from damage: does the chunk
-            // authenticate with the other flag? The buffer is discarded either way.
-            if cipher.decrypt(index, !last, ct, &tag)? {
+            // authenticate with the other flag? The output is discarded either way.
+            if cipher.decrypt_into(index, !last, ct, &tag, pt)? {
                 return Err(if last {
                     Error::StreamTruncated { chunks: index + 1 }
                 } else {
@@ -188,12 +249,11 @@ pub(crate) fn open_chunks(
             }
             return Err(Error::ChunkAuthentication { index });
         }
-        hasher.update(ct);
-        out.write_all(ct).map_err(|source| Error::Io {
+        out.write_all(pt).map_err(|source| Error::Io {
             during: "writing the plaintext",
             source,
         })?;
-        pt_len += ct.len() as u64;
+        pt_len += pt.len() as u64;
         if last {
             return Ok(pt_len);
         }

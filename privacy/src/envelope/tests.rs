@@ -121,9 +121,11 @@ fn invisible_salamander_is_rejected_by_the_key_commitment() {
     let mut header = EnvelopeHeader {
         id: EnvelopeId([3; 16]),
         context: context(),
+        disclosure_root: causeway_proofs::Hash32([0; 32]),
+        disclosure_leaves: 0,
         recipients: vec![],
         key_commitment: [0; 32],
-        grants: vec![],
+        history: vec![],
     };
     let pre = header.preamble_digest();
     header.recipients = vec![
@@ -137,7 +139,10 @@ fn invisible_salamander_is_rejected_by_the_key_commitment() {
 
     // One final chunk of m = 4 blocks. Tag under key X with nonce N_X:
     // T_X = C1·H^5 ⊕ C2·H^4 ⊕ C3·H^3 ⊕ C4·H^2 ⊕ L·H ⊕ E_X(J0_X). Pick C1..C3, solve for C4.
-    let (ca, cb) = (ChunkCipher::new(&keys_a), ChunkCipher::new(&keys_b));
+    let (ca, cb) = (
+        ChunkCipher::new(&keys_a).unwrap(),
+        ChunkCipher::new(&keys_b).unwrap(),
+    );
     let blocks = [0x1111u128, 0x2222, 0x3333];
     let len_block: u128 = 512; // len(aad) = 0 bits ‖ len(ciphertext) = 512 bits
     let partial = |keys: &EnvelopeKeys, cipher: &ChunkCipher| {
@@ -176,14 +181,43 @@ fn invisible_salamander_is_rejected_by_the_key_commitment() {
     // The envelope is not: A opens, B is refused before any plaintext is produced.
     let mut envelope = header.to_bytes();
     envelope.extend_from_slice(&chunk);
-    let (plaintext, _) = open_to_vec(&a, &envelope).unwrap();
-    assert_eq!(plaintext, pt_a);
+    let on_chain = claimed(&envelope);
+    let opened = open_to_vec(&a, &envelope, &on_chain).unwrap();
+    assert_eq!(&opened.plaintext[..], &pt_a[..]);
     let mut out = Vec::new();
     assert!(matches!(
-        open(&b, &envelope[..], &mut out),
+        open(&b, &envelope[..], &on_chain, &mut out),
         Err(Error::KeyCommitmentMismatch)
     ));
     assert!(out.is_empty(), "nothing released to B");
+
+    // Nor can the sender hand B another header with B's key commitment over the same chunks:
+    // the key commitment is inside the on-chain commitment.
+    header.key_commitment = keys_b.key_commitment;
+    let mut for_b = header.to_bytes();
+    for_b.extend_from_slice(&chunk);
+    assert!(
+        open_to_vec(&b, &for_b, &claimed(&for_b)).is_ok(),
+        "B alone is fooled by GCM"
+    );
+    let mut out = Vec::new();
+    assert!(matches!(
+        open(&b, &for_b[..], &on_chain, &mut out),
+        Err(Error::MessageCommitmentMismatch)
+    ));
+    assert!(matches!(
+        open_to_vec(&b, &for_b, &on_chain),
+        Err(Error::MessageCommitmentMismatch)
+    ));
+}
+
+/// The context and commitment envelope bytes claim for themselves (computed without a key).
+fn claimed(bytes: &[u8]) -> ExpectedMessage {
+    let (header, sealed) = inspect(bytes).unwrap();
+    ExpectedMessage {
+        context: header.context,
+        commitment: sealed.commitment,
+    }
 }
 
 /// T42 (a, b): every seal draws a fresh content key and ephemeral keys, so (payload key,
@@ -203,7 +237,7 @@ fn key_nonce_pairs_never_repeat() {
         let (bytes, _) = seal_to_vec(&request, &payload).unwrap();
         let header = EnvelopeHeader::read_from(&bytes[..]).unwrap();
         let (_, keys, _) = header.unlock(&r).unwrap();
-        let cipher = ChunkCipher::new(&keys);
+        let cipher = ChunkCipher::new(&keys).unwrap();
         for (i, last) in [(0, false), (1, true)] {
             assert!(pairs.insert((*keys.payload_key, cipher.nonce(i, last).unwrap())));
         }
@@ -217,7 +251,7 @@ fn key_nonce_pairs_never_repeat() {
 #[test]
 fn chunk_counter_never_wraps() {
     let keys = EnvelopeKeys::derive(&ContentKey::from_bytes([1; 32]), &[2; 32]);
-    let cipher = ChunkCipher::new(&keys);
+    let cipher = ChunkCipher::new(&keys).unwrap();
     let last_ok = cipher.nonce(u64::from(u32::MAX), true).unwrap();
     assert_eq!(&last_ok[7..11], &u32::MAX.to_be_bytes());
     assert!(matches!(
@@ -230,7 +264,7 @@ fn chunk_counter_never_wraps() {
 #[test]
 fn stream_nonce_layout() {
     let keys = EnvelopeKeys::derive(&ContentKey::from_bytes([1; 32]), &[2; 32]);
-    let cipher = ChunkCipher::new(&keys);
+    let cipher = ChunkCipher::new(&keys).unwrap();
     let n = cipher.nonce(0x0102_0304, true).unwrap();
     assert_eq!(&n[..7], &keys.nonce_prefix);
     assert_eq!(&n[7..11], &[1, 2, 3, 4]);
@@ -245,9 +279,11 @@ fn forge(reader: &KeyPair, chunks: &[(&[u8], bool)]) -> Vec<u8> {
     let mut header = EnvelopeHeader {
         id: EnvelopeId([4; 16]),
         context: context(),
+        disclosure_root: causeway_proofs::Hash32([0; 32]),
+        disclosure_leaves: 0,
         recipients: vec![],
         key_commitment: [0; 32],
-        grants: vec![],
+        history: vec![],
     };
     let pre = header.preamble_digest();
     let block = secrets::wrap(
@@ -259,7 +295,7 @@ fn forge(reader: &KeyPair, chunks: &[(&[u8], bool)]) -> Vec<u8> {
     header.recipients = vec![block.unwrap()];
     let keys = EnvelopeKeys::derive(&ContentKey::from_bytes(ck), &header.core_digest());
     header.key_commitment = keys.key_commitment;
-    let cipher = ChunkCipher::new(&keys);
+    let cipher = ChunkCipher::new(&keys).unwrap();
     let aes = Aes256Gcm::new(keys.payload_key.as_ref().into());
     let mut out = header.to_bytes();
     for (i, (pt, last)) in chunks.iter().enumerate() {
@@ -281,15 +317,140 @@ fn empty_final_chunk_after_data_is_refused() {
     let r = KeyPair::from_secret_bytes([6; 32]);
     let full = vec![0x61u8; CHUNK_SIZE];
     let canonical = forge(&r, &[(&full, true)]);
-    assert_eq!(open_to_vec(&r, &canonical).unwrap().0, full);
+    let open_claimed = |bytes: &[u8]| open_to_vec(&r, bytes, &claimed(bytes));
+    assert_eq!(&open_claimed(&canonical).unwrap().plaintext[..], &full[..]);
     let padded = forge(&r, &[(&full, false), (b"", true)]);
     assert!(matches!(
-        open_to_vec(&r, &padded),
+        open_claimed(&padded),
         Err(Error::EmptyFinalChunk { index: 1 })
     ));
     // A short chunk that is not final is refused as well (it is read as the final one).
     let short_first = forge(&r, &[(b"abc", false), (b"def", true)]);
-    assert!(open_to_vec(&r, &short_first).is_err());
+    assert!(open_claimed(&short_first).is_err());
     // The empty payload is one empty final chunk.
-    assert_eq!(open_to_vec(&r, &forge(&r, &[(b"", true)])).unwrap().0, b"");
+    let empty = forge(&r, &[(b"", true)]);
+    assert_eq!(&open_claimed(&empty).unwrap().plaintext[..], b"");
+}
+
+/// A dishonest sender states a disclosure tree in the header that is not the plaintext's
+/// (e.g. it discloses amount 10 while the payload says 10000). The envelope is otherwise
+/// valid and matches its commitment; every recipient's in-memory open rebuilds the tree from
+/// the plaintext and refuses it.
+#[test]
+fn a_header_tree_that_is_not_the_plaintexts_is_refused() {
+    let r = KeyPair::from_secret_bytes([6; 32]);
+    let request = SealRequest {
+        context: context(),
+        recipients: &[*r.public_key()],
+    };
+    let mut rng = rand_core::OsRng;
+    let content_key = ContentKey::generate(&mut rng);
+    let id = new_id(&mut rng);
+    // The tree of the payload the sender discloses from ...
+    let shown = serde_json::json!({"amount": 10, "to": "Org A"});
+    let salts_key = secrets::disclosure_salts_key(&content_key, &id, &request.context);
+    let names: Vec<String> = vec!["amount".into(), "to".into()];
+    let opening = CommitmentOpening::derive(&salts_key, names.iter(), 0);
+    let tree = CommittedPayload::from_opening(&shown, &opening).unwrap();
+    // ... over a payload that says something else.
+    let mut bytes = Vec::new();
+    seal_inner(
+        &request,
+        &content_key,
+        id,
+        Some((tree.root().0, tree.leaf_count())),
+        &br#"{"amount": 10000, "to": "Org A"}"#[..],
+        &mut bytes,
+        &mut rng,
+    )
+    .unwrap();
+    assert!(matches!(
+        open_to_vec(&r, &bytes, &claimed(&bytes)),
+        Err(Error::DisclosureRootMismatch)
+    ));
+    // The honest version opens.
+    let mut honest = Vec::new();
+    seal_inner(
+        &request,
+        &content_key,
+        id,
+        Some((tree.root().0, tree.leaf_count())),
+        &br#"{"amount": 10, "to": "Org A"}"#[..],
+        &mut honest,
+        &mut rng,
+    )
+    .unwrap();
+    let opened = open_to_vec(&r, &honest, &claimed(&honest)).unwrap();
+    assert_eq!(opened.disclosure.unwrap().root(), tree.root());
+}
+
+/// Differential: AWS-LC's AES-256-GCM (the payload cipher) and RustCrypto's `aes-gcm` (the
+/// oracle) give the same ciphertext and tag for the same key, nonce and data, at random sizes
+/// and every chunk boundary, and each opens the other's output.
+#[test]
+fn aws_lc_aes_gcm_matches_the_rustcrypto_oracle() {
+    use rand_core::RngCore as _;
+    let mut rng = rand_core::OsRng;
+    let mut sizes = vec![
+        0,
+        1,
+        15,
+        16,
+        17,
+        255,
+        256,
+        4095,
+        4096,
+        4097,
+        CHUNK_SIZE - 1,
+        CHUNK_SIZE,
+    ];
+    sizes.extend((0..48).map(|_| (rng.next_u32() as usize) % (CHUNK_SIZE + 1)));
+    for (i, size) in sizes.into_iter().enumerate() {
+        let mut key = [0u8; 32];
+        rng.fill_bytes(&mut key);
+        let mut prefix = [0u8; 7];
+        rng.fill_bytes(&mut prefix);
+        let cipher = ChunkCipher::from_parts(&key, prefix).unwrap();
+        let last = i % 2 == 0;
+        let index = u64::from(rng.next_u32());
+        let nonce = cipher.nonce(index, last).unwrap();
+        let mut data = vec![0u8; size];
+        rng.fill_bytes(&mut data);
+
+        let mut ours = data.clone();
+        let our_tag = cipher.encrypt(index, last, &mut ours).unwrap();
+        let oracle = Aes256Gcm::new(&key.into());
+        let mut theirs = data.clone();
+        let their_tag = oracle
+            .encrypt_in_place_detached(&Nonce::from(nonce), b"", &mut theirs)
+            .unwrap();
+        assert_eq!(ours, theirs, "ciphertext, size {size}");
+        assert_eq!(&our_tag[..], &their_tag[..], "tag, size {size}");
+
+        let mut back = vec![0u8; size];
+        assert!(
+            cipher
+                .decrypt_into(index, last, &theirs, &their_tag.into(), &mut back)
+                .unwrap()
+        );
+        assert_eq!(back, data);
+        let mut flipped_tag: [u8; 16] = their_tag.into();
+        flipped_tag[size % 16] ^= 1;
+        assert!(
+            !cipher
+                .decrypt_into(index, last, &theirs, &flipped_tag, &mut back)
+                .unwrap()
+        );
+        assert!(
+            !cipher
+                .decrypt_into(index, !last, &theirs, &their_tag.into(), &mut back)
+                .unwrap()
+        );
+        let mut again = ours.clone();
+        oracle
+            .decrypt_in_place_detached(&Nonce::from(nonce), b"", &mut again, &our_tag.into())
+            .unwrap();
+        assert_eq!(again, data);
+    }
 }

@@ -16,7 +16,7 @@
 //! zeroized.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::path::Path;
 
 use base64::Engine as _;
@@ -104,10 +104,15 @@ impl KeyPair {
         if !metadata.is_file() {
             return Err(format_err("not a regular file".into()));
         }
-        let mut raw = Zeroizing::new(Vec::new());
-        file.take(MAX_KEY_FILE_LEN + 1)
-            .read_to_end(&mut raw)
-            .map_err(|e| io_err("read", e))?;
+        // Refused before anything is read (the read below is bounded too, in case the file
+        // grows in between).
+        if metadata.len() > MAX_KEY_FILE_LEN {
+            return Err(format_err(format!(
+                "{} bytes, larger than {MAX_KEY_FILE_LEN} bytes: not a key file",
+                metadata.len()
+            )));
+        }
+        let raw = read_bounded(file, MAX_KEY_FILE_LEN).map_err(|e| io_err("read", e))?;
         if raw.len() as u64 > MAX_KEY_FILE_LEN {
             return Err(format_err(format!("larger than {MAX_KEY_FILE_LEN} bytes")));
         }
@@ -139,5 +144,82 @@ impl KeyPair {
         }
         secret.copy_from_slice(&decoded);
         Ok(KeyPair::from_secret_bytes(*secret))
+    }
+}
+
+/// Reads at most `max + 1` bytes of `input` (one more than allowed, so an oversized input is
+/// detected even when its size was not known) into one zeroizing buffer allocated up front:
+/// `read_to_end` into a growing `Vec` would leave copies of the secret in every buffer it
+/// outgrew and in its stack probe buffer, none of them zeroized.
+pub(crate) fn read_bounded(
+    mut input: impl std::io::Read,
+    max: u64,
+) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    let cap = usize::try_from(max).unwrap_or(usize::MAX - 1) + 1;
+    let mut raw = Zeroizing::new(vec![0u8; cap]);
+    let mut n = 0;
+    while n < cap {
+        match input.read(&mut raw[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    // Shrinks the length only: the allocation (zeroized whole on drop) stays where it is.
+    raw.truncate(n);
+    Ok(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// A reader that serves `data` a few bytes at a time and records the address range of
+    /// every buffer it was asked to fill.
+    struct Recording {
+        data: Vec<u8>,
+        at: usize,
+        buffers: Vec<(usize, usize)>,
+    }
+
+    impl std::io::Read for Recording {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let start = buf.as_ptr() as usize;
+            self.buffers.push((start, start + buf.len()));
+            let n = buf.len().min(7).min(self.data.len() - self.at);
+            buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    /// Finding: reading a key into a growing `Vec` leaves copies of the secret in memory freed
+    /// by each reallocation (and in a stack probe buffer). Every read must land in the one
+    /// zeroizing buffer that is returned.
+    #[test]
+    fn a_key_is_read_into_one_buffer_that_never_moves() {
+        for len in [0usize, 1, 31, 32, 33, 100, 300, 4096, 5000] {
+            let mut rec = Recording {
+                data: vec![0x41; len],
+                at: 0,
+                buffers: vec![],
+            };
+            let raw = read_bounded(&mut rec, 4096).unwrap();
+            assert_eq!(raw.len(), len.min(4097));
+            let (lo, hi) = (
+                raw.as_ptr() as usize,
+                raw.as_ptr() as usize + raw.capacity(),
+            );
+            for (start, end) in &rec.buffers {
+                assert!(
+                    lo <= *start && *end <= hi,
+                    "len {len}: a read went to {start:#x}..{end:#x}, outside the returned \
+                     buffer {lo:#x}..{hi:#x} (a copy left behind)"
+                );
+            }
+        }
     }
 }

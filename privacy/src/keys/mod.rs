@@ -9,6 +9,9 @@
 //!   as RFC 9180 §7.1.4 requires of DHKEM.
 
 mod file;
+mod xeddsa;
+
+pub use xeddsa::{SIGNATURE_LEN, Signature};
 
 use core::fmt;
 use core::str::FromStr;

@@ -76,7 +76,7 @@ fn disclose_and_verify() {
     assert_eq!(committed.leaf_count(), 7);
     let root = committed.root();
     let d = committed.disclose(&["seller", "amount", "amount"]).unwrap();
-    let shown = d.verify(&root).unwrap();
+    let shown = d.verify(&root, committed.leaf_count()).unwrap();
     assert_eq!(shown.len(), 2);
     assert_eq!(shown["amount"], json!({"value": 1250, "currency": "EUR"}));
     assert_eq!(shown["seller"], json!("Org A"));
@@ -91,7 +91,7 @@ fn disclose_and_verify() {
         assert!(!text.contains(hidden), "{hidden} leaked");
     }
     let back: Disclosure = serde_json::from_str(&text).unwrap();
-    assert_eq!(back.verify(&root).unwrap(), shown);
+    assert_eq!(back.verify(&root, committed.leaf_count()).unwrap(), shown);
 
     // Same payload, fresh salts: a different root.
     let again = CommittedPayload::commit(&invoice(), Padding::None).unwrap();
@@ -105,7 +105,10 @@ fn wrong_value_salt_name_or_proof_fails() {
     let good = committed.disclose(&["amount", "paid"]).unwrap();
     let expect_proof_err = |d: &Disclosure, what: &str| {
         assert!(
-            matches!(d.verify(&root), Err(Error::FieldProof { .. })),
+            matches!(
+                d.verify(&root, committed.leaf_count()),
+                Err(Error::FieldProof { .. })
+            ),
             "{what}"
         );
     };
@@ -138,9 +141,12 @@ fn wrong_value_salt_name_or_proof_fails() {
     let other = CommittedPayload::commit(&invoice(), Padding::None)
         .unwrap()
         .root();
-    assert!(matches!(good.verify(&other), Err(Error::FieldProof { .. })));
     assert!(matches!(
-        good.verify(&PayloadRoot(Hash32::ZERO)),
+        good.verify(&other, committed.leaf_count()),
+        Err(Error::FieldProof { .. })
+    ));
+    assert!(matches!(
+        good.verify(&PayloadRoot(Hash32::ZERO), committed.leaf_count()),
         Err(Error::ZeroRoot)
     ));
 
@@ -148,24 +154,24 @@ fn wrong_value_salt_name_or_proof_fails() {
     let mut d = good.clone();
     d.fields[1].proof.size = LogSize(8);
     assert!(matches!(
-        d.verify(&root),
+        d.verify(&root, committed.leaf_count()),
         Err(Error::MalformedDisclosure { .. })
     ));
     let mut d = good.clone();
     d.fields.swap(0, 1);
     assert!(matches!(
-        d.verify(&root),
+        d.verify(&root, committed.leaf_count()),
         Err(Error::MalformedDisclosure { .. })
     ));
     let mut d = good.clone();
     d.fields[1] = d.fields[0].clone();
     assert!(matches!(
-        d.verify(&root),
+        d.verify(&root, committed.leaf_count()),
         Err(Error::MalformedDisclosure { .. })
     ));
     let empty = Disclosure { fields: vec![] };
     assert!(matches!(
-        empty.verify(&root),
+        empty.verify(&root, committed.leaf_count()),
         Err(Error::MalformedDisclosure { .. })
     ));
 }
@@ -180,7 +186,10 @@ fn opening_rebuilds_the_same_commitment() {
     let again = CommittedPayload::from_opening(&invoice(), &restored).unwrap();
     assert_eq!(again.root(), committed.root());
     let d = again.disclose(&["note"]).unwrap();
-    assert_eq!(d.verify(&committed.root()).unwrap()["note"], Value::Null);
+    assert_eq!(
+        d.verify(&committed.root(), committed.leaf_count()).unwrap()["note"],
+        Value::Null
+    );
     assert_eq!(
         d.fields[0].proof.size,
         LogSize(8),
@@ -218,7 +227,9 @@ fn inputs_are_checked() {
 
 fn arb_object() -> impl Strategy<Value = serde_json::Map<String, Value>> {
     let scalar = prop_oneof![
-        any::<i64>().prop_map(Value::from),
+        // Integers JSON carries exactly (larger ones are refused, see below).
+        (-(disclosure::MAX_EXACT_INTEGER as i64)..=disclosure::MAX_EXACT_INTEGER as i64)
+            .prop_map(Value::from),
         any::<bool>().prop_map(Value::from),
         "[a-zA-Z0-9 éü\"\\\\]{0,12}".prop_map(Value::from),
         Just(Value::Null),
@@ -246,7 +257,7 @@ proptest! {
             .collect();
         prop_assume!(!names.is_empty());
         let d = c.disclose(&names).unwrap();
-        let shown = d.verify(&c.root()).unwrap();
+        let shown = d.verify(&c.root(), c.leaf_count()).unwrap();
         prop_assert_eq!(shown.len(), names.len());
         for n in &names {
             prop_assert_eq!(&shown[n.as_str()], &obj[n.as_str()]);
@@ -265,6 +276,174 @@ proptest! {
             let b = bit - 256;
             f.proof.path[b / 256].0[(b % 256) / 8] ^= 1 << (b % 8);
         }
-        prop_assert!(bad.verify(&c.root()).is_err());
+        prop_assert!(bad.verify(&c.root(), c.leaf_count()).is_err());
     }
+}
+
+// ---- numbers and RFC 8785 (issue 12: the privacy crate's own findings) ----------------------
+
+/// A file of RFC 8785's examples (see testdata/rfc8785/README.md).
+fn rfc8785(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/rfc8785")
+        .join(name);
+    std::fs::read_to_string(path).unwrap()
+}
+
+/// RFC 8785 §3.2.2–3.2.3: the published example and the property-sorting example canonicalise
+/// to the published bytes.
+#[test]
+fn canonical_json_is_rfc8785_on_the_published_examples() {
+    for name in ["example", "sorting"] {
+        let input: Value = serde_json::from_str(&rfc8785(&format!("{name}.input.json"))).unwrap();
+        let expected = rfc8785(&format!("{name}.expected.json"));
+        assert_eq!(
+            String::from_utf8(disclosure::canonical_json(&input).unwrap()).unwrap(),
+            expected.trim_end(),
+            "RFC 8785 {name} example"
+        );
+    }
+}
+
+/// RFC 8785 sorts members by UTF-16 code units: U+1F600 (a surrogate pair, 0xD83D…) sorts
+/// before U+FF61, while UTF-8 byte order puts U+FF61 (0xEF…) first.
+#[test]
+fn canonical_json_sorts_members_by_utf16_code_units() {
+    let v = json!({"\u{FF61}": 1, "\u{1F600}": 2});
+    assert_eq!(
+        String::from_utf8(disclosure::canonical_json(&v).unwrap()).unwrap(),
+        "{\"\u{1F600}\":2,\"\u{FF61}\":1}"
+    );
+}
+
+/// RFC 8785 Appendix B: IEEE 754 doubles and their canonical spelling.
+#[test]
+fn canonical_json_spells_numbers_as_rfc8785_appendix_b() {
+    let table: [(u64, &str); 21] = [
+        (0x0000000000000000, "0"),
+        (0x8000000000000000, "0"),
+        (0x0000000000000001, "5e-324"),
+        (0x8000000000000001, "-5e-324"),
+        (0x7fefffffffffffff, "1.7976931348623157e+308"),
+        (0xffefffffffffffff, "-1.7976931348623157e+308"),
+        (0x4340000000000000, "9007199254740992"),
+        (0xc340000000000000, "-9007199254740992"),
+        (0x4430000000000000, "295147905179352830000"),
+        (0x44b52d02c7e14af5, "9.999999999999997e+22"),
+        (0x44b52d02c7e14af6, "1e+23"),
+        (0x44b52d02c7e14af7, "1.0000000000000001e+23"),
+        (0x444b1ae4d6e2ef4e, "999999999999999700000"),
+        (0x444b1ae4d6e2ef4f, "999999999999999900000"),
+        (0x444b1ae4d6e2ef50, "1e+21"),
+        (0x3eb0c6f7a0b5ed8c, "9.999999999999997e-7"),
+        (0x3eb0c6f7a0b5ed8d, "0.000001"),
+        (0x41b3de4355555553, "333333333.3333332"),
+        (0x41b3de4355555554, "333333333.33333325"),
+        (0x41b3de4355555555, "333333333.3333333"),
+        (0x43143ff3c1cb0959, "1424953923781206.2"),
+    ];
+    for (bits, expected) in table {
+        let v = Value::from(f64::from_bits(bits));
+        assert_eq!(
+            String::from_utf8(disclosure::canonical_json(&v).unwrap()).unwrap(),
+            expected,
+            "{bits:016x}"
+        );
+    }
+}
+
+/// Two payloads differing only in a uint256-sized amount must never share a root: an integer
+/// JSON (IEEE doubles) cannot carry exactly is refused, with the fix in the error.
+#[test]
+fn integers_beyond_what_json_carries_exactly_are_refused() {
+    let max = "115792089237316195423570985008687907853269984665640564039457584007913129639935";
+    let less = "115792089237316195423570985008687907853269984665640564039457584007913129639934";
+    for amount in [
+        max,
+        less,
+        "9007199254740993",
+        "18446744073709551615",
+        "-9007199254740993",
+    ] {
+        let text = format!(r#"{{"amount": {amount}, "to": "Org B"}}"#);
+        let err = CommittedPayload::commit_json(&text, Padding::None).unwrap_err();
+        assert!(
+            matches!(err, Error::InexactNumber { .. }),
+            "{amount}: {err}"
+        );
+        assert!(err.to_string().contains("string"), "{err}");
+    }
+    // Parsed values: u64 and i64 beyond 2^53 are refused too.
+    for v in [
+        json!(9_007_199_254_740_993u64),
+        json!(u64::MAX),
+        json!(i64::MIN),
+    ] {
+        assert!(matches!(
+            CommittedPayload::commit(&json!({ "amount": v }), Padding::None),
+            Err(Error::InexactNumber { .. })
+        ));
+        assert!(matches!(
+            disclosure::canonical_json(&v),
+            Err(Error::InexactNumber { .. })
+        ));
+    }
+    // A number spelled with more digits than a double holds would be committed as another
+    // number: refused.
+    assert!(matches!(
+        CommittedPayload::commit_json(r#"{"x": 1.40000000000000001}"#, Padding::None),
+        Err(Error::InexactNumber { .. })
+    ));
+    // The fix the error names works: string-encoded amounts commit, and differ.
+    let a =
+        CommittedPayload::commit_json(&format!(r#"{{"amount": "{max}"}}"#), Padding::None).unwrap();
+    let b = CommittedPayload::commit_json(&format!(r#"{{"amount": "{less}"}}"#), Padding::None)
+        .unwrap();
+    let d = a.disclose(&["amount"]).unwrap();
+    assert_eq!(
+        d.verify(&a.root(), a.leaf_count()).unwrap()["amount"],
+        json!(max)
+    );
+    assert!(d.verify(&b.root(), b.leaf_count()).is_err());
+    // Exact numbers are accepted, however they are spelled.
+    for text in [
+        r#"{"x": 9007199254740991, "y": -9007199254740991, "z": 4.50, "w": 1E30, "v": 0.1}"#,
+        r#"{"x": 1.5e3, "y": -0, "z": 2e-3}"#,
+    ] {
+        CommittedPayload::commit_json(text, Padding::None).unwrap();
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Any finite double disclosed honestly verifies after the disclosure travelled as JSON
+    /// text (serde_json must read back exactly the double it wrote).
+    #[test]
+    fn prop_disclosed_floats_verify_after_a_json_round_trip(bits in any::<u64>()) {
+        let x = f64::from_bits(bits);
+        prop_assume!(x.is_finite());
+        let c = CommittedPayload::commit(&json!({ "x": x, "y": 1 }), Padding::None).unwrap();
+        let text = serde_json::to_string(&c.disclose(&["x"]).unwrap()).unwrap();
+        let back: Disclosure = serde_json::from_str(&text).unwrap();
+        prop_assert!(back.verify(&c.root(), c.leaf_count()).is_ok(), "{x:e} ({bits:016x}) as {text}");
+    }
+}
+
+/// A payload that repeats a member name is refused: parsers disagree on which value counts
+/// (serde_json keeps the last, others the first), so the commitment would be ambiguous.
+#[test]
+fn duplicate_member_names_are_refused() {
+    for text in [
+        r#"{"amount": "1", "amount": "1000"}"#,
+        r#"{"a": {"x": 1, "x": 2}}"#,
+        r#"{"a": [{"x": 1, "y": 2, "x": 3}]}"#,
+    ] {
+        let e = CommittedPayload::commit_json(text, Padding::None).unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidJson { reason } if reason.contains("twice")),
+            "{e}"
+        );
+    }
+    CommittedPayload::commit_json(r#"{"a": {"x": 1}, "b": {"x": 1}}"#, Padding::None).unwrap();
 }

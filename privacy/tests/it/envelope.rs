@@ -6,15 +6,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use causeway_privacy::envelope::{
-    self, Access, CHUNK_SIZE, CHUNK_TAG_LEN, EnvelopeHeader, MAX_READERS, PayloadCommitment,
-    SealRequest,
+    self, Access, CHUNK_SIZE, CHUNK_TAG_LEN, EnvelopeHeader, ExpectedMessage, MAX_READERS,
+    MessageCommitment, SealRequest,
 };
 use causeway_privacy::keys::KeyPair;
 use causeway_privacy::{Error, PublicKey};
 use proptest::prelude::*;
 use sha2::{Digest as _, Sha256};
 
-use crate::support::{context, key, payload, publics, seal};
+use crate::support::{context, expected, key, payload, publics, seal, self_expected};
 
 const EDGE_SIZES: [usize; 7] = [
     0,
@@ -40,19 +40,18 @@ fn round_trip_edge_sizes_and_recipient_counts() {
             assert_eq!(sealed.envelope_len, bytes.len() as u64);
             assert_eq!(sealed.plaintext_len, size as u64);
             let chunks = size.div_ceil(CHUNK_SIZE).max(1);
-            assert_eq!(bytes.len(), 106 + 96 * n + size + chunks * CHUNK_TAG_LEN);
+            assert_eq!(bytes.len(), 146 + 96 * n + size + chunks * CHUNK_TAG_LEN);
             for (i, k) in keys.iter().enumerate() {
-                let (out, opened) = envelope::open_to_vec(k, &bytes).unwrap();
+                let o = envelope::open_to_vec(k, &bytes, &expected(&sealed)).unwrap();
+                let (out, opened) = (o.plaintext.to_vec(), o.opened);
                 assert_eq!(out, pt, "size {size}, recipient {i}");
                 assert_eq!(opened.access, Access::Recipient { index: i });
                 assert_eq!(opened.context, context());
                 assert_eq!(opened.envelope_id, sealed.envelope_id);
                 assert_eq!(opened.plaintext_len, size as u64);
-                opened.verify_commitment(&sealed.commitment).unwrap();
-                assert_eq!(
-                    PayloadCommitment::compute(&context(), &opened.commitment_salt, &pt),
-                    sealed.commitment
-                );
+                assert_eq!(opened.commitment, sealed.commitment);
+                // Anyone recomputes the commitment from the envelope bytes, without a key.
+                assert_eq!(envelope::inspect(&bytes[..]).unwrap().1, sealed);
             }
         }
     }
@@ -71,7 +70,7 @@ fn header_describes_the_envelope() {
     );
     assert!(header.grants().is_empty());
     assert_eq!(&header.to_bytes()[..], &bytes[..header.encoded_len()]);
-    assert_eq!(&bytes[..6], b"CWEV\x01\x01");
+    assert_eq!(&bytes[..6], b"CWEV\x02\x01");
 }
 
 #[test]
@@ -108,10 +107,14 @@ fn seal_request_is_checked() {
     ));
 }
 
+/// The error of opening `bytes` against the context and commitment they claim themselves, so
+/// the cryptographic checks behind the chain comparison are reached (a gateway opens against
+/// the chain's values, which only adds a check).
 fn open_err(k: &KeyPair, bytes: &[u8]) -> Error {
+    let claimed = self_expected(bytes);
     let mut sink = Vec::new();
-    let streamed = envelope::open(k, bytes, &mut sink).unwrap_err();
-    let in_memory = envelope::open_to_vec(k, bytes).unwrap_err();
+    let streamed = envelope::open(k, bytes, &claimed, &mut sink).unwrap_err();
+    let in_memory = envelope::open_to_vec(k, bytes, &claimed).unwrap_err();
     assert_eq!(streamed.to_string(), in_memory.to_string());
     streamed
 }
@@ -145,8 +148,8 @@ fn flips_name_the_damaged_field() {
     assert!(matches!(
         open_err(&a, &flip(4)),
         Error::UnsupportedVersion {
-            found: 0,
-            supported: 1
+            found: 3,
+            supported: 2
         }
     ));
     assert!(matches!(
@@ -167,8 +170,16 @@ fn flips_name_the_damaged_field() {
             "byte {at}"
         );
     }
+    // The disclosure root and leaf count (none here): a non-zero root without leaves, or
+    // leaves without a root, is refused while parsing.
+    for at in [70, 101, 102, 109] {
+        assert!(
+            matches!(open_err(&a, &flip(at)), Error::MalformedDisclosure { .. }),
+            "byte {at}"
+        );
+    }
     // Recipient count 2 -> 3: the parser reads past the blocks into the commitment and chunks.
-    let e = open_err(&a, &flip(71));
+    let e = open_err(&a, &flip(111));
     assert!(
         matches!(
             e,
@@ -182,19 +193,19 @@ fn flips_name_the_damaged_field() {
     );
     // A's block: key id -> A is no longer named; enc or wrapped key -> A's unwrap fails.
     assert!(matches!(
-        open_err(&a, &flip(72)),
+        open_err(&a, &flip(112)),
         Error::NotARecipient { .. }
     ));
     assert!(matches!(
-        open_err(&a, &flip(72 + 16)),
+        open_err(&a, &flip(112 + 16)),
         Error::UnwrapFailed { .. }
     ));
     assert!(matches!(
-        open_err(&a, &flip(72 + 48)),
+        open_err(&a, &flip(112 + 48)),
         Error::UnwrapFailed { .. }
     ));
     // ... and B, who unwraps its own intact block, sees the header changed.
-    for at in [72, 72 + 16, 72 + 48] {
+    for at in [112, 112 + 16, 112 + 48] {
         assert!(
             matches!(open_err(&b, &flip(at)), Error::KeyCommitmentMismatch),
             "byte {at}"
@@ -202,12 +213,12 @@ fn flips_name_the_damaged_field() {
     }
     // The key commitment.
     assert!(matches!(
-        open_err(&a, &flip(72 + 192)),
+        open_err(&a, &flip(112 + 192)),
         Error::KeyCommitmentMismatch
     ));
     // The grant count 0 -> 1 swallows payload bytes as a grant block naming an unknown grantor.
     assert!(matches!(
-        open_err(&a, &flip(72 + 192 + 32 + 1)),
+        open_err(&a, &flip(112 + 192 + 32 + 1)),
         Error::UnknownGrantor { .. } | Error::HeaderTruncated { .. }
     ));
     // The payload chunk.
@@ -227,7 +238,7 @@ fn swapped_recipient_blocks_fail() {
     let (a, b) = (key(1), key(2));
     let (bytes, _) = seal(&publics(&[key(1), key(2)]), b"payload");
     let mut swapped = bytes.clone();
-    let (first, second) = (72..168, 168..264);
+    let (first, second) = (112..208, 208..304);
     swapped[first.clone()].copy_from_slice(&bytes[second.clone()]);
     swapped[second].copy_from_slice(&bytes[first]);
     assert!(matches!(
@@ -313,6 +324,8 @@ fn truncation_anywhere_fails() {
         6,
         70,
         72,
+        110,
+        112,
         h - 1,
         h,
         h + 1,
@@ -384,7 +397,7 @@ fn final_chunk_is_withheld_until_it_authenticates() {
     bad[last] ^= 1;
     let mut rec = Recorder::default();
     assert!(matches!(
-        envelope::open(&k, &bad[..], &mut rec),
+        envelope::open(&k, &bad[..], &self_expected(&bad), &mut rec),
         Err(Error::ChunkAuthentication { index: 2 })
     ));
     assert_eq!(
@@ -396,10 +409,10 @@ fn final_chunk_is_withheld_until_it_authenticates() {
     // only as an ordinary chunk and the error says the stream was cut.
     let mut rec = Recorder::default();
     assert!(matches!(
-        envelope::open(&k, &bytes[..h + 2 * FULL], &mut rec),
+        envelope::open(&k, &bytes[..h + 2 * FULL], &self_expected(&bytes), &mut rec),
         Err(Error::StreamTruncated { chunks: 2 })
     ));
-    assert!(envelope::open_to_vec(&k, &bytes[..h + 2 * FULL]).is_err());
+    assert!(envelope::open_to_vec(&k, &bytes[..h + 2 * FULL], &self_expected(&bytes)).is_err());
 }
 
 /// T45: context and addressing are bound.
@@ -409,7 +422,7 @@ fn context_and_addressing_are_bound() {
     let (bytes_a, _) = seal(&publics(&[key(1)]), b"for a");
     // Re-address A's block to B by rewriting the key id.
     let mut readdressed = bytes_a.clone();
-    readdressed[72..88].copy_from_slice(b.key_id().as_bytes());
+    readdressed[112..128].copy_from_slice(b.key_id().as_bytes());
     assert!(matches!(
         open_err(&b, &readdressed),
         Error::UnwrapFailed { .. }
@@ -421,7 +434,7 @@ fn context_and_addressing_are_bound() {
     // Swap `enc` between two envelopes for the same recipient.
     let (bytes_a2, _) = seal(&publics(&[key(1)]), b"for a again");
     let mut swapped = bytes_a.clone();
-    swapped[88..120].copy_from_slice(&bytes_a2[88..120]);
+    swapped[128..160].copy_from_slice(&bytes_a2[128..160]);
     assert!(matches!(open_err(&a, &swapped), Error::UnwrapFailed { .. }));
     // Replay under another message: a different nonce in the context.
     let mut replayed = bytes_a.clone();
@@ -432,39 +445,54 @@ fn context_and_addressing_are_bound() {
     ));
     // Move A's whole recipient block into another envelope for A.
     let mut moved = bytes_a2.clone();
-    moved[72..168].copy_from_slice(&bytes_a[72..168]);
+    moved[112..208].copy_from_slice(&bytes_a[112..208]);
     assert!(matches!(open_err(&a, &moved), Error::UnwrapFailed { .. }));
 }
 
 /// T44 variant: two envelopes with different plaintexts; the on-chain commitment of one
-/// rejects the other, and commitments hide equal plaintexts (fresh salt per envelope).
+/// rejects the other, equal plaintexts get unrelated commitments, and the context is bound.
 #[test]
-fn payload_commitment_binds_the_plaintext() {
+fn message_commitment_binds_the_envelope() {
     let a = key(1);
     let (one, sealed_one) = seal(&publics(&[key(1)]), b"pay 10");
     let (two, sealed_two) = seal(&publics(&[key(1)]), b"pay 10000");
-    let (_, opened_two) = envelope::open_to_vec(&a, &two).unwrap();
     assert!(matches!(
-        opened_two.verify_commitment(&sealed_one.commitment),
-        Err(Error::PayloadCommitmentMismatch)
+        envelope::open_to_vec(&a, &two, &expected(&sealed_one)),
+        Err(Error::MessageCommitmentMismatch)
     ));
-    opened_two
-        .verify_commitment(&sealed_two.commitment)
-        .unwrap();
+    let mut sink = Vec::new();
+    assert!(matches!(
+        envelope::open(&a, &two[..], &expected(&sealed_one), &mut sink),
+        Err(Error::MessageCommitmentMismatch)
+    ));
+    envelope::open_to_vec(&a, &two, &expected(&sealed_two)).unwrap();
+    envelope::open_to_vec(&a, &one, &expected(&sealed_one)).unwrap();
     let (_, again) = seal(&publics(&[key(1)]), b"pay 10");
-    assert_ne!(again.commitment, sealed_one.commitment, "salted");
-    let (_, opened_one) = envelope::open_to_vec(&a, &one).unwrap();
-    // The commitment also binds the context.
+    assert_ne!(
+        again.commitment, sealed_one.commitment,
+        "fresh keys, fresh ciphertext"
+    );
+    // The commitment also binds the context: the right commitment under another message fails.
     let mut other_ctx = context();
     other_ctx.nonce.0 += 1;
     assert_ne!(
-        PayloadCommitment::compute(&other_ctx, &opened_one.commitment_salt, b"pay 10"),
+        sealed_one.inputs.commitment(&other_ctx),
         sealed_one.commitment
     );
+    let e = envelope::open_to_vec(
+        &a,
+        &one,
+        &ExpectedMessage {
+            context: other_ctx,
+            commitment: sealed_one.commitment,
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::ContextMismatch { .. }), "{e}");
     // Text form round trip.
     let text = sealed_one.commitment.to_string();
     assert_eq!(
-        text.parse::<PayloadCommitment>().unwrap(),
+        text.parse::<MessageCommitment>().unwrap(),
         sealed_one.commitment
     );
 }
@@ -474,19 +502,19 @@ fn header_parser_is_bounded() {
     let (bytes, _) = seal(&publics(&[key(1)]), b"x");
     // Recipient count 0 and 1025, before any block is read.
     let mut zero = bytes.clone();
-    zero[70..72].copy_from_slice(&0u16.to_be_bytes());
+    zero[110..112].copy_from_slice(&0u16.to_be_bytes());
     assert!(matches!(
         EnvelopeHeader::read_from(&zero[..]),
         Err(Error::NoRecipients)
     ));
-    let mut huge = bytes[..72].to_vec();
-    huge[70..72].copy_from_slice(&1025u16.to_be_bytes());
+    let mut huge = bytes[..112].to_vec();
+    huge[110..112].copy_from_slice(&1025u16.to_be_bytes());
     assert!(matches!(
         EnvelopeHeader::read_from(&huge[..]),
         Err(Error::TooManyRecipients { count: 1025, .. })
     ));
     // 65535 claimed recipients with no bytes behind them: refused by count, not by reading.
-    huge[70..72].copy_from_slice(&u16::MAX.to_be_bytes());
+    huge[110..112].copy_from_slice(&u16::MAX.to_be_bytes());
     assert!(matches!(
         EnvelopeHeader::read_from(&huge[..]),
         Err(Error::TooManyRecipients { .. })
@@ -565,6 +593,25 @@ fn streams_64_mib_in_bounded_memory() {
     const LEN: usize = 64 << 20;
     let k = key(1);
     let recipients = publics(&[key(1)]);
+    // The chain's commitment is known before the fetch: seal once with a seeded generator to
+    // learn it, then again with the same seed through the pipe (the same bytes).
+    let seeded = || <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(7);
+    let first = envelope::seal_with_rng(
+        &SealRequest {
+            context: context(),
+            recipients: &recipients,
+        },
+        &mut Source {
+            left: LEN,
+            state: 1,
+            hash: Sha256::new(),
+            done: Arc::new(AtomicBool::new(false)),
+        },
+        std::io::sink(),
+        &mut seeded(),
+    )
+    .unwrap();
+    let claimed = expected(&first);
     let source_done = Arc::new(AtomicBool::new(false));
     let (reader, writer) = std::io::pipe().unwrap();
     let done = source_done.clone();
@@ -579,7 +626,7 @@ fn streams_64_mib_in_bounded_memory() {
             context: context(),
             recipients: &recipients,
         };
-        let sealed = envelope::seal(&request, &mut source, writer).unwrap();
+        let sealed = envelope::seal_with_rng(&request, &mut source, writer, &mut seeded()).unwrap();
         (sealed, source.hash.finalize())
     });
     let max_write = Arc::new(AtomicUsize::new(0));
@@ -591,12 +638,12 @@ fn streams_64_mib_in_bounded_memory() {
         early: early.clone(),
         source_done,
     };
-    let opened = envelope::open(&k, reader, &mut sink).unwrap();
+    let opened = envelope::open(&k, reader, &claimed, &mut sink).unwrap();
     let (sealed, source_hash) = sealer.join().unwrap();
     assert_eq!(sink.len, LEN as u64);
     assert_eq!(sink.hash.finalize(), source_hash);
     assert_eq!(opened.plaintext_len, LEN as u64);
-    opened.verify_commitment(&sealed.commitment).unwrap();
+    assert_eq!(opened.commitment, sealed.commitment);
     assert!(
         early.load(Ordering::SeqCst),
         "plaintext flowed before the source was exhausted"
@@ -622,7 +669,8 @@ proptest! {
         let pt = payload(size);
         let (bytes, sealed) = seal(&publics(&keys), &pt);
         for k in &keys {
-            let (out, opened) = envelope::open_to_vec(k, &bytes).unwrap();
+            let o = envelope::open_to_vec(k, &bytes, &expected(&sealed)).unwrap();
+            let (out, opened) = (o.plaintext.to_vec(), o.opened);
             prop_assert_eq!(&out, &pt);
             prop_assert_eq!(opened.commitment, sealed.commitment);
         }
@@ -636,12 +684,18 @@ proptest! {
     fn prop_single_bit_flip_fails(size in 0usize..CHUNK_SIZE + 64, bit in any::<prop::sample::Index>()) {
         let k = key(1);
         let pt = payload(size);
-        let (mut bytes, _) = seal(&publics(&[key(1), key(2)]), &pt);
+        let (mut bytes, sealed) = seal(&publics(&[key(1), key(2)]), &pt);
         let at = bit.index(bytes.len() * 8);
         bytes[at / 8] ^= 1 << (at % 8);
-        prop_assert!(envelope::open_to_vec(&k, &bytes).is_err());
+        // Against the chain's values, and against what the tampered bytes claim themselves.
+        for claimed in [expected(&sealed), self_expected(&bytes)] {
+            prop_assert!(envelope::open_to_vec(&k, &bytes, &claimed).is_err());
+            let mut rec = Recorder::default();
+            prop_assert!(envelope::open(&k, &bytes[..], &claimed, &mut rec).is_err());
+            prop_assert!(rec.bytes.len() % CHUNK_SIZE == 0);
+        }
         let mut rec = Recorder::default();
-        prop_assert!(envelope::open(&k, &bytes[..], &mut rec).is_err());
+        prop_assert!(envelope::open(&k, &bytes[..], &expected(&sealed), &mut rec).is_err());
         // Whatever was released before the error is a prefix of verified chunks only.
         prop_assert!(rec.bytes.len() % CHUNK_SIZE == 0);
     }

@@ -256,3 +256,43 @@ fn debug_never_shows_the_secret() {
     assert!(!shown.contains(&base64::engine::general_purpose::STANDARD.encode(secret)));
     assert!(shown.contains(&k.key_id().to_string()));
 }
+
+/// XEdDSA differential: a signature by an X25519 privacy key is an RFC 8032 Ed25519 signature
+/// under the key's Edwards form (sign bit 0), as the XEdDSA specification defines it; ring's
+/// Ed25519 verifier, written independently, accepts it, and refuses it on another message.
+#[test]
+fn xeddsa_signatures_are_ed25519_signatures_under_the_converted_key() {
+    use ring::signature::{ED25519, UnparsedPublicKey};
+    let mut rng = rand_core::OsRng;
+    for seed in 1u8..=32 {
+        let kp = KeyPair::from_secret_bytes([seed.wrapping_mul(37); 32]);
+        let edwards = curve25519_dalek::montgomery::MontgomeryPoint(*kp.public_key().as_bytes())
+            .to_edwards(0)
+            .unwrap()
+            .compress();
+        let message = [b"causeway grant ".as_slice(), &[seed]].concat();
+        let sig = kp.sign(&message, &mut rng);
+        let ring_key = UnparsedPublicKey::new(&ED25519, edwards.as_bytes());
+        ring_key.verify(&message, &sig.0).unwrap();
+        assert!(ring_key.verify(b"another message", &sig.0).is_err());
+        kp.public_key().verify(&message, &sig).unwrap();
+    }
+}
+
+/// A key file larger than any key file is refused from its size, before a byte is read: a
+/// sparse 1 GiB file answers at once.
+#[test]
+fn oversized_key_files_are_refused_before_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.key");
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(1 << 30).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let started = std::time::Instant::now();
+    let e = KeyPair::read_from_file(&path).unwrap_err();
+    assert!(
+        matches!(&e, Error::KeyFileFormat { reason, .. } if reason.contains("1073741824 bytes")),
+        "{e}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+}

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod commitment;
 mod disclosure;
 mod envelope;
 mod grants;

@@ -1,6 +1,8 @@
 //! Shared helpers: fixed keys and contexts, vector paths.
 
-use causeway_privacy::envelope::{self, EnvelopeContext, SealRequest};
+use causeway_privacy::envelope::{
+    self, EnvelopeContext, ExpectedMessage, MessageCommitment, SealRequest, Sealed,
+};
 use causeway_privacy::keys::{KeyPair, PublicKey};
 use causeway_proofs::Domain;
 use causeway_proofs::message::{Address32, Nonce};
@@ -58,4 +60,28 @@ pub(crate) fn seal(recipients: &[PublicKey], plaintext: &[u8]) -> (Vec<u8>, enve
         plaintext,
     )
     .unwrap()
+}
+
+/// What the chain says about a sealed envelope: its context and commitment.
+pub(crate) fn expected(sealed: &Sealed) -> ExpectedMessage {
+    ExpectedMessage {
+        context: context(),
+        commitment: sealed.commitment,
+    }
+}
+
+/// The context and commitment (possibly tampered) envelope bytes claim for themselves, computed
+/// without a key; a zero commitment when even the header does not parse (the open fails on it).
+/// Tests open against it to reach the cryptographic checks behind the chain comparison.
+pub(crate) fn self_expected(bytes: &[u8]) -> ExpectedMessage {
+    match envelope::inspect(bytes) {
+        Ok((header, sealed)) => ExpectedMessage {
+            context: *header.context(),
+            commitment: sealed.commitment,
+        },
+        Err(_) => ExpectedMessage {
+            context: context(),
+            commitment: MessageCommitment([0; 32]),
+        },
+    }
 }

@@ -40,7 +40,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 pub use config::{LaneConfig, OriginConfig, PipelineConfig};
-pub use metrics::{LaneMetricsSnapshot, OriginMetricsSnapshot, PipelineMetricsSnapshot};
+pub use metrics::{
+    LATENCY_BUCKETS, LaneMetricsSnapshot, LatencySnapshot, OriginMetricsSnapshot,
+    PipelineMetricsSnapshot,
+};
 pub use signer::{LocalSigner, MultiSigner, PeerSignature, SignatureCollector, SignatureRequest};
 
 use crate::Error;

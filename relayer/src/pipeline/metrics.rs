@@ -265,6 +265,18 @@ impl PipelineMetrics {
     }
 }
 
+/// Reads a running relayer's figures ([`RelayerHandle::metrics_reader`](crate::RelayerHandle::metrics_reader)):
+/// cheap to clone, for a metrics scrape that runs beside the handle's owner.
+#[derive(Clone, Debug)]
+pub struct PipelineMetricsReader(pub(crate) Arc<PipelineMetrics>);
+
+impl PipelineMetricsReader {
+    /// Every origin's and lane's figures now.
+    pub fn snapshot(&self) -> PipelineMetricsSnapshot {
+        self.0.snapshot()
+    }
+}
+
 /// The pipeline's figures at one moment, per origin and per lane.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PipelineMetricsSnapshot {

@@ -42,7 +42,7 @@ use tracing::Instrument;
 pub use config::{LaneConfig, OriginConfig, PipelineConfig};
 pub use metrics::{
     LATENCY_BUCKETS, LaneMetricsSnapshot, LatencySnapshot, OriginMetricsSnapshot,
-    PipelineMetricsSnapshot,
+    PipelineMetricsReader, PipelineMetricsSnapshot,
 };
 pub use signer::{LocalSigner, MultiSigner, PeerSignature, SignatureCollector, SignatureRequest};
 
@@ -223,7 +223,7 @@ impl Relayer {
             store: self.store,
             cancel,
             tasks,
-            metrics,
+            metrics: Arc::new(metrics),
             health,
         })
     }
@@ -283,7 +283,7 @@ pub struct RelayerHandle {
     store: Arc<dyn Store>,
     cancel: CancellationToken,
     tasks: JoinSet<()>,
-    metrics: PipelineMetrics,
+    metrics: Arc<PipelineMetrics>,
     health: Health,
 }
 
@@ -311,6 +311,11 @@ impl RelayerHandle {
     /// The pipeline's counters and gauges, per origin and per lane.
     pub fn metrics(&self) -> PipelineMetricsSnapshot {
         self.metrics.snapshot()
+    }
+
+    /// A cloneable reader of the same figures, for a metrics scrape beside the handle's owner.
+    pub fn metrics_reader(&self) -> PipelineMetricsReader {
+        PipelineMetricsReader(Arc::clone(&self.metrics))
     }
 
     /// Stops every stage and waits for them to finish. Work in progress is abandoned at a

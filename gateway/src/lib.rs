@@ -11,5 +11,6 @@
 #[cfg(feature = "devnet")]
 pub mod devnet;
 pub mod files;
+pub mod lanes;
 pub mod node;
 pub mod wiring;

@@ -12,5 +12,6 @@
 pub mod devnet;
 pub mod files;
 pub mod lanes;
+pub mod metrics;
 pub mod node;
 pub mod wiring;

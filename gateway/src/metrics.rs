@@ -113,6 +113,7 @@ impl SnapshotSource for GatewayFigures {
     fn snapshot(&self) -> GatewaySnapshot {
         let now = UnixMillis::now();
         let pipeline = self.relayer.snapshot();
+        let halted = self.relayer.halted_origins();
         let config = &self.config;
         let mut store_up = self.store.is_some();
         let stats = match self.store.as_ref().map(|s| s.lane_stats()) {
@@ -153,6 +154,7 @@ impl SnapshotSource for GatewayFigures {
                     accepted: o.accepted,
                     source_errors: o.source_errors,
                     invalid_proofs: o.invalid_proofs,
+                    halted: halted.contains(&chain.domain),
                     stages: vec![
                         ("watch", histogram(&o.watch_seconds)),
                         ("verify", histogram(&o.verify_seconds)),

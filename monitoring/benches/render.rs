@@ -46,6 +46,7 @@ fn gateway(lanes: usize, chains: usize) -> GatewaySnapshot {
                 accepted: 123_456,
                 source_errors: 7,
                 invalid_proofs: 0,
+                halted: false,
                 stages: ["watch", "verify", "append"]
                     .into_iter()
                     .map(|s| (s, histogram(c as u64)))

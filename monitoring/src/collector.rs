@@ -244,6 +244,7 @@ fn families(s: &GatewaySnapshot, version: &str) -> Builder {
         b.counter(F::ChainAccepted, &chain, c.accepted);
         b.counter(F::ChainSourceErrors, &chain, c.source_errors);
         b.counter(F::ChainInvalidProofs, &chain, c.invalid_proofs);
+        b.flag(F::ChainHalted, &chain, c.halted);
         for (stage, h) in &c.stages {
             b.histogram(F::OriginStageDuration, &[&c.chain, stage], h);
         }

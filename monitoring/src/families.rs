@@ -94,6 +94,8 @@ families! {
         "Failed source calls to the chain's nodes (retried with backoff).";
     ChainInvalidProofs = "causeway_chain_invalid_proofs_total", Counter, ["chain"],
         "Native proofs that failed to verify (each halts the chain's watcher).";
+    ChainHalted = "causeway_chain_halted", Gauge, ["chain"],
+        "1 when the chain's watcher stopped on a fault an operator must look at (invalid proof, reorg below the cursor, store failure; the gateway log says why).";
     OriginStageDuration = "causeway_origin_stage_duration_seconds", Histogram, ["chain", "stage"],
         "Duration of one step of an origin's stages: watch (one source call), verify (one batch's proofs), append (one store transaction).";
     // Lanes.

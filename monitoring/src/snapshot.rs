@@ -54,6 +54,8 @@ pub struct ChainFigures {
     pub source_errors: u64,
     /// Native proofs that failed.
     pub invalid_proofs: u64,
+    /// The watcher stopped on a fault an operator must look at.
+    pub halted: bool,
     /// Stage latencies by stage name (`watch`, `verify`, `append`).
     pub stages: Vec<(&'static str, Histogram)>,
 }

@@ -344,15 +344,13 @@ async fn metrics_of_a_running_consortium_pass_promtool_and_feed_every_dashboard_
                 m.name
             );
         }
-        assert_eq!(
-            sample(
-                &text,
-                r#"causeway_lane_backlog_messages{lane="alpha-to-beta"}"#
-            ),
-            Some(0.0),
-            "{}",
-            m.name
-        );
+        for series in [
+            r#"causeway_lane_backlog_messages{lane="alpha-to-beta"}"#,
+            r#"causeway_chain_halted{chain="alpha"}"#,
+            r#"causeway_chain_halted{chain="beta"}"#,
+        ] {
+            assert_eq!(sample(&text, series), Some(0.0), "{}: {series}", m.name);
+        }
         let connected = ["org1", "org2", "org3"]
             .iter()
             .filter(|o| **o != m.name)

@@ -114,6 +114,7 @@ pub(crate) fn sample() -> GatewaySnapshot {
         accepted: 43,
         source_errors: 1,
         invalid_proofs: 0,
+        halted: false,
         stages: vec![("watch", histogram())],
     };
     GatewaySnapshot {

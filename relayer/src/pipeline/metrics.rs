@@ -268,12 +268,21 @@ impl PipelineMetrics {
 /// Reads a running relayer's figures ([`RelayerHandle::metrics_reader`](crate::RelayerHandle::metrics_reader)):
 /// cheap to clone, for a metrics scrape that runs beside the handle's owner.
 #[derive(Clone, Debug)]
-pub struct PipelineMetricsReader(pub(crate) Arc<PipelineMetrics>);
+pub struct PipelineMetricsReader {
+    pub(crate) metrics: Arc<PipelineMetrics>,
+    pub(crate) health: super::Health,
+}
 
 impl PipelineMetricsReader {
     /// Every origin's and lane's figures now.
     pub fn snapshot(&self) -> PipelineMetricsSnapshot {
-        self.0.snapshot()
+        self.metrics.snapshot()
+    }
+
+    /// The origins whose stages stopped on a fault an operator must look at (the log and
+    /// [`RelayerHandle::progress`](crate::RelayerHandle::progress) say why).
+    pub fn halted_origins(&self) -> Vec<Domain> {
+        self.health.halted_origins()
     }
 }
 
@@ -325,6 +334,18 @@ mod tests {
         origin: Domain(1),
         destination: Domain(3),
     };
+
+    #[test]
+    fn a_reader_names_the_halted_origins() {
+        let health = super::super::Health::default();
+        let reader = PipelineMetricsReader {
+            metrics: Arc::new(PipelineMetrics::default()),
+            health: health.clone(),
+        };
+        assert!(reader.halted_origins().is_empty());
+        health.halt(format!("origin {}", Domain(31337)), "invalid proof".into());
+        assert_eq!(reader.halted_origins(), vec![Domain(31337)]);
+    }
 
     #[test]
     fn latencies_fill_cumulative_buckets_and_merge() {

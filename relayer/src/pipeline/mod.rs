@@ -315,7 +315,10 @@ impl RelayerHandle {
 
     /// A cloneable reader of the same figures, for a metrics scrape beside the handle's owner.
     pub fn metrics_reader(&self) -> PipelineMetricsReader {
-        PipelineMetricsReader(Arc::clone(&self.metrics))
+        PipelineMetricsReader {
+            metrics: Arc::clone(&self.metrics),
+            health: self.health.clone(),
+        }
     }
 
     /// Stops every stage and waits for them to finish. Work in progress is abandoned at a
@@ -358,6 +361,14 @@ impl Health {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
+    }
+
+    /// The origins that halted (every stage halts an origin under `origin {domain}`).
+    pub(crate) fn halted_origins(&self) -> Vec<Domain> {
+        self.halted()
+            .keys()
+            .filter_map(|k| k.strip_prefix("origin ")?.parse().ok().map(Domain))
+            .collect()
     }
 }
 

@@ -34,11 +34,11 @@ const MAX_BUF: usize = 8 * 1024;
 /// How long open connections get to finish at shutdown.
 const DRAIN: Duration = Duration::from_secs(2);
 
-/// A running `/metrics` listener.
+/// A running `/metrics` listener. Dropping it without [`MetricsServer::join`] stops it at once.
 #[derive(Debug)]
 pub struct MetricsServer {
     local_addr: SocketAddr,
-    task: tokio::task::JoinHandle<()>,
+    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl MetricsServer {
@@ -65,7 +65,10 @@ impl MetricsServer {
             source,
         })?;
         let task = tokio::spawn(accept_loop(listener, metrics, shutdown));
-        Ok(MetricsServer { local_addr, task })
+        Ok(MetricsServer {
+            local_addr,
+            task: Some(task),
+        })
     }
 
     /// The address it listens on.
@@ -75,10 +78,21 @@ impl MetricsServer {
 
     /// Waits until it has stopped (after the shutdown future completed), open connections
     /// drained or cut.
-    pub async fn join(self) -> Result<(), Error> {
-        self.task.await.map_err(|e| Error::Task {
-            reason: e.to_string(),
-        })
+    pub async fn join(mut self) -> Result<(), Error> {
+        match self.task.take() {
+            Some(task) => task.await.map_err(|e| Error::Task {
+                reason: e.to_string(),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for MetricsServer {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
     }
 }
 

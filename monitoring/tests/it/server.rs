@@ -92,6 +92,30 @@ async fn metrics_are_served_in_the_text_format_and_pass_promtool() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_server_stops_listening() {
+    let (server, _stop) = start().await;
+    let addr = server.local_addr();
+    assert_eq!(
+        http(
+            addr,
+            "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .await
+        .status,
+        200
+    );
+    drop(server);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while tokio::net::TcpStream::connect(addr).await.is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "still listening 5 s after the drop"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_never_sends_its_headers_is_cut_off() {
     let (server, _stop) = start().await;
     let mut idle = tokio::net::TcpStream::connect(server.local_addr())

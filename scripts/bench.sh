@@ -7,6 +7,7 @@
 #   ./scripts/bench.sh evm        # receipt-trie proofs
 #   ./scripts/bench.sh relay      # the relay end to end over two anvil chains
 #   ./scripts/bench.sh fabric     # Fabric ingestion and P-256 verification
+#   ./scripts/bench.sh metrics    # /metrics rendering of a 10-lane, 10-chain gateway
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -32,4 +33,8 @@ if [ "$what" = all ] || [ "$what" = fabric ]; then
   # Fabric ingestion from the test peer's Deliver stream with full verification, on 1 and 2
   # worker threads, and P-256 verifications per core (issue 4).
   cargo bench -p causeway-adapters --bench fabric
+fi
+if [ "$what" = all ] || [ "$what" = metrics ]; then
+  # /metrics: families built from a gateway snapshot and written in the text format (issue 13).
+  taskset -c 0 cargo bench -p causeway-monitoring --bench render
 fi

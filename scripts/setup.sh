@@ -47,5 +47,35 @@ echo "setup: $("$ANVIL" --version | head -n 1)"
 echo "setup: solc $(node -e 'process.stdout.write(require("./.tools/node_modules/solc").version())')"
 echo "setup: @hyperledger/fabric-gateway $(node -p 'require("./.tools/node_modules/@hyperledger/fabric-gateway/package.json").version')"
 
-# Later issues add: Debian packages for promtool and Chromium.
+# promtool and the Prometheus server (monitoring/'s tests: `promtool check metrics` on a real
+# scrape, `promtool test rules` on the alert rules, a real server evaluating every dashboard and
+# alert expression). Debian bookworm's package, pinned, unpacked into .tools/debian/ with
+# `dpkg -x` (no service started, nothing installed system-wide). Tests find the binaries there
+# (override with CAUSEWAY_PROMTOOL and CAUSEWAY_PROMETHEUS).
+PROMETHEUS_DEB_VERSION=2.42.0+ds-5+b6
+PROMTOOL=.tools/debian/usr/bin/promtool
+if [ -x "$PROMTOOL" ] && [ -x .tools/debian/usr/bin/prometheus ] \
+  && [ "$(cat .tools/debian/prometheus.version 2>/dev/null)" = "$PROMETHEUS_DEB_VERSION" ]; then
+  echo "setup: prometheus $PROMETHEUS_DEB_VERSION in .tools/debian/ is up to date"
+else
+  if ! need_cmd apt-get || ! need_cmd dpkg; then
+    echo "error: apt-get and dpkg are needed to fetch Debian's prometheus package (promtool)" >&2
+    exit 1
+  fi
+  echo "setup: fetching Debian's prometheus $PROMETHEUS_DEB_VERSION into .tools/debian/"
+  deb_dir=$(mktemp -d)
+  chmod 755 "$deb_dir" # apt fetches as the _apt user
+  if ! (cd "$deb_dir" && apt-get download "prometheus=$PROMETHEUS_DEB_VERSION" >/dev/null); then
+    echo "setup: apt-get download failed; refreshing the package lists once (apt-get update)" >&2
+    apt-get update >/dev/null
+    (cd "$deb_dir" && apt-get download "prometheus=$PROMETHEUS_DEB_VERSION" >/dev/null)
+  fi
+  mkdir -p .tools/debian
+  dpkg -x "$deb_dir"/prometheus_*.deb .tools/debian
+  rm -rf "$deb_dir"
+  echo "$PROMETHEUS_DEB_VERSION" > .tools/debian/prometheus.version
+fi
+echo "setup: $("$PROMTOOL" --version 2>&1 | head -n 1)"
+
+# Later issues add: Chromium.
 echo "setup: ok"

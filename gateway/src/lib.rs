@@ -11,5 +11,7 @@
 #[cfg(feature = "devnet")]
 pub mod devnet;
 pub mod files;
+pub mod lanes;
+pub mod metrics;
 pub mod node;
 pub mod wiring;

@@ -2,8 +2,8 @@
 //! configured chains ([`crate::wiring`]), opens the store, starts the relayer pipeline (watch,
 //! verify, log, attest, deliver, confirm) with this member's validator key signing through the
 //! peer protocol, and the peer protocol's server and clients; [`NodeHandle::shutdown`] stops
-//! them in order. The API and metrics listeners come with their own issues and will start here
-//! too, each with the same shutdown signal.
+//! them in order. The `/metrics` listener ([`crate::metrics`]) starts here too, with the same
+//! shutdown signal; the API listener comes with its own issue.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,6 +56,7 @@ pub struct Node;
 pub struct NodeHandle {
     relayer: RelayerHandle,
     peer: PeerHandle,
+    metrics: causeway_monitoring::MetricsServer,
     store: Arc<dyn Store>,
     cancel: CancellationToken,
 }
@@ -144,15 +145,25 @@ impl Node {
         )
         .await
         .context("starting the peer protocol")?;
+        let stop = cancel.clone();
+        let metrics = crate::metrics::start(
+            config,
+            relayer.metrics_reader(),
+            peer.status_reader(),
+            async move { stop.cancelled().await },
+        )
+        .await?;
         tracing::info!(
             organisation = %own.name,
             peer_listen = %peer.local_addr(),
+            metrics_listen = %metrics.local_addr(),
             chains = wired.chains.len(),
             "gateway running"
         );
         Ok(NodeHandle {
             relayer,
             peer,
+            metrics,
             store,
             cancel,
         })
@@ -189,20 +200,27 @@ impl NodeHandle {
         &self.peer
     }
 
+    /// Where `/metrics` is served.
+    pub fn metrics_addr(&self) -> std::net::SocketAddr {
+        self.metrics.local_addr()
+    }
+
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
 
     /// Stops every role: the pipeline first (work in progress ends at a safe point: everything
-    /// accepted is in the store), then the peer protocol.
+    /// accepted is in the store), then the peer protocol and the `/metrics` listener.
     pub async fn shutdown(self) -> Result<()> {
         self.relayer.shutdown().await;
         self.cancel.cancel();
-        self.peer
+        let peer = self.peer.join().await.context("stopping the peer protocol");
+        let metrics = self
+            .metrics
             .join()
             .await
-            .context("stopping the peer protocol")?;
-        Ok(())
+            .context("stopping the /metrics listener");
+        peer.and(metrics)
     }
 }

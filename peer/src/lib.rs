@@ -47,7 +47,7 @@ pub use collector::{DEFAULT_BROADCAST_CAPACITY, DEFAULT_LANE_CHANNEL_CAPACITY, P
 pub use config::{Limits, MemberPeer, PeerConfig, PeerEndpoint};
 pub use error::{Error, Result};
 pub use probe::{Probe, probe};
-pub use service::{Peer, PeerHandle};
+pub use service::{Peer, PeerHandle, PeerStatusReader};
 pub use status::{LinkState, PeerStatus, ServerStats};
 pub use tls::{MemberTrust, TlsIdentity};
 pub use wire::Violation;

@@ -122,6 +122,25 @@ impl Peer {
     }
 }
 
+/// Reads a peer service's links and server counters ([`PeerHandle::status_reader`]).
+#[derive(Clone, Debug)]
+pub struct PeerStatusReader {
+    status: Arc<StatusBoard>,
+    counters: Arc<ServerCounters>,
+}
+
+impl PeerStatusReader {
+    /// The client link to every other member (as [`PeerHandle::peers`]).
+    pub fn peers(&self) -> Vec<PeerStatus> {
+        self.status.snapshot()
+    }
+
+    /// The server's counters (as [`PeerHandle::server_stats`]).
+    pub fn server_stats(&self) -> ServerStats {
+        self.counters.snapshot()
+    }
+}
+
 /// A running peer service.
 #[derive(Debug)]
 pub struct PeerHandle {
@@ -168,6 +187,15 @@ impl PeerHandle {
     /// The server's counters.
     pub fn server_stats(&self) -> ServerStats {
         self.counters.snapshot()
+    }
+
+    /// A cheap, cloneable view of the links and counters that outlives no task: what a
+    /// metrics scrape reads while the handle itself stays with its owner.
+    pub fn status_reader(&self) -> PeerStatusReader {
+        PeerStatusReader {
+            status: Arc::clone(&self.status),
+            counters: Arc::clone(&self.counters),
+        }
     }
 
     /// Stops everything now (as the shutdown future would) and waits.

@@ -19,9 +19,8 @@ use alloy::transports::http::reqwest;
 use anyhow::{Context, Result, bail};
 use causeway_adapters::redact_endpoint;
 use causeway_config::{Chain, ChainKind, Config, ConfigError, Endpoint, Finality, Storage};
-use causeway_relayer::store::{
-    CheckpointStore, Lane, QueryStore, SourceStore, SqliteOptions, SqliteStore, UnixMillis,
-};
+use causeway_gateway::lanes::LaneState;
+use causeway_relayer::store::{QueryStore, SourceStore, SqliteOptions, SqliteStore, UnixMillis};
 use serde::Serialize;
 
 use super::Outcome;
@@ -227,10 +226,13 @@ pub(crate) fn run(args: &StatusArgs) -> Result<Outcome> {
     let store = SqliteStore::open_read_only(&db, SqliteOptions::default())
         .with_context(|| format!("while opening the store {} read-only", db.display()))?;
     let now = UnixMillis::now();
+    let stats = store
+        .lane_stats()
+        .context("while reading the lanes' backlogs")?;
     let lanes = config
         .lanes()
         .iter()
-        .map(|lane| lane_report(&config, &store, lane, now))
+        .map(|lane| lane_report(&config, &store, lane, &stats, now))
         .collect::<Result<Vec<_>>>()?;
     let cursors = config
         .chains()
@@ -335,39 +337,21 @@ fn lane_report(
     config: &Config,
     store: &SqliteStore,
     lane: &causeway_config::Lane,
+    stats: &[causeway_relayer::store::LaneStats],
     now: UnixMillis,
 ) -> Result<LaneReport> {
-    let key = Lane {
-        origin: lane.origin.domain,
-        destination: lane.destination.domain,
-    };
-    let during = |what: &str| format!("while reading {what} of lane {}", lane.name);
-    let log_size = store
-        .log_size(key.origin)
-        .with_context(|| during("the log size"))?;
-    let activity = store
-        .validator_activity(key)
-        .with_context(|| during("the signatures"))?;
-    let equivocators: Vec<_> = store
-        .equivocations(key)
-        .with_context(|| during("the equivocation evidence"))?
-        .into_iter()
-        .map(|e| e.validator)
-        .collect();
-    let threshold = store
-        .latest_checkpoint(key, lane.threshold as usize)
-        .with_context(|| during("the threshold checkpoint"))?;
-    let stats = store
-        .lane_stats()
-        .with_context(|| during("the backlog"))?
-        .into_iter()
-        .find(|s| s.lane == key);
-    let last = store
-        .last_delivery(key)
-        .with_context(|| during("the last delivery"))?;
-    let dead = store
-        .dead_letters(key, RECENT_DEAD_LETTERS)
-        .with_context(|| during("the dead letters"))?;
+    let state = LaneState::read(store, lane, stats, RECENT_DEAD_LETTERS)?;
+    let LaneState {
+        log_size,
+        activity,
+        equivocators,
+        threshold_checkpoint: threshold,
+        counts,
+        oldest_pending_since: oldest,
+        last_delivery: last,
+        dead_letters: dead,
+        ..
+    } = state;
     let own = config.own_member().validator_address;
     let last_signed = activity
         .iter()
@@ -406,8 +390,6 @@ fn lane_report(
             });
         }
     }
-    let counts = stats.map(|s| s.counts).unwrap_or_default();
-    let oldest = stats.and_then(|s| s.oldest_pending_since);
     Ok(LaneReport {
         name: lane.name.clone(),
         origin: ChainName {

@@ -29,23 +29,23 @@ use causeway_gateway::devnet::{Layout, LocalChain, write_members};
 use crate::support::{causeway, text};
 
 /// The committee's deterministic keys: member `i` holds key `i` only.
-const COMMITTEE: &str = "causeway-gateway-consortium";
+pub(crate) const COMMITTEE: &str = "causeway-gateway-consortium";
 
 /// One member organisation's folder and process.
-struct Member {
-    name: String,
-    dir: PathBuf,
+pub(crate) struct Member {
+    pub(crate) name: String,
+    pub(crate) dir: PathBuf,
     child: Option<Child>,
     runs: u32,
 }
 
 impl Member {
-    fn config(&self) -> PathBuf {
+    pub(crate) fn config(&self) -> PathBuf {
         self.dir.join("causeway.toml")
     }
 
     /// Starts `causeway run` (its log appended to `gateway.log`).
-    fn start(&mut self) {
+    pub(crate) fn start(&mut self) {
         self.start_with(&[]);
     }
 
@@ -78,7 +78,7 @@ impl Member {
     }
 
     /// SIGTERM, then the exit status (the gateway drains and exits 0).
-    fn terminate(&mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("running");
         let pid = child.id().to_string();
         let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
@@ -98,12 +98,12 @@ impl Member {
         }
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("gateway.log")).unwrap_or_default()
     }
 
     /// Fails the test with the log if the process exited on its own.
-    fn assert_running(&mut self) {
+    pub(crate) fn assert_running(&mut self) {
         if let Some(child) = &mut self.child
             && let Some(status) = child.try_wait().unwrap()
         {
@@ -120,7 +120,7 @@ impl Drop for Member {
 
 /// Every member's folder ([`write_members`]): the committee's key `i`, a certificate from the
 /// consortium CA, signer keys, and the shared configuration with this member's `[gateway]`.
-fn members(dir: &Path, devnet: &Devnet, committee: &Committee) -> Vec<Member> {
+pub(crate) fn members(dir: &Path, devnet: &Devnet, committee: &Committee) -> Vec<Member> {
     let chains = [
         LocalChain {
             name: "alpha",
@@ -151,7 +151,7 @@ fn members(dir: &Path, devnet: &Devnet, committee: &Committee) -> Vec<Member> {
 }
 
 /// Dispatches `n` messages from `from` to `to`'s recipient; their ids.
-async fn dispatch(from: &DevChain, to: &DevChain, n: usize, tag: &str) -> Vec<B256> {
+pub(crate) async fn dispatch(from: &DevChain, to: &DevChain, n: usize, tag: &str) -> Vec<B256> {
     let mut pending = Vec::with_capacity(n);
     for i in 0..n {
         pending.push(
@@ -206,7 +206,7 @@ async fn deliveries(chain: &DevChain) -> (HashMap<B256, u32>, usize) {
 
 /// Mines on both chains (one confirmation) until every id of `a_to_b` is delivered on beta and
 /// every id of `b_to_a` on alpha, or `timeout`.
-async fn wait_delivered(
+pub(crate) async fn wait_delivered(
     devnet: &Devnet,
     members: &mut [Member],
     a_to_b: &[B256],
@@ -250,13 +250,13 @@ fn warnings(log: &str) -> usize {
         .count()
 }
 
-fn tail(text: &str, lines: usize) -> String {
+pub(crate) fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 /// Two chains with the committee installed on both Inboxes (2 of 3, for each other's origin).
-async fn chains(committee: &Committee) -> Devnet {
+pub(crate) async fn chains(committee: &Committee) -> Devnet {
     let devnet = Devnet::start().await.unwrap();
     committee
         .install(&devnet.b.inbox, CHAIN_A.domain, CHAIN_A.chain_id)

@@ -18,6 +18,9 @@ mod help;
 mod init;
 mod keys;
 mod logging;
+// A real consortium scraped by promtool and a real Prometheus server (uses consortium's helpers).
+#[cfg(feature = "devnet")]
+mod metrics;
 mod sample;
 mod status;
 mod store;

@@ -38,6 +38,7 @@ pub(crate) async fn append(
                 let Some(batch) = b else { return };
                 let store = Arc::clone(&ctx.store);
                 let now = ctx.clock.now();
+                let started = std::time::Instant::now();
                 // Not cancelled mid-way: the accept is one transaction and finishes either way.
                 let accepted = blocking(&ctx.cancel, "accept events", move || {
                     store.accept_events(&AcceptBatch {
@@ -48,6 +49,7 @@ pub(crate) async fn append(
                     })
                 })
                 .await;
+                metrics.append_seconds.since(started);
                 match accepted {
                     Ok(o) => o,
                     Err(e) => return halt("accepting events failed", &e),

@@ -147,6 +147,7 @@ impl Attest<'_> {
     /// signature the collector returned that checks out.
     async fn sign(&mut self, size: LogSize) -> Result<()> {
         let l = self.lane.lane();
+        let started = std::time::Instant::now();
         let checkpoint = self.own_checkpoint(size)?;
         let request = SignatureRequest {
             checkpoint,
@@ -183,6 +184,7 @@ impl Attest<'_> {
         })
         .await?;
         add(&self.metrics.checkpoints, 1);
+        self.metrics.attest_seconds.since(started);
         self.remember_signed(size);
         self.checkpoint_tx.send_replace(());
         if outcome.total_signatures < self.lane.validators.threshold() {

@@ -121,6 +121,10 @@ async fn follow_all(
             continue;
         }
         match cancellable(&ctx.cancel, follow_once(ctx, lane, metrics, &flight)).await? {
+            // Only this run's own sends have a known start.
+            Ok(true) if flight.taken_over_at.is_none() => {
+                metrics.confirm_seconds.since(flight.sent_at)
+            }
             Ok(true) => {}
             Ok(false) => still.push(flight),
             Err(e) => {
@@ -415,6 +419,7 @@ async fn take_over(
                     signed: None,
                     _permit: None,
                     taken_over_at: Some(Instant::now()),
+                    sent_at: Instant::now(),
                     renewed_at: Instant::now(),
                 }),
             },

@@ -241,11 +241,13 @@ async fn deliver_once(
         recorded: Mutex::new(Vec::new()),
         left_out: Mutex::new(Vec::new()),
     };
+    let started = std::time::Instant::now();
     let submitted = cancellable(
         &ctx.cancel,
         lane.destination.submit_recorded(&batch, &recorder),
     )
     .await;
+    metrics.submit_seconds.since(started);
     let recorded = recorder
         .recorded
         .into_inner()
@@ -298,6 +300,7 @@ async fn deliver_once(
             ids: sub.messages,
             _permit: Some(Arc::clone(&permit)),
             taken_over_at: None,
+            sent_at: std::time::Instant::now(),
             // Renewed at the first confirm tick: the follow lease is what is left of the
             // delivery lease, maybe little.
             renewed_at: std::time::Instant::now()

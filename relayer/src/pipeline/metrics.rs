@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use causeway_proofs::Domain;
 
@@ -26,23 +27,101 @@ fn max(a: u64, b: u64) -> u64 {
     a.max(b)
 }
 
+/// Upper bounds, in seconds, of the buckets of every stage latency histogram: from a store
+/// transaction (milliseconds) to a destination confirmation (tens of seconds).
+pub const LATENCY_BUCKETS: [f64; 14] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// A latency histogram over [`LATENCY_BUCKETS`] (atomic counts: observing never locks).
+#[derive(Debug, Default)]
+pub(crate) struct LatencyHistogram {
+    /// Observations at or below each bound (not cumulative).
+    buckets: [AtomicU64; LATENCY_BUCKETS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl LatencyHistogram {
+    /// Counts one observation of `d`.
+    pub(crate) fn observe(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        if let Some(i) = LATENCY_BUCKETS.iter().position(|b| secs <= *b) {
+            add(&self.buckets[i], 1);
+        }
+        add(&self.count, 1);
+        add(
+            &self.sum_micros,
+            u64::try_from(d.as_micros()).unwrap_or(u64::MAX),
+        );
+    }
+
+    /// Counts the time since `start`.
+    pub(crate) fn since(&self, start: std::time::Instant) {
+        self.observe(start.elapsed());
+    }
+
+    fn snapshot(&self) -> LatencySnapshot {
+        let mut cumulative = [0; LATENCY_BUCKETS.len()];
+        let mut running = 0u64;
+        for (c, b) in cumulative.iter_mut().zip(&self.buckets) {
+            running = running.saturating_add(b.load(Ordering::Relaxed));
+            *c = running;
+        }
+        LatencySnapshot {
+            cumulative,
+            count: self.count.load(Ordering::Relaxed),
+            sum_micros: self.sum_micros.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// A latency histogram at one moment, in Prometheus' shape.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LatencySnapshot {
+    /// Observations at or below each bound of [`LATENCY_BUCKETS`] (cumulative).
+    pub cumulative: [u64; LATENCY_BUCKETS.len()],
+    /// Observations in all (the `+Inf` bucket).
+    pub count: u64,
+    /// Their sum, in microseconds.
+    pub sum_micros: u64,
+}
+
+/// Merge rule of a histogram: counts and sums add up.
+fn hist(a: LatencySnapshot, b: LatencySnapshot) -> LatencySnapshot {
+    let mut cumulative = a.cumulative;
+    for (c, o) in cumulative.iter_mut().zip(b.cumulative) {
+        *c = c.saturating_add(o);
+    }
+    LatencySnapshot {
+        cumulative,
+        count: a.count.saturating_add(b.count),
+        sum_micros: a.sum_micros.saturating_add(b.sum_micros),
+    }
+}
+
 macro_rules! metric_set {
     (
         $(#[$live_doc:meta])* $live:ident,
         $(#[$snap_doc:meta])* $snap:ident {
             $($(#[$doc:meta])* $name:ident: $merge:ident),+ $(,)?
         }
+        latencies {
+            $($(#[$hdoc:meta])* $hname:ident),* $(,)?
+        }
     ) => {
         $(#[$live_doc])*
         #[derive(Debug, Default)]
         pub(crate) struct $live {
             $($(#[$doc])* pub(crate) $name: AtomicU64,)+
+            $($(#[$hdoc])* pub(crate) $hname: LatencyHistogram,)*
         }
 
         $(#[$snap_doc])*
         #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
         pub struct $snap {
             $($(#[$doc])* pub $name: u64,)+
+            $($(#[$hdoc])* pub $hname: LatencySnapshot,)*
         }
 
         impl $live {
@@ -50,16 +129,18 @@ macro_rules! metric_set {
             pub(crate) fn snapshot(&self) -> $snap {
                 $snap {
                     $($name: self.$name.load(Ordering::Relaxed),)+
+                    $($hname: self.$hname.snapshot(),)*
                 }
             }
         }
 
         impl $snap {
-            /// These figures combined with `other`'s: counters and gauges add up, high-water
-            /// marks take the higher.
+            /// These figures combined with `other`'s: counters, gauges and histograms add up,
+            /// high-water marks take the higher.
             pub fn merge(self, other: Self) -> Self {
                 $snap {
                     $($name: $merge(self.$name, other.$name),)+
+                    $($hname: hist(self.$hname, other.$hname),)*
                 }
             }
         }
@@ -81,6 +162,16 @@ metric_set! {
         source_errors: sum,
         /// Native proofs that failed (each halts the origin).
         invalid_proofs: sum,
+        /// The highest final block the source reported (gauge; 0 before its first batch).
+        final_height: max,
+    }
+    latencies {
+        /// How long the source took to answer one `next_batch` call (chain RPC included).
+        watch_seconds,
+        /// How long the native proofs of one batch took to check.
+        verify_seconds,
+        /// How long one store transaction accepting a batch took.
+        append_seconds,
     }
 }
 
@@ -123,6 +214,15 @@ metric_set! {
         /// Most submissions ever in flight at once on the lane.
         max_in_flight: max,
     }
+    latencies {
+        /// How long signing one checkpoint took (store record included).
+        attest_seconds,
+        /// How long one submit call to the destination took.
+        submit_seconds,
+        /// How long one submission took from being sent to being settled (confirmed delivered,
+        /// reverted or dropped).
+        confirm_seconds,
+    }
 }
 
 impl LaneMetrics {
@@ -162,6 +262,27 @@ impl PipelineMetrics {
                 .collect(),
             lanes: self.lanes.iter().map(|(l, m)| (*l, m.snapshot())).collect(),
         }
+    }
+}
+
+/// Reads a running relayer's figures ([`RelayerHandle::metrics_reader`](crate::RelayerHandle::metrics_reader)):
+/// cheap to clone, for a metrics scrape that runs beside the handle's owner.
+#[derive(Clone, Debug)]
+pub struct PipelineMetricsReader {
+    pub(crate) metrics: Arc<PipelineMetrics>,
+    pub(crate) health: super::Health,
+}
+
+impl PipelineMetricsReader {
+    /// Every origin's and lane's figures now.
+    pub fn snapshot(&self) -> PipelineMetricsSnapshot {
+        self.metrics.snapshot()
+    }
+
+    /// The origins whose stages stopped on a fault an operator must look at (the log and
+    /// [`RelayerHandle::progress`](crate::RelayerHandle::progress) say why).
+    pub fn halted_origins(&self) -> Vec<Domain> {
+        self.health.halted_origins()
     }
 }
 
@@ -213,6 +334,34 @@ mod tests {
         origin: Domain(1),
         destination: Domain(3),
     };
+
+    #[test]
+    fn a_reader_names_the_halted_origins() {
+        let health = super::super::Health::default();
+        let reader = PipelineMetricsReader {
+            metrics: Arc::new(PipelineMetrics::default()),
+            health: health.clone(),
+        };
+        assert!(reader.halted_origins().is_empty());
+        health.halt(format!("origin {}", Domain(31337)), "invalid proof".into());
+        assert_eq!(reader.halted_origins(), vec![Domain(31337)]);
+    }
+
+    #[test]
+    fn latencies_fill_cumulative_buckets_and_merge() {
+        let h = LatencyHistogram::default();
+        h.observe(Duration::from_micros(800));
+        h.observe(Duration::from_millis(3));
+        h.observe(Duration::from_secs(60));
+        let s = h.snapshot();
+        assert_eq!(s.count, 3);
+        assert_eq!(s.sum_micros, 800 + 3_000 + 60_000_000);
+        // 1 ms, 2.5 ms, 5 ms, ..., 30 s: the 60 s observation is only in +Inf (count).
+        assert_eq!(&s.cumulative[..4], &[1, 1, 2, 2]);
+        assert_eq!(s.cumulative[LATENCY_BUCKETS.len() - 1], 2);
+        let twice = hist(s, s);
+        assert_eq!((twice.count, twice.cumulative[2]), (6, 4));
+    }
 
     #[test]
     fn each_lane_keeps_its_own_gauge_and_counters() {

@@ -40,7 +40,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 pub use config::{LaneConfig, OriginConfig, PipelineConfig};
-pub use metrics::{LaneMetricsSnapshot, OriginMetricsSnapshot, PipelineMetricsSnapshot};
+pub use metrics::{
+    LATENCY_BUCKETS, LaneMetricsSnapshot, LatencySnapshot, OriginMetricsSnapshot,
+    PipelineMetricsReader, PipelineMetricsSnapshot,
+};
 pub use signer::{LocalSigner, MultiSigner, PeerSignature, SignatureCollector, SignatureRequest};
 
 use crate::Error;
@@ -223,7 +226,7 @@ impl Relayer {
             store: self.store,
             cancel,
             tasks,
-            metrics,
+            metrics: Arc::new(metrics),
             health,
         })
     }
@@ -283,7 +286,7 @@ pub struct RelayerHandle {
     store: Arc<dyn Store>,
     cancel: CancellationToken,
     tasks: JoinSet<()>,
-    metrics: PipelineMetrics,
+    metrics: Arc<PipelineMetrics>,
     health: Health,
 }
 
@@ -311,6 +314,14 @@ impl RelayerHandle {
     /// The pipeline's counters and gauges, per origin and per lane.
     pub fn metrics(&self) -> PipelineMetricsSnapshot {
         self.metrics.snapshot()
+    }
+
+    /// A cloneable reader of the same figures, for a metrics scrape beside the handle's owner.
+    pub fn metrics_reader(&self) -> PipelineMetricsReader {
+        PipelineMetricsReader {
+            metrics: Arc::clone(&self.metrics),
+            health: self.health.clone(),
+        }
     }
 
     /// Stops every stage and waits for them to finish. Work in progress is abandoned at a
@@ -353,6 +364,14 @@ impl Health {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
+    }
+
+    /// The origins that halted (every stage halts an origin under `origin {domain}`).
+    pub(crate) fn halted_origins(&self) -> Vec<Domain> {
+        self.halted()
+            .keys()
+            .filter_map(|k| k.strip_prefix("origin ")?.parse().ok().map(Domain))
+            .collect()
     }
 }
 

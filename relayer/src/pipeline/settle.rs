@@ -37,6 +37,8 @@ pub(crate) struct InFlight {
     /// When its follow lease in the store was last set (renewed well before it ends, so that
     /// no other instance takes the submission over while this one follows it).
     pub(crate) renewed_at: Instant,
+    /// When this run sent it (for a taken-over submission: when it was taken over).
+    pub(crate) sent_at: Instant,
 }
 
 impl InFlight {

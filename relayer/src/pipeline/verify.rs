@@ -52,6 +52,7 @@ pub(crate) async fn verify(
         };
         // Proof checks can be heavy (receipt tries): off the runtime's workers.
         let verifier = Arc::clone(&origin.verifier);
+        let started = std::time::Instant::now();
         let checked = tokio::task::spawn_blocking(move || {
             for observed in &batch.messages {
                 if let Err(e) = verifier.verify(observed) {
@@ -61,6 +62,7 @@ pub(crate) async fn verify(
             Ok(batch)
         })
         .await;
+        metrics.verify_seconds.since(started);
         let batch = match checked {
             Ok(Ok(batch)) => batch,
             Ok(Err((id, reason))) => {

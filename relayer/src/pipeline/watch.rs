@@ -47,10 +47,12 @@ pub(crate) async fn watch(
     let mut cursor = to_adapter_cursor(stored, origin.start_height);
     let mut failures: u32 = 0;
     loop {
+        let asked = std::time::Instant::now();
         let next = tokio::select! {
             () = ctx.cancel.cancelled() => return,
             r = origin.source.next_batch(&cursor) => r,
         };
+        metrics.watch_seconds.since(asked);
         match next {
             Ok(batch) => {
                 failures = 0;
@@ -58,6 +60,9 @@ pub(crate) async fn watch(
                 let advanced = batch.cursor != cursor;
                 cursor = batch.cursor.clone();
                 add(&metrics.observed, batch.messages.len() as u64);
+                metrics
+                    .final_height
+                    .fetch_max(batch.final_height, std::sync::atomic::Ordering::Relaxed);
                 if advanced || !batch.messages.is_empty() {
                     // Bounded: waits while the verify and log stages are behind.
                     tokio::select! {

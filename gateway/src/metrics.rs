@@ -1,0 +1,299 @@
+//! `/metrics` of a running gateway: [`start`] serves `causeway_monitoring`'s families on
+//! `[monitoring] listen`, filled at each scrape from the relayer's own counters and stage
+//! histograms, the store (through its own read-only connection, so a scrape never waits for
+//! the pipeline's writes nor holds them up) and the peer protocol's links.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use causeway_config::{Config, Storage};
+use causeway_monitoring::{
+    ChainFigures, CheckpointFigures, GatewaySnapshot, Histogram, LaneCounters, LaneFigures,
+    LaneStoreFigures, Metrics, MetricsServer, PeerFigures, PeerServerFigures, SnapshotSource,
+    StatusCounts, ValidatorFigures,
+};
+use causeway_peer::{LinkState, PeerStatusReader};
+use causeway_relayer::pipeline::{LATENCY_BUCKETS, LatencySnapshot, PipelineMetricsReader};
+use causeway_relayer::store::{
+    Lane, QueryStore, SourceStore, SqliteOptions, SqliteStore, UnixMillis,
+};
+
+use crate::lanes::LaneState;
+
+/// The build reported by `causeway_build_info`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Starts the `/metrics` listener of a gateway configured by `config`, reading `relayer`'s
+/// and `peer`'s figures and the store; it stops when `shutdown` completes. The store must
+/// exist (the node opened it first).
+pub async fn start(
+    config: &Config,
+    relayer: PipelineMetricsReader,
+    peer: PeerStatusReader,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<MetricsServer> {
+    let source = GatewayFigures::new(config, relayer, peer)?;
+    let metrics = Metrics::new(Arc::new(source), VERSION).context("the metric families")?;
+    let listen = config.monitoring().listen;
+    MetricsServer::start(listen, metrics, shutdown)
+        .await
+        .context("starting the /metrics listener ([monitoring] listen)")
+}
+
+/// Where a scrape reads a gateway's figures.
+pub struct GatewayFigures {
+    config: Arc<Config>,
+    store: Option<SqliteStore>,
+    store_path: Option<PathBuf>,
+    relayer: PipelineMetricsReader,
+    peer: PeerStatusReader,
+}
+
+impl GatewayFigures {
+    /// Opens a read-only connection to `config`'s store (SQLite) beside the gateway's own.
+    pub fn new(
+        config: &Config,
+        relayer: PipelineMetricsReader,
+        peer: PeerStatusReader,
+    ) -> Result<Self> {
+        let (store, store_path) = match config.storage() {
+            Storage::Sqlite { path } => (
+                Some(
+                    SqliteStore::open_read_only(path, SqliteOptions::default()).with_context(
+                        || {
+                            format!(
+                                "opening the store {} read-only for /metrics",
+                                path.display()
+                            )
+                        },
+                    )?,
+                ),
+                Some(path.clone()),
+            ),
+            _ => (None, None),
+        };
+        Ok(GatewayFigures {
+            config: Arc::new(config.clone()),
+            store,
+            store_path,
+            relayer,
+            peer,
+        })
+    }
+
+    /// Size of the SQLite database and its write-ahead log.
+    fn store_size(&self) -> Option<u64> {
+        let path = self.store_path.as_ref()?;
+        let size = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        let mut wal = path.clone().into_os_string();
+        wal.push("-wal");
+        Some(size(path) + size(std::path::Path::new(&wal)))
+    }
+}
+
+fn histogram(h: &LatencySnapshot) -> Histogram {
+    Histogram {
+        buckets: LATENCY_BUCKETS
+            .iter()
+            .copied()
+            .zip(h.cumulative.iter().copied())
+            .collect(),
+        count: h.count,
+        sum_seconds: h.sum_micros as f64 / 1e6,
+    }
+}
+
+fn age(now: UnixMillis, then: UnixMillis) -> f64 {
+    now.saturating_since(then).as_secs_f64()
+}
+
+impl SnapshotSource for GatewayFigures {
+    fn snapshot(&self) -> GatewaySnapshot {
+        let now = UnixMillis::now();
+        let pipeline = self.relayer.snapshot();
+        let halted = self.relayer.halted_origins();
+        let config = &self.config;
+        let mut store_up = self.store.is_some();
+        let stats = match self.store.as_ref().map(|s| s.lane_stats()) {
+            Some(Ok(stats)) => Some(stats),
+            Some(Err(e)) => {
+                tracing::warn!(
+                    error = &e as &dyn std::error::Error,
+                    "/metrics: reading the lanes' backlogs failed"
+                );
+                store_up = false;
+                None
+            }
+            None => None,
+        };
+        let chains = config
+            .chains()
+            .iter()
+            .filter_map(|chain| {
+                let o = pipeline.origins.get(&chain.domain)?;
+                let (cursor, leaves) = match &self.store {
+                    Some(store) => match (store.cursor(chain.domain), store.log_size(chain.domain)) {
+                        (Ok(cursor), Ok(size)) => (cursor.map(|c| c.block_number), Some(size.0)),
+                        (Err(e), _) | (_, Err(e)) => {
+                            tracing::warn!(chain = %chain.name, error = &e as &dyn std::error::Error, "/metrics: reading the chain's cursor failed");
+                            store_up = false;
+                            (None, None)
+                        }
+                    },
+                    None => (None, None),
+                };
+                Some(ChainFigures {
+                    chain: chain.name.clone(),
+                    final_height: (o.final_height > 0 || cursor.is_some()).then_some(o.final_height),
+                    cursor_height: cursor,
+                    log_leaves: leaves,
+                    observed: o.observed,
+                    verified: o.verified,
+                    accepted: o.accepted,
+                    source_errors: o.source_errors,
+                    invalid_proofs: o.invalid_proofs,
+                    halted: halted.contains(&chain.domain),
+                    stages: vec![
+                        ("watch", histogram(&o.watch_seconds)),
+                        ("verify", histogram(&o.verify_seconds)),
+                        ("append", histogram(&o.append_seconds)),
+                    ],
+                })
+            })
+            .collect();
+        let own = config.own_member().validator_address;
+        let lanes = config
+            .lanes()
+            .iter()
+            .map(|lane| {
+                let key = Lane {
+                    origin: lane.origin.domain,
+                    destination: lane.destination.domain,
+                };
+                let store = match (&self.store, &stats) {
+                    (Some(store), Some(stats)) => match LaneState::read(store, lane, stats, 0) {
+                        Ok(state) => Some(lane_store(&state, lane, own, now)),
+                        Err(e) => {
+                            tracing::warn!(lane = %lane.name, error = format!("{e:#}"), "/metrics: reading the lane failed");
+                            store_up = false;
+                            None
+                        }
+                    },
+                    _ => None,
+                };
+                let m = pipeline.lane(key);
+                LaneFigures {
+                    lane: lane.name.clone(),
+                    origin: lane.origin.name.clone(),
+                    destination: lane.destination.name.clone(),
+                    threshold: u64::from(lane.threshold),
+                    validators_configured: lane.validators.len() as u64,
+                    paused: lane.paused,
+                    store,
+                    counters: LaneCounters {
+                        checkpoints: m.checkpoints,
+                        member_signatures: m.member_signatures,
+                        invalid_member_signatures: m.invalid_member_signatures,
+                        root_mismatches: m.root_mismatches,
+                        equivocations: m.equivocations,
+                        submissions: m.submissions,
+                        messages_submitted: m.messages_submitted,
+                        duplicates: m.already_delivered,
+                        submit_failures: m.submit_failures,
+                        confirmed: m.confirmed,
+                        recipient_failures: m.failed_at_recipient,
+                        reverts: m.reverted,
+                        taken_over: m.taken_over,
+                        dead_letters: m.dead_letters,
+                        in_flight: m.in_flight,
+                        max_in_flight: m.max_in_flight,
+                    },
+                    stages: vec![
+                        ("attest", histogram(&m.attest_seconds)),
+                        ("submit", histogram(&m.submit_seconds)),
+                        ("confirm", histogram(&m.confirm_seconds)),
+                    ],
+                }
+            })
+            .collect();
+        let peers = self
+            .peer
+            .peers()
+            .into_iter()
+            .map(|p| PeerFigures {
+                connected: p.state == LinkState::Connected,
+                sessions: p.sessions,
+                signatures_received: p.signatures_received,
+                failures: p.failures,
+                violations: p.violations,
+                member: p.member,
+            })
+            .collect();
+        let s = self.peer.server_stats();
+        GatewaySnapshot {
+            member: config.own_member().name.clone(),
+            store_up,
+            store_size_bytes: self.store_size(),
+            chains,
+            lanes,
+            peers,
+            peer_server: PeerServerFigures {
+                accepted: s.connections_accepted,
+                refused: s.handshakes_refused,
+                over_limit: s.connections_over_limit,
+                streams_open: s.streams_open,
+            },
+        }
+    }
+}
+
+/// The store's figures of one lane.
+fn lane_store(
+    state: &LaneState,
+    lane: &causeway_config::Lane,
+    own: causeway_proofs::EvmAddress,
+    now: UnixMillis,
+) -> LaneStoreFigures {
+    let c = state.counts;
+    LaneStoreFigures {
+        messages: StatusCounts {
+            pending: c.pending,
+            leased: c.leased,
+            submitted: c.submitted,
+            confirmed: c.confirmed,
+            dead_letter: c.dead_letter,
+        },
+        oldest_pending_age_seconds: state.oldest_pending_since.map(|t| age(now, t)),
+        own_checkpoint: state.activity_of(own).map(|a| CheckpointFigures {
+            size: a.last_size.0,
+            age_seconds: age(now, a.last_recorded_at),
+        }),
+        threshold_checkpoint: state
+            .threshold_checkpoint
+            .as_ref()
+            .map(|t| CheckpointFigures {
+                size: t.checkpoint.size().0,
+                age_seconds: age(now, t.recorded_at),
+            }),
+        last_delivery_age_seconds: state.last_delivery.map(|d| age(now, d.confirmed_at)),
+        equivocators: state.equivocators.len() as u64,
+        validators: lane
+            .validators
+            .iter()
+            .map(|v| {
+                let a = state.activity_of(v.address);
+                ValidatorFigures {
+                    member: v.member.clone(),
+                    checkpoints_signed: a.map_or(0, |a| a.checkpoints),
+                    last_signed: a.map(|a| CheckpointFigures {
+                        size: a.last_size.0,
+                        age_seconds: age(now, a.last_recorded_at),
+                    }),
+                    equivocated: state.equivocators.contains(&v.address),
+                }
+            })
+            .collect(),
+    }
+}

@@ -42,7 +42,35 @@ impl Hash32 {
 
     /// `0x`-prefixed lowercase hex.
     pub fn to_hex(&self) -> String {
-        format!("0x{}", hex::encode(self.0))
+        to_0x_hex(&self.0)
+    }
+}
+
+/// `0x`-prefixed lowercase hex of `bytes`, written through the `hex` crate's table-driven
+/// slice encoder: `hex::encode` yields one `char` at a time through an iterator, and showed
+/// as ~13 % of a gateway's CPU in a profile of catching up EVM native proofs (their JSON
+/// carries receipts, headers and trie nodes as hex).
+pub(crate) fn to_0x_hex(bytes: &[u8]) -> String {
+    let mut out = vec![0u8; 2 + 2 * bytes.len()];
+    out[..2].copy_from_slice(b"0x");
+    // The output is sized exactly, the only way `encode_to_slice` can fail.
+    if hex::encode_to_slice(bytes, &mut out[2..]).is_err() {
+        return format!("0x{}", hex::encode(bytes));
+    }
+    // ASCII by construction.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+#[cfg(test)]
+mod hex_tests {
+    use super::to_0x_hex;
+
+    #[test]
+    fn matches_the_hex_crate() {
+        for len in [0usize, 1, 2, 31, 32, 33, 1000] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            assert_eq!(to_0x_hex(&bytes), format!("0x{}", hex::encode(&bytes)));
+        }
     }
 }
 
@@ -103,10 +131,19 @@ pub fn parse_hex_vec(s: &str, what: &'static str, max: usize) -> Result<Vec<u8>,
             reason: format!("{} bytes exceed the maximum of {max}", digits.len() / 2),
         });
     }
-    hex::decode(digits).map_err(|e| Error::Decode {
+    // Decoded into a buffer sized once (`hex::decode` collects through an iterator).
+    let mut out = vec![0u8; digits.len() / 2];
+    if !digits.len().is_multiple_of(2) {
+        return Err(Error::Decode {
+            what,
+            reason: hex::FromHexError::OddLength.to_string(),
+        });
+    }
+    hex::decode_to_slice(digits, &mut out).map_err(|e| Error::Decode {
         what,
         reason: e.to_string(),
-    })
+    })?;
+    Ok(out)
 }
 
 impl FromStr for Hash32 {

@@ -343,7 +343,7 @@ impl Serialize for Message {
             sender: self.sender,
             destination: self.destination,
             recipient: self.recipient,
-            body: format!("0x{}", hex::encode(&self.body)),
+            body: crate::hash::to_0x_hex(&self.body),
         }
         .serialize(s)
     }

@@ -134,7 +134,7 @@ impl From<ProofBundle> for BundleJson {
         BundleJson {
             format: FORMAT.to_owned(),
             message_id: b.message.id(),
-            message: format!("0x{}", hex::encode(b.message.encode())),
+            message: crate::hash::to_0x_hex(&b.message.encode()),
             inclusion: InclusionJson {
                 index: b.inclusion.index,
                 size: b.inclusion.size,

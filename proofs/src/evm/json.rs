@@ -20,7 +20,7 @@ pub(crate) fn ser_hex<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Err
 }
 
 fn to_hex(bytes: &[u8]) -> String {
-    format!("0x{}", hex::encode(bytes))
+    crate::hash::to_0x_hex(bytes)
 }
 
 fn de_bounded<'de, D: Deserializer<'de>>(

@@ -964,3 +964,55 @@ async fn a_batch_like_the_last_is_planned_with_one_simulation_and_anything_else_
     assert_eq!(sent, ids[12..16]);
     assert_eq!(dest.planning_stats().predicted_plans, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_predicted_batch_over_the_budget_goes_out_in_equal_parts_that_fit() {
+    let lane = Lane::start().await;
+    let good = *lane.chain.recipient.address();
+    let mut log = OriginLog::new();
+    for i in 0..12 {
+        log.append(lane.message(i, good));
+    }
+    let ids: Vec<MessageId> = log.messages().iter().map(Message::id).collect();
+    let handle_gas: u64 = lane
+        .chain
+        .inbox
+        .HANDLE_GAS()
+        .call()
+        .await
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let four = lane
+        .destination(lane.config())
+        .estimate(&causeway_adapters::evm::bindings::deliver_packed_calldata(
+            &lane.batch(&log, &[0, 1, 2, 3]),
+        ))
+        .await
+        .unwrap();
+    // Four messages fit a transaction, eight do not.
+    let mut config = lane.config();
+    config.gas_budget = four + 2 * handle_gas + 20_000;
+    let dest = lane.destination(config);
+    let first = dest.submit(&lane.batch(&log, &[0, 1, 2, 3])).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(dest.planning_stats().predicted_plans, 0);
+
+    let subs = dest
+        .submit(&lane.batch(&log, &(4..12).collect::<Vec<_>>()))
+        .await
+        .unwrap();
+    let stats = dest.planning_stats();
+    assert_eq!(stats.predicted_plans, 1, "{stats:?}");
+    assert_eq!(stats.estimates, 1, "no estimate for the parts: {stats:?}");
+    let parts: Vec<Vec<MessageId>> = subs.iter().map(|s| s.messages.clone()).collect();
+    assert_eq!(parts, [ids[4..8].to_vec(), ids[8..12].to_vec()]);
+    for sub in first.iter().chain(&subs) {
+        match settle(&dest, &sub.handle).await {
+            SubmissionOutcome::Included { messages, .. } => {
+                assert_eq!(messages, delivered(&sub.messages));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

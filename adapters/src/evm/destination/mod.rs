@@ -381,9 +381,10 @@ impl EvmDestination {
         Ok(())
     }
 
-    /// The whole batch as one part, at a gas limit scaled from the last estimate, when one
-    /// simulation at that limit without the recipients' slack passes; `None` otherwise (no
-    /// estimate yet, over the budget, or the simulation failed: the caller estimates).
+    /// The batch in the fewest equal parts that fit the budget, each at a gas limit scaled from
+    /// the last estimate, when one simulation per part at that limit without the recipients'
+    /// slack passes; `None` otherwise (no estimate yet, or a simulation failed: the caller
+    /// estimates).
     ///
     /// `eth_estimateGas` searches for the least gas that works and so runs the batch many
     /// times (about eight executions of a 128-message batch on anvil, measured in `bench
@@ -399,36 +400,44 @@ impl EvmDestination {
     ) -> Option<Plan> {
         let (gas, covered_then) = (*lock(&self.inner.last_estimate))?;
         let n = batch.items.len();
-        // Scaled up for a larger batch, never down: an estimate of more messages covers
-        // fewer of the same kind.
-        let predicted = u64::try_from(
-            u128::from(gas) * n.max(covered_then) as u128 / covered_then.max(1) as u128,
-        )
-        .ok()?;
-        let covered = if cautious {
-            n
-        } else {
-            n.min(OPTIMISTIC_HANDLES)
+        // Scaled up for a larger part, never down: an estimate of more messages covers fewer
+        // of the same kind.
+        let predict = |len: usize| -> Option<(u64, u64)> {
+            let predicted = u64::try_from(
+                u128::from(gas) * len.max(covered_then) as u128 / covered_then.max(1) as u128,
+            )
+            .ok()?;
+            let covered = if cautious {
+                len
+            } else {
+                len.min(OPTIMISTIC_HANDLES)
+            };
+            Some((
+                predicted,
+                guaranteed_gas_limit(predicted, covered, handle_gas),
+            ))
         };
-        let gas_limit = guaranteed_gas_limit(predicted, covered, handle_gas);
-        if gas_limit > self.inner.config.gas_budget {
-            return None;
-        }
-        let calldata = deliver_packed_calldata(batch);
-        match self.simulate(&calldata, predicted).await {
-            Ok(()) => {
-                self.inner.predicted_plans.fetch_add(1, Ordering::Relaxed);
-                Some(Plan {
-                    parts: vec![(0..n, calldata, gas_limit)],
-                    left_out: Vec::new(),
-                })
+        // The fewest equal parts whose predicted limits fit the budget.
+        let budget = self.inner.config.gas_budget;
+        let parts =
+            (1..=n).find(|&k| predict(n.div_ceil(k)).is_some_and(|(_, limit)| limit <= budget))?;
+        let size = n.div_ceil(parts);
+        let mut plan = Plan::default();
+        let mut start = 0;
+        while start < n {
+            let range = start..(start + size).min(n);
+            start = range.end;
+            let (predicted, gas_limit) = predict(range.len())?;
+            let calldata = deliver_packed_calldata(&batch.slice(range.clone()));
+            if let Err(e) = self.simulate(&calldata, predicted).await {
+                tracing::debug!(error = %e, predicted, messages = range.len(),
+                    "a part does not complete at the predicted gas; estimating the batch");
+                return None;
             }
-            Err(e) => {
-                tracing::debug!(error = %e, predicted, messages = n,
-                    "the batch does not complete at the predicted gas; estimating it");
-                None
-            }
+            plan.parts.push((range, calldata, gas_limit));
         }
+        self.inner.predicted_plans.fetch_add(1, Ordering::Relaxed);
+        Some(plan)
     }
 
     /// The gas the Inbox hands each recipient (its `HANDLE_GAS`), read from it once.

@@ -11,5 +11,7 @@
 #[cfg(feature = "devnet")]
 pub mod devnet;
 pub mod files;
+pub mod heights;
 pub mod node;
+pub mod proof;
 pub mod wiring;

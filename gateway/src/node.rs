@@ -2,8 +2,7 @@
 //! configured chains ([`crate::wiring`]), opens the store, starts the relayer pipeline (watch,
 //! verify, log, attest, deliver, confirm) with this member's validator key signing through the
 //! peer protocol, and the peer protocol's server and clients; [`NodeHandle::shutdown`] stops
-//! them in order. The API and metrics listeners come with their own issues and will start here
-//! too, each with the same shutdown signal.
+//! them in order. The HTTP API ([`crate::api`]) starts here too, on the same shutdown signal.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,6 +56,7 @@ pub struct NodeHandle {
     relayer: RelayerHandle,
     peer: PeerHandle,
     store: Arc<dyn Store>,
+    api: crate::api::ApiServer,
     cancel: CancellationToken,
 }
 
@@ -113,6 +113,7 @@ impl Node {
             .context("this gateway's organisation is not among [[members]]")?;
         let mut pipeline = options.pipeline.clone();
         pipeline.owner = LeaseOwner(own.name.clone());
+        let api_lanes = crate::api::lanes_of(&wired.lanes);
         let mut relayer = Relayer::new(Arc::clone(&store), Arc::clone(&collector) as _, pipeline);
         for origin in wired.origins {
             relayer = relayer.origin(origin);
@@ -144,6 +145,16 @@ impl Node {
         )
         .await
         .context("starting the peer protocol")?;
+        let api =
+            match crate::api::start(config, Arc::clone(&store), api_lanes, cancel.clone()).await {
+                Ok(api) => api,
+                Err(e) => {
+                    cancel.cancel();
+                    relayer.shutdown().await;
+                    let _ = peer.join().await;
+                    return Err(e.context("starting the HTTP API"));
+                }
+            };
         tracing::info!(
             organisation = %own.name,
             peer_listen = %peer.local_addr(),
@@ -154,6 +165,7 @@ impl Node {
             relayer,
             peer,
             store,
+            api,
             cancel,
         })
     }
@@ -194,11 +206,17 @@ impl NodeHandle {
         &self.store
     }
 
+    /// Where the HTTP API listens.
+    pub fn api_addr(&self) -> std::net::SocketAddr {
+        self.api.local_addr()
+    }
+
     /// Stops every role: the pipeline first (work in progress ends at a safe point: everything
     /// accepted is in the store), then the peer protocol.
     pub async fn shutdown(self) -> Result<()> {
         self.relayer.shutdown().await;
         self.cancel.cancel();
+        self.api.join().await;
         self.peer
             .join()
             .await

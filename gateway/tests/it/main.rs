@@ -2,6 +2,7 @@
 //! verdicts, exit codes and key files.
 #![allow(clippy::unwrap_used)]
 
+mod api;
 // `causeway bench` exists only in builds with the `devnet` feature (the default).
 #[cfg(feature = "devnet")]
 mod bench;

@@ -223,7 +223,7 @@ fn view(
 
 /// A message with its status history.
 #[utoipa::path(get, path = "/v1/messages/{id}", tag = "messages",
-    params(("id" = String, Path, description = "The message id: 0x and 64 hex digits")),
+    params(("id" = String, Path, description = "The message id: 0x and 64 hex digits", pattern = "^0x[0-9a-fA-F]{64}$")),
     security(("bearer" = ["read"])),
     responses(
         (status = 200, description = "The message", body = MessageView),
@@ -275,6 +275,7 @@ pub struct SearchParams {
     /// Only messages to this destination domain.
     pub destination: Option<u32>,
     /// Only messages from this sender: 0x and 40 hex digits (EVM) or 64 (32 bytes).
+    #[param(pattern = "^0x([0-9a-fA-F]{40}|[0-9a-fA-F]{64})$")]
     pub sender: Option<String>,
     /// Only messages in this delivery state now.
     #[param(inline)]
@@ -284,6 +285,7 @@ pub struct SearchParams {
     /// Only messages accepted before this time (Unix milliseconds).
     pub until_ms: Option<u64>,
     /// At most this many (1 to 1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -439,7 +441,7 @@ pub async fn search_messages(
 /// The message's proof bundle: its inclusion in the lane's latest checkpoint signed by a quorum,
 /// the JSON `causeway verify` checks offline.
 #[utoipa::path(get, path = "/v1/messages/{id}/proof", tag = "messages",
-    params(("id" = String, Path, description = "The message id: 0x and 64 hex digits")),
+    params(("id" = String, Path, description = "The message id: 0x and 64 hex digits", pattern = "^0x[0-9a-fA-F]{64}$")),
     security(("bearer" = ["read"])),
     responses(
         (status = 200, description = "The proof bundle", body = Object),
@@ -512,7 +514,7 @@ pub struct RetryOutcome {
 
 /// Sends a dead letter back to pending with its attempts reset (admin). Audited.
 #[utoipa::path(post, path = "/v1/messages/{id}/retry", tag = "messages",
-    params(("id" = String, Path, description = "The message id: 0x and 64 hex digits")),
+    params(("id" = String, Path, description = "The message id: 0x and 64 hex digits", pattern = "^0x[0-9a-fA-F]{64}$")),
     request_body(content = Option<RetryRequest>, description = "Empty, or `{}`"),
     security(("bearer" = ["admin"])),
     responses(

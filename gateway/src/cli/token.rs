@@ -60,8 +60,17 @@ fn actor() -> String {
 fn open(config: &Path) -> Result<SqliteStore> {
     let config = load_config(config)?;
     match config.storage() {
-        Storage::Sqlite { path } => SqliteStore::open(path)
-            .with_context(|| format!("while opening the store {}", path.display())),
+        Storage::Sqlite { path } => {
+            // Tokens may be made before the gateway's first run: the store is created as `run`
+            // would create it, in its configured folder.
+            if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty()) {
+                std::fs::create_dir_all(folder).with_context(|| {
+                    format!("while creating the store's folder {}", folder.display())
+                })?;
+            }
+            SqliteStore::open(path)
+                .with_context(|| format!("while opening the store {}", path.display()))
+        }
         _ => bail!("`causeway token` works on SQLite stores only for now"),
     }
 }

@@ -59,7 +59,7 @@ fn message(nonce: u64) -> Message {
 }
 
 /// A chain that answers what it was given.
-struct Fixed(Result<Heights, String>);
+pub(crate) struct Fixed(Result<Heights, String>);
 
 impl ChainHeights for Fixed {
     fn heights(&self) -> BoxFuture<'_, Result<Heights, String>> {
@@ -72,7 +72,7 @@ fn chain(name: &str, domain: Domain, answer: Result<Heights, String>) -> ChainEn
     ChainEntry::new(name.into(), domain.0, "evm".into(), Arc::new(Fixed(answer)))
 }
 
-fn up_chains() -> Vec<ChainEntry> {
+pub(crate) fn up_chains() -> Vec<ChainEntry> {
     vec![
         chain(
             "alpha",
@@ -94,15 +94,15 @@ fn up_chains() -> Vec<ChainEntry> {
 }
 
 /// The API under test, on 127.0.0.1, with its store and tokens.
-struct Served {
-    base: String,
+pub(crate) struct Served {
+    pub(crate) base: String,
     store: Arc<SqliteStore>,
     /// Five messages by nonce: 0 confirmed, 1 dead letter, 2 leased, 3 pending (all four
     /// under a quorum checkpoint of size 4), 4 pending beyond it.
     ids: Vec<MessageId>,
     trust: LaneTrust,
     read: String,
-    admin: String,
+    pub(crate) admin: String,
     cancel: CancellationToken,
     server: Option<api::ApiServer>,
     client: reqwest::Client,
@@ -110,7 +110,7 @@ struct Served {
 }
 
 impl Served {
-    async fn start(chains: Vec<ChainEntry>) -> Served {
+    pub(crate) async fn start(chains: Vec<ChainEntry>) -> Served {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(dir.path().join("api.sqlite")).unwrap());
         let committee = Committee::new("api-test", 3, 2);
@@ -174,7 +174,7 @@ impl Served {
         self.call(Method::GET, path, Some(token), None).await
     }
 
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         self.cancel.cancel();
         if let Some(s) = self.server.take() {
             tokio::time::timeout(Duration::from_secs(10), s.join())

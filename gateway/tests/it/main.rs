@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod api;
+mod api_schemathesis;
 // `causeway bench` exists only in builds with the `devnet` feature (the default).
 #[cfg(feature = "devnet")]
 mod bench;
@@ -23,5 +24,6 @@ mod sample;
 mod status;
 mod store;
 mod support;
+mod token;
 mod verify;
 mod wiring_relay;

@@ -17,11 +17,13 @@ pub mod server;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::http::header;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
 use axum::response::IntoResponse;
 use causeway_config::Config;
 use causeway_relayer::store::{Lane, Store};
@@ -41,6 +43,10 @@ use crate::proof::LaneTrust;
 pub const MAX_BODY: usize = 64 * 1024;
 /// Event streams served at once.
 pub const MAX_STREAMS: usize = 64;
+/// How long a request may take until its response starts (its body read included, so a client
+/// that trickles a body cannot hold a connection): then 408. An event stream's body is not
+/// bounded by it, only its start.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What the API serves from: shared by every request.
 #[derive(Clone)]
@@ -152,6 +158,14 @@ async fn openapi_json(
 /// Every route of the API with its document: the routes are registered from the same
 /// annotations the document is generated from.
 pub fn router(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
+    router_with_timeout(state, REQUEST_TIMEOUT)
+}
+
+/// [`router`] with another request timeout than [`REQUEST_TIMEOUT`] (tests).
+pub fn router_with_timeout(
+    state: ApiState,
+    timeout: Duration,
+) -> (Router, utoipa::openapi::OpenApi) {
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(chains::healthz))
         .routes(routes!(chains::readyz))
@@ -171,8 +185,25 @@ pub fn router(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::Extension(Arc::new(json)))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(
+            move |req: Request, next: Next| deadline(timeout, req, next),
+        ))
         .with_state(state);
     (router, doc)
+}
+
+/// Answers 408 when `req`'s response has not started within `timeout`.
+async fn deadline(timeout: Duration, req: Request, next: Next) -> axum::response::Response {
+    match tokio::time::timeout(timeout, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => error::ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!("the request took longer than {} s", timeout.as_secs()),
+            "send the whole request at once; retry if the gateway was slow",
+        )
+        .into_response(),
+    }
 }
 
 /// The trust anchors of the wired lanes (their signing domains and validator sets).

@@ -111,6 +111,10 @@ pub(crate) struct Served {
 
 impl Served {
     pub(crate) async fn start(chains: Vec<ChainEntry>) -> Served {
+        Served::start_with(chains, api::REQUEST_TIMEOUT).await
+    }
+
+    async fn start_with(chains: Vec<ChainEntry>, timeout: Duration) -> Served {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(dir.path().join("api.sqlite")).unwrap());
         let committee = Committee::new("api-test", 3, 2);
@@ -127,7 +131,7 @@ impl Served {
         let cancel = CancellationToken::new();
         let dyn_store: Arc<dyn Store> = store.clone();
         let state = ApiState::new(dyn_store, vec![trust.clone()], chains, cancel.clone());
-        let (router, _) = api::router(state);
+        let (router, _) = api::router_with_timeout(state, timeout);
         let server =
             api::server::serve("127.0.0.1:0".parse().unwrap(), None, router, cancel.clone())
                 .await
@@ -905,4 +909,77 @@ async fn the_openapi_document_and_the_router_agree() {
         }
     }
     api.stop().await;
+}
+
+#[tokio::test]
+async fn a_request_whose_body_never_arrives_gets_408_and_writes_nothing() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let api = Served::start_with(up_chains(), Duration::from_millis(500)).await;
+    let mut tcp = tokio::net::TcpStream::connect(api.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /v1/messages/{}/retry HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{",
+        api.ids[1], api.admin
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut response))
+        .await
+        .expect("answered and closed within 10 s")
+        .unwrap();
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    assert!(
+        response.contains("\"code\":\"request_timeout\""),
+        "{response}"
+    );
+    assert_eq!(
+        api.get(&format!("/v1/messages/{}", api.ids[1]), &api.read)
+            .await
+            .1["state"],
+        "dead_letter"
+    );
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn with_an_api_tls_identity_the_api_is_served_over_tls_only() {
+    use crate::config_check::Org;
+    let committee = Committee::new("api-tls", 3, 2);
+    let org = Org::new(&committee);
+    let toml = format!(
+        "{}\n[api]\nlisten = \"127.0.0.1:0\"\ntls = {{ cert_file = \"tls/gateway.crt\", key_file = \"tls/gateway.key\" }}\n",
+        org.gateway_toml(&committee, None)
+    );
+    let config = causeway_config::Config::load(org.write_config(&toml)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("tls.sqlite")).unwrap());
+    let cancel = CancellationToken::new();
+    let server = api::start(&config, store, vec![], cancel.clone())
+        .await
+        .unwrap();
+    let port = server.local_addr().port();
+    let cert = std::fs::read(org.path().join("tls/gateway.crt")).unwrap();
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&cert).unwrap())
+        .build()
+        .unwrap();
+    let resp = client
+        .get(format!("https://localhost:{port}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.text().await.unwrap(), r#"{"status":"ok"}"#);
+    // Plain HTTP to the TLS port gets no HTTP answer.
+    let plain = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .timeout(Duration::from_secs(15))
+        .send()
+        .await;
+    assert!(plain.is_err(), "{plain:?}");
+    cancel.cancel();
+    server.join().await;
 }

@@ -39,6 +39,8 @@ pub use server::ApiServer;
 
 use crate::proof::LaneTrust;
 
+/// The store connections the API reads through (see [`start`]).
+pub const API_HANDLES: usize = 4;
 /// The largest request body accepted.
 pub const MAX_BODY: usize = 64 * 1024;
 /// Event streams served at once.
@@ -53,7 +55,10 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct ApiState(Arc<Inner>);
 
 struct Inner {
-    store: Arc<dyn Store>,
+    /// Handles on the store, used in turn: each is one SQLite connection behind a mutex, so
+    /// several let requests read in parallel (WAL) and apart from the pipeline's writes.
+    stores: Vec<Arc<dyn Store>>,
+    next: std::sync::atomic::AtomicUsize,
     lanes: HashMap<Lane, LaneTrust>,
     chains: Vec<ChainEntry>,
     streams: Arc<Semaphore>,
@@ -69,8 +74,22 @@ impl ApiState {
         chains: Vec<ChainEntry>,
         cancel: CancellationToken,
     ) -> Self {
+        Self::with_handles(store, Vec::new(), lanes, chains, cancel)
+    }
+
+    /// [`ApiState::new`] with `more` handles on the same store, used in turn with `store`.
+    pub fn with_handles(
+        store: Arc<dyn Store>,
+        more: Vec<Arc<dyn Store>>,
+        lanes: Vec<LaneTrust>,
+        chains: Vec<ChainEntry>,
+        cancel: CancellationToken,
+    ) -> Self {
+        let mut stores = vec![store];
+        stores.extend(more);
         ApiState(Arc::new(Inner {
-            store,
+            stores,
+            next: std::sync::atomic::AtomicUsize::new(0),
             lanes: lanes.into_iter().map(|l| (l.lane, l)).collect(),
             chains,
             streams: Arc::new(Semaphore::new(MAX_STREAMS)),
@@ -78,9 +97,13 @@ impl ApiState {
         }))
     }
 
-    /// The store.
+    /// A handle on the store (the next in turn).
     pub fn store(&self) -> Arc<dyn Store> {
-        Arc::clone(&self.0.store)
+        let n = self
+            .0
+            .next
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Arc::clone(&self.0.stores[n % self.0.stores.len()])
     }
 
     /// The trust anchors of `lane`, if this gateway serves it.
@@ -235,14 +258,28 @@ pub fn chains_of(config: &Config) -> Vec<ChainEntry> {
 }
 
 /// Serves the API over `store`, `lanes` and `config`'s chains on `config`'s `[api]` (TLS when it
-/// names an identity) until `cancel` fires.
+/// names an identity) until `cancel` fires. With a SQLite store, the API reads through
+/// [`API_HANDLES`] connections of its own on the same file, so it neither waits behind the
+/// pipeline's writes nor delays them.
 pub async fn start(
     config: &Config,
     store: Arc<dyn Store>,
     lanes: Vec<LaneTrust>,
     cancel: CancellationToken,
 ) -> Result<ApiServer> {
-    let state = ApiState::new(store, lanes, chains_of(config), cancel.clone());
+    let state = match config.storage() {
+        causeway_config::Storage::Sqlite { path } => {
+            let mut handles: Vec<Arc<dyn Store>> = Vec::new();
+            for _ in 0..API_HANDLES {
+                let handle = causeway_relayer::store::SqliteStore::open(path)
+                    .with_context(|| format!("opening the store {} for the API", path.display()))?;
+                handles.push(Arc::new(handle));
+            }
+            let first = handles.remove(0);
+            ApiState::with_handles(first, handles, lanes, chains_of(config), cancel.clone())
+        }
+        _ => ApiState::new(store, lanes, chains_of(config), cancel.clone()),
+    };
     let api = config.api();
     let tls = match &api.tls {
         None => None,

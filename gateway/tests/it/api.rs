@@ -954,6 +954,8 @@ async fn with_an_api_tls_identity_the_api_is_served_over_tls_only() {
         org.gateway_toml(&committee, None)
     );
     let config = causeway_config::Config::load(org.write_config(&toml)).unwrap();
+    // The API opens its own handles on the configured store.
+    std::fs::create_dir_all(org.path().join("data")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("tls.sqlite")).unwrap());
     let cancel = CancellationToken::new();

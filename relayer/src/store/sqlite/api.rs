@@ -278,55 +278,67 @@ pub(super) fn last_event_seq(tx: &Transaction<'_>) -> Result<u64> {
 }
 
 pub(super) fn search(tx: &Transaction<'_>, f: &MessageFilter) -> Result<Vec<MessageSummary>> {
-    // Every condition is written once with its parameter; an absent filter is NULL and the
-    // condition holds. The sender expression is the one `message_by_sender` indexes.
-    let (after_at, after_id) = match f.after {
-        Some((at, id)) => (Some(to_i64("time", at.0)?), Some(id.0.0.to_vec())),
-        None => (None, None),
+    // Only the conditions asked for are written, so SQLite can walk an index: the keyset
+    // condition on (accepted_at, id) starts the next page where the last one ended
+    // (`message_by_time`), never from the first row. The sender expression is the one
+    // `message_by_sender` indexes.
+    let mut conditions: Vec<&str> = Vec::new();
+    let mut values: Vec<rusqlite::types::Value> = Vec::new();
+    let mut add = |condition: &'static str, value: rusqlite::types::Value| {
+        conditions.push(condition);
+        values.push(value);
     };
+    if let Some(d) = f.origin {
+        add("m.origin = ?", i64::from(d.0).into());
+    }
+    if let Some(d) = f.destination {
+        add("m.destination = ?", i64::from(d.0).into());
+    }
+    if let Some(a) = f.sender {
+        add("substr(m.encoded, 14, 32) = ?", a.0.to_vec().into());
+    }
+    if let Some(state) = f.state {
+        add("d.state = ?", state.as_str().to_owned().into());
+    }
+    if let Some(t) = f.since {
+        add("m.accepted_at >= ?", to_i64("time", t.0)?.into());
+    }
+    if let Some(t) = f.until {
+        add("m.accepted_at < ?", to_i64("time", t.0)?.into());
+    }
+    if let Some((at, id)) = f.after {
+        conditions.push("(m.accepted_at, m.id) > (?, ?)");
+        values.push(to_i64("time", at.0)?.into());
+        values.push(id.0.0.to_vec().into());
+    }
     let limit = f.limit.min(MessageFilter::MAX_LIMIT);
-    let since = f.since.map(|t| to_i64("time", t.0)).transpose()?;
-    let until = f.until.map(|t| to_i64("time", t.0)).transpose()?;
+    values.push(limit_param(limit).into());
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    let query = format!(
+        "SELECT m.id, m.origin, m.destination, substr(m.encoded, 14, 32), d.state, m.accepted_at
+         FROM message m JOIN delivery d ON d.message_id = m.id
+         {filter}
+         ORDER BY m.accepted_at, m.id
+         LIMIT ?"
+    );
     type Raw = (Vec<u8>, i64, i64, Vec<u8>, String, i64);
     let rows: Vec<Raw> = tx
-        .prepare_cached(
-            "SELECT m.id, m.origin, m.destination, substr(m.encoded, 14, 32), d.state,
-                    m.accepted_at
-             FROM message m JOIN delivery d ON d.message_id = m.id
-             WHERE (?1 IS NULL OR m.origin = ?1)
-               AND (?2 IS NULL OR m.destination = ?2)
-               AND (?3 IS NULL OR substr(m.encoded, 14, 32) = ?3)
-               AND (?4 IS NULL OR d.state = ?4)
-               AND (?5 IS NULL OR m.accepted_at >= ?5)
-               AND (?6 IS NULL OR m.accepted_at < ?6)
-               AND (?7 IS NULL OR (m.accepted_at, m.id) > (?7, ?8))
-             ORDER BY m.accepted_at, m.id
-             LIMIT ?9",
-        )
+        .prepare_cached(&query)
         .and_then(|mut s| {
-            s.query_map(
-                params![
-                    f.origin.map(|d| i64::from(d.0)),
-                    f.destination.map(|d| i64::from(d.0)),
-                    f.sender.map(|a| a.0.to_vec()),
-                    f.state.map(|s| s.as_str()),
-                    since,
-                    until,
-                    after_at,
-                    after_id,
-                    limit_param(limit),
-                ],
-                |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                    ))
-                },
-            )?
+            s.query_map(rusqlite::params_from_iter(values), |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })?
             .collect()
         })
         .map_err(sql("search messages"))?;

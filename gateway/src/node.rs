@@ -212,7 +212,8 @@ impl NodeHandle {
     }
 
     /// Stops every role: the pipeline first (work in progress ends at a safe point: everything
-    /// accepted is in the store), then the peer protocol.
+    /// accepted is in the store), then the HTTP API (open requests finish, event streams end)
+    /// and the peer protocol.
     pub async fn shutdown(self) -> Result<()> {
         self.relayer.shutdown().await;
         self.cancel.cancel();

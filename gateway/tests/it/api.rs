@@ -711,6 +711,10 @@ async fn chains_and_readiness_report_what_the_chains_answer() {
     assert_eq!(status, 503);
     assert_error(&body, "not_ready");
     assert!(body["message"].as_str().unwrap().contains("beta"), "{body}");
+    assert!(
+        !body["message"].as_str().unwrap().contains("10.0.0.9"),
+        "{body}"
+    );
     down.stop().await;
 }
 

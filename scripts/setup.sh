@@ -79,3 +79,24 @@ echo "setup: $("$PROMTOOL" --version 2>&1 | head -n 1)"
 
 # Later issues add: Chromium.
 echo "setup: ok"
+
+# schemathesis (PyPI), pinned with every dependency by tools/schemathesis-requirements.txt and
+# installed without resolving anything else (--no-deps) into a venv under .tools/: the API's
+# property test (gateway/tests/it/api_schemathesis.rs) runs it against the served OpenAPI document.
+ST_VENV=.tools/schemathesis
+if ! need_cmd python3; then
+  echo "error: python3 (with its venv module) is needed to install schemathesis into $ST_VENV" >&2
+  exit 1
+fi
+if cmp -s tools/schemathesis-requirements.txt "$ST_VENV/requirements.txt" 2>/dev/null \
+  && [ -x "$ST_VENV/bin/schemathesis" ]; then
+  echo "setup: schemathesis in $ST_VENV is up to date"
+else
+  echo "setup: installing pinned schemathesis into $ST_VENV"
+  rm -rf "$ST_VENV"
+  python3 -m venv "$ST_VENV"
+  "$ST_VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps \
+    -r tools/schemathesis-requirements.txt
+  cp tools/schemathesis-requirements.txt "$ST_VENV/requirements.txt"
+fi
+echo "setup: $("$ST_VENV/bin/schemathesis" --version)"

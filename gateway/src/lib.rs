@@ -6,12 +6,18 @@
 //!   adapters, relayer origins and lanes, after checking every chain, contract, key and
 //!   validator set the configuration names;
 //! - [`node`]: [`node::Node::start`] runs every role of one organisation's gateway (the relayer
-//!   pipeline, the peer protocol) and [`node::NodeHandle::shutdown`] drains it.
+//!   pipeline, the peer protocol, the HTTP API) and [`node::NodeHandle::shutdown`] drains it;
+//! - [`api`]: the `/v1` HTTP API (routes, bearer tokens, OpenAPI document, event stream);
+//! - [`proof`] and [`heights`]: proof bundles out of the store and chains' heights, shared by
+//!   the API and the CLI.
 
+pub mod api;
 #[cfg(feature = "devnet")]
 pub mod devnet;
 pub mod files;
+pub mod heights;
 pub mod lanes;
 pub mod metrics;
 pub mod node;
+pub mod proof;
 pub mod wiring;

@@ -6,8 +6,8 @@
 //! (`causeway status`); it verifies proof bundles and equivocation evidence offline (`causeway
 //! verify`), makes key files and gateway folders (`causeway keys`, `causeway init`), repairs a
 //! store after a reorganisation (`causeway store rollback`) and measures the relayer and the
-//! consortium (`causeway bench relay`, `causeway bench consortium`). `send` is not a command yet
-//! (the API issue). Every command logs through `tracing` to standard error (`--log-level`,
+//! consortium (`causeway bench relay`, `causeway bench consortium`); `causeway token` makes the
+//! HTTP API's bearer tokens. `send` is not a command yet (the API issue). Every command logs through `tracing` to standard error (`--log-level`,
 //! `--log-format`).
 
 use std::process::ExitCode;
@@ -86,6 +86,10 @@ enum Command {
     /// Generate and inspect key files (validator and privacy keys).
     #[command(subcommand)]
     Keys(cli::keys::KeysCommand),
+    /// Bearer tokens for the HTTP API: create (printed once, stored as a hash), list, revoke.
+    /// Works while the gateway runs.
+    #[command(subcommand)]
+    Token(cli::token::TokenCommand),
     /// Inspect and repair a relayer's store (roll a source cursor back after a reorganisation).
     #[command(subcommand)]
     Store(cli::store::StoreCommand),
@@ -114,6 +118,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => cli::verify::run(&args),
         Command::Keys(cmd) => cli::keys::run(&cmd).map(|()| cli::Outcome::Success),
         Command::Store(cmd) => cli::store::run(&cmd),
+        Command::Token(cmd) => cli::token::run(&cmd),
         #[cfg(feature = "devnet")]
         Command::Devnet(args) => cli::devnet::run(&args).map(|()| cli::Outcome::Success),
         #[cfg(feature = "devnet")]

@@ -2,8 +2,8 @@
 //! configured chains ([`crate::wiring`]), opens the store, starts the relayer pipeline (watch,
 //! verify, log, attest, deliver, confirm) with this member's validator key signing through the
 //! peer protocol, and the peer protocol's server and clients; [`NodeHandle::shutdown`] stops
-//! them in order. The `/metrics` listener ([`crate::metrics`]) starts here too, with the same
-//! shutdown signal; the API listener comes with its own issue.
+//! them in order. The HTTP API ([`crate::api`]) and the `/metrics` listener
+//! ([`crate::metrics`]) start here too, on the same shutdown signal.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,6 +58,7 @@ pub struct NodeHandle {
     peer: PeerHandle,
     metrics: causeway_monitoring::MetricsServer,
     store: Arc<dyn Store>,
+    api: crate::api::ApiServer,
     cancel: CancellationToken,
 }
 
@@ -114,6 +115,7 @@ impl Node {
             .context("this gateway's organisation is not among [[members]]")?;
         let mut pipeline = options.pipeline.clone();
         pipeline.owner = LeaseOwner(own.name.clone());
+        let api_lanes = crate::api::lanes_of(&wired.lanes);
         let mut relayer = Relayer::new(Arc::clone(&store), Arc::clone(&collector) as _, pipeline);
         for origin in wired.origins {
             relayer = relayer.origin(origin);
@@ -146,13 +148,33 @@ impl Node {
         .await
         .context("starting the peer protocol")?;
         let stop = cancel.clone();
-        let metrics = crate::metrics::start(
+        let metrics = match crate::metrics::start(
             config,
             relayer.metrics_reader(),
             peer.status_reader(),
             async move { stop.cancelled().await },
         )
-        .await?;
+        .await
+        {
+            Ok(metrics) => metrics,
+            Err(e) => {
+                cancel.cancel();
+                relayer.shutdown().await;
+                let _ = peer.join().await;
+                return Err(e);
+            }
+        };
+        let api =
+            match crate::api::start(config, Arc::clone(&store), api_lanes, cancel.clone()).await {
+                Ok(api) => api,
+                Err(e) => {
+                    cancel.cancel();
+                    relayer.shutdown().await;
+                    let _ = peer.join().await;
+                    let _ = metrics.join().await;
+                    return Err(e.context("starting the HTTP API"));
+                }
+            };
         tracing::info!(
             organisation = %own.name,
             peer_listen = %peer.local_addr(),
@@ -165,6 +187,7 @@ impl Node {
             peer,
             metrics,
             store,
+            api,
             cancel,
         })
     }
@@ -210,11 +233,18 @@ impl NodeHandle {
         &self.store
     }
 
+    /// Where the HTTP API listens.
+    pub fn api_addr(&self) -> std::net::SocketAddr {
+        self.api.local_addr()
+    }
+
     /// Stops every role: the pipeline first (work in progress ends at a safe point: everything
-    /// accepted is in the store), then the peer protocol and the `/metrics` listener.
+    /// accepted is in the store), then the HTTP API (open requests finish, event streams end),
+    /// the peer protocol and the `/metrics` listener.
     pub async fn shutdown(self) -> Result<()> {
         self.relayer.shutdown().await;
         self.cancel.cancel();
+        self.api.join().await;
         let peer = self.peer.join().await.context("stopping the peer protocol");
         let metrics = self
             .metrics

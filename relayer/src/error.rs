@@ -216,6 +216,20 @@ pub enum Error {
         log_size: LogSize,
     },
 
+    /// No API token has this number.
+    #[error("no API token {id} in the store (fix: `causeway token list` shows the tokens)")]
+    UnknownToken {
+        /// The number asked for.
+        id: u64,
+    },
+
+    /// An API token cannot be recorded as given.
+    #[error("invalid API token: {reason}")]
+    InvalidToken {
+        /// What is wrong (and what is allowed).
+        reason: String,
+    },
+
     /// No message with this id was ever accepted.
     #[error("no message {id} in the store")]
     UnknownMessage {

@@ -3,13 +3,10 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, anyhow, ensure};
-use causeway_proofs::log::Sha256Log;
-use causeway_proofs::{EvmAddress, LeafIndex, ProofBundle, SigningDomain, ValidatorSet};
-use causeway_relayer::store::{CheckpointStore, Lane, QueryStore, SourceStore, SqliteStore};
-
-/// Leaves read from the store per page.
-const PAGE: usize = 10_000;
+use anyhow::{Context, Result, anyhow};
+use causeway_gateway::proof;
+use causeway_proofs::{EvmAddress, SigningDomain, ValidatorSet};
+use causeway_relayer::store::{CheckpointStore, Lane, QueryStore, SqliteStore};
 
 /// Writes `dir/trust.json` (the lane's signing domain, validators and threshold, and an EVM
 /// origin's Outbox for the native-proof check) and one `dir/bundle-<leaf index>.json` per
@@ -45,29 +42,10 @@ pub(crate) fn export(
     let stored = store
         .latest_checkpoint(lane, validators.threshold())?
         .ok_or_else(|| anyhow!("lane {lane} has no checkpoint with a quorum of signatures"))?;
-    let checkpoint = stored.checkpoint;
-    let signatures: Vec<_> = stored.signatures.iter().map(|s| s.signature).collect();
-
     // The origin's log, rebuilt from the store's leaves, must have the signed root.
-    let mut log = Sha256Log::new();
-    let mut ids = Vec::new();
-    while (ids.len() as u64) < checkpoint.size().0 {
-        let page = store.leaves(lane.origin, LeafIndex(ids.len() as u64), PAGE)?;
-        ensure!(
-            !page.is_empty(),
-            "the store's log is shorter than its checkpoint"
-        );
-        for id in &page {
-            log.append(id.as_hash());
-        }
-        ids.extend(page);
-    }
-    ensure!(
-        log.root_at(checkpoint.size())? == checkpoint.root(),
-        "the store's leaves do not give the checkpoint's root"
-    );
+    let (log, ids) = proof::signed_log(store, lane, &stored)?;
     let mut written = 0;
-    for (index, id) in ids.iter().enumerate().take(checkpoint.size().0 as usize) {
+    for (index, id) in ids.iter().enumerate() {
         let record = store
             .message(*id)?
             .ok_or_else(|| anyhow!("leaf {index} names message {id}, which the store lacks"))?;
@@ -75,18 +53,7 @@ pub(crate) fn export(
         if record.message.destination() != lane.destination {
             continue;
         }
-        let inclusion = log.inclusion_proof(record.leaf_index, checkpoint.size())?;
-        let mut bundle = ProofBundle::assemble(
-            record.message,
-            inclusion,
-            checkpoint,
-            signing_domain,
-            signatures.clone(),
-        )?
-        .with_source(record.source);
-        if let Some(native) = record.native_proof {
-            bundle = bundle.with_native_proof(native);
-        }
+        let bundle = proof::assemble(record, &log, &stored, signing_domain)?;
         std::fs::write(
             dir.join(format!("bundle-{index:06}.json")),
             bundle.to_json_pretty(),

@@ -17,6 +17,7 @@ pub(crate) mod logging;
 pub(crate) mod run;
 pub(crate) mod status;
 pub(crate) mod store;
+pub(crate) mod token;
 pub(crate) mod verify;
 
 /// How a command that ran to completion ended: exit code 0 or 1. Errors that kept it from

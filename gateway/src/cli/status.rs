@@ -12,21 +12,15 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use alloy::eips::BlockNumberOrTag;
-use alloy::providers::{Provider, RootProvider};
-use alloy::rpc::client::RpcClient;
-use alloy::transports::http::reqwest;
 use anyhow::{Context, Result, bail};
 use causeway_adapters::redact_endpoint;
 use causeway_config::{Chain, ChainKind, Config, ConfigError, Endpoint, Finality, Storage};
+use causeway_gateway::heights::{PROBE_TIMEOUT, evm_heights, scrub_urls, tcp_reachable};
 use causeway_gateway::lanes::LaneState;
 use causeway_relayer::store::{QueryStore, SourceStore, SqliteOptions, SqliteStore, UnixMillis};
 use serde::Serialize;
 
 use super::Outcome;
-
-/// How long one chain or peer probe may take, connection included.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How many dead letters per lane the report lists.
 const RECENT_DEAD_LETTERS: usize = 5;
@@ -310,7 +304,7 @@ pub(crate) fn run(args: &StatusArgs) -> Result<Outcome> {
 
 /// The configuration, or an error that lists its problems and names the command that explains
 /// them.
-fn load_config(path: &Path) -> Result<Config> {
+pub(crate) fn load_config(path: &Path) -> Result<Config> {
     match Config::load(path) {
         Ok(config) => Ok(config),
         Err(e @ ConfigError::Read { .. }) => Err(e.into()),
@@ -518,78 +512,6 @@ async fn chain_report(chain: Chain, source_cursor: Option<u64>) -> ChainReport {
     }
 }
 
-/// Runs `request` within [`PROBE_TIMEOUT`]; the error names the call, never the URL's secrets.
-async fn ask<T, E: core::fmt::Display>(
-    method: &str,
-    request: impl core::future::IntoFuture<Output = Result<T, E>>,
-) -> Result<T, String> {
-    match tokio::time::timeout(PROBE_TIMEOUT, request).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(format!("{method} failed: {}", scrub_urls(&e.to_string()))),
-        Err(_) => Err(format!(
-            "{method} got no answer within {} s",
-            PROBE_TIMEOUT.as_secs()
-        )),
-    }
-}
-
-/// The head and the final height (under `finality`) of the EVM chain at `endpoint`, after
-/// checking that it serves `chain_id`.
-async fn evm_heights(
-    endpoint: &Endpoint,
-    chain_id: u64,
-    finality: Finality,
-) -> Result<(u64, Option<u64>), String> {
-    let url: reqwest::Url = endpoint
-        .as_str()
-        .parse()
-        .map_err(|e| format!("not a URL: {e}"))?;
-    let client = reqwest::Client::builder()
-        .timeout(PROBE_TIMEOUT)
-        .connect_timeout(PROBE_TIMEOUT)
-        .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-    let provider: RootProvider = RootProvider::new(RpcClient::new_http_with_client(client, url));
-    let served = ask("eth_chainId", provider.get_chain_id()).await?;
-    if served != chain_id {
-        return Err(format!(
-            "serves chain id {served}, the configuration says {chain_id}: fix `chain_id` or the endpoint"
-        ));
-    }
-    let head = ask("eth_blockNumber", provider.get_block_number()).await?;
-    let final_height = match finality {
-        Finality::Confirmations(n) => head.checked_sub(n.get()),
-        Finality::Finalized => ask(
-            "eth_getBlockByNumber(finalized)",
-            provider.get_block_by_number(BlockNumberOrTag::Finalized),
-        )
-        .await?
-        .map(|b| b.header.number),
-        _ => Some(head),
-    };
-    Ok((head, final_height))
-}
-
-/// Replaces every URL in `text` by its redacted form (errors from HTTP clients quote the URL,
-/// credentials included).
-fn scrub_urls(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find("://") {
-        let start = rest[..at]
-            .rfind(|c: char| !c.is_ascii_alphanumeric() && c != '+' && c != '-' && c != '.')
-            .map_or(0, |i| i + 1);
-        let end = rest[at..]
-            .find(|c: char| c.is_whitespace() || matches!(c, ')' | '"' | '\'' | '>' | ','))
-            .map_or(rest.len(), |i| at + i);
-        out.push_str(&rest[..start]);
-        out.push_str(&redact_endpoint(&rest[start..end]));
-        rest = &rest[end..];
-    }
-    out.push_str(rest);
-    out
-}
-
 /// `text` safe for a terminal: control characters (escape sequences a hostile recipient could
 /// put in a revert reason, or a node in an error) replaced, and cut at [`REASON_CHARS`].
 fn printable(text: &str) -> String {
@@ -602,26 +524,6 @@ fn printable(text: &str) -> String {
         out.push('…');
     }
     out
-}
-
-/// Whether `endpoint` accepts a TCP connection within [`PROBE_TIMEOUT`].
-async fn tcp_reachable(endpoint: &Endpoint) -> Result<(), String> {
-    let host = endpoint
-        .host()
-        .trim_start_matches('[')
-        .trim_end_matches(']');
-    let port = endpoint.port().unwrap_or(match endpoint.scheme() {
-        "http" => 80,
-        _ => 443,
-    });
-    match tokio::time::timeout(PROBE_TIMEOUT, tokio::net::TcpStream::connect((host, port))).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err(format!(
-            "no connection within {} s",
-            PROBE_TIMEOUT.as_secs()
-        )),
-    }
 }
 
 async fn peer_report(

@@ -39,6 +39,7 @@ fn devnet_delivers_two_hundred_messages_in_every_direction_exactly_once() {
         }
         let log = std::fs::read_to_string(folder.join(org).join("gateway.log")).unwrap();
         assert!(log.contains("gateway running"), "{log}");
+        assert!(log.contains("API listening"), "the HTTP API started: {log}");
         assert!(
             log.contains("signal=\"SIGTERM\""),
             "drained on SIGTERM: {log}"

@@ -2,6 +2,8 @@
 //! verdicts, exit codes and key files.
 #![allow(clippy::unwrap_used)]
 
+mod api;
+mod api_schemathesis;
 // `causeway bench` exists only in builds with the `devnet` feature (the default).
 #[cfg(feature = "devnet")]
 mod bench;
@@ -25,5 +27,6 @@ mod sample;
 mod status;
 mod store;
 mod support;
+mod token;
 mod verify;
 mod wiring_relay;

@@ -161,6 +161,12 @@ impl TlsIdentity {
         &self.key.cert[0]
     }
 
+    /// This identity as a server certificate resolver, for another TLS server of this gateway
+    /// (the HTTP API) that presents the same certificate.
+    pub fn cert_resolver(&self) -> Arc<dyn rustls::server::ResolvesServerCert> {
+        self.resolver()
+    }
+
     fn resolver(&self) -> Arc<SingleCertAndKey> {
         Arc::new(SingleCertAndKey::from(self.key.clone()))
     }

@@ -7,7 +7,8 @@
 //!   origin's append-only Merkle log (its leaves; roots are rebuilt in memory on restart);
 //! - [`CheckpointStore`]: checkpoints per lane and the validators' signatures over them;
 //! - [`DeliveryStore`]: each message's delivery state machine, leased to relayer instances;
-//! - [`QueryStore`]: what the API and the metrics read.
+//! - [`QueryStore`]: what the API and the metrics read;
+//! - [`ApiStore`]: the HTTP API's own records (tokens, audit trail, status history, search).
 //!
 //! [`SqliteStore`] is the embedded implementation; a PostgreSQL backend for several replicas
 //! implements the same traits and must pass the same conformance suite
@@ -35,10 +36,15 @@
 //! business; [`SourceStore::rollback_to`] only moves a cursor back, and refuses when logged
 //! events lie above the target (a reorg beneath a final event needs an operator).
 
+mod api;
 mod backoff;
 mod sqlite;
 mod types;
 
+pub use api::{
+    ApiStore, AuditRecord, MessageFilter, MessageStatus, MessageSummary, NewToken, Scope,
+    StatusEvent, TokenId, TokenRecord,
+};
 pub use backoff::RetryPolicy;
 pub use sqlite::{SqliteOptions, SqliteStore};
 pub use types::{
@@ -215,8 +221,11 @@ pub trait QueryStore: Send + Sync {
     fn dead_letters(&self, lane: Lane, limit: usize) -> Result<Vec<DeadLetter>>;
 }
 
-/// Everything the relayer keeps durably: the four capabilities together. Implemented for every
+/// Everything the relayer keeps durably: the five capabilities together. Implemented for every
 /// type that has them.
-pub trait Store: SourceStore + CheckpointStore + DeliveryStore + QueryStore {}
+pub trait Store: SourceStore + CheckpointStore + DeliveryStore + QueryStore + ApiStore {}
 
-impl<T: SourceStore + CheckpointStore + DeliveryStore + QueryStore + ?Sized> Store for T {}
+impl<T: SourceStore + CheckpointStore + DeliveryStore + QueryStore + ApiStore + ?Sized> Store
+    for T
+{
+}

@@ -11,6 +11,7 @@
 )]
 
 mod conformance;
+mod conformance_api;
 mod consortium;
 mod crash;
 mod e2e_evm;

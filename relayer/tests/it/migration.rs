@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use causeway_adapters::SubmissionHandle;
 use causeway_proofs::{HashAlgorithm, LeafIndex, LogSize, Message};
-use causeway_relayer::store::{CheckpointStore, Submission};
+use causeway_relayer::store::{ApiStore, CheckpointStore, MessageStatus, Submission};
 use causeway_relayer::store::{
     Confirmation, DeliveryState, DeliveryStore, KeptHandle, LeaseRequest, QueryStore, SourceStore,
     StateCounts, SubmissionId, UnixMillis,
@@ -222,7 +222,7 @@ fn a_file_of_schema_2_migrates_in_place_and_every_row_keeps_its_meaning() {
     write_schema_2(&b, &msgs, &rows);
 
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 6);
+    assert_eq!(s.schema_version().unwrap(), 7);
     s.integrity_check().unwrap();
     let columns = b.columns("delivery");
     for gone in ["tx_hash", "tx_nonce"] {
@@ -275,6 +275,24 @@ fn a_file_of_schema_2_migrates_in_place_and_every_row_keeps_its_meaning() {
             UnixMillis(row.next_attempt_at as u64)
         );
         assert_eq!(rec.delivery.last_error.as_deref(), row.last_error);
+    }
+    // Migration 7 gives every message a status history: its acceptance, then its state now.
+    for (i, m) in msgs.iter().enumerate() {
+        let history: Vec<(MessageStatus, Option<String>)> = s
+            .message_history(m.id())
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.status, e.reason))
+            .collect();
+        let mut expected = vec![(MessageStatus::Logged, None)];
+        expected.extend(match i {
+            0 => None,
+            1 => Some((MessageStatus::Leased, None)),
+            2..=4 => Some((MessageStatus::Submitted, None)),
+            5 => Some((MessageStatus::Confirmed, None)),
+            _ => Some((MessageStatus::DeadLettered, Some("gave up".to_owned()))),
+        });
+        assert_eq!(history, expected, "message {i}");
     }
     // The kept handle reads back as the adapter made it; the schema-1 row says it has none.
     let submitted = s.submitted(LANE, 10).unwrap();
@@ -364,5 +382,5 @@ fn a_file_of_schema_2_migrates_in_place_and_every_row_keeps_its_meaning() {
         .unwrap_err();
     assert!(err.to_string().contains("never deleted"), "{err}");
     drop(s);
-    assert_eq!(b.open().schema_version().unwrap(), 6, "applied once");
+    assert_eq!(b.open().schema_version().unwrap(), 7, "applied once");
 }

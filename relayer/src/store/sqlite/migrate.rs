@@ -49,6 +49,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "member signatures and equivocation evidence",
         sql: include_str!("migrations/0006_member_signatures.sql"),
     },
+    Migration {
+        version: 7,
+        name: "message events, API tokens and audit",
+        sql: include_str!("migrations/0007_api.sql"),
+    },
 ];
 
 /// The schema version this build brings a file to.

@@ -12,6 +12,7 @@
 //! way would be redone (re-read, re-sent), but the contract says `Ok` means durable, so each
 //! commit fsyncs the WAL. The cost is one fsync per call; batches amortise it.
 
+mod api;
 mod checkpoint;
 mod codec;
 mod delivery;
@@ -34,6 +35,10 @@ use super::{
     MessageRecord, OwnerClaim, QueryStore, Renewal, Result, SourceCursor, SourceStore,
     StoredCheckpoint, Submission, SubmissionId, SubmittedMessage, TakeOver, UnixMillis,
     ValidatorActivity,
+};
+use super::{
+    ApiStore, AuditRecord, MessageFilter, MessageSummary, NewToken, StatusEvent, TokenId,
+    TokenRecord,
 };
 use crate::Error;
 
@@ -534,5 +539,52 @@ impl QueryStore for SqliteStore {
         self.read("read dead letters", |tx| {
             query::dead_letters(tx, lane, limit)
         })
+    }
+}
+
+impl ApiStore for SqliteStore {
+    fn create_token(&self, token: &NewToken<'_>) -> Result<TokenId> {
+        self.write("create token", |tx| api::create_token(tx, token))
+    }
+
+    fn revoke_token(&self, id: TokenId, actor: &str, now: UnixMillis) -> Result<()> {
+        self.write("revoke token", |tx| api::revoke_token(tx, id, actor, now))
+    }
+
+    fn tokens(&self) -> Result<Vec<TokenRecord>> {
+        self.read("list tokens", api::tokens)
+    }
+
+    fn token_by_hash(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>> {
+        self.read("read token", |tx| api::token_by_hash(tx, hash))
+    }
+
+    fn retry_dead_letter_as(&self, id: MessageId, actor: &str, now: UnixMillis) -> Result<()> {
+        self.write("retry dead letter", |tx| {
+            delivery::retry_dead(tx, id, now)?;
+            api::audit(tx, actor, "message.retry", &id.to_string(), now)
+        })
+    }
+
+    fn audit_trail(&self, after: u64, limit: usize) -> Result<Vec<AuditRecord>> {
+        self.read("read audit trail", |tx| api::audit_trail(tx, after, limit))
+    }
+
+    fn message_history(&self, id: MessageId) -> Result<Vec<StatusEvent>> {
+        self.read("read message history", |tx| api::history(tx, id))
+    }
+
+    fn events_after(&self, after: u64, limit: usize) -> Result<Vec<StatusEvent>> {
+        self.read("read message events", |tx| {
+            api::events_after(tx, after, limit)
+        })
+    }
+
+    fn last_event_seq(&self) -> Result<u64> {
+        self.read("read last event", api::last_event_seq)
+    }
+
+    fn search_messages(&self, filter: &MessageFilter) -> Result<Vec<MessageSummary>> {
+        self.read("search messages", |tx| api::search(tx, filter))
     }
 }

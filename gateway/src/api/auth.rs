@@ -1,0 +1,156 @@
+//! Bearer tokens: `cwt_` followed by 32 random bytes in unpadded base64url, shown once by
+//! `causeway token create`. The store keeps only their SHA-256 (right for high-entropy
+//! secrets: nothing to brute-force, so no slow password hash is needed), with a name, scopes
+//! and an optional expiry.
+//!
+//! Security: the token is looked up by its hash (an index lookup can leak, by timing, how much of
+//! a *hash* matched, which reveals nothing about a secret); the stored hash is then compared
+//! with the computed one in constant time anyway, so no byte comparison of secret-derived data
+//! depends on where they differ. Tokens never reach logs; their secrets are wiped after use.
+
+use axum::http::{HeaderMap, StatusCode, header};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use causeway_relayer::store::{Scope, TokenRecord, UnixMillis};
+use rand_core::{OsRng, RngCore as _};
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
+use zeroize::Zeroizing;
+
+use super::ApiState;
+use super::error::ApiError;
+
+/// The prefix of every token (so secret scanners recognise a leaked one).
+pub const TOKEN_PREFIX: &str = "cwt_";
+
+/// A new token's secret (wiped when dropped) and the hash the store keeps.
+pub struct NewSecret {
+    /// The token as the user gives it (`cwt_…`): show it once, never store it.
+    pub token: Zeroizing<String>,
+    /// Its SHA-256.
+    pub hash: [u8; 32],
+}
+
+impl core::fmt::Debug for NewSecret {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("NewSecret(<redacted>)")
+    }
+}
+
+/// 32 bytes from the operating system's random generator, as a token and its hash.
+pub fn new_secret() -> NewSecret {
+    let mut bytes = Zeroizing::new([0u8; 32]);
+    OsRng.fill_bytes(bytes.as_mut());
+    let mut token = Zeroizing::new(String::with_capacity(TOKEN_PREFIX.len() + 43));
+    token.push_str(TOKEN_PREFIX);
+    URL_SAFE_NO_PAD.encode_string(bytes.as_ref(), &mut token);
+    NewSecret {
+        hash: Sha256::digest(bytes.as_ref()).into(),
+        token,
+    }
+}
+
+/// The hash of a presented token, or `None` if it is not of the token form.
+pub fn hash_of(token: &str) -> Option<[u8; 32]> {
+    let encoded = token.strip_prefix(TOKEN_PREFIX)?;
+    if encoded.len() != 43 {
+        return None;
+    }
+    let bytes = Zeroizing::new(URL_SAFE_NO_PAD.decode(encoded).ok()?);
+    if bytes.len() != 32 {
+        return None;
+    }
+    Some(Sha256::digest(bytes.as_slice()).into())
+}
+
+/// Who made an authenticated request.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// The token.
+    pub token: TokenRecord,
+}
+
+impl Caller {
+    /// The audit trail's name for this caller: `token:<id>:<name>`.
+    pub fn actor(&self) -> String {
+        format!("token:{}:{}", self.token.id, self.token.name)
+    }
+}
+
+fn unauthenticated(message: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+        message,
+        "send `Authorization: Bearer <token>` with a live token (`causeway token create`)",
+    )
+}
+
+/// Authenticates the request's bearer token and checks it has `scope`: 401 without a token,
+/// with a malformed, unknown, expired or revoked one; 403 without the scope.
+pub async fn authorize(
+    state: &ApiState,
+    headers: &HeaderMap,
+    scope: Scope,
+) -> Result<Caller, ApiError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| unauthenticated("this route needs a bearer token"))?;
+    let value = value
+        .to_str()
+        .map_err(|_| unauthenticated("the Authorization header is not ASCII"))?;
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or_else(|| unauthenticated("the Authorization header is not `Bearer <token>`"))?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(unauthenticated(
+            "the Authorization header is not `Bearer <token>`",
+        ));
+    }
+    let hash = hash_of(token.trim())
+        .ok_or_else(|| unauthenticated("the bearer token is not a Causeway token"))?;
+    let store = state.store();
+    let found = tokio::task::spawn_blocking(move || store.token_by_hash(&hash))
+        .await
+        .map_err(|_| ApiError::unavailable("the token check was interrupted"))?
+        .map_err(|e| ApiError::store(&e))?;
+    let token = match found {
+        Some(t) if bool::from(t.hash.ct_eq(&hash)) => t,
+        _ => return Err(unauthenticated("the bearer token is not known")),
+    };
+    if token.revoked_at.is_some() {
+        return Err(unauthenticated("the bearer token was revoked"));
+    }
+    if !token.is_live(UnixMillis::now()) {
+        return Err(unauthenticated("the bearer token has expired"));
+    }
+    if !token.scopes.contains(&scope) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "missing_scope",
+            format!("this route needs the `{scope}` scope, which the token lacks"),
+            format!("use a token created with `--scope {scope}`"),
+        ));
+    }
+    Ok(Caller { token })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_new_token_hashes_to_its_hash_and_nothing_else_does() {
+        let s = new_secret();
+        assert!(s.token.starts_with(TOKEN_PREFIX));
+        assert_eq!(hash_of(&s.token), Some(s.hash));
+        let other = new_secret();
+        assert_ne!(other.hash, s.hash);
+        assert_eq!(hash_of(&s.token[1..]), None);
+        assert_eq!(hash_of(&format!("{}A", &*s.token)), None);
+        assert_eq!(hash_of("cwt_"), None);
+        assert_eq!(hash_of(&format!("{TOKEN_PREFIX}{}", "!".repeat(43))), None);
+        assert!(!format!("{s:?}").contains(&s.token[4..]));
+    }
+}

@@ -1,0 +1,363 @@
+//! The API's records in SQLite ([`ApiStore`](crate::store::ApiStore)): tokens, the audit
+//! trail, the status history the `0007` triggers write, and the message search.
+
+use causeway_proofs::{Address32, MessageId};
+use rusqlite::{OptionalExtension, Row, Transaction, params};
+
+use super::codec::{self, to_i64};
+use super::sql;
+use crate::Error;
+use crate::store::{
+    AuditRecord, Lane, MessageFilter, MessageStatus, MessageSummary, NewToken, Result, Scope,
+    StatusEvent, TokenId, TokenRecord, UnixMillis,
+};
+
+/// The longest token name.
+const MAX_NAME: usize = 64;
+
+/// Appends one audit row.
+pub(super) fn audit(
+    tx: &Transaction<'_>,
+    actor: &str,
+    action: &str,
+    target: &str,
+    now: UnixMillis,
+) -> Result<()> {
+    let at = to_i64("time", now.0)?;
+    tx.prepare_cached("INSERT INTO audit (actor, action, target, at) VALUES (?1, ?2, ?3, ?4)")
+        .and_then(|mut s| s.execute(params![actor, action, target, at]))
+        .map_err(sql("write audit row"))?;
+    Ok(())
+}
+
+pub(super) fn create_token(tx: &Transaction<'_>, token: &NewToken<'_>) -> Result<TokenId> {
+    if token.name.is_empty() || token.name.len() > MAX_NAME {
+        return Err(Error::InvalidToken {
+            reason: format!("a token's name is 1 to {MAX_NAME} bytes"),
+        });
+    }
+    if token.scopes.is_empty() {
+        return Err(Error::InvalidToken {
+            reason: "a token needs at least one scope".to_owned(),
+        });
+    }
+    let mut scopes = token.scopes.to_vec();
+    scopes.sort();
+    scopes.dedup();
+    let scopes: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+    let now = to_i64("time", token.now.0)?;
+    let expires = token
+        .expires_at
+        .map(|e| to_i64("expiry", e.0))
+        .transpose()?;
+    tx.prepare_cached(
+        "INSERT INTO api_token (name, hash, scopes, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            token.name,
+            &token.hash[..],
+            scopes.join(","),
+            now,
+            expires
+        ])
+    })
+    .map_err(sql("create token"))?;
+    let id = TokenId(codec::to_u64("token id", tx.last_insert_rowid())?);
+    audit(
+        tx,
+        token.actor,
+        "token.create",
+        &format!("token:{id}:{}", token.name),
+        token.now,
+    )?;
+    Ok(id)
+}
+
+pub(super) fn revoke_token(
+    tx: &Transaction<'_>,
+    id: TokenId,
+    actor: &str,
+    now: UnixMillis,
+) -> Result<()> {
+    let key = to_i64("token id", id.0)?;
+    let row: Option<(String, Option<i64>)> = tx
+        .prepare_cached("SELECT name, revoked_at FROM api_token WHERE id = ?1")
+        .and_then(|mut s| {
+            s.query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+        .map_err(sql("read token"))?;
+    let (name, revoked) = row.ok_or(Error::UnknownToken { id: id.0 })?;
+    if revoked.is_some() {
+        return Ok(());
+    }
+    let at = to_i64("time", now.0)?;
+    tx.prepare_cached("UPDATE api_token SET revoked_at = ?2 WHERE id = ?1")
+        .and_then(|mut s| s.execute(params![key, at]))
+        .map_err(sql("revoke token"))?;
+    audit(
+        tx,
+        actor,
+        "token.revoke",
+        &format!("token:{id}:{name}"),
+        now,
+    )
+}
+
+const TOKEN_COLUMNS: &str = "id, name, hash, scopes, created_at, expires_at, revoked_at";
+
+fn token_row(r: &Row<'_>) -> rusqlite::Result<RawToken> {
+    Ok(RawToken {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        hash: r.get(2)?,
+        scopes: r.get(3)?,
+        created_at: r.get(4)?,
+        expires_at: r.get(5)?,
+        revoked_at: r.get(6)?,
+    })
+}
+
+struct RawToken {
+    id: i64,
+    name: String,
+    hash: Vec<u8>,
+    scopes: String,
+    created_at: i64,
+    expires_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+impl RawToken {
+    fn decode(self) -> Result<TokenRecord> {
+        let hash: [u8; 32] = self
+            .hash
+            .as_slice()
+            .try_into()
+            .map_err(|_| codec::corrupt("token hash", format!("{} bytes", self.hash.len())))?;
+        let scopes = self
+            .scopes
+            .split(',')
+            .map(|s| Scope::from_name(s).ok_or_else(|| codec::corrupt("token scope", s.to_owned())))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(TokenRecord {
+            id: TokenId(codec::to_u64("token id", self.id)?),
+            name: self.name,
+            hash,
+            scopes,
+            created_at: codec::millis(self.created_at)?,
+            expires_at: self.expires_at.map(codec::millis).transpose()?,
+            revoked_at: self.revoked_at.map(codec::millis).transpose()?,
+        })
+    }
+}
+
+pub(super) fn tokens(tx: &Transaction<'_>) -> Result<Vec<TokenRecord>> {
+    let rows: Vec<RawToken> = tx
+        .prepare_cached(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_token ORDER BY id"
+        ))
+        .and_then(|mut s| s.query_map([], token_row)?.collect())
+        .map_err(sql("list tokens"))?;
+    rows.into_iter().map(RawToken::decode).collect()
+}
+
+pub(super) fn token_by_hash(tx: &Transaction<'_>, hash: &[u8; 32]) -> Result<Option<TokenRecord>> {
+    tx.prepare_cached(&format!(
+        "SELECT {TOKEN_COLUMNS} FROM api_token WHERE hash = ?1"
+    ))
+    .and_then(|mut s| s.query_row([&hash[..]], token_row).optional())
+    .map_err(sql("read token"))?
+    .map(RawToken::decode)
+    .transpose()
+}
+
+pub(super) fn audit_trail(
+    tx: &Transaction<'_>,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<AuditRecord>> {
+    type Raw = (i64, String, String, String, i64);
+    let after = to_i64("seq", after)?;
+    let rows: Vec<Raw> = tx
+        .prepare_cached(
+            "SELECT seq, actor, action, target, at FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )
+        .and_then(|mut s| {
+            s.query_map(params![after, limit_param(limit)], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
+            .collect()
+        })
+        .map_err(sql("read audit trail"))?;
+    rows.into_iter()
+        .map(|(seq, actor, action, target, at)| {
+            Ok(AuditRecord {
+                seq: codec::to_u64("audit seq", seq)?,
+                actor,
+                action,
+                target,
+                at: codec::millis(at)?,
+            })
+        })
+        .collect()
+}
+
+fn limit_param(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+type RawEvent = (i64, Vec<u8>, i64, i64, String, Option<String>, i64);
+
+const EVENT_COLUMNS: &str = "seq, message_id, origin, destination, status, reason, at";
+
+fn event_row(r: &Row<'_>) -> rusqlite::Result<RawEvent> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+    ))
+}
+
+fn decode_event(raw: RawEvent) -> Result<StatusEvent> {
+    let (seq, id, origin, destination, status, reason, at) = raw;
+    Ok(StatusEvent {
+        seq: codec::to_u64("event seq", seq)?,
+        id: codec::message_id(&id)?,
+        lane: Lane {
+            origin: codec::domain(origin)?,
+            destination: codec::domain(destination)?,
+        },
+        status: MessageStatus::from_name(&status)
+            .ok_or_else(|| codec::corrupt("message status", status.clone()))?,
+        reason,
+        at: codec::millis(at)?,
+    })
+}
+
+pub(super) fn history(tx: &Transaction<'_>, id: MessageId) -> Result<Vec<StatusEvent>> {
+    let rows: Vec<RawEvent> = tx
+        .prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM message_event WHERE message_id = ?1 ORDER BY seq"
+        ))
+        .and_then(|mut s| s.query_map([&id.0.0[..]], event_row)?.collect())
+        .map_err(sql("read message history"))?;
+    rows.into_iter().map(decode_event).collect()
+}
+
+pub(super) fn events_after(
+    tx: &Transaction<'_>,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<StatusEvent>> {
+    let after = to_i64("seq", after)?;
+    let rows: Vec<RawEvent> = tx
+        .prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM message_event WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+        ))
+        .and_then(|mut s| {
+            s.query_map(params![after, limit_param(limit)], event_row)?
+                .collect()
+        })
+        .map_err(sql("read message events"))?;
+    rows.into_iter().map(decode_event).collect()
+}
+
+pub(super) fn last_event_seq(tx: &Transaction<'_>) -> Result<u64> {
+    let seq: i64 = tx
+        .prepare_cached("SELECT coalesce(max(seq), 0) FROM message_event")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .map_err(sql("read last event"))?;
+    codec::to_u64("event seq", seq)
+}
+
+pub(super) fn search(tx: &Transaction<'_>, f: &MessageFilter) -> Result<Vec<MessageSummary>> {
+    // Only the conditions asked for are written, so SQLite can walk an index: the keyset
+    // condition on (accepted_at, id) starts the next page where the last one ended
+    // (`message_by_time`), never from the first row. The sender expression is the one
+    // `message_by_sender` indexes.
+    let mut conditions: Vec<&str> = Vec::new();
+    let mut values: Vec<rusqlite::types::Value> = Vec::new();
+    let mut add = |condition: &'static str, value: rusqlite::types::Value| {
+        conditions.push(condition);
+        values.push(value);
+    };
+    if let Some(d) = f.origin {
+        add("m.origin = ?", i64::from(d.0).into());
+    }
+    if let Some(d) = f.destination {
+        add("m.destination = ?", i64::from(d.0).into());
+    }
+    if let Some(a) = f.sender {
+        add("substr(m.encoded, 14, 32) = ?", a.0.to_vec().into());
+    }
+    if let Some(state) = f.state {
+        add("d.state = ?", state.as_str().to_owned().into());
+    }
+    if let Some(t) = f.since {
+        add("m.accepted_at >= ?", to_i64("time", t.0)?.into());
+    }
+    if let Some(t) = f.until {
+        add("m.accepted_at < ?", to_i64("time", t.0)?.into());
+    }
+    if let Some((at, id)) = f.after {
+        conditions.push("(m.accepted_at, m.id) > (?, ?)");
+        values.push(to_i64("time", at.0)?.into());
+        values.push(id.0.0.to_vec().into());
+    }
+    let limit = f.limit.min(MessageFilter::MAX_LIMIT);
+    values.push(limit_param(limit).into());
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    let query = format!(
+        "SELECT m.id, m.origin, m.destination, substr(m.encoded, 14, 32), d.state, m.accepted_at
+         FROM message m JOIN delivery d ON d.message_id = m.id
+         {filter}
+         ORDER BY m.accepted_at, m.id
+         LIMIT ?"
+    );
+    type Raw = (Vec<u8>, i64, i64, Vec<u8>, String, i64);
+    let rows: Vec<Raw> = tx
+        .prepare_cached(&query)
+        .and_then(|mut s| {
+            s.query_map(rusqlite::params_from_iter(values), |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })?
+            .collect()
+        })
+        .map_err(sql("search messages"))?;
+    rows.into_iter()
+        .map(|(id, origin, destination, sender, state, at)| {
+            let sender: [u8; 32] = sender
+                .as_slice()
+                .try_into()
+                .map_err(|_| codec::corrupt("message sender", format!("{} bytes", sender.len())))?;
+            Ok(MessageSummary {
+                id: codec::message_id(&id)?,
+                lane: Lane {
+                    origin: codec::domain(origin)?,
+                    destination: codec::domain(destination)?,
+                },
+                sender: Address32(sender),
+                state: codec::state(&state)?,
+                accepted_at: codec::millis(at)?,
+            })
+        })
+        .collect()
+}

@@ -77,9 +77,6 @@ else
 fi
 echo "setup: $("$PROMTOOL" --version 2>&1 | head -n 1)"
 
-# Later issues add: Chromium.
-echo "setup: ok"
-
 # schemathesis (PyPI), pinned with every dependency by tools/schemathesis-requirements.txt and
 # installed without resolving anything else (--no-deps) into a venv under .tools/: the API's
 # property test (gateway/tests/it/api_schemathesis.rs) runs it against the served OpenAPI document.
@@ -100,3 +97,6 @@ else
   cp tools/schemathesis-requirements.txt "$ST_VENV/requirements.txt"
 fi
 echo "setup: $("$ST_VENV/bin/schemathesis" --version)"
+
+# Later issues add: Chromium.
+echo "setup: ok"

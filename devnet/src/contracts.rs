@@ -101,6 +101,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         "Outbox",
         include_str!("../../contracts/artifacts/Outbox.json"),
     ),
+    (
+        "PrivateMessageHarness",
+        include_str!("../../contracts/artifacts/PrivateMessageHarness.json"),
+    ),
 ];
 
 /// One compiled contract as `scripts/build-contracts.sh` writes it.

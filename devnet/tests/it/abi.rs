@@ -90,6 +90,8 @@ fn the_artifacts_expose_the_fixed_interface() {
         format!("deliverPacked({cp},bytes,bytes)"),
         "retry(bytes)".to_owned(),
         "status(bytes32)".to_owned(),
+        // Issue 11: a batch's replay records in one call.
+        "statuses(bytes32[])".to_owned(),
         "pause(uint32)".to_owned(),
         "unpause(uint32,bytes[])".to_owned(),
         "unpauseDigest(uint32)".to_owned(),

@@ -18,9 +18,8 @@ use std::time::Instant;
 
 use causeway_adapters::{DeliveryStatus, MessageOutcome, SubmissionOutcome};
 use causeway_proofs::MessageId;
-use std::sync::atomic::Ordering;
 
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio::time::MissedTickBehavior;
 
 use super::metrics::{LaneMetrics, add};
@@ -37,7 +36,6 @@ pub(crate) async fn confirm(
     lane: LaneConfig,
     metrics: Arc<LaneMetrics>,
     mut input: mpsc::Receiver<InFlight>,
-    in_flight: Arc<Semaphore>,
 ) {
     let l = lane.lane();
     let mut recovering = true;
@@ -70,6 +68,7 @@ pub(crate) async fn confirm(
     if recovering {
         ctx.recovery.lane_done();
     }
+    metrics.in_flight_changed(pending.len() as u64);
     let cap = ctx.config.max_in_flight.max(1);
     let mut last_take_over = Instant::now();
     let mut tick = tokio::time::interval(ctx.config.confirm_poll);
@@ -78,7 +77,10 @@ pub(crate) async fn confirm(
         tokio::select! {
             () = ctx.cancel.cancelled() => return,
             next = input.recv(), if pending.len() < cap => match next {
-                Some(f) => pending.push(f),
+                Some(f) => {
+                    pending.push(f);
+                    metrics.in_flight_changed(pending.len() as u64);
+                }
                 None => return,
             },
             _ = tick.tick() => {
@@ -97,9 +99,9 @@ pub(crate) async fn confirm(
                     return;
                 };
                 pending = still;
-                // Settled submissions dropped their permits above.
-                let busy = cap - in_flight.available_permits().min(cap);
-                metrics.in_flight.store(busy as u64, Ordering::Relaxed);
+                // The gauge counts the submissions followed here, not the permits: a delivery
+                // round holds one for a moment while it looks for work.
+                metrics.in_flight_changed(pending.len() as u64);
             }
         }
     }

@@ -84,8 +84,6 @@ async fn deliver_once(
             Err(_) => return Ok(false),
         },
     };
-    let max = ctx.config.max_in_flight.max(1);
-    metrics.in_flight_changed((max - in_flight.available_permits()) as u64);
 
     let store = Arc::clone(&ctx.store);
     let (owner, limit, lease_for, policy, rota, now) = (
@@ -106,7 +104,6 @@ async fn deliver_once(
         .size();
     if known.0 < covered_by.0 {
         drop(permit);
-        metrics.in_flight_changed((max - in_flight.available_permits()) as u64);
         return Ok(false);
     }
     // The lease's end by this instance's monotonic clock (see `clock_skew`).
@@ -126,7 +123,6 @@ async fn deliver_once(
     .await?;
     let Some(lease) = leased.first().map(|m| m.lease) else {
         drop(permit);
-        metrics.in_flight_changed((max - in_flight.available_permits()) as u64);
         return Ok(false);
     };
 

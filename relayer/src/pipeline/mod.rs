@@ -192,7 +192,6 @@ impl Relayer {
                 );
                 let in_flight = Arc::new(Semaphore::new(self.config.max_in_flight.max(1)));
                 let (submitted_tx, submitted_rx) = mpsc::channel(self.config.max_in_flight.max(1));
-                let in_flight_gauge = Arc::clone(&in_flight);
                 for worker in 0..self.config.deliver_workers.max(1) {
                     tasks.spawn(
                         deliver::deliver(
@@ -209,14 +208,8 @@ impl Relayer {
                 }
                 drop((checkpoint_rx, submitted_tx));
                 tasks.spawn(
-                    confirm::confirm(
-                        ctx.clone(),
-                        lane.clone(),
-                        lane_metrics,
-                        submitted_rx,
-                        in_flight_gauge,
-                    )
-                    .instrument(tracing::info_span!("confirm", lane = %lane.lane())),
+                    confirm::confirm(ctx.clone(), lane.clone(), lane_metrics, submitted_rx)
+                        .instrument(tracing::info_span!("confirm", lane = %lane.lane())),
                 );
             }
         }

@@ -430,7 +430,14 @@ impl Destination for Probe {
             self.chain.outcome(handle).await?
         };
         if polls == self.pending_polls + 1 {
-            self.outstanding.fetch_sub(1, Ordering::SeqCst);
+            // Saturating: a submission recorded by a run stopped mid-submit (its future
+            // dropped before `track_sent`) is followed by the next run without having been
+            // counted as sent here.
+            let _ = self
+                .outstanding
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                    Some(n.saturating_sub(1))
+                });
         }
         Ok(outcome)
     }

@@ -55,7 +55,8 @@ pub trait DynDestination: Send + Sync {
         &'a self,
         id: &'a MessageId,
     ) -> BoxFuture<'a, Result<DeliveryStatus, Error>>;
-    /// See [`Destination::delivery_statuses`].
+    /// See [`Destination::delivery_statuses`]; exactly one status per id (a miscounting
+    /// adapter is a decoding error).
     fn delivery_statuses<'a>(
         &'a self,
         ids: &'a [MessageId],
@@ -94,7 +95,17 @@ impl<T: Destination> DynDestination for T {
         &'a self,
         ids: &'a [MessageId],
     ) -> BoxFuture<'a, Result<Vec<DeliveryStatus>, Error>> {
-        Box::pin(Destination::delivery_statuses(self, ids))
+        Box::pin(async move {
+            let statuses = Destination::delivery_statuses(self, ids).await?;
+            // One status per id, in order, whatever the adapter: callers zip the two.
+            if statuses.len() != ids.len() {
+                return Err(Error::Decode {
+                    what: "delivery statuses",
+                    reason: format!("{} statuses for {} messages", statuses.len(), ids.len()),
+                });
+            }
+            Ok(statuses)
+        })
     }
 }
 

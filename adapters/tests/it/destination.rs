@@ -105,6 +105,18 @@ impl Lane {
     }
 }
 
+/// The gas the lane's Inbox guarantees each recipient.
+async fn handle_gas(lane: &Lane) -> u64 {
+    lane.chain
+        .inbox
+        .HANDLE_GAS()
+        .call()
+        .await
+        .unwrap()
+        .try_into()
+        .unwrap()
+}
+
 /// Polls `outcome` until it is no longer pending.
 async fn settle(dest: &EvmDestination, handle: &SubmissionHandle) -> SubmissionOutcome {
     for _ in 0..100 {
@@ -271,15 +283,7 @@ async fn splits_a_batch_that_exceeds_the_gas_budget() {
     );
 
     // A part's gas limit is its estimate plus the gas the Inbox guarantees each recipient.
-    let handle_gas: u64 = lane
-        .chain
-        .inbox
-        .HANDLE_GAS()
-        .call()
-        .await
-        .unwrap()
-        .try_into()
-        .unwrap();
+    let handle_gas = handle_gas(&lane).await;
     let mut config = lane.config();
     config.gas_budget = one + handle_gas + 1_000;
     let dest = lane.destination(config);
@@ -974,15 +978,7 @@ async fn a_predicted_batch_over_the_budget_goes_out_in_equal_parts_that_fit() {
         log.append(lane.message(i, good));
     }
     let ids: Vec<MessageId> = log.messages().iter().map(Message::id).collect();
-    let handle_gas: u64 = lane
-        .chain
-        .inbox
-        .HANDLE_GAS()
-        .call()
-        .await
-        .unwrap()
-        .try_into()
-        .unwrap();
+    let handle_gas = handle_gas(&lane).await;
     let four = lane
         .destination(lane.config())
         .estimate(&causeway_adapters::evm::bindings::deliver_packed_calldata(

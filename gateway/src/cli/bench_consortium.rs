@@ -20,7 +20,7 @@ use causeway_gateway::devnet::Layout;
 use clap::Args;
 
 use super::devnet::{
-    LocalNet, check_running, mine, observe, run_local, start_chains, start_consortium,
+    LocalNet, Route, check_running, mine, observe, run_local, start_chains, start_consortium,
     start_gateways,
 };
 
@@ -66,15 +66,7 @@ pub(crate) fn run(args: &ConsortiumArgs) -> Result<()> {
 
 /// `--catch-up N`: N final messages waiting before the gateways start.
 async fn catch_up(args: &ConsortiumArgs, n: usize, net: &mut LocalNet) -> Result<()> {
-    let dir = tempfile::Builder::new()
-        .prefix("causeway-bench-consortium-")
-        .tempdir()
-        .context("creating a folder in the temporary directory")?;
-    let layout = Layout {
-        batch_size: args.batch_size,
-        delivery_grace_ms: args.grace_ms,
-        ..Layout::default()
-    };
+    let (dir, layout) = folder_and_layout(args)?;
     let (mut routes, committee) = start_chains(net, false).await?;
     routes.truncate(1); // alliance -> public carries the load
     eprintln!("dispatching {n} messages alliance -> public before the gateways start");
@@ -106,38 +98,11 @@ async fn catch_up(args: &ConsortiumArgs, n: usize, net: &mut LocalNet) -> Result
     let started = Instant::now();
     start_gateways(dir.path(), &layout, net, &committee).await?;
     let running_after = started.elapsed();
-    let pids: Vec<(String, u32)> = net
-        .gateways
-        .iter()
-        .filter_map(|(name, child)| child.id().map(|pid| (name.clone(), pid)))
-        .collect();
+    let pids = gateway_pids(net);
     let tick = clock_ticks_per_second()?;
-    let deadline = Instant::now() + Duration::from_secs(args.timeout);
-    let mut last_report = Instant::now();
-    loop {
-        check_running(net)?;
-        observe(net, &mut routes).await?;
-        if routes[0].delivered.len() >= n {
-            break;
-        }
-        ensure!(
-            Instant::now() < deadline,
-            "{} of {n} delivered within the timeout; logs in {}",
-            routes[0].delivered.len(),
-            dir.path().display()
-        );
-        if last_report.elapsed() >= Duration::from_secs(2) {
-            eprintln!("      {} of {n} delivered", routes[0].delivered.len());
-            last_report = Instant::now();
-        }
-        mine(&net.chains).await?;
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_delivered(net, &mut routes, n, args.timeout, dir.path()).await?;
     // Everything since each process started (start-up and catching up the chains included).
-    let cpu = pids
-        .iter()
-        .map(|(_, pid)| cpu_seconds(*pid, tick))
-        .collect::<Result<Vec<_>>>()?;
+    let cpu = cpu_of(&pids, tick)?;
     let last = routes[0]
         .delivered
         .values()
@@ -169,15 +134,7 @@ async fn catch_up(args: &ConsortiumArgs, n: usize, net: &mut LocalNet) -> Result
         running_after.as_secs_f64(),
         rate / ceiling
     );
-    println!(
-        "  deliveries: {} messages, {} duplicate sends skipped by the Inbox; {} delivery transactions, gas {} of which {} ({:.3}%) on duplicates",
-        waste.delivered,
-        waste.skipped,
-        waste.transactions,
-        waste.gas_total,
-        waste.gas_wasted,
-        100.0 * waste.gas_wasted as f64 / waste.gas_total.max(1) as f64
-    );
+    waste.print();
     for (i, (name, _)) in pids.iter().enumerate() {
         println!(
             "  {name}: CPU {:.2} s, {:.0} µs per delivered message (start-up included)",
@@ -189,28 +146,13 @@ async fn catch_up(args: &ConsortiumArgs, n: usize, net: &mut LocalNet) -> Result
 }
 
 async fn consortium(args: &ConsortiumArgs, net: &mut LocalNet) -> Result<()> {
-    let dir = tempfile::Builder::new()
-        .prefix("causeway-bench-consortium-")
-        .tempdir()
-        .context("creating a folder in the temporary directory")?;
-    let layout = Layout {
-        batch_size: args.batch_size,
-        delivery_grace_ms: args.grace_ms,
-        ..Layout::default()
-    };
+    let (dir, layout) = folder_and_layout(args)?;
     let (_members, mut routes, _committee) =
         start_consortium(dir.path(), &layout, net, false).await?;
     routes.truncate(1); // alliance -> public carries the load
-    let pids: Vec<(String, u32)> = net
-        .gateways
-        .iter()
-        .filter_map(|(name, child)| child.id().map(|pid| (name.clone(), pid)))
-        .collect();
+    let pids = gateway_pids(net);
     let tick = clock_ticks_per_second()?;
-    let cpu_before = pids
-        .iter()
-        .map(|(_, pid)| cpu_seconds(*pid, tick))
-        .collect::<Result<Vec<_>>>()?;
+    let cpu_before = cpu_of(&pids, tick)?;
 
     let n = (u64::from(args.rate) * args.seconds) as usize;
     eprintln!(
@@ -239,26 +181,8 @@ async fn consortium(args: &ConsortiumArgs, net: &mut LocalNet) -> Result<()> {
     while !pending.is_empty() {
         resolve(&mut pending, &mut routes[0].sent).await?;
     }
-    let deadline = Instant::now() + Duration::from_secs(args.timeout);
-    loop {
-        check_running(net)?;
-        observe(net, &mut routes).await?;
-        if routes[0].delivered.len() >= n {
-            break;
-        }
-        ensure!(
-            Instant::now() < deadline,
-            "{} of {n} delivered within the timeout; logs in {}",
-            routes[0].delivered.len(),
-            dir.path().display()
-        );
-        mine(&net.chains).await?;
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let cpu_after = pids
-        .iter()
-        .map(|(_, pid)| cpu_seconds(*pid, tick))
-        .collect::<Result<Vec<_>>>()?;
+    wait_delivered(net, &mut routes, n, args.timeout, dir.path()).await?;
+    let cpu_after = cpu_of(&pids, tick)?;
 
     let route = &routes[0];
     let mut latencies: Vec<f64> = route
@@ -285,21 +209,13 @@ async fn consortium(args: &ConsortiumArgs, net: &mut LocalNet) -> Result<()> {
         args.grace_ms
     );
     println!(
-        "  latency dispatch mined -> delivered seen (50 ms polling): p50 {:.3} s, p99 {:.3} s, max {:.3} s ({} messages)",
+        "  latency dispatch mined -> delivered seen (20 ms polling): p50 {:.3} s, p99 {:.3} s, max {:.3} s ({} messages)",
         pick(0.5),
         pick(0.99),
         pick(1.0),
         latencies.len()
     );
-    println!(
-        "  deliveries: {} messages, {} duplicate sends skipped by the Inbox; {} delivery transactions, gas {} of which {} ({:.3}%) on duplicates",
-        waste.delivered,
-        waste.skipped,
-        waste.transactions,
-        waste.gas_total,
-        waste.gas_wasted,
-        100.0 * waste.gas_wasted as f64 / waste.gas_total.max(1) as f64
-    );
+    waste.print();
     for (i, (name, _)) in pids.iter().enumerate() {
         let cpu = cpu_after[i] - cpu_before[i];
         println!(
@@ -309,6 +225,67 @@ async fn consortium(args: &ConsortiumArgs, net: &mut LocalNet) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The bench's folder (removed at the end) and the gateways' layout from `args`.
+fn folder_and_layout(args: &ConsortiumArgs) -> Result<(tempfile::TempDir, Layout)> {
+    let dir = tempfile::Builder::new()
+        .prefix("causeway-bench-consortium-")
+        .tempdir()
+        .context("creating a folder in the temporary directory")?;
+    let layout = Layout {
+        batch_size: args.batch_size,
+        delivery_grace_ms: args.grace_ms,
+        ..Layout::default()
+    };
+    Ok((dir, layout))
+}
+
+/// Each running gateway's name and process id.
+fn gateway_pids(net: &LocalNet) -> Vec<(String, u32)> {
+    net.gateways
+        .iter()
+        .filter_map(|(name, child)| child.id().map(|pid| (name.clone(), pid)))
+        .collect()
+}
+
+/// The CPU seconds each of `pids` has used so far.
+fn cpu_of(pids: &[(String, u32)], tick: f64) -> Result<Vec<f64>> {
+    pids.iter()
+        .map(|(_, pid)| cpu_seconds(*pid, tick))
+        .collect()
+}
+
+/// Mines and watches the destination until `n` messages of the first route are delivered (a
+/// line of progress every 2 s), failing after `timeout_secs` or when a gateway exits.
+async fn wait_delivered(
+    net: &mut LocalNet,
+    routes: &mut [Route],
+    n: usize,
+    timeout_secs: u64,
+    logs: &std::path::Path,
+) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(timeout_secs);
+    let mut last_report = Instant::now();
+    loop {
+        check_running(net)?;
+        observe(net, routes).await?;
+        if routes[0].delivered.len() >= n {
+            return Ok(());
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "{} of {n} delivered within the timeout; logs in {}",
+            routes[0].delivered.len(),
+            logs.display()
+        );
+        if last_report.elapsed() >= Duration::from_secs(2) {
+            eprintln!("      {} of {n} delivered", routes[0].delivered.len());
+            last_report = Instant::now();
+        }
+        mine(&net.chains).await?;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 async fn send(
@@ -357,6 +334,21 @@ struct Waste {
     transactions: usize,
     gas_total: u128,
     gas_wasted: u128,
+}
+
+impl Waste {
+    /// One line of the bench's report.
+    fn print(&self) {
+        println!(
+            "  deliveries: {} messages, {} duplicate sends skipped by the Inbox; {} delivery transactions, gas {} of which {} ({:.3}%) on duplicates",
+            self.delivered,
+            self.skipped,
+            self.transactions,
+            self.gas_total,
+            self.gas_wasted,
+            100.0 * self.gas_wasted as f64 / self.gas_total.max(1) as f64
+        );
+    }
 }
 
 /// Each delivery transaction's gas, shared among its messages: the share of the messages the

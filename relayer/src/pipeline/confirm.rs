@@ -319,15 +319,6 @@ async fn settle_unknown(
             op: "read delivery status",
             source: e,
         })?;
-    if statuses.len() != items.len() {
-        return Err(crate::Error::Chain {
-            op: "read delivery status",
-            source: causeway_adapters::Error::Decode {
-                what: "delivery statuses",
-                reason: format!("{} statuses for {} messages", statuses.len(), items.len()),
-            },
-        });
-    }
     for (&(id, submission), status) in items.iter().zip(statuses) {
         match status {
             DeliveryStatus::Delivered | DeliveryStatus::Failed => delivered.push(id),

@@ -138,15 +138,8 @@ async fn deliver_once(
         return Ok(false);
     };
     let statuses = match statuses {
-        Ok(s) if s.len() == leased.len() => s,
-        other => {
-            let e = match other {
-                Err(e) => e,
-                Ok(s) => causeway_adapters::Error::Decode {
-                    what: "delivery statuses",
-                    reason: format!("{} statuses for {} messages", s.len(), leased.len()),
-                },
-            };
+        Ok(s) => s,
+        Err(e) => {
             add(&metrics.submit_failures, 1);
             tracing::warn!(
                 lane = %l,

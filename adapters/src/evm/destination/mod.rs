@@ -251,6 +251,16 @@ fn guaranteed_gas_limit(estimate: u64, covered: usize, handle_gas: u64) -> u64 {
     estimate.saturating_add(handle_gas.saturating_mul(covered as u64))
 }
 
+/// How many of a part's `messages` recipients its gas limit covers burning their whole
+/// `HANDLE_GAS`: all of them while `cautious`, else [`OPTIMISTIC_HANDLES`] at most.
+fn covered_handles(messages: usize, cautious: bool) -> usize {
+    if cautious {
+        messages
+    } else {
+        messages.min(OPTIMISTIC_HANDLES)
+    }
+}
+
 /// Recipients per transaction whose whole `HANDLE_GAS` the gas limit covers by default.
 const OPTIMISTIC_HANDLES: usize = 2;
 
@@ -407,14 +417,9 @@ impl EvmDestination {
                 u128::from(gas) * len.max(covered_then) as u128 / covered_then.max(1) as u128,
             )
             .ok()?;
-            let covered = if cautious {
-                len
-            } else {
-                len.min(OPTIMISTIC_HANDLES)
-            };
             Some((
                 predicted,
-                guaranteed_gas_limit(predicted, covered, handle_gas),
+                guaranteed_gas_limit(predicted, covered_handles(len, cautious), handle_gas),
             ))
         };
         // The fewest equal parts whose predicted limits fit the budget.
@@ -505,12 +510,8 @@ impl EvmDestination {
                 Err(e) => return Err(e),
             };
             *lock(&self.inner.last_estimate) = Some((estimate, range.len()));
-            let covered = if cautious {
-                range.len()
-            } else {
-                range.len().min(OPTIMISTIC_HANDLES)
-            };
-            let gas_limit = guaranteed_gas_limit(estimate, covered, handle_gas);
+            let gas_limit =
+                guaranteed_gas_limit(estimate, covered_handles(range.len(), cautious), handle_gas);
             if gas_limit <= budget {
                 plan.parts.push((range, calldata, gas_limit));
             } else if range.len() == 1 {

@@ -237,9 +237,22 @@ async fn consortium(
             .await;
         }
     }
+    // The honest two can reach their threshold and deliver everything before a faulty
+    // member's signatures (sent with its co-signatures) are processed: give those a moment to
+    // arrive before stopping, so the tests see what the faulty member did.
+    let faulty =
+        behaviours.contains(&Behaviour::Equivocate) || behaviours.contains(&Behaviour::WrongRoot);
     let mut metrics = Vec::new();
-    for handle in handles {
-        metrics.push(handle.metrics());
+    for (i, handle) in handles.into_iter().enumerate() {
+        let m = if faulty && behaviours[i] == Behaviour::Honest {
+            metrics_when(&handle, |m| {
+                m.all_lanes().equivocations > 0 || m.all_lanes().root_mismatches > 0
+            })
+            .await
+        } else {
+            handle.metrics()
+        };
+        metrics.push(m);
         handle.shutdown().await;
     }
     (metrics, probes, stores, chain, dir)

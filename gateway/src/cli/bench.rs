@@ -528,6 +528,10 @@ struct RawRate {
 /// kicks anvil's automine with one `evm_mine`.
 const AUTOMINE_STALL: Duration = Duration::from_millis(500);
 
+/// How long the account's nonce may stay put, with blocks coming or kicked, before the
+/// pre-signed transactions from that nonce on are sent again (see [`send_pre_signed`]).
+const NONCE_STALL: Duration = Duration::from_secs(3);
+
 /// Sends `m` plain value transfers from one dev account of `b` (signed locally, with a local
 /// nonce, raw transactions sent back to back without awaiting receipts, automine), and returns the
 /// accepted transfers per second from the first send to the last receipt.
@@ -604,16 +608,35 @@ async fn send_pre_signed(
     let mut kicks = 0;
     let mut head = p.get_block_number().await?;
     let mut head_seen = Instant::now();
+    let mut nonce = nonce0;
+    let mut nonce_seen = Instant::now();
+    let mut resent = 0;
     loop {
-        if p.get_transaction_count(from).await? == want
-            && p.get_transaction_receipt(last).await?.is_some()
-        {
+        let now_nonce = p.get_transaction_count(from).await?;
+        if now_nonce == want && p.get_transaction_receipt(last).await?.is_some() {
             break;
         }
         ensure!(
             started.elapsed() < Duration::from_secs(120),
-            "pre-signed transactions not all mined"
+            "pre-signed transactions not all mined after 120 s: {} of {m} (account nonce \
+             {now_nonce}, from {nonce0}), {kicks} automine kicks, {resent} re-sent",
+            now_nonce.saturating_sub(nonce0),
         );
+        if now_nonce != nonce {
+            nonce = now_nonce;
+            nonce_seen = Instant::now();
+        } else if nonce_seen.elapsed() > NONCE_STALL {
+            // Blocks come (or are kicked) but the account's nonce stays put: the pool lost the
+            // next transaction (or holds it out of order). Sending the rest again from the
+            // account's nonce fills the gap; copies the pool still holds are refused as known.
+            let from_index = usize::try_from(now_nonce.saturating_sub(nonce0))?;
+            for raw in raws.iter().skip(from_index) {
+                if p.send_raw_transaction(raw).await.is_ok() {
+                    resent += 1;
+                }
+            }
+            nonce_seen = Instant::now();
+        }
         let now = p.get_block_number().await?;
         if now != head {
             head = now;
@@ -624,6 +647,13 @@ async fn send_pre_signed(
             head_seen = Instant::now();
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    if resent > 0 {
+        tracing::warn!(
+            resent,
+            kicks,
+            "anvil's pool lost pre-signed transactions; they were sent again"
+        );
     }
     Ok((started.elapsed(), kicks))
 }

@@ -8,6 +8,7 @@
 #   ./scripts/bench.sh relay      # the relay end to end over two anvil chains
 #   ./scripts/bench.sh fabric     # Fabric ingestion and P-256 verification
 #   ./scripts/bench.sh metrics    # /metrics rendering of a 10-lane, 10-chain gateway
+#   ./scripts/bench.sh pipeline   # three gateways on in-memory chains (no chain submission)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -37,4 +38,10 @@ fi
 if [ "$what" = all ] || [ "$what" = metrics ]; then
   # /metrics: families built from a gateway snapshot and written in the text format (issue 13).
   taskset -c 0 cargo bench -p causeway-monitoring --bench render
+fi
+if [ "$what" = all ] || [ "$what" = pipeline ]; then
+  # Three member gateways (processes, peer protocol over loopback mTLS) on an in-memory source
+  # through verify, log, sign, exchange and batch assembly (issue 11).
+  cargo build --release -p causeway-gateway
+  target/release/causeway --log-level warn bench pipeline
 fi

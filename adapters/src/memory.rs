@@ -131,6 +131,20 @@ impl MemoryChain {
         self.state().forbidden_recipients.insert(id);
     }
 
+    /// How many messages the chain's blocks hold.
+    pub fn message_count(&self) -> usize {
+        self.state().blocks.iter().map(|(_, m)| m.len()).sum()
+    }
+
+    /// How many messages the destination holds as delivered.
+    pub fn delivered_count(&self) -> usize {
+        self.state()
+            .delivered
+            .values()
+            .filter(|s| **s == DeliveryStatus::Delivered)
+            .count()
+    }
+
     /// The current head height.
     pub fn head(&self) -> u64 {
         self.state().blocks.len() as u64 - 1

@@ -52,6 +52,57 @@ pub struct LocalChain<'a> {
     pub chain: &'a DevChain,
 }
 
+/// An EVM chain entry of the members' configurations, by its facts: a running [`LocalChain`],
+/// or a chain the gateways never reach (the pipeline benchmark runs them on in-memory chains
+/// with these domains, chain ids and contract addresses).
+#[derive(Clone, Debug)]
+pub struct ChainEntry {
+    /// Its name (`[chains.<name>]`).
+    pub name: String,
+    /// Its domain.
+    pub domain: u32,
+    /// Its EIP-155 chain id.
+    pub chain_id: u64,
+    /// Its JSON-RPC endpoint.
+    pub endpoint: String,
+    /// Its Outbox's address (0x-hex).
+    pub outbox: String,
+    /// Its Inbox's address (0x-hex).
+    pub inbox: String,
+    /// Member `i`'s delivery signer key (secp256k1 secret) on it.
+    pub signers: Vec<Zeroizing<[u8; 32]>>,
+}
+
+impl ChainEntry {
+    /// The entry of a running local chain: member `i` signs deliveries with anvil dev account
+    /// `layout.first_signer + i` (one account per member, so their nonces never collide).
+    pub fn of_local(local: &LocalChain<'_>, members: usize, layout: &Layout) -> Result<Self> {
+        let c = local.chain;
+        let signers = (0..members)
+            .map(|i| {
+                let key = c
+                    .node
+                    .dev_keys()
+                    .get(layout.first_signer + i)
+                    .with_context(|| {
+                        format!("anvil has no dev account {}", layout.first_signer + i)
+                    })?
+                    .to_bytes();
+                Ok(Zeroizing::new(key.0))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ChainEntry {
+            name: local.name.to_owned(),
+            domain: c.spec.domain.0,
+            chain_id: c.spec.chain_id,
+            endpoint: c.node.endpoint(),
+            outbox: c.outbox.address().to_string(),
+            inbox: c.inbox.address().to_string(),
+            signers,
+        })
+    }
+}
+
 /// The Fabric test network's channel as a chain of the local consortium.
 #[derive(Clone, Copy, Debug)]
 pub struct LocalFabric<'a> {
@@ -110,6 +161,23 @@ pub fn write_members(
     layout: &Layout,
 ) -> Result<Vec<MemberFolder>> {
     let n = committee.keys().len();
+    let entries = chains
+        .iter()
+        .map(|c| ChainEntry::of_local(c, n, layout))
+        .collect::<Result<Vec<_>>>()?;
+    write_member_folders(dir, committee, &entries, fabric, lanes, layout)
+}
+
+/// [`write_members`] for EVM chains given by their facts.
+pub fn write_member_folders(
+    dir: &Path,
+    committee: &Committee,
+    chains: &[ChainEntry],
+    fabric: Option<LocalFabric<'_>>,
+    lanes: &[(&str, &str)],
+    layout: &Layout,
+) -> Result<Vec<MemberFolder>> {
+    let n = committee.keys().len();
     let ca = ConsortiumCa::new("Causeway devnet consortium");
     let ports = (0..n).map(|_| free_port()).collect::<Result<Vec<_>>>()?;
     let mut members = Vec::with_capacity(n);
@@ -126,14 +194,10 @@ pub fn write_members(
         let privacy = causeway_privacy::keys::KeyPair::generate();
         privacy.write_to_file(&folder.join("keys/privacy.key"))?;
         for entry in chains {
-            let signer = entry
-                .chain
-                .node
-                .dev_keys()
-                .get(layout.first_signer + i)
-                .with_context(|| format!("anvil has no dev account {}", layout.first_signer + i))?
-                .to_bytes();
-            let text = Zeroizing::new(format!("0x{}\n", hex::encode(signer.0)));
+            let signer = entry.signers.get(i).with_context(|| {
+                format!("chain {} has no signer key for member {i}", entry.name)
+            })?;
+            let text = Zeroizing::new(format!("0x{}\n", hex::encode(**signer)));
             write_secret_file(
                 &folder.join(format!("keys/{}-signer.key", entry.name)),
                 text.as_bytes(),
@@ -162,8 +226,7 @@ tls = {{ ca_file = "tls/consortium-ca.crt", server_name = "{server_name}" }}
         members.push(MemberFolder { name, dir: folder });
     }
     let mut shared = entries;
-    for entry in chains {
-        let c = entry.chain;
+    for c in chains {
         shared += &format!(
             r#"
 [chains.{name}]
@@ -176,12 +239,12 @@ outbox = "{outbox}"
 inbox = "{inbox}"
 signer_key_files = ["keys/{name}-signer.key"]
 "#,
-            name = entry.name,
-            domain = c.spec.domain.0,
-            chain_id = c.spec.chain_id,
-            endpoint = c.node.endpoint(),
-            outbox = c.outbox.address(),
-            inbox = c.inbox.address(),
+            name = c.name,
+            domain = c.domain,
+            chain_id = c.chain_id,
+            endpoint = c.endpoint,
+            outbox = c.outbox,
+            inbox = c.inbox,
         );
     }
     if let Some(fabric) = fabric {

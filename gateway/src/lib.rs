@@ -17,6 +17,8 @@ pub mod devnet;
 pub mod files;
 pub mod heights;
 pub mod lanes;
+#[cfg(feature = "devnet")]
+pub mod memnet;
 pub mod metrics;
 pub mod node;
 pub mod proof;

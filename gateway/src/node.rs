@@ -68,6 +68,17 @@ impl Node {
     /// store is not as configured.
     pub async fn start(config: &Config, options: NodeOptions) -> Result<NodeHandle> {
         let wired = wiring::wire(config).await?;
+        Self::start_wired(config, wired, options).await
+    }
+
+    /// Starts every role on chains already built: [`Node::start`] after its checks, or chains
+    /// built another way (the pipeline benchmark's in-memory chains). `config` still gives
+    /// the organisation, its keys, the members, the store and the listeners.
+    pub async fn start_wired(
+        config: &Config,
+        wired: wiring::Wired,
+        options: NodeOptions,
+    ) -> Result<NodeHandle> {
         for warning in &wired.warnings {
             tracing::warn!("{warning}");
         }

@@ -54,6 +54,14 @@ pub(crate) enum BenchCommand {
     /// Three member gateways (`causeway run` processes, 2 of 3 over mutual TLS) under an
     /// offered load: latency, duplicate deliveries and their gas, CPU per delivered message.
     Consortium(super::bench_consortium::ConsortiumArgs),
+    /// The gateway without chains: three member gateways (processes, 2 of 3 over mutual TLS)
+    /// take messages from an in-memory source through verify, log, sign, the exchange of
+    /// signatures and batch assembly (no chain submission): messages per second, CPU per
+    /// message per gateway, time per stage.
+    Pipeline(super::bench_pipeline::PipelineArgs),
+    /// One member gateway of `bench pipeline` (started by it).
+    #[command(hide = true)]
+    PipelineMember(super::bench_pipeline::MemberArgs),
 }
 
 /// Arguments of `causeway bench relay`.
@@ -108,6 +116,14 @@ pub(crate) fn run(cmd: &BenchCommand) -> Result<()> {
         BenchCommand::Consortium(args) => {
             drop(runtime);
             super::bench_consortium::run(args)
+        }
+        BenchCommand::Pipeline(args) => {
+            drop(runtime);
+            super::bench_pipeline::run(args)
+        }
+        BenchCommand::PipelineMember(args) => {
+            drop(runtime);
+            super::bench_pipeline::member(args)
         }
     }
 }

@@ -396,7 +396,7 @@ async fn duplicate_gas(dest: &DevChain) -> Result<Waste> {
 }
 
 /// The kernel's clock ticks per second (`getconf CLK_TCK`), the unit of /proc CPU times.
-fn clock_ticks_per_second() -> Result<f64> {
+pub(crate) fn clock_ticks_per_second() -> Result<f64> {
     let out = std::process::Command::new("getconf")
         .arg("CLK_TCK")
         .output()
@@ -408,7 +408,7 @@ fn clock_ticks_per_second() -> Result<f64> {
 }
 
 /// User plus system CPU seconds of process `pid` so far (/proc/PID/stat fields 14 and 15).
-fn cpu_seconds(pid: u32, tick: f64) -> Result<f64> {
+pub(crate) fn cpu_seconds(pid: u32, tick: f64) -> Result<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .with_context(|| format!("reading /proc/{pid}/stat"))?;
     // The command name (field 2) is in parentheses and may hold spaces: count after it.

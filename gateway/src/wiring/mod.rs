@@ -63,8 +63,9 @@ pub struct WiredChain {
     pub domain: Domain,
     /// Its family.
     pub family: ChainFamily,
-    /// Reads its state with proofs.
-    pub state_reader: Arc<dyn DynStateReader>,
+    /// Reads its state with proofs (`None` for the pipeline benchmark's in-memory chains,
+    /// which have no state to read).
+    pub state_reader: Option<Arc<dyn DynStateReader>>,
     /// Delivers to its Inbox, when this gateway has a signer key for it.
     pub destination: Option<Arc<dyn DynDestination>>,
 }
@@ -95,6 +96,20 @@ pub struct Wired {
 }
 
 impl Wired {
+    /// Everything built elsewhere than by [`wire`] (the pipeline benchmark's in-memory chains).
+    pub fn new(
+        chains: Vec<WiredChain>,
+        origins: Vec<OriginConfig>,
+        lanes: Vec<(String, LaneConfig)>,
+    ) -> Self {
+        Wired {
+            chains,
+            origins,
+            lanes,
+            warnings: Vec::new(),
+        }
+    }
+
     /// The chain named `name`.
     pub fn chain(&self, name: &str) -> Option<&WiredChain> {
         self.chains.iter().find(|c| c.name == name)
@@ -352,7 +367,7 @@ fn build_chain(
             name: chain.name.clone(),
             domain: chain.domain,
             family: chain.family(),
-            state_reader: state,
+            state_reader: Some(state),
             destination,
         };
     match (probe, &chain.kind) {

@@ -212,3 +212,71 @@ fn bench_consortium_reports_latency_duplicates_and_cpu_per_gateway() {
         .unwrap_or_else(|| panic!("no p50 in {stdout}"));
     assert!(p50 > 0.0 && p50 < 30.0, "{stdout}");
 }
+
+/// `causeway bench pipeline`: three member processes on in-memory chains each hold every
+/// message at their destination, having exchanged signatures over the peer protocol, and the
+/// table reports positive figures for every gateway and stage.
+#[test]
+fn bench_pipeline_runs_three_gateways_through_every_stage() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = causeway(&[
+        "bench",
+        "pipeline",
+        "--messages",
+        "600",
+        "--per-block",
+        "50",
+        "--batch-size",
+        "64",
+        "--timeout",
+        "90",
+        "--dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(
+        lines[0].starts_with("| gateways | messages | batch | msgs/s |"),
+        "{stdout}"
+    );
+    let cells: Vec<&str> = lines[2]
+        .trim_matches('|')
+        .split('|')
+        .map(str::trim)
+        .collect();
+    assert_eq!(cells.len(), 10, "{stdout}");
+    assert_eq!(&cells[..3], &["3", "600", "64"], "{stdout}");
+    let rate: f64 = cells[3].parse().unwrap();
+    assert!(rate > 0.0, "{stdout}");
+    // One CPU figure per gateway, each a positive number of microseconds per message.
+    let cpu: Vec<f64> = cells[4]
+        .split(", ")
+        .map(|c| c.split_once(' ').unwrap().1.parse().unwrap())
+        .collect();
+    assert_eq!(cpu.len(), 3, "{stdout}");
+    assert!(cpu.iter().all(|c| *c > 0.0), "{stdout}");
+    // Every stage ran: watch, verify, log, sign, batch.
+    for stage in &cells[5..] {
+        let micros: f64 = stage.parse().unwrap();
+        assert!(micros > 0.0, "{stdout}");
+    }
+    // Each member signed, received the others' signatures over the peer protocol, and
+    // assembled batches.
+    for org in ["org1", "org2", "org3"] {
+        let line = stderr
+            .lines()
+            .find(|l| l.starts_with(&format!("{org}: ")) && l.contains("checkpoints signed"))
+            .unwrap_or_else(|| panic!("no figures line for {org}: {stderr}"));
+        let numbers: Vec<u64> = line
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|w| !w.is_empty())
+            .map(|w| w.parse().unwrap())
+            .collect();
+        // [org number, checkpoints, signatures received, batches]
+        assert_eq!(numbers.len(), 4, "{line}");
+        assert!(numbers[1] > 0 && numbers[2] > 0 && numbers[3] > 0, "{line}");
+    }
+}

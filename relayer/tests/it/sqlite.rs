@@ -24,7 +24,7 @@ fn raw(b: &SqliteBackend) -> Connection {
 fn file_is_wal_with_recorded_migrations() {
     let b = SqliteBackend::new();
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 7);
+    assert_eq!(s.schema_version().unwrap(), 8);
     assert_eq!(s.path(), b.path.as_path());
     s.integrity_check().unwrap();
     let c = raw(&b);
@@ -49,16 +49,17 @@ fn file_is_wal_with_recorded_migrations() {
             (5, "signed submissions".to_owned()),
             (6, "member signatures and equivocation evidence".to_owned()),
             (7, "message events, API tokens and audit".to_owned()),
+            (8, "delivery rows and status events in log order".to_owned()),
         ]
     );
     drop(s);
     // Reopening applies nothing twice.
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 7);
+    assert_eq!(s.schema_version().unwrap(), 8);
     let n: i64 = c
         .query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(n, 7);
+    assert_eq!(n, 8);
 }
 
 /// A file written by the first release (schema 1) is brought to the current schema on open,
@@ -87,7 +88,7 @@ fn a_file_of_schema_1_is_migrated_in_place() {
         .unwrap();
     }
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 7);
+    assert_eq!(s.schema_version().unwrap(), 8);
     s.integrity_check().unwrap();
     let columns = b.columns("delivery");
     assert!(
@@ -102,12 +103,12 @@ fn a_file_from_a_newer_build_is_refused() {
     drop(b.open());
     raw(&b)
         .execute(
-            "INSERT INTO schema_version (version, name, applied_at) VALUES (8, 'future', 0)",
+            "INSERT INTO schema_version (version, name, applied_at) VALUES (9, 'future', 0)",
             [],
         )
         .unwrap();
     match SqliteStore::open(&b.path).unwrap_err() {
-        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (8, 7)),
+        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (9, 8)),
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
 }
@@ -152,20 +153,20 @@ fn a_read_only_handle_reads_beside_a_writer_and_never_writes() {
 
     // Another schema: refused, never migrated.
     raw(&b)
-        .execute("DELETE FROM schema_version WHERE version = 7", [])
+        .execute("DELETE FROM schema_version WHERE version = 8", [])
         .unwrap();
     match SqliteStore::open_read_only(&b.path, options).unwrap_err() {
-        Error::SchemaTooOld { found, expected } => assert_eq!((found, expected), (6, 7)),
+        Error::SchemaTooOld { found, expected } => assert_eq!((found, expected), (7, 8)),
         other => panic!("expected SchemaTooOld, got {other:?}"),
     }
     raw(&b)
         .execute(
-            "INSERT INTO schema_version (version, name, applied_at) VALUES (8, 'future', 0)",
+            "INSERT INTO schema_version (version, name, applied_at) VALUES (9, 'future', 0)",
             [],
         )
         .unwrap();
     match SqliteStore::open_read_only(&b.path, options).unwrap_err() {
-        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (8, 7)),
+        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (9, 8)),
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
 }
@@ -345,7 +346,7 @@ fn many_handles_opening_a_new_file_at_once_all_succeed() {
         for opener in openers {
             let version = opener.join().unwrap();
             assert!(
-                matches!(version, Ok(7)),
+                matches!(version, Ok(8)),
                 "round {round}: an opener failed: {version:?}"
             );
         }
@@ -353,7 +354,7 @@ fn many_handles_opening_a_new_file_at_once_all_succeed() {
             .unwrap()
             .query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(n, 7, "round {round}: each migration applied once");
+        assert_eq!(n, 8, "round {round}: each migration applied once");
     }
 }
 
@@ -380,4 +381,102 @@ fn maintenance_and_running_instances_exclude_each_other() {
     }
     drop((claim, second));
     s.hold_for_maintenance().unwrap();
+}
+
+/// Pages a commit by `s` wrote: the write-ahead log is emptied first, so its size afterwards
+/// counts the frames (one page plus a 24-byte header each) of `write`'s commit.
+fn pages_written(b: &SqliteBackend, write: impl FnOnce()) -> u64 {
+    let c = raw(b);
+    let _: (i64, i64, i64) = c
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    let page: u64 = c.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+    write();
+    let wal = b.path.with_file_name(format!(
+        "{}-wal",
+        b.path.file_name().unwrap().to_str().unwrap()
+    ));
+    std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0) / (page + 24)
+}
+
+/// A batch of consecutive messages changes state in a handful of pages, not one page per
+/// message: delivery rows and status events are kept in log order (schema 8). Keyed by message
+/// id (a hash), each of the 128 rows and events sat on its own page, and every commit wrote and
+/// fsynced them all.
+#[test]
+fn a_batch_state_change_writes_a_few_pages_not_one_per_message() {
+    let b = SqliteBackend::new();
+    let s = b.open();
+    let mut nonce = 0;
+    for block in 1..=10 {
+        let events: Vec<_> = (0..500)
+            .map(|_| {
+                nonce += 1;
+                event(message(ORIGIN, nonce, DEST, 0), block)
+            })
+            .collect();
+        s.accept_events(&causeway_relayer::store::AcceptBatch {
+            origin: ORIGIN,
+            events: &events,
+            cursor: cursor(block),
+            now: t(1_000),
+        })
+        .unwrap();
+    }
+    let who = owner("a");
+    let lease = |limit| {
+        s.lease_pending(&LeaseRequest {
+            lane: LANE,
+            owner: &who,
+            limit,
+            lease_for: Duration::from_secs(60),
+            covered_by: LogSize(u64::MAX),
+            policy: causeway_relayer::store::RetryPolicy::default(),
+            now: t(2_000),
+            rota: None,
+        })
+        .unwrap()
+    };
+    // Move past the start of the log, so the batch sits among other rows.
+    let _ = lease(2_000);
+    let mut leased = Vec::new();
+    let leasing = pages_written(&b, || leased = lease(128));
+    assert_eq!(leased.len(), 128);
+    let ids: Vec<_> = leased.iter().map(|m| m.message.id()).collect();
+    let handle = causeway_adapters::SubmissionHandle {
+        family: causeway_proofs::bundle::ChainFamily::Evm,
+        data: serde_json::json!({ "tx": 1 }),
+    };
+    let submitting = pages_written(&b, || {
+        s.mark_submitted(&causeway_relayer::store::Submission {
+            owner: &who,
+            lease: leased[0].lease,
+            ids: &ids,
+            handle: &handle,
+            signed: None,
+            replaces: None,
+            now: t(3_000),
+        })
+        .unwrap();
+    });
+    let confirming = pages_written(&b, || {
+        s.confirm(&causeway_relayer::store::Confirmation {
+            ids: &ids,
+            block: 9,
+            now: t(4_000),
+        })
+        .unwrap();
+    });
+    for (what, pages) in [
+        ("lease", leasing),
+        ("submitted", submitting),
+        ("confirm", confirming),
+    ] {
+        assert!(
+            pages > 0 && pages < 48,
+            "{what} of 128 consecutive messages wrote {pages} pages"
+        );
+    }
 }

@@ -244,7 +244,11 @@ fn decode_event(raw: RawEvent) -> Result<StatusEvent> {
 pub(super) fn history(tx: &Transaction<'_>, id: MessageId) -> Result<Vec<StatusEvent>> {
     let rows: Vec<RawEvent> = tx
         .prepare_cached(&format!(
-            "SELECT {EVENT_COLUMNS} FROM message_event WHERE message_id = ?1 ORDER BY seq"
+            // By the message's place in its origin's log (the events' index, schema 8).
+            "SELECT {EVENT_COLUMNS} FROM message_event
+             WHERE origin = (SELECT origin FROM delivery WHERE message_id = ?1)
+               AND leaf_index = (SELECT leaf_index FROM delivery WHERE message_id = ?1)
+             ORDER BY seq"
         ))
         .and_then(|mut s| s.query_map([&id.0.0[..]], event_row)?.collect())
         .map_err(sql("read message history"))?;

@@ -54,6 +54,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "message events, API tokens and audit",
         sql: include_str!("migrations/0007_api.sql"),
     },
+    Migration {
+        version: 8,
+        name: "delivery rows and status events in log order",
+        sql: include_str!("migrations/0008_sequential_delivery.sql"),
+    },
 ];
 
 /// The schema version this build brings a file to.

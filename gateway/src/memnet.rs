@@ -161,6 +161,7 @@ pub fn wire(config: &Config, load: Load) -> Result<MemoryWiring> {
         wired_lanes.push((
             name,
             LaneConfig {
+                limits: Default::default(),
                 destination: Arc::new(chain) as Arc<dyn DynDestination>,
                 signing_domain,
                 validators,

@@ -391,6 +391,7 @@ async fn start_relayer(
         start_height: 0,
     })
     .lane(LaneConfig {
+        limits: Default::default(),
         destination: Arc::new(destination),
         signing_domain,
         validators,

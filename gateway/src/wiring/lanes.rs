@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use causeway_config::{Chain, ChainKind, Config, Lane};
 use causeway_proofs::{SigningDomain, ValidatorSet};
-use causeway_relayer::pipeline::LaneConfig;
+use causeway_relayer::pipeline::{DeliveryRate, LaneConfig, LaneLimits};
 
 use super::validators::{self, OnChainSet};
 use super::{Probe, Problem, Report, Subject, WiredChain, evm, fabric};
@@ -165,6 +165,13 @@ pub(super) fn build_lane(
         }
     };
     Some(LaneConfig {
+        limits: LaneLimits {
+            paused: lane.paused,
+            rate: lane.rate_limit.map(|r| DeliveryRate {
+                max_messages: r.max_messages.get(),
+                window: r.window,
+            }),
+        },
         destination,
         signing_domain,
         validators,

@@ -37,6 +37,8 @@ pub struct LaneConfig {
     /// Turns with the other member gateways delivering the lane (`None`: this gateway delivers
     /// everything as soon as it can).
     pub rota: Option<Rota>,
+    /// Operators' limits: paused, rate limit (none by default).
+    pub limits: super::LaneLimits,
 }
 
 impl LaneConfig {

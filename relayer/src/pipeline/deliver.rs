@@ -16,6 +16,7 @@ use causeway_adapters::{DeliveryBatch, DeliveryItem, DeliveryStatus, Recorder, S
 use causeway_proofs::MessageId;
 use tokio::sync::{Semaphore, mpsc, watch};
 
+use super::limits::RateWindow;
 use super::log::OriginLogs;
 use super::metrics::{LaneMetrics, add};
 use super::settle::{FailedAttempt, InFlight, confirm_delivered, record_failures, record_refusals};
@@ -23,6 +24,7 @@ use super::{LaneConfig, StageContext, blocking, cancellable};
 use crate::store::{LeaseRequest, LeaseToken, LeasedMessage, Result, Submission, SubmissionId};
 
 /// Runs until cancelled.
+#[allow(clippy::too_many_arguments)] // one per channel and shared part of its lane
 pub(crate) async fn deliver(
     ctx: StageContext,
     lane: LaneConfig,
@@ -30,9 +32,17 @@ pub(crate) async fn deliver(
     logs: Arc<RwLock<OriginLogs>>,
     mut checkpoint_rx: watch::Receiver<()>,
     in_flight: Arc<Semaphore>,
+    rate: Arc<RateWindow>,
     out: mpsc::Sender<InFlight>,
 ) {
     let l = lane.lane();
+    if lane.limits.paused {
+        tracing::warn!(
+            lane = %l,
+            "the lane is paused: its messages are observed, logged and attested, and delivered \
+             once `paused` is removed from its configuration"
+        );
+    }
     // Nothing new is sent before every lane followed its left-overs once (see `Recovery`).
     if !ctx.recovery.wait(&ctx.cancel).await {
         return;
@@ -41,7 +51,7 @@ pub(crate) async fn deliver(
         if ctx.cancel.is_cancelled() {
             return;
         }
-        match deliver_once(&ctx, &lane, &metrics, &logs, &in_flight, &out).await {
+        match deliver_once(&ctx, &lane, &metrics, &logs, &in_flight, &rate, &out).await {
             Ok(true) => continue,
             Ok(false) => {}
             Err(e) => {
@@ -64,6 +74,44 @@ async fn deliver_once(
     metrics: &Arc<LaneMetrics>,
     logs: &RwLock<OriginLogs>,
     in_flight: &Arc<Semaphore>,
+    rate: &RateWindow,
+    out: &mpsc::Sender<InFlight>,
+) -> Result<bool> {
+    if lane.limits.paused {
+        return Ok(false);
+    }
+    // A rate-limited lane takes no more than its window has left (reserved before the lease:
+    // delivery rounds run concurrently).
+    let reservation = rate.reserve(lane.limits.rate, lane.batch_size);
+    if reservation.allowed == 0 {
+        return Ok(false);
+    }
+    let mut sent = 0;
+    let outcome = deliver_reserved(
+        ctx,
+        lane,
+        metrics,
+        logs,
+        in_flight,
+        reservation.allowed,
+        &mut sent,
+        out,
+    )
+    .await;
+    rate.settle(reservation, sent);
+    outcome
+}
+
+/// [`deliver_once`] for at most `limit` messages; `sent` counts those it submitted.
+#[allow(clippy::too_many_arguments)]
+async fn deliver_reserved(
+    ctx: &StageContext,
+    lane: &LaneConfig,
+    metrics: &Arc<LaneMetrics>,
+    logs: &RwLock<OriginLogs>,
+    in_flight: &Arc<Semaphore>,
+    limit: usize,
+    sent: &mut usize,
     out: &mpsc::Sender<InFlight>,
 ) -> Result<bool> {
     let l = lane.lane();
@@ -88,7 +136,7 @@ async fn deliver_once(
     let store = Arc::clone(&ctx.store);
     let (owner, limit, lease_for, policy, rota, now) = (
         ctx.config.owner.clone(),
-        lane.batch_size,
+        limit,
         ctx.config.lease_for,
         ctx.config.retry,
         lane.rota,
@@ -224,6 +272,7 @@ async fn deliver_once(
         .await?;
         return Ok(true);
     }
+    *sent = ids.len();
     let recorder = StoreRecorder {
         ctx,
         lease,

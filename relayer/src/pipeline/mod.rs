@@ -23,6 +23,7 @@ mod clock;
 mod config;
 mod confirm;
 mod deliver;
+mod limits;
 mod log;
 mod metrics;
 mod settle;
@@ -40,6 +41,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 pub use config::{LaneConfig, OriginConfig, PipelineConfig};
+pub use limits::{DeliveryRate, LaneLimits};
 pub use metrics::{
     LATENCY_BUCKETS, LaneMetricsSnapshot, LatencySnapshot, OriginMetricsSnapshot,
     PipelineMetricsReader, PipelineMetricsSnapshot,
@@ -191,6 +193,7 @@ impl Relayer {
                     .instrument(tracing::info_span!("attest", lane = %lane.lane())),
                 );
                 let in_flight = Arc::new(Semaphore::new(self.config.max_in_flight.max(1)));
+                let rate = Arc::new(limits::RateWindow::default());
                 let (submitted_tx, submitted_rx) = mpsc::channel(self.config.max_in_flight.max(1));
                 for worker in 0..self.config.deliver_workers.max(1) {
                     tasks.spawn(
@@ -201,6 +204,7 @@ impl Relayer {
                             Arc::clone(&logs),
                             checkpoint_rx.clone(),
                             Arc::clone(&in_flight),
+                            Arc::clone(&rate),
                             submitted_tx.clone(),
                         )
                         .instrument(tracing::info_span!("deliver", lane = %lane.lane(), worker)),

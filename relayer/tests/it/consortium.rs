@@ -177,6 +177,7 @@ async fn gateway(
         start_height: 0,
     })
     .lane(LaneConfig {
+        limits: Default::default(),
         destination: probe,
         signing_domain: signing_domain(),
         validators: validators(&keys, 2),

@@ -332,6 +332,7 @@ async fn two_lanes_report_their_own_metrics() {
         test_config(),
     )
     .lane(LaneConfig {
+        limits: Default::default(),
         destination: Arc::new(Probe::new(chain_b)),
         signing_domain: domain_b,
         validators: validators(&[key(0)], 1),

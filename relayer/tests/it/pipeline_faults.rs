@@ -148,6 +148,7 @@ async fn a_forged_native_proof_halts_the_origin_and_nothing_is_delivered() {
         start_height: 0,
     })
     .lane(LaneConfig {
+        limits: Default::default(),
         destination: probe.clone(),
         signing_domain: signing_domain(),
         validators: validators(&keys, 1),
@@ -316,6 +317,7 @@ async fn a_slow_verify_stage_holds_the_watcher_back() {
         start_height: 0,
     })
     .lane(LaneConfig {
+        limits: Default::default(),
         destination: probe.clone(),
         signing_domain: signing_domain(),
         validators: validators(&keys, 1),

@@ -400,6 +400,7 @@ pub fn build_relayer_hashed(
             start_height: 0,
         })
         .lane(LaneConfig {
+            limits: Default::default(),
             destination: Arc::new(destination),
             signing_domain,
             validators: validators(&committee),

@@ -42,6 +42,7 @@ pub async fn spawn_relayer(
             start_height: 0,
         })
         .lane(LaneConfig {
+            limits: Default::default(),
             destination,
             signing_domain,
             validators: validators(committee),

@@ -149,6 +149,7 @@ pub fn relayer(
             start_height: 0,
         })
         .lane(LaneConfig {
+            limits: Default::default(),
             destination,
             signing_domain: signing_domain(),
             validators: set,

@@ -51,6 +51,7 @@ pub mod chain;
 mod error;
 pub mod evm;
 pub mod fabric;
+pub mod fisco;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod memory;
 pub mod retry;

@@ -7,6 +7,8 @@
 //! - [`FiscoNativeVerifier`]: the same check offline.
 //! - [`FiscoDestination`]: `Inbox.deliverBatch` by transactions signed in the chain's mode,
 //!   their outcomes and the Inbox's statuses.
+//! - [`FiscoStateReader`]: view calls at the head (FISCO BCOS has no state proofs over RPC:
+//!   the read says the value is not proven).
 //!
 //! FISCO BCOS runs the same Solidity contracts as EVM chains: the ABI, bindings, revert
 //! decoding and the reading of the Inbox's per-message events are the EVM adapter's. Facts and
@@ -15,7 +17,9 @@
 mod destination;
 mod rpc;
 mod source;
+mod state;
 
 pub use destination::{FiscoDestination, FiscoDestinationConfig, FiscoSubmission};
 pub use rpc::{CallResult, FiscoRpc};
 pub use source::{DEFAULT_RANGE, FiscoNativeVerifier, FiscoSource, FiscoSourceConfig};
+pub use state::FiscoStateReader;

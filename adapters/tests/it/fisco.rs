@@ -10,7 +10,7 @@ use causeway_adapters::fisco::{
 };
 use causeway_adapters::{
     Cursor, DeliveryBatch, DeliveryItem, DeliveryStatus, Destination, Error, NativeVerifier,
-    Source, SubmissionOutcome,
+    Source, StateReader, SubmissionOutcome,
 };
 use causeway_devnet::contracts::Artifact;
 use causeway_devnet::contracts::bindings::{Inbox, Outbox};
@@ -243,6 +243,27 @@ async fn fisco_destination_delivers_a_batch_in_both_modes() {
             after.iter().all(|s| *s != DeliveryStatus::NotDelivered),
             "{mode}: {after:?}"
         );
+        // The state reader calls the Inbox: statuses are 1 (delivered) or 2 (failed).
+        let reader = causeway_adapters::fisco::FiscoStateReader::new(
+            node.endpoint(),
+            "group0",
+            SealerSet::new(mode, node.sealer_keys()).expect("four sealers"),
+        )
+        .expect("reader");
+        let read = reader
+            .read(&causeway_adapters::StateQuery {
+                contract: format!("0x{}", hex::encode(inbox)),
+                key: Inbox::statusCall {
+                    id: ids[0].0.0.into(),
+                }
+                .abi_encode(),
+                at: causeway_adapters::ReadAt::Final,
+            })
+            .await
+            .expect("read");
+        assert_eq!(read.value.len(), 32);
+        assert!(matches!(read.value[31], 1 | 2), "{mode}: {:?}", read.value);
+        assert_eq!(read.proof.data["value_proven"], false);
         // Submitting the same batch again is refused in simulation (already delivered) or
         // skipped by the Inbox; either way nothing is delivered twice.
         if let Ok(again) = dest.submit(&batch).await {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use causeway_proofs::bundle::{ChainFamily, NativeProof, SourceReference};
 use causeway_proofs::fisco::json::BlockJson;
-use causeway_proofs::fisco::{FiscoSourceProof, SealerSet};
+use causeway_proofs::fisco::{FiscoSourceProof, Header, SealerSet};
 use causeway_proofs::{Domain, EvmAddress, Hash32, Message};
 
 use super::rpc::FiscoRpc;
@@ -80,7 +80,7 @@ impl FiscoSource {
         &self,
         height: u64,
         only_header: bool,
-    ) -> Result<(BlockJson, Hash32), Error> {
+    ) -> Result<(BlockJson, Header, Hash32), Error> {
         let block = self.rpc.block(height, only_header).await?;
         let header = block.header().map_err(fisco)?;
         if u64::try_from(header.number).ok() != Some(height) {
@@ -95,7 +95,7 @@ impl FiscoSource {
             .sealers
             .verify_seal(&header, &block.signatures().map_err(fisco)?)
             .map_err(fisco)?;
-        Ok((block, seal.hash))
+        Ok((block, header, seal.hash))
     }
 }
 
@@ -106,7 +106,7 @@ impl Source for FiscoSource {
 
     async fn next_batch(&self, cursor: &Cursor) -> Result<SourceBatch, Error> {
         if let Some((height, id)) = cursor.processed() {
-            let (_, hash) = self.sealed_block(height, true).await?;
+            let (_, _, hash) = self.sealed_block(height, true).await?;
             if hash.0[..] != *id.as_bytes() {
                 return Err(Error::ReorgBelowCursor {
                     height,
@@ -128,7 +128,7 @@ impl Source for FiscoSource {
         let mut messages = Vec::new();
         let mut last = None;
         for height in from..=to {
-            let (mut block, hash) = self.sealed_block(height, false).await?;
+            let (mut block, header, hash) = self.sealed_block(height, false).await?;
             let txs = std::mem::take(&mut block.transactions);
             for tx in txs {
                 let Some(tx_hash) = tx.as_str().and_then(parse_hash) else {
@@ -155,8 +155,14 @@ impl Source for FiscoSource {
                     block: block.clone(),
                     receipt,
                 };
+                // The block's seal was checked once above, for all its receipts.
                 let verified = proof
-                    .verify(&self.config.sealers, &self.config.outbox)
+                    .verify_receipt(
+                        &header,
+                        hash,
+                        self.config.sealers.mode(),
+                        &self.config.outbox,
+                    )
                     .map_err(fisco)?;
                 let data = serde_json::to_value(&proof).map_err(|e| Error::Decode {
                     what: "FISCO BCOS source proof",

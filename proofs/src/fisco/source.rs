@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::json::{BlockJson, ReceiptJson};
 use super::merkle::{parse_proof, verify_proof};
-use super::{FiscoError, SealerSet};
+use super::{CryptoMode, FiscoError, Header, SealerSet};
 use crate::evm::{dispatch_topic0, dispatched_message};
 use crate::{EvmAddress, Hash32};
 
@@ -74,9 +74,21 @@ impl FiscoSourceProof {
         sealers: &SealerSet,
         outbox: &EvmAddress,
     ) -> Result<VerifiedSource, FiscoError> {
-        let mode = sealers.mode();
         let header = self.block.header()?;
         let seal = sealers.verify_seal(&header, &self.block.signatures()?)?;
+        self.verify_receipt(&header, seal.hash, sealers.mode(), outbox)
+    }
+
+    /// The receipt half of [`FiscoSourceProof::verify`], for a `header` whose seal the caller
+    /// already verified (its hash `block_hash`), so a source checks a block's seal once for all
+    /// its receipts. Errors as [`FiscoSourceProof::verify`] after the seal.
+    pub fn verify_receipt(
+        &self,
+        header: &Header,
+        block_hash: Hash32,
+        mode: CryptoMode,
+        outbox: &EvmAddress,
+    ) -> Result<VerifiedSource, FiscoError> {
         let receipt = self.receipt.receipt()?;
         receipt.check_form()?;
         let receipt_hash = receipt.hash(mode);
@@ -124,7 +136,7 @@ impl FiscoSourceProof {
         }
         Ok(VerifiedSource {
             number: header.number,
-            block_hash: seal.hash,
+            block_hash,
             receipt_hash,
             messages,
         })

@@ -462,3 +462,85 @@ fn merkle_proofs_of_wide_blocks_and_their_tampering() {
         }
     }
 }
+
+mod properties {
+    use causeway_proofs::fisco::{CryptoMode, Transaction, TransactionData};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Every transaction's TARS encoding decodes to itself, and its hash survives the trip.
+        #[test]
+        fn transactions_round_trip_through_tars(
+            version in 0i32..3,
+            block_limit in any::<i64>(),
+            nonce in "[0-9]{1,78}",
+            to in proptest::option::of("[0-9a-f]{40}"),
+            input in proptest::collection::vec(any::<u8>(), 0..600),
+            abi in "[ -~]{0,300}",
+            gas_limit in any::<i64>(),
+            extension in proptest::collection::vec(any::<u8>(), 0..40),
+            signature in proptest::collection::vec(any::<u8>(), 0..130),
+            attribute in 0i32..16,
+        ) {
+            let data = TransactionData {
+                version,
+                chain_id: "chain0".into(),
+                group_id: "group0".into(),
+                block_limit,
+                nonce,
+                to: to.unwrap_or_default(),
+                input,
+                abi,
+                value: if version >= 1 { "1".into() } else { String::new() },
+                gas_price: if version >= 1 { "0".into() } else { String::new() },
+                gas_limit: if version >= 1 { gas_limit } else { 0 },
+                max_fee_per_gas: String::new(),
+                max_priority_fee_per_gas: String::new(),
+                extension: if version >= 2 { extension } else { Vec::new() },
+            };
+            let hash = data.hash(CryptoMode::Sm);
+            let tx = Transaction {
+                data,
+                data_hash: hash.0.to_vec(),
+                signature,
+                import_time: 0,
+                attribute,
+                sender: Vec::new(),
+                extra_data: String::new(),
+            };
+            let decoded = Transaction::decode(&tx.encode()).expect("decodes");
+            prop_assert_eq!(&decoded, &tx);
+            prop_assert_eq!(decoded.data.hash(CryptoMode::Sm), hash);
+        }
+
+        /// A truncated encoding is refused, or (cut at a field boundary) read as a transaction
+        /// without the cut fields: never as the original.
+        #[test]
+        fn truncated_transactions_never_read_as_the_original(cut in 1usize..200) {
+            let data = TransactionData {
+                chain_id: "chain0".into(),
+                group_id: "group0".into(),
+                block_limit: 9,
+                nonce: "1".into(),
+                input: vec![1; 150],
+                ..TransactionData::default()
+            };
+            let tx = Transaction {
+                data,
+                data_hash: vec![2; 32],
+                signature: vec![3; 65],
+                import_time: 0,
+                attribute: 0,
+                sender: Vec::new(),
+                extra_data: String::new(),
+            };
+            let bytes = tx.encode();
+            let cut = cut.min(bytes.len() - 1);
+            if let Ok(decoded) = Transaction::decode(&bytes[..bytes.len() - cut]) {
+                prop_assert_ne!(decoded, tx);
+            }
+        }
+    }
+}

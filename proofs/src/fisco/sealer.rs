@@ -130,11 +130,12 @@ impl SealerSet {
     ) -> Result<VerifiedSeal, FiscoError> {
         let number = header.number;
         if signatures.len() > MAX_SIGNATURES {
-            return Err(FiscoError::BelowQuorum {
-                number,
-                signed: 0,
-                quorum: self.quorum(),
-                sealers: self.len(),
+            return Err(FiscoError::Malformed {
+                field: format!("signatureList of block {number}"),
+                reason: format!(
+                    "{} signatures, more than the {MAX_SIGNATURES} any header carries",
+                    signatures.len()
+                ),
             });
         }
         let hash = header.hash(self.mode);

@@ -20,7 +20,7 @@ pub enum FiscoError {
     /// a parser confused about field boundaries; see `docs/fisco.md`, "Receipt hash").
     #[error("{field} is malformed: {reason}")]
     Malformed {
-        /// The field, e.g. "logEntries[0].address".
+        /// The field, e.g. `logEntries[0].address`.
         field: String,
         /// What was expected.
         reason: String,

@@ -16,6 +16,7 @@ mod consortium;
 mod crash;
 mod e2e_evm;
 mod e2e_fabric;
+mod e2e_fisco;
 mod migration;
 mod model;
 mod pipeline;

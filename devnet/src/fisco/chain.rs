@@ -57,7 +57,7 @@ pub(crate) struct StoredBlock {
 pub(crate) struct Faults {
     /// How many sealers sign new blocks (`None`: all).
     pub(crate) signing: Mutex<Option<usize>>,
-    /// Serve receipt proofs with their last hash changed.
+    /// Serve receipt proofs that do not reach the receipts root.
     pub(crate) forge_receipt_proofs: AtomicBool,
 }
 
@@ -207,9 +207,17 @@ impl Ledger {
         let sealed = &stored.sealed;
         let mut proof = with_proof.then(|| sealed.receipt_proof(index)).flatten();
         if self.faults.forge_receipt_proofs.load(Ordering::Relaxed)
-            && let Some(last) = proof.as_mut().and_then(|p| p.last_mut())
+            && let Some(p) = proof.as_mut()
         {
-            last.0[31] ^= 1;
+            if p.len() == 1 {
+                // A one-receipt block's proof is the root alone: forge a level above the leaf.
+                let leaf = sealed.receipts[index].hash(self.mode);
+                let mut count = [0u8; 32];
+                count[3] = 2;
+                *p = vec![Hash32(count), leaf, Hash32([0xee; 32])];
+            } else if let Some(last) = p.last_mut() {
+                last.0[31] ^= 1;
+            }
         }
         let mut json =
             ReceiptJson::from_receipt(&sealed.receipts[index], hash, self.mode, proof.as_deref());

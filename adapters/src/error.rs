@@ -137,6 +137,11 @@ pub enum Error {
     /// printed once. Not retryable.
     #[error(transparent)]
     Fabric(causeway_proofs::fabric::FabricError),
+    /// FISCO BCOS data failed to decode or verify (a header below the sealer quorum, a receipt
+    /// proof that does not reach the receipts root, a signature of the wrong crypto mode…).
+    /// Not retryable.
+    #[error(transparent)]
+    Fisco(causeway_proofs::fisco::FiscoError),
 
     // ---- destination --------------------------------------------------------------------------
     /// The destination refused the batch (in simulation or on chain) with `reason`.

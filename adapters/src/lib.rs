@@ -5,8 +5,9 @@
 //! detects reorganisations below the cursor), a [`NativeVerifier`] re-checks such a proof
 //! offline, a [`Destination`] submits delivery batches and reports their outcomes, and a
 //! [`StateReader`] reads a value with a proof. Each chain family implements them in its own
-//! module: [`evm`] (alloy) and [`fabric`] (tonic gRPC: Fabric's Gateway and Deliver services);
-//! FISCO BCOS has a configuration family but no adapter yet. Nothing above this crate touches a
+//! module: [`evm`] (alloy), [`fabric`] (tonic gRPC: Fabric's Gateway and Deliver services) and
+//! [`fisco`] (FISCO BCOS's JSON-RPC, either crypto mode; not yet wired into the gateway).
+//! Nothing above this crate touches a
 //! chain client; `memory` (feature `test-utils`, never in a production build) is an in-memory
 //! chain for the relayer's tests.
 //!
@@ -51,6 +52,7 @@ pub mod chain;
 mod error;
 pub mod evm;
 pub mod fabric;
+pub mod fisco;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod memory;
 pub mod retry;

@@ -309,6 +309,9 @@ pub struct FiscoChain {
     pub outbox: EvmAddress,
     /// The Inbox contract.
     pub inbox: EvmAddress,
+    /// The sealers whose 2f+1 signatures make a block committed, and the chain's crypto mode
+    /// (ECDSA + Keccak-256, or SM2 + SM3).
+    pub sealers: causeway_proofs::fisco::SealerSet,
 }
 
 /// A chain named by a lane: its name and domain.

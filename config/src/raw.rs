@@ -119,6 +119,10 @@ pub(crate) struct RawChain {
     pub(crate) tls_ca_file: Option<S<PathBuf>>,
     // FISCO BCOS
     pub(crate) group: Option<S<String>>,
+    /// `"ecdsa"` (the default) or `"sm"`: the chain's `[chain] sm_crypto`.
+    pub(crate) crypto: Option<S<String>>,
+    /// The sealers' node ids (hex), as `getSealerList` lists them.
+    pub(crate) sealers: Option<S<Vec<S<String>>>>,
 }
 
 /// `[chains.<name>.verifier]`: what a Fabric chain's blocks and transactions are checked

@@ -129,6 +129,14 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// The FISCO BCOS test node could not be started or refused a request.
+    #[error("FISCO BCOS test node: {context}: {reason}")]
+    Fisco {
+        /// What we were doing, e.g. "binding the RPC port".
+        context: &'static str,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 /// `Result` with this crate's [`Error`].

@@ -20,6 +20,7 @@ pub mod contracts;
 mod devnet;
 mod error;
 pub mod fabric;
+pub mod fisco;
 pub mod fixtures;
 pub mod node;
 pub mod pki;

@@ -49,6 +49,7 @@ pub mod checkpoint;
 mod error;
 pub mod evm;
 pub mod fabric;
+pub mod fisco;
 pub mod hash;
 pub mod log;
 pub mod message;

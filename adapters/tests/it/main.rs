@@ -11,6 +11,7 @@ mod fabric_destination;
 mod fabric_identity;
 mod fabric_signatures;
 mod fabric_source;
+mod fisco;
 mod hostile_node;
 mod proxy;
 mod source;

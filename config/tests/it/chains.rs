@@ -370,7 +370,71 @@ group = "group0"
 endpoints = ["http://127.0.0.1:20200"]
 outbox = "0x6849f21d1e455e9f0712b1e99fa4fcd23758e8f1"
 inbox = "0x31ed5233b81c79d5adddeef71df34703d1cf9a4c"
+sealers = [
+  "6029233fd923b680e4d8fbcebb2de894d4605cf442fd58bc86cd1956a9b0056772c2b5bd971dc78c9ffcb1e78c416251ffaa73e830d18dd22827606c8cf0bba8",
+  "558f4cba0507b69d562a13348c2d0b5aec156bc3822daabe3e25501fadf3564fc884b8aaefc259916d9f7bf003ae75a935e27abdc523272c1fa4542ddac73004",
+  "227da47a4991a32ff6b592b4856d5fb882bf637abb6c376509dc2c707cb8016ce234c89380f14e1457a7248b37bc5817522a826a3751938ecc53e755d88f44f7",
+  "7d2b5ff24186a0cf874deccb1a43bd7fb7a2e90bc1e454250a0ab8373fd7ed3ce0dcb64ff5d69a47547f6673089e31b53ec6fdbe8ba29cf9ab39074fa0a76301",
+]
 "#;
+
+/// The first sealer of [`FISCO`] (a secp256k1 node id).
+const SEALER0: &str = "6029233fd923b680e4d8fbcebb2de894d4605cf442fd58bc86cd1956a9b0056772c2b5bd971dc78c9ffcb1e78c416251ffaa73e830d18dd22827606c8cf0bba8";
+
+#[test]
+fn fisco_sealers_are_distinct_points_of_the_crypto_mode_at_least_four() {
+    let f = Fixture::new();
+    let config = f
+        .load(&format!("{BASE}{FISCO}"))
+        .expect("valid fisco chain");
+    let ChainKind::Fisco(chain) = &config.chain("fisco").expect("fisco").kind else {
+        panic!("a FISCO BCOS chain")
+    };
+    assert_eq!(
+        chain.sealers.mode(),
+        causeway_proofs::fisco::CryptoMode::Ecdsa
+    );
+    assert_eq!(chain.sealers.quorum(), 3);
+    // Missing.
+    let start = FISCO.find("sealers = [").expect("sealers");
+    let without = &FISCO[..start];
+    f.one_problem(
+        &format!("{BASE}{without}"),
+        "chains.fisco.sealers",
+        Rule::MissingField,
+    );
+    // One listed twice (in another spelling: upper case with 0x04): the same sealer.
+    let dup = FISCO.replacen(
+        "\n]",
+        &format!("\n  \"0x04{}\",\n]", SEALER0.to_uppercase()),
+        1,
+    );
+    f.one_problem(
+        &format!("{BASE}{dup}"),
+        "chains.fisco.sealers",
+        Rule::InvalidValue,
+    );
+    // Three: one key would nearly decide.
+    let three = FISCO.replacen(&format!("  \"{SEALER0}\",\n"), "", 1);
+    f.one_problem(
+        &format!("{BASE}{three}"),
+        "chains.fisco.sealers",
+        Rule::InvalidValue,
+    );
+    // secp256k1 ids on an SM chain are not points of sm2p256v1.
+    let sm = FISCO.replace("sealers = [", "crypto = \"sm\"\nsealers = [");
+    f.one_problem(
+        &format!("{BASE}{sm}"),
+        "chains.fisco.sealers",
+        Rule::InvalidValue,
+    );
+    let bad_mode = FISCO.replace("sealers = [", "crypto = \"gm\"\nsealers = [");
+    f.one_problem(
+        &format!("{BASE}{bad_mode}"),
+        "chains.fisco.crypto",
+        Rule::InvalidValue,
+    );
+}
 
 #[test]
 fn fisco_chains_need_group_chain_id_and_contracts() {

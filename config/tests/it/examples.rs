@@ -181,6 +181,8 @@ fn the_fabric_and_fisco_examples_use_their_families_settings() {
         (f.chain_id.as_str(), f.group.as_str()),
         ("chain0", "group0")
     );
+    assert_eq!(f.sealers.mode(), causeway_proofs::fisco::CryptoMode::Sm);
+    assert_eq!((f.sealers.len(), f.sealers.quorum()), (4, 3));
     assert_eq!(
         fisco.lane("quorum-to-fisco").expect("lane").hash,
         HashAlgorithm::Sm3

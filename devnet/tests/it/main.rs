@@ -19,6 +19,7 @@ mod delivery;
 mod differential;
 mod fabric_fidelity;
 mod fabric_network;
+mod fisco_node;
 mod gas;
 mod hyperlane;
 mod outbox;

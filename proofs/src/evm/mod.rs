@@ -37,7 +37,7 @@ pub use receipt_proof::{ReceiptProof, ReceiptTrie, receipt_key, receipts_root};
 pub use reference::{ProvenSource, Unproved};
 pub use source::{
     DISPATCH_EVENT_SIGNATURE, DISPATCH_TOPICS, EvmSourceProof, decode_dispatch_data,
-    dispatch_topic0, encode_dispatch_data,
+    dispatch_topic0, dispatched_message, encode_dispatch_data,
 };
 pub use transaction::{MAX_TRANSACTION_LEN, TransactionProof, TransactionTrie};
 pub use trie::{EMPTY_ROOT, FrozenTrie, PatriciaTrie};

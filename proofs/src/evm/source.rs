@@ -233,6 +233,33 @@ impl EvmSourceProof {
     }
 }
 
+/// The message a `Dispatch` log carries, checked strictly: exactly [`DISPATCH_TOPICS`] topics,
+/// topic 0 is `dispatch_topic0`, the data is the strict ABI encoding of one `bytes` value that
+/// decodes as a [`Message`], and topics 1–3 are its id, nonce and destination. Shared by every
+/// family whose Outbox is the Solidity contract (EVM, FISCO BCOS).
+///
+/// Errors: [`Error::LogTopicCount`], [`Error::LogTopicMismatch`], [`Error::EventDataMismatch`],
+/// or message decoding.
+pub fn dispatched_message<'a>(
+    topics: &[Hash32],
+    data: &'a [u8],
+    dispatch_topic0: &Hash32,
+) -> Result<&'a [u8], Error> {
+    if topics.len() != DISPATCH_TOPICS {
+        return Err(Error::LogTopicCount {
+            expected: DISPATCH_TOPICS,
+            actual: topics.len(),
+        });
+    }
+    check_topic(topics, 0, *dispatch_topic0)?;
+    let bytes = decode_dispatch_data(data)?;
+    let message = Message::decode(bytes)?;
+    check_topic(topics, 1, message.id().into())?;
+    check_topic(topics, 2, Hash32(word(message.nonce().0)))?;
+    check_topic(topics, 3, Hash32(word(u64::from(message.destination().0))))?;
+    Ok(bytes)
+}
+
 fn check_topic(topics: &[Hash32], position: usize, expected: Hash32) -> Result<(), Error> {
     let actual = topics[position];
     if actual != expected {

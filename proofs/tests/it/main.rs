@@ -8,6 +8,7 @@ mod eth_trie;
 mod ethereum_signing;
 mod evm_receipts;
 mod evm_transactions;
+mod fisco;
 mod hmac_sm3;
 mod merkle;
 mod message;

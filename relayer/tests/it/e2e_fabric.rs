@@ -4,4 +4,4 @@
 
 mod evm_to_fabric;
 mod fabric_to_evm;
-mod support;
+pub(crate) mod support;

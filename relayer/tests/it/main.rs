@@ -16,6 +16,7 @@ mod consortium;
 mod crash;
 mod e2e_evm;
 mod e2e_fabric;
+mod e2e_fisco;
 mod limits;
 mod migration;
 mod model;

@@ -40,6 +40,8 @@ mod nonce;
 mod outcome;
 mod send;
 
+pub(crate) use self::outcome::delivery_results;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -723,7 +725,7 @@ impl Destination for EvmDestination {
 const STATUSES_PER_CALL: usize = 1024;
 
 /// The [`DeliveryStatus`] an Inbox status byte stands for.
-fn delivery_status_of(status: u8, what: &'static str) -> Result<DeliveryStatus, Error> {
+pub(crate) fn delivery_status_of(status: u8, what: &'static str) -> Result<DeliveryStatus, Error> {
     match status {
         STATUS_NONE => Ok(DeliveryStatus::NotDelivered),
         STATUS_DELIVERED => Ok(DeliveryStatus::Delivered),

@@ -7,6 +7,8 @@ use causeway_proofs::EvmAddress;
 
 use super::{ChainCheck, family_name};
 use crate::error::Rule;
+use causeway_proofs::fisco::{CryptoMode, NodeKey, SealerSet};
+
 use crate::model::{EvmChain, FiscoChain};
 use crate::raw::{RawChain, RawFamily, S};
 use crate::validate::Source;
@@ -76,7 +78,10 @@ impl<'n> ChainCheck<'_, 'n, '_> {
             Option<std::ops::Range<usize>>,
             &'static [RawFamily],
         );
-        let keys: [FamilyKey; 12] = [
+        fn at_list<T>(value: &Option<S<Vec<T>>>) -> Option<std::ops::Range<usize>> {
+            value.as_ref().map(S::span)
+        }
+        let keys: [FamilyKey; 14] = [
             ("outbox", at(&raw.outbox), &[Evm, Fisco]),
             ("inbox", at(&raw.inbox), &[Evm, Fisco]),
             ("channel", at(&raw.channel), &[Fabric]),
@@ -84,6 +89,8 @@ impl<'n> ChainCheck<'_, 'n, '_> {
             ("msp_id", at(&raw.msp_id), &[Fabric]),
             ("anchor", at(&raw.anchor), &[Evm]),
             ("group", at(&raw.group), &[Fisco]),
+            ("crypto", at(&raw.crypto), &[Fisco]),
+            ("sealers", at_list(&raw.sealers), &[Fisco]),
             ("tls_ca_file", at(&raw.tls_ca_file), &[Fabric]),
             ("identity_cert_file", at(&raw.identity_cert_file), &[Fabric]),
             ("outbox_chaincode", at(&raw.outbox_chaincode), &[Fabric]),
@@ -233,6 +240,7 @@ impl<'n> ChainCheck<'_, 'n, '_> {
         };
         let outbox = self.address("outbox", raw.outbox.as_ref(), true, "Outbox");
         let inbox = self.address("inbox", raw.inbox.as_ref(), true, "Inbox");
+        let sealers = self.fisco_sealers(raw);
         if !others {
             return None;
         }
@@ -241,7 +249,70 @@ impl<'n> ChainCheck<'_, 'n, '_> {
             group: group?,
             outbox: outbox??,
             inbox: inbox??,
+            sealers: sealers?,
         })
+    }
+
+    /// `crypto` and `sealers` of a FISCO BCOS chain: distinct node ids, points of the mode's
+    /// curve, at least four (so no single key is a quorum).
+    fn fisco_sealers(&mut self, raw: &RawChain) -> Option<SealerSet> {
+        let mode = match raw.crypto.as_ref() {
+            None => CryptoMode::Ecdsa,
+            Some(v) => match v.get_ref().as_str() {
+                "ecdsa" => CryptoMode::Ecdsa,
+                "sm" => CryptoMode::Sm,
+                other => {
+                    self.report(
+                        "crypto",
+                        &Source::File(v.span()),
+                        Rule::InvalidValue,
+                        format!("`{other}` is not a FISCO BCOS crypto mode"),
+                        "write crypto = \"ecdsa\" or crypto = \"sm\" (the node's [chain] sm_crypto)",
+                    );
+                    return None;
+                }
+            },
+        };
+        let Some(list) = raw.sealers.as_ref() else {
+            let table = self.table.clone();
+            self.report(
+                "sealers",
+                &table,
+                Rule::MissingField,
+                "a FISCO BCOS chain needs its sealers' node ids to check block signatures",
+                "add sealers = [\"<node id>\", …] with every nodeID of getSealerList",
+            );
+            return None;
+        };
+        let mut keys = Vec::with_capacity(list.get_ref().len());
+        for id in list.get_ref() {
+            match NodeKey::from_hex(mode, id.get_ref()) {
+                Ok(key) => keys.push(key),
+                Err(e) => {
+                    self.report(
+                        "sealers",
+                        &Source::File(id.span()),
+                        Rule::InvalidValue,
+                        e.to_string(),
+                        "copy the nodeID from getSealerList (128 hex digits of the node's public key)",
+                    );
+                    return None;
+                }
+            }
+        }
+        match SealerSet::new(mode, keys) {
+            Ok(set) => Some(set),
+            Err(e) => {
+                self.report(
+                    "sealers",
+                    &Source::File(list.span()),
+                    Rule::InvalidValue,
+                    e.to_string(),
+                    "list every sealer of the group once (getSealerList)",
+                );
+                None
+            }
+        }
     }
 
     /// Reports a problem with `chain_id`: at its value when it is written (`Some`), else at the

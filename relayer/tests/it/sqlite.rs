@@ -24,7 +24,7 @@ fn raw(b: &SqliteBackend) -> Connection {
 fn file_is_wal_with_recorded_migrations() {
     let b = SqliteBackend::new();
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 7);
+    assert_eq!(s.schema_version().unwrap(), 8);
     assert_eq!(s.path(), b.path.as_path());
     s.integrity_check().unwrap();
     let c = raw(&b);
@@ -49,16 +49,17 @@ fn file_is_wal_with_recorded_migrations() {
             (5, "signed submissions".to_owned()),
             (6, "member signatures and equivocation evidence".to_owned()),
             (7, "message events, API tokens and audit".to_owned()),
+            (8, "send requests, envelopes and grants".to_owned()),
         ]
     );
     drop(s);
     // Reopening applies nothing twice.
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 7);
+    assert_eq!(s.schema_version().unwrap(), 8);
     let n: i64 = c
         .query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(n, 7);
+    assert_eq!(n, 8);
 }
 
 /// A file written by the first release (schema 1) is brought to the current schema on open,
@@ -87,7 +88,7 @@ fn a_file_of_schema_1_is_migrated_in_place() {
         .unwrap();
     }
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 7);
+    assert_eq!(s.schema_version().unwrap(), 8);
     s.integrity_check().unwrap();
     let columns = b.columns("delivery");
     assert!(
@@ -102,12 +103,12 @@ fn a_file_from_a_newer_build_is_refused() {
     drop(b.open());
     raw(&b)
         .execute(
-            "INSERT INTO schema_version (version, name, applied_at) VALUES (8, 'future', 0)",
+            "INSERT INTO schema_version (version, name, applied_at) VALUES (9, 'future', 0)",
             [],
         )
         .unwrap();
     match SqliteStore::open(&b.path).unwrap_err() {
-        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (8, 7)),
+        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (9, 8)),
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
 }
@@ -152,20 +153,20 @@ fn a_read_only_handle_reads_beside_a_writer_and_never_writes() {
 
     // Another schema: refused, never migrated.
     raw(&b)
-        .execute("DELETE FROM schema_version WHERE version = 7", [])
+        .execute("DELETE FROM schema_version WHERE version = 8", [])
         .unwrap();
     match SqliteStore::open_read_only(&b.path, options).unwrap_err() {
-        Error::SchemaTooOld { found, expected } => assert_eq!((found, expected), (6, 7)),
+        Error::SchemaTooOld { found, expected } => assert_eq!((found, expected), (7, 8)),
         other => panic!("expected SchemaTooOld, got {other:?}"),
     }
     raw(&b)
         .execute(
-            "INSERT INTO schema_version (version, name, applied_at) VALUES (8, 'future', 0)",
+            "INSERT INTO schema_version (version, name, applied_at) VALUES (9, 'future', 0)",
             [],
         )
         .unwrap();
     match SqliteStore::open_read_only(&b.path, options).unwrap_err() {
-        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (8, 7)),
+        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (9, 8)),
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
 }
@@ -345,7 +346,7 @@ fn many_handles_opening_a_new_file_at_once_all_succeed() {
         for opener in openers {
             let version = opener.join().unwrap();
             assert!(
-                matches!(version, Ok(7)),
+                matches!(version, Ok(8)),
                 "round {round}: an opener failed: {version:?}"
             );
         }
@@ -353,7 +354,7 @@ fn many_handles_opening_a_new_file_at_once_all_succeed() {
             .unwrap()
             .query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(n, 7, "round {round}: each migration applied once");
+        assert_eq!(n, 8, "round {round}: each migration applied once");
     }
 }
 

@@ -54,6 +54,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "message events, API tokens and audit",
         sql: include_str!("migrations/0007_api.sql"),
     },
+    Migration {
+        version: 8,
+        name: "send requests, envelopes and grants",
+        sql: include_str!("migrations/0008_sends_and_envelopes.sql"),
+    },
 ];
 
 /// The schema version this build brings a file to.

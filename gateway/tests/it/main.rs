@@ -23,6 +23,7 @@ mod logging;
 // A real consortium scraped by promtool and a real Prometheus server (uses consortium's helpers).
 #[cfg(feature = "devnet")]
 mod metrics;
+mod private_messages;
 mod private_recipient;
 mod sample;
 mod status;

@@ -136,7 +136,13 @@ impl Dispatcher {
                     return;
                 }
                 let id = request.id;
-                if let Err(e) = self.dispatch(request).await {
+                // Stopping mid-dispatch is safe: a request recorded as sealed is looked up on
+                // chain by its message id at the next start.
+                let outcome = tokio::select! {
+                    () = cancel.cancelled() => return,
+                    outcome = self.dispatch(request) => outcome,
+                };
+                if let Err(e) = outcome {
                     tracing::warn!(origin = %self.origin, request = %id, error = %format!("{e:#}"), "dispatcher: a send request failed; it will be tried again");
                     tokio::select! {
                         () = cancel.cancelled() => return,

@@ -248,7 +248,11 @@ impl Envelopes {
             }
             let mut next = Vec::new();
             for (id, tries) in waiting.drain(..) {
-                match self.take(id, own).await {
+                let taken = tokio::select! {
+                    () = cancel.cancelled() => return,
+                    taken = self.take(id, own) => taken,
+                };
+                match taken {
                     Ok(()) => {}
                     Err(e) if tries + 1 < attempts => {
                         tracing::debug!(message_id = %id, error = %e, "envelopes: not fetched yet");

@@ -4,6 +4,7 @@
 
 mod api;
 mod api_schemathesis;
+mod api_send;
 // `causeway bench` exists only in builds with the `devnet` feature (the default).
 #[cfg(feature = "devnet")]
 mod bench;

@@ -453,4 +453,6 @@ fn a_sender_key_is_read_and_must_not_be_a_signer_key() {
         "chains.evm-a.sender_key_file",
         Rule::DuplicateKeyUse,
     );
+    f.secret("keys/sender.key", "not a key\n");
+    f.one_problem(&ok, "chains.evm-a.sender_key_file", Rule::KeyFileContents);
 }

@@ -292,6 +292,19 @@ impl<'n> ChainCheck<'_, 'n, '_> {
         if !secret_file(self.ctx, &key, &file) {
             return None;
         }
+        let contents = crate::keyfile::read_secret_key_file(&file.path)
+            .map_err(|e| e.to_string())
+            .and_then(|secret| crate::keyfile::validator_address(&secret));
+        if let Err(reason) = contents {
+            self.report(
+                "sender_key_file",
+                &source,
+                Rule::KeyFileContents,
+                format!("{}: {reason}", file.path.display()),
+                "write a secp256k1 secret key (32 bytes as hex or base64; `causeway keys` makes one)",
+            );
+            return None;
+        }
         if signers.is_some_and(|s| s.contains(&file.path)) {
             self.report(
                 "sender_key_file",

@@ -265,3 +265,101 @@ pub fn disclosure_of(private: &PrivateMessage) -> Result<Option<AnchoredDisclosu
         disclosure: causeway_privacy::Disclosure { fields },
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use causeway_privacy::KeyPair;
+    use causeway_privacy::disclosure::Padding;
+    use causeway_privacy::envelope::SealRequest;
+    use causeway_proofs::{Domain, Nonce};
+
+    fn message(body: Vec<u8>, context: &EnvelopeContext) -> Message {
+        Message::new(
+            context.nonce,
+            context.origin,
+            context.sender,
+            context.destination,
+            Address32([9; 32]),
+            body,
+        )
+        .unwrap()
+    }
+
+    fn sealed() -> (EnvelopeContext, Vec<u8>, KeyPair, KeyPair) {
+        let (a, b) = (KeyPair::generate(), KeyPair::generate());
+        let context = EnvelopeContext {
+            origin: Domain(1),
+            destination: Domain(2),
+            nonce: Nonce(7),
+            sender: Address32([3; 32]),
+        };
+        let (_, sealed, tree) = causeway_privacy::envelope::seal_json(
+            &SealRequest {
+                context,
+                recipients: &[*a.public_key(), *b.public_key()],
+            },
+            r#"{"amount": 1.5, "secret": "s3cr3t"}"#,
+            Padding::PowerOfTwo,
+        )
+        .unwrap();
+        let disclosure = sealed.disclose(&tree, &["amount"]).unwrap();
+        let body = encode(
+            &context,
+            &sealed.commitment,
+            &sealed.inputs,
+            Some(&disclosure),
+            &sealed.envelope,
+        )
+        .unwrap();
+        (context, body, a, b)
+    }
+
+    #[test]
+    fn a_body_decodes_against_its_own_message_only() {
+        let (context, body, a, b) = sealed();
+        let decoded = decode(&message(body.clone(), &context)).unwrap();
+        assert!(decoded.is_for(&a.key_id()) && decoded.is_for(&b.key_id()));
+        assert!(!decoded.is_for(&KeyPair::generate().key_id()));
+        let fields = disclosure_of(&decoded)
+            .unwrap()
+            .unwrap()
+            .verify(&decoded.expected)
+            .unwrap();
+        assert_eq!(fields["amount"], serde_json::json!(1.5));
+        assert!(!body.windows(6).any(|w| w == b"s3cr3t"));
+
+        // The same body under another nonce or sender: not that message's commitment.
+        let mut other = context;
+        other.nonce = Nonce(8);
+        assert!(matches!(
+            decode(&message(body.clone(), &other)),
+            Err(BodyError::CommitmentMismatch)
+        ));
+        other = context;
+        other.sender = Address32([4; 32]);
+        assert!(matches!(
+            decode(&message(body.clone(), &other)),
+            Err(BodyError::CommitmentMismatch)
+        ));
+        // A recipient list edited in the body no longer hashes to the commitment.
+        let mut parsed = Body::abi_decode(&body[4..]).unwrap();
+        parsed.envelope.recipients.pop();
+        let mut edited = MAGIC.to_vec();
+        edited.extend_from_slice(&parsed.abi_encode());
+        assert!(matches!(
+            decode(&message(edited, &context)),
+            Err(BodyError::CommitmentMismatch)
+        ));
+        // Public bodies and garbage.
+        assert!(matches!(
+            decode(&message(b"hello".to_vec(), &context)),
+            Err(BodyError::NotPrivate)
+        ));
+        assert!(matches!(
+            decode(&message(b"CWPM\x00\x01".to_vec(), &context)),
+            Err(BodyError::Malformed { .. })
+        ));
+    }
+}

@@ -246,3 +246,51 @@ pub fn start(
         tasks,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use causeway_proofs::Domain;
+
+    #[test]
+    fn readers_are_the_sender_the_recipients_and_the_auditors_once_each() {
+        let lane = Lane {
+            origin: Domain(1),
+            destination: Domain(2),
+        };
+        let own = KeyPair::generate();
+        let members = ["org1", "org2", "org3"]
+            .into_iter()
+            .map(|n| (n.to_owned(), *KeyPair::generate().public_key()))
+            .chain([("org0".to_owned(), *own.public_key())])
+            .collect();
+        let d = Directory::new(
+            "org0".into(),
+            own,
+            members,
+            [(lane, vec!["org3".to_owned()])].into(),
+        );
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            d.readers(lane, &names(&["org2", "org3", "org0"])),
+            Ok(names(&["org0", "org2", "org3"]))
+        );
+        assert_eq!(
+            d.readers(lane, &names(&["org1"])),
+            Ok(names(&["org0", "org1", "org3"]))
+        );
+        let back = Lane {
+            origin: Domain(2),
+            destination: Domain(1),
+        };
+        assert_eq!(
+            d.readers(back, &names(&["org1"])),
+            Ok(names(&["org0", "org1"]))
+        );
+        assert_eq!(
+            d.readers(lane, &names(&["nobody"])),
+            Err("nobody".to_owned())
+        );
+        assert_eq!(d.member_of(&d.key().key_id()), Some("org0"));
+    }
+}

@@ -198,13 +198,7 @@ impl Dispatcher {
                     )
                     .await;
             }
-            let record = self
-                .blocking({
-                    let rid = request.id;
-                    move |s| s.send_request(rid)
-                })
-                .await?;
-            let Some(body) = record.as_ref().and_then(|r| self.resend_body(r)) else {
+            let Some(body) = self.resend_body(&request).await? else {
                 return self
                     .fail(&request, "its sealed body is no longer available".into())
                     .await;
@@ -234,27 +228,18 @@ impl Dispatcher {
     }
 
     /// The body of a sealed request, rebuilt for a resend: a public body is its payload; a
-    /// private one is read back from its stored envelope's message (re-encoded from the store).
-    fn resend_body(&self, request: &SendRequest) -> Option<Vec<u8>> {
+    /// private one is re-encoded from its stored envelope and disclosure.
+    async fn resend_body(&self, request: &SendRequest) -> Result<Option<Vec<u8>>> {
         match request.kind {
-            SendKind::Public => request.payload.clone(),
+            SendKind::Public => Ok(request.payload.clone()),
             _ => {
-                let id = request.message_id?;
-                let env = self.store.envelope(id).ok()??;
-                let (header, sealed) = causeway_privacy::envelope::inspect(&env.bytes[..]).ok()?;
-                let context = *header.context();
-                let disclosure = env
-                    .disclosure
-                    .as_deref()
-                    .and_then(|d| serde_json::from_str(d).ok());
-                body::encode(
-                    &context,
-                    &sealed.commitment,
-                    &sealed.inputs,
-                    disclosure.as_ref(),
-                    &sealed.envelope,
-                )
-                .ok()
+                let Some(id) = request.message_id else {
+                    return Ok(None);
+                };
+                let Some(env) = self.blocking(move |s| s.envelope(id)).await? else {
+                    return Ok(None);
+                };
+                Ok(body_of_envelope(&env.bytes, env.disclosure.as_deref()))
             }
         }
     }
@@ -393,6 +378,24 @@ impl Dispatcher {
     }
 }
 
+/// The on-chain body of a private message rebuilt from its stored envelope and disclosure JSON
+/// (what a resend after a crash sends: the same bytes as first sealed).
+pub fn body_of_envelope(envelope: &[u8], disclosure: Option<&str>) -> Option<Vec<u8>> {
+    let (header, sealed) = causeway_privacy::envelope::inspect(envelope).ok()?;
+    let disclosure = match disclosure {
+        Some(text) => Some(serde_json::from_str(text).ok()?),
+        None => None,
+    };
+    body::encode(
+        header.context(),
+        &sealed.commitment,
+        &sealed.inputs,
+        disclosure.as_ref(),
+        &sealed.envelope,
+    )
+    .ok()
+}
+
 /// The sealed parts of a private request: its on-chain body, and the envelope with its
 /// commitment and public disclosure JSON.
 type SealedParts = (Vec<u8>, Option<(Vec<u8>, [u8; 32], Option<String>)>);
@@ -451,4 +454,40 @@ pub fn seal(
         .transpose()
         .context("encoding the disclosure")?;
     Ok((body, Some((bytes, sealed.commitment.0, disclosure_json))))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use causeway_privacy::KeyPair;
+
+    #[test]
+    fn a_resend_sends_the_body_first_sealed() {
+        let own = KeyPair::generate();
+        let members = [("org1".to_owned(), *own.public_key())].into();
+        let directory = Directory::new("org1".into(), own, members, Default::default());
+        let context = EnvelopeContext {
+            origin: Domain(1),
+            destination: Domain(2),
+            nonce: Nonce(4),
+            sender: Address32([1; 32]),
+        };
+        for disclose in [vec![], vec!["a".to_owned()]] {
+            let (body, envelope) = seal(
+                &directory,
+                context,
+                br#"{"a": 1, "b": "two"}"#,
+                &["org1".to_owned()],
+                &disclose,
+            )
+            .unwrap();
+            let (bytes, _, disclosure) = envelope.unwrap();
+            assert_eq!(
+                body_of_envelope(&bytes, disclosure.as_deref()),
+                Some(body),
+                "disclosing {disclose:?}"
+            );
+        }
+    }
 }

@@ -14,6 +14,7 @@ mod config_check_fabric;
 mod consortium;
 #[cfg(feature = "devnet")]
 mod devnet;
+mod dispatcher;
 mod evidence;
 mod evm_source;
 mod fabric_bundles;

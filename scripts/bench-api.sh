@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The HTTP API's throughput and latency with wrk (BENCHMARKS.md "HTTP API"): GET
 # /v1/messages/{id} (bearer token checked against the store, message and history read from
-# SQLite) and, in the same run, a plain hyper "hello" handler on the same runtime as the ceiling.
+# SQLite), POST /v1/messages (a public message with a 1 KiB body, recorded durably in SQLite
+# with synchronous = FULL before the 202) and, in the same run, a plain hyper "hello" handler on
+# the same runtime as the ceiling.
 # Both servers and wrk share this machine's cores: note how busy it is beside the figures.
 #
 # Tool: wrk 4.1.0-3+b2 from Debian bookworm (installed with apt-get when missing).
@@ -37,3 +39,14 @@ wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "http://$hello_addr/"
 echo "== GET /v1/messages/{id}"
 wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "Authorization: Bearer $token" \
   "http://$api_addr/v1/messages/$id"
+echo "== POST /v1/messages (public, 1 KiB body, durable before the answer)"
+hex=$(head -c 1024 /dev/zero | od -An -v -tx1 | tr -d ' \n' | tr 0 a)
+lua=$(mktemp --suffix .lua)
+cat >"$lua" <<EOF
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $token"
+wrk.body = '{"origin":1,"destination":2,"recipient":"0x2222222222222222222222222222222222222222","body":"0x$hex"}'
+EOF
+wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$lua" "http://$api_addr/v1/messages"
+rm -f "$lua"

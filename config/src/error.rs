@@ -133,6 +133,9 @@ pub enum Rule {
     EnvOverride,
     /// Two storage back-ends chosen at once.
     StorageConflict,
+    /// A lane's auditors name a member twice, or a chain's sender key is also one of its
+    /// relayer signer keys (two writers of one account's transaction nonces).
+    DuplicateKeyUse,
 }
 
 /// Everything that can go wrong while loading a configuration.

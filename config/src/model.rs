@@ -136,6 +136,10 @@ pub struct Chain {
     /// Key files this gateway signs the chain's transactions with (may be empty when it only
     /// watches the chain; several keys spread nonce contention).
     pub signer_key_files: Vec<PathBuf>,
+    /// The key applications' messages are dispatched with on this chain's Outbox
+    /// (`POST /v1/messages`); `None`: this gateway does not send on the chain. Never one of
+    /// `signer_key_files` (the relayer manages their transaction nonces).
+    pub sender_key_file: Option<PathBuf>,
     /// Family-specific settings.
     pub kind: ChainKind,
 }
@@ -364,6 +368,10 @@ pub struct Lane {
     pub paused: bool,
     /// Optional rate limit.
     pub rate_limit: Option<RateLimit>,
+    /// Members that are recipients of every private message on this lane (a regulator, say),
+    /// distinct, in configuration order; their presence is bound into each message's on-chain
+    /// commitment through the envelope's recipient list.
+    pub auditors: Vec<String>,
 }
 
 impl Lane {

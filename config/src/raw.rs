@@ -102,6 +102,8 @@ pub(crate) struct RawChain {
     pub(crate) finality: Option<S<toml::Value>>,
     #[serde(default)]
     pub(crate) signer_key_files: Vec<S<PathBuf>>,
+    /// The key `POST /v1/messages` dispatches on this chain's Outbox with (EVM).
+    pub(crate) sender_key_file: Option<S<PathBuf>>,
     // EVM and FISCO BCOS
     pub(crate) outbox: Option<S<String>>,
     pub(crate) inbox: Option<S<String>>,
@@ -169,6 +171,8 @@ pub(crate) struct RawLane {
     #[serde(default)]
     pub(crate) paused: bool,
     pub(crate) rate_limit: Option<S<RawRateLimit>>,
+    /// Members that are recipients of every private message on the lane.
+    pub(crate) auditors: Option<S<Vec<S<String>>>>,
 }
 
 /// `lanes.<name>.rate_limit`.

@@ -50,9 +50,15 @@ pub mod bindings {
         ExampleRecipient,
         "../contracts/artifacts/ExampleRecipient.json"
     );
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        PrivateRecipient,
+        "../contracts/artifacts/PrivateRecipient.json"
+    );
 }
 
-pub use bindings::{Anchor, ExampleRecipient, Inbox, Outbox};
+pub use bindings::{Anchor, ExampleRecipient, Inbox, Outbox, PrivateRecipient};
 
 /// A deployed Outbox.
 pub type OutboxHandle = Outbox::OutboxInstance<DynProvider>;
@@ -62,6 +68,8 @@ pub type InboxHandle = Inbox::InboxInstance<DynProvider>;
 pub type AnchorHandle = Anchor::AnchorInstance<DynProvider>;
 /// A deployed ExampleRecipient.
 pub type RecipientHandle = ExampleRecipient::ExampleRecipientInstance<DynProvider>;
+/// A deployed PrivateRecipient.
+pub type PrivateRecipientHandle = PrivateRecipient::PrivateRecipientInstance<DynProvider>;
 
 /// Environment variable naming another artifacts folder (e.g. the output of
 /// `scripts/build-contracts.sh /tmp/x` while experimenting with the sources).
@@ -104,6 +112,10 @@ const EMBEDDED: &[(&str, &str)] = &[
     (
         "PrivateMessageHarness",
         include_str!("../../contracts/artifacts/PrivateMessageHarness.json"),
+    ),
+    (
+        "PrivateRecipient",
+        include_str!("../../contracts/artifacts/PrivateRecipient.json"),
     ),
 ];
 
@@ -285,6 +297,26 @@ pub async fn deploy_example_recipient(
         .deploy(provider, &args)
         .await?;
     Ok(ExampleRecipient::new(address, provider.clone()))
+}
+
+/// Deploys a `PrivateRecipient` on the chain of `domain` that accepts private messages from
+/// `inbox` whose disclosed field `field` proves against their commitment.
+pub async fn deploy_private_recipient(
+    provider: &DynProvider,
+    inbox: Address,
+    domain: u32,
+    field: &str,
+) -> Result<PrivateRecipientHandle> {
+    let args = PrivateRecipient::constructorCall {
+        inbox_: inbox,
+        localDomain_: domain,
+        fieldName_: field.as_bytes().to_vec().into(),
+    }
+    .abi_encode();
+    let address = Artifact::load("PrivateRecipient")?
+        .deploy(provider, &args)
+        .await?;
+    Ok(PrivateRecipient::new(address, provider.clone()))
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@
 //! - [`node`]: [`node::Node::start`] runs every role of one organisation's gateway (the relayer
 //!   pipeline, the peer protocol, the HTTP API) and [`node::NodeHandle::shutdown`] drains it;
 //! - [`api`]: the `/v1` HTTP API (routes, bearer tokens, OpenAPI document, event stream);
+//! - [`private`]: sending applications' messages and private messages end to end (sealing,
+//!   the on-chain body, fetching envelopes from the other members);
 //! - [`proof`] and [`heights`]: proof bundles out of the store and chains' heights, shared by
 //!   the API and the CLI.
 
@@ -21,5 +23,6 @@ pub mod lanes;
 pub mod memnet;
 pub mod metrics;
 pub mod node;
+pub mod private;
 pub mod proof;
 pub mod wiring;

@@ -60,6 +60,8 @@ pub struct NodeHandle {
     store: Arc<dyn Store>,
     api: crate::api::ApiServer,
     cancel: CancellationToken,
+    /// The dispatchers and the envelope follower ([`crate::private::start`]).
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Node {
@@ -150,10 +152,25 @@ impl Node {
         let cancel = CancellationToken::new();
         let peer_config =
             PeerConfig::from_config(config).context("the peer protocol's settings")?;
+        let outbound = match crate::private::start(
+            config,
+            Arc::clone(&store),
+            &peer_config,
+            options.pipeline.source_poll,
+            cancel.clone(),
+        ) {
+            Ok(outbound) => outbound,
+            Err(e) => {
+                cancel.cancel();
+                relayer.shutdown().await;
+                return Err(e.context("starting sending and private messages"));
+            }
+        };
         let stop = cancel.clone();
-        let peer = Peer::start(
+        let peer = Peer::start_with_envelopes(
             peer_config,
             collector,
+            Arc::clone(&outbound.peer_source),
             async move { stop.cancelled().await },
         )
         .await
@@ -175,17 +192,24 @@ impl Node {
                 return Err(e);
             }
         };
-        let api =
-            match crate::api::start(config, Arc::clone(&store), api_lanes, cancel.clone()).await {
-                Ok(api) => api,
-                Err(e) => {
-                    cancel.cancel();
-                    relayer.shutdown().await;
-                    let _ = peer.join().await;
-                    let _ = metrics.join().await;
-                    return Err(e.context("starting the HTTP API"));
-                }
-            };
+        let api = match crate::api::start_with(
+            config,
+            Arc::clone(&store),
+            api_lanes,
+            Some(outbound.sending),
+            cancel.clone(),
+        )
+        .await
+        {
+            Ok(api) => api,
+            Err(e) => {
+                cancel.cancel();
+                relayer.shutdown().await;
+                let _ = peer.join().await;
+                let _ = metrics.join().await;
+                return Err(e.context("starting the HTTP API"));
+            }
+        };
         tracing::info!(
             organisation = %own.name,
             peer_listen = %peer.local_addr(),
@@ -200,6 +224,7 @@ impl Node {
             store,
             api,
             cancel,
+            tasks: outbound.tasks,
         })
     }
 }
@@ -256,6 +281,11 @@ impl NodeHandle {
         self.relayer.shutdown().await;
         self.cancel.cancel();
         self.api.join().await;
+        for task in self.tasks {
+            if let Err(e) = task.await {
+                tracing::warn!(error = %e, "a dispatcher or envelope task ended abnormally");
+            }
+        }
         let peer = self.peer.join().await.context("stopping the peer protocol");
         let metrics = self
             .metrics

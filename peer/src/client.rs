@@ -35,11 +35,11 @@ use crate::wire::{self, Violation, proto};
 
 /// Opens TCP then TLS to one member, for tonic's channel.
 #[derive(Clone)]
-struct MemberConnector {
-    tls: TlsConnector,
-    server_name: ServerName<'static>,
-    host: String,
-    port: u16,
+pub(crate) struct MemberConnector {
+    pub(crate) tls: TlsConnector,
+    pub(crate) server_name: ServerName<'static>,
+    pub(crate) host: String,
+    pub(crate) port: u16,
 }
 
 type ConnectFuture = Pin<
@@ -257,7 +257,7 @@ fn classify(status: tonic::Status, endpoint: &crate::config::PeerEndpoint) -> Se
 }
 
 /// `error` and its sources, joined (tonic's transport errors hide the TLS reason in a source).
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(e) = source {

@@ -67,6 +67,9 @@ pub struct Limits {
     /// Largest gRPC message accepted, either way (a signed checkpoint is about 150 bytes; a
     /// subscription with a cursor per lane a few KiB).
     pub max_message_size: usize,
+    /// Largest envelope served or fetched by `FetchEnvelope` (a private payload and its
+    /// envelope header).
+    pub max_envelope_size: usize,
     /// Most lanes one subscription may name.
     pub max_lanes_per_subscription: usize,
     /// Concurrent HTTP/2 streams per connection.
@@ -97,6 +100,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_message_size: 4 * 1024,
+            max_envelope_size: 1024 * 1024,
             max_lanes_per_subscription: 128,
             max_streams_per_connection: 4,
             max_connections: 64,

@@ -35,6 +35,7 @@
 mod client;
 mod collector;
 mod config;
+mod envelopes;
 mod error;
 mod probe;
 mod server;
@@ -45,6 +46,7 @@ pub mod wire;
 
 pub use collector::{DEFAULT_BROADCAST_CAPACITY, DEFAULT_LANE_CHANNEL_CAPACITY, PeerCollector};
 pub use config::{Limits, MemberPeer, PeerConfig, PeerEndpoint};
+pub use envelopes::{EnvelopeFetcher, EnvelopeFuture, EnvelopeSource, FetchError};
 pub use error::{Error, Result};
 pub use probe::{Probe, probe};
 pub use service::{Peer, PeerHandle, PeerStatusReader};

@@ -149,6 +149,7 @@ pub(crate) struct ServerParts {
     pub(crate) collector: Arc<PeerCollector>,
     pub(crate) limits: Limits,
     pub(crate) counters: Arc<ServerCounters>,
+    pub(crate) envelopes: Option<Arc<dyn crate::envelopes::EnvelopeSource>>,
 }
 
 /// Serves until `cancel` fires, then closes every stream and connection.
@@ -160,6 +161,7 @@ pub(crate) async fn serve(parts: ServerParts, cancel: CancellationToken) -> Resu
         collector,
         limits,
         counters,
+        envelopes,
     } = parts;
     let (admitted, incoming) = mpsc::channel(limits.max_connections.max(1));
     let acceptor = tokio::spawn(accept_loop(
@@ -176,10 +178,11 @@ pub(crate) async fn serve(parts: ServerParts, cancel: CancellationToken) -> Resu
         limits: limits.clone(),
         counters,
         cancel: cancel.clone(),
+        envelopes,
     };
     let service = proto::peer_server::PeerServer::new(service)
         .max_decoding_message_size(limits.max_message_size)
-        .max_encoding_message_size(limits.max_message_size);
+        .max_encoding_message_size(limits.max_message_size.max(limits.max_envelope_size));
     let server = tonic::transport::Server::builder()
         .max_concurrent_streams(limits.max_streams_per_connection)
         .concurrency_limit_per_connection(limits.max_streams_per_connection as usize)
@@ -340,6 +343,7 @@ struct PeerService {
     limits: Limits,
     counters: Arc<ServerCounters>,
     cancel: CancellationToken,
+    envelopes: Option<Arc<dyn crate::envelopes::EnvelopeSource>>,
 }
 
 /// Per requested lane, the last size the subscriber has seen (`None`: nothing yet).
@@ -418,6 +422,30 @@ impl proto::peer_server::Peer for PeerService {
                 .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         });
         Ok(Response::new(ReceiverStream::new(receiver)))
+    }
+
+    async fn fetch_envelope(
+        &self,
+        request: Request<proto::FetchEnvelopeRequest>,
+    ) -> Result<Response<proto::Envelope>, Status> {
+        let Some(info) = request.extensions().get::<PeerConnInfo>().cloned() else {
+            return Err(Status::unauthenticated(
+                "no member identity on this connection",
+            ));
+        };
+        let Some(source) = &self.envelopes else {
+            return Err(Status::unimplemented(
+                "this gateway serves no envelopes (it was started without a store of them)",
+            ));
+        };
+        let reply = crate::envelopes::serve(&**source, &info.member, request.get_ref()).await;
+        match &reply {
+            Ok(_) => info!(member = %info.member, "peer server: served an envelope"),
+            Err(s) => {
+                warn!(member = %info.member, code = ?s.code(), reason = s.message(), "peer server: refused an envelope")
+            }
+        }
+        reply.map(Response::new)
     }
 }
 

@@ -46,6 +46,34 @@ impl Peer {
         collector: Arc<PeerCollector>,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<PeerHandle> {
+        Self::start_serving(config, listener, collector, None, shutdown).await
+    }
+
+    /// Binds `config.listen()` and starts the service serving `FetchEnvelope` from `envelopes`;
+    /// see [`Peer::start_serving`].
+    pub async fn start_with_envelopes(
+        config: PeerConfig,
+        collector: Arc<PeerCollector>,
+        envelopes: Arc<dyn crate::envelopes::EnvelopeSource>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<PeerHandle> {
+        let address = config.listen();
+        let listener = TcpListener::bind(address).await.map_err(|e| Error::Bind {
+            address,
+            reason: e.to_string(),
+        })?;
+        Self::start_serving(config, listener, collector, Some(envelopes), shutdown).await
+    }
+
+    /// [`Peer::start_with_listener`], serving `FetchEnvelope` from `envelopes` when given
+    /// (without, the call answers UNIMPLEMENTED).
+    pub async fn start_serving(
+        config: PeerConfig,
+        listener: TcpListener,
+        collector: Arc<PeerCollector>,
+        envelopes: Option<Arc<dyn crate::envelopes::EnvelopeSource>>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<PeerHandle> {
         if collector.validator() != config.own.validator {
             return Err(Error::ValidatorMismatch {
                 key: collector.validator(),
@@ -94,6 +122,7 @@ impl Peer {
                 collector: collector.clone(),
                 limits: config.limits.clone(),
                 counters: counters.clone(),
+                envelopes,
             },
             cancel.clone(),
         ));

@@ -223,6 +223,31 @@ pub enum Error {
         id: u64,
     },
 
+    /// No send request has this number.
+    #[error("no send request {id} in the store")]
+    UnknownSendRequest {
+        /// The number asked for.
+        id: u64,
+    },
+
+    /// No envelope is stored for this message.
+    #[error("no envelope for message {id} in the store")]
+    UnknownEnvelope {
+        /// The message asked for.
+        id: MessageId,
+    },
+
+    /// A send request cannot move as asked (it is not in the state the step needs).
+    #[error("send request {id} is {state}, so it cannot be {action}")]
+    SendRequestState {
+        /// The request.
+        id: u64,
+        /// Its state.
+        state: String,
+        /// What was attempted.
+        action: &'static str,
+    },
+
     /// An API token cannot be recorded as given.
     #[error("invalid API token: {reason}")]
     InvalidToken {

@@ -145,6 +145,7 @@ fn lane_one<'r>(
     let validators = validator_set(ctx, name, raw, members);
     let threshold = threshold(ctx, name, raw);
     let rate_limit = rate_limit(ctx, name, raw);
+    let auditors = auditors(ctx, name, raw, members);
 
     // Custody concentration, once the set and threshold are sound.
     if let (Some(validators), Some(t)) = (&validators, threshold) {
@@ -160,7 +161,53 @@ fn lane_one<'r>(
         threshold: threshold?,
         paused: raw.paused,
         rate_limit: rate_limit?,
+        auditors: auditors?,
     })
+}
+
+/// `auditors`: configured members, each once.
+fn auditors(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    raw: &RawLane,
+    members: &Members,
+) -> Option<Vec<String>> {
+    let Some(list_raw) = &raw.auditors else {
+        return Some(Vec::new());
+    };
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (i, v) in list_raw.get_ref().iter().enumerate() {
+        let key = format!("lanes.{name}.auditors[{i}]");
+        let member = v.get_ref();
+        if !members.is_declared(member) {
+            ctx.report(
+                key,
+                &Source::File(v.span()),
+                Rule::UnknownMember,
+                format!("auditor `{member}` is not a configured member"),
+                format!(
+                    "name one of the members ({}) or add a [[members]] entry named `{member}` \
+                     with its privacy_public_key",
+                    members.names()
+                ),
+            );
+            ok = false;
+        } else if !seen.insert(member.as_str()) {
+            ctx.report(
+                key,
+                &Source::File(v.span()),
+                Rule::DuplicateKeyUse,
+                format!("auditor `{member}` is listed twice"),
+                "list each auditor once",
+            );
+            ok = false;
+        } else {
+            out.push(member.clone());
+        }
+    }
+    ok.then_some(out)
 }
 
 fn validator_set(

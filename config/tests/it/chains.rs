@@ -489,3 +489,34 @@ fn a_chain_name_must_be_well_formed() {
             .is_some_and(|f| f.starts_with("use lower-case letters"))
     );
 }
+
+const SIGNER_LINE: &str = "signer_key_files = [\"keys/evm-a-signer.key\"]\n";
+
+#[test]
+fn a_sender_key_is_read_and_must_not_be_a_signer_key() {
+    let f = Fixture::new();
+    f.secret("keys/sender.key", &crate::support::validator_secret_hex(7));
+    let ok = edit(
+        BASE,
+        SIGNER_LINE,
+        &format!("{SIGNER_LINE}sender_key_file = \"keys/sender.key\"\n"),
+    );
+    let config = f.load(&ok).expect("valid");
+    assert_eq!(
+        config.chain("evm-a").expect("evm-a").sender_key_file,
+        Some(f.path("keys/sender.key"))
+    );
+    assert_eq!(config.chain("evm-b").expect("evm-b").sender_key_file, None);
+    let shared = edit(
+        BASE,
+        SIGNER_LINE,
+        &format!("{SIGNER_LINE}sender_key_file = \"keys/evm-a-signer.key\"\n"),
+    );
+    f.one_problem(
+        &shared,
+        "chains.evm-a.sender_key_file",
+        Rule::DuplicateKeyUse,
+    );
+    f.secret("keys/sender.key", "not a key\n");
+    f.one_problem(&ok, "chains.evm-a.sender_key_file", Rule::KeyFileContents);
+}

@@ -388,3 +388,44 @@ fn a_lane_whose_hash_its_destination_cannot_verify_is_refused() {
     );
     f.load(&text).unwrap();
 }
+
+fn with_auditors(auditors: &str) -> String {
+    edit(BASE, LANE_AB, &format!("{LANE_AB}auditors = {auditors}\n"))
+}
+
+#[test]
+fn lane_auditors_are_read_in_order() {
+    let f = Fixture::new();
+    let config = f
+        .load(&with_auditors(r#"["org3", "org2"]"#))
+        .expect("valid");
+    let lane = config.lane("evm-a-to-evm-b").expect("lane");
+    assert_eq!(lane.auditors, ["org3", "org2"]);
+    assert!(
+        config
+            .lane("evm-b-to-evm-a")
+            .expect("lane")
+            .auditors
+            .is_empty()
+    );
+}
+
+#[test]
+fn an_auditor_that_is_not_a_member_is_refused() {
+    let f = Fixture::new();
+    f.one_problem(
+        &with_auditors(r#"["org9"]"#),
+        "lanes.evm-a-to-evm-b.auditors[0]",
+        Rule::UnknownMember,
+    );
+}
+
+#[test]
+fn an_auditor_listed_twice_is_refused() {
+    let f = Fixture::new();
+    f.one_problem(
+        &with_auditors(r#"["org3", "org3"]"#),
+        "lanes.evm-a-to-evm-b.auditors[1]",
+        Rule::DuplicateKeyUse,
+    );
+}

@@ -17,6 +17,8 @@ library PrivateMessage {
     bytes32 internal constant TAG = "causeway/message-commitment/v2";
     /// The leaf domain tag (27 bytes).
     bytes internal constant LEAF_TAG = "causeway/disclosure-leaf/v1";
+    /// The first four bytes of a private message's body; `abi.encode(Body)` follows.
+    bytes4 internal constant MAGIC = "CWPM";
 
     /// The public inputs of a message commitment.
     struct Commitment {
@@ -37,6 +39,24 @@ library PrivateMessage {
         bytes value;
         uint64 index;
         bytes32[] path;
+    }
+
+    /// The public inputs of the envelope digest: the envelope id, its header and payload
+    /// digests and its recipients' key ids (an auditor's presence is checked with them).
+    struct EnvelopeInfo {
+        bytes16 id;
+        bytes32 headerDigest;
+        bytes32 payloadDigest;
+        bytes16[] recipients;
+    }
+
+    /// A private message's body after `MAGIC` (gateway/src/private/body.rs writes it): the
+    /// commitment, its inputs, the disclosed fields with their proofs, the envelope's inputs.
+    struct Body {
+        bytes32 commitment;
+        Commitment inputs;
+        Field[] fields;
+        EnvelopeInfo envelope;
     }
 
     /// @notice The commitment of `c` (what the private message carries as its body).

@@ -10,9 +10,11 @@
 
 pub mod auth;
 pub mod chains;
+pub mod envelopes;
 pub mod error;
 pub mod events;
 pub mod messages;
+pub mod send;
 pub mod server;
 
 use std::collections::HashMap;
@@ -63,6 +65,8 @@ struct Inner {
     chains: Vec<ChainEntry>,
     streams: Arc<Semaphore>,
     cancel: CancellationToken,
+    /// Sending and private messages, when this gateway is configured for them.
+    sending: std::sync::OnceLock<send::Sending>,
 }
 
 impl ApiState {
@@ -94,7 +98,20 @@ impl ApiState {
             chains,
             streams: Arc::new(Semaphore::new(MAX_STREAMS)),
             cancel,
+            sending: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// This state, accepting sends and serving private messages through `sending` (set once;
+    /// a second call is ignored).
+    pub fn with_sending(self, sending: send::Sending) -> Self {
+        let _ = self.0.sending.set(sending);
+        self
+    }
+
+    /// Sending and private messages, when configured.
+    pub fn sending(&self) -> Option<&send::Sending> {
+        self.0.sending.get()
     }
 
     /// A handle on the store (the next in turn).
@@ -139,9 +156,10 @@ impl core::fmt::Debug for ApiState {
     info(
         title = "Causeway gateway API",
         version = "1",
-        description = "Read a gateway's chains and messages, their status history and proof \
-                       bundles; follow status changes; retry dead letters. Every error is \
-                       {code, message, hint}."
+        description = "Send messages, public or private; read a gateway's chains and messages, \
+                       their status history and proof bundles; follow status changes; retry \
+                       dead letters; read, grant and revoke private messages' envelopes. Every \
+                       error is {code, message, hint}."
     ),
     modifiers(&BearerAuth),
     tags(
@@ -149,6 +167,7 @@ impl core::fmt::Debug for ApiState {
         (name = "chains", description = "The configured chains"),
         (name = "messages", description = "Messages, their history and proofs"),
         (name = "events", description = "Status changes as Server-Sent Events"),
+        (name = "envelopes", description = "Private messages: envelopes, decryption, grants, disclosures"),
     )
 )]
 struct ApiDoc;
@@ -194,7 +213,13 @@ pub fn router_with_timeout(
         .routes(routes!(chains::readyz))
         .routes(routes!(openapi_json))
         .routes(routes!(chains::list_chains))
-        .routes(routes!(messages::search_messages))
+        .routes(routes!(messages::search_messages, send::send_message))
+        .routes(routes!(send::get_request))
+        .routes(routes!(envelopes::get_envelope))
+        .routes(routes!(envelopes::decrypt))
+        .routes(routes!(envelopes::list_grants, envelopes::grant))
+        .routes(routes!(envelopes::revoke))
+        .routes(routes!(envelopes::get_disclosure))
         .routes(routes!(messages::get_message))
         .routes(routes!(messages::get_proof))
         .routes(routes!(messages::retry_message))
@@ -267,6 +292,17 @@ pub async fn start(
     lanes: Vec<LaneTrust>,
     cancel: CancellationToken,
 ) -> Result<ApiServer> {
+    start_with(config, store, lanes, None, cancel).await
+}
+
+/// [`start`], accepting sends and serving private messages through `sending` when given.
+pub async fn start_with(
+    config: &Config,
+    store: Arc<dyn Store>,
+    lanes: Vec<LaneTrust>,
+    sending: Option<send::Sending>,
+    cancel: CancellationToken,
+) -> Result<ApiServer> {
     let state = match config.storage() {
         causeway_config::Storage::Sqlite { path } => {
             let mut handles: Vec<Arc<dyn Store>> = Vec::new();
@@ -279,6 +315,10 @@ pub async fn start(
             ApiState::with_handles(first, handles, lanes, chains_of(config), cancel.clone())
         }
         _ => ApiState::new(store, lanes, chains_of(config), cancel.clone()),
+    };
+    let state = match sending {
+        Some(s) => state.with_sending(s),
+        None => state,
     };
     let api = config.api();
     let tls = match &api.tls {

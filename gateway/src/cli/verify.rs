@@ -31,7 +31,7 @@ use super::input::read_text;
 #[derive(clap::Args, Debug)]
 pub(crate) struct VerifyArgs {
     /// The proof bundles (JSON, format `causeway-proof-bundle/1`), one or more.
-    #[arg(required_unless_present = "evidence", num_args = 1..)]
+    #[arg(required_unless_present_any = ["evidence", "disclosure"], num_args = 1..)]
     bundles: Vec<PathBuf>,
     /// Check equivocation evidence instead of bundles (JSON, format
     /// `causeway-equivocation-v1`, as `causeway store evidence` exports it): one validator's
@@ -41,7 +41,7 @@ pub(crate) struct VerifyArgs {
     evidence: Vec<PathBuf>,
     /// The trust file: the lane's signing domain, validators and threshold, and optionally the
     /// origin's native-proof settings (JSON).
-    #[arg(long, required_unless_present = "evidence")]
+    #[arg(long, required_unless_present_any = ["evidence", "disclosure"])]
     trust: Option<PathBuf>,
     /// Print the verdicts as JSON instead of text (one object for one bundle, else an array).
     #[arg(long)]
@@ -51,6 +51,11 @@ pub(crate) struct VerifyArgs {
     /// verdict reports the block hash as not compared with the chain.
     #[arg(long, value_name = "URL")]
     rpc: Option<String>,
+    /// Check the disclosed fields of a private message instead (its canonical encoding, 0x and
+    /// hex, as the Outbox's `Dispatch` event carries it): they must prove against the commitment
+    /// the message carries for its own origin, destination, nonce and sender.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["bundles", "evidence", "rpc", "trust"])]
+    pub(crate) disclosure: Option<PathBuf>,
 }
 
 /// The trust file: what the verifier's own configuration says about the lane. Its format is
@@ -515,6 +520,9 @@ fn report(path: &Path, trust: &Trust, node: Option<&OriginNode>) -> Report {
 /// Exit codes: 0 if all are valid, 1 if one was refused, 2 (an error) if one could not be read
 /// or checked (after all verdicts are printed).
 pub(crate) fn run(args: &VerifyArgs) -> Result<Outcome> {
+    if let Some(file) = &args.disclosure {
+        return super::verify_disclosure::run(file, args.json);
+    }
     if !args.evidence.is_empty() {
         return evidence(args);
     }

@@ -863,12 +863,20 @@ async fn the_openapi_document_and_the_router_agree() {
         ("/healthz", "get"),
         ("/readyz", "get"),
         ("/v1/chains", "get"),
+        ("/v1/envelopes/{id}", "get"),
+        ("/v1/envelopes/{id}/decrypt", "post"),
+        ("/v1/envelopes/{id}/grants", "get"),
+        ("/v1/envelopes/{id}/grants", "post"),
+        ("/v1/envelopes/{id}/grants/{member}", "delete"),
         ("/v1/events", "get"),
         ("/v1/messages", "get"),
+        ("/v1/messages", "post"),
         ("/v1/messages/{id}", "get"),
+        ("/v1/messages/{id}/disclosure", "get"),
         ("/v1/messages/{id}/proof", "get"),
         ("/v1/messages/{id}/retry", "post"),
         ("/v1/openapi.json", "get"),
+        ("/v1/requests/{id}", "get"),
     ]
     .iter()
     .map(|(p, m)| (p.to_string(), m.to_string()))

@@ -4,6 +4,7 @@
 
 mod api;
 mod api_schemathesis;
+mod api_send;
 // `causeway bench` exists only in builds with the `devnet` feature (the default).
 #[cfg(feature = "devnet")]
 mod bench;
@@ -13,6 +14,7 @@ mod config_check_fabric;
 mod consortium;
 #[cfg(feature = "devnet")]
 mod devnet;
+mod dispatcher;
 mod evidence;
 mod evm_source;
 mod fabric_bundles;
@@ -23,6 +25,8 @@ mod logging;
 // A real consortium scraped by promtool and a real Prometheus server (uses consortium's helpers).
 #[cfg(feature = "devnet")]
 mod metrics;
+mod private_messages;
+mod private_recipient;
 mod sample;
 mod status;
 mod store;

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
 mod config;
+mod envelopes;
 mod exchange;
 mod refusals;
 mod support;

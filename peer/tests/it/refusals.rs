@@ -324,6 +324,13 @@ impl proto::peer_server::Peer for Rogue {
         });
         Ok(Response::new(ReceiverStream::new(receiver)))
     }
+
+    async fn fetch_envelope(
+        &self,
+        _: Request<proto::FetchEnvelopeRequest>,
+    ) -> Result<Response<proto::Envelope>, Status> {
+        Err(Status::unimplemented("a rogue serves no envelopes"))
+    }
 }
 
 /// A running rogue server.

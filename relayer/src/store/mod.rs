@@ -38,6 +38,7 @@
 
 mod api;
 mod backoff;
+mod outbound;
 mod sqlite;
 mod types;
 
@@ -46,6 +47,10 @@ pub use api::{
     StatusEvent, TokenId, TokenRecord,
 };
 pub use backoff::RetryPolicy;
+pub use outbound::{
+    EnvelopeRecord, GrantKind, GrantRecord, NewEnvelope, NewGrant, NewSendRequest, OutboundStore,
+    SendKind, SendRequest, SendRequestId, SendState,
+};
 pub use sqlite::{SqliteOptions, SqliteStore};
 pub use types::{
     AcceptBatch, AcceptOutcome, AcceptedEvent, Attempt, CheckpointOutcome, CheckpointRecord,
@@ -221,11 +226,15 @@ pub trait QueryStore: Send + Sync {
     fn dead_letters(&self, lane: Lane, limit: usize) -> Result<Vec<DeadLetter>>;
 }
 
-/// Everything the relayer keeps durably: the five capabilities together. Implemented for every
+/// Everything the relayer keeps durably: the six capabilities together. Implemented for every
 /// type that has them.
-pub trait Store: SourceStore + CheckpointStore + DeliveryStore + QueryStore + ApiStore {}
+pub trait Store:
+    SourceStore + CheckpointStore + DeliveryStore + QueryStore + ApiStore + OutboundStore
+{
+}
 
-impl<T: SourceStore + CheckpointStore + DeliveryStore + QueryStore + ApiStore + ?Sized> Store
-    for T
+impl<
+    T: SourceStore + CheckpointStore + DeliveryStore + QueryStore + ApiStore + OutboundStore + ?Sized,
+> Store for T
 {
 }

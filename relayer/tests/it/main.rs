@@ -12,6 +12,7 @@
 
 mod conformance;
 mod conformance_api;
+mod conformance_outbound;
 mod consortium;
 mod crash;
 mod e2e_evm;

@@ -88,6 +88,7 @@ impl<'n> ChainCheck<'_, 'n, '_> {
         let endpoints = self.endpoints(raw, family);
         let finality = self.finality(raw, family);
         let signer_key_files = self.signer_keys(raw);
+        let sender_key_file = self.sender_key(raw, family, signer_key_files.as_deref());
         let kind = match family {
             RawFamily::Evm => self.evm(raw, chain_ids).map(ChainKind::Evm),
             RawFamily::Fabric => {
@@ -105,6 +106,7 @@ impl<'n> ChainCheck<'_, 'n, '_> {
             endpoints: endpoints?,
             finality: finality?,
             signer_key_files: signer_key_files?,
+            sender_key_file: sender_key_file?,
             kind: kind?,
         })
     }
@@ -256,6 +258,65 @@ impl<'n> ChainCheck<'_, 'n, '_> {
             ok &= secret_file(self.ctx, &format!("{key}[{i}]"), file);
         }
         ok.then(|| files.into_iter().map(|f| f.path).collect())
+    }
+
+    /// `sender_key_file`: optional; EVM only (the API dispatches on EVM Outboxes); a private
+    /// key file; never one of the relayer's signer keys (one account, two nonce writers).
+    /// `Some(None)` when absent, `None` when refused.
+    fn sender_key(
+        &mut self,
+        raw: &RawChain,
+        family: RawFamily,
+        signers: Option<&[std::path::PathBuf]>,
+    ) -> Option<Option<std::path::PathBuf>> {
+        let Some(value) = &raw.sender_key_file else {
+            return Some(None);
+        };
+        let source = Source::File(value.span());
+        if family != RawFamily::Evm {
+            self.report(
+                "sender_key_file",
+                &source,
+                Rule::NotForFamily,
+                format!(
+                    "applications' messages are dispatched on EVM Outboxes only, and this chain \
+                     is {}",
+                    family_name(family)
+                ),
+                "remove sender_key_file from this chain",
+            );
+            return None;
+        }
+        let file = located(self.ctx, value);
+        let key = self.key("sender_key_file");
+        if !secret_file(self.ctx, &key, &file) {
+            return None;
+        }
+        let contents = crate::keyfile::read_secret_key_file(&file.path)
+            .map_err(|e| e.to_string())
+            .and_then(|secret| crate::keyfile::validator_address(&secret));
+        if let Err(reason) = contents {
+            self.report(
+                "sender_key_file",
+                &source,
+                Rule::KeyFileContents,
+                format!("{}: {reason}", file.path.display()),
+                "write a secp256k1 secret key (32 bytes as hex or base64; `causeway keys` makes one)",
+            );
+            return None;
+        }
+        if signers.is_some_and(|s| s.contains(&file.path)) {
+            self.report(
+                "sender_key_file",
+                &source,
+                Rule::DuplicateKeyUse,
+                "the sender key is also one of signer_key_files: the API's dispatches and the \
+                 relayer's deliveries would race for one account's transaction nonces",
+                "give the API a key of its own (`causeway keys` makes one) and fund its address",
+            );
+            return None;
+        }
+        Some(Some(file.path))
     }
 }
 

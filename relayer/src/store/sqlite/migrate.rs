@@ -59,6 +59,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "delivery rows and status events in log order",
         sql: include_str!("migrations/0008_sequential_delivery.sql"),
     },
+    Migration {
+        version: 9,
+        name: "send requests, envelopes and grants",
+        sql: include_str!("migrations/0009_sends_and_envelopes.sql"),
+    },
 ];
 
 /// The schema version this build brings a file to.

@@ -17,6 +17,7 @@ mod checkpoint;
 mod codec;
 mod delivery;
 mod migrate;
+mod outbound;
 mod query;
 mod source;
 
@@ -39,6 +40,10 @@ use super::{
 use super::{
     ApiStore, AuditRecord, MessageFilter, MessageSummary, NewToken, StatusEvent, TokenId,
     TokenRecord,
+};
+use super::{
+    EnvelopeRecord, GrantRecord, NewEnvelope, NewGrant, NewSendRequest, OutboundStore, SendRequest,
+    SendRequestId,
 };
 use crate::Error;
 
@@ -590,5 +595,81 @@ impl ApiStore for SqliteStore {
 
     fn search_messages(&self, filter: &MessageFilter) -> Result<Vec<MessageSummary>> {
         self.read("search messages", |tx| api::search(tx, filter))
+    }
+}
+
+impl OutboundStore for SqliteStore {
+    fn record_send_requests(
+        &self,
+        requests: &[NewSendRequest<'_>],
+        now: UnixMillis,
+    ) -> Result<Vec<SendRequestId>> {
+        self.write("record send requests", |tx| {
+            outbound::record_requests(tx, requests, now)
+        })
+    }
+
+    fn send_request(&self, id: SendRequestId) -> Result<Option<SendRequest>> {
+        self.read("read send request", |tx| outbound::request(tx, id))
+    }
+
+    fn open_send_requests(&self, origin: Domain, limit: usize) -> Result<Vec<SendRequest>> {
+        self.read("read open send requests", |tx| {
+            outbound::open_requests(tx, origin, limit)
+        })
+    }
+
+    fn record_sealed(
+        &self,
+        id: SendRequestId,
+        nonce: u64,
+        message_id: MessageId,
+        envelope: Option<&NewEnvelope<'_>>,
+        now: UnixMillis,
+    ) -> Result<()> {
+        self.write("record sealed request", |tx| {
+            outbound::record_sealed(tx, id, nonce, message_id, envelope, now)
+        })
+    }
+
+    fn record_dispatched(
+        &self,
+        id: SendRequestId,
+        tx_hash: causeway_proofs::Hash32,
+        now: UnixMillis,
+    ) -> Result<()> {
+        self.write("record dispatched request", |tx| {
+            outbound::record_dispatched(tx, id, tx_hash, now)
+        })
+    }
+
+    fn record_send_failure(
+        &self,
+        id: SendRequestId,
+        reason: &str,
+        give_up: bool,
+        now: UnixMillis,
+    ) -> Result<()> {
+        self.write("record send failure", |tx| {
+            outbound::record_failure(tx, id, reason, give_up, now)
+        })
+    }
+
+    fn store_envelope(&self, envelope: &NewEnvelope<'_>, now: UnixMillis) -> Result<bool> {
+        self.write("store envelope", |tx| {
+            outbound::store_envelope(tx, envelope, now)
+        })
+    }
+
+    fn envelope(&self, id: MessageId) -> Result<Option<EnvelopeRecord>> {
+        self.read("read envelope", |tx| outbound::envelope(tx, id))
+    }
+
+    fn record_grant(&self, grant: &NewGrant<'_>) -> Result<GrantRecord> {
+        self.write("record grant", |tx| outbound::record_grant(tx, grant))
+    }
+
+    fn grants(&self, id: MessageId) -> Result<Vec<GrantRecord>> {
+        self.read("read grants", |tx| outbound::grants(tx, id))
     }
 }

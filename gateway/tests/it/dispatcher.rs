@@ -1,0 +1,169 @@
+//! The dispatcher's crash windows and races on anvil (issue 12): a request recorded as sealed
+//! but never sent is sent after a restart; one sent but not recorded is found on chain and not
+//! sent again; one whose nonce another sender took is sealed again for the next nonce.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::{B256, Bytes};
+use causeway_devnet::{CHAIN_A, DevChain};
+use causeway_gateway::private::Directory;
+use causeway_gateway::private::dispatch::Dispatcher;
+use causeway_privacy::KeyPair;
+use causeway_proofs::{Address32, Domain, EvmAddress, Message, MessageId, Nonce};
+use causeway_relayer::store::{
+    NewSendRequest, OutboundStore, SendKind, SendRequestId, SendState, SqliteStore, Store,
+    UnixMillis,
+};
+use tokio_util::sync::CancellationToken;
+
+const SENDER_KEY: usize = 9;
+
+fn request(store: &SqliteStore, body: &[u8]) -> SendRequestId {
+    store
+        .record_send_requests(
+            &[NewSendRequest {
+                origin: CHAIN_A.domain,
+                destination: Domain(2),
+                recipient: Address32([0x22; 32]),
+                kind: SendKind::Public,
+                payload: body,
+                readers: &[],
+                disclose: &[],
+                actor: "test",
+            }],
+            UnixMillis::now(),
+        )
+        .unwrap()[0]
+}
+
+fn id_at(nonce: u64, sender: Address32, body: &[u8]) -> MessageId {
+    Message::new(
+        Nonce(nonce),
+        CHAIN_A.domain,
+        sender,
+        Domain(2),
+        Address32([0x22; 32]),
+        body.to_vec(),
+    )
+    .unwrap()
+    .id()
+}
+
+/// Runs a dispatcher until `id` is dispatched or failed.
+async fn run_until_done(
+    chain: &DevChain,
+    store: &Arc<SqliteStore>,
+    id: SendRequestId,
+) -> causeway_relayer::store::SendRequest {
+    let key = chain.node.dev_keys()[SENDER_KEY].to_bytes();
+    let own = KeyPair::generate();
+    let members = [("org1".to_owned(), *own.public_key())].into();
+    let dispatcher = Dispatcher::new(
+        Arc::clone(store) as Arc<dyn Store>,
+        CHAIN_A.domain,
+        &chain.node.endpoint(),
+        EvmAddress(chain.outbox.address().0.0),
+        &key.0,
+        Arc::new(Directory::new(
+            "org1".into(),
+            own,
+            members,
+            Default::default(),
+        )),
+        Duration::from_millis(50),
+    )
+    .unwrap();
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(dispatcher.run(cancel.clone()));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let done = loop {
+        let r = store.send_request(id).unwrap().unwrap();
+        if matches!(r.state, SendState::Dispatched | SendState::Failed) {
+            break r;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not done: {r:?} {:?}",
+            r.error
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    cancel.cancel();
+    task.await.unwrap();
+    done
+}
+
+#[tokio::test]
+async fn a_dispatch_survives_its_crash_windows_and_a_taken_nonce() {
+    let chain = DevChain::start(CHAIN_A).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("s.sqlite")).unwrap());
+    let sender_address = chain.node.dev_keys()[SENDER_KEY].address();
+    let sender = Address32::from(EvmAddress(sender_address.0.0));
+    let nonce = || async { chain.outbox.nonce().call().await.unwrap() };
+
+    // 1. Sealed, then the process died before sending: sent once after the restart.
+    let first = request(&store, b"one");
+    let n = nonce().await;
+    store
+        .record_sealed(first, n, id_at(n, sender, b"one"), None, UnixMillis::now())
+        .unwrap();
+    let done = run_until_done(&chain, &store, first).await;
+    assert_eq!(done.state, SendState::Dispatched, "{:?}", done.error);
+    assert_eq!(done.message_id, Some(id_at(n, sender, b"one")));
+    assert_eq!(nonce().await, n + 1);
+
+    // 2. Sent, then the process died before recording it: found on chain, not sent again.
+    let second = request(&store, b"two");
+    let n = nonce().await;
+    store
+        .record_sealed(second, n, id_at(n, sender, b"two"), None, UnixMillis::now())
+        .unwrap();
+    let sent = chain
+        .outbox
+        .dispatch(2, B256::from([0x22; 32]), Bytes::from_static(b"two"))
+        .from(sender_address)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let done = run_until_done(&chain, &store, second).await;
+    assert_eq!(done.state, SendState::Dispatched);
+    assert_eq!(done.tx_hash.map(|h| h.0), Some(sent.transaction_hash.0));
+    assert_eq!(nonce().await, n + 1, "not dispatched twice");
+
+    // 3. Sealed for a nonce another sender then took: sealed again for the next one.
+    let third = request(&store, b"three");
+    let n = nonce().await;
+    store
+        .record_sealed(
+            third,
+            n,
+            id_at(n, sender, b"three"),
+            None,
+            UnixMillis::now(),
+        )
+        .unwrap();
+    chain
+        .outbox
+        .dispatch(
+            2,
+            B256::from([0x33; 32]),
+            Bytes::from_static(b"someone else"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let done = run_until_done(&chain, &store, third).await;
+    assert_eq!(done.state, SendState::Dispatched, "{:?}", done.error);
+    assert_eq!(done.attempts, 1, "one attempt lost to the taken nonce");
+    assert_eq!(done.nonce, Some(n + 1));
+    assert_eq!(done.message_id, Some(id_at(n + 1, sender, b"three")));
+    assert_eq!(nonce().await, n + 2);
+}

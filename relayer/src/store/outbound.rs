@@ -1,0 +1,313 @@
+//! What the gateway keeps for applications' sends and private messages ([`OutboundStore`]):
+//! the send requests `POST /v1/messages` recorded (durably, before answering) and the dispatcher
+//! works through, the envelopes of private messages (sealed here or fetched from the sender's
+//! gateway), and the record of every grant and revocation made through this gateway.
+
+use core::fmt;
+
+use causeway_proofs::{Address32, Domain, Hash32, MessageId};
+
+use super::{Result, UnixMillis};
+
+/// A send request's number in the store (what `POST /v1/messages` answers with).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SendRequestId(pub u64);
+
+impl fmt::Display for SendRequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Public (the body is the payload) or private (the body is a commitment and disclosures).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SendKind {
+    /// The payload goes on chain as the body.
+    Public,
+    /// The payload is sealed in an envelope; the chain sees its commitment.
+    Private,
+}
+
+impl SendKind {
+    /// `public` or `private`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SendKind::Public => "public",
+            SendKind::Private => "private",
+        }
+    }
+}
+
+/// Where a send request is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SendState {
+    /// Recorded; not yet sealed for a nonce.
+    Accepted,
+    /// Sealed for one Outbox nonce (its message id known); being sent.
+    Sealed,
+    /// On chain under its message id.
+    Dispatched,
+    /// Given up (the error says why).
+    Failed,
+}
+
+impl SendState {
+    /// `accepted`, `sealed`, `dispatched` or `failed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SendState::Accepted => "accepted",
+            SendState::Sealed => "sealed",
+            SendState::Dispatched => "dispatched",
+            SendState::Failed => "failed",
+        }
+    }
+
+    /// The state named `name`.
+    pub fn from_name(name: &str) -> Option<SendState> {
+        [
+            SendState::Accepted,
+            SendState::Sealed,
+            SendState::Dispatched,
+            SendState::Failed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+    }
+}
+
+/// A request to record ([`OutboundStore::record_send_requests`]).
+#[derive(Clone, Copy, Debug)]
+pub struct NewSendRequest<'a> {
+    /// The origin domain (whose Outbox dispatches it).
+    pub origin: Domain,
+    /// The destination domain.
+    pub destination: Domain,
+    /// The recipient on the destination.
+    pub recipient: Address32,
+    /// Public or private.
+    pub kind: SendKind,
+    /// The body (public) or the JSON payload (private).
+    pub payload: &'a [u8],
+    /// Private: the member organisations that may read it (auditors included).
+    pub readers: &'a [String],
+    /// Private: the fields whose values and proofs go on chain.
+    pub disclose: &'a [String],
+    /// Who asks (for the audit trail).
+    pub actor: &'a str,
+}
+
+/// A stored send request.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SendRequest {
+    /// Its number.
+    pub id: SendRequestId,
+    /// Origin domain.
+    pub origin: Domain,
+    /// Destination domain.
+    pub destination: Domain,
+    /// Recipient.
+    pub recipient: Address32,
+    /// Public or private.
+    pub kind: SendKind,
+    /// The payload, until the message is on chain.
+    pub payload: Option<Vec<u8>>,
+    /// Private: the reading members.
+    pub readers: Vec<String>,
+    /// Private: the disclosed fields.
+    pub disclose: Vec<String>,
+    /// Where it is.
+    pub state: SendState,
+    /// The Outbox nonce it was sealed for.
+    pub nonce: Option<u64>,
+    /// Its message id, once sealed for a nonce.
+    pub message_id: Option<MessageId>,
+    /// The dispatch transaction.
+    pub tx_hash: Option<Hash32>,
+    /// Dispatch attempts that failed.
+    pub attempts: u32,
+    /// The last failure.
+    pub error: Option<String>,
+    /// When it was recorded.
+    pub created_at: UnixMillis,
+    /// When it last changed.
+    pub updated_at: UnixMillis,
+}
+
+impl fmt::Debug for SendRequest {
+    /// Never prints the payload (a private one is plaintext).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendRequest")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("state", &self.state)
+            .field("message_id", &self.message_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An envelope to store.
+#[derive(Clone, Copy, Debug)]
+pub struct NewEnvelope<'a> {
+    /// The message it belongs to.
+    pub message_id: MessageId,
+    /// Its origin.
+    pub origin: Domain,
+    /// Its destination.
+    pub destination: Domain,
+    /// Its Outbox nonce.
+    pub nonce: u64,
+    /// Its sender.
+    pub sender: Address32,
+    /// The on-chain commitment it opens against.
+    pub commitment: [u8; 32],
+    /// The envelope bytes.
+    pub bytes: &'a [u8],
+    /// The public disclosure (AnchoredDisclosure JSON), if fields are disclosed.
+    pub disclosure: Option<&'a str>,
+    /// The member it was fetched from (`None`: sealed here).
+    pub fetched_from: Option<&'a str>,
+}
+
+/// A stored envelope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvelopeRecord {
+    /// The message it belongs to.
+    pub message_id: MessageId,
+    /// Its origin.
+    pub origin: Domain,
+    /// Its destination.
+    pub destination: Domain,
+    /// Its Outbox nonce.
+    pub nonce: u64,
+    /// Its sender.
+    pub sender: Address32,
+    /// The on-chain commitment.
+    pub commitment: [u8; 32],
+    /// The envelope bytes, with the grant history as it is now.
+    pub bytes: Vec<u8>,
+    /// The public disclosure JSON, if any.
+    pub disclosure: Option<String>,
+    /// The member it was fetched from (`None`: sealed here).
+    pub fetched_from: Option<String>,
+    /// When it was stored.
+    pub created_at: UnixMillis,
+}
+
+/// A grant or a revocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GrantKind {
+    /// Access given.
+    Grant,
+    /// Access withdrawn.
+    Revoke,
+}
+
+impl GrantKind {
+    /// `grant` or `revoke`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantKind::Grant => "grant",
+            GrantKind::Revoke => "revoke",
+        }
+    }
+}
+
+/// A grant or revocation made through this gateway.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GrantRecord {
+    /// Its place in the record (grows).
+    pub seq: u64,
+    /// The message whose envelope it changed.
+    pub message_id: MessageId,
+    /// Grant or revocation.
+    pub kind: GrantKind,
+    /// The member that signed it.
+    pub grantor: String,
+    /// The member it gives access to or withdraws it from.
+    pub grantee: String,
+    /// The history's chain hash after it (identifies the history up to it).
+    pub chain: Hash32,
+    /// Who asked.
+    pub actor: String,
+    /// When.
+    pub at: UnixMillis,
+}
+
+/// A grant to record with the envelope it produced ([`OutboundStore::record_grant`]).
+#[derive(Clone, Copy, Debug)]
+pub struct NewGrant<'a> {
+    /// The message.
+    pub message_id: MessageId,
+    /// The envelope with the new history entry.
+    pub bytes: &'a [u8],
+    /// Grant or revocation.
+    pub kind: GrantKind,
+    /// The signing member.
+    pub grantor: &'a str,
+    /// The member concerned.
+    pub grantee: &'a str,
+    /// The history's chain hash after the entry.
+    pub chain: Hash32,
+    /// Who asked.
+    pub actor: &'a str,
+    /// Now.
+    pub now: UnixMillis,
+}
+
+/// Send requests, envelopes and grants.
+pub trait OutboundStore: Send + Sync {
+    /// Records `requests` in one transaction (durable when it returns), each audited as
+    /// `message.send` by its actor; their numbers, in order.
+    fn record_send_requests(
+        &self,
+        requests: &[NewSendRequest<'_>],
+        now: UnixMillis,
+    ) -> Result<Vec<SendRequestId>>;
+
+    /// The request `id`, or `None`.
+    fn send_request(&self, id: SendRequestId) -> Result<Option<SendRequest>>;
+
+    /// Up to `limit` requests of `origin` still to dispatch (accepted or sealed), oldest first.
+    fn open_send_requests(&self, origin: Domain, limit: usize) -> Result<Vec<SendRequest>>;
+
+    /// Marks `id` sealed for `nonce` as `message_id`, storing its envelope (private) in the same
+    /// transaction: recorded before anything is sent. A request sealed before (another nonce)
+    /// is sealed again; its earlier envelope, never dispatched, is replaced.
+    fn record_sealed(
+        &self,
+        id: SendRequestId,
+        nonce: u64,
+        message_id: MessageId,
+        envelope: Option<&NewEnvelope<'_>>,
+        now: UnixMillis,
+    ) -> Result<()>;
+
+    /// Marks `id` dispatched in `tx_hash` and clears its payload.
+    fn record_dispatched(&self, id: SendRequestId, tx_hash: Hash32, now: UnixMillis) -> Result<()>;
+
+    /// Records a failed attempt of `id`: back to accepted (to be sealed again) with the
+    /// attempt counted, or failed for good when `give_up`.
+    fn record_send_failure(
+        &self,
+        id: SendRequestId,
+        reason: &str,
+        give_up: bool,
+        now: UnixMillis,
+    ) -> Result<()>;
+
+    /// Stores a fetched envelope; `false` if one is already stored for the message (kept).
+    fn store_envelope(&self, envelope: &NewEnvelope<'_>, now: UnixMillis) -> Result<bool>;
+
+    /// The envelope of `id`, or `None`.
+    fn envelope(&self, id: MessageId) -> Result<Option<EnvelopeRecord>>;
+
+    /// Replaces the envelope of `grant.message_id` with `grant.bytes` and records the grant or
+    /// revocation, audited, in one transaction.
+    fn record_grant(&self, grant: &NewGrant<'_>) -> Result<GrantRecord>;
+
+    /// The grants and revocations of `id` made through this gateway, oldest first.
+    fn grants(&self, id: MessageId) -> Result<Vec<GrantRecord>>;
+}

@@ -1,0 +1,446 @@
+//! Send requests, envelopes and grants in SQLite ([`OutboundStore`](crate::store::OutboundStore)),
+//! tables of migration `0008`.
+
+use causeway_proofs::{Address32, Domain, Hash32, MessageId};
+use rusqlite::{OptionalExtension, Row, Transaction, params};
+
+use super::api::audit;
+use super::codec::{self, bits_to_i64, to_i64};
+use super::sql;
+use crate::Error;
+use crate::store::{
+    EnvelopeRecord, GrantKind, GrantRecord, NewEnvelope, NewGrant, NewSendRequest, Result,
+    SendKind, SendRequest, SendRequestId, SendState, UnixMillis,
+};
+
+fn json_list(items: &[String]) -> Result<String> {
+    serde_json::to_string(items).map_err(|e| codec::corrupt("name list", e.to_string()))
+}
+
+fn parse_list(what: &'static str, text: &str) -> Result<Vec<String>> {
+    serde_json::from_str(text).map_err(|e| codec::corrupt(what, e.to_string()))
+}
+
+fn address(what: &'static str, blob: &[u8]) -> Result<Address32> {
+    codec::hash32(what, blob).map(|h| Address32(h.0))
+}
+
+pub(super) fn record_requests(
+    tx: &Transaction<'_>,
+    requests: &[NewSendRequest<'_>],
+    now: UnixMillis,
+) -> Result<Vec<SendRequestId>> {
+    let at = to_i64("time", now.0)?;
+    let mut ids = Vec::with_capacity(requests.len());
+    for r in requests {
+        let (readers, disclose) = (json_list(r.readers)?, json_list(r.disclose)?);
+        tx.prepare_cached(
+            "INSERT INTO send_request (origin, destination, recipient, kind, payload, readers,
+                 disclose, state, actor, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'accepted', ?8, ?9, ?9)",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                r.origin.0,
+                r.destination.0,
+                &r.recipient.0[..],
+                r.kind.as_str(),
+                r.payload,
+                readers,
+                disclose,
+                r.actor,
+                at
+            ])
+        })
+        .map_err(sql("record send request"))?;
+        let id = SendRequestId(codec::to_u64("request id", tx.last_insert_rowid())?);
+        audit(
+            tx,
+            r.actor,
+            "message.send",
+            &format!("request:{id}:{}", r.kind.as_str()),
+            now,
+        )?;
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+const REQUEST_COLUMNS: &str = "id, origin, destination, recipient, kind, payload, readers, \
+     disclose, state, nonce, message_id, tx_hash, attempts, error, created_at, updated_at";
+
+struct RawRequest {
+    id: i64,
+    origin: i64,
+    destination: i64,
+    recipient: Vec<u8>,
+    kind: String,
+    payload: Option<Vec<u8>>,
+    readers: String,
+    disclose: String,
+    state: String,
+    nonce: Option<i64>,
+    message_id: Option<Vec<u8>>,
+    tx_hash: Option<Vec<u8>>,
+    attempts: i64,
+    error: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+fn request_row(r: &Row<'_>) -> rusqlite::Result<RawRequest> {
+    Ok(RawRequest {
+        id: r.get(0)?,
+        origin: r.get(1)?,
+        destination: r.get(2)?,
+        recipient: r.get(3)?,
+        kind: r.get(4)?,
+        payload: r.get(5)?,
+        readers: r.get(6)?,
+        disclose: r.get(7)?,
+        state: r.get(8)?,
+        nonce: r.get(9)?,
+        message_id: r.get(10)?,
+        tx_hash: r.get(11)?,
+        attempts: r.get(12)?,
+        error: r.get(13)?,
+        created_at: r.get(14)?,
+        updated_at: r.get(15)?,
+    })
+}
+
+impl RawRequest {
+    fn decode(self) -> Result<SendRequest> {
+        let kind = match self.kind.as_str() {
+            "public" => SendKind::Public,
+            "private" => SendKind::Private,
+            other => return Err(codec::corrupt("send kind", other.to_owned())),
+        };
+        let state = SendState::from_name(&self.state)
+            .ok_or_else(|| codec::corrupt("send state", self.state.clone()))?;
+        Ok(SendRequest {
+            id: SendRequestId(codec::to_u64("request id", self.id)?),
+            origin: codec::domain(self.origin)?,
+            destination: codec::domain(self.destination)?,
+            recipient: address("recipient", &self.recipient)?,
+            kind,
+            payload: self.payload,
+            readers: parse_list("readers", &self.readers)?,
+            disclose: parse_list("disclosed fields", &self.disclose)?,
+            state,
+            nonce: self.nonce.map(i64::cast_unsigned),
+            message_id: self
+                .message_id
+                .as_deref()
+                .map(codec::message_id)
+                .transpose()?,
+            tx_hash: self
+                .tx_hash
+                .as_deref()
+                .map(|b| codec::hash32("transaction hash", b))
+                .transpose()?,
+            attempts: codec::to_u32("attempts", self.attempts)?,
+            error: self.error,
+            created_at: codec::millis(self.created_at)?,
+            updated_at: codec::millis(self.updated_at)?,
+        })
+    }
+}
+
+pub(super) fn request(tx: &Transaction<'_>, id: SendRequestId) -> Result<Option<SendRequest>> {
+    let key = to_i64("request id", id.0)?;
+    tx.prepare_cached(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM send_request WHERE id = ?1"
+    ))
+    .and_then(|mut s| s.query_row([key], request_row).optional())
+    .map_err(sql("read send request"))?
+    .map(RawRequest::decode)
+    .transpose()
+}
+
+pub(super) fn open_requests(
+    tx: &Transaction<'_>,
+    origin: Domain,
+    limit: usize,
+) -> Result<Vec<SendRequest>> {
+    let limit = to_i64("limit", limit as u64)?;
+    let rows = tx
+        .prepare_cached(&format!(
+            "SELECT {REQUEST_COLUMNS} FROM send_request
+             WHERE origin = ?1 AND state IN ('accepted', 'sealed') ORDER BY id LIMIT ?2"
+        ))
+        .and_then(|mut s| {
+            s.query_map(params![origin.0, limit], request_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(sql("read open send requests"))?;
+    rows.into_iter().map(RawRequest::decode).collect()
+}
+
+fn expect_state(
+    tx: &Transaction<'_>,
+    id: SendRequestId,
+    allowed: &[SendState],
+    action: &'static str,
+) -> Result<SendRequest> {
+    let found = request(tx, id)?.ok_or(Error::UnknownSendRequest { id: id.0 })?;
+    if !allowed.contains(&found.state) {
+        return Err(Error::SendRequestState {
+            id: id.0,
+            state: found.state.as_str().to_owned(),
+            action,
+        });
+    }
+    Ok(found)
+}
+
+pub(super) fn record_sealed(
+    tx: &Transaction<'_>,
+    id: SendRequestId,
+    nonce: u64,
+    message_id: MessageId,
+    envelope: Option<&NewEnvelope<'_>>,
+    now: UnixMillis,
+) -> Result<()> {
+    let before = expect_state(tx, id, &[SendState::Accepted, SendState::Sealed], "sealed")?;
+    if let Some(old) = before.message_id {
+        tx.prepare_cached("DELETE FROM envelope WHERE message_id = ?1 AND fetched_from IS NULL")
+            .and_then(|mut s| s.execute([&old.0.0[..]]))
+            .map_err(sql("drop an undispatched envelope"))?;
+    }
+    let at = to_i64("time", now.0)?;
+    let key = to_i64("request id", id.0)?;
+    tx.prepare_cached(
+        "UPDATE send_request SET state = 'sealed', nonce = ?2, message_id = ?3, updated_at = ?4
+         WHERE id = ?1",
+    )
+    .and_then(|mut s| s.execute(params![key, bits_to_i64(nonce), &message_id.0.0[..], at]))
+    .map_err(sql("record sealed request"))?;
+    if let Some(envelope) = envelope {
+        insert_envelope(tx, envelope, now)?;
+    }
+    Ok(())
+}
+
+pub(super) fn record_dispatched(
+    tx: &Transaction<'_>,
+    id: SendRequestId,
+    tx_hash: Hash32,
+    now: UnixMillis,
+) -> Result<()> {
+    expect_state(tx, id, &[SendState::Sealed], "marked dispatched")?;
+    let at = to_i64("time", now.0)?;
+    let key = to_i64("request id", id.0)?;
+    tx.prepare_cached(
+        "UPDATE send_request SET state = 'dispatched', tx_hash = ?2, payload = NULL,
+             error = NULL, updated_at = ?3
+         WHERE id = ?1",
+    )
+    .and_then(|mut s| s.execute(params![key, &tx_hash.0[..], at]))
+    .map_err(sql("record dispatched request"))?;
+    Ok(())
+}
+
+pub(super) fn record_failure(
+    tx: &Transaction<'_>,
+    id: SendRequestId,
+    reason: &str,
+    give_up: bool,
+    now: UnixMillis,
+) -> Result<()> {
+    expect_state(
+        tx,
+        id,
+        &[SendState::Accepted, SendState::Sealed],
+        "marked failed",
+    )?;
+    let at = to_i64("time", now.0)?;
+    let key = to_i64("request id", id.0)?;
+    let state = if give_up { "failed" } else { "accepted" };
+    tx.prepare_cached(
+        "UPDATE send_request SET state = ?2, attempts = attempts + 1, error = ?3,
+             payload = CASE WHEN ?2 = 'failed' THEN NULL ELSE payload END, updated_at = ?4
+         WHERE id = ?1",
+    )
+    .and_then(|mut s| s.execute(params![key, state, reason, at]))
+    .map_err(sql("record send failure"))?;
+    Ok(())
+}
+
+fn insert_envelope(tx: &Transaction<'_>, e: &NewEnvelope<'_>, now: UnixMillis) -> Result<bool> {
+    let at = to_i64("time", now.0)?;
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO envelope (message_id, origin, destination, nonce, sender, commitment,
+                 bytes, disclosure, fetched_from, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
+             ON CONFLICT (message_id) DO NOTHING",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                &e.message_id.0.0[..],
+                e.origin.0,
+                e.destination.0,
+                bits_to_i64(e.nonce),
+                &e.sender.0[..],
+                &e.commitment[..],
+                e.bytes,
+                e.disclosure,
+                e.fetched_from,
+                at
+            ])
+        })
+        .map_err(sql("store envelope"))?;
+    Ok(inserted == 1)
+}
+
+pub(super) fn store_envelope(
+    tx: &Transaction<'_>,
+    e: &NewEnvelope<'_>,
+    now: UnixMillis,
+) -> Result<bool> {
+    insert_envelope(tx, e, now)
+}
+
+pub(super) fn envelope(tx: &Transaction<'_>, id: MessageId) -> Result<Option<EnvelopeRecord>> {
+    type Raw = (
+        i64,
+        i64,
+        i64,
+        Vec<u8>,
+        Vec<u8>,
+        Vec<u8>,
+        Option<String>,
+        Option<String>,
+        i64,
+    );
+    let raw: Option<Raw> = tx
+        .prepare_cached(
+            "SELECT origin, destination, nonce, sender, commitment, bytes, disclosure,
+                 fetched_from, created_at
+             FROM envelope WHERE message_id = ?1",
+        )
+        .and_then(|mut s| {
+            s.query_row([&id.0.0[..]], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                ))
+            })
+            .optional()
+        })
+        .map_err(sql("read envelope"))?;
+    let Some((origin, destination, nonce, sender, commitment, bytes, disclosure, from, at)) = raw
+    else {
+        return Ok(None);
+    };
+    Ok(Some(EnvelopeRecord {
+        message_id: id,
+        origin: codec::domain(origin)?,
+        destination: codec::domain(destination)?,
+        nonce: nonce.cast_unsigned(),
+        sender: address("sender", &sender)?,
+        commitment: codec::hash32("commitment", &commitment)?.0,
+        bytes,
+        disclosure,
+        fetched_from: from,
+        created_at: codec::millis(at)?,
+    }))
+}
+
+pub(super) fn record_grant(tx: &Transaction<'_>, g: &NewGrant<'_>) -> Result<GrantRecord> {
+    let at = to_i64("time", g.now.0)?;
+    let changed = tx
+        .prepare_cached("UPDATE envelope SET bytes = ?2, updated_at = ?3 WHERE message_id = ?1")
+        .and_then(|mut s| s.execute(params![&g.message_id.0.0[..], g.bytes, at]))
+        .map_err(sql("replace envelope"))?;
+    if changed != 1 {
+        return Err(Error::UnknownEnvelope { id: g.message_id });
+    }
+    tx.prepare_cached(
+        "INSERT INTO envelope_grant (message_id, kind, grantor, grantee, chain, actor, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            &g.message_id.0.0[..],
+            g.kind.as_str(),
+            g.grantor,
+            g.grantee,
+            &g.chain.0[..],
+            g.actor,
+            at
+        ])
+    })
+    .map_err(sql("record grant"))?;
+    let seq = codec::to_u64("grant seq", tx.last_insert_rowid())?;
+    audit(
+        tx,
+        g.actor,
+        match g.kind {
+            GrantKind::Grant => "envelope.grant",
+            GrantKind::Revoke => "envelope.revoke",
+        },
+        &format!("{}:{}", g.message_id, g.grantee),
+        g.now,
+    )?;
+    Ok(GrantRecord {
+        seq,
+        message_id: g.message_id,
+        kind: g.kind,
+        grantor: g.grantor.to_owned(),
+        grantee: g.grantee.to_owned(),
+        chain: g.chain,
+        actor: g.actor.to_owned(),
+        at: g.now,
+    })
+}
+
+pub(super) fn grants(tx: &Transaction<'_>, id: MessageId) -> Result<Vec<GrantRecord>> {
+    type Raw = (i64, String, String, String, Vec<u8>, String, i64);
+    let rows: Vec<Raw> = tx
+        .prepare_cached(
+            "SELECT seq, kind, grantor, grantee, chain, actor, at FROM envelope_grant
+             WHERE message_id = ?1 ORDER BY seq",
+        )
+        .and_then(|mut s| {
+            s.query_map([&id.0.0[..]], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
+            })?
+            .collect()
+        })
+        .map_err(sql("read grants"))?;
+    rows.into_iter()
+        .map(|(seq, kind, grantor, grantee, chain, actor, at)| {
+            Ok(GrantRecord {
+                seq: codec::to_u64("grant seq", seq)?,
+                message_id: id,
+                kind: match kind.as_str() {
+                    "grant" => GrantKind::Grant,
+                    "revoke" => GrantKind::Revoke,
+                    other => return Err(codec::corrupt("grant kind", other.to_owned())),
+                },
+                grantor,
+                grantee,
+                chain: codec::hash32("grant chain", &chain)?,
+                actor,
+                at: codec::millis(at)?,
+            })
+        })
+        .collect()
+}

@@ -155,6 +155,11 @@ impl AnvilConfig {
 pub struct AnvilNode {
     /// The child process, killed on drop (`kill_on_drop`).
     _child: Child,
+    /// Where anvil persists the states it no longer keeps in memory (`--cache-path`), removed
+    /// when the node is dropped, after the process. anvil's default is a new folder under
+    /// `~/.foundry/anvil/tmp/` per run, which a killed anvil never removes: the tests' nodes
+    /// left tens of GiB there on one machine.
+    cache: tempfile::TempDir,
     port: u16,
     chain_id: u64,
     dev_keys: Vec<PrivateKeySigner>,
@@ -173,8 +178,17 @@ impl AnvilNode {
                 path: path.to_path_buf(),
             });
         }
+        let cache = tempfile::Builder::new()
+            .prefix("causeway-anvil-")
+            .tempdir()
+            .map_err(|source| Error::AnvilSpawn {
+                path: path.to_path_buf(),
+                source,
+            })?;
         let mut child = Command::new(path)
             .args(config.args())
+            .arg("--cache-path")
+            .arg(cache.path())
             .env("NO_COLOR", "1")
             .env("FOUNDRY_DISABLE_NIGHTLY_WARNING", "1")
             .stdin(Stdio::null())
@@ -251,10 +265,16 @@ impl AnvilNode {
         tokio::spawn(drain(BufReader::new(stderr).lines()));
         Ok(AnvilNode {
             _child: child,
+            cache,
             port,
             chain_id: config.chain_id,
             dev_keys,
         })
+    }
+
+    /// The folder anvil persists old states in (removed with the node).
+    pub fn cache_dir(&self) -> &Path {
+        self.cache.path()
     }
 
     /// The port anvil listens on (on 127.0.0.1).

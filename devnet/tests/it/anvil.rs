@@ -125,3 +125,45 @@ async fn a_manual_devnet_chain_is_deployed_then_stops_mining() {
         .unwrap();
     assert!(pending.get_receipt().await.unwrap().status());
 }
+
+/// anvil persists the states it drops from memory into the node's own folder, which goes
+/// with the node: a long run leaves nothing behind in `~/.foundry/anvil/tmp` (1,024 blocks
+/// persisted ~80 MB there per node before, and the tests' nodes filled the disk).
+#[tokio::test]
+async fn persisted_states_go_to_the_nodes_own_folder_and_leave_with_it() {
+    let node = AnvilNode::spawn(&AnvilConfig::new(31337)).await.unwrap();
+    let cache = node.cache_dir().to_path_buf();
+    let _: () = node
+        .read_provider()
+        .raw_request("anvil_mine".into(), ("0x400",))
+        .await
+        .unwrap();
+    let persisted = walk(&cache);
+    assert!(
+        persisted > 0,
+        "anvil persisted nothing into {}",
+        cache.display()
+    );
+    drop(node);
+    // The process is killed first, then its folder removed.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!cache.exists(), "{} is still there", cache.display());
+}
+
+/// Files under `dir`, recursively.
+fn walk(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| {
+                    if e.path().is_dir() {
+                        walk(&e.path())
+                    } else {
+                        1
+                    }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}

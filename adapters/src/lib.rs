@@ -53,6 +53,7 @@ pub mod evm;
 pub mod fabric;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod memory;
+pub mod metrics;
 pub mod retry;
 
 pub use causeway_proofs::{Domain, Message, MessageId};

@@ -116,6 +116,15 @@ impl Node {
         let mut pipeline = options.pipeline.clone();
         pipeline.owner = LeaseOwner(own.name.clone());
         let api_lanes = crate::api::lanes_of(&wired.lanes);
+        let observed = crate::metrics::Observed {
+            chains: wired
+                .chains
+                .iter()
+                .map(|c| (c.name.clone(), c.metrics.clone()))
+                .collect(),
+            api: crate::api::ApiRequests::default(),
+        };
+        let api_requests = observed.api.clone();
         let mut relayer = Relayer::new(Arc::clone(&store), Arc::clone(&collector) as _, pipeline);
         for origin in wired.origins {
             relayer = relayer.origin(origin);
@@ -152,6 +161,7 @@ impl Node {
             config,
             relayer.metrics_reader(),
             peer.status_reader(),
+            observed,
             async move { stop.cancelled().await },
         )
         .await
@@ -164,17 +174,24 @@ impl Node {
                 return Err(e);
             }
         };
-        let api =
-            match crate::api::start(config, Arc::clone(&store), api_lanes, cancel.clone()).await {
-                Ok(api) => api,
-                Err(e) => {
-                    cancel.cancel();
-                    relayer.shutdown().await;
-                    let _ = peer.join().await;
-                    let _ = metrics.join().await;
-                    return Err(e.context("starting the HTTP API"));
-                }
-            };
+        let api = match crate::api::start(
+            config,
+            Arc::clone(&store),
+            api_lanes,
+            api_requests,
+            cancel.clone(),
+        )
+        .await
+        {
+            Ok(api) => api,
+            Err(e) => {
+                cancel.cancel();
+                relayer.shutdown().await;
+                let _ = peer.join().await;
+                let _ = metrics.join().await;
+                return Err(e.context("starting the HTTP API"));
+            }
+        };
         tracing::info!(
             organisation = %own.name,
             peer_listen = %peer.local_addr(),

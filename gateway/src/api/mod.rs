@@ -13,6 +13,7 @@ pub mod chains;
 pub mod error;
 pub mod events;
 pub mod messages;
+pub mod requests;
 pub mod server;
 
 use std::collections::HashMap;
@@ -35,6 +36,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use chains::{ChainEntry, ChainHeights, ConfiguredChain, Heights};
+pub use requests::ApiRequests;
 pub use server::ApiServer;
 
 use crate::proof::LaneTrust;
@@ -63,6 +65,8 @@ struct Inner {
     chains: Vec<ChainEntry>,
     streams: Arc<Semaphore>,
     cancel: CancellationToken,
+    /// Where the requests are counted for `/metrics`.
+    requests: ApiRequests,
 }
 
 impl ApiState {
@@ -74,15 +78,24 @@ impl ApiState {
         chains: Vec<ChainEntry>,
         cancel: CancellationToken,
     ) -> Self {
-        Self::with_handles(store, Vec::new(), lanes, chains, cancel)
+        Self::with_handles(
+            store,
+            Vec::new(),
+            lanes,
+            chains,
+            ApiRequests::default(),
+            cancel,
+        )
     }
 
-    /// [`ApiState::new`] with `more` handles on the same store, used in turn with `store`.
+    /// [`ApiState::new`] with `more` handles on the same store, used in turn with `store`, and
+    /// its requests counted in `requests`.
     pub fn with_handles(
         store: Arc<dyn Store>,
         more: Vec<Arc<dyn Store>>,
         lanes: Vec<LaneTrust>,
         chains: Vec<ChainEntry>,
+        requests: ApiRequests,
         cancel: CancellationToken,
     ) -> Self {
         let mut stores = vec![store];
@@ -94,6 +107,7 @@ impl ApiState {
             chains,
             streams: Arc::new(Semaphore::new(MAX_STREAMS)),
             cancel,
+            requests,
         }))
     }
 
@@ -203,6 +217,7 @@ pub fn router_with_timeout(
     let json = doc
         .to_json()
         .expect("the generated document has only string keys");
+    let counted = state.0.requests.clone();
     let router = router
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
@@ -210,6 +225,10 @@ pub fn router_with_timeout(
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(
             move |req: Request, next: Next| deadline(timeout, req, next),
+        ))
+        // Outermost, so a 408 of the deadline and a 413 of the body limit are counted too.
+        .layer(axum::middleware::from_fn(
+            move |req: Request, next: Next| requests::count(counted.clone(), req, next),
         ))
         .with_state(state);
     (router, doc)
@@ -258,13 +277,14 @@ pub fn chains_of(config: &Config) -> Vec<ChainEntry> {
 }
 
 /// Serves the API over `store`, `lanes` and `config`'s chains on `config`'s `[api]` (TLS when it
-/// names an identity) until `cancel` fires. With a SQLite store, the API reads through
+/// names an identity), counting its requests in `requests`, until `cancel` fires. With a SQLite store, the API reads through
 /// [`API_HANDLES`] connections of its own on the same file, so it neither waits behind the
 /// pipeline's writes nor delays them.
 pub async fn start(
     config: &Config,
     store: Arc<dyn Store>,
     lanes: Vec<LaneTrust>,
+    requests: ApiRequests,
     cancel: CancellationToken,
 ) -> Result<ApiServer> {
     let state = match config.storage() {
@@ -276,9 +296,23 @@ pub async fn start(
                 handles.push(Arc::new(handle));
             }
             let first = handles.remove(0);
-            ApiState::with_handles(first, handles, lanes, chains_of(config), cancel.clone())
+            ApiState::with_handles(
+                first,
+                handles,
+                lanes,
+                chains_of(config),
+                requests,
+                cancel.clone(),
+            )
         }
-        _ => ApiState::new(store, lanes, chains_of(config), cancel.clone()),
+        _ => ApiState::with_handles(
+            store,
+            Vec::new(),
+            lanes,
+            chains_of(config),
+            requests,
+            cancel.clone(),
+        ),
     };
     let api = config.api();
     let tls = match &api.tls {

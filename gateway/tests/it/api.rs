@@ -963,9 +963,15 @@ async fn with_an_api_tls_identity_the_api_is_served_over_tls_only() {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("tls.sqlite")).unwrap());
     let cancel = CancellationToken::new();
-    let server = api::start(&config, store, vec![], cancel.clone())
-        .await
-        .unwrap();
+    let server = api::start(
+        &config,
+        store,
+        vec![],
+        api::ApiRequests::default(),
+        cancel.clone(),
+    )
+    .await
+    .unwrap();
     let port = server.local_addr().port();
     let cert = std::fs::read(org.path().join("tls/gateway.crt")).unwrap();
     let client = reqwest::Client::builder()

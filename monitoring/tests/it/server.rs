@@ -45,6 +45,18 @@ async fn metrics_are_served_in_the_text_format_and_pass_promtool() {
         r#"causeway_peer_connected{member="org3"} 0"#,
         "# TYPE causeway_lane_messages_confirmed_total counter",
         "causeway_scrape_duration_seconds ",
+        r#"causeway_chain_head_height{chain="alliance"} 126"#,
+        r#"causeway_chain_head_lag_blocks{chain="alliance"} 8"#,
+        r#"causeway_chain_rpc_requests_total{chain="alliance",method="logs"} 9"#,
+        r#"causeway_chain_rpc_errors_total{chain="alliance",method="logs"} 1"#,
+        r#"causeway_chain_rpc_duration_seconds_count{chain="alliance",method="logs"} 5"#,
+        r#"causeway_chain_reorgs_total{chain="alliance",depth="above_cursor"} 1"#,
+        r#"causeway_chain_reorgs_total{chain="alliance",depth="below_cursor"} 0"#,
+        r#"causeway_chain_delivery_gas_total{chain="public"} 300000"#,
+        r#"causeway_chain_delivery_fees_wei_total{chain="public"} 600000000000000"#,
+        r#"causeway_chain_deliverer_balance_wei{chain="public"} 10000000000000000000"#,
+        r#"causeway_api_requests_total{route="/v1/messages/{id}",method="GET",status="404"} 1"#,
+        r#"causeway_api_request_duration_seconds_count{route="/v1/messages/{id}",method="GET"} 5"#,
     ] {
         assert!(
             reply.body.contains(expected),

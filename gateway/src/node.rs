@@ -178,7 +178,11 @@ impl Node {
             config,
             Arc::clone(&store),
             api_lanes,
-            api_requests,
+            crate::api::ApiContext {
+                lanes: config.lanes().iter().map(Into::into).collect(),
+                pipeline: Some(relayer.metrics_reader()),
+                requests: api_requests,
+            },
             cancel.clone(),
         )
         .await

@@ -15,6 +15,8 @@ pub mod events;
 pub mod messages;
 pub mod requests;
 pub mod server;
+pub mod ui;
+pub mod ui_status;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -38,6 +40,7 @@ use utoipa_axum::routes;
 pub use chains::{ChainEntry, ChainHeights, ConfiguredChain, Heights};
 pub use requests::ApiRequests;
 pub use server::ApiServer;
+pub use ui_status::{ApiContext, LaneSpec};
 
 use crate::proof::LaneTrust;
 
@@ -65,8 +68,8 @@ struct Inner {
     chains: Vec<ChainEntry>,
     streams: Arc<Semaphore>,
     cancel: CancellationToken,
-    /// Where the requests are counted for `/metrics`.
-    requests: ApiRequests,
+    /// The configured lanes, the relayer's counters and where requests are counted.
+    context: ApiContext,
 }
 
 impl ApiState {
@@ -83,19 +86,19 @@ impl ApiState {
             Vec::new(),
             lanes,
             chains,
-            ApiRequests::default(),
+            ApiContext::default(),
             cancel,
         )
     }
 
     /// [`ApiState::new`] with `more` handles on the same store, used in turn with `store`, and
-    /// its requests counted in `requests`.
+    /// what `context` adds (the configured lanes, the relayer's counters, request counting).
     pub fn with_handles(
         store: Arc<dyn Store>,
         more: Vec<Arc<dyn Store>>,
         lanes: Vec<LaneTrust>,
         chains: Vec<ChainEntry>,
-        requests: ApiRequests,
+        context: ApiContext,
         cancel: CancellationToken,
     ) -> Self {
         let mut stores = vec![store];
@@ -107,7 +110,7 @@ impl ApiState {
             chains,
             streams: Arc::new(Semaphore::new(MAX_STREAMS)),
             cancel,
-            requests,
+            context,
         }))
     }
 
@@ -137,6 +140,10 @@ impl ApiState {
     fn cancel(&self) -> &CancellationToken {
         &self.0.cancel
     }
+
+    fn context(&self) -> &ApiContext {
+        &self.0.context
+    }
 }
 
 impl core::fmt::Debug for ApiState {
@@ -163,6 +170,7 @@ impl core::fmt::Debug for ApiState {
         (name = "chains", description = "The configured chains"),
         (name = "messages", description = "Messages, their history and proofs"),
         (name = "events", description = "Status changes as Server-Sent Events"),
+        (name = "status", description = "Lanes, validators and recent activity (the status page's data)"),
     )
 )]
 struct ApiDoc;
@@ -213,12 +221,15 @@ pub fn router_with_timeout(
         .routes(routes!(messages::get_proof))
         .routes(routes!(messages::retry_message))
         .routes(routes!(events::events))
+        .routes(routes!(ui_status::list_lanes))
+        .routes(routes!(ui_status::activity))
         .split_for_parts();
     let json = doc
         .to_json()
         .expect("the generated document has only string keys");
-    let counted = state.0.requests.clone();
+    let counted = state.0.context.requests.clone();
     let router = router
+        .merge(ui::routes())
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::Extension(Arc::new(json)))
@@ -277,14 +288,14 @@ pub fn chains_of(config: &Config) -> Vec<ChainEntry> {
 }
 
 /// Serves the API over `store`, `lanes` and `config`'s chains on `config`'s `[api]` (TLS when it
-/// names an identity), counting its requests in `requests`, until `cancel` fires. With a SQLite store, the API reads through
+/// names an identity), with what `context` adds, until `cancel` fires. With a SQLite store, the API reads through
 /// [`API_HANDLES`] connections of its own on the same file, so it neither waits behind the
 /// pipeline's writes nor delays them.
 pub async fn start(
     config: &Config,
     store: Arc<dyn Store>,
     lanes: Vec<LaneTrust>,
-    requests: ApiRequests,
+    context: ApiContext,
     cancel: CancellationToken,
 ) -> Result<ApiServer> {
     let state = match config.storage() {
@@ -301,7 +312,7 @@ pub async fn start(
                 handles,
                 lanes,
                 chains_of(config),
-                requests,
+                context,
                 cancel.clone(),
             )
         }
@@ -310,7 +321,7 @@ pub async fn start(
             Vec::new(),
             lanes,
             chains_of(config),
-            requests,
+            context,
             cancel.clone(),
         ),
     };

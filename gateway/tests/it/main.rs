@@ -28,5 +28,8 @@ mod status;
 mod store;
 mod support;
 mod token;
+// The status page in headless Chromium against a running consortium (consortium's helpers).
+#[cfg(feature = "devnet")]
+mod ui_browser;
 mod verify;
 mod wiring_relay;

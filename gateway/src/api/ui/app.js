@@ -83,7 +83,7 @@
       cell(tr, c.name, null, "name");
       cell(tr, c.domain, "num", "domain");
       cell(tr, c.family, null, "family");
-      cell(tr, c.status, c.status === "ok" ? "ok" : "bad", "status").title = c.error || "";
+      cell(tr, c.status, c.status === "up" ? "ok" : "bad", "status").title = c.error || "";
       cell(tr, c.head, "num", "head");
       cell(tr, c.final_height, "num", "final");
       cell(tr, c.lag, "num", "lag");
@@ -141,7 +141,7 @@
       if (l.paused) alerts.push(["warn", "paused", "Lane " + l.name + " is paused in the configuration."]);
     }
     for (const c of state.chains) {
-      if (c.status !== "ok") alerts.push(["bad", "chain", "Chain " + c.name + ": " + c.status + (c.error ? " (" + c.error + ")" : "")]);
+      if (c.status !== "up") alerts.push(["bad", "chain", "Chain " + c.name + ": " + c.status + (c.error ? " (" + c.error + ")" : "")]);
     }
     const list = $("alerts");
     list.dataset.count = String(alerts.length);

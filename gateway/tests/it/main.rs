@@ -20,6 +20,9 @@ mod help;
 mod init;
 mod keys;
 mod logging;
+// Progress of the long commands on and off a terminal (runs `causeway devnet`).
+#[cfg(feature = "devnet")]
+mod progress;
 // A real consortium scraped by promtool and a real Prometheus server (uses consortium's helpers).
 #[cfg(feature = "devnet")]
 mod metrics;

@@ -94,8 +94,11 @@ async fn catch_up(
     loop {
         tokio::time::sleep(CATCH_UP_POLL).await;
         let snapshot = reader.snapshot();
+        // A halted watcher does not catch up; the gateway's log says why.
+        let halted = reader.halted_origins();
         let origins: Vec<(String, Domain, u64)> = chains
             .iter()
+            .filter(|(_, d)| !halted.contains(d))
             .filter_map(|(name, d)| {
                 let o = snapshot.origins.get(d)?;
                 Some((name.clone(), *d, o.final_height))

@@ -130,8 +130,9 @@ impl EvmDestination {
         rpc.metrics()
             .delivery_mined(receipt.gas_used, receipt.effective_gas_price);
         let from = self.inner.from;
+        // One attempt, no retries: a slow node must not hold the outcome up for a gauge.
         match rpc
-            .call(
+            .once(
                 "eth_getBalance",
                 |p| async move { p.get_balance(from).await },
             )

@@ -46,6 +46,8 @@ pub(crate) fn mode() -> Mode {
 }
 
 /// A step of a command ("[1/4] starting the chains"): one line, except with `--quiet`.
+// Only the devnet-feature commands have steps.
+#[cfg_attr(not(feature = "devnet"), allow(dead_code))]
 pub(crate) fn step(text: impl Display) {
     if mode() != Mode::Quiet {
         eprintln!("{text}");

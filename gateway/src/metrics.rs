@@ -13,12 +13,12 @@ use causeway_config::{Config, Storage};
 use causeway_monitoring::{
     ChainFigures, CheckpointFigures, GatewaySnapshot, Histogram, LaneCounters, LaneFigures,
     LaneStoreFigures, Metrics, MetricsServer, NodeFigures, PeerFigures, PeerServerFigures,
-    RpcFigures, SnapshotSource, StatusCounts, ValidatorFigures,
+    RpcFigures, SnapshotSource, StatusCounts, StoreTransactionFigures, ValidatorFigures,
 };
 use causeway_peer::{LinkState, PeerStatusReader};
 use causeway_relayer::pipeline::{LATENCY_BUCKETS, LatencySnapshot, PipelineMetricsReader};
 use causeway_relayer::store::{
-    Lane, QueryStore, SourceStore, SqliteOptions, SqliteStore, UnixMillis,
+    Lane, QueryStore, SourceStore, SqliteOptions, SqliteStore, StoreTimings, UnixMillis,
 };
 
 use crate::api::ApiRequests;
@@ -35,6 +35,8 @@ pub struct Observed {
     pub chains: Vec<(String, ChainMetrics)>,
     /// The API's request counts.
     pub api: ApiRequests,
+    /// The pipeline's store handle's transaction timings (SQLite).
+    pub store: Option<StoreTimings>,
 }
 
 /// Starts the `/metrics` listener of a gateway configured by `config`, reading `relayer`'s
@@ -308,6 +310,26 @@ impl SnapshotSource for GatewayFigures {
                 streams_open: s.streams_open,
             },
             api: self.observed.api.snapshot(),
+            store_transactions: self
+                .observed
+                .store
+                .as_ref()
+                .map(|t| {
+                    let s = t.snapshot();
+                    vec![
+                        StoreTransactionFigures {
+                            kind: "read",
+                            latency: histogram(&s.read),
+                            failures: s.read_failures,
+                        },
+                        StoreTransactionFigures {
+                            kind: "write",
+                            latency: histogram(&s.write),
+                            failures: s.write_failures,
+                        },
+                    ]
+                })
+                .unwrap_or_default(),
         }
     }
 }

@@ -71,11 +71,14 @@ impl Node {
         for warning in &wired.warnings {
             tracing::warn!("{warning}");
         }
+        let store_timings;
         let store: Arc<dyn Store> = match config.storage() {
-            Storage::Sqlite { path } => Arc::new(
-                SqliteStore::open(path)
-                    .with_context(|| format!("opening the store {}", path.display()))?,
-            ),
+            Storage::Sqlite { path } => {
+                let store = SqliteStore::open(path)
+                    .with_context(|| format!("opening the store {}", path.display()))?;
+                store_timings = store.timings();
+                Arc::new(store)
+            }
             Storage::Postgres { .. } => bail!(
                 "[storage] postgres_url is set, but this build has no PostgreSQL store yet \
                  (fix: remove postgres_url to use the embedded SQLite store)"
@@ -123,6 +126,7 @@ impl Node {
                 .map(|c| (c.name.clone(), c.metrics.clone()))
                 .collect(),
             api: crate::api::ApiRequests::default(),
+            store: Some(store_timings),
         };
         let api_requests = observed.api.clone();
         let mut relayer = Relayer::new(Arc::clone(&store), Arc::clone(&collector) as _, pipeline);

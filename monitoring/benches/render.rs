@@ -11,7 +11,7 @@ use std::sync::Arc;
 use causeway_monitoring::{
     ApiRouteFigures, ChainFigures, CheckpointFigures, GatewaySnapshot, Histogram, LaneCounters,
     LaneFigures, LaneStoreFigures, Metrics, NodeFigures, PeerFigures, RpcFigures, StatusCounts,
-    ValidatorFigures,
+    StoreTransactionFigures, ValidatorFigures,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -137,6 +137,14 @@ fn gateway(lanes: usize, chains: usize) -> GatewaySnapshot {
             })
             .collect(),
         peer_server: Default::default(),
+        store_transactions: ["read", "write"]
+            .into_iter()
+            .map(|kind| StoreTransactionFigures {
+                kind,
+                latency: histogram(3),
+                failures: 0,
+            })
+            .collect(),
         // Every route of the API, GET, with a few status codes each.
         api: [
             "/healthz",

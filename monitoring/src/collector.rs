@@ -282,6 +282,10 @@ fn families(s: &GatewaySnapshot, version: &str) -> Builder {
             b.gauge(F::ChainDelivererBalance, &chain, balance);
         }
     }
+    for t in &s.store_transactions {
+        b.histogram(F::StoreTransactionDuration, &[t.kind], &t.latency);
+        b.counter(F::StoreTransactionFailures, &[t.kind], t.failures);
+    }
     for a in &s.api {
         for (status, n) in &a.statuses {
             let status = status.to_string();

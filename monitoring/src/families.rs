@@ -73,6 +73,10 @@ families! {
         "1 when this scrape read the store, 0 when a store query failed (the store's families are then left out).";
     StoreSize = "causeway_store_size_bytes", Gauge, [],
         "Size of the store's files on disk (SQLite: the database and its write-ahead log).";
+    StoreTransactionDuration = "causeway_store_transaction_duration_seconds", Histogram, ["kind"],
+        "Duration of one transaction of the pipeline's store handle (kind read or write; waiting for its connection and, for a write, the durable commit included).";
+    StoreTransactionFailures = "causeway_store_transaction_failures_total", Counter, ["kind"],
+        "Store transactions of the pipeline's handle that failed (busy, I/O, constraint).";
     ScrapeDuration = "causeway_scrape_duration_seconds", Gauge, [],
         "How long gathering this scrape's figures took (store queries included).";
     // Chains (origins this gateway watches).

@@ -38,7 +38,7 @@ pub use server::{CONNECTION_LIFETIME, HEADER_TIMEOUT, MAX_CONNECTIONS, MetricsSe
 pub use snapshot::{
     ApiRouteFigures, ChainFigures, CheckpointFigures, GatewaySnapshot, Histogram, LaneCounters,
     LaneFigures, LaneStoreFigures, NodeFigures, PeerFigures, PeerServerFigures, RpcFigures,
-    StatusCounts, ValidatorFigures,
+    StatusCounts, StoreTransactionFigures, ValidatorFigures,
 };
 
 /// What can go wrong in this crate.

@@ -22,6 +22,20 @@ pub struct GatewaySnapshot {
     pub peer_server: PeerServerFigures,
     /// The HTTP API's requests since the gateway started.
     pub api: Vec<ApiRouteFigures>,
+    /// The pipeline's store transactions since the gateway started, by kind (none when the
+    /// store does not time them).
+    pub store_transactions: Vec<StoreTransactionFigures>,
+}
+
+/// One kind of store transaction (`read`, `write`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StoreTransactionFigures {
+    /// The kind (a fixed word).
+    pub kind: &'static str,
+    /// Their durations, waiting for the connection included.
+    pub latency: Histogram,
+    /// Of those, failed.
+    pub failures: u64,
 }
 
 /// API requests of one route template and method.

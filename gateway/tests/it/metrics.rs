@@ -368,6 +368,14 @@ async fn metrics_of_a_running_consortium_pass_promtool_and_feed_every_dashboard_
                 1.0,
             ),
             ("causeway_store_size_bytes", 4096.0),
+            (
+                r#"causeway_store_transaction_duration_seconds_count{kind="write"}"#,
+                1.0,
+            ),
+            (
+                r#"causeway_store_transaction_duration_seconds_count{kind="read"}"#,
+                1.0,
+            ),
             ("causeway_store_up", 1.0),
         ] {
             let v = sample(&text, series);

@@ -46,6 +46,8 @@ async fn metrics_are_served_in_the_text_format_and_pass_promtool() {
         "# TYPE causeway_lane_messages_confirmed_total counter",
         "causeway_scrape_duration_seconds ",
         r#"causeway_chain_head_height{chain="alliance"} 126"#,
+        r#"causeway_store_transaction_duration_seconds_count{kind="write"} 5"#,
+        r#"causeway_store_transaction_failures_total{kind="write"} 1"#,
         r#"causeway_chain_head_lag_blocks{chain="alliance"} 8"#,
         r#"causeway_chain_rpc_requests_total{chain="alliance",method="logs"} 9"#,
         r#"causeway_chain_rpc_errors_total{chain="alliance",method="logs"} 1"#,

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use causeway_monitoring::{
     ApiRouteFigures, ChainFigures, CheckpointFigures, GatewaySnapshot, Histogram, LaneFigures,
-    LaneStoreFigures, NodeFigures, PeerFigures, RpcFigures, StatusCounts, ValidatorFigures,
+    LaneStoreFigures, NodeFigures, PeerFigures, RpcFigures, StatusCounts, StoreTransactionFigures,
+    ValidatorFigures,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -150,6 +151,11 @@ pub(crate) fn sample() -> GatewaySnapshot {
             })
             .collect(),
         peer_server: Default::default(),
+        store_transactions: vec![StoreTransactionFigures {
+            kind: "write",
+            latency: histogram(),
+            failures: 1,
+        }],
         api: vec![ApiRouteFigures {
             route: "/v1/messages/{id}".into(),
             method: "GET",

@@ -46,7 +46,7 @@ pub use api::{
     StatusEvent, TokenId, TokenRecord,
 };
 pub use backoff::RetryPolicy;
-pub use sqlite::{SqliteOptions, SqliteStore};
+pub use sqlite::{SqliteOptions, SqliteStore, StoreTimings, StoreTimingsSnapshot, TransactionKind};
 pub use types::{
     AcceptBatch, AcceptOutcome, AcceptedEvent, Attempt, CheckpointOutcome, CheckpointRecord,
     Confirmation, DeadLetter, Delivery, DeliveryState, DeliveryStateKind, FailureOutcome,

@@ -77,6 +77,33 @@ else
 fi
 echo "setup: $("$PROMTOOL" --version 2>&1 | head -n 1)"
 
+# Chromium, headless, for the status page's browser test (gateway/tests/it/ui_browser.rs: it loads
+# /ui from a running consortium and checks what the page shows against the API). Debian bookworm's
+# package, pinned; installed system-wide with apt-get because, unlike promtool, it needs its shared
+# libraries (fonts, NSS, GTK) from their Debian packages. The test finds /usr/bin/chromium
+# (override with CAUSEWAY_CHROMIUM). Bookworm's security archive replaces the pinned version when
+# a newer one ships: then update CHROMIUM_DEB_VERSION (apt-cache policy chromium shows it).
+CHROMIUM_DEB_VERSION=148.0.7778.167-1~deb12u1
+installed_chromium=$(dpkg-query -W -f='${Version}' chromium 2>/dev/null || true)
+if [ "$installed_chromium" = "$CHROMIUM_DEB_VERSION" ]; then
+  echo "setup: chromium $CHROMIUM_DEB_VERSION is installed"
+else
+  if ! need_cmd apt-get; then
+    echo "error: apt-get is needed to install Debian's chromium $CHROMIUM_DEB_VERSION" >&2
+    exit 1
+  fi
+  echo "setup: installing Debian's chromium $CHROMIUM_DEB_VERSION (apt-get)"
+  chromium_pkgs=("chromium=$CHROMIUM_DEB_VERSION" "chromium-common=$CHROMIUM_DEB_VERSION")
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${chromium_pkgs[@]}" >/dev/null; then
+    echo "setup: apt-get install failed; refreshing the package lists once (apt-get update)" >&2
+    apt-get update >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      "${chromium_pkgs[@]}" >/dev/null
+  fi
+fi
+echo "setup: $(chromium --version 2>/dev/null | head -n 1)"
+
 # schemathesis (PyPI), pinned with every dependency by tools/schemathesis-requirements.txt and
 # installed without resolving anything else (--no-deps) into a venv under .tools/: the API's
 # property test (gateway/tests/it/api_schemathesis.rs) runs it against the served OpenAPI document.

@@ -55,6 +55,7 @@ pub mod fabric;
 pub mod fisco;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod memory;
+pub mod metrics;
 pub mod retry;
 
 pub use causeway_proofs::{Domain, Message, MessageId};

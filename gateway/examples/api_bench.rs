@@ -91,8 +91,15 @@ async fn main() -> Result<()> {
         }]),
         Envelopes::new(Arc::clone(&dyn_store), directory, None),
     );
-    let state = ApiState::with_handles(first, readers, vec![], vec![], cancel.clone())
-        .with_sending(sending);
+    let state = ApiState::with_handles(
+        first,
+        readers,
+        vec![],
+        vec![],
+        api::ApiContext::default(),
+        cancel.clone(),
+    )
+    .with_sending(sending);
     let (router, _) = api::router(state);
     let server = api::server::serve("127.0.0.1:0".parse()?, None, router, cancel.clone()).await?;
     let id = events[MESSAGES as usize / 2].message.id();

@@ -48,7 +48,30 @@ impl LaneState {
             origin: lane.origin.domain,
             destination: lane.destination.domain,
         };
-        let during = |what: &str| format!("while reading {what} of lane {}", lane.name);
+        Self::read_lane(
+            store,
+            key,
+            &lane.name,
+            lane.threshold as usize,
+            stats,
+            dead_letters,
+        )
+    }
+
+    /// [`LaneState::read`] of the lane `key`, named `name`, whose checkpoints need `threshold`
+    /// signatures.
+    pub fn read_lane<S>(
+        store: &S,
+        key: Lane,
+        name: &str,
+        threshold: usize,
+        stats: &[LaneStats],
+        dead_letters: usize,
+    ) -> Result<Self>
+    where
+        S: SourceStore + CheckpointStore + QueryStore + ?Sized,
+    {
+        let during = |what: &str| format!("while reading {what} of lane {name}");
         let log_size = store
             .log_size(key.origin)
             .with_context(|| during("the log size"))?;
@@ -62,7 +85,7 @@ impl LaneState {
             .map(|e| e.validator)
             .collect();
         let threshold_checkpoint = store
-            .latest_checkpoint(key, lane.threshold as usize)
+            .latest_checkpoint(key, threshold)
             .with_context(|| during("the threshold checkpoint"))?;
         let last_delivery = store
             .last_delivery(key)

@@ -59,6 +59,10 @@ struct Cli {
     /// Log format: `text` for people, `json` (one object per line) for log collectors.
     #[arg(long, global = true, value_enum, default_value_t = cli::logging::LogFormat::Text)]
     log_format: cli::logging::LogFormat,
+    /// No progress (bars on a terminal, progress lines otherwise) from the long commands
+    /// (devnet, bench, run's catch-up); results and errors are still printed.
+    #[arg(long, short = 'q', global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -106,6 +110,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    cli::progress::set_quiet(cli.quiet);
     if let Err(err) = cli::logging::init(cli.log_level.as_deref(), cli.log_format) {
         eprintln!("error: {err:#}");
         return ExitCode::from(2);

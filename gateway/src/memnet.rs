@@ -140,6 +140,8 @@ pub fn wire(config: &Config, load: Load) -> Result<MemoryWiring> {
             domain: chain.domain,
             family: chain.family(),
             state_reader: None,
+            // No node is asked anything: the chain is in memory.
+            metrics: causeway_adapters::metrics::ChainMetrics::default(),
             destination: Some(Arc::new(destination) as Arc<dyn DynDestination>),
         });
         if config.lanes_from(chain.domain).next().is_some() {

@@ -8,33 +8,48 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use causeway_adapters::metrics::{ChainMetrics, ChainMetricsSnapshot, RPC_LATENCY_BUCKETS};
 use causeway_config::{Config, Storage};
 use causeway_monitoring::{
     ChainFigures, CheckpointFigures, GatewaySnapshot, Histogram, LaneCounters, LaneFigures,
-    LaneStoreFigures, Metrics, MetricsServer, PeerFigures, PeerServerFigures, SnapshotSource,
-    StatusCounts, ValidatorFigures,
+    LaneStoreFigures, Metrics, MetricsServer, NodeFigures, PeerFigures, PeerServerFigures,
+    RpcFigures, SnapshotSource, StatusCounts, StoreTransactionFigures, ValidatorFigures,
 };
 use causeway_peer::{LinkState, PeerStatusReader};
 use causeway_relayer::pipeline::{LATENCY_BUCKETS, LatencySnapshot, PipelineMetricsReader};
 use causeway_relayer::store::{
-    Lane, QueryStore, SourceStore, SqliteOptions, SqliteStore, UnixMillis,
+    Lane, QueryStore, SourceStore, SqliteOptions, SqliteStore, StoreTimings, UnixMillis,
 };
 
+use crate::api::ApiRequests;
 use crate::lanes::LaneState;
 
 /// The build reported by `causeway_build_info`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// What the gateway's parts observe as it happens, read at each scrape: the chains' adapters
+/// (requests to the nodes, heads, reorganisations, deliveries' spending) and the API's requests.
+#[derive(Clone, Debug, Default)]
+pub struct Observed {
+    /// Per chain name, what its adapters count.
+    pub chains: Vec<(String, ChainMetrics)>,
+    /// The API's request counts.
+    pub api: ApiRequests,
+    /// The pipeline's store handle's transaction timings (SQLite).
+    pub store: Option<StoreTimings>,
+}
+
 /// Starts the `/metrics` listener of a gateway configured by `config`, reading `relayer`'s
-/// and `peer`'s figures and the store; it stops when `shutdown` completes. The store must
-/// exist (the node opened it first).
+/// and `peer`'s figures, what `observed` counts and the store; it stops when `shutdown`
+/// completes. The store must exist (the node opened it first).
 pub async fn start(
     config: &Config,
     relayer: PipelineMetricsReader,
     peer: PeerStatusReader,
+    observed: Observed,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<MetricsServer> {
-    let source = GatewayFigures::new(config, relayer, peer)?;
+    let source = GatewayFigures::new(config, relayer, peer)?.observing(observed);
     let metrics = Metrics::new(Arc::new(source), VERSION).context("the metric families")?;
     let listen = config.monitoring().listen;
     MetricsServer::start(listen, metrics, shutdown)
@@ -49,6 +64,7 @@ pub struct GatewayFigures {
     store_path: Option<PathBuf>,
     relayer: PipelineMetricsReader,
     peer: PeerStatusReader,
+    observed: Observed,
 }
 
 impl GatewayFigures {
@@ -80,7 +96,24 @@ impl GatewayFigures {
             store_path,
             relayer,
             peer,
+            observed: Observed::default(),
         })
+    }
+
+    /// These figures with what `observed` counts.
+    pub fn observing(mut self, observed: Observed) -> Self {
+        self.observed = observed;
+        self
+    }
+
+    /// What the adapters of the chain named `name` observed (nothing when not wired).
+    fn nodes(&self, name: &str) -> NodeFigures {
+        self.observed
+            .chains
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, m)| node_figures(&m.snapshot()))
+            .unwrap_or_default()
     }
 
     /// Size of the SQLite database and its write-ahead log.
@@ -102,6 +135,36 @@ fn histogram(h: &LatencySnapshot) -> Histogram {
             .collect(),
         count: h.count,
         sum_seconds: h.sum_micros as f64 / 1e6,
+    }
+}
+
+fn node_figures(s: &ChainMetricsSnapshot) -> NodeFigures {
+    NodeFigures {
+        head_height: s.head,
+        rpc: s
+            .requests
+            .iter()
+            .map(|r| RpcFigures {
+                method: r.class.as_str(),
+                requests: r.calls,
+                errors: r.errors,
+                latency: Histogram {
+                    buckets: RPC_LATENCY_BUCKETS
+                        .iter()
+                        .copied()
+                        .zip(r.cumulative.iter().copied())
+                        .collect(),
+                    count: r.calls,
+                    sum_seconds: r.sum_seconds,
+                },
+            })
+            .collect(),
+        reorgs_above_cursor: s.reorgs_above_cursor,
+        reorgs_below_cursor: s.reorgs_below_cursor,
+        deliveries_mined: s.deliveries_mined,
+        delivery_gas: s.gas_used,
+        delivery_fees_wei: s.fees_wei,
+        deliverer_balance_wei: s.deliverer_balance_wei,
     }
 }
 
@@ -160,6 +223,7 @@ impl SnapshotSource for GatewayFigures {
                         ("verify", histogram(&o.verify_seconds)),
                         ("append", histogram(&o.append_seconds)),
                     ],
+                    nodes: self.nodes(&chain.name),
                 })
             })
             .collect();
@@ -245,6 +309,27 @@ impl SnapshotSource for GatewayFigures {
                 over_limit: s.connections_over_limit,
                 streams_open: s.streams_open,
             },
+            api: self.observed.api.snapshot(),
+            store_transactions: self
+                .observed
+                .store
+                .as_ref()
+                .map(|t| {
+                    let s = t.snapshot();
+                    vec![
+                        StoreTransactionFigures {
+                            kind: "read",
+                            latency: histogram(&s.read),
+                            failures: s.read_failures,
+                        },
+                        StoreTransactionFigures {
+                            kind: "write",
+                            latency: histogram(&s.write),
+                            failures: s.write_failures,
+                        },
+                    ]
+                })
+                .unwrap_or_default(),
         }
     }
 }

@@ -84,11 +84,14 @@ impl Node {
         for warning in &wired.warnings {
             tracing::warn!("{warning}");
         }
+        let store_timings;
         let store: Arc<dyn Store> = match config.storage() {
-            Storage::Sqlite { path } => Arc::new(
-                SqliteStore::open(path)
-                    .with_context(|| format!("opening the store {}", path.display()))?,
-            ),
+            Storage::Sqlite { path } => {
+                let store = SqliteStore::open(path)
+                    .with_context(|| format!("opening the store {}", path.display()))?;
+                store_timings = store.timings();
+                Arc::new(store)
+            }
             Storage::Postgres { .. } => bail!(
                 "[storage] postgres_url is set, but this build has no PostgreSQL store yet \
                  (fix: remove postgres_url to use the embedded SQLite store)"
@@ -129,6 +132,16 @@ impl Node {
         let mut pipeline = options.pipeline.clone();
         pipeline.owner = LeaseOwner(own.name.clone());
         let api_lanes = crate::api::lanes_of(&wired.lanes);
+        let observed = crate::metrics::Observed {
+            chains: wired
+                .chains
+                .iter()
+                .map(|c| (c.name.clone(), c.metrics.clone()))
+                .collect(),
+            api: crate::api::ApiRequests::default(),
+            store: Some(store_timings),
+        };
+        let api_requests = observed.api.clone();
         let mut relayer = Relayer::new(Arc::clone(&store), Arc::clone(&collector) as _, pipeline);
         for origin in wired.origins {
             relayer = relayer.origin(origin);
@@ -180,6 +193,7 @@ impl Node {
             config,
             relayer.metrics_reader(),
             peer.status_reader(),
+            observed,
             async move { stop.cancelled().await },
         )
         .await
@@ -196,6 +210,11 @@ impl Node {
             config,
             Arc::clone(&store),
             api_lanes,
+            crate::api::ApiContext {
+                lanes: config.lanes().iter().map(Into::into).collect(),
+                pipeline: Some(relayer.metrics_reader()),
+                requests: api_requests,
+            },
             Some(outbound.sending),
             cancel.clone(),
         )

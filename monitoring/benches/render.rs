@@ -9,8 +9,9 @@
 use std::sync::Arc;
 
 use causeway_monitoring::{
-    ChainFigures, CheckpointFigures, GatewaySnapshot, Histogram, LaneCounters, LaneFigures,
-    LaneStoreFigures, Metrics, PeerFigures, StatusCounts, ValidatorFigures,
+    ApiRouteFigures, ChainFigures, CheckpointFigures, GatewaySnapshot, Histogram, LaneCounters,
+    LaneFigures, LaneStoreFigures, Metrics, NodeFigures, PeerFigures, RpcFigures, StatusCounts,
+    StoreTransactionFigures, ValidatorFigures,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -51,6 +52,26 @@ fn gateway(lanes: usize, chains: usize) -> GatewaySnapshot {
                     .into_iter()
                     .map(|s| (s, histogram(c as u64)))
                     .collect(),
+                nodes: NodeFigures {
+                    head_height: Some(1_000_012),
+                    rpc: [
+                        "block", "logs", "receipt", "proof", "call", "account", "send", "other",
+                    ]
+                    .into_iter()
+                    .map(|method| RpcFigures {
+                        method,
+                        requests: 50_000,
+                        errors: 3,
+                        latency: histogram(c as u64),
+                    })
+                    .collect(),
+                    reorgs_above_cursor: 1,
+                    reorgs_below_cursor: 0,
+                    deliveries_mined: 5_000,
+                    delivery_gas: 1_500_000_000,
+                    delivery_fees_wei: 3.0e18,
+                    deliverer_balance_wei: Some(9.0e21),
+                },
             })
             .collect(),
         lanes: (0..lanes)
@@ -116,6 +137,36 @@ fn gateway(lanes: usize, chains: usize) -> GatewaySnapshot {
             })
             .collect(),
         peer_server: Default::default(),
+        store_transactions: ["read", "write"]
+            .into_iter()
+            .map(|kind| StoreTransactionFigures {
+                kind,
+                latency: histogram(3),
+                failures: 0,
+            })
+            .collect(),
+        // Every route of the API, GET, with a few status codes each.
+        api: [
+            "/healthz",
+            "/readyz",
+            "/v1/openapi.json",
+            "/v1/chains",
+            "/v1/lanes",
+            "/v1/messages",
+            "/v1/messages/{id}",
+            "/v1/messages/{id}/proof",
+            "/v1/events",
+            "/ui",
+            "unmatched",
+        ]
+        .into_iter()
+        .map(|route| ApiRouteFigures {
+            route: route.into(),
+            method: "GET",
+            statuses: vec![(200, 10_000), (401, 12), (404, 40)],
+            latency: histogram(7),
+        })
+        .collect(),
     }
 }
 

@@ -182,9 +182,13 @@ impl Builder {
     }
 
     fn counter(&mut self, family: Family, values: &[&str], v: u64) {
+        self.counter_f64(family, values, v as f64);
+    }
+
+    fn counter_f64(&mut self, family: Family, values: &[&str], v: f64) {
         debug_assert_eq!(family.spec().kind, Kind::Counter, "{family:?}");
         let mut c = proto::Counter::default();
-        c.set_value(v as f64);
+        c.set_value(v);
         let mut m = proto::Metric::from_label(labels(family, values));
         m.set_counter(c);
         self.family(family).mut_metric().push(m);
@@ -248,6 +252,46 @@ fn families(s: &GatewaySnapshot, version: &str) -> Builder {
         for (stage, h) in &c.stages {
             b.histogram(F::OriginStageDuration, &[&c.chain, stage], h);
         }
+        let n = &c.nodes;
+        if let Some(head) = n.head_height {
+            b.gauge(F::ChainHeadHeight, &chain, head as f64);
+            if let Some(cur) = c.cursor_height {
+                b.gauge(F::ChainHeadLag, &chain, head.saturating_sub(cur) as f64);
+            }
+        }
+        for r in &n.rpc {
+            let key = [c.chain.as_str(), r.method];
+            b.counter(F::ChainRpcRequests, &key, r.requests);
+            b.counter(F::ChainRpcErrors, &key, r.errors);
+            b.histogram(F::ChainRpcDuration, &key, &r.latency);
+        }
+        b.counter(
+            F::ChainReorgs,
+            &[&c.chain, "above_cursor"],
+            n.reorgs_above_cursor,
+        );
+        b.counter(
+            F::ChainReorgs,
+            &[&c.chain, "below_cursor"],
+            n.reorgs_below_cursor,
+        );
+        b.counter(F::ChainDeliveriesMined, &chain, n.deliveries_mined);
+        b.counter(F::ChainDeliveryGas, &chain, n.delivery_gas);
+        b.counter_f64(F::ChainDeliveryFees, &chain, n.delivery_fees_wei);
+        if let Some(balance) = n.deliverer_balance_wei {
+            b.gauge(F::ChainDelivererBalance, &chain, balance);
+        }
+    }
+    for t in &s.store_transactions {
+        b.histogram(F::StoreTransactionDuration, &[t.kind], &t.latency);
+        b.counter(F::StoreTransactionFailures, &[t.kind], t.failures);
+    }
+    for a in &s.api {
+        for (status, n) in &a.statuses {
+            let status = status.to_string();
+            b.counter(F::ApiRequests, &[&a.route, a.method, &status], *n);
+        }
+        b.histogram(F::ApiRequestDuration, &[&a.route, a.method], &a.latency);
     }
     for l in &s.lanes {
         let lane = [l.lane.as_str()];

@@ -73,6 +73,10 @@ families! {
         "1 when this scrape read the store, 0 when a store query failed (the store's families are then left out).";
     StoreSize = "causeway_store_size_bytes", Gauge, [],
         "Size of the store's files on disk (SQLite: the database and its write-ahead log).";
+    StoreTransactionDuration = "causeway_store_transaction_duration_seconds", Histogram, ["kind"],
+        "Duration of one transaction of the pipeline's store handle (kind read or write; waiting for its connection and, for a write, the durable commit included).";
+    StoreTransactionFailures = "causeway_store_transaction_failures_total", Counter, ["kind"],
+        "Store transactions of the pipeline's handle that failed (busy, I/O, constraint).";
     ScrapeDuration = "causeway_scrape_duration_seconds", Gauge, [],
         "How long gathering this scrape's figures took (store queries included).";
     // Chains (origins this gateway watches).
@@ -163,6 +167,32 @@ families! {
         "Most submissions in flight at once since the gateway started.";
     LaneStageDuration = "causeway_lane_stage_duration_seconds", Histogram, ["lane", "stage"],
         "Duration of one step of a lane's stages: attest (sign and record a checkpoint), submit (one submit call), confirm (a submission from sent to settled).";
+    // Chains' nodes, as the adapters saw them (EVM; request path counted once per request).
+    ChainHeadHeight = "causeway_chain_head_height", Gauge, ["chain"],
+        "Highest head block a node of the chain reported (chains whose finality rule reads the head).";
+    ChainHeadLag = "causeway_chain_head_lag_blocks", Gauge, ["chain"],
+        "Blocks between the chain's head and the watcher's cursor: how far the gateway is behind the chain's tip.";
+    ChainRpcRequests = "causeway_chain_rpc_requests_total", Counter, ["chain", "method"],
+        "Requests to the chain's nodes by method class (block, logs, receipt, proof, call, account, send, other); each attempt of a retried call counts.";
+    ChainRpcErrors = "causeway_chain_rpc_errors_total", Counter, ["chain", "method"],
+        "Of those, failed: an error answer (a revert excepted), a transport failure or a timeout.";
+    ChainRpcDuration = "causeway_chain_rpc_duration_seconds", Histogram, ["chain", "method"],
+        "Duration of one request to the chain's nodes, by method class.";
+    ChainReorgs = "causeway_chain_reorgs_total", Counter, ["chain", "depth"],
+        "Reorganisations the source detected: above_cursor (scan repeated) or below_cursor (the watcher halts).";
+    ChainDeliveriesMined = "causeway_chain_deliveries_mined_total", Counter, ["chain"],
+        "Delivery transactions this gateway sent to the chain that were mined (success or revert).";
+    ChainDeliveryGas = "causeway_chain_delivery_gas_total", Counter, ["chain"],
+        "Gas those transactions used.";
+    ChainDeliveryFees = "causeway_chain_delivery_fees_wei_total", Counter, ["chain"],
+        "What those transactions cost, in wei (gas used times effective gas price).";
+    ChainDelivererBalance = "causeway_chain_deliverer_balance_wei", Gauge, ["chain"],
+        "Balance of this gateway's deliverer account on the chain, in wei, as read after its last mined delivery.";
+    // The HTTP API.
+    ApiRequests = "causeway_api_requests_total", Counter, ["route", "method", "status"],
+        "API requests by route template (never the raw path; unmatched for none), method and status code.";
+    ApiRequestDuration = "causeway_api_request_duration_seconds", Histogram, ["route", "method"],
+        "Time until an API response started, by route template and method.";
     // Peers.
     PeerConnected = "causeway_peer_connected", Gauge, ["member"],
         "1 while this gateway is subscribed to the member's signature stream.";

@@ -36,8 +36,9 @@ pub use collector::{CONTENT_TYPE, GatewayCollector, Metrics, SnapshotSource};
 pub use families::{Family, FamilySpec, Kind};
 pub use server::{CONNECTION_LIFETIME, HEADER_TIMEOUT, MAX_CONNECTIONS, MetricsServer};
 pub use snapshot::{
-    ChainFigures, CheckpointFigures, GatewaySnapshot, Histogram, LaneCounters, LaneFigures,
-    LaneStoreFigures, PeerFigures, PeerServerFigures, StatusCounts, ValidatorFigures,
+    ApiRouteFigures, ChainFigures, CheckpointFigures, GatewaySnapshot, Histogram, LaneCounters,
+    LaneFigures, LaneStoreFigures, NodeFigures, PeerFigures, PeerServerFigures, RpcFigures,
+    StatusCounts, StoreTransactionFigures, ValidatorFigures,
 };
 
 /// What can go wrong in this crate.

@@ -20,6 +20,69 @@ pub struct GatewaySnapshot {
     pub peers: Vec<PeerFigures>,
     /// This gateway's peer server.
     pub peer_server: PeerServerFigures,
+    /// The HTTP API's requests since the gateway started.
+    pub api: Vec<ApiRouteFigures>,
+    /// The pipeline's store transactions since the gateway started, by kind (none when the
+    /// store does not time them).
+    pub store_transactions: Vec<StoreTransactionFigures>,
+}
+
+/// One kind of store transaction (`read`, `write`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StoreTransactionFigures {
+    /// The kind (a fixed word).
+    pub kind: &'static str,
+    /// Their durations, waiting for the connection included.
+    pub latency: Histogram,
+    /// Of those, failed.
+    pub failures: u64,
+}
+
+/// API requests of one route template and method.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ApiRouteFigures {
+    /// The route's template (`/v1/messages/{id}`), or `unmatched`.
+    pub route: String,
+    /// The method (a fixed word: `GET`, `POST`, ..., `other`).
+    pub method: &'static str,
+    /// Responses by status code.
+    pub statuses: Vec<(u16, u64)>,
+    /// Time until each response started.
+    pub latency: Histogram,
+}
+
+/// Requests of one method class to a chain's nodes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RpcFigures {
+    /// The class (a fixed word).
+    pub method: &'static str,
+    /// Requests sent.
+    pub requests: u64,
+    /// Of those, failed.
+    pub errors: u64,
+    /// Their durations.
+    pub latency: Histogram,
+}
+
+/// What a chain's adapters observed of its nodes and what deliveries to it spent.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NodeFigures {
+    /// Highest head reported (`None`: not read).
+    pub head_height: Option<u64>,
+    /// Requests per method class.
+    pub rpc: Vec<RpcFigures>,
+    /// Reorganisations detected above the cursor.
+    pub reorgs_above_cursor: u64,
+    /// Reorganisations detected at or below the cursor.
+    pub reorgs_below_cursor: u64,
+    /// Mined delivery transactions.
+    pub deliveries_mined: u64,
+    /// Gas they used.
+    pub delivery_gas: u64,
+    /// Their cost in wei.
+    pub delivery_fees_wei: f64,
+    /// The deliverer's balance in wei, as last read (`None`: not read yet).
+    pub deliverer_balance_wei: Option<f64>,
 }
 
 /// A latency histogram: cumulative counts at ascending upper bounds (seconds).
@@ -58,6 +121,8 @@ pub struct ChainFigures {
     pub halted: bool,
     /// Stage latencies by stage name (`watch`, `verify`, `append`).
     pub stages: Vec<(&'static str, Histogram)>,
+    /// What the chain's adapters observed of its nodes.
+    pub nodes: NodeFigures,
 }
 
 /// A checkpoint's size and age.

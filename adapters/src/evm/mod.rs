@@ -70,6 +70,7 @@ pub(crate) async fn final_height(
                     |p| async move { p.get_block_number().await },
                 )
                 .await?;
+            rpc.metrics().head(latest);
             Ok(latest.checked_sub(n))
         }
         Finality::FinalizedTag => {

@@ -11,6 +11,7 @@ use alloy::transports::http::reqwest;
 use alloy::transports::{RpcError, TransportError, TransportErrorKind};
 
 use crate::error::redact_endpoint;
+use crate::metrics::ChainMetrics;
 use crate::retry::{RetryPolicy, retry};
 use crate::{Error, RevertReason};
 
@@ -26,6 +27,8 @@ pub struct RpcConfig {
     pub request_timeout: Duration,
     /// Retries of retryable failures.
     pub retry: RetryPolicy,
+    /// Where every request is counted (share one per chain; a fresh one by default).
+    pub metrics: ChainMetrics,
 }
 
 impl RpcConfig {
@@ -35,6 +38,7 @@ impl RpcConfig {
             url: url.into(),
             request_timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
+            metrics: ChainMetrics::default(),
         }
     }
 }
@@ -56,6 +60,7 @@ pub(crate) struct Rpc {
     endpoint: String,
     timeout: Duration,
     policy: RetryPolicy,
+    metrics: ChainMetrics,
 }
 
 impl Rpc {
@@ -82,6 +87,7 @@ impl Rpc {
             endpoint,
             timeout: config.request_timeout,
             policy: config.retry,
+            metrics: config.metrics.clone(),
         })
     }
 
@@ -95,7 +101,13 @@ impl Rpc {
         &self.policy
     }
 
-    /// One request, no retry, with the timeout and error translation.
+    /// Where this connection's requests are counted.
+    pub(crate) fn metrics(&self) -> &ChainMetrics {
+        &self.metrics
+    }
+
+    /// One request, no retry, with the timeout and error translation; counted in
+    /// [`ChainMetrics`] (every request of the EVM adapters passes here).
     pub(crate) async fn once<T, F, Fut>(&self, method: &'static str, f: F) -> Result<T, Error>
     where
         F: FnOnce(RootProvider) -> Fut,
@@ -103,14 +115,19 @@ impl Rpc {
     {
         // The reqwest client has the same timeout; this one also bounds alloy's own work.
         let slack = Duration::from_secs(1);
-        match tokio::time::timeout(self.timeout + slack, f(self.provider.clone())).await {
+        let started = std::time::Instant::now();
+        let out = match tokio::time::timeout(self.timeout + slack, f(self.provider.clone())).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(classify(&self.endpoint, method, e)),
             Err(_) => Err(Error::Timeout {
                 endpoint: self.endpoint.clone(),
                 method,
             }),
-        }
+        };
+        // A revert is the node answering correctly about a contract, not a failed request.
+        let failed = matches!(&out, Err(e) if !matches!(e, Error::Reverted { .. }));
+        self.metrics.request(method, started.elapsed(), failed);
+        out
     }
 
     /// A request retried with backoff while it fails with a retryable error.

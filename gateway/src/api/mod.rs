@@ -14,8 +14,11 @@ pub mod envelopes;
 pub mod error;
 pub mod events;
 pub mod messages;
+pub mod requests;
 pub mod send;
 pub mod server;
+pub mod ui;
+pub mod ui_status;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -37,7 +40,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use chains::{ChainEntry, ChainHeights, ConfiguredChain, Heights};
+pub use requests::ApiRequests;
 pub use server::ApiServer;
+pub use ui_status::{ApiContext, LaneSpec};
 
 use crate::proof::LaneTrust;
 
@@ -67,6 +72,8 @@ struct Inner {
     cancel: CancellationToken,
     /// Sending and private messages, when this gateway is configured for them.
     sending: std::sync::OnceLock<send::Sending>,
+    /// The configured lanes, the relayer's counters and where requests are counted.
+    context: ApiContext,
 }
 
 impl ApiState {
@@ -78,15 +85,24 @@ impl ApiState {
         chains: Vec<ChainEntry>,
         cancel: CancellationToken,
     ) -> Self {
-        Self::with_handles(store, Vec::new(), lanes, chains, cancel)
+        Self::with_handles(
+            store,
+            Vec::new(),
+            lanes,
+            chains,
+            ApiContext::default(),
+            cancel,
+        )
     }
 
-    /// [`ApiState::new`] with `more` handles on the same store, used in turn with `store`.
+    /// [`ApiState::new`] with `more` handles on the same store, used in turn with `store`, and
+    /// what `context` adds (the configured lanes, the relayer's counters, request counting).
     pub fn with_handles(
         store: Arc<dyn Store>,
         more: Vec<Arc<dyn Store>>,
         lanes: Vec<LaneTrust>,
         chains: Vec<ChainEntry>,
+        context: ApiContext,
         cancel: CancellationToken,
     ) -> Self {
         let mut stores = vec![store];
@@ -99,6 +115,7 @@ impl ApiState {
             streams: Arc::new(Semaphore::new(MAX_STREAMS)),
             cancel,
             sending: std::sync::OnceLock::new(),
+            context,
         }))
     }
 
@@ -140,6 +157,10 @@ impl ApiState {
     fn cancel(&self) -> &CancellationToken {
         &self.0.cancel
     }
+
+    fn context(&self) -> &ApiContext {
+        &self.0.context
+    }
 }
 
 impl core::fmt::Debug for ApiState {
@@ -168,6 +189,7 @@ impl core::fmt::Debug for ApiState {
         (name = "messages", description = "Messages, their history and proofs"),
         (name = "events", description = "Status changes as Server-Sent Events"),
         (name = "envelopes", description = "Private messages: envelopes, decryption, grants, disclosures"),
+        (name = "status", description = "Lanes, validators and recent activity (the status page's data)"),
     )
 )]
 struct ApiDoc;
@@ -224,17 +246,25 @@ pub fn router_with_timeout(
         .routes(routes!(messages::get_proof))
         .routes(routes!(messages::retry_message))
         .routes(routes!(events::events))
+        .routes(routes!(ui_status::list_lanes))
+        .routes(routes!(ui_status::activity))
         .split_for_parts();
     let json = doc
         .to_json()
         .expect("the generated document has only string keys");
+    let counted = state.0.context.requests.clone();
     let router = router
+        .merge(ui::routes())
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::Extension(Arc::new(json)))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(
             move |req: Request, next: Next| deadline(timeout, req, next),
+        ))
+        // Outermost, so a 408 of the deadline and a 413 of the body limit are counted too.
+        .layer(axum::middleware::from_fn(
+            move |req: Request, next: Next| requests::count(counted.clone(), req, next),
         ))
         .with_state(state);
     (router, doc)
@@ -283,16 +313,17 @@ pub fn chains_of(config: &Config) -> Vec<ChainEntry> {
 }
 
 /// Serves the API over `store`, `lanes` and `config`'s chains on `config`'s `[api]` (TLS when it
-/// names an identity) until `cancel` fires. With a SQLite store, the API reads through
+/// names an identity), with what `context` adds, until `cancel` fires. With a SQLite store, the API reads through
 /// [`API_HANDLES`] connections of its own on the same file, so it neither waits behind the
 /// pipeline's writes nor delays them.
 pub async fn start(
     config: &Config,
     store: Arc<dyn Store>,
     lanes: Vec<LaneTrust>,
+    context: ApiContext,
     cancel: CancellationToken,
 ) -> Result<ApiServer> {
-    start_with(config, store, lanes, None, cancel).await
+    start_with(config, store, lanes, context, None, cancel).await
 }
 
 /// [`start`], accepting sends and serving private messages through `sending` when given.
@@ -300,6 +331,7 @@ pub async fn start_with(
     config: &Config,
     store: Arc<dyn Store>,
     lanes: Vec<LaneTrust>,
+    context: ApiContext,
     sending: Option<send::Sending>,
     cancel: CancellationToken,
 ) -> Result<ApiServer> {
@@ -312,9 +344,23 @@ pub async fn start_with(
                 handles.push(Arc::new(handle));
             }
             let first = handles.remove(0);
-            ApiState::with_handles(first, handles, lanes, chains_of(config), cancel.clone())
+            ApiState::with_handles(
+                first,
+                handles,
+                lanes,
+                chains_of(config),
+                context,
+                cancel.clone(),
+            )
         }
-        _ => ApiState::new(store, lanes, chains_of(config), cancel.clone()),
+        _ => ApiState::with_handles(
+            store,
+            Vec::new(),
+            lanes,
+            chains_of(config),
+            context,
+            cancel.clone(),
+        ),
     };
     let state = match sending {
         Some(s) => state.with_sending(s),

@@ -164,6 +164,7 @@ async fn consortium(args: &ConsortiumArgs, net: &mut LocalNet) -> Result<()> {
     let start = tokio::time::Instant::now();
     let mut pending = Vec::with_capacity(n);
     let mut last_report = Instant::now();
+    let mut bar = super::progress::Progress::new(n as u64, Duration::ZERO);
     for i in 0..n {
         tokio::time::sleep_until(start + period * i as u32).await;
         // Automine: the dispatch is mined when the node accepts it.
@@ -172,11 +173,13 @@ async fn consortium(args: &ConsortiumArgs, net: &mut LocalNet) -> Result<()> {
             resolve(&mut pending, &mut routes[0].sent).await?;
             observe(net, &mut routes).await?;
             if last_report.elapsed() >= Duration::from_secs(2) {
-                eprintln!("      {}", super::devnet::progress(&routes));
+                let delivered = super::devnet::delivered(&routes);
+                bar.set(delivered, super::devnet::progress(&routes));
                 last_report = Instant::now();
             }
         }
     }
+    drop(bar);
     let offered_for = start.elapsed();
     while !pending.is_empty() {
         resolve(&mut pending, &mut routes[0].sent).await?;
@@ -267,10 +270,12 @@ async fn wait_delivered(
 ) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(timeout_secs);
     let mut last_report = Instant::now();
+    let mut bar = super::progress::Progress::new(n as u64, Duration::ZERO);
     loop {
         check_running(net)?;
         observe(net, routes).await?;
         if routes[0].delivered.len() >= n {
+            bar.finish(format!("{n} of {n} delivered"));
             return Ok(());
         }
         ensure!(
@@ -280,7 +285,8 @@ async fn wait_delivered(
             logs.display()
         );
         if last_report.elapsed() >= Duration::from_secs(2) {
-            eprintln!("      {} of {n} delivered", routes[0].delivered.len());
+            let delivered = routes[0].delivered.len();
+            bar.set(delivered as u64, format!("{delivered} of {n} delivered"));
             last_report = Instant::now();
         }
         mine(&net.chains).await?;

@@ -35,6 +35,8 @@ use causeway_proofs::{Address32, EvmAddress, Message, Nonce, SigningDomain, Vali
 use causeway_relayer::store::{Lane, SqliteStore};
 use tokio::process::{Child, Command};
 
+use super::progress::{self, Progress};
+
 /// The committee's deterministic key label (three members, threshold 2).
 const COMMITTEE: &str = "causeway-devnet";
 /// How long a gateway may take to say it runs.
@@ -205,7 +207,7 @@ pub(crate) async fn start_chains(
     net: &mut LocalNet,
     fabric: bool,
 ) -> Result<(Vec<Route>, Committee)> {
-    eprintln!(
+    progress::step(format!(
         "[1/4] starting two anvil chains: alliance (chain id {}) and public (chain id {}){}",
         CHAIN_A.chain_id,
         CHAIN_B.chain_id,
@@ -214,7 +216,7 @@ pub(crate) async fn start_chains(
         } else {
             ""
         }
-    );
+    ));
     let (alliance, public) =
         tokio::try_join!(DevChain::start(CHAIN_A), DevChain::start(CHAIN_B))
             .context("starting the chains (is anvil installed? scripts/setup.sh installs it)")?;
@@ -297,10 +299,10 @@ pub(crate) async fn start_gateways(
     net: &mut LocalNet,
     committee: &Committee,
 ) -> Result<Vec<MemberFolder>> {
-    eprintln!(
+    progress::step(format!(
         "[2/4] writing the members' keys, certificates and configurations to {}",
         dir.display()
-    );
+    ));
     let chains = [
         LocalChain {
             name: "alliance",
@@ -322,7 +324,7 @@ pub(crate) async fn start_gateways(
     }
     let members = write_members(dir, committee, &chains, local_fabric, &lanes, layout)?;
 
-    eprintln!("[3/4] starting the member gateways (causeway run, one process each)");
+    progress::step("[3/4] starting the member gateways (causeway run, one process each)");
     let exe = std::env::current_exe().context("finding this program's path")?;
     for m in &members {
         let log = std::fs::File::create(m.log())
@@ -340,26 +342,31 @@ pub(crate) async fn start_gateways(
     }
     wait_running(&members, net).await?;
     for m in &members {
-        eprintln!(
+        progress::step(format!(
             "      {}: config {}  store {}  log {}",
             m.name,
             m.config().display(),
             m.store().display(),
             m.log().display()
-        );
+        ));
     }
     Ok(members)
 }
 
 async fn devnet(args: &DevnetArgs, net: &mut LocalNet) -> Result<()> {
     let dir = folder(args.dir.as_deref())?;
-    eprintln!("causeway devnet: a local consortium of three member gateways (2 of 3), no docker");
+    progress::step(
+        "causeway devnet: a local consortium of three member gateways (2 of 3), no docker",
+    );
     let (members, mut routes, committee) =
         start_consortium(&dir, &Layout::default(), net, !args.no_fabric).await?;
     let exe = std::env::current_exe().context("finding this program's path")?;
     match args.messages {
         Some(n) => {
-            eprintln!("[4/4] sending {n} messages each way and waiting for them to be delivered");
+            progress::step(format!(
+                "[4/4] sending {n} messages each way and waiting for them to be delivered"
+            ));
+            let mut bar = Progress::new(n as u64 * routes.len() as u64, Duration::ZERO);
             // One message per route in turn, so every route is sent at the same pace and the
             // latencies are those of a steady flow.
             let mut last = Instant::now();
@@ -372,7 +379,7 @@ async fn devnet(args: &DevnetArgs, net: &mut LocalNet) -> Result<()> {
                 if last.elapsed() >= Duration::from_secs(1) {
                     check_running(net)?;
                     observe(net, &mut routes).await?;
-                    eprintln!("      {}", progress(&routes));
+                    bar.set(delivered(&routes), progress(&routes));
                     last = Instant::now();
                 }
             }
@@ -381,12 +388,13 @@ async fn devnet(args: &DevnetArgs, net: &mut LocalNet) -> Result<()> {
                 check_running(net)?;
                 observe(net, &mut routes).await?;
                 let done = routes.iter().all(|r| r.delivered.len() >= r.sent.len());
-                if done || last.elapsed() >= Duration::from_secs(1) {
-                    eprintln!("      {}", progress(&routes));
-                    last = Instant::now();
-                }
                 if done {
+                    bar.finish(progress(&routes));
                     break;
+                }
+                if last.elapsed() >= Duration::from_secs(1) {
+                    bar.set(delivered(&routes), progress(&routes));
+                    last = Instant::now();
                 }
                 ensure!(
                     Instant::now() < deadline,
@@ -404,7 +412,10 @@ async fn devnet(args: &DevnetArgs, net: &mut LocalNet) -> Result<()> {
             Ok(())
         }
         None => {
-            eprintln!("[4/4] sending a message each way every second; Ctrl-C stops everything");
+            progress::step(
+                "[4/4] sending a message each way every second; Ctrl-C stops everything",
+            );
+            let mut bar = Progress::new(0, Duration::ZERO);
             let mut i = 0usize;
             loop {
                 check_running(net)?;
@@ -414,7 +425,8 @@ async fn devnet(args: &DevnetArgs, net: &mut LocalNet) -> Result<()> {
                     route.sent.extend(sent);
                 }
                 observe(net, &mut routes).await?;
-                eprintln!("      {}", progress(&routes));
+                bar.set_total(routes.iter().map(|r| r.sent.len() as u64).sum());
+                bar.set(delivered(&routes), progress(&routes));
                 i += 1;
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
@@ -651,6 +663,14 @@ pub(crate) async fn mine(chains: &[DevChain]) -> Result<()> {
         c.provider.evm_mine(None).await.context("mining a block")?;
     }
     Ok(())
+}
+
+/// Messages delivered on every route, counting at most the sent ones of each.
+pub(crate) fn delivered(routes: &[Route]) -> u64 {
+    routes
+        .iter()
+        .map(|r| r.delivered.len().min(r.sent.len()) as u64)
+        .sum()
 }
 
 pub(crate) fn progress(routes: &[Route]) -> String {

@@ -15,6 +15,7 @@ pub(crate) mod init;
 mod input;
 pub(crate) mod keys;
 pub(crate) mod logging;
+pub(crate) mod progress;
 pub(crate) mod run;
 pub(crate) mod status;
 pub(crate) mod store;

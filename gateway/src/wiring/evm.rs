@@ -15,6 +15,7 @@ use causeway_adapters::evm::{
     EvmDestination, EvmDestinationConfig, EvmSource, EvmSourceConfig, EvmStateReader,
     Finality as AdapterFinality, RpcConfig,
 };
+use causeway_adapters::metrics::ChainMetrics;
 use causeway_adapters::redact_endpoint;
 use causeway_config::{Chain, EvmChain, Finality, Secret32};
 use causeway_proofs::{Domain, EvmAddress};
@@ -364,6 +365,8 @@ pub(crate) struct EvmAdapters {
     pub(crate) destination: Option<EvmDestination>,
     /// Storage reads with proofs.
     pub(crate) state: EvmStateReader,
+    /// Where the three count their requests to the chain's nodes (for `/metrics`).
+    pub(crate) metrics: ChainMetrics,
 }
 
 /// Builds the adapters of `chain` on `node` (the first endpoint that passed the probes: the
@@ -392,13 +395,18 @@ pub(crate) fn build(
             format!("correct chains.{}", chain.name),
         )
     };
-    let source = EvmSource::new(EvmSourceConfig::new(
+    let metrics = ChainMetrics::default();
+    let mut source_config = EvmSourceConfig::new(
         node.url(),
         chain.domain,
         alloy_address(evm.outbox),
         finality,
-    ));
-    let state = EvmStateReader::new(RpcConfig::new(node.url()), finality);
+    );
+    source_config.rpc.metrics = metrics.clone();
+    let source = EvmSource::new(source_config);
+    let mut state_rpc = RpcConfig::new(node.url());
+    state_rpc.metrics = metrics.clone();
+    let state = EvmStateReader::new(state_rpc, finality);
     let destination = match chain.signer_key_files.len() {
         0 => None,
         n => {
@@ -413,6 +421,7 @@ pub(crate) fn build(
             let mut config =
                 EvmDestinationConfig::new(node.url(), chain.domain, alloy_address(evm.inbox));
             config.chain_id = Some(evm.chain_id);
+            config.rpc.metrics = metrics.clone();
             match EvmDestination::new(config, secret.expose_secret()) {
                 Ok(d) => Some(d),
                 Err(e) => {
@@ -427,6 +436,7 @@ pub(crate) fn build(
             source,
             destination,
             state,
+            metrics,
         }),
         (Err(e), _) => {
             report.push(adapter_error("source", e));

@@ -40,6 +40,7 @@ use std::sync::Arc;
 
 use causeway_adapters::NativeVerifier;
 use causeway_adapters::chain::{DynDestination, DynStateReader};
+use causeway_adapters::metrics::ChainMetrics;
 use causeway_config::{Chain, ChainFamily, ChainKind, Config};
 use causeway_proofs::{Domain, ValidatorKey};
 use causeway_relayer::pipeline::{LaneConfig, OriginConfig};
@@ -68,6 +69,9 @@ pub struct WiredChain {
     pub state_reader: Option<Arc<dyn DynStateReader>>,
     /// Delivers to its Inbox, when this gateway has a signer key for it.
     pub destination: Option<Arc<dyn DynDestination>>,
+    /// What its adapters observed of the chain's nodes (EVM; Fabric's client is not counted
+    /// yet, so its figures stay at zero).
+    pub metrics: ChainMetrics,
 }
 
 impl core::fmt::Debug for WiredChain {
@@ -362,14 +366,16 @@ fn build_chain(
     probe: Probe,
     report: &mut Report,
 ) -> Option<(WiredChain, OriginConfig)> {
-    let wired =
-        |state: Arc<dyn DynStateReader>, destination: Option<Arc<dyn DynDestination>>| WiredChain {
-            name: chain.name.clone(),
-            domain: chain.domain,
-            family: chain.family(),
-            state_reader: Some(state),
-            destination,
-        };
+    let wired = |state: Arc<dyn DynStateReader>,
+                 destination: Option<Arc<dyn DynDestination>>,
+                 metrics: ChainMetrics| WiredChain {
+        name: chain.name.clone(),
+        domain: chain.domain,
+        family: chain.family(),
+        state_reader: Some(state),
+        destination,
+        metrics,
+    };
     match (probe, &chain.kind) {
         (Probe::Evm(node), ChainKind::Evm(evm)) => {
             let built = evm::build(chain, evm, &node, report)?;
@@ -382,7 +388,10 @@ fn build_chain(
             let destination = built
                 .destination
                 .map(|d| Arc::new(d) as Arc<dyn DynDestination>);
-            Some((wired(Arc::new(built.state), destination), origin))
+            Some((
+                wired(Arc::new(built.state), destination, built.metrics),
+                origin,
+            ))
         }
         (Probe::Fabric(probe), ChainKind::Fabric(fabric)) => {
             let (setup, peer) = *probe;
@@ -394,7 +403,14 @@ fn build_chain(
                 start_height: DEFAULT_START_HEIGHT,
             };
             let destination: Arc<dyn DynDestination> = Arc::new(built.destination);
-            Some((wired(Arc::new(built.state), Some(destination)), origin))
+            Some((
+                wired(
+                    Arc::new(built.state),
+                    Some(destination),
+                    ChainMetrics::default(),
+                ),
+                origin,
+            ))
         }
         _ => {
             report.push(Problem::error(

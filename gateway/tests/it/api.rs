@@ -130,7 +130,30 @@ impl Served {
         let admin = token(&store, "operator", &[Scope::Read, Scope::Admin], None);
         let cancel = CancellationToken::new();
         let dyn_store: Arc<dyn Store> = store.clone();
-        let state = ApiState::new(dyn_store, vec![trust.clone()], chains, cancel.clone());
+        let context = api::ApiContext {
+            lanes: vec![api::LaneSpec {
+                name: "alpha-to-beta".into(),
+                origin: ("alpha".into(), ALPHA),
+                destination: ("beta".into(), BETA),
+                threshold: 2,
+                paused: false,
+                validators: committee
+                    .keys()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| (format!("org{}", i + 1), k.address()))
+                    .collect(),
+            }],
+            ..api::ApiContext::default()
+        };
+        let state = ApiState::with_handles(
+            dyn_store,
+            Vec::new(),
+            vec![trust.clone()],
+            chains,
+            context,
+            cancel.clone(),
+        );
         let (router, _) = api::router_with_timeout(state, timeout);
         let server =
             api::server::serve("127.0.0.1:0".parse().unwrap(), None, router, cancel.clone())
@@ -718,6 +741,119 @@ async fn chains_and_readiness_report_what_the_chains_answer() {
     down.stop().await;
 }
 
+#[tokio::test]
+async fn lanes_show_backlog_checkpoint_and_each_validators_last_signature() {
+    let api = Served::start(up_chains()).await;
+    let (status, body) = api.call(Method::GET, "/v1/lanes", None, None).await;
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = api.get("/v1/lanes", &api.read).await;
+    assert_eq!(status, 200, "{body}");
+    let lane = &body["lanes"][0];
+    assert_eq!(body["lanes"].as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(lane["name"], "alpha-to-beta");
+    assert_eq!(
+        lane["origin"],
+        json!({ "name": "alpha", "domain": ALPHA.0 })
+    );
+    assert_eq!(lane["destination"]["name"], "beta");
+    assert_eq!(lane["log_size"], 5);
+    let backlog = &lane["backlog"];
+    assert_eq!(
+        (
+            &backlog["confirmed"],
+            &backlog["dead_letter"],
+            &backlog["leased"],
+            &backlog["pending"]
+        ),
+        (&json!(1), &json!(1), &json!(1), &json!(2)),
+        "{backlog}"
+    );
+    // The oldest undelivered message is nonce 2 (accepted at 3000): 0 is delivered and 1 a
+    // dead letter.
+    assert_eq!(backlog["oldest_pending_since_ms"], 3000, "{backlog}");
+    assert_eq!(lane["threshold_checkpoint"]["size"], 4);
+    assert_eq!(lane["threshold_checkpoint"]["signatures"], 2);
+    assert_eq!(lane["threshold_checkpoint"]["recorded_at_ms"], 6000);
+    assert_eq!(lane["last_delivery_at_ms"], 7000);
+    let validators = lane["validators"].as_array().unwrap();
+    assert_eq!(validators.len(), 3);
+    for (i, v) in validators.iter().enumerate() {
+        assert_eq!(v["member"], format!("org{}", i + 1));
+        assert_eq!(v["equivocated"], false);
+    }
+    assert_eq!(validators[0]["last_signed_size"], 4);
+    assert_eq!(validators[1]["checkpoints_signed"], 1);
+    assert_eq!(
+        validators[2]["last_signed_size"],
+        Value::Null,
+        "org3 never signed"
+    );
+    assert_eq!(validators[2]["checkpoints_signed"], 0);
+    // No relayer runs beside this API: the counters since start are unknown, not zero.
+    assert_eq!(lane["root_mismatches"], Value::Null);
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn activity_lists_the_latest_status_changes_newest_first() {
+    let api = Served::start(up_chains()).await;
+    let (status, all) = api.get("/v1/activity?limit=500", &api.read).await;
+    assert_eq!(status, 200, "{all}");
+    let events = all["events"].as_array().unwrap();
+    assert!(events.len() >= 5, "{all}");
+    let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[0] > w[1]),
+        "newest first: {seqs:?}"
+    );
+    assert_eq!(all["last_seq"].as_u64(), Some(seqs[0]));
+    let (_, two) = api.get("/v1/activity?limit=2", &api.read).await;
+    assert_eq!(two["events"].as_array().unwrap().len(), 2);
+    assert_eq!(two["events"][0], events[0]);
+    assert_eq!(two["events"][1], events[1]);
+    for bad in ["limit=0", "limit=501", "limit=x", "other=1"] {
+        let (status, body) = api.get(&format!("/v1/activity?{bad}"), &api.read).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn the_status_page_is_served_without_a_token_under_a_strict_csp() {
+    let api = Served::start(up_chains()).await;
+    for (path, content_type) in [
+        ("/ui", "text/html; charset=utf-8"),
+        ("/ui/app.js", "text/javascript; charset=utf-8"),
+        ("/ui/app.css", "text/css; charset=utf-8"),
+    ] {
+        let resp = api
+            .client
+            .get(format!("{}{path}", api.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{path}");
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        assert_eq!(header("content-type").as_deref(), Some(content_type));
+        assert_eq!(
+            header("content-security-policy").as_deref(),
+            Some(api::ui::CSP)
+        );
+        assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"));
+        let body = resp.text().await.unwrap();
+        assert!(!body.is_empty());
+    }
+    let (status, _) = api
+        .call(Method::POST, "/ui", Some(&api.admin), Some("{}"))
+        .await;
+    assert_eq!(status, 405);
+    api.stop().await;
+}
+
 /// Reads SSE events (id, data) from `resp` until `n` have arrived.
 async fn read_events(
     resp: &mut reqwest::Response,
@@ -862,6 +998,7 @@ async fn the_openapi_document_and_the_router_agree() {
     let expected: Vec<(String, String)> = [
         ("/healthz", "get"),
         ("/readyz", "get"),
+        ("/v1/activity", "get"),
         ("/v1/chains", "get"),
         ("/v1/envelopes/{id}", "get"),
         ("/v1/envelopes/{id}/decrypt", "post"),
@@ -869,6 +1006,7 @@ async fn the_openapi_document_and_the_router_agree() {
         ("/v1/envelopes/{id}/grants", "post"),
         ("/v1/envelopes/{id}/grants/{member}", "delete"),
         ("/v1/events", "get"),
+        ("/v1/lanes", "get"),
         ("/v1/messages", "get"),
         ("/v1/messages", "post"),
         ("/v1/messages/{id}", "get"),
@@ -971,9 +1109,15 @@ async fn with_an_api_tls_identity_the_api_is_served_over_tls_only() {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("tls.sqlite")).unwrap());
     let cancel = CancellationToken::new();
-    let server = api::start(&config, store, vec![], cancel.clone())
-        .await
-        .unwrap();
+    let server = api::start(
+        &config,
+        store,
+        vec![],
+        api::ApiContext::default(),
+        cancel.clone(),
+    )
+    .await
+    .unwrap();
     let port = server.local_addr().port();
     let cert = std::fs::read(org.path().join("tls/gateway.crt")).unwrap();
     let client = reqwest::Client::builder()

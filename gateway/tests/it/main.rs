@@ -22,6 +22,9 @@ mod help;
 mod init;
 mod keys;
 mod logging;
+// Progress of the long commands on and off a terminal (runs `causeway devnet`).
+#[cfg(feature = "devnet")]
+mod progress;
 // A real consortium scraped by promtool and a real Prometheus server (uses consortium's helpers).
 #[cfg(feature = "devnet")]
 mod metrics;
@@ -32,5 +35,8 @@ mod status;
 mod store;
 mod support;
 mod token;
+// The status page in headless Chromium against a running consortium (consortium's helpers).
+#[cfg(feature = "devnet")]
+mod ui_browser;
 mod verify;
 mod wiring_relay;

@@ -265,6 +265,18 @@ async fn metrics_of_a_running_consortium_pass_promtool_and_feed_every_dashboard_
         .unwrap();
     assert_eq!(not_found.status().as_u16(), 404);
 
+    // The API counts its requests by route template, never by raw path.
+    let apis: Vec<SocketAddr> = members
+        .iter()
+        .map(|m| Config::load(m.config()).unwrap().api().listen)
+        .collect();
+    for api in &apis {
+        for (path, status) in [("/healthz", 200), ("/v1/no-such-route-0x1234", 404)] {
+            let reply = reqwest::get(format!("http://{api}{path}")).await.unwrap();
+            assert_eq!(reply.status().as_u16(), status, "{path}");
+        }
+    }
+
     // 2. Traffic both ways; Prometheus scrapes the three gateways meanwhile.
     let mut a_to_b = dispatch(&devnet.a, &devnet.b, 20, "metrics a-b").await;
     let b_to_a = dispatch(&devnet.b, &devnet.a, 10, "metrics b-a").await;
@@ -334,7 +346,36 @@ async fn metrics_of_a_running_consortium_pass_promtool_and_feed_every_dashboard_
                 1.0,
             ),
             (r#"causeway_chain_final_height{chain="alpha"}"#, 1.0),
+            (r#"causeway_chain_head_height{chain="alpha"}"#, 2.0),
+            (
+                r#"causeway_chain_rpc_requests_total{chain="alpha",method="block"}"#,
+                1.0,
+            ),
+            (
+                r#"causeway_chain_rpc_requests_total{chain="alpha",method="logs"}"#,
+                1.0,
+            ),
+            (
+                r#"causeway_chain_rpc_duration_seconds_count{chain="alpha",method="logs"}"#,
+                1.0,
+            ),
+            (
+                r#"causeway_api_requests_total{route="/healthz",method="GET",status="200"}"#,
+                1.0,
+            ),
+            (
+                r#"causeway_api_requests_total{route="unmatched",method="GET",status="404"}"#,
+                1.0,
+            ),
             ("causeway_store_size_bytes", 4096.0),
+            (
+                r#"causeway_store_transaction_duration_seconds_count{kind="write"}"#,
+                1.0,
+            ),
+            (
+                r#"causeway_store_transaction_duration_seconds_count{kind="read"}"#,
+                1.0,
+            ),
             ("causeway_store_up", 1.0),
         ] {
             let v = sample(&text, series);
@@ -374,6 +415,31 @@ async fn metrics_of_a_running_consortium_pass_promtool_and_feed_every_dashboard_
             );
         }
     }
+    // Whoever delivered counted its gas and read its deliverer's balance.
+    let mut gas = 0.0;
+    let mut balances = 0;
+    for addr in &targets {
+        let (_, text) = scrape(*addr).await.unwrap();
+        assert!(
+            !text.contains("no-such-route"),
+            "a raw path became a label:\n{text}"
+        );
+        gas += sample(&text, r#"causeway_chain_delivery_gas_total{chain="beta"}"#).unwrap_or(0.0);
+        if sample(
+            &text,
+            r#"causeway_chain_deliverer_balance_wei{chain="beta"}"#,
+        )
+        .is_some_and(|b| b > 1e18)
+        {
+            balances += 1;
+        }
+    }
+    assert!(gas > 21_000.0, "delivery gas to beta: {gas}");
+    assert!(
+        balances >= 1,
+        "no gateway read its deliverer's balance on beta"
+    );
+
     // Submissions and duplicates add up to at least every message, across the members.
     let delivered_or_skipped: f64 = {
         let mut total = 0.0;

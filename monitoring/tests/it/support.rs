@@ -5,8 +5,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use causeway_monitoring::{
-    ChainFigures, CheckpointFigures, GatewaySnapshot, Histogram, LaneFigures, LaneStoreFigures,
-    PeerFigures, StatusCounts, ValidatorFigures,
+    ApiRouteFigures, ChainFigures, CheckpointFigures, GatewaySnapshot, Histogram, LaneFigures,
+    LaneStoreFigures, NodeFigures, PeerFigures, RpcFigures, StatusCounts, StoreTransactionFigures,
+    ValidatorFigures,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -116,6 +117,21 @@ pub(crate) fn sample() -> GatewaySnapshot {
         invalid_proofs: 0,
         halted: false,
         stages: vec![("watch", histogram())],
+        nodes: NodeFigures {
+            head_height: Some(126),
+            rpc: vec![RpcFigures {
+                method: "logs",
+                requests: 9,
+                errors: 1,
+                latency: histogram(),
+            }],
+            reorgs_above_cursor: 1,
+            deliveries_mined: 2,
+            delivery_gas: 300_000,
+            delivery_fees_wei: 6.0e14,
+            deliverer_balance_wei: Some(1.0e19),
+            ..NodeFigures::default()
+        },
     };
     GatewaySnapshot {
         member: "org1".into(),
@@ -135,6 +151,17 @@ pub(crate) fn sample() -> GatewaySnapshot {
             })
             .collect(),
         peer_server: Default::default(),
+        store_transactions: vec![StoreTransactionFigures {
+            kind: "write",
+            latency: histogram(),
+            failures: 1,
+        }],
+        api: vec![ApiRouteFigures {
+            route: "/v1/messages/{id}".into(),
+            method: "GET",
+            statuses: vec![(200, 5), (404, 1)],
+            latency: histogram(),
+        }],
     }
 }
 

@@ -51,7 +51,7 @@ pub use outbound::{
     EnvelopeRecord, GrantKind, GrantRecord, NewEnvelope, NewGrant, NewSendRequest, OutboundStore,
     SendKind, SendRequest, SendRequestId, SendState,
 };
-pub use sqlite::{SqliteOptions, SqliteStore};
+pub use sqlite::{SqliteOptions, SqliteStore, StoreTimings, StoreTimingsSnapshot, TransactionKind};
 pub use types::{
     AcceptBatch, AcceptOutcome, AcceptedEvent, Attempt, CheckpointOutcome, CheckpointRecord,
     Confirmation, DeadLetter, Delivery, DeliveryState, DeliveryStateKind, FailureOutcome,

@@ -209,7 +209,13 @@ struct Inner {
     estimates: AtomicU64,
     /// Batches planned with one simulation at the predicted gas limit.
     predicted_plans: AtomicU64,
+    /// Mined transactions whose spending was counted (the last [`SPENDING_REMEMBERED`]).
+    spending_counted: Mutex<std::collections::VecDeque<B256>>,
 }
+
+/// How many counted transactions are remembered, so a receipt read again while its
+/// confirmations accrue is not counted twice.
+const SPENDING_REMEMBERED: usize = 1024;
 
 /// How a destination planned its batches so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -300,6 +306,7 @@ impl EvmDestination {
                 vanished: Mutex::new(HashMap::new()),
                 cautious_until: Mutex::new(None),
                 last_estimate: Mutex::new(None),
+                spending_counted: Mutex::new(std::collections::VecDeque::new()),
                 estimates: AtomicU64::new(0),
                 predicted_plans: AtomicU64::new(0),
                 config,

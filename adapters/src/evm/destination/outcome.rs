@@ -10,7 +10,7 @@ use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
 use alloy::sol_types::SolEvent;
 use causeway_proofs::{Hash32, MessageId};
 
-use super::EvmDestination;
+use super::{EvmDestination, SPENDING_REMEMBERED};
 use crate::Error;
 use crate::chain::{BlockId, BlockRef, MessageOutcome, RevertReason, SubmissionOutcome};
 use crate::evm::bindings::{
@@ -81,6 +81,7 @@ impl EvmDestination {
             height,
             id: BlockId::from(block_hash.0),
         };
+        self.count_spending(hash, &receipt).await;
         if receipt.inner.status() {
             let latest = rpc
                 .call(
@@ -88,6 +89,7 @@ impl EvmDestination {
                     |p| async move { p.get_block_number().await },
                 )
                 .await?;
+            rpc.metrics().head(latest);
             let logs: Vec<Log> = receipt
                 .inner
                 .logs()
@@ -102,6 +104,44 @@ impl EvmDestination {
         } else {
             let reason = self.revert_reason(&receipt, hash).await?;
             Ok(Some(SubmissionOutcome::Reverted { block, reason }))
+        }
+    }
+
+    /// Counts a mined delivery's gas and fee once per transaction (outcomes are read again
+    /// while confirmations accrue), then reads the deliverer's balance for the
+    /// "deliverer balance low" alert. A failed balance read keeps the last one: the outcome
+    /// matters more than the gauge.
+    async fn count_spending(&self, hash: B256, receipt: &TransactionReceipt) {
+        {
+            let mut counted = self
+                .inner
+                .spending_counted
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if counted.contains(&hash) {
+                return;
+            }
+            if counted.len() == SPENDING_REMEMBERED {
+                counted.pop_front();
+            }
+            counted.push_back(hash);
+        }
+        let rpc = &self.inner.rpc;
+        rpc.metrics()
+            .delivery_mined(receipt.gas_used, receipt.effective_gas_price);
+        let from = self.inner.from;
+        // One attempt, no retries: a slow node must not hold the outcome up for a gauge.
+        match rpc
+            .once(
+                "eth_getBalance",
+                |p| async move { p.get_balance(from).await },
+            )
+            .await
+        {
+            Ok(balance) => rpc
+                .metrics()
+                .deliverer_balance(u128::try_from(balance).unwrap_or(u128::MAX)),
+            Err(e) => tracing::debug!(error = %e, "reading the deliverer's balance failed"),
         }
     }
 

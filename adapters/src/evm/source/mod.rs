@@ -42,6 +42,7 @@ use super::reorg::{HeaderWindow, SeenHeader};
 use super::rpc::{Rpc, RpcConfig};
 use crate::Error;
 use crate::chain::{BlockId, Cursor, ObservedMessage, Source, SourceBatch};
+use crate::metrics::ReorgDepth;
 
 /// Configuration of an [`EvmSource`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -401,6 +402,7 @@ impl Source for EvmSource {
         loop {
             match self.scan(cursor).await {
                 Err(e @ Error::ReorgAboveCursor { .. }) => {
+                    inner.rpc.metrics().reorg(ReorgDepth::AboveCursor);
                     // Nothing was yielded: forget the headers above the cursor and scan again.
                     lock(&inner.window).forget_above(cursor.next_height().saturating_sub(1));
                     if rescans >= inner.config.rescans {
@@ -409,6 +411,10 @@ impl Source for EvmSource {
                     rescans += 1;
                     bump(&inner.counters.rescans);
                     tracing::warn!(error = %e, rescans, "chain moved during a scan; scanning again");
+                }
+                Err(e @ Error::ReorgBelowCursor { .. }) => {
+                    inner.rpc.metrics().reorg(ReorgDepth::BelowCursor);
+                    return Err(e);
                 }
                 other => return other,
             }

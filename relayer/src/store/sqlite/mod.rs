@@ -20,6 +20,9 @@ mod migrate;
 mod outbound;
 mod query;
 mod source;
+mod timings;
+
+pub use timings::{StoreTimings, StoreTimingsSnapshot, TransactionKind};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -72,6 +75,7 @@ impl Default for SqliteOptions {
 pub struct SqliteStore {
     conn: Mutex<Connection>,
     path: PathBuf,
+    timings: StoreTimings,
     #[cfg(feature = "failpoints")]
     crash_before_commit: std::sync::atomic::AtomicBool,
 }
@@ -119,6 +123,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             path,
+            timings: StoreTimings::default(),
             #[cfg(feature = "failpoints")]
             crash_before_commit: std::sync::atomic::AtomicBool::new(false),
         })
@@ -145,6 +150,7 @@ impl SqliteStore {
         let store = SqliteStore {
             conn: Mutex::new(conn),
             path,
+            timings: StoreTimings::default(),
             #[cfg(feature = "failpoints")]
             crash_before_commit: std::sync::atomic::AtomicBool::new(false),
         };
@@ -295,6 +301,11 @@ impl SqliteStore {
             .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
+    /// This handle's transaction timings (shared: the handle keeps counting into them).
+    pub fn timings(&self) -> StoreTimings {
+        self.timings.clone()
+    }
+
     fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic while the lock was held unwound through the transaction guard, which rolled
         // the transaction back: the connection itself is fine to reuse.
@@ -303,8 +314,21 @@ impl SqliteStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Runs `f` in one write transaction and commits it (durably, see the module docs).
+    /// Runs `f` in one write transaction and commits it (durably, see the module docs); timed
+    /// in [`StoreTimings`].
     fn write<T>(
+        &self,
+        op: &'static str,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let started = std::time::Instant::now();
+        let out = self.write_untimed(op, f);
+        self.timings
+            .observe(TransactionKind::Write, started.elapsed(), out.is_err());
+        out
+    }
+
+    fn write_untimed<T>(
         &self,
         op: &'static str,
         f: impl FnOnce(&Transaction<'_>) -> Result<T>,
@@ -328,8 +352,20 @@ impl SqliteStore {
         Ok(out)
     }
 
-    /// Runs `f` in one read transaction (a consistent snapshot).
+    /// Runs `f` in one read transaction (a consistent snapshot); timed in [`StoreTimings`].
     fn read<T>(
+        &self,
+        op: &'static str,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let started = std::time::Instant::now();
+        let out = self.read_untimed(op, f);
+        self.timings
+            .observe(TransactionKind::Read, started.elapsed(), out.is_err());
+        out
+    }
+
+    fn read_untimed<T>(
         &self,
         op: &'static str,
         f: impl FnOnce(&Transaction<'_>) -> Result<T>,

@@ -489,3 +489,30 @@ fn a_chain_name_must_be_well_formed() {
             .is_some_and(|f| f.starts_with("use lower-case letters"))
     );
 }
+
+#[test]
+fn fisco_web3_chain_id_is_the_signing_domain_chain_id_zero_unless_configured() {
+    let f = Fixture::new();
+    let chain_of = |text: &str| {
+        let config = f.load(text).expect("valid fisco chain");
+        let ChainKind::Fisco(chain) = &config.chain("fisco").expect("fisco").kind else {
+            panic!("a FISCO BCOS chain")
+        };
+        chain.web3_chain_id
+    };
+    // FISCO BCOS's default `web3_chain_id` system configuration.
+    assert_eq!(chain_of(&format!("{BASE}{FISCO}")), 0);
+    assert_eq!(
+        chain_of(&format!("{BASE}{FISCO}web3_chain_id = 20200\n")),
+        20200
+    );
+    // Not a u64: refused, never read as 0.
+    assert!(
+        f.load(&format!("{BASE}{FISCO}web3_chain_id = \"chain0\"\n"))
+            .is_err()
+    );
+    assert!(
+        f.load(&format!("{BASE}{FISCO}web3_chain_id = -1\n"))
+            .is_err()
+    );
+}

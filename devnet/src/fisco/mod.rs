@@ -36,7 +36,9 @@ pub struct FiscoNodeConfig {
     pub group: String,
     /// Number of sealers (4: f = 1).
     pub sealers: usize,
-    /// The EIP-155 chain id of the execution engine (never seen by clients).
+    /// The group's `web3_chain_id` system configuration: what `block.chainid` returns in its
+    /// EVM (the engine's chain id) and what `getSystemConfigByKey` serves. FISCO BCOS's
+    /// default is 0 (docs/fisco.md, "`block.chainid` on FISCO BCOS").
     pub engine_chain_id: u64,
 }
 
@@ -48,7 +50,8 @@ impl FiscoNodeConfig {
             chain_id: "chain0".into(),
             group: "group0".into(),
             sealers: 4,
-            engine_chain_id: 20200,
+            // FISCO BCOS's default `web3_chain_id`.
+            engine_chain_id: 0,
         }
     }
 }
@@ -56,6 +59,7 @@ impl FiscoNodeConfig {
 /// A running test node; dropping it stops the server and the engine.
 pub struct FiscoNode {
     addr: SocketAddr,
+    web3_chain_id: u64,
     ledger: Arc<Ledger>,
     pool: mpsc::Sender<Pending>,
     _engine: AnvilNode,
@@ -100,6 +104,7 @@ impl FiscoNode {
         let (pool, rx) = mpsc::channel(4 * chain::MAX_BLOCK_TXS);
         tokio::spawn(chain::seal_loop(ledger.clone(), engine.read_provider(), rx));
         let state = rpc::NodeState {
+            web3_chain_id: config.engine_chain_id,
             ledger: ledger.clone(),
             pool: pool.clone(),
             engine: engine.read_provider(),
@@ -124,6 +129,7 @@ impl FiscoNode {
         });
         Ok(FiscoNode {
             addr,
+            web3_chain_id: config.engine_chain_id,
             ledger,
             pool,
             _engine: engine,
@@ -144,6 +150,12 @@ impl FiscoNode {
     /// The chain id.
     pub fn chain_id(&self) -> &str {
         &self.ledger.chain_id
+    }
+
+    /// `block.chainid` in its EVM (the group's `web3_chain_id`): the chain id of its Inbox's
+    /// signing domains.
+    pub fn web3_chain_id(&self) -> u64 {
+        self.web3_chain_id
     }
 
     /// The group.

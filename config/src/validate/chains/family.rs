@@ -81,7 +81,7 @@ impl<'n> ChainCheck<'_, 'n, '_> {
         fn at_list<T>(value: &Option<S<Vec<T>>>) -> Option<std::ops::Range<usize>> {
             value.as_ref().map(S::span)
         }
-        let keys: [FamilyKey; 14] = [
+        let keys: [FamilyKey; 15] = [
             ("outbox", at(&raw.outbox), &[Evm, Fisco]),
             ("inbox", at(&raw.inbox), &[Evm, Fisco]),
             ("channel", at(&raw.channel), &[Fabric]),
@@ -91,6 +91,7 @@ impl<'n> ChainCheck<'_, 'n, '_> {
             ("group", at(&raw.group), &[Fisco]),
             ("crypto", at(&raw.crypto), &[Fisco]),
             ("sealers", at_list(&raw.sealers), &[Fisco]),
+            ("web3_chain_id", at(&raw.web3_chain_id), &[Fisco]),
             ("tls_ca_file", at(&raw.tls_ca_file), &[Fabric]),
             ("identity_cert_file", at(&raw.identity_cert_file), &[Fabric]),
             ("outbox_chaincode", at(&raw.outbox_chaincode), &[Fabric]),
@@ -250,6 +251,8 @@ impl<'n> ChainCheck<'_, 'n, '_> {
             outbox: outbox??,
             inbox: inbox??,
             sealers: sealers?,
+            // FISCO BCOS's default for the system configuration (docs/fisco.md).
+            web3_chain_id: raw.web3_chain_id.as_ref().map_or(0, |v| *v.get_ref()),
         })
     }
 

@@ -9,6 +9,7 @@
 //! the header's `stateRoot` is the engine's block hash.
 
 mod chain;
+mod deploy;
 mod rpc;
 
 use std::net::SocketAddr;
@@ -24,6 +25,7 @@ use crate::anvil::{AnvilConfig, AnvilNode, Mining};
 use crate::{Error, Result};
 pub use chain::{BLOCK_LIMIT_RANGE, MAX_BLOCK_TXS, RpcError};
 use chain::{Ledger, Pending};
+pub use deploy::FiscoContracts;
 
 /// What test node to start.
 #[derive(Debug, Clone)]
@@ -38,7 +40,8 @@ pub struct FiscoNodeConfig {
     pub sealers: usize,
     /// The group's `web3_chain_id` system configuration: what `block.chainid` returns in its
     /// EVM (the engine's chain id) and what `getSystemConfigByKey` serves. FISCO BCOS's
-    /// default is 0 (docs/fisco.md, "`block.chainid` on FISCO BCOS").
+    /// default is 0, which Causeway cannot use (docs/fisco.md, "`block.chainid` on FISCO
+    /// BCOS"); the test node models a group whose operators set it.
     pub engine_chain_id: u64,
 }
 
@@ -50,8 +53,8 @@ impl FiscoNodeConfig {
             chain_id: "chain0".into(),
             group: "group0".into(),
             sealers: 4,
-            // FISCO BCOS's default `web3_chain_id`.
-            engine_chain_id: 0,
+            // A group that set its `web3_chain_id` (FISCO BCOS's default 0 names no chain).
+            engine_chain_id: 20200,
         }
     }
 }

@@ -242,6 +242,7 @@ impl<'n> ChainCheck<'_, 'n, '_> {
         let outbox = self.address("outbox", raw.outbox.as_ref(), true, "Outbox");
         let inbox = self.address("inbox", raw.inbox.as_ref(), true, "Inbox");
         let sealers = self.fisco_sealers(raw);
+        let web3_chain_id = self.web3_chain_id(raw);
         if !others {
             return None;
         }
@@ -251,9 +252,43 @@ impl<'n> ChainCheck<'_, 'n, '_> {
             outbox: outbox??,
             inbox: inbox??,
             sealers: sealers?,
-            // FISCO BCOS's default for the system configuration (docs/fisco.md).
-            web3_chain_id: raw.web3_chain_id.as_ref().map_or(0, |v| *v.get_ref()),
+            web3_chain_id: web3_chain_id?,
         })
+    }
+
+    /// `web3_chain_id` of a FISCO BCOS chain: what `block.chainid` returns in the group's EVM,
+    /// required and non-zero. Zero (FISCO BCOS's default) names no chain: every group that never
+    /// set it has it, and the contracts refuse a zero origin chain id (docs/fisco.md).
+    fn web3_chain_id(&mut self, raw: &RawChain) -> Option<u64> {
+        match raw.web3_chain_id.as_ref() {
+            Some(v) if *v.get_ref() != 0 => Some(*v.get_ref()),
+            Some(v) => {
+                self.report(
+                    "web3_chain_id",
+                    &Source::File(v.span()),
+                    Rule::InvalidValue,
+                    "web3_chain_id 0 cannot name this chain in signing domains: every FISCO BCOS \
+                     group that never set it has 0, and the contracts refuse a zero origin chain id",
+                    "set the group's web3_chain_id to a non-zero id no other chain uses \
+                     (setSystemConfigByKey web3_chain_id <id>, FISCO BCOS 3.9 or later) and write \
+                     the same value here",
+                );
+                None
+            }
+            None => {
+                let table = self.table.clone();
+                self.report(
+                    "web3_chain_id",
+                    &table,
+                    Rule::MissingField,
+                    "a FISCO BCOS chain needs the chain id block.chainid returns in its EVM (the \
+                     group's web3_chain_id): validator signatures are bound to it",
+                    "add web3_chain_id = <getSystemConfigByKey web3_chain_id> (set a non-zero id \
+                     on the group first if it is 0)",
+                );
+                None
+            }
+        }
     }
 
     /// `crypto` and `sealers` of a FISCO BCOS chain: distinct node ids, points of the mode's

@@ -264,6 +264,24 @@ pub fn write_members(
     write_member_folders(dir, committee, &entries, fabric, lanes, layout)
 }
 
+/// [`write_members`] with FISCO BCOS groups too.
+pub fn write_members_with_fisco(
+    dir: &Path,
+    committee: &Committee,
+    chains: &[LocalChain<'_>],
+    fabric: Option<LocalFabric<'_>>,
+    fisco: &[FiscoEntry],
+    lanes: &[(&str, &str)],
+    layout: &Layout,
+) -> Result<Vec<MemberFolder>> {
+    let n = committee.keys().len();
+    let entries = chains
+        .iter()
+        .map(|c| ChainEntry::of_local(c, n, layout))
+        .collect::<Result<Vec<_>>>()?;
+    write_consortium(dir, committee, &entries, fabric, fisco, lanes, layout)
+}
+
 /// [`write_members`] for EVM chains given by their facts.
 pub fn write_member_folders(
     dir: &Path,

@@ -233,3 +233,44 @@ async fn three_member_processes_relay_between_fisco_and_anvil_exactly_once_in_bo
         relay_both_ways(mode).await;
     }
 }
+
+/// `causeway devnet --fisco` (ECDSA by default): the FISCO BCOS test node joins the local
+/// consortium with lanes to and from the alliance chain, and its messages are delivered
+/// exactly once with every bundle verified, as the other routes' are.
+#[test]
+fn devnet_with_fisco_delivers_to_and_from_the_alliance_chain_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("net");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_causeway"))
+        .args([
+            "devnet",
+            "--messages",
+            "20",
+            "--no-fabric",
+            "--fisco",
+            "--timeout",
+            "120",
+            "--dir",
+        ])
+        .arg(&folder)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("FISCO BCOS test node (ecdsa mode"),
+        "{stderr}"
+    );
+    for route in ["alliance->fisco", "fisco->alliance"] {
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.trim_start().starts_with(route) && l.contains("20 messages")),
+            "{route}: {stderr}"
+        );
+    }
+    assert!(stderr.contains("delivered exactly once"), "{stderr}");
+    assert!(stderr.contains("80 proof bundles verified"), "{stderr}");
+    let config = std::fs::read_to_string(folder.join("org1/causeway.toml")).unwrap();
+    assert!(config.contains("[chains.fisco]") && config.contains("crypto = \"ecdsa\""));
+}

@@ -243,20 +243,42 @@ async fn group_and_chain(
 /// configured one: the Inbox binds every validator signature to it.
 async fn web3_chain_id(node: &FiscoNode, chain: &Chain, fisco: &FiscoChain, report: &mut Report) {
     let subject = || Subject::Chain(chain.name.clone());
-    let read = node
+    let read = match node
         .ask(
             "getSystemConfigByKey web3_chain_id",
             node.rpc.system_config("web3_chain_id"),
         )
         .await
-        .map_err(Asked::text)
-        .and_then(|v| {
-            v.trim()
-                .parse::<u64>()
-                .map_err(|e| format!("web3_chain_id is `{v}`, not a chain id ({e})"))
-        });
+    {
+        Ok(v) => v
+            .trim()
+            .parse::<u64>()
+            .map_err(|e| format!("web3_chain_id is `{v}`, not a chain id ({e})")),
+        Err(Asked::Refused(e)) => Err(e),
+        Err(Asked::Unreachable(e)) => {
+            report.push(Problem::error(
+                subject(),
+                format!("cannot read group {}'s web3_chain_id: {e}", fisco.group),
+                format!("check that {} answers getSystemConfigByKey", node.shown),
+            ));
+            return;
+        }
+    };
     match read {
         Ok(id) if id == fisco.web3_chain_id => {}
+        Ok(0) => report.push(Problem::error(
+            subject(),
+            format!(
+                "group {} has web3_chain_id 0 (never set): block.chainid in its EVM is 0, which \
+                 names no chain, not the configured {}",
+                fisco.group, fisco.web3_chain_id
+            ),
+            format!(
+                "set it on the group: setSystemConfigByKey web3_chain_id {} (FISCO BCOS 3.9 or \
+                 later, through the governance committee in auth mode)",
+                fisco.web3_chain_id
+            ),
+        )),
         Ok(id) => report.push(Problem::error(
             subject(),
             format!(
@@ -266,18 +288,19 @@ async fn web3_chain_id(node: &FiscoNode, chain: &Chain, fisco: &FiscoChain, repo
             ),
             format!("set chains.{}.web3_chain_id = {id}", chain.name),
         )),
-        // A node older than the system configuration: its EVM's chain id is 0 (docs/fisco.md).
-        Err(e) => report.push(Problem::warning(
+        // Unset (or a node older than the key): block.chainid is then 0, never the configured
+        // non-zero id, so every signature for the Inbox would be refused.
+        Err(e) => report.push(Problem::error(
             subject(),
             format!(
-                "cannot read group {}'s web3_chain_id ({e}); assuming block.chainid is the \
-                 configured {}",
+                "cannot read group {}'s web3_chain_id ({e}): its EVM's block.chainid is then 0, \
+                 not the configured {}",
                 fisco.group, fisco.web3_chain_id
             ),
             format!(
-                "check `getSystemConfigByKey {} web3_chain_id` on the node and set \
-                 chains.{}.web3_chain_id to it (0 on FISCO BCOS before 3.10)",
-                fisco.group, chain.name
+                "set it on the group (setSystemConfigByKey web3_chain_id {}, FISCO BCOS 3.9 or \
+                 later) and check `getSystemConfigByKey {} web3_chain_id` answers it",
+                fisco.web3_chain_id, fisco.group
             ),
         )),
     }

@@ -153,10 +153,10 @@ async fn a_configuration_with_a_fisco_group_wires_and_each_mistake_is_reported_w
         "{out}"
     );
 
-    // Sealers of another group.
-    let other = FiscoNode::start(FiscoNodeConfig::new(CryptoMode::Ecdsa))
-        .await
-        .unwrap();
+    // Sealers of another group (one that never set its web3_chain_id).
+    let mut unset = FiscoNodeConfig::new(CryptoMode::Ecdsa);
+    unset.engine_chain_id = 0;
+    let other = FiscoNode::start(unset).await.unwrap();
     let mut wrong = good.clone();
     for (mine, theirs) in node.sealer_keys().iter().zip(other.sealer_keys()) {
         wrong = wrong.replace(&mine.to_hex(), &theirs.to_hex());
@@ -165,6 +165,18 @@ async fn a_configuration_with_a_fisco_group_wires_and_each_mistake_is_reported_w
     assert_eq!(code, Some(1), "{out}");
     assert!(
         out.contains("the sealers of group group0 differ from chains.fisco.sealers"),
+        "{out}"
+    );
+
+    // A node whose group never set web3_chain_id: block.chainid is 0 there.
+    let (code, out) = check_text(&path, &good.replace(&node.endpoint(), &other.endpoint()));
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("group group0 has web3_chain_id 0 (never set)")
+            && out.contains(&format!(
+                "setSystemConfigByKey web3_chain_id {}",
+                node.web3_chain_id()
+            )),
         "{out}"
     );
 }

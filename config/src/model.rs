@@ -316,6 +316,10 @@ pub struct FiscoChain {
     /// The sealers whose 2f+1 signatures make a block committed, and the chain's crypto mode
     /// (ECDSA + Keccak-256, or SM2 + SM3).
     pub sealers: causeway_proofs::fisco::SealerSet,
+    /// What `block.chainid` returns inside the group's EVM: the group's `web3_chain_id` system
+    /// configuration (FISCO BCOS's default 0). The Inbox binds validator signatures to it, so
+    /// it is this chain's chain id in signing domains (docs/fisco.md).
+    pub web3_chain_id: u64,
 }
 
 /// A chain named by a lane: its name and domain.

@@ -125,6 +125,8 @@ pub(crate) struct RawChain {
     pub(crate) crypto: Option<S<String>>,
     /// The sealers' node ids (hex), as `getSealerList` lists them.
     pub(crate) sealers: Option<S<Vec<S<String>>>>,
+    /// The group's `web3_chain_id` system configuration (`block.chainid` in its EVM).
+    pub(crate) web3_chain_id: Option<S<u64>>,
 }
 
 /// `[chains.<name>.verifier]`: what a Fabric chain's blocks and transactions are checked

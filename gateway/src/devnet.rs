@@ -11,8 +11,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use causeway_devnet::DevChain;
 use causeway_devnet::fabric::{FabricNetwork, ORDERER, ORG1, ORG2, OUTBOX_CHAINCODE};
+use causeway_devnet::fisco::{FiscoContracts, FiscoNode};
 use causeway_devnet::fixtures::Committee;
 use causeway_devnet::pki::{ConsortiumCa, GatewayCertSpec};
+use rand_core::OsRng;
 use zeroize::Zeroizing;
 
 use crate::files::write_secret_file;
@@ -103,6 +105,100 @@ impl ChainEntry {
     }
 }
 
+/// A FISCO BCOS group of the local consortium, by its facts.
+#[derive(Clone, Debug)]
+pub struct FiscoEntry {
+    /// Its name (`[chains.<name>]`).
+    pub name: String,
+    /// Its domain.
+    pub domain: u32,
+    /// The chain id (`chain0`).
+    pub chain_id: String,
+    /// The group (`group0`).
+    pub group: String,
+    /// `"ecdsa"` or `"sm"`.
+    pub crypto: &'static str,
+    /// The sealers' node ids (hex).
+    pub sealers: Vec<String>,
+    /// `block.chainid` in its EVM (the group's `web3_chain_id`).
+    pub web3_chain_id: u64,
+    /// Its JSON-RPC endpoint.
+    pub endpoint: String,
+    /// Its Outbox's address (0x-hex).
+    pub outbox: String,
+    /// Its Inbox's address (0x-hex).
+    pub inbox: String,
+    /// Member `i`'s delivery signer key (of the chain's crypto mode) on it.
+    pub signers: Vec<Zeroizing<[u8; 32]>>,
+}
+
+impl FiscoEntry {
+    /// The entry of the FISCO BCOS test node `node` with `contracts`: each of `members` signs
+    /// deliveries with a new account of the chain's mode (FISCO BCOS needs no funds for gas).
+    pub fn of_node(
+        name: &str,
+        domain: u32,
+        node: &FiscoNode,
+        contracts: &FiscoContracts,
+        members: usize,
+    ) -> Self {
+        let mode = node.mode();
+        FiscoEntry {
+            name: name.to_owned(),
+            domain,
+            chain_id: node.chain_id().to_owned(),
+            group: node.group().to_owned(),
+            crypto: match mode {
+                causeway_proofs::fisco::CryptoMode::Sm => "sm",
+                _ => "ecdsa",
+            },
+            sealers: node.sealer_keys().iter().map(|k| k.to_hex()).collect(),
+            web3_chain_id: node.web3_chain_id(),
+            endpoint: node.endpoint(),
+            outbox: contracts.outbox.to_string(),
+            inbox: contracts.inbox.to_string(),
+            signers: (0..members)
+                .map(|_| {
+                    let key = causeway_proofs::fisco::NodeSecret::generate(mode, &mut OsRng);
+                    Zeroizing::new(*key.secret_bytes())
+                })
+                .collect(),
+        }
+    }
+
+    /// Its `[chains.<name>]` entry (signing with `keys/<name>-signer.key`).
+    fn toml(&self) -> String {
+        let sealers: Vec<String> = self.sealers.iter().map(|s| format!("\"{s}\"")).collect();
+        format!(
+            r#"
+[chains.{name}]
+domain = {domain}
+family = "fisco"
+chain_id = "{chain_id}"
+group = "{group}"
+crypto = "{crypto}"
+sealers = [{sealers}]
+web3_chain_id = {web3}
+endpoints = ["{endpoint}"]
+finality = "on-commit"
+outbox = "{outbox}"
+inbox = "{inbox}"
+signer_key_files = ["keys/{name}-signer.key"]
+"#,
+            name = self.name,
+            domain = self.domain,
+            chain_id = self.chain_id,
+            group = self.group,
+            crypto = self.crypto,
+            sealers = sealers.join(", "),
+            web3 = self.web3_chain_id,
+            endpoint = self.endpoint,
+            outbox = self.outbox,
+            inbox = self.inbox,
+        )
+    }
+}
+
 /// The Fabric test network's channel as a chain of the local consortium.
 #[derive(Clone, Copy, Debug)]
 pub struct LocalFabric<'a> {
@@ -168,12 +264,43 @@ pub fn write_members(
     write_member_folders(dir, committee, &entries, fabric, lanes, layout)
 }
 
+/// [`write_members`] with FISCO BCOS groups too.
+pub fn write_members_with_fisco(
+    dir: &Path,
+    committee: &Committee,
+    chains: &[LocalChain<'_>],
+    fabric: Option<LocalFabric<'_>>,
+    fisco: &[FiscoEntry],
+    lanes: &[(&str, &str)],
+    layout: &Layout,
+) -> Result<Vec<MemberFolder>> {
+    let n = committee.keys().len();
+    let entries = chains
+        .iter()
+        .map(|c| ChainEntry::of_local(c, n, layout))
+        .collect::<Result<Vec<_>>>()?;
+    write_consortium(dir, committee, &entries, fabric, fisco, lanes, layout)
+}
+
 /// [`write_members`] for EVM chains given by their facts.
 pub fn write_member_folders(
     dir: &Path,
     committee: &Committee,
     chains: &[ChainEntry],
     fabric: Option<LocalFabric<'_>>,
+    lanes: &[(&str, &str)],
+    layout: &Layout,
+) -> Result<Vec<MemberFolder>> {
+    write_consortium(dir, committee, chains, fabric, &[], lanes, layout)
+}
+
+/// [`write_member_folders`] with FISCO BCOS groups too.
+pub fn write_consortium(
+    dir: &Path,
+    committee: &Committee,
+    chains: &[ChainEntry],
+    fabric: Option<LocalFabric<'_>>,
+    fisco: &[FiscoEntry],
     lanes: &[(&str, &str)],
     layout: &Layout,
 ) -> Result<Vec<MemberFolder>> {
@@ -193,13 +320,17 @@ pub fn write_member_folders(
         write_secret_file(&folder.join("keys/validator.key"), secret.as_bytes())?;
         let privacy = causeway_privacy::keys::KeyPair::generate();
         privacy.write_to_file(&folder.join("keys/privacy.key"))?;
-        for entry in chains {
-            let signer = entry.signers.get(i).with_context(|| {
-                format!("chain {} has no signer key for member {i}", entry.name)
-            })?;
+        let signers = chains
+            .iter()
+            .map(|c| (&c.name, &c.signers))
+            .chain(fisco.iter().map(|c| (&c.name, &c.signers)));
+        for (chain, keys) in signers {
+            let signer = keys
+                .get(i)
+                .with_context(|| format!("chain {chain} has no signer key for member {i}"))?;
             let text = Zeroizing::new(format!("0x{}\n", hex::encode(**signer)));
             write_secret_file(
-                &folder.join(format!("keys/{}-signer.key", entry.name)),
+                &folder.join(format!("keys/{chain}-signer.key")),
                 text.as_bytes(),
             )?;
         }
@@ -249,6 +380,9 @@ signer_key_files = ["keys/{name}-signer.key"]
     }
     if let Some(fabric) = fabric {
         shared += &fabric_toml(fabric);
+    }
+    for f in fisco {
+        shared += &f.toml();
     }
     let validators = members
         .iter()

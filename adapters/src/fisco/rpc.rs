@@ -67,6 +67,15 @@ impl FiscoRpc {
     ) -> Result<T, Error> {
         let mut params = vec![json!(self.group), json!(self.node)];
         params.extend(rest);
+        self.call_with(method, params).await
+    }
+
+    /// Calls `method` with exactly `params` and decodes the result.
+    async fn call_with<T: DeserializeOwned>(
+        &self,
+        method: &'static str,
+        params: Vec<Value>,
+    ) -> Result<T, Error> {
         let body = json!({"jsonrpc": "2.0", "method": method, "params": params, "id": 1});
         let unavailable = |e: alloy::transports::http::reqwest::Error| {
             if e.is_timeout() {
@@ -164,6 +173,64 @@ impl FiscoRpc {
             vec![json!(format!("0x{}", hex::encode(signed))), json!(false)],
         )
         .await
+    }
+
+    /// The code at `address` (`getCode`); empty when none is deployed there.
+    pub async fn code(&self, address: &[u8; 20]) -> Result<Vec<u8>, Error> {
+        let text: String = self
+            .call(
+                "getCode",
+                vec![json!(format!("0x{}", hex::encode(address)))],
+            )
+            .await?;
+        hex::decode(text.trim_start_matches("0x")).map_err(|e| Error::Decode {
+            what: "getCode",
+            reason: e.to_string(),
+        })
+    }
+
+    /// The value of the group's system configuration `key` (`getSystemConfigByKey`), e.g.
+    /// `web3_chain_id`.
+    pub async fn system_config(&self, key: &str) -> Result<String, Error> {
+        let v: Value = self.call("getSystemConfigByKey", vec![json!(key)]).await?;
+        v.get("value")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| Error::Decode {
+                what: "getSystemConfigByKey",
+                reason: format!("no string `value` in {v}"),
+            })
+    }
+
+    /// The node ids (128 hex digits) `getSealerList` names.
+    pub async fn sealer_list(&self) -> Result<Vec<String>, Error> {
+        let v: Vec<Value> = self.call("getSealerList", vec![]).await?;
+        v.iter()
+            .map(|s| {
+                s.get("nodeID")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .ok_or_else(|| Error::Decode {
+                        what: "getSealerList",
+                        reason: format!("no nodeID in {s}"),
+                    })
+            })
+            .collect()
+    }
+
+    /// The chain id the group belongs to (`getGroupInfo`'s `chainID`). Its only parameter is
+    /// the group, so it is asked directly rather than through [`FiscoRpc::call`].
+    pub async fn group_chain_id(&self) -> Result<String, Error> {
+        let v: Value = self
+            .call_with("getGroupInfo", vec![json!(self.group)])
+            .await?;
+        v.get("chainID")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| Error::Decode {
+                what: "getGroupInfo",
+                reason: format!("no chainID in {v}"),
+            })
     }
 
     /// Calls `to` with `data` at the head, without a transaction.

@@ -370,6 +370,7 @@ group = "group0"
 endpoints = ["http://127.0.0.1:20200"]
 outbox = "0x6849f21d1e455e9f0712b1e99fa4fcd23758e8f1"
 inbox = "0x31ed5233b81c79d5adddeef71df34703d1cf9a4c"
+web3_chain_id = 20200
 sealers = [
   "6029233fd923b680e4d8fbcebb2de894d4605cf442fd58bc86cd1956a9b0056772c2b5bd971dc78c9ffcb1e78c416251ffaa73e830d18dd22827606c8cf0bba8",
   "558f4cba0507b69d562a13348c2d0b5aec156bc3822daabe3e25501fadf3564fc884b8aaefc259916d9f7bf003ae75a935e27abdc523272c1fa4542ddac73004",
@@ -519,4 +520,38 @@ fn a_sender_key_is_read_and_must_not_be_a_signer_key() {
     );
     f.secret("keys/sender.key", "not a key\n");
     f.one_problem(&ok, "chains.evm-a.sender_key_file", Rule::KeyFileContents);
+}
+
+#[test]
+fn fisco_web3_chain_id_is_required_and_never_zero() {
+    let f = Fixture::new();
+    let config = f
+        .load(&format!("{BASE}{FISCO}"))
+        .expect("valid fisco chain");
+    let ChainKind::Fisco(chain) = &config.chain("fisco").expect("fisco").kind else {
+        panic!("a FISCO BCOS chain")
+    };
+    assert_eq!(chain.web3_chain_id, 20200);
+    // Missing: no default (FISCO BCOS's own default, 0, names no chain).
+    let without = FISCO.replace("web3_chain_id = 20200\n", "");
+    f.one_problem(
+        &format!("{BASE}{without}"),
+        "chains.fisco.web3_chain_id",
+        Rule::MissingField,
+    );
+    // Zero: refused, with the way to set it on the group.
+    let zero = FISCO.replace("web3_chain_id = 20200", "web3_chain_id = 0");
+    let err = f.one_problem(
+        &format!("{BASE}{zero}"),
+        "chains.fisco.web3_chain_id",
+        Rule::InvalidValue,
+    );
+    assert!(
+        err.fix()
+            .is_some_and(|f| f.contains("setSystemConfigByKey web3_chain_id")),
+        "{err}"
+    );
+    // Not a u64: refused, never read as something else.
+    let text = FISCO.replace("web3_chain_id = 20200", "web3_chain_id = \"chain0\"");
+    assert!(f.load(&format!("{BASE}{text}")).is_err());
 }

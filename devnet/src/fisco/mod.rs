@@ -9,6 +9,7 @@
 //! the header's `stateRoot` is the engine's block hash.
 
 mod chain;
+mod deploy;
 mod rpc;
 
 use std::net::SocketAddr;
@@ -24,6 +25,7 @@ use crate::anvil::{AnvilConfig, AnvilNode, Mining};
 use crate::{Error, Result};
 pub use chain::{BLOCK_LIMIT_RANGE, MAX_BLOCK_TXS, RpcError};
 use chain::{Ledger, Pending};
+pub use deploy::FiscoContracts;
 
 /// What test node to start.
 #[derive(Debug, Clone)]
@@ -36,7 +38,10 @@ pub struct FiscoNodeConfig {
     pub group: String,
     /// Number of sealers (4: f = 1).
     pub sealers: usize,
-    /// The EIP-155 chain id of the execution engine (never seen by clients).
+    /// The group's `web3_chain_id` system configuration: what `block.chainid` returns in its
+    /// EVM (the engine's chain id) and what `getSystemConfigByKey` serves. FISCO BCOS's
+    /// default is 0, which Causeway cannot use (docs/fisco.md, "`block.chainid` on FISCO
+    /// BCOS"); the test node models a group whose operators set it.
     pub engine_chain_id: u64,
 }
 
@@ -48,6 +53,7 @@ impl FiscoNodeConfig {
             chain_id: "chain0".into(),
             group: "group0".into(),
             sealers: 4,
+            // A group that set its `web3_chain_id` (FISCO BCOS's default 0 names no chain).
             engine_chain_id: 20200,
         }
     }
@@ -56,6 +62,7 @@ impl FiscoNodeConfig {
 /// A running test node; dropping it stops the server and the engine.
 pub struct FiscoNode {
     addr: SocketAddr,
+    web3_chain_id: u64,
     ledger: Arc<Ledger>,
     pool: mpsc::Sender<Pending>,
     _engine: AnvilNode,
@@ -100,6 +107,7 @@ impl FiscoNode {
         let (pool, rx) = mpsc::channel(4 * chain::MAX_BLOCK_TXS);
         tokio::spawn(chain::seal_loop(ledger.clone(), engine.read_provider(), rx));
         let state = rpc::NodeState {
+            web3_chain_id: config.engine_chain_id,
             ledger: ledger.clone(),
             pool: pool.clone(),
             engine: engine.read_provider(),
@@ -124,6 +132,7 @@ impl FiscoNode {
         });
         Ok(FiscoNode {
             addr,
+            web3_chain_id: config.engine_chain_id,
             ledger,
             pool,
             _engine: engine,
@@ -144,6 +153,12 @@ impl FiscoNode {
     /// The chain id.
     pub fn chain_id(&self) -> &str {
         &self.ledger.chain_id
+    }
+
+    /// `block.chainid` in its EVM (the group's `web3_chain_id`): the chain id of its Inbox's
+    /// signing domains.
+    pub fn web3_chain_id(&self) -> u64 {
+        self.web3_chain_id
     }
 
     /// The group.

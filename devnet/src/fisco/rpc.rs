@@ -12,7 +12,7 @@ use causeway_proofs::fisco::json::from_hex;
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
-use super::chain::{Ledger, Pending, RpcError};
+use super::chain::{self, Ledger, Pending, RpcError};
 
 /// What a handler needs.
 #[derive(Clone)]
@@ -20,6 +20,8 @@ pub(crate) struct NodeState {
     pub(crate) ledger: Arc<Ledger>,
     pub(crate) pool: mpsc::Sender<Pending>,
     pub(crate) engine: alloy::providers::DynProvider,
+    /// `block.chainid` in the engine, served as the `web3_chain_id` system configuration.
+    pub(crate) web3_chain_id: u64,
 }
 
 fn param<'a>(params: &'a [Value], i: usize, name: &str) -> Result<&'a Value, RpcError> {
@@ -131,6 +133,46 @@ async fn dispatch(state: &NodeState, method: &str, params: &[Value]) -> Result<V
                 Some(t) => to_value(serde_json::to_value(t)),
                 None => Ok(Value::Null),
             }
+        }
+        "getGroupInfo" => {
+            // [group]: the fields of FISCO BCOS 3.x's reply the gateway reads.
+            let group = str_param(params, 0, "group")?;
+            if group != ledger.group {
+                return Err(RpcError::new(
+                    -32602,
+                    format!("group {group} does not exist"),
+                ));
+            }
+            Ok(json!({
+                "chainID": ledger.chain_id,
+                "groupID": ledger.group,
+                "genesisConfig": {"smCryptoType": ledger.mode == causeway_proofs::fisco::CryptoMode::Sm},
+            }))
+        }
+        "getSystemConfigByKey" => {
+            group_checked(params)?;
+            let key = str_param(params, 2, "key")?;
+            let value = match key {
+                "web3_chain_id" => state.web3_chain_id.to_string(),
+                "tx_count_limit" => chain::MAX_BLOCK_TXS.to_string(),
+                other => {
+                    return Err(RpcError::new(
+                        -32602,
+                        format!("system config {other} does not exist"),
+                    ));
+                }
+            };
+            Ok(json!({"blockNumber": ledger.head(), "value": value}))
+        }
+        "getCode" => {
+            group_checked(params)?;
+            let address = str_param(params, 2, "address")?;
+            let address = format!("0x{}", address.trim_start_matches("0x"));
+            state
+                .engine
+                .raw_request::<Value, Value>("eth_getCode".into(), json!([address, "latest"]))
+                .await
+                .map_err(|e| RpcError::new(-1, e.to_string()))
         }
         "getSealerList" => {
             group_checked(params)?;

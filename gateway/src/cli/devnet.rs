@@ -28,7 +28,12 @@ use causeway_devnet::fabric::{
 };
 use causeway_devnet::fixtures::{Committee, address32};
 use causeway_devnet::{CHAIN_A, CHAIN_B, DevChain};
-use causeway_gateway::devnet::{Layout, LocalChain, LocalFabric, MemberFolder, write_members};
+use causeway_gateway::devnet::{
+    Layout, LocalChain, LocalFabric, MemberFolder, write_members_with_fisco,
+};
+use causeway_proofs::fisco::CryptoMode;
+
+use super::devnet_fisco::{self, LocalFisco};
 use causeway_proofs::fabric::inbox_wire::inbox_signing_domain;
 use causeway_proofs::hash::keccak256;
 use causeway_proofs::{Address32, EvmAddress, Message, Nonce, SigningDomain, ValidatorSet};
@@ -62,6 +67,13 @@ pub(crate) struct DevnetArgs {
     /// Leave out the Fabric test network (and the lanes between it and the alliance chain).
     #[arg(long)]
     no_fabric: bool,
+    /// Add the FISCO BCOS test node (chain `fisco`, ECDSA mode) with lanes to and from the
+    /// alliance chain.
+    #[arg(long)]
+    fisco: bool,
+    /// With --fisco: run the FISCO BCOS test node in SM mode (SM2 signatures, SM3 hashes).
+    #[arg(long, requires = "fisco")]
+    fisco_sm: bool,
 }
 
 pub(crate) fn run(args: &DevnetArgs) -> Result<()> {
@@ -99,6 +111,9 @@ pub(crate) struct LocalNet {
     pub(crate) chains: Vec<DevChain>,
     /// The Fabric test network (served by this process) and an Org1 client of it.
     pub(crate) fabric: Option<(FabricNetwork, FabricClient)>,
+    /// The crypto mode of the FISCO BCOS test node to start (`--fisco`), and then the node.
+    pub(crate) fisco_mode: Option<CryptoMode>,
+    pub(crate) fisco: Option<LocalFisco>,
 }
 
 impl LocalNet {
@@ -108,6 +123,7 @@ impl LocalNet {
         self.stop_gateways().await;
         // Dropping a chain kills its anvil process; the Fabric network stops serving.
         self.chains.clear();
+        self.fisco = None;
         if let Some((net, _)) = self.fabric.take() {
             net.stop().await;
         }
@@ -154,6 +170,7 @@ pub(crate) async fn stop_signal() -> Result<&'static str> {
 pub(crate) enum Side {
     Evm(usize),
     Fabric,
+    Fisco,
 }
 
 /// One direction between two chains.
@@ -287,6 +304,24 @@ pub(crate) async fn start_chains(
             .context("connecting to the Fabric test network as Org1's client")?;
         net.fabric = Some((ledger, client));
     }
+    if let Some(mode) = net.fisco_mode {
+        eprintln!("      and the FISCO BCOS test node ({mode} mode, chain fisco)");
+        let (fisco, to_fisco, from_fisco) =
+            devnet_fisco::start(mode, &alliance, &committee).await?;
+        routes.push(route(
+            "alliance->fisco",
+            Side::Evm(0),
+            Side::Fisco,
+            to_fisco,
+        ));
+        routes.push(route(
+            "fisco->alliance",
+            Side::Fisco,
+            Side::Evm(0),
+            from_fisco,
+        ));
+        net.fisco = Some(fisco);
+    }
     net.chains = vec![alliance, public];
     Ok((routes, committee))
 }
@@ -322,7 +357,23 @@ pub(crate) async fn start_gateways(
     if local_fabric.is_some() {
         lanes.extend([("alliance", "ledger"), ("ledger", "alliance")]);
     }
-    let members = write_members(dir, committee, &chains, local_fabric, &lanes, layout)?;
+    let fisco: Vec<_> = net
+        .fisco
+        .iter()
+        .map(|f| f.entry(committee.keys().len()))
+        .collect();
+    if !fisco.is_empty() {
+        lanes.extend([("alliance", "fisco"), ("fisco", "alliance")]);
+    }
+    let members = write_members_with_fisco(
+        dir,
+        committee,
+        &chains,
+        local_fabric,
+        &fisco,
+        &lanes,
+        layout,
+    )?;
 
     progress::step("[3/4] starting the member gateways (causeway run, one process each)");
     let exe = std::env::current_exe().context("finding this program's path")?;
@@ -358,6 +409,11 @@ async fn devnet(args: &DevnetArgs, net: &mut LocalNet) -> Result<()> {
     progress::step(
         "causeway devnet: a local consortium of three member gateways (2 of 3), no docker",
     );
+    net.fisco_mode = args.fisco.then_some(if args.fisco_sm {
+        CryptoMode::Sm
+    } else {
+        CryptoMode::Ecdsa
+    });
     let (members, mut routes, committee) =
         start_consortium(&dir, &Layout::default(), net, !args.no_fabric).await?;
     let exe = std::env::current_exe().context("finding this program's path")?;
@@ -552,9 +608,17 @@ async fn send_route(
                 Address32::from_name(&format!("{}/{RECIPIENT_CHAINCODE}", ledger.channel())),
             )
         }
+        Side::Fisco => {
+            let fisco = net.fisco.as_ref().context("no FISCO BCOS node")?;
+            (devnet_fisco::FISCO_DOMAIN, fisco.recipient())
+        }
     };
     match route.from {
         Side::Evm(i) => dispatch(&net.chains[i], to_domain, recipient, n, tag).await,
+        Side::Fisco => {
+            let fisco = net.fisco.as_ref().context("no FISCO BCOS node")?;
+            fisco.dispatch(to_domain, recipient, n, tag).await
+        }
         Side::Fabric => {
             let (ledger, client) = fabric.context("no Fabric network")?;
             let first: u64 =
@@ -652,6 +716,20 @@ pub(crate) async fn observe(net: &LocalNet, routes: &mut [Route]) -> Result<()> 
                     }
                 }
             }
+            Side::Fisco => {
+                let fisco = net.fisco.as_ref().context("no FISCO BCOS node")?;
+                let waiting: Vec<B256> = route
+                    .sent
+                    .iter()
+                    .map(|(id, _)| *id)
+                    .filter(|id| !route.delivered.contains_key(id))
+                    .collect();
+                for id in waiting {
+                    if fisco.delivered(id).await? {
+                        route.delivered.insert(id, Instant::now());
+                    }
+                }
+            }
         }
     }
     Ok(())
@@ -718,6 +796,16 @@ async fn exactly_once(net: &LocalNet, routes: &[Route]) -> Result<()> {
                 route.sent.len()
             );
         }
+        if route.to == Side::Fisco {
+            let fisco = net.fisco.as_ref().context("no FISCO BCOS node")?;
+            let handled = fisco.handled().await?;
+            ensure!(
+                handled == alloy::primitives::U256::from(route.sent.len()),
+                "{}: the FISCO BCOS recipient handled {handled} messages, {} were sent",
+                route.name,
+                route.sent.len()
+            );
+        }
     }
     Ok(())
 }
@@ -749,7 +837,7 @@ async fn verify_bundles(
         // would need its MSP roots in the trust file (reported as not checked).
         let outbox = match route.from {
             Side::Evm(i) => Some(EvmAddress(net.chains[i].outbox.address().into_array())),
-            Side::Fabric => None,
+            Side::Fabric | Side::Fisco => None,
         };
         // The member's own store may need a moment to catch up with the checkpoint the
         // delivering member used (its log, or a co-signature, still on the way).

@@ -11,6 +11,8 @@ mod chain;
 pub(crate) mod config;
 #[cfg(feature = "devnet")]
 pub(crate) mod devnet;
+#[cfg(feature = "devnet")]
+pub(crate) mod devnet_fisco;
 pub(crate) mod init;
 mod input;
 pub(crate) mod keys;

@@ -10,11 +10,14 @@ use causeway_relayer::pipeline::{DeliveryRate, LaneConfig, LaneLimits};
 use super::validators::{self, OnChainSet};
 use super::{Probe, Problem, Report, Subject, WiredChain, evm, fabric};
 
-/// The chain id a chain is known by in signing domains (EVM: EIP-155; Fabric: configured).
+/// The chain id a chain is known by in signing domains (EVM: EIP-155; Fabric: configured;
+/// FISCO BCOS: `block.chainid` in the group's EVM, its `web3_chain_id`, which the probe
+/// compared with the node's).
 pub(super) fn chain_id(chain: &Chain) -> Option<u64> {
     match &chain.kind {
         ChainKind::Evm(evm) => Some(evm.chain_id),
         ChainKind::Fabric(fabric) => Some(fabric.chain_id),
+        ChainKind::Fisco(fisco) => Some(fisco.web3_chain_id),
         _ => None,
     }
 }
@@ -49,6 +52,9 @@ pub(super) async fn check_lane(
         }
         (Probe::Fabric(probe), ChainKind::Fabric(fabric)) => {
             fabric::validator_set(&probe.1, fabric, origin.domain).await
+        }
+        (Probe::Fisco(node), ChainKind::Fisco(fisco)) => {
+            node.validator_set(fisco.inbox, origin.domain).await
         }
         // The destination is unreachable: already reported for the chain.
         _ => return None,
@@ -140,6 +146,15 @@ pub(super) fn build_lane(
             // The node serves this chain id: the probe compared them.
             destination_chain_id: evm.chain_id,
             inbox: SigningDomain::evm_inbox(evm.inbox),
+            validator_epoch: set.epoch,
+        },
+        (Probe::Fisco(_), ChainKind::Fisco(fisco)) => SigningDomain {
+            origin: origin.domain,
+            origin_chain_id,
+            destination: dest_chain.domain,
+            // `block.chainid` in the group's EVM: the probe compared it with the node's.
+            destination_chain_id: fisco.web3_chain_id,
+            inbox: SigningDomain::evm_inbox(fisco.inbox),
             validator_epoch: set.epoch,
         },
         (Probe::Fabric(_), ChainKind::Fabric(fabric)) => {

@@ -8,7 +8,8 @@
 //! Before anything is built, [`check`] asks every chain what the configuration assumes of it:
 //! every endpoint reachable and serving the configured chain id, the Outbox and Inbox holding
 //! the Causeway contracts' code and answering with the configured domain, the Fabric peers
-//! reachable and their chaincodes answering, every key file readable and matching (the
+//! reachable and their chaincodes answering, the FISCO BCOS nodes serving the configured group,
+//! chain id, `web3_chain_id` and sealers, every key file readable and matching (the
 //! validator key is this organisation's published address; signer accounts funded, else a
 //! warning), and for every lane the validator set on the destination equal to the configured
 //! validators and threshold. It reports every problem at once; [`wire`] refuses to build
@@ -31,6 +32,7 @@
 mod code;
 mod evm;
 mod fabric;
+mod fisco;
 mod lanes;
 mod problem;
 mod validators;
@@ -49,6 +51,7 @@ pub use problem::{Problem, Report, Severity, Subject};
 
 use evm::EvmNode;
 use fabric::{FabricPeer, FabricSetup};
+use fisco::FiscoNode;
 use lanes::{build_lane, check_lane};
 use validators::OnChainSet;
 
@@ -165,6 +168,8 @@ enum Probe {
     Evm(EvmNode),
     /// A Fabric peer that accepted us, and the chain's resolved files.
     Fabric(Box<(FabricSetup, FabricPeer)>),
+    /// A FISCO BCOS node serving the configured group, with the right contracts.
+    Fisco(FiscoNode),
     /// Nothing usable (the reasons are in the report).
     Unavailable,
 }
@@ -335,17 +340,10 @@ async fn probe_chain(chain: &Chain, report: &mut Report) -> Probe {
                 None => Probe::Unavailable,
             }
         }
-        ChainKind::Fisco(_) => {
-            report.push(Problem::error(
-                Subject::Chain(chain.name.clone()),
-                "FISCO BCOS has no adapter yet (issue 14)",
-                format!(
-                    "remove [chains.{}] and its lanes until FISCO BCOS is supported",
-                    chain.name
-                ),
-            ));
-            Probe::Unavailable
-        }
+        ChainKind::Fisco(fisco) => match fisco::probe(chain, fisco, report).await {
+            Some(node) => Probe::Fisco(node),
+            None => Probe::Unavailable,
+        },
         _ => {
             report.push(Problem::error(
                 Subject::Chain(chain.name.clone()),
@@ -409,6 +407,23 @@ fn build_chain(
                     Some(destination),
                     ChainMetrics::default(),
                 ),
+                origin,
+            ))
+        }
+        (Probe::Fisco(node), ChainKind::Fisco(fisco)) => {
+            let built = fisco::build(chain, fisco, &node, report)?;
+            let verifier: Arc<dyn NativeVerifier> = Arc::new(built.source.verifier());
+            let origin = OriginConfig {
+                source: Arc::new(built.source),
+                verifier,
+                start_height: DEFAULT_START_HEIGHT,
+            };
+            let destination = built
+                .destination
+                .map(|d| Arc::new(d) as Arc<dyn DynDestination>);
+            // The FISCO BCOS client is not counted yet: its figures stay at zero, as Fabric's.
+            Some((
+                wired(Arc::new(built.state), destination, ChainMetrics::default()),
                 origin,
             ))
         }

@@ -24,7 +24,7 @@ use alloy::sol_types::SolEvent as _;
 use causeway_devnet::contracts::{Inbox, Outbox};
 use causeway_devnet::fixtures::{Committee, address32};
 use causeway_devnet::{CHAIN_A, CHAIN_B, DevChain, Devnet};
-use causeway_gateway::devnet::{Layout, LocalChain, write_members};
+use causeway_gateway::devnet::{Layout, LocalChain, MemberFolder, write_members};
 
 use crate::support::{causeway, text};
 
@@ -118,6 +118,16 @@ impl Drop for Member {
     }
 }
 
+/// The member of a folder [`write_members`] (or `write_consortium`) wrote, not running yet.
+pub(crate) fn member(folder: MemberFolder) -> Member {
+    Member {
+        name: folder.name,
+        dir: folder.dir,
+        child: None,
+        runs: 0,
+    }
+}
+
 /// Every member's folder ([`write_members`]): the committee's key `i`, a certificate from the
 /// consortium CA, signer keys, and the shared configuration with this member's `[gateway]`.
 pub(crate) fn members(dir: &Path, devnet: &Devnet, committee: &Committee) -> Vec<Member> {
@@ -141,12 +151,7 @@ pub(crate) fn members(dir: &Path, devnet: &Devnet, committee: &Committee) -> Vec
     write_members(dir, committee, &chains, None, &lanes, &layout)
         .unwrap()
         .into_iter()
-        .map(|folder| Member {
-            name: folder.name,
-            dir: folder.dir,
-            child: None,
-            runs: 0,
-        })
+        .map(member)
         .collect()
 }
 
@@ -183,7 +188,7 @@ pub(crate) async fn dispatch(from: &DevChain, to: &DevChain, n: usize, tag: &str
 
 /// `Delivered` events per message id on `chain`'s Inbox, and the number of
 /// `AlreadyDeliveredSkipped` (a duplicate delivery, harmless and counted).
-async fn deliveries(chain: &DevChain) -> (HashMap<B256, u32>, usize) {
+pub(crate) async fn deliveries(chain: &DevChain) -> (HashMap<B256, u32>, usize) {
     let logs = chain
         .provider
         .get_logs(&Filter::new().address(*chain.inbox.address()).from_block(0))

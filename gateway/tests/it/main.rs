@@ -11,6 +11,8 @@ mod bench;
 mod config_check;
 mod config_check_fabric;
 #[cfg(feature = "devnet")]
+mod config_check_fisco;
+#[cfg(feature = "devnet")]
 mod consortium;
 #[cfg(feature = "devnet")]
 mod devnet;
@@ -18,6 +20,9 @@ mod dispatcher;
 mod evidence;
 mod evm_source;
 mod fabric_bundles;
+// Three `causeway run` processes between a FISCO BCOS test node and anvil.
+#[cfg(feature = "devnet")]
+mod fisco_consortium;
 mod help;
 mod init;
 mod keys;

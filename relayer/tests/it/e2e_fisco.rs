@@ -3,8 +3,8 @@
 //! `FiscoSource` (every block's sealer quorum and every receipt's Merkle proof checked),
 //! re-checked by `FiscoNativeVerifier`, attested by a 2-of-3 committee and delivered by
 //! `EvmDestination`; and messages from anvil are delivered to the Inbox on FISCO BCOS by
-//! `FiscoDestination` with transactions signed in the chain's mode. In process: the gateway's
-//! wiring of `family = "fisco"` chains (`causeway run`) is not done yet.
+//! `FiscoDestination` with transactions signed in the chain's mode. In process; the same through
+//! `causeway run` processes is `gateway/tests/it/fisco_consortium.rs`.
 
 mod evm_to_fisco;
 mod fisco_to_evm;

@@ -81,7 +81,7 @@ impl<'n> ChainCheck<'_, 'n, '_> {
         fn at_list<T>(value: &Option<S<Vec<T>>>) -> Option<std::ops::Range<usize>> {
             value.as_ref().map(S::span)
         }
-        let keys: [FamilyKey; 14] = [
+        let keys: [FamilyKey; 15] = [
             ("outbox", at(&raw.outbox), &[Evm, Fisco]),
             ("inbox", at(&raw.inbox), &[Evm, Fisco]),
             ("channel", at(&raw.channel), &[Fabric]),
@@ -91,6 +91,7 @@ impl<'n> ChainCheck<'_, 'n, '_> {
             ("group", at(&raw.group), &[Fisco]),
             ("crypto", at(&raw.crypto), &[Fisco]),
             ("sealers", at_list(&raw.sealers), &[Fisco]),
+            ("web3_chain_id", at(&raw.web3_chain_id), &[Fisco]),
             ("tls_ca_file", at(&raw.tls_ca_file), &[Fabric]),
             ("identity_cert_file", at(&raw.identity_cert_file), &[Fabric]),
             ("outbox_chaincode", at(&raw.outbox_chaincode), &[Fabric]),
@@ -241,6 +242,7 @@ impl<'n> ChainCheck<'_, 'n, '_> {
         let outbox = self.address("outbox", raw.outbox.as_ref(), true, "Outbox");
         let inbox = self.address("inbox", raw.inbox.as_ref(), true, "Inbox");
         let sealers = self.fisco_sealers(raw);
+        let web3_chain_id = self.web3_chain_id(raw);
         if !others {
             return None;
         }
@@ -250,7 +252,43 @@ impl<'n> ChainCheck<'_, 'n, '_> {
             outbox: outbox??,
             inbox: inbox??,
             sealers: sealers?,
+            web3_chain_id: web3_chain_id?,
         })
+    }
+
+    /// `web3_chain_id` of a FISCO BCOS chain: what `block.chainid` returns in the group's EVM,
+    /// required and non-zero. Zero (FISCO BCOS's default) names no chain: every group that never
+    /// set it has it, and the contracts refuse a zero origin chain id (docs/fisco.md).
+    fn web3_chain_id(&mut self, raw: &RawChain) -> Option<u64> {
+        match raw.web3_chain_id.as_ref() {
+            Some(v) if *v.get_ref() != 0 => Some(*v.get_ref()),
+            Some(v) => {
+                self.report(
+                    "web3_chain_id",
+                    &Source::File(v.span()),
+                    Rule::InvalidValue,
+                    "web3_chain_id 0 cannot name this chain in signing domains: every FISCO BCOS \
+                     group that never set it has 0, and the contracts refuse a zero origin chain id",
+                    "set the group's web3_chain_id to a non-zero id no other chain uses \
+                     (setSystemConfigByKey web3_chain_id <id>, FISCO BCOS 3.9 or later) and write \
+                     the same value here",
+                );
+                None
+            }
+            None => {
+                let table = self.table.clone();
+                self.report(
+                    "web3_chain_id",
+                    &table,
+                    Rule::MissingField,
+                    "a FISCO BCOS chain needs the chain id block.chainid returns in its EVM (the \
+                     group's web3_chain_id): validator signatures are bound to it",
+                    "add web3_chain_id = <getSystemConfigByKey web3_chain_id> (set a non-zero id \
+                     on the group first if it is 0)",
+                );
+                None
+            }
+        }
     }
 
     /// `crypto` and `sealers` of a FISCO BCOS chain: distinct node ids, points of the mode's

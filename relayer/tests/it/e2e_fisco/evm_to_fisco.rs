@@ -24,8 +24,6 @@ use crate::e2e_fabric::support::{config, relay_all, spawn_relayer};
 
 const N: usize = 500;
 const FISCO: Domain = Domain(3001);
-/// `block.chainid` inside the test node's EVM (its anvil engine).
-const FISCO_EVM_CHAIN_ID: u64 = 20200;
 const COMMITTEE: &str = "causeway-relayer-e2e-evm-to-fisco";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -85,7 +83,8 @@ async fn five_hundred_messages_from_evm_are_delivered_to_the_fisco_inbox_exactly
             CHAIN_A.domain,
             CHAIN_A.chain_id,
             FISCO,
-            FISCO_EVM_CHAIN_ID,
+            // `block.chainid` in the test node's EVM: its `web3_chain_id`.
+            node.web3_chain_id(),
             Address::from(inbox),
             1,
         );

@@ -24,8 +24,6 @@ use crate::e2e_fabric::support::{config, relay_all, spawn_relayer};
 const N: usize = 500;
 /// The FISCO BCOS group's domain.
 const FISCO: Domain = Domain(3001);
-/// The chain id the committee's signing domain names for the FISCO BCOS origin.
-const FISCO_CHAIN_ID: u64 = 20200;
 const COMMITTEE: &str = "causeway-relayer-e2e-fisco-to-evm";
 /// Dev account of the anvil chain the relayer sends from.
 const RELAYER_ACCOUNT: usize = 5;
@@ -93,7 +91,7 @@ async fn five_hundred_messages_from_fisco_are_delivered_to_the_evm_inbox_exactly
 
         let committee = Committee::new(COMMITTEE, 3, 2);
         let signing_domain = committee
-            .install(&chain.inbox, FISCO, FISCO_CHAIN_ID)
+            .install(&chain.inbox, FISCO, node.web3_chain_id())
             .await
             .unwrap();
         let source = FiscoSource::new(FiscoSourceConfig {

@@ -522,7 +522,24 @@ fn folder(dir: Option<&Path>) -> Result<PathBuf> {
 async fn wait_running(members: &[MemberFolder], net: &mut LocalNet) -> Result<()> {
     let deadline = Instant::now() + START_TIMEOUT;
     loop {
-        check_running(net)?;
+        if let Err(e) = check_running(net) {
+            // Say why here, not only where: the folder may be a temporary one that is gone
+            // by the time someone reads the error.
+            let tails: Vec<String> = members
+                .iter()
+                .filter_map(|m| {
+                    let log = std::fs::read_to_string(m.log()).ok()?;
+                    let lines: Vec<&str> = log.lines().collect();
+                    let tail = lines[lines.len().saturating_sub(8)..].join("\n");
+                    Some(format!(
+                        "{}'s log ({}) ends with:\n{tail}",
+                        m.name,
+                        m.log().display()
+                    ))
+                })
+                .collect();
+            bail!("{e}\n{}", tails.join("\n"));
+        }
         let running = members
             .iter()
             .filter(|m| {

@@ -427,6 +427,21 @@ async fn an_equivocating_member_process_is_caught_and_the_honest_two_keep_the_la
         on_b.values().all(|n| *n == 1),
         "each message delivered once"
     );
+    // The honest two may deliver everything with their own signatures before they have
+    // processed the faulty member's: wait (bounded) until each has recorded the evidence.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !members[..2]
+        .iter()
+        .all(|m| m.log().contains("equivocation evidence recorded"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no equivocation recorded within 60 s:\n{}\n{}",
+            tail(&members[0].log(), 20),
+            tail(&members[1].log(), 20)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     for m in &mut members {
         assert!(m.terminate().success(), "{}", tail(&m.log(), 30));
     }

@@ -71,7 +71,8 @@ pub fn wire(config: &Config, load: Load) -> Result<MemoryWiring> {
     for lane in config.lanes() {
         let (origin, origin_chain) = memory(&lane.origin.name)?;
         let (destination, _) = memory(&lane.destination.name)?;
-        let first = origin_chain_messages(origin_chain);
+        // The origin's next nonce (its Outbox numbers messages across its lanes).
+        let first = origin_chain.message_count() as u64;
         let mut block = Vec::with_capacity(load.per_block);
         for (i, nonce) in (0..load.messages).zip(first..) {
             let body = body(i, load.body_bytes);
@@ -177,11 +178,6 @@ pub fn wire(config: &Config, load: Load) -> Result<MemoryWiring> {
         wired: Wired::new(wired_chains, origins, wired_lanes),
         destinations,
     })
-}
-
-/// Messages already on an in-memory origin (its next nonce).
-fn origin_chain_messages(chain: &MemoryChain) -> u64 {
-    chain.message_count() as u64
 }
 
 /// Message `i`'s body: `len` bytes that differ per message.

@@ -26,6 +26,8 @@ use clap::Args;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+
+use super::devnet::LocalNet;
 use zeroize::Zeroizing;
 
 /// The label the pipeline bench committee's keys derive from.
@@ -110,26 +112,20 @@ pub(crate) fn run(args: &PipelineArgs) -> Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let mut members = Vec::new();
+        let mut net = LocalNet::default();
         let outcome = tokio::select! {
-            r = pipeline(args, &mut members) => r,
+            r = pipeline(args, &mut net) => r,
             signal = super::devnet::stop_signal() => {
                 eprintln!("\n{}: stopping the member gateways", signal?);
                 Ok(())
             }
         };
-        stop(&mut members).await;
+        net.stop_gateways().await;
         outcome
     })
 }
 
-/// A member process the bench started.
-struct Member {
-    name: String,
-    child: Child,
-}
-
-async fn pipeline(args: &PipelineArgs, running: &mut Vec<Member>) -> Result<()> {
+async fn pipeline(args: &PipelineArgs, net: &mut LocalNet) -> Result<()> {
     let temp;
     let dir: &Path = match &args.dir {
         Some(dir) => {
@@ -215,10 +211,7 @@ async fn pipeline(args: &PipelineArgs, running: &mut Vec<Member>) -> Result<()> 
                 }
             }
         });
-        running.push(Member {
-            name: folder.name.clone(),
-            child,
-        });
+        net.gateways.push((folder.name.clone(), child));
     }
     drop(lines_tx);
 
@@ -251,11 +244,11 @@ async fn pipeline(args: &PipelineArgs, running: &mut Vec<Member>) -> Result<()> 
         }
     }
     let reports: Vec<Done> = done.into_iter().flatten().collect();
-    print_table(args, &reports, running);
+    print_table(args, &reports, &net.gateways);
     Ok(())
 }
 
-fn print_table(args: &PipelineArgs, reports: &[Done], members: &[Member]) {
+fn print_table(args: &PipelineArgs, reports: &[Done], members: &[(String, Child)]) {
     let n = args.messages as f64;
     let first = reports.iter().map(|r| r.started_ms).min().unwrap_or(0);
     let last = reports.iter().map(|r| r.done_ms).max().unwrap_or(0);
@@ -263,7 +256,7 @@ fn print_table(args: &PipelineArgs, reports: &[Done], members: &[Member]) {
     let cpu: Vec<String> = reports
         .iter()
         .zip(members)
-        .map(|(r, m)| format!("{} {:.0}", m.name, r.cpu_seconds * 1e6 / n))
+        .map(|(r, (name, _))| format!("{name} {:.0}", r.cpu_seconds * 1e6 / n))
         .collect();
     let stage_mean = |s: usize| {
         reports
@@ -299,35 +292,12 @@ fn print_table(args: &PipelineArgs, reports: &[Done], members: &[Member]) {
          messages; stage µs/msg: the time each stage spent, summed over the run, over the \
          messages (mean of the gateways; stages overlap, so they do not add up to the CPU)"
     );
-    for (r, m) in reports.iter().zip(members) {
+    for (r, (name, _)) in reports.iter().zip(members) {
         eprintln!(
             "{}: {} checkpoints signed, {} signatures received from the other members, {} \
              batches assembled and delivered",
-            m.name, r.checkpoints, r.member_signatures, r.submissions
+            name, r.checkpoints, r.member_signatures, r.submissions
         );
-    }
-}
-
-/// SIGTERM to every member (they drain and exit), SIGKILL after 10 s.
-async fn stop(members: &mut [Member]) {
-    for m in members.iter() {
-        if let Some(pid) = m.child.id() {
-            let _ = std::process::Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
-                .status();
-        }
-    }
-    for m in members.iter_mut() {
-        match tokio::time::timeout(Duration::from_secs(10), m.child.wait()).await {
-            Ok(Ok(status)) if !status.success() => {
-                eprintln!("{}'s gateway exited with {status}", m.name);
-            }
-            Ok(_) => {}
-            Err(_) => {
-                eprintln!("{}'s gateway did not stop within 10 s; killing it", m.name);
-                let _ = m.child.kill().await;
-            }
-        }
     }
 }
 

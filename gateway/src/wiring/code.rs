@@ -89,6 +89,44 @@ pub(crate) fn matches_artifact(deployed: &[u8], expected: &[u8]) -> bool {
     masked == expected
 }
 
+/// Checks the `code` read at `address` for the configured `key` against `contract`'s artifact
+/// and reports what is wrong with a fix (`place`: "chain", "group"). True when it is the
+/// contract, so its view functions can be asked next.
+pub(crate) fn check_deployed(
+    report: &mut super::Report,
+    subject: super::Subject,
+    contract: Contract,
+    key: &str,
+    address: impl core::fmt::Display,
+    code: &[u8],
+    place: &str,
+) -> bool {
+    let name = contract.name();
+    if code.is_empty() {
+        report.push(super::Problem::error(
+            subject,
+            format!("the {name} address {address} has no code on this {place}"),
+            format!("deploy the Causeway {name} there, or set {key} to its address"),
+        ));
+        return false;
+    }
+    if !matches_artifact(code, &contract.runtime_code()) {
+        report.push(super::Problem::error(
+            subject,
+            format!(
+                "the contract at {address} is not the Causeway {name} this gateway was built \
+                 with (its runtime code differs)"
+            ),
+            format!(
+                "set {key} to the {name} deployed from contracts/artifacts/{name}.json, or \
+                 upgrade this gateway to the release that matches the deployed contract"
+            ),
+        ));
+        return false;
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,7 +20,7 @@ use causeway_adapters::redact_endpoint;
 use causeway_config::{Chain, EvmChain, Finality, Secret32};
 use causeway_proofs::{Domain, EvmAddress};
 
-use super::code::{Contract, matches_artifact};
+use super::code::{Contract, check_deployed};
 use super::problem::{Problem, Report, Subject};
 use super::validators::OnChainSet;
 
@@ -224,26 +224,7 @@ async fn contract(
             return;
         }
     };
-    if code.is_empty() {
-        report.push(Problem::error(
-            subject(),
-            format!("the {name} address {address} has no code on this chain"),
-            format!("deploy the Causeway {name} there, or set {key} to its address"),
-        ));
-        return;
-    }
-    if !matches_artifact(&code, &contract.runtime_code()) {
-        report.push(Problem::error(
-            subject(),
-            format!(
-                "the contract at {address} is not the Causeway {name} this gateway was built \
-                 with (its runtime code differs)"
-            ),
-            format!(
-                "set {key} to the {name} deployed from contracts/artifacts/{name}.json, or \
-                 upgrade this gateway to the release that matches the deployed contract"
-            ),
-        ));
+    if !check_deployed(report, subject(), contract, &key, address, &code, "chain") {
         return;
     }
     if contract == Contract::Anchor {

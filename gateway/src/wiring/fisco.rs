@@ -17,7 +17,7 @@ use causeway_config::{Chain, FiscoChain};
 use causeway_proofs::fisco::{NodeKey, NodeSecret};
 use causeway_proofs::{Domain, EvmAddress};
 
-use super::code::{Contract, matches_artifact};
+use super::code::{Contract, check_deployed};
 use super::evm::{env_name, read_signer_key};
 use super::problem::{Problem, Report, Subject};
 use super::validators::OnChainSet;
@@ -393,26 +393,7 @@ async fn contract(
             return;
         }
     };
-    if code.is_empty() {
-        report.push(Problem::error(
-            subject(),
-            format!("the {name} address {address} has no code on this group"),
-            format!("deploy the Causeway {name} there, or set {key} to its address"),
-        ));
-        return;
-    }
-    if !matches_artifact(&code, &contract.runtime_code()) {
-        report.push(Problem::error(
-            subject(),
-            format!(
-                "the contract at {address} is not the Causeway {name} this gateway was built \
-                 with (its runtime code differs)"
-            ),
-            format!(
-                "set {key} to the {name} deployed from contracts/artifacts/{name}.json, or \
-                 upgrade this gateway to the release that matches the deployed contract"
-            ),
-        ));
+    if !check_deployed(report, subject(), contract, &key, address, &code, "group") {
         return;
     }
     let call = IFiscoLocalDomain::localDomainCall {}.abi_encode();

@@ -125,8 +125,25 @@ pub(super) fn current_version(tx: &Transaction<'_>) -> Result<u32> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
+
+    /// SQLite's plan for `sql` on a freshly migrated store (no statistics, as in service), one
+    /// step a line.
+    pub(crate) fn query_plan(sql: &str) -> String {
+        let mut conn = Connection::open_in_memory().expect("in-memory database");
+        migrate(&mut conn).expect("migrations apply");
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("statement prepares");
+        // Unbound parameters are NULL: the plan does not depend on their values.
+        let mut rows = stmt.raw_query();
+        let mut steps = Vec::new();
+        while let Some(row) = rows.next().expect("plan row") {
+            steps.push(row.get::<_, String>(3).expect("plan step"));
+        }
+        steps.join("\n")
+    }
 
     #[test]
     fn migrations_are_numbered_in_order_without_gaps() {

@@ -194,6 +194,19 @@ pub(super) fn lane_stats(tx: &Transaction<'_>) -> Result<Vec<LaneStats>> {
     Ok(out)
 }
 
+/// A lane's submitted messages in log order (named index: see `delivery::LEASE`).
+const SUBMITTED: &str = "SELECT message_id, leaf_index, lease_owner, submission_id, submitted_at,
+            submission_handle
+     FROM delivery INDEXED BY delivery_work
+     WHERE origin = ?1 AND destination = ?2 AND state = 'submitted'
+     ORDER BY leaf_index LIMIT ?3";
+
+/// A lane's dead letters, newest first (named index: see `delivery::LEASE`).
+const DEAD_LETTERS: &str = "SELECT message_id, leaf_index, attempts, dead_reason, updated_at
+     FROM delivery INDEXED BY delivery_work
+     WHERE origin = ?1 AND destination = ?2 AND state = 'dead_letter'
+     ORDER BY updated_at DESC, leaf_index DESC LIMIT ?3";
+
 pub(super) fn submitted(
     tx: &Transaction<'_>,
     lane: Lane,
@@ -201,13 +214,7 @@ pub(super) fn submitted(
 ) -> Result<Vec<SubmittedMessage>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows: Vec<SubmittedRow> = tx
-        .prepare_cached(
-            "SELECT message_id, leaf_index, lease_owner, submission_id, submitted_at,
-                    submission_handle
-             FROM delivery
-             WHERE origin = ?1 AND destination = ?2 AND state = 'submitted'
-             ORDER BY leaf_index LIMIT ?3",
-        )
+        .prepare_cached(SUBMITTED)
         .and_then(|mut s| {
             s.query_map(
                 rusqlite::params![lane.origin.0, lane.destination.0, limit],
@@ -313,11 +320,7 @@ pub(super) fn dead_letters(
 ) -> Result<Vec<DeadLetter>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows: Vec<DeadRow> = tx
-        .prepare_cached(
-            "SELECT message_id, leaf_index, attempts, dead_reason, updated_at FROM delivery
-             WHERE origin = ?1 AND destination = ?2 AND state = 'dead_letter'
-             ORDER BY updated_at DESC, leaf_index DESC LIMIT ?3",
-        )
+        .prepare_cached(DEAD_LETTERS)
         .and_then(|mut s| {
             s.query_map(
                 rusqlite::params![lane.origin.0, lane.destination.0, limit],
@@ -339,4 +342,21 @@ pub(super) fn dead_letters(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::migrate::tests::query_plan;
+    use super::*;
+
+    #[test]
+    fn lane_reads_go_through_the_lane_state_index() {
+        for (name, sql) in [("submitted", SUBMITTED), ("dead letters", DEAD_LETTERS)] {
+            let plan = query_plan(sql);
+            assert!(
+                plan.contains("INDEX delivery_work") && !plan.contains("PRIMARY KEY"),
+                "{name} reads through {plan}"
+            );
+        }
+    }
 }

@@ -57,6 +57,22 @@ const TAKE_OVER: &str = "UPDATE delivery SET lease_owner = ?1, lease_until = ?2,
      RETURNING message_id, leaf_index, lease_owner, submission_id, submitted_at,
                submission_handle";
 
+/// Moves a batch from leased (by this owner, under this lease) to submitted.
+const SUBMIT_LEASED: &str = "UPDATE delivery
+     SET state = 'submitted', submission_id = ?2, submission_handle = ?3, submitted_at = ?4,
+         lease_token = NULL, updated_at = ?4
+     WHERE message_id IN rarray(?1)
+       AND state = 'leased' AND lease_owner = ?5 AND lease_token = ?6
+     RETURNING message_id";
+
+/// Confirms a batch: every message not confirmed yet, from whatever state (a delivery seen on
+/// the destination is final, whoever sent it); returns the submissions the rows leave.
+const CONFIRM: &str = "UPDATE delivery
+     SET state = 'confirmed', confirmed_block = ?2, lease_until = NULL, lease_token = NULL,
+         dead_reason = NULL, updated_at = ?3
+     WHERE message_id IN rarray(?1) AND state <> 'confirmed'
+     RETURNING submission_id";
+
 /// The parts of a delivery row a transition depends on.
 struct Current {
     state: DeliveryStateKind,
@@ -255,22 +271,55 @@ pub(super) fn submitted(tx: &Transaction<'_>, s: &Submission<'_>) -> Result<()> 
         });
     }
     let submission = SubmissionId::of(s.handle);
-    for &id in s.ids {
-        let cur = current(tx, id)?;
-        let replacing = s.replaces.is_some()
-            && cur.state == DeliveryStateKind::Submitted
-            && cur.owner.as_ref() == Some(s.owner)
-            && cur.submission == s.replaces;
-        if !cur.leased_by(s.owner, s.lease) && !replacing {
-            return Err(cur.lease_lost(id, s.owner));
+    if s.replaces.is_none() {
+        // The whole batch in one statement. Any id it did not move (not, or no longer, leased
+        // by this owner under this lease; or named twice) fails the call as the first such id,
+        // exactly as checking them one by one would, and the transaction is dropped unwritten.
+        let token = to_i64("lease token", s.lease.0)?;
+        let moved: Vec<Vec<u8>> = tx
+            .prepare_cached(SUBMIT_LEASED)
+            .and_then(|mut st| {
+                st.query_map(
+                    params![
+                        ids_param(s.ids),
+                        &submission.0.0[..],
+                        handle,
+                        now,
+                        s.owner.0,
+                        token
+                    ],
+                    |r| r.get(0),
+                )?
+                .collect()
+            })
+            .map_err(sql(op))?;
+        if moved.len() != s.ids.len() {
+            let mut unclaimed: std::collections::HashSet<&[u8]> =
+                moved.iter().map(Vec::as_slice).collect();
+            for &id in s.ids {
+                if !unclaimed.remove(&id.0.0[..]) {
+                    return Err(current(tx, id)?.lease_lost(id, s.owner));
+                }
+            }
         }
-        tx.prepare_cached(
-            "UPDATE delivery SET state = 'submitted', submission_id = ?2, submission_handle = ?3,
-                 submitted_at = ?4, lease_token = NULL, updated_at = ?4
-             WHERE message_id = ?1",
-        )
-        .and_then(|mut st| st.execute(params![&id.0.0[..], &submission.0.0[..], handle, now]))
-        .map_err(sql(op))?;
+    } else {
+        for &id in s.ids {
+            let cur = current(tx, id)?;
+            let replacing = cur.state == DeliveryStateKind::Submitted
+                && cur.owner.as_ref() == Some(s.owner)
+                && cur.submission == s.replaces;
+            if !cur.leased_by(s.owner, s.lease) && !replacing {
+                return Err(cur.lease_lost(id, s.owner));
+            }
+            tx.prepare_cached(
+                "UPDATE delivery SET state = 'submitted', submission_id = ?2,
+                     submission_handle = ?3, submitted_at = ?4, lease_token = NULL,
+                     updated_at = ?4
+                 WHERE message_id = ?1",
+            )
+            .and_then(|mut st| st.execute(params![&id.0.0[..], &submission.0.0[..], handle, now]))
+            .map_err(sql(op))?;
+        }
     }
     if let Some(signed) = s.signed {
         tx.prepare_cached(
@@ -315,25 +364,52 @@ pub(super) fn confirm(tx: &Transaction<'_>, c: &Confirmation<'_>) -> Result<()> 
     let op = "confirm delivery";
     let now = to_i64("time", c.now.0)?;
     let block = to_i64("confirmation block", c.block)?;
-    for &id in c.ids {
-        let cur = current(tx, id)?;
-        if cur.state == DeliveryStateKind::Confirmed {
-            continue;
-        }
-        tx.prepare_cached(
-            "UPDATE delivery SET state = 'confirmed', confirmed_block = ?2, lease_until = NULL,
-                 lease_token = NULL,
-                 dead_reason = NULL, updated_at = ?3
-             WHERE message_id = ?1",
-        )
-        .and_then(|mut st| st.execute(params![&id.0.0[..], block, now]))
+    let ids = ids_param(c.ids);
+    let known: i64 = tx
+        .prepare_cached("SELECT count(*) FROM delivery WHERE message_id IN rarray(?1)")
+        .and_then(|mut st| st.query_row(params![ids.clone()], |r| r.get(0)))
         .map_err(sql(op))?;
-        if let Some(submission) = cur.submission {
-            prune_signed(tx, submission)?;
+    if usize::try_from(known).ok() != Some(distinct(c.ids)) {
+        for &id in c.ids {
+            current(tx, id)?;
         }
-        tracing::debug!(message_id = %id, block = c.block, from = %cur.state, "confirmed delivery");
     }
+    // One statement for the batch; the submissions it leaves are pruned once each.
+    let mut submissions: Vec<Vec<u8>> = tx
+        .prepare_cached(CONFIRM)
+        .and_then(|mut st| {
+            st.query_map(params![ids, block, now], |r| r.get::<_, Option<Vec<u8>>>(0))?
+                .filter_map(Result::transpose)
+                .collect::<rusqlite::Result<_>>()
+        })
+        .map_err(sql(op))?;
+    submissions.sort_unstable();
+    submissions.dedup();
+    for submission in &submissions {
+        prune_signed(
+            tx,
+            SubmissionId(codec::hash32("submission id", submission)?),
+        )?;
+    }
+    tracing::debug!(count = c.ids.len(), block = c.block, "confirmed deliveries");
     Ok(())
+}
+
+/// A batch's message ids as one `rarray(?)` parameter.
+fn ids_param(ids: &[MessageId]) -> std::rc::Rc<Vec<rusqlite::types::Value>> {
+    std::rc::Rc::new(
+        ids.iter()
+            .map(|id| rusqlite::types::Value::Blob(id.0.0.to_vec()))
+            .collect(),
+    )
+}
+
+/// How many different ids `ids` holds (a statement over `rarray` counts each row once).
+fn distinct(ids: &[MessageId]) -> usize {
+    let mut sorted: Vec<&MessageId> = ids.iter().collect();
+    sorted.sort_unstable_by_key(|id| id.0.0);
+    sorted.dedup();
+    sorted.len()
 }
 
 pub(super) fn failure(tx: &Transaction<'_>, f: &FailureReport<'_>) -> Result<FailureOutcome> {

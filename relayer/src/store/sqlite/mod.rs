@@ -405,6 +405,9 @@ fn configure(conn: &Connection, options: SqliteOptions) -> Result<()> {
     // Schema triggers are ours; never run functions a crafted schema could name.
     conn.pragma_update(None, "trusted_schema", "OFF")
         .map_err(sql("set trusted_schema"))?;
+    // `rarray(?)`: a batch's message ids bound as one parameter, so a transition over a batch
+    // is one statement instead of one per message (see `delivery::ids_param`).
+    rusqlite::vtab::array::load_module(conn).map_err(sql("load the rarray module"))?;
     Ok(())
 }
 

@@ -188,12 +188,17 @@ pub(super) fn lease(tx: &Transaction<'_>, req: &LeaseRequest<'_>) -> Result<Vec<
         .map_err(sql(op))?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(sql(op))?;
+    // The batch's messages in one read (not one statement per message).
+    let ids: Vec<MessageId> = rows
+        .iter()
+        .map(|(id, _, _)| codec::message_id(id))
+        .collect::<Result<_>>()?;
+    let mut messages = query::load_messages(tx, &ids)?;
     let mut leased = Vec::with_capacity(rows.len());
-    for (id, leaf_index, attempts) in rows {
-        let id = codec::message_id(&id)?;
+    for ((_, leaf_index, attempts), id) in rows.into_iter().zip(ids) {
         leased.push(LeasedMessage {
             leaf_index: LeafIndex(codec::to_u64("leaf index", leaf_index)?),
-            message: query::load_message(tx, id)?,
+            message: messages.remove(&id).ok_or(Error::UnknownMessage { id })?,
             attempts: codec::to_u32("attempts", attempts)?,
             lease_until: until,
             lease,
@@ -396,7 +401,7 @@ pub(super) fn confirm(tx: &Transaction<'_>, c: &Confirmation<'_>) -> Result<()> 
 }
 
 /// A batch's message ids as one `rarray(?)` parameter.
-fn ids_param(ids: &[MessageId]) -> std::rc::Rc<Vec<rusqlite::types::Value>> {
+pub(super) fn ids_param(ids: &[MessageId]) -> std::rc::Rc<Vec<rusqlite::types::Value>> {
     std::rc::Rc::new(
         ids.iter()
             .map(|id| rusqlite::types::Value::Blob(id.0.0.to_vec()))

@@ -14,13 +14,27 @@ use crate::store::{
     ValidatorActivity,
 };
 
-/// A stored message, decoded and checked against its id.
-pub(super) fn load_message(tx: &Transaction<'_>, id: MessageId) -> Result<Message> {
-    let encoded: Vec<u8> = tx
-        .prepare_cached("SELECT encoded FROM message WHERE id = ?1")
-        .and_then(|mut s| s.query_row([&id.0.0[..]], |r| r.get(0)))
-        .map_err(sql("read message"))?;
-    decode_message(id, &encoded)
+/// Stored messages by id, each decoded and checked against its id; an id with no message is
+/// left out (the caller names it).
+pub(super) fn load_messages(
+    tx: &Transaction<'_>,
+    ids: &[MessageId],
+) -> Result<std::collections::HashMap<MessageId, Message>> {
+    let rows: Vec<(Vec<u8>, Vec<u8>)> = tx
+        .prepare_cached("SELECT id, encoded FROM message WHERE id IN rarray(?1)")
+        .and_then(|mut s| {
+            s.query_map([super::delivery::ids_param(ids)], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect()
+        })
+        .map_err(sql("read messages"))?;
+    rows.into_iter()
+        .map(|(id, encoded)| {
+            let id = codec::message_id(&id)?;
+            Ok((id, decode_message(id, &encoded)?))
+        })
+        .collect()
 }
 
 fn decode_message(id: MessageId, encoded: &[u8]) -> Result<Message> {

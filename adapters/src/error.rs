@@ -295,7 +295,7 @@ impl Error {
 /// -32603 internal error and the -32000..=-32099 server range minus the codes nodes use for
 /// definite refusals (-32000 is geth's catch-all, often a definite refusal such as "execution
 /// reverted", so it is not included).
-fn is_server_side_code(code: i64) -> bool {
+pub(crate) fn is_server_side_code(code: i64) -> bool {
     code == -32603 || code == -32002 || code == -32004 || code == -32005
 }
 

@@ -3,6 +3,8 @@
 //! alloy's transport errors into this crate's [`Error`].
 
 use core::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use alloy::providers::RootProvider;
@@ -23,6 +25,9 @@ use super::bindings::decode_revert;
 pub struct RpcConfig {
     /// The node's HTTP(S) JSON-RPC URL (may carry an API key; it is never logged).
     pub url: String,
+    /// Further nodes of the same chain, tried in turn when the current one fails with a
+    /// transport error, a timeout, a rate limit or a server-side error (see [`Rpc::once`]).
+    pub fallbacks: Vec<String>,
     /// Per-request timeout.
     pub request_timeout: Duration,
     /// Retries of retryable failures.
@@ -36,6 +41,7 @@ impl RpcConfig {
     pub fn new(url: impl Into<String>) -> Self {
         RpcConfig {
             url: url.into(),
+            fallbacks: Vec::new(),
             request_timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
             metrics: ChainMetrics::default(),
@@ -47,17 +53,28 @@ impl core::fmt::Debug for RpcConfig {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("RpcConfig")
             .field("url", &redact_endpoint(&self.url))
+            .field(
+                "fallbacks",
+                &self
+                    .fallbacks
+                    .iter()
+                    .map(|u| redact_endpoint(u))
+                    .collect::<Vec<_>>(),
+            )
             .field("request_timeout", &self.request_timeout)
             .field("retry", &self.retry)
             .finish()
     }
 }
 
-/// An HTTP JSON-RPC connection (cheap to clone: alloy's provider is an `Arc`).
+/// An HTTP JSON-RPC connection to one of a chain's nodes (cheap to clone: the clones share the
+/// providers and which node is current).
 #[derive(Clone, Debug)]
 pub(crate) struct Rpc {
-    provider: RootProvider,
-    endpoint: String,
+    /// Every configured node: its provider and its endpoint without credentials.
+    nodes: Arc<[(RootProvider, String)]>,
+    /// The index in `nodes` requests go to.
+    current: Arc<AtomicUsize>,
     timeout: Duration,
     policy: RetryPolicy,
     metrics: ChainMetrics,
@@ -66,34 +83,41 @@ pub(crate) struct Rpc {
 impl Rpc {
     /// Connects (lazily: nothing is sent until the first call).
     pub(crate) fn connect(config: &RpcConfig) -> Result<Self, Error> {
-        let endpoint = redact_endpoint(&config.url);
-        let url: reqwest::Url = config.url.parse().map_err(|e| Error::Config {
-            reason: format!("RPC URL {endpoint} is invalid: {e}"),
-        })?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(Error::Config {
-                reason: format!("RPC URL {endpoint} must be http or https"),
-            });
-        }
         let client = reqwest::Client::builder()
             .timeout(config.request_timeout)
             .build()
             .map_err(|e| Error::Config {
                 reason: format!("cannot build the HTTP client: {e}"),
             })?;
-        let provider = RootProvider::new(RpcClient::new_http_with_client(client, url));
+        let nodes = std::iter::once(&config.url)
+            .chain(&config.fallbacks)
+            .map(|raw| {
+                let endpoint = redact_endpoint(raw);
+                let url: reqwest::Url = raw.parse().map_err(|e| Error::Config {
+                    reason: format!("RPC URL {endpoint} is invalid: {e}"),
+                })?;
+                if !matches!(url.scheme(), "http" | "https") {
+                    return Err(Error::Config {
+                        reason: format!("RPC URL {endpoint} must be http or https"),
+                    });
+                }
+                let provider =
+                    RootProvider::new(RpcClient::new_http_with_client(client.clone(), url));
+                Ok((provider, endpoint))
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
         Ok(Rpc {
-            provider,
-            endpoint,
+            nodes: nodes.into(),
+            current: Arc::new(AtomicUsize::new(0)),
             timeout: config.request_timeout,
             policy: config.retry,
             metrics: config.metrics.clone(),
         })
     }
 
-    /// The endpoint without credentials.
+    /// The current node's endpoint without credentials.
     pub(crate) fn endpoint(&self) -> &str {
-        &self.endpoint
+        &self.nodes[self.current.load(Ordering::Relaxed) % self.nodes.len()].1
     }
 
     /// The retry policy.
@@ -106,27 +130,49 @@ impl Rpc {
         &self.metrics
     }
 
-    /// One request, no retry, with the timeout and error translation; counted in
-    /// [`ChainMetrics`] (every request of the EVM adapters passes here).
+    /// One request to the current node, no retry, with the timeout and error translation;
+    /// counted in [`ChainMetrics`] (every request of the EVM adapters passes here). When the
+    /// node fails in a way another node may not (unreachable, timed out, rate-limited, a
+    /// server-side error) and the chain has further nodes, the next request goes to the next
+    /// one, so the retries of [`Rpc::call`] move across the chain's nodes.
     pub(crate) async fn once<T, F, Fut>(&self, method: &'static str, f: F) -> Result<T, Error>
     where
         F: FnOnce(RootProvider) -> Fut,
         Fut: Future<Output = Result<T, TransportError>>,
     {
+        let at = self.current.load(Ordering::Relaxed) % self.nodes.len();
+        let (provider, endpoint) = &self.nodes[at];
         // The reqwest client has the same timeout; this one also bounds alloy's own work.
         let slack = Duration::from_secs(1);
         let started = std::time::Instant::now();
-        let out = match tokio::time::timeout(self.timeout + slack, f(self.provider.clone())).await {
+        let out = match tokio::time::timeout(self.timeout + slack, f(provider.clone())).await {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(classify(&self.endpoint, method, e)),
+            Ok(Err(e)) => Err(classify(endpoint, method, e)),
             Err(_) => Err(Error::Timeout {
-                endpoint: self.endpoint.clone(),
+                endpoint: endpoint.clone(),
                 method,
             }),
         };
         // A revert is the node answering correctly about a contract, not a failed request.
         let failed = matches!(&out, Err(e) if !matches!(e, Error::Reverted { .. }));
         self.metrics.request(method, started.elapsed(), failed);
+        if let Err(e) = &out
+            && self.nodes.len() > 1
+            && node_failure(e)
+        {
+            let next = (at + 1) % self.nodes.len();
+            // Only the first of concurrent failures on this node moves the others on.
+            if self
+                .current
+                .compare_exchange(at, next, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+            {
+                tracing::warn!(
+                    failed = %endpoint, next = %self.nodes[next].1, method, error = %e,
+                    "node failed; the chain's next endpoint takes the requests"
+                );
+            }
+        }
         out
     }
 
@@ -138,6 +184,15 @@ impl Rpc {
     {
         retry(&self.policy, method, || self.once(method, &f)).await
     }
+}
+
+/// Whether `e` is the node's failure rather than an answer about the request: another node
+/// of the chain may serve it.
+fn node_failure(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::RpcUnavailable { .. } | Error::Timeout { .. } | Error::RateLimited { .. }
+    ) || matches!(e, Error::Rpc { code, .. } if crate::error::is_server_side_code(*code))
 }
 
 /// Translates an alloy transport error for `method` into an [`Error`].

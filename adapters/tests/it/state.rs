@@ -96,3 +96,56 @@ async fn reads_a_storage_slot_with_a_verified_proof() {
         Err(Error::InvalidQuery { .. })
     ));
 }
+
+/// A chain configured with a node that is down and one that is up: the reader's first request
+/// fails on the dead node, the next goes to the live one, and the read succeeds. Without the
+/// fallback the same reader gives up with the dead node's error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_node_fails_over_to_the_chains_next_endpoint() {
+    let chain = DevChain::start(CHAIN_A).await.unwrap();
+    let outbox = *chain.outbox.address();
+    dispatch(&chain, outbox, 2, recipient(1), b"a").await;
+    mine(&chain, 1).await;
+    // A loopback port nothing listens on: connections are refused at once.
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let query = StateQuery {
+        contract: format!("{outbox:#x}"),
+        key: word(0),
+        at: ReadAt::Final,
+    };
+    let mut alone = RpcConfig::new(dead.clone());
+    alone.retry.max_attempts = 2;
+    let reader = EvmStateReader::new(alone.clone(), Finality::Confirmations(1)).unwrap();
+    let err = reader.read(&query).await.unwrap_err();
+    assert!(
+        matches!(err, Error::RpcUnavailable { .. }),
+        "without a fallback: {err}"
+    );
+
+    let mut config = alone;
+    config.fallbacks = vec![chain.node.endpoint()];
+    let metrics = config.metrics.clone();
+    let reader = EvmStateReader::new(config, Finality::Confirmations(1)).unwrap();
+    let read = reader.read(&query).await.unwrap();
+    assert_eq!(read.value, word(1));
+    // The dead node refused the first requests (those in flight together), then every
+    // request went to the live one and stays there.
+    let figures = metrics.snapshot();
+    let failed: u64 = figures.requests.iter().map(|f| f.errors).sum();
+    assert!(failed >= 1, "{:?}", figures.requests);
+    let again = reader.read(&query).await.unwrap();
+    assert_eq!(again.value, word(1));
+    assert_eq!(
+        metrics
+            .snapshot()
+            .requests
+            .iter()
+            .map(|f| f.errors)
+            .sum::<u64>(),
+        failed,
+        "the reader went back to the dead node"
+    );
+}

@@ -149,6 +149,9 @@ pub(crate) fn alloy_address(address: EvmAddress) -> Address {
 pub(crate) async fn probe(chain: &Chain, evm: &EvmChain, report: &mut Report) -> Option<EvmNode> {
     let subject = || Subject::Chain(chain.name.clone());
     let mut good = None;
+    // An endpoint that does not answer is an error only when none does: with another node up,
+    // the gateway starts, and the adapters fail over to it when it comes back (`Rpc::once`).
+    let mut unreachable = Vec::new();
     for endpoint in &chain.endpoints {
         let node = match EvmNode::connect(endpoint.as_str()) {
             Ok(node) => node,
@@ -162,8 +165,7 @@ pub(crate) async fn probe(chain: &Chain, evm: &EvmChain, report: &mut Report) ->
             }
         };
         match node.chain_id().await {
-            Err(e) => report.push(Problem::error(
-                subject(),
+            Err(e) => unreachable.push((
                 format!("endpoint {} is unreachable: {e}", node.shown),
                 format!(
                     "start the node or correct chains.{}.endpoints (or CAUSEWAY_CHAIN_{}_ENDPOINTS)",
@@ -189,6 +191,17 @@ pub(crate) async fn probe(chain: &Chain, evm: &EvmChain, report: &mut Report) ->
                 }
             }
         }
+    }
+    for (what, fix) in unreachable {
+        report.push(if good.is_some() {
+            Problem::warning(
+                subject(),
+                format!("{what}; the chain's other endpoints serve it until it answers"),
+                fix,
+            )
+        } else {
+            Problem::error(subject(), what, fix)
+        });
     }
     let node = good?;
     contract(&node, chain, Contract::Outbox, evm.outbox, report).await;
@@ -350,8 +363,8 @@ pub(crate) struct EvmAdapters {
     pub(crate) metrics: ChainMetrics,
 }
 
-/// Builds the adapters of `chain` on `node` (the first endpoint that passed the probes: the
-/// adapters speak to one node; failing over to the other endpoints is not wired yet): the
+/// Builds the adapters of `chain` on `node` (the first endpoint that passed the probes), with
+/// the chain's other endpoints as fallbacks the adapters move to when a node fails: the
 /// source, its state reader and, from the first signer key, the destination. Only one key is
 /// used: [`EvmDestination`] sends from one account; further keys are reported unused in the
 /// log.
@@ -377,6 +390,12 @@ pub(crate) fn build(
         )
     };
     let metrics = ChainMetrics::default();
+    let fallbacks: Vec<String> = chain
+        .endpoints
+        .iter()
+        .map(|e| e.as_str().to_owned())
+        .filter(|e| e != node.url())
+        .collect();
     let mut source_config = EvmSourceConfig::new(
         node.url(),
         chain.domain,
@@ -384,9 +403,11 @@ pub(crate) fn build(
         finality,
     );
     source_config.rpc.metrics = metrics.clone();
+    source_config.rpc.fallbacks = fallbacks.clone();
     let source = EvmSource::new(source_config);
     let mut state_rpc = RpcConfig::new(node.url());
     state_rpc.metrics = metrics.clone();
+    state_rpc.fallbacks = fallbacks.clone();
     let state = EvmStateReader::new(state_rpc, finality);
     let destination = match chain.signer_key_files.len() {
         0 => None,
@@ -403,6 +424,7 @@ pub(crate) fn build(
                 EvmDestinationConfig::new(node.url(), chain.domain, alloy_address(evm.inbox));
             config.chain_id = Some(evm.chain_id);
             config.rpc.metrics = metrics.clone();
+            config.rpc.fallbacks = fallbacks;
             match EvmDestination::new(config, secret.expose_secret()) {
                 Ok(d) => Some(d),
                 Err(e) => {

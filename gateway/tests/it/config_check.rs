@@ -473,3 +473,34 @@ fn an_invalid_file_is_reported_with_exit_1_and_a_missing_one_with_exit_2() {
     let out = check(&dir.path().join("absent.toml"));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
+
+/// A chain with one dead endpoint beside a live one still passes the check: the dead one is a
+/// warning (the adapters fail over between a chain's endpoints), not an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_endpoint_beside_a_live_one_is_a_warning() {
+    let (devnet, committee) = devnet().await;
+    let org = Org::new(&committee);
+    let path = write_config(&org, &devnet, &committee, &Faults::default());
+    let live = devnet.a.node.endpoint();
+    let toml = std::fs::read_to_string(&path).unwrap();
+    let edited = toml.replacen(
+        &format!("endpoints = [\"{live}\"]"),
+        &format!("endpoints = [\"{UNREACHABLE_SHOWN}\", \"{live}\"]"),
+        1,
+    );
+    assert_ne!(toml, edited, "alpha's endpoints line not found");
+    std::fs::write(&path, edited).unwrap();
+    let out = tokio::task::spawn_blocking(move || check(&path))
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        stdout.contains(&format!(
+            "warning: chain alpha: endpoint {UNREACHABLE_SHOWN} is unreachable"
+        )),
+        "{}",
+        text(&out)
+    );
+    assert!(!stdout.contains("error: "), "{}", text(&out));
+}

@@ -280,3 +280,55 @@ fn bench_pipeline_runs_three_gateways_through_every_stage() {
         assert!(numbers[1] > 0 && numbers[2] > 0 && numbers[3] > 0, "{line}");
     }
 }
+
+/// `causeway bench pipeline --no-metrics`: the gateways carry every message with metric updates
+/// off, so the figures they report from their metrics (stage times, checkpoints, signatures,
+/// batches) stay 0 while the work is done: the baseline `BENCHMARKS.md`'s metrics overhead is
+/// measured against.
+#[test]
+fn bench_pipeline_without_metrics_updates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = causeway(&[
+        "bench",
+        "pipeline",
+        "--messages",
+        "300",
+        "--per-block",
+        "50",
+        "--batch-size",
+        "64",
+        "--timeout",
+        "90",
+        "--no-metrics",
+        "--dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(stderr.contains("metrics off"), "{stderr}");
+    let row = stdout.lines().nth(2).unwrap_or_else(|| panic!("{stdout}"));
+    let cells: Vec<&str> = row.trim_matches('|').split('|').map(str::trim).collect();
+    assert_eq!(cells.len(), 10, "{stdout}");
+    assert_eq!(&cells[..3], &["3", "300", "64"], "{stdout}");
+    assert!(cells[3].parse::<f64>().unwrap() > 0.0, "{stdout}");
+    for stage in &cells[5..] {
+        assert_eq!(
+            stage.parse::<f64>().unwrap(),
+            0.0,
+            "no stage was timed: {stdout}"
+        );
+    }
+    for org in ["org1", "org2", "org3"] {
+        let line = stderr
+            .lines()
+            .find(|l| l.starts_with(&format!("{org}: ")) && l.contains("checkpoints signed"))
+            .unwrap_or_else(|| panic!("no figures line for {org}: {stderr}"));
+        assert!(
+            line.contains(
+                ": 0 checkpoints signed, 0 signatures received from the other members, 0 batches"
+            ),
+            "nothing was counted: {line}"
+        );
+    }
+}

@@ -77,6 +77,24 @@ fn bench_relay_measures_and_its_bundles_verify_with_the_cli() {
         (share - numbers[0] / ceiling).abs() < 0.01,
         "relay/ceiling is msgs/s over the ceiling: {stdout}"
     );
+    // Progress on standard error, a pipe here: whole lines naming each phase and the
+    // deliveries (a bar only on a terminal).
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    for line in stderr.lines() {
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+    }
+    for expected in [
+        "[1/1] batch size 16: starting two anvil chains",
+        "baseline: 200 raw transfers",
+        &format!("relaying {MESSAGES} messages A -> B in batches of 16"),
+        &format!("batch size 16: {MESSAGES}/{MESSAGES} delivered"),
+        &format!("batch ceiling: {MESSAGES} messages"),
+    ] {
+        assert!(
+            stderr.lines().any(|l| l.contains(expected)),
+            "{expected:?} missing from\n{stderr}"
+        );
+    }
 
     // Every delivered message's bundle, checked by the CLI with its receipt proof.
     let dir = export.path().join("batch-16");

@@ -8,7 +8,8 @@
 #   ./scripts/bench.sh relay      # the relay end to end over two anvil chains
 #   ./scripts/bench.sh fabric     # Fabric ingestion and P-256 verification
 #   ./scripts/bench.sh metrics    # /metrics rendering of a 10-lane, 10-chain gateway
-#   ./scripts/bench.sh pipeline   # three gateways on in-memory chains (no chain submission)
+#   ./scripts/bench.sh pipeline   # three gateways on in-memory chains (no chain submission),
+#                                 # then alternately with and without metric updates
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -44,4 +45,13 @@ if [ "$what" = all ] || [ "$what" = pipeline ]; then
   # through verify, log, sign, exchange and batch assembly (issue 11).
   cargo build --release -p causeway-gateway
   target/release/causeway --log-level warn bench pipeline
+  # What metric updates cost (issue 13): the same bench with them and without them
+  # (--no-metrics: no /metrics, no updates), alternated in one run so that whatever else loads
+  # the machine weighs on both alike; compare the CPU µs/msg columns.
+  for run in 1 2 3; do
+    echo "metrics on, run $run"
+    target/release/causeway --log-level warn bench pipeline
+    echo "metrics off, run $run"
+    target/release/causeway --log-level warn bench pipeline --no-metrics
+  done
 fi

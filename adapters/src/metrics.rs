@@ -5,10 +5,37 @@
 //! One [`ChainMetrics`] is shared (cheaply cloned) by every adapter of a chain; the gateway
 //! reads it at scrape time with [`ChainMetrics::snapshot`]. Observing never blocks on I/O: the
 //! counters are atomics, the two `f64` sums a short mutex.
+//!
+//! Every family counts its node requests through [`ChainMetrics::request`] with the method's
+//! own name, mapped to a fixed [`MethodClass`]: the EVM adapter in its one request path
+//! (`Rpc::once`), the Fabric client around each gRPC call ([`crate::fabric::FabricClient`]),
+//! and FISCO BCOS's JSON-RPC names are mapped too, for its request path to call the same hook.
+//!
+//! [`set_updates`] turns every metric update of the process off (the relayer's pipeline
+//! counters and store timings check [`updates_enabled`] too): a gateway that serves no
+//! `/metrics`, or a benchmark measuring what the updates cost.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+
+/// Whether metric updates are on in this process (see [`set_updates`]).
+static UPDATES: AtomicBool = AtomicBool::new(true);
+
+/// Turns the metric updates of this whole process on or off: off, [`ChainMetrics`] and the
+/// relayer's pipeline counters, stage histograms and store timings count nothing (their
+/// figures stay where they were). Process-wide, because one process runs one gateway; a test
+/// that turns it off runs in a process of its own.
+pub fn set_updates(on: bool) {
+    UPDATES.store(on, Ordering::Relaxed);
+}
+
+/// Whether metric updates are on (the default; see [`set_updates`]). One relaxed load: cheap
+/// enough to ask before every update.
+#[inline]
+pub fn updates_enabled() -> bool {
+    UPDATES.load(Ordering::Relaxed)
+}
 
 /// Upper bounds, in seconds, of the request latency buckets (1 ms to 30 s: the relayer's stage
 /// buckets, so dashboards read them alike).
@@ -20,21 +47,26 @@ pub const RPC_LATENCY_BUCKETS: [f64; 14] = [
 /// code maps to one of these, so the label's values are bounded and known in advance).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum MethodClass {
-    /// The head, a block or its header (`eth_blockNumber`, `eth_getBlockByNumber`).
+    /// The head, a block or its header (`eth_blockNumber`, `eth_getBlockByNumber`; Fabric's
+    /// Deliver stream of blocks; FISCO BCOS's `getBlockNumber`, `getBlockByNumber`).
     Block,
-    /// Event logs (`eth_getLogs`).
+    /// Event logs (`eth_getLogs`; Fabric's `ChaincodeEvents` stream).
     Logs,
     /// Receipts and transactions (`eth_getBlockReceipts`, `eth_getTransactionReceipt`,
-    /// `eth_getTransactionByHash`).
+    /// `eth_getTransactionByHash`; Fabric's `CommitStatus`; FISCO BCOS's
+    /// `getTransactionReceipt`, `getTransaction`).
     Receipt,
     /// State proofs (`eth_getProof`).
     Proof,
-    /// Contract calls and gas estimates (`eth_call`, `eth_estimateGas`).
+    /// Contract calls and gas estimates (`eth_call`, `eth_estimateGas`; Fabric's `Evaluate` and
+    /// `Endorse`, which run the chaincode on the peers; FISCO BCOS's `call`).
     Call,
     /// Account and network facts (`eth_getTransactionCount`, `eth_getBalance`, `eth_chainId`,
-    /// `eth_feeHistory`).
+    /// `eth_feeHistory`; FISCO BCOS's `getCode`, `getGroupInfo`, `getSealerList`,
+    /// `getSystemConfigByKey`).
     Account,
-    /// Sending a transaction (`eth_sendRawTransaction`).
+    /// Sending a transaction (`eth_sendRawTransaction`; Fabric's `Submit` to the orderer;
+    /// FISCO BCOS's `sendTransaction`).
     Send,
     /// Any other method.
     Other,
@@ -53,20 +85,42 @@ impl MethodClass {
         MethodClass::Other,
     ];
 
-    /// The class of a JSON-RPC method.
+    /// The class of a method: an EVM or FISCO BCOS JSON-RPC method, or a Fabric gRPC method
+    /// (`gateway.Gateway/Evaluate`, `protos.Deliver/Deliver`, ...).
     pub fn of(method: &str) -> MethodClass {
         match method {
-            "eth_blockNumber" | "eth_getBlockByNumber" | "eth_getBlockByHash" => MethodClass::Block,
-            "eth_getLogs" => MethodClass::Logs,
-            "eth_getBlockReceipts" | "eth_getTransactionReceipt" | "eth_getTransactionByHash" => {
-                MethodClass::Receipt
-            }
+            "eth_blockNumber"
+            | "eth_getBlockByNumber"
+            | "eth_getBlockByHash"
+            | "protos.Deliver/Deliver"
+            | "getBlockNumber"
+            | "getBlockByNumber"
+            | "getBlockByHash" => MethodClass::Block,
+            "eth_getLogs" | "gateway.Gateway/ChaincodeEvents" => MethodClass::Logs,
+            "eth_getBlockReceipts"
+            | "eth_getTransactionReceipt"
+            | "eth_getTransactionByHash"
+            | "gateway.Gateway/CommitStatus"
+            | "getTransactionReceipt"
+            | "getTransaction"
+            | "getTransactionByHash" => MethodClass::Receipt,
             "eth_getProof" => MethodClass::Proof,
-            "eth_call" | "eth_estimateGas" => MethodClass::Call,
-            "eth_getTransactionCount" | "eth_getBalance" | "eth_chainId" | "eth_feeHistory" => {
-                MethodClass::Account
+            "eth_call"
+            | "eth_estimateGas"
+            | "gateway.Gateway/Evaluate"
+            | "gateway.Gateway/Endorse"
+            | "call" => MethodClass::Call,
+            "eth_getTransactionCount"
+            | "eth_getBalance"
+            | "eth_chainId"
+            | "eth_feeHistory"
+            | "getCode"
+            | "getGroupInfo"
+            | "getSealerList"
+            | "getSystemConfigByKey" => MethodClass::Account,
+            "eth_sendRawTransaction" | "gateway.Gateway/Submit" | "sendTransaction" => {
+                MethodClass::Send
             }
-            "eth_sendRawTransaction" => MethodClass::Send,
             _ => MethodClass::Other,
         }
     }
@@ -144,8 +198,14 @@ fn add(counter: &AtomicU64, n: u64) {
 }
 
 impl ChainMetrics {
-    /// Counts one request of `method` that took `took` and failed when `failed`.
+    /// Counts one request of `method` (a JSON-RPC or gRPC method name, see
+    /// [`MethodClass::of`]) that took `took` and failed when `failed`: an error answer, a
+    /// transport failure or a timeout (a contract's revert is an answer, not a failure). A
+    /// stream (Fabric's Deliver) is one request, timed until it opened.
     pub fn request(&self, method: &str, took: Duration, failed: bool) {
+        if !updates_enabled() {
+            return;
+        }
         let stats = &self.0.classes[MethodClass::of(method).index()];
         add(&stats.calls, 1);
         if failed {
@@ -161,8 +221,20 @@ impl ChainMetrics {
         );
     }
 
+    /// Counts the failure of a stream `method` opened earlier (and counted by
+    /// [`Self::request`] then) that broke later: an error of that request. Call it at most once
+    /// per stream, so errors never outnumber requests.
+    pub fn stream_failed(&self, method: &str) {
+        if updates_enabled() {
+            add(&self.0.classes[MethodClass::of(method).index()].errors, 1);
+        }
+    }
+
     /// Records the chain's head height as a node reported it (the highest seen is kept).
     pub fn head(&self, height: u64) {
+        if !updates_enabled() {
+            return;
+        }
         self.0
             .head
             .fetch_max(height.saturating_add(1), Ordering::Relaxed);
@@ -170,6 +242,9 @@ impl ChainMetrics {
 
     /// Counts one reorganisation detected at `depth`.
     pub fn reorg(&self, depth: ReorgDepth) {
+        if !updates_enabled() {
+            return;
+        }
         match depth {
             ReorgDepth::AboveCursor => add(&self.0.reorgs_above, 1),
             ReorgDepth::BelowCursor => add(&self.0.reorgs_below, 1),
@@ -178,6 +253,9 @@ impl ChainMetrics {
 
     /// Counts one mined delivery transaction that used `gas` at `price_wei` per unit.
     pub fn delivery_mined(&self, gas: u64, price_wei: u128) {
+        if !updates_enabled() {
+            return;
+        }
         add(&self.0.deliveries_mined, 1);
         let mut spent = self.0.spent.lock().unwrap_or_else(PoisonError::into_inner);
         spent.gas = spent.gas.saturating_add(gas);
@@ -186,6 +264,9 @@ impl ChainMetrics {
 
     /// Records the deliverer account's balance as last read.
     pub fn deliverer_balance(&self, wei: u128) {
+        if !updates_enabled() {
+            return;
+        }
         let mut spent = self.0.spent.lock().unwrap_or_else(PoisonError::into_inner);
         spent.balance_wei = Some(wei as f64);
     }
@@ -335,5 +416,37 @@ mod tests {
             MethodClass::of("debug_traceTransaction"),
             MethodClass::Other
         );
+    }
+
+    #[test]
+    fn fabric_and_fisco_methods_share_the_evm_classes() {
+        for (method, class) in [
+            ("protos.Deliver/Deliver", MethodClass::Block),
+            ("gateway.Gateway/ChaincodeEvents", MethodClass::Logs),
+            ("gateway.Gateway/Evaluate", MethodClass::Call),
+            ("gateway.Gateway/Endorse", MethodClass::Call),
+            ("gateway.Gateway/Submit", MethodClass::Send),
+            ("gateway.Gateway/CommitStatus", MethodClass::Receipt),
+            ("getBlockNumber", MethodClass::Block),
+            ("getBlockByNumber", MethodClass::Block),
+            ("getTransactionReceipt", MethodClass::Receipt),
+            ("sendTransaction", MethodClass::Send),
+            ("call", MethodClass::Call),
+            ("getCode", MethodClass::Account),
+            ("getGroupInfo", MethodClass::Account),
+            ("getSealerList", MethodClass::Account),
+            ("getSystemConfigByKey", MethodClass::Account),
+        ] {
+            assert_eq!(MethodClass::of(method), class, "{method}");
+        }
+    }
+
+    #[test]
+    fn a_broken_stream_is_an_error_of_its_request() {
+        let m = ChainMetrics::default();
+        m.request("protos.Deliver/Deliver", Duration::from_millis(2), false);
+        m.stream_failed("protos.Deliver/Deliver");
+        let block = &m.snapshot().requests[MethodClass::Block.index()];
+        assert_eq!((block.calls, block.errors), (1, 1));
     }
 }

@@ -11,11 +11,12 @@ use anyhow::{Context, Result};
 use causeway_adapters::metrics::{ChainMetrics, ChainMetricsSnapshot, RPC_LATENCY_BUCKETS};
 use causeway_config::{Config, Storage};
 use causeway_monitoring::{
-    ChainFigures, CheckpointFigures, GatewaySnapshot, Histogram, LaneCounters, LaneFigures,
-    LaneStoreFigures, Metrics, MetricsServer, NodeFigures, PeerFigures, PeerServerFigures,
-    RpcFigures, SnapshotSource, StatusCounts, StoreTransactionFigures, ValidatorFigures,
+    ApiRouteFigures, ChainFigures, CheckpointFigures, EnvelopeFigures, EnvelopeOperation,
+    GatewaySnapshot, Histogram, LaneCounters, LaneFigures, LaneStoreFigures, Metrics,
+    MetricsServer, NodeFigures, Outcome, PeerFigures, PeerServerFigures, RpcFigures,
+    SnapshotSource, StatusCounts, StoreTransactionFigures, ValidatorFigures,
 };
-use causeway_peer::{LinkState, PeerStatusReader};
+use causeway_peer::{LinkState, PeerStatusReader, ServerStats};
 use causeway_relayer::pipeline::{LATENCY_BUCKETS, LatencySnapshot, PipelineMetricsReader};
 use causeway_relayer::store::{
     Lane, QueryStore, SourceStore, SqliteOptions, SqliteStore, StoreTimings, UnixMillis,
@@ -27,16 +28,24 @@ use crate::lanes::LaneState;
 /// The build reported by `causeway_build_info`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// The `handle` label of the pipeline's store handle's transactions.
+pub const HANDLE_PIPELINE: &str = "pipeline";
+/// The `handle` label of the HTTP API's store handles' transactions.
+pub const HANDLE_API: &str = "api";
+/// The `handle` label of the transactions of `/metrics`' own read-only store handle.
+pub const HANDLE_SCRAPE: &str = "scrape";
+
 /// What the gateway's parts observe as it happens, read at each scrape: the chains' adapters
 /// (requests to the nodes, heads, reorganisations, deliveries' spending) and the API's requests.
 #[derive(Clone, Debug, Default)]
 pub struct Observed {
     /// Per chain name, what its adapters count.
     pub chains: Vec<(String, ChainMetrics)>,
-    /// The API's request counts.
+    /// The API's request counts (envelope operations are counted from them too).
     pub api: ApiRequests,
-    /// The pipeline's store handle's transaction timings (SQLite).
-    pub store: Option<StoreTimings>,
+    /// Store handles' transaction timings (SQLite) by handle label ([`HANDLE_PIPELINE`],
+    /// [`HANDLE_API`]); the scrape's own handle is added by [`GatewayFigures`].
+    pub store_handles: Vec<(&'static str, StoreTimings)>,
 }
 
 /// Starts the `/metrics` listener of a gateway configured by `config`, reading `relayer`'s
@@ -100,8 +109,14 @@ impl GatewayFigures {
         })
     }
 
-    /// These figures with what `observed` counts.
-    pub fn observing(mut self, observed: Observed) -> Self {
+    /// These figures with what `observed` counts (and the scrape's own store handle's
+    /// timings).
+    pub fn observing(mut self, mut observed: Observed) -> Self {
+        if let Some(store) = &self.store {
+            observed
+                .store_handles
+                .push((HANDLE_SCRAPE, store.timings()));
+        }
         self.observed = observed;
         self
     }
@@ -166,6 +181,49 @@ fn node_figures(s: &ChainMetricsSnapshot) -> NodeFigures {
         delivery_fees_wei: s.fees_wei,
         deliverer_balance_wei: s.deliverer_balance_wei,
     }
+}
+
+/// Envelope operations since the gateway started, every operation and outcome class (zeros
+/// included, so a dashboard always has the series): the API's from its responses to the
+/// routes of [`crate::api::envelopes::OPERATIONS`], fetches from the peer server's counters.
+pub fn envelope_operations(api: &[ApiRouteFigures], peer: &ServerStats) -> Vec<EnvelopeFigures> {
+    // Indexed by the enums' discriminants, which follow their `ALL` order.
+    let mut counts = [[0u64; Outcome::ALL.len()]; EnvelopeOperation::ALL.len()];
+    let fetch = &mut counts[EnvelopeOperation::Fetch as usize];
+    for (outcome, n) in [
+        (Outcome::Ok, peer.envelopes_served),
+        (Outcome::Denied, peer.envelopes_denied),
+        (Outcome::NotFound, peer.envelopes_not_found),
+        (Outcome::Rejected, peer.envelopes_rejected),
+        (Outcome::Error, peer.envelopes_failed),
+    ] {
+        fetch[outcome as usize] += n;
+    }
+    for route in api {
+        let Some((_, _, op)) = crate::api::envelopes::OPERATIONS
+            .iter()
+            .find(|(method, template, _)| *method == route.method && *template == route.route)
+        else {
+            continue;
+        };
+        for (status, n) in &route.statuses {
+            counts[*op as usize][Outcome::of_http(*status) as usize] += n;
+        }
+    }
+    EnvelopeOperation::ALL
+        .iter()
+        .zip(counts)
+        .flat_map(|(operation, row)| {
+            Outcome::ALL
+                .iter()
+                .zip(row)
+                .map(|(outcome, count)| EnvelopeFigures {
+                    operation: *operation,
+                    outcome: *outcome,
+                    count,
+                })
+        })
+        .collect()
 }
 
 fn age(now: UnixMillis, then: UnixMillis) -> f64 {
@@ -296,6 +354,8 @@ impl SnapshotSource for GatewayFigures {
             })
             .collect();
         let s = self.peer.server_stats();
+        let api = self.observed.api.snapshot();
+        let envelope_operations = envelope_operations(&api, &s);
         GatewaySnapshot {
             member: config.own_member().name.clone(),
             store_up,
@@ -309,27 +369,30 @@ impl SnapshotSource for GatewayFigures {
                 over_limit: s.connections_over_limit,
                 streams_open: s.streams_open,
             },
-            api: self.observed.api.snapshot(),
+            api,
             store_transactions: self
                 .observed
-                .store
-                .as_ref()
-                .map(|t| {
+                .store_handles
+                .iter()
+                .flat_map(|&(handle, ref t)| {
                     let s = t.snapshot();
-                    vec![
+                    [
                         StoreTransactionFigures {
+                            handle,
                             kind: "read",
                             latency: histogram(&s.read),
                             failures: s.read_failures,
                         },
                         StoreTransactionFigures {
+                            handle,
                             kind: "write",
                             latency: histogram(&s.write),
                             failures: s.write_failures,
                         },
                     ]
                 })
-                .unwrap_or_default(),
+                .collect(),
+            envelope_operations,
         }
     }
 }
@@ -380,5 +443,107 @@ fn lane_store(
                 }
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn count(figures: &[EnvelopeFigures], operation: EnvelopeOperation, outcome: Outcome) -> u64 {
+        figures
+            .iter()
+            .find(|f| f.operation == operation && f.outcome == outcome)
+            .map(|f| f.count)
+            .unwrap()
+    }
+
+    #[test]
+    fn envelope_operations_come_from_the_api_responses_and_the_peer_server() {
+        let route = |method, route: &str, statuses: Vec<(u16, u64)>| ApiRouteFigures {
+            route: route.into(),
+            method,
+            statuses,
+            latency: Histogram::default(),
+        };
+        let api = [
+            route(
+                "POST",
+                "/v1/envelopes/{id}/decrypt",
+                vec![(200, 3), (403, 2), (503, 1)],
+            ),
+            route(
+                "POST",
+                "/v1/envelopes/{id}/grants",
+                vec![(201, 1), (409, 1)],
+            ),
+            route(
+                "DELETE",
+                "/v1/envelopes/{id}/grants/{member}",
+                vec![(200, 1)],
+            ),
+            route(
+                "GET",
+                "/v1/messages/{id}/disclosure",
+                vec![(200, 4), (404, 1)],
+            ),
+            // Not envelope operations: another route, and a method the route does not serve.
+            route("GET", "/v1/messages/{id}", vec![(200, 9)]),
+            route("GET", "/v1/envelopes/{id}/decrypt", vec![(405, 9)]),
+        ];
+        let mut peer = ServerStats::default();
+        peer.envelopes_served = 5;
+        peer.envelopes_denied = 2;
+        peer.envelopes_failed = 1;
+        let f = envelope_operations(&api, &peer);
+        assert_eq!(f.len(), EnvelopeOperation::ALL.len() * Outcome::ALL.len());
+        use EnvelopeOperation as Op;
+        for (op, outcome, n) in [
+            (Op::Decrypt, Outcome::Ok, 3),
+            (Op::Decrypt, Outcome::Denied, 2),
+            (Op::Decrypt, Outcome::Error, 1),
+            (Op::Decrypt, Outcome::Rejected, 0),
+            (Op::Grant, Outcome::Ok, 1),
+            (Op::Grant, Outcome::Rejected, 1),
+            (Op::Revoke, Outcome::Ok, 1),
+            (Op::Disclosure, Outcome::Ok, 4),
+            (Op::Disclosure, Outcome::NotFound, 1),
+            (Op::Read, Outcome::Ok, 0),
+            (Op::Fetch, Outcome::Ok, 5),
+            (Op::Fetch, Outcome::Denied, 2),
+            (Op::Fetch, Outcome::Error, 1),
+        ] {
+            assert_eq!(count(&f, op, outcome), n, "{op:?} {outcome:?}");
+        }
+        let total: u64 = f.iter().map(|e| e.count).sum();
+        assert_eq!(total, 3 + 2 + 1 + 1 + 1 + 1 + 4 + 1 + 5 + 2 + 1);
+    }
+
+    #[tokio::test]
+    async fn every_envelope_operation_names_a_route_of_the_api() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(dir.path().join("store.db")).unwrap());
+        let state = crate::api::ApiState::new(
+            store,
+            Vec::new(),
+            Vec::new(),
+            tokio_util::sync::CancellationToken::new(),
+        );
+        let (_, doc) = crate::api::router(state);
+        for (method, template, op) in crate::api::envelopes::OPERATIONS {
+            let item = doc
+                .paths
+                .paths
+                .get(template)
+                .unwrap_or_else(|| panic!("{op:?}: no route {template}"));
+            let served = match method {
+                "GET" => item.get.is_some(),
+                "POST" => item.post.is_some(),
+                "DELETE" => item.delete.is_some(),
+                other => panic!("{other}"),
+            };
+            assert!(served, "{op:?}: {template} serves no {method}");
+        }
     }
 }

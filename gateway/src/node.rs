@@ -30,6 +30,11 @@ pub struct NodeOptions {
     /// How long the next member waits after the member whose turn it is before it delivers a
     /// run of messages itself (when the destination still shows them undelivered).
     pub delivery_grace: Duration,
+    /// Whether the gateway keeps and serves metrics (the default). Off, no `/metrics` listener
+    /// starts and every metric update of the process is skipped
+    /// ([`causeway_adapters::metrics::set_updates`]): what `bench pipeline --no-metrics`
+    /// compares against.
+    pub metrics: bool,
 }
 
 impl NodeOptions {
@@ -44,6 +49,7 @@ impl NodeOptions {
                 ..PipelineConfig::default()
             },
             delivery_grace: r.delivery_grace,
+            metrics: true,
         }
     }
 }
@@ -56,7 +62,8 @@ pub struct Node;
 pub struct NodeHandle {
     relayer: RelayerHandle,
     peer: PeerHandle,
-    metrics: causeway_monitoring::MetricsServer,
+    /// `None` when the options turned metrics off.
+    metrics: Option<causeway_monitoring::MetricsServer>,
     store: Arc<dyn Store>,
     api: crate::api::ApiServer,
     cancel: CancellationToken,
@@ -84,6 +91,7 @@ impl Node {
         for warning in &wired.warnings {
             tracing::warn!("{warning}");
         }
+        causeway_adapters::metrics::set_updates(options.metrics);
         let store_timings;
         let store: Arc<dyn Store> = match config.storage() {
             Storage::Sqlite { path } => {
@@ -139,8 +147,15 @@ impl Node {
                 .map(|c| (c.name.clone(), c.metrics.clone()))
                 .collect(),
             api: crate::api::ApiRequests::default(),
-            store: Some(store_timings),
+            store_handles: vec![
+                (crate::metrics::HANDLE_PIPELINE, store_timings),
+                (
+                    crate::metrics::HANDLE_API,
+                    causeway_relayer::store::StoreTimings::default(),
+                ),
+            ],
         };
+        let api_store_timings = observed.store_handles[1].1.clone();
         let api_requests = observed.api.clone();
         let mut relayer = Relayer::new(Arc::clone(&store), Arc::clone(&collector) as _, pipeline);
         for origin in wired.origins {
@@ -189,22 +204,26 @@ impl Node {
         .await
         .context("starting the peer protocol")?;
         let stop = cancel.clone();
-        let metrics = match crate::metrics::start(
-            config,
-            relayer.metrics_reader(),
-            peer.status_reader(),
-            observed,
-            async move { stop.cancelled().await },
-        )
-        .await
-        {
-            Ok(metrics) => metrics,
-            Err(e) => {
-                cancel.cancel();
-                relayer.shutdown().await;
-                let _ = peer.join().await;
-                return Err(e);
+        let metrics = if options.metrics {
+            match crate::metrics::start(
+                config,
+                relayer.metrics_reader(),
+                peer.status_reader(),
+                observed,
+                async move { stop.cancelled().await },
+            )
+            .await
+            {
+                Ok(metrics) => Some(metrics),
+                Err(e) => {
+                    cancel.cancel();
+                    relayer.shutdown().await;
+                    let _ = peer.join().await;
+                    return Err(e);
+                }
             }
+        } else {
+            None
         };
         let api = match crate::api::start_with(
             config,
@@ -214,6 +233,7 @@ impl Node {
                 lanes: config.lanes().iter().map(Into::into).collect(),
                 pipeline: Some(relayer.metrics_reader()),
                 requests: api_requests,
+                store_timings: api_store_timings,
             },
             Some(outbound.sending),
             cancel.clone(),
@@ -225,14 +245,16 @@ impl Node {
                 cancel.cancel();
                 relayer.shutdown().await;
                 let _ = peer.join().await;
-                let _ = metrics.join().await;
+                if let Some(metrics) = metrics {
+                    let _ = metrics.join().await;
+                }
                 return Err(e.context("starting the HTTP API"));
             }
         };
         tracing::info!(
             organisation = %own.name,
             peer_listen = %peer.local_addr(),
-            metrics_listen = %metrics.local_addr(),
+            metrics_listen = ?metrics.as_ref().map(|m| m.local_addr()),
             chains = wired.chains.len(),
             "gateway running"
         );
@@ -278,9 +300,9 @@ impl NodeHandle {
         &self.peer
     }
 
-    /// Where `/metrics` is served.
-    pub fn metrics_addr(&self) -> std::net::SocketAddr {
-        self.metrics.local_addr()
+    /// Where `/metrics` is served (`None` when the options turned metrics off).
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.metrics.as_ref().map(|m| m.local_addr())
     }
 
     /// The store.
@@ -306,11 +328,13 @@ impl NodeHandle {
             }
         }
         let peer = self.peer.join().await.context("stopping the peer protocol");
-        let metrics = self
-            .metrics
-            .join()
-            .await
-            .context("stopping the /metrics listener");
+        let metrics = match self.metrics {
+            Some(metrics) => metrics
+                .join()
+                .await
+                .context("stopping the /metrics listener"),
+            None => Ok(()),
+        };
         peer.and(metrics)
     }
 }

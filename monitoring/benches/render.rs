@@ -13,6 +13,7 @@ use causeway_monitoring::{
     LaneFigures, LaneStoreFigures, Metrics, NodeFigures, PeerFigures, RpcFigures, StatusCounts,
     StoreTransactionFigures, ValidatorFigures,
 };
+use causeway_monitoring::{EnvelopeFigures, EnvelopeOperation, Outcome};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn histogram(seed: u64) -> Histogram {
@@ -137,12 +138,29 @@ fn gateway(lanes: usize, chains: usize) -> GatewaySnapshot {
             })
             .collect(),
         peer_server: Default::default(),
-        store_transactions: ["read", "write"]
+        store_transactions: ["pipeline", "api", "scrape"]
             .into_iter()
-            .map(|kind| StoreTransactionFigures {
-                kind,
-                latency: histogram(3),
-                failures: 0,
+            .flat_map(|handle| {
+                ["read", "write"]
+                    .into_iter()
+                    .map(move |kind| StoreTransactionFigures {
+                        handle,
+                        kind,
+                        latency: histogram(3),
+                        failures: 0,
+                    })
+            })
+            .collect(),
+        envelope_operations: EnvelopeOperation::ALL
+            .into_iter()
+            .flat_map(|operation| {
+                Outcome::ALL
+                    .into_iter()
+                    .map(move |outcome| EnvelopeFigures {
+                        operation,
+                        outcome,
+                        count: 7,
+                    })
             })
             .collect(),
         // Every route of the API, GET, with a few status codes each.

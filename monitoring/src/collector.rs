@@ -283,8 +283,13 @@ fn families(s: &GatewaySnapshot, version: &str) -> Builder {
         }
     }
     for t in &s.store_transactions {
-        b.histogram(F::StoreTransactionDuration, &[t.kind], &t.latency);
-        b.counter(F::StoreTransactionFailures, &[t.kind], t.failures);
+        let key = [t.handle, t.kind];
+        b.histogram(F::StoreTransactionDuration, &key, &t.latency);
+        b.counter(F::StoreTransactionFailures, &key, t.failures);
+    }
+    for e in &s.envelope_operations {
+        let key = [e.operation.as_str(), e.outcome.as_str()];
+        b.counter(F::EnvelopeOperations, &key, e.count);
     }
     for a in &s.api {
         for (status, n) in &a.statuses {

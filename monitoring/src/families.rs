@@ -73,10 +73,10 @@ families! {
         "1 when this scrape read the store, 0 when a store query failed (the store's families are then left out).";
     StoreSize = "causeway_store_size_bytes", Gauge, [],
         "Size of the store's files on disk (SQLite: the database and its write-ahead log).";
-    StoreTransactionDuration = "causeway_store_transaction_duration_seconds", Histogram, ["kind"],
-        "Duration of one transaction of the pipeline's store handle (kind read or write; waiting for its connection and, for a write, the durable commit included).";
-    StoreTransactionFailures = "causeway_store_transaction_failures_total", Counter, ["kind"],
-        "Store transactions of the pipeline's handle that failed (busy, I/O, constraint).";
+    StoreTransactionDuration = "causeway_store_transaction_duration_seconds", Histogram, ["handle", "kind"],
+        "Duration of one store transaction by handle (pipeline, api, scrape) and kind (read or write; waiting for its connection and, for a write, the durable commit included).";
+    StoreTransactionFailures = "causeway_store_transaction_failures_total", Counter, ["handle", "kind"],
+        "Store transactions that failed (busy, I/O, constraint), by handle and kind.";
     ScrapeDuration = "causeway_scrape_duration_seconds", Gauge, [],
         "How long gathering this scrape's figures took (store queries included).";
     // Chains (origins this gateway watches).
@@ -193,6 +193,9 @@ families! {
         "API requests by route template (never the raw path; unmatched for none), method and status code.";
     ApiRequestDuration = "causeway_api_request_duration_seconds", Histogram, ["route", "method"],
         "Time until an API response started, by route template and method.";
+    // Private messages' envelopes.
+    EnvelopeOperations = "causeway_envelope_operations_total", Counter, ["operation", "outcome"],
+        "Envelope operations by operation (fetch, read, decrypt, grant, revoke, disclosure) and outcome class (ok, denied, not_found, rejected, error).";
     // Peers.
     PeerConnected = "causeway_peer_connected", Gauge, ["member"],
         "1 while this gateway is subscribed to the member's signature stream.";

@@ -28,11 +28,13 @@
 //! ```
 
 mod collector;
+mod envelopes;
 mod families;
 mod server;
 mod snapshot;
 
 pub use collector::{CONTENT_TYPE, GatewayCollector, Metrics, SnapshotSource};
+pub use envelopes::{EnvelopeFigures, EnvelopeOperation, Outcome};
 pub use families::{Family, FamilySpec, Kind};
 pub use server::{CONNECTION_LIFETIME, HEADER_TIMEOUT, MAX_CONNECTIONS, MetricsServer};
 pub use snapshot::{

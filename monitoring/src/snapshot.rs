@@ -22,14 +22,18 @@ pub struct GatewaySnapshot {
     pub peer_server: PeerServerFigures,
     /// The HTTP API's requests since the gateway started.
     pub api: Vec<ApiRouteFigures>,
-    /// The pipeline's store transactions since the gateway started, by kind (none when the
+    /// The store transactions since the gateway started, by handle and kind (none when the
     /// store does not time them).
     pub store_transactions: Vec<StoreTransactionFigures>,
+    /// Envelope operations since the gateway started, by operation and outcome class.
+    pub envelope_operations: Vec<crate::EnvelopeFigures>,
 }
 
-/// One kind of store transaction (`read`, `write`).
+/// One kind of store transaction (`read`, `write`) of one handle.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StoreTransactionFigures {
+    /// Whose handle (a fixed word: `pipeline`, `api`, `scrape`).
+    pub handle: &'static str,
     /// The kind (a fixed word).
     pub kind: &'static str,
     /// Their durations, waiting for the connection included.

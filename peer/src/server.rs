@@ -429,19 +429,26 @@ impl proto::peer_server::Peer for PeerService {
         request: Request<proto::FetchEnvelopeRequest>,
     ) -> Result<Response<proto::Envelope>, Status> {
         let Some(info) = request.extensions().get::<PeerConnInfo>().cloned() else {
+            self.counters
+                .envelope_answered(tonic::Code::Unauthenticated);
             return Err(Status::unauthenticated(
                 "no member identity on this connection",
             ));
         };
         let Some(source) = &self.envelopes else {
+            self.counters.envelope_answered(tonic::Code::Unimplemented);
             return Err(Status::unimplemented(
                 "this gateway serves no envelopes (it was started without a store of them)",
             ));
         };
         let reply = crate::envelopes::serve(&**source, &info.member, request.get_ref()).await;
         match &reply {
-            Ok(_) => info!(member = %info.member, "peer server: served an envelope"),
+            Ok(_) => {
+                self.counters.envelope_answered(tonic::Code::Ok);
+                info!(member = %info.member, "peer server: served an envelope")
+            }
             Err(s) => {
+                self.counters.envelope_answered(s.code());
                 warn!(member = %info.member, code = ?s.code(), reason = s.message(), "peer server: refused an envelope")
             }
         }

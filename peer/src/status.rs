@@ -128,6 +128,18 @@ pub struct ServerStats {
     pub subscriptions_refused: u64,
     /// Signature streams open now.
     pub streams_open: u64,
+    /// `FetchEnvelope` calls answered with the envelope.
+    pub envelopes_served: u64,
+    /// `FetchEnvelope` calls refused because the member may not read the envelope (or has no
+    /// privacy key configured here).
+    pub envelopes_denied: u64,
+    /// `FetchEnvelope` calls for a message whose envelope this gateway does not hold.
+    pub envelopes_not_found: u64,
+    /// `FetchEnvelope` calls refused as malformed (a message id that is not 32 bytes).
+    pub envelopes_rejected: u64,
+    /// `FetchEnvelope` calls this gateway could not answer (store busy, a stored envelope that
+    /// does not parse or verify, no envelopes served).
+    pub envelopes_failed: u64,
 }
 
 #[derive(Default)]
@@ -138,11 +150,28 @@ pub(crate) struct ServerCounters {
     pub(crate) subscriptions: AtomicU64,
     pub(crate) subscriptions_refused: AtomicU64,
     pub(crate) streams_open: AtomicU64,
+    pub(crate) envelopes_served: AtomicU64,
+    pub(crate) envelopes_denied: AtomicU64,
+    pub(crate) envelopes_not_found: AtomicU64,
+    pub(crate) envelopes_rejected: AtomicU64,
+    pub(crate) envelopes_failed: AtomicU64,
 }
 
 impl ServerCounters {
     pub(crate) fn bump(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one `FetchEnvelope` answer by its class.
+    pub(crate) fn envelope_answered(&self, code: tonic::Code) {
+        let counter = match code {
+            tonic::Code::Ok => &self.envelopes_served,
+            tonic::Code::PermissionDenied | tonic::Code::Unauthenticated => &self.envelopes_denied,
+            tonic::Code::NotFound => &self.envelopes_not_found,
+            tonic::Code::InvalidArgument => &self.envelopes_rejected,
+            _ => &self.envelopes_failed,
+        };
+        Self::bump(counter);
     }
 
     pub(crate) fn snapshot(&self) -> ServerStats {
@@ -154,6 +183,11 @@ impl ServerCounters {
             subscriptions: get(&self.subscriptions),
             subscriptions_refused: get(&self.subscriptions_refused),
             streams_open: get(&self.streams_open),
+            envelopes_served: get(&self.envelopes_served),
+            envelopes_denied: get(&self.envelopes_denied),
+            envelopes_not_found: get(&self.envelopes_not_found),
+            envelopes_rejected: get(&self.envelopes_rejected),
+            envelopes_failed: get(&self.envelopes_failed),
         }
     }
 }

@@ -17,6 +17,7 @@ use causeway_adapters::fabric::{
     SigningIdentity, TlsConfig, TlsIdentity, TransactionId, TrustedMsps, ValidationCode, data_hash,
     header_hash, verify_chain,
 };
+use causeway_adapters::metrics::{ChainMetrics, MethodClass};
 use causeway_proofs::fabric::testkit::{Ca, CertSpec, key, pem};
 use der::pem::LineEnding;
 use p256::ecdsa::SigningKey;
@@ -344,6 +345,82 @@ async fn deliver_streams_full_blocks_in_order_from_a_position() {
         other => panic!("expected NOT_FOUND, got {other:?}"),
     }
     assert!(stream.next().await.is_none());
+}
+
+/// Every call of the client is counted once in its chain's metrics, by method class, with its
+/// failures; a stream is one request whose later break is its error; Deliver raises the head.
+#[tokio::test]
+async fn every_call_is_counted_by_method_class() {
+    let net = network(chain(6), false, None).await;
+    let metrics = ChainMetrics::default();
+    let client = net.client().await.with_metrics(metrics.clone());
+    // Clones (the adapters' copies) count into the same figures.
+    let other = client.clone();
+    other
+        .evaluate(&invocation("ReadAsset", &["asset1"]), &[])
+        .await
+        .unwrap();
+    client
+        .evaluate(&invocation("fail", &[]), &[])
+        .await
+        .unwrap_err();
+    let endorsed = client
+        .endorse(&invocation("Transfer", &["asset1", "bob"]), &[])
+        .await
+        .unwrap();
+    client
+        .commit_status(&endorsed.tx_id, CHANNEL)
+        .await
+        .unwrap_err();
+    client.submit(&endorsed).await.unwrap();
+    client
+        .commit_status(&endorsed.tx_id, CHANNEL)
+        .await
+        .unwrap();
+    let events: Vec<_> = client
+        .chaincode_events(CHANNEL, "basic", 10, None)
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert!(events.iter().all(Result::is_ok));
+    let blocks: Vec<_> = client
+        .deliver_blocks(CHANNEL, 2)
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert_eq!(blocks.len(), 4);
+    // Past the end: the stream opens, then breaks with NOT_FOUND: one request, one error.
+    let broken: Vec<_> = client
+        .deliver_blocks(CHANNEL, 9)
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert!(matches!(broken.as_slice(), [Err(_)]));
+
+    let snapshot = metrics.snapshot();
+    let of = |class: MethodClass| {
+        let r = snapshot.requests.iter().find(|r| r.class == class).unwrap();
+        assert_eq!(
+            r.cumulative.last().copied().unwrap_or_default(),
+            r.calls,
+            "{class:?}: every call on loopback took under 30 s"
+        );
+        (r.calls, r.errors)
+    };
+    assert_eq!(
+        of(MethodClass::Call),
+        (3, 1),
+        "Evaluate twice, Endorse once"
+    );
+    assert_eq!(of(MethodClass::Receipt), (2, 1), "CommitStatus");
+    assert_eq!(of(MethodClass::Send), (1, 0), "Submit");
+    assert_eq!(of(MethodClass::Logs), (1, 0), "ChaincodeEvents");
+    assert_eq!(of(MethodClass::Block), (2, 1), "Deliver");
+    assert_eq!(of(MethodClass::Other), (0, 0));
+    assert_eq!(snapshot.head, Some(5), "the highest block delivered");
 }
 
 #[tokio::test]

@@ -17,12 +17,41 @@ use causeway_relayer::store::{GrantKind, GrantRecord, NewGrant, Scope, UnixMilli
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use causeway_monitoring::EnvelopeOperation;
+
 use super::ApiState;
 use super::auth::authorize;
 use super::error::{ApiError, ErrorBody, strict_json};
 use super::send::Sending;
 use crate::private::body::BodyError;
 use crate::private::fetch::ReadError;
+
+/// The envelope operation of each route here, by method and route template: `/metrics` counts
+/// `causeway_envelope_operations_total` from the API's responses to them (their status gives
+/// the outcome class), so every refusal is counted, those before a handler runs included.
+pub const OPERATIONS: [(&str, &str, EnvelopeOperation); 5] = [
+    ("GET", "/v1/envelopes/{id}", EnvelopeOperation::Read),
+    (
+        "POST",
+        "/v1/envelopes/{id}/decrypt",
+        EnvelopeOperation::Decrypt,
+    ),
+    (
+        "POST",
+        "/v1/envelopes/{id}/grants",
+        EnvelopeOperation::Grant,
+    ),
+    (
+        "DELETE",
+        "/v1/envelopes/{id}/grants/{member}",
+        EnvelopeOperation::Revoke,
+    ),
+    (
+        "GET",
+        "/v1/messages/{id}/disclosure",
+        EnvelopeOperation::Disclosure,
+    ),
+];
 
 fn parse_id(raw: Result<Path<String>, PathRejection>) -> Result<MessageId, ApiError> {
     let Path(raw) = raw?;

@@ -340,7 +340,8 @@ pub async fn start_with(
             let mut handles: Vec<Arc<dyn Store>> = Vec::new();
             for _ in 0..API_HANDLES {
                 let handle = causeway_relayer::store::SqliteStore::open(path)
-                    .with_context(|| format!("opening the store {} for the API", path.display()))?;
+                    .with_context(|| format!("opening the store {} for the API", path.display()))?
+                    .with_timings(context.store_timings.clone());
                 handles.push(Arc::new(handle));
             }
             let first = handles.remove(0);

@@ -48,6 +48,9 @@ impl ApiRequests {
     /// Counts one response of `status` on `route` (a template) for `method`, started `secs`
     /// after the request arrived.
     pub fn record(&self, route: &str, method: &Method, status: u16, secs: f64) {
+        if !causeway_adapters::metrics::updates_enabled() {
+            return;
+        }
         let mut routes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = routes
             .entry((route.to_owned(), method_label(method)))

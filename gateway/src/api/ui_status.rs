@@ -37,6 +37,8 @@ pub struct ApiContext {
     pub pipeline: Option<PipelineMetricsReader>,
     /// Where the requests are counted.
     pub requests: ApiRequests,
+    /// Where the API's own store handles count their transactions (SQLite; for `/metrics`).
+    pub store_timings: causeway_relayer::store::StoreTimings,
 }
 
 /// What the configuration says of a lane, as `/v1/lanes` reports it.

@@ -9,6 +9,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
@@ -31,6 +32,8 @@ use causeway_relayer::Relayer;
 use causeway_relayer::pipeline::{LaneConfig, MultiSigner, OriginConfig, PipelineConfig};
 use causeway_relayer::store::{Lane, LeaseOwner, RetryPolicy, SqliteStore};
 use clap::{Args, Subcommand};
+
+use super::progress::{Progress, step};
 
 /// Dev account of chain B the relayer sends from (account 0 is the admin).
 const RELAYER_ACCOUNT: usize = 5;
@@ -151,22 +154,27 @@ async fn relay(args: &RelayArgs) -> Result<()> {
         !args.batch_sizes.is_empty() && args.batch_sizes.iter().all(|b| *b > 0),
         "--batch-sizes must list positive sizes"
     );
-    eprintln!(
+    step(format!(
         "mode: {}",
         if args.catch_up {
             "catch-up (every message final before the relayer starts; rates and latencies from its start)"
         } else {
             "live (messages relayed while they are dispatched; latencies from each source block)"
         }
-    );
+    ));
     let mut rows = Vec::new();
-    for &batch_size in &args.batch_sizes {
+    let sizes = args.batch_sizes.len();
+    for (i, &batch_size) in args.batch_sizes.iter().enumerate() {
         let started = Instant::now();
+        step(format!(
+            "[{}/{sizes}] batch size {batch_size}: starting two anvil chains",
+            i + 1
+        ));
         let row = one_batch_size(args, batch_size).await?;
-        eprintln!(
-            "batch size {batch_size}: done in {:.1} s",
+        step(format!(
+            "      batch size {batch_size}: done in {:.1} s",
             started.elapsed().as_secs_f64()
-        );
+        ));
         rows.push(row);
     }
     print_table(&rows);
@@ -215,15 +223,24 @@ async fn one_batch_size(args: &RelayArgs, batch_size: usize) -> Result<Row> {
         .context("configuring the committee on chain B")?;
 
     // The baseline first, on the same chain B, before the relay touches it.
+    step(format!(
+        "      baseline: {} raw transfers on chain B",
+        args.transfers
+    ));
     let raw = raw_transfers(&b, args.transfers).await?;
 
     // The destination poller.
     let n = args.messages;
+    let delivered = Arc::new(AtomicUsize::new(0));
     let watcher = tokio::spawn(watch_deliveries(
         b.provider.clone(),
         *b.inbox.address(),
         n,
         Duration::from_secs(args.timeout_secs),
+        Arc::clone(&delivered),
+    ));
+    step(format!(
+        "      relaying {n} messages A -> B in batches of {batch_size}"
     ));
 
     // Live: the relayer runs before anything is dispatched. Catch-up: every message is
@@ -256,14 +273,21 @@ async fn one_batch_size(args: &RelayArgs, batch_size: usize) -> Result<Row> {
 
     // Keep A moving so the last dispatches become final, until everything is delivered.
     let deadline = Instant::now() + Duration::from_secs(args.timeout_secs);
+    let mut bar = Progress::new(n as u64, Duration::from_secs(2));
     while !watcher.is_finished() {
         if Instant::now() > deadline {
             bail!("timed out waiting for {n} deliveries");
         }
+        let so_far = delivered.load(Ordering::Relaxed);
+        bar.set(
+            so_far as u64,
+            format!("batch size {batch_size}: {so_far}/{n} delivered"),
+        );
         a.provider.evm_mine(None).await?;
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let deliveries = watcher.await.context("destination poller")??;
+    bar.finish(format!("batch size {batch_size}: {n}/{n} delivered"));
     handle.shutdown().await;
     if let Some(root) = &args.export_bundles {
         let out = root.join(format!("batch-{batch_size}"));
@@ -321,6 +345,9 @@ async fn one_batch_size(args: &RelayArgs, batch_size: usize) -> Result<Row> {
 
     // The chain's ceiling, on the same chains right after the relay: as many fresh messages,
     // in pre-built, pre-signed batches of the same size.
+    step(format!(
+        "      batch ceiling: {n} messages in pre-signed batches of {batch_size}"
+    ));
     let ceiling_per_sec = batch_ceiling(&a, &b, &committee, signing_domain, batch_size, n)
         .await
         .context("measuring the batch ceiling")?;
@@ -492,6 +519,7 @@ async fn watch_deliveries<P: Provider>(
     inbox: Address,
     n: usize,
     timeout: Duration,
+    delivered: Arc<AtomicUsize>,
 ) -> Result<Deliveries> {
     let deadline = Instant::now() + timeout;
     let mut out = Deliveries::default();
@@ -527,6 +555,7 @@ async fn watch_deliveries<P: Provider>(
                 }
             }
             next = head + 1;
+            delivered.store(out.seen.len(), Ordering::Relaxed);
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }

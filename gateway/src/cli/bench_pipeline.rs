@@ -60,6 +60,10 @@ pub(crate) struct PipelineArgs {
     /// temporary folder removed at the end.
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
+    /// Run the gateways without metrics: no /metrics listener and no metric updates (to
+    /// measure what they cost; the stage columns are then 0).
+    #[arg(long)]
+    no_metrics: bool,
 }
 
 /// Arguments of `causeway bench pipeline-member` (started by `bench pipeline`).
@@ -77,6 +81,9 @@ pub(crate) struct MemberArgs {
     /// Body size of each message, in bytes.
     #[arg(long)]
     body_bytes: usize,
+    /// No metrics (see `bench pipeline --no-metrics`).
+    #[arg(long)]
+    no_metrics: bool,
 }
 
 /// What a member reports once its destination holds every message.
@@ -179,9 +186,14 @@ async fn pipeline(args: &PipelineArgs, net: &mut LocalNet) -> Result<()> {
     eprintln!(
         "bench pipeline: {} messages alliance -> public through {MEMBERS} member gateways \
          ({THRESHOLD} of {MEMBERS}, peer protocol over loopback mutual TLS), in-memory source \
-         and destination; folders in {}",
+         and destination; folders in {}{}",
         args.messages,
-        dir.display()
+        dir.display(),
+        if args.no_metrics {
+            "; metrics off (no /metrics, no metric updates: the stage columns stay 0)"
+        } else {
+            ""
+        }
     );
 
     let exe = std::env::current_exe().context("finding this program's path")?;
@@ -195,6 +207,7 @@ async fn pipeline(args: &PipelineArgs, net: &mut LocalNet) -> Result<()> {
             .args(["--messages", &args.messages.to_string()])
             .args(["--per-block", &args.per_block.to_string()])
             .args(["--body-bytes", &args.body_bytes.to_string()])
+            .args(args.no_metrics.then_some("--no-metrics"))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
@@ -323,7 +336,11 @@ async fn serve_member(args: &MemberArgs, config: &Config) -> Result<()> {
     let want = args.messages;
     let tick = super::bench_consortium::clock_ticks_per_second()?;
     let started_ms = unix_ms();
-    let node = Node::start_wired(config, wiring.wired, NodeOptions::from_config(config)).await?;
+    let options = NodeOptions {
+        metrics: !args.no_metrics,
+        ..NodeOptions::from_config(config)
+    };
+    let node = Node::start_wired(config, wiring.wired, options).await?;
     println!("started {started_ms}");
     let reader = node.relayer().metrics_reader();
     let stop = super::devnet::stop_signal();

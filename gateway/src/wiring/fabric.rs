@@ -410,6 +410,8 @@ pub(crate) struct FabricAdapters {
     pub(crate) destination: FabricDestination,
     /// Chaincode state with endorsements.
     pub(crate) state: FabricStateReader,
+    /// Where the three count their requests to the peer (their one client's, for `/metrics`).
+    pub(crate) metrics: causeway_adapters::metrics::ChainMetrics,
 }
 
 /// Builds the adapters of `chain` on `peer`.
@@ -435,6 +437,7 @@ pub(crate) fn build(
             source,
             destination,
             state,
+            metrics: peer.client.metrics().clone(),
         }),
         (Err(e), _) | (_, Err(e)) => {
             report.push(problem(

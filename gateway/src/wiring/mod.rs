@@ -402,11 +402,7 @@ fn build_chain(
             };
             let destination: Arc<dyn DynDestination> = Arc::new(built.destination);
             Some((
-                wired(
-                    Arc::new(built.state),
-                    Some(destination),
-                    ChainMetrics::default(),
-                ),
+                wired(Arc::new(built.state), Some(destination), built.metrics),
                 origin,
             ))
         }

@@ -77,6 +77,24 @@ fn bench_relay_measures_and_its_bundles_verify_with_the_cli() {
         (share - numbers[0] / ceiling).abs() < 0.01,
         "relay/ceiling is msgs/s over the ceiling: {stdout}"
     );
+    // Progress on standard error, a pipe here: whole lines naming each phase and the
+    // deliveries (a bar only on a terminal).
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    for line in stderr.lines() {
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+    }
+    for expected in [
+        "[1/1] batch size 16: starting two anvil chains",
+        "baseline: 200 raw transfers",
+        &format!("relaying {MESSAGES} messages A -> B in batches of 16"),
+        &format!("batch size 16: {MESSAGES}/{MESSAGES} delivered"),
+        &format!("batch ceiling: {MESSAGES} messages"),
+    ] {
+        assert!(
+            stderr.lines().any(|l| l.contains(expected)),
+            "{expected:?} missing from\n{stderr}"
+        );
+    }
 
     // Every delivered message's bundle, checked by the CLI with its receipt proof.
     let dir = export.path().join("batch-16");
@@ -278,5 +296,57 @@ fn bench_pipeline_runs_three_gateways_through_every_stage() {
         // [org number, checkpoints, signatures received, batches]
         assert_eq!(numbers.len(), 4, "{line}");
         assert!(numbers[1] > 0 && numbers[2] > 0 && numbers[3] > 0, "{line}");
+    }
+}
+
+/// `causeway bench pipeline --no-metrics`: the gateways carry every message with metric updates
+/// off, so the figures they report from their metrics (stage times, checkpoints, signatures,
+/// batches) stay 0 while the work is done: the baseline `BENCHMARKS.md`'s metrics overhead is
+/// measured against.
+#[test]
+fn bench_pipeline_without_metrics_updates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = causeway(&[
+        "bench",
+        "pipeline",
+        "--messages",
+        "300",
+        "--per-block",
+        "50",
+        "--batch-size",
+        "64",
+        "--timeout",
+        "90",
+        "--no-metrics",
+        "--dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(stderr.contains("metrics off"), "{stderr}");
+    let row = stdout.lines().nth(2).unwrap_or_else(|| panic!("{stdout}"));
+    let cells: Vec<&str> = row.trim_matches('|').split('|').map(str::trim).collect();
+    assert_eq!(cells.len(), 10, "{stdout}");
+    assert_eq!(&cells[..3], &["3", "300", "64"], "{stdout}");
+    assert!(cells[3].parse::<f64>().unwrap() > 0.0, "{stdout}");
+    for stage in &cells[5..] {
+        assert_eq!(
+            stage.parse::<f64>().unwrap(),
+            0.0,
+            "no stage was timed: {stdout}"
+        );
+    }
+    for org in ["org1", "org2", "org3"] {
+        let line = stderr
+            .lines()
+            .find(|l| l.starts_with(&format!("{org}: ")) && l.contains("checkpoints signed"))
+            .unwrap_or_else(|| panic!("no figures line for {org}: {stderr}"));
+        assert!(
+            line.contains(
+                ": 0 checkpoints signed, 0 signatures received from the other members, 0 batches"
+            ),
+            "nothing was counted: {line}"
+        );
     }
 }

@@ -275,6 +275,8 @@ async fn metrics_of_a_running_consortium_pass_promtool_and_feed_every_dashboard_
             let reply = reqwest::get(format!("http://{api}{path}")).await.unwrap();
             assert_eq!(reply.status().as_u16(), status, "{path}");
         }
+        // Ready or not, /readyz reads the store through the API's own handles (timed).
+        reqwest::get(format!("http://{api}/readyz")).await.unwrap();
     }
 
     // 2. Traffic both ways; Prometheus scrapes the three gateways meanwhile.
@@ -369,12 +371,26 @@ async fn metrics_of_a_running_consortium_pass_promtool_and_feed_every_dashboard_
             ),
             ("causeway_store_size_bytes", 4096.0),
             (
-                r#"causeway_store_transaction_duration_seconds_count{kind="write"}"#,
+                r#"causeway_store_transaction_duration_seconds_count{handle="pipeline",kind="write"}"#,
                 1.0,
             ),
             (
-                r#"causeway_store_transaction_duration_seconds_count{kind="read"}"#,
+                r#"causeway_store_transaction_duration_seconds_count{handle="pipeline",kind="read"}"#,
                 1.0,
+            ),
+            // The API's and the scrape's own read handles are timed too.
+            (
+                r#"causeway_store_transaction_duration_seconds_count{handle="api",kind="read"}"#,
+                1.0,
+            ),
+            (
+                r#"causeway_store_transaction_duration_seconds_count{handle="scrape",kind="read"}"#,
+                1.0,
+            ),
+            // Envelope operations are exported for every operation and outcome, zeros included.
+            (
+                r#"causeway_envelope_operations_total{operation="fetch",outcome="ok"}"#,
+                0.0,
             ),
             ("causeway_store_up", 1.0),
         ] {

@@ -100,6 +100,27 @@ impl Api {
     }
 }
 
+/// `causeway_envelope_operations_total{operation, outcome}` as `member`'s `/metrics` shows it.
+async fn envelope_operations(member: &Member, operation: &str, outcome: &str) -> f64 {
+    let listen = causeway_config::Config::load(member.config())
+        .unwrap()
+        .monitoring()
+        .listen;
+    let text = reqwest::get(format!("http://{listen}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let series = format!(
+        r#"causeway_envelope_operations_total{{operation="{operation}",outcome="{outcome}"}} "#
+    );
+    text.lines()
+        .find_map(|l| l.strip_prefix(&series))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{}: no {series}in\n{text}", member.name))
+}
+
 /// Every byte any block of `chain` holds in a transaction's input or a log's data.
 async fn chain_bytes(chain: &DevChain) -> Vec<u8> {
     let mut all = Vec::new();
@@ -381,6 +402,27 @@ async fn a_private_message_travels_end_to_end_between_member_processes() {
         )
         .await;
     assert_eq!(grants["grants"].as_array().unwrap().len(), 2, "{grants}");
+
+    // Each gateway counted what was done with the envelope, by operation and outcome.
+    for (member, operation, outcome, expected) in [
+        (2, "decrypt", "denied", 2.0),
+        (2, "decrypt", "ok", 1.0),
+        (2, "disclosure", "ok", 1.0),
+        (1, "grant", "ok", 1.0),
+        (1, "revoke", "ok", 1.0),
+        (1, "decrypt", "denied", 0.0),
+        (3, "decrypt", "ok", 1.0),
+    ] {
+        assert_eq!(
+            envelope_operations(&members[member], operation, outcome).await,
+            expected,
+            "{} {operation} {outcome}",
+            members[member].name
+        );
+    }
+    // org1's peer server served the envelope to org2's and org4's gateways and refused org3's.
+    assert!(envelope_operations(&members[0], "fetch", "ok").await >= 2.0);
+    assert!(envelope_operations(&members[0], "fetch", "denied").await >= 2.0);
 
     // No chain holds the undisclosed field.
     for chain in [&devnet.a, &devnet.b] {

@@ -5,9 +5,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use causeway_monitoring::{
-    ApiRouteFigures, ChainFigures, CheckpointFigures, GatewaySnapshot, Histogram, LaneFigures,
-    LaneStoreFigures, NodeFigures, PeerFigures, RpcFigures, StatusCounts, StoreTransactionFigures,
-    ValidatorFigures,
+    ApiRouteFigures, ChainFigures, CheckpointFigures, EnvelopeFigures, EnvelopeOperation,
+    GatewaySnapshot, Histogram, LaneFigures, LaneStoreFigures, NodeFigures, Outcome, PeerFigures,
+    RpcFigures, StatusCounts, StoreTransactionFigures, ValidatorFigures,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -152,9 +152,15 @@ pub(crate) fn sample() -> GatewaySnapshot {
             .collect(),
         peer_server: Default::default(),
         store_transactions: vec![StoreTransactionFigures {
+            handle: "pipeline",
             kind: "write",
             latency: histogram(),
             failures: 1,
+        }],
+        envelope_operations: vec![EnvelopeFigures {
+            operation: EnvelopeOperation::Decrypt,
+            outcome: Outcome::Denied,
+            count: 2,
         }],
         api: vec![ApiRouteFigures {
             route: "/v1/messages/{id}".into(),

@@ -123,5 +123,17 @@ async fn only_readers_fetch_an_envelope_and_a_revoked_grant_stops_fetches() {
         org3.fetch("org1", id).await,
         Err(FetchError::Denied { .. })
     ));
+    // Every answer is counted by its class (for causeway_envelope_operations_total).
+    let stats = handle.server_stats();
+    assert_eq!(
+        (
+            stats.envelopes_served,
+            stats.envelopes_denied,
+            stats.envelopes_not_found,
+            stats.envelopes_rejected,
+            stats.envelopes_failed
+        ),
+        (2, 2, 1, 0, 0)
+    );
     handle.stop().await.expect("stops");
 }

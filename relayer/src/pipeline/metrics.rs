@@ -1,20 +1,24 @@
 //! The pipeline's metrics, kept apart per origin (watch, verify, append) and per lane (attest,
 //! deliver, confirm), so two lanes never overwrite each other's figures. Keys are the bounded
 //! identities from the configuration (an origin's domain, a lane's origin and destination
-//! domains), never message ids; monitoring exports them as labels.
+//! domains), never message ids; monitoring exports them as labels. Every update is skipped
+//! while the process's metric updates are off ([`causeway_adapters::metrics::set_updates`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use causeway_adapters::metrics::updates_enabled;
 use causeway_proofs::Domain;
 
 use crate::store::Lane;
 
-/// Adds `n` to a counter (relaxed: figures, not locks).
+/// Adds `n` to a counter (relaxed: figures, not locks), unless metric updates are off.
 pub(crate) fn add(counter: &AtomicU64, n: u64) {
-    counter.fetch_add(n, Ordering::Relaxed);
+    if updates_enabled() {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
 }
 
 /// Merge rule of a counter or gauge: figures of several origins or lanes add up.
@@ -45,6 +49,9 @@ pub(crate) struct LatencyHistogram {
 impl LatencyHistogram {
     /// Counts one observation of `d`.
     pub(crate) fn observe(&self, d: Duration) {
+        if !updates_enabled() {
+            return;
+        }
         let secs = d.as_secs_f64();
         if let Some(i) = LATENCY_BUCKETS.iter().position(|b| secs <= *b) {
             add(&self.buckets[i], 1);
@@ -58,7 +65,9 @@ impl LatencyHistogram {
 
     /// Counts the time since `start`.
     pub(crate) fn since(&self, start: std::time::Instant) {
-        self.observe(start.elapsed());
+        if updates_enabled() {
+            self.observe(start.elapsed());
+        }
     }
 
     fn snapshot(&self) -> LatencySnapshot {
@@ -228,6 +237,9 @@ metric_set! {
 impl LaneMetrics {
     /// Sets the in-flight gauge to `now` and raises the high-water mark to it.
     pub(crate) fn in_flight_changed(&self, now: u64) {
+        if !updates_enabled() {
+            return;
+        }
         self.in_flight.store(now, Ordering::Relaxed);
         self.max_in_flight.fetch_max(now, Ordering::Relaxed);
     }

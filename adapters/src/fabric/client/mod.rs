@@ -2,7 +2,10 @@
 //! Endorse, Submit, CommitStatus, ChaincodeEvents) and the Deliver service (full blocks from a
 //! position). Every request is built and signed by [`super::request`] with the client's
 //! [`SigningIdentity`]; gRPC failures become the crate's [`Error`], with the `gateway.ErrorDetail`s
-//! of the status (one per peer that failed) in the message.
+//! of the status (one per peer that failed) in the message. Every call is counted in the
+//! client's [`ChainMetrics`] (shared by its clones, so by every adapter built on one client):
+//! its duration and whether it failed, by method class; a stream is one request, timed until it
+//! opened, whose later break counts as its error.
 //!
 //! Under mutual TLS only the Deliver requests carry the hash of our TLS certificate: Fabric
 //! binds Deliver seek envelopes to the connection (`common/deliver/deliver.go`
@@ -15,7 +18,8 @@ mod prepared;
 mod status;
 mod stream;
 
-use std::time::{Duration, SystemTime};
+use std::future::Future;
+use std::time::{Duration, Instant, SystemTime};
 
 use tonic::Status;
 use tonic::transport::{Certificate as TlsCertificate, Channel, ClientTlsConfig, Endpoint};
@@ -33,6 +37,7 @@ use super::proto::protos::Response;
 use super::proto::protos::deliver_client::DeliverClient;
 use super::request::{self, Invocation, NONCE_LEN, TlsCertHash};
 use crate::Error;
+use crate::metrics::ChainMetrics;
 pub use status::gateway_error;
 use status::status_error;
 pub use stream::{BlockStream, ChaincodeEventStream};
@@ -103,7 +108,16 @@ pub struct FabricClient {
     tls_cert_hash: Option<TlsCertHash>,
     gateway: GatewayClient<Channel>,
     deliver: DeliverClient<Channel>,
+    metrics: ChainMetrics,
 }
+
+/// The gRPC methods the client calls, as errors and [`ChainMetrics`] name them.
+const EVALUATE: &str = "gateway.Gateway/Evaluate";
+const ENDORSE: &str = "gateway.Gateway/Endorse";
+const SUBMIT: &str = "gateway.Gateway/Submit";
+const COMMIT_STATUS: &str = "gateway.Gateway/CommitStatus";
+const CHAINCODE_EVENTS: &str = "gateway.Gateway/ChaincodeEvents";
+pub(crate) const DELIVER: &str = "protos.Deliver/Deliver";
 
 /// A transaction endorsed by the peer's gateway, ready for [`FabricClient::submit`].
 #[derive(Clone, Debug)]
@@ -181,6 +195,7 @@ impl FabricClient {
             tls_cert_hash,
             gateway: GatewayClient::new(channel.clone()),
             deliver: DeliverClient::new(channel),
+            metrics: ChainMetrics::default(),
         }
         .with_max_message_len(DEFAULT_MAX_MESSAGE_LEN))
     }
@@ -197,6 +212,32 @@ impl FabricClient {
             .max_decoding_message_size(bytes)
             .max_encoding_message_size(bytes);
         self
+    }
+
+    /// Counts this client's requests (and its clones') in `metrics` instead of its own
+    /// (share one per chain, as the EVM adapter's `RpcConfig::metrics`).
+    pub fn with_metrics(mut self, metrics: ChainMetrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Where this client's requests are counted.
+    pub fn metrics(&self) -> &ChainMetrics {
+        &self.metrics
+    }
+
+    /// Runs one gRPC call of `method`, counted: its duration, and failed when it ends in an
+    /// error (every call of the client passes here).
+    async fn counted<T>(
+        &self,
+        method: &'static str,
+        call: impl Future<Output = Result<T, Status>>,
+    ) -> Result<T, Error> {
+        let started = Instant::now();
+        let out = call.await;
+        self.metrics
+            .request(method, started.elapsed(), out.is_err());
+        out.map_err(|s| self.rpc_error(method, s))
     }
 
     /// The peer's endpoint (`https://host:port`).
@@ -223,17 +264,15 @@ impl FabricClient {
         target_orgs: &[String],
     ) -> Result<Response, Error> {
         let proposed = request::propose(&self.signer, invocation, nonce(), SystemTime::now());
+        let request = EvaluateRequest {
+            transaction_id: proposed.tx_id.0,
+            channel_id: invocation.channel_id.clone(),
+            proposed_transaction: Some(proposed.signed_proposal),
+            target_organizations: target_orgs.to_vec(),
+        };
         let response = self
-            .gateway
-            .clone()
-            .evaluate(EvaluateRequest {
-                transaction_id: proposed.tx_id.0,
-                channel_id: invocation.channel_id.clone(),
-                proposed_transaction: Some(proposed.signed_proposal),
-                target_organizations: target_orgs.to_vec(),
-            })
-            .await
-            .map_err(|s| self.rpc_error("gateway.Gateway/Evaluate", s))?;
+            .counted(EVALUATE, self.gateway.clone().evaluate(request))
+            .await?;
         response
             .into_inner()
             .result
@@ -256,17 +295,15 @@ impl FabricClient {
         endorsing_orgs: &[String],
     ) -> Result<EndorsedTransaction, Error> {
         let proposed = request::propose(&self.signer, invocation, nonce(), SystemTime::now());
+        let request = EndorseRequest {
+            transaction_id: proposed.tx_id.0.clone(),
+            channel_id: invocation.channel_id.clone(),
+            proposed_transaction: Some(proposed.signed_proposal.clone()),
+            endorsing_organizations: endorsing_orgs.to_vec(),
+        };
         let response = self
-            .gateway
-            .clone()
-            .endorse(EndorseRequest {
-                transaction_id: proposed.tx_id.0.clone(),
-                channel_id: invocation.channel_id.clone(),
-                proposed_transaction: Some(proposed.signed_proposal.clone()),
-                endorsing_organizations: endorsing_orgs.to_vec(),
-            })
-            .await
-            .map_err(|s| self.rpc_error("gateway.Gateway/Endorse", s))?;
+            .counted(ENDORSE, self.gateway.clone().endorse(request))
+            .await?;
         let prepared =
             response
                 .into_inner()
@@ -307,15 +344,13 @@ impl FabricClient {
         endorsed: &EndorsedTransaction,
         prepared: Envelope,
     ) -> Result<(), Error> {
-        self.gateway
-            .clone()
-            .submit(SubmitRequest {
-                transaction_id: endorsed.tx_id.0.clone(),
-                channel_id: endorsed.channel_id.clone(),
-                prepared_transaction: Some(prepared),
-            })
-            .await
-            .map_err(|s| self.rpc_error("gateway.Gateway/Submit", s))?;
+        let request = SubmitRequest {
+            transaction_id: endorsed.tx_id.0.clone(),
+            channel_id: endorsed.channel_id.clone(),
+            prepared_transaction: Some(prepared),
+        };
+        self.counted(SUBMIT, self.gateway.clone().submit(request))
+            .await?;
         Ok(())
     }
 
@@ -328,11 +363,8 @@ impl FabricClient {
     ) -> Result<CommitStatus, Error> {
         let signed = request::commit_status_request(&self.signer, tx_id, channel_id);
         let response = self
-            .gateway
-            .clone()
-            .commit_status(signed)
-            .await
-            .map_err(|s| self.rpc_error("gateway.Gateway/CommitStatus", s))?
+            .counted(COMMIT_STATUS, self.gateway.clone().commit_status(signed))
+            .await?
             .into_inner();
         let code = u8::try_from(response.result).map_err(|_| Error::Decode {
             what: "validation code of gateway.Gateway/CommitStatus",
@@ -361,13 +393,17 @@ impl FabricClient {
             after_tx_id,
         );
         let inner = self
-            .gateway
-            .clone()
-            .chaincode_events(signed)
-            .await
-            .map_err(|s| self.rpc_error("gateway.Gateway/ChaincodeEvents", s))?
+            .counted(
+                CHAINCODE_EVENTS,
+                self.gateway.clone().chaincode_events(signed),
+            )
+            .await?
             .into_inner();
-        Ok(ChaincodeEventStream::new(self.endpoint.clone(), inner))
+        Ok(ChaincodeEventStream::new(
+            self.endpoint.clone(),
+            inner,
+            self.metrics.clone(),
+        ))
     }
 
     /// Streams the full blocks of `channel_id` from number `from` on, in order, waiting for
@@ -390,13 +426,18 @@ impl FabricClient {
             SystemTime::now(),
         );
         let inner = self
-            .deliver
-            .clone()
-            .deliver(tokio_stream::once(envelope))
-            .await
-            .map_err(|s| self.rpc_error("protos.Deliver/Deliver", s))?
+            .counted(
+                DELIVER,
+                self.deliver.clone().deliver(tokio_stream::once(envelope)),
+            )
+            .await?
             .into_inner();
-        Ok(BlockStream::new(self.endpoint.clone(), inner, from))
+        Ok(BlockStream::new(
+            self.endpoint.clone(),
+            inner,
+            from,
+            self.metrics.clone(),
+        ))
     }
 
     fn rpc_error(&self, method: &'static str, status: Status) -> Error {

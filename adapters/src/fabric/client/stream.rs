@@ -1,5 +1,6 @@
 //! The streams the client returns: chaincode events, and full blocks checked to arrive in
-//! order.
+//! order. A stream that breaks counts as an error of the request that opened it (once), and
+//! each block delivered raises the chain's head in [`ChainMetrics`].
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -14,17 +15,30 @@ use crate::fabric::proto::common::Status as FabricStatus;
 use crate::fabric::proto::gateway::ChaincodeEventsResponse;
 use crate::fabric::proto::protos::DeliverResponse;
 use crate::fabric::proto::protos::deliver_response::Type as DeliverType;
+use crate::metrics::ChainMetrics;
 
 /// The chaincode events of successive blocks, from [`super::FabricClient::chaincode_events`].
 #[derive(Debug)]
 pub struct ChaincodeEventStream {
     endpoint: String,
     inner: Streaming<ChaincodeEventsResponse>,
+    metrics: ChainMetrics,
+    /// An error was counted (a stream counts as one request, so at most one error).
+    failed: bool,
 }
 
 impl ChaincodeEventStream {
-    pub(super) fn new(endpoint: String, inner: Streaming<ChaincodeEventsResponse>) -> Self {
-        Self { endpoint, inner }
+    pub(super) fn new(
+        endpoint: String,
+        inner: Streaming<ChaincodeEventsResponse>,
+        metrics: ChainMetrics,
+    ) -> Self {
+        Self {
+            endpoint,
+            inner,
+            metrics,
+            failed: false,
+        }
     }
 }
 
@@ -32,10 +46,16 @@ impl Stream for ChaincodeEventStream {
     type Item = Result<ChaincodeEventsResponse, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        const METHOD: &str = "gateway.Gateway/ChaincodeEvents";
         let this = &mut *self;
         Pin::new(&mut this.inner).poll_next(cx).map(|item| {
             item.map(|r| {
-                r.map_err(|s| status_error(&this.endpoint, "gateway.Gateway/ChaincodeEvents", s))
+                r.map_err(|s| {
+                    if !std::mem::replace(&mut this.failed, true) {
+                        this.metrics.stream_failed(METHOD);
+                    }
+                    status_error(&this.endpoint, METHOD, s)
+                })
             })
         })
     }
@@ -49,16 +69,36 @@ pub struct BlockStream {
     inner: Streaming<DeliverResponse>,
     next: u64,
     done: bool,
+    metrics: ChainMetrics,
 }
 
 impl BlockStream {
-    pub(super) fn new(endpoint: String, inner: Streaming<DeliverResponse>, from: u64) -> Self {
+    pub(super) fn new(
+        endpoint: String,
+        inner: Streaming<DeliverResponse>,
+        from: u64,
+        metrics: ChainMetrics,
+    ) -> Self {
         Self {
             endpoint,
             inner,
             next: from,
             done: false,
+            metrics,
         }
+    }
+
+    /// Ends the stream with `item`, counting an error (the stream ends at its first, so it is
+    /// counted once).
+    fn end(
+        &mut self,
+        item: Option<Result<FabricBlock, Error>>,
+    ) -> Option<Result<FabricBlock, Error>> {
+        self.done = true;
+        if matches!(item, Some(Err(_))) {
+            self.metrics.stream_failed(super::DELIVER);
+        }
+        item
     }
 
     fn handle(&mut self, response: DeliverResponse) -> Option<Result<FabricBlock, Error>> {
@@ -80,35 +120,37 @@ impl BlockStream {
                             })
                         }
                     });
-                self.done = result.is_err();
-                Some(result)
+                match result {
+                    Ok(block) => {
+                        self.metrics.head(block.number());
+                        Some(Ok(block))
+                    }
+                    Err(e) => self.end(Some(Err(e))),
+                }
             }
             Some(DeliverType::Status(code)) => {
-                self.done = true;
                 if code == FabricStatus::Success as i32 {
-                    None
+                    self.end(None)
                 } else {
                     let name = FabricStatus::try_from(code)
                         .map(|s| s.as_str_name().to_owned())
                         .unwrap_or_else(|_| code.to_string());
-                    Some(Err(Error::Rpc {
+                    let error = Error::Rpc {
                         endpoint: self.endpoint.clone(),
-                        method: "protos.Deliver/Deliver",
+                        method: super::DELIVER,
                         code: i64::from(code),
                         message: format!(
                             "Deliver ended with status {name} before block {}",
                             self.next
                         ),
-                    }))
+                    };
+                    self.end(Some(Err(error)))
                 }
             }
-            Some(_) | None => {
-                self.done = true;
-                Some(Err(Error::Decode {
-                    what: "protos.DeliverResponse",
-                    reason: "neither a block nor a status".to_owned(),
-                }))
-            }
+            Some(_) | None => self.end(Some(Err(Error::Decode {
+                what: "protos.DeliverResponse",
+                reason: "neither a block nor a status".to_owned(),
+            }))),
         }
     }
 }
@@ -128,12 +170,8 @@ impl Stream for BlockStream {
                 Poll::Ready(None)
             }
             Poll::Ready(Some(Err(status))) => {
-                this.done = true;
-                Poll::Ready(Some(Err(status_error(
-                    &this.endpoint,
-                    "protos.Deliver/Deliver",
-                    status,
-                ))))
+                let error = status_error(&this.endpoint, super::DELIVER, status);
+                Poll::Ready(this.end(Some(Err(error))))
             }
             Poll::Ready(Some(Ok(response))) => Poll::Ready(this.handle(response)),
         }

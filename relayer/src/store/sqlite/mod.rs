@@ -306,6 +306,13 @@ impl SqliteStore {
         self.timings.clone()
     }
 
+    /// This handle, counting its transactions into `timings` instead of its own: several
+    /// handles of one role (the API's) share one set of figures.
+    pub fn with_timings(mut self, timings: StoreTimings) -> Self {
+        self.timings = timings;
+        self
+    }
+
     fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic while the lock was held unwound through the transaction guard, which rolled
         // the transaction back: the connection itself is fine to reuse.
@@ -321,6 +328,9 @@ impl SqliteStore {
         op: &'static str,
         f: impl FnOnce(&Transaction<'_>) -> Result<T>,
     ) -> Result<T> {
+        if !causeway_adapters::metrics::updates_enabled() {
+            return self.write_untimed(op, f);
+        }
         let started = std::time::Instant::now();
         let out = self.write_untimed(op, f);
         self.timings
@@ -358,6 +368,9 @@ impl SqliteStore {
         op: &'static str,
         f: impl FnOnce(&Transaction<'_>) -> Result<T>,
     ) -> Result<T> {
+        if !causeway_adapters::metrics::updates_enabled() {
+            return self.read_untimed(op, f);
+        }
         let started = std::time::Instant::now();
         let out = self.read_untimed(op, f);
         self.timings

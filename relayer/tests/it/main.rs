@@ -23,5 +23,6 @@ mod migration;
 mod model;
 mod pipeline;
 mod pipeline_faults;
+mod postgres;
 mod sqlite;
 mod support;

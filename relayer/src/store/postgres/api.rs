@@ -25,7 +25,8 @@ pub(super) fn audit(
 ) -> Result<()> {
     let at = i64_of("time", now.0)?;
     tx.exec(
-        "INSERT INTO audit (actor, action, target, at) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO audit (seq, actor, action, target, at)
+         VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM audit), $1, $2, $3, $4)",
         &[&actor, &action, &target, &at],
     )?;
     Ok(())
@@ -53,8 +54,9 @@ pub(super) fn create_token(tx: &mut Tx<'_>, token: &NewToken<'_>) -> Result<Toke
         .transpose()?;
     let hash: &[u8] = &token.hash[..];
     let row = tx.one(
-        "INSERT INTO api_token (name, hash, scopes, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        "INSERT INTO api_token (id, name, hash, scopes, created_at, expires_at)
+         VALUES ((SELECT coalesce(max(id), 0) + 1 FROM api_token), $1, $2, $3, $4, $5)
+         RETURNING id",
         &[&token.name, &hash, &scopes.join(","), &now, &expires],
     )?;
     let id = TokenId(codec::to_u64("token id", col(&row, 0)?)?);

@@ -25,9 +25,10 @@ pub(super) fn record_requests(
         let (readers, disclose) = (json_list(r.readers)?, json_list(r.disclose)?);
         let recipient: &[u8] = &r.recipient.0[..];
         let row = tx.one(
-            "INSERT INTO send_request (origin, destination, recipient, kind, payload, readers,
+            "INSERT INTO send_request (id, origin, destination, recipient, kind, payload, readers,
                  disclose, state, actor, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'accepted', $8, $9, $9) RETURNING id",
+             VALUES ((SELECT coalesce(max(id), 0) + 1 FROM send_request),
+                     $1, $2, $3, $4, $5, $6, $7, 'accepted', $8, $9, $9) RETURNING id",
             &[
                 &dom(r.origin),
                 &dom(r.destination),
@@ -259,8 +260,9 @@ pub(super) fn record_grant(tx: &mut Tx<'_>, g: &NewGrant<'_>) -> Result<GrantRec
     }
     let chain: &[u8] = &g.chain.0[..];
     let row = tx.one(
-        "INSERT INTO envelope_grant (message_id, kind, grantor, grantee, chain, actor, at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
+        "INSERT INTO envelope_grant (seq, message_id, kind, grantor, grantee, chain, actor, at)
+         VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM envelope_grant),
+                 $1, $2, $3, $4, $5, $6, $7) RETURNING seq",
         &[
             &mid,
             &g.kind.as_str(),

@@ -1,3 +1,8 @@
+-- Numbers a caller sees (status event seq, token id, audit seq, send request id, grant seq)
+-- are the largest so far plus one, as SQLite's rowids are: writes run one at a time (the write
+-- lock, see postgres/mod.rs), so this never collides, and unlike a sequence a rolled-back
+-- transaction leaves no gap, so both stores number the same history the same way.
+--
 -- The PostgreSQL store's schema: the same tables, constraints and triggers as the SQLite store
 -- at its schema 9 (relayer/src/store/sqlite/migrations/0001..0009), in PostgreSQL's types:
 -- INTEGER columns are BIGINT, BLOBs BYTEA, length() of a blob octet_length(). What a row may
@@ -129,7 +134,7 @@ CREATE TABLE equivocation (
 );
 
 CREATE TABLE message_event (
-    seq         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    seq         BIGINT PRIMARY KEY,
     message_id  BYTEA  NOT NULL CHECK (octet_length(message_id) = 32),
     origin      BIGINT NOT NULL,
     destination BIGINT NOT NULL,
@@ -143,7 +148,7 @@ CREATE TABLE message_event (
 CREATE INDEX message_event_by_leaf ON message_event (origin, leaf_index, seq);
 
 CREATE TABLE api_token (
-    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id          BIGINT PRIMARY KEY,
     name        TEXT   NOT NULL CHECK (octet_length(name) BETWEEN 1 AND 64),
     hash        BYTEA  NOT NULL UNIQUE CHECK (octet_length(hash) = 32),
     scopes      TEXT   NOT NULL,
@@ -153,7 +158,7 @@ CREATE TABLE api_token (
 );
 
 CREATE TABLE audit (
-    seq    BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    seq    BIGINT PRIMARY KEY,
     actor  TEXT   NOT NULL,
     action TEXT   NOT NULL,
     target TEXT   NOT NULL,
@@ -161,7 +166,7 @@ CREATE TABLE audit (
 );
 
 CREATE TABLE send_request (
-    id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id           BIGINT PRIMARY KEY,
     origin       BIGINT NOT NULL,
     destination  BIGINT NOT NULL,
     recipient    BYTEA  NOT NULL CHECK (octet_length(recipient) = 32),
@@ -196,7 +201,7 @@ CREATE TABLE envelope (
 );
 
 CREATE TABLE envelope_grant (
-    seq          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    seq          BIGINT PRIMARY KEY,
     message_id   BYTEA  NOT NULL REFERENCES envelope (message_id),
     kind         TEXT   NOT NULL CHECK (kind IN ('grant', 'revoke')),
     grantor      TEXT   NOT NULL,
@@ -272,8 +277,9 @@ BEGIN
     INSERT INTO lane_count (origin, destination, state, n)
     VALUES (NEW.origin, NEW.destination, NEW.state, 1)
     ON CONFLICT (origin, destination, state) DO UPDATE SET n = lane_count.n + 1;
-    INSERT INTO message_event (message_id, origin, destination, status, reason, at, leaf_index)
-    VALUES (NEW.message_id, NEW.origin, NEW.destination, 'logged', NULL, NEW.created_at,
+    INSERT INTO message_event (seq, message_id, origin, destination, status, reason, at,
+                               leaf_index)
+    VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM message_event), NEW.message_id, NEW.origin, NEW.destination, 'logged', NULL, NEW.created_at,
             NEW.leaf_index);
     RETURN NULL;
 END $$;
@@ -289,8 +295,10 @@ BEGIN
     INSERT INTO lane_count (origin, destination, state, n)
     VALUES (NEW.origin, NEW.destination, NEW.state, 1)
     ON CONFLICT (origin, destination, state) DO UPDATE SET n = lane_count.n + 1;
-    INSERT INTO message_event (message_id, origin, destination, status, reason, at, leaf_index)
+    INSERT INTO message_event (seq, message_id, origin, destination, status, reason, at,
+                               leaf_index)
     VALUES (
+        (SELECT coalesce(max(seq), 0) + 1 FROM message_event),
         NEW.message_id, NEW.origin, NEW.destination,
         CASE NEW.state
             WHEN 'leased' THEN 'leased'

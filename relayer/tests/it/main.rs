@@ -15,6 +15,7 @@ mod conformance_api;
 mod conformance_outbound;
 mod consortium;
 mod crash;
+mod differential;
 mod e2e_evm;
 mod e2e_fabric;
 mod e2e_fisco;

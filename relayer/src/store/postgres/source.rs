@@ -1,14 +1,75 @@
 //! Cursors, accepted events and the per-origin log ([`SourceStore`](crate::store::SourceStore)),
 //! the statements of the SQLite store's `source.rs` in PostgreSQL's dialect.
 
+use std::collections::{HashMap, HashSet};
+
 use causeway_proofs::{Domain, LeafIndex, LogSize, MessageId};
 
 use super::{Tx, col, dom, i64_of};
 use crate::Error;
 use crate::store::sqlite::codec;
-use crate::store::{
-    AcceptBatch, AcceptOutcome, DeliveryStateKind, Result, SourceCursor, UnixMillis,
-};
+use crate::store::{AcceptBatch, AcceptOutcome, Result, SourceCursor, UnixMillis};
+
+/// The new messages of a batch, column by column, in log order.
+#[derive(Default)]
+struct NewRows {
+    id: Vec<Vec<u8>>,
+    nonce: Vec<i64>,
+    destination: Vec<i64>,
+    encoded: Vec<Vec<u8>>,
+    source_block: Vec<Option<i64>>,
+    source_ref: Vec<String>,
+    native_proof: Vec<Option<String>>,
+    leaf: Vec<i64>,
+}
+
+impl NewRows {
+    /// Inserts the messages, their log leaves and their pending deliveries: one statement per
+    /// table, rows in log order (the leaves' contiguity trigger and the status events see them
+    /// one by one, in that order, as the SQLite store inserts them).
+    fn insert(&self, tx: &mut Tx<'_>, origin: Domain, now: i64) -> Result<()> {
+        let origin = dom(origin);
+        tx.exec(
+            "INSERT INTO message (id, origin, nonce, destination, encoded, source_block,
+                                  source_ref, native_proof, accepted_at)
+             SELECT id, $1, nonce, destination, encoded, source_block, source_ref,
+                    native_proof, $2
+             FROM unnest($3::bytea[], $4::bigint[], $5::bigint[], $6::bytea[], $7::bigint[],
+                         $8::text[], $9::text[])
+                  WITH ORDINALITY AS r(id, nonce, destination, encoded, source_block,
+                                       source_ref, native_proof, n)
+             ORDER BY n",
+            &[
+                &origin,
+                &now,
+                &self.id,
+                &self.nonce,
+                &self.destination,
+                &self.encoded,
+                &self.source_block,
+                &self.source_ref,
+                &self.native_proof,
+            ],
+        )?;
+        tx.exec(
+            "INSERT INTO log_leaf (origin, leaf_index, message_id)
+             SELECT $1, leaf, id FROM unnest($2::bigint[], $3::bytea[])
+                  WITH ORDINALITY AS r(leaf, id, n)
+             ORDER BY n",
+            &[&origin, &self.leaf, &self.id],
+        )?;
+        tx.exec(
+            "INSERT INTO delivery (message_id, origin, destination, leaf_index, state,
+                                   next_attempt_at, created_at, updated_at)
+             SELECT id, $1, destination, leaf, 'pending', $2, $2, $2
+             FROM unnest($3::bytea[], $4::bigint[], $5::bigint[])
+                  WITH ORDINALITY AS r(id, destination, leaf, n)
+             ORDER BY n",
+            &[&origin, &now, &self.id, &self.destination, &self.leaf],
+        )?;
+        Ok(())
+    }
+}
 
 pub(super) fn cursor(tx: &mut Tx<'_>, origin: Domain) -> Result<Option<SourceCursor>> {
     let row = tx.opt(
@@ -51,7 +112,31 @@ pub(super) fn accept(tx: &mut Tx<'_>, batch: &AcceptBatch<'_>) -> Result<AcceptO
         log_size: LogSize(next),
     };
 
-    for event in batch.events {
+    // What is stored already, read once for the whole batch: the batch's message ids, and the
+    // messages under its nonces.
+    let message_ids: Vec<MessageId> = batch.events.iter().map(|e| e.message.id()).collect();
+    let ids: Vec<&[u8]> = message_ids.iter().map(|id| &id.0.0[..]).collect();
+    let nonces: Vec<i64> = batch
+        .events
+        .iter()
+        .map(|e| codec::bits_to_i64(e.message.nonce().0))
+        .collect();
+    let mut known = HashSet::new();
+    for r in tx.query("SELECT id FROM message WHERE id = ANY($1)", &[&ids])? {
+        known.insert(codec::message_id(col(&r, 0)?)?);
+    }
+    let mut by_nonce = HashMap::new();
+    for r in tx.query(
+        "SELECT nonce, id FROM message WHERE origin = $1 AND nonce = ANY($2)",
+        &[&dom(origin), &nonces],
+    )? {
+        by_nonce.insert(col::<i64>(&r, 0)?, codec::message_id(col(&r, 1)?)?);
+    }
+    // The checks in batch order, each event against the store and the events before it, as
+    // the SQLite store makes them one statement at a time; then every new row in one statement
+    // per table.
+    let mut rows = NewRows::default();
+    for (event, &id) in batch.events.iter().zip(&message_ids) {
         let message = &event.message;
         if message.origin() != origin {
             return Err(Error::WrongOrigin {
@@ -59,22 +144,12 @@ pub(super) fn accept(tx: &mut Tx<'_>, batch: &AcceptBatch<'_>) -> Result<AcceptO
                 actual: message.origin(),
             });
         }
-        let id = message.id();
-        let id_bytes: &[u8] = &id.0.0[..];
-        if tx
-            .opt("SELECT 1 FROM message WHERE id = $1", &[&id_bytes])?
-            .is_some()
-        {
+        if known.contains(&id) {
             outcome.already_known += 1;
             continue;
         }
         let nonce = codec::bits_to_i64(message.nonce().0);
-        let other = tx.opt(
-            "SELECT id FROM message WHERE origin = $1 AND nonce = $2",
-            &[&dom(origin), &nonce],
-        )?;
-        if let Some(other) = other {
-            let stored = codec::message_id(col(&other, 0)?)?;
+        if let Some(&stored) = by_nonce.get(&nonce) {
             tracing::warn!(
                 origin = %origin, nonce = %message.nonce(), %stored, offered = %id,
                 "equivocation: two messages under one origin nonce"
@@ -96,58 +171,37 @@ pub(super) fn accept(tx: &mut Tx<'_>, batch: &AcceptBatch<'_>) -> Result<AcceptO
                 cursor: batch.cursor.block_number,
             });
         }
-        let source_block = block.map(|b| i64_of("source block", b)).transpose()?;
-        let source_ref = serde_json::to_string(&event.source).map_err(|e| Error::Backend {
-            op: "encode source reference",
-            source: Box::new(e),
-        })?;
-        let native_proof = event
-            .native_proof
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(|e| Error::Backend {
-                op: "encode native proof",
+        rows.source_block
+            .push(block.map(|b| i64_of("source block", b)).transpose()?);
+        rows.source_ref.push(
+            serde_json::to_string(&event.source).map_err(|e| Error::Backend {
+                op: "encode source reference",
                 source: Box::new(e),
-            })?;
-        let leaf = i64_of("leaf index", next)?;
-        let encoded = message.encode();
-        let destination = dom(message.destination());
-        tx.exec(
-            "INSERT INTO message (id, origin, nonce, destination, encoded, source_block,
-                                  source_ref, native_proof, accepted_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            &[
-                &id_bytes,
-                &dom(origin),
-                &nonce,
-                &destination,
-                &encoded,
-                &source_block,
-                &source_ref,
-                &native_proof,
-                &now,
-            ],
-        )?;
-        tx.exec(
-            "INSERT INTO log_leaf (origin, leaf_index, message_id) VALUES ($1, $2, $3)",
-            &[&dom(origin), &leaf, &id_bytes],
-        )?;
-        tx.exec(
-            "INSERT INTO delivery (message_id, origin, destination, leaf_index, state,
-                                   next_attempt_at, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $6, $6)",
-            &[
-                &id_bytes,
-                &dom(origin),
-                &destination,
-                &leaf,
-                &DeliveryStateKind::Pending.as_str(),
-                &now,
-            ],
-        )?;
+            })?,
+        );
+        rows.native_proof.push(
+            event
+                .native_proof
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(|e| Error::Backend {
+                    op: "encode native proof",
+                    source: Box::new(e),
+                })?,
+        );
+        rows.id.push(id.0.0.to_vec());
+        rows.nonce.push(nonce);
+        rows.destination.push(dom(message.destination()));
+        rows.encoded.push(message.encode());
+        rows.leaf.push(i64_of("leaf index", next)?);
+        known.insert(id);
+        by_nonce.insert(nonce, id);
         outcome.appended.push((LeafIndex(next), id));
         next += 1;
+    }
+    if !rows.id.is_empty() {
+        rows.insert(tx, origin, now)?;
     }
 
     store_cursor(tx, origin, batch.cursor, now)?;

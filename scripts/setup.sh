@@ -104,6 +104,36 @@ else
 fi
 echo "setup: $(chromium --version 2>/dev/null | head -n 1)"
 
+# PostgreSQL 15 (Debian bookworm), pinned: the PostgreSQL store's tests and benchmark start a
+# private cluster from /usr/lib/postgresql/15/bin (devnet/src/postgres.rs; override with
+# CAUSEWAY_POSTGRES_BIN), as `nobody` when run as root. The package's own cluster is not used.
+# Bookworm's security archive replaces the pinned server version when a newer one ships: then
+# update POSTGRESQL_15_DEB_VERSION (apt-cache policy postgresql-15 shows it).
+POSTGRESQL_DEB_VERSION=15+248+deb12u1
+POSTGRESQL_15_DEB_VERSION=15.18-0+deb12u1
+installed_pg=$(dpkg-query -W -f='${Version}' postgresql-15 2>/dev/null || true)
+installed_pg_meta=$(dpkg-query -W -f='${Version}' postgresql 2>/dev/null || true)
+if [ "$installed_pg" = "$POSTGRESQL_15_DEB_VERSION" ] \
+  && [ "$installed_pg_meta" = "$POSTGRESQL_DEB_VERSION" ]; then
+  echo "setup: postgresql $POSTGRESQL_15_DEB_VERSION is installed"
+else
+  if ! need_cmd apt-get; then
+    echo "error: apt-get is needed to install Debian's postgresql $POSTGRESQL_15_DEB_VERSION" >&2
+    exit 1
+  fi
+  echo "setup: installing Debian's postgresql $POSTGRESQL_15_DEB_VERSION (apt-get)"
+  pg_pkgs=("postgresql=$POSTGRESQL_DEB_VERSION" "postgresql-15=$POSTGRESQL_15_DEB_VERSION"
+    "postgresql-client-15=$POSTGRESQL_15_DEB_VERSION")
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${pg_pkgs[@]}" >/dev/null; then
+    echo "setup: apt-get install failed; refreshing the package lists once (apt-get update)" >&2
+    apt-get update >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      "${pg_pkgs[@]}" >/dev/null
+  fi
+fi
+echo "setup: $(/usr/lib/postgresql/15/bin/postgres --version)"
+
 # schemathesis (PyPI), pinned with every dependency by tools/schemathesis-requirements.txt and
 # installed without resolving anything else (--no-deps) into a venv under .tools/: the API's
 # property test (gateway/tests/it/api_schemathesis.rs) runs it against the served OpenAPI document.

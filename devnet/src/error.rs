@@ -129,6 +129,14 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// The private PostgreSQL cluster could not be created, started, stopped or asked something.
+    #[error("PostgreSQL test cluster: {context}: {reason}")]
+    Postgres {
+        /// What we were doing, e.g. "running initdb".
+        context: &'static str,
+        /// What went wrong.
+        reason: String,
+    },
     /// The FISCO BCOS test node could not be started or refused a request.
     #[error("FISCO BCOS test node: {context}: {reason}")]
     Fisco {

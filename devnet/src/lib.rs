@@ -12,7 +12,8 @@
 //! interface. [`node`] runs the Node scripts of `devnet/fidelity/` that check our Fabric wire
 //! format with Fabric's official Node packages (pinned, installed into `.tools/` by
 //! `scripts/setup.sh`). [`pki`] is the consortium's test PKI: a CA issuing the member gateways'
-//! mutual-TLS certificates as PEM files. Only tests and the `devnet` command use this crate; no production path
+//! mutual-TLS certificates as PEM files. [`postgres`] starts a private PostgreSQL cluster (Debian's
+//! `postgresql` 15, installed by `scripts/setup.sh`) for the PostgreSQL store's tests. Only tests and the `devnet` command use this crate; no production path
 //! does.
 
 pub mod anvil;
@@ -24,6 +25,7 @@ pub mod fisco;
 pub mod fixtures;
 pub mod node;
 pub mod pki;
+pub mod postgres;
 
 pub use causeway_proofs::Domain;
 pub use devnet::{ADMIN_KEY_INDEX, CHAIN_A, CHAIN_B, ChainSpec, DevChain, Devnet};

@@ -97,13 +97,13 @@ impl Node {
             Storage::Sqlite { path } => {
                 let store = SqliteStore::open(path)
                     .with_context(|| format!("opening the store {}", path.display()))?;
-                store_timings = store.timings();
+                store_timings = Some(store.timings());
                 Arc::new(store)
             }
-            Storage::Postgres { .. } => bail!(
-                "[storage] postgres_url is set, but this build has no PostgreSQL store yet \
-                 (fix: remove postgres_url to use the embedded SQLite store)"
-            ),
+            Storage::Postgres { url, password_file } => {
+                store_timings = None;
+                Arc::new(open_postgres(url, password_file.as_deref()).await?)
+            }
             _ => bail!("this [storage] kind is not supported by this build"),
         };
         let key_file = &config.gateway().validator_key_file;
@@ -147,15 +147,21 @@ impl Node {
                 .map(|c| (c.name.clone(), c.metrics.clone()))
                 .collect(),
             api: crate::api::ApiRequests::default(),
-            store_handles: vec![
-                (crate::metrics::HANDLE_PIPELINE, store_timings),
-                (
+            // The pipeline's handle is timed on SQLite (PostgreSQL's store is not timed yet).
+            store_handles: store_timings
+                .into_iter()
+                .map(|t| (crate::metrics::HANDLE_PIPELINE, t))
+                .chain([(
                     crate::metrics::HANDLE_API,
                     causeway_relayer::store::StoreTimings::default(),
-                ),
-            ],
+                )])
+                .collect(),
         };
-        let api_store_timings = observed.store_handles[1].1.clone();
+        let api_store_timings = observed
+            .store_handles
+            .last()
+            .map(|(_, t)| t.clone())
+            .unwrap_or_default();
         let api_requests = observed.api.clone();
         let mut relayer = Relayer::new(Arc::clone(&store), Arc::clone(&collector) as _, pipeline);
         for origin in wired.origins {
@@ -336,5 +342,128 @@ impl NodeHandle {
             None => Ok(()),
         };
         peer.and(metrics)
+    }
+}
+
+/// The longest wait between attempts to reach PostgreSQL at start-up.
+const PG_RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// Opens the PostgreSQL store (`[storage] postgres_url`, the password from the URL or from
+/// `postgres_password_file`), migrating it under its advisory lock. A database that cannot be
+/// reached yet is waited for, with capped exponential backoff and a warning per attempt that
+/// names the server but never the password; any other refusal ends the start-up.
+async fn open_postgres(
+    url: &causeway_config::PostgresUrl,
+    password_file: Option<&std::path::Path>,
+) -> Result<causeway_relayer::store::PgStore> {
+    use zeroize::Zeroize;
+    let password = match password_file {
+        Some(path) => {
+            let mut bytes = std::fs::read(path).with_context(|| {
+                format!("reading the PostgreSQL password file {}", path.display())
+            })?;
+            let len = bytes.trim_ascii_end().len();
+            let password = bytes[..len].to_vec();
+            bytes.zeroize();
+            Some(zeroize::Zeroizing::new(password))
+        }
+        None => None,
+    };
+    let url = zeroize::Zeroizing::new(url.expose_secret().to_owned());
+    let mut wait = Duration::from_millis(500);
+    let mut attempt: u32 = 0;
+    loop {
+        attempt += 1;
+        let (url, password) = (url.clone(), password.clone());
+        let opened = tokio::task::spawn_blocking(move || {
+            causeway_relayer::store::PgStore::open_with(
+                &url,
+                password.as_ref().map(|p| p.as_slice()),
+                causeway_relayer::store::PgOptions::default(),
+            )
+        })
+        .await
+        .context("opening the PostgreSQL store: the worker thread failed")?;
+        match opened {
+            Ok(store) => {
+                tracing::info!(target = store.target(), "opened the PostgreSQL store");
+                return Ok(store);
+            }
+            Err(e @ causeway_relayer::Error::Unavailable { .. }) => {
+                tracing::warn!(
+                    attempt,
+                    retry_in_ms = wait.as_millis() as u64,
+                    error = %e,
+                    "PostgreSQL is not reachable yet; retrying (fix: start the database or \
+                     correct [storage] postgres_url)"
+                );
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(PG_RETRY_MAX);
+            }
+            Err(e) => {
+                return Err(e).context(
+                    "opening the PostgreSQL store ([storage] postgres_url; fix the URL, the \
+                     password or the database's permissions)",
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod postgres_tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use causeway_devnet::postgres::PostgresNode;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_database_down_at_start_up_is_waited_for_with_the_password_from_its_file() {
+        let mut node = PostgresNode::start().unwrap();
+        let url = node.create_database("gateway").unwrap();
+        // The URL without its password; the password in a file, as an operator keeps it.
+        let without = url.replace(&format!(":{}@", node.password()), "@");
+        assert!(!without.contains(node.password()));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pg-password");
+        std::fs::write(&file, format!("{}\n", node.password())).unwrap();
+        node.stop().unwrap();
+
+        let parsed = causeway_config::PostgresUrl::parse(&without).unwrap();
+        let path = file.clone();
+        let opening = tokio::spawn(async move { open_postgres(&parsed, Some(&path)).await });
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(
+            !opening.is_finished(),
+            "gave up while the database was down"
+        );
+        let node = tokio::task::spawn_blocking(move || {
+            node.restart().unwrap();
+            node
+        })
+        .await
+        .unwrap();
+        let store = tokio::time::timeout(Duration::from_secs(30), opening)
+            .await
+            .expect("opened once the database is back")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            tokio::task::spawn_blocking(move || store.schema_version().unwrap())
+                .await
+                .unwrap(),
+            causeway_relayer::store::PG_SCHEMA_VERSION
+        );
+
+        // A wrong password is not waited for: a clear error at once, without the password.
+        std::fs::write(&file, "wrong-password-42\n").unwrap();
+        let parsed = causeway_config::PostgresUrl::parse(&without).unwrap();
+        let err = open_postgres(&parsed, Some(&file)).await.unwrap_err();
+        let shown = format!("{err:#}");
+        assert!(shown.contains("PostgreSQL"), "{shown}");
+        assert!(
+            !shown.contains("wrong-password-42") && !shown.contains(node.password()),
+            "{shown}"
+        );
     }
 }

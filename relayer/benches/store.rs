@@ -3,19 +3,24 @@
 //! row), lease a batch for delivery, record its submission (before broadcast) and confirm it.
 //! Reported per batch; divide by the batch size for the cost per message. The store is a real
 //! file with the production settings (WAL, `synchronous = FULL`), so every commit is an fsync.
+//!
+//! `store_ops` runs the same three operations on SQLite and on PostgreSQL in one run (a private
+//! cluster started by the bench, commits flushed as PostgreSQL's defaults do, over loopback TCP):
+//! accept a batch of 100 events, lease 128 messages, record an outcome (confirm one delivery).
 
 // criterion's macros define undocumented functions.
 #![allow(missing_docs)]
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use causeway_adapters::SubmissionHandle;
+use causeway_devnet::postgres::{Durability, PostgresNode};
 use causeway_proofs::bundle::{ChainFamily, NativeProof, SourceReference};
 use causeway_proofs::hash::keccak256;
 use causeway_proofs::{Address32, Domain, Hash32, LogSize, Message, MessageId, Nonce};
 use causeway_relayer::store::{
-    AcceptBatch, AcceptedEvent, Confirmation, DeliveryStore, Lane, LeaseOwner, LeaseRequest,
-    RetryPolicy, SourceCursor, SourceStore, SqliteStore, Submission, UnixMillis,
+    AcceptBatch, AcceptedEvent, Confirmation, Lane, LeaseOwner, LeaseRequest, PgStore, RetryPolicy,
+    SourceCursor, SqliteStore, Store, Submission, UnixMillis,
 };
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
@@ -29,8 +34,8 @@ const LANE: Lane = Lane {
 
 /// A store and the next nonce and block of its origin.
 struct Fixture {
-    store: SqliteStore,
-    _dir: tempfile::TempDir,
+    store: Box<dyn Store>,
+    _dir: Option<tempfile::TempDir>,
     nonce: u64,
     block: u64,
     owner: LeaseOwner,
@@ -41,8 +46,18 @@ impl Fixture {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let store = SqliteStore::open(dir.path().join("bench.sqlite")).expect("the store opens");
         Fixture {
-            store,
-            _dir: dir,
+            store: Box::new(store),
+            _dir: Some(dir),
+            nonce: 0,
+            block: 0,
+            owner: LeaseOwner("bench".into()),
+        }
+    }
+
+    fn postgres(url: &str) -> Self {
+        Fixture {
+            store: Box::new(PgStore::open(url).expect("the PostgreSQL store opens")),
+            _dir: None,
             nonce: 0,
             block: 0,
             owner: LeaseOwner("bench".into()),
@@ -89,6 +104,39 @@ impl Fixture {
                 block_hash: Hash32(block_hash.0),
             },
         )
+    }
+
+    /// Accepts `n` new events in one batch.
+    fn accept(&mut self, n: usize) {
+        let now = UnixMillis(1_000 + self.block);
+        let (events, cursor) = self.events(n);
+        self.store
+            .accept_events(&AcceptBatch {
+                origin: LANE.origin,
+                events: &events,
+                cursor,
+                now,
+            })
+            .expect("accept");
+    }
+
+    /// Leases up to `n` pending messages; their ids.
+    fn lease(&mut self, n: usize) -> Vec<MessageId> {
+        self.store
+            .lease_pending(&LeaseRequest {
+                lane: LANE,
+                owner: &self.owner,
+                limit: n,
+                lease_for: Duration::from_secs(3600),
+                covered_by: LogSize(u64::MAX),
+                policy: RetryPolicy::default(),
+                now: UnixMillis::now(),
+                rota: None,
+            })
+            .expect("lease")
+            .iter()
+            .map(|m| m.message.id())
+            .collect()
     }
 
     /// One batch's life: accept, lease, submitted, confirmed.
@@ -157,5 +205,70 @@ fn lifecycle(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, lifecycle);
+/// The same three operations on SQLite and PostgreSQL (see the module docs).
+fn ops(c: &mut Criterion) {
+    let node = PostgresNode::start_with(Durability::Durable).expect("a PostgreSQL cluster");
+    let mut group = c.benchmark_group("store_ops");
+    group.sample_size(20);
+    group.measurement_time(Duration::from_secs(8));
+    for backend in ["sqlite", "postgres"] {
+        let fixture = || match backend {
+            "sqlite" => Fixture::new(),
+            _ => {
+                let name = format!("bench_{}", UnixMillis::now().0);
+                Fixture::postgres(&node.create_database(&name).expect("a database"))
+            }
+        };
+        let mut f = fixture();
+        group.throughput(Throughput::Elements(100));
+        group.bench_function(BenchmarkId::new("accept_100", backend), |b| {
+            b.iter(|| f.accept(100));
+        });
+        let mut f = fixture();
+        group.throughput(Throughput::Elements(128));
+        group.bench_function(BenchmarkId::new("lease_128", backend), |b| {
+            // Only the lease is timed; the 128 messages it takes are accepted before it.
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    f.accept(128);
+                    let started = Instant::now();
+                    let leased = f.lease(128);
+                    total += started.elapsed();
+                    assert_eq!(leased.len(), 128, "every accepted message is leased");
+                }
+                total
+            });
+        });
+        let mut f = fixture();
+        let mut leased: Vec<MessageId> = Vec::new();
+        group.throughput(Throughput::Elements(1));
+        group.bench_function(BenchmarkId::new("record_outcome", backend), |b| {
+            // Only the outcome (one delivery confirmed) is timed.
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    if leased.is_empty() {
+                        f.accept(100);
+                        leased = f.lease(100);
+                    }
+                    let id = leased.pop().expect("a leased message");
+                    let started = Instant::now();
+                    f.store
+                        .confirm(&Confirmation {
+                            ids: &[id],
+                            block: 1,
+                            now: UnixMillis::now(),
+                        })
+                        .expect("confirm");
+                    total += started.elapsed();
+                }
+                total
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, lifecycle, ops);
 criterion_main!(benches);

@@ -30,6 +30,17 @@ pub enum Error {
         op: &'static str,
     },
 
+    /// The database server could not be reached, or dropped the connection, during `op`
+    /// (PostgreSQL down, restarting or out of connections). Transient: the call changed
+    /// nothing and may be retried once the server is back.
+    #[error("store: {op} failed: the database is unavailable ({reason}); retrying once it is back")]
+    Unavailable {
+        /// What the store was doing.
+        op: &'static str,
+        /// What the client saw (never the password).
+        reason: String,
+    },
+
     /// The database was written by a newer build (its schema is ahead of the migrations this
     /// build embeds). Refusing to open protects it from being written with old assumptions.
     #[error("store schema version {found} is newer than this build supports ({supported})")]

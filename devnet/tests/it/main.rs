@@ -23,6 +23,7 @@ mod fisco_node;
 mod gas;
 mod hyperlane;
 mod outbox;
+mod postgres;
 mod private_message;
 mod replay;
 mod support;

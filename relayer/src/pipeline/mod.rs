@@ -464,6 +464,24 @@ fn retry_busy<T>(
                 std::thread::sleep(wait);
                 wait = (wait * 2).min(BUSY_MAX_WAIT);
             }
+            Err(e @ Error::Unavailable { .. }) if cancel.is_cancelled() => return Err(e),
+            // The database server is down or unreachable (PostgreSQL): wait for it like for a
+            // lock. A write whose commit was cut off may have landed; its retry then meets the
+            // state it left, as after a crash.
+            Err(Error::Unavailable { reason, .. }) => {
+                retries += 1;
+                if retries.is_power_of_two() {
+                    tracing::warn!(
+                        op,
+                        retries,
+                        wait_ms = wait.as_millis() as u64,
+                        reason = %reason,
+                        "store unavailable (is the database server up?); retrying"
+                    );
+                }
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(BUSY_MAX_WAIT);
+            }
             other => return other,
         }
     }

@@ -10,9 +10,9 @@
 //! - [`QueryStore`]: what the API and the metrics read;
 //! - [`ApiStore`]: the HTTP API's own records (tokens, audit trail, status history, search).
 //!
-//! [`SqliteStore`] is the embedded implementation; a PostgreSQL backend for several replicas
-//! implements the same traits and must pass the same conformance suite
-//! (`relayer/tests/it/conformance.rs`).
+//! [`SqliteStore`] is the embedded implementation; [`PgStore`], for several replicas of one
+//! gateway on one PostgreSQL database, implements the same traits and passes the same
+//! conformance suite (`relayer/tests/it/conformance*.rs`).
 //!
 //! # Contract shared by every method
 //!
@@ -39,6 +39,7 @@
 mod api;
 mod backoff;
 mod outbound;
+mod postgres;
 mod sqlite;
 mod types;
 
@@ -51,6 +52,7 @@ pub use outbound::{
     EnvelopeRecord, GrantKind, GrantRecord, NewEnvelope, NewGrant, NewSendRequest, OutboundStore,
     SendKind, SendRequest, SendRequestId, SendState,
 };
+pub use postgres::{LeaseClock, PG_SCHEMA_VERSION, PgOptions, PgStore};
 pub use sqlite::{SqliteOptions, SqliteStore, StoreTimings, StoreTimingsSnapshot, TransactionKind};
 pub use types::{
     AcceptBatch, AcceptOutcome, AcceptedEvent, Attempt, CheckpointOutcome, CheckpointRecord,

@@ -62,6 +62,7 @@ macro_rules! conformance_suite {
 }
 
 conformance_suite!(sqlite, SqliteBackend::new());
+conformance_suite!(postgres, PgBackend::new());
 
 fn lease(
     s: &dyn Store,

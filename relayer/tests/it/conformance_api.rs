@@ -38,6 +38,7 @@ macro_rules! api_conformance_suite {
 }
 
 api_conformance_suite!(sqlite, SqliteBackend::new());
+api_conformance_suite!(postgres, PgBackend::new());
 
 fn new_token<'a>(name: &'a str, hash: u8, scopes: &'a [Scope], now: u64) -> NewToken<'a> {
     NewToken {

@@ -11,6 +11,25 @@ use causeway_relayer::store::{
 
 use crate::support::*;
 
+macro_rules! outbound_conformance_suite {
+    ($name:ident, $backend:expr) => {
+        mod $name {
+            use super::*;
+            #[test]
+            fn send_requests_are_recorded_audited_sealed_and_dispatched() {
+                super::send_requests_are_recorded_audited_sealed_and_dispatched(&$backend);
+            }
+            #[test]
+            fn envelopes_are_stored_once_and_grants_replace_them_with_a_record() {
+                super::envelopes_are_stored_once_and_grants_replace_them_with_a_record(&$backend);
+            }
+        }
+    };
+}
+
+outbound_conformance_suite!(sqlite, SqliteBackend::new());
+outbound_conformance_suite!(postgres, PgBackend::new());
+
 fn request<'a>(kind: SendKind, payload: &'a [u8], readers: &'a [String]) -> NewSendRequest<'a> {
     NewSendRequest {
         origin: Domain(1),
@@ -38,9 +57,7 @@ fn envelope(id: u8, bytes: &[u8]) -> NewEnvelope<'_> {
     }
 }
 
-#[test]
-fn send_requests_are_recorded_audited_sealed_and_dispatched() {
-    let b = SqliteBackend::new();
+fn send_requests_are_recorded_audited_sealed_and_dispatched<B: Backend>(b: &B) {
     let s = b.open();
     let readers = vec!["org2".to_owned()];
     let ids = s
@@ -114,9 +131,7 @@ fn send_requests_are_recorded_audited_sealed_and_dispatched() {
     assert!(s.send_request(SendRequestId(99)).unwrap().is_none());
 }
 
-#[test]
-fn envelopes_are_stored_once_and_grants_replace_them_with_a_record() {
-    let b = SqliteBackend::new();
+fn envelopes_are_stored_once_and_grants_replace_them_with_a_record<B: Backend>(b: &B) {
     let s = b.open();
     let mut fetched = envelope(1, b"first");
     fetched.fetched_from = Some("org1");

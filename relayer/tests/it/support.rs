@@ -14,8 +14,8 @@ use causeway_proofs::{
     Signature,
 };
 use causeway_relayer::store::{
-    AcceptBatch, AcceptOutcome, AcceptedEvent, Lane, LeaseOwner, RetryPolicy, SourceCursor,
-    SqliteStore, Store, UnixMillis, ValidatorSignature,
+    AcceptBatch, AcceptOutcome, AcceptedEvent, Lane, LeaseClock, LeaseOwner, PgOptions, PgStore,
+    RetryPolicy, SourceCursor, SqliteStore, Store, UnixMillis, ValidatorSignature,
 };
 use tempfile::TempDir;
 
@@ -26,6 +26,11 @@ pub trait Backend {
     type S: Store + 'static;
     /// A new handle on the same database: a second connection, or the reopen after a crash.
     fn open(&self) -> Self::S;
+    /// Arms the failpoint of `s`: its next mutating call runs but never commits.
+    fn crash_before_next_commit(s: &Self::S);
+    /// Checks the database's own consistency after a crash (SQLite's `integrity_check`;
+    /// PostgreSQL's write-ahead log needs no such check).
+    fn integrity_check(_s: &Self::S) {}
 }
 
 /// SQLite in a fresh temporary folder.
@@ -58,6 +63,60 @@ impl Backend for SqliteBackend {
     type S = SqliteStore;
     fn open(&self) -> SqliteStore {
         SqliteStore::open(&self.path).unwrap()
+    }
+    fn crash_before_next_commit(s: &SqliteStore) {
+        s.crash_before_next_commit();
+    }
+    fn integrity_check(s: &SqliteStore) {
+        s.integrity_check().unwrap();
+    }
+}
+
+/// The PostgreSQL cluster every PostgreSQL test of this binary shares (a database each); its
+/// supervisor stops it and removes its folder when the test process ends.
+pub fn shared_postgres() -> &'static causeway_devnet::postgres::PostgresNode {
+    static NODE: std::sync::OnceLock<causeway_devnet::postgres::PostgresNode> =
+        std::sync::OnceLock::new();
+    NODE.get_or_init(|| causeway_devnet::postgres::PostgresNode::start().unwrap())
+}
+
+/// A new database with a unique name on `node`; its URL.
+pub fn new_database(node: &causeway_devnet::postgres::PostgresNode) -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    node.create_database(&format!("t{}_{n}", std::process::id()))
+        .unwrap()
+}
+
+/// PostgreSQL: a new database of the shared cluster, on the caller's clock (the suite drives
+/// time by hand).
+pub struct PgBackend {
+    pub url: String,
+}
+
+impl PgBackend {
+    pub fn new() -> Self {
+        PgBackend {
+            url: new_database(shared_postgres()),
+        }
+    }
+}
+
+impl Backend for PgBackend {
+    type S = PgStore;
+    fn open(&self) -> PgStore {
+        PgStore::open_with(
+            &self.url,
+            None,
+            PgOptions {
+                clock: LeaseClock::Caller,
+                ..PgOptions::default()
+            },
+        )
+        .unwrap()
+    }
+    fn crash_before_next_commit(s: &PgStore) {
+        s.crash_before_next_commit();
     }
 }
 

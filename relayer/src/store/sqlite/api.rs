@@ -13,7 +13,7 @@ use crate::store::{
 };
 
 /// The longest token name.
-const MAX_NAME: usize = 64;
+pub(crate) const MAX_NAME: usize = 64;
 
 /// Appends one audit row.
 pub(super) fn audit(
@@ -106,7 +106,7 @@ pub(super) fn revoke_token(
     )
 }
 
-const TOKEN_COLUMNS: &str = "id, name, hash, scopes, created_at, expires_at, revoked_at";
+pub(crate) const TOKEN_COLUMNS: &str = "id, name, hash, scopes, created_at, expires_at, revoked_at";
 
 fn token_row(r: &Row<'_>) -> rusqlite::Result<RawToken> {
     Ok(RawToken {
@@ -120,18 +120,18 @@ fn token_row(r: &Row<'_>) -> rusqlite::Result<RawToken> {
     })
 }
 
-struct RawToken {
-    id: i64,
-    name: String,
-    hash: Vec<u8>,
-    scopes: String,
-    created_at: i64,
-    expires_at: Option<i64>,
-    revoked_at: Option<i64>,
+pub(crate) struct RawToken {
+    pub(crate) id: i64,
+    pub(crate) name: String,
+    pub(crate) hash: Vec<u8>,
+    pub(crate) scopes: String,
+    pub(crate) created_at: i64,
+    pub(crate) expires_at: Option<i64>,
+    pub(crate) revoked_at: Option<i64>,
 }
 
 impl RawToken {
-    fn decode(self) -> Result<TokenRecord> {
+    pub(crate) fn decode(self) -> Result<TokenRecord> {
         let hash: [u8; 32] = self
             .hash
             .as_slice()
@@ -209,9 +209,9 @@ fn limit_param(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
-type RawEvent = (i64, Vec<u8>, i64, i64, String, Option<String>, i64);
+pub(crate) type RawEvent = (i64, Vec<u8>, i64, i64, String, Option<String>, i64);
 
-const EVENT_COLUMNS: &str = "seq, message_id, origin, destination, status, reason, at";
+pub(crate) const EVENT_COLUMNS: &str = "seq, message_id, origin, destination, status, reason, at";
 
 fn event_row(r: &Row<'_>) -> rusqlite::Result<RawEvent> {
     Ok((
@@ -225,7 +225,7 @@ fn event_row(r: &Row<'_>) -> rusqlite::Result<RawEvent> {
     ))
 }
 
-fn decode_event(raw: RawEvent) -> Result<StatusEvent> {
+pub(crate) fn decode_event(raw: RawEvent) -> Result<StatusEvent> {
     let (seq, id, origin, destination, status, reason, at) = raw;
     Ok(StatusEvent {
         seq: codec::to_u64("event seq", seq)?,

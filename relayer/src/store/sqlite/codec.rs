@@ -7,74 +7,74 @@ use crate::Error;
 use crate::store::{DeliveryStateKind, Result, UnixMillis};
 
 /// A u64 that must fit SQLite's signed integer (heights, indices, times, counts).
-pub(super) fn to_i64(what: &'static str, value: u64) -> Result<i64> {
+pub(crate) fn to_i64(what: &'static str, value: u64) -> Result<i64> {
     i64::try_from(value).map_err(|_| Error::OutOfRange { what, value })
 }
 
 /// A stored non-negative integer.
-pub(super) fn to_u64(what: &'static str, value: i64) -> Result<u64> {
+pub(crate) fn to_u64(what: &'static str, value: i64) -> Result<u64> {
     u64::try_from(value).map_err(|_| corrupt(what, format!("negative value {value}")))
 }
 
 /// A stored count of attempts.
-pub(super) fn to_u32(what: &'static str, value: i64) -> Result<u32> {
+pub(crate) fn to_u32(what: &'static str, value: i64) -> Result<u32> {
     u32::try_from(value).map_err(|_| corrupt(what, format!("{value} out of range")))
 }
 
 /// A u64 stored bit for bit (nonces: only equality matters, and every u64 is a valid nonce).
-pub(super) fn bits_to_i64(value: u64) -> i64 {
+pub(crate) fn bits_to_i64(value: u64) -> i64 {
     value.cast_signed()
 }
 
 /// The inverse of [`bits_to_i64`] (nothing reads a stored nonce back yet; kept with its test).
 #[cfg(test)]
-pub(super) fn bits_to_u64(value: i64) -> u64 {
+pub(crate) fn bits_to_u64(value: i64) -> u64 {
     value.cast_unsigned()
 }
 
 /// A domain column.
-pub(super) fn domain(value: i64) -> Result<Domain> {
+pub(crate) fn domain(value: i64) -> Result<Domain> {
     u32::try_from(value)
         .map(Domain)
         .map_err(|_| corrupt("domain", format!("{value} is not a u32")))
 }
 
 /// A time column.
-pub(super) fn millis(value: i64) -> Result<UnixMillis> {
+pub(crate) fn millis(value: i64) -> Result<UnixMillis> {
     to_u64("time", value).map(UnixMillis)
 }
 
 /// A 32-byte hash column.
-pub(super) fn hash32(what: &'static str, blob: &[u8]) -> Result<Hash32> {
+pub(crate) fn hash32(what: &'static str, blob: &[u8]) -> Result<Hash32> {
     <[u8; 32]>::try_from(blob)
         .map(Hash32)
         .map_err(|_| corrupt(what, format!("{} bytes, expected 32", blob.len())))
 }
 
 /// A message id column.
-pub(super) fn message_id(blob: &[u8]) -> Result<MessageId> {
+pub(crate) fn message_id(blob: &[u8]) -> Result<MessageId> {
     hash32("message id", blob).map(MessageId)
 }
 
 /// A validator address column.
-pub(super) fn evm_address(blob: &[u8]) -> Result<EvmAddress> {
+pub(crate) fn evm_address(blob: &[u8]) -> Result<EvmAddress> {
     <[u8; 20]>::try_from(blob)
         .map(EvmAddress)
         .map_err(|_| corrupt("validator address", format!("{} bytes", blob.len())))
 }
 
 /// A signature column.
-pub(super) fn signature(blob: &[u8]) -> Result<Signature> {
+pub(crate) fn signature(blob: &[u8]) -> Result<Signature> {
     Signature::from_slice(blob).map_err(|e| corrupt("signature", e.to_string()))
 }
 
 /// A delivery state column.
-pub(super) fn state(text: &str) -> Result<DeliveryStateKind> {
+pub(crate) fn state(text: &str) -> Result<DeliveryStateKind> {
     DeliveryStateKind::parse(text).ok_or_else(|| corrupt("delivery state", text.to_owned()))
 }
 
 /// An [`Error::Corrupt`].
-pub(super) fn corrupt(what: &'static str, reason: String) -> Error {
+pub(crate) fn corrupt(what: &'static str, reason: String) -> Error {
     Error::Corrupt { what, reason }
 }
 

@@ -12,13 +12,13 @@
 //! way would be redone (re-read, re-sent), but the contract says `Ok` means durable, so each
 //! commit fsyncs the WAL. The cost is one fsync per call; batches amortise it.
 
-mod api;
+pub(super) mod api;
 mod checkpoint;
-mod codec;
+pub(super) mod codec;
 mod delivery;
 mod migrate;
-mod outbound;
-mod query;
+pub(super) mod outbound;
+pub(super) mod query;
 mod source;
 mod timings;
 

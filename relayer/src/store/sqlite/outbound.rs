@@ -13,15 +13,15 @@ use crate::store::{
     SendKind, SendRequest, SendRequestId, SendState, UnixMillis,
 };
 
-fn json_list(items: &[String]) -> Result<String> {
+pub(crate) fn json_list(items: &[String]) -> Result<String> {
     serde_json::to_string(items).map_err(|e| codec::corrupt("name list", e.to_string()))
 }
 
-fn parse_list(what: &'static str, text: &str) -> Result<Vec<String>> {
+pub(crate) fn parse_list(what: &'static str, text: &str) -> Result<Vec<String>> {
     serde_json::from_str(text).map_err(|e| codec::corrupt(what, e.to_string()))
 }
 
-fn address(what: &'static str, blob: &[u8]) -> Result<Address32> {
+pub(crate) fn address(what: &'static str, blob: &[u8]) -> Result<Address32> {
     codec::hash32(what, blob).map(|h| Address32(h.0))
 }
 
@@ -66,26 +66,26 @@ pub(super) fn record_requests(
     Ok(ids)
 }
 
-const REQUEST_COLUMNS: &str = "id, origin, destination, recipient, kind, payload, readers, \
+pub(crate) const REQUEST_COLUMNS: &str = "id, origin, destination, recipient, kind, payload, readers, \
      disclose, state, nonce, message_id, tx_hash, attempts, error, created_at, updated_at";
 
-struct RawRequest {
-    id: i64,
-    origin: i64,
-    destination: i64,
-    recipient: Vec<u8>,
-    kind: String,
-    payload: Option<Vec<u8>>,
-    readers: String,
-    disclose: String,
-    state: String,
-    nonce: Option<i64>,
-    message_id: Option<Vec<u8>>,
-    tx_hash: Option<Vec<u8>>,
-    attempts: i64,
-    error: Option<String>,
-    created_at: i64,
-    updated_at: i64,
+pub(crate) struct RawRequest {
+    pub(crate) id: i64,
+    pub(crate) origin: i64,
+    pub(crate) destination: i64,
+    pub(crate) recipient: Vec<u8>,
+    pub(crate) kind: String,
+    pub(crate) payload: Option<Vec<u8>>,
+    pub(crate) readers: String,
+    pub(crate) disclose: String,
+    pub(crate) state: String,
+    pub(crate) nonce: Option<i64>,
+    pub(crate) message_id: Option<Vec<u8>>,
+    pub(crate) tx_hash: Option<Vec<u8>>,
+    pub(crate) attempts: i64,
+    pub(crate) error: Option<String>,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
 }
 
 fn request_row(r: &Row<'_>) -> rusqlite::Result<RawRequest> {
@@ -110,7 +110,7 @@ fn request_row(r: &Row<'_>) -> rusqlite::Result<RawRequest> {
 }
 
 impl RawRequest {
-    fn decode(self) -> Result<SendRequest> {
+    pub(crate) fn decode(self) -> Result<SendRequest> {
         let kind = match self.kind.as_str() {
             "public" => SendKind::Public,
             "private" => SendKind::Private,

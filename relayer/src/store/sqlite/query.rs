@@ -37,7 +37,7 @@ pub(super) fn load_messages(
         .collect()
 }
 
-fn decode_message(id: MessageId, encoded: &[u8]) -> Result<Message> {
+pub(crate) fn decode_message(id: MessageId, encoded: &[u8]) -> Result<Message> {
     let message =
         Message::decode(encoded).map_err(|e| codec::corrupt("message encoding", e.to_string()))?;
     if message.id() != id {
@@ -50,28 +50,29 @@ fn decode_message(id: MessageId, encoded: &[u8]) -> Result<Message> {
 }
 
 /// The raw columns of a message joined with its delivery.
-struct RawRecord {
-    encoded: Vec<u8>,
-    source_ref: String,
-    native_proof: Option<String>,
-    accepted_at: i64,
-    origin: i64,
-    destination: i64,
-    leaf_index: i64,
-    state: String,
-    attempts: i64,
-    next_attempt_at: i64,
-    lease_owner: Option<String>,
-    lease_until: Option<i64>,
-    submission_id: Option<Vec<u8>>,
-    submitted_at: Option<i64>,
-    confirmed_block: Option<i64>,
-    dead_reason: Option<String>,
-    last_error: Option<String>,
+pub(crate) struct RawRecord {
+    pub(crate) encoded: Vec<u8>,
+    pub(crate) source_ref: String,
+    pub(crate) native_proof: Option<String>,
+    pub(crate) accepted_at: i64,
+    pub(crate) origin: i64,
+    pub(crate) destination: i64,
+    pub(crate) leaf_index: i64,
+    pub(crate) state: String,
+    pub(crate) attempts: i64,
+    pub(crate) next_attempt_at: i64,
+    pub(crate) lease_owner: Option<String>,
+    pub(crate) lease_until: Option<i64>,
+    pub(crate) submission_id: Option<Vec<u8>>,
+    pub(crate) submitted_at: Option<i64>,
+    pub(crate) confirmed_block: Option<i64>,
+    pub(crate) dead_reason: Option<String>,
+    pub(crate) last_error: Option<String>,
 }
 
 impl RawRecord {
-    const COLUMNS: &'static str = "m.encoded, m.source_ref, m.native_proof, m.accepted_at,
+    pub(crate) const COLUMNS: &'static str =
+        "m.encoded, m.source_ref, m.native_proof, m.accepted_at,
         d.origin, d.destination, d.leaf_index, d.state, d.attempts, d.next_attempt_at,
         d.lease_owner, d.lease_until, d.submission_id, d.submitted_at, d.confirmed_block,
         d.dead_reason, d.last_error";
@@ -98,7 +99,7 @@ impl RawRecord {
         })
     }
 
-    fn decode(self, id: MessageId) -> Result<MessageRecord> {
+    pub(crate) fn decode(self, id: MessageId) -> Result<MessageRecord> {
         let missing = |what: &'static str| codec::corrupt(what, "missing for its state".into());
         let state = match codec::state(&self.state)? {
             DeliveryStateKind::Pending => DeliveryState::Pending,
@@ -242,7 +243,7 @@ pub(super) fn submitted(
 
 /// A submitted message's columns, in this order: message id, leaf index, owner, submission
 /// id, submitted at, handle.
-pub(super) type SubmittedRow = (Vec<u8>, i64, String, Vec<u8>, i64, Option<String>);
+pub(crate) type SubmittedRow = (Vec<u8>, i64, String, Vec<u8>, i64, Option<String>);
 
 /// Reads a [`SubmittedRow`] from the statement's first six columns.
 pub(super) fn submitted_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SubmittedRow> {
@@ -257,7 +258,7 @@ pub(super) fn submitted_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Submitted
 }
 
 /// Decodes a [`SubmittedRow`].
-pub(super) fn submitted_message(
+pub(crate) fn submitted_message(
     (id, leaf, owner, submission, at, handle): SubmittedRow,
 ) -> Result<SubmittedMessage> {
     Ok(SubmittedMessage {

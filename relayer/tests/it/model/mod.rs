@@ -9,12 +9,12 @@ use causeway_proofs::{Domain, LeafIndex, LogSize, MessageId};
 use causeway_relayer::Error;
 use causeway_relayer::store::{
     AcceptBatch, Attempt, CheckpointRecord, CheckpointStore, Confirmation, DeliveryState,
-    DeliveryStore, FailureReport, Lane, LeaseRequest, RetryPolicy, SourceStore, SqliteStore, Store,
-    Submission, UnixMillis, ValidatorSignature,
+    DeliveryStore, FailureReport, Lane, LeaseRequest, RetryPolicy, SourceStore, Store, Submission,
+    UnixMillis, ValidatorSignature,
 };
 use proptest::prelude::*;
 
-use crate::support::{Backend, SqliteBackend, cursor, handle, validator_sig};
+use crate::support::{Backend, PgBackend, SqliteBackend, cursor, handle, validator_sig};
 
 mod ops;
 mod state;
@@ -102,14 +102,9 @@ fn check(store: &dyn Store, model: &Model) {
 
 /// Runs one step on the store and the model; returns the store to use next (a new handle after
 /// a crash).
-fn run(
-    backend: &SqliteBackend,
-    mut store: SqliteStore,
-    model: &mut Model,
-    step: &Step,
-) -> SqliteStore {
+fn run<B: Backend>(backend: &B, mut store: B::S, model: &mut Model, step: &Step) -> B::S {
     if step.crash_before_commit && !matches!(step.op, Op::Tick { .. } | Op::Crash) {
-        store.crash_before_next_commit();
+        B::crash_before_next_commit(&store);
     }
     let mut next = model.clone();
     let now = UnixMillis(model.now);
@@ -122,7 +117,7 @@ fn run(
         Op::Crash => {
             drop(store);
             store = backend.open();
-            store.integrity_check().unwrap();
+            B::integrity_check(&store);
             Ok(())
         }
         Op::Accept {
@@ -369,7 +364,7 @@ fn run(
         // armed), the process is gone: reopen.
         drop(store);
         store = backend.open();
-        store.integrity_check().unwrap();
+        B::integrity_check(&store);
     }
     store
 }
@@ -395,6 +390,25 @@ fn compare_err(
     }
 }
 
+/// One generated sequence on one backend: the store matches the model after every step and
+/// after a final crash.
+fn matches_model<B: Backend>(backend: &B, steps: &[Step]) {
+    let mut store = backend.open();
+    let mut model = Model {
+        now: 1_000,
+        ..Model::default()
+    };
+    for s in steps {
+        store = run(backend, store, &mut model, s);
+        check(&store, &model);
+    }
+    // A final crash loses nothing.
+    drop(store);
+    let store = backend.open();
+    B::integrity_check(&store);
+    check(&store, &model);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: 96,
@@ -405,17 +419,21 @@ proptest! {
 
     #[test]
     fn store_matches_model_through_crashes(steps in prop::collection::vec(step(), 1..80)) {
-        let backend = SqliteBackend::new();
-        let mut store = backend.open();
-        let mut model = Model { now: 1_000, ..Model::default() };
-        for s in &steps {
-            store = run(&backend, store, &mut model, s);
-            check(&store, &model);
-        }
-        // A final crash loses nothing.
-        drop(store);
-        let store = backend.open();
-        store.integrity_check().unwrap();
-        check(&store, &model);
+        matches_model(&SqliteBackend::new(), &steps);
+    }
+}
+
+proptest! {
+    // Fewer cases: every step is a few network round trips to the test cluster.
+    #![proptest_config(ProptestConfig {
+        cases: 24,
+        max_shrink_iters: 500,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn postgres_store_matches_model_through_crashes(steps in prop::collection::vec(step(), 1..80)) {
+        matches_model(&PgBackend::new(), &steps);
     }
 }

@@ -1,0 +1,423 @@
+//! The delivery state machine ([`DeliveryStore`](crate::store::DeliveryStore)), the statements
+//! of the SQLite store's `delivery.rs` in PostgreSQL's dialect. Every call runs under the write
+//! lock (see the module docs), so a check of the current row and the write that follows it see
+//! the same row: fencing by lease token holds across replicas.
+
+use causeway_proofs::{LeafIndex, MessageId};
+
+use super::{Tx, col, dom, i64_of, query};
+use crate::Error;
+use crate::store::sqlite::codec;
+use crate::store::{
+    Attempt, Confirmation, DeliveryStateKind, FailureOutcome, FailureReport, LEASE_EXPIRED_REASON,
+    LeaseOwner, LeaseRequest, LeaseToken, LeasedMessage, Renewal, Result, Submission, SubmissionId,
+    SubmittedMessage, TakeOver, UnixMillis,
+};
+
+/// The parts of a delivery row a transition depends on.
+struct Current {
+    state: DeliveryStateKind,
+    owner: Option<LeaseOwner>,
+    attempts: u32,
+    lease: Option<LeaseToken>,
+    submission: Option<SubmissionId>,
+}
+
+impl Current {
+    fn leased_by(&self, owner: &LeaseOwner, lease: LeaseToken) -> bool {
+        self.state == DeliveryStateKind::Leased
+            && self.owner.as_ref() == Some(owner)
+            && self.lease == Some(lease)
+    }
+
+    fn lease_lost(self, id: MessageId, owner: &LeaseOwner) -> Error {
+        Error::LeaseLost {
+            id,
+            owner: owner.clone(),
+            holder: self
+                .owner
+                .filter(|_| self.state == DeliveryStateKind::Leased),
+            state: self.state,
+        }
+    }
+}
+
+fn current(tx: &mut Tx<'_>, id: MessageId) -> Result<Current> {
+    let key: &[u8] = &id.0.0[..];
+    let row = tx
+        .opt(
+            "SELECT state, lease_owner, attempts, lease_token, submission_id
+             FROM delivery WHERE message_id = $1",
+            &[&key],
+        )?
+        .ok_or(Error::UnknownMessage { id })?;
+    let lease: Option<i64> = col(&row, 3)?;
+    let submission: Option<&[u8]> = col(&row, 4)?;
+    Ok(Current {
+        state: codec::state(col(&row, 0)?)?,
+        owner: col::<Option<String>>(&row, 1)?.map(LeaseOwner),
+        attempts: codec::to_u32("attempts", col(&row, 2)?)?,
+        lease: lease
+            .map(|t| codec::to_u64("lease token", t).map(LeaseToken))
+            .transpose()?,
+        submission: submission
+            .map(|b| codec::hash32("submission id", b).map(SubmissionId))
+            .transpose()?,
+    })
+}
+
+pub(super) fn lease(tx: &mut Tx<'_>, req: &LeaseRequest<'_>) -> Result<Vec<LeasedMessage>> {
+    if req.limit == 0 {
+        return Ok(Vec::new());
+    }
+    let now = i64_of("time", req.now.0)?;
+    let until = req.now.saturating_add(req.lease_for);
+    let until_i = i64_of("lease end", until.0)?;
+    let covered = i64::try_from(req.covered_by.0).unwrap_or(i64::MAX);
+    let limit = i64::try_from(req.limit).unwrap_or(i64::MAX);
+    let (members, position, run, grace) = match req.rota {
+        Some(r) => (
+            i64::from(r.members.max(1)),
+            i64::from(r.position),
+            i64::try_from(r.run.max(1)).unwrap_or(i64::MAX),
+            i64::try_from(r.grace.as_millis()).unwrap_or(i64::MAX),
+        ),
+        None => (1, 0, 1, 0),
+    };
+    expire_leases(tx, req, now)?;
+    let token: i64 = col(
+        &tx.one(
+            "UPDATE lease_sequence SET last = last + 1 WHERE id = 1 RETURNING last",
+            &[],
+        )?,
+        0,
+    )?;
+    let lease = LeaseToken(codec::to_u64("lease token", token)?);
+    let rows = tx.query(
+        "UPDATE delivery
+         SET state = 'leased', lease_owner = $1, lease_until = $2, updated_at = $3,
+             lease_token = $8
+         WHERE message_id IN (
+             SELECT message_id FROM delivery
+             WHERE origin = $4 AND destination = $5 AND leaf_index < $6
+               AND state = 'pending' AND next_attempt_at <= $3
+               AND next_attempt_at
+                   + (($10::bigint + $9::bigint - (leaf_index / $11::bigint) % $9::bigint)
+                      % $9::bigint) * $12::bigint <= $3
+             ORDER BY leaf_index LIMIT $7)
+         RETURNING message_id, leaf_index, attempts",
+        &[
+            &req.owner.0,
+            &until_i,
+            &now,
+            &dom(req.lane.origin),
+            &dom(req.lane.destination),
+            &covered,
+            &limit,
+            &token,
+            &members,
+            &position,
+            &run,
+            &grace,
+        ],
+    )?;
+    let mut leased = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let id = codec::message_id(col(r, 0)?)?;
+        leased.push(LeasedMessage {
+            leaf_index: LeafIndex(codec::to_u64("leaf index", col(r, 1)?)?),
+            message: query::load_message(tx, id)?,
+            attempts: codec::to_u32("attempts", col(r, 2)?)?,
+            lease_until: until,
+            lease,
+        });
+    }
+    leased.sort_by_key(|m| m.leaf_index);
+    if !leased.is_empty() {
+        tracing::debug!(
+            lane = %req.lane, owner = %req.owner, count = leased.len(), until = until.0,
+            "leased messages"
+        );
+    }
+    Ok(leased)
+}
+
+/// Ends the expired leases of `req.lane`: each used an attempt (see the SQLite store).
+fn expire_leases(tx: &mut Tx<'_>, req: &LeaseRequest<'_>, now: i64) -> Result<()> {
+    let max = i64::from(req.policy.max_attempts.max(1));
+    let (o, d) = (dom(req.lane.origin), dom(req.lane.destination));
+    let dead = tx.exec(
+        "UPDATE delivery
+         SET state = 'dead_letter', attempts = attempts + 1, next_attempt_at = $3,
+             dead_reason = $5, last_error = $5, lease_owner = NULL, lease_until = NULL,
+             lease_token = NULL, updated_at = $3
+         WHERE origin = $1 AND destination = $2 AND state = 'leased' AND lease_until <= $3
+           AND attempts + 1 >= $4",
+        &[&o, &d, &now, &max, &LEASE_EXPIRED_REASON],
+    )?;
+    let back = tx.exec(
+        "UPDATE delivery
+         SET state = 'pending', attempts = attempts + 1, next_attempt_at = $3,
+             last_error = $4, lease_owner = NULL, lease_until = NULL, lease_token = NULL,
+             updated_at = $3
+         WHERE origin = $1 AND destination = $2 AND state = 'leased' AND lease_until <= $3",
+        &[&o, &d, &now, &LEASE_EXPIRED_REASON],
+    )?;
+    if dead + back > 0 {
+        tracing::warn!(
+            lane = %req.lane, dead_letters = dead, back_to_pending = back,
+            "leases expired without an outcome; each counts as a failed attempt"
+        );
+    }
+    Ok(())
+}
+
+pub(super) fn submitted(tx: &mut Tx<'_>, s: &Submission<'_>) -> Result<()> {
+    let now = i64_of("time", s.now.0)?;
+    let handle = serde_json::to_string(s.handle).map_err(|e| Error::Backend {
+        op: "encode submission handle",
+        source: Box::new(e),
+    })?;
+    if handle.len() > Submission::MAX_HANDLE_LEN {
+        return Err(Error::HandleTooLong {
+            len: handle.len(),
+            max: Submission::MAX_HANDLE_LEN,
+        });
+    }
+    if let Some(signed) = s.signed
+        && signed.len() > Submission::MAX_SIGNED_LEN
+    {
+        return Err(Error::SignedTooLong {
+            len: signed.len(),
+            max: Submission::MAX_SIGNED_LEN,
+        });
+    }
+    let submission = SubmissionId::of(s.handle);
+    let submission_bytes: &[u8] = &submission.0.0[..];
+    for &id in s.ids {
+        let cur = current(tx, id)?;
+        let replacing = s.replaces.is_some()
+            && cur.state == DeliveryStateKind::Submitted
+            && cur.owner.as_ref() == Some(s.owner)
+            && cur.submission == s.replaces;
+        if !cur.leased_by(s.owner, s.lease) && !replacing {
+            return Err(cur.lease_lost(id, s.owner));
+        }
+        let key: &[u8] = &id.0.0[..];
+        tx.exec(
+            "UPDATE delivery SET state = 'submitted', submission_id = $2, submission_handle = $3,
+                 submitted_at = $4, lease_token = NULL, updated_at = $4
+             WHERE message_id = $1",
+            &[&key, &submission_bytes, &handle, &now],
+        )?;
+    }
+    if let Some(signed) = s.signed {
+        tx.exec(
+            "INSERT INTO signed_submission (submission_id, signed, recorded_at)
+             VALUES ($1, $2, $3)
+             ON CONFLICT (submission_id) DO UPDATE SET signed = excluded.signed",
+            &[&submission_bytes, &signed, &now],
+        )?;
+    }
+    if let Some(old) = s.replaces {
+        prune_signed(tx, old)?;
+    }
+    tracing::debug!(
+        owner = %s.owner, submission = %submission, family = ?s.handle.family,
+        count = s.ids.len(), signed = s.signed.map(<[u8]>::len), replaces = ?s.replaces,
+        "recorded submission"
+    );
+    Ok(())
+}
+
+/// Forgets the signed bytes of `submission` once none of its messages is submitted in it.
+fn prune_signed(tx: &mut Tx<'_>, submission: SubmissionId) -> Result<()> {
+    let key: &[u8] = &submission.0.0[..];
+    tx.exec(
+        "DELETE FROM signed_submission WHERE submission_id = $1
+           AND NOT EXISTS (SELECT 1 FROM delivery
+                           WHERE submission_id = $1 AND state = 'submitted')",
+        &[&key],
+    )?;
+    Ok(())
+}
+
+pub(super) fn signed(tx: &mut Tx<'_>, submission: SubmissionId) -> Result<Option<Vec<u8>>> {
+    let key: &[u8] = &submission.0.0[..];
+    tx.opt(
+        "SELECT signed FROM signed_submission WHERE submission_id = $1",
+        &[&key],
+    )?
+    .map(|r| col(&r, 0))
+    .transpose()
+}
+
+pub(super) fn confirm(tx: &mut Tx<'_>, c: &Confirmation<'_>) -> Result<()> {
+    let now = i64_of("time", c.now.0)?;
+    let block = i64_of("confirmation block", c.block)?;
+    for &id in c.ids {
+        let cur = current(tx, id)?;
+        if cur.state == DeliveryStateKind::Confirmed {
+            continue;
+        }
+        let key: &[u8] = &id.0.0[..];
+        tx.exec(
+            "UPDATE delivery SET state = 'confirmed', confirmed_block = $2, lease_until = NULL,
+                 lease_token = NULL, dead_reason = NULL, updated_at = $3
+             WHERE message_id = $1",
+            &[&key, &block, &now],
+        )?;
+        if let Some(submission) = cur.submission {
+            prune_signed(tx, submission)?;
+        }
+        tracing::debug!(message_id = %id, block = c.block, from = %cur.state, "confirmed delivery");
+    }
+    Ok(())
+}
+
+pub(super) fn failure(tx: &mut Tx<'_>, f: &FailureReport<'_>) -> Result<FailureOutcome> {
+    let id = f.id;
+    let cur = current(tx, id)?;
+    match f.attempt {
+        Attempt::Leased { owner, lease } => {
+            if !cur.leased_by(owner, lease) {
+                return Err(cur.lease_lost(id, owner));
+            }
+        }
+        Attempt::Submitted { submission } => {
+            if cur.state != DeliveryStateKind::Submitted || cur.submission != Some(submission) {
+                return Err(Error::InvalidTransition {
+                    id,
+                    action: "record a failed submission of",
+                    state: cur.state,
+                });
+            }
+        }
+    }
+    let attempts = cur.attempts.saturating_add(1);
+    let now = i64_of("time", f.now.0)?;
+    let (outcome, state, next_attempt_at, dead_reason) = if f.policy.exhausted(attempts) {
+        (
+            FailureOutcome::DeadLetter { attempts },
+            DeliveryStateKind::DeadLetter,
+            f.now,
+            Some(f.reason),
+        )
+    } else {
+        let next = f.now.saturating_add(f.policy.delay(attempts, f.jitter));
+        (
+            FailureOutcome::Retry {
+                attempts,
+                next_attempt_at: next,
+            },
+            DeliveryStateKind::Pending,
+            next,
+            None,
+        )
+    };
+    let next_i = i64_of("next attempt time", next_attempt_at.0)?;
+    let key: &[u8] = &id.0.0[..];
+    tx.exec(
+        "UPDATE delivery SET state = $2, attempts = $3, next_attempt_at = $4, dead_reason = $5,
+             last_error = $6, lease_owner = NULL, lease_until = NULL, lease_token = NULL,
+             submission_id = NULL, submission_handle = NULL, submitted_at = NULL, updated_at = $7
+         WHERE message_id = $1",
+        &[
+            &key,
+            &state.as_str(),
+            &i64::from(attempts),
+            &next_i,
+            &dead_reason,
+            &f.reason,
+            &now,
+        ],
+    )?;
+    if let Some(submission) = cur.submission {
+        prune_signed(tx, submission)?;
+    }
+    match outcome {
+        FailureOutcome::DeadLetter { attempts } => tracing::warn!(
+            message_id = %id, attempts, reason = f.reason, "delivery dead-lettered"
+        ),
+        FailureOutcome::Retry {
+            attempts,
+            next_attempt_at,
+        } => tracing::debug!(
+            message_id = %id, attempts, next_attempt_at = next_attempt_at.0, reason = f.reason,
+            "delivery attempt failed; will retry"
+        ),
+    }
+    Ok(outcome)
+}
+
+pub(super) fn retry_dead(tx: &mut Tx<'_>, id: MessageId, now: UnixMillis) -> Result<()> {
+    let cur = current(tx, id)?;
+    if cur.state != DeliveryStateKind::DeadLetter {
+        return Err(Error::InvalidTransition {
+            id,
+            action: "retry",
+            state: cur.state,
+        });
+    }
+    let now = i64_of("time", now.0)?;
+    let key: &[u8] = &id.0.0[..];
+    tx.exec(
+        "UPDATE delivery SET state = 'pending', attempts = 0, next_attempt_at = $2,
+             dead_reason = NULL, updated_at = $2
+         WHERE message_id = $1",
+        &[&key, &now],
+    )?;
+    tracing::info!(message_id = %id, "dead letter sent back to pending");
+    Ok(())
+}
+
+pub(super) fn take_over(tx: &mut Tx<'_>, req: &TakeOver<'_>) -> Result<Vec<SubmittedMessage>> {
+    if req.limit == 0 {
+        return Ok(Vec::new());
+    }
+    let now = i64_of("time", req.now.0)?;
+    let until = i64_of("follow lease end", req.now.saturating_add(req.follow_for).0)?;
+    let limit = i64::try_from(req.limit).unwrap_or(i64::MAX);
+    let rows = tx.query(
+        "UPDATE delivery SET lease_owner = $1, lease_until = $2, updated_at = $3
+         WHERE message_id IN (
+             SELECT message_id FROM delivery
+             WHERE origin = $4 AND destination = $5 AND state = 'submitted'
+               AND (CASE WHEN lease_owner = $1 THEN $7::boolean
+                         ELSE lease_until IS NULL OR lease_until <= $3 END)
+             ORDER BY leaf_index LIMIT $6)
+         RETURNING message_id, leaf_index, lease_owner, submission_id, submitted_at,
+                   submission_handle",
+        &[
+            &req.owner.0,
+            &until,
+            &now,
+            &dom(req.lane.origin),
+            &dom(req.lane.destination),
+            &limit,
+            &req.include_own,
+        ],
+    )?;
+    let mut taken = rows
+        .iter()
+        .map(query::submitted_message)
+        .collect::<Result<Vec<_>>>()?;
+    taken.sort_by_key(|m| m.leaf_index);
+    if !taken.is_empty() {
+        tracing::debug!(lane = %req.lane, owner = %req.owner, count = taken.len(),
+            "took over submitted messages");
+    }
+    Ok(taken)
+}
+
+pub(super) fn renew(tx: &mut Tx<'_>, r: &Renewal<'_>) -> Result<usize> {
+    let until = i64_of("follow lease end", r.until.0)?;
+    let now = i64_of("time", r.now.0)?;
+    let submission: &[u8] = &r.submission.0.0[..];
+    let n = tx.exec(
+        "UPDATE delivery SET lease_until = $1, updated_at = $2
+         WHERE state = 'submitted' AND lease_owner = $3 AND submission_id = $4",
+        &[&until, &now, &r.owner.0, &submission],
+    )?;
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}

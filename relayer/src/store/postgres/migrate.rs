@@ -1,0 +1,108 @@
+//! The PostgreSQL schema's versioned migrations, applied at start-up in one transaction under
+//! an advisory lock (`pg_advisory_xact_lock`), so replicas starting together migrate once: the
+//! second waits for the first to commit, then finds nothing left to apply.
+//!
+//! A migration, once released, never changes: fix mistakes with a new one. A database migrated
+//! by a newer build is refused ([`Error::SchemaTooNew`]).
+
+use postgres::Client;
+
+use super::{MIGRATE_LOCK, Tx, col, pg};
+use crate::Error;
+use crate::store::{Result, UnixMillis};
+
+/// One schema step.
+struct Migration {
+    version: u32,
+    name: &'static str,
+    sql: &'static str,
+}
+
+/// Every migration, in order; versions are 1, 2, 3, ... without gaps.
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "the schema of SQLite's version 9",
+    sql: include_str!("migrations/0001_schema.sql"),
+}];
+
+/// The schema version this build brings a database to.
+pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Applies the missing migrations and returns the resulting version.
+pub(super) fn migrate(client: &mut Client) -> Result<u32> {
+    let op = "migrate schema";
+    let mut tx = client.transaction().map_err(pg(op))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])
+        .map_err(pg(op))?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+             version    BIGINT PRIMARY KEY,
+             name       TEXT   NOT NULL,
+             applied_at BIGINT NOT NULL
+         )",
+    )
+    .map_err(pg(op))?;
+    let row = tx
+        .query_one(
+            "SELECT coalesce(max(version), 0)::bigint FROM schema_version",
+            &[],
+        )
+        .map_err(pg(op))?;
+    let current = version_of(col(&row, 0)?)?;
+    if current > LATEST_VERSION {
+        return Err(Error::SchemaTooNew {
+            found: current,
+            supported: LATEST_VERSION,
+        });
+    }
+    let now = i64::try_from(UnixMillis::now().0).unwrap_or(i64::MAX);
+    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+        tx.batch_execute(m.sql).map_err(pg("apply migration"))?;
+        tx.execute(
+            "INSERT INTO schema_version (version, name, applied_at) VALUES ($1, $2, $3)",
+            &[&i64::from(m.version), &m.name, &now],
+        )
+        .map_err(pg(op))?;
+        tracing::info!(
+            version = m.version,
+            name = m.name,
+            "applied PostgreSQL store migration"
+        );
+    }
+    tx.commit().map_err(pg(op))?;
+    Ok(LATEST_VERSION)
+}
+
+/// The last applied migration (0 for a new database).
+pub(super) fn current_version(tx: &mut Tx<'_>) -> Result<u32> {
+    let row = tx.one(
+        "SELECT coalesce(max(version), 0)::bigint FROM schema_version",
+        &[],
+    )?;
+    version_of(col(&row, 0)?)
+}
+
+fn version_of(v: i64) -> Result<u32> {
+    u32::try_from(v).map_err(|_| Error::Corrupt {
+        what: "schema version",
+        reason: format!("{v} is not a migration number"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_numbered_in_order_without_gaps() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(
+                m.version as usize,
+                i + 1,
+                "migration {} out of order",
+                m.name
+            );
+            assert!(!m.sql.trim().is_empty(), "migration {} is empty", m.name);
+        }
+    }
+}

@@ -1,0 +1,820 @@
+//! [`PgStore`]: the [`Store`](super::Store) on PostgreSQL, for several replicas of one
+//! organisation's gateway on one database (issue 15). SQLite stays the embedded default.
+//!
+//! The schema means what SQLite's does (the same tables, constraints and append-only triggers;
+//! see `migrations/0001_schema.sql`), and every call keeps the contract in
+//! [`store`](super): one transaction per call, durable when it returns `Ok`.
+//!
+//! # One writer at a time
+//!
+//! Every write transaction first takes one transaction-scoped advisory lock
+//! (`pg_advisory_xact_lock`), so writes from every replica run one after the other, exactly as
+//! SQLite's `BEGIN IMMEDIATE` makes them. That is a deliberate choice: each call's
+//! read-then-write (check a lease, then record its outcome) sees every earlier commit and no
+//! concurrent one, so leases stay exclusive and fencing by lease generation holds without
+//! per-statement row locks; no two transactions can deadlock; and the status events' sequence
+//! numbers are committed in order, so a reader paging with "events after n" never skips one that
+//! commits late. Reads take no lock (a `REPEATABLE READ` snapshot).
+//!
+//! # Clock
+//!
+//! With [`LeaseClock::Database`] (what a gateway uses) every lease, follow lease and retry time
+//! is computed on the database's clock: the call's times are moved by the difference between
+//! the database's `clock_timestamp()` and the caller's `now`, so replicas whose clocks disagree
+//! still agree on when a lease ends. [`LeaseClock::Caller`] keeps the caller's times as they
+//! are (the conformance suite drives time by hand).
+//!
+//! # Connections
+//!
+//! A small pool of synchronous `postgres` clients (each call borrows one for its transaction).
+//! Calls block: use them from `spawn_blocking` threads, like SQLite's. A connection that breaks
+//! is dropped and the next call opens a new one; while the database cannot be reached calls fail
+//! with [`Error::Unavailable`] (transient: nothing was written). The password is kept only in the
+//! client configuration and never appears in an error or a log line.
+
+mod api;
+mod checkpoint;
+mod delivery;
+mod migrate;
+mod outbound;
+mod query;
+mod source;
+
+use std::collections::HashMap;
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use causeway_proofs::attestation::Equivocation;
+use causeway_proofs::{Domain, LeafIndex, LogSize, MessageId};
+use postgres::types::{FromSql, ToSql};
+use postgres::{Client, IsolationLevel, NoTls, Row, Statement};
+
+use super::{
+    AcceptBatch, AcceptOutcome, ApiStore, AuditRecord, CheckpointOutcome, CheckpointRecord,
+    CheckpointStore, Confirmation, DeadLetter, DeliveryStore, EnvelopeRecord, FailureOutcome,
+    FailureReport, GrantRecord, Lane, LaneStats, LastDelivery, LeaseOwner, LeaseRequest,
+    LeasedMessage, MemberSignatureOutcome, MemberSignatureRecord, MessageFilter, MessageRecord,
+    MessageSummary, NewEnvelope, NewGrant, NewSendRequest, NewToken, OutboundStore, OwnerClaim,
+    QueryStore, Renewal, Result, SendRequest, SendRequestId, SourceCursor, SourceStore,
+    StatusEvent, StoredCheckpoint, Submission, SubmissionId, SubmittedMessage, TakeOver, TokenId,
+    TokenRecord, UnixMillis, ValidatorActivity,
+};
+use crate::Error;
+
+pub use migrate::LATEST_VERSION as PG_SCHEMA_VERSION;
+
+/// The advisory lock key every write transaction takes (`"causeway"` in ASCII, as a number).
+const WRITE_LOCK: i64 = 0x6361_7573_6577_6179;
+/// The advisory lock key held while migrating (one more than [`WRITE_LOCK`]).
+const MIGRATE_LOCK: i64 = WRITE_LOCK + 1;
+/// The advisory lock class of instance names ([`DeliveryStore::claim_owner`]).
+const OWNER_LOCK_CLASS: i32 = 0x6361_7573;
+
+/// Whose clock leases and retry times are on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LeaseClock {
+    /// The database's (`clock_timestamp()`): one clock for every replica. A gateway's choice.
+    #[default]
+    Database,
+    /// The `now` each call passes in, as is (tests that drive time by hand).
+    Caller,
+}
+
+/// How to open a [`PgStore`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PgOptions {
+    /// Whose clock leases run on.
+    pub clock: LeaseClock,
+    /// The most connections the handle opens at once.
+    pub max_connections: usize,
+    /// How long opening a connection, or waiting for a free one, may take before a call fails
+    /// with [`Error::Unavailable`] or [`Error::Busy`].
+    pub timeout: Duration,
+}
+
+impl Default for PgOptions {
+    /// The database's clock, 8 connections, a 5 s timeout (like SQLite's busy timeout).
+    fn default() -> Self {
+        PgOptions {
+            clock: LeaseClock::Database,
+            max_connections: 8,
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The PostgreSQL implementation of [`Store`](super::Store). Share one handle between threads;
+/// several handles, in one process or several, may use the same database.
+pub struct PgStore {
+    config: postgres::Config,
+    options: PgOptions,
+    pool: Mutex<PoolState>,
+    freed: Condvar,
+    /// Where the store is, for messages: host, port and database, never the password.
+    target: String,
+    #[cfg(feature = "failpoints")]
+    crash_before_commit: std::sync::atomic::AtomicBool,
+}
+
+impl std::fmt::Debug for PgStore {
+    /// Names the database; never prints the configuration (it holds the password).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("target", &self.target)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One pooled connection and its prepared statements.
+struct Conn {
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+#[derive(Default)]
+struct PoolState {
+    idle: Vec<Conn>,
+    open: usize,
+}
+
+/// Maps a PostgreSQL error during `op`: an unreachable or restarting server is
+/// [`Error::Unavailable`], a serialization failure, deadlock or lock timeout [`Error::Busy`]
+/// (both transient: the transaction was rolled back), anything else [`Error::Backend`].
+fn pg(op: &'static str) -> impl Fn(postgres::Error) -> Error {
+    move |e| {
+        let code = e.code().map(|c| c.code().to_owned());
+        match code.as_deref() {
+            Some("40001" | "40P01" | "55P03") => Error::Busy { op },
+            Some(c) if c.starts_with("08") || c.starts_with("57P") || c == "53300" => {
+                Error::Unavailable {
+                    op,
+                    reason: e.to_string(),
+                }
+            }
+            None if e.is_closed() || e.as_db_error().is_none() => Error::Unavailable {
+                op,
+                reason: e.to_string(),
+            },
+            _ => Error::Backend {
+                op,
+                source: Box::new(e),
+            },
+        }
+    }
+}
+
+/// A transaction on a pooled connection, with its statement cache. Every statement is prepared
+/// once per connection.
+pub(super) struct Tx<'c> {
+    tx: postgres::Transaction<'c>,
+    statements: &'c mut HashMap<String, Statement>,
+    op: &'static str,
+}
+
+/// A statement's parameters.
+type Params<'p> = [&'p (dyn ToSql + Sync)];
+
+impl Tx<'_> {
+    fn statement(&mut self, sql: &str) -> Result<Statement> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.tx.prepare(sql).map_err(pg(self.op))?;
+        self.statements.insert(sql.to_owned(), s.clone());
+        Ok(s)
+    }
+
+    /// Every row `sql` returns.
+    pub(super) fn query(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
+        let s = self.statement(sql)?;
+        self.tx.query(&s, params).map_err(pg(self.op))
+    }
+
+    /// The row `sql` returns, if any (more than one is an error).
+    pub(super) fn opt(&mut self, sql: &str, params: &Params<'_>) -> Result<Option<Row>> {
+        let s = self.statement(sql)?;
+        self.tx.query_opt(&s, params).map_err(pg(self.op))
+    }
+
+    /// The one row `sql` returns.
+    pub(super) fn one(&mut self, sql: &str, params: &Params<'_>) -> Result<Row> {
+        let s = self.statement(sql)?;
+        self.tx.query_one(&s, params).map_err(pg(self.op))
+    }
+
+    /// Runs `sql`; the number of rows it changed.
+    pub(super) fn exec(&mut self, sql: &str, params: &Params<'_>) -> Result<u64> {
+        let s = self.statement(sql)?;
+        self.tx.execute(&s, params).map_err(pg(self.op))
+    }
+}
+
+/// Column `i` of `row`, typed (a type mismatch is a corrupt or foreign schema).
+pub(super) fn col<'r, T: FromSql<'r>>(row: &'r Row, i: usize) -> Result<T> {
+    row.try_get(i).map_err(|e| Error::Corrupt {
+        what: "column",
+        reason: format!("column {i}: {e}"),
+    })
+}
+
+/// Whether the transaction writes (takes the write lock) or only reads (a snapshot).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Read,
+    Write,
+}
+
+impl PgStore {
+    /// Opens the database at `url` (`postgres://user:password@host:port/db`, or key=value
+    /// settings) with default options, and brings its schema up to date.
+    pub fn open(url: &str) -> Result<Self> {
+        Self::open_with(url, None, PgOptions::default())
+    }
+
+    /// Opens the database at `url`, with `password` if given (it replaces one in the URL; read
+    /// from `[storage] postgres_password_file`), and applies the migrations not yet applied,
+    /// under an advisory lock so that replicas starting together migrate once. Fails with
+    /// [`Error::Unavailable`] if the database cannot be reached, [`Error::SchemaTooNew`] if a
+    /// newer build migrated it, and [`Error::Config`] for a URL it cannot use.
+    pub fn open_with(url: &str, password: Option<&[u8]>, options: PgOptions) -> Result<Self> {
+        let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| {
+            // The parser's message names the bad setting, never its value.
+            Error::Config {
+                reason: format!("the PostgreSQL URL is not valid: {e}"),
+            }
+        })?;
+        if let Some(password) = password {
+            config.password(password);
+        }
+        match config.get_ssl_mode() {
+            postgres::config::SslMode::Disable | postgres::config::SslMode::Prefer => {}
+            other => {
+                return Err(Error::Config {
+                    reason: format!(
+                        "sslmode {other:?} is not supported by this build (it connects without \
+                         TLS): reach PostgreSQL over a Unix socket or a private network with \
+                         sslmode=disable"
+                    ),
+                });
+            }
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(options.timeout);
+        }
+        let hosts: Vec<String> = config
+            .get_hosts()
+            .iter()
+            .map(|h| match h {
+                postgres::config::Host::Tcp(h) => h.clone(),
+                postgres::config::Host::Unix(p) => p.display().to_string(),
+            })
+            .collect();
+        let target = format!(
+            "postgresql {}:{} database {}",
+            hosts.join(","),
+            config
+                .get_ports()
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+            config.get_dbname().unwrap_or("(default)")
+        );
+        let store = PgStore {
+            config,
+            options: PgOptions {
+                max_connections: options.max_connections.max(1),
+                ..options
+            },
+            pool: Mutex::new(PoolState::default()),
+            freed: Condvar::new(),
+            target,
+            #[cfg(feature = "failpoints")]
+            crash_before_commit: std::sync::atomic::AtomicBool::new(false),
+        };
+        let mut conn = store.take()?;
+        let version = migrate::migrate(&mut conn.client);
+        store.give_back(conn);
+        let version = version?;
+        tracing::debug!(target = %store.target, schema_version = version, "opened PostgreSQL store");
+        Ok(store)
+    }
+
+    /// Where the store is (host, port, database; never the password).
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// The schema version the database is at (the last applied migration).
+    pub fn schema_version(&self) -> Result<u32> {
+        self.run("schema_version", Mode::Read, |tx| {
+            migrate::current_version(tx)
+        })
+    }
+
+    /// Test failpoint: the next mutating call runs all its statements but never commits (its
+    /// connection is dropped, as if the process died just before `COMMIT`). The call fails
+    /// with [`Error::InjectedCrash`].
+    #[cfg(feature = "failpoints")]
+    pub fn crash_before_next_commit(&self) {
+        self.crash_before_commit
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn lock_pool(&self) -> std::sync::MutexGuard<'_, PoolState> {
+        // The state is two plain fields updated in one step: fine after a panic elsewhere.
+        self.pool.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A connection: an idle one, a new one while under the limit, else the first one given
+    /// back within the timeout.
+    fn take(&self) -> Result<Conn> {
+        let deadline = Instant::now() + self.options.timeout;
+        let mut pool = self.lock_pool();
+        loop {
+            if let Some(conn) = pool.idle.pop() {
+                if !conn.client.is_closed() {
+                    return Ok(conn);
+                }
+                pool.open -= 1;
+                continue;
+            }
+            if pool.open < self.options.max_connections {
+                pool.open += 1;
+                drop(pool);
+                return match self.config.connect(NoTls) {
+                    Ok(client) => Ok(Conn {
+                        client,
+                        statements: HashMap::new(),
+                    }),
+                    Err(e) => {
+                        self.lock_pool().open -= 1;
+                        self.freed.notify_one();
+                        Err(pg("connect to PostgreSQL")(e))
+                    }
+                };
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(Error::Busy {
+                    op: "wait for a free PostgreSQL connection",
+                });
+            }
+            pool = self
+                .freed
+                .wait_timeout(pool, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
+    /// Returns a connection to the pool, or forgets it if it broke.
+    fn give_back(&self, conn: Conn) {
+        let mut pool = self.lock_pool();
+        if conn.client.is_closed() {
+            pool.open -= 1;
+        } else {
+            pool.idle.push(conn);
+        }
+        drop(pool);
+        self.freed.notify_one();
+    }
+
+    /// Forgets a connection whose transaction was left open (dropped: the server rolls it back).
+    fn discard(&self, conn: Conn) {
+        drop(conn);
+        self.lock_pool().open -= 1;
+        self.freed.notify_one();
+    }
+
+    /// Runs `f` in one transaction on a pooled connection and commits it.
+    fn run<T>(
+        &self,
+        op: &'static str,
+        mode: Mode,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let mut conn = self.take()?;
+        let mut keep = true;
+        let out = Self::run_on(&mut conn, op, mode, f, || {
+            let crash = self.crash_now(mode);
+            keep = !crash;
+            crash
+        });
+        if keep {
+            self.give_back(conn);
+        } else {
+            self.discard(conn);
+        }
+        out
+    }
+
+    #[cfg(feature = "failpoints")]
+    fn crash_now(&self, mode: Mode) -> bool {
+        mode == Mode::Write
+            && self
+                .crash_before_commit
+                .swap(false, std::sync::atomic::Ordering::SeqCst)
+    }
+
+    #[cfg(not(feature = "failpoints"))]
+    fn crash_now(&self, _mode: Mode) -> bool {
+        false
+    }
+
+    fn run_on<T>(
+        conn: &mut Conn,
+        op: &'static str,
+        mode: Mode,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T>,
+        crash: impl FnOnce() -> bool,
+    ) -> Result<T> {
+        let level = match mode {
+            Mode::Read => IsolationLevel::RepeatableRead,
+            Mode::Write => IsolationLevel::ReadCommitted,
+        };
+        let tx = conn
+            .client
+            .build_transaction()
+            .isolation_level(level)
+            .read_only(mode == Mode::Read)
+            .start()
+            .map_err(pg(op))?;
+        let mut tx = Tx {
+            tx,
+            statements: &mut conn.statements,
+            op,
+        };
+        if mode == Mode::Write {
+            // See the module docs: one writer at a time, on every replica.
+            tx.exec("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
+        }
+        let out = f(&mut tx)?;
+        if crash() {
+            // Never committed; the caller drops the connection (the server rolls it back).
+            std::mem::forget(tx.tx);
+            return Err(injected_crash(op));
+        }
+        tx.tx.commit().map_err(pg(op))?;
+        Ok(out)
+    }
+
+    fn write<T>(&self, op: &'static str, f: impl FnOnce(&mut Tx<'_>) -> Result<T>) -> Result<T> {
+        self.run(op, Mode::Write, f)
+    }
+
+    fn read<T>(&self, op: &'static str, f: impl FnOnce(&mut Tx<'_>) -> Result<T>) -> Result<T> {
+        self.run(op, Mode::Read, f)
+    }
+
+    /// The time a lease-related call runs at: the caller's `now`, or the database's clock (see
+    /// the module docs).
+    fn now(&self, tx: &mut Tx<'_>, caller: UnixMillis) -> Result<UnixMillis> {
+        match self.options.clock {
+            LeaseClock::Caller => Ok(caller),
+            LeaseClock::Database => {
+                let row = tx.one(
+                    "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint",
+                    &[],
+                )?;
+                let ms: i64 = col(&row, 0)?;
+                Ok(UnixMillis(u64::try_from(ms).unwrap_or(0)))
+            }
+        }
+    }
+}
+
+/// The failpoint's error.
+#[cfg(feature = "failpoints")]
+fn injected_crash(op: &'static str) -> Error {
+    Error::InjectedCrash { op }
+}
+
+/// Without failpoints nothing crashes on purpose; never called.
+#[cfg(not(feature = "failpoints"))]
+fn injected_crash(op: &'static str) -> Error {
+    Error::Busy { op }
+}
+
+/// `t` moved from the caller's clock (`from`) to the database's (`to`).
+fn shift(t: UnixMillis, from: UnixMillis, to: UnixMillis) -> UnixMillis {
+    if to.0 >= from.0 {
+        UnixMillis(t.0.saturating_add(to.0 - from.0))
+    } else {
+        UnixMillis(t.0.saturating_sub(from.0 - to.0))
+    }
+}
+
+/// An i64 parameter from a u64, refused (not wrapped) past i64.
+pub(super) fn i64_of(what: &'static str, value: u64) -> Result<i64> {
+    i64::try_from(value).map_err(|_| Error::OutOfRange { what, value })
+}
+
+/// A domain parameter.
+pub(super) fn dom(d: Domain) -> i64 {
+    i64::from(d.0)
+}
+
+impl SourceStore for PgStore {
+    fn cursor(&self, origin: Domain) -> Result<Option<SourceCursor>> {
+        self.read("read cursor", |tx| source::cursor(tx, origin))
+    }
+
+    fn accept_events(&self, batch: &AcceptBatch<'_>) -> Result<AcceptOutcome> {
+        self.write("accept events", |tx| source::accept(tx, batch))
+    }
+
+    fn rollback_to(
+        &self,
+        origin: Domain,
+        to: SourceCursor,
+        now: UnixMillis,
+    ) -> Result<Option<SourceCursor>> {
+        self.write("roll back cursor", |tx| {
+            source::rollback(tx, origin, to, now)
+        })
+    }
+
+    fn leaves(&self, origin: Domain, from: LeafIndex, limit: usize) -> Result<Vec<MessageId>> {
+        self.read("read leaves", |tx| source::leaves(tx, origin, from, limit))
+    }
+
+    fn log_size(&self, origin: Domain) -> Result<LogSize> {
+        self.read("read log size", |tx| source::log_size(tx, origin))
+    }
+}
+
+impl CheckpointStore for PgStore {
+    fn record_checkpoint(&self, record: &CheckpointRecord<'_>) -> Result<CheckpointOutcome> {
+        self.write("record checkpoint", |tx| checkpoint::record(tx, record))
+    }
+
+    fn record_member_signature(
+        &self,
+        record: &MemberSignatureRecord,
+    ) -> Result<MemberSignatureOutcome> {
+        self.write("record a member's signature", |tx| {
+            checkpoint::record_member(tx, record)
+        })
+    }
+
+    fn equivocations(&self, lane: Lane) -> Result<Vec<Equivocation>> {
+        self.read("read equivocation evidence", |tx| {
+            checkpoint::equivocations(tx, lane)
+        })
+    }
+
+    fn latest_checkpoint(
+        &self,
+        lane: Lane,
+        min_signatures: usize,
+    ) -> Result<Option<StoredCheckpoint>> {
+        self.read("read latest checkpoint", |tx| {
+            checkpoint::latest(tx, lane, min_signatures)
+        })
+    }
+}
+
+impl DeliveryStore for PgStore {
+    fn lease_pending(&self, req: &LeaseRequest<'_>) -> Result<Vec<LeasedMessage>> {
+        self.write("lease pending messages", |tx| {
+            let now = self.now(tx, req.now)?;
+            delivery::lease(tx, &LeaseRequest { now, ..*req })
+        })
+    }
+
+    fn mark_submitted(&self, submission: &Submission<'_>) -> Result<()> {
+        self.write("mark submitted", |tx| {
+            let now = self.now(tx, submission.now)?;
+            delivery::submitted(tx, &Submission { now, ..*submission })
+        })
+    }
+
+    fn signed_submission(&self, submission: SubmissionId) -> Result<Option<Vec<u8>>> {
+        self.read("read signed submission", |tx| {
+            delivery::signed(tx, submission)
+        })
+    }
+
+    fn confirm(&self, confirmation: &Confirmation<'_>) -> Result<()> {
+        self.write("confirm delivery", |tx| delivery::confirm(tx, confirmation))
+    }
+
+    fn record_failure(&self, report: &FailureReport<'_>) -> Result<FailureOutcome> {
+        self.write("record failure", |tx| {
+            let now = self.now(tx, report.now)?;
+            delivery::failure(tx, &FailureReport { now, ..*report })
+        })
+    }
+
+    fn retry_dead_letter(&self, id: MessageId, now: UnixMillis) -> Result<()> {
+        self.write("retry dead letter", |tx| {
+            let now = self.now(tx, now)?;
+            delivery::retry_dead(tx, id, now)
+        })
+    }
+
+    fn take_over_submitted(&self, req: &TakeOver<'_>) -> Result<Vec<SubmittedMessage>> {
+        self.write("take over submitted", |tx| {
+            let now = self.now(tx, req.now)?;
+            delivery::take_over(tx, &TakeOver { now, ..*req })
+        })
+    }
+
+    fn renew_submitted(&self, renewal: &Renewal<'_>) -> Result<usize> {
+        self.write("renew submitted", |tx| {
+            let now = self.now(tx, renewal.now)?;
+            let until = shift(renewal.until, renewal.now, now);
+            delivery::renew(
+                tx,
+                &Renewal {
+                    now,
+                    until,
+                    ..*renewal
+                },
+            )
+        })
+    }
+
+    /// A session-level advisory lock per name, on a connection of its own that the claim
+    /// holds: the server releases it when that connection ends, however the process ends, so
+    /// a crashed instance never blocks its restart.
+    fn claim_owner(&self, owner: &LeaseOwner) -> Result<OwnerClaim> {
+        let op = "claim instance name";
+        let mut client = self.config.connect(NoTls).map_err(pg(op))?;
+        let digest = causeway_proofs::hash::keccak256(owner.0.as_bytes());
+        let mut key = [0u8; 4];
+        key.copy_from_slice(&digest.0[..4]);
+        let key = i32::from_be_bytes(key);
+        let row = client
+            .query_one(
+                "SELECT pg_try_advisory_lock($1, $2)",
+                &[&OWNER_LOCK_CLASS, &key],
+            )
+            .map_err(pg(op))?;
+        let got: bool = col(&row, 0)?;
+        if !got {
+            return Err(Error::OwnerInUse {
+                owner: owner.clone(),
+                store: self.target.clone(),
+            });
+        }
+        Ok(OwnerClaim(Box::new(Mutex::new(client))))
+    }
+}
+
+impl QueryStore for PgStore {
+    fn message(&self, id: MessageId) -> Result<Option<MessageRecord>> {
+        self.read("read message", |tx| query::message(tx, id))
+    }
+
+    fn lane_stats(&self) -> Result<Vec<LaneStats>> {
+        self.read("read lane stats", query::lane_stats)
+    }
+
+    fn submitted(&self, lane: Lane, limit: usize) -> Result<Vec<SubmittedMessage>> {
+        self.read("read submitted", |tx| query::submitted(tx, lane, limit))
+    }
+
+    fn validator_activity(&self, lane: Lane) -> Result<Vec<ValidatorActivity>> {
+        self.read("read validator activity", |tx| {
+            query::validator_activity(tx, lane)
+        })
+    }
+
+    fn last_delivery(&self, lane: Lane) -> Result<Option<LastDelivery>> {
+        self.read("read last delivery", |tx| query::last_delivery(tx, lane))
+    }
+
+    fn dead_letters(&self, lane: Lane, limit: usize) -> Result<Vec<DeadLetter>> {
+        self.read("read dead letters", |tx| {
+            query::dead_letters(tx, lane, limit)
+        })
+    }
+}
+
+impl ApiStore for PgStore {
+    fn create_token(&self, token: &NewToken<'_>) -> Result<TokenId> {
+        self.write("create token", |tx| api::create_token(tx, token))
+    }
+
+    fn revoke_token(&self, id: TokenId, actor: &str, now: UnixMillis) -> Result<()> {
+        self.write("revoke token", |tx| api::revoke_token(tx, id, actor, now))
+    }
+
+    fn tokens(&self) -> Result<Vec<TokenRecord>> {
+        self.read("list tokens", api::tokens)
+    }
+
+    fn token_by_hash(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>> {
+        self.read("read token", |tx| api::token_by_hash(tx, hash))
+    }
+
+    fn retry_dead_letter_as(&self, id: MessageId, actor: &str, now: UnixMillis) -> Result<()> {
+        self.write("retry dead letter", |tx| {
+            let at = self.now(tx, now)?;
+            delivery::retry_dead(tx, id, at)?;
+            api::audit(tx, actor, "message.retry", &id.to_string(), now)
+        })
+    }
+
+    fn audit_trail(&self, after: u64, limit: usize) -> Result<Vec<AuditRecord>> {
+        self.read("read audit trail", |tx| api::audit_trail(tx, after, limit))
+    }
+
+    fn message_history(&self, id: MessageId) -> Result<Vec<StatusEvent>> {
+        self.read("read message history", |tx| api::history(tx, id))
+    }
+
+    fn events_after(&self, after: u64, limit: usize) -> Result<Vec<StatusEvent>> {
+        self.read("read message events", |tx| {
+            api::events_after(tx, after, limit)
+        })
+    }
+
+    fn last_event_seq(&self) -> Result<u64> {
+        self.read("read last event", api::last_event_seq)
+    }
+
+    fn search_messages(&self, filter: &MessageFilter) -> Result<Vec<MessageSummary>> {
+        self.read("search messages", |tx| api::search(tx, filter))
+    }
+}
+
+impl OutboundStore for PgStore {
+    fn record_send_requests(
+        &self,
+        requests: &[NewSendRequest<'_>],
+        now: UnixMillis,
+    ) -> Result<Vec<SendRequestId>> {
+        self.write("record send requests", |tx| {
+            outbound::record_requests(tx, requests, now)
+        })
+    }
+
+    fn send_request(&self, id: SendRequestId) -> Result<Option<SendRequest>> {
+        self.read("read send request", |tx| outbound::request(tx, id))
+    }
+
+    fn open_send_requests(&self, origin: Domain, limit: usize) -> Result<Vec<SendRequest>> {
+        self.read("read open send requests", |tx| {
+            outbound::open_requests(tx, origin, limit)
+        })
+    }
+
+    fn record_sealed(
+        &self,
+        id: SendRequestId,
+        nonce: u64,
+        message_id: MessageId,
+        envelope: Option<&NewEnvelope<'_>>,
+        now: UnixMillis,
+    ) -> Result<()> {
+        self.write("record sealed request", |tx| {
+            outbound::record_sealed(tx, id, nonce, message_id, envelope, now)
+        })
+    }
+
+    fn record_dispatched(
+        &self,
+        id: SendRequestId,
+        tx_hash: causeway_proofs::Hash32,
+        now: UnixMillis,
+    ) -> Result<()> {
+        self.write("record dispatched request", |tx| {
+            outbound::record_dispatched(tx, id, tx_hash, now)
+        })
+    }
+
+    fn record_send_failure(
+        &self,
+        id: SendRequestId,
+        reason: &str,
+        give_up: bool,
+        now: UnixMillis,
+    ) -> Result<()> {
+        self.write("record send failure", |tx| {
+            outbound::record_failure(tx, id, reason, give_up, now)
+        })
+    }
+
+    fn store_envelope(&self, envelope: &NewEnvelope<'_>, now: UnixMillis) -> Result<bool> {
+        self.write("store envelope", |tx| {
+            outbound::insert_envelope(tx, envelope, now)
+        })
+    }
+
+    fn envelope(&self, id: MessageId) -> Result<Option<EnvelopeRecord>> {
+        self.read("read envelope", |tx| outbound::envelope(tx, id))
+    }
+
+    fn record_grant(&self, grant: &NewGrant<'_>) -> Result<GrantRecord> {
+        self.write("record grant", |tx| outbound::record_grant(tx, grant))
+    }
+
+    fn grants(&self, id: MessageId) -> Result<Vec<GrantRecord>> {
+        self.read("read grants", |tx| outbound::grants(tx, id))
+    }
+}

@@ -1,0 +1,271 @@
+//! What only the PostgreSQL store has to show beyond the shared conformance suite: replicas
+//! starting together migrate once, leases run on the database's clock, a replica that lost its
+//! lease cannot write over the new holder's, the password never reaches an error, an outage is
+//! a transient error the same handle recovers from, and unsupported TLS modes are refused.
+
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+use causeway_devnet::postgres::PostgresNode;
+use causeway_proofs::LogSize;
+use causeway_relayer::Error;
+use causeway_relayer::store::{
+    Attempt, DeliveryState, DeliveryStore, FailureReport, LeaseClock, LeaseOwner, LeaseRequest,
+    LeasedMessage, PG_SCHEMA_VERSION, PgOptions, PgStore, QueryStore, RetryPolicy, SourceStore,
+    Submission, UnixMillis,
+};
+
+use crate::support::*;
+
+fn open(url: &str, clock: LeaseClock) -> PgStore {
+    PgStore::open_with(
+        url,
+        None,
+        PgOptions {
+            clock,
+            ..PgOptions::default()
+        },
+    )
+    .unwrap()
+}
+
+fn lease_at(
+    s: &PgStore,
+    who: &LeaseOwner,
+    lease_for: Duration,
+    now: UnixMillis,
+) -> Vec<LeasedMessage> {
+    s.lease_pending(&LeaseRequest {
+        lane: LANE,
+        owner: who,
+        limit: 10,
+        lease_for,
+        covered_by: LogSize(100),
+        policy: RetryPolicy::default(),
+        now,
+        rota: None,
+    })
+    .unwrap()
+}
+
+#[test]
+fn replicas_starting_together_migrate_once() {
+    let node = shared_postgres();
+    let url = new_database(node);
+    let replicas = 6;
+    let barrier = Arc::new(Barrier::new(replicas));
+    let handles: Vec<_> = (0..replicas)
+        .map(|_| {
+            let (url, barrier) = (url.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                PgStore::open(&url).map(|s| s.schema_version().unwrap())
+            })
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap().unwrap(), PG_SCHEMA_VERSION);
+    }
+    let db = url.rsplit('/').next().unwrap();
+    let applied = node
+        .psql(
+            db,
+            "SELECT count(*) || ' ' || count(DISTINCT version) FROM schema_version",
+        )
+        .unwrap();
+    assert_eq!(applied, format!("{PG_SCHEMA_VERSION} {PG_SCHEMA_VERSION}"));
+}
+
+#[test]
+fn leases_run_on_the_database_clock_whatever_the_callers_clock_says() {
+    let url = new_database(shared_postgres());
+    let (a, b) = (
+        open(&url, LeaseClock::Database),
+        open(&url, LeaseClock::Database),
+    );
+    let msgs = accept_new(&a, 0, 2, 1, 1_000);
+    // Replica A's clock is far behind: its lease still lasts an hour from the database's now.
+    let got = lease_at(&a, &owner("a"), Duration::from_secs(3600), UnixMillis(5));
+    assert_eq!(got.len(), 2);
+    let db_now = UnixMillis::now().0;
+    assert!(
+        got[0].lease_until.0 >= db_now + 3_500_000,
+        "lease until {} is not an hour past the database's now ({db_now})",
+        got[0].lease_until.0
+    );
+    // Replica B's clock is a century ahead: on its own clock A's lease is long over, but the
+    // database's clock decides, so B gets nothing.
+    let far = UnixMillis(db_now + 100 * 365 * 24 * 3_600_000);
+    assert!(lease_at(&b, &owner("b"), Duration::from_secs(60), far).is_empty());
+    assert!(matches!(
+        b.message(msgs[0].id()).unwrap().unwrap().delivery.state,
+        DeliveryState::Leased { ref owner, .. } if owner.0 == "a"
+    ));
+}
+
+#[test]
+fn a_replica_that_lost_its_lease_cannot_write_over_the_new_holders() {
+    let url = new_database(shared_postgres());
+    let (a, b) = (
+        open(&url, LeaseClock::Database),
+        open(&url, LeaseClock::Database),
+    );
+    let msgs = accept_new(&a, 0, 1, 1, 1_000);
+    let id = msgs[0].id();
+    let (owner_a, owner_b) = (owner("replica-a"), owner("replica-b"));
+    let first = lease_at(&a, &owner_a, Duration::from_millis(200), UnixMillis::now());
+    assert_eq!(first.len(), 1);
+    // A pauses past its lease; B takes the message over under a new lease.
+    std::thread::sleep(Duration::from_millis(400));
+    let second = lease_at(&b, &owner_b, Duration::from_secs(60), UnixMillis::now());
+    assert_eq!(second.len(), 1);
+    assert_ne!(first[0].lease, second[0].lease);
+    // A wakes up: neither its submission nor its failure report lands.
+    let h = handle(1);
+    let err = a
+        .mark_submitted(&Submission {
+            ids: &[id],
+            owner: &owner_a,
+            lease: first[0].lease,
+            handle: &h,
+            signed: None,
+            replaces: None,
+            now: UnixMillis::now(),
+        })
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::LeaseLost { ref holder, .. } if holder.as_ref() == Some(&owner_b)),
+        "{err:?}"
+    );
+    let err = a
+        .record_failure(&FailureReport {
+            id,
+            attempt: Attempt::Leased {
+                owner: &owner_a,
+                lease: first[0].lease,
+            },
+            reason: "late",
+            policy: RetryPolicy::default(),
+            jitter: 0,
+            now: UnixMillis::now(),
+        })
+        .unwrap_err();
+    assert!(matches!(err, Error::LeaseLost { .. }), "{err:?}");
+    // B's lease is intact and B's submission lands.
+    let record = b.message(id).unwrap().unwrap();
+    assert!(
+        matches!(record.delivery.state, DeliveryState::Leased { ref owner, .. } if *owner == owner_b)
+    );
+    b.mark_submitted(&Submission {
+        ids: &[id],
+        owner: &owner_b,
+        lease: second[0].lease,
+        handle: &h,
+        signed: None,
+        replaces: None,
+        now: UnixMillis::now(),
+    })
+    .unwrap();
+}
+
+#[test]
+fn the_password_never_appears_in_errors_or_debug_output() {
+    let node = shared_postgres();
+    let url = new_database(node);
+    let password = node.password().to_owned();
+    let store = open(&url, LeaseClock::Database);
+    assert!(!format!("{store:?}").contains(&password));
+    assert!(!store.target().contains(&password));
+    // A wrong password: refused, and the error shows neither password.
+    let wrong = url.replace(&password, "not-the-password-0123");
+    let err = PgStore::open(&wrong).unwrap_err();
+    let shown = format!("{err} {err:?} {:#}", anyhow_like(&err));
+    assert!(
+        !shown.contains(&password) && !shown.contains("not-the-password-0123"),
+        "{shown}"
+    );
+    // Nobody listening: unavailable, and still no password.
+    let closed = url.replace(&format!(":{}/", node.port()), ":1/");
+    let err = PgStore::open(&closed).unwrap_err();
+    assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+    let shown = format!("{err} {err:?} {}", anyhow_like(&err));
+    assert!(!shown.contains(&password), "{shown}");
+}
+
+/// The error and every source below it, as an operator's log would show them.
+fn anyhow_like(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut next = err.source();
+    while let Some(e) = next {
+        out.push_str(": ");
+        out.push_str(&e.to_string());
+        next = e.source();
+    }
+    out
+}
+
+#[test]
+fn unsupported_tls_modes_are_refused_with_a_clear_error() {
+    let url = new_database(shared_postgres());
+    let err = PgStore::open(&format!("{url}?sslmode=require")).unwrap_err();
+    assert!(
+        matches!(err, Error::Config { ref reason } if reason.contains("sslmode")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn an_outage_is_transient_and_the_same_handle_recovers() {
+    let mut node = PostgresNode::start().unwrap();
+    let url = node.create_database("outage").unwrap();
+    let s = open(&url, LeaseClock::Database);
+    let msgs = accept_new(&s, 0, 3, 1, 1_000);
+    node.stop().unwrap();
+    let err = s.log_size(ORIGIN).unwrap_err();
+    assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+    let err = s
+        .accept_events(&causeway_relayer::store::AcceptBatch {
+            origin: ORIGIN,
+            events: &[event(message(ORIGIN, 3, DEST, 0), 2)],
+            cursor: cursor(2),
+            now: t(2_000),
+        })
+        .unwrap_err();
+    assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+    node.restart().unwrap();
+    // The broken connections are dropped and new ones opened; nothing accepted was lost.
+    assert_eq!(s.log_size(ORIGIN).unwrap(), LogSize(3));
+    assert_eq!(
+        s.leaves(ORIGIN, causeway_proofs::LeafIndex(0), 10).unwrap(),
+        msgs.iter().map(|m| m.id()).collect::<Vec<_>>()
+    );
+    accept_new(&s, 3, 1, 2, 2_000);
+    assert_eq!(s.log_size(ORIGIN).unwrap(), LogSize(4));
+}
+
+#[test]
+fn an_instance_name_is_claimed_once_until_released() {
+    let url = new_database(shared_postgres());
+    let (a, b) = (
+        open(&url, LeaseClock::Database),
+        open(&url, LeaseClock::Database),
+    );
+    let claim = a.claim_owner(&owner("org1-gateway")).unwrap();
+    assert!(matches!(
+        b.claim_owner(&owner("org1-gateway")),
+        Err(Error::OwnerInUse { .. })
+    ));
+    let other = b.claim_owner(&owner("org1-replica")).unwrap();
+    drop(claim);
+    // The server releases the lock when the claim's connection ends.
+    let mut again = b.claim_owner(&owner("org1-gateway"));
+    for _ in 0..50 {
+        if again.is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        again = b.claim_owner(&owner("org1-gateway"));
+    }
+    again.unwrap();
+    drop(other);
+}

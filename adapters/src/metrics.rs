@@ -67,6 +67,14 @@ impl MethodClass {
                 MethodClass::Account
             }
             "eth_sendRawTransaction" => MethodClass::Send,
+            // FISCO BCOS's JSON-RPC (adapters/src/fisco/rpc.rs).
+            "getBlockNumber" | "getBlockByNumber" | "getBlockByHash" | "getBlockHashByNumber" => {
+                MethodClass::Block
+            }
+            "getTransactionReceipt" | "getTransaction" => MethodClass::Receipt,
+            "call" | "getCode" => MethodClass::Call,
+            "getSystemConfigByKey" | "getSealerList" | "getGroupInfo" => MethodClass::Account,
+            "sendTransaction" => MethodClass::Send,
             _ => MethodClass::Other,
         }
     }

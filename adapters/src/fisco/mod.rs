@@ -19,6 +19,7 @@
 
 mod destination;
 mod rpc;
+mod seals;
 mod source;
 mod state;
 

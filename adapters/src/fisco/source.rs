@@ -18,6 +18,7 @@ use causeway_proofs::fisco::{FiscoSourceProof, Header, SealerSet};
 use causeway_proofs::{Domain, EvmAddress, Hash32, Message};
 
 use super::rpc::FiscoRpc;
+use super::seals::SealCache;
 use crate::Error;
 use crate::chain::{BlockId, Cursor, NativeVerifier, ObservedMessage, Source, SourceBatch};
 use crate::metrics::ChainMetrics;
@@ -52,6 +53,9 @@ pub struct FiscoSourceConfig {
 pub struct FiscoSource {
     rpc: FiscoRpc,
     config: Arc<FiscoSourceConfig>,
+    /// Seals verified, shared with [`FiscoSource::verifier`]: the relayer's verify stage does
+    /// not check again a block seal this source checked.
+    seals: Arc<SealCache>,
 }
 
 fn fisco(e: causeway_proofs::fisco::FiscoError) -> Error {
@@ -84,6 +88,7 @@ impl FiscoSource {
         Ok(FiscoSource {
             rpc,
             config: Arc::new(config),
+            seals: Arc::default(),
         })
     }
 
@@ -133,11 +138,13 @@ impl FiscoSource {
         Ok(())
     }
 
-    /// The offline verifier of this source's proofs.
+    /// The offline verifier of this source's proofs (it shares the seals this source already
+    /// verified, so a block's seal is checked once in a pipeline).
     pub fn verifier(&self) -> FiscoNativeVerifier {
         FiscoNativeVerifier {
             sealers: self.config.sealers.clone(),
             outbox: self.config.outbox,
+            seals: Arc::clone(&self.seals),
         }
     }
 
@@ -157,12 +164,15 @@ impl FiscoSource {
                 reason: format!("the node answered with block {}", header.number),
             });
         }
-        let seal = self
-            .config
-            .sealers
-            .verify_seal(&header, &block.signatures().map_err(fisco)?)
+        let hash = self
+            .seals
+            .verify(
+                &self.config.sealers,
+                &header,
+                &block.signatures().map_err(fisco)?,
+            )
             .map_err(fisco)?;
-        Ok((block, header, seal.hash))
+        Ok((block, header, hash))
     }
 }
 
@@ -288,12 +298,19 @@ fn parse_hash(text: &str) -> Option<Hash32> {
 pub struct FiscoNativeVerifier {
     sealers: SealerSet,
     outbox: EvmAddress,
+    /// Seals already verified against `sealers` (a block's seal is checked once however many
+    /// of its messages are verified).
+    seals: Arc<SealCache>,
 }
 
 impl FiscoNativeVerifier {
     /// A verifier trusting `sealers` and `outbox`.
     pub fn new(sealers: SealerSet, outbox: EvmAddress) -> Self {
-        FiscoNativeVerifier { sealers, outbox }
+        FiscoNativeVerifier {
+            sealers,
+            outbox,
+            seals: Arc::default(),
+        }
     }
 }
 
@@ -313,7 +330,19 @@ impl NativeVerifier for FiscoNativeVerifier {
         let proof: FiscoSourceProof =
             serde_json::from_value::<FiscoSourceProof>(observed.proof.data.clone())
                 .map_err(|e| invalid(format!("not a FISCO BCOS source proof: {e}")))?;
-        let verified = proof.verify(&self.sealers, &self.outbox).map_err(fisco)?;
+        // FiscoSourceProof::verify, with the seal checked once per block.
+        let header = proof.block.header().map_err(fisco)?;
+        let hash = self
+            .seals
+            .verify(
+                &self.sealers,
+                &header,
+                &proof.block.signatures().map_err(fisco)?,
+            )
+            .map_err(fisco)?;
+        let verified = proof
+            .verify_receipt(&header, hash, self.sealers.mode(), &self.outbox)
+            .map_err(fisco)?;
         let source = &observed.source;
         if source.block_hash != Some(verified.block_hash)
             || source.block_number != u64::try_from(verified.number).ok()

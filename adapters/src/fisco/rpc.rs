@@ -261,6 +261,7 @@ impl FiscoRpc {
             .map_err(|e| classify(unavailable(e)))?;
         let status = response.status();
         if status == StatusCode::TOO_MANY_REQUESTS {
+            // Refused before anything was done: safe to ask another node, a send included.
             return Err(classify((
                 Error::RateLimited {
                     endpoint: endpoint.clone(),
@@ -270,6 +271,7 @@ impl FiscoRpc {
             )));
         }
         if status.is_server_error() {
+            // The request reached something: a transaction may be in a pool (not sent again).
             return Err(classify((
                 Error::Rpc {
                     endpoint: endpoint.clone(),
@@ -277,7 +279,7 @@ impl FiscoRpc {
                     code: -32603,
                     message: format!("HTTP {status}"),
                 },
-                true,
+                false,
             )));
         }
         let too_large = || Error::MissingData {

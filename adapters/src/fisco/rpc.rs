@@ -72,6 +72,8 @@ pub struct CallResult {
     pub status: i64,
     /// Return or revert data.
     pub output: Vec<u8>,
+    /// The block the call ran at, when the node says (`blockNumber`).
+    pub block_number: Option<u64>,
 }
 
 /// How one attempt at one endpoint failed.
@@ -429,6 +431,7 @@ impl FiscoRpc {
             .unwrap_or("0x")
             .trim_start_matches("0x");
         Ok(CallResult {
+            block_number: v.get("blockNumber").and_then(Value::as_u64),
             status: v.get("status").and_then(Value::as_i64).unwrap_or(-1),
             output: hex::decode(output).map_err(|e| Error::Decode {
                 what: "call output",
@@ -438,12 +441,19 @@ impl FiscoRpc {
     }
 
     /// Whether the FISCO BCOS Outbox at `outbox` recorded message `id` (`dispatched(id)` at
-    /// the head): the state read that confirms a receipt proof independently of how its
-    /// receipt was split into logs (docs/fisco.md, "Receipt hash").
+    /// the head), a message of block `number`: the state read that confirms a receipt proof
+    /// independently of how its receipt was split into logs (docs/fisco.md, "Receipt hash").
     ///
     /// Fails with [`Error::InvalidNativeProof`] when the call reverts or answers anything but
-    /// a bool (no `FiscoOutbox` at that address).
-    pub async fn dispatched(&self, outbox: &EvmAddress, id: &Hash32) -> Result<bool, Error> {
+    /// a bool (no `FiscoOutbox` at that address), and with the retryable
+    /// [`Error::MissingData`] when the node that answered "not recorded" has not reached block
+    /// `number` yet (an endpoint that lags behind the one the block came from).
+    pub async fn dispatched(
+        &self,
+        outbox: &EvmAddress,
+        id: &Hash32,
+        number: u64,
+    ) -> Result<bool, Error> {
         use alloy::sol_types::SolCall;
         let call = IFiscoOutbox::dispatchedCall { id: id.0.into() };
         let out = self.call_contract(&outbox.0, &call.abi_encode()).await?;
@@ -461,8 +471,22 @@ impl FiscoRpc {
                 out.status
             )));
         }
-        IFiscoOutbox::dispatchedCall::abi_decode_returns(&out.output)
-            .map_err(|e| not_fisco_outbox(format!("answered 0x{} ({e})", hex::encode(&out.output))))
+        let recorded =
+            IFiscoOutbox::dispatchedCall::abi_decode_returns(&out.output).map_err(|e| {
+                not_fisco_outbox(format!("answered 0x{} ({e})", hex::encode(&out.output)))
+            })?;
+        if !recorded && out.block_number.is_some_and(|at| at < number) {
+            return Err(Error::MissingData {
+                what: format!(
+                    "the Outbox's record of message {} at block {number} or later (the node \
+                     answered at block {})",
+                    id.to_hex(),
+                    out.block_number
+                        .map_or_else(|| "unknown".to_owned(), |n| n.to_string())
+                ),
+            });
+        }
+        Ok(recorded)
     }
 }
 

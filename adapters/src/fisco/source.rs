@@ -109,7 +109,8 @@ impl FiscoSource {
                 let id = observed.message.id();
                 let at = observed.source.clone();
                 reads.spawn(async move {
-                    let recorded = rpc.dispatched(&outbox, &id.0).await?;
+                    let number = at.block_number.unwrap_or_default();
+                    let recorded = rpc.dispatched(&outbox, &id.0, number).await?;
                     Ok::<_, Error>((recorded, id, at))
                 });
             }

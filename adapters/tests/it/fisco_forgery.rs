@@ -166,6 +166,37 @@ async fn a_dispatch_forged_from_a_crafted_log_is_refused_and_nothing_is_yielded_
             other => panic!("{mode}: expected the forged Dispatch refused, got {other:?}"),
         }
 
+        // The same, but the node that answers the read lags behind the block (an endpoint
+        // behind the one the block came from): "not recorded" is not believed yet, the source
+        // retries later (a retryable error) and accepts nothing meanwhile.
+        let tx = forgery.transaction.to_hex();
+        let forged_json = serde_json::to_value(&forgery.forged).unwrap();
+        let lagging: Rewrite = Arc::new(move |request, mut reply| {
+            if request["method"] == "getTransactionReceipt"
+                && request["params"][2]
+                    .as_str()
+                    .is_some_and(|h| h.trim_start_matches("0x") == tx.trim_start_matches("0x"))
+            {
+                reply["result"] = forged_json.clone();
+            }
+            if request["method"] == "call" {
+                reply["result"]["blockNumber"] = 1.into();
+            }
+            reply
+        });
+        let behind = proxy::start(node.endpoint(), lagging).await;
+        let waiting = source_over(
+            FiscoRpc::new(behind.url.clone(), "group0").unwrap(),
+            &node,
+            contracts.outbox,
+        );
+        match drain(&waiting).await {
+            Err(e @ Error::MissingData { .. }) => assert!(e.is_retryable(), "{mode}: {e}"),
+            other => {
+                panic!("{mode}: expected a retryable wait for the lagging node, got {other:?}")
+            }
+        }
+
         // The honest node's own split has no Outbox log in the attacker's receipt: the source
         // yields the genuine message only.
         let yielded = drain(&honest).await.expect("honest source");

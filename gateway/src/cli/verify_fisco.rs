@@ -140,7 +140,10 @@ impl FiscoCheck {
             Some(_) => {}
         }
         let id = observed.message.id();
-        if !node.recorded(&self.outbox, &id.0).map_err(unchecked)? {
+        if !node
+            .recorded(&self.outbox, &id.0, number)
+            .map_err(unchecked)?
+        {
             return Err(Refusal::Invalid(format!(
                 "the Outbox {} has no record of message {} (dispatched(id) is false at {}): \
                  the proof's Dispatch log is forged from another contract's log data (FISCO \
@@ -209,8 +212,10 @@ impl FiscoNode {
         Ok(Some(header.hash(mode)))
     }
 
-    /// Whether the Outbox recorded message `id`.
-    fn recorded(&self, outbox: &EvmAddress, id: &Hash32) -> Result<bool> {
-        Ok(self.runtime.block_on(self.rpc.dispatched(outbox, id))?)
+    /// Whether the Outbox recorded message `id` of block `number`.
+    fn recorded(&self, outbox: &EvmAddress, id: &Hash32, number: u64) -> Result<bool> {
+        Ok(self
+            .runtime
+            .block_on(self.rpc.dispatched(outbox, id, number))?)
     }
 }

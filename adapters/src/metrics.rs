@@ -95,7 +95,8 @@ impl MethodClass {
             | "protos.Deliver/Deliver"
             | "getBlockNumber"
             | "getBlockByNumber"
-            | "getBlockByHash" => MethodClass::Block,
+            | "getBlockByHash"
+            | "getBlockHashByNumber" => MethodClass::Block,
             "eth_getLogs" | "gateway.Gateway/ChaincodeEvents" => MethodClass::Logs,
             "eth_getBlockReceipts"
             | "eth_getTransactionReceipt"

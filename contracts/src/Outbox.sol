@@ -25,7 +25,11 @@ contract Outbox {
     }
 
     /// @notice Sends `body` to `recipient` on `destination`; returns the message id.
-    function dispatch(uint32 destination, bytes32 recipient, bytes calldata body) external returns (bytes32 id) {
+    function dispatch(uint32 destination, bytes32 recipient, bytes calldata body)
+        public
+        virtual
+        returns (bytes32 id)
+    {
         if (body.length > MessageCodec.MAX_BODY_LEN) revert BodyTooLarge();
         uint64 n = nonce;
         nonce = n + 1;

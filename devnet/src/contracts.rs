@@ -56,6 +56,16 @@ pub mod bindings {
         PrivateRecipient,
         "../contracts/artifacts/PrivateRecipient.json"
     );
+    alloy::sol!(
+        #[derive(Debug, PartialEq, Eq)]
+        FiscoOutbox,
+        "../contracts/artifacts/FiscoOutbox.json"
+    );
+    alloy::sol!(
+        #[derive(Debug, PartialEq, Eq)]
+        AmbiguousLog,
+        "../contracts/artifacts/AmbiguousLog.json"
+    );
 }
 
 pub use bindings::{Anchor, ExampleRecipient, Inbox, Outbox, PrivateRecipient};
@@ -90,12 +100,20 @@ pub fn artifacts_dir() -> PathBuf {
 /// these wherever the binary runs (`scripts/check-contracts.sh` keeps them equal to the sources).
 const EMBEDDED: &[(&str, &str)] = &[
     (
+        "AmbiguousLog",
+        include_str!("../../contracts/artifacts/AmbiguousLog.json"),
+    ),
+    (
         "Anchor",
         include_str!("../../contracts/artifacts/Anchor.json"),
     ),
     (
         "ExampleRecipient",
         include_str!("../../contracts/artifacts/ExampleRecipient.json"),
+    ),
+    (
+        "FiscoOutbox",
+        include_str!("../../contracts/artifacts/FiscoOutbox.json"),
     ),
     (
         "GasBurningRecipient",

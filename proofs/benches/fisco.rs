@@ -144,6 +144,33 @@ fn bench(c: &mut Criterion) {
             })
         });
 
+        // The same signature through the code paths it replaced, for a same-run comparison on
+        // a busy machine: k256 recovery (ECDSA) and the sm2 crate's generic verifier (SM).
+        group.bench_function("sealer_signature_verify_before", |b| match mode {
+            CryptoMode::Ecdsa => b.iter(|| {
+                assert_eq!(
+                    mode.signer(black_box(&hash), &first.signature, 7, 0)
+                        .unwrap(),
+                    key
+                )
+            }),
+            CryptoMode::Sm => {
+                let public =
+                    causeway_proofs::sm::Sm2PublicKey::from_bytes(&key.to_bytes()).unwrap();
+                let sig =
+                    causeway_proofs::sm::Sm2Signature::from_bytes(&first.signature[..64]).unwrap();
+                b.iter(|| {
+                    causeway_proofs::sm::verify(
+                        &public,
+                        causeway_proofs::sm::DEFAULT_USER_ID,
+                        &black_box(hash).0,
+                        &sig,
+                    )
+                    .unwrap()
+                })
+            }
+        });
+
         group.bench_function("source_proof_verify_per_event_seal_included", |b| {
             b.iter(|| f.proofs[50].verify(black_box(&f.sealers), &outbox).unwrap())
         });

@@ -103,11 +103,18 @@ impl std::fmt::Debug for FiscoDestination {
 impl FiscoDestination {
     /// A destination over `config` signing with `key` (whose mode must be the chain's).
     pub fn new(config: FiscoDestinationConfig, key: NodeSecret) -> Result<Self, Error> {
-        Ok(FiscoDestination {
-            rpc: FiscoRpc::new(config.endpoint.clone(), config.group.clone())?,
+        let rpc = FiscoRpc::new(config.endpoint.clone(), config.group.clone())?;
+        Ok(Self::with_rpc(config, rpc, key))
+    }
+
+    /// A destination over `config` asking the group's nodes through `rpc` (several endpoints
+    /// with failover, the chain's metrics; `config.endpoint` is then unused).
+    pub fn with_rpc(config: FiscoDestinationConfig, rpc: FiscoRpc, key: NodeSecret) -> Self {
+        FiscoDestination {
+            rpc,
             config: Arc::new(config),
             key: Arc::new(key),
-        })
+        }
     }
 
     /// The sending account's address.

@@ -10,16 +10,20 @@
 //! - [`FiscoStateReader`]: view calls at the head (FISCO BCOS has no state proofs over RPC:
 //!   the read says the value is not proven).
 //!
+//! Every adapter asks the group's nodes through one [`FiscoRpc`] (all configured endpoints,
+//! with failover; requests counted in the chain's metrics).
+//!
 //! FISCO BCOS runs the same Solidity contracts as EVM chains: the ABI, bindings, revert
 //! decoding and the reading of the Inbox's per-message events are the EVM adapter's. Facts and
 //! sources: `docs/fisco.md`.
 
 mod destination;
 mod rpc;
+mod seals;
 mod source;
 mod state;
 
 pub use destination::{FiscoDestination, FiscoDestinationConfig, FiscoSubmission};
-pub use rpc::{CallResult, FiscoRpc};
+pub use rpc::{CallResult, FiscoRpc, READ_TIMEOUT, SEND_TIMEOUT};
 pub use source::{DEFAULT_RANGE, FiscoNativeVerifier, FiscoSource, FiscoSourceConfig};
 pub use state::FiscoStateReader;

@@ -28,10 +28,16 @@ impl FiscoStateReader {
         group: impl Into<String>,
         sealers: SealerSet,
     ) -> Result<Self, Error> {
-        Ok(FiscoStateReader {
-            rpc: FiscoRpc::new(endpoint, group)?,
+        Ok(Self::with_rpc(FiscoRpc::new(endpoint, group)?, sealers))
+    }
+
+    /// A reader asking the group's nodes through `rpc` (several endpoints with failover, the
+    /// chain's metrics), checking block seals against `sealers`.
+    pub fn with_rpc(rpc: FiscoRpc, sealers: SealerSet) -> Self {
+        FiscoStateReader {
+            rpc,
             sealers: Arc::new(sealers),
-        })
+        }
     }
 }
 

@@ -22,8 +22,8 @@ use causeway_proofs::fisco::{
 use causeway_proofs::{Domain, EvmAddress, LeafIndex, Signature};
 use rand_core::{OsRng, RngCore};
 
-const FISCO_DOMAIN: Domain = Domain(3001);
-const OTHER_DOMAIN: Domain = Domain(3002);
+pub(crate) const FISCO_DOMAIN: Domain = Domain(3001);
+pub(crate) const OTHER_DOMAIN: Domain = Domain(3002);
 
 fn signed(node: &FiscoNode, secret: &NodeSecret, to: &str, input: Vec<u8>) -> Transaction {
     let mut nonce = [0u8; 16];
@@ -40,7 +40,12 @@ fn signed(node: &FiscoNode, secret: &NodeSecret, to: &str, input: Vec<u8>) -> Tr
     Transaction::sign(data, secret, &mut OsRng).expect("signs")
 }
 
-async fn deploy(node: &FiscoNode, admin: &NodeSecret, name: &str, args: Vec<u8>) -> [u8; 20] {
+pub(crate) async fn deploy(
+    node: &FiscoNode,
+    admin: &NodeSecret,
+    name: &str,
+    args: Vec<u8>,
+) -> [u8; 20] {
     let mut code = Artifact::load(name).expect("artifact").bytecode.to_vec();
     code.extend_from_slice(&args);
     let receipt = node
@@ -54,7 +59,7 @@ async fn deploy(node: &FiscoNode, admin: &NodeSecret, name: &str, args: Vec<u8>)
     a
 }
 
-async fn dispatch(node: &FiscoNode, user: &NodeSecret, outbox: &[u8; 20], n: u8) {
+pub(crate) async fn dispatch(node: &FiscoNode, user: &NodeSecret, outbox: &[u8; 20], n: u8) {
     let input = Outbox::dispatchCall {
         destination: OTHER_DOMAIN.0,
         recipient: [n; 32].into(),
@@ -90,7 +95,7 @@ async fn fisco_source_yields_proven_messages_and_refuses_bad_blocks_in_both_mode
         let outbox = deploy(
             &node,
             &user,
-            "Outbox",
+            "FiscoOutbox",
             Outbox::constructorCall {
                 localDomain_: FISCO_DOMAIN.0,
             }

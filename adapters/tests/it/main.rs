@@ -12,6 +12,7 @@ mod fabric_identity;
 mod fabric_signatures;
 mod fabric_source;
 mod fisco;
+mod fisco_forgery;
 mod hostile_node;
 mod proxy;
 mod source;

@@ -1,4 +1,5 @@
-//! The Causeway contracts on a [`FiscoNode`]: an Outbox, an Inbox and an `ExampleRecipient`
+//! The Causeway contracts on a [`FiscoNode`]: a `FiscoOutbox` (the Outbox that also records
+//! each id it emits, docs/fisco.md "Receipt hash"), an Inbox and an `ExampleRecipient`
 //! deployed by an administrator account of the chain's crypto mode, a committee installed on
 //! the Inbox, messages dispatched from the Outbox. What `causeway devnet --fisco` and the
 //! gateway's multi-process tests set up (the relayer's in-process tests do the same by hand).
@@ -18,7 +19,7 @@ use crate::{Error, Result};
 
 /// The Causeway contracts deployed on a FISCO BCOS test node, and their administrator.
 pub struct FiscoContracts {
-    /// The Outbox (messages from this group).
+    /// The `FiscoOutbox` (messages from this group).
     pub outbox: EvmAddress,
     /// The Inbox (messages to this group).
     pub inbox: EvmAddress,
@@ -78,7 +79,12 @@ impl FiscoNode {
         Ok(receipt)
     }
 
-    async fn deploy(&self, admin: &NodeSecret, name: &str, args: Vec<u8>) -> Result<EvmAddress> {
+    pub(crate) async fn deploy(
+        &self,
+        admin: &NodeSecret,
+        name: &str,
+        args: Vec<u8>,
+    ) -> Result<EvmAddress> {
         let mut code = Artifact::load(name)?.bytecode.to_vec();
         code.extend_from_slice(&args);
         let receipt = self.submit(self.transaction(admin, None, code)?).await?;
@@ -103,7 +109,7 @@ impl FiscoNode {
         Ok(EvmAddress(address))
     }
 
-    /// Deploys an Outbox and an Inbox for `domain` and an `ExampleRecipient` of that Inbox, by a
+    /// Deploys a `FiscoOutbox` and an Inbox for `domain` and an `ExampleRecipient` of that Inbox, by a
     /// new administrator account of the node's crypto mode.
     pub async fn deploy_causeway(&self, domain: Domain) -> Result<FiscoContracts> {
         let admin = NodeSecret::generate(self.mode(), &mut OsRng);
@@ -111,7 +117,7 @@ impl FiscoNode {
         let outbox = self
             .deploy(
                 &admin,
-                "Outbox",
+                "FiscoOutbox",
                 Outbox::constructorCall {
                     localDomain_: domain.0,
                 }

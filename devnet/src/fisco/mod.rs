@@ -10,6 +10,7 @@
 
 mod chain;
 mod deploy;
+mod forge;
 mod rpc;
 
 use std::net::SocketAddr;
@@ -26,6 +27,7 @@ use crate::{Error, Result};
 pub use chain::{BLOCK_LIMIT_RANGE, MAX_BLOCK_TXS, RpcError};
 use chain::{Ledger, Pending};
 pub use deploy::FiscoContracts;
+pub use forge::ForgedDispatch;
 
 /// What test node to start.
 #[derive(Debug, Clone)]

@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use super::Outcome;
 use super::chain::OriginNode;
 use super::input::read_text;
+use super::verify_fisco::{FiscoCheck, FiscoNode, FiscoTrust};
 
 /// Arguments of `causeway verify`.
 #[derive(clap::Args, Debug)]
@@ -46,9 +47,11 @@ pub(crate) struct VerifyArgs {
     /// Print the verdicts as JSON instead of text (one object for one bundle, else an array).
     #[arg(long)]
     json: bool,
-    /// An origin node's JSON-RPC URL (EVM origins): each proven block's hash is compared with
-    /// the chain's block at that number, which ties the proof to the chain. Without it, the
-    /// verdict reports the block hash as not compared with the chain.
+    /// An origin node's JSON-RPC URL. EVM origins: each proven block's hash is compared with
+    /// the chain's block at that number, which ties the proof to the chain; without it, the
+    /// verdict reports the block hash as not compared with the chain. FISCO BCOS origins: the
+    /// block is compared likewise and the Outbox's record of each message is read
+    /// (`dispatched(id)`); without it, the verdict reports the message as unproved.
     #[arg(long, value_name = "URL")]
     rpc: Option<String>,
     /// Check the disclosed fields of a private message instead (its canonical encoding, 0x and
@@ -68,6 +71,9 @@ pub(crate) struct VerifyArgs {
 ///   "validators": ["0x…", "0x…", "0x…"], "threshold": 2,
 ///   "source": { "family": "evm", "outbox": "0x…" } }
 /// ```
+///
+/// or, for a FISCO BCOS group, `"source": { "family": "fisco", "crypto": "ecdsa" | "sm",
+/// "sealers": ["<node id>", …], "outbox": "0x…", "group": "group0" }`,
 ///
 /// or, for a Fabric origin,
 /// `"source": { "family": "fabric", "channel": "trade", "orgs": [{ "msp_id": "Org1MSP",
@@ -156,6 +162,8 @@ enum SourceTrust {
     },
     /// A Fabric channel.
     Fabric(FabricTrust),
+    /// A FISCO BCOS group.
+    Fisco(FiscoTrust),
 }
 
 /// A Fabric channel's trust: the block must carry the orderers' signatures, the transaction
@@ -274,6 +282,8 @@ pub(crate) struct Trust {
 enum Native {
     /// An EVM origin: checked here field by field, so the verdict says what is unproved.
     Evm(EvmNativeVerifier),
+    /// A FISCO BCOS group: checked offline, then confirmed with a node (`--rpc`).
+    Fisco(FiscoCheck),
     /// Another family, checked as a whole.
     Other(Box<dyn NativeVerifier>),
 }
@@ -282,6 +292,7 @@ impl Native {
     fn family(&self) -> ChainFamily {
         match self {
             Native::Evm(v) => v.family(),
+            Native::Fisco(f) => f.verifier().family(),
             Native::Other(v) => v.family(),
         }
     }
@@ -311,6 +322,11 @@ pub(crate) fn load_trust(path: &Path) -> Result<Trust> {
             domain: signing_domain.origin,
             outbox: outbox.0.into(),
         })),
+        Some(SourceTrust::Fisco(fisco)) => {
+            Some(Native::Fisco(fisco.build().with_context(|| {
+                format!("in the trust file {}", path.display())
+            })?))
+        }
         Some(SourceTrust::Fabric(fabric)) => Some(Native::Other(
             fabric_verifier(signing_domain.origin, fabric)
                 .with_context(|| format!("in the trust file {}", path.display()))?,
@@ -331,8 +347,19 @@ struct Checked {
     verdict: Verdict,
     source: Option<EvmFindings>,
     /// Fields nothing here proved, with the reason (EVM: parts of the source reference; Fabric:
-    /// the transaction's validation code, which nobody signs).
+    /// the transaction's validation code, which nobody signs; FISCO BCOS without `--rpc`: the
+    /// message itself).
     unproved: Vec<Unproved>,
+    /// What a FISCO BCOS node (`--rpc`) confirmed.
+    confirmed: Option<String>,
+}
+
+/// The origin node `--rpc` names, of the trust file's family.
+pub(crate) enum Node {
+    /// An EVM chain's node.
+    Evm(OriginNode),
+    /// A node of a FISCO BCOS group.
+    Fisco(FiscoNode),
 }
 
 /// What an EVM native proof established about the bundle's source reference, and what not.
@@ -345,7 +372,7 @@ struct EvmFindings {
 }
 
 /// Why a bundle did not verify.
-enum Refusal {
+pub(crate) enum Refusal {
     /// The bundle is refused: it is malformed or a check failed.
     Invalid(String),
     /// A check could not be made (the `--rpc` node failed): neither valid nor refused.
@@ -355,11 +382,7 @@ enum Refusal {
 /// Verifies one parsed bundle: the checkpoint, signatures and inclusion proof against the
 /// anchor, then the native proof when the trust file configures the origin, then (EVM, with
 /// `--rpc`) that the proven block is on the origin chain.
-fn check(
-    bundle: &ProofBundle,
-    trust: &Trust,
-    node: Option<&OriginNode>,
-) -> Result<Checked, Refusal> {
+fn check(bundle: &ProofBundle, trust: &Trust, node: Option<&Node>) -> Result<Checked, Refusal> {
     let invalid = |reason: String| Refusal::Invalid(reason);
     let mut verdict = bundle
         .verify(&trust.anchor)
@@ -369,6 +392,7 @@ fn check(
             verdict,
             source: None,
             unproved: Vec::new(),
+            confirmed: None,
         });
     };
     let (Some(proof), Some(source)) = (bundle.native_proof(), bundle.source()) else {
@@ -388,7 +412,17 @@ fn check(
         proof: proof.clone(),
     };
     let native_error = |e: causeway_adapters::Error| invalid(format!("native proof: {e}"));
+    let mut confirmed = None;
     let (findings, unproved) = match native {
+        Native::Fisco(fisco) => {
+            let node = match node {
+                Some(Node::Fisco(n)) => Some(n),
+                _ => None,
+            };
+            let (confirmation, unproved) = fisco.check(&observed, node)?;
+            confirmed = confirmation;
+            (None, unproved)
+        }
         Native::Other(verifier) => {
             verifier.verify(&observed).map_err(native_error)?;
             let unproved = match verifier.family() {
@@ -406,11 +440,11 @@ fn check(
                 mut unproved,
             } = verifier.check(&observed).map_err(native_error)?;
             let on_chain_at = match node {
-                Some(node) => {
+                Some(Node::Evm(node)) => {
                     check_on_chain(node, &proven)?;
                     Some(node.shown().to_owned())
                 }
-                None => {
+                Some(Node::Fisco(_)) | None => {
                     unproved.insert(
                         0,
                         Unproved {
@@ -438,6 +472,7 @@ fn check(
         verdict,
         source: findings,
         unproved,
+        confirmed,
     })
 }
 
@@ -486,6 +521,9 @@ impl Report {
                 if !c.unproved.is_empty() {
                     v["unproved"] = serde_json::json!(c.unproved);
                 }
+                if let Some(confirmed) = &c.confirmed {
+                    v["confirmed"] = serde_json::json!(confirmed);
+                }
                 v
             }
             Report::Invalid(e) => {
@@ -499,7 +537,7 @@ impl Report {
 }
 
 /// Reads and checks one bundle file.
-fn report(path: &Path, trust: &Trust, node: Option<&OriginNode>) -> Report {
+fn report(path: &Path, trust: &Trust, node: Option<&Node>) -> Report {
     let text = match read_text(path, MAX_BUNDLE_JSON_LEN as u64)
         .with_context(|| format!("while reading the bundle {}", path.display()))
     {
@@ -533,18 +571,20 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<Outcome> {
     let trust = load_trust(trust_path)?;
     let node = match &args.rpc {
         None => None,
-        Some(url) => {
-            anyhow::ensure!(
-                matches!(trust.native, Some(Native::Evm(_))),
-                "--rpc ties a proven EVM block to its chain, but the trust file {} names no EVM \
-                 source (add \"source\": {{ \"family\": \"evm\", \"outbox\": \"0x…\" }})",
-                trust_path.display()
-            );
-            Some(OriginNode::connect(
+        Some(url) => match &trust.native {
+            Some(Native::Evm(_)) => Some(Node::Evm(OriginNode::connect(
                 url,
                 trust.anchor.signing_domain.origin_chain_id,
-            )?)
-        }
+            )?)),
+            Some(Native::Fisco(fisco)) => {
+                Some(Node::Fisco(FiscoNode::connect(url, fisco.group())?))
+            }
+            _ => anyhow::bail!(
+                "--rpc ties a proven block to its chain, but the trust file {} names no EVM or \
+                 FISCO BCOS source (add \"source\": {{ \"family\": \"evm\", \"outbox\": \"0x…\" }})",
+                trust_path.display()
+            ),
+        },
     };
     let mut all_valid = true;
     let mut unreadable = 0usize;
@@ -639,8 +679,8 @@ fn evidence(args: &VerifyArgs) -> Result<Outcome> {
 }
 
 fn print_text(path: &Path, report: &Report) {
-    let (v, findings, unproved) = match report {
-        Report::Valid(c) => (&c.verdict, &c.source, &c.unproved),
+    let (v, findings, unproved, confirmed) = match report {
+        Report::Valid(c) => (&c.verdict, &c.source, &c.unproved, &c.confirmed),
         Report::Invalid(reason) => {
             println!("INVALID: {}", path.display());
             println!("  reason: {reason}");
@@ -693,6 +733,9 @@ fn print_text(path: &Path, report: &Report) {
                 p.block_number
             );
         }
+    }
+    if let Some(confirmed) = confirmed {
+        println!("  confirmed      {confirmed}");
     }
     for u in unproved {
         println!("  unproved       {}: {}", u.field, u.reason);

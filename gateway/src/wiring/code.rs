@@ -13,6 +13,9 @@
 pub(crate) enum Contract {
     /// The origin side.
     Outbox,
+    /// The origin side on FISCO BCOS: the Outbox that also records each id it emits
+    /// (`dispatched(id)`), which a receipt proof there cannot show alone (docs/fisco.md).
+    FiscoOutbox,
     /// The destination side.
     Inbox,
     /// The checkpoint anchor.
@@ -24,6 +27,7 @@ impl Contract {
     pub(crate) fn name(self) -> &'static str {
         match self {
             Contract::Outbox => "Outbox",
+            Contract::FiscoOutbox => "FiscoOutbox",
             Contract::Inbox => "Inbox",
             Contract::Anchor => "Anchor",
         }
@@ -33,6 +37,9 @@ impl Contract {
     fn artifact(self) -> &'static str {
         match self {
             Contract::Outbox => include_str!("../../../contracts/artifacts/Outbox.json"),
+            Contract::FiscoOutbox => {
+                include_str!("../../../contracts/artifacts/FiscoOutbox.json")
+            }
             Contract::Inbox => include_str!("../../../contracts/artifacts/Inbox.json"),
             Contract::Anchor => include_str!("../../../contracts/artifacts/Anchor.json"),
         }
@@ -135,6 +142,7 @@ mod tests {
     fn the_embedded_runtime_code_has_room_for_the_immutables() {
         // Outbox: localDomain, read in two places. Inbox: localDomain, admin, changeDelay.
         assert!(!immutable_slots(&Contract::Outbox.runtime_code()).is_empty());
+        assert!(!immutable_slots(&Contract::FiscoOutbox.runtime_code()).is_empty());
         assert!(immutable_slots(&Contract::Inbox.runtime_code()).len() >= 3);
         assert!(!Contract::Anchor.runtime_code().is_empty());
     }
@@ -165,5 +173,10 @@ mod tests {
             &expected
         ));
         assert!(!matches_artifact(&[], &expected));
+        // The plain Outbox is not the FISCO BCOS one (it records no ids).
+        assert!(!matches_artifact(
+            &expected,
+            &Contract::FiscoOutbox.runtime_code()
+        ));
     }
 }

@@ -12,6 +12,7 @@ use causeway_adapters::fisco::{
     DEFAULT_RANGE, FiscoDestination, FiscoDestinationConfig, FiscoRpc, FiscoSource,
     FiscoSourceConfig, FiscoStateReader,
 };
+use causeway_adapters::metrics::ChainMetrics;
 use causeway_adapters::redact_endpoint;
 use causeway_config::{Chain, FiscoChain};
 use causeway_proofs::fisco::{NodeKey, NodeSecret};
@@ -160,7 +161,8 @@ pub(crate) async fn probe(
     let node = good?;
     web3_chain_id(&node, chain, fisco, report).await;
     sealers(&node, chain, fisco, report).await;
-    contract(&node, chain, Contract::Outbox, fisco.outbox, report).await;
+    // The FiscoOutbox: its storage confirms each message (docs/fisco.md, "Receipt hash").
+    contract(&node, chain, Contract::FiscoOutbox, fisco.outbox, report).await;
     contract(&node, chain, Contract::Inbox, fisco.inbox, report).await;
     for i in 0..chain.signer_key_files.len() {
         signer_key(chain, fisco, i, report);
@@ -458,7 +460,8 @@ fn signer_key(
     }
 }
 
-/// The adapters of one FISCO BCOS chain, on the node the probes chose.
+/// The adapters of one FISCO BCOS chain, on every configured node (the one the probes chose
+/// first, the others in turn when it fails).
 pub(crate) struct FiscoAdapters {
     /// Its Outbox's committed messages, with their seals and receipt proofs.
     pub(crate) source: FiscoSource,
@@ -466,11 +469,14 @@ pub(crate) struct FiscoAdapters {
     pub(crate) destination: Option<FiscoDestination>,
     /// Contract calls at sealed heads.
     pub(crate) state: FiscoStateReader,
+    /// Where the three count their requests to the group's nodes (for `/metrics`).
+    pub(crate) metrics: ChainMetrics,
 }
 
-/// Builds the adapters of `chain` on `node` (the first endpoint that passed the probes): the
-/// source, its state reader and, from the first signer key, the destination (it sends from one
-/// account; further keys are unused, as for EVM chains).
+/// Builds the adapters of `chain` over all its endpoints, `node` (the first that passed the
+/// probes) asked first: the source, its state reader and, from the first signer key, the
+/// destination (it sends from one account; further keys are unused, as for EVM chains). They
+/// share one client, so a failover found by one is used by all, and one [`ChainMetrics`].
 pub(crate) fn build(
     chain: &Chain,
     fisco: &FiscoChain,
@@ -484,15 +490,35 @@ pub(crate) fn build(
             format!("correct chains.{}", chain.name),
         )
     };
-    let source = FiscoSource::new(FiscoSourceConfig {
-        endpoint: node.url.clone(),
-        group: fisco.group.clone(),
-        domain: chain.domain,
-        outbox: fisco.outbox,
-        sealers: fisco.sealers.clone(),
-        range: DEFAULT_RANGE,
-    });
-    let state = FiscoStateReader::new(node.url.clone(), fisco.group.clone(), fisco.sealers.clone());
+    let endpoints: Vec<String> = std::iter::once(node.url.clone())
+        .chain(
+            chain
+                .endpoints
+                .iter()
+                .map(|e| e.as_str().to_owned())
+                .filter(|e| *e != node.url),
+        )
+        .collect();
+    let metrics = ChainMetrics::default();
+    let rpc = match FiscoRpc::with_endpoints(endpoints, fisco.group.clone()) {
+        Ok(rpc) => rpc.with_metrics(metrics.clone()),
+        Err(e) => {
+            report.push(adapter_error("client", e));
+            return None;
+        }
+    };
+    let source = FiscoSource::with_rpc(
+        FiscoSourceConfig {
+            endpoint: node.url.clone(),
+            group: fisco.group.clone(),
+            domain: chain.domain,
+            outbox: fisco.outbox,
+            sealers: fisco.sealers.clone(),
+            range: DEFAULT_RANGE,
+        },
+        rpc.clone(),
+    );
+    let state = FiscoStateReader::with_rpc(rpc.clone(), fisco.sealers.clone());
     let destination = match chain.signer_key_files.len() {
         0 => None,
         n => {
@@ -511,27 +537,18 @@ pub(crate) fn build(
                 domain: chain.domain,
                 inbox: fisco.inbox,
             };
-            match FiscoDestination::new(config, key) {
-                Ok(d) => Some(d),
-                Err(e) => {
-                    report.push(adapter_error("destination", e));
-                    return None;
-                }
-            }
+            Some(FiscoDestination::with_rpc(config, rpc.clone(), key))
         }
     };
-    match (source, state) {
-        (Ok(source), Ok(state)) => Some(FiscoAdapters {
+    match source {
+        Ok(source) => Some(FiscoAdapters {
             source,
             destination,
             state,
+            metrics,
         }),
-        (Err(e), _) => {
+        Err(e) => {
             report.push(adapter_error("source", e));
-            None
-        }
-        (_, Err(e)) => {
-            report.push(adapter_error("state reader", e));
             None
         }
     }

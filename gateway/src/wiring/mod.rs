@@ -417,9 +417,8 @@ fn build_chain(
             let destination = built
                 .destination
                 .map(|d| Arc::new(d) as Arc<dyn DynDestination>);
-            // The FISCO BCOS client is not counted yet: its figures stay at zero, as Fabric's.
             Some((
-                wired(Arc::new(built.state), destination, ChainMetrics::default()),
+                wired(Arc::new(built.state), destination, built.metrics),
                 origin,
             ))
         }

@@ -20,6 +20,7 @@ mod dispatcher;
 mod evidence;
 mod evm_source;
 mod fabric_bundles;
+mod fisco_bundles;
 // Three `causeway run` processes between a FISCO BCOS test node and anvil.
 #[cfg(feature = "devnet")]
 mod fisco_consortium;

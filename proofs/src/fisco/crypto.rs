@@ -132,10 +132,22 @@ impl CryptoMode {
         let bad = || FiscoError::BadSignature { number, index };
         match self {
             CryptoMode::Ecdsa => {
-                if self.signer(hash, signature, number, index)? != *key {
+                if signature.len() != ECDSA_SIGNATURE_LEN {
+                    return Err(FiscoError::SignatureForm {
+                        index,
+                        len: signature.len(),
+                        expected: ECDSA_SIGNATURE_LEN,
+                        mode: self.name(),
+                    });
+                }
+                // FISCO BCOS writes the recovery id as 0/1; the key is known (the indexed
+                // sealer's), so the signature is verified against it rather than recovered:
+                // the same acceptance as recovery (low s only: FISCO BCOS signs with
+                // libsecp256k1, which always writes low s), several times faster.
+                if !matches!(signature[64], 0 | 1) {
                     return Err(bad());
                 }
-                Ok(())
+                verify_secp256k1(hash, &signature[..64], &key.xy).map_err(|()| bad())
             }
             CryptoMode::Sm => {
                 let rs = match signature.len() {
@@ -152,11 +164,61 @@ impl CryptoMode {
                     }
                 };
                 let sig = Sm2Signature::from_bytes(rs).map_err(|_| bad())?;
-                let public = Sm2PublicKey::from_bytes(&key.xy).map_err(|_| bad())?;
-                crate::sm::verify(&public, DEFAULT_USER_ID, &hash.0, &sig).map_err(|_| bad())
+                sm2_sealer(key)
+                    .map_err(|_| bad())?
+                    .verify(&hash.0, &sig)
+                    .map_err(|_| bad())
             }
         }
     }
+}
+
+/// Sealer keys prepared for SM2 verification (Z_A and the key's table), most a process keeps:
+/// a few groups' sealers. Beyond it, a key is prepared for each use (correct, only slower).
+const SM2_SEALERS_KEPT: usize = 256;
+
+/// The prepared SM2 verifiers of the sealer keys met so far.
+static SM2_SEALERS: std::sync::LazyLock<
+    std::sync::Mutex<
+        std::collections::HashMap<[u8; 64], std::sync::Arc<crate::sm::Sm2KeyVerifier>>,
+    >,
+> = std::sync::LazyLock::new(Default::default);
+
+/// The prepared verifier of SM2 sealer `key` (built on first use, then kept): sealers sign
+/// every block, so their keys are worth the table.
+fn sm2_sealer(key: &NodeKey) -> Result<std::sync::Arc<crate::sm::Sm2KeyVerifier>, crate::Error> {
+    let lock = || {
+        SM2_SEALERS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    if let Some(known) = lock().get(&key.xy) {
+        return Ok(std::sync::Arc::clone(known));
+    }
+    let public = Sm2PublicKey::from_bytes(&key.xy)?;
+    let prepared = std::sync::Arc::new(crate::sm::Sm2KeyVerifier::new(&public, DEFAULT_USER_ID)?);
+    let mut kept = lock();
+    if kept.len() < SM2_SEALERS_KEPT {
+        kept.insert(key.xy, std::sync::Arc::clone(&prepared));
+    }
+    Ok(prepared)
+}
+
+/// libsecp256k1's verification context, built once (its tables take a moment to set up).
+static SECP256K1: std::sync::LazyLock<secp256k1::Secp256k1<secp256k1::VerifyOnly>> =
+    std::sync::LazyLock::new(secp256k1::Secp256k1::verification_only);
+
+/// Verifies the compact signature `rs` (r ‖ s, s in the lower half of the order, as k256's
+/// recovery required before) over the digest `hash` under the secp256k1 key `xy` (x ‖ y).
+fn verify_secp256k1(hash: &Hash32, rs: &[u8], xy: &[u8; 64]) -> Result<(), ()> {
+    let sig = secp256k1::ecdsa::Signature::from_compact(rs).map_err(drop)?;
+    let mut uncompressed = [0u8; 65];
+    uncompressed[0] = 0x04;
+    uncompressed[1..].copy_from_slice(xy);
+    let key = secp256k1::PublicKey::from_slice(&uncompressed).map_err(drop)?;
+    SECP256K1
+        .verify_ecdsa(secp256k1::Message::from_digest(hash.0), &sig, &key)
+        .map_err(drop)
 }
 
 impl fmt::Display for CryptoMode {
@@ -402,6 +464,42 @@ mod tests {
                 mode.signer(&other_hash, &sig, 1, 0),
                 Ok(secret.public_key())
             );
+        }
+    }
+
+    #[test]
+    fn ecdsa_sealer_signatures_verify_against_the_key_exactly_when_recovery_names_it() {
+        let mut rng = rand_core::OsRng;
+        let mode = CryptoMode::Ecdsa;
+        for i in 0..32u8 {
+            let hash = Hash32([i; 32]);
+            let secret = NodeSecret::generate(mode, &mut rng);
+            let key = secret.public_key();
+            let stranger = NodeSecret::generate(mode, &mut rng).public_key();
+            let sig = secret.sign(&hash, &mut rng).expect("signs");
+            assert_eq!(mode.signer(&hash, &sig, 1, 0), Ok(key));
+            assert_eq!(
+                mode.verify_sealer_signature(&hash, &sig, &key, 1, 0),
+                Ok(())
+            );
+            let refused = |sig: &[u8], key: &NodeKey, hash: &Hash32| {
+                mode.verify_sealer_signature(hash, sig, key, 1, 0).is_err()
+            };
+            assert!(refused(&sig, &stranger, &hash));
+            assert!(refused(&sig, &key, &Hash32([i ^ 0xff; 32])));
+            let mut bad_v = sig.clone();
+            bad_v[64] = 27;
+            assert!(refused(&bad_v, &key, &hash));
+            assert!(refused(&sig[..64], &key, &hash));
+            // The high-s twin (r, n - s, v ^ 1): refused by recovery and by verification alike
+            // (FISCO BCOS writes low s).
+            let mut twin = sig.clone();
+            let parsed = K256Signature::from_slice(&sig[..64]).expect("a signature");
+            let neg_s: k256::Scalar = -*AsRef::<k256::Scalar>::as_ref(&parsed.s());
+            twin[32..64].copy_from_slice(&neg_s.to_bytes());
+            twin[64] ^= 1;
+            assert!(mode.signer(&hash, &twin, 1, 0).is_err());
+            assert!(refused(&twin, &key, &hash));
         }
     }
 

@@ -8,10 +8,11 @@
 //! `Dispatch` whose topics match the message it carries.
 //!
 //! Limit (see `docs/fisco.md`, "Receipt hash"): FISCO BCOS hashes a receipt's fields without
-//! length prefixes, so a contract that emits crafted log data on the same chain can make a
+//! length prefixes, so a contract that logs caller-chosen bytes on the same chain can make a
 //! receipt whose bytes also parse as one with a forged Outbox log. These checks refuse every
-//! form FISCO BCOS never produces, but cannot rule that out; a deployment must restrict who
-//! may deploy contracts on the source group (FISCO BCOS's deployment permission).
+//! form FISCO BCOS never produces, but cannot rule that out: a proof from an untrusted party
+//! is accepted only once the `FiscoOutbox`'s storage confirms the id (`dispatched(id)`, read by
+//! the adapter's source and by `causeway verify --rpc`).
 
 use serde::{Deserialize, Serialize};
 

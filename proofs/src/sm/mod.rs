@@ -13,6 +13,6 @@ pub use self::hmac::{
     HMAC_SM3_MIN_TAG_LEN, HMAC_SM3_TAG_LEN, hmac_sm3, verify_hmac_sm3, verify_hmac_sm3_truncated,
 };
 pub use self::sm2::{
-    DEFAULT_USER_ID, Sm2PublicKey, Sm2SecretKey, Sm2Signature, message_digest, verify,
-    verify_digest, verify_prehash, za,
+    DEFAULT_USER_ID, Sm2KeyVerifier, Sm2PublicKey, Sm2SecretKey, Sm2Signature, message_digest,
+    verify, verify_digest, verify_prehash, za,
 };

@@ -22,12 +22,14 @@
 
 mod key;
 mod signature;
+mod table;
 
 pub use key::{Sm2PublicKey, Sm2SecretKey};
 pub use signature::{
     MAX_PREHASH_LEN, Sm2Signature, sign, sign_digest, sign_digest_with_k, verify, verify_digest,
     verify_prehash,
 };
+pub use table::Sm2KeyVerifier;
 
 use crate::{Error, Hash32, HashAlgorithm};
 

@@ -77,7 +77,7 @@ async fn five_hundred_messages_from_fisco_are_delivered_to_the_evm_inbox_exactly
         let outbox = deploy(
             &node,
             &user,
-            "Outbox",
+            "FiscoOutbox",
             Outbox::constructorCall {
                 localDomain_: FISCO.0,
             }

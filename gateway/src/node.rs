@@ -179,11 +179,16 @@ impl Node {
                 return Err(e.context("starting sending and private messages"));
             }
         };
+        // Cross-ledger queries: this gateway's chains, others forwarded to the members.
+        let forwarder = causeway_peer::QueryForwarder::new(&peer_config)
+            .context("the peer protocol's query forwarding")?;
+        let queries = crate::query::Queries::from_wired(config, &wired.chains, Some(forwarder));
         let stop = cancel.clone();
-        let peer = Peer::start_with_envelopes(
+        let peer = Peer::start_with_sources(
             peer_config,
             collector,
             Arc::clone(&outbound.peer_source),
+            Arc::new(queries.clone()),
             async move { stop.cancelled().await },
         )
         .await
@@ -214,6 +219,7 @@ impl Node {
                 lanes: config.lanes().iter().map(Into::into).collect(),
                 pipeline: Some(relayer.metrics_reader()),
                 requests: api_requests,
+                queries: Some(queries),
             },
             Some(outbound.sending),
             cancel.clone(),

@@ -14,6 +14,7 @@ pub mod envelopes;
 pub mod error;
 pub mod events;
 pub mod messages;
+pub mod queries;
 pub mod requests;
 pub mod send;
 pub mod server;
@@ -188,6 +189,7 @@ impl core::fmt::Debug for ApiState {
         (name = "chains", description = "The configured chains"),
         (name = "messages", description = "Messages, their history and proofs"),
         (name = "events", description = "Status changes as Server-Sent Events"),
+        (name = "queries", description = "Cross-ledger queries: a chain's state with its proof"),
         (name = "envelopes", description = "Private messages: envelopes, decryption, grants, disclosures"),
         (name = "status", description = "Lanes, validators and recent activity (the status page's data)"),
     )
@@ -246,6 +248,7 @@ pub fn router_with_timeout(
         .routes(routes!(messages::get_proof))
         .routes(routes!(messages::retry_message))
         .routes(routes!(events::events))
+        .routes(routes!(queries::query))
         .routes(routes!(ui_status::list_lanes))
         .routes(routes!(ui_status::activity))
         .split_for_parts();

@@ -37,6 +37,8 @@ pub struct ApiContext {
     pub pipeline: Option<PipelineMetricsReader>,
     /// Where the requests are counted.
     pub requests: ApiRequests,
+    /// Cross-ledger queries (`POST /v1/queries`), when this gateway answers them.
+    pub queries: Option<crate::query::Queries>,
 }
 
 /// What the configuration says of a lane, as `/v1/lanes` reports it.

@@ -1014,6 +1014,7 @@ async fn the_openapi_document_and_the_router_agree() {
         ("/v1/messages/{id}/proof", "get"),
         ("/v1/messages/{id}/retry", "post"),
         ("/v1/openapi.json", "get"),
+        ("/v1/queries", "post"),
         ("/v1/requests/{id}", "get"),
     ]
     .iter()

@@ -26,7 +26,7 @@ use crate::support::{causeway, text};
 
 const SECRET: &str = "123-45-6789";
 
-fn api_of(member: &Member) -> String {
+pub(crate) fn api_of(member: &Member) -> String {
     let toml = std::fs::read_to_string(member.config()).unwrap();
     let listen = toml
         .lines()
@@ -47,7 +47,7 @@ fn edit(path: &Path, from: &str, to: &str) {
     std::fs::write(path, text.replacen(from, to, 1)).unwrap();
 }
 
-fn token(member: &Member) -> String {
+pub(crate) fn token(member: &Member) -> String {
     let config = member.config();
     let out = causeway(&[
         "token",
@@ -63,14 +63,19 @@ fn token(member: &Member) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-struct Api {
-    base: String,
-    token: String,
-    client: reqwest::Client,
+pub(crate) struct Api {
+    pub(crate) base: String,
+    pub(crate) token: String,
+    pub(crate) client: reqwest::Client,
 }
 
 impl Api {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut request = self
             .client
             .request(method, format!("{}{path}", self.base))

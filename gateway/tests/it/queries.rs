@@ -210,3 +210,160 @@ fn flip_last(hex: &str) -> String {
     let (head, last) = hex.split_at(hex.len() - 1);
     format!("{head}{}", if last == "0" { "1" } else { "0" })
 }
+
+/// A Fabric chaincode evaluation forwarded from org2 (no Fabric channel) to org1 (serving the
+/// Fabric test network's channel as domain 7) over the peer protocol, in process: the answer
+/// carries the endorsements, and `causeway verify --query` checks them against the channel's
+/// MSP roots; a tampered value or a trust file with another organisation's root fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forwarded_fabric_query_returns_endorsements_that_verify() {
+    use std::sync::Arc;
+
+    use causeway_adapters::fabric::inbox_wire::INBOX_CHAINCODE;
+    use causeway_adapters::fabric::{FabricStateReader, FabricStateReaderConfig};
+    use causeway_devnet::fabric::{FabricNetwork, FabricNetworkOptions, ORDERER, ORG1, ORG2};
+    use causeway_gateway::query::{LocalChain, ProofState, Queries};
+    use causeway_peer::{ForwardedQuery, Peer, PeerCollector, PeerConfig, QueryForwarder};
+    use causeway_proofs::ValidatorKey;
+
+    const FABRIC: Domain = Domain(7);
+    let net = FabricNetwork::start(FabricNetworkOptions::default())
+        .await
+        .unwrap();
+    // A block beyond the genesis block, through which the reader verifies block 0's header.
+    let user = net.client(ORG1).await.unwrap();
+    causeway_devnet::fabric::dispatch(
+        &user,
+        net.channel(),
+        Domain(1),
+        causeway_proofs::Address32([7; 32]),
+        b"a first block",
+    )
+    .await
+    .unwrap();
+    let committee = Committee::new("causeway-gateway-fabric-query", 3, 2);
+    let devnet = chains(&committee).await;
+    let dir = tempfile::tempdir().unwrap();
+    let members = members(dir.path(), &devnet, &committee);
+    let config = |i: usize| causeway_config::Config::load(members[i].config()).unwrap();
+    let (org1, org2) = (config(0), config(1));
+
+    let reader = FabricStateReader::new(
+        net.client(ORG1).await.unwrap(),
+        FabricStateReaderConfig::new(
+            net.trusted_msps(),
+            net.orderer_msps(),
+            net.endorsement_policy(),
+        ),
+    );
+    let serving = Queries::new(
+        "org1".into(),
+        vec![LocalChain {
+            name: "trade".into(),
+            domain: FABRIC,
+            reader: Arc::new(reader),
+        }],
+        vec!["org2".into(), "org3".into()],
+        None,
+    );
+    let peer_config = PeerConfig::from_config(&org1).unwrap();
+    let key = ValidatorKey::from_bytes(&committee.keys()[0].secret_bytes()).unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let listener = tokio::net::TcpListener::bind(peer_config.listen())
+        .await
+        .unwrap();
+    let shutdown = stop.clone();
+    let peer = Peer::start_all(
+        peer_config,
+        listener,
+        Arc::new(PeerCollector::new(key)),
+        None,
+        Some(Arc::new(serving)),
+        async move { shutdown.cancelled().await },
+    )
+    .await
+    .unwrap();
+
+    let asking = Queries::new(
+        "org2".into(),
+        Vec::new(),
+        vec!["org1".into(), "org3".into()],
+        Some(QueryForwarder::new(&PeerConfig::from_config(&org2).unwrap()).unwrap()),
+    );
+    let id = format!("0x{}", "ab".repeat(32));
+    let query = ForwardedQuery {
+        domain: FABRIC,
+        contract: format!("{}/{INBOX_CHAINCODE}", net.channel()),
+        key: serde_json::to_vec(&["isDelivered", id.as_str()]).unwrap(),
+        height: None,
+    };
+    let answer = asking.answer(&query).await.unwrap();
+    assert!(answer.forwarded);
+    assert_eq!(answer.answered_by, "org1");
+    assert_eq!(answer.proof_state, ProofState::VerifiedByMember);
+    assert_eq!(answer.family, "fabric");
+    assert_eq!(answer.value_bytes().unwrap(), b"false");
+
+    let files = tempfile::tempdir().unwrap();
+    let pem = |bytes: &[u8]| String::from_utf8(bytes.to_vec()).unwrap();
+    let trust = |org2_root: &[u8]| {
+        json!({"source": {
+            "family": "fabric",
+            "channel": net.channel(),
+            "orgs": [
+                { "msp_id": ORG1, "root_certs": [pem(net.org(ORG1).ca_pem())] },
+                { "msp_id": ORG2, "root_certs": [pem(org2_root)] },
+            ],
+            "orderers": [{ "msp_id": ORDERER, "root_certs": [pem(net.org(ORDERER).ca_pem())] }],
+            "endorsement_policy": "AND(Org1MSP,Org2MSP)",
+        }})
+    };
+    let trust_file = files.path().join("trust.json");
+    std::fs::write(&trust_file, trust(net.org(ORG2).ca_pem()).to_string()).unwrap();
+    let file = files.path().join("answer.json");
+    let verify = |answer: &Value, trust: &std::path::Path| {
+        std::fs::write(&file, answer.to_string()).unwrap();
+        causeway(&[
+            "verify",
+            "--query",
+            file.to_str().unwrap(),
+            "--trust",
+            trust.to_str().unwrap(),
+        ])
+    };
+    let json_answer = serde_json::to_value(&answer).unwrap();
+    let out = verify(&json_answer, &trust_file);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("endorsed by Org1MSP, Org2MSP"),
+        "{}",
+        text(&out)
+    );
+
+    // The value "true" is not what was endorsed.
+    let mut tampered = json_answer.clone();
+    tampered["value"] = json!(format!("0x{}", hex::encode("true")));
+    let out = verify(&tampered, &trust_file);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    // Another call than the one endorsed.
+    let mut tampered = json_answer.clone();
+    tampered["key"] = json!(format!(
+        "0x{}",
+        hex::encode(serde_json::to_vec(&["isDelivered", "0x00"]).unwrap())
+    ));
+    let out = verify(&tampered, &trust_file);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    // Org2's endorsement does not chain to the root the trust file names for it.
+    let wrong = files.path().join("wrong.json");
+    std::fs::write(&wrong, trust(net.org(ORG1).ca_pem()).to_string()).unwrap();
+    let out = verify(&json_answer, &wrong);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    // Without the channel's roots nothing is claimed.
+    std::fs::write(&file, json_answer.to_string()).unwrap();
+    let out = causeway(&["verify", "--query", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("--trust"), "{}", text(&out));
+
+    stop.cancel();
+    peer.join().await.unwrap();
+}

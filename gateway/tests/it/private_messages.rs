@@ -326,6 +326,33 @@ async fn a_private_message_travels_end_to_end_between_member_processes() {
         body["message"].as_str().unwrap().contains("not a reader"),
         "{body}"
     );
+    // Each decryption is in the decrypting gateway's audit table with the token that asked; the
+    // refused one wrote nothing.
+    let decrypts = |m: &Member| {
+        let config = causeway_config::Config::load(m.config()).unwrap();
+        let causeway_config::Storage::Sqlite { path } = config.storage() else {
+            panic!("a SQLite store")
+        };
+        let store = causeway_relayer::store::SqliteStore::open(path).unwrap();
+        causeway_relayer::store::ApiStore::audit_trail(&store, 0, 1000)
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.action == "envelope.decrypt")
+            .collect::<Vec<_>>()
+    };
+    let audited = decrypts(&members[1]);
+    assert!(!audited.is_empty(), "org2's decryption is audited");
+    assert!(audited.iter().all(|r| r.target == id), "{audited:?}");
+    assert!(
+        audited
+            .iter()
+            .all(|r| r.actor.starts_with("token:") && r.actor.ends_with(":app")),
+        "{audited:?}"
+    );
+    assert!(
+        decrypts(&members[2]).is_empty(),
+        "a refused decryption is not audited"
+    );
     // The auditor reads it, and anyone can see from the chain that it could.
     let (status, body) = apis[3].decrypt(&id).await;
     assert_eq!(status, 200, "{body}");

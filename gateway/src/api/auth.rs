@@ -63,6 +63,27 @@ pub fn hash_of(token: &str) -> Option<[u8; 32]> {
     Some(Sha256::digest(bytes.as_slice()).into())
 }
 
+/// The domain tag of a client certificate's fingerprint, so it can never equal a bearer
+/// token's hash (SHA-256 of 32 random bytes).
+const CLIENT_CERT_TAG: &[u8] = b"causeway-api-client-certificate-v1\0";
+
+/// The fingerprint the store keeps for a client certificate (`causeway token create
+/// --client-cert`): SHA-256 over a domain tag and the certificate's DER. The certificate is
+/// named by its exact bytes (one encoding: the DER the client presented in the handshake).
+pub fn client_certificate_hash(der: &[u8]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(CLIENT_CERT_TAG);
+    hasher.update(der);
+    hasher.finalize().into()
+}
+
+tokio::task_local! {
+    /// The fingerprint of the client certificate of the connection a request came on, set by
+    /// the listener ([`super::server`]) around each request of a TLS connection that presented
+    /// one (verified against `[api] client_ca_file` in the handshake).
+    pub static CLIENT_CERTIFICATE: Option<[u8; 32]>;
+}
+
 /// Who made an authenticated request.
 #[derive(Clone, Debug)]
 pub struct Caller {
@@ -86,16 +107,30 @@ fn unauthenticated(message: &str) -> ApiError {
     )
 }
 
-/// Authenticates the request's bearer token and checks it has `scope`: 401 without a token,
-/// with a malformed, unknown, expired or revoked one; 403 without the scope.
+/// Authenticates the request's bearer token, or without one the connection's client
+/// certificate, and checks it has `scope`: 401 without either, with a malformed, unknown,
+/// expired or revoked token or a certificate no token names; 403 without the scope.
 pub async fn authorize(
     state: &ApiState,
     headers: &HeaderMap,
     scope: Scope,
 ) -> Result<Caller, ApiError> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| unauthenticated("this route needs a bearer token"))?;
+    let hash = match headers.get(header::AUTHORIZATION) {
+        Some(value) => bearer_hash(value)?,
+        None => match CLIENT_CERTIFICATE.try_with(|c| *c).ok().flatten() {
+            Some(hash) => hash,
+            None => {
+                return Err(unauthenticated(
+                    "this route needs a bearer token or a client certificate",
+                ));
+            }
+        },
+    };
+    check(state, hash, scope).await
+}
+
+/// The hash of the `Authorization: Bearer` token `value`.
+fn bearer_hash(value: &axum::http::HeaderValue) -> Result<[u8; 32], ApiError> {
     let value = value
         .to_str()
         .map_err(|_| unauthenticated("the Authorization header is not ASCII"))?;
@@ -107,8 +142,11 @@ pub async fn authorize(
             "the Authorization header is not `Bearer <token>`",
         ));
     }
-    let hash = hash_of(token.trim())
-        .ok_or_else(|| unauthenticated("the bearer token is not a Causeway token"))?;
+    hash_of(token.trim()).ok_or_else(|| unauthenticated("the bearer token is not a Causeway token"))
+}
+
+/// The live token whose hash is `hash`, if it has `scope`.
+async fn check(state: &ApiState, hash: [u8; 32], scope: Scope) -> Result<Caller, ApiError> {
     let store = state.store();
     let found = tokio::task::spawn_blocking(move || store.token_by_hash(&hash))
         .await
@@ -116,7 +154,11 @@ pub async fn authorize(
         .map_err(|e| ApiError::store(&e))?;
     let token = match found {
         Some(t) if bool::from(t.hash.ct_eq(&hash)) => t,
-        _ => return Err(unauthenticated("the bearer token is not known")),
+        _ => {
+            return Err(unauthenticated(
+                "the bearer token (or client certificate) is not known",
+            ));
+        }
     };
     if token.revoked_at.is_some() {
         return Err(unauthenticated("the bearer token was revoked"));

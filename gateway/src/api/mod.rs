@@ -10,6 +10,7 @@
 
 pub mod auth;
 pub mod chains;
+pub mod client_certificates;
 pub mod envelopes;
 pub mod error;
 pub mod events;
@@ -376,13 +377,17 @@ pub async fn start_with(
             let id =
                 causeway_peer::TlsIdentity::from_pem_files(&identity.cert_file, &identity.key_file)
                     .context("loading the API's TLS identity ([api.tls])")?;
-            let mut server = rustls::ServerConfig::builder_with_provider(Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .context("the API's TLS protocol versions")?
-            .with_no_client_auth()
-            .with_cert_resolver(id.cert_resolver());
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+                .with_safe_default_protocol_versions()
+                .context("the API's TLS protocol versions")?;
+            let builder = match &api.client_ca_file {
+                None => builder.with_no_client_auth(),
+                Some(ca) => {
+                    builder.with_client_cert_verifier(client_certificates::verifier(ca, provider)?)
+                }
+            };
+            let mut server = builder.with_cert_resolver(id.cert_resolver());
             server.alpn_protocols = vec![b"http/1.1".to_vec()];
             Some(Arc::new(server))
         }

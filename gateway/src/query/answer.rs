@@ -201,3 +201,91 @@ pub fn check_binding(answer: &QueryAnswer, query: &ForwardedQuery) -> Result<(),
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use causeway_proofs::Domain;
+
+    use super::*;
+
+    fn fabric_answer() -> (QueryAnswer, ForwardedQuery) {
+        let key = serde_json::to_vec(&["isDelivered", "0xab"]).unwrap();
+        let query = ForwardedQuery {
+            domain: Domain(7),
+            contract: "trade/causeway_inbox".into(),
+            key: key.clone(),
+            height: None,
+        };
+        let answer = QueryAnswer {
+            domain: 7,
+            chain: "trade".into(),
+            family: "fabric".into(),
+            contract: query.contract.clone(),
+            key: format!("0x{}", hex::encode(&key)),
+            height: 3,
+            block: "0x01".into(),
+            value: format!("0x{}", hex::encode("false")),
+            proof: NativeProof {
+                family: ChainFamily::Fabric,
+                data: serde_json::json!({
+                    "channel": "trade", "chaincode": "causeway_inbox",
+                    "function": "isDelivered", "args": ["0xab"], "transaction": "0x00",
+                }),
+            },
+            proof_state: ProofState::Verified,
+            answered_by: "org1".into(),
+            forwarded: false,
+        };
+        (answer, query)
+    }
+
+    #[test]
+    fn an_answer_binds_only_to_the_query_it_answers() {
+        let (answer, query) = fabric_answer();
+        assert_eq!(check_binding(&answer, &query), Ok(()));
+        let other = |f: &dyn Fn(&mut ForwardedQuery)| {
+            let mut q = query.clone();
+            f(&mut q);
+            check_binding(&answer, &q)
+        };
+        assert!(other(&|q| q.domain = Domain(8)).is_err());
+        assert!(other(&|q| q.contract = "trade/other".into()).is_err());
+        assert!(other(&|q| q.height = Some(4)).is_err());
+        // Another call whose key is of the same channel and chaincode: the proof is not of it.
+        let mut q = query.clone();
+        q.key = serde_json::to_vec(&["isDelivered", "0xcd"]).unwrap();
+        let mut a = answer.clone();
+        a.key = format!("0x{}", hex::encode(&q.key));
+        assert_eq!(
+            check_binding(&a, &q),
+            Err("its proof is of another call".to_owned())
+        );
+        // A family that contradicts the proof's.
+        let mut a = answer.clone();
+        a.family = "evm".into();
+        assert!(check_binding(&a, &query).is_err());
+    }
+
+    #[test]
+    fn a_fisco_answer_cannot_claim_a_proof_and_an_evm_answer_needs_one() {
+        let (mut answer, mut query) = fabric_answer();
+        answer.proof = NativeProof {
+            family: ChainFamily::Fisco,
+            data: serde_json::json!({"value_proven": false}),
+        };
+        answer.family = "fisco".into();
+        answer.contract = "0x00000000000000000000000000000000000000aa".into();
+        query.contract = answer.contract.clone();
+        assert!(check_binding(&answer, &query).is_err(), "claims verified");
+        answer.proof_state = ProofState::Unproven;
+        assert_eq!(check_binding(&answer, &query), Ok(()));
+
+        answer.proof = NativeProof {
+            family: ChainFamily::Evm,
+            data: serde_json::json!({"not": "a state proof"}),
+        };
+        answer.family = "evm".into();
+        assert!(check_binding(&answer, &query).is_err());
+    }
+}

@@ -393,6 +393,9 @@ pub struct Api {
     pub listen: SocketAddr,
     /// TLS identity; plain HTTP when absent.
     pub tls: Option<TlsIdentity>,
+    /// CA certificate(s) (PEM) that issue the applications' client certificates: with it, a
+    /// client may authenticate with a certificate instead of a bearer token (needs `tls`).
+    pub client_ca_file: Option<PathBuf>,
 }
 
 /// `[storage]`: where the pipeline's durable state lives.

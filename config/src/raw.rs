@@ -191,6 +191,7 @@ pub(crate) struct RawRateLimit {
 pub(crate) struct RawApi {
     pub(crate) listen: Option<S<String>>,
     pub(crate) tls: Option<S<RawTlsIdentity>>,
+    pub(crate) client_ca_file: Option<S<PathBuf>>,
 }
 
 /// `[storage]`.

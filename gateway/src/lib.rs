@@ -25,4 +25,5 @@ pub mod metrics;
 pub mod node;
 pub mod private;
 pub mod proof;
+pub mod query;
 pub mod wiring;

@@ -200,11 +200,16 @@ impl Node {
                 return Err(e.context("starting sending and private messages"));
             }
         };
+        // Cross-ledger queries: this gateway's chains, others forwarded to the members.
+        let forwarder = causeway_peer::QueryForwarder::new(&peer_config)
+            .context("the peer protocol's query forwarding")?;
+        let queries = crate::query::Queries::from_wired(config, &wired.chains, Some(forwarder));
         let stop = cancel.clone();
-        let peer = Peer::start_with_envelopes(
+        let peer = Peer::start_with_sources(
             peer_config,
             collector,
             Arc::clone(&outbound.peer_source),
+            Arc::new(queries.clone()),
             async move { stop.cancelled().await },
         )
         .await
@@ -240,6 +245,7 @@ impl Node {
                 pipeline: Some(relayer.metrics_reader()),
                 requests: api_requests,
                 store_timings: api_store_timings,
+                queries: Some(queries),
             },
             Some(outbound.sending),
             cancel.clone(),

@@ -146,7 +146,21 @@ impl EnvelopeFetcher {
         names
     }
 
-    async fn channel(&self, member: &str) -> Result<tonic::transport::Channel, FetchError> {
+    /// The limits calls are bounded by.
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Drops `member`'s channel (a broken connection is dialled again on the next call).
+    pub(crate) async fn forget(&self, member: &str) {
+        self.channels.lock().await.remove(member);
+    }
+
+    /// The channel to `member`, dialled on first use.
+    pub(crate) async fn channel(
+        &self,
+        member: &str,
+    ) -> Result<tonic::transport::Channel, FetchError> {
         let mut channels = self.channels.lock().await;
         if let Some(c) = channels.get(member) {
             return Ok(c.clone());

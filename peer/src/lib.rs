@@ -38,6 +38,7 @@ mod config;
 mod envelopes;
 mod error;
 mod probe;
+mod query;
 mod server;
 mod service;
 mod status;
@@ -49,6 +50,9 @@ pub use config::{Limits, MemberPeer, PeerConfig, PeerEndpoint};
 pub use envelopes::{EnvelopeFetcher, EnvelopeFuture, EnvelopeSource, FetchError};
 pub use error::{Error, Result};
 pub use probe::{Probe, probe};
+pub use query::{
+    ForwardError, ForwardedQuery, QueryForwarder, QueryFuture, QueryRefusal, QuerySource,
+};
 pub use service::{Peer, PeerHandle, PeerStatusReader};
 pub use status::{LinkState, PeerStatus, ServerStats};
 pub use tls::{MemberTrust, TlsIdentity};

@@ -150,6 +150,7 @@ pub(crate) struct ServerParts {
     pub(crate) limits: Limits,
     pub(crate) counters: Arc<ServerCounters>,
     pub(crate) envelopes: Option<Arc<dyn crate::envelopes::EnvelopeSource>>,
+    pub(crate) queries: Option<Arc<dyn crate::query::QuerySource>>,
 }
 
 /// Serves until `cancel` fires, then closes every stream and connection.
@@ -162,6 +163,7 @@ pub(crate) async fn serve(parts: ServerParts, cancel: CancellationToken) -> Resu
         limits,
         counters,
         envelopes,
+        queries,
     } = parts;
     let (admitted, incoming) = mpsc::channel(limits.max_connections.max(1));
     let acceptor = tokio::spawn(accept_loop(
@@ -179,6 +181,7 @@ pub(crate) async fn serve(parts: ServerParts, cancel: CancellationToken) -> Resu
         counters,
         cancel: cancel.clone(),
         envelopes,
+        queries,
     };
     let service = proto::peer_server::PeerServer::new(service)
         .max_decoding_message_size(limits.max_message_size)
@@ -344,6 +347,7 @@ struct PeerService {
     counters: Arc<ServerCounters>,
     cancel: CancellationToken,
     envelopes: Option<Arc<dyn crate::envelopes::EnvelopeSource>>,
+    queries: Option<Arc<dyn crate::query::QuerySource>>,
 }
 
 /// Per requested lane, the last size the subscriber has seen (`None`: nothing yet).
@@ -450,6 +454,34 @@ impl proto::peer_server::Peer for PeerService {
             Err(s) => {
                 self.counters.envelope_answered(s.code());
                 warn!(member = %info.member, code = ?s.code(), reason = s.message(), "peer server: refused an envelope")
+            }
+        }
+        reply.map(Response::new)
+    }
+
+    async fn query(
+        &self,
+        request: Request<proto::QueryRequest>,
+    ) -> Result<Response<proto::QueryReply>, Status> {
+        let Some(info) = request.extensions().get::<PeerConnInfo>().cloned() else {
+            return Err(Status::unauthenticated(
+                "no member identity on this connection",
+            ));
+        };
+        let Some(source) = &self.queries else {
+            return Err(Status::not_found(
+                "this gateway answers no forwarded queries (it was started without chains to \
+                 read)",
+            ));
+        };
+        let domain = request.get_ref().domain;
+        let reply = crate::query::serve(&**source, &info.member, request.into_inner()).await;
+        match &reply {
+            Ok(_) => {
+                info!(member = %info.member, domain, "peer server: answered a forwarded query")
+            }
+            Err(s) => {
+                debug!(member = %info.member, domain, code = ?s.code(), reason = s.message(), "peer server: no answer to a forwarded query")
             }
         }
         reply.map(Response::new)

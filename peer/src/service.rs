@@ -65,6 +65,31 @@ impl Peer {
         Self::start_serving(config, listener, collector, Some(envelopes), shutdown).await
     }
 
+    /// Binds `config.listen()` and starts the service serving `FetchEnvelope` from `envelopes`
+    /// and forwarded queries (`Query`) from `queries`; see [`Peer::start_serving`].
+    pub async fn start_with_sources(
+        config: PeerConfig,
+        collector: Arc<PeerCollector>,
+        envelopes: Arc<dyn crate::envelopes::EnvelopeSource>,
+        queries: Arc<dyn crate::query::QuerySource>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<PeerHandle> {
+        let address = config.listen();
+        let listener = TcpListener::bind(address).await.map_err(|e| Error::Bind {
+            address,
+            reason: e.to_string(),
+        })?;
+        Self::start_all(
+            config,
+            listener,
+            collector,
+            Some(envelopes),
+            Some(queries),
+            shutdown,
+        )
+        .await
+    }
+
     /// [`Peer::start_with_listener`], serving `FetchEnvelope` from `envelopes` when given
     /// (without, the call answers UNIMPLEMENTED).
     pub async fn start_serving(
@@ -72,6 +97,19 @@ impl Peer {
         listener: TcpListener,
         collector: Arc<PeerCollector>,
         envelopes: Option<Arc<dyn crate::envelopes::EnvelopeSource>>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<PeerHandle> {
+        Self::start_all(config, listener, collector, envelopes, None, shutdown).await
+    }
+
+    /// [`Peer::start_serving`], answering forwarded queries from `queries` when given (without,
+    /// `Query` answers NOT_FOUND: this gateway serves no chain for other members).
+    pub async fn start_all(
+        config: PeerConfig,
+        listener: TcpListener,
+        collector: Arc<PeerCollector>,
+        envelopes: Option<Arc<dyn crate::envelopes::EnvelopeSource>>,
+        queries: Option<Arc<dyn crate::query::QuerySource>>,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<PeerHandle> {
         if collector.validator() != config.own.validator {
@@ -123,6 +161,7 @@ impl Peer {
                 limits: config.limits.clone(),
                 counters: counters.clone(),
                 envelopes,
+                queries,
             },
             cancel.clone(),
         ));

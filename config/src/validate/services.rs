@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use super::files::{Located, located, path_or_env, secret_file};
+use super::files::{Located, located, path_or_env, public_file, secret_file};
 use super::gateway::{listen_address, tls_identity};
 use super::{Ctx, Source};
 use crate::env;
@@ -96,7 +96,14 @@ fn api(ctx: &mut Ctx<'_>, raw: &RawConfig) -> Option<(Api, Source)> {
             return None;
         }
         let (listen, source) = listen_or_default(ctx, "api.listen", None, DEFAULT_API_LISTEN)?;
-        return Some((Api { listen, tls: None }, source));
+        return Some((
+            Api {
+                listen,
+                tls: None,
+                client_ca_file: None,
+            },
+            source,
+        ));
     };
     let api = api.get_ref();
     let listen = listen_or_default(ctx, "api.listen", api.listen.as_ref(), DEFAULT_API_LISTEN);
@@ -123,8 +130,32 @@ fn api(ctx: &mut Ctx<'_>, raw: &RawConfig) -> Option<(Api, Source)> {
         }
         None => None,
     };
+    let client_ca_file = match &api.client_ca_file {
+        None => Some(None),
+        Some(raw) if tls.is_none() => {
+            ctx.report(
+                "api.client_ca_file",
+                &Source::File(raw.span()),
+                Rule::InvalidValue,
+                "client certificates need TLS, but [api] has no tls table".to_owned(),
+                "add [api.tls] with the API's cert_file and key_file, or remove client_ca_file",
+            );
+            None
+        }
+        Some(raw) => {
+            let file = located(ctx, raw);
+            public_file(ctx, "api.client_ca_file", &file).then_some(Some(file.path))
+        }
+    };
     let (listen, source) = listen?;
-    Some((Api { listen, tls }, source))
+    Some((
+        Api {
+            listen,
+            tls,
+            client_ca_file: client_ca_file?,
+        },
+        source,
+    ))
 }
 
 fn monitoring(ctx: &mut Ctx<'_>, raw: &RawConfig) -> Option<(Monitoring, Source)> {

@@ -227,3 +227,38 @@ fn the_api_tls_key_variable_needs_an_api_certificate() {
         Some(key)
     );
 }
+
+#[test]
+fn a_client_ca_needs_api_tls_and_an_existing_file() {
+    let f = Fixture::new();
+    let err = f
+        .load_env(
+            &format!("{BASE}\n[api]\nclient_ca_file = \"tls/apps-ca.crt\"\n"),
+            &vars(&[]),
+        )
+        .expect_err("client certificates without TLS");
+    assert_eq!(
+        (err.key(), err.rule()),
+        (Some("api.client_ca_file"), Some(Rule::InvalidValue))
+    );
+
+    f.secret("keys/api.key", "-----BEGIN PRIVATE KEY-----\n");
+    f.public("tls/api.crt");
+    let with_tls = format!(
+        "{BASE}\n[api]\ntls = {{ cert_file = \"tls/api.crt\", key_file = \"keys/api.key\" }}\nclient_ca_file = \"tls/apps-ca.crt\"\n"
+    );
+    let err = f
+        .load_env(&with_tls, &vars(&[]))
+        .expect_err("the CA file does not exist");
+    assert_eq!(err.key(), Some("api.client_ca_file"));
+
+    f.public("tls/apps-ca.crt");
+    let config = f.load_env(&with_tls, &vars(&[])).expect("valid");
+    assert!(
+        config
+            .api()
+            .client_ca_file
+            .as_ref()
+            .is_some_and(|p| p.ends_with("tls/apps-ca.crt"))
+    );
+}

@@ -11,7 +11,7 @@
 use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use causeway_relayer::store::{Scope, TokenRecord, UnixMillis};
+use causeway_relayer::store::{Scope, Store, TokenRecord, UnixMillis};
 use rand_core::{OsRng, RngCore as _};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
@@ -63,6 +63,27 @@ pub fn hash_of(token: &str) -> Option<[u8; 32]> {
     Some(Sha256::digest(bytes.as_slice()).into())
 }
 
+/// The domain tag of a client certificate's fingerprint, so it can never equal a bearer
+/// token's hash (SHA-256 of 32 random bytes).
+const CLIENT_CERT_TAG: &[u8] = b"causeway-api-client-certificate-v1\0";
+
+/// The fingerprint the store keeps for a client certificate (`causeway token create
+/// --client-cert`): SHA-256 over a domain tag and the certificate's DER. The certificate is
+/// named by its exact bytes (one encoding: the DER the client presented in the handshake).
+pub fn client_certificate_hash(der: &[u8]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(CLIENT_CERT_TAG);
+    hasher.update(der);
+    hasher.finalize().into()
+}
+
+tokio::task_local! {
+    /// The fingerprint of the client certificate of the connection a request came on, set by
+    /// the listener ([`super::server`]) around each request of a TLS connection that presented
+    /// one (verified against `[api] client_ca_file` in the handshake).
+    pub static CLIENT_CERTIFICATE: Option<[u8; 32]>;
+}
+
 /// Who made an authenticated request.
 #[derive(Clone, Debug)]
 pub struct Caller {
@@ -86,16 +107,67 @@ fn unauthenticated(message: &str) -> ApiError {
     )
 }
 
-/// Authenticates the request's bearer token and checks it has `scope`: 401 without a token,
-/// with a malformed, unknown, expired or revoked one; 403 without the scope.
+/// Authenticates the request's bearer token, or without one the connection's client
+/// certificate, and checks it has `scope`: 401 without either, with a malformed, unknown,
+/// expired or revoked token or a certificate no token names; 403 without the scope.
 pub async fn authorize(
     state: &ApiState,
     headers: &HeaderMap,
     scope: Scope,
 ) -> Result<Caller, ApiError> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| unauthenticated("this route needs a bearer token"))?;
+    let hash = match headers.get(header::AUTHORIZATION) {
+        Some(value) => bearer_hash(value)?,
+        None => match CLIENT_CERTIFICATE.try_with(|c| *c).ok().flatten() {
+            Some(hash) => hash,
+            None => {
+                return Err(unauthenticated(
+                    "this route needs a bearer token or a client certificate",
+                ));
+            }
+        },
+    };
+    check(state, hash, scope).await
+}
+
+/// What a request presents to authenticate (a bearer token's or a client certificate's hash),
+/// read from the request alone: [`Credential::check`] then checks it against the store on the
+/// blocking thread a handler reads from anyway (one thread hop per request instead of two).
+#[derive(Clone, Copy)]
+pub struct Credential([u8; 32]);
+
+impl core::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Credential(<redacted>)")
+    }
+}
+
+impl Credential {
+    /// The request's credential: 401 without one, or with a malformed bearer token.
+    pub fn of(headers: &HeaderMap) -> Result<Self, ApiError> {
+        match headers.get(header::AUTHORIZATION) {
+            Some(value) => bearer_hash(value).map(Credential),
+            None => CLIENT_CERTIFICATE
+                .try_with(|c| *c)
+                .ok()
+                .flatten()
+                .map(Credential)
+                .ok_or_else(|| {
+                    unauthenticated("this route needs a bearer token or a client certificate")
+                }),
+        }
+    }
+
+    /// [`authorize`]'s checks, on the calling (blocking) thread with `store`.
+    pub fn check(&self, store: &dyn Store, scope: Scope) -> Result<Caller, ApiError> {
+        let found = store
+            .token_by_hash(&self.0)
+            .map_err(|e| ApiError::store(&e))?;
+        live(found, &self.0, scope)
+    }
+}
+
+/// The hash of the `Authorization: Bearer` token `value`.
+fn bearer_hash(value: &axum::http::HeaderValue) -> Result<[u8; 32], ApiError> {
     let value = value
         .to_str()
         .map_err(|_| unauthenticated("the Authorization header is not ASCII"))?;
@@ -107,16 +179,28 @@ pub async fn authorize(
             "the Authorization header is not `Bearer <token>`",
         ));
     }
-    let hash = hash_of(token.trim())
-        .ok_or_else(|| unauthenticated("the bearer token is not a Causeway token"))?;
+    hash_of(token.trim()).ok_or_else(|| unauthenticated("the bearer token is not a Causeway token"))
+}
+
+/// The live token whose hash is `hash`, if it has `scope`.
+async fn check(state: &ApiState, hash: [u8; 32], scope: Scope) -> Result<Caller, ApiError> {
     let store = state.store();
     let found = tokio::task::spawn_blocking(move || store.token_by_hash(&hash))
         .await
         .map_err(|_| ApiError::unavailable("the token check was interrupted"))?
         .map_err(|e| ApiError::store(&e))?;
+    live(found, &hash, scope)
+}
+
+/// `found` (the token the store holds for `hash`) when it is that token, live and has `scope`.
+fn live(found: Option<TokenRecord>, hash: &[u8; 32], scope: Scope) -> Result<Caller, ApiError> {
     let token = match found {
-        Some(t) if bool::from(t.hash.ct_eq(&hash)) => t,
-        _ => return Err(unauthenticated("the bearer token is not known")),
+        Some(t) if bool::from(t.hash.ct_eq(hash)) => t,
+        _ => {
+            return Err(unauthenticated(
+                "the bearer token (or client certificate) is not known",
+            ));
+        }
     };
     if token.revoked_at.is_some() {
         return Err(unauthenticated("the bearer token was revoked"));

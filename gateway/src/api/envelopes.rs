@@ -194,7 +194,7 @@ pub struct DecryptRequest {}
 
 /// Decrypts a private message for this organisation (scope `decrypt`): opened only against the
 /// commitment of the message in this gateway's store; 403 when this organisation is not a
-/// reader. Logged with the caller.
+/// reader. Audited (`envelope.decrypt`, with the caller) before the plaintext is returned.
 #[utoipa::path(post, path = "/v1/envelopes/{id}/decrypt", tag = "envelopes",
     params(("id" = String, Path, description = "The message id: 0x and 64 hex digits", pattern = "^0x[0-9a-fA-F]{64}$")),
     request_body(content = Option<DecryptRequest>, description = "Empty, or `{}`"),
@@ -233,6 +233,16 @@ pub async fn decrypt(
         Access::Recipient { .. } => "recipient",
         Access::Grantee { .. } => "grantee",
     };
+    // Audited before the plaintext leaves: no audit row, no plaintext.
+    let store = state.store();
+    let actor = caller.actor();
+    let target = id.to_string();
+    tokio::task::spawn_blocking(move || {
+        store.audit(&actor, "envelope.decrypt", &target, UnixMillis::now())
+    })
+    .await
+    .map_err(|_| ApiError::unavailable("auditing the decryption was interrupted"))?
+    .map_err(|e| ApiError::store(&e))?;
     tracing::info!(message_id = %id, actor = %caller.actor(), access, "private message decrypted");
     Ok(Json(Decrypted {
         message_id: id.to_hex(),

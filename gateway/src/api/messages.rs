@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::ApiState;
-use super::auth::authorize;
+use super::auth::{Credential, authorize};
 use super::error::{ApiError, ErrorBody, strict_json};
 use crate::heights::scrub_urls;
 use crate::proof::{ProofError, bundle_of};
@@ -237,11 +237,14 @@ pub async fn get_message(
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<MessageView>, ApiError> {
-    authorize(&state, &headers, Scope::Read).await?;
-    let id = parse_id(id)?;
+    // The token is checked on the same blocking thread and store handle as the reads (one
+    // thread hop per request: this is the API's most frequent call).
+    let credential = Credential::of(&headers)?;
     let s = state.clone();
     blocking(move || {
         let store = s.store();
+        credential.check(store.as_ref(), Scope::Read)?;
+        let id = parse_id(id)?;
         let record = store
             .message(id)
             .map_err(|e| ApiError::store(&e))?

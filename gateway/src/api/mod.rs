@@ -10,10 +10,12 @@
 
 pub mod auth;
 pub mod chains;
+pub mod client_certificates;
 pub mod envelopes;
 pub mod error;
 pub mod events;
 pub mod messages;
+pub mod queries;
 pub mod requests;
 pub mod send;
 pub mod server;
@@ -188,6 +190,7 @@ impl core::fmt::Debug for ApiState {
         (name = "chains", description = "The configured chains"),
         (name = "messages", description = "Messages, their history and proofs"),
         (name = "events", description = "Status changes as Server-Sent Events"),
+        (name = "queries", description = "Cross-ledger queries: a chain's state with its proof"),
         (name = "envelopes", description = "Private messages: envelopes, decryption, grants, disclosures"),
         (name = "status", description = "Lanes, validators and recent activity (the status page's data)"),
     )
@@ -246,6 +249,7 @@ pub fn router_with_timeout(
         .routes(routes!(messages::get_proof))
         .routes(routes!(messages::retry_message))
         .routes(routes!(events::events))
+        .routes(routes!(queries::query))
         .routes(routes!(ui_status::list_lanes))
         .routes(routes!(ui_status::activity))
         .split_for_parts();
@@ -374,13 +378,17 @@ pub async fn start_with(
             let id =
                 causeway_peer::TlsIdentity::from_pem_files(&identity.cert_file, &identity.key_file)
                     .context("loading the API's TLS identity ([api.tls])")?;
-            let mut server = rustls::ServerConfig::builder_with_provider(Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .context("the API's TLS protocol versions")?
-            .with_no_client_auth()
-            .with_cert_resolver(id.cert_resolver());
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+                .with_safe_default_protocol_versions()
+                .context("the API's TLS protocol versions")?;
+            let builder = match &api.client_ca_file {
+                None => builder.with_no_client_auth(),
+                Some(ca) => {
+                    builder.with_client_cert_verifier(client_certificates::verifier(ca, provider)?)
+                }
+            };
+            let mut server = builder.with_cert_resolver(id.cert_resolver());
             server.alpn_protocols = vec![b"http/1.1".to_vec()];
             Some(Arc::new(server))
         }

@@ -96,10 +96,20 @@ async fn accept_loop(
         connections.spawn(async move {
             let _permit = permit;
             match acceptor {
-                None => connection(tcp, router, cancel).await,
+                None => connection(tcp, router, None, cancel).await,
                 Some(acceptor) => {
                     match tokio::time::timeout(HEAD_TIMEOUT, acceptor.accept(tcp)).await {
-                        Ok(Ok(tls)) => connection(tls, router, cancel).await,
+                        Ok(Ok(tls)) => {
+                            // A certificate here chained to `[api] client_ca_file` in the
+                            // handshake; which token it stands for is decided per request.
+                            let certificate = tls
+                                .get_ref()
+                                .1
+                                .peer_certificates()
+                                .and_then(|chain| chain.first())
+                                .map(|leaf| super::auth::client_certificate_hash(leaf.as_ref()));
+                            connection(tls, router, certificate, cancel).await
+                        }
                         Ok(Err(e)) => tracing::debug!(error = %e, "API TLS handshake failed"),
                         Err(_) => tracing::debug!("API TLS handshake timed out"),
                     }
@@ -121,8 +131,12 @@ async fn accept_loop(
     }
 }
 
-async fn connection<I>(io: I, router: Router, cancel: CancellationToken)
-where
+async fn connection<I>(
+    io: I,
+    router: Router,
+    certificate: Option<[u8; 32]>,
+    cancel: CancellationToken,
+) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -132,7 +146,14 @@ where
         .max_buf_size(MAX_HEADER_BYTES.max(8192))
         .max_header_size(MAX_HEADER_BYTES)
         .max_headers(MAX_HEADERS);
-    let conn = builder.serve_connection(TokioIo::new(io), TowerToHyperService::new(router));
+    let router = TowerToHyperService::new(router);
+    // Every request of the connection sees its client certificate (or none) through a
+    // task-local, never through anything the client sends (a header could be forged).
+    let service = hyper::service::service_fn(move |request| {
+        super::auth::CLIENT_CERTIFICATE
+            .scope(certificate, hyper::service::Service::call(&router, request))
+    });
+    let conn = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
     let result = tokio::select! {
         r = conn.as_mut() => r,

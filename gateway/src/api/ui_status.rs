@@ -39,6 +39,8 @@ pub struct ApiContext {
     pub requests: ApiRequests,
     /// Where the API's own store handles count their transactions (SQLite; for `/metrics`).
     pub store_timings: causeway_relayer::store::StoreTimings,
+    /// Cross-ledger queries (`POST /v1/queries`), when this gateway answers them.
+    pub queries: Option<crate::query::Queries>,
 }
 
 /// What the configuration says of a lane, as `/v1/lanes` reports it.

@@ -31,6 +31,18 @@ pub(crate) struct OriginNode {
 impl OriginNode {
     /// Connects to `url` and checks that it serves chain `chain_id`.
     pub(crate) fn connect(url: &str, chain_id: u64) -> Result<Self> {
+        let (node, served) = Self::connect_any(url)?;
+        ensure!(
+            served == chain_id,
+            "the node at {} serves chain id {served}, but the trust file's origin is chain id \
+             {chain_id}: point --rpc at a node of the origin chain",
+            node.shown
+        );
+        Ok(node)
+    }
+
+    /// Connects to `url`; the node and the chain id it serves.
+    pub(crate) fn connect_any(url: &str) -> Result<(Self, u64)> {
         let shown = redact_endpoint(url);
         let parsed: reqwest::Url = url
             .parse()
@@ -55,13 +67,7 @@ impl OriginNode {
             runtime,
         };
         let served = node.chain_id()?;
-        ensure!(
-            served == chain_id,
-            "the node at {} serves chain id {served}, but the trust file's origin is chain id \
-             {chain_id}: point --rpc at a node of the origin chain",
-            node.shown
-        );
-        Ok(node)
+        Ok((node, served))
     }
 
     /// The URL as shown in messages (no credentials, path or query).

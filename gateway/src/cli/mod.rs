@@ -25,6 +25,7 @@ pub(crate) mod token;
 pub(crate) mod verify;
 mod verify_disclosure;
 mod verify_fisco;
+mod verify_query;
 
 /// How a command that ran to completion ended: exit code 0 or 1. Errors that kept it from
 /// running at all (unreadable files, bad arguments) are `Err` and exit with 2.

@@ -32,6 +32,11 @@ pub(crate) enum TokenCommand {
         /// When it stops working, from now: a number and a unit (s, m, h, d), e.g. 30d.
         #[arg(long, value_name = "DURATION")]
         expires_in: Option<String>,
+        /// Bind the token to this client certificate (PEM, its first certificate) instead of a
+        /// secret: a TLS client presenting it (issued by `[api] client_ca_file`) is this token.
+        /// Nothing secret is printed.
+        #[arg(long, value_name = "FILE")]
+        client_cert: Option<PathBuf>,
     },
     /// List the tokens (never their secrets).
     List {
@@ -138,6 +143,7 @@ pub(crate) fn run(cmd: &TokenCommand) -> Result<Outcome> {
             name,
             scope,
             expires_in,
+            client_cert,
         } => {
             let scopes = parse_scopes(scope)?;
             let expires_at = expires_in
@@ -146,6 +152,33 @@ pub(crate) fn run(cmd: &TokenCommand) -> Result<Outcome> {
                 .transpose()?
                 .map(|d| now.saturating_add(d));
             let store = open(config)?;
+            if let Some(file) = client_cert {
+                let certificate =
+                    causeway_gateway::api::client_certificates::read_certificates(file)?
+                        .into_iter()
+                        .next()
+                        .context("the certificate file holds no certificate")?;
+                let hash =
+                    causeway_gateway::api::auth::client_certificate_hash(certificate.as_ref());
+                let id = store
+                    .create_token(&NewToken {
+                        name,
+                        hash,
+                        scopes: &scopes,
+                        expires_at,
+                        actor: &actor(),
+                        now,
+                    })
+                    .context("while recording the token")?;
+                println!(
+                    "token {id} ({name}) created for the client certificate {} (fingerprint \
+                     {}); `causeway token revoke --config {} {id}` ends it",
+                    file.display(),
+                    hex::encode(hash),
+                    config.display()
+                );
+                return Ok(Outcome::Success);
+            }
             let secret = new_secret();
             let id = store
                 .create_token(&NewToken {

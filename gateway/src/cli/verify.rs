@@ -32,7 +32,7 @@ use super::verify_fisco::{FiscoCheck, FiscoNode, FiscoTrust};
 #[derive(clap::Args, Debug)]
 pub(crate) struct VerifyArgs {
     /// The proof bundles (JSON, format `causeway-proof-bundle/1`), one or more.
-    #[arg(required_unless_present_any = ["evidence", "disclosure"], num_args = 1..)]
+    #[arg(required_unless_present_any = ["evidence", "disclosure", "query"], num_args = 1..)]
     bundles: Vec<PathBuf>,
     /// Check equivocation evidence instead of bundles (JSON, format
     /// `causeway-equivocation-v1`, as `causeway store evidence` exports it): one validator's
@@ -42,7 +42,7 @@ pub(crate) struct VerifyArgs {
     evidence: Vec<PathBuf>,
     /// The trust file: the lane's signing domain, validators and threshold, and optionally the
     /// origin's native-proof settings (JSON).
-    #[arg(long, required_unless_present_any = ["evidence", "disclosure"])]
+    #[arg(long, required_unless_present_any = ["evidence", "disclosure", "query"])]
     trust: Option<PathBuf>,
     /// Print the verdicts as JSON instead of text (one object for one bundle, else an array).
     #[arg(long)]
@@ -59,6 +59,12 @@ pub(crate) struct VerifyArgs {
     /// the message carries for its own origin, destination, nonce and sender.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["bundles", "evidence", "rpc", "trust"])]
     pub(crate) disclosure: Option<PathBuf>,
+    /// Check a cross-ledger query's answer instead (the JSON `POST /v1/queries` answered): its
+    /// proof must be of the query and prove the value. EVM: from the block header down the
+    /// state and storage tries (with --rpc, the block is compared with the chain's); Fabric:
+    /// the endorsements, with --trust naming the channel's MSP roots and endorsement policy.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["bundles", "evidence", "disclosure"])]
+    pub(crate) query: Option<PathBuf>,
 }
 
 /// The trust file: what the verifier's own configuration says about the lane. Its format is
@@ -225,6 +231,45 @@ fn trusted_msps(msps: &[TrustMsp], what: &str) -> Result<TrustedMsps> {
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(TrustedMsps::new(roots))
+}
+
+/// A Fabric channel's endorsers as the trust file at `path` names them in its `source` (the
+/// rest of the file is not needed): the channel, its organisations' MSP roots and the
+/// endorsement policy.
+pub(crate) fn fabric_endorsers(path: &Path) -> Result<(String, TrustedMsps, EndorsementPolicy)> {
+    let text = read_text(path, MAX_BUNDLE_JSON_LEN as u64)?;
+    let file: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("the trust file {} is not JSON", path.display()))?;
+    let source = file.get("source").cloned().with_context(|| {
+        format!(
+            "the trust file {} has no \"source\" (fix: add the Fabric channel's \
+             {{\"family\": \"fabric\", \"channel\", \"orgs\", \"orderers\", \
+             \"endorsement_policy\"}})",
+            path.display()
+        )
+    })?;
+    let SourceTrust::Fabric(trust) = SourceTrust::deserialize(source)
+        .with_context(|| format!("the source in the trust file {}", path.display()))?
+    else {
+        anyhow::bail!(
+            "the trust file {} names an EVM source, not a Fabric channel",
+            path.display()
+        );
+    };
+    let ids: Vec<String> = trust.orgs.iter().map(|m| m.msp_id.clone()).collect();
+    let policy = match FabricPolicy::parse(&trust.endorsement_policy, &ids)
+        .map_err(|e| anyhow::anyhow!("endorsement_policy in the trust file: {e}"))?
+    {
+        FabricPolicy::AllOf(m) => EndorsementPolicy::AllOf(m),
+        FabricPolicy::OutOf { n, msps } => EndorsementPolicy::OutOf { n, msps },
+        FabricPolicy::Majority(m) => EndorsementPolicy::Majority(m),
+        other => anyhow::bail!("endorsement policy {other} is not supported by this build"),
+    };
+    Ok((
+        trust.channel,
+        trusted_msps(&trust.orgs, "organisation")?,
+        policy,
+    ))
 }
 
 /// The Fabric native-proof checker a trust file describes.
@@ -560,6 +605,14 @@ fn report(path: &Path, trust: &Trust, node: Option<&Node>) -> Report {
 pub(crate) fn run(args: &VerifyArgs) -> Result<Outcome> {
     if let Some(file) = &args.disclosure {
         return super::verify_disclosure::run(file, args.json);
+    }
+    if let Some(file) = &args.query {
+        return super::verify_query::run(
+            file,
+            args.trust.as_deref(),
+            args.rpc.as_deref(),
+            args.json,
+        );
     }
     if !args.evidence.is_empty() {
         return evidence(args);

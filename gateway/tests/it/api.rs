@@ -1014,6 +1014,7 @@ async fn the_openapi_document_and_the_router_agree() {
         ("/v1/messages/{id}/proof", "get"),
         ("/v1/messages/{id}/retry", "post"),
         ("/v1/openapi.json", "get"),
+        ("/v1/queries", "post"),
         ("/v1/requests/{id}", "get"),
     ]
     .iter()
@@ -1138,6 +1139,126 @@ async fn with_an_api_tls_identity_the_api_is_served_over_tls_only() {
         .send()
         .await;
     assert!(plain.is_err(), "{plain:?}");
+    cancel.cancel();
+    server.join().await;
+}
+
+/// Client certificates (`[api] client_ca_file`): a certificate issued by the configured CA and
+/// named by a token (`causeway token create --client-cert`) authenticates as that token, with
+/// its scopes, until revoked; no certificate and no bearer token is 401; a CA-issued certificate
+/// no token names is 401; a certificate from another CA fails the TLS handshake.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_certificate_from_the_configured_ca_authenticates_as_its_token() {
+    use causeway_devnet::pki::{ConsortiumCa, GatewayCertSpec};
+
+    use crate::config_check::Org;
+    use crate::support::{causeway, text};
+    let committee = Committee::new("api-client-certs", 3, 2);
+    let org = Org::new(&committee);
+    let apps = ConsortiumCa::new("applications");
+    apps.write_ca(&org.path().join("tls/apps-ca.crt")).unwrap();
+    let clients = tempfile::tempdir().unwrap();
+    let client = |ca: &ConsortiumCa, name: &str| {
+        let cert = ca
+            .issue(&GatewayCertSpec::new(name, &format!("{name}.example")))
+            .unwrap();
+        cert.write(clients.path(), name).unwrap();
+        let mut pem = cert.cert_pem.clone();
+        pem.extend_from_slice(cert.key_pem.as_bytes());
+        reqwest::Identity::from_pem(&pem).unwrap()
+    };
+    let erp = client(&apps, "erp");
+    let unnamed = client(&apps, "unnamed");
+    let outsider = client(&ConsortiumCa::new("another-ca"), "outsider");
+    let toml = format!(
+        "{}\n[api]\nlisten = \"127.0.0.1:0\"\ntls = {{ cert_file = \"tls/gateway.crt\", key_file = \"tls/gateway.key\" }}\nclient_ca_file = \"tls/apps-ca.crt\"\n",
+        org.gateway_toml(&committee, None)
+    );
+    let config_file = org.write_config(&toml);
+    let config = causeway_config::Config::load(&config_file).unwrap();
+    std::fs::create_dir_all(org.path().join("data")).unwrap();
+    let out = causeway(&[
+        "token",
+        "create",
+        "--config",
+        config_file.to_str().unwrap(),
+        "--name",
+        "erp",
+        "--scope",
+        "read",
+        "--client-cert",
+        clients.path().join("erp.crt").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("fingerprint"), "{}", text(&out));
+
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("c.sqlite")).unwrap());
+    let cancel = CancellationToken::new();
+    let server = api::start(
+        &config,
+        store,
+        vec![],
+        api::ApiContext::default(),
+        cancel.clone(),
+    )
+    .await
+    .unwrap();
+    let port = server.local_addr().port();
+    let server_ca = std::fs::read(org.path().join("tls/gateway.crt")).unwrap();
+    let https = |identity: Option<reqwest::Identity>| {
+        let mut builder = reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&server_ca).unwrap())
+            .timeout(Duration::from_secs(15));
+        if let Some(identity) = identity {
+            builder = builder.identity(identity);
+        }
+        builder.build().unwrap()
+    };
+    let get = |client: reqwest::Client, path: &'static str| async move {
+        client
+            .get(format!("https://localhost:{port}{path}"))
+            .send()
+            .await
+    };
+    // The certificate named by the token: its scopes.
+    let resp = get(https(Some(erp.clone())), "/v1/chains").await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let id = format!("0x{}", "11".repeat(32));
+    let resp = https(Some(erp.clone()))
+        .post(format!("https://localhost:{port}/v1/messages/{id}/retry"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 403, "the token has read only");
+    // No certificate, no token: the handshake succeeds, the request is refused.
+    let resp = get(https(None), "/v1/chains").await.unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    let body: Value = resp.json().await.unwrap();
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("client certificate"),
+        "{body}"
+    );
+    // Issued by the CA, but no token names it.
+    let resp = get(https(Some(unnamed)), "/v1/chains").await.unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    // Issued by another CA: no TLS connection at all.
+    let refused = get(https(Some(outsider)), "/v1/chains").await;
+    assert!(refused.is_err(), "{refused:?}");
+    // Revoked: refused from then on.
+    let out = causeway(&[
+        "token",
+        "revoke",
+        "--config",
+        config_file.to_str().unwrap(),
+        "1",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let resp = get(https(Some(erp)), "/v1/chains").await.unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
     cancel.cancel();
     server.join().await;
 }

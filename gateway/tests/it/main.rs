@@ -36,6 +36,7 @@ mod progress;
 mod metrics;
 mod private_messages;
 mod private_recipient;
+mod queries;
 mod sample;
 mod status;
 mod store;

@@ -26,7 +26,7 @@ use crate::support::{causeway, text};
 
 const SECRET: &str = "123-45-6789";
 
-fn api_of(member: &Member) -> String {
+pub(crate) fn api_of(member: &Member) -> String {
     let toml = std::fs::read_to_string(member.config()).unwrap();
     let listen = toml
         .lines()
@@ -47,7 +47,7 @@ fn edit(path: &Path, from: &str, to: &str) {
     std::fs::write(path, text.replacen(from, to, 1)).unwrap();
 }
 
-fn token(member: &Member) -> String {
+pub(crate) fn token(member: &Member) -> String {
     let config = member.config();
     let out = causeway(&[
         "token",
@@ -63,14 +63,19 @@ fn token(member: &Member) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-struct Api {
-    base: String,
-    token: String,
-    client: reqwest::Client,
+pub(crate) struct Api {
+    pub(crate) base: String,
+    pub(crate) token: String,
+    pub(crate) client: reqwest::Client,
 }
 
 impl Api {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut request = self
             .client
             .request(method, format!("{}{path}", self.base))
@@ -341,6 +346,33 @@ async fn a_private_message_travels_end_to_end_between_member_processes() {
     assert!(
         body["message"].as_str().unwrap().contains("not a reader"),
         "{body}"
+    );
+    // Each decryption is in the decrypting gateway's audit table with the token that asked; the
+    // refused one wrote nothing.
+    let decrypts = |m: &Member| {
+        let config = causeway_config::Config::load(m.config()).unwrap();
+        let causeway_config::Storage::Sqlite { path } = config.storage() else {
+            panic!("a SQLite store")
+        };
+        let store = causeway_relayer::store::SqliteStore::open(path).unwrap();
+        causeway_relayer::store::ApiStore::audit_trail(&store, 0, 1000)
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.action == "envelope.decrypt")
+            .collect::<Vec<_>>()
+    };
+    let audited = decrypts(&members[1]);
+    assert!(!audited.is_empty(), "org2's decryption is audited");
+    assert!(audited.iter().all(|r| r.target == id), "{audited:?}");
+    assert!(
+        audited
+            .iter()
+            .all(|r| r.actor.starts_with("token:") && r.actor.ends_with(":app")),
+        "{audited:?}"
+    );
+    assert!(
+        decrypts(&members[2]).is_empty(),
+        "a refused decryption is not audited"
     );
     // The auditor reads it, and anyone can see from the chain that it could.
     let (status, body) = apis[3].decrypt(&id).await;

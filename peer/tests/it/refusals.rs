@@ -331,6 +331,13 @@ impl proto::peer_server::Peer for Rogue {
     ) -> Result<Response<proto::Envelope>, Status> {
         Err(Status::unimplemented("a rogue serves no envelopes"))
     }
+
+    async fn query(
+        &self,
+        _: Request<proto::QueryRequest>,
+    ) -> Result<Response<proto::QueryReply>, Status> {
+        Err(Status::not_found("a rogue serves no chain"))
+    }
 }
 
 /// A running rogue server.

@@ -248,6 +248,11 @@ pub trait ApiStore: Send + Sync {
     /// audit row, in one transaction: a refused retry writes nothing.
     fn retry_dead_letter_as(&self, id: MessageId, actor: &str, now: UnixMillis) -> Result<()>;
 
+    /// Appends one audit row: `actor` did `action` (e.g. `envelope.decrypt`) on `target` at
+    /// `now`, for acts that write nothing else to the store (a decryption). The caller writes
+    /// it before it acts, and does not act when it fails.
+    fn audit(&self, actor: &str, action: &str, target: &str, now: UnixMillis) -> Result<()>;
+
     /// Up to `limit` audit rows after `after` (0: from the start), oldest first.
     fn audit_trail(&self, after: u64, limit: usize) -> Result<Vec<AuditRecord>>;
 

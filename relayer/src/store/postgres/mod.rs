@@ -720,6 +720,12 @@ impl ApiStore for PgStore {
         })
     }
 
+    fn audit(&self, actor: &str, action: &str, target: &str, now: UnixMillis) -> Result<()> {
+        self.write("write audit row", |tx| {
+            api::audit(tx, actor, action, target, now)
+        })
+    }
+
     fn audit_trail(&self, after: u64, limit: usize) -> Result<Vec<AuditRecord>> {
         self.read("read audit trail", |tx| api::audit_trail(tx, after, limit))
     }

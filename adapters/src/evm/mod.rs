@@ -74,6 +74,7 @@ pub(crate) async fn final_height(
             Ok(latest.checked_sub(n))
         }
         Finality::FinalizedTag => {
+            rpc.probe_head().await;
             let block = rpc
                 .call("eth_getBlockByNumber", |p| async move {
                     p.get_block_by_number(BlockNumberOrTag::Finalized).await

@@ -75,6 +75,11 @@ pub(crate) struct Rpc {
     nodes: Arc<[(RootProvider, String)]>,
     /// The index in `nodes` requests go to.
     current: Arc<AtomicUsize>,
+    /// When [`Rpc::probe_head`] last asked for the head (milliseconds since this connection's
+    /// start, plus one; 0: never).
+    head_probed: Arc<std::sync::atomic::AtomicU64>,
+    /// This connection's start, the base of `head_probed`.
+    started: std::time::Instant,
     timeout: Duration,
     policy: RetryPolicy,
     metrics: ChainMetrics,
@@ -109,10 +114,43 @@ impl Rpc {
         Ok(Rpc {
             nodes: nodes.into(),
             current: Arc::new(AtomicUsize::new(0)),
+            head_probed: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            started: std::time::Instant::now(),
             timeout: config.request_timeout,
             policy: config.retry,
             metrics: config.metrics.clone(),
         })
+    }
+
+    /// Reads the chain's head for [`ChainMetrics`] when the finality rule does not (the
+    /// `finalized` tag), at most once per [`HEAD_PROBE_EVERY`]: one `eth_blockNumber` that
+    /// only the metrics use, so its failure is only counted, never returned.
+    pub(crate) async fn probe_head(&self) {
+        use alloy::providers::Provider;
+        let now = u64::try_from(self.started.elapsed().as_millis())
+            .unwrap_or(u64::MAX)
+            .saturating_add(1);
+        let last = self.head_probed.load(Ordering::Relaxed);
+        let every = u64::try_from(HEAD_PROBE_EVERY.as_millis()).unwrap_or(u64::MAX);
+        if last != 0 && now.saturating_sub(last) < every {
+            return;
+        }
+        if self
+            .head_probed
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+        {
+            return;
+        }
+        if let Ok(head) = self
+            .once(
+                "eth_blockNumber",
+                |p| async move { p.get_block_number().await },
+            )
+            .await
+        {
+            self.metrics.head(head);
+        }
     }
 
     /// The current node's endpoint without credentials.
@@ -185,6 +223,9 @@ impl Rpc {
         retry(&self.policy, method, || self.once(method, &f)).await
     }
 }
+
+/// How often a chain final under the `finalized` tag has its head read for the metrics.
+pub(crate) const HEAD_PROBE_EVERY: Duration = Duration::from_secs(10);
 
 /// Whether `e` is the node's failure rather than an answer about the request: another node
 /// of the chain may serve it.

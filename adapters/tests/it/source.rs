@@ -155,6 +155,28 @@ async fn messages_appear_only_after_the_confirmations() {
     assert_eq!(batch.final_height, block);
 }
 
+/// A chain final under the `finalized` tag still reports its head to the metrics (read at
+/// most every 10 s by one `eth_blockNumber`): operators see the head and the lag on every
+/// chain, not only on chains final by confirmations.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finalized_tag_chain_reports_its_head() {
+    let chain = DevChain::start(CHAIN_A).await.unwrap();
+    let outbox = *chain.outbox.address();
+    mine(&chain, 3).await;
+    let config = causeway_adapters::evm::EvmSourceConfig::new(
+        chain.node.endpoint(),
+        chain.spec.domain,
+        outbox,
+        Finality::FinalizedTag,
+    );
+    let metrics = config.rpc.metrics.clone();
+    let src = causeway_adapters::evm::EvmSource::new(config).unwrap();
+    assert_eq!(metrics.snapshot().head, None);
+    src.final_height().await.unwrap();
+    let head = metrics.snapshot().head.expect("the head was read");
+    assert_eq!(head, crate::support::head(&chain).await);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_appear_only_below_the_finalized_tag() {
     let chain = DevChain::start(CHAIN_A).await.unwrap();

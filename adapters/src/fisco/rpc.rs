@@ -502,7 +502,7 @@ mod tests {
             ("getBlockByNumber", MethodClass::Block),
             ("getTransactionReceipt", MethodClass::Receipt),
             ("call", MethodClass::Call),
-            ("getCode", MethodClass::Call),
+            ("getCode", MethodClass::Account),
             ("getSealerList", MethodClass::Account),
             ("getSystemConfigByKey", MethodClass::Account),
             ("getGroupInfo", MethodClass::Account),

@@ -229,6 +229,9 @@ async fn pipeline(args: &PipelineArgs, net: &mut LocalNet) -> Result<()> {
     drop(lines_tx);
 
     let mut done: Vec<Option<Done>> = (0..folders.len()).map(|_| None).collect();
+    // Each member's deliveries so far and its total; the bar shows their sum.
+    let mut progress_of: Vec<(u64, u64)> = vec![(0, 0); folders.len()];
+    let mut bar = super::progress::Progress::new(0, Duration::from_secs(5));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(args.timeout);
     while done.iter().any(Option::is_none) {
         let next = tokio::time::timeout_at(deadline, lines.recv()).await;
@@ -243,7 +246,20 @@ async fn pipeline(args: &PipelineArgs, net: &mut LocalNet) -> Result<()> {
                 dir.display()
             ),
             Ok(Some((i, line))) => {
-                if let Some(json) = line.strip_prefix("done ") {
+                if let Some(figures) = line.strip_prefix("progress ") {
+                    let mut parts = figures.split(' ').map(str::parse::<u64>);
+                    if let (Some(Ok(delivered)), Some(Ok(total))) = (parts.next(), parts.next()) {
+                        progress_of[i] = (delivered, total);
+                        let (sum, total) = progress_of
+                            .iter()
+                            .fold((0, 0), |(s, t), (d, n)| (s + d, t + n));
+                        bar.set_total(total);
+                        bar.set(
+                            sum,
+                            format_args!("{sum}/{total} deliveries across the gateways"),
+                        );
+                    }
+                } else if let Some(json) = line.strip_prefix("done ") {
                     let report: Done = serde_json::from_str(json)
                         .with_context(|| format!("{}'s report {json}", folders[i].name))?;
                     eprintln!(
@@ -256,6 +272,7 @@ async fn pipeline(args: &PipelineArgs, net: &mut LocalNet) -> Result<()> {
             }
         }
     }
+    bar.finish("every gateway delivered every message");
     let reports: Vec<Done> = done.into_iter().flatten().collect();
     print_table(args, &reports, &net.gateways);
     Ok(())
@@ -346,6 +363,7 @@ async fn serve_member(args: &MemberArgs, config: &Config) -> Result<()> {
     let stop = super::devnet::stop_signal();
     tokio::pin!(stop);
     let mut reported = false;
+    let mut last_progress = std::time::Instant::now();
     loop {
         tokio::select! {
             signal = &mut stop => {
@@ -356,6 +374,18 @@ async fn serve_member(args: &MemberArgs, config: &Config) -> Result<()> {
         }
         if reported {
             continue;
+        }
+        // Progress for the parent's bar, twice a second (a line on a pipe: no cost to speak of).
+        if last_progress.elapsed() >= Duration::from_millis(500) {
+            let delivered: u64 = destinations
+                .iter()
+                .map(|(_, d)| (d.delivered_count() as u64).min(want as u64))
+                .sum();
+            println!(
+                "progress {delivered} {}",
+                want as u64 * destinations.len() as u64
+            );
+            last_progress = std::time::Instant::now();
         }
         let halted = reader.halted_origins();
         if !halted.is_empty() {

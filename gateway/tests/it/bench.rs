@@ -297,6 +297,17 @@ fn bench_pipeline_runs_three_gateways_through_every_stage() {
         assert_eq!(numbers.len(), 4, "{line}");
         assert!(numbers[1] > 0 && numbers[2] > 0 && numbers[3] > 0, "{line}");
     }
+    // Progress off a terminal: whole lines, the last one when every delivery is in.
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.trim() == "every gateway delivered every message"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains('\r') && !stderr.contains('\u{1b}'),
+        "{stderr}"
+    );
 }
 
 /// `causeway bench pipeline --no-metrics`: the gateways carry every message with metric updates

@@ -223,5 +223,9 @@ fn rpc_needs_an_evm_source_in_the_trust_file() {
         "http://127.0.0.1:9",
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("names no EVM source"), "{}", text(&out));
+    assert!(
+        text(&out).contains("names no EVM or FISCO BCOS source"),
+        "{}",
+        text(&out)
+    );
 }

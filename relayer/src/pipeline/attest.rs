@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
 
 use causeway_proofs::attestation::recover;
-use causeway_proofs::{Checkpoint, EvmAddress, LogSize};
+use causeway_proofs::{Checkpoint, EvmAddress, Hash32, LogSize};
 use tokio::sync::{mpsc, watch};
 
 use super::log::OriginLogs;
@@ -139,7 +139,10 @@ struct Attest<'a> {
     /// Sizes this gateway signed in this run.
     signed: BTreeSet<LogSize>,
     /// Members' signatures over sizes beyond this gateway's log, by (size, validator).
-    waiting: BTreeMap<(LogSize, EvmAddress), PeerSignature>,
+    /// Keyed by the root too: two roots one validator signed for one size both wait, so that
+    /// once settled they are equivocation evidence (keyed by size and validator alone, the later
+    /// replaced the earlier and only a root mismatch was seen).
+    waiting: BTreeMap<(LogSize, EvmAddress, Hash32), PeerSignature>,
 }
 
 impl Attest<'_> {
@@ -255,11 +258,11 @@ impl Attest<'_> {
             Err(_) => return refuse("the signature is malformed"),
         }
         if cp.size() > log_size {
-            self.waiting.insert((cp.size(), validator), peer);
-            let mine: Vec<(LogSize, EvmAddress)> = self
+            self.waiting.insert((cp.size(), validator, cp.root()), peer);
+            let mine: Vec<(LogSize, EvmAddress, Hash32)> = self
                 .waiting
                 .keys()
-                .filter(|(_, v)| *v == validator)
+                .filter(|(_, v, _)| *v == validator)
                 .copied()
                 .collect();
             for key in mine

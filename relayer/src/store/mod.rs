@@ -40,6 +40,7 @@ mod api;
 mod backoff;
 mod outbound;
 mod postgres;
+mod rules;
 mod sqlite;
 mod types;
 

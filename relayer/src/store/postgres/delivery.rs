@@ -7,40 +7,13 @@ use causeway_proofs::{LeafIndex, MessageId};
 
 use super::{Tx, col, dom, i64_of, query};
 use crate::Error;
+use crate::store::rules::{self, Current};
 use crate::store::sqlite::codec;
 use crate::store::{
-    Attempt, Confirmation, DeliveryStateKind, FailureOutcome, FailureReport, LEASE_EXPIRED_REASON,
+    Confirmation, DeliveryStateKind, FailureOutcome, FailureReport, LEASE_EXPIRED_REASON,
     LeaseOwner, LeaseRequest, LeaseToken, LeasedMessage, Renewal, Result, Submission, SubmissionId,
     SubmittedMessage, TakeOver, UnixMillis,
 };
-
-/// The parts of a delivery row a transition depends on.
-struct Current {
-    state: DeliveryStateKind,
-    owner: Option<LeaseOwner>,
-    attempts: u32,
-    lease: Option<LeaseToken>,
-    submission: Option<SubmissionId>,
-}
-
-impl Current {
-    fn leased_by(&self, owner: &LeaseOwner, lease: LeaseToken) -> bool {
-        self.state == DeliveryStateKind::Leased
-            && self.owner.as_ref() == Some(owner)
-            && self.lease == Some(lease)
-    }
-
-    fn lease_lost(self, id: MessageId, owner: &LeaseOwner) -> Error {
-        Error::LeaseLost {
-            id,
-            owner: owner.clone(),
-            holder: self
-                .owner
-                .filter(|_| self.state == DeliveryStateKind::Leased),
-            state: self.state,
-        }
-    }
-}
 
 fn current(tx: &mut Tx<'_>, id: MessageId) -> Result<Current> {
     let key: &[u8] = &id.0.0[..];
@@ -277,44 +250,15 @@ pub(super) fn confirm(tx: &mut Tx<'_>, c: &Confirmation<'_>) -> Result<()> {
 
 pub(super) fn failure(tx: &mut Tx<'_>, f: &FailureReport<'_>) -> Result<FailureOutcome> {
     let id = f.id;
-    let cur = current(tx, id)?;
-    match f.attempt {
-        Attempt::Leased { owner, lease } => {
-            if !cur.leased_by(owner, lease) {
-                return Err(cur.lease_lost(id, owner));
-            }
-        }
-        Attempt::Submitted { submission } => {
-            if cur.state != DeliveryStateKind::Submitted || cur.submission != Some(submission) {
-                return Err(Error::InvalidTransition {
-                    id,
-                    action: "record a failed submission of",
-                    state: cur.state,
-                });
-            }
-        }
-    }
-    let attempts = cur.attempts.saturating_add(1);
+    let rules::FailureStep {
+        outcome,
+        state,
+        attempts,
+        next_attempt_at,
+        dead_reason,
+        submission,
+    } = rules::failure(current(tx, id)?, f)?;
     let now = i64_of("time", f.now.0)?;
-    let (outcome, state, next_attempt_at, dead_reason) = if f.policy.exhausted(attempts) {
-        (
-            FailureOutcome::DeadLetter { attempts },
-            DeliveryStateKind::DeadLetter,
-            f.now,
-            Some(f.reason),
-        )
-    } else {
-        let next = f.now.saturating_add(f.policy.delay(attempts, f.jitter));
-        (
-            FailureOutcome::Retry {
-                attempts,
-                next_attempt_at: next,
-            },
-            DeliveryStateKind::Pending,
-            next,
-            None,
-        )
-    };
     let next_i = i64_of("next attempt time", next_attempt_at.0)?;
     let key: &[u8] = &id.0.0[..];
     tx.exec(
@@ -332,7 +276,7 @@ pub(super) fn failure(tx: &mut Tx<'_>, f: &FailureReport<'_>) -> Result<FailureO
             &now,
         ],
     )?;
-    if let Some(submission) = cur.submission {
+    if let Some(submission) = submission {
         prune_signed(tx, submission)?;
     }
     match outcome {

@@ -6,8 +6,9 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use super::codec::{self, to_i64};
 use super::{query, sql};
 use crate::Error;
+use crate::store::rules::{self, Current};
 use crate::store::{
-    Attempt, Confirmation, DeliveryStateKind, FailureOutcome, FailureReport, LEASE_EXPIRED_REASON,
+    Confirmation, DeliveryStateKind, FailureOutcome, FailureReport, LEASE_EXPIRED_REASON,
     LeaseOwner, LeaseRequest, LeaseToken, LeasedMessage, Renewal, Result, Submission, SubmissionId,
     SubmittedMessage, TakeOver, UnixMillis,
 };
@@ -72,36 +73,6 @@ const CONFIRM: &str = "UPDATE delivery
          dead_reason = NULL, updated_at = ?3
      WHERE message_id IN rarray(?1) AND state <> 'confirmed'
      RETURNING submission_id";
-
-/// The parts of a delivery row a transition depends on.
-struct Current {
-    state: DeliveryStateKind,
-    owner: Option<LeaseOwner>,
-    attempts: u32,
-    lease: Option<LeaseToken>,
-    submission: Option<SubmissionId>,
-}
-
-impl Current {
-    /// Whether the message is still leased by `owner` under `lease`.
-    fn leased_by(&self, owner: &LeaseOwner, lease: LeaseToken) -> bool {
-        self.state == DeliveryStateKind::Leased
-            && self.owner.as_ref() == Some(owner)
-            && self.lease == Some(lease)
-    }
-
-    /// [`Error::LeaseLost`] for a write by `owner` about a lease the message moved on from.
-    fn lease_lost(self, id: MessageId, owner: &LeaseOwner) -> Error {
-        Error::LeaseLost {
-            id,
-            owner: owner.clone(),
-            holder: self
-                .owner
-                .filter(|_| self.state == DeliveryStateKind::Leased),
-            state: self.state,
-        }
-    }
-}
 
 fn current(tx: &Transaction<'_>, id: MessageId) -> Result<Current> {
     type Row = (String, Option<String>, i64, Option<i64>, Option<Vec<u8>>);
@@ -420,44 +391,15 @@ fn distinct(ids: &[MessageId]) -> usize {
 pub(super) fn failure(tx: &Transaction<'_>, f: &FailureReport<'_>) -> Result<FailureOutcome> {
     let op = "record failure";
     let id = f.id;
-    let cur = current(tx, id)?;
-    match f.attempt {
-        Attempt::Leased { owner, lease } => {
-            if !cur.leased_by(owner, lease) {
-                return Err(cur.lease_lost(id, owner));
-            }
-        }
-        Attempt::Submitted { submission } => {
-            if cur.state != DeliveryStateKind::Submitted || cur.submission != Some(submission) {
-                return Err(Error::InvalidTransition {
-                    id,
-                    action: "record a failed submission of",
-                    state: cur.state,
-                });
-            }
-        }
-    }
-    let attempts = cur.attempts.saturating_add(1);
+    let rules::FailureStep {
+        outcome,
+        state,
+        attempts,
+        next_attempt_at,
+        dead_reason,
+        submission,
+    } = rules::failure(current(tx, id)?, f)?;
     let now = to_i64("time", f.now.0)?;
-    let (outcome, state, next_attempt_at, dead_reason) = if f.policy.exhausted(attempts) {
-        (
-            FailureOutcome::DeadLetter { attempts },
-            DeliveryStateKind::DeadLetter,
-            f.now,
-            Some(f.reason),
-        )
-    } else {
-        let next = f.now.saturating_add(f.policy.delay(attempts, f.jitter));
-        (
-            FailureOutcome::Retry {
-                attempts,
-                next_attempt_at: next,
-            },
-            DeliveryStateKind::Pending,
-            next,
-            None,
-        )
-    };
     let next_i = to_i64("next attempt time", next_attempt_at.0)?;
     tx.prepare_cached(
         "UPDATE delivery SET state = ?2, attempts = ?3, next_attempt_at = ?4, dead_reason = ?5,
@@ -478,7 +420,7 @@ pub(super) fn failure(tx: &Transaction<'_>, f: &FailureReport<'_>) -> Result<Fai
         ])
     })
     .map_err(sql(op))?;
-    if let Some(submission) = cur.submission {
+    if let Some(submission) = submission {
         prune_signed(tx, submission)?;
     }
     match outcome {

@@ -67,12 +67,13 @@ const SUBMIT_LEASED: &str = "UPDATE delivery
      RETURNING message_id";
 
 /// Confirms a batch: every message not confirmed yet, from whatever state (a delivery seen on
-/// the destination is final, whoever sent it); returns the submissions the rows leave.
+/// the destination is final, whoever sent it); returns each moved row and the submission it
+/// leaves.
 const CONFIRM: &str = "UPDATE delivery
      SET state = 'confirmed', confirmed_block = ?2, lease_until = NULL, lease_token = NULL,
          dead_reason = NULL, updated_at = ?3
      WHERE message_id IN rarray(?1) AND state <> 'confirmed'
-     RETURNING submission_id";
+     RETURNING message_id, submission_id";
 
 fn current(tx: &Transaction<'_>, id: MessageId) -> Result<Current> {
     type Row = (String, Option<String>, i64, Option<i64>, Option<Vec<u8>>);
@@ -340,25 +341,24 @@ pub(super) fn confirm(tx: &Transaction<'_>, c: &Confirmation<'_>) -> Result<()> 
     let op = "confirm delivery";
     let now = to_i64("time", c.now.0)?;
     let block = to_i64("confirmation block", c.block)?;
-    let ids = ids_param(c.ids);
-    let known: i64 = tx
-        .prepare_cached("SELECT count(*) FROM delivery WHERE message_id IN rarray(?1)")
-        .and_then(|mut st| st.query_row(params![ids.clone()], |r| r.get(0)))
+    // One statement for the batch. A message it did not move is confirmed already, or
+    // unknown: only then are the ids read one by one, to name the first unknown one.
+    let rows: Vec<(Vec<u8>, Option<Vec<u8>>)> = tx
+        .prepare_cached(CONFIRM)
+        .and_then(|mut st| {
+            st.query_map(params![ids_param(c.ids), block, now], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect()
+        })
         .map_err(sql(op))?;
-    if usize::try_from(known).ok() != Some(distinct(c.ids)) {
+    if rows.len() != distinct(c.ids) {
         for &id in c.ids {
             current(tx, id)?;
         }
     }
-    // One statement for the batch; the submissions it leaves are pruned once each.
-    let mut submissions: Vec<Vec<u8>> = tx
-        .prepare_cached(CONFIRM)
-        .and_then(|mut st| {
-            st.query_map(params![ids, block, now], |r| r.get::<_, Option<Vec<u8>>>(0))?
-                .filter_map(Result::transpose)
-                .collect::<rusqlite::Result<_>>()
-        })
-        .map_err(sql(op))?;
+    // The submissions the rows left are pruned once each.
+    let mut submissions: Vec<Vec<u8>> = rows.into_iter().filter_map(|(_, s)| s).collect();
     submissions.sort_unstable();
     submissions.dedup();
     for submission in &submissions {

@@ -222,7 +222,7 @@ fn a_file_of_schema_2_migrates_in_place_and_every_row_keeps_its_meaning() {
     write_schema_2(&b, &msgs, &rows);
 
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 9);
+    assert_eq!(s.schema_version().unwrap(), 10);
     s.integrity_check().unwrap();
     let columns = b.columns("delivery");
     for gone in ["tx_hash", "tx_nonce"] {
@@ -332,6 +332,9 @@ fn a_file_of_schema_2_migrates_in_place_and_every_row_keeps_its_meaning() {
         }
     );
     assert_eq!(stats[0].oldest_pending_since, Some(t(100)));
+    // Migration 10 keeps each lane's last delivery, found before by sorting its confirmed rows.
+    let last = s.last_delivery(LANE).unwrap().expect("one confirmed row");
+    assert_eq!((last.confirmed_at, last.block), (t(105), 42));
 
     // The migrated file works like a new one: its triggers still count and guard the rows.
     s.confirm(&Confirmation {
@@ -340,6 +343,8 @@ fn a_file_of_schema_2_migrates_in_place_and_every_row_keeps_its_meaning() {
         now: t(10_000),
     })
     .unwrap();
+    let last = s.last_delivery(LANE).unwrap().expect("confirmed rows");
+    assert_eq!((last.confirmed_at, last.block), (t(10_000), 50));
     let leased = s
         .lease_pending(&LeaseRequest {
             lane: LANE,
@@ -382,5 +387,5 @@ fn a_file_of_schema_2_migrates_in_place_and_every_row_keeps_its_meaning() {
         .unwrap_err();
     assert!(err.to_string().contains("never deleted"), "{err}");
     drop(s);
-    assert_eq!(b.open().schema_version().unwrap(), 9, "applied once");
+    assert_eq!(b.open().schema_version().unwrap(), 10, "applied once");
 }

@@ -73,7 +73,16 @@ const CONFIRM: &str = "UPDATE delivery
      SET state = 'confirmed', confirmed_block = ?2, lease_until = NULL, lease_token = NULL,
          dead_reason = NULL, updated_at = ?3
      WHERE message_id IN rarray(?1) AND state <> 'confirmed'
-     RETURNING message_id, submission_id";
+     RETURNING message_id, submission_id, origin, destination";
+
+/// Keeps a lane's latest confirmation (the latest time, then the highest block), which
+/// `last_delivery` reads without sorting the lane's confirmed rows.
+const LAST_DELIVERY: &str =
+    "INSERT INTO lane_last_delivery (origin, destination, confirmed_at, block)
+     VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT (origin, destination) DO UPDATE
+     SET confirmed_at = excluded.confirmed_at, block = excluded.block
+     WHERE (excluded.confirmed_at, excluded.block) >= (confirmed_at, block)";
 
 fn current(tx: &Transaction<'_>, id: MessageId) -> Result<Current> {
     type Row = (String, Option<String>, i64, Option<i64>, Option<Vec<u8>>);
@@ -343,11 +352,12 @@ pub(super) fn confirm(tx: &Transaction<'_>, c: &Confirmation<'_>) -> Result<()> 
     let block = to_i64("confirmation block", c.block)?;
     // One statement for the batch. A message it did not move is confirmed already, or
     // unknown: only then are the ids read one by one, to name the first unknown one.
-    let rows: Vec<(Vec<u8>, Option<Vec<u8>>)> = tx
+    type Row = (Vec<u8>, Option<Vec<u8>>, i64, i64);
+    let rows: Vec<Row> = tx
         .prepare_cached(CONFIRM)
         .and_then(|mut st| {
             st.query_map(params![ids_param(c.ids), block, now], |r| {
-                Ok((r.get(0)?, r.get(1)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })?
             .collect()
         })
@@ -357,8 +367,17 @@ pub(super) fn confirm(tx: &Transaction<'_>, c: &Confirmation<'_>) -> Result<()> 
             current(tx, id)?;
         }
     }
+    // Each lane the batch touched (one, unless a caller mixes lanes) keeps this confirmation.
+    let mut lanes: Vec<(i64, i64)> = rows.iter().map(|&(_, _, o, d)| (o, d)).collect();
+    lanes.sort_unstable();
+    lanes.dedup();
+    for (origin, destination) in lanes {
+        tx.prepare_cached(LAST_DELIVERY)
+            .and_then(|mut st| st.execute(params![origin, destination, now, block]))
+            .map_err(sql(op))?;
+    }
     // The submissions the rows left are pruned once each.
-    let mut submissions: Vec<Vec<u8>> = rows.into_iter().filter_map(|(_, s)| s).collect();
+    let mut submissions: Vec<Vec<u8>> = rows.into_iter().filter_map(|(_, s, _, _)| s).collect();
     submissions.sort_unstable();
     submissions.dedup();
     for submission in &submissions {
@@ -524,6 +543,7 @@ mod tests {
             ("expire to dead letter", EXPIRE_TO_DEAD_LETTER),
             ("expire to pending", EXPIRE_TO_PENDING),
             ("take over", TAKE_OVER),
+            ("oldest unfinished", query::OLDEST_UNFINISHED),
         ] {
             let plan = query_plan(sql);
             assert!(

@@ -64,6 +64,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "send requests, envelopes and grants",
         sql: include_str!("migrations/0009_sends_and_envelopes.sql"),
     },
+    Migration {
+        version: 10,
+        name: "leaner delivery transitions; each lane's last delivery kept",
+        sql: include_str!("migrations/0010_lean_delivery.sql"),
+    },
 ];
 
 /// The schema version this build brings a file to.

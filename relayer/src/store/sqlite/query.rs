@@ -170,6 +170,22 @@ pub(super) fn message(tx: &Transaction<'_>, id: MessageId) -> Result<Option<Mess
     raw.map(|r| r.decode(id)).transpose()
 }
 
+/// A lane's oldest unfinished message's acceptance time: rows are inserted in log order as
+/// they are accepted, so the first row of each unfinished state by leaf index is its oldest
+/// (three index seeks; named index: see `delivery::LEASE`).
+pub(super) const OLDEST_UNFINISHED: &str = "SELECT min(created_at) FROM (
+         SELECT (SELECT created_at FROM delivery INDEXED BY delivery_work
+                 WHERE origin = ?1 AND destination = ?2 AND state = 'pending'
+                 ORDER BY leaf_index LIMIT 1) AS created_at
+         UNION ALL
+         SELECT (SELECT created_at FROM delivery INDEXED BY delivery_work
+                 WHERE origin = ?1 AND destination = ?2 AND state = 'leased'
+                 ORDER BY leaf_index LIMIT 1)
+         UNION ALL
+         SELECT (SELECT created_at FROM delivery INDEXED BY delivery_work
+                 WHERE origin = ?1 AND destination = ?2 AND state = 'submitted'
+                 ORDER BY leaf_index LIMIT 1))";
+
 pub(super) fn lane_stats(tx: &Transaction<'_>) -> Result<Vec<LaneStats>> {
     let op = "read lane stats";
     let counts: Vec<(i64, i64, String, i64)> = tx
@@ -193,11 +209,7 @@ pub(super) fn lane_stats(tx: &Transaction<'_>) -> Result<Vec<LaneStats>> {
     let mut out = Vec::with_capacity(lanes.len());
     for (lane, counts) in lanes {
         let oldest: Option<i64> = tx
-            .prepare_cached(
-                "SELECT min(created_at) FROM delivery
-                 WHERE origin = ?1 AND destination = ?2
-                   AND state IN ('pending', 'leased', 'submitted')",
-            )
+            .prepare_cached(OLDEST_UNFINISHED)
             .and_then(|mut s| s.query_row([lane.origin.0, lane.destination.0], |r| r.get(0)))
             .map_err(sql(op))?;
         out.push(LaneStats {
@@ -305,9 +317,8 @@ pub(super) fn validator_activity(
 pub(super) fn last_delivery(tx: &Transaction<'_>, lane: Lane) -> Result<Option<LastDelivery>> {
     let row: Option<(i64, i64)> = tx
         .prepare_cached(
-            "SELECT updated_at, confirmed_block FROM delivery
-             WHERE origin = ?1 AND destination = ?2 AND state = 'confirmed'
-             ORDER BY updated_at DESC, confirmed_block DESC LIMIT 1",
+            "SELECT confirmed_at, block FROM lane_last_delivery
+             WHERE origin = ?1 AND destination = ?2",
         )
         .and_then(|mut s| {
             s.query_row([lane.origin.0, lane.destination.0], |r| {

@@ -65,39 +65,16 @@ pub(super) fn accept(tx: &Transaction<'_>, batch: &AcceptBatch<'_>) -> Result<Ac
             });
         }
         let id = message.id();
-        let known: Option<i64> = tx
-            .prepare_cached("SELECT 1 FROM message WHERE id = ?1")
-            .and_then(|mut s| s.query_row([&id.0.0[..]], |r| r.get(0)).optional())
-            .map_err(sql(op))?;
-        if known.is_some() {
-            outcome.already_known += 1;
-            continue;
-        }
-        let nonce = bits_to_i64(message.nonce().0);
-        let other: Option<Vec<u8>> = tx
-            .prepare_cached("SELECT id FROM message WHERE origin = ?1 AND nonce = ?2")
-            .and_then(|mut s| {
-                s.query_row(params![origin.0, nonce], |r| r.get(0))
-                    .optional()
-            })
-            .map_err(sql(op))?;
-        if let Some(other) = other {
-            let stored = codec::message_id(&other)?;
-            tracing::warn!(
-                origin = %origin, nonce = %message.nonce(), %stored, offered = %id,
-                "equivocation: two messages under one origin nonce"
-            );
-            return Err(Error::Equivocation {
-                origin,
-                nonce: message.nonce(),
-                stored,
-                offered: id,
-            });
-        }
         let block = event.source.block_number;
         if let Some(block) = block
             && block > batch.cursor.block_number
         {
+            // Known already (a replay), or two messages under one nonce, before this error.
+            if known(tx, id)? {
+                outcome.already_known += 1;
+                continue;
+            }
+            check_nonce_free(tx, origin, message, id)?;
             return Err(Error::EventBeyondCursor {
                 id,
                 block,
@@ -119,25 +96,46 @@ pub(super) fn accept(tx: &Transaction<'_>, batch: &AcceptBatch<'_>) -> Result<Ac
                 source: Box::new(e),
             })?;
         let leaf = to_i64("leaf index", next)?;
-        tx.prepare_cached(
-            "INSERT INTO message (id, origin, nonce, destination, encoded, source_block,
-                                  source_ref, native_proof, accepted_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
-                &id.0.0[..],
-                origin.0,
-                nonce,
-                message.destination().0,
-                message.encode(),
-                source_block,
-                source_ref,
-                native_proof,
-                now
-            ])
-        })
-        .map_err(sql(op))?;
+        let nonce = bits_to_i64(message.nonce().0);
+        // The insert itself tells a new message from a known one (its id, or its nonce, is
+        // taken); the two reads that told them apart run only when it did nothing (a replay
+        // or an equivocation), not for every message.
+        let inserted = tx
+            .prepare_cached(
+                "INSERT INTO message (id, origin, nonce, destination, encoded, source_block,
+                                      source_ref, native_proof, accepted_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT DO NOTHING",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    &id.0.0[..],
+                    origin.0,
+                    nonce,
+                    message.destination().0,
+                    message.encode(),
+                    source_block,
+                    source_ref,
+                    native_proof,
+                    now
+                ])
+            })
+            .map_err(sql(op))?;
+        if inserted == 0 {
+            if known(tx, id)? {
+                outcome.already_known += 1;
+                continue;
+            }
+            check_nonce_free(tx, origin, message, id)?;
+            // Neither its id nor its nonce is taken, yet the insert did nothing: the schema
+            // has a uniqueness rule this code does not know.
+            return Err(Error::Backend {
+                op,
+                source: "a message insert was ignored for a conflict that is neither its id \
+                         nor its nonce"
+                    .into(),
+            });
+        }
         tx.prepare_cached(
             "INSERT INTO log_leaf (origin, leaf_index, message_id) VALUES (?1, ?2, ?3)",
         )
@@ -174,6 +172,46 @@ pub(super) fn accept(tx: &Transaction<'_>, batch: &AcceptBatch<'_>) -> Result<Ac
         "accepted events"
     );
     Ok(outcome)
+}
+
+/// Whether message `id` is stored.
+fn known(tx: &Transaction<'_>, id: MessageId) -> Result<bool> {
+    tx.prepare_cached("SELECT 1 FROM message WHERE id = ?1")
+        .and_then(|mut s| s.query_row([&id.0.0[..]], |_| Ok(())).optional())
+        .map(|row| row.is_some())
+        .map_err(sql("accept events"))
+}
+
+/// Fails with [`Error::Equivocation`] if `origin` has another message under `message`'s nonce.
+fn check_nonce_free(
+    tx: &Transaction<'_>,
+    origin: Domain,
+    message: &causeway_proofs::Message,
+    id: MessageId,
+) -> Result<()> {
+    let other: Option<Vec<u8>> = tx
+        .prepare_cached("SELECT id FROM message WHERE origin = ?1 AND nonce = ?2")
+        .and_then(|mut s| {
+            s.query_row(params![origin.0, bits_to_i64(message.nonce().0)], |r| {
+                r.get(0)
+            })
+            .optional()
+        })
+        .map_err(sql("accept events"))?;
+    if let Some(other) = other {
+        let stored = codec::message_id(&other)?;
+        tracing::warn!(
+            origin = %origin, nonce = %message.nonce(), %stored, offered = %id,
+            "equivocation: two messages under one origin nonce"
+        );
+        return Err(Error::Equivocation {
+            origin,
+            nonce: message.nonce(),
+            stored,
+            offered: id,
+        });
+    }
+    Ok(())
 }
 
 /// A batch's cursor may stay at the stored height (a replay) with the same hash, or move up.

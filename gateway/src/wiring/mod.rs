@@ -383,11 +383,8 @@ fn build_chain(
                 verifier,
                 start_height: DEFAULT_START_HEIGHT,
             };
-            let destination = built
-                .destination
-                .map(|d| Arc::new(d) as Arc<dyn DynDestination>);
             Some((
-                wired(Arc::new(built.state), destination, built.metrics),
+                wired(Arc::new(built.state), built.destination, built.metrics),
                 origin,
             ))
         }

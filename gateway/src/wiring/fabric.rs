@@ -15,7 +15,7 @@ use causeway_adapters::fabric::{
     FabricVerifierConfig, SigningIdentity, TlsConfig, TlsIdentity, TrustedMsps,
     msp_roots_from_files,
 };
-use causeway_config::{Chain, FabricChain, FabricClientTls, FabricMsp, FabricPolicy};
+use causeway_config::{Chain, ChainKind, FabricChain, FabricClientTls, FabricMsp, FabricPolicy};
 use causeway_proofs::{Domain, EvmAddress};
 use zeroize::Zeroizing;
 
@@ -417,6 +417,49 @@ pub(crate) async fn probe(
         ));
     }
     Some(peer)
+}
+
+/// The newest block of a Fabric channel, read from the first of its peers that answers (as
+/// the configured identity, over the configured TLS): that peer's endpoint and the block's
+/// number. Fabric blocks are final on commit, so the newest block is the final height too.
+/// Errors name each peer's failure, never a secret.
+pub async fn newest_block(chain: &Chain) -> Result<(String, u64), String> {
+    let ChainKind::Fabric(fabric) = &chain.kind else {
+        return Err(format!("{} is not a Fabric chain", chain.name));
+    };
+    let mut report = Report::default();
+    let Some(setup) = setup(chain, fabric, &mut report) else {
+        let errors: Vec<String> = report.errors().map(|p| p.to_string()).collect();
+        return Err(errors.join("; "));
+    };
+    let mut failures = Vec::new();
+    for endpoint in &chain.endpoints {
+        let url = match dial_url(endpoint) {
+            Ok(url) => url,
+            Err(e) => {
+                failures.push(e);
+                continue;
+            }
+        };
+        let tls = TlsConfig {
+            ca_pem: setup.tls_ca_pem.clone(),
+            client_identity: setup.tls_client.clone(),
+            server_name: None,
+        };
+        let read = async {
+            let client = FabricClient::connect(&url, tls, setup.signer.clone()).await?;
+            client.newest_block_number(&fabric.channel).await
+        };
+        match tokio::time::timeout(crate::heights::PROBE_TIMEOUT, read).await {
+            Ok(Ok(number)) => return Ok((endpoint.to_string(), number)),
+            Ok(Err(e)) => failures.push(format!("{endpoint}: {e}")),
+            Err(_) => failures.push(format!(
+                "{endpoint}: no answer within {} s",
+                crate::heights::PROBE_TIMEOUT.as_secs()
+            )),
+        }
+    }
+    Err(failures.join("; "))
 }
 
 /// The validator set the inbox chaincode holds for `origin` (empty when it holds none).

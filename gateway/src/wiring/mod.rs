@@ -47,6 +47,7 @@ use causeway_config::{Chain, ChainFamily, ChainKind, Config};
 use causeway_proofs::{Domain, ValidatorKey};
 use causeway_relayer::pipeline::{LaneConfig, OriginConfig};
 
+pub use fabric::newest_block as fabric_newest_block;
 pub use problem::{Problem, Report, Severity, Subject};
 
 use evm::EvmNode;

@@ -295,4 +295,28 @@ async fn a_peer_requiring_client_certificates_is_reached_with_key_and_certificat
     let wired = wiring::wire(&Config::load(&path).unwrap()).await.unwrap();
     assert!(wired.chain("ledger").unwrap().destination.is_some());
     assert_eq!(wired.lanes.len(), 2);
+
+    // `causeway status` reads the channel's heights over the same mutual TLS: the newest
+    // block is the head and the final height (final on commit), lag 0.
+    let db = org.path().join("data/causeway.sqlite");
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    drop(causeway_relayer::store::SqliteStore::open(&db).unwrap());
+    let newest = net.height() - 1;
+    let out = tokio::task::spawn_blocking(move || {
+        crate::support::causeway(&["status", "--config", path.to_str().unwrap(), "--json"])
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ledger = report["chains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "ledger")
+        .unwrap_or_else(|| panic!("no ledger in {report}"));
+    assert_eq!(ledger["status"], "up", "{ledger}");
+    assert_eq!(ledger["head"], newest, "{ledger}");
+    assert_eq!(ledger["final_height"], newest, "{ledger}");
+    assert_eq!(ledger["lag"], 0, "{ledger}");
 }

@@ -206,6 +206,20 @@ pub struct FabricChain {
     pub identity_cert_file: Option<PathBuf>,
     /// CA certificate for the peers' TLS, when the endpoints use `grpcs`.
     pub tls_ca_file: Option<PathBuf>,
+    /// The client certificate and key presented to peers that require mutual TLS (both or
+    /// neither: the configuration refuses one without the other).
+    pub tls_client: Option<FabricClientTls>,
+}
+
+/// A Fabric gateway connection's client TLS identity: `tls_client_cert_file` and
+/// `tls_client_key_file`, always together.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FabricClientTls {
+    /// The client's TLS certificate (PEM; a chain, leaf first).
+    pub cert_file: PathBuf,
+    /// Its private key (PEM, PKCS#8), a secret file.
+    pub key_file: PathBuf,
 }
 
 /// What a Fabric chain's blocks and transactions are verified against.

@@ -119,6 +119,11 @@ pub(crate) struct RawChain {
     pub(crate) msp_id: Option<S<String>>,
     pub(crate) identity_cert_file: Option<S<PathBuf>>,
     pub(crate) tls_ca_file: Option<S<PathBuf>>,
+    /// The client certificate (PEM) presented to peers that require mutual TLS; with
+    /// `tls_client_key_file`, never alone.
+    pub(crate) tls_client_cert_file: Option<S<PathBuf>>,
+    /// Its private key (PEM, a secret file).
+    pub(crate) tls_client_key_file: Option<S<PathBuf>>,
     // FISCO BCOS
     pub(crate) group: Option<S<String>>,
     /// `"ecdsa"` (the default) or `"sm"`: the chain's `[chain] sm_crypto`.

@@ -66,6 +66,14 @@ pub async fn evm_heights(
     Ok((head, final_height))
 }
 
+/// The head of the FISCO BCOS group `group` at `endpoint` (every committed block is final:
+/// PBFT, so it is the final height too).
+pub async fn fisco_head(endpoint: &Endpoint, group: &str) -> Result<u64, String> {
+    let rpc = causeway_adapters::fisco::FiscoRpc::new(endpoint.as_str(), group)
+        .map_err(|e| scrub_urls(&e.to_string()))?;
+    ask("getBlockNumber", rpc.block_number()).await
+}
+
 /// Replaces every URL in `text` by its redacted form (errors from HTTP clients quote the URL,
 /// credentials included).
 pub fn scrub_urls(text: &str) -> String {

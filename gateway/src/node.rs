@@ -41,12 +41,22 @@ impl NodeOptions {
     /// The options `config`'s `[relayer]` section sets (defaults where it is silent).
     pub fn from_config(config: &Config) -> Self {
         let r = config.relaying();
+        // One delivery round per signer account at a time (`wiring`'s signer pools): a chain
+        // with several accounts is delivered to by as many rounds at once.
+        let accounts = config
+            .chains()
+            .iter()
+            .map(|c| c.signer_key_files.len())
+            .max()
+            .unwrap_or(0);
+        let defaults = PipelineConfig::default();
         NodeOptions {
             pipeline: PipelineConfig {
                 source_poll: r.poll_interval,
                 deliver_poll: r.poll_interval,
                 confirm_poll: r.poll_interval,
-                ..PipelineConfig::default()
+                deliver_workers: defaults.deliver_workers.max(accounts),
+                ..defaults
             },
             delivery_grace: r.delivery_grace,
             metrics: true,

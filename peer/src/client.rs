@@ -2,8 +2,8 @@
 //! gateway's certificate, checks the server is that member, subscribes to the member's
 //! signatures with its cursors, and hands each received signature to the attest stage's lane
 //! channel only if it is the member's own validator's, on a lane this gateway asked for, and well
-//! formed. Anything else cuts the member off; every failure is followed by an exponential backoff
-//! with jitter.
+//! formed, and within the flood bounds ([`crate::flood`]). Anything else cuts the member off;
+//! every failure is followed by an exponential backoff with jitter.
 
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
@@ -30,6 +30,7 @@ use tracing::{debug, info, warn};
 
 use crate::collector::{Forwarded, PeerCollector};
 use crate::config::{Limits, MemberPeer};
+use crate::flood::FloodGuard;
 use crate::status::{LinkState, StatusBoard};
 use crate::wire::{self, Violation, proto};
 
@@ -212,6 +213,7 @@ impl MemberClient {
         .into_inner();
         self.status.set_state(self.index, LinkState::Connected);
         info!(member = %self.member.name, %endpoint, lanes = lanes.len(), "peer client: subscribed");
+        let mut flood = FloodGuard::new(&self.limits, lanes.len());
         loop {
             let message = tokio::select! {
                 changed = lanes_watch.changed() => {
@@ -228,6 +230,9 @@ impl MemberClient {
                 Err(status) => return Err(classify(status, endpoint)),
             };
             let (lane, signature) = wire::decode(&message, self.member.validator, &lanes)
+                .map_err(SessionError::Violation)?;
+            flood
+                .admit(lane, &message)
                 .map_err(SessionError::Violation)?;
             let size = signature.checkpoint.size();
             let seen = cursors.entry(lane).or_insert(size);

@@ -94,6 +94,14 @@ pub struct Limits {
     pub stream_buffer: usize,
     /// Time connections get to close after shutdown before the server stops waiting.
     pub shutdown_grace: Duration,
+    /// Signatures a second one member may stream per subscribed lane, sustained (a burst of
+    /// ten seconds' worth); beyond, it is cut off as flooding. An honest
+    /// member sends its own checkpoints (10 a second at most by default) and its
+    /// co-signatures of the others'.
+    pub signatures_per_lane_per_second: u32,
+    /// Signatures a member may send again, identical, in one subscription before it is cut
+    /// off as flooding (an honest member sends each once).
+    pub max_repeated_signatures: u32,
 }
 
 impl Default for Limits {
@@ -113,6 +121,8 @@ impl Default for Limits {
             backoff_max: Duration::from_secs(60),
             stream_buffer: 64,
             shutdown_grace: Duration::from_secs(5),
+            signatures_per_lane_per_second: 200,
+            max_repeated_signatures: 64,
         }
     }
 }

@@ -37,6 +37,7 @@ mod collector;
 mod config;
 mod envelopes;
 mod error;
+mod flood;
 mod probe;
 mod query;
 mod server;

@@ -53,6 +53,12 @@ pub enum Violation {
         /// tonic's description.
         reason: String,
     },
+    /// Well-formed signatures beyond what any honest member sends: the same one again and
+    /// again, or more a second than the limits allow ([`crate::Limits`]).
+    Flooding {
+        /// Which bound was broken.
+        reason: String,
+    },
 }
 
 impl fmt::Display for Violation {
@@ -66,6 +72,7 @@ impl fmt::Display for Violation {
             Violation::UnrequestedLane { lane } => write!(f, "lane {lane} was not requested"),
             Violation::Oversized { reason } => write!(f, "oversized message: {reason}"),
             Violation::Undecodable { reason } => write!(f, "undecodable message: {reason}"),
+            Violation::Flooding { reason } => write!(f, "flooding: {reason}"),
         }
     }
 }

@@ -18,7 +18,9 @@ mod state;
 
 use serde::{Deserialize, Serialize};
 
-pub use destination::{EvmDestination, EvmDestinationConfig, EvmSubmission, PlanningStats};
+pub use destination::{
+    EvmDestination, EvmDestinationConfig, EvmSignerPool, EvmSubmission, PlanningStats,
+};
 pub(crate) use destination::{delivery_results, delivery_status_of};
 pub use proof::{CheckedSource, EvmNativeVerifier};
 pub use range::RangeSizer;

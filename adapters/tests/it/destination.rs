@@ -1012,3 +1012,107 @@ async fn a_predicted_batch_over_the_budget_goes_out_in_equal_parts_that_fit() {
         }
     }
 }
+
+/// Three signer accounts of one Inbox: rounds one after another take the accounts in turn,
+/// concurrent rounds each take a free account (nonces per account, in order), every
+/// submission is followed by the account that sent it, and one account twice is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signer_pool_sends_from_every_account_in_turn_with_nonces_per_account() {
+    use causeway_adapters::evm::EvmSignerPool;
+
+    let lane = Lane::start().await;
+    let good = *lane.chain.recipient.address();
+    let mut log = OriginLog::new();
+    for n in 0..9 {
+        log.append(lane.message(n, good));
+    }
+    let keys = lane.chain.node.dev_keys();
+    let member = |i: usize| EvmDestination::new(lane.config(), &keys[i].to_bytes().0).unwrap();
+    let pool = EvmSignerPool::new(vec![member(RELAYER), member(6), member(7)]).unwrap();
+    let senders = pool.senders();
+    assert_eq!(senders.len(), 3);
+    match EvmSignerPool::new(vec![member(6), member(6)]) {
+        Err(Error::Config { reason }) => assert!(reason.contains("twice"), "{reason}"),
+        other => panic!("one account twice must be refused: {other:?}"),
+    }
+    let mut starts = std::collections::HashMap::new();
+    for s in &senders {
+        starts.insert(
+            *s,
+            lane.chain.provider.get_transaction_count(*s).await.unwrap(),
+        );
+    }
+
+    // One round at a time: each takes the next account.
+    let mut subs = Vec::new();
+    for i in 0..3 {
+        subs.extend(pool.submit(&lane.batch(&log, &[i])).await.unwrap());
+    }
+    let from = |s: &Submission| EvmSubmission::from_handle(&s.handle).unwrap().from;
+    let used: std::collections::BTreeSet<Address> = subs.iter().map(from).collect();
+    assert_eq!(
+        used.len(),
+        3,
+        "three rounds in a row use the three accounts"
+    );
+
+    // Six rounds at once, nothing mined meanwhile: every account sends, its nonces in order.
+    lane.chain
+        .provider
+        .anvil_set_auto_mine(false)
+        .await
+        .unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 3..9 {
+        let pool = pool.clone();
+        let batch = lane.batch(&log, &[i]);
+        tasks.spawn(async move { pool.submit(&batch).await.unwrap() });
+    }
+    let concurrent: Vec<Submission> = tasks.join_all().await.into_iter().flatten().collect();
+    assert_eq!(concurrent.len(), 6);
+    subs.extend(concurrent);
+    let mut per_sender: std::collections::HashMap<Address, Vec<u64>> = Default::default();
+    for s in &subs {
+        let sub = EvmSubmission::from_handle(&s.handle).unwrap();
+        per_sender.entry(sub.from).or_default().push(sub.nonce);
+    }
+    assert_eq!(per_sender.len(), 3, "every account sent: {per_sender:?}");
+    for (sender, nonces) in &mut per_sender {
+        nonces.sort_unstable();
+        let start = starts[sender];
+        assert_eq!(
+            *nonces,
+            (start..start + nonces.len() as u64).collect::<Vec<_>>(),
+            "{sender}'s nonces are its own and contiguous"
+        );
+    }
+
+    lane.chain.provider.evm_mine(None).await.unwrap();
+    lane.chain.provider.anvil_set_auto_mine(true).await.unwrap();
+    for s in &subs {
+        let outcome = loop {
+            match pool.outcome(&s.handle).await.unwrap() {
+                SubmissionOutcome::Pending => tokio::time::sleep(Duration::from_millis(50)).await,
+                other => break other,
+            }
+        };
+        match outcome {
+            SubmissionOutcome::Included { messages, .. } => {
+                assert_eq!(messages, delivered(&s.messages))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        lane.chain.recipient.handled().call().await.unwrap(),
+        alloy::primitives::U256::from(9)
+    );
+    let ids: Vec<MessageId> = log.messages().iter().map(Message::id).collect();
+    assert!(
+        pool.delivery_statuses(&ids)
+            .await
+            .unwrap()
+            .iter()
+            .all(|s| *s == DeliveryStatus::Delivered)
+    );
+}

@@ -15,7 +15,9 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use causeway_adapters::redact_endpoint;
 use causeway_config::{Chain, ChainKind, Config, ConfigError, Endpoint, Finality, Storage};
-use causeway_gateway::heights::{PROBE_TIMEOUT, evm_heights, scrub_urls, tcp_reachable};
+use causeway_gateway::heights::{
+    PROBE_TIMEOUT, evm_heights, fisco_head, scrub_urls, tcp_reachable,
+};
 use causeway_gateway::lanes::LaneState;
 use causeway_relayer::store::{QueryStore, SourceStore, SqliteOptions, SqliteStore, UnixMillis};
 use serde::Serialize;
@@ -475,6 +477,44 @@ async fn chain_report(chain: Chain, source_cursor: Option<u64>) -> ChainReport {
                 endpoints: failures,
             })
         }
+        // Final on commit: the newest block is the final height, the lag is zero.
+        ChainKind::Fabric(_) => match causeway_gateway::wiring::fabric_newest_block(&chain).await {
+            Ok((endpoint, head)) => committed(endpoint, head, source_cursor),
+            Err(error) => ChainState::Down {
+                endpoints: vec![EndpointError {
+                    endpoint: chain
+                        .endpoints
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    error: scrub_urls(&error),
+                }],
+            },
+        },
+        ChainKind::Fisco(fisco) => {
+            let mut failures = Vec::new();
+            let mut up = None;
+            for endpoint in &chain.endpoints {
+                match fisco_head(endpoint, &fisco.group).await {
+                    Ok(head) => {
+                        up = Some(committed(
+                            redact_endpoint(endpoint.as_str()),
+                            head,
+                            source_cursor,
+                        ));
+                        break;
+                    }
+                    Err(error) => failures.push(EndpointError {
+                        endpoint: redact_endpoint(endpoint.as_str()),
+                        error,
+                    }),
+                }
+            }
+            up.unwrap_or(ChainState::Down {
+                endpoints: failures,
+            })
+        }
         _ => {
             let mut failures = Vec::new();
             let mut reachable = Vec::new();
@@ -509,6 +549,17 @@ async fn chain_report(chain: Chain, source_cursor: Option<u64>) -> ChainReport {
         finality: finality_text(chain.finality),
         source_cursor,
         state,
+    }
+}
+
+/// A chain final on commit (Fabric, FISCO BCOS) whose newest block is `head`.
+fn committed(endpoint: String, head: u64, source_cursor: Option<u64>) -> ChainState {
+    ChainState::Up {
+        endpoint,
+        head,
+        final_height: Some(head),
+        lag: Some(0),
+        cursor_behind_final: source_cursor.map(|c| head.saturating_sub(c)),
     }
 }
 

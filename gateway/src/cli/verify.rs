@@ -689,26 +689,52 @@ fn evidence(args: &VerifyArgs) -> Result<Outcome> {
             .map_err(anyhow::Error::from)
             .and_then(|e| {
                 let validator = e.verify()?;
+                let mut earlier_epoch = None;
                 if let Some(trust) = &trust {
+                    let lane = &trust.anchor.signing_domain;
+                    // The lane is everything the domain names but the validator epoch.
+                    let mut same_lane = e.domain;
+                    same_lane.validator_epoch = lane.validator_epoch;
                     anyhow::ensure!(
-                        e.domain == trust.anchor.signing_domain,
-                        "the evidence is for another lane or validator epoch than the trust file's"
+                        same_lane == *lane,
+                        "the evidence is for another lane than the trust file's"
                     );
                     anyhow::ensure!(
-                        trust.anchor.validators.contains(&validator),
-                        "{validator} is not a validator of the trust file's lane"
+                        e.domain.validator_epoch <= lane.validator_epoch,
+                        "the evidence is signed under validator epoch {}, later than the trust \
+                         file's epoch {}: check it against a trust file of that epoch",
+                        e.domain.validator_epoch,
+                        lane.validator_epoch
                     );
+                    if e.domain.validator_epoch == lane.validator_epoch {
+                        anyhow::ensure!(
+                            trust.anchor.validators.contains(&validator),
+                            "{validator} is not a validator of the trust file's lane"
+                        );
+                    } else {
+                        // Equivocation under an earlier set stays evidence after the set
+                        // changed; who was in that set is not in this trust file.
+                        earlier_epoch = Some(lane.validator_epoch);
+                    }
                 }
-                Ok((e, validator))
+                Ok((e, validator, earlier_epoch))
             });
         match verdict {
-            Ok((e, validator)) => {
+            Ok((e, validator, earlier_epoch)) => {
                 println!("VALID EVIDENCE: {}", path.display());
                 println!("  validator      {validator} signed two roots");
                 println!(
                     "  lane           domain {} -> domain {} (epoch {})",
                     e.domain.origin, e.domain.destination, e.domain.validator_epoch
                 );
+                if let Some(current) = earlier_epoch {
+                    println!(
+                        "  epoch          signed under epoch {}, before the trust file's epoch \
+                         {current}: the trust file does not say who validated then (check \
+                         {validator} against that epoch's set)",
+                        e.domain.validator_epoch
+                    );
+                }
                 println!(
                     "  log size       {} ({})",
                     e.first.checkpoint.size().0,

@@ -2,6 +2,7 @@
 //! the configured domain, signer accounts funded, the validator sets its Inbox holds) and the
 //! adapters built from a `[chains.*]` entry of family `evm`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::{Address, Bytes};
@@ -10,10 +11,11 @@ use alloy::rpc::client::RpcClient;
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
 use alloy::transports::http::reqwest;
+use causeway_adapters::chain::DynDestination;
 use causeway_adapters::evm::bindings::IInbox;
 use causeway_adapters::evm::{
-    EvmDestination, EvmDestinationConfig, EvmSource, EvmSourceConfig, EvmStateReader,
-    Finality as AdapterFinality, RpcConfig,
+    EvmDestination, EvmDestinationConfig, EvmSignerPool, EvmSource, EvmSourceConfig,
+    EvmStateReader, Finality as AdapterFinality, RpcConfig,
 };
 use causeway_adapters::metrics::ChainMetrics;
 use causeway_adapters::redact_endpoint;
@@ -44,6 +46,9 @@ pub(crate) struct EvmNode {
     url: String,
     /// The URL without credentials, path or query.
     shown: String,
+    /// The chain's signer keys (by index in `signer_key_files`) whose accounts had no funds
+    /// when probed: they send nothing while a funded key remains.
+    unfunded: Vec<usize>,
 }
 
 impl EvmNode {
@@ -66,6 +71,7 @@ impl EvmNode {
             provider: RootProvider::new(RpcClient::new_http_with_client(client, parsed)),
             url: url.to_owned(),
             shown,
+            unfunded: Vec::new(),
         })
     }
 
@@ -203,13 +209,13 @@ pub(crate) async fn probe(chain: &Chain, evm: &EvmChain, report: &mut Report) ->
             Problem::error(subject(), what, fix)
         });
     }
-    let node = good?;
+    let mut node = good?;
     contract(&node, chain, Contract::Outbox, evm.outbox, report).await;
     contract(&node, chain, Contract::Inbox, evm.inbox, report).await;
     if let Some(anchor) = evm.anchor {
         contract(&node, chain, Contract::Anchor, anchor, report).await;
     }
-    signers(&node, chain, report).await;
+    node.unfunded = signers(&node, chain, report).await;
     Some(node)
 }
 
@@ -265,23 +271,33 @@ async fn contract(
     }
 }
 
-/// Reads every signer key file and warns about accounts without funds.
-async fn signers(node: &EvmNode, chain: &Chain, report: &mut Report) {
+/// Reads every signer key file and warns about accounts without funds; returns the indexes
+/// of those (they send nothing while a funded key remains, see [`build`]).
+async fn signers(node: &EvmNode, chain: &Chain, report: &mut Report) -> Vec<usize> {
+    let mut unfunded = Vec::new();
+    let several = chain.signer_key_files.len() > 1;
     for (i, file) in chain.signer_key_files.iter().enumerate() {
         let key = format!("chains.{}.signer_key_files[{i}]", chain.name);
         let Some(address) = signer_address(chain, i, report) else {
             continue;
         };
         match node.balance_is_zero(alloy_address(address)).await {
-            Ok(true) => report.push(Problem::warning(
-                Subject::Chain(chain.name.clone()),
-                format!(
-                    "the signer account {address} ({key}, {}) has no funds: its deliveries \
-                     would fail",
-                    file.display()
-                ),
-                format!("send gas money to {address} on this chain"),
-            )),
+            Ok(true) => {
+                unfunded.push(i);
+                let consequence = if several {
+                    "it sends no deliveries while another signer key of the chain has funds"
+                } else {
+                    "its deliveries would fail"
+                };
+                report.push(Problem::warning(
+                    Subject::Chain(chain.name.clone()),
+                    format!(
+                        "the signer account {address} ({key}, {}) has no funds: {consequence}",
+                        file.display()
+                    ),
+                    format!("send gas money to {address} on this chain (then restart the gateway)"),
+                ))
+            }
             Ok(false) => {}
             Err(e) => report.push(Problem::error(
                 Subject::Chain(chain.name.clone()),
@@ -290,6 +306,7 @@ async fn signers(node: &EvmNode, chain: &Chain, report: &mut Report) {
             )),
         }
     }
+    unfunded
 }
 
 /// The account of the chain's signer key `i`, or `None` (with the reason in `report`).
@@ -355,8 +372,9 @@ fn finality(chain: &Chain) -> Result<AdapterFinality, Problem> {
 pub(crate) struct EvmAdapters {
     /// Its Outbox's final messages, read from height 0 when the store has no cursor.
     pub(crate) source: EvmSource,
-    /// Its Inbox, when this gateway has a signer key for the chain.
-    pub(crate) destination: Option<EvmDestination>,
+    /// Its Inbox, when this gateway has a signer key for the chain: one account, or a pool of
+    /// them sending in turns.
+    pub(crate) destination: Option<Arc<dyn DynDestination>>,
     /// Storage reads with proofs.
     pub(crate) state: EvmStateReader,
     /// Where the three count their requests to the chain's nodes (for `/metrics`).
@@ -365,9 +383,10 @@ pub(crate) struct EvmAdapters {
 
 /// Builds the adapters of `chain` on `node` (the first endpoint that passed the probes), with
 /// the chain's other endpoints as fallbacks the adapters move to when a node fails: the
-/// source, its state reader and, from the first signer key, the destination. Only one key is
-/// used: [`EvmDestination`] sends from one account; further keys are reported unused in the
-/// log.
+/// source, its state reader and the destination, sending from every funded signer key (one
+/// [`EvmDestination`] per account, several in an [`EvmSignerPool`]: one delivery round per
+/// account at a time, nonces per account). Keys without funds send nothing while a funded one
+/// remains (the probes warned about them); the log says which accounts send.
 pub(crate) fn build(
     chain: &Chain,
     evm: &EvmChain,
@@ -409,27 +428,40 @@ pub(crate) fn build(
     state_rpc.metrics = metrics.clone();
     state_rpc.fallbacks = fallbacks.clone();
     let state = EvmStateReader::new(state_rpc, finality);
-    let destination = match chain.signer_key_files.len() {
-        0 => None,
-        n => {
-            if n > 1 {
-                tracing::warn!(
-                    chain = %chain.name,
-                    unused = n - 1,
-                    "only the first signer key sends transactions; the others are unused for now"
-                );
+    let destination = match signer_accounts(chain, node) {
+        keys if keys.is_empty() => None,
+        keys => {
+            let mut members = Vec::with_capacity(keys.len());
+            for i in keys {
+                let secret = read_signer_key(chain, i, report)?;
+                let mut config =
+                    EvmDestinationConfig::new(node.url(), chain.domain, alloy_address(evm.inbox));
+                config.chain_id = Some(evm.chain_id);
+                config.rpc.metrics = metrics.clone();
+                config.rpc.fallbacks = fallbacks.clone();
+                match EvmDestination::new(config, secret.expose_secret()) {
+                    Ok(d) => members.push(d),
+                    Err(e) => {
+                        report.push(adapter_error("destination", e));
+                        return None;
+                    }
+                }
             }
-            let secret = read_signer_key(chain, 0, report)?;
-            let mut config =
-                EvmDestinationConfig::new(node.url(), chain.domain, alloy_address(evm.inbox));
-            config.chain_id = Some(evm.chain_id);
-            config.rpc.metrics = metrics.clone();
-            config.rpc.fallbacks = fallbacks;
-            match EvmDestination::new(config, secret.expose_secret()) {
-                Ok(d) => Some(d),
-                Err(e) => {
-                    report.push(adapter_error("destination", e));
-                    return None;
+            let senders: Vec<String> = members.iter().map(|d| d.address().to_string()).collect();
+            tracing::info!(chain = %chain.name, senders = %senders.join(", "),
+                "deliveries to this chain are sent from these signer accounts, one round per \
+                 account at a time");
+            if members.len() == 1 {
+                members
+                    .pop()
+                    .map(|d| Arc::new(d) as Arc<dyn DynDestination>)
+            } else {
+                match EvmSignerPool::new(members) {
+                    Ok(pool) => Some(Arc::new(pool) as Arc<dyn DynDestination>),
+                    Err(e) => {
+                        report.push(adapter_error("destination", e));
+                        return None;
+                    }
                 }
             }
         }
@@ -449,6 +481,18 @@ pub(crate) fn build(
             report.push(adapter_error("state reader", e));
             None
         }
+    }
+}
+
+/// The signer keys (indexes in `signer_key_files`) that send the chain's deliveries: every
+/// funded one, or every one when none is funded (their deliveries fail, as the probes warned).
+fn signer_accounts(chain: &Chain, node: &EvmNode) -> Vec<usize> {
+    let all = 0..chain.signer_key_files.len();
+    let funded: Vec<usize> = all.clone().filter(|i| !node.unfunded.contains(i)).collect();
+    if funded.is_empty() {
+        all.collect()
+    } else {
+        funded
     }
 }
 

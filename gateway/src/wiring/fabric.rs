@@ -12,9 +12,10 @@ use causeway_adapters::fabric::request::Invocation;
 use causeway_adapters::fabric::{
     EndorsementPolicy, FabricClient, FabricDestination, FabricDestinationConfig, FabricIdentity,
     FabricSource, FabricSourceConfig, FabricStateReader, FabricStateReaderConfig,
-    FabricVerifierConfig, SigningIdentity, TlsConfig, TrustedMsps, msp_roots_from_files,
+    FabricVerifierConfig, SigningIdentity, TlsConfig, TlsIdentity, TrustedMsps,
+    msp_roots_from_files,
 };
-use causeway_config::{Chain, FabricChain, FabricMsp, FabricPolicy};
+use causeway_config::{Chain, ChainKind, FabricChain, FabricClientTls, FabricMsp, FabricPolicy};
 use causeway_proofs::{Domain, EvmAddress};
 use zeroize::Zeroizing;
 
@@ -29,6 +30,8 @@ const MAX_PEM_LEN: u64 = 256 * 1024;
 pub(crate) struct FabricSetup {
     signer: SigningIdentity,
     tls_ca_pem: Vec<u8>,
+    /// The client certificate and key for peers that require mutual TLS.
+    tls_client: Option<TlsIdentity>,
     verifier: FabricVerifierConfig,
     reader: FabricStateReaderConfig,
 }
@@ -159,6 +162,23 @@ pub(crate) fn setup(
             None
         }
     };
+    let tls_client = match &fabric.tls_client {
+        None => Some(None),
+        Some(files) => match client_tls(files) {
+            Ok(identity) => Some(Some(identity)),
+            Err(e) => {
+                report.push(problem(
+                    chain,
+                    format!("the client TLS identity cannot be loaded: {e}"),
+                    format!(
+                        "set chains.{name}.tls_client_cert_file and tls_client_key_file to a TLS \
+                         certificate the peers' TLS CA issued and its PKCS#8 P-256 key (PEM)"
+                    ),
+                ));
+                None
+            }
+        },
+    };
     let verifier = &fabric.verifier;
     let fix_roots =
         format!("set chains.{name}.verifier's root_cert_files to the organisations' MSP cacerts/");
@@ -202,9 +222,10 @@ pub(crate) fn setup(
     if report.errors().count() > before {
         return None;
     }
-    let (signer, tls_ca_pem, orgs, orderers, endorsement, consenters) = (
+    let (signer, tls_ca_pem, tls_client, orgs, orderers, endorsement, consenters) = (
         signer?,
         tls_ca_pem?,
+        tls_client?,
         orgs?,
         orderers?,
         endorsement?,
@@ -224,9 +245,47 @@ pub(crate) fn setup(
     Some(FabricSetup {
         signer,
         tls_ca_pem,
+        tls_client,
         verifier: config,
         reader,
     })
+}
+
+/// Loads a client TLS identity: the certificate (PEM, leaf first) and its key, which must be
+/// the certificate's (checked here, not left to a handshake the peer ends without a reason).
+fn client_tls(files: &FabricClientTls) -> Result<TlsIdentity, String> {
+    let cert_pem = read_pem(&files.cert_file)?;
+    let key_pem = read_pem(&files.key_file)?;
+    let key_text = std::str::from_utf8(&key_pem)
+        .map_err(|_| format!("{} is not PEM text", files.key_file.display()))?;
+    // The pairing check of a signing identity: the key is P-256 (as Fabric's TLS CAs issue)
+    // and its public half is the certificate's.
+    SigningIdentity::from_pem("tls", &cert_pem, key_text).map_err(|e| {
+        format!(
+            "{} and {}: {e}",
+            files.cert_file.display(),
+            files.key_file.display()
+        )
+    })?;
+    let identity = TlsIdentity {
+        cert_pem: cert_pem.to_vec(),
+        key_pem: Zeroizing::new(key_pem.to_vec()),
+    };
+    identity.cert_hash().map_err(|e| e.to_string())?;
+    Ok(identity)
+}
+
+/// What to add to a fix when a peer refused or dropped us and no client TLS identity is
+/// configured: the peer may require one.
+fn mutual_tls_hint(setup: &FabricSetup, name: &str) -> String {
+    if setup.tls_client.is_some() {
+        String::new()
+    } else {
+        format!(
+            "; if the peers require client certificates (mutual TLS), set \
+             chains.{name}.tls_client_cert_file and tls_client_key_file"
+        )
+    }
 }
 
 /// The URL the client dials for a configured endpoint: `grpcs://` is gRPC over TLS, which
@@ -289,7 +348,7 @@ pub(crate) async fn probe(
         };
         let tls = TlsConfig {
             ca_pem: setup.tls_ca_pem.clone(),
-            client_identity: None,
+            client_identity: setup.tls_client.clone(),
             server_name: None,
         };
         match FabricClient::connect(&url, tls, setup.signer.clone()).await {
@@ -306,7 +365,8 @@ pub(crate) async fn probe(
                 format!("peer {endpoint} is unreachable: {e}"),
                 format!(
                     "start the peer, or correct chains.{name}.endpoints and tls_ca_file (its TLS \
-                     certificate must chain to that CA and name the endpoint's host)"
+                     certificate must chain to that CA and name the endpoint's host){}",
+                    mutual_tls_hint(setup, name)
                 ),
             )),
         }
@@ -329,7 +389,8 @@ pub(crate) async fn probe(
             ),
             format!(
                 "install and commit the Causeway outbox chaincode, or correct chains.{name}.channel \
-                 and outbox_chaincode"
+                 and outbox_chaincode{}",
+                mutual_tls_hint(setup, name)
             ),
         ));
     }
@@ -356,6 +417,49 @@ pub(crate) async fn probe(
         ));
     }
     Some(peer)
+}
+
+/// The newest block of a Fabric channel, read from the first of its peers that answers (as
+/// the configured identity, over the configured TLS): that peer's endpoint and the block's
+/// number. Fabric blocks are final on commit, so the newest block is the final height too.
+/// Errors name each peer's failure, never a secret.
+pub async fn newest_block(chain: &Chain) -> Result<(String, u64), String> {
+    let ChainKind::Fabric(fabric) = &chain.kind else {
+        return Err(format!("{} is not a Fabric chain", chain.name));
+    };
+    let mut report = Report::default();
+    let Some(setup) = setup(chain, fabric, &mut report) else {
+        let errors: Vec<String> = report.errors().map(|p| p.to_string()).collect();
+        return Err(errors.join("; "));
+    };
+    let mut failures = Vec::new();
+    for endpoint in &chain.endpoints {
+        let url = match dial_url(endpoint) {
+            Ok(url) => url,
+            Err(e) => {
+                failures.push(e);
+                continue;
+            }
+        };
+        let tls = TlsConfig {
+            ca_pem: setup.tls_ca_pem.clone(),
+            client_identity: setup.tls_client.clone(),
+            server_name: None,
+        };
+        let read = async {
+            let client = FabricClient::connect(&url, tls, setup.signer.clone()).await?;
+            client.newest_block_number(&fabric.channel).await
+        };
+        match tokio::time::timeout(crate::heights::PROBE_TIMEOUT, read).await {
+            Ok(Ok(number)) => return Ok((endpoint.to_string(), number)),
+            Ok(Err(e)) => failures.push(format!("{endpoint}: {e}")),
+            Err(_) => failures.push(format!(
+                "{endpoint}: no answer within {} s",
+                crate::heights::PROBE_TIMEOUT.as_secs()
+            )),
+        }
+    }
+    Err(failures.join("; "))
 }
 
 /// The validator set the inbox chaincode holds for `origin` (empty when it holds none).

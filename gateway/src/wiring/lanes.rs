@@ -2,6 +2,12 @@
 //! configuration, and the lane's [`LaneConfig`] built from it.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use causeway_adapters::{
+    DeliveryBatch, DeliveryStatus, Destination, Recorder, Submission, SubmissionHandle,
+    SubmissionOutcome,
+};
 
 use causeway_config::{Chain, ChainKind, Config, Lane};
 use causeway_proofs::{SigningDomain, ValidatorSet};
@@ -34,14 +40,18 @@ pub(super) async fn check_lane(
     let origin = config.chain(&lane.origin.name)?;
     let destination = config.chain(&lane.destination.name)?;
     if destination.signer_key_files.is_empty() {
-        report.push(Problem::error(
+        report.push(Problem::warning(
             subject(),
             format!(
-                "this gateway has no signer key for {}, so it cannot deliver this lane's \
-                 messages",
+                "this gateway has no signer key for {}: it attests this lane and delivers \
+                 nothing; the other members deliver, each taking this gateway's delivery turns \
+                 after the grace period",
                 destination.name
             ),
-            format!("add chains.{}.signer_key_files", destination.name),
+            format!(
+                "add chains.{}.signer_key_files if this gateway should deliver too",
+                destination.name
+            ),
         ));
     }
     let origin_chain_id = chain_id(origin)?;
@@ -134,10 +144,20 @@ pub(super) fn build_lane(
     let dest_chain = config.chain(&lane.destination.name)?;
     let set = sets.get(&lane.name)?;
     let origin_chain_id = chain_id(origin)?;
-    let destination = chains
+    let wired_destination = chains
         .iter()
         .find(|c| c.name == dest_chain.name)
-        .and_then(|c| c.destination.clone())?;
+        .and_then(|c| c.destination.clone());
+    // No signer key for the destination: the lane is attested, never delivered from here.
+    let attest_only = wired_destination.is_none() && dest_chain.signer_key_files.is_empty();
+    let destination = match wired_destination {
+        Some(d) => d,
+        None if attest_only => Arc::new(AttestOnly {
+            domain: dest_chain.domain,
+            chain: dest_chain.name.clone(),
+        }),
+        None => return None,
+    };
     let signing_domain = match (probes.get(&dest_chain.name)?, &dest_chain.kind) {
         (Probe::Evm(_), ChainKind::Evm(evm)) => SigningDomain {
             origin: origin.domain,
@@ -186,6 +206,7 @@ pub(super) fn build_lane(
                 max_messages: r.max_messages.get(),
                 window: r.window,
             }),
+            attest_only,
         },
         destination,
         signing_domain,
@@ -197,4 +218,53 @@ pub(super) fn build_lane(
         // Turns between members are the node's to set (it knows this gateway's place).
         rota: None,
     })
+}
+
+/// The destination of a lane this gateway only attests (no signer key for the chain): the
+/// relayer never delivers such a lane ([`LaneLimits::attest_only`]), so nothing here is
+/// called; should anything be, it fails saying why.
+struct AttestOnly {
+    domain: causeway_proofs::Domain,
+    chain: String,
+}
+
+impl AttestOnly {
+    fn refusal(&self) -> causeway_adapters::Error {
+        causeway_adapters::Error::Config {
+            reason: format!(
+                "this gateway has no signer key for {}: it does not deliver there (add \
+                 chains.{}.signer_key_files)",
+                self.chain, self.chain
+            ),
+        }
+    }
+}
+
+impl Destination for AttestOnly {
+    fn domain(&self) -> causeway_proofs::Domain {
+        self.domain
+    }
+
+    async fn submit_recorded(
+        &self,
+        _: &DeliveryBatch,
+        _: &dyn Recorder,
+    ) -> Result<Vec<Submission>, causeway_adapters::Error> {
+        Err(self.refusal())
+    }
+
+    async fn outcome_recorded(
+        &self,
+        _: &SubmissionHandle,
+        _: Option<&[u8]>,
+    ) -> Result<SubmissionOutcome, causeway_adapters::Error> {
+        Err(self.refusal())
+    }
+
+    async fn delivery_status(
+        &self,
+        _: &causeway_proofs::MessageId,
+    ) -> Result<DeliveryStatus, causeway_adapters::Error> {
+        Err(self.refusal())
+    }
 }

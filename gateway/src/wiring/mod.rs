@@ -47,6 +47,7 @@ use causeway_config::{Chain, ChainFamily, ChainKind, Config};
 use causeway_proofs::{Domain, ValidatorKey};
 use causeway_relayer::pipeline::{LaneConfig, OriginConfig};
 
+pub use fabric::newest_block as fabric_newest_block;
 pub use problem::{Problem, Report, Severity, Subject};
 
 use evm::EvmNode;
@@ -383,11 +384,8 @@ fn build_chain(
                 verifier,
                 start_height: DEFAULT_START_HEIGHT,
             };
-            let destination = built
-                .destination
-                .map(|d| Arc::new(d) as Arc<dyn DynDestination>);
             Some((
-                wired(Arc::new(built.state), destination, built.metrics),
+                wired(Arc::new(built.state), built.destination, built.metrics),
                 origin,
             ))
         }

@@ -1,7 +1,8 @@
 //! `causeway config check` and `wiring` with a Fabric channel: an anvil chain and the Fabric
 //! test network of `causeway_devnet`, a 2-of-3 committee installed on the Inbox (for the
 //! channel) and on the inbox chaincode (for the anvil chain). The configuration names the
-//! channel's MSP roots, orderers, policy, the gateway's Fabric identity and the peers' TLS CA.
+//! channel's MSP roots, orderers, policy, the gateway's Fabric identity and the peers' TLS CA,
+//! and, for peers that require client certificates, the gateway's client TLS certificate and key.
 
 use causeway_adapters::fabric::inbox_wire::inbox_signing_domain;
 use causeway_adapters::fabric::request::Invocation;
@@ -188,4 +189,134 @@ async fn a_configuration_with_a_fabric_channel_wires_and_a_missing_chaincode_is_
         "{}",
         text(&out)
     );
+}
+
+/// A peer that requires client certificates (mutual TLS): without a client identity the check
+/// fails and says to configure one; a certificate without its key, a key without its
+/// certificate, or a key that is not the certificate's is refused before any peer is dialled;
+/// the certificate and key of the network's TLS CA pass the check and wire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_requiring_client_certificates_is_reached_with_key_and_certificate_and_one_alone_is_refused()
+ {
+    let (chain, net) = tokio::join!(
+        DevChain::start(CHAIN_A),
+        FabricNetwork::start(FabricNetworkOptions {
+            require_client_tls: true,
+            ..FabricNetworkOptions::default()
+        })
+    );
+    let (chain, net) = (chain.unwrap(), net.unwrap());
+    let committee = Committee::new(COMMITTEE, 3, 2);
+    committee
+        .install(&chain.inbox, net.domain(), net.chain_id())
+        .await
+        .unwrap();
+    // The admin's client presents the network's client certificate (`tls_config`).
+    let admin = net.connect(net.admin_identity()).await.unwrap();
+    let install = Invocation::new(
+        net.channel(),
+        INBOX_CHAINCODE,
+        "setValidators",
+        committee.fabric_set_validators_args(CHAIN_A.domain, CHAIN_A.chain_id),
+    );
+    let (_, status) = commit_invocation(&admin, &install).await.unwrap();
+    assert!(status.code.is_valid(), "{}", status.code);
+
+    let org = Org::new(&committee);
+    org.evm_signer("alpha", &chain);
+    let base = org.gateway_toml(&committee, None)
+        + &lanes_toml("alpha", "ledger")
+        + &chain_toml(
+            "alpha",
+            &chain,
+            CHAIN_A.chain_id,
+            &chain.outbox.address().to_string(),
+        );
+    let fabric = fabric_toml(&org, &net, INBOX_CHAINCODE);
+    let client = net.client_tls_identity();
+    std::fs::write(org.path().join("fabric/client.pem"), &client.cert_pem).unwrap();
+    secret_file(&org.path().join("keys/fabric-tls.key"), &client.key_pem);
+    let ca_line = "tls_ca_file = \"fabric/tlsca.pem\"\n";
+    assert!(fabric.contains(ca_line));
+    let cert = "tls_client_cert_file = \"fabric/client.pem\"\n";
+    let key = "tls_client_key_file = \"keys/fabric-tls.key\"\n";
+    let other_key = "tls_client_key_file = \"keys/fabric-signer.key\"\n";
+    let config = |lines: &str| {
+        org.write_config(&(base.clone() + &fabric.replace(ca_line, &format!("{ca_line}{lines}"))))
+    };
+    async fn checked(path: std::path::PathBuf) -> std::process::Output {
+        tokio::task::spawn_blocking(move || check(&path))
+            .await
+            .unwrap()
+    }
+
+    // No client identity: the peer ends the connection; the fix names the two settings.
+    let out = checked(config("")).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains(
+            "if the peers require client certificates (mutual TLS), set \
+             chains.ledger.tls_client_cert_file and tls_client_key_file"
+        ),
+        "{}",
+        text(&out)
+    );
+
+    // One without the other: refused when the file is read, naming what is missing.
+    let out = checked(config(cert)).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("tls_client_cert_file is set without tls_client_key_file"),
+        "{}",
+        text(&out)
+    );
+    let out = checked(config(key)).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("tls_client_key_file is set without tls_client_cert_file"),
+        "{}",
+        text(&out)
+    );
+
+    // A key that is not the certificate's (the Fabric signer's): refused, not dialled with.
+    let out = checked(config(&format!("{cert}{other_key}"))).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("the client TLS identity cannot be loaded")
+            && text(&out).contains("does not match the certificate"),
+        "{}",
+        text(&out)
+    );
+
+    // Certificate and key: the check passes over mutual TLS, and the chain wires.
+    let path = config(&format!("{cert}{key}"));
+    let out = checked(path.clone()).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let wired = wiring::wire(&Config::load(&path).unwrap()).await.unwrap();
+    assert!(wired.chain("ledger").unwrap().destination.is_some());
+    assert_eq!(wired.lanes.len(), 2);
+
+    // `causeway status` reads the channel's heights over the same mutual TLS: the newest
+    // block is the head and the final height (final on commit), lag 0.
+    let db = org.path().join("data/causeway.sqlite");
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    drop(causeway_relayer::store::SqliteStore::open(&db).unwrap());
+    let newest = net.height() - 1;
+    let out = tokio::task::spawn_blocking(move || {
+        crate::support::causeway(&["status", "--config", path.to_str().unwrap(), "--json"])
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ledger = report["chains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "ledger")
+        .unwrap_or_else(|| panic!("no ledger in {report}"));
+    assert_eq!(ledger["status"], "up", "{ledger}");
+    assert_eq!(ledger["head"], newest, "{ledger}");
+    assert_eq!(ledger["final_height"], newest, "{ledger}");
+    assert_eq!(ledger["lag"], 0, "{ledger}");
 }

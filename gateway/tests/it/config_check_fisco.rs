@@ -2,7 +2,7 @@
 //! anvil chain, a 2-of-3 committee installed on both Inboxes. A correct configuration wires
 //! (the lanes' signing domains name the group's `web3_chain_id`); a wrong group, a missing
 //! Inbox, another chain id, another `web3_chain_id` and other sealers are each reported with
-//! their fix.
+//! their fix. `causeway status` reads the group's height.
 
 use causeway_config::Config;
 use causeway_devnet::fisco::{FiscoNode, FiscoNodeConfig};
@@ -103,6 +103,36 @@ async fn a_configuration_with_a_fisco_group_wires_and_each_mistake_is_reported_w
         };
         assert_eq!(lane.signing_domain, expected, "{name}");
     }
+
+    // `causeway status` reads the group's height (final on commit: head = final, lag 0).
+    let causeway_config::Storage::Sqlite { path: db } = config.storage() else {
+        panic!("the devnet layout keeps a SQLite store");
+    };
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    drop(causeway_relayer::store::SqliteStore::open(db).unwrap());
+    let head = causeway_adapters::fisco::FiscoRpc::new(node.endpoint(), "group0")
+        .unwrap()
+        .block_number()
+        .await
+        .unwrap();
+    let out = tokio::task::spawn_blocking({
+        let path = path.clone();
+        move || causeway(&["status", "--config", path.to_str().unwrap(), "--json"])
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fisco = report["chains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "fisco")
+        .unwrap_or_else(|| panic!("no fisco in {report}"));
+    assert_eq!(fisco["status"], "up", "{fisco}");
+    assert!(fisco["head"].as_u64().unwrap() >= head, "{fisco}");
+    assert_eq!(fisco["final_height"], fisco["head"], "{fisco}");
+    assert_eq!(fisco["lag"], 0, "{fisco}");
 
     // A group the node does not serve.
     let (code, out) = check_text(

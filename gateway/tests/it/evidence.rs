@@ -1,7 +1,8 @@
 //! Equivocation evidence end to end through the binary: a store that recorded a validator
 //! signing two roots for one log size, `causeway store evidence` exporting it, and `causeway
 //! verify --evidence` accepting it; tampered evidence, evidence that proves nothing and evidence
-//! for another lane than the trust file's are rejected (exit 1).
+//! for another lane than the trust file's, or of an epoch later than its, are rejected (exit 1);
+//! evidence signed under an earlier validator epoch still verifies against a later trust file.
 
 use causeway_proofs::{
     Checkpoint, Domain, Hash32, HashAlgorithm, LogSize, SigningDomain, ValidatorKey,
@@ -157,7 +158,7 @@ fn exported_evidence_verifies_offline_and_tampered_evidence_does_not() {
     }
     // Valid evidence, but for another lane than the trust file's.
     let mut other = domain();
-    other.validator_epoch = 2;
+    other.origin = causeway_proofs::Domain(other.origin.0 + 7);
     let other_trust = dir.path().join("other");
     std::fs::create_dir(&other_trust).unwrap();
     let trust = trust_file(&other_trust, &other, &[&faulty, &honest]);
@@ -169,4 +170,51 @@ fn exported_evidence_verifies_offline_and_tampered_evidence_does_not() {
         trust.to_str().unwrap(),
     ]);
     assert_eq!(verify.status.code(), Some(1), "{}", text(&verify));
+    assert!(
+        String::from_utf8_lossy(&verify.stdout).contains("for another lane"),
+        "{}",
+        text(&verify)
+    );
+
+    // The lane's validator set changed since (epoch 2, without the faulty validator): the
+    // evidence signed under epoch 1 still verifies against the new trust file, saying so.
+    let mut later = domain();
+    later.validator_epoch = 2;
+    let later_trust = dir.path().join("later");
+    std::fs::create_dir(&later_trust).unwrap();
+    let trust = trust_file(&later_trust, &later, &[&honest]);
+    let verify = causeway(&[
+        "verify",
+        "--evidence",
+        file.to_str().unwrap(),
+        "--trust",
+        trust.to_str().unwrap(),
+    ]);
+    assert_eq!(verify.status.code(), Some(0), "{}", text(&verify));
+    assert!(
+        String::from_utf8_lossy(&verify.stdout)
+            .contains("signed under epoch 1, before the trust file's epoch 2"),
+        "{}",
+        text(&verify)
+    );
+
+    // Evidence of an epoch later than the trust file's is not checked against it.
+    let mut earlier = domain();
+    earlier.validator_epoch = 0;
+    let earlier_trust = dir.path().join("earlier");
+    std::fs::create_dir(&earlier_trust).unwrap();
+    let trust = trust_file(&earlier_trust, &earlier, &[&faulty, &honest]);
+    let verify = causeway(&[
+        "verify",
+        "--evidence",
+        file.to_str().unwrap(),
+        "--trust",
+        trust.to_str().unwrap(),
+    ]);
+    assert_eq!(verify.status.code(), Some(1), "{}", text(&verify));
+    assert!(
+        String::from_utf8_lossy(&verify.stdout).contains("later than the trust file's epoch 0"),
+        "{}",
+        text(&verify)
+    );
 }

@@ -5,6 +5,9 @@
 mod api;
 mod api_schemathesis;
 mod api_send;
+// A member without a signer key for a chain attests and leaves delivering to the others.
+#[cfg(feature = "devnet")]
+mod attest_only;
 // `causeway bench` exists only in builds with the `devnet` feature (the default).
 #[cfg(feature = "devnet")]
 mod bench;

@@ -656,3 +656,111 @@ async fn oversized_or_unbounded_subscriptions_are_refused_and_the_member_is_stil
     assert_eq!(first.size, 6);
     org1.stop().await;
 }
+
+/// A member that streams valid signatures it already sent, or more a second than any honest
+/// member signs, is cut off as flooding (logged, counted as a violation) after a bounded
+/// number reached the lane; an honest member streaming at the same time keeps arriving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_flooding_valid_signatures_is_cut_off_and_an_honest_member_still_arrives() {
+    let mut consortium = Consortium::new(&["org1", "org2", "org3"], Pki::Shared).await;
+    // Small bounds, so a flood is quick to send: 20 a second on the one lane, a burst of 200.
+    consortium.limits.signatures_per_lane_per_second = 20;
+    consortium.limits.max_repeated_signatures = 8;
+    let mut org1 = consortium.start("org1", &[L1]).await;
+    let org3 = consortium.start("org3", &[L1]).await;
+    let org2_key = consortium.org("org2").validator_key();
+    let (org2, org3_address) = (org2_key.address(), consortium.org("org3").validator);
+    let org2_cert = {
+        let c = &consortium.org("org2").cert;
+        GatewayCert {
+            cert_pem: c.cert_pem.clone(),
+            key_pem: c.key_pem.clone(),
+        }
+    };
+    let signed = |size: u64| {
+        let checkpoint = checkpoint(L1, size);
+        causeway_peer::wire::encode(
+            L1,
+            &PeerSignature {
+                checkpoint,
+                signature: ValidatorSignature {
+                    validator: org2_key.address(),
+                    signature: org2_key.sign_checkpoint(&checkpoint, &domain(L1)),
+                },
+            },
+        )
+    };
+
+    // org1's attest stage stand-in: drains the lane, counting signatures per signer.
+    let counts = Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    let (_, mut lane) = org1.receivers.pop().expect("L1's receiver");
+    let drain = tokio::spawn({
+        let counts = Arc::clone(&counts);
+        async move {
+            while let Some(signature) = lane.recv().await {
+                *counts
+                    .lock()
+                    .unwrap()
+                    .entry(signer_of(L1, &signature))
+                    .or_insert(0u64) += 1;
+            }
+        }
+    });
+    let count = |who| counts.lock().unwrap().get(&who).copied().unwrap_or(0);
+
+    // One signature sent again and again.
+    let listener = consortium.take_listener("org2").await;
+    let repeats = serve_rogue(listener, &org2_cert, vec![signed(4); 1_000]);
+    eventually("org1 cut org2 off for repeating itself", || {
+        org1.link("org2").violations >= 1
+    })
+    .await;
+    let reason = org1.link("org2").last_error.unwrap_or_default();
+    assert!(
+        reason.contains("flooding") && reason.contains("repeated signatures"),
+        "{reason}"
+    );
+    repeats.stop().await;
+    // The original and the 8 tolerated repeats reach the lane, nothing after.
+    eventually("the admitted signatures are drained", || count(org2) >= 9).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let after_repeats = count(org2);
+    assert_eq!(after_repeats, 9);
+
+    // Distinct valid signatures, far faster than anyone signs.
+    let flood: Vec<proto::SignedCheckpoint> = (10..3_010).map(signed).collect();
+    let listener = consortium.take_listener("org2").await;
+    let rate = serve_rogue(listener, &org2_cert, flood);
+    eventually("org1 cut org2 off for its rate", || {
+        org1.link("org2").violations >= 2
+    })
+    .await;
+    let reason = org1.link("org2").last_error.unwrap_or_default();
+    assert!(
+        reason.contains("flooding") && reason.contains("signatures a second"),
+        "{reason}"
+    );
+    rate.stop().await;
+    eventually("the burst is drained", || {
+        count(org2) - after_repeats >= 200
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let from_flood = count(org2) - after_repeats;
+    assert!(
+        (200..1_000).contains(&from_flood),
+        "the burst (200) and what the rate refilled meanwhile reach the lane, not {from_flood} of 3000"
+    );
+
+    // The honest member, meanwhile and after: its signatures arrive, it is never cut off.
+    for size in [5, 6, 7] {
+        sign(&org3.collector, L1, size).await;
+    }
+    eventually("org3's three signatures arrive", || {
+        count(org3_address) >= 3
+    })
+    .await;
+    assert_eq!(org1.link("org3").violations, 0);
+    org1.stop().await;
+    drain.abort();
+}

@@ -36,6 +36,11 @@ pub(crate) async fn deliver(
     out: mpsc::Sender<InFlight>,
 ) {
     let l = lane.lane();
+    if lane.limits.attest_only {
+        // The gateway said so at start-up; its lane is attested, the other members deliver.
+        tracing::debug!(lane = %l, "attest-only lane: no delivery rounds");
+        return;
+    }
     if lane.limits.paused {
         tracing::warn!(
             lane = %l,

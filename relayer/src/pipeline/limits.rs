@@ -16,6 +16,10 @@ pub struct LaneLimits {
     pub paused: bool,
     /// At most this many messages submitted per window.
     pub rate: Option<DeliveryRate>,
+    /// This relayer never delivers the lane (its gateway has no signer key for the
+    /// destination): it watches, logs and attests, and the other members deliver. Unlike
+    /// `paused`, nothing waits to be resumed.
+    pub attest_only: bool,
 }
 
 /// At most `max_messages` messages submitted per `window`.

@@ -43,6 +43,7 @@ async fn a_paused_lane_logs_and_attests_but_delivers_only_once_resumed() {
     let paused = LaneLimits {
         paused: true,
         rate: None,
+        attest_only: false,
     };
     let handle = start(&s, &probe, paused).await;
     // Every message is accepted and covered by a signed checkpoint...
@@ -80,6 +81,7 @@ async fn a_rate_limited_lane_delivers_no_more_than_its_limit_per_window() {
             max_messages: 13,
             window: Duration::from_secs(3600),
         }),
+        attest_only: false,
     };
     let handle = start(&s, &probe, limited).await;
     let p = wait_until(&handle, Duration::from_secs(30), |p| {

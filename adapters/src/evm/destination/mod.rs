@@ -38,7 +38,10 @@
 mod fees;
 mod nonce;
 mod outcome;
+mod pool;
 mod send;
+
+pub use self::pool::EvmSignerPool;
 
 pub(crate) use self::outcome::delivery_results;
 

@@ -440,6 +440,70 @@ impl FabricClient {
         ))
     }
 
+    /// The number of the newest block of `channel_id` (its height minus one): Deliver from
+    /// the newest block to the newest, the block's header read, the stream dropped. For
+    /// status reports; a source reads blocks with [`Self::deliver_blocks`].
+    pub async fn newest_block_number(&self, channel_id: &str) -> Result<u64, Error> {
+        let newest = || SeekPosition {
+            r#type: Some(SeekType::Newest(Default::default())),
+        };
+        let seek = SeekInfo {
+            start: Some(newest()),
+            stop: Some(newest()),
+            behavior: SeekBehavior::BlockUntilReady as i32,
+            ..Default::default()
+        };
+        let envelope = request::seek_envelope(
+            &self.signer,
+            channel_id,
+            &seek,
+            self.tls_cert_hash.as_ref(),
+            nonce(),
+            SystemTime::now(),
+        );
+        let mut inner = self
+            .counted(
+                DELIVER,
+                self.deliver.clone().deliver(tokio_stream::once(envelope)),
+            )
+            .await?
+            .into_inner();
+        use super::proto::protos::deliver_response::Type as DeliverType;
+        match inner.message().await {
+            Ok(Some(response)) => match response.r#type {
+                Some(DeliverType::Block(block)) => {
+                    let number = block
+                        .header
+                        .as_ref()
+                        .map(|h| h.number)
+                        .ok_or(Error::Decode {
+                            what: "common.Block",
+                            reason: "the newest block has no header".to_owned(),
+                        })?;
+                    self.metrics.head(number);
+                    Ok(number)
+                }
+                Some(DeliverType::Status(code)) => Err(Error::Rpc {
+                    endpoint: self.endpoint.clone(),
+                    method: DELIVER,
+                    code: i64::from(code),
+                    message: format!(
+                        "Deliver answered status {code} instead of the newest block of {channel_id}"
+                    ),
+                }),
+                _ => Err(Error::Decode {
+                    what: "protos.DeliverResponse",
+                    reason: "neither a block nor a status".to_owned(),
+                }),
+            },
+            Ok(None) => Err(Error::Decode {
+                what: "protos.DeliverResponse",
+                reason: "the stream ended before the newest block".to_owned(),
+            }),
+            Err(status) => Err(self.rpc_error(DELIVER, status)),
+        }
+    }
+
     fn rpc_error(&self, method: &'static str, status: Status) -> Error {
         status_error(&self.endpoint, method, status)
     }

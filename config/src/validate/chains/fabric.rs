@@ -12,10 +12,10 @@ use std::path::PathBuf;
 
 use super::ChainCheck;
 use crate::error::Rule;
-use crate::model::{FabricChain, FabricMsp, FabricPolicy, FabricVerifier};
+use crate::model::{FabricChain, FabricClientTls, FabricMsp, FabricPolicy, FabricVerifier};
 use crate::raw::{RawChain, RawFabricMsp, RawFabricVerifier, RawFamily, S};
 use crate::validate::Source;
-use crate::validate::files::{located, public_file};
+use crate::validate::files::{located, public_file, secret_file};
 
 mod consenters;
 mod roots;
@@ -166,6 +166,7 @@ impl<'n> ChainCheck<'_, 'n, '_> {
         let tls_ca_file = self.optional_file("tls_ca_file", raw.tls_ca_file.as_ref());
         let identity_cert_file =
             self.optional_file("identity_cert_file", raw.identity_cert_file.as_ref());
+        let tls_client = self.client_tls(raw);
         let verifier = self.verifier(raw.verifier.as_ref());
         if has_signers && raw.identity_cert_file.is_none() {
             let table = self.table.clone();
@@ -189,8 +190,66 @@ impl<'n> ChainCheck<'_, 'n, '_> {
             msp_id: msp_id?,
             identity_cert_file: identity_cert_file?,
             tls_ca_file: tls_ca_file?,
+            tls_client: tls_client?,
             verifier: verifier?,
         })
+    }
+
+    /// `tls_client_cert_file` and `tls_client_key_file`: both (a readable certificate and a
+    /// private key file) or neither. One alone is refused here rather than at the handshake,
+    /// where a peer requiring client certificates would only say it closed the connection.
+    fn client_tls(&mut self, raw: &RawChain) -> Option<Option<FabricClientTls>> {
+        let (cert, key) = match (&raw.tls_client_cert_file, &raw.tls_client_key_file) {
+            (None, None) => return Some(None),
+            (Some(cert), Some(key)) => (cert, key),
+            (Some(cert), None) => {
+                self.report(
+                    "tls_client_key_file",
+                    &Source::File(cert.span()),
+                    Rule::MissingField,
+                    "tls_client_cert_file is set without tls_client_key_file: a client TLS \
+                     identity needs its private key",
+                    "add tls_client_key_file = \"tls/client.key\" (the PEM key of that \
+                     certificate, mode 0600), or remove tls_client_cert_file if the peers do \
+                     not require client certificates",
+                );
+                return None;
+            }
+            (None, Some(key)) => {
+                self.report(
+                    "tls_client_cert_file",
+                    &Source::File(key.span()),
+                    Rule::MissingField,
+                    "tls_client_key_file is set without tls_client_cert_file: a client TLS \
+                     identity needs its certificate",
+                    "add tls_client_cert_file = \"tls/client.pem\" (the PEM certificate the \
+                     peers' TLS CA issued for that key), or remove tls_client_key_file if the \
+                     peers do not require client certificates",
+                );
+                return None;
+            }
+        };
+        if raw.tls_ca_file.is_none() {
+            self.report(
+                "tls_ca_file",
+                &Source::File(cert.span()),
+                Rule::MissingField,
+                "a client TLS identity is configured without tls_ca_file: mutual TLS needs the \
+                 peers' TLS CA too",
+                "add tls_ca_file = \"tls/ca.pem\" (the peers' TLS CA certificate)",
+            );
+            return None;
+        }
+        let cert_file = located(self.ctx, cert);
+        let key_file = located(self.ctx, key);
+        let cert_key = self.key("tls_client_cert_file");
+        let key_key = self.key("tls_client_key_file");
+        let cert_ok = public_file(self.ctx, &cert_key, &cert_file);
+        let key_ok = secret_file(self.ctx, &key_key, &key_file);
+        (cert_ok && key_ok).then_some(Some(FabricClientTls {
+            cert_file: cert_file.path,
+            key_file: key_file.path,
+        }))
     }
 
     /// The channel's configured chain id: non-zero, unique among the Fabric chains.

@@ -25,7 +25,7 @@ use causeway_proofs::{
     Checkpoint, Hash32, HashAlgorithm, LeafIndex, LogSize, Message, MessageId, ProofBundle,
     Signature, SigningDomain, ValidatorSet,
 };
-use causeway_relayer::store::{Lane, QueryStore, SqliteStore};
+use causeway_relayer::store::{Lane, QueryStore, SourceStore, SqliteStore};
 
 use crate::consortium::{Member, member, tail};
 use crate::support::{text, verify};
@@ -306,6 +306,12 @@ pub(crate) async fn anchored_history_is_the_log(
     let trust = lane_trust(devnet, committee).await;
     let trust_file = write_trust(dir, &trust);
     let store = SqliteStore::open(members[0].dir.join("causeway.sqlite")).unwrap();
+    // The first member was killed and restarted: let its log catch up with the anchor.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while store.log_size(CHAIN_A.domain).unwrap().0 < total {
+        assert!(Instant::now() < deadline, "org1's log did not catch up");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let record = store
         .message(MessageId(Hash32(a_to_b[0].0)))
         .unwrap()

@@ -49,7 +49,7 @@ async fn metrics_are_served_in_the_text_format_and_pass_promtool() {
         r#"causeway_store_transaction_duration_seconds_count{handle="pipeline",kind="write"} 5"#,
         r#"causeway_store_transaction_failures_total{handle="pipeline",kind="write"} 1"#,
         r#"causeway_envelope_operations_total{operation="decrypt",outcome="denied"} 2"#,
-        r#"causeway_anchor_info{anchoring="alliance-on-public",chain="public",origin="alliance"} 1"#,
+        r#"causeway_anchor_info{anchoring="alliance-on-public",origin="alliance",chain="public"} 1"#,
         r#"causeway_anchors_landed_total{anchoring="alliance-on-public"} 3"#,
         r#"causeway_anchors_stale_total{anchoring="alliance-on-public"} 1"#,
         r#"causeway_anchored_size_leaves{anchoring="alliance-on-public"} 40"#,

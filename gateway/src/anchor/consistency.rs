@@ -156,14 +156,14 @@ pub enum Inconsistent {
 /// Checks that the checkpoint (`size`, `root`) and the anchored one are of one history:
 /// equal roots at equal sizes, else `proofs` must hold a proof between the two sizes (either
 /// direction) that links both roots. `Ok` names the proof used (`None` at equal sizes).
-pub fn check_consistent<'p>(
+pub fn check_consistent(
     origin: Domain,
     size: LogSize,
     root: Hash32,
     anchored_size: LogSize,
     anchored_root: Hash32,
-    proofs: &'p [ConsistencyFile],
-) -> Result<Option<&'p ConsistencyFile>, Inconsistent> {
+    proofs: &[ConsistencyFile],
+) -> Result<Option<&ConsistencyFile>, Inconsistent> {
     if size == anchored_size {
         return if root == anchored_root {
             Ok(None)

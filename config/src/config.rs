@@ -6,7 +6,7 @@ use causeway_proofs::{Domain, EvmAddress};
 
 use crate::env::{Env, ProcessEnv};
 use crate::error::ConfigError;
-use crate::model::{Api, Chain, Gateway, Lane, Member, Monitoring, Relaying, Storage};
+use crate::model::{Anchoring, Api, Chain, Gateway, Lane, Member, Monitoring, Relaying, Storage};
 
 /// The whole configuration of one gateway, validated. Obtain it with [`Config::load`] (or
 /// [`Config::load_with_env`] / [`Config::from_toml_str`]); every value in it has passed the
@@ -21,6 +21,7 @@ pub struct Config {
     pub(crate) members: Vec<Member>,
     pub(crate) chains: Vec<Chain>,
     pub(crate) lanes: Vec<Lane>,
+    pub(crate) anchors: Vec<Anchoring>,
     pub(crate) api: Api,
     pub(crate) storage: Storage,
     pub(crate) monitoring: Monitoring,
@@ -105,6 +106,11 @@ impl Config {
     /// All lanes, sorted by name.
     pub fn lanes(&self) -> &[Lane] {
         &self.lanes
+    }
+
+    /// The `[anchors.*]` entries: origins anchored on a public chain.
+    pub fn anchors(&self) -> &[Anchoring] {
+        &self.anchors
     }
 
     /// The lane named `name`.

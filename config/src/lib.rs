@@ -59,9 +59,10 @@ pub use env::{Env, NoEnv, ProcessEnv};
 pub use error::{ConfigError, ConfigErrors, Position, Rule};
 pub use keyfile::{Secret32, open_regular_file, read_secret_key_file};
 pub use model::{
-    Api, Chain, ChainFamily, ChainKind, ChainRef, Custody, EvmChain, FabricChain, FabricClientTls,
-    FabricConsenter, FabricMsp, FabricPolicy, FabricVerifier, Finality, FiscoChain, Gateway, Lane,
-    Member, Monitoring, PeerTls, RateLimit, Relaying, Storage, TlsIdentity, Validator,
+    Anchoring, Api, Chain, ChainFamily, ChainKind, ChainRef, Custody, EvmChain, FabricChain,
+    FabricClientTls, FabricConsenter, FabricMsp, FabricPolicy, FabricVerifier, Finality,
+    FiscoChain, Gateway, Lane, Member, Monitoring, PeerTls, RateLimit, Relaying, Storage,
+    TlsIdentity, Validator,
 };
 pub use threshold::{ThresholdRefusal, check_threshold};
 pub use values::{Endpoint, PostgresUrl, PrivacyPublicKey};

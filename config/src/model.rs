@@ -399,6 +399,48 @@ impl Lane {
     }
 }
 
+/// `[anchors.<name>]`: one consortium origin's log anchored on a public chain's Anchor
+/// contract (docs/anchoring.md). The member gateways sign the origin's SHA-256 checkpoints under
+/// the Anchor's own signing domain (destination 0), exchange those signatures over the peer
+/// protocol and one of them submits each threshold checkpoint with its consistency proof.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Anchoring {
+    /// Unique name, `[a-z][a-z0-9-]*`.
+    pub name: String,
+    /// The chain whose log is anchored (the origin of at least one lane).
+    pub origin: ChainRef,
+    /// The public chain the Anchor runs on (an EVM chain with `anchor` set, never the origin).
+    pub chain: ChainRef,
+    /// The Anchor contract (`chains.<chain>.anchor`).
+    pub anchor: EvmAddress,
+    /// Distinct members whose signatures the Anchor counts for the origin, in configuration
+    /// order (the set registered on the Anchor).
+    pub validators: Vec<Validator>,
+    /// Signatures needed: `1 ≤ threshold ≤ n` and `2·threshold > n`.
+    pub threshold: u32,
+    /// Anchor at most this often while the log grows (`None`: only by `every_messages`).
+    pub every: Option<Duration>,
+    /// Anchor as soon as the log grew by this many entries since the last anchor.
+    pub every_messages: Option<NonZeroU64>,
+    /// The account that sends this gateway's anchor transactions on the public chain (never a
+    /// key the relayer or the API sends with: one account, one writer of its nonces).
+    pub key_file: PathBuf,
+    /// How long the other members wait for the member whose turn it is before one of them
+    /// submits the anchor itself.
+    pub takeover_after: Duration,
+}
+
+impl Anchoring {
+    /// Default `takeover_secs`.
+    pub const DEFAULT_TAKEOVER: Duration = Duration::from_secs(60);
+
+    /// The validator addresses, in configuration order.
+    pub fn validator_addresses(&self) -> Vec<EvmAddress> {
+        self.validators.iter().map(|v| v.address).collect()
+    }
+}
+
 /// `[api]`: the HTTP API.
 #[derive(Clone, Debug)]
 #[non_exhaustive]

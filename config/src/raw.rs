@@ -23,6 +23,9 @@ pub(crate) struct RawConfig {
     pub(crate) chains: BTreeMap<String, S<RawChain>>,
     #[serde(default)]
     pub(crate) lanes: BTreeMap<String, S<RawLane>>,
+    /// `[anchors.<name>]`: public anchoring of consortium logs.
+    #[serde(default)]
+    pub(crate) anchors: BTreeMap<String, S<RawAnchoring>>,
     pub(crate) api: Option<S<RawApi>>,
     pub(crate) storage: Option<S<RawStorage>>,
     pub(crate) monitoring: Option<S<RawMonitoring>>,
@@ -180,6 +183,21 @@ pub(crate) struct RawLane {
     pub(crate) rate_limit: Option<S<RawRateLimit>>,
     /// Members that are recipients of every private message on the lane.
     pub(crate) auditors: Option<S<Vec<S<String>>>>,
+}
+
+/// `[anchors.<name>]`: one origin's log anchored on a public chain's Anchor contract.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAnchoring {
+    pub(crate) origin: S<String>,
+    pub(crate) chain: S<String>,
+    pub(crate) validators: S<Vec<S<String>>>,
+    pub(crate) threshold: S<u32>,
+    pub(crate) every_secs: Option<S<u64>>,
+    pub(crate) every_messages: Option<S<u64>>,
+    pub(crate) hash: Option<S<HashAlgorithm>>,
+    pub(crate) key_file: S<PathBuf>,
+    pub(crate) takeover_secs: Option<S<u64>>,
 }
 
 /// `lanes.<name>.rate_limit`.

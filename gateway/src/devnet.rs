@@ -105,6 +105,60 @@ impl ChainEntry {
     }
 }
 
+/// An anchoring of the local consortium (`[anchors.<name>]`): `origin`'s log on the Anchor of
+/// the EVM chain `chain`.
+#[derive(Clone, Debug)]
+pub struct AnchorEntry {
+    /// Its name.
+    pub name: String,
+    /// The anchored chain's name.
+    pub origin: String,
+    /// The EVM chain the Anchor runs on (its entry gets `anchor = "<address>"`).
+    pub chain: String,
+    /// The Anchor's address (0x-hex), with the committee installed for the origin.
+    pub anchor: String,
+    /// `every_secs`.
+    pub every_secs: u64,
+    /// `takeover_secs`.
+    pub takeover_secs: u64,
+    /// Member `i`'s anchoring key (secp256k1 secret) on the chain.
+    pub keys: Vec<Zeroizing<[u8; 32]>>,
+}
+
+impl AnchorEntry {
+    /// `origin` anchored on the running `chain`'s Anchor at `anchor`: member `i` sends from anvil
+    /// dev account `first_key + i` (accounts no other role of the devnet uses).
+    pub fn of_local(
+        origin: &str,
+        chain: &LocalChain<'_>,
+        anchor: alloy::primitives::Address,
+        members: usize,
+        first_key: usize,
+    ) -> Result<Self> {
+        let keys = (0..members)
+            .map(|i| {
+                let key = chain
+                    .chain
+                    .node
+                    .dev_keys()
+                    .get(first_key + i)
+                    .with_context(|| format!("anvil has no dev account {}", first_key + i))?
+                    .to_bytes();
+                Ok(Zeroizing::new(key.0))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(AnchorEntry {
+            name: format!("{origin}-on-{}", chain.name),
+            origin: origin.to_owned(),
+            chain: chain.name.to_owned(),
+            anchor: anchor.to_string(),
+            every_secs: 5,
+            takeover_secs: 10,
+            keys,
+        })
+    }
+}
+
 /// A FISCO BCOS group of the local consortium, by its facts.
 #[derive(Clone, Debug)]
 pub struct FiscoEntry {
@@ -304,6 +358,44 @@ pub fn write_consortium(
     lanes: &[(&str, &str)],
     layout: &Layout,
 ) -> Result<Vec<MemberFolder>> {
+    write_anchored_consortium(dir, committee, chains, fabric, fisco, lanes, &[], layout)
+}
+
+/// [`write_members_with_fisco`] with anchorings too (the Anchors must hold the committee for
+/// each anchored origin).
+#[allow(clippy::too_many_arguments)]
+pub fn write_anchored_members(
+    dir: &Path,
+    committee: &Committee,
+    chains: &[LocalChain<'_>],
+    fabric: Option<LocalFabric<'_>>,
+    fisco: &[FiscoEntry],
+    lanes: &[(&str, &str)],
+    anchors: &[AnchorEntry],
+    layout: &Layout,
+) -> Result<Vec<MemberFolder>> {
+    let n = committee.keys().len();
+    let entries = chains
+        .iter()
+        .map(|c| ChainEntry::of_local(c, n, layout))
+        .collect::<Result<Vec<_>>>()?;
+    write_anchored_consortium(
+        dir, committee, &entries, fabric, fisco, lanes, anchors, layout,
+    )
+}
+
+/// [`write_consortium`] with anchorings too.
+#[allow(clippy::too_many_arguments)]
+pub fn write_anchored_consortium(
+    dir: &Path,
+    committee: &Committee,
+    chains: &[ChainEntry],
+    fabric: Option<LocalFabric<'_>>,
+    fisco: &[FiscoEntry],
+    lanes: &[(&str, &str)],
+    anchors: &[AnchorEntry],
+    layout: &Layout,
+) -> Result<Vec<MemberFolder>> {
     let n = committee.keys().len();
     let ca = ConsortiumCa::new("Causeway devnet consortium");
     let ports = (0..n).map(|_| free_port()).collect::<Result<Vec<_>>>()?;
@@ -331,6 +423,17 @@ pub fn write_consortium(
             let text = Zeroizing::new(format!("0x{}\n", hex::encode(**signer)));
             write_secret_file(
                 &folder.join(format!("keys/{chain}-signer.key")),
+                text.as_bytes(),
+            )?;
+        }
+        for anchor in anchors {
+            let key = anchor
+                .keys
+                .get(i)
+                .with_context(|| format!("anchoring {} has no key for member {i}", anchor.name))?;
+            let text = Zeroizing::new(format!("0x{}\n", hex::encode(**key)));
+            write_secret_file(
+                &folder.join(format!("keys/{}-anchor.key", anchor.name)),
                 text.as_bytes(),
             )?;
         }
@@ -377,6 +480,9 @@ signer_key_files = ["keys/{name}-signer.key"]
             outbox = c.outbox,
             inbox = c.inbox,
         );
+        if let Some(anchor) = anchors.iter().find(|a| a.chain == c.name) {
+            shared += &format!("anchor = \"{}\"\n", anchor.anchor);
+        }
     }
     if let Some(fabric) = fabric {
         shared += &fabric_toml(fabric);
@@ -399,6 +505,26 @@ validators = [{validators}]
 threshold = {threshold}
 "#,
             threshold = committee.threshold(),
+        );
+    }
+    for a in anchors {
+        shared += &format!(
+            r#"
+[anchors.{name}]
+origin = "{origin}"
+chain = "{chain}"
+validators = [{validators}]
+threshold = {threshold}
+every_secs = {every}
+key_file = "keys/{name}-anchor.key"
+takeover_secs = {takeover}
+"#,
+            name = a.name,
+            origin = a.origin,
+            chain = a.chain,
+            threshold = committee.threshold(),
+            every = a.every_secs,
+            takeover = a.takeover_secs,
         );
     }
     for (i, member) in members.iter().enumerate() {

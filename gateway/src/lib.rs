@@ -13,6 +13,7 @@
 //! - [`proof`] and [`heights`]: proof bundles out of the store and chains' heights, shared by
 //!   the API and the CLI.
 
+pub mod anchor;
 pub mod api;
 #[cfg(feature = "devnet")]
 pub mod devnet;

@@ -11,9 +11,9 @@ use anyhow::{Context, Result};
 use causeway_adapters::metrics::{ChainMetrics, ChainMetricsSnapshot, RPC_LATENCY_BUCKETS};
 use causeway_config::{Config, Storage};
 use causeway_monitoring::{
-    ApiRouteFigures, ChainFigures, CheckpointFigures, EnvelopeFigures, EnvelopeOperation,
-    GatewaySnapshot, Histogram, LaneCounters, LaneFigures, LaneStoreFigures, Metrics,
-    MetricsServer, NodeFigures, Outcome, PeerFigures, PeerServerFigures, RpcFigures,
+    AnchorFigures, ApiRouteFigures, ChainFigures, CheckpointFigures, EnvelopeFigures,
+    EnvelopeOperation, GatewaySnapshot, Histogram, LaneCounters, LaneFigures, LaneStoreFigures,
+    Metrics, MetricsServer, NodeFigures, Outcome, PeerFigures, PeerServerFigures, RpcFigures,
     SnapshotSource, StatusCounts, StoreTransactionFigures, ValidatorFigures,
 };
 use causeway_peer::{LinkState, PeerStatusReader, ServerStats};
@@ -46,6 +46,8 @@ pub struct Observed {
     /// Store handles' transaction timings (SQLite) by handle label ([`HANDLE_PIPELINE`],
     /// [`HANDLE_API`]); the scrape's own handle is added by [`GatewayFigures`].
     pub store_handles: Vec<(&'static str, StoreTimings)>,
+    /// What the anchoring tasks did, per anchoring.
+    pub anchors: crate::anchor::AnchorMetrics,
 }
 
 /// Starts the `/metrics` listener of a gateway configured by `config`, reading `relayer`'s
@@ -393,7 +395,39 @@ impl SnapshotSource for GatewayFigures {
                 })
                 .collect(),
             envelope_operations,
+            anchors: self.anchors(),
         }
+    }
+}
+
+impl GatewayFigures {
+    /// What the anchoring tasks counted, per configured anchoring.
+    fn anchors(&self) -> Vec<AnchorFigures> {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.config
+            .anchors()
+            .iter()
+            .map(|a| {
+                let counted = self
+                    .observed
+                    .anchors
+                    .all()
+                    .iter()
+                    .find(|(name, _)| *name == a.name)
+                    .map(|(_, c)| std::sync::Arc::clone(c))
+                    .unwrap_or_default();
+                AnchorFigures {
+                    anchoring: a.name.clone(),
+                    origin: a.origin.name.clone(),
+                    chain: a.chain.name.clone(),
+                    sent: counted.sent.load(Relaxed),
+                    landed: counted.landed.load(Relaxed),
+                    stale: counted.stale.load(Relaxed),
+                    failed: counted.failed.load(Relaxed),
+                    anchored_size: counted.anchored_size.load(Relaxed),
+                }
+            })
+            .collect()
     }
 }
 

@@ -77,7 +77,8 @@ pub struct NodeHandle {
     store: Arc<dyn Store>,
     api: crate::api::ApiServer,
     cancel: CancellationToken,
-    /// The dispatchers and the envelope follower ([`crate::private::start`]).
+    /// The dispatchers and the envelope follower ([`crate::private::start`]), and the
+    /// anchoring tasks ([`crate::anchor::start`]).
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -166,6 +167,9 @@ impl Node {
                     causeway_relayer::store::StoreTimings::default(),
                 )])
                 .collect(),
+            anchors: crate::anchor::AnchorMetrics::new(
+                wired.anchors.iter().map(|a| a.name.clone()),
+            ),
         };
         let api_store_timings = observed
             .store_handles
@@ -173,6 +177,7 @@ impl Node {
             .map(|(_, t)| t.clone())
             .unwrap_or_default();
         let api_requests = observed.api.clone();
+        let anchor_metrics = observed.anchors.clone();
         let mut relayer = Relayer::new(Arc::clone(&store), Arc::clone(&collector) as _, pipeline);
         for origin in wired.origins {
             relayer = relayer.origin(origin);
@@ -187,6 +192,12 @@ impl Node {
             tracing::info!(lane = %name, route = %lane.lane(), batch = lane.batch_size, "lane configured");
             relayer = relayer.lane(lane);
         }
+        // Public anchoring: the Anchor's lane is attested like any other (signed, exchanged
+        // with the members), and submitted by the anchoring tasks below.
+        for anchor in &wired.anchors {
+            tracing::info!(anchoring = %anchor.name, route = %anchor.lane.lane(), chain = %anchor.chain, "anchoring configured");
+            relayer = relayer.attest_lane(anchor.lane.clone());
+        }
         // The relayer first: it subscribes its lanes to the collector, which the peer clients
         // then feed.
         let relayer = relayer
@@ -194,6 +205,18 @@ impl Node {
             .await
             .context("starting the relayer pipeline")?;
         let cancel = CancellationToken::new();
+        let anchor_tasks = crate::anchor::start(
+            wired.anchors.clone(),
+            Arc::clone(&store),
+            relayer.logs(),
+            crate::anchor::Turns {
+                members: members.len() as u64,
+                position: position as u64,
+            },
+            options.pipeline.source_poll,
+            &anchor_metrics,
+            cancel.clone(),
+        );
         let peer_config =
             PeerConfig::from_config(config).context("the peer protocol's settings")?;
         let outbound = match crate::private::start(
@@ -280,6 +303,8 @@ impl Node {
             chains = wired.chains.len(),
             "gateway running"
         );
+        let mut tasks = outbound.tasks;
+        tasks.extend(anchor_tasks);
         Ok(NodeHandle {
             relayer,
             peer,
@@ -287,7 +312,7 @@ impl Node {
             store,
             api,
             cancel,
-            tasks: outbound.tasks,
+            tasks,
         })
     }
 }

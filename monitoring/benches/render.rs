@@ -163,6 +163,7 @@ fn gateway(lanes: usize, chains: usize) -> GatewaySnapshot {
                     })
             })
             .collect(),
+        anchors: Vec::new(),
         // Every route of the API, GET, with a few status codes each.
         api: [
             "/healthz",

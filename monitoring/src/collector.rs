@@ -291,6 +291,15 @@ fn families(s: &GatewaySnapshot, version: &str) -> Builder {
         let key = [e.operation.as_str(), e.outcome.as_str()];
         b.counter(F::EnvelopeOperations, &key, e.count);
     }
+    for a in &s.anchors {
+        let key = [a.anchoring.as_str()];
+        b.gauge(F::AnchorInfo, &[&a.anchoring, &a.origin, &a.chain], 1.0);
+        b.counter(F::AnchorsSent, &key, a.sent);
+        b.counter(F::AnchorsLanded, &key, a.landed);
+        b.counter(F::AnchorsStale, &key, a.stale);
+        b.counter(F::AnchorsFailed, &key, a.failed);
+        b.gauge(F::AnchoredSize, &key, a.anchored_size as f64);
+    }
     for a in &s.api {
         for (status, n) in &a.statuses {
             let status = status.to_string();

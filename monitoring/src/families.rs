@@ -196,6 +196,19 @@ families! {
     // Private messages' envelopes.
     EnvelopeOperations = "causeway_envelope_operations_total", Counter, ["operation", "outcome"],
         "Envelope operations by operation (fetch, read, decrypt, grant, revoke, disclosure) and outcome class (ok, denied, not_found, rejected, error).";
+    // Public anchoring.
+    AnchorInfo = "causeway_anchor_info", Gauge, ["anchoring", "origin", "chain"],
+        "Always 1: an anchoring's origin chain and the public chain its Anchor runs on (join on anchoring).";
+    AnchorsSent = "causeway_anchors_sent_total", Counter, ["anchoring"],
+        "Anchor transactions this gateway broadcast.";
+    AnchorsLanded = "causeway_anchors_landed_total", Counter, ["anchoring"],
+        "Of those, mined and successful.";
+    AnchorsStale = "causeway_anchors_stale_total", Counter, ["anchoring"],
+        "Anchors another member landed first (reverted or refused as stale: harmless).";
+    AnchorsFailed = "causeway_anchors_failed_total", Counter, ["anchoring"],
+        "Anchor attempts that failed otherwise (refused with a reason, reverted, node errors; retried with backoff).";
+    AnchoredSize = "causeway_anchored_size_leaves", Gauge, ["anchoring"],
+        "The last log size the Anchor holds for the anchoring's origin, as last read (0: nothing anchored).";
     // Peers.
     PeerConnected = "causeway_peer_connected", Gauge, ["member"],
         "1 while this gateway is subscribed to the member's signature stream.";

@@ -38,9 +38,9 @@ pub use envelopes::{EnvelopeFigures, EnvelopeOperation, Outcome};
 pub use families::{Family, FamilySpec, Kind};
 pub use server::{CONNECTION_LIFETIME, HEADER_TIMEOUT, MAX_CONNECTIONS, MetricsServer};
 pub use snapshot::{
-    ApiRouteFigures, ChainFigures, CheckpointFigures, GatewaySnapshot, Histogram, LaneCounters,
-    LaneFigures, LaneStoreFigures, NodeFigures, PeerFigures, PeerServerFigures, RpcFigures,
-    StatusCounts, StoreTransactionFigures, ValidatorFigures,
+    AnchorFigures, ApiRouteFigures, ChainFigures, CheckpointFigures, GatewaySnapshot, Histogram,
+    LaneCounters, LaneFigures, LaneStoreFigures, NodeFigures, PeerFigures, PeerServerFigures,
+    RpcFigures, StatusCounts, StoreTransactionFigures, ValidatorFigures,
 };
 
 /// What can go wrong in this crate.

@@ -27,6 +27,29 @@ pub struct GatewaySnapshot {
     pub store_transactions: Vec<StoreTransactionFigures>,
     /// Envelope operations since the gateway started, by operation and outcome class.
     pub envelope_operations: Vec<crate::EnvelopeFigures>,
+    /// Per configured anchoring (`[anchors.*]`).
+    pub anchors: Vec<AnchorFigures>,
+}
+
+/// What one anchoring did since the gateway started.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AnchorFigures {
+    /// The anchoring's name.
+    pub anchoring: String,
+    /// The anchored origin chain's name.
+    pub origin: String,
+    /// The public chain's name.
+    pub chain: String,
+    /// Anchor transactions broadcast.
+    pub sent: u64,
+    /// Of those, mined and successful.
+    pub landed: u64,
+    /// Attempts another member's anchor made stale.
+    pub stale: u64,
+    /// Attempts that failed otherwise.
+    pub failed: u64,
+    /// The last size the Anchor holds for the origin.
+    pub anchored_size: u64,
 }
 
 /// One kind of store transaction (`read`, `write`) of one handle.

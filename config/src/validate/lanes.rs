@@ -142,14 +142,15 @@ fn lane_one<'r>(
         }
     }
 
-    let validators = validator_set(ctx, name, raw, members);
-    let threshold = threshold(ctx, name, raw);
+    let prefix = format!("lanes.{name}");
+    let validators = validator_set(ctx, &prefix, &raw.validators, members);
+    let threshold = threshold(ctx, &prefix, &raw.validators, &raw.threshold);
     let rate_limit = rate_limit(ctx, name, raw);
     let auditors = auditors(ctx, name, raw, members);
 
     // Custody concentration, once the set and threshold are sound.
     if let (Some(validators), Some(t)) = (&validators, threshold) {
-        concentration(ctx, name, raw, validators, t, members);
+        concentration(ctx, &prefix, &raw.validators, validators, t, members);
     }
 
     Some(Lane {
@@ -210,19 +211,21 @@ fn auditors(
     ok.then_some(out)
 }
 
-fn validator_set(
+/// The validator set at `{prefix}.validators` (a lane's, or an anchoring's): configured
+/// members, each once.
+pub(super) fn validator_set(
     ctx: &mut Ctx<'_>,
-    name: &str,
-    raw: &RawLane,
+    prefix: &str,
+    raw_validators: &S<Vec<S<String>>>,
     members: &Members,
 ) -> Option<Vec<Validator>> {
-    let list_raw = raw.validators.get_ref();
+    let list_raw = raw_validators.get_ref();
     if list_raw.is_empty() {
         ctx.report(
-            format!("lanes.{name}.validators"),
-            &Source::File(raw.validators.span()),
+            format!("{prefix}.validators"),
+            &Source::File(raw_validators.span()),
             Rule::EmptyValidatorSet,
-            "the lane has no validators, so nothing on it can ever be attested",
+            "no validators are listed, so nothing can ever be attested",
             format!(
                 "list the member gateways that attest this lane (known members: {})",
                 members.names()
@@ -234,7 +237,7 @@ fn validator_set(
     let mut out = Vec::with_capacity(list_raw.len());
     let mut ok = true;
     for (i, v) in list_raw.iter().enumerate() {
-        let key = format!("lanes.{name}.validators[{i}]");
+        let key = format!("{prefix}.validators[{i}]");
         let member = v.get_ref();
         if !members.is_declared(member) {
             ctx.report(
@@ -272,18 +275,24 @@ fn validator_set(
     ok.then_some(out)
 }
 
-fn threshold(ctx: &mut Ctx<'_>, name: &str, raw: &RawLane) -> Option<u32> {
-    let t = *raw.threshold.get_ref();
-    let n = raw.validators.get_ref().len();
+/// The threshold at `{prefix}.threshold`: a strict majority of the validators.
+pub(super) fn threshold(
+    ctx: &mut Ctx<'_>,
+    prefix: &str,
+    raw_validators: &S<Vec<S<String>>>,
+    raw_threshold: &S<u32>,
+) -> Option<u32> {
+    let t = *raw_threshold.get_ref();
+    let n = raw_validators.get_ref().len();
     if n == 0 {
         return None; // reported as an empty validator set
     }
     match check_threshold(u64::from(t), n) {
         Ok(()) => Some(t),
         Err(refusal) => {
-            let source = Source::File(raw.threshold.span());
+            let source = Source::File(raw_threshold.span());
             ctx.report(
-                format!("lanes.{name}.threshold"),
+                format!("{prefix}.threshold"),
                 &source,
                 refusal.rule,
                 refusal.problem,
@@ -294,10 +303,11 @@ fn threshold(ctx: &mut Ctx<'_>, name: &str, raw: &RawLane) -> Option<u32> {
     }
 }
 
-fn concentration(
+/// No operator, host, HSM or custodian holds `t` of the keys at `{prefix}.validators`.
+pub(super) fn concentration(
     ctx: &mut Ctx<'_>,
-    name: &str,
-    raw: &RawLane,
+    prefix: &str,
+    raw_validators: &S<Vec<S<String>>>,
     validators: &[Validator],
     t: u32,
     members: &Members,
@@ -325,15 +335,15 @@ fn concentration(
             // is centralised by construction and allowed, e.g. for a devnet.)
             if holders.len() >= 2 && holders.len() >= t as usize {
                 ctx.report(
-                    format!("lanes.{name}.validators"),
-                    &Source::File(raw.validators.span()),
+                    format!("{prefix}.validators"),
+                    &Source::File(raw_validators.span()),
                     Rule::ConcentratedCustody,
                     format!(
                         "{} of its validators ({}) share {tag} = \"{value}\" and the threshold is {t}: compromising that one {tag} compromises the lane",
                         holders.len(),
                         holders.join(", ")
                     ),
-                    format!("move validator keys to independent {tag}s, or raise lanes.{name}.threshold above {}", holders.len()),
+                    format!("move validator keys to independent {tag}s, or raise {prefix}.threshold above {}", holders.len()),
                 );
             }
         }
@@ -373,7 +383,7 @@ fn rate_limit(ctx: &mut Ctx<'_>, name: &str, raw: &RawLane) -> Option<Option<Rat
 }
 
 /// A hash's name as the configuration spells it.
-fn hash_name(hash: HashAlgorithm) -> &'static str {
+pub(super) fn hash_name(hash: HashAlgorithm) -> &'static str {
     match hash {
         HashAlgorithm::Sha256 => "sha256",
         HashAlgorithm::Keccak256 => "keccak256",

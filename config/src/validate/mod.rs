@@ -1,6 +1,7 @@
 //! From the file as written ([`crate::raw`]) to the typed [`Config`], collecting every problem
 //! instead of stopping at the first. Each submodule checks one part of the file.
 
+mod anchors;
 mod chains;
 mod files;
 mod gateway;
@@ -144,6 +145,14 @@ pub(crate) fn validate(raw: RawConfig, ctx: &mut Ctx<'_>) -> Result<Config, Conf
     let gateway = gateway::gateway(ctx, &raw.gateway, &members);
     let chains = chains::chains(ctx, &raw.chains);
     let lanes = lanes::lanes(ctx, &raw.lanes, &raw.chains, &members);
+    let anchors = anchors::anchors(
+        ctx,
+        &raw.anchors,
+        &raw.chains,
+        chains.as_deref(),
+        lanes.as_deref(),
+        &members,
+    );
     let services = services::services(ctx, &raw, gateway.as_ref());
     let relaying = services::relaying(ctx, &raw);
 
@@ -155,6 +164,7 @@ pub(crate) fn validate(raw: RawConfig, ctx: &mut Ctx<'_>) -> Result<Config, Conf
         members.complete(),
         chains,
         lanes,
+        anchors,
         services,
         relaying,
     ) {
@@ -163,6 +173,7 @@ pub(crate) fn validate(raw: RawConfig, ctx: &mut Ctx<'_>) -> Result<Config, Conf
             Some(members),
             Some(chains),
             Some(lanes),
+            Some(anchors),
             Some((api, storage, monitoring)),
             Some(relaying),
         ) => Ok(Config {
@@ -171,6 +182,7 @@ pub(crate) fn validate(raw: RawConfig, ctx: &mut Ctx<'_>) -> Result<Config, Conf
             members,
             chains,
             lanes,
+            anchors,
             api,
             storage,
             monitoring,

@@ -121,6 +121,16 @@ fn the_reference_example_is_a_three_member_two_chain_consortium() {
     };
     assert_eq!(evm.chain_id, 1338);
     assert!(evm.anchor.is_some());
+    // evm-b's log is anchored on evm-a's Anchor, 2 of 3, on both schedules.
+    let [anchoring] = config.anchors() else {
+        panic!("one anchoring: {:?}", config.anchors())
+    };
+    assert_eq!(anchoring.origin.name, "evm-b");
+    assert_eq!(anchoring.chain.name, "evm-a");
+    assert_eq!(Some(anchoring.anchor), evm.anchor);
+    assert_eq!((anchoring.validators.len(), anchoring.threshold), (3, 2));
+    assert_eq!(anchoring.every, Some(std::time::Duration::from_secs(600)));
+    assert_eq!(anchoring.every_messages, NonZeroU64::new(1000));
     assert_eq!(
         config
             .chain_by_domain(Domain(1002))

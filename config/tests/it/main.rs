@@ -2,6 +2,7 @@
 //! refuses what it should with the key path and fix it promises.
 #![allow(clippy::unwrap_used)]
 
+mod anchors;
 mod chains;
 mod env;
 mod examples;

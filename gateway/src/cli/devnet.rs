@@ -21,7 +21,7 @@ use alloy::sol_types::SolEvent as _;
 use anyhow::{Context, Result, bail, ensure};
 use causeway_adapters::fabric::FabricClient;
 use causeway_adapters::fabric::request::Invocation;
-use causeway_devnet::contracts::{Inbox, Outbox};
+use causeway_devnet::contracts::{AnchorHandle, Inbox, Outbox, deploy_anchor};
 use causeway_devnet::fabric::{
     FabricNetwork, FabricNetworkOptions, INBOX_CHAINCODE, ORG1, OUTBOX_CHAINCODE,
     RECIPIENT_CHAINCODE, commit_invocation, evaluate_text,
@@ -29,7 +29,7 @@ use causeway_devnet::fabric::{
 use causeway_devnet::fixtures::{Committee, address32};
 use causeway_devnet::{CHAIN_A, CHAIN_B, DevChain};
 use causeway_gateway::devnet::{
-    Layout, LocalChain, LocalFabric, MemberFolder, write_members_with_fisco,
+    AnchorEntry, Layout, LocalChain, LocalFabric, MemberFolder, write_anchored_members,
 };
 use causeway_proofs::fisco::CryptoMode;
 
@@ -44,6 +44,9 @@ use super::progress::{self, Progress};
 
 /// The committee's deterministic key label (three members, threshold 2).
 const COMMITTEE: &str = "causeway-devnet";
+/// Member `i` sends its anchors from anvil dev account `FIRST_ANCHOR_KEY + i` (no other role
+/// of the devnet uses accounts 2 to 4).
+const FIRST_ANCHOR_KEY: usize = 2;
 /// How long a gateway may take to say it runs.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a gateway may take to drain after SIGTERM before it is killed.
@@ -114,6 +117,8 @@ pub(crate) struct LocalNet {
     /// The crypto mode of the FISCO BCOS test node to start (`--fisco`), and then the node.
     pub(crate) fisco_mode: Option<CryptoMode>,
     pub(crate) fisco: Option<LocalFisco>,
+    /// The Anchor on the public chain, with the committee installed for the alliance chain.
+    pub(crate) anchor: Option<AnchorHandle>,
 }
 
 impl LocalNet {
@@ -246,6 +251,25 @@ pub(crate) async fn start_chains(
         .install(&alliance.inbox, CHAIN_B.domain, CHAIN_B.chain_id)
         .await
         .context("installing the committee on the alliance chain's Inbox")?;
+    // Public anchoring: the alliance chain's log on the public chain's Anchor, 2 of 3.
+    let anchor = deploy_anchor(&public.provider, public.admin)
+        .await
+        .context("deploying the Anchor on the public chain")?;
+    let installed = anchor
+        .setValidators(
+            CHAIN_A.domain.0,
+            CHAIN_A.chain_id,
+            committee.addresses(),
+            committee.threshold(),
+        )
+        .send()
+        .await
+        .context("installing the committee on the Anchor")?
+        .get_receipt()
+        .await
+        .context("waiting for the Anchor's setValidators")?;
+    ensure!(installed.status(), "the Anchor's setValidators reverted");
+    net.anchor = Some(anchor);
     let mut routes = vec![
         route("alliance->public", Side::Evm(0), Side::Evm(1), to_public),
         route("public->alliance", Side::Evm(1), Side::Evm(0), to_alliance),
@@ -365,13 +389,24 @@ pub(crate) async fn start_gateways(
     if !fisco.is_empty() {
         lanes.extend([("alliance", "fisco"), ("fisco", "alliance")]);
     }
-    let members = write_members_with_fisco(
+    let anchors = match &net.anchor {
+        Some(anchor) => vec![AnchorEntry::of_local(
+            "alliance",
+            &chains[1],
+            *anchor.address(),
+            committee.keys().len(),
+            FIRST_ANCHOR_KEY,
+        )?],
+        None => Vec::new(),
+    };
+    let members = write_anchored_members(
         dir,
         committee,
         &chains,
         local_fabric,
         &fisco,
         &lanes,
+        &anchors,
         layout,
     )?;
 
@@ -464,7 +499,10 @@ async fn devnet(args: &DevnetArgs, net: &mut LocalNet) -> Result<()> {
             exactly_once(net, &routes).await?;
             let verified =
                 verify_bundles(&exe, &dir, &members[0], &routes, &committee, net).await?;
+            let anchored =
+                super::devnet_anchor::check(&exe, &dir, &members[0], &routes, net).await?;
             summary(&routes, verified, &dir, &members);
+            anchored.print();
             Ok(())
         }
         None => {

@@ -12,6 +12,8 @@ pub(crate) mod config;
 #[cfg(feature = "devnet")]
 pub(crate) mod devnet;
 #[cfg(feature = "devnet")]
+mod devnet_anchor;
+#[cfg(feature = "devnet")]
 pub(crate) mod devnet_fisco;
 pub(crate) mod init;
 mod input;
@@ -23,6 +25,7 @@ pub(crate) mod status;
 pub(crate) mod store;
 pub(crate) mod token;
 pub(crate) mod verify;
+mod verify_anchored;
 mod verify_disclosure;
 mod verify_fisco;
 mod verify_query;

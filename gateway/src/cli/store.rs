@@ -66,6 +66,27 @@ pub(crate) enum StoreCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write the RFC 9162 consistency proof between two sizes of an origin's SHA-256 log
+    /// (format `causeway-anchor-consistency/1`), for `causeway verify --anchored` when a
+    /// bundle's checkpoint and the anchored one differ in size. Read-only: works while the
+    /// gateway runs.
+    Consistency {
+        /// The relayer's SQLite store file.
+        #[arg(long)]
+        db: PathBuf,
+        /// The origin's Causeway domain.
+        #[arg(long)]
+        origin: u32,
+        /// One size (the bundle's checkpoint size, say).
+        #[arg(long)]
+        from: u64,
+        /// The other size (the anchored size, say); either may be the larger.
+        #[arg(long)]
+        to: u64,
+        /// Where to write the file (never overwritten); standard output when absent.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 pub(crate) fn run(cmd: &StoreCommand) -> Result<Outcome> {
@@ -128,7 +149,56 @@ pub(crate) fn run(cmd: &StoreCommand) -> Result<Outcome> {
             },
             out,
         ),
+        StoreCommand::Consistency {
+            db,
+            origin,
+            from,
+            to,
+            out,
+        } => consistency(db, Domain(*origin), *from, *to, out.as_deref()),
     }
+}
+
+/// `causeway store consistency`.
+fn consistency(
+    db: &std::path::Path,
+    origin: Domain,
+    from: u64,
+    to: u64,
+    out: Option<&std::path::Path>,
+) -> Result<Outcome> {
+    use causeway_gateway::anchor::consistency::ConsistencyFile;
+    let store = open(db)?;
+    let file = ConsistencyFile::from_store(
+        &store,
+        origin,
+        causeway_proofs::LogSize(from),
+        causeway_proofs::LogSize(to),
+    )
+    .map_err(|e| anyhow::anyhow!("origin {origin}, sizes {from} and {to}: {e}"))?;
+    let json = serde_json::to_string_pretty(&file)?;
+    match out {
+        None => println!("{json}"),
+        Some(path) => {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .with_context(|| {
+                    format!(
+                        "while creating {} (an existing file is never overwritten)",
+                        path.display()
+                    )
+                })?;
+            std::io::Write::write_all(&mut f, json.as_bytes())
+                .with_context(|| format!("while writing {}", path.display()))?;
+            eprintln!(
+                "origin {origin}: consistency proof between {from} and {to} leaves written to {}",
+                path.display()
+            );
+        }
+    }
+    Ok(Outcome::Success)
 }
 
 /// `causeway store evidence`.

@@ -65,6 +65,24 @@ pub(crate) struct VerifyArgs {
     /// the endorsements, with --trust naming the channel's MSP roots and endorsement policy.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["bundles", "evidence", "disclosure"])]
     pub(crate) query: Option<PathBuf>,
+    /// Also check that each bundle's checkpoint is of the history anchored on a public chain
+    /// (docs/anchoring.md): the same root as an anchored checkpoint of its size, or consistent
+    /// with one through a proof from --consistency. Fails when nothing is anchored or the
+    /// histories differ. Needs --anchor-rpc and --anchor.
+    #[arg(long, requires_all = ["anchor_rpc", "anchor"], conflicts_with_all = ["evidence", "disclosure", "query"])]
+    anchored: bool,
+    /// With --anchored: a JSON-RPC URL of a node of the public chain the Anchor runs on (--rpc
+    /// stays the origin's node).
+    #[arg(long, value_name = "URL", requires = "anchored")]
+    anchor_rpc: Option<String>,
+    /// With --anchored: the Anchor contract's address (its code and its validator set for the
+    /// origin are checked against this build and the trust file).
+    #[arg(long, value_name = "ADDRESS", requires = "anchored")]
+    anchor: Option<String>,
+    /// With --anchored: consistency proofs between a bundle's checkpoint size and an anchored
+    /// size (`causeway store consistency` writes them), needed when the sizes differ.
+    #[arg(long, value_name = "FILE", num_args = 1.., requires = "anchored")]
+    consistency: Vec<PathBuf>,
 }
 
 /// The trust file: what the verifier's own configuration says about the lane. Its format is
@@ -397,6 +415,8 @@ struct Checked {
     unproved: Vec<Unproved>,
     /// What a FISCO BCOS node (`--rpc`) confirmed.
     confirmed: Option<String>,
+    /// With `--anchored`: the anchored checkpoint the bundle's is consistent with.
+    anchored: Option<super::verify_anchored::AnchoredFinding>,
 }
 
 /// The origin node `--rpc` names, of the trust file's family.
@@ -438,6 +458,7 @@ fn check(bundle: &ProofBundle, trust: &Trust, node: Option<&Node>) -> Result<Che
             source: None,
             unproved: Vec::new(),
             confirmed: None,
+            anchored: None,
         });
     };
     let (Some(proof), Some(source)) = (bundle.native_proof(), bundle.source()) else {
@@ -518,6 +539,7 @@ fn check(bundle: &ProofBundle, trust: &Trust, node: Option<&Node>) -> Result<Che
         source: findings,
         unproved,
         confirmed,
+        anchored: None,
     })
 }
 
@@ -569,6 +591,9 @@ impl Report {
                 if let Some(confirmed) = &c.confirmed {
                     v["confirmed"] = serde_json::json!(confirmed);
                 }
+                if let Some(anchored) = &c.anchored {
+                    v["anchored"] = serde_json::json!(anchored);
+                }
                 v
             }
             Report::Invalid(e) => {
@@ -581,8 +606,14 @@ impl Report {
     }
 }
 
-/// Reads and checks one bundle file.
-fn report(path: &Path, trust: &Trust, node: Option<&Node>) -> Report {
+/// Reads and checks one bundle file (and, with `anchored`, its checkpoint against the
+/// anchored history).
+fn report(
+    path: &Path,
+    trust: &Trust,
+    node: Option<&Node>,
+    anchored: Option<&super::verify_anchored::AnchoredCheck>,
+) -> Report {
     let text = match read_text(path, MAX_BUNDLE_JSON_LEN as u64)
         .with_context(|| format!("while reading the bundle {}", path.display()))
     {
@@ -593,7 +624,15 @@ fn report(path: &Path, trust: &Trust, node: Option<&Node>) -> Report {
         .map_err(|e| Refusal::Invalid(e.to_string()))
         .and_then(|bundle| check(&bundle, trust, node))
     {
-        Ok(checked) => Report::Valid(Box::new(checked)),
+        Ok(mut checked) => match anchored.map(|a| a.check(&checked.verdict)) {
+            None => Report::Valid(Box::new(checked)),
+            Some(Ok(finding)) => {
+                checked.anchored = Some(finding);
+                Report::Valid(Box::new(checked))
+            }
+            Some(Err((true, reason))) => Report::Invalid(format!("anchored: {reason}")),
+            Some(Err((false, reason))) => Report::Unchecked(format!("anchored: {reason}")),
+        },
         Err(Refusal::Invalid(reason)) => Report::Invalid(reason),
         Err(Refusal::Unchecked(reason)) => Report::Unchecked(reason),
     }
@@ -639,11 +678,22 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<Outcome> {
             ),
         },
     };
+    let anchored = match (args.anchored, &args.anchor_rpc, &args.anchor) {
+        (true, Some(url), Some(address)) => Some(super::verify_anchored::AnchoredCheck::connect(
+            url,
+            address,
+            trust.anchor.signing_domain.origin,
+            trust.anchor.validators.members(),
+            trust.anchor.validators.threshold(),
+            &args.consistency,
+        )?),
+        _ => None,
+    };
     let mut all_valid = true;
     let mut unreadable = 0usize;
     let mut json = Vec::with_capacity(args.bundles.len());
     for path in &args.bundles {
-        let report = report(path, &trust, node.as_ref());
+        let report = report(path, &trust, node.as_ref(), anchored.as_ref());
         match &report {
             Report::Valid(_) => {}
             Report::Invalid(_) => all_valid = false,
@@ -815,6 +865,14 @@ fn print_text(path: &Path, report: &Report) {
     }
     if let Some(confirmed) = confirmed {
         println!("  confirmed      {confirmed}");
+    }
+    if let Report::Valid(c) = report
+        && let Some(a) = &c.anchored
+    {
+        println!(
+            "  anchored       consistent with the checkpoint of {} leaves ({}) on the Anchor {}",
+            a.anchored_size, a.anchored_root, a.anchor
+        );
     }
     for u in unproved {
         println!("  unproved       {}: {}", u.field, u.reason);

@@ -29,6 +29,7 @@
 //! # Ok(()) }
 //! ```
 
+mod anchors;
 mod code;
 mod evm;
 mod fabric;
@@ -47,6 +48,7 @@ use causeway_config::{Chain, ChainFamily, ChainKind, Config};
 use causeway_proofs::{Domain, ValidatorKey};
 use causeway_relayer::pipeline::{LaneConfig, OriginConfig};
 
+pub use anchors::ANCHOR_DESTINATION;
 pub use fabric::newest_block as fabric_newest_block;
 pub use problem::{Problem, Report, Severity, Subject};
 
@@ -55,6 +57,12 @@ use fabric::{FabricPeer, FabricSetup};
 use fisco::FiscoNode;
 use lanes::{build_lane, check_lane};
 use validators::OnChainSet;
+
+/// Whether `code` (read from a chain) is the Causeway Anchor this build embeds, immutables
+/// aside (`causeway verify --anchored` trusts nothing else at the address it is given).
+pub fn is_causeway_anchor(code: &[u8]) -> bool {
+    code::matches_artifact(code, &code::Contract::Anchor.runtime_code())
+}
 
 /// The first block an origin is scanned from when the store has no cursor for it yet.
 pub const DEFAULT_START_HEIGHT: u64 = 0;
@@ -99,6 +107,9 @@ pub struct Wired {
     pub origins: Vec<OriginConfig>,
     /// One per lane, with the lane's name.
     pub lanes: Vec<(String, LaneConfig)>,
+    /// One per `[anchors.*]` entry: the attested lane the relayer signs and the Anchor the
+    /// node's anchoring task submits to.
+    pub anchors: Vec<crate::anchor::WiredAnchor>,
     /// What the checks warned about (the gateway can run with these).
     pub warnings: Vec<Problem>,
 }
@@ -114,6 +125,7 @@ impl Wired {
             chains,
             origins,
             lanes,
+            anchors: Vec::new(),
             warnings: Vec::new(),
         }
     }
@@ -180,6 +192,7 @@ struct Inspection {
     report: Report,
     probes: HashMap<String, Probe>,
     sets: HashMap<String, OnChainSet>,
+    anchors: HashMap<String, (crate::anchor::AnchorContract, OnChainSet)>,
 }
 
 /// Runs every startup check and reports every problem found (never stops at the first).
@@ -196,6 +209,7 @@ pub async fn wire(config: &Config) -> Result<Wired, WiringError> {
         mut report,
         probes,
         sets,
+        anchors: checked_anchors,
     } = inspect(config).await;
     if !report.is_clean() {
         return Err(WiringError::Refused { report });
@@ -232,6 +246,17 @@ pub async fn wire(config: &Config) -> Result<Wired, WiringError> {
             )),
         }
     }
+    let mut anchors = Vec::new();
+    for anchoring in config.anchors() {
+        match anchors::build_anchoring(config, anchoring, &checked_anchors, &mut report) {
+            Some(built) => anchors.push(built),
+            None => report.push(Problem::error(
+                Subject::Anchoring(anchoring.name.clone()),
+                "the anchoring could not be built from its chains",
+                "run `causeway config check` and fix what it reports",
+            )),
+        }
+    }
     report.sort();
     if !report.is_clean() {
         return Err(WiringError::Refused { report });
@@ -240,6 +265,7 @@ pub async fn wire(config: &Config) -> Result<Wired, WiringError> {
         chains,
         origins,
         lanes,
+        anchors,
         warnings: report.warnings().cloned().collect(),
     })
 }
@@ -277,11 +303,20 @@ async fn inspect(config: &Config) -> Inspection {
             sets.insert(lane.name.clone(), set);
         }
     }
+    let mut checked_anchors = HashMap::new();
+    for anchoring in config.anchors() {
+        if let Some(checked) =
+            anchors::check_anchoring(config, anchoring, &probes, &mut report).await
+        {
+            checked_anchors.insert(anchoring.name.clone(), checked);
+        }
+    }
     report.sort();
     Inspection {
         report,
         probes,
         sets,
+        anchors: checked_anchors,
     }
 }
 

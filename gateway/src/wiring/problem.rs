@@ -13,6 +13,8 @@ pub enum Subject {
     Chain(String),
     /// `[lanes.<name>]`.
     Lane(String),
+    /// `[anchors.<name>]`.
+    Anchoring(String),
 }
 
 impl fmt::Display for Subject {
@@ -21,6 +23,7 @@ impl fmt::Display for Subject {
             Subject::Gateway => f.write_str("gateway"),
             Subject::Chain(name) => write!(f, "chain {name}"),
             Subject::Lane(name) => write!(f, "lane {name}"),
+            Subject::Anchoring(name) => write!(f, "anchoring {name}"),
         }
     }
 }

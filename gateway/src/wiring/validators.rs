@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use causeway_config::Lane;
+use causeway_config::{Lane, Validator};
 use causeway_proofs::EvmAddress;
 
 /// The validator set a destination holds for one origin.
@@ -22,7 +22,17 @@ pub(crate) struct OnChainSet {
 /// difference, empty when they agree. Addresses are compared as values (never as text), so
 /// checksummed and lower-case spellings are the same address.
 pub(crate) fn differences(lane: &Lane, origin_chain_id: u64, set: &OnChainSet) -> Vec<String> {
-    let configured: BTreeSet<EvmAddress> = lane.validators.iter().map(|v| v.address).collect();
+    differences_of(&lane.validators, lane.threshold, origin_chain_id, set)
+}
+
+/// [`differences`] of any configured validators and threshold (a lane's, an anchoring's).
+pub(crate) fn differences_of(
+    validators: &[Validator],
+    threshold: u32,
+    origin_chain_id: u64,
+    set: &OnChainSet,
+) -> Vec<String> {
+    let configured: BTreeSet<EvmAddress> = validators.iter().map(|v| v.address).collect();
     let on_chain: BTreeSet<EvmAddress> = set.validators.iter().copied().collect();
     let mut out = Vec::new();
     let list = |set: &BTreeSet<&EvmAddress>| {
@@ -33,8 +43,7 @@ pub(crate) fn differences(lane: &Lane, origin_chain_id: u64, set: &OnChainSet) -
     };
     let missing: BTreeSet<&EvmAddress> = configured.difference(&on_chain).collect();
     if !missing.is_empty() {
-        let names: Vec<String> = lane
-            .validators
+        let names: Vec<String> = validators
             .iter()
             .filter(|v| missing.contains(&v.address))
             .map(|v| format!("{} ({})", v.member, v.address))
@@ -54,10 +63,10 @@ pub(crate) fn differences(lane: &Lane, origin_chain_id: u64, set: &OnChainSet) -
     if set.validators.len() != on_chain.len() {
         out.push("the on-chain set lists a validator twice".to_owned());
     }
-    if set.threshold != u64::from(lane.threshold) {
+    if set.threshold != u64::from(threshold) {
         out.push(format!(
-            "threshold {} on chain, {} configured",
-            set.threshold, lane.threshold
+            "threshold {} on chain, {threshold} configured",
+            set.threshold
         ));
     }
     if set.origin_chain_id != origin_chain_id {

@@ -9,7 +9,8 @@
 //! message);
 //! one member SIGKILLed: delivery goes on with the other two; two stopped: nothing delivered,
 //! nothing lost; restarted: everything caught up, exactly once; SIGTERM: each process drains
-//! and exits 0. Every delivered message's bundle verifies with `causeway verify`.
+//! and exits 0. Every delivered message's bundle verifies with `causeway verify`. Alpha's log is
+//! anchored on beta all along (`anchoring.rs`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -279,7 +280,11 @@ async fn three_member_processes_deliver_exactly_once_through_kills_and_restarts(
     let committee = Committee::new(COMMITTEE, 3, 2);
     let devnet = chains(&committee).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut members = members(dir.path(), &devnet, &committee);
+    // Alpha's log is anchored on beta's Anchor all along (crate::anchoring).
+    let anchor = crate::anchoring::deploy(&devnet, &committee).await;
+    crate::anchoring::nothing_anchored_is_refused(dir.path(), &devnet, &committee, &anchor).await;
+    let mut members =
+        crate::anchoring::anchored_members(dir.path(), &devnet, &committee, *anchor.address());
     for m in &members {
         let out = causeway(&["config", "check", "--config", m.config().to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(0), "{}: {}", m.name, text(&out));
@@ -379,6 +384,18 @@ async fn three_member_processes_deliver_exactly_once_through_kills_and_restarts(
         on_b.len(),
         on_a.len()
     );
+
+    // Public anchoring: anchors landed through the kills and restarts, each a prefix of alpha's
+    // log, up to its last message; verify --anchored tells a real bundle from a rewritten one.
+    crate::anchoring::anchored_history_is_the_log(
+        dir.path(),
+        &devnet,
+        &committee,
+        &anchor,
+        &mut members,
+        &a_to_b,
+    )
+    .await;
 
     // 5. SIGTERM: each drains and exits 0.
     for m in &mut members {

@@ -32,6 +32,13 @@ fn devnet_delivers_two_hundred_messages_in_every_direction_exactly_once() {
     }
     assert!(stderr.contains("delivered exactly once"), "{stderr}");
     assert!(stderr.contains("800 proof bundles verified"), "{stderr}");
+    // The alliance chain's log (its 400 messages) anchored on the public chain, and its 400
+    // bundles checked against the anchor.
+    assert!(
+        stderr.contains("anchored: the alliance chain's log")
+            && stderr.contains("the last at 400 leaves; 400 bundles from alliance passed"),
+        "{stderr}"
+    );
     // What it printed is there: each member's folder, config, store and log.
     for org in ["org1", "org2", "org3"] {
         for file in ["causeway.toml", "causeway.sqlite", "gateway.log"] {

@@ -214,18 +214,17 @@ fn a_self_signed_certificate_is_an_end_entity_for_the_host_signed_by_the_tls_key
         tbs.validity.not_after.to_unix_duration() - tbs.validity.not_before.to_unix_duration();
     assert_eq!(lifetime.as_secs(), 365 * 24 * 3600);
 
-    // With the files only the consortium can supply (its CA, the chains' signer keys), the
-    // configuration loads: its own validator and privacy keys match its own member entry.
+    // With the files only the consortium can supply (its CA, the chains' signer keys and the
+    // anchoring account's key), the configuration loads: its own validator and privacy keys
+    // match its own member entry.
     std::fs::copy(gw.join("tls/gateway.crt"), gw.join("tls/consortium-ca.crt")).unwrap();
-    for chain in ["evm-a", "evm-b"] {
+    for key in ["evm-a-signer", "evm-b-signer", "evm-a-anchor"] {
         let out = causeway(&[
             "keys",
             "generate",
             "validator",
             "--out",
-            gw.join(format!("keys/{chain}-signer.key"))
-                .to_str()
-                .unwrap(),
+            gw.join(format!("keys/{key}.key")).to_str().unwrap(),
         ]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     }

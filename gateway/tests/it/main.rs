@@ -2,6 +2,9 @@
 //! verdicts, exit codes and key files.
 #![allow(clippy::unwrap_used)]
 
+// Public anchoring, asserted inside the consortium test.
+#[cfg(feature = "devnet")]
+mod anchoring;
 mod api;
 mod api_schemathesis;
 mod api_send;

@@ -5,9 +5,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use causeway_monitoring::{
-    ApiRouteFigures, ChainFigures, CheckpointFigures, EnvelopeFigures, EnvelopeOperation,
-    GatewaySnapshot, Histogram, LaneFigures, LaneStoreFigures, NodeFigures, Outcome, PeerFigures,
-    RpcFigures, StatusCounts, StoreTransactionFigures, ValidatorFigures,
+    AnchorFigures, ApiRouteFigures, ChainFigures, CheckpointFigures, EnvelopeFigures,
+    EnvelopeOperation, GatewaySnapshot, Histogram, LaneFigures, LaneStoreFigures, NodeFigures,
+    Outcome, PeerFigures, RpcFigures, StatusCounts, StoreTransactionFigures, ValidatorFigures,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -161,6 +161,16 @@ pub(crate) fn sample() -> GatewaySnapshot {
             operation: EnvelopeOperation::Decrypt,
             outcome: Outcome::Denied,
             count: 2,
+        }],
+        anchors: vec![AnchorFigures {
+            anchoring: "alliance-on-public".into(),
+            origin: "alliance".into(),
+            chain: "public".into(),
+            sent: 4,
+            landed: 3,
+            stale: 1,
+            failed: 2,
+            anchored_size: 40,
         }],
         api: vec![ApiRouteFigures {
             route: "/v1/messages/{id}".into(),

@@ -15,20 +15,90 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
 
+use std::time::Duration;
+
 use causeway_proofs::attestation::recover;
-use causeway_proofs::{Checkpoint, EvmAddress, Hash32, LogSize};
+use causeway_proofs::{
+    Checkpoint, EvmAddress, Hash32, HashAlgorithm, LogSize, SigningDomain, ValidatorSet,
+};
 use tokio::sync::{mpsc, watch};
 
 use super::log::OriginLogs;
 use super::metrics::{LaneMetrics, add};
 use super::{
-    LaneConfig, PeerSignature, SignatureCollector, SignatureRequest, StageContext, blocking,
-    sleep_or_cancel,
+    AttestLaneConfig, LaneConfig, PeerSignature, SignatureCollector, SignatureRequest,
+    StageContext, blocking, sleep_or_cancel,
 };
 use crate::Error;
 use crate::store::{
-    CheckpointRecord, MemberSignatureOutcome, MemberSignatureRecord, Result, ValidatorSignature,
+    CheckpointRecord, Lane, MemberSignatureOutcome, MemberSignatureRecord, Result,
+    ValidatorSignature,
 };
+
+/// What the attest stage of one lane needs: the lane, what its signatures are made for and
+/// counted against, and when this gateway signs of its own accord.
+pub(crate) struct AttestSpec {
+    lane: Lane,
+    signing_domain: SigningDomain,
+    validators: ValidatorSet,
+    hash_algorithm: HashAlgorithm,
+    /// Shortest time between two own checkpoints (`None`: only by `every_entries`).
+    every: Option<Duration>,
+    /// Sign at once when the log grew by this many entries since the last own checkpoint.
+    every_entries: Option<u64>,
+}
+
+impl AttestSpec {
+    /// A delivered lane: own checkpoints at most every `interval`.
+    pub(crate) fn of_lane(lane: &LaneConfig, interval: Duration) -> Self {
+        AttestSpec {
+            lane: lane.lane(),
+            signing_domain: lane.signing_domain,
+            validators: lane.validators.clone(),
+            hash_algorithm: lane.hash_algorithm,
+            every: Some(interval),
+            every_entries: None,
+        }
+    }
+
+    /// An attested-only lane (a public Anchor's), on its own schedule.
+    pub(crate) fn of_attest_lane(lane: &AttestLaneConfig) -> Self {
+        AttestSpec {
+            lane: lane.lane(),
+            signing_domain: lane.signing_domain,
+            validators: lane.validators.clone(),
+            hash_algorithm: lane.hash_algorithm,
+            every: lane.every,
+            every_entries: lane.every_entries,
+        }
+    }
+
+    fn lane(&self) -> Lane {
+        self.lane
+    }
+
+    /// When this gateway may next sign of its own accord, having last done so at `at` for
+    /// `highest` and the log now at `size`: `None` now, else the instant (or never, when only
+    /// the number of entries decides and it is not reached).
+    fn wait_until(
+        &self,
+        at: tokio::time::Instant,
+        highest: LogSize,
+        size: LogSize,
+    ) -> Option<Option<tokio::time::Instant>> {
+        if self
+            .every_entries
+            .is_some_and(|n| size.0.saturating_sub(highest.0) >= n)
+        {
+            return None;
+        }
+        match self.every.map(|every| at.checked_add(every)) {
+            Some(Some(ready)) if tokio::time::Instant::now() >= ready => None,
+            Some(ready) => Some(ready),
+            None => Some(None),
+        }
+    }
+}
 
 /// Most signatures of one validator kept waiting for this gateway's log to reach their size;
 /// past it that validator's farthest sizes are dropped (the nearest are settled first; a member
@@ -44,7 +114,7 @@ const MAX_REMEMBERED: usize = 4096;
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn attest(
     ctx: StageContext,
-    lane: LaneConfig,
+    lane: AttestSpec,
     metrics: Arc<LaneMetrics>,
     logs: Arc<RwLock<OriginLogs>>,
     collector: Arc<dyn SignatureCollector>,
@@ -69,21 +139,23 @@ pub(crate) async fn attest(
     loop {
         let size = *size_rx.borrow_and_update();
         if size > highest {
-            if let Some(at) = last_signed {
-                let ready = at + ctx.config.checkpoint_interval;
-                if tokio::time::Instant::now() < ready {
-                    // Too soon after the last one: sign the latest size once the interval has
-                    // passed, serving members' signatures meanwhile.
-                    tokio::select! {
-                        () = ctx.cancel.cancelled() => return,
-                        () = tokio::time::sleep_until(ready) => {}
-                        Some(signature) = next(&mut members) => {
-                            let size = *size_rx.borrow();
-                            attest.member_signature(signature, size).await;
-                        }
+            if let Some(at) = last_signed
+                && let Some(ready) = lane.wait_until(at, highest, size)
+            {
+                // Too soon after the last one: sign the latest size once the interval has
+                // passed (or, on a lane signed by the number of entries, once enough
+                // arrived), serving members' signatures meanwhile.
+                let by_entries = lane.every_entries.is_some();
+                tokio::select! {
+                    () = ctx.cancel.cancelled() => return,
+                    () = sleep_until(ready) => {}
+                    changed = size_rx.changed(), if by_entries => if changed.is_err() { return },
+                    Some(signature) = next(&mut members) => {
+                        let size = *size_rx.borrow();
+                        attest.member_signature(signature, size).await;
                     }
-                    continue;
                 }
+                continue;
             }
             last_signed = Some(tokio::time::Instant::now());
             match attest.sign(size).await {
@@ -114,6 +186,14 @@ pub(crate) async fn attest(
     }
 }
 
+/// Sleeps until `ready`, or for ever when there is no such instant.
+async fn sleep_until(ready: Option<tokio::time::Instant>) {
+    match ready {
+        Some(ready) => tokio::time::sleep_until(ready).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// The next member signature, or never when there is no channel (or it closed).
 async fn next(members: &mut Option<mpsc::Receiver<PeerSignature>>) -> Option<PeerSignature> {
     match members {
@@ -131,7 +211,7 @@ async fn next(members: &mut Option<mpsc::Receiver<PeerSignature>>) -> Option<Pee
 /// One lane's attest state.
 struct Attest<'a> {
     ctx: &'a StageContext,
-    lane: &'a LaneConfig,
+    lane: &'a AttestSpec,
     metrics: &'a LaneMetrics,
     logs: &'a RwLock<OriginLogs>,
     collector: &'a dyn SignatureCollector,

@@ -51,6 +51,39 @@ impl LaneConfig {
     }
 }
 
+/// A lane whose checkpoints are signed and exchanged with the members but never delivered by
+/// the pipeline: a public Anchor's (destination domain 0 and the Anchor's own signing domain,
+/// docs/anchoring.md). The attest stage signs the origin's root of its own accord on this
+/// lane's schedule (and co-signs the members' checkpoints whose root it rebuilt, as on any
+/// lane); the threshold checkpoints land in the store under [`AttestLaneConfig::lane`], where the
+/// anchoring task reads them.
+#[derive(Clone, Debug)]
+pub struct AttestLaneConfig {
+    /// The domain the signatures are made for (its destination names the lane's destination:
+    /// 0 for an Anchor).
+    pub signing_domain: SigningDomain,
+    /// The validators whose signatures count, and the threshold.
+    pub validators: ValidatorSet,
+    /// The log hash the checkpoints are of (SHA-256 for the Anchor).
+    pub hash_algorithm: HashAlgorithm,
+    /// Shortest time between two checkpoints this gateway signs of its own accord (`None`:
+    /// only by `every_entries`).
+    pub every: Option<Duration>,
+    /// Sign at once when the log grew by this many entries since this gateway's last own
+    /// checkpoint on the lane.
+    pub every_entries: Option<u64>,
+}
+
+impl AttestLaneConfig {
+    /// The lane: the signing domain's origin and destination.
+    pub fn lane(&self) -> Lane {
+        Lane {
+            origin: self.signing_domain.origin,
+            destination: self.signing_domain.destination,
+        }
+    }
+}
+
 /// The pipeline's knobs, shared by every origin and lane.
 #[derive(Clone, Debug)]
 pub struct PipelineConfig {

@@ -2,11 +2,12 @@
 //! rebuilt from the store's leaves on start and extended by the log stage after each durable
 //! accept. They give the attest stage its roots and the deliver stage its inclusion proofs.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
 
 use causeway_proofs::log::{Keccak256Log, Sha256Log, Sm3Log};
 use causeway_proofs::{
-    Domain, Hash32, HashAlgorithm, InclusionProof, LeafIndex, LogSize, MessageId,
+    ConsistencyProof, Domain, Hash32, HashAlgorithm, InclusionProof, LeafIndex, LogSize, MessageId,
 };
 
 use super::{StageContext, blocking};
@@ -58,6 +59,80 @@ impl AnyLog {
             AnyLog::Keccak256(l) => l.inclusion_proof(index, size),
             AnyLog::Sm3(l) => l.inclusion_proof(index, size),
         }
+    }
+
+    fn consistency_proof(
+        &self,
+        old: LogSize,
+        new: LogSize,
+    ) -> Result<ConsistencyProof, causeway_proofs::Error> {
+        match self {
+            AnyLog::Sha256(l) => l.consistency_proof(old, new),
+            AnyLog::Keccak256(l) => l.consistency_proof(old, new),
+            AnyLog::Sm3(l) => l.consistency_proof(old, new),
+        }
+    }
+}
+
+/// A cloneable reader of the origins' in-memory logs beside the running pipeline: sizes, roots
+/// and consistency proofs, for the anchoring task (its proofs come from the very log this
+/// gateway signs roots of).
+#[derive(Clone, Default)]
+pub struct LogReader {
+    logs: Arc<BTreeMap<Domain, Arc<RwLock<OriginLogs>>>>,
+}
+
+impl core::fmt::Debug for LogReader {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("LogReader")
+            .field("origins", &self.logs.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl LogReader {
+    pub(crate) fn new(logs: BTreeMap<Domain, Arc<RwLock<OriginLogs>>>) -> Self {
+        LogReader {
+            logs: Arc::new(logs),
+        }
+    }
+
+    fn with<T>(&self, origin: Domain, f: impl FnOnce(&OriginLogs) -> Result<T>) -> Result<T> {
+        let logs = self.logs.get(&origin).ok_or_else(|| Error::Config {
+            reason: format!("this gateway keeps no log of origin {origin}"),
+        })?;
+        let logs = logs
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&logs)
+    }
+
+    /// The number of leaves of `origin`'s log (`None` when this gateway keeps no log of it).
+    pub fn size(&self, origin: Domain) -> Option<LogSize> {
+        self.with(origin, |l| Ok(l.size())).ok()
+    }
+
+    /// The root of the first `size` leaves of `origin`'s log under `alg`.
+    pub fn root_at(&self, origin: Domain, alg: HashAlgorithm, size: LogSize) -> Result<Hash32> {
+        self.with(origin, |l| l.root_at(alg, size))
+    }
+
+    /// The RFC 9162 consistency proof of `origin`'s log under `alg` from `old` to `new` leaves.
+    pub fn consistency_proof(
+        &self,
+        origin: Domain,
+        alg: HashAlgorithm,
+        old: LogSize,
+        new: LogSize,
+    ) -> Result<ConsistencyProof> {
+        self.with(origin, |l| {
+            l.log(alg)?
+                .consistency_proof(old, new)
+                .map_err(|source| Error::Proof {
+                    op: "build consistency proof",
+                    source,
+                })
+        })
     }
 }
 

@@ -40,8 +40,9 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-pub use config::{LaneConfig, OriginConfig, PipelineConfig};
+pub use config::{AttestLaneConfig, LaneConfig, OriginConfig, PipelineConfig};
 pub use limits::{DeliveryRate, LaneLimits};
+pub use log::LogReader;
 pub use metrics::{
     LATENCY_BUCKETS, LaneMetricsSnapshot, LatencySnapshot, OriginMetricsSnapshot,
     PipelineMetricsReader, PipelineMetricsSnapshot,
@@ -64,6 +65,7 @@ pub struct Relayer {
     collector: Arc<dyn SignatureCollector>,
     origins: BTreeMap<Domain, OriginConfig>,
     lanes: Vec<LaneConfig>,
+    attest_lanes: Vec<AttestLaneConfig>,
 }
 
 impl Relayer {
@@ -79,6 +81,7 @@ impl Relayer {
             collector,
             origins: BTreeMap::new(),
             lanes: Vec::new(),
+            attest_lanes: Vec::new(),
         }
     }
 
@@ -92,6 +95,13 @@ impl Relayer {
     /// [`Relayer::origin`]).
     pub fn lane(mut self, lane: LaneConfig) -> Self {
         self.lanes.push(lane);
+        self
+    }
+
+    /// Signs and exchanges the checkpoints of one lane the pipeline does not deliver (a public
+    /// Anchor's; its origin must be configured with [`Relayer::origin`]).
+    pub fn attest_lane(mut self, lane: AttestLaneConfig) -> Self {
+        self.attest_lanes.push(lane);
         self
     }
 
@@ -128,15 +138,26 @@ impl Relayer {
             recovery: Recovery::new(self.lanes.len()),
         };
 
+        let mut readers = BTreeMap::new();
         for (domain, origin) in &self.origins {
             let lanes: Vec<&LaneConfig> = self
                 .lanes
                 .iter()
                 .filter(|l| l.lane().origin == *domain)
                 .collect();
-            let algorithms = lanes.iter().map(|l| l.hash_algorithm).collect::<Vec<_>>();
+            let attest_lanes: Vec<&AttestLaneConfig> = self
+                .attest_lanes
+                .iter()
+                .filter(|l| l.lane().origin == *domain)
+                .collect();
+            let algorithms = lanes
+                .iter()
+                .map(|l| l.hash_algorithm)
+                .chain(attest_lanes.iter().map(|l| l.hash_algorithm))
+                .collect::<Vec<_>>();
             let logs = OriginLogs::rebuild(&ctx, *domain, &algorithms).await?;
             let logs = Arc::new(std::sync::RwLock::new(logs));
+            readers.insert(*domain, Arc::clone(&logs));
             let size = logs
                 .read()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -175,6 +196,22 @@ impl Relayer {
                 )
                 .instrument(tracing::info_span!("append", origin = %domain)),
             );
+            for lane in attest_lanes {
+                let members = self.collector.subscribe(lane.lane());
+                tasks.spawn(
+                    attest::attest(
+                        ctx.clone(),
+                        attest::AttestSpec::of_attest_lane(lane),
+                        metrics.lane(lane.lane()),
+                        Arc::clone(&logs),
+                        Arc::clone(&self.collector),
+                        size_rx.clone(),
+                        tokio::sync::watch::Sender::new(()),
+                        members,
+                    )
+                    .instrument(tracing::info_span!("attest", lane = %lane.lane())),
+                );
+            }
             for lane in lanes {
                 let lane_metrics = metrics.lane(lane.lane());
                 let (checkpoint_tx, checkpoint_rx) = tokio::sync::watch::channel(());
@@ -182,7 +219,7 @@ impl Relayer {
                 tasks.spawn(
                     attest::attest(
                         ctx.clone(),
-                        lane.clone(),
+                        attest::AttestSpec::of_lane(lane, self.config.checkpoint_interval),
                         Arc::clone(&lane_metrics),
                         Arc::clone(&logs),
                         Arc::clone(&self.collector),
@@ -225,6 +262,7 @@ impl Relayer {
             tasks,
             metrics: Arc::new(metrics),
             health,
+            logs: LogReader::new(readers),
         })
     }
 
@@ -272,6 +310,26 @@ impl Relayer {
                 });
             }
         }
+        for lane in &self.attest_lanes {
+            let l = lane.lane();
+            if !self.origins.contains_key(&l.origin) {
+                return Err(Error::Config {
+                    reason: format!("attested lane {l} has no configured origin {}", l.origin),
+                });
+            }
+            if !seen.insert(l) {
+                return Err(Error::Config {
+                    reason: format!("lane {l} is configured twice"),
+                });
+            }
+            if lane.every.is_none() && lane.every_entries.is_none_or(|n| n == 0) {
+                return Err(Error::Config {
+                    reason: format!(
+                        "attested lane {l} has no schedule: set an interval or a number of entries"
+                    ),
+                });
+            }
+        }
         Ok(())
     }
 }
@@ -285,6 +343,7 @@ pub struct RelayerHandle {
     tasks: JoinSet<()>,
     metrics: Arc<PipelineMetrics>,
     health: Health,
+    logs: LogReader,
 }
 
 /// What the relayer has done so far: the store's counts per lane and state, and the origins
@@ -319,6 +378,12 @@ impl RelayerHandle {
             metrics: Arc::clone(&self.metrics),
             health: self.health.clone(),
         }
+    }
+
+    /// A cloneable reader of the origins' in-memory logs (roots and consistency proofs, for
+    /// anchoring).
+    pub fn logs(&self) -> LogReader {
+        self.logs.clone()
     }
 
     /// Stops every stage and waits for them to finish. Work in progress is abandoned at a

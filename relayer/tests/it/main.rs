@@ -10,6 +10,7 @@
     unreachable_pub
 )]
 
+mod anchor_lane;
 mod conformance;
 mod conformance_api;
 mod conformance_outbound;

@@ -1,0 +1,386 @@
+//! The Anchor contract over JSON-RPC: what it holds (`latest(origin)`, `validatorSet(origin)`,
+//! `checkpointDigest(cp)`) and sending `anchor(cp, signatures, consistencyProof)` from the
+//! anchoring account: simulated first (a revert is named from its custom error and nothing is
+//! sent), then signed (EIP-1559), broadcast and followed to its receipt.
+//!
+//! The anchoring account is its own (the configuration refuses a key the relayer or the API
+//! sends with), and one task per anchoring sends at most one transaction at a time, so the
+//! node's pending nonce is the next nonce.
+
+use std::time::Duration;
+
+use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+use alloy::eips::eip2718::Encodable2718;
+use alloy::primitives::{Address, B256, Bytes, TxKind, U256};
+use alloy::providers::{Provider, RootProvider};
+use alloy::rpc::client::RpcClient;
+use alloy::rpc::types::TransactionRequest;
+use alloy::signers::SignerSync;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolCall;
+use alloy::transports::http::reqwest;
+use alloy::transports::{RpcError, TransportErrorKind};
+use causeway_adapters::chain::RevertReason;
+use causeway_adapters::evm::bindings::decode_revert;
+use causeway_adapters::redact_endpoint;
+use causeway_proofs::{Checkpoint, Domain, EvmAddress, Hash32, LogSize};
+use causeway_relayer::store::ValidatorSignature;
+
+alloy::sol! {
+    /// The Anchor's checkpoint argument.
+    #[derive(Debug, PartialEq, Eq)]
+    struct AnchorCheckpoint { uint32 origin; uint8 hashAlgorithm; uint64 size; bytes32 root; }
+
+    /// What the gateway calls on the Anchor (contracts/src/Anchor.sol and its
+    /// ValidatorRegistry).
+    interface IAnchor {
+        event Anchored(uint32 indexed origin, uint64 size, bytes32 root);
+        function anchor(AnchorCheckpoint calldata cp, bytes[] calldata signatures, bytes32[] calldata consistencyProof) external;
+        function latest(uint32 origin) external view returns (uint64 size, bytes32 root);
+        function verifyConsistency(uint64 first, uint64 second, bytes32 firstRoot, bytes32 secondRoot, bytes32[] calldata path) external view returns (bool);
+        function checkpointDigest(AnchorCheckpoint calldata cp) external view returns (bytes32);
+        function validatorSet(uint32 origin) external view returns (address[] memory validators, uint8 threshold, uint64 epoch, uint64 originChainId);
+    }
+}
+
+/// Time one request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a sent anchor is followed before the attempt counts as not landed.
+const RECEIPT_TIMEOUT: Duration = Duration::from_secs(120);
+/// Between two looks for a receipt.
+const RECEIPT_POLL: Duration = Duration::from_millis(500);
+/// Gas added to the estimate (percent).
+const GAS_MARGIN_PERCENT: u64 = 25;
+
+/// Why a call to the Anchor failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AnchorCallError {
+    /// The Anchor refused (in simulation, or on chain), with its reason.
+    #[error("the Anchor reverted: {reason}")]
+    Reverted {
+        /// The decoded custom error.
+        reason: RevertReason,
+    },
+    /// The node did not answer as expected, before anything was sent (retried with backoff).
+    #[error("{0}")]
+    Node(String),
+    /// The transaction was sent but not seen mined (retried with backoff; a later attempt
+    /// that finds it anchored counts it then).
+    #[error("{0}")]
+    NotMined(String),
+}
+
+/// The last checkpoint an Anchor recorded for an origin (size 0: none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Anchored {
+    /// Its log size.
+    pub size: LogSize,
+    /// Its root (zero when nothing is anchored).
+    pub root: Hash32,
+}
+
+/// What became of a sent anchor transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Landed {
+    /// Mined and successful.
+    Landed {
+        /// The transaction.
+        tx: B256,
+    },
+    /// Mined and reverted (another member's anchor got there first, most often).
+    Reverted {
+        /// The transaction.
+        tx: B256,
+    },
+}
+
+/// One Anchor contract on one node, read by anyone; sent to only with a key.
+#[derive(Clone)]
+pub struct AnchorContract {
+    provider: RootProvider,
+    /// The node's URL without credentials, for messages.
+    shown: String,
+    address: Address,
+}
+
+impl core::fmt::Debug for AnchorContract {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AnchorContract")
+            .field("node", &self.shown)
+            .field("address", &self.address)
+            .finish()
+    }
+}
+
+impl AnchorContract {
+    /// The Anchor at `address` through the node at `url` (http or https).
+    pub fn connect(url: &str, address: EvmAddress) -> Result<Self, String> {
+        let shown = redact_endpoint(url);
+        let parsed: reqwest::Url = url
+            .parse()
+            .map_err(|e| format!("{shown} is not a URL: {e}"))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(format!(
+                "{shown}: only http and https endpoints can reach the Anchor"
+            ));
+        }
+        let client = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(REQUEST_TIMEOUT)
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(AnchorContract {
+            provider: RootProvider::new(RpcClient::new_http_with_client(client, parsed)),
+            shown,
+            address: Address::from(address.0),
+        })
+    }
+
+    /// The node, without credentials.
+    pub fn node(&self) -> &str {
+        &self.shown
+    }
+
+    /// Runs `request` bounded by [`REQUEST_TIMEOUT`]; a revert is named.
+    async fn ask<T>(
+        &self,
+        method: &str,
+        request: impl core::future::IntoFuture<Output = Result<T, RpcError<TransportErrorKind>>>,
+    ) -> Result<T, AnchorCallError> {
+        match tokio::time::timeout(REQUEST_TIMEOUT, request).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(RpcError::ErrorResp(payload))) if payload.as_revert_data().is_some() => {
+                let data = payload.as_revert_data().unwrap_or_default();
+                Err(AnchorCallError::Reverted {
+                    reason: decode_revert(&data),
+                })
+            }
+            Ok(Err(e)) => Err(AnchorCallError::Node(format!(
+                "{method} at {}: {}",
+                self.shown,
+                scrub(&e.to_string(), &self.shown)
+            ))),
+            Err(_) => Err(AnchorCallError::Node(format!(
+                "{method} at {} got no answer within {} s",
+                self.shown,
+                REQUEST_TIMEOUT.as_secs()
+            ))),
+        }
+    }
+
+    /// `eth_call` of `call` on the Anchor, decoded.
+    async fn view<C: SolCall>(&self, call: &C) -> Result<C::Return, AnchorCallError> {
+        let request = TransactionRequest::default()
+            .to(self.address)
+            .input(Bytes::from(call.abi_encode()).into());
+        let output = self.ask(C::SIGNATURE, self.provider.call(request)).await?;
+        C::abi_decode_returns(&output)
+            .map_err(|e| AnchorCallError::Node(format!("{} answered {output} ({e})", C::SIGNATURE)))
+    }
+
+    /// The code at the Anchor's address.
+    pub async fn code(&self) -> Result<Bytes, AnchorCallError> {
+        self.ask("eth_getCode", self.provider.get_code_at(self.address))
+            .await
+    }
+
+    /// Every checkpoint this Anchor recorded for `origin`, oldest first, from its `Anchored`
+    /// events (the contract checked that each one extends the one before, so any of them
+    /// stands for the anchored history up to its size).
+    pub async fn history(&self, origin: Domain) -> Result<Vec<Anchored>, AnchorCallError> {
+        use alloy::rpc::types::Filter;
+        use alloy::sol_types::SolEvent as _;
+        let filter = Filter::new()
+            .address(self.address)
+            .event_signature(IAnchor::Anchored::SIGNATURE_HASH)
+            .topic1(B256::from(U256::from(origin.0)))
+            .from_block(0);
+        let logs = self
+            .ask("eth_getLogs", self.provider.get_logs(&filter))
+            .await?;
+        Ok(logs
+            .iter()
+            .filter_map(|log| IAnchor::Anchored::decode_log_data(log.data()).ok())
+            .map(|e| Anchored {
+                size: LogSize(e.size),
+                root: Hash32(e.root.0),
+            })
+            .collect())
+    }
+
+    /// The chain id the node serves.
+    pub async fn chain_id(&self) -> Result<u64, AnchorCallError> {
+        self.ask("eth_chainId", self.provider.get_chain_id()).await
+    }
+
+    /// `latest(origin)`.
+    pub async fn latest(&self, origin: Domain) -> Result<Anchored, AnchorCallError> {
+        let r = self.view(&IAnchor::latestCall { origin: origin.0 }).await?;
+        Ok(Anchored {
+            size: LogSize(r.size),
+            root: Hash32(r.root.0),
+        })
+    }
+
+    /// `checkpointDigest(cp)`: what the Anchor's validators must have signed for `cp`.
+    pub async fn checkpoint_digest(&self, cp: &Checkpoint) -> Result<Hash32, AnchorCallError> {
+        let r = self
+            .view(&IAnchor::checkpointDigestCall { cp: abi(cp) })
+            .await?;
+        Ok(Hash32(r.0))
+    }
+
+    /// `validatorSet(origin)`: the members, threshold, epoch and origin chain id.
+    pub async fn validator_set(
+        &self,
+        origin: Domain,
+    ) -> Result<(Vec<EvmAddress>, u64, u64, u64), AnchorCallError> {
+        let r = self
+            .view(&IAnchor::validatorSetCall { origin: origin.0 })
+            .await?;
+        Ok((
+            r.validators
+                .iter()
+                .map(|a| EvmAddress(a.into_array()))
+                .collect(),
+            u64::from(r.threshold),
+            r.epoch,
+            r.originChainId,
+        ))
+    }
+
+    /// The account's balance is zero.
+    pub async fn balance_is_zero(&self, account: Address) -> Result<bool, AnchorCallError> {
+        self.ask("eth_getBalance", self.provider.get_balance(account))
+            .await
+            .map(|b| b.is_zero())
+    }
+
+    /// Sends `anchor(cp, signatures, proof)` from `signer`: simulated first (a revert comes
+    /// back as [`AnchorCallError::Reverted`] and nothing is sent), then signed, broadcast and
+    /// followed until mined (or [`RECEIPT_TIMEOUT`], a node error).
+    pub async fn anchor(
+        &self,
+        signer: &PrivateKeySigner,
+        chain_id: u64,
+        cp: &Checkpoint,
+        signatures: &[ValidatorSignature],
+        proof: &[Hash32],
+    ) -> Result<Landed, AnchorCallError> {
+        let call = IAnchor::anchorCall {
+            cp: abi(cp),
+            signatures: signatures
+                .iter()
+                .map(|s| Bytes::copy_from_slice(&s.signature.0))
+                .collect(),
+            consistencyProof: proof.iter().map(|h| B256::from(h.0)).collect(),
+        };
+        let input = Bytes::from(call.abi_encode());
+        let from = signer.address();
+        let request = TransactionRequest::default()
+            .from(from)
+            .to(self.address)
+            .input(input.clone().into());
+        // The simulation names a revert (stale, inconsistent, below threshold) before any gas
+        // is spent.
+        let gas = self
+            .ask("eth_estimateGas", self.provider.estimate_gas(request))
+            .await?;
+        let gas = gas.saturating_add(gas.saturating_mul(GAS_MARGIN_PERCENT) / 100);
+        let nonce = self
+            .ask(
+                "eth_getTransactionCount",
+                self.provider.get_transaction_count(from).pending(),
+            )
+            .await?;
+        let fees = self
+            .ask("eth_feeHistory", self.provider.estimate_eip1559_fees())
+            .await?;
+        let tx = TxEip1559 {
+            chain_id,
+            nonce,
+            gas_limit: gas,
+            max_fee_per_gas: fees.max_fee_per_gas,
+            max_priority_fee_per_gas: fees.max_priority_fee_per_gas,
+            to: TxKind::Call(self.address),
+            value: U256::ZERO,
+            access_list: Default::default(),
+            input,
+        };
+        let signature = signer
+            .sign_hash_sync(&tx.signature_hash())
+            .map_err(|e| AnchorCallError::Node(format!("signing the anchor transaction: {e}")))?;
+        let envelope = TxEnvelope::from(tx.into_signed(signature));
+        let hash = *envelope.tx_hash();
+        let raw = envelope.encoded_2718();
+        match self
+            .ask(
+                "eth_sendRawTransaction",
+                self.provider.send_raw_transaction(&raw),
+            )
+            .await
+        {
+            Ok(_) => {}
+            // Sent before (a retry after a lost answer): follow it all the same.
+            Err(AnchorCallError::Node(e)) if e.contains("already known") => {}
+            Err(e) => return Err(e),
+        }
+        let deadline = tokio::time::Instant::now() + RECEIPT_TIMEOUT;
+        loop {
+            let receipt = match self
+                .ask(
+                    "eth_getTransactionReceipt",
+                    self.provider.get_transaction_receipt(hash),
+                )
+                .await
+            {
+                Ok(receipt) => receipt,
+                Err(e) if tokio::time::Instant::now() >= deadline => {
+                    return Err(AnchorCallError::NotMined(format!(
+                        "the anchor transaction {hash} was sent, then: {e}"
+                    )));
+                }
+                Err(_) => None,
+            };
+            if let Some(receipt) = receipt {
+                return Ok(if receipt.status() {
+                    Landed::Landed { tx: hash }
+                } else {
+                    Landed::Reverted { tx: hash }
+                });
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(AnchorCallError::NotMined(format!(
+                    "the anchor transaction {hash} was not mined within {} s",
+                    RECEIPT_TIMEOUT.as_secs()
+                )));
+            }
+            tokio::time::sleep(RECEIPT_POLL).await;
+        }
+    }
+}
+
+/// The ABI checkpoint of `cp`.
+fn abi(cp: &Checkpoint) -> AnchorCheckpoint {
+    AnchorCheckpoint {
+        origin: cp.origin().0,
+        hashAlgorithm: cp.hash_algorithm().id(),
+        size: cp.size().0,
+        root: B256::from(cp.root().0),
+    }
+}
+
+/// `text` without the node's full URL (it may carry credentials): alloy quotes it in errors.
+fn scrub(text: &str, shown: &str) -> String {
+    // The shown form has no credentials; anything URL-like in the text is replaced by it.
+    text.split_whitespace()
+        .map(|w| {
+            if w.contains("://") {
+                shown.to_owned()
+            } else {
+                w.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

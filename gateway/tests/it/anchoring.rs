@@ -1,0 +1,364 @@
+//! Public anchoring, asserted inside the consortium's multi-process run (no slow test of its
+//! own): alpha's log is anchored on beta's Anchor by the three `causeway run` processes, through
+//! the kills and restarts; each anchor is a prefix of the real log (so they grew consistently);
+//! `causeway verify --anchored` passes on a real bundle with its consistency file, and refuses a
+//! bundle whose checkpoint a colluding threshold signed over a rewritten history (which the
+//! lane's own checks accept), and a bundle when nothing is anchored yet.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::Provider as _;
+use alloy::providers::ext::AnvilApi as _;
+use alloy::rpc::types::Filter;
+use alloy::sol_types::SolEvent as _;
+use causeway_devnet::contracts::{Anchor, AnchorHandle, deploy_anchor};
+use causeway_devnet::fixtures::{Committee, evm_signing_domain};
+use causeway_devnet::{CHAIN_A, CHAIN_B, Devnet};
+use causeway_gateway::anchor::consistency::ConsistencyFile;
+use causeway_gateway::devnet::{AnchorEntry, Layout, LocalChain, write_anchored_members};
+use causeway_gateway::proof::{LaneTrust, bundle_of};
+use causeway_proofs::hash::keccak256;
+use causeway_proofs::log::Sha256Log;
+use causeway_proofs::{
+    Checkpoint, Hash32, HashAlgorithm, LeafIndex, LogSize, Message, MessageId, ProofBundle,
+    Signature, SigningDomain, ValidatorSet,
+};
+use causeway_relayer::store::{Lane, QueryStore, SourceStore, SqliteStore};
+
+use crate::consortium::{Member, member, tail};
+use crate::support::{text, verify};
+
+/// Beta's Anchor with the committee installed for alpha's log.
+pub(crate) async fn deploy(devnet: &Devnet, committee: &Committee) -> AnchorHandle {
+    let anchor = deploy_anchor(&devnet.b.provider, devnet.b.admin)
+        .await
+        .unwrap();
+    let receipt = anchor
+        .setValidators(
+            CHAIN_A.domain.0,
+            CHAIN_A.chain_id,
+            committee.addresses(),
+            committee.threshold(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert!(receipt.status());
+    anchor
+}
+
+/// The consortium's members ([`crate::consortium::members`]) with alpha anchored on `anchor`
+/// every 2 s, each member sending from its own anvil account.
+pub(crate) fn anchored_members(
+    dir: &Path,
+    devnet: &Devnet,
+    committee: &Committee,
+    anchor: Address,
+) -> Vec<Member> {
+    let chains = [
+        LocalChain {
+            name: "alpha",
+            chain: &devnet.a,
+        },
+        LocalChain {
+            name: "beta",
+            chain: &devnet.b,
+        },
+    ];
+    let layout = Layout {
+        batch_size: 16,
+        delivery_grace_ms: 1500,
+        poll_interval_ms: 100,
+        first_signer: 5,
+    };
+    let mut entry = AnchorEntry::of_local("alpha", &chains[1], anchor, 3, 2).unwrap();
+    entry.every_secs = 2;
+    entry.takeover_secs = 4;
+    let lanes = [("alpha", "beta"), ("beta", "alpha")];
+    write_anchored_members(
+        dir,
+        committee,
+        &chains,
+        None,
+        &[],
+        &lanes,
+        &[entry],
+        &layout,
+    )
+    .unwrap()
+    .into_iter()
+    .map(member)
+    .collect()
+}
+
+/// The lane alpha -> beta as its Inbox checks it.
+async fn lane_trust(devnet: &Devnet, committee: &Committee) -> LaneTrust {
+    let set = devnet
+        .b
+        .inbox
+        .validatorSet(CHAIN_A.domain.0)
+        .call()
+        .await
+        .unwrap();
+    LaneTrust {
+        lane: Lane {
+            origin: CHAIN_A.domain,
+            destination: CHAIN_B.domain,
+        },
+        signing_domain: evm_signing_domain(
+            CHAIN_A.domain,
+            CHAIN_A.chain_id,
+            CHAIN_B.domain,
+            CHAIN_B.chain_id,
+            *devnet.b.inbox.address(),
+            set.epoch,
+        ),
+        validators: ValidatorSet::new(
+            committee.keys().iter().map(|k| k.address()).collect(),
+            usize::from(committee.threshold()),
+        )
+        .unwrap(),
+    }
+}
+
+/// Writes the lane's trust file into `dir`.
+fn write_trust(dir: &Path, trust: &LaneTrust) -> std::path::PathBuf {
+    let mut domain = serde_json::json!(trust.signing_domain);
+    domain["inbox"] = serde_json::json!(trust.signing_domain.inbox.to_evm().unwrap());
+    let path = dir.join("trust.json");
+    std::fs::write(
+        &path,
+        serde_json::json!({
+            "signing_domain": domain,
+            "validators": trust.validators.members(),
+            "threshold": trust.validators.threshold(),
+        })
+        .to_string(),
+    )
+    .unwrap();
+    path
+}
+
+/// A bundle of `message` at leaf 0 of a log of `leaves`, its checkpoint signed by the
+/// committee's threshold (as a colluding threshold could sign any history).
+fn forged_bundle(
+    committee: &Committee,
+    domain: SigningDomain,
+    message: Message,
+    leaves: &[Hash32],
+) -> ProofBundle {
+    let log = Sha256Log::from_leaves(leaves);
+    let size = LogSize(leaves.len() as u64);
+    let cp = Checkpoint::new(CHAIN_A.domain, HashAlgorithm::Sha256, size, log.root()).unwrap();
+    let signatures = committee
+        .sign(&cp, &domain)
+        .iter()
+        .map(|s| Signature::from_slice(s).unwrap())
+        .collect();
+    ProofBundle::assemble(
+        message,
+        log.inclusion_proof(LeafIndex(0), size).unwrap(),
+        cp,
+        domain,
+        signatures,
+    )
+    .unwrap()
+}
+
+/// The `--anchored` arguments for `anchor` on beta.
+fn anchored_args(devnet: &Devnet, anchor: &AnchorHandle) -> Vec<String> {
+    vec![
+        "--anchored".into(),
+        "--anchor-rpc".into(),
+        devnet.b.node.endpoint(),
+        "--anchor".into(),
+        anchor.address().to_string(),
+    ]
+}
+
+/// Before anything is anchored: `verify --anchored` says so and refuses.
+pub(crate) async fn nothing_anchored_is_refused(
+    dir: &Path,
+    devnet: &Devnet,
+    committee: &Committee,
+    anchor: &AnchorHandle,
+) {
+    let trust = lane_trust(devnet, committee).await;
+    let trust_file = write_trust(dir, &trust);
+    let message = causeway_devnet::fixtures::message(
+        0,
+        CHAIN_A.domain,
+        devnet.b.admin,
+        CHAIN_B.domain,
+        *devnet.b.recipient.address(),
+        b"before any anchor",
+    );
+    let bundle = forged_bundle(
+        committee,
+        trust.signing_domain,
+        message.clone(),
+        &[*message.id().as_hash()],
+    );
+    let path = dir.join("early.json");
+    std::fs::write(&path, bundle.to_json_pretty()).unwrap();
+    let args = anchored_args(devnet, anchor);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = verify(&path, &trust_file, &args);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("nothing is anchored for origin"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// Waits until the Anchor holds alpha's whole log (`a_to_b`, in dispatch order), then checks
+/// the anchored history and `verify --anchored` on a real and a rewritten bundle.
+pub(crate) async fn anchored_history_is_the_log(
+    dir: &Path,
+    devnet: &Devnet,
+    committee: &Committee,
+    anchor: &AnchorHandle,
+    members: &mut [Member],
+    a_to_b: &[B256],
+) {
+    let total = a_to_b.len() as u64;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let latest = anchor.latest(CHAIN_A.domain.0).call().await.unwrap();
+        if latest.size == total {
+            break;
+        }
+        assert!(
+            latest.size < total,
+            "anchored beyond the log: {}",
+            latest.size
+        );
+        if Instant::now() > deadline {
+            let logs: Vec<String> = members
+                .iter()
+                .map(|m| format!("--- {} ---\n{}", m.name, tail(&m.log(), 40)))
+                .collect();
+            panic!(
+                "the Anchor holds {} of {total} entries after 90 s\n{}",
+                latest.size,
+                logs.join("\n")
+            );
+        }
+        devnet.a.provider.evm_mine(None).await.unwrap();
+        devnet.b.provider.evm_mine(None).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Every anchor is a prefix of the log the Outbox emitted, larger than the one before.
+    let leaves: Vec<Hash32> = a_to_b.iter().map(|id| Hash32(id.0)).collect();
+    let log = Sha256Log::from_leaves(&leaves);
+    let events = devnet
+        .b
+        .provider
+        .get_logs(
+            &Filter::new()
+                .address(*anchor.address())
+                .event_signature(Anchor::Anchored::SIGNATURE_HASH)
+                .topic1(B256::from(U256::from(CHAIN_A.domain.0)))
+                .from_block(0),
+        )
+        .await
+        .unwrap();
+    let history: Vec<(u64, B256)> = events
+        .iter()
+        .map(|l| {
+            let e = Anchor::Anchored::decode_log_data(l.data()).unwrap();
+            (e.size, e.root)
+        })
+        .collect();
+    assert!(history.len() >= 3, "the anchors grew in steps: {history:?}");
+    assert!(history.windows(2).all(|w| w[0].0 < w[1].0), "{history:?}");
+    for (size, root) in &history {
+        assert_eq!(
+            log.root_at(LogSize(*size)).unwrap().0,
+            root.0,
+            "the anchor at {size} is not the log's root there"
+        );
+    }
+    // The members submitted anchors, and none was refused other than as stale.
+    assert!(
+        members
+            .iter()
+            .any(|m| m.log().contains("submitting an anchor")),
+        "no gateway submitted an anchor"
+    );
+    for m in members.iter() {
+        assert!(
+            !m.log().contains("the Anchor refuses this anchor"),
+            "{}: {}",
+            m.name,
+            tail(&m.log(), 30)
+        );
+    }
+
+    // A real bundle, from the first member's store, checked against the anchor.
+    let trust = lane_trust(devnet, committee).await;
+    let trust_file = write_trust(dir, &trust);
+    let store = SqliteStore::open(members[0].dir.join("causeway.sqlite")).unwrap();
+    // The first member was killed and restarted: let its log catch up with the anchor.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while store.log_size(CHAIN_A.domain).unwrap().0 < total {
+        assert!(Instant::now() < deadline, "org1's log did not catch up");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let record = store
+        .message(MessageId(Hash32(a_to_b[0].0)))
+        .unwrap()
+        .expect("the first message is in the store");
+    let message = record.message.clone();
+    let bundle = bundle_of(&store, &trust, record).unwrap();
+    let size = bundle.checkpoint().size();
+    let real = dir.join("real.json");
+    std::fs::write(&real, bundle.to_json_pretty()).unwrap();
+    let args = anchored_args(devnet, anchor);
+    let mut with_proof: Vec<&str> = args.iter().map(String::as_str).collect();
+    let proof_file = dir.join("consistency.json");
+    if size.0 != total {
+        let file =
+            ConsistencyFile::from_store(&store, CHAIN_A.domain, size, LogSize(total)).unwrap();
+        std::fs::write(&proof_file, serde_json::to_string(&file).unwrap()).unwrap();
+        with_proof.extend(["--consistency", proof_file.to_str().unwrap()]);
+    }
+    let out = verify(&real, &trust_file, &with_proof);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("anchored       consistent with"),
+        "{}",
+        text(&out)
+    );
+
+    // A history rewritten after the first message (its last entry replaced), signed by a
+    // colluding threshold at the anchored size: the lane's own checks pass, the anchor does not.
+    let mut rewritten = leaves.clone();
+    *rewritten.last_mut().unwrap() = keccak256(b"a message that never was");
+    let forged = forged_bundle(committee, trust.signing_domain, message, &rewritten);
+    let forged_path = dir.join("rewritten.json");
+    std::fs::write(&forged_path, forged.to_json_pretty()).unwrap();
+    let out = verify(&forged_path, &trust_file, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the lane's checks alone: {}",
+        text(&out)
+    );
+    let plain: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = verify(&forged_path, &trust_file, &plain);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("INVALID") && stdout.contains("rewritten"),
+        "{}",
+        text(&out)
+    );
+}

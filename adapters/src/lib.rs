@@ -62,7 +62,8 @@ pub use causeway_proofs::{Domain, Message, MessageId};
 pub use chain::{
     BlockId, BlockRef, Cursor, DeliveryBatch, DeliveryItem, DeliveryStatus, Destination,
     DynDestination, DynSource, DynStateReader, MessageOutcome, NativeVerifier, NoRecorder,
-    ObservedMessage, ReadAt, Recorder, RevertReason, SignedSubmission, Source, SourceBatch,
-    StateQuery, StateRead, StateReader, Submission, SubmissionHandle, SubmissionOutcome,
+    ObservedMessage, ReadAt, ReadKind, Recorder, RevertReason, SignedSubmission, Source,
+    SourceBatch, StateQuery, StateRead, StateReader, Submission, SubmissionHandle,
+    SubmissionOutcome,
 };
 pub use error::{BoxError, Error, redact_endpoint};

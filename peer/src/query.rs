@@ -11,6 +11,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use causeway_adapters::ReadKind;
 use causeway_proofs::Domain;
 use tonic::Status;
 
@@ -29,6 +30,8 @@ pub struct ForwardedQuery {
     pub key: Vec<u8>,
     /// The height to read at; `None`: the latest final block.
     pub height: Option<u64>,
+    /// What the key is.
+    pub kind: ReadKind,
 }
 
 /// Why a [`QuerySource`] gave no answer.
@@ -45,6 +48,13 @@ pub enum QueryRefusal {
     #[error("invalid query: {reason}")]
     Invalid {
         /// What is wrong with it.
+        reason: String,
+    },
+    /// The chain refused the read (a call that reverts, a block it does not have): an answer
+    /// about the query, not a failure of the member.
+    #[error("the chain refused the read: {reason}")]
+    Refused {
+        /// What the chain said.
         reason: String,
     },
     /// The chain could not answer now (its node unreachable, its proof not verifying).
@@ -76,6 +86,16 @@ pub(crate) async fn serve(
         contract: request.contract,
         key: request.key,
         height: request.height,
+        kind: match proto::QueryKind::try_from(request.kind) {
+            Ok(proto::QueryKind::Storage) => ReadKind::Storage,
+            Ok(proto::QueryKind::Call) => ReadKind::Call,
+            Err(_) => {
+                return Err(Status::invalid_argument(format!(
+                    "unknown query kind {}",
+                    request.kind
+                )));
+            }
+        },
     };
     match source.query(member, query).await {
         Ok(answer) => Ok(proto::QueryReply { answer }),
@@ -83,6 +103,9 @@ pub(crate) async fn serve(
             "this gateway serves no chain of domain {domain}"
         ))),
         Err(QueryRefusal::Invalid { reason }) => Err(Status::invalid_argument(reason)),
+        // FAILED_PRECONDITION: the chain's state does not allow the read (it reverts, the block
+        // is not there); the member answered, so the asker must not try another one.
+        Err(QueryRefusal::Refused { reason }) => Err(Status::failed_precondition(reason)),
         Err(QueryRefusal::Unavailable { reason }) => Err(Status::unavailable(reason)),
     }
 }
@@ -97,6 +120,14 @@ pub enum ForwardError {
         /// The member asked.
         member: String,
         /// Its reason.
+        reason: String,
+    },
+    /// The member's chain refused the read (a call that reverts, a block it does not have).
+    #[error("member {member}'s chain refused the read: {reason}")]
+    Refused {
+        /// The member asked.
+        member: String,
+        /// The chain's reason.
         reason: String,
     },
     /// No such member in the configuration.
@@ -158,12 +189,21 @@ impl QueryForwarder {
                 contract: query.contract.clone(),
                 key: query.key.clone(),
                 height: query.height,
+                kind: match query.kind {
+                    ReadKind::Storage => proto::QueryKind::Storage,
+                    ReadKind::Call => proto::QueryKind::Call,
+                }
+                .into(),
             })
             .await;
         match reply {
             Ok(r) => Ok(Some(r.into_inner().answer)),
             Err(s) if s.code() == tonic::Code::NotFound => Ok(None),
             Err(s) if s.code() == tonic::Code::InvalidArgument => Err(ForwardError::Invalid {
+                member: member.to_owned(),
+                reason: s.message().to_owned(),
+            }),
+            Err(s) if s.code() == tonic::Code::FailedPrecondition => Err(ForwardError::Refused {
                 member: member.to_owned(),
                 reason: s.message().to_owned(),
             }),

@@ -31,7 +31,7 @@ pub use destination::{
 pub use dynamic::{BoxFuture, DynDestination, DynSource, DynStateReader};
 pub use revert::RevertReason;
 pub use source::{Cursor, NativeVerifier, ObservedMessage, Source, SourceBatch};
-pub use state::{ReadAt, StateQuery, StateRead, StateReader};
+pub use state::{ReadAt, ReadKind, StateQuery, StateRead, StateReader};
 
 /// A block's identity in its chain family's own terms: the 32-byte block hash on EVM chains and
 /// FISCO BCOS, the block header hash on Fabric. Compared byte for byte; shown as `0x` hex.

@@ -19,6 +19,19 @@ pub enum ReadAt {
     Height(u64),
 }
 
+/// What a query's key is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadKind {
+    /// The family's own read: EVM, the key is a 32-byte storage slot; Fabric, a chaincode
+    /// evaluation; FISCO BCOS, a view call.
+    #[default]
+    Storage,
+    /// EVM: a contract call, the key its call data, answered by re-executing the call over
+    /// proven state. Fabric and FISCO BCOS reads are calls already (the same as `Storage`).
+    Call,
+}
+
 /// One state read.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateQuery {
@@ -28,6 +41,9 @@ pub struct StateQuery {
     pub key: Vec<u8>,
     /// Where to read.
     pub at: ReadAt,
+    /// What the key is.
+    #[serde(default)]
+    pub kind: ReadKind,
 }
 
 /// A value and the proof that the chain held it at `at`.

@@ -3,11 +3,13 @@
 //! - [`EvmSource`]: the Outbox's final `Dispatch` events with verified receipt proofs;
 //! - [`EvmNativeVerifier`]: the offline check of those proofs;
 //! - [`EvmDestination`]: `Inbox.deliverBatch` transactions from a local key, many in flight;
-//! - [`EvmStateReader`]: a storage slot with `eth_getProof`, verified against the state root.
+//! - [`EvmStateReader`]: a storage slot with `eth_getProof`, verified against the state root, or
+//!   a contract call re-executed over such proven state ([`EvmCallProof`]).
 //!
 //! The contract bindings in [`bindings`] are written from the fixed interface of issue 3.
 
 pub mod bindings;
+mod call;
 mod destination;
 mod proof;
 mod range;
@@ -18,6 +20,10 @@ mod state;
 
 use serde::{Deserialize, Serialize};
 
+pub use call::{
+    CALLER, EvmCallProof, MAX_CALL_GAS, MAX_PROVEN_ACCOUNTS, MAX_PROVEN_SLOTS, ProvenAccount,
+    ProvenSlot,
+};
 pub use destination::{
     EvmDestination, EvmDestinationConfig, EvmSignerPool, EvmSubmission, PlanningStats,
 };
@@ -26,7 +32,7 @@ pub use proof::{CheckedSource, EvmNativeVerifier};
 pub use range::RangeSizer;
 pub use rpc::RpcConfig;
 pub use source::{EvmSource, EvmSourceConfig, SourceCounters};
-pub use state::{EvmStateProof, EvmStateReader};
+pub use state::{EvmAccount, EvmStateProof, EvmStateReader};
 
 /// When an EVM block counts as final.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,7 +15,7 @@ use super::proof::{hash32, proof_error};
 use super::rpc::{Rpc, RpcConfig};
 use super::{Finality, final_height};
 use crate::Error;
-use crate::chain::{BlockId, BlockRef, ReadAt, StateQuery, StateRead, StateReader};
+use crate::chain::{BlockId, BlockRef, ReadAt, ReadKind, StateQuery, StateRead, StateReader};
 
 /// An account as the state trie stores it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,7 +33,7 @@ pub struct EvmAccount {
 
 impl EvmAccount {
     /// `rlp([nonce, balance, storageRoot, codeHash])`, the state trie's value.
-    fn rlp(&self) -> Vec<u8> {
+    pub(super) fn rlp(&self) -> Vec<u8> {
         let payload_length = self.nonce.length()
             + self.balance.length()
             + self.storage_root.length()
@@ -52,7 +52,7 @@ impl EvmAccount {
     }
 
     /// Whether this is the empty account (what an absent account reads as).
-    fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.nonce == 0
             && self.balance.is_zero()
             && self.storage_root == EMPTY_ROOT_HASH
@@ -96,57 +96,13 @@ impl EvmStateProof {
             )));
         }
         let header = decode_header(&self.header).map_err(proof_error)?;
-        let nodes = |p: &[Bytes]| p.iter().map(|b| b.to_vec()).collect::<Vec<_>>();
-
-        let account_nodes = nodes(&self.account_proof);
-        let account_key = keccak256(self.address);
-        match verify_proof(&header.state_root, account_key.as_slice(), &account_nodes)
-            .map_err(proof_error)?
-        {
-            Some(value) if value == self.account.rlp().as_slice() => {}
-            Some(_) => {
-                return Err(invalid(
-                    "the account proof proves other account fields".into(),
-                ));
-            }
-            None if self.account.is_empty() => {}
-            None => {
-                return Err(invalid(
-                    "the account proof proves the account absent".into(),
-                ));
-            }
-        }
-
-        let mut storage_nodes = nodes(&self.storage_proof);
-        // An empty trie's root is keccak256(rlp("")); some nodes (anvil, reth) prove absence in
-        // it with that one node, `0x80`, others with no node at all. Both mean "absent".
-        if self.account.storage_root == EMPTY_ROOT_HASH && storage_nodes == [vec![0x80u8]] {
-            storage_nodes.clear();
-        }
-        let slot_key = keccak256(self.slot);
-        let root = Hash32(self.account.storage_root.0);
-        match verify_proof(&root, slot_key.as_slice(), &storage_nodes).map_err(proof_error)? {
-            Some(mut value) => {
-                let proven = U256::decode(&mut value).map_err(|e| {
-                    invalid(format!(
-                        "the proven storage value is not an RLP integer: {e}"
-                    ))
-                })?;
-                if !value.is_empty() || proven != self.value || proven.is_zero() {
-                    return Err(invalid(format!(
-                        "the storage proof proves {proven}, the read says {}",
-                        self.value
-                    )));
-                }
-            }
-            None if self.value.is_zero() => {}
-            None => {
-                return Err(invalid(format!(
-                    "the storage proof proves the slot empty, the read says {}",
-                    self.value
-                )));
-            }
-        }
+        verify_account(
+            &header.state_root,
+            self.address,
+            &self.account,
+            &self.account_proof,
+        )?;
+        verify_slot(&self.account, self.slot, self.value, &self.storage_proof)?;
         Ok(header.number)
     }
 
@@ -177,10 +133,71 @@ impl EvmStateProof {
     }
 }
 
+/// Checks that `proof` (nodes, root first) shows `address` holding `account` in the state trie
+/// of `state_root` (an absent account proves only the empty account).
+pub(super) fn verify_account(
+    state_root: &Hash32,
+    address: Address,
+    account: &EvmAccount,
+    proof: &[Bytes],
+) -> Result<(), Error> {
+    let invalid = |reason: String| Error::InvalidNativeProof { reason };
+    let nodes: Vec<Vec<u8>> = proof.iter().map(|b| b.to_vec()).collect();
+    let key = keccak256(address);
+    match verify_proof(state_root, key.as_slice(), &nodes).map_err(proof_error)? {
+        Some(value) if value == account.rlp().as_slice() => Ok(()),
+        Some(_) => Err(invalid(format!(
+            "the account proof of {address} proves other account fields"
+        ))),
+        None if account.is_empty() => Ok(()),
+        None => Err(invalid(format!(
+            "the account proof proves {address} absent"
+        ))),
+    }
+}
+
+/// Checks that `proof` (nodes, root first) shows `slot` holding `value` in the storage trie of
+/// `account` (already proven); zero is proven by the slot's absence.
+pub(super) fn verify_slot(
+    account: &EvmAccount,
+    slot: B256,
+    value: U256,
+    proof: &[Bytes],
+) -> Result<(), Error> {
+    let invalid = |reason: String| Error::InvalidNativeProof { reason };
+    let mut nodes: Vec<Vec<u8>> = proof.iter().map(|b| b.to_vec()).collect();
+    // An empty trie's root is keccak256(rlp("")); some nodes (anvil, reth) prove absence in
+    // it with that one node, `0x80`, others with no node at all. Both mean "absent".
+    if account.storage_root == EMPTY_ROOT_HASH && nodes == [vec![0x80u8]] {
+        nodes.clear();
+    }
+    let key = keccak256(slot);
+    let root = Hash32(account.storage_root.0);
+    match verify_proof(&root, key.as_slice(), &nodes).map_err(proof_error)? {
+        Some(mut proven) => {
+            let proven_value = U256::decode(&mut proven).map_err(|e| {
+                invalid(format!(
+                    "the proven storage value is not an RLP integer: {e}"
+                ))
+            })?;
+            if !proven.is_empty() || proven_value != value || proven_value.is_zero() {
+                return Err(invalid(format!(
+                    "the storage proof of slot {slot} proves {proven_value}, the read says {value}"
+                )));
+            }
+            Ok(())
+        }
+        None if value.is_zero() => Ok(()),
+        None => Err(invalid(format!(
+            "the storage proof proves slot {slot} empty, the read says {value}"
+        ))),
+    }
+}
+
 /// Reads EVM storage with proofs (a cloneable handle).
 #[derive(Clone, Debug)]
 pub struct EvmStateReader {
-    rpc: Rpc,
+    pub(super) rpc: Rpc,
     finality: Finality,
 }
 
@@ -199,9 +216,17 @@ impl StateReader for EvmStateReader {
         let address: Address = query.contract.parse().map_err(|e| Error::InvalidQuery {
             reason: format!("contract {:?} is not an EVM address: {e}", query.contract),
         })?;
-        let slot = B256::try_from(query.key.as_slice()).map_err(|_| Error::InvalidQuery {
-            reason: format!("an EVM storage slot is 32 bytes, not {}", query.key.len()),
-        })?;
+        let slot = match query.kind {
+            ReadKind::Storage => {
+                Some(B256::try_from(query.key.as_slice()).map_err(|_| Error::InvalidQuery {
+                    reason: format!(
+                        "an EVM storage slot is 32 bytes, not {} (a contract call is of kind \"call\")",
+                        query.key.len()
+                    ),
+                })?)
+            }
+            ReadKind::Call => None,
+        };
         let height = match query.at {
             ReadAt::Height(h) => h,
             ReadAt::Final => final_height(&self.rpc, self.finality)
@@ -211,6 +236,19 @@ impl StateReader for EvmStateReader {
                 })?,
         };
         let block = super::block_at(&self.rpc, height).await?;
+        let Some(slot) = slot else {
+            let proof = self
+                .proven_call(address, Bytes::from(query.key.clone()), height, &block)
+                .await?;
+            return Ok(StateRead {
+                at: BlockRef {
+                    height,
+                    id: BlockId::from(block.header.hash.0),
+                },
+                value: proof.output.to_vec(),
+                proof: proof.to_native_proof()?,
+            });
+        };
         let response = self
             .rpc
             .call("eth_getProof", |p| async move {

@@ -521,6 +521,7 @@ mod tests {
             contract: contract.to_owned(),
             key: key.to_vec(),
             at,
+            kind: crate::ReadKind::Storage,
         }
     }
 

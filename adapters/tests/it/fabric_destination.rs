@@ -649,6 +649,7 @@ async fn state_reads_carry_verified_endorsements_and_tampering_is_refused() {
         contract: format!("{}/{INBOX_CHAINCODE}", s.net.channel()),
         key: serde_json::to_vec(&["isDelivered", &id.to_hex()]).unwrap(),
         at: ReadAt::Final,
+        kind: causeway_adapters::ReadKind::Storage,
     };
     let before = SystemTime::now();
     let read = reader.read(&query).await.unwrap();

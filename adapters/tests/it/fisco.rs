@@ -268,6 +268,7 @@ async fn fisco_destination_delivers_a_batch_in_both_modes() {
                 }
                 .abi_encode(),
                 at: causeway_adapters::ReadAt::Final,
+                kind: causeway_adapters::ReadKind::Storage,
             })
             .await
             .expect("read");

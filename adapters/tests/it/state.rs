@@ -3,7 +3,7 @@
 
 use alloy::primitives::Address;
 use causeway_adapters::evm::{EvmStateProof, EvmStateReader, Finality, RpcConfig};
-use causeway_adapters::{Error, ReadAt, StateQuery, StateReader};
+use causeway_adapters::{Error, ReadAt, ReadKind, StateQuery, StateReader};
 use causeway_devnet::{CHAIN_A, DevChain};
 use causeway_proofs::Hash32;
 
@@ -33,6 +33,7 @@ async fn reads_a_storage_slot_with_a_verified_proof() {
         contract,
         key: word(slot),
         at,
+        kind: ReadKind::Storage,
     };
     let read = reader
         .read(&query(format!("{outbox:#x}"), 0, ReadAt::Final))
@@ -80,7 +81,8 @@ async fn reads_a_storage_slot_with_a_verified_proof() {
             .read(&StateQuery {
                 contract: "not an address".into(),
                 key: word(0),
-                at: ReadAt::Final
+                at: ReadAt::Final,
+                kind: ReadKind::Storage,
             })
             .await,
         Err(Error::InvalidQuery { .. })
@@ -90,7 +92,8 @@ async fn reads_a_storage_slot_with_a_verified_proof() {
             .read(&StateQuery {
                 contract: format!("{outbox:#x}"),
                 key: vec![0; 31],
-                at: ReadAt::Final
+                at: ReadAt::Final,
+                kind: ReadKind::Storage,
             })
             .await,
         Err(Error::InvalidQuery { .. })
@@ -115,6 +118,7 @@ async fn a_dead_node_fails_over_to_the_chains_next_endpoint() {
         contract: format!("{outbox:#x}"),
         key: word(0),
         at: ReadAt::Final,
+        kind: ReadKind::Storage,
     };
     let mut alone = RpcConfig::new(dead.clone());
     alone.retry.max_attempts = 2;
@@ -148,4 +152,160 @@ async fn a_dead_node_fails_over_to_the_chains_next_endpoint() {
         failed,
         "the reader went back to the dead node"
     );
+}
+
+/// A contract call answered with proof: `Outbox.dispatch` run as a call (it reads the nonce slot,
+/// writes it, hashes the message) at a final block returns what the node's `eth_call` returns,
+/// and its proof re-executes offline to the same output. Tampered return data, code, account
+/// or storage proofs, a dropped slot or account (state the call reads that the proof no longer
+/// covers, which must not read as zero) and another block all fail; a call that reverts is
+/// refused with its reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contract_call_is_answered_with_a_proof_of_the_state_it_reads() {
+    use alloy::primitives::{B256, Bytes, U256};
+    use alloy::providers::Provider as _;
+    use alloy::rpc::types::TransactionRequest;
+    use alloy::sol_types::SolCall as _;
+    use causeway_adapters::evm::EvmCallProof;
+    use causeway_adapters::evm::bindings::IOutbox;
+
+    let chain = DevChain::start(CHAIN_A).await.unwrap();
+    let outbox = *chain.outbox.address();
+    dispatch(&chain, outbox, 2, recipient(1), b"a").await;
+    dispatch(&chain, outbox, 2, recipient(1), b"b").await;
+    mine(&chain, 1).await;
+    let reader = EvmStateReader::new(
+        RpcConfig::new(chain.node.endpoint()),
+        Finality::Confirmations(1),
+    )
+    .unwrap();
+    let data = IOutbox::dispatchCall {
+        destination: 9,
+        recipient: B256::repeat_byte(0x11),
+        body: Bytes::from_static(b"queried, never sent"),
+    }
+    .abi_encode();
+    let read = reader
+        .read(&StateQuery {
+            contract: format!("{outbox:#x}"),
+            key: data.clone(),
+            at: ReadAt::Final,
+            kind: ReadKind::Call,
+        })
+        .await
+        .unwrap();
+    // What the node itself answers for the same call at that block.
+    let node = chain
+        .provider
+        .call(
+            TransactionRequest::default()
+                .from(Address::ZERO)
+                .to(outbox)
+                .input(Bytes::from(data.clone()).into()),
+        )
+        .block(read.at.height.into())
+        .await
+        .unwrap();
+    assert_eq!(read.value, node.to_vec());
+    let id = IOutbox::dispatchCall::abi_decode_returns(&read.value).unwrap();
+    assert_ne!(id, B256::ZERO);
+
+    let proof = EvmCallProof::from_native_proof(&read.proof).unwrap();
+    let block = Hash32(read.at.id.as_bytes().try_into().unwrap());
+    assert_eq!(proof.verify(&block).unwrap(), read.at.height);
+    assert_eq!(proof.to, outbox);
+    assert_eq!(proof.data.to_vec(), data);
+    let outbox_account = proof
+        .accounts
+        .iter()
+        .position(|a| a.address == outbox)
+        .expect("the callee is proven");
+    // The nonce (slot 0) is read, so proven.
+    assert!(
+        proof.accounts[outbox_account]
+            .storage
+            .iter()
+            .any(|s| s.slot == B256::ZERO && s.value == U256::from(2)),
+        "{:?}",
+        proof.accounts[outbox_account].storage
+    );
+    assert!(!proof.code.is_empty());
+
+    let fails = |tamper: &dyn Fn(&mut EvmCallProof), expect: &str| {
+        let mut lie = proof.clone();
+        tamper(&mut lie);
+        match lie.verify(&block) {
+            Err(Error::InvalidNativeProof { reason }) => {
+                assert!(reason.contains(expect), "{expect:?} not in {reason:?}")
+            }
+            other => panic!("a tampered proof ({expect}) gave {other:?}"),
+        }
+    };
+    // Tampered return data.
+    fails(
+        &|p| p.output = Bytes::from(vec![0u8; 32]),
+        "re-executed over the proven state the call returns",
+    );
+    // Tampered code: its hash is no proven account's code hash.
+    fails(
+        &|p| {
+            let mut code = p.code[0].to_vec();
+            let last = code.len() - 1;
+            code[last] ^= 1;
+            p.code[0] = Bytes::from(code);
+        },
+        "is no proven account's code",
+    );
+    // The code left out: the call reads code the proof does not carry.
+    fails(&|p| p.code.clear(), "which the proof does not prove");
+    // A slot the call reads left out: it must not read as zero.
+    fails(
+        &|p| {
+            p.accounts[outbox_account]
+                .storage
+                .retain(|s| s.slot != B256::ZERO)
+        },
+        "storage slot",
+    );
+    // The callee's account left out.
+    fails(
+        &|p| {
+            p.accounts.retain(|a| a.address != outbox);
+            p.code.clear();
+        },
+        "which the proof does not prove",
+    );
+    // Another nonce for the callee, or another value for the slot: the proofs do not prove them.
+    fails(
+        &|p| p.accounts[outbox_account].account.nonce += 1,
+        "other account fields",
+    );
+    fails(
+        &|p| {
+            for s in &mut p.accounts[outbox_account].storage {
+                if s.slot == B256::ZERO {
+                    s.value = U256::from(7);
+                }
+            }
+        },
+        "storage proof",
+    );
+    // Another chain id changes nothing the call reads here, but another call data does.
+    fails(
+        &|p| p.data = Bytes::from(vec![0xde, 0xad, 0xbe, 0xef]),
+        "reverts",
+    );
+    assert!(proof.verify(&Hash32([1; 32])).is_err());
+
+    // A call that reverts (no function with that selector, no fallback) is refused.
+    let err = reader
+        .read(&StateQuery {
+            contract: format!("{outbox:#x}"),
+            key: vec![0xde, 0xad, 0xbe, 0xef],
+            at: ReadAt::Final,
+            kind: ReadKind::Call,
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Reverted { .. }), "{err}");
 }

@@ -241,7 +241,12 @@ pub async fn get_message(
     // thread hop per request: this is the API's most frequent call).
     let credential = Credential::of(&headers)?;
     let s = state.clone();
+    // As many reads at once as there are handles: the others wait as tasks, not as blocking
+    // threads contending for the handles' mutexes (profiled: thread wake-ups and futex waits
+    // were most of this route's time under load).
+    let permit = state.read_permit().await?;
     blocking(move || {
+        let _permit = permit;
         let store = s.store();
         credential.check(store.as_ref(), Scope::Read)?;
         let id = parse_id(id)?;

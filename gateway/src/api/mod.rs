@@ -71,6 +71,9 @@ struct Inner {
     lanes: HashMap<Lane, LaneTrust>,
     chains: Vec<ChainEntry>,
     streams: Arc<Semaphore>,
+    /// One permit per store handle: the hot reads (`GET /v1/messages/{id}`) wait for one here,
+    /// as tasks, instead of as blocking threads on the handles' mutexes.
+    reads: Arc<Semaphore>,
     cancel: CancellationToken,
     /// Sending and private messages, when this gateway is configured for them.
     sending: std::sync::OnceLock<send::Sending>,
@@ -109,7 +112,9 @@ impl ApiState {
     ) -> Self {
         let mut stores = vec![store];
         stores.extend(more);
+        let reads = Arc::new(Semaphore::new(stores.len()));
         ApiState(Arc::new(Inner {
+            reads,
             stores,
             next: std::sync::atomic::AtomicUsize::new(0),
             lanes: lanes.into_iter().map(|l| (l.lane, l)).collect(),
@@ -154,6 +159,14 @@ impl ApiState {
 
     fn streams(&self) -> &Arc<Semaphore> {
         &self.0.streams
+    }
+
+    /// A permit to read on a blocking thread (at most one per store handle at once).
+    async fn read_permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, error::ApiError> {
+        Arc::clone(&self.0.reads)
+            .acquire_owned()
+            .await
+            .map_err(|_| error::ApiError::unavailable("the API is stopping"))
     }
 
     fn cancel(&self) -> &CancellationToken {

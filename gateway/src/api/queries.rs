@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use super::ApiState;
 use super::auth::authorize;
 use super::error::{ApiError, ErrorBody, strict_json};
-use crate::query::{QueryAnswer, QueryError};
+use crate::query::{QueryAnswer, QueryError, QueryKind};
 
 /// The longest key accepted, in bytes (a Fabric call's JSON; an EVM slot is 32).
 pub const MAX_KEY_LEN: usize = 4 * 1024;
@@ -30,16 +30,21 @@ pub struct QueryRequest {
     pub domain: u32,
     /// EVM and FISCO BCOS: the contract's `0x` address; Fabric: `"<channel>/<chaincode>"`.
     pub contract: String,
-    /// `0x` hex: EVM, the 32-byte storage slot; FISCO BCOS, the call data; Fabric, the UTF-8
-    /// JSON array `[function, args...]`.
+    /// `0x` hex: EVM, the 32-byte storage slot (kind `storage`) or the call data (kind `call`);
+    /// FISCO BCOS, the call data; Fabric, the UTF-8 JSON array `[function, args...]`.
     pub key: String,
     /// The block height to read at (EVM only); absent: the latest final block.
     #[serde(default)]
     pub height: Option<u64>,
+    /// What the key is: `storage` (the default; EVM, a 32-byte slot) or `call` (EVM, a contract
+    /// call's data, answered with the call re-executed over proven state).
+    #[serde(default)]
+    pub kind: QueryKind,
 }
 
 /// Reads one value of a chain's state with the chain's proof: an EVM storage slot with its
-/// `eth_getProof` account and storage proofs against a final block, a Fabric evaluation with
+/// `eth_getProof` account and storage proofs against a final block, an EVM contract call
+/// re-executed over the proven accounts, slots and code it reads, a Fabric evaluation with
 /// its endorsements, a FISCO BCOS view call (unproven). `causeway verify --query FILE` checks
 /// the answer offline.
 #[utoipa::path(post, path = "/v1/queries", tag = "queries",
@@ -91,6 +96,7 @@ pub async fn query(
         contract: request.contract,
         key,
         height: request.height,
+        kind: request.kind.into(),
     };
     let Some(queries) = state.context().queries.clone() else {
         return Err(not_served(&QueryError::NotServed {
@@ -106,7 +112,8 @@ pub async fn query(
                 StatusCode::BAD_REQUEST,
                 "invalid_query",
                 e.to_string(),
-                "EVM: a 0x contract address and a 32-byte slot; Fabric: \
+                "EVM: a 0x contract address and a 32-byte slot, or call data with kind \"call\"; \
+                 Fabric: \
                  \"<channel>/<chaincode>\" and the hex of a JSON array [function, args...]; \
                  FISCO BCOS: an address and call data",
             ),

@@ -3,8 +3,9 @@
 //! its value:
 //!
 //! - EVM: the header hashes to the answer's block, and the account and storage proofs lead from
-//!   its state root to the value; with `--rpc URL` the block is compared with the chain's block
-//!   at that height (without, the verdict says the block was not compared with the chain).
+//!   its state root to the value; a contract call is re-executed over the proven accounts, slots
+//!   and code alone and must return the value. With `--rpc URL` the block (and a call's chain
+//!   id) is compared with the chain's at that height (without, the verdict says it was not).
 //! - Fabric: the endorsements, against the channel's MSP roots and endorsement policy from
 //!   `--trust FILE` (its `source`), endorse exactly this call and its response is the value.
 //!   The proposal's time is reported: an endorsement shows what the state was then.
@@ -14,8 +15,9 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
+use causeway_adapters::evm::EvmCallProof;
 use causeway_adapters::fabric::FabricStateProof;
-use causeway_gateway::query::{QueryAnswer, check_binding};
+use causeway_gateway::query::{QueryAnswer, QueryKind, check_binding};
 use causeway_peer::ForwardedQuery;
 use causeway_proofs::Domain;
 use causeway_proofs::bundle::ChainFamily;
@@ -55,6 +57,7 @@ pub(crate) fn run(
             .and_then(|d| hex::decode(d).ok())
             .context("the answer's key is not 0x hex")?,
         height: Some(answer.height),
+        kind: answer.kind.into(),
     };
     let mut notes: Vec<String> = Vec::new();
     let verdict = check_binding(&answer, &query).and_then(|()| match answer.proof.family {
@@ -110,18 +113,48 @@ pub(crate) fn run(
 
 /// EVM: [`check_binding`] verified the tries from the header; this ties the block to the chain.
 fn evm(answer: &QueryAnswer, rpc: Option<&str>, notes: &mut Vec<String>) -> Result<(), String> {
-    notes.push(format!(
-        "the account and storage proofs lead from block {}'s state root to the value",
-        answer.height
-    ));
+    let call_chain_id = if answer.kind == QueryKind::Call {
+        let proof = EvmCallProof::from_native_proof(&answer.proof).map_err(|e| e.to_string())?;
+        notes.push(format!(
+            "the call, re-executed over the {} accounts and {} slots proven from block {}'s \
+             state root (and only them), returns the value",
+            proof.accounts.len(),
+            proof
+                .accounts
+                .iter()
+                .map(|a| a.storage.len())
+                .sum::<usize>(),
+            answer.height
+        ));
+        Some(proof.chain_id)
+    } else {
+        notes.push(format!(
+            "the account and storage proofs lead from block {}'s state root to the value",
+            answer.height
+        ));
+        None
+    };
     let Some(url) = rpc else {
         notes.push(
             "the block hash was NOT compared with the chain (pass --rpc URL of a node you trust)"
                 .to_owned(),
         );
+        if let Some(id) = call_chain_id {
+            notes.push(format!(
+                "the call ran with chain id {id}, the answering node's word (--rpc checks it)"
+            ));
+        }
         return Ok(());
     };
     let (node, chain_id) = OriginNode::connect_any(url).map_err(|e| format!("{e:#}"))?;
+    if let Some(stated) = call_chain_id
+        && stated != chain_id
+    {
+        return Err(format!(
+            "the call ran with chain id {stated}, the node at {} is of chain {chain_id}",
+            node.shown()
+        ));
+    }
     let hash = node
         .block_hash(answer.height)
         .map_err(|e| format!("{e:#}"))?

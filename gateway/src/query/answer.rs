@@ -2,8 +2,9 @@
 //! the file `causeway verify --query` reads), and [`check_binding`], which shows an answer's
 //! proof is of the query asked.
 
+use causeway_adapters::ReadKind;
 use causeway_adapters::chain::StateRead;
-use causeway_adapters::evm::EvmStateProof;
+use causeway_adapters::evm::{EvmCallProof, EvmStateProof};
 use causeway_adapters::fabric::FabricStateProof;
 use causeway_peer::ForwardedQuery;
 use causeway_proofs::bundle::{ChainFamily, NativeProof};
@@ -29,6 +30,37 @@ pub enum ProofState {
     Unproven,
 }
 
+/// What a query's key is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QueryKind {
+    /// The family's own read: EVM, the key is a 32-byte storage slot; Fabric, an evaluation;
+    /// FISCO BCOS, a view call.
+    #[default]
+    Storage,
+    /// EVM: a contract call (the key is its call data) answered with the call re-executed over
+    /// `eth_getProof`-proven state. Fabric and FISCO BCOS reads are calls already.
+    Call,
+}
+
+impl From<QueryKind> for ReadKind {
+    fn from(kind: QueryKind) -> Self {
+        match kind {
+            QueryKind::Storage => ReadKind::Storage,
+            QueryKind::Call => ReadKind::Call,
+        }
+    }
+}
+
+impl From<ReadKind> for QueryKind {
+    fn from(kind: ReadKind) -> Self {
+        match kind {
+            ReadKind::Call => QueryKind::Call,
+            _ => QueryKind::Storage,
+        }
+    }
+}
+
 /// A query's answer: the value, the block it was read at and the chain's proof.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -43,12 +75,15 @@ pub struct QueryAnswer {
     pub contract: String,
     /// The key, `0x` hex.
     pub key: String,
+    /// What the key is (absent in answers from before calls could be proven: `storage`).
+    #[serde(default)]
+    pub kind: QueryKind,
     /// The block height the value was read at.
     pub height: u64,
     /// That block's id (hash), `0x` hex.
     pub block: String,
-    /// The value, `0x` hex (EVM: the 32-byte slot word; Fabric: the chaincode's response payload;
-    /// FISCO BCOS: the call's return data).
+    /// The value, `0x` hex (EVM: the 32-byte slot word, or a call's return data; Fabric: the
+    /// chaincode's response payload; FISCO BCOS: the call's return data).
     pub value: String,
     /// The chain's proof (`{family, data}`, the same shape as a bundle's native proof).
     #[schema(value_type = Object)]
@@ -85,6 +120,7 @@ impl QueryAnswer {
             family: family_name(read.proof.family).to_owned(),
             contract: query.contract.clone(),
             key: format!("0x{}", hex::encode(&query.key)),
+            kind: query.kind.into(),
             height: read.at.height,
             block: read.at.id.to_string(),
             value: format!("0x{}", hex::encode(&read.value)),
@@ -131,6 +167,9 @@ pub fn check_binding(answer: &QueryAnswer, query: &ForwardedQuery) -> Result<(),
     if hex_bytes(&answer.key, "key")? != query.key {
         return Err("it is of another key".into());
     }
+    if ReadKind::from(answer.kind) != query.kind {
+        return Err(format!("it is of kind {:?}", answer.kind));
+    }
     if let Some(h) = query.height
         && answer.height != h
     {
@@ -145,6 +184,37 @@ pub fn check_binding(answer: &QueryAnswer, query: &ForwardedQuery) -> Result<(),
     }
     let value = answer.value_bytes()?;
     match answer.proof.family {
+        ChainFamily::Evm if answer.kind == QueryKind::Call => {
+            let proof =
+                EvmCallProof::from_native_proof(&answer.proof).map_err(|e| e.to_string())?;
+            let asked: alloy::primitives::Address = query
+                .contract
+                .parse()
+                .map_err(|e| format!("the contract is not an EVM address: {e}"))?;
+            if proof.to != asked {
+                return Err(format!("its proof is of a call to {}", proof.to));
+            }
+            if proof.data.as_ref() != query.key.as_slice() {
+                return Err("its proof is of other call data".into());
+            }
+            if proof.output.as_ref() != value.as_slice() {
+                return Err("its proof proves another return value".into());
+            }
+            let block = hex_bytes(&answer.block, "block")?;
+            let block: [u8; 32] = block
+                .as_slice()
+                .try_into()
+                .map_err(|_| "its block is not a 32-byte hash".to_owned())?;
+            let height = proof
+                .verify(&causeway_proofs::Hash32(block))
+                .map_err(|e| e.to_string())?;
+            if height != answer.height {
+                return Err(format!(
+                    "its proof's header is of block {height}, the answer says {}",
+                    answer.height
+                ));
+            }
+        }
         ChainFamily::Evm => {
             let proof =
                 EvmStateProof::from_native_proof(&answer.proof).map_err(|e| e.to_string())?;
@@ -216,6 +286,7 @@ mod tests {
             contract: "trade/causeway_inbox".into(),
             key: key.clone(),
             height: None,
+            kind: ReadKind::Storage,
         };
         let answer = QueryAnswer {
             domain: 7,
@@ -223,6 +294,7 @@ mod tests {
             family: "fabric".into(),
             contract: query.contract.clone(),
             key: format!("0x{}", hex::encode(&key)),
+            kind: QueryKind::Storage,
             height: 3,
             block: "0x01".into(),
             value: format!("0x{}", hex::encode("false")),

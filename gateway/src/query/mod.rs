@@ -3,7 +3,8 @@
 //!
 //! - A chain this gateway serves is read through its wired [`DynStateReader`], which checks the
 //!   proof before returning: an EVM storage slot by `eth_getProof` against a final block's state
-//!   root, a Fabric chaincode evaluation by its endorsements under the configured policy (and an
+//!   root, an EVM contract call by re-executing it over the `eth_getProof`-proven accounts, slots
+//!   and code it reads, a Fabric chaincode evaluation by its endorsements under the configured policy (and an
 //!   orderer-signed block), a FISCO BCOS view call at a sealed block (FISCO BCOS has no state
 //!   proofs: the answer says `unproven`).
 //! - A chain it does not serve (named by its consortium domain) is forwarded over the peer
@@ -25,7 +26,7 @@ use causeway_peer::{ForwardError, ForwardedQuery, QueryForwarder, QueryRefusal};
 use causeway_proofs::Domain;
 use tokio::sync::Semaphore;
 
-pub use answer::{ProofState, QueryAnswer, check_binding};
+pub use answer::{ProofState, QueryAnswer, QueryKind, check_binding};
 
 /// Queries answered at once (local reads and forwarded ones together); more wait.
 pub const MAX_CONCURRENT_QUERIES: usize = 16;
@@ -85,9 +86,8 @@ impl From<QueryError> for QueryRefusal {
     fn from(e: QueryError) -> Self {
         match e {
             QueryError::NotServed { domain, .. } => QueryRefusal::NotServed { domain },
-            QueryError::Invalid { reason } | QueryError::Refused { reason } => {
-                QueryRefusal::Invalid { reason }
-            }
+            QueryError::Invalid { reason } => QueryRefusal::Invalid { reason },
+            QueryError::Refused { reason } => QueryRefusal::Refused { reason },
             other => QueryRefusal::Unavailable {
                 reason: other.to_string(),
             },
@@ -222,6 +222,7 @@ impl Queries {
             contract: query.contract.clone(),
             key: query.key.clone(),
             at: query.height.map_or(ReadAt::Final, ReadAt::Height),
+            kind: query.kind,
         };
         let read = chain.reader.read(&state_query).await.map_err(read_error)?;
         Ok(QueryAnswer::local(&self.0.own, chain, query, read))
@@ -238,9 +239,13 @@ impl Queries {
         for member in &self.0.members {
             match forwarder.query(member, query).await {
                 Ok(None) => continue,
-                Ok(Some(bytes)) => return self.accept(member, query, &bytes),
+                Ok(Some(bytes)) => return self.accept(member, query, bytes).await,
                 Err(ForwardError::Invalid { reason, .. }) => {
                     return Err(QueryError::Invalid { reason });
+                }
+                // The member serves the chain and the chain said no: that is the answer.
+                Err(ForwardError::Refused { reason, .. }) => {
+                    return Err(QueryError::Refused { reason });
                 }
                 Err(e) => {
                     tracing::debug!(member = %member, domain = %query.domain, error = %e, "forwarding a query failed");
@@ -265,12 +270,13 @@ impl Queries {
         }
     }
 
-    /// `member`'s answer, once it is shown to be of `query` and (EVM) consistent.
-    fn accept(
+    /// `member`'s answer, once it is shown to be of `query` and (EVM) consistent. The check
+    /// runs on a blocking thread: an EVM call's answer is re-executed.
+    async fn accept(
         &self,
         member: &str,
         query: &ForwardedQuery,
-        bytes: &[u8],
+        bytes: Vec<u8>,
     ) -> Result<QueryAnswer, QueryError> {
         let bad = |reason: String| QueryError::BadAnswer {
             member: member.to_owned(),
@@ -282,9 +288,18 @@ impl Queries {
                 bytes.len()
             )));
         }
-        let mut answer: QueryAnswer =
-            serde_json::from_slice(bytes).map_err(|e| bad(format!("not a query answer: {e}")))?;
-        check_binding(&answer, query).map_err(bad)?;
+        let asked = query.clone();
+        let checked = tokio::task::spawn_blocking(move || {
+            let answer: QueryAnswer =
+                serde_json::from_slice(&bytes).map_err(|e| format!("not a query answer: {e}"))?;
+            check_binding(&answer, &asked)?;
+            Ok::<_, String>(answer)
+        })
+        .await
+        .map_err(|e| QueryError::Unavailable {
+            reason: format!("checking the answer failed: {e}"),
+        })?;
+        let mut answer = checked.map_err(bad)?;
         answer.answered_by = member.to_owned();
         answer.forwarded = true;
         if answer.proof_state == ProofState::Verified {

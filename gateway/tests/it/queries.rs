@@ -4,13 +4,19 @@
 //! forwards the query over the peer protocol; org1 reads it with `eth_getProof`, verified
 //! against a final block, and the answer comes back saying who answered and how far it is
 //! proven. `causeway verify --query` checks the answer offline against gamma's node; a tampered
-//! value or proof node fails. A chain no member serves gets 404; no token, 401.
+//! value or proof node fails. A contract call is answered the same way, re-executed over the
+//! state org1 proved; a forwarded call that reverts and a block gamma does not have come back as
+//! 422 `query_refused`, and a member whose chain is down as 503. A chain no member serves gets
+//! 404; no token, 401.
 
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{B256, U256};
+use alloy::providers::Provider as _;
 use alloy::providers::ext::AnvilApi as _;
+use alloy::sol_types::SolCall as _;
 use alloy::transports::http::reqwest;
+use causeway_adapters::evm::bindings::IOutbox;
 use causeway_devnet::fixtures::Committee;
 use causeway_devnet::{ChainSpec, DevChain, Domain};
 use serde_json::{Value, json};
@@ -169,6 +175,101 @@ inbox = "{inbox}"
     let out = verify_query(&file, &rpc);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
 
+    // A contract call (Outbox.dispatch, run as a call: it reads the nonce slot and hashes the
+    // message), forwarded: org1 re-executes it over the state it proved; the answer says what
+    // gamma's node answers for the same call at that block, and verifies offline.
+    let call = IOutbox::dispatchCall {
+        destination: 9,
+        recipient: B256::repeat_byte(0x11),
+        body: alloy::primitives::Bytes::from_static(b"queried, never sent"),
+    }
+    .abi_encode();
+    let call_query = json!({
+        "domain": GAMMA.domain.0,
+        "contract": contract.to_string(),
+        "key": format!("0x{}", hex::encode(&call)),
+        "kind": "call",
+    });
+    let (status, called) = apis[1]
+        .call(reqwest::Method::POST, "/v1/queries", Some(call_query))
+        .await;
+    assert_eq!(status, 200, "{called}");
+    assert_eq!(called["kind"], "call");
+    assert_eq!(called["proof_state"], "verified_by_member");
+    let at = called["height"].as_u64().unwrap();
+    let node = gamma
+        .provider
+        .call(
+            alloy::rpc::types::TransactionRequest::default()
+                .from(alloy::primitives::Address::ZERO)
+                .to(contract)
+                .input(alloy::primitives::Bytes::from(call.clone()).into()),
+        )
+        .block(at.into())
+        .await
+        .unwrap();
+    assert_eq!(called["value"], node.to_string());
+    std::fs::write(&file, called.to_string()).unwrap();
+    let out = verify_query(&file, &rpc);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("re-executed"), "{}", text(&out));
+    // Tampered return data, or tampered code, fails offline.
+    let mut tampered = called.clone();
+    tampered["value"] = json!(B256::from(U256::from(0xBAD_u64)).to_string());
+    tampered["proof"]["data"]["output"] = tampered["value"].clone();
+    std::fs::write(&file, tampered.to_string()).unwrap();
+    let out = verify_query(&file, &rpc);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("returns"), "{}", text(&out));
+    let mut tampered = called.clone();
+    let code = tampered["proof"]["data"]["code"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    tampered["proof"]["data"]["code"][0] = Value::String(flip_last(&code));
+    std::fs::write(&file, tampered.to_string()).unwrap();
+    let out = verify_query(&file, &rpc);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+
+    // Refusals keep their meaning across the hop: a call that reverts, and a block gamma does
+    // not have, are 422 query_refused with the chain's reason, not a gateway failure.
+    let (status, body) = apis[1]
+        .call(
+            reqwest::Method::POST,
+            "/v1/queries",
+            Some(json!({
+                "domain": GAMMA.domain.0,
+                "contract": contract.to_string(),
+                "key": "0xdeadbeef",
+                "kind": "call",
+            })),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["code"], "query_refused");
+    assert!(
+        body["message"].as_str().unwrap().contains("revert"),
+        "{body}"
+    );
+    let (status, body) = apis[1]
+        .call(
+            reqwest::Method::POST,
+            "/v1/queries",
+            Some(json!({
+                "domain": GAMMA.domain.0,
+                "contract": contract.to_string(),
+                "key": slot.to_string(),
+                "height": 1_000_000,
+            })),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["code"], "query_refused");
+    assert!(
+        body["message"].as_str().unwrap().contains("1000000"),
+        "{body}"
+    );
+
     // A chain nobody serves: 404 with a clear code; a malformed key: 400; no token: 401.
     let (status, body) = apis[1]
         .call(
@@ -199,6 +300,14 @@ inbox = "{inbox}"
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 401);
+
+    // The member serving gamma cannot answer once gamma's node is gone: 503, not a refusal.
+    drop(gamma);
+    let (status, body) = apis[1]
+        .call(reqwest::Method::POST, "/v1/queries", Some(query.clone()))
+        .await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["code"], "chain_unavailable");
 
     for m in &mut members {
         assert!(m.terminate().success(), "{}", tail(&m.log(), 40));
@@ -296,6 +405,7 @@ async fn a_forwarded_fabric_query_returns_endorsements_that_verify() {
         contract: format!("{}/{INBOX_CHAINCODE}", net.channel()),
         key: serde_json::to_vec(&["isDelivered", id.as_str()]).unwrap(),
         height: None,
+        kind: causeway_adapters::ReadKind::Storage,
     };
     let answer = asking.answer(&query).await.unwrap();
     assert!(answer.forwarded);

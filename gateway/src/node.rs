@@ -24,8 +24,9 @@ use crate::wiring;
 /// configuration's `[relayer]` section.
 #[derive(Clone, Debug)]
 pub struct NodeOptions {
-    /// The pipeline's knobs (its `owner` is replaced by the organisation's name: a restarted
-    /// gateway takes its own submissions back at once).
+    /// The pipeline's knobs (its `owner` is replaced by the organisation's name and the
+    /// replica's `[gateway] instance`: a restarted gateway takes its own submissions back at
+    /// once).
     pub pipeline: PipelineConfig,
     /// How long the next member waits after the member whose turn it is before it delivers a
     /// run of messages itself (when the destination still shows them undelivered).
@@ -46,6 +47,10 @@ impl NodeOptions {
                 source_poll: r.poll_interval,
                 deliver_poll: r.poll_interval,
                 confirm_poll: r.poll_interval,
+                lease_for: r.lease,
+                // A holder stops sending under a lease this long before it ends: the default
+                // margin, or a quarter of a short lease (the margin must be less than it).
+                clock_skew: PipelineConfig::default().clock_skew.min(r.lease / 4),
                 ..PipelineConfig::default()
             },
             delivery_grace: r.delivery_grace,
@@ -138,7 +143,13 @@ impl Node {
             .position(|m| m.name == own.name)
             .context("this gateway's organisation is not among [[members]]")?;
         let mut pipeline = options.pipeline.clone();
-        pipeline.owner = LeaseOwner(own.name.clone());
+        // One name per replica of the organisation's gateway (`[gateway] instance`), kept
+        // across restarts: a restarted replica takes its own submissions back at once, the
+        // others' once their follow leases end.
+        pipeline.owner = LeaseOwner(match &config.gateway().instance {
+            Some(instance) => format!("{}/{instance}", own.name),
+            None => own.name.clone(),
+        });
         let api_lanes = crate::api::lanes_of(&wired.lanes);
         let observed = crate::metrics::Observed {
             chains: wired
@@ -179,10 +190,15 @@ impl Node {
         }
         // The relayer first: it subscribes its lanes to the collector, which the peer clients
         // then feed.
-        let relayer = relayer
-            .spawn()
-            .await
-            .context("starting the relayer pipeline")?;
+        let relayer = relayer.spawn().await.map_err(|e| {
+            let replica = matches!(e, causeway_relayer::Error::OwnerInUse { .. });
+            anyhow::Error::new(e).context(if replica {
+                "starting the relayer pipeline (each replica of an organisation's gateway on one \
+                 store needs its own [gateway] instance)"
+            } else {
+                "starting the relayer pipeline"
+            })
+        })?;
         let cancel = CancellationToken::new();
         let peer_config =
             PeerConfig::from_config(config).context("the peer protocol's settings")?;
@@ -265,6 +281,7 @@ impl Node {
         };
         tracing::info!(
             organisation = %own.name,
+            instance = config.gateway().instance.as_deref().unwrap_or("-"),
             peer_listen = %peer.local_addr(),
             metrics_listen = ?metrics.as_ref().map(|m| m.local_addr()),
             chains = wired.chains.len(),

@@ -106,8 +106,9 @@ impl Node {
                 Arc::new(store)
             }
             Storage::Postgres { url, password_file } => {
-                store_timings = None;
-                Arc::new(open_postgres(url, password_file.as_deref()).await?)
+                let store = open_postgres(url, password_file.as_deref()).await?;
+                store_timings = Some(store.timings());
+                Arc::new(store)
             }
             _ => bail!("this [storage] kind is not supported by this build"),
         };
@@ -158,7 +159,7 @@ impl Node {
                 .map(|c| (c.name.clone(), c.metrics.clone()))
                 .collect(),
             api: crate::api::ApiRequests::default(),
-            // The pipeline's handle is timed on SQLite (PostgreSQL's store is not timed yet).
+            // The pipeline's handle is timed on either store.
             store_handles: store_timings
                 .into_iter()
                 .map(|t| (crate::metrics::HANDLE_PIPELINE, t))
@@ -167,6 +168,8 @@ impl Node {
                     causeway_relayer::store::StoreTimings::default(),
                 )])
                 .collect(),
+            // PostgreSQL: the scrape reads through the gateway's pooled handle.
+            store: matches!(config.storage(), Storage::Postgres { .. }).then(|| Arc::clone(&store)),
         };
         let api_store_timings = observed
             .store_handles

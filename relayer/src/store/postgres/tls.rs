@@ -131,7 +131,7 @@ pub(super) fn connector(split: &Split) -> Result<(Connector, SslMode)> {
             root.display()
         ),
     };
-    let pem = std::fs::read(root).map_err(|e| unreadable(e.to_string()))?;
+    let pem = read_bounded(root).map_err(unreadable)?;
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(&pem) {
         let cert = cert.map_err(|e| unreadable(format!("not a PEM certificate: {e}")))?;
@@ -157,6 +157,31 @@ pub(super) fn connector(split: &Split) -> Result<(Connector, SslMode)> {
         Connector::VerifyFull(MakeRustlsConnect::new(config)),
         SslMode::Require,
     ))
+}
+
+/// The largest CA file read (a bundle of a few certificates is a few kilobytes).
+const MAX_CA_FILE_LEN: u64 = 1024 * 1024;
+
+/// The bytes of the regular file at `path`, at most [`MAX_CA_FILE_LEN`] (a FIFO or
+/// `/dev/zero` is refused unread).
+fn read_bounded(path: &std::path::Path) -> std::result::Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > MAX_CA_FILE_LEN {
+        return Err(format!("larger than {MAX_CA_FILE_LEN} bytes"));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_CA_FILE_LEN + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_CA_FILE_LEN {
+        return Err(format!("larger than {MAX_CA_FILE_LEN} bytes"));
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -196,12 +221,17 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_or_empty_ca_file_is_a_clear_error() {
+    fn a_missing_empty_or_endless_ca_file_is_a_clear_error() {
         let dir = tempfile::tempdir().expect("temp dir");
         let missing = dir.path().join("missing.pem");
         let empty = dir.path().join("empty.pem");
         std::fs::write(&empty, b"").expect("write");
-        for (file, says) in [(missing, "No such file"), (empty, "no certificate")] {
+        let device = std::path::PathBuf::from("/dev/zero");
+        for (file, says) in [
+            (missing, "No such file"),
+            (empty, "no certificate"),
+            (device, "not a regular file"),
+        ] {
             let s = split(&format!(
                 "postgres://u@db/c?sslmode=verify-full&sslrootcert={}",
                 file.display()

@@ -21,6 +21,11 @@ use crate::values::{Endpoint, PostgresUrl, PrivacyPublicKey};
 pub struct Gateway {
     /// This gateway's organisation: the name of one of the [`Member`]s.
     pub organisation: String,
+    /// This replica's name among the organisation's gateways on one PostgreSQL store
+    /// (`[gateway] instance`), `None` for the only one. Each replica leases work under its own
+    /// name (the organisation's name, then `/` and this), and a replica restarted under the
+    /// same name takes its own submissions back at once.
+    pub instance: Option<String>,
     /// secp256k1 validator secret; its address is this organisation's `validator_address`.
     pub validator_key_file: PathBuf,
     /// X25519 privacy secret; its public key is this organisation's `privacy_public_key`.
@@ -492,6 +497,10 @@ pub struct Relaying {
     pub delivery_grace: Duration,
     /// How often chains are polled for new blocks and submissions for their outcome.
     pub poll_interval: Duration,
+    /// How long a lease on a batch of messages lasts: a gateway (or replica) that dies holding
+    /// one leaves its messages to the others this long after it took them (default
+    /// [`Relaying::DEFAULT_LEASE`]).
+    pub lease: Duration,
 }
 
 impl Relaying {
@@ -503,6 +512,8 @@ impl Relaying {
     pub const DEFAULT_DELIVERY_GRACE: Duration = Duration::from_secs(10);
     /// Default poll interval.
     pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(500);
+    /// Default lease.
+    pub const DEFAULT_LEASE: Duration = Duration::from_secs(120);
 }
 
 impl Default for Relaying {
@@ -511,6 +522,7 @@ impl Default for Relaying {
             batch_size: Self::DEFAULT_BATCH_SIZE,
             delivery_grace: Self::DEFAULT_DELIVERY_GRACE,
             poll_interval: Self::DEFAULT_POLL_INTERVAL,
+            lease: Self::DEFAULT_LEASE,
         }
     }
 }

@@ -37,6 +37,7 @@ pub(crate) struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawGateway {
     pub(crate) organisation: S<String>,
+    pub(crate) instance: Option<S<String>>,
     pub(crate) validator_key_file: Option<S<PathBuf>>,
     pub(crate) privacy_key_file: Option<S<PathBuf>>,
     pub(crate) peer_listen: S<String>,
@@ -240,4 +241,5 @@ pub(crate) struct RawRelayer {
     pub(crate) batch_size: Option<S<u64>>,
     pub(crate) delivery_grace_ms: Option<S<u64>>,
     pub(crate) poll_interval_ms: Option<S<u64>>,
+    pub(crate) lease_ms: Option<S<u64>>,
 }

@@ -63,6 +63,8 @@ pub struct PostgresNode {
     password: String,
     durability: Durability,
     run_as: Option<(u32, u32)>,
+    /// The server's certificate and key files, when it speaks TLS ([`PostgresNode::start_tls`]).
+    tls: Option<(PathBuf, PathBuf)>,
     server: Option<Server>,
 }
 
@@ -130,8 +132,19 @@ impl PostgresNode {
         Self::start_with(Durability::Fast)
     }
 
+    /// Starts a new cluster with [`Durability::Fast`] that speaks TLS (`ssl = on`) with
+    /// `cert_pem` and `key_pem` (PEM) as its certificate and key, and accepts TCP connections
+    /// over TLS only (`hostssl` in `pg_hba.conf`).
+    pub fn start_tls(cert_pem: &[u8], key_pem: &[u8]) -> Result<Self> {
+        Self::start_inner(Durability::Fast, Some((cert_pem, key_pem)))
+    }
+
     /// Starts a new cluster (`initdb`, then the server) and waits until it accepts connections.
     pub fn start_with(durability: Durability) -> Result<Self> {
+        Self::start_inner(durability, None)
+    }
+
+    fn start_inner(durability: Durability, tls: Option<(&[u8], &[u8])>) -> Result<Self> {
         let bin = postgres_bin_dir();
         for tool in ["initdb", "postgres", "pg_isready", "psql"] {
             if !bin.join(tool).is_file() {
@@ -182,6 +195,33 @@ impl PostgresNode {
                 ),
             ));
         }
+        let tls = match tls {
+            Some((cert, key)) => {
+                // The server reads its key only if no one else may (0600, its own user).
+                use std::os::unix::fs::PermissionsExt as _;
+                let paths = (dir.path().join("server.crt"), dir.path().join("server.key"));
+                for (path, bytes) in [(&paths.0, cert), (&paths.1, key)] {
+                    std::fs::write(path, bytes)
+                        .map_err(|e| err("writing the server's TLS files", e))?;
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                        .map_err(|e| err("writing the server's TLS files", e))?;
+                    if let Some((uid, gid)) = run_as {
+                        std::os::unix::fs::chown(path, Some(uid), Some(gid))
+                            .map_err(|e| err("handing the TLS files to the cluster's user", e))?;
+                    }
+                }
+                // TCP over TLS only: a client that connected at all spoke TLS.
+                std::fs::write(
+                    dir.path().join("data/pg_hba.conf"),
+                    "local all all scram-sha-256\n\
+                     hostssl all all 127.0.0.1/32 scram-sha-256\n\
+                     hostssl all all ::1/128 scram-sha-256\n",
+                )
+                .map_err(|e| err("writing pg_hba.conf", e))?;
+                Some(paths)
+            }
+            None => None,
+        };
         let mut node = PostgresNode {
             dir: Some(dir),
             bin,
@@ -189,6 +229,7 @@ impl PostgresNode {
             password,
             durability,
             run_as,
+            tls,
             server: None,
         };
         node.start_server()?;
@@ -217,10 +258,18 @@ impl PostgresNode {
     /// Starts the server (under its supervisor) on the cluster's port and waits until it
     /// accepts connections.
     fn start_server(&mut self) -> Result<()> {
-        let options = match self.durability {
+        let mut options = match self.durability {
             Durability::Fast => "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
             Durability::Durable => "",
-        };
+        }
+        .to_owned();
+        if let Some((cert, key)) = &self.tls {
+            options += &format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                cert.display(),
+                key.display()
+            );
+        }
         let mut sh = Command::new("/bin/sh");
         sh.arg("-c")
             .arg(SUPERVISOR)

@@ -18,9 +18,7 @@ use causeway_monitoring::{
 };
 use causeway_peer::{LinkState, PeerStatusReader, ServerStats};
 use causeway_relayer::pipeline::{LATENCY_BUCKETS, LatencySnapshot, PipelineMetricsReader};
-use causeway_relayer::store::{
-    Lane, QueryStore, SourceStore, SqliteOptions, SqliteStore, StoreTimings, UnixMillis,
-};
+use causeway_relayer::store::{Lane, SqliteOptions, SqliteStore, Store, StoreTimings, UnixMillis};
 
 use crate::api::ApiRequests;
 use crate::lanes::LaneState;
@@ -37,7 +35,7 @@ pub const HANDLE_SCRAPE: &str = "scrape";
 
 /// What the gateway's parts observe as it happens, read at each scrape: the chains' adapters
 /// (requests to the nodes, heads, reorganisations, deliveries' spending) and the API's requests.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Observed {
     /// Per chain name, what its adapters count.
     pub chains: Vec<(String, ChainMetrics)>,
@@ -48,6 +46,20 @@ pub struct Observed {
     pub store_handles: Vec<(&'static str, StoreTimings)>,
     /// What the anchoring tasks did, per anchoring.
     pub anchors: crate::anchor::AnchorMetrics,
+    /// The store a scrape reads when it opens no handle of its own (PostgreSQL: the gateway's
+    /// pooled handle; SQLite gets a read-only connection of its own).
+    pub store: Option<Arc<dyn Store>>,
+}
+
+impl std::fmt::Debug for Observed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Observed")
+            .field("chains", &self.chains)
+            .field("api", &self.api)
+            .field("store_handles", &self.store_handles)
+            .field("store", &self.store.as_ref().map(|_| "shared"))
+            .finish_non_exhaustive()
+    }
 }
 
 /// Starts the `/metrics` listener of a gateway configured by `config`, reading `relayer`'s
@@ -71,7 +83,9 @@ pub async fn start(
 /// Where a scrape reads a gateway's figures.
 pub struct GatewayFigures {
     config: Arc<Config>,
-    store: Option<SqliteStore>,
+    store: Option<Arc<dyn Store>>,
+    /// The timings of the scrape's own (SQLite) handle.
+    scrape_timings: Option<StoreTimings>,
     store_path: Option<PathBuf>,
     relayer: PipelineMetricsReader,
     peer: PeerStatusReader,
@@ -103,7 +117,8 @@ impl GatewayFigures {
         };
         Ok(GatewayFigures {
             config: Arc::new(config.clone()),
-            store,
+            scrape_timings: store.as_ref().map(SqliteStore::timings),
+            store: store.map(|s| Arc::new(s) as Arc<dyn Store>),
             store_path,
             relayer,
             peer,
@@ -114,10 +129,13 @@ impl GatewayFigures {
     /// These figures with what `observed` counts (and the scrape's own store handle's
     /// timings).
     pub fn observing(mut self, mut observed: Observed) -> Self {
-        if let Some(store) = &self.store {
+        if let Some(timings) = &self.scrape_timings {
             observed
                 .store_handles
-                .push((HANDLE_SCRAPE, store.timings()));
+                .push((HANDLE_SCRAPE, timings.clone()));
+        }
+        if self.store.is_none() {
+            self.store = observed.store.take();
         }
         self.observed = observed;
         self
@@ -297,7 +315,7 @@ impl SnapshotSource for GatewayFigures {
                     destination: lane.destination.domain,
                 };
                 let store = match (&self.store, &stats) {
-                    (Some(store), Some(stats)) => match LaneState::read(store, lane, stats, 0) {
+                    (Some(store), Some(stats)) => match LaneState::read(store.as_ref(), lane, stats, 0) {
                         Ok(state) => Some(lane_store(&state, lane, own, now)),
                         Err(e) => {
                             tracing::warn!(lane = %lane.name, error = format!("{e:#}"), "/metrics: reading the lane failed");

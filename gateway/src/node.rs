@@ -24,8 +24,9 @@ use crate::wiring;
 /// configuration's `[relayer]` section.
 #[derive(Clone, Debug)]
 pub struct NodeOptions {
-    /// The pipeline's knobs (its `owner` is replaced by the organisation's name: a restarted
-    /// gateway takes its own submissions back at once).
+    /// The pipeline's knobs (its `owner` is replaced by the organisation's name and the
+    /// replica's `[gateway] instance`: a restarted gateway takes its own submissions back at
+    /// once).
     pub pipeline: PipelineConfig,
     /// How long the next member waits after the member whose turn it is before it delivers a
     /// run of messages itself (when the destination still shows them undelivered).
@@ -56,6 +57,10 @@ impl NodeOptions {
                 deliver_poll: r.poll_interval,
                 confirm_poll: r.poll_interval,
                 deliver_workers: defaults.deliver_workers.max(accounts),
+                lease_for: r.lease,
+                // A holder stops sending under a lease this long before it ends: the default
+                // margin, or a quarter of a short lease (the margin must be less than it).
+                clock_skew: defaults.clock_skew.min(r.lease / 4),
                 ..defaults
             },
             delivery_grace: r.delivery_grace,
@@ -112,8 +117,9 @@ impl Node {
                 Arc::new(store)
             }
             Storage::Postgres { url, password_file } => {
-                store_timings = None;
-                Arc::new(open_postgres(url, password_file.as_deref()).await?)
+                let store = open_postgres(url, password_file.as_deref()).await?;
+                store_timings = Some(store.timings());
+                Arc::new(store)
             }
             _ => bail!("this [storage] kind is not supported by this build"),
         };
@@ -149,7 +155,13 @@ impl Node {
             .position(|m| m.name == own.name)
             .context("this gateway's organisation is not among [[members]]")?;
         let mut pipeline = options.pipeline.clone();
-        pipeline.owner = LeaseOwner(own.name.clone());
+        // One name per replica of the organisation's gateway (`[gateway] instance`), kept
+        // across restarts: a restarted replica takes its own submissions back at once, the
+        // others' once their follow leases end.
+        pipeline.owner = LeaseOwner(match &config.gateway().instance {
+            Some(instance) => format!("{}/{instance}", own.name),
+            None => own.name.clone(),
+        });
         let api_lanes = crate::api::lanes_of(&wired.lanes);
         let observed = crate::metrics::Observed {
             chains: wired
@@ -158,7 +170,7 @@ impl Node {
                 .map(|c| (c.name.clone(), c.metrics.clone()))
                 .collect(),
             api: crate::api::ApiRequests::default(),
-            // The pipeline's handle is timed on SQLite (PostgreSQL's store is not timed yet).
+            // The pipeline's handle is timed on either store.
             store_handles: store_timings
                 .into_iter()
                 .map(|t| (crate::metrics::HANDLE_PIPELINE, t))
@@ -170,6 +182,8 @@ impl Node {
             anchors: crate::anchor::AnchorMetrics::new(
                 wired.anchors.iter().map(|a| a.name.clone()),
             ),
+            // PostgreSQL: the scrape reads through the gateway's pooled handle.
+            store: matches!(config.storage(), Storage::Postgres { .. }).then(|| Arc::clone(&store)),
         };
         let api_store_timings = observed
             .store_handles
@@ -200,10 +214,15 @@ impl Node {
         }
         // The relayer first: it subscribes its lanes to the collector, which the peer clients
         // then feed.
-        let relayer = relayer
-            .spawn()
-            .await
-            .context("starting the relayer pipeline")?;
+        let relayer = relayer.spawn().await.map_err(|e| {
+            let replica = matches!(e, causeway_relayer::Error::OwnerInUse { .. });
+            anyhow::Error::new(e).context(if replica {
+                "starting the relayer pipeline (each replica of an organisation's gateway on one \
+                 store needs its own [gateway] instance)"
+            } else {
+                "starting the relayer pipeline"
+            })
+        })?;
         let cancel = CancellationToken::new();
         let anchor_tasks = crate::anchor::start(
             wired.anchors.clone(),
@@ -298,6 +317,7 @@ impl Node {
         };
         tracing::info!(
             organisation = %own.name,
+            instance = config.gateway().instance.as_deref().unwrap_or("-"),
             peer_listen = %peer.local_addr(),
             metrics_listen = ?metrics.as_ref().map(|m| m.local_addr()),
             chains = wired.chains.len(),

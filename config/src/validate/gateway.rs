@@ -51,6 +51,7 @@ pub(crate) fn gateway(
         &table,
         "keys/privacy.key",
     );
+    let instance = raw.instance.as_ref().and_then(|i| instance_name(ctx, i));
     let peer_listen = listen_address(ctx, "gateway.peer_listen", &raw.peer_listen);
     let tls = tls_identity(
         ctx,
@@ -94,11 +95,34 @@ pub(crate) fn gateway(
     }
     Some(Gateway {
         organisation: organisation.clone(),
+        instance,
         validator_key_file: validator?.path,
         privacy_key_file: privacy?.path,
         peer_listen: peer_listen?,
         tls: tls?,
     })
+}
+
+/// `gateway.instance`: 1 to 64 letters, digits, `.`, `_` or `-` (it becomes part of the name
+/// leases are held under, and of log lines).
+fn instance_name(ctx: &mut Ctx<'_>, raw: &S<String>) -> Option<String> {
+    let name = raw.get_ref();
+    let valid = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if valid {
+        return Some(name.clone());
+    }
+    ctx.report(
+        "gateway.instance",
+        &Source::File(raw.span()),
+        Rule::InvalidValue,
+        format!("{name:?} is not an instance name"),
+        "name this replica with 1 to 64 letters, digits, `.`, `_` or `-`, different from the \
+         organisation's other replicas (e.g. \"a\", \"b\")",
+    );
+    None
 }
 
 /// A secret key file: from the environment or the file, present, owner-only.

@@ -287,7 +287,7 @@ fn private(ctx: &mut Ctx<'_>, file: Located) -> Option<std::path::PathBuf> {
     secret_file(ctx, "storage.postgres_password_file", &file).then_some(file.path)
 }
 
-/// `[relayer]`: batch size, delivery grace and poll interval, each within its bounds.
+/// `[relayer]`: batch size, delivery grace, poll interval and lease, each within its bounds.
 pub(super) fn relaying(ctx: &mut Ctx<'_>, raw: &RawConfig) -> Option<Relaying> {
     let mut out = Relaying::default();
     let Some(r) = raw.relayer.as_ref() else {
@@ -338,6 +338,15 @@ pub(super) fn relaying(ctx: &mut Ctx<'_>, raw: &RawConfig) -> Option<Relaying> {
         "set a poll interval between 10 ms and a minute, e.g. 500",
     ) {
         out.poll_interval = std::time::Duration::from_millis(v);
+    }
+    if let Some(v) = check(
+        "lease_ms",
+        r.lease_ms.as_ref(),
+        1_000,
+        3_600_000,
+        "set a lease between a second and an hour, longer than a submission takes (120000 is the default)",
+    ) {
+        out.lease = std::time::Duration::from_millis(v);
     }
     ok.then_some(out)
 }

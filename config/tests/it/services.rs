@@ -175,9 +175,11 @@ fn relayer_settings_have_defaults_and_bounds() {
     assert_eq!(defaults, causeway_config::Relaying::default());
     assert_eq!(defaults.batch_size, 128);
     let text = format!(
-        "{BASE}\n[relayer]\nbatch_size = 64\ndelivery_grace_ms = 2500\npoll_interval_ms = 100\n"
+        "{BASE}\n[relayer]\nbatch_size = 64\ndelivery_grace_ms = 2500\npoll_interval_ms = 100\nlease_ms = 4000\n"
     );
     let r = *f.load(&text).expect("valid").relaying();
+    assert_eq!(r.lease, std::time::Duration::from_millis(4000));
+    assert_eq!(defaults.lease, std::time::Duration::from_secs(120));
     assert_eq!(r.batch_size, 64);
     assert_eq!(r.delivery_grace, std::time::Duration::from_millis(2500));
     assert_eq!(r.poll_interval, std::time::Duration::from_millis(100));
@@ -186,6 +188,8 @@ fn relayer_settings_have_defaults_and_bounds() {
         ("batch_size = 513", "relayer.batch_size"),
         ("delivery_grace_ms = 3600001", "relayer.delivery_grace_ms"),
         ("poll_interval_ms = 5", "relayer.poll_interval_ms"),
+        ("lease_ms = 999", "relayer.lease_ms"),
+        ("lease_ms = 3600001", "relayer.lease_ms"),
     ] {
         f.one_problem(
             &format!("{BASE}\n[relayer]\n{line}\n"),
@@ -198,4 +202,30 @@ fn relayer_settings_have_defaults_and_bounds() {
         "relayer.batch",
         Rule::UnknownField,
     );
+}
+
+#[test]
+fn a_replica_names_its_instance_and_a_bad_name_is_refused() {
+    let f = Fixture::new();
+    assert_eq!(f.load(BASE).expect("valid").gateway().instance, None);
+    let with = |line: &str| BASE.replacen("[gateway]\n", &format!("[gateway]\n{line}\n"), 1);
+    assert!(
+        with("").contains("[gateway]"),
+        "the fixture has a [gateway] table"
+    );
+    let config = f.load(&with("instance = \"replica-b.2\"")).expect("valid");
+    assert_eq!(config.gateway().instance.as_deref(), Some("replica-b.2"));
+    for bad in [
+        "\"\"",
+        "\"a/b\"",
+        "\"has space\"",
+        &format!("\"{}\"", "x".repeat(65)),
+    ] {
+        let err = f.one_problem(
+            &with(&format!("instance = {bad}")),
+            "gateway.instance",
+            Rule::InvalidValue,
+        );
+        assert!(err.fix().is_some_and(|x| x.contains("replica")), "{err}");
+    }
 }

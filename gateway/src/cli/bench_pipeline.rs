@@ -64,6 +64,11 @@ pub(crate) struct PipelineArgs {
     /// measure what they cost; the stage columns are then 0).
     #[arg(long)]
     no_metrics: bool,
+    /// Keep the first member's store (org1's) in PostgreSQL instead of SQLite: a private
+    /// cluster this command starts (Debian's postgresql 15, fsync on) and stops, to compare the
+    /// two stores in one run.
+    #[arg(long)]
+    postgres: bool,
 }
 
 /// Arguments of `causeway bench pipeline-member` (started by `bench pipeline`).
@@ -118,10 +123,23 @@ pub(crate) fn run(args: &PipelineArgs) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    // `--postgres`: a private cluster that outlives the member gateways (stopped after them).
+    let postgres = args
+        .postgres
+        .then(|| {
+            causeway_devnet::postgres::PostgresNode::start_with(
+                causeway_devnet::postgres::Durability::Durable,
+            )
+            .context(
+                "starting a private PostgreSQL cluster for --postgres (scripts/setup.sh \
+                 installs Debian's postgresql 15)",
+            )
+        })
+        .transpose()?;
     runtime.block_on(async {
         let mut net = LocalNet::default();
         let outcome = tokio::select! {
-            r = pipeline(args, &mut net) => r,
+            r = pipeline(args, postgres.as_ref(), &mut net) => r,
             signal = super::devnet::stop_signal() => {
                 eprintln!("\n{}: stopping the member gateways", signal?);
                 Ok(())
@@ -132,7 +150,11 @@ pub(crate) fn run(args: &PipelineArgs) -> Result<()> {
     })
 }
 
-async fn pipeline(args: &PipelineArgs, net: &mut LocalNet) -> Result<()> {
+async fn pipeline(
+    args: &PipelineArgs,
+    postgres: Option<&causeway_devnet::postgres::PostgresNode>,
+    net: &mut LocalNet,
+) -> Result<()> {
     let temp;
     let dir: &Path = match &args.dir {
         Some(dir) => {
@@ -183,16 +205,26 @@ async fn pipeline(args: &PipelineArgs, net: &mut LocalNet) -> Result<()> {
         &[("alliance", "public")],
         &layout,
     )?;
+    if let (Some(node), Some(first)) = (postgres, folders.first()) {
+        postgres_store(node, first)?;
+    }
     eprintln!(
         "bench pipeline: {} messages alliance -> public through {MEMBERS} member gateways \
          ({THRESHOLD} of {MEMBERS}, peer protocol over loopback mutual TLS), in-memory source \
-         and destination; folders in {}{}",
+         and destination; folders in {}{}{}",
         args.messages,
         dir.display(),
         if args.no_metrics {
             "; metrics off (no /metrics, no metric updates: the stage columns stay 0)"
         } else {
             ""
+        },
+        match postgres {
+            Some(node) => format!(
+                "; org1's store on PostgreSQL (127.0.0.1:{}, fsync on), the others' on SQLite",
+                node.port()
+            ),
+            None => String::new(),
         }
     );
 
@@ -275,6 +307,31 @@ async fn pipeline(args: &PipelineArgs, net: &mut LocalNet) -> Result<()> {
     bar.finish("every gateway delivered every message");
     let reports: Vec<Done> = done.into_iter().flatten().collect();
     print_table(args, &reports, &net.gateways);
+    Ok(())
+}
+
+/// Points `folder`'s member (`--postgres`) at a database of its own on `node` (the password
+/// in a file beside its keys, as an operator would).
+fn postgres_store(
+    node: &causeway_devnet::postgres::PostgresNode,
+    folder: &causeway_gateway::devnet::MemberFolder,
+) -> Result<()> {
+    node.create_database("bench")
+        .context("creating the bench database")?;
+    causeway_gateway::files::write_secret_file(
+        &folder.dir.join("keys/postgres.password"),
+        format!("{}\n", node.password()).as_bytes(),
+    )?;
+    let config = folder.config();
+    let mut text = std::fs::read_to_string(&config)
+        .with_context(|| format!("reading {}", config.display()))?;
+    text += &format!(
+        "\n[storage]\npostgres_url = \"postgres://{}@127.0.0.1:{}/bench\"\n\
+         postgres_password_file = \"keys/postgres.password\"\n",
+        causeway_devnet::postgres::POSTGRES_USER,
+        node.port()
+    );
+    std::fs::write(&config, text).with_context(|| format!("writing {}", config.display()))?;
     Ok(())
 }
 

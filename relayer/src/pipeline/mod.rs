@@ -123,7 +123,16 @@ impl Relayer {
     /// be read.
     pub async fn spawn(self) -> Result<RelayerHandle> {
         self.check()?;
-        let claim = self.store.claim_owner(&self.config.owner)?;
+        // Off the async threads: a store call may block (PostgreSQL's client drives its own
+        // runtime, which cannot start on one of ours).
+        let claim = {
+            let (store, owner) = (Arc::clone(&self.store), self.config.owner.clone());
+            tokio::task::spawn_blocking(move || store.claim_owner(&owner))
+                .await
+                .map_err(|_| Error::TaskFailed {
+                    op: "claim the instance name",
+                })??
+        };
         let cancel = CancellationToken::new();
         let mut metrics = PipelineMetrics::default();
         let health = Health::default();

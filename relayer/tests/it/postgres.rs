@@ -1,7 +1,8 @@
 //! What only the PostgreSQL store has to show beyond the shared conformance suite: replicas
 //! starting together migrate once, leases run on the database's clock, a replica that lost its
 //! lease cannot write over the new holder's, the password never reaches an error, an outage is
-//! a transient error the same handle recovers from, and unsupported TLS modes are refused.
+//! a transient error the same handle recovers from, `sslmode=verify-full` checks the server's
+//! certificate and name, and weaker TLS modes are refused.
 
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
@@ -207,11 +208,70 @@ fn anyhow_like(err: &dyn std::error::Error) -> String {
 #[test]
 fn unsupported_tls_modes_are_refused_with_a_clear_error() {
     let url = new_database(shared_postgres());
-    let err = PgStore::open(&format!("{url}?sslmode=require")).unwrap_err();
-    assert!(
-        matches!(err, Error::Config { ref reason } if reason.contains("sslmode")),
-        "{err:?}"
-    );
+    for mode in ["require", "verify-ca"] {
+        let err = PgStore::open(&format!("{url}?sslmode={mode}")).unwrap_err();
+        assert!(
+            matches!(err, Error::Config { ref reason } if reason.contains("verify-full")),
+            "{err:?}"
+        );
+    }
+}
+
+/// `sslmode=verify-full` against a private cluster that accepts TCP over TLS only, with a
+/// certificate for `localhost` from a test CA: the right CA and name connect (so over TLS) and
+/// the store works; another CA, or the same server reached by a name its certificate does not
+/// hold, is refused before any password is sent, with a configuration error that names the fix
+/// and never the password.
+#[test]
+fn verify_full_checks_the_servers_certificate_and_its_name() {
+    use causeway_devnet::pki::{ConsortiumCa, GatewayCertSpec};
+    let ca = ConsortiumCa::new("PostgreSQL test CA");
+    let cert = ca
+        .issue(&GatewayCertSpec::new("database", "localhost"))
+        .unwrap();
+    let node = PostgresNode::start_tls(&cert.cert_pem, cert.key_pem.as_bytes()).unwrap();
+    node.create_database("tls").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (right, wrong) = (dir.path().join("ca.pem"), dir.path().join("other-ca.pem"));
+    ca.write_ca(&right).unwrap();
+    ConsortiumCa::new("Another CA").write_ca(&wrong).unwrap();
+    let password = node.password().as_bytes();
+    let url = |host: &str, ca: &std::path::Path| {
+        format!(
+            "postgres://causeway@{host}:{}/tls?sslmode=verify-full&sslrootcert={}",
+            node.port(),
+            ca.display()
+        )
+    };
+
+    let store = PgStore::open_with(
+        &url("localhost", &right),
+        Some(password),
+        PgOptions::default(),
+    )
+    .unwrap();
+    assert!(store.target().contains("verify-full"), "{}", store.target());
+    assert_eq!(store.schema_version().unwrap(), PG_SCHEMA_VERSION);
+    // Without TLS the server refuses (hostssl only): the store above did speak TLS.
+    let plain = format!("postgres://causeway@localhost:{}/tls", node.port());
+    assert!(PgStore::open_with(&plain, Some(password), PgOptions::default()).is_err());
+
+    for (host, ca, says) in [
+        ("127.0.0.1", &right, "not valid for name"),
+        ("localhost", &wrong, "UnknownIssuer"),
+    ] {
+        let err =
+            PgStore::open_with(&url(host, ca), Some(password), PgOptions::default()).unwrap_err();
+        let shown = format!("{err} {err:?} {}", anyhow_like(&err));
+        assert!(
+            matches!(err, Error::Config { ref reason }
+                if reason.contains("TLS handshake") && reason.contains(says)
+                    && reason.contains("fix")),
+            "{host} with {}: {shown}",
+            ca.display()
+        );
+        assert!(!shown.contains(node.password()), "{shown}");
+    }
 }
 
 #[test]

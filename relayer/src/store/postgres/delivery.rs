@@ -66,11 +66,13 @@ pub(super) fn lease(tx: &mut Tx<'_>, req: &LeaseRequest<'_>) -> Result<Vec<Lease
         0,
     )?;
     let lease = LeaseToken(codec::to_u64("lease token", token)?);
+    // One statement: the rows it takes, and their messages (not one read per message).
     let rows = tx.query(
-        "UPDATE delivery
+        "UPDATE delivery AS d
          SET state = 'leased', lease_owner = $1, lease_until = $2, updated_at = $3,
              lease_token = $8
-         WHERE message_id IN (
+         FROM message AS m
+         WHERE m.id = d.message_id AND d.message_id IN (
              SELECT message_id FROM delivery
              WHERE origin = $4 AND destination = $5 AND leaf_index < $6
                AND state = 'pending' AND next_attempt_at <= $3
@@ -78,7 +80,7 @@ pub(super) fn lease(tx: &mut Tx<'_>, req: &LeaseRequest<'_>) -> Result<Vec<Lease
                    + (($10::bigint + $9::bigint - (leaf_index / $11::bigint) % $9::bigint)
                       % $9::bigint) * $12::bigint <= $3
              ORDER BY leaf_index LIMIT $7)
-         RETURNING message_id, leaf_index, attempts",
+         RETURNING d.message_id, d.leaf_index, d.attempts, m.encoded",
         &[
             &req.owner.0,
             &until_i,
@@ -99,7 +101,7 @@ pub(super) fn lease(tx: &mut Tx<'_>, req: &LeaseRequest<'_>) -> Result<Vec<Lease
         let id = codec::message_id(col(r, 0)?)?;
         leased.push(LeasedMessage {
             leaf_index: LeafIndex(codec::to_u64("leaf index", col(r, 1)?)?),
-            message: query::load_message(tx, id)?,
+            message: query::message_of(id, col(r, 3)?)?,
             attempts: codec::to_u32("attempts", col(r, 2)?)?,
             lease_until: until,
             lease,
@@ -167,22 +169,52 @@ pub(super) fn submitted(tx: &mut Tx<'_>, s: &Submission<'_>) -> Result<()> {
     }
     let submission = SubmissionId::of(s.handle);
     let submission_bytes: &[u8] = &submission.0.0[..];
-    for &id in s.ids {
-        let cur = current(tx, id)?;
-        let replacing = s.replaces.is_some()
-            && cur.state == DeliveryStateKind::Submitted
-            && cur.owner.as_ref() == Some(s.owner)
-            && cur.submission == s.replaces;
-        if !cur.leased_by(s.owner, s.lease) && !replacing {
-            return Err(cur.lease_lost(id, s.owner));
-        }
-        let key: &[u8] = &id.0.0[..];
-        tx.exec(
-            "UPDATE delivery SET state = 'submitted', submission_id = $2, submission_handle = $3,
+    if s.replaces.is_none() {
+        // The whole batch in one statement (as SQLite's). Any id it did not move (not, or no
+        // longer, leased by this owner under this lease; or named twice) fails the call as the
+        // first such id, exactly as checking them one by one would, and the transaction is
+        // dropped unwritten.
+        let token = i64_of("lease token", s.lease.0)?;
+        let ids = ids_param(s.ids);
+        let moved = tx.query(
+            "UPDATE delivery
+             SET state = 'submitted', submission_id = $2, submission_handle = $3,
                  submitted_at = $4, lease_token = NULL, updated_at = $4
-             WHERE message_id = $1",
-            &[&key, &submission_bytes, &handle, &now],
+             WHERE message_id = ANY($1)
+               AND state = 'leased' AND lease_owner = $5 AND lease_token = $6
+             RETURNING message_id",
+            &[&ids, &submission_bytes, &handle, &now, &s.owner.0, &token],
         )?;
+        if moved.len() != s.ids.len() {
+            let moved = moved
+                .iter()
+                .map(|r| col::<&[u8]>(r, 0))
+                .collect::<Result<Vec<_>>>()?;
+            let mut unclaimed: std::collections::HashSet<&[u8]> = moved.into_iter().collect();
+            for &id in s.ids {
+                if !unclaimed.remove(&id.0.0[..]) {
+                    return Err(current(tx, id)?.lease_lost(id, s.owner));
+                }
+            }
+        }
+    } else {
+        for &id in s.ids {
+            let cur = current(tx, id)?;
+            let replacing = cur.state == DeliveryStateKind::Submitted
+                && cur.owner.as_ref() == Some(s.owner)
+                && cur.submission == s.replaces;
+            if !cur.leased_by(s.owner, s.lease) && !replacing {
+                return Err(cur.lease_lost(id, s.owner));
+            }
+            let key: &[u8] = &id.0.0[..];
+            tx.exec(
+                "UPDATE delivery SET state = 'submitted', submission_id = $2,
+                     submission_handle = $3, submitted_at = $4, lease_token = NULL,
+                     updated_at = $4
+                 WHERE message_id = $1",
+                &[&key, &submission_bytes, &handle, &now],
+            )?;
+        }
     }
     if let Some(signed) = s.signed {
         tx.exec(
@@ -228,24 +260,55 @@ pub(super) fn signed(tx: &mut Tx<'_>, submission: SubmissionId) -> Result<Option
 pub(super) fn confirm(tx: &mut Tx<'_>, c: &Confirmation<'_>) -> Result<()> {
     let now = i64_of("time", c.now.0)?;
     let block = i64_of("confirmation block", c.block)?;
-    for &id in c.ids {
-        let cur = current(tx, id)?;
-        if cur.state == DeliveryStateKind::Confirmed {
-            continue;
+    // One statement for the batch (as SQLite's): every message not confirmed yet, from whatever
+    // state (a delivery seen on the destination is final, whoever sent it). A message it did
+    // not move is confirmed already, or unknown: only then are the ids read one by one, to
+    // name the first unknown one.
+    let ids = ids_param(c.ids);
+    let rows = tx.query(
+        "UPDATE delivery
+         SET state = 'confirmed', confirmed_block = $2, lease_until = NULL, lease_token = NULL,
+             dead_reason = NULL, updated_at = $3
+         WHERE message_id = ANY($1) AND state <> 'confirmed'
+         RETURNING submission_id",
+        &[&ids, &block, &now],
+    )?;
+    if rows.len() != distinct(c.ids) {
+        for &id in c.ids {
+            current(tx, id)?;
         }
-        let key: &[u8] = &id.0.0[..];
-        tx.exec(
-            "UPDATE delivery SET state = 'confirmed', confirmed_block = $2, lease_until = NULL,
-                 lease_token = NULL, dead_reason = NULL, updated_at = $3
-             WHERE message_id = $1",
-            &[&key, &block, &now],
-        )?;
-        if let Some(submission) = cur.submission {
-            prune_signed(tx, submission)?;
-        }
-        tracing::debug!(message_id = %id, block = c.block, from = %cur.state, "confirmed delivery");
     }
+    // The submissions the rows left are pruned once each.
+    let mut submissions: Vec<Vec<u8>> = rows
+        .iter()
+        .map(|r| col::<Option<Vec<u8>>>(r, 0))
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    submissions.sort_unstable();
+    submissions.dedup();
+    for submission in &submissions {
+        prune_signed(
+            tx,
+            SubmissionId(codec::hash32("submission id", submission)?),
+        )?;
+    }
+    tracing::debug!(count = c.ids.len(), block = c.block, "confirmed deliveries");
     Ok(())
+}
+
+/// A batch's message ids as one `bytea[]` parameter.
+fn ids_param(ids: &[MessageId]) -> Vec<&[u8]> {
+    ids.iter().map(|id| &id.0.0[..]).collect()
+}
+
+/// How many different ids `ids` holds (a statement over `= ANY` counts each row once).
+fn distinct(ids: &[MessageId]) -> usize {
+    let mut sorted: Vec<&MessageId> = ids.iter().collect();
+    sorted.sort_unstable_by_key(|id| id.0.0);
+    sorted.dedup();
+    sorted.len()
 }
 
 pub(super) fn failure(tx: &mut Tx<'_>, f: &FailureReport<'_>) -> Result<FailureOutcome> {

@@ -30,7 +30,9 @@
 //! Calls block: use them from `spawn_blocking` threads, like SQLite's. A connection that breaks
 //! is dropped and the next call opens a new one; while the database cannot be reached calls fail
 //! with [`Error::Unavailable`] (transient: nothing was written). The password is kept only in the
-//! client configuration and never appears in an error or a log line.
+//! client configuration and never appears in an error or a log line. Over a network, connect
+//! with `sslmode=verify-full&sslrootcert=CA.pem`: TLS (rustls) with the server's certificate
+//! checked against that CA and the host name; weaker TLS modes are refused (see `tls`).
 
 mod api;
 mod checkpoint;
@@ -39,6 +41,7 @@ mod migrate;
 mod outbound;
 mod query;
 mod source;
+mod tls;
 
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex};
@@ -47,7 +50,7 @@ use std::time::{Duration, Instant};
 use causeway_proofs::attestation::Equivocation;
 use causeway_proofs::{Domain, LeafIndex, LogSize, MessageId};
 use postgres::types::{FromSql, ToSql};
-use postgres::{Client, IsolationLevel, NoTls, Row, Statement};
+use postgres::{Client, Row, Statement};
 
 use super::{
     AcceptBatch, AcceptOutcome, ApiStore, AuditRecord, CheckpointOutcome, CheckpointRecord,
@@ -91,15 +94,24 @@ pub struct PgOptions {
     /// How long opening a connection, or waiting for a free one, may take before a call fails
     /// with [`Error::Unavailable`] or [`Error::Busy`].
     pub timeout: Duration,
+    /// How long a session may sit inside a transaction without sending a statement before the
+    /// server ends it (`idle_in_transaction_session_timeout`). A store transaction never waits
+    /// on anything but the database, so only a stalled process (paused, swapped out, stuck)
+    /// reaches it; without it, a replica stalled in the middle of a write would hold the write
+    /// lock, and stall every replica, for as long as it sleeps. Its transaction is rolled back;
+    /// it finds its connection gone when it wakes.
+    pub stalled_transaction: Duration,
 }
 
 impl Default for PgOptions {
-    /// The database's clock, 8 connections, a 5 s timeout (like SQLite's busy timeout).
+    /// The database's clock, 8 connections, a 5 s timeout (like SQLite's busy timeout), a
+    /// stalled transaction ended after 5 s.
     fn default() -> Self {
         PgOptions {
             clock: LeaseClock::Database,
             max_connections: 8,
             timeout: Duration::from_secs(5),
+            stalled_transaction: Duration::from_secs(5),
         }
     }
 }
@@ -108,11 +120,16 @@ impl Default for PgOptions {
 /// several handles, in one process or several, may use the same database.
 pub struct PgStore {
     config: postgres::Config,
+    /// In the clear, or TLS with the server checked (`sslmode=verify-full`).
+    connector: tls::Connector,
     options: PgOptions,
     pool: Mutex<PoolState>,
     freed: Condvar,
     /// Where the store is, for messages: host, port and database, never the password.
     target: String,
+    /// How long this handle's transactions take (the gateway's
+    /// `causeway_store_transaction_duration_seconds`, as SQLite's).
+    timings: super::StoreTimings,
     #[cfg(feature = "failpoints")]
     crash_before_commit: std::sync::atomic::AtomicBool,
 }
@@ -124,6 +141,50 @@ impl std::fmt::Debug for PgStore {
             .field("target", &self.target)
             .field("options", &self.options)
             .finish_non_exhaustive()
+    }
+}
+
+impl Drop for PgStore {
+    /// Closes the idle connections off the async runtime's threads (see [`close_off_runtime`]).
+    fn drop(&mut self) {
+        let idle = std::mem::take(&mut self.lock_pool().idle);
+        close_off_runtime(idle);
+    }
+}
+
+/// Drops `clients` (`postgres` clients, or what holds them) where that cannot panic: a
+/// `postgres::Client` closes itself by blocking on its own runtime, which panics on a thread
+/// that drives an async runtime (a handle or an instance claim dropped in a gateway's tasks).
+/// There, they are dropped on a thread of their own; elsewhere, at once.
+fn close_off_runtime<T: Send + 'static>(clients: T) {
+    if tokio::runtime::Handle::try_current().is_err() {
+        drop(clients);
+        return;
+    }
+    let slot = std::sync::Arc::new(Mutex::new(Some(clients)));
+    let theirs = std::sync::Arc::clone(&slot);
+    let spawned = std::thread::Builder::new()
+        .name("causeway-pg-close".into())
+        .spawn(move || {
+            let clients = theirs.lock().unwrap_or_else(|p| p.into_inner()).take();
+            drop(clients);
+        });
+    if let Err(e) = spawned {
+        // Left open until the process ends (the server then drops them): better than a panic.
+        tracing::warn!(error = %e, "could not start a thread to close PostgreSQL connections");
+        std::mem::forget(slot.lock().unwrap_or_else(|p| p.into_inner()).take());
+    }
+}
+
+/// An instance name's claim ([`DeliveryStore::claim_owner`]): the connection that holds its
+/// session lock, closed off the async runtime's threads when the claim is dropped.
+struct ClaimConnection(Option<Client>);
+
+impl Drop for ClaimConnection {
+    fn drop(&mut self) {
+        if let Some(client) = self.0.take() {
+            close_off_runtime(client);
+        }
     }
 }
 
@@ -165,12 +226,41 @@ fn pg(op: &'static str) -> impl Fn(postgres::Error) -> Error {
     }
 }
 
+/// A connection that could not be opened: a refused TLS handshake (the server's certificate
+/// not from the configured CA, or not for the host connected to) is the configuration's to
+/// fix and will not pass on a retry; anything else as [`pg`] maps it.
+fn connect_error(e: postgres::Error) -> Error {
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        let refused = s.downcast_ref::<rustls::Error>().or_else(|| {
+            s.downcast_ref::<std::io::Error>()
+                .and_then(std::io::Error::get_ref)
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        });
+        if let Some(refused) = refused {
+            return Error::Config {
+                reason: format!(
+                    "the TLS handshake with PostgreSQL failed: {refused} (fix: sslrootcert must \
+                     be the CA that issued the server's certificate, and the URL's host a name \
+                     that certificate holds)"
+                ),
+            };
+        }
+        source = s.source();
+    }
+    pg("connect to PostgreSQL")(e)
+}
+
 /// A transaction on a pooled connection, with its statement cache. Every statement is prepared
 /// once per connection.
 pub(super) struct Tx<'c> {
-    tx: postgres::Transaction<'c>,
+    /// The connection, inside a transaction `run_on` began and ends.
+    client: &'c mut Client,
     statements: &'c mut HashMap<String, Statement>,
     op: &'static str,
+    /// A write transaction's time on the database's clock, read once the write lock was taken
+    /// (in the same round trip).
+    locked_at: Option<i64>,
 }
 
 /// A statement's parameters.
@@ -181,7 +271,7 @@ impl Tx<'_> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
-        let s = self.tx.prepare(sql).map_err(pg(self.op))?;
+        let s = self.client.prepare(sql).map_err(pg(self.op))?;
         self.statements.insert(sql.to_owned(), s.clone());
         Ok(s)
     }
@@ -189,25 +279,25 @@ impl Tx<'_> {
     /// Every row `sql` returns.
     pub(super) fn query(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
         let s = self.statement(sql)?;
-        self.tx.query(&s, params).map_err(pg(self.op))
+        self.client.query(&s, params).map_err(pg(self.op))
     }
 
     /// The row `sql` returns, if any (more than one is an error).
     pub(super) fn opt(&mut self, sql: &str, params: &Params<'_>) -> Result<Option<Row>> {
         let s = self.statement(sql)?;
-        self.tx.query_opt(&s, params).map_err(pg(self.op))
+        self.client.query_opt(&s, params).map_err(pg(self.op))
     }
 
     /// The one row `sql` returns.
     pub(super) fn one(&mut self, sql: &str, params: &Params<'_>) -> Result<Row> {
         let s = self.statement(sql)?;
-        self.tx.query_one(&s, params).map_err(pg(self.op))
+        self.client.query_one(&s, params).map_err(pg(self.op))
     }
 
     /// Runs `sql`; the number of rows it changed.
     pub(super) fn exec(&mut self, sql: &str, params: &Params<'_>) -> Result<u64> {
         let s = self.statement(sql)?;
-        self.tx.execute(&s, params).map_err(pg(self.op))
+        self.client.execute(&s, params).map_err(pg(self.op))
     }
 }
 
@@ -239,7 +329,10 @@ impl PgStore {
     /// [`Error::Unavailable`] if the database cannot be reached, [`Error::SchemaTooNew`] if a
     /// newer build migrated it, and [`Error::Config`] for a URL it cannot use.
     pub fn open_with(url: &str, password: Option<&[u8]>, options: PgOptions) -> Result<Self> {
-        let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| {
+        // `sslmode=verify-full` and `sslrootcert` are ours to read (see `tls`).
+        let split = tls::split(url)?;
+        let (connector, ssl_mode) = tls::connector(&split)?;
+        let mut config: postgres::Config = split.url.parse().map_err(|e: postgres::Error| {
             // The parser's message names the bad setting, never its value.
             Error::Config {
                 reason: format!("the PostgreSQL URL is not valid: {e}"),
@@ -248,18 +341,17 @@ impl PgStore {
         if let Some(password) = password {
             config.password(password);
         }
-        match config.get_ssl_mode() {
-            postgres::config::SslMode::Disable | postgres::config::SslMode::Prefer => {}
-            other => {
-                return Err(Error::Config {
-                    reason: format!(
-                        "sslmode {other:?} is not supported by this build (it connects without \
-                         TLS): reach PostgreSQL over a Unix socket or a private network with \
-                         sslmode=disable"
-                    ),
-                });
-            }
-        }
+        config.ssl_mode(ssl_mode);
+        // See `PgOptions::stalled_transaction` (added to any options the URL sets).
+        let stalled = format!(
+            "-c idle_in_transaction_session_timeout={}",
+            options.stalled_transaction.as_millis().max(1)
+        );
+        let server_options = match config.get_options() {
+            Some(given) => format!("{given} {stalled}"),
+            None => stalled,
+        };
+        config.options(&server_options);
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(options.timeout);
         }
@@ -272,7 +364,7 @@ impl PgStore {
             })
             .collect();
         let target = format!(
-            "postgresql {}:{} database {}",
+            "postgresql {}:{} database {}{}",
             hosts.join(","),
             config
                 .get_ports()
@@ -280,10 +372,15 @@ impl PgStore {
                 .map(u16::to_string)
                 .collect::<Vec<_>>()
                 .join(","),
-            config.get_dbname().unwrap_or("(default)")
+            config.get_dbname().unwrap_or("(default)"),
+            match connector {
+                tls::Connector::Plain => "",
+                tls::Connector::VerifyFull(_) => " (TLS, verify-full)",
+            }
         );
         let store = PgStore {
             config,
+            connector,
             options: PgOptions {
                 max_connections: options.max_connections.max(1),
                 ..options
@@ -291,6 +388,7 @@ impl PgStore {
             pool: Mutex::new(PoolState::default()),
             freed: Condvar::new(),
             target,
+            timings: super::StoreTimings::default(),
             #[cfg(feature = "failpoints")]
             crash_before_commit: std::sync::atomic::AtomicBool::new(false),
         };
@@ -305,6 +403,11 @@ impl PgStore {
     /// Where the store is (host, port, database; never the password).
     pub fn target(&self) -> &str {
         &self.target
+    }
+
+    /// This handle's transaction timings (shared: the handle keeps counting into them).
+    pub fn timings(&self) -> super::StoreTimings {
+        self.timings.clone()
     }
 
     /// The schema version the database is at (the last applied migration).
@@ -344,7 +447,7 @@ impl PgStore {
             if pool.open < self.options.max_connections {
                 pool.open += 1;
                 drop(pool);
-                return match self.config.connect(NoTls) {
+                return match self.connector.connect(&self.config) {
                     Ok(client) => Ok(Conn {
                         client,
                         statements: HashMap::new(),
@@ -352,7 +455,7 @@ impl PgStore {
                     Err(e) => {
                         self.lock_pool().open -= 1;
                         self.freed.notify_one();
-                        Err(pg("connect to PostgreSQL")(e))
+                        Err(connect_error(e))
                     }
                 };
             }
@@ -389,8 +492,29 @@ impl PgStore {
         self.freed.notify_one();
     }
 
-    /// Runs `f` in one transaction on a pooled connection and commits it.
+    /// Runs `f` in one transaction on a pooled connection and commits it; timed in
+    /// [`StoreTimings`](super::StoreTimings) (waiting for a connection and, for a write, for
+    /// the write lock included), like SQLite's.
     fn run<T>(
+        &self,
+        op: &'static str,
+        mode: Mode,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T>,
+    ) -> Result<T> {
+        if !causeway_adapters::metrics::updates_enabled() {
+            return self.run_untimed(op, mode, f);
+        }
+        let started = Instant::now();
+        let out = self.run_untimed(op, mode, f);
+        let kind = match mode {
+            Mode::Read => super::TransactionKind::Read,
+            Mode::Write => super::TransactionKind::Write,
+        };
+        self.timings.observe(kind, started.elapsed(), out.is_err());
+        out
+    }
+
+    fn run_untimed<T>(
         &self,
         op: &'static str,
         mode: Mode,
@@ -431,33 +555,57 @@ impl PgStore {
         f: impl FnOnce(&mut Tx<'_>) -> Result<T>,
         crash: impl FnOnce() -> bool,
     ) -> Result<T> {
-        let level = match mode {
-            Mode::Read => IsolationLevel::RepeatableRead,
-            Mode::Write => IsolationLevel::ReadCommitted,
+        let out = (|| {
+            // One round trip opens the transaction and, for a write, takes the write lock (see
+            // the module docs: one writer at a time, on every replica) and reads the database's
+            // clock once the lock is held (the outer query needs the subquery's row first),
+            // for the calls whose times are on that clock.
+            let begin = match mode {
+                Mode::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".to_owned(),
+                Mode::Write => format!(
+                    "BEGIN ISOLATION LEVEL READ COMMITTED;
+                     SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint
+                     FROM (SELECT pg_advisory_xact_lock({WRITE_LOCK})) AS locked"
+                ),
+            };
+            let replies = conn.client.simple_query(&begin).map_err(pg(op))?;
+            let locked_at = match mode {
+                Mode::Read => None,
+                Mode::Write => {
+                    let clock = replies.iter().find_map(|m| match m {
+                        postgres::SimpleQueryMessage::Row(row) => row.get(0),
+                        _ => None,
+                    });
+                    let ms = clock.and_then(|c| c.parse::<i64>().ok()).ok_or_else(|| {
+                        Error::Corrupt {
+                            what: "database clock",
+                            reason: format!("the write lock's query returned {clock:?}"),
+                        }
+                    })?;
+                    Some(ms)
+                }
+            };
+            let mut tx = Tx {
+                client: &mut conn.client,
+                statements: &mut conn.statements,
+                op,
+                locked_at,
+            };
+            f(&mut tx)
+        })();
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => {
+                // Nothing of it stays; a connection that broke is dropped by the caller.
+                let _ = conn.client.batch_execute("ROLLBACK");
+                return Err(e);
+            }
         };
-        let tx = conn
-            .client
-            .build_transaction()
-            .isolation_level(level)
-            .read_only(mode == Mode::Read)
-            .start()
-            .map_err(pg(op))?;
-        let mut tx = Tx {
-            tx,
-            statements: &mut conn.statements,
-            op,
-        };
-        if mode == Mode::Write {
-            // See the module docs: one writer at a time, on every replica.
-            tx.exec("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
-        }
-        let out = f(&mut tx)?;
         if crash() {
             // Never committed; the caller drops the connection (the server rolls it back).
-            std::mem::forget(tx.tx);
             return Err(injected_crash(op));
         }
-        tx.tx.commit().map_err(pg(op))?;
+        conn.client.batch_execute("COMMIT").map_err(pg(op))?;
         Ok(out)
     }
 
@@ -475,11 +623,16 @@ impl PgStore {
         match self.options.clock {
             LeaseClock::Caller => Ok(caller),
             LeaseClock::Database => {
-                let row = tx.one(
-                    "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint",
-                    &[],
-                )?;
-                let ms: i64 = col(&row, 0)?;
+                let ms: i64 = match tx.locked_at {
+                    Some(ms) => ms,
+                    None => col(
+                        &tx.one(
+                            "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint",
+                            &[],
+                        )?,
+                        0,
+                    )?,
+                };
                 Ok(UnixMillis(u64::try_from(ms).unwrap_or(0)))
             }
         }
@@ -643,7 +796,10 @@ impl DeliveryStore for PgStore {
     /// a crashed instance never blocks its restart.
     fn claim_owner(&self, owner: &LeaseOwner) -> Result<OwnerClaim> {
         let op = "claim instance name";
-        let mut client = self.config.connect(NoTls).map_err(pg(op))?;
+        let mut client = self
+            .connector
+            .connect(&self.config)
+            .map_err(connect_error)?;
         let digest = causeway_proofs::hash::keccak256(owner.0.as_bytes());
         let mut key = [0u8; 4];
         key.copy_from_slice(&digest.0[..4]);
@@ -661,7 +817,9 @@ impl DeliveryStore for PgStore {
                 store: self.target.clone(),
             });
         }
-        Ok(OwnerClaim(Box::new(Mutex::new(client))))
+        Ok(OwnerClaim(Box::new(Mutex::new(ClaimConnection(Some(
+            client,
+        ))))))
     }
 }
 

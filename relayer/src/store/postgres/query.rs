@@ -16,11 +16,9 @@ use crate::store::{
     SubmittedMessage, ValidatorActivity,
 };
 
-/// A stored message, decoded and checked against its id.
-pub(super) fn load_message(tx: &mut Tx<'_>, id: MessageId) -> Result<Message> {
-    let key: &[u8] = &id.0.0[..];
-    let row = tx.one("SELECT encoded FROM message WHERE id = $1", &[&key])?;
-    decode_message(id, col(&row, 0)?)
+/// A stored message's encoding, decoded and checked against its id.
+pub(super) fn message_of(id: MessageId, encoded: &[u8]) -> Result<Message> {
+    decode_message(id, encoded)
 }
 
 pub(super) fn message(tx: &mut Tx<'_>, id: MessageId) -> Result<Option<MessageRecord>> {

@@ -99,16 +99,6 @@ impl Member {
         }
     }
 
-    /// Sends `signal` (`STOP`, `CONT`, …) to the running process.
-    pub(crate) fn signal(&self, signal: &str) {
-        let pid = self.child.as_ref().expect("running").id().to_string();
-        let sent = Command::new("kill")
-            .args([&format!("-{signal}"), &pid])
-            .status()
-            .unwrap();
-        assert!(sent.success(), "kill -{signal} {pid}");
-    }
-
     pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("gateway.log")).unwrap_or_default()
     }

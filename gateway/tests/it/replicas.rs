@@ -33,7 +33,6 @@ use causeway_devnet::fixtures::Committee;
 use causeway_devnet::postgres::PostgresNode;
 use causeway_devnet::{DevChain, Devnet};
 use causeway_gateway::devnet::{Layout, LocalChain, MemberFolder, write_members};
-use causeway_relayer::store::PgOptions;
 
 use crate::consortium::{COMMITTEE, Member, chains, deliveries, dispatch, member, tail};
 

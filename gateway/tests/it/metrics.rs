@@ -17,7 +17,7 @@ use causeway_devnet::fixtures::Committee;
 use causeway_gateway::devnet::free_port;
 use serde_json::Value;
 
-use crate::consortium::{COMMITTEE, Member, chains, dispatch, members, tail, wait_delivered};
+use crate::consortium::{COMMITTEE, Member, chains, dispatch, tail, wait_delivered};
 
 /// The workspace's folder.
 fn workspace() -> PathBuf {
@@ -230,7 +230,10 @@ async fn metrics_of_a_running_consortium_pass_promtool_and_feed_every_dashboard_
     let committee = Committee::new(COMMITTEE, 3, 2);
     let devnet = chains(&committee).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut members = members(dir.path(), &devnet, &committee);
+    // Alpha is anchored on beta's Anchor, so the anchoring panel and its metrics have data.
+    let anchor = crate::anchoring::deploy(&devnet, &committee).await;
+    let mut members =
+        crate::anchoring::anchored_members(dir.path(), &devnet, &committee, *anchor.address());
     let targets: Vec<SocketAddr> = members
         .iter()
         .map(|m| Config::load(m.config()).unwrap().monitoring().listen)

@@ -412,10 +412,25 @@ async fn two_replicas_on_postgres_deliver_exactly_once_through_kills_and_an_outa
         if part == 3 {
             break;
         }
-        until_holding(&devnet, &pg, A, &["leased", "submitted"], &mut members).await;
-        members[0].kill();
-        let killed = Instant::now();
-        let held = held(&pg, A, &["leased", "submitted"]);
+        // A holds a batch for a moment only (leased, sent, confirmed at its next poll): if it
+        // settled between the read that saw it and the kill, start a again and wait for the
+        // next one.
+        let mut attempts = 0;
+        let (killed, held) = loop {
+            until_holding(&devnet, &pg, A, &["leased", "submitted"], &mut members).await;
+            members[0].kill();
+            let killed = Instant::now();
+            let held = held(&pg, A, &["leased", "submitted"]);
+            if !held.is_empty() {
+                break (killed, held);
+            }
+            attempts += 1;
+            assert!(
+                attempts < 10,
+                "replica a never held work at a kill in 10 attempts"
+            );
+            members[0].start();
+        };
         let took = until_moved(&devnet, &pg, A, &held, killed, LEASE * 3, &mut members).await;
         kills.push((held.len(), took.iter().max().copied()));
         takeovers.extend(took);

@@ -13,16 +13,13 @@ use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
 use alloy::eips::eip2718::Encodable2718;
 use alloy::primitives::{Address, B256, Bytes, TxKind, U256};
 use alloy::providers::{Provider, RootProvider};
-use alloy::rpc::client::RpcClient;
 use alloy::rpc::types::TransactionRequest;
 use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
-use alloy::transports::http::reqwest;
 use alloy::transports::{RpcError, TransportErrorKind};
 use causeway_adapters::chain::RevertReason;
 use causeway_adapters::evm::bindings::decode_revert;
-use causeway_adapters::redact_endpoint;
 use causeway_proofs::{Checkpoint, Domain, EvmAddress, Hash32, LogSize};
 use causeway_relayer::store::ValidatorSignature;
 
@@ -115,22 +112,10 @@ impl core::fmt::Debug for AnchorContract {
 impl AnchorContract {
     /// The Anchor at `address` through the node at `url` (http or https).
     pub fn connect(url: &str, address: EvmAddress) -> Result<Self, String> {
-        let shown = redact_endpoint(url);
-        let parsed: reqwest::Url = url
-            .parse()
-            .map_err(|e| format!("{shown} is not a URL: {e}"))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(format!(
-                "{shown}: only http and https endpoints can reach the Anchor"
-            ));
-        }
-        let client = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .connect_timeout(REQUEST_TIMEOUT)
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let (provider, shown) =
+            crate::wiring::evm::http_provider(url, REQUEST_TIMEOUT, "can reach the Anchor")?;
         Ok(AnchorContract {
-            provider: RootProvider::new(RpcClient::new_http_with_client(client, parsed)),
+            provider,
             shown,
             address: Address::from(address.0),
         })

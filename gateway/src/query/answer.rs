@@ -148,6 +148,26 @@ fn hex_bytes(text: &str, what: &str) -> Result<Vec<u8>, String> {
     hex::decode(digits).map_err(|e| format!("{what} is not hex: {e}"))
 }
 
+/// The block hash an EVM answer names.
+fn block_hash(answer: &QueryAnswer) -> Result<causeway_proofs::Hash32, String> {
+    let block: [u8; 32] = hex_bytes(&answer.block, "block")?
+        .as_slice()
+        .try_into()
+        .map_err(|_| "its block is not a 32-byte hash".to_owned())?;
+    Ok(causeway_proofs::Hash32(block))
+}
+
+/// Fails unless the proof's header (at `height`) is the block the answer names.
+fn same_height(height: u64, answer: &QueryAnswer) -> Result<(), String> {
+    if height != answer.height {
+        return Err(format!(
+            "its proof's header is of block {height}, the answer says {}",
+            answer.height
+        ));
+    }
+    Ok(())
+}
+
 /// Checks that `answer` answers `query` (domain, contract, key, height when one was asked) and
 /// that its proof is of that query: EVM, the proof's address, slot and value are the answer's
 /// and it verifies from its own header (whose hash is the answer's block) down to the value;
@@ -200,20 +220,10 @@ pub fn check_binding(answer: &QueryAnswer, query: &ForwardedQuery) -> Result<(),
             if proof.output.as_ref() != value.as_slice() {
                 return Err("its proof proves another return value".into());
             }
-            let block = hex_bytes(&answer.block, "block")?;
-            let block: [u8; 32] = block
-                .as_slice()
-                .try_into()
-                .map_err(|_| "its block is not a 32-byte hash".to_owned())?;
             let height = proof
-                .verify(&causeway_proofs::Hash32(block))
+                .verify(&block_hash(answer)?)
                 .map_err(|e| e.to_string())?;
-            if height != answer.height {
-                return Err(format!(
-                    "its proof's header is of block {height}, the answer says {}",
-                    answer.height
-                ));
-            }
+            same_height(height, answer)?;
         }
         ChainFamily::Evm => {
             let proof =
@@ -231,20 +241,10 @@ pub fn check_binding(answer: &QueryAnswer, query: &ForwardedQuery) -> Result<(),
             if proof.value.to_be_bytes::<32>().as_slice() != value.as_slice() {
                 return Err("its proof proves another value".into());
             }
-            let block = hex_bytes(&answer.block, "block")?;
-            let block: [u8; 32] = block
-                .as_slice()
-                .try_into()
-                .map_err(|_| "its block is not a 32-byte hash".to_owned())?;
             let height = proof
-                .verify(&causeway_proofs::Hash32(block))
+                .verify(&block_hash(answer)?)
                 .map_err(|e| e.to_string())?;
-            if height != answer.height {
-                return Err(format!(
-                    "its proof's header is of block {height}, the answer says {}",
-                    answer.height
-                ));
-            }
+            same_height(height, answer)?;
         }
         ChainFamily::Fabric => {
             let proof = FabricStateProof::deserialize(&answer.proof.data)

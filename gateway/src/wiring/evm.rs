@@ -51,24 +51,35 @@ pub(crate) struct EvmNode {
     unfunded: Vec<usize>,
 }
 
+/// A JSON-RPC provider for the node at `url` (http or https only, each request bounded by
+/// `timeout`) and the URL as logs may show it; `only` ends the refusal of another scheme
+/// ("only http and https endpoints {only}").
+pub(crate) fn http_provider(
+    url: &str,
+    timeout: Duration,
+    only: &str,
+) -> Result<(RootProvider, String), String> {
+    let shown = redact_endpoint(url);
+    let parsed: reqwest::Url = url
+        .parse()
+        .map_err(|e| format!("{shown} is not a URL: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("{shown}: only http and https endpoints {only}"));
+    }
+    let client = reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    let provider = RootProvider::new(RpcClient::new_http_with_client(client, parsed));
+    Ok((provider, shown))
+}
+
 impl EvmNode {
     fn connect(url: &str) -> Result<Self, String> {
-        let shown = redact_endpoint(url);
-        let parsed: reqwest::Url = url
-            .parse()
-            .map_err(|e| format!("{shown} is not a URL: {e}"))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(format!(
-                "{shown}: only http and https endpoints are supported for EVM chains"
-            ));
-        }
-        let client = reqwest::Client::builder()
-            .timeout(PROBE_TIMEOUT)
-            .connect_timeout(PROBE_TIMEOUT)
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let (provider, shown) = http_provider(url, PROBE_TIMEOUT, "are supported for EVM chains")?;
         Ok(EvmNode {
-            provider: RootProvider::new(RpcClient::new_http_with_client(client, parsed)),
+            provider,
             url: url.to_owned(),
             shown,
             unfunded: Vec::new(),

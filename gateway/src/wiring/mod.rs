@@ -31,7 +31,7 @@
 
 mod anchors;
 mod code;
-mod evm;
+pub(crate) mod evm;
 mod fabric;
 mod fisco;
 mod lanes;

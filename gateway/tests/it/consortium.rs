@@ -416,6 +416,38 @@ async fn three_member_processes_deliver_exactly_once_through_kills_and_restarts(
     }
 }
 
+/// Waits (bounded) until every member's log shows it subscribed to every other member's
+/// signatures on both lanes.
+async fn wait_all_subscribed(members: &[Member], limit: Duration) {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let missing: Vec<String> = members
+            .iter()
+            .flat_map(|m| {
+                let log = m.log();
+                members
+                    .iter()
+                    .filter(|o| o.name != m.name)
+                    .filter(move |o| {
+                        let subscribed = format!("peer client: subscribed member={} ", o.name);
+                        !log.lines()
+                            .any(|l| l.contains(&subscribed) && l.trim_end().ends_with("lanes=2"))
+                    })
+                    .map(|o| format!("{} -> {}", m.name, o.name))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        if missing.is_empty() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "members not streaming from each other within {limit:?}: {missing:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// A member whose gateway signs two roots for every checkpoint (the devnet build's test fault,
 /// `CAUSEWAY_DEVNET_FAULT=equivocate`): the two honest members record evidence that `causeway
 /// verify --evidence` accepts offline, stop counting the faulty validator, and keep the lane
@@ -429,6 +461,11 @@ async fn an_equivocating_member_process_is_caught_and_the_honest_two_keep_the_la
     members[0].start();
     members[1].start();
     members[2].start_with(&[("CAUSEWAY_DEVNET_FAULT", "equivocate")]);
+    // Both of the faulty member's signatures reach an honest member only over a live stream: a
+    // member that subscribes after the faulty one signed catches up from its latest signature
+    // alone, sees one root, and logs a root mismatch, not equivocation. So the messages go out
+    // once every member streams from both others (a CI run dispatched while org1 still retried).
+    wait_all_subscribed(&members, Duration::from_secs(60)).await;
 
     let a_to_b = dispatch(&devnet.a, &devnet.b, 100, "a-b").await;
     wait_delivered(

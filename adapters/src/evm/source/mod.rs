@@ -28,10 +28,11 @@ use std::sync::{Arc, Mutex};
 use alloy::eips::{BlockId as AlloyBlockId, BlockNumberOrTag};
 use alloy::primitives::{Address, B256};
 use alloy::providers::Provider;
-use alloy::rpc::types::{Block, Filter, Log};
+use alloy::rpc::types::{Block, Filter, Log, TransactionReceipt};
 use alloy::sol_types::SolEvent;
 use causeway_proofs::Domain;
 use causeway_proofs::bundle::SourceReference;
+use futures_util::StreamExt as _;
 
 use self::filter::Candidate;
 use super::Finality;
@@ -68,11 +69,15 @@ pub struct EvmSourceConfig {
     /// Scans restarted after a reorganisation above the cursor before giving up (the error is
     /// then [`Error::ReorgAboveCursor`], retryable).
     pub rescans: u32,
+    /// Blocks (each a block and its receipts: two requests) fetched at once while a scan
+    /// proves the earlier ones, in order. At least 1.
+    pub block_fetches: usize,
 }
 
 impl EvmSourceConfig {
     /// Defaults for `outbox` of `domain` at `url`: 2 000-block queries (up to 10 000), growth
-    /// after 5 successes, at most 2 000 logs per batch, a 256-header window, 3 re-scans.
+    /// after 5 successes, at most 2 000 logs per batch, a 256-header window, 3 re-scans, 4
+    /// blocks fetched at once.
     pub fn new(
         url: impl Into<String>,
         domain: Domain,
@@ -90,6 +95,7 @@ impl EvmSourceConfig {
             max_logs_per_batch: 2_000,
             header_window: 256,
             rescans: 3,
+            block_fetches: 4,
         }
     }
 }
@@ -299,6 +305,35 @@ impl EvmSource {
         }
     }
 
+    /// Block `height` with its full transactions and its receipts, for the logs `group` found
+    /// in it: [`Error::ReorgAboveCursor`] if the canonical block there is not theirs.
+    async fn fetch_block(
+        &self,
+        height: u64,
+        group: Vec<Candidate>,
+    ) -> Result<(u64, Vec<Candidate>, Block, Vec<TransactionReceipt>), Error> {
+        let block = self.full_block(height).await?;
+        if let Some(c) = group.iter().find(|c| c.block_hash != block.header.hash) {
+            return Err(Error::ReorgAboveCursor {
+                height,
+                expected: BlockId::from(c.block_hash.0),
+                actual: BlockId::from(block.header.hash.0),
+            });
+        }
+        let hash = block.header.hash;
+        let receipts = self
+            .inner
+            .rpc
+            .call("eth_getBlockReceipts", |p| async move {
+                p.get_block_receipts(AlloyBlockId::hash(hash)).await
+            })
+            .await?
+            .ok_or_else(|| Error::MissingData {
+                what: format!("receipts of block {hash}"),
+            })?;
+        Ok((height, group, block, receipts))
+    }
+
     /// One scan from `cursor` (see the module docs).
     async fn scan(&self, cursor: &Cursor) -> Result<SourceBatch, Error> {
         let cursor_height = cursor.processed().map(|(h, _)| h);
@@ -334,30 +369,16 @@ impl EvmSource {
         for c in candidates {
             by_block.entry(c.block_number).or_default().push(c);
         }
+        // Blocks are fetched `block_fetches` at a time and proven in height order as they
+        // arrive: a catching-up source waited on each block's two round trips in turn.
+        let mut fetched = futures_util::stream::iter(by_block)
+            .map(|(height, group)| self.fetch_block(height, group))
+            .buffered(self.inner.config.block_fetches.max(1));
         let mut messages = Vec::new();
-        for (height, group) in by_block {
-            let block = self.full_block(height).await?;
-            for c in &group {
-                if c.block_hash != block.header.hash {
-                    return Err(Error::ReorgAboveCursor {
-                        height,
-                        expected: BlockId::from(c.block_hash.0),
-                        actual: BlockId::from(block.header.hash.0),
-                    });
-                }
-            }
+        while let Some(next) = fetched.next().await {
+            let (height, group, block, receipts) = next?;
             self.observe(&block, cursor_height)?;
             let hash = block.header.hash;
-            let receipts = self
-                .inner
-                .rpc
-                .call("eth_getBlockReceipts", |p| async move {
-                    p.get_block_receipts(AlloyBlockId::hash(hash)).await
-                })
-                .await?
-                .ok_or_else(|| Error::MissingData {
-                    what: format!("receipts of block {hash}"),
-                })?;
             let proofs = BlockProofs::new(&block, &receipts)?;
             for c in group {
                 let source = SourceReference {
@@ -376,6 +397,7 @@ impl EvmSource {
                 });
             }
         }
+        drop(fetched);
         let end = self.block(to).await?;
         self.observe(&end, cursor_height)?;
         Ok(SourceBatch {

@@ -167,6 +167,7 @@ pub(crate) async fn probe(
     for i in 0..chain.signer_key_files.len() {
         signer_key(chain, fisco, i, report);
     }
+    sender_key(chain, fisco, report);
     Some(node)
 }
 
@@ -458,6 +459,86 @@ fn signer_key(
             None
         }
     }
+}
+
+/// The chain's `sender_key_file` as a key of its crypto mode (`Some(None)`: none configured),
+/// or `None` (reason in `report`).
+fn sender_key(
+    chain: &Chain,
+    fisco: &FiscoChain,
+    report: &mut Report,
+) -> Option<Option<NodeSecret>> {
+    let Some(file) = &chain.sender_key_file else {
+        return Some(None);
+    };
+    let mode = fisco.sealers.mode();
+    let problem = |what: String| {
+        Problem::error(
+            Subject::Chain(chain.name.clone()),
+            format!(
+                "chains.{}.sender_key_file ({}): {what}",
+                chain.name,
+                file.display()
+            ),
+            format!(
+                "write the sending account's 32-byte {mode} secret key as 64 hex digits (chmod 600)"
+            ),
+        )
+    };
+    let secret = match causeway_config::read_secret_key_file(file) {
+        Ok(secret) => secret,
+        Err(e) => {
+            report.push(problem(e.to_string()));
+            return None;
+        }
+    };
+    match NodeSecret::from_bytes(mode, secret.expose_secret()) {
+        Ok(key) => Some(Some(key)),
+        Err(e) => {
+            report.push(problem(format!("not a {mode} secret key: {e}")));
+            None
+        }
+    }
+}
+
+/// The dispatcher's side of a FISCO BCOS chain with a `sender_key_file` (`None` without one):
+/// its Outbox on every configured node, and the sender key. `Err` says what is wrong.
+pub(crate) fn sender_origin(
+    chain: &Chain,
+    fisco: &FiscoChain,
+) -> Result<Option<crate::private::dispatch::FiscoOrigin>, String> {
+    let mut report = Report::default();
+    let key = match sender_key(chain, fisco, &mut report) {
+        Some(Some(key)) => key,
+        Some(None) => return Ok(None),
+        None => {
+            return Err(report
+                .errors()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "));
+        }
+    };
+    let endpoints = chain
+        .endpoints
+        .iter()
+        .map(|e| e.as_str().to_owned())
+        .collect();
+    let rpc = FiscoRpc::with_endpoints(endpoints, fisco.group.clone()).map_err(|e| {
+        format!(
+            "chains.{}.endpoints: {e} (fix: set the nodes' JSON-RPC URLs)",
+            chain.name
+        )
+    })?;
+    Ok(Some(crate::private::dispatch::FiscoOrigin::new(
+        rpc,
+        crate::private::dispatch::fisco::FiscoOriginConfig {
+            chain_id: fisco.chain_id.clone(),
+            group: fisco.group.clone(),
+            outbox: fisco.outbox,
+        },
+        key,
+    )))
 }
 
 /// The adapters of one FISCO BCOS chain, on every configured node (the one the probes chose

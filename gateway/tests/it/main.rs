@@ -22,6 +22,7 @@ mod config_check_fisco;
 mod consortium;
 #[cfg(feature = "devnet")]
 mod devnet;
+mod dispatch_origins;
 mod dispatcher;
 mod evidence;
 mod evm_source;

@@ -555,9 +555,9 @@ pub(crate) struct FiscoAdapters {
 }
 
 /// Builds the adapters of `chain` over all its endpoints, `node` (the first that passed the
-/// probes) asked first: the source, its state reader and, from the first signer key, the
-/// destination (it sends from one account; further keys are unused, as for EVM chains). They
-/// share one client, so a failover found by one is used by all, and one [`ChainMetrics`].
+/// probes) asked first: the source, its state reader and the destination, sending from every
+/// signer key in turn (one delivery round per key, the next round the next key). They share
+/// one client, so a failover found by one is used by all, and one [`ChainMetrics`].
 pub(crate) fn build(
     chain: &Chain,
     fisco: &FiscoChain,
@@ -603,14 +603,9 @@ pub(crate) fn build(
     let destination = match chain.signer_key_files.len() {
         0 => None,
         n => {
-            if n > 1 {
-                tracing::warn!(
-                    chain = %chain.name,
-                    unused = n - 1,
-                    "only the first signer key sends transactions; the others are unused for now"
-                );
-            }
-            let key = signer_key(chain, fisco, 0, report)?;
+            let keys = (0..n)
+                .map(|i| signer_key(chain, fisco, i, report))
+                .collect::<Option<Vec<_>>>()?;
             let config = FiscoDestinationConfig {
                 endpoint: node.url.clone(),
                 chain_id: fisco.chain_id.clone(),
@@ -618,7 +613,22 @@ pub(crate) fn build(
                 domain: chain.domain,
                 inbox: fisco.inbox,
             };
-            Some(FiscoDestination::with_rpc(config, rpc.clone(), key))
+            match FiscoDestination::with_keys(config, rpc.clone(), keys) {
+                Ok(destination) => {
+                    let senders: Vec<String> = destination
+                        .senders()
+                        .iter()
+                        .map(|a| format!("0x{}", hex::encode(a)))
+                        .collect();
+                    tracing::info!(chain = %chain.name, senders = %senders.join(", "),
+                        "deliveries to this chain are sent from these signer accounts in turn");
+                    Some(destination)
+                }
+                Err(e) => {
+                    report.push(adapter_error("destination", e));
+                    return None;
+                }
+            }
         }
     };
     match source {

@@ -142,8 +142,10 @@ pub struct Chain {
     /// watches the chain; several keys spread nonce contention).
     pub signer_key_files: Vec<PathBuf>,
     /// The key applications' messages are dispatched with on this chain's Outbox
-    /// (`POST /v1/messages`); `None`: this gateway does not send on the chain. Never one of
-    /// `signer_key_files` (the relayer manages their transaction nonces).
+    /// (`POST /v1/messages`); `None`: this gateway does not send on the chain. EVM and FISCO
+    /// BCOS: a secret key of the chain's signature scheme; on EVM never one of
+    /// `signer_key_files` (the relayer manages their transaction nonces). Fabric: the PKCS#8
+    /// key of the identity whose certificate is [`FabricChain::sender_cert_file`].
     pub sender_key_file: Option<PathBuf>,
     /// Family-specific settings.
     pub kind: ChainKind,
@@ -163,6 +165,9 @@ impl Chain {
 /// Family-specific chain settings.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
+// Built once per configured chain when the configuration loads: its size does not matter, and
+// boxing the Fabric settings would only make every match on it noisier.
+#[allow(clippy::large_enum_variant)]
 pub enum ChainKind {
     /// An EVM chain.
     Evm(EvmChain),
@@ -209,6 +214,9 @@ pub struct FabricChain {
     /// The X.509 certificate of that identity (its key is the chain's signer key); present
     /// whenever signer keys are configured.
     pub identity_cert_file: Option<PathBuf>,
+    /// The X.509 certificate (of `msp_id`) of the identity applications' messages are
+    /// dispatched as, whose key is the chain's `sender_key_file`; present exactly when that is.
+    pub sender_cert_file: Option<PathBuf>,
     /// CA certificate for the peers' TLS, when the endpoints use `grpcs`.
     pub tls_ca_file: Option<PathBuf>,
     /// The client certificate and key presented to peers that require mutual TLS (both or

@@ -106,8 +106,10 @@ pub(crate) struct RawChain {
     pub(crate) finality: Option<S<toml::Value>>,
     #[serde(default)]
     pub(crate) signer_key_files: Vec<S<PathBuf>>,
-    /// The key `POST /v1/messages` dispatches on this chain's Outbox with (EVM).
+    /// The key `POST /v1/messages` dispatches on this chain's Outbox with (every family).
     pub(crate) sender_key_file: Option<S<PathBuf>>,
+    /// Fabric: the certificate of the sender's identity (its key is `sender_key_file`).
+    pub(crate) sender_cert_file: Option<S<PathBuf>>,
     // EVM and FISCO BCOS
     pub(crate) outbox: Option<S<String>>,
     pub(crate) inbox: Option<S<String>>,

@@ -4,6 +4,7 @@
 //! the contracts are the same.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use alloy::primitives::{Address, B256, Bytes as AlloyBytes, Log, LogData, U256};
 use alloy::sol_types::SolCall;
@@ -83,19 +84,28 @@ impl FiscoSubmission {
     }
 }
 
-/// A FISCO BCOS destination with one signing key (of the chain's crypto mode).
+/// A FISCO BCOS destination sending from one or several accounts (keys of the chain's crypto
+/// mode), in turn: each delivery round signs with the next key. FISCO BCOS transactions carry
+/// a random nonce of their own, not an account sequence, so rounds never wait on one another;
+/// spreading them spreads each account's share of the pool and of any per-account limit the
+/// chain's administrators set. A submission is followed by its transaction hash, whoever sent
+/// it.
 #[derive(Clone)]
 pub struct FiscoDestination {
     rpc: FiscoRpc,
     config: Arc<FiscoDestinationConfig>,
-    key: Arc<NodeSecret>,
+    keys: Arc<[NodeSecret]>,
+    next: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for FiscoDestination {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FiscoDestination")
             .field("endpoint", &self.rpc.endpoint())
-            .field("sender", &hex::encode(self.key.public_key().address()))
+            .field(
+                "senders",
+                &self.senders().iter().map(hex::encode).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -113,17 +123,71 @@ impl FiscoDestination {
         FiscoDestination {
             rpc,
             config: Arc::new(config),
-            key: Arc::new(key),
+            keys: Arc::from(vec![key]),
+            next: Arc::new(AtomicUsize::new(0)),
         }
     }
 
-    /// The sending account's address.
-    pub fn address(&self) -> [u8; 20] {
-        self.key.public_key().address()
+    /// [`Self::with_rpc`] sending from every key of `keys` in turn. [`Error::Config`] when
+    /// there is none, when they are of different crypto modes, or when one account is listed
+    /// twice.
+    pub fn with_keys(
+        config: FiscoDestinationConfig,
+        rpc: FiscoRpc,
+        keys: Vec<NodeSecret>,
+    ) -> Result<Self, Error> {
+        let Some(first) = keys.first() else {
+            return Err(Error::Config {
+                reason: "a FISCO BCOS destination needs at least one signer key".into(),
+            });
+        };
+        let mode = first.mode();
+        let mut seen = std::collections::HashSet::new();
+        for key in &keys {
+            if key.mode() != mode {
+                return Err(Error::Config {
+                    reason: format!(
+                        "the signer keys are of different crypto modes ({mode} and {})",
+                        key.mode()
+                    ),
+                });
+            }
+            let address = key.public_key().address();
+            if !seen.insert(address) {
+                return Err(Error::Config {
+                    reason: format!(
+                        "account 0x{} is listed twice among the signer keys",
+                        hex::encode(address)
+                    ),
+                });
+            }
+        }
+        Ok(FiscoDestination {
+            rpc,
+            config: Arc::new(config),
+            keys: Arc::from(keys),
+            next: Arc::new(AtomicUsize::new(0)),
+        })
     }
 
-    /// A transaction to `to` with `input`, signed, with a fresh 256-bit random nonce.
-    async fn signed(&self, input: Vec<u8>) -> Result<(Transaction, u64), Error> {
+    /// The first sending account's address.
+    pub fn address(&self) -> [u8; 20] {
+        self.keys[0].public_key().address()
+    }
+
+    /// Every sending account's address, in turn order.
+    pub fn senders(&self) -> Vec<[u8; 20]> {
+        self.keys.iter().map(|k| k.public_key().address()).collect()
+    }
+
+    /// The key the next delivery round signs with (the next in turn).
+    fn next_key(&self) -> &NodeSecret {
+        let at = self.next.fetch_add(1, Ordering::Relaxed) % self.keys.len();
+        &self.keys[at]
+    }
+
+    /// A transaction to `to` with `input`, signed by `key`, with a fresh 256-bit random nonce.
+    async fn signed(&self, key: &NodeSecret, input: Vec<u8>) -> Result<(Transaction, u64), Error> {
         let head = self.rpc.block_number().await?;
         let block_limit = head + BLOCK_LIMIT_MARGIN;
         let mut nonce = [0u8; 32];
@@ -137,8 +201,7 @@ impl FiscoDestination {
             input,
             ..TransactionData::default()
         };
-        let tx =
-            Transaction::sign(data, &self.key, &mut rand::rngs::OsRng).map_err(Error::Fisco)?;
+        let tx = Transaction::sign(data, key, &mut rand::rngs::OsRng).map_err(Error::Fisco)?;
         Ok((tx, block_limit))
     }
 
@@ -241,8 +304,10 @@ impl Destination for FiscoDestination {
                 reason: decode_revert(&simulated.output),
             });
         }
-        let (tx, block_limit) = self.signed(calldata).await?;
-        let hash = tx.data.hash(self.key.mode());
+        let key = self.next_key();
+        tracing::debug!(sender = %hex::encode(key.public_key().address()), "delivery round takes signer account");
+        let (tx, block_limit) = self.signed(key, calldata).await?;
+        let hash = tx.data.hash(key.mode());
         let submission = FiscoSubmission {
             transaction: hash,
             block_limit,
@@ -326,5 +391,55 @@ impl Destination for FiscoDestination {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use causeway_proofs::fisco::CryptoMode;
+
+    use super::*;
+
+    fn config() -> FiscoDestinationConfig {
+        FiscoDestinationConfig {
+            endpoint: "http://127.0.0.1:1".into(),
+            chain_id: "chain0".into(),
+            group: "group0".into(),
+            domain: Domain(3001),
+            inbox: EvmAddress([1; 20]),
+        }
+    }
+
+    fn key(mode: CryptoMode, byte: u8) -> NodeSecret {
+        NodeSecret::from_bytes(mode, &[byte; 32]).unwrap()
+    }
+
+    #[test]
+    fn rounds_take_the_keys_in_turn_and_a_bad_key_list_is_refused() {
+        let rpc = FiscoRpc::new("http://127.0.0.1:1", "group0").unwrap();
+        let keys = (1..=3).map(|b| key(CryptoMode::Ecdsa, b)).collect();
+        let dest = FiscoDestination::with_keys(config(), rpc.clone(), keys).unwrap();
+        let senders = dest.senders();
+        assert_eq!(senders.len(), 3);
+        let taken: Vec<_> = (0..6)
+            .map(|_| dest.next_key().public_key().address())
+            .collect();
+        assert_eq!(taken[..3], senders[..]);
+        assert_eq!(taken[3..], senders[..]);
+        for (keys, why) in [
+            (vec![], "at least one"),
+            (
+                vec![key(CryptoMode::Ecdsa, 1), key(CryptoMode::Ecdsa, 1)],
+                "listed twice",
+            ),
+            (
+                vec![key(CryptoMode::Ecdsa, 1), key(CryptoMode::Sm, 2)],
+                "different crypto modes",
+            ),
+        ] {
+            let err = FiscoDestination::with_keys(config(), rpc.clone(), keys).unwrap_err();
+            assert!(err.to_string().contains(why), "{err}");
+        }
     }
 }

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use alloy::transports::http::reqwest::{Client, StatusCode};
-use causeway_proofs::fisco::json::{BlockJson, ReceiptJson};
+use causeway_proofs::fisco::json::{BlockJson, ReceiptJson, TransactionJson};
 use causeway_proofs::{EvmAddress, Hash32};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -345,6 +345,12 @@ impl FiscoRpc {
             vec![json!(tx.to_hex()), json!(true)],
         )
         .await
+    }
+
+    /// The committed transaction `tx` (`getTransaction`), or `None` while it is not committed.
+    pub async fn transaction(&self, tx: &Hash32) -> Result<Option<TransactionJson>, Error> {
+        self.call("getTransaction", vec![json!(tx.to_hex()), json!(false)])
+            .await
     }
 
     /// Sends a signed transaction (its TARS bytes) and waits for its receipt.

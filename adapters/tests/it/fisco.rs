@@ -188,7 +188,7 @@ async fn fisco_destination_delivers_a_batch_in_both_modes() {
         assert_eq!(r.status, 0, "setValidators");
 
         let mut log = OriginLog::new();
-        for n in 0..2u64 {
+        for n in 0..4u64 {
             log.append(message(
                 n,
                 OTHER_DOMAIN,
@@ -222,8 +222,11 @@ async fn fisco_destination_delivers_a_batch_in_both_modes() {
                 })
                 .collect(),
         };
-        let relayer = NodeSecret::generate(mode, &mut OsRng);
-        let dest = FiscoDestination::new(
+        // Two signer accounts, used in turn.
+        let relayers = [0, 1].map(|_| NodeSecret::generate(mode, &mut OsRng));
+        let senders = relayers.each_ref().map(|k| k.public_key().address());
+        let rpc = causeway_adapters::fisco::FiscoRpc::new(node.endpoint(), "group0").expect("rpc");
+        let dest = FiscoDestination::with_keys(
             FiscoDestinationConfig {
                 endpoint: node.endpoint(),
                 chain_id: "chain0".into(),
@@ -231,9 +234,24 @@ async fn fisco_destination_delivers_a_batch_in_both_modes() {
                 domain: FISCO_DOMAIN,
                 inbox: EvmAddress(inbox),
             },
-            relayer,
+            rpc.clone(),
+            relayers.into(),
         )
         .expect("destination");
+        assert_eq!(dest.senders(), senders);
+        let sender_of = |handle: &causeway_adapters::SubmissionHandle| {
+            let sub =
+                causeway_adapters::fisco::FiscoSubmission::from_handle(handle).expect("fisco");
+            let rpc = rpc.clone();
+            async move {
+                let tx = rpc
+                    .transaction(&sub.transaction)
+                    .await
+                    .expect("getTransaction")
+                    .expect("committed");
+                tx.from.trim_start_matches("0x").to_lowercase()
+            }
+        };
         let ids = batch.ids();
         assert_eq!(
             dest.delivery_statuses(&ids).await.expect("statuses"),
@@ -248,6 +266,32 @@ async fn fisco_destination_delivers_a_batch_in_both_modes() {
             }
             other => panic!("{mode}: {other:?}"),
         }
+        assert_eq!(
+            sender_of(&subs[0].handle).await,
+            hex::encode(senders[0]),
+            "{mode}"
+        );
+        // The next round is sent from the second account.
+        let second = DeliveryBatch {
+            checkpoint: batch.checkpoint,
+            signatures: batch.signatures.clone(),
+            items: (2..4)
+                .map(|i| DeliveryItem {
+                    message: log.messages()[i].clone(),
+                    proof: log.proof(LeafIndex(i as u64)),
+                })
+                .collect(),
+        };
+        let next = dest.submit(&second).await.expect("submitted");
+        assert!(
+            matches!(dest.outcome(&next[0].handle).await.expect("outcome"), SubmissionOutcome::Included { ref messages, .. } if messages.len() == 2),
+            "{mode}"
+        );
+        assert_eq!(
+            sender_of(&next[0].handle).await,
+            hex::encode(senders[1]),
+            "{mode}"
+        );
         let after = dest.delivery_statuses(&ids).await.expect("statuses");
         assert!(
             after.iter().all(|s| *s != DeliveryStatus::NotDelivered),

@@ -361,6 +361,59 @@ fn a_fabric_signer_needs_its_certificate() {
     );
 }
 
+#[test]
+fn a_fabric_sender_needs_its_certificate_and_a_certificate_its_key() {
+    let f = fabric_fixture();
+    f.secret("keys/sender.key", "-----BEGIN PRIVATE KEY-----\n");
+    f.public("msp/sender.pem");
+    let keyed = format!("{BASE}{FABRIC}sender_key_file = \"keys/sender.key\"\n");
+    let err = f.one_problem(&keyed, "chains.fab.sender_cert_file", Rule::MissingField);
+    assert!(
+        err.fix()
+            .is_some_and(|fix| fix.contains("sender_cert_file = ")),
+        "{err}"
+    );
+    let certified = format!("{BASE}{FABRIC}sender_cert_file = \"msp/sender.pem\"\n");
+    f.one_problem(
+        &certified,
+        "chains.fab.sender_cert_file",
+        Rule::MissingField,
+    );
+    let config = f
+        .load(&format!("{keyed}sender_cert_file = \"msp/sender.pem\"\n"))
+        .expect("a Fabric sender identity");
+    let fab = config.chain("fab").expect("fab");
+    assert_eq!(fab.sender_key_file, Some(f.path("keys/sender.key")));
+    let causeway_config::ChainKind::Fabric(fabric) = &fab.kind else {
+        panic!("not fabric");
+    };
+    assert_eq!(fabric.sender_cert_file, Some(f.path("msp/sender.pem")));
+    // A certificate is for Fabric identities only.
+    let evm = edit(
+        BASE,
+        SIGNER_LINE,
+        &format!("{SIGNER_LINE}sender_cert_file = \"msp/sender.pem\"\n"),
+    );
+    f.one_problem(&evm, "chains.evm-a.sender_cert_file", Rule::NotForFamily);
+}
+
+#[test]
+fn a_fisco_sender_key_is_read_like_an_evm_one() {
+    let f = Fixture::new();
+    f.secret(
+        "keys/fisco-sender.key",
+        &crate::support::validator_secret_hex(9),
+    );
+    let text = format!("{BASE}{FISCO}sender_key_file = \"keys/fisco-sender.key\"\n");
+    let config = f.load(&text).expect("a FISCO BCOS sender key");
+    assert_eq!(
+        config.chain("fisco").expect("fisco").sender_key_file,
+        Some(f.path("keys/fisco-sender.key"))
+    );
+    f.secret("keys/fisco-sender.key", "not a key\n");
+    f.one_problem(&text, "chains.fisco.sender_key_file", Rule::KeyFileContents);
+}
+
 const FISCO: &str = r#"
 [chains.fisco]
 domain = 3001

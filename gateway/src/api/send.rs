@@ -258,7 +258,7 @@ pub async fn send_message(
             StatusCode::CONFLICT,
             "origin_not_sendable",
             format!("this gateway has no sender key for domain {origin}"),
-            "send from a chain whose [chains.*] section has sender_key_file",
+            "send from a chain whose [chains.*] section has sender_key_file (and, on Fabric, sender_cert_file)",
         ));
     }
     let lane = Lane {
@@ -476,7 +476,9 @@ pub struct SendRequestView {
     pub message_id: Option<String>,
     /// The Outbox nonce.
     pub nonce: Option<u64>,
-    /// The dispatch transaction.
+    /// The dispatch transaction: once dispatched, the one that carried the message; while
+    /// sealed, on Fabric and FISCO BCOS origins, the one being sent (recorded before it is sent;
+    /// a Fabric transaction id is these 32 bytes in hex).
     pub tx_hash: Option<String>,
     /// Failed attempts.
     pub attempts: u32,

@@ -181,7 +181,7 @@ impl core::fmt::Debug for Outbound {
 pub const FETCH_ATTEMPTS: u32 = 120;
 
 /// Starts what sending and private messages need for `config`: one dispatcher per chain with a
-/// `sender_key_file`, the envelope follower, and the API's sending side; all stop on `cancel`.
+/// `sender_key_file` (an EVM or FISCO BCOS Outbox, or a Fabric outbox chaincode), the envelope follower, and the API's sending side; all stop on `cancel`.
 pub fn start(
     config: &Config,
     store: Arc<dyn causeway_relayer::store::Store>,
@@ -200,32 +200,69 @@ pub fn start(
         let Some(key_file) = &chain.sender_key_file else {
             continue;
         };
-        let causeway_config::ChainKind::Evm(evm) = &chain.kind else {
-            bail!(
-                "chains.{}.sender_key_file: this build dispatches on EVM Outboxes only \\
-                 (fix: remove sender_key_file from this chain)",
+        let fix = |e: String| {
+            anyhow::anyhow!(e).context(format!(
+                "the dispatcher of chain {} (fix: correct its sender settings, or remove \
+                 sender_key_file so this gateway does not send from it)",
                 chain.name
-            );
+            ))
         };
-        let secret = causeway_config::read_secret_key_file(key_file)
-            .with_context(|| format!("reading the sender key {}", key_file.display()))?;
-        let endpoint = chain
-            .endpoints
-            .first()
-            .with_context(|| format!("chain {} has no endpoint", chain.name))?;
-        let dispatcher = dispatch::Dispatcher::new(
-            Arc::clone(&store),
-            chain.domain,
-            endpoint.as_str(),
-            evm.outbox,
-            secret.expose_secret(),
-            Arc::clone(&directory),
-            poll,
-        )
-        .with_context(|| format!("the dispatcher of chain {}", chain.name))?;
-        tracing::info!(chain = %chain.name, sender = %dispatcher.sender(), "dispatching applications' messages");
+        let task = match &chain.kind {
+            causeway_config::ChainKind::Evm(evm) => {
+                let secret = causeway_config::read_secret_key_file(key_file)
+                    .with_context(|| format!("reading the sender key {}", key_file.display()))?;
+                let endpoint = chain
+                    .endpoints
+                    .first()
+                    .with_context(|| format!("chain {} has no endpoint", chain.name))?;
+                let dispatcher = dispatch::Dispatcher::new(
+                    Arc::clone(&store),
+                    chain.domain,
+                    endpoint.as_str(),
+                    evm.outbox,
+                    secret.expose_secret(),
+                    Arc::clone(&directory),
+                    poll,
+                )
+                .with_context(|| format!("the dispatcher of chain {}", chain.name))?;
+                spawn(&chain.name, dispatcher, &cancel)
+            }
+            causeway_config::ChainKind::Fabric(fabric) => {
+                let Some(origin) = crate::wiring::fabric_sender(chain, fabric).map_err(fix)? else {
+                    continue;
+                };
+                let origin = dispatch::FabricOrigin::new(origin);
+                let dispatcher = dispatch::Dispatcher::with_origin(
+                    Arc::clone(&store),
+                    chain.domain,
+                    origin,
+                    Arc::clone(&directory),
+                    poll,
+                );
+                spawn(&chain.name, dispatcher, &cancel)
+            }
+            causeway_config::ChainKind::Fisco(fisco) => {
+                let Some(origin) = crate::wiring::fisco_sender(chain, fisco).map_err(fix)? else {
+                    continue;
+                };
+                let dispatcher = dispatch::Dispatcher::with_origin(
+                    Arc::clone(&store),
+                    chain.domain,
+                    origin,
+                    Arc::clone(&directory),
+                    poll,
+                );
+                spawn(&chain.name, dispatcher, &cancel)
+            }
+            _ => bail!(
+                "chains.{}.sender_key_file: this build cannot dispatch on a {} chain (fix: \
+                 remove sender_key_file from this chain)",
+                chain.name,
+                chain.family()
+            ),
+        };
         origins.insert(chain.domain);
-        tasks.push(tokio::spawn(dispatcher.run(cancel.clone())));
+        tasks.push(task);
     }
     let lanes = config
         .lanes()
@@ -245,6 +282,16 @@ pub fn start(
         peer_source: Arc::new(fetch::StoredEnvelopes(envelopes)),
         tasks,
     })
+}
+
+/// Runs `dispatcher` of chain `name` until `cancel` fires.
+fn spawn<O: dispatch::Origin>(
+    name: &str,
+    dispatcher: dispatch::Dispatcher<O>,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tracing::info!(chain = %name, sender = %dispatcher.sender(), "dispatching applications' messages");
+    tokio::spawn(dispatcher.run(cancel.clone()))
 }
 
 #[cfg(test)]

@@ -34,6 +34,9 @@ pub(crate) struct FabricSetup {
     tls_client: Option<TlsIdentity>,
     verifier: FabricVerifierConfig,
     reader: FabricStateReaderConfig,
+    /// The identity applications' messages are dispatched as (`sender_cert_file` and
+    /// `sender_key_file`), when configured.
+    sender: Option<SigningIdentity>,
 }
 
 /// A peer that accepted our TLS connection and identity.
@@ -138,6 +141,28 @@ pub(crate) fn setup(
             None
         }
     };
+    let sender = match (&fabric.sender_cert_file, &chain.sender_key_file) {
+        (Some(cert), Some(key)) => match load_identity(&fabric.msp_id, cert, key) {
+            Ok(identity) => Some(Some(identity)),
+            Err(e) => {
+                report.push(problem(
+                    chain,
+                    format!(
+                        "the sender identity ({}) cannot be loaded: {e}",
+                        fabric.msp_id
+                    ),
+                    format!(
+                        "set chains.{name}.sender_cert_file and sender_key_file to a certificate \
+                         of {} and its PKCS#8 P-256 key (an MSP folder's signcerts/ and \
+                         keystore/; the chain's identity_cert_file and signer_key_files[0] will do)",
+                        fabric.msp_id
+                    ),
+                ));
+                None
+            }
+        },
+        _ => Some(None),
+    };
     let tls_ca_pem = match &fabric.tls_ca_file {
         Some(file) => match read_pem(file) {
             Ok(pem) => Some(pem.to_vec()),
@@ -222,8 +247,9 @@ pub(crate) fn setup(
     if report.errors().count() > before {
         return None;
     }
-    let (signer, tls_ca_pem, tls_client, orgs, orderers, endorsement, consenters) = (
+    let (signer, sender, tls_ca_pem, tls_client, orgs, orderers, endorsement, consenters) = (
         signer?,
+        sender?,
         tls_ca_pem?,
         tls_client?,
         orgs?,
@@ -248,7 +274,59 @@ pub(crate) fn setup(
         tls_client,
         verifier: config,
         reader,
+        sender,
     })
+}
+
+/// Loads an MSP identity from its certificate and PKCS#8 key files.
+fn load_identity(mspid: &str, cert: &Path, key: &Path) -> Result<SigningIdentity, String> {
+    let cert_pem = read_pem(cert)?;
+    let key_pem = read_pem(key)?;
+    let key_text = std::str::from_utf8(&key_pem)
+        .map_err(|_| format!("the key {} is not PEM text", key.display()))?;
+    SigningIdentity::from_pem(mspid, &cert_pem, key_text).map_err(|e| e.to_string())
+}
+
+/// The dispatcher's side of a Fabric chain with a sender identity (`None` without one): its
+/// peers, TLS, channel and outbox chaincode, and the identity. `Err` says what is wrong.
+pub(crate) fn sender_origin(
+    chain: &Chain,
+    fabric: &FabricChain,
+) -> Result<Option<crate::private::dispatch::fabric::FabricOriginConfig>, String> {
+    let mut report = Report::default();
+    let setup = setup(chain, fabric, &mut report);
+    let Some(setup) = setup else {
+        return Err(report
+            .errors()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; "));
+    };
+    let Some(sender) = setup.sender else {
+        return Ok(None);
+    };
+    let endpoints = chain
+        .endpoints
+        .iter()
+        .map(dial_url)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            format!(
+                "{e} (fix: use grpcs:// endpoints in chains.{}.endpoints)",
+                chain.name
+            )
+        })?;
+    Ok(Some(crate::private::dispatch::fabric::FabricOriginConfig {
+        endpoints,
+        tls: TlsConfig {
+            ca_pem: setup.tls_ca_pem,
+            client_identity: setup.tls_client,
+            server_name: None,
+        },
+        sender,
+        channel: fabric.channel.clone(),
+        outbox_chaincode: fabric.outbox_chaincode.clone(),
+    }))
 }
 
 /// Loads a client TLS identity: the certificate (PEM, leaf first) and its key, which must be

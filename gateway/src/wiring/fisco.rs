@@ -167,6 +167,7 @@ pub(crate) async fn probe(
     for i in 0..chain.signer_key_files.len() {
         signer_key(chain, fisco, i, report);
     }
+    sender_key(chain, fisco, report);
     Some(node)
 }
 
@@ -460,6 +461,86 @@ fn signer_key(
     }
 }
 
+/// The chain's `sender_key_file` as a key of its crypto mode (`Some(None)`: none configured),
+/// or `None` (reason in `report`).
+fn sender_key(
+    chain: &Chain,
+    fisco: &FiscoChain,
+    report: &mut Report,
+) -> Option<Option<NodeSecret>> {
+    let Some(file) = &chain.sender_key_file else {
+        return Some(None);
+    };
+    let mode = fisco.sealers.mode();
+    let problem = |what: String| {
+        Problem::error(
+            Subject::Chain(chain.name.clone()),
+            format!(
+                "chains.{}.sender_key_file ({}): {what}",
+                chain.name,
+                file.display()
+            ),
+            format!(
+                "write the sending account's 32-byte {mode} secret key as 64 hex digits (chmod 600)"
+            ),
+        )
+    };
+    let secret = match causeway_config::read_secret_key_file(file) {
+        Ok(secret) => secret,
+        Err(e) => {
+            report.push(problem(e.to_string()));
+            return None;
+        }
+    };
+    match NodeSecret::from_bytes(mode, secret.expose_secret()) {
+        Ok(key) => Some(Some(key)),
+        Err(e) => {
+            report.push(problem(format!("not a {mode} secret key: {e}")));
+            None
+        }
+    }
+}
+
+/// The dispatcher's side of a FISCO BCOS chain with a `sender_key_file` (`None` without one):
+/// its Outbox on every configured node, and the sender key. `Err` says what is wrong.
+pub(crate) fn sender_origin(
+    chain: &Chain,
+    fisco: &FiscoChain,
+) -> Result<Option<crate::private::dispatch::FiscoOrigin>, String> {
+    let mut report = Report::default();
+    let key = match sender_key(chain, fisco, &mut report) {
+        Some(Some(key)) => key,
+        Some(None) => return Ok(None),
+        None => {
+            return Err(report
+                .errors()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "));
+        }
+    };
+    let endpoints = chain
+        .endpoints
+        .iter()
+        .map(|e| e.as_str().to_owned())
+        .collect();
+    let rpc = FiscoRpc::with_endpoints(endpoints, fisco.group.clone()).map_err(|e| {
+        format!(
+            "chains.{}.endpoints: {e} (fix: set the nodes' JSON-RPC URLs)",
+            chain.name
+        )
+    })?;
+    Ok(Some(crate::private::dispatch::FiscoOrigin::new(
+        rpc,
+        crate::private::dispatch::fisco::FiscoOriginConfig {
+            chain_id: fisco.chain_id.clone(),
+            group: fisco.group.clone(),
+            outbox: fisco.outbox,
+        },
+        key,
+    )))
+}
+
 /// The adapters of one FISCO BCOS chain, on every configured node (the one the probes chose
 /// first, the others in turn when it fails).
 pub(crate) struct FiscoAdapters {
@@ -474,9 +555,9 @@ pub(crate) struct FiscoAdapters {
 }
 
 /// Builds the adapters of `chain` over all its endpoints, `node` (the first that passed the
-/// probes) asked first: the source, its state reader and, from the first signer key, the
-/// destination (it sends from one account; further keys are unused, as for EVM chains). They
-/// share one client, so a failover found by one is used by all, and one [`ChainMetrics`].
+/// probes) asked first: the source, its state reader and the destination, sending from every
+/// signer key in turn (one delivery round per key, the next round the next key). They share
+/// one client, so a failover found by one is used by all, and one [`ChainMetrics`].
 pub(crate) fn build(
     chain: &Chain,
     fisco: &FiscoChain,
@@ -522,14 +603,9 @@ pub(crate) fn build(
     let destination = match chain.signer_key_files.len() {
         0 => None,
         n => {
-            if n > 1 {
-                tracing::warn!(
-                    chain = %chain.name,
-                    unused = n - 1,
-                    "only the first signer key sends transactions; the others are unused for now"
-                );
-            }
-            let key = signer_key(chain, fisco, 0, report)?;
+            let keys = (0..n)
+                .map(|i| signer_key(chain, fisco, i, report))
+                .collect::<Option<Vec<_>>>()?;
             let config = FiscoDestinationConfig {
                 endpoint: node.url.clone(),
                 chain_id: fisco.chain_id.clone(),
@@ -537,7 +613,22 @@ pub(crate) fn build(
                 domain: chain.domain,
                 inbox: fisco.inbox,
             };
-            Some(FiscoDestination::with_rpc(config, rpc.clone(), key))
+            match FiscoDestination::with_keys(config, rpc.clone(), keys) {
+                Ok(destination) => {
+                    let senders: Vec<String> = destination
+                        .senders()
+                        .iter()
+                        .map(|a| format!("0x{}", hex::encode(a)))
+                        .collect();
+                    tracing::info!(chain = %chain.name, senders = %senders.join(", "),
+                        "deliveries to this chain are sent from these signer accounts in turn");
+                    Some(destination)
+                }
+                Err(e) => {
+                    report.push(adapter_error("destination", e));
+                    return None;
+                }
+            }
         }
     };
     match source {

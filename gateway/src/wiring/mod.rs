@@ -50,6 +50,8 @@ use causeway_relayer::pipeline::{LaneConfig, OriginConfig};
 
 pub use anchors::ANCHOR_DESTINATION;
 pub use fabric::newest_block as fabric_newest_block;
+pub(crate) use fabric::sender_origin as fabric_sender;
+pub(crate) use fisco::sender_origin as fisco_sender;
 pub use problem::{Problem, Report, Severity, Subject};
 
 use evm::EvmNode;

@@ -174,6 +174,45 @@ async fn a_configuration_with_a_fabric_channel_wires_and_a_missing_chaincode_is_
     }
     assert_eq!(wired.lanes.len(), 2);
 
+    // A sender identity: the signer's own passes; a certificate that is not the key's is
+    // reported with what to set, exit 1.
+    let signer_line = "signer_key_files = [\"keys/fabric-signer.key\"]\n";
+    let fabric = fabric_toml(&org, &net, INBOX_CHAINCODE);
+    let with_sender = |cert: &str| {
+        base.clone()
+            + &fabric.replacen(
+                signer_line,
+                &format!(
+                    "{signer_line}sender_key_file = \"keys/fabric-signer.key\"\nsender_cert_file = \"{cert}\"\n"
+                ),
+                1,
+            )
+    };
+    let path = org.write_config(&with_sender("fabric/user1.pem"));
+    let out = tokio::task::spawn_blocking(move || check(&path))
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let other = org.path().join("fabric/org2-user.pem");
+    std::fs::copy(
+        net.org(ORG2).msp_folder().path().join("signcerts/cert.pem"),
+        &other,
+    )
+    .unwrap();
+    let path = org.write_config(&with_sender("fabric/org2-user.pem"));
+    let out = tokio::task::spawn_blocking(move || check(&path))
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "error: chain ledger: the sender identity ({ORG1}) cannot be loaded"
+        )) && stdout.contains("set chains.ledger.sender_cert_file and sender_key_file"),
+        "{}",
+        text(&out)
+    );
+
     // The same channel with an inbox chaincode that is not installed: reported, exit 1.
     let path = org.write_config(&(base + &fabric_toml(&org, &net, "no_such_inbox")));
     let out = tokio::task::spawn_blocking(move || check(&path))

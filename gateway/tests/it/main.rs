@@ -22,6 +22,7 @@ mod config_check_fisco;
 mod consortium;
 #[cfg(feature = "devnet")]
 mod devnet;
+mod dispatch_origins;
 mod dispatcher;
 mod evidence;
 mod evm_source;
@@ -44,6 +45,9 @@ mod private_messages;
 mod private_recipient;
 mod queries;
 mod sample;
+// Three `causeway run` processes sending from Fabric and FISCO BCOS origins through the API.
+#[cfg(feature = "devnet")]
+mod send_origins;
 mod status;
 mod store;
 mod support;

@@ -275,7 +275,8 @@ pub trait OutboundStore: Send + Sync {
 
     /// Marks `id` sealed for `nonce` as `message_id`, storing its envelope (private) in the same
     /// transaction: recorded before anything is sent. A request sealed before (another nonce)
-    /// is sealed again; its earlier envelope, never dispatched, is replaced.
+    /// is sealed again; its earlier envelope, never dispatched, is replaced, and the
+    /// transaction recorded for it is forgotten (the next one is another).
     fn record_sealed(
         &self,
         id: SendRequestId,
@@ -284,6 +285,11 @@ pub trait OutboundStore: Send + Sync {
         envelope: Option<&NewEnvelope<'_>>,
         now: UnixMillis,
     ) -> Result<()>;
+
+    /// Records `tx_hash` as the transaction sealed request `id` is being sent in, before it is
+    /// broadcast, so a restart can ask the chain about it (a dispatcher whose transaction id
+    /// is known in advance: Fabric, FISCO BCOS). The request stays sealed.
+    fn record_submitted(&self, id: SendRequestId, tx_hash: Hash32, now: UnixMillis) -> Result<()>;
 
     /// Marks `id` dispatched in `tx_hash` and clears its payload.
     fn record_dispatched(&self, id: SendRequestId, tx_hash: Hash32, now: UnixMillis) -> Result<()>;

@@ -90,6 +90,18 @@ fn send_requests_are_recorded_audited_sealed_and_dispatched<B: Backend>(b: &B) {
     )
     .unwrap();
     assert!(s.envelope(MessageId(Hash32([1; 32]))).unwrap().is_some());
+    // Its transaction recorded before it is sent: still sealed, the transaction kept; only a
+    // sealed request takes one.
+    s.record_submitted(ids[1], Hash32([8; 32]), t(11)).unwrap();
+    let sending = s.send_request(ids[1]).unwrap().unwrap();
+    assert_eq!(
+        (sending.state, sending.tx_hash),
+        (SendState::Sealed, Some(Hash32([8; 32])))
+    );
+    assert!(matches!(
+        s.record_submitted(ids[0], Hash32([8; 32]), t(11)),
+        Err(Error::SendRequestState { .. })
+    ));
     s.record_sealed(
         ids[1],
         6,
@@ -102,6 +114,11 @@ fn send_requests_are_recorded_audited_sealed_and_dispatched<B: Backend>(b: &B) {
     let stored = s.envelope(MessageId(Hash32([2; 32]))).unwrap().unwrap();
     assert_eq!(stored.bytes, b"e2");
     assert_eq!(stored.fetched_from, None);
+    assert_eq!(
+        s.send_request(ids[1]).unwrap().unwrap().tx_hash,
+        None,
+        "sealed again: the earlier transaction is forgotten"
+    );
     s.record_dispatched(ids[1], Hash32([4; 32]), t(13)).unwrap();
     let done = s.send_request(ids[1]).unwrap().unwrap();
     assert_eq!(done.state, SendState::Dispatched);

@@ -131,6 +131,23 @@ pub struct EndorsedTransaction {
     pub prepared: Envelope,
 }
 
+impl EndorsedTransaction {
+    /// The chaincode's response in the endorsed transaction (fabric-gateway's
+    /// `transactionparser.go`: the first action's `ChaincodeAction.response`): what the
+    /// simulation returned, and what a VALID commit makes true.
+    pub fn chaincode_response(&self) -> Result<Response, Error> {
+        let bytes = prost::Message::encode_to_vec(&self.prepared);
+        let tx = super::block::FabricTransaction::decode(0, &bytes)?;
+        tx.actions
+            .into_iter()
+            .next()
+            .and_then(|a| a.chaincode_action.response)
+            .ok_or_else(|| Error::MissingData {
+                what: format!("chaincode response of endorsed transaction {}", self.tx_id),
+            })
+    }
+}
+
 /// Where and how a submitted transaction was committed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CommitStatus {
@@ -294,7 +311,23 @@ impl FabricClient {
         invocation: &Invocation,
         endorsing_orgs: &[String],
     ) -> Result<EndorsedTransaction, Error> {
-        let proposed = request::propose(&self.signer, invocation, nonce(), SystemTime::now());
+        self.endorse_with_nonce(invocation, endorsing_orgs, nonce())
+            .await
+    }
+
+    /// [`Self::endorse`] with the proposal's `nonce` chosen by the caller, so the transaction
+    /// id (SHA-256 of nonce and creator) is known before anything is sent and the same
+    /// transaction can be proposed again: Fabric commits at most one transaction per id (a
+    /// repeat is `DUPLICATE_TXID`, and endorsers refuse an id already committed). The nonce
+    /// must be unpredictable to others only where replay matters; a dispatcher derives it from
+    /// what it recorded, so a restart proposes the same transaction.
+    pub async fn endorse_with_nonce(
+        &self,
+        invocation: &Invocation,
+        endorsing_orgs: &[String],
+        nonce: [u8; NONCE_LEN],
+    ) -> Result<EndorsedTransaction, Error> {
+        let proposed = request::propose(&self.signer, invocation, nonce, SystemTime::now());
         let request = EndorseRequest {
             transaction_id: proposed.tx_id.0.clone(),
             channel_id: invocation.channel_id.clone(),

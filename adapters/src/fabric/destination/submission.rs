@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use super::FabricDestination;
 use crate::Error;
 use crate::chain::{DeliveryBatch, RevertReason, SubmissionHandle};
-use crate::fabric::block::FabricTransaction;
 use crate::fabric::client::EndorsedTransaction;
 use crate::fabric::inbox_wire::{
     DeliveryResult, FabricDeliveryBatch, decode_revert, parse_results,
@@ -83,22 +82,10 @@ pub(super) fn refusal(error: Error) -> Error {
     }
 }
 
-/// The chaincode response payload of an endorsed transaction (fabric-gateway's
-/// `transactionparser.go`: the first action's `ChaincodeAction.response`).
+/// The chaincode response payload of an endorsed transaction; a status other than 200 is the
+/// inbox's refusal.
 fn response_payload(endorsed: &EndorsedTransaction) -> Result<Vec<u8>, Error> {
-    let bytes = prost::Message::encode_to_vec(&endorsed.prepared);
-    let tx = FabricTransaction::decode(0, &bytes)?;
-    let response = tx
-        .actions
-        .into_iter()
-        .next()
-        .and_then(|a| a.chaincode_action.response)
-        .ok_or_else(|| Error::MissingData {
-            what: format!(
-                "chaincode response of endorsed transaction {}",
-                endorsed.tx_id
-            ),
-        })?;
+    let response = endorsed.chaincode_response()?;
     if response.status != 200 {
         return Err(Error::Reverted {
             reason: decode_revert(&response.message).unwrap_or(RevertReason::Message {

@@ -166,6 +166,8 @@ impl<'n> ChainCheck<'_, 'n, '_> {
         let tls_ca_file = self.optional_file("tls_ca_file", raw.tls_ca_file.as_ref());
         let identity_cert_file =
             self.optional_file("identity_cert_file", raw.identity_cert_file.as_ref());
+        let sender_cert_file =
+            self.optional_file("sender_cert_file", raw.sender_cert_file.as_ref());
         let tls_client = self.client_tls(raw);
         let verifier = self.verifier(raw.verifier.as_ref());
         if has_signers && raw.identity_cert_file.is_none() {
@@ -179,6 +181,33 @@ impl<'n> ChainCheck<'_, 'n, '_> {
             );
             return None;
         }
+        match (&raw.sender_key_file, &raw.sender_cert_file) {
+            (Some(_), None) => {
+                let table = self.table.clone();
+                self.report(
+                    "sender_cert_file",
+                    &table,
+                    Rule::MissingField,
+                    "a Fabric sender_key_file needs the X.509 certificate of its identity: \
+                     applications' messages are dispatched as that identity",
+                    "add sender_cert_file = \"msp/signcerts/cert.pem\" (the certificate issued by \
+                     msp_id's CA for the sender key; it may be the identity_cert_file and \
+                     signer_key_files[0] pair)",
+                );
+                return None;
+            }
+            (None, Some(cert)) => {
+                self.report(
+                    "sender_cert_file",
+                    &Source::File(cert.span()),
+                    Rule::MissingField,
+                    "sender_cert_file names a sender identity, but there is no sender_key_file",
+                    "add sender_key_file (the identity's PKCS#8 key), or remove sender_cert_file",
+                );
+                return None;
+            }
+            _ => {}
+        }
         if !others || raw.chaincode.is_some() {
             return None;
         }
@@ -189,6 +218,7 @@ impl<'n> ChainCheck<'_, 'n, '_> {
             inbox_chaincode: inbox_chaincode?,
             msp_id: msp_id?,
             identity_cert_file: identity_cert_file?,
+            sender_cert_file: sender_cert_file?,
             tls_ca_file: tls_ca_file?,
             tls_client: tls_client?,
             verifier: verifier?,

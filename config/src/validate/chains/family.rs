@@ -81,7 +81,7 @@ impl<'n> ChainCheck<'_, 'n, '_> {
         fn at_list<T>(value: &Option<S<Vec<T>>>) -> Option<std::ops::Range<usize>> {
             value.as_ref().map(S::span)
         }
-        let keys: [FamilyKey; 17] = [
+        let keys: [FamilyKey; 18] = [
             ("outbox", at(&raw.outbox), &[Evm, Fisco]),
             ("inbox", at(&raw.inbox), &[Evm, Fisco]),
             ("channel", at(&raw.channel), &[Fabric]),
@@ -94,6 +94,7 @@ impl<'n> ChainCheck<'_, 'n, '_> {
             ("web3_chain_id", at(&raw.web3_chain_id), &[Fisco]),
             ("tls_ca_file", at(&raw.tls_ca_file), &[Fabric]),
             ("identity_cert_file", at(&raw.identity_cert_file), &[Fabric]),
+            ("sender_cert_file", at(&raw.sender_cert_file), &[Fabric]),
             (
                 "tls_client_cert_file",
                 at(&raw.tls_client_cert_file),

@@ -260,9 +260,12 @@ impl<'n> ChainCheck<'_, 'n, '_> {
         ok.then(|| files.into_iter().map(|f| f.path).collect())
     }
 
-    /// `sender_key_file`: optional; EVM only (the API dispatches on EVM Outboxes); a private
-    /// key file; never one of the relayer's signer keys (one account, two nonce writers).
-    /// `Some(None)` when absent, `None` when refused.
+    /// `sender_key_file`: optional; a private key file. EVM and FISCO BCOS: a secret key of 32
+    /// bytes (the chain's signature scheme is checked against the node by `config check`); on
+    /// EVM never one of the relayer's signer keys (one account, two nonce writers). Fabric: the
+    /// PEM key of the identity `sender_cert_file` names (paired and checked by `config check`;
+    /// it may be the chain's signer identity: Fabric has no account nonces). `Some(None)` when
+    /// absent, `None` when refused.
     fn sender_key(
         &mut self,
         raw: &RawChain,
@@ -273,24 +276,13 @@ impl<'n> ChainCheck<'_, 'n, '_> {
             return Some(None);
         };
         let source = Source::File(value.span());
-        if family != RawFamily::Evm {
-            self.report(
-                "sender_key_file",
-                &source,
-                Rule::NotForFamily,
-                format!(
-                    "applications' messages are dispatched on EVM Outboxes only, and this chain \
-                     is {}",
-                    family_name(family)
-                ),
-                "remove sender_key_file from this chain",
-            );
-            return None;
-        }
         let file = located(self.ctx, value);
         let key = self.key("sender_key_file");
         if !secret_file(self.ctx, &key, &file) {
             return None;
+        }
+        if family == RawFamily::Fabric {
+            return Some(Some(file.path));
         }
         let contents = crate::keyfile::read_secret_key_file(&file.path)
             .map_err(|e| e.to_string())
@@ -305,7 +297,7 @@ impl<'n> ChainCheck<'_, 'n, '_> {
             );
             return None;
         }
-        if signers.is_some_and(|s| s.contains(&file.path)) {
+        if family == RawFamily::Evm && signers.is_some_and(|s| s.contains(&file.path)) {
             self.report(
                 "sender_key_file",
                 &source,

@@ -941,6 +941,17 @@ impl OutboundStore for PgStore {
         })
     }
 
+    fn record_submitted(
+        &self,
+        id: SendRequestId,
+        tx_hash: causeway_proofs::Hash32,
+        now: UnixMillis,
+    ) -> Result<()> {
+        self.write("record a sealed request's transaction", |tx| {
+            outbound::record_submitted(tx, id, tx_hash, now)
+        })
+    }
+
     fn record_dispatched(
         &self,
         id: SendRequestId,

@@ -140,13 +140,31 @@ pub(super) fn record_sealed(
     let key = i64_of("request id", id.0)?;
     let mid: &[u8] = &message_id.0.0[..];
     tx.exec(
-        "UPDATE send_request SET state = 'sealed', nonce = $2, message_id = $3, updated_at = $4
+        "UPDATE send_request SET state = 'sealed', nonce = $2, message_id = $3, tx_hash = NULL,
+             updated_at = $4
          WHERE id = $1",
         &[&key, &codec::bits_to_i64(nonce), &mid, &at],
     )?;
     if let Some(envelope) = envelope {
         insert_envelope(tx, envelope, now)?;
     }
+    Ok(())
+}
+
+pub(super) fn record_submitted(
+    tx: &mut Tx<'_>,
+    id: SendRequestId,
+    tx_hash: Hash32,
+    now: UnixMillis,
+) -> Result<()> {
+    expect_state(tx, id, &[SendState::Sealed], "given its transaction")?;
+    let at = i64_of("time", now.0)?;
+    let key = i64_of("request id", id.0)?;
+    let hash: &[u8] = &tx_hash.0[..];
+    tx.exec(
+        "UPDATE send_request SET tx_hash = $2, updated_at = $3 WHERE id = $1",
+        &[&key, &hash, &at],
+    )?;
     Ok(())
 }
 

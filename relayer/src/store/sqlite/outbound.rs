@@ -211,7 +211,8 @@ pub(super) fn record_sealed(
     let at = to_i64("time", now.0)?;
     let key = to_i64("request id", id.0)?;
     tx.prepare_cached(
-        "UPDATE send_request SET state = 'sealed', nonce = ?2, message_id = ?3, updated_at = ?4
+        "UPDATE send_request SET state = 'sealed', nonce = ?2, message_id = ?3, tx_hash = NULL,
+             updated_at = ?4
          WHERE id = ?1",
     )
     .and_then(|mut s| s.execute(params![key, bits_to_i64(nonce), &message_id.0.0[..], at]))
@@ -219,6 +220,21 @@ pub(super) fn record_sealed(
     if let Some(envelope) = envelope {
         insert_envelope(tx, envelope, now)?;
     }
+    Ok(())
+}
+
+pub(super) fn record_submitted(
+    tx: &Transaction<'_>,
+    id: SendRequestId,
+    tx_hash: Hash32,
+    now: UnixMillis,
+) -> Result<()> {
+    expect_state(tx, id, &[SendState::Sealed], "given its transaction")?;
+    let at = to_i64("time", now.0)?;
+    let key = to_i64("request id", id.0)?;
+    tx.prepare_cached("UPDATE send_request SET tx_hash = ?2, updated_at = ?3 WHERE id = ?1")
+        .and_then(|mut s| s.execute(params![key, &tx_hash.0[..], at]))
+        .map_err(sql("record a sealed request's transaction"))?;
     Ok(())
 }
 

@@ -1,80 +1,165 @@
 //! The dispatcher of one origin chain: sends the requests `POST /v1/messages` recorded on the
-//! chain's Outbox from the configured sender key, oldest first, one at a time.
+//! chain's Outbox (an EVM or FISCO BCOS Outbox contract, or Fabric's outbox chaincode) from the
+//! configured sender, oldest first, one at a time.
 //!
-//! The Outbox numbers messages with one counter for every sender, and a private message's
-//! commitment binds its nonce, so a request is sealed for the nonce the Outbox shows *now*,
-//! recorded as sealed (nonce, message id, envelope) **before** the transaction is sent, then
-//! sent. The receipt's `Dispatch` event says whether it got that nonce: if another sender took
-//! it in between, the request is sealed again for the next one (bounded attempts, then
-//! `failed` with the reason). After a crash, a sealed request is looked up on chain by its
-//! message id first, so it is never sent twice.
+//! What every family shares lives here ([`Dispatcher`]): taking the open requests from the
+//! store, sealing a private payload for the nonce the Outbox shows *now*, recording the request
+//! as sealed (nonce, message id, envelope) **before** anything is sent, recording the outcome,
+//! and after a crash asking the chain whether a sealed request landed before sending it again.
+//! What differs is behind [`Origin`]: reading the Outbox nonce, submitting one dispatch and
+//! saying where it landed, and finding whether an earlier submission landed ([`evm`],
+//! [`fabric`], [`fisco`]).
+//!
+//! The Outbox numbers messages with one counter for every sender, and a message id binds its
+//! nonce, so a message id lands at most once. If another sender took the nonce in between,
+//! the request is sealed again for the next one (bounded attempts, then `failed` with the
+//! reason).
 
+pub mod evm;
+pub mod fabric;
+pub mod fisco;
+
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloy::network::EthereumWallet;
-use alloy::primitives::{Address, B256, Bytes};
-use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use alloy::rpc::types::Filter;
-use alloy::signers::local::PrivateKeySigner;
-use alloy::sol_types::SolEvent as _;
 use anyhow::{Context, Result, anyhow};
 use causeway_privacy::disclosure::Padding;
 use causeway_privacy::envelope::{EnvelopeContext, SealRequest};
 use causeway_proofs::message::MAX_BODY_LEN;
 use causeway_proofs::{Address32, Domain, EvmAddress, Hash32, Message, MessageId, Nonce};
-use causeway_relayer::store::{NewEnvelope, SendKind, SendRequest, SendState, Store, UnixMillis};
+use causeway_relayer::store::{
+    NewEnvelope, SendKind, SendRequest, SendRequestId, SendState, Store, UnixMillis,
+};
 use tokio_util::sync::CancellationToken;
 
 use super::Directory;
 use super::body;
 
-alloy::sol! {
-    /// The Outbox calls the dispatcher makes (contracts/src/Outbox.sol).
-    #[sol(rpc)]
-    #[allow(missing_docs)]
-    interface IOutbox {
-        event Dispatch(bytes32 indexed id, uint64 indexed nonce, uint32 indexed destination, bytes message);
-        function dispatch(uint32 destination, bytes32 recipient, bytes calldata body) external returns (bytes32 id);
-        function nonce() external view returns (uint64);
-    }
-}
+pub use evm::EvmOrigin;
+pub use fabric::FabricOrigin;
+pub use fisco::FiscoOrigin;
 
 /// Attempts before a request is given up (a nonce taken by another sender, a revert, an RPC
 /// failure each count one).
 pub const MAX_ATTEMPTS: u32 = 8;
-/// How long a dispatch transaction may take to be mined.
+/// How long a dispatch transaction may take to be mined or committed.
 pub const RECEIPT_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// One origin chain's dispatcher.
-pub struct Dispatcher {
+/// A sealed request as an [`Origin`] sees it: the message to dispatch and what the store
+/// recorded about it.
+#[derive(Clone, Copy, Debug)]
+pub struct Sealed {
+    /// The request's number (unique in the store).
+    pub request: SendRequestId,
+    /// The Outbox nonce it was sealed for.
+    pub nonce: u64,
+    /// The message id it gets at that nonce.
+    pub message_id: MessageId,
+    /// Failed attempts before this one (a new attempt is a new transaction).
+    pub attempt: u32,
+    /// The transaction recorded for it before it was broadcast, if any.
+    pub tx: Option<Hash32>,
+    /// The destination domain.
+    pub destination: Domain,
+    /// The recipient on the destination.
+    pub recipient: Address32,
+}
+
+/// What a chain says about a sealed request's earlier submissions ([`Origin::find`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Found {
+    /// It landed in this transaction.
+    Landed(Hash32),
+    /// Its transaction is final and did not dispatch it (the reason): seal it again.
+    Missed(String),
+    /// Nothing of it is on chain, and no earlier submission can land any more without the
+    /// next one being refused by the chain: send it (again).
+    NotFound,
+}
+
+/// What one submission did ([`Origin::broadcast`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Landing {
+    /// Dispatched under the sealed message id, in this transaction.
+    Landed(Hash32),
+    /// Not dispatched under it (reverted, another nonce, refused at commit): the reason; the
+    /// request is sealed again.
+    Missed(String),
+}
+
+/// A submission made ready by [`Origin::prepare`].
+#[derive(Debug)]
+pub enum Prepared<T> {
+    /// Ready to broadcast; `tx` is its transaction id when it is known before broadcasting
+    /// (recorded first, for the crash lookup).
+    Ready {
+        /// The transaction id, when known in advance.
+        tx: Option<Hash32>,
+        /// What [`Origin::broadcast`] sends.
+        transaction: T,
+    },
+    /// The chain already shows it would not dispatch the sealed message (the reason).
+    Missed(String),
+}
+
+/// A chain family's side of dispatching: its Outbox's nonce, one submission, and the lookup
+/// of earlier ones. Everything else (the store, sealing, retries) is [`Dispatcher`]'s.
+pub trait Origin: Send + Sync + 'static {
+    /// What [`Origin::prepare`] hands to [`Origin::broadcast`].
+    type Transaction: Send;
+
+    /// The messages' sender on this chain (the Outbox's `sender` field of each message).
+    fn sender(&self) -> Address32;
+
+    /// The nonce the Outbox gives the next message.
+    fn next_nonce(&self) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Whether an earlier submission of `sealed` landed (after a crash or an error).
+    fn find(&self, sealed: &Sealed) -> impl Future<Output = Result<Found>> + Send;
+
+    /// Makes the submission of `sealed` with `body` ready (built, signed, endorsed).
+    fn prepare(
+        &self,
+        sealed: &Sealed,
+        body: &[u8],
+    ) -> impl Future<Output = Result<Prepared<Self::Transaction>>> + Send;
+
+    /// Sends a prepared submission and waits until it is final (bounded).
+    fn broadcast(
+        &self,
+        sealed: &Sealed,
+        transaction: Self::Transaction,
+    ) -> impl Future<Output = Result<Landing>> + Send;
+}
+
+/// One origin chain's dispatcher (an EVM one unless named otherwise).
+pub struct Dispatcher<O = EvmOrigin> {
     store: Arc<dyn Store>,
     origin: Domain,
-    outbox: Address,
-    sender: Address32,
-    provider: DynProvider,
+    chain: O,
     directory: Arc<Directory>,
     poll: Duration,
 }
 
-impl core::fmt::Debug for Dispatcher {
+impl<O> core::fmt::Debug for Dispatcher<O> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Dispatcher")
             .field("origin", &self.origin)
-            .field("sender", &self.sender)
             .finish_non_exhaustive()
     }
 }
 
 /// What sealing a request produced: the body to dispatch and the id it will have.
-struct Prepared {
+struct Fresh {
     body: Vec<u8>,
     message_id: MessageId,
     nonce: u64,
 }
 
-impl Dispatcher {
-    /// A dispatcher sending on `outbox` through `endpoint` with the 32-byte secp256k1 `secret`.
+impl Dispatcher<EvmOrigin> {
+    /// A dispatcher sending on the EVM `outbox` through `endpoint` with the 32-byte secp256k1
+    /// `secret`.
     pub fn new(
         store: Arc<dyn Store>,
         origin: Domain,
@@ -84,30 +169,32 @@ impl Dispatcher {
         directory: Arc<Directory>,
         poll: Duration,
     ) -> Result<Self> {
-        let signer = PrivateKeySigner::from_bytes(&B256::from(*secret))
-            .map_err(|e| anyhow!("the sender key is not a secp256k1 secret key: {e}"))?;
-        let sender = Address32::from(EvmAddress(signer.address().0.0));
-        let url = endpoint
-            .parse()
-            .with_context(|| format!("the endpoint of domain {origin} is not a URL"))?;
-        let provider = ProviderBuilder::new()
-            .wallet(EthereumWallet::from(signer))
-            .connect_http(url)
-            .erased();
-        Ok(Dispatcher {
+        let chain = EvmOrigin::new(origin, endpoint, outbox, secret)?;
+        Ok(Self::with_origin(store, origin, chain, directory, poll))
+    }
+}
+
+impl<O: Origin> Dispatcher<O> {
+    /// A dispatcher of domain `origin` sending through `chain`.
+    pub fn with_origin(
+        store: Arc<dyn Store>,
+        origin: Domain,
+        chain: O,
+        directory: Arc<Directory>,
+        poll: Duration,
+    ) -> Self {
+        Dispatcher {
             store,
             origin,
-            outbox: Address::from(outbox.0),
-            sender,
-            provider,
+            chain,
             directory,
             poll,
-        })
+        }
     }
 
-    /// The messages' sender: the sender key's address.
+    /// The messages' sender.
     pub fn sender(&self) -> Address32 {
-        self.sender
+        self.chain.sender()
     }
 
     /// Works through the open requests until `cancel` fires.
@@ -137,7 +224,7 @@ impl Dispatcher {
                 }
                 let id = request.id;
                 // Stopping mid-dispatch is safe: a request recorded as sealed is looked up on
-                // chain by its message id at the next start.
+                // chain at the next start.
                 let outcome = tokio::select! {
                     () = cancel.cancelled() => return,
                     outcome = self.dispatch(request) => outcome,
@@ -172,22 +259,28 @@ impl Dispatcher {
             .await
     }
 
+    async fn landed(&self, request: &SendRequest, tx: Hash32) -> Result<()> {
+        let rid = request.id;
+        tracing::info!(origin = %self.origin, request = %rid, message_id = ?request.message_id, %tx, "dispatched");
+        self.blocking(move |s| s.record_dispatched(rid, tx, UnixMillis::now()))
+            .await
+    }
+
     async fn dispatch(&self, request: SendRequest) -> Result<()> {
-        let outbox = IOutbox::new(self.outbox, &self.provider);
         if request.state == SendState::Sealed {
             // Sealed before (a crash or an error since): on chain already, or still to send?
             let (Some(nonce), Some(id)) = (request.nonce, request.message_id) else {
                 return self.fail(&request, "sealed without a nonce".into()).await;
             };
-            if let Some(tx) = self.find_dispatch(id).await? {
-                let rid = request.id;
-                return self
-                    .blocking(move |s| s.record_dispatched(rid, tx, UnixMillis::now()))
-                    .await;
+            let sealed = sealed(&request, nonce, id);
+            match self.chain.find(&sealed).await? {
+                Found::Landed(tx) => return self.landed(&request, tx).await,
+                Found::Missed(reason) => return self.fail(&request, reason).await,
+                Found::NotFound => {}
             }
-            let now = outbox
-                .nonce()
-                .call()
+            let now = self
+                .chain
+                .next_nonce()
                 .await
                 .context("reading the Outbox nonce")?;
             if now != nonce {
@@ -203,14 +296,14 @@ impl Dispatcher {
                     .fail(&request, "its sealed body is no longer available".into())
                     .await;
             };
-            return self.send(&request, body, id).await;
+            return self.send(&request, &sealed, &body).await;
         }
-        let nonce = outbox
-            .nonce()
-            .call()
+        let nonce = self
+            .chain
+            .next_nonce()
             .await
             .context("reading the Outbox nonce")?;
-        let prepared = match self.prepare(&request, nonce).await {
+        let fresh = match self.prepare(&request, nonce).await {
             Ok(p) => p,
             Err(e) => {
                 // Nothing a retry changes (the payload itself is refused): give up at once.
@@ -221,10 +314,31 @@ impl Dispatcher {
                     .await;
             }
         };
-        self.send(&request, prepared.body, prepared.message_id)
-            .await
-            .map(|_| ())
-            .inspect(|()| tracing::debug!(nonce = prepared.nonce, "dispatched"))
+        let sealed = Sealed {
+            tx: None,
+            ..sealed(&request, fresh.nonce, fresh.message_id)
+        };
+        self.send(&request, &sealed, &fresh.body).await
+    }
+
+    /// Prepares the submission, records its transaction id when known in advance, broadcasts
+    /// it and records the outcome.
+    async fn send(&self, request: &SendRequest, sealed: &Sealed, body: &[u8]) -> Result<()> {
+        let transaction = match self.chain.prepare(sealed, body).await? {
+            Prepared::Ready { tx, transaction } => {
+                if let Some(tx) = tx {
+                    let rid = request.id;
+                    self.blocking(move |s| s.record_submitted(rid, tx, UnixMillis::now()))
+                        .await?;
+                }
+                transaction
+            }
+            Prepared::Missed(reason) => return self.fail(request, reason).await,
+        };
+        match self.chain.broadcast(sealed, transaction).await? {
+            Landing::Landed(tx) => self.landed(request, tx).await,
+            Landing::Missed(reason) => self.fail(request, reason).await,
+        }
     }
 
     /// The body of a sealed request, rebuilt for a resend: a public body is its payload; a
@@ -246,7 +360,7 @@ impl Dispatcher {
 
     /// Seals `request` for `nonce` and records it as sealed (with its envelope) before anything
     /// is sent.
-    async fn prepare(&self, request: &SendRequest, nonce: u64) -> Result<Prepared> {
+    async fn prepare(&self, request: &SendRequest, nonce: u64) -> Result<Fresh> {
         let payload = request
             .payload
             .clone()
@@ -255,7 +369,7 @@ impl Dispatcher {
             origin: self.origin,
             destination: request.destination,
             nonce: Nonce(nonce),
-            sender: self.sender,
+            sender: self.chain.sender(),
         };
         let (body, envelope) = match request.kind {
             SendKind::Public => (payload, None),
@@ -273,7 +387,7 @@ impl Dispatcher {
         let message = Message::new(
             Nonce(nonce),
             self.origin,
-            self.sender,
+            self.chain.sender(),
             request.destination,
             request.recipient,
             body.clone(),
@@ -298,83 +412,24 @@ impl Dispatcher {
             s.record_sealed(rid, nonce, message_id, env.as_ref(), UnixMillis::now())
         })
         .await?;
-        Ok(Prepared {
+        Ok(Fresh {
             body,
             message_id,
             nonce,
         })
     }
+}
 
-    /// Sends the dispatch transaction and records the outcome from its receipt.
-    async fn send(&self, request: &SendRequest, body: Vec<u8>, id: MessageId) -> Result<()> {
-        let outbox = IOutbox::new(self.outbox, &self.provider);
-        let pending = match outbox
-            .dispatch(
-                request.destination.0,
-                B256::from(request.recipient.0),
-                Bytes::from(body),
-            )
-            .send()
-            .await
-        {
-            Ok(p) => p,
-            Err(e) => {
-                return self
-                    .fail(request, format!("the dispatch was refused: {e}"))
-                    .await;
-            }
-        };
-        let receipt = pending
-            .with_timeout(Some(RECEIPT_TIMEOUT))
-            .get_receipt()
-            .await
-            .context("waiting for the dispatch transaction's receipt")?;
-        let tx = Hash32(receipt.transaction_hash.0);
-        if !receipt.status() {
-            return self
-                .fail(request, format!("the dispatch transaction {tx} reverted"))
-                .await;
-        }
-        let got = receipt
-            .inner
-            .logs()
-            .iter()
-            .filter(|l| l.address() == self.outbox)
-            .find_map(|l| IOutbox::Dispatch::decode_log_data(l.data()).ok())
-            .map(|e| MessageId(Hash32(e.id.0)));
-        if got == Some(id) {
-            let rid = request.id;
-            tracing::info!(origin = %self.origin, request = %rid, message_id = %id, "dispatched");
-            self.blocking(move |s| s.record_dispatched(rid, tx, UnixMillis::now()))
-                .await
-        } else {
-            self.fail(
-                request,
-                format!(
-                    "the Outbox gave the message another nonce than it was sealed for (another \
-                     sender was first); transaction {tx}; sealing again"
-                ),
-            )
-            .await
-        }
-    }
-
-    /// The transaction that dispatched `id`, if the Outbox has emitted it.
-    async fn find_dispatch(&self, id: MessageId) -> Result<Option<Hash32>> {
-        let filter = Filter::new()
-            .address(self.outbox)
-            .event_signature(IOutbox::Dispatch::SIGNATURE_HASH)
-            .topic1(B256::from(id.0.0))
-            .from_block(0);
-        let logs = self
-            .provider
-            .get_logs(&filter)
-            .await
-            .context("looking for the message's Dispatch event")?;
-        Ok(logs
-            .first()
-            .and_then(|l| l.transaction_hash)
-            .map(|h| Hash32(h.0)))
+/// The [`Sealed`] view of `request` at `nonce` as `message_id`.
+fn sealed(request: &SendRequest, nonce: u64, message_id: MessageId) -> Sealed {
+    Sealed {
+        request: request.id,
+        nonce,
+        message_id,
+        attempt: request.attempts,
+        tx: request.tx_hash,
+        destination: request.destination,
+        recipient: request.recipient,
     }
 }
 

@@ -146,6 +146,8 @@ impl Node {
             );
         }
         let collector = Arc::new(collector(key));
+        #[cfg(feature = "devnet")]
+        pipeline_faults()?;
 
         // Turns in delivering: the consortium's members, in configuration order (the same in
         // every member's file).
@@ -337,9 +339,10 @@ impl Node {
     }
 }
 
-/// The environment variable that makes a devnet build's gateway a FAULTY validator for tests
-/// (`equivocate`: it signs two roots for every checkpoint). Read only in builds with the `devnet`
-/// feature; a production build has no such mode.
+/// The environment variable that makes a devnet build's gateway FAULTY for tests: `equivocate`
+/// (a validator that signs two roots for every checkpoint) or `hold-after-lease:MS` (see
+/// `pipeline_faults`). Read only in builds with the `devnet` feature; a production build has no
+/// such mode.
 #[cfg(feature = "devnet")]
 pub const TEST_FAULT_ENV: &str = "CAUSEWAY_DEVNET_FAULT";
 
@@ -354,6 +357,28 @@ fn collector(key: ValidatorKey) -> PeerCollector {
         return PeerCollector::equivocating(key);
     }
     PeerCollector::new(key)
+}
+
+/// The pipeline's test fault a devnet build's gateway takes from [`TEST_FAULT_ENV`]:
+/// `hold-after-lease:MS` holds every batch it leases for MS milliseconds, after logging
+/// [`causeway_relayer::pipeline::faults::HOLDING_LEASE`] (a test kills or stops it there, while
+/// it provably holds a lease). A production build has no such mode.
+#[cfg(feature = "devnet")]
+fn pipeline_faults() -> Result<()> {
+    let Ok(fault) = std::env::var(TEST_FAULT_ENV) else {
+        return Ok(());
+    };
+    if let Some(ms) = fault.strip_prefix("hold-after-lease:") {
+        let ms: u64 = ms.parse().with_context(|| {
+            format!("{TEST_FAULT_ENV}={fault}: the hold is a number of milliseconds")
+        })?;
+        tracing::error!(
+            "{TEST_FAULT_ENV}={fault}: this gateway is FAULTY for tests and holds every batch \
+             it leases for {ms} ms before sending it"
+        );
+        causeway_relayer::pipeline::faults::hold_after_lease(Duration::from_millis(ms));
+    }
+    Ok(())
 }
 
 impl NodeHandle {

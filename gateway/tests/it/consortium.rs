@@ -51,7 +51,7 @@ impl Member {
     }
 
     /// Starts `causeway run` with extra environment variables.
-    fn start_with(&mut self, env: &[(&str, &str)]) {
+    pub(crate) fn start_with(&mut self, env: &[(&str, &str)]) {
         assert!(self.child.is_none(), "{} already runs", self.name);
         self.runs += 1;
         let log = std::fs::OpenOptions::new()
@@ -97,6 +97,16 @@ impl Member {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`, …) to the running process.
+    pub(crate) fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -{signal} {pid}");
     }
 
     pub(crate) fn log(&self) -> String {

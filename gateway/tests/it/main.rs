@@ -44,6 +44,9 @@ mod metrics;
 mod private_messages;
 mod private_recipient;
 mod queries;
+// Two replicas of one member's gateway on PostgreSQL beside two members on SQLite (issue 15).
+#[cfg(feature = "devnet")]
+mod replicas;
 mod sample;
 // Three `causeway run` processes sending from Fabric and FISCO BCOS origins through the API.
 #[cfg(feature = "devnet")]

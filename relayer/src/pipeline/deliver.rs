@@ -178,6 +178,8 @@ async fn deliver_reserved(
         drop(permit);
         return Ok(false);
     };
+    #[cfg(feature = "test-faults")]
+    super::faults::after_lease(l, &leased, &ctx.cancel).await;
 
     // The destination's replay record first: a message leased again after a restart (or an
     // expired lease) may have been delivered by a submission this instance no longer knows.

@@ -23,6 +23,8 @@ mod clock;
 mod config;
 mod confirm;
 mod deliver;
+#[cfg(feature = "test-faults")]
+pub mod faults;
 mod limits;
 mod log;
 mod metrics;

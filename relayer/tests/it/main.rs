@@ -26,5 +26,6 @@ mod model;
 mod pipeline;
 mod pipeline_faults;
 mod postgres;
+mod postgres_stall;
 mod sqlite;
 mod support;

@@ -99,7 +99,8 @@ pub struct PgOptions {
     /// on anything but the database, so only a stalled process (paused, swapped out, stuck)
     /// reaches it; without it, a replica stalled in the middle of a write would hold the write
     /// lock, and stall every replica, for as long as it sleeps. Its transaction is rolled back;
-    /// it finds its connection gone when it wakes.
+    /// it finds its connection gone when it wakes. A write waits for the write lock for half
+    /// as long at most (`lock_timeout`, then [`Error::Busy`]; see [`PgStore::lock_wait`]).
     pub stalled_transaction: Duration,
 }
 
@@ -522,7 +523,7 @@ impl PgStore {
     ) -> Result<T> {
         let mut conn = self.take()?;
         let mut keep = true;
-        let out = Self::run_on(&mut conn, op, mode, f, || {
+        let out = Self::run_on(&mut conn, self.lock_wait(), op, mode, f, || {
             let crash = self.crash_now(mode);
             keep = !crash;
             crash
@@ -548,8 +549,23 @@ impl PgStore {
         false
     }
 
+    /// How long a write waits for the write lock before it fails with [`Error::Busy`]: half
+    /// of [`PgOptions::stalled_transaction`].
+    ///
+    /// Without a bound, a replica stopped while several of its sessions waited for the lock
+    /// (SIGSTOP, swapped out) stalled every other replica for one stalled transaction *per
+    /// session*: the lock went to its waiting sessions in turn, each held it without reading
+    /// the reply, and the server ended each only after `stalled_transaction` (four sessions,
+    /// 20 s). A waiter now gives up before the server can end the holder ahead of it, so a
+    /// stopped replica holds the lock once, for `stalled_transaction` at most; the others'
+    /// writes fail as busy meanwhile, and are retried.
+    fn lock_wait(&self) -> Duration {
+        (self.options.stalled_transaction / 2).max(Duration::from_millis(1))
+    }
+
     fn run_on<T>(
         conn: &mut Conn,
+        lock_wait: Duration,
         op: &'static str,
         mode: Mode,
         f: impl FnOnce(&mut Tx<'_>) -> Result<T>,
@@ -559,13 +575,16 @@ impl PgStore {
             // One round trip opens the transaction and, for a write, takes the write lock (see
             // the module docs: one writer at a time, on every replica) and reads the database's
             // clock once the lock is held (the outer query needs the subquery's row first),
-            // for the calls whose times are on that clock.
+            // for the calls whose times are on that clock. The wait for the lock is bounded
+            // (see `lock_wait`).
             let begin = match mode {
                 Mode::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".to_owned(),
                 Mode::Write => format!(
                     "BEGIN ISOLATION LEVEL READ COMMITTED;
+                     SET LOCAL lock_timeout = {};
                      SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint
-                     FROM (SELECT pg_advisory_xact_lock({WRITE_LOCK})) AS locked"
+                     FROM (SELECT pg_advisory_xact_lock({WRITE_LOCK})) AS locked",
+                    lock_wait.as_millis().max(1)
                 ),
             };
             let replies = conn.client.simple_query(&begin).map_err(pg(op))?;

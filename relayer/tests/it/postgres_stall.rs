@@ -1,0 +1,199 @@
+//! A replica that stops in the middle of its store calls (SIGSTOP, swapped out, a debugger)
+//! must not stall the replicas beside it for longer than the server takes to end one stalled
+//! transaction (`PgOptions::stalled_transaction`).
+//!
+//! The stopped replica is a [`PgStore`] behind a [`Relay`] that stops passing the server's
+//! replies on: from the server's side exactly what a stopped process looks like (its requests
+//! arrived; its kernel accepts the replies; nobody reads them).
+
+use std::io::{Read as _, Write as _};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use causeway_relayer::Error;
+use causeway_relayer::store::{
+    DeliveryStore, Lane, LeaseClock, LeaseOwner, LeaseRequest, PgOptions, PgStore, RetryPolicy,
+};
+
+use crate::support::*;
+
+/// The lane replica b looks at (no message on it).
+const B_LANE: Lane = Lane {
+    origin: ORIGIN,
+    destination: causeway_proofs::Domain(3),
+};
+
+/// A TCP relay in front of PostgreSQL that can freeze: while frozen it forwards what clients
+/// send but holds back every reply of the server.
+struct Relay {
+    port: u16,
+    frozen: Arc<AtomicBool>,
+}
+
+impl Relay {
+    fn start(server_port: u16) -> Relay {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let frozen = Arc::new(AtomicBool::new(false));
+        let gate = Arc::clone(&frozen);
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let server = TcpStream::connect(("127.0.0.1", server_port)).unwrap();
+                let (mut c_in, mut s_out) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut c_in, &mut s_out);
+                    let _ = s_out.shutdown(Shutdown::Write);
+                });
+                let (mut s_in, mut c_out, gate) = (server, client, Arc::clone(&gate));
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 8192];
+                    loop {
+                        let n = match s_in.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        while gate.load(Ordering::SeqCst) {
+                            std::thread::sleep(Duration::from_millis(5));
+                        }
+                        if c_out.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = c_out.shutdown(Shutdown::Write);
+                });
+            }
+        });
+        Relay { port, frozen }
+    }
+
+    fn freeze(&self) {
+        self.frozen.store(true, Ordering::SeqCst);
+    }
+
+    fn thaw(&self) {
+        self.frozen.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Leases at most one message of `lane` for `who` (a write transaction).
+fn lease(s: &PgStore, who: &LeaseOwner, lane: Lane) -> causeway_relayer::store::Result<usize> {
+    s.lease_pending(&LeaseRequest {
+        lane,
+        owner: who,
+        limit: 1,
+        lease_for: Duration::from_secs(60),
+        covered_by: causeway_proofs::LogSize(1_000),
+        policy: RetryPolicy::default(),
+        now: t(1_000),
+        rota: None,
+    })
+    .map(|leased| leased.len())
+}
+
+/// `SELECT` in `node`'s database `db`, one value.
+fn count(db: &str, sql: &str) -> u32 {
+    shared_postgres()
+        .psql(db, sql)
+        .unwrap()
+        .parse()
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+#[test]
+fn a_frozen_replica_stalls_the_others_writes_for_one_stalled_transaction_at_most() {
+    let node = shared_postgres();
+    let url = new_database(node);
+    let db = url.rsplit('/').next().unwrap().to_owned();
+    let options = PgOptions {
+        clock: LeaseClock::Database,
+        ..PgOptions::default()
+    };
+    let a = PgStore::open_with(&url, None, options).unwrap();
+    accept_new(&a, 0, 2, 1, 1_000);
+
+    // Replica b: four sessions through the relay (a handle of one connection each, opened
+    // now: nothing gets through the relay's handshake once it is frozen).
+    let relay = Relay::start(node.port());
+    let b_url = format!(
+        "{}?application_name=frozen",
+        url.replace(&format!(":{}/", node.port()), &format!(":{}/", relay.port))
+    );
+    let b_options = PgOptions {
+        max_connections: 1,
+        ..options
+    };
+    let b: Vec<Arc<PgStore>> = (0..4)
+        .map(|_| {
+            let b = PgStore::open_with(&b_url, None, b_options).unwrap();
+            lease(&b, &owner("org1/b"), B_LANE).unwrap();
+            Arc::new(b)
+        })
+        .collect();
+
+    // b stops while each of its sessions begins a write (on a lane of its own, so that a finds
+    // its message): one holds the write lock inside a transaction whose reply it never reads,
+    // the others wait for the lock behind it.
+    relay.freeze();
+    let barrier = Arc::new(std::sync::Barrier::new(b.len()));
+    let writers: Vec<_> = b
+        .iter()
+        .map(|b| {
+            let (b, barrier) = (Arc::clone(b), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                barrier.wait();
+                let _ = lease(&b, &owner("org1/b"), B_LANE);
+            })
+        })
+        .collect();
+    let queued = Instant::now();
+    while count(
+        &db,
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'frozen' \
+         AND wait_event_type = 'Lock'",
+    ) < 3
+    {
+        assert!(
+            queued.elapsed() < Duration::from_secs(2),
+            "b's sessions never queued for the write lock"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+
+    // a writes, retrying while the store is busy: it gets through once the server ended b's
+    // stalled transaction, not once per session b had queued.
+    let stalled = options.stalled_transaction;
+    let (done_tx, done) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let started = Instant::now();
+        let out = loop {
+            match lease(&a, &owner("org1/a"), LANE) {
+                Err(Error::Busy { .. }) => continue,
+                other => break other,
+            }
+        };
+        let _ = done_tx.send((started.elapsed(), out));
+    });
+    let bound = stalled + Duration::from_secs(2);
+    let outcome = done.recv_timeout(Duration::from_secs(40));
+    relay.thaw();
+    let (took, leased) = outcome.unwrap_or_else(|_| panic!("a's write did not finish in 40 s"));
+    eprintln!(
+        "a's write behind the frozen replica took {took:?} (stalled transaction {stalled:?})"
+    );
+    assert_eq!(leased.unwrap(), 1);
+    assert!(
+        took <= bound,
+        "a's write waited {took:?} behind the frozen replica (bound {bound:?}): its sessions \
+         held the write lock one after the other"
+    );
+
+    // Thawed, b finds its sessions ended and works again on new ones.
+    for w in writers {
+        w.join().unwrap();
+    }
+    assert_eq!(lease(&b[0], &owner("org1/b"), LANE).unwrap(), 1);
+}

@@ -4,6 +4,7 @@
 pub(crate) mod bench;
 #[cfg(feature = "devnet")]
 pub(crate) mod bench_consortium;
+#[cfg(feature = "devnet")]
 pub(crate) mod bench_pipeline;
 #[cfg(feature = "devnet")]
 pub(crate) mod bundles;

@@ -147,6 +147,17 @@ impl ApiState {
         Arc::clone(&self.0.stores[n % self.0.stores.len()])
     }
 
+    /// Every handle on the store, starting with the next in turn (so concurrent requests
+    /// start on different handles).
+    pub fn stores(&self) -> impl Iterator<Item = &Arc<dyn Store>> {
+        let n = self
+            .0
+            .next
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let len = self.0.stores.len();
+        (0..len).map(move |i| &self.0.stores[(n + i) % len])
+    }
+
     /// The trust anchors of `lane`, if this gateway serves it.
     pub fn lane(&self, lane: Lane) -> Option<&LaneTrust> {
         self.0.lanes.get(&lane)

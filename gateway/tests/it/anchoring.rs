@@ -362,3 +362,40 @@ pub(crate) async fn anchored_history_is_the_log(
         text(&out)
     );
 }
+
+/// The Anchor's client, as the anchoring task and `causeway status` use it, fails over: with
+/// the chain's first endpoint down (nothing listens there), a read goes to the next one at
+/// once and the requests after it stay there; with every endpoint down, the error names the
+/// failure instead of hanging.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_anchor_client_fails_over_to_the_chains_next_endpoint() {
+    use causeway_gateway::anchor::{AnchorCallError, AnchorContract};
+    let chain = causeway_devnet::DevChain::start(CHAIN_B).await.unwrap();
+    let anchor = deploy_anchor(&chain.provider, chain.admin).await.unwrap();
+    let address = causeway_proofs::EvmAddress(anchor.address().0.0);
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        format!("http://{addr}")
+    };
+    let live = chain.node.endpoint();
+    let contract = AnchorContract::connect_all(&[&dead, &live], address).unwrap();
+    assert!(dead.ends_with(contract.node().rsplit(':').next().unwrap()));
+    let latest = contract.latest(CHAIN_A.domain).await.unwrap();
+    assert_eq!(latest.size, LogSize(0));
+    let now = contract.node().to_owned();
+    assert!(live.contains(now.rsplit("//").next().unwrap()), "{now}");
+    // A clone (the task's copy) goes to the live node first, and the code is the Anchor's.
+    let code = contract.clone().code().await.unwrap();
+    assert!(causeway_gateway::wiring::is_causeway_anchor(&code));
+    assert_eq!(contract.node(), now);
+
+    let down = AnchorContract::connect_all(&[&dead], address).unwrap();
+    match down.latest(CHAIN_A.domain).await {
+        Err(AnchorCallError::Node(reason)) => {
+            assert!(reason.contains("latest"), "{reason}");
+        }
+        other => panic!("expected a node error, got {other:?}"),
+    }
+}

@@ -14,6 +14,7 @@ pub mod client_certificates;
 pub mod envelopes;
 pub mod error;
 pub mod events;
+pub mod logs;
 pub mod messages;
 pub mod queries;
 pub mod requests;
@@ -217,6 +218,7 @@ impl core::fmt::Debug for ApiState {
         (name = "queries", description = "Cross-ledger queries: a chain's state with its proof"),
         (name = "envelopes", description = "Private messages: envelopes, decryption, grants, disclosures"),
         (name = "status", description = "Lanes, validators and recent activity (the status page's data)"),
+        (name = "logs", description = "The origins' Merkle logs: consistency proofs between two sizes (for verify --anchored)"),
     )
 )]
 struct ApiDoc;
@@ -276,6 +278,7 @@ pub fn router_with_timeout(
         .routes(routes!(queries::query))
         .routes(routes!(ui_status::list_lanes))
         .routes(routes!(ui_status::activity))
+        .routes(routes!(logs::consistency))
         .split_for_parts();
     let json = doc
         .to_json()

@@ -6,9 +6,9 @@
 use causeway_proofs::{Address32, EvmAddress, MessageId};
 use causeway_relayer::Error;
 use causeway_relayer::store::{
-    ApiStore, Attempt, CheckpointRecord, CheckpointStore, Confirmation, DeliveryStateKind,
-    DeliveryStore, FailureReport, Lane, LeaseRequest, MessageFilter, MessageRead, MessageReadout,
-    MessageStatus, NewToken, QueryStore, ReadWait, Scope, StatusEvent, Store, TokenId,
+    ApiStore, Attempt, CheckpointRecord, Confirmation, DeliveryStateKind, DeliveryStore,
+    FailureReport, Lane, LeaseRequest, MessageFilter, MessageRead, MessageReadout, MessageStatus,
+    NewToken, ReadWait, Scope, StatusEvent, Store, TokenId,
 };
 
 use crate::support::*;

@@ -263,10 +263,12 @@ pub async fn get_message(
     let lanes = state.clone();
     let threshold = move |lane: Lane| lanes.lane(lane).map(|t| t.validators.threshold());
     // The token, the message, its history and its lane's checkpoint in one store call and one
-    // read transaction. First on this runtime thread, on a store handle that is idle now:
-    // a few indexed reads of pages in the handle's cache (tens of microseconds, never waiting
-    // for a lock), so a request costs no thread hand-off (profiled: the blocking pool's
-    // wake-ups were most of this route's time under load).
+    // read transaction. First on this runtime thread, on a store handle that is idle now
+    // (never waiting for a handle's mutex): a few indexed reads of pages in the handle's cache,
+    // tens of microseconds (34 us of CPU per request in all, BENCHMARKS.md), so a request
+    // costs no thread hand-off (profiled: the blocking pool's wake-ups were most of this
+    // route's time under load). A WAL reader does not wait for writers; SQLite's own file
+    // locks are held for the length of an `fcntl`.
     let read = MessageRead {
         credential: credential.hash(),
         id,

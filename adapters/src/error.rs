@@ -202,6 +202,16 @@ pub enum Error {
     },
 
     // ---- state, configuration, decoding ------------------------------------------------------
+    /// A proven contract call that halts (out of gas, an invalid opcode, a stack fault) when
+    /// executed at `height`: the chain itself gives no answer to it, so it is the chain's
+    /// refusal, not a malformed query.
+    #[error("the call halts at block {height}: {reason}")]
+    CallHalted {
+        /// The block the call was run at.
+        height: u64,
+        /// The EVM's reason (`OutOfGas(Basic)`, `InvalidFEOpcode`, …).
+        reason: String,
+    },
     /// A state query this adapter cannot answer as asked (bad contract identifier or key).
     #[error("invalid state query: {reason}")]
     InvalidQuery {

@@ -300,6 +300,7 @@ impl Node {
                 requests: api_requests,
                 store_timings: api_store_timings,
                 queries: Some(queries),
+                logs: Some(relayer.logs()),
             },
             Some(outbound.sending),
             cancel.clone(),

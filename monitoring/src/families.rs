@@ -206,7 +206,7 @@ families! {
     AnchorsStale = "causeway_anchors_stale_total", Counter, ["anchoring"],
         "Anchors another member landed first (reverted or refused as stale: harmless).";
     AnchorsFailed = "causeway_anchors_failed_total", Counter, ["anchoring"],
-        "Anchor attempts that failed otherwise (refused with a reason, reverted, node errors; retried with backoff).";
+        "Anchor attempts that failed otherwise (refused with a reason, reverted, node errors; retried with backoff), and reads of the Anchor that failed on every endpoint.";
     AnchoredSize = "causeway_anchored_size_leaves", Gauge, ["anchoring"],
         "The last log size the Anchor holds for the anchoring's origin, as last read (0: nothing anchored).";
     // Peers.

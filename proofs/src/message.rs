@@ -89,7 +89,7 @@ impl Address32 {
 
     /// `0x`-prefixed lowercase hex.
     pub fn to_hex(&self) -> String {
-        format!("0x{}", hex::encode(self.0))
+        crate::hash::to_0x_hex(&self.0)
     }
 }
 

@@ -498,11 +498,10 @@ impl EvmStateReader {
                         reason: super::bindings::decode_revert(&data),
                     });
                 }
-                // Out of gas, an invalid opcode: no answer exists for this call at this block.
+                // Out of gas, an invalid opcode: no answer exists for this call at this block
+                // (the chain's refusal, as a revert is; not a malformed query).
                 Ok(Outcome::Halted(reason)) => {
-                    return Err(Error::InvalidQuery {
-                        reason: format!("the call halts at block {height}: {reason}"),
-                    });
+                    return Err(Error::CallHalted { height, reason });
                 }
                 Err(Unproven::Account(a)) => {
                     wanted.entry(a).or_default();

@@ -7,6 +7,8 @@
 //! sends with), and one task per anchoring sends at most one transaction at a time, so the
 //! node's pending nonce is the next nonce.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
@@ -91,19 +93,26 @@ pub enum Landed {
     },
 }
 
-/// One Anchor contract on one node, read by anyone; sent to only with a key.
+/// One Anchor contract on its chain's nodes, read by anyone; sent to only with a key.
+///
+/// Failover: a request that finds its node unreachable, failing at the transport or silent
+/// past [`REQUEST_TIMEOUT`] goes to the chain's next configured node at once, and the
+/// requests after it stay there (the clones share which node is current). An answer from a
+/// node, a revert or a refusal, is never retried elsewhere.
 #[derive(Clone)]
 pub struct AnchorContract {
-    provider: RootProvider,
-    /// The node's URL without credentials, for messages.
-    shown: String,
+    /// Every node: its provider and its URL without credentials, for messages.
+    nodes: Arc<[(RootProvider, String)]>,
+    /// The index in `nodes` requests go to first.
+    current: Arc<AtomicUsize>,
     address: Address,
 }
 
 impl core::fmt::Debug for AnchorContract {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("AnchorContract")
-            .field("node", &self.shown)
+            .field("node", &self.node())
+            .field("nodes", &self.nodes.len())
             .field("address", &self.address)
             .finish()
     }
@@ -112,45 +121,83 @@ impl core::fmt::Debug for AnchorContract {
 impl AnchorContract {
     /// The Anchor at `address` through the node at `url` (http or https).
     pub fn connect(url: &str, address: EvmAddress) -> Result<Self, String> {
-        let (provider, shown) =
-            crate::wiring::evm::http_provider(url, REQUEST_TIMEOUT, "can reach the Anchor")?;
+        Self::connect_all(&[url], address)
+    }
+
+    /// The Anchor at `address` through the chain's nodes at `urls` (http or https; at least
+    /// one), the first one first.
+    pub fn connect_all(urls: &[&str], address: EvmAddress) -> Result<Self, String> {
+        if urls.is_empty() {
+            return Err("no endpoint for the Anchor's chain".to_owned());
+        }
+        let nodes = urls
+            .iter()
+            .map(|url| {
+                crate::wiring::evm::http_provider(url, REQUEST_TIMEOUT, "can reach the Anchor")
+            })
+            .collect::<Result<Vec<_>, String>>()?;
         Ok(AnchorContract {
-            provider,
-            shown,
+            nodes: nodes.into(),
+            current: Arc::new(AtomicUsize::new(0)),
             address: Address::from(address.0),
         })
     }
 
-    /// The node, without credentials.
+    /// The node requests go to now, without credentials.
     pub fn node(&self) -> &str {
-        &self.shown
+        &self.nodes[self.current.load(Ordering::Relaxed) % self.nodes.len()].1
     }
 
-    /// Runs `request` bounded by [`REQUEST_TIMEOUT`]; a revert is named.
-    async fn ask<T>(
-        &self,
-        method: &str,
-        request: impl core::future::IntoFuture<Output = Result<T, RpcError<TransportErrorKind>>>,
-    ) -> Result<T, AnchorCallError> {
-        match tokio::time::timeout(REQUEST_TIMEOUT, request).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(RpcError::ErrorResp(payload))) if payload.as_revert_data().is_some() => {
-                let data = payload.as_revert_data().unwrap_or_default();
-                Err(AnchorCallError::Reverted {
-                    reason: decode_revert(&data),
-                })
+    /// Runs the request `request` builds for a node, bounded by [`REQUEST_TIMEOUT`], on the
+    /// current node and, while nodes fail (unreachable, transport errors, silence), on the
+    /// next ones in turn; a revert is named.
+    async fn ask<T, F, R>(&self, method: &str, request: F) -> Result<T, AnchorCallError>
+    where
+        F: Fn(RootProvider) -> R,
+        R: core::future::IntoFuture<Output = Result<T, RpcError<TransportErrorKind>>>,
+    {
+        let first = self.current.load(Ordering::Relaxed) % self.nodes.len();
+        let mut failure = String::new();
+        for attempt in 0..self.nodes.len() {
+            let at = (first + attempt) % self.nodes.len();
+            let (provider, shown) = &self.nodes[at];
+            failure = match tokio::time::timeout(REQUEST_TIMEOUT, request(provider.clone())).await {
+                Ok(Ok(value)) => return Ok(value),
+                Ok(Err(RpcError::ErrorResp(payload))) if payload.as_revert_data().is_some() => {
+                    let data = payload.as_revert_data().unwrap_or_default();
+                    return Err(AnchorCallError::Reverted {
+                        reason: decode_revert(&data),
+                    });
+                }
+                // The node answered (a refusal, a malformed reply): another node would not
+                // know better.
+                Ok(Err(e @ (RpcError::ErrorResp(_) | RpcError::DeserError { .. }))) => {
+                    return Err(AnchorCallError::Node(format!(
+                        "{method} at {shown}: {}",
+                        scrub(&e.to_string(), shown)
+                    )));
+                }
+                Ok(Err(e)) => format!("{method} at {shown}: {}", scrub(&e.to_string(), shown)),
+                Err(_) => format!(
+                    "{method} at {shown} got no answer within {} s",
+                    REQUEST_TIMEOUT.as_secs()
+                ),
+            };
+            if self.nodes.len() > 1 {
+                let next = (at + 1) % self.nodes.len();
+                if self
+                    .current
+                    .compare_exchange(at, next, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    tracing::warn!(
+                        failed = %shown, next = %self.nodes[next].1, method, error = %failure,
+                        "the Anchor's node failed; the chain's next endpoint takes the requests"
+                    );
+                }
             }
-            Ok(Err(e)) => Err(AnchorCallError::Node(format!(
-                "{method} at {}: {}",
-                self.shown,
-                scrub(&e.to_string(), &self.shown)
-            ))),
-            Err(_) => Err(AnchorCallError::Node(format!(
-                "{method} at {} got no answer within {} s",
-                self.shown,
-                REQUEST_TIMEOUT.as_secs()
-            ))),
         }
+        Err(AnchorCallError::Node(failure))
     }
 
     /// `eth_call` of `call` on the Anchor, decoded.
@@ -158,15 +205,24 @@ impl AnchorContract {
         let request = TransactionRequest::default()
             .to(self.address)
             .input(Bytes::from(call.abi_encode()).into());
-        let output = self.ask(C::SIGNATURE, self.provider.call(request)).await?;
+        let output = self
+            .ask(C::SIGNATURE, |p| {
+                let request = request.clone();
+                async move { p.call(request).await }
+            })
+            .await?;
         C::abi_decode_returns(&output)
             .map_err(|e| AnchorCallError::Node(format!("{} answered {output} ({e})", C::SIGNATURE)))
     }
 
     /// The code at the Anchor's address.
     pub async fn code(&self) -> Result<Bytes, AnchorCallError> {
-        self.ask("eth_getCode", self.provider.get_code_at(self.address))
-            .await
+        let address = self.address;
+        self.ask(
+            "eth_getCode",
+            |p| async move { p.get_code_at(address).await },
+        )
+        .await
     }
 
     /// Every checkpoint this Anchor recorded for `origin`, oldest first, from its `Anchored`
@@ -181,7 +237,10 @@ impl AnchorContract {
             .topic1(B256::from(U256::from(origin.0)))
             .from_block(0);
         let logs = self
-            .ask("eth_getLogs", self.provider.get_logs(&filter))
+            .ask("eth_getLogs", |p| {
+                let filter = filter.clone();
+                async move { p.get_logs(&filter).await }
+            })
             .await?;
         Ok(logs
             .iter()
@@ -193,9 +252,46 @@ impl AnchorContract {
             .collect())
     }
 
+    /// The block number and time (Unix seconds) of the last `Anchored` event for `origin`, or
+    /// `None` when nothing is anchored.
+    pub async fn last_anchored_at(
+        &self,
+        origin: Domain,
+    ) -> Result<Option<(u64, u64)>, AnchorCallError> {
+        use alloy::rpc::types::Filter;
+        use alloy::sol_types::SolEvent as _;
+        let filter = Filter::new()
+            .address(self.address)
+            .event_signature(IAnchor::Anchored::SIGNATURE_HASH)
+            .topic1(B256::from(U256::from(origin.0)))
+            .from_block(0);
+        let logs = self
+            .ask("eth_getLogs", |p| {
+                let filter = filter.clone();
+                async move { p.get_logs(&filter).await }
+            })
+            .await?;
+        let Some(number) = logs.iter().filter_map(|l| l.block_number).max() else {
+            return Ok(None);
+        };
+        let block = self
+            .ask("eth_getBlockByNumber", |p| async move {
+                p.get_block_by_number(number.into()).await
+            })
+            .await?
+            .ok_or_else(|| {
+                AnchorCallError::Node(format!(
+                    "{} has no block {number}, which holds an Anchored event",
+                    self.node()
+                ))
+            })?;
+        Ok(Some((number, block.header.timestamp)))
+    }
+
     /// The chain id the node serves.
     pub async fn chain_id(&self) -> Result<u64, AnchorCallError> {
-        self.ask("eth_chainId", self.provider.get_chain_id()).await
+        self.ask("eth_chainId", |p| async move { p.get_chain_id().await })
+            .await
     }
 
     /// `latest(origin)`.
@@ -236,9 +332,12 @@ impl AnchorContract {
 
     /// The account's balance is zero.
     pub async fn balance_is_zero(&self, account: Address) -> Result<bool, AnchorCallError> {
-        self.ask("eth_getBalance", self.provider.get_balance(account))
-            .await
-            .map(|b| b.is_zero())
+        self.ask(
+            "eth_getBalance",
+            |p| async move { p.get_balance(account).await },
+        )
+        .await
+        .map(|b| b.is_zero())
     }
 
     /// Sends `anchor(cp, signatures, proof)` from `signer`: simulated first (a revert comes
@@ -269,17 +368,21 @@ impl AnchorContract {
         // The simulation names a revert (stale, inconsistent, below threshold) before any gas
         // is spent.
         let gas = self
-            .ask("eth_estimateGas", self.provider.estimate_gas(request))
+            .ask("eth_estimateGas", |p| {
+                let request = request.clone();
+                async move { p.estimate_gas(request).await }
+            })
             .await?;
         let gas = gas.saturating_add(gas.saturating_mul(GAS_MARGIN_PERCENT) / 100);
         let nonce = self
-            .ask(
-                "eth_getTransactionCount",
-                self.provider.get_transaction_count(from).pending(),
-            )
+            .ask("eth_getTransactionCount", |p| async move {
+                p.get_transaction_count(from).pending().await
+            })
             .await?;
         let fees = self
-            .ask("eth_feeHistory", self.provider.estimate_eip1559_fees())
+            .ask("eth_feeHistory", |p| async move {
+                p.estimate_eip1559_fees().await
+            })
             .await?;
         let tx = TxEip1559 {
             chain_id,
@@ -299,10 +402,10 @@ impl AnchorContract {
         let hash = *envelope.tx_hash();
         let raw = envelope.encoded_2718();
         match self
-            .ask(
-                "eth_sendRawTransaction",
-                self.provider.send_raw_transaction(&raw),
-            )
+            .ask("eth_sendRawTransaction", |p| {
+                let raw = raw.clone();
+                async move { p.send_raw_transaction(&raw).await.map(|_| ()) }
+            })
             .await
         {
             Ok(_) => {}
@@ -313,10 +416,9 @@ impl AnchorContract {
         let deadline = tokio::time::Instant::now() + RECEIPT_TIMEOUT;
         loop {
             let receipt = match self
-                .ask(
-                    "eth_getTransactionReceipt",
-                    self.provider.get_transaction_receipt(hash),
-                )
+                .ask("eth_getTransactionReceipt", |p| async move {
+                    p.get_transaction_receipt(hash).await
+                })
                 .await
             {
                 Ok(receipt) => receipt,

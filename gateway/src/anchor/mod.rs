@@ -242,7 +242,10 @@ impl Anchoring {
         let anchored = match a.contract.latest(a.origin).await {
             Ok(anchored) => anchored,
             Err(e) => {
-                tracing::warn!(anchoring = %a.name, error = %e, "cannot read the Anchor's last checkpoint; retrying");
+                // Counted: a public chain none of whose endpoints answers is an anchoring that
+                // fails (the CausewayAnchorFailing alert), whoever's turn it is.
+                self.counters.failed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(anchoring = %a.name, error = %e, "cannot read the Anchor's last checkpoint on any of the chain's endpoints; retrying with backoff");
                 return Err(());
             }
         };

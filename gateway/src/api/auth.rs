@@ -162,6 +162,17 @@ impl Credential {
         let found = store
             .token_by_hash(&self.0)
             .map_err(|e| ApiError::store(&e))?;
+        self.admit(found, scope)
+    }
+
+    /// The hash the store looks the token up by.
+    pub fn hash(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// [`authorize`]'s checks on `found`, the token the store holds for this credential's
+    /// hash (read by the caller, e.g. in one transaction with what the request reads).
+    pub fn admit(&self, found: Option<TokenRecord>, scope: Scope) -> Result<Caller, ApiError> {
         live(found, &self.0, scope)
     }
 }

@@ -14,6 +14,7 @@ pub mod client_certificates;
 pub mod envelopes;
 pub mod error;
 pub mod events;
+pub mod logs;
 pub mod messages;
 pub mod queries;
 pub mod requests;
@@ -147,6 +148,17 @@ impl ApiState {
         Arc::clone(&self.0.stores[n % self.0.stores.len()])
     }
 
+    /// Every handle on the store, starting with the next in turn (so concurrent requests
+    /// start on different handles).
+    pub fn stores(&self) -> impl Iterator<Item = &Arc<dyn Store>> {
+        let n = self
+            .0
+            .next
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let len = self.0.stores.len();
+        (0..len).map(move |i| &self.0.stores[(n + i) % len])
+    }
+
     /// The trust anchors of `lane`, if this gateway serves it.
     pub fn lane(&self, lane: Lane) -> Option<&LaneTrust> {
         self.0.lanes.get(&lane)
@@ -206,6 +218,7 @@ impl core::fmt::Debug for ApiState {
         (name = "queries", description = "Cross-ledger queries: a chain's state with its proof"),
         (name = "envelopes", description = "Private messages: envelopes, decryption, grants, disclosures"),
         (name = "status", description = "Lanes, validators and recent activity (the status page's data)"),
+        (name = "logs", description = "The origins' Merkle logs: consistency proofs between two sizes (for verify --anchored)"),
     )
 )]
 struct ApiDoc;
@@ -265,6 +278,7 @@ pub fn router_with_timeout(
         .routes(routes!(queries::query))
         .routes(routes!(ui_status::list_lanes))
         .routes(routes!(ui_status::activity))
+        .routes(routes!(logs::consistency))
         .split_for_parts();
     let json = doc
         .to_json()

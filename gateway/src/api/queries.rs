@@ -57,7 +57,7 @@ pub struct QueryRequest {
         (status = 403, description = "The token lacks `read`", body = ErrorBody),
         (status = 404, description = "No gateway of the consortium serves that chain", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 422, description = "The chain refused the read (a reverted call, an unknown block)", body = ErrorBody),
+        (status = 422, description = "The chain refused the read (a call that reverts or halts, an unknown block)", body = ErrorBody),
         (status = 502, description = "The answer did not verify", body = ErrorBody),
         (status = 503, description = "The chain or the member serving it cannot answer now", body = ErrorBody),
     ))]

@@ -41,6 +41,8 @@ pub struct ApiContext {
     pub store_timings: causeway_relayer::store::StoreTimings,
     /// Cross-ledger queries (`POST /v1/queries`), when this gateway answers them.
     pub queries: Option<crate::query::Queries>,
+    /// The running pipeline's origin logs (`GET /v1/logs/{origin}/consistency`).
+    pub logs: Option<causeway_relayer::pipeline::LogReader>,
 }
 
 /// What the configuration says of a lane, as `/v1/lanes` reports it.

@@ -155,16 +155,28 @@ pub(crate) async fn check(
                 .with_context(|| format!("writing {}", path.display()))?;
             proofs.push(path);
         }
+        // The lane's trust file names the Anchor and its chain, so `verify --anchored` needs
+        // only a node of that chain.
+        let trust_path = folder.join("trust.json");
+        let mut trust: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(&trust_path)
+                .with_context(|| format!("reading {}", trust_path.display()))?,
+        )
+        .with_context(|| format!("parsing {}", trust_path.display()))?;
+        trust["anchor"] = serde_json::json!({
+            "address": anchor.address().to_string(),
+            "chain_id": public.spec.chain_id,
+        });
+        std::fs::write(&trust_path, serde_json::to_string_pretty(&trust)?)
+            .with_context(|| format!("writing {}", trust_path.display()))?;
         let mut cmd = Command::new(exe);
         cmd.arg("verify")
             .args(&bundles)
             .arg("--trust")
-            .arg(folder.join("trust.json"))
+            .arg(&trust_path)
             .arg("--anchored")
             .arg("--anchor-rpc")
-            .arg(public.node.endpoint())
-            .arg("--anchor")
-            .arg(anchor.address().to_string());
+            .arg(public.node.endpoint());
         if !proofs.is_empty() {
             cmd.arg("--consistency").args(&proofs);
         }

@@ -23,6 +23,7 @@ pub(crate) mod logging;
 pub(crate) mod progress;
 pub(crate) mod run;
 pub(crate) mod status;
+pub(crate) mod status_anchors;
 pub(crate) mod store;
 pub(crate) mod token;
 pub(crate) mod verify;

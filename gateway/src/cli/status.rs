@@ -57,12 +57,14 @@ struct Report {
     lanes: Vec<LaneReport>,
     chains: Vec<ChainReport>,
     peers: PeersReport,
+    /// The `[anchors.*]` entries (`status_anchors`).
+    anchors: Vec<super::status_anchors::AnchorReport>,
 }
 
 #[derive(Serialize, Debug)]
-struct ChainName {
-    name: String,
-    domain: u32,
+pub(crate) struct ChainName {
+    pub(crate) name: String,
+    pub(crate) domain: u32,
 }
 
 #[derive(Serialize, Debug)]
@@ -245,7 +247,7 @@ pub(crate) fn run(args: &StatusArgs) -> Result<Outcome> {
         .enable_all()
         .build()
         .context("while starting the async runtime")?;
-    let (chains, peers) = runtime.block_on(async {
+    let (chains, peers, anchors) = runtime.block_on(async {
         let chains = config
             .chains()
             .iter()
@@ -276,7 +278,10 @@ pub(crate) fn run(args: &StatusArgs) -> Result<Outcome> {
         for task in peers {
             peer_reports.push(task.await.context("a peer probe panicked")?);
         }
-        anyhow::Ok((chain_reports, peer_reports))
+        let anchors = super::status_anchors::anchor_reports(&config, &store, now)
+            .await
+            .context("while reading the anchorings")?;
+        anyhow::Ok((chain_reports, peer_reports, anchors))
     })?;
     // A name lookup still running on a blocking thread (no timeout cancels getaddrinfo) must
     // not hold the report back.
@@ -292,6 +297,7 @@ pub(crate) fn run(args: &StatusArgs) -> Result<Outcome> {
             note: PEER_NOTE,
             members: peers,
         },
+        anchors,
     };
     if args.json {
         println!(
@@ -785,6 +791,7 @@ fn text(r: &Report) -> String {
     if r.peers.members.is_empty() {
         let _ = writeln!(o, "  (no other member)");
     }
+    super::status_anchors::text(&mut o, &r.anchors, human);
     o
 }
 

@@ -68,15 +68,17 @@ pub(crate) struct VerifyArgs {
     /// Also check that each bundle's checkpoint is of the history anchored on a public chain
     /// (docs/anchoring.md): the same root as an anchored checkpoint of its size, or consistent
     /// with one through a proof from --consistency. Fails when nothing is anchored or the
-    /// histories differ. Needs --anchor-rpc and --anchor.
-    #[arg(long, requires_all = ["anchor_rpc", "anchor"], conflicts_with_all = ["evidence", "disclosure", "query"])]
+    /// histories differ. Needs --anchor-rpc, and the Anchor's address from the trust file's
+    /// `anchor` or from --anchor.
+    #[arg(long, requires = "anchor_rpc", conflicts_with_all = ["evidence", "disclosure", "query"])]
     anchored: bool,
     /// With --anchored: a JSON-RPC URL of a node of the public chain the Anchor runs on (--rpc
     /// stays the origin's node).
     #[arg(long, value_name = "URL", requires = "anchored")]
     anchor_rpc: Option<String>,
     /// With --anchored: the Anchor contract's address (its code and its validator set for the
-    /// origin are checked against this build and the trust file).
+    /// origin are checked against this build and the trust file). Not needed when the trust
+    /// file names it (`"anchor": {"address": …, "chain_id": …}`); when both do, they must agree.
     #[arg(long, value_name = "ADDRESS", requires = "anchored")]
     anchor: Option<String>,
     /// With --anchored: consistency proofs between a bundle's checkpoint size and an anchored
@@ -120,6 +122,20 @@ pub(crate) struct TrustFile {
     threshold: u64,
     #[serde(default)]
     source: Option<SourceTrust>,
+    /// The Anchor the lane's origin is anchored on, for `--anchored`.
+    #[serde(default)]
+    anchor: Option<AnchorTrust>,
+}
+
+/// The trust file's `anchor`: the Anchor contract the origin's log is anchored on, and the
+/// public chain it runs on (the `--anchor-rpc` node must serve that chain).
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AnchorTrust {
+    /// The Anchor's address.
+    pub(crate) address: EvmAddress,
+    /// The public chain's id (EIP-155).
+    pub(crate) chain_id: u64,
 }
 
 /// The lane's signing domain as a trust file writes it: [`SigningDomain`], with the inbox
@@ -339,6 +355,8 @@ fn fabric_verifier(origin: Domain, trust: FabricTrust) -> Result<Box<dyn NativeV
 pub(crate) struct Trust {
     anchor: TrustAnchor,
     native: Option<Native>,
+    /// The Anchor of the origin's log, when the trust file names it.
+    anchored_on: Option<AnchorTrust>,
 }
 
 /// The origin's native-proof checker.
@@ -401,6 +419,7 @@ pub(crate) fn load_trust(path: &Path) -> Result<Trust> {
             validators,
         },
         native,
+        anchored_on: file.anchor,
     })
 }
 
@@ -678,10 +697,14 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<Outcome> {
             ),
         },
     };
-    let anchored = match (args.anchored, &args.anchor_rpc, &args.anchor) {
-        (true, Some(url), Some(address)) => Some(super::verify_anchored::AnchoredCheck::connect(
+    let anchored = match (args.anchored, &args.anchor_rpc) {
+        (true, Some(url)) => Some(super::verify_anchored::AnchoredCheck::connect(
             url,
-            address,
+            &super::verify_anchored::anchor_of(
+                args.anchor.as_deref(),
+                trust.anchored_on,
+                trust_path,
+            )?,
             trust.anchor.signing_domain.origin,
             trust.anchor.validators.members(),
             trust.anchor.validators.threshold(),

@@ -1,8 +1,9 @@
-//! `causeway verify BUNDLE… --trust TRUST --anchored --anchor-rpc URL --anchor ADDRESS
+//! `causeway verify BUNDLE… --trust TRUST --anchored --anchor-rpc URL [--anchor ADDRESS]
 //! [--consistency FILE…]`: besides the bundle's own checks, its checkpoint must be of the
 //! history anchored on the public chain.
 //!
-//! The verifier trusts the Anchor it names, and checks that the address holds the Causeway
+//! The verifier trusts the Anchor it names: the trust file's `anchor` (its address and its
+//! chain's id, so the `--anchor-rpc` node must serve that chain) or `--anchor`. It checks that the address holds the Causeway
 //! Anchor's code and that the Anchor counts the trust file's validators for the origin (so its
 //! anchors were signed by the same committee the bundle's checkpoint was). Then, per bundle:
 //! the checkpoint must be a SHA-256 one (the Anchor holds SHA-256 roots only), something must
@@ -24,6 +25,50 @@ use causeway_gateway::anchor::consistency::{
     ConsistencyFile, Inconsistent, MAX_CONSISTENCY_JSON_LEN, check_consistent,
 };
 use causeway_gateway::anchor::{AnchorContract, Anchored};
+
+/// The Anchor to check against: `--anchor`, the trust file's `anchor`, or both when they
+/// agree (an address and, from the trust file, the chain id its node must serve).
+pub(crate) struct AnchorChoice {
+    address: EvmAddress,
+    chain_id: Option<u64>,
+}
+
+/// Picks the Anchor from `--anchor` (`flag`) and the trust file's `anchor` (`trusted`, read
+/// from `trust_path`): refuses neither, a malformed flag, or two different addresses.
+pub(crate) fn anchor_of(
+    flag: Option<&str>,
+    trusted: Option<super::verify::AnchorTrust>,
+    trust_path: &std::path::Path,
+) -> Result<AnchorChoice> {
+    let flag = flag
+        .map(|a| {
+            a.parse::<EvmAddress>().with_context(|| {
+                format!("--anchor {a}: give the Anchor's address as 0x and 40 hex digits")
+            })
+        })
+        .transpose()?;
+    match (flag, trusted) {
+        (None, None) => anyhow::bail!(
+            "--anchored needs the Anchor's address: add \"anchor\": {{\"address\": \"0x…\", \
+             \"chain_id\": N}} to the trust file {} or give --anchor ADDRESS",
+            trust_path.display()
+        ),
+        (Some(a), Some(t)) if a != t.address => anyhow::bail!(
+            "--anchor {a} is not the Anchor the trust file {} names ({}): drop --anchor or \
+             correct the trust file",
+            trust_path.display(),
+            t.address
+        ),
+        (_, Some(t)) => Ok(AnchorChoice {
+            address: t.address,
+            chain_id: Some(t.chain_id),
+        }),
+        (Some(a), None) => Ok(AnchorChoice {
+            address: a,
+            chain_id: None,
+        }),
+    }
+}
 
 /// The Anchor a verifier checks bundles against, and the proofs it was given.
 pub(crate) struct AnchoredCheck {
@@ -47,25 +92,35 @@ pub(crate) struct AnchoredFinding {
 }
 
 impl AnchoredCheck {
-    /// Connects to the Anchor at `address` through `url`, checks its code and that it counts
-    /// `validators` (threshold `threshold`) for `origin`, and reads the consistency files.
+    /// Connects to the Anchor `anchor` names through `url` (which must serve its chain, when
+    /// the trust file names it), checks its code and that it counts `validators` (threshold
+    /// `threshold`) for `origin`, and reads the consistency files.
     pub(crate) fn connect(
         url: &str,
-        address: &str,
+        anchor: &AnchorChoice,
         origin: Domain,
         validators: &[EvmAddress],
         threshold: usize,
         consistency: &[PathBuf],
     ) -> Result<Self> {
-        let address: EvmAddress = address.parse().with_context(|| {
-            format!("--anchor {address}: give the Anchor's address as 0x and 40 hex digits")
-        })?;
+        let address = anchor.address;
         let contract = AnchorContract::connect(url, address)
             .map_err(|e| anyhow::anyhow!("--anchor-rpc: {e}"))?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .context("while starting the async runtime")?;
+        if let Some(expected) = anchor.chain_id {
+            let served = runtime
+                .block_on(contract.chain_id())
+                .map_err(|e| anyhow::anyhow!("asking --anchor-rpc for its chain id: {e}"))?;
+            ensure!(
+                served == expected,
+                "--anchor-rpc {} serves chain {served}, but the trust file's Anchor is on chain \
+                 {expected}: give a node of chain {expected}",
+                contract.node()
+            );
+        }
         let code = runtime
             .block_on(contract.code())
             .map_err(|e| anyhow::anyhow!("reading the Anchor's code: {e}"))?;

@@ -332,6 +332,9 @@ fn read_error(e: causeway_adapters::Error) -> QueryError {
         E::Reverted { reason } => QueryError::Refused {
             reason: format!("the call reverted: {reason}"),
         },
+        e @ E::CallHalted { .. } => QueryError::Refused {
+            reason: e.to_string(),
+        },
         e @ (E::Rpc { .. } | E::MissingData { .. }) => QueryError::Refused {
             reason: e.to_string(),
         },

@@ -36,7 +36,17 @@ pub(super) async fn check_anchoring(
         // Unreachable or not EVM: reported for the chain (or refused by the configuration).
         return None;
     };
-    let contract = match AnchorContract::connect(node.url(), anchoring.anchor) {
+    // The node that passed the probes first, then the chain's other endpoints in their
+    // configured order: the anchoring fails over to them (see [`AnchorContract`]).
+    let mut urls = vec![node.url()];
+    urls.extend(
+        public
+            .endpoints
+            .iter()
+            .map(|e| e.as_str())
+            .filter(|u| *u != node.url()),
+    );
+    let contract = match AnchorContract::connect_all(&urls, anchoring.anchor) {
         Ok(c) => c,
         Err(e) => {
             report.push(Problem::error(

@@ -1,9 +1,14 @@
 //! Public anchoring, asserted inside the consortium's multi-process run (no slow test of its
 //! own): alpha's log is anchored on beta's Anchor by the three `causeway run` processes, through
 //! the kills and restarts; each anchor is a prefix of the real log (so they grew consistently);
-//! `causeway verify --anchored` passes on a real bundle with its consistency file, and refuses a
-//! bundle whose checkpoint a colluding threshold signed over a rewritten history (which the
-//! lane's own checks accept), and a bundle when nothing is anchored yet.
+//! `causeway verify --anchored` passes on a real bundle with its consistency proof (served by a
+//! member's `GET /v1/logs/{origin}/consistency`, equal to the store's), with the Anchor named by
+//! the trust file and nothing but `--anchor-rpc` on the command line, and refuses a bundle whose
+//! checkpoint a colluding threshold signed over a rewritten history (which the lane's own checks
+//! accept), a trust file whose Anchor is on another chain, and a bundle when nothing is anchored
+//! yet. `causeway status` shows the anchoring: the anchored size, when, and the attempts the
+//! running gateway counted. The Anchor's client fails over to the chain's next endpoint when one
+//! is down (against a real anvil, in-process).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -28,7 +33,9 @@ use causeway_proofs::{
 use causeway_relayer::store::{Lane, QueryStore, SourceStore, SqliteStore};
 
 use crate::consortium::{Member, member, tail};
-use crate::support::{text, verify};
+use crate::private_messages::{Api, api_of, token};
+use crate::support::{causeway, text, verify};
+use alloy::transports::http::reqwest;
 
 /// Beta's Anchor with the committee installed for alpha's log.
 pub(crate) async fn deploy(devnet: &Devnet, committee: &Committee) -> AnchorHandle {
@@ -128,19 +135,34 @@ async fn lane_trust(devnet: &Devnet, committee: &Committee) -> LaneTrust {
 
 /// Writes the lane's trust file into `dir`.
 fn write_trust(dir: &Path, trust: &LaneTrust) -> std::path::PathBuf {
+    let path = dir.join("trust.json");
+    std::fs::write(&path, trust_json(trust).to_string()).unwrap();
+    path
+}
+
+/// The lane's trust file.
+fn trust_json(trust: &LaneTrust) -> serde_json::Value {
     let mut domain = serde_json::json!(trust.signing_domain);
     domain["inbox"] = serde_json::json!(trust.signing_domain.inbox.to_evm().unwrap());
-    let path = dir.join("trust.json");
-    std::fs::write(
-        &path,
-        serde_json::json!({
-            "signing_domain": domain,
-            "validators": trust.validators.members(),
-            "threshold": trust.validators.threshold(),
-        })
-        .to_string(),
-    )
-    .unwrap();
+    serde_json::json!({
+        "signing_domain": domain,
+        "validators": trust.validators.members(),
+        "threshold": trust.validators.threshold(),
+    })
+}
+
+/// Writes the lane's trust file naming `anchor` on chain `chain_id` into `dir/name`.
+fn write_trust_with_anchor(
+    dir: &Path,
+    name: &str,
+    trust: &LaneTrust,
+    anchor: Address,
+    chain_id: u64,
+) -> std::path::PathBuf {
+    let mut json = trust_json(trust);
+    json["anchor"] = serde_json::json!({ "address": anchor.to_string(), "chain_id": chain_id });
+    let path = dir.join(name);
+    std::fs::write(&path, json.to_string()).unwrap();
     path
 }
 
@@ -324,16 +346,156 @@ pub(crate) async fn anchored_history_is_the_log(
     let args = anchored_args(devnet, anchor);
     let mut with_proof: Vec<&str> = args.iter().map(String::as_str).collect();
     let proof_file = dir.join("consistency.json");
+    // The proof from the bundle's size to the anchored one, served by org1's API: the same
+    // proof its store gives, and what verify reads.
+    let api = Api {
+        base: api_of(&members[0]),
+        token: token(&members[0]),
+        client: reqwest::Client::new(),
+    };
+    let from = if size.0 == total { 1 } else { size.0 };
+    let (status, served) = api
+        .call(
+            reqwest::Method::GET,
+            &format!(
+                "/v1/logs/{}/consistency?from={from}&to={total}",
+                CHAIN_A.domain.0
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{served}");
+    let served = ConsistencyFile::from_json(&served.to_string()).unwrap();
+    assert_eq!(
+        served,
+        ConsistencyFile::from_store(&store, CHAIN_A.domain, LogSize(from), LogSize(total)).unwrap()
+    );
     if size.0 != total {
-        let file =
-            ConsistencyFile::from_store(&store, CHAIN_A.domain, size, LogSize(total)).unwrap();
-        std::fs::write(&proof_file, serde_json::to_string(&file).unwrap()).unwrap();
+        std::fs::write(&proof_file, serde_json::to_string(&served).unwrap()).unwrap();
         with_proof.extend(["--consistency", proof_file.to_str().unwrap()]);
+    }
+    // Sizes it cannot link are refused with a clear code; so is an origin it keeps no log of.
+    for (query, code, expected) in [
+        (
+            format!("{}/consistency?from=0&to={total}", CHAIN_A.domain.0),
+            "bad_query",
+            400,
+        ),
+        (
+            format!("{}/consistency?from={total}&to=1", CHAIN_A.domain.0),
+            "bad_query",
+            400,
+        ),
+        (
+            format!(
+                "{}/consistency?from=1&to={}",
+                CHAIN_A.domain.0,
+                total + 1_000_000
+            ),
+            "size_not_reached",
+            404,
+        ),
+        ("77/consistency?from=1".to_owned(), "log_not_kept", 404),
+    ] {
+        let (status, body) = api
+            .call(reqwest::Method::GET, &format!("/v1/logs/{query}"), None)
+            .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (expected, Some(code)),
+            "{query}: {body}"
+        );
     }
     let out = verify(&real, &trust_file, &with_proof);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("anchored       consistent with"),
+        "{}",
+        text(&out)
+    );
+    // The trust file names the Anchor and its chain: --anchor-rpc is all verify needs. A
+    // trust file whose Anchor is on another chain than the node's, or an --anchor that is
+    // not the trust file's, is refused before any bundle is judged.
+    let named = write_trust_with_anchor(
+        dir,
+        "trust-anchor.json",
+        &trust,
+        *anchor.address(),
+        CHAIN_B.chain_id,
+    );
+    let rpc = devnet.b.node.endpoint();
+    let mut only_rpc = vec!["--anchored", "--anchor-rpc", rpc.as_str()];
+    if size.0 != total {
+        only_rpc.extend(["--consistency", proof_file.to_str().unwrap()]);
+    }
+    let out = verify(&real, &named, &only_rpc);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("anchored       consistent with"),
+        "{}",
+        text(&out)
+    );
+    let elsewhere = write_trust_with_anchor(
+        dir,
+        "trust-elsewhere.json",
+        &trust,
+        *anchor.address(),
+        CHAIN_A.chain_id,
+    );
+    let out = verify(&real, &elsewhere, &only_rpc);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("serves chain {}", CHAIN_B.chain_id)),
+        "{}",
+        text(&out)
+    );
+    let other = Address::repeat_byte(0x42).to_string();
+    let mut conflicting = only_rpc.clone();
+    conflicting.extend(["--anchor", other.as_str()]);
+    let out = verify(&real, &named, &conflicting);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("is not the Anchor the trust file"),
+        "{}",
+        text(&out)
+    );
+    let out = verify(&real, &trust_file, &only_rpc);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("needs the Anchor's address"),
+        "{}",
+        text(&out)
+    );
+
+    // `causeway status` shows the anchoring as the chain holds it, and what each running
+    // gateway's anchoring task counted: together they landed every anchor of the history.
+    let (mut landed, mut ready) = (0, 0);
+    for m in members.iter() {
+        let out = causeway(&["status", "--config", m.config().to_str().unwrap(), "--json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let a = &report["anchors"][0];
+        assert_eq!(a["origin"]["domain"], CHAIN_A.domain.0, "{a}");
+        assert_eq!(a["anchored"]["size"], total, "{a}");
+        assert_eq!(a["anchored"]["root"], log.root().to_string(), "{a}");
+        assert!(a["anchored"]["at_block"].as_u64().unwrap() > 0, "{a}");
+        assert!(
+            a["anchored_error"].is_null() && a["attempts_error"].is_null(),
+            "{a}"
+        );
+        ready = ready.max(a["ready"]["size"].as_u64().unwrap_or(0));
+        landed += a["attempts"]["landed"].as_u64().unwrap();
+    }
+    assert!(landed >= 1, "no gateway counted a landed anchor");
+    assert!(
+        ready >= total,
+        "no store holds the anchored checkpoint: {ready}"
+    );
+    let out = causeway(&["status", "--config", members[0].config().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains(&format!("anchored        size {total} in block")),
         "{}",
         text(&out)
     );
@@ -361,4 +523,41 @@ pub(crate) async fn anchored_history_is_the_log(
         "{}",
         text(&out)
     );
+}
+
+/// The Anchor's client, as the anchoring task and `causeway status` use it, fails over: with
+/// the chain's first endpoint down (nothing listens there), a read goes to the next one at
+/// once and the requests after it stay there; with every endpoint down, the error names the
+/// failure instead of hanging.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_anchor_client_fails_over_to_the_chains_next_endpoint() {
+    use causeway_gateway::anchor::{AnchorCallError, AnchorContract};
+    let chain = causeway_devnet::DevChain::start(CHAIN_B).await.unwrap();
+    let anchor = deploy_anchor(&chain.provider, chain.admin).await.unwrap();
+    let address = causeway_proofs::EvmAddress(anchor.address().0.0);
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        format!("http://{addr}")
+    };
+    let live = chain.node.endpoint();
+    let contract = AnchorContract::connect_all(&[&dead, &live], address).unwrap();
+    assert!(dead.ends_with(contract.node().rsplit(':').next().unwrap()));
+    let latest = contract.latest(CHAIN_A.domain).await.unwrap();
+    assert_eq!(latest.size, LogSize(0));
+    let now = contract.node().to_owned();
+    assert!(live.contains(now.rsplit("//").next().unwrap()), "{now}");
+    // A clone (the task's copy) goes to the live node first, and the code is the Anchor's.
+    let code = contract.clone().code().await.unwrap();
+    assert!(causeway_gateway::wiring::is_causeway_anchor(&code));
+    assert_eq!(contract.node(), now);
+
+    let down = AnchorContract::connect_all(&[&dead], address).unwrap();
+    match down.latest(CHAIN_A.domain).await {
+        Err(AnchorCallError::Node(reason)) => {
+            assert!(reason.contains("latest"), "{reason}");
+        }
+        other => panic!("expected a node error, got {other:?}"),
+    }
 }

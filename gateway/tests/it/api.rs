@@ -1007,6 +1007,7 @@ async fn the_openapi_document_and_the_router_agree() {
         ("/v1/envelopes/{id}/grants/{member}", "delete"),
         ("/v1/events", "get"),
         ("/v1/lanes", "get"),
+        ("/v1/logs/{origin}/consistency", "get"),
         ("/v1/messages", "get"),
         ("/v1/messages", "post"),
         ("/v1/messages/{id}", "get"),

@@ -5,8 +5,8 @@
 //! against a final block, and the answer comes back saying who answered and how far it is
 //! proven. `causeway verify --query` checks the answer offline against gamma's node; a tampered
 //! value or proof node fails. A contract call is answered the same way, re-executed over the
-//! state org1 proved; a forwarded call that reverts and a block gamma does not have come back as
-//! 422 `query_refused`, and a member whose chain is down as 503. A chain no member serves gets
+//! state org1 proved; a forwarded call that reverts or halts and a block gamma does not have come
+//! back as 422 `query_refused`, and a member whose chain is down as 503. A chain no member serves gets
 //! 404; no token, 401.
 
 use std::time::{Duration, Instant};
@@ -267,6 +267,36 @@ inbox = "{inbox}"
     assert_eq!(body["code"], "query_refused");
     assert!(
         body["message"].as_str().unwrap().contains("1000000"),
+        "{body}"
+    );
+
+    // A call that halts (here on an invalid opcode: the contract's code is the single byte
+    // 0xfe) has no answer on the chain: 422 with the EVM's reason, not 400 (the query itself
+    // is well formed).
+    let halting = alloy::primitives::Address::repeat_byte(0xfe);
+    gamma
+        .provider
+        .anvil_set_code(halting, alloy::primitives::Bytes::from_static(&[0xfe]))
+        .await
+        .unwrap();
+    gamma.provider.anvil_mine(Some(3), None).await.unwrap();
+    let (status, body) = apis[1]
+        .call(
+            reqwest::Method::POST,
+            "/v1/queries",
+            Some(json!({
+                "domain": GAMMA.domain.0,
+                "contract": halting.to_string(),
+                "key": "0x12345678",
+                "kind": "call",
+            })),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["code"], "query_refused");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("halts") && message.contains("InvalidFEOpcode"),
         "{body}"
     );
 

@@ -226,8 +226,68 @@ pub struct MessageSummary {
     pub accepted_at: UnixMillis,
 }
 
+/// What `GET /v1/messages/{id}` reads ([`ApiStore::message_readout`]): the presented
+/// credential's token, the message, its status history and the latest checkpoint of its lane
+/// signed by the lane's threshold.
+#[derive(Clone, Copy)]
+pub struct MessageRead<'a> {
+    /// The hash of the request's credential (a bearer token's or a client certificate's).
+    pub credential: &'a [u8; 32],
+    /// The message.
+    pub id: MessageId,
+    /// The checkpoint threshold of a lane the caller serves (`None`: no checkpoint is read for
+    /// the message's lane).
+    pub threshold: &'a (dyn Fn(Lane) -> Option<usize> + Sync),
+    /// Whether the read may wait for the store's connection.
+    pub wait: ReadWait,
+}
+
+impl fmt::Debug for MessageRead<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MessageRead")
+            .field("credential", &"<redacted>")
+            .field("id", &self.id)
+            .field("wait", &self.wait)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether a read may wait for the store's connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadWait {
+    /// Wait for it (on a thread that may block).
+    Block,
+    /// Only if it is idle now: a caller on an async runtime reads at once or not at all.
+    IfIdle,
+}
+
+/// What [`MessageRead`] found, read in one transaction (one snapshot). Nothing but the token
+/// is read when no token has the credential's hash.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MessageReadout {
+    /// The token the credential names, if any (its liveness and scopes are the caller's to
+    /// check).
+    pub token: Option<TokenRecord>,
+    /// The message, if known.
+    pub message: Option<super::MessageRecord>,
+    /// Its status changes, oldest first.
+    pub history: Vec<StatusEvent>,
+    /// The latest checkpoint of its lane signed by the lane's threshold, when the lane is
+    /// served (whether it covers the message is the caller's to check).
+    pub checkpoint: Option<super::StoredCheckpoint>,
+}
+
 /// The API's records: tokens, audit trail, status history and search.
 pub trait ApiStore: Send + Sync {
+    /// `read`'s reads in one transaction, when this store offers that (`None`: it does not,
+    /// and the caller makes the single reads; with [`ReadWait::IfIdle`], also `None` when the
+    /// connection is in use). The API's most frequent request: one connection lock and one
+    /// snapshot instead of four.
+    fn message_readout(&self, read: &MessageRead<'_>) -> Option<Result<MessageReadout>> {
+        let _ = read;
+        None
+    }
+
     /// Records a token and audits its creation, in one transaction; returns its number. Fails
     /// with [`Error::InvalidToken`](crate::Error::InvalidToken) for an empty or over-long name
     /// or no scope, storing nothing.

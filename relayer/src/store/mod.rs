@@ -45,8 +45,8 @@ mod sqlite;
 mod types;
 
 pub use api::{
-    ApiStore, AuditRecord, MessageFilter, MessageStatus, MessageSummary, NewToken, Scope,
-    StatusEvent, TokenId, TokenRecord,
+    ApiStore, AuditRecord, MessageFilter, MessageRead, MessageReadout, MessageStatus,
+    MessageSummary, NewToken, ReadWait, Scope, StatusEvent, TokenId, TokenRecord,
 };
 pub use backoff::RetryPolicy;
 pub use outbound::{

@@ -6,8 +6,9 @@
 use causeway_proofs::{Address32, EvmAddress, MessageId};
 use causeway_relayer::Error;
 use causeway_relayer::store::{
-    ApiStore, Attempt, Confirmation, DeliveryStateKind, DeliveryStore, FailureReport, LeaseRequest,
-    MessageFilter, MessageStatus, NewToken, Scope, StatusEvent, Store, TokenId,
+    ApiStore, Attempt, CheckpointRecord, Confirmation, DeliveryStateKind, DeliveryStore,
+    FailureReport, Lane, LeaseRequest, MessageFilter, MessageRead, MessageReadout, MessageStatus,
+    NewToken, ReadWait, Scope, StatusEvent, Store, TokenId,
 };
 
 use crate::support::*;
@@ -23,6 +24,7 @@ macro_rules! api_conformance_suite {
                 events_have_one_growing_sequence_across_handles,
                 retry_is_audited_and_a_refused_retry_writes_nothing,
                 search_filters_and_pages_by_keyset,
+                message_readout_is_the_single_reads_in_one,
             );
         }
     };
@@ -398,4 +400,111 @@ pub fn search_filters_and_pages_by_keyset<B: Backend>(b: &B) {
     }
     assert_eq!(paged.len(), 7);
     assert_eq!(&paged[..6], &everything[..]);
+}
+
+/// A store with a reader's token (hash `[9; 32]`), two messages (the first leased: two
+/// history entries) and a checkpoint of size 2 signed by two validators.
+fn readout_fixture(s: &dyn Store) -> MessageId {
+    let msgs = accept_new(s, 0, 2, 1, 100);
+    let leased = lease_one(s, 200);
+    assert_eq!(leased.message.id(), msgs[0].id());
+    s.create_token(&new_token("reader", 9, &[Scope::Read], 10))
+        .unwrap();
+    s.record_checkpoint(&CheckpointRecord {
+        lane: LANE,
+        checkpoint: checkpoint(2, 0),
+        signatures: &[validator_sig(1), validator_sig(2)],
+        now: t(300),
+    })
+    .unwrap();
+    msgs[0].id()
+}
+
+/// What `GET /v1/messages/{id}` reads, one read at a time.
+fn single_reads(
+    s: &dyn Store,
+    credential: &[u8; 32],
+    id: MessageId,
+    threshold: usize,
+) -> MessageReadout {
+    MessageReadout {
+        token: s.token_by_hash(credential).unwrap(),
+        message: s.message(id).unwrap(),
+        history: s.message_history(id).unwrap(),
+        checkpoint: s.latest_checkpoint(LANE, threshold).unwrap(),
+    }
+}
+
+fn serves_lane(lane: Lane) -> Option<usize> {
+    (lane == LANE).then_some(2)
+}
+
+/// A store that reads a message with its token in one call reads exactly what the single
+/// reads give; nothing but the token for an unknown credential; no checkpoint for a lane the
+/// caller does not serve.
+pub fn message_readout_is_the_single_reads_in_one<B: Backend>(b: &B) {
+    let s = b.open();
+    let m = readout_fixture(&s);
+    let single = single_reads(&s, &[9; 32], m, 2);
+    assert!(single.token.is_some() && single.message.is_some() && single.checkpoint.is_some());
+    assert_eq!(single.history.len(), 2);
+    let read = MessageRead {
+        credential: &[9; 32],
+        id: m,
+        threshold: &serves_lane,
+        wait: ReadWait::Block,
+    };
+    if let Some(out) = s.message_readout(&read) {
+        assert_eq!(out.unwrap(), single);
+        let stranger = MessageRead {
+            credential: &[8; 32],
+            ..read
+        };
+        assert_eq!(
+            s.message_readout(&stranger).unwrap().unwrap(),
+            MessageReadout {
+                token: None,
+                message: None,
+                history: Vec::new(),
+                checkpoint: None,
+            }
+        );
+        let unserved = MessageRead {
+            threshold: &|_| None,
+            ..read
+        };
+        let out = s.message_readout(&unserved).unwrap().unwrap();
+        assert_eq!(
+            (out.checkpoint, out.history),
+            (None, single.history.clone())
+        );
+        let unknown = MessageRead {
+            id: MessageId([7; 32].into()),
+            ..read
+        };
+        let out = s.message_readout(&unknown).unwrap().unwrap();
+        assert!(out.token.is_some() && out.message.is_none() && out.history.is_empty());
+    }
+}
+
+/// SQLite offers the one-call read, waiting or not (its connection is idle here).
+#[test]
+fn sqlite_reads_a_message_with_its_token_in_one_call() {
+    let backend = SqliteBackend::new();
+    let s = backend.open();
+    let m = readout_fixture(&s);
+    let single = single_reads(&s, &[9; 32], m, 2);
+    for wait in [ReadWait::Block, ReadWait::IfIdle] {
+        let read = MessageRead {
+            credential: &[9; 32],
+            id: m,
+            threshold: &serves_lane,
+            wait,
+        };
+        let out = s
+            .message_readout(&read)
+            .expect("SQLite offers the one-call read")
+            .unwrap();
+        assert_eq!(out, single, "{wait:?}");
+    }
 }

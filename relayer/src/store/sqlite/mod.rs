@@ -41,8 +41,8 @@ use super::{
     ValidatorActivity,
 };
 use super::{
-    ApiStore, AuditRecord, MessageFilter, MessageSummary, NewToken, StatusEvent, TokenId,
-    TokenRecord,
+    ApiStore, AuditRecord, MessageFilter, MessageRead, MessageReadout, MessageSummary, NewToken,
+    ReadWait, StatusEvent, TokenId, TokenRecord,
 };
 use super::{
     EnvelopeRecord, GrantRecord, NewEnvelope, NewGrant, NewSendRequest, OutboundStore, SendRequest,
@@ -604,6 +604,55 @@ impl QueryStore for SqliteStore {
 }
 
 impl ApiStore for SqliteStore {
+    fn message_readout(&self, read: &MessageRead<'_>) -> Option<Result<MessageReadout>> {
+        let in_one = |tx: &Transaction<'_>| -> Result<MessageReadout> {
+            let token = api::token_by_hash(tx, read.credential)?;
+            let mut out = MessageReadout {
+                token,
+                message: None,
+                history: Vec::new(),
+                checkpoint: None,
+            };
+            if out.token.is_none() {
+                return Ok(out);
+            }
+            out.message = query::message(tx, read.id)?;
+            if let Some(record) = &out.message {
+                out.history = api::history(tx, read.id)?;
+                let lane = record.delivery.lane;
+                if let Some(threshold) = (read.threshold)(lane) {
+                    out.checkpoint = checkpoint::latest(tx, lane, threshold)?;
+                }
+            }
+            Ok(out)
+        };
+        match read.wait {
+            ReadWait::Block => Some(self.read("read message with token", in_one)),
+            ReadWait::IfIdle => {
+                let mut conn = match self.conn.try_lock() {
+                    Ok(conn) => conn,
+                    Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+                    Err(std::sync::TryLockError::WouldBlock) => return None,
+                };
+                let started = std::time::Instant::now();
+                let out = (|| {
+                    let op = "read message with token";
+                    let tx = conn
+                        .transaction_with_behavior(TransactionBehavior::Deferred)
+                        .map_err(sql(op))?;
+                    let out = in_one(&tx)?;
+                    tx.commit().map_err(sql(op))?;
+                    Ok(out)
+                })();
+                if causeway_adapters::metrics::updates_enabled() {
+                    self.timings
+                        .observe(TransactionKind::Read, started.elapsed(), out.is_err());
+                }
+                Some(out)
+            }
+        }
+    }
+
     fn create_token(&self, token: &NewToken<'_>) -> Result<TokenId> {
         self.write("create token", |tx| api::create_token(tx, token))
     }
@@ -740,5 +789,31 @@ impl OutboundStore for SqliteStore {
 
     fn grants(&self, id: MessageId) -> Result<Vec<GrantRecord>> {
         self.read("read grants", |tx| outbound::grants(tx, id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A caller on an async runtime never waits: with the connection in use, the one-call read
+    /// declines at once (the API then reads on a blocking thread).
+    #[test]
+    fn a_read_that_may_not_wait_declines_while_the_connection_is_in_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("s.sqlite")).unwrap();
+        let read = MessageRead {
+            credential: &[1; 32],
+            id: MessageId([2; 32].into()),
+            threshold: &|_| None,
+            wait: ReadWait::IfIdle,
+        };
+        let idle = store.message_readout(&read).unwrap().unwrap();
+        assert_eq!(idle.token, None);
+        let held = store.lock();
+        assert!(store.message_readout(&read).is_none());
+        drop(held);
+        assert!(store.message_readout(&read).is_some());
     }
 }

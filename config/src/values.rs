@@ -139,7 +139,14 @@ impl fmt::Debug for PrivacyPublicKey {
 /// Decodes 32 bytes written as `0x`-hex, bare 64-digit hex, or standard base64.
 pub(crate) fn decode_32(s: &str) -> Result<[u8; 32], String> {
     let mut out = [0u8; 32];
-    let hex_digits = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"));
+    // Standard base64 of 32 bytes is 44 characters ending in one `=`, and one key in 4,096
+    // begins with "0x" there too: such a text is base64, never hex (a CI run refused a
+    // generated privacy key as "42 hex digits").
+    let base64_of_32 = s.len() == 44 && s.ends_with('=') && !s.ends_with("==");
+    let hex_digits = s
+        .strip_prefix("0x")
+        .or_else(|| s.strip_prefix("0X"))
+        .filter(|_| !base64_of_32);
     let is_bare_hex = s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
     if let Some(digits) = hex_digits.or(is_bare_hex.then_some(s)) {
         if digits.len() != 64 {
@@ -372,6 +379,25 @@ pub(crate) fn check_name(name: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_base64_key_that_begins_with_0x_is_base64_and_hex_keys_still_read() {
+        // 32 bytes whose standard base64 begins with "0x".
+        let bytes: [u8; 32] = BASE64
+            .decode(format!("0x{}=", "A".repeat(41)))
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let text = BASE64.encode(bytes);
+        assert!(text.starts_with("0x"), "{text}");
+        assert_eq!(decode_32(&text), Ok(bytes));
+        assert_eq!(decode_32(&format!("0x{}", hex::encode(bytes))), Ok(bytes));
+        assert_eq!(decode_32(&hex::encode(bytes)), Ok(bytes));
+        assert_eq!(
+            decode_32("0x1234"),
+            Err("4 hex digits, expected 64".to_owned())
+        );
+    }
 
     #[test]
     fn endpoints_parse_and_display_without_credentials() {

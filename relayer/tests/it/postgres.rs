@@ -11,9 +11,9 @@ use causeway_devnet::postgres::PostgresNode;
 use causeway_proofs::LogSize;
 use causeway_relayer::Error;
 use causeway_relayer::store::{
-    Attempt, DeliveryState, DeliveryStore, FailureReport, LeaseClock, LeaseOwner, LeaseRequest,
-    LeasedMessage, PG_SCHEMA_VERSION, PgOptions, PgStore, QueryStore, RetryPolicy, SourceStore,
-    Submission, UnixMillis,
+    ApiStore, Attempt, DeliveryState, DeliveryStore, FailureReport, LeaseClock, LeaseOwner,
+    LeaseRequest, LeasedMessage, PG_SCHEMA_VERSION, PgOptions, PgStore, QueryStore, RetryPolicy,
+    SourceStore, Submission, UnixMillis,
 };
 
 use crate::support::*;
@@ -328,4 +328,132 @@ fn an_instance_name_is_claimed_once_until_released() {
     }
     again.unwrap();
     drop(other);
+}
+
+/// A database a schema-1 build wrote, opened by this build: migrated to schema 2 with its
+/// history kept (each lane's last delivery filled in from its confirmed rows, the counts and
+/// the status events as they were), and the statement triggers that replaced schema 1's row
+/// triggers go on counting, numbering events and refusing a gap in the log.
+#[test]
+fn a_schema_1_database_is_migrated_with_its_history() {
+    let node = shared_postgres();
+    let url = new_database(node);
+    let db = url.rsplit('/').next().unwrap().to_owned();
+    let sql = |q: &str| node.psql(&db, q).unwrap();
+    // What a schema-1 build left: its migration, and three messages written through its row
+    // triggers (0 and 1 confirmed, 2 pending).
+    sql(&format!(
+        "CREATE TABLE schema_version (version BIGINT PRIMARY KEY, name TEXT NOT NULL,
+                                      applied_at BIGINT NOT NULL);
+         {}
+         INSERT INTO schema_version VALUES (1, 'the schema of SQLite''s version 9', 0);",
+        include_str!("../../src/store/postgres/migrations/0001_schema.sql")
+    ));
+    let msgs: Vec<_> = (0..3).map(|i| message(ORIGIN, i, DEST, 0)).collect();
+    for (i, m) in msgs.iter().enumerate() {
+        let id = hex::encode(m.id().0.0);
+        let source = serde_json::to_string(&event(m.clone(), 1).source).unwrap();
+        sql(&format!(
+            "INSERT INTO message (id, origin, nonce, destination, encoded, source_block,
+                                  source_ref, accepted_at)
+             VALUES ('\\x{id}', 1, {i}, 2, '\\x{}', 1, '{source}', 100);
+             INSERT INTO log_leaf VALUES (1, {i}, '\\x{id}');
+             INSERT INTO delivery (message_id, origin, destination, leaf_index, state,
+                                   next_attempt_at, created_at, updated_at)
+             VALUES ('\\x{id}', 1, 2, {i}, 'pending', 100, {}, 100);",
+            hex::encode(m.encode()),
+            100 + i
+        ));
+    }
+    // 0 confirmed at 700 in block 7, 1 at 600 in block 9: the latest is 0's (time first).
+    for (i, at, block) in [(0, 700, 7), (1, 600, 9)] {
+        sql(&format!(
+            "UPDATE delivery SET state = 'leased', lease_owner = 'a', lease_until = 9000,
+                 updated_at = {at} - 1 WHERE leaf_index = {i};
+             UPDATE delivery SET state = 'confirmed', confirmed_block = {block},
+                 lease_until = NULL, updated_at = {at} WHERE leaf_index = {i};"
+        ));
+    }
+
+    let s = open(&url, LeaseClock::Caller);
+    assert_eq!(s.schema_version().unwrap(), PG_SCHEMA_VERSION);
+    assert_eq!(
+        sql("SELECT count(*) FROM pg_indexes WHERE indexname = 'delivery_age'"),
+        "0"
+    );
+    let last = s.last_delivery(LANE).unwrap().unwrap();
+    assert_eq!((last.confirmed_at, last.block), (t(700), 7));
+    let stats = s.lane_stats().unwrap();
+    assert_eq!(stats.len(), 1);
+    assert_eq!((stats[0].counts.pending, stats[0].counts.confirmed), (1, 2));
+    assert_eq!(stats[0].oldest_pending_since, Some(t(102)));
+    let statuses = |id| {
+        s.message_history(id)
+            .unwrap()
+            .iter()
+            .map(|e| format!("{:?}", e.status))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(statuses(msgs[0].id()), "Logged Leased Confirmed");
+    assert_eq!(s.last_event_seq().unwrap(), 7);
+
+    // Schema 2's triggers carry on: a batch accepted, leased and confirmed in one statement
+    // each is counted, and its events numbered after the old ones, in log order.
+    let more = accept_new(&s, 3, 3, 2, 1_000);
+    let leased = lease_at(&s, &owner("b"), Duration::from_secs(60), t(1_100));
+    assert_eq!(
+        leased.len(),
+        4,
+        "2 (pending since schema 1) and the three new ones"
+    );
+    let ids: Vec<_> = leased.iter().map(|m| m.message.id()).collect();
+    s.confirm(&causeway_relayer::store::Confirmation {
+        ids: &ids,
+        block: 12,
+        now: t(1_200),
+    })
+    .unwrap();
+    let last = s.last_delivery(LANE).unwrap().unwrap();
+    assert_eq!((last.confirmed_at, last.block), (t(1_200), 12));
+    let stats = s.lane_stats().unwrap();
+    assert_eq!(
+        (
+            stats[0].counts.pending,
+            stats[0].counts.leased,
+            stats[0].counts.confirmed
+        ),
+        (0, 0, 6)
+    );
+    assert_eq!(stats[0].oldest_pending_since, None);
+    assert_eq!(s.last_event_seq().unwrap(), 7 + 3 + 4 + 4);
+    let confirmed: Vec<_> = s
+        .events_after(7 + 3 + 4, 10)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    let in_log_order: Vec<_> = std::iter::once(msgs[2].id())
+        .chain(more.iter().map(|m| m.id()))
+        .collect();
+    assert_eq!(confirmed, in_log_order);
+    assert_eq!(statuses(msgs[2].id()), "Logged Leased Confirmed");
+
+    // The log still refuses a leaf that is not the next one.
+    let gap = message(ORIGIN, 9, DEST, 0);
+    let id = hex::encode(gap.id().0.0);
+    let err = node
+        .psql(
+            &db,
+            &format!(
+                "INSERT INTO message (id, origin, nonce, destination, encoded, source_ref,
+                                      accepted_at)
+                 VALUES ('\\x{id}', 1, 9, 2, '\\x{}', '{{}}', 100);
+                 INSERT INTO log_leaf VALUES (1, 7, '\\x{id}');",
+                hex::encode(gap.encode())
+            ),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("next index"), "{err}");
+    assert_eq!(s.log_size(ORIGIN).unwrap(), LogSize(6));
 }

@@ -15,6 +15,40 @@ use crate::store::{
     SubmittedMessage, TakeOver, UnixMillis,
 };
 
+/// Moves a batch from leased (by this owner, under this lease) to submitted; `$1` the ids,
+/// `$2` the submission id, `$3` its handle, `$4` the time, `$5` the owner, `$6` the lease.
+const SUBMIT_LEASED: &str = "UPDATE delivery
+     SET state = 'submitted', submission_id = $2, submission_handle = $3, submitted_at = $4,
+         lease_token = NULL, updated_at = $4
+     WHERE message_id = ANY($1)
+       AND state = 'leased' AND lease_owner = $5 AND lease_token = $6
+     RETURNING message_id";
+
+/// Keeps a submission's signed bytes (`$7`) under its id (`$2`), recorded at `$4`.
+const KEEP_SIGNED: &str = "INSERT INTO signed_submission (submission_id, signed, recorded_at)
+     VALUES ($2, $7, $4)
+     ON CONFLICT (submission_id) DO UPDATE SET signed = excluded.signed";
+
+/// Confirms a batch (`$1`) at block `$2`, time `$3`: every message not confirmed yet, from
+/// whatever state (a delivery seen on the destination is final, whoever sent it); each lane
+/// it touched keeps this confirmation as its latest (the latest time, then the highest block)
+/// for `last_delivery`. Returns the submission each moved row leaves.
+const CONFIRM: &str = "WITH moved AS (
+         UPDATE delivery
+         SET state = 'confirmed', confirmed_block = $2, lease_until = NULL,
+             lease_token = NULL, dead_reason = NULL, updated_at = $3
+         WHERE message_id = ANY($1) AND state <> 'confirmed'
+         RETURNING submission_id, origin, destination
+     ),
+     latest AS (
+         INSERT INTO lane_last_delivery AS l (origin, destination, confirmed_at, block)
+         SELECT DISTINCT origin, destination, $3::bigint, $2::bigint FROM moved
+         ON CONFLICT (origin, destination) DO UPDATE
+         SET confirmed_at = excluded.confirmed_at, block = excluded.block
+         WHERE (excluded.confirmed_at, excluded.block) >= (l.confirmed_at, l.block)
+     )
+     SELECT submission_id FROM moved";
+
 fn current(tx: &mut Tx<'_>, id: MessageId) -> Result<Current> {
     let key: &[u8] = &id.0.0[..];
     let row = tx
@@ -58,29 +92,25 @@ pub(super) fn lease(tx: &mut Tx<'_>, req: &LeaseRequest<'_>) -> Result<Vec<Lease
         None => (1, 0, 1, 0),
     };
     expire_leases(tx, req, now)?;
-    let token: i64 = col(
-        &tx.one(
-            "UPDATE lease_sequence SET last = last + 1 WHERE id = 1 RETURNING last",
-            &[],
-        )?,
-        0,
-    )?;
-    let lease = LeaseToken(codec::to_u64("lease token", token)?);
-    // One statement: the rows it takes, and their messages (not one read per message).
+    // One statement: the next lease token (taken whether or not a row is leased, as SQLite's),
+    // the rows it leases under it, and their messages (not one read per message).
     let rows = tx.query(
-        "UPDATE delivery AS d
+        "WITH token AS (
+             UPDATE lease_sequence SET last = last + 1 WHERE id = 1 RETURNING last
+         )
+         UPDATE delivery AS d
          SET state = 'leased', lease_owner = $1, lease_until = $2, updated_at = $3,
-             lease_token = $8
+             lease_token = (SELECT last FROM token)
          FROM message AS m
          WHERE m.id = d.message_id AND d.message_id IN (
              SELECT message_id FROM delivery
              WHERE origin = $4 AND destination = $5 AND leaf_index < $6
                AND state = 'pending' AND next_attempt_at <= $3
                AND next_attempt_at
-                   + (($10::bigint + $9::bigint - (leaf_index / $11::bigint) % $9::bigint)
-                      % $9::bigint) * $12::bigint <= $3
+                   + (($9::bigint + $8::bigint - (leaf_index / $10::bigint) % $8::bigint)
+                      % $8::bigint) * $11::bigint <= $3
              ORDER BY leaf_index LIMIT $7)
-         RETURNING d.message_id, d.leaf_index, d.attempts, m.encoded",
+         RETURNING d.message_id, d.leaf_index, d.attempts, m.encoded, d.lease_token",
         &[
             &req.owner.0,
             &until_i,
@@ -89,7 +119,6 @@ pub(super) fn lease(tx: &mut Tx<'_>, req: &LeaseRequest<'_>) -> Result<Vec<Lease
             &dom(req.lane.destination),
             &covered,
             &limit,
-            &token,
             &members,
             &position,
             &run,
@@ -99,6 +128,7 @@ pub(super) fn lease(tx: &mut Tx<'_>, req: &LeaseRequest<'_>) -> Result<Vec<Lease
     let mut leased = Vec::with_capacity(rows.len());
     for r in &rows {
         let id = codec::message_id(col(r, 0)?)?;
+        let lease = LeaseToken(codec::to_u64("lease token", col(r, 4)?)?);
         leased.push(LeasedMessage {
             leaf_index: LeafIndex(codec::to_u64("leaf index", col(r, 1)?)?),
             message: query::message_of(id, col(r, 3)?)?,
@@ -117,30 +147,32 @@ pub(super) fn lease(tx: &mut Tx<'_>, req: &LeaseRequest<'_>) -> Result<Vec<Lease
     Ok(leased)
 }
 
-/// Ends the expired leases of `req.lane`: each used an attempt (see the SQLite store).
+/// Ends the expired leases of `req.lane`: each used an attempt, so it goes back to pending or,
+/// once its attempts are used up, to dead letter (see the SQLite store). One statement for both.
 fn expire_leases(tx: &mut Tx<'_>, req: &LeaseRequest<'_>, now: i64) -> Result<()> {
     let max = i64::from(req.policy.max_attempts.max(1));
     let (o, d) = (dom(req.lane.origin), dom(req.lane.destination));
-    let dead = tx.exec(
+    let rows = tx.query(
         "UPDATE delivery
-         SET state = 'dead_letter', attempts = attempts + 1, next_attempt_at = $3,
-             dead_reason = $5, last_error = $5, lease_owner = NULL, lease_until = NULL,
-             lease_token = NULL, updated_at = $3
+         SET state = CASE WHEN attempts + 1 >= $4 THEN 'dead_letter' ELSE 'pending' END,
+             attempts = attempts + 1, next_attempt_at = $3,
+             dead_reason = CASE WHEN attempts + 1 >= $4 THEN $5 ELSE dead_reason END,
+             last_error = $5, lease_owner = NULL, lease_until = NULL, lease_token = NULL,
+             updated_at = $3
          WHERE origin = $1 AND destination = $2 AND state = 'leased' AND lease_until <= $3
-           AND attempts + 1 >= $4",
+         RETURNING state = 'dead_letter'",
         &[&o, &d, &now, &max, &LEASE_EXPIRED_REASON],
     )?;
-    let back = tx.exec(
-        "UPDATE delivery
-         SET state = 'pending', attempts = attempts + 1, next_attempt_at = $3,
-             last_error = $4, lease_owner = NULL, lease_until = NULL, lease_token = NULL,
-             updated_at = $3
-         WHERE origin = $1 AND destination = $2 AND state = 'leased' AND lease_until <= $3",
-        &[&o, &d, &now, &LEASE_EXPIRED_REASON],
-    )?;
-    if dead + back > 0 {
+    if !rows.is_empty() {
+        let dead = rows
+            .iter()
+            .map(|r| col::<bool>(r, 0))
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .filter(|&dead| dead)
+            .count();
         tracing::warn!(
-            lane = %req.lane, dead_letters = dead, back_to_pending = back,
+            lane = %req.lane, dead_letters = dead, back_to_pending = rows.len() - dead,
             "leases expired without an outcome; each counts as a failed attempt"
         );
     }
@@ -174,17 +206,30 @@ pub(super) fn submitted(tx: &mut Tx<'_>, s: &Submission<'_>) -> Result<()> {
         // longer, leased by this owner under this lease; or named twice) fails the call as the
         // first such id, exactly as checking them one by one would, and the transaction is
         // dropped unwritten.
+        // The signed bytes are kept by the same statement (one round trip for the call).
         let token = i64_of("lease token", s.lease.0)?;
         let ids = ids_param(s.ids);
-        let moved = tx.query(
-            "UPDATE delivery
-             SET state = 'submitted', submission_id = $2, submission_handle = $3,
-                 submitted_at = $4, lease_token = NULL, updated_at = $4
-             WHERE message_id = ANY($1)
-               AND state = 'leased' AND lease_owner = $5 AND lease_token = $6
-             RETURNING message_id",
-            &[&ids, &submission_bytes, &handle, &now, &s.owner.0, &token],
-        )?;
+        let moved = match s.signed {
+            Some(signed) => tx.query(
+                &format!(
+                    "WITH moved AS ({SUBMIT_LEASED}), kept AS ({KEEP_SIGNED})
+                          SELECT message_id FROM moved"
+                ),
+                &[
+                    &ids,
+                    &submission_bytes,
+                    &handle,
+                    &now,
+                    &s.owner.0,
+                    &token,
+                    &signed,
+                ],
+            )?,
+            None => tx.query(
+                SUBMIT_LEASED,
+                &[&ids, &submission_bytes, &handle, &now, &s.owner.0, &token],
+            )?,
+        };
         if moved.len() != s.ids.len() {
             let moved = moved
                 .iter()
@@ -216,7 +261,7 @@ pub(super) fn submitted(tx: &mut Tx<'_>, s: &Submission<'_>) -> Result<()> {
             )?;
         }
     }
-    if let Some(signed) = s.signed {
+    if let (Some(signed), Some(_)) = (s.signed, s.replaces) {
         tx.exec(
             "INSERT INTO signed_submission (submission_id, signed, recorded_at)
              VALUES ($1, $2, $3)
@@ -265,20 +310,13 @@ pub(super) fn confirm(tx: &mut Tx<'_>, c: &Confirmation<'_>) -> Result<()> {
     // not move is confirmed already, or unknown: only then are the ids read one by one, to
     // name the first unknown one.
     let ids = ids_param(c.ids);
-    let rows = tx.query(
-        "UPDATE delivery
-         SET state = 'confirmed', confirmed_block = $2, lease_until = NULL, lease_token = NULL,
-             dead_reason = NULL, updated_at = $3
-         WHERE message_id = ANY($1) AND state <> 'confirmed'
-         RETURNING submission_id",
-        &[&ids, &block, &now],
-    )?;
+    let rows = tx.query(CONFIRM, &[&ids, &block, &now])?;
     if rows.len() != distinct(c.ids) {
         for &id in c.ids {
             current(tx, id)?;
         }
     }
-    // The submissions the rows left are pruned once each.
+    // The submissions the rows left are pruned, in one statement.
     let mut submissions: Vec<Vec<u8>> = rows
         .iter()
         .map(|r| col::<Option<Vec<u8>>>(r, 0))
@@ -288,10 +326,13 @@ pub(super) fn confirm(tx: &mut Tx<'_>, c: &Confirmation<'_>) -> Result<()> {
         .collect();
     submissions.sort_unstable();
     submissions.dedup();
-    for submission in &submissions {
-        prune_signed(
-            tx,
-            SubmissionId(codec::hash32("submission id", submission)?),
+    if !submissions.is_empty() {
+        tx.exec(
+            "DELETE FROM signed_submission AS s WHERE s.submission_id = ANY($1)
+               AND NOT EXISTS (SELECT 1 FROM delivery AS d
+                               WHERE d.submission_id = s.submission_id
+                                 AND d.state = 'submitted')",
+            &[&submissions],
         )?;
     }
     tracing::debug!(count = c.ids.len(), block = c.block, "confirmed deliveries");

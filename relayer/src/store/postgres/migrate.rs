@@ -19,11 +19,18 @@ struct Migration {
 }
 
 /// Every migration, in order; versions are 1, 2, 3, ... without gaps.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "the schema of SQLite's version 9",
-    sql: include_str!("migrations/0001_schema.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "the schema of SQLite's version 9",
+        sql: include_str!("migrations/0001_schema.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "SQLite's version 10, bookkeeping triggers per statement",
+        sql: include_str!("migrations/0002_lean_delivery.sql"),
+    },
+];
 
 /// The schema version this build brings a database to.
 pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;

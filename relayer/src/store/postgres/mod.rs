@@ -2,8 +2,11 @@
 //! organisation's gateway on one database (issue 15). SQLite stays the embedded default.
 //!
 //! The schema means what SQLite's does (the same tables, constraints and append-only triggers;
-//! see `migrations/0001_schema.sql`), and every call keeps the contract in
-//! [`store`](super): one transaction per call, durable when it returns `Ok`.
+//! see `migrations/`: schema 2 is SQLite's 10, with the lane counts, status events and the
+//! log's contiguity kept by statement triggers rather than row triggers), and every call keeps
+//! the contract in [`store`](super): one transaction per call, durable when it returns `Ok`.
+//! A call is a few round trips: accepting a batch, leasing, recording a submission or a
+//! confirmation each run one statement for the whole batch (leasing two: expiry first).
 //!
 //! # One writer at a time
 //!

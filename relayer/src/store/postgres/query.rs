@@ -72,9 +72,7 @@ pub(super) fn lane_stats(tx: &mut Tx<'_>) -> Result<Vec<LaneStats>> {
     let mut out = Vec::with_capacity(lanes.len());
     for (lane, counts) in lanes {
         let row = tx.one(
-            "SELECT min(created_at) FROM delivery
-             WHERE origin = $1 AND destination = $2
-               AND state IN ('pending', 'leased', 'submitted')",
+            OLDEST_UNFINISHED,
             &[&dom(lane.origin), &dom(lane.destination)],
         )?;
         let oldest: Option<i64> = col(&row, 0)?;
@@ -86,6 +84,20 @@ pub(super) fn lane_stats(tx: &mut Tx<'_>) -> Result<Vec<LaneStats>> {
     }
     Ok(out)
 }
+
+/// A lane's oldest unfinished message's acceptance time: rows are inserted in log order as
+/// they are accepted, so the first row of each unfinished state by leaf index is its oldest
+/// (three seeks in `delivery_work`, as the SQLite store's).
+const OLDEST_UNFINISHED: &str = "SELECT least(
+         (SELECT created_at FROM delivery
+          WHERE origin = $1 AND destination = $2 AND state = 'pending'
+          ORDER BY leaf_index LIMIT 1),
+         (SELECT created_at FROM delivery
+          WHERE origin = $1 AND destination = $2 AND state = 'leased'
+          ORDER BY leaf_index LIMIT 1),
+         (SELECT created_at FROM delivery
+          WHERE origin = $1 AND destination = $2 AND state = 'submitted'
+          ORDER BY leaf_index LIMIT 1))";
 
 /// Decodes a submitted message from a row whose first six columns are message id, leaf index,
 /// owner, submission id, submitted at and handle.
@@ -139,9 +151,8 @@ pub(super) fn validator_activity(tx: &mut Tx<'_>, lane: Lane) -> Result<Vec<Vali
 
 pub(super) fn last_delivery(tx: &mut Tx<'_>, lane: Lane) -> Result<Option<LastDelivery>> {
     let row = tx.opt(
-        "SELECT updated_at, confirmed_block FROM delivery
-         WHERE origin = $1 AND destination = $2 AND state = 'confirmed'
-         ORDER BY updated_at DESC, confirmed_block DESC LIMIT 1",
+        "SELECT confirmed_at, block FROM lane_last_delivery
+         WHERE origin = $1 AND destination = $2",
         &[&dom(lane.origin), &dom(lane.destination)],
     )?;
     row.map(|r| {

@@ -8,11 +8,11 @@ use causeway_proofs::{Domain, LeafIndex, LogSize, MessageId};
 use super::{Tx, col, dom, i64_of};
 use crate::Error;
 use crate::store::sqlite::codec;
-use crate::store::{AcceptBatch, AcceptOutcome, Result, SourceCursor, UnixMillis};
+use crate::store::{AcceptBatch, AcceptOutcome, AcceptedEvent, Result, SourceCursor, UnixMillis};
 
-/// The new messages of a batch, column by column, in log order.
+/// Events of a batch offered to [`insert`], column by column, in batch order.
 #[derive(Default)]
-struct NewRows {
+struct Offered {
     id: Vec<Vec<u8>>,
     nonce: Vec<i64>,
     destination: Vec<i64>,
@@ -20,55 +20,142 @@ struct NewRows {
     source_block: Vec<Option<i64>>,
     source_ref: Vec<String>,
     native_proof: Vec<Option<String>>,
-    leaf: Vec<i64>,
 }
 
-impl NewRows {
-    /// Inserts the messages, their log leaves and their pending deliveries: one statement per
-    /// table, rows in log order (the leaves' contiguity trigger and the status events see them
-    /// one by one, in that order, as the SQLite store inserts them).
-    fn insert(&self, tx: &mut Tx<'_>, origin: Domain, now: i64) -> Result<()> {
-        let origin = dom(origin);
-        tx.exec(
-            "INSERT INTO message (id, origin, nonce, destination, encoded, source_block,
-                                  source_ref, native_proof, accepted_at)
-             SELECT id, $1, nonce, destination, encoded, source_block, source_ref,
-                    native_proof, $2
-             FROM unnest($3::bytea[], $4::bigint[], $5::bigint[], $6::bytea[], $7::bigint[],
-                         $8::text[], $9::text[])
-                  WITH ORDINALITY AS r(id, nonce, destination, encoded, source_block,
-                                       source_ref, native_proof, n)
-             ORDER BY n",
-            &[
-                &origin,
-                &now,
-                &self.id,
-                &self.nonce,
-                &self.destination,
-                &self.encoded,
-                &self.source_block,
-                &self.source_ref,
-                &self.native_proof,
-            ],
-        )?;
-        tx.exec(
-            "INSERT INTO log_leaf (origin, leaf_index, message_id)
-             SELECT $1, leaf, id FROM unnest($2::bigint[], $3::bytea[])
-                  WITH ORDINALITY AS r(leaf, id, n)
-             ORDER BY n",
-            &[&origin, &self.leaf, &self.id],
-        )?;
-        tx.exec(
-            "INSERT INTO delivery (message_id, origin, destination, leaf_index, state,
-                                   next_attempt_at, created_at, updated_at)
-             SELECT id, $1, destination, leaf, 'pending', $2, $2, $2
-             FROM unnest($3::bytea[], $4::bigint[], $5::bigint[])
-                  WITH ORDINALITY AS r(id, destination, leaf, n)
-             ORDER BY n",
-            &[&origin, &now, &self.id, &self.destination, &self.leaf],
-        )?;
+impl Offered {
+    fn push(&mut self, event: &AcceptedEvent, id: MessageId) -> Result<()> {
+        let message = &event.message;
+        self.source_block.push(
+            event
+                .source
+                .block_number
+                .map(|b| i64_of("source block", b))
+                .transpose()?,
+        );
+        self.source_ref.push(
+            serde_json::to_string(&event.source).map_err(|e| Error::Backend {
+                op: "encode source reference",
+                source: Box::new(e),
+            })?,
+        );
+        self.native_proof.push(
+            event
+                .native_proof
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(|e| Error::Backend {
+                    op: "encode native proof",
+                    source: Box::new(e),
+                })?,
+        );
+        self.id.push(id.0.0.to_vec());
+        self.nonce.push(codec::bits_to_i64(message.nonce().0));
+        self.destination.push(dom(message.destination()));
+        self.encoded.push(message.encode());
         Ok(())
     }
+}
+
+/// Accepting a batch in one statement: each offered message is inserted unless its id or its
+/// nonce is taken (by a stored message or an earlier one of the batch), in batch order; the
+/// inserted ones get the next leaves in that order, their log leaves and pending deliveries;
+/// and the origin's cursor moves. Returns the inserted ids with their leaves, in log order.
+/// The leaves' contiguity check and the status events (statement triggers) see the rows in
+/// log order.
+const ACCEPT: &str = "WITH offered AS (
+         SELECT * FROM unnest($3::bytea[], $4::bigint[], $5::bigint[], $6::bytea[],
+                              $7::bigint[], $8::text[], $9::text[])
+              WITH ORDINALITY AS r(id, nonce, destination, encoded, source_block,
+                                   source_ref, native_proof, n)
+     ),
+     added AS (
+         INSERT INTO message (id, origin, nonce, destination, encoded, source_block,
+                              source_ref, native_proof, accepted_at)
+         SELECT id, $1, nonce, destination, encoded, source_block, source_ref, native_proof, $2
+         FROM offered ORDER BY n
+         ON CONFLICT DO NOTHING
+         RETURNING id
+     ),
+     numbered AS (
+         SELECT o.id, o.destination, $10::bigint - 1 + row_number() OVER (ORDER BY o.n) AS leaf
+         FROM (SELECT DISTINCT ON (id) id, destination, n FROM offered ORDER BY id, n) AS o
+         JOIN added AS a ON a.id = o.id
+     ),
+     leaves AS (
+         INSERT INTO log_leaf (origin, leaf_index, message_id)
+         SELECT $1, leaf, id FROM numbered ORDER BY leaf
+     ),
+     deliveries AS (
+         INSERT INTO delivery (message_id, origin, destination, leaf_index, state,
+                               next_attempt_at, created_at, updated_at)
+         SELECT id, $1, destination, leaf, 'pending', $2, $2, $2 FROM numbered ORDER BY leaf
+     ),
+     moved AS (
+         INSERT INTO source_cursor (origin, block_number, block_hash, updated_at)
+         VALUES ($1, $11, $12, $2)
+         ON CONFLICT (origin) DO UPDATE SET block_number = excluded.block_number,
+             block_hash = excluded.block_hash, updated_at = excluded.updated_at
+     )
+     SELECT id, leaf FROM numbered ORDER BY leaf";
+
+/// Runs [`ACCEPT`] for `offered`, the log being `next` leaves long.
+fn insert(
+    tx: &mut Tx<'_>,
+    batch: &AcceptBatch<'_>,
+    offered: &Offered,
+    next: u64,
+    now: i64,
+) -> Result<Vec<(LeafIndex, MessageId)>> {
+    let number = i64_of("cursor block", batch.cursor.block_number)?;
+    let hash: &[u8] = &batch.cursor.block_hash.0[..];
+    let rows = tx.query(
+        ACCEPT,
+        &[
+            &dom(batch.origin),
+            &now,
+            &offered.id,
+            &offered.nonce,
+            &offered.destination,
+            &offered.encoded,
+            &offered.source_block,
+            &offered.source_ref,
+            &offered.native_proof,
+            &i64_of("leaf index", next)?,
+            &number,
+            &hash,
+        ],
+    )?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                LeafIndex(codec::to_u64("leaf index", col(r, 1)?)?),
+                codec::message_id(col(r, 0)?)?,
+            ))
+        })
+        .collect()
+}
+
+/// The origin's cursor and log size, in one statement.
+fn cursor_and_size(tx: &mut Tx<'_>, origin: Domain) -> Result<(Option<SourceCursor>, LogSize)> {
+    let row = tx.one(
+        "SELECT c.block_number, c.block_hash,
+                (SELECT coalesce(max(leaf_index) + 1, 0)::bigint FROM log_leaf
+                 WHERE origin = $1)
+         FROM (SELECT 1) AS one
+              LEFT JOIN source_cursor AS c ON c.origin = $1",
+        &[&dom(origin)],
+    )?;
+    let number: Option<i64> = col(&row, 0)?;
+    let hash: Option<&[u8]> = col(&row, 1)?;
+    let cursor = match (number, hash) {
+        (Some(number), Some(hash)) => Some(SourceCursor {
+            block_number: codec::to_u64("cursor block", number)?,
+            block_hash: codec::hash32("cursor block hash", hash)?,
+        }),
+        _ => None,
+    };
+    Ok((cursor, LogSize(codec::to_u64("log size", col(&row, 2)?)?)))
 }
 
 pub(super) fn cursor(tx: &mut Tx<'_>, origin: Domain) -> Result<Option<SourceCursor>> {
@@ -93,50 +180,49 @@ pub(super) fn log_size(tx: &mut Tx<'_>, origin: Domain) -> Result<LogSize> {
     codec::to_u64("log size", col(&row, 0)?).map(LogSize)
 }
 
-pub(super) fn accept(tx: &mut Tx<'_>, batch: &AcceptBatch<'_>) -> Result<AcceptOutcome> {
-    let origin = batch.origin;
-    let stored = cursor(tx, origin)?;
-    if let Some(stored) = stored
-        && batch.cursor.block_number < stored.block_number
-    {
-        return replay_behind(tx, batch, stored);
-    }
-    if let Some(stored) = stored {
-        check_cursor_advance(origin, stored, batch.cursor)?;
-    }
-    let now = i64_of("time", batch.now.0)?;
-    let mut next = log_size(tx, origin)?.0;
-    let mut outcome = AcceptOutcome {
-        appended: Vec::new(),
-        already_known: 0,
-        log_size: LogSize(next),
-    };
-
-    // What is stored already, read once for the whole batch: the batch's message ids, and the
-    // messages under its nonces.
-    let message_ids: Vec<MessageId> = batch.events.iter().map(|e| e.message.id()).collect();
-    let ids: Vec<&[u8]> = message_ids.iter().map(|id| &id.0.0[..]).collect();
-    let nonces: Vec<i64> = batch
-        .events
-        .iter()
-        .map(|e| codec::bits_to_i64(e.message.nonce().0))
-        .collect();
+/// The stored messages among `ids` and under `nonces` of `origin`: the ids stored, and who
+/// holds each nonce. One read.
+fn stored(
+    tx: &mut Tx<'_>,
+    origin: Domain,
+    ids: &[&[u8]],
+    nonces: &[i64],
+) -> Result<(HashSet<MessageId>, HashMap<i64, MessageId>)> {
+    let offered: HashSet<&[u8]> = ids.iter().copied().collect();
     let mut known = HashSet::new();
-    for r in tx.query("SELECT id FROM message WHERE id = ANY($1)", &[&ids])? {
-        known.insert(codec::message_id(col(&r, 0)?)?);
-    }
     let mut by_nonce = HashMap::new();
     for r in tx.query(
-        "SELECT nonce, id FROM message WHERE origin = $1 AND nonce = ANY($2)",
-        &[&dom(origin), &nonces],
+        "SELECT id, origin = $2 AND nonce = ANY($3), nonce FROM message
+         WHERE id = ANY($1) OR (origin = $2 AND nonce = ANY($3))",
+        &[&ids, &dom(origin), &nonces],
     )? {
-        by_nonce.insert(col::<i64>(&r, 0)?, codec::message_id(col(&r, 1)?)?);
+        let id: &[u8] = col(&r, 0)?;
+        let id_known = offered.contains(id);
+        let id = codec::message_id(id)?;
+        if id_known {
+            known.insert(id);
+        }
+        if col::<bool>(&r, 1)? {
+            by_nonce.insert(col::<i64>(&r, 2)?, id);
+        }
     }
-    // The checks in batch order, each event against the store and the events before it, as
-    // the SQLite store makes them one statement at a time; then every new row in one statement
-    // per table.
-    let mut rows = NewRows::default();
-    for (event, &id) in batch.events.iter().zip(&message_ids) {
+    Ok((known, by_nonce))
+}
+
+/// The checks of a batch in batch order, each event against what was stored before the batch
+/// (`known` ids, `by_nonce`) and the events before it, as the SQLite store makes them one
+/// statement at a time: the first failing event's error, or the index of each new event.
+/// `admit` is called on each new event as it passes (its error is that event's).
+fn check(
+    batch: &AcceptBatch<'_>,
+    ids: &[MessageId],
+    mut known: HashSet<MessageId>,
+    mut by_nonce: HashMap<i64, MessageId>,
+    mut admit: impl FnMut(usize) -> Result<()>,
+) -> Result<Vec<usize>> {
+    let origin = batch.origin;
+    let mut new = Vec::new();
+    for (i, (event, &id)) in batch.events.iter().zip(ids).enumerate() {
         let message = &event.message;
         if message.origin() != origin {
             return Err(Error::WrongOrigin {
@@ -145,7 +231,6 @@ pub(super) fn accept(tx: &mut Tx<'_>, batch: &AcceptBatch<'_>) -> Result<AcceptO
             });
         }
         if known.contains(&id) {
-            outcome.already_known += 1;
             continue;
         }
         let nonce = codec::bits_to_i64(message.nonce().0);
@@ -161,8 +246,7 @@ pub(super) fn accept(tx: &mut Tx<'_>, batch: &AcceptBatch<'_>) -> Result<AcceptO
                 offered: id,
             });
         }
-        let block = event.source.block_number;
-        if let Some(block) = block
+        if let Some(block) = event.source.block_number
             && block > batch.cursor.block_number
         {
             return Err(Error::EventBeyondCursor {
@@ -171,47 +255,94 @@ pub(super) fn accept(tx: &mut Tx<'_>, batch: &AcceptBatch<'_>) -> Result<AcceptO
                 cursor: batch.cursor.block_number,
             });
         }
-        rows.source_block
-            .push(block.map(|b| i64_of("source block", b)).transpose()?);
-        rows.source_ref.push(
-            serde_json::to_string(&event.source).map_err(|e| Error::Backend {
-                op: "encode source reference",
-                source: Box::new(e),
-            })?,
-        );
-        rows.native_proof.push(
-            event
-                .native_proof
-                .as_ref()
-                .map(serde_json::to_string)
-                .transpose()
-                .map_err(|e| Error::Backend {
-                    op: "encode native proof",
-                    source: Box::new(e),
-                })?,
-        );
-        rows.id.push(id.0.0.to_vec());
-        rows.nonce.push(nonce);
-        rows.destination.push(dom(message.destination()));
-        rows.encoded.push(message.encode());
-        rows.leaf.push(i64_of("leaf index", next)?);
+        admit(i)?;
         known.insert(id);
         by_nonce.insert(nonce, id);
-        outcome.appended.push((LeafIndex(next), id));
-        next += 1;
+        new.push(i);
     }
-    if !rows.id.is_empty() {
-        rows.insert(tx, origin, now)?;
-    }
+    Ok(new)
+}
 
-    store_cursor(tx, origin, batch.cursor, now)?;
-    outcome.log_size = LogSize(next);
+pub(super) fn accept(tx: &mut Tx<'_>, batch: &AcceptBatch<'_>) -> Result<AcceptOutcome> {
+    let origin = batch.origin;
+    let (stored_cursor, size) = cursor_and_size(tx, origin)?;
+    if let Some(stored) = stored_cursor
+        && batch.cursor.block_number < stored.block_number
+    {
+        return replay_behind(tx, batch, stored);
+    }
+    if let Some(stored) = stored_cursor {
+        check_cursor_advance(origin, stored, batch.cursor)?;
+    }
+    let now = i64_of("time", batch.now.0)?;
+    let next = size.0;
+    let ids: Vec<MessageId> = batch.events.iter().map(|e| e.message.id()).collect();
+
+    let id_bytes: Vec<&[u8]> = ids.iter().map(|id| &id.0.0[..]).collect();
+    let nonces: Vec<i64> = batch
+        .events
+        .iter()
+        .map(|e| codec::bits_to_i64(e.message.nonce().0))
+        .collect();
+
+    // Insert first (one statement: a new message costs no read), read only on a conflict. A
+    // batch with an event that fails a check needing no read (another origin, a block past
+    // the cursor or past what the store holds) is checked before anything is written: that
+    // event is an error unless an earlier event's is first or it is stored already.
+    let storable = i64::MAX as u64;
+    let clean = batch.cursor.block_number <= storable
+        && batch.events.iter().all(|e| {
+            e.message.origin() == origin
+                && e.source
+                    .block_number
+                    .is_none_or(|b| b <= batch.cursor.block_number)
+        });
+    let appended = if clean {
+        let mut offered = Offered::default();
+        for (event, &id) in batch.events.iter().zip(&ids) {
+            offered.push(event, id)?;
+        }
+        let appended = insert(tx, batch, &offered, next, now)?;
+        if appended.len() != batch.events.len() {
+            // Some were skipped: stored already (a replay), or equivocating. The checks,
+            // against what was stored before this statement, say which, and fail the call
+            // (the transaction is dropped) on the first equivocation.
+            let (mut known, mut by_nonce) = stored(tx, origin, &id_bytes, &nonces)?;
+            let inserted: HashSet<MessageId> = appended.iter().map(|&(_, id)| id).collect();
+            known.retain(|id| !inserted.contains(id));
+            by_nonce.retain(|_, id| !inserted.contains(id));
+            let new = check(batch, &ids, known, by_nonce, |_| Ok(()))?;
+            if new.len() != appended.len()
+                || new.iter().zip(&appended).any(|(&i, (_, id))| ids[i] != *id)
+            {
+                return Err(Error::Backend {
+                    op: "accept events",
+                    source: "a message insert was skipped for a conflict that is neither its \
+                             id nor its nonce"
+                        .into(),
+                });
+            }
+        }
+        appended
+    } else {
+        let (known, by_nonce) = stored(tx, origin, &id_bytes, &nonces)?;
+        let mut fresh = Offered::default();
+        check(batch, &ids, known, by_nonce, |i| {
+            fresh.push(&batch.events[i], ids[i])
+        })?;
+        insert(tx, batch, &fresh, next, now)?
+    };
+    let outcome = AcceptOutcome {
+        already_known: batch.events.len() - appended.len(),
+        log_size: LogSize(next + appended.len() as u64),
+        appended,
+    };
     tracing::debug!(
         origin = %origin,
         block = batch.cursor.block_number,
         appended = outcome.appended.len(),
         already_known = outcome.already_known,
-        log_size = next,
+        log_size = outcome.log_size.0,
         "accepted events"
     );
     Ok(outcome)

@@ -468,8 +468,10 @@ pub(crate) async fn anchored_history_is_the_log(
     );
 
     // `causeway status` shows the anchoring as the chain holds it, and what each running
-    // gateway's anchoring task counted: together they landed every anchor of the history.
-    let (mut landed, mut ready) = (0, 0);
+    // gateway's anchoring task counted since it started (read from its /metrics: a member
+    // restarted after the last anchor landed counts none, so only the counters' presence is
+    // asserted, not that one landed; a CI run's restarts left every count at 0).
+    let mut ready = 0;
     for m in members.iter() {
         let out = causeway(&["status", "--config", m.config().to_str().unwrap(), "--json"]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -484,9 +486,13 @@ pub(crate) async fn anchored_history_is_the_log(
             "{a}"
         );
         ready = ready.max(a["ready"]["size"].as_u64().unwrap_or(0));
-        landed += a["attempts"]["landed"].as_u64().unwrap();
+        assert!(
+            a["attempts"]["landed"].as_u64().is_some()
+                && a["attempts"]["failed"].as_u64().is_some(),
+            "{}: no anchoring counters read from the running gateway: {a}",
+            m.name
+        );
     }
-    assert!(landed >= 1, "no gateway counted a landed anchor");
     assert!(
         ready >= total,
         "no store holds the anchored checkpoint: {ready}"

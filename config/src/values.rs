@@ -385,9 +385,9 @@ mod tests {
         // 32 bytes whose standard base64 begins with "0x".
         let bytes: [u8; 32] = BASE64
             .decode(format!("0x{}=", "A".repeat(41)))
-            .unwrap()
+            .expect("44 characters of standard base64")
             .try_into()
-            .unwrap();
+            .expect("32 bytes");
         let text = BASE64.encode(bytes);
         assert!(text.starts_with("0x"), "{text}");
         assert_eq!(decode_32(&text), Ok(bytes));

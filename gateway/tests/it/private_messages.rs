@@ -63,6 +63,40 @@ pub(crate) fn token(member: &Member) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
+/// Starts every member's `causeway run` and waits (bounded by `limit`) until each one's API
+/// answers `/healthz`; a member that exits meanwhile fails the test with its log.
+pub(crate) async fn start_with_apis(members: &mut [Member], limit: Duration) -> Vec<Api> {
+    let apis: Vec<Api> = members
+        .iter()
+        .map(|m| Api {
+            base: api_of(m),
+            token: token(m),
+            client: reqwest::Client::new(),
+        })
+        .collect();
+    for m in members.iter_mut() {
+        m.start();
+    }
+    let deadline = Instant::now() + limit;
+    for (api, m) in apis.iter().zip(members.iter_mut()) {
+        loop {
+            let up = api.client.get(format!("{}/healthz", api.base)).send().await;
+            if up.is_ok_and(|r| r.status().is_success()) {
+                break;
+            }
+            m.assert_running();
+            assert!(
+                Instant::now() < deadline,
+                "{} API not up:\n{}",
+                m.name,
+                tail(&m.log(), 40)
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    apis
+}
+
 pub(crate) struct Api {
     pub(crate) base: String,
     pub(crate) token: String,
@@ -185,34 +219,7 @@ async fn a_private_message_travels_end_to_end_between_member_processes() {
         let out = causeway(&["config", "check", "--config", m.config().to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(0), "{}: {}", m.name, text(&out));
     }
-    let apis: Vec<Api> = members
-        .iter()
-        .map(|m| Api {
-            base: api_of(m),
-            token: token(m),
-            client: reqwest::Client::new(),
-        })
-        .collect();
-    for m in &mut members {
-        m.start();
-    }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    for (api, m) in apis.iter().zip(members.iter_mut()) {
-        loop {
-            let up = api.client.get(format!("{}/healthz", api.base)).send().await;
-            if up.is_ok_and(|r| r.status().is_success()) {
-                break;
-            }
-            m.assert_running();
-            assert!(
-                Instant::now() < deadline,
-                "{} API not up:\n{}",
-                m.name,
-                tail(&m.log(), 40)
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
+    let apis = start_with_apis(&mut members, Duration::from_secs(60)).await;
 
     let recipient = deploy_private_recipient(
         &devnet.b.provider,

@@ -22,7 +22,7 @@ use causeway_devnet::{ChainSpec, DevChain, Domain};
 use serde_json::{Value, json};
 
 use crate::consortium::{chains, members, tail};
-use crate::private_messages::{Api, api_of, token};
+use crate::private_messages::start_with_apis;
 use crate::support::{causeway, text};
 
 const GAMMA: ChainSpec = ChainSpec {
@@ -78,34 +78,7 @@ inbox = "{inbox}"
         .unwrap();
     gamma.provider.anvil_mine(Some(3), None).await.unwrap();
 
-    let apis: Vec<Api> = members
-        .iter()
-        .map(|m| Api {
-            base: api_of(m),
-            token: token(m),
-            client: reqwest::Client::new(),
-        })
-        .collect();
-    for m in &mut members {
-        m.start();
-    }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    for (api, m) in apis.iter().zip(members.iter_mut()) {
-        loop {
-            let up = api.client.get(format!("{}/healthz", api.base)).send().await;
-            if up.is_ok_and(|r| r.status().is_success()) {
-                break;
-            }
-            m.assert_running();
-            assert!(
-                Instant::now() < deadline,
-                "{} API not up:\n{}",
-                m.name,
-                tail(&m.log(), 40)
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
+    let apis = start_with_apis(&mut members, Duration::from_secs(60)).await;
 
     let query = json!({
         "domain": GAMMA.domain.0,

@@ -22,7 +22,7 @@ use rand_core::OsRng;
 use serde_json::{Value, json};
 
 use crate::consortium::{Member, deliveries, member, tail};
-use crate::private_messages::{Api, api_of, token};
+use crate::private_messages::{Api, start_with_apis};
 use crate::support::{causeway, text};
 
 const COMMITTEE: &str = "causeway-gateway-send-origins";
@@ -140,34 +140,7 @@ async fn an_application_sends_from_fabric_and_fisco_origins_through_the_api() {
         let out = causeway(&["config", "check", "--config", m.config().to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(0), "{}: {}", m.name, text(&out));
     }
-    let apis: Vec<Api> = members
-        .iter()
-        .map(|m| Api {
-            base: api_of(m),
-            token: token(m),
-            client: reqwest::Client::new(),
-        })
-        .collect();
-    for m in &mut members {
-        m.start();
-    }
-    let deadline = Instant::now() + Duration::from_secs(90);
-    for (api, m) in apis.iter().zip(members.iter_mut()) {
-        loop {
-            let up = api.client.get(format!("{}/healthz", api.base)).send().await;
-            if up.is_ok_and(|r| r.status().is_success()) {
-                break;
-            }
-            m.assert_running();
-            assert!(
-                Instant::now() < deadline,
-                "{} API not up:\n{}",
-                m.name,
-                tail(&m.log(), 40)
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
+    let apis = start_with_apis(&mut members, Duration::from_secs(90)).await;
 
     let to = address32(*chain.recipient.address()).to_hex();
     let payload = json!({"amount": 125, "memo": "invoice 7"});

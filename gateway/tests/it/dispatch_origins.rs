@@ -10,13 +10,11 @@ use std::time::Duration;
 
 use causeway_devnet::fabric::{FabricNetwork, FabricNetworkOptions, ORG1, ORG2, OUTBOX_CHAINCODE};
 use causeway_devnet::fisco::{FiscoNode, FiscoNodeConfig};
-use causeway_gateway::private::Directory;
 use causeway_gateway::private::dispatch::fabric::FabricOriginConfig;
 use causeway_gateway::private::dispatch::fisco::FiscoOriginConfig;
 use causeway_gateway::private::dispatch::{
     Dispatcher, FabricOrigin, FiscoOrigin, Origin, Prepared, Sealed,
 };
-use causeway_privacy::KeyPair;
 use causeway_proofs::fisco::{CryptoMode, NodeSecret};
 use causeway_proofs::{Address32, Domain, Message, MessageId, Nonce};
 use causeway_relayer::store::{
@@ -24,7 +22,8 @@ use causeway_relayer::store::{
     Store, UnixMillis,
 };
 use rand_core::OsRng;
-use tokio_util::sync::CancellationToken;
+
+use crate::dispatcher::{drive, lone_directory};
 
 const DESTINATION: Domain = Domain(2);
 const RECIPIENT: Address32 = Address32([0x22; 32]);
@@ -113,38 +112,14 @@ async fn run_until_done<O: Origin>(
     store: &Arc<SqliteStore>,
     id: SendRequestId,
 ) -> SendRequest {
-    let own = KeyPair::generate();
-    let members = [("org1".to_owned(), *own.public_key())].into();
     let dispatcher = Dispatcher::with_origin(
         Arc::clone(store) as Arc<dyn Store>,
         domain,
         origin,
-        Arc::new(Directory::new(
-            "org1".into(),
-            own,
-            members,
-            Default::default(),
-        )),
+        lone_directory(),
         Duration::from_millis(50),
     );
-    let cancel = CancellationToken::new();
-    let task = tokio::spawn(dispatcher.run(cancel.clone()));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
-    let done = loop {
-        let r = store.send_request(id).unwrap().unwrap();
-        if matches!(r.state, SendState::Dispatched | SendState::Failed) {
-            break r;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "not done: {r:?} {:?}",
-            r.error
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    cancel.cancel();
-    task.await.unwrap();
-    done
+    drive(dispatcher, store, id, Duration::from_secs(90)).await
 }
 
 #[tokio::test]

@@ -8,12 +8,12 @@ use std::time::Duration;
 use alloy::primitives::{B256, Bytes};
 use causeway_devnet::{CHAIN_A, DevChain};
 use causeway_gateway::private::Directory;
-use causeway_gateway::private::dispatch::Dispatcher;
+use causeway_gateway::private::dispatch::{Dispatcher, Origin};
 use causeway_privacy::KeyPair;
 use causeway_proofs::{Address32, Domain, EvmAddress, Message, MessageId, Nonce};
 use causeway_relayer::store::{
-    NewSendRequest, OutboundStore, SendKind, SendRequestId, SendState, SqliteStore, Store,
-    UnixMillis,
+    NewSendRequest, OutboundStore, SendKind, SendRequest, SendRequestId, SendState, SqliteStore,
+    Store, UnixMillis,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -50,33 +50,29 @@ fn id_at(nonce: u64, sender: Address32, body: &[u8]) -> MessageId {
     .id()
 }
 
-/// Runs a dispatcher until `id` is dispatched or failed.
-async fn run_until_done(
-    chain: &DevChain,
-    store: &Arc<SqliteStore>,
-    id: SendRequestId,
-) -> causeway_relayer::store::SendRequest {
-    let key = chain.node.dev_keys()[SENDER_KEY].to_bytes();
+/// The directory of a lone member, org1, with a fresh privacy key.
+pub(crate) fn lone_directory() -> Arc<Directory> {
     let own = KeyPair::generate();
     let members = [("org1".to_owned(), *own.public_key())].into();
-    let dispatcher = Dispatcher::new(
-        Arc::clone(store) as Arc<dyn Store>,
-        CHAIN_A.domain,
-        &chain.node.endpoint(),
-        EvmAddress(chain.outbox.address().0.0),
-        &key.0,
-        Arc::new(Directory::new(
-            "org1".into(),
-            own,
-            members,
-            Default::default(),
-        )),
-        Duration::from_millis(50),
-    )
-    .unwrap();
+    Arc::new(Directory::new(
+        "org1".into(),
+        own,
+        members,
+        Default::default(),
+    ))
+}
+
+/// Runs `dispatcher` until request `id` is dispatched or failed (bounded by `limit`), then
+/// stops it.
+pub(crate) async fn drive<O: Origin>(
+    dispatcher: Dispatcher<O>,
+    store: &SqliteStore,
+    id: SendRequestId,
+    limit: Duration,
+) -> SendRequest {
     let cancel = CancellationToken::new();
     let task = tokio::spawn(dispatcher.run(cancel.clone()));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let deadline = tokio::time::Instant::now() + limit;
     let done = loop {
         let r = store.send_request(id).unwrap().unwrap();
         if matches!(r.state, SendState::Dispatched | SendState::Failed) {
@@ -92,6 +88,26 @@ async fn run_until_done(
     cancel.cancel();
     task.await.unwrap();
     done
+}
+
+/// Runs an EVM dispatcher until `id` is dispatched or failed.
+async fn run_until_done(
+    chain: &DevChain,
+    store: &Arc<SqliteStore>,
+    id: SendRequestId,
+) -> SendRequest {
+    let key = chain.node.dev_keys()[SENDER_KEY].to_bytes();
+    let dispatcher = Dispatcher::new(
+        Arc::clone(store) as Arc<dyn Store>,
+        CHAIN_A.domain,
+        &chain.node.endpoint(),
+        EvmAddress(chain.outbox.address().0.0),
+        &key.0,
+        lone_directory(),
+        Duration::from_millis(50),
+    )
+    .unwrap();
+    drive(dispatcher, store, id, Duration::from_secs(60)).await
 }
 
 #[tokio::test]

@@ -2,7 +2,8 @@
 //! validator key, exchange their checkpoint signatures through an in-process stand-in for the
 //! peer protocol ([`Mesh`]: what `causeway-peer` carries over mutual TLS). No gateway holds
 //! another's key, so a 2-of-3 lane delivers only if the attest stages co-sign each other's
-//! checkpoints. Also: root mismatches and equivocation from a faulty member, and the
+//! checkpoints. Also: root mismatches and equivocation from a faulty member (caught by a gateway
+//! whose log lags too), and the
 //! delivery rota.
 
 use std::sync::{Arc, Mutex};
@@ -16,7 +17,8 @@ use causeway_relayer::pipeline::{
     LaneConfig, OriginConfig, PeerSignature, SignatureCollector, SignatureRequest,
 };
 use causeway_relayer::store::{
-    CheckpointStore, Lane, Result as StoreResult, Rota, SqliteStore, Store, ValidatorSignature,
+    CheckpointStore, Lane, Result as StoreResult, Rota, SourceStore, SqliteStore, Store,
+    ValidatorSignature,
 };
 use causeway_relayer::{Relayer, RelayerHandle};
 use tokio::sync::mpsc;
@@ -376,6 +378,128 @@ async fn an_equivocating_member_is_caught_with_evidence_and_the_honest_two_go_on
         );
         assert!(store.latest_checkpoint(lane(), 3).unwrap().is_none());
     }
+}
+
+/// A collector for one gateway whose members' signatures the test sends itself: it signs with
+/// its own key only, and its lane channel is the test's.
+struct HandFed {
+    key: ValidatorKey,
+    inbox: Mutex<Option<mpsc::Receiver<PeerSignature>>>,
+}
+
+impl SignatureCollector for HandFed {
+    fn collect<'a>(
+        &'a self,
+        request: &'a SignatureRequest,
+    ) -> BoxFuture<'a, StoreResult<Vec<ValidatorSignature>>> {
+        Box::pin(async move {
+            Ok(vec![ValidatorSignature {
+                validator: self.key.address(),
+                signature: self
+                    .key
+                    .sign_checkpoint(&request.checkpoint, &request.domain),
+            }])
+        })
+    }
+
+    fn subscribe(&self, _lane: Lane) -> Option<mpsc::Receiver<PeerSignature>> {
+        self.inbox.lock().unwrap().take()
+    }
+}
+
+/// A gateway whose log lags behind a member that signed two roots for one size: both signatures
+/// wait for the log, and once it reaches that size both are settled, the second as evidence.
+/// (Kept by size and validator alone, the later signature replaced the earlier one while
+/// waiting, and the lagging gateway saw one root mismatch and never the equivocation: the
+/// multi-process test caught that only by timing.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lagging_gateway_keeps_both_roots_a_member_signed_and_catches_the_equivocation() {
+    const N: u64 = 12;
+    let dir = tempfile::tempdir().unwrap();
+    let source = MemoryChain::new(P_ORIGIN, 0);
+    let keys = [key(0), key(1), key(2)];
+    let (tx, rx) = mpsc::channel(16);
+    let collector = Arc::new(HandFed {
+        key: key(0),
+        inbox: Mutex::new(Some(rx)),
+    });
+    let store = Arc::new(SqliteStore::open(dir.path().join("lagging.db")).unwrap());
+    let probe = Arc::new(Probe::new(destination_chain(&keys, 2)));
+    let handle = Relayer::new(
+        Arc::clone(&store) as Arc<dyn Store>,
+        collector,
+        named_config("lagging"),
+    )
+    .origin(OriginConfig {
+        source: Arc::new(source.clone()),
+        verifier: Arc::new(source.clone()),
+        start_height: 0,
+    })
+    .lane(LaneConfig {
+        limits: Default::default(),
+        destination: probe,
+        signing_domain: signing_domain(),
+        validators: validators(&keys, 2),
+        hash_algorithm: causeway_proofs::HashAlgorithm::Sha256,
+        batch_size: BATCH,
+        rota: None,
+    })
+    .spawn()
+    .await
+    .unwrap();
+
+    // The faulty member signs the true root of the first N messages and another one, before
+    // this gateway has seen any of them.
+    let msgs = messages(0, N);
+    let mut log = causeway_proofs::log::Sha256Log::new();
+    for m in &msgs {
+        log.append(m.id().as_hash());
+    }
+    let size = causeway_proofs::LogSize(N);
+    let good = Checkpoint::new(
+        P_ORIGIN,
+        causeway_proofs::HashAlgorithm::Sha256,
+        size,
+        log.root_at(size).unwrap(),
+    )
+    .unwrap();
+    let faulty = key(2);
+    for cp in [good, wrong(&good)] {
+        let signature = ValidatorSignature {
+            validator: faulty.address(),
+            signature: faulty.sign_checkpoint(&cp, &signing_domain()),
+        };
+        tx.send(PeerSignature {
+            checkpoint: cp,
+            signature,
+        })
+        .await
+        .unwrap();
+    }
+    let received = metrics_when(&handle, |m| m.all_lanes().member_signatures == 2).await;
+    assert_eq!(received.all_lanes().member_signatures, 2);
+    assert_eq!(received.all_lanes().invalid_member_signatures, 0);
+    assert_eq!(
+        store.log_size(P_ORIGIN).unwrap(),
+        causeway_proofs::LogSize(0)
+    );
+    assert!(store.equivocations(lane()).unwrap().is_empty());
+
+    // Now the log reaches that size: both waiting signatures are settled.
+    emit(&source, &msgs, 5);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let evidence = loop {
+        let evidence = store.equivocations(lane()).unwrap();
+        if !evidence.is_empty() || tokio::time::Instant::now() >= deadline {
+            break evidence;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(evidence.len(), 1, "the lagging gateway kept both roots");
+    assert_eq!(evidence[0].verify().unwrap(), faulty.address());
+    let m = metrics_when(&handle, |m| m.all_lanes().equivocations >= 1).await;
+    assert_eq!(m.all_lanes().equivocations, 1);
+    handle.shutdown().await;
 }
 
 #[test]

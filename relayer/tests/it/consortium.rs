@@ -3,8 +3,7 @@
 //! peer protocol ([`Mesh`]: what `causeway-peer` carries over mutual TLS). No gateway holds
 //! another's key, so a 2-of-3 lane delivers only if the attest stages co-sign each other's
 //! checkpoints. Also: root mismatches and equivocation from a faulty member (caught by a gateway
-//! whose log lags too), and the
-//! delivery rota.
+//! whose log lags too), and the delivery rota.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -63,6 +63,10 @@ pub enum AnchorCallError {
     /// The node did not answer as expected, before anything was sent (retried with backoff).
     #[error("{0}")]
     Node(String),
+    /// The node answered the request with an error of its own (not a revert): e.g. a log
+    /// query over more blocks or results than it serves. Another node would not know better.
+    #[error("{0}")]
+    Refused(String),
     /// The transaction was sent but not seen mined (retried with backoff; a later attempt
     /// that finds it anchored counts it then).
     #[error("{0}")]
@@ -171,7 +175,13 @@ impl AnchorContract {
                 }
                 // The node answered (a refusal, a malformed reply): another node would not
                 // know better.
-                Ok(Err(e @ (RpcError::ErrorResp(_) | RpcError::DeserError { .. }))) => {
+                Ok(Err(e @ RpcError::ErrorResp(_))) => {
+                    return Err(AnchorCallError::Refused(format!(
+                        "{method} at {shown}: {}",
+                        scrub(&e.to_string(), shown)
+                    )));
+                }
+                Ok(Err(e @ RpcError::DeserError { .. })) => {
                     return Err(AnchorCallError::Node(format!(
                         "{method} at {shown}: {}",
                         scrub(&e.to_string(), shown)
@@ -229,19 +239,8 @@ impl AnchorContract {
     /// events (the contract checked that each one extends the one before, so any of them
     /// stands for the anchored history up to its size).
     pub async fn history(&self, origin: Domain) -> Result<Vec<Anchored>, AnchorCallError> {
-        use alloy::rpc::types::Filter;
         use alloy::sol_types::SolEvent as _;
-        let filter = Filter::new()
-            .address(self.address)
-            .event_signature(IAnchor::Anchored::SIGNATURE_HASH)
-            .topic1(B256::from(U256::from(origin.0)))
-            .from_block(0);
-        let logs = self
-            .ask("eth_getLogs", |p| {
-                let filter = filter.clone();
-                async move { p.get_logs(&filter).await }
-            })
-            .await?;
+        let logs = self.anchored_logs(origin, |_| false).await?;
         Ok(logs
             .iter()
             .filter_map(|log| IAnchor::Anchored::decode_log_data(log.data()).ok())
@@ -258,18 +257,14 @@ impl AnchorContract {
         &self,
         origin: Domain,
     ) -> Result<Option<(u64, u64)>, AnchorCallError> {
-        use alloy::rpc::types::Filter;
-        use alloy::sol_types::SolEvent as _;
-        let filter = Filter::new()
-            .address(self.address)
-            .event_signature(IAnchor::Anchored::SIGNATURE_HASH)
-            .topic1(B256::from(U256::from(origin.0)))
-            .from_block(0);
+        // Nothing anchored: no need to look through the chain's history for it.
+        if self.latest(origin).await?.size.0 == 0 {
+            return Ok(None);
+        }
+        // The newest window that holds an event ends the scan: anchoring is periodic, so
+        // that is the first window or one of the first few.
         let logs = self
-            .ask("eth_getLogs", |p| {
-                let filter = filter.clone();
-                async move { p.get_logs(&filter).await }
-            })
+            .anchored_logs(origin, |found| !found.is_empty())
             .await?;
         let Some(number) = logs.iter().filter_map(|l| l.block_number).max() else {
             return Ok(None);
@@ -286,6 +281,62 @@ impl AnchorContract {
                 ))
             })?;
         Ok(Some((number, block.header.timestamp)))
+    }
+
+    /// The Anchor's `Anchored` logs for `origin`, oldest first, read window by window from the
+    /// head back to block 0 (one `eth_getLogs` over the whole chain is refused by most public
+    /// providers, which cap a request's range or its results); `done` is asked after each
+    /// window with what was found so far and ends the scan early.
+    async fn anchored_logs(
+        &self,
+        origin: Domain,
+        done: impl Fn(&[alloy::rpc::types::Log]) -> bool,
+    ) -> Result<Vec<alloy::rpc::types::Log>, AnchorCallError> {
+        use alloy::rpc::types::Filter;
+        use alloy::sol_types::SolEvent as _;
+        let head = self
+            .ask(
+                "eth_blockNumber",
+                |p| async move { p.get_block_number().await },
+            )
+            .await?;
+        let mut windows = LogWindows::new(head);
+        let mut found: Vec<alloy::rpc::types::Log> = Vec::new();
+        while let Some((from, to)) = windows.next_window() {
+            let filter = Filter::new()
+                .address(self.address)
+                .event_signature(IAnchor::Anchored::SIGNATURE_HASH)
+                .topic1(B256::from(U256::from(origin.0)))
+                .from_block(from)
+                .to_block(to);
+            match self
+                .ask("eth_getLogs", |p| {
+                    let filter = filter.clone();
+                    async move { p.get_logs(&filter).await }
+                })
+                .await
+            {
+                Ok(mut logs) => {
+                    windows.served();
+                    logs.append(&mut found);
+                    found = logs;
+                    if done(&found) {
+                        break;
+                    }
+                }
+                Err(AnchorCallError::Refused(why)) => {
+                    if !windows.refused() {
+                        return Err(AnchorCallError::Refused(format!(
+                            "{why} (even over a single block; fix: point the chain's `rpc` at a \
+                             node that serves eth_getLogs)"
+                        )));
+                    }
+                    tracing::debug!(from, to, error = %why, "eth_getLogs refused; asking for half the blocks");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(found)
     }
 
     /// The chain id the node serves.
@@ -470,4 +521,113 @@ fn scrub(text: &str, shown: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Most blocks one `eth_getLogs` request spans: public providers refuse wider ranges (10,000
+/// blocks is a common cap). A refused window is asked again over half as many blocks.
+const LOG_WINDOW: u64 = 10_000;
+
+/// The block ranges of a scan from `head` back to block 0, newest first, each at most the
+/// current window wide: the window halves when the node refuses a range (down to one block)
+/// and grows back, doubling, after each served one.
+#[derive(Debug)]
+struct LogWindows {
+    /// The highest block not yet read (`None`: block 0 was read).
+    next_to: Option<u64>,
+    width: u64,
+    /// The range handed out last and not yet answered.
+    pending: Option<(u64, u64)>,
+}
+
+impl LogWindows {
+    fn new(head: u64) -> Self {
+        LogWindows {
+            next_to: Some(head),
+            width: LOG_WINDOW,
+            pending: None,
+        }
+    }
+
+    /// The next range to read, `(from, to)` inclusive.
+    fn next_window(&mut self) -> Option<(u64, u64)> {
+        let to = self.next_to?;
+        let from = to.saturating_sub(self.width - 1);
+        self.pending = Some((from, to));
+        Some((from, to))
+    }
+
+    /// The last range was read.
+    fn served(&mut self) {
+        if let Some((from, _)) = self.pending.take() {
+            self.next_to = from.checked_sub(1);
+            self.width = (self.width * 2).min(LOG_WINDOW);
+        }
+    }
+
+    /// The node refused the last range: the next one is half as wide. `false` when it was a
+    /// single block already (nothing narrower to ask for).
+    fn refused(&mut self) -> bool {
+        self.pending = None;
+        if self.width == 1 {
+            return false;
+        }
+        self.width /= 2;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every range a scan asks for when the node serves each one.
+    fn served_scan(head: u64) -> Vec<(u64, u64)> {
+        let mut w = LogWindows::new(head);
+        let mut out = Vec::new();
+        while let Some(r) = w.next_window() {
+            out.push(r);
+            w.served();
+        }
+        out
+    }
+
+    #[test]
+    fn a_scan_covers_every_block_once_newest_first_in_capped_windows() {
+        assert_eq!(served_scan(0), vec![(0, 0)]);
+        assert_eq!(served_scan(9_999), vec![(0, 9_999)]);
+        assert_eq!(
+            served_scan(25_000),
+            vec![(15_001, 25_000), (5_001, 15_000), (0, 5_000)]
+        );
+        for head in [1, 10_000, 10_001, 123_456] {
+            let ranges = served_scan(head);
+            assert_eq!(ranges[0].1, head);
+            assert_eq!(ranges.last().map(|r| r.0), Some(0));
+            for pair in ranges.windows(2) {
+                assert_eq!(pair[1].1 + 1, pair[0].0, "contiguous, no gap or overlap");
+            }
+            assert!(ranges.iter().all(|(f, t)| t - f < LOG_WINDOW));
+        }
+    }
+
+    #[test]
+    fn a_refused_window_is_asked_again_narrower_and_the_scan_grows_back() {
+        let mut w = LogWindows::new(100_000);
+        assert_eq!(w.next_window(), Some((90_001, 100_000)));
+        assert!(w.refused());
+        // The same blocks' newest half, then the next ones twice as wide again.
+        assert_eq!(w.next_window(), Some((95_001, 100_000)));
+        w.served();
+        assert_eq!(w.next_window(), Some((85_001, 95_000)));
+        // A node that refuses everything: down to one block, then the scan gives up.
+        let mut w = LogWindows::new(7);
+        let mut asked = 0;
+        while w.next_window().is_some() {
+            asked += 1;
+            if !w.refused() {
+                break;
+            }
+        }
+        assert_eq!(asked, 14, "10,000 halved to 1 is 13 halvings");
+    }
 }

@@ -435,7 +435,7 @@ impl Anchoring {
                 tracing::warn!(anchoring = %a.name, error = %e, "the anchor was sent but not seen mined; retrying with backoff");
                 Err(())
             }
-            Err(e @ AnchorCallError::Node(_)) => {
+            Err(e @ (AnchorCallError::Node(_) | AnchorCallError::Refused(_))) => {
                 self.counters.failed.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(anchoring = %a.name, error = %e, node = a.contract.node(), "cannot send the anchor; retrying with backoff");
                 Err(())

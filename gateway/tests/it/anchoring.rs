@@ -8,7 +8,8 @@
 //! accept), a trust file whose Anchor is on another chain, and a bundle when nothing is anchored
 //! yet. `causeway status` shows the anchoring: the anchored size, when, and the attempts the
 //! running gateway counted. The Anchor's client fails over to the chain's next endpoint when one
-//! is down (against a real anvil, in-process).
+//! is down, and reads the Anchor's events through a node that caps `eth_getLogs` ranges (against a
+//! real anvil, in-process).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -566,4 +567,209 @@ async fn the_anchor_client_fails_over_to_the_chains_next_endpoint() {
         }
         other => panic!("expected a node error, got {other:?}"),
     }
+}
+
+/// A JSON-RPC node in front of `upstream` that refuses every `eth_getLogs` spanning more than
+/// `cap` blocks (or with an open end), as public providers do, and forwards everything else;
+/// counts what it refused.
+async fn capped_log_node(
+    upstream: String,
+    cap: u64,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::body::Bytes;
+    use axum::extract::State;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[derive(Clone)]
+    struct Capped {
+        upstream: String,
+        cap: u64,
+        refused: Arc<AtomicUsize>,
+        client: reqwest::Client,
+    }
+
+    fn block(v: &serde_json::Value) -> Option<u64> {
+        u64::from_str_radix(v.as_str()?.strip_prefix("0x")?, 16).ok()
+    }
+
+    async fn handle(State(c): State<Capped>, body: Bytes) -> axum::response::Response {
+        use axum::response::IntoResponse as _;
+        let request: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        if request["method"] == "eth_getLogs" {
+            let filter = &request["params"][0];
+            let span = block(&filter["fromBlock"])
+                .zip(block(&filter["toBlock"]))
+                .map(|(from, to)| to.saturating_sub(from) + 1);
+            if span.is_none_or(|n| n > c.cap) {
+                c.refused.fetch_add(1, Ordering::Relaxed);
+                let refusal = serde_json::json!({
+                    "jsonrpc": "2.0",
+                    "id": request["id"],
+                    "error": {"code": -32005, "message": format!("query exceeds max block range {}", c.cap)},
+                });
+                return axum::Json(refusal).into_response();
+            }
+        }
+        let answer = c
+            .client
+            .post(&c.upstream)
+            .header("content-type", "application/json")
+            .body(body.to_vec())
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            answer.to_vec(),
+        )
+            .into_response()
+    }
+
+    let refused = Arc::new(AtomicUsize::new(0));
+    let state = Capped {
+        upstream,
+        cap,
+        refused: Arc::clone(&refused),
+        client: reqwest::Client::new(),
+    };
+    let app = axum::Router::new()
+        .route("/", axum::routing::post(handle))
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, refused)
+}
+
+/// The Anchor's client reads its events window by window, newest first: through a node that
+/// refuses any `eth_getLogs` over more than 200 blocks (as public providers cap a request's
+/// range, at 10,000 blocks or fewer), on a chain of 2,800 blocks with one anchor near its start
+/// and one near its head,
+/// `verify --anchored`'s history finds both and `status`'s last-anchored block is the newer one.
+/// (One request from block 0, as before, was refused there.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_anchor_client_reads_its_events_through_a_node_that_caps_log_ranges() {
+    use causeway_gateway::anchor::{AnchorContract, Landed};
+    use causeway_relayer::store::ValidatorSignature;
+    let chain = causeway_devnet::DevChain::start(CHAIN_B).await.unwrap();
+    let committee = Committee::new("capped", 3, 2);
+    let handle = deploy_anchor(&chain.provider, chain.admin).await.unwrap();
+    let receipt = handle
+        .setValidators(
+            CHAIN_A.domain.0,
+            CHAIN_A.chain_id,
+            committee.addresses(),
+            committee.threshold(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert!(receipt.status());
+    let address = causeway_proofs::EvmAddress(handle.address().0.0);
+    let direct = AnchorContract::connect_all(&[&chain.node.endpoint()], address).unwrap();
+    let sender = chain.node.dev_keys()[1].clone();
+    let leaves: Vec<Hash32> = (0u8..6).map(|i| keccak256(&[i])).collect();
+    let log = Sha256Log::from_leaves(&leaves);
+    let checkpoint = |size: u64| {
+        Checkpoint::new(
+            CHAIN_A.domain,
+            HashAlgorithm::Sha256,
+            LogSize(size),
+            log.root_at(LogSize(size)).unwrap(),
+        )
+        .unwrap()
+    };
+    let anchor_at = |cp: Checkpoint, proof: Vec<Hash32>| {
+        let direct = direct.clone();
+        let sender = sender.clone();
+        let committee = &committee;
+        async move {
+            let digest = direct.checkpoint_digest(&cp).await.unwrap();
+            let signatures: Vec<ValidatorSignature> = committee.keys()[..2]
+                .iter()
+                .map(|k| ValidatorSignature {
+                    validator: k.address(),
+                    signature: k.sign(&digest),
+                })
+                .collect();
+            match direct
+                .anchor(&sender, CHAIN_B.chain_id, &cp, &signatures, &proof)
+                .await
+                .unwrap()
+            {
+                Landed::Landed { tx } => tx,
+                other => panic!("the anchor did not land: {other:?}"),
+            }
+        }
+    };
+    anchor_at(checkpoint(2), vec![]).await;
+    chain.provider.anvil_mine(Some(2_500), None).await.unwrap();
+    let newer = anchor_at(
+        checkpoint(6),
+        log.consistency_proof(LogSize(2), LogSize(6)).unwrap().path,
+    )
+    .await;
+    let newer_block = chain
+        .provider
+        .get_transaction_receipt(newer)
+        .await
+        .unwrap()
+        .unwrap()
+        .block_number
+        .unwrap();
+    chain.provider.anvil_mine(Some(300), None).await.unwrap();
+
+    let (capped, refused) = capped_log_node(chain.node.endpoint(), 200).await;
+    let contract = AnchorContract::connect_all(&[&capped], address).unwrap();
+    let history = contract.history(CHAIN_A.domain).await.unwrap();
+    let sizes: Vec<(u64, Hash32)> = history.iter().map(|a| (a.size.0, a.root)).collect();
+    assert_eq!(
+        sizes,
+        vec![
+            (2, log.root_at(LogSize(2)).unwrap()),
+            (6, log.root_at(LogSize(6)).unwrap())
+        ]
+    );
+    let refused_by_history = refused.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        refused_by_history > 0,
+        "the windows were never too wide: the test did not exercise the cap"
+    );
+    let (block, time) = contract
+        .last_anchored_at(CHAIN_A.domain)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(block, newer_block);
+    let header = chain
+        .provider
+        .get_block_by_number(block.into())
+        .await
+        .unwrap()
+        .unwrap()
+        .header;
+    assert_eq!(time, header.timestamp);
+    // The same answers straight from anvil, which serves any range.
+    assert_eq!(direct.history(CHAIN_A.domain).await.unwrap(), history);
+    assert_eq!(
+        direct.last_anchored_at(CHAIN_A.domain).await.unwrap(),
+        Some((block, time))
+    );
+    // Nothing anchored for another origin: no scan at all.
+    let before = refused.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(
+        contract
+            .last_anchored_at(causeway_proofs::Domain(999))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(refused.load(std::sync::atomic::Ordering::Relaxed), before);
 }

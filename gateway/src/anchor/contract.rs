@@ -21,6 +21,7 @@ use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use alloy::transports::{RpcError, TransportErrorKind};
 use causeway_adapters::chain::RevertReason;
+use causeway_adapters::evm::RangeSizer;
 use causeway_adapters::evm::bindings::decode_revert;
 use causeway_proofs::{Checkpoint, Domain, EvmAddress, Hash32, LogSize};
 use causeway_relayer::store::ValidatorSignature;
@@ -524,17 +525,17 @@ fn scrub(text: &str, shown: &str) -> String {
 }
 
 /// Most blocks one `eth_getLogs` request spans: public providers refuse wider ranges (10,000
-/// blocks is a common cap). A refused window is asked again over half as many blocks.
+/// blocks is a common cap).
 const LOG_WINDOW: u64 = 10_000;
 
-/// The block ranges of a scan from `head` back to block 0, newest first, each at most the
-/// current window wide: the window halves when the node refuses a range (down to one block)
-/// and grows back, doubling, after each served one.
+/// The block ranges of a scan from `head` back to block 0, newest first, each as wide as the
+/// EVM source's [`RangeSizer`] allows: halved when the node refuses a range (down to one
+/// block), grown back by a quarter after each served one.
 #[derive(Debug)]
 struct LogWindows {
     /// The highest block not yet read (`None`: block 0 was read).
     next_to: Option<u64>,
-    width: u64,
+    sizer: RangeSizer,
     /// The range handed out last and not yet answered.
     pending: Option<(u64, u64)>,
 }
@@ -543,7 +544,7 @@ impl LogWindows {
     fn new(head: u64) -> Self {
         LogWindows {
             next_to: Some(head),
-            width: LOG_WINDOW,
+            sizer: RangeSizer::new(LOG_WINDOW, LOG_WINDOW, 1),
             pending: None,
         }
     }
@@ -551,7 +552,7 @@ impl LogWindows {
     /// The next range to read, `(from, to)` inclusive.
     fn next_window(&mut self) -> Option<(u64, u64)> {
         let to = self.next_to?;
-        let from = to.saturating_sub(self.width - 1);
+        let from = to.saturating_sub(self.sizer.current() - 1);
         self.pending = Some((from, to));
         Some((from, to))
     }
@@ -560,19 +561,17 @@ impl LogWindows {
     fn served(&mut self) {
         if let Some((from, _)) = self.pending.take() {
             self.next_to = from.checked_sub(1);
-            self.width = (self.width * 2).min(LOG_WINDOW);
+            self.sizer.succeeded();
         }
     }
 
-    /// The node refused the last range: the next one is half as wide. `false` when it was a
-    /// single block already (nothing narrower to ask for).
+    /// The node refused the last range: the next one is narrower. `false` when it was a single
+    /// block already (nothing narrower to ask for).
     fn refused(&mut self) -> bool {
-        self.pending = None;
-        if self.width == 1 {
-            return false;
+        match self.pending.take() {
+            Some((from, to)) => self.sizer.too_large(to - from + 1, None),
+            None => true,
         }
-        self.width /= 2;
-        true
     }
 }
 
@@ -615,12 +614,12 @@ mod tests {
         let mut w = LogWindows::new(100_000);
         assert_eq!(w.next_window(), Some((90_001, 100_000)));
         assert!(w.refused());
-        // The same blocks' newest half, then the next ones twice as wide again.
+        // The same blocks' newest half, then the next ones a quarter wider.
         assert_eq!(w.next_window(), Some((95_001, 100_000)));
         w.served();
-        assert_eq!(w.next_window(), Some((85_001, 95_000)));
+        assert_eq!(w.next_window(), Some((88_751, 95_000)));
         // A node that refuses everything: down to one block, then the scan gives up.
-        let mut w = LogWindows::new(7);
+        let mut w = LogWindows::new(100_000);
         let mut asked = 0;
         while w.next_window().is_some() {
             asked += 1;

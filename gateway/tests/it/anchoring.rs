@@ -21,7 +21,7 @@ use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent as _;
 use causeway_devnet::contracts::{Anchor, AnchorHandle, deploy_anchor};
 use causeway_devnet::fixtures::{Committee, evm_signing_domain};
-use causeway_devnet::{CHAIN_A, CHAIN_B, Devnet};
+use causeway_devnet::{CHAIN_A, CHAIN_B, DevChain, Devnet};
 use causeway_gateway::anchor::consistency::ConsistencyFile;
 use causeway_gateway::devnet::{AnchorEntry, Layout, LocalChain, write_anchored_members};
 use causeway_gateway::proof::{LaneTrust, bundle_of};
@@ -38,11 +38,10 @@ use crate::private_messages::{Api, api_of, token};
 use crate::support::{causeway, text, verify};
 use alloy::transports::http::reqwest;
 
-/// Beta's Anchor with the committee installed for alpha's log.
-pub(crate) async fn deploy(devnet: &Devnet, committee: &Committee) -> AnchorHandle {
-    let anchor = deploy_anchor(&devnet.b.provider, devnet.b.admin)
-        .await
-        .unwrap();
+/// An Anchor on `chain` with the committee installed for alpha's log (beta's, in the consortium
+/// tests).
+pub(crate) async fn deploy(chain: &DevChain, committee: &Committee) -> AnchorHandle {
+    let anchor = deploy_anchor(&chain.provider, chain.admin).await.unwrap();
     let receipt = anchor
         .setValidators(
             CHAIN_A.domain.0,
@@ -655,23 +654,9 @@ async fn capped_log_node(
 async fn the_anchor_client_reads_its_events_through_a_node_that_caps_log_ranges() {
     use causeway_gateway::anchor::{AnchorContract, Landed};
     use causeway_relayer::store::ValidatorSignature;
-    let chain = causeway_devnet::DevChain::start(CHAIN_B).await.unwrap();
+    let chain = DevChain::start(CHAIN_B).await.unwrap();
     let committee = Committee::new("capped", 3, 2);
-    let handle = deploy_anchor(&chain.provider, chain.admin).await.unwrap();
-    let receipt = handle
-        .setValidators(
-            CHAIN_A.domain.0,
-            CHAIN_A.chain_id,
-            committee.addresses(),
-            committee.threshold(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
-    assert!(receipt.status());
+    let handle = deploy(&chain, &committee).await;
     let address = causeway_proofs::EvmAddress(handle.address().0.0);
     let direct = AnchorContract::connect_all(&[&chain.node.endpoint()], address).unwrap();
     let sender = chain.node.dev_keys()[1].clone();

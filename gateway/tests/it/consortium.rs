@@ -291,7 +291,7 @@ async fn three_member_processes_deliver_exactly_once_through_kills_and_restarts(
     let devnet = chains(&committee).await;
     let dir = tempfile::tempdir().unwrap();
     // Alpha's log is anchored on beta's Anchor all along (crate::anchoring).
-    let anchor = crate::anchoring::deploy(&devnet, &committee).await;
+    let anchor = crate::anchoring::deploy(&devnet.b, &committee).await;
     crate::anchoring::nothing_anchored_is_refused(dir.path(), &devnet, &committee, &anchor).await;
     let mut members =
         crate::anchoring::anchored_members(dir.path(), &devnet, &committee, *anchor.address());

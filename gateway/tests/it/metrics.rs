@@ -231,7 +231,7 @@ async fn metrics_of_a_running_consortium_pass_promtool_and_feed_every_dashboard_
     let devnet = chains(&committee).await;
     let dir = tempfile::tempdir().unwrap();
     // Alpha is anchored on beta's Anchor, so the anchoring panel and its metrics have data.
-    let anchor = crate::anchoring::deploy(&devnet, &committee).await;
+    let anchor = crate::anchoring::deploy(&devnet.b, &committee).await;
     let mut members =
         crate::anchoring::anchored_members(dir.path(), &devnet, &committee, *anchor.address());
     let targets: Vec<SocketAddr> = members

@@ -165,6 +165,24 @@ async fn gateway(
     probe: Arc<Probe>,
     collector: Arc<MeshCollector>,
 ) -> (RelayerHandle, Arc<SqliteStore>) {
+    let rota = Rota {
+        members: MEMBERS,
+        position: index as u32,
+        run: BATCH as u64,
+        grace: Duration::from_millis(1500),
+    };
+    gateway_with(dir, index, source, probe, collector, Some(rota)).await
+}
+
+/// A member's gateway with any collector and delivery turn.
+async fn gateway_with(
+    dir: &std::path::Path,
+    index: usize,
+    source: &MemoryChain,
+    probe: Arc<Probe>,
+    collector: Arc<dyn SignatureCollector>,
+    rota: Option<Rota>,
+) -> (RelayerHandle, Arc<SqliteStore>) {
     let keys = [key(0), key(1), key(2)];
     let store = Arc::new(SqliteStore::open(dir.join(format!("member-{index}.db"))).unwrap());
     let handle = Relayer::new(
@@ -184,12 +202,7 @@ async fn gateway(
         validators: validators(&keys, 2),
         hash_algorithm: causeway_proofs::HashAlgorithm::Sha256,
         batch_size: BATCH,
-        rota: Some(Rota {
-            members: MEMBERS,
-            position: index as u32,
-            run: BATCH as u64,
-            grace: Duration::from_millis(1500),
-        }),
+        rota,
     })
     .spawn()
     .await
@@ -422,30 +435,8 @@ async fn a_lagging_gateway_keeps_both_roots_a_member_signed_and_catches_the_equi
         key: key(0),
         inbox: Mutex::new(Some(rx)),
     });
-    let store = Arc::new(SqliteStore::open(dir.path().join("lagging.db")).unwrap());
     let probe = Arc::new(Probe::new(destination_chain(&keys, 2)));
-    let handle = Relayer::new(
-        Arc::clone(&store) as Arc<dyn Store>,
-        collector,
-        named_config("lagging"),
-    )
-    .origin(OriginConfig {
-        source: Arc::new(source.clone()),
-        verifier: Arc::new(source.clone()),
-        start_height: 0,
-    })
-    .lane(LaneConfig {
-        limits: Default::default(),
-        destination: probe,
-        signing_domain: signing_domain(),
-        validators: validators(&keys, 2),
-        hash_algorithm: causeway_proofs::HashAlgorithm::Sha256,
-        batch_size: BATCH,
-        rota: None,
-    })
-    .spawn()
-    .await
-    .unwrap();
+    let (handle, store) = gateway_with(dir.path(), 0, &source, probe, collector, None).await;
 
     // The faulty member signs the true root of the first N messages and another one, before
     // this gateway has seen any of them.

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use causeway_relayer::Error;
 use causeway_relayer::store::{
-    DeliveryStore, Lane, LeaseClock, LeaseOwner, LeaseRequest, PgOptions, PgStore, RetryPolicy,
+    Confirmation, DeliveryStore, Lane, LeaseClock, LeaseOwner, LeaseRequest, PgOptions, PgStore,
+    Renewal, RetryPolicy, SubmissionId,
 };
 
 use crate::support::*;
@@ -94,6 +95,18 @@ fn lease(s: &PgStore, who: &LeaseOwner, lane: Lane) -> causeway_relayer::store::
     .map(|leased| leased.len())
 }
 
+/// Renews the follow lease of a submission nobody made, for `who` (a write transaction whose
+/// statement needs the database's clock first: two round trips, so a replica that stops
+/// reading replies holds the write lock in between).
+fn renew(s: &PgStore, who: &LeaseOwner) -> causeway_relayer::store::Result<usize> {
+    s.renew_submitted(&Renewal {
+        owner: who,
+        submission: SubmissionId(causeway_proofs::Hash32([0x5b; 32])),
+        until: t(61_000),
+        now: t(1_000),
+    })
+}
+
 /// `SELECT` in `node`'s database `db`, one value.
 fn count(db: &str, sql: &str) -> u32 {
     shared_postgres()
@@ -136,7 +149,8 @@ fn a_frozen_replica_stalls_the_others_writes_for_one_stalled_transaction_at_most
 
     // b stops while each of its sessions begins a write (on a lane of its own, so that a finds
     // its message): one holds the write lock inside a transaction whose reply it never reads,
-    // the others wait for the lock behind it.
+    // the others wait for the lock behind it. (Not a lease: a lease's statements and commit
+    // are sent together, so its transaction ends on the server whether or not b reads on.)
     relay.freeze();
     let barrier = Arc::new(std::sync::Barrier::new(b.len()));
     let writers: Vec<_> = b
@@ -145,7 +159,7 @@ fn a_frozen_replica_stalls_the_others_writes_for_one_stalled_transaction_at_most
             let (b, barrier) = (Arc::clone(b), Arc::clone(&barrier));
             std::thread::spawn(move || {
                 barrier.wait();
-                let _ = lease(&b, &owner("org1/b"), B_LANE);
+                let _ = renew(&b, &owner("org1/b"));
             })
         })
         .collect();
@@ -196,4 +210,114 @@ fn a_frozen_replica_stalls_the_others_writes_for_one_stalled_transaction_at_most
         w.join().unwrap();
     }
     assert_eq!(lease(&b[0], &owner("org1/b"), LANE).unwrap(), 1);
+}
+
+/// A lease, and a confirmation, is sent whole (its statements and its commit in one write): a
+/// replica that stops before reading the reply has leased (confirmed) all the same, and holds
+/// no lock while it sleeps.
+#[test]
+fn a_frozen_replicas_lease_and_confirmation_commit_without_it_and_hold_no_lock() {
+    let node = shared_postgres();
+    let url = new_database(node);
+    let db = url.rsplit('/').next().unwrap().to_owned();
+    let options = PgOptions {
+        clock: LeaseClock::Database,
+        ..PgOptions::default()
+    };
+    let a = PgStore::open_with(&url, None, options).unwrap();
+    let msgs = accept_new(&a, 0, 2, 1, 1_000);
+    let relay = Relay::start(node.port());
+    let b_url = format!(
+        "{}?application_name=frozen",
+        url.replace(&format!(":{}/", node.port()), &format!(":{}/", relay.port))
+    );
+    let b = PgStore::open_with(
+        &b_url,
+        None,
+        PgOptions {
+            max_connections: 1,
+            ..options
+        },
+    )
+    .unwrap();
+    assert_eq!(lease(&b, &owner("org1/b"), B_LANE).unwrap(), 0);
+
+    relay.freeze();
+    let b = Arc::new(b);
+    let frozen = {
+        let b = Arc::clone(&b);
+        std::thread::spawn(move || lease(&b, &owner("org1/b"), LANE))
+    };
+    let sent = Instant::now();
+    while count(
+        &db,
+        "SELECT count(*) FROM delivery WHERE state = 'leased' AND lease_owner = 'org1/b'",
+    ) < 1
+    {
+        assert!(
+            sent.elapsed() < Duration::from_secs(2),
+            "the frozen replica's lease was not committed without it"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The write lock is free: a leases the other message at once, never busy.
+    let started = Instant::now();
+    assert_eq!(lease(&a, &owner("org1/a"), LANE).unwrap(), 1);
+    assert!(
+        started.elapsed() < options.stalled_transaction / 2,
+        "a waited {:?} for the write lock behind a frozen replica's lease",
+        started.elapsed()
+    );
+    relay.thaw();
+    assert_eq!(
+        frozen.join().unwrap().unwrap(),
+        1,
+        "b's lease, read once thawed"
+    );
+
+    // b leased the first message (a the second, after it): b confirms it, frozen again (its
+    // connection has the statement prepared, as after its first confirmation: preparing is a
+    // round trip of its own).
+    b.confirm(&Confirmation {
+        ids: &[],
+        block: 2,
+        now: t(2_000),
+    })
+    .unwrap();
+    relay.freeze();
+    let frozen = {
+        let (b, id) = (Arc::clone(&b), msgs[0].id());
+        std::thread::spawn(move || {
+            b.confirm(&Confirmation {
+                ids: &[id],
+                block: 2,
+                now: t(2_000),
+            })
+        })
+    };
+    let sent = Instant::now();
+    while count(
+        &db,
+        "SELECT count(*) FROM delivery WHERE state = 'confirmed'",
+    ) < 1
+    {
+        assert!(
+            sent.elapsed() < Duration::from_secs(2),
+            "the frozen replica's confirmation was not committed without it"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM delivery WHERE state = 'leased' AND lease_owner = 'org1/a'"
+        ),
+        1,
+        "a's lease is untouched"
+    );
+    let started = Instant::now();
+    assert_eq!(lease(&a, &owner("org1/a"), LANE).unwrap(), 0);
+    assert!(started.elapsed() < options.stalled_transaction / 2);
+    relay.thaw();
+    frozen.join().unwrap().unwrap();
 }

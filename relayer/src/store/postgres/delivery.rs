@@ -5,7 +5,7 @@
 
 use causeway_proofs::{LeafIndex, MessageId};
 
-use super::{Tx, col, dom, i64_of, query};
+use super::{LeaseClock, Tx, col, conn, dom, i64_of, query};
 use crate::Error;
 use crate::store::rules::{self, Current};
 use crate::store::sqlite::codec;
@@ -29,16 +29,25 @@ const KEEP_SIGNED: &str = "INSERT INTO signed_submission (submission_id, signed,
      VALUES ($2, $7, $4)
      ON CONFLICT (submission_id) DO UPDATE SET signed = excluded.signed";
 
-/// Confirms a batch (`$1`) at block `$2`, time `$3`: every message not confirmed yet, from
-/// whatever state (a delivery seen on the destination is final, whoever sent it); each lane
-/// it touched keeps this confirmation as its latest (the latest time, then the highest block)
-/// for `last_delivery`. Returns the submission each moved row leaves.
-const CONFIRM: &str = "WITH moved AS (
+/// Confirms a batch (`$1`, `$4` different ids) at block `$2`, time `$3`: every message not
+/// confirmed yet, from whatever state (a delivery seen on the destination is final, whoever
+/// sent it), or none if an id is unknown (`known` falls short of `$4`); each lane it touched
+/// keeps this confirmation as its latest (the latest time, then the highest block) for
+/// `last_delivery`; and the signed bytes of each submission it leaves with no message still
+/// submitted are forgotten (the statement sees the rows as they were: a submission's rows
+/// still submitted after it are those it did not move). Returns how many of the ids are known
+/// and how many rows it moved. One statement, which refuses by changing nothing: its commit
+/// is sent with it (see `conn`).
+const CONFIRM: &str = "WITH known AS MATERIALIZED (
+         SELECT count(*) AS n FROM delivery WHERE message_id = ANY($1)
+     ),
+     moved AS (
          UPDATE delivery
          SET state = 'confirmed', confirmed_block = $2, lease_until = NULL,
              lease_token = NULL, dead_reason = NULL, updated_at = $3
          WHERE message_id = ANY($1) AND state <> 'confirmed'
-         RETURNING submission_id, origin, destination
+           AND (SELECT n FROM known) = $4::bigint
+         RETURNING message_id, submission_id, origin, destination
      ),
      latest AS (
          INSERT INTO lane_last_delivery AS l (origin, destination, confirmed_at, block)
@@ -46,8 +55,62 @@ const CONFIRM: &str = "WITH moved AS (
          ON CONFLICT (origin, destination) DO UPDATE
          SET confirmed_at = excluded.confirmed_at, block = excluded.block
          WHERE (excluded.confirmed_at, excluded.block) >= (l.confirmed_at, l.block)
+     ),
+     pruned AS (
+         DELETE FROM signed_submission AS s
+         WHERE s.submission_id IN (SELECT submission_id FROM moved)
+           AND NOT EXISTS (SELECT 1 FROM delivery AS d
+                           WHERE d.submission_id = s.submission_id
+                             AND d.state = 'submitted'
+                             AND d.message_id NOT IN (SELECT message_id FROM moved))
      )
-     SELECT submission_id FROM moved";
+     SELECT (SELECT n FROM known), (SELECT count(*) FROM moved)";
+
+/// Ends the expired leases of a lane (`$1`, `$2`) at time `$3` (see [`conn::now_param`]):
+/// each used an attempt, so it goes back to pending or, once its attempts (`$4`) are used up,
+/// to dead letter with reason `$5` (see the SQLite store). Returns whether each went dead.
+fn expire_sql() -> String {
+    let now = conn::now_param(3);
+    format!(
+        "UPDATE delivery
+         SET state = CASE WHEN attempts + 1 >= $4 THEN 'dead_letter' ELSE 'pending' END,
+             attempts = attempts + 1, next_attempt_at = {now},
+             dead_reason = CASE WHEN attempts + 1 >= $4 THEN $5 ELSE dead_reason END,
+             last_error = $5, lease_owner = NULL, lease_until = NULL, lease_token = NULL,
+             updated_at = {now}
+         WHERE origin = $1 AND destination = $2 AND state = 'leased' AND lease_until <= {now}
+         RETURNING state = 'dead_letter'"
+    )
+}
+
+/// Leases up to `$7` pending messages of a lane (`$4`, `$5`) below leaf `$6` to owner `$1`
+/// at time `$3` until `$2` (or `$12` ms after the database's time, see
+/// [`conn::now_param`]), under the next lease token (taken whether or not a row is leased, as
+/// SQLite's), with the rota's turn (`$8` members, this one at `$9`, runs of `$10`, `$11` ms of
+/// grace per turn). Returns the rows with their messages (not one read per message).
+fn lease_sql() -> String {
+    let now = conn::now_param(3);
+    format!(
+        "WITH token AS (
+             UPDATE lease_sequence SET last = last + 1 WHERE id = 1 RETURNING last
+         )
+         UPDATE delivery AS d
+         SET state = 'leased', lease_owner = $1,
+             lease_until = coalesce($2::bigint, {now} + $12::bigint), updated_at = {now},
+             lease_token = (SELECT last FROM token)
+         FROM message AS m
+         WHERE m.id = d.message_id AND d.message_id IN (
+             SELECT message_id FROM delivery
+             WHERE origin = $4 AND destination = $5 AND leaf_index < $6
+               AND state = 'pending' AND next_attempt_at <= {now}
+               AND next_attempt_at
+                   + (($9::bigint + $8::bigint - (leaf_index / $10::bigint) % $8::bigint)
+                      % $8::bigint) * $11::bigint <= {now}
+             ORDER BY leaf_index LIMIT $7)
+         RETURNING d.message_id, d.leaf_index, d.attempts, m.encoded, d.lease_token,
+                   d.lease_until"
+    )
+}
 
 fn current(tx: &mut Tx<'_>, id: MessageId) -> Result<Current> {
     let key: &[u8] = &id.0.0[..];
@@ -73,13 +136,40 @@ fn current(tx: &mut Tx<'_>, id: MessageId) -> Result<Current> {
     })
 }
 
-pub(super) fn lease(tx: &mut Tx<'_>, req: &LeaseRequest<'_>) -> Result<Vec<LeasedMessage>> {
+/// Leases pending messages of `req.lane` (expired leases ended first) at `req.now` on
+/// `clock`: one round trip, the lease statements and the commit sent together.
+pub(super) fn lease(
+    tx: &mut Tx<'_>,
+    req: &LeaseRequest<'_>,
+    clock: LeaseClock,
+) -> Result<Vec<LeasedMessage>> {
     if req.limit == 0 {
         return Ok(Vec::new());
     }
-    let now = i64_of("time", req.now.0)?;
-    let until = req.now.saturating_add(req.lease_for);
-    let until_i = i64_of("lease end", until.0)?;
+    // On the caller's clock, the times are the caller's; on the database's, the statements
+    // read it as the transaction did once it held the write lock, and add the lease to it
+    // (a lease too long for any database time is refused, as it would be on the caller's).
+    let (now, until, lease_for) = match clock {
+        LeaseClock::Caller => (
+            Some(i64_of("time", req.now.0)?),
+            Some(i64_of(
+                "lease end",
+                req.now.saturating_add(req.lease_for).0,
+            )?),
+            0,
+        ),
+        LeaseClock::Database => {
+            let ms = u64::try_from(req.lease_for.as_millis()).unwrap_or(u64::MAX);
+            let ms = i64::try_from(ms)
+                .ok()
+                .filter(|ms| *ms <= i64::MAX / 2)
+                .ok_or(Error::OutOfRange {
+                    what: "lease end",
+                    value: ms,
+                })?;
+            (None, None, ms)
+        }
+    };
     let covered = i64::try_from(req.covered_by.0).unwrap_or(i64::MAX);
     let limit = i64::try_from(req.limit).unwrap_or(i64::MAX);
     let (members, position, run, grace) = match req.rota {
@@ -91,40 +181,44 @@ pub(super) fn lease(tx: &mut Tx<'_>, req: &LeaseRequest<'_>) -> Result<Vec<Lease
         ),
         None => (1, 0, 1, 0),
     };
-    expire_leases(tx, req, now)?;
-    // One statement: the next lease token (taken whether or not a row is leased, as SQLite's),
-    // the rows it leases under it, and their messages (not one read per message).
-    let rows = tx.query(
-        "WITH token AS (
-             UPDATE lease_sequence SET last = last + 1 WHERE id = 1 RETURNING last
-         )
-         UPDATE delivery AS d
-         SET state = 'leased', lease_owner = $1, lease_until = $2, updated_at = $3,
-             lease_token = (SELECT last FROM token)
-         FROM message AS m
-         WHERE m.id = d.message_id AND d.message_id IN (
-             SELECT message_id FROM delivery
-             WHERE origin = $4 AND destination = $5 AND leaf_index < $6
-               AND state = 'pending' AND next_attempt_at <= $3
-               AND next_attempt_at
-                   + (($9::bigint + $8::bigint - (leaf_index / $10::bigint) % $8::bigint)
-                      % $8::bigint) * $11::bigint <= $3
-             ORDER BY leaf_index LIMIT $7)
-         RETURNING d.message_id, d.leaf_index, d.attempts, m.encoded, d.lease_token",
-        &[
-            &req.owner.0,
-            &until_i,
-            &now,
-            &dom(req.lane.origin),
-            &dom(req.lane.destination),
-            &covered,
-            &limit,
-            &members,
-            &position,
-            &run,
-            &grace,
-        ],
-    )?;
+    let max = i64::from(req.policy.max_attempts.max(1));
+    let (o, d) = (dom(req.lane.origin), dom(req.lane.destination));
+    let (expire, lease) = (expire_sql(), lease_sql());
+    let mut replies = tx.query_and_commit(&[
+        (&expire, &[&o, &d, &now, &max, &LEASE_EXPIRED_REASON]),
+        (
+            &lease,
+            &[
+                &req.owner.0,
+                &until,
+                &now,
+                &o,
+                &d,
+                &covered,
+                &limit,
+                &members,
+                &position,
+                &run,
+                &grace,
+                &lease_for,
+            ],
+        ),
+    ])?;
+    let rows = replies.pop().unwrap_or_default();
+    let expired = replies.pop().unwrap_or_default();
+    if !expired.is_empty() {
+        let dead = expired
+            .iter()
+            .map(|r| col::<bool>(r, 0))
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .filter(|&dead| dead)
+            .count();
+        tracing::warn!(
+            lane = %req.lane, dead_letters = dead, back_to_pending = expired.len() - dead,
+            "leases expired without an outcome; each counts as a failed attempt"
+        );
+    }
     let mut leased = Vec::with_capacity(rows.len());
     for r in &rows {
         let id = codec::message_id(col(r, 0)?)?;
@@ -133,50 +227,18 @@ pub(super) fn lease(tx: &mut Tx<'_>, req: &LeaseRequest<'_>) -> Result<Vec<Lease
             leaf_index: LeafIndex(codec::to_u64("leaf index", col(r, 1)?)?),
             message: query::message_of(id, col(r, 3)?)?,
             attempts: codec::to_u32("attempts", col(r, 2)?)?,
-            lease_until: until,
+            lease_until: UnixMillis(codec::to_u64("lease end", col(r, 5)?)?),
             lease,
         });
     }
     leased.sort_by_key(|m| m.leaf_index);
-    if !leased.is_empty() {
+    if let Some(first) = leased.first() {
         tracing::debug!(
-            lane = %req.lane, owner = %req.owner, count = leased.len(), until = until.0,
-            "leased messages"
+            lane = %req.lane, owner = %req.owner, count = leased.len(),
+            until = first.lease_until.0, "leased messages"
         );
     }
     Ok(leased)
-}
-
-/// Ends the expired leases of `req.lane`: each used an attempt, so it goes back to pending or,
-/// once its attempts are used up, to dead letter (see the SQLite store). One statement for both.
-fn expire_leases(tx: &mut Tx<'_>, req: &LeaseRequest<'_>, now: i64) -> Result<()> {
-    let max = i64::from(req.policy.max_attempts.max(1));
-    let (o, d) = (dom(req.lane.origin), dom(req.lane.destination));
-    let rows = tx.query(
-        "UPDATE delivery
-         SET state = CASE WHEN attempts + 1 >= $4 THEN 'dead_letter' ELSE 'pending' END,
-             attempts = attempts + 1, next_attempt_at = $3,
-             dead_reason = CASE WHEN attempts + 1 >= $4 THEN $5 ELSE dead_reason END,
-             last_error = $5, lease_owner = NULL, lease_until = NULL, lease_token = NULL,
-             updated_at = $3
-         WHERE origin = $1 AND destination = $2 AND state = 'leased' AND lease_until <= $3
-         RETURNING state = 'dead_letter'",
-        &[&o, &d, &now, &max, &LEASE_EXPIRED_REASON],
-    )?;
-    if !rows.is_empty() {
-        let dead = rows
-            .iter()
-            .map(|r| col::<bool>(r, 0))
-            .collect::<Result<Vec<_>>>()?
-            .into_iter()
-            .filter(|&dead| dead)
-            .count();
-        tracing::warn!(
-            lane = %req.lane, dead_letters = dead, back_to_pending = rows.len() - dead,
-            "leases expired without an outcome; each counts as a failed attempt"
-        );
-    }
-    Ok(())
 }
 
 pub(super) fn submitted(tx: &mut Tx<'_>, s: &Submission<'_>) -> Result<()> {
@@ -305,35 +367,28 @@ pub(super) fn signed(tx: &mut Tx<'_>, submission: SubmissionId) -> Result<Option
 pub(super) fn confirm(tx: &mut Tx<'_>, c: &Confirmation<'_>) -> Result<()> {
     let now = i64_of("time", c.now.0)?;
     let block = i64_of("confirmation block", c.block)?;
-    // One statement for the batch (as SQLite's): every message not confirmed yet, from whatever
-    // state (a delivery seen on the destination is final, whoever sent it). A message it did
-    // not move is confirmed already, or unknown: only then are the ids read one by one, to
-    // name the first unknown one.
+    // One statement for the batch (as SQLite's), committed in the same round trip: it changes
+    // nothing if an id is unknown. Only then are the ids read one by one (in a transaction of
+    // their own), to name the first unknown one.
     let ids = ids_param(c.ids);
-    let rows = tx.query(CONFIRM, &[&ids, &block, &now])?;
-    if rows.len() != distinct(c.ids) {
+    let distinct = i64::try_from(distinct(c.ids)).unwrap_or(i64::MAX);
+    let mut replies = tx.query_and_commit(&[(CONFIRM, &[&ids, &block, &now, &distinct])])?;
+    let row = replies
+        .pop()
+        .and_then(|mut rows| rows.pop())
+        .ok_or(Error::Corrupt {
+            what: "confirmation",
+            reason: "the confirmation statement returned no row".into(),
+        })?;
+    let known: i64 = col(&row, 0)?;
+    if known != distinct {
         for &id in c.ids {
             current(tx, id)?;
         }
-    }
-    // The submissions the rows left are pruned, in one statement.
-    let mut submissions: Vec<Vec<u8>> = rows
-        .iter()
-        .map(|r| col::<Option<Vec<u8>>>(r, 0))
-        .collect::<Result<Vec<_>>>()?
-        .into_iter()
-        .flatten()
-        .collect();
-    submissions.sort_unstable();
-    submissions.dedup();
-    if !submissions.is_empty() {
-        tx.exec(
-            "DELETE FROM signed_submission AS s WHERE s.submission_id = ANY($1)
-               AND NOT EXISTS (SELECT 1 FROM delivery AS d
-                               WHERE d.submission_id = s.submission_id
-                                 AND d.state = 'submitted')",
-            &[&submissions],
-        )?;
+        return Err(Error::Corrupt {
+            what: "confirmation",
+            reason: format!("{known} of {distinct} ids found at once, every one on its own"),
+        });
     }
     tracing::debug!(count = c.ids.len(), block = c.block, "confirmed deliveries");
     Ok(())

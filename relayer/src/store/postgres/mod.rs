@@ -6,7 +6,9 @@
 //! log's contiguity kept by statement triggers rather than row triggers), and every call keeps
 //! the contract in [`store`](super): one transaction per call, durable when it returns `Ok`.
 //! A call is a few round trips: accepting a batch, leasing, recording a submission or a
-//! confirmation each run one statement for the whole batch (leasing two: expiry first).
+//! confirmation each run one statement for the whole batch (leasing two: expiry first), and a
+//! transaction's `BEGIN` goes with its first statement. Leasing and confirming send their
+//! statements and their `COMMIT` together: one round trip each (see `conn`).
 //!
 //! # One writer at a time
 //!
@@ -29,8 +31,11 @@
 //!
 //! # Connections
 //!
-//! A small pool of synchronous `postgres` clients (each call borrows one for its transaction).
-//! Calls block: use them from `spawn_blocking` threads, like SQLite's. A connection that breaks
+//! A small pool of connections (each call borrows one for its transaction): `tokio-postgres`
+//! clients, each driven by a current-thread runtime of its own while a call blocks on it, so
+//! that a call can pipeline its statements (see `conn`). Calls block: use them from
+//! `spawn_blocking` threads, like SQLite's. Migrating and instance names' claims use the
+//! synchronous `postgres` client, on connections of their own. A connection that breaks
 //! is dropped and the next call opens a new one; while the database cannot be reached calls fail
 //! with [`Error::Unavailable`] (transient: nothing was written). The password is kept only in the
 //! client configuration and never appears in an error or a log line. Over a network, connect
@@ -39,6 +44,7 @@
 
 mod api;
 mod checkpoint;
+mod conn;
 mod delivery;
 mod migrate;
 mod outbound;
@@ -46,14 +52,16 @@ mod query;
 mod source;
 mod tls;
 
-use std::collections::HashMap;
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use causeway_proofs::attestation::Equivocation;
 use causeway_proofs::{Domain, LeafIndex, LogSize, MessageId};
-use postgres::types::{FromSql, ToSql};
-use postgres::{Client, Row, Statement};
+use postgres::types::FromSql;
+use postgres::{Client, Row};
+
+use conn::{Conn, Mode};
+use conn::{Io, Tx};
 
 use super::{
     AcceptBatch, AcceptOutcome, ApiStore, AuditRecord, CheckpointOutcome, CheckpointRecord,
@@ -123,7 +131,10 @@ impl Default for PgOptions {
 /// The PostgreSQL implementation of [`Store`](super::Store). Share one handle between threads;
 /// several handles, in one process or several, may use the same database.
 pub struct PgStore {
+    /// For the connections outside the pool (migrating, instance names' claims).
     config: postgres::Config,
+    /// For the pool's connections (the same settings).
+    pool_config: tokio_postgres::Config,
     /// In the clear, or TLS with the server checked (`sslmode=verify-full`).
     connector: tls::Connector,
     options: PgOptions,
@@ -192,12 +203,6 @@ impl Drop for ClaimConnection {
     }
 }
 
-/// One pooled connection and its prepared statements.
-struct Conn {
-    client: Client,
-    statements: HashMap<String, Statement>,
-}
-
 #[derive(Default)]
 struct PoolState {
     idle: Vec<Conn>,
@@ -255,69 +260,12 @@ fn connect_error(e: postgres::Error) -> Error {
     pg("connect to PostgreSQL")(e)
 }
 
-/// A transaction on a pooled connection, with its statement cache. Every statement is prepared
-/// once per connection.
-pub(super) struct Tx<'c> {
-    /// The connection, inside a transaction `run_on` began and ends.
-    client: &'c mut Client,
-    statements: &'c mut HashMap<String, Statement>,
-    op: &'static str,
-    /// A write transaction's time on the database's clock, read once the write lock was taken
-    /// (in the same round trip).
-    locked_at: Option<i64>,
-}
-
-/// A statement's parameters.
-type Params<'p> = [&'p (dyn ToSql + Sync)];
-
-impl Tx<'_> {
-    fn statement(&mut self, sql: &str) -> Result<Statement> {
-        if let Some(s) = self.statements.get(sql) {
-            return Ok(s.clone());
-        }
-        let s = self.client.prepare(sql).map_err(pg(self.op))?;
-        self.statements.insert(sql.to_owned(), s.clone());
-        Ok(s)
-    }
-
-    /// Every row `sql` returns.
-    pub(super) fn query(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
-        let s = self.statement(sql)?;
-        self.client.query(&s, params).map_err(pg(self.op))
-    }
-
-    /// The row `sql` returns, if any (more than one is an error).
-    pub(super) fn opt(&mut self, sql: &str, params: &Params<'_>) -> Result<Option<Row>> {
-        let s = self.statement(sql)?;
-        self.client.query_opt(&s, params).map_err(pg(self.op))
-    }
-
-    /// The one row `sql` returns.
-    pub(super) fn one(&mut self, sql: &str, params: &Params<'_>) -> Result<Row> {
-        let s = self.statement(sql)?;
-        self.client.query_one(&s, params).map_err(pg(self.op))
-    }
-
-    /// Runs `sql`; the number of rows it changed.
-    pub(super) fn exec(&mut self, sql: &str, params: &Params<'_>) -> Result<u64> {
-        let s = self.statement(sql)?;
-        self.client.execute(&s, params).map_err(pg(self.op))
-    }
-}
-
 /// Column `i` of `row`, typed (a type mismatch is a corrupt or foreign schema).
 pub(super) fn col<'r, T: FromSql<'r>>(row: &'r Row, i: usize) -> Result<T> {
     row.try_get(i).map_err(|e| Error::Corrupt {
         what: "column",
         reason: format!("column {i}: {e}"),
     })
-}
-
-/// Whether the transaction writes (takes the write lock) or only reads (a snapshot).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Read,
-    Write,
 }
 
 impl PgStore {
@@ -336,12 +284,13 @@ impl PgStore {
         // `sslmode=verify-full` and `sslrootcert` are ours to read (see `tls`).
         let split = tls::split(url)?;
         let (connector, ssl_mode) = tls::connector(&split)?;
-        let mut config: postgres::Config = split.url.parse().map_err(|e: postgres::Error| {
-            // The parser's message names the bad setting, never its value.
-            Error::Config {
-                reason: format!("the PostgreSQL URL is not valid: {e}"),
-            }
-        })?;
+        let mut config: tokio_postgres::Config =
+            split.url.parse().map_err(|e: postgres::Error| {
+                // The parser's message names the bad setting, never its value.
+                Error::Config {
+                    reason: format!("the PostgreSQL URL is not valid: {e}"),
+                }
+            })?;
         if let Some(password) = password {
             config.password(password);
         }
@@ -363,8 +312,8 @@ impl PgStore {
             .get_hosts()
             .iter()
             .map(|h| match h {
-                postgres::config::Host::Tcp(h) => h.clone(),
-                postgres::config::Host::Unix(p) => p.display().to_string(),
+                tokio_postgres::config::Host::Tcp(h) => h.clone(),
+                tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
             })
             .collect();
         let target = format!(
@@ -383,7 +332,8 @@ impl PgStore {
             }
         );
         let store = PgStore {
-            config,
+            config: postgres::Config::from(config.clone()),
+            pool_config: config,
             connector,
             options: PgOptions {
                 max_connections: options.max_connections.max(1),
@@ -396,9 +346,13 @@ impl PgStore {
             #[cfg(feature = "failpoints")]
             crash_before_commit: std::sync::atomic::AtomicBool::new(false),
         };
-        let mut conn = store.take()?;
-        let version = migrate::migrate(&mut conn.client);
-        store.give_back(conn);
+        // Migrating runs on a connection of its own (the synchronous client's transactions).
+        let mut client = store
+            .connector
+            .connect(&store.config)
+            .map_err(connect_error)?;
+        let version = migrate::migrate(&mut client);
+        close_off_runtime(client);
         let version = version?;
         tracing::debug!(target = %store.target, schema_version = version, "opened PostgreSQL store");
         Ok(store)
@@ -442,7 +396,7 @@ impl PgStore {
         let mut pool = self.lock_pool();
         loop {
             if let Some(conn) = pool.idle.pop() {
-                if !conn.client.is_closed() {
+                if !conn.is_closed() {
                     return Ok(conn);
                 }
                 pool.open -= 1;
@@ -451,15 +405,18 @@ impl PgStore {
             if pool.open < self.options.max_connections {
                 pool.open += 1;
                 drop(pool);
-                return match self.connector.connect(&self.config) {
-                    Ok(client) => Ok(Conn {
-                        client,
-                        statements: HashMap::new(),
-                    }),
+                return match Conn::open(&self.connector, &self.pool_config) {
+                    Ok(conn) => Ok(conn),
                     Err(e) => {
                         self.lock_pool().open -= 1;
                         self.freed.notify_one();
-                        Err(connect_error(e))
+                        Err(match e {
+                            conn::OpenError::Connect(e) => connect_error(e),
+                            conn::OpenError::Runtime(e) => Error::Unavailable {
+                                op: "connect to PostgreSQL",
+                                reason: format!("no runtime for the connection: {e}"),
+                            },
+                        })
                     }
                 };
             }
@@ -480,7 +437,7 @@ impl PgStore {
     /// Returns a connection to the pool, or forgets it if it broke.
     fn give_back(&self, conn: Conn) {
         let mut pool = self.lock_pool();
-        if conn.client.is_closed() {
+        if conn.is_closed() {
             pool.open -= 1;
         } else {
             pool.idle.push(conn);
@@ -525,17 +482,17 @@ impl PgStore {
         f: impl FnOnce(&mut Tx<'_>) -> Result<T>,
     ) -> Result<T> {
         let mut conn = self.take()?;
-        let mut keep = true;
-        let out = Self::run_on(&mut conn, self.lock_wait(), op, mode, f, || {
-            let crash = self.crash_now(mode);
-            keep = !crash;
-            crash
-        });
-        if keep {
-            self.give_back(conn);
-        } else {
+        // The failpoint: this call runs its statements and never commits (see
+        // `crash_before_next_commit`); armed until a call gets that far.
+        let crash = self.crash_armed(mode);
+        let tx = Tx::new(&mut conn, op, mode, self.lock_wait(), !crash);
+        let (out, left_open) = Self::run_on(tx, f);
+        if left_open && self.crash_now(mode) {
+            // Never committed; the connection is dropped (the server rolls it back).
             self.discard(conn);
+            return Err(injected_crash(op));
         }
+        self.give_back(conn);
         out
     }
 
@@ -549,6 +506,19 @@ impl PgStore {
 
     #[cfg(not(feature = "failpoints"))]
     fn crash_now(&self, _mode: Mode) -> bool {
+        false
+    }
+
+    #[cfg(feature = "failpoints")]
+    fn crash_armed(&self, mode: Mode) -> bool {
+        mode == Mode::Write
+            && self
+                .crash_before_commit
+                .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    #[cfg(not(feature = "failpoints"))]
+    fn crash_armed(&self, _mode: Mode) -> bool {
         false
     }
 
@@ -566,69 +536,11 @@ impl PgStore {
         (self.options.stalled_transaction / 2).max(Duration::from_millis(1))
     }
 
-    fn run_on<T>(
-        conn: &mut Conn,
-        lock_wait: Duration,
-        op: &'static str,
-        mode: Mode,
-        f: impl FnOnce(&mut Tx<'_>) -> Result<T>,
-        crash: impl FnOnce() -> bool,
-    ) -> Result<T> {
-        let out = (|| {
-            // One round trip opens the transaction and, for a write, takes the write lock (see
-            // the module docs: one writer at a time, on every replica) and reads the database's
-            // clock once the lock is held (the outer query needs the subquery's row first),
-            // for the calls whose times are on that clock. The wait for the lock is bounded
-            // (see `lock_wait`).
-            let begin = match mode {
-                Mode::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".to_owned(),
-                Mode::Write => format!(
-                    "BEGIN ISOLATION LEVEL READ COMMITTED;
-                     SET LOCAL lock_timeout = {};
-                     SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint
-                     FROM (SELECT pg_advisory_xact_lock({WRITE_LOCK})) AS locked",
-                    lock_wait.as_millis().max(1)
-                ),
-            };
-            let replies = conn.client.simple_query(&begin).map_err(pg(op))?;
-            let locked_at = match mode {
-                Mode::Read => None,
-                Mode::Write => {
-                    let clock = replies.iter().find_map(|m| match m {
-                        postgres::SimpleQueryMessage::Row(row) => row.get(0),
-                        _ => None,
-                    });
-                    let ms = clock.and_then(|c| c.parse::<i64>().ok()).ok_or_else(|| {
-                        Error::Corrupt {
-                            what: "database clock",
-                            reason: format!("the write lock's query returned {clock:?}"),
-                        }
-                    })?;
-                    Some(ms)
-                }
-            };
-            let mut tx = Tx {
-                client: &mut conn.client,
-                statements: &mut conn.statements,
-                op,
-                locked_at,
-            };
-            f(&mut tx)
-        })();
-        let out = match out {
-            Ok(out) => out,
-            Err(e) => {
-                // Nothing of it stays; a connection that broke is dropped by the caller.
-                let _ = conn.client.batch_execute("ROLLBACK");
-                return Err(e);
-            }
-        };
-        if crash() {
-            // Never committed; the caller drops the connection (the server rolls it back).
-            return Err(injected_crash(op));
-        }
-        conn.client.batch_execute("COMMIT").map_err(pg(op))?;
-        Ok(out)
+    /// Runs `f` in `tx` and ends the transaction (see [`Tx::finish`]): the result, and whether
+    /// the transaction was left open uncommitted (the failpoint's crash).
+    fn run_on<T>(mut tx: Tx<'_>, f: impl FnOnce(&mut Tx<'_>) -> Result<T>) -> (Result<T>, bool) {
+        let out = f(&mut tx);
+        tx.finish(out)
     }
 
     fn write<T>(&self, op: &'static str, f: impl FnOnce(&mut Tx<'_>) -> Result<T>) -> Result<T> {
@@ -645,7 +557,7 @@ impl PgStore {
         match self.options.clock {
             LeaseClock::Caller => Ok(caller),
             LeaseClock::Database => {
-                let ms: i64 = match tx.locked_at {
+                let ms: i64 = match tx.clock()? {
                     Some(ms) => ms,
                     None => col(
                         &tx.one(
@@ -755,8 +667,7 @@ impl CheckpointStore for PgStore {
 impl DeliveryStore for PgStore {
     fn lease_pending(&self, req: &LeaseRequest<'_>) -> Result<Vec<LeasedMessage>> {
         self.write("lease pending messages", |tx| {
-            let now = self.now(tx, req.now)?;
-            delivery::lease(tx, &LeaseRequest { now, ..*req })
+            delivery::lease(tx, req, self.options.clock)
         })
     }
 

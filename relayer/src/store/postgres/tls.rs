@@ -39,6 +39,25 @@ impl Connector {
             Connector::VerifyFull(tls) => config.connect(tls.clone()),
         }
     }
+
+    /// Opens a pooled connection with `config` (its `sslmode` already set to match): the
+    /// client, and the connection's I/O, which makes progress only while it is polled (see
+    /// [`Conn`](super::Conn)).
+    pub(super) async fn connect_async(
+        &self,
+        config: &tokio_postgres::Config,
+    ) -> std::result::Result<(tokio_postgres::Client, super::Io), postgres::Error> {
+        match self {
+            Connector::Plain => {
+                let (client, io) = config.connect(NoTls).await?;
+                Ok((client, Box::pin(io)))
+            }
+            Connector::VerifyFull(tls) => {
+                let (client, io) = config.connect(tls.clone()).await?;
+                Ok((client, Box::pin(io)))
+            }
+        }
+    }
 }
 
 /// What [`split`] found in a URL.

@@ -75,6 +75,14 @@ const SUBMIT_LEASED: &str = "UPDATE delivery
        AND state = 'leased' AND lease_owner = ?5 AND lease_token = ?6
      RETURNING message_id, origin, destination, lane_pos";
 
+/// Confirms a batch's submitted messages: the usual case (this instance or another sent them),
+/// in which the state each row leaves is known without reading it first.
+const CONFIRM_SUBMITTED: &str = "UPDATE delivery
+     SET state = 'confirmed', confirmed_block = ?2, lease_until = NULL, lease_token = NULL,
+         dead_reason = NULL, updated_at = ?3
+     WHERE message_id IN rarray(?1) AND state = 'submitted'
+     RETURNING message_id, submission_id, origin, destination, lane_pos";
+
 /// The rows of a batch [`CONFIRM`] moves, with the state each leaves (its lane count and
 /// status event), read in the same transaction just before it.
 const CONFIRM_FROM: &str = "SELECT state, origin, destination, lane_pos FROM delivery
@@ -405,36 +413,64 @@ pub(super) fn confirm(tx: &Transaction<'_>, c: &Confirmation<'_>) -> Result<()> 
     let op = "confirm delivery";
     let now = to_i64("time", c.now.0)?;
     let block = to_i64("confirmation block", c.block)?;
+    type Row = (Vec<u8>, Option<Vec<u8>>, i64, i64);
     let mut moves = Moves::default();
+    // The submitted messages first, in one statement that tells their lanes and positions.
+    let mut rows: Vec<Row> = Vec::new();
     {
-        let mut st = tx.prepare_cached(CONFIRM_FROM).map_err(sql(op))?;
-        let mut rows = st.query([ids_param(c.ids)]).map_err(sql(op))?;
-        while let Some(r) = rows.next().map_err(sql(op))? {
-            let state: String = r.get(0).map_err(sql(op))?;
-            let from = codec::state(&state)?.as_str();
+        let mut st = tx.prepare_cached(CONFIRM_SUBMITTED).map_err(sql(op))?;
+        let mut moved = st
+            .query(params![ids_param(c.ids), block, now])
+            .map_err(sql(op))?;
+        while let Some(r) = moved.next().map_err(sql(op))? {
             let (origin, destination, pos) = (
-                r.get(1).map_err(sql(op))?,
                 r.get(2).map_err(sql(op))?,
                 r.get(3).map_err(sql(op))?,
+                r.get(4).map_err(sql(op))?,
             );
-            moves.add(origin, destination, Some(from), CONFIRMED, pos);
+            moves.add(origin, destination, Some(SUBMITTED), CONFIRMED, pos);
+            rows.push((
+                r.get(0).map_err(sql(op))?,
+                r.get(1).map_err(sql(op))?,
+                origin,
+                destination,
+            ));
         }
     }
-    // One statement for the batch. A message it did not move is confirmed already, or
-    // unknown: only then are the ids read one by one, to name the first unknown one.
-    type Row = (Vec<u8>, Option<Vec<u8>>, i64, i64);
-    let rows: Vec<Row> = tx
-        .prepare_cached(CONFIRM)
-        .and_then(|mut st| {
-            st.query_map(params![ids_param(c.ids), block, now], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })?
-            .collect()
-        })
-        .map_err(sql(op))?;
-    if rows.len() != distinct(c.ids) {
-        for &id in c.ids {
-            current(tx, id)?;
+    let distinct = distinct(c.ids);
+    if rows.len() != distinct {
+        // Messages in other states (or confirmed already, or unknown): the states they leave
+        // are read first, then one statement moves them.
+        {
+            let mut st = tx.prepare_cached(CONFIRM_FROM).map_err(sql(op))?;
+            let mut from_rows = st.query([ids_param(c.ids)]).map_err(sql(op))?;
+            while let Some(r) = from_rows.next().map_err(sql(op))? {
+                let state: String = r.get(0).map_err(sql(op))?;
+                let from = codec::state(&state)?.as_str();
+                let (origin, destination, pos) = (
+                    r.get(1).map_err(sql(op))?,
+                    r.get(2).map_err(sql(op))?,
+                    r.get(3).map_err(sql(op))?,
+                );
+                moves.add(origin, destination, Some(from), CONFIRMED, pos);
+            }
+        }
+        let others: Vec<Row> = tx
+            .prepare_cached(CONFIRM)
+            .and_then(|mut st| {
+                st.query_map(params![ids_param(c.ids), block, now], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?
+                .collect()
+            })
+            .map_err(sql(op))?;
+        rows.extend(others);
+        // A message neither statement moved is confirmed already, or unknown: only then are
+        // the ids read one by one, to name the first unknown one.
+        if rows.len() != distinct {
+            for &id in c.ids {
+                current(tx, id)?;
+            }
         }
     }
     moves.write(tx, now, None)?;

@@ -5,8 +5,10 @@
 use std::time::Duration;
 
 use causeway_adapters::SubmissionHandle;
-use causeway_proofs::{HashAlgorithm, LeafIndex, LogSize, Message};
-use causeway_relayer::store::{ApiStore, CheckpointStore, MessageStatus, Submission};
+use causeway_proofs::{Domain, HashAlgorithm, LeafIndex, LogSize, Message, MessageId};
+use causeway_relayer::store::{
+    ApiStore, CheckpointStore, DeliveryStateKind, MessageStatus, Submission,
+};
 use causeway_relayer::store::{
     Confirmation, DeliveryState, DeliveryStore, KeptHandle, LeaseRequest, QueryStore, SourceStore,
     StateCounts, SubmissionId, UnixMillis,
@@ -222,7 +224,7 @@ fn a_file_of_schema_2_migrates_in_place_and_every_row_keeps_its_meaning() {
     write_schema_2(&b, &msgs, &rows);
 
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 10);
+    assert_eq!(s.schema_version().unwrap(), 11);
     s.integrity_check().unwrap();
     let columns = b.columns("delivery");
     for gone in ["tx_hash", "tx_nonce"] {
@@ -387,5 +389,424 @@ fn a_file_of_schema_2_migrates_in_place_and_every_row_keeps_its_meaning() {
         .unwrap_err();
     assert!(err.to_string().contains("never deleted"), "{err}");
     drop(s);
-    assert_eq!(b.open().schema_version().unwrap(), 10, "applied once");
+    assert_eq!(b.open().schema_version().unwrap(), 11, "applied once");
+}
+
+/// The migrations up to schema 10, as that build applied them.
+const SCHEMA_1_TO_10: [&str; 10] = [
+    SCHEMA_1,
+    SCHEMA_2,
+    include_str!("../../src/store/sqlite/migrations/0003_family_neutral_submission.sql"),
+    include_str!("../../src/store/sqlite/migrations/0004_lease_tokens.sql"),
+    include_str!("../../src/store/sqlite/migrations/0005_signed_submissions.sql"),
+    include_str!("../../src/store/sqlite/migrations/0006_member_signatures.sql"),
+    include_str!("../../src/store/sqlite/migrations/0007_api.sql"),
+    include_str!("../../src/store/sqlite/migrations/0008_sequential_delivery.sql"),
+    include_str!("../../src/store/sqlite/migrations/0009_sends_and_envelopes.sql"),
+    include_str!("../../src/store/sqlite/migrations/0010_lean_delivery.sql"),
+];
+
+/// A second lane of `ORIGIN`, whose messages sit between `LANE`'s in the log.
+const DEST_B: Domain = Domain(3);
+
+/// An event as schema 10 numbered it: (seq, message, status, reason, at).
+type OldEvent = (u64, MessageId, MessageStatus, Option<String>, u64);
+
+/// A lane count as schema 10's triggers kept it: (destination, state, count).
+type OldCount = (i64, String, i64);
+
+/// Writes a file of schema 10 with eight messages of two interleaved lanes (even leaves to
+/// `DEST`, odd to `DEST_B`), accepted at 100 + leaf, then moved by plain updates, as schema
+/// 10's triggers recorded them, into every state and through every kind of status change.
+/// Returns the messages, and the status events and lane counts the triggers wrote.
+fn write_schema_10(b: &SqliteBackend) -> (Vec<Message>, Vec<OldEvent>, Vec<OldCount>) {
+    let c = Connection::open(&b.path).unwrap();
+    c.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         CREATE TABLE schema_version (
+             version    INTEGER PRIMARY KEY,
+             name       TEXT    NOT NULL,
+             applied_at INTEGER NOT NULL
+         ) STRICT;",
+    )
+    .unwrap();
+    for (i, sql) in SCHEMA_1_TO_10.iter().enumerate() {
+        c.execute_batch(sql).unwrap();
+        c.execute(
+            "INSERT INTO schema_version VALUES (?1, 'old', 0)",
+            [i as i64 + 1],
+        )
+        .unwrap();
+    }
+    let msgs: Vec<Message> = (0..8)
+        .map(|i| message(ORIGIN, i, if i % 2 == 0 { DEST } else { DEST_B }, 0))
+        .collect();
+    for (i, m) in msgs.iter().enumerate() {
+        let i = i as i64;
+        let ev = event(m.clone(), 2);
+        c.execute(
+            "INSERT INTO message (id, origin, nonce, destination, encoded, source_block,
+                 source_ref, native_proof, accepted_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, 2, ?6, ?7, ?8)",
+            params![
+                &m.id().0.0[..],
+                m.origin().0,
+                m.nonce().0 as i64,
+                m.destination().0,
+                m.encode(),
+                serde_json::to_string(&ev.source).unwrap(),
+                serde_json::to_string(&ev.native_proof).unwrap(),
+                100 + i
+            ],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO log_leaf (origin, leaf_index, message_id) VALUES (?1, ?2, ?3)",
+            params![ORIGIN.0, i, &m.id().0.0[..]],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO delivery (message_id, origin, destination, leaf_index, state,
+                 next_attempt_at, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5, ?5)",
+            params![&m.id().0.0[..], ORIGIN.0, m.destination().0, i, 100 + i],
+        )
+        .unwrap();
+    }
+    c.execute(
+        "INSERT INTO source_cursor VALUES (?1, 3, ?2, 50)",
+        params![ORIGIN.0, &block_hash(3).0[..]],
+    )
+    .unwrap();
+    let submission = SubmissionId::of(&handle(5));
+    let step = |leaf: i64, at: i64, set: &str| {
+        c.execute(
+            &format!("UPDATE delivery SET {set}, updated_at = ?2 WHERE leaf_index = ?1"),
+            params![leaf, at],
+        )
+        .unwrap();
+    };
+    let lease = "state = 'leased', lease_owner = 'a', lease_until = 9000, lease_token = 1";
+    let submit = format!(
+        "state = 'submitted', lease_token = NULL, submission_id = x'{}', submitted_at = 400,
+         submission_handle = '{}'",
+        hex::encode(submission.0.0),
+        serde_json::to_string(&handle(5)).unwrap()
+    );
+    let confirm = "state = 'confirmed', confirmed_block = 42, lease_until = NULL";
+    // 0: pending. 1: leased. 2: submitted. 3 and 7: confirmed.
+    for leaf in 1..=7 {
+        step(leaf, 200 + leaf, lease);
+    }
+    for leaf in [2, 3, 7] {
+        step(leaf, 400, &submit);
+    }
+    step(3, 500, confirm);
+    step(7, 510, confirm);
+    // 4: a failed attempt, back to pending after its backoff.
+    step(
+        4,
+        600,
+        "state = 'pending', attempts = 1, next_attempt_at = 5000, last_error = 'rpc timeout',
+         lease_owner = NULL, lease_until = NULL, lease_token = NULL",
+    );
+    // 5: a dead letter. 6: a dead letter retried by an operator.
+    for leaf in [5, 6] {
+        step(
+            leaf,
+            700,
+            "state = 'dead_letter', attempts = 3, dead_reason = 'gave up',
+             last_error = 'gave up', lease_owner = NULL, lease_until = NULL, lease_token = NULL",
+        );
+    }
+    step(
+        6,
+        800,
+        "state = 'pending', attempts = 0, next_attempt_at = 800, dead_reason = NULL",
+    );
+    let events: Vec<OldEvent> = c
+        .prepare("SELECT seq, message_id, status, reason, at FROM message_event ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| {
+            let id: Vec<u8> = r.get(1)?;
+            let status: String = r.get(2)?;
+            Ok((
+                r.get::<_, i64>(0)? as u64,
+                MessageId(causeway_proofs::Hash32(id.try_into().unwrap())),
+                MessageStatus::from_name(&status).unwrap(),
+                r.get(3)?,
+                r.get::<_, i64>(4)? as u64,
+            ))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let counts: Vec<OldCount> = c
+        .prepare("SELECT destination, state, n FROM lane_count WHERE n > 0 ORDER BY 1, 2")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    (msgs, events, counts)
+}
+
+fn history_of(s: &causeway_relayer::store::SqliteStore, id: MessageId) -> Vec<OldEvent> {
+    s.message_history(id)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.seq, e.id, e.status, e.reason, e.at.0))
+        .collect()
+}
+
+/// Schema 11 keeps one status event row per run of a lane's messages a statement moved, and the
+/// lane counts per statement, where schema 10's triggers wrote them per message. A file of
+/// schema 10 keeps every message's state, every event under its number (the event stream
+/// resumes across the upgrade), each message's history and the lane counts; and new events
+/// are numbered after the old ones, per message, on both lanes.
+#[test]
+fn a_file_of_schema_10_keeps_every_state_event_and_count() {
+    let b = SqliteBackend::new();
+    let (msgs, old_events, old_counts) = write_schema_10(&b);
+    // Sanity: the triggers wrote 8 acceptances and 16 changes.
+    assert_eq!(old_events.len(), 8 + 16);
+    let last_old = old_events.last().unwrap().0;
+
+    let s = b.open();
+    assert_eq!(s.schema_version().unwrap(), 11);
+    s.integrity_check().unwrap();
+
+    // Every event under its number, with its message, status, reason and time.
+    let all: Vec<OldEvent> = s
+        .events_after(0, 1_000)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.seq, e.id, e.status, e.reason, e.at.0))
+        .collect();
+    assert_eq!(all, old_events);
+    assert_eq!(s.last_event_seq().unwrap(), last_old);
+    // Resuming after any event, in pages, gives exactly the ones after it.
+    for (k, e) in old_events.iter().enumerate() {
+        let page: Vec<u64> = s
+            .events_after(e.0, 3)
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        let expected: Vec<u64> = old_events[k + 1..].iter().take(3).map(|e| e.0).collect();
+        assert_eq!(page, expected, "after event {}", e.0);
+    }
+    for (i, m) in msgs.iter().enumerate() {
+        let own: Vec<OldEvent> = old_events
+            .iter()
+            .filter(|e| e.1 == m.id())
+            .cloned()
+            .collect();
+        assert_eq!(history_of(&s, m.id()), own, "message {i}");
+        let lane = if i % 2 == 0 { DEST } else { DEST_B };
+        assert!(
+            s.message_history(m.id())
+                .unwrap()
+                .iter()
+                .all(|e| e.lane.destination == lane)
+        );
+    }
+
+    // Every message's state.
+    let submission = SubmissionId::of(&handle(5));
+    let expected = [
+        DeliveryState::Pending,
+        DeliveryState::Leased {
+            owner: owner("a"),
+            until: t(9_000),
+        },
+        DeliveryState::Submitted {
+            owner: owner("a"),
+            submission,
+            submitted_at: t(400),
+        },
+        DeliveryState::Confirmed { block: 42 },
+        DeliveryState::Pending,
+        DeliveryState::DeadLetter {
+            reason: "gave up".into(),
+        },
+        DeliveryState::Pending,
+        DeliveryState::Confirmed { block: 42 },
+    ];
+    for (i, (m, state)) in msgs.iter().zip(expected).enumerate() {
+        let rec = s.message(m.id()).unwrap().unwrap();
+        assert_eq!(rec.delivery.state, state, "message {i}");
+        assert_eq!(rec.leaf_index, LeafIndex(i as u64));
+    }
+
+    // The lane counts, as the triggers kept them.
+    let lane_b = causeway_relayer::store::Lane {
+        origin: ORIGIN,
+        destination: DEST_B,
+    };
+    let stats = s.lane_stats().unwrap();
+    assert_eq!(stats.len(), 2);
+    let mut counts: Vec<OldCount> = Vec::new();
+    for st in &stats {
+        for kind in DeliveryStateKind::ALL {
+            let n = st.counts.get(kind);
+            if n > 0 {
+                counts.push((
+                    i64::from(st.lane.destination.0),
+                    kind.as_str().to_owned(),
+                    n as i64,
+                ));
+            }
+        }
+    }
+    counts.sort();
+    assert_eq!(counts, old_counts);
+    assert_eq!(
+        stats[0].counts,
+        StateCounts {
+            pending: 3,
+            leased: 0,
+            submitted: 1,
+            confirmed: 0,
+            dead_letter: 0,
+        }
+    );
+    assert_eq!(stats[1].lane, lane_b);
+    assert_eq!(stats[0].oldest_pending_since, Some(t(100)));
+
+    // The migrated file goes on: two new messages take the next place in their lanes, and a
+    // batch of lane A leased, submitted and confirmed numbers its events after the old ones.
+    let new: Vec<Message> = [(8, DEST), (9, DEST_B)]
+        .into_iter()
+        .map(|(nonce, dest)| message(ORIGIN, nonce, dest, 0))
+        .collect();
+    let events: Vec<_> = new.iter().map(|m| event(m.clone(), 4)).collect();
+    accept(&s, ORIGIN, &events, 4, 9_000).unwrap();
+    let positions: Vec<(i64, i64)> = Connection::open(&b.path)
+        .unwrap()
+        .prepare("SELECT leaf_index, lane_pos FROM delivery ORDER BY leaf_index")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        positions,
+        vec![
+            (0, 0),
+            (1, 0),
+            (2, 1),
+            (3, 1),
+            (4, 2),
+            (5, 2),
+            (6, 3),
+            (7, 3),
+            (8, 4),
+            (9, 4)
+        ]
+    );
+    let leased = s
+        .lease_pending(&LeaseRequest {
+            lane: LANE,
+            owner: &owner("b"),
+            limit: 10,
+            lease_for: Duration::from_secs(60),
+            covered_by: LogSize(10),
+            policy: policy(12),
+            now: t(10_000),
+            rota: None,
+        })
+        .unwrap();
+    let leaves: Vec<u64> = leased.iter().map(|m| m.leaf_index.0).collect();
+    assert_eq!(leaves, vec![0, 4, 6, 8]);
+    let ids: Vec<MessageId> = leased.iter().map(|m| m.message.id()).collect();
+    s.mark_submitted(&Submission {
+        owner: &owner("b"),
+        lease: leased[0].lease,
+        ids: &ids,
+        handle: &handle(9),
+        signed: None,
+        replaces: None,
+        now: t(10_001),
+    })
+    .unwrap();
+    s.confirm(&Confirmation {
+        ids: &ids,
+        block: 50,
+        now: t(10_002),
+    })
+    .unwrap();
+    let after: Vec<(u64, MessageId, MessageStatus)> = s
+        .events_after(last_old, 1_000)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.seq, e.id, e.status))
+        .collect();
+    let seqs: Vec<u64> = after.iter().map(|e| e.0).collect();
+    assert_eq!(seqs, (last_old + 1..=last_old + 14).collect::<Vec<_>>());
+    let mut expected: Vec<(MessageId, MessageStatus)> = vec![
+        (new[0].id(), MessageStatus::Logged),
+        (new[1].id(), MessageStatus::Logged),
+    ];
+    for status in [
+        MessageStatus::Leased,
+        MessageStatus::Submitted,
+        MessageStatus::Confirmed,
+    ] {
+        expected.extend(ids.iter().map(|&id| (id, status)));
+    }
+    let got: Vec<(MessageId, MessageStatus)> = after.iter().map(|e| (e.1, e.2)).collect();
+    let (mut got_sorted, mut expected_sorted) = (got.clone(), expected.clone());
+    got_sorted.sort_by_key(|e| format!("{e:?}"));
+    expected_sorted.sort_by_key(|e| format!("{e:?}"));
+    assert_eq!(got_sorted, expected_sorted);
+    // Message 4's history: its old events, then the new ones in order.
+    let h4: Vec<(MessageStatus, Option<String>)> = s
+        .message_history(msgs[4].id())
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.status, e.reason))
+        .collect();
+    assert_eq!(
+        h4,
+        vec![
+            (MessageStatus::Logged, None),
+            (MessageStatus::Leased, None),
+            (MessageStatus::Failed, Some("rpc timeout".to_owned())),
+            (MessageStatus::Leased, None),
+            (MessageStatus::Submitted, None),
+            (MessageStatus::Confirmed, None),
+        ]
+    );
+    let stats = s.lane_stats().unwrap();
+    assert_eq!(
+        stats[0].counts,
+        StateCounts {
+            pending: 0,
+            leased: 0,
+            submitted: 1,
+            confirmed: 4,
+            dead_letter: 0,
+        }
+    );
+    assert_eq!(
+        stats[1].counts,
+        StateCounts {
+            pending: 1,
+            leased: 1,
+            submitted: 0,
+            confirmed: 2,
+            dead_letter: 1,
+        }
+    );
+    // The schema still guards its rows: no event changes, no position moves.
+    let c = Connection::open(&b.path).unwrap();
+    let err = c.execute("DELETE FROM message_event", []).unwrap_err();
+    assert!(err.to_string().contains("append-only"), "{err}");
+    let err = c
+        .execute("UPDATE delivery SET lane_pos = lane_pos + 1", [])
+        .unwrap_err();
+    assert!(err.to_string().contains("keeps its message"), "{err}");
+    drop(s);
+    assert_eq!(b.open().schema_version().unwrap(), 11, "applied once");
 }

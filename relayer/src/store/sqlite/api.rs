@@ -1,5 +1,6 @@
 //! The API's records in SQLite ([`ApiStore`](crate::store::ApiStore)): tokens, the audit
-//! trail, the status history the `0007` triggers write, and the message search.
+//! trail, the status history (written per statement by `history`, one row per run of a lane's
+//! messages since schema 11), and the message search.
 
 use causeway_proofs::{Address32, MessageId};
 use rusqlite::{OptionalExtension, Row, Transaction, params};
@@ -211,19 +212,8 @@ fn limit_param(limit: usize) -> i64 {
 
 pub(crate) type RawEvent = (i64, Vec<u8>, i64, i64, String, Option<String>, i64);
 
+/// The columns of one event per message (PostgreSQL's `message_event`; SQLite's holds runs).
 pub(crate) const EVENT_COLUMNS: &str = "seq, message_id, origin, destination, status, reason, at";
-
-fn event_row(r: &Row<'_>) -> rusqlite::Result<RawEvent> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-    ))
-}
 
 pub(crate) fn decode_event(raw: RawEvent) -> Result<StatusEvent> {
     let (seq, id, origin, destination, status, reason, at) = raw;
@@ -241,36 +231,118 @@ pub(crate) fn decode_event(raw: RawEvent) -> Result<StatusEvent> {
     })
 }
 
+/// A message's events (schema 11: one row per run of its lane's messages a statement moved):
+/// the runs of its lane that start at most `MAX_RUN - 1` positions before it and reach it.
+/// Each event's number is the run's first number plus the message's offset in the run.
+const HISTORY: &str = "SELECT e.seq - e.n + 1 + d.lane_pos - e.first_pos, d.message_id,
+            d.origin, d.destination, e.status, e.reason, e.at
+     FROM delivery d JOIN message_event e INDEXED BY message_event_by_lane
+       ON e.origin = d.origin AND e.destination = d.destination
+      AND e.first_pos BETWEEN d.lane_pos - ?2 + 1 AND d.lane_pos
+      AND e.first_pos + e.n > d.lane_pos
+     WHERE d.message_id = ?1
+     ORDER BY e.seq";
+
 pub(super) fn history(tx: &Transaction<'_>, id: MessageId) -> Result<Vec<StatusEvent>> {
     let rows: Vec<RawEvent> = tx
-        .prepare_cached(&format!(
-            // By the message's place in its origin's log (the events' index, schema 8).
-            "SELECT {EVENT_COLUMNS} FROM message_event
-             WHERE origin = (SELECT origin FROM delivery WHERE message_id = ?1)
-               AND leaf_index = (SELECT leaf_index FROM delivery WHERE message_id = ?1)
-             ORDER BY seq"
-        ))
-        .and_then(|mut s| s.query_map([&id.0.0[..]], event_row)?.collect())
+        .prepare_cached(HISTORY)
+        .and_then(|mut s| {
+            s.query_map(params![&id.0.0[..], super::history::MAX_RUN], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
+            })?
+            .collect()
+        })
         .map_err(sql("read message history"))?;
     rows.into_iter().map(decode_event).collect()
 }
+
+/// The messages of a run, in position order.
+const RUN_MESSAGES: &str =
+    "SELECT lane_pos, message_id FROM delivery INDEXED BY delivery_by_lane_pos
+     WHERE origin = ?1 AND destination = ?2 AND lane_pos BETWEEN ?3 AND ?4
+     ORDER BY lane_pos";
+
+/// One event row: a run of `n` messages of a lane from `first_pos`, numbered up to `seq`.
+type RawRun = (i64, i64, i64, i64, i64, String, Option<String>, i64);
 
 pub(super) fn events_after(
     tx: &Transaction<'_>,
     after: u64,
     limit: usize,
 ) -> Result<Vec<StatusEvent>> {
+    let op = "read message events";
     let after = to_i64("seq", after)?;
-    let rows: Vec<RawEvent> = tx
-        .prepare_cached(&format!(
-            "SELECT {EVENT_COLUMNS} FROM message_event WHERE seq > ?1 ORDER BY seq LIMIT ?2"
-        ))
+    // Every run holding a number past `after` gives at least one event: `limit` runs are enough.
+    let runs: Vec<RawRun> = tx
+        .prepare_cached(
+            "SELECT seq, n, origin, destination, first_pos, status, reason, at
+             FROM message_event WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )
         .and_then(|mut s| {
-            s.query_map(params![after, limit_param(limit)], event_row)?
-                .collect()
+            s.query_map(params![after, limit_param(limit)], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                ))
+            })?
+            .collect()
         })
-        .map_err(sql("read message events"))?;
-    rows.into_iter().map(decode_event).collect()
+        .map_err(sql(op))?;
+    let mut out = Vec::new();
+    for (seq, n, origin, destination, first_pos, status, reason, at) in runs {
+        let first_seq = seq - n + 1;
+        // Only the part of the run past `after` (all of it, but for the first run).
+        let skip = (after + 1 - first_seq).max(0);
+        let ids: Vec<(i64, Vec<u8>)> = tx
+            .prepare_cached(RUN_MESSAGES)
+            .and_then(|mut s| {
+                s.query_map(
+                    params![origin, destination, first_pos + skip, first_pos + n - 1],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?
+                .collect()
+            })
+            .map_err(sql(op))?;
+        if i64::try_from(ids.len()).ok() != Some(n - skip) {
+            return Err(codec::corrupt(
+                "message event",
+                format!(
+                    "event {seq} covers {n} messages of lane {origin}->{destination} from \
+                     position {first_pos}, {} of which are stored",
+                    ids.len()
+                ),
+            ));
+        }
+        for (pos, id) in ids {
+            if out.len() == limit {
+                return Ok(out);
+            }
+            out.push(decode_event((
+                first_seq + pos - first_pos,
+                id,
+                origin,
+                destination,
+                status.clone(),
+                reason.clone(),
+                at,
+            ))?);
+        }
+    }
+    Ok(out)
 }
 
 pub(super) fn last_event_seq(tx: &Transaction<'_>) -> Result<u64> {
@@ -364,4 +436,36 @@ pub(super) fn search(tx: &Transaction<'_>, f: &MessageFilter) -> Result<Vec<Mess
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::migrate::tests::query_plan;
+    use super::*;
+
+    /// A message's history reads the few runs of its lane that start within `MAX_RUN` before
+    /// it (a range of the index), not every run of the lane; a run's messages are a range of
+    /// the lane's positions.
+    #[test]
+    fn history_and_runs_read_index_ranges() {
+        let plan = query_plan(HISTORY);
+        assert!(
+            plan.contains("USING INDEX delivery_message_id")
+                || plan.contains("sqlite_autoindex_delivery"),
+            "history finds the message through {plan}"
+        );
+        assert!(
+            plan.contains(
+                "message_event_by_lane (origin=? AND destination=? AND first_pos>? AND first_pos<?)"
+            ),
+            "history reads runs through {plan}"
+        );
+        let plan = query_plan(RUN_MESSAGES);
+        assert!(
+            plan.contains(
+                "delivery_by_lane_pos (origin=? AND destination=? AND lane_pos>? AND lane_pos<?)"
+            ),
+            "a run's messages are read through {plan}"
+        );
+    }
 }

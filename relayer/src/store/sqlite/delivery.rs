@@ -4,6 +4,7 @@ use causeway_proofs::{LeafIndex, MessageId};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::codec::{self, to_i64};
+use super::history::Moves;
 use super::{query, sql};
 use crate::Error;
 use crate::store::rules::{self, Current};
@@ -12,6 +13,12 @@ use crate::store::{
     LeaseOwner, LeaseRequest, LeaseToken, LeasedMessage, Renewal, Result, Submission, SubmissionId,
     SubmittedMessage, TakeOver, UnixMillis,
 };
+
+const PENDING: &str = "pending";
+const LEASED: &str = "leased";
+const SUBMITTED: &str = "submitted";
+const CONFIRMED: &str = "confirmed";
+const DEAD_LETTER: &str = "dead_letter";
 
 // The statements that pick a lane's rows by state name the index they read through. Without
 // statistics (the store never runs ANALYZE), SQLite's planner preferred the primary key's
@@ -30,7 +37,7 @@ const LEASE: &str = "UPDATE delivery
            AND next_attempt_at
                + ((?10 + ?9 - (leaf_index / ?11) % ?9) % ?9) * ?12 <= ?3
          ORDER BY leaf_index LIMIT ?7)
-     RETURNING message_id, leaf_index, attempts";
+     RETURNING message_id, leaf_index, attempts, lane_pos";
 
 /// Ends a lane's expired leases whose attempts are used up (see [`expire_leases`]).
 const EXPIRE_TO_DEAD_LETTER: &str = "UPDATE delivery INDEXED BY delivery_work
@@ -38,14 +45,16 @@ const EXPIRE_TO_DEAD_LETTER: &str = "UPDATE delivery INDEXED BY delivery_work
          dead_reason = ?5, last_error = ?5, lease_owner = NULL, lease_until = NULL,
          lease_token = NULL, updated_at = ?3
      WHERE origin = ?1 AND destination = ?2 AND state = 'leased' AND lease_until <= ?3
-       AND attempts + 1 >= ?4";
+       AND attempts + 1 >= ?4
+     RETURNING lane_pos";
 
 /// Sends a lane's other expired leases back to pending (see [`expire_leases`]).
 const EXPIRE_TO_PENDING: &str = "UPDATE delivery INDEXED BY delivery_work
      SET state = 'pending', attempts = attempts + 1, next_attempt_at = ?3,
          last_error = ?4, lease_owner = NULL, lease_until = NULL, lease_token = NULL,
          updated_at = ?3
-     WHERE origin = ?1 AND destination = ?2 AND state = 'leased' AND lease_until <= ?3";
+     WHERE origin = ?1 AND destination = ?2 AND state = 'leased' AND lease_until <= ?3
+     RETURNING lane_pos";
 
 /// Takes over a lane's submitted messages to follow (see [`take_over`]).
 const TAKE_OVER: &str = "UPDATE delivery SET lease_owner = ?1, lease_until = ?2, updated_at = ?3
@@ -64,7 +73,20 @@ const SUBMIT_LEASED: &str = "UPDATE delivery
          lease_token = NULL, updated_at = ?4
      WHERE message_id IN rarray(?1)
        AND state = 'leased' AND lease_owner = ?5 AND lease_token = ?6
-     RETURNING message_id";
+     RETURNING message_id, origin, destination, lane_pos";
+
+/// Confirms a batch's submitted messages: the usual case (this instance or another sent them),
+/// in which the state each row leaves is known without reading it first.
+const CONFIRM_SUBMITTED: &str = "UPDATE delivery
+     SET state = 'confirmed', confirmed_block = ?2, lease_until = NULL, lease_token = NULL,
+         dead_reason = NULL, updated_at = ?3
+     WHERE message_id IN rarray(?1) AND state = 'submitted'
+     RETURNING message_id, submission_id, origin, destination, lane_pos";
+
+/// The rows of a batch [`CONFIRM`] moves, with the state each leaves (its lane count and
+/// status event), read in the same transaction just before it.
+const CONFIRM_FROM: &str = "SELECT state, origin, destination, lane_pos FROM delivery
+     WHERE message_id IN rarray(?1) AND state <> 'confirmed'";
 
 /// Confirms a batch: every message not confirmed yet, from whatever state (a delivery seen on
 /// the destination is final, whoever sent it); returns each moved row and the submission it
@@ -163,20 +185,30 @@ pub(super) fn lease(tx: &Transaction<'_>, req: &LeaseRequest<'_>) -> Result<Vec<
                     r.get::<_, Vec<u8>>(0)?,
                     r.get::<_, i64>(1)?,
                     r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
                 ))
             },
         )
         .map_err(sql(op))?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(sql(op))?;
+    let (origin, destination) = (
+        i64::from(req.lane.origin.0),
+        i64::from(req.lane.destination.0),
+    );
+    let mut moves = Moves::default();
+    for &(_, _, _, pos) in &rows {
+        moves.add(origin, destination, Some(PENDING), LEASED, pos);
+    }
+    moves.write(tx, now, None)?;
     // The batch's messages in one read (not one statement per message).
     let ids: Vec<MessageId> = rows
         .iter()
-        .map(|(id, _, _)| codec::message_id(id))
+        .map(|(id, _, _, _)| codec::message_id(id))
         .collect::<Result<_>>()?;
     let mut messages = query::load_messages(tx, &ids)?;
     let mut leased = Vec::with_capacity(rows.len());
-    for ((_, leaf_index, attempts), id) in rows.into_iter().zip(ids) {
+    for ((_, leaf_index, attempts, _), id) in rows.into_iter().zip(ids) {
         leased.push(LeasedMessage {
             leaf_index: LeafIndex(codec::to_u64("leaf index", leaf_index)?),
             message: messages.remove(&id).ok_or(Error::UnknownMessage { id })?,
@@ -203,29 +235,41 @@ pub(super) fn lease(tx: &Transaction<'_>, req: &LeaseRequest<'_>) -> Result<Vec<
 fn expire_leases(tx: &Transaction<'_>, req: &LeaseRequest<'_>, now: i64) -> Result<()> {
     let op = "expire leases";
     let max = i64::from(req.policy.max_attempts.max(1));
-    let dead = tx
+    let (origin, destination) = (
+        i64::from(req.lane.origin.0),
+        i64::from(req.lane.destination.0),
+    );
+    let dead: Vec<i64> = tx
         .prepare_cached(EXPIRE_TO_DEAD_LETTER)
         .and_then(|mut s| {
-            s.execute(params![
-                req.lane.origin.0,
-                req.lane.destination.0,
-                now,
-                max,
-                LEASE_EXPIRED_REASON
-            ])
+            s.query_map(
+                params![origin, destination, now, max, LEASE_EXPIRED_REASON],
+                |r| r.get(0),
+            )?
+            .collect()
         })
         .map_err(sql(op))?;
-    let back = tx
+    let mut moves = Moves::default();
+    for &pos in &dead {
+        moves.add(origin, destination, Some(LEASED), DEAD_LETTER, pos);
+    }
+    moves.write(tx, now, Some(LEASE_EXPIRED_REASON))?;
+    let back: Vec<i64> = tx
         .prepare_cached(EXPIRE_TO_PENDING)
         .and_then(|mut s| {
-            s.execute(params![
-                req.lane.origin.0,
-                req.lane.destination.0,
-                now,
-                LEASE_EXPIRED_REASON
-            ])
+            s.query_map(
+                params![origin, destination, now, LEASE_EXPIRED_REASON],
+                |r| r.get(0),
+            )?
+            .collect()
         })
         .map_err(sql(op))?;
+    let mut moves = Moves::default();
+    for &pos in &back {
+        moves.add(origin, destination, Some(LEASED), PENDING, pos);
+    }
+    moves.write(tx, now, Some(LEASE_EXPIRED_REASON))?;
+    let (dead, back) = (dead.len(), back.len());
     if dead + back > 0 {
         tracing::warn!(
             lane = %req.lane, dead_letters = dead, back_to_pending = back,
@@ -257,12 +301,13 @@ pub(super) fn submitted(tx: &Transaction<'_>, s: &Submission<'_>) -> Result<()> 
         });
     }
     let submission = SubmissionId::of(s.handle);
+    let mut moves = Moves::default();
     if s.replaces.is_none() {
         // The whole batch in one statement. Any id it did not move (not, or no longer, leased
         // by this owner under this lease; or named twice) fails the call as the first such id,
         // exactly as checking them one by one would, and the transaction is dropped unwritten.
         let token = to_i64("lease token", s.lease.0)?;
-        let moved: Vec<Vec<u8>> = tx
+        let moved: Vec<(Vec<u8>, i64, i64, i64)> = tx
             .prepare_cached(SUBMIT_LEASED)
             .and_then(|mut st| {
                 st.query_map(
@@ -274,19 +319,22 @@ pub(super) fn submitted(tx: &Transaction<'_>, s: &Submission<'_>) -> Result<()> 
                         s.owner.0,
                         token
                     ],
-                    |r| r.get(0),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                 )?
                 .collect()
             })
             .map_err(sql(op))?;
         if moved.len() != s.ids.len() {
             let mut unclaimed: std::collections::HashSet<&[u8]> =
-                moved.iter().map(Vec::as_slice).collect();
+                moved.iter().map(|(id, _, _, _)| id.as_slice()).collect();
             for &id in s.ids {
                 if !unclaimed.remove(&id.0.0[..]) {
                     return Err(current(tx, id)?.lease_lost(id, s.owner));
                 }
             }
+        }
+        for &(_, origin, destination, pos) in &moved {
+            moves.add(origin, destination, Some(LEASED), SUBMITTED, pos);
         }
     } else {
         for &id in s.ids {
@@ -297,16 +345,31 @@ pub(super) fn submitted(tx: &Transaction<'_>, s: &Submission<'_>) -> Result<()> 
             if !cur.leased_by(s.owner, s.lease) && !replacing {
                 return Err(cur.lease_lost(id, s.owner));
             }
-            tx.prepare_cached(
-                "UPDATE delivery SET state = 'submitted', submission_id = ?2,
-                     submission_handle = ?3, submitted_at = ?4, lease_token = NULL,
-                     updated_at = ?4
-                 WHERE message_id = ?1",
-            )
-            .and_then(|mut st| st.execute(params![&id.0.0[..], &submission.0.0[..], handle, now]))
-            .map_err(sql(op))?;
+            let (origin, destination, pos): (i64, i64, i64) = tx
+                .prepare_cached(
+                    "UPDATE delivery SET state = 'submitted', submission_id = ?2,
+                         submission_handle = ?3, submitted_at = ?4, lease_token = NULL,
+                         updated_at = ?4
+                     WHERE message_id = ?1
+                     RETURNING origin, destination, lane_pos",
+                )
+                .and_then(|mut st| {
+                    st.query_row(
+                        params![&id.0.0[..], &submission.0.0[..], handle, now],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )
+                })
+                .map_err(sql(op))?;
+            moves.add(
+                origin,
+                destination,
+                Some(cur.state.as_str()),
+                SUBMITTED,
+                pos,
+            );
         }
     }
+    moves.write(tx, now, None)?;
     if let Some(signed) = s.signed {
         tx.prepare_cached(
             "INSERT INTO signed_submission (submission_id, signed, recorded_at)
@@ -350,23 +413,67 @@ pub(super) fn confirm(tx: &Transaction<'_>, c: &Confirmation<'_>) -> Result<()> 
     let op = "confirm delivery";
     let now = to_i64("time", c.now.0)?;
     let block = to_i64("confirmation block", c.block)?;
-    // One statement for the batch. A message it did not move is confirmed already, or
-    // unknown: only then are the ids read one by one, to name the first unknown one.
     type Row = (Vec<u8>, Option<Vec<u8>>, i64, i64);
-    let rows: Vec<Row> = tx
-        .prepare_cached(CONFIRM)
-        .and_then(|mut st| {
-            st.query_map(params![ids_param(c.ids), block, now], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })?
-            .collect()
-        })
-        .map_err(sql(op))?;
-    if rows.len() != distinct(c.ids) {
-        for &id in c.ids {
-            current(tx, id)?;
+    let mut moves = Moves::default();
+    // The submitted messages first, in one statement that tells their lanes and positions.
+    let mut rows: Vec<Row> = Vec::new();
+    {
+        let mut st = tx.prepare_cached(CONFIRM_SUBMITTED).map_err(sql(op))?;
+        let mut moved = st
+            .query(params![ids_param(c.ids), block, now])
+            .map_err(sql(op))?;
+        while let Some(r) = moved.next().map_err(sql(op))? {
+            let (origin, destination, pos) = (
+                r.get(2).map_err(sql(op))?,
+                r.get(3).map_err(sql(op))?,
+                r.get(4).map_err(sql(op))?,
+            );
+            moves.add(origin, destination, Some(SUBMITTED), CONFIRMED, pos);
+            rows.push((
+                r.get(0).map_err(sql(op))?,
+                r.get(1).map_err(sql(op))?,
+                origin,
+                destination,
+            ));
         }
     }
+    let distinct = distinct(c.ids);
+    if rows.len() != distinct {
+        // Messages in other states (or confirmed already, or unknown): the states they leave
+        // are read first, then one statement moves them.
+        {
+            let mut st = tx.prepare_cached(CONFIRM_FROM).map_err(sql(op))?;
+            let mut from_rows = st.query([ids_param(c.ids)]).map_err(sql(op))?;
+            while let Some(r) = from_rows.next().map_err(sql(op))? {
+                let state: String = r.get(0).map_err(sql(op))?;
+                let from = codec::state(&state)?.as_str();
+                let (origin, destination, pos) = (
+                    r.get(1).map_err(sql(op))?,
+                    r.get(2).map_err(sql(op))?,
+                    r.get(3).map_err(sql(op))?,
+                );
+                moves.add(origin, destination, Some(from), CONFIRMED, pos);
+            }
+        }
+        let others: Vec<Row> = tx
+            .prepare_cached(CONFIRM)
+            .and_then(|mut st| {
+                st.query_map(params![ids_param(c.ids), block, now], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?
+                .collect()
+            })
+            .map_err(sql(op))?;
+        rows.extend(others);
+        // A message neither statement moved is confirmed already, or unknown: only then are
+        // the ids read one by one, to name the first unknown one.
+        if rows.len() != distinct {
+            for &id in c.ids {
+                current(tx, id)?;
+            }
+        }
+    }
+    moves.write(tx, now, None)?;
     // Each lane the batch touched (one, unless a caller mixes lanes) keeps this confirmation.
     let mut lanes: Vec<(i64, i64)> = rows.iter().map(|&(_, _, o, d)| (o, d)).collect();
     lanes.sort_unstable();
@@ -410,6 +517,8 @@ fn distinct(ids: &[MessageId]) -> usize {
 pub(super) fn failure(tx: &Transaction<'_>, f: &FailureReport<'_>) -> Result<FailureOutcome> {
     let op = "record failure";
     let id = f.id;
+    let cur = current(tx, id)?;
+    let from = cur.state.as_str();
     let rules::FailureStep {
         outcome,
         state,
@@ -417,28 +526,36 @@ pub(super) fn failure(tx: &Transaction<'_>, f: &FailureReport<'_>) -> Result<Fai
         next_attempt_at,
         dead_reason,
         submission,
-    } = rules::failure(current(tx, id)?, f)?;
+    } = rules::failure(cur, f)?;
     let now = to_i64("time", f.now.0)?;
     let next_i = to_i64("next attempt time", next_attempt_at.0)?;
-    tx.prepare_cached(
-        "UPDATE delivery SET state = ?2, attempts = ?3, next_attempt_at = ?4, dead_reason = ?5,
-             last_error = ?6, lease_owner = NULL, lease_until = NULL, lease_token = NULL,
-             submission_id = NULL,
-             submission_handle = NULL, submitted_at = NULL, updated_at = ?7
-         WHERE message_id = ?1",
-    )
-    .and_then(|mut st| {
-        st.execute(params![
-            &id.0.0[..],
-            state.as_str(),
-            i64::from(attempts),
-            next_i,
-            dead_reason,
-            f.reason,
-            now
-        ])
-    })
-    .map_err(sql(op))?;
+    let (origin, destination, pos): (i64, i64, i64) = tx
+        .prepare_cached(
+            "UPDATE delivery SET state = ?2, attempts = ?3, next_attempt_at = ?4,
+                 dead_reason = ?5, last_error = ?6, lease_owner = NULL, lease_until = NULL,
+                 lease_token = NULL, submission_id = NULL,
+                 submission_handle = NULL, submitted_at = NULL, updated_at = ?7
+             WHERE message_id = ?1
+             RETURNING origin, destination, lane_pos",
+        )
+        .and_then(|mut st| {
+            st.query_row(
+                params![
+                    &id.0.0[..],
+                    state.as_str(),
+                    i64::from(attempts),
+                    next_i,
+                    dead_reason,
+                    f.reason,
+                    now
+                ],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+        })
+        .map_err(sql(op))?;
+    let mut moves = Moves::default();
+    moves.add(origin, destination, Some(from), state.as_str(), pos);
+    moves.write(tx, now, Some(f.reason))?;
     if let Some(submission) = submission {
         prune_signed(tx, submission)?;
     }
@@ -467,13 +584,22 @@ pub(super) fn retry_dead(tx: &Transaction<'_>, id: MessageId, now: UnixMillis) -
         });
     }
     let now = to_i64("time", now.0)?;
-    tx.prepare_cached(
-        "UPDATE delivery SET state = 'pending', attempts = 0, next_attempt_at = ?2,
-             dead_reason = NULL, updated_at = ?2
-         WHERE message_id = ?1",
-    )
-    .and_then(|mut st| st.execute(params![&id.0.0[..], now]))
-    .map_err(sql("retry dead letter"))?;
+    let (origin, destination, pos): (i64, i64, i64) = tx
+        .prepare_cached(
+            "UPDATE delivery SET state = 'pending', attempts = 0, next_attempt_at = ?2,
+                 dead_reason = NULL, updated_at = ?2
+             WHERE message_id = ?1
+             RETURNING origin, destination, lane_pos",
+        )
+        .and_then(|mut st| {
+            st.query_row(params![&id.0.0[..], now], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+        })
+        .map_err(sql("retry dead letter"))?;
+    let mut moves = Moves::default();
+    moves.add(origin, destination, Some(DEAD_LETTER), PENDING, pos);
+    moves.write(tx, now, None)?;
     tracing::info!(message_id = %id, "dead letter sent back to pending");
     Ok(())
 }

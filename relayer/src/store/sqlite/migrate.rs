@@ -69,6 +69,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "leaner delivery transitions; each lane's last delivery kept",
         sql: include_str!("migrations/0010_lean_delivery.sql"),
     },
+    Migration {
+        version: 11,
+        name: "status history and lane counts per batch",
+        sql: include_str!("migrations/0011_batch_history.sql"),
+    },
 ];
 
 /// The schema version this build brings a file to.

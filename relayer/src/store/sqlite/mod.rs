@@ -16,6 +16,7 @@ pub(super) mod api;
 mod checkpoint;
 pub(super) mod codec;
 mod delivery;
+mod history;
 mod migrate;
 pub(super) mod outbound;
 pub(super) mod query;

@@ -4,6 +4,7 @@ use causeway_proofs::{Domain, LeafIndex, LogSize, MessageId};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::codec::{self, bits_to_i64, to_i64};
+use super::history::Moves;
 use super::sql;
 use crate::Error;
 use crate::store::{
@@ -50,6 +51,9 @@ pub(super) fn accept(tx: &Transaction<'_>, batch: &AcceptBatch<'_>) -> Result<Ac
     }
     let now = to_i64("time", batch.now.0)?;
     let mut next = log_size(tx, origin)?.0;
+    // Each destination's next position in its lane, read once per batch.
+    let mut lane_next: std::collections::HashMap<u32, i64> = std::collections::HashMap::new();
+    let mut moves = Moves::default();
     let mut outcome = AcceptOutcome {
         appended: Vec::new(),
         already_known: 0,
@@ -141,26 +145,41 @@ pub(super) fn accept(tx: &Transaction<'_>, batch: &AcceptBatch<'_>) -> Result<Ac
         )
         .and_then(|mut s| s.execute(params![origin.0, leaf, &id.0.0[..]]))
         .map_err(sql(op))?;
+        let destination = message.destination();
+        let pos = match lane_next.get(&destination.0) {
+            Some(&pos) => pos,
+            None => next_lane_pos(tx, origin, destination)?,
+        };
         tx.prepare_cached(
             "INSERT INTO delivery (message_id, origin, destination, leaf_index, state,
-                                   next_attempt_at, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6)",
+                                   next_attempt_at, created_at, updated_at, lane_pos)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6, ?7)",
         )
         .and_then(|mut s| {
             s.execute(params![
                 &id.0.0[..],
                 origin.0,
-                message.destination().0,
+                destination.0,
                 leaf,
                 DeliveryStateKind::Pending.as_str(),
-                now
+                now,
+                pos
             ])
         })
         .map_err(sql(op))?;
+        moves.add(
+            i64::from(origin.0),
+            i64::from(destination.0),
+            None,
+            DeliveryStateKind::Pending.as_str(),
+            pos,
+        );
+        lane_next.insert(destination.0, pos + 1);
         outcome.appended.push((LeafIndex(next), id));
         next += 1;
     }
 
+    moves.write(tx, now, None)?;
     store_cursor(tx, origin, batch.cursor, now)?;
     outcome.log_size = LogSize(next);
     tracing::debug!(
@@ -172,6 +191,16 @@ pub(super) fn accept(tx: &Transaction<'_>, batch: &AcceptBatch<'_>) -> Result<Ac
         "accepted events"
     );
     Ok(outcome)
+}
+
+/// The position the next message of lane (`origin`, `destination`) takes in its lane.
+fn next_lane_pos(tx: &Transaction<'_>, origin: Domain, destination: Domain) -> Result<i64> {
+    tx.prepare_cached(
+        "SELECT coalesce(max(lane_pos) + 1, 0) FROM delivery INDEXED BY delivery_by_lane_pos
+         WHERE origin = ?1 AND destination = ?2",
+    )
+    .and_then(|mut s| s.query_row(params![origin.0, destination.0], |r| r.get(0)))
+    .map_err(sql("read lane position"))
 }
 
 /// Whether message `id` is stored.

@@ -3,7 +3,7 @@
 //! A bundle's `native_proof` of family `evm` is JSON with every byte string in hex: ~8 KB per
 //! message for a block of 100 dispatches, the largest part of a message's row, written (and
 //! its write-ahead log copy) for every accepted message. [`compact_native_proof`] turns that
-//! JSON into bytes of about a third of its size, and [`native_proof_from_compact`] gives back
+//! JSON into bytes of less than half its size, and [`native_proof_from_compact`] gives back
 //! the same JSON value, so a bundle made from a stored proof is byte for byte the one made
 //! from the proof as accepted.
 //!
@@ -440,7 +440,7 @@ mod tests {
     }
 
     #[test]
-    fn it_is_a_third_of_the_json() {
+    fn it_is_less_than_half_of_the_json() {
         let p = proof(100, 42, 600, true, true);
         let json = serde_json::to_string(&p.to_native_proof().unwrap()).unwrap();
         let compact = p.to_compact();

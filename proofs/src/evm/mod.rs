@@ -14,7 +14,7 @@
 //!   message bytes (and header → transactions root → the emitting transaction). This is the
 //!   `native_proof` of a bundle of family `evm`.
 //! - [`compact_native_proof`] and [`native_proof_from_compact`]: the binary form a store keeps
-//!   of an EVM source proof instead of its JSON (about a third of the size), read back to the
+//!   of an EVM source proof instead of its JSON (less than half the size), read back to the
 //!   same JSON.
 //! - [`ProvenSource`]: what a verified source proof establishes about a bundle's source
 //!   reference, field by field: proven, contradicted (refused) or [`Unproved`].

@@ -47,7 +47,7 @@ fn bench_relay_measures_and_its_bundles_verify_with_the_cli() {
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(
         lines[0],
-        "| batch size | messages | msgs/s | p50 ms | p99 ms | gas/msg | raw transfers/s | ratio | automine kicks | batch ceiling msgs/s | relay/ceiling |"
+        "| batch size | messages | msgs/s | p50 ms | p99 ms | gas/msg | raw transfers/s | ratio | automine kicks | relay kicks | relay CPU µs/msg | batch ceiling msgs/s | relay/ceiling |"
     );
     assert_eq!(lines.len(), 3, "{stdout}");
     let cells: Vec<&str> = lines[2]
@@ -55,7 +55,7 @@ fn bench_relay_measures_and_its_bundles_verify_with_the_cli() {
         .split('|')
         .map(str::trim)
         .collect();
-    assert_eq!(cells.len(), 11, "{stdout}");
+    assert_eq!(cells.len(), 13, "{stdout}");
     assert_eq!(&cells[..2], &["16", messages.as_str()]);
     let numbers: Vec<f64> = cells[2..8].iter().map(|c| c.parse().unwrap()).collect();
     // Every figure is a positive measurement; latencies are ordered; a delivery costs gas.
@@ -69,9 +69,15 @@ fn bench_relay_measures_and_its_bundles_verify_with_the_cli() {
     cells[8]
         .parse::<usize>()
         .expect("a count of automine kicks");
+    cells[9]
+        .parse::<usize>()
+        .expect("a count of the relay's automine kicks");
+    // The relaying process's CPU per delivered message, from /proc: a positive figure.
+    let cpu: f64 = cells[10].parse().unwrap();
+    assert!(cpu.is_finite() && cpu > 0.0, "{stdout}");
     // The chain's batch ceiling for the same messages and batch size, and the relay's share of it.
-    let ceiling: f64 = cells[9].parse().unwrap();
-    let share: f64 = cells[10].parse().unwrap();
+    let ceiling: f64 = cells[11].parse().unwrap();
+    let share: f64 = cells[12].parse().unwrap();
     assert!(ceiling > 0.0 && share > 0.0, "{stdout}");
     assert!(
         (share - numbers[0] / ceiling).abs() < 0.01,

@@ -13,6 +13,9 @@
 //! - [`EvmSourceProof`]: header → receipts root → receipt → the Outbox's `Dispatch` log → the
 //!   message bytes (and header → transactions root → the emitting transaction). This is the
 //!   `native_proof` of a bundle of family `evm`.
+//! - [`compact_native_proof`] and [`native_proof_from_compact`]: the binary form a store keeps
+//!   of an EVM source proof instead of its JSON (less than half the size), read back to the
+//!   same JSON.
 //! - [`ProvenSource`]: what a verified source proof establishes about a bundle's source
 //!   reference, field by field: proven, contradicted (refused) or [`Unproved`].
 //!
@@ -20,6 +23,7 @@
 //! alloy-rlp and trie proofs are checked by alloy-trie (see [`verify_proof`]); keccak-256 is sha3's.
 //! Adapters fetch headers and receipts and build the proofs; verifiers only need the bytes.
 
+mod compact;
 mod header;
 mod json;
 mod receipt;
@@ -31,6 +35,7 @@ mod transaction;
 pub mod trie;
 mod verify;
 
+pub use compact::{COMPACT_EVM_SOURCE_PROOF, compact_native_proof, native_proof_from_compact};
 pub use header::{EvmHeader, MAX_HEADER_LEN, decode_header, header_hash};
 pub use receipt::{Bloom, Log, MAX_TOPICS, Receipt, TxType, decode_receipt};
 pub use receipt_proof::{ReceiptProof, ReceiptTrie, receipt_key, receipts_root};

@@ -226,6 +226,11 @@ impl EvmSourceProof {
                 reason: format!("native proof is of family {:?}, not evm", proof.family),
             });
         }
+        // The exact shape `to_native_proof` writes is read without serde's generic path (a
+        // subset of what it accepts, read to the same proof); anything else goes through it.
+        if let Some(parsed) = super::compact::evm_proof_of_value(&proof.data) {
+            return Ok(parsed);
+        }
         Self::deserialize(&proof.data).map_err(|e| Error::Decode {
             what: "EVM source proof",
             reason: e.to_string(),

@@ -486,3 +486,64 @@ fn a_batch_state_change_writes_a_few_pages_not_one_per_message() {
         );
     }
 }
+
+/// An EVM source proof is kept in its compact binary form (in base64, less than half of its
+/// JSON) and read back as the same JSON, byte for byte; a native proof of another shape keeps
+/// its JSON.
+#[test]
+fn an_evm_source_proof_is_stored_compact_and_read_back_as_accepted() {
+    use causeway_proofs::bundle::NativeProof;
+    use causeway_proofs::evm::{EvmSourceProof, ReceiptTrie, TransactionTrie};
+
+    let b = SqliteBackend::new();
+    let s = b.open();
+    // A proof from real tries of 100 receipts and transactions, as a block of dispatches has.
+    let receipts: Vec<Vec<u8>> = (0..100u8).map(|i| vec![i; 600]).collect();
+    let transactions: Vec<Vec<u8>> = (0..100u8).map(|i| vec![!i; 250]).collect();
+    let proof = EvmSourceProof {
+        header: vec![0xf9; 600],
+        receipt_proof: ReceiptTrie::new(&receipts)
+            .proof(42)
+            .unwrap()
+            .with_block_hash(block_hash(10)),
+        log_index_in_receipt: 0,
+        transaction_proof: Some(TransactionTrie::new(&transactions).proof(42).unwrap()),
+    };
+    let evm = proof.to_native_proof().unwrap();
+    let mut compact = event(message(ORIGIN, 0, DEST, 0), 10);
+    compact.native_proof = Some(evm.clone());
+    let other = event(message(ORIGIN, 1, DEST, 0), 10);
+    accept(&s, ORIGIN, &[compact.clone(), other.clone()], 10, 1_000).unwrap();
+
+    let c = raw(&b);
+    let stored = |id: causeway_proofs::MessageId| -> (String, i64) {
+        c.query_row(
+            "SELECT substr(native_proof, 1, 15), length(native_proof) FROM message WHERE id = ?1",
+            [&id.0.0[..]],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    };
+    let json = serde_json::to_string(&evm).unwrap();
+    let (kind, len) = stored(compact.message.id());
+    assert_eq!(kind, "evm-compact-v1:");
+    // About 40 % of the JSON in bytes, 52 % in base64.
+    assert!(
+        (len as usize) * 5 < json.len() * 3,
+        "{len} bytes stored for {} of JSON",
+        json.len()
+    );
+    assert!(stored(other.message.id()).0.starts_with('{'));
+
+    let read: NativeProof = s
+        .message(compact.message.id())
+        .unwrap()
+        .unwrap()
+        .native_proof
+        .unwrap();
+    assert_eq!(serde_json::to_string(&read).unwrap(), json);
+    assert_eq!(
+        s.message(other.message.id()).unwrap().unwrap().native_proof,
+        other.native_proof
+    );
+}

@@ -42,12 +42,8 @@ impl Offered {
             event
                 .native_proof
                 .as_ref()
-                .map(serde_json::to_string)
-                .transpose()
-                .map_err(|e| Error::Backend {
-                    op: "encode native proof",
-                    source: Box::new(e),
-                })?,
+                .map(codec::encode_native_proof)
+                .transpose()?,
         );
         self.id.push(id.0.0.to_vec());
         self.nonce.push(codec::bits_to_i64(message.nonce().0));

@@ -1,6 +1,7 @@
 //! Conversions between the store's typed values and SQLite columns, each failing with a named
 //! error instead of wrapping or truncating.
 
+use causeway_proofs::bundle::NativeProof;
 use causeway_proofs::{Domain, EvmAddress, Hash32, MessageId, Signature};
 
 use crate::Error;
@@ -76,6 +77,48 @@ pub(crate) fn state(text: &str) -> Result<DeliveryStateKind> {
 /// An [`Error::Corrupt`].
 pub(crate) fn corrupt(what: &'static str, reason: String) -> Error {
     Error::Corrupt { what, reason }
+}
+
+/// What marks a `native_proof` column holding a compact EVM source proof, in base64, rather
+/// than `NativeProof` JSON (which begins with `{`).
+pub(crate) const COMPACT_PROOF_PREFIX: &str = "evm-compact-v1:";
+
+/// A message's native proof as its `native_proof` column holds it: the `NativeProof` JSON, or
+/// an EVM source proof's compact binary form ([`causeway_proofs::evm::compact_native_proof`]) in
+/// base64 after [`COMPACT_PROOF_PREFIX`]. The JSON of an EVM proof is ~8 KB of hex per message,
+/// the largest part of a message's row, written (with its write-ahead copy) for every accepted
+/// message; the compact form in base64 is less than half of it. Read back, it is the same JSON
+/// value ([`causeway_proofs::evm::native_proof_from_compact`]), so bundles and the API hand out
+/// what was accepted, byte for byte.
+///
+/// Both backends write it. Base64 in the column rather than a BLOB column: `message` is a
+/// STRICT table whose `native_proof` is TEXT, and a new column needs schema 12, whose number
+/// is reserved behind schema 11 of another branch (a BLOB column would save the last quarter).
+pub(crate) fn encode_native_proof(proof: &NativeProof) -> Result<String> {
+    if let Some(bytes) = causeway_proofs::evm::compact_native_proof(proof) {
+        use base64::Engine as _;
+        let mut out = String::with_capacity(COMPACT_PROOF_PREFIX.len() + bytes.len() * 4 / 3 + 4);
+        out.push_str(COMPACT_PROOF_PREFIX);
+        base64::engine::general_purpose::STANDARD.encode_string(&bytes, &mut out);
+        return Ok(out);
+    }
+    serde_json::to_string(proof).map_err(|e| Error::Backend {
+        op: "encode native proof",
+        source: Box::new(e),
+    })
+}
+
+/// The native proof a `native_proof` column holds (see [`encode_native_proof`]).
+pub(crate) fn decode_native_proof(stored: &str) -> Result<NativeProof> {
+    let Some(encoded) = stored.strip_prefix(COMPACT_PROOF_PREFIX) else {
+        return serde_json::from_str(stored).map_err(|e| corrupt("native proof", e.to_string()));
+    };
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|e| corrupt("native proof", format!("compact form: {e}")))?;
+    causeway_proofs::evm::native_proof_from_compact(&bytes)
+        .map_err(|e| corrupt("native proof", e.to_string()))
 }
 
 #[cfg(test)]

@@ -135,9 +135,8 @@ impl RawRecord {
             .map_err(|e| codec::corrupt("source reference", e.to_string()))?;
         let native_proof: Option<NativeProof> = self
             .native_proof
-            .map(|j| serde_json::from_str(&j))
-            .transpose()
-            .map_err(|e| codec::corrupt("native proof", e.to_string()))?;
+            .map(|p| codec::decode_native_proof(&p))
+            .transpose()?;
         Ok(MessageRecord {
             message: decode_message(id, &self.encoded)?,
             leaf_index: LeafIndex(codec::to_u64("leaf index", self.leaf_index)?),

@@ -93,12 +93,8 @@ pub(super) fn accept(tx: &Transaction<'_>, batch: &AcceptBatch<'_>) -> Result<Ac
         let native_proof = event
             .native_proof
             .as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(|e| Error::Backend {
-                op: "encode native proof",
-                source: Box::new(e),
-            })?;
+            .map(codec::encode_native_proof)
+            .transpose()?;
         let leaf = to_i64("leaf index", next)?;
         let nonce = bits_to_i64(message.nonce().0);
         // The insert itself tells a new message from a known one (its id, or its nonce, is

@@ -12,8 +12,8 @@ use causeway_gateway::private::dispatch::{Dispatcher, Origin};
 use causeway_privacy::KeyPair;
 use causeway_proofs::{Address32, Domain, EvmAddress, Message, MessageId, Nonce};
 use causeway_relayer::store::{
-    NewSendRequest, OutboundStore, SendKind, SendRequest, SendRequestId, SendState, SqliteStore,
-    Store, UnixMillis,
+    LeaseOwner, NewSendRequest, OutboundStore, SendKind, SendLease, SendLeaseRequest, SendRequest,
+    SendRequestId, SendState, SqliteStore, Store, UnixMillis,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -48,6 +48,24 @@ fn id_at(nonce: u64, sender: Address32, body: &[u8]) -> MessageId {
     )
     .unwrap()
     .id()
+}
+
+/// The lease under which a dispatcher that then crashed held request `id` (the only open one of
+/// `origin`): taken an hour ago for a second, so it has ended and any dispatcher takes the
+/// request over, resuming from what was recorded under it.
+pub(crate) fn crashed_lease(store: &dyn Store, origin: Domain, id: SendRequestId) -> SendLease {
+    let leased = store
+        .lease_send_requests(&SendLeaseRequest {
+            origin,
+            owner: &LeaseOwner("crashed".into()),
+            limit: 1,
+            lease_for: Duration::from_secs(1),
+            now: UnixMillis(UnixMillis::now().0 - 3_600_000),
+        })
+        .unwrap();
+    assert_eq!(leased.len(), 1, "one open request");
+    assert_eq!(leased[0].id, id);
+    leased[0].lease.clone().unwrap()
 }
 
 /// The directory of a lone member, org1, with a fresh privacy key.
@@ -123,7 +141,13 @@ async fn a_dispatch_survives_its_crash_windows_and_a_taken_nonce() {
     let first = request(&store, b"one");
     let n = nonce().await;
     store
-        .record_sealed(first, n, id_at(n, sender, b"one"), None, UnixMillis::now())
+        .record_sealed(
+            &crashed_lease(&*store, CHAIN_A.domain, first),
+            n,
+            id_at(n, sender, b"one"),
+            None,
+            UnixMillis::now(),
+        )
         .unwrap();
     let done = run_until_done(&chain, &store, first).await;
     assert_eq!(done.state, SendState::Dispatched, "{:?}", done.error);
@@ -134,7 +158,13 @@ async fn a_dispatch_survives_its_crash_windows_and_a_taken_nonce() {
     let second = request(&store, b"two");
     let n = nonce().await;
     store
-        .record_sealed(second, n, id_at(n, sender, b"two"), None, UnixMillis::now())
+        .record_sealed(
+            &crashed_lease(&*store, CHAIN_A.domain, second),
+            n,
+            id_at(n, sender, b"two"),
+            None,
+            UnixMillis::now(),
+        )
         .unwrap();
     let sent = chain
         .outbox
@@ -156,7 +186,7 @@ async fn a_dispatch_survives_its_crash_windows_and_a_taken_nonce() {
     let n = nonce().await;
     store
         .record_sealed(
-            third,
+            &crashed_lease(&*store, CHAIN_A.domain, third),
             n,
             id_at(n, sender, b"three"),
             None,

@@ -24,7 +24,7 @@ fn raw(b: &SqliteBackend) -> Connection {
 fn file_is_wal_with_recorded_migrations() {
     let b = SqliteBackend::new();
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 10);
+    assert_eq!(s.schema_version().unwrap(), 11);
     assert_eq!(s.path(), b.path.as_path());
     s.integrity_check().unwrap();
     let c = raw(&b);
@@ -55,16 +55,17 @@ fn file_is_wal_with_recorded_migrations() {
                 10,
                 "leaner delivery transitions; each lane's last delivery kept".to_owned()
             ),
+            (11, "send requests leased to one dispatcher".to_owned()),
         ]
     );
     drop(s);
     // Reopening applies nothing twice.
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 10);
+    assert_eq!(s.schema_version().unwrap(), 11);
     let n: i64 = c
         .query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(n, 10);
+    assert_eq!(n, 11);
 }
 
 /// A file written by the first release (schema 1) is brought to the current schema on open,
@@ -93,7 +94,7 @@ fn a_file_of_schema_1_is_migrated_in_place() {
         .unwrap();
     }
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 10);
+    assert_eq!(s.schema_version().unwrap(), 11);
     s.integrity_check().unwrap();
     let columns = b.columns("delivery");
     assert!(
@@ -108,12 +109,12 @@ fn a_file_from_a_newer_build_is_refused() {
     drop(b.open());
     raw(&b)
         .execute(
-            "INSERT INTO schema_version (version, name, applied_at) VALUES (11, 'future', 0)",
+            "INSERT INTO schema_version (version, name, applied_at) VALUES (12, 'future', 0)",
             [],
         )
         .unwrap();
     match SqliteStore::open(&b.path).unwrap_err() {
-        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (11, 10)),
+        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (12, 11)),
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
 }
@@ -158,20 +159,20 @@ fn a_read_only_handle_reads_beside_a_writer_and_never_writes() {
 
     // Another schema: refused, never migrated.
     raw(&b)
-        .execute("DELETE FROM schema_version WHERE version = 10", [])
+        .execute("DELETE FROM schema_version WHERE version = 11", [])
         .unwrap();
     match SqliteStore::open_read_only(&b.path, options).unwrap_err() {
-        Error::SchemaTooOld { found, expected } => assert_eq!((found, expected), (9, 10)),
+        Error::SchemaTooOld { found, expected } => assert_eq!((found, expected), (10, 11)),
         other => panic!("expected SchemaTooOld, got {other:?}"),
     }
     raw(&b)
         .execute(
-            "INSERT INTO schema_version (version, name, applied_at) VALUES (11, 'future', 0)",
+            "INSERT INTO schema_version (version, name, applied_at) VALUES (12, 'future', 0)",
             [],
         )
         .unwrap();
     match SqliteStore::open_read_only(&b.path, options).unwrap_err() {
-        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (11, 10)),
+        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (12, 11)),
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
 }
@@ -351,7 +352,7 @@ fn many_handles_opening_a_new_file_at_once_all_succeed() {
         for opener in openers {
             let version = opener.join().unwrap();
             assert!(
-                matches!(version, Ok(10)),
+                matches!(version, Ok(11)),
                 "round {round}: an opener failed: {version:?}"
             );
         }
@@ -359,7 +360,7 @@ fn many_handles_opening_a_new_file_at_once_all_succeed() {
             .unwrap()
             .query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(n, 10, "round {round}: each migration applied once");
+        assert_eq!(n, 11, "round {round}: each migration applied once");
     }
 }
 

@@ -192,7 +192,7 @@ impl Origin for FiscoOrigin {
             Some(receipt) => match self.landing(sealed, tx, &receipt) {
                 // Committed after the read above.
                 Landing::Landed(tx) => Found::Landed(tx),
-                Landing::Missed(reason) => Found::Missed(reason),
+                Landing::Missed(reason) | Landing::Contended(reason) => Found::Missed(reason),
             },
             None => Found::NotFound,
         })

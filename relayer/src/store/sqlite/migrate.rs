@@ -69,6 +69,13 @@ const MIGRATIONS: &[Migration] = &[
         name: "leaner delivery transitions; each lane's last delivery kept",
         sql: include_str!("migrations/0010_lean_delivery.sql"),
     },
+    // Named 0013 on its branch (s4-send) so that the delivery (0011) and native-proof (0012)
+    // migrations merged beside it keep their numbers: its version is the next free one.
+    Migration {
+        version: 11,
+        name: "send requests leased to one dispatcher",
+        sql: include_str!("migrations/0013_send_leases.sql"),
+    },
 ];
 
 /// The schema version this build brings a file to.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::{B256, Bytes};
+use alloy::providers::ext::AnvilApi as _;
 use causeway_devnet::{CHAIN_A, DevChain};
 use causeway_gateway::private::Directory;
 use causeway_gateway::private::dispatch::{Dispatcher, Origin};
@@ -212,4 +213,113 @@ async fn a_dispatch_survives_its_crash_windows_and_a_taken_nonce() {
     assert_eq!(done.nonce, Some(n + 1));
     assert_eq!(done.message_id, Some(id_at(n + 1, sender, b"three")));
     assert_eq!(nonce().await, n + 2);
+}
+
+/// Two senders (two organisations' gateways: a store and a sender key each) hold a request
+/// sealed for the same Outbox nonce and dispatch at once, both transactions reaching the node
+/// before a block is mined: the Outbox's expected nonce lets one land there and turns the other
+/// away (a reverted transaction, or a refused estimate) instead of landing it under the next
+/// nonce; that one is sealed again for the next nonce and lands once. Exactly one message per
+/// sender, each at the nonce its request was sealed for.
+#[tokio::test]
+async fn two_senders_racing_for_one_nonce_each_dispatch_once() {
+    let chain = DevChain::start_with(CHAIN_A, causeway_devnet::anvil::Mining::Manual)
+        .await
+        .unwrap();
+    let n = chain.outbox.nonce().call().await.unwrap();
+    let keys = [SENDER_KEY, SENDER_KEY - 1];
+    let bodies: [&[u8]; 2] = [b"first sender", b"second sender"];
+    let senders = keys.map(|k| Address32::from(EvmAddress(chain.node.dev_keys()[k].address().0.0)));
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let stores =
+        [0, 1].map(|i| Arc::new(SqliteStore::open(dirs[i].path().join("s.sqlite")).unwrap()));
+    let mut ids = Vec::new();
+    for i in 0..2 {
+        let id = request(&stores[i], bodies[i]);
+        stores[i]
+            .record_sealed(
+                &crashed_lease(&*stores[i], CHAIN_A.domain, id),
+                n,
+                id_at(n, senders[i], bodies[i]),
+                None,
+                UnixMillis::now(),
+            )
+            .unwrap();
+        ids.push(id);
+    }
+    let cancel = CancellationToken::new();
+    let mut tasks = Vec::new();
+    for i in 0..2 {
+        let dispatcher = Dispatcher::new(
+            Arc::clone(&stores[i]) as Arc<dyn Store>,
+            CHAIN_A.domain,
+            &chain.node.endpoint(),
+            EvmAddress(chain.outbox.address().0.0),
+            &chain.node.dev_keys()[keys[i]].to_bytes().0,
+            lone_directory(),
+            Duration::from_millis(50),
+        )
+        .unwrap();
+        tasks.push(tokio::spawn(dispatcher.run(cancel.clone())));
+    }
+    // Nothing is mined until both have sent for nonce n (or been turned away by the estimate).
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let done = loop {
+        chain.provider.evm_mine(None).await.unwrap();
+        let now: Vec<SendRequest> = (0..2)
+            .map(|i| stores[i].send_request(ids[i]).unwrap().unwrap())
+            .collect();
+        if now.iter().all(|r| r.state == SendState::Dispatched) {
+            break now;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not done: {now:?}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    cancel.cancel();
+    for t in tasks {
+        t.await.unwrap();
+    }
+
+    // Two messages in all, one per sender, each the id its request recorded at its nonce.
+    assert_eq!(chain.outbox.nonce().call().await.unwrap(), n + 2);
+    let logs = chain
+        .outbox
+        .Dispatch_filter()
+        .from_block(0)
+        .query()
+        .await
+        .unwrap();
+    let landed: Vec<Message> = logs
+        .iter()
+        .filter(|(e, _)| e.nonce >= n)
+        .map(|(e, _)| Message::decode(&e.message).unwrap())
+        .collect();
+    assert_eq!(landed.len(), 2, "{landed:?}");
+    for i in 0..2 {
+        let r = &done[i];
+        let nonce = r.nonce.unwrap();
+        assert_eq!(r.message_id, Some(id_at(nonce, senders[i], bodies[i])));
+        let mine: Vec<&Message> = landed.iter().filter(|m| m.sender() == senders[i]).collect();
+        assert_eq!(mine.len(), 1, "sender {i}: exactly one message");
+        assert_eq!(
+            mine[0].nonce(),
+            Nonce(nonce),
+            "sender {i}: at the sealed nonce"
+        );
+        assert_eq!(Some(mine[0].id()), r.message_id);
+    }
+
+    // One won nonce n at once; the other lost it (one attempt) and landed at n + 1.
+    let mut outcome: Vec<(u64, u32)> = done
+        .iter()
+        .map(|r| (r.nonce.unwrap(), r.attempts))
+        .collect();
+    outcome.sort_unstable();
+    assert_eq!(
+        outcome,
+        [(n, 0), (n + 1, 1)],
+        "{:?}",
+        done.iter().map(|r| &r.error).collect::<Vec<_>>()
+    );
 }

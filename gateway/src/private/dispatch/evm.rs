@@ -1,4 +1,6 @@
-//! Dispatching on an EVM chain's Outbox: one transaction per dispatch from the sender key, its
+//! Dispatching on an EVM chain's Outbox: one `dispatchAt` transaction per dispatch from the
+//! sender key, naming the nonce the message was sealed for (the Outbox reverts `NonceTaken` if
+//! another dispatch took it first, so the message never lands under another nonce), its
 //! receipt's `Dispatch` event saying which message it made; after a crash a sealed message is
 //! looked up by its id among the Outbox's `Dispatch` logs.
 
@@ -20,7 +22,9 @@ alloy::sol! {
     interface IOutbox {
         event Dispatch(bytes32 indexed id, uint64 indexed nonce, uint32 indexed destination, bytes message);
         function dispatch(uint32 destination, bytes32 recipient, bytes calldata body) external returns (bytes32 id);
+        function dispatchAt(uint64 expectedNonce, uint32 destination, bytes32 recipient, bytes calldata body) external returns (bytes32 id);
         function nonce() external view returns (uint64);
+        error NonceTaken(uint64 expected, uint64 actual);
     }
 }
 
@@ -107,11 +111,14 @@ impl Origin for EvmOrigin {
         })
     }
 
-    /// Sends the dispatch transaction and reads the outcome from its receipt.
+    /// Sends the dispatch transaction (`dispatchAt` the sealed nonce) and reads the outcome
+    /// from its receipt. A nonce already taken shows in the gas estimate (nothing is sent) or,
+    /// if another dispatch of it was mined first, as a reverted transaction.
     async fn broadcast(&self, sealed: &Sealed, body: Vec<u8>) -> Result<Landing> {
         let outbox = IOutbox::new(self.outbox, &self.provider);
         let pending = match outbox
-            .dispatch(
+            .dispatchAt(
+                sealed.nonce,
                 sealed.destination.0,
                 B256::from(sealed.recipient.0),
                 Bytes::from(body),
@@ -120,7 +127,20 @@ impl Origin for EvmOrigin {
             .await
         {
             Ok(p) => p,
-            Err(e) => return Ok(Landing::Missed(format!("the dispatch was refused: {e}"))),
+            Err(e) => {
+                return Ok(
+                    match e.as_decoded_interface_error::<IOutbox::IOutboxErrors>() {
+                        // The estimate ran on the pending block: another dispatch, not yet
+                        // mined, holds the nonce. Nothing was sent.
+                        Some(IOutbox::IOutboxErrors::NonceTaken(t)) => Landing::Contended(format!(
+                            "nonce {} is taken by another dispatch (the Outbox's pending \
+                                 nonce is {})",
+                            t.expected, t.actual
+                        )),
+                        _ => Landing::Missed(format!("the dispatch was refused: {e}")),
+                    },
+                );
+            }
         };
         let receipt = pending
             .with_timeout(Some(RECEIPT_TIMEOUT))
@@ -130,7 +150,9 @@ impl Origin for EvmOrigin {
         let tx = Hash32(receipt.transaction_hash.0);
         if !receipt.status() {
             return Ok(Landing::Missed(format!(
-                "the dispatch transaction {tx} reverted"
+                "the dispatch transaction {tx} reverted (nonce {} taken by another dispatch \
+                 mined first, if the Outbox is past it)",
+                sealed.nonce
             )));
         }
         let got = receipt

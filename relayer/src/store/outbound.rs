@@ -165,7 +165,9 @@ pub struct SendLease {
 #[non_exhaustive]
 pub enum AfterFailure {
     /// Back to accepted, to be sealed again for the nonce the Outbox shows next: only once
-    /// the sealed message can no longer land (the Outbox is past its nonce without it).
+    /// the sealed message can no longer land (the Outbox is past its nonce without it). Not
+    /// counted as an attempt: another dispatch took the nonce, which is progress, so these
+    /// are bounded by the other senders' messages, not by the request's attempts.
     SealAgain,
     /// Stays sealed (same nonce, message id and body), to be sent again: its message can still
     /// land at its nonce, so sealing it for another would risk sending it twice.
@@ -372,9 +374,10 @@ pub trait OutboundStore: Send + Sync {
     /// Marks the request dispatched in `tx_hash`, clears its payload and releases the lease.
     fn record_dispatched(&self, lease: &SendLease, tx_hash: Hash32, now: UnixMillis) -> Result<()>;
 
-    /// Records a failed attempt, counted, with its reason, and releases the lease: `then` says
-    /// whether the request is sealed again (accepted), sent again as sealed (only a sealed
-    /// request; else [`crate::Error::SendRequestState`]), or failed for good.
+    /// Records a failed attempt with its reason, and releases the lease: `then` says whether
+    /// the request is sealed again (accepted; a lost nonce, not counted), sent again as sealed
+    /// (counted; only a sealed request, else [`crate::Error::SendRequestState`]), or failed for
+    /// good (counted).
     fn record_send_failure(
         &self,
         lease: &SendLease,

@@ -183,7 +183,11 @@ fn send_requests_are_recorded_audited_sealed_and_dispatched<B: Backend>(b: &B) {
     s.record_send_failure(&leases[0], "reverted", AfterFailure::SealAgain, t(15))
         .unwrap();
     let again = s.send_request(ids[0]).unwrap().unwrap();
-    assert_eq!((again.state, again.attempts), (SendState::Accepted, 1));
+    assert_eq!(
+        (again.state, again.attempts, again.error.as_deref()),
+        (SendState::Accepted, 0, Some("reverted")),
+        "a lost nonce is not a failed attempt"
+    );
     assert_eq!(again.lease, None);
     assert!(matches!(
         s.record_send_failure(&leases[0], "reverted", AfterFailure::GiveUp, t(15)),

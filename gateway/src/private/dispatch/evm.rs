@@ -33,6 +33,7 @@ pub struct EvmOrigin {
     outbox: Address,
     sender: Address32,
     provider: DynProvider,
+    from: Address,
 }
 
 impl core::fmt::Debug for EvmOrigin {
@@ -56,6 +57,7 @@ impl EvmOrigin {
         let signer = PrivateKeySigner::from_bytes(&B256::from(*secret))
             .map_err(|e| anyhow!("the sender key is not a secp256k1 secret key: {e}"))?;
         let sender = Address32::from(EvmAddress(signer.address().0.0));
+        let signer_address = signer.address();
         let url = endpoint
             .parse()
             .with_context(|| format!("the endpoint of domain {origin} is not a URL"))?;
@@ -67,6 +69,7 @@ impl EvmOrigin {
             outbox: Address::from(outbox.0),
             sender,
             provider,
+            from: signer_address,
         })
     }
 }
@@ -116,16 +119,31 @@ impl Origin for EvmOrigin {
     /// if another dispatch of it was mined first, as a reverted transaction.
     async fn broadcast(&self, sealed: &Sealed, body: Vec<u8>) -> Result<Landing> {
         let outbox = IOutbox::new(self.outbox, &self.provider);
-        let pending = match outbox
-            .dispatchAt(
-                sealed.nonce,
-                sealed.destination.0,
-                B256::from(sealed.recipient.0),
-                Bytes::from(body),
-            )
-            .send()
-            .await
-        {
+        let call = outbox.dispatchAt(
+            sealed.nonce,
+            sealed.destination.0,
+            B256::from(sealed.recipient.0),
+            Bytes::from(body),
+        );
+        // The estimate and the account's transaction nonce first, explicitly: a refused
+        // estimate then sends nothing and uses up no transaction nonce (a cached nonce taken by
+        // a transaction never sent would leave a gap every later transaction waits behind).
+        let sent = match call.estimate_gas().await {
+            Ok(gas) => {
+                let account_nonce = self
+                    .provider
+                    .get_transaction_count(self.from)
+                    .pending()
+                    .await
+                    .context("reading the sender account's transaction nonce")?;
+                call.gas(gas.saturating_add(gas / 5))
+                    .nonce(account_nonce)
+                    .send()
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        let pending = match sent {
             Ok(p) => p,
             Err(e) => {
                 return Ok(
@@ -136,6 +154,13 @@ impl Origin for EvmOrigin {
                             "nonce {} is taken by another dispatch (the Outbox's pending \
                                  nonce is {})",
                             t.expected, t.actual
+                        )),
+                        // Another dispatch from the same sender account (another replica of
+                        // this gateway) took the account's transaction nonce first: nothing was
+                        // sent; try again once it is mined.
+                        _ if account_nonce_taken(&e.to_string()) => Landing::Contended(format!(
+                            "the sender account's transaction nonce was taken by another \
+                             transaction ({e})"
                         )),
                         _ => Landing::Missed(format!("the dispatch was refused: {e}")),
                     },
@@ -170,5 +195,35 @@ impl Origin for EvmOrigin {
                  sender was first); transaction {tx}; sealing again"
             ))
         })
+    }
+}
+
+/// Whether a node's refusal says the sender account's transaction nonce is already used or
+/// pending (geth's and anvil's wording): a concurrent transaction of the same account, not a
+/// fault of the dispatch.
+fn account_nonce_taken(refusal: &str) -> bool {
+    let refusal = refusal.to_ascii_lowercase();
+    [
+        "nonce too low",
+        "replacement transaction underpriced",
+        "already known",
+    ]
+    .iter()
+    .any(|m| refusal.contains(m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::account_nonce_taken;
+
+    #[test]
+    fn a_used_account_nonce_is_told_from_other_refusals() {
+        assert!(account_nonce_taken(
+            "server returned an error response: error code -32003: nonce too low"
+        ));
+        assert!(account_nonce_taken("replacement transaction underpriced"));
+        assert!(!account_nonce_taken(
+            "insufficient funds for gas * price + value"
+        ));
     }
 }

@@ -53,8 +53,8 @@ pub use evm::EvmOrigin;
 pub use fabric::FabricOrigin;
 pub use fisco::FiscoOrigin;
 
-/// Attempts before a request is given up (a nonce taken by another sender, a revert, an RPC
-/// failure each count one).
+/// Failed attempts before a request is given up (a revert or a refusal while its nonce is
+/// free counts one; a nonce another dispatch took first does not: that is someone's progress).
 pub const MAX_ATTEMPTS: u32 = 8;
 /// How long a dispatch transaction may take to be mined or committed.
 pub const RECEIPT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -342,7 +342,8 @@ impl<O: Origin> Dispatcher<O> {
         reason: String,
         then: AfterFailure,
     ) -> Result<()> {
-        let then = if request.attempts + 1 >= MAX_ATTEMPTS {
+        // A lost nonce (sealed again) is not counted; the others are, up to MAX_ATTEMPTS.
+        let then = if then != AfterFailure::SealAgain && request.attempts + 1 >= MAX_ATTEMPTS {
             AfterFailure::GiveUp
         } else {
             then

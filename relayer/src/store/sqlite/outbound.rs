@@ -373,7 +373,8 @@ pub(super) fn record_failure(
     let at = to_i64("time", now.0)?;
     let key = to_i64("request id", id.0)?;
     tx.prepare_cached(
-        "UPDATE send_request SET state = ?2, attempts = attempts + 1, error = ?3,
+        "UPDATE send_request SET state = ?2,
+             attempts = attempts + CASE WHEN ?2 = 'accepted' THEN 0 ELSE 1 END, error = ?3,
              payload = CASE WHEN ?2 = 'failed' THEN NULL ELSE payload END,
              tx_hash = CASE WHEN ?2 = 'sealed' THEN NULL ELSE tx_hash END, lease_until = NULL,
              updated_at = ?4

@@ -61,6 +61,9 @@ error UnknownOrigin(uint32 origin);
 error InsufficientGas(uint256 available, uint256 required);
 /// The admin of a contract cannot be the zero address.
 error ZeroAdmin();
+/// `Outbox.dispatchAt`: the Outbox's next nonce is `actual`, not the `expected` one the message
+/// was sealed for (another dispatch took it first). Read the nonce again, seal again, retry.
+error NonceTaken(uint64 expected, uint64 actual);
 
 // Validator-set governance, pausing and rate limits (issue 9).
 

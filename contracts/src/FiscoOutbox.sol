@@ -4,8 +4,8 @@ pragma solidity 0.8.30;
 import {Outbox} from "./Outbox.sol";
 
 /// @title FiscoOutbox
-/// @notice The Outbox deployed on FISCO BCOS groups: the same `dispatch` and `Dispatch` event,
-/// and every message id recorded in storage, readable with `dispatched(id)`.
+/// @notice The Outbox deployed on FISCO BCOS groups: the same `dispatch`, `dispatchAt` and
+/// `Dispatch` event, and every message id recorded in storage, readable with `dispatched(id)`.
 /// @dev FISCO BCOS hashes a receipt by concatenating its fields without lengths, so another
 /// contract's log data can be re-split into a forged `Dispatch` log with the same receipt hash,
 /// Merkle proof and sealed header (docs/fisco.md, "Receipt hash"). What this contract stored
@@ -20,13 +20,13 @@ contract FiscoOutbox is Outbox {
     /// @param localDomain_ This chain's Causeway domain.
     constructor(uint32 localDomain_) Outbox(localDomain_) {}
 
-    /// @inheritdoc Outbox
-    function dispatch(uint32 destination, bytes32 recipient, bytes calldata body)
-        public
+    /// @dev Both entry points (`dispatch`, `dispatchAt`) record the id.
+    function _dispatch(uint32 destination, bytes32 recipient, bytes calldata body)
+        internal
         override
         returns (bytes32 id)
     {
-        id = super.dispatch(destination, recipient, body);
+        id = super._dispatch(destination, recipient, body);
         dispatched[id] = true;
     }
 }

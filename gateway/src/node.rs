@@ -194,6 +194,7 @@ impl Node {
             .unwrap_or_default();
         let api_requests = observed.api.clone();
         let anchor_metrics = observed.anchors.clone();
+        let dispatch_owner = pipeline.owner.clone();
         let mut relayer = Relayer::new(Arc::clone(&store), Arc::clone(&collector) as _, pipeline);
         for origin in wired.origins {
             relayer = relayer.origin(origin);
@@ -245,6 +246,8 @@ impl Node {
             Arc::clone(&store),
             &peer_config,
             options.pipeline.source_poll,
+            // Send requests are leased under the replica's name too (one live instance per name).
+            (dispatch_owner, options.pipeline.lease_for),
             cancel.clone(),
         ) {
             Ok(outbound) => outbound,

@@ -259,6 +259,24 @@ pub enum Error {
         action: &'static str,
     },
 
+    /// The caller's lease on a send request is gone: it expired and another dispatcher leased
+    /// the request (it resumes from what was recorded), or an outcome released it. Nothing was
+    /// changed; drop the request (it is someone else's now).
+    #[error(
+        "send request {id} is no longer leased to {owner} (generation {generation}; holder now: \
+         {holder:?}): another dispatcher took it over or it was settled; drop it"
+    )]
+    SendLeaseLost {
+        /// The request.
+        id: u64,
+        /// Who claimed it.
+        owner: LeaseOwner,
+        /// The generation it claimed.
+        generation: u64,
+        /// Who holds it now, if anyone.
+        holder: Option<LeaseOwner>,
+    },
+
     /// An API token cannot be recorded as given.
     #[error("invalid API token: {reason}")]
     InvalidToken {

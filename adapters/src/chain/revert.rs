@@ -114,6 +114,14 @@ pub enum RevertReason {
     MessageTooShort,
     /// A message body over the limit.
     BodyTooLarge,
+    /// `Outbox.dispatchAt`: the next nonce is `actual`, not the `expected` one the message was
+    /// sealed for (another dispatch took it first).
+    NonceTaken {
+        /// The nonce the dispatch named.
+        expected: u64,
+        /// The Outbox's next nonce.
+        actual: u64,
+    },
     /// Not enough gas left to give the recipient its full budget.
     InsufficientGas {
         /// Gas left.
@@ -251,6 +259,7 @@ impl RevertReason {
             RevertReason::ZeroAdmin => "zero_admin",
             RevertReason::MessageTooShort => "message_too_short",
             RevertReason::BodyTooLarge => "body_too_large",
+            RevertReason::NonceTaken { .. } => "nonce_taken",
             RevertReason::InsufficientGas { .. } => "insufficient_gas",
             RevertReason::UnknownOrigin { .. } => "unknown_origin",
             RevertReason::AlreadyConfigured { .. } => "already_configured",
@@ -367,6 +376,9 @@ impl fmt::Display for RevertReason {
             RevertReason::ZeroAdmin => f.write_str("ZeroAdmin"),
             RevertReason::MessageTooShort => f.write_str("MessageTooShort"),
             RevertReason::BodyTooLarge => f.write_str("BodyTooLarge"),
+            RevertReason::NonceTaken { expected, actual } => {
+                write!(f, "NonceTaken(expected {expected}, actual {actual})")
+            }
             RevertReason::OutOfGas => f.write_str("out of gas"),
         }
     }

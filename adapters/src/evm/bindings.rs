@@ -81,6 +81,7 @@ alloy::sol! {
         error NotFailed(bytes32 id);
         error MessageTooShort();
         error BodyTooLarge();
+        error NonceTaken(uint64 expected, uint64 actual);
         error UnknownOrigin(uint32 origin);
         error InsufficientGas(uint256 available, uint256 required);
         error ZeroAdmin();
@@ -283,6 +284,10 @@ pub fn decode_revert(data: &[u8]) -> RevertReason {
             },
             E::MessageTooShort(_) => RevertReason::MessageTooShort,
             E::BodyTooLarge(_) => RevertReason::BodyTooLarge,
+            E::NonceTaken(e) => RevertReason::NonceTaken {
+                expected: e.expected,
+                actual: e.actual,
+            },
             E::UnknownOrigin(e) => RevertReason::UnknownOrigin {
                 origin: Domain(e.origin),
             },

@@ -77,7 +77,13 @@ fn the_artifacts_expose_the_fixed_interface() {
     let (f, e) = signatures("Outbox");
     assert_eq!(
         f,
-        set(&["dispatch(uint32,bytes32,bytes)", "nonce()", "localDomain()"])
+        set(&[
+            "dispatch(uint32,bytes32,bytes)",
+            // Issue 15: a dispatch that names the nonce it was sealed for.
+            "dispatchAt(uint64,uint32,bytes32,bytes)",
+            "nonce()",
+            "localDomain()"
+        ])
     );
     assert_eq!(e, set(&["Dispatch(bytes32,uint64,uint32,bytes)"]));
 

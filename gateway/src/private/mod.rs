@@ -182,11 +182,14 @@ pub const FETCH_ATTEMPTS: u32 = 120;
 
 /// Starts what sending and private messages need for `config`: one dispatcher per chain with a
 /// `sender_key_file` (an EVM or FISCO BCOS Outbox, or a Fabric outbox chaincode), the envelope follower, and the API's sending side; all stop on `cancel`.
+/// The dispatchers lease send requests as `lease.0` (the replica's name) for `lease.1`, so
+/// replicas on one store never dispatch one request twice.
 pub fn start(
     config: &Config,
     store: Arc<dyn causeway_relayer::store::Store>,
     peer: &causeway_peer::PeerConfig,
     poll: std::time::Duration,
+    lease: (causeway_relayer::store::LeaseOwner, std::time::Duration),
     cancel: tokio_util::sync::CancellationToken,
 ) -> Result<Outbound> {
     let directory = Arc::new(Directory::from_config(config)?);
@@ -224,7 +227,8 @@ pub fn start(
                     Arc::clone(&directory),
                     poll,
                 )
-                .with_context(|| format!("the dispatcher of chain {}", chain.name))?;
+                .with_context(|| format!("the dispatcher of chain {}", chain.name))?
+                .leased_as(lease.0.clone(), lease.1);
                 spawn(&chain.name, dispatcher, &cancel)
             }
             causeway_config::ChainKind::Fabric(fabric) => {
@@ -238,7 +242,8 @@ pub fn start(
                     origin,
                     Arc::clone(&directory),
                     poll,
-                );
+                )
+                .leased_as(lease.0.clone(), lease.1);
                 spawn(&chain.name, dispatcher, &cancel)
             }
             causeway_config::ChainKind::Fisco(fisco) => {
@@ -251,7 +256,8 @@ pub fn start(
                     origin,
                     Arc::clone(&directory),
                     poll,
-                );
+                )
+                .leased_as(lease.0.clone(), lease.1);
                 spawn(&chain.name, dispatcher, &cancel)
             }
             _ => bail!(

@@ -6,14 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::{B256, Bytes};
+use alloy::providers::ext::AnvilApi as _;
 use causeway_devnet::{CHAIN_A, DevChain};
 use causeway_gateway::private::Directory;
 use causeway_gateway::private::dispatch::{Dispatcher, Origin};
 use causeway_privacy::KeyPair;
 use causeway_proofs::{Address32, Domain, EvmAddress, Message, MessageId, Nonce};
 use causeway_relayer::store::{
-    NewSendRequest, OutboundStore, SendKind, SendRequest, SendRequestId, SendState, SqliteStore,
-    Store, UnixMillis,
+    LeaseOwner, NewSendRequest, OutboundStore, SendKind, SendLease, SendLeaseRequest, SendRequest,
+    SendRequestId, SendState, SqliteStore, Store, UnixMillis,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -48,6 +49,24 @@ fn id_at(nonce: u64, sender: Address32, body: &[u8]) -> MessageId {
     )
     .unwrap()
     .id()
+}
+
+/// The lease under which a dispatcher that then crashed held request `id` (the only open one of
+/// `origin`): taken an hour ago for a second, so it has ended and any dispatcher takes the
+/// request over, resuming from what was recorded under it.
+pub(crate) fn crashed_lease(store: &dyn Store, origin: Domain, id: SendRequestId) -> SendLease {
+    let leased = store
+        .lease_send_requests(&SendLeaseRequest {
+            origin,
+            owner: &LeaseOwner("crashed".into()),
+            limit: 1,
+            lease_for: Duration::from_secs(1),
+            now: UnixMillis(UnixMillis::now().0 - 3_600_000),
+        })
+        .unwrap();
+    assert_eq!(leased.len(), 1, "one open request");
+    assert_eq!(leased[0].id, id);
+    leased[0].lease.clone().unwrap()
 }
 
 /// The directory of a lone member, org1, with a fresh privacy key.
@@ -123,7 +142,13 @@ async fn a_dispatch_survives_its_crash_windows_and_a_taken_nonce() {
     let first = request(&store, b"one");
     let n = nonce().await;
     store
-        .record_sealed(first, n, id_at(n, sender, b"one"), None, UnixMillis::now())
+        .record_sealed(
+            &crashed_lease(&*store, CHAIN_A.domain, first),
+            n,
+            id_at(n, sender, b"one"),
+            None,
+            UnixMillis::now(),
+        )
         .unwrap();
     let done = run_until_done(&chain, &store, first).await;
     assert_eq!(done.state, SendState::Dispatched, "{:?}", done.error);
@@ -134,7 +159,13 @@ async fn a_dispatch_survives_its_crash_windows_and_a_taken_nonce() {
     let second = request(&store, b"two");
     let n = nonce().await;
     store
-        .record_sealed(second, n, id_at(n, sender, b"two"), None, UnixMillis::now())
+        .record_sealed(
+            &crashed_lease(&*store, CHAIN_A.domain, second),
+            n,
+            id_at(n, sender, b"two"),
+            None,
+            UnixMillis::now(),
+        )
         .unwrap();
     let sent = chain
         .outbox
@@ -156,7 +187,7 @@ async fn a_dispatch_survives_its_crash_windows_and_a_taken_nonce() {
     let n = nonce().await;
     store
         .record_sealed(
-            third,
+            &crashed_lease(&*store, CHAIN_A.domain, third),
             n,
             id_at(n, sender, b"three"),
             None,
@@ -178,8 +209,244 @@ async fn a_dispatch_survives_its_crash_windows_and_a_taken_nonce() {
         .unwrap();
     let done = run_until_done(&chain, &store, third).await;
     assert_eq!(done.state, SendState::Dispatched, "{:?}", done.error);
-    assert_eq!(done.attempts, 1, "one attempt lost to the taken nonce");
+    assert_eq!(done.attempts, 0, "a lost nonce is not a failed attempt");
     assert_eq!(done.nonce, Some(n + 1));
     assert_eq!(done.message_id, Some(id_at(n + 1, sender, b"three")));
     assert_eq!(nonce().await, n + 2);
+}
+
+/// Two senders (two organisations' gateways: a store and a sender key each) hold a request
+/// sealed for the same Outbox nonce and dispatch at once, both transactions reaching the node
+/// before a block is mined: the Outbox's expected nonce lets one land there and turns the other
+/// away (a reverted transaction, or a refused estimate) instead of landing it under the next
+/// nonce; that one is sealed again for the next nonce and lands once. Exactly one message per
+/// sender, each at the nonce its request was sealed for.
+#[tokio::test]
+async fn two_senders_racing_for_one_nonce_each_dispatch_once() {
+    let chain = DevChain::start_with(CHAIN_A, causeway_devnet::anvil::Mining::Manual)
+        .await
+        .unwrap();
+    let n = chain.outbox.nonce().call().await.unwrap();
+    let keys = [SENDER_KEY, SENDER_KEY - 1];
+    let bodies: [&[u8]; 2] = [b"first sender", b"second sender"];
+    let senders = keys.map(|k| Address32::from(EvmAddress(chain.node.dev_keys()[k].address().0.0)));
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let stores =
+        [0, 1].map(|i| Arc::new(SqliteStore::open(dirs[i].path().join("s.sqlite")).unwrap()));
+    let mut ids = Vec::new();
+    for i in 0..2 {
+        let id = request(&stores[i], bodies[i]);
+        stores[i]
+            .record_sealed(
+                &crashed_lease(&*stores[i], CHAIN_A.domain, id),
+                n,
+                id_at(n, senders[i], bodies[i]),
+                None,
+                UnixMillis::now(),
+            )
+            .unwrap();
+        ids.push(id);
+    }
+    let cancel = CancellationToken::new();
+    let mut tasks = Vec::new();
+    for i in 0..2 {
+        let dispatcher = Dispatcher::new(
+            Arc::clone(&stores[i]) as Arc<dyn Store>,
+            CHAIN_A.domain,
+            &chain.node.endpoint(),
+            EvmAddress(chain.outbox.address().0.0),
+            &chain.node.dev_keys()[keys[i]].to_bytes().0,
+            lone_directory(),
+            Duration::from_millis(50),
+        )
+        .unwrap();
+        tasks.push(tokio::spawn(dispatcher.run(cancel.clone())));
+    }
+    // A block every 300 ms: both sealed for nonce n, both send for it before the first block.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let done = loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        chain.provider.evm_mine(None).await.unwrap();
+        let now: Vec<SendRequest> = (0..2)
+            .map(|i| stores[i].send_request(ids[i]).unwrap().unwrap())
+            .collect();
+        if now.iter().all(|r| r.state == SendState::Dispatched) {
+            break now;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not done: {now:?}");
+    };
+    cancel.cancel();
+    for t in tasks {
+        t.await.unwrap();
+    }
+
+    // Two messages in all, one per sender, each the id its request recorded at its nonce.
+    assert_eq!(chain.outbox.nonce().call().await.unwrap(), n + 2);
+    let logs = chain
+        .outbox
+        .Dispatch_filter()
+        .from_block(0)
+        .query()
+        .await
+        .unwrap();
+    let landed: Vec<Message> = logs
+        .iter()
+        .filter(|(e, _)| e.nonce >= n)
+        .map(|(e, _)| Message::decode(&e.message).unwrap())
+        .collect();
+    assert_eq!(landed.len(), 2, "{landed:?}");
+    for i in 0..2 {
+        let r = &done[i];
+        let nonce = r.nonce.unwrap();
+        assert_eq!(r.message_id, Some(id_at(nonce, senders[i], bodies[i])));
+        let mine: Vec<&Message> = landed.iter().filter(|m| m.sender() == senders[i]).collect();
+        assert_eq!(mine.len(), 1, "sender {i}: exactly one message");
+        assert_eq!(
+            mine[0].nonce(),
+            Nonce(nonce),
+            "sender {i}: at the sealed nonce"
+        );
+        assert_eq!(Some(mine[0].id()), r.message_id);
+    }
+
+    // One won nonce n; the other lost it, was sealed again and landed at n + 1 (a lost nonce
+    // is not a failed attempt).
+    let mut outcome: Vec<(u64, u32)> = done
+        .iter()
+        .map(|r| (r.nonce.unwrap(), r.attempts))
+        .collect();
+    outcome.sort_unstable();
+    assert_eq!(
+        outcome,
+        [(n, 0), (n + 1, 0)],
+        "{:?}",
+        done.iter().map(|r| &r.error).collect::<Vec<_>>()
+    );
+}
+
+/// Two replicas of one organisation's gateway on one PostgreSQL database (the same sender key,
+/// each its own instance name) dispatch the requests the API recorded: each request is leased
+/// to one of them at a time, so every request lands exactly once, under the id it recorded.
+#[tokio::test]
+async fn two_replicas_on_one_postgres_store_dispatch_each_request_once() {
+    const REQUESTS: usize = 12;
+    let chain = DevChain::start(CHAIN_A).await.unwrap();
+    let pg = causeway_devnet::postgres::PostgresNode::start().unwrap();
+    let url = pg.create_database("sends").unwrap();
+    // The PostgreSQL client blocks: every store call of the test runs off the runtime.
+    let open = || {
+        let url = url.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                Arc::new(causeway_relayer::store::PgStore::open(&url).unwrap())
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let store = open().await;
+    let handles = [open().await, open().await];
+    let n = chain.outbox.nonce().call().await.unwrap();
+    let bodies: Vec<Vec<u8>> = (0..REQUESTS)
+        .map(|i| format!("request {i}").into_bytes())
+        .collect();
+    let ids = {
+        let (store, bodies) = (Arc::clone(&store), bodies.clone());
+        tokio::task::spawn_blocking(move || {
+            store.record_send_requests(
+                &bodies
+                    .iter()
+                    .map(|b| NewSendRequest {
+                        origin: CHAIN_A.domain,
+                        destination: Domain(2),
+                        recipient: Address32([0x22; 32]),
+                        kind: SendKind::Public,
+                        payload: b,
+                        readers: &[],
+                        disclose: &[],
+                        actor: "test",
+                    })
+                    .collect::<Vec<_>>(),
+                UnixMillis::now(),
+            )
+        })
+        .await
+        .unwrap()
+        .unwrap()
+    };
+    let key = chain.node.dev_keys()[SENDER_KEY].to_bytes();
+    let cancel = CancellationToken::new();
+    let tasks: Vec<_> = ["org1/a", "org1/b"]
+        .into_iter()
+        .zip(&handles)
+        .map(|(name, handle)| {
+            let dispatcher = Dispatcher::new(
+                Arc::clone(handle) as Arc<dyn Store>,
+                CHAIN_A.domain,
+                &chain.node.endpoint(),
+                EvmAddress(chain.outbox.address().0.0),
+                &key.0,
+                lone_directory(),
+                Duration::from_millis(50),
+            )
+            .unwrap()
+            .leased_as(LeaseOwner(name.into()), Duration::from_secs(5));
+            tokio::spawn(dispatcher.run(cancel.clone()))
+        })
+        .collect();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    let done = loop {
+        let (s, wanted) = (Arc::clone(&store), ids.clone());
+        let now: Vec<SendRequest> = tokio::task::spawn_blocking(move || {
+            wanted
+                .iter()
+                .map(|id| s.send_request(*id).unwrap().unwrap())
+                .collect()
+        })
+        .await
+        .unwrap();
+        if now
+            .iter()
+            .all(|r| matches!(r.state, SendState::Dispatched | SendState::Failed))
+        {
+            break now;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not done: {now:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    cancel.cancel();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    tokio::task::spawn_blocking(move || drop((store, handles)))
+        .await
+        .unwrap();
+    let sender = Address32::from(EvmAddress(chain.node.dev_keys()[SENDER_KEY].address().0.0));
+    for (i, r) in done.iter().enumerate() {
+        assert_eq!(r.state, SendState::Dispatched, "request {i}: {:?}", r.error);
+        assert_eq!(
+            r.message_id,
+            Some(id_at(r.nonce.unwrap(), sender, &bodies[i])),
+            "request {i}: the id of its body at its recorded nonce"
+        );
+    }
+    // Exactly once: as many messages as requests, each a request's.
+    assert_eq!(
+        chain.outbox.nonce().call().await.unwrap(),
+        n + REQUESTS as u64
+    );
+    let landed: std::collections::BTreeSet<MessageId> = chain
+        .outbox
+        .Dispatch_filter()
+        .from_block(0)
+        .query()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|(e, _)| e.nonce >= n)
+        .map(|(e, _)| MessageId(causeway_proofs::Hash32(e.id.0)))
+        .collect();
+    let recorded: std::collections::BTreeSet<MessageId> =
+        done.iter().filter_map(|r| r.message_id).collect();
+    assert_eq!(landed, recorded);
 }

@@ -4,10 +4,11 @@
 //! gateway), and the record of every grant and revocation made through this gateway.
 
 use core::fmt;
+use std::time::Duration;
 
 use causeway_proofs::{Address32, Domain, Hash32, MessageId};
 
-use super::{Result, UnixMillis};
+use super::{LeaseOwner, Result, UnixMillis};
 
 /// A send request's number in the store (what `POST /v1/messages` answers with).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -133,6 +134,62 @@ pub struct SendRequest {
     pub created_at: UnixMillis,
     /// When it last changed.
     pub updated_at: UnixMillis,
+    /// The dispatcher holding it ([`OutboundStore::lease_send_requests`]), until it records an
+    /// outcome (dispatched, or a failure that sends it back or gives it up); `None` if never
+    /// leased or released since.
+    pub lease: Option<SendLease>,
+}
+
+/// A send request's lease: the one dispatcher, among every replica on the store, that may
+/// seal, submit and record the outcome of the request ([`OutboundStore::lease_send_requests`]).
+/// Every write about the request names it, and is refused ([`crate::Error::SendLeaseLost`])
+/// once the request was leased again (by anyone: each lease moves its generation) or
+/// released, so a dispatcher that paused past its lease cannot overwrite the new holder's
+/// record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SendLease {
+    /// The request.
+    pub request: SendRequestId,
+    /// Its holder.
+    pub owner: LeaseOwner,
+    /// Which lease of the request this is: grows by one with every lease, so a write naming
+    /// an earlier one is fenced off.
+    pub generation: u64,
+    /// When it ends (on the database's clock for PostgreSQL); after that another dispatcher
+    /// may take the request, and resumes from what was recorded under this lease.
+    pub until: UnixMillis,
+}
+
+/// Where a failed attempt leaves a send request ([`OutboundStore::record_send_failure`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AfterFailure {
+    /// Back to accepted, to be sealed again for the nonce the Outbox shows next: only once
+    /// the sealed message can no longer land (the Outbox is past its nonce without it). Not
+    /// counted as an attempt: another dispatch took the nonce, which is progress, so these
+    /// are bounded by the other senders' messages, not by the request's attempts.
+    SealAgain,
+    /// Stays sealed (same nonce, message id and body), to be sent again: its message can still
+    /// land at its nonce, so sealing it for another would risk sending it twice.
+    SendAgain,
+    /// Failed for good.
+    GiveUp,
+}
+
+/// A request for [`OutboundStore::lease_send_requests`].
+#[derive(Clone, Copy, Debug)]
+pub struct SendLeaseRequest<'a> {
+    /// Requests of this origin (whose Outbox the dispatcher sends on).
+    pub origin: Domain,
+    /// Who takes them: one dispatcher; one live instance per name on a store
+    /// ([`DeliveryStore::claim_owner`](super::DeliveryStore::claim_owner)).
+    pub owner: &'a LeaseOwner,
+    /// At most this many.
+    pub limit: usize,
+    /// How long the lease lasts ([`OutboundStore::renew_send_lease`] extends it).
+    pub lease_for: Duration,
+    /// The current time.
+    pub now: UnixMillis,
 }
 
 impl fmt::Debug for SendRequest {
@@ -143,6 +200,7 @@ impl fmt::Debug for SendRequest {
             .field("kind", &self.kind)
             .field("state", &self.state)
             .field("message_id", &self.message_id)
+            .field("lease", &self.lease)
             .finish_non_exhaustive()
     }
 }
@@ -270,37 +328,61 @@ pub trait OutboundStore: Send + Sync {
     /// The request `id`, or `None`.
     fn send_request(&self, id: SendRequestId) -> Result<Option<SendRequest>>;
 
-    /// Up to `limit` requests of `origin` still to dispatch (accepted or sealed), oldest first.
+    /// Up to `limit` requests of `origin` still to dispatch (accepted or sealed), oldest first,
+    /// whoever holds them.
     fn open_send_requests(&self, origin: Domain, limit: usize) -> Result<Vec<SendRequest>>;
 
-    /// Marks `id` sealed for `nonce` as `message_id`, storing its envelope (private) in the same
-    /// transaction: recorded before anything is sent. A request sealed before (another nonce)
-    /// is sealed again; its earlier envelope, never dispatched, is replaced, and the
-    /// transaction recorded for it is forgotten (the next one is another).
+    /// Leases to `req.owner` up to `req.limit` requests of `req.origin` still to dispatch
+    /// (accepted or sealed), oldest first: those no one holds, those whose lease ended (their
+    /// holder stopped or stalled: taken over, to be resumed from what it recorded), and
+    /// `req.owner`'s own (a restart under the same name). Each gets the next generation and
+    /// ends at `now + lease_for`; while it is live no other owner gets the request, from this
+    /// handle or any other on the same database.
+    fn lease_send_requests(&self, req: &SendLeaseRequest<'_>) -> Result<Vec<SendRequest>>;
+
+    /// Extends `lease` to `now + lease_for`; the extended lease. Fails with
+    /// [`crate::Error::SendLeaseLost`] once the request was leased again or released.
+    fn renew_send_lease(
+        &self,
+        lease: &SendLease,
+        lease_for: Duration,
+        now: UnixMillis,
+    ) -> Result<SendLease>;
+
+    /// Marks the request of `lease` sealed for `nonce` as `message_id`, storing its envelope
+    /// (private) in the same transaction: recorded before anything is sent. A request sealed
+    /// before (another nonce) is sealed again; its earlier envelope, never dispatched, is
+    /// replaced, and the transaction recorded for it is forgotten (the next one is another).
+    ///
+    /// This and every write below is fenced by `lease`: it fails with
+    /// [`crate::Error::SendLeaseLost`], changing nothing, once the request was leased again
+    /// (the lease expired and another dispatcher took it) or released by an outcome.
     fn record_sealed(
         &self,
-        id: SendRequestId,
+        lease: &SendLease,
         nonce: u64,
         message_id: MessageId,
         envelope: Option<&NewEnvelope<'_>>,
         now: UnixMillis,
     ) -> Result<()>;
 
-    /// Records `tx_hash` as the transaction sealed request `id` is being sent in, before it is
+    /// Records `tx_hash` as the transaction the sealed request is being sent in, before it is
     /// broadcast, so a restart can ask the chain about it (a dispatcher whose transaction id
-    /// is known in advance: Fabric, FISCO BCOS). The request stays sealed.
-    fn record_submitted(&self, id: SendRequestId, tx_hash: Hash32, now: UnixMillis) -> Result<()>;
+    /// is known in advance: Fabric, FISCO BCOS). The request stays sealed, and leased.
+    fn record_submitted(&self, lease: &SendLease, tx_hash: Hash32, now: UnixMillis) -> Result<()>;
 
-    /// Marks `id` dispatched in `tx_hash` and clears its payload.
-    fn record_dispatched(&self, id: SendRequestId, tx_hash: Hash32, now: UnixMillis) -> Result<()>;
+    /// Marks the request dispatched in `tx_hash`, clears its payload and releases the lease.
+    fn record_dispatched(&self, lease: &SendLease, tx_hash: Hash32, now: UnixMillis) -> Result<()>;
 
-    /// Records a failed attempt of `id`: back to accepted (to be sealed again) with the
-    /// attempt counted, or failed for good when `give_up`.
+    /// Records a failed attempt with its reason, and releases the lease: `then` says whether
+    /// the request is sealed again (accepted; a lost nonce, not counted), sent again as sealed
+    /// (counted; only a sealed request, else [`crate::Error::SendRequestState`]), or failed for
+    /// good (counted).
     fn record_send_failure(
         &self,
-        id: SendRequestId,
+        lease: &SendLease,
         reason: &str,
-        give_up: bool,
+        then: AfterFailure,
         now: UnixMillis,
     ) -> Result<()>;
 

@@ -1,12 +1,16 @@
 //! The store conformance suite, outbound part ([`OutboundStore`]): send requests recorded and
-//! audited, sealed (with their envelope, in one transaction), dispatched or failed; envelopes
-//! stored once; grants recorded with the envelope they produced.
+//! audited, leased to one dispatcher at a time across handles (fenced by the lease's
+//! generation), sealed (with their envelope, in one transaction), dispatched or failed;
+//! envelopes stored once; grants recorded with the envelope they produced.
+
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
 
 use causeway_proofs::{Address32, Domain, Hash32, MessageId};
 use causeway_relayer::Error;
 use causeway_relayer::store::{
-    ApiStore, GrantKind, NewEnvelope, NewGrant, NewSendRequest, OutboundStore, SendKind,
-    SendRequestId, SendState,
+    AfterFailure, ApiStore, GrantKind, LeaseOwner, NewEnvelope, NewGrant, NewSendRequest,
+    OutboundStore, SendKind, SendLease, SendLeaseRequest, SendRequestId, SendState,
 };
 
 use crate::support::*;
@@ -18,6 +22,14 @@ macro_rules! outbound_conformance_suite {
             #[test]
             fn send_requests_are_recorded_audited_sealed_and_dispatched() {
                 super::send_requests_are_recorded_audited_sealed_and_dispatched(&$backend);
+            }
+            #[test]
+            fn two_dispatchers_racing_for_one_request_one_wins() {
+                super::two_dispatchers_racing_for_one_request_one_wins(&$backend);
+            }
+            #[test]
+            fn a_lapsed_lease_is_taken_over_and_its_holder_is_fenced() {
+                super::a_lapsed_lease_is_taken_over_and_its_holder_is_fenced(&$backend);
             }
             #[test]
             fn envelopes_are_stored_once_and_grants_replace_them_with_a_record() {
@@ -57,6 +69,27 @@ fn envelope(id: u8, bytes: &[u8]) -> NewEnvelope<'_> {
     }
 }
 
+/// Leases up to `limit` requests of origin 1 to `who` at `now` for `lease_ms`.
+fn lease(
+    s: &dyn OutboundStore,
+    who: &LeaseOwner,
+    limit: usize,
+    now: u64,
+    lease_ms: u64,
+) -> Vec<SendLease> {
+    s.lease_send_requests(&SendLeaseRequest {
+        origin: Domain(1),
+        owner: who,
+        limit,
+        lease_for: Duration::from_millis(lease_ms),
+        now: t(now),
+    })
+    .unwrap()
+    .into_iter()
+    .map(|r| r.lease.expect("a leased request carries its lease"))
+    .collect()
+}
+
 fn send_requests_are_recorded_audited_sealed_and_dispatched<B: Backend>(b: &B) {
     let s = b.open();
     let readers = vec!["org2".to_owned()];
@@ -79,10 +112,18 @@ fn send_requests_are_recorded_audited_sealed_and_dispatched<B: Backend>(b: &B) {
     assert_eq!(open[1].readers, readers);
     assert_eq!(open[1].payload.as_deref(), Some(&br#"{"a":1}"#[..]));
     assert!(s.open_send_requests(Domain(2), 10).unwrap().is_empty());
+    assert_eq!(open[0].lease, None, "not leased yet");
+    let leases = lease(&s, &owner("d1"), 10, 10, 60_000);
+    assert_eq!(
+        leases.iter().map(|l| l.request).collect::<Vec<_>>(),
+        ids,
+        "oldest first"
+    );
+    assert_eq!(leases[0].until, t(60_010));
 
     // Sealed with its envelope, then sealed again for another nonce: the first envelope goes.
     s.record_sealed(
-        ids[1],
+        &leases[1],
         5,
         MessageId(Hash32([1; 32])),
         Some(&envelope(1, b"e1")),
@@ -92,18 +133,19 @@ fn send_requests_are_recorded_audited_sealed_and_dispatched<B: Backend>(b: &B) {
     assert!(s.envelope(MessageId(Hash32([1; 32]))).unwrap().is_some());
     // Its transaction recorded before it is sent: still sealed, the transaction kept; only a
     // sealed request takes one.
-    s.record_submitted(ids[1], Hash32([8; 32]), t(11)).unwrap();
+    s.record_submitted(&leases[1], Hash32([8; 32]), t(11))
+        .unwrap();
     let sending = s.send_request(ids[1]).unwrap().unwrap();
     assert_eq!(
         (sending.state, sending.tx_hash),
         (SendState::Sealed, Some(Hash32([8; 32])))
     );
     assert!(matches!(
-        s.record_submitted(ids[0], Hash32([8; 32]), t(11)),
+        s.record_submitted(&leases[0], Hash32([8; 32]), t(11)),
         Err(Error::SendRequestState { .. })
     ));
     s.record_sealed(
-        ids[1],
+        &leases[1],
         6,
         MessageId(Hash32([2; 32])),
         Some(&envelope(2, b"e2")),
@@ -119,33 +161,221 @@ fn send_requests_are_recorded_audited_sealed_and_dispatched<B: Backend>(b: &B) {
         None,
         "sealed again: the earlier transaction is forgotten"
     );
-    s.record_dispatched(ids[1], Hash32([4; 32]), t(13)).unwrap();
+    s.record_dispatched(&leases[1], Hash32([4; 32]), t(13))
+        .unwrap();
     let done = s.send_request(ids[1]).unwrap().unwrap();
     assert_eq!(done.state, SendState::Dispatched);
+    assert_eq!(done.lease, None, "released by its outcome");
     assert_eq!(done.nonce, Some(6));
     assert_eq!(done.payload, None, "the plaintext is dropped once on chain");
     // A dispatched request is not sealed, dispatched or failed again.
     assert!(matches!(
-        s.record_dispatched(ids[1], Hash32([4; 32]), t(14)),
+        s.record_dispatched(&leases[1], Hash32([4; 32]), t(14)),
         Err(Error::SendRequestState { .. })
     ));
     assert!(matches!(
-        s.record_send_failure(ids[1], "x", true, t(14)),
+        s.record_send_failure(&leases[1], "x", AfterFailure::GiveUp, t(14)),
         Err(Error::SendRequestState { .. })
     ));
 
-    // A failure sends the public one back to accepted, then gives up.
-    s.record_send_failure(ids[0], "reverted", false, t(15))
+    // A failure sends the public one back to accepted, released: the lease it was recorded
+    // under writes nothing more; the next lease gives it up.
+    s.record_send_failure(&leases[0], "reverted", AfterFailure::SealAgain, t(15))
         .unwrap();
     let again = s.send_request(ids[0]).unwrap().unwrap();
-    assert_eq!((again.state, again.attempts), (SendState::Accepted, 1));
-    s.record_send_failure(ids[0], "reverted", true, t(16))
+    assert_eq!(
+        (again.state, again.attempts, again.error.as_deref()),
+        (SendState::Accepted, 0, Some("reverted")),
+        "a lost nonce is not a failed attempt"
+    );
+    assert_eq!(again.lease, None);
+    assert!(matches!(
+        s.record_send_failure(&leases[0], "reverted", AfterFailure::GiveUp, t(15)),
+        Err(Error::SendLeaseLost { .. })
+    ));
+    let retaken = lease(&s, &owner("d2"), 10, 16, 60_000);
+    assert_eq!(retaken.len(), 1, "only the open one");
+    assert_eq!(retaken[0].generation, leases[0].generation + 1);
+    // Only a sealed request is sent again as sealed.
+    assert!(matches!(
+        s.record_send_failure(&retaken[0], "x", AfterFailure::SendAgain, t(16)),
+        Err(Error::SendRequestState { .. })
+    ));
+    s.record_send_failure(&retaken[0], "reverted", AfterFailure::GiveUp, t(16))
         .unwrap();
     let failed = s.send_request(ids[0]).unwrap().unwrap();
     assert_eq!(failed.state, SendState::Failed);
     assert_eq!(failed.error.as_deref(), Some("reverted"));
     assert!(s.open_send_requests(Domain(1), 10).unwrap().is_empty());
     assert!(s.send_request(SendRequestId(99)).unwrap().is_none());
+}
+
+/// Two handles on one database (two replicas of one gateway) lease at the same moment: each
+/// request goes to exactly one of them, and neither gets one the other holds.
+fn two_dispatchers_racing_for_one_request_one_wins<B: Backend + Sync>(b: &B)
+where
+    B::S: Send + Sync,
+{
+    let setup = b.open();
+    let ids = setup
+        .record_send_requests(&[request(SendKind::Public, b"one", &[])], t(1))
+        .unwrap();
+    for round in 0..8u64 {
+        let handles = [b.open(), b.open()];
+        let start = Arc::new(Barrier::new(2));
+        let got: Vec<Vec<SendLease>> = std::thread::scope(|scope| {
+            let takers: Vec<_> = handles
+                .iter()
+                .enumerate()
+                .map(|(i, h)| {
+                    let start = Arc::clone(&start);
+                    scope.spawn(move || {
+                        start.wait();
+                        // Both at a time past every earlier round's lease.
+                        lease(
+                            h,
+                            &owner(&format!("r{round}-{i}")),
+                            4,
+                            1_000 * (round + 2),
+                            500,
+                        )
+                    })
+                })
+                .collect();
+            takers.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        let won: Vec<&SendLease> = got.iter().flatten().collect();
+        assert_eq!(
+            won.len(),
+            1,
+            "round {round}: exactly one taker wins: {got:?}"
+        );
+        assert_eq!(won[0].request, ids[0]);
+        assert_eq!(won[0].generation, round + 1, "each lease a new generation");
+        let held = setup.send_request(ids[0]).unwrap().unwrap().lease;
+        assert_eq!(held.as_ref(), Some(won[0]), "the store says who won");
+        // While the lease lives, the loser gets nothing however often it asks.
+        let loser = owner(&format!("r{round}-{}", usize::from(!got[0].is_empty())));
+        assert!(lease(&setup, &loser, 4, 1_000 * (round + 2) + 499, 500).is_empty());
+    }
+}
+
+/// A holder that stalls past its lease: another dispatcher takes the request over and resumes
+/// from what was recorded (sealed, its nonce, message id and transaction), and the stalled
+/// holder's writes are refused and change nothing. A renewed lease is not taken; a restart under
+/// the holder's own name takes its requests back at once.
+fn a_lapsed_lease_is_taken_over_and_its_holder_is_fenced<B: Backend>(b: &B) {
+    let (one, two) = (b.open(), b.open());
+    let ids = one
+        .record_send_requests(
+            &[
+                request(SendKind::Public, b"one", &[]),
+                request(SendKind::Public, b"two", &[]),
+            ],
+            t(1),
+        )
+        .unwrap();
+    let (a, c) = (owner("replica-a"), owner("replica-c"));
+    let held = lease(&one, &a, 1, 10, 1_000);
+    assert_eq!(held[0].request, ids[0]);
+    one.record_sealed(&held[0], 7, MessageId(Hash32([1; 32])), None, t(20))
+        .unwrap();
+    one.record_submitted(&held[0], Hash32([9; 32]), t(30))
+        .unwrap();
+    // Renewed: not taken at its first end, nor by anyone before the new one.
+    let renewed = one
+        .renew_send_lease(&held[0], Duration::from_millis(1_000), t(900))
+        .unwrap();
+    assert_eq!(renewed.until, t(1_900));
+    assert_eq!(
+        lease(&two, &c, 1, 1_500, 1_000)
+            .iter()
+            .map(|l| l.request)
+            .collect::<Vec<_>>(),
+        [ids[1]],
+        "the renewed one is skipped; the free one is taken"
+    );
+
+    // replica-a stalls; past its lease replica-c takes the request, as recorded.
+    let taken = two
+        .lease_send_requests(&SendLeaseRequest {
+            origin: Domain(1),
+            owner: &c,
+            limit: 1,
+            lease_for: Duration::from_millis(1_000),
+            now: t(1_900),
+        })
+        .unwrap();
+    assert_eq!(taken.len(), 1);
+    let resumed = &taken[0];
+    assert_eq!(resumed.id, ids[0]);
+    assert_eq!(
+        (
+            resumed.state,
+            resumed.nonce,
+            resumed.message_id,
+            resumed.tx_hash
+        ),
+        (
+            SendState::Sealed,
+            Some(7),
+            Some(MessageId(Hash32([1; 32]))),
+            Some(Hash32([9; 32]))
+        ),
+        "resumed from the recorded submission"
+    );
+    let new = resumed.lease.clone().unwrap();
+    assert_eq!(
+        (new.owner.clone(), new.generation),
+        (c.clone(), held[0].generation + 1)
+    );
+
+    // replica-a wakes up: every write under its lease is refused, nothing changes.
+    let before = two.send_request(ids[0]).unwrap().unwrap();
+    let lost = |r: Result<(), Error>| match r {
+        Err(Error::SendLeaseLost { id, holder, .. }) => {
+            assert_eq!((id, holder), (ids[0].0, Some(c.clone())));
+        }
+        other => panic!("expected SendLeaseLost, got {other:?}"),
+    };
+    lost(one.record_dispatched(&renewed, Hash32([9; 32]), t(2_000)));
+    lost(one.record_send_failure(&renewed, "stale", AfterFailure::SealAgain, t(2_000)));
+    lost(one.record_sealed(&renewed, 8, MessageId(Hash32([2; 32])), None, t(2_000)));
+    lost(one.record_submitted(&renewed, Hash32([3; 32]), t(2_000)));
+    lost(
+        one.renew_send_lease(&renewed, Duration::from_secs(9), t(2_000))
+            .map(|_| ()),
+    );
+    assert_eq!(two.send_request(ids[0]).unwrap().unwrap(), before);
+    // Its holder's name never takes it back while replica-c's lease lives; a restart of
+    // replica-c (its own name) does, under a new generation that fences the old one.
+    assert!(lease(&one, &a, 4, 2_000, 1_000).is_empty());
+    let restarted = lease(&one, &c, 4, 2_000, 1_000);
+    assert_eq!(restarted.len(), 2, "its own two, taken back at once");
+    assert_eq!(restarted[0].generation, new.generation + 1);
+    lost(two.record_dispatched(&new, Hash32([9; 32]), t(2_100)));
+    // A missed attempt whose message can still land at its nonce: sent again as sealed (same
+    // nonce and message id, the missed transaction forgotten), the attempt counted, released.
+    two.record_send_failure(&restarted[0], "refused", AfterFailure::SendAgain, t(2_050))
+        .unwrap();
+    let again = two.send_request(ids[0]).unwrap().unwrap();
+    assert_eq!(
+        (again.state, again.nonce, again.message_id, again.tx_hash),
+        (
+            SendState::Sealed,
+            Some(7),
+            Some(MessageId(Hash32([1; 32]))),
+            None
+        )
+    );
+    assert_eq!((again.attempts, again.lease), (1, None));
+    let resend = lease(&one, &c, 1, 2_060, 1_000);
+    two.record_dispatched(&resend[0], Hash32([9; 32]), t(2_100))
+        .unwrap();
+    assert_eq!(
+        one.send_request(ids[0]).unwrap().unwrap().state,
+        SendState::Dispatched
+    );
 }
 
 fn envelopes_are_stored_once_and_grants_replace_them_with_a_record<B: Backend>(b: &B) {

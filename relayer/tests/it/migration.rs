@@ -224,7 +224,7 @@ fn a_file_of_schema_2_migrates_in_place_and_every_row_keeps_its_meaning() {
     write_schema_2(&b, &msgs, &rows);
 
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 11);
+    assert_eq!(s.schema_version().unwrap(), 12);
     s.integrity_check().unwrap();
     let columns = b.columns("delivery");
     for gone in ["tx_hash", "tx_nonce"] {
@@ -389,7 +389,7 @@ fn a_file_of_schema_2_migrates_in_place_and_every_row_keeps_its_meaning() {
         .unwrap_err();
     assert!(err.to_string().contains("never deleted"), "{err}");
     drop(s);
-    assert_eq!(b.open().schema_version().unwrap(), 11, "applied once");
+    assert_eq!(b.open().schema_version().unwrap(), 12, "applied once");
 }
 
 /// The migrations up to schema 10, as that build applied them.
@@ -573,7 +573,7 @@ fn a_file_of_schema_10_keeps_every_state_event_and_count() {
     let last_old = old_events.last().unwrap().0;
 
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 11);
+    assert_eq!(s.schema_version().unwrap(), 12);
     s.integrity_check().unwrap();
 
     // Every event under its number, with its message, status, reason and time.
@@ -808,5 +808,5 @@ fn a_file_of_schema_10_keeps_every_state_event_and_count() {
         .unwrap_err();
     assert!(err.to_string().contains("keeps its message"), "{err}");
     drop(s);
-    assert_eq!(b.open().schema_version().unwrap(), 11, "applied once");
+    assert_eq!(b.open().schema_version().unwrap(), 12, "applied once");
 }

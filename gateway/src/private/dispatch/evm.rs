@@ -1,4 +1,6 @@
-//! Dispatching on an EVM chain's Outbox: one transaction per dispatch from the sender key, its
+//! Dispatching on an EVM chain's Outbox: one `dispatchAt` transaction per dispatch from the
+//! sender key, naming the nonce the message was sealed for (the Outbox reverts `NonceTaken` if
+//! another dispatch took it first, so the message never lands under another nonce), its
 //! receipt's `Dispatch` event saying which message it made; after a crash a sealed message is
 //! looked up by its id among the Outbox's `Dispatch` logs.
 
@@ -20,7 +22,9 @@ alloy::sol! {
     interface IOutbox {
         event Dispatch(bytes32 indexed id, uint64 indexed nonce, uint32 indexed destination, bytes message);
         function dispatch(uint32 destination, bytes32 recipient, bytes calldata body) external returns (bytes32 id);
+        function dispatchAt(uint64 expectedNonce, uint32 destination, bytes32 recipient, bytes calldata body) external returns (bytes32 id);
         function nonce() external view returns (uint64);
+        error NonceTaken(uint64 expected, uint64 actual);
     }
 }
 
@@ -29,6 +33,7 @@ pub struct EvmOrigin {
     outbox: Address,
     sender: Address32,
     provider: DynProvider,
+    from: Address,
 }
 
 impl core::fmt::Debug for EvmOrigin {
@@ -52,6 +57,7 @@ impl EvmOrigin {
         let signer = PrivateKeySigner::from_bytes(&B256::from(*secret))
             .map_err(|e| anyhow!("the sender key is not a secp256k1 secret key: {e}"))?;
         let sender = Address32::from(EvmAddress(signer.address().0.0));
+        let signer_address = signer.address();
         let url = endpoint
             .parse()
             .with_context(|| format!("the endpoint of domain {origin} is not a URL"))?;
@@ -63,6 +69,7 @@ impl EvmOrigin {
             outbox: Address::from(outbox.0),
             sender,
             provider,
+            from: signer_address,
         })
     }
 }
@@ -107,20 +114,58 @@ impl Origin for EvmOrigin {
         })
     }
 
-    /// Sends the dispatch transaction and reads the outcome from its receipt.
+    /// Sends the dispatch transaction (`dispatchAt` the sealed nonce) and reads the outcome
+    /// from its receipt. A nonce already taken shows in the gas estimate (nothing is sent) or,
+    /// if another dispatch of it was mined first, as a reverted transaction.
     async fn broadcast(&self, sealed: &Sealed, body: Vec<u8>) -> Result<Landing> {
         let outbox = IOutbox::new(self.outbox, &self.provider);
-        let pending = match outbox
-            .dispatch(
-                sealed.destination.0,
-                B256::from(sealed.recipient.0),
-                Bytes::from(body),
-            )
-            .send()
-            .await
-        {
+        let call = outbox.dispatchAt(
+            sealed.nonce,
+            sealed.destination.0,
+            B256::from(sealed.recipient.0),
+            Bytes::from(body),
+        );
+        // The estimate and the account's transaction nonce first, explicitly: a refused
+        // estimate then sends nothing and uses up no transaction nonce (a cached nonce taken by
+        // a transaction never sent would leave a gap every later transaction waits behind).
+        let sent = match call.estimate_gas().await {
+            Ok(gas) => {
+                let account_nonce = self
+                    .provider
+                    .get_transaction_count(self.from)
+                    .pending()
+                    .await
+                    .context("reading the sender account's transaction nonce")?;
+                call.gas(gas.saturating_add(gas / 5))
+                    .nonce(account_nonce)
+                    .send()
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        let pending = match sent {
             Ok(p) => p,
-            Err(e) => return Ok(Landing::Missed(format!("the dispatch was refused: {e}"))),
+            Err(e) => {
+                return Ok(
+                    match e.as_decoded_interface_error::<IOutbox::IOutboxErrors>() {
+                        // The estimate ran on the pending block: another dispatch, not yet
+                        // mined, holds the nonce. Nothing was sent.
+                        Some(IOutbox::IOutboxErrors::NonceTaken(t)) => Landing::Contended(format!(
+                            "nonce {} is taken by another dispatch (the Outbox's pending \
+                                 nonce is {})",
+                            t.expected, t.actual
+                        )),
+                        // Another dispatch from the same sender account (another replica of
+                        // this gateway) took the account's transaction nonce first: nothing was
+                        // sent; try again once it is mined.
+                        _ if account_nonce_taken(&e.to_string()) => Landing::Contended(format!(
+                            "the sender account's transaction nonce was taken by another \
+                             transaction ({e})"
+                        )),
+                        _ => Landing::Missed(format!("the dispatch was refused: {e}")),
+                    },
+                );
+            }
         };
         let receipt = pending
             .with_timeout(Some(RECEIPT_TIMEOUT))
@@ -130,7 +175,9 @@ impl Origin for EvmOrigin {
         let tx = Hash32(receipt.transaction_hash.0);
         if !receipt.status() {
             return Ok(Landing::Missed(format!(
-                "the dispatch transaction {tx} reverted"
+                "the dispatch transaction {tx} reverted (nonce {} taken by another dispatch \
+                 mined first, if the Outbox is past it)",
+                sealed.nonce
             )));
         }
         let got = receipt
@@ -148,5 +195,35 @@ impl Origin for EvmOrigin {
                  sender was first); transaction {tx}; sealing again"
             ))
         })
+    }
+}
+
+/// Whether a node's refusal says the sender account's transaction nonce is already used or
+/// pending (geth's and anvil's wording): a concurrent transaction of the same account, not a
+/// fault of the dispatch.
+fn account_nonce_taken(refusal: &str) -> bool {
+    let refusal = refusal.to_ascii_lowercase();
+    [
+        "nonce too low",
+        "replacement transaction underpriced",
+        "already known",
+    ]
+    .iter()
+    .any(|m| refusal.contains(m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::account_nonce_taken;
+
+    #[test]
+    fn a_used_account_nonce_is_told_from_other_refusals() {
+        assert!(account_nonce_taken(
+            "server returned an error response: error code -32003: nonce too low"
+        ));
+        assert!(account_nonce_taken("replacement transaction underpriced"));
+        assert!(!account_nonce_taken(
+            "insufficient funds for gas * price + value"
+        ));
     }
 }

@@ -10,6 +10,12 @@
 //! attempt is the same transaction, which Fabric commits at most once, its id is recorded
 //! before it is submitted, and after a crash the dispatcher asks the peer how that transaction
 //! committed, or proposes it again, instead of sealing anew.
+//!
+//! No expected-nonce entry point is needed here (EVM and FISCO BCOS call `dispatchAt`): the
+//! endorsement shows the message id the outbox gives at the nonce it read (checked against the
+//! sealed one in [`Origin::prepare`]), and the transaction commits only if that nonce key is
+//! unchanged, once per transaction id, so a dispatch never lands under another nonce than the
+//! one it was sealed for.
 
 use std::time::Duration;
 

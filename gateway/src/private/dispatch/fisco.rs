@@ -83,9 +83,11 @@ impl FiscoOrigin {
         }
     }
 
-    /// The dispatch call of `sealed` with `body`.
+    /// The dispatch call of `sealed` with `body`: `dispatchAt` its sealed nonce, so the Outbox
+    /// reverts rather than dispatch it under another one.
     fn calldata(sealed: &Sealed, body: &[u8]) -> Vec<u8> {
-        IOutbox::dispatchCall {
+        IOutbox::dispatchAtCall {
+            expectedNonce: sealed.nonce,
             destination: sealed.destination.0,
             recipient: B256::from(sealed.recipient.0),
             body: body.to_vec().into(),
@@ -192,7 +194,7 @@ impl Origin for FiscoOrigin {
             Some(receipt) => match self.landing(sealed, tx, &receipt) {
                 // Committed after the read above.
                 Landing::Landed(tx) => Found::Landed(tx),
-                Landing::Missed(reason) => Found::Missed(reason),
+                Landing::Missed(reason) | Landing::Contended(reason) => Found::Missed(reason),
             },
             None => Found::NotFound,
         })

@@ -2,18 +2,30 @@
 //! chain's Outbox (an EVM or FISCO BCOS Outbox contract, or Fabric's outbox chaincode) from the
 //! configured sender, oldest first, one at a time.
 //!
-//! What every family shares lives here ([`Dispatcher`]): taking the open requests from the
-//! store, sealing a private payload for the nonce the Outbox shows *now*, recording the request
-//! as sealed (nonce, message id, envelope) **before** anything is sent, recording the outcome,
-//! and after a crash asking the chain whether a sealed request landed before sending it again.
-//! What differs is behind [`Origin`]: reading the Outbox nonce, submitting one dispatch and
-//! saying where it landed, and finding whether an earlier submission landed ([`evm`],
-//! [`fabric`], [`fisco`]).
+//! What every family shares lives here ([`Dispatcher`]): leasing a request from the store,
+//! sealing a private payload for the nonce the Outbox shows *now*, recording the request as
+//! sealed (nonce, message id, envelope) **before** anything is sent, recording the outcome,
+//! and after a crash or a takeover asking the chain whether a sealed request landed before
+//! sending it again. What differs is behind [`Origin`]: reading the Outbox nonce, submitting
+//! one dispatch and saying where it landed, and finding whether an earlier submission landed
+//! ([`evm`], [`fabric`], [`fisco`]).
+//!
+//! # Exactly once across replicas
+//!
+//! Several replicas of one gateway on one store each run a dispatcher per origin. A request is
+//! leased to one of them ([`OutboundStore::lease_send_requests`]: owner, end, generation; the
+//! lease is renewed while the dispatch runs), and every record about it names the lease, so a
+//! dispatcher that stalled past its lease cannot overwrite the record of the one that took the
+//! request over; the new holder resumes from that record (sealed: look the message up first).
 //!
 //! The Outbox numbers messages with one counter for every sender, and a message id binds its
-//! nonce, so a message id lands at most once. If another sender took the nonce in between,
-//! the request is sealed again for the next one (bounded attempts, then `failed` with the
-//! reason).
+//! nonce, so a message id lands at most once. A dispatch names the nonce it was sealed for
+//! (`dispatchAt` on EVM and FISCO BCOS; on Fabric the endorsed transaction commits only if the
+//! nonce key it read is unchanged, one commit per transaction id), so if another sender took
+//! the nonce the transaction reverts instead of sending the message again under the next one.
+//! Before a missed request is sealed again the chain is asked whether its message landed after
+//! all (an earlier holder's transaction committed meanwhile); only then is it sealed for the
+//! next nonce (bounded attempts, then `failed` with the reason).
 
 pub mod evm;
 pub mod fabric;
@@ -29,7 +41,8 @@ use causeway_privacy::envelope::{EnvelopeContext, SealRequest};
 use causeway_proofs::message::MAX_BODY_LEN;
 use causeway_proofs::{Address32, Domain, EvmAddress, Hash32, Message, MessageId, Nonce};
 use causeway_relayer::store::{
-    NewEnvelope, SendKind, SendRequest, SendRequestId, SendState, Store, UnixMillis,
+    AfterFailure, LeaseOwner, NewEnvelope, SendKind, SendLease, SendLeaseRequest, SendRequest,
+    SendRequestId, SendState, Store, UnixMillis,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -40,11 +53,14 @@ pub use evm::EvmOrigin;
 pub use fabric::FabricOrigin;
 pub use fisco::FiscoOrigin;
 
-/// Attempts before a request is given up (a nonce taken by another sender, a revert, an RPC
-/// failure each count one).
+/// Failed attempts before a request is given up (a revert or a refusal while its nonce is
+/// free counts one; a nonce another dispatch took first does not: that is someone's progress).
 pub const MAX_ATTEMPTS: u32 = 8;
 /// How long a dispatch transaction may take to be mined or committed.
 pub const RECEIPT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a dispatcher's lease on a request lasts unless set ([`Dispatcher::leased_as`]); it
+/// is renewed every third of it while the dispatch runs.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 
 /// A sealed request as an [`Origin`] sees it: the message to dispatch and what the store
 /// recorded about it.
@@ -83,9 +99,13 @@ pub enum Found {
 pub enum Landing {
     /// Dispatched under the sealed message id, in this transaction.
     Landed(Hash32),
-    /// Not dispatched under it (reverted, another nonce, refused at commit): the reason; the
-    /// request is sealed again.
+    /// Not dispatched under it (reverted, refused): the reason; the request is sealed again
+    /// once the Outbox is past its nonce, else sent again.
     Missed(String),
+    /// Not sent: a dispatch not yet final already holds the sealed nonce (the node's pending
+    /// block shows it taken). No attempt is counted; the request stays sealed and is tried again
+    /// after a poll, when that dispatch is final.
+    Contended(String),
 }
 
 /// A submission made ready by [`Origin::prepare`].
@@ -140,6 +160,8 @@ pub struct Dispatcher<O = EvmOrigin> {
     chain: O,
     directory: Arc<Directory>,
     poll: Duration,
+    owner: LeaseOwner,
+    lease_for: Duration,
 }
 
 impl<O> core::fmt::Debug for Dispatcher<O> {
@@ -189,7 +211,18 @@ impl<O: Origin> Dispatcher<O> {
             chain,
             directory,
             poll,
+            owner: LeaseOwner::unique(),
+            lease_for: DEFAULT_LEASE,
         }
+    }
+
+    /// The same dispatcher leasing requests as `owner` (the gateway replica's name: one live
+    /// instance per name, and a restart under it takes its requests back at once) for
+    /// `lease_for` at a time (another replica takes a request over once its lease ended).
+    pub fn leased_as(mut self, owner: LeaseOwner, lease_for: Duration) -> Self {
+        self.owner = owner;
+        self.lease_for = lease_for.max(Duration::from_millis(30));
+        self
     }
 
     /// The messages' sender.
@@ -197,46 +230,96 @@ impl<O: Origin> Dispatcher<O> {
         self.chain.sender()
     }
 
-    /// Works through the open requests until `cancel` fires.
+    /// Works through the open requests, one lease at a time, until `cancel` fires.
     pub async fn run(self, cancel: CancellationToken) {
         loop {
             let store = Arc::clone(&self.store);
-            let origin = self.origin;
-            let open =
-                tokio::task::spawn_blocking(move || store.open_send_requests(origin, 32)).await;
-            let open = match open {
-                Ok(Ok(open)) => open,
+            let (origin, owner, lease_for) = (self.origin, self.owner.clone(), self.lease_for);
+            // One request at a time: a lease runs while its dispatch does, and the others stay
+            // free for the other replicas.
+            let leased = tokio::task::spawn_blocking(move || {
+                store.lease_send_requests(&SendLeaseRequest {
+                    origin,
+                    owner: &owner,
+                    limit: 1,
+                    lease_for,
+                    now: UnixMillis::now(),
+                })
+            })
+            .await;
+            let leased = match leased {
+                Ok(Ok(leased)) => leased,
                 Ok(Err(e)) => {
-                    tracing::warn!(origin = %self.origin, error = %e, "dispatcher: reading the send requests failed");
+                    tracing::warn!(origin = %self.origin, error = %e, "dispatcher: leasing a send request failed");
                     Vec::new()
                 }
                 Err(_) => return,
             };
-            if open.is_empty() {
+            if leased.is_empty() {
                 tokio::select! {
                     () = cancel.cancelled() => return,
                     () = tokio::time::sleep(self.poll) => continue,
                 }
             }
-            for request in open {
+            for request in leased {
                 if cancel.is_cancelled() {
                     return;
                 }
                 let id = request.id;
+                let Some(lease) = request.lease.clone() else {
+                    continue;
+                };
                 // Stopping mid-dispatch is safe: a request recorded as sealed is looked up on
-                // chain at the next start.
+                // chain by whichever dispatcher leases it next.
                 let outcome = tokio::select! {
                     () = cancel.cancelled() => return,
-                    outcome = self.dispatch(request) => outcome,
+                    outcome = self.holding(&lease, self.dispatch(request, &lease)) => outcome,
                 };
-                if let Err(e) = outcome {
-                    tracing::warn!(origin = %self.origin, request = %id, error = %format!("{e:#}"), "dispatcher: a send request failed; it will be tried again");
-                    tokio::select! {
-                        () = cancel.cancelled() => return,
-                        () = tokio::time::sleep(self.poll) => {}
+                match outcome {
+                    Ok(()) => {}
+                    Err(e) if lease_lost(&e) => {
+                        tracing::info!(origin = %self.origin, request = %id, error = %format!("{e:#}"), "dispatcher: another dispatcher took the send request over; leaving it");
+                    }
+                    Err(e) => {
+                        tracing::warn!(origin = %self.origin, request = %id, error = %format!("{e:#}"), "dispatcher: a send request failed; it will be tried again");
+                        tokio::select! {
+                            () = cancel.cancelled() => return,
+                            () = tokio::time::sleep(self.poll) => {}
+                        }
                     }
                 }
             }
+        }
+    }
+
+    /// Runs `work` while renewing `lease` every third of its length; stops it (an error) once
+    /// the lease is lost (another dispatcher took the request over: it resumes from the record).
+    async fn holding(
+        &self,
+        lease: &SendLease,
+        work: impl Future<Output = Result<()>>,
+    ) -> Result<()> {
+        let renewals = async {
+            loop {
+                tokio::time::sleep(self.lease_for / 3).await;
+                let (held, lease_for) = (lease.clone(), self.lease_for);
+                match self
+                    .blocking(move |s| s.renew_send_lease(&held, lease_for, UnixMillis::now()))
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(e) if lease_lost(&e) => return e,
+                    // The store is unreachable: try again; if the lease ends meanwhile, the
+                    // next write under it says so.
+                    Err(e) => {
+                        tracing::warn!(origin = %self.origin, request = %lease.request, error = %format!("{e:#}"), "dispatcher: renewing a send request's lease failed");
+                    }
+                }
+            }
+        };
+        tokio::select! {
+            out = work => out,
+            lost = renewals => Err(lost.context("the send request's lease was lost mid-dispatch")),
         }
     }
 
@@ -251,31 +334,103 @@ impl<O: Origin> Dispatcher<O> {
             .context("writing the send request to the store")
     }
 
-    async fn fail(&self, request: &SendRequest, reason: String) -> Result<()> {
-        let give_up = request.attempts + 1 >= MAX_ATTEMPTS;
+    /// Records a failed attempt (then given up once the attempts are used up).
+    async fn fail(
+        &self,
+        request: &SendRequest,
+        lease: &SendLease,
+        reason: String,
+        then: AfterFailure,
+    ) -> Result<()> {
+        // A lost nonce (sealed again) is not counted; the others are, up to MAX_ATTEMPTS.
+        let then = if then != AfterFailure::SealAgain && request.attempts + 1 >= MAX_ATTEMPTS {
+            AfterFailure::GiveUp
+        } else {
+            then
+        };
         let id = request.id;
-        tracing::warn!(origin = %self.origin, request = %id, give_up, %reason, "dispatcher: attempt failed");
-        self.blocking(move |s| s.record_send_failure(id, &reason, give_up, UnixMillis::now()))
+        tracing::warn!(origin = %self.origin, request = %id, ?then, %reason, "dispatcher: attempt failed");
+        let lease = lease.clone();
+        self.blocking(move |s| s.record_send_failure(&lease, &reason, then, UnixMillis::now()))
             .await
     }
 
-    async fn landed(&self, request: &SendRequest, tx: Hash32) -> Result<()> {
+    /// The chain did not take `sealed` as sent (`reason`). Unless its message landed after all
+    /// (an earlier holder's transaction, committed since), a failed attempt: sealed again for
+    /// the next nonce only once the Outbox is past the sealed one (the message id binds its
+    /// nonce, so it can never land any more), else sent again as sealed. `contended`: the nonce
+    /// is held by a dispatch not yet final, so while the Outbox is not past it nothing is
+    /// counted (an error: tried again after a poll).
+    async fn missed(
+        &self,
+        request: &SendRequest,
+        lease: &SendLease,
+        sealed: &Sealed,
+        reason: String,
+        contended: bool,
+    ) -> Result<()> {
+        // The nonce first, then the lookup: a message not found after the Outbox was seen past
+        // its nonce never lands.
+        let next = self
+            .chain
+            .next_nonce()
+            .await
+            .context("reading the Outbox nonce after a missed dispatch")?;
+        if let Found::Landed(tx) = self
+            .chain
+            .find(sealed)
+            .await
+            .context("checking whether a missed dispatch's message landed anyway")?
+        {
+            return self.landed(request, lease, sealed.message_id, tx).await;
+        }
+        if next > sealed.nonce {
+            self.fail(request, lease, reason, AfterFailure::SealAgain)
+                .await
+        } else if contended {
+            Err(anyhow!(
+                "{reason}; the Outbox is still at {next}: waiting for the dispatch that holds it"
+            ))
+        } else {
+            self.fail(request, lease, reason, AfterFailure::SendAgain)
+                .await
+        }
+    }
+
+    async fn landed(
+        &self,
+        request: &SendRequest,
+        lease: &SendLease,
+        message_id: MessageId,
+        tx: Hash32,
+    ) -> Result<()> {
         let rid = request.id;
-        tracing::info!(origin = %self.origin, request = %rid, message_id = ?request.message_id, %tx, "dispatched");
-        self.blocking(move |s| s.record_dispatched(rid, tx, UnixMillis::now()))
+        tracing::info!(origin = %self.origin, request = %rid, %message_id, %tx, "dispatched");
+        let lease = lease.clone();
+        self.blocking(move |s| s.record_dispatched(&lease, tx, UnixMillis::now()))
             .await
     }
 
-    async fn dispatch(&self, request: SendRequest) -> Result<()> {
+    async fn dispatch(&self, request: SendRequest, lease: &SendLease) -> Result<()> {
         if request.state == SendState::Sealed {
-            // Sealed before (a crash or an error since): on chain already, or still to send?
+            // Sealed before (a crash, an error or another dispatcher since): on chain already,
+            // or still to send?
             let (Some(nonce), Some(id)) = (request.nonce, request.message_id) else {
-                return self.fail(&request, "sealed without a nonce".into()).await;
+                return self
+                    .fail(
+                        &request,
+                        lease,
+                        "sealed without a nonce".into(),
+                        AfterFailure::SealAgain,
+                    )
+                    .await;
             };
             let sealed = sealed(&request, nonce, id);
             match self.chain.find(&sealed).await? {
-                Found::Landed(tx) => return self.landed(&request, tx).await,
-                Found::Missed(reason) => return self.fail(&request, reason).await,
+                Found::Landed(tx) => return self.landed(&request, lease, id, tx).await,
+                Found::Missed(reason) => {
+                    return self.missed(&request, lease, &sealed, reason, false).await;
+                }
                 Found::NotFound => {}
             }
             let now = self
@@ -284,33 +439,54 @@ impl<O: Origin> Dispatcher<O> {
                 .await
                 .context("reading the Outbox nonce")?;
             if now != nonce {
+                // The nonce moved since the lookup: by this very message (an earlier holder's
+                // transaction), or by another sender's.
                 return self
-                    .fail(
+                    .missed(
                         &request,
+                        lease,
+                        &sealed,
                         format!("nonce {nonce} was taken by another sender (the Outbox is at {now}); sealing again"),
+                        false,
                     )
                     .await;
             }
             let Some(body) = self.resend_body(&request).await? else {
+                // Never sent again with another body: given up.
                 return self
-                    .fail(&request, "its sealed body is no longer available".into())
+                    .fail(
+                        &request,
+                        lease,
+                        "its sealed body is no longer available".into(),
+                        AfterFailure::GiveUp,
+                    )
                     .await;
             };
-            return self.send(&request, &sealed, &body).await;
+            return self.send(&request, lease, &sealed, &body).await;
         }
         let nonce = self
             .chain
             .next_nonce()
             .await
             .context("reading the Outbox nonce")?;
-        let fresh = match self.prepare(&request, nonce).await {
+        let fresh = match self.prepare(&request, lease, nonce).await {
             Ok(p) => p,
+            // The store did not take the seal (the lease was lost, or the store is away):
+            // nothing was sent; the next round (of whoever holds the request) tries again.
+            Err(e) if store_error(&e) => return Err(e),
             Err(e) => {
                 // Nothing a retry changes (the payload itself is refused): give up at once.
-                let rid = request.id;
                 let reason = format!("{e:#}");
+                let lease = lease.clone();
                 return self
-                    .blocking(move |s| s.record_send_failure(rid, &reason, true, UnixMillis::now()))
+                    .blocking(move |s| {
+                        s.record_send_failure(
+                            &lease,
+                            &reason,
+                            AfterFailure::GiveUp,
+                            UnixMillis::now(),
+                        )
+                    })
                     .await;
             }
         };
@@ -318,26 +494,35 @@ impl<O: Origin> Dispatcher<O> {
             tx: None,
             ..sealed(&request, fresh.nonce, fresh.message_id)
         };
-        self.send(&request, &sealed, &fresh.body).await
+        self.send(&request, lease, &sealed, &fresh.body).await
     }
 
     /// Prepares the submission, records its transaction id when known in advance, broadcasts
     /// it and records the outcome.
-    async fn send(&self, request: &SendRequest, sealed: &Sealed, body: &[u8]) -> Result<()> {
+    async fn send(
+        &self,
+        request: &SendRequest,
+        lease: &SendLease,
+        sealed: &Sealed,
+        body: &[u8],
+    ) -> Result<()> {
         let transaction = match self.chain.prepare(sealed, body).await? {
             Prepared::Ready { tx, transaction } => {
                 if let Some(tx) = tx {
-                    let rid = request.id;
-                    self.blocking(move |s| s.record_submitted(rid, tx, UnixMillis::now()))
+                    let held = lease.clone();
+                    self.blocking(move |s| s.record_submitted(&held, tx, UnixMillis::now()))
                         .await?;
                 }
                 transaction
             }
-            Prepared::Missed(reason) => return self.fail(request, reason).await,
+            Prepared::Missed(reason) => {
+                return self.missed(request, lease, sealed, reason, false).await;
+            }
         };
         match self.chain.broadcast(sealed, transaction).await? {
-            Landing::Landed(tx) => self.landed(request, tx).await,
-            Landing::Missed(reason) => self.fail(request, reason).await,
+            Landing::Landed(tx) => self.landed(request, lease, sealed.message_id, tx).await,
+            Landing::Missed(reason) => self.missed(request, lease, sealed, reason, false).await,
+            Landing::Contended(reason) => self.missed(request, lease, sealed, reason, true).await,
         }
     }
 
@@ -360,7 +545,7 @@ impl<O: Origin> Dispatcher<O> {
 
     /// Seals `request` for `nonce` and records it as sealed (with its envelope) before anything
     /// is sent.
-    async fn prepare(&self, request: &SendRequest, nonce: u64) -> Result<Fresh> {
+    async fn prepare(&self, request: &SendRequest, lease: &SendLease, nonce: u64) -> Result<Fresh> {
         let payload = request
             .payload
             .clone()
@@ -394,7 +579,7 @@ impl<O: Origin> Dispatcher<O> {
         )
         .context("the message cannot be encoded")?;
         let message_id = message.id();
-        let rid = request.id;
+        let lease = lease.clone();
         self.blocking(move |s| {
             let env = envelope
                 .as_ref()
@@ -409,7 +594,7 @@ impl<O: Origin> Dispatcher<O> {
                     disclosure: disclosure.as_deref(),
                     fetched_from: None,
                 });
-            s.record_sealed(rid, nonce, message_id, env.as_ref(), UnixMillis::now())
+            s.record_sealed(&lease, nonce, message_id, env.as_ref(), UnixMillis::now())
         })
         .await?;
         Ok(Fresh {
@@ -418,6 +603,22 @@ impl<O: Origin> Dispatcher<O> {
             nonce,
         })
     }
+}
+
+/// Whether `e` says a send request's lease was lost (another dispatcher holds it now).
+fn lease_lost(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<causeway_relayer::Error>(),
+            Some(causeway_relayer::Error::SendLeaseLost { .. })
+        )
+    })
+}
+
+/// Whether `e` came from the store (not from the request itself).
+fn store_error(e: &anyhow::Error) -> bool {
+    e.chain()
+        .any(|c| c.downcast_ref::<causeway_relayer::Error>().is_some())
 }
 
 /// The [`Sealed`] view of `request` at `nonce` as `message_id`.

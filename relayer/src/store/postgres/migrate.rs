@@ -30,6 +30,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "SQLite's version 10, bookkeeping triggers per statement",
         sql: include_str!("migrations/0002_lean_delivery.sql"),
     },
+    Migration {
+        version: 3,
+        name: "send requests leased to one dispatcher",
+        sql: include_str!("migrations/0003_send_leases.sql"),
+    },
 ];
 
 /// The schema version this build brings a database to.

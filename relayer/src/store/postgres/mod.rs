@@ -69,9 +69,9 @@ use super::{
     FailureReport, GrantRecord, Lane, LaneStats, LastDelivery, LeaseOwner, LeaseRequest,
     LeasedMessage, MemberSignatureOutcome, MemberSignatureRecord, MessageFilter, MessageRecord,
     MessageSummary, NewEnvelope, NewGrant, NewSendRequest, NewToken, OutboundStore, OwnerClaim,
-    QueryStore, Renewal, Result, SendRequest, SendRequestId, SourceCursor, SourceStore,
-    StatusEvent, StoredCheckpoint, Submission, SubmissionId, SubmittedMessage, TakeOver, TokenId,
-    TokenRecord, UnixMillis, ValidatorActivity,
+    QueryStore, Renewal, Result, SendLease, SendLeaseRequest, SendRequest, SendRequestId,
+    SourceCursor, SourceStore, StatusEvent, StoredCheckpoint, Submission, SubmissionId,
+    SubmittedMessage, TakeOver, TokenId, TokenRecord, UnixMillis, ValidatorActivity,
 };
 use crate::Error;
 
@@ -861,50 +861,69 @@ impl OutboundStore for PgStore {
         })
     }
 
+    fn lease_send_requests(&self, req: &SendLeaseRequest<'_>) -> Result<Vec<SendRequest>> {
+        self.write("lease send requests", |tx| {
+            let now = self.now(tx, req.now)?;
+            outbound::lease_requests(tx, &SendLeaseRequest { now, ..*req })
+        })
+    }
+
+    fn renew_send_lease(
+        &self,
+        lease: &SendLease,
+        lease_for: Duration,
+        now: UnixMillis,
+    ) -> Result<SendLease> {
+        self.write("renew a send request's lease", |tx| {
+            let now = self.now(tx, now)?;
+            outbound::renew_lease(tx, lease, now.saturating_add(lease_for))
+        })
+    }
+
     fn record_sealed(
         &self,
-        id: SendRequestId,
+        lease: &SendLease,
         nonce: u64,
         message_id: MessageId,
         envelope: Option<&NewEnvelope<'_>>,
         now: UnixMillis,
     ) -> Result<()> {
         self.write("record sealed request", |tx| {
-            outbound::record_sealed(tx, id, nonce, message_id, envelope, now)
+            outbound::record_sealed(tx, lease, nonce, message_id, envelope, now)
         })
     }
 
     fn record_submitted(
         &self,
-        id: SendRequestId,
+        lease: &SendLease,
         tx_hash: causeway_proofs::Hash32,
         now: UnixMillis,
     ) -> Result<()> {
         self.write("record a sealed request's transaction", |tx| {
-            outbound::record_submitted(tx, id, tx_hash, now)
+            outbound::record_submitted(tx, lease, tx_hash, now)
         })
     }
 
     fn record_dispatched(
         &self,
-        id: SendRequestId,
+        lease: &SendLease,
         tx_hash: causeway_proofs::Hash32,
         now: UnixMillis,
     ) -> Result<()> {
         self.write("record dispatched request", |tx| {
-            outbound::record_dispatched(tx, id, tx_hash, now)
+            outbound::record_dispatched(tx, lease, tx_hash, now)
         })
     }
 
     fn record_send_failure(
         &self,
-        id: SendRequestId,
+        lease: &SendLease,
         reason: &str,
-        give_up: bool,
+        then: super::AfterFailure,
         now: UnixMillis,
     ) -> Result<()> {
         self.write("record send failure", |tx| {
-            outbound::record_failure(tx, id, reason, give_up, now)
+            outbound::record_failure(tx, lease, reason, then, now)
         })
     }
 

@@ -8,10 +8,12 @@ use super::api::audit;
 use super::{Tx, col, dom, i64_of};
 use crate::Error;
 use crate::store::sqlite::codec;
-use crate::store::sqlite::outbound::{REQUEST_COLUMNS, RawRequest, address, json_list};
+use crate::store::sqlite::outbound::{
+    REQUEST_COLUMNS, RawRequest, address, failure_target, fence, json_list,
+};
 use crate::store::{
-    EnvelopeRecord, GrantKind, GrantRecord, NewEnvelope, NewGrant, NewSendRequest, Result,
-    SendRequest, SendRequestId, SendState, UnixMillis,
+    AfterFailure, EnvelopeRecord, GrantKind, GrantRecord, NewEnvelope, NewGrant, NewSendRequest,
+    Result, SendLease, SendLeaseRequest, SendRequest, SendRequestId, SendState, UnixMillis,
 };
 
 pub(super) fn record_requests(
@@ -72,6 +74,9 @@ fn request_row(r: &Row) -> Result<SendRequest> {
         error: col(r, 13)?,
         created_at: col(r, 14)?,
         updated_at: col(r, 15)?,
+        lease_owner: col(r, 16)?,
+        lease_until: col(r, 17)?,
+        lease_generation: col(r, 18)?,
     }
     .decode()
 }
@@ -103,12 +108,68 @@ pub(super) fn open_requests(
     rows.iter().map(request_row).collect()
 }
 
+/// Leases as SQLite's `lease_requests` does; `req.now` is already on the lease clock.
+pub(super) fn lease_requests(
+    tx: &mut Tx<'_>,
+    req: &SendLeaseRequest<'_>,
+) -> Result<Vec<SendRequest>> {
+    if req.limit == 0 {
+        return Ok(Vec::new());
+    }
+    let now = i64_of("time", req.now.0)?;
+    let until = i64_of("lease end", req.now.saturating_add(req.lease_for).0)?;
+    let limit = i64::try_from(req.limit).unwrap_or(i64::MAX);
+    // One statement under the write lock: a live lease is never handed out twice.
+    let rows = tx.query(
+        &format!(
+            "UPDATE send_request
+             SET lease_owner = $1, lease_until = $2, lease_generation = lease_generation + 1
+             WHERE id IN (
+                 SELECT id FROM send_request
+                 WHERE origin = $3 AND state IN ('accepted', 'sealed')
+                   AND (lease_until IS NULL OR lease_until <= $4 OR lease_owner = $1)
+                 ORDER BY id LIMIT $5)
+             RETURNING {REQUEST_COLUMNS}"
+        ),
+        &[&req.owner.0, &until, &dom(req.origin), &now, &limit],
+    )?;
+    let mut leased = rows.iter().map(request_row).collect::<Result<Vec<_>>>()?;
+    leased.sort_by_key(|r| r.id);
+    Ok(leased)
+}
+
+/// Renews `lease` to `until` (on the lease clock).
+pub(super) fn renew_lease(
+    tx: &mut Tx<'_>,
+    lease: &SendLease,
+    until: UnixMillis,
+) -> Result<SendLease> {
+    let found = request(tx, lease.request)?.ok_or(Error::UnknownSendRequest {
+        id: lease.request.0,
+    })?;
+    fence(&found, lease)?;
+    let (key, end) = (
+        i64_of("request id", lease.request.0)?,
+        i64_of("lease end", until.0)?,
+    );
+    tx.exec(
+        "UPDATE send_request SET lease_until = $2 WHERE id = $1",
+        &[&key, &end],
+    )?;
+    Ok(SendLease {
+        until,
+        ..lease.clone()
+    })
+}
+
+/// The request of `lease` in one of the `allowed` states, still carrying `lease`.
 fn expect_state(
     tx: &mut Tx<'_>,
-    id: SendRequestId,
+    lease: &SendLease,
     allowed: &[SendState],
     action: &'static str,
 ) -> Result<SendRequest> {
+    let id = lease.request;
     let found = request(tx, id)?.ok_or(Error::UnknownSendRequest { id: id.0 })?;
     if !allowed.contains(&found.state) {
         return Err(Error::SendRequestState {
@@ -117,18 +178,25 @@ fn expect_state(
             action,
         });
     }
+    fence(&found, lease)?;
     Ok(found)
 }
 
 pub(super) fn record_sealed(
     tx: &mut Tx<'_>,
-    id: SendRequestId,
+    lease: &SendLease,
     nonce: u64,
     message_id: MessageId,
     envelope: Option<&NewEnvelope<'_>>,
     now: UnixMillis,
 ) -> Result<()> {
-    let before = expect_state(tx, id, &[SendState::Accepted, SendState::Sealed], "sealed")?;
+    let id = lease.request;
+    let before = expect_state(
+        tx,
+        lease,
+        &[SendState::Accepted, SendState::Sealed],
+        "sealed",
+    )?;
     if let Some(old) = before.message_id {
         let old: &[u8] = &old.0.0[..];
         tx.exec(
@@ -153,11 +221,12 @@ pub(super) fn record_sealed(
 
 pub(super) fn record_submitted(
     tx: &mut Tx<'_>,
-    id: SendRequestId,
+    lease: &SendLease,
     tx_hash: Hash32,
     now: UnixMillis,
 ) -> Result<()> {
-    expect_state(tx, id, &[SendState::Sealed], "given its transaction")?;
+    let id = lease.request;
+    expect_state(tx, lease, &[SendState::Sealed], "given its transaction")?;
     let at = i64_of("time", now.0)?;
     let key = i64_of("request id", id.0)?;
     let hash: &[u8] = &tx_hash.0[..];
@@ -170,17 +239,18 @@ pub(super) fn record_submitted(
 
 pub(super) fn record_dispatched(
     tx: &mut Tx<'_>,
-    id: SendRequestId,
+    lease: &SendLease,
     tx_hash: Hash32,
     now: UnixMillis,
 ) -> Result<()> {
-    expect_state(tx, id, &[SendState::Sealed], "marked dispatched")?;
+    let id = lease.request;
+    expect_state(tx, lease, &[SendState::Sealed], "marked dispatched")?;
     let at = i64_of("time", now.0)?;
     let key = i64_of("request id", id.0)?;
     let hash: &[u8] = &tx_hash.0[..];
     tx.exec(
         "UPDATE send_request SET state = 'dispatched', tx_hash = $2, payload = NULL,
-             error = NULL, updated_at = $3
+             error = NULL, lease_until = NULL, updated_at = $3
          WHERE id = $1",
         &[&key, &hash, &at],
     )?;
@@ -189,23 +259,22 @@ pub(super) fn record_dispatched(
 
 pub(super) fn record_failure(
     tx: &mut Tx<'_>,
-    id: SendRequestId,
+    lease: &SendLease,
     reason: &str,
-    give_up: bool,
+    then: AfterFailure,
     now: UnixMillis,
 ) -> Result<()> {
-    expect_state(
-        tx,
-        id,
-        &[SendState::Accepted, SendState::Sealed],
-        "marked failed",
-    )?;
+    let id = lease.request;
+    let (allowed, state) = failure_target(then);
+    expect_state(tx, lease, allowed, "marked failed")?;
     let at = i64_of("time", now.0)?;
     let key = i64_of("request id", id.0)?;
-    let state = if give_up { "failed" } else { "accepted" };
     tx.exec(
-        "UPDATE send_request SET state = $2, attempts = attempts + 1, error = $3,
-             payload = CASE WHEN $2 = 'failed' THEN NULL ELSE payload END, updated_at = $4
+        "UPDATE send_request SET state = $2,
+             attempts = attempts + CASE WHEN $2 = 'accepted' THEN 0 ELSE 1 END, error = $3,
+             payload = CASE WHEN $2 = 'failed' THEN NULL ELSE payload END,
+             tx_hash = CASE WHEN $2 = 'sealed' THEN NULL ELSE tx_hash END, lease_until = NULL,
+             updated_at = $4
          WHERE id = $1",
         &[&key, &state, &reason, &at],
     )?;

@@ -74,6 +74,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "status history and lane counts per batch",
         sql: include_str!("migrations/0011_batch_history.sql"),
     },
+    Migration {
+        version: 12,
+        name: "send requests leased to one dispatcher",
+        sql: include_str!("migrations/0012_send_leases.sql"),
+    },
 ];
 
 /// The schema version this build brings a file to.

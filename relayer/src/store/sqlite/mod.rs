@@ -46,8 +46,8 @@ use super::{
     ReadWait, StatusEvent, TokenId, TokenRecord,
 };
 use super::{
-    EnvelopeRecord, GrantRecord, NewEnvelope, NewGrant, NewSendRequest, OutboundStore, SendRequest,
-    SendRequestId,
+    EnvelopeRecord, GrantRecord, NewEnvelope, NewGrant, NewSendRequest, OutboundStore, SendLease,
+    SendLeaseRequest, SendRequest, SendRequestId,
 };
 use crate::Error;
 
@@ -727,50 +727,67 @@ impl OutboundStore for SqliteStore {
         })
     }
 
+    fn lease_send_requests(&self, req: &SendLeaseRequest<'_>) -> Result<Vec<SendRequest>> {
+        self.write("lease send requests", |tx| {
+            outbound::lease_requests(tx, req)
+        })
+    }
+
+    fn renew_send_lease(
+        &self,
+        lease: &SendLease,
+        lease_for: std::time::Duration,
+        now: UnixMillis,
+    ) -> Result<SendLease> {
+        self.write("renew a send request's lease", |tx| {
+            outbound::renew_lease(tx, lease, now.saturating_add(lease_for))
+        })
+    }
+
     fn record_sealed(
         &self,
-        id: SendRequestId,
+        lease: &SendLease,
         nonce: u64,
         message_id: MessageId,
         envelope: Option<&NewEnvelope<'_>>,
         now: UnixMillis,
     ) -> Result<()> {
         self.write("record sealed request", |tx| {
-            outbound::record_sealed(tx, id, nonce, message_id, envelope, now)
+            outbound::record_sealed(tx, lease, nonce, message_id, envelope, now)
         })
     }
 
     fn record_submitted(
         &self,
-        id: SendRequestId,
+        lease: &SendLease,
         tx_hash: causeway_proofs::Hash32,
         now: UnixMillis,
     ) -> Result<()> {
         self.write("record a sealed request's transaction", |tx| {
-            outbound::record_submitted(tx, id, tx_hash, now)
+            outbound::record_submitted(tx, lease, tx_hash, now)
         })
     }
 
     fn record_dispatched(
         &self,
-        id: SendRequestId,
+        lease: &SendLease,
         tx_hash: causeway_proofs::Hash32,
         now: UnixMillis,
     ) -> Result<()> {
         self.write("record dispatched request", |tx| {
-            outbound::record_dispatched(tx, id, tx_hash, now)
+            outbound::record_dispatched(tx, lease, tx_hash, now)
         })
     }
 
     fn record_send_failure(
         &self,
-        id: SendRequestId,
+        lease: &SendLease,
         reason: &str,
-        give_up: bool,
+        then: super::AfterFailure,
         now: UnixMillis,
     ) -> Result<()> {
         self.write("record send failure", |tx| {
-            outbound::record_failure(tx, id, reason, give_up, now)
+            outbound::record_failure(tx, lease, reason, then, now)
         })
     }
 

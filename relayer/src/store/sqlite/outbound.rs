@@ -1,5 +1,5 @@
 //! Send requests, envelopes and grants in SQLite ([`OutboundStore`](crate::store::OutboundStore)),
-//! tables of migration `0008`.
+//! tables of migration `0009`; send requests' leases of migration `0013`.
 
 use causeway_proofs::{Address32, Domain, Hash32, MessageId};
 use rusqlite::{OptionalExtension, Row, Transaction, params};
@@ -9,8 +9,9 @@ use super::codec::{self, bits_to_i64, to_i64};
 use super::sql;
 use crate::Error;
 use crate::store::{
-    EnvelopeRecord, GrantKind, GrantRecord, NewEnvelope, NewGrant, NewSendRequest, Result,
-    SendKind, SendRequest, SendRequestId, SendState, UnixMillis,
+    AfterFailure, EnvelopeRecord, GrantKind, GrantRecord, LeaseOwner, NewEnvelope, NewGrant,
+    NewSendRequest, Result, SendKind, SendLease, SendLeaseRequest, SendRequest, SendRequestId,
+    SendState, UnixMillis,
 };
 
 pub(crate) fn json_list(items: &[String]) -> Result<String> {
@@ -67,7 +68,8 @@ pub(super) fn record_requests(
 }
 
 pub(crate) const REQUEST_COLUMNS: &str = "id, origin, destination, recipient, kind, payload, readers, \
-     disclose, state, nonce, message_id, tx_hash, attempts, error, created_at, updated_at";
+     disclose, state, nonce, message_id, tx_hash, attempts, error, created_at, updated_at, \
+     lease_owner, lease_until, lease_generation";
 
 pub(crate) struct RawRequest {
     pub(crate) id: i64,
@@ -86,6 +88,9 @@ pub(crate) struct RawRequest {
     pub(crate) error: Option<String>,
     pub(crate) created_at: i64,
     pub(crate) updated_at: i64,
+    pub(crate) lease_owner: Option<String>,
+    pub(crate) lease_until: Option<i64>,
+    pub(crate) lease_generation: i64,
 }
 
 fn request_row(r: &Row<'_>) -> rusqlite::Result<RawRequest> {
@@ -106,6 +111,9 @@ fn request_row(r: &Row<'_>) -> rusqlite::Result<RawRequest> {
         error: r.get(13)?,
         created_at: r.get(14)?,
         updated_at: r.get(15)?,
+        lease_owner: r.get(16)?,
+        lease_until: r.get(17)?,
+        lease_generation: r.get(18)?,
     })
 }
 
@@ -118,8 +126,20 @@ impl RawRequest {
         };
         let state = SendState::from_name(&self.state)
             .ok_or_else(|| codec::corrupt("send state", self.state.clone()))?;
+        let id = SendRequestId(codec::to_u64("request id", self.id)?);
+        // Held while it has an end; the owner and generation stay after a release (who last
+        // had it), and only a lease with an end fences writes in.
+        let lease = match (self.lease_owner, self.lease_until) {
+            (Some(owner), Some(until)) => Some(SendLease {
+                request: id,
+                owner: LeaseOwner(owner),
+                generation: codec::to_u64("lease generation", self.lease_generation)?,
+                until: codec::millis(until)?,
+            }),
+            _ => None,
+        };
         Ok(SendRequest {
-            id: SendRequestId(codec::to_u64("request id", self.id)?),
+            id,
             origin: codec::domain(self.origin)?,
             destination: codec::domain(self.destination)?,
             recipient: address("recipient", &self.recipient)?,
@@ -143,6 +163,7 @@ impl RawRequest {
             error: self.error,
             created_at: codec::millis(self.created_at)?,
             updated_at: codec::millis(self.updated_at)?,
+            lease,
         })
     }
 }
@@ -177,12 +198,85 @@ pub(super) fn open_requests(
     rows.into_iter().map(RawRequest::decode).collect()
 }
 
+pub(super) fn lease_requests(
+    tx: &Transaction<'_>,
+    req: &SendLeaseRequest<'_>,
+) -> Result<Vec<SendRequest>> {
+    if req.limit == 0 {
+        return Ok(Vec::new());
+    }
+    let now = to_i64("time", req.now.0)?;
+    let until = to_i64("lease end", req.now.saturating_add(req.lease_for).0)?;
+    let limit = i64::try_from(req.limit).unwrap_or(i64::MAX);
+    // One statement under the write lock: a live lease is never handed out twice.
+    let mut rows = tx
+        .prepare_cached(&format!(
+            "UPDATE send_request
+             SET lease_owner = ?1, lease_until = ?2, lease_generation = lease_generation + 1
+             WHERE id IN (
+                 SELECT id FROM send_request
+                 WHERE origin = ?3 AND state IN ('accepted', 'sealed')
+                   AND (lease_until IS NULL OR lease_until <= ?4 OR lease_owner = ?1)
+                 ORDER BY id LIMIT ?5)
+             RETURNING {REQUEST_COLUMNS}"
+        ))
+        .and_then(|mut s| {
+            s.query_map(
+                params![req.owner.0, until, req.origin.0, now, limit],
+                request_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(sql("lease send requests"))?;
+    rows.sort_by_key(|r| r.id);
+    rows.into_iter().map(RawRequest::decode).collect()
+}
+
+pub(super) fn renew_lease(
+    tx: &Transaction<'_>,
+    lease: &SendLease,
+    until: UnixMillis,
+) -> Result<SendLease> {
+    let found = request(tx, lease.request)?.ok_or(Error::UnknownSendRequest {
+        id: lease.request.0,
+    })?;
+    fence(&found, lease)?;
+    let (key, end) = (
+        to_i64("request id", lease.request.0)?,
+        to_i64("lease end", until.0)?,
+    );
+    tx.prepare_cached("UPDATE send_request SET lease_until = ?2 WHERE id = ?1")
+        .and_then(|mut s| s.execute(params![key, end]))
+        .map_err(sql("renew a send request's lease"))?;
+    Ok(SendLease {
+        until,
+        ..lease.clone()
+    })
+}
+
+/// Refuses a write under `lease` unless the request still carries it: the same owner and
+/// generation, not released.
+pub(crate) fn fence(found: &SendRequest, lease: &SendLease) -> Result<()> {
+    match &found.lease {
+        Some(held) if held.owner == lease.owner && held.generation == lease.generation => Ok(()),
+        held => Err(Error::SendLeaseLost {
+            id: lease.request.0,
+            owner: lease.owner.clone(),
+            generation: lease.generation,
+            holder: held.as_ref().map(|h| h.owner.clone()),
+        }),
+    }
+}
+
+/// The request of `lease` if it is in one of the `allowed` states (else
+/// [`Error::SendRequestState`]) and still carries `lease` (else [`Error::SendLeaseLost`]).
 fn expect_state(
     tx: &Transaction<'_>,
-    id: SendRequestId,
+    lease: &SendLease,
     allowed: &[SendState],
     action: &'static str,
 ) -> Result<SendRequest> {
+    let id = lease.request;
     let found = request(tx, id)?.ok_or(Error::UnknownSendRequest { id: id.0 })?;
     if !allowed.contains(&found.state) {
         return Err(Error::SendRequestState {
@@ -191,18 +285,25 @@ fn expect_state(
             action,
         });
     }
+    fence(&found, lease)?;
     Ok(found)
 }
 
 pub(super) fn record_sealed(
     tx: &Transaction<'_>,
-    id: SendRequestId,
+    lease: &SendLease,
     nonce: u64,
     message_id: MessageId,
     envelope: Option<&NewEnvelope<'_>>,
     now: UnixMillis,
 ) -> Result<()> {
-    let before = expect_state(tx, id, &[SendState::Accepted, SendState::Sealed], "sealed")?;
+    let id = lease.request;
+    let before = expect_state(
+        tx,
+        lease,
+        &[SendState::Accepted, SendState::Sealed],
+        "sealed",
+    )?;
     if let Some(old) = before.message_id {
         tx.prepare_cached("DELETE FROM envelope WHERE message_id = ?1 AND fetched_from IS NULL")
             .and_then(|mut s| s.execute([&old.0.0[..]]))
@@ -225,11 +326,12 @@ pub(super) fn record_sealed(
 
 pub(super) fn record_submitted(
     tx: &Transaction<'_>,
-    id: SendRequestId,
+    lease: &SendLease,
     tx_hash: Hash32,
     now: UnixMillis,
 ) -> Result<()> {
-    expect_state(tx, id, &[SendState::Sealed], "given its transaction")?;
+    let id = lease.request;
+    expect_state(tx, lease, &[SendState::Sealed], "given its transaction")?;
     let at = to_i64("time", now.0)?;
     let key = to_i64("request id", id.0)?;
     tx.prepare_cached("UPDATE send_request SET tx_hash = ?2, updated_at = ?3 WHERE id = ?1")
@@ -240,16 +342,17 @@ pub(super) fn record_submitted(
 
 pub(super) fn record_dispatched(
     tx: &Transaction<'_>,
-    id: SendRequestId,
+    lease: &SendLease,
     tx_hash: Hash32,
     now: UnixMillis,
 ) -> Result<()> {
-    expect_state(tx, id, &[SendState::Sealed], "marked dispatched")?;
+    let id = lease.request;
+    expect_state(tx, lease, &[SendState::Sealed], "marked dispatched")?;
     let at = to_i64("time", now.0)?;
     let key = to_i64("request id", id.0)?;
     tx.prepare_cached(
         "UPDATE send_request SET state = 'dispatched', tx_hash = ?2, payload = NULL,
-             error = NULL, updated_at = ?3
+             error = NULL, lease_until = NULL, updated_at = ?3
          WHERE id = ?1",
     )
     .and_then(|mut s| s.execute(params![key, &tx_hash.0[..], at]))
@@ -259,28 +362,37 @@ pub(super) fn record_dispatched(
 
 pub(super) fn record_failure(
     tx: &Transaction<'_>,
-    id: SendRequestId,
+    lease: &SendLease,
     reason: &str,
-    give_up: bool,
+    then: AfterFailure,
     now: UnixMillis,
 ) -> Result<()> {
-    expect_state(
-        tx,
-        id,
-        &[SendState::Accepted, SendState::Sealed],
-        "marked failed",
-    )?;
+    let id = lease.request;
+    let (allowed, state): (&[SendState], _) = failure_target(then);
+    expect_state(tx, lease, allowed, "marked failed")?;
     let at = to_i64("time", now.0)?;
     let key = to_i64("request id", id.0)?;
-    let state = if give_up { "failed" } else { "accepted" };
     tx.prepare_cached(
-        "UPDATE send_request SET state = ?2, attempts = attempts + 1, error = ?3,
-             payload = CASE WHEN ?2 = 'failed' THEN NULL ELSE payload END, updated_at = ?4
+        "UPDATE send_request SET state = ?2,
+             attempts = attempts + CASE WHEN ?2 = 'accepted' THEN 0 ELSE 1 END, error = ?3,
+             payload = CASE WHEN ?2 = 'failed' THEN NULL ELSE payload END,
+             tx_hash = CASE WHEN ?2 = 'sealed' THEN NULL ELSE tx_hash END, lease_until = NULL,
+             updated_at = ?4
          WHERE id = ?1",
     )
     .and_then(|mut s| s.execute(params![key, state, reason, at]))
     .map_err(sql("record send failure"))?;
     Ok(())
+}
+
+/// The states a failure may be recorded in, and the state it leaves the request in (sent
+/// again: the transaction recorded for the missed attempt is forgotten, the next is another).
+pub(crate) fn failure_target(then: AfterFailure) -> (&'static [SendState], &'static str) {
+    match then {
+        AfterFailure::SendAgain => (&[SendState::Sealed], "sealed"),
+        AfterFailure::SealAgain => (&[SendState::Accepted, SendState::Sealed], "accepted"),
+        _ => (&[SendState::Accepted, SendState::Sealed], "failed"),
+    }
 }
 
 fn insert_envelope(tx: &Transaction<'_>, e: &NewEnvelope<'_>, now: UnixMillis) -> Result<bool> {

@@ -29,7 +29,7 @@ pub use destination::{
 };
 pub(crate) use destination::{delivery_results, delivery_status_of};
 pub use proof::{CheckedSource, EvmNativeVerifier};
-pub use range::RangeSizer;
+pub use range::{LOG_WINDOW, LogWindows, RangeSizer};
 pub use rpc::RpcConfig;
 pub use source::{EvmSource, EvmSourceConfig, SourceCounters};
 pub use state::{EvmAccount, EvmStateProof, EvmStateReader};

@@ -21,7 +21,7 @@ use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use alloy::transports::{RpcError, TransportErrorKind};
 use causeway_adapters::chain::RevertReason;
-use causeway_adapters::evm::RangeSizer;
+use causeway_adapters::evm::LogWindows;
 use causeway_adapters::evm::bindings::decode_revert;
 use causeway_proofs::{Checkpoint, Domain, EvmAddress, Hash32, LogSize};
 use causeway_relayer::store::ValidatorSignature;
@@ -301,7 +301,7 @@ impl AnchorContract {
                 |p| async move { p.get_block_number().await },
             )
             .await?;
-        let mut windows = LogWindows::new(head);
+        let mut windows = LogWindows::newest_first(head);
         let mut found: Vec<alloy::rpc::types::Log> = Vec::new();
         while let Some((from, to)) = windows.next_window() {
             let filter = Filter::new()
@@ -522,111 +522,4 @@ fn scrub(text: &str, shown: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// Most blocks one `eth_getLogs` request spans: public providers refuse wider ranges (10,000
-/// blocks is a common cap).
-const LOG_WINDOW: u64 = 10_000;
-
-/// The block ranges of a scan from `head` back to block 0, newest first, each as wide as the
-/// EVM source's [`RangeSizer`] allows: halved when the node refuses a range (down to one
-/// block), grown back by a quarter after each served one.
-#[derive(Debug)]
-struct LogWindows {
-    /// The highest block not yet read (`None`: block 0 was read).
-    next_to: Option<u64>,
-    sizer: RangeSizer,
-    /// The range handed out last and not yet answered.
-    pending: Option<(u64, u64)>,
-}
-
-impl LogWindows {
-    fn new(head: u64) -> Self {
-        LogWindows {
-            next_to: Some(head),
-            sizer: RangeSizer::new(LOG_WINDOW, LOG_WINDOW, 1),
-            pending: None,
-        }
-    }
-
-    /// The next range to read, `(from, to)` inclusive.
-    fn next_window(&mut self) -> Option<(u64, u64)> {
-        let to = self.next_to?;
-        let from = to.saturating_sub(self.sizer.current() - 1);
-        self.pending = Some((from, to));
-        Some((from, to))
-    }
-
-    /// The last range was read.
-    fn served(&mut self) {
-        if let Some((from, _)) = self.pending.take() {
-            self.next_to = from.checked_sub(1);
-            self.sizer.succeeded();
-        }
-    }
-
-    /// The node refused the last range: the next one is narrower. `false` when it was a single
-    /// block already (nothing narrower to ask for).
-    fn refused(&mut self) -> bool {
-        match self.pending.take() {
-            Some((from, to)) => self.sizer.too_large(to - from + 1, None),
-            None => true,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every range a scan asks for when the node serves each one.
-    fn served_scan(head: u64) -> Vec<(u64, u64)> {
-        let mut w = LogWindows::new(head);
-        let mut out = Vec::new();
-        while let Some(r) = w.next_window() {
-            out.push(r);
-            w.served();
-        }
-        out
-    }
-
-    #[test]
-    fn a_scan_covers_every_block_once_newest_first_in_capped_windows() {
-        assert_eq!(served_scan(0), vec![(0, 0)]);
-        assert_eq!(served_scan(9_999), vec![(0, 9_999)]);
-        assert_eq!(
-            served_scan(25_000),
-            vec![(15_001, 25_000), (5_001, 15_000), (0, 5_000)]
-        );
-        for head in [1, 10_000, 10_001, 123_456] {
-            let ranges = served_scan(head);
-            assert_eq!(ranges[0].1, head);
-            assert_eq!(ranges.last().map(|r| r.0), Some(0));
-            for pair in ranges.windows(2) {
-                assert_eq!(pair[1].1 + 1, pair[0].0, "contiguous, no gap or overlap");
-            }
-            assert!(ranges.iter().all(|(f, t)| t - f < LOG_WINDOW));
-        }
-    }
-
-    #[test]
-    fn a_refused_window_is_asked_again_narrower_and_the_scan_grows_back() {
-        let mut w = LogWindows::new(100_000);
-        assert_eq!(w.next_window(), Some((90_001, 100_000)));
-        assert!(w.refused());
-        // The same blocks' newest half, then the next ones a quarter wider.
-        assert_eq!(w.next_window(), Some((95_001, 100_000)));
-        w.served();
-        assert_eq!(w.next_window(), Some((88_751, 95_000)));
-        // A node that refuses everything: down to one block, then the scan gives up.
-        let mut w = LogWindows::new(100_000);
-        let mut asked = 0;
-        while w.next_window().is_some() {
-            asked += 1;
-            if !w.refused() {
-                break;
-            }
-        }
-        assert_eq!(asked, 14, "10,000 halved to 1 is 13 halvings");
-    }
 }

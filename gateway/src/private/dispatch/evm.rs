@@ -10,7 +10,9 @@ use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::Filter;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolEvent as _;
+use alloy::transports::RpcError;
 use anyhow::{Context, Result, anyhow};
+use causeway_adapters::evm::LogWindows;
 use causeway_proofs::{Address32, Domain, EvmAddress, Hash32, MessageId};
 
 use super::{Found, Landing, Origin, Prepared, RECEIPT_TIMEOUT, Sealed};
@@ -90,21 +92,41 @@ impl Origin for EvmOrigin {
     }
 
     /// The transaction whose `Dispatch` event carries the message id, if the Outbox emitted it.
+    /// Read newest first (after a crash the dispatch is recent) in windows, since nodes refuse
+    /// an `eth_getLogs` over the whole chain.
     async fn find(&self, sealed: &Sealed) -> Result<Found> {
-        let filter = Filter::new()
-            .address(self.outbox)
-            .event_signature(IOutbox::Dispatch::SIGNATURE_HASH)
-            .topic1(B256::from(sealed.message_id.0.0))
-            .from_block(0);
-        let logs = self
+        let head = self
             .provider
-            .get_logs(&filter)
+            .get_block_number()
             .await
-            .context("looking for the message's Dispatch event")?;
-        Ok(logs
-            .first()
-            .and_then(|l| l.transaction_hash)
-            .map_or(Found::NotFound, |h| Found::Landed(Hash32(h.0))))
+            .context("reading the origin's head to look for the message's Dispatch event")?;
+        let mut windows = LogWindows::newest_first(head);
+        while let Some((from, to)) = windows.next_window() {
+            let filter = Filter::new()
+                .address(self.outbox)
+                .event_signature(IOutbox::Dispatch::SIGNATURE_HASH)
+                .topic1(B256::from(sealed.message_id.0.0))
+                .from_block(from)
+                .to_block(to);
+            match self.provider.get_logs(&filter).await {
+                Ok(logs) => {
+                    windows.served();
+                    if let Some(h) = logs.first().and_then(|l| l.transaction_hash) {
+                        return Ok(Found::Landed(Hash32(h.0)));
+                    }
+                }
+                // The node answered with a refusal (a range or result cap): ask for less.
+                Err(RpcError::ErrorResp(e)) if windows.refused() => {
+                    tracing::debug!(from, to, error = %e, "eth_getLogs refused; asking for half the blocks");
+                }
+                Err(e) => {
+                    return Err(anyhow!(e).context(format!(
+                        "looking for the message's Dispatch event in blocks {from}..={to}"
+                    )));
+                }
+            }
+        }
+        Ok(Found::NotFound)
     }
 
     async fn prepare(&self, _: &Sealed, body: &[u8]) -> Result<Prepared<Vec<u8>>> {

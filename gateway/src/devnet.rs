@@ -288,12 +288,25 @@ impl Default for Layout {
     }
 }
 
-/// A free loopback port (bound, then released for the gateway to bind).
+/// A free loopback port (bound, then released for the gateway to bind), never one this process
+/// handed out before: the system may offer a released port again, and two members' listeners on
+/// one port fail the devnet at start ("Address already in use").
 pub fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")
-        .context("while looking for a free loopback port")?
-        .local_addr()?
-        .port())
+    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let mut given = GIVEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for _ in 0..64 {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .context("while looking for a free loopback port")?
+            .local_addr()?
+            .port();
+        if given.insert(port) {
+            return Ok(port);
+        }
+    }
+    anyhow::bail!("no loopback port this process has not handed out already, after 64 tries")
 }
 
 /// Writes one folder per member of `committee` (member `i` holds key `i` only) under `dir`,

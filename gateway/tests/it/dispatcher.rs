@@ -109,23 +109,27 @@ pub(crate) async fn drive<O: Origin>(
     done
 }
 
+/// An EVM dispatcher on `chain`'s alliance Outbox sending from dev key `key`, polling every 50 ms.
+fn evm_dispatcher(chain: &DevChain, store: Arc<dyn Store>, key: usize) -> Dispatcher {
+    Dispatcher::new(
+        store,
+        CHAIN_A.domain,
+        &chain.node.endpoint(),
+        EvmAddress(chain.outbox.address().0.0),
+        &chain.node.dev_keys()[key].to_bytes().0,
+        lone_directory(),
+        Duration::from_millis(50),
+    )
+    .unwrap()
+}
+
 /// Runs an EVM dispatcher until `id` is dispatched or failed.
 async fn run_until_done(
     chain: &DevChain,
     store: &Arc<SqliteStore>,
     id: SendRequestId,
 ) -> SendRequest {
-    let key = chain.node.dev_keys()[SENDER_KEY].to_bytes();
-    let dispatcher = Dispatcher::new(
-        Arc::clone(store) as Arc<dyn Store>,
-        CHAIN_A.domain,
-        &chain.node.endpoint(),
-        EvmAddress(chain.outbox.address().0.0),
-        &key.0,
-        lone_directory(),
-        Duration::from_millis(50),
-    )
-    .unwrap();
+    let dispatcher = evm_dispatcher(chain, Arc::clone(store) as Arc<dyn Store>, SENDER_KEY);
     drive(dispatcher, store, id, Duration::from_secs(60)).await
 }
 
@@ -250,16 +254,7 @@ async fn two_senders_racing_for_one_nonce_each_dispatch_once() {
     let cancel = CancellationToken::new();
     let mut tasks = Vec::new();
     for i in 0..2 {
-        let dispatcher = Dispatcher::new(
-            Arc::clone(&stores[i]) as Arc<dyn Store>,
-            CHAIN_A.domain,
-            &chain.node.endpoint(),
-            EvmAddress(chain.outbox.address().0.0),
-            &chain.node.dev_keys()[keys[i]].to_bytes().0,
-            lone_directory(),
-            Duration::from_millis(50),
-        )
-        .unwrap();
+        let dispatcher = evm_dispatcher(&chain, Arc::clone(&stores[i]) as Arc<dyn Store>, keys[i]);
         tasks.push(tokio::spawn(dispatcher.run(cancel.clone())));
     }
     // A block every 300 ms: both sealed for nonce n, both send for it before the first block.
@@ -374,23 +369,14 @@ async fn two_replicas_on_one_postgres_store_dispatch_each_request_once() {
         .unwrap()
         .unwrap()
     };
-    let key = chain.node.dev_keys()[SENDER_KEY].to_bytes();
     let cancel = CancellationToken::new();
     let tasks: Vec<_> = ["org1/a", "org1/b"]
         .into_iter()
         .zip(&handles)
         .map(|(name, handle)| {
-            let dispatcher = Dispatcher::new(
-                Arc::clone(handle) as Arc<dyn Store>,
-                CHAIN_A.domain,
-                &chain.node.endpoint(),
-                EvmAddress(chain.outbox.address().0.0),
-                &key.0,
-                lone_directory(),
-                Duration::from_millis(50),
-            )
-            .unwrap()
-            .leased_as(LeaseOwner(name.into()), Duration::from_secs(5));
+            let dispatcher =
+                evm_dispatcher(&chain, Arc::clone(handle) as Arc<dyn Store>, SENDER_KEY)
+                    .leased_as(LeaseOwner(name.into()), Duration::from_secs(5));
             tokio::spawn(dispatcher.run(cancel.clone()))
         })
         .collect();

@@ -116,6 +116,19 @@ fn count(db: &str, sql: &str) -> u32 {
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
+/// Waits until `sql` counts at least one row, at most 2 s (then fails: `what` was not
+/// committed while the replica that sent it was frozen).
+fn committed_within_2s(db: &str, sql: &str, what: &str) {
+    let sent = Instant::now();
+    while count(db, sql) < 1 {
+        assert!(
+            sent.elapsed() < Duration::from_secs(2),
+            "the frozen replica's {what} was not committed without it"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 #[test]
 fn a_frozen_replica_stalls_the_others_writes_for_one_stalled_transaction_at_most() {
     let node = shared_postgres();
@@ -248,18 +261,11 @@ fn a_frozen_replicas_lease_and_confirmation_commit_without_it_and_hold_no_lock()
         let b = Arc::clone(&b);
         std::thread::spawn(move || lease(&b, &owner("org1/b"), LANE))
     };
-    let sent = Instant::now();
-    while count(
+    committed_within_2s(
         &db,
         "SELECT count(*) FROM delivery WHERE state = 'leased' AND lease_owner = 'org1/b'",
-    ) < 1
-    {
-        assert!(
-            sent.elapsed() < Duration::from_secs(2),
-            "the frozen replica's lease was not committed without it"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+        "lease",
+    );
     // The write lock is free: a leases the other message at once, never busy.
     let started = Instant::now();
     assert_eq!(lease(&a, &owner("org1/a"), LANE).unwrap(), 1);
@@ -295,18 +301,11 @@ fn a_frozen_replicas_lease_and_confirmation_commit_without_it_and_hold_no_lock()
             })
         })
     };
-    let sent = Instant::now();
-    while count(
+    committed_within_2s(
         &db,
         "SELECT count(*) FROM delivery WHERE state = 'confirmed'",
-    ) < 1
-    {
-        assert!(
-            sent.elapsed() < Duration::from_secs(2),
-            "the frozen replica's confirmation was not committed without it"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+        "confirmation",
+    );
     assert_eq!(
         count(
             &db,

@@ -85,28 +85,7 @@ fn write_schema_2(b: &SqliteBackend, msgs: &[Message], deliveries: &[OldDelivery
     .unwrap();
     for (i, (m, d)) in msgs.iter().zip(deliveries).enumerate() {
         let i = i as i64;
-        let ev = event(m.clone(), 2);
-        c.execute(
-            "INSERT INTO message (id, origin, nonce, destination, encoded, source_block,
-                 source_ref, native_proof, accepted_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, 2, ?6, ?7, ?8)",
-            params![
-                &m.id().0.0[..],
-                m.origin().0,
-                m.nonce().0 as i64,
-                m.destination().0,
-                m.encode(),
-                serde_json::to_string(&ev.source).unwrap(),
-                serde_json::to_string(&ev.native_proof).unwrap(),
-                100 + i
-            ],
-        )
-        .unwrap();
-        c.execute(
-            "INSERT INTO log_leaf (origin, leaf_index, message_id) VALUES (?1, ?2, ?3)",
-            params![ORIGIN.0, i, &m.id().0.0[..]],
-        )
-        .unwrap();
+        insert_accepted(&c, m, i);
         c.execute(
             "INSERT INTO delivery (message_id, origin, destination, leaf_index, state, attempts,
                  next_attempt_at, lease_owner, lease_until, tx_hash, tx_nonce, submitted_at,
@@ -153,6 +132,33 @@ fn write_schema_2(b: &SqliteBackend, msgs: &[Message], deliveries: &[OldDelivery
     c.execute(
         "INSERT INTO checkpoint_signature VALUES (1, ?1, ?2, 60)",
         params![&sig.validator.0[..], &sig.signature.0[..]],
+    )
+    .unwrap();
+}
+
+/// Writes `m` as an old schema accepted it: its message row (source block 2, accepted at
+/// 100 + `leaf`) and its leaf at `leaf` of `ORIGIN`'s log.
+fn insert_accepted(c: &Connection, m: &Message, leaf: i64) {
+    let ev = event(m.clone(), 2);
+    c.execute(
+        "INSERT INTO message (id, origin, nonce, destination, encoded, source_block,
+             source_ref, native_proof, accepted_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 2, ?6, ?7, ?8)",
+        params![
+            &m.id().0.0[..],
+            m.origin().0,
+            m.nonce().0 as i64,
+            m.destination().0,
+            m.encode(),
+            serde_json::to_string(&ev.source).unwrap(),
+            serde_json::to_string(&ev.native_proof).unwrap(),
+            100 + leaf
+        ],
+    )
+    .unwrap();
+    c.execute(
+        "INSERT INTO log_leaf (origin, leaf_index, message_id) VALUES (?1, ?2, ?3)",
+        params![ORIGIN.0, leaf, &m.id().0.0[..]],
     )
     .unwrap();
 }
@@ -443,28 +449,7 @@ fn write_schema_10(b: &SqliteBackend) -> (Vec<Message>, Vec<OldEvent>, Vec<OldCo
         .collect();
     for (i, m) in msgs.iter().enumerate() {
         let i = i as i64;
-        let ev = event(m.clone(), 2);
-        c.execute(
-            "INSERT INTO message (id, origin, nonce, destination, encoded, source_block,
-                 source_ref, native_proof, accepted_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, 2, ?6, ?7, ?8)",
-            params![
-                &m.id().0.0[..],
-                m.origin().0,
-                m.nonce().0 as i64,
-                m.destination().0,
-                m.encode(),
-                serde_json::to_string(&ev.source).unwrap(),
-                serde_json::to_string(&ev.native_proof).unwrap(),
-                100 + i
-            ],
-        )
-        .unwrap();
-        c.execute(
-            "INSERT INTO log_leaf (origin, leaf_index, message_id) VALUES (?1, ?2, ?3)",
-            params![ORIGIN.0, i, &m.id().0.0[..]],
-        )
-        .unwrap();
+        insert_accepted(&c, m, i);
         c.execute(
             "INSERT INTO delivery (message_id, origin, destination, leaf_index, state,
                  next_attempt_at, created_at, updated_at)

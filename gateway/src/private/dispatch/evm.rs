@@ -93,8 +93,13 @@ impl Origin for EvmOrigin {
 
     /// The transaction whose `Dispatch` event carries the message id, if the Outbox emitted it.
     /// Read newest first (after a crash the dispatch is recent) in windows, since nodes refuse
-    /// an `eth_getLogs` over the whole chain.
+    /// an `eth_getLogs` over the whole chain. No scan while the Outbox has not reached the
+    /// sealed nonce: the message's id carries that nonce, so it cannot have been emitted yet
+    /// (the common case: a crash before the broadcast, a dispatch still pending).
     async fn find(&self, sealed: &Sealed) -> Result<Found> {
+        if self.next_nonce().await? <= sealed.nonce {
+            return Ok(Found::NotFound);
+        }
         let head = self
             .provider
             .get_block_number()

@@ -58,6 +58,11 @@ async fn three_members_exchange_their_signatures_both_ways() {
         );
         assert_eq!(signature.checkpoint.size(), LogSize(2));
     }
+    // The link's counters are updated beside the delivery, not before it: give them a moment.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while a.link("org2").signatures_received < 1 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     assert!(a.link("org2").signatures_received >= 1);
     assert_eq!(a.link("org2").violations, 0);
 

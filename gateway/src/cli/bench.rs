@@ -173,7 +173,7 @@ async fn relay(args: &RelayArgs) -> Result<()> {
     for (i, &batch_size) in args.batch_sizes.iter().enumerate() {
         let started = Instant::now();
         step(format!(
-            "[{}/{sizes}] batch size {batch_size}: starting two anvil chains",
+            "[{}/{sizes}] batch size {batch_size}: starting two anvil chains (and a third for the baseline)",
             i + 1
         ));
         let row = one_batch_size(args, batch_size).await?;
@@ -222,20 +222,35 @@ struct Deliveries {
 }
 
 async fn one_batch_size(args: &RelayArgs, batch_size: usize) -> Result<Row> {
-    let (a, b) = tokio::try_join!(DevChain::start(CHAIN_A), DevChain::start(CHAIN_B))
-        .context("starting the chains")?;
+    // The raw-transfer baseline runs on its own node, a fresh copy of B (same chain id and
+    // contracts), stopped before the relay starts. On B itself it wedged the relay: anvil's
+    // automine stalls now and then under a deep queue from one sender (foundry-rs/foundry
+    // #10122), the baseline kicks it with `evm_mine`, and that one block takes the whole
+    // backlog (1,042 transfers in one run) while automine still holds one ready-notification per
+    // transaction: it then mines one empty block per notification before it looks at a new
+    // transaction. The relayer's first deliveries waited behind thousands of empty blocks (each
+    // slower as the node writes old states to its cache), 2–6 minutes, replaced every 60 s.
+    // Reproduced without Causeway (anvil 1.7.1: 2,000 back-to-back transfers, one `evm_mine`
+    // with 847 pending, then a transfer from another account waited 6 s behind 844 empty blocks).
+    let (a, b, baseline_chain) = tokio::try_join!(
+        DevChain::start(CHAIN_A),
+        DevChain::start(CHAIN_B),
+        DevChain::start(CHAIN_B)
+    )
+    .context("starting the chains")?;
     let committee = Committee::new(COMMITTEE, 3, 2);
     let signing_domain = committee
         .install(&b.inbox, CHAIN_A.domain, CHAIN_A.chain_id)
         .await
         .context("configuring the committee on chain B")?;
 
-    // The baseline first, on the same chain B, before the relay touches it.
+    // The baseline first, on a fresh copy of chain B (see above), stopped before the relay.
     step(format!(
-        "      baseline: {} raw transfers on chain B",
+        "      baseline: {} raw transfers on a fresh copy of chain B",
         args.transfers
     ));
-    let raw = raw_transfers(&b, args.transfers).await?;
+    let raw = raw_transfers(&baseline_chain, args.transfers).await?;
+    drop(baseline_chain);
 
     // The destination poller.
     let n = args.messages;
@@ -639,11 +654,10 @@ impl AutomineWatch {
 
 /// During the relay: when chain B's head has not moved for [`AUTOMINE_STALL`] while
 /// deliveries are outstanding, kicks B with one `evm_mine` (the automine stall of
-/// [`raw_transfers`], seen here after the baseline kicked: the relayer's first deliveries then
-/// waited minutes for its stuck-transaction replacements, and batch 128 measured 25–42 msgs/s;
-/// the relayer's account showed no pending nonce above the mined one, so the rule does not ask
-/// for one). A delivery every few tens of milliseconds moves the head in a healthy run; the
-/// kicks are counted, and the stall stays in the relay's elapsed time.
+/// [`raw_transfers`]). A delivery every few tens of milliseconds moves the head in a healthy
+/// run; the kicks are counted, and the stall stays in the relay's elapsed time. (The minutes-long
+/// stalls of the relayer's first deliveries were the baseline's kick on the same node, see
+/// [`one_batch_size`]; a kick here takes at most the relayer's few pending transactions.)
 async fn kick_stalled_automine(b: &DevChain, watch: &mut AutomineWatch) -> Result<()> {
     let p = &b.provider;
     let head = p.get_block_number().await?;

@@ -227,18 +227,21 @@ fn object<'a>(
 }
 
 /// A `0x`-prefixed, lowercase, even-length hex string of at most `max` bytes.
+///
+/// const-hex decodes (SIMD) and refuses any digit that is not hex, and a second `0x` by length
+/// (it would strip it, leaving fewer digits than `out` holds); uppercase digits, which it would
+/// accept, are refused before (a branch-free scan the compiler vectorises). The scalar
+/// check-then-decode it replaces was ~11 % of the relaying process's CPU in a catch-up profile.
 fn hex(value: &Value, max: usize) -> Option<Vec<u8>> {
     let digits = value.as_str()?.strip_prefix("0x")?;
-    let canonical = digits.len() % 2 == 0
-        && digits.len() / 2 <= max
-        && digits
-            .bytes()
-            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-    if !canonical {
+    let uppercase = digits
+        .bytes()
+        .fold(false, |seen, b| seen | b.is_ascii_uppercase());
+    if digits.len() % 2 != 0 || digits.len() / 2 > max || uppercase {
         return None;
     }
     let mut out = vec![0u8; digits.len() / 2];
-    hex::decode_to_slice(digits, &mut out).ok()?;
+    const_hex::decode_to_slice(digits, &mut out).ok()?;
     Some(out)
 }
 
@@ -485,7 +488,7 @@ mod tests {
     fn only_the_exact_json_shape_is_compacted() {
         let native = proof(20, 7, 300, true, true).to_native_proof().unwrap();
         assert!(compact_native_proof(&native).is_some());
-        let edits: [fn(&mut Value); 7] = [
+        let edits: [fn(&mut Value); 10] = [
             |v| {
                 v["header"] = Value::String(
                     v["header"]
@@ -501,6 +504,14 @@ mod tests {
             |v| v["log_index_in_receipt"] = serde_json::json!(u64::from(u32::MAX) + 1),
             |v| v["receipt_proof"]["receipt"] = Value::String("abcd".into()),
             |v| v["receipt_proof"]["nodes"] = serde_json::json!(["0x1"]),
+            // A second prefix, a digit that is not hex, one uppercase digit (const-hex would
+            // strip the first and accept the last).
+            |v| v["receipt_proof"]["nodes"] = serde_json::json!(["0x0x12"]),
+            |v| v["receipt_proof"]["nodes"] = serde_json::json!(["0x1g"]),
+            |v| {
+                let receipt = v["receipt_proof"]["receipt"].as_str().unwrap();
+                v["receipt_proof"]["receipt"] = Value::String(format!("{receipt}A0"));
+            },
         ];
         for (i, edit) in edits.iter().enumerate() {
             let mut data = native.data.clone();

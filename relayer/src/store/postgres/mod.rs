@@ -927,6 +927,20 @@ impl OutboundStore for PgStore {
         })
     }
 
+    fn defer_send_request(
+        &self,
+        lease: &SendLease,
+        reason: &str,
+        delay: Duration,
+        holdup: super::Holdup,
+        now: UnixMillis,
+    ) -> Result<()> {
+        self.write("put a send request off", |tx| {
+            let now = self.now(tx, now)?;
+            outbound::defer(tx, lease, reason, now.saturating_add(delay), holdup, now)
+        })
+    }
+
     fn store_envelope(&self, envelope: &NewEnvelope<'_>, now: UnixMillis) -> Result<bool> {
         self.write("store envelope", |tx| {
             outbound::insert_envelope(tx, envelope, now)

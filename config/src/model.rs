@@ -509,6 +509,10 @@ pub struct Relaying {
     /// one leaves its messages to the others this long after it took them (default
     /// [`Relaying::DEFAULT_LEASE`]).
     pub lease: Duration,
+    /// How long a send request's Outbox nonce may stay held by a transaction not yet final
+    /// (one stuck in the origin node's pool) before the dispatcher sends the request in its
+    /// place (default [`Relaying::DEFAULT_SEND_REPLACE_AFTER`]).
+    pub send_replace_after: Duration,
 }
 
 impl Relaying {
@@ -522,6 +526,8 @@ impl Relaying {
     pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(500);
     /// Default lease.
     pub const DEFAULT_LEASE: Duration = Duration::from_secs(120);
+    /// Default wait before a stuck dispatch is replaced.
+    pub const DEFAULT_SEND_REPLACE_AFTER: Duration = Duration::from_secs(180);
 }
 
 impl Default for Relaying {
@@ -531,6 +537,7 @@ impl Default for Relaying {
             delivery_grace: Self::DEFAULT_DELIVERY_GRACE,
             poll_interval: Self::DEFAULT_POLL_INTERVAL,
             lease: Self::DEFAULT_LEASE,
+            send_replace_after: Self::DEFAULT_SEND_REPLACE_AFTER,
         }
     }
 }

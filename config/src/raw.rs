@@ -244,4 +244,5 @@ pub(crate) struct RawRelayer {
     pub(crate) delivery_grace_ms: Option<S<u64>>,
     pub(crate) poll_interval_ms: Option<S<u64>>,
     pub(crate) lease_ms: Option<S<u64>>,
+    pub(crate) send_replace_after_ms: Option<S<u64>>,
 }

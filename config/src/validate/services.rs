@@ -348,5 +348,15 @@ pub(super) fn relaying(ctx: &mut Ctx<'_>, raw: &RawConfig) -> Option<Relaying> {
     ) {
         out.lease = std::time::Duration::from_millis(v);
     }
+    if let Some(v) = check(
+        "send_replace_after_ms",
+        r.send_replace_after_ms.as_ref(),
+        1_000,
+        86_400_000,
+        "set a wait between a second and a day, longer than the origin takes to mine a \
+         transaction (180000 is the default)",
+    ) {
+        out.send_replace_after = std::time::Duration::from_millis(v);
+    }
     ok.then_some(out)
 }

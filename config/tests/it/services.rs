@@ -183,6 +183,17 @@ fn relayer_settings_have_defaults_and_bounds() {
     assert_eq!(r.batch_size, 64);
     assert_eq!(r.delivery_grace, std::time::Duration::from_millis(2500));
     assert_eq!(r.poll_interval, std::time::Duration::from_millis(100));
+    assert_eq!(
+        defaults.send_replace_after,
+        std::time::Duration::from_secs(180)
+    );
+    let r = *f
+        .load(&format!(
+            "{BASE}\n[relayer]\nsend_replace_after_ms = 5000\n"
+        ))
+        .expect("valid")
+        .relaying();
+    assert_eq!(r.send_replace_after, std::time::Duration::from_secs(5));
     for (line, key) in [
         ("batch_size = 0", "relayer.batch_size"),
         ("batch_size = 513", "relayer.batch_size"),
@@ -190,6 +201,14 @@ fn relayer_settings_have_defaults_and_bounds() {
         ("poll_interval_ms = 5", "relayer.poll_interval_ms"),
         ("lease_ms = 999", "relayer.lease_ms"),
         ("lease_ms = 3600001", "relayer.lease_ms"),
+        (
+            "send_replace_after_ms = 999",
+            "relayer.send_replace_after_ms",
+        ),
+        (
+            "send_replace_after_ms = 86400001",
+            "relayer.send_replace_after_ms",
+        ),
     ] {
         f.one_problem(
             &format!("{BASE}\n[relayer]\n{line}\n"),

@@ -482,7 +482,20 @@ pub enum Storage {
         url: PostgresUrl,
         /// File holding the password, when the URL has none.
         password_file: Option<PathBuf>,
+        /// How long either side of a session may go without the other taking what it sent
+        /// before it ends the session (TCP user timeout and keepalives, on both sides): a
+        /// replica killed, cut off or frozen mid-transaction releases its locks within it.
+        dead_peer: Duration,
+        /// The longest a statement may run before the server cancels it.
+        statement_timeout: Duration,
     },
+}
+
+impl Storage {
+    /// Default `postgres_dead_peer_ms`.
+    pub const DEFAULT_DEAD_PEER: Duration = Duration::from_secs(30);
+    /// Default `postgres_statement_timeout_ms`.
+    pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
 }
 
 /// `[monitoring]`: the Prometheus `/metrics` endpoint.

@@ -227,6 +227,8 @@ pub(crate) struct RawStorage {
     pub(crate) sqlite_path: Option<S<PathBuf>>,
     pub(crate) postgres_url: Option<S<String>>,
     pub(crate) postgres_password_file: Option<S<PathBuf>>,
+    pub(crate) postgres_dead_peer_ms: Option<S<u64>>,
+    pub(crate) postgres_statement_timeout_ms: Option<S<u64>>,
 }
 
 /// `[monitoring]`.

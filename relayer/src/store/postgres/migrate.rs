@@ -50,6 +50,9 @@ pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;
 pub(super) fn migrate(client: &mut Client) -> Result<u32> {
     let op = "migrate schema";
     let mut tx = client.transaction().map_err(pg(op))?;
+    // A migration may rewrite a large table: not bound by the sessions' statement timeout.
+    tx.batch_execute("SET LOCAL statement_timeout = 0")
+        .map_err(pg(op))?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])
         .map_err(pg(op))?;
     tx.batch_execute(

@@ -31,17 +31,22 @@
 //!
 //! An attempt that fails for a reason not the request's own (the origin's node unreachable, the
 //! store away, the nonce held by a transaction not yet final) is not counted, but the request is
-//! put off ([`defer_send_request`](causeway_relayer::store::OutboundStore::defer_send_request)): released, with a backoff of its own that
+//! put off ([`OutboundStore::defer_send_request`]): released, with a backoff of its own that
 //! doubles with every deferral ([`Dispatcher::backoff`]), so the requests behind it are leased
-//! meanwhile and none is tried at every poll. It is warned about once (its first deferral, the
-//! start of a contention episode), then logged at debug.
+//! meanwhile and none is tried at every poll.
+//!
+//! It is warned about once (its first deferral, the start of a contention episode), then logged
+//! at debug.
 //!
 //! A nonce held by a transaction that is never mined (too low a fee, dropped by the node) would
 //! hold its request forever; once an episode lasted [`Dispatcher::replacing_after`], the
 //! dispatcher sends the request in its place ([`Origin::replace`]: on EVM, the same account
 //! nonce with a higher fee). Each replacement counts as a failed attempt, so a nonce that stays
 //! held ends, after [`MAX_ATTEMPTS`], in `failed` with the reason (shown by
-//! `GET /v1/messages/requests/{id}`), never in a silent loop.
+//! `GET /v1/requests/{id}`), never in a silent loop.
+//!
+//! [`OutboundStore::defer_send_request`]: causeway_relayer::store::OutboundStore::defer_send_request
+//! [`OutboundStore::lease_send_requests`]: causeway_relayer::store::OutboundStore::lease_send_requests
 
 pub mod evm;
 pub mod fabric;

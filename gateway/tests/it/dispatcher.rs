@@ -517,8 +517,18 @@ async fn a_nonce_held_by_a_transaction_never_mined_is_replaced_and_the_request_l
     let task = tokio::spawn(dispatcher.run(cancel.clone()));
 
     // Waiting: sealed for n, put off while the stuck transaction holds n, never counted.
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let waiting = store.send_request(id).unwrap().unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let waiting = loop {
+        let r = store.send_request(id).unwrap().unwrap();
+        if r.contended_since.is_some() {
+            break r;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never waited: {r:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(waiting.state, SendState::Sealed, "{waiting:?}");
     assert_eq!((waiting.nonce, waiting.attempts), (Some(n), 0));
     assert!(waiting.contended_since.is_some(), "{waiting:?}");

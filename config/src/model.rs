@@ -482,7 +482,20 @@ pub enum Storage {
         url: PostgresUrl,
         /// File holding the password, when the URL has none.
         password_file: Option<PathBuf>,
+        /// How long either side of a session may go without the other taking what it sent
+        /// before it ends the session (TCP user timeout and keepalives, on both sides): a
+        /// replica killed, cut off or frozen mid-transaction releases its locks within it.
+        dead_peer: Duration,
+        /// The longest a statement may run before the server cancels it.
+        statement_timeout: Duration,
     },
+}
+
+impl Storage {
+    /// Default `postgres_dead_peer_ms`.
+    pub const DEFAULT_DEAD_PEER: Duration = Duration::from_secs(30);
+    /// Default `postgres_statement_timeout_ms`.
+    pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
 }
 
 /// `[monitoring]`: the Prometheus `/metrics` endpoint.
@@ -509,6 +522,10 @@ pub struct Relaying {
     /// one leaves its messages to the others this long after it took them (default
     /// [`Relaying::DEFAULT_LEASE`]).
     pub lease: Duration,
+    /// How long a send request's Outbox nonce may stay held by a transaction not yet final
+    /// (one stuck in the origin node's pool) before the dispatcher sends the request in its
+    /// place (default [`Relaying::DEFAULT_SEND_REPLACE_AFTER`]).
+    pub send_replace_after: Duration,
 }
 
 impl Relaying {
@@ -522,6 +539,8 @@ impl Relaying {
     pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(500);
     /// Default lease.
     pub const DEFAULT_LEASE: Duration = Duration::from_secs(120);
+    /// Default wait before a stuck dispatch is replaced.
+    pub const DEFAULT_SEND_REPLACE_AFTER: Duration = Duration::from_secs(180);
 }
 
 impl Default for Relaying {
@@ -531,6 +550,7 @@ impl Default for Relaying {
             delivery_grace: Self::DEFAULT_DELIVERY_GRACE,
             poll_interval: Self::DEFAULT_POLL_INTERVAL,
             lease: Self::DEFAULT_LEASE,
+            send_replace_after: Self::DEFAULT_SEND_REPLACE_AFTER,
         }
     }
 }

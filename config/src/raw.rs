@@ -227,6 +227,8 @@ pub(crate) struct RawStorage {
     pub(crate) sqlite_path: Option<S<PathBuf>>,
     pub(crate) postgres_url: Option<S<String>>,
     pub(crate) postgres_password_file: Option<S<PathBuf>>,
+    pub(crate) postgres_dead_peer_ms: Option<S<u64>>,
+    pub(crate) postgres_statement_timeout_ms: Option<S<u64>>,
 }
 
 /// `[monitoring]`.
@@ -244,4 +246,5 @@ pub(crate) struct RawRelayer {
     pub(crate) delivery_grace_ms: Option<S<u64>>,
     pub(crate) poll_interval_ms: Option<S<u64>>,
     pub(crate) lease_ms: Option<S<u64>>,
+    pub(crate) send_replace_after_ms: Option<S<u64>>,
 }

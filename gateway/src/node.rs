@@ -116,8 +116,18 @@ impl Node {
                 store_timings = Some(store.timings());
                 Arc::new(store)
             }
-            Storage::Postgres { url, password_file } => {
-                let store = open_postgres(url, password_file.as_deref()).await?;
+            Storage::Postgres {
+                url,
+                password_file,
+                dead_peer,
+                statement_timeout,
+            } => {
+                let options = causeway_relayer::store::PgOptions {
+                    dead_peer: *dead_peer,
+                    statement_timeout: *statement_timeout,
+                    ..Default::default()
+                };
+                let store = open_postgres(url, password_file.as_deref(), options).await?;
                 store_timings = Some(store.timings());
                 Arc::new(store)
             }
@@ -445,6 +455,7 @@ const PG_RETRY_MAX: Duration = Duration::from_secs(30);
 async fn open_postgres(
     url: &causeway_config::PostgresUrl,
     password_file: Option<&std::path::Path>,
+    options: causeway_relayer::store::PgOptions,
 ) -> Result<causeway_relayer::store::PgStore> {
     use zeroize::Zeroize;
     let password = match password_file {
@@ -469,7 +480,7 @@ async fn open_postgres(
             causeway_relayer::store::PgStore::open_with(
                 &url,
                 password.as_ref().map(|p| p.as_slice()),
-                causeway_relayer::store::PgOptions::default(),
+                options,
             )
         })
         .await
@@ -521,7 +532,10 @@ mod postgres_tests {
 
         let parsed = causeway_config::PostgresUrl::parse(&without).unwrap();
         let path = file.clone();
-        let opening = tokio::spawn(async move { open_postgres(&parsed, Some(&path)).await });
+        let opening =
+            tokio::spawn(
+                async move { open_postgres(&parsed, Some(&path), Default::default()).await },
+            );
         tokio::time::sleep(Duration::from_millis(1500)).await;
         assert!(
             !opening.is_finished(),
@@ -548,7 +562,9 @@ mod postgres_tests {
         // A wrong password is not waited for: a clear error at once, without the password.
         std::fs::write(&file, "wrong-password-42\n").unwrap();
         let parsed = causeway_config::PostgresUrl::parse(&without).unwrap();
-        let err = open_postgres(&parsed, Some(&file)).await.unwrap_err();
+        let err = open_postgres(&parsed, Some(&file), Default::default())
+            .await
+            .unwrap_err();
         let shown = format!("{err:#}");
         assert!(shown.contains("PostgreSQL"), "{shown}");
         assert!(

@@ -210,6 +210,27 @@ fn storage(ctx: &mut Ctx<'_>, raw: Option<&S<RawStorage>>) -> Option<Storage> {
             );
             return None;
         }
+        for (key, given) in [
+            (
+                "storage.postgres_dead_peer_ms",
+                raw.and_then(|r| r.postgres_dead_peer_ms.as_ref()),
+            ),
+            (
+                "storage.postgres_statement_timeout_ms",
+                raw.and_then(|r| r.postgres_statement_timeout_ms.as_ref()),
+            ),
+        ] {
+            if let Some(v) = given {
+                ctx.report(
+                    key,
+                    &Source::File(v.span()),
+                    Rule::StorageConflict,
+                    "a PostgreSQL setting is configured but no postgres_url",
+                    format!("add storage.postgres_url, or remove {key}"),
+                );
+                return None;
+            }
+        }
         let path = match sqlite {
             Some(p) => located(ctx, p).path,
             None => ctx.resolve(Path::new(DEFAULT_SQLITE_FILE)),
@@ -280,7 +301,43 @@ fn storage(ctx: &mut Ctx<'_>, raw: Option<&S<RawStorage>>) -> Option<Storage> {
         Some(p) => Some(private(ctx, p)?),
         None => None,
     };
-    Some(Storage::Postgres { url, password_file })
+    let mut bounded =
+        |key: &str, value: Option<&S<u64>>, min: u64, default: std::time::Duration, fix: &str| {
+            let Some(v) = value else {
+                return Some(default);
+            };
+            if (min..=3_600_000).contains(v.get_ref()) {
+                return Some(std::time::Duration::from_millis(*v.get_ref()));
+            }
+            ctx.report(
+                key,
+                &Source::File(v.span()),
+                Rule::InvalidValue,
+                format!("{} is outside {min}..=3600000", v.get_ref()),
+                fix,
+            );
+            None
+        };
+    let dead_peer = bounded(
+        "storage.postgres_dead_peer_ms",
+        raw.and_then(|r| r.postgres_dead_peer_ms.as_ref()),
+        1_000,
+        Storage::DEFAULT_DEAD_PEER,
+        "set between a second and an hour, longer than a network hiccup (30000 is the default)",
+    );
+    let statement_timeout = bounded(
+        "storage.postgres_statement_timeout_ms",
+        raw.and_then(|r| r.postgres_statement_timeout_ms.as_ref()),
+        100,
+        Storage::DEFAULT_STATEMENT_TIMEOUT,
+        "set between 100 ms and an hour, far above what a store call takes (30000 is the default)",
+    );
+    Some(Storage::Postgres {
+        url,
+        password_file,
+        dead_peer: dead_peer?,
+        statement_timeout: statement_timeout?,
+    })
 }
 
 fn private(ctx: &mut Ctx<'_>, file: Located) -> Option<std::path::PathBuf> {
@@ -347,6 +404,16 @@ pub(super) fn relaying(ctx: &mut Ctx<'_>, raw: &RawConfig) -> Option<Relaying> {
         "set a lease between a second and an hour, longer than a submission takes (120000 is the default)",
     ) {
         out.lease = std::time::Duration::from_millis(v);
+    }
+    if let Some(v) = check(
+        "send_replace_after_ms",
+        r.send_replace_after_ms.as_ref(),
+        1_000,
+        86_400_000,
+        "set a wait between a second and a day, longer than the origin takes to mine a \
+         transaction (180000 is the default)",
+    ) {
+        out.send_replace_after = std::time::Duration::from_millis(v);
     }
     ok.then_some(out)
 }

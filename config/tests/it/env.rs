@@ -164,6 +164,7 @@ fn the_postgres_url_variable_selects_postgres() {
         Storage::Postgres {
             url: u,
             password_file: None,
+            ..
         } => assert_eq!(u.expose_secret(), url),
         other => panic!("expected postgres, got {other:?}"),
     }

@@ -54,6 +54,60 @@ fn two_storage_back_ends_are_refused() {
 }
 
 #[test]
+fn postgres_session_bounds_have_defaults_bounds_and_need_postgres() {
+    let f = Fixture::new();
+    let pg = format!("{BASE}\n[storage]\npostgres_url = \"postgres://c@db/c\"\n");
+    let Storage::Postgres {
+        dead_peer,
+        statement_timeout,
+        ..
+    } = *f.load(&pg).expect("valid").storage()
+    else {
+        panic!("postgres")
+    };
+    assert_eq!(
+        (dead_peer, statement_timeout),
+        (
+            Storage::DEFAULT_DEAD_PEER,
+            Storage::DEFAULT_STATEMENT_TIMEOUT
+        )
+    );
+    let set = format!("{pg}postgres_dead_peer_ms = 5000\npostgres_statement_timeout_ms = 2500\n");
+    let Storage::Postgres {
+        dead_peer,
+        statement_timeout,
+        ..
+    } = *f.load(&set).expect("valid").storage()
+    else {
+        panic!("postgres")
+    };
+    assert_eq!(
+        (dead_peer, statement_timeout),
+        (
+            std::time::Duration::from_secs(5),
+            std::time::Duration::from_millis(2500)
+        )
+    );
+    for (line, key) in [
+        (
+            "postgres_dead_peer_ms = 999",
+            "storage.postgres_dead_peer_ms",
+        ),
+        (
+            "postgres_statement_timeout_ms = 3600001",
+            "storage.postgres_statement_timeout_ms",
+        ),
+    ] {
+        f.one_problem(&format!("{pg}{line}\n"), key, Rule::InvalidValue);
+    }
+    f.one_problem(
+        &format!("{BASE}\n[storage]\npostgres_dead_peer_ms = 5000\n"),
+        "storage.postgres_dead_peer_ms",
+        Rule::StorageConflict,
+    );
+}
+
+#[test]
 fn listeners_on_one_socket_are_refused() {
     let f = Fixture::new();
     let text = format!("{BASE}\n[monitoring]\nlisten = \"127.0.0.1:7443\"\n");
@@ -183,6 +237,17 @@ fn relayer_settings_have_defaults_and_bounds() {
     assert_eq!(r.batch_size, 64);
     assert_eq!(r.delivery_grace, std::time::Duration::from_millis(2500));
     assert_eq!(r.poll_interval, std::time::Duration::from_millis(100));
+    assert_eq!(
+        defaults.send_replace_after,
+        std::time::Duration::from_secs(180)
+    );
+    let r = *f
+        .load(&format!(
+            "{BASE}\n[relayer]\nsend_replace_after_ms = 5000\n"
+        ))
+        .expect("valid")
+        .relaying();
+    assert_eq!(r.send_replace_after, std::time::Duration::from_secs(5));
     for (line, key) in [
         ("batch_size = 0", "relayer.batch_size"),
         ("batch_size = 513", "relayer.batch_size"),
@@ -190,6 +255,14 @@ fn relayer_settings_have_defaults_and_bounds() {
         ("poll_interval_ms = 5", "relayer.poll_interval_ms"),
         ("lease_ms = 999", "relayer.lease_ms"),
         ("lease_ms = 3600001", "relayer.lease_ms"),
+        (
+            "send_replace_after_ms = 999",
+            "relayer.send_replace_after_ms",
+        ),
+        (
+            "send_replace_after_ms = 86400001",
+            "relayer.send_replace_after_ms",
+        ),
     ] {
         f.one_problem(
             &format!("{BASE}\n[relayer]\n{line}\n"),

@@ -482,10 +482,18 @@ pub struct SendRequestView {
     pub tx_hash: Option<String>,
     /// Failed attempts.
     pub attempts: u32,
-    /// The last failure.
+    /// The last failure, or, while it is put off, what it waits for.
     pub error: Option<String>,
     /// Who reads it (private).
     pub readers: Vec<String>,
+    /// While it is put off after attempts that failed for reasons not its own (the origin's
+    /// node, its nonce held by another transaction): when it is tried again (Unix ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at_ms: Option<u64>,
+    /// Since when its Outbox nonce has been held by a transaction not yet final (Unix ms):
+    /// the dispatcher sends it in that transaction's place once it held on too long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce_held_since_ms: Option<u64>,
 }
 
 /// Where a send request is (scope `send`).
@@ -535,5 +543,7 @@ pub async fn get_request(
         attempts: found.attempts,
         error: found.error.map(|e| crate::heights::scrub_urls(&e)),
         readers: found.readers,
+        retry_at_ms: found.retry_at.map(|t| t.0),
+        nonce_held_since_ms: found.contended_since.map(|t| t.0),
     }))
 }

@@ -14,6 +14,7 @@ use causeway_peer::{EnvelopeFetcher, EnvelopeFuture, EnvelopeSource, FetchError}
 use causeway_privacy::envelope::Access;
 use causeway_privacy::{KeyId, OpenedPayload};
 use causeway_proofs::MessageId;
+use causeway_relayer::pipeline::outage::{Outage, OutageStep};
 use causeway_relayer::store::{MessageStatus, NewEnvelope, Store, UnixMillis};
 use tokio_util::sync::CancellationToken;
 
@@ -333,117 +334,5 @@ impl EnvelopeSource for StoredEnvelopes {
 
     fn member_key(&self, member: &str) -> Option<KeyId> {
         self.0.directory.public_key(member).map(|pk| pk.key_id())
-    }
-}
-
-/// A read repeated every poll that fails while its store is away (PostgreSQL restarting, a
-/// network cut): one warning when it starts failing, a reminder every [`Outage::REMIND`] while
-/// it goes on, and one line when it works again, not a warning per poll.
-#[derive(Debug, Default)]
-struct Outage {
-    /// When the current outage began, its failed attempts, and the last warning.
-    current: Option<OutageState>,
-}
-
-#[derive(Debug)]
-struct OutageState {
-    since: Instant,
-    failures: u64,
-    warned: Instant,
-}
-
-/// What to log for a failed attempt.
-#[derive(Debug, PartialEq, Eq)]
-enum OutageStep {
-    /// The first failure: warn.
-    Began,
-    /// Still failing, [`Outage::REMIND`] after the last warning: warn again.
-    Remind { failures: u64, lasted: Duration },
-    /// Still failing: nothing above debug.
-    Quiet,
-}
-
-/// An outage that ended.
-#[derive(Debug, PartialEq, Eq)]
-struct OutageEnded {
-    failures: u64,
-    lasted: Duration,
-}
-
-impl Outage {
-    /// How often a lasting outage is warned about again.
-    const REMIND: Duration = Duration::from_secs(300);
-
-    fn failed(&mut self, now: Instant) -> OutageStep {
-        let Some(state) = &mut self.current else {
-            self.current = Some(OutageState {
-                since: now,
-                failures: 1,
-                warned: now,
-            });
-            return OutageStep::Began;
-        };
-        state.failures += 1;
-        if now.saturating_duration_since(state.warned) < Self::REMIND {
-            return OutageStep::Quiet;
-        }
-        state.warned = now;
-        OutageStep::Remind {
-            failures: state.failures,
-            lasted: now.saturating_duration_since(state.since),
-        }
-    }
-
-    /// `Some` when this success ends an outage.
-    fn succeeded(&mut self, now: Instant) -> Option<OutageEnded> {
-        self.current.take().map(|state| OutageEnded {
-            failures: state.failures,
-            lasted: now.saturating_duration_since(state.since),
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_outage_is_warned_about_once_reminded_rarely_and_its_end_reported_once() {
-        let mut outage = Outage::default();
-        let t0 = Instant::now();
-        assert_eq!(outage.succeeded(t0), None, "no outage, nothing to report");
-        assert_eq!(outage.failed(t0), OutageStep::Began);
-        // One poll every 100 ms for 20 s: quiet after the first warning.
-        for i in 1..200 {
-            let now = t0 + Duration::from_millis(100 * i);
-            assert_eq!(outage.failed(now), OutageStep::Quiet, "poll {i}");
-        }
-        assert_eq!(
-            outage.succeeded(t0 + Duration::from_secs(20)),
-            Some(OutageEnded {
-                failures: 200,
-                lasted: Duration::from_secs(20)
-            })
-        );
-        assert_eq!(outage.succeeded(t0 + Duration::from_secs(21)), None);
-
-        // The next outage warns again; a long one is recalled every REMIND, not every poll.
-        let t1 = t0 + Duration::from_secs(30);
-        assert_eq!(outage.failed(t1), OutageStep::Began);
-        assert_eq!(
-            outage.failed(t1 + Duration::from_secs(299)),
-            OutageStep::Quiet
-        );
-        assert_eq!(
-            outage.failed(t1 + Outage::REMIND),
-            OutageStep::Remind {
-                failures: 3,
-                lasted: Outage::REMIND
-            }
-        );
-        assert_eq!(
-            outage.failed(t1 + Outage::REMIND + Duration::from_secs(1)),
-            OutageStep::Quiet
-        );
     }
 }

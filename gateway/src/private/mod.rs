@@ -198,6 +198,7 @@ pub fn start(
     let envelopes =
         fetch::Envelopes::new(Arc::clone(&store), Arc::clone(&directory), Some(fetcher));
     let mut tasks = Vec::new();
+    let replace_after = config.relaying().send_replace_after;
     let mut origins = std::collections::HashSet::new();
     for chain in config.chains() {
         let Some(key_file) = &chain.sender_key_file else {
@@ -228,7 +229,8 @@ pub fn start(
                     poll,
                 )
                 .with_context(|| format!("the dispatcher of chain {}", chain.name))?
-                .leased_as(lease.0.clone(), lease.1);
+                .leased_as(lease.0.clone(), lease.1)
+                .replacing_after(replace_after);
                 spawn(&chain.name, dispatcher, &cancel)
             }
             causeway_config::ChainKind::Fabric(fabric) => {
@@ -243,7 +245,8 @@ pub fn start(
                     Arc::clone(&directory),
                     poll,
                 )
-                .leased_as(lease.0.clone(), lease.1);
+                .leased_as(lease.0.clone(), lease.1)
+                .replacing_after(replace_after);
                 spawn(&chain.name, dispatcher, &cancel)
             }
             causeway_config::ChainKind::Fisco(fisco) => {
@@ -257,7 +260,8 @@ pub fn start(
                     Arc::clone(&directory),
                     poll,
                 )
-                .leased_as(lease.0.clone(), lease.1);
+                .leased_as(lease.0.clone(), lease.1)
+                .replacing_after(replace_after);
                 spawn(&chain.name, dispatcher, &cancel)
             }
             _ => bail!(

@@ -436,3 +436,167 @@ async fn two_replicas_on_one_postgres_store_dispatch_each_request_once() {
         done.iter().filter_map(|r| r.message_id).collect();
     assert_eq!(landed, recorded);
 }
+
+/// Log lines written while a test runs (its tracing subscriber's writer).
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn count(&self, needle: &str) -> usize {
+        String::from_utf8_lossy(&self.0.lock().unwrap())
+            .lines()
+            .filter(|l| l.contains(needle))
+            .count()
+    }
+}
+
+/// A dispatch from the sender's account that the node keeps pending and never mines (too low a
+/// tip; an earlier replica's, say) holds the Outbox nonce the request was sealed for. The
+/// dispatcher waits for it (one warning, not one per poll), and once it has held the nonce for
+/// `replacing_after` sends the request in its place at the same account nonce with a higher
+/// fee: the stuck transaction is gone from the pool, and the request lands once, at its nonce.
+#[tokio::test]
+async fn a_nonce_held_by_a_transaction_never_mined_is_replaced_and_the_request_lands_once() {
+    use alloy::network::EthereumWallet;
+    use alloy::providers::{Provider as _, ProviderBuilder};
+
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let chain = DevChain::start_with(CHAIN_A, causeway_devnet::anvil::Mining::Manual)
+        .await
+        .unwrap();
+    let n = chain.outbox.nonce().call().await.unwrap();
+    let key = chain.node.dev_keys()[SENDER_KEY].clone();
+    let sender = Address32::from(EvmAddress(key.address().0.0));
+    let wallet = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(key))
+        .connect_http(chain.node.endpoint_url());
+    let outbox = causeway_devnet::contracts::Outbox::new(*chain.outbox.address(), &wallet);
+    let base = wallet.get_gas_price().await.unwrap();
+    let stuck = outbox
+        .dispatchAt(
+            n,
+            2,
+            B256::repeat_byte(0x22),
+            Bytes::from_static(b"an earlier replica's"),
+        )
+        .gas(200_000)
+        .max_priority_fee_per_gas(1)
+        .max_fee_per_gas(base)
+        .send()
+        .await
+        .unwrap();
+    let stuck = *stuck.tx_hash();
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("s.sqlite")).unwrap());
+    let body = b"the request";
+    let id = request(&store, body);
+    let replace_after = Duration::from_secs(2);
+    let dispatcher = evm_dispatcher(&chain, Arc::clone(&store) as Arc<dyn Store>, SENDER_KEY)
+        .replacing_after(replace_after);
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(dispatcher.run(cancel.clone()));
+
+    // Waiting: sealed for n, put off while the stuck transaction holds n, never counted.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let waiting = loop {
+        let r = store.send_request(id).unwrap().unwrap();
+        if r.contended_since.is_some() {
+            break r;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never waited: {r:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(waiting.state, SendState::Sealed, "{waiting:?}");
+    assert_eq!((waiting.nonce, waiting.attempts), (Some(n), 0));
+    assert!(waiting.contended_since.is_some(), "{waiting:?}");
+    assert!(
+        waiting
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("not mined yet"),
+        "the API shows what it waits for: {:?}",
+        waiting.error
+    );
+
+    // Replaced in the pool once it held the nonce past the bound (the node drops the stuck one).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while wallet
+        .get_transaction_by_hash(stuck)
+        .await
+        .unwrap()
+        .is_some()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stuck transaction was never replaced: {:?}",
+            store.send_request(id).unwrap().unwrap().error
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let done = loop {
+        chain.provider.evm_mine(None).await.unwrap();
+        let r = store.send_request(id).unwrap().unwrap();
+        if r.state == SendState::Dispatched {
+            break r;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not dispatched: {r:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    cancel.cancel();
+    task.await.unwrap();
+
+    assert_eq!(done.nonce, Some(n));
+    assert_eq!(done.message_id, Some(id_at(n, sender, body)));
+    assert!(
+        wallet
+            .get_transaction_receipt(stuck)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(chain.outbox.nonce().call().await.unwrap(), n + 1);
+    let landed: Vec<Message> = chain
+        .outbox
+        .Dispatch_filter()
+        .from_block(0)
+        .query()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|(e, _)| e.nonce >= n)
+        .map(|(e, _)| Message::decode(&e.message).unwrap())
+        .collect();
+    assert_eq!(landed.len(), 1, "{landed:?}");
+    assert_eq!(Some(landed[0].id()), done.message_id);
+    // One warning for the episode, one for the replacement: not one per poll.
+    assert_eq!(captured.count("held by a transaction not yet final"), 1);
+    assert_eq!(captured.count("sending the request in its place"), 1);
+}

@@ -10,6 +10,7 @@
 //! itself, by the next run's confirm stage, before any lane sends anything new (`Recovery`).
 
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use causeway_adapters::chain::BoxFuture;
 use causeway_adapters::{DeliveryBatch, DeliveryItem, DeliveryStatus, Recorder, SignedSubmission};
@@ -19,6 +20,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use super::limits::RateWindow;
 use super::log::OriginLogs;
 use super::metrics::{LaneMetrics, add};
+use super::outage::{Outage, OutageStep};
 use super::settle::{FailedAttempt, InFlight, confirm_delivered, record_failures, record_refusals};
 use super::{LaneConfig, StageContext, blocking, cancellable};
 use crate::store::{LeaseRequest, LeaseToken, LeasedMessage, Result, Submission, SubmissionId};
@@ -52,18 +54,64 @@ pub(crate) async fn deliver(
     if !ctx.recovery.wait(&ctx.cancel).await {
         return;
     }
+    // A round that fails (the store or the destination away) is logged once when it starts
+    // failing and once when it works again, and tried again with a backoff, not at every poll.
+    let mut outage = Outage::default();
+    let mut backoff = ctx.config.deliver_poll;
     loop {
         if ctx.cancel.is_cancelled() {
             return;
         }
-        match deliver_once(&ctx, &lane, &metrics, &logs, &in_flight, &rate, &out).await {
-            Ok(true) => continue,
-            Ok(false) => {}
-            Err(e) => {
-                tracing::warn!(lane = %l, error = &e as &dyn std::error::Error, "delivery round failed")
+        let round = deliver_once(&ctx, &lane, &metrics, &logs, &in_flight, &rate, &out).await;
+        if round.is_ok() {
+            backoff = ctx.config.deliver_poll;
+            if let Some(ended) = outage.succeeded(Instant::now()) {
+                tracing::info!(
+                    lane = %l,
+                    failed_rounds = ended.failures,
+                    down_ms = ended.lasted.as_millis() as u64,
+                    "delivery rounds work again"
+                );
             }
         }
-        // Nothing to do (or a fault): wait for a new checkpoint or the poll interval.
+        let failed = match round {
+            Ok(true) => continue,
+            Ok(false) => false,
+            Err(e) => {
+                let error = &e as &dyn std::error::Error;
+                match outage.failed(Instant::now()) {
+                    OutageStep::Began => tracing::warn!(
+                        lane = %l,
+                        error,
+                        "delivery round failed; retrying with a backoff of up to {} s (one line \
+                         when rounds work again, a reminder every 5 minutes until then)",
+                        MAX_ROUND_BACKOFF.as_secs()
+                    ),
+                    OutageStep::Remind { failures, lasted } => tracing::warn!(
+                        lane = %l,
+                        error,
+                        failed_rounds = failures,
+                        down_s = lasted.as_secs(),
+                        "delivery rounds still fail"
+                    ),
+                    OutageStep::Quiet => {
+                        tracing::debug!(lane = %l, error, "delivery round failed")
+                    }
+                }
+                true
+            }
+        };
+        if failed {
+            tokio::select! {
+                () = ctx.cancel.cancelled() => return,
+                () = tokio::time::sleep(backoff) => {}
+            }
+            backoff = backoff
+                .saturating_mul(2)
+                .min(MAX_ROUND_BACKOFF.max(ctx.config.deliver_poll));
+            continue;
+        }
+        // Nothing to do: wait for a new checkpoint or the poll interval.
         tokio::select! {
             () = ctx.cancel.cancelled() => return,
             _ = checkpoint_rx.changed() => {}
@@ -71,6 +119,10 @@ pub(crate) async fn deliver(
         }
     }
 }
+
+/// The longest wait between delivery rounds that fail one after the other (the first waits a
+/// poll interval, each next one twice as long).
+const MAX_ROUND_BACKOFF: Duration = Duration::from_secs(5);
 
 /// One lease-prove-submit round; `Ok(true)` when it did work (look again at once).
 async fn deliver_once(

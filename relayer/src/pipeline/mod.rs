@@ -28,6 +28,7 @@ pub mod faults;
 mod limits;
 mod log;
 mod metrics;
+pub mod outage;
 mod settle;
 mod signer;
 mod verify;

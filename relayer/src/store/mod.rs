@@ -50,8 +50,9 @@ pub use api::{
 };
 pub use backoff::RetryPolicy;
 pub use outbound::{
-    AfterFailure, EnvelopeRecord, GrantKind, GrantRecord, NewEnvelope, NewGrant, NewSendRequest,
-    OutboundStore, SendKind, SendLease, SendLeaseRequest, SendRequest, SendRequestId, SendState,
+    AfterFailure, EnvelopeRecord, GrantKind, GrantRecord, Holdup, NewEnvelope, NewGrant,
+    NewSendRequest, OutboundStore, SendKind, SendLease, SendLeaseRequest, SendRequest,
+    SendRequestId, SendState,
 };
 pub use postgres::{LeaseClock, PG_SCHEMA_VERSION, PgOptions, PgStore};
 pub use sqlite::{SqliteOptions, SqliteStore, StoreTimings, StoreTimingsSnapshot, TransactionKind};

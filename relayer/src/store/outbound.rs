@@ -138,6 +138,13 @@ pub struct SendRequest {
     /// outcome (dispatched, or a failure that sends it back or gives it up); `None` if never
     /// leased or released since.
     pub lease: Option<SendLease>,
+    /// Put off until then ([`OutboundStore::defer_send_request`]): not leased before.
+    pub retry_at: Option<UnixMillis>,
+    /// How often it was put off since its last outcome.
+    pub deferrals: u32,
+    /// Since when its nonce has been held by a transaction not yet final ([`Holdup::Contended`]),
+    /// in the episode still going on.
+    pub contended_since: Option<UnixMillis>,
 }
 
 /// A send request's lease: the one dispatcher, among every replica on the store, that may
@@ -174,6 +181,17 @@ pub enum AfterFailure {
     SendAgain,
     /// Failed for good.
     GiveUp,
+}
+
+/// Why an attempt is put off without being counted ([`OutboundStore::defer_send_request`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Holdup {
+    /// Something not the request's own failed (the origin's node, the store): tried again later.
+    Fault,
+    /// Its nonce is held by a transaction not yet final: an episode begins (its start is kept,
+    /// [`SendRequest::contended_since`]) or goes on.
+    Contended,
 }
 
 /// A request for [`OutboundStore::lease_send_requests`].
@@ -383,6 +401,21 @@ pub trait OutboundStore: Send + Sync {
         lease: &SendLease,
         reason: &str,
         then: AfterFailure,
+        now: UnixMillis,
+    ) -> Result<()>;
+
+    /// Puts the request of `lease` off for `delay` without counting an attempt, and releases the
+    /// lease: `reason` is kept as its error (what it waits for), and no dispatcher leases it
+    /// again before then (on the lease clock), so the requests behind it go ahead. Counts the
+    /// deferral ([`SendRequest::deferrals`]); [`Holdup::Contended`] starts or continues a
+    /// contention episode. Fenced by `lease`, like the writes above; an outcome recorded later
+    /// (sealed, dispatched, a failed attempt) clears all of it.
+    fn defer_send_request(
+        &self,
+        lease: &SendLease,
+        reason: &str,
+        delay: Duration,
+        holdup: Holdup,
         now: UnixMillis,
     ) -> Result<()>;
 

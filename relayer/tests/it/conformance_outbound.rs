@@ -9,7 +9,7 @@ use std::time::Duration;
 use causeway_proofs::{Address32, Domain, Hash32, MessageId};
 use causeway_relayer::Error;
 use causeway_relayer::store::{
-    AfterFailure, ApiStore, GrantKind, LeaseOwner, NewEnvelope, NewGrant, NewSendRequest,
+    AfterFailure, ApiStore, GrantKind, Holdup, LeaseOwner, NewEnvelope, NewGrant, NewSendRequest,
     OutboundStore, SendKind, SendLease, SendLeaseRequest, SendRequestId, SendState,
 };
 
@@ -30,6 +30,10 @@ macro_rules! outbound_conformance_suite {
             #[test]
             fn a_lapsed_lease_is_taken_over_and_its_holder_is_fenced() {
                 super::a_lapsed_lease_is_taken_over_and_its_holder_is_fenced(&$backend);
+            }
+            #[test]
+            fn a_request_put_off_lets_the_others_go_first_until_its_time() {
+                super::a_request_put_off_lets_the_others_go_first_until_its_time(&$backend);
             }
             #[test]
             fn envelopes_are_stored_once_and_grants_replace_them_with_a_record() {
@@ -375,6 +379,82 @@ fn a_lapsed_lease_is_taken_over_and_its_holder_is_fenced<B: Backend>(b: &B) {
     assert_eq!(
         one.send_request(ids[0]).unwrap().unwrap().state,
         SendState::Dispatched
+    );
+}
+
+/// A request put off (an attempt that failed for a reason not its own) is released, not leased
+/// again by anyone before its time, so the newer ones are; it keeps the reason and counts the
+/// deferral; a contention episode keeps its start across deferrals; an outcome clears it all;
+/// a lease taken over since cannot put it off.
+fn a_request_put_off_lets_the_others_go_first_until_its_time<B: Backend>(b: &B) {
+    let (one, two) = (b.open(), b.open());
+    let ids = one
+        .record_send_requests(
+            &[
+                request(SendKind::Public, b"failing", &[]),
+                request(SendKind::Public, b"fresh", &[]),
+            ],
+            t(1),
+        )
+        .unwrap();
+    let a = owner("replica-a");
+    let held = lease(&one, &a, 1, 10, 60_000);
+    assert_eq!(held[0].request, ids[0]);
+    one.record_sealed(&held[0], 7, MessageId(Hash32([1; 32])), None, t(20))
+        .unwrap();
+    one.defer_send_request(
+        &held[0],
+        "the node is away",
+        Duration::from_millis(1_000),
+        Holdup::Contended,
+        t(100),
+    )
+    .unwrap();
+    let put_off = two.send_request(ids[0]).unwrap().unwrap();
+    assert_eq!(put_off.state, SendState::Sealed);
+    assert_eq!(put_off.lease, None, "released");
+    assert_eq!(
+        (put_off.retry_at, put_off.deferrals, put_off.contended_since),
+        (Some(t(1_100)), 1, Some(t(100)))
+    );
+    assert_eq!(
+        (put_off.attempts, put_off.error.as_deref()),
+        (0, Some("the node is away"))
+    );
+    // Before its time: neither its holder nor another takes it; the fresh one goes first.
+    let next = lease(&two, &owner("replica-c"), 2, 500, 60_000);
+    assert_eq!(next.iter().map(|l| l.request).collect::<Vec<_>>(), [ids[1]]);
+    assert!(lease(&one, &a, 2, 1_099, 60_000).is_empty());
+    // Its time come: leased again; a second deferral keeps the episode's start.
+    let again = lease(&one, &a, 1, 1_100, 60_000);
+    assert_eq!(again[0].request, ids[0]);
+    // The lease it was put off under is spent.
+    assert!(matches!(
+        one.defer_send_request(&held[0], "late", Duration::ZERO, Holdup::Fault, t(1_150)),
+        Err(Error::SendLeaseLost { .. })
+    ));
+    one.defer_send_request(
+        &again[0],
+        "still held",
+        Duration::from_millis(2_000),
+        Holdup::Contended,
+        t(1_200),
+    )
+    .unwrap();
+    let r = one.send_request(ids[0]).unwrap().unwrap();
+    assert_eq!(
+        (r.retry_at, r.deferrals, r.contended_since),
+        (Some(t(3_200)), 2, Some(t(100)))
+    );
+    // An outcome clears the backoff and the episode.
+    let last = lease(&two, &a, 1, 3_200, 60_000);
+    two.record_dispatched(&last[0], Hash32([5; 32]), t(3_300))
+        .unwrap();
+    let r = one.send_request(ids[0]).unwrap().unwrap();
+    assert_eq!(r.state, SendState::Dispatched);
+    assert_eq!(
+        (r.retry_at, r.deferrals, r.contended_since),
+        (None, 0, None)
     );
 }
 

@@ -16,6 +16,7 @@ mod conformance_api;
 mod conformance_outbound;
 mod consortium;
 mod crash;
+mod deliver_outage;
 mod differential;
 mod e2e_evm;
 mod e2e_fabric;

@@ -320,3 +320,119 @@ fn a_frozen_replicas_lease_and_confirmation_commit_without_it_and_hold_no_lock()
     relay.thaw();
     frozen.join().unwrap().unwrap();
 }
+
+/// A replica that stops reading in the middle of a large reply (frozen, or cut off) leaves its
+/// session blocked on sending it, inside the transaction, holding the write lock: not idle,
+/// so `stalled_transaction` does not end it. The server ends it once the replica has not taken
+/// what it sent for `dead_peer` (the session's `tcp_user_timeout`, which covers a receive window
+/// that stays shut), and the other replica's write goes through within that bound.
+#[test]
+fn a_replica_that_stops_reading_a_large_reply_loses_its_session_within_the_dead_peer_bound() {
+    let node = shared_postgres();
+    let url = new_database(node);
+    let db = url.rsplit('/').next().unwrap().to_owned();
+    let options = PgOptions {
+        clock: LeaseClock::Database,
+        dead_peer: Duration::from_secs(2),
+        ..PgOptions::default()
+    };
+    let a = PgStore::open_with(&url, None, options).unwrap();
+    // 400 messages of 60 KB: a lease of all of them answers with 24 MB, more than the
+    // sockets between the server and the frozen replica hold.
+    let events: Vec<_> = (0..400u64)
+        .map(|i| {
+            let m = causeway_proofs::Message::new(
+                causeway_proofs::Nonce(i),
+                ORIGIN,
+                causeway_proofs::Address32([0x11; 32]),
+                LANE.destination,
+                causeway_proofs::Address32([0x22; 32]),
+                vec![i as u8; 60_000],
+            )
+            .unwrap();
+            event(m, 1)
+        })
+        .collect();
+    accept(&a, ORIGIN, &events, 1, 1_000).unwrap();
+
+    let relay = Relay::start(node.port());
+    let b_url = format!(
+        "{}?application_name=stopped_reading",
+        url.replace(&format!(":{}/", node.port()), &format!(":{}/", relay.port))
+    );
+    let b = PgStore::open_with(
+        &b_url,
+        None,
+        PgOptions {
+            max_connections: 1,
+            ..options
+        },
+    )
+    .unwrap();
+    assert_eq!(lease(&b, &owner("org1/b"), B_LANE).unwrap(), 0);
+    relay.freeze();
+    let b = Arc::new(b);
+    let frozen = {
+        let b = Arc::clone(&b);
+        std::thread::spawn(move || {
+            b.lease_pending(&LeaseRequest {
+                lane: LANE,
+                owner: &owner("org1/b"),
+                limit: 400,
+                lease_for: Duration::from_secs(60),
+                covered_by: causeway_proofs::LogSize(1_000),
+                policy: RetryPolicy::default(),
+                now: t(1_000),
+                rota: None,
+            })
+            .map(|l| l.len())
+        })
+    };
+    // b's session is blocked sending the reply (not idle in its transaction).
+    let blocked = Instant::now();
+    while count(
+        &db,
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'stopped_reading' \
+         AND state = 'active' AND wait_event = 'ClientWrite'",
+    ) < 1
+    {
+        assert!(
+            blocked.elapsed() < Duration::from_secs(10),
+            "b's session never blocked on sending its reply"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // a writes, retrying while busy: through once the server ended b's session.
+    let (done_tx, done) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let started = Instant::now();
+        let out = loop {
+            match renew(&a, &owner("org1/a")) {
+                Err(Error::Busy { .. }) => continue,
+                other => break other,
+            }
+        };
+        let _ = done_tx.send((started.elapsed(), out));
+    });
+    let outcome = done.recv_timeout(Duration::from_secs(40));
+    relay.thaw();
+    let (took, renewed) = outcome.unwrap_or_else(|_| panic!("a's write did not finish in 40 s"));
+    eprintln!("a's write behind a replica that stopped reading took {took:?}");
+    renewed.unwrap();
+    let bound = options.dead_peer + Duration::from_secs(8);
+    assert!(
+        took <= bound,
+        "a's write waited {took:?} behind a session blocked on a replica that stopped reading \
+         (bound {bound:?})"
+    );
+    // b's lease was rolled back with its session: nothing is leased to it.
+    assert!(frozen.join().unwrap().is_err(), "b's session was ended");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM delivery WHERE state = 'leased' AND lease_owner = 'org1/b'"
+        ),
+        0
+    );
+}

@@ -4,6 +4,7 @@
 //! receipt's `Dispatch` event saying which message it made; after a crash a sealed message is
 //! looked up by its id among the Outbox's `Dispatch` logs.
 
+use alloy::eips::BlockId;
 use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, B256, Bytes};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
@@ -163,6 +164,23 @@ impl Origin for EvmOrigin {
                     .pending()
                     .await
                     .context("reading the sender account's transaction nonce")?;
+                // A transaction of the account not yet mined (another replica's dispatch, or
+                // one stuck in the pool with too low a fee) goes first: one sent now would
+                // queue behind it and dispatch only after it, if at all. Wait for it instead
+                // (contended; replaced once it held on too long, see `replace`).
+                let mined = self
+                    .provider
+                    .get_transaction_count(self.from)
+                    .latest()
+                    .await
+                    .context("reading the sender account's mined transaction nonce")?;
+                if mined < account_nonce {
+                    return Ok(Landing::Contended(format!(
+                        "the sender account's transaction {mined} is not mined yet (nonce {} \
+                         waits behind it)",
+                        sealed.nonce
+                    )));
+                }
                 call.gas(gas.saturating_add(gas / 5))
                     .nonce(account_nonce)
                     .send()
@@ -172,28 +190,70 @@ impl Origin for EvmOrigin {
         };
         let pending = match sent {
             Ok(p) => p,
-            Err(e) => {
-                return Ok(
-                    match e.as_decoded_interface_error::<IOutbox::IOutboxErrors>() {
-                        // The estimate ran on the pending block: another dispatch, not yet
-                        // mined, holds the nonce. Nothing was sent.
-                        Some(IOutbox::IOutboxErrors::NonceTaken(t)) => Landing::Contended(format!(
-                            "nonce {} is taken by another dispatch (the Outbox's pending \
-                                 nonce is {})",
-                            t.expected, t.actual
-                        )),
-                        // Another dispatch from the same sender account (another replica of
-                        // this gateway) took the account's transaction nonce first: nothing was
-                        // sent; try again once it is mined.
-                        _ if account_nonce_taken(&e.to_string()) => Landing::Contended(format!(
-                            "the sender account's transaction nonce was taken by another \
-                             transaction ({e})"
-                        )),
-                        _ => Landing::Missed(format!("the dispatch was refused: {e}")),
-                    },
-                );
-            }
+            Err(e) => return Ok(refused(e)),
         };
+        self.outcome(sealed, pending).await
+    }
+
+    /// Sends the dispatch at the sender account's first unmined transaction nonce (the one
+    /// the transaction holding the Outbox nonce waits at, if it is this account's) with
+    /// 2^(attempt + 1) times the node's suggested fees, so that a node takes it in place of
+    /// that transaction. The estimate runs on the latest block: the pending one shows the
+    /// Outbox nonce taken by the very transaction being replaced. Either transaction can be
+    /// mined, never both (one account nonce), and whichever lands dispatches at the sealed
+    /// nonce, so the message lands at most once.
+    async fn replace(&self, sealed: &Sealed, body: &[u8]) -> Result<Option<Landing>> {
+        let outbox = IOutbox::new(self.outbox, &self.provider);
+        let call = outbox
+            .dispatchAt(
+                sealed.nonce,
+                sealed.destination.0,
+                B256::from(sealed.recipient.0),
+                Bytes::from(body.to_vec()),
+            )
+            .block(BlockId::latest());
+        let gas = match call.estimate_gas().await {
+            Ok(gas) => gas,
+            Err(e) => return Ok(Some(refused(e))),
+        };
+        let account_nonce = self
+            .provider
+            .get_transaction_count(self.from)
+            .latest()
+            .await
+            .context("reading the sender account's first unmined transaction nonce")?;
+        let fees = self
+            .provider
+            .estimate_eip1559_fees()
+            .await
+            .context("reading the origin's fees to replace a stuck dispatch")?;
+        let factor = 1u128 << (sealed.attempt.min(20) + 1);
+        let tip = fees.max_priority_fee_per_gas.max(1_000_000_000);
+        let sent = call
+            .gas(gas.saturating_add(gas / 5))
+            .nonce(account_nonce)
+            .max_priority_fee_per_gas(tip.saturating_mul(factor))
+            .max_fee_per_gas(
+                fees.max_fee_per_gas
+                    .saturating_add(tip)
+                    .saturating_mul(factor),
+            )
+            .send()
+            .await;
+        Ok(Some(match sent {
+            Ok(pending) => self.outcome(sealed, pending).await?,
+            Err(e) => refused(e),
+        }))
+    }
+}
+
+impl EvmOrigin {
+    /// Waits (bounded) for a sent dispatch's receipt and reads what it did.
+    async fn outcome(
+        &self,
+        sealed: &Sealed,
+        pending: alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
+    ) -> Result<Landing> {
         let receipt = pending
             .with_timeout(Some(RECEIPT_TIMEOUT))
             .get_receipt()
@@ -222,6 +282,27 @@ impl Origin for EvmOrigin {
                  sender was first); transaction {tx}; sealing again"
             ))
         })
+    }
+}
+
+/// What a dispatch the node refused (in its estimate or when sent) means: nothing was sent.
+fn refused(e: alloy::contract::Error) -> Landing {
+    match e.as_decoded_interface_error::<IOutbox::IOutboxErrors>() {
+        // The estimate ran on the pending block: another dispatch, not yet
+        // mined, holds the nonce. Nothing was sent.
+        Some(IOutbox::IOutboxErrors::NonceTaken(t)) => Landing::Contended(format!(
+            "nonce {} is taken by another dispatch (the Outbox's pending \
+                                 nonce is {})",
+            t.expected, t.actual
+        )),
+        // Another dispatch from the same sender account (another replica of
+        // this gateway) took the account's transaction nonce first: nothing was
+        // sent; try again once it is mined.
+        _ if account_nonce_taken(&e.to_string()) => Landing::Contended(format!(
+            "the sender account's transaction nonce was taken by another \
+                             transaction ({e})"
+        )),
+        _ => Landing::Missed(format!("the dispatch was refused: {e}")),
     }
 }
 

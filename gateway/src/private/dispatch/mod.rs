@@ -26,6 +26,27 @@
 //! Before a missed request is sealed again the chain is asked whether its message landed after
 //! all (an earlier holder's transaction committed meanwhile); only then is it sealed for the
 //! next nonce (bounded attempts, then `failed` with the reason).
+//!
+//! # One request never holds the others back
+//!
+//! An attempt that fails for a reason not the request's own (the origin's node unreachable, the
+//! store away, the nonce held by a transaction not yet final) is not counted, but the request is
+//! put off ([`OutboundStore::defer_send_request`]): released, with a backoff of its own that
+//! doubles with every deferral ([`Dispatcher::backoff`]), so the requests behind it are leased
+//! meanwhile and none is tried at every poll.
+//!
+//! It is warned about once (its first deferral, the start of a contention episode), then logged
+//! at debug.
+//!
+//! A nonce held by a transaction that is never mined (too low a fee, dropped by the node) would
+//! hold its request forever; once an episode lasted [`Dispatcher::replacing_after`], the
+//! dispatcher sends the request in its place ([`Origin::replace`]: on EVM, the same account
+//! nonce with a higher fee). Each replacement counts as a failed attempt, so a nonce that stays
+//! held ends, after [`MAX_ATTEMPTS`], in `failed` with the reason (shown by
+//! `GET /v1/requests/{id}`), never in a silent loop.
+//!
+//! [`OutboundStore::defer_send_request`]: causeway_relayer::store::OutboundStore::defer_send_request
+//! [`OutboundStore::lease_send_requests`]: causeway_relayer::store::OutboundStore::lease_send_requests
 
 pub mod evm;
 pub mod fabric;
@@ -41,8 +62,8 @@ use causeway_privacy::envelope::{EnvelopeContext, SealRequest};
 use causeway_proofs::message::MAX_BODY_LEN;
 use causeway_proofs::{Address32, Domain, EvmAddress, Hash32, Message, MessageId, Nonce};
 use causeway_relayer::store::{
-    AfterFailure, LeaseOwner, NewEnvelope, SendKind, SendLease, SendLeaseRequest, SendRequest,
-    SendRequestId, SendState, Store, UnixMillis,
+    AfterFailure, Holdup, LeaseOwner, NewEnvelope, SendKind, SendLease, SendLeaseRequest,
+    SendRequest, SendRequestId, SendState, Store, UnixMillis,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -61,6 +82,12 @@ pub const RECEIPT_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a dispatcher's lease on a request lasts unless set ([`Dispatcher::leased_as`]); it
 /// is renewed every third of it while the dispatch runs.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+/// How long a request's nonce may stay held by a transaction not yet final before the
+/// dispatcher sends the request in its place, unless set ([`Dispatcher::replacing_after`];
+/// `[relayer] send_replace_after_ms`).
+pub const DEFAULT_REPLACE_AFTER: Duration = Duration::from_secs(180);
+/// The longest a request is put off after attempts that failed for reasons not its own.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 /// A sealed request as an [`Origin`] sees it: the message to dispatch and what the store
 /// recorded about it.
@@ -108,6 +135,19 @@ pub enum Landing {
     Contended(String),
 }
 
+/// A request's nonce is held by a dispatch not yet final (the reason): not an attempt of its
+/// own; it is put off ([`Holdup::Contended`]) and tried again.
+#[derive(Debug)]
+struct HeldNonce(String);
+
+impl core::fmt::Display for HeldNonce {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for HeldNonce {}
+
 /// A submission made ready by [`Origin::prepare`].
 #[derive(Debug)]
 pub enum Prepared<T> {
@@ -151,6 +191,19 @@ pub trait Origin: Send + Sync + 'static {
         sealed: &Sealed,
         transaction: Self::Transaction,
     ) -> impl Future<Output = Result<Landing>> + Send;
+
+    /// Sends `sealed` with `body` in place of the transaction not yet final that has held its
+    /// nonce for too long (on an account-nonce chain: at the sender account's first unmined
+    /// nonce, with a higher fee the more attempts `sealed` has failed), and waits until it is
+    /// final (bounded). `Ok(None)`: this family has nothing to replace (the attempt is counted).
+    fn replace(
+        &self,
+        sealed: &Sealed,
+        body: &[u8],
+    ) -> impl Future<Output = Result<Option<Landing>>> + Send {
+        let _ = (sealed, body);
+        async { Ok(None) }
+    }
 }
 
 /// One origin chain's dispatcher (an EVM one unless named otherwise).
@@ -162,6 +215,7 @@ pub struct Dispatcher<O = EvmOrigin> {
     poll: Duration,
     owner: LeaseOwner,
     lease_for: Duration,
+    replace_after: Duration,
 }
 
 impl<O> core::fmt::Debug for Dispatcher<O> {
@@ -213,6 +267,7 @@ impl<O: Origin> Dispatcher<O> {
             poll,
             owner: LeaseOwner::unique(),
             lease_for: DEFAULT_LEASE,
+            replace_after: DEFAULT_REPLACE_AFTER,
         }
     }
 
@@ -223,6 +278,21 @@ impl<O: Origin> Dispatcher<O> {
         self.owner = owner;
         self.lease_for = lease_for.max(Duration::from_millis(30));
         self
+    }
+
+    /// The same dispatcher sending a request in place of the transaction not yet final that
+    /// held its nonce for `after` ([`Origin::replace`]; see the module docs).
+    pub fn replacing_after(mut self, after: Duration) -> Self {
+        self.replace_after = after;
+        self
+    }
+
+    /// How long a request is put off after its `deferrals`-th deferral in a row: the poll
+    /// interval, doubled each time, at most [`MAX_BACKOFF`].
+    pub fn backoff(&self, deferrals: u32) -> Duration {
+        self.poll
+            .saturating_mul(1u32 << deferrals.min(16))
+            .min(MAX_BACKOFF)
     }
 
     /// The messages' sender.
@@ -265,7 +335,8 @@ impl<O: Origin> Dispatcher<O> {
                 if cancel.is_cancelled() {
                     return;
                 }
-                let id = request.id;
+                let (id, deferrals, contended) =
+                    (request.id, request.deferrals, request.contended_since);
                 let Some(lease) = request.lease.clone() else {
                     continue;
                 };
@@ -281,14 +352,63 @@ impl<O: Origin> Dispatcher<O> {
                         tracing::info!(origin = %self.origin, request = %id, error = %format!("{e:#}"), "dispatcher: another dispatcher took the send request over; leaving it");
                     }
                     Err(e) => {
-                        tracing::warn!(origin = %self.origin, request = %id, error = %format!("{e:#}"), "dispatcher: a send request failed; it will be tried again");
-                        tokio::select! {
-                            () = cancel.cancelled() => return,
-                            () = tokio::time::sleep(self.poll) => {}
-                        }
+                        let holdup = if e.chain().any(|c| c.is::<HeldNonce>()) {
+                            Holdup::Contended
+                        } else {
+                            Holdup::Fault
+                        };
+                        self.put_off(&lease, &e, holdup, deferrals, contended.is_some())
+                            .await;
                     }
                 }
             }
+        }
+    }
+
+    /// Puts the request of `lease` off after an attempt that failed with `e` for a reason not
+    /// its own (`holdup`), so the requests behind it go ahead: warned about on its first
+    /// deferral and when a contention episode starts, at debug level after that. If even that
+    /// cannot be recorded (the store is away), the lease ends on its own and the request is
+    /// leased again then; the loop waits a poll.
+    async fn put_off(
+        &self,
+        lease: &SendLease,
+        e: &anyhow::Error,
+        holdup: Holdup,
+        deferrals: u32,
+        contended: bool,
+    ) {
+        let (origin, id) = (self.origin, lease.request);
+        let delay = self.backoff(deferrals);
+        let error = format!("{e:#}");
+        let retry_ms = delay.as_millis() as u64;
+        match holdup {
+            Holdup::Contended if !contended => tracing::warn!(
+                %origin, request = %id, %error, retry_ms,
+                replace_after_s = self.replace_after.as_secs(),
+                "dispatcher: the send request's nonce is held by a transaction not yet final; \
+                 waiting for it (replaced if it is not final in time)"
+            ),
+            Holdup::Fault if deferrals == 0 => tracing::warn!(
+                %origin, request = %id, %error, retry_ms,
+                "dispatcher: a send request's attempt failed; putting it off (backoff doubling \
+                 up to a minute; the requests behind it go ahead)"
+            ),
+            _ => {
+                tracing::debug!(%origin, request = %id, %error, retry_ms, deferrals, "dispatcher: send request put off again")
+            }
+        }
+        let held = lease.clone();
+        let recorded = self
+            .blocking(move |s| {
+                s.defer_send_request(&held, &error, delay, holdup, UnixMillis::now())
+            })
+            .await;
+        if let Err(e) = recorded
+            && !lease_lost(&e)
+        {
+            tracing::debug!(%origin, request = %id, error = %format!("{e:#}"), "dispatcher: could not put the send request off");
+            tokio::time::sleep(self.poll).await;
         }
     }
 
@@ -388,9 +508,9 @@ impl<O: Origin> Dispatcher<O> {
             self.fail(request, lease, reason, AfterFailure::SealAgain)
                 .await
         } else if contended {
-            Err(anyhow!(
+            Err(anyhow!(HeldNonce(format!(
                 "{reason}; the Outbox is still at {next}: waiting for the dispatch that holds it"
-            ))
+            ))))
         } else {
             self.fail(request, lease, reason, AfterFailure::SendAgain)
                 .await
@@ -522,7 +642,61 @@ impl<O: Origin> Dispatcher<O> {
         match self.chain.broadcast(sealed, transaction).await? {
             Landing::Landed(tx) => self.landed(request, lease, sealed.message_id, tx).await,
             Landing::Missed(reason) => self.missed(request, lease, sealed, reason, false).await,
-            Landing::Contended(reason) => self.missed(request, lease, sealed, reason, true).await,
+            Landing::Contended(reason) => match request.contended_since {
+                Some(since)
+                    if UnixMillis::now().0.saturating_sub(since.0)
+                        >= self.replace_after.as_millis() as u64 =>
+                {
+                    self.replace(request, lease, sealed, body, reason, since)
+                        .await
+                }
+                _ => self.missed(request, lease, sealed, reason, true).await,
+            },
+        }
+    }
+
+    /// The nonce of `sealed` has been held by a transaction not yet final since `since`, past
+    /// [`Dispatcher::replacing_after`]: sends the request in its place; a counted attempt
+    /// whatever comes of it, unless its message landed.
+    async fn replace(
+        &self,
+        request: &SendRequest,
+        lease: &SendLease,
+        sealed: &Sealed,
+        body: &[u8],
+        reason: String,
+        since: UnixMillis,
+    ) -> Result<()> {
+        let held_s = UnixMillis::now().0.saturating_sub(since.0) / 1_000;
+        tracing::warn!(
+            origin = %self.origin, request = %request.id, nonce = sealed.nonce, held_s,
+            attempt = sealed.attempt + 1,
+            "dispatcher: the send request's nonce has been held by a transaction not final for \
+             too long; sending the request in its place"
+        );
+        let reason = format!("{reason}; held for {held_s} s");
+        match self.chain.replace(sealed, body).await? {
+            Some(Landing::Landed(tx)) => self.landed(request, lease, sealed.message_id, tx).await,
+            Some(Landing::Missed(why)) | Some(Landing::Contended(why)) => {
+                self.missed(
+                    request,
+                    lease,
+                    sealed,
+                    format!("{reason}; its replacement: {why}"),
+                    false,
+                )
+                .await
+            }
+            None => {
+                self.missed(
+                    request,
+                    lease,
+                    sealed,
+                    format!("{reason}; this chain has no way to replace it"),
+                    false,
+                )
+                .await
+            }
         }
     }
 
@@ -717,6 +891,138 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use causeway_privacy::KeyPair;
+    use causeway_relayer::store::{NewSendRequest, OutboundStore as _, SqliteStore};
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// An Outbox in memory whose node fails every submission of one request (its `poisoned`
+    /// one: the node's error, not the request's fault) and lands the others.
+    struct Flaky {
+        nonce: AtomicU64,
+        poisoned: SendRequestId,
+        tries_of_poisoned: AtomicU64,
+        landed: Mutex<Vec<SendRequestId>>,
+    }
+
+    impl Origin for Arc<Flaky> {
+        type Transaction = ();
+
+        fn sender(&self) -> Address32 {
+            Address32([7; 32])
+        }
+
+        async fn next_nonce(&self) -> Result<u64> {
+            Ok(self.nonce.load(Ordering::SeqCst))
+        }
+
+        async fn find(&self, _: &Sealed) -> Result<Found> {
+            Ok(Found::NotFound)
+        }
+
+        async fn prepare(&self, _: &Sealed, _: &[u8]) -> Result<Prepared<()>> {
+            Ok(Prepared::Ready {
+                tx: None,
+                transaction: (),
+            })
+        }
+
+        async fn broadcast(&self, sealed: &Sealed, (): ()) -> Result<Landing> {
+            if sealed.request == self.poisoned {
+                self.tries_of_poisoned.fetch_add(1, Ordering::SeqCst);
+                return Err(anyhow!("connection refused by the origin's node"));
+            }
+            self.nonce.fetch_add(1, Ordering::SeqCst);
+            self.landed.lock().unwrap().push(sealed.request);
+            Ok(Landing::Landed(Hash32([sealed.request.0 as u8; 32])))
+        }
+    }
+
+    /// A request that fails at every attempt for a reason not its own (recorded first, so the
+    /// oldest) does not hold back the ones recorded after it: it is put off with a backoff of
+    /// its own, and tried a handful of times in two seconds, not at every 10 ms poll.
+    #[tokio::test]
+    async fn a_request_that_keeps_failing_does_not_hold_back_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(dir.path().join("s.sqlite")).unwrap());
+        let new = |body: &'static [u8]| NewSendRequest {
+            origin: Domain(1),
+            destination: Domain(2),
+            recipient: Address32([2; 32]),
+            kind: SendKind::Public,
+            payload: body,
+            readers: &[],
+            disclose: &[],
+            actor: "test",
+        };
+        let poisoned = store
+            .record_send_requests(&[new(b"poisoned")], UnixMillis::now())
+            .unwrap()[0];
+        let fresh = store
+            .record_send_requests(&[new(b"a"), new(b"b"), new(b"c")], UnixMillis::now())
+            .unwrap();
+        let chain = Arc::new(Flaky {
+            nonce: AtomicU64::new(0),
+            poisoned,
+            tries_of_poisoned: AtomicU64::new(0),
+            landed: Mutex::new(Vec::new()),
+        });
+        let own = KeyPair::generate();
+        let members = [("org1".to_owned(), *own.public_key())].into();
+        let directory = Arc::new(Directory::new(
+            "org1".into(),
+            own,
+            members,
+            Default::default(),
+        ));
+        let dispatcher = Dispatcher::with_origin(
+            Arc::clone(&store) as Arc<dyn Store>,
+            Domain(1),
+            Arc::clone(&chain),
+            directory,
+            Duration::from_millis(10),
+        );
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(dispatcher.run(cancel.clone()));
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        cancel.cancel();
+        task.await.unwrap();
+
+        assert_eq!(
+            *chain.landed.lock().unwrap(),
+            fresh,
+            "the fresh requests landed, in order, past the failing one"
+        );
+        for id in &fresh {
+            let r = store.send_request(*id).unwrap().unwrap();
+            assert_eq!(r.state, SendState::Dispatched, "{r:?}");
+        }
+        let stuck = store.send_request(poisoned).unwrap().unwrap();
+        assert_eq!(
+            stuck.state,
+            SendState::Sealed,
+            "still to send, not given up"
+        );
+        assert_eq!(
+            stuck.attempts, 0,
+            "the node's fault is not the request's attempt"
+        );
+        assert!(
+            stuck.deferrals >= 1 && stuck.retry_at.is_some(),
+            "{stuck:?}"
+        );
+        assert!(
+            stuck
+                .error
+                .as_deref()
+                .unwrap()
+                .contains("connection refused"),
+            "the reason is readable: {:?}",
+            stuck.error
+        );
+        // 10, 20, 40, ... ms between tries: about 8 in 2 s (200 polls without the backoff).
+        let tries = chain.tries_of_poisoned.load(Ordering::SeqCst);
+        assert!((2..=10).contains(&tries), "{tries} tries in 2 s");
+    }
 
     #[test]
     fn a_resend_sends_the_body_first_sealed() {

@@ -35,6 +35,12 @@ const MIGRATIONS: &[Migration] = &[
         name: "send requests leased to one dispatcher",
         sql: include_str!("migrations/0003_send_leases.sql"),
     },
+    // File 0006 (4 and 5 are other branches'): renumbered in order when they merge.
+    Migration {
+        version: 4,
+        name: "send requests put off with a backoff",
+        sql: include_str!("migrations/0006_send_retries.sql"),
+    },
 ];
 
 /// The schema version this build brings a database to.
@@ -44,6 +50,9 @@ pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;
 pub(super) fn migrate(client: &mut Client) -> Result<u32> {
     let op = "migrate schema";
     let mut tx = client.transaction().map_err(pg(op))?;
+    // A migration may rewrite a large table: not bound by the sessions' statement timeout.
+    tx.batch_execute("SET LOCAL statement_timeout = 0")
+        .map_err(pg(op))?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])
         .map_err(pg(op))?;
     tx.batch_execute(

@@ -113,17 +113,55 @@ pub struct PgOptions {
     /// it finds its connection gone when it wakes. A write waits for the write lock for half
     /// as long at most (`lock_timeout`, then [`Error::Busy`]; see [`PgStore::lock_wait`]).
     pub stalled_transaction: Duration,
+    /// How long the network may lose what one side of a session sends before that side ends
+    /// it: the server (its `tcp_user_timeout` and TCP keepalives, per session) ends the session
+    /// of a replica killed or cut off, or frozen with a reply unread, and so releases its
+    /// transaction's locks; the client does the same to a server gone silent, so a call fails
+    /// (unavailable, retried) instead of waiting for ever. Keepalive probes start after a third
+    /// of it idle, every sixth of it, three of them. Sessions over a Unix socket ignore it.
+    pub dead_peer: Duration,
+    /// The longest one statement may run before the server cancels it (`statement_timeout`):
+    /// the store's statements take milliseconds, so only a session stuck behind something
+    /// outside the store (a lock taken by hand, a runaway query) reaches it; the call fails as
+    /// busy and is retried. Migrations are not bound by it.
+    pub statement_timeout: Duration,
+}
+
+impl PgOptions {
+    /// The default [`PgOptions::dead_peer`].
+    pub const DEFAULT_DEAD_PEER: Duration = Duration::from_secs(30);
+    /// The default [`PgOptions::statement_timeout`].
+    pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// The server settings each session of the store starts with (`-c name=value` each): the
+    /// stalled transaction's, the dead peer's and the statement's bounds.
+    fn session_settings(&self) -> String {
+        let ms = |d: Duration| d.as_millis().clamp(1, i32::MAX as u128);
+        let s = |d: Duration| d.as_secs().clamp(1, i32::MAX as u64);
+        format!(
+            "-c idle_in_transaction_session_timeout={} -c statement_timeout={} \
+             -c tcp_user_timeout={} -c tcp_keepalives_idle={} -c tcp_keepalives_interval={} \
+             -c tcp_keepalives_count=3",
+            ms(self.stalled_transaction),
+            ms(self.statement_timeout),
+            ms(self.dead_peer),
+            s(self.dead_peer / 3),
+            s(self.dead_peer / 6),
+        )
+    }
 }
 
 impl Default for PgOptions {
     /// The database's clock, 8 connections, a 5 s timeout (like SQLite's busy timeout), a
-    /// stalled transaction ended after 5 s.
+    /// stalled transaction ended after 5 s, a dead peer after 30 s, a statement after 30 s.
     fn default() -> Self {
         PgOptions {
             clock: LeaseClock::Database,
             max_connections: 8,
             timeout: Duration::from_secs(5),
             stalled_transaction: Duration::from_secs(5),
+            dead_peer: Self::DEFAULT_DEAD_PEER,
+            statement_timeout: Self::DEFAULT_STATEMENT_TIMEOUT,
         }
     }
 }
@@ -210,13 +248,16 @@ struct PoolState {
 }
 
 /// Maps a PostgreSQL error during `op`: an unreachable or restarting server is
-/// [`Error::Unavailable`], a serialization failure, deadlock or lock timeout [`Error::Busy`]
-/// (both transient: the transaction was rolled back), anything else [`Error::Backend`].
+/// [`Error::Unavailable`], a serialization failure, deadlock, lock or statement timeout
+/// [`Error::Busy`] (both transient: the transaction was rolled back), anything else
+/// [`Error::Backend`].
 fn pg(op: &'static str) -> impl Fn(postgres::Error) -> Error {
     move |e| {
         let code = e.code().map(|c| c.code().to_owned());
         match code.as_deref() {
-            Some("40001" | "40P01" | "55P03") => Error::Busy { op },
+            // 57014: a statement cancelled (its `statement_timeout` reached, stuck behind a
+            // lock the store does not take): rolled back, like a lock timeout.
+            Some("40001" | "40P01" | "55P03" | "57014") => Error::Busy { op },
             Some(c) if c.starts_with("08") || c.starts_with("57P") || c == "53300" => {
                 Error::Unavailable {
                     op,
@@ -295,16 +336,21 @@ impl PgStore {
             config.password(password);
         }
         config.ssl_mode(ssl_mode);
-        // See `PgOptions::stalled_transaction` (added to any options the URL sets).
-        let stalled = format!(
-            "-c idle_in_transaction_session_timeout={}",
-            options.stalled_transaction.as_millis().max(1)
-        );
+        // See `PgOptions::stalled_transaction`, `dead_peer` and `statement_timeout` (added to
+        // any options the URL sets).
+        let settings = options.session_settings();
         let server_options = match config.get_options() {
-            Some(given) => format!("{given} {stalled}"),
-            None => stalled,
+            Some(given) => format!("{given} {settings}"),
+            None => settings,
         };
         config.options(&server_options);
+        // The client's side of `dead_peer`: the same bounds on its socket.
+        config
+            .keepalives(true)
+            .keepalives_idle((options.dead_peer / 3).max(Duration::from_secs(1)))
+            .keepalives_interval((options.dead_peer / 6).max(Duration::from_secs(1)))
+            .keepalives_retries(3)
+            .tcp_user_timeout(options.dead_peer.max(Duration::from_secs(1)));
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(options.timeout);
         }
@@ -924,6 +970,20 @@ impl OutboundStore for PgStore {
     ) -> Result<()> {
         self.write("record send failure", |tx| {
             outbound::record_failure(tx, lease, reason, then, now)
+        })
+    }
+
+    fn defer_send_request(
+        &self,
+        lease: &SendLease,
+        reason: &str,
+        delay: Duration,
+        holdup: super::Holdup,
+        now: UnixMillis,
+    ) -> Result<()> {
+        self.write("put a send request off", |tx| {
+            let now = self.now(tx, now)?;
+            outbound::defer(tx, lease, reason, now.saturating_add(delay), holdup, now)
         })
     }
 

@@ -12,8 +12,9 @@ use crate::store::sqlite::outbound::{
     REQUEST_COLUMNS, RawRequest, address, failure_target, fence, json_list,
 };
 use crate::store::{
-    AfterFailure, EnvelopeRecord, GrantKind, GrantRecord, NewEnvelope, NewGrant, NewSendRequest,
-    Result, SendLease, SendLeaseRequest, SendRequest, SendRequestId, SendState, UnixMillis,
+    AfterFailure, EnvelopeRecord, GrantKind, GrantRecord, Holdup, NewEnvelope, NewGrant,
+    NewSendRequest, Result, SendLease, SendLeaseRequest, SendRequest, SendRequestId, SendState,
+    UnixMillis,
 };
 
 pub(super) fn record_requests(
@@ -77,6 +78,9 @@ fn request_row(r: &Row) -> Result<SendRequest> {
         lease_owner: col(r, 16)?,
         lease_until: col(r, 17)?,
         lease_generation: col(r, 18)?,
+        retry_at: col(r, 19)?,
+        deferrals: col(r, 20)?,
+        contended_since: col(r, 21)?,
     }
     .decode()
 }
@@ -128,6 +132,7 @@ pub(super) fn lease_requests(
                  SELECT id FROM send_request
                  WHERE origin = $3 AND state IN ('accepted', 'sealed')
                    AND (lease_until IS NULL OR lease_until <= $4 OR lease_owner = $1)
+                   AND (retry_at IS NULL OR retry_at <= $4)
                  ORDER BY id LIMIT $5)
              RETURNING {REQUEST_COLUMNS}"
         ),
@@ -209,7 +214,7 @@ pub(super) fn record_sealed(
     let mid: &[u8] = &message_id.0.0[..];
     tx.exec(
         "UPDATE send_request SET state = 'sealed', nonce = $2, message_id = $3, tx_hash = NULL,
-             updated_at = $4
+             retry_at = NULL, deferrals = 0, contended_since = NULL, updated_at = $4
          WHERE id = $1",
         &[&key, &codec::bits_to_i64(nonce), &mid, &at],
     )?;
@@ -250,7 +255,8 @@ pub(super) fn record_dispatched(
     let hash: &[u8] = &tx_hash.0[..];
     tx.exec(
         "UPDATE send_request SET state = 'dispatched', tx_hash = $2, payload = NULL,
-             error = NULL, lease_until = NULL, updated_at = $3
+             error = NULL, lease_until = NULL, retry_at = NULL, deferrals = 0,
+             contended_since = NULL, updated_at = $3
          WHERE id = $1",
         &[&key, &hash, &at],
     )?;
@@ -274,9 +280,38 @@ pub(super) fn record_failure(
              attempts = attempts + CASE WHEN $2 = 'accepted' THEN 0 ELSE 1 END, error = $3,
              payload = CASE WHEN $2 = 'failed' THEN NULL ELSE payload END,
              tx_hash = CASE WHEN $2 = 'sealed' THEN NULL ELSE tx_hash END, lease_until = NULL,
-             updated_at = $4
+             retry_at = NULL, deferrals = 0, contended_since = NULL, updated_at = $4
          WHERE id = $1",
         &[&key, &state, &reason, &at],
+    )?;
+    Ok(())
+}
+
+/// Puts a request off as SQLite's `defer` does; `now` and `retry_at` on the lease clock.
+pub(super) fn defer(
+    tx: &mut Tx<'_>,
+    lease: &SendLease,
+    reason: &str,
+    retry_at: UnixMillis,
+    holdup: Holdup,
+    now: UnixMillis,
+) -> Result<()> {
+    expect_state(
+        tx,
+        lease,
+        &[SendState::Accepted, SendState::Sealed],
+        "put off",
+    )?;
+    let key = i64_of("request id", lease.request.0)?;
+    let (retry, at) = (i64_of("retry time", retry_at.0)?, i64_of("time", now.0)?);
+    let contended = holdup == Holdup::Contended;
+    tx.exec(
+        "UPDATE send_request SET error = $2, retry_at = $3, deferrals = deferrals + 1,
+             contended_since = CASE WHEN $4 THEN coalesce(contended_since, $5)
+                                    ELSE contended_since END,
+             lease_until = NULL, updated_at = $5
+         WHERE id = $1",
+        &[&key, &reason, &retry, &contended, &at],
     )?;
     Ok(())
 }

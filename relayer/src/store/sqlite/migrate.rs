@@ -79,6 +79,12 @@ const MIGRATIONS: &[Migration] = &[
         name: "send requests leased to one dispatcher",
         sql: include_str!("migrations/0012_send_leases.sql"),
     },
+    // File 0015 (13 and 14 are other branches'): renumbered in order when they merge.
+    Migration {
+        version: 13,
+        name: "send requests put off with a backoff",
+        sql: include_str!("migrations/0015_send_retries.sql"),
+    },
 ];
 
 /// The schema version this build brings a file to.

@@ -791,6 +791,19 @@ impl OutboundStore for SqliteStore {
         })
     }
 
+    fn defer_send_request(
+        &self,
+        lease: &SendLease,
+        reason: &str,
+        delay: std::time::Duration,
+        holdup: super::Holdup,
+        now: UnixMillis,
+    ) -> Result<()> {
+        self.write("put a send request off", |tx| {
+            outbound::defer(tx, lease, reason, now.saturating_add(delay), holdup, now)
+        })
+    }
+
     fn store_envelope(&self, envelope: &NewEnvelope<'_>, now: UnixMillis) -> Result<bool> {
         self.write("store envelope", |tx| {
             outbound::store_envelope(tx, envelope, now)

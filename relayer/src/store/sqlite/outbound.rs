@@ -9,9 +9,9 @@ use super::codec::{self, bits_to_i64, to_i64};
 use super::sql;
 use crate::Error;
 use crate::store::{
-    AfterFailure, EnvelopeRecord, GrantKind, GrantRecord, LeaseOwner, NewEnvelope, NewGrant,
-    NewSendRequest, Result, SendKind, SendLease, SendLeaseRequest, SendRequest, SendRequestId,
-    SendState, UnixMillis,
+    AfterFailure, EnvelopeRecord, GrantKind, GrantRecord, Holdup, LeaseOwner, NewEnvelope,
+    NewGrant, NewSendRequest, Result, SendKind, SendLease, SendLeaseRequest, SendRequest,
+    SendRequestId, SendState, UnixMillis,
 };
 
 pub(crate) fn json_list(items: &[String]) -> Result<String> {
@@ -69,7 +69,7 @@ pub(super) fn record_requests(
 
 pub(crate) const REQUEST_COLUMNS: &str = "id, origin, destination, recipient, kind, payload, readers, \
      disclose, state, nonce, message_id, tx_hash, attempts, error, created_at, updated_at, \
-     lease_owner, lease_until, lease_generation";
+     lease_owner, lease_until, lease_generation, retry_at, deferrals, contended_since";
 
 pub(crate) struct RawRequest {
     pub(crate) id: i64,
@@ -91,6 +91,9 @@ pub(crate) struct RawRequest {
     pub(crate) lease_owner: Option<String>,
     pub(crate) lease_until: Option<i64>,
     pub(crate) lease_generation: i64,
+    pub(crate) retry_at: Option<i64>,
+    pub(crate) deferrals: i64,
+    pub(crate) contended_since: Option<i64>,
 }
 
 fn request_row(r: &Row<'_>) -> rusqlite::Result<RawRequest> {
@@ -114,6 +117,9 @@ fn request_row(r: &Row<'_>) -> rusqlite::Result<RawRequest> {
         lease_owner: r.get(16)?,
         lease_until: r.get(17)?,
         lease_generation: r.get(18)?,
+        retry_at: r.get(19)?,
+        deferrals: r.get(20)?,
+        contended_since: r.get(21)?,
     })
 }
 
@@ -164,6 +170,9 @@ impl RawRequest {
             created_at: codec::millis(self.created_at)?,
             updated_at: codec::millis(self.updated_at)?,
             lease,
+            retry_at: self.retry_at.map(codec::millis).transpose()?,
+            deferrals: codec::to_u32("deferrals", self.deferrals)?,
+            contended_since: self.contended_since.map(codec::millis).transpose()?,
         })
     }
 }
@@ -217,6 +226,7 @@ pub(super) fn lease_requests(
                  SELECT id FROM send_request
                  WHERE origin = ?3 AND state IN ('accepted', 'sealed')
                    AND (lease_until IS NULL OR lease_until <= ?4 OR lease_owner = ?1)
+                   AND (retry_at IS NULL OR retry_at <= ?4)
                  ORDER BY id LIMIT ?5)
              RETURNING {REQUEST_COLUMNS}"
         ))
@@ -313,7 +323,7 @@ pub(super) fn record_sealed(
     let key = to_i64("request id", id.0)?;
     tx.prepare_cached(
         "UPDATE send_request SET state = 'sealed', nonce = ?2, message_id = ?3, tx_hash = NULL,
-             updated_at = ?4
+             retry_at = NULL, deferrals = 0, contended_since = NULL, updated_at = ?4
          WHERE id = ?1",
     )
     .and_then(|mut s| s.execute(params![key, bits_to_i64(nonce), &message_id.0.0[..], at]))
@@ -352,7 +362,8 @@ pub(super) fn record_dispatched(
     let key = to_i64("request id", id.0)?;
     tx.prepare_cached(
         "UPDATE send_request SET state = 'dispatched', tx_hash = ?2, payload = NULL,
-             error = NULL, lease_until = NULL, updated_at = ?3
+             error = NULL, lease_until = NULL, retry_at = NULL, deferrals = 0,
+             contended_since = NULL, updated_at = ?3
          WHERE id = ?1",
     )
     .and_then(|mut s| s.execute(params![key, &tx_hash.0[..], at]))
@@ -377,11 +388,39 @@ pub(super) fn record_failure(
              attempts = attempts + CASE WHEN ?2 = 'accepted' THEN 0 ELSE 1 END, error = ?3,
              payload = CASE WHEN ?2 = 'failed' THEN NULL ELSE payload END,
              tx_hash = CASE WHEN ?2 = 'sealed' THEN NULL ELSE tx_hash END, lease_until = NULL,
-             updated_at = ?4
+             retry_at = NULL, deferrals = 0, contended_since = NULL, updated_at = ?4
          WHERE id = ?1",
     )
     .and_then(|mut s| s.execute(params![key, state, reason, at]))
     .map_err(sql("record send failure"))?;
+    Ok(())
+}
+
+pub(super) fn defer(
+    tx: &Transaction<'_>,
+    lease: &SendLease,
+    reason: &str,
+    retry_at: UnixMillis,
+    holdup: Holdup,
+    now: UnixMillis,
+) -> Result<()> {
+    expect_state(
+        tx,
+        lease,
+        &[SendState::Accepted, SendState::Sealed],
+        "put off",
+    )?;
+    let key = to_i64("request id", lease.request.0)?;
+    let (retry, at) = (to_i64("retry time", retry_at.0)?, to_i64("time", now.0)?);
+    tx.prepare_cached(
+        "UPDATE send_request SET error = ?2, retry_at = ?3, deferrals = deferrals + 1,
+             contended_since = CASE WHEN ?4 THEN coalesce(contended_since, ?5)
+                                    ELSE contended_since END,
+             lease_until = NULL, updated_at = ?5
+         WHERE id = ?1",
+    )
+    .and_then(|mut s| s.execute(params![key, reason, retry, holdup == Holdup::Contended, at]))
+    .map_err(sql("put a send request off"))?;
     Ok(())
 }
 

@@ -35,11 +35,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "send requests leased to one dispatcher",
         sql: include_str!("migrations/0003_send_leases.sql"),
     },
-    // File 0006 (4 and 5 are other branches'): renumbered in order when they merge.
     Migration {
         version: 4,
         name: "send requests put off with a backoff",
-        sql: include_str!("migrations/0006_send_retries.sql"),
+        sql: include_str!("migrations/0004_send_retries.sql"),
     },
 ];
 

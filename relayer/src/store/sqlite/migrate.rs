@@ -79,11 +79,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "send requests leased to one dispatcher",
         sql: include_str!("migrations/0012_send_leases.sql"),
     },
-    // File 0015 (13 and 14 are other branches'): renumbered in order when they merge.
     Migration {
         version: 13,
         name: "send requests put off with a backoff",
-        sql: include_str!("migrations/0015_send_retries.sql"),
+        sql: include_str!("migrations/0013_send_retries.sql"),
     },
 ];
 

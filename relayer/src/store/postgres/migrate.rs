@@ -35,6 +35,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "send requests leased to one dispatcher",
         sql: include_str!("migrations/0003_send_leases.sql"),
     },
+    Migration {
+        version: 4,
+        name: "lane counts and status events written by the statements, not by triggers",
+        sql: include_str!("migrations/0004_statement_bookkeeping.sql"),
+    },
 ];
 
 /// The schema version this build brings a database to.

@@ -336,6 +336,43 @@ impl PostgresNode {
         lines[lines.len().saturating_sub(30)..].join("\n")
     }
 
+    /// The CPU time the server has used so far, in clock ticks (user + system): its postmaster
+    /// with the processes it has reaped, and its live processes (background workers and
+    /// backends). `None` when the server is not running or Linux's `/proc` cannot be read.
+    /// For benchmarks that compare stores: the server's share of the work beside its clients'.
+    pub fn server_cpu_ticks(&self) -> Option<u64> {
+        let pid_file = std::fs::read_to_string(self.dir().join("data/postmaster.pid")).ok()?;
+        let pid: u32 = pid_file.lines().next()?.trim().parse().ok()?;
+        // /proc/PID/stat after the command name: state, ppid, ..., utime (12th), stime,
+        // cutime, cstime.
+        let stat = |pid: &str| -> Option<(u32, [u64; 4])> {
+            let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let f: Vec<&str> = text
+                .get(text.rfind(')')? + 2..)?
+                .split_whitespace()
+                .collect();
+            let n = |i: usize| f.get(i)?.parse::<u64>().ok();
+            Some((f.get(1)?.parse().ok()?, [n(11)?, n(12)?, n(13)?, n(14)?]))
+        };
+        let (_, own) = stat(&pid.to_string())?;
+        let mut ticks: u64 = own.iter().sum();
+        for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+            let name = entry.file_name();
+            let Some(name) = name
+                .to_str()
+                .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+            else {
+                continue;
+            };
+            if let Some((parent, t)) = stat(name)
+                && parent == pid
+            {
+                ticks += t[0] + t[1];
+            }
+        }
+        Some(ticks)
+    }
+
     /// The port the server listens on (127.0.0.1; kept across [`PostgresNode::stop`] and
     /// [`PostgresNode::restart`]).
     pub fn port(&self) -> u16 {

@@ -56,3 +56,30 @@ fn bad_database_names_are_refused() {
     assert!(pg.create_database("x; DROP DATABASE postgres").is_err());
     assert!(pg.create_database("").is_err());
 }
+
+/// The server's CPU (its postmaster, background processes and backends, from /proc) is read
+/// while it runs and grows with the work it is given; a stopped server has none to report.
+#[test]
+fn the_servers_cpu_is_read_and_grows_with_its_work() {
+    let mut pg = PostgresNode::start().unwrap();
+    let before = pg.server_cpu_ticks().expect("a running server's CPU");
+    // A backend's time reaches the count once it is reaped (or while it runs): a few queries
+    // of ~0.3 s each, bounded.
+    let mut after = before;
+    for _ in 0..5 {
+        let out = pg
+            .psql(
+                "postgres",
+                "SELECT sum(x) FROM generate_series(1, 5000000) AS x",
+            )
+            .unwrap();
+        assert_eq!(out, "12500002500000");
+        after = pg.server_cpu_ticks().unwrap();
+        if after > before {
+            break;
+        }
+    }
+    assert!(after > before, "{before} -> {after} ticks");
+    pg.stop().unwrap();
+    assert_eq!(pg.server_cpu_ticks(), None);
+}

@@ -307,6 +307,9 @@ async fn pipeline(
     bar.finish("every gateway delivered every message");
     let reports: Vec<Done> = done.into_iter().flatten().collect();
     print_table(args, &reports, &net.gateways);
+    if let Some(node) = postgres {
+        print_server_cpu(node, args.messages)?;
+    }
     Ok(())
 }
 
@@ -332,6 +335,22 @@ fn postgres_store(
         node.port()
     );
     std::fs::write(&config, text).with_context(|| format!("writing {}", config.display()))?;
+    Ok(())
+}
+
+/// `--postgres`: the CPU org1's PostgreSQL server used over the run, per message, beside the
+/// gateways' own (work the SQLite members do in their own processes).
+fn print_server_cpu(node: &causeway_devnet::postgres::PostgresNode, messages: usize) -> Result<()> {
+    let tick = super::bench_consortium::clock_ticks_per_second()?;
+    match node.server_cpu_ticks() {
+        Some(ticks) => println!(
+            "org1's PostgreSQL server: CPU {:.0} µs/msg ({:.2} s user + system: the postmaster, \
+             its background processes and the backends)",
+            ticks as f64 / tick * 1e6 / messages as f64,
+            ticks as f64 / tick
+        ),
+        None => eprintln!("org1's PostgreSQL server's CPU could not be read from /proc"),
+    }
     Ok(())
 }
 

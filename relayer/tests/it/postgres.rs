@@ -457,3 +457,165 @@ fn a_schema_1_database_is_migrated_with_its_history() {
     assert!(err.to_string().contains("next index"), "{err}");
     assert_eq!(s.log_size(ORIGIN).unwrap(), LogSize(6));
 }
+
+/// A database a schema-3 build wrote (its statement triggers counted and logged every change),
+/// opened by this build: migrated to schemas 4 and 5 with every event, state and count as it was, and
+/// the statements that now count and log go on from there: the counts move with each change,
+/// the events are numbered after the old ones without a gap, in log order, with their reasons.
+#[test]
+fn a_schema_3_database_keeps_its_history_states_and_counts() {
+    let node = shared_postgres();
+    let url = new_database(node);
+    let db = url.rsplit('/').next().unwrap().to_owned();
+    let sql = |q: &str| node.psql(&db, q).unwrap();
+    sql(&format!(
+        "CREATE TABLE schema_version (version BIGINT PRIMARY KEY, name TEXT NOT NULL,
+                                      applied_at BIGINT NOT NULL);
+         {}
+         {}
+         {}
+         INSERT INTO schema_version VALUES (1, 'the schema of SQLite''s version 9', 0),
+             (2, 'SQLite''s version 10, bookkeeping triggers per statement', 0),
+             (3, 'send requests leased to one dispatcher', 0);",
+        include_str!("../../src/store/postgres/migrations/0001_schema.sql"),
+        include_str!("../../src/store/postgres/migrations/0002_lean_delivery.sql"),
+        include_str!("../../src/store/postgres/migrations/0003_send_leases.sql"),
+    ));
+    // Five messages in one statement per table, as a schema-3 build accepted them.
+    let msgs: Vec<_> = (0..5).map(|i| message(ORIGIN, i, DEST, 0)).collect();
+    let hex_id = |i: usize| hex::encode(msgs[i].id().0.0);
+    let rows = |f: &dyn Fn(usize) -> String| (0..5).map(f).collect::<Vec<_>>().join(", ");
+    sql(&format!(
+        "INSERT INTO message (id, origin, nonce, destination, encoded, source_block, source_ref,
+                              accepted_at) VALUES {};
+         INSERT INTO log_leaf VALUES {};
+         INSERT INTO delivery (message_id, origin, destination, leaf_index, state,
+                               next_attempt_at, created_at, updated_at) VALUES {};",
+        rows(&|i| format!(
+            "('\\x{}', 1, {i}, 2, '\\x{}', 1, '{}', 100)",
+            hex_id(i),
+            hex::encode(msgs[i].encode()),
+            serde_json::to_string(&event(msgs[i].clone(), 1).source).unwrap()
+        )),
+        rows(&|i| format!("(1, {i}, '\\x{}')", hex_id(i))),
+        rows(&|i| format!("('\\x{}', 1, 2, {i}, 'pending', 100, 100, 100)", hex_id(i))),
+    ));
+    // Leaves 0-3 leased in one statement; then 0 confirmed, 2 submitted, 3 dead-lettered; 1
+    // stays leased (by "a", lease 1) and 4 pending.
+    let sub = causeway_relayer::store::SubmissionId::of(&handle(1));
+    sql(&format!(
+        "UPDATE delivery SET state = 'leased', lease_owner = 'a', lease_until = 9000,
+             lease_token = 1, updated_at = 200 WHERE leaf_index < 4;
+         UPDATE delivery SET state = 'confirmed', confirmed_block = 7, lease_until = NULL,
+             lease_token = NULL, updated_at = 300 WHERE leaf_index = 0;
+         UPDATE delivery SET state = 'submitted', submission_id = '\\x{}',
+             submission_handle = '{}', submitted_at = 400, lease_token = NULL,
+             updated_at = 400 WHERE leaf_index = 2;
+         UPDATE delivery SET state = 'dead_letter', attempts = 1, dead_reason = 'gave up',
+             last_error = 'gave up', lease_owner = NULL, lease_until = NULL,
+             lease_token = NULL, updated_at = 500 WHERE leaf_index = 3;
+         UPDATE lease_sequence SET last = 1;",
+        hex::encode(sub.0.0),
+        serde_json::to_string(&handle(1)).unwrap()
+    ));
+    let events =
+        || sql("SELECT seq, leaf_index, status, reason, at FROM message_event ORDER BY seq");
+    let counts = || sql("SELECT state, n FROM lane_count WHERE n > 0 ORDER BY state");
+    let (events_before, counts_before) = (events(), counts());
+    assert_eq!(
+        counts_before,
+        "confirmed|1\ndead_letter|1\nleased|1\npending|1\nsubmitted|1"
+    );
+    assert_eq!(events_before.lines().count(), 5 + 4 + 3);
+
+    let s = open(&url, LeaseClock::Caller);
+    assert_eq!(s.schema_version().unwrap(), PG_SCHEMA_VERSION);
+    assert_eq!(
+        sql("SELECT count(*) FROM pg_trigger
+             WHERE tgname IN ('delivery_inserted', 'delivery_updated')"),
+        "0",
+        "schema 5 counts and logs in the statements"
+    );
+    assert_eq!((events(), counts()), (events_before, counts_before));
+    let statuses = |i: usize| {
+        s.message_history(msgs[i].id())
+            .unwrap()
+            .iter()
+            .map(|e| format!("{:?}{}", e.status, e.reason.as_deref().unwrap_or("")))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(statuses(3), "Logged Leased DeadLetteredgave up");
+
+    // This build's statements carry on: the dead letter retried, a failure of the lease that
+    // 1 holds, three new messages accepted, the lane leased (1, 3, 4 and the new ones), 2
+    // confirmed from submitted.
+    s.retry_dead_letter(msgs[3].id(), t(1_000)).unwrap();
+    s.record_failure(&FailureReport {
+        id: msgs[1].id(),
+        attempt: Attempt::Leased {
+            owner: &owner("a"),
+            lease: causeway_relayer::store::LeaseToken(1),
+        },
+        reason: "reverted",
+        policy: RetryPolicy::default(),
+        jitter: 0,
+        now: t(1_001),
+    })
+    .unwrap();
+    let more = accept_new(&s, 5, 3, 2, 1_002);
+    let leased = lease_at(&s, &owner("b"), Duration::from_secs(60), t(100_000_000));
+    let mut leaves: Vec<u64> = leased.iter().map(|m| m.leaf_index.0).collect();
+    leaves.sort_unstable();
+    assert_eq!(leaves, [1, 3, 4, 5, 6, 7]);
+    s.confirm(&causeway_relayer::store::Confirmation {
+        ids: &[msgs[2].id()],
+        block: 9,
+        now: t(100_000_001),
+    })
+    .unwrap();
+
+    let stats = s.lane_stats().unwrap();
+    let c = &stats[0].counts;
+    assert_eq!(
+        (c.pending, c.leased, c.submitted, c.confirmed, c.dead_letter),
+        (0, 6, 0, 2, 0)
+    );
+    assert_eq!(
+        counts(),
+        "confirmed|2\nleased|6",
+        "the table agrees with the stats"
+    );
+    let old_last = 12;
+    assert_eq!(s.last_event_seq().unwrap(), old_last + 1 + 1 + 3 + 6 + 1);
+    let after: Vec<String> = s
+        .events_after(old_last, 100)
+        .unwrap()
+        .iter()
+        .map(|e| format!("{} {:?}", e.seq, e.status))
+        .collect();
+    let expected: Vec<String> = ["Retried", "Failed", "Logged", "Logged", "Logged"]
+        .into_iter()
+        .chain(["Leased"; 6])
+        .chain(["Confirmed"])
+        .enumerate()
+        .map(|(i, status)| format!("{} {status}", old_last + 1 + i as u64))
+        .collect();
+    assert_eq!(after, expected);
+    // The lease's events in log order.
+    let leased_in_order: Vec<_> = s
+        .events_after(old_last + 5, 6)
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    let mut in_log_order = vec![msgs[1].id(), msgs[3].id(), msgs[4].id()];
+    in_log_order.extend(more.iter().map(|m| m.id()));
+    assert_eq!(leased_in_order, in_log_order);
+    assert_eq!(statuses(1), "Logged Leased Failedreverted Leased");
+    assert_eq!(
+        statuses(3),
+        "Logged Leased DeadLetteredgave up Retried Leased"
+    );
+    assert_eq!(statuses(2), "Logged Leased Submitted Confirmed");
+}

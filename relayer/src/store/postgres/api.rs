@@ -1,5 +1,5 @@
 //! The API's records ([`ApiStore`](crate::store::ApiStore)): tokens, the audit trail, the status
-//! history the delivery triggers write, and the message search; rows are decoded by the SQLite
+//! history the delivery statements write, and the message search; rows are decoded by the SQLite
 //! store's decoders.
 
 use causeway_proofs::{Address32, MessageId};

@@ -5,7 +5,7 @@
 
 use causeway_proofs::{LeafIndex, MessageId};
 
-use super::{LeaseClock, Tx, col, conn, dom, i64_of, query};
+use super::{LeaseClock, Tx, bookkeeping, col, conn, dom, i64_of, query};
 use crate::Error;
 use crate::store::rules::{self, Current};
 use crate::store::sqlite::codec;
@@ -15,19 +15,58 @@ use crate::store::{
     SubmittedMessage, TakeOver, UnixMillis,
 };
 
-/// Moves a batch from leased (by this owner, under this lease) to submitted; `$1` the ids,
-/// `$2` the submission id, `$3` its handle, `$4` the time, `$5` the owner, `$6` the lease.
-const SUBMIT_LEASED: &str = "UPDATE delivery
-     SET state = 'submitted', submission_id = $2, submission_handle = $3, submitted_at = $4,
-         lease_token = NULL, updated_at = $4
-     WHERE message_id = ANY($1)
-       AND state = 'leased' AND lease_owner = $5 AND lease_token = $6
-     RETURNING message_id";
+/// Moves a batch from leased (by this owner, under this lease) to submitted at `$4` (see
+/// [`conn::now_param`]) and keeps the submission's signed bytes (`$7`, if any) under its id
+/// (`$2`); `$1` the ids, `$3` the handle, `$5` the owner, `$6` the lease. With `$8` (the
+/// number of ids, all different) it refuses by changing nothing unless every id is leased so:
+/// its commit can be sent with it (one round trip, see `conn`). Without, it moves those that
+/// are and the caller checks the rest. Returns the ids it moved.
+fn submit_sql() -> String {
+    let now = conn::now_param(4);
+    let bookkeeping = bookkeeping::ctes("moved");
+    format!(
+        "WITH whole AS MATERIALIZED (
+             SELECT $8::bigint IS NULL OR count(*) = $8::bigint AS ok FROM delivery
+             WHERE message_id = ANY($1)
+               AND state = 'leased' AND lease_owner = $5 AND lease_token = $6
+         ),
+         moved AS (
+             UPDATE delivery
+             SET state = 'submitted', submission_id = $2, submission_handle = $3,
+                 submitted_at = {now}, lease_token = NULL, updated_at = {now}
+             WHERE message_id = ANY($1)
+               AND state = 'leased' AND lease_owner = $5 AND lease_token = $6
+               AND (SELECT ok FROM whole)
+             RETURNING message_id, origin, destination, leaf_index, state, 'leased'::text AS was,
+                       dead_reason, last_error, updated_at
+         ),
+         kept AS (
+             INSERT INTO signed_submission (submission_id, signed, recorded_at)
+             SELECT $2, $7::bytea, {now} WHERE $7::bytea IS NOT NULL AND (SELECT ok FROM whole)
+             ON CONFLICT (submission_id) DO UPDATE SET signed = excluded.signed
+         ),
+         {bookkeeping}
+         SELECT message_id FROM moved"
+    )
+}
 
-/// Keeps a submission's signed bytes (`$7`) under its id (`$2`), recorded at `$4`.
-const KEEP_SIGNED: &str = "INSERT INTO signed_submission (submission_id, signed, recorded_at)
-     VALUES ($2, $7, $4)
-     ON CONFLICT (submission_id) DO UPDATE SET signed = excluded.signed";
+/// Moves one row (`$1`), which was in state `$5`, to submitted again in submission `$2` with
+/// handle `$3` at `$4` (a replacement of its submission, or a lease's first).
+fn resubmit_sql() -> String {
+    let bookkeeping = bookkeeping::ctes("moved");
+    format!(
+        "WITH moved AS (
+             UPDATE delivery SET state = 'submitted', submission_id = $2,
+                 submission_handle = $3, submitted_at = $4, lease_token = NULL,
+                 updated_at = $4
+             WHERE message_id = $1
+             RETURNING message_id, origin, destination, leaf_index, state, $5::text AS was,
+                       dead_reason, last_error, updated_at
+         ),
+         {bookkeeping}
+         SELECT count(*) FROM moved"
+    )
+}
 
 /// Confirms a batch (`$1`, `$4` different ids) at block `$2`, time `$3`: every message not
 /// confirmed yet, from whatever state (a delivery seen on the destination is final, whoever
@@ -35,51 +74,68 @@ const KEEP_SIGNED: &str = "INSERT INTO signed_submission (submission_id, signed,
 /// keeps this confirmation as its latest (the latest time, then the highest block) for
 /// `last_delivery`; and the signed bytes of each submission it leaves with no message still
 /// submitted are forgotten (the statement sees the rows as they were: a submission's rows
-/// still submitted after it are those it did not move). Returns how many of the ids are known
-/// and how many rows it moved. One statement, which refuses by changing nothing: its commit
-/// is sent with it (see `conn`).
-const CONFIRM: &str = "WITH known AS MATERIALIZED (
-         SELECT count(*) AS n FROM delivery WHERE message_id = ANY($1)
-     ),
-     moved AS (
-         UPDATE delivery
-         SET state = 'confirmed', confirmed_block = $2, lease_until = NULL,
-             lease_token = NULL, dead_reason = NULL, updated_at = $3
-         WHERE message_id = ANY($1) AND state <> 'confirmed'
-           AND (SELECT n FROM known) = $4::bigint
-         RETURNING message_id, submission_id, origin, destination
-     ),
-     latest AS (
-         INSERT INTO lane_last_delivery AS l (origin, destination, confirmed_at, block)
-         SELECT DISTINCT origin, destination, $3::bigint, $2::bigint FROM moved
-         ON CONFLICT (origin, destination) DO UPDATE
-         SET confirmed_at = excluded.confirmed_at, block = excluded.block
-         WHERE (excluded.confirmed_at, excluded.block) >= (l.confirmed_at, l.block)
-     ),
-     pruned AS (
-         DELETE FROM signed_submission AS s
-         WHERE s.submission_id IN (SELECT submission_id FROM moved)
-           AND NOT EXISTS (SELECT 1 FROM delivery AS d
-                           WHERE d.submission_id = s.submission_id
-                             AND d.state = 'submitted'
-                             AND d.message_id NOT IN (SELECT message_id FROM moved))
-     )
-     SELECT (SELECT n FROM known), (SELECT count(*) FROM moved)";
+/// still submitted after it are those it did not move). Counted and logged by the same
+/// statement (`before` holds the states the rows leave). Returns how many of the ids are
+/// known and how many rows it moved. One statement, which refuses by changing nothing: its
+/// commit is sent with it (see `conn`).
+fn confirm_sql() -> String {
+    let bookkeeping = bookkeeping::ctes("moved");
+    format!(
+        "WITH before AS MATERIALIZED (
+             SELECT message_id, state FROM delivery WHERE message_id = ANY($1)
+         ),
+         moved AS (
+             UPDATE delivery AS d
+             SET state = 'confirmed', confirmed_block = $2, lease_until = NULL,
+                 lease_token = NULL, dead_reason = NULL, updated_at = $3
+             FROM before AS b
+             WHERE d.message_id = b.message_id AND b.state <> 'confirmed'
+               AND (SELECT count(*) FROM before) = $4::bigint
+             RETURNING d.message_id, d.origin, d.destination, d.leaf_index, d.state,
+                       b.state AS was, d.dead_reason, d.last_error, d.updated_at,
+                       d.submission_id
+         ),
+         latest AS (
+             INSERT INTO lane_last_delivery AS l (origin, destination, confirmed_at, block)
+             SELECT DISTINCT origin, destination, $3::bigint, $2::bigint FROM moved
+             ON CONFLICT (origin, destination) DO UPDATE
+             SET confirmed_at = excluded.confirmed_at, block = excluded.block
+             WHERE (excluded.confirmed_at, excluded.block) >= (l.confirmed_at, l.block)
+         ),
+         pruned AS (
+             DELETE FROM signed_submission AS s
+             WHERE s.submission_id IN (SELECT submission_id FROM moved)
+               AND NOT EXISTS (SELECT 1 FROM delivery AS d
+                               WHERE d.submission_id = s.submission_id
+                                 AND d.state = 'submitted'
+                                 AND d.message_id NOT IN (SELECT message_id FROM moved))
+         ),
+         {bookkeeping}
+         SELECT (SELECT count(*) FROM before), (SELECT count(*) FROM moved)"
+    )
+}
 
 /// Ends the expired leases of a lane (`$1`, `$2`) at time `$3` (see [`conn::now_param`]):
 /// each used an attempt, so it goes back to pending or, once its attempts (`$4`) are used up,
 /// to dead letter with reason `$5` (see the SQLite store). Returns whether each went dead.
 fn expire_sql() -> String {
     let now = conn::now_param(3);
+    let bookkeeping = bookkeeping::ctes("moved");
     format!(
-        "UPDATE delivery
-         SET state = CASE WHEN attempts + 1 >= $4 THEN 'dead_letter' ELSE 'pending' END,
-             attempts = attempts + 1, next_attempt_at = {now},
-             dead_reason = CASE WHEN attempts + 1 >= $4 THEN $5 ELSE dead_reason END,
-             last_error = $5, lease_owner = NULL, lease_until = NULL, lease_token = NULL,
-             updated_at = {now}
-         WHERE origin = $1 AND destination = $2 AND state = 'leased' AND lease_until <= {now}
-         RETURNING state = 'dead_letter'"
+        "WITH moved AS (
+             UPDATE delivery
+             SET state = CASE WHEN attempts + 1 >= $4 THEN 'dead_letter' ELSE 'pending' END,
+                 attempts = attempts + 1, next_attempt_at = {now},
+                 dead_reason = CASE WHEN attempts + 1 >= $4 THEN $5 ELSE dead_reason END,
+                 last_error = $5, lease_owner = NULL, lease_until = NULL, lease_token = NULL,
+                 updated_at = {now}
+             WHERE origin = $1 AND destination = $2 AND state = 'leased'
+               AND lease_until <= {now}
+             RETURNING message_id, origin, destination, leaf_index, state,
+                       'leased'::text AS was, dead_reason, last_error, updated_at
+         ),
+         {bookkeeping}
+         SELECT state = 'dead_letter' FROM moved"
     )
 }
 
@@ -90,25 +146,31 @@ fn expire_sql() -> String {
 /// grace per turn). Returns the rows with their messages (not one read per message).
 fn lease_sql() -> String {
     let now = conn::now_param(3);
+    let bookkeeping = bookkeeping::ctes("moved");
     format!(
         "WITH token AS (
              UPDATE lease_sequence SET last = last + 1 WHERE id = 1 RETURNING last
-         )
-         UPDATE delivery AS d
-         SET state = 'leased', lease_owner = $1,
-             lease_until = coalesce($2::bigint, {now} + $12::bigint), updated_at = {now},
-             lease_token = (SELECT last FROM token)
-         FROM message AS m
-         WHERE m.id = d.message_id AND d.message_id IN (
-             SELECT message_id FROM delivery
-             WHERE origin = $4 AND destination = $5 AND leaf_index < $6
-               AND state = 'pending' AND next_attempt_at <= {now}
-               AND next_attempt_at
-                   + (($9::bigint + $8::bigint - (leaf_index / $10::bigint) % $8::bigint)
-                      % $8::bigint) * $11::bigint <= {now}
-             ORDER BY leaf_index LIMIT $7)
-         RETURNING d.message_id, d.leaf_index, d.attempts, m.encoded, d.lease_token,
-                   d.lease_until"
+         ),
+         moved AS (
+             UPDATE delivery AS d
+             SET state = 'leased', lease_owner = $1,
+                 lease_until = coalesce($2::bigint, {now} + $12::bigint), updated_at = {now},
+                 lease_token = (SELECT last FROM token)
+             FROM message AS m
+             WHERE m.id = d.message_id AND d.message_id IN (
+                 SELECT message_id FROM delivery
+                 WHERE origin = $4 AND destination = $5 AND leaf_index < $6
+                   AND state = 'pending' AND next_attempt_at <= {now}
+                   AND next_attempt_at
+                       + (($9::bigint + $8::bigint - (leaf_index / $10::bigint) % $8::bigint)
+                          % $8::bigint) * $11::bigint <= {now}
+                 ORDER BY leaf_index LIMIT $7)
+             RETURNING d.message_id, d.origin, d.destination, d.leaf_index, d.state,
+                       'pending'::text AS was, d.dead_reason, d.last_error, d.updated_at,
+                       d.attempts, m.encoded, d.lease_token, d.lease_until
+         ),
+         {bookkeeping}
+         SELECT message_id, leaf_index, attempts, encoded, lease_token, lease_until FROM moved"
     )
 }
 
@@ -241,8 +303,11 @@ pub(super) fn lease(
     Ok(leased)
 }
 
-pub(super) fn submitted(tx: &mut Tx<'_>, s: &Submission<'_>) -> Result<()> {
-    let now = i64_of("time", s.now.0)?;
+/// Records a submission at `s.now` on `clock`. A batch's first submission (no id named twice)
+/// is one round trip: its statement refuses by changing nothing unless every id is leased by
+/// this owner under this lease, and its commit goes with it; only then are the ids read, in a
+/// transaction of their own, to name the first that was not (as confirming does).
+pub(super) fn submitted(tx: &mut Tx<'_>, s: &Submission<'_>, clock: LeaseClock) -> Result<()> {
     let handle = serde_json::to_string(s.handle).map_err(|e| Error::Backend {
         op: "encode submission handle",
         source: Box::new(e),
@@ -264,19 +329,57 @@ pub(super) fn submitted(tx: &mut Tx<'_>, s: &Submission<'_>) -> Result<()> {
     let submission = SubmissionId::of(s.handle);
     let submission_bytes: &[u8] = &submission.0.0[..];
     if s.replaces.is_none() {
-        // The whole batch in one statement (as SQLite's). Any id it did not move (not, or no
-        // longer, leased by this owner under this lease; or named twice) fails the call as the
-        // first such id, exactly as checking them one by one would, and the transaction is
-        // dropped unwritten.
-        // The signed bytes are kept by the same statement (one round trip for the call).
+        // The whole batch in one statement (as SQLite's), with its signed bytes. Any id it did
+        // not move (not, or no longer, leased by this owner under this lease; or named twice)
+        // fails the call as the first such id, exactly as checking them one by one would, and
+        // nothing is written.
         let token = i64_of("lease token", s.lease.0)?;
         let ids = ids_param(s.ids);
-        let moved = match s.signed {
-            Some(signed) => tx.query(
-                &format!(
-                    "WITH moved AS ({SUBMIT_LEASED}), kept AS ({KEEP_SIGNED})
-                          SELECT message_id FROM moved"
-                ),
+        let sql = submit_sql();
+        if distinct(s.ids) == s.ids.len() {
+            // On the database's clock the statement reads the time the transaction took once
+            // it held the write lock (as leasing does).
+            let now = match clock {
+                LeaseClock::Caller => Some(i64_of("time", s.now.0)?),
+                LeaseClock::Database => None,
+            };
+            let whole = Some(i64::try_from(s.ids.len()).unwrap_or(i64::MAX));
+            let moved = tx
+                .query_and_commit(&[(
+                    &sql,
+                    &[
+                        &ids,
+                        &submission_bytes,
+                        &handle,
+                        &now,
+                        &s.owner.0,
+                        &token,
+                        &s.signed,
+                        &whole,
+                    ],
+                )])?
+                .pop()
+                .unwrap_or_default();
+            if moved.len() != s.ids.len() {
+                for &id in s.ids {
+                    let cur = current(tx, id)?;
+                    if !cur.leased_by(s.owner, s.lease) {
+                        return Err(cur.lease_lost(id, s.owner));
+                    }
+                }
+                return Err(Error::Corrupt {
+                    what: "submission",
+                    reason: format!(
+                        "{} of {} ids leased at once, every one on its own",
+                        moved.len(),
+                        s.ids.len()
+                    ),
+                });
+            }
+        } else {
+            let now = Some(i64_of("time", super::now_on(tx, clock, s.now)?.0)?);
+            let moved = tx.query(
+                &sql,
                 &[
                     &ids,
                     &submission_bytes,
@@ -284,15 +387,10 @@ pub(super) fn submitted(tx: &mut Tx<'_>, s: &Submission<'_>) -> Result<()> {
                     &now,
                     &s.owner.0,
                     &token,
-                    &signed,
+                    &s.signed,
+                    &None::<i64>,
                 ],
-            )?,
-            None => tx.query(
-                SUBMIT_LEASED,
-                &[&ids, &submission_bytes, &handle, &now, &s.owner.0, &token],
-            )?,
-        };
-        if moved.len() != s.ids.len() {
+            )?;
             let moved = moved
                 .iter()
                 .map(|r| col::<&[u8]>(r, 0))
@@ -304,24 +402,27 @@ pub(super) fn submitted(tx: &mut Tx<'_>, s: &Submission<'_>) -> Result<()> {
                 }
             }
         }
-    } else {
-        for &id in s.ids {
-            let cur = current(tx, id)?;
-            let replacing = cur.state == DeliveryStateKind::Submitted
-                && cur.owner.as_ref() == Some(s.owner)
-                && cur.submission == s.replaces;
-            if !cur.leased_by(s.owner, s.lease) && !replacing {
-                return Err(cur.lease_lost(id, s.owner));
-            }
-            let key: &[u8] = &id.0.0[..];
-            tx.exec(
-                "UPDATE delivery SET state = 'submitted', submission_id = $2,
-                     submission_handle = $3, submitted_at = $4, lease_token = NULL,
-                     updated_at = $4
-                 WHERE message_id = $1",
-                &[&key, &submission_bytes, &handle, &now],
-            )?;
+        tracing::debug!(
+            owner = %s.owner, submission = %submission, family = ?s.handle.family,
+            count = s.ids.len(), signed = s.signed.map(<[u8]>::len), "recorded submission"
+        );
+        return Ok(());
+    }
+    let now = i64_of("time", super::now_on(tx, clock, s.now)?.0)?;
+    let resubmit = resubmit_sql();
+    for &id in s.ids {
+        let cur = current(tx, id)?;
+        let replacing = cur.state == DeliveryStateKind::Submitted
+            && cur.owner.as_ref() == Some(s.owner)
+            && cur.submission == s.replaces;
+        if !cur.leased_by(s.owner, s.lease) && !replacing {
+            return Err(cur.lease_lost(id, s.owner));
         }
+        let key: &[u8] = &id.0.0[..];
+        tx.query(
+            &resubmit,
+            &[&key, &submission_bytes, &handle, &now, &cur.state.as_str()],
+        )?;
     }
     if let (Some(signed), Some(_)) = (s.signed, s.replaces) {
         tx.exec(
@@ -372,7 +473,8 @@ pub(super) fn confirm(tx: &mut Tx<'_>, c: &Confirmation<'_>) -> Result<()> {
     // their own), to name the first unknown one.
     let ids = ids_param(c.ids);
     let distinct = i64::try_from(distinct(c.ids)).unwrap_or(i64::MAX);
-    let mut replies = tx.query_and_commit(&[(CONFIRM, &[&ids, &block, &now, &distinct])])?;
+    let sql = confirm_sql();
+    let mut replies = tx.query_and_commit(&[(&sql, &[&ids, &block, &now, &distinct])])?;
     let row = replies
         .pop()
         .and_then(|mut rows| rows.pop())
@@ -409,6 +511,8 @@ fn distinct(ids: &[MessageId]) -> usize {
 
 pub(super) fn failure(tx: &mut Tx<'_>, f: &FailureReport<'_>) -> Result<FailureOutcome> {
     let id = f.id;
+    let cur = current(tx, id)?;
+    let was = cur.state;
     let rules::FailureStep {
         outcome,
         state,
@@ -416,15 +520,25 @@ pub(super) fn failure(tx: &mut Tx<'_>, f: &FailureReport<'_>) -> Result<FailureO
         next_attempt_at,
         dead_reason,
         submission,
-    } = rules::failure(current(tx, id)?, f)?;
+    } = rules::failure(cur, f)?;
     let now = i64_of("time", f.now.0)?;
     let next_i = i64_of("next attempt time", next_attempt_at.0)?;
     let key: &[u8] = &id.0.0[..];
-    tx.exec(
-        "UPDATE delivery SET state = $2, attempts = $3, next_attempt_at = $4, dead_reason = $5,
-             last_error = $6, lease_owner = NULL, lease_until = NULL, lease_token = NULL,
-             submission_id = NULL, submission_handle = NULL, submitted_at = NULL, updated_at = $7
-         WHERE message_id = $1",
+    let bookkeeping = bookkeeping::ctes("moved");
+    tx.query(
+        &format!(
+            "WITH moved AS (
+                 UPDATE delivery SET state = $2, attempts = $3, next_attempt_at = $4,
+                     dead_reason = $5, last_error = $6, lease_owner = NULL, lease_until = NULL,
+                     lease_token = NULL, submission_id = NULL, submission_handle = NULL,
+                     submitted_at = NULL, updated_at = $7
+                 WHERE message_id = $1
+                 RETURNING message_id, origin, destination, leaf_index, state, $8::text AS was,
+                           dead_reason, last_error, updated_at
+             ),
+             {bookkeeping}
+             SELECT count(*) FROM moved"
+        ),
         &[
             &key,
             &state.as_str(),
@@ -433,6 +547,7 @@ pub(super) fn failure(tx: &mut Tx<'_>, f: &FailureReport<'_>) -> Result<FailureO
             &dead_reason,
             &f.reason,
             &now,
+            &was.as_str(),
         ],
     )?;
     if let Some(submission) = submission {
@@ -464,10 +579,19 @@ pub(super) fn retry_dead(tx: &mut Tx<'_>, id: MessageId, now: UnixMillis) -> Res
     }
     let now = i64_of("time", now.0)?;
     let key: &[u8] = &id.0.0[..];
-    tx.exec(
-        "UPDATE delivery SET state = 'pending', attempts = 0, next_attempt_at = $2,
-             dead_reason = NULL, updated_at = $2
-         WHERE message_id = $1",
+    let bookkeeping = bookkeeping::ctes("moved");
+    tx.query(
+        &format!(
+            "WITH moved AS (
+                 UPDATE delivery SET state = 'pending', attempts = 0, next_attempt_at = $2,
+                     dead_reason = NULL, updated_at = $2
+                 WHERE message_id = $1
+                 RETURNING message_id, origin, destination, leaf_index, state,
+                           'dead_letter'::text AS was, dead_reason, last_error, updated_at
+             ),
+             {bookkeeping}
+             SELECT count(*) FROM moved"
+        ),
         &[&key, &now],
     )?;
     tracing::info!(message_id = %id, "dead letter sent back to pending");

@@ -40,6 +40,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "send requests put off with a backoff",
         sql: include_str!("migrations/0004_send_retries.sql"),
     },
+    Migration {
+        version: 5,
+        name: "lane counts and status events written by the statements, not by triggers",
+        sql: include_str!("migrations/0005_statement_bookkeeping.sql"),
+    },
 ];
 
 /// The schema version this build brings a database to.

@@ -2,13 +2,15 @@
 //! organisation's gateway on one database (issue 15). SQLite stays the embedded default.
 //!
 //! The schema means what SQLite's does (the same tables, constraints and append-only triggers;
-//! see `migrations/`: schema 2 is SQLite's 10, with the lane counts, status events and the
-//! log's contiguity kept by statement triggers rather than row triggers), and every call keeps
+//! see `migrations/`: schema 2 is SQLite's 10; since schema 5 the lane counts and status
+//! events are written by the statements that move delivery rows, as SQLite's since its 11, see
+//! `bookkeeping`; the log's contiguity is checked by a statement trigger), and every call keeps
 //! the contract in [`store`](super): one transaction per call, durable when it returns `Ok`.
 //! A call is a few round trips: accepting a batch, leasing, recording a submission or a
 //! confirmation each run one statement for the whole batch (leasing two: expiry first), and a
-//! transaction's `BEGIN` goes with its first statement. Leasing and confirming send their
-//! statements and their `COMMIT` together: one round trip each (see `conn`).
+//! transaction's `BEGIN` goes with its first statement. Leasing, confirming and a batch's
+//! first submission send their statements and their `COMMIT` together: one round trip each
+//! (see `conn`).
 //!
 //! # One writer at a time
 //!
@@ -43,6 +45,7 @@
 //! checked against that CA and the host name; weaker TLS modes are refused (see `tls`).
 
 mod api;
+mod bookkeeping;
 mod checkpoint;
 mod conn;
 mod delivery;
@@ -600,21 +603,27 @@ impl PgStore {
     /// The time a lease-related call runs at: the caller's `now`, or the database's clock (see
     /// the module docs).
     fn now(&self, tx: &mut Tx<'_>, caller: UnixMillis) -> Result<UnixMillis> {
-        match self.options.clock {
-            LeaseClock::Caller => Ok(caller),
-            LeaseClock::Database => {
-                let ms: i64 = match tx.clock()? {
-                    Some(ms) => ms,
-                    None => col(
-                        &tx.one(
-                            "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint",
-                            &[],
-                        )?,
-                        0,
+        now_on(tx, self.options.clock, caller)
+    }
+}
+
+/// The time a call runs at on `clock`: the caller's `now`, or the database's (see the module
+/// docs; a write's is read once it holds the write lock).
+fn now_on(tx: &mut Tx<'_>, clock: LeaseClock, caller: UnixMillis) -> Result<UnixMillis> {
+    match clock {
+        LeaseClock::Caller => Ok(caller),
+        LeaseClock::Database => {
+            let ms: i64 = match tx.clock()? {
+                Some(ms) => ms,
+                None => col(
+                    &tx.one(
+                        "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint",
+                        &[],
                     )?,
-                };
-                Ok(UnixMillis(u64::try_from(ms).unwrap_or(0)))
-            }
+                    0,
+                )?,
+            };
+            Ok(UnixMillis(u64::try_from(ms).unwrap_or(0)))
         }
     }
 }
@@ -719,8 +728,7 @@ impl DeliveryStore for PgStore {
 
     fn mark_submitted(&self, submission: &Submission<'_>) -> Result<()> {
         self.write("mark submitted", |tx| {
-            let now = self.now(tx, submission.now)?;
-            delivery::submitted(tx, &Submission { now, ..*submission })
+            delivery::submitted(tx, submission, self.options.clock)
         })
     }
 

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use causeway_proofs::{Domain, LeafIndex, LogSize, MessageId};
 
-use super::{Tx, col, dom, i64_of};
+use super::{Tx, bookkeeping, col, dom, i64_of};
 use crate::Error;
 use crate::store::sqlite::codec;
 use crate::store::{AcceptBatch, AcceptOutcome, AcceptedEvent, Result, SourceCursor, UnixMillis};
@@ -57,9 +57,12 @@ impl Offered {
 /// nonce is taken (by a stored message or an earlier one of the batch), in batch order; the
 /// inserted ones get the next leaves in that order, their log leaves and pending deliveries;
 /// and the origin's cursor moves. Returns the inserted ids with their leaves, in log order.
-/// The leaves' contiguity check and the status events (statement triggers) see the rows in
-/// log order.
-const ACCEPT: &str = "WITH offered AS (
+/// The leaves' contiguity check (a statement trigger) sees the rows in log order; the new
+/// deliveries are counted and logged by the same statement (see `bookkeeping`).
+fn accept_sql() -> String {
+    let bookkeeping = bookkeeping::ctes("deliveries");
+    format!(
+        "WITH offered AS (
          SELECT * FROM unnest($3::bytea[], $4::bigint[], $5::bigint[], $6::bytea[],
                               $7::bigint[], $8::text[], $9::text[])
               WITH ORDINALITY AS r(id, nonce, destination, encoded, source_block,
@@ -86,16 +89,21 @@ const ACCEPT: &str = "WITH offered AS (
          INSERT INTO delivery (message_id, origin, destination, leaf_index, state,
                                next_attempt_at, created_at, updated_at)
          SELECT id, $1, destination, leaf, 'pending', $2, $2, $2 FROM numbered ORDER BY leaf
+         RETURNING message_id, origin, destination, leaf_index, state, NULL::text AS was,
+                   dead_reason, last_error, updated_at
      ),
      moved AS (
          INSERT INTO source_cursor (origin, block_number, block_hash, updated_at)
          VALUES ($1, $11, $12, $2)
          ON CONFLICT (origin) DO UPDATE SET block_number = excluded.block_number,
              block_hash = excluded.block_hash, updated_at = excluded.updated_at
-     )
-     SELECT id, leaf FROM numbered ORDER BY leaf";
+     ),
+     {bookkeeping}
+     SELECT id, leaf FROM numbered ORDER BY leaf"
+    )
+}
 
-/// Runs [`ACCEPT`] for `offered`, the log being `next` leaves long.
+/// Runs [`accept_sql`] for `offered`, the log being `next` leaves long.
 fn insert(
     tx: &mut Tx<'_>,
     batch: &AcceptBatch<'_>,
@@ -106,7 +114,7 @@ fn insert(
     let number = i64_of("cursor block", batch.cursor.block_number)?;
     let hash: &[u8] = &batch.cursor.block_hash.0[..];
     let rows = tx.query(
-        ACCEPT,
+        &accept_sql(),
         &[
             &dom(batch.origin),
             &now,

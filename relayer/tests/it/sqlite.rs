@@ -24,7 +24,7 @@ fn raw(b: &SqliteBackend) -> Connection {
 fn file_is_wal_with_recorded_migrations() {
     let b = SqliteBackend::new();
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 12);
+    assert_eq!(s.schema_version().unwrap(), 13);
     assert_eq!(s.path(), b.path.as_path());
     s.integrity_check().unwrap();
     let c = raw(&b);
@@ -57,16 +57,17 @@ fn file_is_wal_with_recorded_migrations() {
             ),
             (11, "status history and lane counts per batch".to_owned()),
             (12, "send requests leased to one dispatcher".to_owned()),
+            (13, "one delivery row per leased batch".to_owned()),
         ]
     );
     drop(s);
     // Reopening applies nothing twice.
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 12);
+    assert_eq!(s.schema_version().unwrap(), 13);
     let n: i64 = c
         .query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(n, 12);
+    assert_eq!(n, 13);
 }
 
 /// A file written by the first release (schema 1) is brought to the current schema on open,
@@ -95,7 +96,7 @@ fn a_file_of_schema_1_is_migrated_in_place() {
         .unwrap();
     }
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 12);
+    assert_eq!(s.schema_version().unwrap(), 13);
     s.integrity_check().unwrap();
     let columns = b.columns("delivery");
     assert!(
@@ -110,12 +111,12 @@ fn a_file_from_a_newer_build_is_refused() {
     drop(b.open());
     raw(&b)
         .execute(
-            "INSERT INTO schema_version (version, name, applied_at) VALUES (13, 'future', 0)",
+            "INSERT INTO schema_version (version, name, applied_at) VALUES (14, 'future', 0)",
             [],
         )
         .unwrap();
     match SqliteStore::open(&b.path).unwrap_err() {
-        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (13, 12)),
+        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (14, 13)),
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
 }
@@ -160,20 +161,20 @@ fn a_read_only_handle_reads_beside_a_writer_and_never_writes() {
 
     // Another schema: refused, never migrated.
     raw(&b)
-        .execute("DELETE FROM schema_version WHERE version = 12", [])
+        .execute("DELETE FROM schema_version WHERE version = 13", [])
         .unwrap();
     match SqliteStore::open_read_only(&b.path, options).unwrap_err() {
-        Error::SchemaTooOld { found, expected } => assert_eq!((found, expected), (11, 12)),
+        Error::SchemaTooOld { found, expected } => assert_eq!((found, expected), (12, 13)),
         other => panic!("expected SchemaTooOld, got {other:?}"),
     }
     raw(&b)
         .execute(
-            "INSERT INTO schema_version (version, name, applied_at) VALUES (13, 'future', 0)",
+            "INSERT INTO schema_version (version, name, applied_at) VALUES (14, 'future', 0)",
             [],
         )
         .unwrap();
     match SqliteStore::open_read_only(&b.path, options).unwrap_err() {
-        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (13, 12)),
+        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (14, 13)),
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
 }
@@ -353,7 +354,7 @@ fn many_handles_opening_a_new_file_at_once_all_succeed() {
         for opener in openers {
             let version = opener.join().unwrap();
             assert!(
-                matches!(version, Ok(12)),
+                matches!(version, Ok(13)),
                 "round {round}: an opener failed: {version:?}"
             );
         }
@@ -361,7 +362,7 @@ fn many_handles_opening_a_new_file_at_once_all_succeed() {
             .unwrap()
             .query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(n, 12, "round {round}: each migration applied once");
+        assert_eq!(n, 13, "round {round}: each migration applied once");
     }
 }
 

@@ -79,6 +79,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "send requests leased to one dispatcher",
         sql: include_str!("migrations/0012_send_leases.sql"),
     },
+    Migration {
+        version: 13,
+        name: "one delivery row per leased batch",
+        sql: include_str!("migrations/0013_delivery_runs.sql"),
+    },
 ];
 
 /// The schema version this build brings a file to.

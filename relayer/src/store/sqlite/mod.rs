@@ -20,6 +20,7 @@ mod history;
 mod migrate;
 pub(super) mod outbound;
 pub(super) mod query;
+mod runs;
 mod source;
 mod timings;
 

@@ -489,6 +489,93 @@ fn a_batch_state_change_writes_a_few_pages_not_one_per_message() {
     }
 }
 
+/// Schema 13: a batch submitted and confirmed as it was leased moves in its run's row only.
+/// Its 128 messages' rows are not rewritten (they keep the lease's time), each message still
+/// reads as submitted, then confirmed, and the writes are a few pages, not the rows' pages.
+#[test]
+fn a_whole_batch_is_submitted_and_confirmed_in_its_run_row_only() {
+    let b = SqliteBackend::new();
+    let s = b.open();
+    let events: Vec<_> = (0..400)
+        .map(|n| event(message(ORIGIN, n, DEST, 0), 1))
+        .collect();
+    accept(&s, ORIGIN, &events, 1, 1_000).unwrap();
+    let who = owner("a");
+    let lease = |limit, now| {
+        s.lease_pending(&LeaseRequest {
+            lane: LANE,
+            owner: &who,
+            limit,
+            lease_for: Duration::from_secs(60),
+            covered_by: LogSize(u64::MAX),
+            policy: causeway_relayer::store::RetryPolicy::default(),
+            now: t(now),
+            rota: None,
+        })
+        .unwrap()
+    };
+    let _ = lease(100, 1_500);
+    let leased = lease(128, 2_000);
+    assert_eq!(leased.len(), 128);
+    let ids: Vec<_> = leased.iter().map(|m| m.message.id()).collect();
+    let handle = causeway_adapters::SubmissionHandle {
+        family: causeway_proofs::bundle::ChainFamily::Evm,
+        data: serde_json::json!({ "tx": 1 }),
+    };
+    let rows_touched_after = |at: i64| -> i64 {
+        raw(&b)
+            .query_row(
+                "SELECT count(*) FROM delivery WHERE updated_at > ?1",
+                [at],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let submitting = pages_written(&b, || {
+        s.mark_submitted(&causeway_relayer::store::Submission {
+            owner: &who,
+            lease: leased[0].lease,
+            ids: &ids,
+            handle: &handle,
+            signed: None,
+            replaces: None,
+            now: t(3_000),
+        })
+        .unwrap();
+    });
+    assert_eq!(rows_touched_after(2_000), 0, "no message row rewritten");
+    let state = s.message(ids[77]).unwrap().unwrap().delivery.state;
+    assert!(
+        matches!(state, DeliveryState::Submitted { ref owner, .. } if *owner == who),
+        "{state:?}"
+    );
+    assert_eq!(s.submitted(LANE, 1_000).unwrap().len(), 128);
+    let confirming = pages_written(&b, || {
+        s.confirm(&causeway_relayer::store::Confirmation {
+            ids: &ids,
+            block: 9,
+            now: t(4_000),
+        })
+        .unwrap();
+    });
+    assert_eq!(rows_touched_after(2_000), 0, "no message row rewritten");
+    for id in [ids[0], ids[127]] {
+        assert_eq!(
+            s.message(id).unwrap().unwrap().delivery.state,
+            DeliveryState::Confirmed { block: 9 }
+        );
+    }
+    assert!(s.submitted(LANE, 1_000).unwrap().is_empty());
+    let counts = s.lane_stats().unwrap()[0].counts;
+    assert_eq!((counts.leased, counts.confirmed), (100, 128));
+    for (what, pages) in [("submitted", submitting), ("confirm", confirming)] {
+        assert!(
+            pages > 0 && pages < 16,
+            "{what} of a run of 128 messages wrote {pages} pages"
+        );
+    }
+}
+
 /// An EVM source proof is kept in its compact binary form (in base64, less than half of its
 /// JSON) and read back as the same JSON, byte for byte; a native proof of another shape keeps
 /// its JSON.

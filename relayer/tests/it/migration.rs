@@ -230,7 +230,7 @@ fn a_file_of_schema_2_migrates_in_place_and_every_row_keeps_its_meaning() {
     write_schema_2(&b, &msgs, &rows);
 
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 13);
+    assert_eq!(s.schema_version().unwrap(), 14);
     s.integrity_check().unwrap();
     let columns = b.columns("delivery");
     for gone in ["tx_hash", "tx_nonce"] {
@@ -395,7 +395,7 @@ fn a_file_of_schema_2_migrates_in_place_and_every_row_keeps_its_meaning() {
         .unwrap_err();
     assert!(err.to_string().contains("never deleted"), "{err}");
     drop(s);
-    assert_eq!(b.open().schema_version().unwrap(), 13, "applied once");
+    assert_eq!(b.open().schema_version().unwrap(), 14, "applied once");
 }
 
 /// The migrations up to schema 10, as that build applied them.
@@ -558,7 +558,7 @@ fn a_file_of_schema_10_keeps_every_state_event_and_count() {
     let last_old = old_events.last().unwrap().0;
 
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 13);
+    assert_eq!(s.schema_version().unwrap(), 14);
     s.integrity_check().unwrap();
 
     // Every event under its number, with its message, status, reason and time.
@@ -793,5 +793,482 @@ fn a_file_of_schema_10_keeps_every_state_event_and_count() {
         .unwrap_err();
     assert!(err.to_string().contains("keeps its message"), "{err}");
     drop(s);
-    assert_eq!(b.open().schema_version().unwrap(), 13, "applied once");
+    assert_eq!(b.open().schema_version().unwrap(), 14, "applied once");
+}
+
+/// The migrations up to schema 12, as that build applied them.
+const SCHEMA_11_TO_12: [&str; 2] = [
+    include_str!("../../src/store/sqlite/migrations/0011_batch_history.sql"),
+    include_str!("../../src/store/sqlite/migrations/0012_send_leases.sql"),
+];
+
+/// One delivery row as schema 12 kept it, by leaf: (state, attempts, next attempt, owner,
+/// lease end, lease token, submitted?, confirmed block, dead reason, last error, updated at).
+type Row12 = (
+    &'static str,
+    i64,
+    i64,
+    Option<&'static str>,
+    Option<i64>,
+    Option<i64>,
+    bool,
+    Option<i64>,
+    Option<&'static str>,
+    Option<&'static str>,
+    i64,
+);
+
+/// Writes a file of schema 12 with the eight messages of [`write_schema_10`] (two interleaved
+/// lanes, every state, every kind of status change), its delivery rows, status events (one
+/// row per run, as schema 11 and 12 wrote them: the lease of each lane's messages one run) and
+/// lane counts. Returns the messages and the events each message had, numbered.
+fn write_schema_12(b: &SqliteBackend) -> (Vec<Message>, Vec<OldEvent>) {
+    let c = Connection::open(&b.path).unwrap();
+    c.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         CREATE TABLE schema_version (
+             version    INTEGER PRIMARY KEY,
+             name       TEXT    NOT NULL,
+             applied_at INTEGER NOT NULL
+         ) STRICT;",
+    )
+    .unwrap();
+    for (i, sql) in SCHEMA_1_TO_10.iter().chain(&SCHEMA_11_TO_12).enumerate() {
+        c.execute_batch(sql).unwrap();
+        c.execute(
+            "INSERT INTO schema_version VALUES (?1, 'old', 0)",
+            [i as i64 + 1],
+        )
+        .unwrap();
+    }
+    let msgs: Vec<Message> = (0..8)
+        .map(|i| message(ORIGIN, i, if i % 2 == 0 { DEST } else { DEST_B }, 0))
+        .collect();
+    let submission = SubmissionId::of(&handle(5));
+    let lease = (Some("a"), Some(9_000), Some(1));
+    let rows: [Row12; 8] = [
+        (
+            "pending", 0, 100, None, None, None, false, None, None, None, 100,
+        ),
+        (
+            "leased", 0, 101, lease.0, lease.1, lease.2, false, None, None, None, 200,
+        ),
+        (
+            "submitted",
+            0,
+            102,
+            lease.0,
+            lease.1,
+            None,
+            true,
+            None,
+            None,
+            None,
+            400,
+        ),
+        (
+            "confirmed",
+            0,
+            103,
+            lease.0,
+            None,
+            None,
+            true,
+            Some(42),
+            None,
+            None,
+            500,
+        ),
+        (
+            "pending",
+            1,
+            5_000,
+            None,
+            None,
+            None,
+            false,
+            None,
+            None,
+            Some("rpc timeout"),
+            600,
+        ),
+        (
+            "dead_letter",
+            3,
+            700,
+            None,
+            None,
+            None,
+            false,
+            None,
+            Some("gave up"),
+            Some("gave up"),
+            700,
+        ),
+        (
+            "pending",
+            0,
+            800,
+            None,
+            None,
+            None,
+            false,
+            None,
+            None,
+            Some("gave up"),
+            800,
+        ),
+        (
+            "confirmed",
+            0,
+            107,
+            lease.0,
+            None,
+            None,
+            true,
+            Some(42),
+            None,
+            None,
+            510,
+        ),
+    ];
+    for (i, (m, r)) in msgs.iter().zip(rows).enumerate() {
+        let leaf = i as i64;
+        insert_accepted(&c, m, leaf);
+        let (state, attempts, next, owner, until, token, submitted, block, dead, error, at) = r;
+        c.execute(
+            "INSERT INTO delivery (message_id, origin, destination, leaf_index, state, attempts,
+                 next_attempt_at, lease_owner, lease_until, lease_token, submission_id,
+                 submission_handle, submitted_at, confirmed_block, dead_reason, last_error,
+                 created_at, updated_at, lane_pos)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                     ?17, ?18, ?19)",
+            params![
+                &m.id().0.0[..],
+                ORIGIN.0,
+                m.destination().0,
+                leaf,
+                state,
+                attempts,
+                next,
+                owner,
+                until,
+                token,
+                submitted.then(|| submission.0.0.to_vec()),
+                submitted.then(|| serde_json::to_string(&handle(5)).unwrap()),
+                submitted.then_some(400),
+                block,
+                dead,
+                error,
+                100 + leaf,
+                at,
+                leaf / 2
+            ],
+        )
+        .unwrap();
+    }
+    c.execute(
+        "INSERT INTO source_cursor VALUES (?1, 3, ?2, 50)",
+        params![ORIGIN.0, &block_hash(3).0[..]],
+    )
+    .unwrap();
+    // The events, one row per run of one lane's consecutive positions: (leaves, status,
+    // reason, at). Each lane's leases are one run (lane A's leaves 2, 4, 6; lane B's 1 to 7).
+    let runs: Vec<(Vec<i64>, &str, Option<&str>, i64)> = vec![
+        (vec![0], "logged", None, 100),
+        (vec![1], "logged", None, 101),
+        (vec![2], "logged", None, 102),
+        (vec![3], "logged", None, 103),
+        (vec![4], "logged", None, 104),
+        (vec![5], "logged", None, 105),
+        (vec![6], "logged", None, 106),
+        (vec![7], "logged", None, 107),
+        (vec![2, 4, 6], "leased", None, 200),
+        (vec![1, 3, 5, 7], "leased", None, 200),
+        (vec![2], "submitted", None, 400),
+        (vec![3], "submitted", None, 400),
+        (vec![7], "submitted", None, 400),
+        (vec![3], "confirmed", None, 500),
+        (vec![7], "confirmed", None, 510),
+        (vec![4], "failed", Some("rpc timeout"), 600),
+        (vec![5], "dead_lettered", Some("gave up"), 700),
+        (vec![6], "dead_lettered", Some("gave up"), 700),
+        (vec![6], "retried", None, 800),
+    ];
+    let mut seq = 0i64;
+    let mut events: Vec<OldEvent> = Vec::new();
+    for (leaves, status, reason, at) in runs {
+        let n = leaves.len() as i64;
+        seq += n;
+        c.execute(
+            "INSERT INTO message_event (seq, n, origin, destination, first_pos, status, reason, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                seq,
+                n,
+                ORIGIN.0,
+                msgs[leaves[0] as usize].destination().0,
+                leaves[0] / 2,
+                status,
+                reason,
+                at
+            ],
+        )
+        .unwrap();
+        for (k, &leaf) in leaves.iter().enumerate() {
+            events.push((
+                (seq - n + 1 + k as i64) as u64,
+                msgs[leaf as usize].id(),
+                MessageStatus::from_name(status).unwrap(),
+                reason.map(str::to_owned),
+                at as u64,
+            ));
+        }
+    }
+    for (dest, state, n) in [
+        (DEST, "pending", 3),
+        (DEST, "submitted", 1),
+        (DEST_B, "leased", 1),
+        (DEST_B, "confirmed", 2),
+        (DEST_B, "dead_letter", 1),
+    ] {
+        c.execute(
+            "INSERT INTO lane_count (origin, destination, state, n) VALUES (?1, ?2, ?3, ?4)",
+            params![ORIGIN.0, dest.0, state, n],
+        )
+        .unwrap();
+    }
+    (msgs, events)
+}
+
+/// Schema 14 keeps a leased batch as one `delivery_run` row that its submission and its
+/// confirmation rewrite, where schema 12 rewrote each message's row. A file of schema 12 keeps
+/// every message's state, each history, every event under its number and the lane counts; a
+/// batch leased after the upgrade (old messages and a new one) moves as one run, and a message
+/// that leaves its run (a failure reported for it) moves alone with its own history.
+#[test]
+fn a_file_of_schema_12_keeps_every_state_event_and_count() {
+    let b = SqliteBackend::new();
+    let (msgs, old_events) = write_schema_12(&b);
+    let last_old = old_events.last().unwrap().0;
+    assert_eq!(last_old, 24, "8 acceptances and 16 changes");
+
+    let s = b.open();
+    assert_eq!(s.schema_version().unwrap(), 14);
+    s.integrity_check().unwrap();
+    let all: Vec<OldEvent> = s
+        .events_after(0, 1_000)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.seq, e.id, e.status, e.reason, e.at.0))
+        .collect();
+    let mut sorted = old_events.clone();
+    sorted.sort_by_key(|e| e.0);
+    assert_eq!(all, sorted);
+    for (i, m) in msgs.iter().enumerate() {
+        let own: Vec<OldEvent> = sorted.iter().filter(|e| e.1 == m.id()).cloned().collect();
+        assert_eq!(history_of(&s, m.id()), own, "message {i}");
+    }
+    let submission = SubmissionId::of(&handle(5));
+    let expected = [
+        DeliveryState::Pending,
+        DeliveryState::Leased {
+            owner: owner("a"),
+            until: t(9_000),
+        },
+        DeliveryState::Submitted {
+            owner: owner("a"),
+            submission,
+            submitted_at: t(400),
+        },
+        DeliveryState::Confirmed { block: 42 },
+        DeliveryState::Pending,
+        DeliveryState::DeadLetter {
+            reason: "gave up".into(),
+        },
+        DeliveryState::Pending,
+        DeliveryState::Confirmed { block: 42 },
+    ];
+    for (i, (m, state)) in msgs.iter().zip(expected).enumerate() {
+        let rec = s.message(m.id()).unwrap().unwrap();
+        assert_eq!(rec.delivery.state, state, "message {i}");
+        assert_eq!(rec.leaf_index, LeafIndex(i as u64));
+    }
+    let stats = s.lane_stats().unwrap();
+    assert_eq!(
+        (stats[0].counts, stats[1].counts),
+        (
+            StateCounts {
+                pending: 3,
+                leased: 0,
+                submitted: 1,
+                confirmed: 0,
+                dead_letter: 0,
+            },
+            StateCounts {
+                pending: 0,
+                leased: 1,
+                submitted: 0,
+                confirmed: 2,
+                dead_letter: 1,
+            }
+        )
+    );
+    assert_eq!(stats[0].oldest_pending_since, Some(t(100)));
+    assert_eq!(s.submitted(LANE, 10).unwrap().len(), 1);
+
+    // A new message, then lane A's pending messages (old and new) leased as one run.
+    let new = message(ORIGIN, 8, DEST, 0);
+    accept(&s, ORIGIN, &[event(new.clone(), 4)], 4, 9_000).unwrap();
+    let b_owner = owner("b");
+    let req = |now: u64| LeaseRequest {
+        lane: LANE,
+        owner: &b_owner,
+        limit: 10,
+        lease_for: Duration::from_secs(60),
+        covered_by: LogSize(9),
+        policy: policy(12),
+        now: t(now),
+        rota: None,
+    };
+    let leased = s.lease_pending(&req(10_000)).unwrap();
+    let leaves: Vec<u64> = leased.iter().map(|m| m.leaf_index.0).collect();
+    assert_eq!(leaves, vec![0, 4, 6, 8]);
+    let ids: Vec<MessageId> = leased.iter().map(|m| m.message.id()).collect();
+    let run = |c: &Connection| -> Vec<(String, i64, i64)> {
+        c.prepare("SELECT state, size, members FROM delivery_run ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let c = Connection::open(&b.path).unwrap();
+    assert_eq!(run(&c), vec![("leased".to_owned(), 4, 4)]);
+    // Message 4 fails alone: it leaves the run, the other three go on in it.
+    s.record_failure(&causeway_relayer::store::FailureReport {
+        id: msgs[4].id(),
+        attempt: causeway_relayer::store::Attempt::Leased {
+            owner: &owner("b"),
+            lease: leased[0].lease,
+        },
+        reason: "reverted",
+        policy: policy(12),
+        jitter: 0,
+        now: t(10_001),
+    })
+    .unwrap();
+    assert_eq!(run(&c), vec![("leased".to_owned(), 4, 3)]);
+    let rest: Vec<MessageId> = ids
+        .iter()
+        .copied()
+        .filter(|&id| id != msgs[4].id())
+        .collect();
+    s.mark_submitted(&Submission {
+        owner: &owner("b"),
+        lease: leased[0].lease,
+        ids: &rest,
+        handle: &handle(9),
+        signed: None,
+        replaces: None,
+        now: t(10_002),
+    })
+    .unwrap();
+    s.confirm(&Confirmation {
+        ids: &rest,
+        block: 50,
+        now: t(10_003),
+    })
+    .unwrap();
+    // Then a batch that is exactly a run: its submission and confirmation write the run only.
+    let again = s.lease_pending(&req(20_000)).unwrap();
+    assert_eq!(
+        again.iter().map(|m| m.leaf_index.0).collect::<Vec<_>>(),
+        vec![4]
+    );
+    let one = [msgs[4].id()];
+    s.mark_submitted(&Submission {
+        owner: &owner("b"),
+        lease: again[0].lease,
+        ids: &one,
+        handle: &handle(10),
+        signed: None,
+        replaces: None,
+        now: t(20_001),
+    })
+    .unwrap();
+    assert_eq!(
+        run(&c),
+        vec![("leased".to_owned(), 4, 0), ("submitted".to_owned(), 1, 1)]
+    );
+    assert_eq!(
+        s.message(msgs[4].id()).unwrap().unwrap().delivery.state,
+        DeliveryState::Submitted {
+            owner: owner("b"),
+            submission: SubmissionId::of(&handle(10)),
+            submitted_at: t(20_001),
+        }
+    );
+    s.confirm(&Confirmation {
+        ids: &one,
+        block: 51,
+        now: t(20_002),
+    })
+    .unwrap();
+    assert_eq!(run(&c)[1], ("confirmed".to_owned(), 1, 1));
+    let in_runs: i64 = c
+        .query_row(
+            "SELECT count(*) FROM delivery WHERE state = 'run'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        in_runs, 1,
+        "message 4 in its second run; the others left theirs"
+    );
+    for m in [&msgs[0], &msgs[4], &msgs[6], &new] {
+        let rec = s.message(m.id()).unwrap().unwrap();
+        assert!(
+            matches!(rec.delivery.state, DeliveryState::Confirmed { .. }),
+            "{:?}",
+            rec.delivery.state
+        );
+    }
+    // Message 4's history: its old events, then each of its moves, in order.
+    let h4: Vec<(MessageStatus, Option<String>)> = s
+        .message_history(msgs[4].id())
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.status, e.reason))
+        .collect();
+    assert_eq!(
+        h4,
+        vec![
+            (MessageStatus::Logged, None),
+            (MessageStatus::Leased, None),
+            (MessageStatus::Failed, Some("rpc timeout".to_owned())),
+            (MessageStatus::Leased, None),
+            (MessageStatus::Failed, Some("reverted".to_owned())),
+            (MessageStatus::Leased, None),
+            (MessageStatus::Submitted, None),
+            (MessageStatus::Confirmed, None),
+        ]
+    );
+    let stats = s.lane_stats().unwrap();
+    assert_eq!(
+        stats[0].counts,
+        StateCounts {
+            pending: 0,
+            leased: 0,
+            submitted: 1,
+            confirmed: 4,
+            dead_letter: 0,
+        }
+    );
+    // Runs, like delivery rows, are never deleted.
+    let err = c.execute("DELETE FROM delivery_run", []).unwrap_err();
+    assert!(err.to_string().contains("never deleted"), "{err}");
+    drop(s);
+    assert_eq!(b.open().schema_version().unwrap(), 14, "applied once");
 }

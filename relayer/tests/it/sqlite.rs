@@ -24,7 +24,7 @@ fn raw(b: &SqliteBackend) -> Connection {
 fn file_is_wal_with_recorded_migrations() {
     let b = SqliteBackend::new();
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 13);
+    assert_eq!(s.schema_version().unwrap(), 14);
     assert_eq!(s.path(), b.path.as_path());
     s.integrity_check().unwrap();
     let c = raw(&b);
@@ -58,16 +58,17 @@ fn file_is_wal_with_recorded_migrations() {
             (11, "status history and lane counts per batch".to_owned()),
             (12, "send requests leased to one dispatcher".to_owned()),
             (13, "send requests put off with a backoff".to_owned()),
+            (14, "one delivery row per leased batch".to_owned()),
         ]
     );
     drop(s);
     // Reopening applies nothing twice.
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 13);
+    assert_eq!(s.schema_version().unwrap(), 14);
     let n: i64 = c
         .query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(n, 13);
+    assert_eq!(n, 14);
 }
 
 /// A file written by the first release (schema 1) is brought to the current schema on open,
@@ -96,7 +97,7 @@ fn a_file_of_schema_1_is_migrated_in_place() {
         .unwrap();
     }
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 13);
+    assert_eq!(s.schema_version().unwrap(), 14);
     s.integrity_check().unwrap();
     let columns = b.columns("delivery");
     assert!(
@@ -111,12 +112,12 @@ fn a_file_from_a_newer_build_is_refused() {
     drop(b.open());
     raw(&b)
         .execute(
-            "INSERT INTO schema_version (version, name, applied_at) VALUES (14, 'future', 0)",
+            "INSERT INTO schema_version (version, name, applied_at) VALUES (15, 'future', 0)",
             [],
         )
         .unwrap();
     match SqliteStore::open(&b.path).unwrap_err() {
-        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (14, 13)),
+        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (15, 14)),
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
 }
@@ -161,20 +162,20 @@ fn a_read_only_handle_reads_beside_a_writer_and_never_writes() {
 
     // Another schema: refused, never migrated.
     raw(&b)
-        .execute("DELETE FROM schema_version WHERE version = 13", [])
+        .execute("DELETE FROM schema_version WHERE version = 14", [])
         .unwrap();
     match SqliteStore::open_read_only(&b.path, options).unwrap_err() {
-        Error::SchemaTooOld { found, expected } => assert_eq!((found, expected), (12, 13)),
+        Error::SchemaTooOld { found, expected } => assert_eq!((found, expected), (13, 14)),
         other => panic!("expected SchemaTooOld, got {other:?}"),
     }
     raw(&b)
         .execute(
-            "INSERT INTO schema_version (version, name, applied_at) VALUES (14, 'future', 0)",
+            "INSERT INTO schema_version (version, name, applied_at) VALUES (15, 'future', 0)",
             [],
         )
         .unwrap();
     match SqliteStore::open_read_only(&b.path, options).unwrap_err() {
-        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (14, 13)),
+        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (15, 14)),
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
 }
@@ -354,7 +355,7 @@ fn many_handles_opening_a_new_file_at_once_all_succeed() {
         for opener in openers {
             let version = opener.join().unwrap();
             assert!(
-                matches!(version, Ok(13)),
+                matches!(version, Ok(14)),
                 "round {round}: an opener failed: {version:?}"
             );
         }
@@ -362,7 +363,7 @@ fn many_handles_opening_a_new_file_at_once_all_succeed() {
             .unwrap()
             .query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(n, 13, "round {round}: each migration applied once");
+        assert_eq!(n, 14, "round {round}: each migration applied once");
     }
 }
 
@@ -485,6 +486,93 @@ fn a_batch_state_change_writes_a_few_pages_not_one_per_message() {
         assert!(
             pages > 0 && pages < 48,
             "{what} of 128 consecutive messages wrote {pages} pages"
+        );
+    }
+}
+
+/// Schema 14: a batch submitted and confirmed as it was leased moves in its run's row only.
+/// Its 128 messages' rows are not rewritten (they keep the lease's time), each message still
+/// reads as submitted, then confirmed, and the writes are a few pages, not the rows' pages.
+#[test]
+fn a_whole_batch_is_submitted_and_confirmed_in_its_run_row_only() {
+    let b = SqliteBackend::new();
+    let s = b.open();
+    let events: Vec<_> = (0..400)
+        .map(|n| event(message(ORIGIN, n, DEST, 0), 1))
+        .collect();
+    accept(&s, ORIGIN, &events, 1, 1_000).unwrap();
+    let who = owner("a");
+    let lease = |limit, now| {
+        s.lease_pending(&LeaseRequest {
+            lane: LANE,
+            owner: &who,
+            limit,
+            lease_for: Duration::from_secs(60),
+            covered_by: LogSize(u64::MAX),
+            policy: causeway_relayer::store::RetryPolicy::default(),
+            now: t(now),
+            rota: None,
+        })
+        .unwrap()
+    };
+    let _ = lease(100, 1_500);
+    let leased = lease(128, 2_000);
+    assert_eq!(leased.len(), 128);
+    let ids: Vec<_> = leased.iter().map(|m| m.message.id()).collect();
+    let handle = causeway_adapters::SubmissionHandle {
+        family: causeway_proofs::bundle::ChainFamily::Evm,
+        data: serde_json::json!({ "tx": 1 }),
+    };
+    let rows_touched_after = |at: i64| -> i64 {
+        raw(&b)
+            .query_row(
+                "SELECT count(*) FROM delivery WHERE updated_at > ?1",
+                [at],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let submitting = pages_written(&b, || {
+        s.mark_submitted(&causeway_relayer::store::Submission {
+            owner: &who,
+            lease: leased[0].lease,
+            ids: &ids,
+            handle: &handle,
+            signed: None,
+            replaces: None,
+            now: t(3_000),
+        })
+        .unwrap();
+    });
+    assert_eq!(rows_touched_after(2_000), 0, "no message row rewritten");
+    let state = s.message(ids[77]).unwrap().unwrap().delivery.state;
+    assert!(
+        matches!(state, DeliveryState::Submitted { ref owner, .. } if *owner == who),
+        "{state:?}"
+    );
+    assert_eq!(s.submitted(LANE, 1_000).unwrap().len(), 128);
+    let confirming = pages_written(&b, || {
+        s.confirm(&causeway_relayer::store::Confirmation {
+            ids: &ids,
+            block: 9,
+            now: t(4_000),
+        })
+        .unwrap();
+    });
+    assert_eq!(rows_touched_after(2_000), 0, "no message row rewritten");
+    for id in [ids[0], ids[127]] {
+        assert_eq!(
+            s.message(id).unwrap().unwrap().delivery.state,
+            DeliveryState::Confirmed { block: 9 }
+        );
+    }
+    assert!(s.submitted(LANE, 1_000).unwrap().is_empty());
+    let counts = s.lane_stats().unwrap()[0].counts;
+    assert_eq!((counts.leased, counts.confirmed), (100, 128));
+    for (what, pages) in [("submitted", submitting), ("confirm", confirming)] {
+        assert!(
+            pages > 0 && pages < 16,
+            "{what} of a run of 128 messages wrote {pages} pages"
         );
     }
 }

@@ -396,7 +396,7 @@ pub(super) fn search(tx: &Transaction<'_>, f: &MessageFilter) -> Result<Vec<Mess
     };
     let query = format!(
         "SELECT m.id, m.origin, m.destination, substr(m.encoded, 14, 32), d.state, m.accepted_at
-         FROM message m JOIN delivery d ON d.message_id = m.id
+         FROM message m JOIN delivery_now d ON d.message_id = m.id
          {filter}
          ORDER BY m.accepted_at, m.id
          LIMIT ?"

@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::codec::{self, to_i64};
 use super::history::Moves;
-use super::{query, sql};
+use super::{query, runs, sql};
 use crate::Error;
 use crate::store::rules::{self, Current};
 use crate::store::{
@@ -26,10 +26,10 @@ const DEAD_LETTER: &str = "dead_letter";
 // origin ever logged: a scan per call that grew with the log and was a quarter of a gateway's
 // CPU in `bench pipeline`. `INDEXED BY` also fails loudly if the index ever goes missing.
 
-/// Leases the next pending messages of a lane, in log order (see [`lease`]).
+/// Leases the next pending messages of a lane, in log order (see [`lease`]): each joins the
+/// run of lease `?8` (schema 14), which holds the lease's owner (`?1`) and end (`?2`).
 const LEASE: &str = "UPDATE delivery
-     SET state = 'leased', lease_owner = ?1, lease_until = ?2, updated_at = ?3,
-         lease_token = ?8
+     SET state = 'run', run_id = ?8, updated_at = ?3
      WHERE message_id IN (
          SELECT message_id FROM delivery INDEXED BY delivery_work
          WHERE origin = ?4 AND destination = ?5 AND leaf_index < ?6
@@ -84,9 +84,10 @@ const CONFIRM_SUBMITTED: &str = "UPDATE delivery
      RETURNING message_id, submission_id, origin, destination, lane_pos";
 
 /// The rows of a batch [`CONFIRM`] moves, with the state each leaves (its lane count and
-/// status event), read in the same transaction just before it.
+/// status event), read in the same transaction just before it. A row still in a run is in a
+/// confirmed run (the others were taken out first): confirmed already.
 const CONFIRM_FROM: &str = "SELECT state, origin, destination, lane_pos FROM delivery
-     WHERE message_id IN rarray(?1) AND state <> 'confirmed'";
+     WHERE message_id IN rarray(?1) AND state NOT IN ('confirmed', 'run')";
 
 /// Confirms a batch: every message not confirmed yet, from whatever state (a delivery seen on
 /// the destination is final, whoever sent it); returns each moved row and the submission it
@@ -94,7 +95,7 @@ const CONFIRM_FROM: &str = "SELECT state, origin, destination, lane_pos FROM del
 const CONFIRM: &str = "UPDATE delivery
      SET state = 'confirmed', confirmed_block = ?2, lease_until = NULL, lease_token = NULL,
          dead_reason = NULL, updated_at = ?3
-     WHERE message_id IN rarray(?1) AND state <> 'confirmed'
+     WHERE message_id IN rarray(?1) AND state NOT IN ('confirmed', 'run')
      RETURNING message_id, submission_id, origin, destination";
 
 /// Keeps a lane's latest confirmation (the latest time, then the highest block), which
@@ -111,7 +112,7 @@ fn current(tx: &Transaction<'_>, id: MessageId) -> Result<Current> {
     let row: Option<Row> = tx
         .prepare_cached(
             "SELECT state, lease_owner, attempts, lease_token, submission_id
-             FROM delivery WHERE message_id = ?1",
+             FROM delivery_now WHERE message_id = ?1",
         )
         .and_then(|mut s| {
             s.query_row([&id.0.0[..]], |r| {
@@ -197,8 +198,10 @@ pub(super) fn lease(tx: &Transaction<'_>, req: &LeaseRequest<'_>) -> Result<Vec<
         i64::from(req.lane.destination.0),
     );
     let mut moves = Moves::default();
+    let mut positions = Vec::with_capacity(rows.len());
     for &(_, _, _, pos) in &rows {
         moves.add(origin, destination, Some(PENDING), LEASED, pos);
+        positions.push(pos);
     }
     moves.write(tx, now, None)?;
     // The batch's messages in one read (not one statement per message).
@@ -206,6 +209,19 @@ pub(super) fn lease(tx: &Transaction<'_>, req: &LeaseRequest<'_>) -> Result<Vec<
         .iter()
         .map(|(id, _, _, _)| codec::message_id(id))
         .collect::<Result<_>>()?;
+    runs::insert(
+        tx,
+        &runs::NewRun {
+            token,
+            origin,
+            destination,
+            owner: &req.owner.0,
+            until: until_i,
+            now,
+            ids: &ids,
+            positions: &positions,
+        },
+    )?;
     let mut messages = query::load_messages(tx, &ids)?;
     let mut leased = Vec::with_capacity(rows.len());
     for ((_, leaf_index, attempts, _), id) in rows.into_iter().zip(ids) {
@@ -239,6 +255,9 @@ fn expire_leases(tx: &Transaction<'_>, req: &LeaseRequest<'_>, now: i64) -> Resu
         i64::from(req.lane.origin.0),
         i64::from(req.lane.destination.0),
     );
+    // An expired run's messages leave it first; then each expires alone, as below.
+    let expired = runs::expired(tx, origin, destination, now)?;
+    runs::take_out_runs(tx, &expired)?;
     let dead: Vec<i64> = tx
         .prepare_cached(EXPIRE_TO_DEAD_LETTER)
         .and_then(|mut s| {
@@ -302,11 +321,33 @@ pub(super) fn submitted(tx: &Transaction<'_>, s: &Submission<'_>) -> Result<()> 
     }
     let submission = SubmissionId::of(s.handle);
     let mut moves = Moves::default();
-    if s.replaces.is_none() {
+    // The usual case: the batch is exactly a run, still leased by this owner under this lease:
+    // one row written. Anything else: the messages leave their runs and move one by one.
+    let token = to_i64("lease token", s.lease.0)?;
+    let whole = if s.replaces.is_none() && distinct(s.ids) == s.ids.len() {
+        runs::submit_whole(
+            tx,
+            &runs::WholeSubmission {
+                token,
+                owner: &s.owner.0,
+                ids: s.ids,
+                submission: &submission.0.0[..],
+                handle: &handle,
+                now,
+            },
+        )?
+    } else {
+        None
+    };
+    if let Some(run) = whole {
+        for &pos in &run.positions {
+            moves.add(run.origin, run.destination, Some(run.from), SUBMITTED, pos);
+        }
+    } else if s.replaces.is_none() {
+        runs::take_out(tx, s.ids, false)?;
         // The whole batch in one statement. Any id it did not move (not, or no longer, leased
         // by this owner under this lease; or named twice) fails the call as the first such id,
         // exactly as checking them one by one would, and the transaction is dropped unwritten.
-        let token = to_i64("lease token", s.lease.0)?;
         let moved: Vec<(Vec<u8>, i64, i64, i64)> = tx
             .prepare_cached(SUBMIT_LEASED)
             .and_then(|mut st| {
@@ -337,6 +378,7 @@ pub(super) fn submitted(tx: &Transaction<'_>, s: &Submission<'_>) -> Result<()> 
             moves.add(origin, destination, Some(LEASED), SUBMITTED, pos);
         }
     } else {
+        runs::take_out(tx, s.ids, false)?;
         for &id in s.ids {
             let cur = current(tx, id)?;
             let replacing = cur.state == DeliveryStateKind::Submitted
@@ -395,7 +437,9 @@ fn prune_signed(tx: &Transaction<'_>, submission: SubmissionId) -> Result<()> {
     tx.prepare_cached(
         "DELETE FROM signed_submission WHERE submission_id = ?1
            AND NOT EXISTS (SELECT 1 FROM delivery
-                           WHERE submission_id = ?1 AND state = 'submitted')",
+                           WHERE submission_id = ?1 AND state = 'submitted')
+           AND NOT EXISTS (SELECT 1 FROM delivery_run
+                           WHERE submission_id = ?1 AND state = 'submitted' AND members > 0)",
     )
     .and_then(|mut st| st.execute([&submission.0.0[..]]))
     .map_err(sql("forget signed submission"))?;
@@ -415,6 +459,33 @@ pub(super) fn confirm(tx: &Transaction<'_>, c: &Confirmation<'_>) -> Result<()> 
     let block = to_i64("confirmation block", c.block)?;
     type Row = (Vec<u8>, Option<Vec<u8>>, i64, i64);
     let mut moves = Moves::default();
+    let distinct = distinct(c.ids);
+    // The usual case: the batch is exactly a run not confirmed yet: one row written.
+    if distinct == c.ids.len()
+        && let Some(run) = runs::confirm_whole(tx, c.ids, block, now)?
+    {
+        for &pos in &run.positions {
+            moves.add(run.origin, run.destination, Some(run.from), CONFIRMED, pos);
+        }
+        moves.write(tx, now, None)?;
+        tx.prepare_cached(LAST_DELIVERY)
+            .and_then(|mut st| st.execute(params![run.origin, run.destination, now, block]))
+            .map_err(sql(op))?;
+        if let Some(submission) = run.submission {
+            prune_signed(
+                tx,
+                SubmissionId(codec::hash32("submission id", &submission)?),
+            )?;
+        }
+        tracing::debug!(
+            count = c.ids.len(),
+            block = c.block,
+            "confirmed a delivery run"
+        );
+        return Ok(());
+    }
+    // Else the messages leave their runs (but confirmed ones) and move one by one.
+    runs::take_out(tx, c.ids, true)?;
     // The submitted messages first, in one statement that tells their lanes and positions.
     let mut rows: Vec<Row> = Vec::new();
     {
@@ -437,7 +508,6 @@ pub(super) fn confirm(tx: &Transaction<'_>, c: &Confirmation<'_>) -> Result<()> 
             ));
         }
     }
-    let distinct = distinct(c.ids);
     if rows.len() != distinct {
         // Messages in other states (or confirmed already, or unknown): the states they leave
         // are read first, then one statement moves them.
@@ -517,6 +587,7 @@ fn distinct(ids: &[MessageId]) -> usize {
 pub(super) fn failure(tx: &Transaction<'_>, f: &FailureReport<'_>) -> Result<FailureOutcome> {
     let op = "record failure";
     let id = f.id;
+    runs::take_out(tx, &[id], false)?;
     let cur = current(tx, id)?;
     let from = cur.state.as_str();
     let rules::FailureStep {
@@ -612,6 +683,16 @@ pub(super) fn take_over(tx: &Transaction<'_>, req: &TakeOver<'_>) -> Result<Vec<
     let now = to_i64("time", req.now.0)?;
     let until = to_i64("follow lease end", req.now.saturating_add(req.follow_for).0)?;
     let limit = i64::try_from(req.limit).unwrap_or(i64::MAX);
+    // The runs it may take leave them first (rare: a follower gone, or a restart).
+    let unfollowed = runs::unfollowed(
+        tx,
+        i64::from(req.lane.origin.0),
+        i64::from(req.lane.destination.0),
+        &req.owner.0,
+        now,
+        req.include_own,
+    )?;
+    runs::take_out_runs(tx, &unfollowed)?;
     let rows: Vec<query::SubmittedRow> = tx
         .prepare_cached(TAKE_OVER)
         .and_then(|mut s| {
@@ -646,12 +727,15 @@ pub(super) fn take_over(tx: &Transaction<'_>, req: &TakeOver<'_>) -> Result<Vec<
 pub(super) fn renew(tx: &Transaction<'_>, r: &Renewal<'_>) -> Result<usize> {
     let until = to_i64("follow lease end", r.until.0)?;
     let now = to_i64("time", r.now.0)?;
-    tx.prepare_cached(
-        "UPDATE delivery SET lease_until = ?1, updated_at = ?2
-         WHERE state = 'submitted' AND lease_owner = ?3 AND submission_id = ?4",
-    )
-    .and_then(|mut s| s.execute(params![until, now, r.owner.0, &r.submission.0.0[..]]))
-    .map_err(sql("renew submitted"))
+    let alone = tx
+        .prepare_cached(
+            "UPDATE delivery SET lease_until = ?1, updated_at = ?2
+             WHERE state = 'submitted' AND lease_owner = ?3 AND submission_id = ?4",
+        )
+        .and_then(|mut s| s.execute(params![until, now, r.owner.0, &r.submission.0.0[..]]))
+        .map_err(sql("renew submitted"))?;
+    let in_runs = runs::renew(tx, &r.owner.0, &r.submission.0.0[..], until, now)?;
+    Ok(alone + in_runs)
 }
 
 #[cfg(test)]

@@ -84,6 +84,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "send requests put off with a backoff",
         sql: include_str!("migrations/0013_send_retries.sql"),
     },
+    Migration {
+        version: 14,
+        name: "one delivery row per leased batch",
+        sql: include_str!("migrations/0014_delivery_runs.sql"),
+    },
 ];
 
 /// The schema version this build brings a file to.

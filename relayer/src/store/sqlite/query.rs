@@ -7,7 +7,7 @@ use causeway_proofs::{LeafIndex, LogSize, Message, MessageId};
 use rusqlite::{OptionalExtension, Row, Transaction};
 
 use super::codec;
-use super::sql;
+use super::{runs, sql};
 use crate::store::{
     DeadLetter, Delivery, DeliveryState, DeliveryStateKind, KeptHandle, Lane, LaneStats,
     LastDelivery, LeaseOwner, MessageRecord, Result, StateCounts, SubmissionId, SubmittedMessage,
@@ -159,7 +159,7 @@ impl RawRecord {
 
 pub(super) fn message(tx: &Transaction<'_>, id: MessageId) -> Result<Option<MessageRecord>> {
     let sql_text = format!(
-        "SELECT {} FROM message m JOIN delivery d ON d.message_id = m.id WHERE m.id = ?1",
+        "SELECT {} FROM message m JOIN delivery_now d ON d.message_id = m.id WHERE m.id = ?1",
         RawRecord::COLUMNS
     );
     let raw = tx
@@ -169,9 +169,10 @@ pub(super) fn message(tx: &Transaction<'_>, id: MessageId) -> Result<Option<Mess
     raw.map(|r| r.decode(id)).transpose()
 }
 
-/// A lane's oldest unfinished message's acceptance time: rows are inserted in log order as
-/// they are accepted, so the first row of each unfinished state by leaf index is its oldest
-/// (three index seeks; named index: see `delivery::LEASE`).
+/// A lane's oldest unfinished message's acceptance time among the rows not in a run: rows are
+/// inserted in log order as they are accepted, so the first row of each unfinished state by
+/// leaf index is its oldest (three index seeks; named index: see `delivery::LEASE`). The
+/// messages of the lane's leased and submitted runs are read by [`runs::OLDEST_IN_RUNS`].
 pub(super) const OLDEST_UNFINISHED: &str = "SELECT min(created_at) FROM (
          SELECT (SELECT created_at FROM delivery INDEXED BY delivery_work
                  WHERE origin = ?1 AND destination = ?2 AND state = 'pending'
@@ -207,10 +208,17 @@ pub(super) fn lane_stats(tx: &Transaction<'_>) -> Result<Vec<LaneStats>> {
     }
     let mut out = Vec::with_capacity(lanes.len());
     for (lane, counts) in lanes {
-        let oldest: Option<i64> = tx
-            .prepare_cached(OLDEST_UNFINISHED)
-            .and_then(|mut s| s.query_row([lane.origin.0, lane.destination.0], |r| r.get(0)))
-            .map_err(sql(op))?;
+        let mut oldest: Option<i64> = None;
+        for query in [OLDEST_UNFINISHED, runs::OLDEST_IN_RUNS] {
+            let found: Option<i64> = tx
+                .prepare_cached(query)
+                .and_then(|mut s| s.query_row([lane.origin.0, lane.destination.0], |r| r.get(0)))
+                .map_err(sql(op))?;
+            oldest = match (oldest, found) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
         out.push(LaneStats {
             lane,
             counts,
@@ -220,11 +228,24 @@ pub(super) fn lane_stats(tx: &Transaction<'_>) -> Result<Vec<LaneStats>> {
     Ok(out)
 }
 
-/// A lane's submitted messages in log order (named index: see `delivery::LEASE`).
-const SUBMITTED: &str = "SELECT message_id, leaf_index, lease_owner, submission_id, submitted_at,
-            submission_handle
-     FROM delivery INDEXED BY delivery_work
-     WHERE origin = ?1 AND destination = ?2 AND state = 'submitted'
+/// A lane's submitted messages in log order: the rows not in a run (named index: see
+/// `delivery::LEASE`) and the messages of its submitted runs.
+const SUBMITTED: &str = "SELECT message_id, leaf_index, lease_owner, submission_id,
+            submitted_at, submission_handle
+     FROM (
+         SELECT message_id, leaf_index, lease_owner, submission_id, submitted_at,
+                submission_handle
+         FROM delivery INDEXED BY delivery_work
+         WHERE origin = ?1 AND destination = ?2 AND state = 'submitted'
+         UNION ALL
+         SELECT d.message_id, d.leaf_index, r.lease_owner, r.submission_id, r.submitted_at,
+                r.submission_handle
+         FROM delivery_run r INDEXED BY delivery_run_live
+         JOIN delivery d INDEXED BY delivery_by_lane_pos
+           ON d.origin = r.origin AND d.destination = r.destination
+          AND d.lane_pos BETWEEN r.first_pos AND r.last_pos
+         WHERE r.origin = ?1 AND r.destination = ?2 AND r.state = 'submitted'
+           AND r.members > 0 AND d.state = 'run' AND d.run_id = r.id)
      ORDER BY leaf_index LIMIT ?3";
 
 /// A lane's dead letters, newest first (named index: see `delivery::LEASE`).

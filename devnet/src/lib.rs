@@ -23,6 +23,7 @@ mod error;
 pub mod fabric;
 pub mod fisco;
 pub mod fixtures;
+pub mod logs;
 pub mod node;
 pub mod pki;
 pub mod postgres;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use alloy::primitives::{B256, Bytes};
 use alloy::providers::ext::AnvilApi as _;
+use causeway_devnet::logs::Captured;
 use causeway_devnet::{CHAIN_A, DevChain};
 use causeway_gateway::private::Directory;
 use causeway_gateway::private::dispatch::{Dispatcher, Origin};
@@ -435,30 +436,6 @@ async fn two_replicas_on_one_postgres_store_dispatch_each_request_once() {
     let recorded: std::collections::BTreeSet<MessageId> =
         done.iter().filter_map(|r| r.message_id).collect();
     assert_eq!(landed, recorded);
-}
-
-/// Log lines written while a test runs (its tracing subscriber's writer).
-#[derive(Clone, Default)]
-struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn count(&self, needle: &str) -> usize {
-        String::from_utf8_lossy(&self.0.lock().unwrap())
-            .lines()
-            .filter(|l| l.contains(needle))
-            .count()
-    }
 }
 
 /// A dispatch from the sender's account that the node keeps pending and never mines (too low a

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use causeway_devnet::logs::Captured;
 use causeway_devnet::postgres::PostgresNode;
 use causeway_proofs::HashAlgorithm;
 use causeway_relayer::Relayer;
@@ -15,34 +16,6 @@ use causeway_relayer::pipeline::{LaneConfig, LocalSigner, OriginConfig};
 use causeway_relayer::store::{PgOptions, PgStore};
 
 use crate::support::pipeline::*;
-
-/// Log lines written while the test runs (its tracing subscriber's writer).
-#[derive(Clone, Default)]
-struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-
-    fn count(&self, needle: &str) -> usize {
-        String::from_utf8_lossy(&self.0.lock().unwrap())
-            .lines()
-            .filter(|l| l.contains(needle))
-            .count()
-    }
-}
 
 // Current-thread runtime: the relayer's tasks run on the test's thread, under its subscriber.
 #[tokio::test]

@@ -8,6 +8,7 @@ use alloy::providers::Provider;
 use alloy::providers::ext::AnvilApi;
 use causeway_devnet::CHAIN_B;
 use causeway_devnet::contracts::ExampleRecipient;
+use causeway_devnet::logs::Captured;
 use causeway_relayer::store::{QueryStore, SqliteStore};
 
 use super::support::*;
@@ -86,26 +87,6 @@ impl Gate {
 
     fn dropped(&self) -> u64 {
         self.dropped.load(std::sync::atomic::Ordering::Relaxed)
-    }
-}
-
-/// Log lines captured by a test's own subscriber.
-#[derive(Clone, Default)]
-struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
 }
 

@@ -95,6 +95,32 @@ fn lease(s: &PgStore, who: &LeaseOwner, lane: Lane) -> causeway_relayer::store::
     .map(|leased| leased.len())
 }
 
+/// The URL of a replica's sessions through `relay` (to the server at `server_port`), named
+/// `name` in `pg_stat_activity`.
+fn through_relay(url: &str, server_port: u16, relay: &Relay, name: &str) -> String {
+    format!(
+        "{url}?application_name={name}",
+        url = url.replace(&format!(":{server_port}/"), &format!(":{}/", relay.port))
+    )
+}
+
+/// A handle of replica b of one connection at `b_url`, opened (and its session used once, on a
+/// lane with nothing to lease) now: nothing gets through the relay's handshake once it is
+/// frozen.
+fn open_b(b_url: &str, options: PgOptions) -> PgStore {
+    let b = PgStore::open_with(
+        b_url,
+        None,
+        PgOptions {
+            max_connections: 1,
+            ..options
+        },
+    )
+    .unwrap();
+    assert_eq!(lease(&b, &owner("org1/b"), B_LANE).unwrap(), 0);
+    b
+}
+
 /// Renews the follow lease of a submission nobody made, for `who` (a write transaction whose
 /// statement needs the database's clock first: two round trips, so a replica that stops
 /// reading replies holds the write lock in between).
@@ -144,21 +170,8 @@ fn a_frozen_replica_stalls_the_others_writes_for_one_stalled_transaction_at_most
     // Replica b: four sessions through the relay (a handle of one connection each, opened
     // now: nothing gets through the relay's handshake once it is frozen).
     let relay = Relay::start(node.port());
-    let b_url = format!(
-        "{}?application_name=frozen",
-        url.replace(&format!(":{}/", node.port()), &format!(":{}/", relay.port))
-    );
-    let b_options = PgOptions {
-        max_connections: 1,
-        ..options
-    };
-    let b: Vec<Arc<PgStore>> = (0..4)
-        .map(|_| {
-            let b = PgStore::open_with(&b_url, None, b_options).unwrap();
-            lease(&b, &owner("org1/b"), B_LANE).unwrap();
-            Arc::new(b)
-        })
-        .collect();
+    let b_url = through_relay(&url, node.port(), &relay, "frozen");
+    let b: Vec<Arc<PgStore>> = (0..4).map(|_| Arc::new(open_b(&b_url, options))).collect();
 
     // b stops while each of its sessions begins a write (on a lane of its own, so that a finds
     // its message): one holds the write lock inside a transaction whose reply it never reads,
@@ -240,20 +253,7 @@ fn a_frozen_replicas_lease_and_confirmation_commit_without_it_and_hold_no_lock()
     let a = PgStore::open_with(&url, None, options).unwrap();
     let msgs = accept_new(&a, 0, 2, 1, 1_000);
     let relay = Relay::start(node.port());
-    let b_url = format!(
-        "{}?application_name=frozen",
-        url.replace(&format!(":{}/", node.port()), &format!(":{}/", relay.port))
-    );
-    let b = PgStore::open_with(
-        &b_url,
-        None,
-        PgOptions {
-            max_connections: 1,
-            ..options
-        },
-    )
-    .unwrap();
-    assert_eq!(lease(&b, &owner("org1/b"), B_LANE).unwrap(), 0);
+    let b = open_b(&through_relay(&url, node.port(), &relay, "frozen"), options);
 
     relay.freeze();
     let b = Arc::new(b);
@@ -356,20 +356,10 @@ fn a_replica_that_stops_reading_a_large_reply_loses_its_session_within_the_dead_
     accept(&a, ORIGIN, &events, 1, 1_000).unwrap();
 
     let relay = Relay::start(node.port());
-    let b_url = format!(
-        "{}?application_name=stopped_reading",
-        url.replace(&format!(":{}/", node.port()), &format!(":{}/", relay.port))
+    let b = open_b(
+        &through_relay(&url, node.port(), &relay, "stopped_reading"),
+        options,
     );
-    let b = PgStore::open_with(
-        &b_url,
-        None,
-        PgOptions {
-            max_connections: 1,
-            ..options
-        },
-    )
-    .unwrap();
-    assert_eq!(lease(&b, &owner("org1/b"), B_LANE).unwrap(), 0);
     relay.freeze();
     let b = Arc::new(b);
     let frozen = {

@@ -30,8 +30,10 @@ fn bench_relay_measures_and_its_bundles_verify_with_the_cli() {
         &messages,
         "--batch-sizes",
         "16",
+        // A short baseline queue: anvil's automine stalls on deep ones from one sender (the
+        // bench drops and re-sends them, see `send_pre_signed`); the baseline is not under test.
         "--transfers",
-        "200",
+        "64",
         "--timeout-secs",
         "50",
         "--export-bundles",
@@ -91,7 +93,7 @@ fn bench_relay_measures_and_its_bundles_verify_with_the_cli() {
     }
     for expected in [
         "[1/1] batch size 16: starting two anvil chains",
-        "baseline: 200 raw transfers",
+        "baseline: 64 raw transfers",
         &format!("relaying {MESSAGES} messages A -> B in batches of 16"),
         &format!("batch size 16: {MESSAGES}/{MESSAGES} delivered"),
         &format!("batch ceiling: {MESSAGES} messages"),

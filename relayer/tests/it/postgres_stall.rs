@@ -95,6 +95,26 @@ fn lease(s: &PgStore, who: &LeaseOwner, lane: Lane) -> causeway_relayer::store::
     .map(|leased| leased.len())
 }
 
+/// A new database on the shared cluster: the cluster, its URL and its name.
+fn fresh_database() -> (
+    &'static causeway_devnet::postgres::PostgresNode,
+    String,
+    String,
+) {
+    let node = shared_postgres();
+    let url = new_database(node);
+    let db = url.rsplit('/').next().unwrap().to_owned();
+    (node, url, db)
+}
+
+/// The stores' options of these tests: leases on the database's clock.
+fn database_clock() -> PgOptions {
+    PgOptions {
+        clock: LeaseClock::Database,
+        ..PgOptions::default()
+    }
+}
+
 /// The URL of a replica's sessions through `relay` (to the server at `server_port`), named
 /// `name` in `pg_stat_activity`.
 fn through_relay(url: &str, server_port: u16, relay: &Relay, name: &str) -> String {
@@ -157,13 +177,8 @@ fn committed_within_2s(db: &str, sql: &str, what: &str) {
 
 #[test]
 fn a_frozen_replica_stalls_the_others_writes_for_one_stalled_transaction_at_most() {
-    let node = shared_postgres();
-    let url = new_database(node);
-    let db = url.rsplit('/').next().unwrap().to_owned();
-    let options = PgOptions {
-        clock: LeaseClock::Database,
-        ..PgOptions::default()
-    };
+    let (node, url, db) = fresh_database();
+    let options = database_clock();
     let a = PgStore::open_with(&url, None, options).unwrap();
     accept_new(&a, 0, 2, 1, 1_000);
 
@@ -243,13 +258,8 @@ fn a_frozen_replica_stalls_the_others_writes_for_one_stalled_transaction_at_most
 /// no lock while it sleeps.
 #[test]
 fn a_frozen_replicas_lease_and_confirmation_commit_without_it_and_hold_no_lock() {
-    let node = shared_postgres();
-    let url = new_database(node);
-    let db = url.rsplit('/').next().unwrap().to_owned();
-    let options = PgOptions {
-        clock: LeaseClock::Database,
-        ..PgOptions::default()
-    };
+    let (node, url, db) = fresh_database();
+    let options = database_clock();
     let a = PgStore::open_with(&url, None, options).unwrap();
     let msgs = accept_new(&a, 0, 2, 1, 1_000);
     let relay = Relay::start(node.port());
@@ -328,13 +338,10 @@ fn a_frozen_replicas_lease_and_confirmation_commit_without_it_and_hold_no_lock()
 /// that stays shut), and the other replica's write goes through within that bound.
 #[test]
 fn a_replica_that_stops_reading_a_large_reply_loses_its_session_within_the_dead_peer_bound() {
-    let node = shared_postgres();
-    let url = new_database(node);
-    let db = url.rsplit('/').next().unwrap().to_owned();
+    let (node, url, db) = fresh_database();
     let options = PgOptions {
-        clock: LeaseClock::Database,
         dead_peer: Duration::from_secs(2),
-        ..PgOptions::default()
+        ..database_clock()
     };
     let a = PgStore::open_with(&url, None, options).unwrap();
     // 400 messages of 60 KB: a lease of all of them answers with 24 MB, more than the

@@ -248,15 +248,7 @@ pub(super) fn history(tx: &Transaction<'_>, id: MessageId) -> Result<Vec<StatusE
         .prepare_cached(HISTORY)
         .and_then(|mut s| {
             s.query_map(params![&id.0.0[..], super::history::MAX_RUN], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                ))
+                r.try_into()
             })?
             .collect()
         })
@@ -287,19 +279,8 @@ pub(super) fn events_after(
              FROM message_event WHERE seq > ?1 ORDER BY seq LIMIT ?2",
         )
         .and_then(|mut s| {
-            s.query_map(params![after, limit_param(limit)], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                ))
-            })?
-            .collect()
+            s.query_map(params![after, limit_param(limit)], |r| r.try_into())?
+                .collect()
         })
         .map_err(sql(op))?;
     let mut out = Vec::new();
@@ -405,17 +386,8 @@ pub(super) fn search(tx: &Transaction<'_>, f: &MessageFilter) -> Result<Vec<Mess
     let rows: Vec<Raw> = tx
         .prepare_cached(&query)
         .and_then(|mut s| {
-            s.query_map(rusqlite::params_from_iter(values), |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            })?
-            .collect()
+            s.query_map(rusqlite::params_from_iter(values), |r| r.try_into())?
+                .collect()
         })
         .map_err(sql("search messages"))?;
     rows.into_iter()

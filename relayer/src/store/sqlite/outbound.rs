@@ -487,22 +487,7 @@ pub(super) fn envelope(tx: &Transaction<'_>, id: MessageId) -> Result<Option<Env
                  fetched_from, created_at
              FROM envelope WHERE message_id = ?1",
         )
-        .and_then(|mut s| {
-            s.query_row([&id.0.0[..]], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                ))
-            })
-            .optional()
-        })
+        .and_then(|mut s| s.query_row([&id.0.0[..]], |r| r.try_into()).optional())
         .map_err(sql("read envelope"))?;
     let Some((origin, destination, nonce, sender, commitment, bytes, disclosure, from, at)) = raw
     else {
@@ -577,20 +562,7 @@ pub(super) fn grants(tx: &Transaction<'_>, id: MessageId) -> Result<Vec<GrantRec
             "SELECT seq, kind, grantor, grantee, chain, actor, at FROM envelope_grant
              WHERE message_id = ?1 ORDER BY seq",
         )
-        .and_then(|mut s| {
-            s.query_map([&id.0.0[..]], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                ))
-            })?
-            .collect()
-        })
+        .and_then(|mut s| s.query_map([&id.0.0[..]], |r| r.try_into())?.collect())
         .map_err(sql("read grants"))?;
     rows.into_iter()
         .map(|(seq, kind, grantor, grantee, chain, actor, at)| {

@@ -182,18 +182,8 @@ pub(super) fn confirm_whole(
                AND state <> 'confirmed'",
         )
         .and_then(|mut st| {
-            st.query_row(params![&digest(ids)[..], size], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                ))
-            })
-            .optional()
+            st.query_row(params![&digest(ids)[..], size], |r| r.try_into())
+                .optional()
         })
         .map_err(sql(op))?;
     let Some((id, state, origin, destination, first, last, submission)) = row else {

@@ -303,20 +303,12 @@ fn storage(ctx: &mut Ctx<'_>, raw: Option<&S<RawStorage>>) -> Option<Storage> {
     };
     let mut bounded =
         |key: &str, value: Option<&S<u64>>, min: u64, default: std::time::Duration, fix: &str| {
-            let Some(v) = value else {
-                return Some(default);
-            };
-            if (min..=3_600_000).contains(v.get_ref()) {
-                return Some(std::time::Duration::from_millis(*v.get_ref()));
+            match value {
+                None => Some(default),
+                Some(v) => {
+                    within(ctx, key, v, min..=3_600_000, fix).map(std::time::Duration::from_millis)
+                }
             }
-            ctx.report(
-                key,
-                &Source::File(v.span()),
-                Rule::InvalidValue,
-                format!("{} is outside {min}..=3600000", v.get_ref()),
-                fix,
-            );
-            None
         };
     let dead_peer = bounded(
         "storage.postgres_dead_peer_ms",
@@ -344,6 +336,28 @@ fn private(ctx: &mut Ctx<'_>, file: Located) -> Option<std::path::PathBuf> {
     secret_file(ctx, "storage.postgres_password_file", &file).then_some(file.path)
 }
 
+/// `value` when it lies in `range`; otherwise reported at `key` (with `fix`) and `None`.
+fn within(
+    ctx: &mut Ctx<'_>,
+    key: &str,
+    value: &S<u64>,
+    range: std::ops::RangeInclusive<u64>,
+    fix: &str,
+) -> Option<u64> {
+    let v = *value.get_ref();
+    if range.contains(&v) {
+        return Some(v);
+    }
+    ctx.report(
+        key,
+        &Source::File(value.span()),
+        Rule::InvalidValue,
+        format!("{v} is outside {}..={}", range.start(), range.end()),
+        fix,
+    );
+    None
+}
+
 /// `[relayer]`: batch size, delivery grace, poll interval and lease, each within its bounds.
 pub(super) fn relaying(ctx: &mut Ctx<'_>, raw: &RawConfig) -> Option<Relaying> {
     let mut out = Relaying::default();
@@ -354,20 +368,9 @@ pub(super) fn relaying(ctx: &mut Ctx<'_>, raw: &RawConfig) -> Option<Relaying> {
     let mut ok = true;
     let mut check =
         |key: &str, value: Option<&S<u64>>, min: u64, max: u64, fix: &str| -> Option<u64> {
-            let v = value?;
-            if (min..=max).contains(v.get_ref()) {
-                Some(*v.get_ref())
-            } else {
-                ctx.report(
-                    format!("relayer.{key}"),
-                    &Source::File(v.span()),
-                    Rule::InvalidValue,
-                    format!("{} is outside {min}..={max}", v.get_ref()),
-                    fix,
-                );
-                ok = false;
-                None
-            }
+            let checked = within(ctx, &format!("relayer.{key}"), value?, min..=max, fix);
+            ok &= checked.is_some();
+            checked
         };
     if let Some(v) = check(
         "batch_size",

@@ -3,6 +3,8 @@
 //! lock (see the module docs), so a check of the current row and the write that follows it see
 //! the same row: fencing by lease token holds across replicas.
 
+use std::sync::LazyLock;
+
 use causeway_proofs::{LeafIndex, MessageId};
 
 use super::{LeaseClock, Tx, bookkeeping, col, conn, dom, i64_of, query};
@@ -14,6 +16,13 @@ use crate::store::{
     LeaseOwner, LeaseRequest, LeaseToken, LeasedMessage, Renewal, Result, Submission, SubmissionId,
     SubmittedMessage, TakeOver, UnixMillis,
 };
+
+// Each statement's text is built once (the bookkeeping CTEs are spliced in), not per call.
+static SUBMIT: LazyLock<String> = LazyLock::new(submit_sql);
+static RESUBMIT: LazyLock<String> = LazyLock::new(resubmit_sql);
+static CONFIRM: LazyLock<String> = LazyLock::new(confirm_sql);
+static EXPIRE: LazyLock<String> = LazyLock::new(expire_sql);
+static LEASE: LazyLock<String> = LazyLock::new(lease_sql);
 
 /// Moves a batch from leased (by this owner, under this lease) to submitted at `$4` (see
 /// [`conn::now_param`]) and keeps the submission's signed bytes (`$7`, if any) under its id
@@ -245,11 +254,11 @@ pub(super) fn lease(
     };
     let max = i64::from(req.policy.max_attempts.max(1));
     let (o, d) = (dom(req.lane.origin), dom(req.lane.destination));
-    let (expire, lease) = (expire_sql(), lease_sql());
+    let (expire, lease): (&String, &String) = (&EXPIRE, &LEASE);
     let mut replies = tx.query_and_commit(&[
-        (&expire, &[&o, &d, &now, &max, &LEASE_EXPIRED_REASON]),
+        (expire, &[&o, &d, &now, &max, &LEASE_EXPIRED_REASON]),
         (
-            &lease,
+            lease,
             &[
                 &req.owner.0,
                 &until,
@@ -335,7 +344,7 @@ pub(super) fn submitted(tx: &mut Tx<'_>, s: &Submission<'_>, clock: LeaseClock) 
         // nothing is written.
         let token = i64_of("lease token", s.lease.0)?;
         let ids = ids_param(s.ids);
-        let sql = submit_sql();
+        let sql: &String = &SUBMIT;
         if distinct(s.ids) == s.ids.len() {
             // On the database's clock the statement reads the time the transaction took once
             // it held the write lock (as leasing does).
@@ -346,7 +355,7 @@ pub(super) fn submitted(tx: &mut Tx<'_>, s: &Submission<'_>, clock: LeaseClock) 
             let whole = Some(i64::try_from(s.ids.len()).unwrap_or(i64::MAX));
             let moved = tx
                 .query_and_commit(&[(
-                    &sql,
+                    sql,
                     &[
                         &ids,
                         &submission_bytes,
@@ -379,7 +388,7 @@ pub(super) fn submitted(tx: &mut Tx<'_>, s: &Submission<'_>, clock: LeaseClock) 
         } else {
             let now = Some(i64_of("time", super::now_on(tx, clock, s.now)?.0)?);
             let moved = tx.query(
-                &sql,
+                sql,
                 &[
                     &ids,
                     &submission_bytes,
@@ -409,7 +418,7 @@ pub(super) fn submitted(tx: &mut Tx<'_>, s: &Submission<'_>, clock: LeaseClock) 
         return Ok(());
     }
     let now = i64_of("time", super::now_on(tx, clock, s.now)?.0)?;
-    let resubmit = resubmit_sql();
+    let resubmit: &String = &RESUBMIT;
     for &id in s.ids {
         let cur = current(tx, id)?;
         let replacing = cur.state == DeliveryStateKind::Submitted
@@ -420,7 +429,7 @@ pub(super) fn submitted(tx: &mut Tx<'_>, s: &Submission<'_>, clock: LeaseClock) 
         }
         let key: &[u8] = &id.0.0[..];
         tx.query(
-            &resubmit,
+            resubmit,
             &[&key, &submission_bytes, &handle, &now, &cur.state.as_str()],
         )?;
     }
@@ -473,8 +482,8 @@ pub(super) fn confirm(tx: &mut Tx<'_>, c: &Confirmation<'_>) -> Result<()> {
     // their own), to name the first unknown one.
     let ids = ids_param(c.ids);
     let distinct = i64::try_from(distinct(c.ids)).unwrap_or(i64::MAX);
-    let sql = confirm_sql();
-    let mut replies = tx.query_and_commit(&[(&sql, &[&ids, &block, &now, &distinct])])?;
+    let sql: &String = &CONFIRM;
+    let mut replies = tx.query_and_commit(&[(sql, &[&ids, &block, &now, &distinct])])?;
     let row = replies
         .pop()
         .and_then(|mut rows| rows.pop())

@@ -2,6 +2,7 @@
 //! the statements of the SQLite store's `source.rs` in PostgreSQL's dialect.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
 use causeway_proofs::{Domain, LeafIndex, LogSize, MessageId};
 
@@ -52,6 +53,9 @@ impl Offered {
         Ok(())
     }
 }
+
+/// [`accept_sql`], built once.
+static ACCEPT: LazyLock<String> = LazyLock::new(accept_sql);
 
 /// Accepting a batch in one statement: each offered message is inserted unless its id or its
 /// nonce is taken (by a stored message or an earlier one of the batch), in batch order; the
@@ -114,7 +118,7 @@ fn insert(
     let number = i64_of("cursor block", batch.cursor.block_number)?;
     let hash: &[u8] = &batch.cursor.block_hash.0[..];
     let rows = tx.query(
-        &accept_sql(),
+        &ACCEPT,
         &[
             &dom(batch.origin),
             &now,

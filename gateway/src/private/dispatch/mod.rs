@@ -896,11 +896,12 @@ mod tests {
     use std::sync::atomic::{AtomicU64, Ordering};
 
     /// An Outbox in memory whose node fails every submission of one request (its `poisoned`
-    /// one: the node's error, not the request's fault) and lands the others.
+    /// one: the node's error, not the request's fault) and lands the others. It notes when
+    /// each try of the poisoned one came, and at which nonce it was sealed.
     struct Flaky {
         nonce: AtomicU64,
         poisoned: SendRequestId,
-        tries_of_poisoned: AtomicU64,
+        tries_of_poisoned: Mutex<Vec<(u64, std::time::Instant)>>,
         landed: Mutex<Vec<SendRequestId>>,
     }
 
@@ -928,7 +929,10 @@ mod tests {
 
         async fn broadcast(&self, sealed: &Sealed, (): ()) -> Result<Landing> {
             if sealed.request == self.poisoned {
-                self.tries_of_poisoned.fetch_add(1, Ordering::SeqCst);
+                self.tries_of_poisoned
+                    .lock()
+                    .unwrap()
+                    .push((sealed.nonce, std::time::Instant::now()));
                 return Err(anyhow!("connection refused by the origin's node"));
             }
             self.nonce.fetch_add(1, Ordering::SeqCst);
@@ -963,7 +967,7 @@ mod tests {
         let chain = Arc::new(Flaky {
             nonce: AtomicU64::new(0),
             poisoned,
-            tries_of_poisoned: AtomicU64::new(0),
+            tries_of_poisoned: Mutex::new(Vec::new()),
             landed: Mutex::new(Vec::new()),
         });
         let own = KeyPair::generate();
@@ -1019,9 +1023,38 @@ mod tests {
             "the reason is readable: {:?}",
             stuck.error
         );
-        // 10, 20, 40, ... ms between tries: about 8 in 2 s (200 polls without the backoff).
-        let tries = chain.tries_of_poisoned.load(Ordering::SeqCst);
-        assert!((2..=10).contains(&tries), "{tries} tries in 2 s");
+        // Between two tries at one nonce, the backoff: 10, 20, 40, ... ms, doubling with each
+        // deferral. A new nonce (a fresh request landed at the one it was sealed for, so it is
+        // sealed again: an outcome) starts the doubling over. Without the backoff it would be
+        // tried at every 10 ms poll, some 200 times.
+        let tries = chain.tries_of_poisoned.lock().unwrap().clone();
+        assert!(tries.len() >= 2, "{} tries in 2 s", tries.len());
+        let mut streak = 0u32;
+        for pair in tries.windows(2) {
+            let ((was, then), (nonce, at)) = (pair[0], pair[1]);
+            if nonce != was {
+                streak = 0;
+                continue;
+            }
+            // The retry time is kept in whole milliseconds: 1 ms of rounding.
+            let least = Duration::from_millis(10 << streak) - Duration::from_millis(1);
+            assert!(
+                at - then >= least,
+                "try {streak} at nonce {nonce} came {:?} after the one before, not {least:?} \
+                 ({} tries in all)",
+                at - then,
+                tries.len()
+            );
+            streak += 1;
+        }
+        let nonces = tries
+            .iter()
+            .map(|(n, _)| *n)
+            .collect::<std::collections::BTreeSet<_>>();
+        assert!(
+            nonces.len() <= fresh.len() + 1,
+            "sealed again only when a fresh request took its nonce: {nonces:?}"
+        );
     }
 
     #[test]

@@ -26,8 +26,10 @@ pub mod fixtures;
 pub mod logs;
 pub mod node;
 pub mod pki;
+pub mod ports;
 pub mod postgres;
 
 pub use causeway_proofs::Domain;
 pub use devnet::{ADMIN_KEY_INDEX, CHAIN_A, CHAIN_B, ChainSpec, DevChain, Devnet};
 pub use error::{Error, Result};
+pub use ports::free_port;

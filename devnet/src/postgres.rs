@@ -117,13 +117,9 @@ fn run_as() -> Result<Option<(u32, u32)>> {
         })
 }
 
-/// A port the OS says is free on 127.0.0.1 now.
+/// A free loopback port for the cluster ([`crate::free_port`]).
 fn free_port() -> Result<u16> {
-    let l =
-        std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(|e| err("finding a free port", e))?;
-    l.local_addr()
-        .map(|a| a.port())
-        .map_err(|e| err("finding a free port", e))
+    crate::free_port().map_err(|e| err("finding a free port", e))
 }
 
 impl PostgresNode {

@@ -5,7 +5,6 @@
 //! anvil dev accounts (one account per member, so their nonces never collide) and a
 //! configuration naming every member, chain and lane. Built only with the `devnet` feature.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -288,25 +287,12 @@ impl Default for Layout {
     }
 }
 
-/// A free loopback port (bound, then released for the gateway to bind), never one this process
-/// handed out before: the system may offer a released port again, and two members' listeners on
-/// one port fail the devnet at start ("Address already in use").
+/// A free loopback port for a member's listener, below the system's ephemeral range and never
+/// one this process handed out before ([`causeway_devnet::free_port`]: two members' listeners
+/// on one port, or a client connection's source port taking a listener's, fail the devnet at
+/// start with "Address already in use").
 pub fn free_port() -> Result<u16> {
-    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
-        std::sync::Mutex::new(std::collections::BTreeSet::new());
-    let mut given = GIVEN
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    for _ in 0..64 {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .context("while looking for a free loopback port")?
-            .local_addr()?
-            .port();
-        if given.insert(port) {
-            return Ok(port);
-        }
-    }
-    anyhow::bail!("no loopback port this process has not handed out already, after 64 tries")
+    causeway_devnet::free_port().context("while looking for a free loopback port")
 }
 
 /// Writes one folder per member of `committee` (member `i` holds key `i` only) under `dir`,

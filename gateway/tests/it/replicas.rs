@@ -58,13 +58,9 @@ const FIRST_SIGNER: usize = 5;
 /// lease (the replica sends nothing in the lease's last quarter).
 const HOLD: (&str, &str) = ("CAUSEWAY_DEVNET_FAULT", "hold-after-lease:1500");
 
-/// A port free on 127.0.0.1 now.
+/// A port free on 127.0.0.1 now ([`causeway_devnet::free_port`]).
 fn free_port() -> u16 {
-    std::net::TcpListener::bind(("127.0.0.1", 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    causeway_devnet::free_port().unwrap()
 }
 
 /// Writes `bytes` to a new owner-only file (key and password files).

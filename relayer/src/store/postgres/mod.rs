@@ -977,7 +977,14 @@ impl OutboundStore for PgStore {
         now: UnixMillis,
     ) -> Result<()> {
         self.write("record send failure", |tx| {
-            outbound::record_failure(tx, lease, reason, then, now)
+            // A request sent again waits out its backoff on the lease clock, as one put off.
+            let retry_at = match then {
+                super::AfterFailure::SendAgain { .. } => {
+                    crate::store::sqlite::outbound::retry_after_failure(then, self.now(tx, now)?)
+                }
+                _ => None,
+            };
+            outbound::record_failure(tx, lease, reason, then, retry_at, now)
         })
     }
 

@@ -794,7 +794,8 @@ impl OutboundStore for SqliteStore {
         now: UnixMillis,
     ) -> Result<()> {
         self.write("record send failure", |tx| {
-            outbound::record_failure(tx, lease, reason, then, now)
+            let retry_at = outbound::retry_after_failure(then, now);
+            outbound::record_failure(tx, lease, reason, then, retry_at, now)
         })
     }
 

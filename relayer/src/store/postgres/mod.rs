@@ -256,6 +256,12 @@ struct PoolState {
 /// [`Error::Backend`].
 fn pg(op: &'static str) -> impl Fn(postgres::Error) -> Error {
     move |e| {
+        if let Some(found) = migrate::schema_too_new(&e) {
+            return Error::SchemaTooNew {
+                found,
+                supported: migrate::LATEST_VERSION,
+            };
+        }
         let code = e.code().map(|c| c.code().to_owned());
         match code.as_deref() {
             // 57014: a statement cancelled (its `statement_timeout` reached, stuck behind a

@@ -349,6 +349,7 @@ impl SqliteStore {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql(op))?;
+        migrate::refuse_newer(&tx)?;
         let out = f(&tx)?;
         #[cfg(feature = "failpoints")]
         if self

@@ -58,6 +58,10 @@ pub mod evm;
 pub mod fabric;
 pub mod fisco;
 
+/// The dispatcher's test fault (devnet builds only).
+#[cfg(feature = "devnet")]
+pub mod faults;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -658,7 +662,11 @@ impl<O: Origin> Dispatcher<O> {
             }
         };
         match self.chain.broadcast(sealed, transaction).await? {
-            Landing::Landed(tx) => self.landed(request, lease, sealed.message_id, tx).await,
+            Landing::Landed(tx) => {
+                #[cfg(feature = "devnet")]
+                faults::after_dispatch(request.id, sealed.message_id, tx).await;
+                self.landed(request, lease, sealed.message_id, tx).await
+            }
             Landing::Missed(reason) => self.missed(request, lease, sealed, reason, false).await,
             Landing::Contended(reason) => match request.contended_since {
                 Some(since)

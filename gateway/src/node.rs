@@ -354,8 +354,8 @@ impl Node {
 }
 
 /// The environment variable that makes a devnet build's gateway FAULTY for tests: `equivocate`
-/// (a validator that signs two roots for every checkpoint) or `hold-after-lease:MS` (see
-/// `pipeline_faults`). Read only in builds with the `devnet` feature; a production build has no
+/// (a validator that signs two roots for every checkpoint), `hold-after-lease:MS` or
+/// `hold-after-dispatch:MS` (see `pipeline_faults`). Read only in builds with the `devnet` feature; a production build has no
 /// such mode.
 #[cfg(feature = "devnet")]
 pub const TEST_FAULT_ENV: &str = "CAUSEWAY_DEVNET_FAULT";
@@ -391,6 +391,17 @@ fn pipeline_faults() -> Result<()> {
              it leases for {ms} ms before sending it"
         );
         causeway_relayer::pipeline::faults::hold_after_lease(Duration::from_millis(ms));
+    }
+    // The dispatcher's: every landed dispatch held unrecorded (`private::dispatch::faults`).
+    if let Some(ms) = fault.strip_prefix("hold-after-dispatch:") {
+        let ms: u64 = ms.parse().with_context(|| {
+            format!("{TEST_FAULT_ENV}={fault}: the hold is a number of milliseconds")
+        })?;
+        tracing::error!(
+            "{TEST_FAULT_ENV}={fault}: this gateway is FAULTY for tests and holds every \
+             dispatch that landed for {ms} ms before recording it"
+        );
+        crate::private::dispatch::faults::hold_after_dispatch(Duration::from_millis(ms));
     }
     Ok(())
 }

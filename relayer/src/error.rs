@@ -42,8 +42,13 @@ pub enum Error {
     },
 
     /// The database was written by a newer build (its schema is ahead of the migrations this
-    /// build embeds). Refusing to open protects it from being written with old assumptions.
-    #[error("store schema version {found} is newer than this build supports ({supported})")]
+    /// build embeds). Refusing to open it, and on PostgreSQL every write of a replica still
+    /// running when a newer one migrated it, protects it from being written with old
+    /// assumptions.
+    #[error(
+        "store schema version {found} is newer than this build supports ({supported}): a newer \
+         build migrated the database; run that build (upgrade this gateway or replica)"
+    )]
     SchemaTooNew {
         /// The highest migration recorded in the database.
         found: u32,

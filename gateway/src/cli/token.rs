@@ -1,5 +1,6 @@
 //! `causeway token`: the HTTP API's bearer tokens, in the gateway's store (works while the
-//! gateway runs: the store is in WAL mode and every change is one short transaction). A new
+//! gateway runs: every change is one short transaction; on PostgreSQL the replicas of one
+//! gateway share them). A new
 //! token is printed once and kept only as its SHA-256; every create and revoke is audited.
 
 use std::path::{Path, PathBuf};
@@ -9,8 +10,9 @@ use anyhow::{Context, Result, bail};
 use causeway_config::Storage;
 use causeway_gateway::api::auth::new_secret;
 use causeway_relayer::store::{
-    ApiStore, NewToken, Scope, SqliteStore, TokenId, TokenRecord, UnixMillis,
+    ApiStore, NewToken, PgOptions, PgStore, Scope, SqliteStore, TokenId, TokenRecord, UnixMillis,
 };
+use zeroize::{Zeroize as _, Zeroizing};
 
 use super::Outcome;
 use super::status::load_config;
@@ -62,7 +64,7 @@ fn actor() -> String {
     }
 }
 
-fn open(config: &Path) -> Result<SqliteStore> {
+fn open(config: &Path) -> Result<Box<dyn ApiStore>> {
     let config = load_config(config)?;
     match config.storage() {
         Storage::Sqlite { path } => {
@@ -73,10 +75,49 @@ fn open(config: &Path) -> Result<SqliteStore> {
                     format!("while creating the store's folder {}", folder.display())
                 })?;
             }
-            SqliteStore::open(path)
-                .with_context(|| format!("while opening the store {}", path.display()))
+            let store = SqliteStore::open(path)
+                .with_context(|| format!("while opening the store {}", path.display()))?;
+            Ok(Box::new(store))
         }
-        _ => bail!("`causeway token` works on SQLite stores only for now"),
+        // Replicas of one gateway share one PostgreSQL store, and so its tokens: a token made
+        // here serves every replica's API.
+        Storage::Postgres {
+            url,
+            password_file,
+            dead_peer,
+            statement_timeout,
+        } => {
+            let password = match password_file {
+                Some(file) => {
+                    let mut bytes = std::fs::read(file).with_context(|| {
+                        format!(
+                            "while reading the PostgreSQL password file {}",
+                            file.display()
+                        )
+                    })?;
+                    let password = Zeroizing::new(bytes.trim_ascii_end().to_vec());
+                    bytes.zeroize();
+                    Some(password)
+                }
+                None => None,
+            };
+            let options = PgOptions {
+                dead_peer: *dead_peer,
+                statement_timeout: *statement_timeout,
+                ..PgOptions::default()
+            };
+            let store = PgStore::open_with(
+                url.expose_secret(),
+                password.as_ref().map(|p| p.as_slice()),
+                options,
+            )
+            .context(
+                "while opening the PostgreSQL store ([storage] postgres_url; fix the URL, the \
+                 password or the database's permissions)",
+            )?;
+            Ok(Box::new(store))
+        }
+        _ => bail!("`causeway token`: this [storage] kind is not supported by this build"),
     }
 }
 

@@ -21,6 +21,15 @@
 //! Throughout: every message delivered exactly once (one `Delivered` per id on its
 //! destination), no message submitted by both replicas, none stuck (all confirmed in org1's
 //! store), and the database password in no log.
+//!
+//! Applications send as well (`POST /v1/messages`, public and private, to both replicas' APIs
+//! in turn, during phase 1): org1's replicas dispatch them on alpha from one sender key, each
+//! request leased to one replica at a time. After the third kill `a` runs with the test fault
+//! `hold-after-dispatch` and is SIGKILLed once more in the window where a dispatch of its
+//! landed on chain and is not yet recorded: `b` takes the request over after the lease, finds
+//! its message on chain and records it, never sending it again. Every request ends
+//! `dispatched`, none `failed` or stuck; each is one `Dispatch` event on alpha's Outbox (the
+//! sender's events are exactly the requests') and one `Delivered` on beta.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -37,10 +46,12 @@ use causeway_devnet::fixtures::Committee;
 use causeway_devnet::postgres::PostgresNode;
 use causeway_devnet::{DevChain, Devnet};
 use causeway_gateway::devnet::{Layout, LocalChain, MemberFolder, write_members};
+use causeway_gateway::private::dispatch::faults::HOLDING_DISPATCH;
 use causeway_relayer::pipeline::faults::HOLDING_LEASE;
 use causeway_relayer::store::PgOptions;
 
 use crate::consortium::{COMMITTEE, Member, chains, deliveries, dispatch, member, tail};
+use crate::private_messages::{Api, api_of, token};
 
 /// The replicas' lease (`[relayer] lease_ms`): short, so that a takeover fits in a test.
 const LEASE: Duration = Duration::from_millis(4000);
@@ -57,6 +68,13 @@ const FIRST_SIGNER: usize = 5;
 /// [`HOLDING_LEASE`]: long enough for the test to see the line and act, short against the
 /// lease (the replica sends nothing in the lease's last quarter).
 const HOLD: (&str, &str) = ("CAUSEWAY_DEVNET_FAULT", "hold-after-lease:1500");
+/// The test fault that makes a replica hold each dispatch that landed, unrecorded, for a while
+/// after logging [`HOLDING_DISPATCH`] (renewing its lease meanwhile).
+const HOLD_DISPATCH: (&str, &str) = ("CAUSEWAY_DEVNET_FAULT", "hold-after-dispatch:1500");
+/// The anvil account org1's replicas both send applications' messages from on alpha.
+const SENDER: usize = 9;
+/// Send requests posted per part of phase 1 (half to each replica, half of them private).
+const REQUESTS_PER_PART: usize = 12;
 
 /// A port free on 127.0.0.1 now ([`causeway_devnet::free_port`]).
 fn free_port() -> u16 {
@@ -129,7 +147,24 @@ fn consortium(
         &org1.dir.join("keys/postgres.password"),
         format!("{}\n", pg.password()).as_bytes(),
     );
+    // Both replicas send on alpha from one sender key (a message's id binds its sender, so a
+    // request one replica sealed is sent by the other as sealed).
+    secret_file(
+        &org1.dir.join("keys/alpha-sender.key"),
+        format!(
+            "0x{}\n",
+            hex::encode(devnet.a.node.dev_keys()[SENDER].to_bytes().0)
+        )
+        .as_bytes(),
+    );
+    let signer_line = "signer_key_files = [\"keys/alpha-signer.key\"]\n";
     let base = std::fs::read_to_string(org1.config()).unwrap();
+    assert_eq!(base.matches(signer_line).count(), 1);
+    let base = base.replacen(
+        signer_line,
+        &format!("{signer_line}sender_key_file = \"keys/alpha-sender.key\"\n"),
+        1,
+    );
     // Replica b: org1's keys and certificate, its own signer account, listeners and name.
     let b_dir = dir.join("org1-b");
     let copied = Command::new("cp")
@@ -412,6 +447,113 @@ async fn until_all_delivered(
     }
 }
 
+/// Posts `n` send requests from alpha to beta's recipient, to each of `apis` in turn, public
+/// and private (for org2) in turn; the request ids the APIs answered with.
+async fn post_requests(apis: &[Api], devnet: &Devnet, n: usize, tag: &str) -> Vec<u64> {
+    let to = causeway_devnet::fixtures::address32(*devnet.b.recipient.address()).to_hex();
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut body = serde_json::json!({
+            "origin": devnet.a.spec.domain.0,
+            "destination": devnet.b.spec.domain.0,
+            "recipient": to,
+        });
+        if (i / apis.len()).is_multiple_of(2) {
+            body["body"] = format!("0x{}", hex::encode(format!("send {tag} {i}"))).into();
+        } else {
+            body["private"] = serde_json::json!({
+                "payload": {"part": tag, "request": i},
+                "recipients": ["org2"],
+                "disclose": [],
+            });
+        }
+        let api = &apis[i % apis.len()];
+        let (status, accepted) = api
+            .call(
+                alloy::transports::http::reqwest::Method::POST,
+                "/v1/messages",
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, 202, "{}: {accepted}", api.base);
+        ids.push(accepted["request_id"].as_u64().expect("a request id"));
+    }
+    ids
+}
+
+/// Every send request in org1's store: id, state, message id (hex, empty if none), attempts.
+fn send_requests(pg: &PostgresNode) -> Vec<(u64, String, String, u32)> {
+    sql(
+        pg,
+        "SELECT id || ' ' || state || ' ' || coalesce(encode(message_id, 'hex'), '-') || ' ' \
+         || attempts FROM send_request ORDER BY id",
+    )
+    .lines()
+    .map(|l| {
+        let f: Vec<&str> = l.split(' ').collect();
+        (
+            f[0].parse().unwrap(),
+            f[1].to_owned(),
+            f[2].to_owned(),
+            f[3].parse().unwrap(),
+        )
+    })
+    .collect()
+}
+
+/// Waits until every send request in org1's store is dispatched (mining now and then), or
+/// fails with the store's view after `timeout`; their message ids, by request id.
+async fn until_dispatched(
+    devnet: &Devnet,
+    pg: &PostgresNode,
+    members: &mut [Member],
+    timeout: Duration,
+) -> BTreeMap<u64, B256> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let all = send_requests(pg);
+        assert!(
+            all.iter().all(|(_, state, _, _)| state != "failed"),
+            "a send request failed: {all:?}\n{}",
+            logs(members)
+        );
+        if all.iter().all(|(_, state, _, _)| state == "dispatched") {
+            return all
+                .into_iter()
+                .map(|(id, _, mid, _)| (id, format!("0x{mid}").parse().unwrap()))
+                .collect();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "send requests not dispatched within {timeout:?}: {all:?}\n{}",
+            logs(members)
+        );
+        for m in members.iter_mut() {
+            m.assert_running();
+        }
+        mine(devnet).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Every `Dispatch` event on `chain`'s Outbox whose message `sender` sent: message ids, with
+/// repeats.
+async fn dispatched_by(chain: &DevChain, sender: causeway_proofs::Address32) -> Vec<B256> {
+    chain
+        .outbox
+        .Dispatch_filter()
+        .from_block(0)
+        .query()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(e, _)| {
+            causeway_proofs::Message::decode(&e.message[..]).is_ok_and(|m| m.sender() == sender)
+        })
+        .map(|(e, _)| e.id)
+        .collect()
+}
+
 /// The value at fraction `q` of `sorted`.
 fn quantile(sorted: &[Duration], q: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]
@@ -432,6 +574,19 @@ async fn two_replicas_on_postgres_deliver_exactly_once_through_kills_an_outage_a
     }
     let a_signer = devnet.a.node.dev_keys()[FIRST_SIGNER].address();
     let b_signer = devnet.a.node.dev_keys()[B_SIGNER].address();
+    // One token in org1's store serves both replicas' APIs.
+    until_running(&mut members[0], 1).await;
+    until_running(&mut members[1], 1).await;
+    let app = token(&members[0]);
+    let apis: Vec<Api> = members[..2]
+        .iter()
+        .map(|m| Api {
+            base: api_of(m),
+            token: app.clone(),
+            client: alloy::transports::http::reqwest::Client::new(),
+        })
+        .collect();
+    let mut posted: Vec<u64> = Vec::new();
 
     // 1. 2,000 messages in four parts; replica a SIGKILLed during each of the first three while
     //    it holds a lease (the fault's window), and restarted once b has moved all of it on.
@@ -440,6 +595,10 @@ async fn two_replicas_on_postgres_deliver_exactly_once_through_kills_an_outage_a
     let mut kills = Vec::new();
     for part in 0..4 {
         until_running(&mut members[0], part + 1).await;
+        if part < 3 {
+            posted
+                .extend(post_requests(&apis, &devnet, REQUESTS_PER_PART, &format!("{part}")).await);
+        }
         a_to_b.extend(dispatch(&devnet.a, &devnet.b, 300, &format!("a-b {part}")).await);
         b_to_a.extend(dispatch(&devnet.b, &devnet.a, 200, &format!("b-a {part}")).await);
         if part == 3 {
@@ -458,13 +617,105 @@ async fn two_replicas_on_postgres_deliver_exactly_once_through_kills_an_outage_a
         let took = until_moved(&devnet, &pg, A, &held, killed, LEASE * 3, &mut members).await;
         kills.push((held.len(), took.iter().max().copied()));
         takeovers.extend(took);
-        // The last restart runs without the fault (the outage and the pause at full speed).
+        // The last restart holds every landed dispatch instead (the kill below).
         if part < 2 {
             members[0].start_with(&[HOLD]);
         } else {
-            members[0].start();
+            members[0].start_with(&[HOLD_DISPATCH]);
         }
     }
+    // Replica a SIGKILLed once more, between a dispatch of its landing on alpha and its record:
+    // b takes the request over after the lease and finds the message on chain (sent once).
+    // The requests are posted once the chains' own dispatches are in, and only a hold that
+    // begins from now on counts (an earlier one may be over).
+    let from = members[0].log().len();
+    posted.extend(post_requests(&apis, &devnet, REQUESTS_PER_PART, "3").await);
+    let mut topped_up = 0;
+    let mut since = Instant::now();
+    while !members[0].log()[from..].contains(HOLDING_DISPATCH) {
+        for m in members.iter_mut() {
+            m.assert_running();
+        }
+        if since.elapsed() > Duration::from_secs(30) {
+            assert!(
+                topped_up < 2,
+                "replica a landed no dispatch in 3 x 30 s:\n{}",
+                logs(&members)
+            );
+            topped_up += 1;
+            posted.extend(post_requests(&apis, &devnet, 4, &format!("top-up {topped_up}")).await);
+            since = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    members[0].kill();
+    let killed = Instant::now();
+    let unrecorded = sql(
+        &pg,
+        &format!(
+            "SELECT id || ' ' || state || ' ' || encode(message_id, 'hex') FROM send_request \
+             WHERE lease_owner = '{A}' AND lease_until IS NOT NULL"
+        ),
+    );
+    let (request, state, message) = match unrecorded.split(' ').collect::<Vec<_>>()[..] {
+        [request, state, message] => (request.parse::<u64>().unwrap(), state, message),
+        _ => panic!("replica a was killed inside its dispatch hold, yet holds {unrecorded:?}"),
+    };
+    assert_eq!(state, "sealed", "landed but not recorded");
+    let message: B256 = format!("0x{message}").parse().unwrap();
+    let sender = causeway_proofs::Address32::from(causeway_proofs::EvmAddress(
+        devnet.a.node.dev_keys()[SENDER].address().0.0,
+    ));
+    assert!(
+        dispatched_by(&devnet.a, sender).await.contains(&message),
+        "request {request}'s message {message} is not on alpha, yet a held it as landed"
+    );
+    let took = loop {
+        let now = send_requests(&pg);
+        if now
+            .iter()
+            .any(|(id, state, _, _)| *id == request && state == "dispatched")
+        {
+            break killed.elapsed();
+        }
+        assert!(
+            killed.elapsed() < LEASE * 3,
+            "request {request}, landed by a before its kill, not recorded by b within 3 leases: \
+             {now:?}\n{}",
+            logs(&members)
+        );
+        members[1].assert_running();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    eprintln!(
+        "request {request} landed by replica a, killed before recording it; b recorded it \
+         after {took:?}"
+    );
+    // Restarted without a fault (the outage and the pause at full speed).
+    members[0].start();
+    until_running(&mut members[0], 5).await;
+    let requested = until_dispatched(&devnet, &pg, &mut members, Duration::from_secs(120)).await;
+    assert_eq!(
+        requested.keys().copied().collect::<Vec<_>>(),
+        {
+            let mut all = posted.clone();
+            all.sort_unstable();
+            all
+        },
+        "the store holds exactly the requests the APIs accepted"
+    );
+    // Every send request dispatched once: the sender's Dispatch events on alpha are exactly the
+    // requests' message ids, each once (a request sent again under another nonce would add
+    // one).
+    let mut landed = dispatched_by(&devnet.a, sender).await;
+    landed.sort_unstable();
+    let mut expected: Vec<B256> = requested.values().copied().collect();
+    expected.sort_unstable();
+    assert_eq!(
+        landed, expected,
+        "the sender's Dispatch events are the requests', each once"
+    );
+    a_to_b.extend(requested.values().copied());
     until_all_delivered(
         &devnet,
         &pg,
@@ -577,6 +828,20 @@ async fn two_replicas_on_postgres_deliver_exactly_once_through_kills_an_outage_a
         took.iter().max()
     );
 
+    // The requests still once each after the outage and the pause, under the ids recorded.
+    let mut landed = dispatched_by(&devnet.a, sender).await;
+    landed.sort_unstable();
+    assert_eq!(landed, expected, "a request was dispatched again later");
+    let requests = send_requests(&pg);
+    assert!(
+        requests.len() == requested.len()
+            && requests
+                .iter()
+                .all(|(id, state, mid, _)| state == "dispatched"
+                    && format!("0x{mid}").parse::<B256>().ok() == requested.get(id).copied()),
+        "every request still dispatched under the id first recorded: {requests:?}"
+    );
+
     // Exactly once, no message sent by both replicas, none of b's fenced leases sent by b.
     let (on_b, skipped_b) = deliveries(&devnet.b).await;
     let (on_a, skipped_a) = deliveries(&devnet.a).await;
@@ -611,9 +876,12 @@ async fn two_replicas_on_postgres_deliver_exactly_once_through_kills_an_outage_a
             .sum::<usize>()
     };
     eprintln!(
-        "{} messages; submissions by replica a {}, by b {}; duplicates skipped by the Inboxes \
-         {skipped_b} + {skipped_a}; phases ended at {phase1:?}, {phase2:?}, {:?}",
+        "{} messages ({} sent through the APIs, their attempts {:?}); submissions by replica a \
+         {}, by b {}; duplicates skipped by the Inboxes {skipped_b} + {skipped_a}; phases ended \
+         at {phase1:?}, {phase2:?}, {:?}",
         on_a.len() + on_b.len(),
+        requested.len(),
+        requests.iter().map(|r| r.3).collect::<Vec<_>>(),
         by_signer(a_signer),
         by_signer(b_signer),
         started.elapsed()

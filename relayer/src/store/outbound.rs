@@ -177,8 +177,14 @@ pub enum AfterFailure {
     /// are bounded by the other senders' messages, not by the request's attempts.
     SealAgain,
     /// Stays sealed (same nonce, message id and body), to be sent again: its message can still
-    /// land at its nonce, so sealing it for another would risk sending it twice.
-    SendAgain,
+    /// land at its nonce, so sealing it for another would risk sending it twice. Counted, and
+    /// not leased again before `after` has passed (on the lease clock, as
+    /// [`OutboundStore::defer_send_request`] puts a request off), so that a refusal that lasts a
+    /// while does not use the request's attempts up in as many polls.
+    SendAgain {
+        /// How long the request waits before it is sent again.
+        after: Duration,
+    },
     /// Failed for good.
     GiveUp,
 }
@@ -393,9 +399,10 @@ pub trait OutboundStore: Send + Sync {
     fn record_dispatched(&self, lease: &SendLease, tx_hash: Hash32, now: UnixMillis) -> Result<()>;
 
     /// Records a failed attempt with its reason, and releases the lease: `then` says whether
-    /// the request is sealed again (accepted; a lost nonce, not counted), sent again as sealed
-    /// (counted; only a sealed request, else [`crate::Error::SendRequestState`]), or failed for
-    /// good (counted).
+    /// the request is sealed again (accepted; a lost nonce, not counted; leased again at once),
+    /// sent again as sealed (counted; only a sealed request, else
+    /// [`crate::Error::SendRequestState`]; leased again once its `after` has passed on the
+    /// lease clock), or failed for good (counted).
     fn record_send_failure(
         &self,
         lease: &SendLease,

@@ -36,6 +36,10 @@ macro_rules! outbound_conformance_suite {
                 super::a_request_put_off_lets_the_others_go_first_until_its_time(&$backend);
             }
             #[test]
+            fn a_request_sent_again_waits_its_backoff_and_the_others_go_first() {
+                super::a_request_sent_again_waits_its_backoff_and_the_others_go_first(&$backend);
+            }
+            #[test]
             fn envelopes_are_stored_once_and_grants_replace_them_with_a_record() {
                 super::envelopes_are_stored_once_and_grants_replace_them_with_a_record(&$backend);
             }
@@ -202,7 +206,14 @@ fn send_requests_are_recorded_audited_sealed_and_dispatched<B: Backend>(b: &B) {
     assert_eq!(retaken[0].generation, leases[0].generation + 1);
     // Only a sealed request is sent again as sealed.
     assert!(matches!(
-        s.record_send_failure(&retaken[0], "x", AfterFailure::SendAgain, t(16)),
+        s.record_send_failure(
+            &retaken[0],
+            "x",
+            AfterFailure::SendAgain {
+                after: Duration::ZERO
+            },
+            t(16)
+        ),
         Err(Error::SendRequestState { .. })
     ));
     s.record_send_failure(&retaken[0], "reverted", AfterFailure::GiveUp, t(16))
@@ -360,8 +371,15 @@ fn a_lapsed_lease_is_taken_over_and_its_holder_is_fenced<B: Backend>(b: &B) {
     lost(two.record_dispatched(&new, Hash32([9; 32]), t(2_100)));
     // A missed attempt whose message can still land at its nonce: sent again as sealed (same
     // nonce and message id, the missed transaction forgotten), the attempt counted, released.
-    two.record_send_failure(&restarted[0], "refused", AfterFailure::SendAgain, t(2_050))
-        .unwrap();
+    two.record_send_failure(
+        &restarted[0],
+        "refused",
+        AfterFailure::SendAgain {
+            after: Duration::from_millis(10),
+        },
+        t(2_050),
+    )
+    .unwrap();
     let again = two.send_request(ids[0]).unwrap().unwrap();
     assert_eq!(
         (again.state, again.nonce, again.message_id, again.tx_hash),
@@ -455,6 +473,91 @@ fn a_request_put_off_lets_the_others_go_first_until_its_time<B: Backend>(b: &B) 
     assert_eq!(
         (r.retry_at, r.deferrals, r.contended_since),
         (None, 0, None)
+    );
+}
+
+/// A counted failed attempt whose message can still land at its nonce (sent again as sealed)
+/// waits its backoff on the lease clock: released, leased by no one before its time, so the
+/// newer requests go first; at its time it is leased again. A lost nonce (sealed again) is
+/// leased again at once, and a request given up is never leased again.
+fn a_request_sent_again_waits_its_backoff_and_the_others_go_first<B: Backend>(b: &B) {
+    let (one, two) = (b.open(), b.open());
+    let ids = one
+        .record_send_requests(
+            &[
+                request(SendKind::Public, b"refused", &[]),
+                request(SendKind::Public, b"fresh", &[]),
+            ],
+            t(1),
+        )
+        .unwrap();
+    let a = owner("replica-a");
+    let held = lease(&one, &a, 1, 10, 60_000);
+    assert_eq!(held[0].request, ids[0]);
+    one.record_sealed(&held[0], 7, MessageId(Hash32([1; 32])), None, t(20))
+        .unwrap();
+    one.record_send_failure(
+        &held[0],
+        "execution reverted",
+        AfterFailure::SendAgain {
+            after: Duration::from_millis(1_000),
+        },
+        t(100),
+    )
+    .unwrap();
+    let waiting = two.send_request(ids[0]).unwrap().unwrap();
+    assert_eq!(
+        (
+            waiting.state,
+            waiting.nonce,
+            waiting.attempts,
+            waiting.lease
+        ),
+        (SendState::Sealed, Some(7), 1, None),
+        "sent again as sealed: counted and released"
+    );
+    assert_eq!(
+        (
+            waiting.retry_at,
+            waiting.deferrals,
+            waiting.error.as_deref()
+        ),
+        (Some(t(1_100)), 0, Some("execution reverted"))
+    );
+    // Before its time: neither its holder nor another takes it; the fresh one goes first.
+    let next = lease(&two, &owner("replica-c"), 2, 500, 60_000);
+    assert_eq!(next.iter().map(|l| l.request).collect::<Vec<_>>(), [ids[1]]);
+    assert!(lease(&one, &a, 2, 1_099, 60_000).is_empty());
+    // Its time come: leased again, by whoever looks.
+    let again = lease(&two, &owner("replica-d"), 2, 1_100, 60_000);
+    assert_eq!(
+        again.iter().map(|l| l.request).collect::<Vec<_>>(),
+        [ids[0]]
+    );
+    // A lost nonce is sealed again at once: no wait.
+    two.record_send_failure(&again[0], "nonce taken", AfterFailure::SealAgain, t(1_200))
+        .unwrap();
+    let resealed = one.send_request(ids[0]).unwrap().unwrap();
+    assert_eq!(
+        (resealed.state, resealed.attempts, resealed.retry_at),
+        (SendState::Accepted, 1, None)
+    );
+    let third = lease(&one, &a, 2, 1_200, 60_000);
+    assert_eq!(
+        third.iter().map(|l| l.request).collect::<Vec<_>>(),
+        [ids[0]]
+    );
+    one.record_send_failure(&third[0], "given up", AfterFailure::GiveUp, t(1_300))
+        .unwrap();
+    let failed = two.send_request(ids[0]).unwrap().unwrap();
+    assert_eq!(
+        (failed.state, failed.attempts, failed.retry_at),
+        (SendState::Failed, 2, None)
+    );
+    assert!(
+        lease(&two, &a, 2, 90_000, 60_000)
+            .iter()
+            .all(|l| l.request != ids[0])
     );
 }
 

@@ -77,6 +77,86 @@ fn replicas_starting_together_migrate_once() {
     assert_eq!(applied, format!("{PG_SCHEMA_VERSION} {PG_SCHEMA_VERSION}"));
 }
 
+/// A rolling upgrade: a replica of this build is running when a newer build migrates the
+/// database (a schema version past this build's). From then on every write of the running
+/// replica is refused with [`Error::SchemaTooNew`], naming the fix, and changes nothing (an
+/// older build's confirmations would skip what newer code reads, as schema 1's did
+/// `lane_last_delivery`); reads go on; a replica of this build opening it is refused too.
+#[test]
+fn a_running_replica_refuses_to_write_once_a_newer_build_migrated_the_database() {
+    use causeway_relayer::store::{NewSendRequest, OutboundStore as _, SendKind};
+    let node = shared_postgres();
+    let url = new_database(node);
+    let db = url.rsplit('/').next().unwrap().to_owned();
+    let running = open(&url, LeaseClock::Database);
+    let send = |s: &PgStore| {
+        s.record_send_requests(
+            &[NewSendRequest {
+                origin: ORIGIN,
+                destination: DEST,
+                recipient: causeway_proofs::Address32([1; 32]),
+                kind: SendKind::Public,
+                payload: b"before",
+                readers: &[],
+                disclose: &[],
+                actor: "test",
+            }],
+            t(1),
+        )
+    };
+    send(&running).unwrap();
+    // A newer build migrates (it records its version under the migration's locks).
+    let newer = PG_SCHEMA_VERSION + 1;
+    node.psql(
+        &db,
+        &format!(
+            "SELECT pg_advisory_xact_lock({}); INSERT INTO schema_version (version, name, applied_at) \
+             VALUES ({newer}, 'a newer build', 0)",
+            0x6361_7573_6577_6179_i64
+        ),
+    )
+    .unwrap();
+    let refused = send(&running).unwrap_err();
+    match &refused {
+        Error::SchemaTooNew { found, supported } => {
+            assert_eq!((*found, *supported), (newer, PG_SCHEMA_VERSION));
+        }
+        other => panic!("expected SchemaTooNew, got {other:?}"),
+    }
+    assert!(
+        refused
+            .to_string()
+            .contains("upgrade this gateway or replica"),
+        "the error names the fix: {refused}"
+    );
+    // Other writes alike (a delivery's lease), and nothing was written.
+    assert!(matches!(
+        running.lease_pending(&LeaseRequest {
+            lane: LANE,
+            owner: &owner("a"),
+            limit: 10,
+            lease_for: Duration::from_secs(1),
+            covered_by: LogSize(100),
+            policy: RetryPolicy::default(),
+            now: t(5),
+            rota: None,
+        }),
+        Err(Error::SchemaTooNew { .. })
+    ));
+    assert_eq!(
+        node.psql(&db, "SELECT count(*) FROM send_request").unwrap(),
+        "1"
+    );
+    assert_eq!(running.schema_version().unwrap(), newer, "reads go on");
+    match PgStore::open(&url) {
+        Err(Error::SchemaTooNew { found, .. }) => assert_eq!(found, newer),
+        other => panic!(
+            "expected SchemaTooNew at opening, got {:?}",
+            other.map(|_| ())
+        ),
+    }
+}
+
 #[test]
 fn leases_run_on_the_database_clock_whatever_the_callers_clock_says() {
     let url = new_database(shared_postgres());

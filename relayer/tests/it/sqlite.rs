@@ -122,6 +122,54 @@ fn a_file_from_a_newer_build_is_refused() {
     }
 }
 
+/// A newer build migrates the file beside a running gateway (a newer `causeway` started on
+/// it): from then on the running gateway's every write is refused with
+/// [`Error::SchemaTooNew`], naming the fix, and changes nothing; its reads go on.
+#[test]
+fn a_running_gateway_refuses_to_write_once_a_newer_build_migrated_the_file() {
+    let b = SqliteBackend::new();
+    let running = b.open();
+    accept_new(&running, 0, 2, 1, 1);
+    let found = running.schema_version().unwrap();
+    raw(&b)
+        .execute(
+            "INSERT INTO schema_version (version, name, applied_at) VALUES (?1, 'future', 0)",
+            [found + 1],
+        )
+        .unwrap();
+    let refused = running
+        .lease_pending(&LeaseRequest {
+            lane: LANE,
+            owner: &owner("a"),
+            limit: 10,
+            lease_for: Duration::from_secs(1),
+            covered_by: LogSize(2),
+            policy: causeway_relayer::store::RetryPolicy::default(),
+            now: t(5),
+            rota: None,
+        })
+        .unwrap_err();
+    match &refused {
+        Error::SchemaTooNew {
+            found: f,
+            supported,
+        } => {
+            assert_eq!((*f, *supported), (found + 1, found));
+        }
+        other => panic!("expected SchemaTooNew, got {other:?}"),
+    }
+    assert!(
+        refused.to_string().contains("upgrade this gateway"),
+        "the error names the fix: {refused}"
+    );
+    assert_eq!(
+        running.lane_stats().unwrap()[0].counts.pending,
+        2,
+        "nothing leased"
+    );
+    assert_eq!(running.log_size(ORIGIN).unwrap(), LogSize(2), "reads go on");
+}
+
 /// `causeway status` reads beside a running gateway: a read-only handle sees what the writer
 /// committed, never waits for a write transaction in progress nor makes the writer wait, cannot
 /// write, creates no file, and refuses a file at another schema than this build's.

@@ -38,6 +38,12 @@
 //! It is warned about once (its first deferral, the start of a contention episode), then logged
 //! at debug.
 //!
+//! An attempt that fails for the request's own reason (a revert or a refusal while its nonce is
+//! free) is counted, and the request, sent again as sealed, waits a backoff of its own as well
+//! ([`AfterFailure::SendAgain`]: the poll interval doubled with each counted attempt, on the
+//! lease clock), so a refusal that lasts a few seconds does not use up its [`MAX_ATTEMPTS`] in
+//! as many polls.
+//!
 //! A nonce held by a transaction that is never mined (too low a fee, dropped by the node) would
 //! hold its request forever; once an episode lasted [`Dispatcher::replacing_after`], the
 //! dispatcher sends the request in its place ([`Origin::replace`]: on EVM, the same account
@@ -51,6 +57,10 @@
 pub mod evm;
 pub mod fabric;
 pub mod fisco;
+
+/// The dispatcher's test fault (devnet builds only).
+#[cfg(feature = "devnet")]
+pub mod faults;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -287,12 +297,11 @@ impl<O: Origin> Dispatcher<O> {
         self
     }
 
-    /// How long a request is put off after its `deferrals`-th deferral in a row: the poll
-    /// interval, doubled each time, at most [`MAX_BACKOFF`].
-    pub fn backoff(&self, deferrals: u32) -> Duration {
-        self.poll
-            .saturating_mul(1u32 << deferrals.min(16))
-            .min(MAX_BACKOFF)
+    /// How long a request is put off after `n` deferrals in a row, or waits to be sent again
+    /// after `n` counted failed attempts before the one that just failed: the poll interval,
+    /// doubled each time, at most [`MAX_BACKOFF`].
+    pub fn backoff(&self, n: u32) -> Duration {
+        self.poll.saturating_mul(1u32 << n.min(16)).min(MAX_BACKOFF)
     }
 
     /// The messages' sender.
@@ -454,7 +463,9 @@ impl<O: Origin> Dispatcher<O> {
             .context("writing the send request to the store")
     }
 
-    /// Records a failed attempt (then given up once the attempts are used up).
+    /// Records a failed attempt: `then` is [`AfterFailure::SealAgain`] (a lost nonce, not
+    /// counted), [`AfterFailure::GiveUp`], or sent again ([`Dispatcher::send_again`]) after the
+    /// backoff of its counted attempts; given up once the attempts are used up.
     async fn fail(
         &self,
         request: &SendRequest,
@@ -469,7 +480,7 @@ impl<O: Origin> Dispatcher<O> {
             then
         };
         let id = request.id;
-        tracing::warn!(origin = %self.origin, request = %id, ?then, %reason, "dispatcher: attempt failed");
+        tracing::warn!(origin = %self.origin, request = %id, ?then, attempt = request.attempts + 1, %reason, "dispatcher: attempt failed");
         let lease = lease.clone();
         self.blocking(move |s| s.record_send_failure(&lease, &reason, then, UnixMillis::now()))
             .await
@@ -512,8 +523,19 @@ impl<O: Origin> Dispatcher<O> {
                 "{reason}; the Outbox is still at {next}: waiting for the dispatch that holds it"
             ))))
         } else {
-            self.fail(request, lease, reason, AfterFailure::SendAgain)
+            self.fail(request, lease, reason, self.send_again(request))
                 .await
+        }
+    }
+
+    /// A counted failed attempt of `request` whose message can still land at its nonce: sent
+    /// again as sealed once the poll interval, doubled with each attempt it failed before this
+    /// one, has passed (at most [`MAX_BACKOFF`]), so that a refusal lasting a while (a
+    /// recipient or node that refuses for a minute) does not use up its [`MAX_ATTEMPTS`] in as
+    /// many polls, and the requests behind it are leased meanwhile.
+    fn send_again(&self, request: &SendRequest) -> AfterFailure {
+        AfterFailure::SendAgain {
+            after: self.backoff(request.attempts),
         }
     }
 
@@ -640,7 +662,11 @@ impl<O: Origin> Dispatcher<O> {
             }
         };
         match self.chain.broadcast(sealed, transaction).await? {
-            Landing::Landed(tx) => self.landed(request, lease, sealed.message_id, tx).await,
+            Landing::Landed(tx) => {
+                #[cfg(feature = "devnet")]
+                faults::after_dispatch(request.id, sealed.message_id, tx).await;
+                self.landed(request, lease, sealed.message_id, tx).await
+            }
             Landing::Missed(reason) => self.missed(request, lease, sealed, reason, false).await,
             Landing::Contended(reason) => match request.contended_since {
                 Some(since)
@@ -1055,6 +1081,159 @@ mod tests {
             nonces.len() <= fresh.len() + 1,
             "sealed again only when a fresh request took its nonce: {nonces:?}"
         );
+    }
+
+    /// An Outbox in memory that refuses every dispatch of one request for the request's own
+    /// reason (a revert while its nonce is free: a counted attempt) and lands the others. It
+    /// notes when each try of the refused one came, and at which nonce.
+    struct Refusing {
+        nonce: AtomicU64,
+        refused: SendRequestId,
+        tries: Mutex<Vec<(u64, std::time::Instant)>>,
+        landed: Mutex<Vec<SendRequestId>>,
+    }
+
+    impl Origin for Arc<Refusing> {
+        type Transaction = ();
+
+        fn sender(&self) -> Address32 {
+            Address32([7; 32])
+        }
+
+        async fn next_nonce(&self) -> Result<u64> {
+            Ok(self.nonce.load(Ordering::SeqCst))
+        }
+
+        async fn find(&self, _: &Sealed) -> Result<Found> {
+            Ok(Found::NotFound)
+        }
+
+        async fn prepare(&self, _: &Sealed, _: &[u8]) -> Result<Prepared<()>> {
+            Ok(Prepared::Ready {
+                tx: None,
+                transaction: (),
+            })
+        }
+
+        async fn broadcast(&self, sealed: &Sealed, (): ()) -> Result<Landing> {
+            if sealed.request == self.refused {
+                self.tries
+                    .lock()
+                    .unwrap()
+                    .push((sealed.nonce, std::time::Instant::now()));
+                return Ok(Landing::Missed(
+                    "the dispatch was refused: execution reverted (the recipient refuses)".into(),
+                ));
+            }
+            self.nonce.fetch_add(1, Ordering::SeqCst);
+            self.landed.lock().unwrap().push(sealed.request);
+            Ok(Landing::Landed(Hash32([sealed.request.0 as u8; 32])))
+        }
+    }
+
+    /// A request refused for its own reason at every attempt (counted) waits a backoff of its
+    /// own before each new attempt: the poll interval doubled with every counted attempt, so
+    /// its eight attempts take 10 + 20 + ... + 640 ms, not eight polls, the requests recorded
+    /// after it land meanwhile, and it ends `failed` with the reason.
+    #[tokio::test]
+    async fn counted_failed_attempts_wait_a_doubling_backoff_and_end_in_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(dir.path().join("s.sqlite")).unwrap());
+        let new = |body: &'static [u8]| NewSendRequest {
+            origin: Domain(1),
+            destination: Domain(2),
+            recipient: Address32([2; 32]),
+            kind: SendKind::Public,
+            payload: body,
+            readers: &[],
+            disclose: &[],
+            actor: "test",
+        };
+        let refused = store
+            .record_send_requests(&[new(b"refused")], UnixMillis::now())
+            .unwrap()[0];
+        let fresh = store
+            .record_send_requests(&[new(b"a"), new(b"b"), new(b"c")], UnixMillis::now())
+            .unwrap();
+        let chain = Arc::new(Refusing {
+            nonce: AtomicU64::new(0),
+            refused,
+            tries: Mutex::new(Vec::new()),
+            landed: Mutex::new(Vec::new()),
+        });
+        let own = KeyPair::generate();
+        let members = [("org1".to_owned(), *own.public_key())].into();
+        let directory = Arc::new(Directory::new(
+            "org1".into(),
+            own,
+            members,
+            Default::default(),
+        ));
+        let poll = Duration::from_millis(10);
+        let dispatcher = Dispatcher::with_origin(
+            Arc::clone(&store) as Arc<dyn Store>,
+            Domain(1),
+            Arc::clone(&chain),
+            directory,
+            poll,
+        );
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(dispatcher.run(cancel.clone()));
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let given_up = loop {
+            let r = store.send_request(refused).unwrap().unwrap();
+            if r.state != SendState::Sealed && r.state != SendState::Accepted {
+                break r;
+            }
+            assert!(std::time::Instant::now() < deadline, "not given up: {r:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        cancel.cancel();
+        task.await.unwrap();
+
+        assert_eq!(given_up.state, SendState::Failed, "{given_up:?}");
+        assert_eq!(given_up.attempts, MAX_ATTEMPTS);
+        assert!(
+            given_up
+                .error
+                .as_deref()
+                .unwrap()
+                .contains("recipient refuses"),
+            "{:?}",
+            given_up.error
+        );
+        assert_eq!(
+            *chain.landed.lock().unwrap(),
+            fresh,
+            "the others landed, in order"
+        );
+        let tries = chain.tries.lock().unwrap().clone();
+        assert_eq!(
+            tries.len(),
+            MAX_ATTEMPTS as usize,
+            "one broadcast per attempt"
+        );
+        // After its k-th counted attempt (k from 0) it waits 10 ms << k before it is sent again
+        // at the same nonce. A fresh request landing at its nonce seals it again at once (not
+        // counted, no wait): at most three such gaps here.
+        let mut waited = 0;
+        for (k, pair) in tries.windows(2).enumerate() {
+            let ((was, then), (nonce, at)) = (pair[0], pair[1]);
+            if nonce != was {
+                continue;
+            }
+            // The retry time is kept in whole milliseconds: 1 ms of rounding.
+            let least = poll * (1u32 << k) - Duration::from_millis(1);
+            assert!(
+                at - then >= least,
+                "attempt {} came {:?} after attempt {}, not {least:?} or more: {tries:?}",
+                k + 2,
+                at - then,
+                k + 1
+            );
+            waited += 1;
+        }
+        assert!(waited >= 4, "{waited} waits at one nonce: {tries:?}");
     }
 
     #[test]

@@ -218,14 +218,18 @@ impl<'c> Tx<'c> {
         // statements. The wait for the lock is bounded.
         let begin = match mode {
             Mode::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".to_owned(),
+            // Then, on a snapshot taken once the lock is held, the schema guard: a newer
+            // build's migration (which takes the write lock too) refuses this write.
             Mode::Write => format!(
                 "BEGIN ISOLATION LEVEL READ COMMITTED;
                  SET LOCAL lock_timeout = {};
                  SELECT set_config('{NOW_SETTING}',
                                    (extract(epoch FROM clock_timestamp()) * 1000)::bigint::text,
                                    true)
-                 FROM (SELECT pg_advisory_xact_lock({WRITE_LOCK})) AS locked",
-                lock_wait.as_millis().max(1)
+                 FROM (SELECT pg_advisory_xact_lock({WRITE_LOCK})) AS locked;
+                 {}",
+                lock_wait.as_millis().max(1),
+                super::migrate::SCHEMA_GUARD.as_str()
             ),
         };
         Tx {

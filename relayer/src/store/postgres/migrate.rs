@@ -3,11 +3,18 @@
 //! second waits for the first to commit, then finds nothing left to apply.
 //!
 //! A migration, once released, never changes: fix mistakes with a new one. A database migrated
-//! by a newer build is refused ([`Error::SchemaTooNew`]).
+//! by a newer build is refused ([`Error::SchemaTooNew`]): at opening, and by every write of a
+//! replica that was already running when a newer one migrated the database (a rolling upgrade),
+//! so an older build never writes what newer code reads differently (PostgreSQL schema 2's
+//! `lane_last_delivery`, say, which schema 1's confirmations did not update). A migration holds
+//! the write lock, and each write checks the schema version once it holds that lock
+//! ([`SCHEMA_GUARD`]).
+
+use std::sync::LazyLock;
 
 use postgres::Client;
 
-use super::{MIGRATE_LOCK, Tx, col, pg};
+use super::{MIGRATE_LOCK, Tx, WRITE_LOCK, col, pg};
 use crate::Error;
 use crate::store::{Result, UnixMillis};
 
@@ -50,6 +57,32 @@ const MIGRATIONS: &[Migration] = &[
 /// The schema version this build brings a database to.
 pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;
 
+/// What the schema guard's refusal says, up to the version found.
+const GUARD_REFUSAL: &str = "store schema version ";
+
+/// The statement each write runs once it holds the write lock: no rows while the database is at
+/// a schema this build knows; else it fails, naming the version found (the failed cast of the
+/// refusal's text, SQLSTATE 22P02, which [`schema_too_new`] reads as [`Error::SchemaTooNew`]),
+/// and the write's transaction is rolled back with everything pipelined behind it.
+pub(super) static SCHEMA_GUARD: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT 1 FROM schema_version WHERE CASE WHEN version > {LATEST_VERSION} \
+         THEN ('{GUARD_REFUSAL}' || version || ' is newer than this build supports')::int = 0 \
+         ELSE false END"
+    )
+});
+
+/// The version a write's [`SCHEMA_GUARD`] refused, if `e` is its refusal.
+pub(super) fn schema_too_new(e: &postgres::Error) -> Option<u32> {
+    let db = e.as_db_error()?;
+    if db.code().code() != "22P02" {
+        return None;
+    }
+    let (_, rest) = db.message().split_once(GUARD_REFUSAL)?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
 /// Applies the missing migrations and returns the resulting version.
 pub(super) fn migrate(client: &mut Client) -> Result<u32> {
     let op = "migrate schema";
@@ -79,6 +112,12 @@ pub(super) fn migrate(client: &mut Client) -> Result<u32> {
             found: current,
             supported: LATEST_VERSION,
         });
+    }
+    if current < LATEST_VERSION {
+        // The write lock too, until this commits: no replica's write straddles the migration,
+        // and each write after it sees the new version (its schema guard).
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
+            .map_err(pg(op))?;
     }
     let now = i64::try_from(UnixMillis::now().0).unwrap_or(i64::MAX);
     for m in MIGRATIONS.iter().filter(|m| m.version > current) {

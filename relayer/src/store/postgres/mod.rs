@@ -256,6 +256,12 @@ struct PoolState {
 /// [`Error::Backend`].
 fn pg(op: &'static str) -> impl Fn(postgres::Error) -> Error {
     move |e| {
+        if let Some(found) = migrate::schema_too_new(&e) {
+            return Error::SchemaTooNew {
+                found,
+                supported: migrate::LATEST_VERSION,
+            };
+        }
         let code = e.code().map(|c| c.code().to_owned());
         match code.as_deref() {
             // 57014: a statement cancelled (its `statement_timeout` reached, stuck behind a
@@ -977,7 +983,14 @@ impl OutboundStore for PgStore {
         now: UnixMillis,
     ) -> Result<()> {
         self.write("record send failure", |tx| {
-            outbound::record_failure(tx, lease, reason, then, now)
+            // A request sent again waits out its backoff on the lease clock, as one put off.
+            let retry_at = match then {
+                super::AfterFailure::SendAgain { .. } => {
+                    crate::store::sqlite::outbound::retry_after_failure(then, self.now(tx, now)?)
+                }
+                _ => None,
+            };
+            outbound::record_failure(tx, lease, reason, then, retry_at, now)
         })
     }
 

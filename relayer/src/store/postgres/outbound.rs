@@ -263,11 +263,13 @@ pub(super) fn record_dispatched(
     Ok(())
 }
 
+/// Records a failed attempt as SQLite's `record_failure` does; `retry_at` on the lease clock.
 pub(super) fn record_failure(
     tx: &mut Tx<'_>,
     lease: &SendLease,
     reason: &str,
     then: AfterFailure,
+    retry_at: Option<UnixMillis>,
     now: UnixMillis,
 ) -> Result<()> {
     let id = lease.request;
@@ -275,14 +277,15 @@ pub(super) fn record_failure(
     expect_state(tx, lease, allowed, "marked failed")?;
     let at = i64_of("time", now.0)?;
     let key = i64_of("request id", id.0)?;
+    let retry = retry_at.map(|r| i64_of("retry time", r.0)).transpose()?;
     tx.exec(
         "UPDATE send_request SET state = $2,
              attempts = attempts + CASE WHEN $2 = 'accepted' THEN 0 ELSE 1 END, error = $3,
              payload = CASE WHEN $2 = 'failed' THEN NULL ELSE payload END,
              tx_hash = CASE WHEN $2 = 'sealed' THEN NULL ELSE tx_hash END, lease_until = NULL,
-             retry_at = NULL, deferrals = 0, contended_since = NULL, updated_at = $4
+             retry_at = $5, deferrals = 0, contended_since = NULL, updated_at = $4
          WHERE id = $1",
-        &[&key, &state, &reason, &at],
+        &[&key, &state, &reason, &at, &retry],
     )?;
     Ok(())
 }

@@ -2,7 +2,9 @@
 //! transaction on open and recorded in `schema_version`.
 //!
 //! A migration, once released, never changes: fix mistakes with a new one. A file migrated by
-//! a newer build is refused ([`Error::SchemaTooNew`]) rather than written with old assumptions.
+//! a newer build is refused ([`Error::SchemaTooNew`]) rather than written with old assumptions:
+//! at opening, and by every write of a handle opened before a newer build migrated the file
+//! beside it ([`refuse_newer`]).
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
@@ -135,6 +137,24 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<u32> {
 }
 
 /// The last applied migration (0 for a new file).
+/// Refuses a write ([`Error::SchemaTooNew`]) once a newer build migrated the file since this
+/// handle opened it (a newer `causeway` run beside this one). Run first in every write
+/// transaction: it holds the write lock, which a migration needs too, so no migration lands
+/// between this check and the write's commit.
+pub(super) fn refuse_newer(tx: &Transaction<'_>) -> Result<()> {
+    let found: i64 = tx
+        .prepare_cached("SELECT coalesce(max(version), 0) FROM schema_version")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .map_err(sql("read schema version"))?;
+    if found > i64::from(LATEST_VERSION) {
+        return Err(Error::SchemaTooNew {
+            found: u32::try_from(found).unwrap_or(u32::MAX),
+            supported: LATEST_VERSION,
+        });
+    }
+    Ok(())
+}
+
 pub(super) fn current_version(tx: &Transaction<'_>) -> Result<u32> {
     let op = "read schema version";
     let v: Option<i64> = tx

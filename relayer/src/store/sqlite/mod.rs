@@ -349,6 +349,7 @@ impl SqliteStore {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql(op))?;
+        migrate::refuse_newer(&tx)?;
         let out = f(&tx)?;
         #[cfg(feature = "failpoints")]
         if self
@@ -794,7 +795,8 @@ impl OutboundStore for SqliteStore {
         now: UnixMillis,
     ) -> Result<()> {
         self.write("record send failure", |tx| {
-            outbound::record_failure(tx, lease, reason, then, now)
+            let retry_at = outbound::retry_after_failure(then, now);
+            outbound::record_failure(tx, lease, reason, then, retry_at, now)
         })
     }
 

@@ -371,11 +371,14 @@ pub(super) fn record_dispatched(
     Ok(())
 }
 
+/// Records a failed attempt; `retry_at` is when a request sent again may be leased again (on
+/// the lease clock; see [`retry_after_failure`]).
 pub(super) fn record_failure(
     tx: &Transaction<'_>,
     lease: &SendLease,
     reason: &str,
     then: AfterFailure,
+    retry_at: Option<UnixMillis>,
     now: UnixMillis,
 ) -> Result<()> {
     let id = lease.request;
@@ -383,17 +386,27 @@ pub(super) fn record_failure(
     expect_state(tx, lease, allowed, "marked failed")?;
     let at = to_i64("time", now.0)?;
     let key = to_i64("request id", id.0)?;
+    let retry = retry_at.map(|r| to_i64("retry time", r.0)).transpose()?;
     tx.prepare_cached(
         "UPDATE send_request SET state = ?2,
              attempts = attempts + CASE WHEN ?2 = 'accepted' THEN 0 ELSE 1 END, error = ?3,
              payload = CASE WHEN ?2 = 'failed' THEN NULL ELSE payload END,
              tx_hash = CASE WHEN ?2 = 'sealed' THEN NULL ELSE tx_hash END, lease_until = NULL,
-             retry_at = NULL, deferrals = 0, contended_since = NULL, updated_at = ?4
+             retry_at = ?5, deferrals = 0, contended_since = NULL, updated_at = ?4
          WHERE id = ?1",
     )
-    .and_then(|mut s| s.execute(params![key, state, reason, at]))
+    .and_then(|mut s| s.execute(params![key, state, reason, at, retry]))
     .map_err(sql("record send failure"))?;
     Ok(())
+}
+
+/// When a request whose attempt failed `then`, at `now` on the lease clock, may be leased
+/// again: after its backoff if it is sent again, else at once (`None`).
+pub(crate) fn retry_after_failure(then: AfterFailure, now: UnixMillis) -> Option<UnixMillis> {
+    match then {
+        AfterFailure::SendAgain { after } => Some(now.saturating_add(after)),
+        _ => None,
+    }
 }
 
 pub(super) fn defer(
@@ -428,7 +441,7 @@ pub(super) fn defer(
 /// again: the transaction recorded for the missed attempt is forgotten, the next is another).
 pub(crate) fn failure_target(then: AfterFailure) -> (&'static [SendState], &'static str) {
     match then {
-        AfterFailure::SendAgain => (&[SendState::Sealed], "sealed"),
+        AfterFailure::SendAgain { .. } => (&[SendState::Sealed], "sealed"),
         AfterFailure::SealAgain => (&[SendState::Accepted, SendState::Sealed], "accepted"),
         _ => (&[SendState::Accepted, SendState::Sealed], "failed"),
     }

@@ -31,7 +31,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use causeway_proofs::attestation::Equivocation;
-use causeway_proofs::{Domain, LeafIndex, LogSize, MessageId};
+use causeway_proofs::{Domain, LeafIndex, LogSize, Message, MessageId};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
 
@@ -593,6 +593,10 @@ impl DeliveryStore for SqliteStore {
 impl QueryStore for SqliteStore {
     fn message(&self, id: MessageId) -> Result<Option<MessageRecord>> {
         self.read("read message", |tx| query::message(tx, id))
+    }
+
+    fn message_body(&self, id: MessageId) -> Result<Option<Message>> {
+        self.read("read message body", |tx| query::message_body(tx, id))
     }
 
     fn lane_stats(&self) -> Result<Vec<LaneStats>> {

@@ -9,6 +9,7 @@
 //! with [`RevertReason::AlreadyDelivered`] at submission (simulation) time.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use causeway_proofs::bundle::{ChainFamily, NativeProof, SourceReference};
@@ -64,6 +65,9 @@ pub struct MemoryChain {
     domain: Domain,
     confirmations: u64,
     trust: Option<Arc<TrustAnchor>>,
+    /// How many times a batch's checkpoint signatures were verified (see
+    /// [`MemoryChain::signature_checks`]).
+    signature_checks: Arc<AtomicU64>,
     state: Arc<Mutex<State>>,
 }
 
@@ -77,6 +81,7 @@ impl MemoryChain {
             domain,
             confirmations,
             trust: None,
+            signature_checks: Arc::new(AtomicU64::new(0)),
             state: Arc::new(Mutex::new(state)),
         }
     }
@@ -143,6 +148,12 @@ impl MemoryChain {
         self.state().delivered_ok
     }
 
+    /// How many times the chain verified a batch's checkpoint signatures (as a destination
+    /// with a trust anchor): once per submitted batch, as the Inbox does.
+    pub fn signature_checks(&self) -> u64 {
+        self.signature_checks.load(Ordering::Relaxed)
+    }
+
     /// The current head height.
     pub fn head(&self) -> u64 {
         self.state().blocks.len() as u64 - 1
@@ -164,17 +175,26 @@ impl MemoryChain {
         keccak256(&data)
     }
 
-    /// Checks a batch as the Inbox would (signatures once, then each message).
-    fn check_batch(&self, s: &State, batch: &DeliveryBatch) -> Result<(), RevertReason> {
+    /// The Inbox's checkpoint check (`_verifyCheckpoint`): the threshold of validator
+    /// signatures over the batch's checkpoint, once per batch. It depends on the batch alone
+    /// (the trust anchor never changes), so a batch checked once needs no second check.
+    fn check_signatures(&self, batch: &DeliveryBatch) -> Result<(), RevertReason> {
+        let Some(trust) = &self.trust else {
+            return Ok(());
+        };
+        self.signature_checks.fetch_add(1, Ordering::Relaxed);
+        let digest = batch.checkpoint.signing_digest(&trust.signing_domain);
+        verify_attestations(&trust.validators, &digest, &batch.signatures)
+            .map(drop)
+            .map_err(|e| RevertReason::Message {
+                message: e.to_string(),
+            })
+    }
+
+    /// The Inbox's per-message checks of a batch whose checkpoint is verified, in its order:
+    /// domains, replay (against the chain's state `s`) and each inclusion proof.
+    fn check_items(&self, s: &State, batch: &DeliveryBatch) -> Result<(), RevertReason> {
         let cp = &batch.checkpoint;
-        if let Some(trust) = &self.trust {
-            let digest = cp.signing_digest(&trust.signing_domain);
-            if let Err(e) = verify_attestations(&trust.validators, &digest, &batch.signatures) {
-                return Err(RevertReason::Message {
-                    message: e.to_string(),
-                });
-            }
-        }
         for item in &batch.items {
             let m = &item.message;
             if m.origin() != cp.origin() {
@@ -200,6 +220,19 @@ impl MemoryChain {
                     .is_err()
             {
                 return Err(RevertReason::InvalidProof);
+            }
+        }
+        Ok(())
+    }
+
+    /// The part of [`MemoryChain::check_items`] that depends on the chain's state `s`: none of
+    /// the batch's messages is delivered yet. Once a batch passed `check_items`, only this can
+    /// change: its domains and inclusion proofs depend on the batch alone.
+    fn check_replay(s: &State, batch: &DeliveryBatch) -> Result<(), RevertReason> {
+        for item in &batch.items {
+            let id = item.message.id();
+            if s.delivered.contains_key(&id) {
+                return Err(RevertReason::AlreadyDelivered { id });
             }
         }
         Ok(())
@@ -319,10 +352,13 @@ impl Destination for MemoryChain {
                 reason: "no messages".into(),
             });
         }
-        // "Sign": check the batch and reserve the submission's number.
+        // "Sign": check the batch as the Inbox's `deliverBatch` would (its checkpoint's
+        // signatures, then each message) and reserve the submission's number.
+        self.check_signatures(batch)
+            .map_err(|reason| Error::Reverted { reason })?;
         let number = {
             let mut s = self.state();
-            self.check_batch(&s, batch)
+            self.check_items(&s, batch)
                 .map_err(|reason| Error::Reverted { reason })?;
             s.submissions.push(None);
             s.submissions.len() - 1
@@ -337,10 +373,12 @@ impl Destination for MemoryChain {
             signed: number.to_be_bytes().to_vec(),
         };
         recorder.record(&signed).await?;
-        // "Broadcast": apply it.
+        // "Broadcast": apply it. The chain may have changed since the check (another
+        // submission delivered some of these messages): the replay check runs again. The
+        // signatures and the inclusion proofs depend on the batch alone and were verified
+        // above, once, as the Inbox verifies them once per `deliverBatch`.
         let mut s = self.state();
-        self.check_batch(&s, batch)
-            .map_err(|reason| Error::Reverted { reason })?;
+        Self::check_replay(&s, batch).map_err(|reason| Error::Reverted { reason })?;
         let mut results = Vec::with_capacity(batch.items.len());
         for item in &batch.items {
             let id = item.message.id();
@@ -517,5 +555,162 @@ mod tests {
                 reason: RevertReason::InvalidProof
             })
         ));
+    }
+
+    /// The Inbox's `deliverBatch` verifies a batch's checkpoint signatures once; so does this
+    /// chain (it verified them twice per batch, at signing and again at broadcast, before), and
+    /// it still refuses every batch the Inbox refuses for its signatures, applying nothing.
+    #[tokio::test]
+    async fn destination_verifies_a_batchs_signatures_once_and_refuses_what_the_inbox_refuses() {
+        use causeway_proofs::{SigningDomain, ValidatorKey, ValidatorSet};
+        let keys: Vec<ValidatorKey> = (1..=4u8)
+            .map(|b| ValidatorKey::from_bytes(&[b; 32]).unwrap())
+            .collect();
+        let (members, outsider) = (&keys[..3], &keys[3]);
+        let domain = SigningDomain {
+            origin: Domain(1),
+            origin_chain_id: 1,
+            destination: Domain(2),
+            destination_chain_id: 2,
+            inbox: SigningDomain::named_inbox("memory-test-inbox"),
+            validator_epoch: 1,
+        };
+        let set = ValidatorSet::new(members.iter().map(ValidatorKey::address).collect(), 2);
+        let chain = MemoryChain::new(Domain(2), 0).with_trust(TrustAnchor {
+            signing_domain: domain,
+            validators: set.unwrap(),
+        });
+        let messages: Vec<Message> = (0..4).map(|n| message(n, 2)).collect();
+        let mut log = Sha256Log::new();
+        for m in &messages {
+            log.append(m.id().as_hash());
+        }
+        let cp = Checkpoint::new(Domain(1), HashAlgorithm::Sha256, log.size(), log.root()).unwrap();
+        // Ascending by signer, as the Inbox requires.
+        let signed = |signers: &[&ValidatorKey], cp: &Checkpoint| {
+            let mut signers = signers.to_vec();
+            signers.sort_by_key(|k| k.address());
+            signers
+                .iter()
+                .map(|k| k.sign_checkpoint(cp, &domain))
+                .collect::<Vec<_>>()
+        };
+        let batch = |range: std::ops::Range<usize>, signatures| DeliveryBatch {
+            checkpoint: cp,
+            signatures,
+            items: messages[range.clone()]
+                .iter()
+                .zip(range)
+                .map(|(m, i)| DeliveryItem {
+                    message: m.clone(),
+                    proof: log
+                        .inclusion_proof(LeafIndex(i as u64), log.size())
+                        .unwrap(),
+                })
+                .collect(),
+        };
+        let refused = |r: Result<Vec<Submission>, Error>, what: &str| match r {
+            Err(Error::Reverted {
+                reason: RevertReason::Message { message },
+            }) => message,
+            other => panic!("{what}: {other:?}"),
+        };
+
+        // Below the threshold, a non-member, a signer twice, a checkpoint other than the one
+        // signed: refused, nothing applied.
+        let one = refused(
+            chain
+                .submit(&batch(0..2, signed(&[&members[0]], &cp)))
+                .await,
+            "one signature of two",
+        );
+        assert!(one.contains("threshold"), "{one}");
+        let outside = refused(
+            chain
+                .submit(&batch(0..2, signed(&[&members[0], outsider], &cp)))
+                .await,
+            "a non-member's signature",
+        );
+        assert!(outside.contains("validator"), "{outside}");
+        let twice = signed(&[&members[0]], &cp);
+        refused(
+            chain.submit(&batch(0..2, vec![twice[0], twice[0]])).await,
+            "one member twice",
+        );
+        let other = Checkpoint::new(
+            Domain(1),
+            HashAlgorithm::Sha256,
+            log.size(),
+            Hash32([9; 32]),
+        )
+        .unwrap();
+        refused(
+            chain
+                .submit(&batch(0..2, signed(&[&members[0], &members[1]], &other)))
+                .await,
+            "signatures over another checkpoint",
+        );
+        assert_eq!(
+            chain.delivered_count(),
+            0,
+            "a refused batch applies nothing"
+        );
+        assert_eq!(chain.signature_checks(), 4, "one check per refused batch");
+
+        // Two of three members: each batch is delivered, its signatures verified once.
+        let quorum = signed(&[&members[2], &members[1]], &cp);
+        chain.submit(&batch(0..2, quorum.clone())).await.unwrap();
+        assert_eq!(chain.signature_checks(), 5);
+        chain.submit(&batch(2..4, quorum.clone())).await.unwrap();
+        assert_eq!(chain.signature_checks(), 6);
+        assert_eq!(chain.delivered_count(), 4);
+        // A replay is still refused, at signing ...
+        assert!(matches!(
+            chain.submit(&batch(1..3, quorum.clone())).await,
+            Err(Error::Reverted {
+                reason: RevertReason::AlreadyDelivered { .. }
+            })
+        ));
+        // ... and at broadcast, when another submission delivered one of the batch's messages
+        // while it was being recorded: the replay check runs again, nothing else of it applies.
+        let fresh =
+            MemoryChain::new(Domain(2), 0).with_trust(chain.trust.as_deref().unwrap().clone());
+        let overtaken = DeliverWhileRecording {
+            chain: fresh.clone(),
+            batch: batch(1..2, quorum.clone()),
+        };
+        assert!(matches!(
+            fresh
+                .submit_recorded(&batch(0..2, quorum), &overtaken)
+                .await,
+            Err(Error::Reverted {
+                reason: RevertReason::AlreadyDelivered { .. }
+            })
+        ));
+        assert_eq!(
+            fresh.delivered_count(),
+            1,
+            "only the other submission applied"
+        );
+        assert_eq!(
+            fresh.delivery_status(&messages[0].id()).await.unwrap(),
+            DeliveryStatus::NotDelivered
+        );
+    }
+
+    /// A recorder that delivers `batch` to `chain` while it records a submission (another
+    /// member's delivery landing between this one's signing and its broadcast).
+    struct DeliverWhileRecording {
+        chain: MemoryChain,
+        batch: DeliveryBatch,
+    }
+
+    impl Recorder for DeliverWhileRecording {
+        fn record<'a>(
+            &'a self,
+            _: &'a SignedSubmission,
+        ) -> crate::chain::BoxFuture<'a, Result<(), Error>> {
+            Box::pin(async move { self.chain.submit(&self.batch).await.map(drop) })
+        }
     }
 }

@@ -20,6 +20,7 @@ use k256::ecdsa::{RecoveryId, Signature as K256Signature, SigningKey, VerifyingK
 use serde::{Deserialize, Serialize};
 
 use super::FiscoError;
+use crate::attestation::signature::SECP256K1;
 use crate::sm::{DEFAULT_USER_ID, Sm2PublicKey, Sm2SecretKey, Sm2Signature};
 use crate::{Hash32, HashAlgorithm};
 
@@ -203,10 +204,6 @@ fn sm2_sealer(key: &NodeKey) -> Result<std::sync::Arc<crate::sm::Sm2KeyVerifier>
     }
     Ok(prepared)
 }
-
-/// libsecp256k1's verification context, built once (its tables take a moment to set up).
-static SECP256K1: std::sync::LazyLock<secp256k1::Secp256k1<secp256k1::VerifyOnly>> =
-    std::sync::LazyLock::new(secp256k1::Secp256k1::verification_only);
 
 /// Verifies the compact signature `rs` (r ‖ s, s in the lower half of the order, as k256's
 /// recovery required before) over the digest `hash` under the secp256k1 key `xy` (x ‖ y).

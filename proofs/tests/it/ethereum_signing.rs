@@ -143,3 +143,71 @@ fn personal_hash_uses_decimal_length() {
         causeway_proofs::hash::keccak256(&pre)
     );
 }
+
+/// What `recover` did before it recovered through libsecp256k1 (issue 11): the same canonical
+/// checks, then k256's recovery. The reference the property below compares with.
+fn recover_with_k256(digest: &Hash32, sig: &Signature) -> Option<EvmAddress> {
+    use k256::ecdsa::{RecoveryId, Signature as K256Signature, VerifyingKey};
+    use k256::elliptic_curve::PrimeField;
+    use k256::elliptic_curve::scalar::IsHigh;
+    let scalar = |b: [u8; 32]| {
+        Option::<k256::Scalar>::from(k256::Scalar::from_repr(b.into()))
+            .filter(|s| !bool::from(s.is_zero()))
+    };
+    let (r, s) = (scalar(sig.r())?, scalar(sig.s())?);
+    if bool::from(s.is_high()) {
+        return None;
+    }
+    let y_odd = match sig.v() {
+        27 => false,
+        28 => true,
+        _ => return None,
+    };
+    let sig = K256Signature::from_scalars(r.to_repr(), s.to_repr()).ok()?;
+    let key =
+        VerifyingKey::recover_from_prehash(&digest.0, &sig, RecoveryId::new(y_odd, false)).ok()?;
+    let hash = causeway_proofs::hash::keccak256(&key.to_encoded_point(false).as_bytes()[1..]);
+    Some(EvmAddress(hash.0[12..].try_into().unwrap()))
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+    /// `recover` (libsecp256k1) and k256's recovery agree: an honest signature recovers its
+    /// signer, and any 65 bytes (a real signature with its r, s or v replaced by arbitrary
+    /// bytes, high s included) are refused by both or recover the same address in both.
+    #[test]
+    fn recover_agrees_with_k256(
+        secret in proptest::prelude::any::<[u8; 32]>(),
+        digest in proptest::prelude::any::<[u8; 32]>(),
+        junk in proptest::prelude::any::<[u8; 32]>(),
+        part in 0u8..4,
+        v in 25u8..31,
+    ) {
+        let digest = Hash32(digest);
+        let Ok(key) = ValidatorKey::from_bytes(&secret) else {
+            return Ok(());
+        };
+        let honest = key.sign(&digest);
+        proptest::prop_assert_eq!(recover(&digest, &honest, 0).ok(), Some(key.address()));
+        proptest::prop_assert_eq!(recover_with_k256(&digest, &honest), Some(key.address()));
+        let mut bytes = honest.0;
+        match part {
+            0 => bytes[..32].copy_from_slice(&junk),
+            1 => bytes[32..64].copy_from_slice(&junk),
+            2 => bytes[64] = v,
+            _ => {
+                // The malleated twin (n - s, v flipped): high s, refused.
+                use k256::elliptic_curve::PrimeField;
+                let s = k256::Scalar::from_repr(honest.s().into()).unwrap();
+                bytes[32..64].copy_from_slice(&(-s).to_bytes());
+                bytes[64] ^= 1;
+            }
+        }
+        let altered = Signature(bytes);
+        proptest::prop_assert_eq!(
+            recover(&digest, &altered, 0).ok(),
+            recover_with_k256(&digest, &altered)
+        );
+    }
+}

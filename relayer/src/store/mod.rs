@@ -67,7 +67,7 @@ pub use types::{
 };
 
 use causeway_proofs::attestation::Equivocation;
-use causeway_proofs::{Domain, LeafIndex, LogSize, MessageId};
+use causeway_proofs::{Domain, LeafIndex, LogSize, Message, MessageId};
 
 use crate::Error;
 
@@ -205,6 +205,12 @@ pub trait DeliveryStore: Send + Sync {
 pub trait QueryStore: Send + Sync {
     /// A message with its log position, source and delivery, or `None`.
     fn message(&self, id: MessageId) -> Result<Option<MessageRecord>>;
+
+    /// The message `id` alone, without its delivery, source or native proof, or `None`: for a
+    /// reader that needs only its body (the envelope follower reads every new message's).
+    fn message_body(&self, id: MessageId) -> Result<Option<Message>> {
+        Ok(self.message(id)?.map(|record| record.message))
+    }
 
     /// Per-lane counts per delivery state and the oldest undelivered message, for every lane
     /// that has carried a message, ordered by lane.

@@ -178,6 +178,12 @@ pub(super) mod tests {
     pub(crate) fn query_plan(sql: &str) -> String {
         let mut conn = Connection::open_in_memory().expect("in-memory database");
         migrate(&mut conn).expect("migrations apply");
+        // As the store's connections plan (see `configure`): never from a bound value.
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )
+        .expect("planner stability guarantee");
         let mut stmt = conn
             .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
             .expect("statement prepares");

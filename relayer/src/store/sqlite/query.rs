@@ -169,6 +169,15 @@ pub(super) fn message(tx: &Transaction<'_>, id: MessageId) -> Result<Option<Mess
     raw.map(|r| r.decode(id)).transpose()
 }
 
+/// The message `id`'s body alone (one read of its row, no delivery, source or proof).
+pub(super) fn message_body(tx: &Transaction<'_>, id: MessageId) -> Result<Option<Message>> {
+    let encoded: Option<Vec<u8>> = tx
+        .prepare_cached("SELECT encoded FROM message WHERE id = ?1")
+        .and_then(|mut s| s.query_row([&id.0.0[..]], |r| r.get(0)).optional())
+        .map_err(sql("read message body"))?;
+    encoded.map(|e| decode_message(id, &e)).transpose()
+}
+
 /// A lane's oldest unfinished message's acceptance time among the rows not in a run: rows are
 /// inserted in log order as they are accepted, so the first row of each unfinished state by
 /// leaf index is its oldest (three index seeks; named index: see `delivery::LEASE`). The

@@ -1011,3 +1011,29 @@ fn a_batch_moves_as_one_run_row_and_one_event_row_per_transition() {
     assert_eq!(statuses(more[3].id()), "Logged Leased Failed");
     assert_eq!(statuses(more[4].id()), "Logged Leased Submitted Confirmed");
 }
+
+/// In a new database (no statistics yet), ending a lane's expired leases reads the lane's
+/// leased rows through `delivery_work` (its state in the key), not the lane-position index
+/// (same `origin, destination` prefix, smaller): through that one it read every row of the
+/// lane at every lease. The lane-position index serves the statements that name positions.
+#[test]
+fn a_lanes_rows_by_state_are_not_read_through_the_lane_position_index() {
+    let node = shared_postgres();
+    let url = new_database(node);
+    let db = url.rsplit('/').next().unwrap().to_owned();
+    let _store = open(&url, LeaseClock::Caller);
+    let plan = |q: &str| node.psql(&db, &format!("EXPLAIN {q}")).unwrap();
+    let expire = plan(
+        "UPDATE delivery SET state = 'pending', lease_owner = NULL, lease_until = NULL
+         WHERE origin = 1 AND destination = 2 AND state = 'leased' AND lease_until <= 5",
+    );
+    assert!(
+        expire.contains("delivery_work") && !expire.contains("delivery_by_lane_pos"),
+        "{expire}"
+    );
+    let positions = plan(
+        "SELECT message_id FROM delivery
+         WHERE origin = 1 AND destination = 2 AND lane_pos BETWEEN 3 AND 9 AND lane_pos >= 0",
+    );
+    assert!(positions.contains("delivery_by_lane_pos"), "{positions}");
+}

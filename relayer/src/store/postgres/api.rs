@@ -195,18 +195,27 @@ pub(super) fn history(tx: &mut Tx<'_>, id: MessageId) -> Result<Vec<StatusEvent>
 }
 
 /// The events numbered after `$1`, at most `$2`: the runs holding those numbers (every run
-/// holding a number past `$1` gives at least one event, so `$2` runs are enough), each
-/// expanded into its messages by their positions in its lane. A run that does not find
-/// all of its messages is a corrupt store.
+/// holding a number past `$1` gives at least one event, so `$2` runs are enough, and only
+/// those that start before the `$2`-th event past `$1` are read), each expanded into its
+/// messages by their positions in its lane (through the lane-position index, run by run). A
+/// run that does not find all of its messages is a corrupt store.
 const EVENTS_AFTER: &str = "SELECT e.seq - e.n + 1 + d.lane_pos - e.first_pos AS seq,
             d.message_id, e.origin, e.destination, e.status, e.reason, e.at,
             e.seq AS last, e.n, count(*) OVER (PARTITION BY e.seq) AS found,
             greatest(e.seq - e.n + 1, $1 + 1) AS from_seq
-     FROM (SELECT * FROM message_event WHERE seq > $1 ORDER BY seq LIMIT $2) AS e
-     JOIN delivery d
-       ON d.origin = e.origin AND d.destination = e.destination
-      AND d.lane_pos BETWEEN e.first_pos + greatest($1 + 1 - (e.seq - e.n + 1), 0)
-                         AND e.first_pos + e.n - 1
+     FROM (SELECT * FROM (
+               SELECT *, sum(least(n, seq - $1)) OVER (ORDER BY seq) - least(n, seq - $1)
+                         AS before
+               FROM (SELECT * FROM message_event WHERE seq > $1 ORDER BY seq LIMIT $2) AS r
+           ) AS r WHERE before < $2) AS e
+     CROSS JOIN LATERAL (
+         SELECT lane_pos, message_id FROM delivery
+         WHERE origin = e.origin AND destination = e.destination
+           AND lane_pos BETWEEN e.first_pos + greatest($1 + 1 - (e.seq - e.n + 1), 0)
+                            AND e.first_pos + e.n - 1
+           AND lane_pos >= 0
+         OFFSET 0
+     ) AS d
      ORDER BY 1 LIMIT $2";
 
 pub(super) fn events_after(tx: &mut Tx<'_>, after: u64, limit: usize) -> Result<Vec<StatusEvent>> {

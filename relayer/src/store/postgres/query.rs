@@ -140,7 +140,7 @@ pub(super) fn submitted(
              FROM delivery_run r
              JOIN delivery d
                ON d.origin = r.origin AND d.destination = r.destination
-              AND d.lane_pos BETWEEN r.first_pos AND r.last_pos
+              AND d.lane_pos BETWEEN r.first_pos AND r.last_pos AND d.lane_pos >= 0
              WHERE r.origin = $1 AND r.destination = $2 AND r.state = 'submitted'
                AND r.members > 0 AND d.state = 'run' AND d.run_id = r.id
          ) AS s

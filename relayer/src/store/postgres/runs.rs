@@ -31,7 +31,7 @@ pub(super) fn digest<'a>(ids: impl IntoIterator<Item = &'a MessageId>) -> [u8; 3
 /// `first_pos`, `last_pos`, `size`, `updated_at` and `was`, the state the run left), each
 /// moving to `state`, in the columns `bookkeeping` counts and logs: the run's whole span when
 /// it has no gap (nothing read), else its messages' positions read through the lane-position
-/// index. Only for runs that hold every message they were leased with.
+/// index (which only a statement saying `lane_pos >= 0` reads, see the migration). Only for runs that hold every message they were leased with.
 fn positions(runs: &str, state: &str) -> String {
     format!(
         "SELECT r.origin, r.destination, p AS lane_pos, '{state}'::text AS state, r.was,
@@ -43,7 +43,7 @@ fn positions(runs: &str, state: &str) -> String {
                 NULL::text, r.updated_at
          FROM {runs} AS r JOIN delivery AS d
            ON d.origin = r.origin AND d.destination = r.destination
-          AND d.lane_pos BETWEEN r.first_pos AND r.last_pos
+          AND d.lane_pos BETWEEN r.first_pos AND r.last_pos AND d.lane_pos >= 0
          WHERE r.last_pos - r.first_pos + 1 <> r.size AND d.state = 'run' AND d.run_id = r.id"
     )
 }
@@ -155,7 +155,7 @@ fn take_out_runs(which: &str) -> String {
          UPDATE delivery AS d SET {COPY_OUT}
          FROM runs AS r
          WHERE d.origin = r.origin AND d.destination = r.destination
-           AND d.lane_pos BETWEEN r.first_pos AND r.last_pos
+           AND d.lane_pos BETWEEN r.first_pos AND r.last_pos AND d.lane_pos >= 0
            AND d.state = 'run' AND d.run_id = r.id"
     )
 }
@@ -201,7 +201,7 @@ pub(super) const OLDEST_IN_RUNS: &str = "SELECT min(d.created_at)
      FROM delivery_run r
      JOIN delivery d
        ON d.origin = r.origin AND d.destination = r.destination
-      AND d.lane_pos BETWEEN r.first_pos AND r.last_pos
+      AND d.lane_pos BETWEEN r.first_pos AND r.last_pos AND d.lane_pos >= 0
      WHERE r.origin = $1 AND r.destination = $2 AND r.state IN ('leased', 'submitted')
        AND r.members > 0 AND d.state = 'run' AND d.run_id = r.id";
 

@@ -90,10 +90,11 @@ fn accept_sql() -> String {
          INSERT INTO log_leaf (origin, leaf_index, message_id)
          SELECT $1, leaf, id FROM numbered ORDER BY leaf
      ),
-     lanes AS (
+     lanes AS MATERIALIZED (
          SELECT l.destination,
                 (SELECT coalesce(max(d.lane_pos) + 1, 0) FROM delivery AS d
-                 WHERE d.origin = $1 AND d.destination = l.destination) AS next
+                 WHERE d.origin = $1 AND d.destination = l.destination
+                   AND d.lane_pos >= 0) AS next
          FROM (SELECT DISTINCT destination FROM numbered) AS l
      ),
      deliveries AS (

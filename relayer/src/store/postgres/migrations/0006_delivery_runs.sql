@@ -44,7 +44,13 @@ WHERE delivery.origin = p.o AND delivery.leaf_index = p.l;
 
 ALTER TABLE delivery ALTER COLUMN lane_pos SET NOT NULL;
 ALTER TABLE delivery ADD CONSTRAINT delivery_lane_pos_check CHECK (lane_pos >= 0);
-CREATE UNIQUE INDEX delivery_by_lane_pos ON delivery (origin, destination, lane_pos);
+-- Partial on a condition every row meets, so that only a statement that says `lane_pos >= 0`
+-- reads through it: without statistics (a new or young table) the planner otherwise took it
+-- for the statements that pick a lane's rows by state (its `origin, destination` prefix is
+-- the same as `delivery_work`'s and it is smaller), reading every row of the lane to expire
+-- its leases (~20 ms per lease at 30,000 rows in the store bench).
+CREATE UNIQUE INDEX delivery_by_lane_pos ON delivery (origin, destination, lane_pos)
+    WHERE lane_pos >= 0;
 
 ALTER TABLE delivery DROP CONSTRAINT delivery_state_check;
 ALTER TABLE delivery ADD CONSTRAINT delivery_state_check

@@ -653,7 +653,7 @@ fn a_schema_5_database_keeps_its_history_states_counts_and_oldest_pending_time()
     ));
     // Leaves 0..6 of origin 1, alternating between destinations 2 and 3.
     let other = causeway_proofs::Domain(3);
-    let dest = |i: u64| if i % 2 == 0 { DEST } else { other };
+    let dest = |i: u64| if i.is_multiple_of(2) { DEST } else { other };
     let msgs: Vec<_> = (0..6).map(|i| message(ORIGIN, i, dest(i), 0)).collect();
     let hex_id = |i: usize| hex::encode(msgs[i].id().0.0);
     let rows = |f: &dyn Fn(usize) -> String| (0..6).map(f).collect::<Vec<_>>().join(", ");

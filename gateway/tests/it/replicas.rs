@@ -223,7 +223,7 @@ fn held(pg: &PostgresNode, owner: &str, states: &[&str]) -> BTreeMap<String, Str
     sql(
         pg,
         &format!(
-            "SELECT encode(message_id, 'hex') || ' ' || state FROM delivery \
+            "SELECT encode(message_id, 'hex') || ' ' || state FROM delivery_now \
              WHERE lease_owner = '{owner}' AND state IN ({states})"
         ),
     )
@@ -244,7 +244,7 @@ fn moved(pg: &PostgresNode, owner: &str, ids: &[&String]) -> HashSet<String> {
     sql(
         pg,
         &format!(
-            "SELECT encode(message_id, 'hex') FROM delivery WHERE message_id IN ({list}) \
+            "SELECT encode(message_id, 'hex') FROM delivery_now WHERE message_id IN ({list}) \
              AND (state = 'confirmed' OR lease_owner IS DISTINCT FROM '{owner}')"
         ),
     )
@@ -320,7 +320,7 @@ fn store_states(pg: &PostgresNode) -> String {
     sql(
         pg,
         "SELECT state || ' ' || coalesce(lease_owner, '-') || ' ' || count(*) \
-         FROM delivery GROUP BY state, lease_owner ORDER BY 1",
+         FROM delivery_now GROUP BY state, lease_owner ORDER BY 1",
     )
 }
 
@@ -428,7 +428,7 @@ async fn until_all_delivered(
     loop {
         let confirmed: usize = sql(
             pg,
-            "SELECT count(*) FROM delivery WHERE state = 'confirmed'",
+            "SELECT count(*) FROM delivery_now WHERE state = 'confirmed'",
         )
         .parse()
         .unwrap();
@@ -769,7 +769,7 @@ async fn two_replicas_on_postgres_deliver_exactly_once_through_kills_an_outage_a
     .await;
     let working: HashSet<String> = sql(
         &pg,
-        &format!("SELECT DISTINCT lease_owner FROM delivery WHERE updated_at > {back}"),
+        &format!("SELECT DISTINCT lease_owner FROM delivery_now WHERE updated_at > {back}"),
     )
     .lines()
     .map(str::to_owned)

@@ -13,7 +13,7 @@ use causeway_relayer::Error;
 use causeway_relayer::store::{
     ApiStore, Attempt, DeliveryState, DeliveryStore, FailureReport, LeaseClock, LeaseOwner,
     LeaseRequest, LeasedMessage, PG_SCHEMA_VERSION, PgOptions, PgStore, QueryStore, RetryPolicy,
-    SourceStore, Submission, UnixMillis,
+    SourceStore, Submission, SubmissionId, UnixMillis,
 };
 
 use crate::support::*;
@@ -598,10 +598,19 @@ fn a_schema_3_database_keeps_its_history_states_and_counts() {
         hex::encode(sub.0.0),
         serde_json::to_string(&handle(1)).unwrap()
     ));
-    let events =
-        || sql("SELECT seq, leaf_index, status, reason, at FROM message_event ORDER BY seq");
     let counts = || sql("SELECT state, n FROM lane_count WHERE n > 0 ORDER BY state");
-    let (events_before, counts_before) = (events(), counts());
+    let (events_before, counts_before) = (
+        sql("SELECT seq, leaf_index, status, reason, at FROM message_event ORDER BY seq"),
+        counts(),
+    );
+    // Since schema 6 an event row is a run of a lane's messages; each old one is a run of one.
+    let events = || {
+        sql("SELECT e.seq, d.leaf_index, e.status, e.reason, e.at
+             FROM message_event e JOIN delivery d
+               ON d.origin = e.origin AND d.destination = e.destination
+              AND d.lane_pos = e.first_pos
+             WHERE e.n = 1 ORDER BY e.seq")
+    };
     assert_eq!(
         counts_before,
         "confirmed|1\ndead_letter|1\nleased|1\npending|1\nsubmitted|1"
@@ -698,4 +707,413 @@ fn a_schema_3_database_keeps_its_history_states_and_counts() {
         "Logged Leased DeadLetteredgave up Retried Leased"
     );
     assert_eq!(statuses(2), "Logged Leased Submitted Confirmed");
+}
+
+/// A database a schema-5 build wrote (two interleaved lanes, messages in every state, their
+/// events and counts), opened by this build: migrated to schema 6 (positions in each lane,
+/// one event row per run, delivery runs) with every event under its number, each message's
+/// history and state, the counts and each lane's oldest unfinished message as they were; and
+/// this build's statements go on from there: a batch leased, submitted and confirmed as one
+/// run is numbered after the old events, and new messages take their lane's next positions.
+#[test]
+fn a_schema_5_database_keeps_its_history_states_counts_and_oldest_pending_time() {
+    let node = shared_postgres();
+    let url = new_database(node);
+    let db = url.rsplit('/').next().unwrap().to_owned();
+    let sql = |q: &str| node.psql(&db, q).unwrap();
+    // Schema 2's statement triggers log and count the rows written by hand below; then
+    // schemas 3 to 5 (which drop them) as a schema-5 build applied them.
+    sql(&format!(
+        "CREATE TABLE schema_version (version BIGINT PRIMARY KEY, name TEXT NOT NULL,
+                                      applied_at BIGINT NOT NULL);
+         {}
+         {}",
+        include_str!("../../src/store/postgres/migrations/0001_schema.sql"),
+        include_str!("../../src/store/postgres/migrations/0002_lean_delivery.sql"),
+    ));
+    // Leaves 0..6 of origin 1, alternating between destinations 2 and 3.
+    let other = causeway_proofs::Domain(3);
+    let dest = |i: u64| if i.is_multiple_of(2) { DEST } else { other };
+    let msgs: Vec<_> = (0..6).map(|i| message(ORIGIN, i, dest(i), 0)).collect();
+    let hex_id = |i: usize| hex::encode(msgs[i].id().0.0);
+    let rows = |f: &dyn Fn(usize) -> String| (0..6).map(f).collect::<Vec<_>>().join(", ");
+    sql(&format!(
+        "INSERT INTO message (id, origin, nonce, destination, encoded, source_block, source_ref,
+                              accepted_at) VALUES {};
+         INSERT INTO log_leaf VALUES {};
+         INSERT INTO delivery (message_id, origin, destination, leaf_index, state,
+                               next_attempt_at, created_at, updated_at) VALUES {};",
+        rows(&|i| format!(
+            "('\\x{}', 1, {i}, {}, '\\x{}', 1, '{}', 100)",
+            hex_id(i),
+            dest(i as u64).0,
+            hex::encode(msgs[i].encode()),
+            serde_json::to_string(&event(msgs[i].clone(), 1).source).unwrap()
+        )),
+        rows(&|i| format!("(1, {i}, '\\x{}')", hex_id(i))),
+        rows(&|i| format!(
+            "('\\x{}', 1, {}, {i}, 'pending', 100, {}, 100)",
+            hex_id(i),
+            dest(i as u64).0,
+            100 + i
+        )),
+    ));
+    // 0 (lane 2) confirmed, 1 (lane 3) submitted by "a", 2 (lane 2) dead-lettered, 3 (lane 3)
+    // leased by "a" under lease 1; 4 (lane 2) and 5 (lane 3) pending.
+    let sub = causeway_relayer::store::SubmissionId::of(&handle(1));
+    sql(&format!(
+        "UPDATE delivery SET state = 'leased', lease_owner = 'a', lease_until = 9000,
+             lease_token = 1, updated_at = 200 WHERE leaf_index < 4;
+         UPDATE delivery SET state = 'confirmed', confirmed_block = 7, lease_until = NULL,
+             lease_token = NULL, updated_at = 300 WHERE leaf_index = 0;
+         UPDATE delivery SET state = 'submitted', submission_id = '\\x{}',
+             submission_handle = '{}', submitted_at = 400, lease_token = NULL,
+             updated_at = 400 WHERE leaf_index = 1;
+         UPDATE delivery SET state = 'dead_letter', attempts = 1, dead_reason = 'gave up',
+             last_error = 'gave up', lease_owner = NULL, lease_until = NULL,
+             lease_token = NULL, updated_at = 500 WHERE leaf_index = 2;
+         UPDATE lease_sequence SET last = 1;
+         {}
+         {}
+         {}
+         INSERT INTO schema_version VALUES (1, 'the schema of SQLite''s version 9', 0),
+             (2, 'SQLite''s version 10, bookkeeping triggers per statement', 0),
+             (3, 'send requests leased to one dispatcher', 0),
+             (4, 'send requests put off with a backoff', 0),
+             (5, 'lane counts and status events written by the statements, not by triggers',
+              0);",
+        hex::encode(sub.0.0),
+        serde_json::to_string(&handle(1)).unwrap(),
+        include_str!("../../src/store/postgres/migrations/0003_send_leases.sql"),
+        include_str!("../../src/store/postgres/migrations/0004_send_retries.sql"),
+        include_str!("../../src/store/postgres/migrations/0005_statement_bookkeeping.sql"),
+    ));
+    let events_before = sql(
+        "SELECT seq || ' ' || encode(message_id, 'hex') || ' ' || status || ' '
+                || coalesce(reason, '-') || ' ' || at
+         FROM message_event ORDER BY seq",
+    );
+    assert_eq!(events_before.lines().count(), 6 + 4 + 3);
+    let states_before = sql("SELECT leaf_index, state FROM delivery ORDER BY leaf_index");
+    let counts =
+        || sql("SELECT origin, destination, state, n FROM lane_count WHERE n > 0 ORDER BY 1, 2, 3");
+    let counts_before = counts();
+
+    let s = open(&url, LeaseClock::Caller);
+    assert_eq!(s.schema_version().unwrap(), PG_SCHEMA_VERSION);
+    assert_eq!(
+        sql("SELECT leaf_index || ':' || lane_pos FROM delivery ORDER BY leaf_index"),
+        "0:0\n1:0\n2:1\n3:1\n4:2\n5:2",
+        "each lane's messages numbered in log order"
+    );
+    // Every event under its number, through the store's readers.
+    let events_after: Vec<String> = s
+        .events_after(0, 100)
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {} {} {} {}",
+                e.seq,
+                hex::encode(e.id.0.0),
+                e.status.as_str(),
+                e.reason.as_deref().unwrap_or("-"),
+                e.at.0
+            )
+        })
+        .collect();
+    assert_eq!(events_after.join("\n"), events_before);
+    for (i, m) in msgs.iter().enumerate() {
+        let history: Vec<String> = s
+            .message_history(m.id())
+            .unwrap()
+            .iter()
+            .map(|e| format!("{} {}", e.seq, hex::encode(e.id.0.0)))
+            .collect();
+        let expected: Vec<String> = events_before
+            .lines()
+            .filter(|l| l.contains(&hex_id(i)))
+            .map(|l| l.split(' ').take(2).collect::<Vec<_>>().join(" "))
+            .collect();
+        assert_eq!(history, expected, "message {i}'s history");
+    }
+    // Each state as it was, and the counts.
+    let states: Vec<String> = msgs
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let state = s.message(m.id()).unwrap().unwrap().delivery.state.kind();
+            format!("{i}|{}", state.as_str())
+        })
+        .collect();
+    assert_eq!(states.join("\n"), states_before);
+    assert_eq!(counts(), counts_before);
+    let stats = s.lane_stats().unwrap();
+    let oldest: Vec<_> = stats
+        .iter()
+        .map(|l| (l.lane.destination.0, l.oldest_pending_since))
+        .collect();
+    // Lane 2: 4 (pending, accepted at 104); lane 3: 1 (submitted, 101) before 3 and 5.
+    assert_eq!(oldest, [(2, Some(t(104))), (3, Some(t(101)))]);
+
+    // This build carries on: lane 2's pending message leased, submitted and confirmed as one
+    // run; two new messages of lane 3 take its next positions.
+    let leased = lease_at(&s, &owner("b"), Duration::from_secs(60), t(1_000));
+    let ids: Vec<_> = leased.iter().map(|m| m.message.id()).collect();
+    assert_eq!(ids, [msgs[4].id()]);
+    s.mark_submitted(&Submission {
+        ids: &ids,
+        owner: &owner("b"),
+        lease: leased[0].lease,
+        handle: &handle(2),
+        signed: None,
+        replaces: None,
+        now: t(1_001),
+    })
+    .unwrap();
+    s.confirm(&causeway_relayer::store::Confirmation {
+        ids: &ids,
+        block: 12,
+        now: t(1_002),
+    })
+    .unwrap();
+    assert_eq!(
+        sql("SELECT state, size, members FROM delivery_run"),
+        "confirmed|1|1",
+        "submitted and confirmed as a run"
+    );
+    let history: Vec<String> = s
+        .message_history(msgs[4].id())
+        .unwrap()
+        .iter()
+        .map(|e| format!("{} {:?}", e.seq, e.status))
+        .collect();
+    let old_last = 13;
+    assert_eq!(
+        history[1..],
+        [
+            format!("{} Leased", old_last + 1),
+            format!("{} Submitted", old_last + 2),
+            format!("{} Confirmed", old_last + 3)
+        ]
+    );
+    let more: Vec<_> = (6..8).map(|i| message(ORIGIN, i, other, 0)).collect();
+    s.accept_events(&causeway_relayer::store::AcceptBatch {
+        origin: ORIGIN,
+        events: &more.iter().map(|m| event(m.clone(), 2)).collect::<Vec<_>>(),
+        cursor: causeway_relayer::store::SourceCursor {
+            block_number: 2,
+            block_hash: causeway_proofs::Hash32([2; 32]),
+        },
+        now: t(2_000),
+    })
+    .unwrap();
+    assert_eq!(
+        sql(
+            "SELECT leaf_index || ':' || lane_pos FROM delivery WHERE leaf_index >= 6
+             ORDER BY leaf_index"
+        ),
+        "6:3\n7:4"
+    );
+    assert_eq!(s.last_event_seq().unwrap(), old_last + 3 + 2);
+    let stats = s.lane_stats().unwrap();
+    assert_eq!(
+        (
+            stats[0].counts.confirmed,
+            stats[0].counts.pending,
+            stats[1].counts.pending
+        ),
+        (2, 0, 3)
+    );
+}
+
+/// A batch leased, submitted and confirmed as a whole is one delivery run: its submission and
+/// confirmation rewrite no message's row (each row keeps the version the lease wrote), and
+/// each transition of the batch is one status event row, whose messages still read their own
+/// numbered events in log order. A message that leaves the run (a failure reported for it)
+/// moves alone, and the rest of the batch goes on as a run of one message fewer.
+#[test]
+fn a_batch_moves_as_one_run_row_and_one_event_row_per_transition() {
+    let node = shared_postgres();
+    let url = new_database(node);
+    let db = url.rsplit('/').next().unwrap().to_owned();
+    let sql = |q: &str| node.psql(&db, q).unwrap();
+    let s = open(&url, LeaseClock::Caller);
+    let msgs = accept_new(&s, 0, 128, 1, 100);
+    let leased = s
+        .lease_pending(&LeaseRequest {
+            lane: LANE,
+            owner: &owner("a"),
+            limit: 128,
+            lease_for: Duration::from_secs(60),
+            covered_by: LogSize(128),
+            policy: RetryPolicy::default(),
+            now: t(200),
+            rota: None,
+        })
+        .unwrap();
+    assert_eq!(leased.len(), 128);
+    let ids: Vec<_> = leased.iter().map(|m| m.message.id()).collect();
+    let versions = || sql("SELECT count(*) || ' ' || count(DISTINCT xmin::text) FROM delivery");
+    let leased_versions = sql("SELECT DISTINCT xmin::text FROM delivery");
+    assert_eq!(versions(), "128 1", "one statement leased every row");
+    s.mark_submitted(&Submission {
+        ids: &ids,
+        owner: &owner("a"),
+        lease: leased[0].lease,
+        handle: &handle(1),
+        signed: Some(b"signed"),
+        replaces: None,
+        now: t(300),
+    })
+    .unwrap();
+    s.confirm(&causeway_relayer::store::Confirmation {
+        ids: &ids,
+        block: 9,
+        now: t(400),
+    })
+    .unwrap();
+    assert_eq!(
+        sql("SELECT DISTINCT xmin::text FROM delivery"),
+        leased_versions,
+        "no message's row rewritten by the submission or the confirmation"
+    );
+    assert_eq!(
+        sql("SELECT state, size, members FROM delivery_run"),
+        "confirmed|128|128"
+    );
+    assert_eq!(
+        sql("SELECT seq || ' ' || n || ' ' || status FROM message_event ORDER BY seq"),
+        "128 128 logged\n256 128 leased\n384 128 submitted\n512 128 confirmed"
+    );
+    assert_eq!(
+        s.signed_submission(SubmissionId::of(&handle(1))).unwrap(),
+        None
+    );
+    let record = s.message(msgs[5].id()).unwrap().unwrap();
+    assert!(
+        matches!(
+            record.delivery.state,
+            DeliveryState::Confirmed { block: 9, .. }
+        ),
+        "{:?}",
+        record.delivery.state
+    );
+    let history: Vec<String> = s
+        .message_history(msgs[5].id())
+        .unwrap()
+        .iter()
+        .map(|e| format!("{} {:?}", e.seq, e.status))
+        .collect();
+    assert_eq!(
+        history,
+        ["6 Logged", "134 Leased", "262 Submitted", "390 Confirmed"]
+    );
+    let confirmed: Vec<_> = s
+        .events_after(384, 200)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.seq, e.id))
+        .collect();
+    let in_log_order: Vec<_> = (385..).zip(msgs.iter().map(|m| m.id())).collect();
+    assert_eq!(confirmed, in_log_order);
+
+    // The next batch: one message fails while leased (it leaves the run, alone); the other
+    // 127 are submitted and confirmed by the per-message statements, as exactly as before.
+    let more = accept_new(&s, 128, 128, 2, 500);
+    let leased = s
+        .lease_pending(&LeaseRequest {
+            lane: LANE,
+            owner: &owner("a"),
+            limit: 10,
+            lease_for: Duration::from_secs(60),
+            covered_by: LogSize(256),
+            policy: RetryPolicy::default(),
+            now: t(600),
+            rota: None,
+        })
+        .unwrap();
+    assert_eq!(leased.len(), 10);
+    let lease = leased[0].lease;
+    let ids: Vec<_> = leased.iter().map(|m| m.message.id()).collect();
+    s.record_failure(&FailureReport {
+        id: ids[3],
+        attempt: Attempt::Leased {
+            owner: &owner("a"),
+            lease,
+        },
+        reason: "reverted",
+        policy: RetryPolicy::default(),
+        jitter: 0,
+        now: t(700),
+    })
+    .unwrap();
+    let rest: Vec<_> = ids.iter().copied().filter(|&id| id != ids[3]).collect();
+    s.mark_submitted(&Submission {
+        ids: &rest,
+        owner: &owner("a"),
+        lease,
+        handle: &handle(2),
+        signed: None,
+        replaces: None,
+        now: t(800),
+    })
+    .unwrap();
+    s.confirm(&causeway_relayer::store::Confirmation {
+        ids: &rest,
+        block: 10,
+        now: t(900),
+    })
+    .unwrap();
+    assert_eq!(
+        sql("SELECT state, size, members FROM delivery_run ORDER BY id"),
+        "confirmed|128|128\nleased|10|0",
+        "the second run's messages left it"
+    );
+    let stats = &s.lane_stats().unwrap()[0];
+    assert_eq!(
+        (
+            stats.counts.pending,
+            stats.counts.leased,
+            stats.counts.confirmed
+        ),
+        (128 - 10 + 1, 0, 128 + 9)
+    );
+    assert_eq!(stats.oldest_pending_since, Some(t(500)));
+    let statuses = |id| {
+        s.message_history(id)
+            .unwrap()
+            .iter()
+            .map(|e| format!("{:?}", e.status))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(statuses(more[3].id()), "Logged Leased Failed");
+    assert_eq!(statuses(more[4].id()), "Logged Leased Submitted Confirmed");
+}
+
+/// In a new database (no statistics yet), ending a lane's expired leases reads the lane's
+/// leased rows through `delivery_work` (its state in the key), not the lane-position index
+/// (same `origin, destination` prefix, smaller): through that one it read every row of the
+/// lane at every lease. The lane-position index serves the statements that name positions.
+#[test]
+fn a_lanes_rows_by_state_are_not_read_through_the_lane_position_index() {
+    let node = shared_postgres();
+    let url = new_database(node);
+    let db = url.rsplit('/').next().unwrap().to_owned();
+    let _store = open(&url, LeaseClock::Caller);
+    let plan = |q: &str| node.psql(&db, &format!("EXPLAIN {q}")).unwrap();
+    let expire = plan(
+        "UPDATE delivery SET state = 'pending', lease_owner = NULL, lease_until = NULL
+         WHERE origin = 1 AND destination = 2 AND state = 'leased' AND lease_until <= 5",
+    );
+    assert!(
+        expire.contains("delivery_work") && !expire.contains("delivery_by_lane_pos"),
+        "{expire}"
+    );
+    let positions = plan(
+        "SELECT message_id FROM delivery
+         WHERE origin = 1 AND destination = 2 AND lane_pos BETWEEN 3 AND 9 AND lane_pos >= 0",
+    );
+    assert!(positions.contains("delivery_by_lane_pos"), "{positions}");
 }

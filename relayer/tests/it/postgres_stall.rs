@@ -273,7 +273,7 @@ fn a_frozen_replicas_lease_and_confirmation_commit_without_it_and_hold_no_lock()
     };
     committed_within_2s(
         &db,
-        "SELECT count(*) FROM delivery WHERE state = 'leased' AND lease_owner = 'org1/b'",
+        "SELECT count(*) FROM delivery_now WHERE state = 'leased' AND lease_owner = 'org1/b'",
         "lease",
     );
     // The write lock is free: a leases the other message at once, never busy.
@@ -313,13 +313,13 @@ fn a_frozen_replicas_lease_and_confirmation_commit_without_it_and_hold_no_lock()
     };
     committed_within_2s(
         &db,
-        "SELECT count(*) FROM delivery WHERE state = 'confirmed'",
+        "SELECT count(*) FROM delivery_now WHERE state = 'confirmed'",
         "confirmation",
     );
     assert_eq!(
         count(
             &db,
-            "SELECT count(*) FROM delivery WHERE state = 'leased' AND lease_owner = 'org1/a'"
+            "SELECT count(*) FROM delivery_now WHERE state = 'leased' AND lease_owner = 'org1/a'"
         ),
         1,
         "a's lease is untouched"
@@ -428,7 +428,7 @@ fn a_replica_that_stops_reading_a_large_reply_loses_its_session_within_the_dead_
     assert_eq!(
         count(
             &db,
-            "SELECT count(*) FROM delivery WHERE state = 'leased' AND lease_owner = 'org1/b'"
+            "SELECT count(*) FROM delivery_now WHERE state = 'leased' AND lease_owner = 'org1/b'"
         ),
         0
     );

@@ -2,13 +2,15 @@
 //! history the delivery statements write, and the message search; rows are decoded by the SQLite
 //! store's decoders.
 
+use std::sync::LazyLock;
+
 use causeway_proofs::{Address32, MessageId};
 use postgres::Row;
 use postgres::types::ToSql;
 
-use super::{Tx, col, i64_of};
+use super::{Tx, bookkeeping, col, i64_of};
 use crate::Error;
-use crate::store::sqlite::api::{EVENT_COLUMNS, MAX_NAME, RawToken, TOKEN_COLUMNS, decode_event};
+use crate::store::sqlite::api::{MAX_NAME, RawToken, TOKEN_COLUMNS, decode_event};
 use crate::store::sqlite::codec;
 use crate::store::{
     AuditRecord, Lane, MessageFilter, MessageSummary, NewToken, Result, StatusEvent, TokenId,
@@ -169,27 +171,72 @@ fn event(r: &Row) -> Result<StatusEvent> {
     ))
 }
 
+/// A message's events (schema 6: one row per run of its lane's messages a statement moved):
+/// the runs of its lane that start at most `MAX_RUN - 1` positions before it and reach it.
+/// Each event's number is the run's first number plus the message's offset in the run.
+static HISTORY: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT e.seq - e.n + 1 + d.lane_pos - e.first_pos, d.message_id, d.origin,
+                d.destination, e.status, e.reason, e.at
+         FROM delivery d JOIN message_event e
+           ON e.origin = d.origin AND e.destination = d.destination
+          AND e.first_pos BETWEEN d.lane_pos - {} + 1 AND d.lane_pos
+          AND e.first_pos + e.n > d.lane_pos
+         WHERE d.message_id = $1
+         ORDER BY e.seq",
+        bookkeeping::MAX_RUN
+    )
+});
+
 pub(super) fn history(tx: &mut Tx<'_>, id: MessageId) -> Result<Vec<StatusEvent>> {
     let key: &[u8] = &id.0.0[..];
-    let rows = tx.query(
-        &format!(
-            "SELECT {EVENT_COLUMNS} FROM message_event
-             WHERE origin = (SELECT origin FROM delivery WHERE message_id = $1)
-               AND leaf_index = (SELECT leaf_index FROM delivery WHERE message_id = $1)
-             ORDER BY seq"
-        ),
-        &[&key],
-    )?;
+    let rows = tx.query(&HISTORY, &[&key])?;
     rows.iter().map(event).collect()
 }
 
+/// The events numbered after `$1`, at most `$2`: the runs holding those numbers (every run
+/// holding a number past `$1` gives at least one event, so `$2` runs are enough, and only
+/// those that start before the `$2`-th event past `$1` are read), each expanded into its
+/// messages by their positions in its lane (through the lane-position index, run by run). A
+/// run that does not find all of its messages is a corrupt store.
+const EVENTS_AFTER: &str = "SELECT e.seq - e.n + 1 + d.lane_pos - e.first_pos AS seq,
+            d.message_id, e.origin, e.destination, e.status, e.reason, e.at,
+            e.seq AS last, e.n, count(*) OVER (PARTITION BY e.seq) AS found,
+            greatest(e.seq - e.n + 1, $1 + 1) AS from_seq
+     FROM (SELECT * FROM (
+               SELECT *, sum(least(n, seq - $1)) OVER (ORDER BY seq) - least(n, seq - $1)
+                         AS before
+               FROM (SELECT * FROM message_event WHERE seq > $1 ORDER BY seq LIMIT $2) AS r
+           ) AS r WHERE before < $2) AS e
+     CROSS JOIN LATERAL (
+         SELECT lane_pos, message_id FROM delivery
+         WHERE origin = e.origin AND destination = e.destination
+           AND lane_pos BETWEEN e.first_pos + greatest($1 + 1 - (e.seq - e.n + 1), 0)
+                            AND e.first_pos + e.n - 1
+           AND lane_pos >= 0
+         OFFSET 0
+     ) AS d
+     ORDER BY 1 LIMIT $2";
+
 pub(super) fn events_after(tx: &mut Tx<'_>, after: u64, limit: usize) -> Result<Vec<StatusEvent>> {
     let after = i64_of("seq", after)?;
-    let rows = tx.query(
-        &format!("SELECT {EVENT_COLUMNS} FROM message_event WHERE seq > $1 ORDER BY seq LIMIT $2"),
-        &[&after, &limit_param(limit)],
-    )?;
-    rows.iter().map(event).collect()
+    let rows = tx.query(EVENTS_AFTER, &[&after, &limit_param(limit)])?;
+    rows.iter()
+        .map(|r| {
+            let (last, n, found, from): (i64, i64, i64, i64) =
+                (col(r, 7)?, col(r, 8)?, col(r, 9)?, col(r, 10)?);
+            if found != last - from + 1 {
+                return Err(codec::corrupt(
+                    "message event",
+                    format!(
+                        "event {last} covers {n} messages, {found} of its {} past {after} stored",
+                        last - from + 1
+                    ),
+                ));
+            }
+            event(r)
+        })
+        .collect()
 }
 
 pub(super) fn last_event_seq(tx: &mut Tx<'_>) -> Result<u64> {
@@ -262,7 +309,7 @@ pub(super) fn search(tx: &mut Tx<'_>, f: &MessageFilter) -> Result<Vec<MessageSu
     let query = format!(
         "SELECT m.id, m.origin, m.destination, substring(m.encoded from 14 for 32), d.state,
                 m.accepted_at
-         FROM message m JOIN delivery d ON d.message_id = m.id
+         FROM message m JOIN delivery_now d ON d.message_id = m.id
          {filter}
          ORDER BY m.accepted_at, m.id
          LIMIT ${}",

@@ -1,20 +1,29 @@
 //! The lane counts and the status events, written by the statements that insert or move
-//! delivery rows (schema 5; until then statement triggers wrote them, see
-//! `migrations/0005_statement_bookkeeping.sql`).
+//! delivery rows or runs (schema 5; until then statement triggers wrote them, see
+//! `migrations/0005_statement_bookkeeping.sql`), one event row per run of a lane's messages
+//! (schema 6, as SQLite's schema 11; see `migrations/0006_delivery_runs.sql`).
 //!
-//! A statement that moves rows returns them from a data-modifying CTE with the columns of
-//! [`MOVED_COLUMNS`], and appends [`ctes`] over that CTE: in the same statement, one grouped
-//! update of the counts per lane and state left, one grouped upsert per lane and state
-//! entered, and one insert of the events, numbered after the last one in log order (origin,
-//! leaf index), as the triggers did. A row whose state did not change is neither counted nor
-//! logged (a replacement submission, a lease renewed).
+//! A statement that moves messages has a CTE with the columns of each message moved (`origin`,
+//! `destination`, `lane_pos`, `state`, `was`, `dead_reason`, `last_error`, `updated_at`: a
+//! delivery row's `RETURNING`, or a run's positions) and appends [`ctes`] over it: in the same
+//! statement, one grouped update of the counts per lane and state left, one grouped upsert per
+//! lane and state entered, and one insert of the events: one row per run of consecutive
+//! positions of a lane that made the same move (at most [`MAX_RUN`] a row), numbered after the
+//! last one, as SQLite's `history::Moves` numbers them (by lane, state left, state entered,
+//! then position). A message whose state did not change is neither counted nor logged (a
+//! replacement submission, a lease renewed).
 //!
-//! One condition: no state may be both left and entered by the rows of one statement (the two
-//! count CTEs would then write one row twice). Every statement of the store moves its rows from
-//! states disjoint from the state they enter (pending -> leased, leased -> submitted,
-//! anything else -> confirmed, leased -> pending or dead letter, one row at a time otherwise).
+//! One condition: no state may be both left and entered by the messages of one statement (the
+//! two count CTEs would then write one row twice). Every statement of the store moves its
+//! messages from states disjoint from the state they enter (pending -> leased, leased ->
+//! submitted, anything else -> confirmed, leased -> pending or dead letter, one message at a
+//! time otherwise).
 
-/// An event's status from a row's new state and the state it left: back to pending from a
+/// The most messages one event row covers (the schema's `CHECK (n BETWEEN 1 AND 1024)`; a
+/// message's events are looked up among the runs starting at most this far before it).
+pub(super) const MAX_RUN: i64 = 1024;
+
+/// An event's status from a message's new state and the state it left: back to pending from a
 /// lease or a submission is a failed attempt; from a dead letter, an operator's retry.
 const STATUS: &str = "CASE
          WHEN was IS NULL THEN 'logged'
@@ -33,7 +42,13 @@ const REASON: &str = "CASE
          WHEN state = 'pending' AND was <> 'dead_letter' THEN last_error
      END";
 
-/// The CTEs (to follow `moved`'s, after a comma) that count and log the rows of CTE `moved`.
+/// The CTEs (to follow `moved`'s, after a comma) that count and log the messages of CTE
+/// `moved`.
+///
+/// The events: `islands` gives each changed message its run (its position less its rank
+/// among the messages of its lane that made the same move: equal along consecutive
+/// positions), `chunks` cuts runs at [`MAX_RUN`] and counts them, and each chunk's number is
+/// the last one so far plus the messages of the chunks before it and its own.
 pub(super) fn ctes(moved: &str) -> String {
     format!(
         "left_state AS (
@@ -48,13 +63,33 @@ pub(super) fn ctes(moved: &str) -> String {
              WHERE was IS DISTINCT FROM state GROUP BY origin, destination, state
              ON CONFLICT (origin, destination, state) DO UPDATE SET n = c.n + excluded.n
          ),
-         logged AS (
-             INSERT INTO message_event (seq, message_id, origin, destination, status, reason,
-                                        at, leaf_index)
-             SELECT (SELECT coalesce(max(seq), 0) FROM message_event)
-                        + row_number() OVER (ORDER BY origin, leaf_index),
-                    message_id, origin, destination, {STATUS}, {REASON}, updated_at, leaf_index
+         islands AS (
+             SELECT origin, destination, was, state, lane_pos, {STATUS} AS status,
+                    {REASON} AS reason, updated_at AS at,
+                    lane_pos - row_number() OVER (
+                        PARTITION BY origin, destination, was, state ORDER BY lane_pos
+                    ) AS island
              FROM {moved} WHERE was IS DISTINCT FROM state
+         ),
+         chunks AS (
+             SELECT origin, destination, was, state, status, reason, at,
+                    min(lane_pos) AS first_pos, count(*) AS n
+             FROM (SELECT *, (row_number() OVER (
+                                  PARTITION BY origin, destination, was, state, island
+                                  ORDER BY lane_pos) - 1) / {MAX_RUN} AS chunk
+                   FROM islands) AS c
+             GROUP BY origin, destination, was, state, island, chunk, status, reason, at
+         ),
+         logged AS (
+             INSERT INTO message_event (seq, n, origin, destination, first_pos, status, reason,
+                                        at)
+             SELECT (SELECT coalesce(max(seq), 0) FROM message_event)
+                        + (sum(n) OVER (ORDER BY origin, destination,
+                                                 was COLLATE \"C\" NULLS FIRST,
+                                                 state COLLATE \"C\", first_pos
+                                        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))::bigint,
+                    n, origin, destination, first_pos, status, reason, at
+             FROM chunks
          )"
     )
 }

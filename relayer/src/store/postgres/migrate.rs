@@ -52,6 +52,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "lane counts and status events written by the statements, not by triggers",
         sql: include_str!("migrations/0005_statement_bookkeeping.sql"),
     },
+    Migration {
+        version: 6,
+        name: "one delivery row per leased batch, one status event per run of a lane",
+        sql: include_str!("migrations/0006_delivery_runs.sql"),
+    },
 ];
 
 /// The schema version this build brings a database to.

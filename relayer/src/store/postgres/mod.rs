@@ -4,10 +4,13 @@
 //! The schema means what SQLite's does (the same tables, constraints and append-only triggers;
 //! see `migrations/`: schema 2 is SQLite's 10; since schema 5 the lane counts and status
 //! events are written by the statements that move delivery rows, as SQLite's since its 11, see
-//! `bookkeeping`; the log's contiguity is checked by a statement trigger), and every call keeps
+//! `bookkeeping`; since schema 6 a status event row covers a run of a lane's messages, as
+//! SQLite's since its 11, and a leased batch is one delivery run, as SQLite's since its 14, see
+//! `runs`; the log's contiguity is checked by a statement trigger), and every call keeps
 //! the contract in [`store`](super): one transaction per call, durable when it returns `Ok`.
 //! A call is a few round trips: accepting a batch, leasing, recording a submission or a
-//! confirmation each run one statement for the whole batch (leasing two: expiry first), and a
+//! confirmation each run one statement for the whole batch (leasing three: expired runs and
+//! leases first), and a
 //! transaction's `BEGIN` goes with its first statement. Leasing, confirming and a batch's
 //! first submission send their statements and their `COMMIT` together: one round trip each
 //! (see `conn`).
@@ -52,6 +55,7 @@ mod delivery;
 mod migrate;
 mod outbound;
 mod query;
+mod runs;
 mod source;
 mod tls;
 

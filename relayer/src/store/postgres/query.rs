@@ -2,11 +2,12 @@
 //! decoded by the SQLite store's decoders, so both stores read a row the same way.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use causeway_proofs::{LeafIndex, LogSize, Message, MessageId};
 use postgres::Row;
 
-use super::{Tx, col, dom};
+use super::{Tx, col, dom, runs};
 use crate::store::sqlite::codec;
 use crate::store::sqlite::query::{
     RawRecord, decode_message, submitted_message as decode_submitted,
@@ -25,7 +26,7 @@ pub(super) fn message(tx: &mut Tx<'_>, id: MessageId) -> Result<Option<MessageRe
     let key: &[u8] = &id.0.0[..];
     let row = tx.opt(
         &format!(
-            "SELECT {} FROM message m JOIN delivery d ON d.message_id = m.id WHERE m.id = $1",
+            "SELECT {} FROM message m JOIN delivery_now d ON d.message_id = m.id WHERE m.id = $1",
             RawRecord::COLUMNS
         ),
         &[&key],
@@ -72,7 +73,7 @@ pub(super) fn lane_stats(tx: &mut Tx<'_>) -> Result<Vec<LaneStats>> {
     let mut out = Vec::with_capacity(lanes.len());
     for (lane, counts) in lanes {
         let row = tx.one(
-            OLDEST_UNFINISHED,
+            &OLDEST_UNFINISHED,
             &[&dom(lane.origin), &dom(lane.destination)],
         )?;
         let oldest: Option<i64> = col(&row, 0)?;
@@ -87,17 +88,24 @@ pub(super) fn lane_stats(tx: &mut Tx<'_>) -> Result<Vec<LaneStats>> {
 
 /// A lane's oldest unfinished message's acceptance time: rows are inserted in log order as
 /// they are accepted, so the first row of each unfinished state by leaf index is its oldest
-/// (three seeks in `delivery_work`, as the SQLite store's).
-const OLDEST_UNFINISHED: &str = "SELECT least(
-         (SELECT created_at FROM delivery
-          WHERE origin = $1 AND destination = $2 AND state = 'pending'
-          ORDER BY leaf_index LIMIT 1),
-         (SELECT created_at FROM delivery
-          WHERE origin = $1 AND destination = $2 AND state = 'leased'
-          ORDER BY leaf_index LIMIT 1),
-         (SELECT created_at FROM delivery
-          WHERE origin = $1 AND destination = $2 AND state = 'submitted'
-          ORDER BY leaf_index LIMIT 1))";
+/// (three seeks in `delivery_work`, as the SQLite store's), and the messages of the lane's
+/// leased and submitted runs (`runs::OLDEST_IN_RUNS`).
+static OLDEST_UNFINISHED: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT least(
+             (SELECT created_at FROM delivery
+              WHERE origin = $1 AND destination = $2 AND state = 'pending'
+              ORDER BY leaf_index LIMIT 1),
+             (SELECT created_at FROM delivery
+              WHERE origin = $1 AND destination = $2 AND state = 'leased'
+              ORDER BY leaf_index LIMIT 1),
+             (SELECT created_at FROM delivery
+              WHERE origin = $1 AND destination = $2 AND state = 'submitted'
+              ORDER BY leaf_index LIMIT 1),
+             ({}))",
+        runs::OLDEST_IN_RUNS
+    )
+});
 
 /// Decodes a submitted message from a row whose first six columns are message id, leaf index,
 /// owner, submission id, submitted at and handle.
@@ -121,8 +129,21 @@ pub(super) fn submitted(
     let rows = tx.query(
         "SELECT message_id, leaf_index, lease_owner, submission_id, submitted_at,
                 submission_handle
-         FROM delivery
-         WHERE origin = $1 AND destination = $2 AND state = 'submitted'
+         FROM (
+             SELECT message_id, leaf_index, lease_owner, submission_id, submitted_at,
+                    submission_handle
+             FROM delivery
+             WHERE origin = $1 AND destination = $2 AND state = 'submitted'
+             UNION ALL
+             SELECT d.message_id, d.leaf_index, r.lease_owner, r.submission_id,
+                    r.submitted_at, r.submission_handle
+             FROM delivery_run r
+             JOIN delivery d
+               ON d.origin = r.origin AND d.destination = r.destination
+              AND d.lane_pos BETWEEN r.first_pos AND r.last_pos AND d.lane_pos >= 0
+             WHERE r.origin = $1 AND r.destination = $2 AND r.state = 'submitted'
+               AND r.members > 0 AND d.state = 'run' AND d.run_id = r.id
+         ) AS s
          ORDER BY leaf_index LIMIT $3",
         &[&dom(lane.origin), &dom(lane.destination), &limit],
     )?;

@@ -59,7 +59,8 @@ static ACCEPT: LazyLock<String> = LazyLock::new(accept_sql);
 
 /// Accepting a batch in one statement: each offered message is inserted unless its id or its
 /// nonce is taken (by a stored message or an earlier one of the batch), in batch order; the
-/// inserted ones get the next leaves in that order, their log leaves and pending deliveries;
+/// inserted ones get the next leaves in that order, their log leaves and pending deliveries
+/// (each at the next position of its lane, in log order);
 /// and the origin's cursor moves. Returns the inserted ids with their leaves, in log order.
 /// The leaves' contiguity check (a statement trigger) sees the rows in log order; the new
 /// deliveries are counted and logged by the same statement (see `bookkeeping`).
@@ -89,12 +90,22 @@ fn accept_sql() -> String {
          INSERT INTO log_leaf (origin, leaf_index, message_id)
          SELECT $1, leaf, id FROM numbered ORDER BY leaf
      ),
+     lanes AS MATERIALIZED (
+         SELECT l.destination,
+                (SELECT coalesce(max(d.lane_pos) + 1, 0) FROM delivery AS d
+                 WHERE d.origin = $1 AND d.destination = l.destination
+                   AND d.lane_pos >= 0) AS next
+         FROM (SELECT DISTINCT destination FROM numbered) AS l
+     ),
      deliveries AS (
          INSERT INTO delivery (message_id, origin, destination, leaf_index, state,
-                               next_attempt_at, created_at, updated_at)
-         SELECT id, $1, destination, leaf, 'pending', $2, $2, $2 FROM numbered ORDER BY leaf
-         RETURNING message_id, origin, destination, leaf_index, state, NULL::text AS was,
-                   dead_reason, last_error, updated_at
+                               next_attempt_at, created_at, updated_at, lane_pos)
+         SELECT n.id, $1, n.destination, n.leaf, 'pending', $2, $2, $2,
+                l.next - 1 + row_number() OVER (PARTITION BY n.destination ORDER BY n.leaf)
+         FROM numbered AS n JOIN lanes AS l ON l.destination = n.destination
+         ORDER BY n.leaf
+         RETURNING origin, destination, lane_pos, state, NULL::text AS was, dead_reason,
+                   last_error, updated_at
      ),
      moved AS (
          INSERT INTO source_cursor (origin, block_number, block_hash, updated_at)

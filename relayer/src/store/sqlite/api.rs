@@ -212,9 +212,6 @@ fn limit_param(limit: usize) -> i64 {
 
 pub(crate) type RawEvent = (i64, Vec<u8>, i64, i64, String, Option<String>, i64);
 
-/// The columns of one event per message (PostgreSQL's `message_event`; SQLite's holds runs).
-pub(crate) const EVENT_COLUMNS: &str = "seq, message_id, origin, destination, status, reason, at";
-
 pub(crate) fn decode_event(raw: RawEvent) -> Result<StatusEvent> {
     let (seq, id, origin, destination, status, reason, at) = raw;
     Ok(StatusEvent {

@@ -45,6 +45,13 @@ const MIGRATIONS: &[Migration] = &[
         name: "lane counts and status events written by the statements, not by triggers",
         sql: include_str!("migrations/0005_statement_bookkeeping.sql"),
     },
+    // File number 0007 is the one reserved for it; version 6 until the 0006 of another branch
+    // is merged before it.
+    Migration {
+        version: 6,
+        name: "compact native proofs as bytes",
+        sql: include_str!("migrations/0007_native_proof_bytes.sql"),
+    },
 ];
 
 /// The schema version this build brings a database to.

@@ -127,6 +127,16 @@ pub trait NativeVerifier: Send + Sync {
 
     /// `Ok(())` when `observed.proof` proves `observed.message` at `observed.source`.
     fn verify(&self, observed: &ObservedMessage) -> Result<(), Error>;
+
+    /// [`NativeVerifier::verify`] of every message of a batch, in order, stopping at the first
+    /// refused (its position and error). A family whose messages share proof parts (an EVM
+    /// block's header and trie nodes) checks each shared part once.
+    fn verify_all(&self, observed: &[ObservedMessage]) -> Result<(), (usize, Error)> {
+        for (i, o) in observed.iter().enumerate() {
+            self.verify(o).map_err(|e| (i, e))?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -13,8 +13,8 @@ use alloy::primitives::{Address, B256};
 use alloy::rpc::types::{Block, TransactionReceipt};
 use causeway_proofs::bundle::ChainFamily;
 use causeway_proofs::evm::{
-    EvmSourceProof, ProvenSource, ReceiptTrie, TransactionTrie, Unproved, dispatch_topic0,
-    header_hash,
+    CheckedBlocks, EvmSourceProof, ProvenSource, ReceiptTrie, TransactionTrie, Unproved,
+    dispatch_topic0, header_hash,
 };
 use causeway_proofs::{Domain, EvmAddress, Hash32};
 
@@ -194,6 +194,26 @@ impl EvmNativeVerifier {
     /// contradiction is refused, a field the proof cannot decide is returned as unproved.
     /// That the block hash is on the origin chain is the caller's to establish.
     pub fn check(&self, observed: &ObservedMessage) -> Result<CheckedSource, Error> {
+        self.check_in(observed, None)
+    }
+
+    /// [`EvmNativeVerifier::check`] for one of many messages: the headers and trie nodes
+    /// `blocks` holds from earlier checks are not hashed again (a block's messages share its
+    /// header and the nodes near its tries' roots). Same result and errors as `check`; see
+    /// [`CheckedBlocks`] for why.
+    pub fn check_with(
+        &self,
+        observed: &ObservedMessage,
+        blocks: &mut CheckedBlocks,
+    ) -> Result<CheckedSource, Error> {
+        self.check_in(observed, Some(blocks))
+    }
+
+    fn check_in(
+        &self,
+        observed: &ObservedMessage,
+        blocks: Option<&mut CheckedBlocks>,
+    ) -> Result<CheckedSource, Error> {
         let invalid = |reason: String| Error::InvalidNativeProof { reason };
         if observed.message.origin() != self.domain {
             return Err(invalid(format!(
@@ -206,14 +226,15 @@ impl EvmNativeVerifier {
             return Err(invalid("the source reference names no block hash".into()));
         };
         let proof = EvmSourceProof::from_native_proof(&observed.proof).map_err(proof_error)?;
-        let proven = proof
-            .verify_source(
-                &block_hash,
-                &evm_address(self.outbox),
-                &dispatch_topic0(),
-                &observed.message.encode(),
-            )
-            .map_err(proof_error)?;
+        let outbox = evm_address(self.outbox);
+        let message = observed.message.encode();
+        let proven = match blocks {
+            Some(blocks) => {
+                proof.verify_source_with(&block_hash, &outbox, &dispatch_topic0(), &message, blocks)
+            }
+            None => proof.verify_source(&block_hash, &outbox, &dispatch_topic0(), &message),
+        }
+        .map_err(proof_error)?;
         let unproved = proven
             .check_reference(&observed.source)
             .map_err(proof_error)?;
@@ -228,5 +249,15 @@ impl NativeVerifier for EvmNativeVerifier {
 
     fn verify(&self, observed: &ObservedMessage) -> Result<(), Error> {
         self.check(observed).map(|_| ())
+    }
+
+    /// One [`CheckedBlocks`] for the whole batch: each block's header and shared trie nodes
+    /// are checked once, not once per message.
+    fn verify_all(&self, observed: &[ObservedMessage]) -> Result<(), (usize, Error)> {
+        let mut blocks = CheckedBlocks::new();
+        for (i, o) in observed.iter().enumerate() {
+            self.check_with(o, &mut blocks).map_err(|e| (i, e))?;
+        }
+        Ok(())
     }
 }

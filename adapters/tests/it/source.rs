@@ -95,6 +95,21 @@ async fn yields_exactly_the_outbox_messages_with_verifying_proofs_and_ignores_a_
     renumbered.source.block_number = Some(0);
     assert!(src.verifier().verify(&renumbered).is_err());
     assert_eq!(src.counters().malformed_logs, 0);
+
+    // A batch checked at once checks each block's header and shared trie nodes once: the
+    // honest batch passes, and each forgery placed after honest messages of its block (whose
+    // header and nodes are then held) is refused at its position, as it is on its own.
+    src.verifier().verify_all(&messages).unwrap();
+    for forged in [&tampered, &moved, &renumbered, &fakes[0]] {
+        let mut batch = messages.clone();
+        batch.insert(2, forged.clone());
+        let (at, error) = src.verifier().verify_all(&batch).unwrap_err();
+        assert_eq!(at, 2);
+        assert_eq!(
+            error.to_string(),
+            src.verifier().verify(forged).unwrap_err().to_string()
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,6 +16,8 @@
 //! - [`compact_native_proof`] and [`native_proof_from_compact`]: the binary form a store keeps
 //!   of an EVM source proof instead of its JSON (less than half the size), read back to the
 //!   same JSON.
+//! - [`CheckedBlocks`]: the headers and trie nodes earlier proofs proved, so the proofs of
+//!   one block's messages check its header and shared nodes once.
 //! - [`ProvenSource`]: what a verified source proof establishes about a bundle's source
 //!   reference, field by field: proven, contradicted (refused) or [`Unproved`].
 //!
@@ -23,6 +25,7 @@
 //! alloy-rlp and trie proofs are checked by alloy-trie (see [`verify_proof`]); keccak-256 is sha3's.
 //! Adapters fetch headers and receipts and build the proofs; verifiers only need the bytes.
 
+mod checked;
 mod compact;
 mod header;
 mod json;
@@ -35,6 +38,7 @@ mod transaction;
 pub mod trie;
 mod verify;
 
+pub use checked::CheckedBlocks;
 pub use compact::{COMPACT_EVM_SOURCE_PROOF, compact_native_proof, native_proof_from_compact};
 pub use header::{EvmHeader, MAX_HEADER_LEN, decode_header, header_hash};
 pub use receipt::{Bloom, Log, MAX_TOPICS, Receipt, TxType, decode_receipt};
@@ -46,4 +50,4 @@ pub use source::{
 };
 pub use transaction::{MAX_TRANSACTION_LEN, TransactionProof, TransactionTrie};
 pub use trie::{EMPTY_ROOT, FrozenTrie, PatriciaTrie};
-pub use verify::{MAX_PROOF_BYTES, MAX_PROOF_NODES, verify_proof};
+pub use verify::{MAX_PROOF_BYTES, MAX_PROOF_NODES, TrieNodes, verify_proof, verify_proof_with};

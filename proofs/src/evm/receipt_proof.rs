@@ -14,7 +14,7 @@ use alloy_trie::proof::{ProofNodes, ProofRetainer};
 use alloy_trie::{HashBuilder, Nibbles};
 
 use super::rlp::encode_u64;
-use super::verify::verify_proof;
+use super::verify::{TrieNodes, verify_proof_with};
 use crate::{Error, Hash32};
 
 /// The receipts-trie key of transaction `tx_index`: its canonical RLP encoding.
@@ -150,6 +150,16 @@ impl ReceiptProof {
     /// `Mpt*` errors); and the value there must be `receipt` byte for byte
     /// ([`Error::MptValueMismatch`], or [`Error::MptKeyAbsent`] if the index holds nothing).
     pub fn verify(&self, expected_receipts_root: &Hash32) -> Result<(), Error> {
+        self.verify_with(expected_receipts_root, None)
+    }
+
+    /// [`ReceiptProof::verify`], hashing only the nodes `known` does not already hold (see
+    /// [`TrieNodes`]); same result and errors.
+    pub fn verify_with(
+        &self,
+        expected_receipts_root: &Hash32,
+        known: Option<&mut TrieNodes>,
+    ) -> Result<(), Error> {
         if expected_receipts_root.is_zero() {
             return Err(Error::ZeroRoot);
         }
@@ -160,7 +170,7 @@ impl ReceiptProof {
             });
         }
         let key = receipt_key(self.tx_index);
-        match verify_proof(expected_receipts_root, &key, &self.nodes)? {
+        match verify_proof_with(expected_receipts_root, &key, &self.nodes, known)? {
             Some(value) if value == self.receipt.as_slice() => Ok(()),
             Some(_) => Err(Error::MptValueMismatch {
                 key: format!("0x{}", hex::encode(&key)),

@@ -8,8 +8,8 @@
 
 use serde::Serialize;
 
+use super::checked::CheckedBlocks;
 use super::source::EvmSourceProof;
-use super::transaction::TransactionProof;
 use crate::bundle::SourceReference;
 use crate::{Error, EvmAddress, Hash32};
 
@@ -48,14 +48,55 @@ impl EvmSourceProof {
         dispatch_topic0: &Hash32,
         message_bytes: &[u8],
     ) -> Result<ProvenSource, Error> {
-        self.verify(expected_block_hash, outbox, dispatch_topic0, message_bytes)?;
-        let header = self.decode_header()?;
+        self.verify_source_in(
+            expected_block_hash,
+            outbox,
+            dispatch_topic0,
+            message_bytes,
+            None,
+        )
+    }
+
+    /// [`EvmSourceProof::verify_source`] for one of many proofs of the same blocks (see
+    /// [`EvmSourceProof::verify_with`]); same result and errors.
+    pub fn verify_source_with(
+        &self,
+        expected_block_hash: &Hash32,
+        outbox: &EvmAddress,
+        dispatch_topic0: &Hash32,
+        message_bytes: &[u8],
+        blocks: &mut CheckedBlocks,
+    ) -> Result<ProvenSource, Error> {
+        self.verify_source_in(
+            expected_block_hash,
+            outbox,
+            dispatch_topic0,
+            message_bytes,
+            Some(blocks),
+        )
+    }
+
+    fn verify_source_in(
+        &self,
+        expected_block_hash: &Hash32,
+        outbox: &EvmAddress,
+        dispatch_topic0: &Hash32,
+        message_bytes: &[u8],
+        blocks: Option<&mut CheckedBlocks>,
+    ) -> Result<ProvenSource, Error> {
+        let (header, transaction_hash) = self.verify_in(
+            expected_block_hash,
+            outbox,
+            dispatch_topic0,
+            message_bytes,
+            blocks,
+        )?;
         Ok(ProvenSource {
             block_hash: *expected_block_hash,
             block_number: header.number,
             tx_index: self.receipt_proof.tx_index,
             log_index_in_receipt: self.log_index_in_receipt,
-            transaction_hash: self.transaction_proof.as_ref().map(TransactionProof::hash),
+            transaction_hash,
         })
     }
 }

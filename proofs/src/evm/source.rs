@@ -9,7 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::header::{EvmHeader, decode_header, header_hash};
+use super::checked::{CheckedBlocks, HeaderFacts, check_header};
+use super::header::{EvmHeader, decode_header};
 use super::json::{de_header, ser_hex};
 use super::receipt::decode_receipt;
 use super::receipt_proof::ReceiptProof;
@@ -132,26 +133,66 @@ impl EvmSourceProof {
         dispatch_topic0: &Hash32,
         message_bytes: &[u8],
     ) -> Result<(), Error> {
-        let computed = header_hash(&self.header);
-        if computed != *expected_block_hash {
-            return Err(Error::BlockHashMismatch {
-                computed,
-                expected: *expected_block_hash,
-            });
-        }
-        if let Some(claimed) = self.receipt_proof.block_hash
-            && claimed != *expected_block_hash
-        {
-            return Err(Error::BlockHashMismatch {
-                computed: claimed,
-                expected: *expected_block_hash,
-            });
-        }
-        let header = decode_header(&self.header)?;
-        self.receipt_proof.verify(&header.receipts_root)?;
-        if let Some(transaction) = &self.transaction_proof {
-            transaction.verify(&header.transactions_root, self.receipt_proof.tx_index)?;
-        }
+        self.verify_in(
+            expected_block_hash,
+            outbox,
+            dispatch_topic0,
+            message_bytes,
+            None,
+        )
+        .map(|_| ())
+    }
+
+    /// [`EvmSourceProof::verify`] for one of many proofs of the same blocks: a header and trie
+    /// nodes `blocks` holds byte for byte are not hashed again, and those this proof proves
+    /// are filed there (see [`CheckedBlocks`] for why this checks exactly what `verify` does).
+    /// Same result and errors as `verify`.
+    pub fn verify_with(
+        &self,
+        expected_block_hash: &Hash32,
+        outbox: &EvmAddress,
+        dispatch_topic0: &Hash32,
+        message_bytes: &[u8],
+        blocks: &mut CheckedBlocks,
+    ) -> Result<(), Error> {
+        self.verify_in(
+            expected_block_hash,
+            outbox,
+            dispatch_topic0,
+            message_bytes,
+            Some(blocks),
+        )
+        .map(|_| ())
+    }
+
+    /// The checks of [`EvmSourceProof::verify`], returning the header's facts and the proven
+    /// transaction's hash (if the proof carries the transaction).
+    pub(crate) fn verify_in(
+        &self,
+        expected_block_hash: &Hash32,
+        outbox: &EvmAddress,
+        dispatch_topic0: &Hash32,
+        message_bytes: &[u8],
+        mut blocks: Option<&mut CheckedBlocks>,
+    ) -> Result<(HeaderFacts, Option<Hash32>), Error> {
+        let header = check_header(
+            expected_block_hash,
+            &self.header,
+            self.receipt_proof.block_hash,
+            blocks.as_deref_mut(),
+        )?;
+        self.receipt_proof.verify_with(
+            &header.receipts_root,
+            blocks.as_deref_mut().map(|b| &mut b.nodes),
+        )?;
+        let transaction_hash = match &self.transaction_proof {
+            Some(transaction) => Some(transaction.verify_with(
+                &header.transactions_root,
+                self.receipt_proof.tx_index,
+                blocks.map(|b| &mut b.nodes),
+            )?),
+            None => None,
+        };
 
         let receipt = decode_receipt(&self.receipt_proof.receipt)?;
         if !receipt.status {
@@ -197,7 +238,7 @@ impl EvmSourceProof {
             3,
             Hash32(word(u64::from(message.destination().0))),
         )?;
-        Ok(())
+        Ok((header, transaction_hash))
     }
 
     /// The decoded header (to read the block number, parent hash, …).

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::json::{de_nodes, de_transaction, ser_hex, ser_nodes};
 use super::receipt_proof::{ReceiptTrie, receipt_key};
-use super::verify::verify_proof;
+use super::verify::{TrieNodes, verify_proof_with};
 use crate::hash::keccak256;
 use crate::{Error, Hash32};
 
@@ -79,6 +79,17 @@ impl TransactionProof {
     /// hash the caller trusts) holds exactly `transaction` at `tx_index`, and returns its
     /// hash. Any failure is [`Error::TransactionProofInvalid`], naming the broken link.
     pub fn verify(&self, transactions_root: &Hash32, tx_index: u64) -> Result<Hash32, Error> {
+        self.verify_with(transactions_root, tx_index, None)
+    }
+
+    /// [`TransactionProof::verify`], hashing only the nodes `known` does not already hold (see
+    /// [`TrieNodes`]); same result and errors.
+    pub fn verify_with(
+        &self,
+        transactions_root: &Hash32,
+        tx_index: u64,
+        known: Option<&mut TrieNodes>,
+    ) -> Result<Hash32, Error> {
         let invalid = |reason: String| Error::TransactionProofInvalid { tx_index, reason };
         if self.transaction.len() > MAX_TRANSACTION_LEN {
             return Err(invalid(format!(
@@ -87,7 +98,7 @@ impl TransactionProof {
             )));
         }
         let key = receipt_key(tx_index);
-        match verify_proof(transactions_root, &key, &self.nodes) {
+        match verify_proof_with(transactions_root, &key, &self.nodes, known) {
             Ok(Some(value)) if value == self.transaction.as_slice() => Ok(self.hash()),
             Ok(Some(_)) => Err(invalid(
                 "the block holds another transaction at that index".to_owned(),

@@ -16,9 +16,19 @@
 //!   (which it compares by value, not by hash). Receipt, transaction, state and storage tries
 //!   have neither, so alloy-trie checks every proof of theirs.
 //!
+//! Each node is hashed once: our walk checks the proof's shape and reads the value without
+//! hashing the nodes alloy-trie then checks (it hashes every node it is given), and hashes
+//! them itself only where alloy-trie cannot speak. A proof that fails either check is walked
+//! again, hashing every node, so its error is the one the strict walk names (the first broken
+//! link, in order). [`verify_proof_with`] also skips nodes a [`TrieNodes`] set already holds
+//! byte for byte (proven earlier to hash to the reference naming them): the nodes a block's
+//! proofs share are then hashed once for all of them.
+//!
 //! The walk is a loop (no recursion, so no stack to exhaust), and each step consumes at least
 //! one key nibble, so the work is linear in the proof's size. Hostile input yields an
 //! [`Error`], never a panic.
+
+use std::collections::HashMap;
 
 use alloy_primitives::{B256, Bytes};
 use alloy_trie::Nibbles;
@@ -56,35 +66,173 @@ pub fn verify_proof<'a>(
     key: &[u8],
     nodes: &'a [Vec<u8>],
 ) -> Result<Option<&'a [u8]>, Error> {
-    let walked = walk(root, key, nodes)?;
-    if walked.alloy_can_check && !nodes.is_empty() {
-        let proof: Vec<Bytes> = nodes.iter().map(|n| Bytes::copy_from_slice(n)).collect();
-        alloy_trie::proof::verify_proof(
-            B256::from(root.0),
-            Nibbles::unpack(key),
+    verify_proof_with(root, key, nodes, None)
+}
+
+/// Trie nodes proven to hash to the hash they are filed under, so that proofs sharing them
+/// (the proofs of one block's receipts or transactions share the nodes near the root) hash
+/// each once. Bounded: past [`TrieNodes::MAX_BYTES`] of nodes it starts over empty.
+///
+/// Security: an entry is only ever made from bytes whose keccak-256 was checked against the
+/// hash it is filed under, by our walk or by alloy-trie's verifier given that hash as the root
+/// of the rest of the proof; a proof's node is taken as proven only when its parent's
+/// reference names an entry and the node's bytes equal the entry's, byte for byte. Equal bytes
+/// have equal hashes, so the commitment chain from the trusted root is exactly what hashing
+/// the node again would have shown. Nothing about keys or values is kept: which key a proof is
+/// for and the value it ends in are read from the proof every time.
+#[derive(Clone, Debug, Default)]
+pub struct TrieNodes {
+    nodes: HashMap<Hash32, Box<[u8]>>,
+    bytes: usize,
+}
+
+impl TrieNodes {
+    /// Most node bytes kept (16 MiB; a block's interior receipt and transaction nodes are a few
+    /// KiB to a few hundred KiB).
+    pub const MAX_BYTES: usize = 16 * 1024 * 1024;
+
+    /// Whether `node` is the node filed under `hash` (hence hashes to it).
+    fn holds(&self, hash: &Hash32, node: &[u8]) -> bool {
+        self.nodes.get(hash).is_some_and(|known| **known == *node)
+    }
+
+    /// Files `node` under `hash`. The caller has checked that `node` hashes to `hash`.
+    fn insert_proven(&mut self, hash: Hash32, node: &[u8]) {
+        if self.nodes.contains_key(&hash) {
+            return;
+        }
+        if self.bytes.saturating_add(node.len()) > Self::MAX_BYTES {
+            self.nodes.clear();
+            self.bytes = 0;
+        }
+        self.bytes += node.len();
+        self.nodes.insert(hash, node.into());
+    }
+
+    /// Number of nodes held.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether no node is held.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+}
+
+/// [`verify_proof`], taking as proven the nodes `known` holds byte for byte and filing there
+/// the nodes this proof establishes (see [`TrieNodes`]). The result, and the error of a bad
+/// proof, are those of [`verify_proof`] whatever `known` holds.
+pub fn verify_proof_with<'a>(
+    root: &Hash32,
+    key: &[u8],
+    nodes: &'a [Vec<u8>],
+    mut known: Option<&mut TrieNodes>,
+) -> Result<Option<&'a [u8]>, Error> {
+    // Shape and value first, hashing nothing; on any failure the strict walk (every node
+    // hashed, in order) names the error, so errors are the same as before caching.
+    let Ok(walked) = walk(root, key, nodes, Hashing::Deferred(known.as_deref())) else {
+        return Err(strict_error(root, key, nodes, None));
+    };
+    let Some(first) = walked.pending.first() else {
+        // Every node referenced by hash is one `known` proved: nothing left to hash.
+        return Ok(walked.value);
+    };
+    if walked.alloy_can_check {
+        // alloy-trie checks the commitment chain from the first node not yet proven (the
+        // reference naming it is the root of the rest of the proof) with the rest of the key,
+        // hashing each of those nodes once; the nodes before it are proven by `known`.
+        let proof: Vec<Bytes> = nodes[first.index..]
+            .iter()
+            .map(|n| Bytes::copy_from_slice(n))
+            .collect();
+        let rest = Nibbles::from_nibbles_unchecked(&nibbles(key)[first.key_pos..]);
+        if let Err(e) = alloy_trie::proof::verify_proof(
+            B256::from(first.expected.0),
+            rest,
             walked.value.map(<[u8]>::to_vec),
             &proof,
-        )
-        .map_err(|e| {
-            malformed(
+        ) {
+            let refused = malformed(
                 nodes.len() - 1,
                 format!("alloy-trie's verifier refuses the proof: {e}"),
-            )
-        })?;
+            );
+            return Err(strict_error(root, key, nodes, Some(refused)));
+        }
+        // alloy-trie compared the first pending node's hash with `first.expected` itself.
+        // Only interior nodes are filed: the last one (a leaf, or where an absence ends) is
+        // particular to its key and would only fill the set.
+        if let Some(known) = known.as_deref_mut()
+            && first.index + 1 < nodes.len()
+        {
+            known.insert_proven(first.expected, &nodes[first.index]);
+        }
+    } else {
+        for pending in &walked.pending {
+            if keccak256(&nodes[pending.index]) != pending.expected {
+                return Err(strict_error(root, key, nodes, None));
+            }
+        }
+        if let Some(known) = known {
+            for pending in walked.pending.iter().filter(|p| p.index + 1 < nodes.len()) {
+                known.insert_proven(pending.expected, &nodes[pending.index]);
+            }
+        }
     }
     Ok(walked.value)
 }
 
-/// What our walk found: the value (or `None` for a proven absence), and whether alloy-trie can
+/// The error of the strict walk (every node hashed) over a proof that failed a check, or
+/// `otherwise` if that walk accepts it (alloy-trie refused what our walk accepts).
+fn strict_error(root: &Hash32, key: &[u8], nodes: &[Vec<u8>], otherwise: Option<Error>) -> Error {
+    match walk(root, key, nodes, Hashing::Strict) {
+        Err(e) => e,
+        Ok(_) => otherwise.unwrap_or_else(|| {
+            malformed(
+                nodes.len().saturating_sub(1),
+                "the proof failed a check the strict walk repeats without failing",
+            )
+        }),
+    }
+}
+
+/// How the walk treats nodes referenced by hash.
+#[derive(Clone, Copy)]
+enum Hashing<'k> {
+    /// Hash every one and compare with its reference.
+    Strict,
+    /// Hash none: those `known` holds byte for byte are proven, the others are returned as
+    /// [`Pending`] for alloy-trie or the caller to hash.
+    Deferred(Option<&'k TrieNodes>),
+}
+
+/// A node referenced by hash that the walk did not hash.
+struct Pending {
+    /// Its position in the proof.
+    index: usize,
+    /// The hash its parent (or the root) names.
+    expected: Hash32,
+    /// Key nibbles consumed before it.
+    key_pos: usize,
+}
+
+/// What our walk found: the value (or `None` for a proven absence), whether alloy-trie can
 /// check the same proof (key of at most 32 bytes, no value at a branch, root node of 32 bytes
-/// or more).
+/// or more), and the nodes it left unhashed.
 struct Walked<'a> {
     value: Option<&'a [u8]>,
     alloy_can_check: bool,
+    /// Nodes a deferred walk did not hash, in proof order (empty for a strict walk).
+    pending: Vec<Pending>,
 }
 
-/// Our strict walk from `root` along `key` (see the module documentation).
-fn walk<'a>(root: &Hash32, key: &[u8], nodes: &'a [Vec<u8>]) -> Result<Walked<'a>, Error> {
+/// Our walk from `root` along `key` (see the module documentation).
+fn walk<'a>(
+    root: &Hash32,
+    key: &[u8],
+    nodes: &'a [Vec<u8>],
+    hashing: Hashing<'_>,
+) -> Result<Walked<'a>, Error> {
     if nodes.len() > MAX_PROOF_NODES {
         return Err(Error::MptProofTooLarge {
             what: "nodes",
@@ -107,6 +255,7 @@ fn walk<'a>(root: &Hash32, key: &[u8], nodes: &'a [Vec<u8>]) -> Result<Walked<'a
         return Ok(Walked {
             value: None,
             alloy_can_check: true,
+            pending: Vec::new(),
         });
     }
     // alloy-trie's nibble paths hold at most 64 nibbles (`Nibbles::unpack` of a longer key
@@ -118,6 +267,7 @@ fn walk<'a>(root: &Hash32, key: &[u8], nodes: &'a [Vec<u8>]) -> Result<Walked<'a
     let mut used = 0;
     let mut next = NodeRef::Hash(*root);
     let mut after_extension = false;
+    let mut pending = Vec::new();
     loop {
         // Resolve the reference into node bytes; `index` names the proof node holding them.
         let (bytes, index) = match next {
@@ -125,13 +275,26 @@ fn walk<'a>(root: &Hash32, key: &[u8], nodes: &'a [Vec<u8>]) -> Result<Walked<'a
                 let Some(node) = nodes.get(used) else {
                     return Err(Error::MptMissingNode { index: used });
                 };
-                let computed = keccak256(node);
-                if computed != expected {
-                    return Err(Error::MptNodeHashMismatch {
-                        index: used,
-                        expected,
-                        computed,
-                    });
+                match hashing {
+                    Hashing::Strict => {
+                        let computed = keccak256(node);
+                        if computed != expected {
+                            return Err(Error::MptNodeHashMismatch {
+                                index: used,
+                                expected,
+                                computed,
+                            });
+                        }
+                    }
+                    Hashing::Deferred(known) => {
+                        if !known.is_some_and(|k| k.holds(&expected, node)) {
+                            pending.push(Pending {
+                                index: used,
+                                expected,
+                                key_pos: pos,
+                            });
+                        }
+                    }
                 }
                 if used > 0 && node.len() < 32 {
                     return Err(malformed(
@@ -239,6 +402,7 @@ fn walk<'a>(root: &Hash32, key: &[u8], nodes: &'a [Vec<u8>]) -> Result<Walked<'a
             return Ok(Walked {
                 value: result,
                 alloy_can_check,
+                pending,
             });
         }
     }
@@ -342,7 +506,7 @@ mod tests {
         // "do" and "dog" hold values at branches on the way to "doge".
         for key in [&b"do"[..], b"dog", b"doge"] {
             let proof = frozen.proof(key);
-            let walked = walk(&root, key, &proof).unwrap();
+            let walked = walk(&root, key, &proof, Hashing::Strict).unwrap();
             assert!(
                 !walked.alloy_can_check,
                 "{key:?}: a branch value on the path"
@@ -350,7 +514,11 @@ mod tests {
         }
         // "horse" branches off before them: alloy-trie checks it.
         let proof = frozen.proof(b"horse");
-        assert!(walk(&root, b"horse", &proof).unwrap().alloy_can_check);
+        assert!(
+            walk(&root, b"horse", &proof, Hashing::Strict)
+                .unwrap()
+                .alloy_can_check
+        );
         assert_eq!(
             verify_proof(&root, b"horse", &proof).unwrap(),
             Some(&b"stallion"[..])
@@ -363,14 +531,14 @@ mod tests {
         let root = frozen.root();
         for key in [&[7u8, 0xaa, 7][..], &[7, 0xab, 7], &[200, 0, 0]] {
             let proof = frozen.proof(key);
-            let walked = walk(&root, key, &proof).unwrap();
+            let walked = walk(&root, key, &proof, Hashing::Strict).unwrap();
             assert!(walked.alloy_can_check, "{key:?}");
             assert_eq!(verify_proof(&root, key, &proof).unwrap(), walked.value);
         }
         // A key longer than 32 bytes stays with our walk (alloy-trie's paths hold 64 nibbles).
         let long = [7u8; 33];
         assert!(
-            !walk(&root, &long, &frozen.proof(&long))
+            !walk(&root, &long, &frozen.proof(&long), Hashing::Strict)
                 .unwrap()
                 .alloy_can_check
         );

@@ -6,6 +6,7 @@ mod bundle;
 mod checkpoint;
 mod eth_trie;
 mod ethereum_signing;
+mod evm_checked_blocks;
 mod evm_receipts;
 mod evm_transactions;
 mod fisco;

@@ -53,15 +53,12 @@ pub(crate) async fn verify(
         // Proof checks can be heavy (receipt tries): off the runtime's workers.
         let verifier = Arc::clone(&origin.verifier);
         let started = std::time::Instant::now();
-        let checked = tokio::task::spawn_blocking(move || {
-            for observed in &batch.messages {
-                if let Err(e) = verifier.verify(observed) {
-                    return Err((observed.id(), e.to_string()));
-                }
-            }
-            Ok(batch)
-        })
-        .await;
+        let checked =
+            tokio::task::spawn_blocking(move || match verifier.verify_all(&batch.messages) {
+                Ok(()) => Ok(batch),
+                Err((i, e)) => Err((batch.messages[i].id(), e.to_string())),
+            })
+            .await;
         metrics.verify_seconds.since(started);
         let batch = match checked {
             Ok(Ok(batch)) => batch,

@@ -230,7 +230,7 @@ fn a_file_of_schema_2_migrates_in_place_and_every_row_keeps_its_meaning() {
     write_schema_2(&b, &msgs, &rows);
 
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 14);
+    assert_eq!(s.schema_version().unwrap(), 15);
     s.integrity_check().unwrap();
     let columns = b.columns("delivery");
     for gone in ["tx_hash", "tx_nonce"] {
@@ -395,7 +395,7 @@ fn a_file_of_schema_2_migrates_in_place_and_every_row_keeps_its_meaning() {
         .unwrap_err();
     assert!(err.to_string().contains("never deleted"), "{err}");
     drop(s);
-    assert_eq!(b.open().schema_version().unwrap(), 14, "applied once");
+    assert_eq!(b.open().schema_version().unwrap(), 15, "applied once");
 }
 
 /// The migrations up to schema 10, as that build applied them.
@@ -558,7 +558,7 @@ fn a_file_of_schema_10_keeps_every_state_event_and_count() {
     let last_old = old_events.last().unwrap().0;
 
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 14);
+    assert_eq!(s.schema_version().unwrap(), 15);
     s.integrity_check().unwrap();
 
     // Every event under its number, with its message, status, reason and time.
@@ -793,7 +793,7 @@ fn a_file_of_schema_10_keeps_every_state_event_and_count() {
         .unwrap_err();
     assert!(err.to_string().contains("keeps its message"), "{err}");
     drop(s);
-    assert_eq!(b.open().schema_version().unwrap(), 14, "applied once");
+    assert_eq!(b.open().schema_version().unwrap(), 15, "applied once");
 }
 
 /// The migrations up to schema 12, as that build applied them.
@@ -1054,7 +1054,7 @@ fn a_file_of_schema_12_keeps_every_state_event_and_count() {
     assert_eq!(last_old, 24, "8 acceptances and 16 changes");
 
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 14);
+    assert_eq!(s.schema_version().unwrap(), 15);
     s.integrity_check().unwrap();
     let all: Vec<OldEvent> = s
         .events_after(0, 1_000)
@@ -1270,5 +1270,5 @@ fn a_file_of_schema_12_keeps_every_state_event_and_count() {
     let err = c.execute("DELETE FROM delivery_run", []).unwrap_err();
     assert!(err.to_string().contains("never deleted"), "{err}");
     drop(s);
-    assert_eq!(b.open().schema_version().unwrap(), 14, "applied once");
+    assert_eq!(b.open().schema_version().unwrap(), 15, "applied once");
 }

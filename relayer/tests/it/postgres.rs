@@ -410,6 +410,73 @@ fn an_instance_name_is_claimed_once_until_released() {
     drop(other);
 }
 
+/// An EVM source proof is stored as bytes (schema 7: `native_proof_compact`, less than half of
+/// its JSON) and read back as the same JSON, byte for byte; a native proof of another shape
+/// keeps its JSON. A database of schema 6, whose rows hold the compact form in base64 text,
+/// migrates to 7 and reads its rows back the same.
+#[test]
+fn an_evm_source_proof_is_stored_as_bytes_and_schema_6_rows_read_back() {
+    let node = shared_postgres();
+    let url = new_database(node);
+    let db = url.rsplit('/').next().unwrap().to_owned();
+    let sql = |q: &str| node.psql(&db, q).unwrap();
+    let s = open(&url, LeaseClock::Caller);
+    let evm = evm_native_proof();
+    let json = serde_json::to_string(&evm).unwrap();
+    let mut compact = event(message(ORIGIN, 0, DEST, 0), 10);
+    compact.native_proof = Some(evm.clone());
+    let other = event(message(ORIGIN, 1, DEST, 0), 10);
+    accept(&s, ORIGIN, &[compact.clone(), other.clone()], 10, 1_000).unwrap();
+    let stored = |id: causeway_proofs::MessageId| {
+        sql(&format!(
+            "SELECT coalesce(left(native_proof, 1), '-') || ' ' ||
+                    coalesce(length(native_proof_compact)::text, '-')
+             FROM message WHERE id = '\\x{}'",
+            hex::encode(id.0.0)
+        ))
+    };
+    let (text, len) = stored(compact.message.id())
+        .split_once(' ')
+        .map(|(a, b)| (a.to_owned(), b.parse::<usize>().unwrap()))
+        .unwrap();
+    assert_eq!(text, "-");
+    assert!(
+        len * 5 < json.len() * 2,
+        "{len} bytes for {} of JSON",
+        json.len()
+    );
+    assert_eq!(stored(other.message.id()), "{ -");
+    let read = |s: &PgStore, id| s.message(id).unwrap().unwrap().native_proof;
+    let as_json = |p: Option<causeway_proofs::bundle::NativeProof>| {
+        serde_json::to_string(&p.unwrap()).unwrap()
+    };
+    assert_eq!(as_json(read(&s, compact.message.id())), json);
+    assert_eq!(read(&s, other.message.id()), other.native_proof);
+
+    // Schema 6 as its build wrote the row: the compact form in base64 after its marker, in the
+    // text column; no bytes column.
+    drop(s);
+    sql("ALTER TABLE message DISABLE TRIGGER USER;
+         UPDATE message SET native_proof = 'evm-compact-v1:' ||
+             translate(encode(native_proof_compact, 'base64'), E'\\n', ''),
+             native_proof_compact = NULL
+         WHERE native_proof_compact IS NOT NULL;
+         ALTER TABLE message ENABLE TRIGGER USER;
+         ALTER TABLE message DROP COLUMN native_proof_compact;
+         DELETE FROM schema_version WHERE version = 7;");
+    let s = open(&url, LeaseClock::Caller);
+    assert_eq!(s.schema_version().unwrap(), PG_SCHEMA_VERSION);
+    assert_eq!(stored(compact.message.id()), "e -");
+    assert_eq!(as_json(read(&s, compact.message.id())), json);
+    assert_eq!(read(&s, other.message.id()), other.native_proof);
+    // New rows are written as bytes.
+    let mut later = event(message(ORIGIN, 2, DEST, 0), 11);
+    later.native_proof = Some(evm);
+    accept(&s, ORIGIN, &[later.clone()], 11, 2_000).unwrap();
+    assert!(stored(later.message.id()).starts_with("- "));
+    assert_eq!(as_json(read(&s, later.message.id())), json);
+}
+
 /// A database a schema-1 build wrote, opened by this build: migrated to schema 2 with its
 /// history kept (each lane's last delivery filled in from its confirmed rows, the counts and
 /// the status events as they were), and the statement triggers that replaced schema 1's row

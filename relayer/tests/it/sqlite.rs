@@ -24,7 +24,7 @@ fn raw(b: &SqliteBackend) -> Connection {
 fn file_is_wal_with_recorded_migrations() {
     let b = SqliteBackend::new();
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 14);
+    assert_eq!(s.schema_version().unwrap(), 15);
     assert_eq!(s.path(), b.path.as_path());
     s.integrity_check().unwrap();
     let c = raw(&b);
@@ -59,16 +59,17 @@ fn file_is_wal_with_recorded_migrations() {
             (12, "send requests leased to one dispatcher".to_owned()),
             (13, "send requests put off with a backoff".to_owned()),
             (14, "one delivery row per leased batch".to_owned()),
+            (15, "compact native proofs as bytes".to_owned()),
         ]
     );
     drop(s);
     // Reopening applies nothing twice.
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 14);
+    assert_eq!(s.schema_version().unwrap(), 15);
     let n: i64 = c
         .query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(n, 14);
+    assert_eq!(n, 15);
 }
 
 /// A file written by the first release (schema 1) is brought to the current schema on open,
@@ -97,7 +98,7 @@ fn a_file_of_schema_1_is_migrated_in_place() {
         .unwrap();
     }
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 14);
+    assert_eq!(s.schema_version().unwrap(), 15);
     s.integrity_check().unwrap();
     let columns = b.columns("delivery");
     assert!(
@@ -112,12 +113,12 @@ fn a_file_from_a_newer_build_is_refused() {
     drop(b.open());
     raw(&b)
         .execute(
-            "INSERT INTO schema_version (version, name, applied_at) VALUES (15, 'future', 0)",
+            "INSERT INTO schema_version (version, name, applied_at) VALUES (16, 'future', 0)",
             [],
         )
         .unwrap();
     match SqliteStore::open(&b.path).unwrap_err() {
-        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (15, 14)),
+        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (16, 15)),
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
 }
@@ -210,20 +211,20 @@ fn a_read_only_handle_reads_beside_a_writer_and_never_writes() {
 
     // Another schema: refused, never migrated.
     raw(&b)
-        .execute("DELETE FROM schema_version WHERE version = 14", [])
+        .execute("DELETE FROM schema_version WHERE version = 15", [])
         .unwrap();
     match SqliteStore::open_read_only(&b.path, options).unwrap_err() {
-        Error::SchemaTooOld { found, expected } => assert_eq!((found, expected), (13, 14)),
+        Error::SchemaTooOld { found, expected } => assert_eq!((found, expected), (14, 15)),
         other => panic!("expected SchemaTooOld, got {other:?}"),
     }
     raw(&b)
         .execute(
-            "INSERT INTO schema_version (version, name, applied_at) VALUES (15, 'future', 0)",
+            "INSERT INTO schema_version (version, name, applied_at) VALUES (16, 'future', 0)",
             [],
         )
         .unwrap();
     match SqliteStore::open_read_only(&b.path, options).unwrap_err() {
-        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (15, 14)),
+        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (16, 15)),
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
 }
@@ -403,7 +404,7 @@ fn many_handles_opening_a_new_file_at_once_all_succeed() {
         for opener in openers {
             let version = opener.join().unwrap();
             assert!(
-                matches!(version, Ok(14)),
+                matches!(version, Ok(15)),
                 "round {round}: an opener failed: {version:?}"
             );
         }
@@ -411,7 +412,7 @@ fn many_handles_opening_a_new_file_at_once_all_succeed() {
             .unwrap()
             .query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(n, 14, "round {round}: each migration applied once");
+        assert_eq!(n, 15, "round {round}: each migration applied once");
     }
 }
 
@@ -625,63 +626,106 @@ fn a_whole_batch_is_submitted_and_confirmed_in_its_run_row_only() {
     }
 }
 
-/// An EVM source proof is kept in its compact binary form (in base64, less than half of its
-/// JSON) and read back as the same JSON, byte for byte; a native proof of another shape keeps
-/// its JSON.
+/// An EVM source proof is kept in its compact binary form (as bytes, since schema 15; less than
+/// half of its JSON) and read back as the same JSON, byte for byte; a native proof of another
+/// shape keeps its JSON. A file of schema 14, whose rows hold the compact form in base64 text,
+/// migrates to 15 and reads its rows back the same.
 #[test]
 fn an_evm_source_proof_is_stored_compact_and_read_back_as_accepted() {
     use causeway_proofs::bundle::NativeProof;
-    use causeway_proofs::evm::{EvmSourceProof, ReceiptTrie, TransactionTrie};
 
     let b = SqliteBackend::new();
     let s = b.open();
-    // A proof from real tries of 100 receipts and transactions, as a block of dispatches has.
-    let receipts: Vec<Vec<u8>> = (0..100u8).map(|i| vec![i; 600]).collect();
-    let transactions: Vec<Vec<u8>> = (0..100u8).map(|i| vec![!i; 250]).collect();
-    let proof = EvmSourceProof {
-        header: vec![0xf9; 600],
-        receipt_proof: ReceiptTrie::new(&receipts)
-            .proof(42)
-            .unwrap()
-            .with_block_hash(block_hash(10)),
-        log_index_in_receipt: 0,
-        transaction_proof: Some(TransactionTrie::new(&transactions).proof(42).unwrap()),
-    };
-    let evm = proof.to_native_proof().unwrap();
+    let evm = evm_native_proof();
     let mut compact = event(message(ORIGIN, 0, DEST, 0), 10);
     compact.native_proof = Some(evm.clone());
     let other = event(message(ORIGIN, 1, DEST, 0), 10);
     accept(&s, ORIGIN, &[compact.clone(), other.clone()], 10, 1_000).unwrap();
 
     let c = raw(&b);
-    let stored = |id: causeway_proofs::MessageId| -> (String, i64) {
+    let stored = |id: causeway_proofs::MessageId| -> (Option<String>, Option<i64>) {
         c.query_row(
-            "SELECT substr(native_proof, 1, 15), length(native_proof) FROM message WHERE id = ?1",
+            "SELECT substr(native_proof, 1, 1), length(native_proof_compact)
+             FROM message WHERE id = ?1",
             [&id.0.0[..]],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap()
     };
     let json = serde_json::to_string(&evm).unwrap();
-    let (kind, len) = stored(compact.message.id());
-    assert_eq!(kind, "evm-compact-v1:");
-    // About 40 % of the JSON in bytes, 52 % in base64.
+    let (text, len) = stored(compact.message.id());
+    assert_eq!(text, None);
+    // About 40 % of the JSON.
+    let len = len.unwrap() as usize;
     assert!(
-        (len as usize) * 5 < json.len() * 3,
+        len * 5 < json.len() * 2,
         "{len} bytes stored for {} of JSON",
         json.len()
     );
-    assert!(stored(other.message.id()).0.starts_with('{'));
-
-    let read: NativeProof = s
-        .message(compact.message.id())
-        .unwrap()
-        .unwrap()
-        .native_proof
-        .unwrap();
-    assert_eq!(serde_json::to_string(&read).unwrap(), json);
+    assert_eq!(stored(other.message.id()), (Some("{".to_owned()), None));
+    let read = |s: &causeway_relayer::store::SqliteStore, id| -> Option<NativeProof> {
+        s.message(id).unwrap().unwrap().native_proof
+    };
     assert_eq!(
-        s.message(other.message.id()).unwrap().unwrap().native_proof,
-        other.native_proof
+        serde_json::to_string(&read(&s, compact.message.id()).unwrap()).unwrap(),
+        json
     );
+    assert_eq!(read(&s, other.message.id()), other.native_proof);
+
+    // Schema 14 as its build wrote the row: the compact form in base64 after its marker, in
+    // the text column; no bytes column.
+    drop(s);
+    {
+        use base64::Engine as _;
+        let bytes: Vec<u8> = c
+            .query_row(
+                "SELECT native_proof_compact FROM message WHERE id = ?1",
+                [&compact.message.id().0.0[..]],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let text = format!(
+            "evm-compact-v1:{}",
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        );
+        // Message rows are immutable (a trigger); lifted for this rewrite only.
+        let (name, guard): (String, String) = c
+            .query_row(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'
+                 AND tbl_name = 'message' AND sql LIKE '%immutable%' AND sql LIKE '%UPDATE%'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        c.execute_batch(&format!("DROP TRIGGER {name}")).unwrap();
+        c.execute(
+            "UPDATE message SET native_proof = ?1, native_proof_compact = NULL WHERE id = ?2",
+            rusqlite::params![text, &compact.message.id().0.0[..]],
+        )
+        .unwrap();
+        c.execute_batch(&guard).unwrap();
+        c.execute_batch(
+            "ALTER TABLE message DROP COLUMN native_proof_compact;
+             DELETE FROM schema_version WHERE version = 15;",
+        )
+        .unwrap();
+    }
+    let s = b.open();
+    assert_eq!(s.schema_version().unwrap(), 15);
+    assert_eq!(stored(compact.message.id()), (Some("e".to_owned()), None));
+    assert_eq!(
+        serde_json::to_string(&read(&s, compact.message.id()).unwrap()).unwrap(),
+        json
+    );
+    assert_eq!(read(&s, other.message.id()), other.native_proof);
+    // New rows are written as bytes.
+    let mut later = event(message(ORIGIN, 2, DEST, 0), 11);
+    later.native_proof = Some(evm.clone());
+    accept(&s, ORIGIN, &[later.clone()], 11, 2_000).unwrap();
+    assert_eq!(stored(later.message.id()).0, None);
+    assert_eq!(
+        serde_json::to_string(&read(&s, later.message.id()).unwrap()).unwrap(),
+        json
+    );
+    s.integrity_check().unwrap();
 }

@@ -243,3 +243,26 @@ pub fn policy(max_attempts: u32) -> RetryPolicy {
         max_attempts,
     }
 }
+
+/// An EVM source proof from real tries of 100 receipts and transactions, as a block of
+/// dispatches has (message 42 of block 10), as a native proof.
+pub fn evm_native_proof() -> causeway_proofs::bundle::NativeProof {
+    use causeway_proofs::evm::{EvmSourceProof, ReceiptTrie, TransactionTrie};
+    let receipts: Vec<Vec<u8>> = (0..100u8).map(|i| vec![i; 600]).collect();
+    let transactions: Vec<Vec<u8>> = (0..100u8).map(|i| vec![!i; 250]).collect();
+    EvmSourceProof {
+        header: vec![0xf9; 600],
+        receipt_proof: ReceiptTrie::new(&receipts)
+            .proof(42)
+            .expect("index 42 of 100")
+            .with_block_hash(block_hash(10)),
+        log_index_in_receipt: 0,
+        transaction_proof: Some(
+            TransactionTrie::new(&transactions)
+                .proof(42)
+                .expect("index 42 of 100"),
+        ),
+    }
+    .to_native_proof()
+    .expect("serialises")
+}

@@ -57,6 +57,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "one delivery row per leased batch, one status event per run of a lane",
         sql: include_str!("migrations/0006_delivery_runs.sql"),
     },
+    Migration {
+        version: 7,
+        name: "compact native proofs as bytes",
+        sql: include_str!("migrations/0007_native_proof_bytes.sql"),
+    },
 ];
 
 /// The schema version this build brings a database to.

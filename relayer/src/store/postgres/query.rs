@@ -52,6 +52,7 @@ pub(super) fn message(tx: &mut Tx<'_>, id: MessageId) -> Result<Option<MessageRe
         confirmed_block: col(&r, 14)?,
         dead_reason: col(&r, 15)?,
         last_error: col(&r, 16)?,
+        native_proof_compact: col(&r, 17)?,
     }
     .decode(id)
     .map(Some)

@@ -21,6 +21,7 @@ struct Offered {
     source_block: Vec<Option<i64>>,
     source_ref: Vec<String>,
     native_proof: Vec<Option<String>>,
+    native_proof_compact: Vec<Option<Vec<u8>>>,
 }
 
 impl Offered {
@@ -39,13 +40,9 @@ impl Offered {
                 source: Box::new(e),
             })?,
         );
-        self.native_proof.push(
-            event
-                .native_proof
-                .as_ref()
-                .map(codec::encode_native_proof)
-                .transpose()?,
-        );
+        let proof = codec::encode_native_proof(event.native_proof.as_ref())?;
+        self.native_proof.push(proof.json);
+        self.native_proof_compact.push(proof.compact);
         self.id.push(id.0.0.to_vec());
         self.nonce.push(codec::bits_to_i64(message.nonce().0));
         self.destination.push(dom(message.destination()));
@@ -69,14 +66,15 @@ fn accept_sql() -> String {
     format!(
         "WITH offered AS (
          SELECT * FROM unnest($3::bytea[], $4::bigint[], $5::bigint[], $6::bytea[],
-                              $7::bigint[], $8::text[], $9::text[])
+                              $7::bigint[], $8::text[], $9::text[], $13::bytea[])
               WITH ORDINALITY AS r(id, nonce, destination, encoded, source_block,
-                                   source_ref, native_proof, n)
+                                   source_ref, native_proof, native_proof_compact, n)
      ),
      added AS (
          INSERT INTO message (id, origin, nonce, destination, encoded, source_block,
-                              source_ref, native_proof, accepted_at)
-         SELECT id, $1, nonce, destination, encoded, source_block, source_ref, native_proof, $2
+                              source_ref, native_proof, accepted_at, native_proof_compact)
+         SELECT id, $1, nonce, destination, encoded, source_block, source_ref, native_proof, $2,
+                native_proof_compact
          FROM offered ORDER BY n
          ON CONFLICT DO NOTHING
          RETURNING id
@@ -143,6 +141,7 @@ fn insert(
             &i64_of("leaf index", next)?,
             &number,
             &hash,
+            &offered.native_proof_compact,
         ],
     )?;
     rows.iter()

@@ -79,45 +79,75 @@ pub(crate) fn corrupt(what: &'static str, reason: String) -> Error {
     Error::Corrupt { what, reason }
 }
 
-/// What marks a `native_proof` column holding a compact EVM source proof, in base64, rather
-/// than `NativeProof` JSON (which begins with `{`).
+/// What marks a `native_proof` column holding a compact EVM source proof in base64, as rows
+/// accepted before SQLite schema 15 / PostgreSQL schema 6 keep it, rather than `NativeProof`
+/// JSON (which begins with `{`).
 pub(crate) const COMPACT_PROOF_PREFIX: &str = "evm-compact-v1:";
 
-/// A message's native proof as its `native_proof` column holds it: the `NativeProof` JSON, or
-/// an EVM source proof's compact binary form ([`causeway_proofs::evm::compact_native_proof`]) in
-/// base64 after [`COMPACT_PROOF_PREFIX`]. The JSON of an EVM proof is ~8 KB of hex per message,
-/// the largest part of a message's row, written (with its write-ahead copy) for every accepted
-/// message; the compact form in base64 is less than half of it. Read back, it is the same JSON
-/// value ([`causeway_proofs::evm::native_proof_from_compact`]), so bundles and the API hand out
-/// what was accepted, byte for byte.
+/// A message's native proof as its two columns hold it: `native_proof`, the `NativeProof` JSON
+/// (or, in rows accepted before the `native_proof_compact` column, [`COMPACT_PROOF_PREFIX`] and
+/// the compact form in base64), and `native_proof_compact`, an EVM source proof's compact
+/// binary form ([`causeway_proofs::evm::compact_native_proof`]) as bytes. At most one is set.
 ///
-/// Both backends write it. Base64 in the column rather than a BLOB column: `message` is a
-/// STRICT table whose `native_proof` is TEXT, and a new column needs schema 12, whose number
-/// is reserved behind schema 11 of another branch (a BLOB column would save the last quarter).
-pub(crate) fn encode_native_proof(proof: &NativeProof) -> Result<String> {
+/// The JSON of an EVM proof is ~8 KB of hex per message, the largest part of a message's row,
+/// written (with its write-ahead copy) for every accepted message; the compact form is ~40 %
+/// of it, and as bytes it needs no base64 (a third more) to write or read. Read back, it is the
+/// same JSON value ([`causeway_proofs::evm::native_proof_from_compact`]), so bundles and the
+/// API hand out what was accepted, byte for byte. Both backends store it the same way.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct StoredProof {
+    /// The `native_proof` column.
+    pub(crate) json: Option<String>,
+    /// The `native_proof_compact` column.
+    pub(crate) compact: Option<Vec<u8>>,
+}
+
+/// The columns that store `proof` (see [`StoredProof`]).
+pub(crate) fn encode_native_proof(proof: Option<&NativeProof>) -> Result<StoredProof> {
+    let Some(proof) = proof else {
+        return Ok(StoredProof::default());
+    };
     if let Some(bytes) = causeway_proofs::evm::compact_native_proof(proof) {
-        use base64::Engine as _;
-        let mut out = String::with_capacity(COMPACT_PROOF_PREFIX.len() + bytes.len() * 4 / 3 + 4);
-        out.push_str(COMPACT_PROOF_PREFIX);
-        base64::engine::general_purpose::STANDARD.encode_string(&bytes, &mut out);
-        return Ok(out);
+        return Ok(StoredProof {
+            json: None,
+            compact: Some(bytes),
+        });
     }
-    serde_json::to_string(proof).map_err(|e| Error::Backend {
+    let json = serde_json::to_string(proof).map_err(|e| Error::Backend {
         op: "encode native proof",
         source: Box::new(e),
+    })?;
+    Ok(StoredProof {
+        json: Some(json),
+        compact: None,
     })
 }
 
-/// The native proof a `native_proof` column holds (see [`encode_native_proof`]).
-pub(crate) fn decode_native_proof(stored: &str) -> Result<NativeProof> {
-    let Some(encoded) = stored.strip_prefix(COMPACT_PROOF_PREFIX) else {
-        return serde_json::from_str(stored).map_err(|e| corrupt("native proof", e.to_string()));
+/// The native proof the two columns hold (see [`StoredProof`]); both set is a corrupt row.
+pub(crate) fn decode_native_proof(stored: StoredProof) -> Result<Option<NativeProof>> {
+    let bytes = match (stored.json, stored.compact) {
+        (None, None) => return Ok(None),
+        (Some(_), Some(_)) => {
+            return Err(corrupt(
+                "native proof",
+                "both the JSON and the compact column are set".to_owned(),
+            ));
+        }
+        (None, Some(bytes)) => bytes,
+        (Some(text), None) => {
+            let Some(encoded) = text.strip_prefix(COMPACT_PROOF_PREFIX) else {
+                return serde_json::from_str(&text)
+                    .map(Some)
+                    .map_err(|e| corrupt("native proof", e.to_string()));
+            };
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .map_err(|e| corrupt("native proof", format!("compact form: {e}")))?
+        }
     };
-    use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(encoded)
-        .map_err(|e| corrupt("native proof", format!("compact form: {e}")))?;
     causeway_proofs::evm::native_proof_from_compact(&bytes)
+        .map(Some)
         .map_err(|e| corrupt("native proof", e.to_string()))
 }
 

@@ -91,6 +91,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "one delivery row per leased batch",
         sql: include_str!("migrations/0014_delivery_runs.sql"),
     },
+    Migration {
+        version: 15,
+        name: "compact native proofs as bytes",
+        sql: include_str!("migrations/0015_native_proof_blob.sql"),
+    },
 ];
 
 /// The schema version this build brings a file to.

@@ -6,7 +6,7 @@ use causeway_proofs::bundle::{NativeProof, SourceReference};
 use causeway_proofs::{LeafIndex, LogSize, Message, MessageId};
 use rusqlite::{OptionalExtension, Row, Transaction};
 
-use super::codec;
+use super::codec::{self, StoredProof};
 use super::{runs, sql};
 use crate::store::{
     DeadLetter, Delivery, DeliveryState, DeliveryStateKind, KeptHandle, Lane, LaneStats,
@@ -54,6 +54,7 @@ pub(crate) struct RawRecord {
     pub(crate) encoded: Vec<u8>,
     pub(crate) source_ref: String,
     pub(crate) native_proof: Option<String>,
+    pub(crate) native_proof_compact: Option<Vec<u8>>,
     pub(crate) accepted_at: i64,
     pub(crate) origin: i64,
     pub(crate) destination: i64,
@@ -75,7 +76,7 @@ impl RawRecord {
         "m.encoded, m.source_ref, m.native_proof, m.accepted_at,
         d.origin, d.destination, d.leaf_index, d.state, d.attempts, d.next_attempt_at,
         d.lease_owner, d.lease_until, d.submission_id, d.submitted_at, d.confirmed_block,
-        d.dead_reason, d.last_error";
+        d.dead_reason, d.last_error, m.native_proof_compact";
 
     fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
         Ok(RawRecord {
@@ -96,6 +97,7 @@ impl RawRecord {
             confirmed_block: r.get(14)?,
             dead_reason: r.get(15)?,
             last_error: r.get(16)?,
+            native_proof_compact: r.get(17)?,
         })
     }
 
@@ -133,10 +135,10 @@ impl RawRecord {
         };
         let source: SourceReference = serde_json::from_str(&self.source_ref)
             .map_err(|e| codec::corrupt("source reference", e.to_string()))?;
-        let native_proof: Option<NativeProof> = self
-            .native_proof
-            .map(|p| codec::decode_native_proof(&p))
-            .transpose()?;
+        let native_proof: Option<NativeProof> = codec::decode_native_proof(StoredProof {
+            json: self.native_proof,
+            compact: self.native_proof_compact,
+        })?;
         Ok(MessageRecord {
             message: decode_message(id, &self.encoded)?,
             leaf_index: LeafIndex(codec::to_u64("leaf index", self.leaf_index)?),

@@ -90,11 +90,7 @@ pub(super) fn accept(tx: &Transaction<'_>, batch: &AcceptBatch<'_>) -> Result<Ac
             op: "encode source reference",
             source: Box::new(e),
         })?;
-        let native_proof = event
-            .native_proof
-            .as_ref()
-            .map(codec::encode_native_proof)
-            .transpose()?;
+        let native_proof = codec::encode_native_proof(event.native_proof.as_ref())?;
         let leaf = to_i64("leaf index", next)?;
         let nonce = bits_to_i64(message.nonce().0);
         // The insert itself tells a new message from a known one (its id, or its nonce, is
@@ -103,8 +99,9 @@ pub(super) fn accept(tx: &Transaction<'_>, batch: &AcceptBatch<'_>) -> Result<Ac
         let inserted = tx
             .prepare_cached(
                 "INSERT INTO message (id, origin, nonce, destination, encoded, source_block,
-                                      source_ref, native_proof, accepted_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                                      source_ref, native_proof, accepted_at,
+                                      native_proof_compact)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                  ON CONFLICT DO NOTHING",
             )
             .and_then(|mut s| {
@@ -116,8 +113,9 @@ pub(super) fn accept(tx: &Transaction<'_>, batch: &AcceptBatch<'_>) -> Result<Ac
                     message.encode(),
                     source_block,
                     source_ref,
-                    native_proof,
-                    now
+                    native_proof.json,
+                    now,
+                    native_proof.compact
                 ])
             })
             .map_err(sql(op))?;

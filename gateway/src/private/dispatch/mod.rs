@@ -921,17 +921,18 @@ mod tests {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicU64, Ordering};
 
-    /// An Outbox in memory whose node fails every submission of one request (its `poisoned`
-    /// one: the node's error, not the request's fault) and lands the others. It notes when
-    /// each try of the poisoned one came, and at which nonce it was sealed.
-    struct Flaky {
+    /// An Outbox in memory that turns away every dispatch of one request (its `target`) with
+    /// `refusal` and lands the others. It notes when each try of the target came, and at
+    /// which nonce it was sealed.
+    struct OneFails {
         nonce: AtomicU64,
-        poisoned: SendRequestId,
-        tries_of_poisoned: Mutex<Vec<(u64, std::time::Instant)>>,
+        target: SendRequestId,
+        refusal: fn() -> Result<Landing>,
+        tries: Mutex<Vec<(u64, std::time::Instant)>>,
         landed: Mutex<Vec<SendRequestId>>,
     }
 
-    impl Origin for Arc<Flaky> {
+    impl Origin for Arc<OneFails> {
         type Transaction = ();
 
         fn sender(&self) -> Address32 {
@@ -954,12 +955,12 @@ mod tests {
         }
 
         async fn broadcast(&self, sealed: &Sealed, (): ()) -> Result<Landing> {
-            if sealed.request == self.poisoned {
-                self.tries_of_poisoned
+            if sealed.request == self.target {
+                self.tries
                     .lock()
                     .unwrap()
                     .push((sealed.nonce, std::time::Instant::now()));
-                return Err(anyhow!("connection refused by the origin's node"));
+                return (self.refusal)();
             }
             self.nonce.fetch_add(1, Ordering::SeqCst);
             self.landed.lock().unwrap().push(sealed.request);
@@ -967,13 +968,20 @@ mod tests {
         }
     }
 
-    /// A request that fails at every attempt for a reason not its own (recorded first, so the
-    /// oldest) does not hold back the ones recorded after it: it is put off with a backoff of
-    /// its own, and tried a handful of times in two seconds, not at every 10 ms poll.
-    #[tokio::test]
-    async fn a_request_that_keeps_failing_does_not_hold_back_the_others() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(dir.path().join("s.sqlite")).unwrap());
+    /// A store in `dir` with one request recorded first (the oldest: the target) and three
+    /// after it, an Outbox turning the target away with `refusal`, and a dispatcher polling it
+    /// every `poll`.
+    fn one_failing(
+        dir: &std::path::Path,
+        refusal: fn() -> Result<Landing>,
+        poll: Duration,
+    ) -> (
+        Arc<SqliteStore>,
+        Vec<SendRequestId>,
+        Arc<OneFails>,
+        Dispatcher<Arc<OneFails>>,
+    ) {
+        let store = Arc::new(SqliteStore::open(dir.join("s.sqlite")).unwrap());
         let new = |body: &'static [u8]| NewSendRequest {
             origin: Domain(1),
             destination: Domain(2),
@@ -984,16 +992,17 @@ mod tests {
             disclose: &[],
             actor: "test",
         };
-        let poisoned = store
-            .record_send_requests(&[new(b"poisoned")], UnixMillis::now())
+        let target = store
+            .record_send_requests(&[new(b"target")], UnixMillis::now())
             .unwrap()[0];
         let fresh = store
             .record_send_requests(&[new(b"a"), new(b"b"), new(b"c")], UnixMillis::now())
             .unwrap();
-        let chain = Arc::new(Flaky {
+        let chain = Arc::new(OneFails {
             nonce: AtomicU64::new(0),
-            poisoned,
-            tries_of_poisoned: Mutex::new(Vec::new()),
+            target,
+            refusal,
+            tries: Mutex::new(Vec::new()),
             landed: Mutex::new(Vec::new()),
         });
         let own = KeyPair::generate();
@@ -1009,8 +1018,23 @@ mod tests {
             Domain(1),
             Arc::clone(&chain),
             directory,
+            poll,
+        );
+        (store, fresh, chain, dispatcher)
+    }
+
+    /// A request that fails at every attempt for a reason not its own (recorded first, so the
+    /// oldest) does not hold back the ones recorded after it: it is put off with a backoff of
+    /// its own, and tried a handful of times in two seconds, not at every 10 ms poll.
+    #[tokio::test]
+    async fn a_request_that_keeps_failing_does_not_hold_back_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, fresh, chain, dispatcher) = one_failing(
+            dir.path(),
+            || Err(anyhow!("connection refused by the origin's node")),
             Duration::from_millis(10),
         );
+        let poisoned = chain.target;
         let cancel = CancellationToken::new();
         let task = tokio::spawn(dispatcher.run(cancel.clone()));
         tokio::time::sleep(Duration::from_secs(2)).await;
@@ -1053,7 +1077,7 @@ mod tests {
         // deferral. A new nonce (a fresh request landed at the one it was sealed for, so it is
         // sealed again: an outcome) starts the doubling over. Without the backoff it would be
         // tried at every 10 ms poll, some 200 times.
-        let tries = chain.tries_of_poisoned.lock().unwrap().clone();
+        let tries = chain.tries.lock().unwrap().clone();
         assert!(tries.len() >= 2, "{} tries in 2 s", tries.len());
         let mut streak = 0u32;
         for pair in tries.windows(2) {
@@ -1083,54 +1107,6 @@ mod tests {
         );
     }
 
-    /// An Outbox in memory that refuses every dispatch of one request for the request's own
-    /// reason (a revert while its nonce is free: a counted attempt) and lands the others. It
-    /// notes when each try of the refused one came, and at which nonce.
-    struct Refusing {
-        nonce: AtomicU64,
-        refused: SendRequestId,
-        tries: Mutex<Vec<(u64, std::time::Instant)>>,
-        landed: Mutex<Vec<SendRequestId>>,
-    }
-
-    impl Origin for Arc<Refusing> {
-        type Transaction = ();
-
-        fn sender(&self) -> Address32 {
-            Address32([7; 32])
-        }
-
-        async fn next_nonce(&self) -> Result<u64> {
-            Ok(self.nonce.load(Ordering::SeqCst))
-        }
-
-        async fn find(&self, _: &Sealed) -> Result<Found> {
-            Ok(Found::NotFound)
-        }
-
-        async fn prepare(&self, _: &Sealed, _: &[u8]) -> Result<Prepared<()>> {
-            Ok(Prepared::Ready {
-                tx: None,
-                transaction: (),
-            })
-        }
-
-        async fn broadcast(&self, sealed: &Sealed, (): ()) -> Result<Landing> {
-            if sealed.request == self.refused {
-                self.tries
-                    .lock()
-                    .unwrap()
-                    .push((sealed.nonce, std::time::Instant::now()));
-                return Ok(Landing::Missed(
-                    "the dispatch was refused: execution reverted (the recipient refuses)".into(),
-                ));
-            }
-            self.nonce.fetch_add(1, Ordering::SeqCst);
-            self.landed.lock().unwrap().push(sealed.request);
-            Ok(Landing::Landed(Hash32([sealed.request.0 as u8; 32])))
-        }
-    }
-
     /// A request refused for its own reason at every attempt (counted) waits a backoff of its
     /// own before each new attempt: the poll interval doubled with every counted attempt, so
     /// its eight attempts take 10 + 20 + ... + 640 ms, not eight polls, the requests recorded
@@ -1138,45 +1114,18 @@ mod tests {
     #[tokio::test]
     async fn counted_failed_attempts_wait_a_doubling_backoff_and_end_in_failed() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(dir.path().join("s.sqlite")).unwrap());
-        let new = |body: &'static [u8]| NewSendRequest {
-            origin: Domain(1),
-            destination: Domain(2),
-            recipient: Address32([2; 32]),
-            kind: SendKind::Public,
-            payload: body,
-            readers: &[],
-            disclose: &[],
-            actor: "test",
-        };
-        let refused = store
-            .record_send_requests(&[new(b"refused")], UnixMillis::now())
-            .unwrap()[0];
-        let fresh = store
-            .record_send_requests(&[new(b"a"), new(b"b"), new(b"c")], UnixMillis::now())
-            .unwrap();
-        let chain = Arc::new(Refusing {
-            nonce: AtomicU64::new(0),
-            refused,
-            tries: Mutex::new(Vec::new()),
-            landed: Mutex::new(Vec::new()),
-        });
-        let own = KeyPair::generate();
-        let members = [("org1".to_owned(), *own.public_key())].into();
-        let directory = Arc::new(Directory::new(
-            "org1".into(),
-            own,
-            members,
-            Default::default(),
-        ));
         let poll = Duration::from_millis(10);
-        let dispatcher = Dispatcher::with_origin(
-            Arc::clone(&store) as Arc<dyn Store>,
-            Domain(1),
-            Arc::clone(&chain),
-            directory,
+        // A revert while its nonce is free: the request's own fault, a counted attempt.
+        let (store, fresh, chain, dispatcher) = one_failing(
+            dir.path(),
+            || {
+                Ok(Landing::Missed(
+                    "the dispatch was refused: execution reverted (the recipient refuses)".into(),
+                ))
+            },
             poll,
         );
+        let refused = chain.target;
         let cancel = CancellationToken::new();
         let task = tokio::spawn(dispatcher.run(cancel.clone()));
         let deadline = std::time::Instant::now() + Duration::from_secs(20);

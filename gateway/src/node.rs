@@ -456,6 +456,22 @@ impl NodeHandle {
     }
 }
 
+/// The password in `[storage] postgres_password_file`, if one is set, without its trailing
+/// whitespace; the bytes read are zeroized, and so is the password when dropped.
+pub fn read_postgres_password(
+    password_file: Option<&std::path::Path>,
+) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+    use zeroize::Zeroize;
+    let Some(path) = password_file else {
+        return Ok(None);
+    };
+    let mut bytes = std::fs::read(path)
+        .with_context(|| format!("reading the PostgreSQL password file {}", path.display()))?;
+    let password = zeroize::Zeroizing::new(bytes.trim_ascii_end().to_vec());
+    bytes.zeroize();
+    Ok(Some(password))
+}
+
 /// The longest wait between attempts to reach PostgreSQL at start-up.
 const PG_RETRY_MAX: Duration = Duration::from_secs(30);
 
@@ -468,19 +484,7 @@ async fn open_postgres(
     password_file: Option<&std::path::Path>,
     options: causeway_relayer::store::PgOptions,
 ) -> Result<causeway_relayer::store::PgStore> {
-    use zeroize::Zeroize;
-    let password = match password_file {
-        Some(path) => {
-            let mut bytes = std::fs::read(path).with_context(|| {
-                format!("reading the PostgreSQL password file {}", path.display())
-            })?;
-            let len = bytes.trim_ascii_end().len();
-            let password = bytes[..len].to_vec();
-            bytes.zeroize();
-            Some(zeroize::Zeroizing::new(password))
-        }
-        None => None,
-    };
+    let password = read_postgres_password(password_file)?;
     let url = zeroize::Zeroizing::new(url.expose_secret().to_owned());
     let mut wait = Duration::from_millis(500);
     let mut attempt: u32 = 0;

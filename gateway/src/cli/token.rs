@@ -12,7 +12,6 @@ use causeway_gateway::api::auth::new_secret;
 use causeway_relayer::store::{
     ApiStore, NewToken, PgOptions, PgStore, Scope, SqliteStore, TokenId, TokenRecord, UnixMillis,
 };
-use zeroize::{Zeroize as _, Zeroizing};
 
 use super::Outcome;
 use super::status::load_config;
@@ -87,20 +86,8 @@ fn open(config: &Path) -> Result<Box<dyn ApiStore>> {
             dead_peer,
             statement_timeout,
         } => {
-            let password = match password_file {
-                Some(file) => {
-                    let mut bytes = std::fs::read(file).with_context(|| {
-                        format!(
-                            "while reading the PostgreSQL password file {}",
-                            file.display()
-                        )
-                    })?;
-                    let password = Zeroizing::new(bytes.trim_ascii_end().to_vec());
-                    bytes.zeroize();
-                    Some(password)
-                }
-                None => None,
-            };
+            let password =
+                causeway_gateway::node::read_postgres_password(password_file.as_deref())?;
             let options = PgOptions {
                 dead_peer: *dead_peer,
                 statement_timeout: *statement_timeout,

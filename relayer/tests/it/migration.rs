@@ -230,7 +230,7 @@ fn a_file_of_schema_2_migrates_in_place_and_every_row_keeps_its_meaning() {
     write_schema_2(&b, &msgs, &rows);
 
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 15);
+    assert_eq!(s.schema_version().unwrap(), 16);
     s.integrity_check().unwrap();
     let columns = b.columns("delivery");
     for gone in ["tx_hash", "tx_nonce"] {
@@ -395,7 +395,7 @@ fn a_file_of_schema_2_migrates_in_place_and_every_row_keeps_its_meaning() {
         .unwrap_err();
     assert!(err.to_string().contains("never deleted"), "{err}");
     drop(s);
-    assert_eq!(b.open().schema_version().unwrap(), 15, "applied once");
+    assert_eq!(b.open().schema_version().unwrap(), 16, "applied once");
 }
 
 /// The migrations up to schema 10, as that build applied them.
@@ -558,7 +558,7 @@ fn a_file_of_schema_10_keeps_every_state_event_and_count() {
     let last_old = old_events.last().unwrap().0;
 
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 15);
+    assert_eq!(s.schema_version().unwrap(), 16);
     s.integrity_check().unwrap();
 
     // Every event under its number, with its message, status, reason and time.
@@ -659,8 +659,9 @@ fn a_file_of_schema_10_keeps_every_state_event_and_count() {
     assert_eq!(stats[1].lane, lane_b);
     assert_eq!(stats[0].oldest_pending_since, Some(t(100)));
 
-    // The migrated file goes on: two new messages take the next place in their lanes, and a
-    // batch of lane A leased, submitted and confirmed numbers its events after the old ones.
+    // The migrated file goes on: two new messages take the next place in their lanes (kept on
+    // the message row since schema 16), and a batch of lane A leased, submitted and confirmed
+    // numbers its events after the old ones.
     let new: Vec<Message> = [(8, DEST), (9, DEST_B)]
         .into_iter()
         .map(|(nonce, dest)| message(ORIGIN, nonce, dest, 0))
@@ -669,7 +670,7 @@ fn a_file_of_schema_10_keeps_every_state_event_and_count() {
     accept(&s, ORIGIN, &events, 4, 9_000).unwrap();
     let positions: Vec<(i64, i64)> = Connection::open(&b.path)
         .unwrap()
-        .prepare("SELECT leaf_index, lane_pos FROM delivery ORDER BY leaf_index")
+        .prepare("SELECT leaf_index, lane_pos FROM message ORDER BY leaf_index")
         .unwrap()
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
@@ -793,7 +794,7 @@ fn a_file_of_schema_10_keeps_every_state_event_and_count() {
         .unwrap_err();
     assert!(err.to_string().contains("keeps its message"), "{err}");
     drop(s);
-    assert_eq!(b.open().schema_version().unwrap(), 15, "applied once");
+    assert_eq!(b.open().schema_version().unwrap(), 16, "applied once");
 }
 
 /// The migrations up to schema 12, as that build applied them.
@@ -1044,8 +1045,9 @@ fn write_schema_12(b: &SqliteBackend) -> (Vec<Message>, Vec<OldEvent>) {
 /// Schema 14 keeps a leased batch as one `delivery_run` row that its submission and its
 /// confirmation rewrite, where schema 12 rewrote each message's row. A file of schema 12 keeps
 /// every message's state, each history, every event under its number and the lane counts; a
-/// batch leased after the upgrade (old messages and a new one) moves as one run, and a message
-/// that leaves its run (a failure reported for it) moves alone with its own history.
+/// batch leased after the upgrade (old messages and a new one) moves the old ones alone (they
+/// have rows) and the new one as a run (schema 16), which it leaves when part of the batch is
+/// submitted; a message that fails moves alone with its own history.
 #[test]
 fn a_file_of_schema_12_keeps_every_state_event_and_count() {
     let b = SqliteBackend::new();
@@ -1054,7 +1056,7 @@ fn a_file_of_schema_12_keeps_every_state_event_and_count() {
     assert_eq!(last_old, 24, "8 acceptances and 16 changes");
 
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 15);
+    assert_eq!(s.schema_version().unwrap(), 16);
     s.integrity_check().unwrap();
     let all: Vec<OldEvent> = s
         .events_after(0, 1_000)
@@ -1144,8 +1146,9 @@ fn a_file_of_schema_12_keeps_every_state_event_and_count() {
             .unwrap()
     };
     let c = Connection::open(&b.path).unwrap();
-    assert_eq!(run(&c), vec![("leased".to_owned(), 4, 4)]);
-    // Message 4 fails alone: it leaves the run, the other three go on in it.
+    // Schema 16: the old messages have rows and are leased alone; the new one (no row) is a run.
+    assert_eq!(run(&c), vec![("leased".to_owned(), 1, 1)]);
+    // Message 4 fails alone; the others go on.
     s.record_failure(&causeway_relayer::store::FailureReport {
         id: msgs[4].id(),
         attempt: causeway_relayer::store::Attempt::Leased {
@@ -1158,7 +1161,7 @@ fn a_file_of_schema_12_keeps_every_state_event_and_count() {
         now: t(10_001),
     })
     .unwrap();
-    assert_eq!(run(&c), vec![("leased".to_owned(), 4, 3)]);
+    assert_eq!(run(&c), vec![("leased".to_owned(), 1, 1)]);
     let rest: Vec<MessageId> = ids
         .iter()
         .copied()
@@ -1180,7 +1183,9 @@ fn a_file_of_schema_12_keeps_every_state_event_and_count() {
         now: t(10_003),
     })
     .unwrap();
-    // Then a batch that is exactly a run: its submission and confirmation write the run only.
+    // The submission of part of a lease (the run's message with others) takes the new message
+    // out of its run. Then message 4 again, alone.
+    assert_eq!(run(&c), vec![("leased".to_owned(), 1, 0)]);
     let again = s.lease_pending(&req(20_000)).unwrap();
     assert_eq!(
         again.iter().map(|m| m.leaf_index.0).collect::<Vec<_>>(),
@@ -1197,10 +1202,7 @@ fn a_file_of_schema_12_keeps_every_state_event_and_count() {
         now: t(20_001),
     })
     .unwrap();
-    assert_eq!(
-        run(&c),
-        vec![("leased".to_owned(), 4, 0), ("submitted".to_owned(), 1, 1)]
-    );
+    assert_eq!(run(&c), vec![("leased".to_owned(), 1, 0)]);
     assert_eq!(
         s.message(msgs[4].id()).unwrap().unwrap().delivery.state,
         DeliveryState::Submitted {
@@ -1215,7 +1217,7 @@ fn a_file_of_schema_12_keeps_every_state_event_and_count() {
         now: t(20_002),
     })
     .unwrap();
-    assert_eq!(run(&c)[1], ("confirmed".to_owned(), 1, 1));
+    assert_eq!(run(&c), vec![("leased".to_owned(), 1, 0)]);
     let in_runs: i64 = c
         .query_row(
             "SELECT count(*) FROM delivery WHERE state = 'run'",
@@ -1223,10 +1225,7 @@ fn a_file_of_schema_12_keeps_every_state_event_and_count() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(
-        in_runs, 1,
-        "message 4 in its second run; the others left theirs"
-    );
+    assert_eq!(in_runs, 0, "since schema 16 no row names a run");
     for m in [&msgs[0], &msgs[4], &msgs[6], &new] {
         let rec = s.message(m.id()).unwrap().unwrap();
         assert!(
@@ -1270,5 +1269,285 @@ fn a_file_of_schema_12_keeps_every_state_event_and_count() {
     let err = c.execute("DELETE FROM delivery_run", []).unwrap_err();
     assert!(err.to_string().contains("never deleted"), "{err}");
     drop(s);
-    assert_eq!(b.open().schema_version().unwrap(), 15, "applied once");
+    assert_eq!(b.open().schema_version().unwrap(), 16, "applied once");
+}
+
+/// The migrations from schema 13 to 15, as those builds applied them.
+const SCHEMA_13_TO_15: [&str; 3] = [
+    include_str!("../../src/store/sqlite/migrations/0013_send_retries.sql"),
+    include_str!("../../src/store/sqlite/migrations/0014_delivery_runs.sql"),
+    include_str!("../../src/store/sqlite/migrations/0015_native_proof_blob.sql"),
+];
+
+/// Writes a file of schema 15: the eight messages of [`write_schema_12`] (every state, rows of
+/// their own), then four more of lane `DEST` (leaves 8 to 11, positions 4 to 7, accepted at
+/// 108 to 111) in three runs as schema 14's statements left them (each message's row in the
+/// state `run`, naming its run): leaves 8 and 9 confirmed in one run, 10 submitted in another,
+/// 11 leased in a third (until 9,500), with their events and lane counts. Returns the twelve
+/// messages and every event, numbered.
+fn write_schema_15(b: &SqliteBackend) -> (Vec<Message>, Vec<OldEvent>) {
+    let (mut msgs, mut events) = write_schema_12(b);
+    let c = Connection::open(&b.path).unwrap();
+    for (i, sql) in SCHEMA_13_TO_15.iter().enumerate() {
+        c.execute_batch(sql).unwrap();
+        c.execute(
+            "INSERT INTO schema_version VALUES (?1, 'old', 0)",
+            [i as i64 + 13],
+        )
+        .unwrap();
+    }
+    let submission = SubmissionId::of(&handle(6));
+    // (run id, state, first and last position, submitted?, confirmed block, lease end)
+    type Run15 = (i64, &'static str, i64, i64, bool, Option<i64>, Option<i64>);
+    let runs: [Run15; 3] = [
+        (100, "confirmed", 4, 5, true, Some(60), None),
+        (101, "submitted", 6, 6, true, None, Some(9_800)),
+        (102, "leased", 7, 7, false, None, Some(9_500)),
+    ];
+    for (run, state, first, last, submitted, block, until) in runs {
+        c.execute(
+            "INSERT INTO delivery_run (id, origin, destination, state, size, members,
+                 first_pos, last_pos, digest, lease_owner, lease_until, lease_token,
+                 submission_id, submission_handle, submitted_at, confirmed_block, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, zeroblob(32), 'a', ?8, ?9, ?10, ?11, ?12,
+                     ?13, ?14)",
+            params![
+                run,
+                ORIGIN.0,
+                DEST.0,
+                state,
+                last - first + 1,
+                first,
+                last,
+                until,
+                (state == "leased").then_some(run),
+                submitted.then(|| submission.0.0.to_vec()),
+                submitted.then(|| serde_json::to_string(&handle(6)).unwrap()),
+                submitted.then_some(310),
+                block,
+                300 + 10 * (run - 100)
+            ],
+        )
+        .unwrap();
+        for pos in first..=last {
+            let leaf = pos + 4;
+            let m = message(ORIGIN, leaf as u64, DEST, 0);
+            insert_accepted(&c, &m, leaf);
+            c.execute(
+                "INSERT INTO delivery (message_id, origin, destination, leaf_index, state,
+                     attempts, next_attempt_at, created_at, updated_at, lane_pos, run_id)
+                 VALUES (?1, ?2, ?3, ?4, 'run', 0, ?5, ?5, 300, ?6, ?7)",
+                params![
+                    &m.id().0.0[..],
+                    ORIGIN.0,
+                    DEST.0,
+                    leaf,
+                    100 + leaf,
+                    pos,
+                    run
+                ],
+            )
+            .unwrap();
+            msgs.push(m);
+        }
+    }
+    // Their events: logged one by one, leased together, then submitted and confirmed by run.
+    let mut seq = events.last().unwrap().0 as i64;
+    let moves: [(i64, i64, &str, i64); 8] = [
+        (8, 8, "logged", 108),
+        (9, 9, "logged", 109),
+        (10, 10, "logged", 110),
+        (11, 11, "logged", 111),
+        (8, 11, "leased", 300),
+        (8, 9, "submitted", 310),
+        (10, 10, "submitted", 310),
+        (8, 9, "confirmed", 320),
+    ];
+    for (from, to, status, at) in moves {
+        let n = to - from + 1;
+        seq += n;
+        c.execute(
+            "INSERT INTO message_event (seq, n, origin, destination, first_pos, status, reason, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7)",
+            params![seq, n, ORIGIN.0, DEST.0, from - 4, status, at],
+        )
+        .unwrap();
+        for leaf in from..=to {
+            events.push((
+                (seq - n + 1 + leaf - from) as u64,
+                msgs[leaf as usize].id(),
+                MessageStatus::from_name(status).unwrap(),
+                None,
+                at as u64,
+            ));
+        }
+    }
+    for (state, n) in [("confirmed", 2), ("submitted", 2), ("leased", 1)] {
+        c.execute(
+            "INSERT INTO lane_count (origin, destination, state, n) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (origin, destination, state) DO UPDATE SET n = ?4",
+            params![ORIGIN.0, DEST.0, state, n],
+        )
+        .unwrap();
+    }
+    (msgs, events)
+}
+
+/// Schema 16 accepts without a delivery row and leases runs of lane positions. A file of schema
+/// 15, with messages in every state, alone and in runs of every state, keeps every message's
+/// state, history, the lane counts and the oldest unfinished message's time; the messages that
+/// were in runs keep their runs' states in rows of their own (their runs count none), so they
+/// move alone afterwards; the submitted ones are still followed, the expired lease ends as
+/// before, and messages accepted after the upgrade are leased, from the lane's end, as a run.
+#[test]
+fn a_file_of_schema_15_keeps_every_state_history_count_and_oldest_time() {
+    let b = SqliteBackend::new();
+    let (msgs, old_events) = write_schema_15(&b);
+    let s = b.open();
+    assert_eq!(s.schema_version().unwrap(), 16);
+    s.integrity_check().unwrap();
+    let all: Vec<OldEvent> = s
+        .events_after(0, 1_000)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.seq, e.id, e.status, e.reason, e.at.0))
+        .collect();
+    let mut sorted = old_events.clone();
+    sorted.sort_by_key(|e| e.0);
+    assert_eq!(all, sorted);
+    for (i, m) in msgs.iter().enumerate() {
+        let own: Vec<OldEvent> = sorted.iter().filter(|e| e.1 == m.id()).cloned().collect();
+        assert_eq!(history_of(&s, m.id()), own, "message {i}");
+    }
+    let submission = SubmissionId::of(&handle(6));
+    let expected = [
+        (8, DeliveryState::Confirmed { block: 60 }),
+        (9, DeliveryState::Confirmed { block: 60 }),
+        (
+            10,
+            DeliveryState::Submitted {
+                owner: owner("a"),
+                submission,
+                submitted_at: t(310),
+            },
+        ),
+        (
+            11,
+            DeliveryState::Leased {
+                owner: owner("a"),
+                until: t(9_500),
+            },
+        ),
+        (0, DeliveryState::Pending),
+        (
+            5,
+            DeliveryState::DeadLetter {
+                reason: "gave up".into(),
+            },
+        ),
+    ];
+    for (i, state) in expected {
+        let rec = s.message(msgs[i].id()).unwrap().unwrap();
+        assert_eq!(rec.delivery.state, state, "message {i}");
+        assert_eq!(rec.leaf_index, LeafIndex(i as u64));
+    }
+    let c = Connection::open(&b.path).unwrap();
+    let count = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(
+        count("SELECT count(*) FROM delivery WHERE state = 'run'"),
+        0
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM delivery"),
+        12,
+        "every message keeps a row"
+    );
+    assert_eq!(count("SELECT sum(members) FROM delivery_run"), 0);
+    let stats = s.lane_stats().unwrap();
+    assert_eq!(
+        (stats[0].counts, stats[1].counts),
+        (
+            StateCounts {
+                pending: 3,
+                leased: 1,
+                submitted: 2,
+                confirmed: 2,
+                dead_letter: 0,
+            },
+            StateCounts {
+                pending: 0,
+                leased: 1,
+                submitted: 0,
+                confirmed: 2,
+                dead_letter: 1,
+            }
+        )
+    );
+    assert_eq!(stats[0].oldest_pending_since, Some(t(100)));
+    assert_eq!(stats[1].oldest_pending_since, Some(t(101)));
+    let followed: Vec<u64> = s
+        .submitted(LANE, 10)
+        .unwrap()
+        .iter()
+        .map(|m| m.leaf_index.0)
+        .collect();
+    assert_eq!(followed, vec![2, 10]);
+
+    // Two new messages (positions 8 and 9); the lease at 10,000 first ends message 11's
+    // expired lease (an attempt used, back to pending), then takes the lane's pending messages
+    // (0, 4 and 6 as schema 12 left them, 11, and the new ones): the old rows alone, the new
+    // positions as one run.
+    let new = [message(ORIGIN, 12, DEST, 0), message(ORIGIN, 13, DEST, 0)];
+    accept(
+        &s,
+        ORIGIN,
+        &[event(new[0].clone(), 4), event(new[1].clone(), 4)],
+        4,
+        9_000,
+    )
+    .unwrap();
+    let leased = s
+        .lease_pending(&LeaseRequest {
+            lane: LANE,
+            owner: &owner("b"),
+            limit: 10,
+            lease_for: Duration::from_secs(60),
+            covered_by: LogSize(14),
+            policy: policy(12),
+            now: t(10_000),
+            rota: None,
+        })
+        .unwrap();
+    let leaves: Vec<(u64, u32)> = leased
+        .iter()
+        .map(|m| (m.leaf_index.0, m.attempts))
+        .collect();
+    assert_eq!(
+        leaves,
+        vec![(0, 0), (4, 1), (6, 0), (11, 1), (12, 0), (13, 0)]
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM delivery_run WHERE members = 2 AND first_pos = 8"),
+        1,
+        "the new messages are one run"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM delivery"),
+        12,
+        "and have no rows"
+    );
+    let stats = s.lane_stats().unwrap();
+    assert_eq!(
+        stats[0].counts,
+        StateCounts {
+            pending: 0,
+            leased: 6,
+            submitted: 2,
+            confirmed: 2,
+            dead_letter: 0,
+        }
+    );
+    assert_eq!(stats[0].oldest_pending_since, Some(t(100)));
+    drop(s);
+    assert_eq!(b.open().schema_version().unwrap(), 16, "applied once");
 }

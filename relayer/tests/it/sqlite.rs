@@ -24,7 +24,7 @@ fn raw(b: &SqliteBackend) -> Connection {
 fn file_is_wal_with_recorded_migrations() {
     let b = SqliteBackend::new();
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 15);
+    assert_eq!(s.schema_version().unwrap(), 16);
     assert_eq!(s.path(), b.path.as_path());
     s.integrity_check().unwrap();
     let c = raw(&b);
@@ -60,16 +60,20 @@ fn file_is_wal_with_recorded_migrations() {
             (13, "send requests put off with a backoff".to_owned()),
             (14, "one delivery row per leased batch".to_owned()),
             (15, "compact native proofs as bytes".to_owned()),
+            (
+                16,
+                "accepted without a delivery row; runs of lane positions".to_owned()
+            ),
         ]
     );
     drop(s);
     // Reopening applies nothing twice.
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 15);
+    assert_eq!(s.schema_version().unwrap(), 16);
     let n: i64 = c
         .query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(n, 15);
+    assert_eq!(n, 16);
 }
 
 /// A file written by the first release (schema 1) is brought to the current schema on open,
@@ -98,7 +102,7 @@ fn a_file_of_schema_1_is_migrated_in_place() {
         .unwrap();
     }
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 15);
+    assert_eq!(s.schema_version().unwrap(), 16);
     s.integrity_check().unwrap();
     let columns = b.columns("delivery");
     assert!(
@@ -113,12 +117,12 @@ fn a_file_from_a_newer_build_is_refused() {
     drop(b.open());
     raw(&b)
         .execute(
-            "INSERT INTO schema_version (version, name, applied_at) VALUES (16, 'future', 0)",
+            "INSERT INTO schema_version (version, name, applied_at) VALUES (17, 'future', 0)",
             [],
         )
         .unwrap();
     match SqliteStore::open(&b.path).unwrap_err() {
-        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (16, 15)),
+        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (17, 16)),
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
 }
@@ -211,20 +215,20 @@ fn a_read_only_handle_reads_beside_a_writer_and_never_writes() {
 
     // Another schema: refused, never migrated.
     raw(&b)
-        .execute("DELETE FROM schema_version WHERE version = 15", [])
+        .execute("DELETE FROM schema_version WHERE version = 16", [])
         .unwrap();
     match SqliteStore::open_read_only(&b.path, options).unwrap_err() {
-        Error::SchemaTooOld { found, expected } => assert_eq!((found, expected), (14, 15)),
+        Error::SchemaTooOld { found, expected } => assert_eq!((found, expected), (15, 16)),
         other => panic!("expected SchemaTooOld, got {other:?}"),
     }
     raw(&b)
         .execute(
-            "INSERT INTO schema_version (version, name, applied_at) VALUES (16, 'future', 0)",
+            "INSERT INTO schema_version (version, name, applied_at) VALUES (17, 'future', 0)",
             [],
         )
         .unwrap();
     match SqliteStore::open_read_only(&b.path, options).unwrap_err() {
-        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (16, 15)),
+        Error::SchemaTooNew { found, supported } => assert_eq!((found, supported), (17, 16)),
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
 }
@@ -234,6 +238,14 @@ fn the_schema_itself_keeps_the_log_append_only_and_contiguous() {
     let b = SqliteBackend::new();
     let s = b.open();
     let msgs = accept_new(&s, 0, 3, 1, 0);
+    // Accepted messages have no delivery row (schema 16); a transition gives them theirs.
+    let ids: Vec<_> = msgs.iter().map(|m| m.id()).collect();
+    s.confirm(&causeway_relayer::store::Confirmation {
+        ids: &ids,
+        block: 7,
+        now: t(10),
+    })
+    .unwrap();
     let c = raw(&b);
     let fails = |sql: &str| {
         let err = c.execute(sql, []).unwrap_err().to_string();
@@ -254,9 +266,22 @@ fn the_schema_itself_keeps_the_log_append_only_and_contiguous() {
     fails("UPDATE delivery SET leaf_index = 9");
     // A gap in the log is refused by the database, whatever code writes it.
     let id = message(ORIGIN, 50, DEST, 0).id();
+    // A message at a negative place in its lane or its log is refused.
+    for (pos, leaf) in [(-1, 5), (3, -1)] {
+        let err = c
+            .execute(
+                "INSERT INTO message (id, origin, nonce, destination, encoded, source_ref,
+                                      accepted_at, lane_pos, leaf_index)
+                 VALUES (?1, 1, 50, 2, x'00', '{}', 0, ?2, ?3)",
+                rusqlite::params![&id.0.0[..], pos, leaf],
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("CHECK"), "{err}");
+    }
     c.execute(
-        "INSERT INTO message (id, origin, nonce, destination, encoded, source_ref, accepted_at)
-         VALUES (?1, 1, 50, 2, x'00', '{}', 0)",
+        "INSERT INTO message (id, origin, nonce, destination, encoded, source_ref, accepted_at,
+                              lane_pos, leaf_index)
+         VALUES (?1, 1, 50, 2, x'00', '{}', 0, 3, 5)",
         [&id.0.0[..]],
     )
     .unwrap();
@@ -404,7 +429,7 @@ fn many_handles_opening_a_new_file_at_once_all_succeed() {
         for opener in openers {
             let version = opener.join().unwrap();
             assert!(
-                matches!(version, Ok(15)),
+                matches!(version, Ok(16)),
                 "round {round}: an opener failed: {version:?}"
             );
         }
@@ -412,7 +437,7 @@ fn many_handles_opening_a_new_file_at_once_all_succeed() {
             .unwrap()
             .query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(n, 15, "round {round}: each migration applied once");
+        assert_eq!(n, 16, "round {round}: each migration applied once");
     }
 }
 
@@ -704,6 +729,23 @@ fn an_evm_source_proof_is_stored_compact_and_read_back_as_accepted() {
         )
         .unwrap();
         c.execute_batch(&guard).unwrap();
+        // And without schema 16: each message has its delivery row (pending here), no
+        // positions on the message row (schema 16 makes its own view again).
+        c.execute_batch(
+            "INSERT INTO delivery (message_id, origin, destination, leaf_index, state,
+                 next_attempt_at, created_at, updated_at, lane_pos)
+             SELECT id, origin, destination, leaf_index, 'pending', accepted_at, accepted_at,
+                    accepted_at, lane_pos FROM message;
+             DROP VIEW delivery_now;
+             CREATE VIEW delivery_now AS SELECT * FROM delivery;
+             DROP INDEX message_by_lane;
+             DROP INDEX delivery_run_span;
+             DROP TABLE lane_frontier;
+             ALTER TABLE message DROP COLUMN lane_pos;
+             ALTER TABLE message DROP COLUMN leaf_index;
+             DELETE FROM schema_version WHERE version = 16;",
+        )
+        .unwrap();
         c.execute_batch(
             "ALTER TABLE message DROP COLUMN native_proof_compact;
              DELETE FROM schema_version WHERE version = 15;",
@@ -711,7 +753,7 @@ fn an_evm_source_proof_is_stored_compact_and_read_back_as_accepted() {
         .unwrap();
     }
     let s = b.open();
-    assert_eq!(s.schema_version().unwrap(), 15);
+    assert_eq!(s.schema_version().unwrap(), 16);
     assert_eq!(stored(compact.message.id()), (Some("e".to_owned()), None));
     assert_eq!(
         serde_json::to_string(&read(&s, compact.message.id()).unwrap()).unwrap(),
@@ -728,4 +770,78 @@ fn an_evm_source_proof_is_stored_compact_and_read_back_as_accepted() {
         json
     );
     s.integrity_check().unwrap();
+}
+
+/// Schema 16: accepting writes no delivery row and leasing writes run rows only, one per
+/// stretch of consecutive lane positions. Under a rota (two members, turns of two leaves) a
+/// member leases its own turns at once, as two runs around the other member's turn, which
+/// stays pending (the lane's oldest) and is leased once its grace has passed; every message
+/// reads in its run's state, and no message ever got a row of its own.
+#[test]
+fn accepting_writes_no_delivery_row_and_leasing_writes_runs_of_positions() {
+    let b = SqliteBackend::new();
+    let s = b.open();
+    let events: Vec<_> = (0..6)
+        .map(|n| event(message(ORIGIN, n, DEST, 0), 1))
+        .collect();
+    accept(&s, ORIGIN, &events, 1, 1_000).unwrap();
+    let c = raw(&b);
+    let count = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM delivery"), 0);
+    let who = owner("a");
+    let lease = |now| {
+        s.lease_pending(&LeaseRequest {
+            lane: LANE,
+            owner: &who,
+            limit: 10,
+            lease_for: Duration::from_secs(60),
+            covered_by: LogSize(u64::MAX),
+            policy: causeway_relayer::store::RetryPolicy::default(),
+            now: t(now),
+            rota: Some(causeway_relayer::store::Rota {
+                members: 2,
+                position: 0,
+                run: 2,
+                grace: Duration::from_secs(5),
+            }),
+        })
+        .unwrap()
+    };
+    let leaves = |leased: &[causeway_relayer::store::LeasedMessage]| -> Vec<u64> {
+        leased.iter().map(|m| m.leaf_index.0).collect()
+    };
+    let first = lease(2_000);
+    assert_eq!(leaves(&first), vec![0, 1, 4, 5]);
+    let runs = |c: &Connection| -> Vec<(i64, i64, i64)> {
+        c.prepare("SELECT first_pos, last_pos, members FROM delivery_run ORDER BY first_pos")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert_eq!(runs(&c), vec![(0, 1, 2), (4, 5, 2)]);
+    let state = |n: usize| s.message(events[n].message.id()).unwrap().unwrap().delivery;
+    assert!(matches!(state(4).state, DeliveryState::Leased { .. }));
+    assert_eq!(state(2).state, DeliveryState::Pending);
+    assert_eq!(state(2).next_attempt_at, t(1_000));
+    let stats = s.lane_stats().unwrap();
+    assert_eq!((stats[0].counts.pending, stats[0].counts.leased), (2, 4));
+    assert_eq!(stats[0].oldest_pending_since, Some(t(1_000)));
+    // The other member's turn is not this one's until its grace has passed.
+    assert!(lease(5_999).is_empty());
+    let second = lease(6_000);
+    assert_eq!(leaves(&second), vec![2, 3]);
+    assert_eq!(runs(&c), vec![(0, 1, 2), (2, 3, 2), (4, 5, 2)]);
+    assert!(matches!(state(2).state, DeliveryState::Leased { .. }));
+    assert_eq!(
+        count("SELECT count(*) FROM delivery"),
+        0,
+        "no message has a row"
+    );
+    assert_eq!(
+        count("SELECT next_pos FROM lane_frontier"),
+        6,
+        "every position is in a run"
+    );
 }

@@ -231,13 +231,13 @@ pub(crate) fn decode_event(raw: RawEvent) -> Result<StatusEvent> {
 /// A message's events (schema 11: one row per run of its lane's messages a statement moved):
 /// the runs of its lane that start at most `MAX_RUN - 1` positions before it and reach it.
 /// Each event's number is the run's first number plus the message's offset in the run.
-const HISTORY: &str = "SELECT e.seq - e.n + 1 + d.lane_pos - e.first_pos, d.message_id,
-            d.origin, d.destination, e.status, e.reason, e.at
-     FROM delivery d JOIN message_event e INDEXED BY message_event_by_lane
-       ON e.origin = d.origin AND e.destination = d.destination
-      AND e.first_pos BETWEEN d.lane_pos - ?2 + 1 AND d.lane_pos
-      AND e.first_pos + e.n > d.lane_pos
-     WHERE d.message_id = ?1
+const HISTORY: &str = "SELECT e.seq - e.n + 1 + m.lane_pos - e.first_pos, m.id,
+            m.origin, m.destination, e.status, e.reason, e.at
+     FROM message m JOIN message_event e INDEXED BY message_event_by_lane
+       ON e.origin = m.origin AND e.destination = m.destination
+      AND e.first_pos BETWEEN m.lane_pos - ?2 + 1 AND m.lane_pos
+      AND e.first_pos + e.n > m.lane_pos
+     WHERE m.id = ?1
      ORDER BY e.seq";
 
 pub(super) fn history(tx: &Transaction<'_>, id: MessageId) -> Result<Vec<StatusEvent>> {
@@ -254,8 +254,7 @@ pub(super) fn history(tx: &Transaction<'_>, id: MessageId) -> Result<Vec<StatusE
 }
 
 /// The messages of a run, in position order.
-const RUN_MESSAGES: &str =
-    "SELECT lane_pos, message_id FROM delivery INDEXED BY delivery_by_lane_pos
+const RUN_MESSAGES: &str = "SELECT lane_pos, id FROM message INDEXED BY message_by_lane
      WHERE origin = ?1 AND destination = ?2 AND lane_pos BETWEEN ?3 AND ?4
      ORDER BY lane_pos";
 
@@ -352,7 +351,7 @@ pub(super) fn search(tx: &Transaction<'_>, f: &MessageFilter) -> Result<Vec<Mess
         add("substr(m.encoded, 14, 32) = ?", a.0.to_vec().into());
     }
     if let Some(state) = f.state {
-        add("d.state = ?", state.as_str().to_owned().into());
+        add(super::runs::NOW_STATE_IS, state.as_str().to_owned().into());
     }
     if let Some(t) = f.since {
         add("m.accepted_at >= ?", to_i64("time", t.0)?.into());
@@ -373,11 +372,14 @@ pub(super) fn search(tx: &Transaction<'_>, f: &MessageFilter) -> Result<Vec<Mess
         format!("WHERE {}", conditions.join(" AND "))
     };
     let query = format!(
-        "SELECT m.id, m.origin, m.destination, substr(m.encoded, 14, 32), d.state, m.accepted_at
-         FROM message m JOIN delivery_now d ON d.message_id = m.id
+        "SELECT m.id, m.origin, m.destination, substr(m.encoded, 14, 32), {} AS state,
+                m.accepted_at
+         FROM {}
          {filter}
          ORDER BY m.accepted_at, m.id
-         LIMIT ?"
+         LIMIT ?",
+        super::runs::NOW_STATE,
+        super::runs::NOW_FROM
     );
     type Raw = (Vec<u8>, i64, i64, Vec<u8>, String, i64);
     let rows: Vec<Raw> = tx
@@ -419,8 +421,7 @@ mod tests {
     fn history_and_runs_read_index_ranges() {
         let plan = query_plan(HISTORY);
         assert!(
-            plan.contains("USING INDEX delivery_message_id")
-                || plan.contains("sqlite_autoindex_delivery"),
+            plan.contains("sqlite_autoindex_message"),
             "history finds the message through {plan}"
         );
         assert!(
@@ -432,7 +433,7 @@ mod tests {
         let plan = query_plan(RUN_MESSAGES);
         assert!(
             plan.contains(
-                "delivery_by_lane_pos (origin=? AND destination=? AND lane_pos>? AND lane_pos<?)"
+                "message_by_lane (origin=? AND destination=? AND lane_pos>? AND lane_pos<?)"
             ),
             "a run's messages are read through {plan}"
         );

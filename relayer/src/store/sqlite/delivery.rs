@@ -26,18 +26,19 @@ const DEAD_LETTER: &str = "dead_letter";
 // origin ever logged: a scan per call that grew with the log and was a quarter of a gateway's
 // CPU in `bench pipeline`. `INDEXED BY` also fails loudly if the index ever goes missing.
 
-/// Leases the next pending messages of a lane, in log order (see [`lease`]): each joins the
-/// run of lease `?8` (schema 14), which holds the lease's owner (`?1`) and end (`?2`).
-const LEASE: &str = "UPDATE delivery
-     SET state = 'run', run_id = ?8, updated_at = ?3
-     WHERE message_id IN (
-         SELECT message_id FROM delivery INDEXED BY delivery_work
-         WHERE origin = ?4 AND destination = ?5 AND leaf_index < ?6
-           AND state = 'pending' AND next_attempt_at <= ?3
-           AND next_attempt_at
-               + ((?10 + ?9 - (leaf_index / ?11) % ?9) % ?9) * ?12 <= ?3
-         ORDER BY leaf_index LIMIT ?7)
-     RETURNING message_id, leaf_index, attempts, lane_pos";
+/// A lane's next pending messages that have their own row (they left a run, or a transition
+/// named them), in log order (see [`lease`]); the others have no row (see `runs::free`).
+const LEASE_ROWS: &str = "SELECT message_id, leaf_index, attempts, lane_pos
+     FROM delivery INDEXED BY delivery_work
+     WHERE origin = ?1 AND destination = ?2 AND leaf_index < ?3
+       AND state = 'pending' AND next_attempt_at <= ?4
+       AND next_attempt_at + ((?6 + ?5 - (leaf_index / ?7) % ?5) % ?5) * ?8 <= ?4
+     ORDER BY leaf_index LIMIT ?9";
+
+/// Leases the rows [`LEASE_ROWS`] chose, each alone (as before schema 14).
+const LEASE_ROW: &str = "UPDATE delivery
+     SET state = 'leased', lease_owner = ?2, lease_until = ?3, lease_token = ?4, updated_at = ?5
+     WHERE message_id IN rarray(?1) AND state = 'pending'";
 
 /// Ends a lane's expired leases whose attempts are used up (see [`expire_leases`]).
 const EXPIRE_TO_DEAD_LETTER: &str = "UPDATE delivery INDEXED BY delivery_work
@@ -84,8 +85,9 @@ const CONFIRM_SUBMITTED: &str = "UPDATE delivery
      RETURNING message_id, submission_id, origin, destination, lane_pos";
 
 /// The rows of a batch [`CONFIRM`] moves, with the state each leaves (its lane count and
-/// status event), read in the same transaction just before it. A row still in a run is in a
-/// confirmed run (the others were taken out first): confirmed already.
+/// status event), read in the same transaction just before it. A message still without a row
+/// is in a confirmed run (the others were given theirs first): confirmed already. (No row is
+/// in the state 'run' since schema 16; the condition stays for what schema 14 wrote.)
 const CONFIRM_FROM: &str = "SELECT state, origin, destination, lane_pos FROM delivery
      WHERE message_id IN rarray(?1) AND state NOT IN ('confirmed', 'run')";
 
@@ -162,78 +164,122 @@ pub(super) fn lease(tx: &Transaction<'_>, req: &LeaseRequest<'_>) -> Result<Vec<
         .and_then(|mut s| s.query_row([], |r| r.get(0)))
         .map_err(sql("take a lease token"))?;
     let lease = LeaseToken(codec::to_u64("lease token", token)?);
-    // One statement: the rows it selects are updated before any other writer can run (the
-    // transaction holds the write lock), so a live lease is never handed out twice.
-    let mut stmt = tx.prepare_cached(LEASE).map_err(sql(op))?;
-    let rows = stmt
-        .query_map(
-            params![
-                req.owner.0,
-                until_i,
-                now,
-                req.lane.origin.0,
-                req.lane.destination.0,
-                covered,
-                limit,
-                token,
-                members,
-                position,
-                run,
-                grace
-            ],
-            |r| {
-                Ok((
-                    r.get::<_, Vec<u8>>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, i64>(3)?,
-                ))
-            },
-        )
-        .map_err(sql(op))?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(sql(op))?;
     let (origin, destination) = (
         i64::from(req.lane.origin.0),
         i64::from(req.lane.destination.0),
     );
+    // The candidates: pending rows, and pending positions without a row (schema 16), each in
+    // log order; the first `limit` of both are leased. The transaction holds the write lock,
+    // so nothing is leased twice.
+    let rows: Vec<(Vec<u8>, i64, i64, i64)> = tx
+        .prepare_cached(LEASE_ROWS)
+        .and_then(|mut s| {
+            s.query_map(
+                params![
+                    origin,
+                    destination,
+                    covered,
+                    now,
+                    members,
+                    position,
+                    run,
+                    grace,
+                    limit
+                ],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )?
+            .collect()
+        })
+        .map_err(sql(op))?;
+    let due = |leaf_index: i64, accepted_at: i64| {
+        let turn = (position + members - (leaf_index / run) % members) % members;
+        accepted_at <= now && accepted_at.saturating_add(turn.saturating_mul(grace)) <= now
+    };
+    let free = runs::free(tx, (origin, destination), covered, req.limit, due)?;
+    // Merge by leaf index; keep the first `limit`.
+    let (mut rows, mut free) = (rows.into_iter().peekable(), free.into_iter().peekable());
+    let (mut own, mut fresh) = (Vec::new(), Vec::new());
+    while own.len() + fresh.len() < req.limit {
+        let take_row = match (rows.peek(), free.peek()) {
+            (Some(r), Some(f)) => r.1 < f.leaf_index,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        if take_row {
+            own.extend(rows.next());
+        } else {
+            fresh.extend(free.next());
+        }
+    }
     let mut moves = Moves::default();
-    let mut positions = Vec::with_capacity(rows.len());
-    for &(_, _, _, pos) in &rows {
-        moves.add(origin, destination, Some(PENDING), LEASED, pos);
-        positions.push(pos);
+    let mut leased = Vec::with_capacity(own.len() + fresh.len());
+    if !own.is_empty() {
+        let ids: Vec<MessageId> = own
+            .iter()
+            .map(|(id, _, _, _)| codec::message_id(id))
+            .collect::<Result<_>>()?;
+        let n = tx
+            .prepare_cached(LEASE_ROW)
+            .and_then(|mut s| s.execute(params![ids_param(&ids), req.owner.0, until_i, token, now]))
+            .map_err(sql(op))?;
+        if n != ids.len() {
+            return Err(codec::corrupt(
+                "delivery",
+                format!("{} pending rows chosen to lease, {n} leased", ids.len()),
+            ));
+        }
+        let mut messages = query::load_messages(tx, &ids)?;
+        for ((_, leaf_index, attempts, pos), id) in own.into_iter().zip(ids) {
+            moves.add(origin, destination, Some(PENDING), LEASED, pos);
+            leased.push(LeasedMessage {
+                leaf_index: LeafIndex(codec::to_u64("leaf index", leaf_index)?),
+                message: messages.remove(&id).ok_or(Error::UnknownMessage { id })?,
+                attempts: codec::to_u32("attempts", attempts)?,
+                lease_until: until,
+                lease,
+            });
+        }
+    }
+    if !fresh.is_empty() {
+        // One run per stretch of consecutive positions (one, unless other members' turns or
+        // rows sit between).
+        let mut ids = Vec::with_capacity(fresh.len());
+        let mut positions = Vec::with_capacity(fresh.len());
+        for (i, f) in fresh.iter().enumerate() {
+            ids.push(codec::message_id(&f.id)?);
+            positions.push(f.pos);
+            let ends = fresh.get(i + 1).is_none_or(|next| next.pos != f.pos + 1);
+            if ends {
+                runs::insert(
+                    tx,
+                    &runs::NewRun {
+                        token,
+                        origin,
+                        destination,
+                        owner: &req.owner.0,
+                        until: until_i,
+                        now,
+                        ids: &ids[ids.len() - positions.len()..],
+                        positions: &positions,
+                    },
+                )?;
+                positions.clear();
+            }
+        }
+        runs::advance_frontier(tx, origin, destination)?;
+        for (f, id) in fresh.into_iter().zip(ids) {
+            moves.add(origin, destination, Some(PENDING), LEASED, f.pos);
+            leased.push(LeasedMessage {
+                leaf_index: LeafIndex(codec::to_u64("leaf index", f.leaf_index)?),
+                message: query::decode_message(id, &f.encoded)?,
+                attempts: 0,
+                lease_until: until,
+                lease,
+            });
+        }
     }
     moves.write(tx, now, None)?;
-    // The batch's messages in one read (not one statement per message).
-    let ids: Vec<MessageId> = rows
-        .iter()
-        .map(|(id, _, _, _)| codec::message_id(id))
-        .collect::<Result<_>>()?;
-    runs::insert(
-        tx,
-        &runs::NewRun {
-            token,
-            origin,
-            destination,
-            owner: &req.owner.0,
-            until: until_i,
-            now,
-            ids: &ids,
-            positions: &positions,
-        },
-    )?;
-    let mut messages = query::load_messages(tx, &ids)?;
-    let mut leased = Vec::with_capacity(rows.len());
-    for ((_, leaf_index, attempts, _), id) in rows.into_iter().zip(ids) {
-        leased.push(LeasedMessage {
-            leaf_index: LeafIndex(codec::to_u64("leaf index", leaf_index)?),
-            message: messages.remove(&id).ok_or(Error::UnknownMessage { id })?,
-            attempts: codec::to_u32("attempts", attempts)?,
-            lease_until: until,
-            lease,
-        });
-    }
-    // RETURNING gives no order guarantee.
     leased.sort_by_key(|m| m.leaf_index);
     if !leased.is_empty() {
         tracing::debug!(
@@ -484,7 +530,8 @@ pub(super) fn confirm(tx: &Transaction<'_>, c: &Confirmation<'_>) -> Result<()> 
         );
         return Ok(());
     }
-    // Else the messages leave their runs (but confirmed ones) and move one by one.
+    // Else the messages get their rows (leaving their runs, but confirmed ones; pending ones
+    // with the columns they were accepted with) and move one by one.
     runs::take_out(tx, c.ids, true)?;
     // The submitted messages first, in one statement that tells their lanes and positions.
     let mut rows: Vec<Row> = Vec::new();
@@ -749,7 +796,7 @@ mod tests {
     #[test]
     fn lane_transitions_go_through_the_lane_state_index() {
         for (name, sql) in [
-            ("lease", LEASE),
+            ("lease", LEASE_ROWS),
             ("expire to dead letter", EXPIRE_TO_DEAD_LETTER),
             ("expire to pending", EXPIRE_TO_PENDING),
             ("take over", TAKE_OVER),

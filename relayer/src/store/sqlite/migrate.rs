@@ -96,6 +96,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "compact native proofs as bytes",
         sql: include_str!("migrations/0015_native_proof_blob.sql"),
     },
+    Migration {
+        version: 16,
+        name: "accepted without a delivery row; runs of lane positions",
+        sql: include_str!("migrations/0016_lane_positions.sql"),
+    },
 ];
 
 /// The schema version this build brings a file to.

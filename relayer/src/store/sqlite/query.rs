@@ -220,7 +220,7 @@ pub(super) fn lane_stats(tx: &Transaction<'_>) -> Result<Vec<LaneStats>> {
     let mut out = Vec::with_capacity(lanes.len());
     for (lane, counts) in lanes {
         let mut oldest: Option<i64> = None;
-        for query in [OLDEST_UNFINISHED, runs::OLDEST_IN_RUNS] {
+        for query in [OLDEST_UNFINISHED, runs::OLDEST_IN_RUNS, runs::OLDEST_FREE] {
             let found: Option<i64> = tx
                 .prepare_cached(query)
                 .and_then(|mut s| s.query_row([lane.origin.0, lane.destination.0], |r| r.get(0)))
@@ -239,8 +239,8 @@ pub(super) fn lane_stats(tx: &Transaction<'_>) -> Result<Vec<LaneStats>> {
     Ok(out)
 }
 
-/// A lane's submitted messages in log order: the rows not in a run (named index: see
-/// `delivery::LEASE`) and the messages of its submitted runs.
+/// A lane's submitted messages in log order: the rows (named index: see
+/// `delivery::LEASE_ROWS`) and the messages of its submitted runs without a row.
 const SUBMITTED: &str = "SELECT message_id, leaf_index, lease_owner, submission_id,
             submitted_at, submission_handle
      FROM (
@@ -249,14 +249,17 @@ const SUBMITTED: &str = "SELECT message_id, leaf_index, lease_owner, submission_
          FROM delivery INDEXED BY delivery_work
          WHERE origin = ?1 AND destination = ?2 AND state = 'submitted'
          UNION ALL
-         SELECT d.message_id, d.leaf_index, r.lease_owner, r.submission_id, r.submitted_at,
+         SELECT m.id, m.leaf_index, r.lease_owner, r.submission_id, r.submitted_at,
                 r.submission_handle
          FROM delivery_run r INDEXED BY delivery_run_live
-         JOIN delivery d INDEXED BY delivery_by_lane_pos
-           ON d.origin = r.origin AND d.destination = r.destination
-          AND d.lane_pos BETWEEN r.first_pos AND r.last_pos
+         JOIN message m INDEXED BY message_by_lane
+           ON m.origin = r.origin AND m.destination = r.destination
+          AND m.lane_pos BETWEEN r.first_pos AND r.last_pos
          WHERE r.origin = ?1 AND r.destination = ?2 AND r.state = 'submitted'
-           AND r.members > 0 AND d.state = 'run' AND d.run_id = r.id)
+           AND r.members > 0
+           AND NOT EXISTS (SELECT 1 FROM delivery d INDEXED BY delivery_by_lane_pos
+                           WHERE d.origin = m.origin AND d.destination = m.destination
+                             AND d.lane_pos = m.lane_pos))
      ORDER BY leaf_index LIMIT ?3";
 
 /// A lane's dead letters, newest first (named index: see `delivery::LEASE`).

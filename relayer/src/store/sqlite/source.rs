@@ -93,6 +93,13 @@ pub(super) fn accept(tx: &Transaction<'_>, batch: &AcceptBatch<'_>) -> Result<Ac
         let native_proof = codec::encode_native_proof(event.native_proof.as_ref())?;
         let leaf = to_i64("leaf index", next)?;
         let nonce = bits_to_i64(message.nonce().0);
+        // Its place in its lane (schema 16: on the message row; no delivery row until a
+        // transition needs one, see `runs`).
+        let destination = message.destination();
+        let pos = match lane_next.get(&destination.0) {
+            Some(&pos) => pos,
+            None => next_lane_pos(tx, origin, destination)?,
+        };
         // The insert itself tells a new message from a known one (its id, or its nonce, is
         // taken); the two reads that told them apart run only when it did nothing (a replay
         // or an equivocation), not for every message.
@@ -100,8 +107,8 @@ pub(super) fn accept(tx: &Transaction<'_>, batch: &AcceptBatch<'_>) -> Result<Ac
             .prepare_cached(
                 "INSERT INTO message (id, origin, nonce, destination, encoded, source_block,
                                       source_ref, native_proof, accepted_at,
-                                      native_proof_compact)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                                      native_proof_compact, lane_pos, leaf_index)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                  ON CONFLICT DO NOTHING",
             )
             .and_then(|mut s| {
@@ -115,7 +122,9 @@ pub(super) fn accept(tx: &Transaction<'_>, batch: &AcceptBatch<'_>) -> Result<Ac
                     source_ref,
                     native_proof.json,
                     now,
-                    native_proof.compact
+                    native_proof.compact,
+                    pos,
+                    leaf
                 ])
             })
             .map_err(sql(op))?;
@@ -138,28 +147,6 @@ pub(super) fn accept(tx: &Transaction<'_>, batch: &AcceptBatch<'_>) -> Result<Ac
             "INSERT INTO log_leaf (origin, leaf_index, message_id) VALUES (?1, ?2, ?3)",
         )
         .and_then(|mut s| s.execute(params![origin.0, leaf, &id.0.0[..]]))
-        .map_err(sql(op))?;
-        let destination = message.destination();
-        let pos = match lane_next.get(&destination.0) {
-            Some(&pos) => pos,
-            None => next_lane_pos(tx, origin, destination)?,
-        };
-        tx.prepare_cached(
-            "INSERT INTO delivery (message_id, origin, destination, leaf_index, state,
-                                   next_attempt_at, created_at, updated_at, lane_pos)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6, ?7)",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
-                &id.0.0[..],
-                origin.0,
-                destination.0,
-                leaf,
-                DeliveryStateKind::Pending.as_str(),
-                now,
-                pos
-            ])
-        })
         .map_err(sql(op))?;
         moves.add(
             i64::from(origin.0),
@@ -190,7 +177,7 @@ pub(super) fn accept(tx: &Transaction<'_>, batch: &AcceptBatch<'_>) -> Result<Ac
 /// The position the next message of lane (`origin`, `destination`) takes in its lane.
 fn next_lane_pos(tx: &Transaction<'_>, origin: Domain, destination: Domain) -> Result<i64> {
     tx.prepare_cached(
-        "SELECT coalesce(max(lane_pos) + 1, 0) FROM delivery INDEXED BY delivery_by_lane_pos
+        "SELECT coalesce(max(lane_pos) + 1, 0) FROM message INDEXED BY message_by_lane
          WHERE origin = ?1 AND destination = ?2",
     )
     .and_then(|mut s| s.query_row(params![origin.0, destination.0], |r| r.get(0)))

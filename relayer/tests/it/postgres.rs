@@ -1184,3 +1184,207 @@ fn a_lanes_rows_by_state_are_not_read_through_the_lane_position_index() {
     );
     assert!(positions.contains("delivery_by_lane_pos"), "{positions}");
 }
+
+/// Leases up to `limit` of the lane's pending messages for `lease_for` at `now` (at most 3
+/// attempts each).
+fn lease_n(
+    s: &dyn causeway_relayer::store::Store,
+    limit: usize,
+    lease_for: Duration,
+    now: UnixMillis,
+) -> Vec<LeasedMessage> {
+    s.lease_pending(&LeaseRequest {
+        lane: LANE,
+        owner: &owner("a"),
+        limit,
+        lease_for,
+        covered_by: LogSize(10_000),
+        policy: policy(3),
+        now,
+        rota: None,
+    })
+    .unwrap()
+}
+
+/// Submits and confirms `leased` as one batch (owner "a", submission `n`) at `at`, `at + 1`.
+fn submit_and_confirm(s: &dyn causeway_relayer::store::Store, leased: &[LeasedMessage], n: u64) {
+    let ids: Vec<_> = leased.iter().map(|m| m.message.id()).collect();
+    let at = 1_000 * n;
+    s.mark_submitted(&Submission {
+        ids: &ids,
+        owner: &owner("a"),
+        lease: leased[0].lease,
+        handle: &handle(n),
+        signed: Some(b"signed"),
+        replaces: None,
+        now: t(at),
+    })
+    .unwrap();
+    s.confirm(&causeway_relayer::store::Confirmation {
+        ids: &ids,
+        block: n,
+        now: t(at + 1),
+    })
+    .unwrap();
+}
+
+/// 1,100 messages leased, submitted and confirmed as one run; then ten more, of which the
+/// fifth is dead-lettered while the others' lease runs out, so that leased again the nine are
+/// one run with a gap in its span; then one message's outcome alone, in a run of one and in a
+/// run of two. Every message.
+fn runs_scenario(s: &dyn causeway_relayer::store::Store) -> Vec<causeway_proofs::Message> {
+    let mut msgs = accept_new(s, 0, 1_100, 1, 100);
+    let leased = lease_n(s, 2_000, Duration::from_secs(60), t(200));
+    assert_eq!(leased.len(), 1_100);
+    submit_and_confirm(s, &leased, 1);
+    msgs.extend(accept_new(s, 1_100, 10, 2, 2_000));
+    let leased = lease_n(s, 10, Duration::from_millis(50), t(2_100));
+    let failed = msgs[1_104].id();
+    let dead = s
+        .record_failure(&FailureReport {
+            id: failed,
+            attempt: Attempt::Leased {
+                owner: &owner("a"),
+                lease: leased[0].lease,
+            },
+            reason: "reverted",
+            policy: policy(1),
+            jitter: 0,
+            now: t(2_101),
+        })
+        .unwrap();
+    assert!(matches!(
+        dead,
+        causeway_relayer::store::FailureOutcome::DeadLetter { .. }
+    ));
+    let again = lease_n(s, 10, Duration::from_secs(60), t(2_200));
+    assert_eq!(again.len(), 9, "the other nine, their lease expired");
+    assert!(again.iter().all(|m| m.message.id() != failed));
+    submit_and_confirm(s, &again, 3);
+    // One outcome: a run of one, and one message of a run of two.
+    msgs.extend(accept_new(s, 1_110, 3, 3, 4_000));
+    for (limit, n) in [(1, 5), (2, 6)] {
+        let leased = lease_n(s, limit, Duration::from_secs(60), t(1_000 * n - 10));
+        s.confirm(&causeway_relayer::store::Confirmation {
+            ids: &[leased[0].message.id()],
+            block: n,
+            now: t(1_000 * n),
+        })
+        .unwrap();
+    }
+    msgs
+}
+
+/// A run's submission and confirmation are counted and logged from the run's row (no row per
+/// message): a run longer than one event row holds (1,024) is logged in two rows numbered in
+/// log order, a run with a gap in its span through its messages' positions, and one message's
+/// outcome (in a run of one, or of two) in one transaction. Every message's history, the
+/// events and the counts are what SQLite's statements give for the same calls.
+#[test]
+fn runs_are_counted_and_logged_from_their_rows_as_sqlite_logs_each_message() {
+    let node = shared_postgres();
+    let url = new_database(node);
+    let db = url.rsplit('/').next().unwrap().to_owned();
+    let sql = |q: &str| node.psql(&db, q).unwrap();
+    let pg = open(&url, LeaseClock::Caller);
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = causeway_relayer::store::SqliteStore::open(dir.path().join("s.sqlite")).unwrap();
+    let msgs = runs_scenario(&pg);
+    assert_eq!(runs_scenario(&sqlite), msgs);
+
+    assert_eq!(
+        sql("SELECT state || ' ' || size || ' ' || members FROM delivery_run ORDER BY id"),
+        "confirmed 1100 1100\nleased 10 0\nconfirmed 9 9\nconfirmed 1 1\nleased 2 1",
+        "the big run and the one with a gap submitted and confirmed as runs; the run of one \
+         confirmed as a run, one message of the run of two alone"
+    );
+    assert_eq!(
+        sql(
+            "SELECT seq || ' ' || n || ' ' || first_pos || ' ' || status FROM message_event
+             WHERE status IN ('submitted', 'confirmed') ORDER BY seq"
+        ),
+        "3224 1024 0 submitted\n3300 76 1024 submitted\n\
+         4324 1024 0 confirmed\n4400 76 1024 confirmed\n\
+         4443 4 1100 submitted\n4448 5 1105 submitted\n\
+         4452 4 1100 confirmed\n4457 5 1105 confirmed\n\
+         4462 1 1110 confirmed\n4465 1 1111 confirmed",
+        "two rows for the run of 1,100; two islands for the run with a gap"
+    );
+    let history = |s: &dyn causeway_relayer::store::Store, i: usize| -> Vec<String> {
+        s.message_history(msgs[i].id())
+            .unwrap()
+            .iter()
+            .map(|e| format!("{:?} {:?} {}", e.status, e.reason, e.at.0))
+            .collect()
+    };
+    for i in 0..msgs.len() {
+        assert_eq!(
+            history(&pg, i),
+            history(&sqlite, i),
+            "message {i}'s history"
+        );
+    }
+    let numbered = |i: usize| -> Vec<u64> {
+        pg.message_history(msgs[i].id())
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect()
+    };
+    assert_eq!(numbered(1_050), [1_051, 2_151, 3_251, 4_351]);
+    let events = |s: &dyn causeway_relayer::store::Store| {
+        let mut e: Vec<String> = s
+            .events_after(0, 10_000)
+            .unwrap()
+            .iter()
+            .map(|e| format!("{:?} {:?} {:?} {}", e.id, e.status, e.reason, e.at.0))
+            .collect();
+        e.sort();
+        e
+    };
+    assert_eq!(events(&pg), events(&sqlite));
+    assert_eq!(
+        pg.last_event_seq().unwrap(),
+        sqlite.last_event_seq().unwrap()
+    );
+    assert_eq!(
+        format!("{:?}", pg.lane_stats().unwrap()),
+        format!("{:?}", sqlite.lane_stats().unwrap())
+    );
+}
+
+/// A batch's signed transaction (tens of KiB) is stored compressed with LZ4, not pglz (several
+/// times cheaper in the server's CPU), and reads back as it was.
+#[test]
+fn a_large_signed_submission_is_stored_with_lz4_and_reads_back() {
+    let node = shared_postgres();
+    let url = new_database(node);
+    let db = url.rsplit('/').next().unwrap().to_owned();
+    let s = open(&url, LeaseClock::Caller);
+    accept_new(&s, 0, 2, 1, 100);
+    let leased = lease_at(&s, &owner("a"), Duration::from_secs(60), t(200));
+    let signed: Vec<u8> = (0..48 * 1024u32).map(|i| (i % 251) as u8).collect();
+    s.mark_submitted(&Submission {
+        ids: &leased.iter().map(|m| m.message.id()).collect::<Vec<_>>(),
+        owner: &owner("a"),
+        lease: leased[0].lease,
+        handle: &handle(1),
+        signed: Some(&signed),
+        replaces: None,
+        now: t(300),
+    })
+    .unwrap();
+    assert_eq!(
+        node.psql(
+            &db,
+            "SELECT pg_column_compression(signed) || ' ' || octet_length(signed)
+             FROM signed_submission"
+        )
+        .unwrap(),
+        "lz4 49152"
+    );
+    assert_eq!(
+        s.signed_submission(SubmissionId::of(&handle(1))).unwrap(),
+        Some(signed)
+    );
+}

@@ -43,12 +43,8 @@ const REASON: &str = "CASE
      END";
 
 /// The CTEs (to follow `moved`'s, after a comma) that count and log the messages of CTE
-/// `moved`.
-///
-/// The events: `islands` gives each changed message its run (its position less its rank
-/// among the messages of its lane that made the same move: equal along consecutive
-/// positions), `chunks` cuts runs at [`MAX_RUN`] and counts them, and each chunk's number is
-/// the last one so far plus the messages of the chunks before it and its own.
+/// `moved`: the counts grouped by lane and state, the events through [`island_ctes`] and
+/// [`LOGGED`].
 pub(super) fn ctes(moved: &str) -> String {
     format!(
         "left_state AS (
@@ -63,7 +59,61 @@ pub(super) fn ctes(moved: &str) -> String {
              WHERE was IS DISTINCT FROM state GROUP BY origin, destination, state
              ON CONFLICT (origin, destination, state) DO UPDATE SET n = c.n + excluded.n
          ),
-         islands AS (
+         {islands},
+         chunks AS (SELECT * FROM island_chunks),
+         {LOGGED}",
+        islands = island_ctes(moved),
+    )
+}
+
+/// The CTEs (to follow the statement's own, after a comma) that count and log the runs of CTE
+/// `runs` (columns `origin`, `destination`, `first_pos`, `last_pos`, `size`, `updated_at` and
+/// `was`: every message of each run moved from `was` to `state`, and the run still holds all
+/// it was leased with), as [`ctes`] would from a row per message, without one where it can:
+/// a run's counts are its size, and the events of a run without a gap are its span cut at
+/// [`MAX_RUN`] (one row for a batch of 128: no message's row made, sorted or numbered). The
+/// positions of the runs with gaps (CTE `gapped`, in [`ctes`]' columns) go through the
+/// islands as any statement's messages do. Numbered as [`ctes`] numbers them.
+pub(super) fn run_ctes(runs: &str, gapped: &str, state: &str) -> String {
+    format!(
+        "left_state AS (
+             UPDATE lane_count AS c SET n = c.n - g.k
+             FROM (SELECT origin, destination, was, sum(size)::bigint AS k FROM {runs}
+                   WHERE was <> '{state}' GROUP BY origin, destination, was) AS g
+             WHERE c.origin = g.origin AND c.destination = g.destination AND c.state = g.was
+         ),
+         entered_state AS (
+             INSERT INTO lane_count AS c (origin, destination, state, n)
+             SELECT origin, destination, '{state}', sum(size)::bigint FROM {runs}
+             WHERE was IS DISTINCT FROM '{state}' GROUP BY origin, destination
+             ON CONFLICT (origin, destination, state) DO UPDATE SET n = c.n + excluded.n
+         ),
+         {islands},
+         chunks AS (
+             SELECT * FROM island_chunks
+             UNION ALL
+             SELECT origin, destination, was, state, {STATUS} AS status, {REASON} AS reason,
+                    at, first_pos, n
+             FROM (SELECT r.origin, r.destination, r.was, '{state}'::text AS state,
+                          NULL::text AS dead_reason, NULL::text AS last_error,
+                          r.updated_at AS at, r.first_pos + c * {MAX_RUN} AS first_pos,
+                          least({MAX_RUN}, r.size - c * {MAX_RUN}) AS n
+                   FROM {runs} AS r, generate_series(0, (r.size - 1) / {MAX_RUN}) AS c
+                   WHERE r.last_pos - r.first_pos + 1 = r.size
+                     AND r.was IS DISTINCT FROM '{state}') AS whole
+         ),
+         {LOGGED}",
+        islands = island_ctes(gapped),
+    )
+}
+
+/// `islands` and `island_chunks` over the messages of CTE `moved` (see [`ctes`]): `islands`
+/// gives each changed message its run (its position less its rank among the messages of its
+/// lane that made the same move: equal along consecutive positions), `island_chunks` cuts
+/// runs at [`MAX_RUN`] and counts them.
+fn island_ctes(moved: &str) -> String {
+    format!(
+        "islands AS (
              SELECT origin, destination, was, state, lane_pos, {STATUS} AS status,
                     {REASON} AS reason, updated_at AS at,
                     lane_pos - row_number() OVER (
@@ -71,7 +121,7 @@ pub(super) fn ctes(moved: &str) -> String {
                     ) AS island
              FROM {moved} WHERE was IS DISTINCT FROM state
          ),
-         chunks AS (
+         island_chunks AS (
              SELECT origin, destination, was, state, status, reason, at,
                     min(lane_pos) AS first_pos, count(*) AS n
              FROM (SELECT *, (row_number() OVER (
@@ -79,8 +129,13 @@ pub(super) fn ctes(moved: &str) -> String {
                                   ORDER BY lane_pos) - 1) / {MAX_RUN} AS chunk
                    FROM islands) AS c
              GROUP BY origin, destination, was, state, island, chunk, status, reason, at
-         ),
-         logged AS (
+         )"
+    )
+}
+
+/// The insert of the events of CTE `chunks`: each chunk's number is the last one so far plus
+/// the messages of the chunks before it and its own.
+const LOGGED: &str = "logged AS (
              INSERT INTO message_event (seq, n, origin, destination, first_pos, status, reason,
                                         at)
              SELECT (SELECT coalesce(max(seq), 0) FROM message_event)
@@ -90,6 +145,4 @@ pub(super) fn ctes(moved: &str) -> String {
                                         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))::bigint,
                     n, origin, destination, first_pos, status, reason, at
              FROM chunks
-         )"
-    )
-}
+         )";

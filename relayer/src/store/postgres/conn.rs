@@ -7,8 +7,9 @@
 //! pipelining changes when the client waits, never what the server does.
 //!
 //! A transaction begins lazily: its `BEGIN` (for a write, with the write lock and the database's
-//! clock) goes in the same write as its first statement, so a call costs one round trip less,
-//! and a call that runs no statement none. A call whose last statement cannot make it fail
+//! clock, and the schema guard: two prepared statements, parsed and planned once per
+//! connection) goes in the same write as its first statement, so a call costs one round trip
+//! less, and a call that runs no statement none. A call whose last statement cannot make it fail
 //! ([`Tx::query_and_commit`]) sends its `COMMIT` in the same write too: leasing a batch, or
 //! confirming one, is then one round trip to the server, with its WAL flush. A statement that
 //! fails aborts the transaction on the server, so a `COMMIT` sent behind it rolls back instead.
@@ -16,11 +17,12 @@
 use std::collections::HashMap;
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
+use std::sync::LazyLock;
 use std::task::Poll;
 use std::time::Duration;
 
 use postgres::types::ToSql;
-use postgres::{Row, SimpleQueryMessage, Statement};
+use postgres::{Row, Statement};
 
 use super::{WRITE_LOCK, pg};
 use crate::Error;
@@ -41,6 +43,9 @@ const NOW_SETTING: &str = "causeway.now";
 pub(super) fn now_param(n: usize) -> String {
     format!("coalesce(${n}::bigint, current_setting('{NOW_SETTING}')::bigint)")
 }
+
+/// How this store's sessions compress large values (see [`Conn::open`]).
+const TOAST_COMPRESSION: &str = "lz4";
 
 /// One pooled connection and its prepared statements.
 pub(super) struct Conn {
@@ -101,9 +106,24 @@ impl Conn {
         let mut io = None;
         let (client, opened) = drive(&runtime, &mut io, connector.connect_async(config))
             .map_err(OpenError::Connect)?;
+        let mut io = Some(opened);
+        // Values too large for a row (a batch's signed transaction, tens of KiB) are
+        // compressed with LZ4 rather than PostgreSQL's default pglz, several times cheaper in
+        // the server's CPU (pglz took ~0.2 ms of a batch's submission for 48 KiB). Only what
+        // this session writes; values already stored keep their method, and both read back
+        // the same. A server built without LZ4 refuses the setting: it keeps pglz.
+        if let Err(e) = drive(
+            &runtime,
+            &mut io,
+            client.batch_execute(&format!(
+                "SET default_toast_compression = {TOAST_COMPRESSION}"
+            )),
+        ) {
+            tracing::debug!(error = %e, "PostgreSQL keeps its default compression");
+        }
         Ok(Conn {
             client,
-            io: Some(opened),
+            io,
             runtime: Some(runtime),
             statements: HashMap::new(),
         })
@@ -141,7 +161,8 @@ enum State {
 
 /// What one pipelined request returned.
 enum Reply {
-    Simple(Vec<SimpleQueryMessage>),
+    /// A simple query's (`BEGIN`, `COMMIT`): done.
+    Done,
     Rows(Vec<Row>),
     Count(u64),
 }
@@ -191,9 +212,8 @@ async fn join_all<'a>(
 pub(super) struct Tx<'c> {
     conn: &'c mut Conn,
     op: &'static str,
-    mode: Mode,
     /// What opens the transaction (for a write: the write lock and the clock).
-    begin: String,
+    begin: Begin,
     state: State,
     /// False when the call must not commit (the failpoint's crash before commit).
     may_commit: bool,
@@ -201,6 +221,38 @@ pub(super) struct Tx<'c> {
     /// (in the same round trip).
     locked_at: Option<i64>,
 }
+
+/// How a transaction begins.
+enum Begin {
+    /// A snapshot.
+    Read,
+    /// [`WRITE_BEGIN`], then [`WRITE_LOCK_AND_CLOCK`] waiting at most `lock_timeout` (ms, as
+    /// the setting's text), then the schema guard.
+    Write { lock_timeout: String },
+}
+
+/// A read's `BEGIN`.
+const READ_BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
+/// A write's `BEGIN`.
+const WRITE_BEGIN: &str = "BEGIN ISOLATION LEVEL READ COMMITTED";
+
+/// Takes the one advisory write lock (one writer at a time, on every replica: see the store's
+/// docs), waiting at most `$1` ms (the transaction's `lock_timeout`, set before the lock is
+/// asked for: the innermost subquery runs first, and a subquery that calls a volatile function
+/// is never merged into the query around it), then reads the database's clock, in
+/// milliseconds, once the lock is held (the outer query needs the lock's row first) and keeps
+/// it for the transaction's statements ([`now_param`]); returns it. One prepared statement,
+/// where a simple query's statements would be parsed and planned at every write.
+static WRITE_LOCK_AND_CLOCK: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT set_config('{NOW_SETTING}', now_ms::text, true), now_ms
+         FROM (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now_ms
+               FROM (SELECT pg_advisory_xact_lock({WRITE_LOCK})
+                     FROM (SELECT set_config('lock_timeout', $1::text, true)) AS bounded)
+                    AS locked) AS clock"
+    )
+});
 
 impl<'c> Tx<'c> {
     /// A transaction on `conn`, not begun yet. A write waits at most `lock_wait` for the
@@ -212,30 +264,15 @@ impl<'c> Tx<'c> {
         lock_wait: Duration,
         may_commit: bool,
     ) -> Self {
-        // A write takes the one advisory write lock (one writer at a time, on every replica:
-        // see the store's docs) and reads the database's clock once the lock is held (the
-        // outer query needs the subquery's row first), keeping it for the transaction's
-        // statements. The wait for the lock is bounded.
         let begin = match mode {
-            Mode::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".to_owned(),
-            // Then, on a snapshot taken once the lock is held, the schema guard: a newer
-            // build's migration (which takes the write lock too) refuses this write.
-            Mode::Write => format!(
-                "BEGIN ISOLATION LEVEL READ COMMITTED;
-                 SET LOCAL lock_timeout = {};
-                 SELECT set_config('{NOW_SETTING}',
-                                   (extract(epoch FROM clock_timestamp()) * 1000)::bigint::text,
-                                   true)
-                 FROM (SELECT pg_advisory_xact_lock({WRITE_LOCK})) AS locked;
-                 {}",
-                lock_wait.as_millis().max(1),
-                super::migrate::SCHEMA_GUARD.as_str()
-            ),
+            Mode::Read => Begin::Read,
+            Mode::Write => Begin::Write {
+                lock_timeout: lock_wait.as_millis().max(1).to_string(),
+            },
         };
         Tx {
             conn,
             op,
-            mode,
             begin,
             state: State::Idle,
             may_commit,
@@ -271,6 +308,16 @@ impl<'c> Tx<'c> {
         let begin = self.state == State::Idle;
         let commit = commit && self.may_commit;
         let op = self.op;
+        // A write's lock and guard are prepared statements (see `WRITE_LOCK_AND_CLOCK`): then,
+        // on a snapshot taken once the lock is held (a statement of its own), the schema
+        // guard: a newer build's migration (which takes the write lock too) refuses this write.
+        let write_begin = match &self.begin {
+            Begin::Write { .. } if begin => Some((
+                self.statement(&WRITE_LOCK_AND_CLOCK)?,
+                self.statement(&super::migrate::SCHEMA_GUARD)?,
+            )),
+            _ => None,
+        };
         let Conn {
             client,
             io,
@@ -279,11 +326,28 @@ impl<'c> Tx<'c> {
         } = &mut *self.conn;
         let runtime = runtime.as_ref().ok_or_else(|| closed(op))?;
         let client = &*client;
-        let mut requests: Vec<Request<'_>> = Vec::with_capacity(statements.len() + 2);
+        let mut requests: Vec<Request<'_>> = Vec::with_capacity(statements.len() + 4);
+        let lock_timeout: &(dyn ToSql + Sync) = match &self.begin {
+            Begin::Write { lock_timeout } => lock_timeout,
+            Begin::Read => &"",
+        };
+        let lock_params = [lock_timeout];
         if begin {
-            let sql = self.begin.as_str();
+            let sql = match self.begin {
+                Begin::Read => READ_BEGIN,
+                Begin::Write { .. } => WRITE_BEGIN,
+            };
             requests.push(Box::pin(async move {
-                client.simple_query(sql).await.map(Reply::Simple)
+                client.simple_query(sql).await.map(|_| Reply::Done)
+            }));
+        }
+        if let Some((lock, guard)) = &write_begin {
+            let lock_params = &lock_params[..];
+            requests.push(Box::pin(async move {
+                client.query(lock, lock_params).await.map(Reply::Rows)
+            }));
+            requests.push(Box::pin(async move {
+                client.query(guard, &[]).await.map(Reply::Rows)
             }));
         }
         for &(statement, params, want) in statements {
@@ -300,7 +364,7 @@ impl<'c> Tx<'c> {
         }
         if commit {
             requests.push(Box::pin(async move {
-                client.simple_query("COMMIT").await.map(Reply::Simple)
+                client.simple_query("COMMIT").await.map(|_| Reply::Done)
             }));
         }
         let replies = drive(runtime, io, join_all(requests));
@@ -309,13 +373,17 @@ impl<'c> Tx<'c> {
         self.state = if commit { State::Idle } else { State::Open };
         let mut replies = replies.into_iter();
         if begin {
-            let reply = replies.next().ok_or_else(|| closed(op))?;
-            let Reply::Simple(messages) = reply.map_err(pg(op))? else {
+            replies.next().ok_or_else(|| closed(op))?.map_err(pg(op))?;
+        }
+        if write_begin.is_some() {
+            let locked = replies.next().ok_or_else(|| closed(op))?.map_err(pg(op))?;
+            let guarded = replies.next().ok_or_else(|| closed(op))?;
+            let Reply::Rows(rows) = locked else {
                 return Err(mismatch());
             };
-            if self.mode == Mode::Write {
-                self.locked_at = Some(clock_of(&messages)?);
-            }
+            // The guard's refusal is an error of its own (`pg` maps it to `SchemaTooNew`).
+            guarded.map_err(pg(op))?;
+            self.locked_at = Some(clock_of(&rows)?);
         }
         let mut out = Vec::with_capacity(statements.len());
         for _ in statements {
@@ -435,18 +503,18 @@ impl<'c> Tx<'c> {
     }
 }
 
-/// The clock the write lock's query returned (see [`Tx::new`]).
-fn clock_of(messages: &[SimpleQueryMessage]) -> Result<i64> {
-    let clock = messages.iter().find_map(|m| match m {
-        SimpleQueryMessage::Row(row) => row.get(0),
-        _ => None,
-    });
-    clock
-        .and_then(|c| c.parse::<i64>().ok())
-        .ok_or_else(|| Error::Corrupt {
+/// The clock the write lock's query returned (see [`WRITE_LOCK_AND_CLOCK`]).
+fn clock_of(rows: &[Row]) -> Result<i64> {
+    match rows {
+        [row] => row.try_get::<_, i64>(1).map_err(|e| Error::Corrupt {
             what: "database clock",
-            reason: format!("the write lock's query returned {clock:?}"),
-        })
+            reason: format!("the write lock's query returned no clock: {e}"),
+        }),
+        _ => Err(Error::Corrupt {
+            what: "database clock",
+            reason: format!("the write lock's query returned {} rows", rows.len()),
+        }),
+    }
 }
 
 /// A pipelined reply of another kind than its request asked for (never: each request's

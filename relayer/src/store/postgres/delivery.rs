@@ -564,12 +564,13 @@ pub(super) fn confirm(tx: &mut Tx<'_>, c: &Confirmation<'_>) -> Result<()> {
     // The usual case: the batch is exactly a run not confirmed yet: one row written, and
     // committed in the same round trip. Else nothing was written, and the messages move one
     // by one, in one statement, in a transaction of its own.
-    if usize::try_from(distinct).ok() == Some(c.ids.len()) {
-        let digest = runs::digest(c.ids);
-        let digest: &[u8] = &digest[..];
-        let sql: &String = &runs::CONFIRM_RUN;
+    let whole = usize::try_from(distinct).ok() == Some(c.ids.len());
+    let digest = runs::digest(c.ids);
+    let digest: &[u8] = &digest[..];
+    let run_sql: &String = &runs::CONFIRM_RUN;
+    if whole && c.ids.len() > 1 {
         let moved = tx
-            .query_and_commit(&[(sql, &[&digest, &block, &now, &distinct])])?
+            .query_and_commit(&[(run_sql, &[&digest, &block, &now, &distinct])])?
             .pop()
             .and_then(|mut rows| rows.pop());
         if let Some(row) = moved
@@ -585,10 +586,21 @@ pub(super) fn confirm(tx: &mut Tx<'_>, c: &Confirmation<'_>) -> Result<()> {
     }
     // One statement for the batch (as SQLite's), committed in the same round trip: it changes
     // nothing if an id is unknown. Only then are the ids read one by one (in a transaction of
-    // their own), to name the first unknown one.
+    // their own), to name the first unknown one. One message's outcome sends the run's
+    // statement before it, in the same round trip (one turn of the write lock, one commit):
+    // a run of one is confirmed as a run, and the per-message statement then finds its message
+    // confirmed and moves nothing; a message of a larger run is no run, and moves alone.
     let ids = ids_param(c.ids);
     let sql: &String = &CONFIRM;
-    let mut replies = tx.query_and_commit(&[(sql, &[&ids, &block, &now, &distinct])])?;
+    let mut statements: Vec<(&str, &conn::Params<'_>)> = Vec::with_capacity(2);
+    let run_params: [&(dyn postgres::types::ToSql + Sync); 4] = [&digest, &block, &now, &distinct];
+    if whole && c.ids.len() <= 1 {
+        // (Nothing to confirm sends both too: the same statements prepared as for one.)
+        statements.push((run_sql, &run_params));
+    }
+    let params: [&(dyn postgres::types::ToSql + Sync); 4] = [&ids, &block, &now, &distinct];
+    statements.push((sql, &params));
+    let mut replies = tx.query_and_commit(&statements)?;
     let row = replies
         .pop()
         .and_then(|mut rows| rows.pop())

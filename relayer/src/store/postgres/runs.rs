@@ -28,19 +28,16 @@ pub(super) fn digest<'a>(ids: impl IntoIterator<Item = &'a MessageId>) -> [u8; 3
 }
 
 /// The messages of the runs of CTE `runs` (columns `id`, `origin`, `destination`,
-/// `first_pos`, `last_pos`, `size`, `updated_at` and `was`, the state the run left), each
-/// moving to `state`, in the columns `bookkeeping` counts and logs: the run's whole span when
-/// it has no gap (nothing read), else its messages' positions read through the lane-position
-/// index (which only a statement saying `lane_pos >= 0` reads, see the migration). Only for runs that hold every message they were leased with.
-fn positions(runs: &str, state: &str) -> String {
+/// `first_pos`, `last_pos`, `size`, `updated_at` and `was`, the state the run left) that have
+/// gaps in their span, each moving to `state`, in the columns `bookkeeping` counts and logs:
+/// their positions read through the lane-position index (which only a statement saying
+/// `lane_pos >= 0` reads, see the migration). A run without a gap is counted and logged from
+/// its own row ([`bookkeeping::run_ctes`]). Only for runs that hold every message they were
+/// leased with.
+fn gapped_positions(runs: &str, state: &str) -> String {
     format!(
-        "SELECT r.origin, r.destination, p AS lane_pos, '{state}'::text AS state, r.was,
+        "SELECT r.origin, r.destination, d.lane_pos, '{state}'::text AS state, r.was,
                 NULL::text AS dead_reason, NULL::text AS last_error, r.updated_at
-         FROM {runs} AS r, generate_series(r.first_pos, r.last_pos) AS p
-         WHERE r.last_pos - r.first_pos + 1 = r.size
-         UNION ALL
-         SELECT r.origin, r.destination, d.lane_pos, '{state}'::text, r.was, NULL::text,
-                NULL::text, r.updated_at
          FROM {runs} AS r JOIN delivery AS d
            ON d.origin = r.origin AND d.destination = r.destination
           AND d.lane_pos BETWEEN r.first_pos AND r.last_pos AND d.lane_pos >= 0
@@ -54,8 +51,8 @@ fn positions(runs: &str, state: &str) -> String {
 /// kept. Returns how many runs it moved (0: nothing written).
 pub(super) static SUBMIT_RUN: LazyLock<String> = LazyLock::new(|| {
     let now = conn::now_param(4);
-    let moved = positions("run", "submitted");
-    let bookkeeping = bookkeeping::ctes("moved");
+    let gapped = gapped_positions("run", "submitted");
+    let bookkeeping = bookkeeping::run_ctes("run", "gapped", "submitted");
     format!(
         "WITH run AS (
              UPDATE delivery_run
@@ -66,7 +63,7 @@ pub(super) static SUBMIT_RUN: LazyLock<String> = LazyLock::new(|| {
              RETURNING id, origin, destination, first_pos, last_pos, size, updated_at,
                        'leased'::text AS was
          ),
-         moved AS ({moved}),
+         gapped AS ({gapped}),
          kept AS (
              INSERT INTO signed_submission (submission_id, signed, recorded_at)
              SELECT $2, $7::bytea, {now} FROM run WHERE $7::bytea IS NOT NULL
@@ -82,8 +79,8 @@ pub(super) static SUBMIT_RUN: LazyLock<String> = LazyLock::new(|| {
 /// confirmation as its latest, and its submission's signed bytes are forgotten once no other
 /// message is submitted in it. Returns how many runs it moved (0: nothing written).
 pub(super) static CONFIRM_RUN: LazyLock<String> = LazyLock::new(|| {
-    let moved = positions("run", "confirmed");
-    let bookkeeping = bookkeeping::ctes("moved");
+    let gapped = gapped_positions("run", "confirmed");
+    let bookkeeping = bookkeeping::run_ctes("run", "gapped", "confirmed");
     format!(
         "WITH found AS MATERIALIZED (
              SELECT id, state, submission_id FROM delivery_run
@@ -98,7 +95,7 @@ pub(super) static CONFIRM_RUN: LazyLock<String> = LazyLock::new(|| {
              RETURNING r.id, r.origin, r.destination, r.first_pos, r.last_pos, r.size,
                        r.updated_at, f.state AS was
          ),
-         moved AS ({moved}),
+         gapped AS ({gapped}),
          latest AS (
              INSERT INTO lane_last_delivery AS l (origin, destination, confirmed_at, block)
              SELECT origin, destination, $3::bigint, $2::bigint FROM run

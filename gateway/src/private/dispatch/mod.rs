@@ -72,13 +72,14 @@ pub mod faults;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 use causeway_privacy::disclosure::Padding;
 use causeway_privacy::envelope::{EnvelopeContext, SealRequest};
 use causeway_proofs::message::MAX_BODY_LEN;
 use causeway_proofs::{Address32, Domain, EvmAddress, Hash32, Message, MessageId, Nonce};
+use causeway_relayer::pipeline::outage::{Outage, OutageStep};
 use causeway_relayer::store::{
     AfterFailure, Holdup, LeaseOwner, NewEnvelope, SendKind, SendLease, SendLeaseRequest,
     SendRequest, SendRequestId, SendState, Store, UnixMillis,
@@ -349,6 +350,10 @@ impl<O: Origin> Dispatcher<O> {
     pub async fn run(self, cancel: CancellationToken) {
         // Refusals of the sender account as a whole in a row (see `refused_sender`).
         let mut refusals = 0u32;
+        // A lease the store refuses at every poll (a failover, a read-only server) is warned
+        // about when it starts failing, recalled every `Outage::REMIND`, and its end logged
+        // once, not warned about per poll (the store's failure metrics count each).
+        let mut outage = Outage::default();
         loop {
             let store = Arc::clone(&self.store);
             let (origin, owner, lease_for) = (self.origin, self.owner.clone(), self.lease_for);
@@ -365,9 +370,40 @@ impl<O: Origin> Dispatcher<O> {
             })
             .await;
             let leased = match leased {
-                Ok(Ok(leased)) => leased,
+                Ok(Ok(leased)) => {
+                    if let Some(ended) = outage.succeeded(Instant::now()) {
+                        tracing::info!(
+                            origin = %self.origin,
+                            failures = ended.failures,
+                            down_ms = ended.lasted.as_millis() as u64,
+                            "dispatcher: leasing send requests works again"
+                        );
+                    }
+                    leased
+                }
                 Ok(Err(e)) => {
-                    tracing::warn!(origin = %self.origin, error = %e, "dispatcher: leasing a send request failed");
+                    let error = &e as &dyn std::error::Error;
+                    match outage.failed(Instant::now()) {
+                        OutageStep::Began => tracing::warn!(
+                            origin = %self.origin,
+                            error,
+                            "dispatcher: leasing a send request failed; retrying at every poll \
+                             (the store must take writes again: check that it is up and \
+                             writable; one line when it works again, a reminder every {} \
+                             minutes until then)",
+                            Outage::REMIND.as_secs() / 60
+                        ),
+                        OutageStep::Remind { failures, lasted } => tracing::warn!(
+                            origin = %self.origin,
+                            error,
+                            failures,
+                            down_s = lasted.as_secs(),
+                            "dispatcher: leasing send requests still fails"
+                        ),
+                        OutageStep::Quiet => {
+                            tracing::debug!(origin = %self.origin, error, "dispatcher: leasing a send request failed")
+                        }
+                    }
                     Vec::new()
                 }
                 Err(_) => return,

@@ -406,6 +406,11 @@ impl<O: Origin> Dispatcher<O> {
                     }
                     Vec::new()
                 }
+                // The leasing task panicked (a bug): this dispatcher dies with that panic, so
+                // the gateway's supervisor logs its cause and stops the gateway
+                // (`node::supervise`), instead of the dispatcher ending silently.
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                // Cancelled: only when the runtime shuts down.
                 Err(_) => return,
             };
             if leased.is_empty() {

@@ -434,17 +434,19 @@ impl<O: Origin> Dispatcher<O> {
                     () = cancel.cancelled() => return,
                     outcome = self.holding(&lease, self.dispatch(request, &lease)) => outcome,
                 };
+                let refused =
+                    matches!(&outcome, Err(e) if e.chain().any(|c| c.is::<SenderRefused>()));
+                if !refused && refusals > 0 {
+                    // Whatever came of this attempt, the chain no longer refused the account.
+                    tracing::info!(origin = %self.origin, sender = %self.chain.sender(), refusals, "dispatcher: the origin takes the sender account's transactions again");
+                    refusals = 0;
+                }
                 match outcome {
-                    Ok(()) => {
-                        if refusals > 0 {
-                            tracing::info!(origin = %self.origin, sender = %self.chain.sender(), refusals, "dispatcher: the origin takes the sender account's transactions again");
-                            refusals = 0;
-                        }
-                    }
+                    Ok(()) => {}
                     Err(e) if lease_lost(&e) => {
                         tracing::info!(origin = %self.origin, request = %id, error = %format!("{e:#}"), "dispatcher: another dispatcher took the send request over; leaving it");
                     }
-                    Err(e) if e.chain().any(|c| c.is::<SenderRefused>()) => {
+                    Err(e) if refused => {
                         if !self.refused_sender(&lease, &e, refusals, &cancel).await {
                             return;
                         }

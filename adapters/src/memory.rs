@@ -5,8 +5,10 @@
 //! Its "native proof" is a commitment `keccak256(block id ‖ message bytes)` labelled family
 //! `evm` (the family list is closed); an EVM verifier rejects it, this chain's verifier checks
 //! it. As a destination it checks inclusion proofs against the checkpoint and, when given a
-//! [`TrustAnchor`], the validators' signatures, exactly like the Inbox, and refuses a replay
-//! with [`RevertReason::AlreadyDelivered`] at submission (simulation) time.
+//! [`TrustAnchor`], the validators' signatures, exactly like the Inbox, and, like the Inbox's
+//! `deliverBatch`, skips a message it has already recorded (delivered, failed or refused)
+//! without checking its proof again, reporting it as that record says, instead of refusing the
+//! batch.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -191,10 +193,13 @@ impl MemoryChain {
             })
     }
 
-    /// The Inbox's per-message checks of a batch whose checkpoint is verified, in its order:
-    /// domains, replay (against the chain's state `s`) and each inclusion proof.
+    /// The Inbox's per-message checks of a batch whose checkpoint is verified, in its order
+    /// (`_deliver`): domains, then, unless the message is recorded already (in the chain's
+    /// state `s`, or earlier in the batch: skipped, its proof not checked again), its
+    /// inclusion proof.
     fn check_items(&self, s: &State, batch: &DeliveryBatch) -> Result<(), RevertReason> {
         let cp = &batch.checkpoint;
+        let mut seen = std::collections::HashSet::new();
         for item in &batch.items {
             let m = &item.message;
             if m.origin() != cp.origin() {
@@ -210,8 +215,8 @@ impl MemoryChain {
                 });
             }
             let id = m.id();
-            if s.delivered.contains_key(&id) {
-                return Err(RevertReason::AlreadyDelivered { id });
+            if s.delivered.contains_key(&id) || !seen.insert(id) {
+                continue;
             }
             if item.proof.size != cp.size()
                 || item
@@ -225,17 +230,18 @@ impl MemoryChain {
         Ok(())
     }
 
-    /// The part of [`MemoryChain::check_items`] that depends on the chain's state `s`: none of
-    /// the batch's messages is delivered yet. Once a batch passed `check_items`, only this can
-    /// change: its domains and inclusion proofs depend on the batch alone.
-    fn check_replay(s: &State, batch: &DeliveryBatch) -> Result<(), RevertReason> {
-        for item in &batch.items {
-            let id = item.message.id();
-            if s.delivered.contains_key(&id) {
-                return Err(RevertReason::AlreadyDelivered { id });
-            }
+    /// What the Inbox reports for a message it skips because it recorded it with `status`
+    /// before (`AlreadyDeliveredSkipped`), as the EVM adapter reads that event.
+    fn skipped(status: DeliveryStatus) -> MessageOutcome {
+        match status {
+            DeliveryStatus::Failed => MessageOutcome::Failed {
+                reason: "recorded failed by an earlier transaction".into(),
+            },
+            DeliveryStatus::Refused => MessageOutcome::Refused {
+                reason: "recorded refused by an earlier transaction".into(),
+            },
+            _ => MessageOutcome::Delivered,
         }
-        Ok(())
     }
 }
 
@@ -373,16 +379,19 @@ impl Destination for MemoryChain {
             signed: number.to_be_bytes().to_vec(),
         };
         recorder.record(&signed).await?;
-        // "Broadcast": apply it. The chain may have changed since the check (another
-        // submission delivered some of these messages): the replay check runs again. The
-        // signatures and the inclusion proofs depend on the batch alone and were verified
-        // above, once, as the Inbox verifies them once per `deliverBatch`.
+        // "Broadcast": apply it, message by message as the Inbox does. The chain may have
+        // changed since the check (another submission delivered some of these messages):
+        // those are skipped and reported as recorded, as is a message that comes twice in the
+        // batch. The signatures and the inclusion proofs of the others depend on the batch
+        // alone and were verified above, once, as the Inbox verifies them once per
+        // `deliverBatch`.
         let mut s = self.state();
-        Self::check_replay(&s, batch).map_err(|reason| Error::Reverted { reason })?;
         let mut results = Vec::with_capacity(batch.items.len());
         for item in &batch.items {
             let id = item.message.id();
-            let outcome = if s.forbidden_recipients.contains(&id) {
+            let outcome = if let Some(status) = s.delivered.get(&id) {
+                Self::skipped(*status)
+            } else if s.forbidden_recipients.contains(&id) {
                 s.delivered.insert(id, DeliveryStatus::Refused);
                 MessageOutcome::Refused {
                     reason: "forbidden recipient".into(),
@@ -541,12 +550,23 @@ mod tests {
             chain.delivery_status(&messages[0].id()).await.unwrap(),
             DeliveryStatus::Delivered
         );
-        assert!(matches!(
-            chain.submit(&batch).await,
-            Err(Error::Reverted {
-                reason: RevertReason::AlreadyDelivered { .. }
-            })
-        ));
+        // The same batch again: skipped as recorded, as the Inbox does, not refused.
+        let subs = chain.submit(&batch).await.unwrap();
+        match chain.outcome(&subs[0].handle).await.unwrap() {
+            SubmissionOutcome::Included { messages: r, .. } => assert_eq!(
+                r,
+                [
+                    (messages[0].id(), MessageOutcome::Delivered),
+                    (
+                        messages[1].id(),
+                        MessageOutcome::Failed {
+                            reason: "recorded failed by an earlier transaction".into()
+                        }
+                    )
+                ]
+            ),
+            other => panic!("{other:?}"),
+        }
         let mut bad = batch.slice(0..1);
         bad.items[0].message = message(7, 2);
         assert!(matches!(
@@ -664,38 +684,34 @@ mod tests {
         chain.submit(&batch(2..4, quorum.clone())).await.unwrap();
         assert_eq!(chain.signature_checks(), 6);
         assert_eq!(chain.delivered_count(), 4);
-        // A replay is still refused, at signing ...
-        assert!(matches!(
-            chain.submit(&batch(1..3, quorum.clone())).await,
-            Err(Error::Reverted {
-                reason: RevertReason::AlreadyDelivered { .. }
-            })
-        ));
-        // ... and at broadcast, when another submission delivered one of the batch's messages
-        // while it was being recorded: the replay check runs again, nothing else of it applies.
+        // A replay inside a batch is skipped, as the Inbox does: the batch goes through,
+        // its signatures verified once.
+        chain.submit(&batch(1..3, quorum.clone())).await.unwrap();
+        assert_eq!(chain.signature_checks(), 7);
+        assert_eq!(chain.delivered_count(), 4);
+        // So is a message another submission delivered while this one was being recorded
+        // (between signing and broadcast): skipped as recorded, the rest applied.
         let fresh =
             MemoryChain::new(Domain(2), 0).with_trust(chain.trust.as_deref().unwrap().clone());
         let overtaken = DeliverWhileRecording {
             chain: fresh.clone(),
             batch: batch(1..2, quorum.clone()),
         };
-        assert!(matches!(
-            fresh
-                .submit_recorded(&batch(0..2, quorum), &overtaken)
-                .await,
-            Err(Error::Reverted {
-                reason: RevertReason::AlreadyDelivered { .. }
-            })
-        ));
-        assert_eq!(
-            fresh.delivered_count(),
-            1,
-            "only the other submission applied"
-        );
-        assert_eq!(
-            fresh.delivery_status(&messages[0].id()).await.unwrap(),
-            DeliveryStatus::NotDelivered
-        );
+        let subs = fresh
+            .submit_recorded(&batch(0..2, quorum), &overtaken)
+            .await
+            .unwrap();
+        match fresh.outcome(&subs[0].handle).await.unwrap() {
+            SubmissionOutcome::Included { messages: r, .. } => assert_eq!(
+                r,
+                [
+                    (messages[0].id(), MessageOutcome::Delivered),
+                    (messages[1].id(), MessageOutcome::Delivered)
+                ]
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(fresh.delivered_count(), 2, "each message delivered once");
     }
 
     /// A recorder that delivers `batch` to `chain` while it records a submission (another

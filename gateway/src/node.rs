@@ -83,8 +83,80 @@ pub struct NodeHandle {
     api: crate::api::ApiServer,
     cancel: CancellationToken,
     /// The dispatchers and the envelope follower ([`crate::private::start`]), and the
-    /// anchoring tasks ([`crate::anchor::start`]).
+    /// anchoring tasks ([`crate::anchor::start`]), each watched ([`supervise`]).
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Those of them that died while the gateway ran.
+    died: tokio::sync::mpsc::UnboundedReceiver<TaskDied>,
+}
+
+/// A long-running task of the gateway (a dispatcher, the envelope follower, an anchoring) that
+/// ended while the gateway was running: it panicked (a bug) or returned. Its work stops with
+/// it, so the gateway must stop too ([`NodeHandle::died`]; `causeway run` then exits non-zero)
+/// rather than run on without it; a restart resumes it from the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskDied {
+    /// Which task (`the dispatcher of chain alliance`).
+    pub task: String,
+    /// Why: its panic's message, or that it returned.
+    pub cause: String,
+}
+
+impl core::fmt::Display for TaskDied {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "{} died while the gateway ran: {} (fix: restart the gateway, it resumes from the \
+             store; report the cause if it recurs)",
+            self.task, self.cause
+        )
+    }
+}
+
+impl std::error::Error for TaskDied {}
+
+/// Watches each named task of `tasks`: one that panics or returns before `cancel` fires is
+/// logged at error with its cause and reported on the receiver; once `cancel` fired, tasks end
+/// quietly (a panic while stopping is still logged). The handles returned end when the tasks
+/// do.
+pub fn supervise(
+    tasks: Vec<(String, tokio::task::JoinHandle<()>)>,
+    cancel: &CancellationToken,
+) -> (
+    Vec<tokio::task::JoinHandle<()>>,
+    tokio::sync::mpsc::UnboundedReceiver<TaskDied>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let handles = tasks
+        .into_iter()
+        .map(|(task, handle)| {
+            let (tx, cancel) = (tx.clone(), cancel.clone());
+            tokio::spawn(async move {
+                let cause = match handle.await {
+                    Ok(()) if cancel.is_cancelled() => return,
+                    Ok(()) => "it returned".to_owned(),
+                    Err(e) if e.is_panic() => {
+                        let panic = e.into_panic();
+                        let message = panic
+                            .downcast_ref::<&str>()
+                            .map(|m| (*m).to_owned())
+                            .or_else(|| panic.downcast_ref::<String>().cloned())
+                            .unwrap_or_else(|| "a panic without a message".to_owned());
+                        format!("it panicked: {message}")
+                    }
+                    Err(_) if cancel.is_cancelled() => return,
+                    Err(e) => format!("it was cancelled: {e}"),
+                };
+                let died = TaskDied { task, cause };
+                if cancel.is_cancelled() {
+                    tracing::error!(task = %died.task, cause = %died.cause, "a gateway task died while stopping");
+                    return;
+                }
+                tracing::error!(task = %died.task, cause = %died.cause, "a gateway task died; stopping the gateway (restart it: it resumes from the store)");
+                let _ = tx.send(died);
+            })
+        })
+        .collect();
+    (handles, rx)
 }
 
 impl Node {
@@ -341,6 +413,7 @@ impl Node {
         );
         let mut tasks = outbound.tasks;
         tasks.extend(anchor_tasks);
+        let (tasks, died) = supervise(tasks, &cancel);
         Ok(NodeHandle {
             relayer,
             peer,
@@ -349,6 +422,7 @@ impl Node {
             api,
             cancel,
             tasks,
+            died,
         })
     }
 }
@@ -420,6 +494,16 @@ impl NodeHandle {
     /// Where `/metrics` is served (`None` when the options turned metrics off).
     pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
         self.metrics.as_ref().map(|m| m.local_addr())
+    }
+
+    /// Resolves when one of the gateway's long-running tasks died while it ran (see
+    /// [`TaskDied`]): the caller then stops the gateway ([`NodeHandle::shutdown`]) and fails.
+    /// Never resolves while they all run.
+    pub async fn died(&mut self) -> TaskDied {
+        match self.died.recv().await {
+            Some(died) => died,
+            None => std::future::pending().await,
+        }
     }
 
     /// The store.
@@ -586,5 +670,100 @@ mod postgres_tests {
             !shown.contains("wrong-password-42") && !shown.contains(node.password()),
             "{shown}"
         );
+    }
+}
+
+#[cfg(test)]
+mod supervise_tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use causeway_devnet::logs::Captured;
+
+    /// A task that panics and one that returns while the gateway runs are each logged at error
+    /// with their cause and reported (the gateway stops on the first); one that runs until the
+    /// cancellation ends quietly, and nothing more is reported after it.
+    #[tokio::test]
+    async fn a_task_that_dies_while_the_gateway_runs_is_logged_with_its_cause_and_reported() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+
+        let cancel = CancellationToken::new();
+        let runs = cancel.clone();
+        let tasks = vec![
+            (
+                "the dispatcher of chain alliance".to_owned(),
+                tokio::spawn(async {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    panic!("leasing a send request panicked: boom");
+                }),
+            ),
+            (
+                "the envelope follower".to_owned(),
+                tokio::spawn(async {
+                    tokio::time::sleep(Duration::from_millis(60)).await;
+                }),
+            ),
+            (
+                "the anchoring public".to_owned(),
+                tokio::spawn(async move { runs.cancelled().await }),
+            ),
+        ];
+        let (handles, died) = supervise(tasks, &cancel);
+        let mut node_died = NodeDied(died);
+        let first = tokio::time::timeout(Duration::from_secs(5), node_died.next())
+            .await
+            .unwrap();
+        assert_eq!(first.task, "the dispatcher of chain alliance");
+        assert_eq!(
+            first.cause,
+            "it panicked: leasing a send request panicked: boom"
+        );
+        assert!(first.to_string().contains("restart the gateway"), "{first}");
+        let second = tokio::time::timeout(Duration::from_secs(5), node_died.next())
+            .await
+            .unwrap();
+        assert_eq!(
+            (second.task.as_str(), second.cause.as_str()),
+            ("the envelope follower", "it returned")
+        );
+        cancel.cancel();
+        for h in handles {
+            h.await.unwrap();
+        }
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), node_died.next())
+                .await
+                .is_err(),
+            "nothing more once the gateway stops"
+        );
+        let logs = captured.text();
+        assert_eq!(
+            captured.count("a gateway task died; stopping the gateway"),
+            2,
+            "{logs}"
+        );
+        assert!(
+            logs.contains("ERROR") && logs.contains("boom"),
+            "logged at error with the cause: {logs}"
+        );
+    }
+
+    /// [`NodeHandle::died`] on the receiver alone.
+    struct NodeDied(tokio::sync::mpsc::UnboundedReceiver<TaskDied>);
+
+    impl NodeDied {
+        async fn next(&mut self) -> TaskDied {
+            match self.0.recv().await {
+                Some(died) => died,
+                None => std::future::pending().await,
+            }
+        }
     }
 }

@@ -14,6 +14,7 @@ mod fabric_source;
 mod fisco;
 mod fisco_forgery;
 mod hostile_node;
+mod memory_inbox;
 mod proxy;
 mod source;
 mod state;

@@ -153,7 +153,8 @@ const MIN_POLL: Duration = Duration::from_secs(1);
 /// Longest backoff after failed attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
-/// Starts one task per anchoring; they stop when `cancel` fires.
+/// Starts one task per anchoring, each with its name for the log; they stop when `cancel`
+/// fires.
 pub fn start(
     anchors: Vec<WiredAnchor>,
     store: Arc<dyn Store>,
@@ -162,10 +163,11 @@ pub fn start(
     poll: Duration,
     metrics: &AnchorMetrics,
     cancel: CancellationToken,
-) -> Vec<tokio::task::JoinHandle<()>> {
+) -> Vec<(String, tokio::task::JoinHandle<()>)> {
     anchors
         .into_iter()
         .map(|anchor| {
+            let name = format!("the anchoring {}", anchor.name);
             let task = Anchoring {
                 counters: metrics.of(&anchor.name),
                 anchor,
@@ -175,7 +177,7 @@ pub fn start(
                 poll: poll.max(MIN_POLL),
             };
             let cancel = cancel.clone();
-            tokio::spawn(async move { task.run(cancel).await })
+            (name, tokio::spawn(async move { task.run(cancel).await }))
         })
         .collect()
 }

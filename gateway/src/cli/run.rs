@@ -52,7 +52,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<()> {
 }
 
 async fn serve(config: &Config) -> Result<()> {
-    let node = Node::start(config, NodeOptions::from_config(config)).await?;
+    let mut node = Node::start(config, NodeOptions::from_config(config)).await?;
     let chains = config
         .chains()
         .iter()
@@ -63,12 +63,28 @@ async fn serve(config: &Config) -> Result<()> {
         node.relayer().metrics_reader(),
         Arc::clone(node.store()),
     ));
-    let signal = stop_signal().await?;
+    // A task of the gateway that dies takes the gateway down (non-zero exit), as a fatal error
+    // at start does: a service manager restarts it, and it resumes from the store.
+    let stopped = tokio::select! {
+        signal = stop_signal() => Ok(signal?),
+        died = node.died() => Err(died),
+    };
     catching_up.abort();
-    tracing::info!(signal, "stopping: draining work in progress");
-    node.shutdown().await?;
-    tracing::info!("stopped");
-    Ok(())
+    match stopped {
+        Ok(signal) => {
+            tracing::info!(signal, "stopping: draining work in progress");
+            node.shutdown().await?;
+            tracing::info!("stopped");
+            Ok(())
+        }
+        Err(died) => {
+            tracing::error!(task = %died.task, "stopping: a gateway task died; draining work in progress");
+            if let Err(e) = node.shutdown().await {
+                tracing::warn!(error = %format!("{e:#}"), "stopping after a task died");
+            }
+            Err(died.into())
+        }
+    }
 }
 
 /// How often the catch-up is looked at.

@@ -164,8 +164,9 @@ pub struct Outbound {
     pub sending: crate::api::send::Sending,
     /// For the peer server's `FetchEnvelope`.
     pub peer_source: Arc<dyn causeway_peer::EnvelopeSource>,
-    /// The dispatchers and the envelope follower (they stop on the cancellation).
-    pub tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// The dispatchers and the envelope follower, each with its name for the log (they stop
+    /// on the cancellation).
+    pub tasks: Vec<(String, tokio::task::JoinHandle<()>)>,
 }
 
 impl core::fmt::Debug for Outbound {
@@ -272,7 +273,7 @@ pub fn start(
             ),
         };
         origins.insert(chain.domain);
-        tasks.push(task);
+        tasks.push((format!("the dispatcher of chain {}", chain.name), task));
     }
     let lanes = config
         .lanes()
@@ -282,11 +283,10 @@ pub fn start(
             destination: l.destination.domain,
         })
         .collect();
-    tasks.push(tokio::spawn(envelopes.clone().follow(
-        poll,
-        FETCH_ATTEMPTS,
-        cancel,
-    )));
+    tasks.push((
+        "the envelope follower".to_owned(),
+        tokio::spawn(envelopes.clone().follow(poll, FETCH_ATTEMPTS, cancel)),
+    ));
     Ok(Outbound {
         sending: crate::api::send::Sending::start(store, origins, lanes, envelopes.clone()),
         peer_source: Arc::new(fetch::StoredEnvelopes(envelopes)),

@@ -577,3 +577,222 @@ async fn a_nonce_held_by_a_transaction_never_mined_is_replaced_and_the_request_l
     assert_eq!(captured.count("held by a transaction not yet final"), 1);
     assert_eq!(captured.count("sending the request in its place"), 1);
 }
+
+/// A sender account with no ether on the origin: the node refuses every dispatch for the
+/// account's sake (insufficient funds for gas), not for any one request's. No request is
+/// charged an attempt or given up; the dispatcher backs off as a whole and warns once, naming
+/// the account and the fix; once the account is funded every request goes out, none failed.
+#[tokio::test]
+async fn a_sender_account_out_of_funds_fails_no_request_and_all_go_out_once_funded() {
+    use alloy::primitives::U256;
+    use alloy::signers::local::PrivateKeySigner;
+
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let chain = DevChain::start(CHAIN_A).await.unwrap();
+    // A fresh key: its account holds nothing on the chain.
+    let key = PrivateKeySigner::random();
+    let account = key.address();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("s.sqlite")).unwrap());
+    let bodies: [&[u8]; 3] = [b"one", b"two", b"three"];
+    let ids: Vec<SendRequestId> = bodies.iter().map(|b| request(&store, b)).collect();
+    let dispatcher = Dispatcher::new(
+        Arc::clone(&store) as Arc<dyn Store>,
+        CHAIN_A.domain,
+        &chain.node.endpoint(),
+        EvmAddress(chain.outbox.address().0.0),
+        &key.to_bytes().0,
+        lone_directory(),
+        Duration::from_millis(50),
+    )
+    .unwrap();
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(dispatcher.run(cancel.clone()));
+
+    // Refused for several seconds (without the distinction, 8 counted attempts at a 50 ms
+    // backoff doubling take ~13 s, and the first is counted within the first poll).
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    for id in &ids {
+        let r = store.send_request(*id).unwrap().unwrap();
+        assert!(
+            matches!(r.state, SendState::Accepted | SendState::Sealed),
+            "{r:?} {:?}",
+            r.error
+        );
+        assert_eq!(
+            r.attempts, 0,
+            "the account's refusal is no attempt of request {id}: {:?}",
+            r.error
+        );
+    }
+    let fix = format!("fund account {account}");
+    let logs = captured.text();
+    assert!(
+        logs.contains(&fix) || logs.contains(&fix.to_lowercase()),
+        "the warning names the account and the fix: {logs}"
+    );
+    assert_eq!(
+        captured.count("refuses the sender account"),
+        1,
+        "one warning for the episode, not one per poll: {logs}"
+    );
+
+    chain
+        .provider
+        .anvil_set_balance(account, U256::from(10u128.pow(20)))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let done = loop {
+        let now: Vec<SendRequest> = ids
+            .iter()
+            .map(|id| store.send_request(*id).unwrap().unwrap())
+            .collect();
+        if now
+            .iter()
+            .all(|r| r.state != SendState::Accepted && r.state != SendState::Sealed)
+        {
+            break now;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not all sent once funded: {:?}",
+            now.iter().map(|r| (r, &r.error)).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    cancel.cancel();
+    task.await.unwrap();
+    for r in &done {
+        assert_eq!(r.state, SendState::Dispatched, "{r:?} {:?}", r.error);
+        assert_eq!(r.attempts, 0, "{r:?}");
+    }
+    assert!(
+        captured
+            .text()
+            .contains("takes the sender account's transactions again"),
+        "the end of the episode is logged: {}",
+        captured.text()
+    );
+}
+
+/// The dispatcher's lease of send requests while its store refuses writes (the PostgreSQL
+/// server turned read-only, as after a failover to a standby): the lease fails at every 20 ms
+/// poll for three seconds, and that is one warning with the cause and the fix when it starts
+/// and one line with the count of failures when it works again, not a warning per poll. A
+/// request recorded meanwhile is dispatched once the store takes writes again.
+#[tokio::test]
+async fn a_store_refusing_the_dispatchers_lease_is_warned_about_once_and_its_end_once() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let chain = DevChain::start(CHAIN_A).await.unwrap();
+    let pg = causeway_devnet::postgres::PostgresNode::start().unwrap();
+    let url = pg.create_database("lease_outage").unwrap();
+    let store = tokio::task::spawn_blocking(move || {
+        Arc::new(causeway_relayer::store::PgStore::open(&url).unwrap())
+    })
+    .await
+    .unwrap();
+    let cancel = CancellationToken::new();
+    let dispatcher = evm_dispatcher(&chain, Arc::clone(&store) as Arc<dyn Store>, SENDER_KEY);
+    let task = tokio::spawn(dispatcher.run(cancel.clone()));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let read_only = |on: &str| {
+        pg.psql(
+            "postgres",
+            &format!("ALTER SYSTEM SET default_transaction_read_only = {on}"),
+        )
+        .unwrap();
+        pg.psql("postgres", "SELECT pg_reload_conf()").unwrap();
+    };
+    read_only("on");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    read_only("off");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while captured.count("leasing send requests works again") == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the dispatcher never said leasing works again:\n{}",
+            captured.text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Working again: a request is leased and dispatched.
+    let id = {
+        let store = Arc::clone(&store);
+        tokio::task::spawn_blocking(move || {
+            store
+                .record_send_requests(
+                    &[NewSendRequest {
+                        origin: CHAIN_A.domain,
+                        destination: Domain(2),
+                        recipient: Address32([0x22; 32]),
+                        kind: SendKind::Public,
+                        payload: b"after the outage",
+                        readers: &[],
+                        disclose: &[],
+                        actor: "test",
+                    }],
+                    UnixMillis::now(),
+                )
+                .unwrap()[0]
+        })
+        .await
+        .unwrap()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let s = Arc::clone(&store);
+        let r = tokio::task::spawn_blocking(move || s.send_request(id).unwrap().unwrap())
+            .await
+            .unwrap();
+        if r.state == SendState::Dispatched {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not dispatched: {r:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    cancel.cancel();
+    task.await.unwrap();
+
+    let logs = captured.text();
+    assert_eq!(
+        captured.count("leasing a send request failed"),
+        1,
+        "one warning for the outage, not one per poll:\n{logs}"
+    );
+    assert!(
+        logs.contains("read-only") && logs.contains("writable"),
+        "the warning gives the cause and the fix:\n{logs}"
+    );
+    let ended = logs
+        .lines()
+        .find(|l| l.contains("leasing send requests works again"))
+        .unwrap();
+    let failures: u64 = ended
+        .split("failures=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the count of failures: {ended}"));
+    assert!(failures > 10, "every failed poll is counted: {ended}");
+}

@@ -23,6 +23,7 @@ use tokio::sync::mpsc;
 use tokio::time::MissedTickBehavior;
 
 use super::metrics::{LaneMetrics, add};
+use super::outage::{Outage, OutageStep};
 use super::settle::{FailedAttempt, InFlight, confirm_delivered, record_failures, record_refusals};
 use super::{LaneConfig, StageContext, blocking, cancellable, sleep_or_cancel};
 use crate::store::{KeptHandle, Renewal, Result, SubmissionId, TakeOver};
@@ -39,15 +40,19 @@ pub(crate) async fn confirm(
 ) {
     let l = lane.lane();
     let mut recovering = true;
+    // The periodic store steps below fail at every round while the store refuses them (a
+    // failover, a read-only server): one warning when they start failing, a reminder every
+    // `Outage::REMIND`, one line when they work again (the store's failure metrics count each).
+    let mut take_over_outage = Outage::default();
+    let mut renew_outage = Outage::default();
     let taken_over: Vec<InFlight> = loop {
         match take_over(&ctx, &lane, &metrics, None).await {
-            Ok(taken_over) => break taken_over,
+            Ok(taken_over) => {
+                outage_ended(&mut take_over_outage, &l, TAKE_OVER);
+                break taken_over;
+            }
             Err(e) => {
-                tracing::warn!(
-                    lane = %l,
-                    error = &e as &dyn std::error::Error,
-                    "settling left-over submissions failed; retrying",
-                );
+                outage_failed(&mut take_over_outage, &l, TAKE_OVER, &e);
                 // Other lanes do not wait for this one's store or destination to come back.
                 if std::mem::take(&mut recovering) {
                     ctx.recovery.lane_done();
@@ -84,15 +89,21 @@ pub(crate) async fn confirm(
                 None => return,
             },
             _ = tick.tick() => {
-                if let Err(e) = renew(&ctx, &lane, &mut pending).await {
-                    tracing::warn!(lane = %l, error = &e as &dyn std::error::Error, "renewing follow leases failed");
+                match renew(&ctx, &lane, &mut pending).await {
+                    // Only a renewal the store took ends an outage (none may have been due).
+                    Ok(renewed) if renewed > 0 => outage_ended(&mut renew_outage, &l, RENEW),
+                    Ok(_) => {}
+                    Err(e) => outage_failed(&mut renew_outage, &l, RENEW, &e),
                 }
                 if last_take_over.elapsed() >= ctx.config.lease_for / 2 {
                     last_take_over = Instant::now();
                     let following: Vec<SubmissionId> = pending.iter().map(|f| f.submission).collect();
                     match take_over(&ctx, &lane, &metrics, Some(&following)).await {
-                        Ok(taken) => pending.extend(taken),
-                        Err(e) => tracing::warn!(lane = %l, error = &e as &dyn std::error::Error, "taking over abandoned submissions failed"),
+                        Ok(taken) => {
+                            outage_ended(&mut take_over_outage, &l, TAKE_OVER);
+                            pending.extend(taken);
+                        }
+                        Err(e) => outage_failed(&mut take_over_outage, &l, TAKE_OVER, &e),
                     }
                 }
                 let Some(still) = follow_all(&ctx, &lane, &metrics, pending, None).await else {
@@ -104,6 +115,49 @@ pub(crate) async fn confirm(
                 metrics.in_flight_changed(pending.len() as u64);
             }
         }
+    }
+}
+
+/// The confirm stage's periodic take-over of abandoned submissions (and of its own left-overs
+/// on start), as its log lines name it.
+const TAKE_OVER: &str = "taking over abandoned submissions";
+/// The confirm stage's renewal of the leases on the submissions it follows.
+const RENEW: &str = "renewing follow leases";
+
+/// Logs a failure of the periodic step `what` of `lane` with `e`: a warning when an outage
+/// begins (the fix: the store must take writes again), a reminder every [`Outage::REMIND`],
+/// debug otherwise.
+fn outage_failed(outage: &mut Outage, lane: &crate::store::Lane, what: &str, e: &crate::Error) {
+    let error = e as &dyn std::error::Error;
+    match outage.failed(Instant::now()) {
+        OutageStep::Began => tracing::warn!(
+            lane = %lane,
+            error,
+            "{what} failed; retrying at every poll (the store must take writes again: check that \
+             it is up and writable; one line when it works again, a reminder every {} minutes \
+             until then)",
+            Outage::REMIND.as_secs() / 60
+        ),
+        OutageStep::Remind { failures, lasted } => tracing::warn!(
+            lane = %lane,
+            error,
+            failures,
+            down_s = lasted.as_secs(),
+            "{what} still fails"
+        ),
+        OutageStep::Quiet => tracing::debug!(lane = %lane, error, "{what} failed"),
+    }
+}
+
+/// Logs the end of the periodic step `what`'s outage, if one was going on.
+fn outage_ended(outage: &mut Outage, lane: &crate::store::Lane, what: &str) {
+    if let Some(ended) = outage.succeeded(Instant::now()) {
+        tracing::info!(
+            lane = %lane,
+            failures = ended.failures,
+            down_ms = ended.lasted.as_millis() as u64,
+            "{what} works again"
+        );
     }
 }
 
@@ -457,8 +511,15 @@ async fn take_over(
 /// Renews the follow leases of `pending` that are a third through; drops the submissions this
 /// instance no longer follows (another took them over after a pause of this one, or their
 /// messages were settled meanwhile).
-async fn renew(ctx: &StageContext, lane: &LaneConfig, pending: &mut Vec<InFlight>) -> Result<()> {
+/// Renews the follow leases of `pending` that are due; how many the store renewed or
+/// answered for (0: none was due).
+async fn renew(
+    ctx: &StageContext,
+    lane: &LaneConfig,
+    pending: &mut Vec<InFlight>,
+) -> Result<usize> {
     let l = lane.lane();
+    let mut answered = 0;
     let due = ctx.config.lease_for / 3;
     let mut kept = Vec::with_capacity(pending.len());
     for mut flight in std::mem::take(pending) {
@@ -480,6 +541,9 @@ async fn renew(ctx: &StageContext, lane: &LaneConfig, pending: &mut Vec<InFlight
             })
         })
         .await;
+        if still.is_ok() {
+            answered += 1;
+        }
         match still {
             Ok(0) => {
                 tracing::info!(lane = %l, %submission, messages = flight.ids.len(),
@@ -497,5 +561,5 @@ async fn renew(ctx: &StageContext, lane: &LaneConfig, pending: &mut Vec<InFlight
         }
     }
     *pending = kept;
-    Ok(())
+    Ok(answered)
 }

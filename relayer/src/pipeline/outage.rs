@@ -1,7 +1,8 @@
 //! Logging a step repeated every poll that fails while what it needs is away (PostgreSQL
 //! restarting, a network cut): one warning when it starts failing, a reminder every
 //! [`Outage::REMIND`] while it goes on, and one line when it works again, not a warning per
-//! poll. Used by the deliver stage and the gateway's envelope fetcher.
+//! poll. Used by the deliver stage, the confirm stage's take-over and lease renewals, and the
+//! gateway's envelope fetcher and dispatchers.
 
 use std::time::{Duration, Instant};
 

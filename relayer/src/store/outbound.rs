@@ -198,6 +198,10 @@ pub enum Holdup {
     /// Its nonce is held by a transaction not yet final: an episode begins (its start is kept,
     /// [`SendRequest::contended_since`]) or goes on.
     Contended,
+    /// The origin refused the sender account as a whole (out of funds for gas, the node's pool
+    /// full for it), not this request: released with its reason, but no deferral is counted
+    /// (the dispatcher backs off as a whole, not the request).
+    Sender,
 }
 
 /// A request for [`OutboundStore::lease_send_requests`].

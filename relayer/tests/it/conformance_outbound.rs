@@ -464,6 +464,21 @@ fn a_request_put_off_lets_the_others_go_first_until_its_time<B: Backend>(b: &B) 
         (r.retry_at, r.deferrals, r.contended_since),
         (Some(t(3_200)), 2, Some(t(100)))
     );
+    // The sender account refused as a whole: released with its reason, no deferral counted.
+    let refused = lease(&one, &a, 1, 3_200, 60_000);
+    one.defer_send_request(
+        &refused[0],
+        "insufficient funds",
+        Duration::ZERO,
+        Holdup::Sender,
+        t(3_200),
+    )
+    .unwrap();
+    let r = one.send_request(ids[0]).unwrap().unwrap();
+    assert_eq!(
+        (r.lease, r.deferrals, r.attempts, r.error.as_deref()),
+        (None, 2, 0, Some("insufficient funds"))
+    );
     // An outcome clears the backoff and the episode.
     let last = lease(&two, &a, 1, 3_200, 60_000);
     two.record_dispatched(&last[0], Hash32([5; 32]), t(3_300))

@@ -3,7 +3,8 @@
 //! the PostgreSQL server turned read-only (what a failover to a standby looks like), so every
 //! delivery round's lease fails. That is one warning when rounds start failing and one line
 //! when they work again (per deliver worker), with a backoff between rounds, not a warning at
-//! every poll (20 ms here: about 150 per worker in three seconds).
+//! every poll (20 ms here: about 150 per worker in three seconds). The confirm stage's periodic
+//! take-over of abandoned submissions, a write too, is logged alike.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -110,5 +111,19 @@ async fn a_store_outage_is_logged_once_by_the_deliver_stage_and_its_end_once() {
         captured.count("delivery rounds work again"),
         workers,
         "one line for its end per worker"
+    );
+    // The confirm stage's take-over of abandoned submissions (a write, every half lease: 250 ms
+    // here, a dozen times in the outage) fails alike: one warning, one line when it works again.
+    assert_eq!(
+        captured.count("taking over abandoned submissions failed"),
+        1,
+        "one warning for the outage from the confirm stage:\n{}",
+        captured.text()
+    );
+    assert_eq!(
+        captured.count("taking over abandoned submissions works again"),
+        1,
+        "one line for its end:\n{}",
+        captured.text()
     );
 }

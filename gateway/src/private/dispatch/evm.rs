@@ -16,7 +16,7 @@ use anyhow::{Context, Result, anyhow};
 use causeway_adapters::evm::LogWindows;
 use causeway_proofs::{Address32, Domain, EvmAddress, Hash32, MessageId};
 
-use super::{Found, Landing, Origin, Prepared, RECEIPT_TIMEOUT, Sealed};
+use super::{Found, Landing, Origin, Prepared, RECEIPT_TIMEOUT, Sealed, SenderRefused};
 
 alloy::sol! {
     /// The Outbox calls the dispatcher makes (contracts/src/Outbox.sol).
@@ -33,6 +33,7 @@ alloy::sol! {
 
 /// An EVM Outbox and the sender key dispatching on it.
 pub struct EvmOrigin {
+    origin: Domain,
     outbox: Address,
     sender: Address32,
     provider: DynProvider,
@@ -69,6 +70,7 @@ impl EvmOrigin {
             .connect_http(url)
             .erased();
         Ok(EvmOrigin {
+            origin,
             outbox: Address::from(outbox.0),
             sender,
             provider,
@@ -190,7 +192,7 @@ impl Origin for EvmOrigin {
         };
         let pending = match sent {
             Ok(p) => p,
-            Err(e) => return Ok(refused(e)),
+            Err(e) => return Ok(self.refused(e)),
         };
         self.outcome(sealed, pending).await
     }
@@ -214,7 +216,7 @@ impl Origin for EvmOrigin {
             .block(BlockId::latest());
         let gas = match call.estimate_gas().await {
             Ok(gas) => gas,
-            Err(e) => return Ok(Some(refused(e))),
+            Err(e) => return Ok(Some(self.refused(e))),
         };
         let account_nonce = self
             .provider
@@ -242,7 +244,7 @@ impl Origin for EvmOrigin {
             .await;
         Ok(Some(match sent {
             Ok(pending) => self.outcome(sealed, pending).await?,
-            Err(e) => refused(e),
+            Err(e) => self.refused(e),
         }))
     }
 }
@@ -285,7 +287,105 @@ impl EvmOrigin {
     }
 }
 
-/// What a dispatch the node refused (in its estimate or when sent) means: nothing was sent.
+impl EvmOrigin {
+    /// What a dispatch the node refused (in its estimate or when sent) means: nothing was
+    /// sent. A refusal of the sender account or of any work (out of funds, the pool full, the
+    /// node away: [`account_refusal`]) is no fault of the dispatch's.
+    fn refused(&self, e: alloy::contract::Error) -> Landing {
+        let node_away = matches!(
+            &e,
+            alloy::contract::Error::TransportError(RpcError::Transport(_))
+        );
+        let code = match &e {
+            alloy::contract::Error::TransportError(RpcError::ErrorResp(payload)) => {
+                Some(payload.code)
+            }
+            _ => None,
+        };
+        if node_away {
+            return Landing::SenderRefused(SenderRefused {
+                reason: format!("the origin's node did not answer: {e}"),
+                fix: format!(
+                    "check chain {}'s node (its endpoint in [chains]): it is down or \
+                     unreachable",
+                    self.origin
+                ),
+            });
+        }
+        if let Some(fix) = account_refusal(code, &e.to_string(), self.from, self.origin) {
+            return Landing::SenderRefused(SenderRefused {
+                reason: format!("the node refused the dispatch: {e}"),
+                fix,
+            });
+        }
+        refused(e)
+    }
+}
+
+/// What fixes a node's refusal `message` (JSON-RPC error `code`) of a transaction from
+/// `account` on chain `origin`, when it concerns the account or the node as a whole and not
+/// the transaction: geth's and anvil's wordings (geth's `core` and `txpool` errors: "insufficient
+/// funds for gas * price + value", "txpool is full", "account limit exceeded", "nonce too
+/// high", "transaction underpriced"; EIP-1474's -32005 "limit exceeded"). `None`: the
+/// transaction's own refusal (a revert, too much gas, oversized data).
+fn account_refusal(
+    code: Option<i64>,
+    message: &str,
+    account: Address,
+    origin: Domain,
+) -> Option<String> {
+    let m = message.to_ascii_lowercase();
+    let any = |needles: &[&str]| needles.iter().any(|n| m.contains(n));
+    if any(&["insufficient funds", "insufficient balance"]) {
+        return Some(format!(
+            "fund account {account} on chain {origin} (the sender account pays each dispatch's \
+             gas)"
+        ));
+    }
+    if any(&[
+        "txpool is full",
+        "account limit exceeded",
+        "in-flight transaction limit",
+        "pool is full",
+        "too many transactions",
+    ]) {
+        return Some(format!(
+            "the node's transaction pool is full for account {account} on chain {origin}: wait \
+             for its pending transactions to be mined, or raise the node's pool limits (geth \
+             --txpool.accountslots, --txpool.globalslots)"
+        ));
+    }
+    if any(&["nonce too high", "nonce gap"]) {
+        return Some(format!(
+            "account {account} on chain {origin} has a gap in its transaction nonces (a \
+             transaction sent by another program at a higher nonce): fill or clear it; use this \
+             account for the gateway only"
+        ));
+    }
+    // "replacement transaction underpriced" is another transaction of the account at the same
+    // nonce (contended), told apart before this is asked.
+    if any(&[
+        "transaction underpriced",
+        "fee cap less than block base fee",
+        "max fee per gas less than block base fee",
+    ]) && !m.contains("replacement")
+    {
+        return Some(format!(
+            "the node on chain {origin} takes no transaction at the fee it suggests: check its \
+             minimum gas price (geth --txpool.pricelimit, --miner.gasprice)"
+        ));
+    }
+    if code == Some(-32005) || any(&["rate limit", "too many requests"]) {
+        return Some(format!(
+            "the node on chain {origin} rate-limits this gateway: raise its limits, or use \
+             another endpoint"
+        ));
+    }
+    None
+}
+
+/// What a dispatch the node refused (in its estimate or when sent) means, once it is not a
+/// refusal of the account: nothing was sent.
 fn refused(e: alloy::contract::Error) -> Landing {
     match e.as_decoded_interface_error::<IOutbox::IOutboxErrors>() {
         // The estimate ran on the pending block: another dispatch, not yet
@@ -322,7 +422,48 @@ fn account_nonce_taken(refusal: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::account_nonce_taken;
+    #![allow(clippy::unwrap_used)]
+    use super::{account_nonce_taken, account_refusal};
+    use alloy::primitives::Address;
+    use causeway_proofs::Domain;
+
+    /// The account's and the node's refusals are told from the dispatch's own, with the fix.
+    #[test]
+    fn a_refusal_of_the_account_is_told_from_the_dispatch_s_own() {
+        let (account, origin) = (Address::repeat_byte(0xab), Domain(7));
+        let of = |code, m: &str| account_refusal(code, m, account, origin);
+        let fund = of(
+            Some(-32003),
+            "server returned an error response: error code -32003: Insufficient funds for gas * \
+             price + value",
+        )
+        .unwrap();
+        assert!(
+            fund.contains(&format!("fund account {account} on chain 7")),
+            "{fund}"
+        );
+        assert!(
+            of(
+                Some(-32000),
+                "insufficient funds for gas * price + value: balance 0"
+            )
+            .is_some()
+        );
+        for pool in ["txpool is full", "account limit exceeded", "nonce too high"] {
+            assert!(of(Some(-32000), pool).is_some(), "{pool}");
+        }
+        assert!(of(Some(-32000), "transaction underpriced").is_some());
+        assert!(of(Some(-32005), "limit exceeded").is_some());
+        for own in [
+            "execution reverted",
+            "replacement transaction underpriced",
+            "exceeds block gas limit",
+            "oversized data",
+            "intrinsic gas too low",
+        ] {
+            assert_eq!(of(Some(-32000), own), None, "{own}");
+        }
+    }
 
     #[test]
     fn a_used_account_nonce_is_told_from_other_refusals() {

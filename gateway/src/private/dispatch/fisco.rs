@@ -195,6 +195,7 @@ impl Origin for FiscoOrigin {
                 // Committed after the read above.
                 Landing::Landed(tx) => Found::Landed(tx),
                 Landing::Missed(reason) | Landing::Contended(reason) => Found::Missed(reason),
+                Landing::SenderRefused(refusal) => return Err(anyhow::anyhow!(refusal)),
             },
             None => Found::NotFound,
         })

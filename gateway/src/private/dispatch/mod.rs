@@ -38,6 +38,14 @@
 //! It is warned about once (its first deferral, the start of a contention episode), then logged
 //! at debug.
 //!
+//! A refusal that concerns the sender account or the origin's node as a whole
+//! ([`Landing::SenderRefused`]: the account out of funds for gas, the node's pool full for it, a
+//! gap in its nonces, the node away or rate-limiting) would refuse every request alike, so it
+//! is charged to none: the request is released uncounted and the whole dispatcher pauses, its
+//! pause doubling with each refusal in a row (up to [`MAX_BACKOFF`]), with one warning that
+//! names the fix ("fund account 0x… on chain …") and one line when the chain takes the
+//! account's transactions again.
+//!
 //! An attempt that fails for the request's own reason (a revert or a refusal while its nonce is
 //! free) is counted, and the request, sent again as sealed, waits a backoff of its own as well
 //! ([`AfterFailure::SendAgain`]: the poll interval doubled with each counted attempt, on the
@@ -64,13 +72,14 @@ pub mod faults;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 use causeway_privacy::disclosure::Padding;
 use causeway_privacy::envelope::{EnvelopeContext, SealRequest};
 use causeway_proofs::message::MAX_BODY_LEN;
 use causeway_proofs::{Address32, Domain, EvmAddress, Hash32, Message, MessageId, Nonce};
+use causeway_relayer::pipeline::outage::{Outage, OutageStep};
 use causeway_relayer::store::{
     AfterFailure, Holdup, LeaseOwner, NewEnvelope, SendKind, SendLease, SendLeaseRequest,
     SendRequest, SendRequestId, SendState, Store, UnixMillis,
@@ -143,7 +152,35 @@ pub enum Landing {
     /// block shows it taken). No attempt is counted; the request stays sealed and is tried again
     /// after a poll, when that dispatch is final.
     Contended(String),
+    /// Not sent: the chain, or its node, refused the sender account or any work as a whole
+    /// (the account out of funds for gas, the node's pool full for it, a gap in its nonces, the
+    /// node unreachable or rate-limiting): no fault of this request's. No attempt is counted;
+    /// the request is released and the whole dispatcher backs off until the chain takes the
+    /// account's transactions again.
+    SenderRefused(SenderRefused),
 }
+
+/// The chain refused the sender account or its node refused work, not one request
+/// ([`Landing::SenderRefused`]): what the node said and what the operator does about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SenderRefused {
+    /// What the node said.
+    pub reason: String,
+    /// What fixes it (`fund account 0x… on chain …`).
+    pub fix: String,
+}
+
+impl core::fmt::Display for SenderRefused {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "the origin refuses the sender account as a whole: {} (fix: {})",
+            self.reason, self.fix
+        )
+    }
+}
+
+impl std::error::Error for SenderRefused {}
 
 /// A request's nonce is held by a dispatch not yet final (the reason): not an attempt of its
 /// own; it is put off ([`Holdup::Contended`]) and tried again.
@@ -311,6 +348,12 @@ impl<O: Origin> Dispatcher<O> {
 
     /// Works through the open requests, one lease at a time, until `cancel` fires.
     pub async fn run(self, cancel: CancellationToken) {
+        // Refusals of the sender account as a whole in a row (see `refused_sender`).
+        let mut refusals = 0u32;
+        // A lease the store refuses at every poll (a failover, a read-only server) is warned
+        // about when it starts failing, recalled every `Outage::REMIND`, and its end logged
+        // once, not warned about per poll (the store's failure metrics count each).
+        let mut outage = Outage::default();
         loop {
             let store = Arc::clone(&self.store);
             let (origin, owner, lease_for) = (self.origin, self.owner.clone(), self.lease_for);
@@ -327,11 +370,47 @@ impl<O: Origin> Dispatcher<O> {
             })
             .await;
             let leased = match leased {
-                Ok(Ok(leased)) => leased,
+                Ok(Ok(leased)) => {
+                    if let Some(ended) = outage.succeeded(Instant::now()) {
+                        tracing::info!(
+                            origin = %self.origin,
+                            failures = ended.failures,
+                            down_ms = ended.lasted.as_millis() as u64,
+                            "dispatcher: leasing send requests works again"
+                        );
+                    }
+                    leased
+                }
                 Ok(Err(e)) => {
-                    tracing::warn!(origin = %self.origin, error = %e, "dispatcher: leasing a send request failed");
+                    let error = &e as &dyn std::error::Error;
+                    match outage.failed(Instant::now()) {
+                        OutageStep::Began => tracing::warn!(
+                            origin = %self.origin,
+                            error,
+                            "dispatcher: leasing a send request failed; retrying at every poll \
+                             (the store must take writes again: check that it is up and \
+                             writable; one line when it works again, a reminder every {} \
+                             minutes until then)",
+                            Outage::REMIND.as_secs() / 60
+                        ),
+                        OutageStep::Remind { failures, lasted } => tracing::warn!(
+                            origin = %self.origin,
+                            error,
+                            failures,
+                            down_s = lasted.as_secs(),
+                            "dispatcher: leasing send requests still fails"
+                        ),
+                        OutageStep::Quiet => {
+                            tracing::debug!(origin = %self.origin, error, "dispatcher: leasing a send request failed")
+                        }
+                    }
                     Vec::new()
                 }
+                // The leasing task panicked (a bug): this dispatcher dies with that panic, so
+                // the gateway's supervisor logs its cause and stops the gateway
+                // (`node::supervise`), instead of the dispatcher ending silently.
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                // Cancelled: only when the runtime shuts down.
                 Err(_) => return,
             };
             if leased.is_empty() {
@@ -355,10 +434,23 @@ impl<O: Origin> Dispatcher<O> {
                     () = cancel.cancelled() => return,
                     outcome = self.holding(&lease, self.dispatch(request, &lease)) => outcome,
                 };
+                let refused =
+                    matches!(&outcome, Err(e) if e.chain().any(|c| c.is::<SenderRefused>()));
+                if !refused && refusals > 0 {
+                    // Whatever came of this attempt, the chain no longer refused the account.
+                    tracing::info!(origin = %self.origin, sender = %self.chain.sender(), refusals, "dispatcher: the origin takes the sender account's transactions again");
+                    refusals = 0;
+                }
                 match outcome {
                     Ok(()) => {}
                     Err(e) if lease_lost(&e) => {
                         tracing::info!(origin = %self.origin, request = %id, error = %format!("{e:#}"), "dispatcher: another dispatcher took the send request over; leaving it");
+                    }
+                    Err(e) if refused => {
+                        if !self.refused_sender(&lease, &e, refusals, &cancel).await {
+                            return;
+                        }
+                        refusals = refusals.saturating_add(1);
                     }
                     Err(e) => {
                         let holdup = if e.chain().any(|c| c.is::<HeldNonce>()) {
@@ -371,6 +463,59 @@ impl<O: Origin> Dispatcher<O> {
                     }
                 }
             }
+        }
+    }
+
+    /// The chain refused the sender account as a whole ([`SenderRefused`] in `e`) for the
+    /// `refusals`-th time in a row: the request of `lease` is released uncounted
+    /// ([`Holdup::Sender`]: no backoff or deferral of its own, the oldest goes first again),
+    /// and the whole dispatcher waits its backoff ([`Dispatcher::backoff`] of `refusals`), since
+    /// every other request would be refused alike. Warned about once per episode, with the fix;
+    /// `false` once `cancel` fired.
+    async fn refused_sender(
+        &self,
+        lease: &SendLease,
+        e: &anyhow::Error,
+        refusals: u32,
+        cancel: &CancellationToken,
+    ) -> bool {
+        let (origin, id) = (self.origin, lease.request);
+        let pause = self.backoff(refusals);
+        let refusal = e.chain().find_map(|c| c.downcast_ref::<SenderRefused>());
+        let (reason, fix) = refusal.map_or_else(
+            || (format!("{e:#}"), String::new()),
+            |r| (r.reason.clone(), r.fix.clone()),
+        );
+        if refusals == 0 {
+            tracing::warn!(
+                %origin, request = %id, %reason, %fix, pause_ms = pause.as_millis() as u64,
+                "dispatcher: the origin refuses the sender account as a whole, not this request; \
+                 no request is charged an attempt, sending pauses (backoff doubling up to a \
+                 minute) until it takes the account's transactions again. Fix: {fix}"
+            );
+        } else {
+            tracing::debug!(%origin, request = %id, %reason, refusals, pause_ms = pause.as_millis() as u64, "dispatcher: the sender account is still refused");
+        }
+        let (held, error) = (lease.clone(), format!("{e:#}"));
+        let recorded = self
+            .blocking(move |s| {
+                s.defer_send_request(
+                    &held,
+                    &error,
+                    Duration::ZERO,
+                    Holdup::Sender,
+                    UnixMillis::now(),
+                )
+            })
+            .await;
+        if let Err(e) = recorded
+            && !lease_lost(&e)
+        {
+            tracing::debug!(%origin, request = %id, error = %format!("{e:#}"), "dispatcher: could not release the send request");
+        }
+        tokio::select! {
+            () = cancel.cancelled() => false,
+            () = tokio::time::sleep(pause) => true,
         }
     }
 
@@ -668,6 +813,7 @@ impl<O: Origin> Dispatcher<O> {
                 self.landed(request, lease, sealed.message_id, tx).await
             }
             Landing::Missed(reason) => self.missed(request, lease, sealed, reason, false).await,
+            Landing::SenderRefused(refusal) => Err(anyhow!(refusal)),
             Landing::Contended(reason) => match request.contended_since {
                 Some(since)
                     if UnixMillis::now().0.saturating_sub(since.0)
@@ -703,6 +849,7 @@ impl<O: Origin> Dispatcher<O> {
         let reason = format!("{reason}; held for {held_s} s");
         match self.chain.replace(sealed, body).await? {
             Some(Landing::Landed(tx)) => self.landed(request, lease, sealed.message_id, tx).await,
+            Some(Landing::SenderRefused(refusal)) => Err(anyhow!(refusal)),
             Some(Landing::Missed(why)) | Some(Landing::Contended(why)) => {
                 self.missed(
                     request,

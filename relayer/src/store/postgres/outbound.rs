@@ -307,14 +307,15 @@ pub(super) fn defer(
     )?;
     let key = i64_of("request id", lease.request.0)?;
     let (retry, at) = (i64_of("retry time", retry_at.0)?, i64_of("time", now.0)?);
-    let contended = holdup == Holdup::Contended;
+    let (contended, sender) = (holdup == Holdup::Contended, holdup == Holdup::Sender);
     tx.exec(
-        "UPDATE send_request SET error = $2, retry_at = $3, deferrals = deferrals + 1,
+        "UPDATE send_request SET error = $2, retry_at = $3,
+             deferrals = deferrals + CASE WHEN $6 THEN 0 ELSE 1 END,
              contended_since = CASE WHEN $4 THEN coalesce(contended_since, $5)
                                     ELSE contended_since END,
              lease_until = NULL, updated_at = $5
          WHERE id = $1",
-        &[&key, &reason, &retry, &contended, &at],
+        &[&key, &reason, &retry, &contended, &at, &sender],
     )?;
     Ok(())
 }

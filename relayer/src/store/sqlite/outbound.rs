@@ -426,13 +426,23 @@ pub(super) fn defer(
     let key = to_i64("request id", lease.request.0)?;
     let (retry, at) = (to_i64("retry time", retry_at.0)?, to_i64("time", now.0)?);
     tx.prepare_cached(
-        "UPDATE send_request SET error = ?2, retry_at = ?3, deferrals = deferrals + 1,
+        "UPDATE send_request SET error = ?2, retry_at = ?3,
+             deferrals = deferrals + CASE WHEN ?6 THEN 0 ELSE 1 END,
              contended_since = CASE WHEN ?4 THEN coalesce(contended_since, ?5)
                                     ELSE contended_since END,
              lease_until = NULL, updated_at = ?5
          WHERE id = ?1",
     )
-    .and_then(|mut s| s.execute(params![key, reason, retry, holdup == Holdup::Contended, at]))
+    .and_then(|mut s| {
+        s.execute(params![
+            key,
+            reason,
+            retry,
+            holdup == Holdup::Contended,
+            at,
+            holdup == Holdup::Sender
+        ])
+    })
     .map_err(sql("put a send request off"))?;
     Ok(())
 }

@@ -685,7 +685,10 @@ async fn raw_transfers(b: &DevChain, m: usize) -> Result<RawRate> {
     let started = Instant::now();
     for (raw, hash) in raws.iter().zip(&hashes) {
         let sent = *p.send_raw_transaction(raw).await?.tx_hash();
-        ensure!(sent == *hash, "anvil named raw transfer {hash} {sent}");
+        ensure!(
+            sent == *hash,
+            "anvil returned hash {sent} for raw transfer {hash}: the node is not the one signed for"
+        );
     }
     // Receipts are awaited in send order; `mined` counts the leading run that has one.
     let mut mined = 0;

@@ -11,6 +11,7 @@
 pub mod bindings;
 mod call;
 mod destination;
+mod json;
 mod proof;
 mod range;
 mod reorg;

@@ -8,9 +8,7 @@
 //! transactions), which proves the source reference's transaction hash. The checks themselves
 //! live in `causeway_proofs::evm` (no I/O); this module feeds them.
 
-use alloy::eips::eip2718::Encodable2718;
 use alloy::primitives::{Address, B256};
-use alloy::rpc::types::{Block, TransactionReceipt};
 use causeway_proofs::bundle::ChainFamily;
 use causeway_proofs::evm::{
     CheckedBlocks, EvmSourceProof, ProvenSource, ReceiptTrie, TransactionTrie, Unproved,
@@ -20,6 +18,8 @@ use causeway_proofs::{Domain, EvmAddress, Hash32};
 
 use crate::Error;
 use crate::chain::{NativeVerifier, ObservedMessage};
+
+use super::json::{BlockReceipt, FullBlock};
 
 /// A proofs-crate address from an alloy one.
 pub(crate) fn evm_address(a: Address) -> EvmAddress {
@@ -57,12 +57,12 @@ pub(crate) struct BlockProofs {
 }
 
 impl BlockProofs {
-    /// Encodes the block's header, transactions and receipts, refusing a node whose data does
-    /// not hash to the block hash and roots it claims. `block` must carry its full transactions
-    /// (`eth_getBlockByNumber` with `true`).
-    pub(crate) fn new(block: &Block, receipts: &[TransactionReceipt]) -> Result<Self, Error> {
-        let hash = block.header.hash;
-        let header_rlp = alloy::rlp::encode(&block.header.inner);
+    /// Checks the block's header, transactions and receipts as the node sent them (read by
+    /// [`super::json`]), refusing a node whose data does not hash to the block hash and roots it
+    /// claims.
+    pub(crate) fn new(block: &FullBlock, receipts: &[BlockReceipt]) -> Result<Self, Error> {
+        let hash = block.hash;
+        let header_rlp = alloy::rlp::encode(&block.header);
         let computed = header_hash(&header_rlp);
         if computed.0 != hash.0 {
             return Err(Error::InvalidNativeProof {
@@ -72,14 +72,7 @@ impl BlockProofs {
                 ),
             });
         }
-        let Some(txs) = block.transactions.as_transactions() else {
-            return Err(Error::MissingData {
-                what: format!("the transactions of block {hash} (the node sent only hashes)"),
-            });
-        };
-        let encoded_txs: Vec<Vec<u8>> =
-            txs.iter().map(|t| t.inner.inner().encoded_2718()).collect();
-        let transactions = TransactionTrie::new(&encoded_txs);
+        let transactions = TransactionTrie::new(&block.transactions);
         if transactions.root().0 != block.header.transactions_root.0 {
             return Err(Error::InvalidNativeProof {
                 reason: format!(
@@ -89,7 +82,7 @@ impl BlockProofs {
                 ),
             });
         }
-        let tx_count = txs.len();
+        let tx_count = block.transactions.len();
         if receipts.len() != tx_count {
             return Err(Error::MissingData {
                 what: format!("receipts of block {hash}: {} of {tx_count}", receipts.len()),
@@ -106,8 +99,8 @@ impl BlockProofs {
                     ),
                 });
             }
-            log_counts.push(r.inner.logs().len());
-            encoded.push(r.inner.clone().map_logs(|l| l.inner).encoded_2718());
+            log_counts.push(r.log_count);
+            encoded.push(r.encoded.as_slice());
         }
         let trie = ReceiptTrie::new(&encoded);
         if trie.root().0 != block.header.receipts_root.0 {

@@ -37,8 +37,6 @@ use super::progress::{Progress, step};
 
 /// Dev account of chain B the relayer sends from (account 0 is the admin).
 const RELAYER_ACCOUNT: usize = 5;
-/// Dev account of chain B sending the raw value transfers.
-const TRANSFER_ACCOUNT: usize = 7;
 /// Dispatch transactions per source block.
 const PER_BLOCK: usize = 100;
 /// Gas limit of one dispatch.
@@ -625,24 +623,121 @@ struct RawRate {
 const AUTOMINE_STALL: Duration = Duration::from_millis(500);
 
 /// How long the account's nonce may stay put, with blocks coming or kicked, before the
-/// pre-signed transactions from that nonce on are sent again (see [`send_pre_signed`]).
+/// pre-signed transactions from that nonce on are sent again (see [`send_pre_signed`]); and
+/// how long a raw transfer of the baseline may go without a receipt before it is sent again
+/// (see [`raw_transfers`]).
 const NONCE_STALL: Duration = Duration::from_secs(3);
 
-/// Sends `m` plain value transfers from one dev account of `b` (signed locally, with a local
-/// nonce, raw transactions sent back to back without awaiting receipts, automine), and returns the
-/// accepted transfers per second from the first send to the last receipt.
+/// Sends `m` plain value transfers to `b`, each from its own fresh account (nonce 0, funded
+/// with `anvil_setBalance` before the clock starts; signed locally), back to back without
+/// awaiting receipts (automine), and returns the accepted transfers per second from the first
+/// send to the last receipt.
 ///
-/// anvil's automine sometimes stops with ready transactions in its pool (foundry-rs/foundry
-/// #10122: seen here with a deep queue from one sender, before or after a relay run; `txpool_status`
-/// shows them pending, the head stays put until something else mines). The baseline therefore
-/// kicks it with one `evm_mine` after [`AUTOMINE_STALL`] without a new block, counts the kicks,
-/// and keeps the stall time in its elapsed time (the rate is not flattered).
+/// One sender per transfer, not one account's nonce chain: anvil's `eth_sendRawTransaction`
+/// reads the sender's on-chain nonce, awaits the transaction's validation, then files it in
+/// its pool as requiring the marker `(sender, nonce - 1)` whenever its nonce is above the one
+/// it read. Under load a block can be mined in that await, taking `nonce - 1` out of the pool:
+/// the new transaction then waits forever for a marker nothing in the pool provides; it and
+/// every later nonce stay pending (not ready), every `evm_mine` kick mines an empty block, and
+/// a copy sent again is refused as known. (Reproduced at load ~12 with two busy loops beside
+/// the bench: "58 of 64 mined after 120 s, 227 automine kicks, 0 re-sent".) A transaction at
+/// its sender's on-chain nonce requires no marker, so it is ready the moment it is filed and
+/// nothing mined in between can strand it. The transfers stay what they were (21,000 gas,
+/// automine, the same node), so the figure still measures the chain's raw transfer rate.
+///
+/// anvil's automine also sometimes stops with ready transactions in its pool (foundry-rs/foundry
+/// #10122: `txpool_status` shows them pending, the head stays put until something else mines).
+/// The baseline therefore kicks it with one `evm_mine` after [`AUTOMINE_STALL`] without a new
+/// block, counts the kicks, and keeps the stall time in its elapsed time (the rate is not
+/// flattered).
 async fn raw_transfers(b: &DevChain, m: usize) -> Result<RawRate> {
+    ensure!(m > 0, "--transfers must be at least 1");
     let to = Address::repeat_byte(0x42);
-    let calls = (0..m)
-        .map(|_| (to, U256::from(1), Bytes::new(), 21_000))
-        .collect();
-    let (elapsed, kicks) = send_pre_signed(b, TRANSFER_ACCOUNT, calls).await?;
+    let p = &b.provider;
+    let chain_id = p.get_chain_id().await?;
+    let fees = p.estimate_eip1559_fees().await?;
+    let mut raws = Vec::with_capacity(m);
+    let mut hashes = Vec::with_capacity(m);
+    for i in 0..m {
+        // A fixed, distinct key per transfer (a bench key, never a secret): keccak of a label
+        // and the index, far below the curve order.
+        let seed = alloy::primitives::keccak256(format!("causeway bench raw transfer {i}"));
+        let signer = alloy::signers::local::PrivateKeySigner::from_bytes(&seed)?;
+        p.anvil_set_balance(signer.address(), U256::from(10u128.pow(21)))
+            .await?;
+        let mut tx = TxEip1559 {
+            chain_id,
+            nonce: p.get_transaction_count(signer.address()).await?,
+            gas_limit: 21_000,
+            max_fee_per_gas: fees.max_fee_per_gas.max(MAX_FEE_FLOOR) * 4,
+            max_priority_fee_per_gas: fees.max_priority_fee_per_gas,
+            to: TxKind::Call(to),
+            value: U256::from(1),
+            access_list: Default::default(),
+            input: Bytes::new(),
+        };
+        let signature = signer.sign_transaction_sync(&mut tx)?;
+        let envelope: TxEnvelope = tx.into_signed(signature).into();
+        hashes.push(*envelope.tx_hash());
+        raws.push(envelope.encoded_2718());
+    }
+
+    let started = Instant::now();
+    for (raw, hash) in raws.iter().zip(&hashes) {
+        let sent = *p.send_raw_transaction(raw).await?.tx_hash();
+        ensure!(
+            sent == *hash,
+            "anvil returned hash {sent} for raw transfer {hash}: the node is not the one signed for"
+        );
+    }
+    // Receipts are awaited in send order; `mined` counts the leading run that has one.
+    let mut mined = 0;
+    let mut kicks = 0;
+    let mut resent = 0;
+    let mut head = p.get_block_number().await?;
+    let mut head_seen = Instant::now();
+    let mut progress_seen = Instant::now();
+    while mined < m {
+        while mined < m && p.get_transaction_receipt(hashes[mined]).await?.is_some() {
+            mined += 1;
+            progress_seen = Instant::now();
+        }
+        if mined == m {
+            break;
+        }
+        ensure!(
+            started.elapsed() < Duration::from_secs(120),
+            "raw transfers not all mined after 120 s: {mined} of {m}, {kicks} automine kicks, \
+             {resent} re-sent"
+        );
+        if progress_seen.elapsed() > NONCE_STALL {
+            // Blocks come (or are kicked) but this transfer has no receipt: the node lost it.
+            // It needs nothing else in the pool, so sending it again is safe (a copy the pool
+            // still holds is refused as known, and that refusal is ignored).
+            if p.send_raw_transaction(&raws[mined]).await.is_ok() {
+                resent += 1;
+            }
+            progress_seen = Instant::now();
+        }
+        let now = p.get_block_number().await?;
+        if now != head {
+            head = now;
+            head_seen = Instant::now();
+        } else if head_seen.elapsed() > AUTOMINE_STALL {
+            p.evm_mine(None).await?;
+            kicks += 1;
+            head_seen = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let elapsed = started.elapsed();
+    if resent > 0 {
+        tracing::warn!(
+            resent,
+            kicks,
+            "anvil lost raw transfers of the baseline; they were sent again"
+        );
+    }
     Ok(RawRate {
         per_sec: m as f64 / elapsed.as_secs_f64(),
         kicks,

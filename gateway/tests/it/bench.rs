@@ -30,8 +30,8 @@ fn bench_relay_measures_and_its_bundles_verify_with_the_cli() {
         &messages,
         "--batch-sizes",
         "16",
-        // A short baseline queue: anvil's automine stalls on deep ones from one sender (the
-        // bench drops and re-sends them, see `send_pre_signed`); the baseline is not under test.
+        // A short baseline (one transfer per fresh sender, see `raw_transfers`); the baseline
+        // is not under test.
         "--transfers",
         "64",
         "--timeout-secs",

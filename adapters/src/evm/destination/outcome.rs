@@ -6,7 +6,7 @@ use alloy::consensus::Transaction as _;
 use alloy::eips::BlockId as AlloyBlockId;
 use alloy::primitives::{Address, B256, Log};
 use alloy::providers::Provider;
-use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
+use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolEvent;
 use causeway_proofs::{Hash32, MessageId};
 
@@ -16,6 +16,7 @@ use crate::chain::{BlockId, BlockRef, MessageOutcome, RevertReason, SubmissionOu
 use crate::evm::bindings::{
     IInbox, STATUS_DELIVERED, STATUS_FAILED, STATUS_REFUSED, describe_recipient_revert,
 };
+use crate::evm::json::{DeliveryReceipt, DeliveryReceiptAnswer};
 
 /// The per-message results an Inbox reported in a receipt's logs, in log order. Logs from other
 /// addresses (a recipient emitting look-alike events) are ignored. A message skipped because
@@ -68,7 +69,12 @@ impl EvmDestination {
         let rpc = &self.inner.rpc;
         let receipt = rpc
             .call("eth_getTransactionReceipt", |p| async move {
-                p.get_transaction_receipt(hash).await
+                p.raw_request::<_, DeliveryReceiptAnswer>(
+                    "eth_getTransactionReceipt".into(),
+                    (hash,),
+                )
+                .await
+                .map(|answer| answer.0)
             })
             .await?;
         let Some(receipt) = receipt else {
@@ -82,7 +88,7 @@ impl EvmDestination {
             id: BlockId::from(block_hash.0),
         };
         self.count_spending(hash, &receipt).await;
-        if receipt.inner.status() {
+        if receipt.status {
             let latest = rpc
                 .call(
                     "eth_blockNumber",
@@ -90,16 +96,10 @@ impl EvmDestination {
                 )
                 .await?;
             rpc.metrics().head(latest);
-            let logs: Vec<Log> = receipt
-                .inner
-                .logs()
-                .iter()
-                .map(|l| l.inner.clone())
-                .collect();
             Ok(Some(SubmissionOutcome::Included {
                 block,
                 confirmations: latest.saturating_sub(height).saturating_add(1),
-                messages: delivery_results(self.inner.config.inbox, &logs),
+                messages: delivery_results(self.inner.config.inbox, &receipt.logs),
             }))
         } else {
             let reason = self.revert_reason(&receipt, hash).await?;
@@ -111,7 +111,7 @@ impl EvmDestination {
     /// while confirmations accrue), then reads the deliverer's balance for the
     /// "deliverer balance low" alert. A failed balance read keeps the last one: the outcome
     /// matters more than the gauge.
-    async fn count_spending(&self, hash: B256, receipt: &TransactionReceipt) {
+    async fn count_spending(&self, hash: B256, receipt: &DeliveryReceipt) {
         {
             let mut counted = self
                 .inner
@@ -152,7 +152,7 @@ impl EvmDestination {
     /// competing relayer delivering the same message), on the block's own state.
     async fn revert_reason(
         &self,
-        receipt: &TransactionReceipt,
+        receipt: &DeliveryReceipt,
         hash: B256,
     ) -> Result<RevertReason, Error> {
         let rpc = &self.inner.rpc;

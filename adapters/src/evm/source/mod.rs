@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 use alloy::eips::{BlockId as AlloyBlockId, BlockNumberOrTag};
 use alloy::primitives::{Address, B256};
 use alloy::providers::Provider;
-use alloy::rpc::types::{Block, Filter, Log, TransactionReceipt};
+use alloy::rpc::types::{Block, Filter, Log};
 use alloy::sol_types::SolEvent;
 use causeway_proofs::Domain;
 use causeway_proofs::bundle::SourceReference;
@@ -37,6 +37,7 @@ use futures_util::StreamExt as _;
 use self::filter::Candidate;
 use super::Finality;
 use super::bindings::IOutbox;
+use super::json::{BlockReceipt, FullBlock, FullBlockAnswer, LogsAnswer, ReceiptsAnswer};
 use super::proof::{BlockProofs, hash32};
 use super::range::RangeSizer;
 use super::reorg::{HeaderWindow, SeenHeader};
@@ -217,16 +218,19 @@ impl EvmSource {
     }
 
     /// Block `height` with its full transactions (to prove a transaction against the header's
-    /// transactions root).
-    async fn full_block(&self, height: u64) -> Result<Block, Error> {
+    /// transactions root), read by [`super::json`] rather than into alloy's RPC types.
+    async fn full_block(&self, height: u64) -> Result<FullBlock, Error> {
         self.inner
             .rpc
             .call("eth_getBlockByNumber", |p| async move {
-                p.get_block_by_number(BlockNumberOrTag::Number(height))
-                    .full()
-                    .await
+                p.raw_request::<_, FullBlockAnswer>(
+                    "eth_getBlockByNumber".into(),
+                    (BlockNumberOrTag::Number(height), true),
+                )
+                .await
             })
             .await?
+            .0
             .ok_or_else(|| Error::MissingData {
                 what: format!("block {height}"),
             })
@@ -234,10 +238,21 @@ impl EvmSource {
 
     /// Records `block`'s header in the window, classifying a conflict against the cursor.
     fn observe(&self, block: &Block, cursor_height: Option<u64>) -> Result<(), Error> {
+        self.observe_header(&block.header.inner, block.header.hash, cursor_height)
+    }
+
+    /// Records the header `header` of hash `hash` in the window, classifying a conflict against
+    /// the cursor.
+    fn observe_header(
+        &self,
+        header: &alloy::consensus::Header,
+        hash: B256,
+        cursor_height: Option<u64>,
+    ) -> Result<(), Error> {
         let seen = SeenHeader {
-            height: block.header.number,
-            hash: block.header.hash,
-            parent: block.header.parent_hash,
+            height: header.number,
+            hash,
+            parent: header.parent_hash,
         };
         lock(&self.inner.window)
             .observe(seen)
@@ -259,7 +274,11 @@ impl EvmSource {
                 .to_block(to);
             let result = inner
                 .rpc
-                .once("eth_getLogs", |p| async move { p.get_logs(&filter).await })
+                .once("eth_getLogs", |p| async move {
+                    p.raw_request::<_, LogsAnswer>("eth_getLogs".into(), (&filter,))
+                        .await
+                        .map(|answer| answer.0)
+                })
                 .await;
             match result {
                 Ok(logs) if logs.len() > inner.config.max_logs_per_batch && to > from => {
@@ -311,23 +330,28 @@ impl EvmSource {
         &self,
         height: u64,
         group: Vec<Candidate>,
-    ) -> Result<(u64, Vec<Candidate>, Block, Vec<TransactionReceipt>), Error> {
+    ) -> Result<(u64, Vec<Candidate>, FullBlock, Vec<BlockReceipt>), Error> {
         let block = self.full_block(height).await?;
-        if let Some(c) = group.iter().find(|c| c.block_hash != block.header.hash) {
+        if let Some(c) = group.iter().find(|c| c.block_hash != block.hash) {
             return Err(Error::ReorgAboveCursor {
                 height,
                 expected: BlockId::from(c.block_hash.0),
-                actual: BlockId::from(block.header.hash.0),
+                actual: BlockId::from(block.hash.0),
             });
         }
-        let hash = block.header.hash;
+        let hash = block.hash;
         let receipts = self
             .inner
             .rpc
             .call("eth_getBlockReceipts", |p| async move {
-                p.get_block_receipts(AlloyBlockId::hash(hash)).await
+                p.raw_request::<_, ReceiptsAnswer>(
+                    "eth_getBlockReceipts".into(),
+                    (AlloyBlockId::hash(hash),),
+                )
+                .await
             })
             .await?
+            .0
             .ok_or_else(|| Error::MissingData {
                 what: format!("receipts of block {hash}"),
             })?;
@@ -377,8 +401,8 @@ impl EvmSource {
         let mut messages = Vec::new();
         while let Some(next) = fetched.next().await {
             let (height, group, block, receipts) = next?;
-            self.observe(&block, cursor_height)?;
-            let hash = block.header.hash;
+            self.observe_header(&block.header, block.hash, cursor_height)?;
+            let hash = block.hash;
             let proofs = BlockProofs::new(&block, &receipts)?;
             for c in group {
                 let source = SourceReference {

@@ -56,8 +56,9 @@ pub enum Error {
         supported: u32,
     },
 
-    /// A store opened read-only ([`SqliteStore::open_read_only`](crate::store::SqliteStore::open_read_only))
-    /// is at an older schema than this build reads, and a reader never migrates it.
+    /// A store opened read-only ([`SqliteStore::open_read_only`](crate::store::SqliteStore::open_read_only),
+    /// [`PgStore::open_read_only`](crate::store::PgStore::open_read_only)) is at an older schema
+    /// than this build reads, and a reader never migrates it.
     #[error(
         "store schema version {found} is older than this build reads ({expected}): start the \
          gateway with this build once (it migrates the store), or read it with the build that \

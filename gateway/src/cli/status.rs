@@ -4,8 +4,10 @@
 //! height and how far the origin's cursor is behind it; per member whether its peer endpoint
 //! accepts a connection now.
 //!
-//! Read-only: the store is opened with [`SqliteStore::open_read_only`] (no write lock, no
-//! migration, no instance claim), so a running gateway and `status` never wait for each other.
+//! Read-only: the store is opened with [`SqliteStore::open_read_only`] or
+//! [`PgStore::open_read_only`] (no write lock, no migration, no instance claim; PostgreSQL's
+//! sessions with `default_transaction_read_only = on`), so a running gateway and `status` never
+//! wait for each other.
 //! Exit 0 when it could report (a chain or peer that does not answer is part of the report), 2
 //! when the configuration or the store cannot be read.
 
@@ -19,7 +21,7 @@ use causeway_gateway::heights::{
     PROBE_TIMEOUT, evm_heights, fisco_head, scrub_urls, tcp_reachable,
 };
 use causeway_gateway::lanes::LaneState;
-use causeway_relayer::store::{QueryStore, SourceStore, SqliteOptions, SqliteStore, UnixMillis};
+use causeway_relayer::store::{PgOptions, PgStore, SqliteOptions, SqliteStore, Store, UnixMillis};
 use serde::Serialize;
 
 use super::Outcome;
@@ -206,23 +208,8 @@ struct PeerReport {
 /// Runs `causeway status`.
 pub(crate) fn run(args: &StatusArgs) -> Result<Outcome> {
     let config = load_config(&args.config)?;
-    let db = match config.storage() {
-        Storage::Sqlite { path } => path.clone(),
-        Storage::Postgres { .. } => bail!(
-            "{}: the store is PostgreSQL; `causeway status` reads SQLite stores only for now",
-            args.config.display()
-        ),
-        other => bail!("{}: unsupported storage {other:?}", args.config.display()),
-    };
-    if !db.is_file() {
-        bail!(
-            "no store at {}: the gateway has not run yet (start it with `causeway run --config {}`)",
-            db.display(),
-            args.config.display()
-        );
-    }
-    let store = SqliteStore::open_read_only(&db, SqliteOptions::default())
-        .with_context(|| format!("while opening the store {} read-only", db.display()))?;
+    let (store, store_name) = open_store(&config, &args.config)?;
+    let store = &*store;
     let now = UnixMillis::now();
     let stats = store
         .lane_stats()
@@ -230,7 +217,7 @@ pub(crate) fn run(args: &StatusArgs) -> Result<Outcome> {
     let lanes = config
         .lanes()
         .iter()
-        .map(|lane| lane_report(&config, &store, lane, &stats, now))
+        .map(|lane| lane_report(&config, store, lane, &stats, now))
         .collect::<Result<Vec<_>>>()?;
     let cursors = config
         .chains()
@@ -242,6 +229,9 @@ pub(crate) fn run(args: &StatusArgs) -> Result<Outcome> {
                 .with_context(|| format!("while reading the source cursor of {}", c.name))
         })
         .collect::<Result<Vec<_>>>()?;
+    // Read here, before the runtime: PostgreSQL's store blocks on a runtime of its own.
+    let ready = super::status_anchors::ready_to_anchor(&config, store, now)
+        .context("while reading the anchorings")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -278,7 +268,7 @@ pub(crate) fn run(args: &StatusArgs) -> Result<Outcome> {
         for task in peers {
             peer_reports.push(task.await.context("a peer probe panicked")?);
         }
-        let anchors = super::status_anchors::anchor_reports(&config, &store, now)
+        let anchors = super::status_anchors::anchor_reports(&config, ready, now)
             .await
             .context("while reading the anchorings")?;
         anyhow::Ok((chain_reports, peer_reports, anchors))
@@ -289,7 +279,7 @@ pub(crate) fn run(args: &StatusArgs) -> Result<Outcome> {
     let report = Report {
         organisation: config.gateway().organisation.clone(),
         config: args.config.display().to_string(),
-        store: db.display().to_string(),
+        store: store_name,
         now_ms: now.0,
         lanes,
         chains,
@@ -308,6 +298,68 @@ pub(crate) fn run(args: &StatusArgs) -> Result<Outcome> {
         print!("{}", text(&report));
     }
     Ok(Outcome::Success)
+}
+
+/// The store of `config` opened read-only, and how the report names it (the SQLite file, or
+/// PostgreSQL's host, port and database: never the password).
+fn open_store(config: &Config, config_path: &Path) -> Result<(Box<dyn Store>, String)> {
+    match config.storage() {
+        Storage::Sqlite { path } => {
+            if !path.is_file() {
+                bail!(
+                    "no store at {}: the gateway has not run yet (start it with `causeway run \
+                     --config {}`)",
+                    path.display(),
+                    config_path.display()
+                );
+            }
+            let store = SqliteStore::open_read_only(path, SqliteOptions::default())
+                .with_context(|| format!("while opening the store {} read-only", path.display()))?;
+            Ok((Box::new(store), path.display().to_string()))
+        }
+        Storage::Postgres {
+            url,
+            password_file,
+            dead_peer,
+            statement_timeout,
+        } => {
+            let password =
+                causeway_gateway::node::read_postgres_password(password_file.as_deref())?;
+            let options = PgOptions {
+                dead_peer: *dead_peer,
+                statement_timeout: *statement_timeout,
+                // One reader: one connection.
+                max_connections: 1,
+                ..PgOptions::default()
+            };
+            let store = PgStore::open_read_only(
+                url.expose_secret(),
+                password.as_ref().map(|p| p.as_slice()),
+                options,
+            )
+            .map_err(|e| {
+                let fix = match &e {
+                    causeway_relayer::Error::SchemaTooOld { .. } => format!(
+                        "`causeway run --config {}` migrates it",
+                        config_path.display()
+                    ),
+                    causeway_relayer::Error::Unavailable { .. } => {
+                        "start the database, or correct [storage] postgres_url".to_owned()
+                    }
+                    _ => "fix [storage] postgres_url, the password file or the role's \
+                          permissions"
+                        .to_owned(),
+                };
+                // The URL as configured, its password redacted (`PostgresUrl`'s `Display`).
+                anyhow::Error::new(e).context(format!(
+                    "while opening the PostgreSQL store {url} read-only (fix: {fix})"
+                ))
+            })?;
+            let name = store.target().to_owned();
+            Ok((Box::new(store), name))
+        }
+        other => bail!("{}: unsupported storage {other:?}", config_path.display()),
+    }
 }
 
 /// The configuration, or an error that lists its problems and names the command that explains
@@ -337,7 +389,7 @@ fn age(now: UnixMillis, then: UnixMillis) -> u64 {
 /// One lane's figures from the store.
 fn lane_report(
     config: &Config,
-    store: &SqliteStore,
+    store: &dyn Store,
     lane: &causeway_config::Lane,
     stats: &[causeway_relayer::store::LaneStats],
     now: UnixMillis,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use causeway_config::{Anchoring, Config};
 use causeway_gateway::anchor::AnchorContract;
 use causeway_gateway::heights::{PROBE_TIMEOUT, scrub_urls};
-use causeway_relayer::store::{CheckpointStore, Lane, SourceStore, SqliteStore, UnixMillis};
+use causeway_relayer::store::{Lane, Store, UnixMillis};
 use serde::Serialize;
 
 use super::status::ChainName;
@@ -41,7 +41,7 @@ pub(crate) struct AnchorReport {
 }
 
 #[derive(Serialize, Debug)]
-struct Ready {
+pub(crate) struct Ready {
     size: u64,
     recorded_at_ms: u64,
     age_ms: u64,
@@ -66,15 +66,15 @@ struct Attempts {
     failed: u64,
 }
 
-/// The report of every anchoring of `config` (reads the store, then the chains and the
-/// gateway's metrics concurrently, each bounded by [`PROBE_TIMEOUT`]).
-pub(crate) async fn anchor_reports(
+/// What the store holds for each anchoring of `config`, in order: the origin's log size and
+/// the largest checkpoint ready to anchor. Read apart from [`anchor_reports`], off the async
+/// runtime (PostgreSQL's store blocks on a runtime of its own).
+pub(crate) fn ready_to_anchor(
     config: &Config,
-    store: &SqliteStore,
+    store: &dyn Store,
     now: UnixMillis,
-) -> anyhow::Result<Vec<AnchorReport>> {
-    let metrics = metrics_text(config).await;
-    let mut reports = Vec::new();
+) -> anyhow::Result<Vec<(u64, Option<Ready>)>> {
+    let mut out = Vec::new();
     for a in config.anchors() {
         let log_size = store.log_size(a.origin.domain)?.0;
         let lane = Lane {
@@ -88,6 +88,21 @@ pub(crate) async fn anchor_reports(
                 recorded_at_ms: c.recorded_at.0,
                 age_ms: now.0.saturating_sub(c.recorded_at.0),
             });
+        out.push((log_size, ready));
+    }
+    Ok(out)
+}
+
+/// The report of every anchoring of `config` (`stored`: [`ready_to_anchor`]'s figures; the
+/// chains and the gateway's metrics read concurrently, each bounded by [`PROBE_TIMEOUT`]).
+pub(crate) async fn anchor_reports(
+    config: &Config,
+    stored: Vec<(u64, Option<Ready>)>,
+    now: UnixMillis,
+) -> anyhow::Result<Vec<AnchorReport>> {
+    let metrics = metrics_text(config).await;
+    let mut reports = Vec::new();
+    for (a, (log_size, ready)) in config.anchors().iter().zip(stored) {
         let anchored = on_chain(config, a, now).await;
         let behind = match &anchored {
             Ok(Some(on)) => Some(log_size.saturating_sub(on.size)),

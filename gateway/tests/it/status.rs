@@ -1,7 +1,8 @@
 //! `causeway status`: a gateway's store, chains and peers reported, read-only and beside a
 //! running gateway, against a devnet of two anvil chains. The figures printed (text and
 //! `--json`) are the ones the store was given; a chain whose endpoint is down is shown down
-//! (its endpoint without credentials) with exit 0; no store yet, exit 2 saying so.
+//! (its endpoint without credentials) with exit 0; no store yet, exit 2 saying so. The same
+//! on a PostgreSQL store, read in read-only sessions: nothing migrated, nothing written.
 
 use std::path::Path;
 use std::time::Duration;
@@ -17,10 +18,10 @@ use causeway_proofs::{
     Nonce, SigningDomain, ValidatorKey,
 };
 use causeway_relayer::store::{
-    AcceptBatch, AcceptedEvent, Attempt, CheckpointRecord, CheckpointStore, Confirmation,
-    DeliveryStore, FailureOutcome, FailureReport, Lane, LeaseOwner, LeaseRequest,
-    MemberSignatureOutcome, MemberSignatureRecord, RetryPolicy, SourceCursor, SourceStore,
-    SqliteStore, UnixMillis, ValidatorSignature,
+    AcceptBatch, AcceptedEvent, Attempt, CheckpointRecord, Confirmation, DeliveryStore,
+    FailureOutcome, FailureReport, Lane, LeaseOwner, LeaseRequest, MemberSignatureOutcome,
+    MemberSignatureRecord, PgStore, RetryPolicy, SourceCursor, SourceStore, SqliteStore, Store,
+    UnixMillis, ValidatorSignature,
 };
 
 use crate::config_check::{Org, chain_toml, lanes_toml};
@@ -67,8 +68,7 @@ fn signed(key: &ValidatorKey, cp: &Checkpoint) -> ValidatorSignature {
 /// 3); org1 (this gateway) signed sizes 1 to 3, org2 size 2, org3 size 3 and then another root
 /// for size 3 (equivocation); message 0 delivered in beta block 42, message 1 a dead letter,
 /// message 2 leased, message 3 pending.
-fn fill_store(db: &Path, keys: &[ValidatorKey]) -> MessageId {
-    let store = SqliteStore::open(db).unwrap();
+fn fill_store(store: &dyn Store, keys: &[ValidatorKey]) -> MessageId {
     let events: Vec<AcceptedEvent> = (0..4u64)
         .map(|nonce| {
             let message = Message::new(
@@ -279,7 +279,7 @@ inbox = "0x00000000000000000000000000000000000000ee"
     assert!(text(&out).contains("missing.toml"), "{}", text(&out));
 
     std::fs::create_dir_all(db.parent().unwrap()).unwrap();
-    let dead_id = fill_store(&db, committee.keys());
+    let dead_id = fill_store(&SqliteStore::open(&db).unwrap(), committee.keys());
     // A gateway runs on the store (its instance claim held): status reads beside it.
     let running = SqliteStore::open(&db).unwrap();
     let _claim = running.claim_owner(&LeaseOwner("org1".into())).unwrap();
@@ -412,4 +412,158 @@ inbox = "0x00000000000000000000000000000000000000ee"
     // Nothing was written: the store is as the gateway left it.
     assert_eq!(running.log_size(ALPHA).unwrap(), LogSize(4));
     drop(org2_peer);
+}
+
+/// The next transaction id PostgreSQL will assign: a read-only transaction is given none, so
+/// this moves only when something wrote (or migrated).
+fn next_xid(pg: &causeway_devnet::postgres::PostgresNode) -> u64 {
+    pg.psql("org1", "SELECT pg_snapshot_xmax(pg_current_snapshot())")
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_reads_a_postgresql_store_in_read_only_sessions() {
+    use causeway_devnet::postgres::PostgresNode;
+    let devnet = Devnet::start().await.unwrap();
+    let pg = tokio::task::spawn_blocking(|| {
+        let pg = PostgresNode::start().unwrap();
+        pg.create_database("org1").unwrap();
+        pg
+    })
+    .await
+    .unwrap();
+    let committee = Committee::new("causeway-gateway-status-pg", 3, 2);
+    let org = Org::new(&committee);
+    org.evm_signer("alpha", &devnet.a);
+    org.evm_signer("beta", &devnet.b);
+    crate::config_check::secret_file(
+        &org.path().join("keys/postgres.password"),
+        format!("{}\n", pg.password()).as_bytes(),
+    );
+    let storage = format!(
+        "[storage]\npostgres_url = \"postgres://causeway@127.0.0.1:{}/org1\"\n\
+         postgres_password_file = \"keys/postgres.password\"\n",
+        pg.port()
+    );
+    let mut toml = org.gateway_toml(&committee, None).replace(
+        "[storage]\nsqlite_path = \"data/causeway.sqlite\"\n",
+        &storage,
+    );
+    assert!(toml.contains("postgres_url"), "{toml}");
+    toml += &lanes_toml("alpha", "beta");
+    toml += &chain_toml(
+        "alpha",
+        &devnet.a,
+        CHAIN_A.chain_id,
+        &devnet.a.outbox.address().to_string(),
+    );
+    toml += &chain_toml(
+        "beta",
+        &devnet.b,
+        CHAIN_B.chain_id,
+        &devnet.b.outbox.address().to_string(),
+    );
+    let config = org.write_config(&toml);
+    let run_status = |json: bool| {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || status(&config, json))
+    };
+
+    // An empty database (the gateway never ran): exit 2, naming the command that migrates
+    // it, and nothing migrated.
+    let out = run_status(false).await.unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!(
+            "`causeway run --config {}` migrates it",
+            config.display()
+        )),
+        "{}",
+        text(&out)
+    );
+    assert!(!text(&out).contains(pg.password()), "{}", text(&out));
+    let pg = tokio::task::spawn_blocking(move || {
+        assert_eq!(
+            pg.psql("org1", "SELECT to_regclass('schema_version') IS NULL")
+                .unwrap(),
+            "t"
+        );
+        pg
+    })
+    .await
+    .unwrap();
+
+    // The gateway's data, written through the store as a gateway writes it.
+    let (dead_id, before) = tokio::task::block_in_place(|| {
+        let store = PgStore::open(&pg.url("org1")).unwrap();
+        let dead_id = fill_store(&store, committee.keys());
+        drop(store);
+        (dead_id, next_xid(&pg))
+    });
+
+    let out = run_status(false).await.unwrap();
+    let json = run_status(true).await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    for expected in [
+        format!(
+            "  store   postgresql 127.0.0.1:{} database org1\n",
+            pg.port()
+        ),
+        "lane alpha-to-beta: alpha (1) -> beta (2), 2 of 3 validators".to_owned(),
+        "  log size        4".to_owned(),
+        "  signed by us    size 3 (".to_owned(),
+        "  threshold       size 2 with 2 signatures (recorded ".to_owned(),
+        "  equivocations   1".to_owned(),
+        "  backlog         1 pending, 1 leased, 0 submitted; oldest waiting ".to_owned(),
+        "(destination block 42); 1 delivered in all".to_owned(),
+        "  dead letters    1\n".to_owned(),
+        format!("                  leaf 1 {dead_id}: 1 attempt(s), given up "),
+        "  alpha  domain     1  up    head ".to_owned(),
+    ] {
+        assert!(
+            stdout.contains(&expected),
+            "missing {expected:?} in\n{stdout}"
+        );
+    }
+    assert_eq!(json.status.code(), Some(0), "{}", text(&json));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let lane = &v["lanes"][0];
+    assert_eq!(lane["log_size"], 4);
+    assert_eq!(lane["validators"][2]["equivocated"], true);
+    assert_eq!(lane["backlog"]["pending"], 1);
+    assert_eq!(lane["backlog"]["leased"], 1);
+    assert_eq!(lane["confirmed"], 1);
+    assert_eq!(lane["dead_letters"], 1);
+    assert_eq!(v["chains"][0]["source_cursor"], 3);
+    for out in [&out, &json] {
+        assert!(!text(out).contains(pg.password()), "{}", text(out));
+    }
+
+    // Nothing was written: no transaction id was assigned while status read.
+    let mut pg = tokio::task::spawn_blocking(move || {
+        assert_eq!(next_xid(&pg), before, "status wrote to the store");
+        pg
+    })
+    .await
+    .unwrap();
+
+    // The database down: exit 2, naming the server (never the password) and the fix.
+    pg.stop().unwrap();
+    let out = run_status(false).await.unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    for expected in [
+        format!("postgres://causeway@127.0.0.1:{}/org1", pg.port()),
+        "read-only".to_owned(),
+        "start the database, or correct [storage] postgres_url".to_owned(),
+    ] {
+        assert!(
+            text(&out).contains(&expected),
+            "missing {expected:?} in\n{}",
+            text(&out)
+        );
+    }
+    assert!(!text(&out).contains(pg.password()), "{}", text(&out));
 }

@@ -157,6 +157,64 @@ fn a_running_replica_refuses_to_write_once_a_newer_build_migrated_the_database()
     }
 }
 
+/// `causeway status`'s handle: opening read-only migrates nothing (an empty database is
+/// refused as too old, and stays empty), reads what a gateway wrote, and every write through
+/// it is refused by the server (its sessions are read-only) and changes nothing; a database a
+/// newer build migrated is refused too.
+#[test]
+fn a_read_only_handle_never_migrates_or_writes() {
+    let node = shared_postgres();
+    let url = new_database(node);
+    let db = url.rsplit('/').next().unwrap().to_owned();
+    let read_only = || PgStore::open_read_only(&url, None, PgOptions::default());
+    match read_only() {
+        Err(Error::SchemaTooOld { found, expected }) => {
+            assert_eq!((found, expected), (0, PG_SCHEMA_VERSION));
+        }
+        other => panic!("expected SchemaTooOld, got {:?}", other.map(|_| ())),
+    }
+    assert_eq!(
+        node.psql(&db, "SELECT to_regclass('schema_version') IS NULL")
+            .unwrap(),
+        "t",
+        "nothing migrated"
+    );
+
+    let writer = open(&url, LeaseClock::Database);
+    accept_new(&writer, 0, 3, 1, 10);
+    let reader = read_only().unwrap();
+    assert_eq!(reader.schema_version().unwrap(), PG_SCHEMA_VERSION);
+    assert_eq!(reader.log_size(ORIGIN).unwrap(), LogSize(3));
+    let more: Vec<_> = (3..5)
+        .map(|i| event(message(ORIGIN, i, DEST, 0), 2))
+        .collect();
+    let refused = accept(&reader, ORIGIN, &more, 2, 20).unwrap_err();
+    assert!(
+        anyhow_like(&refused).contains("read-only transaction"),
+        "the server refused the write: {}",
+        anyhow_like(&refused)
+    );
+    assert_eq!(writer.log_size(ORIGIN).unwrap(), LogSize(3));
+    assert_eq!(
+        node.psql(&db, "SELECT count(*) FROM message").unwrap(),
+        "3",
+        "nothing written"
+    );
+
+    let newer = PG_SCHEMA_VERSION + 1;
+    node.psql(
+        &db,
+        &format!(
+            "INSERT INTO schema_version (version, name, applied_at) VALUES ({newer}, 'newer', 0)"
+        ),
+    )
+    .unwrap();
+    match read_only() {
+        Err(Error::SchemaTooNew { found, .. }) => assert_eq!(found, newer),
+        other => panic!("expected SchemaTooNew, got {:?}", other.map(|_| ())),
+    }
+}
+
 #[test]
 fn leases_run_on_the_database_clock_whatever_the_callers_clock_says() {
     let url = new_database(shared_postgres());

@@ -335,6 +335,64 @@ impl PgStore {
     /// [`Error::Unavailable`] if the database cannot be reached, [`Error::SchemaTooNew`] if a
     /// newer build migrated it, and [`Error::Config`] for a URL it cannot use.
     pub fn open_with(url: &str, password: Option<&[u8]>, options: PgOptions) -> Result<Self> {
+        let store = Self::configure(url, password, options, false)?;
+        // Migrating runs on a connection of its own (the synchronous client's transactions).
+        let mut client = store
+            .connector
+            .connect(&store.config)
+            .map_err(connect_error)?;
+        let version = migrate::migrate(&mut client);
+        close_off_runtime(client);
+        let version = version?;
+        tracing::debug!(target = %store.target, schema_version = version, "opened PostgreSQL store");
+        Ok(store)
+    }
+
+    /// Opens the database at `url` for reading only (`causeway status` beside a running
+    /// gateway), as [`SqliteStore::open_read_only`](super::SqliteStore::open_read_only) does
+    /// SQLite: no migration, no advisory lock, no instance claim, and every session starts with
+    /// `default_transaction_read_only = on`, so the server itself refuses any write. Fails with
+    /// [`Error::SchemaTooOld`] when the database is not yet at [`PG_SCHEMA_VERSION`] (empty,
+    /// or written by an older build: starting the gateway migrates it), [`Error::SchemaTooNew`]
+    /// when a newer build migrated it, [`Error::Unavailable`] when it cannot be reached, and
+    /// [`Error::Config`] for a URL it cannot use.
+    pub fn open_read_only(url: &str, password: Option<&[u8]>, options: PgOptions) -> Result<Self> {
+        let store = Self::configure(url, password, options, true)?;
+        let found = store.read("read schema version", |tx| {
+            let has_table: bool = col(
+                &tx.one("SELECT to_regclass('schema_version') IS NOT NULL", &[])?,
+                0,
+            )?;
+            if has_table {
+                migrate::current_version(tx)
+            } else {
+                Ok(0)
+            }
+        })?;
+        match found.cmp(&migrate::LATEST_VERSION) {
+            core::cmp::Ordering::Greater => Err(Error::SchemaTooNew {
+                found,
+                supported: migrate::LATEST_VERSION,
+            }),
+            core::cmp::Ordering::Less => Err(Error::SchemaTooOld {
+                found,
+                expected: migrate::LATEST_VERSION,
+            }),
+            core::cmp::Ordering::Equal => {
+                tracing::debug!(target = %store.target, schema_version = found, "opened PostgreSQL store read-only");
+                Ok(store)
+            }
+        }
+    }
+
+    /// A handle on the database at `url` with no connection opened yet; its sessions are
+    /// read-only if `read_only`.
+    fn configure(
+        url: &str,
+        password: Option<&[u8]>,
+        options: PgOptions,
+        read_only: bool,
+    ) -> Result<Self> {
         // `sslmode=verify-full` and `sslrootcert` are ours to read (see `tls`).
         let split = tls::split(url)?;
         let (connector, ssl_mode) = tls::connector(&split)?;
@@ -351,7 +409,10 @@ impl PgStore {
         config.ssl_mode(ssl_mode);
         // See `PgOptions::stalled_transaction`, `dead_peer` and `statement_timeout` (added to
         // any options the URL sets).
-        let settings = options.session_settings();
+        let mut settings = options.session_settings();
+        if read_only {
+            settings.push_str(" -c default_transaction_read_only=on");
+        }
         let server_options = match config.get_options() {
             Some(given) => format!("{given} {settings}"),
             None => settings,
@@ -405,15 +466,6 @@ impl PgStore {
             #[cfg(feature = "failpoints")]
             crash_before_commit: std::sync::atomic::AtomicBool::new(false),
         };
-        // Migrating runs on a connection of its own (the synchronous client's transactions).
-        let mut client = store
-            .connector
-            .connect(&store.config)
-            .map_err(connect_error)?;
-        let version = migrate::migrate(&mut client);
-        close_off_runtime(client);
-        let version = version?;
-        tracing::debug!(target = %store.target, schema_version = version, "opened PostgreSQL store");
         Ok(store)
     }
 

@@ -20,6 +20,18 @@ impl std::io::Write for Captured {
 }
 
 impl Captured {
+    /// Makes this the current thread's log until the guard drops: every event at INFO and
+    /// above, as plain text (a test on a current-thread runtime captures its tasks' lines too).
+    pub fn install(&self) -> tracing::subscriber::DefaultGuard {
+        let writer = self.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_default(subscriber)
+    }
+
     /// The log so far.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.bytes()).into_owned()

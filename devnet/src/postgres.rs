@@ -434,6 +434,18 @@ impl PostgresNode {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
     }
 
+    /// Makes every new transaction on the server read-only (`on`) or writable again, as a
+    /// failover to a standby does to a writer: `ALTER SYSTEM` and a reload, no restart.
+    pub fn set_read_only(&self, on: bool) -> Result<()> {
+        let value = if on { "on" } else { "off" };
+        self.psql(
+            "postgres",
+            &format!("ALTER SYSTEM SET default_transaction_read_only = {value}"),
+        )?;
+        self.psql("postgres", "SELECT pg_reload_conf()")?;
+        Ok(())
+    }
+
     /// Stops the server (fast shutdown: open connections are cut), keeping the cluster for
     /// [`PostgresNode::restart`]. Stopping a stopped node does nothing.
     pub fn stop(&mut self) -> Result<()> {

@@ -686,13 +686,7 @@ mod supervise_tests {
     #[tokio::test]
     async fn a_task_that_dies_while_the_gateway_runs_is_logged_with_its_cause_and_reported() {
         let captured = Captured::default();
-        let writer = captured.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::INFO)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        let _guard = tracing::subscriber::set_default(subscriber);
+        let _guard = captured.install();
 
         let cancel = CancellationToken::new();
         let runs = cancel.clone();

@@ -449,13 +449,7 @@ async fn a_nonce_held_by_a_transaction_never_mined_is_replaced_and_the_request_l
     use alloy::providers::{Provider as _, ProviderBuilder};
 
     let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = captured.install();
 
     let chain = DevChain::start_with(CHAIN_A, causeway_devnet::anvil::Mining::Manual)
         .await
@@ -588,13 +582,7 @@ async fn a_sender_account_out_of_funds_fails_no_request_and_all_go_out_once_fund
     use alloy::signers::local::PrivateKeySigner;
 
     let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = captured.install();
 
     let chain = DevChain::start(CHAIN_A).await.unwrap();
     // A fresh key: its account holds nothing on the chain.
@@ -692,13 +680,7 @@ async fn a_sender_account_out_of_funds_fails_no_request_and_all_go_out_once_fund
 #[tokio::test]
 async fn a_store_refusing_the_dispatchers_lease_is_warned_about_once_and_its_end_once() {
     let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = captured.install();
 
     let chain = DevChain::start(CHAIN_A).await.unwrap();
     let pg = causeway_devnet::postgres::PostgresNode::start().unwrap();
@@ -713,17 +695,9 @@ async fn a_store_refusing_the_dispatchers_lease_is_warned_about_once_and_its_end
     let task = tokio::spawn(dispatcher.run(cancel.clone()));
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    let read_only = |on: &str| {
-        pg.psql(
-            "postgres",
-            &format!("ALTER SYSTEM SET default_transaction_read_only = {on}"),
-        )
-        .unwrap();
-        pg.psql("postgres", "SELECT pg_reload_conf()").unwrap();
-    };
-    read_only("on");
+    pg.set_read_only(true).unwrap();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    read_only("off");
+    pg.set_read_only(false).unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while captured.count("leasing send requests works again") == 0 {
         assert!(

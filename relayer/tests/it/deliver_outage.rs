@@ -22,13 +22,7 @@ use crate::support::pipeline::*;
 #[tokio::test]
 async fn a_store_outage_is_logged_once_by_the_deliver_stage_and_its_end_once() {
     let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = captured.install();
 
     let node = PostgresNode::start().unwrap();
     let url = node.create_database("deliver_outage").unwrap();
@@ -64,17 +58,9 @@ async fn a_store_outage_is_logged_once_by_the_deliver_stage_and_its_end_once() {
     assert_eq!(captured.count("delivery round failed"), 0);
 
     // Three seconds of a read-only server, polled every 20 ms.
-    let read_only = |on: &str| {
-        node.psql(
-            "postgres",
-            &format!("ALTER SYSTEM SET default_transaction_read_only = {on}"),
-        )
-        .unwrap();
-        node.psql("postgres", "SELECT pg_reload_conf()").unwrap();
-    };
-    read_only("on");
+    node.set_read_only(true).unwrap();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    read_only("off");
+    node.set_read_only(false).unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while captured.count("delivery rounds work again") == 0 {
         assert!(

@@ -107,13 +107,7 @@ impl Drop for DumpOnPanic {
 async fn the_destination_node_going_dark_mid_run_delays_delivery_without_loss() {
     let started = Instant::now();
     let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = logs.install();
     let _dump = DumpOnPanic(logs.clone());
 
     let bridge = Bridge::start().await;

@@ -540,20 +540,40 @@ impl NodeHandle {
     }
 }
 
+/// The most a PostgreSQL password file may hold. A password is far shorter; a larger file is
+/// not a password file (a log, a key bundle), and the read stops there whatever the file is.
+const MAX_PASSWORD_FILE_LEN: u64 = 4096;
+
 /// The password in `[storage] postgres_password_file`, if one is set, without its trailing
-/// whitespace; the bytes read are zeroized, and so is the password when dropped.
+/// whitespace; the bytes read are zeroized, and so is the password when dropped. Only a regular
+/// file is opened (a FIFO would wait for a writer for ever) and at most
+/// [`MAX_PASSWORD_FILE_LEN`] bytes are read.
 pub fn read_postgres_password(
     password_file: Option<&std::path::Path>,
 ) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
-    use zeroize::Zeroize;
+    use std::io::Read as _;
     let Some(path) = password_file else {
         return Ok(None);
     };
-    let mut bytes = std::fs::read(path)
-        .with_context(|| format!("reading the PostgreSQL password file {}", path.display()))?;
-    let password = zeroize::Zeroizing::new(bytes.trim_ascii_end().to_vec());
-    bytes.zeroize();
-    Ok(Some(password))
+    let context = || format!("reading the PostgreSQL password file {}", path.display());
+    let file = causeway_config::open_regular_file(path).with_context(context)?;
+    // Allocated once, so no reallocation leaves a copy of the password behind.
+    let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(
+        usize::try_from(MAX_PASSWORD_FILE_LEN + 1).unwrap_or(usize::MAX),
+    ));
+    file.take(MAX_PASSWORD_FILE_LEN + 1)
+        .read_to_end(&mut bytes)
+        .with_context(context)?;
+    if bytes.len() as u64 > MAX_PASSWORD_FILE_LEN {
+        anyhow::bail!(
+            "the PostgreSQL password file {} is larger than {MAX_PASSWORD_FILE_LEN} bytes: it \
+             must hold the password alone (check [storage] postgres_password_file)",
+            path.display()
+        );
+    }
+    Ok(Some(zeroize::Zeroizing::new(
+        bytes.trim_ascii_end().to_vec(),
+    )))
 }
 
 /// The longest wait between attempts to reach PostgreSQL at start-up.
@@ -670,6 +690,57 @@ mod postgres_tests {
             !shown.contains("wrong-password-42") && !shown.contains(node.password()),
             "{shown}"
         );
+    }
+}
+
+#[cfg(test)]
+mod password_file_tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// The password is the file less its trailing whitespace; a file too large to be a password
+    /// file, a FIFO and a missing file are refused with the path and what to check, and the
+    /// contents never appear in the error.
+    #[test]
+    fn a_password_file_is_read_bounded_and_only_if_it_is_a_regular_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pg-password");
+        std::fs::write(&file, "s3cret pass\r\n\n").unwrap();
+        let read = read_postgres_password(Some(&file)).unwrap().unwrap();
+        assert_eq!(read.as_slice(), b"s3cret pass");
+        assert!(read_postgres_password(None).unwrap().is_none());
+
+        let large = dir.path().join("large");
+        let body = "hunter2-".repeat(600);
+        std::fs::write(&large, &body).unwrap();
+        let shown = format!("{:#}", read_postgres_password(Some(&large)).unwrap_err());
+        assert!(shown.contains("larger than 4096 bytes"), "{shown}");
+        assert!(shown.contains("postgres_password_file"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        // Exactly the limit is still a password file.
+        std::fs::write(&large, &body[..4096]).unwrap();
+        assert_eq!(
+            read_postgres_password(Some(&large)).unwrap().unwrap().len(),
+            4096
+        );
+
+        let missing = dir.path().join("missing");
+        let shown = format!("{:#}", read_postgres_password(Some(&missing)).unwrap_err());
+        assert!(
+            shown.contains("reading the PostgreSQL password file"),
+            "{shown}"
+        );
+
+        // A FIFO is refused before it is opened: opening it would wait for a writer for ever.
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let shown = format!("{:#}", read_postgres_password(Some(&fifo)).unwrap_err());
+        assert!(shown.contains("not a regular file"), "{shown}");
     }
 }
 

@@ -400,6 +400,24 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// Whether a reader (which never migrates) can read a store at schema `found` with a build
+    /// that reads `latest`: the same check for both backends' read-only opens.
+    pub(crate) fn check_read_only_schema(found: u32, latest: u32) -> Result<(), Error> {
+        match found.cmp(&latest) {
+            core::cmp::Ordering::Greater => Err(Error::SchemaTooNew {
+                found,
+                supported: latest,
+            }),
+            core::cmp::Ordering::Less => Err(Error::SchemaTooOld {
+                found,
+                expected: latest,
+            }),
+            core::cmp::Ordering::Equal => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::error::Error as _;

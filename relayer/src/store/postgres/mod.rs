@@ -369,20 +369,9 @@ impl PgStore {
                 Ok(0)
             }
         })?;
-        match found.cmp(&migrate::LATEST_VERSION) {
-            core::cmp::Ordering::Greater => Err(Error::SchemaTooNew {
-                found,
-                supported: migrate::LATEST_VERSION,
-            }),
-            core::cmp::Ordering::Less => Err(Error::SchemaTooOld {
-                found,
-                expected: migrate::LATEST_VERSION,
-            }),
-            core::cmp::Ordering::Equal => {
-                tracing::debug!(target = %store.target, schema_version = found, "opened PostgreSQL store read-only");
-                Ok(store)
-            }
-        }
+        Error::check_read_only_schema(found, migrate::LATEST_VERSION)?;
+        tracing::debug!(target = %store.target, schema_version = found, "opened PostgreSQL store read-only");
+        Ok(store)
     }
 
     /// A handle on the database at `url` with no connection opened yet; its sessions are

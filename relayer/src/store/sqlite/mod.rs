@@ -172,17 +172,8 @@ impl SqliteStore {
                 Ok(0)
             }
         })?;
-        match found.cmp(&migrate::LATEST_VERSION) {
-            core::cmp::Ordering::Greater => Err(Error::SchemaTooNew {
-                found,
-                supported: migrate::LATEST_VERSION,
-            }),
-            core::cmp::Ordering::Less => Err(Error::SchemaTooOld {
-                found,
-                expected: migrate::LATEST_VERSION,
-            }),
-            core::cmp::Ordering::Equal => Ok(store),
-        }
+        Error::check_read_only_schema(found, migrate::LATEST_VERSION)?;
+        Ok(store)
     }
 
     /// One attempt at opening: connect, configure, migrate.
